@@ -1,0 +1,51 @@
+"""``rdbkit dump FILE``: every key as one JSON object (the stable contract)."""
+
+from __future__ import annotations
+
+import click
+
+from rdbtools.io import iter_records, open_output
+from rdbtools.jsonl import record_to_json, record_to_line
+
+from ..errors import library_errors
+from ..options import filter_options, make_filter
+
+
+@click.command()
+@click.argument("file")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl",
+              show_default=True, help="One object per line, or one JSON array.")
+@click.option("-o", "--output", default="-", help="Output file ('-' = stdout; .lz4 compresses).")
+@filter_options
+def dump(file: str, fmt: str, output: str, dbs, key_glob, key_regex, types) -> None:
+    """Print the keys of an RDB FILE ('-' = stdin; .lz4 read transparently) as JSON."""
+    flt = make_filter(dbs, key_glob, key_regex, types)
+    with library_errors():
+        out, owned = open_output(output)
+        try:
+            write = out.write
+            if fmt == "jsonl":
+                batch: list[str] = []
+                for rec in iter_records(file, filter=flt):
+                    batch.append(record_to_line(rec))
+                    if len(batch) >= 4096:
+                        batch.append("")
+                        write("\n".join(batch).encode("utf-8"))
+                        batch = []
+                if batch:
+                    batch.append("")
+                    write("\n".join(batch).encode("utf-8"))
+            else:
+                import json
+
+                write(b"[")
+                first = True
+                for rec in iter_records(file, filter=flt):
+                    write(b"\n" if first else b",\n")
+                    first = False
+                    write(json.dumps(record_to_json(rec), ensure_ascii=False).encode("utf-8"))
+                write(b"\n]\n")
+            out.flush()
+        finally:
+            if owned:
+                out.close()

@@ -1,0 +1,60 @@
+"""The ``rdbkit`` command: a thin click group; every verb composes library calls.
+
+Subcommands load lazily (importing the server costs nothing for ``dump``).
+Library errors become a one-line message on stderr and a non-zero exit status,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from .exitcodes import ExitStatus
+
+_COMMANDS = {
+    "dump": ("cli.commands.dump", "dump"),
+    "check": ("cli.commands.check", "check"),
+    "convert": ("cli.commands.convert", "convert"),
+    "diff": ("cli.commands.diff", "diff"),
+    "report": ("cli.commands.report", "report"),
+    "compact": ("cli.commands.compact", "compact"),
+    "server": ("cli.commands.server", "server"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = []
+        for name, (mod, _) in _COMMANDS.items():
+            if importlib.util.find_spec(mod) is not None:
+                names.append(name)
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        spec = _COMMANDS.get(name)
+        if spec is None:
+            return None
+        try:
+            module = importlib.import_module(spec[0])
+        except ModuleNotFoundError as exc:
+            if exc.name == spec[0]:
+                return None
+            raise
+        return getattr(module, spec[1])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rdbkit")
+def cli() -> None:
+    """rdbkit: Redis persistence files (RDB, AOF) and a Redis-compatible server."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="rdbkit", standalone_mode=True)
+    except BrokenPipeError:  # pragma: no cover - output piped into head
+        sys.stderr.close()
+        sys.exit(ExitStatus.OK)

@@ -1,0 +1,440 @@
+"""The streaming RDB decoder: bytes in, events out, no I/O.
+
+Push API (as h11): ``feed(data)``, ``feed_eof()``, ``next_event()`` returning an
+event or :data:`NEED_DATA`. Pull helpers in :mod:`rdbtools.io` are short loops
+over it, so files, pipes, sockets and in-memory bytes share one decoder.
+
+How it stays fast and bounded: the decoder parses one top-level item (an opcode
+with its payload, or a whole key with its value) from a contiguous ``bytes``
+buffer with an integer cursor. If the buffer ends inside the item, the item is
+abandoned and retried once at least ``need`` bytes are buffered (``need``
+doubles the attempted span when the exact size is unknown, so retries cost
+amortised linear time). Fed chunks are only joined when a retry can succeed.
+Memory is therefore bounded by the largest single item, not by the input.
+
+The CRC-64 runs over consumed bytes as they are dropped from the buffer, and the
+decoder stops exactly after the 8-byte checksum: anything after it is
+``trailing_data`` (the AOF loader and the replica continue from there).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Container
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from .constants import TYPE_NAME_BY_BYTE
+from .crc64 import crc64
+from .errors import (
+    ChecksumMismatch,
+    LimitExceeded,
+    RdbCorruptError,
+    RdbError,
+    RdbTruncatedError,
+    UnknownOpcode,
+    UnsupportedVersion,
+)
+from .limits import Limits
+from .model import (
+    Aux,
+    End,
+    FunctionLibrary,
+    FunctionPreGA,
+    Header,
+    ModuleAux,
+    Record,
+    ResizeDb,
+    SelectDb,
+    SlotImport,
+    SlotInfo,
+)
+from .primitives import Short, load_len, load_ms, load_seconds, load_string
+from .values import _module_value, load_value, skip_value
+
+
+class _NeedData:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA = _NeedData()
+
+_MIN_RETRY = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which records to build. Unwanted values are skipped, never decoded.
+
+    ``dbs``: db numbers; ``key``: a glob (fnmatch, case-sensitive, on the key's
+    latin-1 text) or a compiled ``re.Pattern[bytes]``; ``types``: logical type
+    names (``string``, ``list``, ...).
+    """
+
+    dbs: Container[int] | None = None
+    key: str | re.Pattern[bytes] | None = None
+    types: Container[str] | None = None
+
+    def key_matcher(self) -> Callable[[bytes], bool] | None:
+        if self.key is None:
+            return None
+        if isinstance(self.key, re.Pattern):
+            pat = self.key
+            return lambda k: pat.search(k) is not None
+        glob = self.key
+        return lambda k: fnmatchcase(k.decode("latin-1"), glob)
+
+
+class RdbDecoder:
+    """Sans-IO RDB decoder. See the module docstring for the buffering scheme."""
+
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        filter: Filter | None = None,
+        verify_checksum: bool = True,
+        max_version: int | None = None,
+    ) -> None:
+        self.limits = limits or Limits()
+        self._max_len = self.limits.max_string
+        self._filter = filter
+        self._dbs = filter.dbs if filter else None
+        self._types = filter.types if filter else None
+        self._keymatch = filter.key_matcher() if filter else None
+        self.verify_checksum = verify_checksum
+        self._max_version = max_version
+        self._buf = b""
+        self._pos = 0
+        self._base = 0  # absolute offset of _buf[0]
+        self._pending: list[bytes] = []
+        self._pending_len = 0
+        self._need = 0  # absolute offset that must be buffered before a retry
+        self._eof = False
+        self._crc = 0
+        self._crc_done = 0  # absolute offset up to which the CRC has run
+        self.version: int | None = None
+        self.magic: bytes | None = None
+        self.valkey = False
+        self.db = 0
+        self._expire: int | None = None
+        self._idle: int | None = None
+        self._freq: int | None = None
+        self._phase = "read-header"
+        self._key: bytes | None = None
+        self.done = False
+        self.checksum: int | None = None
+
+    # ------------------------------------------------------------------ input side
+
+    @property
+    def offset(self) -> int:
+        """Absolute offset of the next unconsumed byte."""
+        return self._base + self._pos
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf) - self._pos + self._pending_len
+
+    @property
+    def need(self) -> int:
+        """How many more bytes the decoder wants before it can make progress (≥ 1)."""
+        have = self._base + len(self._buf) + self._pending_len
+        return max(1, self._need - have)
+
+    @property
+    def trailing_data(self) -> bytes:
+        """Bytes fed after the checksum trailer (only meaningful once done)."""
+        return self._buf[self._pos :] + b"".join(self._pending)
+
+    def feed(self, data: bytes) -> None:
+        if self._eof:
+            raise RuntimeError("feed() after feed_eof()")
+        if data:
+            self._pending.append(bytes(data))
+            self._pending_len += len(data)
+
+    def feed_eof(self) -> None:
+        self._eof = True
+
+    def _absorb(self) -> bool:
+        """Join pending chunks into the buffer if that can satisfy ``_need``."""
+        if not self._pending:
+            return False
+        if not self._eof and self._base + len(self._buf) + self._pending_len < self._need:
+            return False
+        pos = self._pos
+        if pos:
+            if self.version is None or self.version >= 5:
+                self._crc = crc64(memoryview(self._buf)[self._crc_done - self._base : pos], self._crc)
+                self._crc_done = self._base + pos
+            self._base += pos
+            self._pending.insert(0, self._buf[pos:])
+        else:
+            self._pending.insert(0, self._buf)
+        self._buf = b"".join(self._pending)
+        self._pending = []
+        self._pending_len = 0
+        self._pos = 0
+        return True
+
+    # ------------------------------------------------------------------ events
+
+    def next_event(self):
+        """The next event, :data:`NEED_DATA`, or None once the trailer was read."""
+        if self.done:
+            return None
+        while True:
+            buf = self._buf
+            pos = self._pos
+            if self._base + len(buf) < self._need or pos >= len(buf):
+                if not self._absorb():
+                    return self._starved()
+                buf = self._buf
+                pos = self._pos
+            try:
+                event, newpos = self._parse_item(buf, pos)
+            except (Short, IndexError) as exc:
+                if isinstance(exc, Short):
+                    need = max(exc.need, 2 * len(buf) - pos + 1, pos + _MIN_RETRY)
+                else:
+                    need = max(len(buf) + 1, 2 * len(buf) - pos + 1, pos + _MIN_RETRY)
+                self._need = self._base + need
+                if not self._absorb():
+                    return self._starved()
+                continue
+            except RdbError as exc:
+                self._decorate(exc, pos)
+                raise
+            except (ValueError, OverflowError, MemoryError, TypeError, RecursionError) as exc:
+                err = RdbCorruptError(f"invalid data ({exc.__class__.__name__}: {exc})")
+                self._decorate(err, pos)
+                raise err from exc
+            self._pos = newpos
+            self._need = 0
+            if event is not None:
+                return event
+
+    def _starved(self):
+        if not self._eof:
+            return NEED_DATA
+        end = self._base + len(self._buf)
+        if self.version is None and end - self._base - self._pos < 9:
+            raise RdbTruncatedError(
+                "file too short for an RDB header", offset=end, phase="read-header"
+            )
+        raise RdbTruncatedError(
+            f"unexpected end of input ({end - self.offset} bytes of an incomplete item)",
+            offset=end,
+            phase=self._phase,
+            key=self._key,
+            db=self.db,
+        )
+
+    def _decorate(self, exc: RdbError, item_pos: int) -> None:
+        # Offsets inside the parser are relative to the buffer; make them absolute.
+        exc.offset = self._base + (item_pos if exc.offset is None else exc.offset)
+        if exc.phase is None:
+            exc.phase = self._phase
+        if exc.key is None:
+            exc.key = self._key
+        if exc.db is None:
+            exc.db = self.db
+
+    def __iter__(self):
+        while True:
+            ev = self.next_event()
+            if ev is None or ev is NEED_DATA:
+                return
+            yield ev
+
+    # ------------------------------------------------------------------ parsing
+
+    def _parse_item(self, buf: bytes, pos: int):
+        if self.version is None:
+            return self._parse_header(buf, pos)
+        t = buf[pos]
+        if t < 0xF0:
+            return self._parse_key(t, buf, pos)
+        return self._parse_opcode(t, buf, pos)
+
+    def _parse_header(self, buf: bytes, pos: int):
+        if len(buf) - pos < 9:
+            raise Short(pos + 9)
+        head = buf[pos : pos + 9]
+        if head.startswith(b"REDIS"):
+            digits = head[5:9]
+            magic = b"REDIS"
+        elif head.startswith(b"VALKEY"):
+            digits = head[6:9]
+            magic = b"VALKEY"
+        else:
+            raise UnsupportedVersion(
+                f"not an RDB file: wrong signature {bytes(head[:9])!r}", offset=0, phase="read-header"
+            )
+        if not digits.isdigit():
+            raise UnsupportedVersion(f"bad RDB version text {bytes(digits)!r}", offset=len(magic))
+        version = int(digits)
+        ok = (1 <= version <= 12) if magic == b"REDIS" else version == 80
+        if self._max_version is not None and version > self._max_version:
+            ok = False
+        if not ok:
+            raise UnsupportedVersion(
+                f"can't handle RDB format version {version} ({magic.decode()} magic)",
+                offset=len(magic),
+            )
+        self.version = version
+        self.magic = magic
+        self.valkey = magic == b"VALKEY"
+        self._phase = "read-type"
+        return Header(version, magic, self._base + pos), pos + 9
+
+    def _parse_key(self, t: int, buf: bytes, pos: int):
+        start = pos
+        type_name = TYPE_NAME_BY_BYTE.get(t)
+        if type_name is None:
+            raise UnknownOpcode(f"unknown type or opcode {t}", offset=start, type_byte=t)
+        self._phase = "read-key"
+        key, pos = load_string(buf, pos + 1, self._max_len)
+        self._key = key
+        self._phase = "read-value"
+        skip = (
+            (self._dbs is not None and self.db not in self._dbs)
+            or (self._types is not None and type_name not in self._types)
+            or (self._keymatch is not None and not self._keymatch(key))
+        )
+        if skip:
+            pos = skip_value(t, buf, pos, self._max_len, self.valkey)
+            record = None
+        else:
+            type_name, value, enc, fexp, pos = load_value(t, buf, pos, self._max_len, self.valkey)
+            record = Record(
+                self.db,
+                key,
+                type_name,
+                value,
+                self._expire,
+                self._idle,
+                self._freq,
+                fexp,
+                enc,
+                t,
+                self._base + start,
+            )
+        self._expire = self._idle = self._freq = None
+        self._key = None
+        self._phase = "read-type"
+        return record, pos
+
+    def _parse_opcode(self, t: int, buf: bytes, pos: int):
+        start = pos
+        base = self._base
+        pos += 1
+        if t == 0xFC:  # EXPIRETIME_MS
+            self._phase = "read-expire"
+            self._expire, pos = load_ms(buf, pos)
+            return None, pos
+        if t == 0xF9:  # FREQ
+            self._freq = buf[pos]
+            return None, pos + 1
+        if t == 0xF8:  # IDLE
+            self._idle, pos = load_len(buf, pos)
+            return None, pos
+        if t == 0xFE:  # SELECTDB
+            self._phase = "read-selectdb"
+            db, pos = load_len(buf, pos)
+            if db > 0xFFFFFFFF:
+                raise LimitExceeded(f"db number {db} is out of range", offset=start)
+            self.db = db
+            self._phase = "read-type"
+            return SelectDb(db, base + start), pos
+        if t == 0xFB:  # RESIZEDB
+            a, pos = load_len(buf, pos)
+            b, pos = load_len(buf, pos)
+            return ResizeDb(a, b, base + start), pos
+        if t == 0xFA:  # AUX
+            self._phase = "read-aux"
+            k, pos = load_string(buf, pos, self._max_len)
+            v, pos = load_string(buf, pos, self._max_len)
+            self._phase = "read-type"
+            return Aux(k, v, base + start), pos
+        if t == 0xFD:  # EXPIRETIME (seconds)
+            secs, pos = load_seconds(buf, pos)
+            self._expire = secs * 1000
+            return None, pos
+        if t == 0xFF:  # EOF
+            return self._parse_eof(buf, start)
+        if t == 0xF5:  # FUNCTION2
+            self._phase = "read-function"
+            code, pos = load_string(buf, pos, self._max_len)
+            self._phase = "read-type"
+            return FunctionLibrary(code, base + start), pos
+        if t == 0xF7:  # MODULE_AUX
+            self._phase = "read-module-aux"
+            module_id, pos = load_len(buf, pos)
+            when_op, pos = load_len(buf, pos)
+            if when_op != 2:
+                raise RdbCorruptError("MODULE_AUX 'when' is not a UINT opcode", offset=pos)
+            when, pos = load_len(buf, pos)
+            raw_start = pos
+            _, pos = _module_value(buf, pos, self._max_len)
+            self._phase = "read-type"
+            return ModuleAux(module_id, when, bytes(buf[raw_start:pos]), base + start), pos
+        if t == 0xF4 and not self.valkey:  # SLOT_INFO
+            a, pos = load_len(buf, pos)
+            b, pos = load_len(buf, pos)
+            c, pos = load_len(buf, pos)
+            return SlotInfo(a, b, c, base + start), pos
+        if t == 0xF3 and self.valkey:  # Valkey SLOT_IMPORT
+            job, pos = load_string(buf, pos, self._max_len)
+            n, pos = load_len(buf, pos)
+            ranges = []
+            for _ in range(n):
+                a, pos = load_len(buf, pos)
+                b, pos = load_len(buf, pos)
+                ranges.append((a, b))
+            return SlotImport(job, tuple(ranges), base + start), pos
+        if t == 0xF6:  # FUNCTION_PRE_GA (7.0 release candidates)
+            self._phase = "read-function"
+            name, pos = load_string(buf, pos, self._max_len)
+            engine, pos = load_string(buf, pos, self._max_len)
+            has_desc, pos = load_len(buf, pos)
+            desc = None
+            if has_desc:
+                desc, pos = load_string(buf, pos, self._max_len)
+            code, pos = load_string(buf, pos, self._max_len)
+            self._phase = "read-type"
+            return FunctionPreGA(name, engine, desc, code, base + start), pos
+        raise UnknownOpcode(
+            f"unknown type or opcode {t} in RDB version {self.version}",
+            offset=start,
+            type_byte=t,
+        )
+
+    def _parse_eof(self, buf: bytes, start: int):
+        self._phase = "check-sum"
+        end = start + 1
+        checksum = None
+        verified = False
+        if self.version >= 5:
+            if end + 8 > len(buf):
+                raise Short(end + 8)
+            checksum = int.from_bytes(buf[end : end + 8], "little")
+            if checksum and self.verify_checksum:
+                crc = crc64(memoryview(buf)[self._crc_done - self._base : end], self._crc)
+                if crc != checksum:
+                    raise ChecksumMismatch(
+                        f"wrong RDB checksum: computed {crc:016x}, the file says {checksum:016x}",
+                        offset=end,
+                        phase="check-sum",
+                    )
+                verified = True
+            end += 8
+        self.done = True
+        self.checksum = checksum
+        return End(checksum, verified, self._base + start), end
+
+
+__all__ = ["NEED_DATA", "Filter", "RdbDecoder"]

@@ -1,0 +1,174 @@
+"""The only I/O in rdbtools: pull drivers over the sans-IO decoder.
+
+Files ending in ``.lz4`` (or starting with the LZ4 frame magic) are
+decompressed transparently. ``-`` means standard input. Errors raised by the
+decoder get ``source`` set to the path so messages name file and offset.
+"""
+
+from __future__ import annotations
+
+
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import BinaryIO
+
+from .decoder import NEED_DATA, Filter, RdbDecoder
+from .errors import RdbError
+from .limits import Limits
+
+CHUNK = 1 << 20
+_LZ4_MAGIC = b"\x04\x22\x4d\x18"
+
+Source = str | os.PathLike | BinaryIO | bytes
+
+
+def open_input(source: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, str, bool]:
+    """Open ``source`` for reading (lz4-aware). Returns (fileobj, display name, owned)."""
+    if isinstance(source, str | os.PathLike):
+        name = os.fspath(source)
+        if name == "-":
+            fobj: BinaryIO = sys.stdin.buffer
+            owned = False
+            name = "<stdin>"
+        else:
+            fobj = open(name, "rb")  # noqa: SIM115 - closed by the caller via owned
+            owned = True
+    else:
+        fobj = source
+        name = getattr(source, "name", "<stream>")
+        if not isinstance(name, str):
+            name = "<stream>"
+        owned = False
+    peek = _peek(fobj)
+    if peek.startswith(_LZ4_MAGIC) or name.endswith(".lz4"):
+        import lz4.frame
+
+        fobj = lz4.frame.LZ4FrameFile(fobj, mode="rb")  # type: ignore[assignment]
+        owned = True
+    return fobj, name, owned
+
+
+def _peek(fobj: BinaryIO) -> bytes:
+    peek = getattr(fobj, "peek", None)
+    if peek is not None:
+        try:
+            return peek(4)[:4]
+        except (OSError, ValueError):
+            return b""
+    return b""
+
+
+def open_output(target: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
+    """Open ``target`` for writing; ``-`` is stdout, ``.lz4`` names get an LZ4 frame."""
+    if isinstance(target, str | os.PathLike):
+        name = os.fspath(target)
+        if name == "-":
+            return sys.stdout.buffer, False
+        if name.endswith(".lz4"):
+            import lz4.frame
+
+            return lz4.frame.open(name, "wb"), True  # type: ignore[return-value]
+        return open(name, "wb"), True  # noqa: SIM115
+    return target, False
+
+
+def iter_events(
+    source: Source,
+    *,
+    filter: Filter | None = None,
+    limits: Limits | None = None,
+    verify_checksum: bool = True,
+    chunk_size: int = CHUNK,
+) -> Iterator:
+    """Every event of an RDB file, path, file object or bytes, in order."""
+    decoder = RdbDecoder(limits=limits, filter=filter, verify_checksum=verify_checksum)
+    if isinstance(source, bytes | bytearray | memoryview):
+        decoder.feed(bytes(source))
+        decoder.feed_eof()
+        yield from _drain(decoder, "<bytes>")
+        return
+    fobj, name, owned = open_input(source)
+    try:
+        read = fobj.read
+        while not decoder.done:
+            try:
+                while True:
+                    ev = decoder.next_event()
+                    if ev is NEED_DATA or ev is None:
+                        break
+                    yield ev
+            except RdbError as exc:
+                exc.source = exc.source or name
+                raise
+            if decoder.done:
+                break
+            data = read(max(chunk_size, min(decoder.need, 64 * chunk_size)))
+            if data:
+                decoder.feed(data)
+            else:
+                decoder.feed_eof()
+    except OSError as exc:
+        raise RdbError(f"cannot read: {exc.strerror or exc}", source=name) from exc
+    finally:
+        if owned:
+            fobj.close()
+
+
+def _drain(decoder: RdbDecoder, name: str) -> Iterator:
+    try:
+        while True:
+            ev = decoder.next_event()
+            if ev is None or ev is NEED_DATA:
+                return
+            yield ev
+    except RdbError as exc:
+        exc.source = exc.source or name
+        raise
+
+
+def iter_records(source: Source, **kwargs) -> Iterator:
+    """Only the :class:`~rdbtools.model.Record` events (one per key)."""
+    from .model import Record
+
+    for ev in iter_events(source, **kwargs):
+        if type(ev) is Record:
+            yield ev
+
+
+async def aiter_stream(reader, *, decoder: RdbDecoder | None = None, limit: int | None = None) -> AsyncIterator:
+    """Events from an asyncio StreamReader; stops after the checksum trailer.
+
+    ``limit`` bounds the bytes taken from the stream (a ``$<len>`` replication
+    payload); the decoder's ``trailing_data`` holds anything read past the RDB.
+    """
+    decoder = decoder or RdbDecoder()
+    taken = 0
+    while True:
+        ev = decoder.next_event()
+        if ev is None:
+            return
+        if ev is not NEED_DATA:
+            yield ev
+            continue
+        want = max(CHUNK, decoder.need)
+        if limit is not None:
+            want = min(want, limit - taken)
+            if want <= 0:
+                decoder.feed_eof()
+                continue
+        data = await reader.read(want)
+        if not data:
+            decoder.feed_eof()
+        else:
+            taken += len(data)
+            decoder.feed(data)
+
+
+def read_all(source: Source, **kwargs) -> list:
+    """Every event as a list (convenience for small files and tests)."""
+    return list(iter_events(source, **kwargs))
+
+
+__all__ = ["aiter_stream", "iter_events", "iter_records", "open_input", "open_output", "read_all"]
+
