@@ -88,6 +88,23 @@ class Filter:
         return lambda k: fnmatchcase(k.decode("latin-1"), glob)
 
 
+_OPCODE_PHASE = {
+    0xFF: "check-sum",
+    0xFE: "read-selectdb",
+    0xFD: "read-expire",
+    0xFC: "read-expire",
+    0xFB: "read-resizedb",
+    0xFA: "read-aux",
+    0xF9: "read-freq",
+    0xF8: "read-idle",
+    0xF7: "read-module-aux",
+    0xF6: "read-function",
+    0xF5: "read-function",
+    0xF4: "read-slot-info",
+    0xF3: "read-slot-import",
+}
+
+
 class RdbDecoder:
     """Sans-IO RDB decoder. See the module docstring for the buffering scheme."""
 
@@ -104,6 +121,9 @@ class RdbDecoder:
         self._dbs = filter.dbs if filter else None
         self._types = filter.types if filter else None
         self._keymatch = filter.key_matcher() if filter else None
+        self._filtering = bool(filter) and (
+            self._dbs is not None or self._types is not None or self._keymatch is not None
+        )
         self.verify_checksum = verify_checksum
         self._max_version = max_version
         self._buf = b""
@@ -122,10 +142,11 @@ class RdbDecoder:
         self._expire: int | None = None
         self._idle: int | None = None
         self._freq: int | None = None
-        self._phase = "read-header"
-        self._key: bytes | None = None
         self.done = False
         self.checksum: int | None = None
+        self._queue: list = []
+        self._qpos = 0
+        self._error: RdbError | None = None
 
     # ------------------------------------------------------------------ input side
 
@@ -184,71 +205,153 @@ class RdbDecoder:
 
     def next_event(self):
         """The next event, :data:`NEED_DATA`, or None once the trailer was read."""
+        queue = self._queue
+        if not queue:
+            if self.done and self._error is None:
+                return None
+            self._queue = queue = self.next_events()
+            self._qpos = 0
+            if not queue:
+                return None if self.done else NEED_DATA
+        ev = queue[self._qpos]
+        self._qpos += 1
+        if self._qpos == len(queue):
+            self._queue = []
+        return ev
+
+    def next_events(self) -> list:
+        """Every event the buffered bytes complete, in order; ``[]`` means feed more.
+
+        The batch form is the fast path: one call parses a whole buffer. An error
+        found after some events were parsed is raised on the following call, so
+        every good event before it is delivered first.
+        """
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+        out: list = []
         if self.done:
-            return None
+            return out
+        append = out.append
+        parse_key = self._parse_key
+        parse_item = self._parse_item
         while True:
             buf = self._buf
             pos = self._pos
-            if self._base + len(buf) < self._need or pos >= len(buf):
+            n = len(buf)
+            if self._base + n < self._need or pos >= n:
                 if not self._absorb():
-                    return self._starved()
-                buf = self._buf
-                pos = self._pos
+                    if self._eof and pos < n and self._need:
+                        self._need = 0  # all input is here: retry without the size guess
+                        continue
+                    if not out:
+                        self._starved()
+                    return out
+                continue
             try:
-                event, newpos = self._parse_item(buf, pos)
-            except (Short, IndexError) as exc:
-                if isinstance(exc, Short):
-                    need = max(exc.need, 2 * len(buf) - pos + 1, pos + _MIN_RETRY)
+                if self.version is not None:
+                    while pos < n:
+                        t = buf[pos]
+                        if t < 0xF0:
+                            ev, pos = parse_key(t, buf, pos)
+                        else:
+                            ev, pos = parse_item(buf, pos)
+                        self._pos = pos
+                        if ev is not None:
+                            append(ev)
+                            if self.done:
+                                return out
                 else:
-                    need = max(len(buf) + 1, 2 * len(buf) - pos + 1, pos + _MIN_RETRY)
+                    ev, pos = parse_item(buf, pos)
+                    self._pos = pos
+                    append(ev)
+            except (Short, IndexError) as exc:
+                n = len(buf)
+                if isinstance(exc, Short):
+                    need = max(exc.need, 2 * n - pos + 1, pos + _MIN_RETRY)
+                else:
+                    need = max(n + 1, 2 * n - pos + 1, pos + _MIN_RETRY)
                 self._need = self._base + need
                 if not self._absorb():
-                    return self._starved()
-                continue
+                    if not out:
+                        self._starved()
+                    return out
             except RdbError as exc:
                 self._decorate(exc, pos)
-                raise
+                return self._fail(exc, out)
             except (ValueError, OverflowError, MemoryError, TypeError, RecursionError) as exc:
                 err = RdbCorruptError(f"invalid data ({exc.__class__.__name__}: {exc})")
+                err.__cause__ = exc
                 self._decorate(err, pos)
-                raise err from exc
-            self._pos = newpos
-            self._need = 0
-            if event is not None:
-                return event
+                return self._fail(err, out)
 
-    def _starved(self):
+    def _fail(self, err: RdbError, out: list) -> list:
+        if out:
+            self._error = err
+            return out
+        raise err
+
+    def _starved(self) -> None:
+        """Out of data: fine while more may come; at EOF, the input is truncated."""
         if not self._eof:
-            return NEED_DATA
+            return
         end = self._base + len(self._buf)
-        if self.version is None and end - self._base - self._pos < 9:
+        if self.version is None:
             raise RdbTruncatedError(
                 "file too short for an RDB header", offset=end, phase="read-header"
             )
+        phase, key = self._describe(self._pos, None)
         raise RdbTruncatedError(
-            f"unexpected end of input ({end - self.offset} bytes of an incomplete item)",
+            f"unexpected end of input ({end - self.offset} bytes of an incomplete item"
+            f" starting at offset {self.offset})",
             offset=end,
-            phase=self._phase,
-            key=self._key,
+            phase=phase,
+            key=key,
             db=self.db,
         )
 
+    def _describe(self, item_pos: int, err_pos: int | None) -> tuple[str, bytes | None]:
+        """What the parser was doing in the item at ``item_pos`` (computed only on errors).
+
+        Keeping redis-check-rdb's "doing" out of the hot loop: the item is looked at
+        again here instead of recording a phase for every key.
+        """
+        if self.version is None:
+            return "read-header", None
+        buf = self._buf
+        if item_pos >= len(buf):
+            return "read-type", None
+        t = buf[item_pos]
+        if t >= 0xF0:
+            return _OPCODE_PHASE.get(t, "read-type"), None
+        if t not in TYPE_NAME_BY_BYTE:
+            return "read-type", None
+        try:
+            key, key_end = load_string(buf, item_pos + 1, self._max_len)
+        except Exception:  # noqa: BLE001 - the key itself is what is broken
+            return "read-key", None
+        if err_pos is not None and err_pos < key_end:
+            return "read-key", key
+        return "read-value", key
+
     def _decorate(self, exc: RdbError, item_pos: int) -> None:
         # Offsets inside the parser are relative to the buffer; make them absolute.
-        exc.offset = self._base + (item_pos if exc.offset is None else exc.offset)
+        rel = item_pos if exc.offset is None else exc.offset
+        exc.offset = self._base + rel
+        phase, key = self._describe(item_pos, rel)
         if exc.phase is None:
-            exc.phase = self._phase
+            exc.phase = phase
         if exc.key is None:
-            exc.key = self._key
+            exc.key = key
         if exc.db is None:
             exc.db = self.db
 
     def __iter__(self):
         while True:
-            ev = self.next_event()
-            if ev is None or ev is NEED_DATA:
+            events = self.next_events()
+            if not events:
                 return
-            yield ev
+            yield from events
 
     # ------------------------------------------------------------------ parsing
 
@@ -288,44 +391,50 @@ class RdbDecoder:
         self.version = version
         self.magic = magic
         self.valkey = magic == b"VALKEY"
-        self._phase = "read-type"
         return Header(version, magic, self._base + pos), pos + 9
 
     def _parse_key(self, t: int, buf: bytes, pos: int):
+        """One key: type byte, key string, value. Short strings are read inline."""
         start = pos
         type_name = TYPE_NAME_BY_BYTE.get(t)
         if type_name is None:
             raise UnknownOpcode(f"unknown type or opcode {t}", offset=start, type_byte=t)
-        self._phase = "read-key"
-        key, pos = load_string(buf, pos + 1, self._max_len)
-        self._key = key
-        self._phase = "read-value"
-        skip = (
+        b = buf[pos + 1]
+        if b < 0x40:
+            pos += 2 + b
+            if pos > len(buf):
+                raise Short(pos)
+            key = buf[start + 2 : pos]
+        else:
+            key, pos = load_string(buf, pos + 1, self._max_len)
+        if self._filtering and (
             (self._dbs is not None and self.db not in self._dbs)
             or (self._types is not None and type_name not in self._types)
             or (self._keymatch is not None and not self._keymatch(key))
-        )
-        if skip:
+        ):
             pos = skip_value(t, buf, pos, self._max_len, self.valkey)
-            record = None
+            self._expire = self._idle = self._freq = None
+            return None, pos
+        if t == 0:
+            b = buf[pos]
+            if b < 0x40:
+                end = pos + 1 + b
+                if end > len(buf):
+                    raise Short(end)
+                value = buf[pos + 1 : end]
+                pos = end
+            else:
+                value, pos = load_string(buf, pos, self._max_len)
+            enc = "string"
+            fexp = None
         else:
             type_name, value, enc, fexp, pos = load_value(t, buf, pos, self._max_len, self.valkey)
-            record = Record(
-                self.db,
-                key,
-                type_name,
-                value,
-                self._expire,
-                self._idle,
-                self._freq,
-                fexp,
-                enc,
-                t,
-                self._base + start,
-            )
-        self._expire = self._idle = self._freq = None
-        self._key = None
-        self._phase = "read-type"
+        record = Record(
+            self.db, key, type_name, value, self._expire, self._idle, self._freq, fexp, enc, t,
+            self._base + start,
+        )
+        if self._expire is not None or self._idle is not None or self._freq is not None:
+            self._expire = self._idle = self._freq = None
         return record, pos
 
     def _parse_opcode(self, t: int, buf: bytes, pos: int):
@@ -333,7 +442,6 @@ class RdbDecoder:
         base = self._base
         pos += 1
         if t == 0xFC:  # EXPIRETIME_MS
-            self._phase = "read-expire"
             self._expire, pos = load_ms(buf, pos)
             return None, pos
         if t == 0xF9:  # FREQ
@@ -343,22 +451,18 @@ class RdbDecoder:
             self._idle, pos = load_len(buf, pos)
             return None, pos
         if t == 0xFE:  # SELECTDB
-            self._phase = "read-selectdb"
             db, pos = load_len(buf, pos)
             if db > 0xFFFFFFFF:
                 raise LimitExceeded(f"db number {db} is out of range", offset=start)
             self.db = db
-            self._phase = "read-type"
             return SelectDb(db, base + start), pos
         if t == 0xFB:  # RESIZEDB
             a, pos = load_len(buf, pos)
             b, pos = load_len(buf, pos)
             return ResizeDb(a, b, base + start), pos
         if t == 0xFA:  # AUX
-            self._phase = "read-aux"
             k, pos = load_string(buf, pos, self._max_len)
             v, pos = load_string(buf, pos, self._max_len)
-            self._phase = "read-type"
             return Aux(k, v, base + start), pos
         if t == 0xFD:  # EXPIRETIME (seconds)
             secs, pos = load_seconds(buf, pos)
@@ -367,12 +471,9 @@ class RdbDecoder:
         if t == 0xFF:  # EOF
             return self._parse_eof(buf, start)
         if t == 0xF5:  # FUNCTION2
-            self._phase = "read-function"
             code, pos = load_string(buf, pos, self._max_len)
-            self._phase = "read-type"
             return FunctionLibrary(code, base + start), pos
         if t == 0xF7:  # MODULE_AUX
-            self._phase = "read-module-aux"
             module_id, pos = load_len(buf, pos)
             when_op, pos = load_len(buf, pos)
             if when_op != 2:
@@ -380,7 +481,6 @@ class RdbDecoder:
             when, pos = load_len(buf, pos)
             raw_start = pos
             _, pos = _module_value(buf, pos, self._max_len)
-            self._phase = "read-type"
             return ModuleAux(module_id, when, bytes(buf[raw_start:pos]), base + start), pos
         if t == 0xF4 and not self.valkey:  # SLOT_INFO
             a, pos = load_len(buf, pos)
@@ -397,7 +497,6 @@ class RdbDecoder:
                 ranges.append((a, b))
             return SlotImport(job, tuple(ranges), base + start), pos
         if t == 0xF6:  # FUNCTION_PRE_GA (7.0 release candidates)
-            self._phase = "read-function"
             name, pos = load_string(buf, pos, self._max_len)
             engine, pos = load_string(buf, pos, self._max_len)
             has_desc, pos = load_len(buf, pos)
@@ -405,7 +504,6 @@ class RdbDecoder:
             if has_desc:
                 desc, pos = load_string(buf, pos, self._max_len)
             code, pos = load_string(buf, pos, self._max_len)
-            self._phase = "read-type"
             return FunctionPreGA(name, engine, desc, code, base + start), pos
         raise UnknownOpcode(
             f"unknown type or opcode {t} in RDB version {self.version}",
@@ -414,7 +512,6 @@ class RdbDecoder:
         )
 
     def _parse_eof(self, buf: bytes, start: int):
-        self._phase = "check-sum"
         end = start + 1
         checksum = None
         verified = False

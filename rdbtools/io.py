@@ -7,7 +7,6 @@ decoder get ``source`` set to the path so messages name file and offset.
 
 from __future__ import annotations
 
-
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -94,10 +93,10 @@ def iter_events(
         while not decoder.done:
             try:
                 while True:
-                    ev = decoder.next_event()
-                    if ev is NEED_DATA or ev is None:
+                    events = decoder.next_events()
+                    if not events:
                         break
-                    yield ev
+                    yield from events
             except RdbError as exc:
                 exc.source = exc.source or name
                 raise
@@ -118,10 +117,10 @@ def iter_events(
 def _drain(decoder: RdbDecoder, name: str) -> Iterator:
     try:
         while True:
-            ev = decoder.next_event()
-            if ev is None or ev is NEED_DATA:
+            events = decoder.next_events()
+            if not events:
                 return
-            yield ev
+            yield from events
     except RdbError as exc:
         exc.source = exc.source or name
         raise

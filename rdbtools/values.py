@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import BadEncoding, RdbCorruptError, UnknownOpcode
+from .constants import EB_EXPIRE_TIME_MAX
 from .encodings.intset import decode_intset
 from .encodings.listpack import decode_listpack, decode_listpack_strings
 from .encodings.stream import load_stream, skip_stream
 from .encodings.ziplist import decode_ziplist_strings
 from .encodings.zipmap import decode_zipmap
+from .errors import BadEncoding, RdbCorruptError, UnknownOpcode
 from .model import ModuleValue
 from .primitives import (
     Short,
@@ -26,7 +27,6 @@ from .primitives import (
     load_string_double,
     skip_string,
 )
-from .constants import EB_EXPIRE_TIME_MAX
 
 _U64_MAX = (1 << 64) - 1
 
