@@ -220,11 +220,55 @@ def record_from_json(obj: dict) -> Record:
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_str = json.encoder.encode_basestring  # C-accelerated: quotes and escapes a str
+_b64 = base64.b64encode
+
+
+def _s(b: bytes) -> str:
+    """JSON text of ``jbytes(b)``, written directly (the hot path of ``rdbkit dump``)."""
+    if b.isascii():
+        return _str(b.decode("ascii"))
+    try:
+        return _str(b.decode("utf-8"))
+    except UnicodeDecodeError:
+        return '{"base64":"' + _b64(b).decode("ascii") + '"}'
+
+
+def _score(x: float) -> str:
+    if x != x or x in (_INF, _NINF):
+        return '"inf"' if x > 0 else '"-inf"'
+    return repr(x)
+
+
+_INF = float("inf")
+_NINF = float("-inf")
 
 
 def record_to_line(r: Record) -> str:
-    """One JSONL line (no newline)."""
-    return _dumps(record_to_json(r))
+    """One JSONL line (no newline); byte-for-byte ``json.dumps(record_to_json(r))``."""
+    t = r.type
+    v = r.value
+    if t == "string":
+        value = _s(v)
+    elif t == "list":
+        value = "[" + ",".join(map(_s, v)) + "]"
+    elif t == "set":
+        value = "[" + ",".join(map(_s, sorted(v))) + "]"
+    elif t == "hash" and not r.field_expires:
+        value = "[" + ",".join(["[" + _s(f) + "," + _s(x) + "]" for f, x in sorted(v)]) + "]"
+    elif t == "zset":
+        value = "[" + ",".join(
+            ["[" + _s(m) + "," + _score(sc) + "]" for m, sc in sorted(v, key=_zkey)]
+        ) + "]"
+    else:
+        return _dumps(record_to_json(r))
+    exp = "null" if r.expire_ms is None else str(r.expire_ms)
+    line = '{"db":%d,"key":%s,"type":"%s","expire_ms":%s,"value":%s' % (r.db, _s(r.key), t, exp, value)
+    if r.idle is not None:
+        line += ',"lru_idle":%d' % r.idle
+    if r.freq is not None:
+        line += ',"lfu_freq":%d' % r.freq
+    return line + "}"
 
 
 __all__ = [

