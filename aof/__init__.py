@@ -1,0 +1,89 @@
+"""RESP and AOF formats (sans-IO). Imports ``rdbtools`` only.
+
+``FastReplyParser`` is the hiredis-backed reply parser when hiredis is installed
+and ``RDBKIT_PUREPYTHON`` is not set to a non-empty value other than ``0``;
+otherwise it is the pure-Python :class:`ReplyParser`. Use it only for trusted
+streams; :class:`RequestParser` and :class:`ReplyParser` are always pure Python.
+"""
+
+from __future__ import annotations
+
+import os
+
+from aof.errors import (
+    AofError,
+    AofFormatError,
+    AofTruncatedError,
+    AofWriteError,
+    ManifestError,
+    RespProtocolError,
+)
+from aof.resp import (
+    NEED_DATA,
+    Push,
+    ReplyError,
+    ReplyParser,
+    RequestParser,
+    RespLimits,
+    encode_array,
+    encode_bignum,
+    encode_bool,
+    encode_bulk,
+    encode_bulk_array,
+    encode_command,
+    encode_double,
+    encode_error,
+    encode_int,
+    encode_map,
+    encode_null,
+    encode_push,
+    encode_set,
+    encode_simple,
+    encode_verbatim,
+    split_args,
+)
+
+FastReplyParser: type[ReplyParser] | type
+HAS_HIREDIS = False
+if os.environ.get("RDBKIT_PUREPYTHON", "") in ("", "0"):
+    try:
+        from aof._resp_hiredis import HiredisReplyParser as FastReplyParser
+
+        HAS_HIREDIS = True
+    except ImportError:  # pragma: no cover - depends on the environment
+        FastReplyParser = ReplyParser
+else:
+    FastReplyParser = ReplyParser
+
+__all__ = [
+    "HAS_HIREDIS",
+    "NEED_DATA",
+    "AofError",
+    "AofFormatError",
+    "AofTruncatedError",
+    "AofWriteError",
+    "FastReplyParser",
+    "ManifestError",
+    "Push",
+    "ReplyError",
+    "ReplyParser",
+    "RequestParser",
+    "RespLimits",
+    "RespProtocolError",
+    "encode_array",
+    "encode_bignum",
+    "encode_bool",
+    "encode_bulk",
+    "encode_bulk_array",
+    "encode_command",
+    "encode_double",
+    "encode_error",
+    "encode_int",
+    "encode_map",
+    "encode_null",
+    "encode_push",
+    "encode_set",
+    "encode_simple",
+    "encode_verbatim",
+    "split_args",
+]
