@@ -8,10 +8,11 @@ at the same offset for every fixture.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .constants import EB_EXPIRE_TIME_MAX
-from .encodings.intset import decode_intset
+from .encodings.intset import decode_intset_strings
 from .encodings.listpack import decode_listpack, decode_listpack_strings
 from .encodings.stream import load_stream, skip_stream
 from .encodings.ziplist import decode_ziplist_strings
@@ -131,8 +132,7 @@ def load_value(
     if t == 11:  # SET_INTSET
         start = pos
         blob, pos = load_string(buf, pos, max_len)
-        ints = _decode_blob(decode_intset, blob, start)
-        return "set", [b"%d" % i for i in ints], "intset", None, pos
+        return "set", _decode_blob(decode_intset_strings, blob, start), "intset", None, pos
     if t == 2 or t == 1:  # SET / LIST (plain)
         n, pos = load_len(buf, pos)
         items = []
@@ -346,5 +346,14 @@ def skip_value(t: int, buf: bytes, pos: int, max_len: int, valkey: bool = False)
 
 
 _ONE_STRING = frozenset((0, 9, 10, 11, 12, 13, 16, 17, 20))
+
+
+try:  # C accelerator (rdbtools/_speedups.c): same results and errors; RDBKIT_PUREPYTHON=1 keeps the code above
+    if os.environ.get("RDBKIT_PUREPYTHON"):
+        raise ImportError
+    from ._speedups import hash_pairs as _pairs
+    from ._speedups import zset_pairs as _zset_pairs
+except ImportError:
+    pass
 
 __all__ = ["load_value", "skip_value"]

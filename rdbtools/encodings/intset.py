@@ -16,6 +16,7 @@ ascending. ``BadEncoding.offset`` is relative to the blob start.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterable
 from operator import lt
@@ -61,6 +62,11 @@ def decode_intset(blob: bytes | bytearray | memoryview) -> list[int]:
     return list(values)
 
 
+def decode_intset_strings(blob: bytes | bytearray | memoryview) -> list[bytes]:
+    """Members as decimal text, the form sets hold them in."""
+    return [b"%d" % v for v in decode_intset(blob)]
+
+
 def encode_intset(values: Iterable[int]) -> bytes:
     """An intset of ``values`` (sorted, duplicates dropped), smallest width holding all."""
     members = sorted(set(values))
@@ -79,7 +85,16 @@ def encode_intset(values: Iterable[int]) -> bytes:
     return _pack_hdr(width, n) + struct.pack(f"<{n}{_CODE[width]}", *members)
 
 
+
+try:  # C accelerator (rdbtools/_speedups.c): same results and errors; RDBKIT_PUREPYTHON=1 keeps the code above
+    if os.environ.get("RDBKIT_PUREPYTHON"):
+        raise ImportError
+    from .._speedups import decode_intset, decode_intset_strings
+except ImportError:
+    pass
+
 __all__ = [
+    "decode_intset_strings",
     "INTSET_ENC_INT16",
     "INTSET_ENC_INT32",
     "INTSET_ENC_INT64",

@@ -34,6 +34,7 @@ integers.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterable
 from typing import Any
@@ -276,6 +277,14 @@ def encode_ziplist(items: Iterable[bytes | int]) -> bytes:
     zllen = count if count < ZIPLIST_LEN_UNKNOWN else ZIPLIST_LEN_UNKNOWN
     return _pack_hdr(total, tail, zllen) + b"".join(parts) + b"\xff"
 
+
+
+try:  # C accelerator (rdbtools/_speedups.c): same results and errors; RDBKIT_PUREPYTHON=1 keeps the code above
+    if os.environ.get("RDBKIT_PUREPYTHON"):
+        raise ImportError
+    from .._speedups import decode_ziplist, decode_ziplist_strings
+except ImportError:
+    pass
 
 __all__ = [
     "ZIPLIST_HEADER_SIZE",

@@ -1,0 +1,141 @@
+"""Micro-benchmark: rdbtools._speedups (C) against the pure-Python codecs (run by hand).
+
+    python bench/bench_speedups.py [iterations]
+
+For each decoder, on small realistic blobs (what keys of a typical RDB hold),
+prints the best-of-5 time per call of the Python and the C function and the
+speed-up. The Python side is a private copy of each codec module loaded with
+RDBKIT_PUREPYTHON=1, so the numbers stay honest once the accelerators are
+wired into rdbtools.encodings.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+try:
+    from rdbtools import _speedups as C  # noqa: E402
+except ImportError:
+    sys.exit("rdbtools._speedups is not built: run `pip install -e .` first")
+
+
+def _pure(relpath: str) -> ModuleType:
+    name = "rdbtools." + relpath[:-3].replace("/", ".")
+    parent, _, leaf = name.rpartition(".")
+    spec = importlib.util.spec_from_file_location(
+        f"{parent}._pure_{leaf}", ROOT / "rdbtools" / relpath
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    saved = os.environ.get("RDBKIT_PUREPYTHON")
+    os.environ["RDBKIT_PUREPYTHON"] = "1"
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if saved is None:
+            del os.environ["RDBKIT_PUREPYTHON"]
+        else:
+            os.environ["RDBKIT_PUREPYTHON"] = saved
+    return module
+
+
+LP = _pure("encodings/listpack.py")
+ZL = _pure("encodings/ziplist.py")
+IS = _pure("encodings/intset.py")
+VALUES = _pure("values.py")
+
+
+def _best(fn: Callable[[Any], object], arg: Any, n: int) -> float:
+    return min(timeit.repeat(lambda: fn(arg), number=n, repeat=5)) / n
+
+
+def _row(
+    label: str, py: Callable[[Any], object], c: Callable[[Any], object], arg: Any, n: int
+) -> None:
+    assert py(arg) == c(arg), label
+    tp = _best(py, arg, n)
+    tc = _best(c, arg, n)
+    print(f"{label:<48} {tp * 1e6:8.2f} µs {tc * 1e6:8.2f} µs {tp / tc:7.1f}x")
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    words = [b"word-%02d" % i for i in range(30)]
+    small = [b"%d" % i for i in range(30)]
+    mixed = [b"%d" % (i * 977 - 9000) for i in range(30)]
+    # zset of 15 members: integral scores as int entries, the others as text
+    zset = [
+        x
+        for i in range(15)
+        for x in (b"member:%d" % i, b"%d" % i if i % 2 else b"%.1f" % (i + 0.5))
+    ]
+    hash_ = [x for i in range(15) for x in (b"field:%d" % i, b"value-%d" % i)]
+    print(f"{n} calls per round, best of 5; time per call")
+    print(f"{'':<48} {'Python':>11} {'C':>11} {'speed-up':>8}")
+    for label, items in (
+        ("30 short words", words),
+        ("30 small ints", small),
+        ("30 ints -9000..19000", mixed),
+    ):
+        lp = LP.encode_listpack(items)
+        _row(f"decode_listpack: {label}", LP.decode_listpack, C.decode_listpack, lp, n)
+        _row(
+            f"decode_listpack_strings: {label}",
+            LP.decode_listpack_strings,
+            C.decode_listpack_strings,
+            lp,
+            n,
+        )
+    for label, items in (("30 short words", words), ("30 small ints", small)):
+        zl = ZL.encode_ziplist(items)
+        _row(f"decode_ziplist: {label}", ZL.decode_ziplist, C.decode_ziplist, zl, n)
+        _row(
+            f"decode_ziplist_strings: {label}",
+            ZL.decode_ziplist_strings,
+            C.decode_ziplist_strings,
+            zl,
+            n,
+        )
+    ins = IS.encode_intset(range(0, 1024, 2))
+    _row("decode_intset: 512 int16", IS.decode_intset, C.decode_intset, ins, n // 10)
+
+    def py_intset_strings(blob: bytes) -> list[bytes]:
+        return [b"%d" % v for v in IS.decode_intset(blob)]
+
+    _row(
+        "decode_intset_strings: 512 int16", py_intset_strings, C.decode_intset_strings, ins, n // 10
+    )
+    zitems = LP.decode_listpack(LP.encode_listpack(zset))
+    _row("zset_pairs: 15 members (int + text scores)", VALUES._zset_pairs, C.zset_pairs, zitems, n)
+    hitems = LP.decode_listpack_strings(LP.encode_listpack(hash_))
+    _row(
+        "hash_pairs: 15 fields",
+        lambda x: VALUES._pairs(x, "hash listpack"),
+        C.hash_pairs,
+        hitems,
+        n,
+    )
+
+    def py_zset(blob: bytes) -> object:
+        return VALUES._zset_pairs(LP.decode_listpack(blob))
+
+    def c_zset(blob: bytes) -> object:
+        return C.zset_pairs(C.decode_listpack(blob))
+
+    _row(
+        "zset listpack blob -> pairs (decode + pairs)", py_zset, c_zset, LP.encode_listpack(zset), n
+    )
+
+
+if __name__ == "__main__":
+    main()
