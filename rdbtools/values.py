@@ -93,7 +93,7 @@ def load_value(
     if t == 16:  # HASH_LISTPACK
         start = pos
         blob, pos = load_string(buf, pos, max_len)
-        items = _decode_blob(decode_listpack_strings, blob, start)
+        items = _decode_blob(decode_listpack_strings, blob, start, buf, pos)
         pairs = _pairs(items, "hash listpack")
         _check_unique(items[0::2], "hash field")
         return "hash", pairs, "listpack", None, pos
@@ -105,7 +105,7 @@ def load_value(
             start = pos
             data, pos = load_string(buf, pos, max_len)
             if container == 2:
-                items = _decode_blob(decode_listpack_strings, data, start)
+                items = _decode_blob(decode_listpack_strings, data, start, buf, pos)
                 if not items:
                     continue  # empty nodes are skipped, as Redis does
                 out.extend(items)
@@ -117,14 +117,14 @@ def load_value(
     if t == 17:  # ZSET_LISTPACK
         start = pos
         blob, pos = load_string(buf, pos, max_len)
-        items = _decode_blob(decode_listpack, blob, start)
+        items = _decode_blob(decode_listpack, blob, start, buf, pos)
         pairs = _decode_blob(_zset_pairs, items, start)
         _check_unique([m for m, _ in pairs], "zset member")
         return "zset", pairs, "listpack", None, pos
     if t == 20:  # SET_LISTPACK
         start = pos
         blob, pos = load_string(buf, pos, max_len)
-        items = _decode_blob(decode_listpack_strings, blob, start)
+        items = _decode_blob(decode_listpack_strings, blob, start, buf, pos)
         _check_unique(items, "set member")
         if not items:
             raise RdbCorruptError("empty set listpack", offset=start)
@@ -132,7 +132,7 @@ def load_value(
     if t == 11:  # SET_INTSET
         start = pos
         blob, pos = load_string(buf, pos, max_len)
-        return "set", _decode_blob(decode_intset_strings, blob, start), "intset", None, pos
+        return "set", _decode_blob(decode_intset_strings, blob, start, buf, pos), "intset", None, pos
     if t == 2 or t == 1:  # SET / LIST (plain)
         n, pos = load_len(buf, pos)
         items = []
@@ -171,30 +171,30 @@ def load_value(
         for _ in range(n):
             start = pos
             data, pos = load_string(buf, pos, max_len)
-            out.extend(_decode_blob(decode_ziplist_strings, data, start))
+            out.extend(_decode_blob(decode_ziplist_strings, data, start, buf, pos))
         return "list", out, "quicklist", None, pos
     if t == 10:  # LIST_ZIPLIST
         start = pos
         blob, pos = load_string(buf, pos, max_len)
-        return "list", _decode_blob(decode_ziplist_strings, blob, start), "ziplist", None, pos
+        return "list", _decode_blob(decode_ziplist_strings, blob, start, buf, pos), "ziplist", None, pos
     if t == 12:  # ZSET_ZIPLIST
         start = pos
         blob, pos = load_string(buf, pos, max_len)
-        items = _decode_blob(decode_ziplist_strings, blob, start)
+        items = _decode_blob(decode_ziplist_strings, blob, start, buf, pos)
         pairs = _decode_blob(_zset_pairs, items, start)
         _check_unique([m for m, _ in pairs], "zset member")
         return "zset", pairs, "ziplist", None, pos
     if t == 13:  # HASH_ZIPLIST
         start = pos
         blob, pos = load_string(buf, pos, max_len)
-        items = _decode_blob(decode_ziplist_strings, blob, start)
+        items = _decode_blob(decode_ziplist_strings, blob, start, buf, pos)
         pairs = _decode_blob(lambda x: _pairs(x, "hash ziplist"), items, start)
         _check_unique(items[0::2], "hash field")
         return "hash", pairs, "ziplist", None, pos
     if t == 9:  # HASH_ZIPMAP
         start = pos
         blob, pos = load_string(buf, pos, max_len)
-        pairs = _decode_blob(decode_zipmap, blob, start)
+        pairs = _decode_blob(decode_zipmap, blob, start, buf, pos)
         _check_unique([f for f, _ in pairs], "hash field")
         return "hash", pairs, "zipmap", None, pos
     if t == 15 or t == 19 or t == 21:
@@ -211,7 +211,7 @@ def load_value(
             _, pos = load_ms(buf, pos)
         start = pos
         blob, pos = load_string(buf, pos, max_len)
-        items = _decode_blob(decode_listpack, blob, start)
+        items = _decode_blob(decode_listpack, blob, start, buf, pos)
         if len(items) % 3:
             raise BadEncoding("hash listpackex is not made of triplets", offset=start)
         pairs = []
@@ -273,11 +273,25 @@ def _int_or_corrupt(v: bytes, offset: int) -> int:
         raise BadEncoding("hash field expire time is not an integer", offset=offset) from None
 
 
-def _decode_blob(fn, blob, offset: int):
+def _decode_blob(fn, blob, offset: int, buf: bytes | None = None, end: int | None = None):
+    """Run a blob decoder; map a blob-relative error offset into the file.
+
+    For a raw string the blob's bytes sit right before ``end``, so the offset is
+    exact. Inside an LZF-compressed blob there is no file position for it: the
+    error points at the string and the message names the decompressed offset.
+    """
     try:
         return fn(blob)
     except BadEncoding as exc:
-        exc.offset = offset if exc.offset is None else offset + exc.offset
+        rel = exc.offset
+        if rel is None or buf is None:
+            exc.offset = offset
+        elif buf[offset] < 0xC0:
+            exc.offset = end - len(blob) + rel
+        else:
+            exc.offset = offset
+            exc.message = f"{exc.message} (offset {rel} of the decompressed LZF string)"
+            exc.args = (exc.message,)
         raise
 
 
