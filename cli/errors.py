@@ -33,6 +33,8 @@ def library_errors() -> Iterator[None]:
         yield
     except RdbError as exc:
         raise CliError(str(exc), ExitStatus.CORRUPT_INPUT) from exc
+    except BrokenPipeError:
+        raise  # output piped into head: cli.main exits quietly
     except OSError as exc:
         name = getattr(exc, "filename", None)
         where = f"{name}: " if name else ""

@@ -1,0 +1,424 @@
+"""Logical diff of two dumps without holding either in memory.
+
+How: the first input (A) is streamed into a compact index — per key a 64-bit
+BLAKE2b digest of ``(db, key)``, a 64-bit digest of the canonical value
+(order-insensitive for sets, hashes and zsets; expiry and hash field TTLs
+included; LRU/LFU hints excluded, they are not data), the record's offset and
+its expiry — held in four ``array`` columns (32 bytes a key) plus a sorted copy
+of the key digests for binary search. The second input (B) is then streamed
+against it; only keys whose digests differ are compared for real, re-reading
+the A record from its offset (:class:`rdbtools.seek.DumpSource`), in batches
+sorted by offset. Keys of A never met in B are re-read at the end.
+
+Digest equality is trusted (a 2^-64 chance per key of missing a change);
+digest inequality only schedules a real comparison, so values that are equal
+but spelled differently (a stream written without the metadata fields of
+newer versions, ``-0.0`` vs ``0.0``) are not reported.
+
+Output order: differences of B's keys in B's file order, then keys only in A
+in A's file order.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from typing import Any, Protocol
+
+from .jsonl import jbytes, jid, jscore, value_to_json
+from .model import Record, Stream
+
+ONLY_IN_A = "only_in_a"
+ONLY_IN_B = "only_in_b"
+TYPE = "type"
+EXPIRE = "expire"
+VALUE = "value"
+FIELD_EXPIRE = "field_expire"
+KINDS = (ONLY_IN_A, ONLY_IN_B, TYPE, EXPIRE, VALUE, FIELD_EXPIRE)
+
+_NO_EXPIRE = -(1 << 63)
+_BATCH = 2000
+_BATCH_WEIGHT = 32 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One difference of one key.
+
+    ``kind`` is one of :data:`KINDS`; ``type`` is the key's type in B (in A for
+    ``only_in_a``; ``type`` differences carry both in ``detail``). ``detail``
+    holds the kind's facts with bytes as bytes (see :func:`difference_to_json`):
+
+    * only_in_a / only_in_b: ``record``
+    * type: ``a``, ``b`` (type names)
+    * expire: ``a``, ``b`` (absolute ms or None)
+    * field_expire: ``changed``: ``[(field, a_ms|None, b_ms|None)]``
+    * value, by type — string: ``a``, ``b``; set: ``added``, ``removed``;
+      hash: ``added`` / ``removed`` ``[(field, value)]``, ``changed``
+      ``[(field, a, b)]``; zset: ``added`` / ``removed`` ``[(member, score)]``,
+      ``changed`` ``[(member, a, b)]``; list: ``len_a``, ``len_b``,
+      ``first_index`` (first differing position), ``added`` / ``removed``
+      (elements as multisets); stream: ``entries_added`` / ``entries_removed``
+      / ``entries_changed`` (ids), ``meta`` ``{name: (a, b)}``, ``groups_added``
+      / ``groups_removed`` (names), ``groups_changed`` ``{name: [what, ...]}``;
+      module: ``a``, ``b`` (module names) and ``same_module``.
+    """
+
+    kind: str
+    db: int
+    key: bytes
+    type: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- digests
+
+
+def key_digest(db: int, key: bytes) -> int:
+    return int.from_bytes(blake2b(b"%d\x00" % db + key, digest_size=8).digest(), "little")
+
+
+def value_digest(rec: Record) -> int:
+    """64-bit digest of type, canonical value, expiry and field TTLs."""
+    t = rec.type
+    v = rec.value
+    if t == "string":
+        payload = v
+    elif t == "list":
+        payload = repr(v).encode()
+    elif t == "set" or t == "hash" or t == "zset":
+        payload = repr(sorted(v)).encode()
+    else:
+        payload = repr(v).encode()
+    h = blake2b(payload, digest_size=8, person=t.encode())
+    if rec.expire_ms is not None:
+        h.update(b"\x00e%d" % rec.expire_ms)
+    if rec.field_expires:
+        h.update(b"\x00f" + repr(sorted(rec.field_expires.items())).encode())
+    return int.from_bytes(h.digest(), "little")
+
+
+# ---------------------------------------------------------------- comparing two records
+
+
+def compare_records(a: Record, b: Record) -> list[Difference]:
+    """Every difference between two records of the same ``(db, key)``."""
+    db, key = b.db, b.key
+    if a.type != b.type:
+        out = [Difference(TYPE, db, key, b.type, {"a": a.type, "b": b.type})]
+        if a.expire_ms != b.expire_ms:
+            out.append(Difference(EXPIRE, db, key, b.type, {"a": a.expire_ms, "b": b.expire_ms}))
+        return out
+    out = []
+    if a.expire_ms != b.expire_ms:
+        out.append(Difference(EXPIRE, db, key, b.type, {"a": a.expire_ms, "b": b.expire_ms}))
+    detail = _VALUE_DIFF[a.type](a.value, b.value)
+    if detail is not None:
+        out.append(Difference(VALUE, db, key, b.type, detail))
+    if a.type == "hash" and (a.field_expires or b.field_expires):
+        fa = a.field_expires or {}
+        fb = b.field_expires or {}
+        common = {f for f, _ in a.value} & {f for f, _ in b.value}
+        changed = sorted((f, fa.get(f), fb.get(f)) for f in common if fa.get(f) != fb.get(f))
+        if changed:
+            out.append(Difference(FIELD_EXPIRE, db, key, b.type, {"changed": changed}))
+    return out
+
+
+def _string(a: bytes, b: bytes) -> dict | None:
+    return None if a == b else {"a": a, "b": b}
+
+
+def _set(a: list[bytes], b: list[bytes]) -> dict | None:
+    sa, sb = set(a), set(b)
+    if sa == sb:
+        return None
+    return {"added": sorted(sb - sa), "removed": sorted(sa - sb)}
+
+
+def _pairs(a: list, b: list) -> dict | None:
+    da, db_ = dict(a), dict(b)
+    if da == db_:
+        return None
+    return {
+        "added": sorted((k, v) for k, v in db_.items() if k not in da),
+        "removed": sorted((k, v) for k, v in da.items() if k not in db_),
+        "changed": sorted((k, da[k], v) for k, v in db_.items() if k in da and da[k] != v),
+    }
+
+
+def _list(a: list[bytes], b: list[bytes]) -> dict | None:
+    if a == b:
+        return None
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    ca: dict[bytes, int] = {}
+    for x in a[first:]:
+        ca[x] = ca.get(x, 0) + 1
+    added = []
+    for y in b[first:]:
+        if ca.get(y, 0):
+            ca[y] -= 1
+        else:
+            added.append(y)
+    removed = [x for x, n in ca.items() for _ in range(n)]
+    return {"len_a": len(a), "len_b": len(b), "first_index": first,
+            "added": sorted(added), "removed": sorted(removed)}
+
+
+def _known(x: Any, y: Any) -> bool:
+    """Both sides store this field (older stream formats leave it None)."""
+    return x is not None and y is not None and x != y
+
+
+def _stream(a: Stream, b: Stream) -> dict | None:
+    ea, eb = dict(a.entries), dict(b.entries)
+    detail: dict[str, Any] = {
+        "entries_added": sorted(i for i in eb if i not in ea),
+        "entries_removed": sorted(i for i in ea if i not in eb),
+        "entries_changed": sorted(i for i in eb if i in ea and ea[i] != eb[i]),
+    }
+    meta = {}
+    if a.length != b.length:
+        meta["length"] = (a.length, b.length)
+    if a.last_id != b.last_id:
+        meta["last_id"] = (a.last_id, b.last_id)
+    for name in ("first_id", "max_deleted_id", "entries_added"):
+        x, y = getattr(a, name), getattr(b, name)
+        if _known(x, y):
+            meta[name] = (x, y)
+    detail["meta"] = meta
+    ga = {g.name: g for g in a.groups}
+    gb = {g.name: g for g in b.groups}
+    detail["groups_added"] = sorted(n for n in gb if n not in ga)
+    detail["groups_removed"] = sorted(n for n in ga if n not in gb)
+    changed = {}
+    for name in sorted(n for n in gb if n in ga):
+        what = _group_changes(ga[name], gb[name])
+        if what:
+            changed[name] = what
+    detail["groups_changed"] = changed
+    if not any(detail.values()):
+        return None
+    return detail
+
+
+def _group_changes(a: Any, b: Any) -> list[str]:
+    what = []
+    if a.last_id != b.last_id:
+        what.append(f"last_id {jid(a.last_id)} -> {jid(b.last_id)}")
+    if _known(a.entries_read, b.entries_read):
+        what.append(f"entries_read {a.entries_read} -> {b.entries_read}")
+    pa = {p.id: p for p in a.pending}
+    pb = {p.id: p for p in b.pending}
+    if set(pa) != set(pb):
+        what.append(f"pending +{len(set(pb) - set(pa))} -{len(set(pa) - set(pb))}")
+    elif any((pa[i].consumer, pa[i].delivery_count, pa[i].delivery_time)
+             != (pb[i].consumer, pb[i].delivery_count, pb[i].delivery_time) for i in pa):
+        what.append("pending entries changed")
+    ca = {c.name: c for c in a.consumers}
+    cb = {c.name: c for c in b.consumers}
+    for n in sorted(set(cb) - set(ca)):
+        what.append(f"consumer added {_text(n)}")
+    for n in sorted(set(ca) - set(cb)):
+        what.append(f"consumer removed {_text(n)}")
+    for n in sorted(set(ca) & set(cb)):
+        x, y = ca[n], cb[n]
+        if (x.seen_time, x.pending) != (y.seen_time, y.pending) or _known(x.active_time, y.active_time):
+            what.append(f"consumer changed {_text(n)}")
+    return what
+
+
+def _text(b: bytes) -> str:
+    return b.decode("utf-8", "backslashreplace")
+
+
+def _module(a: Any, b: Any) -> dict | None:
+    if a == b:
+        return None
+    return {"a": a.module_name, "b": b.module_name, "same_module": a.module_id == b.module_id}
+
+
+_VALUE_DIFF: dict[str, Callable[[Any, Any], dict | None]] = {
+    "string": _string, "list": _list, "set": _set, "hash": _pairs, "zset": _pairs,
+    "stream": _stream, "module": _module,
+}
+
+
+# ---------------------------------------------------------------- JSON form
+
+
+def difference_to_json(d: Difference) -> dict:
+    """The JSONL object of one difference (bytes in the ``jbytes`` convention)."""
+    obj: dict[str, Any] = {"diff": d.kind, "db": d.db, "key": jbytes(d.key), "type": d.type}
+    det = d.detail
+    if d.kind in (ONLY_IN_A, ONLY_IN_B):
+        r = det["record"]
+        obj["expire_ms"] = r.expire_ms
+        obj["value"] = value_to_json(r.type, r.value, r.field_expires)
+    elif d.kind in (TYPE, EXPIRE):
+        obj["a"], obj["b"] = det["a"], det["b"]
+    elif d.kind == FIELD_EXPIRE:
+        obj["changed"] = [[jbytes(f), x, y] for f, x, y in det["changed"]]
+    elif d.type in ("string",):
+        obj["a"], obj["b"] = jbytes(det["a"]), jbytes(det["b"])
+    elif d.type == "set":
+        obj["added"] = [jbytes(m) for m in det["added"]]
+        obj["removed"] = [jbytes(m) for m in det["removed"]]
+    elif d.type == "list":
+        obj.update({k: det[k] for k in ("len_a", "len_b", "first_index")})
+        obj["added"] = [jbytes(m) for m in det["added"]]
+        obj["removed"] = [jbytes(m) for m in det["removed"]]
+    elif d.type in ("hash", "zset"):
+        conv = jbytes if d.type == "hash" else jscore
+        obj["added"] = [[jbytes(k), conv(v)] for k, v in det["added"]]
+        obj["removed"] = [[jbytes(k), conv(v)] for k, v in det["removed"]]
+        obj["changed"] = [[jbytes(k), conv(x), conv(y)] for k, x, y in det["changed"]]
+    elif d.type == "stream":
+        for name in ("entries_added", "entries_removed", "entries_changed"):
+            obj[name] = [jid(i) for i in det[name]]
+        obj["meta"] = {k: [_jmeta(x), _jmeta(y)] for k, (x, y) in det["meta"].items()}
+        obj["groups_added"] = [jbytes(n) for n in det["groups_added"]]
+        obj["groups_removed"] = [jbytes(n) for n in det["groups_removed"]]
+        obj["groups_changed"] = [[jbytes(n), w] for n, w in det["groups_changed"].items()]
+    else:
+        obj.update(det)
+    return obj
+
+
+def _jmeta(x: Any) -> Any:
+    return jid(x) if isinstance(x, tuple) else x
+
+
+# ---------------------------------------------------------------- streaming two inputs
+
+
+class Source(Protocol):
+    """What :func:`diff_sources` needs of an input (see :class:`~rdbtools.seek.DumpSource`)."""
+
+    def records(self) -> Iterator[Record]: ...
+
+    def read_many(self, wanted: Any) -> dict[int, Record]: ...
+
+
+@dataclass(slots=True)
+class DiffStats:
+    """Counts filled in while :func:`diff_sources` runs."""
+
+    keys_a: int = 0
+    keys_b: int = 0
+    changed_keys: int = 0  # keys in both inputs with at least one difference
+    reread: int = 0  # A records re-read by offset
+    by_kind: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+
+    @property
+    def keys_different(self) -> int:
+        return self.by_kind[ONLY_IN_A] + self.by_kind[ONLY_IN_B] + self.changed_keys
+
+
+def _weight(rec: Record) -> int:
+    v = rec.value
+    if rec.type == "string":
+        return 64 + len(v)
+    if rec.type == "stream":
+        return 64 + 128 * len(v.entries)
+    if rec.type == "module":
+        return 64 + len(v.raw)
+    return 64 + 48 * len(v)
+
+
+def diff_sources(a: Source, b: Source, stats: DiffStats | None = None) -> Iterator[Difference]:
+    """Every difference between two inputs; ``a`` must support :meth:`read_many`."""
+    st = stats if stats is not None else DiffStats()
+    kds = array("Q")
+    vds = array("Q")
+    offs = array("q")
+    exps = array("q")
+    for rec in a.records():
+        kds.append(key_digest(rec.db, rec.key))
+        vds.append(value_digest(rec))
+        offs.append(rec.offset)
+        exps.append(_NO_EXPIRE if rec.expire_ms is None else rec.expire_ms)
+    n = len(kds)
+    st.keys_a = n
+    order = sorted(range(n), key=kds.__getitem__)
+    sorted_kds = array("Q", map(kds.__getitem__, order))
+    del kds
+    perm = array("I" if n < 1 << 32 else "Q", order)
+    del order
+    seen = bytearray(n)
+
+    def a_expire(i: int) -> int | None:
+        e = exps[i]
+        return None if e == _NO_EXPIRE else e
+
+    pending: list[tuple[int, Record]] = []
+    weight = 0
+
+    def flush() -> Iterator[Difference]:
+        fetched = a.read_many((offs[i], a_expire(i)) for i, _ in pending if i >= 0)
+        st.reread += len(fetched)
+        for i, rb in pending:
+            ra = fetched[offs[i]] if i >= 0 else None
+            if ra is not None and ra.key != rb.key:  # a 64-bit key digest collision
+                seen[i] = 0
+                ra = None
+            if ra is None:
+                st.by_kind[ONLY_IN_B] += 1
+                yield Difference(ONLY_IN_B, rb.db, rb.key, rb.type, {"record": rb})
+                continue
+            ra.db = rb.db
+            diffs = compare_records(ra, rb)
+            if diffs:
+                st.changed_keys += 1
+            for d in diffs:
+                st.by_kind[d.kind] += 1
+                yield d
+        pending.clear()
+
+    for rec in b.records():
+        st.keys_b += 1
+        kd = key_digest(rec.db, rec.key)
+        j = bisect_left(sorted_kds, kd)
+        if j < n and sorted_kds[j] == kd:
+            i = perm[j]
+            seen[i] = 1
+            if vds[i] == value_digest(rec):
+                continue
+        else:
+            i = -1
+        pending.append((i, rec))
+        weight += _weight(rec)
+        if len(pending) >= _BATCH or weight >= _BATCH_WEIGHT:
+            yield from flush()
+            weight = 0
+    if pending:
+        yield from flush()
+    del sorted_kds, perm, vds
+
+    i = seen.find(0)
+    while i >= 0:
+        batch = []
+        while i >= 0 and len(batch) < _BATCH:
+            batch.append(i)
+            i = seen.find(0, i + 1)
+        fetched = a.read_many((offs[k], a_expire(k)) for k in batch)
+        st.reread += len(fetched)
+        for k in batch:
+            ra = fetched[offs[k]]
+            st.by_kind[ONLY_IN_A] += 1
+            yield Difference(ONLY_IN_A, ra.db, ra.key, ra.type, {"record": ra})
+
+
+__all__ = [
+    "DiffStats",
+    "Difference",
+    "KINDS",
+    "compare_records",
+    "diff_sources",
+    "difference_to_json",
+    "key_digest",
+    "value_digest",
+]
