@@ -8,6 +8,8 @@ hierarchy rooted at :class:`RdbError`.
 from __future__ import annotations
 
 from .decoder import NEED_DATA, Filter, RdbDecoder
+from .dump import DumpedValue, dump_value, restore_value
+from .encoder import Drop, RdbEncoder, encode_bytes, write_events
 from .errors import (
     BadEncoding,
     ChecksumMismatch,
@@ -39,12 +41,16 @@ from .model import (
     StreamConsumer,
     StreamGroup,
 )
+from .policy import EncodingPolicy
 
 __all__ = [
     "NEED_DATA",
     "Aux",
     "BadEncoding",
     "ChecksumMismatch",
+    "Drop",
+    "DumpedValue",
+    "EncodingPolicy",
     "End",
     "Filter",
     "FunctionLibrary",
@@ -57,6 +63,7 @@ __all__ = [
     "PendingEntry",
     "RdbCorruptError",
     "RdbDecoder",
+    "RdbEncoder",
     "RdbEncodeError",
     "RdbError",
     "RdbTruncatedError",
@@ -71,9 +78,13 @@ __all__ = [
     "UnknownOpcode",
     "UnsupportedVersion",
     "aiter_stream",
+    "dump_value",
+    "encode_bytes",
     "iter_events",
     "iter_records",
     "open_input",
     "open_output",
     "read_all",
+    "restore_value",
+    "write_events",
 ]

@@ -1,0 +1,226 @@
+"""``rdbkit convert IN OUT``: RDB ⇄ JSONL (the ``dump`` contract), RDB → RDB of another version.
+
+Formats come from ``--from``/``--to`` or the file names (``.rdb``, ``.jsonl``, either
+with ``.lz4``); an unnamed input (``-`` or another extension) is recognised by its
+first bytes. Writing RDB needs a version: ``--rdb-version N``, else the input's own
+(clamped to 6–12) or 12 for JSONL input, announced on stderr. What the target cannot
+hold stops the conversion with one line naming file, offset and key, unless
+``--lossy``, which drops it and reports each drop on stderr. File outputs are written
+to a temporary file and renamed when complete.
+
+Adding a format (AOF comes later) = one reader yielding events/records and one
+writer taking them, registered in ``READERS``/``WRITERS`` and ``_EXTENSIONS``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from itertools import chain
+from typing import Any, BinaryIO
+
+import click
+
+from rdbtools.decoder import Filter
+from rdbtools.encoder import MAX_VERSION, MIN_VERSION, REDIS_VER, RdbEncoder
+from rdbtools.errors import RdbEncodeError, RdbError
+from rdbtools.io import iter_events, open_input, open_output
+from rdbtools.jsonl import record_from_json, record_to_line
+from rdbtools.model import Header, Record
+
+from ..errors import CliError, library_errors
+from ..exitcodes import ExitStatus
+from ..options import filter_options, make_filter
+
+FORMATS = ("rdb", "jsonl")  # "aof" joins with the AOF issue
+_EXTENSIONS = {".rdb": "rdb", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def _format_of(name: str) -> str | None:
+    base = name[:-4] if name.endswith(".lz4") else name
+    return _EXTENSIONS.get(os.path.splitext(base)[1].lower())
+
+
+# ----------------------------------------------------------------------------- readers
+
+
+def _read_rdb(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
+    yield from iter_events(fobj, filter=flt)
+
+
+def _read_jsonl(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
+    keymatch = flt.key_matcher() if flt else None
+    offset = 0
+    for lineno, line in enumerate(fobj, 1):
+        start = offset
+        offset += len(line)
+        if not line.strip():
+            continue
+        try:
+            rec = record_from_json(json.loads(line))
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise CliError(
+                f"{name}: line {lineno} (offset {start}): not a JSONL record ({exc.__class__.__name__}: {exc})",
+                ExitStatus.CORRUPT_INPUT,
+            ) from exc
+        if flt is not None and (
+            (flt.dbs is not None and rec.db not in flt.dbs)
+            or (flt.types is not None and rec.type not in flt.types)
+            or (keymatch is not None and not keymatch(rec.key))
+        ):
+            continue
+        rec.offset = start
+        yield rec
+
+
+READERS: dict[str, Callable[[BinaryIO, str, Filter | None], Iterator[Any]]] = {
+    "rdb": _read_rdb,
+    "jsonl": _read_jsonl,
+}
+
+
+# ----------------------------------------------------------------------------- writers
+
+
+def _write_jsonl(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
+    batch: list[str] = []
+    for ev in events:
+        if type(ev) is Record:
+            batch.append(record_to_line(ev))
+            if len(batch) >= 4096:
+                batch.append("")
+                out.write("\n".join(batch).encode("utf-8"))
+                batch = []
+    if batch:
+        batch.append("")
+        out.write("\n".join(batch).encode("utf-8"))
+
+
+def _write_rdb(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
+    version = opts["rdb_version"]
+    first = next(events, None)
+    pending = [] if first is None else [first]
+    if version is None:
+        src = first.version if isinstance(first, Header) else None
+        if src is None:
+            version, why = MAX_VERSION, "the newest"
+        else:
+            version = min(max(src, MIN_VERSION), MAX_VERSION if src < 80 else 11)
+            why = "the input's version" if version == src else f"closest to the input's {src}"
+        opts["announce"](
+            f"writing RDB version {version} (Redis {REDIS_VER.get(version, b'2.6-3.0').decode()}),"
+            f" {why}; pass --rdb-version N ({MIN_VERSION}-{MAX_VERSION}) to choose"
+        )
+    encoder = RdbEncoder(
+        version,
+        compress=opts["compress"],
+        checksum=opts["checksum"],
+        ctime=int(time.time()),
+        modules=opts["modules"],
+        lossy=opts["lossy"],
+        on_drop=opts["on_drop"],
+    )
+    write = out.write
+    for chunk in encoder.encode(chain(pending, events)):
+        write(chunk)
+    opts["encoder"] = encoder
+
+
+WRITERS: dict[str, Callable[[Iterator[Any], BinaryIO, dict], None]] = {
+    "rdb": _write_rdb,
+    "jsonl": _write_jsonl,
+}
+
+
+# ----------------------------------------------------------------------------- command
+
+
+def _sniff(fobj: BinaryIO) -> str | None:
+    head = fobj.peek(8)[:8]
+    if head.startswith((b"REDIS", b"VALKEY")):
+        return "rdb"
+    if head.lstrip()[:1] == b"{":
+        return "jsonl"
+    return None
+
+
+def _with_source(events: Iterator[Any], name: str) -> Iterator[Any]:
+    """Attach the input's name to errors raised while its events are consumed."""
+    try:
+        yield from events
+    except RdbError as exc:
+        exc.source = exc.source or name
+        raise
+
+
+@click.command()
+@click.argument("input_path", metavar="IN")
+@click.argument("output_path", metavar="OUT")
+@click.option("--from", "src_fmt", type=click.Choice(FORMATS), help="Input format (default: by name or content).")
+@click.option("--to", "dst_fmt", type=click.Choice(FORMATS), help="Output format (default: by name).")
+@click.option("--rdb-version", type=click.IntRange(MIN_VERSION, MAX_VERSION), default=None,
+              help="RDB version to write (6: Redis 2.6-3.0 ... 9: 5.0-6.2, 10: 7.0, 11: 7.2, 12: 7.4).")
+@click.option("--lossy", is_flag=True, help="Drop what the target cannot hold; report each drop on stderr.")
+@click.option("--no-modules", is_flag=True, help="Treat module values and module aux data as unsupported.")
+@click.option("--no-compression", is_flag=True, help="Write no LZF strings (rdbcompression no).")
+@click.option("--no-checksum", is_flag=True, help="Write a zero CRC-64 trailer (rdbchecksum no).")
+@filter_options
+def convert(input_path, output_path, src_fmt, dst_fmt, rdb_version, lossy, no_modules,
+            no_compression, no_checksum, dbs, key_glob, key_regex, types) -> None:
+    """Convert IN to OUT ('-' = stdin/stdout; .lz4 on either side is handled)."""
+    flt = make_filter(dbs, key_glob, key_regex, types)
+    dst_fmt = dst_fmt or _format_of(output_path)
+    if dst_fmt is None:
+        raise click.UsageError(f"cannot tell the output format of {output_path!r}: use --to rdb|jsonl")
+    if dst_fmt != "rdb" and rdb_version is not None:
+        raise click.UsageError("--rdb-version only applies when writing RDB")
+    drops = []
+
+    def on_drop(d) -> None:
+        drops.append(d)
+        click.echo(f"rdbkit: lossy: {d}", err=True)
+
+    opts = {
+        "rdb_version": rdb_version, "lossy": lossy, "modules": not no_modules,
+        "compress": not no_compression, "checksum": not no_checksum, "on_drop": on_drop,
+        "announce": lambda msg: click.echo(f"rdbkit: {msg}", err=True),
+    }
+    tmp = None
+    try:
+        with library_errors():
+            fobj, name, owned = open_input(input_path)
+            try:
+                if not hasattr(fobj, "peek"):
+                    fobj = io.BufferedReader(fobj)  # type: ignore[arg-type]
+                fmt = src_fmt or _format_of(input_path) or _sniff(fobj)
+                if fmt is None:
+                    raise click.UsageError(f"cannot tell the input format of {name!r}: use --from rdb|jsonl")
+                if output_path != "-":
+                    d, base = os.path.split(output_path)
+                    tmp = os.path.join(d, f".{base}.{os.getpid()}.tmp") + (".lz4" if base.endswith(".lz4") else "")
+                out, out_owned = open_output(tmp or "-")
+                try:
+                    events = _with_source(READERS[fmt](fobj, name, flt), name)
+                    try:
+                        WRITERS[dst_fmt](events, out, opts)
+                    except RdbEncodeError as exc:
+                        exc.source = exc.source or name
+                        raise CliError(str(exc), ExitStatus.ERROR) from exc
+                    out.flush()
+                finally:
+                    if out_owned:
+                        out.close()
+            finally:
+                if owned:
+                    fobj.close()
+        if tmp is not None:
+            os.replace(tmp, output_path)
+            tmp = None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    if drops:
+        click.echo(f"rdbkit: {len(drops)} item(s) dropped (--lossy)", err=True)

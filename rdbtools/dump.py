@@ -1,0 +1,139 @@
+"""DUMP/RESTORE payloads: one value, its RDB version and a CRC-64 (formats.md §5).
+
+Wire form (``createDumpPayload`` / ``verifyDumpPayload`` in Redis's cluster.c)::
+
+    <type u8> <value, exactly as in an RDB file> <rdb_version u16 LE> <crc64 u64 LE>
+
+No key, no expiry, no LRU/LFU. The CRC covers every byte before it, version
+included. ``dump_value`` writes the value with :func:`rdbtools.encoder.save_value`
+(so the bytes equal real Redis's DUMP wherever the encoding is deterministic) and
+``restore_value`` reads it with :func:`rdbtools.values.load_value`, the RDB
+decoder's own value parser. Errors carry Redis's reply texts
+(``DUMP payload version or checksum are wrong``, ``Bad data format``) as their
+message; the precise cause is chained as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .constants import TYPE_NAME_BY_BYTE
+from .crc64 import crc64
+from .encoder import MAX_VERSION, MIN_VERSION, save_value
+from .errors import (
+    ChecksumMismatch,
+    RdbCorruptError,
+    RdbEncodeError,
+    RdbError,
+    UnknownOpcode,
+    UnsupportedVersion,
+)
+from .limits import Limits
+from .model import Record
+from .policy import EncodingPolicy
+from .primitives import Short
+from .values import load_value
+
+BAD_VERSION_OR_CHECKSUM = "DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = "Bad data format"
+
+
+@dataclass(frozen=True, slots=True)
+class DumpedValue:
+    """A decoded DUMP payload: the logical value and where it came from."""
+
+    type: str
+    value: Any
+    encoding: str
+    field_expires: dict[bytes, int] | None
+    rdb_version: int
+    type_byte: int = field(default=0, compare=False)
+
+    def to_record(self, key: bytes, db: int = 0, expire_ms: int | None = None) -> Record:
+        return Record(db, key, self.type, self.value, expire_ms, field_expires=self.field_expires,
+                      encoding=self.encoding, type_byte=self.type_byte)
+
+
+def dump_value(
+    obj: Record | tuple,
+    rdb_version: int = MAX_VERSION,
+    policy: EncodingPolicy | None = None,
+    *,
+    compress: bool = True,
+) -> bytes:
+    """The DUMP payload of a record or of ``(type, value[, field_expires])``.
+
+    Raises :class:`RdbEncodeError` when ``rdb_version`` cannot hold the value
+    (e.g. field TTLs below 12); the payload is never silently lossy.
+    """
+    if isinstance(obj, Record):
+        type_name, value, fexp = obj.type, obj.value, obj.field_expires
+        key = obj.key
+    else:
+        type_name, value = obj[0], obj[1]
+        fexp = obj[2] if len(obj) > 2 else None
+        key = None
+    if not MIN_VERSION <= rdb_version <= MAX_VERSION:
+        raise RdbEncodeError(f"cannot write RDB version {rdb_version}: supported are {MIN_VERSION}-{MAX_VERSION}")
+    try:
+        tb, body = save_value(type_name, value, fexp, rdb_version, policy, compress)
+    except RdbEncodeError as exc:
+        exc.key = exc.key if exc.key is not None else key
+        raise
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise RdbEncodeError(f"cannot encode the {type_name} value ({exc})", key=key) from exc
+    payload = bytes((tb,)) + body + rdb_version.to_bytes(2, "little")
+    return payload + crc64(payload).to_bytes(8, "little")
+
+
+def restore_value(
+    payload: bytes,
+    max_version: int = MAX_VERSION,
+    *,
+    verify_checksum: bool = True,
+    limits: Limits | None = None,
+) -> DumpedValue:
+    """Decode a DUMP payload, checking it as RESTORE does (length, version, CRC, type).
+
+    ``max_version`` is the newest RDB version accepted (Redis: its own
+    RDB_VERSION; Valkey 9 payloads say 80). Errors: :class:`UnsupportedVersion` or
+    :class:`ChecksumMismatch` with Redis's "version or checksum" message, and
+    :class:`RdbCorruptError` "Bad data format" for anything the value parser rejects
+    (including bytes left over after the value).
+    """
+    payload = bytes(payload)
+    n = len(payload)
+    if n < 10:
+        raise RdbCorruptError(BAD_VERSION_OR_CHECKSUM, offset=0, phase="check-payload")
+    version = int.from_bytes(payload[n - 10 : n - 8], "little")
+    if version > max_version:
+        raise UnsupportedVersion(BAD_VERSION_OR_CHECKSUM, offset=n - 10, phase="check-payload")
+    if verify_checksum:
+        want = int.from_bytes(payload[n - 8 :], "little")
+        got = crc64(payload[: n - 8])
+        if got != want:
+            err = ChecksumMismatch(BAD_VERSION_OR_CHECKSUM, offset=n - 8, phase="check-sum")
+            err.__cause__ = ChecksumMismatch(f"computed {got:016x}, the payload says {want:016x}")
+            raise err
+    t = payload[0]
+    if t not in TYPE_NAME_BY_BYTE:
+        cause = UnknownOpcode(f"{t} is not a value type", offset=0, type_byte=t)
+        raise RdbCorruptError(BAD_DATA_FORMAT, offset=0, phase="read-type", type_byte=t) from cause
+    body = payload[: n - 10]
+    max_len = (limits or Limits()).max_string
+    try:
+        type_name, value, encoding, fexp, end = load_value(t, body, 1, max_len, valkey=version >= 80)
+        if end != len(body):
+            raise RdbCorruptError(f"{len(body) - end} bytes left after the value", offset=end)
+    except RdbError as exc:
+        raise RdbCorruptError(BAD_DATA_FORMAT, offset=exc.offset, phase="read-value", type_byte=t) from exc
+    except (Short, IndexError):
+        cause = RdbCorruptError("the value runs past the end of the payload")
+        raise RdbCorruptError(BAD_DATA_FORMAT, phase="read-value", type_byte=t) from cause
+    except (ValueError, OverflowError, MemoryError, TypeError, RecursionError) as exc:
+        raise RdbCorruptError(BAD_DATA_FORMAT, phase="read-value", type_byte=t) from exc
+    return DumpedValue(type_name, value, encoding, fexp, version, t)
+
+
+__all__ = ["BAD_DATA_FORMAT", "BAD_VERSION_OR_CHECKSUM", "DumpedValue", "dump_value", "restore_value"]

@@ -1,0 +1,611 @@
+"""The streaming RDB encoder: events or records in, RDB bytes out, no I/O.
+
+The mirror of :mod:`rdbtools.decoder` (body grammar: formats.md §1.4)::
+
+    REDIS00vv  AUX*  [MODULE_AUX*]  FUNCTION2*
+    per db:  SELECTDB  [RESIZEDB]  per key: [SLOT_INFO] [EXPIRETIME_MS] [IDLE] [FREQ] TYPE key value
+    [MODULE_AUX*]  EOF  CRC-64
+
+``RdbEncoder`` takes the decoder's events (Header ignored, Aux passed through or
+regenerated, SelectDb/ResizeDb/SlotInfo as hints for the keys that follow,
+FunctionLibrary, ModuleAux, Record, End) or plain records, and returns bytes
+chunks; the running CRC-64 covers every byte from the magic through the EOF
+opcode. SELECTDB is written lazily, before the first key of each db, so dbs
+whose keys were all filtered or dropped leave no trace (as Redis skips empty
+dbs). Values get the encoding Redis picks for the target version
+(:mod:`rdbtools.policy`); ``save_value`` is the per-type writer shared with
+DUMP payloads (:mod:`rdbtools.dump`).
+
+What a target version cannot hold (hash field TTLs below 12, streams below 9,
+functions below 10, module values below 8 or with ``modules=False``, empty
+collections) raises :class:`RdbEncodeError` naming the key, unless ``lossy``:
+then the key (or the field TTLs, or the library) is left out and a :class:`Drop`
+is recorded in ``drops`` and passed to ``on_drop``. IDLE/FREQ below RDB 9 and
+SLOT_INFO below 12 are hints, not data: they are left out silently.
+
+No clock is read here: ``ctime`` for the regenerated aux fields is a parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from .constants import EB_EXPIRE_TIME_MAX
+from .crc64 import crc64
+from .encodings.intset import encode_intset
+from .encodings.listpack import encode_listpack
+from .encodings.stream import save_stream
+from .encodings.ziplist import encode_ziplist
+from .errors import RdbEncodeError, RdbError
+from .model import (
+    Aux,
+    End,
+    FunctionLibrary,
+    FunctionPreGA,
+    Header,
+    ModuleAux,
+    ModuleValue,
+    Record,
+    ResizeDb,
+    SelectDb,
+    SlotImport,
+    SlotInfo,
+    Stream,
+)
+from .policy import EncodingPolicy, fpconv_dtoa, string_double, zset_score_entry
+from .policy import save_rdb_string as save_string
+from .primitives import save_binary_double, save_len, save_ms
+
+MIN_VERSION = 6
+MAX_VERSION = 12
+
+# redis-ver written in the regenerated aux fields: a release of the era that writes the version
+REDIS_VER = {7: b"3.2.13", 8: b"4.0.14", 9: b"6.2.14", 10: b"7.0.15", 11: b"7.2.6", 12: b"7.4.1"}
+
+_EMPTY_POLICY = EncodingPolicy()
+_FOREIGN = (TypeError, ValueError, AttributeError, OverflowError, IndexError, KeyError, struct.error)
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """Something a lossy conversion left out: a key, a hash's field TTLs, a library."""
+
+    what: str  # "key", "field-ttls", "function", "module-aux"
+    reason: str
+    db: int | None = None
+    key: bytes | None = None
+    name: bytes | None = None  # library name / module name for non-key drops
+
+    def __str__(self) -> str:
+        if self.key is not None:
+            where = f"db {self.db} key {self.key!r}"
+        else:
+            where = f"{self.what} {self.name!r}" if self.name is not None else self.what
+        what = {"key": "key dropped", "field-ttls": "field TTLs dropped"}.get(self.what, "dropped")
+        return f"{where}: {what} ({self.reason})"
+
+
+def default_aux(
+    version: int, ctime: int = 0, used_mem: int = 0, aof_base: bool = False
+) -> list[tuple[bytes, bytes]]:
+    """The AUX fields Redis of the version's era writes first (rdbSaveInfoAuxFields)."""
+    if version < 7:
+        return []
+    aux = [
+        (b"redis-ver", REDIS_VER.get(version, REDIS_VER[MAX_VERSION])),
+        (b"redis-bits", b"64"),
+        (b"ctime", b"%d" % ctime),
+        (b"used-mem", b"%d" % used_mem),
+    ]
+    if version >= 10:
+        aux.append((b"aof-base", b"1" if aof_base else b"0"))
+    elif version >= 8:
+        aux.append((b"aof-preamble", b"1" if aof_base else b"0"))
+    return aux
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def save_value(
+    type_name: str,
+    value: Any,
+    field_expires: Mapping[bytes, int] | None,
+    version: int,
+    policy: EncodingPolicy | None = None,
+    compress: bool = True,
+) -> tuple[int, bytes]:
+    """``(type byte, value bytes)`` of one value as Redis writes it at RDB ``version``.
+
+    Mirrors ``rdbSaveObjectType`` + ``rdbSaveObject``. Raises :class:`RdbEncodeError`
+    when the version cannot hold the value (callers decide about lossy drops first).
+    """
+    policy = policy or _EMPTY_POLICY
+    if type_name == "string":
+        return 0, save_string(value, compress)
+    if type_name == "list":
+        return _save_list(value, version, policy, compress)
+    if type_name == "set":
+        return _save_set(value, version, policy, compress)
+    if type_name == "zset":
+        return _save_zset(value, version, policy, compress)
+    if type_name == "hash":
+        return _save_hash(value, field_expires, version, policy, compress)
+    if type_name == "stream":
+        if not isinstance(value, Stream):
+            raise RdbEncodeError("a stream value must be a Stream")
+        if version < 9:
+            raise RdbEncodeError(f"streams need RDB 9 (Redis 5.0); the target is RDB {version}")
+        layout = 3 if version >= 11 else 2 if version == 10 else 1
+        return (15, 19, 21)[layout - 1], save_stream(value, layout, policy, compress)
+    if type_name == "module":
+        if not isinstance(value, ModuleValue):
+            raise RdbEncodeError("a module value must be a ModuleValue")
+        if version < 8:
+            raise RdbEncodeError(f"module values need RDB 8 (Redis 4.0); the target is RDB {version}")
+        return 7, save_len(value.module_id) + value.raw
+    raise RdbEncodeError(f"unknown value type {type_name!r}")
+
+
+def _nonempty(items: Sequence, what: str) -> None:
+    if not items:
+        raise RdbEncodeError(f"an empty {what} cannot be stored (Redis deletes empty keys)")
+
+
+def _save_list(items: Sequence[bytes], version: int, policy: EncodingPolicy, compress: bool):
+    _nonempty(items, "list")
+    if version >= 7:
+        nodes = policy.list_nodes(items, version)
+        out = [save_len(len(nodes))]
+        if version >= 10:  # quicklist 2: container + PLAIN element or PACKED listpack
+            for plain, elems in nodes:
+                if plain:
+                    out.append(b"\x01" + save_string(elems[0], compress))
+                else:
+                    out.append(b"\x02" + save_string(encode_listpack(elems), compress))
+            return 18, b"".join(out)
+        for _, elems in nodes:
+            out.append(save_string(encode_ziplist(elems), compress))
+        return 14, b"".join(out)
+    if policy.list_encoding(items, version) == "ziplist":
+        return 10, save_string(encode_ziplist(items), compress)
+    return 1, save_len(len(items)) + b"".join([save_string(i, compress) for i in items])
+
+
+def _save_set(members: Sequence[bytes], version: int, policy: EncodingPolicy, compress: bool):
+    _nonempty(members, "set")
+    if len(set(members)) != len(members):
+        raise RdbEncodeError("duplicate set member")
+    enc = policy.set_encoding(members, version)
+    if enc == "intset":
+        return 11, save_string(encode_intset(int(m) for m in members), compress)
+    if enc == "listpack":
+        return 20, save_string(encode_listpack(members), compress)
+    return 2, save_len(len(members)) + b"".join([save_string(m, compress) for m in members])
+
+
+def _zkey(p: tuple[bytes, float]) -> tuple[float, bytes]:
+    return p[1], p[0]
+
+
+_LL_HALF = float((2**63 - 1) // 2)  # double2ll's range
+
+
+def _g17(v: float) -> bytes:
+    """7.0's d2string for a score double2ll refused: ``%.17g`` (``inf``/``-inf``)."""
+    if v == math.inf:
+        return b"inf"
+    if v == -math.inf:
+        return b"-inf"
+    return b"%.17g" % v
+
+
+def _save_zset(pairs: Sequence[tuple[bytes, float]], version: int, policy: EncodingPolicy, compress: bool):
+    _nonempty(pairs, "zset")
+    for _, s in pairs:
+        if s != s:
+            raise RdbEncodeError("a zset score cannot be NaN")
+    if len({m for m, _ in pairs}) != len(pairs):
+        raise RdbEncodeError("duplicate zset member")
+    ordered = sorted(pairs, key=_zkey)  # zslInsert order: score, then member bytes
+    enc = policy.zset_encoding(pairs, version)
+    if enc != "skiplist":
+        flat: list[bytes | int] = []
+        append = flat.append
+        if version >= 10:  # zset_score_entry, inlined: double2ll first, else the era's text
+            text = fpconv_dtoa if version >= 11 else _g17
+            for m, s in ordered:
+                append(m)
+                if -_LL_HALF <= s <= _LL_HALF and int(s) == s:
+                    append(int(s))
+                else:
+                    append(text(float(s)))
+        else:
+            for m, s in ordered:
+                append(m)
+                append(zset_score_entry(float(s), version))
+        if enc == "listpack":
+            return 17, save_string(encode_listpack(flat), compress)
+        return 12, save_string(encode_ziplist(flat), compress)
+    out = [save_len(len(pairs))]
+    # ZSET_2 is written from the skiplist tail: highest score first (rdbSaveObject)
+    if version >= 8:
+        for m, s in reversed(ordered):
+            out.append(save_string(m, compress))
+            out.append(save_binary_double(float(s)))
+        return 5, b"".join(out)
+    for m, s in reversed(ordered):
+        out.append(save_string(m, compress))
+        out.append(string_double(float(s)))
+    return 3, b"".join(out)
+
+
+def _save_hash(
+    pairs: Sequence[tuple[bytes, bytes]],
+    fexp: Mapping[bytes, int] | None,
+    version: int,
+    policy: EncodingPolicy,
+    compress: bool,
+):
+    _nonempty(pairs, "hash")
+    fields = [f for f, _ in pairs]
+    if len(set(fields)) != len(fields):
+        raise RdbEncodeError("duplicate hash field")
+    if fexp and version < 12:
+        raise RdbEncodeError(
+            f"hash field TTLs need RDB 12 (Redis 7.4); the target is RDB {version}"
+        )
+    meta = version >= 12 and fexp is not None
+    if fexp:
+        known = set(fields)
+        for f, at in fexp.items():
+            if f not in known:
+                raise RdbEncodeError(f"field TTL for {f!r}, which is not in the hash")
+            if not 0 < at <= EB_EXPIRE_TIME_MAX:
+                raise RdbEncodeError(f"field {f!r} expire time {at} is outside 1..2^48-1")
+    enc = policy.hash_encoding(pairs, version, field_ttls=meta)
+    if enc == "listpackex":
+        # triplets ordered by expire time, fields without TTL last (0 = none)
+        get = fexp.get  # type: ignore[union-attr]
+        order = sorted(pairs, key=lambda p: (get(p[0]) is None, get(p[0]) or 0))
+        flat: list[bytes | int] = []
+        for f, v in order:
+            flat.append(f)
+            flat.append(v)
+            flat.append(get(f) or 0)
+        min_expire = min(fexp.values()) if fexp else 0
+        return 25, save_ms(min_expire) + save_string(encode_listpack(flat), compress)
+    if enc != "hashtable":
+        flat2 = [x for p in pairs for x in p]
+        if enc == "listpack":
+            return 16, save_string(encode_listpack(flat2), compress)
+        return 13, save_string(encode_ziplist(flat2), compress)
+    out = []
+    if fexp:  # HASH_METADATA: ttl = expireAt - minExpire + 1, 0 for none
+        min_expire = min(fexp.values())
+        out.append(save_ms(min_expire))
+        out.append(save_len(len(pairs)))
+        for f, v in pairs:
+            at = fexp.get(f)
+            out.append(save_len(0 if at is None else at - min_expire + 1))
+            out.append(save_string(f, compress))
+            out.append(save_string(v, compress))
+        return 24, b"".join(out)
+    out.append(save_len(len(pairs)))
+    for f, v in pairs:
+        out.append(save_string(f, compress))
+        out.append(save_string(v, compress))
+    return 4, b"".join(out)
+
+
+# ----------------------------------------------------------------------------- encoder
+
+
+class RdbEncoder:
+    """Sans-IO RDB writer. Call :meth:`encode` with an event/record iterable, or drive it
+    with :meth:`encode_event` / :meth:`encode_record` and :meth:`finish`; every method
+    returns the bytes to write next (the header is produced by the first call).
+
+    ``aux``: ``"default"`` writes the fields Redis of the target's era writes
+    (:func:`default_aux` with ``ctime``/``used_mem``) and ignores incoming Aux events;
+    ``"passthrough"`` writes incoming Aux events where they come; a mapping or a
+    sequence of pairs writes exactly those; ``None`` writes none.
+    ``db_sizes``: ``{db: (keys, keys_with_expire)}`` for RESIZEDB when the input has
+    no ResizeDb events (plain records).
+    """
+
+    def __init__(
+        self,
+        target_version: int = MAX_VERSION,
+        policy: EncodingPolicy | None = None,
+        *,
+        compress: bool = True,
+        checksum: bool = True,
+        aux: str | Mapping[bytes, bytes] | Sequence[tuple[bytes, bytes]] | None = "default",
+        ctime: int = 0,
+        used_mem: int = 0,
+        aof_base: bool = False,
+        modules: bool = True,
+        lossy: bool = False,
+        on_drop: Callable[[Drop], None] | None = None,
+        db_sizes: Mapping[int, tuple[int, int]] | None = None,
+    ) -> None:
+        if not MIN_VERSION <= target_version <= MAX_VERSION:
+            raise RdbEncodeError(
+                f"cannot write RDB version {target_version}: supported are {MIN_VERSION}-{MAX_VERSION}"
+            )
+        self.version = target_version
+        self.policy = policy or EncodingPolicy()
+        self.compress = compress
+        self.checksum = checksum
+        self.modules = modules
+        self.lossy = lossy
+        self.on_drop = on_drop
+        self.drops: list[Drop] = []
+        self.keys_written = 0
+        self.bytes_written = 0
+        self.done = False
+        self._aux_mode = aux if isinstance(aux, str) or aux is None else "explicit"
+        if self._aux_mode not in ("default", "passthrough", "explicit", None):
+            raise ValueError(f"aux must be 'default', 'passthrough', pairs or None, not {aux!r}")
+        if self._aux_mode == "default":
+            self._aux = default_aux(target_version, ctime, used_mem, aof_base)
+        elif self._aux_mode == "explicit":
+            self._aux = list(aux.items()) if isinstance(aux, Mapping) else list(aux)  # type: ignore[union-attr]
+        else:
+            self._aux = []
+        self._sizes = dict(db_sizes or {})
+        self._started = False
+        self._crc = 0
+        self._db: int | None = None  # db selected in the output
+        self._src_db = 0  # db of the last SelectDb event
+        self._resize: dict[int, tuple[int, int]] = {}
+        self._slot: SlotInfo | None = None
+
+    # ------------------------------------------------------------------ output
+
+    def _emit(self, data: bytes) -> bytes:
+        if data:
+            if self.checksum:
+                self._crc = crc64(data, self._crc)
+            self.bytes_written += len(data)
+        return data
+
+    def _header(self) -> bytes:
+        if self._started:
+            return b""
+        self._started = True
+        parts = [b"REDIS%04d" % self.version]
+        if self.version >= 7:
+            for k, v in self._aux:
+                parts.append(b"\xfa" + save_string(k, self.compress) + save_string(v, self.compress))
+        return b"".join(parts)
+
+    def start(self) -> bytes:
+        """Magic, version and the leading aux fields (only on the first call)."""
+        return self._emit(self._header())
+
+    def encode_event(self, ev: Any) -> bytes:
+        """Bytes for one decoder event or record; the EOF trailer for :class:`End`."""
+        if type(ev) is End:
+            return self.finish()
+        self._check_open()
+        return self._emit(self._header() + self._event(ev))
+
+    def encode_record(self, rec: Record) -> bytes:
+        self._check_open()
+        return self._emit(self._header() + self._record(rec))
+
+    def _check_open(self) -> None:
+        if self.done:
+            raise RdbEncodeError("the RDB file is already finished (EOF and checksum written)")
+
+    def finish(self) -> bytes:
+        """The EOF opcode and the CRC-64 trailer (0 when ``checksum`` is off)."""
+        if self.done:
+            return b""
+        head = self._emit(self._header() + b"\xff")
+        self.done = True
+        tail = (self._crc if self.checksum else 0).to_bytes(8, "little")
+        self.bytes_written += 8
+        return head + tail
+
+    def encode(self, events: Iterable[Any], chunk_size: int = 1 << 16) -> Iterator[bytes]:
+        """The whole file for ``events`` (records or decoder events) in chunks of ~``chunk_size``."""
+        self._check_open()
+        parts = [self._header()]
+        size = len(parts[0])
+        event = self._event
+        record = self._record
+        for ev in events:
+            if type(ev) is Record:
+                data = record(ev)
+            elif type(ev) is End:
+                break
+            else:
+                data = event(ev)
+            if data:
+                parts.append(data)
+                size += len(data)
+                if size >= chunk_size:
+                    yield self._emit(b"".join(parts))
+                    parts = []
+                    size = 0
+        if size:
+            yield self._emit(b"".join(parts))
+        yield self.finish()
+
+    # ------------------------------------------------------------------ events
+
+    def _drop(self, drop: Drop) -> None:
+        self.drops.append(drop)
+        if self.on_drop is not None:
+            self.on_drop(drop)
+
+    def _cannot(self, what: str, reason: str, *, db=None, key=None, name=None, offset=None) -> None:
+        """Raise for something the target cannot hold, or record the drop when lossy.
+
+        ``offset`` is where the item was in the input (decoder events carry it)."""
+        if not self.lossy:
+            subject = f"{what} {name!r}: " if name is not None and key is None else ""
+            raise RdbEncodeError(
+                f"{subject}{reason}; a lossy conversion would drop it", key=key, db=db,
+                phase="write-" + what, offset=offset or None,
+            )
+        self._drop(Drop(what, reason, db, key, name))
+
+    def _event(self, ev: Any) -> bytes:
+        t = type(ev)
+        if t is Record:
+            return self._record(ev)
+        if t is SelectDb:
+            self._src_db = ev.db
+            return b""
+        if t is ResizeDb:
+            if self.version >= 7:
+                self._resize[self._src_db] = (ev.db_size, ev.expires_size)
+            return b""
+        if t is Aux:
+            if self._aux_mode == "passthrough" and self.version >= 7:
+                return b"\xfa" + save_string(ev.key, self.compress) + save_string(ev.value, self.compress)
+            return b""
+        if t is FunctionLibrary or t is FunctionPreGA:
+            if t is FunctionPreGA:  # 7.0 GA loads these as "#!<engine> name=<lib>\n<code>"
+                code = b"#!" + ev.engine + b" name=" + ev.name + b"\n" + ev.code
+                name = ev.name
+            else:
+                code = ev.code
+                name = ev.name or b"?"
+            if self.version < 10:
+                self._cannot(
+                    "function", f"functions need RDB 10 (Redis 7.0); the target is RDB {self.version}",
+                    name=name, offset=ev.offset,
+                )
+                return b""
+            return b"\xf5" + save_string(code, self.compress)
+        if t is ModuleAux:
+            if self.version < 9 or not self.modules:
+                reason = (
+                    f"module aux data needs RDB 9; the target is RDB {self.version}"
+                    if self.version < 9
+                    else "module data is not written (modules=False)"
+                )
+                self._cannot("module-aux", reason, name=ev.module_name.encode(), offset=ev.offset)
+                return b""
+            return b"\xf7" + save_len(ev.module_id) + b"\x02" + save_len(ev.when) + ev.raw
+        if t is SlotInfo:
+            if self.version >= 12:
+                self._slot = ev
+            return b""
+        if t is Header or t is SlotImport:
+            return b""  # the header is ours; Valkey's SLOT_IMPORT has no Redis form
+        if t is End:
+            raise RdbEncodeError("End is handled by finish()")
+        raise RdbEncodeError(f"cannot encode a {t.__name__} event")
+
+    def _select(self, db: int) -> bytes:
+        self._db = db
+        out = b"\xfe" + save_len(db)
+        if self.version >= 7:
+            size = self._sizes.get(db) or self._resize.get(db)
+            if size is not None:
+                out += b"\xfb" + save_len(size[0]) + save_len(size[1])
+        return out
+
+    def _unholdable(self, rec: Record) -> tuple[str, str] | None:
+        t = rec.type
+        v = self.version
+        if t == "stream" and v < 9:
+            return "key", f"streams need RDB 9 (Redis 5.0); the target is RDB {v}"
+        if t == "module":
+            if v < 8:
+                return "key", f"module values need RDB 8 (Redis 4.0); the target is RDB {v}"
+            if not self.modules:
+                return "key", "module values are not written (modules=False)"
+        if t == "hash" and rec.field_expires and v < 12:
+            return "field-ttls", f"hash field TTLs need RDB 12 (Redis 7.4); the target is RDB {v}"
+        if t in ("list", "set", "zset", "hash") and not rec.value:
+            return "key", f"an empty {t} cannot be stored"
+        return None
+
+    def _record(self, rec: Record) -> bytes:
+        try:
+            fexp = rec.field_expires
+            problem = self._unholdable(rec)
+            if problem is not None:
+                what, reason = problem
+                self._cannot(what, reason, db=rec.db, key=rec.key, offset=rec.offset)
+                if what == "key":
+                    self._slot = None  # a SLOT_INFO hint belongs to the key it preceded
+                    return b""
+                fexp = None
+            parts = []
+            if rec.db != self._db:
+                parts.append(self._select(rec.db))
+            if self._slot is not None:
+                s = self._slot
+                parts.append(b"\xf4" + save_len(s.slot) + save_len(s.slot_size) + save_len(s.expires_slot_size))
+                self._slot = None
+            if rec.expire_ms is not None:
+                parts.append(b"\xfc" + save_ms(rec.expire_ms))
+            if self.version >= 9:
+                if rec.idle is not None:
+                    parts.append(b"\xf8" + save_len(rec.idle))
+                if rec.freq is not None:
+                    if not 0 <= rec.freq <= 255:
+                        raise RdbEncodeError(f"LFU counter {rec.freq} is outside 0..255")
+                    parts.append(b"\xf9" + bytes((rec.freq,)))
+            if rec.type == "string":
+                parts.append(b"\x00" + save_string(rec.key, self.compress) + save_string(rec.value, self.compress))
+            else:
+                tb, body = save_value(rec.type, rec.value, fexp, self.version, self.policy, self.compress)
+                parts.append(bytes((tb,)) + save_string(rec.key, self.compress) + body)
+            self.keys_written += 1
+            return b"".join(parts)
+        except RdbError as exc:
+            if exc.key is None:
+                exc.key = rec.key
+                exc.db = rec.db
+            if exc.offset is None and rec.offset:
+                exc.offset = rec.offset
+            raise
+        except _FOREIGN as exc:
+            raise RdbEncodeError(
+                f"cannot encode the {rec.type} value ({exc.__class__.__name__}: {exc})",
+                key=rec.key, db=rec.db, phase="write-value", offset=rec.offset or None,
+            ) from exc
+
+
+# ----------------------------------------------------------------------------- drivers
+
+
+def encode_bytes(events: Iterable[Any], **kwargs: Any) -> bytes:
+    """A whole RDB file for ``events`` (records or decoder events) as one bytes object."""
+    return b"".join(RdbEncoder(**kwargs).encode(events))
+
+
+def write_events(events: Iterable[Any], sink: BinaryIO, **kwargs: Any) -> RdbEncoder:
+    """Write the RDB for ``events`` to ``sink`` (anything with ``write``); returns the
+    encoder so callers can read ``drops``, ``keys_written`` and ``bytes_written``."""
+    encoder = RdbEncoder(**kwargs)
+    write = sink.write
+    for chunk in encoder.encode(events):
+        write(chunk)
+    return encoder
+
+
+__all__ = [
+    "MAX_VERSION",
+    "MIN_VERSION",
+    "REDIS_VER",
+    "Drop",
+    "RdbEncoder",
+    "default_aux",
+    "encode_bytes",
+    "save_value",
+    "write_events",
+]
