@@ -57,8 +57,7 @@ from .model import (
     Stream,
 )
 from .policy import EncodingPolicy, fpconv_dtoa, string_double, zset_score_entry
-from .policy import save_rdb_string as save_string
-from .primitives import save_binary_double, save_len, save_ms
+from .primitives import save_binary_double, save_len, save_ms, save_string
 
 MIN_VERSION = 6
 MAX_VERSION = 12

@@ -78,13 +78,67 @@ def decompress(data: bytes, expected_len: int) -> bytes:
 
 
 def compress(data: bytes) -> bytes | None:
-    """Compress as Redis's rdbSaveLzfStringObject: result only if it saves ≥ 4 bytes."""
+    """Compress as Redis's rdbSaveLzfStringObject: a result only where Redis's liblzf
+    would produce one into its ``len - 4`` byte buffer (see :func:`lzf_fits`)."""
     n = len(data)
     if n <= 4:
         return None
     if _lzf is None:
         return None  # the fallback never compresses; output is still valid RDB
-    return _lzf.compress(data, n - 4)
+    c = _lzf.compress(data, n - 4)
+    if c is None or not lzf_fits(n, c):
+        return None
+    return c
 
 
-__all__ = ["compress", "decompress"]
+def lzf_fits(n: int, compressed: bytes) -> bool:
+    """Would Redis's liblzf 3.6 have produced ``compressed`` (from ``n`` bytes) into the
+    ``n - 4`` byte buffer ``rdbSaveLzfStringObject`` gives it?
+
+    liblzf gives up early with conservative checks (``op + 4 >= out_end`` before a
+    back-reference, ``op + 3 > out_end`` before the last two literals), so it refuses
+    some outputs that would just fit; the python-lzf binding accepts those. The
+    compressed stream is the same either way, so replaying its tokens gives the output
+    position at every check. Only outputs within 5 bytes of the limit can fail.
+    """
+    out_len = n - 4
+    if len(compressed) + 5 < out_len:
+        return True
+    op, lit, ip, post = 1, 0, 0, False
+    i, m = 0, len(compressed)
+    while i < m:
+        c = compressed[i]
+        i += 1
+        if c < 32:  # literal run of c + 1 bytes
+            i += c + 1
+            for _ in range(c + 1):
+                if ip < n - 2:
+                    if op >= out_len:
+                        return False
+                elif not post:
+                    post = True
+                    if op + 3 > out_len:
+                        return False
+                lit += 1
+                op += 1
+                ip += 1
+                if lit == 32:
+                    lit = 0
+                    op += 1
+        else:  # back-reference: 2 bytes, 3 with a length extension
+            length = c >> 5
+            size = 2
+            if length == 7:
+                length += compressed[i]
+                size = 3
+                i += 1
+            i += 1
+            if op - (lit == 0) + 4 >= out_len:
+                return False
+            op += size - (lit == 0) + 1
+            lit = 0
+            ip += length + 2
+    return post or op + 3 <= out_len
+
+
+__all__ = ["compress", "decompress", "lzf_fits"]

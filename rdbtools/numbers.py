@@ -7,8 +7,6 @@ is what decides int encodings in RDB strings, listpacks, ziplists and intsets.
 
 from __future__ import annotations
 
-import math
-
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 
@@ -36,42 +34,20 @@ def string2ll(s: bytes) -> int | None:
     return v
 
 
-def format_double(value: float, legacy: bool = False) -> bytes:
-    """Text of a double as Redis writes it in listpacks and replies.
-
-    ``legacy`` picks ``%.17g`` (Redis ≤ 7.0); otherwise the shortest text that
-    round-trips (7.2+, fpconv_dtoa). Infinities are ``inf``/``-inf``; NaN is ``nan``.
-    """
-    if math.isinf(value):
-        return b"inf" if value > 0 else b"-inf"
-    if math.isnan(value):
-        return b"nan"
-    if legacy:
-        return (b"%.17g" % value)
-    r = repr(value)
-    if r.endswith(".0"):
-        r = r[:-2]
-    if "e" in r:
-        mant, exp = r.split("e")
-        sign = exp[0] if exp[0] in "+-" else "+"
-        digits = exp.lstrip("+-").lstrip("0") or "0"
-        if sign == "-":
-            r = f"{mant}e-{digits}"
-        else:
-            r = f"{mant}e+{digits}"
-    return r.encode()
+_LLONG_HALF = float((2**63 - 1) // 2)  # (double)(LLONG_MAX/2) == 2^62
 
 
 def double_to_int(value: float) -> int | None:
-    """The integer a double holds exactly (Redis double2ll), for listpack scores."""
-    if value != value or math.isinf(value):
+    """util.c ``double2ll``: the integer an integral double within ±2^62 holds (-0.0 → 0).
+
+    Decides whether a zset score is stored as a listpack integer (Redis ≥ 7.0).
+    """
+    if value != value or value < -_LLONG_HALF or value > _LLONG_HALF:
         return None
-    if value < -9.2233720368547758e18 or value >= 9.2233720368547758e18:
-        return None
-    iv = int(value)
-    if float(iv) != value:
-        return None
-    return iv
+    i = int(value)
+    return i if i == value else None
 
 
-__all__ = ["INT64_MAX", "INT64_MIN", "double_to_int", "format_double", "string2ll"]
+double2ll = double_to_int
+
+__all__ = ["INT64_MAX", "INT64_MIN", "double2ll", "double_to_int", "string2ll"]

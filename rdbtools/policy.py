@@ -14,7 +14,7 @@ quicklist 2), 11 is 7.2 (set listpacks, one-node listpack lists), 12 is 7.4
 Besides the thresholds this module holds the rules that decide byte-exact
 output: ``double2ll`` (util.c: integral doubles within ±2^62 are stored as
 integers), ``zset_score_entry``/``fpconv_dtoa`` (how each era spells a score
-inside a ziplist/listpack), and ``save_rdb_string``/``lzf_fits`` (when liblzf,
+inside a ziplist/listpack) (when liblzf,
 as Redis calls it, keeps a compressed string). Every rule here is checked
 against DUMP/SAVE output of real 6.2 and 7.0 servers (tests/differential).
 """
@@ -26,9 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import chain
 
-from . import lzf
-from .numbers import string2ll
-from .primitives import save_int_string, save_len
+from .numbers import double2ll, string2ll
 
 # quicklist.c: optimization_level[] (bytes per node for fill -1..-5) and SIZE_SAFETY_LIMIT
 _NODE_LEVELS = (4096, 8192, 16384, 32768, 65536)
@@ -290,83 +288,8 @@ def zl_entry_size(item: bytes, prev_entry: int) -> int:
 # ----------------------------------------------------------------------------- strings
 
 
-def lzf_fits(n: int, compressed: bytes) -> bool:
-    """Would Redis's liblzf 3.6 have produced ``compressed`` (from ``n`` bytes) into the
-    ``n - 4`` byte buffer ``rdbSaveLzfStringObject`` gives it?
-
-    liblzf gives up early with conservative checks (``op + 4 >= out_end`` before a
-    back-reference, ``op + 3 > out_end`` before the last two literals), so it refuses
-    some outputs that would just fit; the python-lzf binding accepts those. The
-    compressed stream is the same either way, so replaying its tokens gives the output
-    position at every check. Only outputs within 5 bytes of the limit can fail.
-    """
-    out_len = n - 4
-    if len(compressed) + 5 < out_len:
-        return True
-    op, lit, ip, post = 1, 0, 0, False
-    i, m = 0, len(compressed)
-    while i < m:
-        c = compressed[i]
-        i += 1
-        if c < 32:  # literal run of c + 1 bytes
-            i += c + 1
-            for _ in range(c + 1):
-                if ip < n - 2:
-                    if op >= out_len:
-                        return False
-                elif not post:
-                    post = True
-                    if op + 3 > out_len:
-                        return False
-                lit += 1
-                op += 1
-                ip += 1
-                if lit == 32:
-                    lit = 0
-                    op += 1
-        else:  # back-reference: 2 bytes, 3 with a length extension
-            length = c >> 5
-            size = 2
-            if length == 7:
-                length += compressed[i]
-                size = 3
-                i += 1
-            i += 1
-            if op - (lit == 0) + 4 >= out_len:
-                return False
-            op += size - (lit == 0) + 1
-            lit = 0
-            ip += length + 2
-    return post or op + 3 <= out_len
-
-
-def save_rdb_string(s: bytes, compress: bool = True) -> bytes:
-    """An RDB string exactly as ``rdbSaveRawString`` writes it: INT8/16/32 for canonical
-    integers of ≤ 11 chars, LZF when liblzf saves ≥ 4 bytes (see :func:`lzf_fits`),
-    else raw. Same as :func:`rdbtools.primitives.save_string` but for the LZF edge."""
-    n = len(s)
-    if n <= 11:
-        v = string2ll(s)
-        if v is not None:
-            enc = save_int_string(v)
-            if enc is not None:
-                return enc
-    if compress and n > 20:
-        c = lzf.compress(s)
-        if c is not None and (len(c) + 5 < n - 4 or lzf_fits(n, c)):
-            return b"\xc3" + save_len(len(c)) + save_len(n) + c
-    return save_len(n) + s
-
-
 # ----------------------------------------------------------------------------- numbers
 
-
-def double2ll(d: float) -> int | None:
-    """util.c ``double2ll``: the integer an integral double within ±2^62 holds (-0.0 → 0)."""
-    if d != d or d < -_LLONG_HALF or d > _LLONG_HALF:
-        return None
-    i = int(d)
-    return i if i == d else None
 
 
 def _d2string_62(v: float) -> bytes:
@@ -455,8 +378,6 @@ __all__ = [
     "double2ll",
     "fpconv_dtoa",
     "lp_entry_size",
-    "lzf_fits",
-    "save_rdb_string",
     "string_double",
     "zl_entry_size",
     "zset_score_entry",

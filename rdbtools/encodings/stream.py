@@ -30,8 +30,16 @@ import struct
 from ..errors import BadEncoding, RdbCorruptError
 from ..model import PendingEntry, Stream, StreamConsumer, StreamGroup, StreamID
 from ..policy import lp_entry_size
-from ..policy import save_rdb_string as save_string
-from ..primitives import Short, load_len, load_ms, load_string, save_len, save_ms, skip_string
+from ..primitives import (
+    Short,
+    load_len,
+    load_ms,
+    load_string,
+    save_len,
+    save_ms,
+    save_string,
+    skip_string,
+)
 from .listpack import decode_listpack, encode_listpack
 
 _id_be = struct.Struct(">QQ").unpack_from
