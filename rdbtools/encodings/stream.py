@@ -74,8 +74,9 @@ def decode_stream_node(master: StreamID, items: list[bytes | int]) -> list:
         mms, mseq = master
         while i < n:
             flags = _as_int(items[i])
-            ms = mms + _as_int(items[i + 1])
-            seq = mseq + _as_int(items[i + 2])
+            # Deltas are int64 added in uint64 arithmetic (streamDecodeID wraps).
+            ms = (mms + _as_int(items[i + 1])) & _U64_MAX
+            seq = (mseq + _as_int(items[i + 2])) & _U64_MAX
             i += 3
             if flags & _STREAM_FLAG_SAMEFIELDS:
                 vals = items[i : i + nmaster]
@@ -98,8 +99,6 @@ def decode_stream_node(master: StreamID, items: list[bytes | int]) -> list:
             i += 1
             total += 1
             if not flags & _STREAM_FLAG_DELETED:
-                if ms < 0 or seq < 0 or ms > _U64_MAX or seq > _U64_MAX:
-                    raise BadEncoding("stream entry id out of range")
                 out.append(((ms, seq), fields))
         if total != count + deleted or len(out) != count:
             raise BadEncoding("stream node entry counts do not match its master entry")
