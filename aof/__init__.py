@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from aof.check import AofCheckReport, FileCheck, FixPlan, analyse, apply_fix
+from aof.commands import Command, Transaction, group_transactions
 from aof.errors import (
     AofError,
     AofFormatError,
@@ -18,6 +20,9 @@ from aof.errors import (
     ManifestError,
     RespProtocolError,
 )
+from aof.manifest import AofInfo, Manifest, format_manifest, load_manifest
+from aof.multipart import AofDirectory, AofNames
+from aof.reader import Annotation, AofDecoder, AofReader, Truncation, iter_commands
 from aof.resp import (
     NEED_DATA,
     Push,
@@ -42,6 +47,8 @@ from aof.resp import (
     encode_verbatim,
     split_args,
 )
+from aof.rewriter import AofRewriter, encode_rdb_base, rewrite_commands
+from aof.writer import AofSink, AofWriter
 
 FastReplyParser: type[ReplyParser] | type
 HAS_HIREDIS = False
@@ -58,11 +65,25 @@ else:
 __all__ = [
     "HAS_HIREDIS",
     "NEED_DATA",
+    "Annotation",
+    "AofCheckReport",
+    "AofDecoder",
+    "AofDirectory",
     "AofError",
     "AofFormatError",
+    "AofInfo",
+    "AofNames",
+    "AofReader",
+    "AofRewriter",
+    "AofSink",
     "AofTruncatedError",
     "AofWriteError",
+    "AofWriter",
+    "Command",
     "FastReplyParser",
+    "FileCheck",
+    "FixPlan",
+    "Manifest",
     "ManifestError",
     "Push",
     "ReplyError",
@@ -70,6 +91,10 @@ __all__ = [
     "RequestParser",
     "RespLimits",
     "RespProtocolError",
+    "Transaction",
+    "Truncation",
+    "analyse",
+    "apply_fix",
     "encode_array",
     "encode_bignum",
     "encode_bool",
@@ -84,6 +109,12 @@ __all__ = [
     "encode_push",
     "encode_set",
     "encode_simple",
+    "encode_rdb_base",
     "encode_verbatim",
+    "format_manifest",
+    "group_transactions",
+    "iter_commands",
+    "load_manifest",
+    "rewrite_commands",
     "split_args",
 ]

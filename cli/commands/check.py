@@ -1,9 +1,13 @@
-"""``rdbkit check FILE``: verify structure and checksum, like redis-check-rdb."""
+"""``rdbkit check FILE|DIR``: verify an RDB (like redis-check-rdb) or an AOF (like
+redis-check-aof: single file, RDB-preamble file, multi-part directory or manifest),
+told apart by content; ``--fix`` truncates an AOF's bad tail after asking."""
 
 from __future__ import annotations
 
 import click
 
+from aof.check import analyse, apply_fix, sniff
+from aof.errors import AofError
 from rdbtools.errors import RdbError
 from rdbtools.io import iter_events
 from rdbtools.summary import RdbSummary
@@ -19,8 +23,19 @@ def _text(b: bytes) -> str:
 @click.command()
 @click.argument("file")
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict.")
-def check(file: str, quiet: bool) -> None:
-    """Verify an RDB FILE: every structure, every value, the CRC-64 trailer."""
+@click.option("--fix", is_flag=True,
+              help="AOF only: truncate the last file to its last valid command (asks first).")
+@click.option("-y", "--yes", is_flag=True, help="With --fix: do not ask.")
+@click.option("--no-backup", is_flag=True, help="With --fix: do not keep a copy of the file.")
+def check(file: str, quiet: bool, fix: bool, yes: bool, no_backup: bool) -> None:
+    """Verify an RDB FILE (every structure, every value, the CRC-64 trailer) or an AOF
+    FILE|DIR (every record, MULTI/EXEC balance, the RDB preamble; like redis-check-aof)."""
+    kind = "rdb" if file == "-" else _sniff(file)
+    if kind != "rdb":
+        _check_aof(file, fix, yes, not no_backup, quiet)
+        return
+    if fix:
+        raise CliError("--fix applies to AOF files only", ExitStatus.USAGE)
     summary = RdbSummary()
     echo = click.echo
     try:
@@ -62,3 +77,49 @@ def check(file: str, quiet: bool) -> None:
         else:
             echo(f"checksum: {summary.checksum:016x} OK")
     echo(f"RDB looks OK: {summary.total_keys} keys")
+
+
+def _sniff(file: str) -> str:
+    with library_errors():
+        return sniff(file)
+
+
+def _check_aof(file: str, fix: bool, yes: bool, backup: bool, quiet: bool) -> None:
+    echo = click.echo
+    try:
+        with library_errors():
+            report = analyse(file)
+    except AofError as exc:  # pragma: no cover - analyse reports problems in the report
+        raise CliError(str(exc), ExitStatus.CORRUPT_INPUT) from exc
+    lines = list(report.lines(fix=fix))
+    if quiet:
+        lines = lines[-1:]
+    for line in lines:
+        echo(line)
+    if report.valid:
+        return
+    plan = report.fix_plan
+    if not fix or plan is None:
+        if report.fatal and (not lines or report.fatal not in lines[-1]):
+            echo(report.fatal, err=True)
+        bad = report.bad
+        if fix and bad is not None and bad.compressed:
+            echo(f"{bad.name}: a compressed file cannot be truncated in place", err=True)
+        raise click.exceptions.Exit(int(ExitStatus.CORRUPT_INPUT))
+    echo(plan.prompt)
+    if not yes:
+        echo("Continue? [y/N]: ", nl=False)
+        answer = click.get_text_stream("stdin").readline()
+        if not answer.strip().lower().startswith("y"):
+            echo("Aborting...")
+            raise click.exceptions.Exit(int(ExitStatus.ERROR))
+    with library_errors():
+        try:
+            saved = apply_fix(plan, backup=backup)
+        except AofError as exc:
+            raise CliError(str(exc), ExitStatus.ERROR) from exc
+    if saved:
+        echo(f"Backup of the original file: {saved}", err=True)
+    echo(f"Successfully truncated AOF {plan.name}")
+    if report.kind == "multipart":
+        echo("All AOF files and manifest are valid")

@@ -1,0 +1,138 @@
+"""What an AOF holds once parsed: commands with their db, place and time.
+
+A :class:`Command` is one RESP record of an AOF (formats.md §7.1): its ``argv``
+exactly as written (argument case as executed, e.g. ``set`` or ``SET``), the db
+it runs in (tracked through ``SELECT``, which the reader yields too), the
+absolute byte span ``[offset, end)`` in the file it came from, and ``ts``, the
+Unix seconds of the last ``#TS:`` annotation before it in the same file
+(formats.md §7.5), or None.
+
+MULTI/EXEC (formats.md §7.1, §8.6): Redis wraps multi-command units (MULTI,
+scripts, functions, modules) in ``MULTI`` … ``EXEC``; the loader queues the
+commands after ``MULTI`` and runs them at ``EXEC`` (mirrors
+``loadSingleAppendOnlyFile``: every command but EXEC is queued while the fake
+client is in MULTI state, a nested MULTI included). A reader streams commands as
+they come, so a consumer either queues like Redis does, or uses
+:func:`group_transactions`, which buffers each block and yields it as one
+:class:`Transaction` only once its EXEC arrived; a block left open at the end of
+the input (a truncated tail) is dropped, exactly what Redis does with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Command",
+    "Transaction",
+    "command_name",
+    "group_transactions",
+    "is_exec",
+    "is_multi",
+    "is_select",
+    "select_db",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One AOF record. ``offset``/``end`` are absolute in ``file`` (the part it came from)."""
+
+    argv: list[bytes]
+    db: int = 0
+    offset: int = 0
+    end: int = 0
+    ts: int | None = None
+    file: str | None = field(default=None, compare=False)
+
+    @property
+    def name(self) -> bytes:
+        """The command name, lower-cased (``b"set"``)."""
+        return self.argv[0].lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """A complete ``MULTI`` … ``EXEC`` block: ``commands`` are the ones in between."""
+
+    multi: Command
+    commands: tuple[Command, ...]
+    exec: Command
+
+    @property
+    def offset(self) -> int:
+        return self.multi.offset
+
+    @property
+    def end(self) -> int:
+        return self.exec.end
+
+
+def command_name(argv: list[bytes]) -> bytes:
+    return argv[0].lower() if argv else b""
+
+
+def is_multi(argv: list[bytes]) -> bool:
+    return len(argv[0]) == 5 and argv[0].lower() == b"multi"
+
+
+def is_exec(argv: list[bytes]) -> bool:
+    return len(argv[0]) == 4 and argv[0].lower() == b"exec"
+
+
+def is_select(argv: list[bytes]) -> bool:
+    return len(argv[0]) == 6 and argv[0].lower() == b"select"
+
+
+def select_db(argv: list[bytes]) -> int | None:
+    """The db a ``SELECT`` switches to, or None when Redis would refuse it.
+
+    Mirrors ``selectCommand``: the argument must be an integer (``getIntFromObject``:
+    a canonical decimal) and a valid db index; a refused SELECT leaves the db as it
+    was. The upper bound (``databases``) is a server setting, so only negatives are
+    refused here.
+    """
+    if len(argv) != 2:
+        return None
+    arg = argv[1]
+    if not (0 < len(arg) <= 20):
+        return None
+    body = arg[1:] if arg[:1] == b"-" else arg
+    if not body.isdigit() or (body[:1] == b"0" and len(body) > 1) or (arg == b"-0"):
+        return None
+    value = int(arg)
+    if value < 0 or value > 2**31 - 1:
+        return None
+    return value
+
+
+def group_transactions(items: Iterable[Any]) -> Iterator[Any]:
+    """Yield the items with each complete MULTI/EXEC block folded into a :class:`Transaction`.
+
+    Anything that is not a :class:`Command` (RDB preamble events) passes through.
+    Inside a block every command except EXEC is queued (a nested MULTI too, as
+    Redis queues it); an EXEC outside a block is passed through as a command (the
+    server answers it with an error that the loader ignores). A block still open
+    when the input ends is dropped: its commands never ran.
+    """
+    multi: Command | None = None
+    queued: list[Command] = []
+    for item in items:
+        if type(item) is not Command:
+            yield item
+            continue
+        argv = item.argv
+        if multi is None:
+            if is_multi(argv):
+                multi = item
+                queued = []
+            else:
+                yield item
+        elif is_exec(argv):
+            yield Transaction(multi, tuple(queued), item)
+            multi = None
+            queued = []
+        else:
+            queued.append(item)
