@@ -262,3 +262,35 @@ def summary_json(s: MemorySummary, prefixes: int = 20) -> dict:
             ],
         }
     }
+
+
+def with_progress(events, fobj, label: str, stream: IO[str] | None = None):
+    """Pass ``events`` through, moving a :class:`Progress` bar by ``fobj``'s read position.
+
+    The size comes from the open file (regular files only: pipes and .lz4 streams
+    have no known size, so no bar). Updates every 2048 events keep it off the hot path.
+    """
+    import os
+
+    total = None
+    try:
+        fd = fobj.fileno()
+        st = os.fstat(fd)
+        import stat
+
+        if stat.S_ISREG(st.st_mode) and not hasattr(fobj, "_fp"):
+            total = st.st_size
+    except (AttributeError, OSError, ValueError):
+        total = None
+    bar = Progress(total, label, stream=stream)
+    if not bar.enabled:
+        yield from events
+        return
+    tell = fobj.tell
+    try:
+        for i, ev in enumerate(events):
+            if not i & 2047:
+                bar.update(tell())
+            yield ev
+    finally:
+        bar.close()

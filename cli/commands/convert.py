@@ -34,6 +34,7 @@ from rdbtools.model import Header, Record
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
 from ..options import filter_options, make_filter
+from ..output import with_progress
 
 FORMATS = ("rdb", "jsonl")  # "aof" joins with the AOF issue
 _EXTENSIONS = {".rdb": "rdb", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -204,6 +205,7 @@ def convert(input_path, output_path, src_fmt, dst_fmt, rdb_version, lossy, no_mo
                 out, out_owned = open_output(tmp or "-")
                 try:
                     events = _with_source(READERS[fmt](fobj, name, flt), name)
+                    events = with_progress(events, fobj, f"converting {name}")
                     try:
                         WRITERS[dst_fmt](events, out, opts)
                     except RdbEncodeError as exc:

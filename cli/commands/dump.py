@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from rdbtools.io import iter_records, open_output
+from rdbtools.io import iter_records, open_input, open_output
 from rdbtools.jsonl import record_to_json, record_to_line
 
 from ..errors import library_errors
 from ..options import filter_options, make_filter
+from ..output import with_progress
 
 
 @click.command()
@@ -21,12 +22,14 @@ def dump(file: str, fmt: str, output: str, dbs, key_glob, key_regex, types) -> N
     """Print the keys of an RDB FILE ('-' = stdin; .lz4 read transparently) as JSON."""
     flt = make_filter(dbs, key_glob, key_regex, types)
     with library_errors():
+        fobj, name, in_owned = open_input(file)
         out, owned = open_output(output)
         try:
+            records = with_progress(iter_records(fobj, filter=flt), fobj, f"dumping {name}")
             write = out.write
             if fmt == "jsonl":
                 batch: list[str] = []
-                for rec in iter_records(file, filter=flt):
+                for rec in records:
                     batch.append(record_to_line(rec))
                     if len(batch) >= 4096:
                         batch.append("")
@@ -40,7 +43,7 @@ def dump(file: str, fmt: str, output: str, dbs, key_glob, key_regex, types) -> N
 
                 write(b"[")
                 first = True
-                for rec in iter_records(file, filter=flt):
+                for rec in records:
                     write(b"\n" if first else b",\n")
                     first = False
                     write(json.dumps(record_to_json(rec), ensure_ascii=False).encode("utf-8"))
@@ -49,3 +52,5 @@ def dump(file: str, fmt: str, output: str, dbs, key_glob, key_regex, types) -> N
         finally:
             if owned:
                 out.close()
+            if in_owned:
+                fobj.close()
