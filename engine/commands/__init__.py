@@ -1,0 +1,24 @@
+"""Command families. Importing this package registers every command in ``registry.TABLE``.
+
+To add a family: write ``engine/commands/<family>.py`` with handlers decorated by
+``@command(...)`` (see ``registry.py`` and ``engine/README.md``) and import it here.
+"""
+
+from engine.commands import (  # noqa: F401
+    bitmaps,
+    connection,
+    databases,
+    expiry,
+    hashes,
+    keys,
+    lists,
+    objects,
+    server,
+    sets,
+    strings,
+    transactions,
+    zset_algebra,
+    zset_pops,
+    zset_ranges,
+    zsets,
+)

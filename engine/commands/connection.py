@@ -1,0 +1,324 @@
+"""Connection commands: PING ECHO QUIT AUTH HELLO RESET and CLIENT."""
+
+from __future__ import annotations
+
+import hmac
+
+from engine.commands.arguments import get_int
+from engine.commands.registry import command, container, subcommand
+from engine.errors import CommandError, SyntaxErr
+from engine.server.replies import (
+    NULL3,
+    NULL_BULK,
+    OK,
+    ONE,
+    PONG,
+    ZERO,
+    Map,
+    Simple,
+    Verbatim,
+    bulk,
+    encode,
+    integer,
+)
+
+G = "connection"
+REDIS_VERSION = "7.0.15"
+WRONGPASS = "invalid username-password pair or user is disabled."
+
+
+@command("ping", -1, "fast stale", group=G)
+def ping_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if len(argv) > 2:
+        raise CommandError("wrong number of arguments for 'ping' command")
+    if len(argv) == 1:
+        return PONG
+    return bulk(argv[1])
+
+
+@command("echo", 2, "fast stale", group=G)
+def echo_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return bulk(argv[1])
+
+
+@command("quit", -1, "no_auth allow_busy fast stale loading", group=G)
+def quit_cmd(c, argv):  # type: ignore[no-untyped-def]
+    c.close_after_reply = True
+    return OK
+
+
+def _check_password(c, username: bytes, password: bytes) -> bool:  # type: ignore[no-untyped-def]
+    if username != b"default":
+        return False
+    req = c.server.config.requirepass
+    if not req:
+        return True  # the default user is "nopass"
+    return hmac.compare_digest(password, req.encode("utf-8", "surrogateescape"))
+
+
+def _authenticated(c) -> None:  # type: ignore[no-untyped-def]
+    c.authenticated = True
+    try:
+        c.parser.authenticated = True
+    except AttributeError:  # pragma: no cover - parser without the attribute
+        pass
+
+
+@command("auth", -2, "no_auth fast stale loading", group=G)
+def auth_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if len(argv) > 3:
+        raise SyntaxErr()
+    if len(argv) == 2:
+        if not c.server.config.requirepass:
+            raise CommandError("AUTH <password> called without any password configured for the "
+                               "default user. Are you sure your configuration is correct?")
+        user, pw = b"default", argv[1]
+    else:
+        user, pw = argv[1], argv[2]
+    if _check_password(c, user, pw):
+        _authenticated(c)
+        return OK
+    raise CommandError(WRONGPASS, "WRONGPASS")
+
+
+def _validate_name(name: bytes) -> None:
+    for ch in name:
+        if ch < 0x21 or ch > 0x7E:
+            raise CommandError("Client names cannot contain spaces, newlines or special characters.")
+
+
+def _set_name(c, name: bytes) -> None:  # type: ignore[no-untyped-def]
+    _validate_name(name)
+    c.name = name or None
+
+
+@command("hello", -1, "no_auth fast stale loading", group=G, since="6.0.0")
+def hello_cmd(c, argv):  # type: ignore[no-untyped-def]
+    ver = 0
+    j = 1
+    if len(argv) >= 2:
+        ver = get_int(argv[1], "Protocol version is not an integer or out of range")
+        if ver < 2 or ver > 3:
+            raise CommandError("unsupported protocol version", "NOPROTO")
+        j = 2
+    while j < len(argv):
+        more = len(argv) - 1 - j
+        opt = argv[j].lower()
+        if opt == b"auth" and more >= 2:
+            if not _check_password(c, argv[j + 1], argv[j + 2]):
+                raise CommandError(WRONGPASS, "WRONGPASS")
+            _authenticated(c)
+            j += 2
+        elif opt == b"setname" and more:
+            _set_name(c, argv[j + 1])
+            j += 1
+        else:
+            raise CommandError(f"Syntax error in HELLO option '{argv[j].decode('utf-8', 'surrogateescape')}'")
+        j += 1
+    if not c.authenticated:
+        raise CommandError("HELLO must be called with the client already authenticated, otherwise "
+                           "the HELLO AUTH <user> <pass> option can be used to authenticate the "
+                           "client and select the RESP protocol version at the same time", "NOAUTH")
+    if ver:
+        c.resp = ver
+    return encode(Map([("server", "redis"), ("version", REDIS_VERSION), ("proto", c.resp),
+                       ("id", c.id), ("mode", "standalone"), ("role", "master"), ("modules", [])]),
+                  c.resp)
+
+
+@command("reset", 1, "no_auth fast stale loading noscript", group=G, since="6.2.0")
+def reset_cmd(c, argv):  # type: ignore[no-untyped-def]
+    from engine.commands.transactions import unwatch_all
+
+    c.multi = None
+    c.multi_error = False
+    unwatch_all(c)
+    c.db = c.server.keyspace.dbs[0]
+    c.resp = 2
+    c.name = None
+    if c.monitor:
+        c.monitor = False
+        if c in c.server.monitors:
+            c.server.monitors.remove(c)
+    if c.server.config.requirepass:
+        c.authenticated = False
+        try:
+            c.parser.authenticated = False
+        except AttributeError:  # pragma: no cover
+            pass
+    return b"+RESET\r\n"
+
+
+# -- CLIENT ------------------------------------------------------------------
+
+CLIENT = container("client", -2, group=G, since="2.4.0")
+
+
+@subcommand(CLIENT, "id", 2, "noscript loading stale", since="5.0.0")
+def client_id(c, argv):  # type: ignore[no-untyped-def]
+    return integer(c.id)
+
+
+@subcommand(CLIENT, "setname", 3, "noscript loading stale", since="2.6.9")
+def client_setname(c, argv):  # type: ignore[no-untyped-def]
+    _set_name(c, argv[2])
+    return OK
+
+
+@subcommand(CLIENT, "getname", 2, "noscript loading stale", since="2.6.9")
+def client_getname(c, argv):  # type: ignore[no-untyped-def]
+    if c.name is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return bulk(c.name)
+
+
+@subcommand(CLIENT, "info", 2, "noscript loading stale", since="6.2.0")
+def client_info(c, argv):  # type: ignore[no-untyped-def]
+    return encode(Verbatim((c.info_line() + "\n").encode()), c.resp)
+
+
+@subcommand(CLIENT, "list", -2, "admin noscript loading stale", since="2.4.0")
+def client_list(c, argv):  # type: ignore[no-untyped-def]
+    clients = list(c.server.clients.values())
+    if len(argv) >= 3:
+        opt = argv[2].lower()
+        if opt == b"type" and len(argv) == 4:
+            t = argv[3].lower()
+            if t not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
+                raise CommandError(f"Unknown client type '{argv[3].decode('utf-8', 'replace')}'")
+            if t != b"normal":
+                clients = []  # every client here is a normal one
+        elif opt == b"id" and len(argv) >= 4:
+            ids = set()
+            for a in argv[3:]:
+                v = get_int(a, "Invalid client ID")
+                if v <= 0:
+                    raise CommandError("Invalid client ID")
+                ids.add(v)
+            clients = [x for x in clients if x.id in ids]
+        else:
+            raise SyntaxErr()
+    text = "".join(x.info_line() + "\n" for x in clients)
+    return encode(Verbatim(text.encode()), c.resp)
+
+
+@subcommand(CLIENT, "kill", -3, "admin noscript loading stale", since="2.4.0")
+def client_kill(c, argv):  # type: ignore[no-untyped-def]
+    srv = c.server
+    if len(argv) == 3:  # old form: CLIENT KILL addr:port
+        addr = argv[2].decode("utf-8", "replace")
+        for x in list(srv.clients.values()):
+            if x.addr == addr:
+                _kill(c, x)
+                return OK
+        raise CommandError("No such client")
+    filters: list[tuple[bytes, bytes]] = []
+    skipme = True
+    j = 2
+    while j < len(argv):
+        if j + 1 >= len(argv):
+            raise SyntaxErr()
+        opt = argv[j].lower()
+        val = argv[j + 1]
+        if opt == b"id":
+            v = get_int(val, "client-id should be greater than 0")
+            if v <= 0:
+                raise CommandError("client-id should be greater than 0")
+        elif opt == b"type":
+            if val.lower() not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
+                raise CommandError(f"Unknown client type '{val.decode('utf-8', 'replace')}'")
+        elif opt == b"skipme":
+            if val.lower() == b"yes":
+                skipme = True
+            elif val.lower() == b"no":
+                skipme = False
+            else:
+                raise SyntaxErr()
+        elif opt not in (b"addr", b"laddr", b"user"):
+            raise SyntaxErr()
+        filters.append((opt, val))
+        j += 2
+    killed = 0
+    for x in list(srv.clients.values()):
+        if skipme and x is c:
+            continue
+        ok = True
+        for opt, val in filters:
+            if opt == b"id" and x.id != int(val):
+                ok = False
+            elif opt == b"addr" and x.addr.encode() != val:
+                ok = False
+            elif opt == b"laddr" and x.laddr.encode() != val:
+                ok = False
+            elif opt == b"type" and val.lower() != b"normal":
+                ok = False
+            elif opt == b"user" and val != b"default":
+                ok = False
+        if ok:
+            _kill(c, x)
+            killed += 1
+    return integer(killed)
+
+
+def _kill(c, x) -> None:  # type: ignore[no-untyped-def]
+    if x is c:
+        c.close_after_reply = True
+    else:
+        x.close()
+
+
+@subcommand(CLIENT, "unblock", -3, "admin noscript loading stale", since="5.0.0")
+def client_unblock(c, argv):  # type: ignore[no-untyped-def]
+    cid = get_int(argv[2])
+    err = False
+    if len(argv) == 4:
+        m = argv[3].lower()
+        if m == b"error":
+            err = True
+        elif m != b"timeout":
+            raise CommandError("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+    elif len(argv) > 4:
+        raise SyntaxErr()
+    x = c.server.clients.get(cid)
+    if x is None or x.blocked is None:
+        return ZERO
+    reply = (b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" if err
+             else x.blocked.timeout_reply)
+    c.server.blocking.unblock_with(x, reply)
+    return ONE
+
+
+@subcommand(CLIENT, "setinfo", 4, "noscript loading stale", since="7.2.0")
+def client_setinfo(c, argv):  # type: ignore[no-untyped-def]
+    attr = argv[2].lower()
+    if attr not in (b"lib-name", b"lib-ver"):
+        raise CommandError(f"Unrecognized option '{argv[2].decode('utf-8', 'replace')}'")
+    _validate_name(argv[3])
+    if attr == b"lib-name":
+        c.lib_name = argv[3]
+    else:
+        c.lib_ver = argv[3]
+    return OK
+
+
+@subcommand(CLIENT, "no-evict", 3, "admin noscript loading stale", since="7.0.0")
+def client_no_evict(c, argv):  # type: ignore[no-untyped-def]
+    if argv[2].lower() not in (b"on", b"off"):
+        raise SyntaxErr()
+    return OK
+
+
+@subcommand(CLIENT, "help", 2, "loading stale", since="5.0.0")
+def client_help(c, argv):  # type: ignore[no-untyped-def]
+    lines = ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "GETNAME", "    Return the name of the current connection.",
+             "ID", "    Return the ID of the current connection.",
+             "INFO", "    Return information about the current client connection.",
+             "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+             "KILL <option> <value> [<option> <value> [...]]",
+             "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME.",
+             "LIST [options ...]", "    Return information about client connections.",
+             "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
+             "SETNAME <name>", "    Assign the name <name> to the current connection.",
+             "HELP", "    Print this help."]
+    return encode([Simple(x) for x in lines], c.resp)

@@ -1,0 +1,76 @@
+"""Database commands: SELECT, SWAPDB, FLUSHDB, FLUSHALL, DBSIZE."""
+
+from __future__ import annotations
+
+from engine.commands.arguments import get_int
+from engine.commands.registry import command
+from engine.errors import CommandError, SyntaxErr
+from engine.server.replies import (
+    OK,
+    integer,
+)
+
+G = "generic"
+
+
+@command("dbsize", 1, "readonly fast", group="server")
+def dbsize_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return integer(len(c.db.data))
+
+
+@command("select", 2, "loading stale fast", group="connection")
+def select_cmd(c, argv):  # type: ignore[no-untyped-def]
+    idx = get_int(argv[1])
+    dbs = c.server.keyspace.dbs
+    if idx < 0 or idx >= len(dbs):
+        raise CommandError("DB index is out of range")
+    c.db = dbs[idx]
+    return OK
+
+
+@command("swapdb", 3, "write fast", group="server", since="4.0.0")
+def swapdb_cmd(c, argv):  # type: ignore[no-untyped-def]
+    a = get_int(argv[1], "invalid first DB index")
+    b = get_int(argv[2], "invalid second DB index")
+    ks = c.server.keyspace
+    n = len(ks.dbs)
+    if a < 0 or a >= n or b < 0 or b >= n:
+        raise CommandError("DB index is out of range")
+    if a != b:
+        da, db_ = ks.dbs[a], ks.dbs[b]
+        for attr in ("data", "expires", "lru", "avg_ttl", "scan_keys", "expire_snapshot", "expire_pos",
+                     "hits", "misses"):
+            x, y = getattr(da, attr), getattr(db_, attr)
+            setattr(da, attr, y)
+            setattr(db_, attr, x)
+        c.server.signal_all(da)
+        c.server.signal_all(db_)
+    c.server.dirty += 1
+    return OK
+
+
+def _flush_async_arg(argv: list[bytes]) -> None:
+    if len(argv) > 2:
+        raise SyntaxErr()
+    if len(argv) == 2 and argv[1].lower() not in (b"sync", b"async"):
+        raise SyntaxErr()
+
+
+@command("flushdb", -1, "write", group="server")
+def flushdb_cmd(c, argv):  # type: ignore[no-untyped-def]
+    _flush_async_arg(argv)
+    n = c.db.clear()
+    c.server.signal_all(c.db)
+    c.server.dirty += n
+    return OK
+
+
+@command("flushall", -1, "write", group="server")
+def flushall_cmd(c, argv):  # type: ignore[no-untyped-def]
+    _flush_async_arg(argv)
+    n = 0
+    for db in c.server.keyspace.dbs:
+        n += db.clear()
+        c.server.signal_all(db)
+    c.server.dirty += n + 1
+    return OK

@@ -1,0 +1,123 @@
+"""Expiry commands: EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT (NX/XX/GT/LT), TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST."""
+
+from __future__ import annotations
+
+from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
+from engine.commands.registry import command
+from engine.errors import CommandError
+from engine.keyspace.db import now_ms
+from engine.server.replies import (
+    MINUS_ONE,
+    MINUS_TWO,
+    ONE,
+    ZERO,
+    integer,
+)
+
+G = "generic"
+
+
+def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):  # type: ignore[no-untyped-def]
+    flags = set()
+    for opt in argv[3:]:
+        o = opt.lower()
+        if o in (b"nx", b"xx", b"gt", b"lt"):
+            flags.add(o)
+        else:
+            raise CommandError(f"Unsupported option {opt.decode('utf-8', 'surrogateescape')}")
+    if b"nx" in flags and flags & {b"xx", b"gt", b"lt"}:
+        raise CommandError("NX and XX, GT or LT options at the same time are not compatible")
+    if b"gt" in flags and b"lt" in flags:
+        raise CommandError("GT and LT options at the same time are not compatible")
+    when = get_int(argv[2])
+    if seconds:
+        if when > LONG_MAX // 1000 or when < -(-LONG_MIN // 1000):
+            raise CommandError(f"invalid expire time in '{name}' command")
+        when *= 1000
+    if when > LONG_MAX - basetime:
+        raise CommandError(f"invalid expire time in '{name}' command")
+    when += basetime
+    db = c.db
+    key = argv[1]
+    if db.get(key) is None:
+        return ZERO
+    if flags:
+        cur = db.get_expire(key)
+        if b"nx" in flags and cur is not None:
+            return ZERO
+        if b"xx" in flags and cur is None:
+            return ZERO
+        if b"gt" in flags and (cur is None or when <= cur):
+            return ZERO
+        if b"lt" in flags and cur is not None and when >= cur:
+            return ZERO
+    if when <= now_ms() and not c.server.loading:
+        db.delete(key)
+    else:
+        db.expires[key] = when
+    c.server.dirty += 1
+    return ONE
+
+
+@command("expire", -3, "write fast", 1, 1, 1)
+def expire_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _expire_generic(c, argv, now_ms(), True, "expire")
+
+
+@command("pexpire", -3, "write fast", 1, 1, 1, since="2.6.0")
+def pexpire_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _expire_generic(c, argv, now_ms(), False, "pexpire")
+
+
+@command("expireat", -3, "write fast", 1, 1, 1, since="1.2.0")
+def expireat_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _expire_generic(c, argv, 0, True, "expireat")
+
+
+@command("pexpireat", -3, "write fast", 1, 1, 1, since="2.6.0")
+def pexpireat_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _expire_generic(c, argv, 0, False, "pexpireat")
+
+
+def _ttl(c, key: bytes, ms: bool, absolute: bool) -> bytes:  # type: ignore[no-untyped-def]
+    db = c.db
+    if db.peek(key) is None:
+        return MINUS_TWO
+    when = db.get_expire(key)
+    if when is None:
+        return MINUS_ONE
+    ttl = when if absolute else when - now_ms()
+    if ttl < 0:
+        ttl = 0
+    return integer(ttl if ms else (ttl + 500) // 1000)
+
+
+@command("ttl", 2, "readonly fast", 1, 1, 1)
+def ttl_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _ttl(c, argv[1], False, False)
+
+
+@command("pttl", 2, "readonly fast", 1, 1, 1, since="2.6.0")
+def pttl_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _ttl(c, argv[1], True, False)
+
+
+@command("expiretime", 2, "readonly fast", 1, 1, 1, since="7.0.0")
+def expiretime_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _ttl(c, argv[1], False, True)
+
+
+@command("pexpiretime", 2, "readonly fast", 1, 1, 1, since="7.0.0")
+def pexpiretime_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _ttl(c, argv[1], True, True)
+
+
+@command("persist", 2, "write fast", 1, 1, 1, since="2.2.0")
+def persist_cmd(c, argv):  # type: ignore[no-untyped-def]
+    db = c.db
+    if db.get(argv[1]) is None:
+        return ZERO
+    if db.persist(argv[1]):
+        c.server.dirty += 1
+        return ONE
+    return ZERO

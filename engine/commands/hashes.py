@@ -1,0 +1,290 @@
+"""Hash commands (t_hash.c semantics); encodings follow hash-max-listpack-*."""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int, get_range_long
+from engine.commands.keys import parse_scan_options, scan_reply
+from engine.commands.registry import command
+from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.keyspace.pattern import compile_glob
+from engine.keyspace.scan import parse_cursor, scan_items
+from engine.server.replies import (
+    EMPTY_ARRAY,
+    NULL3,
+    NULL_BULK,
+    OK,
+    ONE,
+    ZERO,
+    bulk,
+    bulks,
+    integer,
+    map_header,
+)
+from engine.types import HashValue
+from engine.types.strings import format_long_double, ld_add, parse_long_double
+from rdbtools.numbers import string2ll
+
+G = "hash"
+
+
+def _hash(db, key: bytes, read: bool = False):  # type: ignore[no-untyped-def]
+    v = db.read(key) if read else db.get(key)
+    if v is not None and v.__class__ is not HashValue:
+        raise WrongTypeError()
+    return v
+
+
+def _hash_create(c, key: bytes) -> HashValue:  # type: ignore[no-untyped-def]
+    db = c.db
+    h = db.get(key)
+    if h is None:
+        h = HashValue()
+        db.add(key, h)
+    elif h.__class__ is not HashValue:
+        raise WrongTypeError()
+    return h
+
+
+def _hset(c, argv, name: str) -> HashValue:  # type: ignore[no-untyped-def]
+    if len(argv) % 2:
+        raise CommandError(f"wrong number of arguments for '{name}' command")
+    h = _hash_create(c, argv[1])
+    cfg = c.server.config
+    h.try_conversion(argv[2:], cfg.hash_max_listpack_value)
+    return h
+
+
+@command("hset", -4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
+def hset_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if len(argv) == 4:  # one field: the common case, inlined
+        db = c.db
+        h = db.get(argv[1])
+        if h is None:
+            h = HashValue()
+            db.add(argv[1], h)
+        elif h.__class__ is not HashValue:
+            raise WrongTypeError()
+        f, v = argv[2], argv[3]
+        cfg = c.server.config
+        if h.lp and (len(f) > cfg.hash_max_listpack_value or len(v) > cfg.hash_max_listpack_value):
+            h.lp = False
+        new = f not in h
+        h[f] = v
+        if new and h.lp and len(h) > cfg.hash_max_listpack_entries:
+            h.lp = False
+        c.server.dirty += 1
+        return b":1\r\n" if new else b":0\r\n"
+    h = _hset(c, argv, "hset")
+    cfg = c.server.config
+    me, mv = cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value
+    created = 0
+    for j in range(2, len(argv), 2):
+        if h.set_field(argv[j], argv[j + 1], me, mv):
+            created += 1
+    c.server.dirty += (len(argv) - 2) // 2
+    return integer(created)
+
+
+@command("hmset", -4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
+def hmset_cmd(c, argv):  # type: ignore[no-untyped-def]
+    h = _hset(c, argv, "hmset")
+    cfg = c.server.config
+    me, mv = cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value
+    for j in range(2, len(argv), 2):
+        h.set_field(argv[j], argv[j + 1], me, mv)
+    c.server.dirty += (len(argv) - 2) // 2
+    return OK
+
+
+@command("hsetnx", 4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
+def hsetnx_cmd(c, argv):  # type: ignore[no-untyped-def]
+    h = _hash_create(c, argv[1])
+    if argv[2] in h:
+        return ZERO
+    cfg = c.server.config
+    h.try_conversion(argv[2:4], cfg.hash_max_listpack_value)
+    h.set_field(argv[2], argv[3], cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
+    c.server.dirty += 1
+    return ONE
+
+
+@command("hget", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
+def hget_cmd(c, argv):  # type: ignore[no-untyped-def]
+    h = _hash(c.db, argv[1], True)
+    v = None if h is None else h.get(argv[2])
+    if v is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return b"$%d\r\n%s\r\n" % (len(v), v)
+
+
+@command("hmget", -3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
+def hmget_cmd(c, argv):  # type: ignore[no-untyped-def]
+    h = _hash(c.db, argv[1], True)
+    nb = NULL3 if c.resp == 3 else NULL_BULK
+    parts = [b"*%d\r\n" % (len(argv) - 2)]
+    for f in argv[2:]:
+        v = None if h is None else h.get(f)
+        parts.append(nb if v is None else b"$%d\r\n%s\r\n" % (len(v), v))
+    return b"".join(parts)
+
+
+@command("hdel", -3, "write fast", 1, 1, 1, group=G, since="2.0.0")
+def hdel_cmd(c, argv):  # type: ignore[no-untyped-def]
+    h = _hash(c.db, argv[1])
+    if h is None:
+        return ZERO
+    n = 0
+    for f in argv[2:]:
+        if h.pop(f, None) is not None:
+            n += 1
+            if not h:
+                c.db.delete(argv[1])
+                break
+    c.server.dirty += n
+    return integer(n)
+
+
+@command("hlen", 2, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
+def hlen_cmd(c, argv):  # type: ignore[no-untyped-def]
+    h = _hash(c.db, argv[1], True)
+    return ZERO if h is None else integer(len(h))
+
+
+@command("hstrlen", 3, "readonly fast", 1, 1, 1, group=G, since="3.2.0")
+def hstrlen_cmd(c, argv):  # type: ignore[no-untyped-def]
+    h = _hash(c.db, argv[1], True)
+    v = None if h is None else h.get(argv[2])
+    return ZERO if v is None else integer(len(v))
+
+
+@command("hexists", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
+def hexists_cmd(c, argv):  # type: ignore[no-untyped-def]
+    h = _hash(c.db, argv[1], True)
+    return ONE if h is not None and argv[2] in h else ZERO
+
+
+@command("hincrby", 4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
+def hincrby_cmd(c, argv):  # type: ignore[no-untyped-def]
+    incr = get_int(argv[3])
+    h = _hash_create(c, argv[1])
+    old = h.get(argv[2])
+    if old is None:
+        value = 0
+    else:
+        value = string2ll(old)
+        if value is None:
+            raise CommandError("hash value is not an integer")
+    if (incr < 0 and value < 0 and incr < LONG_MIN - value) or (incr > 0 and value > 0 and incr > LONG_MAX - value):
+        raise CommandError("increment or decrement would overflow")
+    value += incr
+    cfg = c.server.config
+    h.set_field(argv[2], b"%d" % value, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
+    c.server.dirty += 1
+    return integer(value)
+
+
+@command("hincrbyfloat", 4, "write denyoom fast", 1, 1, 1, group=G, since="2.6.0")
+def hincrbyfloat_cmd(c, argv):  # type: ignore[no-untyped-def]
+    incr = parse_long_double(argv[3])
+    if incr is None:
+        raise CommandError("value is not a valid float")
+    if isinstance(incr, float):
+        raise CommandError("value is NaN or Infinity")
+    h = _hash_create(c, argv[1])
+    old = h.get(argv[2])
+    if old is None:
+        value: Fraction | float = Fraction(0)
+    else:
+        value = parse_long_double(old)  # type: ignore[assignment]
+        if value is None:
+            raise CommandError("hash value is not a float")
+    res = ld_add(value, incr)
+    if isinstance(res, float):
+        raise CommandError("increment would produce NaN or Infinity")
+    text = format_long_double(res)
+    cfg = c.server.config
+    h.set_field(argv[2], text, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
+    c.server.dirty += 1
+    return bulk(text)
+
+
+def _fields_reply(h, keys: bool, vals: bool, resp: int) -> bytes:  # type: ignore[no-untyped-def]
+    if h is None:
+        return map_header(0, resp) if keys and vals else EMPTY_ARRAY
+    if keys and vals:
+        parts = [map_header(len(h), resp)]
+        ap = parts.append
+        for k, v in h.items():
+            ap(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
+        return b"".join(parts)
+    return bulks(list(h.keys() if keys else h.values()))
+
+
+@command("hkeys", 2, "readonly", 1, 1, 1, group=G, since="2.0.0")
+def hkeys_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _fields_reply(_hash(c.db, argv[1], True), True, False, c.resp)
+
+
+@command("hvals", 2, "readonly", 1, 1, 1, group=G, since="2.0.0")
+def hvals_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _fields_reply(_hash(c.db, argv[1], True), False, True, c.resp)
+
+
+@command("hgetall", 2, "readonly", 1, 1, 1, group=G, since="2.0.0")
+def hgetall_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _fields_reply(_hash(c.db, argv[1], True), True, True, c.resp)
+
+
+@command("hscan", -3, "readonly", 1, 1, 1, group=G, since="2.8.0")
+def hscan_cmd(c, argv):  # type: ignore[no-untyped-def]
+    cursor = parse_cursor(argv[2])
+    count, pat, _ = parse_scan_options(argv, 3, False)
+    h = _hash(c.db, argv[1], True)
+    if h is None:
+        return scan_reply(0, [])
+    if h.lp:
+        nxt, fields = 0, list(h.keys())
+    else:
+        nxt, fields = scan_items(h.keys(), cursor, count)
+    m = compile_glob(pat).match if pat is not None else None
+    out = []
+    for f in fields:
+        if m is not None and not m(f):
+            continue
+        out += [f, h[f]]
+    return scan_reply(nxt, out)
+
+
+@command("hrandfield", -2, "readonly", 1, 1, 1, group=G, since="6.2.0")
+def hrandfield_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if len(argv) >= 3:
+        count = get_range_long(argv[2], -LONG_MAX, LONG_MAX)
+        withvalues = False
+        if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withvalues"):
+            raise SyntaxErr()
+        if len(argv) == 4:
+            withvalues = True
+            if count < -LONG_MAX // 2 or count > LONG_MAX // 2:
+                raise CommandError("value is out of range")
+        h = _hash(c.db, argv[1], True)
+        if h is None or count == 0:
+            return EMPTY_ARRAY
+        if count < 0:
+            fields = list(h)
+            picks = [random.choice(fields) for _ in range(-count)]
+        elif count >= len(h):
+            picks = list(h)
+        else:
+            picks = random.sample(list(h), count)
+        if not withvalues:
+            return bulks(picks)
+        if c.resp == 3:
+            return b"*%d\r\n" % len(picks) + b"".join(b"*2\r\n" + bulk(f) + bulk(h[f]) for f in picks)
+        return bulks([x for f in picks for x in (f, h[f])])
+    h = _hash(c.db, argv[1], True)
+    if h is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return bulk(random.choice(list(h)))

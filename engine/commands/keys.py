@@ -1,0 +1,367 @@
+"""Generic key commands (db.c / expire.c / object.c semantics) and database commands."""
+
+from __future__ import annotations
+
+import time
+
+from engine.commands.arguments import get_int
+from engine.commands.registry import command
+from engine.errors import CommandError, SyntaxErr
+from engine.keyspace.db import now_ms
+from engine.keyspace.pattern import compile_glob
+from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
+from engine.server.replies import (
+    NULL3,
+    NULL_BULK,
+    OK,
+    ONE,
+    ZERO,
+    bulk,
+    bulks,
+    integer,
+)
+from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue, type_name
+
+G = "generic"
+
+
+def copy_value(v):  # type: ignore[no-untyped-def]
+    """dupStringObject / the type-specific copies used by COPY and MOVE-less duplication."""
+    t = v.__class__
+    if t is bytes or t is EmbStr:
+        return v
+    if t is bytearray:
+        return bytearray(v)
+    if t is ListValue:
+        return ListValue(v)
+    if t is HashValue:
+        h = HashValue(v)
+        h.lp = v.lp
+        return h
+    if t is SetValue:
+        return v.copy_value()
+    if t is ZSetValue:
+        return v.copy_value()
+    raise TypeError(t)
+
+
+# -- deletion / existence ------------------------------------------------------
+
+def _del(c, argv):  # type: ignore[no-untyped-def]
+    db = c.db
+    n = 0
+    for k in argv[1:]:
+        if db.peek(k) is not None and db.delete(k):
+            n += 1
+    c.server.dirty += n
+    return integer(n)
+
+
+@command("del", -2, "write", 1, -1, 1)
+def del_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _del(c, argv)
+
+
+@command("unlink", -2, "write fast", 1, -1, 1, since="4.0.0")
+def unlink_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _del(c, argv)
+
+
+@command("exists", -2, "readonly fast", 1, -1, 1)
+def exists_cmd(c, argv):  # type: ignore[no-untyped-def]
+    db = c.db
+    n = 0
+    for k in argv[1:]:
+        if db.read(k) is not None:
+            n += 1
+    return integer(n)
+
+
+@command("touch", -2, "readonly fast", 1, -1, 1, since="3.2.1")
+def touch_cmd(c, argv):  # type: ignore[no-untyped-def]
+    db = c.db
+    return integer(sum(1 for k in argv[1:] if db.read(k) is not None))
+
+
+@command("type", 2, "readonly fast", 1, 1, 1)
+def type_cmd(c, argv):  # type: ignore[no-untyped-def]
+    v = c.db.peek(argv[1])
+    if v is None:
+        return b"+none\r\n"
+    return b"+%s\r\n" % type_name(v)
+
+
+# -- rename / copy / move -----------------------------------------------------
+
+def _rename(c, argv, nx: bool):  # type: ignore[no-untyped-def]
+    db = c.db
+    src, dst = argv[1], argv[2]
+    v = db.get(src)
+    if v is None:
+        raise CommandError("no such key")
+    if src == dst:
+        return ZERO if nx else OK
+    expire = db.get_expire(src)
+    if db.get(dst) is not None:
+        if nx:
+            return ZERO
+        db.delete(dst)
+    db.delete(src)
+    db.add(dst, v)
+    if expire is not None:
+        db.expires[dst] = expire
+    c.server.dirty += 1
+    return ONE if nx else OK
+
+
+@command("rename", 3, "write", 1, 2, 1)
+def rename_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _rename(c, argv, False)
+
+
+@command("renamenx", 3, "write fast", 1, 2, 1)
+def renamenx_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _rename(c, argv, True)
+
+
+
+
+@command("copy", -3, "write denyoom", 1, 2, 1, since="6.2.0")
+def copy_cmd(c, argv):  # type: ignore[no-untyped-def]
+    src, dst = argv[1], argv[2]
+    srcdb = dstdb = c.db
+    replace = False
+    j = 3
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"replace":
+            replace = True
+        elif opt == b"db" and j + 1 < len(argv):
+            idx = get_int(argv[j + 1])
+            dbs = c.server.keyspace.dbs
+            if idx < 0 or idx >= len(dbs) or idx > 2**31 - 1:
+                raise CommandError("DB index is out of range")
+            dstdb = dbs[idx]
+            j += 1
+        else:
+            raise SyntaxErr()
+        j += 1
+    if srcdb is dstdb and src == dst:
+        raise CommandError("source and destination objects are the same")
+    v = srcdb.get(src)
+    if v is None:
+        return ZERO
+    expire = srcdb.get_expire(src)
+    if dstdb.get(dst) is not None:
+        if not replace:
+            return ZERO
+        dstdb.delete(dst)
+    dstdb.add(dst, copy_value(v))
+    if expire is not None:
+        dstdb.expires[dst] = expire
+    c.server.dirty += 1
+    if dstdb is not srcdb:
+        c.server.signal_keys(dstdb, [dst])
+    return ONE
+
+
+@command("move", 3, "write fast", 1, 1, 1)
+def move_cmd(c, argv):  # type: ignore[no-untyped-def]
+    key = argv[1]
+    src = c.db
+    idx = get_int(argv[2])
+    dbs = c.server.keyspace.dbs
+    if idx < 0 or idx >= len(dbs):
+        raise CommandError("DB index is out of range")
+    dst = dbs[idx]
+    if src is dst:
+        raise CommandError("source and destination objects are the same")
+    v = src.get(key)
+    if v is None:
+        return ZERO
+    expire = src.get_expire(key)
+    if dst.get(key) is not None:
+        return ZERO
+    dst.add(key, v)
+    if expire is not None:
+        dst.expires[key] = expire
+    src.delete(key)
+    c.server.dirty += 1
+    c.server.signal_keys(dst, [key])
+    return ONE
+
+
+# -- keys / scan / randomkey ----------------------------------------------------
+
+@command("keys", 2, "readonly")
+def keys_cmd(c, argv):  # type: ignore[no-untyped-def]
+    db = c.db
+    pat = argv[1]
+    now = now_ms()
+    exp = db.expires
+    if pat == b"*":
+        keys = list(db.data)
+    else:
+        m = compile_glob(pat).match
+        keys = [k for k in db.data if m(k)]
+    if exp:
+        live = []
+        for k in keys:
+            when = exp.get(k)
+            if when is not None and now > when:
+                db.expire_key(k)
+            else:
+                live.append(k)
+        keys = live
+    return bulks(keys)
+
+
+def parse_scan_options(argv: list[bytes], start: int, allow_type: bool) -> tuple[int, bytes | None, bytes | None]:
+    count = 10
+    pat = None
+    typ = None
+    j = start
+    n = len(argv)
+    while j < n:
+        opt = argv[j].lower()
+        remaining = n - j - 1
+        if opt == b"count" and remaining >= 1:
+            count = get_int(argv[j + 1])
+            if count < 1:
+                raise SyntaxErr()
+            j += 2
+        elif opt == b"match" and remaining >= 1:
+            pat = argv[j + 1]
+            if pat == b"*":
+                pat = None
+            j += 2
+        elif opt == b"type" and remaining >= 1 and allow_type:
+            typ = argv[j + 1]
+            j += 2
+        else:
+            raise SyntaxErr()
+    return count, pat, typ
+
+
+def scan_reply(cursor: int, items: list[bytes]) -> bytes:
+    cur = b"%d" % cursor
+    return b"*2\r\n$%d\r\n%s\r\n" % (len(cur), cur) + bulks(items)
+
+
+@command("scan", -2, "readonly", since="2.8.0")
+def scan_cmd(c, argv):  # type: ignore[no-untyped-def]
+    cursor = parse_cursor(argv[1])
+    count, pat, typ = parse_scan_options(argv, 2, True)
+    db = c.db
+    idx = db.scan_keys
+    if cursor == 0 or idx is None:
+        idx = db.scan_keys = KeyspaceScanIndex(db.data)  # type: ignore[assignment]
+    nxt, keys = idx.step(cursor, count)  # type: ignore[union-attr]
+    if nxt == 0:
+        db.scan_keys = None
+    out = []
+    m = compile_glob(pat).match if pat is not None else None
+    for k in keys:
+        v = db.data.get(k)
+        if v is None:
+            continue
+        if m is not None and not m(k):
+            continue
+        if typ is not None and type_name(v) != typ.lower():
+            continue
+        if db.peek(k) is None:
+            continue
+        out.append(k)
+    return scan_reply(nxt, out)
+
+
+@command("randomkey", 1, "readonly")
+def randomkey_cmd(c, argv):  # type: ignore[no-untyped-def]
+    k = c.db.random_key()
+    if k is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return bulk(k)
+
+
+@command("dump", 2, "readonly", 1, 1, 1, since="2.6.0")
+def dump_cmd(c, argv):  # type: ignore[no-untyped-def]
+    from engine.materialize import dump_payload
+
+    v = c.db.read(argv[1])
+    if v is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return bulk(dump_payload(v, c.server.config))
+
+
+@command("restore", -4, "write denyoom", 1, 1, 1, since="2.6.0")
+def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
+    from engine.materialize import restore_payload
+
+    replace = absttl = False
+    idle = freq = -1
+    j = 4
+    while j < len(argv):
+        opt = argv[j].lower()
+        more = len(argv) - j - 1
+        if opt == b"replace":
+            replace = True
+        elif opt == b"absttl":
+            absttl = True
+        elif opt == b"idletime" and more >= 1 and freq == -1:
+            idle = get_int(argv[j + 1])
+            if idle < 0:
+                raise CommandError("Invalid IDLETIME value, must be >= 0")
+            j += 1
+        elif opt == b"freq" and more >= 1 and idle == -1:
+            freq = get_int(argv[j + 1])
+            if freq < 0 or freq > 255:
+                raise CommandError("Invalid FREQ value, must be >= 0 and <= 255")
+            j += 1
+        else:
+            raise SyntaxErr()
+        j += 1
+    db = c.db
+    key = argv[1]
+    if not replace and db.get(key) is not None:
+        raise CommandError("Target key name already exists.", "BUSYKEY")
+    ttl = get_int(argv[2])
+    if ttl < 0:
+        raise CommandError("Invalid TTL value, must be >= 0")
+    value = restore_payload(argv[3], c.server.config)
+    deleted = db.delete(key) if replace else False
+    if ttl and not absttl:
+        ttl += now_ms()
+    if ttl and ttl <= now_ms():
+        if deleted:
+            c.server.dirty += 1
+        return OK
+    db.add(key, value)
+    if ttl:
+        db.expires[key] = ttl
+    if idle >= 0 and not db.lfu:
+        db.lru[key] = c.server.keyspace.lru_clock - idle
+    elif freq >= 0 and db.lfu:
+        db.lru[key] = (c.server.keyspace.lfu_minutes() << 8) | freq
+    c.server.dirty += 1
+    return OK
+
+
+@command("wait", 3, "", group="generic", since="3.0.0")
+def wait_cmd(c, argv):  # type: ignore[no-untyped-def]
+    get_int(argv[1])
+    t = get_int(argv[2])
+    if t < 0:
+        raise CommandError("timeout is negative")
+    return ZERO
+
+
+@command("lastsave", 1, "loading stale fast", group="server")
+def lastsave_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return integer(c.server.lastsave)
+
+
+@command("time", 1, "loading stale fast", group="server", since="2.6.0")
+def time_cmd(c, argv):  # type: ignore[no-untyped-def]
+    t = time.time_ns() // 1000
+    return bulks([b"%d" % (t // 1000000), b"%d" % (t % 1000000)])
+

@@ -1,0 +1,519 @@
+"""List commands (t_list.c semantics), including the blocking pops and moves."""
+
+from __future__ import annotations
+
+from itertools import islice
+
+from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_timeout_ms
+from engine.commands.registry import command
+from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.server.replies import (
+    EMPTY_ARRAY,
+    MINUS_ONE,
+    NULL3,
+    NULL_ARRAY,
+    NULL_BULK,
+    OK,
+    ZERO,
+    bulk,
+    bulks,
+    integer,
+)
+from engine.types import ListValue
+
+G = "list"
+HEAD, TAIL = 0, 1
+
+
+def _list(db, key: bytes, read: bool = False):  # type: ignore[no-untyped-def]
+    v = db.read(key) if read else db.get(key)
+    if v is not None and v.__class__ is not ListValue:
+        raise WrongTypeError()
+    return v
+
+
+def _push(c, argv, where: int, xx: bool) -> bytes:  # type: ignore[no-untyped-def]
+    db = c.db
+    key = argv[1]
+    lst = db.get(key)
+    if lst is None:
+        if xx:
+            return ZERO
+        lst = ListValue()
+        db.add(key, lst)
+    elif lst.__class__ is not ListValue:
+        raise WrongTypeError()
+    if where == HEAD:
+        lst.extendleft(argv[2:])
+    else:
+        lst.extend(argv[2:])
+    c.server.dirty += len(argv) - 2
+    return integer(len(lst))
+
+
+@command("lpush", -3, "write denyoom fast", 1, 1, 1, group=G)
+def lpush_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _push(c, argv, HEAD, False)
+
+
+@command("rpush", -3, "write denyoom fast", 1, 1, 1, group=G)
+def rpush_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _push(c, argv, TAIL, False)
+
+
+@command("lpushx", -3, "write denyoom fast", 1, 1, 1, group=G, since="2.2.0")
+def lpushx_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _push(c, argv, HEAD, True)
+
+
+@command("rpushx", -3, "write denyoom fast", 1, 1, 1, group=G, since="2.2.0")
+def rpushx_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _push(c, argv, TAIL, True)
+
+
+def _removed(c, key: bytes, lst, n: int) -> None:  # type: ignore[no-untyped-def]
+    if not lst:
+        c.db.delete(key)
+    c.server.dirty += n
+
+
+def range_reply(lst, start: int, end: int, reverse: bool = False) -> bytes:  # type: ignore[no-untyped-def]
+    """addListRangeReply: inclusive indexes, negative from the tail."""
+    llen = len(lst)
+    if start < 0:
+        start += llen
+    if end < 0:
+        end += llen
+    if start < 0:
+        start = 0
+    if start > end or start >= llen:
+        return EMPTY_ARRAY
+    if end >= llen:
+        end = llen - 1
+    n = end - start + 1
+    if reverse:
+        it = islice(reversed(lst), llen - 1 - end, llen - start)
+    elif start > llen // 2:
+        items = list(islice(reversed(lst), llen - 1 - end, llen - start))
+        items.reverse()
+        it = iter(items)
+    else:
+        it = islice(lst, start, end + 1)
+    parts = [b"*%d\r\n" % n]
+    ap = parts.append
+    for x in it:
+        ap(b"$%d\r\n%s\r\n" % (len(x), x))
+    return b"".join(parts)
+
+
+def _pop(c, argv, where: int) -> bytes:  # type: ignore[no-untyped-def]
+    if len(argv) > 3:
+        raise CommandError(f"wrong number of arguments for '{'lpop' if where == HEAD else 'rpop'}' command")
+    hascount = len(argv) == 3
+    count = get_positive(argv[2]) if hascount else 0
+    db = c.db
+    key = argv[1]
+    lst = db.get(key)
+    if lst is None:
+        if hascount:
+            return NULL3 if c.resp == 3 else NULL_ARRAY
+        return NULL3 if c.resp == 3 else NULL_BULK
+    if lst.__class__ is not ListValue:
+        raise WrongTypeError()
+    if hascount and not count:
+        return EMPTY_ARRAY
+    if not hascount:
+        v = lst.popleft() if where == HEAD else lst.pop()
+        _removed(c, key, lst, 1)
+        return b"$%d\r\n%s\r\n" % (len(v), v)
+    n = min(count, len(lst))
+    pop = lst.popleft if where == HEAD else lst.pop
+    items = [pop() for _ in range(n)]
+    _removed(c, key, lst, n)
+    return bulks(items)
+
+
+@command("lpop", -2, "write fast", 1, 1, 1, group=G)
+def lpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _pop(c, argv, HEAD)
+
+
+@command("rpop", -2, "write fast", 1, 1, 1, group=G)
+def rpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _pop(c, argv, TAIL)
+
+
+@command("llen", 2, "readonly fast", 1, 1, 1, group=G)
+def llen_cmd(c, argv):  # type: ignore[no-untyped-def]
+    lst = _list(c.db, argv[1], True)
+    return ZERO if lst is None else integer(len(lst))
+
+
+@command("lindex", 3, "readonly", 1, 1, 1, group=G)
+def lindex_cmd(c, argv):  # type: ignore[no-untyped-def]
+    lst = _list(c.db, argv[1], True)
+    if lst is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    idx = get_int(argv[2])
+    n = len(lst)
+    if idx < 0:
+        idx += n
+    if idx < 0 or idx >= n:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return bulk(lst[idx])
+
+
+@command("lset", 4, "write denyoom", 1, 1, 1, group=G)
+def lset_cmd(c, argv):  # type: ignore[no-untyped-def]
+    lst = _list(c.db, argv[1])
+    if lst is None:
+        raise CommandError("no such key")
+    idx = get_int(argv[2])
+    n = len(lst)
+    if idx < 0:
+        idx += n
+    if idx < 0 or idx >= n:
+        raise CommandError("index out of range")
+    lst[idx] = argv[3]
+    c.server.dirty += 1
+    return OK
+
+
+@command("lrange", 4, "readonly", 1, 1, 1, group=G)
+def lrange_cmd(c, argv):  # type: ignore[no-untyped-def]
+    start = get_int(argv[2])
+    end = get_int(argv[3])
+    lst = _list(c.db, argv[1], True)
+    if lst is None:
+        return EMPTY_ARRAY
+    return range_reply(lst, start, end)
+
+
+@command("ltrim", 4, "write", 1, 1, 1, group=G)
+def ltrim_cmd(c, argv):  # type: ignore[no-untyped-def]
+    start = get_int(argv[2])
+    end = get_int(argv[3])
+    lst = _list(c.db, argv[1])
+    if lst is None:
+        return OK
+    llen = len(lst)
+    if start < 0:
+        start += llen
+    if end < 0:
+        end += llen
+    if start < 0:
+        start = 0
+    if start > end or start >= llen:
+        ltrim, rtrim = llen, 0
+    else:
+        if end >= llen:
+            end = llen - 1
+        ltrim, rtrim = start, llen - end - 1
+    if ltrim + rtrim > llen // 2:
+        keep = list(islice(lst, ltrim, llen - rtrim))
+        lst.clear()
+        lst.extend(keep)
+    else:
+        for _ in range(ltrim):
+            lst.popleft()
+        for _ in range(rtrim):
+            lst.pop()
+    _removed(c, argv[1], lst, ltrim + rtrim)
+    return OK
+
+
+@command("lrem", 4, "write", 1, 1, 1, group=G)
+def lrem_cmd(c, argv):  # type: ignore[no-untyped-def]
+    toremove = get_int(argv[2])
+    lst = _list(c.db, argv[1])
+    if lst is None:
+        return ZERO
+    elem = argv[3]
+    if elem not in lst:
+        return ZERO
+    items = list(lst)
+    removed = 0
+    if toremove < 0:
+        limit = -toremove
+        keep_rev = []
+        for x in reversed(items):
+            if x == elem and (removed < limit):
+                removed += 1
+                continue
+            keep_rev.append(x)
+        keep_rev.reverse()
+        keep = keep_rev
+    else:
+        keep = []
+        for x in items:
+            if x == elem and (toremove == 0 or removed < toremove):
+                removed += 1
+                continue
+            keep.append(x)
+    lst.clear()
+    lst.extend(keep)
+    _removed(c, argv[1], lst, removed)
+    return integer(removed)
+
+
+@command("linsert", 5, "write denyoom", 1, 1, 1, group=G, since="2.2.0")
+def linsert_cmd(c, argv):  # type: ignore[no-untyped-def]
+    w = argv[2].lower()
+    if w == b"after":
+        after = True
+    elif w == b"before":
+        after = False
+    else:
+        raise SyntaxErr()
+    lst = _list(c.db, argv[1])
+    if lst is None:
+        return ZERO
+    try:
+        idx = lst.index(argv[3])
+    except ValueError:
+        return MINUS_ONE
+    lst.insert(idx + 1 if after else idx, argv[4])
+    c.server.dirty += 1
+    return integer(len(lst))
+
+
+@command("lpos", -3, "readonly", 1, 1, 1, group=G, since="6.0.6")
+def lpos_cmd(c, argv):  # type: ignore[no-untyped-def]
+    rank, count, maxlen = 1, -1, 0
+    j = 3
+    while j < len(argv):
+        opt = argv[j].lower()
+        more = len(argv) - 1 - j
+        if opt == b"rank" and more:
+            j += 1
+            rank = get_int(argv[j])
+            if rank == 0:
+                raise CommandError("RANK can't be zero: use 1 to start from the first match, 2 from "
+                                   "the second ... or use negative to start from the end of the list")
+        elif opt == b"count" and more:
+            j += 1
+            count = get_int(argv[j])
+            if count < 0:
+                raise CommandError("COUNT can't be negative")
+        elif opt == b"maxlen" and more:
+            j += 1
+            maxlen = get_int(argv[j])
+            if maxlen < 0:
+                raise CommandError("MAXLEN can't be negative")
+        else:
+            raise SyntaxErr()
+        j += 1
+    reverse = rank < 0
+    if reverse:
+        rank = -rank
+    lst = _list(c.db, argv[1], True)
+    if lst is None:
+        return EMPTY_ARRAY if count != -1 else (NULL3 if c.resp == 3 else NULL_BULK)
+    elem = argv[2]
+    llen = len(lst)
+    it = reversed(lst) if reverse else iter(lst)
+    matches = 0
+    found: list[int] = []
+    for index, x in enumerate(it):
+        if maxlen and index >= maxlen:
+            break
+        if x == elem:
+            matches += 1
+            if matches >= rank:
+                found.append(llen - index - 1 if reverse else index)
+                if count == -1 or (count and matches - rank + 1 >= count):
+                    break
+    if count != -1:
+        return b"*%d\r\n" % len(found) + b"".join(integer(i) for i in found)
+    if found:
+        return integer(found[0])
+    return NULL3 if c.resp == 3 else NULL_BULK
+
+
+def _where(b: bytes) -> int:
+    w = b.lower()
+    if w == b"right":
+        return TAIL
+    if w == b"left":
+        return HEAD
+    raise SyntaxErr()
+
+
+def lmove_generic(c, src: bytes, dst: bytes, wf: int, wt: int) -> bytes:  # type: ignore[no-untyped-def]
+    db = c.db
+    sl = _list(db, src)
+    if sl is None or not sl:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    dl = db.get(dst)
+    if dl is not None and dl.__class__ is not ListValue:
+        raise WrongTypeError()
+    v = sl.popleft() if wf == HEAD else sl.pop()
+    if dl is None:
+        dl = ListValue()
+        db.add(dst, dl)
+    if wt == HEAD:
+        dl.appendleft(v)
+    else:
+        dl.append(v)
+    if not sl:
+        db.delete(src)
+    c.server.dirty += 1
+    return bulk(v)
+
+
+@command("lmove", 5, "write denyoom", 1, 2, 1, group=G, since="6.2.0")
+def lmove_cmd(c, argv):  # type: ignore[no-untyped-def]
+    wf = _where(argv[3])
+    wt = _where(argv[4])
+    return lmove_generic(c, argv[1], argv[2], wf, wt)
+
+
+@command("rpoplpush", 3, "write denyoom", 1, 2, 1, group=G, since="1.2.0")
+def rpoplpush_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return lmove_generic(c, argv[1], argv[2], TAIL, HEAD)
+
+
+# -- multi-key and blocking pops --------------------------------------------------
+
+def _pop_range_with_key(c, key: bytes, lst, where: int, count: int) -> bytes:  # type: ignore[no-untyped-def]
+    n = min(count, len(lst))
+    pop = lst.popleft if where == HEAD else lst.pop
+    items = [pop() for _ in range(n)]
+    _removed(c, key, lst, n)
+    return b"*2\r\n" + bulk(key) + bulks(items)
+
+
+def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:  # type: ignore[no-untyped-def]
+    """Pop from the first non-empty list (WRONGTYPE on the first non-list); None if all empty."""
+    db = c.db
+    for key in keys:
+        lst = db.get(key)
+        if lst is None:
+            continue
+        if lst.__class__ is not ListValue:
+            raise WrongTypeError()
+        if not lst:
+            continue
+        if count != -1:
+            return _pop_range_with_key(c, key, lst, where, count)
+        v = lst.popleft() if where == HEAD else lst.pop()
+        _removed(c, key, lst, 1)
+        return b"*2\r\n" + bulk(key) + bulk(v)
+    return None
+
+
+def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int, name: str):  # type: ignore[no-untyped-def]
+    r = _serve_pop(c, keys, where, count)
+    if r is not None:
+        return r
+    null = NULL3 if c.resp == 3 else NULL_ARRAY
+    if c.in_exec:
+        return null
+
+    def serve(cl, db, key):  # type: ignore[no-untyped-def]
+        lst = db.get(key)
+        if lst is None or lst.__class__ is not ListValue or not lst:
+            return None
+        if count != -1:
+            return _pop_range_with_key(cl, key, lst, where, count)
+        v = lst.popleft() if where == HEAD else lst.pop()
+        _removed(cl, key, lst, 1)
+        return b"*2\r\n" + bulk(key) + bulk(v)
+
+    c.server.blocking.block(c, keys, timeout_ms, serve, null, name)
+    return None
+
+
+@command("blpop", -3, "write blocking", 1, -2, 1, group=G, since="2.0.0")
+def blpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+    t = get_timeout_ms(argv[-1])
+    return _blocking_pop(c, argv[1:-1], HEAD, t, -1, "blpop")
+
+
+@command("brpop", -3, "write blocking", 1, -2, 1, group=G, since="2.0.0")
+def brpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+    t = get_timeout_ms(argv[-1])
+    return _blocking_pop(c, argv[1:-1], TAIL, t, -1, "brpop")
+
+
+def _blmove(c, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, name: str):  # type: ignore[no-untyped-def]
+    db = c.db
+    sl = _list(db, src)
+    if sl is not None:
+        return lmove_generic(c, src, dst, wf, wt)
+    null = NULL3 if c.resp == 3 else NULL_BULK
+    if c.in_exec:
+        return null
+
+    def serve(cl, db_, key):  # type: ignore[no-untyped-def]
+        lst = db_.get(key)
+        if lst is None or lst.__class__ is not ListValue or not lst:
+            return None
+        d = db_.get(dst)
+        if d is not None and d.__class__ is not ListValue:
+            return None
+        r = lmove_generic(cl, src, dst, wf, wt)
+        cl.server.signal_keys(db_, [dst])
+        return r
+
+    c.server.blocking.block(c, [src], timeout_ms, serve, null, name)
+    return None
+
+
+@command("blmove", 6, "write denyoom blocking", 1, 2, 1, group=G, since="6.2.0")
+def blmove_cmd(c, argv):  # type: ignore[no-untyped-def]
+    wf = _where(argv[3])
+    wt = _where(argv[4])
+    t = get_timeout_ms(argv[5])
+    return _blmove(c, argv[1], argv[2], wf, wt, t, "blmove")
+
+
+@command("brpoplpush", 4, "write denyoom blocking", 1, 2, 1, group=G, since="2.2.0")
+def brpoplpush_cmd(c, argv):  # type: ignore[no-untyped-def]
+    t = get_timeout_ms(argv[3])
+    return _blmove(c, argv[1], argv[2], TAIL, HEAD, t, "brpoplpush")
+
+
+def _mpop_args(argv: list[bytes], numkeys_idx: int) -> tuple[list[bytes], int, int]:
+    numkeys = get_int(argv[numkeys_idx], "numkeys should be greater than 0")
+    if numkeys < 1 or numkeys > LONG_MAX:
+        raise CommandError("numkeys should be greater than 0")
+    where_idx = numkeys_idx + numkeys + 1
+    if where_idx >= len(argv):
+        raise SyntaxErr()
+    where = _where(argv[where_idx])
+    count = -1
+    j = where_idx + 1
+    while j < len(argv):
+        if count == -1 and argv[j].lower() == b"count" and len(argv) - 1 - j > 0:
+            j += 1
+            count = get_int(argv[j], "count should be greater than 0")
+            if count < 1:
+                raise CommandError("count should be greater than 0")
+        else:
+            raise SyntaxErr()
+        j += 1
+    if count == -1:
+        count = 1
+    return argv[numkeys_idx + 1:where_idx], where, count
+
+
+def _mpop_keys(argv: list[bytes], idx: int) -> list[int]:
+    n = int(argv[idx])
+    return list(range(idx + 1, idx + 1 + n))
+
+
+@command("lmpop", -4, "write", group=G, since="7.0.0", keys=lambda a: _mpop_keys(a, 1))
+def lmpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+    keys, where, count = _mpop_args(argv, 1)
+    r = _serve_pop(c, keys, where, count)
+    if r is None:
+        return NULL3 if c.resp == 3 else NULL_ARRAY
+    return r
+
+
+@command("blmpop", -5, "write blocking", group=G, since="7.0.0", keys=lambda a: _mpop_keys(a, 2))
+def blmpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+    keys, where, count = _mpop_args(argv, 2)
+    t = get_timeout_ms(argv[1])
+    return _blocking_pop(c, keys, where, t, count, "blmpop")

@@ -1,0 +1,170 @@
+"""The command table: name, arity, flags, key positions, and the handler.
+
+Handlers have the signature ``proc(c, argv) -> bytes``: ``c`` is the calling
+:class:`~engine.server.client.Client` (``c.db``, ``c.server``, ``c.resp``),
+``argv`` the request as a list of ``bytes`` (``argv[0]`` the command name);
+they return the encoded reply (see :mod:`engine.server.replies`) or raise
+:class:`~engine.errors.CommandError`.
+
+Arity follows Redis: positive = exactly that many arguments (including the
+name), negative = at least ``-arity``. ``first``/``last``/``step`` are the legacy
+key positions COMMAND INFO reports (``last`` −1 = up to the last argument);
+``keys`` computes positions for commands whose keys move (``movablekeys``).
+
+A family module registers its commands with :func:`command` at import time;
+:mod:`engine.commands` imports every family module, so adding a family is one
+new module plus one line there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[[Any, list[bytes]], bytes]
+KeysFn = Callable[[list[bytes]], list[int]]
+
+_GROUP_ACL = {
+    "string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
+    "sorted_set": "@sortedset", "generic": "@keyspace", "connection": "@connection",
+    "server": "@admin", "transactions": "@transaction", "pubsub": "@pubsub", "bitmap": "@bitmap",
+}
+
+
+@dataclass(slots=True, eq=False)  # identity hash: used as a stats key
+class Command:
+    name: str  # lower case; "parent|sub" for subcommands
+    proc: Handler | None
+    arity: int
+    flags: frozenset[str]
+    first: int = 0
+    last: int = 0
+    step: int = 0
+    group: str = "generic"
+    keys_fn: KeysFn | None = None
+    since: str = "1.0.0"
+    summary: str = ""
+    subcommands: dict[bytes, Command] = field(default_factory=dict)
+    parent: Command | None = None
+    # hot flags, precomputed from ``flags``
+    is_write: bool = False
+    no_auth: bool = False
+    allowed_in_multi: bool = True
+    # may run on the pipelined fast path: cannot block, close the connection, or change
+    # the client state that decides how later commands run (MULTI, MONITOR, AUTH ...)
+    fast: bool = True
+
+    def key_positions(self, argv: list[bytes]) -> list[int]:
+        if self.keys_fn is not None:
+            try:
+                return self.keys_fn(argv)
+            except (IndexError, ValueError):
+                return []
+        if self.first <= 0:
+            return []
+        last = self.last if self.last >= 0 else len(argv) + self.last
+        return list(range(self.first, min(last, len(argv) - 1) + 1, self.step or 1))
+
+    def keys(self, argv: list[bytes]) -> list[bytes]:
+        return [argv[i] for i in self.key_positions(argv)]
+
+    def acl_categories(self) -> list[str]:
+        cats = []
+        f = self.flags
+        if "write" in f:
+            cats.append("@write")
+        if "readonly" in f and self.group not in ("server", "connection"):
+            cats.append("@read")
+        if "admin" in f:
+            cats += ["@admin", "@dangerous"]
+        g = _GROUP_ACL.get(self.group)
+        if g and g not in cats:
+            cats.append(g)
+        cats.append("@fast" if "fast" in f else "@slow")
+        if "blocking" in f:
+            cats.append("@blocking")
+        return cats
+
+    def info_flags(self) -> list[str]:
+        order = ["write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
+                 "loading", "stale", "skip_monitor", "skip_slowlog", "fast", "no_auth",
+                 "may_replicate", "no_mandatory_keys", "no_multi", "allow_busy"]
+        out = [f for f in order if f in self.flags]
+        if self.keys_fn is not None:
+            out.append("movablekeys")
+        return out
+
+
+class CommandTable:
+    """Lookup by exact bytes, with upper- and lower-case names pre-inserted (no .lower() on the hot path)."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self.lookup: dict[bytes, Command] = {}
+
+    def add(self, cmd: Command) -> Command:
+        self.commands[cmd.name] = cmd
+        b = cmd.name.encode()
+        self.lookup[b] = cmd
+        self.lookup[b.upper()] = cmd
+        return cmd
+
+    def get(self, name: bytes) -> Command | None:
+        cmd = self.lookup.get(name)
+        if cmd is None:
+            cmd = self.lookup.get(name.lower())
+        return cmd
+
+
+TABLE = CommandTable()
+
+_STATEFUL = frozenset({"multi", "exec", "discard", "monitor", "auth", "hello", "reset", "quit",
+                       "shutdown"})
+
+
+def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, last: int,
+          step: int, group: str, keys: KeysFn | None, since: str, summary: str) -> Command:
+    fl = frozenset(flags.split())
+    return Command(name=name, proc=proc, arity=arity, flags=fl, first=first, last=last, step=step,
+                   group=group, keys_fn=keys, since=since, summary=summary,
+                   is_write="write" in fl, no_auth="no_auth" in fl,
+                   allowed_in_multi="no_multi" not in fl,
+                   fast="blocking" not in fl and name not in _STATEFUL and "|" not in name)
+
+
+def command(name: str, arity: int, flags: str = "", first: int = 0, last: int = 0, step: int = 0,
+            *, group: str = "generic", keys: KeysFn | None = None, since: str = "1.0.0",
+            summary: str = "") -> Callable[[Handler], Handler]:
+    """Register ``proc`` as command ``name`` (lower case)."""
+
+    def deco(proc: Handler) -> Handler:
+        TABLE.add(_make(name, proc, arity, flags, first, last, step, group, keys, since, summary))
+        return proc
+
+    return deco
+
+
+def container(name: str, arity: int = -2, flags: str = "", *, group: str = "server",
+              since: str = "1.0.0", summary: str = "", proc: Handler | None = None) -> Command:
+    """Register a command made of subcommands (CONFIG, CLIENT, OBJECT ...); ``proc`` runs
+    when it is called without a subcommand (COMMAND)."""
+    cmd = _make(name, proc, arity, flags, 0, 0, 0, group, None, since, summary)
+    cmd.fast = False  # subcommand dispatch goes through the general path
+    return TABLE.add(cmd)
+
+
+def subcommand(parent: Command, sub: str, arity: int, flags: str = "", first: int = 0,
+               last: int = 0, step: int = 0, *, keys: KeysFn | None = None,
+               since: str | None = None, summary: str = "") -> Callable[[Handler], Handler]:
+    def deco(proc: Handler) -> Handler:
+        cmd = _make(f"{parent.name}|{sub}", proc, arity, flags, first, last, step, parent.group,
+                    keys, since or parent.since, summary)
+        cmd.parent = parent
+        parent.subcommands[sub.encode()] = cmd
+        return proc
+
+    return deco
+
+
+__all__ = ["Command", "CommandTable", "TABLE", "command", "container", "subcommand"]

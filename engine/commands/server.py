@@ -1,0 +1,600 @@
+"""Server commands: INFO CONFIG COMMAND DEBUG SLOWLOG MONITOR SHUTDOWN."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import time
+
+from engine import config as cfgmod
+from engine.commands.arguments import get_double, get_int
+from engine.commands.registry import TABLE, Command, command, container, subcommand
+from engine.errors import CommandError, SyntaxErr
+from engine.server.replies import (
+    OK,
+    Map,
+    SetReply,
+    Simple,
+    Verbatim,
+    encode,
+    integer,
+)
+from engine.types import encoding_name
+
+G = "server"
+REDIS_VERSION = "7.0.15"
+
+
+# -- INFO --------------------------------------------------------------------
+
+def _human(n: float) -> str:
+    for unit in ("B", "K", "M", "G", "T"):
+        if n < 1024 or unit == "T":
+            return f"{n:.2f}{unit}" if unit != "B" else f"{int(n)}B"
+        n /= 1024
+    return str(n)
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignore[no-untyped-def]
+    cfg = srv.config
+    now = time.time()
+    up = int(now - srv.start_time)
+    rss = rss_bytes()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    port = srv.bound_ports[0] if srv.bound_ports else cfg.port
+    s: dict[str, list[tuple[str, object]]] = {}
+    s["server"] = [
+        ("redis_version", REDIS_VERSION), ("redis_git_sha1", "00000000"), ("redis_git_dirty", 0),
+        ("redis_build_id", "rdbkit"), ("redis_mode", "standalone"),
+        ("os", f"{platform.system()} {platform.release()} {platform.machine()}"),
+        ("arch_bits", 64), ("monotonic_clock", "POSIX clock_gettime"),
+        ("multiplexing_api", "epoll"), ("atomicvar_api", "c11-builtin"), ("gcc_version", "0.0.0"),
+        ("process_id", os.getpid()), ("process_supervised", "no"), ("run_id", srv.run_id),
+        ("tcp_port", port), ("server_time_usec", int(now * 1_000_000)),
+        ("uptime_in_seconds", up), ("uptime_in_days", up // 86400), ("hz", cfg.hz),
+        ("configured_hz", cfg.hz), ("lru_clock", srv.keyspace.lru_clock & 0xFFFFFF),
+        ("executable", os.path.abspath(os.sys.argv[0]) if os.sys.argv else ""),
+        ("config_file", cfg.config_file or ""), ("io_threads_active", 0),
+    ]
+    s["clients"] = [
+        ("connected_clients", len(srv.clients)), ("cluster_connections", 0),
+        ("maxclients", cfg.maxclients), ("client_recent_max_input_buffer", 0),
+        ("client_recent_max_output_buffer", 0), ("blocked_clients", srv.blocking.blocked_count),
+        ("tracking_clients", 0), ("clients_in_timeout_table", srv.blocking.blocked_count),
+    ]
+    s["memory"] = [
+        ("used_memory", rss), ("used_memory_human", _human(rss)), ("used_memory_rss", rss),
+        ("used_memory_rss_human", _human(rss)), ("used_memory_peak", ru.ru_maxrss * 1024),
+        ("used_memory_peak_human", _human(ru.ru_maxrss * 1024)),
+        ("used_memory_overhead", 0), ("used_memory_startup", 0), ("used_memory_dataset", rss),
+        ("maxmemory", cfg.maxmemory), ("maxmemory_human", _human(cfg.maxmemory)),
+        ("maxmemory_policy", cfg.maxmemory_policy), ("mem_fragmentation_ratio", "1.00"),
+        ("mem_allocator", "libc"), ("lazyfree_pending_objects", 0), ("lazyfreed_objects", 0),
+    ]
+    s["persistence"] = [
+        ("loading", int(srv.loading)), ("async_loading", 0), ("current_cow_peak", 0),
+        ("current_cow_size", 0), ("current_fork_perc", "0.00"),
+        ("rdb_changes_since_last_save", srv.dirty), ("rdb_bgsave_in_progress", int(bool(srv.bgsave_pid))),
+        ("rdb_last_save_time", srv.lastsave), ("rdb_last_bgsave_status", "ok" if srv.last_bgsave_ok else "err"),
+        ("rdb_last_bgsave_time_sec", -1),
+        ("rdb_current_bgsave_time_sec", int(time.time() - srv.bgsave_started) if srv.bgsave_pid else -1),
+        ("rdb_saves", srv.rdb_saves),
+        ("rdb_last_load_keys_expired", srv.load_expired), ("rdb_last_load_keys_loaded", srv.loaded_keys),
+        ("aof_enabled", 0), ("aof_rewrite_in_progress", 0), ("aof_rewrite_scheduled", 0),
+        ("aof_last_rewrite_time_sec", -1), ("aof_current_rewrite_time_sec", -1),
+        ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", 0), ("aof_last_write_status", "ok"),
+    ]
+    st = srv.stats
+    ks = srv.keyspace
+    s["stats"] = [
+        ("total_connections_received", st.connections), ("total_commands_processed", srv.total_commands()),
+        ("instantaneous_ops_per_sec", srv.ops_per_sec), ("total_net_input_bytes", st.net_input_bytes),
+        ("total_net_output_bytes", st.net_output_bytes), ("instantaneous_input_kbps", "0.00"),
+        ("instantaneous_output_kbps", "0.00"), ("rejected_connections", st.rejected_conn),
+        ("sync_full", 0), ("sync_partial_ok", 0), ("sync_partial_err", 0),
+        ("expired_keys", ks.expired_keys), ("expired_stale_perc", "0.00"),
+        ("expired_time_cap_reached_count", 0), ("evicted_keys", 0), ("evicted_clients", 0),
+        ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses), ("pubsub_channels", 0),
+        ("pubsub_patterns", 0), ("latest_fork_usec", 0), ("total_forks", 0),
+        ("unexpected_error_replies", 0), ("total_error_replies", sum(srv.errorstats.values())),
+        ("dump_payload_sanitizations", 0), ("total_reads_processed", srv.total_commands()),
+        ("total_writes_processed", srv.total_commands()),
+    ]
+    s["replication"] = [
+        ("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
+        ("master_replid", srv.run_id[:40]), ("master_replid2", "0" * 40), ("master_repl_offset", 0),
+        ("second_repl_offset", -1), ("repl_backlog_active", 0), ("repl_backlog_size", 1048576),
+        ("repl_backlog_first_byte_offset", 0), ("repl_backlog_histlen", 0),
+    ]
+    s["cpu"] = [
+        ("used_cpu_sys", f"{ru.ru_stime:.6f}"), ("used_cpu_user", f"{ru.ru_utime:.6f}"),
+        ("used_cpu_sys_children", "0.000000"), ("used_cpu_user_children", "0.000000"),
+        ("used_cpu_sys_main_thread", f"{ru.ru_stime:.6f}"),
+        ("used_cpu_user_main_thread", f"{ru.ru_utime:.6f}"),
+    ]
+    s["modules"] = []
+    s["errorstats"] = [(f"errorstat_{k}", f"count={v}") for k, v in srv.errorstats.items()]
+    s["cluster"] = [("cluster_enabled", 0)]
+    s["keyspace"] = []
+    for db in ks.dbs:
+        if db.data:
+            s["keyspace"].append((f"db{db.id}", f"keys={len(db.data)},expires={len(db.expires)},avg_ttl={db.avg_ttl}"))
+    cs = []
+    for cmd, (calls, ns, rejected, failed) in srv.cmdstats.items():
+        name = cmd.name
+        usec = ns // 1000
+        cs.append((f"cmdstat_{name}", f"calls={calls},usec={usec},usec_per_call={(usec / calls) if calls else 0:.2f},"
+                                       f"rejected_calls={rejected},failed_calls={failed}"))
+    s["commandstats"] = cs
+    return s
+
+
+_DEFAULT = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+            "modules", "errorstats", "cluster", "keyspace"]
+_TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persistence": "Persistence",
+           "stats": "Stats", "replication": "Replication", "cpu": "CPU", "modules": "Modules",
+           "errorstats": "Errorstats", "cluster": "Cluster", "keyspace": "Keyspace",
+           "commandstats": "Commandstats"}
+
+
+def render_info(srv, c, names: list[str]) -> str:  # type: ignore[no-untyped-def]
+    sections = info_sections(srv, c)
+    wanted: list[str] = []
+    if not names:
+        wanted = list(_DEFAULT)
+    for n in names:
+        n = n.lower()
+        if n == "default":
+            wanted += _DEFAULT
+        elif n in ("all", "everything"):
+            wanted += list(_TITLES)
+        elif n in sections:
+            wanted.append(n)
+    out = []
+    seen = set()
+    for n in [w for w in _TITLES if w in wanted]:
+        if n in seen:
+            continue
+        seen.add(n)
+        if out:
+            out.append("")
+        out.append(f"# {_TITLES[n]}")
+        out += [f"{k}:{v}" for k, v in sections[n]]
+    return "\r\n".join(out) + ("\r\n" if out else "")
+
+
+@command("info", -1, "loading stale", group=G)
+def info_cmd(c, argv):  # type: ignore[no-untyped-def]
+    text = render_info(c.server, c, [a.decode("utf-8", "replace") for a in argv[1:]])
+    return encode(Verbatim(text.encode()), c.resp)
+
+
+# -- CONFIG --------------------------------------------------------------------
+
+CONFIG = container("config", -2, group=G)
+
+
+@subcommand(CONFIG, "get", -3, "admin noscript loading stale", since="2.0.0")
+def config_get(c, argv):  # type: ignore[no-untyped-def]
+    cfg = c.server.config
+    names: list[str] = []
+    for a in argv[2:]:
+        pat = a.decode("utf-8", "surrogateescape")
+        for n in cfg.matching(pat):
+            if n not in names:
+                names.append(n)
+    pairs = Map((n, cfg.render(n)) for n in names)
+    return encode(pairs, c.resp)
+
+
+@subcommand(CONFIG, "set", -4, "admin noscript loading stale", since="2.0.0")
+def config_set(c, argv):  # type: ignore[no-untyped-def]
+    if len(argv) % 2:
+        raise CommandError("wrong number of arguments for 'config|set' command")
+    cfg = c.server.config
+    pairs = []
+    seen: set[str] = set()
+    for j in range(2, len(argv), 2):
+        name = argv[j].decode("utf-8", "surrogateescape")
+        spec = cfgmod.lookup(name)
+        if spec is None:
+            raise CommandError(f"Unknown option or number of arguments for CONFIG SET - '{name}'")
+        if spec.name in seen:
+            raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")
+        seen.add(spec.name)
+        pairs.append((name, spec, argv[j + 1].decode("utf-8", "surrogateescape")))
+    backup = dict(cfg.values)
+    try:
+        for name, spec, val in pairs:
+            args = val.split() if spec.kind in ("special", "words") else [val]
+            if spec.kind == "special" and not args and spec.name == "save":
+                args = [""]
+            try:
+                cfg.apply(name, args, startup=False)
+            except cfgmod.ConfigValueError as exc:
+                raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - {exc}") from None
+    except CommandError:
+        for n, v in backup.items():
+            cfg._store(cfgmod.lookup(n), v)  # type: ignore[arg-type]
+        raise
+    c.server.config_changed([p[1].name for p in pairs])
+    return OK
+
+
+@subcommand(CONFIG, "resetstat", 2, "admin noscript loading stale", since="2.0.0")
+def config_resetstat(c, argv):  # type: ignore[no-untyped-def]
+    c.server.reset_stats()
+    return OK
+
+
+@subcommand(CONFIG, "rewrite", 2, "admin noscript loading stale", since="2.8.0")
+def config_rewrite(c, argv):  # type: ignore[no-untyped-def]
+    path = c.server.config.config_file
+    if not path:
+        raise CommandError("The server is running without a config file")
+    try:
+        rewrite_config_file(path, c.server.config)
+    except OSError as exc:
+        raise CommandError(f"Rewriting config file: {exc.strerror}") from None
+    return OK
+
+
+def rewrite_config_file(path: str, cfg) -> None:  # type: ignore[no-untyped-def]
+    """Keep comments and unknown lines; replace directives we manage; append new ones."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            old = fh.read().splitlines()
+    except FileNotFoundError:
+        old = []
+    wanted = {}
+    for line in cfg.rewrite_lines():
+        wanted.setdefault(line.split(" ", 1)[0], []).append(line)
+    out = []
+    done = set()
+    for line in old:
+        st = line.strip()
+        if not st or st.startswith("#"):
+            out.append(line)
+            continue
+        try:
+            name = cfgmod.split_args(st)[0].lower()
+        except (ValueError, IndexError):
+            out.append(line)
+            continue
+        spec = cfgmod.lookup(name)
+        if spec is None:
+            out.append(line)
+            continue
+        if spec.name in done:
+            continue
+        done.add(spec.name)
+        out += wanted.get(spec.name, [])
+    for name, lines in wanted.items():
+        if name not in done:
+            out += lines
+    tmp = path + ".tmp-rdbkit"
+    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as fh:
+        fh.write("\n".join(out) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@subcommand(CONFIG, "help", 2, "loading stale", since="5.0.0")
+def config_help(c, argv):  # type: ignore[no-untyped-def]
+    lines = ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+             "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+             "RESETSTAT", "    Reset statistics reported by the INFO command.",
+             "REWRITE", "    Rewrite the configuration file.",
+             "HELP", "    Print this help."]
+    return encode([Simple(x) for x in lines], c.resp)
+
+
+# -- COMMAND -----------------------------------------------------------------
+
+def _key_specs(cmd: Command) -> list[object]:
+    if cmd.first <= 0:
+        return []
+    last = cmd.last - cmd.first if cmd.last >= 0 else cmd.last
+    flags = [Simple("RW" if cmd.is_write else "RO")]
+    return [Map([("flags", SetReply(flags)),
+                 ("begin_search", Map([("type", "index"), ("spec", Map([("index", cmd.first)]))])),
+                 ("find_keys", Map([("type", "range"),
+                                    ("spec", Map([("lastkey", last), ("keystep", cmd.step),
+                                                  ("limit", 0)]))]))])]
+
+
+def command_info(cmd: Command) -> list[object]:
+    return [cmd.name, cmd.arity, SetReply(Simple(f) for f in cmd.info_flags()),
+            cmd.first, cmd.last, cmd.step, SetReply(Simple(x) for x in cmd.acl_categories()),
+            SetReply(), _key_specs(cmd),
+            [command_info(s) for s in cmd.subcommands.values()]]
+
+
+def command_docs(cmd: Command) -> Map:
+    doc = Map([("summary", cmd.summary or f"{cmd.name.upper()} command"), ("since", cmd.since),
+               ("group", cmd.group)])
+    if cmd.subcommands:
+        doc.append(("subcommands", Map((s.name, command_docs(s)) for s in cmd.subcommands.values())))
+    return doc
+
+
+def _all_commands() -> list[Command]:
+    return list(TABLE.commands.values())
+
+
+def _command_all(c, argv):  # type: ignore[no-untyped-def]
+    return encode([command_info(x) for x in _all_commands()], c.resp)
+
+
+COMMAND = container("command", -1, "loading stale", group=G, since="2.8.13", proc=_command_all)
+
+
+@subcommand(COMMAND, "count", 2, "loading stale", since="2.8.13")
+def command_count(c, argv):  # type: ignore[no-untyped-def]
+    return integer(len(TABLE.commands))
+
+
+@subcommand(COMMAND, "info", -2, "loading stale", since="2.8.13")
+def command_info_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if len(argv) == 2:
+        return _command_all(c, argv)
+    return encode([command_info(x) if x is not None else None
+                   for x in (_lookup_any(a) for a in argv[2:])], c.resp)
+
+
+@subcommand(COMMAND, "docs", -2, "loading stale", since="7.0.0")
+def command_docs_cmd(c, argv):  # type: ignore[no-untyped-def]
+    cmds = _all_commands() if len(argv) == 2 else [x for x in (_lookup_any(a) for a in argv[2:]) if x]
+    return encode(Map((x.name, command_docs(x)) for x in cmds), c.resp)
+
+
+@subcommand(COMMAND, "list", -2, "loading stale", since="7.0.0")
+def command_list(c, argv):  # type: ignore[no-untyped-def]
+    names = []
+    for x in _all_commands():
+        names.append(x.name)
+        names += [s.name for s in x.subcommands.values()]
+    return encode(names, c.resp)
+
+
+@subcommand(COMMAND, "getkeys", -4, "loading stale", since="2.8.13")
+def command_getkeys(c, argv):  # type: ignore[no-untyped-def]
+    from engine.server.dispatch import resolve
+
+    r = resolve(argv[2:])
+    if isinstance(r, bytes):
+        if r.startswith(b"-ERR wrong number"):
+            raise CommandError("Invalid number of arguments specified for command")
+        raise CommandError("Invalid command specified")
+    keys = r.keys(argv[2:])
+    if not keys:
+        raise CommandError("The command has no key arguments")
+    return encode(keys, c.resp)
+
+
+@subcommand(COMMAND, "help", 2, "loading stale", since="5.0.0")
+def command_help(c, argv):  # type: ignore[no-untyped-def]
+    lines = ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "(no subcommand)", "    Return details about all Redis commands.",
+             "COUNT", "    Return the total number of commands in this Redis server.",
+             "LIST", "    Return a list of all commands in this Redis server.",
+             "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+             "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
+             "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+             "HELP", "    Print this help."]
+    return encode([Simple(x) for x in lines], c.resp)
+
+
+def _lookup_any(name: bytes) -> Command | None:
+    low = name.lower()
+    if b"|" in low:
+        parent, sub = low.split(b"|", 1)
+        p = TABLE.lookup.get(parent)
+        return p.subcommands.get(sub) if p else None
+    return TABLE.lookup.get(low)
+
+
+# -- DEBUG / SLOWLOG / MONITOR / SHUTDOWN -------------------------------------------
+
+_DEBUG_DENIED = ('DEBUG command not allowed. If the enable-debug-command option is set to "local", '
+                 "you can run it from a local connection, otherwise you need to set this option in "
+                 "the configuration file, and then restart the server.")
+
+
+@command("debug", -2, "admin noscript loading stale", group=G)
+def debug_cmd(c, argv):  # type: ignore[no-untyped-def]
+    mode = c.server.config.enable_debug_command
+    local = c.addr.startswith("127.") or c.addr.startswith("::1")
+    if mode == "no" or (mode == "local" and not local):
+        raise CommandError(_DEBUG_DENIED)
+    sub = argv[1].lower()
+    if sub == b"sleep" and len(argv) == 3:
+        secs = get_double(argv[2])
+        time.sleep(max(0.0, secs))
+        return OK
+    if sub == b"object" and len(argv) == 3:
+        db = c.db
+        v = db.peek(argv[2])
+        if v is None:
+            raise CommandError("no such key")
+        enc = encoding_name(v)
+        extra = ""
+        if enc == "quicklist":
+            extra = f" ql_nodes:{max(1, len(v) // 128 + (1 if len(v) % 128 else 0))} ql_avg_node:{len(v):.2f} ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:{sum(len(x) + 2 for x in v)}"
+        return b"+Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d%s\r\n" % (
+            id(v), enc.encode(), _serialized_len(v), db.lru.get(argv[2], 0) & 0xFFFFFF,
+            db.idle_seconds(argv[2]), extra.encode())
+    if sub == b"set-active-expire" and len(argv) == 3:
+        c.server.active_expire_enabled = argv[2] != b"0"
+        return OK
+    if sub == b"jmap" or sub == b"quicklist-packed-threshold":
+        return OK
+    if sub == b"help":
+        return encode([Simple(x) for x in ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                                             "OBJECT <key>", "SLEEP <seconds>", "SET-ACTIVE-EXPIRE <0|1>",
+                                             "HELP"]], c.resp)
+    raise CommandError(f"unknown subcommand or wrong number of arguments for '{argv[1].decode('utf-8', 'replace')}'. Try DEBUG HELP.")
+
+
+def _serialized_len(v) -> int:  # type: ignore[no-untyped-def]
+    if isinstance(v, (bytes, bytearray)):
+        return len(v) + 1
+    try:
+        return sum(len(x) for x in v) + len(v)
+    except TypeError:
+        return len(v)
+
+
+SLOWLOG = container("slowlog", -2, group=G, since="2.2.12")
+
+
+@subcommand(SLOWLOG, "get", -2, "admin loading stale")
+def slowlog_get(c, argv):  # type: ignore[no-untyped-def]
+    n = 10
+    if len(argv) == 3:
+        n = get_int(argv[2], "count should be greater than or equal to -1")
+        if n < -1:
+            raise CommandError("count should be greater than or equal to -1")
+        if n == -1:
+            n = len(c.server.slowlog)
+    elif len(argv) > 3:
+        raise CommandError("wrong number of arguments for 'slowlog|get' command")
+    entries = list(c.server.slowlog)[:n]
+    return encode([[e[0], e[1], e[2], e[3], e[4], e[5]] for e in entries], c.resp)
+
+
+@subcommand(SLOWLOG, "len", 2, "admin loading stale")
+def slowlog_len(c, argv):  # type: ignore[no-untyped-def]
+    return integer(len(c.server.slowlog))
+
+
+@subcommand(SLOWLOG, "reset", 2, "admin loading stale")
+def slowlog_reset(c, argv):  # type: ignore[no-untyped-def]
+    c.server.slowlog.clear()
+    return OK
+
+
+@subcommand(SLOWLOG, "help", 2, "loading stale")
+def slowlog_help(c, argv):  # type: ignore[no-untyped-def]
+    lines = ["SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "GET [<count>]", "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+             "    Entries are made of:", "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+             "    client name", "LEN", "    Return the length of the slowlog.",
+             "RESET", "    Reset the slowlog.", "HELP", "    Print this help."]
+    return encode([Simple(x) for x in lines], c.resp)
+
+
+@command("monitor", 1, "admin noscript loading stale", group=G)
+def monitor_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if c.in_exec:
+        raise CommandError("MONITOR isn't allowed in a transaction")
+    if not c.monitor:
+        c.monitor = True
+        c.server.monitors.append(c)
+    return OK
+
+
+@command("shutdown", -1, "admin noscript loading stale no_multi allow_busy", group=G)
+def shutdown_cmd(c, argv):  # type: ignore[no-untyped-def]
+    for a in argv[1:]:
+        if a.lower() not in (b"nosave", b"save", b"now", b"force", b"abort"):
+            raise SyntaxErr()
+    opts = {a.lower() for a in argv[1:]}
+    if b"abort" in opts:
+        raise CommandError("No shutdown in progress.")
+    mode = "nosave" if b"nosave" in opts else "save" if b"save" in opts else None
+    if mode == "save" and b"nosave" in opts:
+        raise SyntaxErr()
+    c.server.request_shutdown(mode)
+    c.close_after_reply = True
+    return b""  # like Redis: no reply, the connection just closes
+
+
+
+# -- MEMORY / ROLE -------------------------------------------------------------------
+
+MEMORY = container("memory", -2, group=G, since="4.0.0")
+
+
+def _value_size(v) -> int:  # type: ignore[no-untyped-def]
+    """Approximate bytes held by a value: the Python objects it is made of."""
+    import sys
+
+    from engine.types import HashValue, ListValue, SetValue, ZSetValue
+
+    size = sys.getsizeof(v)
+    cls = v.__class__
+    if cls is ListValue or cls is SetValue:
+        size += sum(sys.getsizeof(x) for x in v)
+    elif cls is HashValue:
+        size += sum(sys.getsizeof(k) + sys.getsizeof(x) for k, x in v.items())
+    elif cls is ZSetValue:
+        size += sys.getsizeof(v.dict) + sum(sys.getsizeof(m) + 120 for m in v.dict)
+    return size
+
+
+@subcommand(MEMORY, "usage", -3, "readonly", 2, 2, 1)
+def memory_usage(c, argv):  # type: ignore[no-untyped-def]
+    import sys
+
+    if len(argv) == 5 and argv[3].lower() == b"samples":
+        get_int(argv[4])
+    elif len(argv) != 3:
+        raise SyntaxErr()
+    v = c.db.peek(argv[2])
+    if v is None:
+        from engine.server.replies import null
+
+        return null(c.resp)
+    return integer(_value_size(v) + sys.getsizeof(argv[2]) + 64)
+
+
+@subcommand(MEMORY, "help", 2, "loading stale")
+def memory_help(c, argv):  # type: ignore[no-untyped-def]
+    lines = ["MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "USAGE <key> [SAMPLES <count>]",
+             "    Return memory in bytes used by <key> and its value. Nested values are",
+             "    sampled up to <count> times (default: 5, 0 means sample all).",
+             "HELP", "    Print this help."]
+    return encode([Simple(x) for x in lines], c.resp)
+
+
+@command("role", 1, "noscript loading stale fast", group=G, since="2.8.12")
+def role_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return encode(["master", 0, []], c.resp)
+
+
+
+# -- SAVE / BGSAVE ---------------------------------------------------------------------
+
+@command("save", 1, "admin noscript no_async_loading no_multi", group=G)
+def save_cmd(c, argv):  # type: ignore[no-untyped-def]
+    srv = c.server
+    if srv.bgsave_pid:
+        raise CommandError("Background save already in progress")
+    srv.save_now()
+    return OK
+
+
+@command("bgsave", -1, "admin noscript no_async_loading", group=G)
+def bgsave_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
+        raise SyntaxErr()
+    srv = c.server
+    if srv.bgsave_pid:
+        if len(argv) == 2:
+            return b"+Background saving scheduled\r\n"
+        raise CommandError("Background save already in progress")
+    srv.bgsave_start()
+    return b"+Background saving started\r\n"

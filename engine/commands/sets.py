@@ -1,0 +1,326 @@
+"""Set commands (t_set.c semantics): intset/hashtable encodings as Redis 7.0."""
+
+from __future__ import annotations
+
+import random
+
+from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_range_long
+from engine.commands.keys import parse_scan_options, scan_reply
+from engine.commands.registry import command
+from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.keyspace.pattern import compile_glob
+from engine.keyspace.scan import parse_cursor, scan_items
+from engine.server.replies import (
+    EMPTY_ARRAY,
+    NULL3,
+    NULL_BULK,
+    ONE,
+    ZERO,
+    bulk,
+    bulks,
+    integer,
+    set_of_bulks,
+)
+from engine.types import SetValue
+
+G = "set"
+
+
+def _set(db, key: bytes, read: bool = False):  # type: ignore[no-untyped-def]
+    v = db.read(key) if read else db.get(key)
+    if v is not None and v.__class__ is not SetValue:
+        raise WrongTypeError()
+    return v
+
+
+def _max_intset(c) -> int:  # type: ignore[no-untyped-def]
+    return min(c.server.config.set_max_intset_entries, 1 << 30)
+
+
+@command("sadd", -3, "write denyoom fast", 1, 1, 1, group=G)
+def sadd_cmd(c, argv):  # type: ignore[no-untyped-def]
+    db = c.db
+    key = argv[1]
+    s = db.get(key)
+    if s is None:
+        s = SetValue.create_for(argv[2])
+        db.add(key, s)
+    elif s.__class__ is not SetValue:
+        raise WrongTypeError()
+    added = 0
+    mx = 0
+    for m in argv[2:]:
+        if m in s:
+            continue
+        if not mx:
+            mx = _max_intset(c)
+        s.add_member(m, mx)
+        added += 1
+    if added:
+        c.server.dirty += added
+    return integer(added)
+
+
+@command("srem", -3, "write fast", 1, 1, 1, group=G)
+def srem_cmd(c, argv):  # type: ignore[no-untyped-def]
+    s = _set(c.db, argv[1])
+    if s is None:
+        return ZERO
+    n = 0
+    for m in argv[2:]:
+        if m in s:
+            s.discard(m)
+            n += 1
+            if not s:
+                c.db.delete(argv[1])
+                break
+    c.server.dirty += n
+    return integer(n)
+
+
+@command("smembers", 2, "readonly", 1, 1, 1, group=G)
+def smembers_cmd(c, argv):  # type: ignore[no-untyped-def]
+    s = _set(c.db, argv[1], True)
+    if s is None:
+        return set_of_bulks([], c.resp)
+    return set_of_bulks(s.ordered(), c.resp)
+
+
+@command("sismember", 3, "readonly fast", 1, 1, 1, group=G)
+def sismember_cmd(c, argv):  # type: ignore[no-untyped-def]
+    s = _set(c.db, argv[1], True)
+    return ONE if s is not None and argv[2] in s else ZERO
+
+
+@command("smismember", -3, "readonly fast", 1, 1, 1, group=G, since="6.2.0")
+def smismember_cmd(c, argv):  # type: ignore[no-untyped-def]
+    s = _set(c.db, argv[1], True)
+    parts = [b"*%d\r\n" % (len(argv) - 2)]
+    for m in argv[2:]:
+        parts.append(ONE if s is not None and m in s else ZERO)
+    return b"".join(parts)
+
+
+@command("scard", 2, "readonly fast", 1, 1, 1, group=G)
+def scard_cmd(c, argv):  # type: ignore[no-untyped-def]
+    s = _set(c.db, argv[1], True)
+    return ZERO if s is None else integer(len(s))
+
+
+@command("spop", -2, "write fast", 1, 1, 1, group=G)
+def spop_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if len(argv) > 3:
+        raise SyntaxErr()
+    db = c.db
+    key = argv[1]
+    if len(argv) == 3:
+        count = get_positive(argv[2])
+        s = _set(db, key)
+        if s is None or count == 0:
+            return set_of_bulks([], c.resp)
+        if count >= len(s):
+            members = s.ordered()
+            db.delete(key)
+        else:
+            members = random.sample(list(s), count)
+            for m in members:
+                s.discard(m)
+        c.server.dirty += len(members)
+        return set_of_bulks(members, c.resp)
+    s = _set(db, key)
+    if s is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    m = random.choice(list(s)) if len(s) < 64 else next(iter(random.sample(list(s), 1)))
+    s.discard(m)
+    if not s:
+        db.delete(key)
+    c.server.dirty += 1
+    return bulk(m)
+
+
+@command("srandmember", -2, "readonly", 1, 1, 1, group=G)
+def srandmember_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if len(argv) > 3:
+        raise SyntaxErr()
+    if len(argv) == 3:
+        count = get_range_long(argv[2], -LONG_MAX, LONG_MAX)
+        s = _set(c.db, argv[1], True)
+        if s is None or count == 0:
+            return EMPTY_ARRAY
+        members = list(s)
+        if count < 0:
+            return bulks([random.choice(members) for _ in range(-count)])
+        if count >= len(members):
+            return set_of_bulks(s.ordered(), c.resp)
+        return set_of_bulks(random.sample(members, count), c.resp)
+    s = _set(c.db, argv[1], True)
+    if s is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return bulk(random.choice(list(s)))
+
+
+@command("smove", 4, "write fast", 1, 2, 1, group=G)
+def smove_cmd(c, argv):  # type: ignore[no-untyped-def]
+    db = c.db
+    src = db.get(argv[1])
+    dst = db.get(argv[2])
+    m = argv[3]
+    if src is None:
+        return ZERO
+    if src.__class__ is not SetValue or (dst is not None and dst.__class__ is not SetValue):
+        raise WrongTypeError()
+    if src is dst:
+        return ONE if m in src else ZERO
+    if m not in src:
+        return ZERO
+    src.discard(m)
+    if not src:
+        db.delete(argv[1])
+    if dst is None:
+        dst = SetValue.create_for(m)
+        db.add(argv[2], dst)
+    dst.add_member(m, _max_intset(c))
+    c.server.dirty += 1
+    return ONE
+
+
+def _load_sets(c, keys: list[bytes]) -> list[SetValue | None]:  # type: ignore[no-untyped-def]
+    out = []
+    for k in keys:
+        out.append(_set(c.db, k, True))
+    return out
+
+
+def _result_set(c, members) -> SetValue:  # type: ignore[no-untyped-def]
+    s = SetValue()
+    s.intset = True
+    mx = _max_intset(c)
+    for m in members:
+        s.add_member(m, mx)
+    return s
+
+
+def _store(c, dst: bytes, result: SetValue) -> bytes:  # type: ignore[no-untyped-def]
+    db = c.db
+    if result:
+        db.set(dst, result)
+        c.server.dirty += 1
+        return integer(len(result))
+    if db.delete(dst):
+        c.server.dirty += 1
+    return ZERO
+
+
+def _inter(sets: list[SetValue], limit: int = 0) -> list[bytes]:
+    sets = sorted(sets, key=len)
+    first, rest = sets[0], sets[1:]
+    out = []
+    for m in first.ordered():
+        if all(m in s for s in rest):
+            out.append(m)
+            if limit and len(out) >= limit:
+                break
+    return out
+
+
+@command("sinter", -2, "readonly", 1, -1, 1, group=G)
+def sinter_cmd(c, argv):  # type: ignore[no-untyped-def]
+    sets = _load_sets(c, argv[1:])
+    if any(s is None for s in sets):
+        return set_of_bulks([], c.resp)
+    res = _result_set(c, _inter(sets))  # type: ignore[arg-type]
+    return set_of_bulks(res.ordered(), c.resp)
+
+
+@command("sinterstore", -3, "write denyoom", 1, -1, 1, group=G)
+def sinterstore_cmd(c, argv):  # type: ignore[no-untyped-def]
+    sets = _load_sets(c, argv[2:])
+    if any(s is None for s in sets):
+        if c.db.delete(argv[1]):
+            c.server.dirty += 1
+        return ZERO
+    return _store(c, argv[1], _result_set(c, _inter(sets)))  # type: ignore[arg-type]
+
+
+def _numkeys(a: list[bytes], idx: int) -> list[int]:
+    n = int(a[idx])
+    return list(range(idx + 1, idx + 1 + n))
+
+
+@command("sintercard", -3, "readonly", group=G, since="7.0.0", keys=lambda a: _numkeys(a, 1))
+def sintercard_cmd(c, argv):  # type: ignore[no-untyped-def]
+    numkeys = get_int(argv[1], "numkeys should be greater than 0")
+    if numkeys < 1:
+        raise CommandError("numkeys should be greater than 0")
+    if numkeys > len(argv) - 2:
+        raise CommandError("Number of keys can't be greater than number of args")
+    limit = 0
+    j = 2 + numkeys
+    while j < len(argv):
+        if argv[j].lower() == b"limit" and len(argv) - 1 - j > 0:
+            j += 1
+            limit = get_int(argv[j], "LIMIT can't be negative")
+            if limit < 0:
+                raise CommandError("LIMIT can't be negative")
+        else:
+            raise SyntaxErr()
+        j += 1
+    sets = _load_sets(c, argv[2:2 + numkeys])
+    if any(s is None for s in sets):
+        return ZERO
+    return integer(len(_inter(sets, limit)))  # type: ignore[arg-type]
+
+
+def _union_diff(sets: list[SetValue | None], diff: bool) -> list[bytes]:
+    if not diff:
+        out: dict[bytes, None] = {}
+        for s in sets:
+            if s is not None:
+                out.update(dict.fromkeys(s.ordered()))
+        return list(out)
+    if sets[0] is None:
+        return []
+    first = sets[0]
+    others = [s for s in sets[1:] if s is not None]
+    if any(s is first for s in others):
+        return []
+    return [m for m in first.ordered() if not any(m in s for s in others)]
+
+
+@command("sunion", -2, "readonly", 1, -1, 1, group=G)
+def sunion_cmd(c, argv):  # type: ignore[no-untyped-def]
+    res = _result_set(c, _union_diff(_load_sets(c, argv[1:]), False))
+    return set_of_bulks(res.ordered(), c.resp)
+
+
+@command("sunionstore", -3, "write denyoom", 1, -1, 1, group=G)
+def sunionstore_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), False)))
+
+
+@command("sdiff", -2, "readonly", 1, -1, 1, group=G)
+def sdiff_cmd(c, argv):  # type: ignore[no-untyped-def]
+    res = _result_set(c, _union_diff(_load_sets(c, argv[1:]), True))
+    return set_of_bulks(res.ordered(), c.resp)
+
+
+@command("sdiffstore", -3, "write denyoom", 1, -1, 1, group=G)
+def sdiffstore_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), True)))
+
+
+@command("sscan", -3, "readonly", 1, 1, 1, group=G, since="2.8.0")
+def sscan_cmd(c, argv):  # type: ignore[no-untyped-def]
+    cursor = parse_cursor(argv[2])
+    count, pat, _ = parse_scan_options(argv, 3, False)
+    s = _set(c.db, argv[1], True)
+    if s is None:
+        return scan_reply(0, [])
+    if s.intset:
+        nxt, items = 0, s.ordered()
+    else:
+        nxt, items = scan_items(s, cursor, count)
+    if pat is not None:
+        m = compile_glob(pat).match
+        items = [x for x in items if m(x)]
+    return scan_reply(nxt, items)

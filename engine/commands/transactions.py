@@ -1,0 +1,89 @@
+"""MULTI/EXEC/DISCARD/WATCH/UNWATCH (multi.c semantics).
+
+Queueing happens in the dispatcher; WATCHed keys are invalidated there too,
+after any write command that changed the dataset (``server.dirty`` moved) and
+by FLUSHDB/FLUSHALL/SWAPDB.
+"""
+
+from __future__ import annotations
+
+from engine.commands.registry import command
+from engine.errors import CommandError
+from engine.server.replies import NULL3, NULL_ARRAY, OK, encode
+
+G = "transactions"
+
+
+def unwatch_all(c) -> None:  # type: ignore[no-untyped-def]
+    dbs = c.server.keyspace.dbs
+    for dbid, key in c.watched:
+        clients = dbs[dbid].watched.get(key)
+        if clients is not None:
+            clients.discard(c)
+            if not clients:
+                del dbs[dbid].watched[key]
+    c.watched = set()
+    c.dirty_cas = False
+
+
+@command("multi", 1, "noscript loading stale fast allow_busy", group=G, since="1.2.0")
+def multi_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if c.multi is not None:
+        raise CommandError("MULTI calls can not be nested")
+    c.multi = []
+    c.multi_error = False
+    return OK
+
+
+@command("discard", 1, "noscript loading stale fast allow_busy", group=G, since="2.0.0")
+def discard_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if c.multi is None:
+        raise CommandError("DISCARD without MULTI")
+    c.multi = None
+    c.multi_error = False
+    unwatch_all(c)
+    return OK
+
+
+@command("exec", 1, "noscript loading stale skip_slowlog", group=G, since="1.2.0")
+def exec_cmd(c, argv):  # type: ignore[no-untyped-def]
+    from engine.server.dispatch import execute_queued
+
+    if c.multi is None:
+        raise CommandError("EXEC without MULTI")
+    queued = c.multi
+    c.multi = None
+    if c.multi_error:
+        c.multi_error = False
+        unwatch_all(c)
+        raise CommandError("Transaction discarded because of previous errors.", "EXECABORT")
+    if c.dirty_cas:
+        unwatch_all(c)
+        return NULL3 if c.resp == 3 else NULL_ARRAY
+    unwatch_all(c)
+    c.in_exec = True
+    try:
+        results = execute_queued(c, queued)
+    finally:
+        c.in_exec = False
+    return encode(results, c.resp)
+
+
+@command("watch", -2, "noscript loading stale fast allow_busy", 1, -1, 1, group=G, since="2.2.0")
+def watch_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if c.multi is not None:
+        raise CommandError("WATCH inside MULTI is not allowed")
+    db = c.db
+    for k in argv[1:]:
+        ident = (db.id, k)
+        if ident in c.watched:
+            continue
+        c.watched.add(ident)
+        db.watched.setdefault(k, set()).add(c)
+    return OK
+
+
+@command("unwatch", 1, "noscript loading stale fast allow_busy", group=G, since="2.2.0")
+def unwatch_cmd(c, argv):  # type: ignore[no-untyped-def]
+    unwatch_all(c)
+    return OK

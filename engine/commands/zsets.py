@@ -1,0 +1,322 @@
+"""Sorted set commands (t_zset.c semantics) over ZSetValue's skip list."""
+
+from __future__ import annotations
+
+import random
+
+from engine.commands.arguments import (
+    LONG_MAX,
+    get_double,
+    get_range_long,
+)
+from engine.commands.keys import parse_scan_options, scan_reply
+from engine.commands.registry import command
+from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.keyspace.pattern import compile_glob
+from engine.keyspace.scan import parse_cursor, scan_items
+from engine.server.replies import (
+    EMPTY_ARRAY,
+    NULL3,
+    NULL_BULK,
+    ZERO,
+    bulk,
+    bulks,
+    double,
+    format_double,
+    integer,
+)
+from engine.types import ZSetValue
+
+G = "sorted_set"
+NAN_ERR = "resulting score is not a number (NaN)"
+
+
+def _zset(db, key: bytes, read: bool = False):  # type: ignore[no-untyped-def]
+    v = db.read(key) if read else db.get(key)
+    if v is not None and v.__class__ is not ZSetValue:
+        raise WrongTypeError()
+    return v
+
+
+def _limits(c) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    cfg = c.server.config
+    return cfg.zset_max_listpack_entries, cfg.zset_max_listpack_value
+
+
+def _pairs_reply(items: list[tuple[bytes, float]], withscores: bool, resp: int) -> bytes:
+    if not withscores:
+        return bulks([m for m, _ in items])
+    parts = []
+    if resp == 3:
+        parts.append(b"*%d\r\n" % len(items))
+        for m, s in items:
+            parts.append(b"*2\r\n$%d\r\n%s\r\n" % (len(m), m))
+            parts.append(double(s, 3))
+    else:
+        parts.append(b"*%d\r\n" % (2 * len(items)))
+        for m, s in items:
+            fs = format_double(s)
+            parts.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(m), m, len(fs), fs))
+    return b"".join(parts)
+
+
+# -- ZADD / ZINCRBY ----------------------------------------------------------------
+
+_ZADD_OPTS = frozenset([b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"])
+
+
+def _zadd(c, argv, incr: bool) -> bytes:  # type: ignore[no-untyped-def]
+    nx = xx = gt = lt = ch = False
+    j = 2
+    if len(argv) == 4 and not incr and argv[2].lower() not in _ZADD_OPTS:  # ZADD key score member
+        score = get_double(argv[2])
+        db = c.db
+        z = db.get(argv[1])
+        me, mv = _limits(c)
+        if z is None:
+            z = ZSetValue(lp=not (me == 0 or mv < len(argv[3])))
+            db.add(argv[1], z)
+        elif z.__class__ is not ZSetValue:
+            raise WrongTypeError()
+        m = argv[3]
+        cur = z.dict.get(m)
+        if cur is None:
+            z.insert(m, score, me, mv)
+            c.server.dirty += 1
+            return b":1\r\n"
+        if cur != score:
+            z.set_score(m, cur, score)
+            c.server.dirty += 1
+        return ZERO
+    while j < len(argv):
+        o = argv[j].lower()
+        if o == b"nx":
+            nx = True
+        elif o == b"xx":
+            xx = True
+        elif o == b"ch":
+            ch = True
+        elif o == b"incr":
+            incr = True
+        elif o == b"gt":
+            gt = True
+        elif o == b"lt":
+            lt = True
+        else:
+            break
+        j += 1
+    elements = len(argv) - j
+    if elements % 2 or not elements:
+        raise SyntaxErr()
+    elements //= 2
+    if nx and xx:
+        raise CommandError("XX and NX options at the same time are not compatible")
+    if (gt and nx) or (lt and nx) or (gt and lt):
+        raise CommandError("GT, LT, and/or NX options at the same time are not compatible")
+    if incr and elements > 1:
+        raise CommandError("INCR option supports a single increment-element pair")
+    scores = [get_double(argv[j + 2 * i]) for i in range(elements)]
+    db = c.db
+    key = argv[1]
+    z = db.get(key)
+    if z is not None and z.__class__ is not ZSetValue:
+        raise WrongTypeError()
+    added = updated = processed = 0
+    score = 0.0
+    if z is None:
+        if xx:
+            return (NULL3 if c.resp == 3 else NULL_BULK) if incr else ZERO
+        me, mv = _limits(c)
+        z = ZSetValue(lp=not (me == 0 or mv < len(argv[j + 1])))
+        db.add(key, z)
+    me, mv = _limits(c)
+    zd = z.dict
+    try:
+        for i in range(elements):
+            score = scores[i]
+            m = argv[j + 1 + 2 * i]
+            cur = zd.get(m)
+            if cur is not None:
+                if nx:
+                    continue
+                if incr:
+                    score += cur
+                    if score != score:
+                        raise CommandError(NAN_ERR)
+                if (lt and score >= cur) or (gt and score <= cur):
+                    continue
+                if score != cur:
+                    z.set_score(m, cur, score)
+                    updated += 1
+                processed += 1
+            else:
+                if xx:
+                    continue
+                z.insert(m, score, me, mv)
+                added += 1
+                processed += 1
+    finally:
+        c.server.dirty += added + updated
+    if incr:
+        if processed:
+            return double(score, c.resp)
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return integer(added + updated if ch else added)
+
+
+@command("zadd", -4, "write denyoom fast", 1, 1, 1, group=G, since="1.2.0")
+def zadd_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _zadd(c, argv, False)
+
+
+@command("zincrby", 4, "write denyoom fast", 1, 1, 1, group=G, since="1.2.0")
+def zincrby_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _zadd(c, argv, True)
+
+
+@command("zrem", -3, "write fast", 1, 1, 1, group=G, since="1.2.0")
+def zrem_cmd(c, argv):  # type: ignore[no-untyped-def]
+    z = _zset(c.db, argv[1])
+    if z is None:
+        return ZERO
+    n = 0
+    for m in argv[2:]:
+        if z.remove(m):
+            n += 1
+            if not len(z):
+                c.db.delete(argv[1])
+                break
+    c.server.dirty += n
+    return integer(n)
+
+
+@command("zcard", 2, "readonly fast", 1, 1, 1, group=G, since="1.2.0")
+def zcard_cmd(c, argv):  # type: ignore[no-untyped-def]
+    z = _zset(c.db, argv[1], True)
+    return ZERO if z is None else integer(len(z))
+
+
+@command("zscore", 3, "readonly fast", 1, 1, 1, group=G, since="1.2.0")
+def zscore_cmd(c, argv):  # type: ignore[no-untyped-def]
+    z = _zset(c.db, argv[1], True)
+    s = None if z is None else z.dict.get(argv[2])
+    if s is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return double(s, c.resp)
+
+
+@command("zmscore", -3, "readonly fast", 1, 1, 1, group=G, since="6.2.0")
+def zmscore_cmd(c, argv):  # type: ignore[no-untyped-def]
+    z = _zset(c.db, argv[1], True)
+    nb = NULL3 if c.resp == 3 else NULL_BULK
+    parts = [b"*%d\r\n" % (len(argv) - 2)]
+    for m in argv[2:]:
+        s = None if z is None else z.dict.get(m)
+        parts.append(nb if s is None else double(s, c.resp))
+    return b"".join(parts)
+
+
+def _rank(c, argv, reverse: bool) -> bytes:  # type: ignore[no-untyped-def]
+    z = _zset(c.db, argv[1], True)
+    r = None if z is None else z.rank(argv[2], reverse)
+    if r is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return integer(r)
+
+
+@command("zrank", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
+def zrank_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _rank(c, argv, False)
+
+
+@command("zrevrank", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
+def zrevrank_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return _rank(c, argv, True)
+
+
+def _store_zset(c, dst: bytes, z: ZSetValue) -> bytes:  # type: ignore[no-untyped-def]
+    db = c.db
+    if len(z):
+        db.set(dst, z)
+        c.server.dirty += 1
+        return integer(len(z))
+    if db.delete(dst):
+        c.server.dirty += 1
+    return ZERO
+
+
+def _numkeys(a: list[bytes], idx: int) -> list[int]:
+    n = int(a[idx])
+    return list(range(idx + 1, idx + 1 + n))
+
+
+def _remove_items(c, key: bytes, z: ZSetValue, items) -> bytes:  # type: ignore[no-untyped-def]
+    for m, _ in items:
+        z.remove(m)
+    if not len(z):
+        c.db.delete(key)
+    c.server.dirty += len(items)
+    return integer(len(items))
+
+
+# -- scan / random -------------------------------------------------------------------
+
+def _score_text(s: float) -> bytes:
+    """d2string: integral values below 2^52 as integers, else %.17g."""
+    if s == s and s not in (float("inf"), float("-inf")) and -4503599627370495 < s < 4503599627370496 and s == int(s):
+        if s == 0 and str(s).startswith("-"):
+            return b"-0"
+        return b"%d" % int(s)
+    return format_double(s)
+
+
+@command("zscan", -3, "readonly", 1, 1, 1, group=G, since="2.8.0")
+def zscan_cmd(c, argv):  # type: ignore[no-untyped-def]
+    cursor = parse_cursor(argv[2])
+    count, pat, _ = parse_scan_options(argv, 3, False)
+    z = _zset(c.db, argv[1], True)
+    if z is None:
+        return scan_reply(0, [])
+    if z.lp:
+        nxt, members = 0, [m for m, _ in z.items()]
+    else:
+        nxt, members = scan_items(z.dict, cursor, count)
+    m_ = compile_glob(pat).match if pat is not None else None
+    out = []
+    for m in members:
+        if m_ is not None and not m_(m):
+            continue
+        out += [m, _score_text(z.dict[m])]
+    return scan_reply(nxt, out)
+
+
+@command("zrandmember", -2, "readonly", 1, 1, 1, group=G, since="6.2.0")
+def zrandmember_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if len(argv) >= 3:
+        count = get_range_long(argv[2], -LONG_MAX, LONG_MAX)
+        withscores = False
+        if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withscores"):
+            raise SyntaxErr()
+        if len(argv) == 4:
+            withscores = True
+            if count < -LONG_MAX // 2 or count > LONG_MAX // 2:
+                raise CommandError("value is out of range")
+        z = _zset(c.db, argv[1], True)
+        if z is None or count == 0:
+            return EMPTY_ARRAY
+        members = list(z.dict)
+        if count < 0:
+            picks = [random.choice(members) for _ in range(-count)]
+        elif count >= len(members):
+            picks = [m for m, _ in z.items()]
+        else:
+            picks = random.sample(members, count)
+        if not withscores:
+            return bulks(picks)
+        if c.resp == 3:
+            return b"*%d\r\n" % len(picks) + b"".join(b"*2\r\n" + bulk(m) + double(z.dict[m], 3) for m in picks)
+        return b"*%d\r\n" % (2 * len(picks)) + b"".join(bulk(m) + double(z.dict[m], 2) for m in picks)
+    z = _zset(c.db, argv[1], True)
+    if z is None:
+        return NULL3 if c.resp == 3 else NULL_BULK
+    return bulk(random.choice(list(z.dict)))

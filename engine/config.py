@@ -1,0 +1,491 @@
+"""Server configuration: one table of typed entries, redis.conf parsing, redis-server args.
+
+Each :class:`ConfigSpec` names a directive (and its alias), its type, default,
+bounds and whether ``CONFIG SET`` may change it. :class:`Config` holds the live
+values; every value is also mirrored as an attribute with ``-`` replaced by
+``_`` (``cfg.hash_max_listpack_entries``) because the command handlers read the
+thresholds on hot paths.
+
+Parsing mirrors redis-server (``loadServerConfigFromString``): the file is split
+into lines, ``#`` lines skipped, arguments split with sds rules (quotes and
+escapes), and ``--name value ...`` command line options are appended as more
+lines, so the last occurrence wins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import ConfigError
+
+INT_MAX = 2**31 - 1
+INT_MIN = -(2**31)
+UINT_MAX = 2**32 - 1
+LONG_MAX = 2**63 - 1
+ULLONG_MAX = 2**64 - 1
+
+MAXMEMORY_POLICIES = (
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+    "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction",
+)
+
+
+class ConfigValueError(ConfigError):
+    """A value that does not fit its directive; ``str()`` is Redis's reason text."""
+
+
+@dataclass(slots=True)
+class ConfigSpec:
+    name: str
+    kind: str  # bool | int | memory | string | words | enum | special
+    default: Any
+    mutable: bool = True
+    alias: str | None = None
+    lo: int = 0
+    hi: int = LONG_MAX
+    choices: tuple[str, ...] = ()
+    # True when the server honours the value; False: accepted (so real redis.conf
+    # files load) and shown by CONFIG GET, with no effect on this server.
+    effective: bool = True
+    # Values other than the default that this server cannot honour (refused).
+    refuse_non_default: bool = False
+    clamp: tuple[int, int] | None = None
+    parse: Callable[[list[str]], Any] | None = field(default=None, repr=False)
+    render: Callable[[Any], str] | None = field(default=None, repr=False)
+
+
+def memtoll(text: str) -> int:
+    """Parse a memory value like Redis's ``memtoll``: 1k=1000, 1kb=1024, ... (case-insensitive)."""
+    s = text.strip().lower()
+    mul = 1
+    for suffix, m in (("gb", 1024**3), ("mb", 1024**2), ("kb", 1024), ("g", 1000**3),
+                      ("m", 1000**2), ("k", 1000), ("b", 1)):
+        if s.endswith(suffix):
+            mul = m
+            s = s[: -len(suffix)]
+            break
+    if not s or not (s.isdigit() or (s[0] == "-" and s[1:].isdigit())):
+        raise ValueError(text)
+    return int(s) * mul
+
+
+def _parse_save(args: list[str]) -> str:
+    joined = " ".join(args).strip()
+    parts = joined.split()
+    if len(parts) % 2:
+        raise ConfigValueError("Invalid save parameters")
+    for p in parts:
+        if not p.isdigit():
+            raise ConfigValueError("Invalid save parameters")
+    return " ".join(parts)
+
+
+_COBL_CLASSES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
+
+
+def _parse_cobl_into(current: dict[str, tuple[int, int, int]], args: list[str]) -> None:
+    words = " ".join(args).split()
+    if len(words) % 4:
+        raise ConfigValueError("Wrong number of arguments in buffer limit configuration.")
+    for i in range(0, len(words), 4):
+        cls = _COBL_CLASSES.get(words[i].lower())
+        if cls is None:
+            raise ConfigValueError("Invalid client class specified in buffer limit configuration.")
+        try:
+            hard, soft = memtoll(words[i + 1]), memtoll(words[i + 2])
+            secs = int(words[i + 3])
+        except ValueError:
+            raise ConfigValueError("Error in hard, soft or soft_seconds setting in buffer limit configuration.") from None
+        if hard < 0 or soft < 0 or secs < 0:
+            raise ConfigValueError("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+        current[cls] = (hard, soft, secs)
+
+
+def _render_cobl(v: dict[str, tuple[int, int, int]]) -> str:
+    return " ".join(f"{c} {v[c][0]} {v[c][1]} {v[c][2]}" for c in ("normal", "slave", "pubsub"))
+
+
+def _specs() -> list[ConfigSpec]:
+    S = ConfigSpec
+    specs = [
+        # networking / process
+        S("port", "int", 6379, mutable=False, lo=0, hi=65535),
+        S("bind", "words", "127.0.0.1", mutable=False),
+        S("protected-mode", "bool", True),
+        S("requirepass", "string", ""),
+        S("maxclients", "int", 10000, lo=1, hi=UINT_MAX),
+        S("timeout", "int", 0, lo=0, hi=INT_MAX),
+        S("tcp-keepalive", "int", 300, lo=0, hi=INT_MAX),
+        S("tcp-backlog", "int", 511, mutable=False, lo=0, hi=INT_MAX),
+        S("databases", "int", 16, mutable=False, lo=1, hi=INT_MAX),
+        S("hz", "int", 10, lo=0, hi=INT_MAX, clamp=(1, 500)),
+        S("daemonize", "bool", False, mutable=False),
+        S("pidfile", "string", "", mutable=False),
+        S("logfile", "string", "", mutable=False),
+        S("loglevel", "enum", "notice", choices=("debug", "verbose", "notice", "warning", "nothing")),
+        S("dir", "string", ""),
+        S("dbfilename", "string", "dump.rdb"),
+        S("proto-max-bulk-len", "memory", 512 * 1024 * 1024, lo=1024 * 1024, hi=LONG_MAX),
+        S("client-query-buffer-limit", "memory", 1024**3, lo=1024 * 1024, hi=LONG_MAX),
+        S("client-output-buffer-limit", "special", None,
+          render=_render_cobl),
+        S("slowlog-log-slower-than", "int", 10000, lo=-1, hi=LONG_MAX),
+        S("slowlog-max-len", "int", 128, lo=0, hi=LONG_MAX),
+        S("active-expire-effort", "int", 1, lo=1, hi=10),
+        S("maxmemory", "memory", 0, lo=0, hi=ULLONG_MAX),
+        S("maxmemory-policy", "enum", "noeviction", choices=MAXMEMORY_POLICIES),
+        S("maxmemory-samples", "int", 5, lo=1, hi=INT_MAX),
+        S("lfu-log-factor", "int", 10, lo=0, hi=INT_MAX),
+        S("lfu-decay-time", "int", 1, lo=0, hi=INT_MAX),
+        # encodings (formats.md §10.1)
+        S("hash-max-listpack-entries", "int", 512, alias="hash-max-ziplist-entries"),
+        S("hash-max-listpack-value", "memory", 64, alias="hash-max-ziplist-value"),
+        S("zset-max-listpack-entries", "int", 128, alias="zset-max-ziplist-entries"),
+        S("zset-max-listpack-value", "memory", 64, alias="zset-max-ziplist-value"),
+        S("set-max-intset-entries", "int", 512),
+        S("list-max-listpack-size", "int", -2, alias="list-max-ziplist-size", lo=INT_MIN, hi=INT_MAX),
+        S("list-compress-depth", "int", 0, lo=0, hi=INT_MAX),
+        S("save", "special", "3600 1 300 100 60 10000", parse=_parse_save, effective=False),
+        S("appendonly", "bool", False, refuse_non_default=True),
+        S("cluster-enabled", "bool", False, mutable=False, refuse_non_default=True),
+        S("tls-port", "int", 0, lo=0, hi=65535, refuse_non_default=True),
+        S("unixsocket", "string", "", mutable=False, refuse_non_default=True),
+    ]
+    noop = [  # accepted so redis.conf files load; no effect here
+        ("stream-node-max-bytes", "memory", 4096), ("stream-node-max-entries", "int", 100),
+        ("hll-sparse-max-bytes", "memory", 3000), ("activerehashing", "bool", True),
+        ("dynamic-hz", "bool", True), ("always-show-logo", "bool", False),
+        ("set-proc-title", "bool", True), ("proc-title-template", "string", "{title} {listen-addr} {server-mode}"),
+        ("stop-writes-on-bgsave-error", "bool", True), ("rdbcompression", "bool", True),
+        ("rdbchecksum", "bool", True), ("rdb-del-sync-files", "bool", False),
+        ("replica-serve-stale-data", "bool", True), ("replica-read-only", "bool", True),
+        ("repl-diskless-sync", "bool", True), ("repl-diskless-sync-delay", "int", 5),
+        ("repl-diskless-sync-max-replicas", "int", 0), ("repl-diskless-load", "string", "disabled"),
+        ("repl-disable-tcp-nodelay", "bool", False), ("replica-priority", "int", 100),
+        ("acllog-max-len", "int", 128), ("lazyfree-lazy-eviction", "bool", False),
+        ("lazyfree-lazy-expire", "bool", False), ("lazyfree-lazy-server-del", "bool", False),
+        ("replica-lazy-flush", "bool", False), ("lazyfree-lazy-user-del", "bool", False),
+        ("lazyfree-lazy-user-flush", "bool", False), ("oom-score-adj", "string", "no"),
+        ("oom-score-adj-values", "words", "0 200 800"), ("disable-thp", "bool", True),
+        ("appendfilename", "string", "appendonly.aof"), ("appenddirname", "string", "appendonlydir"),
+        ("appendfsync", "enum", "everysec"), ("no-appendfsync-on-rewrite", "bool", False),
+        ("auto-aof-rewrite-percentage", "int", 100), ("auto-aof-rewrite-min-size", "memory", 64 * 1024 * 1024),
+        ("aof-load-truncated", "bool", True), ("aof-use-rdb-preamble", "bool", True),
+        ("aof-timestamp-enabled", "bool", False), ("latency-monitor-threshold", "int", 0),
+        ("notify-keyspace-events", "string", ""), ("aof-rewrite-incremental-fsync", "bool", True),
+        ("rdb-save-incremental-fsync", "bool", True), ("jemalloc-bg-thread", "bool", True),
+        ("supervised", "string", "no"), ("syslog-enabled", "bool", False),
+        ("syslog-ident", "string", "redis"), ("syslog-facility", "string", "local0"),
+        ("latency-tracking", "bool", True), ("io-threads", "int", 1), ("io-threads-do-reads", "bool", False),
+        ("repl-backlog-size", "memory", 1024 * 1024), ("repl-backlog-ttl", "int", 3600),
+        ("repl-timeout", "int", 60), ("repl-ping-replica-period", "int", 10),
+        ("min-replicas-to-write", "int", 0), ("min-replicas-max-lag", "int", 10),
+        ("busy-reply-threshold", "int", 5000), ("shutdown-timeout", "int", 10),
+        ("shutdown-on-sigint", "string", "default"), ("shutdown-on-sigterm", "string", "default"),
+        ("sanitize-dump-payload", "string", "no"), ("enable-debug-command", "string", "no"),
+        ("enable-module-command", "string", "no"), ("enable-protected-configs", "string", "no"),
+        ("crash-log-enabled", "bool", True), ("crash-memcheck-enabled", "bool", True),
+        ("activedefrag", "bool", False), ("tracking-table-max-keys", "int", 1000000),
+        ("maxmemory-eviction-tenacity", "int", 10), ("maxmemory-clients", "string", "0"),
+        ("replica-ignore-maxmemory", "bool", True), ("replica-announced", "bool", True),
+        ("masterauth", "string", ""), ("masteruser", "string", ""), ("aclfile", "string", ""),
+        ("ignore-warnings", "string", ""), ("latency-tracking-info-percentiles", "words", "50 99 99.9"),
+    ]
+    aliases = {"replica-serve-stale-data": "slave-serve-stale-data", "replica-read-only": "slave-read-only",
+               "replica-priority": "slave-priority", "replica-lazy-flush": "slave-lazy-flush",
+               "replica-ignore-maxmemory": "slave-ignore-maxmemory", "busy-reply-threshold": "lua-time-limit",
+               "repl-ping-replica-period": "repl-ping-slave-period",
+               "min-replicas-to-write": "min-slaves-to-write", "min-replicas-max-lag": "min-slaves-max-lag"}
+    for name, kind, default in noop:
+        specs.append(S(name, kind, default, alias=aliases.get(name), effective=False, lo=INT_MIN if kind == "int" else 0))
+    return specs
+
+
+SPECS: tuple[ConfigSpec, ...] = tuple(_specs())
+_BY_NAME: dict[str, ConfigSpec] = {}
+for _s in SPECS:
+    _BY_NAME[_s.name] = _s
+    if _s.alias:
+        _BY_NAME[_s.alias] = _s
+
+
+def lookup(name: str) -> ConfigSpec | None:
+    return _BY_NAME.get(name.lower())
+
+
+def _default_cobl() -> dict[str, tuple[int, int, int]]:
+    return {"normal": (0, 0, 0), "slave": (256 * 1024 * 1024, 64 * 1024 * 1024, 60),
+            "pubsub": (32 * 1024 * 1024, 8 * 1024 * 1024, 60)}
+
+
+class Config:
+    """Live configuration values, with attribute mirrors for the hot ones."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.config_file: str | None = None
+        for spec in SPECS:
+            default = spec.default
+            if spec.name == "client-output-buffer-limit":
+                default = _default_cobl()
+            elif spec.name == "dir":
+                default = os.getcwd()
+            self._store(spec, default)
+
+    # -- access -------------------------------------------------------------
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def _store(self, spec: ConfigSpec, value: Any) -> None:
+        self.values[spec.name] = value
+        setattr(self, spec.name.replace("-", "_"), value)
+        if spec.alias:
+            setattr(self, spec.alias.replace("-", "_"), value)
+
+    def render(self, name: str) -> str:
+        spec = _BY_NAME[name]
+        v = self.values[spec.name]
+        if spec.render:
+            return spec.render(v)
+        if spec.kind == "bool":
+            return "yes" if v else "no"
+        return str(v)
+
+    # -- parsing ------------------------------------------------------------
+    def convert(self, spec: ConfigSpec, args: list[str]) -> Any:
+        """Turn directive arguments into a value, raising ConfigValueError with Redis's reason."""
+        if spec.kind == "special":
+            if spec.name == "client-output-buffer-limit":
+                cur = dict(self.values[spec.name])
+                _parse_cobl_into(cur, args)
+                return cur
+            assert spec.parse is not None
+            return spec.parse(args)
+        if spec.kind == "words":  # several arguments kept as one space-separated value
+            return " ".join(" ".join(args).split())
+        if len(args) != 1:
+            raise ConfigValueError("wrong number of arguments")
+        text = args[0]
+        if spec.kind == "bool":
+            t = text.lower()
+            if t == "yes":
+                return True
+            if t == "no":
+                return False
+            raise ConfigValueError("argument must be 'yes' or 'no'")
+        if spec.kind in ("int", "memory"):
+            try:
+                if spec.kind == "memory":
+                    v = memtoll(text)
+                else:
+                    t = text.strip()
+                    if not t or not (t.isdigit() or (t[0] == "-" and t[1:].isdigit())):
+                        raise ValueError(text)
+                    v = int(t)
+            except ValueError:
+                if spec.kind == "memory":
+                    raise ConfigValueError("argument must be a memory value") from None
+                raise ConfigValueError("argument couldn't be parsed into an integer") from None
+            if v < spec.lo or v > spec.hi:
+                raise ConfigValueError(f"argument must be between {spec.lo} and {spec.hi} inclusive")
+            if spec.clamp:
+                v = min(max(v, spec.clamp[0]), spec.clamp[1])
+            return v
+        if spec.kind == "enum" and spec.choices:
+            t = text.lower()
+            if t not in spec.choices:
+                raise ConfigValueError(
+                    "argument(s) must be one of the following: " + ", ".join(spec.choices))
+            return t
+        return text
+
+    def apply(self, name: str, args: list[str], *, startup: bool) -> None:
+        spec = lookup(name)
+        if spec is None:
+            raise ConfigError(f"Bad directive or wrong number of arguments: '{name}'")
+        if not startup and not spec.mutable:
+            raise ConfigValueError("can't set immutable config")
+        value = self.convert(spec, args)
+        if spec.refuse_non_default and value != spec.default:
+            raise ConfigValueError(f"'{spec.name}' is not supported by this server")
+        if spec.name == "dir":
+            value = os.path.abspath(value)
+            if not startup:
+                if not os.path.isdir(value):
+                    raise ConfigValueError("No such file or directory")
+        self._store(spec, value)
+
+    def load_lines(self, lines: Iterable[tuple[str, int, str]]) -> None:
+        """Apply ``(source, line_no, text)`` lines like loadServerConfigFromString."""
+        for source, line_no, text in lines:
+            line = text.strip()
+            if not line or line.startswith("#"):
+                continue
+            try:
+                argv = split_args(line)
+            except ValueError:
+                raise ConfigError(f"{source}:{line_no}: Unbalanced quotes in configuration line") from None
+            if not argv:
+                continue
+            name = argv[0].lower()
+            if name == "include":
+                if len(argv) != 2:
+                    raise ConfigError(f"{source}:{line_no}: include needs one file name")
+                self.load_lines(read_config_file(argv[1]))
+                continue
+            if name in ("rename-command", "user", "loadmodule", "sentinel"):
+                raise ConfigError(f"{source}:{line_no}: '{name}' is not supported by this server")
+            if name in ("replicaof", "slaveof"):
+                raise ConfigError(f"{source}:{line_no}: replication is not supported by this server")
+            spec = lookup(name)
+            if spec is None:
+                raise ConfigError(f"{source}:{line_no}: Bad directive or wrong number of arguments: {line!r}")
+            try:
+                self.apply(name, argv[1:], startup=True)
+            except ConfigValueError as exc:
+                raise ConfigError(f"{source}:{line_no}: {line!r}: {exc}") from None
+
+    def matching(self, pattern: str) -> list[str]:
+        """Canonical names (and aliases) matching a CONFIG GET glob, as Redis lists both."""
+        pat = pattern.lower()
+        out = []
+        for spec in SPECS:
+            for n in (spec.name, spec.alias):
+                if n and fnmatch.fnmatchcase(n, pat):
+                    out.append(n)
+        return out
+
+    def rewrite_lines(self) -> list[str]:
+        """Directive lines for CONFIG REWRITE: every value that differs from its default."""
+        out = []
+        fresh = Config()
+        for spec in SPECS:
+            if spec.name == "dir" or self.values[spec.name] != fresh.values[spec.name]:
+                out.append(f"{spec.name} {quote_arg(self.render(spec.name))}")
+        return out
+
+
+def quote_arg(text: str) -> str:
+    if text and all(c.isalnum() or c in "-_./:*{}" for c in text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a", '"': '"', "\\": "\\"}
+
+
+def split_args(line: str) -> list[str]:
+    """Split a config line like sdssplitargs (double quotes with escapes, single quotes)."""
+    out: list[str] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i].isspace():
+            i += 1
+        if i >= n:
+            return out
+        cur: list[str] = []
+        inq = insq = False
+        while True:
+            if inq:
+                if i >= n:
+                    raise ValueError("unbalanced quotes")
+                c = line[i]
+                if c == "\\" and i + 3 < n and line[i + 1] == "x" and _ishex(line[i + 2:i + 4]):
+                    cur.append(chr(int(line[i + 2:i + 4], 16)))
+                    i += 3
+                elif c == "\\" and i + 1 < n:
+                    cur.append(_ESCAPES.get(line[i + 1], line[i + 1]))
+                    i += 1
+                elif c == '"':
+                    if i + 1 < n and not line[i + 1].isspace():
+                        raise ValueError("closing quote must be followed by a space")
+                    i += 1
+                    break
+                else:
+                    cur.append(c)
+            elif insq:
+                if i >= n:
+                    raise ValueError("unbalanced quotes")
+                c = line[i]
+                if c == "\\" and i + 1 < n and line[i + 1] == "'":
+                    cur.append("'")
+                    i += 1
+                elif c == "'":
+                    if i + 1 < n and not line[i + 1].isspace():
+                        raise ValueError("closing quote must be followed by a space")
+                    i += 1
+                    break
+                else:
+                    cur.append(c)
+            else:
+                if i >= n:
+                    break
+                c = line[i]
+                if c.isspace():
+                    break
+                if c == '"':
+                    inq = True
+                elif c == "'":
+                    insq = True
+                else:
+                    cur.append(c)
+            i += 1
+        out.append("".join(cur))
+
+
+def _ishex(s: str) -> bool:
+    return len(s) == 2 and all(c in "0123456789abcdefABCDEF" for c in s)
+
+
+def read_config_file(path: str) -> list[tuple[str, int, str]]:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"Fatal error, can't open config file '{path}': {exc.strerror}") from None
+    return [(path, i + 1, line) for i, line in enumerate(text.splitlines())]
+
+
+def args_to_lines(args: Sequence[str]) -> list[tuple[str, int, str]]:
+    """``--name v1 v2 --other v`` → config lines, as redis-server's main() builds them."""
+    lines: list[str] = []
+    cur: list[str] | None = None
+    for a in args:
+        if a.startswith("--") and len(a) > 2:
+            if cur is not None:
+                lines.append(" ".join(cur))
+            cur = [a[2:]]
+        else:
+            if cur is None:
+                raise ConfigError(f"Invalid argument {a!r}: options must start with '--'")
+            cur.append(quote_arg(a) if a != "" else '""')
+    if cur is not None:
+        lines.append(" ".join(cur))
+    return [("(command line)", i + 1, line) for i, line in enumerate(lines)]
+
+
+def config_from_argv(argv: Sequence[str]) -> Config:
+    """Build a Config like ``redis-server [file] [--opt val ...]``."""
+    cfg = Config()
+    args = list(argv)
+    lines: list[tuple[str, int, str]] = []
+    if args and not args[0].startswith("--"):
+        path = args.pop(0)
+        if path == "-":
+            import sys
+
+            lines.extend(("(stdin)", i + 1, ln) for i, ln in enumerate(sys.stdin.read().splitlines()))
+        else:
+            cfg.config_file = os.path.abspath(path)
+            lines.extend(read_config_file(path))
+    lines.extend(args_to_lines(args))
+    cfg.load_lines(lines)
+    return cfg
+
+
+__all__ = ["Config", "ConfigSpec", "ConfigValueError", "SPECS", "config_from_argv", "lookup",
+           "memtoll", "split_args"]

@@ -1,0 +1,264 @@
+"""Databases: ``data`` (key → value), ``expires`` (key → absolute ms) and access hints.
+
+Lookups expire keys lazily (``expireIfNeeded``: a key is expired once the clock
+is past its deadline). ``lru`` holds per-key access information for OBJECT
+IDLETIME/FREQ: the LRU clock (seconds) under LRU/no-eviction policies, or the
+LFU word ``(minutes << 8) | counter`` when an LFU policy is configured, as
+``updateLFU``/``LFULogIncr`` do.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.config import Config
+
+LFU_INIT_VAL = 5
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Database:
+    __slots__ = ("id", "ks", "data", "expires", "lru", "blocking", "watched", "clock", "lfu", "hits", "misses",
+                 "scan_keys", "scan_hashes", "avg_ttl", "expire_snapshot", "expire_pos")
+
+    def __init__(self, index: int, ks: Keyspace) -> None:
+        self.id = index
+        self.ks = ks
+        self.data: dict[bytes, Any] = {}
+        self.expires: dict[bytes, int] = {}
+        self.lru: dict[bytes, int] = {}
+        self.blocking: dict[bytes, list[Any]] = {}  # key → blocked clients (FIFO)
+        self.watched: dict[bytes, set[Any]] = {}  # key → clients WATCHing it
+        self.clock = ks.lru_clock
+        self.lfu = ks.lfu
+        self.hits = 0
+        self.misses = 0
+        self.scan_keys: list[bytes] | None = None
+        self.scan_hashes: list[int] | None = None
+        self.avg_ttl = 0
+        self.expire_snapshot: list[bytes] = []
+        self.expire_pos = 0
+
+    # -- lookups ------------------------------------------------------------
+    def get(self, key: bytes) -> Any:
+        """lookupKey: the live value or None; expires lazily and records the access."""
+        v = self.data.get(key)
+        if v is None:
+            return None
+        exp = self.expires
+        if exp:
+            when = exp.get(key)
+            if when is not None and now_ms() > when:
+                self.expire_key(key)
+                return None
+        if self.lfu:
+            self.lfu_touch(key)
+        else:
+            self.lru[key] = self.clock
+        return v
+
+    def read(self, key: bytes) -> Any:
+        """lookupKeyRead: get() plus the keyspace hit/miss counters INFO reports (inlined: hot)."""
+        v = self.data.get(key)
+        if v is None:
+            self.misses += 1
+            return None
+        exp = self.expires
+        if exp:
+            when = exp.get(key)
+            if when is not None and now_ms() > when:
+                self.expire_key(key)
+                self.misses += 1
+                return None
+        if self.lfu:
+            self.lfu_touch(key)
+        else:
+            self.lru[key] = self.clock
+        self.hits += 1
+        return v
+
+    def peek(self, key: bytes) -> Any:
+        """Like get() but without touching access metadata (OBJECT, TYPE-less reads)."""
+        v = self.data.get(key)
+        if v is None:
+            return None
+        exp = self.expires
+        if exp:
+            when = exp.get(key)
+            if when is not None and now_ms() > when:
+                self.expire_key(key)
+                return None
+        return v
+
+    def exists(self, key: bytes) -> bool:
+        return self.peek(key) is not None
+
+    # -- writes -------------------------------------------------------------
+    def set(self, key: bytes, value: Any, keepttl: bool = False) -> None:
+        """setKey: store, dropping any TTL unless ``keepttl``."""
+        self.data[key] = value
+        if not keepttl and self.expires:
+            self.expires.pop(key, None)
+        if self.lfu:
+            self.lfu_touch(key)
+        else:
+            self.lru[key] = self.clock
+
+    def replace(self, key: bytes, value: Any) -> None:
+        """dbOverwrite: a new value for an existing key, keeping its TTL."""
+        self.data[key] = value
+        if self.lfu:
+            self.lfu_touch(key)
+        else:
+            self.lru[key] = self.clock
+
+    def add(self, key: bytes, value: Any) -> None:
+        """dbAdd: the key is known to be absent."""
+        self.data[key] = value
+        if self.lfu:
+            self.lru[key] = (self.ks.lfu_minutes() << 8) | LFU_INIT_VAL
+        else:
+            self.lru[key] = self.clock
+
+    def delete(self, key: bytes) -> bool:
+        if self.data.pop(key, None) is None:
+            return False
+        if self.expires:
+            self.expires.pop(key, None)
+        self.lru.pop(key, None)
+        return True
+
+    def expire_key(self, key: bytes) -> None:
+        self.delete(key)
+        self.ks.expired_keys += 1
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        self.expires[key] = when_ms
+
+    def get_expire(self, key: bytes) -> int | None:
+        return self.expires.get(key) if self.expires else None
+
+    def persist(self, key: bytes) -> bool:
+        return self.expires.pop(key, None) is not None
+
+    def clear(self) -> int:
+        n = len(self.data)
+        self.data = {}
+        self.expires = {}
+        self.lru = {}
+        self.scan_keys = None
+        self.scan_hashes = None
+        self.expire_snapshot = []
+        self.expire_pos = 0
+        return n
+
+    def random_key(self) -> bytes | None:
+        """A random non-expired key (dbRandomKey), or None when empty."""
+        for _ in range(100):
+            n = len(self.data)
+            if n == 0:
+                return None
+            idx = random.randrange(n)
+            if idx < n // 2:
+                it = iter(self.data)
+            else:
+                it = reversed(self.data)  # type: ignore[assignment]
+                idx = n - 1 - idx
+            for _ in range(idx):
+                next(it)
+            key = next(it)
+            if self.peek(key) is not None:
+                return key
+        return None
+
+    # -- access metadata ----------------------------------------------------
+    def lfu_touch(self, key: bytes) -> None:
+        word = self.lru.get(key)
+        ks = self.ks
+        minutes = ks.lfu_minutes()
+        if word is None:
+            counter = LFU_INIT_VAL
+        else:
+            counter = ks.lfu_decayed(word, minutes)
+        counter = ks.lfu_log_incr(counter)
+        self.lru[key] = (minutes << 8) | counter
+
+    def idle_seconds(self, key: bytes) -> int:
+        """Keys never touched since loading have no entry: their clock is the load time."""
+        word = self.lru.get(key, self.ks.load_clock)
+        return max(0, self.ks.lru_clock - word)
+
+    def lfu_counter(self, key: bytes) -> int:
+        word = self.lru.get(key)
+        if word is None:
+            return LFU_INIT_VAL
+        return self.ks.lfu_decayed(word, self.ks.lfu_minutes())
+
+
+class Keyspace:
+    """All databases plus the counters INFO reports about them."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.lru_clock = int(time.monotonic())
+        self.load_clock = self.lru_clock  # access clock of keys loaded and not touched since
+        self.lfu = config.maxmemory_policy.endswith("lfu")
+        self.expired_keys = 0
+        self.dbs = [Database(i, self) for i in range(config.databases)]
+
+    def update_clock(self) -> None:
+        """Called by the server cron: refresh the cached LRU clock and the policy flag."""
+        self.lru_clock = int(time.monotonic())
+        lfu = self.config.maxmemory_policy.endswith("lfu")
+        if lfu != self.lfu:
+            self.lfu = lfu
+            for db in self.dbs:
+                db.lru.clear()
+        for db in self.dbs:
+            db.clock = self.lru_clock
+            db.lfu = lfu
+
+    def lfu_minutes(self) -> int:
+        return (int(time.time()) // 60) & 0xFFFF
+
+    def lfu_decayed(self, word: int, minutes: int) -> int:
+        """LFUDecrAndReturn: counter decremented by elapsed periods of lfu-decay-time."""
+        counter = word & 255
+        last = word >> 8
+        elapsed = minutes - last if minutes >= last else 65535 - last + minutes
+        period = self.config.lfu_decay_time
+        periods = elapsed // period if period else 0
+        return 0 if periods > counter else counter - periods
+
+    def lfu_log_incr(self, counter: int) -> int:
+        if counter == 255:
+            return 255
+        base = counter - LFU_INIT_VAL
+        if base < 0:
+            base = 0
+        p = 1.0 / (base * self.config.lfu_log_factor + 1)
+        return counter + 1 if random.random() < p else counter
+
+    @property
+    def hits(self) -> int:
+        return sum(db.hits for db in self.dbs)
+
+    @property
+    def misses(self) -> int:
+        return sum(db.misses for db in self.dbs)
+
+    def reset_hits(self) -> None:
+        for db in self.dbs:
+            db.hits = db.misses = 0
+
+    def total_keys(self) -> int:
+        return sum(len(db.data) for db in self.dbs)
+
+
+__all__ = ["Database", "Keyspace", "now_ms"]

@@ -1,0 +1,135 @@
+"""The single bridge between ``rdbtools.model.Record`` and live values.
+
+``record_to_value`` builds the value object a key holds in memory, choosing the
+encoding Redis 7.0 would pick when loading (``rdbLoadObject``): compact blob
+types keep their compact encoding unless they hold more entries than the
+configured limit; expanded types (hashtable sets/hashes, skiplist zsets) are
+packed when both the entry count and the element sizes fit. ``value_to_record``
+goes the other way for writers (DUMP, SAVE, replication).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import EngineError
+from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue, type_name
+from rdbtools.model import Record
+from rdbtools.numbers import string2ll
+
+_COMPACT = frozenset({"listpack", "ziplist", "zipmap", "intset"})
+
+
+class UnsupportedValue(EngineError):
+    """A record of a type this server does not serve (streams, modules)."""
+
+
+def record_to_value(rec: Record, config: Any) -> Any:
+    t = rec.type
+    v = rec.value
+    if t == "string":
+        return bytes(v)
+    if t == "list":
+        return ListValue(v)
+    if t == "set":
+        s = SetValue(v)
+        s.intset = len(s) <= config.set_max_intset_entries and all(string2ll(m) is not None for m in s)
+        return s
+    if t == "hash":
+        if rec.field_expires:
+            raise UnsupportedValue("hash field expiration (Redis 7.4+) is not supported")
+        h = HashValue(v)
+        n = len(h)
+        if rec.encoding in _COMPACT:
+            h.lp = n <= config.hash_max_listpack_entries
+        else:
+            mx = config.hash_max_listpack_value
+            h.lp = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
+        return h
+    if t == "zset":
+        z = ZSetValue(lp=False)
+        for m, s in v:
+            if m not in z.dict:
+                z.dict[m] = s
+                z.zsl.insert(s, m)
+        n = len(z)
+        if rec.encoding in _COMPACT:
+            z.lp = n <= config.zset_max_listpack_entries
+        else:
+            z.lp = n <= config.zset_max_listpack_entries and all(
+                len(m) <= config.zset_max_listpack_value for m in z.dict)
+        return z
+    raise UnsupportedValue(f"values of type {t!r} are not supported by this server")
+
+
+def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = None) -> Record:
+    t = type_name(value).decode()
+    cls = value.__class__
+    if cls in (bytes, bytearray, EmbStr):
+        v: Any = bytes(value)
+    elif cls is ListValue:
+        v = list(value)
+    elif cls is SetValue:
+        v = value.ordered()
+    elif cls is HashValue:
+        v = list(value.items())
+    elif cls is ZSetValue:
+        v = list(value.items())
+    else:  # pragma: no cover
+        raise UnsupportedValue(f"cannot convert {cls.__name__}")
+    enc = value.encoding() if hasattr(value, "encoding") else None
+    return Record(db=db, key=key, type=t, value=v, expire_ms=expire_ms, encoding=enc)
+
+
+__all__ = ["UnsupportedValue", "record_to_value", "value_to_record"]
+
+
+# -- DUMP / RESTORE payloads ------------------------------------------------------
+
+RDB_VERSION = 10  # what Redis 7.0 writes and the newest it accepts in RESTORE
+_BIG = 2**31
+
+
+def _forced_policy(value: Any, config: Any) -> Any:
+    """An EncodingPolicy that makes the encoder pick the value's in-memory encoding."""
+    from rdbtools.policy import EncodingPolicy
+
+    cls = value.__class__
+    base = EncodingPolicy(list_max_listpack_size=config.list_max_listpack_size)
+    if cls is HashValue:
+        n = _BIG if value.lp else 0
+        return EncodingPolicy(hash_max_listpack_entries=n, hash_max_listpack_value=n)
+    if cls is ZSetValue:
+        n = _BIG if value.lp else 0
+        return EncodingPolicy(zset_max_listpack_entries=n, zset_max_listpack_value=n)
+    if cls is SetValue:
+        return EncodingPolicy(set_max_intset_entries=_BIG if value.intset else 0,
+                              set_max_listpack_entries=0, set_max_listpack_value=0)
+    return base
+
+
+def dump_payload(value: Any, config: Any) -> bytes:
+    from rdbtools.dump import dump_value
+
+    rec = value_to_record(0, b"", value)
+    return dump_value(rec, RDB_VERSION, _forced_policy(value, config))
+
+
+def restore_payload(payload: bytes, config: Any) -> Any:
+    """The live value of a RESTORE payload; raises CommandError with Redis's texts."""
+    from engine.errors import CommandError
+    from rdbtools.dump import BAD_DATA_FORMAT, restore_value
+    from rdbtools.errors import ChecksumMismatch, RdbError, UnsupportedVersion
+
+    try:
+        dv = restore_value(payload, RDB_VERSION)
+    except (UnsupportedVersion, ChecksumMismatch) as exc:
+        raise CommandError(str(exc.message)) from None
+    except RdbError as exc:
+        raise CommandError(exc.message if exc.message else BAD_DATA_FORMAT) from None
+    if dv.type in ("list", "set", "zset", "hash") and not dv.value:
+        raise CommandError(BAD_DATA_FORMAT)
+    try:
+        return record_to_value(dv.to_record(b""), config)
+    except UnsupportedValue as exc:
+        raise CommandError(f"Bad data format: {exc}") from None

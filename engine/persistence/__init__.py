@@ -1,0 +1,1 @@
+"""Persistence drivers: loading (and, later, saving) the dataset."""

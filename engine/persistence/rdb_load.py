@@ -1,0 +1,60 @@
+"""Load ``dir/dbfilename`` at start through ``rdbtools.iter_records`` + ``materialize``.
+
+Keys already expired at load time are dropped (a master's ``rdbLoad`` does the
+same); records of types the server does not serve are skipped with a warning,
+counted in ``server.load_skipped``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from engine.errors import LoadError
+from engine.keyspace.db import now_ms
+from engine.materialize import UnsupportedValue, record_to_value
+from rdbtools import RdbError, iter_records
+
+if TYPE_CHECKING:
+    from engine.server.app import Server
+
+log = logging.getLogger(__name__)
+
+
+def load_rdb_file(server: Server, path: str) -> int:
+    cfg = server.config
+    dbs = server.keyspace.dbs
+    now = now_ms()
+    loaded = expired = skipped = 0
+    try:
+        for rec in iter_records(path):
+            if rec.expire_ms is not None and rec.expire_ms <= now:
+                expired += 1
+                continue
+            if rec.db >= len(dbs):
+                raise LoadError(f"{path}: key in db {rec.db} but databases is {len(dbs)}")
+            try:
+                value = record_to_value(rec, cfg)
+            except UnsupportedValue as exc:
+                skipped += 1
+                if skipped <= 10:
+                    log.warning("Skipping key %r in db %d: %s", rec.key, rec.db, exc)
+                continue
+            db = dbs[rec.db]
+            # no access-metadata entry unless the file carries one (saves memory per key);
+            # untouched keys report their idle time from the load clock
+            db.data[rec.key] = value
+            if rec.expire_ms is not None:
+                db.expires[rec.key] = rec.expire_ms
+            if rec.idle is not None and not db.lfu:
+                db.lru[rec.key] = server.keyspace.lru_clock - rec.idle
+            elif rec.freq is not None and db.lfu:
+                db.lru[rec.key] = (server.keyspace.lfu_minutes() << 8) | rec.freq
+            loaded += 1
+    except RdbError as exc:
+        raise LoadError(f"Short read or corrupt RDB file: {exc}") from exc
+    server.load_expired = expired
+    server.load_skipped = skipped
+    if skipped:
+        log.warning("%d keys of unsupported types were not loaded", skipped)
+    return loaded

@@ -1,0 +1,87 @@
+"""SAVE / BGSAVE: the keyspace → ``materialize.value_to_record`` → ``rdbtools.RdbEncoder``.
+
+The file is written as Redis does it (``rdbSave``): to ``temp-<pid>.rdb`` in ``dir``,
+flushed and fsynced, renamed over ``dir/dbfilename``, then the directory is fsynced
+so the rename survives a crash. BGSAVE forks: the child writes the snapshot of the
+parent's memory at fork time and exits; the parent polls it from the server cron.
+Keys already expired are not written. The RDB version is 10 (Redis 7.0).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from engine.keyspace.db import now_ms
+from engine.materialize import RDB_VERSION, value_to_record
+from rdbtools.encoder import RdbEncoder
+from rdbtools.model import Record
+from rdbtools.policy import EncodingPolicy
+
+if TYPE_CHECKING:
+    from engine.server.app import Server
+
+log = logging.getLogger(__name__)
+
+
+def iter_dataset(server: Server) -> Iterator[Record]:
+    now = now_ms()
+    for db in server.keyspace.dbs:
+        expires = db.expires
+        for key, value in list(db.data.items()):
+            when = expires.get(key) if expires else None
+            if when is not None and when < now:
+                continue
+            yield value_to_record(db.id, key, value, when)
+
+
+def _policy(server: Server) -> EncodingPolicy:
+    cfg = server.config
+    return EncodingPolicy(
+        hash_max_listpack_entries=cfg.hash_max_listpack_entries, hash_max_listpack_value=cfg.hash_max_listpack_value,
+        zset_max_listpack_entries=cfg.zset_max_listpack_entries, zset_max_listpack_value=cfg.zset_max_listpack_value,
+        set_max_intset_entries=cfg.set_max_intset_entries, list_max_listpack_size=cfg.list_max_listpack_size)
+
+
+def save_rdb(server: Server, path: str) -> int:
+    """Write the whole dataset to ``path`` atomically; returns the number of keys written."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f"temp-{os.getpid()}.rdb")
+    sizes = {db.id: (len(db.data), len(db.expires)) for db in server.keyspace.dbs if db.data}
+    enc = RdbEncoder(RDB_VERSION, _policy(server), ctime=int(time.time()), db_sizes=sizes)
+    try:
+        with open(tmp, "wb") as fh:
+            for chunk in enc.encode(iter_dataset(server)):
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return enc.keys_written
+
+
+def bgsave_fork(server: Server, path: str) -> int:
+    """Fork a child that saves and exits (status 0 on success); returns the child's pid."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        status = 1
+        try:
+            save_rdb(server, path)
+            status = 0
+        except BaseException:  # noqa: BLE001 - report through the exit status
+            pass
+        os._exit(status)
+    return pid

@@ -1,0 +1,1 @@
+"""The asyncio server: event loop, connections, dispatch, reply encoding."""

@@ -1,0 +1,506 @@
+"""The server: one event loop, every command on one thread, as Redis runs.
+
+``Server`` owns the configuration, the keyspace, the connected clients, the
+statistics INFO reports, the slow log and the MONITOR feed; ``serve()`` binds
+the listeners, loads ``dir/dbfilename`` and runs ``server_cron`` ``hz`` times a
+second (LRU clock, active expiry, client timeouts, blocked-client timeouts are
+timers of their own). SIGTERM/SIGINT and SHUTDOWN stop it cleanly: listeners
+close, clients are disconnected, the pidfile is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import engine.commands  # noqa: F401  (registers every command family)
+from engine.config import Config, config_from_argv
+from engine.errors import ConfigError, EngineError
+from engine.keyspace.db import Database, Keyspace
+from engine.keyspace.expire import active_expire_cycle
+from engine.server.client import Client
+
+log = logging.getLogger(__name__)
+
+REDIS_VERSION = "7.0.15"
+
+
+@dataclass
+class Stats:
+    connections: int = 0
+    rejected_conn: int = 0
+    net_input_bytes: int = 0
+    net_output_bytes: int = 0
+    keyspace_hits: int = 0
+    keyspace_misses: int = 0
+    unknown_or_arity: int = 0
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.keyspace = Keyspace(config)
+        self.clients: dict[int, Client] = {}
+        self._next_id = 0
+        self.stats = Stats()
+        self.cmdstats: dict[Any, list[int]] = {}  # Command → [calls, ns, rejected, failed]
+        self.slowlog_threshold_ns = 0
+        self._update_slowlog_threshold()
+        self.dirty = 0
+        self.slowlog: deque[list[Any]] = deque()
+        self.slowlog_id = 0
+        self.monitors: list[Client] = []
+        self.ready_keys: list[tuple[Database, bytes]] = []
+        self.start_time = time.time()
+        self.lastsave = int(time.time())
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.bound_ports: list[int] = []
+        self.run_id = os.urandom(20).hex()
+        self.shutdown_requested: asyncio.Event | None = None
+        self.loading = False
+        self.loaded_keys = 0
+        self._cron_handle: asyncio.TimerHandle | None = None
+        self.cronloops = 0
+        self.errorstats: dict[str, int] = {}
+        self.ops_per_sec = 0
+        self._ops_sample = (time.time(), 0)
+        self.load_expired = 0
+        self.load_skipped = 0
+        self.obuf_limits = config.client_output_buffer_limit["normal"] != (0, 0, 0)
+        self.shutdown_save_mode: str | None = None
+        self.bgsave_pid = 0
+        self.bgsave_started = 0.0
+        self.bgsave_dirty = 0
+        self.last_bgsave_ok = True
+        self.rdb_saves = 0
+        self.active_expire_enabled = True
+        from engine.server.blocking import Blocking
+
+        self.blocking = Blocking(self)
+
+    # -- clients ------------------------------------------------------------
+    def next_client_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def client_gone(self, c: Client) -> None:
+        self.clients.pop(c.id, None)
+        if c.monitor and c in self.monitors:
+            self.monitors.remove(c)
+        if c.blocked is not None:
+            self.blocking.remove(c)
+        if c.watched:
+            from engine.commands.transactions import unwatch_all
+
+            unwatch_all(c)
+
+    def feed_monitors(self, c: Client, argv: list[bytes], cmd: Any) -> None:
+        if "skip_monitor" in cmd.flags or (cmd.parent is not None and "skip_monitor" in cmd.parent.flags):
+            return
+        now = time.time()
+        args = " ".join('"' + _repr_arg(a) + '"' for a in argv)
+        line = f"+{now:.6f} [{c.db.id} {c.addr}] {args}\r\n".encode("utf-8", "surrogateescape")
+        for m in list(self.monitors):
+            if m is not c:
+                m.write(line)
+
+    def slowlog_push(self, c: Client, argv: list[bytes], us: int) -> None:
+        maxlen = self.config.slowlog_max_len
+        if maxlen == 0:
+            return
+        args = []
+        n = min(len(argv), 32)
+        for i in range(n):
+            if n == 32 and i == 31 and len(argv) > 32:
+                args.append(b"... (%d more arguments)" % (len(argv) - 31))
+                break
+            a = argv[i]
+            if len(a) > 128:
+                a = a[:128] + b"... (%d more bytes)" % (len(a) - 128)
+            args.append(a)
+        self.slowlog.appendleft([self.slowlog_id, int(time.time()), us, args,
+                                 c.addr.encode(), c.name or b""])
+        self.slowlog_id += 1
+        while len(self.slowlog) > maxlen:
+            self.slowlog.pop()
+
+    def signal_keys(self, db: Database, keys: list[bytes]) -> None:
+        """After a write: invalidate WATCHes and wake clients blocked on these keys."""
+        watched = db.watched
+        blocking = db.blocking
+        for k in keys:
+            if watched:
+                for cl in watched.get(k, ()):
+                    cl.dirty_cas = True
+            if blocking and k in blocking:
+                self.ready_keys.append((db, k))
+
+    def signal_all(self, db: Database) -> None:
+        """FLUSHDB/SWAPDB: every watched key of ``db`` counts as modified."""
+        for clients in db.watched.values():
+            for cl in clients:
+                cl.dirty_cas = True
+        for k in list(db.blocking):
+            self.ready_keys.append((db, k))
+
+    def handle_ready_keys(self) -> None:
+        self.blocking.serve_ready()
+
+    def _update_slowlog_threshold(self) -> None:
+        t = self.config.slowlog_log_slower_than
+        self.slowlog_threshold_ns = t * 1000 if t >= 0 else 1 << 62
+
+    def total_commands(self) -> int:
+        return sum(v[0] for v in self.cmdstats.values())
+
+    def config_changed(self, names: list[str]) -> None:
+        """Apply CONFIG SET side effects."""
+        self._update_slowlog_threshold()
+        from engine.server.client import parser_limits
+
+        if "proto-max-bulk-len" in names:
+            limits = parser_limits(self.config)
+            for c in self.clients.values():
+                c.parser.limits = limits
+        self.obuf_limits = self.config.client_output_buffer_limit["normal"] != (0, 0, 0)
+        if "maxmemory-policy" in names:
+            self.keyspace.update_clock()
+
+    def reset_stats(self) -> None:
+        self.stats = Stats()
+        self.cmdstats = {}
+        self.errorstats = {}
+        self.keyspace.reset_hits()
+        self.keyspace.expired_keys = 0
+
+    def count_error(self, reply: bytes) -> None:
+        code = reply[1:].split(b" ", 1)[0].split(b"\r", 1)[0].decode("utf-8", "replace")
+        self.errorstats[code] = self.errorstats.get(code, 0) + 1
+
+    # -- lifecycle ------------------------------------------------------------
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.loop = loop
+        self.shutdown_requested = asyncio.Event()
+        self.load_data()
+        # The dataset is long-lived: keep the cyclic GC away from it (gc.freeze) and make
+        # young-generation collections rarer, so per-command garbage (argv lists) does not
+        # trigger full-heap traversals of a large keyspace on the hot path.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
+        cfg = self.config
+        port = cfg.port
+        if port:
+            for addr, optional in _bind_addrs(cfg.bind):
+                try:
+                    srv = await loop.create_server(lambda: Client(self), addr, port,
+                                                   backlog=cfg.tcp_backlog, reuse_address=True,
+                                                   family=socket.AF_INET6 if ":" in addr else socket.AF_INET)
+                except OSError as exc:
+                    if optional:
+                        log.warning("Skipping optional bind address %s: %s", addr, exc.strerror)
+                        continue
+                    raise EngineError(f"Could not create server TCP listening socket {addr}:{port}: {exc.strerror}") from None
+                self.listeners.append(srv)
+                for s in srv.sockets:
+                    self.bound_ports.append(s.getsockname()[1])
+        log.info("Ready to accept connections on port %s", self.bound_ports[:1] or port)
+        self._schedule_cron()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.request_shutdown)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        try:
+            await self.shutdown_requested.wait()
+        finally:
+            await self.close()
+
+    def request_shutdown(self, save_mode: str | None = None) -> None:
+        """Stop the server; ``save_mode`` is None (save if save points exist), "save" or "nosave"."""
+        log.warning("Received shutdown request, scheduling shutdown...")
+        self.shutdown_save_mode = save_mode
+        if self.shutdown_requested is not None:
+            self.shutdown_requested.set()
+
+    async def close(self) -> None:
+        if self._cron_handle is not None:
+            self._cron_handle.cancel()
+        try:
+            self.save_on_shutdown(self.shutdown_save_mode)
+        except EngineError as exc:
+            log.warning("Error trying to save the DB, can't exit: %s (exiting anyway)", exc)
+        for srv in self.listeners:
+            srv.close()
+        for c in list(self.clients.values()):
+            c.close()
+        for srv in self.listeners:
+            try:
+                await asyncio.wait_for(srv.wait_closed(), 1.0)
+            except (TimeoutError, Exception):  # noqa: BLE001 - best effort at exit
+                pass
+        self.listeners = []
+        if self.config.pidfile:
+            try:
+                os.unlink(self.config.pidfile)
+            except OSError:
+                pass
+        log.warning("Redis is now ready to exit, bye bye...")
+
+    def _schedule_cron(self) -> None:
+        assert self.loop is not None
+        self._cron_handle = self.loop.call_later(1.0 / self.config.hz, self.server_cron)
+
+    def server_cron(self) -> None:
+        try:
+            self.cronloops += 1
+            self.keyspace.update_clock()
+            if self.active_expire_enabled:
+                active_expire_cycle(self.keyspace, self.config.hz, self.config.active_expire_effort)
+            now = time.time()
+            t0, n0 = self._ops_sample
+            if now - t0 >= 1.0:
+                total = self.total_commands()
+                self.ops_per_sec = int((total - n0) / (now - t0))
+                self._ops_sample = (now, total)
+            if self.cronloops % self.config.hz == 0:
+                self._client_timeouts()
+            self.check_bgsave()
+            self.check_save_points()
+        except Exception:  # pragma: no cover - keep the server alive, but say so
+            log.exception("serverCron failed")
+        finally:
+            self._schedule_cron()
+
+    def _client_timeouts(self) -> None:
+        t = self.config.timeout
+        if not t:
+            return
+        now = time.time()
+        for c in list(self.clients.values()):
+            if c.blocked is None and not c.monitor and now - c.last_interaction > t:
+                c.close()
+
+    # -- saving ----------------------------------------------------------------
+    def save_now(self) -> None:
+        from engine.errors import CommandError
+        from engine.persistence.rdb_save import save_rdb
+
+        try:
+            n = save_rdb(self, self.rdb_path())
+        except (OSError, EngineError) as exc:
+            log.warning("Failed saving the DB: %s", exc)
+            raise CommandError(f"Failed saving the DB: {exc}") from None
+        self.dirty = 0
+        self.lastsave = int(time.time())
+        self.rdb_saves += 1
+        log.info("DB saved on disk (%d keys)", n)
+
+    def bgsave_start(self) -> None:
+        from engine.persistence.rdb_save import bgsave_fork
+
+        self.bgsave_dirty = self.dirty
+        self.bgsave_started = time.time()
+        self.bgsave_pid = bgsave_fork(self, self.rdb_path())
+        log.info("Background saving started by pid %d", self.bgsave_pid)
+
+    def check_bgsave(self) -> None:
+        if not self.bgsave_pid:
+            return
+        try:
+            pid, status = os.waitpid(self.bgsave_pid, os.WNOHANG)
+        except ChildProcessError:
+            pid, status = self.bgsave_pid, 1
+        if pid == 0:
+            return
+        self.bgsave_pid = 0
+        ok = os.waitstatus_to_exitcode(status) == 0 if status != 1 else False
+        self.last_bgsave_ok = ok
+        if ok:
+            self.dirty -= self.bgsave_dirty
+            self.lastsave = int(time.time())
+            self.rdb_saves += 1
+            log.info("Background saving terminated with success")
+        else:
+            log.warning("Background saving error")
+
+    def save_points(self) -> list[tuple[int, int]]:
+        words = str(self.config.save).split()
+        return [(int(words[i]), int(words[i + 1])) for i in range(0, len(words) - 1, 2)]
+
+    def check_save_points(self) -> None:
+        """serverCron's save rules: BGSAVE after <seconds> if at least <changes> happened."""
+        if self.bgsave_pid or not self.dirty:
+            return
+        now = time.time()
+        for seconds, changes in self.save_points():
+            if self.dirty >= changes and now - self.lastsave > seconds:
+                log.info("%d changes in %d seconds. Saving...", changes, seconds)
+                try:
+                    self.bgsave_start()
+                except OSError as exc:
+                    log.warning("Can't save in background: fork: %s", exc)
+                return
+
+    def save_on_shutdown(self, mode: str | None) -> None:
+        """prepareForShutdown: SAVE when save points exist (or SHUTDOWN SAVE), unless NOSAVE."""
+        if mode == "nosave" or (mode is None and not self.save_points()):
+            return
+        if self.bgsave_pid:
+            try:
+                os.kill(self.bgsave_pid, 9)
+                os.waitpid(self.bgsave_pid, 0)
+            except OSError:
+                pass
+            self.bgsave_pid = 0
+        log.info("Saving the final RDB snapshot before exiting.")
+        self.save_now()
+
+    # -- loading --------------------------------------------------------------
+    def rdb_path(self) -> str:
+        return os.path.join(self.config.dir, self.config.dbfilename)
+
+    def load_data(self) -> None:
+        path = self.rdb_path()
+        if not os.path.exists(path):
+            return
+        from engine.persistence.rdb_load import load_rdb_file
+
+        self.loading = True
+        t0 = time.time()
+        try:
+            n = load_rdb_file(self, path)
+        finally:
+            self.loading = False
+        self.loaded_keys = n
+        log.info("DB loaded from disk: %.3f seconds (%d keys)", time.time() - t0, n)
+
+
+def _repr_arg(a: bytes) -> str:
+    out = []
+    for ch in a:
+        if ch == 0x5C:
+            out.append("\\\\")
+        elif ch == 0x22:
+            out.append('\\"')
+        elif ch == 0x0A:
+            out.append("\\n")
+        elif ch == 0x0D:
+            out.append("\\r")
+        elif ch == 0x09:
+            out.append("\\t")
+        elif ch == 0x07:
+            out.append("\\a")
+        elif ch == 0x08:
+            out.append("\\b")
+        elif 0x20 <= ch < 0x7F:
+            out.append(chr(ch))
+        else:
+            out.append("\\x%02x" % ch)
+    return "".join(out)
+
+
+def _bind_addrs(bind: str) -> list[tuple[str, bool]]:
+    """``bind`` words → (address, optional); a leading "-" means "skip if unavailable"."""
+    out = []
+    for a in bind.split() or ["127.0.0.1"]:
+        optional = a.startswith("-")
+        a = a.lstrip("-")
+        if a == "*":
+            a = "0.0.0.0"
+        elif a == "::*":
+            a = "::"
+        out.append((a, optional))
+    return out
+
+
+def install_event_loop_policy() -> str:
+    """Use uvloop when it is installed (RDBKIT_NO_UVLOOP=1 disables it)."""
+    if os.environ.get("RDBKIT_NO_UVLOOP"):
+        return "asyncio"
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
+def _setup_logging(cfg: Config) -> None:
+    level = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
+             "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}[cfg.loglevel]
+    handler: logging.Handler
+    if cfg.logfile:
+        handler = logging.FileHandler(cfg.logfile)
+    else:
+        handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(process)d:M %(asctime)s.%(msecs)03d * %(message)s",
+                                           "%d %b %Y %H:%M:%S"))
+    root = logging.getLogger("engine")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _daemonize() -> None:
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    fd = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(fd, target)
+
+
+def run(config: Config) -> int:
+    """Run a server until it shuts down; returns the process exit status."""
+    if config.daemonize:
+        _daemonize()
+    _setup_logging(config)
+    if config.pidfile or config.daemonize:
+        pidfile = config.pidfile or "/var/run/redis_6379.pid"
+        try:
+            with open(pidfile, "w") as fh:
+                fh.write(f"{os.getpid()}\n")
+        except OSError as exc:
+            log.warning("Failed to write PID file: %s", exc)
+    loop_name = install_event_loop_policy()
+    log.info("rdbkit server (Redis %s compatible) starting, pid=%d, event loop %s",
+             REDIS_VERSION, os.getpid(), loop_name)
+    server = Server(config)
+    try:
+        asyncio.run(server.serve())
+    except EngineError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-v", "--version"):
+        print(f"rdbkit server v={REDIS_VERSION} (Redis-compatible)")
+        return 0
+    if args and args[0] in ("-h", "--help"):
+        print("Usage: rdbkit server [/path/to/redis.conf] [--option value ...]")
+        return 0
+    try:
+        config = config_from_argv(args)
+    except ConfigError as exc:
+        print(f"\n*** FATAL CONFIG FILE ERROR (rdbkit server, Redis {REDIS_VERSION} compatible) ***",
+              file=sys.stderr)
+        print(str(exc), file=sys.stderr)
+        return 1
+    return run(config)

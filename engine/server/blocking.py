@@ -1,0 +1,114 @@
+"""Clients blocked on keys (BLPOP, BRPOP, BLMOVE, BZPOPMIN, BZPOPMAX ...).
+
+A blocked client is queued FIFO on each of its keys (``db.blocking``). When a
+write command touches such a key the dispatcher records it as *ready*; after the
+current command the server offers every ready key to its waiting clients in
+order, each client's ``serve`` function taking what it needs (mirrors
+``handleClientsBlockedOnKeys``). Timeouts are loop timers; a timed-out client
+gets the null reply of its command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import CommandError
+
+if TYPE_CHECKING:
+    from engine.keyspace.db import Database
+    from engine.server.app import Server
+    from engine.server.client import Client
+
+# serve(client, db, key) -> reply bytes when the client could be served, else None
+ServeFn = Callable[["Client", "Database", bytes], "bytes | None"]
+
+
+class BlockState:
+    __slots__ = ("db", "keys", "serve", "timeout_reply", "timer", "cmd_name")
+
+    def __init__(self, db: Database, keys: list[bytes], serve: ServeFn, timeout_reply: bytes,
+                 cmd_name: str) -> None:
+        self.db = db
+        self.keys = keys
+        self.serve = serve
+        self.timeout_reply = timeout_reply
+        self.timer: Any = None
+        self.cmd_name = cmd_name
+
+
+class Blocking:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.blocked_count = 0
+
+    def block(self, c: Client, keys: list[bytes], timeout_ms: int, serve: ServeFn,
+              timeout_reply: bytes, cmd_name: str) -> None:
+        """Block ``c`` on ``keys``; ``timeout_ms`` 0 waits forever."""
+        db = c.db
+        st = BlockState(db, list(dict.fromkeys(keys)), serve, timeout_reply, cmd_name)
+        for k in st.keys:
+            db.blocking.setdefault(k, []).append(c)
+        if timeout_ms > 0 and self.server.loop is not None:
+            st.timer = self.server.loop.call_later(timeout_ms / 1000.0, self._timed_out, c)
+        c.blocked = st
+        self.blocked_count += 1
+
+    def _detach(self, c: Client) -> BlockState | None:
+        st = c.blocked
+        if st is None:
+            return None
+        for k in st.keys:
+            lst = st.db.blocking.get(k)
+            if lst is not None:
+                try:
+                    lst.remove(c)
+                except ValueError:
+                    pass
+                if not lst:
+                    del st.db.blocking[k]
+        if st.timer is not None:
+            st.timer.cancel()
+        self.blocked_count -= 1
+        return st
+
+    def remove(self, c: Client) -> None:
+        """The client went away while blocked."""
+        self._detach(c)
+        c.blocked = None
+
+    def _timed_out(self, c: Client) -> None:
+        st = self._detach(c)
+        if st is not None:
+            c.unblocked(st.timeout_reply)
+
+    def unblock_with(self, c: Client, reply: bytes) -> bool:
+        """CLIENT UNBLOCK: finish the block with ``reply`` (timeout or error)."""
+        st = self._detach(c)
+        if st is None:
+            return False
+        c.unblocked(reply)
+        return True
+
+    def serve_ready(self) -> None:
+        srv = self.server
+        while srv.ready_keys:
+            ready = srv.ready_keys
+            srv.ready_keys = []
+            for db, key in ready:
+                waiting = db.blocking.get(key)
+                while waiting:
+                    c = waiting[0]
+                    st = c.blocked
+                    if st is None:  # stale entry
+                        waiting.pop(0)
+                        continue
+                    try:
+                        reply = st.serve(c, db, key)
+                    except CommandError as exc:
+                        reply = exc.reply
+                    if reply is None:
+                        break
+                    self._detach(c)
+                    c.unblocked(reply)
+                    waiting = db.blocking.get(key)

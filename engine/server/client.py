@@ -1,0 +1,348 @@
+"""One connection: an ``asyncio.Protocol`` holding the client's state.
+
+Input path (mirrors ``readQueryFromClient``/``processInputBuffer``): bytes go to
+the sans-IO ``aof.resp.RequestParser``; every complete command buffered is
+executed in order and all replies leave in one ``transport.write``. A protocol
+error runs the commands parsed before it, replies Redis's error text and closes.
+While a client is blocked (BLPOP...), its input is buffered but not executed.
+
+Memory bounds: the parser's buffered bytes are checked against
+``client-query-buffer-limit`` (exceeding closes the client without a reply, as
+Redis does); the output side applies ``client-output-buffer-limit`` (normal
+class) and, whatever the limit, stops reading from a client whose unsent
+replies pass the transport's high-water mark until they drain, so a client that
+pipelines without reading cannot grow our memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from aof.errors import RespProtocolError
+from aof.resp import RequestParser, RespLimits
+from engine.server import replies
+from engine.server.dispatch import execute, run_commands
+
+if TYPE_CHECKING:
+    from engine.server.app import Server
+
+log = logging.getLogger(__name__)
+
+DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    b"password is set for the default user. In this mode connections are only accepted from the "
+    b"loopback interface. If you want to connect from external computers to Redis you may adopt "
+    b"one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG "
+    b"SET protected-mode no' from the loopback interface by connecting to Redis from the same host "
+    b"the server is running, however MAKE SURE Redis is not publicly accessible from internet if "
+    b"you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just "
+    b"disable the protected mode by editing the Redis configuration file, and setting the "
+    b"protected mode option to 'no', and then restarting the server. 3) If you started the server "
+    b"manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an "
+    b"authentication password for the default user. NOTE: You only need to do one of the above "
+    b"things in order for the server to start accepting connections from the outside.\r\n"
+)
+
+HIGH_WATER = 4 * 1024 * 1024
+
+
+def parser_limits(config: Any) -> RespLimits:
+    return RespLimits(proto_max_bulk_len=config.proto_max_bulk_len)
+
+
+def make_parser(config: Any, authenticated: bool) -> RequestParser:
+    return RequestParser(parser_limits(config), authenticated=authenticated)
+
+
+class Client(asyncio.Protocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.id = server.next_client_id()
+        self.db = server.keyspace.dbs[0]
+        self.resp = 2
+        self.name: bytes | None = None
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.authenticated = not server.config.requirepass
+        self.transport: asyncio.Transport | None = None
+        self.parser = make_parser(server.config, self.authenticated)
+        self.multi: list[tuple[Any, list[bytes]]] | None = None
+        self.multi_error = False
+        self.watched: set[tuple[int, bytes]] = set()
+        self.dirty_cas = False
+        self.blocked: Any = None  # engine.server.blocking.BlockState while blocked
+        self.pending: list[list[bytes]] = []
+        self.pending_error: RespProtocolError | None = None
+        self.pending_whole = False
+        self.closing = False
+        self.close_after_reply = False
+        self.monitor = False
+        self.reading_paused = False
+        self.addr = "?:0"
+        self.laddr = "?:0"
+        self.fd = -1
+        self.ctime = time.time()
+        self.last_interaction = self.ctime
+        self.last_cmd: Any = None  # the last Command run
+        self.obuf_soft_since = 0.0
+        self.in_exec = False
+
+    # -- asyncio callbacks --------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        srv = self.server
+        peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("sockname")
+        s = transport.get_extra_info("socket")
+        if s is not None:
+            try:
+                self.fd = s.fileno()
+            except OSError:
+                self.fd = -1
+        if peer:
+            self.addr = _fmt_addr(peer)
+        if sock:
+            self.laddr = _fmt_addr(sock)
+        if srv.config.protected_mode and not srv.config.requirepass and peer and not _is_loopback(peer[0]):
+            srv.stats.rejected_conn += 1
+            transport.write(DENIED)
+            transport.close()
+            self.closing = True
+            return
+        if len(srv.clients) >= srv.config.maxclients:
+            srv.stats.rejected_conn += 1
+            transport.write(b"-ERR max number of clients reached\r\n")
+            transport.close()
+            self.closing = True
+            return
+        srv.clients[self.id] = self
+        srv.stats.connections += 1
+        transport.set_write_buffer_limits(high=HIGH_WATER)  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.server.client_gone(self)
+
+    def pause_writing(self) -> None:
+        if not self.reading_paused and self.transport is not None:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.reading_paused and self.transport is not None and not self.closing:
+            self.reading_paused = False
+            self.transport.resume_reading()
+            if self.pending and self.blocked is None:
+                self.process_input()
+
+    def data_received(self, data: bytes) -> None:
+        srv = self.server
+        srv.stats.net_input_bytes += len(data)
+        self.last_interaction = time.time()
+        parser = self.parser
+        parser.feed(data)
+        if self.closing or self.blocked is not None:
+            if parser.buffered_bytes > srv.config.client_query_buffer_limit:
+                self._query_buffer_exceeded()
+            return
+        if self.pending or not parser.authenticated:
+            self.process_input()
+            return
+        # hot path: everything buffered parses at once; one command → one write
+        try:
+            cmds = parser.parse()
+        except RespProtocolError as exc:
+            self.run_batch(exc.commands, exc)
+            return
+        if not cmds:
+            if parser.buffered_bytes > srv.config.client_query_buffer_limit:
+                self._query_buffer_exceeded()
+            return
+        if len(cmds) == 1:
+            reply = execute(self, cmds[0])
+            if reply is None:
+                return  # blocked
+            if srv.ready_keys:
+                srv.handle_ready_keys()
+            t = self.transport
+            if t is not None and not self.closing:
+                srv.stats.net_output_bytes += len(reply)
+                t.write(reply)
+                if srv.obuf_limits:
+                    self.check_output_limits()
+                if self.close_after_reply:
+                    self.close()
+            return
+        self.run_batch(cmds, None)
+
+    def _query_buffer_exceeded(self) -> None:
+        log.warning("Closing client that reached max query buffer length: id=%d addr=%s",
+                    self.id, self.addr)
+        self.close()
+
+    def run_batch(self, cmds: list[list[bytes]], err: RespProtocolError | None) -> None:
+        """Execute a parsed batch (then the protocol error, if any) and write once."""
+        self.pending = cmds
+        self.pending_error = err
+        self.pending_whole = True  # parse() already returned everything buffered
+        self.process_input()
+
+    # -- command processing ---------------------------------------------------
+    def process_input(self) -> None:
+        """Execute everything complete in the parser (or left pending by a block).
+
+        Replies are written once per batch, except that a batch whose replies pass the
+        high-water mark is written early; if the transport then asks us to pause (the
+        peer is not reading), the rest of the batch waits for ``resume_writing``.
+        """
+        out: list[bytes] = []
+        err: RespProtocolError | None = None
+        srv = self.server
+        parser = self.parser
+        while True:
+            whole = False  # True when parse() returned everything buffered
+            if self.pending:
+                whole = self.pending_whole
+                self.pending_whole = False
+                cmds = self.pending
+                err = self.pending_error
+                self.pending = []
+                self.pending_error = None
+            else:
+                whole = parser.authenticated  # unauthenticated: one command per parse()
+                try:
+                    cmds = parser.parse()
+                except RespProtocolError as exc:
+                    cmds = exc.commands
+                    err = exc
+            stopped = False
+            done = run_commands(self, cmds, out, HIGH_WATER) if cmds else 0
+            if done < len(cmds) or (cmds and self.blocked is not None):
+                if self.blocked is not None:  # blocked: the rest waits for the unblock
+                    self.pending = cmds[done:]
+                    self.pending_error = err
+                    self.flush(out)
+                    return
+                if self.close_after_reply or self.closing:
+                    err = None
+                else:  # replies passed the high-water mark: write them now
+                    self.pending = cmds[done:]
+                    self.pending_error = err
+                    err = None
+                    self.flush(out)
+                    out = []
+                    if self.reading_paused or self.closing:
+                        return  # resume_writing() picks the batch up again
+                    stopped = True
+            if srv.ready_keys:
+                srv.handle_ready_keys()
+            if stopped:
+                continue
+            if err is not None or self.close_after_reply or self.closing or whole or not cmds:
+                break
+        if err is not None:
+            out.append(replies.error(err.message))
+            self.close_after_reply = True
+        self.flush(out)
+
+    def flush(self, out: list[bytes]) -> None:
+        t = self.transport
+        if t is None or self.closing:
+            return
+        if out:
+            data = out[0] if len(out) == 1 else b"".join(out)
+            self.server.stats.net_output_bytes += len(data)
+            t.write(data)
+            if self.server.obuf_limits:
+                self.check_output_limits()
+        if self.close_after_reply:
+            self.close()
+
+    def write(self, data: bytes) -> None:
+        """Send out-of-band data (MONITOR feed, unblocked replies)."""
+        t = self.transport
+        if t is None or self.closing:
+            return
+        self.server.stats.net_output_bytes += len(data)
+        t.write(data)
+        if self.monitor or self.server.obuf_limits:
+            self.check_output_limits()
+
+    def check_output_limits(self) -> None:
+        t = self.transport
+        if t is None:
+            return
+        hard, soft, secs = self.server.config.client_output_buffer_limit["normal"]
+        size = t.get_write_buffer_size()
+        now = time.time()
+        over = bool(hard and size >= hard)
+        if not over and soft and size >= soft:
+            if not self.obuf_soft_since:
+                self.obuf_soft_since = now
+            elif now - self.obuf_soft_since >= secs:
+                over = True
+        elif soft:
+            self.obuf_soft_since = 0.0
+        if over:
+            log.warning("Client id=%d addr=%s closed for overcoming of output buffer limits.",
+                        self.id, self.addr)
+            self.close(abort=True)
+
+    def close(self, abort: bool = False) -> None:
+        if self.transport is not None and not self.closing:
+            self.closing = True
+            if abort:
+                self.transport.abort()
+            else:
+                self.transport.close()
+
+    def unblocked(self, reply: bytes) -> None:
+        """Called by the blocking machinery: send the reply and resume the input."""
+        self.blocked = None
+        if self.closing:
+            return
+        self.flush([reply])
+        if not self.closing and (self.pending or self.parser.buffered_bytes):
+            self.process_input()
+
+    # -- introspection ------------------------------------------------------
+    def flags(self) -> str:
+        f = ""
+        if self.monitor:
+            f += "O"
+        if self.multi is not None:
+            f += "x"
+        if self.blocked is not None:
+            f += "b"
+        if self.dirty_cas:
+            f += "d"
+        if self.close_after_reply:
+            f += "c"
+        return f or "N"
+
+    def info_line(self) -> str:
+        now = time.time()
+        name = self.name.decode("utf-8", "replace") if self.name else ""
+        qbuf = self.parser.buffered_bytes
+        obl = self.transport.get_write_buffer_size() if self.transport else 0
+        multi = len(self.multi) if self.multi is not None else -1
+        return (f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.fd} name={name} "
+                f"age={int(now - self.ctime)} idle={int(now - self.last_interaction)} "
+                f"flags={self.flags()} db={self.db.id} sub=0 psub=0 ssub=0 multi={multi} "
+                f"qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 "
+                f"obl={obl} oll=0 omem={obl} tot-mem={qbuf + obl} events=r "
+                f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user=default redir=-1 resp={self.resp}")
+
+
+def _fmt_addr(a: Any) -> str:
+    host, port = a[0], a[1]
+    if ":" in host:
+        return f"{host}:{port}"
+    return f"{host}:{port}"
+
+
+def _is_loopback(host: str) -> bool:
+    return host.startswith("127.") or host == "::1" or host.startswith("::ffff:127.")

@@ -1,0 +1,223 @@
+"""Command dispatch: lookup, arity, auth, MULTI queueing, stats, slowlog, MONITOR.
+
+Mirrors ``processCommand``'s order of checks so error replies match Redis:
+unknown command / unknown subcommand, then arity, then authentication, then
+transaction queueing. ``execute`` returns the reply bytes, or None when the
+command blocked the client (its reply comes later through ``Client.unblocked``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from engine.commands.registry import TABLE, Command
+from engine.errors import CommandError
+from engine.server import replies
+
+if TYPE_CHECKING:
+    from engine.server.client import Client
+
+log = logging.getLogger(__name__)
+_perf = time.perf_counter_ns
+_lookup = TABLE.lookup
+_MULTI_PASS = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+NOAUTH = b"-NOAUTH Authentication required.\r\n"
+
+
+def internal_error(cmd: Command, argv: list[bytes]) -> bytes:
+    log.exception("internal error executing %s (%d arguments)", cmd.name, len(argv) - 1)
+    return b"-ERR internal error executing '%s' (see the server log)\r\n" % cmd.name.encode()
+
+
+def _text(b: bytes) -> str:
+    return b.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def unknown_command_error(argv: list[bytes]) -> bytes:
+    args = ""
+    for a in argv[1:]:
+        if len(args.encode("utf-8", "surrogateescape")) >= 128:
+            break
+        room = 128 - len(args.encode("utf-8", "surrogateescape"))
+        piece = a.split(b"\0", 1)[0][:room]
+        args += "'" + piece.decode("utf-8", "surrogateescape") + "' "
+    name = argv[0].split(b"\0", 1)[0][:128].decode("utf-8", "surrogateescape")
+    msg = f"-ERR unknown command '{name}', with args beginning with: {args}"
+    return msg.replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogateescape") + b"\r\n"
+
+
+def resolve(argv: list[bytes]) -> Command | bytes:
+    """The Command for argv, or the error reply bytes when it cannot be resolved."""
+    cmd = _lookup.get(argv[0])
+    if cmd is None:
+        cmd = _lookup.get(argv[0].lower())
+        if cmd is None:
+            return unknown_command_error(argv)
+    if cmd.subcommands and len(argv) >= 2:
+        sub = cmd.subcommands.get(argv[1].lower())
+        if sub is None:
+            msg = f"-ERR unknown subcommand '{_text(argv[1][:128])}'. Try {cmd.name.upper()} HELP."
+            return msg.replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogateescape") + b"\r\n"
+        cmd = sub
+    n = len(argv)
+    a = cmd.arity
+    if (a > 0 and n != a) or n < -a:
+        return b"-ERR wrong number of arguments for '%s' command\r\n" % cmd.name.encode()
+    return cmd
+
+
+def _rejected(c: Client, argv: list[bytes], reply: bytes, cmd: Command | None = None) -> None:
+    """rejected_calls and errorstats for a command refused before running."""
+    srv = c.server
+    srv.count_error(reply)
+    if cmd is None:
+        base = _lookup.get(argv[0].lower())
+        if base is None or len(argv) < 2:
+            return
+        sub = base.subcommands.get(argv[1].lower())
+        cmd = sub if sub is not None else base
+    st = srv.cmdstats.get(cmd)
+    if st is None:
+        st = srv.cmdstats[cmd] = [0, 0, 0, 0]
+    st[2] += 1
+
+
+def execute(c: Client, argv: list[bytes]) -> bytes | None:
+    cmd = _lookup.get(argv[0])
+    if cmd is None or cmd.subcommands:
+        r = resolve(argv)
+        if r.__class__ is bytes:
+            if c.multi is not None:
+                c.multi_error = True
+            _rejected(c, argv, r)  # type: ignore[arg-type]
+            return r  # type: ignore[return-value]
+        cmd = r  # type: ignore[assignment]
+    else:
+        n = len(argv)
+        a = cmd.arity
+        if (a > 0 and n != a) or n < -a:
+            if c.multi is not None:
+                c.multi_error = True
+            r = b"-ERR wrong number of arguments for '%s' command\r\n" % cmd.name.encode()
+            _rejected(c, argv, r, cmd)
+            return r
+    if not c.authenticated and not cmd.no_auth:
+        if c.multi is not None:
+            c.multi_error = True
+        _rejected(c, argv, NOAUTH, cmd)
+        return NOAUTH
+    if c.multi is not None and cmd.name not in _MULTI_PASS:
+        if not cmd.allowed_in_multi:
+            c.multi_error = True
+            r = b"-ERR Command not allowed inside a transaction\r\n"
+            _rejected(c, argv, r, cmd)
+            return r
+        c.multi.append((cmd, argv))
+        return replies.QUEUED
+    return call(c, cmd, argv)
+
+
+def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
+    """Run one resolved command with stats, slowlog, MONITOR feed and key signals (``call()``)."""
+    srv = c.server
+    if srv.monitors:
+        srv.feed_monitors(c, argv, cmd)
+    dirty_before = srv.dirty
+    t0 = _perf()
+    try:
+        reply = cmd.proc(c, argv)  # type: ignore[misc]
+    except CommandError as exc:
+        reply = exc.reply
+    except Exception:  # a bug must not take the connection down silently
+        reply = internal_error(cmd, argv)
+    dt = _perf() - t0
+    st = srv.cmdstats.get(cmd)
+    if st is None:
+        st = srv.cmdstats[cmd] = [0, 0, 0, 0]
+    st[0] += 1
+    st[1] += dt
+    if reply and reply[0] == 45:  # "-": an error reply
+        st[3] += 1
+        srv.count_error(reply)
+    c.last_cmd = cmd
+    if dt >= srv.slowlog_threshold_ns:
+        srv.slowlog_push(c, argv, dt // 1000)
+    if srv.dirty != dirty_before and cmd.is_write:
+        db = c.db
+        if db.watched or db.blocking:
+            srv.signal_keys(db, cmd.keys(argv))
+    return reply
+
+
+def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:
+    """Execute ``cmds`` in order, appending replies to ``out``; the pipelined hot path.
+
+    Returns how many commands ran. It stops early after a command that blocked the
+    client (no reply appended), after one that closes the connection, or when the
+    replies gathered pass ``high_water`` bytes. The common case (authenticated, no
+    MULTI, no MONITOR, a known command with a valid arity) is ``execute`` + ``call``
+    inlined; anything else goes through them.
+    """
+    srv = c.server
+    cmdstats = srv.cmdstats
+    lookup = _lookup
+    perf = _perf
+    ap = out.append
+    nbytes = 0
+    i = 0
+    fast_ok = c.multi is None and not srv.monitors and c.authenticated
+    slow_ns = srv.slowlog_threshold_ns
+    for argv in cmds:
+        i += 1
+        cmd = lookup.get(argv[0])
+        n = len(argv)
+        if not fast_ok or cmd is None or not cmd.fast or (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
+            reply = execute(c, argv)
+            if reply is None or c.close_after_reply or c.closing:
+                if reply is not None:
+                    ap(reply)
+                return i
+            ap(reply)
+            fast_ok = c.multi is None and not srv.monitors and c.authenticated
+            slow_ns = srv.slowlog_threshold_ns
+        else:
+            dirty_before = srv.dirty
+            t0 = perf()
+            try:
+                reply = cmd.proc(c, argv)  # type: ignore[misc]
+            except CommandError as exc:
+                reply = exc.reply
+            except Exception:  # a bug must not take the connection down silently
+                reply = internal_error(cmd, argv)
+            dt = perf() - t0
+            ap(reply)
+            st = cmdstats.get(cmd)
+            if st is None:
+                st = cmdstats[cmd] = [0, 0, 0, 0]
+            st[0] += 1
+            st[1] += dt
+            c.last_cmd = cmd
+            if reply[0] == 45:
+                st[3] += 1
+                srv.count_error(reply)
+            if dt >= slow_ns:
+                srv.slowlog_push(c, argv, dt // 1000)
+            if srv.dirty != dirty_before and cmd.is_write:
+                db = c.db
+                if db.watched or db.blocking:
+                    srv.signal_keys(db, cmd.keys(argv))
+        nbytes += len(reply)
+        if nbytes > high_water:
+            return i
+    return i
+
+
+def execute_queued(c: Client, queued: list[tuple[Command, list[bytes]]]) -> list[Any]:
+    """EXEC's loop: every queued command runs; errors become error elements."""
+    out: list[Any] = []
+    for cmd, argv in queued:
+        r = call(c, cmd, argv)
+        out.append(replies.Raw(r if r is not None else replies.null_array(c.resp)))
+    return out
