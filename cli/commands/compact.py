@@ -1,0 +1,196 @@
+"""``rdbkit compact IN [-o OUT] [--format aof|preamble|multipart]``: offline AOF rewrite.
+
+IN is any AOF form the reader takes (single file, RDB-preamble file, multi-part
+directory or its manifest). It is replayed through the engine's command semantics
+(:mod:`engine.replay`), keys expired by now are dropped, and the final keyspace is
+written as:
+
+* ``aof`` — the rewrite command stream (``AofRewriter``, Redis 7.0 forms);
+* ``preamble`` — an RDB base (version 10) with nothing after it;
+* ``multipart`` — a Redis 7 directory: ``<name>.1.base.rdb`` (``--base-format aof``:
+  ``.base.aof``), an empty ``<name>.1.incr.aof`` and the manifest, built in a
+  temporary directory that is renamed into place when complete.
+
+Files are written to a temporary name, fsynced and renamed. Sizes before/after and
+key counts go to stderr. Commands or values the engine does not serve (streams,
+hash-field TTLs, …) stop the compaction unless ``--lossy``, which drops them and
+lists the keys affected.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from ..errors import CliError
+from ..exitcodes import ExitStatus
+from ..output import Progress
+
+FORMATS = ("aof", "preamble", "multipart")
+RDB_VERSION = 10  # what Redis 7.0 reads
+REWRITE_TARGET = (7, 0)
+
+
+def _input_files(path: str) -> list[str]:
+    if os.path.isdir(path):
+        return [os.path.join(path, n) for n in sorted(os.listdir(path))
+                if os.path.isfile(os.path.join(path, n))]
+    return [path]
+
+
+def _size(path: str) -> int:
+    return sum(os.path.getsize(p) for p in _input_files(path))
+
+
+def encode_output(records: Any, fmt: str) -> Iterator[bytes]:
+    """The bytes of a single-file compact AOF: ``aof`` (RESP) or ``preamble`` (RDB base)."""
+    from aof.rewriter import AofRewriter, encode_rdb_base
+
+    if fmt == "preamble":
+        return encode_rdb_base(records, target_version=RDB_VERSION, ctime=int(time.time()))
+    return AofRewriter(target=REWRITE_TARGET).encode(records)
+
+
+def _write_file(path: str, chunks: Iterator[bytes]) -> None:
+    d, base = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(d, f".{base}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = ""
+        _fsync_dir(d)
+    finally:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _fsync_dir(d: str) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_multipart(path: str, records: Any, base_format: str, appendfilename: str) -> None:
+    """A fresh multi-part directory at ``path`` (which must not exist), built aside, renamed in."""
+    from aof.manifest import Manifest
+    from aof.multipart import AofDirectory, AofNames, with_new_base, with_new_incr
+
+    if os.path.exists(path):
+        raise CliError(f"{path}: already exists (multipart output must be a new directory)", ExitStatus.ERROR)
+    parent, base = os.path.split(os.path.abspath(path))
+    tmpdir = os.path.join(parent, f".{base}.{os.getpid()}.tmp")
+    names = AofNames(appendfilename)
+    rdb = base_format == "rdb"
+    am, base_info = with_new_base(Manifest(), names, rdb)
+    am, incr_info = with_new_incr(am, names)
+    os.mkdir(tmpdir)
+    try:
+        _write_file(os.path.join(tmpdir, base_info.name), encode_output(records, "preamble" if rdb else "aof"))
+        _write_file(os.path.join(tmpdir, incr_info.name), iter(()))
+        AofDirectory(tmpdir, am, appendfilename).commit()
+        os.rename(tmpdir, path)
+        tmpdir = ""
+        _fsync_dir(parent)
+    finally:
+        if tmpdir and os.path.isdir(tmpdir):
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _default_output(input_path: str, fmt: str) -> str:
+    stem = input_path.rstrip("/").removesuffix(".manifest")
+    return stem + (".compact" if fmt == "multipart" else ".compact.aof")
+
+
+@click.command()
+@click.argument("input_path", metavar="IN")
+@click.option("-o", "--output", "output_path", metavar="OUT",
+              help="Output file or directory (default: IN.compact.aof, or IN.compact for multipart).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="aof", show_default=True,
+              help="aof: rewritten commands; preamble: RDB base only; multipart: Redis 7 directory.")
+@click.option("--base-format", type=click.Choice(("rdb", "aof")), default="rdb", show_default=True,
+              help="Base file of a multipart output.")
+@click.option("--appendfilename", default="appendonly.aof", show_default=True,
+              help="File name prefix inside a multipart output.")
+@click.option("--lossy", is_flag=True,
+              help="Drop commands/values the engine does not serve (streams, field TTLs, ...) and list the keys.")
+@click.option("--now-ms", type=int, default=None, hidden=True, help="Clock for dropping expired keys.")
+def compact(input_path, output_path, fmt, base_format, appendfilename, lossy, now_ms) -> None:
+    """Replay the AOF IN and write its final keyspace as a compact AOF."""
+    from aof.errors import AofError
+    from engine.replay import ReplayError, replay
+
+    if not os.path.exists(input_path):
+        raise CliError(f"{input_path}: No such file or directory", ExitStatus.ERROR)
+    output_path = output_path or _default_output(input_path, fmt)
+    echo = lambda msg: click.echo(f"rdbkit: {msg}", err=True)  # noqa: E731
+    before = _size(input_path)
+    bar = Progress(before, f"replaying {input_path}")
+    state = {"done": 0, "file": None, "end": 0, "n": 0}
+
+    def on_item(item: Any) -> None:
+        st = state
+        st["n"] += 1
+        f = getattr(item, "file", None)
+        if f is not None and f != st["file"]:
+            st["done"] += st["end"]
+            st["file"] = f
+        st["end"] = getattr(item, "end", st["end"]) or st["end"]
+        if bar.enabled and not st["n"] & 2047:
+            bar.update(min(st["done"] + st["end"], before))
+
+    t0 = time.time()
+    try:
+        try:
+            result = replay(input_path, unsupported="skip" if lossy else "error", on_item=on_item)
+        finally:
+            bar.close()
+    except ReplayError as exc:
+        hint = " (--lossy drops what the engine does not serve)" if not lossy else ""
+        raise CliError(f"{input_path}: {exc}{hint}", ExitStatus.CORRUPT_INPUT) from exc
+    except AofError as exc:
+        raise CliError(f"{input_path}: {exc}", ExitStatus.CORRUPT_INPUT) from exc
+    except OSError as exc:
+        raise CliError(f"{getattr(exc, 'filename', None) or input_path}: {exc.strerror or exc}") from exc
+    if result.truncation is not None:
+        echo(f"{result.truncation.message} (kept the first {result.truncation.valid_up_to} bytes)")
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    total = sum(len(db.data) for db in result.server.keyspace.dbs)
+    live = result.key_count(now)
+    try:
+        if fmt == "multipart":
+            write_multipart(output_path, result.records(now), base_format, appendfilename)
+        else:
+            _write_file(output_path, encode_output(result.records(now), fmt))
+    except AofError as exc:
+        raise CliError(f"{output_path}: {exc}") from exc
+    except OSError as exc:
+        raise CliError(f"{getattr(exc, 'filename', None) or output_path}: {exc.strerror or exc}") from exc
+    after = _size(output_path)
+    echo(f"replayed {result.commands} commands, {result.records_loaded} base records"
+         f" in {time.time() - t0:.2f}s ({result.errors} error replies ignored)")
+    echo(f"keys: {live} written, {total - live} expired dropped; {len(result.functions)} function libraries")
+    pct = f" ({100.0 * after / before:.1f}%)" if before else ""
+    echo(f"size: {before} bytes -> {after} bytes{pct}: {output_path} ({fmt})")
+    if result.skipped:
+        what = ", ".join(f"{k} x{v}" for k, v in sorted(result.skipped.items()))
+        echo(f"lossy: dropped {what}; {len(result.lossy_keys)} key(s) affected:")
+        for db, key in sorted(result.lossy_keys)[:20]:
+            echo(f"  db {db} {key!r}")
+        if len(result.lossy_keys) > 20:
+            echo(f"  ... and {len(result.lossy_keys) - 20} more")

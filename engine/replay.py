@@ -1,0 +1,253 @@
+"""Replay an AOF through the engine's own command semantics (offline ``loadAppendOnlyFiles``).
+
+:func:`replay` reads any AOF form :class:`aof.reader.AofReader` takes (single file,
+RDB preamble, multi-part directory) into a fresh :class:`~engine.server.app.Server`'s
+keyspace: RDB-base records are materialized through :mod:`engine.materialize`;
+each command runs through :func:`engine.server.dispatch.execute` on a fake client
+(``MULTI`` queues, ``EXEC`` applies the queue at once, ``SELECT`` moves the client;
+an unterminated ``MULTI`` at the end never runs). The final keyspace comes back as
+``rdbtools.model.Record`` s through the same bridge (:meth:`Replay.records`).
+
+As Redis's loader does (``keyIsExpired`` returns 0 while ``server.loading``),
+nothing expires during the replay: the server is flagged ``loading`` and the
+database clock is held at 0 while commands run; keys whose deadline is at or before
+``now_ms`` are dropped when exporting.
+
+The engine does not serve every Redis command. A command Redis has but the engine
+lacks (streams, hash-field TTLs, HyperLogLog, geo, scripting, …) is a
+:class:`ReplayUnsupported` error by default; with ``unsupported="skip"`` it is
+dropped and counted (``Replay.skipped``), and the keys it names are listed in
+``Replay.lossy_keys`` — the output is then NOT equivalent for those keys. A name
+Redis does not know is always fatal, with Redis's text
+(``Unknown command '%s' reading the append only file %s``) and the offset.
+
+Function libraries: the engine has no function engine, so ``FUNCTION LOAD [REPLACE]``,
+``FUNCTION DELETE`` and ``FUNCTION FLUSH`` are tracked here as opaque library code
+(name from the ``#!<engine> name=<lib>`` line, no Lua is run) and exported as
+``FunctionLibrary`` events; RDB-base libraries are carried the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import engine.keyspace.db as _dbmod
+from aof.commands import Command
+from aof.reader import AofReader, Truncation
+from engine.commands.registry import TABLE
+from engine.config import Config
+from engine.errors import EngineError
+from engine.materialize import UnsupportedValue, record_to_value, value_to_record
+from engine.server.dispatch import execute
+from rdbtools.model import FunctionLibrary, Record
+
+__all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "replay"]
+
+# Write commands (and a few others) Redis 7.x has that this engine does not serve.
+# Known to Redis, so not "Unknown command"; each is unsupported rather than fatal.
+REDIS_ONLY_COMMANDS = frozenset(
+    b.encode() for b in (
+        "xadd xdel xtrim xgroup xclaim xautoclaim xack xsetid xreadgroup "
+        "hexpire hpexpire hexpireat hpexpireat hpersist hgetdel hgetex hsetex "
+        "pfadd pfmerge pfcount pfdebug pfselftest geoadd georadius georadiusbymember geosearchstore "
+        "sort sort_ro bitfield eval evalsha eval_ro evalsha_ro fcall fcall_ro script "
+        "publish spublish restore-asking migrate"
+    ).split()
+)
+_FUNCTION = b"function"
+
+
+class ReplayError(EngineError):
+    """The AOF cannot be replayed; ``file``/``offset`` locate the command."""
+
+    def __init__(self, message: str, file: str | None = None, offset: int | None = None) -> None:
+        where = f" (file {file}, offset {offset})" if file is not None else ""
+        super().__init__(message + where)
+        self.file = file
+        self.offset = offset
+
+
+class ReplayUnsupported(ReplayError):
+    """A command or value Redis has that this engine does not serve."""
+
+
+@dataclass
+class Replay:
+    """The outcome of :func:`replay`: the server holding the keyspace, plus what happened."""
+
+    server: Any
+    functions: dict[bytes, bytes] = field(default_factory=dict)  # library name → code
+    commands: int = 0
+    records_loaded: int = 0
+    errors: int = 0  # commands whose reply was an error (Redis ignores these while loading)
+    skipped: Counter = field(default_factory=Counter)  # command/type name → count
+    lossy_keys: set[tuple[int, bytes]] = field(default_factory=set)
+    truncation: Truncation | None = None
+
+    def key_count(self, now_ms: int | None = None) -> int:
+        now = _dbmod.now_ms() if now_ms is None else now_ms
+        n = 0
+        for db in self.server.keyspace.dbs:
+            exp = db.expires
+            n += sum(1 for k in db.data if (w := exp.get(k)) is None or w > now)
+        return n
+
+    def records(self, now_ms: int | None = None) -> Iterator[Any]:
+        """Function libraries, then every live key as a Record (expired ones dropped)."""
+        for code in self.functions.values():
+            yield FunctionLibrary(code)
+        now = _dbmod.now_ms() if now_ms is None else now_ms
+        for db in self.server.keyspace.dbs:
+            exp = db.expires
+            for key, value in db.data.items():
+                when = exp.get(key)
+                if when is not None and when <= now:
+                    continue
+                yield value_to_record(db.id, key, value, when)
+
+
+@contextlib.contextmanager
+def _loading(server: Any) -> Iterator[None]:
+    """Redis's loading mode: no lazy expiry (database clock held at 0), ``server.loading``."""
+    real = _dbmod.now_ms
+    server.loading = True
+    _dbmod.now_ms = lambda: 0  # type: ignore[assignment]  # Database lookups only
+    try:
+        yield
+    finally:
+        _dbmod.now_ms = real  # type: ignore[assignment]
+        server.loading = False
+
+
+def _keys_of(argv: list[bytes]) -> list[bytes]:
+    """The keys an unsupported command names (first argument; enough for reporting)."""
+    name = argv[0].lower()
+    if name in (b"xgroup",) and len(argv) > 2:
+        return [argv[2]]
+    if name in (b"pfmerge",):
+        return argv[1:]
+    return argv[1:2]
+
+
+def _library_name(code: bytes) -> bytes | None:
+    return FunctionLibrary(code).name
+
+
+def replay(
+    source: Any,
+    *,
+    unsupported: str = "error",
+    config: Config | None = None,
+    load_truncated: bool = True,
+    on_item: Callable[[Any], None] | None = None,
+) -> Replay:
+    """Replay the AOF at ``source`` (path, directory or manifest; see AofReader).
+
+    ``on_item`` is called with each reader item (for progress reporting).
+    Raises :class:`ReplayError` / :class:`ReplayUnsupported`, or the reader's
+    ``AofError`` for a malformed file.
+    """
+    if unsupported not in ("error", "skip"):
+        raise ValueError("unsupported is 'error' or 'skip'")
+    from engine.server.app import Server
+    from engine.server.client import Client
+
+    server = Server(config if config is not None else Config())
+    client = Client(server)
+    dbs = server.keyspace.dbs
+    result = Replay(server)
+    skip = unsupported == "skip"
+    reader = AofReader(source, load_truncated=load_truncated)
+    last_file: str | None = None
+
+    def unsupported_here(what: str, file: str | None, offset: int | None) -> None:
+        raise ReplayUnsupported(f"{what} is not supported by this engine", file, offset)
+
+    with _loading(server):
+        for item in reader:
+            if on_item is not None:
+                on_item(item)
+            t = type(item)
+            if t is Command:
+                argv = item.argv
+                if item.file != last_file:  # every file starts with a fresh fake client
+                    last_file = item.file
+                    client.multi = None
+                    client.multi_error = False
+                if client.db.id != item.db and 0 <= item.db < len(dbs):
+                    client.db = dbs[item.db]
+                name = argv[0].lower()
+                result.commands += 1
+                if name == _FUNCTION:
+                    _function(result, argv, item, skip, unsupported_here)
+                    continue
+                if TABLE.lookup.get(name) is None:
+                    if name in REDIS_ONLY_COMMANDS:
+                        if not skip:
+                            unsupported_here(f"command '{name.decode(errors='replace')}'", item.file, item.offset)
+                        result.skipped[name.decode(errors="replace")] += 1
+                        for k in _keys_of(argv):
+                            result.lossy_keys.add((client.db.id, k))
+                        continue
+                    raise ReplayError(
+                        f"Unknown command '{argv[0].decode(errors='replace')}' reading the append only file "
+                        f"{item.file}", item.file, item.offset)
+                reply = execute(client, argv)
+                if reply is not None and reply[:1] == b"-":
+                    result.errors += 1
+            elif t is Record:
+                if item.db >= len(dbs):
+                    raise ReplayError(f"key in db {item.db} but databases is {len(dbs)}", None, item.offset)
+                try:
+                    value = record_to_value(item, server.config)
+                except UnsupportedValue as exc:
+                    if not skip:
+                        raise ReplayUnsupported(f"key {item.key!r} (db {item.db}): {exc}", None,
+                                                item.offset) from exc
+                    result.skipped[f"{item.type} value"] += 1
+                    result.lossy_keys.add((item.db, item.key))
+                    continue
+                db = dbs[item.db]
+                db.data[item.key] = value
+                if item.expire_ms is not None:
+                    db.expires[item.key] = item.expire_ms
+                else:
+                    db.expires.pop(item.key, None)
+                result.records_loaded += 1
+            elif t is FunctionLibrary:
+                name = item.name
+                result.functions[name if name is not None else b""] = item.code
+            elif t is Truncation:
+                result.truncation = item
+        client.multi = None  # a MULTI without EXEC at the very end never ran
+    if result.truncation is None:
+        result.truncation = reader.truncation
+    return result
+
+
+def _function(result: Replay, argv: list[bytes], item: Command, skip: bool, fail: Callable) -> None:
+    sub = argv[1].lower() if len(argv) > 1 else b""
+    libs = result.functions
+    if sub == b"load" and len(argv) in (3, 4):
+        code = argv[-1]
+        name = _library_name(code)
+        if name is None:
+            result.errors += 1
+            return
+        if name in libs and (len(argv) == 3 or argv[2].lower() != b"replace"):
+            result.errors += 1  # "Library already exists": ignored while loading
+            return
+        libs[name] = code
+    elif sub == b"delete" and len(argv) == 3:
+        if libs.pop(argv[2], None) is None:
+            result.errors += 1
+    elif sub == b"flush" and len(argv) <= 3:
+        libs.clear()
+    elif not skip:
+        fail(f"FUNCTION {sub.decode(errors='replace').upper()}", item.file, item.offset)
+    else:
+        result.skipped[f"function {sub.decode(errors='replace')}"] += 1

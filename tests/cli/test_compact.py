@@ -1,0 +1,140 @@
+"""``rdbkit compact``: every AOF fixture compacted in each format reads back (replayed by us)
+as the fixture's final keyspace; a compacted directory loads in real redis-server 7.0."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from engine.replay import replay
+from tests.engine.test_replay import AOF_INPUTS, expected_keyspace, final_keyspace
+from tests.support.manifest import FIXTURES
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+def compact(*args: str):
+    return CliRunner().invoke(cli, ["compact", *args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("fmt", ["aof", "preamble", "multipart"])
+@pytest.mark.parametrize("fixture", AOF_INPUTS, ids=lambda p: str(p.relative_to(FIXTURES / "aof")))
+def test_compact_reads_back_as_manifest(fixture: Path, fmt: str, tmp_path: Path) -> None:
+    out = tmp_path / ("out" if fmt == "multipart" else "out.aof")
+    res = compact(str(fixture), "-o", str(out), "--format", fmt, "--lossy")
+    assert res.exit_code == 0, res.output
+    assert "size: " in res.output and "keys: " in res.output
+    if fmt == "multipart":
+        assert sorted(p.name for p in out.iterdir()) == [
+            "appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", "appendonly.aof.manifest"]
+        assert not list(tmp_path.glob(".*tmp"))
+    elif fmt == "preamble":
+        assert out.read_bytes().startswith(b"REDIS0010")
+    r = replay(out)  # our output holds nothing the engine cannot serve
+    assert not r.skipped and r.errors == 0
+    src = replay(fixture, unsupported="skip")
+    got = final_keyspace(r.records(), src.lossy_keys)
+    assert got == expected_keyspace(fixture, src.lossy_keys)
+
+
+def test_compact_refuses_unsupported_without_lossy(tmp_path: Path) -> None:
+    raw = next(p for p in AOF_INPUTS if "aof-raw" in str(p))
+    res = compact(str(raw), "-o", str(tmp_path / "o.aof"))
+    assert res.exit_code != 0
+    assert "not supported" in res.output and "--lossy" in res.output
+    assert not (tmp_path / "o.aof").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _redis_keyspace(port: int) -> tuple[dict, dict]:
+    import redis
+
+    r = redis.Redis(port=port)
+    keys: dict = {}
+    for db in range(16):
+        r.execute_command("SELECT", db)
+        for key in r.keys("*"):
+            t = r.type(key).decode()
+            if t == "string":
+                v = r.get(key)
+            elif t == "list":
+                v = r.lrange(key, 0, -1)
+            elif t == "set":
+                v = sorted(r.smembers(key))
+            elif t == "hash":
+                v = sorted(r.hgetall(key).items())
+            else:
+                v = [(m, float(s)) for m, s in r.zrange(key, 0, -1, withscores=True)]
+            exp = r.execute_command("PEXPIRETIME", key)
+            keys[(db, key)] = {"type": t, "value": v, "expire_ms": None if exp < 0 else exp}
+    libs = {}
+    for lib in r.execute_command("FUNCTION", "LIST", "WITHCODE"):
+        d = lib if isinstance(lib, dict) else dict(zip(lib[::2], lib[1::2]))
+        d = {(k.decode() if isinstance(k, bytes) else k): v for k, v in d.items()}
+        libs[d["library_name"]] = d["library_code"]
+    r.close()
+    return keys, libs
+
+
+@pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="needs Debian's redis-server 7.0")
+@pytest.mark.parametrize("base", ["rdb", "aof"])
+def test_compacted_directory_loads_in_real_redis(base: str, tmp_path: Path) -> None:
+    pytest.importorskip("redis")
+    fixture = FIXTURES / "aof" / "redis-7.0.15" / "aof-raw" / "appendonlydir"
+    out = tmp_path / "appendonlydir"
+    res = compact(str(fixture), "-o", str(out), "--format", "multipart", "--base-format", base, "--lossy")
+    assert res.exit_code == 0, res.output
+    port = _free_port()
+    proc = subprocess.Popen(
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
+         "--appendonly", "yes", "--appenddirname", "appendonlydir", "--save", "",
+         "--daemonize", "no", "--logfile", str(tmp_path / "redis.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        import redis
+
+        deadline = time.time() + 10
+        while True:
+            try:
+                if redis.Redis(port=port).info("persistence")["loading"] == 0:
+                    break
+            except redis.ConnectionError:
+                pass
+            assert proc.poll() is None, (tmp_path / "redis.log").read_text()
+            assert time.time() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        got = _redis_keyspace(port)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    src = replay(fixture, unsupported="skip")
+    assert got == final_keyspace(src.records(), set())  # what our replay of the input holds
+    assert got == expected_keyspace(fixture, src.lossy_keys)  # = the fixture, streams aside
+    shutil.rmtree(out)
+
+
+def test_convert_aof_in_and_out(tmp_path: Path) -> None:
+    fixture = FIXTURES / "aof" / "redis-7.0.15" / "aof-preamble" / "appendonlydir" / "appendonly.aof.manifest"
+    run = CliRunner().invoke
+    res = run(cli, ["convert", str(fixture), str(tmp_path / "a.rdb")], catch_exceptions=False)
+    assert res.exit_code != 0 and "not supported" in res.output  # streams need --lossy
+    res = run(cli, ["convert", "--lossy", str(fixture), str(tmp_path / "a.rdb")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    res = run(cli, ["convert", str(tmp_path / "a.rdb"), str(tmp_path / "b.aof")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    src = replay(fixture.parent, unsupported="skip")
+    r = replay(tmp_path / "b.aof")
+    assert final_keyspace(r.records(), set()) == expected_keyspace(fixture.parent, src.lossy_keys)
