@@ -1,12 +1,19 @@
 """Micro-benchmark: rdbtools._speedups (C) against the pure-Python codecs (run by hand).
 
     python bench/bench_speedups.py [iterations]
+    python bench/bench_speedups.py --files [FILE.rdb ...]
 
 For each decoder, on small realistic blobs (what keys of a typical RDB hold),
 prints the best-of-5 time per call of the Python and the C function and the
 speed-up. The Python side is a private copy of each codec module loaded with
 RDBKIT_PUREPYTHON=1, so the numbers stay honest once the accelerators are
 wired into rdbtools.encodings.
+
+``--files`` measures the decoder's fast path on whole files (default: the
+1M-key benchmark files of ``bench/dataset.py``), in one process: the full
+parse with ``scan_keys`` on and off (``_speedups.FASTPATH``), JSONL lines with
+the C and the Python ``record_to_line``, and ``redis-check-rdb`` on the same
+file for scale. Best of 3, CPU seconds (the machine may be shared) and wall.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 import timeit
 from collections.abc import Callable
 from pathlib import Path
@@ -137,5 +145,92 @@ def main() -> None:
     )
 
 
+def _clock(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
+    """Best (CPU seconds, wall seconds) of ``repeat`` runs."""
+    best = (float("inf"), float("inf"))
+    for _ in range(repeat):
+        c, w = time.process_time(), time.perf_counter()
+        fn()
+        best = min(best, (time.process_time() - c, time.perf_counter() - w))
+    return best
+
+
+def files(paths: list[Path]) -> None:
+    import shutil
+    import subprocess
+
+    from rdbtools import iter_events, iter_records, jsonl
+
+    def parse(path: Path, fast: bool) -> Callable[[], object]:
+        def run() -> None:
+            saved, C.FASTPATH = C.FASTPATH, fast
+            try:
+                for _ in iter_events(path):
+                    pass
+            finally:
+                C.FASTPATH = saved
+
+        return run
+
+    def dump(path: Path, fast: bool) -> Callable[[], object]:
+        def run() -> None:
+            saved, C.FASTPATH = C.FASTPATH, fast
+            try:
+                if fast:  # what `rdbkit dump` would do with records_to_jsonl
+                    batch: list = []
+                    to_jsonl = jsonl.records_to_jsonl
+                    for rec in iter_records(path):
+                        batch.append(rec)
+                        if len(batch) >= 256:
+                            to_jsonl(batch)
+                            batch = []
+                    to_jsonl(batch)
+                else:  # before: Python lines, joined and encoded per 4096
+                    line = jsonl._record_to_line_py
+                    lines: list[str] = []
+                    for rec in iter_records(path):
+                        lines.append(line(rec))
+                        if len(lines) >= 4096:
+                            "\n".join(lines).encode("utf-8")
+                            lines = []
+                    "\n".join(lines).encode("utf-8")
+            finally:
+                C.FASTPATH = saved
+
+        return run
+
+    print(f"{'':<52} {'CPU s':>7} {'wall s':>7}")
+    for path in paths:
+        if not path.exists():
+            print(f"{path}: missing (python bench/dataset.py)")
+            continue
+        for label, fn in (
+            ("parse, Python path", parse(path, False)),
+            ("parse, scan_keys", parse(path, True)),
+            ("parse + JSONL, Python", dump(path, False)),
+            ("parse + JSONL, C (records_to_jsonl)", dump(path, True)),
+        ):
+            cpu, wall = _clock(fn)
+            print(f"{path.name + ': ' + label:<52} {cpu:7.2f} {wall:7.2f}", flush=True)
+        tool = shutil.which("redis-check-rdb")
+        if tool:
+
+            def check(cmd: list[str] = [tool, str(path)]) -> None:  # noqa: B006 - bound now
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+            c0 = os.times()
+            wall = _clock(check)[1]
+            c1 = os.times()
+            cpu = (
+                c1.children_user + c1.children_system - c0.children_user - c0.children_system
+            ) / 3
+            print(f"{path.name + ': redis-check-rdb (mean CPU)':<52} {cpu:7.2f} {wall:7.2f}")
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--files":
+        data = ROOT / "bench" / "data"
+        names = sys.argv[2:] or [str(data / "mixed-1m-rdb10.rdb"), str(data / "mixed-1m-rdb9.rdb")]
+        files([Path(n) for n in names])
+    else:
+        main()

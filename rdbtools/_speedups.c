@@ -247,6 +247,24 @@ put(PyObject *out, Py_ssize_t *idx, Py_ssize_t cap, PyObject *item)
     return 0;
 }
 
+static inline int
+is_atom(PyObject *o)
+{
+    return PyBytes_CheckExact(o) || PyFloat_CheckExact(o) || PyLong_CheckExact(o);
+}
+
+/* Untrack a fresh 2-tuple of atoms (bytes, float, int) from the cyclic GC at
+ * once, as the collector itself would at its next pass (_PyTuple_MaybeUntrack):
+ * decoding a big file makes millions of these, and every collection would
+ * walk them until then. Returns t. */
+static inline PyObject *
+untrack_pair(PyObject *t)
+{
+    if (t != NULL && is_atom(PyTuple_GET_ITEM(t, 0)) && is_atom(PyTuple_GET_ITEM(t, 1)))
+        PyObject_GC_UnTrack(t);
+    return t;
+}
+
 /* A list with room for `count` entries when the header's count is plausible for
  * a blob of `room` bytes holding entries of at least `min_entry` bytes. */
 static PyObject *
@@ -346,14 +364,9 @@ lp_bad_backlen(const uint8_t *p, Py_ssize_t n, Py_ssize_t pos, uint64_t size, Py
 }
 
 static PyObject *
-lp_decode(PyObject *blob, int text)
+lp_decode_raw(const uint8_t *p, const Py_ssize_t n, int text)
 {
-    Py_buffer view;
-    PyObject *tmp, *out = NULL;
-    if (get_blob(blob, &view, &tmp) < 0)
-        return NULL;
-    const uint8_t *p = (const uint8_t *)view.buf;
-    const Py_ssize_t n = view.len;
+    PyObject *out = NULL;
 
     if (n < LP_HDR_SIZE + 1) {
         bad(0, "listpack of %zd bytes is shorter than the 7-byte minimum", n);
@@ -501,15 +514,25 @@ lp_decode(PyObject *blob, int text)
         bad(4, "listpack header counts %u entries but %zd were found", count, idx);
         goto fail;
     }
-    release_blob(&view, tmp);
     return finish_out(out, idx, cap);
 
 past_end:
     bad(pos, "listpack entry %zd at offset %zd runs past the end of the blob", idx, pos);
 fail:
     Py_XDECREF(out);
-    release_blob(&view, tmp);
     return NULL;
+}
+
+static PyObject *
+lp_decode(PyObject *blob, int text)
+{
+    Py_buffer view;
+    PyObject *tmp;
+    if (get_blob(blob, &view, &tmp) < 0)
+        return NULL;
+    PyObject *out = lp_decode_raw((const uint8_t *)view.buf, view.len, text);
+    release_blob(&view, tmp);
+    return out;
 }
 
 /* ------------------------------------------------------------------ ziplist */
@@ -520,14 +543,9 @@ fail:
 #define ZIP_BIG_PREVLEN 0xFE
 
 static PyObject *
-zl_decode(PyObject *blob, int text)
+zl_decode_raw(const uint8_t *p, const Py_ssize_t n, int text)
 {
-    Py_buffer view;
-    PyObject *tmp, *out = NULL;
-    if (get_blob(blob, &view, &tmp) < 0)
-        return NULL;
-    const uint8_t *p = (const uint8_t *)view.buf;
-    const Py_ssize_t n = view.len;
+    PyObject *out = NULL;
 
     if (n < ZIPLIST_HEADER_SIZE + 1) {
         bad(0, "ziplist of %zd bytes is shorter than the 11-byte minimum", n);
@@ -678,15 +696,25 @@ zl_decode(PyObject *blob, int text)
         bad(8, "ziplist header counts %u entries but %zd were found", zllen, idx);
         goto fail;
     }
-    release_blob(&view, tmp);
     return finish_out(out, idx, cap);
 
 past_end:
     bad(pos, "ziplist entry %zd at offset %zd runs past the end of the blob", idx, pos);
 fail:
     Py_XDECREF(out);
-    release_blob(&view, tmp);
     return NULL;
+}
+
+static PyObject *
+zl_decode(PyObject *blob, int text)
+{
+    Py_buffer view;
+    PyObject *tmp;
+    if (get_blob(blob, &view, &tmp) < 0)
+        return NULL;
+    PyObject *out = zl_decode_raw((const uint8_t *)view.buf, view.len, text);
+    release_blob(&view, tmp);
+    return out;
 }
 
 /* ------------------------------------------------------------------ intset */
@@ -694,23 +722,15 @@ fail:
 #define INTSET_HEADER_SIZE 8
 
 static PyObject *
-is_decode(PyObject *blob, int text)
+is_decode_raw(const uint8_t *p, Py_ssize_t n, Py_ssize_t buflen, int text)
 {
-    Py_buffer view;
     PyObject *out = NULL;
-    /* The reference reads len(blob) first, then the bytes through the buffer. */
-    Py_ssize_t n = PyBytes_CheckExact(blob) ? PyBytes_GET_SIZE(blob) : PyObject_Size(blob);
-    if (n < 0)
-        return NULL;
     if (n < INTSET_HEADER_SIZE) {
         bad(0, "intset of %zd bytes is shorter than its 8-byte header", n);
         return NULL;
     }
-    if (PyObject_GetBuffer(blob, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    const uint8_t *p = (const uint8_t *)view.buf;
-    if (view.len < INTSET_HEADER_SIZE) {
-        bad(0, "intset buffer of %zd bytes is shorter than its 8-byte header", view.len);
+    if (buflen < INTSET_HEADER_SIZE) {
+        bad(0, "intset buffer of %zd bytes is shorter than its 8-byte header", buflen);
         goto fail;
     }
     uint32_t width = rd_u32le(p), length = rd_u32le(p + 4);
@@ -728,8 +748,8 @@ is_decode(PyObject *blob, int text)
         bad(4, "intset is empty");
         goto fail;
     }
-    if (need > (uint64_t)view.len) { /* len() and the buffer disagree (exotic objects) */
-        bad(4, "intset buffer of %zd bytes is shorter than %llu", view.len,
+    if (need > (uint64_t)buflen) { /* len() and the buffer disagree (exotic objects) */
+        bad(4, "intset buffer of %zd bytes is shorter than %llu", buflen,
             (unsigned long long)need);
         goto fail;
     }
@@ -754,12 +774,29 @@ is_decode(PyObject *blob, int text)
             goto fail;
         PyList_SET_ITEM(out, i, item);
     }
-    PyBuffer_Release(&view);
     return out;
 fail:
     Py_XDECREF(out);
-    PyBuffer_Release(&view);
     return NULL;
+}
+
+static PyObject *
+is_decode(PyObject *blob, int text)
+{
+    Py_buffer view;
+    /* The reference reads len(blob) first, then the bytes through the buffer. */
+    Py_ssize_t n = PyBytes_CheckExact(blob) ? PyBytes_GET_SIZE(blob) : PyObject_Size(blob);
+    if (n < 0)
+        return NULL;
+    if (n < INTSET_HEADER_SIZE) {
+        bad(0, "intset of %zd bytes is shorter than its 8-byte header", n);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(blob, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *out = is_decode_raw((const uint8_t *)view.buf, n, view.len, text);
+    PyBuffer_Release(&view);
+    return out;
 }
 
 /* ------------------------------------------------------------------ pairs */
@@ -986,7 +1023,7 @@ zset_pairs_impl(PyObject *items)
         }
         PyTuple_SET_ITEM(t, 0, mb);
         PyTuple_SET_ITEM(t, 1, score);
-        PyList_SET_ITEM(out, i / 2, t);
+        PyList_SET_ITEM(out, i / 2, untrack_pair(t));
     }
     return out;
 fail:
@@ -1014,7 +1051,7 @@ hash_pairs_impl(PyObject *items, PyObject *what)
         if (out == NULL)
             return NULL;
         for (Py_ssize_t i = 0; i + 1 < len; i += 2) {
-            PyObject *t = PyTuple_Pack(2, v[i], v[i + 1]);
+            PyObject *t = untrack_pair(PyTuple_Pack(2, v[i], v[i + 1]));
             if (t == NULL) {
                 Py_DECREF(out);
                 return NULL;
@@ -1038,6 +1075,1348 @@ hash_pairs_impl(PyObject *items, PyObject *what)
     PyObject *out = PySequence_List(z);
     Py_DECREF(z);
     return out;
+}
+
+/* ------------------------------------------------------------------ scan_keys
+ *
+ * The decoder's fast path (rdbtools/decoder.py, RdbDecoder.next_events): parse
+ * as many consecutive top-level items as possible from the decoder's buffer,
+ * building the same Record objects _parse_key builds. Only the expire/idle/freq
+ * opcodes and keys of the common types are handled; at anything else, at the
+ * end of the buffer and at ANY problem (truncation, corruption, a limit) the
+ * scan stops *before* that item and reports where, so the Python path parses
+ * it again and produces the exact events, errors and retries it always does.
+ * The rules of rdbtools/primitives.py and values.py are mirrored check for
+ * check; nothing is accepted here that the Python path would refuse.
+ */
+
+#define LZF_MAX_RATIO 100 /* primitives.LZF_MAX_RATIO */
+
+static PyObject *s_string, *s_list, *s_set, *s_zset, *s_hash;
+static PyObject *e_linkedlist, *e_hashtable, *e_skiplist, *e_ziplist, *e_intset, *e_quicklist,
+    *e_listpack;
+
+static inline uint64_t
+rd_u64be(const uint8_t *p)
+{
+    return ((uint64_t)rd_u32be(p) << 32) | (uint64_t)rd_u32be(p + 4);
+}
+
+/* primitives.load_len: 0 with *v set and *pos advanced, or -1 (stop). */
+static inline int
+sk_len(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t *v)
+{
+    Py_ssize_t i = *pos;
+    if (i >= n)
+        return -1;
+    unsigned b = p[i];
+    if (b < 0x40) {
+        *v = b;
+        *pos = i + 1;
+        return 0;
+    }
+    if (b < 0x80) {
+        if (i + 2 > n)
+            return -1;
+        *v = ((uint64_t)(b & 0x3F) << 8) | p[i + 1];
+        *pos = i + 2;
+        return 0;
+    }
+    if (b == 0x80) {
+        if (i + 5 > n)
+            return -1;
+        *v = rd_u32be(p + i + 1);
+        *pos = i + 5;
+        return 0;
+    }
+    if (b == 0x81) {
+        if (i + 9 > n)
+            return -1;
+        *v = rd_u64be(p + i + 1);
+        *pos = i + 9;
+        return 0;
+    }
+    return -1; /* 0x82..0xBF unknown, 0xC0.. an encoded string */
+}
+
+/* liblzf's lzf_decompress rules (and rdbtools.lzf._decompress_py's): literal runs
+ * and back-references must stay inside the input and the output, references may
+ * not reach before the start, and the output must be exactly out_len bytes. */
+static int
+sk_lzf(const uint8_t *ip, Py_ssize_t in_len, uint8_t *out, Py_ssize_t out_len)
+{
+    const uint8_t *in_end = ip + in_len;
+    uint8_t *op = out, *out_end = out + out_len;
+    while (ip < in_end) {
+        unsigned ctrl = *ip++;
+        if (ctrl < 32) {
+            Py_ssize_t run = (Py_ssize_t)ctrl + 1;
+            if (in_end - ip < run || out_end - op < run)
+                return -1;
+            memcpy(op, ip, (size_t)run);
+            op += run;
+            ip += run;
+        }
+        else {
+            Py_ssize_t len = ctrl >> 5;
+            if (len == 7) {
+                if (ip >= in_end)
+                    return -1;
+                len += *ip++;
+            }
+            if (ip >= in_end)
+                return -1;
+            Py_ssize_t back = ((Py_ssize_t)(ctrl & 0x1F) << 8) + *ip++ + 1;
+            len += 2;
+            if (op - out < back || out_end - op < len)
+                return -1;
+            const uint8_t *ref = op - back;
+            if (back >= len) {
+                memcpy(op, ref, (size_t)len);
+                op += len;
+            }
+            else {
+                do
+                    *op++ = *ref++;
+                while (--len);
+            }
+        }
+    }
+    return op == out_end ? 0 : -1;
+}
+
+/* One RDB string, as primitives.load_string reads it: either bytes inside the
+ * buffer, the decimal text of an INT8/16/32, or an LZF-decompressed bytes. */
+typedef struct {
+    const uint8_t *s;
+    Py_ssize_t len;
+    PyObject *obj; /* owned bytes holding s (LZF), else NULL */
+    char num[24];
+} SkStr;
+
+static int
+sk_str(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, SkStr *r)
+{
+    Py_ssize_t i = *pos;
+    uint64_t len;
+    r->obj = NULL;
+    if (i >= n)
+        return -1;
+    unsigned b = p[i];
+    if (b < 0x40) { /* never checked against max_len, as in load_string */
+        len = b;
+        i++;
+    }
+    else if (b < 0xC0) {
+        if (sk_len(p, n, &i, &len) < 0 || len > max_len)
+            return -1;
+    }
+    else {
+        int64_t v;
+        switch (b & 0x3F) {
+        case 0:
+            if (i + 2 > n)
+                return -1;
+            v = p[i + 1] >= 128 ? (int64_t)p[i + 1] - 256 : (int64_t)p[i + 1];
+            i += 2;
+            break;
+        case 1:
+            if (i + 3 > n)
+                return -1;
+            v = as_i16(rd_u16le(p + i + 1));
+            i += 3;
+            break;
+        case 2:
+            if (i + 5 > n)
+                return -1;
+            v = as_i32(rd_u32le(p + i + 1));
+            i += 5;
+            break;
+        case 3: {
+            uint64_t clen, ulen;
+            Py_ssize_t j = i + 1;
+            if (sk_len(p, n, &j, &clen) < 0 || sk_len(p, n, &j, &ulen) < 0)
+                return -1;
+            if (ulen > max_len || clen > (uint64_t)(n - j)) /* clen now bounded by the buffer */
+                return -1;
+            if (ulen > clen * LZF_MAX_RATIO + 64 || clen > ulen + 64)
+                return -1;
+            if (ulen > (uint64_t)PY_SSIZE_T_MAX)
+                return -1;
+            PyObject *o = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)ulen);
+            if (o == NULL)
+                return -1;
+            if (sk_lzf(p + j, (Py_ssize_t)clen, (uint8_t *)PyBytes_AS_STRING(o),
+                       (Py_ssize_t)ulen) < 0) {
+                Py_DECREF(o);
+                return -1;
+            }
+            r->obj = o;
+            r->s = (const uint8_t *)PyBytes_AS_STRING(o);
+            r->len = (Py_ssize_t)ulen;
+            *pos = j + (Py_ssize_t)clen;
+            return 0;
+        }
+        default:
+            return -1;
+        }
+        r->len = fmt_i64(r->num, v);
+        r->s = (const uint8_t *)r->num;
+        *pos = i;
+        return 0;
+    }
+    if (len > (uint64_t)(n - i))
+        return -1;
+    r->s = p + i;
+    r->len = (Py_ssize_t)len;
+    *pos = i + (Py_ssize_t)len;
+    return 0;
+}
+
+/* The string as a new bytes object (takes over r->obj). */
+static PyObject *
+sk_bytes(SkStr *r)
+{
+    if (r->obj != NULL) {
+        PyObject *o = r->obj;
+        r->obj = NULL;
+        return o;
+    }
+    return PyBytes_FromStringAndSize((const char *)r->s, r->len);
+}
+
+static inline void
+sk_release(SkStr *r)
+{
+    Py_CLEAR(r->obj);
+}
+
+/* Read one string and return it as bytes, or NULL (stop). */
+static PyObject *
+sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
+{
+    SkStr r;
+    if (sk_str(p, n, pos, max_len, &r) < 0)
+        return NULL;
+    return sk_bytes(&r);
+}
+
+/* Is any bytes object among items[0], items[stride], ... (count of them) equal
+ * to another? What values._check_unique finds with a set. */
+static int
+sk_has_dup(PyObject **items, Py_ssize_t count, Py_ssize_t stride)
+{
+    if (count < 2)
+        return 0;
+    if (count <= 8) {
+        for (Py_ssize_t a = 1; a < count; a++) {
+            PyObject *x = items[a * stride];
+            Py_ssize_t lx = PyBytes_GET_SIZE(x);
+            for (Py_ssize_t b = 0; b < a; b++) {
+                PyObject *y = items[b * stride];
+                if (PyBytes_GET_SIZE(y) == lx &&
+                    memcmp(PyBytes_AS_STRING(x), PyBytes_AS_STRING(y), (size_t)lx) == 0)
+                    return 1;
+            }
+        }
+        return 0;
+    }
+    size_t cap = 16;
+    while (cap < (size_t)count * 2)
+        cap <<= 1;
+    Py_ssize_t stack[512];
+    Py_ssize_t *slots = cap <= 512 ? stack : PyMem_Malloc(cap * sizeof(Py_ssize_t));
+    if (slots == NULL)
+        return -1;
+    for (size_t k = 0; k < cap; k++)
+        slots[k] = -1;
+    int dup = 0;
+    for (Py_ssize_t a = 0; a < count && !dup; a++) {
+        PyObject *x = items[a * stride];
+        Py_hash_t h = PyObject_Hash(x); /* bytes: never fails, cached in the object */
+        size_t k = (size_t)h & (cap - 1);
+        Py_ssize_t lx = PyBytes_GET_SIZE(x);
+        while (slots[k] >= 0) {
+            PyObject *y = items[slots[k] * stride];
+            if (PyBytes_GET_SIZE(y) == lx &&
+                memcmp(PyBytes_AS_STRING(x), PyBytes_AS_STRING(y), (size_t)lx) == 0) {
+                dup = 1;
+                break;
+            }
+            k = (k + 1) & (cap - 1);
+        }
+        slots[k] = a;
+    }
+    if (slots != stack)
+        PyMem_Free(slots);
+    return dup;
+}
+
+static inline int
+sk_list_dup(PyObject *list, Py_ssize_t stride)
+{
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    return sk_has_dup(((PyListObject *)list)->ob_item, (n + stride - 1) / stride, stride);
+}
+
+/* [(items[0], items[1]), ...] with unique firsts (hash ziplist/listpack), or NULL. */
+static PyObject *
+sk_pairs(PyObject *items)
+{
+    Py_ssize_t n = PyList_GET_SIZE(items);
+    if (n & 1)
+        return NULL;
+    int d = sk_list_dup(items, 2);
+    if (d != 0)
+        return NULL;
+    PyObject *out = PyList_New(n / 2);
+    if (out == NULL)
+        return NULL;
+    PyObject **v = ((PyListObject *)items)->ob_item;
+    for (Py_ssize_t i = 0; i < n; i += 2) {
+        PyObject *t = untrack_pair(PyTuple_Pack(2, v[i], v[i + 1]));
+        if (t == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i / 2, t);
+    }
+    return out;
+}
+
+/* Decode a blob string with `dec` (listpack/ziplist, text or not) or intset. */
+typedef PyObject *(*blob_fn)(const uint8_t *, Py_ssize_t, int);
+
+static PyObject *
+is_decode_blob(const uint8_t *p, Py_ssize_t n, int text)
+{
+    return is_decode_raw(p, n, n, text);
+}
+
+static PyObject *
+sk_blob(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, blob_fn dec, int text)
+{
+    SkStr r;
+    if (sk_str(p, n, pos, max_len, &r) < 0)
+        return NULL;
+    PyObject *items = dec(r.s, r.len, text);
+    sk_release(&r);
+    return items;
+}
+
+/* A list for `count` items with at most SK_PREALLOC slots reserved: a corrupt
+ * count in a big buffer must not reserve memory the data does not back. */
+#define SK_PREALLOC 1024
+
+static PyObject *
+sk_new_list(uint64_t count, Py_ssize_t *cap)
+{
+    *cap = count < SK_PREALLOC ? (Py_ssize_t)count : SK_PREALLOC;
+    return PyList_New(*cap);
+}
+
+/* A zset score: binary double (type 5, load_binary_double) or length-prefixed
+ * text (type 3, load_string_double: 253/254/255 = nan/inf/-inf, else float()). */
+static int
+sk_score(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, double *d)
+{
+    Py_ssize_t q = *pos;
+    if (t == 5) {
+        if (q + 8 > n)
+            return -1;
+        *d = PyFloat_Unpack8((const char *)p + q, 1);
+        if (*d == -1.0 && PyErr_Occurred())
+            return -1;
+        *pos = q + 8;
+        return 0;
+    }
+    if (q >= n)
+        return -1;
+    unsigned l = p[q];
+    if (l == 253) {
+        *d = Py_NAN;
+    }
+    else if (l == 254) {
+        *d = Py_HUGE_VAL;
+    }
+    else if (l == 255) {
+        *d = -Py_HUGE_VAL;
+    }
+    else {
+        if (q + 1 + (Py_ssize_t)l > n)
+            return -1;
+        PyObject *text = PyBytes_FromStringAndSize((const char *)p + q + 1, l);
+        if (text == NULL)
+            return -1;
+        PyObject *f = plain_float(text);
+        if (f == NULL && !PyErr_Occurred())
+            f = PyNumber_Float(text); /* float(text) decides (and may refuse) */
+        Py_DECREF(text);
+        if (f == NULL)
+            return -1;
+        *d = PyFloat_AS_DOUBLE(f);
+        Py_DECREF(f);
+        q += l;
+    }
+    *pos = q + 1;
+    return 0;
+}
+
+/* Are two first items of the (a, b) tuples in list v equal? (0 no, 1 yes, -1 error) */
+static int
+sk_firsts_dup(PyObject *v)
+{
+    Py_ssize_t count = PyList_GET_SIZE(v);
+    if (count < 2)
+        return 0;
+    PyObject *stack[64];
+    PyObject **fs = count <= 64 ? stack : PyMem_Malloc((size_t)count * sizeof(PyObject *));
+    if (fs == NULL)
+        return -1;
+    for (Py_ssize_t i = 0; i < count; i++)
+        fs[i] = PyTuple_GET_ITEM(PyList_GET_ITEM(v, i), 0);
+    int d = sk_has_dup(fs, count, 1);
+    if (fs != stack)
+        PyMem_Free(fs);
+    return d;
+}
+
+/* zset_pairs() of a decoded blob, then the unique-member check, or NULL. */
+static PyObject *
+sk_zpairs(PyObject *items)
+{
+    PyObject *pairs = zset_pairs_impl(items);
+    if (pairs != NULL && sk_firsts_dup(pairs) != 0)
+        Py_CLEAR(pairs);
+    return pairs;
+}
+
+/* values.load_value for the types scan_keys handles; 0, or -1 to stop. */
+static int
+sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
+         PyObject **value, PyObject **tname, PyObject **enc)
+{
+    PyObject *v = NULL, *items = NULL;
+    uint64_t count;
+    switch (t) {
+    case 0:
+        v = sk_bytes_at(p, n, pos, max_len);
+        *tname = s_string;
+        *enc = s_string;
+        break;
+    case 1:
+    case 2: {
+        if (sk_len(p, n, pos, &count) < 0 || count > (uint64_t)(n - *pos))
+            return -1; /* every string takes at least one byte */
+        Py_ssize_t idx = 0, cap;
+        if ((v = sk_new_list(count, &cap)) == NULL)
+            return -1;
+        for (uint64_t i = 0; i < count; i++)
+            if (put(v, &idx, cap, sk_bytes_at(p, n, pos, max_len)) < 0)
+                goto fail; /* list_dealloc skips the NULL slots */
+        if (t == 2) {
+            if (sk_list_dup(v, 1) != 0)
+                goto fail;
+            *tname = s_set;
+            *enc = e_hashtable;
+        }
+        else {
+            *tname = s_list;
+            *enc = e_linkedlist;
+        }
+        break;
+    }
+    case 4:
+    case 3:
+    case 5: {
+        if (sk_len(p, n, pos, &count) < 0 || count > (uint64_t)(n - *pos) / 2)
+            return -1; /* every pair takes at least two bytes */
+        Py_ssize_t idx = 0, cap;
+        if ((v = sk_new_list(count, &cap)) == NULL)
+            return -1;
+        for (uint64_t i = 0; i < count; i++) {
+            PyObject *m = sk_bytes_at(p, n, pos, max_len);
+            if (m == NULL)
+                goto fail;
+            PyObject *x;
+            if (t == 4) {
+                x = sk_bytes_at(p, n, pos, max_len);
+            }
+            else {
+                double d;
+                if (sk_score(t, p, n, pos, &d) < 0 || d != d) /* "zset score is NaN" */
+                    x = NULL;
+                else
+                    x = PyFloat_FromDouble(d);
+            }
+            PyObject *tup = x ? PyTuple_New(2) : NULL;
+            if (tup == NULL) {
+                Py_DECREF(m);
+                Py_XDECREF(x);
+                goto fail;
+            }
+            PyTuple_SET_ITEM(tup, 0, m);
+            PyTuple_SET_ITEM(tup, 1, x);
+            if (put(v, &idx, cap, untrack_pair(tup)) < 0)
+                goto fail;
+        }
+        if (sk_firsts_dup(v) != 0) /* duplicate field / member */
+            goto fail;
+        *tname = t == 4 ? s_hash : s_zset;
+        *enc = t == 4 ? e_hashtable : e_skiplist;
+        break;
+    }
+    case 10:
+        v = sk_blob(p, n, pos, max_len, zl_decode_raw, 1);
+        *tname = s_list;
+        *enc = e_ziplist;
+        break;
+    case 11:
+        v = sk_blob(p, n, pos, max_len, is_decode_blob, 1);
+        *tname = s_set;
+        *enc = e_intset;
+        break;
+    case 12:
+    case 17:
+        items = sk_blob(p, n, pos, max_len, t == 12 ? zl_decode_raw : lp_decode_raw, t == 12);
+        if (items == NULL)
+            return -1;
+        v = sk_zpairs(items);
+        *tname = s_zset;
+        *enc = t == 12 ? e_ziplist : e_listpack;
+        break;
+    case 13:
+    case 16:
+        items = sk_blob(p, n, pos, max_len, t == 13 ? zl_decode_raw : lp_decode_raw, 1);
+        if (items == NULL)
+            return -1;
+        v = sk_pairs(items);
+        *tname = s_hash;
+        *enc = t == 13 ? e_ziplist : e_listpack;
+        break;
+    case 20:
+        v = sk_blob(p, n, pos, max_len, lp_decode_raw, 1);
+        if (v != NULL && (PyList_GET_SIZE(v) == 0 || sk_list_dup(v, 1) != 0))
+            goto fail;
+        *tname = s_set;
+        *enc = e_listpack;
+        break;
+    case 14:
+    case 18: {
+        if (sk_len(p, n, pos, &count) < 0 || count > (uint64_t)(n - *pos))
+            return -1;
+        v = PyList_New(0);
+        if (v == NULL)
+            return -1;
+        for (uint64_t i = 0; i < count; i++) {
+            uint64_t container = 2;
+            if (t == 18 && sk_len(p, n, pos, &container) < 0)
+                goto fail;
+            if (container == 1) { /* a PLAIN node: the string itself */
+                PyObject *s = sk_bytes_at(p, n, pos, max_len);
+                if (s == NULL)
+                    goto fail;
+                int rc = PyList_Append(v, s);
+                Py_DECREF(s);
+                if (rc < 0)
+                    goto fail;
+                continue;
+            }
+            if (container != 2)
+                goto fail;
+            items = sk_blob(p, n, pos, max_len, t == 14 ? zl_decode_raw : lp_decode_raw, 1);
+            if (items == NULL)
+                goto fail;
+            Py_ssize_t have = PyList_GET_SIZE(v), add = PyList_GET_SIZE(items);
+            if (add) {
+                if (have == 0) {
+                    Py_SETREF(v, items); /* the common single-node list */
+                    items = NULL;
+                    continue;
+                }
+                if (PyList_SetSlice(v, have, have, items) < 0)
+                    goto fail;
+            }
+            Py_CLEAR(items);
+        }
+        *tname = s_list;
+        *enc = e_quicklist;
+        break;
+    }
+    default:
+        return -1;
+    }
+    Py_XDECREF(items);
+    if (v == NULL)
+        return -1;
+    *value = v;
+    return 0;
+fail:
+    Py_XDECREF(items);
+    Py_XDECREF(v);
+    return -1;
+}
+
+/* Types whose keys scan_keys builds (and, for each, values.load_value's names). */
+static const uint8_t sk_handled[21] = {
+    [0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [10] = 1, [11] = 1,
+    [12] = 1, [13] = 1, [14] = 1, [16] = 1, [17] = 1, [18] = 1, [20] = 1,
+};
+
+static PyObject *
+scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 10 && nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "scan_keys(buf, pos, base, db, max_len, record, out, "
+                                         "expire, idle, freq[, limit])");
+        return NULL;
+    }
+    Py_ssize_t limit = PY_SSIZE_T_MAX;
+    if (nargs == 11) {
+        limit = PyLong_AsSsize_t(args[10]);
+        if (limit == -1 && PyErr_Occurred())
+            return NULL;
+    }
+    PyObject *buf = args[0], *db = args[3], *cls = args[5], *out = args[6];
+    PyObject *expire = args[7], *idle = args[8], *freq = args[9];
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    if (pos == -1 && PyErr_Occurred())
+        return NULL;
+    long long base = PyLong_AsLongLong(args[2]);
+    if (base == -1 && PyErr_Occurred())
+        return NULL;
+    if (!PyList_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "scan_keys: out must be a list");
+        return NULL;
+    }
+    int overflow;
+    long long ml = PyLong_AsLongLongAndOverflow(args[4], &overflow);
+    if (ml == -1 && PyErr_Occurred())
+        return NULL;
+    uint64_t max_len = overflow > 0 ? UINT64_MAX : (uint64_t)ml;
+    const Py_ssize_t out_start = PyList_GET_SIZE(out);
+    int usable = PyBytes_CheckExact(buf) && pos >= 0 && overflow >= 0 && ml >= 0;
+    Py_INCREF(expire);
+    Py_INCREF(idle);
+    Py_INCREF(freq);
+    const uint8_t *p = usable ? (const uint8_t *)PyBytes_AS_STRING(buf) : NULL;
+    const Py_ssize_t n = usable ? PyBytes_GET_SIZE(buf) : 0;
+
+    while (pos < n && PyList_GET_SIZE(out) < limit) {
+        const Py_ssize_t start = pos;
+        const unsigned t = p[pos];
+        if (t == 0xFC) { /* EXPIRETIME_MS: ms8 */
+            if (pos + 9 > n)
+                break;
+            PyObject *v = PyLong_FromLongLong(as_i64(rd_u64le(p + pos + 1)));
+            if (v == NULL)
+                goto error;
+            Py_SETREF(expire, v);
+            pos += 9;
+            continue;
+        }
+        if (t == 0xFD) { /* EXPIRETIME: i32 seconds */
+            if (pos + 5 > n)
+                break;
+            PyObject *v = PyLong_FromLongLong(as_i32(rd_u32le(p + pos + 1)) * 1000);
+            if (v == NULL)
+                goto error;
+            Py_SETREF(expire, v);
+            pos += 5;
+            continue;
+        }
+        if (t == 0xF9) { /* FREQ: u8 */
+            if (pos + 2 > n)
+                break;
+            Py_SETREF(freq, PyLong_FromLong(p[pos + 1])); /* a cached small int */
+            pos += 2;
+            continue;
+        }
+        if (t == 0xF8) { /* IDLE: len */
+            uint64_t v;
+            Py_ssize_t q = pos + 1;
+            if (sk_len(p, n, &q, &v) < 0)
+                break;
+            PyObject *o = PyLong_FromUnsignedLongLong(v);
+            if (o == NULL)
+                goto error;
+            Py_SETREF(idle, o);
+            pos = q;
+            continue;
+        }
+        if (t > 20 || !sk_handled[t])
+            break;
+        /* a key: type, key string, value */
+        Py_ssize_t q = pos + 1;
+        PyObject *key = sk_bytes_at(p, n, &q, max_len);
+        if (key == NULL) {
+            PyErr_Clear();
+            break;
+        }
+        PyObject *value, *tname, *enc;
+        if (sk_value(t, p, n, &q, max_len, &value, &tname, &enc) < 0) {
+            Py_DECREF(key);
+            PyErr_Clear();
+            break;
+        }
+        PyObject *off = PyLong_FromLongLong(base + (long long)start);
+        PyObject *tb = PyLong_FromLong((long)t);
+        if (off == NULL || tb == NULL) {
+            Py_XDECREF(off);
+            Py_XDECREF(tb);
+            Py_DECREF(key);
+            Py_DECREF(value);
+            goto error;
+        }
+        PyObject *rargs[11] = {db, key, tname, value, expire, idle, freq, Py_None, enc, tb, off};
+        PyObject *rec = PyObject_Vectorcall(cls, rargs, 11, NULL);
+        Py_DECREF(key);
+        Py_DECREF(value);
+        Py_DECREF(off);
+        Py_DECREF(tb);
+        if (rec == NULL)
+            goto error;
+        int rc = PyList_Append(out, rec);
+        Py_DECREF(rec);
+        if (rc < 0)
+            goto error;
+        if (expire != Py_None)
+            Py_SETREF(expire, Py_NewRef(Py_None));
+        if (idle != Py_None)
+            Py_SETREF(idle, Py_NewRef(Py_None));
+        if (freq != Py_None)
+            Py_SETREF(freq, Py_NewRef(Py_None));
+        pos = q;
+    }
+    PyObject *res = PyTuple_New(4);
+    PyObject *po = PyLong_FromSsize_t(pos);
+    if (res == NULL || po == NULL) {
+        Py_XDECREF(res);
+        Py_XDECREF(po);
+        goto error;
+    }
+    PyTuple_SET_ITEM(res, 0, po);
+    PyTuple_SET_ITEM(res, 1, expire);
+    PyTuple_SET_ITEM(res, 2, idle);
+    PyTuple_SET_ITEM(res, 3, freq);
+    return res;
+error: /* not a data problem (no memory, an interrupt in Record()): propagate it, with
+        * nothing consumed: the records of this call are taken back out of `out` */
+    {
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (PyList_GET_SIZE(out) > out_start &&
+            PyList_SetSlice(out, out_start, PyList_GET_SIZE(out), NULL) < 0)
+            PyErr_Clear();
+        PyErr_Restore(et, ev, tb);
+    }
+    Py_DECREF(expire);
+    Py_DECREF(idle);
+    Py_DECREF(freq);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ JSONL
+ *
+ * rdbtools.jsonl.record_to_line for string/list/set/hash (no field TTLs)/zset
+ * records, byte for byte: keys in the same order, strings escaped as
+ * json.encoder.encode_basestring (ensure_ascii=False) does, invalid UTF-8 as
+ * {"base64":"..."}, sets sorted bytewise, hashes by (field, value), zsets by
+ * (score, member) keeping the input order of equal keys (Python's sort is
+ * stable: 0.0 and -0.0 tie), scores as repr(float) or "inf"/"-inf".
+ * Anything else (other types, field TTLs, NaN scores, values that are not
+ * exactly bytes/float/int/list/tuple) is left to the Python function.
+ */
+
+static PyObject *a_db, *a_key, *a_type, *a_value, *a_expire_ms, *a_idle, *a_freq,
+    *a_field_expires;
+
+typedef struct {
+    char *buf;
+    Py_ssize_t len, cap;
+    char stack[2048];
+} WBuf;
+
+static void
+wb_init(WBuf *w)
+{
+    w->buf = w->stack;
+    w->len = 0;
+    w->cap = sizeof w->stack;
+}
+
+static void
+wb_free(WBuf *w)
+{
+    if (w->buf != w->stack)
+        PyMem_Free(w->buf);
+}
+
+/* Room for `extra` more bytes; -1 with MemoryError set on failure. */
+static int
+wb_grow(WBuf *w, Py_ssize_t extra)
+{
+    if (extra > PY_SSIZE_T_MAX / 2 - w->len) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t need = w->len + extra, cap = w->cap * 2;
+    if (cap < need)
+        cap = need;
+    char *nb;
+    if (w->buf == w->stack) {
+        nb = PyMem_Malloc((size_t)cap);
+        if (nb != NULL)
+            memcpy(nb, w->buf, (size_t)w->len);
+    }
+    else {
+        nb = PyMem_Realloc(w->buf, (size_t)cap);
+    }
+    if (nb == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    w->buf = nb;
+    w->cap = cap;
+    return 0;
+}
+
+static inline int
+wb_reserve(WBuf *w, Py_ssize_t extra)
+{
+    return w->cap - w->len >= extra ? 0 : wb_grow(w, extra);
+}
+
+static inline int
+wb_put(WBuf *w, const char *s, Py_ssize_t n)
+{
+    if (wb_reserve(w, n) < 0)
+        return -1;
+    memcpy(w->buf + w->len, s, (size_t)n);
+    w->len += n;
+    return 0;
+}
+
+#define WB_LIT(w, lit) wb_put((w), (lit), (Py_ssize_t)(sizeof(lit) - 1))
+
+static inline int
+wb_char(WBuf *w, char c)
+{
+    if (wb_reserve(w, 1) < 0)
+        return -1;
+    w->buf[w->len++] = c;
+    return 0;
+}
+
+static int
+wb_i64(WBuf *w, int64_t v)
+{
+    if (wb_reserve(w, 24) < 0)
+        return -1;
+    w->len += fmt_i64(w->buf + w->len, v);
+    return 0;
+}
+
+/* Length of the valid UTF-8 (as CPython's strict decoder defines it: no
+ * overlongs, no surrogates, nothing above U+10FFFF) at s, or -1. */
+static int
+utf8_valid(const uint8_t *s, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    while (i < n) {
+        /* ASCII fast path, 8 bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (x & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c < 0xC2 || c > 0xF4)
+            return 0;
+        if (c < 0xE0) {
+            if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80)
+                return 0;
+            i += 2;
+            continue;
+        }
+        if (c < 0xF0) {
+            if (i + 2 >= n)
+                return 0;
+            unsigned c1 = s[i + 1];
+            if ((c1 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80)
+                return 0;
+            if (c == 0xE0 && c1 < 0xA0)
+                return 0; /* overlong */
+            if (c == 0xED && c1 > 0x9F)
+                return 0; /* surrogate */
+            i += 3;
+            continue;
+        }
+        if (i + 3 >= n)
+            return 0;
+        unsigned c1 = s[i + 1];
+        if ((c1 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && c1 < 0x90)
+            return 0; /* overlong */
+        if (c == 0xF4 && c1 > 0x8F)
+            return 0; /* above U+10FFFF */
+        i += 4;
+    }
+    return 1;
+}
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Which bytes encode_basestring rewrites: '"', '\\' and the C0 controls. */
+static uint8_t json_esc[256];
+
+/* jsonl._s(b): the JSON text of jbytes(b). */
+static int
+wb_jbytes(WBuf *w, const uint8_t *s, Py_ssize_t n)
+{
+    if (!utf8_valid(s, n)) {
+        Py_ssize_t out = 4 * ((n + 2) / 3);
+        if (wb_reserve(w, out + 14) < 0)
+            return -1;
+        char *o = w->buf + w->len;
+        memcpy(o, "{\"base64\":\"", 11);
+        o += 11;
+        Py_ssize_t i = 0;
+        for (; i + 3 <= n; i += 3) {
+            uint32_t v = ((uint32_t)s[i] << 16) | ((uint32_t)s[i + 1] << 8) | s[i + 2];
+            *o++ = b64chars[v >> 18];
+            *o++ = b64chars[(v >> 12) & 63];
+            *o++ = b64chars[(v >> 6) & 63];
+            *o++ = b64chars[v & 63];
+        }
+        if (n - i == 1) {
+            uint32_t v = (uint32_t)s[i] << 16;
+            *o++ = b64chars[v >> 18];
+            *o++ = b64chars[(v >> 12) & 63];
+            *o++ = '=';
+            *o++ = '=';
+        }
+        else if (n - i == 2) {
+            uint32_t v = ((uint32_t)s[i] << 16) | ((uint32_t)s[i + 1] << 8);
+            *o++ = b64chars[v >> 18];
+            *o++ = b64chars[(v >> 12) & 63];
+            *o++ = b64chars[(v >> 6) & 63];
+            *o++ = '=';
+        }
+        *o++ = '"';
+        *o++ = '}';
+        w->len = o - w->buf;
+        return 0;
+    }
+    if (wb_reserve(w, 6 * n + 2) < 0)
+        return -1;
+    char *o = w->buf + w->len;
+    *o++ = '"';
+    Py_ssize_t i = 0, run = 0;
+    while (i < n) {
+        run = i;
+        while (i < n && !json_esc[s[i]])
+            i++;
+        memcpy(o, s + run, (size_t)(i - run));
+        o += i - run;
+        if (i >= n)
+            break;
+        unsigned c = s[i++];
+        *o++ = '\\';
+        switch (c) {
+        case '"':
+            *o++ = '"';
+            break;
+        case '\\':
+            *o++ = '\\';
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = "0123456789abcdef"[c >> 4];
+            *o++ = "0123456789abcdef"[c & 15];
+        }
+    }
+    *o++ = '"';
+    w->len = o - w->buf;
+    return 0;
+}
+
+/* Writing results: 0 done, -1 Python error, 1 "not for C" (use the Python function). */
+#define WB_PY 1
+
+static inline int
+wb_obj_bytes(WBuf *w, PyObject *b)
+{
+    if (!PyBytes_CheckExact(b))
+        return WB_PY;
+    return wb_jbytes(w, (const uint8_t *)PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b));
+}
+
+/* An exact int as %d (or str()): only int64 here; anything else is Python's. */
+static int
+wb_int(WBuf *w, PyObject *v)
+{
+    if (!PyLong_CheckExact(v))
+        return WB_PY;
+    int overflow;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow)
+        return WB_PY;
+    if (x == -1 && PyErr_Occurred())
+        return -1;
+    return wb_i64(w, x);
+}
+
+typedef struct {
+    const char *s;
+    Py_ssize_t n;
+    const char *s2;
+    Py_ssize_t n2;
+    double score;
+    Py_ssize_t idx;
+} SortItem;
+
+static inline int
+cmp_bytes(const char *a, Py_ssize_t na, const char *b, Py_ssize_t nb)
+{
+    int c = memcmp(a, b, (size_t)(na < nb ? na : nb));
+    if (c)
+        return c;
+    return na < nb ? -1 : na > nb;
+}
+
+static int
+cmp_set(const void *x, const void *y)
+{
+    const SortItem *a = x, *b = y;
+    return cmp_bytes(a->s, a->n, b->s, b->n);
+}
+
+static int
+cmp_hash(const void *x, const void *y)
+{
+    const SortItem *a = x, *b = y;
+    int c = cmp_bytes(a->s, a->n, b->s, b->n);
+    return c ? c : cmp_bytes(a->s2, a->n2, b->s2, b->n2);
+}
+
+static int
+cmp_zset(const void *x, const void *y)
+{
+    const SortItem *a = x, *b = y;
+    if (a->score < b->score)
+        return -1;
+    if (a->score > b->score)
+        return 1;
+    int c = cmp_bytes(a->s, a->n, b->s, b->n);
+    if (c)
+        return c;
+    return a->idx < b->idx ? -1 : a->idx > b->idx; /* stable, as sorted() */
+}
+
+static int
+wb_score(WBuf *w, double d)
+{
+    if (Py_IS_INFINITY(d))
+        return d > 0 ? WB_LIT(w, "\"inf\"") : WB_LIT(w, "\"-inf\"");
+    char *r = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (r == NULL)
+        return -1;
+    int rc = wb_put(w, r, (Py_ssize_t)strlen(r));
+    PyMem_Free(r);
+    return rc;
+}
+
+/* The value of a list/set/hash/zset record ('l', 's', 'h', 'z'). */
+static int
+wb_collection(WBuf *w, char kind, PyObject *v)
+{
+    if (!PyList_CheckExact(v) && !PyTuple_CheckExact(v))
+        return WB_PY;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(v);
+    PyObject **items = PySequence_Fast_ITEMS(v);
+    if (kind == 'l') {
+        if (wb_char(w, '[') < 0)
+            return -1;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (i && wb_char(w, ',') < 0)
+                return -1;
+            int rc = wb_obj_bytes(w, items[i]);
+            if (rc)
+                return rc;
+        }
+        return wb_char(w, ']');
+    }
+    SortItem stack[64];
+    SortItem *si = n <= 64 ? stack : PyMem_Malloc((size_t)n * sizeof(SortItem));
+    if (si == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int rc = 0;
+    /* Collect (and type-check) everything before sorting: the list cannot change
+     * under us since no Python code runs from here on. */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *it = items[i];
+        si[i].idx = i;
+        if (kind == 's') {
+            if (!PyBytes_CheckExact(it)) {
+                rc = WB_PY;
+                goto done;
+            }
+            si[i].s = PyBytes_AS_STRING(it);
+            si[i].n = PyBytes_GET_SIZE(it);
+            continue;
+        }
+        if (!PyTuple_CheckExact(it) || PyTuple_GET_SIZE(it) != 2) {
+            rc = WB_PY;
+            goto done;
+        }
+        PyObject *a = PyTuple_GET_ITEM(it, 0), *b = PyTuple_GET_ITEM(it, 1);
+        if (!PyBytes_CheckExact(a)) {
+            rc = WB_PY;
+            goto done;
+        }
+        si[i].s = PyBytes_AS_STRING(a);
+        si[i].n = PyBytes_GET_SIZE(a);
+        if (kind == 'h') {
+            if (!PyBytes_CheckExact(b)) {
+                rc = WB_PY;
+                goto done;
+            }
+            si[i].s2 = PyBytes_AS_STRING(b);
+            si[i].n2 = PyBytes_GET_SIZE(b);
+        }
+        else {
+            if (!PyFloat_CheckExact(b)) {
+                rc = WB_PY;
+                goto done;
+            }
+            si[i].score = PyFloat_AS_DOUBLE(b);
+            if (si[i].score != si[i].score) { /* NaN: sorted() and _score() have views */
+                rc = WB_PY;
+                goto done;
+            }
+        }
+    }
+    if (n > 1)
+        qsort(si, (size_t)n, sizeof(SortItem),
+              kind == 's' ? cmp_set : kind == 'h' ? cmp_hash : cmp_zset);
+    if ((rc = wb_char(w, '[')) < 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i && (rc = wb_char(w, ',')) < 0)
+            goto done;
+        if (kind == 's') {
+            if ((rc = wb_jbytes(w, (const uint8_t *)si[i].s, si[i].n)) < 0)
+                goto done;
+            continue;
+        }
+        if ((rc = wb_char(w, '[')) < 0 ||
+            (rc = wb_jbytes(w, (const uint8_t *)si[i].s, si[i].n)) < 0 ||
+            (rc = wb_char(w, ',')) < 0)
+            goto done;
+        if (kind == 'h')
+            rc = wb_jbytes(w, (const uint8_t *)si[i].s2, si[i].n2);
+        else
+            rc = wb_score(w, si[i].score);
+        if (rc < 0 || (rc = wb_char(w, ']')) < 0)
+            goto done;
+    }
+    rc = wb_char(w, ']');
+done:
+    if (si != stack)
+        PyMem_Free(si);
+    return rc;
+}
+
+/* Append the line of record r (no newline); 0, -1 (error) or WB_PY. On WB_PY
+ * the buffer may hold a partial line: the caller truncates it. */
+static int
+wb_record(WBuf *w, PyObject *r)
+{
+    PyObject *db = NULL, *key = NULL, *type = NULL, *value = NULL, *exp = NULL, *idle = NULL,
+             *freq = NULL;
+    int rc = -1;
+    char kind;
+    if ((type = PyObject_GetAttr(r, a_type)) == NULL)
+        goto done;
+    const char *tname;
+    if (type == s_string || (PyUnicode_CheckExact(type) &&
+                             PyUnicode_CompareWithASCIIString(type, "string") == 0)) {
+        kind = 'v';
+        tname = "string";
+    }
+    else if (type == s_list || (PyUnicode_CheckExact(type) &&
+                                PyUnicode_CompareWithASCIIString(type, "list") == 0)) {
+        kind = 'l';
+        tname = "list";
+    }
+    else if (type == s_set || (PyUnicode_CheckExact(type) &&
+                               PyUnicode_CompareWithASCIIString(type, "set") == 0)) {
+        kind = 's';
+        tname = "set";
+    }
+    else if (type == s_zset || (PyUnicode_CheckExact(type) &&
+                                PyUnicode_CompareWithASCIIString(type, "zset") == 0)) {
+        kind = 'z';
+        tname = "zset";
+    }
+    else if (type == s_hash || (PyUnicode_CheckExact(type) &&
+                                PyUnicode_CompareWithASCIIString(type, "hash") == 0)) {
+        kind = 'h';
+        tname = "hash";
+    }
+    else {
+        rc = WB_PY;
+        goto done;
+    }
+    if (kind == 'h') {
+        PyObject *fe = PyObject_GetAttr(r, a_field_expires);
+        if (fe == NULL)
+            goto done;
+        int truth = fe == Py_None ? 0 : PyObject_IsTrue(fe);
+        Py_DECREF(fe);
+        if (truth < 0)
+            goto done;
+        if (truth) {
+            rc = WB_PY;
+            goto done;
+        }
+    }
+    if ((db = PyObject_GetAttr(r, a_db)) == NULL || (key = PyObject_GetAttr(r, a_key)) == NULL ||
+        (value = PyObject_GetAttr(r, a_value)) == NULL ||
+        (exp = PyObject_GetAttr(r, a_expire_ms)) == NULL ||
+        (idle = PyObject_GetAttr(r, a_idle)) == NULL || (freq = PyObject_GetAttr(r, a_freq)) == NULL)
+        goto done;
+    if (!PyBytes_CheckExact(key) || (exp != Py_None && !PyLong_CheckExact(exp)) ||
+        (idle != Py_None && !PyLong_CheckExact(idle)) ||
+        (freq != Py_None && !PyLong_CheckExact(freq))) {
+        rc = WB_PY;
+        goto done;
+    }
+    if ((rc = WB_LIT(w, "{\"db\":")) != 0 || (rc = wb_int(w, db)) != 0 ||
+        (rc = WB_LIT(w, ",\"key\":")) != 0 || (rc = wb_obj_bytes(w, key)) != 0 ||
+        (rc = WB_LIT(w, ",\"type\":\"")) != 0 ||
+        (rc = wb_put(w, tname, (Py_ssize_t)strlen(tname))) != 0 ||
+        (rc = WB_LIT(w, "\",\"expire_ms\":")) != 0)
+        goto done;
+    rc = exp == Py_None ? WB_LIT(w, "null") : wb_int(w, exp);
+    if (rc != 0 || (rc = WB_LIT(w, ",\"value\":")) != 0)
+        goto done;
+    rc = kind == 'v' ? wb_obj_bytes(w, value) : wb_collection(w, kind, value);
+    if (rc != 0)
+        goto done;
+    if (idle != Py_None &&
+        ((rc = WB_LIT(w, ",\"lru_idle\":")) != 0 || (rc = wb_int(w, idle)) != 0))
+        goto done;
+    if (freq != Py_None &&
+        ((rc = WB_LIT(w, ",\"lfu_freq\":")) != 0 || (rc = wb_int(w, freq)) != 0))
+        goto done;
+    rc = wb_char(w, '}');
+done:
+    Py_XDECREF(db);
+    Py_XDECREF(key);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(exp);
+    Py_XDECREF(idle);
+    Py_XDECREF(freq);
+    return rc;
+}
+
+static PyObject *
+record_to_line(PyObject *self, PyObject *r)
+{
+    WBuf w;
+    wb_init(&w);
+    int rc = wb_record(&w, r);
+    PyObject *res;
+    if (rc < 0)
+        res = NULL;
+    else if (rc == WB_PY)
+        res = Py_NewRef(Py_None);
+    else
+        res = PyUnicode_DecodeUTF8(w.buf, w.len, NULL);
+    wb_free(&w);
+    return res;
+}
+
+static PyObject *
+records_to_jsonl(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "records_to_jsonl(records, fallback)");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(args[0], "records_to_jsonl: records must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    PyObject *fallback = args[1];
+    WBuf w;
+    wb_init(&w);
+    PyObject *res = NULL;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *r = PySequence_Fast_GET_ITEM(seq, i);
+        Py_ssize_t mark = w.len;
+        int rc = wb_record(&w, r);
+        if (rc < 0)
+            goto done;
+        if (rc == WB_PY) {
+            w.len = mark;
+            Py_INCREF(r); /* the fallback may drop the caller's list entry */
+            PyObject *line = PyObject_CallOneArg(fallback, r);
+            Py_DECREF(r);
+            if (line == NULL)
+                goto done;
+            Py_ssize_t ln;
+            const char *s = PyUnicode_Check(line) ? PyUnicode_AsUTF8AndSize(line, &ln) : NULL;
+            if (s == NULL) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_TypeError, "records_to_jsonl: fallback must return str");
+                Py_DECREF(line);
+                goto done;
+            }
+            rc = wb_put(&w, s, ln);
+            Py_DECREF(line);
+            if (rc < 0)
+                goto done;
+        }
+        if (wb_char(&w, '\n') < 0)
+            goto done;
+    }
+    res = PyBytes_FromStringAndSize(w.buf, w.len);
+done:
+    wb_free(&w);
+    Py_DECREF(seq);
+    return res;
 }
 
 /* ------------------------------------------------------------------ module */
@@ -1105,6 +2484,24 @@ static PyMethodDef methods[] = {
      "hash_pairs($module, /, items, what='hash blob')\n--\n\n"
      "(field, value) pairs of a decoded hash listpack/ziplist; `what` names the blob\n"
      "in the error for an odd entry count."},
+    {"scan_keys", (PyCFunction)(void (*)(void))scan_keys, METH_FASTCALL,
+     "scan_keys($module, buf, pos, base, db, max_len, record, out, expire, idle, freq,\n"
+     "          limit=sys.maxsize, /)\n--\n\n"
+     "The decoder's fast path: from buf[pos:], parse EXPIRETIME(_MS)/IDLE/FREQ opcodes and\n"
+     "keys of types 0-5, 10-14, 16-18 and 20, appending record(...) for each key to `out`\n"
+     "exactly as RdbDecoder._parse_key builds them (offset = base + position of the type\n"
+     "byte). Stops before the first item it does not handle, that is incomplete or that is\n"
+     "invalid in any way (the Python path then parses it and raises what it raises),\n"
+     "or once `out` holds `limit` events.\n"
+     "Returns (pos, expire, idle, freq): where it stopped and the pending key metadata."},
+    {"record_to_line", (PyCFunction)record_to_line, METH_O,
+     "record_to_line($module, record, /)\n--\n\n"
+     "rdbtools.jsonl.record_to_line(record) for string/list/set/zset records and hashes\n"
+     "without field TTLs; None for anything else (use the Python function)."},
+    {"records_to_jsonl", (PyCFunction)(void (*)(void))records_to_jsonl, METH_FASTCALL,
+     "records_to_jsonl($module, records, fallback, /)\n--\n\n"
+     "UTF-8 bytes of the JSONL lines of `records`, each followed by a newline;\n"
+     "fallback(record) -> str gives the lines record_to_line leaves to Python."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1142,5 +2539,42 @@ PyInit__speedups(void)
 #ifdef __GLIBC__
     c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); /* on failure: float() */
 #endif
-    return PyModule_Create(&module);
+#define INTERN(var, text)                                                                  \
+    if ((var = PyUnicode_InternFromString(text)) == NULL)                                  \
+        return NULL;
+    INTERN(s_string, "string")
+    INTERN(s_list, "list")
+    INTERN(s_set, "set")
+    INTERN(s_zset, "zset")
+    INTERN(s_hash, "hash")
+    INTERN(e_linkedlist, "linkedlist")
+    INTERN(e_hashtable, "hashtable")
+    INTERN(e_skiplist, "skiplist")
+    INTERN(e_ziplist, "ziplist")
+    INTERN(e_intset, "intset")
+    INTERN(e_quicklist, "quicklist")
+    INTERN(e_listpack, "listpack")
+    INTERN(a_db, "db")
+    INTERN(a_key, "key")
+    INTERN(a_type, "type")
+    INTERN(a_value, "value")
+    INTERN(a_expire_ms, "expire_ms")
+    INTERN(a_idle, "idle")
+    INTERN(a_freq, "freq")
+    INTERN(a_field_expires, "field_expires")
+#undef INTERN
+    for (int c = 0; c < 0x20; c++)
+        json_esc[c] = 1;
+    json_esc['"'] = json_esc['\\'] = 1;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    /* The decoder's switch for scan_keys (off with RDBKIT_PUREPYTHON=1, as every
+     * other accelerator); tests flip it to compare both paths in one process. */
+    const char *pure = getenv("RDBKIT_PUREPYTHON");
+    if (PyModule_AddObjectRef(m, "FASTPATH", (pure && *pure) ? Py_False : Py_True) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from rdbtools.io import iter_records, open_input, open_output
-from rdbtools.jsonl import record_to_json, record_to_line
+from rdbtools.jsonl import record_to_json, records_to_jsonl
+from rdbtools.model import Record
 
 from ..errors import library_errors
 from ..options import filter_options, make_filter
@@ -28,16 +29,15 @@ def dump(file: str, fmt: str, output: str, dbs, key_glob, key_regex, types) -> N
             records = with_progress(iter_records(fobj, filter=flt), fobj, f"dumping {name}")
             write = out.write
             if fmt == "jsonl":
-                batch: list[str] = []
+                # small batches: the records are freed while hot, the GC stays idle
+                batch: list[Record] = []
                 for rec in records:
-                    batch.append(record_to_line(rec))
-                    if len(batch) >= 4096:
-                        batch.append("")
-                        write("\n".join(batch).encode("utf-8"))
+                    batch.append(rec)
+                    if len(batch) >= 256:
+                        write(records_to_jsonl(batch))
                         batch = []
                 if batch:
-                    batch.append("")
-                    write("\n".join(batch).encode("utf-8"))
+                    write(records_to_jsonl(batch))
             else:
                 import json
 
