@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import BinaryIO
 
 from .decoder import NEED_DATA, Filter, RdbDecoder
-from .errors import RdbError
+from .errors import RdbCorruptError, RdbError
 from .limits import Limits
 
 CHUNK = 1 << 20
@@ -79,13 +79,22 @@ def iter_events(
     limits: Limits | None = None,
     verify_checksum: bool = True,
     chunk_size: int = CHUNK,
+    allow_trailing: bool = False,
 ) -> Iterator:
-    """Every event of an RDB file, path, file object or bytes, in order."""
+    """Every event of an RDB file, path, file object or bytes, in order.
+
+    A file holds one RDB: bytes after the checksum trailer are reported as
+    corruption (a damaged version digit or EOF byte shows up that way) unless
+    ``allow_trailing`` — streams that carry more after the RDB use the decoder's
+    ``trailing_data`` instead.
+    """
     decoder = RdbDecoder(limits=limits, filter=filter, verify_checksum=verify_checksum)
     if isinstance(source, bytes | bytearray | memoryview):
         decoder.feed(bytes(source))
         decoder.feed_eof()
         yield from _drain(decoder, "<bytes>")
+        if not allow_trailing:
+            _refuse_trailing(decoder, len(decoder.trailing_data), "<bytes>")
         return
     fobj, name, owned = open_input(source)
     try:
@@ -101,6 +110,9 @@ def iter_events(
                 exc.source = exc.source or name
                 raise
             if decoder.done:
+                if not allow_trailing:
+                    extra = len(decoder.trailing_data) or len(read(1))
+                    _refuse_trailing(decoder, extra, name)
                 break
             data = read(max(chunk_size, min(decoder.need, 64 * chunk_size)))
             if data:
@@ -112,6 +124,16 @@ def iter_events(
     finally:
         if owned:
             fobj.close()
+
+
+def _refuse_trailing(decoder: RdbDecoder, extra: int, name: str) -> None:
+    if extra:
+        raise RdbCorruptError(
+            "unexpected bytes after the end of the RDB (checksum trailer)",
+            offset=decoder.offset,
+            phase="check-sum",
+            source=name,
+        )
 
 
 def _drain(decoder: RdbDecoder, name: str) -> Iterator:

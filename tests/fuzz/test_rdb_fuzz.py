@@ -142,3 +142,13 @@ def test_unknown_type_names_the_byte_and_offset():
     with pytest.raises(RdbError) as info:
         read_all(_file(b"\xfe\x00\x1f\x01k\x01v"))
     assert info.value.offset == 11 and "31" in str(info.value)
+
+
+def test_bytes_after_the_trailer_are_corruption():
+    data = _file(b"\xfe\x00\x00\x01k\x01v", version=9)
+    with pytest.raises(RdbError) as info:
+        read_all(data + b"x")
+    assert info.value.offset == len(data)
+    # a version digit flipped to 1 leaves the 8 checksum bytes over: caught the same way
+    with pytest.raises(RdbError):
+        read_all(b"REDIS0001" + data[9:])
