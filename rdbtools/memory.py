@@ -37,6 +37,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .encodings.listpack import lp_entry_size, lp_int_entry_size
 from .model import Record, Stream
 from .numbers import double_to_int, string2ll
 
@@ -124,49 +125,6 @@ def sds_size(n: int) -> int:
 def _next_power(n: int) -> int:
     """Buckets of a dict expanded for ``n`` entries (_dictNextExp, minimum 4)."""
     return 4 if n <= 4 else 1 << (n - 1).bit_length()
-
-
-def _backlen(size: int) -> int:
-    if size <= 127:
-        return 1
-    if size < 16383:
-        return 2
-    if size < 2097151:
-        return 3
-    if size < 268435455:
-        return 4
-    return 5
-
-
-def lp_int_entry_size(v: int) -> int:
-    """Bytes of a listpack integer entry, backlen included (lpEncodeGetType)."""
-    if 0 <= v <= 127:
-        return 2
-    if -4096 <= v <= 4095:
-        return 3
-    if -32768 <= v <= 32767:
-        return 4
-    if -8388608 <= v <= 8388607:
-        return 5
-    if -2147483648 <= v <= 2147483647:
-        return 6
-    return 10
-
-
-def lp_entry_size(s: bytes) -> int:
-    """Bytes one element takes in a listpack (canonical integers are stored as ints)."""
-    n = len(s)
-    if n <= 20:
-        v = string2ll(s)
-        if v is not None:
-            return lp_int_entry_size(v)
-    if n < 64:
-        size = n + 1
-    elif n < 4096:
-        size = n + 2
-    else:
-        size = n + 5
-    return size + _backlen(size)
 
 
 def listpack_size(items: list[bytes]) -> int:

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import chain
 
+from .encodings.listpack import lp_entry_size
 from .numbers import double2ll, string2ll
 
 # quicklist.c: optimization_level[] (bytes per node for fill -1..-5) and SIZE_SAFETY_LIMIT
@@ -233,36 +234,6 @@ def _allow_insert(
     return count_limit is not None and count < count_limit
 
 
-def _backlen_size(n: int) -> int:
-    if n <= 127:
-        return 1
-    if n < 16383:
-        return 2
-    if n < 2097151:
-        return 3
-    if n < 268435455:
-        return 4
-    return 5
-
-
-def lp_entry_size(item: bytes) -> int:
-    """Bytes a listpack entry for ``item`` takes, backlen included (lpEncodeGetType)."""
-    v = string2ll(item)
-    if v is not None:
-        if 0 <= v <= 127:
-            return 2
-        if -4096 <= v <= 4095:
-            return 3
-        if -32768 <= v <= 32767:
-            return 4
-        if -8388608 <= v <= 8388607:
-            return 5
-        if -2147483648 <= v <= 2147483647:
-            return 6
-        return 10
-    n = len(item)
-    size = n + (1 if n < 64 else 2 if n < 4096 else 5)
-    return size + _backlen_size(size)
 
 
 def zl_entry_size(item: bytes, prev_entry: int) -> int:

@@ -316,7 +316,50 @@ try:  # C accelerator (rdbtools/_speedups.c): same results and errors; RDBKIT_PU
 except ImportError:
     pass
 
+def lp_backlen_size(size: int) -> int:
+    """Bytes of the backlen that follows an entry of ``size`` bytes (encoding + data)."""
+    if size <= 127:
+        return 1
+    if size < 16383:
+        return 2
+    if size < 2097151:
+        return 3
+    if size < 268435455:
+        return 4
+    return 5
+
+
+def lp_int_entry_size(v: int) -> int:
+    """Bytes of a listpack integer entry, backlen included (lpEncodeGetType)."""
+    if 0 <= v <= 127:
+        return 2
+    if -4096 <= v <= 4095:
+        return 3
+    if -32768 <= v <= 32767:
+        return 4
+    if -8388608 <= v <= 8388607:
+        return 5
+    if -2147483648 <= v <= 2147483647:
+        return 6
+    return 10
+
+
+def lp_entry_size(item: bytes) -> int:
+    """Bytes a listpack entry for ``item`` takes, backlen included; canonical integers
+    are stored as integers, as ``encode_listpack`` does."""
+    if len(item) <= 20:
+        v = string2ll(item)
+        if v is not None:
+            return lp_int_entry_size(v)
+    n = len(item)
+    size = n + (1 if n < 64 else 2 if n < 4096 else 5)
+    return size + lp_backlen_size(size)
+
+
 __all__ = [
+    "lp_backlen_size",
+    "lp_entry_size",
+    "lp_int_entry_size",
     "LP_ENCODING_12BIT_STR",
     "LP_ENCODING_13BIT_INT",
     "LP_ENCODING_16BIT_INT",

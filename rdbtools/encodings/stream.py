@@ -29,7 +29,6 @@ import struct
 
 from ..errors import BadEncoding, RdbCorruptError
 from ..model import PendingEntry, Stream, StreamConsumer, StreamGroup, StreamID
-from ..policy import lp_entry_size
 from ..primitives import (
     Short,
     load_len,
@@ -40,7 +39,7 @@ from ..primitives import (
     save_string,
     skip_string,
 )
-from .listpack import decode_listpack, encode_listpack
+from .listpack import decode_listpack, encode_listpack, lp_entry_size, lp_int_entry_size
 
 _id_be = struct.Struct(">QQ").unpack_from
 _pack_id_be = struct.Struct(">QQ").pack
@@ -243,21 +242,6 @@ def skip_stream(version: int, buf: bytes, pos: int, max_len: int) -> int:
 # ----------------------------------------------------------------------------- encoding
 
 
-def _lp_int_size(v: int) -> int:
-    """Listpack entry bytes (backlen included) of integer ``v``."""
-    if 0 <= v <= 127:
-        return 2
-    if -4096 <= v <= 4095:
-        return 3
-    if -32768 <= v <= 32767:
-        return 4
-    if -8388608 <= v <= 8388607:
-        return 5
-    if -2147483648 <= v <= 2147483647:
-        return 6
-    return 10
-
-
 def _delta(a: int, b: int) -> int:
     """``a - b`` as the int64 Redis stores (uint64 subtraction, then a signed view)."""
     d = (a - b) & _U64_MAX
@@ -279,7 +263,7 @@ def encode_stream_nodes(entries, policy, version: int) -> list[tuple[StreamID, b
     for sid, fv in entries:
         fields = tuple(f for f, _ in fv)
         if items is not None:
-            lp_bytes = 7 + _lp_int_size(count) + body
+            lp_bytes = 7 + lp_int_entry_size(count) + body
             new_bytes = sum(len(f) + len(v) for f, v in fv)
             if policy.stream_node_full(lp_bytes, count, new_bytes, version):
                 items = None
@@ -288,7 +272,7 @@ def encode_stream_nodes(entries, policy, version: int) -> list[tuple[StreamID, b
             mfields = fields
             count = 0
             items = [0, 0, len(fields), *fields, 0]
-            body = _lp_int_size(0) + _lp_int_size(len(fields)) + _lp_int_size(0)
+            body = lp_int_entry_size(0) + lp_int_entry_size(len(fields)) + lp_int_entry_size(0)
             body += sum(lp_entry_size(f) for f in fields)
             nodes.append((master, items))
             same = True
@@ -306,8 +290,8 @@ def encode_stream_nodes(entries, policy, version: int) -> list[tuple[StreamID, b
                 entry.append(f)
                 entry.append(v)
             entry.append(2 * n + 4)
-            body += _lp_int_size(n) + sum(lp_entry_size(f) + lp_entry_size(v) for f, v in fv)
-        body += _lp_int_size(entry[0]) + _lp_int_size(ms) + _lp_int_size(seq) + _lp_int_size(entry[-1])
+            body += lp_int_entry_size(n) + sum(lp_entry_size(f) + lp_entry_size(v) for f, v in fv)
+        body += lp_int_entry_size(entry[0]) + lp_int_entry_size(ms) + lp_int_entry_size(seq) + lp_int_entry_size(entry[-1])
         items.extend(entry)
         count += 1
         items[0] = count
