@@ -44,6 +44,7 @@ from typing import Final
 from aof.errors import RespProtocolError
 
 __all__ = [
+    "format_double",
     "NEED_DATA",
     "Push",
     "ReplyError",
@@ -834,7 +835,7 @@ def encode_bulk_array(values: Sequence[bytes | None], resp3: bool = False) -> by
     return b"".join(parts)
 
 
-def _format_double(x: float) -> bytes:
+def format_double(x: float) -> bytes:
     # Redis 7.0 addReplyDouble: "%.17g", with inf/-inf spelled explicitly
     if isinf(x):
         return b"inf" if x > 0 else b"-inf"
@@ -845,7 +846,7 @@ def _format_double(x: float) -> bytes:
 
 def encode_double(x: float, resp3: bool = False) -> bytes:
     """RESP3 ``,x``; RESP2 a bulk string of the same text (``1.1000000000000001``)."""
-    d = _format_double(float(x))
+    d = format_double(float(x))
     if resp3:
         return b",%b\r\n" % d
     return b"$%d\r\n%b\r\n" % (len(d), d)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aof.resp import encode_double, format_double  # noqa: F401 - re-exported for commands
+
 OK = b"+OK\r\n"
 PONG = b"+PONG\r\n"
 QUEUED = b"+QUEUED\r\n"
@@ -103,22 +105,9 @@ def map_header(n: int, resp: int) -> bytes:
     return b"%%%d\r\n" % n if resp == 3 else b"*%d\r\n" % (2 * n)
 
 
-def format_double(d: float) -> bytes:
-    """``%.17g`` as Redis 7.0's addReplyDouble (inf/-inf spelled out)."""
-    if d != d:
-        return b"nan"
-    if d == float("inf"):
-        return b"inf"
-    if d == float("-inf"):
-        return b"-inf"
-    return b"%.17g" % d
-
-
 def double(d: float, resp: int) -> bytes:
-    s = format_double(d)
-    if resp == 3:
-        return b",%s\r\n" % s
-    return b"$%d\r\n%s\r\n" % (len(s), s)
+    """A double reply: RESP3 ``,x``, RESP2 a bulk string of the same ``%.17g`` text."""
+    return encode_double(d, resp == 3)
 
 
 def boolean(v: bool, resp: int) -> bytes:

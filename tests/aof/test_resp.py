@@ -746,7 +746,7 @@ def encode_value(v: tuple, resp3: bool) -> tuple[bytes, object]:
         return encode_bool(x, resp3), x if resp3 else int(x)
     if kind == "double":
         wire = encode_double(x, resp3)
-        return wire, float(x) if resp3 else resp._format_double(x)
+        return wire, float(x) if resp3 else resp.format_double(x)
     if kind == "bignum":
         return encode_bignum(x, resp3), x if resp3 else b"%d" % x
     if kind == "error":
