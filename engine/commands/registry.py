@@ -54,6 +54,8 @@ class Command:
     # may run on the pipelined fast path: cannot block, close the connection, or change
     # the client state that decides how later commands run (MULTI, MONITOR, AUTH ...)
     fast: bool = True
+    # False for commands whose effects are propagated by the commands they run (EXEC)
+    propagates_self: bool = True
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         if self.keys_fn is not None:
@@ -121,6 +123,8 @@ TABLE = CommandTable()
 
 _STATEFUL = frozenset({"multi", "exec", "discard", "monitor", "auth", "hello", "reset", "quit",
                        "shutdown"})
+# commands whose effects reach the AOF as the commands they ran, never as themselves
+NO_SELF_PROPAGATE = {"exec"}
 
 
 def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, last: int,
@@ -130,7 +134,8 @@ def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, l
                    group=group, keys_fn=keys, since=since, summary=summary,
                    is_write="write" in fl, no_auth="no_auth" in fl,
                    allowed_in_multi="no_multi" not in fl,
-                   fast="blocking" not in fl and name not in _STATEFUL and "|" not in name)
+                   fast="blocking" not in fl and name not in _STATEFUL and "|" not in name,
+                   propagates_self=name not in NO_SELF_PROPAGATE)
 
 
 def command(name: str, arity: int, flags: str = "", first: int = 0, last: int = 0, step: int = 0,

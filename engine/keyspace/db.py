@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.config import Config
+    from engine.propagate import Propagator
 
 LFU_INIT_VAL = 5
 
@@ -135,8 +136,12 @@ class Database:
         return True
 
     def expire_key(self, key: bytes) -> None:
+        """deleteExpiredKeyAndPropagate: drop the key and log a DEL for it."""
         self.delete(key)
         self.ks.expired_keys += 1
+        p = self.ks.propagator
+        if p is not None and p.targets:
+            p.ops.append((self.id, [b"DEL", key]))
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
@@ -210,6 +215,7 @@ class Keyspace:
         self.load_clock = self.lru_clock  # access clock of keys loaded and not touched since
         self.lfu = config.maxmemory_policy.endswith("lfu")
         self.expired_keys = 0
+        self.propagator: Propagator | None = None  # set by the server
         self.dbs = [Database(i, self) for i in range(config.databases)]
 
     def update_clock(self) -> None:

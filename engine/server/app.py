@@ -28,6 +28,7 @@ from engine.config import Config, config_from_argv
 from engine.errors import ConfigError, EngineError
 from engine.keyspace.db import Database, Keyspace
 from engine.keyspace.expire import active_expire_cycle
+from engine.propagate import Propagator
 from engine.server.client import Client
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.keyspace = Keyspace(config)
+        self.propagator = Propagator()
+        self.keyspace.propagator = self.propagator
         self.clients: dict[int, Client] = {}
         self._next_id = 0
         self.stats = Stats()
@@ -269,6 +272,7 @@ class Server:
             self.keyspace.update_clock()
             if self.active_expire_enabled:
                 active_expire_cycle(self.keyspace, self.config.hz, self.config.active_expire_effort)
+                self.propagator.flush()
             now = time.time()
             t0, n0 = self._ops_sample
             if now - t0 >= 1.0:

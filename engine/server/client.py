@@ -89,6 +89,9 @@ class Client(asyncio.Protocol):
         self.last_cmd: Any = None  # the last Command run
         self.obuf_soft_since = 0.0
         self.in_exec = False
+        # set by a handler whose change must be logged differently from what was sent
+        # (see engine.propagate): the argvs to propagate instead, [] for nothing
+        self.rewritten: list[list[bytes]] | None = None
 
     # -- asyncio callbacks --------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -144,11 +144,33 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     c.last_cmd = cmd
     if dt >= srv.slowlog_threshold_ns:
         srv.slowlog_push(c, argv, dt // 1000)
-    if srv.dirty != dirty_before and cmd.is_write:
-        db = c.db
-        if db.watched or db.blocking:
-            srv.signal_keys(db, cmd.keys(argv))
+    if srv.dirty != dirty_before:
+        if cmd.is_write:
+            db = c.db
+            if db.watched or db.blocking:
+                srv.signal_keys(db, cmd.keys(argv))
+        prop = srv.propagator
+        if prop.targets:
+            queue_propagation(c, cmd, argv)
+    elif c.rewritten is not None:
+        c.rewritten = None
+    prop = srv.propagator
+    if prop.ops and not c.in_exec:
+        prop.flush()
     return reply
+
+
+def queue_propagation(c: Client, cmd: Command, argv: list[bytes]) -> None:
+    """After a command that changed the dataset: queue what the log must record."""
+    rw = c.rewritten
+    ops = c.server.propagator.ops
+    dbid = c.db.id
+    if rw is not None:
+        c.rewritten = None
+        for a in rw:
+            ops.append((dbid, a))
+    elif cmd.propagates_self:
+        ops.append((dbid, argv))
 
 
 def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:
@@ -169,6 +191,7 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
     i = 0
     fast_ok = c.multi is None and not srv.monitors and c.authenticated
     slow_ns = srv.slowlog_threshold_ns
+    prop = srv.propagator
     for argv in cmds:
         i += 1
         cmd = lookup.get(argv[0])
@@ -204,10 +227,17 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
                 srv.count_error(reply)
             if dt >= slow_ns:
                 srv.slowlog_push(c, argv, dt // 1000)
-            if srv.dirty != dirty_before and cmd.is_write:
-                db = c.db
-                if db.watched or db.blocking:
-                    srv.signal_keys(db, cmd.keys(argv))
+            if srv.dirty != dirty_before:
+                if cmd.is_write:
+                    db = c.db
+                    if db.watched or db.blocking:
+                        srv.signal_keys(db, cmd.keys(argv))
+                if prop.targets:
+                    queue_propagation(c, cmd, argv)
+            elif c.rewritten is not None:
+                c.rewritten = None
+            if prop.ops:
+                prop.flush()
         nbytes += len(reply)
         if nbytes > high_water:
             return i
