@@ -8,6 +8,7 @@ from engine.commands import (  # noqa: F401
     bitmaps,
     connection,
     databases,
+    debug,
     expiry,
     hashes,
     keys,

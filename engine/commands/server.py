@@ -8,7 +8,7 @@ import resource
 import time
 
 from engine import config as cfgmod
-from engine.commands.arguments import get_double, get_int
+from engine.commands.arguments import get_int
 from engine.commands.registry import TABLE, Command, command, container, subcommand
 from engine.errors import CommandError, SyntaxErr
 from engine.server.replies import (
@@ -20,7 +20,6 @@ from engine.server.replies import (
     encode,
     integer,
 )
-from engine.types import encoding_name
 
 G = "server"
 REDIS_VERSION = "7.0.15"
@@ -406,55 +405,6 @@ def _lookup_any(name: bytes) -> Command | None:
 
 
 # -- DEBUG / SLOWLOG / MONITOR / SHUTDOWN -------------------------------------------
-
-_DEBUG_DENIED = ('DEBUG command not allowed. If the enable-debug-command option is set to "local", '
-                 "you can run it from a local connection, otherwise you need to set this option in "
-                 "the configuration file, and then restart the server.")
-
-
-@command("debug", -2, "admin noscript loading stale", group=G)
-def debug_cmd(c, argv):  # type: ignore[no-untyped-def]
-    mode = c.server.config.enable_debug_command
-    local = c.addr.startswith("127.") or c.addr.startswith("::1")
-    if mode == "no" or (mode == "local" and not local):
-        raise CommandError(_DEBUG_DENIED)
-    sub = argv[1].lower()
-    if sub == b"sleep" and len(argv) == 3:
-        secs = get_double(argv[2])
-        time.sleep(max(0.0, secs))
-        return OK
-    if sub == b"object" and len(argv) == 3:
-        db = c.db
-        v = db.peek(argv[2])
-        if v is None:
-            raise CommandError("no such key")
-        enc = encoding_name(v)
-        extra = ""
-        if enc == "quicklist":
-            extra = f" ql_nodes:{max(1, len(v) // 128 + (1 if len(v) % 128 else 0))} ql_avg_node:{len(v):.2f} ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:{sum(len(x) + 2 for x in v)}"
-        return b"+Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d%s\r\n" % (
-            id(v), enc.encode(), _serialized_len(v), db.lru.get(argv[2], 0) & 0xFFFFFF,
-            db.idle_seconds(argv[2]), extra.encode())
-    if sub == b"set-active-expire" and len(argv) == 3:
-        c.server.active_expire_enabled = argv[2] != b"0"
-        return OK
-    if sub == b"jmap" or sub == b"quicklist-packed-threshold":
-        return OK
-    if sub == b"help":
-        return encode([Simple(x) for x in ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                                             "OBJECT <key>", "SLEEP <seconds>", "SET-ACTIVE-EXPIRE <0|1>",
-                                             "HELP"]], c.resp)
-    raise CommandError(f"unknown subcommand or wrong number of arguments for '{argv[1].decode('utf-8', 'replace')}'. Try DEBUG HELP.")
-
-
-def _serialized_len(v) -> int:  # type: ignore[no-untyped-def]
-    if isinstance(v, (bytes, bytearray)):
-        return len(v) + 1
-    try:
-        return sum(len(x) for x in v) + len(v)
-    except TypeError:
-        return len(v)
-
 
 SLOWLOG = container("slowlog", -2, group=G, since="2.2.12")
 

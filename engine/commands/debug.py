@@ -1,0 +1,190 @@
+"""DEBUG: the introspection and test hooks Redis's own test suite leans on.
+
+DIGEST/DIGEST-VALUE compute Redis's dataset digest (``rdbtools.digest``) from
+the live values, so a dataset here and in real Redis compare as one number;
+POPULATE and RELOAD (save, flush, load back through the ``rdbtools`` decoder)
+work as in ``debug.c``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from engine.commands.arguments import get_double, get_int
+from engine.commands.registry import command
+from engine.errors import CommandError
+from engine.materialize import value_to_record
+from engine.server.replies import OK, Simple, encode
+from engine.types import encoding_name
+from rdbtools.digest import DatasetDigest, value_digest
+
+log = logging.getLogger(__name__)
+
+_DEBUG_DENIED = ('DEBUG command not allowed. If the enable-debug-command option is set to "local", '
+                 "you can run it from a local connection, otherwise you need to set this option in "
+                 "the configuration file, and then restart the server.")
+_POSITIVE = "value is out of range, must be positive"
+_HELP = ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+         "DIGEST", "    Output a hex signature representing the current DB content.",
+         "DIGEST-VALUE <key> [<key> ...]", "    Output a hex signature of the values of all the specified keys.",
+         "OBJECT <key>", "    Show low level info about `key` and associated value.",
+         "POPULATE <count> [<prefix>] [<size>]",
+         "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+         "    it is used instead of the 'key' prefix. These are not propagated to",
+         "    replicas. Cluster slots are not respected so keys not belonging to the",
+         "    current node can be created in cluster mode.",
+         "RELOAD [option ...]", "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+         "    * MERGE: Merge the content of the RDB file into the current dataset.",
+         "    * NOFLUSH: Do not empty the dataset before loading the RDB file.",
+         "    * NOSAVE: the database will be loaded from an existing RDB file.",
+         "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
+         "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+         "HELP", "    Print this help."]
+
+
+def _digest_hex(c, keys) -> list[Simple]:  # type: ignore[no-untyped-def]
+    db = c.db
+    out = []
+    for k in keys:
+        v = db.data.get(k)  # logically expired keys count too, as in Redis
+        if v is None:
+            out.append(Simple("0" * 40))
+            continue
+        rec = value_to_record(db.id, k, v, None)
+        out.append(Simple(value_digest(rec.type, rec.value, k in db.expires).hex()))
+    return out
+
+
+def _dataset_digest(c) -> str:  # type: ignore[no-untyped-def]
+    dd = DatasetDigest()
+    for db in c.server.keyspace.dbs:
+        expires = db.expires
+        for k, v in db.data.items():
+            dd.add(value_to_record(db.id, k, v, expires.get(k)))
+    return dd.hexdigest()
+
+
+def _positive(arg: bytes) -> int:
+    """getPositiveLongFromObjectOrReply: one message for junk and negatives alike."""
+    try:
+        n = get_int(arg)
+    except CommandError:
+        n = -1
+    if n < 0:
+        raise CommandError(_POSITIVE)
+    return n
+
+
+def _populate(c, argv) -> bytes:  # type: ignore[no-untyped-def]
+    n = _positive(argv[2])
+    prefix = argv[3] if len(argv) >= 4 else b"key"
+    size = _positive(argv[4]) if len(argv) == 5 else 0
+    db = c.db
+    for j in range(n):
+        key = b"%s:%d" % (prefix, j)
+        if db.get(key) is not None:
+            continue
+        val = b"value:%d" % j
+        if size:
+            val = val[:size].ljust(size, b"\0")
+        db.add(key, val)
+        if db.watched or db.blocking:
+            c.server.signal_keys(db, [key])
+    return OK
+
+
+def _reload(c, argv) -> bytes:  # type: ignore[no-untyped-def]
+    from engine.persistence.rdb_load import load_rdb_file
+    from engine.persistence.rdb_save import save_rdb
+
+    flush = save = True
+    for opt in argv[2:]:
+        o = opt.lower()
+        if o == b"merge":
+            pass  # the loader replaces duplicates; there is nothing to refuse
+        elif o == b"noflush":
+            flush = False
+        elif o == b"nosave":
+            save = False
+        else:
+            raise CommandError("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+    srv = c.server
+    path = srv.rdb_path()
+    if save:
+        try:
+            save_rdb(srv, path)
+        except OSError as exc:
+            log.warning("DEBUG RELOAD: failed saving the DB: %s", exc)
+            raise CommandError(f"Failed saving the DB: {exc}") from None
+    if flush:
+        for db in srv.keyspace.dbs:
+            if db.data:
+                srv.signal_all(db)
+            db.clear()
+    try:
+        load_rdb_file(srv, path)
+    except Exception as exc:  # noqa: BLE001 - any load failure is this one error reply
+        log.warning("DEBUG RELOAD: %s", exc)
+        raise CommandError("Error trying to load the RDB dump") from None
+    log.warning("DB reloaded by DEBUG RELOAD")
+    return OK
+
+
+@command("debug", -2, "admin noscript loading stale", group="server")
+def debug_cmd(c, argv):  # type: ignore[no-untyped-def]
+    mode = c.server.config.enable_debug_command
+    local = c.addr.startswith("127.") or c.addr.startswith("::1")
+    if mode == "no" or (mode == "local" and not local):
+        raise CommandError(_DEBUG_DENIED)
+    sub = argv[1].lower()
+    n = len(argv)
+    if sub == b"sleep" and n == 3:
+        secs = get_double(argv[2])
+        time.sleep(max(0.0, secs))
+        return OK
+    if sub == b"object" and n == 3:
+        return _object(c, argv[2])
+    if sub == b"digest" and n == 2:
+        return encode(Simple(_dataset_digest(c)), c.resp)
+    if sub == b"digest-value":
+        return encode(_digest_hex(c, argv[2:]), c.resp)
+    if sub == b"populate" and 3 <= n <= 5:
+        return _populate(c, argv)
+    if sub == b"reload":
+        return _reload(c, argv)
+    if sub == b"set-active-expire" and n == 3:
+        c.server.active_expire_enabled = argv[2] != b"0"
+        return OK
+    if sub in (b"jmap", b"quicklist-packed-threshold", b"change-repl-id"):
+        return OK
+    if sub == b"log" and n == 3:
+        log.warning("DEBUG LOG: %s", argv[2].decode("utf-8", "replace"))
+        return OK
+    if sub == b"help":
+        return encode([Simple(x) for x in _HELP], c.resp)
+    raise CommandError(f"unknown subcommand or wrong number of arguments for '{argv[1].decode('utf-8', 'replace')}'. Try DEBUG HELP.")
+
+
+def _object(c, key: bytes) -> bytes:  # type: ignore[no-untyped-def]
+    db = c.db
+    v = db.peek(key)
+    if v is None:
+        raise CommandError("no such key")
+    enc = encoding_name(v)
+    extra = ""
+    if enc == "quicklist":
+        extra = (f" ql_nodes:{max(1, len(v) // 128 + (1 if len(v) % 128 else 0))} ql_avg_node:{len(v):.2f}"
+                 f" ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:{sum(len(x) + 2 for x in v)}")
+    return b"+Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d%s\r\n" % (
+        id(v), enc.encode(), _serialized_len(v), db.lru.get(key, 0) & 0xFFFFFF,
+        db.idle_seconds(key), extra.encode())
+
+
+def _serialized_len(v) -> int:  # type: ignore[no-untyped-def]
+    if isinstance(v, (bytes, bytearray)):
+        return len(v) + 1
+    try:
+        return sum(len(x) for x in v) + len(v)
+    except TypeError:
+        return len(v)
