@@ -4,12 +4,16 @@ told apart by content; ``--fix`` truncates an AOF's bad tail after asking."""
 
 from __future__ import annotations
 
+import time
+
 import click
 
 from aof.check import analyse, apply_fix, sniff
 from aof.errors import AofError
+from rdbtools.digest import DatasetDigest
 from rdbtools.errors import RdbError
 from rdbtools.io import iter_events
+from rdbtools.model import Record
 from rdbtools.summary import RdbSummary
 
 from ..errors import CliError, library_errors
@@ -27,7 +31,10 @@ def _text(b: bytes) -> str:
               help="AOF only: truncate the last file to its last valid command (asks first).")
 @click.option("-y", "--yes", is_flag=True, help="With --fix: do not ask.")
 @click.option("--no-backup", is_flag=True, help="With --fix: do not keep a copy of the file.")
-def check(file: str, quiet: bool, fix: bool, yes: bool, no_backup: bool) -> None:
+@click.option("--digest", is_flag=True,
+              help="RDB only: also print the DEBUG DIGEST a server shows after loading the file now "
+                   "(keys already expired are left out, as a loading server drops them).")
+def check(file: str, quiet: bool, fix: bool, yes: bool, no_backup: bool, digest: bool) -> None:
     """Verify an RDB FILE (every structure, every value, the CRC-64 trailer) or an AOF
     FILE|DIR (every record, MULTI/EXEC balance, the RDB preamble; like redis-check-aof)."""
     kind = "rdb" if file == "-" else _sniff(file)
@@ -38,10 +45,14 @@ def check(file: str, quiet: bool, fix: bool, yes: bool, no_backup: bool) -> None
         raise CliError("--fix applies to AOF files only", ExitStatus.USAGE)
     summary = RdbSummary()
     echo = click.echo
+    dd = DatasetDigest() if digest else None
+    now = int(time.time() * 1000)
     try:
         with library_errors():
             for ev in iter_events(file):
                 summary.add(ev)
+                if dd is not None and ev.__class__ is Record and (ev.expire_ms is None or ev.expire_ms > now):
+                    dd.add(ev)
     except CliError as exc:
         cause = exc.__cause__
         if isinstance(cause, RdbError):
@@ -76,6 +87,8 @@ def check(file: str, quiet: bool, fix: bool, yes: bool, no_backup: bool) -> None
             echo("checksum: not computed (zero trailer)")
         else:
             echo(f"checksum: {summary.checksum:016x} OK")
+    if dd is not None:
+        echo(f"digest: {dd.hexdigest()}")
     echo(f"RDB looks OK: {summary.total_keys} keys")
 
 

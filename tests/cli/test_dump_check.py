@@ -65,6 +65,15 @@ def test_check_reports_version_aux_and_counts():
     assert "db 0:" in res.output and "OK" in res.output
 
 
+def test_check_digest_is_what_a_loading_server_shows():
+    # 07326958... is what real Redis 7.0 prints for DEBUG DIGEST after loading this file
+    # (tests/rdbtools/test_digest.py checks the construction against a live server)
+    res = run("check", "--digest", str(RDB))
+    assert res.exit_code == 0
+    assert "digest: 07326958f6611af7a53ab5106114767e0aaefff8" in res.output
+    assert "digest:" not in run("check", str(RDB)).output
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
