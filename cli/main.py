@@ -21,6 +21,7 @@ _COMMANDS = {
     "diff": ("cli.commands.diff", "diff"),
     "report": ("cli.commands.report", "report"),
     "compact": ("cli.commands.compact", "compact"),
+    "fetch": ("cli.commands.fetch", "fetch"),
     "server": ("cli.commands.server", "server"),
 }
 
