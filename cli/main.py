@@ -22,6 +22,7 @@ _COMMANDS = {
     "report": ("cli.commands.report", "report"),
     "compact": ("cli.commands.compact", "compact"),
     "fetch": ("cli.commands.fetch", "fetch"),
+    "restore": ("cli.commands.restore", "restore"),
     "server": ("cli.commands.server", "server"),
 }
 

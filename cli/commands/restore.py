@@ -1,0 +1,62 @@
+"""``rdbkit restore FILE``: copy a dump's keys into a live server or a Redis Cluster
+(pipelined RESTOREs, routed by hash slot, TTLs kept as absolute times)."""
+
+from __future__ import annotations
+
+import click
+
+from engine.cluster.connection import ConnectionFailed
+from engine.cluster.restore import RestoreError, RestoreTarget
+from rdbtools.io import iter_records, open_input
+
+from ..errors import CliError, library_errors
+from ..exitcodes import ExitStatus
+from ..options import filter_options, make_filter
+from ..output import with_progress
+
+
+@click.command()
+@click.argument("file")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Any node of the target.")
+@click.option("-p", "--port", default=6379, show_default=True, type=int, help="Its port.")
+@click.option("-a", "--password", default=None, envvar="REDISCLI_AUTH", help="AUTH password (or REDISCLI_AUTH).")
+@click.option("--user", default=None, help="ACL user name for AUTH.")
+@click.option("--replace", is_flag=True, help="Overwrite keys that exist on the target (else they are reported).")
+@click.option("--batch", default=256, show_default=True, type=click.IntRange(1, 100_000),
+              help="RESTOREs per pipeline and node.")
+@click.option("--rdb-version", type=click.IntRange(6, 12), default=None,
+              help="Payload RDB version (default: what the target's version accepts).")
+@filter_options
+def restore(file: str, host: str, port: int, password: str | None, user: str | None, replace: bool,
+            batch: int, rdb_version: int | None, dbs, key_glob, key_regex, types) -> None:
+    """Restore the keys of an RDB FILE ('-' = stdin, .lz4 read transparently) into the
+    server at --host/--port: a cluster is detected and keys go to their slot's master;
+    a single server gets each key in its own db. Keys already expired are skipped."""
+    flt = make_filter(dbs, key_glob, key_regex, types)
+    try:
+        target = RestoreTarget(host, port, password=password.encode() if password is not None else None,
+                               user=user.encode() if user else None, replace=replace, batch=batch,
+                               rdb_version=rdb_version)
+    except (ConnectionFailed, RestoreError) as exc:
+        raise CliError(str(exc), ExitStatus.ERROR) from None
+    with library_errors():
+        fobj, name, owned = open_input(file)
+        try:
+            for rec in with_progress(iter_records(fobj, filter=flt), fobj, f"restoring {name}"):
+                target.add(rec)
+            stats = target.finish()
+        except (ConnectionFailed, RestoreError) as exc:
+            raise CliError(str(exc), ExitStatus.ERROR) from None
+        finally:
+            if owned:
+                fobj.close()
+    where = f"cluster of {stats.nodes} masters" if stats.cluster else f"{host}:{port}"
+    click.echo(f"restored {stats.restored} keys into {where} (RDB {stats.rdb_version} payloads); "
+               f"{stats.expired} already expired, {len(stats.failed)} failed, {stats.redirects} redirects",
+               err=True)
+    for db, key, why in stats.failed[:10]:
+        click.echo(f"  db {db} key {key.decode('utf-8', 'backslashreplace')}: {why}", err=True)
+    if len(stats.failed) > 10:
+        click.echo(f"  ... and {len(stats.failed) - 10} more", err=True)
+    if stats.failed:
+        raise click.exceptions.Exit(int(ExitStatus.ERROR))

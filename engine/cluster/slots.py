@@ -1,0 +1,24 @@
+"""Hash slots (``keyHashSlot``): CRC-16/XMODEM of the key, or of its hash tag, mod 16384.
+
+The hash tag is the text between the first ``{`` and the first ``}`` after it,
+when that text is not empty; keys sharing a tag share a slot.
+"""
+
+from __future__ import annotations
+
+import anycrc
+
+SLOTS = 16384
+_crc16 = anycrc.Model("CRC16-XMODEM")
+
+
+def key_hash_slot(key: bytes) -> int:
+    s = key.find(b"{")
+    if s >= 0:
+        e = key.find(b"}", s + 1)
+        if e > s + 1:
+            key = key[s + 1:e]
+    return _crc16.calc(key) & (SLOTS - 1)
+
+
+__all__ = ["SLOTS", "key_hash_slot"]
