@@ -68,6 +68,8 @@ class FileCheck:
     reason: str | None = None  # truncated, incomplete-multi, format, unexpected-multi, unexpected-exec
     rdb_error: str | None = None  # the RDB part is not sane (fatal, not fixable)
     compressed: bool = False  # an lz4 file: checked decompressed, never truncated
+    ts_cut: int | None = None  # --truncate-to-timestamp: offset of the first #TS past it
+    ts_invalid: bool = False  # a malformed #TS line met in --truncate-to-timestamp mode
 
     @property
     def diff(self) -> int:
@@ -133,6 +135,25 @@ class AofCheckReport:
         if bad.compressed:
             return None
         return FixPlan(bad.name, bad.path, bad.size, bad.ok_up_to)
+
+    def timestamp_plan(self, to_timestamp: int) -> tuple[FixPlan | None, str]:
+        """``--truncate-to-timestamp``: the cut to make (None: nothing to do or refused)
+        and the tool's message for it (processAnnotations)."""
+        for f in self.files:
+            if f.ts_invalid:
+                return None, "Invalid timestamp annotation"
+            if f.ts_cut is None:
+                continue
+            if f.ts_cut == 0:
+                return None, f"AOF {f.name} has nothing before timestamp {to_timestamp}, aborting..."
+            if not f.last or f.path is None or f.compressed:
+                why = "it is not the last file" if not f.last else "it is compressed"
+                return None, (f"Failed to truncate AOF {f.name} to timestamp {to_timestamp} to offset "
+                              f"{f.ts_cut} because {why}.")
+            return FixPlan(f.name, f.path, f.size, f.ts_cut), \
+                f"Successfully truncated AOF {f.name} to timestamp {to_timestamp}"
+        name = self.files[-1].name if self.files else self.source
+        return None, f"Truncate nothing in AOF {name} to timestamp {to_timestamp}"
 
     def lines(self, fix: bool = False) -> Iterator[str]:
         """The tool's transcript up to the verdict; with ``fix`` it stops before the
@@ -280,8 +301,9 @@ def _describe(
 class _Walker:
     """Runs one file through the decoder, tracking what redis-check-aof tracks."""
 
-    def __init__(self, fc: FileCheck, line: int, base: bool) -> None:
+    def __init__(self, fc: FileCheck, line: int, base: bool, to_timestamp: int | None = None) -> None:
         self.fc = fc
+        self.to_timestamp = to_timestamp
         self.line = line
         self.multi = 0
         self.epos = 0
@@ -318,6 +340,16 @@ class _Walker:
                     fc.ok_up_to = item.end
             elif t is Annotation:
                 self.epos = item.offset
+                to_ts = self.to_timestamp
+                if to_ts is not None and item.text[:4] == b"#TS:":
+                    if item.ts is None:
+                        fc.ts_invalid = True
+                        self.stop = True
+                        return
+                    if item.ts > to_ts:  # everything from this line on is after the timestamp
+                        fc.ts_cut = item.offset
+                        self.stop = True
+                        return
                 if not self.multi:
                     fc.ok_up_to = item.end
 
@@ -355,9 +387,9 @@ class _Walker:
         fc.error = err.split("\0", 1)[0] if err else err  # printf stops at a NUL
 
 
-def _check_stream(fc: FileCheck, chunks: Any, line: int, base: bool) -> int:
+def _check_stream(fc: FileCheck, chunks: Any, line: int, base: bool, to_timestamp: int | None = None) -> int:
     """Fill ``fc`` from the file's bytes; returns the running line counter."""
-    w = _Walker(fc, line, base)
+    w = _Walker(fc, line, base, to_timestamp)
     dec = w.dec
     try:
         for data in chunks:
@@ -379,6 +411,8 @@ def _check_stream(fc: FileCheck, chunks: Any, line: int, base: bool) -> int:
     size = dec.size
     if w.stop:  # the rest of the file was not parsed; it still counts
         size += sum(len(c) for c in chunks)
+    if fc.ts_cut is not None or fc.ts_invalid:
+        fc.ok_up_to = size  # not a damaged file: the cut is the timestamp's, not the check's
     fc.size = size
     fc.ok_up_to_line = w.line
     return w.line
@@ -438,10 +472,10 @@ def detect_kind(path: str) -> str:
     return "resp"
 
 
-def _check_file(fc: FileCheck, path: str, line: int, base: bool) -> int:
+def _check_file(fc: FileCheck, path: str, line: int, base: bool, to_timestamp: int | None = None) -> int:
     fobj, _, owned = files.open_input(path)
     try:
-        line = _check_stream(fc, files.iter_chunks(fobj), line, base)
+        line = _check_stream(fc, files.iter_chunks(fobj), line, base, to_timestamp)
     finally:
         if owned:
             fobj.close()
@@ -449,13 +483,16 @@ def _check_file(fc: FileCheck, path: str, line: int, base: bool) -> int:
     return line
 
 
-def analyse(path: str, appendfilename: str | None = None) -> AofCheckReport:
-    """Check a single AOF file, a multi-part directory or its manifest."""
+def analyse(path: str, appendfilename: str | None = None, to_timestamp: int | None = None) -> AofCheckReport:
+    """Check a single AOF file, a multi-part directory or its manifest.
+
+    With ``to_timestamp`` the walk also stops at the first ``#TS:`` annotation later
+    than it (``FileCheck.ts_cut``; see :meth:`AofCheckReport.timestamp_plan`)."""
     kind = detect_kind(path)
     rep = AofCheckReport(kind, path)
     if kind != "multipart":
         fc = FileCheck(path, path, "single", True, kind == "preamble")
-        _check_file(fc, path, 1, False)
+        _check_file(fc, path, 1, False, to_timestamp)
         rep.files.append(fc)
         if fc.rdb_error is not None:
             rep.fatal = "RDB preamble of AOF file is not sane, aborting."
@@ -484,7 +521,9 @@ def analyse(path: str, appendfilename: str | None = None) -> AofCheckReport:
         if not files.exists(p):
             rep.fatal = f"Cannot open file {p}: No such file or directory, aborting..."
             return rep
-        line = _check_file(fc, p, line, role == "base")
+        line = _check_file(fc, p, line, role == "base", to_timestamp)
+        if fc.ts_cut is not None or fc.ts_invalid:
+            return rep
         if not fc.valid:
             if fc.rdb_error is not None:
                 rep.fatal = "RDB preamble of AOF file is not sane, aborting."

@@ -31,18 +31,27 @@ def _text(b: bytes) -> str:
               help="AOF only: truncate the last file to its last valid command (asks first).")
 @click.option("-y", "--yes", is_flag=True, help="With --fix: do not ask.")
 @click.option("--no-backup", is_flag=True, help="With --fix: do not keep a copy of the file.")
+@click.option("--truncate-to-timestamp", "to_timestamp", type=int, default=None, metavar="UNIX_SECONDS",
+              help="AOF only: cut the last file at the first #TS annotation later than this "
+                   "(point-in-time recovery, like redis-check-aof); keeps a backup.")
 @click.option("--digest", is_flag=True,
               help="RDB only: also print the DEBUG DIGEST a server shows after loading the file now "
                    "(keys already expired are left out, as a loading server drops them).")
-def check(file: str, quiet: bool, fix: bool, yes: bool, no_backup: bool, digest: bool) -> None:
+def check(file: str, quiet: bool, fix: bool, yes: bool, no_backup: bool, to_timestamp: int | None,
+          digest: bool) -> None:
     """Verify an RDB FILE (every structure, every value, the CRC-64 trailer) or an AOF
     FILE|DIR (every record, MULTI/EXEC balance, the RDB preamble; like redis-check-aof)."""
     kind = "rdb" if file == "-" else _sniff(file)
     if kind != "rdb":
+        if to_timestamp is not None:
+            if fix:
+                raise CliError("--fix and --truncate-to-timestamp are exclusive", ExitStatus.USAGE)
+            _truncate_to_timestamp(file, to_timestamp, not no_backup)
+            return
         _check_aof(file, fix, yes, not no_backup, quiet)
         return
-    if fix:
-        raise CliError("--fix applies to AOF files only", ExitStatus.USAGE)
+    if fix or to_timestamp is not None:
+        raise CliError("--fix and --truncate-to-timestamp apply to AOF files only", ExitStatus.USAGE)
     summary = RdbSummary()
     echo = click.echo
     dd = DatasetDigest() if digest else None
@@ -95,6 +104,34 @@ def check(file: str, quiet: bool, fix: bool, yes: bool, no_backup: bool, digest:
 def _sniff(file: str) -> str:
     with library_errors():
         return sniff(file)
+
+
+def _truncate_to_timestamp(file: str, to_timestamp: int, backup: bool) -> None:
+    echo = click.echo
+    with library_errors():
+        report = analyse(file, to_timestamp=to_timestamp)
+    cut = any(f.ts_cut is not None or f.ts_invalid for f in report.files)
+    if not cut and not report.valid:  # damaged before any later timestamp: that comes first
+        for line in report.lines():
+            echo(line)
+        if report.fatal:
+            echo(report.fatal, err=True)
+        raise click.exceptions.Exit(int(ExitStatus.CORRUPT_INPUT))
+    plan, message = report.timestamp_plan(to_timestamp)
+    if plan is None:
+        echo(message)
+        if cut:
+            raise click.exceptions.Exit(int(ExitStatus.ERROR))
+        echo("All AOF files and manifest are valid" if report.kind == "multipart" else f"AOF {file} is valid")
+        return
+    with library_errors():
+        try:
+            saved = apply_fix(plan, backup=backup)
+        except AofError as exc:
+            raise CliError(str(exc), ExitStatus.ERROR) from exc
+    if saved:
+        echo(f"Backup of the original file: {saved}", err=True)
+    echo(f"{message} ({plan.removed} bytes removed, {plan.truncate_to} kept)")
 
 
 def _check_aof(file: str, fix: bool, yes: bool, backup: bool, quiet: bool) -> None:
