@@ -1,7 +1,9 @@
 """Build hook for the optional C accelerators; everything else lives in pyproject.toml.
 
-``rdbtools._speedups`` is ``optional``: without a compiler the install still
-succeeds and the pure-Python codecs are used (style rule 21).
+``rdbtools._speedups`` (blob decoders) and ``aof._respfast`` (RESP request
+scanning, bulk-array replies) are ``optional``: without a compiler the install
+still succeeds and the pure-Python codecs are used (style rule 21);
+``RDBKIT_PUREPYTHON=1`` selects those at run time even when the modules are built.
 """
 
 from setuptools import Extension, setup
@@ -13,6 +15,12 @@ setup(
             ["rdbtools/_speedups.c"],
             extra_compile_args=["-O2"],
             optional=True,
-        )
+        ),
+        Extension(
+            "aof._respfast",
+            ["aof/_respfast.c"],
+            extra_compile_args=["-O2"],
+            optional=True,
+        ),
     ]
 )

@@ -3,7 +3,10 @@
 ``FastReplyParser`` is the hiredis-backed reply parser when hiredis is installed
 and ``RDBKIT_PUREPYTHON`` is not set to a non-empty value other than ``0``;
 otherwise it is the pure-Python :class:`ReplyParser`. Use it only for trusted
-streams; :class:`RequestParser` and :class:`ReplyParser` are always pure Python.
+streams. :class:`ReplyParser` is pure Python; :class:`RequestParser` scans whole
+canonical multibulk commands with the optional C module ``aof._respfast`` (same
+results, differential-tested) and leaves everything else, every error included, to
+its Python state machine; ``RDBKIT_PUREPYTHON`` turns the C scan off.
 """
 
 from __future__ import annotations

@@ -24,17 +24,21 @@ real ``redis-server``):
 multibulk records with exact CRLFs, counts ≥ 1, and ``#`` annotation lines
 skipped; violations raise :class:`RespProtocolError` with texts of our own.
 
-The hot path parses runs of well-formed commands with ``bytes.split`` over a
-bounded window and validates every ``$<len>`` against its payload with C-level
-``map`` calls; anything unusual (inline, lenient CRLFs, payloads containing
-CRLF, over-limit sizes) falls back to the byte-exact state machine, which alone
-decides errors. Both paths produce identical results (tested).
+The hot path parses runs of canonical multibulk commands: with the C scanner
+``aof._respfast.scan_requests`` when it is built (and ``RDBKIT_PUREPYTHON`` is
+unset or ``0``), else with ``bytes.split`` over a bounded window, validating every
+``$<len>`` against its payload with C-level ``map`` calls. Anything unusual
+(inline, lenient CRLFs, over-limit sizes, a command not complete yet; for the
+Python scanner also payloads containing CRLF) falls back to the byte-exact state
+machine, which alone decides errors. All paths produce identical commands,
+offsets, buffered bytes and errors (tests/aof/test_resp_fast.py).
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, takewhile
@@ -183,6 +187,13 @@ def split_args(line: bytes) -> list[bytes] | None:
 
 
 # --- request parser --------------------------------------------------------------------------
+_scan_requests: Callable[..., int] | None = None
+if os.environ.get("RDBKIT_PUREPYTHON", "") in ("", "0"):
+    try:  # C fast path (aof/_respfast.c): canonical multibulk runs only, never an error
+        from aof._respfast import scan_requests as _scan_requests
+    except ImportError:  # pragma: no cover - depends on the build
+        pass
+
 _COUNT_TOKENS_MAX: Final = 1024
 _LEN_TOKENS_MAX: Final = 1024
 _WINDOW_MIN: Final = 16384
@@ -265,6 +276,7 @@ class RequestParser:
         self._wait: bytes | None = None  # line terminator awaited (b"" = hidden by a NUL)
         self._checked = 0  # chunks already searched for it
         self._slow_left = 0
+        self._scan = _scan_requests  # None: the pure-Python fast path below
 
     # -- public API ----------------------------------------------------------------------
     def feed(self, data: bytes | bytearray | memoryview) -> None:
@@ -284,6 +296,38 @@ class RequestParser:
         return self._base + self._nbuf - self._done
 
     def parse(self) -> list[list[bytes]]:
+        chunks = self._chunks
+        if (
+            len(chunks) == 1
+            and not self._data
+            and self._argv is None
+            and self._slow_left <= 0
+            and self.authenticated
+            and self._error is None
+        ):
+            # the server's common case: one read holding whole canonical commands
+            data = chunks[0]
+            if data[0] == 42:
+                out: list[list[bytes]] = []
+                new, missed = self._fast(data, 0, out, None)
+                if missed:  # the same back-off as in _run
+                    self._slow_left = self._backoff
+                    self._backoff = 1 if new else min(self._backoff * 2, 256)
+                else:
+                    self._backoff = 1
+                if new:
+                    chunks.clear()
+                    self._base += new
+                    self._nbuf -= new
+                    if new == len(data):
+                        return out
+                    self._data = data[new:]
+                    try:
+                        out += self._run(None)
+                    except RespProtocolError as exc:
+                        exc.commands = out + exc.commands
+                        raise
+                    return out
         return self._run(None)
 
     def parse_offsets(self) -> list[tuple[int, int, list[bytes]]]:
@@ -349,6 +393,7 @@ class RequestParser:
             self._error = exc
             self._data = b""
             self._nbuf = 0
+            self._base = self._done  # a dead parser holds nothing: buffered_bytes is 0
             raise
         if pos:
             self._data = data[pos:]
@@ -361,6 +406,20 @@ class RequestParser:
         self, data: bytes, pos: int, out: list[list[bytes]], spans: list[int] | None
     ) -> tuple[int, bool]:
         """Consume well-formed commands from ``pos``; return (new pos, hit a non-fast one)."""
+        scan = self._scan
+        if scan is not None:
+            # the C scanner stops at the first byte it does not like, at no cost worth
+            # a back-off: the state machine takes that one unit, then C again
+            lim = self.limits
+            new = scan(data, pos, lim.max_multibulk, lim.proto_max_bulk_len, out, spans, self._base)
+            if new > pos:
+                self._done = self._base + new
+            return new, False
+        return self._fast_py(data, pos, out, spans)
+
+    def _fast_py(
+        self, data: bytes, pos: int, out: list[list[bytes]], spans: list[int] | None
+    ) -> tuple[int, bool]:
         lim = self.limits
         cget = _count_tokens(lim.max_multibulk).get
         blimit = lim.proto_max_bulk_len

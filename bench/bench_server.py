@@ -1,11 +1,18 @@
 """redis-benchmark against our server and a real redis-server 7.0, in the same run.
 
-Run: ``python bench/bench_server.py [--quick] [--no-memory]``. For pipeline 1 and 16, 50
-clients, the commands SET GET INCR LPUSH RPOP SADD HSET ZADD LRANGE_100 MSET: prints
-ops/s for real Redis, for ours, and the ratio against the issue's targets (≥ 40% at
--P 1, ≥ 25% at -P 16). Then the memory figure: bytes per key after loading a 1M-key
-dump (made by the real server with DEBUG POPULATE) — our RSS growth beside Redis's
-``used_memory`` growth for the same file.
+Run: ``python bench/bench_server.py [--quick] [--no-memory] [--rounds R] [--interleave]``.
+For pipeline 1 and 16, 50 clients, the commands SET GET INCR LPUSH RPOP SADD HSET ZADD
+LRANGE_100 MSET: prints ops/s for real Redis, for ours, and the ratio against the
+issue's targets (≥ 40% at -P 1, ≥ 25% at -P 16). Then the memory figure: bytes per key
+after loading a 1M-key dump (made by the real server with DEBUG POPULATE) — our RSS
+growth beside Redis's ``used_memory`` growth for the same file.
+
+On a shared machine the load changes while the suite runs, and a ratio only means
+something when both servers met the same load: ``--interleave`` runs each command
+against Redis then ours back to back (instead of the whole suite against one, then
+the other) and also prints each server's CPU time per request (from /proc; less
+sensitive to the load than ops/s); ``--rounds R`` repeats everything R times and adds
+the median ratio per command. ``--tests`` picks commands (redis-benchmark ``-t`` names).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import io
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,8 +70,8 @@ def our_server(workdir: str, *args: str) -> Iterator[int]:
             proc.wait()
 
 
-def benchmark(port: int, pipeline: int, n: int) -> dict[str, float]:
-    out = subprocess.run([tool_binary("redis-benchmark"), "-p", str(port), "-t", TESTS, "-c", "50",
+def benchmark(port: int, pipeline: int, n: int, tests: str = TESTS) -> dict[str, float]:
+    out = subprocess.run([tool_binary("redis-benchmark"), "-p", str(port), "-t", tests, "-c", "50",
                           "-n", str(n), "-P", str(pipeline), "--csv"],
                          capture_output=True, text=True, timeout=900).stdout
     res: dict[str, float] = {}
@@ -117,31 +125,92 @@ def memory_per_key(keys: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def server_pid(port: int) -> int | None:
+    out = subprocess.run([tool_binary("redis-cli"), "-p", str(port), "info", "server"],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("process_id:"):
+            return int(line.split(":", 1)[1])
+    return None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """utime + stime of a process (Linux /proc), 0.0 when unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+Cpu = dict[str, float]  # command → server CPU µs per request (interleaved runs only)
+
+
+def measure(rport: int, oport: int, p: int, n: int, tests: str, interleave: bool
+            ) -> tuple[dict[str, float], dict[str, float], Cpu, Cpu]:
+    if not interleave:
+        return benchmark(rport, p, n, tests), benchmark(oport, p, n, tests), {}, {}
+    theirs: dict[str, float] = {}
+    ours: dict[str, float] = {}
+    cpu: tuple[Cpu, Cpu] = ({}, {})
+    pids = server_pid(rport), server_pid(oport)
+    for t in tests.split(","):
+        for k, (port, res) in enumerate(((rport, theirs), (oport, ours))):
+            c0 = cpu_seconds(pids[k])
+            got = benchmark(port, p, n, t)
+            used = cpu_seconds(pids[k]) - c0
+            res.update(got)
+            for name in got:  # LRANGE_100 also counts its LPUSH fill: an upper bound
+                cpu[k][name] = used * 1e6 / n if pids[k] else 0.0
+    return theirs, ours, cpu[0], cpu[1]
+
+
+def print_table(p: int, n: int, theirs: dict[str, float], ours: dict[str, float], title: str = "",
+                cpu: tuple[Cpu, Cpu] = ({}, {})) -> None:
+    print(f"\nredis-benchmark -c 50 -n {n} -P {p}   (target: ours >= {TARGET[p]:.0%} of Redis){title}")
+    extra = f"{'cpu us/req redis':>18}{'ours':>7}" if cpu[0] else ""
+    print(f"  {'command':<12}{'redis 7.0':>12}{'ours':>12}{'ratio':>8}      {extra}")
+    for name in theirs:
+        a, b = theirs[name], ours.get(name, 0.0)
+        ratio = b / a if a else 0.0
+        mark = "ok" if ratio >= TARGET[p] else "BELOW"
+        tail = f"{cpu[0].get(name, 0):>18.2f}{cpu[1].get(name, 0):>7.2f}" if cpu[0] else ""
+        print(f"  {name:<12}{a:>12,.0f}{b:>12,.0f}{ratio:>8.0%}  {mark:<5}{tail}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller -n (a rough figure in ~30 s)")
     ap.add_argument("--no-memory", action="store_true", help="skip the 1M-key memory figure")
     ap.add_argument("--keys", type=int, default=1_000_000)
+    ap.add_argument("--rounds", type=int, default=1, help="repeat the measurement; adds median ratios")
+    ap.add_argument("--interleave", action="store_true",
+                    help="run each command against Redis then ours back to back")
+    ap.add_argument("--tests", default=TESTS, help=f"redis-benchmark -t list (default {TESTS})")
+    ap.add_argument("--pipelines", default="1,16", help="comma-separated -P values (1 and/or 16)")
     args = ap.parse_args()
     sizes = {1: 5000, 16: 40000} if args.quick else {1: 50000, 16: 300000}
+    sizes = {p: sizes[p] for p in map(int, args.pipelines.split(","))}
     tmp = tempfile.mkdtemp(prefix="bench-server-")
-    results: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+    ratios: dict[int, dict[str, list[float]]] = {p: {} for p in sizes}
     try:
         with real_redis("7.0", os.path.join(tmp, "real")) as (rport, _), our_server(tmp) as oport:
-            for p, n in sizes.items():
-                theirs = benchmark(rport, p, n)
-                ours = benchmark(oport, p, n)
-                results[p] = (theirs, ours)
+            for r in range(args.rounds):
+                for p, n in sizes.items():
+                    theirs, ours, rcpu, ocpu = measure(rport, oport, p, n, args.tests, args.interleave)
+                    title = f"   round {r + 1}/{args.rounds}" if args.rounds > 1 else ""
+                    print_table(p, n, theirs, ours, title, (rcpu, ocpu))
+                    for name, a in theirs.items():
+                        ratios[p].setdefault(name, []).append(ours.get(name, 0.0) / a if a else 0.0)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for p, (theirs, ours) in results.items():
-        print(f"\nredis-benchmark -c 50 -n {sizes[p]} -P {p}   (target: ours >= {TARGET[p]:.0%} of Redis)")
-        print(f"  {'command':<12}{'redis 7.0':>12}{'ours':>12}{'ratio':>8}  ")
-        for name in theirs:
-            a, b = theirs[name], ours.get(name, 0.0)
-            ratio = b / a if a else 0.0
-            mark = "ok" if ratio >= TARGET[p] else "BELOW"
-            print(f"  {name:<12}{a:>12,.0f}{b:>12,.0f}{ratio:>8.0%}  {mark}")
+    if args.rounds > 1:
+        for p, per in ratios.items():
+            print(f"\n-P {p}: median ratio over {args.rounds} rounds (target {TARGET[p]:.0%})")
+            for name, rs in per.items():
+                med = statistics.median(rs)
+                mark = "ok" if med >= TARGET[p] else "BELOW"
+                print(f"  {name:<12}{med:>8.0%}  {mark}   ({', '.join(f'{x:.0%}' for x in rs)})")
     if not args.no_memory:
         memory_per_key(args.keys)
 

@@ -13,6 +13,7 @@ Python value from :class:`Simple`, :class:`Map`, :class:`SetReply`,
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aof.resp import encode_double, format_double  # noqa: F401 - re-exported for commands
@@ -99,6 +100,30 @@ def set_of_bulks(items: list[bytes], resp: int) -> bytes:
     for b in items:
         ap(b"$%d\r\n%s\r\n" % (len(b), b))
     return b"".join(parts)
+
+
+_bulks_py, _bulks_resp_py, _set_of_bulks_py = bulks, bulks_resp, set_of_bulks
+
+if os.environ.get("RDBKIT_PUREPYTHON", "") in ("", "0"):
+    try:  # C encoder (aof/_respfast.c): the same bytes; items other than bytes/None → Python
+        from aof._respfast import bulk_array as _bulk_array
+    except ImportError:  # pragma: no cover - depends on the build
+        pass
+    else:
+
+        def bulks(items: list[bytes] | tuple[bytes, ...]) -> bytes:  # noqa: F811
+            """An array of bulk strings (None items become null bulks)."""
+            r = _bulk_array(items, NULL_BULK, 42)
+            return _bulks_py(items) if r is NotImplemented else r
+
+        def bulks_resp(items: list[bytes | None], resp: int) -> bytes:  # noqa: F811
+            """Like :func:`bulks` but nulls follow the client's protocol."""
+            r = _bulk_array(items, NULL3 if resp == 3 else NULL_BULK, 42)
+            return _bulks_resp_py(items, resp) if r is NotImplemented else r
+
+        def set_of_bulks(items: list[bytes], resp: int) -> bytes:  # noqa: F811
+            r = _bulk_array(items, None, 126 if resp == 3 else 42)
+            return _set_of_bulks_py(items, resp) if r is NotImplemented else r
 
 
 def map_header(n: int, resp: int) -> bytes:

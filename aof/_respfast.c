@@ -1,0 +1,335 @@
+/* aof._respfast: C accelerators for the RESP hot paths (style rule 21).
+ *
+ * scan_requests() is the fast path of aof.resp.RequestParser: it consumes runs
+ * of *canonical* multibulk requests
+ *
+ *     *<argc>\r\n  then argc times  $<len>\r\n<len bytes>\r\n
+ *
+ * (decimal counts without sign or leading zeros, 1 <= argc <= max_count,
+ * 0 <= len <= max_bulk, every line and payload followed by an exact CRLF) and
+ * stops, consuming nothing more, at the first byte that is anything else: an
+ * inline command, a lenient or malformed line, a limit exceeded, a command not
+ * yet complete in the buffer. It never raises a protocol error: the
+ * pure-Python state machine in aof/resp.py takes over at that point and alone
+ * decides what the bytes mean. For the canonical form both read exactly the
+ * same commands (the state machine is byte-exact with networking.c, and a
+ * canonical request leaves it no choice), so results, leftover bytes, offsets
+ * and errors are identical with or without this module (tests/aof/test_resp_fast.py).
+ *
+ * A command is validated to its end before anything is allocated, so memory is
+ * bounded by the bytes buffered, never by a declared count.
+ *
+ * bulk_array() encodes a sequence of bytes (None = a null) as a RESP array of
+ * bulk strings: the reply of LRANGE, SMEMBERS, MGET & co
+ * (engine/server/replies.py keeps the Python version as the fallback).
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <string.h>
+
+/* Longest decimal text accepted: 18 digits cannot overflow a long long. */
+#define MAX_DIGITS 18
+
+/* Parse a canonical non-negative decimal (no sign, no leading zero unless the
+ * number is 0) followed by CRLF, from *pp; returns 1 and advances *pp past the
+ * CRLF, or 0 when the text is anything else (or not complete yet). */
+static inline int
+canon_line(const char **pp, const char *end, long long *out)
+{
+    const char *p = *pp;
+    const char *start = p;
+    long long v = 0;
+    if (p >= end)
+        return 0;
+    if (*p == '0') {
+        p++;
+    } else {
+        const char *stop = end - p > MAX_DIGITS ? p + MAX_DIGITS : end;
+        while (p < stop && (unsigned char)(*p - '0') <= 9) {
+            v = v * 10 + (*p - '0');
+            p++;
+        }
+        if (p == start)
+            return 0;
+    }
+    if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+        return 0;
+    *pp = p + 2;
+    *out = v;
+    return 1;
+}
+
+/* Trusted form for the second pass (the text was validated by canon_line). */
+static inline long long
+trusted_line(const char **pp)
+{
+    const char *p = *pp;
+    long long v = 0;
+    while (*p != '\r') {
+        v = v * 10 + (*p - '0');
+        p++;
+    }
+    *pp = p + 2;
+    return v;
+}
+
+static int
+as_limit(PyObject *o, long long *out)
+{
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow > 0)
+        v = LLONG_MAX;
+    else if (overflow < 0)
+        v = -1;
+    *out = v;
+    return 0;
+}
+
+static int
+append_offset(PyObject *spans, Py_ssize_t v)
+{
+    PyObject *o = PyLong_FromSsize_t(v);
+    if (o == NULL)
+        return -1;
+    int r = PyList_Append(spans, o);
+    Py_DECREF(o);
+    return r;
+}
+
+PyDoc_STRVAR(scan_requests_doc,
+"scan_requests(data, pos, max_count, max_bulk, out, spans, base) -> int\n\n"
+"Append to ``out`` the argv of every canonical multibulk request buffered in\n"
+"``data`` from ``pos`` on, stopping before the first one that is not canonical or\n"
+"not complete; return the position after the last one taken (``pos`` when none).\n"
+"When ``spans`` is a list, the absolute start and end (``base`` + position) of\n"
+"each command are appended to it.");
+
+static PyObject *
+scan_requests(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "scan_requests() takes exactly 7 arguments");
+        return NULL;
+    }
+    PyObject *data = args[0];
+    PyObject *out = args[4];
+    PyObject *spans = args[5];
+    if (!PyBytes_CheckExact(data) || !PyList_CheckExact(out) ||
+        (spans != Py_None && !PyList_CheckExact(spans))) {
+        PyErr_SetString(PyExc_TypeError, "scan_requests(bytes, int, int, int, list, list|None, int)");
+        return NULL;
+    }
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    if (pos == -1 && PyErr_Occurred())
+        return NULL;
+    long long max_count, max_bulk;
+    if (as_limit(args[2], &max_count) < 0 || as_limit(args[3], &max_bulk) < 0)
+        return NULL;
+    Py_ssize_t base = PyLong_AsSsize_t(args[6]);
+    if (base == -1 && PyErr_Occurred())
+        return NULL;
+    const char *buf = PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    if (pos < 0 || pos > n) {
+        PyErr_SetString(PyExc_ValueError, "scan_requests(): pos out of range");
+        return NULL;
+    }
+    const char *end = buf + n;
+
+    while (pos < n) {
+        /* pass 1: validate one whole command without allocating */
+        const char *p = buf + pos;
+        long long argc, len;
+        if (*p != '*')
+            break;
+        p++;
+        if (!canon_line(&p, end, &argc) || argc < 1 || argc > max_count)
+            break;
+        const char *args_start = p;
+        long long i;
+        for (i = 0; i < argc; i++) {
+            if (p >= end || *p != '$')
+                break;
+            p++;
+            if (!canon_line(&p, end, &len) || len > max_bulk)
+                break;
+            if (end - p < 2 || (long long)(end - p - 2) < len)
+                break;
+            p += len;
+            if (p[0] != '\r' || p[1] != '\n')
+                break;
+            p += 2;
+        }
+        if (i < argc)
+            break;
+        Py_ssize_t next = p - buf;
+
+        /* pass 2: build the argv */
+        PyObject *argv = PyList_New((Py_ssize_t)argc);
+        if (argv == NULL)
+            return NULL;
+        p = args_start;
+        for (i = 0; i < argc; i++) {
+            p++; /* '$' */
+            len = trusted_line(&p);
+            PyObject *arg = PyBytes_FromStringAndSize(p, (Py_ssize_t)len);
+            if (arg == NULL) {
+                Py_DECREF(argv);
+                return NULL;
+            }
+            PyList_SET_ITEM(argv, (Py_ssize_t)i, arg);
+            p += len + 2;
+        }
+        int r = PyList_Append(out, argv);
+        Py_DECREF(argv);
+        if (r < 0)
+            return NULL;
+        if (spans != Py_None) {
+            if (append_offset(spans, base + pos) < 0 || append_offset(spans, base + next) < 0)
+                return NULL;
+        }
+        pos = next;
+    }
+    return PyLong_FromSsize_t(pos);
+}
+
+/* Decimal text of v >= 0 into buf (at least 20 bytes); returns the length. */
+static inline Py_ssize_t
+fmt_size(char *buf, Py_ssize_t v)
+{
+    char tmp[24];
+    int i = 0;
+    size_t u = (size_t)v;
+    do {
+        tmp[i++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    Py_ssize_t k = 0;
+    while (i)
+        buf[k++] = tmp[--i];
+    return k;
+}
+
+static inline Py_ssize_t
+digits(Py_ssize_t v)
+{
+    Py_ssize_t d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+PyDoc_STRVAR(bulk_array_doc,
+"bulk_array(items, null, kind) -> bytes | NotImplemented\n\n"
+"``<kind>N\\r\\n`` then each item as ``$len\\r\\n<item>\\r\\n`` (``null`` for None),\n"
+"where kind is the aggregate's type byte (42 ``*``, 126 ``~``). Items must be\n"
+"bytes, bytearray or (when ``null`` is not None) None; for anything else\n"
+"NotImplemented is returned and the caller uses its Python encoder.");
+
+static PyObject *
+bulk_array(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3 || (!PyBytes_Check(args[1]) && args[1] != Py_None) || !PyLong_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "bulk_array(items, null: bytes | None, kind: int)");
+        return NULL;
+    }
+    long kind = PyLong_AsLong(args[2]);
+    if (kind < 0 || kind > 255) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "bulk_array(): kind must be a byte");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(args[0], "bulk_array() needs a sequence");
+    if (seq == NULL)
+        return NULL;
+    int allow_null = args[1] != Py_None;
+    const char *nullp = allow_null ? PyBytes_AS_STRING(args[1]) : "";
+    Py_ssize_t nulln = allow_null ? PyBytes_GET_SIZE(args[1]) : 0;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    Py_ssize_t total = 1 + digits(count) + 2;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *x = items[i];
+        Py_ssize_t len;
+        if (PyBytes_Check(x))
+            len = PyBytes_GET_SIZE(x);
+        else if (PyByteArray_Check(x))
+            len = PyByteArray_GET_SIZE(x);
+        else if (x == Py_None && allow_null) {
+            total += nulln;
+            continue;
+        } else {
+            Py_DECREF(seq);
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        total += 1 + digits(len) + 2 + len + 2;
+    }
+    PyObject *res = PyBytes_FromStringAndSize(NULL, total);
+    if (res == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    char *w = PyBytes_AS_STRING(res);
+    *w++ = (char)kind;
+    w += fmt_size(w, count);
+    *w++ = '\r';
+    *w++ = '\n';
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *x = items[i];
+        const char *src;
+        Py_ssize_t len;
+        if (PyBytes_Check(x)) {
+            src = PyBytes_AS_STRING(x);
+            len = PyBytes_GET_SIZE(x);
+        } else if (x == Py_None) {
+            memcpy(w, nullp, (size_t)nulln);
+            w += nulln;
+            continue;
+        } else {
+            /* a bytearray: its size cannot change here (no Python code runs) */
+            src = PyByteArray_AS_STRING(x);
+            len = PyByteArray_GET_SIZE(x);
+        }
+        *w++ = '$';
+        w += fmt_size(w, len);
+        *w++ = '\r';
+        *w++ = '\n';
+        memcpy(w, src, (size_t)len);
+        w += len;
+        *w++ = '\r';
+        *w++ = '\n';
+    }
+    Py_DECREF(seq);
+    return res;
+}
+
+static PyMethodDef methods[] = {
+    {"scan_requests", (PyCFunction)(void (*)(void))scan_requests, METH_FASTCALL,
+     scan_requests_doc},
+    {"bulk_array", (PyCFunction)(void (*)(void))bulk_array, METH_FASTCALL, bulk_array_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    "aof._respfast",
+    "C accelerators for the RESP hot paths (see aof/resp.py, engine/server/replies.py).",
+    -1,
+    methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__respfast(void)
+{
+    return PyModule_Create(&module);
+}
