@@ -37,6 +37,7 @@ def setbit_cmd(c, argv):  # type: ignore[no-untyped-def]
     key = argv[1]
     v = db.get(key)
     byte = offset >> 3
+    grown = True  # lookupStringForBitCommand's "dirty": created or extended
     if v is None:
         v = bytearray(byte + 1)
         db.add(key, v)
@@ -48,13 +49,16 @@ def setbit_cmd(c, argv):  # type: ignore[no-untyped-def]
             db.data[key] = v
         if len(v) < byte + 1:
             v.extend(bytes(byte + 1 - len(v)))
+        else:
+            grown = False
     bit = 7 - (offset & 7)
     old = (v[byte] >> bit) & 1
-    if on:
-        v[byte] |= 1 << bit
-    else:
-        v[byte] &= ~(1 << bit) & 0xFF
-    c.server.dirty += 1
+    if grown or old != on:  # an unchanged bit is no change (not propagated)
+        if on:
+            v[byte] |= 1 << bit
+        else:
+            v[byte] &= ~(1 << bit) & 0xFF
+        c.server.dirty += 1
     return ONE if old else ZERO
 
 

@@ -62,6 +62,8 @@ def flushdb_cmd(c, argv):  # type: ignore[no-untyped-def]
     n = c.db.clear()
     c.server.signal_all(c.db)
     c.server.dirty += n
+    if c.server.propagator.targets:  # forceCommandPropagation: logged even when empty
+        c.rewritten = [argv]
     return OK
 
 
@@ -73,4 +75,6 @@ def flushall_cmd(c, argv):  # type: ignore[no-untyped-def]
         n += db.clear()
         c.server.signal_all(db)
     c.server.dirty += n + 1
+    if c.server.propagator.targets:  # forceCommandPropagation: logged even when empty
+        c.rewritten = [argv]
     return OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
 from engine.commands.registry import command
 from engine.errors import CommandError
@@ -18,6 +19,8 @@ G = "generic"
 
 
 def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):  # type: ignore[no-untyped-def]
+    """expireGenericCommand. Propagated as ``PEXPIREAT key <ms> [flags]`` (argv[0] and
+    argv[2] replaced, PEXPIREAT itself as sent), or as DEL/UNLINK when already past."""
     flags = set()
     for opt in argv[3:]:
         o = opt.lower()
@@ -51,11 +54,19 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):  # type: 
             return ZERO
         if b"lt" in flags and cur is not None and when >= cur:
             return ZERO
-    if when <= now_ms() and not c.server.loading:
+    srv = c.server
+    if when <= now_ms() and not srv.loading:
         db.delete(key)
+        if srv.propagator.targets:
+            c.rewritten = [[P.del_name(srv.config.lazyfree_lazy_expire), key]]
     else:
         db.expires[key] = when
-    c.server.dirty += 1
+        if srv.propagator.targets and (basetime or seconds):
+            rw = list(argv)
+            rw[0] = P.PEXPIREAT
+            rw[2] = b"%d" % when
+            c.rewritten = [rw]
+    srv.dirty += 1
     return ONE
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
+from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int, get_range_long
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.commands.registry import command
@@ -208,6 +209,8 @@ def hincrbyfloat_cmd(c, argv):  # type: ignore[no-untyped-def]
     cfg = c.server.config
     h.set_field(argv[2], text, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
     c.server.dirty += 1
+    if c.server.propagator.targets:  # the final value, so float formatting cannot drift
+        c.rewritten = [[P.HSET, argv[1], argv[2], text]]
     return bulk(text)
 
 

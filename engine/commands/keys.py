@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from engine import propagate as P
 from engine.commands.arguments import get_int
 from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr
@@ -204,15 +205,8 @@ def keys_cmd(c, argv):  # type: ignore[no-untyped-def]
     else:
         m = compile_glob(pat).match
         keys = [k for k in db.data if m(k)]
-    if exp:
-        live = []
-        for k in keys:
-            when = exp.get(k)
-            if when is not None and now > when:
-                db.expire_key(k)
-            else:
-                live.append(k)
-        keys = live
+    if exp:  # keyIsExpired: expired keys are skipped, not deleted (nor propagated)
+        keys = [k for k in keys if (when := exp.get(k)) is None or now <= when]
     return bulks(keys)
 
 
@@ -329,15 +323,23 @@ def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
         raise CommandError("Invalid TTL value, must be >= 0")
     value = restore_payload(argv[3], c.server.config)
     deleted = db.delete(key) if replace else False
+    srv = c.server
     if ttl and not absttl:
         ttl += now_ms()
-    if ttl and ttl <= now_ms():
+    if ttl and ttl <= now_ms() and not srv.loading:
         if deleted:
-            c.server.dirty += 1
+            srv.dirty += 1
+            if srv.propagator.targets:
+                c.rewritten = [[P.DEL, key]]
         return OK
     db.add(key, value)
     if ttl:
         db.expires[key] = ttl
+        if not absttl and srv.propagator.targets:  # the TTL as an absolute time
+            rw = list(argv)
+            rw[2] = b"%d" % ttl
+            rw.append(P.ABSTTL)
+            c.rewritten = [rw]
     if idle >= 0 and not db.lfu:
         db.lru[key] = c.server.keyspace.lru_clock - idle
     elif freq >= 0 and db.lfu:

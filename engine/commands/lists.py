@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import islice
 
+from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_timeout_ms
 from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
@@ -186,7 +187,25 @@ def lrange_cmd(c, argv):  # type: ignore[no-untyped-def]
     lst = _list(c.db, argv[1], True)
     if lst is None:
         return EMPTY_ARRAY
-    return range_reply(lst, start, end)
+    # range_reply's index rules, with the elements gathered first so that one C call
+    # (replies.bulks) encodes the whole array: LRANGE is the benchmark's hot reply
+    llen = len(lst)
+    if start < 0:
+        start += llen
+    if end < 0:
+        end += llen
+    if start < 0:
+        start = 0
+    if start > end or start >= llen:
+        return EMPTY_ARRAY
+    if end >= llen:
+        end = llen - 1
+    if start > llen // 2:
+        items = list(islice(reversed(lst), llen - 1 - end, llen - start))
+        items.reverse()
+    else:
+        items = list(islice(lst, start, end + 1))
+    return bulks(items)
 
 
 @command("ltrim", 4, "write", 1, 1, 1, group=G)
@@ -330,6 +349,9 @@ def lpos_cmd(c, argv):  # type: ignore[no-untyped-def]
     return NULL3 if c.resp == 3 else NULL_BULK
 
 
+_WHERE_NAME = {HEAD: b"left", TAIL: b"right"}  # shared.left / shared.right
+
+
 def _where(b: bytes) -> int:
     w = b.lower()
     if w == b"right":
@@ -383,8 +405,18 @@ def _pop_range_with_key(c, key: bytes, lst, where: int, count: int) -> bytes:  #
     return b"*2\r\n" + bulk(key) + bulks(items)
 
 
+def _pop_op(key: bytes, where: int, count: int, llen: int) -> list[bytes]:
+    """What a (blocking or multi-key) pop is logged as: ``[LR]POP key [min(count, llen)]``."""
+    name = P.LPOP if where == HEAD else P.RPOP
+    if count == -1:
+        return [name, key]
+    return [name, key, b"%d" % (count if count < llen else llen)]
+
+
 def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:  # type: ignore[no-untyped-def]
-    """Pop from the first non-empty list (WRONGTYPE on the first non-list); None if all empty."""
+    """Pop from the first non-empty list (WRONGTYPE on the first non-list); None if all empty.
+
+    The command is then logged as the plain pop it amounted to (``c.rewritten``)."""
     db = c.db
     for key in keys:
         lst = db.get(key)
@@ -394,6 +426,8 @@ def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:  #
             raise WrongTypeError()
         if not lst:
             continue
+        if c.server.propagator.targets:
+            c.rewritten = [_pop_op(key, where, count, len(lst))]
         if count != -1:
             return _pop_range_with_key(c, key, lst, where, count)
         v = lst.popleft() if where == HEAD else lst.pop()
@@ -414,6 +448,7 @@ def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int,
         lst = db.get(key)
         if lst is None or lst.__class__ is not ListValue or not lst:
             return None
+        cl.server.propagator.add(db.id, _pop_op(key, where, count, len(lst)))
         if count != -1:
             return _pop_range_with_key(cl, key, lst, where, count)
         v = lst.popleft() if where == HEAD else lst.pop()
@@ -436,11 +471,17 @@ def brpop_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _blocking_pop(c, argv[1:-1], TAIL, t, -1, "brpop")
 
 
-def _blmove(c, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, name: str):  # type: ignore[no-untyped-def]
+def _blmove(c, argv, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, name: str):  # type: ignore[no-untyped-def]
+    """BLMOVE/BRPOPLPUSH, logged as the LMOVE/RPOPLPUSH they amount to (directions as
+    sent when served at once, ``left``/``right`` when served later, as Redis does)."""
     db = c.db
     sl = _list(db, src)
+    brpoplpush = name == "brpoplpush"
     if sl is not None:
-        return lmove_generic(c, src, dst, wf, wt)
+        r = lmove_generic(c, src, dst, wf, wt)
+        if c.server.propagator.targets:
+            c.rewritten = [[P.RPOPLPUSH, src, dst] if brpoplpush else [P.LMOVE, src, dst, argv[3], argv[4]]]
+        return r
     null = NULL3 if c.resp == 3 else NULL_BULK
     if c.in_exec:
         return null
@@ -451,8 +492,10 @@ def _blmove(c, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, name: 
             return None
         d = db_.get(dst)
         if d is not None and d.__class__ is not ListValue:
-            return None
+            raise WrongTypeError()  # the receiver gets the error and is unblocked, as in Redis
         r = lmove_generic(cl, src, dst, wf, wt)
+        cl.server.propagator.add(db_.id, [P.RPOPLPUSH, src, dst] if brpoplpush else
+                                 [P.LMOVE, src, dst, _WHERE_NAME[wf], _WHERE_NAME[wt]])
         cl.server.signal_keys(db_, [dst])
         return r
 
@@ -465,13 +508,13 @@ def blmove_cmd(c, argv):  # type: ignore[no-untyped-def]
     wf = _where(argv[3])
     wt = _where(argv[4])
     t = get_timeout_ms(argv[5])
-    return _blmove(c, argv[1], argv[2], wf, wt, t, "blmove")
+    return _blmove(c, argv, argv[1], argv[2], wf, wt, t, "blmove")
 
 
 @command("brpoplpush", 4, "write denyoom blocking", 1, 2, 1, group=G, since="2.2.0")
 def brpoplpush_cmd(c, argv):  # type: ignore[no-untyped-def]
     t = get_timeout_ms(argv[3])
-    return _blmove(c, argv[1], argv[2], TAIL, HEAD, t, "brpoplpush")
+    return _blmove(c, argv, argv[1], argv[2], TAIL, HEAD, t, "brpoplpush")
 
 
 def _mpop_args(argv: list[bytes], numkeys_idx: int) -> tuple[list[bytes], int, int]:

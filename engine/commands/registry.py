@@ -125,6 +125,9 @@ _STATEFUL = frozenset({"multi", "exec", "discard", "monitor", "auth", "hello", "
                        "shutdown"})
 # commands whose effects reach the AOF as the commands they ran, never as themselves
 NO_SELF_PROPAGATE = {"exec"}
+# CMD_TOUCHES_ARBITRARY_KEYS (hidden in COMMAND INFO): the lazy-expiry DELs they cause
+# when run directly are propagated one by one, not wrapped in MULTI/EXEC
+ARBITRARY_KEYS = frozenset({"scan", "randomkey"})
 
 
 def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, last: int,
@@ -172,4 +175,4 @@ def subcommand(parent: Command, sub: str, arity: int, flags: str = "", first: in
     return deco
 
 
-__all__ = ["Command", "CommandTable", "TABLE", "command", "container", "subcommand"]
+__all__ = ["ARBITRARY_KEYS", "Command", "CommandTable", "TABLE", "command", "container", "subcommand"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_range_long
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.commands.registry import command
@@ -121,11 +122,15 @@ def spop_cmd(c, argv):  # type: ignore[no-untyped-def]
         if count >= len(s):
             members = s.ordered()
             db.delete(key)
+            rw = [[P.DEL, key]]
         else:
             members = random.sample(list(s), count)
             for m in members:
                 s.discard(m)
+            rw = [[P.SREM, key, m] for m in members]  # one SREM per element (alsoPropagate)
         c.server.dirty += len(members)
+        if c.server.propagator.targets:
+            c.rewritten = rw
         return set_of_bulks(members, c.resp)
     s = _set(db, key)
     if s is None:
@@ -135,6 +140,8 @@ def spop_cmd(c, argv):  # type: ignore[no-untyped-def]
     if not s:
         db.delete(key)
     c.server.dirty += 1
+    if c.server.propagator.targets:
+        c.rewritten = [[P.SREM, key, m]]
     return bulk(m)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
 from engine.commands.registry import command
 from engine.errors import CommandError, NotIntegerError, SyntaxErr, WrongTypeError
@@ -97,7 +98,9 @@ def expire_ms(raw: bytes, flags: int, cmdname: str) -> int:
 
 
 def set_generic(c, key: bytes, val: bytes, flags: int, expire: bytes | None, cmdname: str,  # type: ignore[no-untyped-def]
-                ok: bytes = OK, abort: bytes | None = None) -> bytes:
+                ok: bytes = OK, abort: bytes | None = None, argv: list[bytes] | None = None) -> bytes:
+    """setGenericCommand. Propagated as ``SET key value PXAT <ms>`` when an expiry was
+    given (every other option dropped), else as sent minus any GET option."""
     db = c.db
     when = expire_ms(expire, flags, cmdname) if expire is not None else 0
     reply = b""
@@ -120,6 +123,10 @@ def set_generic(c, key: bytes, val: bytes, flags: int, expire: bytes | None, cmd
     c.server.dirty += 1
     if expire is not None:
         db.expires[key] = when
+        if c.server.propagator.targets:
+            c.rewritten = [[P.SET, key, val, P.PXAT, b"%d" % when]]
+    elif flags & GET and argv is not None and c.server.propagator.targets:
+        c.rewritten = [[a for j, a in enumerate(argv) if j < 3 or a.lower() != b"get"]]
     return reply if flags & GET else ok
 
 
@@ -140,7 +147,7 @@ def set_cmd(c, argv):  # type: ignore[no-untyped-def]
         c.server.dirty += 1
         return OK
     flags, expire = parse_extended(argv, 3, True)
-    return set_generic(c, argv[1], argv[2], flags, expire, "set")
+    return set_generic(c, argv[1], argv[2], flags, expire, "set", argv=argv)
 
 
 @command("setnx", 3, "write denyoom fast", 1, 1, 1, group=S)
@@ -168,15 +175,23 @@ def getex_cmd(c, argv):  # type: ignore[no-untyped-def]
         return NULL3 if c.resp == 3 else NULL_BULK
     when = expire_ms(expire, flags, "getex") if expire is not None else 0
     reply = bulk(v)
-    if flags & (EXAT | PXAT) and when <= now_ms():
+    # never propagated as sent: as DEL/UNLINK, PEXPIREAT <ms> or PERSIST (getexCommand)
+    srv = c.server
+    if flags & (EXAT | PXAT) and when <= now_ms() and not srv.loading:
         db.delete(key)
-        c.server.dirty += 1
+        srv.dirty += 1
+        if srv.propagator.targets:
+            c.rewritten = [[P.del_name(srv.config.lazyfree_lazy_expire), key]]
     elif expire is not None:
         db.expires[key] = when
-        c.server.dirty += 1
+        srv.dirty += 1
+        if srv.propagator.targets:
+            c.rewritten = [[P.PEXPIREAT, key, b"%d" % when]]
     elif flags & PERSIST:
         if db.persist(key):
-            c.server.dirty += 1
+            srv.dirty += 1
+            if srv.propagator.targets:
+                c.rewritten = [[P.PERSIST, key]]
     return reply
 
 
@@ -187,7 +202,10 @@ def getdel_cmd(c, argv):  # type: ignore[no-untyped-def]
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     db.delete(argv[1])
-    c.server.dirty += 1
+    srv = c.server
+    srv.dirty += 1
+    if srv.propagator.targets:
+        c.rewritten = [[P.del_name(srv.config.lazyfree_lazy_user_del), argv[1]]]
     return bulk(v)
 
 
@@ -197,6 +215,8 @@ def getset_cmd(c, argv):  # type: ignore[no-untyped-def]
     v = _str_or_none(db, argv[1])
     db.set(argv[1], argv[2])
     c.server.dirty += 1
+    if c.server.propagator.targets:
+        c.rewritten = [[P.SET, argv[1], argv[2]]]
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     return bulk(v)
@@ -307,6 +327,8 @@ def incrbyfloat_cmd(c, argv):  # type: ignore[no-untyped-def]
     else:
         db.replace(key, new)
     c.server.dirty += 1
+    if c.server.propagator.targets:  # the final value, so float formatting cannot drift
+        c.rewritten = [[P.SET, key, bytes(new), P.KEEPTTL]]
     return bulk(new)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine import propagate as P
 from engine.commands.arguments import (
     get_int,
     get_positive,
@@ -64,7 +65,13 @@ def zpopmax_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _zpop(c, argv, True)
 
 
-def _serve_zpop(c, keys: list[bytes], maxside: bool, count: int, mpop: bool) -> bytes | None:  # type: ignore[no-untyped-def]
+def _serve_zpop(c, keys: list[bytes], maxside: bool, count: int, mpop: bool,  # type: ignore[no-untyped-def]
+                served: bool = False) -> bytes | None:
+    """Pop from the first non-empty zset of ``keys``; None when all are empty.
+
+    Logged as ``ZPOP{MIN,MAX} key [min(count, size)]`` (blockingGenericZpopCommand,
+    ZMPOP's rewrite, serveClientsBlockedOnSortedSetKey); ``served``: a blocked client
+    is being served, outside any command, so the op is queued directly."""
     db = c.db
     for key in keys:
         z = db.get(key)
@@ -72,8 +79,18 @@ def _serve_zpop(c, keys: list[bytes], maxside: bool, count: int, mpop: bool) -> 
             continue
         if z.__class__ is not ZSetValue:
             raise WrongTypeError()
-        if not len(z):
+        n = len(z)
+        if not n:
             continue
+        prop = c.server.propagator
+        if prop.targets:
+            op = [P.ZPOPMAX if maxside else P.ZPOPMIN, key]
+            if count != -1:
+                op.append(b"%d" % (count if count < n else n))
+            if served:
+                prop.add(db.id, op)
+            else:
+                c.rewritten = [op]
         items = _pop_items(c, key, z, 1 if count == -1 else count, maxside)
         if mpop:
             if c.resp > 2:
@@ -97,7 +114,7 @@ def _bzpop(c, keys: list[bytes], maxside: bool, timeout_ms: int, count: int, mpo
         z = db.get(key)
         if z is None or z.__class__ is not ZSetValue or not len(z):
             return None
-        return _serve_zpop(cl, [key], maxside, count, mpop)
+        return _serve_zpop(cl, [key], maxside, count, mpop, True)
 
     c.server.blocking.block(c, keys, timeout_ms, serve, null, name)
     return None

@@ -102,10 +102,20 @@ class Database:
 
     # -- writes -------------------------------------------------------------
     def set(self, key: bytes, value: Any, keepttl: bool = False) -> None:
-        """setKey: store, dropping any TTL unless ``keepttl``."""
+        """setKey: store, dropping any TTL unless ``keepttl``.
+
+        Like setKey's ``lookupKeyWrite``, a logically expired key is expired first
+        (and its DEL propagated before the command), so KEEPTTL cannot revive it.
+        """
+        exp = self.expires
+        if exp:
+            when = exp.get(key)
+            if when is not None:
+                if now_ms() > when:
+                    self.expire_key(key)
+                elif not keepttl:
+                    del exp[key]
         self.data[key] = value
-        if not keepttl and self.expires:
-            self.expires.pop(key, None)
         if self.lfu:
             self.lfu_touch(key)
         else:
@@ -141,7 +151,7 @@ class Database:
         self.ks.expired_keys += 1
         p = self.ks.propagator
         if p is not None and p.targets:
-            p.ops.append((self.id, [b"DEL", key]))
+            p.ops.append((self.id, [b"UNLINK" if self.ks.config.lazyfree_lazy_expire else b"DEL", key]))
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms

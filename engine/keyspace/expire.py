@@ -28,6 +28,15 @@ def active_expire_cycle(ks: Keyspace, hz: int, effort: int = 1) -> int:
     stale = ACCEPTABLE_STALE - e
     budget = perc / 100.0 / max(hz, 1)
     start = time.perf_counter()
+    try:
+        return _cycle(ks, per_loop, stale, budget, start)
+    finally:
+        # "Propagate all DELs", one by one: propagate_no_multi is set for this cycle
+        if ks.propagator is not None and ks.propagator.ops:
+            ks.propagator.flush(multi=False)
+
+
+def _cycle(ks: Keyspace, per_loop: int, stale: int, budget: float, start: float) -> int:
     total = 0
     for db in ks.dbs:
         expires = db.expires

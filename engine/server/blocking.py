@@ -25,16 +25,19 @@ ServeFn = Callable[["Client", "Database", bytes], "bytes | None"]
 
 
 class BlockState:
-    __slots__ = ("db", "keys", "serve", "timeout_reply", "timer", "cmd_name")
+    __slots__ = ("db", "keys", "serve", "timeout_reply", "timer", "cmd_name", "scan_all")
 
     def __init__(self, db: Database, keys: list[bytes], serve: ServeFn, timeout_reply: bytes,
-                 cmd_name: str) -> None:
+                 cmd_name: str, scan_all: bool = False) -> None:
         self.db = db
         self.keys = keys
         self.serve = serve
         self.timeout_reply = timeout_reply
         self.timer: Any = None
         self.cmd_name = cmd_name
+        # stream readers wait for different IDs: one that cannot be served does not stop
+        # the clients queued after it (serveClientsBlockedOnStreamKey visits them all)
+        self.scan_all = scan_all
 
 
 class Blocking:
@@ -43,10 +46,11 @@ class Blocking:
         self.blocked_count = 0
 
     def block(self, c: Client, keys: list[bytes], timeout_ms: int, serve: ServeFn,
-              timeout_reply: bytes, cmd_name: str) -> None:
-        """Block ``c`` on ``keys``; ``timeout_ms`` 0 waits forever."""
+              timeout_reply: bytes, cmd_name: str, scan_all: bool = False) -> None:
+        """Block ``c`` on ``keys``; ``timeout_ms`` 0 waits forever. With ``scan_all`` a
+        ``serve`` returning None lets the next client waiting on the key be tried."""
         db = c.db
-        st = BlockState(db, list(dict.fromkeys(keys)), serve, timeout_reply, cmd_name)
+        st = BlockState(db, list(dict.fromkeys(keys)), serve, timeout_reply, cmd_name, scan_all)
         for k in st.keys:
             db.blocking.setdefault(k, []).append(c)
         if timeout_ms > 0 and self.server.loop is not None:
@@ -91,23 +95,33 @@ class Blocking:
         return True
 
     def serve_ready(self) -> None:
+        """handleClientsBlockedOnKeys. Each served client's pop is propagated as its own
+        unit right after it is served (``afterCommand(receiver)``), and so is a DEL for
+        a ready key found expired."""
         srv = self.server
+        prop = srv.propagator
         while srv.ready_keys:
             ready = srv.ready_keys
             srv.ready_keys = []
             for db, key in ready:
                 waiting = db.blocking.get(key)
-                while waiting:
-                    c = waiting[0]
+                pos = 0  # clients before it stay blocked (scan_all ones that could not be served)
+                while waiting and pos < len(waiting):
+                    c = waiting[pos]
                     st = c.blocked
                     if st is None:  # stale entry
-                        waiting.pop(0)
+                        waiting.pop(pos)
                         continue
                     try:
                         reply = st.serve(c, db, key)
                     except CommandError as exc:
                         reply = exc.reply
+                    if prop.ops:
+                        prop.flush()
                     if reply is None:
+                        if st.scan_all:
+                            pos += 1
+                            continue
                         break
                     self._detach(c)
                     c.unblocked(reply)

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from engine.commands.registry import TABLE, Command
+from engine.commands.registry import ARBITRARY_KEYS, TABLE, Command
 from engine.errors import CommandError
 from engine.server import replies
 
@@ -144,26 +144,31 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     c.last_cmd = cmd
     if dt >= srv.slowlog_threshold_ns:
         srv.slowlog_push(c, argv, dt // 1000)
-    if srv.dirty != dirty_before:
+    prop = srv.propagator
+    if srv.dirty > dirty_before:  # a decrease (SAVE resets it) is not a change
         if cmd.is_write:
             db = c.db
             if db.watched or db.blocking:
                 srv.signal_keys(db, cmd.keys(argv))
-        prop = srv.propagator
         if prop.targets:
             queue_propagation(c, cmd, argv)
-    elif c.rewritten is not None:
-        c.rewritten = None
-    prop = srv.propagator
+    elif c.rewritten is not None:  # forced (FLUSHDB of an empty db) or stale
+        queue_propagation(c, cmd, argv)
     if prop.ops and not c.in_exec:
-        prop.flush()
+        prop.flush(cmd.name not in ARBITRARY_KEYS)
     return reply
 
 
 def queue_propagation(c: Client, cmd: Command, argv: list[bytes]) -> None:
-    """After a command that changed the dataset: queue what the log must record."""
+    """After a command that changed the dataset (or forced its propagation by
+    setting ``c.rewritten``): queue what the log must record, after any lazy-expiry
+    DELs the command caused (Redis's ``call()`` → ``alsoPropagate(c->argv)``)."""
     rw = c.rewritten
-    ops = c.server.propagator.ops
+    prop = c.server.propagator
+    if not prop.targets:
+        c.rewritten = None
+        return
+    ops = prop.ops
     dbid = c.db.id
     if rw is not None:
         c.rewritten = None
@@ -227,7 +232,7 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
                 srv.count_error(reply)
             if dt >= slow_ns:
                 srv.slowlog_push(c, argv, dt // 1000)
-            if srv.dirty != dirty_before:
+            if srv.dirty > dirty_before:
                 if cmd.is_write:
                     db = c.db
                     if db.watched or db.blocking:
@@ -235,9 +240,9 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
                 if prop.targets:
                     queue_propagation(c, cmd, argv)
             elif c.rewritten is not None:
-                c.rewritten = None
+                queue_propagation(c, cmd, argv)
             if prop.ops:
-                prop.flush()
+                prop.flush(cmd.name not in ARBITRARY_KEYS)
         nbytes += len(reply)
         if nbytes > high_water:
             return i
