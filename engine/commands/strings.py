@@ -266,19 +266,17 @@ def _incr(c, key: bytes, incr: int) -> bytes:  # type: ignore[no-untyped-def]
     db = c.db
     old = db.get(key)
     if old is None:
-        value = 0
+        value = incr  # an int64 already: cannot overflow from 0
+        db.add(key, b"%d" % value)
     else:
         if old.__class__ not in _STR:
             raise WrongTypeError()
         value = parse_int(old)
         if value is None:
             raise NotIntegerError()
-    if (incr < 0 and value < 0 and incr < LONG_MIN - value) or (incr > 0 and value > 0 and incr > LONG_MAX - value):
-        raise CommandError("increment or decrement would overflow")
-    value += incr
-    if old is None:
-        db.add(key, b"%d" % value)
-    else:
+        value += incr  # Python ints do not wrap: range-checking the sum is Redis's pre-check
+        if value > LONG_MAX or value < LONG_MIN:
+            raise CommandError("increment or decrement would overflow")
         db.replace(key, b"%d" % value)
     c.server.dirty += 1
     return b":%d\r\n" % value
