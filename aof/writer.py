@@ -34,7 +34,7 @@ from typing import Final, Protocol
 from aof.errors import AofWriteError
 from aof.resp import encode_command
 
-__all__ = ["FSYNC_POLICIES", "AofSink", "AofWriter"]
+__all__ = ["FSYNC_POLICIES", "AofSink", "AofWriter", "encode_select"]
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,13 @@ class AofSink(Protocol):
     def truncate(self, size: int) -> None: ...
 
 
-def _select(db: int) -> bytes:
+def encode_select(db: int) -> bytes:
+    """The ``SELECT <db>`` an AOF (and a master's replication stream) emits when the db changes."""
     d = b"%d" % db
     return b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(d), d)
+
+
+_select = encode_select
 
 
 class AofWriter:

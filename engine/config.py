@@ -73,6 +73,21 @@ def memtoll(text: str) -> int:
     return int(s) * mul
 
 
+def _parse_replicaof(args: list[str]) -> str:
+    """``replicaof <host> <port>`` (or ``no one``): kept as "host port", "" for none."""
+    if len(args) != 2:
+        raise ConfigValueError("wrong number of arguments")
+    if args[0].lower() == "no" and args[1].lower() == "one":
+        return ""
+    try:
+        port = int(args[1])
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ConfigValueError("Invalid master port")
+    return f"{args[0]} {port}"
+
+
 def _parse_save(args: list[str]) -> str:
     joined = " ".join(args).strip()
     parts = joined.split()
@@ -150,7 +165,35 @@ def _specs() -> list[ConfigSpec]:
         S("list-max-listpack-size", "int", -2, alias="list-max-ziplist-size", lo=INT_MIN, hi=INT_MAX),
         S("list-compress-depth", "int", 0, lo=0, hi=INT_MAX),
         S("save", "special", "3600 1 300 100 60 10000", parse=_parse_save, effective=False),
-        S("appendonly", "bool", False, refuse_non_default=True),
+        # append only file (engine.persistence.aof_state)
+        S("appendonly", "bool", False),
+        S("appendfsync", "enum", "everysec", choices=("always", "everysec", "no")),
+        S("appendfilename", "string", "appendonly.aof", mutable=False),
+        S("appenddirname", "string", "appendonlydir", mutable=False),
+        S("no-appendfsync-on-rewrite", "bool", False),
+        S("auto-aof-rewrite-percentage", "int", 100, lo=0, hi=INT_MAX),
+        S("auto-aof-rewrite-min-size", "memory", 64 * 1024 * 1024, lo=0, hi=LONG_MAX),
+        S("aof-load-truncated", "bool", True),
+        S("aof-use-rdb-preamble", "bool", True),
+        S("aof-timestamp-enabled", "bool", False),
+        S("aof-rewrite-incremental-fsync", "bool", True),
+        # replication (engine.replication)
+        S("replicaof", "special", "", mutable=False, alias="slaveof", parse=_parse_replicaof),
+        S("masterauth", "string", ""), S("masteruser", "string", ""),
+        S("replica-read-only", "bool", True, alias="slave-read-only"),
+        S("replica-serve-stale-data", "bool", True, alias="slave-serve-stale-data"),
+        S("replica-priority", "int", 100, alias="slave-priority", lo=0, hi=INT_MAX),
+        S("replica-announced", "bool", True),
+        S("replica-announce-ip", "string", "", alias="slave-announce-ip"),
+        S("replica-announce-port", "int", 0, alias="slave-announce-port", lo=0, hi=65535),
+        S("repl-diskless-sync", "bool", True),
+        S("repl-diskless-sync-delay", "int", 5, lo=0, hi=INT_MAX),
+        S("repl-backlog-size", "memory", 1024 * 1024, lo=1, hi=LONG_MAX),
+        S("repl-backlog-ttl", "int", 3600, lo=0, hi=INT_MAX),
+        S("repl-timeout", "int", 60, lo=1, hi=INT_MAX),
+        S("repl-ping-replica-period", "int", 10, alias="repl-ping-slave-period", lo=1, hi=INT_MAX),
+        S("min-replicas-to-write", "int", 0, alias="min-slaves-to-write", lo=0, hi=INT_MAX),
+        S("min-replicas-max-lag", "int", 10, alias="min-slaves-max-lag", lo=0, hi=INT_MAX),
         S("cluster-enabled", "bool", False, mutable=False, refuse_non_default=True),
         S("tls-port", "int", 0, lo=0, hi=65535, refuse_non_default=True),
         S("unixsocket", "string", "", mutable=False, refuse_non_default=True),
@@ -162,28 +205,18 @@ def _specs() -> list[ConfigSpec]:
         ("set-proc-title", "bool", True), ("proc-title-template", "string", "{title} {listen-addr} {server-mode}"),
         ("stop-writes-on-bgsave-error", "bool", True), ("rdbcompression", "bool", True),
         ("rdbchecksum", "bool", True), ("rdb-del-sync-files", "bool", False),
-        ("replica-serve-stale-data", "bool", True), ("replica-read-only", "bool", True),
-        ("repl-diskless-sync", "bool", True), ("repl-diskless-sync-delay", "int", 5),
         ("repl-diskless-sync-max-replicas", "int", 0), ("repl-diskless-load", "string", "disabled"),
-        ("repl-disable-tcp-nodelay", "bool", False), ("replica-priority", "int", 100),
+        ("repl-disable-tcp-nodelay", "bool", False),
         ("acllog-max-len", "int", 128), ("lazyfree-lazy-eviction", "bool", False),
         ("lazyfree-lazy-expire", "bool", False), ("lazyfree-lazy-server-del", "bool", False),
         ("replica-lazy-flush", "bool", False), ("lazyfree-lazy-user-del", "bool", False),
         ("lazyfree-lazy-user-flush", "bool", False), ("oom-score-adj", "string", "no"),
         ("oom-score-adj-values", "words", "0 200 800"), ("disable-thp", "bool", True),
-        ("appendfilename", "string", "appendonly.aof"), ("appenddirname", "string", "appendonlydir"),
-        ("appendfsync", "enum", "everysec"), ("no-appendfsync-on-rewrite", "bool", False),
-        ("auto-aof-rewrite-percentage", "int", 100), ("auto-aof-rewrite-min-size", "memory", 64 * 1024 * 1024),
-        ("aof-load-truncated", "bool", True), ("aof-use-rdb-preamble", "bool", True),
-        ("aof-timestamp-enabled", "bool", False), ("latency-monitor-threshold", "int", 0),
-        ("notify-keyspace-events", "string", ""), ("aof-rewrite-incremental-fsync", "bool", True),
+        ("latency-monitor-threshold", "int", 0), ("notify-keyspace-events", "string", ""),
         ("rdb-save-incremental-fsync", "bool", True), ("jemalloc-bg-thread", "bool", True),
         ("supervised", "string", "no"), ("syslog-enabled", "bool", False),
         ("syslog-ident", "string", "redis"), ("syslog-facility", "string", "local0"),
         ("latency-tracking", "bool", True), ("io-threads", "int", 1), ("io-threads-do-reads", "bool", False),
-        ("repl-backlog-size", "memory", 1024 * 1024), ("repl-backlog-ttl", "int", 3600),
-        ("repl-timeout", "int", 60), ("repl-ping-replica-period", "int", 10),
-        ("min-replicas-to-write", "int", 0), ("min-replicas-max-lag", "int", 10),
         ("busy-reply-threshold", "int", 5000), ("shutdown-timeout", "int", 10),
         ("shutdown-on-sigint", "string", "default"), ("shutdown-on-sigterm", "string", "default"),
         ("sanitize-dump-payload", "string", "no"), ("enable-debug-command", "string", "no"),
@@ -191,15 +224,11 @@ def _specs() -> list[ConfigSpec]:
         ("crash-log-enabled", "bool", True), ("crash-memcheck-enabled", "bool", True),
         ("activedefrag", "bool", False), ("tracking-table-max-keys", "int", 1000000),
         ("maxmemory-eviction-tenacity", "int", 10), ("maxmemory-clients", "string", "0"),
-        ("replica-ignore-maxmemory", "bool", True), ("replica-announced", "bool", True),
-        ("masterauth", "string", ""), ("masteruser", "string", ""), ("aclfile", "string", ""),
+        ("replica-ignore-maxmemory", "bool", True), ("aclfile", "string", ""),
         ("ignore-warnings", "string", ""), ("latency-tracking-info-percentiles", "words", "50 99 99.9"),
     ]
-    aliases = {"replica-serve-stale-data": "slave-serve-stale-data", "replica-read-only": "slave-read-only",
-               "replica-priority": "slave-priority", "replica-lazy-flush": "slave-lazy-flush",
-               "replica-ignore-maxmemory": "slave-ignore-maxmemory", "busy-reply-threshold": "lua-time-limit",
-               "repl-ping-replica-period": "repl-ping-slave-period",
-               "min-replicas-to-write": "min-slaves-to-write", "min-replicas-max-lag": "min-slaves-max-lag"}
+    aliases = {"replica-lazy-flush": "slave-lazy-flush",
+               "replica-ignore-maxmemory": "slave-ignore-maxmemory", "busy-reply-threshold": "lua-time-limit"}
     for name, kind, default in noop:
         specs.append(S(name, kind, default, alias=aliases.get(name), effective=False, lo=INT_MIN if kind == "int" else 0))
     return specs
@@ -312,6 +341,10 @@ class Config:
         value = self.convert(spec, args)
         if spec.refuse_non_default and value != spec.default:
             raise ConfigValueError(f"'{spec.name}' is not supported by this server")
+        if spec.name in ("appendfilename", "appenddirname") and (
+                not value or "/" in value or "\\" in value or value in (".", "..")):
+            what = "filename" if spec.name == "appendfilename" else "dirname"
+            raise ConfigValueError(f"{spec.name} can't be a path, just a {what}")
         if spec.name == "dir":
             value = os.path.abspath(value)
             if not startup:
@@ -339,8 +372,6 @@ class Config:
                 continue
             if name in ("rename-command", "user", "loadmodule", "sentinel"):
                 raise ConfigError(f"{source}:{line_no}: '{name}' is not supported by this server")
-            if name in ("replicaof", "slaveof"):
-                raise ConfigError(f"{source}:{line_no}: replication is not supported by this server")
             spec = lookup(name)
             if spec is None:
                 raise ConfigError(f"{source}:{line_no}: Bad directive or wrong number of arguments: {line!r}")

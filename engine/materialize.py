@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.errors import EngineError
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue, type_name
+from engine.types import streams as _streams  # noqa: F401  (registers the stream type name)
 from rdbtools.model import Record
 from rdbtools.numbers import string2ll
 
@@ -59,7 +60,72 @@ def record_to_value(rec: Record, config: Any) -> Any:
             z.lp = n <= config.zset_max_listpack_entries and all(
                 len(m) <= config.zset_max_listpack_value for m in z.dict)
         return z
+    if t == "stream":
+        return _stream_value(v, config)
     raise UnsupportedValue(f"values of type {t!r} are not supported by this server")
+
+
+def _stream_value(st: Any, config: Any) -> Any:
+    """rdbLoadObject for streams: nodes rebuilt as XADD in order builds them; metadata a
+    stream v1 file lacks derived as 7.0's loader does."""
+    from engine.types.streams import MAX_ID, NACK, Consumer, Group, StreamValue, make_id
+
+    s = StreamValue()
+    mb, me = config.stream_node_max_bytes, config.stream_node_max_entries
+    for (ms, seq), fv in st.entries:
+        s.append(make_id(ms, seq), [x for pair in fv for x in pair], mb, me)
+    s.last_id = make_id(*st.last_id)
+    if st.first_id is not None:
+        s.first_id = make_id(*st.first_id)
+    else:
+        s.first_id = s.ids[0] if s.ids else MAX_ID  # streamGetEdgeID on an empty stream
+    s.max_deleted = make_id(*st.max_deleted_id) if st.max_deleted_id is not None else 0
+    s.entries_added = st.entries_added if st.entries_added is not None else len(s.ids)
+    for g in st.groups:
+        glast = make_id(*g.last_id)
+        if g.entries_read is not None:
+            er = g.entries_read
+        elif st.entries_added is None:  # stream v1: estimated as the loader does
+            er = s.estimate_distance(glast)
+        else:
+            er = -1
+        grp = s.groups[g.name] = Group(glast, er)
+        owner: dict[int, Consumer] = {}
+        for c in g.consumers:
+            cons = grp.consumers[c.name] = Consumer(c.name, c.seen_time)
+            for pid in c.pending:
+                owner[make_id(*pid)] = cons
+        for p in g.pending:
+            i = make_id(*p.id)
+            cons = owner.get(i)
+            if cons is None:
+                raise UnsupportedValue("stream PEL entry without a consumer")
+            nack = NACK(cons, p.delivery_time)
+            nack.delivery_count = p.delivery_count
+            grp.pel_add(i, nack)
+            cons.add(i, nack)
+    return s
+
+
+def _stream_model(s: Any) -> Any:
+    from rdbtools.model import PendingEntry, Stream, StreamConsumer, StreamGroup
+
+    def sid(i: int) -> tuple[int, int]:
+        return (i >> 64, i & 0xFFFFFFFFFFFFFFFF)
+
+    ents = s.entries
+    entries = tuple((sid(i), tuple(zip(ents[i][0::2], ents[i][1::2]))) for i in s.ids)
+    groups = []
+    for name, g in sorted(s.groups.items()):
+        pending = tuple(PendingEntry(sid(i), g.pel[i].delivery_time, g.pel[i].delivery_count,
+                                     g.pel[i].consumer.name if g.pel[i].consumer else None)
+                        for i in g.pel_ids)
+        consumers = tuple(StreamConsumer(cn, c.seen_time, None, tuple(sid(i) for i in c.pel_ids))
+                          for cn, c in sorted(g.consumers.items()))
+        groups.append(StreamGroup(name, sid(g.last_id), None if g.entries_read == -1 else g.entries_read,
+                                  pending, consumers))
+    return Stream(entries=entries, length=len(s.ids), last_id=sid(s.last_id), first_id=sid(s.first_id),
+                  max_deleted_id=sid(s.max_deleted), entries_added=s.entries_added, groups=tuple(groups))
 
 
 def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = None) -> Record:
@@ -75,6 +141,8 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
         v = list(value.items())
     elif cls is ZSetValue:
         v = list(value.items())
+    elif t == "stream":
+        v = _stream_model(value)
     else:  # pragma: no cover
         raise UnsupportedValue(f"cannot convert {cls.__name__}")
     enc = value.encoding() if hasattr(value, "encoding") else None

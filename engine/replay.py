@@ -14,17 +14,19 @@ database clock is held at 0 while commands run; keys whose deadline is at or bef
 ``now_ms`` are dropped when exporting.
 
 The engine does not serve every Redis command. A command Redis has but the engine
-lacks (streams, hash-field TTLs, HyperLogLog, geo, scripting, …) is a
+lacks (hash-field TTLs, HyperLogLog, geo, scripting, …) is a
 :class:`ReplayUnsupported` error by default; with ``unsupported="skip"`` it is
 dropped and counted (``Replay.skipped``), and the keys it names are listed in
 ``Replay.lossy_keys`` — the output is then NOT equivalent for those keys. A name
 Redis does not know is always fatal, with Redis's text
 (``Unknown command '%s' reading the append only file %s``) and the offset.
 
-Function libraries: the engine has no function engine, so ``FUNCTION LOAD [REPLACE]``,
-``FUNCTION DELETE`` and ``FUNCTION FLUSH`` are tracked here as opaque library code
-(name from the ``#!<engine> name=<lib>`` line, no Lua is run) and exported as
-``FunctionLibrary`` events; RDB-base libraries are carried the same way.
+Function libraries: ``FUNCTION`` commands run through the engine's function support
+(:mod:`engine.scripting`, which needs lupa) and RDB-base libraries are loaded into it;
+the libraries it holds are exported as ``FunctionLibrary`` events. Without lupa,
+``FUNCTION LOAD [REPLACE]``, ``FUNCTION DELETE`` and ``FUNCTION FLUSH`` are tracked as
+opaque library code (name from the ``#!<engine> name=<lib>`` line, no Lua is run).
+EVAL/EVALSHA/FCALL in old AOFs run as scripts.
 """
 
 from __future__ import annotations
@@ -45,13 +47,13 @@ from engine.materialize import UnsupportedValue, record_to_value, value_to_recor
 from engine.server.dispatch import execute
 from rdbtools.model import FunctionLibrary, Record
 
-__all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "replay"]
+__all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "replay",
+           "replay_into"]
 
 # Write commands (and a few others) Redis 7.x has that this engine does not serve.
 # Known to Redis, so not "Unknown command"; each is unsupported rather than fatal.
 REDIS_ONLY_COMMANDS = frozenset(
     b.encode() for b in (
-        "xadd xdel xtrim xgroup xclaim xautoclaim xack xsetid xreadgroup "
         "hexpire hpexpire hexpireat hpexpireat hpersist hgetdel hgetex hsetex "
         "pfadd pfmerge pfcount pfdebug pfselftest geoadd georadius georadiusbymember geosearchstore "
         "sort sort_ro bitfield eval evalsha eval_ro evalsha_ro fcall fcall_ro script "
@@ -126,8 +128,6 @@ def _loading(server: Any) -> Iterator[None]:
 def _keys_of(argv: list[bytes]) -> list[bytes]:
     """The keys an unsupported command names (first argument; enough for reporting)."""
     name = argv[0].lower()
-    if name in (b"xgroup",) and len(argv) > 2:
-        return [argv[2]]
     if name in (b"pfmerge",):
         return argv[1:]
     return argv[1:2]
@@ -151,21 +151,42 @@ def replay(
     Raises :class:`ReplayError` / :class:`ReplayUnsupported`, or the reader's
     ``AofError`` for a malformed file.
     """
-    if unsupported not in ("error", "skip"):
-        raise ValueError("unsupported is 'error' or 'skip'")
     from engine.server.app import Server
-    from engine.server.client import Client
 
     server = Server(config if config is not None else Config())
+    return replay_into(server, AofReader(source, load_truncated=load_truncated),
+                       unsupported=unsupported, on_item=on_item)
+
+
+def replay_into(
+    server: Any,
+    reader: AofReader,
+    *,
+    unsupported: str = "error",
+    on_item: Callable[[Any], None] | None = None,
+    on_skip: Callable[[str, str | None, int | None], None] | None = None,
+) -> Replay:
+    """The core of :func:`replay` (``loadAppendOnlyFiles``): every item of ``reader`` into
+    ``server``'s keyspace, which the server's own start-up load uses too. ``on_skip`` is
+    told about each unsupported item dropped under ``unsupported="skip"`` (what, file,
+    offset)."""
+    if unsupported not in ("error", "skip"):
+        raise ValueError("unsupported is 'error' or 'skip'")
+    from engine.server.client import Client
+
     client = Client(server)
     dbs = server.keyspace.dbs
     result = Replay(server)
     skip = unsupported == "skip"
-    reader = AofReader(source, load_truncated=load_truncated)
     last_file: str | None = None
 
     def unsupported_here(what: str, file: str | None, offset: int | None) -> None:
         raise ReplayUnsupported(f"{what} is not supported by this engine", file, offset)
+
+    def skipped(what: str, file: str | None, offset: int | None) -> None:
+        result.skipped[what] += 1
+        if on_skip is not None:
+            on_skip(what, file, offset)
 
     with _loading(server):
         for item in reader:
@@ -178,18 +199,21 @@ def replay(
                     last_file = item.file
                     client.multi = None
                     client.multi_error = False
-                if client.db.id != item.db and 0 <= item.db < len(dbs):
+                if client.multi is None and client.db.id != item.db and 0 <= item.db < len(dbs):
+                    # inside MULTI a SELECT is queued and runs at EXEC, in order
                     client.db = dbs[item.db]
                 name = argv[0].lower()
                 result.commands += 1
                 if name == _FUNCTION:
+                    if _run_function(client, argv, result):  # the engine's function support
+                        continue
                     _function(result, argv, item, skip, unsupported_here)
                     continue
                 if TABLE.lookup.get(name) is None:
                     if name in REDIS_ONLY_COMMANDS:
                         if not skip:
                             unsupported_here(f"command '{name.decode(errors='replace')}'", item.file, item.offset)
-                        result.skipped[name.decode(errors="replace")] += 1
+                        skipped(name.decode(errors="replace"), item.file, item.offset)
                         for k in _keys_of(argv):
                             result.lossy_keys.add((client.db.id, k))
                         continue
@@ -208,7 +232,7 @@ def replay(
                     if not skip:
                         raise ReplayUnsupported(f"key {item.key!r} (db {item.db}): {exc}", None,
                                                 item.offset) from exc
-                    result.skipped[f"{item.type} value"] += 1
+                    skipped(f"{item.type} value", None, item.offset)
                     result.lossy_keys.add((item.db, item.key))
                     continue
                 db = dbs[item.db]
@@ -221,12 +245,39 @@ def replay(
             elif t is FunctionLibrary:
                 name = item.name
                 result.functions[name if name is not None else b""] = item.code
+                _load_library(server, item.code, result)
             elif t is Truncation:
                 result.truncation = item
         client.multi = None  # a MULTI without EXEC at the very end never ran
     if result.truncation is None:
         result.truncation = reader.truncation
     return result
+
+
+def _run_function(client: Any, argv: list[bytes], result: Replay) -> bool:
+    """FUNCTION LOAD/DELETE/FLUSH/RESTORE run by the engine (``engine.scripting``) when it has
+    the Lua runtime; the libraries it then holds are what ``records()`` exports."""
+    try:
+        from engine.scripting import functions_of
+
+        funcs = functions_of(client.server)
+    except Exception:  # noqa: BLE001 - no Lua runtime (lupa missing): track the code only
+        return False
+    reply = execute(client, argv)
+    if reply is not None and reply[:1] == b"-":
+        result.errors += 1
+    result.functions = {lib.name: lib.code for lib in funcs.libraries.values()}
+    return True
+
+
+def _load_library(server: Any, code: bytes, result: Replay) -> None:
+    """A library of the RDB base joins the engine's functions when it runs Lua."""
+    try:
+        from engine.scripting import functions_of
+
+        functions_of(server).load_code(code)
+    except Exception:  # noqa: BLE001 - kept as opaque code (lupa missing, or Redis-only Lua)
+        result.errors += 1
 
 
 def _function(result: Replay, argv: list[bytes], item: Command, skip: bool, fail: Callable) -> None:

@@ -19,10 +19,12 @@ lists the keys affected.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -34,6 +36,7 @@ from ..output import Progress
 FORMATS = ("aof", "preamble", "multipart")
 RDB_VERSION = 10  # what Redis 7.0 reads
 REWRITE_TARGET = (7, 0)
+COLLECT_EVERY = 1 << 19  # reader items between two full garbage collections while replaying
 
 
 def _input_files(path: str) -> list[str]:
@@ -112,6 +115,52 @@ def write_multipart(path: str, records: Any, base_format: str, appendfilename: s
             shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Automatic garbage collection off while replaying (collections then run every
+    COLLECT_EVERY items, see :func:`_on_item`). The replay only grows the keyspace, to
+    millions of container objects; the automatic passes over them cost a third of a
+    3M-command replay and find almost nothing (unlinked skiplist nodes)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _on_item(bar: Progress, total: int) -> Callable[[Any], None]:
+    """The replay's per-item hook: a full collection every COLLECT_EVERY items (which
+    bounds the cyclic garbage kept while automatic collection is off), and the progress
+    bar when it is shown."""
+    n = done = end = 0
+    file: str | None = None
+    mask = COLLECT_EVERY - 1
+    collect = gc.collect
+
+    def count(item: Any) -> None:
+        nonlocal n
+        n += 1
+        if not n & mask:
+            collect()
+
+    def progress(item: Any) -> None:
+        nonlocal n, done, end, file
+        n += 1
+        f = getattr(item, "file", None)
+        if f is not None and f != file:
+            done += end
+            file = f
+        end = getattr(item, "end", end) or end
+        if not n & 2047:
+            bar.update(min(done + end, total))
+            if not n & mask:
+                collect()
+
+    return progress if bar.enabled else count
+
+
 def _default_output(input_path: str, fmt: str) -> str:
     stem = input_path.rstrip("/").removesuffix(".manifest")
     return stem + (".compact" if fmt == "multipart" else ".compact.aof")
@@ -141,23 +190,12 @@ def compact(input_path, output_path, fmt, base_format, appendfilename, lossy, no
     echo = lambda msg: click.echo(f"rdbkit: {msg}", err=True)  # noqa: E731
     before = _size(input_path)
     bar = Progress(before, f"replaying {input_path}")
-    state = {"done": 0, "file": None, "end": 0, "n": 0}
-
-    def on_item(item: Any) -> None:
-        st = state
-        st["n"] += 1
-        f = getattr(item, "file", None)
-        if f is not None and f != st["file"]:
-            st["done"] += st["end"]
-            st["file"] = f
-        st["end"] = getattr(item, "end", st["end"]) or st["end"]
-        if bar.enabled and not st["n"] & 2047:
-            bar.update(min(st["done"] + st["end"], before))
-
     t0 = time.time()
     try:
         try:
-            result = replay(input_path, unsupported="skip" if lossy else "error", on_item=on_item)
+            with _gc_paused():
+                result = replay(input_path, unsupported="skip" if lossy else "error",
+                                on_item=_on_item(bar, before))
         finally:
             bar.close()
     except ReplayError as exc:

@@ -31,6 +31,9 @@ WRONGPASS = "invalid username-password pair or user is disabled."
 def ping_cmd(c, argv):  # type: ignore[no-untyped-def]
     if len(argv) > 2:
         raise CommandError("wrong number of arguments for 'ping' command")
+    if c.resp == 2 and (c.sub_channels or c.sub_patterns or c.sub_shard):
+        # the subscribed context answers with a push-shaped array: [pong, <message or "">]
+        return b"*2\r\n$4\r\npong\r\n" + bulk(argv[1] if len(argv) == 2 else b"")
     if len(argv) == 1:
         return PONG
     return bulk(argv[1])
@@ -133,6 +136,10 @@ def reset_cmd(c, argv):  # type: ignore[no-untyped-def]
     c.multi = None
     c.multi_error = False
     unwatch_all(c)
+    if c.sub_channels or c.sub_patterns or c.sub_shard:
+        from engine.commands.pubsub import pubsub_of
+
+        pubsub_of(c.server).client_gone(c)
     c.db = c.server.keyspace.dbs[0]
     c.resp = 2
     c.name = None
@@ -320,5 +327,5 @@ def client_help(c, argv):  # type: ignore[no-untyped-def]
              "LIST [options ...]", "    Return information about client connections.",
              "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
              "SETNAME <name>", "    Assign the name <name> to the current connection.",
-             "HELP", "    Print this help."]
+             "HELP", "    Prints this help."]
     return encode([Simple(x) for x in lines], c.resp)

@@ -40,7 +40,7 @@ _HELP = ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
          "    * NOSAVE: the database will be loaded from an existing RDB file.",
          "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
          "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
-         "HELP", "    Print this help."]
+         "HELP", "    Prints this help."]
 
 
 def _digest_hex(c, keys) -> list[Simple]:  # type: ignore[no-untyped-def]

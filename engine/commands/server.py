@@ -88,12 +88,11 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
         ("rdb_current_bgsave_time_sec", int(time.time() - srv.bgsave_started) if srv.bgsave_pid else -1),
         ("rdb_saves", srv.rdb_saves),
         ("rdb_last_load_keys_expired", srv.load_expired), ("rdb_last_load_keys_loaded", srv.loaded_keys),
-        ("aof_enabled", 0), ("aof_rewrite_in_progress", 0), ("aof_rewrite_scheduled", 0),
-        ("aof_last_rewrite_time_sec", -1), ("aof_current_rewrite_time_sec", -1),
-        ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", 0), ("aof_last_write_status", "ok"),
+        *srv.aof.info_fields(),
     ]
     st = srv.stats
     ks = srv.keyspace
+    ps = getattr(srv, "pubsub", None)
     s["stats"] = [
         ("total_connections_received", st.connections), ("total_commands_processed", srv.total_commands()),
         ("instantaneous_ops_per_sec", srv.ops_per_sec), ("total_net_input_bytes", st.net_input_bytes),
@@ -102,8 +101,8 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
         ("sync_full", 0), ("sync_partial_ok", 0), ("sync_partial_err", 0),
         ("expired_keys", ks.expired_keys), ("expired_stale_perc", "0.00"),
         ("expired_time_cap_reached_count", 0), ("evicted_keys", 0), ("evicted_clients", 0),
-        ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses), ("pubsub_channels", 0),
-        ("pubsub_patterns", 0), ("latest_fork_usec", 0), ("total_forks", 0),
+        ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses),
+        ("pubsub_channels", len(ps.channels) if ps else 0), ("pubsub_patterns", len(ps.patterns) if ps else 0), ("latest_fork_usec", 0), ("total_forks", 0),
         ("unexpected_error_replies", 0), ("total_error_replies", sum(srv.errorstats.values())),
         ("dump_payload_sanitizations", 0), ("total_reads_processed", srv.total_commands()),
         ("total_writes_processed", srv.total_commands()),
@@ -225,7 +224,13 @@ def config_set(c, argv):  # type: ignore[no-untyped-def]
         for n, v in backup.items():
             cfg._store(cfgmod.lookup(n), v)  # type: ignore[arg-type]
         raise
-    c.server.config_changed([p[1].name for p in pairs])
+    try:
+        c.server.config_changed([p[1].name for p in pairs])
+    except cfgmod.ConfigError as exc:  # a side effect failed (appendonly yes): roll back
+        for n, v in backup.items():
+            cfg._store(cfgmod.lookup(n), v)  # type: ignore[arg-type]
+        name = next((p[0] for p in pairs if p[1].name == "appendonly"), pairs[0][0])
+        raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - {exc}") from None
     return OK
 
 
@@ -295,7 +300,7 @@ def config_help(c, argv):  # type: ignore[no-untyped-def]
              "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
              "RESETSTAT", "    Reset statistics reported by the INFO command.",
              "REWRITE", "    Rewrite the configuration file.",
-             "HELP", "    Print this help."]
+             "HELP", "    Prints this help."]
     return encode([Simple(x) for x in lines], c.resp)
 
 
@@ -391,7 +396,7 @@ def command_help(c, argv):  # type: ignore[no-untyped-def]
              "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
              "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
              "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
-             "HELP", "    Print this help."]
+             "HELP", "    Prints this help."]
     return encode([Simple(x) for x in lines], c.resp)
 
 
@@ -441,7 +446,7 @@ def slowlog_help(c, argv):  # type: ignore[no-untyped-def]
              "GET [<count>]", "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
              "    Entries are made of:", "    id, timestamp, time in microseconds, arguments array, client IP and port,",
              "    client name", "LEN", "    Return the length of the slowlog.",
-             "RESET", "    Reset the slowlog.", "HELP", "    Print this help."]
+             "RESET", "    Reset the slowlog.", "HELP", "    Prints this help."]
     return encode([Simple(x) for x in lines], c.resp)
 
 
@@ -516,7 +521,7 @@ def memory_help(c, argv):  # type: ignore[no-untyped-def]
              "USAGE <key> [SAMPLES <count>]",
              "    Return memory in bytes used by <key> and its value. Nested values are",
              "    sampled up to <count> times (default: 5, 0 means sample all).",
-             "HELP", "    Print this help."]
+             "HELP", "    Prints this help."]
     return encode([Simple(x) for x in lines], c.resp)
 
 
@@ -546,5 +551,20 @@ def bgsave_cmd(c, argv):  # type: ignore[no-untyped-def]
         if len(argv) == 2:
             return b"+Background saving scheduled\r\n"
         raise CommandError("Background save already in progress")
+    if srv.has_active_child():  # an AOF rewrite
+        if len(argv) == 2:
+            srv.bgsave_scheduled = True
+            return b"+Background saving scheduled\r\n"
+        raise CommandError("Another child process is active (AOF?): can't BGSAVE right now. "
+                           "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
     srv.bgsave_start()
     return b"+Background saving started\r\n"
+
+
+# -- BGREWRITEAOF ----------------------------------------------------------------------
+
+@command("bgrewriteaof", 1, "admin noscript no_async_loading", group=G, since="1.0.0")
+def bgrewriteaof_cmd(c, argv):  # type: ignore[no-untyped-def]
+    from engine.persistence.aof_rewrite import bgrewriteaof
+
+    return bgrewriteaof(c.server.aof, c.in_exec)

@@ -13,12 +13,24 @@ from typing import TYPE_CHECKING
 from engine.errors import LoadError
 from engine.keyspace.db import now_ms
 from engine.materialize import UnsupportedValue, record_to_value
-from rdbtools import RdbError, iter_records
+from rdbtools import RdbError, iter_events
+from rdbtools.model import FunctionLibrary, Record
 
 if TYPE_CHECKING:
     from engine.server.app import Server
 
 log = logging.getLogger(__name__)
+
+
+def load_function(server: Server, code: bytes) -> None:
+    """A FUNCTION2 record: the library joins the server's functions (replacing a same-named one)."""
+    from engine.errors import CommandError
+    from engine.scripting import functions_of
+
+    try:
+        functions_of(server).load_code(code)
+    except CommandError as exc:
+        raise LoadError(f"Failed loading library: {exc.text}") from None
 
 
 def load_rdb_file(server: Server, path: str) -> int:
@@ -27,7 +39,11 @@ def load_rdb_file(server: Server, path: str) -> int:
     now = now_ms()
     loaded = expired = skipped = 0
     try:
-        for rec in iter_records(path):
+        for rec in iter_events(path):
+            if type(rec) is not Record:
+                if type(rec) is FunctionLibrary:  # rdbFunctionLoad: a failing library aborts the load
+                    load_function(server, rec.code)
+                continue
             if rec.expire_ms is not None and rec.expire_ms <= now:
                 expired += 1
                 continue
@@ -53,6 +69,8 @@ def load_rdb_file(server: Server, path: str) -> int:
             loaded += 1
     except RdbError as exc:
         raise LoadError(f"Short read or corrupt RDB file: {exc}") from exc
+    except OSError as exc:  # unreadable (a directory, permissions): never start empty over it
+        raise LoadError(f"Fatal error loading the DB, can't read {path}: {exc.strerror or exc}. Exiting.") from exc
     server.load_expired = expired
     server.load_skipped = skipped
     if skipped:

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from engine.keyspace.db import now_ms
 from engine.materialize import RDB_VERSION, value_to_record
+from engine.scripting import function_records
 from rdbtools.encoder import RdbEncoder
-from rdbtools.model import Record
+from rdbtools.model import FunctionLibrary, Record
 from rdbtools.policy import EncodingPolicy
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def iter_dataset(server: Server) -> Iterator[Record]:
+def iter_dataset(server: Server) -> Iterator[Record | FunctionLibrary]:
+    # function libraries first, as rdbSaveRio writes them before the databases
+    yield from function_records(server)
     now = now_ms()
     for db in server.keyspace.dbs:
         expires = db.expires

@@ -1,8 +1,9 @@
 """The server: one event loop, every command on one thread, as Redis runs.
 
 ``Server`` owns the configuration, the keyspace, the connected clients, the
-statistics INFO reports, the slow log and the MONITOR feed; ``serve()`` binds
-the listeners, loads ``dir/dbfilename`` and runs ``server_cron`` ``hz`` times a
+statistics INFO reports, the slow log and the MONITOR feed, the AOF state
+(``engine.persistence.aof_state``); ``serve()`` loads ``dir/dbfilename`` (or, with
+``appendonly yes``, the AOF directory), binds the listeners and runs ``server_cron`` ``hz`` times a
 second (LRU clock, active expiry, client timeouts, blocked-client timeouts are
 timers of their own). SIGTERM/SIGINT and SHUTDOWN stop it cleanly: listeners
 close, clients are disconnected, the pidfile is removed.
@@ -88,6 +89,12 @@ class Server:
         self.last_bgsave_ok = True
         self.rdb_saves = 0
         self.active_expire_enabled = True
+        self.bgsave_scheduled = False
+        from engine.persistence.aof_state import AofState
+
+        self.aof = AofState(self)
+        self.aof_gate: AofState | None = None  # set while replies wait for AOF writes
+        self.deny_write_reply: bytes | None = None  # MISCONF while the AOF cannot be written
         from engine.server.blocking import Blocking
 
         self.blocking = Blocking(self)
@@ -107,6 +114,10 @@ class Server:
             from engine.commands.transactions import unwatch_all
 
             unwatch_all(c)
+        if c.sub_channels or c.sub_patterns or c.sub_shard:
+            from engine.commands.pubsub import pubsub_of
+
+            pubsub_of(self).client_gone(c)
 
     def feed_monitors(self, c: Client, argv: list[bytes], cmd: Any) -> None:
         if "skip_monitor" in cmd.flags or (cmd.parent is not None and "skip_monitor" in cmd.parent.flags):
@@ -179,6 +190,16 @@ class Server:
         self.obuf_limits = self.config.client_output_buffer_limit["normal"] != (0, 0, 0)
         if "maxmemory-policy" in names:
             self.keyspace.update_clock()
+        if self.aof.writer is not None:
+            self.aof.writer.timestamps = self.config.aof_timestamp_enabled
+        if "appendonly" in names:
+            from engine.persistence import aof_rewrite
+
+            if self.config.appendonly:
+                if not aof_rewrite.start_appendonly(self.aof):
+                    raise ConfigError("Unable to turn on AOF. Check server logs.")
+            else:
+                aof_rewrite.stop_appendonly(self.aof)
 
     def reset_stats(self) -> None:
         self.stats = Stats()
@@ -241,6 +262,7 @@ class Server:
     async def close(self) -> None:
         if self._cron_handle is not None:
             self._cron_handle.cancel()
+        self.aof.shutdown()
         try:
             self.save_on_shutdown(self.shutdown_save_mode)
         except EngineError as exc:
@@ -282,6 +304,13 @@ class Server:
             if self.cronloops % self.config.hz == 0:
                 self._client_timeouts()
             self.check_bgsave()
+            self.aof.cron()
+            if self.bgsave_scheduled and not self.has_active_child():
+                self.bgsave_scheduled = False
+                try:
+                    self.bgsave_start()
+                except OSError as exc:
+                    log.warning("Can't save in background: fork: %s", exc)
             self.check_save_points()
         except Exception:  # pragma: no cover - keep the server alive, but say so
             log.exception("serverCron failed")
@@ -344,9 +373,13 @@ class Server:
         words = str(self.config.save).split()
         return [(int(words[i]), int(words[i + 1])) for i in range(0, len(words) - 1, 2)]
 
+    def has_active_child(self) -> bool:
+        """``hasActiveChildProcess``: a BGSAVE or AOF rewrite child is running."""
+        return bool(self.bgsave_pid or self.aof.child_pid)
+
     def check_save_points(self) -> None:
         """serverCron's save rules: BGSAVE after <seconds> if at least <changes> happened."""
-        if self.bgsave_pid or not self.dirty:
+        if self.has_active_child() or not self.dirty:
             return
         now = time.time()
         for seconds, changes in self.save_points():
@@ -377,6 +410,15 @@ class Server:
         return os.path.join(self.config.dir, self.config.dbfilename)
 
     def load_data(self) -> None:
+        if self.config.appendonly:  # Redis 7.0: the AOF only, never the RDB
+            from engine.persistence.aof_load import load_on_start
+
+            self.loading = True
+            try:
+                load_on_start(self.aof)
+            finally:
+                self.loading = False
+            return
         path = self.rdb_path()
         if not os.path.exists(path):
             return
@@ -452,9 +494,10 @@ def _setup_logging(cfg: Config) -> None:
         handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(process)d:M %(asctime)s.%(msecs)03d * %(message)s",
                                            "%d %b %Y %H:%M:%S"))
-    root = logging.getLogger("engine")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    for name in ("engine", "aof"):
+        root = logging.getLogger(name)
+        root.handlers[:] = [handler]
+        root.setLevel(level)
 
 
 def _daemonize() -> None:

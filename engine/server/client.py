@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from aof.errors import RespProtocolError
 from aof.resp import RequestParser, RespLimits
 from engine.server import replies
-from engine.server.dispatch import execute, run_commands
+from engine.server.dispatch import execute, resolve, run_commands
 
 if TYPE_CHECKING:
     from engine.server.app import Server
@@ -89,9 +89,16 @@ class Client(asyncio.Protocol):
         self.last_cmd: Any = None  # the last Command run
         self.obuf_soft_since = 0.0
         self.in_exec = False
+        # pub/sub subscriptions (engine.pubsub): insertion-ordered, as Redis lists them
+        self.sub_channels: dict[bytes, None] = {}
+        self.sub_patterns: dict[bytes, None] = {}
+        self.sub_shard: dict[bytes, None] = {}
         # set by a handler whose change must be logged differently from what was sent
         # (see engine.propagate): the argvs to propagate instead, [] for nothing
         self.rewritten: list[list[bytes]] | None = None
+        # replies waiting for the AOF write that covers them (engine.persistence.aof_state)
+        self.held: list[bytes] | None = None
+        self.held_bytes = 0
 
     # -- asyncio callbacks --------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -151,7 +158,7 @@ class Client(asyncio.Protocol):
             if parser.buffered_bytes > srv.config.client_query_buffer_limit:
                 self._query_buffer_exceeded()
             return
-        if self.pending or not parser.authenticated:
+        if self.pending or not parser.authenticated or srv.deny_write_reply is not None:
             self.process_input()
             return
         # hot path: everything buffered parses at once; one command → one write
@@ -172,6 +179,10 @@ class Client(asyncio.Protocol):
                 srv.handle_ready_keys()
             t = self.transport
             if t is not None and not self.closing:
+                gate = srv.aof_gate
+                if gate is not None and (gate.flush_scheduled or self.held is not None):
+                    gate.hold(self, reply)  # leaves after the AOF write (group commit)
+                    return
                 srv.stats.net_output_bytes += len(reply)
                 t.write(reply)
                 if srv.obuf_limits:
@@ -222,7 +233,12 @@ class Client(asyncio.Protocol):
                     cmds = exc.commands
                     err = exc
             stopped = False
-            done = run_commands(self, cmds, out, HIGH_WATER) if cmds else 0
+            if not cmds:
+                done = 0
+            elif srv.deny_write_reply is None:
+                done = run_commands(self, cmds, out, HIGH_WATER)
+            else:
+                done = run_denying_writes(self, cmds, out, HIGH_WATER)
             if done < len(cmds) or (cmds and self.blocked is not None):
                 if self.blocked is not None:  # blocked: the rest waits for the unblock
                     self.pending = cmds[done:]
@@ -257,10 +273,28 @@ class Client(asyncio.Protocol):
             return
         if out:
             data = out[0] if len(out) == 1 else b"".join(out)
+            gate = self.server.aof_gate
+            if gate is not None and (gate.flush_scheduled or self.held is not None):
+                gate.hold(self, data)  # deliver() writes it (and closes if asked)
+                return
             self.server.stats.net_output_bytes += len(data)
             t.write(data)
             if self.server.obuf_limits:
                 self.check_output_limits()
+        elif self.held is not None:
+            return  # close (if asked) once the held replies are out
+        if self.close_after_reply:
+            self.close()
+
+    def deliver(self, data: bytes) -> None:
+        """Write replies the AOF group commit held, now that their AOF bytes are written."""
+        t = self.transport
+        if t is None or self.closing:
+            return
+        self.server.stats.net_output_bytes += len(data)
+        t.write(data)
+        if self.monitor or self.server.obuf_limits:
+            self.check_output_limits()
         if self.close_after_reply:
             self.close()
 
@@ -268,6 +302,10 @@ class Client(asyncio.Protocol):
         """Send out-of-band data (MONITOR feed, unblocked replies)."""
         t = self.transport
         if t is None or self.closing:
+            return
+        gate = self.server.aof_gate
+        if gate is not None and (gate.flush_scheduled or self.held is not None):
+            gate.hold(self, data)
             return
         self.server.stats.net_output_bytes += len(data)
         t.write(data)
@@ -278,7 +316,8 @@ class Client(asyncio.Protocol):
         t = self.transport
         if t is None:
             return
-        hard, soft, secs = self.server.config.client_output_buffer_limit["normal"]
+        klass = "pubsub" if self.sub_channels or self.sub_patterns or self.sub_shard else "normal"
+        hard, soft, secs = self.server.config.client_output_buffer_limit[klass]
         size = t.get_write_buffer_size()
         now = time.time()
         over = bool(hard and size >= hard)
@@ -316,6 +355,8 @@ class Client(asyncio.Protocol):
         f = ""
         if self.monitor:
             f += "O"
+        if self.sub_channels or self.sub_patterns or self.sub_shard:
+            f += "P"
         if self.multi is not None:
             f += "x"
         if self.blocked is not None:
@@ -334,10 +375,69 @@ class Client(asyncio.Protocol):
         multi = len(self.multi) if self.multi is not None else -1
         return (f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.fd} name={name} "
                 f"age={int(now - self.ctime)} idle={int(now - self.last_interaction)} "
-                f"flags={self.flags()} db={self.db.id} sub=0 psub=0 ssub=0 multi={multi} "
+                f"flags={self.flags()} db={self.db.id} sub={len(self.sub_channels)} psub={len(self.sub_patterns)} "
+                f"ssub={len(self.sub_shard)} multi={multi} "
                 f"qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 "
                 f"obl={obl} oll=0 omem={obl} tot-mem={qbuf + obl} events=r "
                 f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user=default redir=-1 resp={self.resp}")
+
+
+def run_denying_writes(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:
+    """``run_commands`` while writes are refused because the AOF cannot be written.
+
+    Mirrors processCommand's ``writeCommandsDeniedByDiskError`` check (after the
+    command lookup, arity and authentication checks, before MULTI queueing): write
+    commands, PING, and EXEC of a transaction holding writes get the MISCONF error;
+    inside MULTI the transaction is flagged, an EXEC is aborted (``rejectCommand``).
+    """
+    srv = c.server
+    n = nbytes = 0
+    for argv in cmds:
+        n += 1
+        deny = srv.deny_write_reply
+        reply: bytes | None = None
+        if deny is not None and c.authenticated:
+            cmd = resolve(argv)
+            if cmd.__class__ is not bytes and _denied_on_disk_error(c, cmd):  # type: ignore[arg-type]
+                reply = _reject_disk_error(c, cmd, deny)  # type: ignore[arg-type]
+        if reply is None:
+            reply = execute(c, argv)
+            if reply is None or c.close_after_reply or c.closing:
+                if reply is not None:
+                    out.append(reply)
+                return n
+        out.append(reply)
+        nbytes += len(reply)
+        if nbytes > high_water:
+            return n
+    return n
+
+
+def _denied_on_disk_error(c: Client, cmd: Any) -> bool:
+    if cmd.is_write or cmd.name == "ping":
+        return True
+    return cmd.name == "exec" and bool(c.multi) and any(q.is_write for q, _ in c.multi or ())
+
+
+def _reject_disk_error(c: Client, cmd: Any, deny: bytes) -> bytes:
+    srv = c.server
+    st = srv.cmdstats.get(cmd)
+    if st is None:
+        st = srv.cmdstats[cmd] = [0, 0, 0, 0]
+    st[2] += 1
+    if cmd.name == "exec":  # execCommandAbort
+        from engine.commands.transactions import unwatch_all
+
+        c.multi = None
+        c.multi_error = False
+        unwatch_all(c)
+        reply = b"-EXECABORT Transaction discarded because of: " + deny[1:]
+    else:
+        if c.multi is not None:
+            c.multi_error = True  # flagTransaction
+        reply = deny
+    srv.count_error(reply)
+    return reply
 
 
 def _fmt_addr(a: Any) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.commands.registry import ARBITRARY_KEYS, TABLE, Command
 from engine.errors import CommandError
+from engine.pubsub import subscribed_context_error
 from engine.server import replies
 
 if TYPE_CHECKING:
@@ -108,6 +109,13 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
             c.multi_error = True
         _rejected(c, argv, NOAUTH, cmd)
         return NOAUTH
+    if c.resp == 2 and (c.sub_channels or c.sub_patterns or c.sub_shard):
+        r = subscribed_context_error(c, cmd)
+        if r is not None:
+            if c.multi is not None:
+                c.multi_error = True
+            _rejected(c, argv, r, cmd)
+            return r
     if c.multi is not None and cmd.name not in _MULTI_PASS:
         if not cmd.allowed_in_multi:
             c.multi_error = True
@@ -194,7 +202,8 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
     ap = out.append
     nbytes = 0
     i = 0
-    fast_ok = c.multi is None and not srv.monitors and c.authenticated
+    fast_ok = (c.multi is None and not srv.monitors and c.authenticated
+               and not (c.sub_channels or c.sub_patterns or c.sub_shard))
     slow_ns = srv.slowlog_threshold_ns
     prop = srv.propagator
     for argv in cmds:
@@ -208,7 +217,8 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
                     ap(reply)
                 return i
             ap(reply)
-            fast_ok = c.multi is None and not srv.monitors and c.authenticated
+            fast_ok = (c.multi is None and not srv.monitors and c.authenticated
+                       and not (c.sub_channels or c.sub_patterns or c.sub_shard))
             slow_ns = srv.slowlog_threshold_ns
         else:
             dirty_before = srv.dirty

@@ -76,7 +76,7 @@ def test_load_newer_versions(tmp_path: Path, path: Path) -> None:
 
     now = int(_t.time() * 1000)
     expect = sum(1 for r in iter_records(path)
-                 if r.type in ("string", "list", "set", "zset", "hash") and not r.field_expires
+                 if r.type in ("string", "list", "set", "zset", "hash", "stream") and not r.field_expires
                  and (r.expire_ms is None or r.expire_ms > now))
     ours = start_ours(tmp_path)
     try:

@@ -239,7 +239,7 @@ def test_bad_config_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RuntimeError):
         start_ours(tmp_path, "--no-such-directive", "1")
     with pytest.raises(RuntimeError):
-        start_ours(tmp_path, "--appendonly", "yes")
+        start_ours(tmp_path, "--cluster-enabled", "yes")
 
 
 def test_save_points_and_save_on_shutdown(tmp_path) -> None:  # type: ignore[no-untyped-def]

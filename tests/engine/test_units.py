@@ -28,7 +28,7 @@ def test_config_file_then_args(tmp_path) -> None:  # type: ignore[no-untyped-def
 
 
 @pytest.mark.parametrize("argv", [["--port", "x"], ["--nosuch", "1"], ["--hz"], ["--maxmemory-policy", "lru"],
-                                  ["port", "1"], ["--appendonly", "yes"], ["--protected-mode", "maybe"]])
+                                  ["port", "1"], ["--appendfsync", "sometimes"], ["--protected-mode", "maybe"]])
 def test_config_errors(argv: list[str]) -> None:
     with pytest.raises(ConfigError):
         config_from_argv(argv)

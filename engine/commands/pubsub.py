@@ -1,0 +1,171 @@
+"""Pub/Sub commands (``pubsub.c``): SUBSCRIBE family, PUBLISH, SPUBLISH, PUBSUB.
+
+Subscription replies are pushes (one per channel), like Redis's
+``addReplyPubsubSubscribed``; the count they carry is the client's channels plus
+patterns (shard channels count on their own). The RESP2 "subscribed context"
+(only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET) is enforced by the
+dispatcher with :func:`engine.pubsub.subscribed_context_error`.
+"""
+
+from __future__ import annotations
+
+from engine.commands.registry import TABLE, command, container, subcommand
+from engine.errors import CommandError
+from engine.keyspace.pattern import compile_glob
+from engine.pubsub import PubSub, push
+from engine.server.replies import Simple, bulk, encode, integer
+
+G = "pubsub"
+def pubsub_of(server) -> PubSub:  # type: ignore[no-untyped-def]
+    ps = getattr(server, "pubsub", None)
+    if ps is None:
+        ps = server.pubsub = PubSub()
+    return ps
+
+
+def _count(c) -> int:  # type: ignore[no-untyped-def]
+    return len(c.sub_channels) + len(c.sub_patterns)
+
+
+@command("subscribe", -2, "pubsub noscript loading stale", group=G, since="2.0.0")
+def subscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+    ps = pubsub_of(c.server)
+    out = []
+    for ch in argv[1:]:
+        ps.subscribe(c, ch)
+        out.append(push(c.resp, b"subscribe", ch, _count(c)))
+    return b"".join(out)
+
+
+@command("psubscribe", -2, "pubsub noscript loading stale", group=G, since="2.0.0")
+def psubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+    ps = pubsub_of(c.server)
+    out = []
+    for pat in argv[1:]:
+        ps.psubscribe(c, pat)
+        out.append(push(c.resp, b"psubscribe", pat, _count(c)))
+    return b"".join(out)
+
+
+@command("ssubscribe", -2, "pubsub noscript loading stale", 1, -1, 1, group=G, since="7.0.0")
+def ssubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+    if c.in_exec:
+        raise CommandError("SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+    ps = pubsub_of(c.server)
+    out = []
+    for ch in argv[1:]:
+        ps.ssubscribe(c, ch)
+        out.append(push(c.resp, b"ssubscribe", ch, len(c.sub_shard)))
+    return b"".join(out)
+
+
+def _unsub(c, argv, kind: bytes, mine: dict, drop, count) -> bytes:  # type: ignore[no-untyped-def]
+    names = argv[1:] if len(argv) > 1 else list(mine)
+    if not names:
+        return push(c.resp, kind, None, count())
+    out = []
+    for name in names:
+        drop(c, name)
+        out.append(push(c.resp, kind, name, count()))
+    return b"".join(out)
+
+
+@command("unsubscribe", -1, "pubsub noscript loading stale", group=G, since="2.0.0")
+def unsubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+    ps = pubsub_of(c.server)
+    return _unsub(c, argv, b"unsubscribe", c.sub_channels, ps.unsubscribe, lambda: _count(c))
+
+
+@command("punsubscribe", -1, "pubsub noscript loading stale", group=G, since="2.0.0")
+def punsubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+    ps = pubsub_of(c.server)
+    return _unsub(c, argv, b"punsubscribe", c.sub_patterns, ps.punsubscribe, lambda: _count(c))
+
+
+@command("sunsubscribe", -1, "pubsub noscript loading stale", 1, -1, 1, group=G, since="7.0.0")
+def sunsubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+    ps = pubsub_of(c.server)
+    return _unsub(c, argv, b"sunsubscribe", c.sub_shard, ps.sunsubscribe, lambda: len(c.sub_shard))
+
+
+@command("publish", 3, "pubsub loading stale fast may_replicate", group=G, since="2.0.0")
+def publish_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return integer(pubsub_of(c.server).publish(argv[1], argv[2]))
+
+
+@command("spublish", 3, "pubsub loading stale fast may_replicate", 1, 1, 1, group=G, since="7.0.0")
+def spublish_cmd(c, argv):  # type: ignore[no-untyped-def]
+    return integer(pubsub_of(c.server).spublish(argv[1], argv[2]))
+
+
+# subscription changes decide how later commands run: never on the pipelined fast path
+for _name in ("subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"):
+    TABLE.commands[_name].fast = False
+
+PUBSUB = container("pubsub", -2, group=G, since="2.8.0")
+
+
+def _syntax(argv) -> CommandError:  # type: ignore[no-untyped-def]
+    sub = argv[1].decode("utf-8", "replace")
+    return CommandError(f"unknown subcommand or wrong number of arguments for '{sub}'. Try PUBSUB HELP.")
+
+
+def _channel_list(c, argv, table) -> bytes:  # type: ignore[no-untyped-def]
+    if len(argv) > 3:
+        raise _syntax(argv)
+    if len(argv) == 2:
+        names = list(table)
+    else:
+        rx = compile_glob(argv[2])
+        names = [ch for ch in table if rx.match(ch) is not None]
+    return b"*%d\r\n" % len(names) + b"".join(bulk(n) for n in names)
+
+
+def _numsub(c, argv, table) -> bytes:  # type: ignore[no-untyped-def]
+    out = [b"*%d\r\n" % (2 * (len(argv) - 2))]
+    for ch in argv[2:]:
+        out.append(bulk(ch))
+        out.append(integer(len(table.get(ch, ()))))
+    return b"".join(out)
+
+
+@subcommand(PUBSUB, "channels", -2, "pubsub loading stale", since="2.8.0")
+def pubsub_channels(c, argv):  # type: ignore[no-untyped-def]
+    return _channel_list(c, argv, pubsub_of(c.server).channels)
+
+
+@subcommand(PUBSUB, "shardchannels", -2, "pubsub loading stale", since="7.0.0")
+def pubsub_shardchannels(c, argv):  # type: ignore[no-untyped-def]
+    return _channel_list(c, argv, pubsub_of(c.server).shard)
+
+
+@subcommand(PUBSUB, "numsub", -2, "pubsub loading stale", since="2.8.0")
+def pubsub_numsub(c, argv):  # type: ignore[no-untyped-def]
+    return _numsub(c, argv, pubsub_of(c.server).channels)
+
+
+@subcommand(PUBSUB, "shardnumsub", -2, "pubsub loading stale", since="7.0.0")
+def pubsub_shardnumsub(c, argv):  # type: ignore[no-untyped-def]
+    return _numsub(c, argv, pubsub_of(c.server).shard)
+
+
+@subcommand(PUBSUB, "numpat", 2, "pubsub loading stale", since="2.8.0")
+def pubsub_numpat(c, argv):  # type: ignore[no-untyped-def]
+    return integer(len(pubsub_of(c.server).patterns))
+
+
+@subcommand(PUBSUB, "help", 2, "loading stale", since="6.2.0")
+def pubsub_help(c, argv):  # type: ignore[no-untyped-def]
+    lines = ["PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "CHANNELS [<pattern>]",
+             "    Return the currently active channels matching a <pattern> (default: '*').",
+             "NUMPAT", "    Return number of subscriptions to patterns.",
+             "NUMSUB [<channel> ...]",
+             "    Return the number of subscribers for the specified channels, excluding",
+             "    pattern subscriptions(default: no channels).",
+             "SHARDCHANNELS [<pattern>]",
+             "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+             "SHARDNUMSUB [<shardchannel> ...]",
+             "    Return the number of subscribers for the specified shard level channel(s)",
+             "HELP", "    Prints this help."]
+    return encode([Simple(x) for x in lines], c.resp)

@@ -1,0 +1,143 @@
+"""Pub/Sub state (``pubsub.c``): who listens to which channel, pattern or shard channel.
+
+The server holds one :class:`PubSub`; each client keeps its own subscriptions
+(``sub_channels``, ``sub_patterns``, ``sub_shard`` — insertion-ordered dicts, as
+Redis's replies to a bare UNSUBSCRIBE list them in that order). PUBLISH delivers
+to channel subscribers first, then to every client whose pattern matches, once
+per matching pattern, and returns how many messages went out. Messages are
+pushes: a RESP2 array or a RESP3 ``>`` push, per receiving client.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.keyspace.pattern import compile_glob
+
+
+def _bulk(b: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(b), b)
+
+
+def push(resp: int, *parts: bytes | int | None) -> bytes:
+    """A pub/sub push: ``*n`` (RESP2) or ``>n`` (RESP3) of bulks, integers and nulls."""
+    out = [b"%s%d\r\n" % (b">" if resp == 3 else b"*", len(parts))]
+    for p in parts:
+        if p is None:
+            out.append(b"_\r\n" if resp == 3 else b"$-1\r\n")
+        elif isinstance(p, int):
+            out.append(b":%d\r\n" % p)
+        else:
+            out.append(_bulk(p))
+    return b"".join(out)
+
+
+CONTEXT_ALLOWED = frozenset({"subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe",
+                             "punsubscribe", "ping", "quit", "reset"})
+
+
+def subscribed_context_error(c, cmd) -> bytes | None:  # type: ignore[no-untyped-def]
+    """processCommand's RESP2 pub/sub check: the error reply, or None when allowed."""
+    if c.resp != 2 or not (c.sub_channels or c.sub_patterns or c.sub_shard):
+        return None
+    base = cmd.parent.name if cmd.parent is not None else cmd.name
+    if base in CONTEXT_ALLOWED:
+        return None
+    return (b"-ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+            b"are allowed in this context\r\n" % cmd.name.encode())
+
+
+class PubSub:
+    __slots__ = ("channels", "patterns", "shard", "_compiled")
+
+    def __init__(self) -> None:
+        self.channels: dict[bytes, dict[Any, None]] = {}
+        self.patterns: dict[bytes, dict[Any, None]] = {}
+        self.shard: dict[bytes, dict[Any, None]] = {}
+        self._compiled: dict[bytes, re.Pattern[bytes]] = {}
+
+    # -- subscriptions (each returns True when it was new) -----------------------
+    @staticmethod
+    def _add(table: dict[bytes, dict[Any, None]], mine: dict[bytes, None], name: bytes, c: Any) -> bool:
+        if name in mine:
+            return False
+        mine[name] = None
+        table.setdefault(name, {})[c] = None
+        return True
+
+    @staticmethod
+    def _remove(table: dict[bytes, dict[Any, None]], mine: dict[bytes, None], name: bytes, c: Any) -> bool:
+        if name not in mine:
+            return False
+        del mine[name]
+        subs = table.get(name)
+        if subs is not None:
+            subs.pop(c, None)
+            if not subs:
+                del table[name]
+        return True
+
+    def subscribe(self, c: Any, ch: bytes) -> bool:
+        return self._add(self.channels, c.sub_channels, ch, c)
+
+    def unsubscribe(self, c: Any, ch: bytes) -> bool:
+        return self._remove(self.channels, c.sub_channels, ch, c)
+
+    def psubscribe(self, c: Any, pat: bytes) -> bool:
+        if self._add(self.patterns, c.sub_patterns, pat, c):
+            if pat not in self._compiled:
+                self._compiled[pat] = compile_glob(pat)
+            return True
+        return False
+
+    def punsubscribe(self, c: Any, pat: bytes) -> bool:
+        ok = self._remove(self.patterns, c.sub_patterns, pat, c)
+        if ok and pat not in self.patterns:
+            self._compiled.pop(pat, None)
+        return ok
+
+    def ssubscribe(self, c: Any, ch: bytes) -> bool:
+        return self._add(self.shard, c.sub_shard, ch, c)
+
+    def sunsubscribe(self, c: Any, ch: bytes) -> bool:
+        return self._remove(self.shard, c.sub_shard, ch, c)
+
+    def client_gone(self, c: Any) -> None:
+        for ch in list(c.sub_channels):
+            self.unsubscribe(c, ch)
+        for pat in list(c.sub_patterns):
+            self.punsubscribe(c, pat)
+        for ch in list(c.sub_shard):
+            self.sunsubscribe(c, ch)
+
+    # -- delivery -----------------------------------------------------------------
+    def publish(self, ch: bytes, msg: bytes) -> int:
+        n = 0
+        subs = self.channels.get(ch)
+        if subs:
+            enc = {2: push(2, b"message", ch, msg), 3: push(3, b"message", ch, msg)}
+            for c in list(subs):
+                c.write(enc[3 if c.resp == 3 else 2])
+                n += 1
+        if self.patterns:
+            for pat, clients in list(self.patterns.items()):
+                if self._compiled[pat].match(ch) is None:
+                    continue
+                enc = {2: push(2, b"pmessage", pat, ch, msg), 3: push(3, b"pmessage", pat, ch, msg)}
+                for c in list(clients):
+                    c.write(enc[3 if c.resp == 3 else 2])
+                    n += 1
+        return n
+
+    def spublish(self, ch: bytes, msg: bytes) -> int:
+        subs = self.shard.get(ch)
+        if not subs:
+            return 0
+        enc = {2: push(2, b"smessage", ch, msg), 3: push(3, b"smessage", ch, msg)}
+        for c in list(subs):
+            c.write(enc[3 if c.resp == 3 else 2])
+        return len(subs)
+
+
+__all__ = ["CONTEXT_ALLOWED", "PubSub", "push", "subscribed_context_error"]

@@ -1,0 +1,58 @@
+"""Lua scripting (EVAL & co) and Redis 7.0 functions (FUNCTION / FCALL), on lupa's Lua 5.1.
+
+Layout: :mod:`.prelude` (the Lua sandbox and Lua → RESP conversion),
+:mod:`.libs` (cjson, bit, cmsgpack, struct), :mod:`.runtime` (one Lua state,
+RESP → Lua), :mod:`.eval` (the per-server host: script cache, run context,
+``redis.call``), :mod:`.functions` (libraries), :mod:`.busy` (serving other
+clients while a script runs past ``busy-reply-threshold``). The commands live
+in :mod:`engine.commands.scripting` and :mod:`engine.commands.functions`.
+
+The state hangs off the server lazily (:func:`scripting_of`), so a server that
+never runs a script never creates a Lua state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.scripting.eval import Scripting
+from engine.scripting.functions import Functions
+
+
+def scripting_of(server: Any) -> Scripting:
+    s = server.__dict__.get("_scripting")
+    if s is None:
+        s = server._scripting = Scripting(server)
+    return s
+
+
+def functions_of(server: Any) -> Functions:
+    host = scripting_of(server)
+    f = host._functions
+    if f is None:
+        f = host._functions = Functions(host)
+    return f
+
+
+def function_records(server: Any) -> list[Any]:
+    """The FUNCTION2 records SAVE writes (none when no library was ever loaded)."""
+    s = server.__dict__.get("_scripting")
+    if s is None or s._functions is None:
+        return []
+    return s._functions.records()
+
+
+def info_fields(server: Any) -> dict[str, int]:
+    """``used_memory_lua`` / ``number_of_cached_scripts`` / functions counts for INFO."""
+    s = server.__dict__.get("_scripting")
+    if s is None:
+        return {"used_memory_lua": 31744, "used_memory_scripts": 0, "number_of_cached_scripts": 0,
+                "number_of_functions": 0, "number_of_libraries": 0}
+    f = s._functions
+    return {"used_memory_lua": s.memory(), "used_memory_scripts": s.scripts_mem,
+            "number_of_cached_scripts": len(s.scripts),
+            "number_of_functions": len(f.functions) if f else 0,
+            "number_of_libraries": len(f.libraries) if f else 0}
+
+
+__all__ = ["Functions", "Scripting", "function_records", "functions_of", "info_fields", "scripting_of"]

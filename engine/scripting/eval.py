@@ -1,0 +1,430 @@
+"""The scripting host of one server: EVAL's script cache, the run context, ``redis.call``.
+
+Mirrors ``eval.c`` + ``script.c``: one Lua state for EVAL scripts (``f_<sha>``
+compiled once, kept until SCRIPT FLUSH), a fake client that runs the commands a
+script calls (the script's db is the caller's; SELECT inside moves only the
+fake client), and a run context (``scriptRunCtx``) holding the flags checked on
+every ``redis.call``: read-only runs refuse writes, a run that wrote cannot be
+killed, ``redis.set_repl`` decides what reaches the AOF.
+
+Propagation: scripts replicate their effects. While a script runs the
+propagator holds every op (``depth``); the dispatcher's ``call()`` that ran
+EVAL/FCALL delivers them afterwards, wrapped in MULTI/EXEC when there is more
+than one. EVAL itself is never logged (``registry.NO_SELF_PROPAGATE``).
+
+Busy scripts: past ``busy-reply-threshold`` the Lua count hook (every 100000
+instructions, as ``luaMaskCountHook``) polls the other clients' sockets itself
+(:mod:`engine.scripting.busy`), since the event loop is blocked by the script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine.commands.registry import TABLE, Command
+from engine.errors import CommandError
+from engine.scripting.errors import LuaTableError
+from engine.server.dispatch import call
+
+if TYPE_CHECKING:
+    from engine.scripting.runtime import LuaState
+    from engine.server.app import Server
+
+log = logging.getLogger("engine.scripting")
+
+# scriptFlag bits (script.h)
+NO_WRITES, ALLOW_OOM, ALLOW_STALE, NO_CLUSTER, ALLOW_CROSS_SLOT = 1, 2, 4, 8, 16
+EVAL_COMPAT_MODE = 1 << 10
+FLAG_NAMES = (("no-writes", NO_WRITES), ("allow-oom", ALLOW_OOM), ("allow-stale", ALLOW_STALE),
+              ("no-cluster", NO_CLUSTER), ("allow-cross-slot-keys", ALLOW_CROSS_SLOT))
+
+NOSCRIPT = b"-NOSCRIPT No matching script. Please use EVAL.\r\n"
+BUSY_EVAL = b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+BUSY_FUNCTION = b"-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n"
+# Commands Redis 7.0 flags NOSCRIPT (its commands/*.json), whatever flags our table gives them
+NOSCRIPT_COMMANDS = frozenset("""
+acl|cat acl|deluser acl|dryrun acl|genpass acl|getuser acl|list acl|load acl|log acl|save acl|setuser
+acl|users acl|whoami auth bgrewriteaof bgsave blmove blpop brpop brpoplpush bzpopmax bzpopmin
+client|caching client|getname client|getredir client|id client|info client|kill client|list
+client|no-evict client|pause client|reply client|setname client|tracking client|trackinginfo
+client|unblock client|unpause cluster|reset config|get config|resetstat config|rewrite config|set
+debug discard eval eval_ro evalsha evalsha_ro exec failover fcall fcall_ro function|delete
+function|dump function|flush function|kill function|list function|load function|restore
+function|stats hello latency|doctor latency|graph latency|histogram latency|history latency|latest
+latency|reset module|list module|load module|loadex module|unload monitor multi psubscribe psync
+punsubscribe quit replconf replicaof reset role save script|debug script|exists script|flush
+script|kill script|load shutdown slaveof ssubscribe subscribe sunsubscribe sync unsubscribe unwatch
+wait watch""".split())
+_LOG_LEVELS = (logging.DEBUG, logging.DEBUG, logging.INFO, logging.WARNING)
+
+
+def sha1hex(data: bytes) -> bytes:
+    return hashlib.sha1(data).hexdigest().encode()
+
+
+class Rand48:
+    """redisLrand48 / redisSrand48 (rand.c): the 48-bit LCG behind math.random."""
+
+    __slots__ = ("x",)
+    A, C, MASK = 0x5DEECE66D, 0xB, (1 << 48) - 1
+
+    def __init__(self) -> None:
+        self.x = 0x1234ABCD330E
+
+    def seed(self, seedval: int) -> None:
+        self.x = (((seedval & 0xFFFFFFFF) << 16) | 0x330E) & self.MASK
+
+    def next(self) -> int:
+        self.x = (self.A * self.x + self.C) & self.MASK
+        return self.x >> 17
+
+    def random(self) -> float:
+        return (self.next() % 0x7FFFFFFF) / 0x7FFFFFFF
+
+
+
+@dataclass(slots=True)
+class Script:
+    body: bytes
+    flags: int
+    func: Any
+
+
+@dataclass(slots=True)
+class RunCtx:
+    """scriptRunCtx: one running script or function."""
+
+    caller: Any
+    funcname: bytes
+    is_eval: bool
+    read_only: bool
+    argv: list[bytes]
+    start: float = field(default_factory=time.monotonic)
+    dirty: bool = False  # SCRIPT_WRITE_DIRTY
+    timed_out: bool = False
+    killed: bool = False
+    repl: int = 3  # PROPAGATE_AOF | PROPAGATE_REPL
+
+
+def split_args(line: bytes) -> list[bytes] | None:
+    """sdssplitargs: whitespace-separated words, with "..." (escapes) and '...' quoting;
+    None for unbalanced quotes."""
+    out: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in b" \n\r\t\v\f":
+            i += 1
+        if i >= n:
+            return out
+        cur = bytearray()
+        inq = insq = False
+        while True:
+            if inq:
+                if i >= n:
+                    return None
+                ch = line[i]
+                if ch == 92 and i + 1 < n:  # backslash
+                    nx = line[i + 1]
+                    if nx == 120 and i + 3 < n and _hex(line[i + 2:i + 4]):  # \xHH
+                        cur.append(int(line[i + 2:i + 4], 16))
+                        i += 3
+                    else:
+                        cur.append({110: 10, 114: 13, 116: 9, 98: 8, 97: 7}.get(nx, nx))
+                        i += 1
+                elif ch == 34:
+                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f":
+                        return None
+                    inq = False
+                    i += 1
+                    break
+                else:
+                    cur.append(ch)
+            elif insq:
+                if i >= n:
+                    return None
+                ch = line[i]
+                if ch == 92 and i + 1 < n and line[i + 1] == 39:
+                    cur.append(39)
+                    i += 1
+                elif ch == 39:
+                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f":
+                        return None
+                    insq = False
+                    i += 1
+                    break
+                else:
+                    cur.append(ch)
+            else:
+                if i >= n:
+                    break
+                ch = line[i]
+                if ch in b" \n\r\t\v\f":
+                    break
+                if ch == 34:
+                    inq = True
+                elif ch == 39:
+                    insq = True
+                else:
+                    cur.append(ch)
+            i += 1
+        out.append(bytes(cur))
+
+
+def _hex(b: bytes) -> bool:
+    return len(b) == 2 and all(c in b"0123456789abcdefABCDEF" for c in b)
+
+
+def shebang_flags(body: bytes) -> tuple[int, int]:
+    """evalExtractShebangFlags: (flags, shebang length); raises CommandError."""
+    if not body.startswith(b"#!"):
+        return EVAL_COMPAT_MODE, 0
+    end = body.find(b"\n")
+    if end < 0:
+        raise CommandError("Invalid script shebang")
+    parts = split_args(body[:end])
+    if not parts:
+        raise CommandError("Invalid engine in script shebang")
+    if parts[0] != b"#!lua":
+        raise CommandError(f"Unexpected engine in script shebang: {_s(parts[0])}")
+    flags = 0
+    for part in parts[1:]:
+        if not part.startswith(b"flags="):
+            raise CommandError(f"Unknown lua shebang option: {_s(part)}")
+        names = part[6:].split(b",") if part[6:] else []
+        for name in names:
+            bit = dict(FLAG_NAMES).get(name.decode("utf-8", "surrogateescape"))
+            if bit is None:
+                raise CommandError(f"Unexpected flag in script shebang: {_s(name)}")
+            flags |= bit
+    return flags, end
+
+
+def _s(b: bytes) -> str:
+    return b.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def new_state(host: Any, mode: str) -> LuaState:
+    """A Lua state; lupa is an optional dependency (``pip install rdbkit[scripting]``)."""
+    try:
+        from engine.scripting.runtime import LuaState
+    except ImportError:
+        raise CommandError("scripting is not available: the lupa package is not installed") from None
+    return LuaState(host, mode)
+
+
+def lookup_command(argv: list[bytes]) -> Command | None:
+    """lookupCommand: the command (or subcommand) for argv, None when unknown."""
+    cmd = TABLE.get(argv[0])
+    if cmd is None:
+        return None
+    if cmd.subcommands and len(argv) > 1:
+        return cmd.subcommands.get(argv[1].lower())
+    return cmd
+
+
+class Scripting:
+    """Everything scripting keeps per server (``lctx`` + ``curr_run_ctx``)."""
+
+    def __init__(self, server: Server) -> None:
+        from engine.server.client import Client
+
+        self.server = server
+        self.rand = Rand48()
+        self.scripts: dict[bytes, Script] = {}
+        self.scripts_mem = 0
+        self.lua = new_state(self, "eval")
+        self.run: RunCtx | None = None
+        self.load_deadline: float | None = None
+        client = Client(server)
+        client.authenticated = True
+        client.in_exec = True  # CLIENT_DENY_BLOCKING: blocking commands answer at once
+        client.addr = "lua"
+        self.client = client
+        self._functions: Any = None
+
+    # -- script cache (luaCreateFunction / SCRIPT FLUSH) ---------------------------
+    def create(self, body: bytes) -> tuple[bytes, Script]:
+        sha = sha1hex(body)
+        script = self.scripts.get(sha)
+        if script is not None:
+            return sha, script
+        flags, shebang_len = shebang_flags(body)
+        # the shebang line is skipped but its line feed kept, so line numbers hold
+        func, err = self.lua.api.compile(body[shebang_len:], b"@user_script")
+        if func is None:
+            raise CommandError("Error compiling script (new function): " + _s(err))
+        script = Script(body, flags, func)
+        self.scripts[sha] = script
+        self.scripts_mem += len(sha) + len(body) + 32
+        return sha, script
+
+    def flush(self) -> None:
+        """scriptingReset: a fresh Lua state and an empty cache."""
+        self.scripts = {}
+        self.scripts_mem = 0
+        self.lua = new_state(self, "eval")
+
+    # -- running (scriptPrepareForRun / luaCallFunction / scriptResetRun) ------------
+    def prepare(self, c: Any, flags: int, ro: bool) -> None:
+        """The refusals of scriptPrepareForRun; raises CommandError."""
+        if flags & EVAL_COMPAT_MODE or flags & NO_WRITES:
+            return
+        deny = self.server.deny_write_reply
+        if deny is not None and not self.server.loading:
+            why = deny[2:].decode("utf-8", "replace").strip()
+            why = why.split(": ", 1)[1] if ": " in why else why
+            raise CommandError(
+                "Redis is configured to persist data to AOF, but it's currently unable to persist "
+                "to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. "
+                f"AOF error: {why}", "MISCONF")
+        if ro:
+            raise CommandError("Can not execute a script with write flag using *_ro command.")
+
+    def call_function(self, c: Any, state: LuaState, func: Any, keys: list[bytes], args: list[bytes],
+                      funcname: bytes, flags: int, ro: bool, is_eval: bool, argv: list[bytes]) -> bytes:
+        srv = self.server
+        read_only = ro or (not flags & EVAL_COMPAT_MODE and bool(flags & NO_WRITES))
+        run = RunCtx(c, funcname, is_eval, read_only, argv)
+        sc = self.client
+        sc.db = c.db
+        sc.resp = 2
+        prop = srv.propagator
+        self.run = run
+        prop.depth += 1
+        threshold = srv.config.busy_reply_threshold
+        try:
+            reply = state.api.run(func, state.table_of(keys), state.table_of(args), funcname,
+                                  is_eval, c.resp, threshold > 0 and not srv.loading)
+        finally:
+            prop.depth -= 1
+            self.run = None
+            if run.timed_out:
+                log.warning("Script %s finished after %.0f ms", funcname.decode(errors="replace"),
+                            (time.monotonic() - run.start) * 1000)
+        return bytes(reply)
+
+    # -- callbacks from Lua ---------------------------------------------------------------
+    def lua_call(self, state: LuaState, argv_t: tuple[Any, ...], raise_error: bool) -> Any:
+        """luaRedisGenericCommand + scriptCall: run one command for redis.call / redis.pcall."""
+        run = self.run
+        if run is None:
+            return self._fail(state, b"redis.call/pcall can only be called inside a script invocation",
+                              True)
+        from engine.scripting.runtime import lua_argv
+
+        try:
+            argv = lua_argv(state, argv_t)
+        except LuaTableError as exc:
+            if raise_error:
+                raise
+            return exc.table
+        srv = self.server
+        cmd = lookup_command(argv)
+        err: bytes | None = None
+        if cmd is None:
+            err = b"Unknown Redis command called from script"
+        elif (cmd.arity > 0 and len(argv) != cmd.arity) or len(argv) < -cmd.arity:
+            err = b"Wrong number of args calling Redis command from script"
+        elif "noscript" in cmd.flags or cmd.name in NOSCRIPT_COMMANDS:
+            err = b"This Redis command is not allowed from script"
+        elif run.read_only and (cmd.is_write or "may_replicate" in cmd.flags):
+            err = b"Write commands are not allowed from read-only scripts."
+        elif cmd.is_write and not run.dirty and srv.deny_write_reply is not None and not srv.loading:
+            err = srv.deny_write_reply.rstrip(b"\r\n")
+        if err is not None:
+            full = err if err[:1] == b"-" else b"-ERR " + err
+            srv.count_error(full + b"\r\n")
+            if cmd is not None:
+                st = srv.cmdstats.get(cmd)
+                if st is None:
+                    st = srv.cmdstats[cmd] = [0, 0, 0, 0]
+                st[2] += 1
+            table = state.error_table(err, True)
+            if raise_error:
+                raise LuaTableError(table)
+            return table
+        assert cmd is not None
+        if cmd.is_write:
+            run.dirty = True
+        prop = srv.propagator
+        n_ops = len(prop.ops)
+        reply = call(self.client, cmd, argv)
+        if not run.repl & 1:  # redis.set_repl without REPL_AOF: nothing reaches the log
+            del prop.ops[n_ops:]
+        if reply is None:  # cannot block (DENY_BLOCKING); defensive
+            reply = b"$-1\r\n"
+        value = state.from_reply(reply)
+        if raise_error and reply[:1] == b"-":
+            raise LuaTableError(value)
+        return value
+
+    @staticmethod
+    def _fail(state: LuaState, msg: bytes, raise_error: bool) -> Any:
+        table = state.error_table(msg)
+        if raise_error:
+            raise LuaTableError(table)
+        return table
+
+    def lua_log(self, level: int, msg: bytes) -> None:
+        log.log(_LOG_LEVELS[int(level)], "%s", msg.decode("utf-8", "replace"))
+
+    def lua_setresp(self, resp: int) -> None:
+        self.client.resp = int(resp)
+
+    def lua_set_repl(self, flags: int) -> None:
+        if self.run is not None:
+            self.run.repl = int(flags)
+
+    def lua_command_exists(self, argv: list[bytes]) -> bool:
+        return lookup_command(argv) is not None
+
+    def lua_interrupt(self) -> Any:
+        """The count hook: scriptInterrupt (or the FUNCTION LOAD timeout)."""
+        if self.load_deadline is not None:
+            return b"load" if time.monotonic() > self.load_deadline else False
+        run = self.run
+        if run is None:
+            return False
+        if not run.timed_out:
+            elapsed = (time.monotonic() - run.start) * 1000
+            if elapsed < self.server.config.busy_reply_threshold:
+                return False
+            log.warning("Slow script detected: still in execution after %d milliseconds. "
+                        "You can try killing the script using the %s command. Script name is: %s.",
+                        int(elapsed), "SCRIPT KILL" if run.is_eval else "FUNCTION KILL",
+                        run.funcname.decode(errors="replace"))
+            run.timed_out = True
+        from engine.scripting.busy import process_events_while_blocked
+
+        process_events_while_blocked(self, run)
+        if run.killed:
+            log.warning("Lua script killed by user with SCRIPT KILL.")
+            return b"kill"
+        return False
+
+    # -- SCRIPT KILL / FUNCTION KILL (scriptKill) -----------------------------------------
+    def kill(self, is_eval: bool) -> None:
+        run = self.run
+        if run is None:
+            raise CommandError("No scripts in execution right now.", "NOTBUSY")
+        if run.dirty:
+            raise CommandError(
+                "Sorry the script already executed write commands against the dataset. You can "
+                "either wait the script termination or kill the server in a hard way using the "
+                "SHUTDOWN NOSAVE command.", "UNKILLABLE")
+        if is_eval and not run.is_eval:
+            raise CommandError(BUSY_FUNCTION[6:-2].decode(), "BUSY")
+        if not is_eval and run.is_eval:
+            raise CommandError(BUSY_EVAL[6:-2].decode(), "BUSY")
+        run.killed = True
+
+    def memory(self) -> int:
+        return self.lua.memory()
+
+
+__all__ = ["BUSY_EVAL", "BUSY_FUNCTION", "EVAL_COMPAT_MODE", "FLAG_NAMES", "NOSCRIPT", "NO_WRITES",
+           "RunCtx", "Script", "Scripting", "lookup_command", "shebang_flags", "split_args"]

@@ -1,0 +1,850 @@
+"""The libraries Redis bundles with its Lua (cjson, bit, cmsgpack, struct).
+
+Stock Lua 5.1 from lupa has none of them, so each is rebuilt here: the parts that
+walk Lua values (``cjson.encode``) are Lua, the byte-level codecs are Python
+helpers wrapped by small Lua functions (so ``type(bit.band)`` is ``"function"``
+as in Redis). Behaviour follows the versions Redis 7.0 vendors under
+``deps/lua/src``: lua-cjson 2.1.0 (``%.14g`` numbers, ``\\/`` escaped, sparse
+array refusal), LuaBitOp 1.0.2 (32-bit results, round-to-nearest argument
+normalisation), lua-cmsgpack 0.4.0 (smallest integer/float encodings, tables
+with keys 1..n as arrays) and Roberto Ierusalimschy's struct 0.2.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct as _struct
+from typing import Any
+
+from lupa import lua51
+
+from engine.scripting.errors import LuaWhereError
+
+_lua_type = lua51.lua_type
+
+LIBS_LUA = r"""
+local py = ...
+local type, error, tostring, select, pcall, next, rawget = type, error, tostring, select, pcall, next, rawget
+local sfmt, sbyte, schar, sgsub, concat = string.format, string.byte, string.char, string.gsub, table.concat
+local huge, floor = math.huge, math.floor
+local unpack, ipairs = unpack, ipairs
+local NULL = newproxy(false)
+
+------------------------------------------------------------------ cjson
+local ESC = {['"'] = '\\"', ['\\'] = '\\\\', ['/'] = '\\/', ['\b'] = '\\b', ['\f'] = '\\f',
+             ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t'}
+for i = 0, 31 do
+  local c = schar(i)
+  if not ESC[c] then ESC[c] = sfmt('\\u%04x', i) end
+end
+local function esc(s) return '"' .. sgsub(s, '[%c"\\/]', function(c) return ESC[c] or c end) .. '"' end
+
+local function num(n)
+  if n ~= n or n == huge or n == -huge then
+    error('Cannot serialise number: must not be NaN or Inf', 0)
+  end
+  return sfmt('%.14g', n)
+end
+
+local enc
+enc = function(v, depth, out)
+  local t = type(v)
+  if t == 'string' then out[#out + 1] = esc(v)
+  elseif t == 'number' then out[#out + 1] = num(v)
+  elseif t == 'boolean' then out[#out + 1] = v and 'true' or 'false'
+  elseif t == 'nil' or v == NULL then out[#out + 1] = 'null'
+  elseif t == 'table' then
+    depth = depth + 1
+    if depth > 1000 then error('Cannot serialise, excessive nesting (' .. depth .. ')', 0) end
+    local max, items, array = 0, 0, true
+    for k in next, v do
+      if type(k) == 'number' and k > 0 and floor(k) == k then
+        if k > max then max = k end
+        items = items + 1
+      else
+        array = false
+        break
+      end
+    end
+    if array and max > items * 2 and max > 10 then
+      error('Cannot serialise table: excessively sparse array', 0)
+    end
+    if array and max > 0 then
+      out[#out + 1] = '['
+      for i = 1, max do
+        if i > 1 then out[#out + 1] = ',' end
+        enc(rawget(v, i), depth, out)
+      end
+      out[#out + 1] = ']'
+    else
+      out[#out + 1] = '{'
+      local first = true
+      for k, x in next, v do
+        if not first then out[#out + 1] = ',' end
+        first = false
+        local kt = type(k)
+        if kt == 'string' then out[#out + 1] = esc(k)
+        elseif kt == 'number' then out[#out + 1] = '"' .. num(k) .. '"'
+        else error('Cannot serialise table: table key must be a number or string', 0) end
+        out[#out + 1] = ':'
+        enc(x, depth, out)
+      end
+      out[#out + 1] = '}'
+    end
+  else
+    error('Cannot serialise ' .. t .. ': type not supported', 0)
+  end
+end
+
+local cjson = {null = NULL, _NAME = 'cjson', _VERSION = '2.1.0'}
+-- the encoder returns its status; the Python trampoline raises (a C function to Lua)
+cjson.encode = py.cfunc(function(...)
+  if select('#', ...) ~= 1 then return false, "bad argument #1 to 'encode' (expected 1 argument)" end
+  local v = ...
+  local out = {}
+  local ok, err = pcall(enc, v, 0, out)
+  if not ok then return false, err end
+  return true, concat(out)
+end)
+cjson.decode = py.json_decode
+for _, name in ipairs({'encode_max_depth', 'decode_max_depth'}) do cjson[name] = function() return 1000 end end
+cjson.encode_number_precision = function() return 14 end
+cjson.encode_keep_buffer = function() return true end
+cjson.encode_sparse_array = function() return false, 2, 10 end
+cjson.encode_invalid_numbers = function() return false end
+cjson.decode_invalid_numbers = function() return true end
+
+------------------------------------------------------------------ bit
+local bit = {}
+for _, name in ipairs({'tobit', 'tohex', 'bnot', 'band', 'bor', 'bxor', 'lshift', 'rshift',
+                       'arshift', 'rol', 'ror', 'bswap'}) do
+  bit[name] = py.bit[name]
+end
+
+------------------------------------------------------------------ cmsgpack
+local cmsgpack = {_NAME = 'cmsgpack', _VERSION = 'lua-cmsgpack 0.4.0',
+                  _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo',
+                  _DESCRIPTION = 'MessagePack C implementation for Lua',
+                  pack = py.msgpack.pack, unpack = py.msgpack.unpack,
+                  unpack_one = py.msgpack.unpack_one, unpack_limit = py.msgpack.unpack_limit}
+
+------------------------------------------------------------------ struct
+local struct = {pack = py.struct.pack, unpack = py.struct.unpack, size = py.struct.size}
+
+return {cjson = cjson, bit = bit, cmsgpack = cmsgpack, struct = struct}, NULL
+"""
+
+
+class LuaLibs:
+    """Python halves of the bundled libraries, bound to one LuaRuntime."""
+
+    def __init__(self, rt: Any) -> None:
+        self.rt = rt
+        self.null: Any = None  # cjson.null, set once the Lua half exists
+
+    def install(self) -> Any:
+        """Run the Lua half; returns the table of library tables."""
+        rt = self.rt
+        helpers = rt.table_from({
+            b"cfunc": self.cfunc,
+            b"json_decode": self.json_decode,
+            b"bit": rt.table_from({k.encode(): _bit_op(k) for k in _BIT_OPS}),
+            b"msgpack": rt.table_from({b"pack": self.mp_pack, b"unpack": self.mp_unpack,
+                                       b"unpack_one": self.mp_unpack_one,
+                                       b"unpack_limit": self.mp_unpack_limit}),
+            b"struct": rt.table_from({b"pack": self.st_pack, b"unpack": self.st_unpack,
+                                      b"size": self.st_size}),
+        })
+        loader = rt.globals().loadstring(LIBS_LUA.encode(), b"=?redis")
+        libs, self.null = loader(helpers)
+        return libs
+
+    @staticmethod
+    def cfunc(f: Any) -> Any:
+        """A Lua function returning (ok, value) as a C function that raises."""
+
+        def call(*args: Any) -> Any:
+            ok, value = f(*args)
+            if not ok:
+                raise LuaWhereError(value)
+            return value
+
+        return call
+
+    # -- cjson.decode ----------------------------------------------------------
+    def json_decode(self, *args: Any) -> Any:
+        if len(args) != 1:
+            raise LuaWhereError("bad argument #1 to 'decode' (expected 1 argument)")
+        s = args[0]
+        if isinstance(s, (int, float)) and not isinstance(s, bool):
+            s = _num_text(s)
+        if not isinstance(s, bytes):
+            raise LuaWhereError(f"bad argument #1 to 'decode' (string expected, got {_tname(s)})")
+        return _JsonDecoder(self, s).decode()
+
+    # -- cmsgpack ---------------------------------------------------------------
+    def mp_pack(self, *args: Any) -> bytes:
+        if not args:
+            raise LuaWhereError("bad argument #0 to 'pack' (MessagePack pack needs input.)")
+        out = bytearray()
+        for a in args:
+            _mp_encode(a, out, 0)
+        return bytes(out)
+
+    def mp_unpack(self, s: Any = None) -> Any:
+        values, _ = self._mp_unpack_all(s, 0, 0, "unpack")
+        return tuple(values)
+
+    def mp_unpack_one(self, s: Any = None, offset: Any = 0) -> Any:
+        values, pos = self._mp_unpack_all(s, 1, int(offset or 0), "unpack_one")
+        return (pos, *values)
+
+    def mp_unpack_limit(self, s: Any = None, limit: Any = 0, offset: Any = 0) -> Any:
+        values, pos = self._mp_unpack_all(s, int(limit or 0), int(offset or 0), "unpack_limit")
+        return (pos, *values)
+
+    def _mp_unpack_all(self, s: Any, limit: int, pos: int, fn: str) -> tuple[list[Any], int]:
+        if not isinstance(s, bytes):
+            raise LuaWhereError(f"bad argument #1 to '{fn}' (string expected, got {_tname(s)})")
+        if pos < 0 or pos > len(s):
+            raise LuaWhereError(f"Start offset {pos} greater than input length {len(s)}.")
+        values: list[Any] = []
+        try:
+            while pos < len(s) and (limit <= 0 or len(values) < limit):
+                v, pos = self._mp_decode(s, pos, 0)
+                values.append(v)
+        except IndexError:
+            raise LuaWhereError("Missing bytes in input.") from None
+        except (ValueError, _struct.error):
+            raise LuaWhereError("Bad data format in input.") from None
+        return values, (-1 if pos >= len(s) else pos)
+
+    def _mp_decode(self, s: bytes, p: int, depth: int) -> tuple[Any, int]:
+        c = s[p]
+        p += 1
+        if c <= 0x7F:
+            return c, p
+        if c >= 0xE0:
+            return c - 256, p
+        if 0xA0 <= c <= 0xBF:
+            return _take(s, p, c & 0x1F)
+        if 0x90 <= c <= 0x9F:
+            return self._mp_array(s, p, c & 0x0F, depth)
+        if 0x80 <= c <= 0x8F:
+            return self._mp_map(s, p, c & 0x0F, depth)
+        if c == 0xC0:
+            return None, p
+        if c in (0xC2, 0xC3):
+            return c == 0xC3, p
+        fmt = _MP_NUM.get(c)
+        if fmt is not None:
+            size = _struct.calcsize(fmt)
+            if p + size > len(s):
+                raise IndexError
+            return _struct.unpack_from(fmt, s, p)[0], p + size
+        if c in (0xD9, 0xC4):
+            return _take(s, p + 1, s[p])
+        if c in (0xDA, 0xC5):
+            return _take(s, p + 2, _struct.unpack_from(">H", s, p)[0]) if p + 2 <= len(s) else _short()
+        if c in (0xDB, 0xC6):
+            return _take(s, p + 4, _struct.unpack_from(">I", s, p)[0]) if p + 4 <= len(s) else _short()
+        if c == 0xDC:
+            return self._mp_array(s, p + 2, _struct.unpack_from(">H", s, p)[0], depth)
+        if c == 0xDD:
+            return self._mp_array(s, p + 4, _struct.unpack_from(">I", s, p)[0], depth)
+        if c == 0xDE:
+            return self._mp_map(s, p + 2, _struct.unpack_from(">H", s, p)[0], depth)
+        if c == 0xDF:
+            return self._mp_map(s, p + 4, _struct.unpack_from(">I", s, p)[0], depth)
+        raise ValueError(c)
+
+    def _mp_array(self, s: bytes, p: int, n: int, depth: int) -> tuple[Any, int]:
+        t = self.rt.table()
+        for i in range(1, n + 1):
+            v, p = self._mp_decode(s, p, depth + 1)
+            t[i] = v
+        return t, p
+
+    def _mp_map(self, s: bytes, p: int, n: int, depth: int) -> tuple[Any, int]:
+        t = self.rt.table()
+        for _ in range(n):
+            k, p = self._mp_decode(s, p, depth + 1)
+            v, p = self._mp_decode(s, p, depth + 1)
+            if k is not None:
+                t[k] = v
+        return t, p
+
+    # -- struct -------------------------------------------------------------------
+    def st_pack(self, fmt: Any = None, *args: Any) -> bytes:
+        try:
+            return _struct_pack(_fmt_arg(fmt, "pack"), list(args))
+        except _StructError as exc:
+            raise LuaWhereError(str(exc)) from None
+
+    def st_unpack(self, fmt: Any = None, data: Any = None, pos: Any = None) -> Any:
+        try:
+            if not isinstance(data, bytes):
+                raise _StructError("bad argument #2 to 'unpack' (string expected, got "
+                                   + _tname(data) + ")")
+            start = 1 if pos is None else int(pos)
+            if start < 1:
+                raise _StructError("bad argument #3 to 'unpack' (offset must be 1 or greater)")
+            values, nxt = _struct_unpack(_fmt_arg(fmt, "unpack"), data, start - 1)
+        except _StructError as exc:
+            raise LuaWhereError(str(exc)) from None
+        return (*values, nxt + 1)
+
+    def st_size(self, fmt: Any = None) -> int:
+        try:
+            return _struct_size(_fmt_arg(fmt, "size"))
+        except _StructError as exc:
+            raise LuaWhereError(str(exc)) from None
+
+
+# ----------------------------------------------------------------------------- cjson
+
+
+_T_NAMES = ("T_OBJ_BEGIN", "T_OBJ_END", "T_ARR_BEGIN", "T_ARR_END", "T_STRING", "T_NUMBER",
+            "T_BOOLEAN", "T_NULL", "T_COLON", "T_COMMA", "T_END")
+(T_OBJ_BEGIN, T_OBJ_END, T_ARR_BEGIN, T_ARR_END, T_STRING, T_NUMBER, T_BOOLEAN, T_NULL, T_COLON,
+ T_COMMA, T_END) = range(11)
+T_ERROR = -1
+_PUNCT = {ord("{"): T_OBJ_BEGIN, ord("}"): T_OBJ_END, ord("["): T_ARR_BEGIN, ord("]"): T_ARR_END,
+          ord(":"): T_COLON, ord(","): T_COMMA}
+# what strtod() accepts (decode_invalid_numbers is on by default: hex, inf, nan too)
+_NUMBER = re.compile(rb"[-+]?(?:0[xX][0-9a-fA-F]+|(?i:inf(?:inity)?|nan)|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+_ESCAPES = {ord('"'): b'"', ord("\\"): b"\\", ord("/"): b"/", ord("b"): b"\b", ord("f"): b"\f",
+            ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t"}
+
+
+class _JsonDecoder:
+    """lua-cjson's json_decode: its tokens, its errors ("Expected %s but found %s at character %d")."""
+
+    def __init__(self, libs: LuaLibs, s: bytes) -> None:
+        self.libs = libs
+        self.s = s
+        self.pos = 0
+        self.depth = 0
+
+    def decode(self) -> Any:
+        tok = self.token()
+        v = self.value(tok)
+        tok = self.token()
+        if tok[0] != T_END:
+            self.fail("the end", tok)
+        return v
+
+    def fail(self, expected: str, tok: tuple[int, Any, int]) -> None:
+        found = tok[1] if tok[0] == T_ERROR else _T_NAMES[tok[0]]
+        raise LuaWhereError(f"Expected {expected} but found {found} at character {tok[2] + 1}")
+
+    def token(self) -> tuple[int, Any, int]:
+        s, p = self.s, self.pos
+        n = len(s)
+        while p < n and s[p] in b" \t\n\r":
+            p += 1
+        self.pos = p
+        if p >= n:
+            return (T_END, None, n)
+        ch = s[p]
+        t = _PUNCT.get(ch)
+        if t is not None:
+            self.pos = p + 1
+            return (t, None, p)
+        if ch == 34:
+            return self.string(p)
+        if s.startswith(b"true", p):
+            self.pos = p + 4
+            return (T_BOOLEAN, True, p)
+        if s.startswith(b"false", p):
+            self.pos = p + 5
+            return (T_BOOLEAN, False, p)
+        if s.startswith(b"null", p):
+            self.pos = p + 4
+            return (T_NULL, None, p)
+        if ch == 45 or 48 <= ch <= 57 or s[p:p + 3].lower() in (b"inf", b"nan"):
+            m = _NUMBER.match(s, p)
+            if m is None or (ch != 45 and m.group(0)[:1] in b"+"):
+                return (T_ERROR, "invalid number", p)
+            text = m.group(0)
+            self.pos = m.end()
+            try:
+                v = float(int(text, 16)) if b"x" in text.lower() else float(text)
+            except ValueError:
+                return (T_ERROR, "invalid number", p)
+            return (T_NUMBER, v, p)
+        return (T_ERROR, "invalid token", p)
+
+    def string(self, start: int) -> tuple[int, Any, int]:
+        s = self.s
+        n = len(s)
+        p = start + 1
+        out = bytearray()
+        while True:
+            if p >= n:
+                return (T_ERROR, "unexpected end of string", n)
+            ch = s[p]
+            if ch == 34:
+                self.pos = p + 1
+                return (T_STRING, bytes(out), start)
+            if ch != 92:
+                out.append(ch)
+                p += 1
+                continue
+            if p + 1 >= n:
+                return (T_ERROR, "invalid escape code", p)
+            esc = s[p + 1]
+            if esc == ord("u"):
+                cp, q = self.unicode(p)
+                if cp is None:
+                    return (T_ERROR, "invalid unicode escape code", p)
+                p = q
+                out += chr(cp).encode("utf-8", "surrogatepass")
+                continue
+            rep = _ESCAPES.get(esc)
+            if rep is None:
+                return (T_ERROR, "invalid escape code", p)
+            out += rep
+            p += 2
+
+    def unicode(self, p: int) -> tuple[int | None, int]:
+        s = self.s
+        h = s[p + 2:p + 6]
+        if len(h) < 4 or not all(c in b"0123456789abcdefABCDEF" for c in h):
+            return None, p
+        cp = int(h, 16)
+        p += 6
+        if 0xD800 <= cp <= 0xDBFF:  # a high surrogate needs its low half
+            if s[p:p + 2] != b"\\u":
+                return None, p
+            h2 = s[p + 2:p + 6]
+            if len(h2) < 4 or not all(c in b"0123456789abcdefABCDEF" for c in h2):
+                return None, p
+            low = int(h2, 16)
+            if not 0xDC00 <= low <= 0xDFFF:
+                return None, p
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)
+            p += 6
+        elif 0xDC00 <= cp <= 0xDFFF:
+            return None, p
+        return cp, p
+
+    def value(self, tok: tuple[int, Any, int]) -> Any:
+        t = tok[0]
+        if t == T_STRING or t == T_NUMBER or t == T_BOOLEAN:
+            return tok[1]
+        if t == T_NULL:
+            return self.libs.null
+        if t == T_OBJ_BEGIN or t == T_ARR_BEGIN:
+            self.depth += 1
+            if self.depth > 1000:
+                raise LuaWhereError(f"Found too many nested data structures ({self.depth}) at "
+                                    f"character {tok[2] + 1}")
+            v = self.obj() if t == T_OBJ_BEGIN else self.arr()
+            self.depth -= 1
+            return v
+        self.fail("value", tok)
+        return None
+
+    def obj(self) -> Any:
+        t = self.libs.rt.table()
+        tok = self.token()
+        if tok[0] == T_OBJ_END:
+            return t
+        while True:
+            if tok[0] != T_STRING:
+                self.fail("object key string", tok)
+            key = tok[1]
+            tok = self.token()
+            if tok[0] != T_COLON:
+                self.fail("colon", tok)
+            t[key] = self.value(self.token())
+            tok = self.token()
+            if tok[0] == T_OBJ_END:
+                return t
+            if tok[0] != T_COMMA:
+                self.fail("comma or object end", tok)
+            tok = self.token()
+
+    def arr(self) -> Any:
+        t = self.libs.rt.table()
+        tok = self.token()
+        if tok[0] == T_ARR_END:
+            return t
+        i = 1
+        while True:
+            t[i] = self.value(tok)
+            i += 1
+            tok = self.token()
+            if tok[0] == T_ARR_END:
+                return t
+            if tok[0] != T_COMMA:
+                self.fail("comma or array end", tok)
+            tok = self.token()
+
+
+# ----------------------------------------------------------------------------- bit
+
+_BIT_OPS = ("tobit", "tohex", "bnot", "band", "bor", "bxor", "lshift", "rshift", "arshift",
+            "rol", "ror", "bswap")
+
+
+def _u32(x: Any, name: str, i: int) -> int:
+    """LuaBitOp's barg: the number plus 2^52+2^51, low 32 bits (round to nearest even)."""
+    orig = x
+    if isinstance(x, bytes):
+        try:
+            x = float(x)
+        except ValueError:
+            x = None
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise _StructError(f"bad argument #{i} to '{name}' (number expected, got {_tname(orig)})")
+    if x != x or x in (math.inf, -math.inf):
+        return 0
+    return int(round(x)) & 0xFFFFFFFF
+
+
+def _s32(u: int) -> int:
+    u &= 0xFFFFFFFF
+    return u - (1 << 32) if u & 0x80000000 else u
+
+
+def _bit_op(op: str) -> Any:
+    def f(*args: Any) -> Any:
+        ok, v = _bit(op, *args)
+        if not ok:
+            raise LuaWhereError(v)
+        return v
+
+    return f
+
+
+def _num_text(x: float) -> bytes:
+    """lua_tostring of a number (LUA_NUMBER_FMT %.14g)."""
+    return b"%.14g" % x
+
+
+def _bit(op: str, *args: Any) -> tuple[bool, Any]:
+    try:
+        if op in ("tobit", "bnot", "bswap"):
+            x = _u32(args[0] if args else None, op, 1)
+            if op == "tobit":
+                return True, _s32(x)
+            if op == "bnot":
+                return True, _s32(~x)
+            return True, _s32(int.from_bytes(x.to_bytes(4, "little"), "big"))
+        if op == "tohex":
+            x = _u32(args[0] if args else None, op, 1)
+            n = 8 if len(args) < 2 or args[1] is None else _s32(_u32(args[1], op, 2))
+            digits = "0123456789abcdef"
+            if n < 0:
+                n = -n
+                digits = digits.upper()
+            n = min(n, 8)
+            out = "".join(digits[(x >> (4 * i)) & 15] for i in range(n - 1, -1, -1))
+            return True, out.encode()
+        if op in ("band", "bor", "bxor"):
+            acc = _u32(args[0] if args else None, op, 1)
+            for i, a in enumerate(args[1:], 2):
+                v = _u32(a, op, i)
+                acc = acc & v if op == "band" else acc | v if op == "bor" else acc ^ v
+            return True, _s32(acc)
+        x = _u32(args[0] if args else None, op, 1)
+        n = _u32(args[1] if len(args) > 1 else None, op, 2) & 31
+        if op == "lshift":
+            return True, _s32(x << n)
+        if op == "rshift":
+            return True, _s32(x >> n)
+        if op == "arshift":
+            return True, _s32(_s32(x) >> n)
+        if op == "rol":
+            return True, _s32((x << n) | (x >> (32 - n)))
+        return True, _s32((x >> n) | (x << (32 - n)))
+    except _StructError as exc:
+        return False, str(exc).encode()
+
+
+# ----------------------------------------------------------------------------- cmsgpack
+
+_MP_NUM = {0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q", 0xD0: ">b", 0xD1: ">h",
+           0xD2: ">i", 0xD3: ">q", 0xCA: ">f", 0xCB: ">d"}
+
+
+def _take(s: bytes, p: int, n: int) -> tuple[bytes, int]:
+    if p + n > len(s):
+        raise IndexError
+    return s[p:p + n], p + n
+
+
+def _short() -> tuple[Any, int]:
+    raise IndexError
+
+
+def _mp_encode(v: Any, out: bytearray, depth: int) -> None:
+    t = _lua_type(v)
+    if isinstance(v, bytes):
+        n = len(v)
+        if n < 32:
+            out.append(0xA0 | n)
+        elif n <= 0xFF:
+            out += bytes((0xD9, n))
+        elif n <= 0xFFFF:
+            out += b"\xda" + n.to_bytes(2, "big")
+        else:
+            out += b"\xdb" + n.to_bytes(4, "big")
+        out += v
+    elif isinstance(v, bool):
+        out.append(0xC3 if v else 0xC2)
+    elif isinstance(v, (int, float)):
+        _mp_number(v, out)
+    elif t == "table" and depth < 16:
+        _mp_table(v, out, depth)
+    else:
+        out.append(0xC0)
+
+
+def _mp_number(x: float, out: bytearray) -> None:
+    if isinstance(x, float) and (x != x or x in (math.inf, -math.inf) or x != int(x)
+                                 or not -(2 ** 63) <= x < 2 ** 63):
+        f = _struct.unpack(">f", _struct.pack(">f", x))[0] if abs(x) < 3.5e38 or x != x else None
+        if f is not None and (f == x or x != x):
+            out += b"\xca" + _struct.pack(">f", x)
+        else:
+            out += b"\xcb" + _struct.pack(">d", x)
+        return
+    n = int(x)
+    if n >= 0:
+        if n <= 127:
+            out.append(n)
+        elif n <= 0xFF:
+            out += bytes((0xCC, n))
+        elif n <= 0xFFFF:
+            out += b"\xcd" + n.to_bytes(2, "big")
+        elif n <= 0xFFFFFFFF:
+            out += b"\xce" + n.to_bytes(4, "big")
+        else:
+            out += b"\xcf" + n.to_bytes(8, "big")
+    elif n >= -32:
+        out.append(n & 0xFF)
+    elif n >= -128:
+        out += b"\xd0" + n.to_bytes(1, "big", signed=True)
+    elif n >= -32768:
+        out += b"\xd1" + n.to_bytes(2, "big", signed=True)
+    elif n >= -2147483648:
+        out += b"\xd2" + n.to_bytes(4, "big", signed=True)
+    else:
+        out += b"\xd3" + n.to_bytes(8, "big", signed=True)
+
+
+def _mp_table(t: Any, out: bytearray, depth: int) -> None:
+    items = list(t.items())
+    count = mx = 0
+    array = True
+    for k, _ in items:
+        if isinstance(k, (int, float)) and not isinstance(k, bool) and k > 0 and k == int(k):
+            mx = max(mx, int(k))
+            count += 1
+        else:
+            array = False
+            break
+    if array and mx == count:
+        n = len(t)
+        _mp_header(out, n, 0x90, 0xDC, 0xDD)
+        for i in range(1, n + 1):
+            _mp_encode(t[i], out, depth + 1)
+        return
+    _mp_header(out, len(items), 0x80, 0xDE, 0xDF)
+    for k, v in items:
+        _mp_encode(k, out, depth + 1)
+        _mp_encode(v, out, depth + 1)
+
+
+def _mp_header(out: bytearray, n: int, fix: int, c16: int, c32: int) -> None:
+    if n <= 15:
+        out.append(fix | n)
+    elif n <= 0xFFFF:
+        out += bytes((c16,)) + n.to_bytes(2, "big")
+    else:
+        out += bytes((c32,)) + n.to_bytes(4, "big")
+
+
+# ----------------------------------------------------------------------------- struct
+
+
+class _StructError(Exception):
+    pass
+
+
+def _tname(v: Any) -> str:
+    if v is None:
+        return "no value"
+    if isinstance(v, bytes):
+        return "string"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    return str(_lua_type(v) or "userdata")
+
+
+def _fmt_arg(fmt: Any, fn: str) -> bytes:
+    if isinstance(fmt, (int, float)) and not isinstance(fmt, bool):
+        return str(fmt).encode()
+    if not isinstance(fmt, bytes):
+        raise _StructError(f"bad argument #1 to '{fn}' (string expected, got {_tname(fmt)})")
+    return fmt
+
+
+def _items(fmt: bytes) -> list[tuple[str, int, str]]:
+    """(endianness, size, option) for each option of a struct format (struct.c's optsize)."""
+    out: list[tuple[str, int, str]] = []
+    endian = "<"
+    maxalign = 1
+    i = 0
+    n = len(fmt)
+    while i < n:
+        ch = chr(fmt[i])
+        i += 1
+        j = i
+        while j < n and 48 <= fmt[j] <= 57:
+            j += 1
+        num = int(fmt[i:j]) if j > i else None
+        if ch in "<>=":
+            endian = {"<": "<", ">": ">", "=": "<"}[ch]
+            continue
+        if ch == "!":
+            maxalign = num if num is not None else 8
+            i = j
+            continue
+        if ch == " ":
+            continue
+        if ch in "bB":
+            size = 1
+        elif ch in "hH":
+            size = 2
+        elif ch in "lLT":
+            size = 8
+        elif ch in "iI":
+            size = num if num is not None else 4
+            i = j
+            if size > 8 or size < 1:
+                raise _StructError(f"integral size {size} is larger than limit of 8")
+        elif ch == "f":
+            size = 4
+        elif ch == "d":
+            size = 8
+        elif ch == "c":
+            size = num if num is not None else 1
+            i = j
+        elif ch in "sx":
+            size = 1 if ch == "x" else 0
+        else:
+            raise _StructError(f"invalid format option '{ch}'")
+        out.append((endian, size, ch + ("" if maxalign == 1 else f"!{maxalign}")))
+    return out
+
+
+def _align(pos: int, size: int, opt: str) -> int:
+    if "!" not in opt or opt[0] in "cs":
+        return 0
+    maxalign = int(opt.split("!")[1])
+    a = min(size, maxalign)
+    if a <= 1 or a & (a - 1):
+        return 0
+    return (a - (pos & (a - 1))) & (a - 1)
+
+
+def _struct_pack(fmt: bytes, args: list[Any]) -> bytes:
+    out = bytearray()
+    ai = 0
+    for endian, size, opt in _items(fmt):
+        out += b"\0" * _align(len(out), size, opt)
+        ch = opt[0]
+        if ch == "x":
+            out += b"\0"
+            continue
+        arg = args[ai] if ai < len(args) else None
+        ai += 1
+        if ch in "bBhHlLTiI":
+            if isinstance(arg, bytes):
+                try:
+                    arg = float(arg)
+                except ValueError:
+                    arg = None
+            if not isinstance(arg, (int, float)) or isinstance(arg, bool):
+                raise _StructError(f"bad argument #{ai + 1} to 'pack' (number expected, got {_tname(arg)})")
+            v = int(arg) & ((1 << (8 * size)) - 1)
+            out += v.to_bytes(size, "little" if endian == "<" else "big")
+        elif ch in "fd":
+            if not isinstance(arg, (int, float)) or isinstance(arg, bool):
+                raise _StructError(f"bad argument #{ai + 1} to 'pack' (number expected, got {_tname(arg)})")
+            out += _struct.pack(endian + ch, float(arg))
+        else:
+            if isinstance(arg, (int, float)) and not isinstance(arg, bool):
+                arg = str(arg).encode()
+            if not isinstance(arg, bytes):
+                raise _StructError(f"bad argument #{ai + 1} to 'pack' (string expected, got {_tname(arg)})")
+            if ch == "c":
+                if size == 0:
+                    size = len(arg)
+                if len(arg) < size:
+                    raise _StructError(f"bad argument #{ai + 1} to 'pack' (string too short)")
+                out += arg[:size]
+            else:  # 's': zero-terminated
+                if b"\0" in arg:
+                    raise _StructError(f"bad argument #{ai + 1} to 'pack' (string contains zeros)")
+                out += arg + b"\0"
+    return bytes(out)
+
+
+def _struct_unpack(fmt: bytes, data: bytes, pos: int) -> tuple[list[Any], int]:
+    values: list[Any] = []
+    prev: Any = None
+    for endian, size, opt in _items(fmt):
+        pos += _align(pos, size, opt)
+        ch = opt[0]
+        if ch == "x":
+            pos += 1
+            continue
+        if ch in "bBhHlLTiI":
+            if pos + size > len(data):
+                raise _StructError("bad argument #2 to 'unpack' (data string too short)")
+            v = int.from_bytes(data[pos:pos + size], "little" if endian == "<" else "big",
+                               signed=ch in "bhliT" and ch != "T")
+            values.append(float(v) if abs(v) >= 2 ** 53 else v)
+            pos += size
+        elif ch in "fd":
+            if pos + size > len(data):
+                raise _StructError("bad argument #2 to 'unpack' (data string too short)")
+            values.append(_struct.unpack_from(endian + ch, data, pos)[0])
+            pos += size
+        elif ch == "c":
+            if size == 0:
+                if not values or not isinstance(prev, (int, float)):
+                    raise _StructError("bad argument #1 to 'unpack' (format 'c0' needs a previous size)")
+                size = int(values.pop())
+            if pos + size > len(data):
+                raise _StructError("bad argument #2 to 'unpack' (data string too short)")
+            values.append(data[pos:pos + size])
+            pos += size
+        else:
+            end = data.find(b"\0", pos)
+            if end < 0:
+                raise _StructError("bad argument #2 to 'unpack' (unfinished string in data)")
+            values.append(data[pos:end])
+            pos = end + 1
+        prev = values[-1] if values else None
+    return values, pos
+
+
+def _struct_size(fmt: bytes) -> int:
+    pos = 0
+    for _, size, opt in _items(fmt):
+        if opt[0] == "s" or (opt[0] == "c" and size == 0):
+            raise _StructError("bad argument #1 to 'size' (options 'c0' - 's' have undefined sizes)")
+        pos += _align(pos, size, opt) + (1 if opt[0] == "x" else size)
+    return pos
+
+
+__all__ = ["LIBS_LUA", "LuaLibs"]
