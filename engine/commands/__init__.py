@@ -16,6 +16,7 @@ from engine.commands import (  # noqa: F401
     lists,
     objects,
     pubsub,
+    replication,
     scripting,
     server,
     sets,

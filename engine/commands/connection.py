@@ -193,8 +193,7 @@ def client_list(c, argv):  # type: ignore[no-untyped-def]
             t = argv[3].lower()
             if t not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
                 raise CommandError(f"Unknown client type '{argv[3].decode('utf-8', 'replace')}'")
-            if t != b"normal":
-                clients = []  # every client here is a normal one
+            clients = [x for x in clients if x.client_type() == _TYPES[t]]
         elif opt == b"id" and len(argv) >= 4:
             ids = set()
             for a in argv[3:]:
@@ -257,7 +256,7 @@ def client_kill(c, argv):  # type: ignore[no-untyped-def]
                 ok = False
             elif opt == b"laddr" and x.laddr.encode() != val:
                 ok = False
-            elif opt == b"type" and val.lower() != b"normal":
+            elif opt == b"type" and x.client_type() != _TYPES[val.lower()]:
                 ok = False
             elif opt == b"user" and val != b"default":
                 ok = False
@@ -265,6 +264,10 @@ def client_kill(c, argv):  # type: ignore[no-untyped-def]
             _kill(c, x)
             killed += 1
     return integer(killed)
+
+
+_TYPES = {b"normal": "normal", b"master": "master", b"replica": "replica", b"slave": "replica",
+          b"pubsub": "pubsub"}
 
 
 def _kill(c, x) -> None:  # type: ignore[no-untyped-def]

@@ -39,7 +39,7 @@ def swapdb_cmd(c, argv):  # type: ignore[no-untyped-def]
     if a != b:
         da, db_ = ks.dbs[a], ks.dbs[b]
         for attr in ("data", "expires", "lru", "avg_ttl", "scan_keys", "expire_snapshot", "expire_pos",
-                     "hits", "misses"):
+                     "hits", "misses", "mem"):
             x, y = getattr(da, attr), getattr(db_, attr)
             setattr(da, attr, y)
             setattr(db_, attr, x)

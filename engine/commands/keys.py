@@ -348,15 +348,6 @@ def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
     return OK
 
 
-@command("wait", 3, "", group="generic", since="3.0.0")
-def wait_cmd(c, argv):  # type: ignore[no-untyped-def]
-    get_int(argv[1])
-    t = get_int(argv[2])
-    if t < 0:
-        raise CommandError("timeout is negative")
-    return ZERO
-
-
 @command("lastsave", 1, "loading stale fast", group="server")
 def lastsave_cmd(c, argv):  # type: ignore[no-untyped-def]
     return integer(c.server.lastsave)

@@ -47,7 +47,6 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
     cfg = srv.config
     now = time.time()
     up = int(now - srv.start_time)
-    rss = rss_bytes()
     ru = resource.getrusage(resource.RUSAGE_SELF)
     port = srv.bound_ports[0] if srv.bound_ports else cfg.port
     s: dict[str, list[tuple[str, object]]] = {}
@@ -70,15 +69,7 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
         ("client_recent_max_output_buffer", 0), ("blocked_clients", srv.blocking.blocked_count),
         ("tracking_clients", 0), ("clients_in_timeout_table", srv.blocking.blocked_count),
     ]
-    s["memory"] = [
-        ("used_memory", rss), ("used_memory_human", _human(rss)), ("used_memory_rss", rss),
-        ("used_memory_rss_human", _human(rss)), ("used_memory_peak", ru.ru_maxrss * 1024),
-        ("used_memory_peak_human", _human(ru.ru_maxrss * 1024)),
-        ("used_memory_overhead", 0), ("used_memory_startup", 0), ("used_memory_dataset", rss),
-        ("maxmemory", cfg.maxmemory), ("maxmemory_human", _human(cfg.maxmemory)),
-        ("maxmemory_policy", cfg.maxmemory_policy), ("mem_fragmentation_ratio", "1.00"),
-        ("mem_allocator", "libc"), ("lazyfree_pending_objects", 0), ("lazyfreed_objects", 0),
-    ]
+    s["memory"] = srv.memory.info_fields()
     s["persistence"] = [
         ("loading", int(srv.loading)), ("async_loading", 0), ("current_cow_peak", 0),
         ("current_cow_size", 0), ("current_fork_perc", "0.00"),
@@ -98,21 +89,21 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
         ("instantaneous_ops_per_sec", srv.ops_per_sec), ("total_net_input_bytes", st.net_input_bytes),
         ("total_net_output_bytes", st.net_output_bytes), ("instantaneous_input_kbps", "0.00"),
         ("instantaneous_output_kbps", "0.00"), ("rejected_connections", st.rejected_conn),
-        ("sync_full", 0), ("sync_partial_ok", 0), ("sync_partial_err", 0),
+        ("sync_full", srv.replication.sync_full), ("sync_partial_ok", srv.replication.sync_partial_ok),
+        ("sync_partial_err", srv.replication.sync_partial_err),
         ("expired_keys", ks.expired_keys), ("expired_stale_perc", "0.00"),
-        ("expired_time_cap_reached_count", 0), ("evicted_keys", 0), ("evicted_clients", 0),
+        ("expired_time_cap_reached_count", 0), ("evicted_keys", ks.evicted_keys), ("evicted_clients", 0),
+        *(srv.evictor.info_fields() if srv.evictor is not None else
+          [("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0)]),
         ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses),
         ("pubsub_channels", len(ps.channels) if ps else 0), ("pubsub_patterns", len(ps.patterns) if ps else 0), ("latest_fork_usec", 0), ("total_forks", 0),
         ("unexpected_error_replies", 0), ("total_error_replies", sum(srv.errorstats.values())),
         ("dump_payload_sanitizations", 0), ("total_reads_processed", srv.total_commands()),
         ("total_writes_processed", srv.total_commands()),
     ]
-    s["replication"] = [
-        ("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
-        ("master_replid", srv.run_id[:40]), ("master_replid2", "0" * 40), ("master_repl_offset", 0),
-        ("second_repl_offset", -1), ("repl_backlog_active", 0), ("repl_backlog_size", 1048576),
-        ("repl_backlog_first_byte_offset", 0), ("repl_backlog_histlen", 0),
-    ]
+    from engine.commands.replication import info_fields as replication_fields
+
+    s["replication"] = replication_fields(srv)
     s["cpu"] = [
         ("used_cpu_sys", f"{ru.ru_stime:.6f}"), ("used_cpu_user", f"{ru.ru_utime:.6f}"),
         ("used_cpu_sys_children", "0.000000"), ("used_cpu_user_children", "0.000000"),
@@ -482,37 +473,26 @@ def shutdown_cmd(c, argv):  # type: ignore[no-untyped-def]
 MEMORY = container("memory", -2, group=G, since="4.0.0")
 
 
-def _value_size(v) -> int:  # type: ignore[no-untyped-def]
-    """Approximate bytes held by a value: the Python objects it is made of."""
-    import sys
-
-    from engine.types import HashValue, ListValue, SetValue, ZSetValue
-
-    size = sys.getsizeof(v)
-    cls = v.__class__
-    if cls is ListValue or cls is SetValue:
-        size += sum(sys.getsizeof(x) for x in v)
-    elif cls is HashValue:
-        size += sum(sys.getsizeof(k) + sys.getsizeof(x) for k, x in v.items())
-    elif cls is ZSetValue:
-        size += sys.getsizeof(v.dict) + sum(sys.getsizeof(m) + 120 for m in v.dict)
-    return size
-
-
 @subcommand(MEMORY, "usage", -3, "readonly", 2, 2, 1)
 def memory_usage(c, argv):  # type: ignore[no-untyped-def]
-    import sys
+    """The model the maxmemory accounting uses (engine.keyspace.memory): Redis 7.0's bytes."""
+    from engine.keyspace.memory import usage_reply_bytes
+    from engine.server.replies import null
 
-    if len(argv) == 5 and argv[3].lower() == b"samples":
-        get_int(argv[4])
-    elif len(argv) != 3:
-        raise SyntaxErr()
+    samples = 5
+    i = 3
+    while i < len(argv):  # memoryCommand: SAMPLES <count>, 0 = all
+        if argv[i].lower() == b"samples" and i + 1 < len(argv):
+            samples = get_int(argv[i + 1])
+            if samples < 0:
+                raise SyntaxErr()
+            i += 2
+        else:
+            raise SyntaxErr()
     v = c.db.peek(argv[2])
     if v is None:
-        from engine.server.replies import null
-
         return null(c.resp)
-    return integer(_value_size(v) + sys.getsizeof(argv[2]) + 64)
+    return integer(usage_reply_bytes(c.server, argv[2], v, samples))
 
 
 @subcommand(MEMORY, "help", 2, "loading stale")
@@ -524,10 +504,6 @@ def memory_help(c, argv):  # type: ignore[no-untyped-def]
              "HELP", "    Prints this help."]
     return encode([Simple(x) for x in lines], c.resp)
 
-
-@command("role", 1, "noscript loading stale fast", group=G, since="2.8.12")
-def role_cmd(c, argv):  # type: ignore[no-untyped-def]
-    return encode(["master", 0, []], c.resp)
 
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.config import Config
+    from engine.keyspace.memory import DbMemory
     from engine.propagate import Propagator
 
 LFU_INIT_VAL = 5
@@ -26,7 +27,7 @@ def now_ms() -> int:
 
 class Database:
     __slots__ = ("id", "ks", "data", "expires", "lru", "blocking", "watched", "clock", "lfu", "hits", "misses",
-                 "scan_keys", "scan_hashes", "avg_ttl", "expire_snapshot", "expire_pos")
+                 "scan_keys", "scan_hashes", "avg_ttl", "expire_snapshot", "expire_pos", "mem")
 
     def __init__(self, index: int, ks: Keyspace) -> None:
         self.id = index
@@ -45,6 +46,7 @@ class Database:
         self.avg_ttl = 0
         self.expire_snapshot: list[bytes] = []
         self.expire_pos = 0
+        self.mem: DbMemory | None = None  # per-key memory estimates, only while maxmemory is set
 
     # -- lookups ------------------------------------------------------------
     def get(self, key: bytes) -> Any:
@@ -115,11 +117,14 @@ class Database:
                     self.expire_key(key)
                 elif not keepttl:
                     del exp[key]
-        self.data[key] = value
-        if self.lfu:
-            self.lfu_touch(key)
+        if self.lfu:  # setKey: lookupKeyWrite touches an existing key; a new one starts at LFU_INIT_VAL
+            if key in self.data:
+                self.lfu_touch(key)
+            else:
+                self.lru[key] = (self.ks.lfu_minutes() << 8) | LFU_INIT_VAL
         else:
             self.lru[key] = self.clock
+        self.data[key] = value
 
     def replace(self, key: bytes, value: Any) -> None:
         """dbOverwrite: a new value for an existing key, keeping its TTL."""
@@ -143,10 +148,16 @@ class Database:
         if self.expires:
             self.expires.pop(key, None)
         self.lru.pop(key, None)
+        if self.mem is not None:
+            self.mem.forget(self, key)
         return True
 
     def expire_key(self, key: bytes) -> None:
-        """deleteExpiredKeyAndPropagate: drop the key and log a DEL for it."""
+        """deleteExpiredKeyAndPropagate: drop the key and log a DEL for it.
+
+        A read-only replica only reports the key missing: its master's DEL removes it."""
+        if self.ks.replica_ro:
+            return
         self.delete(key)
         self.ks.expired_keys += 1
         p = self.ks.propagator
@@ -171,6 +182,8 @@ class Database:
         self.scan_hashes = None
         self.expire_snapshot = []
         self.expire_pos = 0
+        if self.mem is not None:
+            self.mem.reset()
         return n
 
     def random_key(self) -> bytes | None:
@@ -225,7 +238,9 @@ class Keyspace:
         self.load_clock = self.lru_clock  # access clock of keys loaded and not touched since
         self.lfu = config.maxmemory_policy.endswith("lfu")
         self.expired_keys = 0
+        self.evicted_keys = 0
         self.propagator: Propagator | None = None  # set by the server
+        self.replica_ro = False  # a read-only replica: expired keys stay until the master's DEL
         self.dbs = [Database(i, self) for i in range(config.databases)]
 
     def update_clock(self) -> None:

@@ -58,6 +58,7 @@ class AofState:
     """Everything the server keeps about its AOF (``server.aof_*`` in Redis)."""
 
     def __init__(self, server: Server) -> None:
+        self.deny_reply: bytes | None = None  # the AOF's MISCONF, combined by Server.update_write_denial
         self.server = server
         self.state = AOF_OFF
         self.directory: AofDirectory | None = None
@@ -252,12 +253,11 @@ class AofState:
             elif self.fsync_errno is not None:
                 failed, errno = True, self.fsync_errno
         if not failed:
-            self.server.deny_write_reply = None
-            return
-        text = os.strerror(errno) if errno is not None else "Unknown error"
-        self.server.deny_write_reply = (
-            b"-MISCONF Errors writing to the AOF file: %s\r\n" % text.encode()
-        )
+            self.deny_reply = None
+        else:
+            text = os.strerror(errno) if errno is not None else "Unknown error"
+            self.deny_reply = b"-MISCONF Errors writing to the AOF file: %s\r\n" % text.encode()
+        self.server.update_write_denial()
 
     @property
     def last_write_ok(self) -> bool:

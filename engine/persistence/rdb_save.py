@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from engine.keyspace.db import now_ms
 from engine.materialize import RDB_VERSION, value_to_record
 from engine.scripting import function_records
-from rdbtools.encoder import RdbEncoder
+from rdbtools.encoder import RdbEncoder, default_aux
 from rdbtools.model import FunctionLibrary, Record
 from rdbtools.policy import EncodingPolicy
 
@@ -32,12 +32,15 @@ def iter_dataset(server: Server) -> Iterator[Record | FunctionLibrary]:
     # function libraries first, as rdbSaveRio writes them before the databases
     yield from function_records(server)
     now = now_ms()
+    delay = server.config.rdb_key_save_delay / 1e6  # rdb-key-save-delay: µs per key (tests stretch saves)
     for db in server.keyspace.dbs:
         expires = db.expires
         for key, value in list(db.data.items()):
             when = expires.get(key) if expires else None
             if when is not None and when < now:
                 continue
+            if delay > 0:
+                time.sleep(delay)
             yield value_to_record(db.id, key, value, when)
 
 
@@ -74,6 +77,16 @@ def save_rdb(server: Server, path: str) -> int:
             pass
         raise
     return enc.keys_written
+
+
+def snapshot_chunks(server: Server, repl_aux: list[tuple[bytes, bytes]]) -> Iterator[bytes]:
+    """The dataset as one RDB stream for a replica (``rdbSaveRio`` with replication info):
+    the aux fields carry ``repl-stream-db``/``repl-id``/``repl-offset`` before ``aof-base``."""
+    sizes = {db.id: (len(db.data), len(db.expires)) for db in server.keyspace.dbs if db.data}
+    aux = default_aux(RDB_VERSION, int(time.time()))
+    aux[-1:-1] = repl_aux
+    enc = RdbEncoder(RDB_VERSION, _policy(server), aux=aux, db_sizes=sizes)
+    return enc.encode(iter_dataset(server))
 
 
 def bgsave_fork(server: Server, path: str) -> int:

@@ -1,4 +1,5 @@
-"""Replication: the replica side of Redis's handshake (a full sync's RDB payload) for now."""
+"""Replication: the master side (``master``, ``transfer``, ``replicas``, ``backlog``), the replica
+side (``replica``, ``stream``, ``handshake``) and ``rdbkit fetch``'s snapshot client (``fetch``)."""
 
 from engine.replication.handshake import FullSync, ReplicationError
 

@@ -1,4 +1,4 @@
-"""The replica's side of a full sync, sans-IO (formats.md §8.1–8.3).
+"""The replica's side of the handshake and of a full sync, sans-IO (formats.md §8.1–8.3).
 
 What ``redis-cli --rdb`` and a fresh replica do: ``PING``, ``AUTH`` when a
 password is given, ``REPLCONF capa eof capa psync2``, ``REPLCONF rdb-only 1``
@@ -13,6 +13,11 @@ the last 40 bytes received equal the mark, as the replica checks it.
 :meth:`FullSync.feed` returns the bytes to send next and the payload chunks
 decoded so far; a driver loops ``send / recv / feed`` until ``done``. Errors
 carry what the master said and the step we were at.
+
+A replica (:mod:`engine.replication.replica`) also announces its
+``listening-port``/``ip-address`` and, when it has a cached master, asks
+``PSYNC <replid> <offset+1>``: a ``+CONTINUE [<new replid>]`` then ends the
+handshake with no payload (``partial``), the bytes after it being the stream.
 """
 
 from __future__ import annotations
@@ -39,15 +44,26 @@ def _command(*args: bytes) -> bytes:
 class FullSync:
     """State machine: handshake steps, then the payload, then ``done``."""
 
-    def __init__(self, password: bytes | None = None, user: bytes | None = None, rdb_only: bool = True) -> None:
+    def __init__(self, password: bytes | None = None, user: bytes | None = None, rdb_only: bool = True,
+                 *, listening_port: int | None = None, ip_address: bytes | None = None,
+                 psync: tuple[bytes, int] | None = None) -> None:
         steps: list[tuple[str, bytes]] = [("ping", _command(b"PING"))]
         if password is not None:
             auth = (b"AUTH", user, password) if user else (b"AUTH", password)
             steps.append(("auth", _command(*auth)))  # type: ignore[arg-type]
+        if listening_port is not None:
+            steps.append(("port", _command(b"REPLCONF", b"listening-port", b"%d" % listening_port)))
+        if ip_address:
+            steps.append(("ip", _command(b"REPLCONF", b"ip-address", ip_address)))
         steps.append(("capa", _command(b"REPLCONF", b"capa", b"eof", b"capa", b"psync2")))
         if rdb_only:
             steps.append(("rdb-only", _command(b"REPLCONF", b"rdb-only", b"1")))
-        steps.append(("psync", _command(b"PSYNC", b"?", b"-1")))
+        # a replica with a cached master asks to continue: PSYNC <replid> <offset + 1>
+        self.psync = psync
+        want = (psync[0], b"%d" % psync[1]) if psync is not None else (b"?", b"-1")
+        steps.append(("psync", _command(b"PSYNC", *want)))
+        self.partial = False  # +CONTINUE: no payload, the command stream follows at once
+        self.continue_replid: str | None = None  # the id +CONTINUE named (None: unchanged)
         self._steps = steps
         self._i = 0
         self._buf = bytearray()
@@ -127,11 +143,22 @@ class FullSync:
                 parts = line.split()
                 if len(parts) == 3:
                     self.replid = parts[1].decode("ascii", "replace")
-                    self.offset = int(parts[2]) if parts[2].lstrip(b"-").isdigit() else None
+                    off = parts[2]
+                    self.offset = int(off) if off.lstrip(b"-").isdigit() and len(off) < 20 else None
                 self.phase = "header"
                 return b""
             if line.startswith(b"+CONTINUE"):
-                raise ReplicationError("master offered a partial resync to a fresh replica", name)
+                if self.psync is None:
+                    raise ReplicationError("master offered a partial resync to a fresh replica", name)
+                parts = line.split()
+                if len(parts) >= 2:
+                    rid = parts[1].decode("ascii", "replace")
+                    if len(rid) != MARK_LEN:
+                        raise ReplicationError(f"bad replication id in {text[:80]!r}", name)
+                    self.continue_replid = rid
+                self.partial = True
+                self.phase = "done"
+                return b""
             if line.startswith((b"-NOMASTERLINK", b"-LOADING")):
                 raise ReplicationError(f"master cannot serve a sync now: {text[1:]}", name)
             if line[:1] == b"-":  # a master without PSYNC: legacy SYNC, payload follows directly
@@ -140,7 +167,7 @@ class FullSync:
                 self.phase = "header"
                 return self._steps[self._i][1]
             raise ReplicationError(f"unexpected reply {text!r}", name)
-        # capa / rdb-only: errors are ignored (older masters), like a replica does
+        # port / ip / capa / rdb-only: errors are ignored (older masters), like a replica does
         self._i += 1
         return self._steps[self._i][1]
 
@@ -153,11 +180,12 @@ class FullSync:
             self.mark = line[5:]
         else:
             try:
-                self.size = int(line[1:])
+                size = int(line[1:])
             except ValueError:
                 raise ReplicationError(f"bad payload size {line[:80]!r}", "header") from None
-            if self.size < 0:
-                raise ReplicationError(f"bad payload size {self.size}", "header")
+            if size < 0:
+                raise ReplicationError(f"bad payload size {size}", "header")
+            self.size = size
         self.phase = "payload"
         if self.size == 0:
             self.phase = "done"

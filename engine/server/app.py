@@ -35,6 +35,11 @@ from engine.server.client import Client
 log = logging.getLogger(__name__)
 
 REDIS_VERSION = "7.0.15"
+MISCONF_RDB = (b"-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
+               b"to disk. Commands that may modify the data set are disabled, because this instance is "
+               b"configured to report errors during writes if RDB snapshotting fails "
+               b"(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
+               b"RDB error.\r\n")
 
 
 @dataclass
@@ -98,6 +103,14 @@ class Server:
         from engine.server.blocking import Blocking
 
         self.blocking = Blocking(self)
+        from engine.replication.master import Replication
+
+        self.replication = Replication(self)  # ids, offsets, backlog, replicas, the master link
+        from engine.keyspace.memory import MemoryAccount
+
+        self.memory = MemoryAccount(self)  # used_memory (INFO, maxmemory)
+        self.evictor: Any = None  # engine.keyspace.evict.Evictor while maxmemory is set
+        self.pre_command_oom_state = False  # performEvictions failed before the current command
 
     # -- clients ------------------------------------------------------------
     def next_client_id(self) -> int:
@@ -118,6 +131,8 @@ class Server:
             from engine.commands.pubsub import pubsub_of
 
             pubsub_of(self).client_gone(c)
+        if c.repl is not None:
+            self.replication.replica_gone(c)
 
     def feed_monitors(self, c: Client, argv: list[bytes], cmd: Any) -> None:
         if "skip_monitor" in cmd.flags or (cmd.parent is not None and "skip_monitor" in cmd.parent.flags):
@@ -169,7 +184,13 @@ class Server:
             self.ready_keys.append((db, k))
 
     def handle_ready_keys(self) -> None:
+        if self.evictor is None:
+            self.blocking.serve_ready()
+            return
+        ready = list(self.ready_keys)
         self.blocking.serve_ready()
+        for db, key in ready:  # served pops shrank these keys
+            self.memory.touched(db, [key])
 
     def _update_slowlog_threshold(self) -> None:
         t = self.config.slowlog_log_slower_than
@@ -190,6 +211,12 @@ class Server:
         self.obuf_limits = self.config.client_output_buffer_limit["normal"] != (0, 0, 0)
         if "maxmemory-policy" in names:
             self.keyspace.update_clock()
+        if "save" in names or "stop-writes-on-bgsave-error" in names:
+            self.update_write_denial()
+        if "maxmemory" in names or "maxmemory-policy" in names:
+            from engine.keyspace.evict import configure
+
+            configure(self)
         if self.aof.writer is not None:
             self.aof.writer.timestamps = self.config.aof_timestamp_enabled
         if "appendonly" in names:
@@ -200,6 +227,7 @@ class Server:
                     raise ConfigError("Unable to turn on AOF. Check server logs.")
             else:
                 aof_rewrite.stop_appendonly(self.aof)
+        self.replication.config_changed(names)
 
     def reset_stats(self) -> None:
         self.stats = Stats()
@@ -207,6 +235,7 @@ class Server:
         self.errorstats = {}
         self.keyspace.reset_hits()
         self.keyspace.expired_keys = 0
+        self.keyspace.evicted_keys = 0
 
     def count_error(self, reply: bytes) -> None:
         code = reply[1:].split(b" ", 1)[0].split(b"\r", 1)[0].decode("utf-8", "replace")
@@ -218,6 +247,11 @@ class Server:
         self.loop = loop
         self.shutdown_requested = asyncio.Event()
         self.load_data()
+        self.replication.start()  # replicaof in the configuration
+        if self.config.maxmemory:
+            from engine.keyspace.evict import configure
+
+            configure(self)
         # The dataset is long-lived: keep the cyclic GC away from it (gc.freeze) and make
         # young-generation collections rarer, so per-command garbage (argv lists) does not
         # trigger full-heap traversals of a large keyspace on the hot path.
@@ -263,6 +297,7 @@ class Server:
         if self._cron_handle is not None:
             self._cron_handle.cancel()
         self.aof.shutdown()
+        self.replication.shutdown()
         try:
             self.save_on_shutdown(self.shutdown_save_mode)
         except EngineError as exc:
@@ -292,7 +327,9 @@ class Server:
         try:
             self.cronloops += 1
             self.keyspace.update_clock()
-            if self.active_expire_enabled:
+            if self.evictor is not None:
+                self.memory.cron()
+            if self.active_expire_enabled and self.replication.masterhost is None:  # replicas wait for DELs
                 active_expire_cycle(self.keyspace, self.config.hz, self.config.active_expire_effort)
                 self.propagator.flush()
             now = time.time()
@@ -305,6 +342,7 @@ class Server:
                 self._client_timeouts()
             self.check_bgsave()
             self.aof.cron()
+            self.replication.cron()
             if self.bgsave_scheduled and not self.has_active_child():
                 self.bgsave_scheduled = False
                 try:
@@ -323,7 +361,7 @@ class Server:
             return
         now = time.time()
         for c in list(self.clients.values()):
-            if c.blocked is None and not c.monitor and now - c.last_interaction > t:
+            if c.blocked is None and not c.monitor and not (c.repl is not None and c.repl.flag) and now - c.last_interaction > t:
                 c.close()
 
     # -- saving ----------------------------------------------------------------
@@ -339,6 +377,8 @@ class Server:
         self.dirty = 0
         self.lastsave = int(time.time())
         self.rdb_saves += 1
+        self.last_bgsave_ok = True  # rdbSave: a good save clears a BGSAVE error
+        self.update_write_denial()
         log.info("DB saved on disk (%d keys)", n)
 
     def bgsave_start(self) -> None:
@@ -361,6 +401,7 @@ class Server:
         self.bgsave_pid = 0
         ok = os.waitstatus_to_exitcode(status) == 0 if status != 1 else False
         self.last_bgsave_ok = ok
+        self.update_write_denial()
         if ok:
             self.dirty -= self.bgsave_dirty
             self.lastsave = int(time.time())
@@ -369,13 +410,22 @@ class Server:
         else:
             log.warning("Background saving error")
 
+    def update_write_denial(self) -> None:
+        """``writeCommandsDeniedByDiskError``: a failed BGSAVE (with save points and
+        ``stop-writes-on-bgsave-error``) first, then an AOF write error; None when writes
+        are allowed."""
+        if self.config.stop_writes_on_bgsave_error and not self.last_bgsave_ok and self.save_points():
+            self.deny_write_reply = MISCONF_RDB
+        else:
+            self.deny_write_reply = self.aof.deny_reply
+
     def save_points(self) -> list[tuple[int, int]]:
         words = str(self.config.save).split()
         return [(int(words[i]), int(words[i + 1])) for i in range(0, len(words) - 1, 2)]
 
     def has_active_child(self) -> bool:
         """``hasActiveChildProcess``: a BGSAVE or AOF rewrite child is running."""
-        return bool(self.bgsave_pid or self.aof.child_pid)
+        return bool(self.bgsave_pid or self.aof.child_pid or self.replication.child_pid)
 
     def check_save_points(self) -> None:
         """serverCron's save rules: BGSAVE after <seconds> if at least <changes> happened."""

@@ -99,6 +99,8 @@ class Client(asyncio.Protocol):
         # replies waiting for the AOF write that covers them (engine.persistence.aof_state)
         self.held: list[bytes] | None = None
         self.held_bytes = 0
+        # replication (engine.replication): a replica's state on a master, or the master link
+        self.repl: Any = None
 
     # -- asyncio callbacks --------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -316,7 +318,7 @@ class Client(asyncio.Protocol):
         t = self.transport
         if t is None:
             return
-        klass = "pubsub" if self.sub_channels or self.sub_patterns or self.sub_shard else "normal"
+        klass = {"replica": "slave", "pubsub": "pubsub"}.get(self.client_type(), "normal")
         hard, soft, secs = self.server.config.client_output_buffer_limit[klass]
         size = t.get_write_buffer_size()
         now = time.time()
@@ -351,8 +353,17 @@ class Client(asyncio.Protocol):
             self.process_input()
 
     # -- introspection ------------------------------------------------------
+    def client_type(self) -> str:
+        """getClientType: master, replica, pubsub or normal."""
+        r = self.repl
+        if r is not None and r.flag:
+            return r.kind
+        if self.sub_channels or self.sub_patterns or self.sub_shard:
+            return "pubsub"
+        return "normal"
+
     def flags(self) -> str:
-        f = ""
+        f = self.repl.flag if self.repl is not None else ""
         if self.monitor:
             f += "O"
         if self.sub_channels or self.sub_patterns or self.sub_shard:

@@ -109,6 +109,19 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
             c.multi_error = True
         _rejected(c, argv, NOAUTH, cmd)
         return NOAUTH
+    ev = c.server.evictor
+    if ev is not None:  # maxmemory: performEvictions, -OOM for denyoom commands
+        r = ev.check_command(c, cmd)
+        if r is not None:
+            _rejected(c, argv, r, cmd)
+            return r
+    if c.server.replication.guard:  # READONLY / MASTERDOWN / NOREPLICAS
+        r = c.server.replication.reject(c, cmd)
+        if r is not None:
+            if c.multi is not None:
+                c.multi_error = True
+            _rejected(c, argv, r, cmd)
+            return r
     if c.resp == 2 and (c.sub_channels or c.sub_patterns or c.sub_shard):
         r = subscribed_context_error(c, cmd)
         if r is not None:
@@ -158,6 +171,8 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
             db = c.db
             if db.watched or db.blocking:
                 srv.signal_keys(db, cmd.keys(argv))
+            if srv.evictor is not None:
+                srv.memory.after_write(c, cmd, argv)
         if prop.targets:
             queue_propagation(c, cmd, argv)
     elif c.rewritten is not None:  # forced (FLUSHDB of an empty db) or stale
@@ -202,8 +217,8 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
     ap = out.append
     nbytes = 0
     i = 0
-    fast_ok = (c.multi is None and not srv.monitors and c.authenticated
-               and not (c.sub_channels or c.sub_patterns or c.sub_shard))
+    fast_ok = (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
+               and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard)
     slow_ns = srv.slowlog_threshold_ns
     prop = srv.propagator
     for argv in cmds:
@@ -217,8 +232,9 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
                     ap(reply)
                 return i
             ap(reply)
-            fast_ok = (c.multi is None and not srv.monitors and c.authenticated
-                       and not (c.sub_channels or c.sub_patterns or c.sub_shard))
+            fast_ok = (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
+                       and not (c.sub_channels or c.sub_patterns or c.sub_shard)
+                       and not srv.replication.guard)
             slow_ns = srv.slowlog_threshold_ns
         else:
             dirty_before = srv.dirty

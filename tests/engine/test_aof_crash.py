@@ -163,3 +163,59 @@ def test_kill9_during_rewrite(tmp_path: Path) -> None:
         assert srv.client().execute_command("DEBUG", "DIGEST") == before
     finally:
         srv.stop()
+
+
+def test_kill9_during_bgsave_keeps_the_old_dump_and_refuses_writes(tmp_path: Path) -> None:
+    """reliability.md D-4: a killed BGSAVE child leaves dump.rdb as it was and, with save
+    points and stop-writes-on-bgsave-error, writes get MISCONF (reads still work) until a
+    save succeeds; a parent killed mid-BGSAVE restarts from the old dump, never a temp file."""
+    srv = start_ours(tmp_path, "--save", "3600 1")
+    try:
+        c = srv.client(socket_timeout=30)
+        c.execute_command("DEBUG", "POPULATE", 5000)
+        c.save()
+        before = (tmp_path / "dump.rdb").read_bytes()
+        digest = c.execute_command("DEBUG", "DIGEST")
+        c.set("extra", "1")
+        c.config_set("rdb-key-save-delay", 2000)  # 2 ms per key: a 10 s BGSAVE
+        c.bgsave()
+        time.sleep(0.3)
+        kids = _children(srv.proc.pid)
+        assert kids, "no BGSAVE child"
+        os.kill(kids[0], signal.SIGKILL)
+        deadline = time.time() + 10
+        while c.info("persistence")["rdb_last_bgsave_status"] != "err":
+            assert time.time() < deadline
+            time.sleep(0.05)
+        with pytest.raises(redis.ResponseError, match="MISCONF Redis is configured to save RDB snapshots"):
+            c.set("k", "v")
+        assert c.get("extra") == b"1"  # reads are served
+        assert (tmp_path / "dump.rdb").read_bytes() == before
+        c.config_set("rdb-key-save-delay", 0)
+        c.save()  # a good save clears the error
+        assert c.set("k", "v")
+        # the parent killed in the middle of a BGSAVE: the old dump is what loads
+        c.set("after", "1")
+        c.config_set("rdb-key-save-delay", 2000)
+        saved = (tmp_path / "dump.rdb").read_bytes()
+        c.bgsave()
+        time.sleep(0.3)
+        os.kill(srv.proc.pid, signal.SIGKILL)
+        srv.proc.wait()
+        for k in _children(srv.proc.pid):
+            os.kill(k, signal.SIGKILL)
+        time.sleep(0.2)
+        assert (tmp_path / "dump.rdb").read_bytes() == saved
+    finally:
+        srv.stop()
+    for f in tmp_path.glob("temp-*.rdb"):  # the orphaned child's file: never loaded
+        f.unlink()
+    srv = start_ours(tmp_path)
+    try:
+        c = srv.client()
+        # the last good dump: taken by the SAVE that cleared the error (after "extra")
+        assert c.get("extra") == b"1" and c.get("k") is None and c.get("after") is None
+        c.delete("extra")
+        assert c.execute_command("DEBUG", "DIGEST") == digest
+    finally:
+        srv.stop()

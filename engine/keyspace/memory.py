@@ -1,0 +1,628 @@
+"""Memory accounting: the bytes Redis 7.0 would allocate for each live key, and ``used_memory``.
+
+Python has no allocator accounting that means anything to a Redis user (the
+interpreter's objects are several times larger than Redis's), so ``used_memory``
+is a model: what a 64-bit Redis 7.0 with jemalloc would report for the same
+dataset. It is built from the per-key figure ``MEMORY USAGE`` reports
+(``objectComputeSize`` + the key's sds + its ``dictEntry``, object.c), using the
+size rules of :mod:`rdbtools.memory` (jemalloc size classes, sds headers,
+listpack entry sizes) applied to the live value and its *current* encoding, plus
+what ``used_memory_overhead`` adds: the expires ``dictEntry`` of volatile keys,
+the bucket arrays of each database's two hash tables, a fixed startup figure
+and a per-client figure.
+
+Large containers are sampled like ``objectComputeSize`` does: the first
+``samples`` elements give an average that is multiplied by the length
+(``samples`` 0 = every element, ``MEMORY USAGE ... SAMPLES 0``).
+
+With ``maxmemory`` 0 nothing is tracked (the command path pays nothing) and
+INFO estimates the dataset from a sample of keys. With ``maxmemory`` set,
+:class:`MemoryAccount` keeps every key's estimate in a per-database
+:class:`DbMemory` (updated after each write command for the keys it touched,
+and when a key is deleted, expired, evicted or flushed), so ``used_memory`` is
+O(1) and eviction can sample keys uniformly (``DbMemory.keys``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from itertools import islice
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
+from rdbtools.encodings.listpack import lp_entry_size
+from rdbtools.memory import (
+    DICT,
+    DICT_ENTRY,
+    INTSET_HDR,
+    LP_HDR_SIZE,
+    QUICKLIST,
+    QUICKLIST_NODE,
+    RAX_NODE,
+    RAX_NODE_AUX,
+    ROBJ,
+    SKIPLIST_HEADER,
+    SKIPLIST_NODE,
+    STREAM,
+    STREAM_CG,
+    STREAM_CONSUMER,
+    STREAM_ID,
+    STREAM_NACK,
+    ZSET,
+    ZSKIPLIST,
+    MemoryModel,
+    MemoryPolicy,
+    d2string,
+    jemalloc_size,
+    rax_usage,
+    sds_size,
+)
+from rdbtools.numbers import string2ll
+
+if TYPE_CHECKING:
+    from engine.keyspace.db import Database
+    from engine.server.app import Server
+
+# used_memory of an empty Redis 7.0.15 (jemalloc, 16 databases) before any client
+# connects: INFO's used_memory_startup.
+STARTUP_BYTES = 876144
+# One connected client: the client struct, its 16 KiB reply buffer and a small query
+# buffer (Redis's own figure moves between ~4 KiB idle and ~40 KiB while reading).
+CLIENT_BYTES = 20480
+TRACK_SAMPLES = 8  # elements sampled per container by the accounting (first 4 + last 4)
+INFO_SAMPLE_KEYS = 1000  # keys per database INFO sizes when nothing is tracked
+U64 = (1 << 64) - 1
+SDS_MAX_PREALLOC = 1024 * 1024
+STREAM_LISTPACK_MAX_PRE_ALLOCATE = 4096
+
+
+def next_power(n: int) -> int:
+    """Buckets of a Redis dict holding ``n`` entries (``_dictNextExp``, minimum 4)."""
+    return 4 if n <= 4 else 1 << (n - 1).bit_length()
+
+
+def table_bytes(n: int) -> int:
+    """The bucket array of a dict table with ``n`` entries (none while empty)."""
+    return 8 * next_power(n) if n else 0
+
+
+def list_node_limit(fill: int) -> int:
+    """Bytes a quicklist node may hold for ``list-max-listpack-size`` (negative: size class)."""
+    return (4096 << (-fill - 1)) if -5 <= fill <= -1 else 8192
+
+
+_LIST_MODELS: dict[int, MemoryModel] = {}
+
+
+def _list_model(fill: int) -> MemoryModel:
+    m = _LIST_MODELS.get(fill)
+    if m is None:
+        m = _LIST_MODELS[fill] = MemoryModel(MemoryPolicy(list_max_listpack_size=fill))
+    return m
+
+
+class Costs(NamedTuple):
+    """Struct sizes of one flavour of the estimate.
+
+    ``MEMORY USAGE`` (objectComputeSize) adds ``sizeof`` of the structs it walks;
+    ``used_memory`` (zmalloc_used_memory) sees what jemalloc handed out, so a
+    24-byte dictEntry costs 32, a 56-byte dict 64, a 40-byte quicklist or node 48,
+    and integers below 10000 are shared objects when no LRU/LFU policy needs a
+    per-key access clock (``OBJ_SHARED_INTEGERS``).
+    """
+
+    entry: int
+    dict: int
+    quicklist: int
+    node: int
+    shared_ints: bool
+
+
+SIZEOF = Costs(DICT_ENTRY, DICT, QUICKLIST, QUICKLIST_NODE, False)
+ALLOCATED = Costs(jemalloc_size(DICT_ENTRY), jemalloc_size(DICT), jemalloc_size(QUICKLIST),
+                  jemalloc_size(QUICKLIST_NODE), False)
+ALLOCATED_SHARED = ALLOCATED._replace(shared_ints=True)
+
+
+def string_usage(v: bytes | bytearray, shared_ints: bool = False) -> int:
+    """objectComputeSize for a string: int (the robj alone), embstr (one block) or raw."""
+    cls = v.__class__
+    n = len(v)
+    if cls is bytes:
+        if n <= 20:
+            iv = string2ll(v)
+            if iv is not None:
+                return 0 if shared_ints and 0 <= iv < 10000 else ROBJ
+    elif cls is bytearray:  # grown in place (APPEND, SETRANGE): sdsMakeRoomFor's greedy alloc
+        return ROBJ + sds_size(n * 2 if n < SDS_MAX_PREALLOC else n + SDS_MAX_PREALLOC)
+    if n <= 44:
+        return jemalloc_size(ROBJ + 4 + n)  # robj + sdshdr8 + bytes + NUL
+    return ROBJ + sds_size(n)
+
+
+def value_usage(v: Any, samples: int = TRACK_SAMPLES, fill: int = -2, costs: Costs = SIZEOF) -> int:
+    """``objectComputeSize(key, o, samples)``: the value's bytes, containers sampled.
+
+    Listpack and intset encodings are measured whole (Redis takes their blob's
+    allocation) unless ``costs`` is not :data:`SIZEOF` (the accounting samples them
+    too, to stay O(samples) per write).
+    """
+    cls = v.__class__
+    if cls is bytes or cls is EmbStr or cls is bytearray:
+        return string_usage(v, costs.shared_ints)
+    if cls is HashValue:
+        return _hash_usage(v, samples, costs)
+    if cls is ListValue:
+        return _list_usage(v, samples, fill, costs)
+    if cls is SetValue:
+        return _set_usage(v, samples, costs)
+    if cls is ZSetValue:
+        return _zset_usage(v, samples, costs)
+    if type(v).__name__ == "StreamValue":
+        return _stream_usage(v, samples, STREAM_LISTPACK_MAX_PRE_ALLOCATE)
+    return ROBJ
+
+
+def key_usage(key: bytes, v: Any, samples: int = TRACK_SAMPLES, fill: int = -2,
+              costs: Costs = SIZEOF) -> int:
+    """What ``MEMORY USAGE key SAMPLES samples`` reports: value + key sds + dictEntry."""
+    return value_usage(v, samples, fill, costs) + sds_size(len(key)) + costs.entry
+
+
+def _take(view: Any, n: int, samples: int) -> list[Any]:
+    """Elements a sampled estimate looks at: all, or the first and last ``samples/2``
+    in insertion order (names and sizes tend to drift along it: field0 … field1999)."""
+    if samples <= 0 or n <= samples:
+        return list(view)
+    half = max(1, samples // 2)
+    return list(islice(view, half)) + list(islice(reversed(view), samples - half))
+
+
+def _hash_usage(h: HashValue, samples: int, costs: Costs) -> int:
+    n = len(h)
+    if n == 0:
+        return ROBJ
+    if h.lp:
+        items = _take(h.items(), n, 0 if costs is SIZEOF else samples)
+        per = sum(lp_entry_size(f) + lp_entry_size(x) for f, x in items)
+        return ROBJ + jemalloc_size(LP_HDR_SIZE + 1 + round(per * n / len(items)))
+    items = _take(h.items(), n, samples)
+    per = sum(sds_size(len(f)) + sds_size(len(x)) for f, x in items) + costs.entry * len(items)
+    return ROBJ + costs.dict + table_bytes(n) + round(per * n / len(items))
+
+
+def _set_usage(s: SetValue, samples: int, costs: Costs) -> int:
+    n = len(s)
+    if n == 0:
+        return ROBJ
+    if s.intset:
+        members = list(s) if costs is SIZEOF or n <= samples else list(islice(s, samples))
+        lo = hi = 0
+        for m in members:
+            iv = string2ll(m)
+            if iv is None:
+                continue
+            lo = min(lo, iv)
+            hi = max(hi, iv)
+        width = 2 if -32768 <= lo and hi <= 32767 else 4 if -(1 << 31) <= lo and hi < (1 << 31) else 8
+        return ROBJ + jemalloc_size(INTSET_HDR + n * width)
+    members = list(s) if samples <= 0 or n <= samples else list(islice(s, samples))  # hash order
+    per = sum(sds_size(len(m)) for m in members) + costs.entry * len(members)
+    return ROBJ + costs.dict + table_bytes(n) + round(per * n / len(members))
+
+
+def _zset_usage(z: ZSetValue, samples: int, costs: Costs) -> int:
+    d = z.dict
+    n = len(d)
+    if n == 0:
+        return ROBJ
+    if z.lp:
+        items = _take(d.items(), n, 0 if costs is SIZEOF else samples)
+        per = sum(lp_entry_size(m) + lp_entry_size(d2string(s)) for m, s in items)
+        return ROBJ + jemalloc_size(LP_HDR_SIZE + 1 + round(per * n / len(items)))
+    items = _take(d.items(), n, samples)
+    per = sum(sds_size(len(m)) for m, _ in items) + (costs.entry + SKIPLIST_NODE) * len(items)
+    return round(ROBJ + ZSET + ZSKIPLIST + costs.dict + table_bytes(n) + SKIPLIST_HEADER
+                 + per * n / len(items))
+
+
+def _list_usage(lst: ListValue, samples: int, fill: int, costs: Costs) -> int:
+    n = len(lst)
+    k = samples * 4  # elements, not nodes: a node holds hundreds of small elements
+    if samples <= 0 or n <= k:  # exact: _quicklistNodeAllowInsert node by node
+        size = int(_list_model(fill).value_size("list", lst)[0])
+        if costs is not SIZEOF:
+            size += costs.quicklist - QUICKLIST + _quicklist_nodes(lst, fill) * (costs.node - QUICKLIST_NODE)
+        return size
+    # sampled: elements spread over the list (deque indexing walks 64-element blocks)
+    entry = sum(lp_entry_size(lst[i * (n - 1) // (k - 1)]) for i in range(k)) / k
+    if fill > 0:
+        per_node = fill
+    else:
+        per_node = max(1, int((list_node_limit(fill) - LP_HDR_SIZE - 1) // entry))
+    full, rest = divmod(n, per_node)
+    size = ROBJ + costs.quicklist + (full + (1 if rest else 0)) * costs.node
+    size += full * jemalloc_size(LP_HDR_SIZE + 1 + math.ceil(per_node * entry))
+    if rest:
+        size += jemalloc_size(LP_HDR_SIZE + 1 + math.ceil(rest * entry))
+    return size
+
+
+def _quicklist_nodes(lst: ListValue, fill: int) -> int:
+    limit = list_node_limit(fill)
+    max_count = fill if fill > 0 else 0
+    nodes = 0
+    node_bytes = 0
+    count = 0
+    for s in lst:
+        n = len(s)
+        if node_bytes:
+            over = (1 if n < 254 else 5) + (1 if n < 64 else 2 if n < 16384 else 5)
+            new_sz = node_bytes + n + over
+            if new_sz <= limit or (new_sz <= 8192 and count < max_count):
+                node_bytes += lp_entry_size(s)
+                count += 1
+                continue
+        nodes += 1
+        node_bytes = LP_HDR_SIZE + 1 + lp_entry_size(s)
+        count = 1
+    return nodes
+
+
+def _rax_ids(ids: Any) -> int:
+    return rax_usage([(i >> 64, i & U64) for i in ids])
+
+
+def _stream_usage(s: Any, samples: int, prealloc: int) -> int:
+    """objectComputeSize for a stream: the rax of nodes, sampled listpacks, group PELs.
+
+    The newest node was allocated with ``prealloc`` bytes (lpNew in streamAppendItem)."""
+    nodes = s.nodes
+    nn = len(nodes)
+    size = ROBJ + STREAM + nn * STREAM_ID + s.rax_nodes() * (RAX_NODE + RAX_NODE_AUX)
+    if nn:
+        size += jemalloc_size(max(nodes[-1].lp_bytes(), prealloc))
+    if samples <= 0 or nn <= samples:
+        size += sum(jemalloc_size(x.lp_bytes()) for x in nodes[:-1])
+    else:
+        lp = sum(jemalloc_size(x.lp_bytes()) for x in nodes[:samples]) // samples
+        size += lp * (nn - 1)
+    groups = s.groups.values() if samples <= 0 else islice(s.groups.values(), samples)
+    for g in groups:
+        size += STREAM_CG + _rax_ids(g.pel_ids) + STREAM_NACK * len(g.pel)
+        for cons in g.consumers.values():
+            size += STREAM_CONSUMER + len(cons.name) + _rax_ids(cons.pel_ids)
+    return size
+
+
+class DbMemory:
+    """One database's key estimates (only while ``maxmemory`` is set).
+
+    ``sizes`` maps a key to ``estimate << 1 | volatile``; ``keys`` and ``vkeys`` are
+    lists to sample from uniformly (all keys / keys with a TTL): a key is appended
+    when it becomes known (or volatile), and dropped lazily when a sample finds it
+    gone (swap with the last entry), so deletions cost nothing here. Both are
+    rebuilt when they grow past twice what they should hold.
+    """
+
+    __slots__ = ("acct", "sizes", "keys", "vkeys", "buckets")
+
+    def __init__(self, acct: MemoryAccount) -> None:
+        self.acct = acct
+        self.sizes: dict[bytes, int] = {}
+        self.keys: list[bytes] = []
+        self.vkeys: list[bytes] = []
+        self.buckets = 0
+
+    def update(self, db: Database, key: bytes) -> None:
+        v = db.data.get(key)
+        if v is None:
+            self.forget(db, key)
+            return
+        vol = 1 if db.expires and key in db.expires else 0
+        acct = self.acct
+        costs = acct.costs
+        size = key_usage(key, v, TRACK_SAMPLES, acct.fill, costs) + (costs.entry if vol else 0)
+        sizes = self.sizes
+        old = sizes.get(key)
+        if old is None:
+            self.keys.append(key)
+            if vol:
+                self.vkeys.append(key)
+        else:
+            acct.total -= old >> 1
+            if vol and not old & 1:
+                self.vkeys.append(key)
+        sizes[key] = size << 1 | vol
+        acct.total += size
+
+    def forget(self, db: Database, key: bytes) -> None:
+        """The key left the database (Database.delete): its estimate goes too."""
+        old = self.sizes.pop(key, None)
+        if old is not None:
+            self.acct.total -= old >> 1
+            self.resize(db)
+
+    def resize(self, db: Database) -> None:
+        """Bucket arrays of the main and expires tables after the key count changed."""
+        b = table_bytes(len(db.data)) + table_bytes(len(db.expires))
+        if b != self.buckets:
+            self.acct.total += b - self.buckets
+            self.buckets = b
+
+    def reset(self) -> None:
+        """FLUSHDB / FLUSHALL: everything is gone."""
+        acct = self.acct
+        acct.total -= sum(s >> 1 for s in self.sizes.values()) + self.buckets
+        self.sizes = {}
+        self.keys = []
+        self.vkeys = []
+        self.buckets = 0
+
+    def rebuild(self, db: Database) -> None:
+        """Estimate every key again (tracking starts, or a path we do not see changed it)."""
+        self.reset()
+        for key in list(db.data):
+            self.update(db, key)
+        self.resize(db)
+
+    def reconcile(self, db: Database) -> None:
+        """Take in keys that arrived without a write command we saw (MOVE, loads...)."""
+        data = db.data
+        sizes = self.sizes
+        if len(sizes) != len(data):
+            for key in [k for k in sizes if k not in data]:
+                self.forget(db, key)
+            for key in [k for k in data if k not in sizes]:
+                self.update(db, key)
+        self.resize(db)
+
+    def sample(self, db: Database, volatile: bool, count: int) -> list[bytes]:
+        """``dictGetSomeKeys``: up to ``count`` random live keys (all, or with a TTL)."""
+        if volatile:
+            lst, live = self.vkeys, db.expires
+            if len(lst) > 2 * len(live) + 64:
+                lst = self.vkeys = [k for k in live if k in self.sizes]
+        else:
+            lst, live = self.keys, db.data
+            if len(lst) > 2 * len(self.sizes) + 64:
+                lst = self.keys = list(self.sizes)
+        out: list[bytes] = []
+        rnd = random.randrange
+        tries = 0
+        while len(out) < count and lst and tries < 4 * count + 8:
+            tries += 1
+            i = rnd(len(lst))
+            k = lst[i]
+            if k in live and k in self.sizes:
+                out.append(k)
+            else:  # a ghost: deleted, or no longer volatile
+                last = lst.pop()
+                if i < len(lst):
+                    lst[i] = last
+        return out
+
+
+class MemoryAccount:
+    """``used_memory`` for INFO and for ``maxmemory`` (see the module docstring)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.tracking = False
+        self.total = 0  # sum of tracked key estimates + bucket arrays, all databases
+        self.fill = server.config.list_max_listpack_size
+        self.costs = ALLOCATED_SHARED
+        self.peak = 0
+        self._info_cache: tuple[int, int, int] | None = None  # (dirty, keys, bytes)
+
+    # -- tracking on/off ---------------------------------------------------------
+    def configure(self) -> None:
+        """Follow the config: list node size, shared integers (not under LRU/LFU policies)."""
+        cfg = self.server.config
+        self.fill = cfg.list_max_listpack_size
+        lru_lfu = cfg.maxmemory and cfg.maxmemory_policy.endswith(("lru", "lfu"))
+        self.costs = ALLOCATED if lru_lfu else ALLOCATED_SHARED
+
+    def start(self) -> None:
+        """maxmemory became non-zero: estimate every key once (O(keys))."""
+        self.tracking = True
+        self.total = 0
+        self.configure()
+        for db in self.server.keyspace.dbs:
+            db.mem = DbMemory(self)
+            db.mem.rebuild(db)
+
+    def stop(self) -> None:
+        self.tracking = False
+        self.total = 0
+        for db in self.server.keyspace.dbs:
+            db.mem = None
+
+    # -- updates from the command path ----------------------------------------------
+    def touched(self, db: Database, keys: list[bytes]) -> None:
+        """After a write command: re-estimate the keys it named."""
+        m = db.mem
+        if m is None:
+            return
+        for k in keys:
+            m.update(db, k)
+        m.resize(db)
+
+    def after_write(self, c: Any, cmd: Any, argv: list[bytes]) -> None:
+        """call() after a write command that changed the dataset (tracking on)."""
+        db = c.db
+        self.touched(db, cmd.keys(argv))
+        name = cmd.name
+        if name == "move" or name == "copy":  # the key also landed in another database
+            dst = _target_db(self.server, argv)
+            if dst is not None:
+                self.touched(dst, [argv[1] if name == "move" else argv[2]])
+
+    def reconcile(self) -> None:
+        for db in self.server.keyspace.dbs:
+            if db.mem is not None:
+                db.mem.reconcile(db)
+
+    def cron(self) -> None:
+        """Each server tick: catch keys changed out of our sight (blocked clients served,
+        scripts touching undeclared keys) by re-estimating a few random keys per db."""
+        for db in self.server.keyspace.dbs:
+            m = db.mem
+            if m is None or not db.data:
+                continue
+            if len(m.sizes) != len(db.data):
+                m.reconcile(db)
+            for k in m.sample(db, False, 4):
+                m.update(db, k)
+        u = self.used_memory()
+        if u > self.peak:
+            self.peak = u
+
+    # -- figures -------------------------------------------------------------------
+    def clients_bytes(self) -> int:
+        return len(self.server.clients) * CLIENT_BYTES
+
+    def dataset_bytes(self) -> int:
+        """Keys + values + expires entries + hash table buckets, all databases."""
+        if self.tracking:
+            return self.total
+        srv = self.server
+        dirty = srv.dirty
+        nkeys = srv.keyspace.total_keys()
+        c = self._info_cache
+        if c is not None and c[0] == dirty and c[1] == nkeys:
+            return c[2]
+        total = 0
+        self.configure()
+        fill, costs = self.fill, self.costs
+        for db in srv.keyspace.dbs:
+            data = db.data
+            n = len(data)
+            if not n:
+                continue
+            keys = list(data) if n <= INFO_SAMPLE_KEYS else random.sample(list(data), INFO_SAMPLE_KEYS)
+            exp = db.expires
+            part = 0
+            for k in keys:
+                part += key_usage(k, data[k], TRACK_SAMPLES, fill, costs)
+                if k in exp:
+                    part += costs.entry
+            total += part * n // len(keys) + table_bytes(n) + table_bytes(len(exp))
+        self._info_cache = (dirty, nkeys, total)
+        return total
+
+    def used_memory(self) -> int:
+        return STARTUP_BYTES + self.clients_bytes() + self.dataset_bytes()
+
+    def not_counted(self) -> int:
+        """``freeMemoryGetNotCountedMemory``: replica output buffers and the AOF buffer.
+
+        Our AOF buffer is written once per event-loop pass, so it is empty whenever a
+        command starts; replicas' buffers are not modelled yet."""
+        return 0
+
+    def info_fields(self) -> list[tuple[str, object]]:
+        """The memory section of INFO (Redis 7.0's field order)."""
+        from engine.commands.server import rss_bytes
+
+        srv = self.server
+        cfg = srv.config
+        used = self.used_memory()
+        if used > self.peak:
+            self.peak = used
+        rss = rss_bytes()
+        overhead = STARTUP_BYTES + self.clients_bytes()
+        for db in srv.keyspace.dbs:
+            n, e = len(db.data), len(db.expires)
+            overhead += (n + e) * ALLOCATED.entry + table_bytes(n) + table_bytes(e)
+        dataset = max(0, used - overhead)
+        net = used - STARTUP_BYTES
+        try:
+            total_mem = _total_system_memory()
+        except (OSError, ValueError):
+            total_mem = 0
+        lua = _scripting_fields(srv)
+        return [
+            ("used_memory", used), ("used_memory_human", human_bytes(used)),
+            ("used_memory_rss", rss), ("used_memory_rss_human", human_bytes(rss)),
+            ("used_memory_peak", self.peak), ("used_memory_peak_human", human_bytes(self.peak)),
+            ("used_memory_peak_perc", f"{used * 100 / self.peak:.2f}%" if self.peak else "0.00%"),
+            ("used_memory_overhead", overhead), ("used_memory_startup", STARTUP_BYTES),
+            ("used_memory_dataset", dataset),
+            ("used_memory_dataset_perc", f"{dataset * 100 / net:.2f}%" if net > 0 else "0.00%"),
+            ("allocator_allocated", used), ("allocator_active", used), ("allocator_resident", rss),
+            ("total_system_memory", total_mem), ("total_system_memory_human", human_bytes(total_mem)),
+            ("used_memory_lua", lua.get("used_memory_lua", 31744)),
+            ("used_memory_lua_human", human_bytes(lua.get("used_memory_lua", 31744))),
+            ("used_memory_scripts", lua.get("used_memory_scripts", 0)),
+            ("used_memory_scripts_human", human_bytes(lua.get("used_memory_scripts", 0))),
+            ("number_of_cached_scripts", lua.get("number_of_cached_scripts", 0)),
+            ("number_of_functions", lua.get("number_of_functions", 0)),
+            ("number_of_libraries", lua.get("number_of_libraries", 0)),
+            ("maxmemory", cfg.maxmemory), ("maxmemory_human", human_bytes(cfg.maxmemory)),
+            ("maxmemory_policy", cfg.maxmemory_policy),
+            ("allocator_frag_ratio", "1.00"), ("allocator_frag_bytes", 0),
+            ("allocator_rss_ratio", f"{rss / used:.2f}" if used else "0.00"),
+            ("allocator_rss_bytes", rss - used), ("rss_overhead_ratio", "1.00"), ("rss_overhead_bytes", 0),
+            ("mem_fragmentation_ratio", f"{rss / used:.2f}" if used else "0.00"),
+            ("mem_fragmentation_bytes", rss - used),
+            ("mem_not_counted_for_evict", self.not_counted()), ("mem_replication_backlog", 0),
+            ("mem_clients_slaves", 0), ("mem_clients_normal", self.clients_bytes()),
+            ("mem_aof_buffer", 0), ("mem_allocator", "rdbkit-model"),
+            ("active_defrag_running", 0), ("lazyfree_pending_objects", 0), ("lazyfreed_objects", 0),
+        ]
+
+
+def human_bytes(n: int) -> str:
+    """bytesToHuman: ``123B``, ``1.50K``, ``2.00M`` ..."""
+    if n < 1024:
+        return f"{n}B"
+    d = float(n)
+    for unit in "KMGTP":
+        d /= 1024
+        if d < 1024 or unit == "P":
+            break
+    return f"{d:.2f}{unit}"
+
+
+def _target_db(srv: Any, argv: list[bytes]) -> Any:
+    """The destination database of MOVE key db / COPY src dst DB db (None if same/invalid)."""
+    try:
+        if argv[0].lower() == b"move":
+            idx = int(argv[2])
+        else:
+            low = [a.lower() for a in argv[3:]]
+            if b"db" not in low:
+                return None
+            idx = int(argv[3 + low.index(b"db") + 1])
+        return srv.keyspace.dbs[idx]
+    except (ValueError, IndexError):
+        return None
+
+
+def _total_system_memory() -> int:
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _scripting_fields(srv: Any) -> dict[str, int]:
+    try:
+        from engine.scripting import info_fields
+    except ImportError:  # scripting extra not installed
+        return {}
+    return info_fields(srv)
+
+
+def usage_reply_bytes(srv: Any, key: bytes, value: Any, samples: int) -> int:
+    """MEMORY USAGE's figure for one key (the same model the accounting uses)."""
+    return key_usage(key, value, samples, srv.config.list_max_listpack_size)
+
+
+__all__ = [
+    "CLIENT_BYTES", "DbMemory", "MemoryAccount", "STARTUP_BYTES", "TRACK_SAMPLES", "human_bytes", "key_usage",
+    "next_power", "string_usage", "table_bytes", "usage_reply_bytes", "value_usage",
+]

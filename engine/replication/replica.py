@@ -1,0 +1,407 @@
+"""The replica role: ``REPLICAOF``, the link to a master, applying its stream.
+
+:class:`MasterLink` is the connection to the master and, once synced, the
+*master client* (``CLIENT LIST`` flag ``M``): a :class:`~engine.server.client.Client`
+whose replies are never sent. Bytes from the master go through the sans-IO
+:class:`~engine.replication.stream.MasterStream`:
+
+* full sync: the payload's records are materialized into fresh dicts while the old
+  dataset keeps being served; when the RDB trailer checks out they are swapped in
+  (WATCHers of every db are invalidated), the master's id and offset adopted,
+  ``replid2`` cleared, a new backlog started, sub-replicas disconnected;
+* partial resync (``+CONTINUE [<id>]``): the cached offset goes on; a new id moves
+  ours to ``replid2``;
+* the stream: each command runs through the real dispatcher as the master client,
+  with the database clock held at 0 so nothing expires under it (as
+  ``expireIfNeeded`` for the master); the offset advances by the bytes of each
+  processed command — not inside ``MULTI``, so a link lost mid-transaction resumes
+  before it. The applied bytes are fed to this server's backlog and sub-replicas
+  (``replicationFeedStreamFromMasterStream``), so chains see the master's stream.
+
+``REPLCONF ACK <offset>`` goes back every second and on ``REPLCONF GETACK``. A lost
+link caches ``(replid, offset)`` and the cron reconnects with ``PSYNC <replid>
+<offset+1>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import engine.keyspace.db as _dbmod
+from aof.resp import RespLimits, encode_command
+from engine.materialize import UnsupportedValue, record_to_value
+from engine.replication.handshake import FullSync, ReplicationError
+from engine.replication.master import new_replid
+from engine.replication.stream import Continue, FullResync, Loaded, MasterStream
+from engine.server.client import Client
+from engine.server.dispatch import execute
+from rdbtools.model import FunctionLibrary, Record
+
+if TYPE_CHECKING:
+    from engine.replication.master import Replication
+    from engine.server.app import Server
+
+log = logging.getLogger(__name__)
+
+UNBLOCKED = (b"-UNBLOCKED force unblock from blocking operation, instance state changed "
+             b"(master -> replica?)\r\n")
+
+
+def _frozen_clock() -> int:
+    return 0
+
+
+class MasterLink(Client):
+    kind = "master"
+    flag = "M"
+
+    def __init__(self, server: Server, repl: Replication) -> None:
+        super().__init__(server)
+        cfg = server.config
+        self.replication = repl
+        self.repl = self
+        self.authenticated = True
+        port = cfg.replica_announce_port or (server.bound_ports[0] if server.bound_ports else cfg.port)
+        cached = repl.cached
+        sync = FullSync(password=cfg.masterauth.encode() if cfg.masterauth else None,
+                        user=cfg.masteruser.encode() if cfg.masteruser else None, rdb_only=False,
+                        listening_port=port, ip_address=cfg.replica_announce_ip.encode() or None,
+                        psync=(cached[0].encode(), cached[1] + 1) if cached else None)
+        self.stream = MasterStream(sync, RespLimits(proto_max_bulk_len=cfg.proto_max_bulk_len))
+        self.reploff = cached[1] if cached else 0  # processed (applied) offset
+        self.base = self.reploff  # replication offset of stream byte 0
+        self.applied = 0  # stream bytes fed to our backlog so far
+        self.synced = False
+        self.loading: list[tuple[dict[bytes, Any], dict[bytes, int]]] | None = None
+        self.libraries: list[bytes] = []
+        self.loaded_keys = 0
+        self.sync_size = 0
+        self.sync_read = 0
+        self.last_io = time.time()
+        self.errors_logged = 0
+
+    # -- connection ---------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("sockname")
+        if peer:
+            self.addr = f"{peer[0]}:{peer[1]}"
+        if sock:
+            self.laddr = f"{sock[0]}:{sock[1]}"
+        s = transport.get_extra_info("socket")
+        if s is not None:
+            self.fd = s.fileno()
+        repl = self.replication
+        if repl.link is not self:
+            transport.close()
+            return
+        log.info("MASTER <-> REPLICA sync started")
+        repl.repl_state = "handshake"
+        self.last_io = time.time()
+        transport.write(self.stream.start())  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        repl = self.replication
+        if repl.link is self:
+            repl.link = None
+            if self.synced:
+                repl.cached = (repl.replid, self.reploff)
+                log.warning("Connection with master lost. Caching the disconnected master state.")
+            if repl.masterhost is not None:
+                repl.repl_state = "connect"
+                if self.synced:
+                    repl.down_since = time.time()
+        self.multi = None
+        self.loading = None
+        self.server.client_gone(self)
+
+    # replies to the master are never sent (only REPLCONF ACK, written directly)
+    def flush(self, out: list[bytes]) -> None:
+        return
+
+    def write(self, data: bytes) -> None:
+        return
+
+    def deliver(self, data: bytes) -> None:
+        return
+
+    def send_ack(self) -> None:
+        t = self.transport
+        if t is not None and not self.closing and self.synced:
+            t.write(encode_command([b"REPLCONF", b"ACK", b"%d" % self.reploff]))
+
+    # -- input --------------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        srv = self.server
+        srv.stats.net_input_bytes += len(data)
+        now = time.time()
+        self.last_interaction = self.last_io = now
+        try:
+            send, events = self.stream.feed(data)
+        except ReplicationError as exc:
+            log.warning("Replication with master %s:%s failed: %s", self.replication.masterhost,
+                        self.replication.masterport, exc)
+            self.close(abort=True)
+            return
+        if send and self.transport is not None:
+            self.transport.write(send)
+        if self.loading is not None:
+            self.sync_read += len(data)
+        if events:
+            self._apply(events)
+
+    def _apply(self, events: list[Any]) -> None:
+        real = _dbmod.now_ms
+        _dbmod.now_ms = _frozen_clock  # type: ignore[assignment]  # nothing expires for the master
+        try:
+            for ev in events:
+                t = type(ev)
+                if t is tuple:
+                    reply = execute(self, ev[2])
+                    if reply and reply[:1] == b"-" and self.errors_logged < 10:
+                        self.errors_logged += 1
+                        log.warning("The master's %r failed here: %s", ev[2][0],
+                                    reply[1:].strip().decode("utf-8", "replace"))
+                    if self.multi is None:
+                        self.reploff = self.base + ev[1]
+                    if self.closing:
+                        break
+                elif t is Record:
+                    self._load_record(ev)
+                elif t is FunctionLibrary:
+                    self.libraries.append(ev.code)
+                elif t is FullResync:
+                    self._begin_full(ev)
+                elif t is Loaded:
+                    self._finish_full(ev)
+                elif t is Continue:
+                    self._continue(ev)
+        except ReplicationError as exc:
+            log.warning("Replication with master failed: %s", exc)
+            self.close(abort=True)
+        finally:
+            _dbmod.now_ms = real  # type: ignore[assignment]
+        self._proxy()
+        if self.server.ready_keys:  # readers blocked here (XREAD BLOCK) see the master's writes
+            self.server.handle_ready_keys()
+
+    def _proxy(self) -> None:
+        """Feed what was applied to our own backlog and sub-replicas."""
+        n = self.reploff - self.base - self.applied
+        if n <= 0 or not self.synced:
+            return
+        data = self.stream.take(n)
+        self.applied += n
+        self.replication.feed_stream(data)
+
+    # -- full sync ----------------------------------------------------------------------------
+    def _begin_full(self, ev: FullResync) -> None:
+        repl = self.replication
+        repl.repl_state = "transfer"
+        self.loading = [({}, {}) for _ in self.server.keyspace.dbs]
+        self.libraries = []
+        self.loaded_keys = 0
+        self.sync_read = 0
+        size = self.stream.sync.size
+        self.sync_size = size if size is not None else -1
+        log.info("Full resync from master: %s:%s", ev.replid, ev.offset)
+
+    def _load_record(self, rec: Record) -> None:
+        loading = self.loading
+        if loading is None:
+            return
+        if rec.db >= len(loading):
+            raise ReplicationError(f"key in db {rec.db} but databases is {len(loading)}", "payload")
+        try:
+            value = record_to_value(rec, self.server.config)
+        except UnsupportedValue as exc:
+            log.warning("Skipping key %r in db %d: %s", rec.key, rec.db, exc)
+            return
+        data, expires = loading[rec.db]
+        data[rec.key] = value
+        if rec.expire_ms is not None:
+            expires[rec.key] = rec.expire_ms  # a replica keeps keys that expired: the master DELs them
+        else:
+            expires.pop(rec.key, None)
+        self.loaded_keys += 1
+
+    def _finish_full(self, ev: Loaded) -> None:
+        srv = self.server
+        repl = self.replication
+        loading = self.loading
+        self.loading = None
+        if loading is None:
+            return
+        for db, (data, expires) in zip(srv.keyspace.dbs, loading, strict=True):
+            if db.data or db.watched or db.blocking:
+                srv.signal_all(db)
+            db.clear()
+            db.data = data
+            db.expires = expires
+        self._load_functions()
+        sync = self.stream.sync
+        repl.replid = sync.replid if sync.replid and len(sync.replid) == 40 else new_replid()
+        offset = sync.offset if sync.offset is not None and sync.offset >= 0 else 0
+        repl.master_repl_offset = offset
+        repl.clear_replid2()
+        repl.disconnect_replicas()  # their data is not ours any more
+        repl.create_backlog()
+        self.reploff = self.base = offset
+        self.applied = 0
+        log.info("MASTER <-> REPLICA sync: Finished with success (%d keys, %d bytes)",
+                 self.loaded_keys, ev.size)
+        self._online()
+        self.send_ack()  # a diskless master starts the stream on this first ACK
+        srv.dirty += 1
+        self._after_full_sync()
+
+    def _load_functions(self) -> None:
+        if not self.libraries:
+            return
+        try:
+            from engine.scripting import functions_of
+
+            funcs = functions_of(self.server)
+            funcs.flush()
+            for code in self.libraries:
+                funcs.load_code(code)
+        except Exception as exc:  # noqa: BLE001 - no Lua runtime: the libraries are dropped
+            log.warning("Could not load the master's function libraries: %s", exc)
+        self.libraries = []
+
+    def _after_full_sync(self) -> None:
+        """An AOF must now describe the new dataset: rewrite it (restartAOFAfterSYNC)."""
+        aof = self.server.aof
+        if aof.state == "off":
+            return
+        try:
+            from engine.persistence import aof_rewrite
+
+            aof_rewrite.bgrewriteaof(aof, False)
+        except Exception as exc:  # noqa: BLE001 - a failed rewrite is retried by its own cron
+            log.warning("Could not rewrite the AOF after the sync: %s", exc)
+
+    def _continue(self, ev: Continue) -> None:
+        repl = self.replication
+        new = ev.replid
+        if new is not None and new != repl.replid:
+            repl.replid2 = repl.replid
+            repl.second_replid_offset = repl.master_repl_offset + 1
+            repl.replid = new
+            log.info("Master replication ID changed to %s", new)
+            repl.disconnect_replicas()
+        if repl.backlog is None:
+            repl.master_repl_offset = self.reploff
+            repl.create_backlog()
+        self.base = self.reploff
+        self.applied = 0
+        log.info("Successful partial resynchronization with master.")
+        self._online()
+
+    def _online(self) -> None:
+        repl = self.replication
+        repl.repl_state = "connected"
+        repl.cached = None
+        repl.down_since = 0.0
+        self.synced = True
+        self.server.clients[self.id] = self
+        repl.update_guard()
+
+
+# -- role changes --------------------------------------------------------------------------------
+def set_master(repl: Replication, host: str, port: int) -> None:
+    """replicationSetMaster."""
+    srv = repl.server
+    was_master = repl.masterhost is None
+    repl.masterhost = host
+    repl.masterport = port
+    link = repl.link
+    if link is not None:
+        link.close(abort=True)  # connection_lost caches it when it was synced
+        if link.synced:
+            repl.cached = (repl.replid, link.reploff)
+        repl.link = None
+    for c in list(srv.clients.values()):
+        if c.blocked is not None and c.blocked.cmd_name != "wait":
+            srv.blocking.unblock_with(c, UNBLOCKED)
+    # sub-replicas stay: they are disconnected when our history changes (a full sync, a new id)
+    if was_master:
+        # cache ourselves as the master: a partial resync is possible with our history
+        repl.cached = (repl.replid, repl.master_repl_offset)
+    repl.repl_state = "connect"
+    repl.update_target()
+    repl.update_guard()
+    connect(repl)
+
+
+def unset_master(repl: Replication) -> None:
+    """replicationUnsetMaster (REPLICAOF NO ONE): promotion keeps the history as replid2."""
+    if repl.masterhost is None:
+        return
+    repl.masterhost = None
+    link = repl.link
+    repl.link = None
+    if link is not None:
+        link.close(abort=True)
+    repl.cached = None
+    repl.shift_replid()
+    repl.disconnect_replicas()
+    repl.repl_state = "none"
+    repl.seldb = -1
+    repl.no_replicas_since = time.time()
+    repl.down_since = 0.0
+    repl.update_target()
+    repl.update_guard()
+    log.info("MASTER MODE enabled")
+
+
+def connect(repl: Replication) -> None:
+    """connectWithMaster: start the TCP connection; the handshake follows in MasterLink."""
+    srv = repl.server
+    loop = srv.loop
+    if loop is None or repl.masterhost is None or repl.link is not None:
+        return
+    link = MasterLink(srv, repl)
+    repl.link = link
+    repl.repl_state = "connecting"
+    host, port = repl.masterhost, repl.masterport
+    log.info("Connecting to MASTER %s:%d", host, port)
+
+    async def run() -> None:
+        try:
+            await asyncio.wait_for(loop.create_connection(lambda: link, host, port),
+                                   srv.config.repl_timeout)
+        except (TimeoutError, OSError) as exc:
+            log.warning("Error condition on socket for SYNC: %s", exc)
+            if repl.link is link:
+                repl.link = None
+                repl.repl_state = "connect"
+
+    loop.create_task(run())
+
+
+def replica_cron(repl: Replication, now: float) -> None:
+    """The replica half of replicationCron: reconnect, timeouts, ACK every second."""
+    cfg = repl.server.config
+    link = repl.link
+    if link is None:
+        if repl.repl_state == "connect":
+            connect(repl)
+        return
+    if repl.repl_state in ("connecting", "handshake", "transfer") and now - link.last_io > cfg.repl_timeout:
+        log.warning("Timeout connecting to the MASTER..." if repl.repl_state != "transfer"
+                    else "Timeout receiving bulk data from MASTER... If the problem persists try to set "
+                         "the 'repl-timeout' parameter in redis.conf to a larger value.")
+        link.close(abort=True)
+        return
+    if repl.repl_state == "connected":
+        if now - link.last_io > cfg.repl_timeout:
+            log.warning("MASTER timeout: no data nor PING received...")
+            link.close(abort=True)
+            return
+        link.send_ack()
