@@ -31,6 +31,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from engine.keyspace.memory import CLIENT_BYTES, STARTUP_BYTES
 from engine.propagate import DEL, UNLINK
 
 if TYPE_CHECKING:
@@ -72,6 +73,11 @@ class Evictor:
         """performEvictions before ``cmd``; the rejection reply, or None to run it."""
         srv = self.server
         if srv.loading or srv.propagator.depth:  # isPerformEvictions: loading, yielding script
+            srv.pre_command_oom_state = False
+            return None
+        acct = self.acct
+        if (not self.exceeded_since and acct.total + STARTUP_BYTES + CLIENT_BYTES * len(srv.clients)
+                <= srv.config.maxmemory):  # within the limit: the common case, inlined
             srv.pre_command_oom_state = False
             return None
         oom = self.perform() == EVICT_FAIL

@@ -125,6 +125,10 @@ ALLOCATED = Costs(jemalloc_size(DICT_ENTRY), jemalloc_size(DICT), jemalloc_size(
 ALLOCATED_SHARED = ALLOCATED._replace(shared_ints=True)
 
 
+_SDS = [sds_size(n) for n in range(256)]
+_EMBSTR = [jemalloc_size(ROBJ + 4 + n) for n in range(45)]
+
+
 def string_usage(v: bytes | bytearray, shared_ints: bool = False) -> int:
     """objectComputeSize for a string: int (the robj alone), embstr (one block) or raw."""
     cls = v.__class__
@@ -137,7 +141,7 @@ def string_usage(v: bytes | bytearray, shared_ints: bool = False) -> int:
     elif cls is bytearray:  # grown in place (APPEND, SETRANGE): sdsMakeRoomFor's greedy alloc
         return ROBJ + sds_size(n * 2 if n < SDS_MAX_PREALLOC else n + SDS_MAX_PREALLOC)
     if n <= 44:
-        return jemalloc_size(ROBJ + 4 + n)  # robj + sdshdr8 + bytes + NUL
+        return _EMBSTR[n]  # robj + sdshdr8 + bytes + NUL in one block
     return ROBJ + sds_size(n)
 
 
@@ -306,7 +310,7 @@ class DbMemory:
     rebuilt when they grow past twice what they should hold.
     """
 
-    __slots__ = ("acct", "sizes", "keys", "vkeys", "buckets")
+    __slots__ = ("acct", "sizes", "keys", "vkeys", "buckets", "counts")
 
     def __init__(self, acct: MemoryAccount) -> None:
         self.acct = acct
@@ -314,6 +318,7 @@ class DbMemory:
         self.keys: list[bytes] = []
         self.vkeys: list[bytes] = []
         self.buckets = 0
+        self.counts = (0, 0)  # (keys, volatile keys) when ``buckets`` was computed
 
     def update(self, db: Database, key: bytes) -> None:
         v = db.data.get(key)
@@ -323,7 +328,12 @@ class DbMemory:
         vol = 1 if db.expires and key in db.expires else 0
         acct = self.acct
         costs = acct.costs
-        size = key_usage(key, v, TRACK_SAMPLES, acct.fill, costs) + (costs.entry if vol else 0)
+        kn = len(key)
+        if v.__class__ is bytes:  # the common case, without the dispatch of key_usage
+            size = string_usage(v, costs.shared_ints) + (_SDS[kn] if kn < 256 else sds_size(kn))
+        else:
+            size = value_usage(v, TRACK_SAMPLES, acct.fill, costs) + sds_size(kn)
+        size += costs.entry * (2 if vol else 1)
         sizes = self.sizes
         old = sizes.get(key)
         if old is None:
@@ -346,7 +356,8 @@ class DbMemory:
 
     def resize(self, db: Database) -> None:
         """Bucket arrays of the main and expires tables after the key count changed."""
-        b = table_bytes(len(db.data)) + table_bytes(len(db.expires))
+        self.counts = (len(db.data), len(db.expires))
+        b = table_bytes(self.counts[0]) + table_bytes(self.counts[1])
         if b != self.buckets:
             self.acct.total += b - self.buckets
             self.buckets = b
@@ -359,6 +370,7 @@ class DbMemory:
         self.keys = []
         self.vkeys = []
         self.buckets = 0
+        self.counts = (0, 0)
 
     def rebuild(self, db: Database) -> None:
         """Estimate every key again (tracking starts, or a path we do not see changed it)."""
@@ -440,19 +452,23 @@ class MemoryAccount:
             db.mem = None
 
     # -- updates from the command path ----------------------------------------------
-    def touched(self, db: Database, keys: list[bytes]) -> None:
+    def touched(self, db: Database, keys: Any) -> None:
         """After a write command: re-estimate the keys it named."""
         m = db.mem
         if m is None:
             return
         for k in keys:
             m.update(db, k)
-        m.resize(db)
+        if m.counts != (len(db.data), len(db.expires)):
+            m.resize(db)
 
     def after_write(self, c: Any, cmd: Any, argv: list[bytes]) -> None:
         """call() after a write command that changed the dataset (tracking on)."""
         db = c.db
-        self.touched(db, cmd.keys(argv))
+        if cmd.first == 1 and cmd.last == 1 and cmd.keys_fn is None:  # one key: argv[1]
+            self.touched(db, (argv[1],))
+        else:
+            self.touched(db, cmd.keys(argv))
         name = cmd.name
         if name == "move" or name == "copy":  # the key also landed in another database
             dst = _target_db(self.server, argv)
