@@ -55,6 +55,8 @@ def eviction_time_limit_us(tenacity: int) -> float:
     return float("inf")
 
 
+_SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+
 class Evictor:
     """Eviction state of a server with ``maxmemory`` set (``Server.evictor``)."""
 
@@ -69,7 +71,7 @@ class Evictor:
         self.exceeded_total_us = 0  # stat_total_eviction_exceeded_time
 
     # -- processCommand -------------------------------------------------------------
-    def check_command(self, c: Client, cmd: Any) -> bytes | None:
+    def check_command(self, c: Client, cmd: Any, argv: list[bytes] | None = None) -> bytes | None:
         """performEvictions before ``cmd``; the rejection reply, or None to run it."""
         srv = self.server
         if srv.loading or srv.propagator.depth:  # isPerformEvictions: loading, yielding script
@@ -97,7 +99,14 @@ class Evictor:
             c.multi_error = False
             unwatch_all(c)
             return b"-EXECABORT Transaction discarded because of: " + OOM[1:]
-        if "denyoom" in cmd.flags:
+        denyoom = "denyoom" in cmd.flags
+        if argv is not None and cmd.name in _SCRIPT_COMMANDS:  # flags a script declared
+            from engine.scripting import script_denyoom
+
+            declared = script_denyoom(srv, cmd.name, argv)
+            if declared is not None:
+                denyoom = declared
+        if denyoom:
             return OOM
         return None
 

@@ -34,6 +34,44 @@ def functions_of(server: Any) -> Functions:
     return f
 
 
+SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+
+
+def script_denyoom(server: Any, name: str, argv: list[bytes]) -> bool | None:
+    """evalGetCommandFlags / fcallGetCommandFlags for processCommand's OOM check: whether
+    the script's declared flags make the call deny-oom (None: no declared flags, the
+    command's own flags apply)."""
+    from engine.errors import CommandError
+    from engine.scripting.eval import ALLOW_OOM, EVAL_COMPAT_MODE, NO_WRITES, sha1hex, shebang_flags
+
+    if len(argv) < 2:
+        return None
+    s = server.__dict__.get("_scripting")
+    if name.startswith("fcall"):
+        f = s._functions if s is not None else None
+        info = f.functions.get(argv[1]) if f is not None else None
+        if info is None:
+            return None
+        flags = info.flags
+    else:
+        sha = argv[1].lower() if name.startswith("evalsha") else sha1hex(argv[1])
+        if name.startswith("evalsha") and len(sha) != 40:
+            return None
+        script = s.scripts.get(sha) if s is not None else None
+        if script is not None:
+            flags = script.flags
+        elif name.startswith("evalsha"):
+            return None
+        else:
+            try:
+                flags = shebang_flags(argv[1])[0]
+            except CommandError:
+                return None
+    if flags & EVAL_COMPAT_MODE:
+        return None
+    return not flags & (ALLOW_OOM | NO_WRITES)
+
+
 def function_records(server: Any) -> list[Any]:
     """The FUNCTION2 records SAVE writes (none when no library was ever loaded)."""
     s = server.__dict__.get("_scripting")
@@ -55,4 +93,5 @@ def info_fields(server: Any) -> dict[str, int]:
             "number_of_libraries": len(f.libraries) if f else 0}
 
 
-__all__ = ["Functions", "Scripting", "function_records", "functions_of", "info_fields", "scripting_of"]
+__all__ = ["SCRIPT_COMMANDS", "Functions", "Scripting", "function_records", "functions_of", "info_fields",
+           "script_denyoom", "scripting_of"]

@@ -105,6 +105,7 @@ class RunCtx:
     argv: list[bytes]
     start: float = field(default_factory=time.monotonic)
     dirty: bool = False  # SCRIPT_WRITE_DIRTY
+    allow_oom: bool = False  # SCRIPT_ALLOW_OOM: a shebang script with the allow-oom flag
     timed_out: bool = False
     killed: bool = False
     repl: int = 3  # PROPAGATE_AOF | PROPAGATE_REPL
@@ -283,12 +284,17 @@ class Scripting:
                 f"AOF error: {why}", "MISCONF")
         if ro:
             raise CommandError("Can not execute a script with write flag using *_ro command.")
+        srv = self.server
+        if srv.pre_command_oom_state and srv.config.maxmemory and not flags & ALLOW_OOM:
+            raise CommandError("allow-oom flag is not set on the script, can not run it when used "
+                               "memory > 'maxmemory'", "OOM")
 
     def call_function(self, c: Any, state: LuaState, func: Any, keys: list[bytes], args: list[bytes],
                       funcname: bytes, flags: int, ro: bool, is_eval: bool, argv: list[bytes]) -> bytes:
         srv = self.server
         read_only = ro or (not flags & EVAL_COMPAT_MODE and bool(flags & NO_WRITES))
-        run = RunCtx(c, funcname, is_eval, read_only, argv)
+        run = RunCtx(c, funcname, is_eval, read_only, argv,
+                     allow_oom=not flags & EVAL_COMPAT_MODE and bool(flags & ALLOW_OOM))
         sc = self.client
         sc.db = c.db
         sc.resp = 2
@@ -335,6 +341,9 @@ class Scripting:
             err = b"Write commands are not allowed from read-only scripts."
         elif cmd.is_write and not run.dirty and srv.deny_write_reply is not None and not srv.loading:
             err = srv.deny_write_reply.rstrip(b"\r\n")
+        elif (not run.allow_oom and "denyoom" in cmd.flags and not run.dirty and srv.config.maxmemory
+              and srv.pre_command_oom_state and not srv.loading):  # scriptVerifyOOM
+            err = b"-OOM command not allowed when used memory > 'maxmemory'."
         if err is not None:
             full = err if err[:1] == b"-" else b"-ERR " + err
             srv.count_error(full + b"\r\n")

@@ -111,7 +111,7 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
         return NOAUTH
     ev = c.server.evictor
     if ev is not None:  # maxmemory: performEvictions, -OOM for denyoom commands
-        r = ev.check_command(c, cmd)
+        r = ev.check_command(c, cmd, argv)
         if r is not None:
             _rejected(c, argv, r, cmd)
             return r

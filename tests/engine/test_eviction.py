@@ -325,3 +325,25 @@ def test_value_usage_agrees_with_the_rdb_model() -> None:
         sampled = value_usage(live, 8, -2, ALLOCATED)
         assert sampled == pytest.approx(want, rel=0.25), type_name
     assert key_usage(b"key", b"abc") == 32 + 8 + 24  # embstr block + key sds + dictEntry
+
+
+def _err(fn) -> str | None:  # type: ignore[no-untyped-def]
+    try:
+        fn()
+    except redis.ResponseError as exc:
+        return str(exc)
+    return None
+
+
+def test_scripts_under_oom(r: redis.Redis) -> None:
+    """scriptVerifyOOM and scriptPrepareForRun's allow-oom check, on both servers."""
+    limit(r, "noeviction")
+    assert fill(r, "k", 20_000, ignore_oom=True) > 0
+    # a plain EVAL may run, but its first denyoom call is refused
+    assert OOM in (_err(lambda: r.eval("return redis.call('set', 'x', '1')", 0)) or "")
+    assert r.eval("return redis.call('get', 'k:1')", 0) == VALUE
+    # a shebang script without allow-oom (and not no-writes) is deny-oom as a command: refused
+    # by processCommand before it runs (its declared flags replace EVAL's own)
+    assert OOM in (_err(lambda: r.eval("#!lua\nreturn 1", 0)) or "")
+    assert r.eval("#!lua flags=no-writes\nreturn 2", 0) == 2
+    assert r.eval("#!lua flags=allow-oom\nreturn redis.call('set', 'y', '1')", 0) == b"OK"
