@@ -113,7 +113,7 @@ def _reload(c, argv) -> bytes:  # type: ignore[no-untyped-def]
     path = srv.rdb_path()
     if save:
         try:
-            save_rdb(srv, path)
+            save_rdb(srv, path, srv.replication.save_info())
         except OSError as exc:
             log.warning("DEBUG RELOAD: failed saving the DB: %s", exc)
             raise CommandError(f"Failed saving the DB: {exc}") from None

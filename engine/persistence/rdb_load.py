@@ -2,7 +2,9 @@
 
 Keys already expired at load time are dropped (a master's ``rdbLoad`` does the
 same); records of types the server does not serve are skipped with a warning,
-counted in ``server.load_skipped``.
+counted in ``server.load_skipped``. The caller can ask for the file's AUX fields (the
+replication info ``rdbLoad`` hands back in its ``rdbSaveInfo``) and the keys dropped as
+expired (a restarted master feeds their DELs to its new backlog).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from engine.errors import LoadError
 from engine.keyspace.db import now_ms
 from engine.materialize import UnsupportedValue, record_to_value
 from rdbtools import RdbError, iter_events
-from rdbtools.model import FunctionLibrary, Record
+from rdbtools.model import Aux, FunctionLibrary, Record
 
 if TYPE_CHECKING:
     from engine.server.app import Server
@@ -33,7 +35,8 @@ def load_function(server: Server, code: bytes) -> None:
         raise LoadError(f"Failed loading library: {exc.text}") from None
 
 
-def load_rdb_file(server: Server, path: str) -> int:
+def load_rdb_file(server: Server, path: str, aux: dict[bytes, bytes] | None = None,
+                  expired_keys: list[tuple[int, bytes]] | None = None) -> int:
     cfg = server.config
     dbs = server.keyspace.dbs
     now = now_ms()
@@ -41,11 +44,16 @@ def load_rdb_file(server: Server, path: str) -> int:
     try:
         for rec in iter_events(path):
             if type(rec) is not Record:
-                if type(rec) is FunctionLibrary:  # rdbFunctionLoad: a failing library aborts the load
+                if type(rec) is Aux:
+                    if aux is not None:
+                        aux[rec.key.lower()] = rec.value
+                elif type(rec) is FunctionLibrary:  # rdbFunctionLoad: a failing library aborts the load
                     load_function(server, rec.code)
                 continue
             if rec.expire_ms is not None and rec.expire_ms <= now:
                 expired += 1
+                if expired_keys is not None:
+                    expired_keys.append((rec.db, rec.key))
                 continue
             if rec.db >= len(dbs):
                 raise LoadError(f"{path}: key in db {rec.db} but databases is {len(dbs)}")

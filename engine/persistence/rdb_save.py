@@ -5,6 +5,11 @@ flushed and fsynced, renamed over ``dir/dbfilename``, then the directory is fsyn
 so the rename survives a crash. BGSAVE forks: the child writes the snapshot of the
 parent's memory at fork time and exits; the parent polls it from the server cron.
 Keys already expired are not written. The RDB version is 10 (Redis 7.0).
+
+SAVE, BGSAVE, the save points, SHUTDOWN and DEBUG RELOAD write the replication info
+``rdbPopulateSaveInfo`` gives (``repl-stream-db``/``repl-id``/``repl-offset`` before
+``aof-base``; see :meth:`Replication.save_info`), so a restarted server can partially
+resync (formats.md §1.8); an AOF preamble never carries it.
 """
 
 from __future__ import annotations
@@ -52,12 +57,23 @@ def _policy(server: Server) -> EncodingPolicy:
         set_max_intset_entries=cfg.set_max_intset_entries, list_max_listpack_size=cfg.list_max_listpack_size)
 
 
-def save_rdb(server: Server, path: str) -> int:
-    """Write the whole dataset to ``path`` atomically; returns the number of keys written."""
+def _aux(server: Server, repl_aux: list[tuple[bytes, bytes]] | None) -> list[tuple[bytes, bytes]]:
+    """rdbSaveInfoAuxFields: the standard fields, the replication ones (if any) before ``aof-base``."""
+    aux = default_aux(RDB_VERSION, int(time.time()))
+    if repl_aux:
+        aux[-1:-1] = repl_aux
+    return aux
+
+
+def save_rdb(server: Server, path: str, repl_aux: list[tuple[bytes, bytes]] | None = None) -> int:
+    """Write the whole dataset to ``path`` atomically; returns the number of keys written.
+
+    ``repl_aux``: the replication fields to write (``Replication.save_info()``, taken by the
+    caller — for BGSAVE in the parent, before the fork)."""
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, f"temp-{os.getpid()}.rdb")
     sizes = {db.id: (len(db.data), len(db.expires)) for db in server.keyspace.dbs if db.data}
-    enc = RdbEncoder(RDB_VERSION, _policy(server), ctime=int(time.time()), db_sizes=sizes)
+    enc = RdbEncoder(RDB_VERSION, _policy(server), aux=_aux(server, repl_aux), db_sizes=sizes)
     try:
         with open(tmp, "wb") as fh:
             for chunk in enc.encode(iter_dataset(server)):
@@ -83,19 +99,17 @@ def snapshot_chunks(server: Server, repl_aux: list[tuple[bytes, bytes]]) -> Iter
     """The dataset as one RDB stream for a replica (``rdbSaveRio`` with replication info):
     the aux fields carry ``repl-stream-db``/``repl-id``/``repl-offset`` before ``aof-base``."""
     sizes = {db.id: (len(db.data), len(db.expires)) for db in server.keyspace.dbs if db.data}
-    aux = default_aux(RDB_VERSION, int(time.time()))
-    aux[-1:-1] = repl_aux
-    enc = RdbEncoder(RDB_VERSION, _policy(server), aux=aux, db_sizes=sizes)
+    enc = RdbEncoder(RDB_VERSION, _policy(server), aux=_aux(server, repl_aux), db_sizes=sizes)
     return enc.encode(iter_dataset(server))
 
 
-def bgsave_fork(server: Server, path: str) -> int:
+def bgsave_fork(server: Server, path: str, repl_aux: list[tuple[bytes, bytes]] | None = None) -> int:
     """Fork a child that saves and exits (status 0 on success); returns the child's pid."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         status = 1
         try:
-            save_rdb(server, path)
+            save_rdb(server, path, repl_aux)
             status = 0
         except BaseException:  # noqa: BLE001 - report through the exit status
             pass

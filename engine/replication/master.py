@@ -90,7 +90,8 @@ class Replication(SnapshotTransfer):
         self.masterport = 0
         self.link: Any = None  # the MasterLink while connected or connecting
         self.repl_state = "none"  # none connect connecting handshake transfer connected
-        self.cached: tuple[str, int] | None = None  # (replid, processed offset) to PSYNC with
+        # the cached master: (replid, processed offset, the stream's selected db) to PSYNC with
+        self.cached: tuple[str, int, int] | None = None
         self.down_since = 0.0
         self.guard = False  # dispatch asks reject() before running commands
         self._last_ping = time.time()
@@ -123,6 +124,55 @@ class Replication(SnapshotTransfer):
             targets.append(self.feed)
         elif not want and self.feed in targets:
             targets.remove(self.feed)
+
+    # -- replication info in RDB files (rdbPopulateSaveInfo / loadDataFromDisk) --------------------
+    def save_info(self) -> list[tuple[bytes, bytes]] | None:
+        """rdbPopulateSaveInfo: the aux fields an RDB saved now carries, or None when there is no
+        history worth keeping (a master without a backlog, a replica never synced)."""
+        if self.masterhost is None and self.backlog is not None:
+            db = 0 if self.seldb == -1 else self.seldb  # the next write sends SELECT anyway
+        elif self.link is not None and self.link.synced:
+            db = self.link.db.id
+        elif self.cached is not None:
+            db = self.cached[2]
+        else:
+            return None
+        return [(b"repl-stream-db", b"%d" % db), (b"repl-id", self.replid.encode()),
+                (b"repl-offset", b"%d" % self.master_repl_offset)]
+
+    def restore_info(self, aux: dict[bytes, bytes], expired: list[tuple[int, bytes]]) -> bool:
+        """loadDataFromDisk after an RDB load: with valid replication info a replica caches
+        itself as its master (replicationCacheMasterUsingMyself), so its first PSYNC can
+        continue; a master keeps the old history as ``replid2`` and starts a backlog at its
+        offset, holding the DELs of the keys that expired in the file, so its replicas can
+        continue. Returns whether the info was valid."""
+        rid = aux.get(b"repl-id", b"")
+        try:
+            offset = int(aux[b"repl-offset"])
+            db = int(aux[b"repl-stream-db"])
+        except (KeyError, ValueError):
+            return False
+        if len(rid) != 40 or offset == -1 or db == -1:
+            return False
+        replid = rid.decode("latin-1")
+        if self.server.config.replicaof:  # iAmMaster() is false: masterhost comes from the config
+            self.replid = replid
+            self.master_repl_offset = offset
+            self.cached = (replid, offset, db)
+            log.info("Before turning into a replica, using my own master parameters to synthesize "
+                     "a cached master: I may be able to synchronize with the new master with just "
+                     "a partial transfer.")
+            return True
+        self.replid2 = replid
+        self.second_replid_offset = offset + 1
+        self.master_repl_offset = offset
+        self.create_backlog()
+        self.seldb = -1
+        if expired:
+            name = b"UNLINK" if self.server.config.lazyfree_lazy_expire else b"DEL"
+            self.feed([(d, [name, key]) for d, key in expired])
+        self.no_replicas_since = time.time()
+        return True
 
     # -- the stream --------------------------------------------------------------------------------
     def feed(self, ops: list[Op]) -> None:

@@ -72,6 +72,8 @@ class MasterLink(Client):
                         psync=(cached[0].encode(), cached[1] + 1) if cached else None)
         self.stream = MasterStream(sync, RespLimits(proto_max_bulk_len=cfg.proto_max_bulk_len))
         self.reploff = cached[1] if cached else 0  # processed (applied) offset
+        if cached and 0 <= cached[2] < len(server.keyspace.dbs):
+            self.db = server.keyspace.dbs[cached[2]]  # the cached master's selected db goes on
         self.base = self.reploff  # replication offset of stream byte 0
         self.applied = 0  # stream bytes fed to our backlog so far
         self.synced = False
@@ -110,7 +112,7 @@ class MasterLink(Client):
         if repl.link is self:
             repl.link = None
             if self.synced:
-                repl.cached = (repl.replid, self.reploff)
+                repl.cached = (repl.replid, self.reploff, self.db.id)
                 log.warning("Connection with master lost. Caching the disconnected master state.")
             if repl.masterhost is not None:
                 repl.repl_state = "connect"
@@ -324,15 +326,16 @@ def set_master(repl: Replication, host: str, port: int) -> None:
     if link is not None:
         link.close(abort=True)  # connection_lost caches it when it was synced
         if link.synced:
-            repl.cached = (repl.replid, link.reploff)
+            repl.cached = (repl.replid, link.reploff, link.db.id)
         repl.link = None
     for c in list(srv.clients.values()):
         if c.blocked is not None and c.blocked.cmd_name != "wait":
             srv.blocking.unblock_with(c, UNBLOCKED)
     # sub-replicas stay: they are disconnected when our history changes (a full sync, a new id)
-    if was_master:
+    if was_master and repl.cached is None:
         # cache ourselves as the master: a partial resync is possible with our history
-        repl.cached = (repl.replid, repl.master_repl_offset)
+        # (already done at start when the RDB carried replication info)
+        repl.cached = (repl.replid, repl.master_repl_offset, 0)
     repl.repl_state = "connect"
     repl.update_target()
     repl.update_guard()

@@ -370,7 +370,7 @@ class Server:
         from engine.persistence.rdb_save import save_rdb
 
         try:
-            n = save_rdb(self, self.rdb_path())
+            n = save_rdb(self, self.rdb_path(), self.replication.save_info())
         except (OSError, EngineError) as exc:
             log.warning("Failed saving the DB: %s", exc)
             raise CommandError(f"Failed saving the DB: {exc}") from None
@@ -386,7 +386,7 @@ class Server:
 
         self.bgsave_dirty = self.dirty
         self.bgsave_started = time.time()
-        self.bgsave_pid = bgsave_fork(self, self.rdb_path())
+        self.bgsave_pid = bgsave_fork(self, self.rdb_path(), self.replication.save_info())
         log.info("Background saving started by pid %d", self.bgsave_pid)
 
     def check_bgsave(self) -> None:
@@ -476,12 +476,15 @@ class Server:
 
         self.loading = True
         t0 = time.time()
+        aux: dict[bytes, bytes] = {}
+        expired: list[tuple[int, bytes]] = []
         try:
-            n = load_rdb_file(self, path)
+            n = load_rdb_file(self, path, aux, None if self.config.replicaof else expired)
         finally:
             self.loading = False
         self.loaded_keys = n
         log.info("DB loaded from disk: %.3f seconds (%d keys)", time.time() - t0, n)
+        self.replication.restore_info(aux, expired)  # repl-id/repl-offset: partial resyncs after a restart
 
 
 def _repr_arg(a: bytes) -> str:
