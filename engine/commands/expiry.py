@@ -55,7 +55,9 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):  # type: 
         if b"lt" in flags and cur is not None and when >= cur:
             return ZERO
     srv = c.server
-    if when <= now_ms() and not srv.loading:
+    # one clock per command (Redis's C code reads it twice, nanoseconds apart): a relative
+    # EXPIRE is never "already expired" just because a millisecond ticked in between
+    if when <= (basetime or now_ms()) and not srv.loading:
         db.delete(key)
         if srv.propagator.targets:
             c.rewritten = [[P.del_name(srv.config.lazyfree_lazy_expire), key]]
