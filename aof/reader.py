@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from aof import files
-from aof.commands import Command, is_exec, is_multi, is_select, select_db
+from aof.commands import Command, new_command, select_db
 from aof.errors import AofError, AofFormatError, AofTruncatedError, RespProtocolError
 from aof.manifest import Manifest, looks_like_manifest
 from aof.multipart import AofDirectory
@@ -337,28 +337,45 @@ class AofDecoder:
             error = exc
         append = out.append
         name = self.name
-        for start, end, argv in triples:
-            start += base
-            end += base
-            if start > self._scan:
-                self._gap(self._scan, start, out)
-            db = self.db
-            head = argv[0]
-            n = len(head)
-            if n == 6 and is_select(argv):
-                new = select_db(argv)
-                if new is not None:
-                    self.db = new
-            elif n == 5 and is_multi(argv):
-                if not self.in_multi:
-                    self.in_multi = True
-                    self._valid_before_multi = self.valid_up_to
-            elif n == 4 and is_exec(argv) and self.in_multi:
-                self.in_multi = False
-            if not self.in_multi:
-                self.valid_up_to = end
-            append(Command(argv, db, start, end, self.ts, name))
-            self._scan = end
+        make = new_command
+        scan = self._scan
+        db = self.db
+        ts = self.ts
+        in_multi = self.in_multi
+        valid = self.valid_up_to
+        try:
+            for start, end, argv in triples:
+                start += base
+                end += base
+                if start > scan:
+                    self.db, self.in_multi, self.valid_up_to = db, in_multi, valid
+                    self._gap(scan, start, out)
+                    ts = self.ts
+                n = len(argv[0])
+                if n < 7 and n > 3:  # SELECT, MULTI, EXEC: the only names the reader tracks
+                    low = argv[0].lower()
+                    if low == b"select":
+                        append(make(argv, db, start, end, ts, name))
+                        new = select_db(argv)
+                        if new is not None:
+                            db = new
+                        if not in_multi:
+                            valid = end
+                        scan = end
+                        continue
+                    if low == b"multi":
+                        if not in_multi:
+                            in_multi = True
+                            self._valid_before_multi = valid
+                    elif low == b"exec" and in_multi:
+                        in_multi = False
+                if not in_multi:
+                    valid = end
+                append(make(argv, db, start, end, ts, name))
+                scan = end
+        finally:
+            self._scan = scan
+            self.db, self.in_multi, self.valid_up_to = db, in_multi, valid
         self.commands += len(triples)
         done = parser.offset + base
         if done > self._scan:
@@ -429,15 +446,16 @@ class AofPart:
     last: bool
 
 
-def _drain(dec: AofDecoder) -> Iterator[Any]:
+def _drain(dec: AofDecoder) -> Iterator[list[Any]]:
     while True:
         items = dec.next_events()
         if not items:
             return
-        yield from items
+        yield items
 
 
-def _feed_stream(dec: AofDecoder, chunks: Any) -> Iterator[Any]:
+def _feed_stream(dec: AofDecoder, chunks: Any) -> Iterator[list[Any]]:
+    """The decoder's output for ``chunks``, as the non-empty lists ``next_events`` returns."""
     for data in chunks:
         dec.feed(data)
         yield from _drain(dec)
@@ -496,6 +514,12 @@ class AofReader:
         )
 
     def __iter__(self) -> Iterator[Any]:
+        for batch in self.iter_batches():
+            yield from batch
+
+    def iter_batches(self) -> Iterator[list[Any]]:
+        """The same items as iterating the reader, as non-empty lists in order (what each
+        decoding step completes): a consumer's hot loop pays no generator hop per item."""
         src = self.source
         if isinstance(src, bytes | bytearray | memoryview):
             yield from self._single_bytes(bytes(src))
@@ -526,12 +550,12 @@ class AofReader:
             return False
         return looks_like_manifest(head)
 
-    def _single_bytes(self, data: bytes) -> Iterator[Any]:
+    def _single_bytes(self, data: bytes) -> Iterator[list[Any]]:
         dec = self._decoder("<bytes>", True, False)
         self.parts.append(AofPart("<bytes>", None, "single", True))
         yield from self._guard(dec, _feed_stream(dec, [data]), "<bytes>")
 
-    def _single_stream(self, src: Any, path: str | None) -> Iterator[Any]:
+    def _single_stream(self, src: Any, path: str | None) -> Iterator[list[Any]]:
         try:
             fobj, name, owned = files.open_input(src)
         except OSError as exc:
@@ -555,7 +579,7 @@ class AofReader:
                 source=name,
             ) from exc
 
-    def _guard(self, dec: AofDecoder, items: Iterator[Any], source: str) -> Iterator[Any]:
+    def _guard(self, dec: AofDecoder, items: Iterator[list[Any]], source: str) -> Iterator[list[Any]]:
         try:
             yield from items
         except AofError as exc:
@@ -564,7 +588,7 @@ class AofReader:
         if dec.truncation is not None:
             self.truncation = dec.truncation
 
-    def _multipart(self, d: AofDirectory) -> Iterator[Any]:
+    def _multipart(self, d: AofDirectory) -> Iterator[list[Any]]:
         self.directory = d
         self.manifest = d.manifest
         parts = d.parts()

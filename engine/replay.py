@@ -32,6 +32,7 @@ EVAL/EVALSHA/FCALL in old AOFs run as scripts.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,11 +41,11 @@ from typing import Any
 import engine.keyspace.db as _dbmod
 from aof.commands import Command
 from aof.reader import AofReader, Truncation
-from engine.commands.registry import TABLE
+from engine.commands.registry import ARBITRARY_KEYS, TABLE
 from engine.config import Config
-from engine.errors import EngineError
+from engine.errors import CommandError, EngineError
 from engine.materialize import UnsupportedValue, record_to_value, value_to_record
-from engine.server.dispatch import execute
+from engine.server.dispatch import execute, internal_error
 from rdbtools.model import FunctionLibrary, Record
 
 __all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "replay",
@@ -55,12 +56,13 @@ __all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", 
 REDIS_ONLY_COMMANDS = frozenset(
     b.encode() for b in (
         "hexpire hpexpire hexpireat hpexpireat hpersist hgetdel hgetex hsetex "
-        "pfadd pfmerge pfcount pfdebug pfselftest geoadd georadius georadiusbymember geosearchstore "
+        "geoadd georadius georadiusbymember geosearchstore "
         "sort sort_ro bitfield eval evalsha eval_ro evalsha_ro fcall fcall_ro script "
         "publish spublish restore-asking migrate"
     ).split()
 )
 _FUNCTION = b"function"
+COLLECT_EVERY = 1 << 19  # items between two full collections while automatic gc is paused
 
 
 class ReplayError(EngineError):
@@ -125,6 +127,19 @@ def _loading(server: Any) -> Iterator[None]:
         server.loading = False
 
 
+@contextlib.contextmanager
+def _gc_paused(pause: bool) -> Iterator[bool]:
+    """Automatic garbage collection off (when asked and it was on); yields whether it is."""
+    if not pause or not gc.isenabled():
+        yield False
+        return
+    gc.disable()
+    try:
+        yield True
+    finally:
+        gc.enable()
+
+
 def _keys_of(argv: list[bytes]) -> list[bytes]:
     """The keys an unsupported command names (first argument; enough for reporting)."""
     name = argv[0].lower()
@@ -165,11 +180,14 @@ def replay_into(
     unsupported: str = "error",
     on_item: Callable[[Any], None] | None = None,
     on_skip: Callable[[str, str | None, int | None], None] | None = None,
+    pause_gc: bool = False,
 ) -> Replay:
     """The core of :func:`replay` (``loadAppendOnlyFiles``): every item of ``reader`` into
     ``server``'s keyspace, which the server's own start-up load uses too. ``on_skip`` is
     told about each unsupported item dropped under ``unsupported="skip"`` (what, file,
-    offset)."""
+    offset). With ``pause_gc`` automatic garbage collection is off during the replay and
+    a full collection runs every ``COLLECT_EVERY`` items instead (the keyspace only grows;
+    the automatic passes over its millions of objects find almost nothing)."""
     if unsupported not in ("error", "skip"):
         raise ValueError("unsupported is 'error' or 'skip'")
     from engine.server.client import Client
@@ -188,70 +206,122 @@ def replay_into(
         if on_skip is not None:
             on_skip(what, file, offset)
 
-    with _loading(server):
-        for item in reader:
-            if on_item is not None:
-                on_item(item)
-            t = type(item)
-            if t is Command:
+    srv = server
+    lookup = TABLE.lookup
+    # the loading fast path (Redis's loader calls cmd->proc on its fake client, outside
+    # call()): no command stats, slowlog timing, MONITOR feed or propagation; anything
+    # else (MULTI state, subcommands, a wrong arity, stateful or blocking commands, a
+    # server that propagates, evicts or guards writes) goes through execute as before
+    direct = (client.authenticated and srv.evictor is None and not srv.replication.guard
+              and not srv.propagator.targets)
+    prop = srv.propagator
+    batches = reader.iter_batches() if hasattr(reader, "iter_batches") else ([i] for i in reader)
+    seen = 0
+    with _loading(server), _gc_paused(pause_gc) as paused:
+        for batch in batches:
+            if paused:
+                seen += len(batch)
+                if seen >= COLLECT_EVERY:
+                    seen = 0
+                    gc.collect()
+            for item in batch:
+                if on_item is not None:
+                    on_item(item)
+                if type(item) is not Command:
+                    _other(item, server, dbs, result, skip, skipped)
+                    continue
                 argv = item.argv
                 if item.file != last_file:  # every file starts with a fresh fake client
                     last_file = item.file
                     client.multi = None
                     client.multi_error = False
-                if client.multi is None and client.db.id != item.db and 0 <= item.db < len(dbs):
+                multi = client.multi
+                if multi is None and client.db.id != item.db and 0 <= item.db < len(dbs):
                     # inside MULTI a SELECT is queued and runs at EXEC, in order
                     client.db = dbs[item.db]
-                name = argv[0].lower()
                 result.commands += 1
+                cmd = lookup.get(argv[0])  # upper and lower case spellings are pre-inserted
+                if (direct and cmd is not None and multi is None and cmd.fast
+                        and not cmd.subcommands):
+                    n = len(argv)
+                    a = cmd.arity
+                    if not ((a > 0 and n != a) or n < -a):
+                        dirty = srv.dirty
+                        try:
+                            reply = cmd.proc(client, argv)  # type: ignore[misc]
+                        except CommandError as exc:
+                            reply = exc.reply
+                        except Exception:  # noqa: BLE001 - as call(): logged, an error reply
+                            reply = internal_error(cmd, argv)
+                        if reply and reply[0] == 45:  # "-": Redis ignores it while loading
+                            result.errors += 1
+                            srv.count_error(reply)
+                        if srv.dirty > dirty and cmd.is_write:
+                            db = client.db
+                            if db.watched or db.blocking:
+                                srv.signal_keys(db, cmd.keys(argv))
+                        if client.rewritten is not None:  # nothing propagates while loading
+                            client.rewritten = None
+                        if prop.ops and not client.in_exec:
+                            prop.flush(cmd.name not in ARBITRARY_KEYS)
+                        continue
+                name = argv[0].lower()
                 if name == _FUNCTION:
                     if _run_function(client, argv, result):  # the engine's function support
                         continue
                     _function(result, argv, item, skip, unsupported_here)
                     continue
-                if TABLE.lookup.get(name) is None:
+                if cmd is None and lookup.get(name) is None:
                     if name in REDIS_ONLY_COMMANDS:
                         if not skip:
-                            unsupported_here(f"command '{name.decode(errors='replace')}'", item.file, item.offset)
+                            unsupported_here(f"command '{name.decode(errors='replace')}'",
+                                             item.file, item.offset)
                         skipped(name.decode(errors="replace"), item.file, item.offset)
                         for k in _keys_of(argv):
                             result.lossy_keys.add((client.db.id, k))
                         continue
                     raise ReplayError(
-                        f"Unknown command '{argv[0].decode(errors='replace')}' reading the append only file "
-                        f"{item.file}", item.file, item.offset)
+                        f"Unknown command '{argv[0].decode(errors='replace')}' reading the append "
+                        f"only file {item.file}", item.file, item.offset)
                 reply = execute(client, argv)
                 if reply is not None and reply[:1] == b"-":
                     result.errors += 1
-            elif t is Record:
-                if item.db >= len(dbs):
-                    raise ReplayError(f"key in db {item.db} but databases is {len(dbs)}", None, item.offset)
-                try:
-                    value = record_to_value(item, server.config)
-                except UnsupportedValue as exc:
-                    if not skip:
-                        raise ReplayUnsupported(f"key {item.key!r} (db {item.db}): {exc}", None,
-                                                item.offset) from exc
-                    skipped(f"{item.type} value", None, item.offset)
-                    result.lossy_keys.add((item.db, item.key))
-                    continue
-                db = dbs[item.db]
-                db.data[item.key] = value
-                if item.expire_ms is not None:
-                    db.expires[item.key] = item.expire_ms
-                else:
-                    db.expires.pop(item.key, None)
-                result.records_loaded += 1
-            elif t is FunctionLibrary:
-                name = item.name
-                result.functions[name if name is not None else b""] = item.code
-                _load_library(server, item.code, result)
-            elif t is Truncation:
-                result.truncation = item
         client.multi = None  # a MULTI without EXEC at the very end never ran
     if result.truncation is None:
         result.truncation = reader.truncation
     return result
+
+
+def _other(item: Any, server: Any, dbs: list[Any], result: Replay, skip: bool,
+           skipped: Callable[[str, str | None, int | None], None]) -> None:
+    """A reader item that is not a command: an RDB-base record, a function library, or
+    the truncation notice."""
+    t = type(item)
+    if t is Record:
+        if item.db >= len(dbs):
+            raise ReplayError(f"key in db {item.db} but databases is {len(dbs)}", None, item.offset)
+        try:
+            value = record_to_value(item, server.config)
+        except UnsupportedValue as exc:
+            if not skip:
+                raise ReplayUnsupported(f"key {item.key!r} (db {item.db}): {exc}", None,
+                                        item.offset) from exc
+            skipped(f"{item.type} value", None, item.offset)
+            result.lossy_keys.add((item.db, item.key))
+            return
+        db = dbs[item.db]
+        db.data[item.key] = value
+        if item.expire_ms is not None:
+            db.expires[item.key] = item.expire_ms
+        else:
+            db.expires.pop(item.key, None)
+        result.records_loaded += 1
+    elif t is FunctionLibrary:
+        name = item.name
+        result.functions[name if name is not None else b""] = item.code
+        _load_library(server, item.code, result)
+    elif t is Truncation:
+        result.truncation = item
 
 
 def _run_function(client: Any, argv: list[bytes], result: Replay) -> bool:

@@ -12,6 +12,7 @@ from engine.commands import (  # noqa: F401
     expiry,
     functions,
     hashes,
+    hyperloglog,
     keys,
     lists,
     objects,

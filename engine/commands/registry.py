@@ -29,6 +29,7 @@ _GROUP_ACL = {
     "string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
     "sorted_set": "@sortedset", "generic": "@keyspace", "connection": "@connection",
     "server": "@admin", "transactions": "@transaction", "pubsub": "@pubsub", "bitmap": "@bitmap",
+    "hyperloglog": "@hyperloglog",
 }
 
 

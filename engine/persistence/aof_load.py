@@ -106,7 +106,7 @@ def _replay(aof: AofState, d: AofDirectory) -> int:
     reader = AofReader(aof.dirpath, load_truncated=cfg.aof_load_truncated,
                        appendfilename=cfg.appendfilename)
     try:
-        result = replay_into(srv, reader, unsupported="skip", on_skip=on_skip)
+        result = replay_into(srv, reader, unsupported="skip", on_skip=on_skip, pause_gc=True)
     except (AofError, ReplayError) as exc:
         raise LoadError(f"Error loading the append only file: {exc}") from None
     if warned[0]:

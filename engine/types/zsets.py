@@ -42,37 +42,48 @@ class SkipList:
         self.length = 0
         self.level = 1
 
-    def insert(self, score: float, member: bytes) -> Node:
-        update: list[Node] = [self.header] * MAX_LEVEL
+    def insert(self, score: float, member: bytes, _rand=random.random) -> Node:
+        header = self.header
+        top = self.level
+        update: list[Node] = [header] * MAX_LEVEL
         rank = [0] * MAX_LEVEL
-        x = self.header
-        for i in range(self.level - 1, -1, -1):
-            rank[i] = 0 if i == self.level - 1 else rank[i + 1]
+        x = header
+        r = 0
+        for i in range(top - 1, -1, -1):
             nxt = x.forward[i]
             while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member < member)):
-                rank[i] += x.span[i]
+                r += x.span[i]
                 x = nxt
                 nxt = x.forward[i]
             update[i] = x
-        level = _random_level()
-        if level > self.level:
-            for i in range(self.level, level):
-                rank[i] = 0
-                update[i] = self.header
-                self.header.span[i] = self.length
+            rank[i] = r
+        level = 1  # zslRandomLevel
+        while _rand() < P and level < MAX_LEVEL:
+            level += 1
+        if level > top:
+            hspan = header.span
+            for i in range(top, level):
+                hspan[i] = self.length  # rank[i] = 0, update[i] = header already
             self.level = level
         node = Node(level, score, member)
+        nf = node.forward
+        ns = node.span
+        r0 = rank[0]
         for i in range(level):
             u = update[i]
-            node.forward[i] = u.forward[i]
-            u.forward[i] = node
-            node.span[i] = u.span[i] - (rank[0] - rank[i])
-            u.span[i] = (rank[0] - rank[i]) + 1
-        for i in range(level, self.level):
+            uf = u.forward
+            nf[i] = uf[i]
+            uf[i] = node
+            d = r0 - rank[i]
+            us = u.span
+            ns[i] = us[i] - d
+            us[i] = d + 1
+        for i in range(level, top):
             update[i].span[i] += 1
-        node.backward = None if update[0] is self.header else update[0]
-        if node.forward[0] is not None:
-            node.forward[0].backward = node
+        node.backward = None if update[0] is header else update[0]
+        nxt = nf[0]
+        if nxt is not None:
+            nxt.backward = node
         else:
             self.tail = node
         self.length += 1

@@ -47,8 +47,9 @@ def test_compact_reads_back_as_manifest(fixture: Path, fmt: str, tmp_path: Path)
 def test_compact_refuses_unsupported_without_lossy(tmp_path: Path) -> None:
     from aof.resp import encode_command
 
-    raw = tmp_path / "in.aof"  # HyperLogLogs are not served (streams are, since they replay)
-    raw.write_bytes(encode_command([b"SET", b"a", b"1"]) + encode_command([b"PFADD", b"h", b"x"]))
+    raw = tmp_path / "in.aof"  # geo commands are not served (HyperLogLogs and streams are)
+    raw.write_bytes(encode_command([b"SET", b"a", b"1"])
+                    + encode_command([b"GEOADD", b"g", b"13.36", b"38.11", b"x"]))
     res = compact(str(raw), "-o", str(tmp_path / "o.aof"))
     assert res.exit_code != 0
     assert "not supported" in res.output and "--lossy" in res.output

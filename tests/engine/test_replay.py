@@ -70,8 +70,9 @@ def test_fixture_replay_equals_manifest(fixture: Path) -> None:
 
 
 def test_unsupported_is_an_error_by_default(tmp_path: Path) -> None:
-    raw = tmp_path / "t.aof"  # HyperLogLogs are not served (streams are)
-    raw.write_bytes(encode_command([b"SET", b"a", b"1"]) + encode_command([b"PFADD", b"h", b"x"]))
+    raw = tmp_path / "t.aof"  # geo commands are not served (HyperLogLogs and streams are)
+    raw.write_bytes(encode_command([b"SET", b"a", b"1"])
+                    + encode_command([b"GEOADD", b"g", b"13.36", b"38.11", b"x"]))
     with pytest.raises(ReplayUnsupported) as ei:
         replay(raw)
     assert ei.value.offset is not None and "not supported" in str(ei.value)
