@@ -13,24 +13,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from aof.resp import encode_bulk, encode_int, encode_push
 from engine.keyspace.pattern import compile_glob
 
 
-def _bulk(b: bytes) -> bytes:
-    return b"$%d\r\n%s\r\n" % (len(b), b)
-
-
 def push(resp: int, *parts: bytes | int | None) -> bytes:
-    """A pub/sub push: ``*n`` (RESP2) or ``>n`` (RESP3) of bulks, integers and nulls."""
-    out = [b"%s%d\r\n" % (b">" if resp == 3 else b"*", len(parts))]
-    for p in parts:
-        if p is None:
-            out.append(b"_\r\n" if resp == 3 else b"$-1\r\n")
-        elif isinstance(p, int):
-            out.append(b":%d\r\n" % p)
-        else:
-            out.append(_bulk(p))
-    return b"".join(out)
+    """A pub/sub push: ``*n`` (RESP2) or ``>n`` (RESP3) of bulks, integers and nulls,
+    written with the one RESP codec's encoders."""
+    r3 = resp == 3
+    return encode_push([encode_int(p) if isinstance(p, int) else encode_bulk(p, r3) for p in parts], r3)
 
 
 CONTEXT_ALLOWED = frozenset({"subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe",

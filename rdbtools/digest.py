@@ -33,9 +33,8 @@ _sha1 = hashlib.sha1
 
 
 def _xor(d: bytearray, data: bytes) -> None:
-    h = _sha1(data).digest()
-    for i in range(20):
-        d[i] ^= h[i]
+    """d ^= SHA1(data), as one 160-bit integer xor rather than a loop over 20 bytes."""
+    d[:] = (int.from_bytes(d, "big") ^ int.from_bytes(_sha1(data).digest(), "big")).to_bytes(20, "big")
 
 
 def _mix(d: bytearray, data: bytes) -> None:

@@ -22,6 +22,7 @@ handshake with no payload (``partial``), the bytes after it being the stream.
 
 from __future__ import annotations
 
+from aof.resp import encode_command
 from engine.errors import EngineError
 
 MARK_LEN = 40
@@ -35,10 +36,7 @@ class ReplicationError(EngineError):
 
 
 def _command(*args: bytes) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
+    return encode_command(list(args))
 
 
 class FullSync:
