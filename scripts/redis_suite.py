@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Run Redis's own TCL unit tests in external mode against our server and real Redis.
+
+The acceptance bar for ``rdbkit server``: the unit tests of Redis 7.0.15
+(``tests/unit/*.tcl``, ``tests/unit/type/*.tcl``), their bodies untouched, run by
+Redis's own ``test_helper.tcl`` with ``--host/--port`` against a server this
+script starts fresh for every unit, with a per-unit timeout. The same units run
+against real ``redis-server`` give the baseline, side by side.
+
+Usage::
+
+    python scripts/redis_suite.py --src ~/src/redis-7.0.15            # both servers, every unit
+    python scripts/redis_suite.py --src DIR --server ours --unit type/string --unit scripting
+    python scripts/redis_suite.py --src DIR --allow debug,pfdebug,save,repl --details
+
+Units run with ``--durable``, so a test that raises (an unknown command, say) counts
+as failed and the unit goes on. ``--src`` is a Redis 7.0.15 source tree (only ``tests/`` and ``runtest`` are used;
+nothing is built). ``--allow`` lifts the ``needs:*`` tags external mode denies by
+default (``-slow -needs:debug -needs:pfdebug -needs:repl -needs:save``). With
+``--json FILE`` the per-test results are written out for later comparison.
+``--details`` lists the tests that pass on real Redis and fail on ours.
+
+A developer tool (a full run takes tens of minutes), not part of ``.ci/run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DENY = ["slow", "needs:debug", "needs:pfdebug", "needs:repl", "needs:save"]
+ANSI = re.compile(rb"\x1b\[[0-9;]*m")
+LINE = re.compile(r"^\[(ok|err|exception|skip|ignore|TIMEOUT)\]:?\s*(.*)$")
+SERVER_ARGS = ["--save", "", "--appendonly", "no", "--enable-debug-command", "yes",
+               "--loglevel", "warning"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def units_of(src: Path) -> list[str]:
+    found = []
+    for sub in ("unit", "unit/type"):
+        for p in sorted((src / "tests" / sub).glob("*.tcl")):
+            if p.stem != "list-common":  # sourced by the list units, not a unit
+                found.append(f"{sub}/{p.stem}")
+    return found
+
+
+def start_server(kind: str, workdir: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    if kind == "ours":
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        argv = [sys.executable, "-m", "engine"]
+    else:
+        env = dict(os.environ)
+        argv = [shutil.which("redis-server") or "/usr/bin/redis-server"]
+    argv += ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), *SERVER_ARGS]
+    log = open(workdir / "server.log", "wb")
+    proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{kind} server exited with {proc.returncode}; log: {workdir / 'server.log'}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{kind} server did not start on port {port}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def run_unit(src: Path, kind: str, unit: str, tags: list[str], timeout: float) -> dict:
+    """One unit against a fresh server; returns {'passed': [...], 'failed': [...], ...}."""
+    work = Path(tempfile.mkdtemp(prefix=f"suite-{kind}-"))
+    result: dict = {"passed": [], "failed": [], "exception": None, "timeout": False}
+    try:
+        proc, port = start_server(kind, work)
+    except RuntimeError as exc:
+        result["exception"] = str(exc)
+        return result
+    cmd = ["tclsh", "tests/test_helper.tcl", "--host", "127.0.0.1", "--port", str(port),
+           "--single", unit, "--clients", "1", "--timeout", str(int(timeout)), "--durable",
+           "--tags", " ".join(tags)]
+    out = b""
+    try:
+        p = subprocess.run(cmd, cwd=src, capture_output=True, timeout=timeout + 30,
+                           env=dict(os.environ, TERM="dumb"))
+        out = p.stdout + p.stderr
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"") + (exc.stderr or b"")
+        result["timeout"] = True
+    finally:
+        alive = proc.poll() is None
+        stop_server(proc)
+    for raw in ANSI.sub(b"", out).decode("utf-8", "replace").splitlines():
+        m = LINE.match(raw.strip())
+        if not m:
+            continue
+        what, text = m.groups()
+        if what == "ok":
+            result["passed"].append(re.sub(r" \(\d+ ms\)$", "", text))
+        elif what == "err":
+            result["failed"].append(re.sub(r" in tests/\S+$", "", text))
+        elif what in ("exception", "TIMEOUT"):
+            result["exception"] = text[:300]
+    if not alive:
+        result["exception"] = (result["exception"] or "") + " [server died]"
+    (work / "suite.out").write_bytes(out)
+    result["log"] = str(work)
+    return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--src", type=Path, default=os.environ.get("REDIS_SRC"),
+                    help="a Redis 7.0.15 source tree (default: $REDIS_SRC)")
+    ap.add_argument("--server", choices=["ours", "real", "both"], default="both")
+    ap.add_argument("--unit", action="append", help="e.g. type/string (repeatable; default: all)")
+    ap.add_argument("--allow", default="", help="needs:* tags to allow, e.g. debug,pfdebug,save,repl")
+    ap.add_argument("--timeout", type=float, default=600, help="seconds per unit")
+    ap.add_argument("--json", type=Path, help="write per-test results here")
+    ap.add_argument("--details", action="store_true", help="list tests passing on real, failing on ours")
+    args = ap.parse_args()
+    if args.src is None or not (args.src / "tests" / "test_helper.tcl").exists():
+        ap.error("--src must point at a Redis 7.0.15 source tree (with tests/test_helper.tcl)")
+    if shutil.which("tclsh") is None:
+        ap.error("tclsh is needed (apt-get install -y tcl)")
+    allowed = {f"needs:{t.strip()}" for t in args.allow.split(",") if t.strip()}
+    tags = [f"-{t}" for t in DEFAULT_DENY if t not in allowed]
+    units = [u if u.startswith("unit/") else f"unit/{u}" for u in (args.unit or units_of(args.src))]
+    kinds = ["real", "ours"] if args.server == "both" else [args.server]
+    results: dict[str, dict[str, dict]] = {k: {} for k in kinds}
+    print(f"{'unit':32}" + "".join(f"{k:>16}" for k in kinds) + ("   lost" if len(kinds) == 2 else ""))
+    for unit in units:
+        for k in kinds:
+            results[k][unit] = run_unit(args.src, k, unit, tags, args.timeout)
+        row = f"{unit[5:]:32}"
+        for k in kinds:
+            r = results[k][unit]
+            cell = f"{len(r['passed'])}/{len(r['passed']) + len(r['failed'])}"
+            if r["exception"] or r["timeout"]:
+                cell += "!"
+            row += f"{cell:>16}"
+        if len(kinds) == 2:
+            lost = set(results["real"][unit]["passed"]) - set(results["ours"][unit]["passed"])
+            row += f"   {len(lost)}"
+        print(row, flush=True)
+    print("-" * 70)
+    total = f"{'total':32}"
+    for k in kinds:
+        p = sum(len(r["passed"]) for r in results[k].values())
+        f = sum(len(r["failed"]) for r in results[k].values())
+        total += f"{f'{p}/{p + f}':>16}"
+    print(total)
+    print("(passed/run; '!' = the unit stopped early on an exception or timeout)")
+    if len(kinds) == 2:
+        lost_all = {u: sorted(set(results["real"][u]["passed"]) - set(results["ours"][u]["passed"]))
+                    for u in units}
+        n = sum(len(v) for v in lost_all.values())
+        print(f"tests passing on real Redis and not on ours: {n}")
+        if args.details:
+            for u, names in lost_all.items():
+                for name in names:
+                    print(f"  {u}: {name}")
+                if results["ours"][u]["exception"]:
+                    print(f"  {u}: [exception] {results['ours'][u]['exception']}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
