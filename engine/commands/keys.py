@@ -21,13 +21,17 @@ from engine.server.replies import (
     bulks,
     integer,
 )
-from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue, type_name
+from engine.types import EmbStr, HashValue, ListValue, type_name
 
 G = "generic"
 
 
 def copy_value(v):  # type: ignore[no-untyped-def]
-    """dupStringObject / the type-specific copies used by COPY and MOVE-less duplication."""
+    """The value COPY stores: dupStringObject, listTypeDup, setTypeDup, zsetDup,
+    hashTypeDup or streamDup (entries, node layout, groups, consumers and PELs).
+
+    Immutable ``bytes`` strings are shared; a ``bytearray`` (raw strings, HyperLogLog)
+    is duplicated because commands change it in place."""
     t = v.__class__
     if t is bytes or t is EmbStr:
         return v
@@ -39,11 +43,7 @@ def copy_value(v):  # type: ignore[no-untyped-def]
         h = HashValue(v)
         h.lp = v.lp
         return h
-    if t is SetValue:
-        return v.copy_value()
-    if t is ZSetValue:
-        return v.copy_value()
-    raise TypeError(t)
+    return v.copy_value()  # SetValue, ZSetValue, StreamValue
 
 
 # -- deletion / existence ------------------------------------------------------
