@@ -197,6 +197,11 @@ def config_set(c, argv):  # type: ignore[no-untyped-def]
         spec = cfgmod.lookup(name)
         if spec is None:
             raise CommandError(f"Unknown option or number of arguments for CONFIG SET - '{name}'")
+        # before any value is looked at, as configSetCommand's first pass
+        if not spec.mutable:
+            raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config")
+        if spec.protected and not cfgmod.allow_protected_action(cfg.enable_protected_configs, c.local):
+            raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - can't set protected config")
         if spec.name in seen:
             raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")
         seen.add(spec.name)
