@@ -153,7 +153,9 @@ def _specs() -> list[ConfigSpec]:
         S("enable-protected-configs", "enum", "no", mutable=False, choices=PROTECTED_ACTION),
         S("enable-module-command", "enum", "no", mutable=False, choices=PROTECTED_ACTION,
           effective=False),  # no MODULE command here
-        S("sanitize-dump-payload", "enum", "no", choices=("no", "yes", "clients"), effective=False),
+        # payloads are always validated deeply here (nothing unchecked is kept); the value
+        # decides what INFO's dump_payload_sanitizations counts
+        S("sanitize-dump-payload", "enum", "no", choices=("no", "yes", "clients")),
         S("proto-max-bulk-len", "memory", 512 * 1024 * 1024, lo=1024 * 1024, hi=LONG_MAX),
         S("client-query-buffer-limit", "memory", 1024**3, lo=1024 * 1024, hi=LONG_MAX),
         S("client-output-buffer-limit", "special", None,
