@@ -28,6 +28,7 @@ UINT_MAX = 2**32 - 1
 LONG_MAX = 2**63 - 1
 ULLONG_MAX = 2**64 - 1
 
+PROTECTED_ACTION = ("no", "yes", "local")  # protected_action_enum
 MAXMEMORY_POLICIES = (
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
     "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction",
@@ -44,6 +45,8 @@ class ConfigSpec:
     kind: str  # bool | int | memory | string | words | enum | special
     default: Any
     mutable: bool = True
+    # PROTECTED_CONFIG: CONFIG SET only where enable-protected-configs allows it
+    protected: bool = False
     alias: str | None = None
     lo: int = 0
     hi: int = LONG_MAX
@@ -142,8 +145,17 @@ def _specs() -> list[ConfigSpec]:
         S("pidfile", "string", "", mutable=False),
         S("logfile", "string", "", mutable=False),
         S("loglevel", "enum", "notice", choices=("debug", "verbose", "notice", "warning", "nothing")),
-        S("dir", "string", ""),
-        S("dbfilename", "string", "dump.rdb"),
+        S("dir", "string", "", protected=True),
+        S("dbfilename", "string", "dump.rdb", protected=True),
+        # who may run DEBUG / change protected configs (allow_protected_action); immutable so a
+        # client cannot grant itself either
+        S("enable-debug-command", "enum", "no", mutable=False, choices=PROTECTED_ACTION),
+        S("enable-protected-configs", "enum", "no", mutable=False, choices=PROTECTED_ACTION),
+        S("enable-module-command", "enum", "no", mutable=False, choices=PROTECTED_ACTION,
+          effective=False),  # no MODULE command here
+        # payloads are always validated deeply here (nothing unchecked is kept); the value
+        # decides what INFO's dump_payload_sanitizations counts
+        S("sanitize-dump-payload", "enum", "no", choices=("no", "yes", "clients")),
         S("proto-max-bulk-len", "memory", 512 * 1024 * 1024, lo=1024 * 1024, hi=LONG_MAX),
         S("client-query-buffer-limit", "memory", 1024**3, lo=1024 * 1024, hi=LONG_MAX),
         S("client-output-buffer-limit", "special", None,
@@ -223,18 +235,26 @@ def _specs() -> list[ConfigSpec]:
         ("latency-tracking", "bool", True), ("io-threads", "int", 1), ("io-threads-do-reads", "bool", False),
         ("busy-reply-threshold", "int", 5000), ("shutdown-timeout", "int", 10),
         ("shutdown-on-sigint", "string", "default"), ("shutdown-on-sigterm", "string", "default"),
-        ("sanitize-dump-payload", "string", "no"), ("enable-debug-command", "string", "no"),
-        ("enable-module-command", "string", "no"), ("enable-protected-configs", "string", "no"),
         ("crash-log-enabled", "bool", True), ("crash-memcheck-enabled", "bool", True),
         ("activedefrag", "bool", False), ("tracking-table-max-keys", "int", 1000000),
         ("maxmemory-clients", "string", "0"),
         ("replica-ignore-maxmemory", "bool", True), ("aclfile", "string", ""),
         ("ignore-warnings", "string", ""), ("latency-tracking-info-percentiles", "words", "50 99 99.9"),
+        ("cluster-config-file", "string", "nodes.conf"), ("cluster-port", "int", 0),
+        ("unixsocketperm", "string", "0"), ("socket-mark-id", "int", 0),
+        ("server_cpulist", "string", ""), ("bio_cpulist", "string", ""),
+        ("aof_rewrite_cpulist", "string", ""), ("bgsave_cpulist", "string", ""),
     ]
+    # IMMUTABLE_CONFIG in Redis 7.0: refused by CONFIG SET however harmless here
+    immutable = {"rdbchecksum", "io-threads-do-reads", "always-show-logo", "set-proc-title",
+                 "syslog-enabled", "disable-thp", "aclfile", "syslog-ident", "supervised",
+                 "syslog-facility", "io-threads", "cluster-config-file", "cluster-port", "unixsocketperm",
+                 "socket-mark-id", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist"}
     aliases = {"replica-lazy-flush": "slave-lazy-flush",
                "replica-ignore-maxmemory": "slave-ignore-maxmemory", "busy-reply-threshold": "lua-time-limit"}
     for name, kind, default in noop:
-        specs.append(S(name, kind, default, alias=aliases.get(name), effective=False, lo=INT_MIN if kind == "int" else 0))
+        specs.append(S(name, kind, default, alias=aliases.get(name), effective=False, mutable=name not in immutable,
+                       lo=INT_MIN if kind == "int" else 0))
     return specs
 
 
@@ -248,6 +268,12 @@ for _s in SPECS:
 
 def lookup(name: str) -> ConfigSpec | None:
     return _BY_NAME.get(name.lower())
+
+
+def allow_protected_action(mode: str, local: bool) -> bool:
+    """allowProtectedAction: an ``enable-*`` setting of ``yes`` allows everyone, ``local``
+    only local connections (``engine.server.client.is_local_peer``), ``no`` nobody."""
+    return mode == "yes" or (mode == "local" and local)
 
 
 def _default_cobl() -> dict[str, tuple[int, int, int]]:
@@ -522,5 +548,5 @@ def config_from_argv(argv: Sequence[str]) -> Config:
     return cfg
 
 
-__all__ = ["Config", "ConfigSpec", "ConfigValueError", "SPECS", "config_from_argv", "lookup",
+__all__ = ["Config", "ConfigSpec", "ConfigValueError", "SPECS", "allow_protected_action", "config_from_argv", "lookup",
            "memtoll", "split_args"]

@@ -10,14 +10,16 @@ goes the other way for writers (DUMP, SAVE, replication).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from engine.errors import EngineError
+from engine.errors import CommandError, EngineError
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue, type_name
 from engine.types import streams as _streams  # noqa: F401  (registers the stream type name)
 from rdbtools.model import Record
 from rdbtools.numbers import string2ll
 
+log = logging.getLogger(__name__)
 _COMPACT = frozenset({"listpack", "ziplist", "zipmap", "intset"})
 
 
@@ -149,7 +151,8 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
     return Record(db=db, key=key, type=t, value=v, expire_ms=expire_ms, encoding=enc)
 
 
-__all__ = ["UnsupportedValue", "record_to_value", "value_to_record"]
+__all__ = ["PayloadError", "UnsupportedValue", "dump_payload", "record_to_value", "restore_payload",
+           "value_to_record"]
 
 
 # -- DUMP / RESTORE payloads ------------------------------------------------------
@@ -183,21 +186,39 @@ def dump_payload(value: Any, config: Any) -> bytes:
     return dump_value(rec, RDB_VERSION, _forced_policy(value, config))
 
 
+class PayloadError(CommandError):
+    """RESTORE's refusal. ``at`` is where the value parser failed (None: somewhere it
+    cannot say, or after the parse); ``decoded`` is False when the payload's version or
+    checksum was refused before any of the value was read."""
+
+    __slots__ = ("at", "decoded")
+
+    def __init__(self, text: str, at: int | None, decoded: bool) -> None:
+        super().__init__(text)
+        self.at = at
+        self.decoded = decoded
+
+
 def restore_payload(payload: bytes, config: Any) -> Any:
-    """The live value of a RESTORE payload; raises CommandError with Redis's texts."""
-    from engine.errors import CommandError
-    from rdbtools.dump import BAD_DATA_FORMAT, restore_value
+    """The live value of a RESTORE payload.
+
+    Every payload is validated deeply, whatever ``sanitize-dump-payload`` says: the
+    value is decoded into live objects here, so nothing unchecked is kept for later
+    (which is what makes ``no`` risky in Redis). Raises :class:`PayloadError` with
+    Redis's reply texts; the precise cause goes to the log, as rdbReportCorruptRDB.
+    """
+    from rdbtools.dump import BAD_DATA_FORMAT, BAD_VERSION_OR_CHECKSUM, restore_value
     from rdbtools.errors import ChecksumMismatch, RdbError, UnsupportedVersion
 
     try:
         dv = restore_value(payload, RDB_VERSION)
-    except (UnsupportedVersion, ChecksumMismatch) as exc:
-        raise CommandError(str(exc.message)) from None
-    except RdbError as exc:
-        raise CommandError(exc.message if exc.message else BAD_DATA_FORMAT) from None
-    if dv.type in ("list", "set", "zset", "hash") and not dv.value:
-        raise CommandError(BAD_DATA_FORMAT)
-    try:
+        if dv.type in ("list", "set", "zset", "hash") and not dv.value:
+            raise RdbError("empty collection")
         return record_to_value(dv.to_record(b""), config)
-    except UnsupportedValue as exc:
-        raise CommandError(f"Bad data format: {exc}") from None
+    except (UnsupportedVersion, ChecksumMismatch) as exc:
+        raise PayloadError(str(exc.message), None, False) from None
+    except (RdbError, UnsupportedValue) as exc:
+        if getattr(exc, "message", None) == BAD_VERSION_OR_CHECKSUM:
+            raise PayloadError(BAD_VERSION_OR_CHECKSUM, None, False) from None
+        log.warning("RESTORE: bad payload: %s", exc.__cause__ or exc)
+        raise PayloadError(BAD_DATA_FORMAT, getattr(exc, "offset", None), True) from None

@@ -32,7 +32,7 @@ from .errors import (
 from .limits import Limits
 from .model import Record
 from .policy import EncodingPolicy
-from .primitives import Short
+from .primitives import Short, load_len, load_string
 from .values import load_value
 
 BAD_VERSION_OR_CHECKSUM = "DUMP payload version or checksum are wrong"
@@ -136,4 +136,49 @@ def restore_value(
     return DumpedValue(type_name, value, encoding, fexp, version, t)
 
 
-__all__ = ["BAD_DATA_FORMAT", "BAD_VERSION_OR_CHECKSUM", "DumpedValue", "dump_value", "restore_value"]
+def payload_blobs(payload: bytes, upto: int | None = None) -> list[int]:
+    """Offsets of the compact blobs in a DUMP payload that ``rdbLoadObject`` deep-validates
+    (and counts in ``stat_dump_payload_sanitizations``), in its order: the intset or
+    listpack of a set, hash or zset, every packed quicklist node, every stream node's
+    listpack. Each offset is the blob's RDB string header; with ``upto`` (where a parse
+    failed) only blobs starting at or before it. Ziplist and zipmap forms are converted,
+    not counted, as in Redis. The walk stops at the first blob whose string cannot be
+    read (cut short, or LZF that does not decompress): the loader fails there before it
+    would count it.
+    """
+    t = payload[0] if payload else -1
+    buf = payload[: len(payload) - 10]
+    max_len = Limits().max_string
+    last = len(buf) if upto is None else upto
+    out: list[int] = []
+    try:
+        if t in (11, 16, 17):  # SET_INTSET, HASH_LISTPACK, ZSET_LISTPACK
+            if 1 <= last:
+                load_string(buf, 1, max_len)
+                out.append(1)
+        elif t == 18:  # LIST_QUICKLIST_2: <container> <string> per node; 2 = packed
+            n, pos = load_len(buf, 1)
+            for _ in range(n):
+                container, pos = load_len(buf, pos)
+                start = pos
+                if start > last:
+                    break
+                _, pos = load_string(buf, pos, max_len)
+                if container == 2:
+                    out.append(start)
+        elif t in (15, 19, 21):  # STREAM_LISTPACKS*: <node key> <listpack> per node
+            n, pos = load_len(buf, 1)
+            for _ in range(n):
+                _, pos = load_string(buf, pos, max_len)
+                start = pos
+                if start > last:
+                    break
+                _, pos = load_string(buf, pos, max_len)
+                out.append(start)
+    except (RdbError, Short, IndexError):
+        pass
+    return out
+
+
+__all__ = ["BAD_DATA_FORMAT", "BAD_VERSION_OR_CHECKSUM", "DumpedValue", "dump_value", "payload_blobs",
+           "restore_value"]

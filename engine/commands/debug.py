@@ -21,9 +21,6 @@ from rdbtools.digest import DatasetDigest, value_digest
 
 log = logging.getLogger(__name__)
 
-_DEBUG_DENIED = ('DEBUG command not allowed. If the enable-debug-command option is set to "local", '
-                 "you can run it from a local connection, otherwise you need to set this option in "
-                 "the configuration file, and then restart the server.")
 _POSITIVE = "value is out of range, must be positive"
 _HELP = ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
          "DIGEST", "    Output a hex signature representing the current DB content.",
@@ -131,12 +128,8 @@ def _reload(c, argv) -> bytes:  # type: ignore[no-untyped-def]
     return OK
 
 
-@command("debug", -2, "admin noscript loading stale", group="server")
+@command("debug", -2, "admin noscript loading stale protected", group="server")
 def debug_cmd(c, argv):  # type: ignore[no-untyped-def]
-    mode = c.server.config.enable_debug_command
-    local = c.addr.startswith("127.") or c.addr.startswith("::1")
-    if mode == "no" or (mode == "local" and not local):
-        raise CommandError(_DEBUG_DENIED)
     sub = argv[1].lower()
     n = len(argv)
     if sub == b"sleep" and n == 3:

@@ -21,13 +21,17 @@ from engine.server.replies import (
     bulks,
     integer,
 )
-from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue, type_name
+from engine.types import EmbStr, HashValue, ListValue, type_name
 
 G = "generic"
 
 
 def copy_value(v):  # type: ignore[no-untyped-def]
-    """dupStringObject / the type-specific copies used by COPY and MOVE-less duplication."""
+    """The value COPY stores: dupStringObject, listTypeDup, setTypeDup, zsetDup,
+    hashTypeDup or streamDup (entries, node layout, groups, consumers and PELs).
+
+    Immutable ``bytes`` strings are shared; a ``bytearray`` (raw strings, HyperLogLog)
+    is duplicated because commands change it in place."""
     t = v.__class__
     if t is bytes or t is EmbStr:
         return v
@@ -39,11 +43,7 @@ def copy_value(v):  # type: ignore[no-untyped-def]
         h = HashValue(v)
         h.lp = v.lp
         return h
-    if t is SetValue:
-        return v.copy_value()
-    if t is ZSetValue:
-        return v.copy_value()
-    raise TypeError(t)
+    return v.copy_value()  # SetValue, ZSetValue, StreamValue
 
 
 # -- deletion / existence ------------------------------------------------------
@@ -287,9 +287,22 @@ def dump_cmd(c, argv):  # type: ignore[no-untyped-def]
     return bulk(dump_payload(v, c.server.config))
 
 
+def _count_sanitized(c, payload: bytes, failed_at: int | None) -> None:  # type: ignore[no-untyped-def]
+    """INFO's dump_payload_sanitizations: the blobs validated (all, or those up to where the
+    parse failed) count when the setting asks for deep validation, as rdbLoadObject's
+    deep_integrity_validation; ``clients`` leaves out the master link and loading. This
+    server validates every payload deeply anyway (engine.materialize.restore_payload)."""
+    from rdbtools.dump import payload_blobs
+
+    srv = c.server
+    mode = srv.config.sanitize_dump_payload
+    if mode == "yes" or (mode == "clients" and not srv.loading and c.client_type() != "master"):
+        srv.stats.dump_payload_sanitizations += len(payload_blobs(payload, failed_at))
+
+
 @command("restore", -4, "write denyoom", 1, 1, 1, since="2.6.0")
 def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
-    from engine.materialize import restore_payload
+    from engine.materialize import PayloadError, restore_payload
 
     replace = absttl = False
     idle = freq = -1
@@ -321,7 +334,13 @@ def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
     ttl = get_int(argv[2])
     if ttl < 0:
         raise CommandError("Invalid TTL value, must be >= 0")
-    value = restore_payload(argv[3], c.server.config)
+    try:
+        value = restore_payload(argv[3], c.server.config)
+    except PayloadError as exc:
+        if exc.decoded:
+            _count_sanitized(c, argv[3], exc.at)
+        raise
+    _count_sanitized(c, argv[3], None)
     deleted = db.delete(key) if replace else False
     srv = c.server
     if ttl and not absttl:

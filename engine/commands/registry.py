@@ -52,7 +52,9 @@ class Command:
     is_write: bool = False
     no_auth: bool = False
     allowed_in_multi: bool = True
-    # may run on the pipelined fast path: cannot block, close the connection, or change
+    # CMD_PROTECTED (DEBUG): only where its enable-*-command setting allows (hidden in COMMAND INFO)
+    protected: bool = False
+    # may run on the pipelined fast path: not protected, cannot block, close the connection, or change
     # the client state that decides how later commands run (MULTI, MONITOR, AUTH ...)
     fast: bool = True
     # False for commands whose effects are propagated by the commands they run (EXEC)
@@ -137,8 +139,9 @@ def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, l
     return Command(name=name, proc=proc, arity=arity, flags=fl, first=first, last=last, step=step,
                    group=group, keys_fn=keys, since=since, summary=summary,
                    is_write="write" in fl, no_auth="no_auth" in fl,
-                   allowed_in_multi="no_multi" not in fl,
-                   fast="blocking" not in fl and name not in _STATEFUL and "|" not in name,
+                   allowed_in_multi="no_multi" not in fl, protected="protected" in fl,
+                   fast=("blocking" not in fl and "protected" not in fl and name not in _STATEFUL
+                         and "|" not in name),
                    propagates_self=name not in NO_SELF_PROPAGATE)
 
 

@@ -98,7 +98,7 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
         ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses),
         ("pubsub_channels", len(ps.channels) if ps else 0), ("pubsub_patterns", len(ps.patterns) if ps else 0), ("latest_fork_usec", 0), ("total_forks", 0),
         ("unexpected_error_replies", 0), ("total_error_replies", sum(srv.errorstats.values())),
-        ("dump_payload_sanitizations", 0), ("total_reads_processed", srv.total_commands()),
+        ("dump_payload_sanitizations", st.dump_payload_sanitizations), ("total_reads_processed", srv.total_commands()),
         ("total_writes_processed", srv.total_commands()),
     ]
     from engine.commands.replication import info_fields as replication_fields
@@ -197,6 +197,11 @@ def config_set(c, argv):  # type: ignore[no-untyped-def]
         spec = cfgmod.lookup(name)
         if spec is None:
             raise CommandError(f"Unknown option or number of arguments for CONFIG SET - '{name}'")
+        # before any value is looked at, as configSetCommand's first pass
+        if not spec.mutable:
+            raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config")
+        if spec.protected and not cfgmod.allow_protected_action(cfg.enable_protected_configs, c.local):
+            raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - can't set protected config")
         if spec.name in seen:
             raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")
         seen.add(spec.name)

@@ -51,6 +51,7 @@ class Stats:
     keyspace_hits: int = 0
     keyspace_misses: int = 0
     unknown_or_arity: int = 0
+    dump_payload_sanitizations: int = 0
 
 
 class Server:

@@ -83,6 +83,7 @@ class Client(asyncio.Protocol):
         self.reading_paused = False
         self.addr = "?:0"
         self.laddr = "?:0"
+        self.local = False  # islocalClient, decided once the peer is known
         self.fd = -1
         self.ctime = time.time()
         self.last_interaction = self.ctime
@@ -118,7 +119,8 @@ class Client(asyncio.Protocol):
             self.addr = _fmt_addr(peer)
         if sock:
             self.laddr = _fmt_addr(sock)
-        if srv.config.protected_mode and not srv.config.requirepass and peer and not _is_loopback(peer[0]):
+        self.local = is_local_peer(peer)
+        if srv.config.protected_mode and not srv.config.requirepass and not self.local:
             srv.stats.rejected_conn += 1
             transport.write(DENIED)
             transport.close()
@@ -458,5 +460,11 @@ def _fmt_addr(a: Any) -> str:
     return f"{host}:{port}"
 
 
-def _is_loopback(host: str) -> bool:
-    return host.startswith("127.") or host == "::1" or host.startswith("::ffff:127.")
+def is_local_peer(peer: Any) -> bool:
+    """islocalClient: the one rule for protected mode and ``enable-*-command``/
+    ``enable-protected-configs local``. A unix-socket peer (asyncio gives its path, a
+    ``str``) is local; a TCP peer only when its address reads exactly 127.0.0.1 or ::1
+    (not the rest of 127.0.0.0/8, not ::ffff:127.0.0.1); an unknown peer is not."""
+    if isinstance(peer, str):
+        return True
+    return isinstance(peer, tuple) and bool(peer) and peer[0] in ("127.0.0.1", "::1")

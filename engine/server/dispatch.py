@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from engine.commands.registry import ARBITRARY_KEYS, TABLE, Command
+from engine.config import allow_protected_action
 from engine.errors import CommandError
 from engine.pubsub import subscribed_context_error
 from engine.server import replies
@@ -69,6 +70,15 @@ def resolve(argv: list[bytes]) -> Command | bytes:
     return cmd
 
 
+def protected_reject(c: Client, cmd: Command) -> bytes | None:
+    """processCommand's CMD_PROTECTED check (DEBUG; this server has no MODULE command)."""
+    if allow_protected_action(c.server.config.enable_debug_command, c.local):
+        return None
+    return (b'-ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", '
+            b"you can run it from a local connection, otherwise you need to set this option in the "
+            b"configuration file, and then restart the server.\r\n")
+
+
 def _rejected(c: Client, argv: list[bytes], reply: bytes, cmd: Command | None = None) -> None:
     """rejected_calls and errorstats for a command refused before running."""
     srv = c.server
@@ -83,6 +93,14 @@ def _rejected(c: Client, argv: list[bytes], reply: bytes, cmd: Command | None = 
     if st is None:
         st = srv.cmdstats[cmd] = [0, 0, 0, 0]
     st[2] += 1
+
+
+def _reject(c: Client, argv: list[bytes], reply: bytes, cmd: Command) -> bytes:
+    """rejectCommand: the error reply, counted, and a transaction being queued is flagged."""
+    if c.multi is not None:
+        c.multi_error = True
+    _rejected(c, argv, reply, cmd)
+    return reply
 
 
 def execute(c: Client, argv: list[bytes]) -> bytes | None:
@@ -104,6 +122,10 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
             r = b"-ERR wrong number of arguments for '%s' command\r\n" % cmd.name.encode()
             _rejected(c, argv, r, cmd)
             return r
+    if cmd.protected:  # after arity, before authentication and MULTI queueing
+        r = protected_reject(c, cmd)
+        if r is not None:
+            return _reject(c, argv, r, cmd)
     if not c.authenticated and not cmd.no_auth:
         if c.multi is not None:
             c.multi_error = True
@@ -118,17 +140,11 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
     if c.server.replication.guard:  # READONLY / MASTERDOWN / NOREPLICAS
         r = c.server.replication.reject(c, cmd)
         if r is not None:
-            if c.multi is not None:
-                c.multi_error = True
-            _rejected(c, argv, r, cmd)
-            return r
+            return _reject(c, argv, r, cmd)
     if c.resp == 2 and (c.sub_channels or c.sub_patterns or c.sub_shard):
         r = subscribed_context_error(c, cmd)
         if r is not None:
-            if c.multi is not None:
-                c.multi_error = True
-            _rejected(c, argv, r, cmd)
-            return r
+            return _reject(c, argv, r, cmd)
     if c.multi is not None and cmd.name not in _MULTI_PASS:
         if not cmd.allowed_in_multi:
             c.multi_error = True
