@@ -1,9 +1,10 @@
 """Build hook for the optional C accelerators; everything else lives in pyproject.toml.
 
-``rdbtools._speedups`` (blob decoders) and ``aof._respfast`` (RESP request
-scanning, bulk-array replies) are ``optional``: without a compiler the install
-still succeeds and the pure-Python codecs are used (style rule 21);
-``RDBKIT_PUREPYTHON=1`` selects those at run time even when the modules are built.
+``rdbtools._speedups`` (blob decoders), ``rdbtools._glob`` (Redis glob
+matching) and ``aof._respfast`` (RESP request scanning, bulk-array replies) are
+``optional``: without a compiler the install still succeeds and the pure-Python
+codecs are used (style rule 21); ``RDBKIT_PUREPYTHON=1`` selects those at run
+time even when the modules are built.
 """
 
 from setuptools import Extension, setup
@@ -13,6 +14,12 @@ setup(
         Extension(
             "rdbtools._speedups",
             ["rdbtools/_speedups.c"],
+            extra_compile_args=["-O2"],
+            optional=True,
+        ),
+        Extension(
+            "rdbtools._glob",
+            ["rdbtools/_glob.c"],
             extra_compile_args=["-O2"],
             optional=True,
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import click
@@ -16,19 +17,20 @@ def filter_options(fn):
     fn = click.option("--type", "types", multiple=True, type=click.Choice(TYPES),
                       help="Only keys of this type (repeatable).")(fn)
     fn = click.option("--key-regex", default=None, help="Only keys matching this regex.")(fn)
-    fn = click.option("--key", "key_glob", default=None, help="Only keys matching this glob.")(fn)
+    fn = click.option("--key", "key_glob", default=None,
+                      help="Only keys matching this glob (Redis KEYS syntax).")(fn)
     fn = click.option("--db", "dbs", multiple=True, type=int, help="Only this db (repeatable).")(fn)
     return fn
 
 
 def make_filter(dbs, key_glob, key_regex, types) -> Filter | None:
-    if not (dbs or key_glob or key_regex or types):
+    if not (dbs or key_glob is not None or key_regex or types):
         return None
-    if key_glob and key_regex:
+    if key_glob is not None and key_regex:
         raise click.UsageError("--key and --key-regex are exclusive")
     key = None
-    if key_glob:
-        key = key_glob
+    if key_glob is not None:  # '' too: as KEYS "", only the empty key
+        key = os.fsencode(key_glob)  # the argument's own bytes, as KEYS would get them
     elif key_regex:
         try:
             key = re.compile(key_regex.encode("utf-8"))

@@ -14,13 +14,13 @@ lines, so the last occurrence wins.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import ConfigError
+from rdbtools.glob import glob_matcher
 
 INT_MAX = 2**31 - 1
 INT_MIN = -(2**31)
@@ -56,6 +56,8 @@ class ConfigSpec:
     effective: bool = True
     # Values other than the default that this server cannot honour (refused).
     refuse_non_default: bool = False
+    # HIDDEN_CONFIG: CONFIG GET shows it only when asked for by its exact name.
+    hidden: bool = False
     clamp: tuple[int, int] | None = None
     parse: Callable[[list[str]], Any] | None = field(default=None, repr=False)
     render: Callable[[Any], str] | None = field(default=None, repr=False)
@@ -180,7 +182,7 @@ def _specs() -> list[ConfigSpec]:
         S("list-compress-depth", "int", 0, lo=0, hi=INT_MAX),
         S("save", "special", "3600 1 300 100 60 10000", parse=_parse_save, effective=False),
         S("stop-writes-on-bgsave-error", "bool", True),
-        S("rdb-key-save-delay", "int", 0, lo=INT_MIN, hi=INT_MAX),
+        S("rdb-key-save-delay", "int", 0, lo=INT_MIN, hi=INT_MAX, hidden=True),
         # append only file (engine.persistence.aof_state)
         S("appendonly", "bool", False),
         S("appendfsync", "enum", "everysec", choices=("always", "everysec", "no")),
@@ -410,15 +412,21 @@ class Config:
             except ConfigValueError as exc:
                 raise ConfigError(f"{source}:{line_no}: {line!r}: {exc}") from None
 
-    def matching(self, pattern: str) -> list[str]:
-        """Canonical names (and aliases) matching a CONFIG GET glob, as Redis lists both."""
-        pat = pattern.lower()
-        out = []
-        for spec in SPECS:
-            for n in (spec.name, spec.alias):
-                if n and fnmatch.fnmatchcase(n, pat):
-                    out.append(n)
-        return out
+    def matching(self, arg: bytes) -> list[str]:
+        """The names one CONFIG GET argument selects, as configGetCommand picks them.
+
+        Without ``[``, ``*`` or ``?`` (before any NUL: strpbrk) the argument names
+        one config, hidden ones too, and Redis echoes it as typed. Otherwise it
+        is a glob matched without case (stringmatch, so it ends at the first NUL)
+        against every name and alias except the hidden ones.
+        """
+        head = arg.split(b"\0", 1)[0]
+        if not any(c in head for c in b"[*?"):
+            typed = arg.decode("latin-1")
+            return [typed] if lookup(typed) is not None else []
+        m = glob_matcher(head, nocase=True)
+        return [n for spec in SPECS if not spec.hidden
+                for n in (spec.name, spec.alias) if n and m(n.encode("ascii"))]
 
     def rewrite_lines(self) -> list[str]:
         """Directive lines for CONFIG REWRITE: every value that differs from its default."""

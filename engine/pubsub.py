@@ -10,11 +10,11 @@ pushes: a RESP2 array or a RESP3 ``>`` push, per receiving client.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from typing import Any
 
 from aof.resp import encode_bulk, encode_int, encode_push
-from engine.keyspace.pattern import compile_glob
+from rdbtools.glob import glob_matcher
 
 
 def push(resp: int, *parts: bytes | int | None) -> bytes:
@@ -46,7 +46,7 @@ class PubSub:
         self.channels: dict[bytes, dict[Any, None]] = {}
         self.patterns: dict[bytes, dict[Any, None]] = {}
         self.shard: dict[bytes, dict[Any, None]] = {}
-        self._compiled: dict[bytes, re.Pattern[bytes]] = {}
+        self._compiled: dict[bytes, Callable[[bytes], bool]] = {}
 
     # -- subscriptions (each returns True when it was new) -----------------------
     @staticmethod
@@ -78,7 +78,7 @@ class PubSub:
     def psubscribe(self, c: Any, pat: bytes) -> bool:
         if self._add(self.patterns, c.sub_patterns, pat, c):
             if pat not in self._compiled:
-                self._compiled[pat] = compile_glob(pat)
+                self._compiled[pat] = glob_matcher(pat)
             return True
         return False
 
@@ -113,7 +113,7 @@ class PubSub:
                 n += 1
         if self.patterns:
             for pat, clients in list(self.patterns.items()):
-                if self._compiled[pat].match(ch) is None:
+                if not self._compiled[pat](ch):
                     continue
                 enc = {2: push(2, b"pmessage", pat, ch, msg), 3: push(3, b"pmessage", pat, ch, msg)}
                 for c in list(clients):

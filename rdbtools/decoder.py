@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Container
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 from .constants import TYPE_NAME_BY_BYTE
 from .crc64 import crc64
@@ -35,6 +34,7 @@ from .errors import (
     UnknownOpcode,
     UnsupportedVersion,
 )
+from .glob import glob_matcher
 from .limits import Limits
 from .model import (
     Aux,
@@ -69,13 +69,15 @@ _MIN_RETRY = 64 * 1024
 class Filter:
     """Which records to build. Unwanted values are skipped, never decoded.
 
-    ``dbs``: db numbers; ``key``: a glob (fnmatch, case-sensitive, on the key's
-    latin-1 text) or a compiled ``re.Pattern[bytes]``; ``types``: logical type
-    names (``string``, ``list``, ...).
+    ``dbs``: db numbers; ``key``: a Redis glob, as KEYS reads it
+    (:mod:`rdbtools.glob`; a lone ``*`` is every key), in bytes or as ``str`` (its UTF-8 bytes,
+    surrogateescape: how Python decodes ``sys.argv``), or a compiled
+    ``re.Pattern[bytes]`` searched in the key; ``types``: logical type names
+    (``string``, ``list``, ...).
     """
 
     dbs: Container[int] | None = None
-    key: str | re.Pattern[bytes] | None = None
+    key: bytes | str | re.Pattern[bytes] | None = None
     types: Container[str] | None = None
 
     def key_matcher(self) -> Callable[[bytes], bool] | None:
@@ -85,7 +87,11 @@ class Filter:
             pat = self.key
             return lambda k: pat.search(k) is not None
         glob = self.key
-        return lambda k: fnmatchcase(k.decode("latin-1"), glob)
+        if isinstance(glob, str):
+            glob = glob.encode("utf-8", "surrogateescape")
+        if glob == b"*":  # as KEYS *: every key, the empty one too, with no matching at all
+            return None
+        return glob_matcher(glob)
 
 
 _OPCODE_PHASE = {

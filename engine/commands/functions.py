@@ -12,10 +12,10 @@ import time
 from engine.commands.registry import command, container, subcommand
 from engine.commands.scripting import help_reply, numkeys_positions, parse_numkeys
 from engine.errors import CommandError
-from engine.keyspace.pattern import glob_match
 from engine.scripting import functions_of, scripting_of
 from engine.scripting.eval import BUSY_EVAL, FLAG_NAMES
 from engine.server.replies import OK, Map, SetReply, Simple, bulk, encode
+from rdbtools.glob import glob_match
 
 G = "scripting"
 
@@ -115,7 +115,7 @@ def function_list(c, argv):  # type: ignore[no-untyped-def]
         i += 1
     out = []
     for lib in functions_of(c.server).libraries.values():
-        if pattern is not None and not glob_match(pattern, lib.name):
+        if pattern is not None and not glob_match(pattern, lib.name, nocase=True):
             continue
         funcs = [Map([("name", f.name), ("description", f.desc), ("flags", _flags(f.flags))])
                  for f in lib.functions.values()]

@@ -10,7 +10,6 @@ from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int, get_range_lon
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.keyspace.pattern import compile_glob
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.server.replies import (
     EMPTY_ARRAY,
@@ -26,6 +25,7 @@ from engine.server.replies import (
 )
 from engine.types import HashValue
 from engine.types.strings import format_long_double, ld_add, parse_long_double
+from rdbtools.glob import glob_matcher
 from rdbtools.numbers import string2ll
 
 G = "hash"
@@ -252,7 +252,7 @@ def hscan_cmd(c, argv):  # type: ignore[no-untyped-def]
         nxt, fields = 0, list(h.keys())
     else:
         nxt, fields = scan_items(h.keys(), cursor, count)
-    m = compile_glob(pat).match if pat is not None else None
+    m = glob_matcher(pat) if pat is not None else None
     out = []
     for f in fields:
         if m is not None and not m(f):

@@ -9,7 +9,6 @@ from engine.commands.arguments import get_int
 from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr
 from engine.keyspace.db import now_ms
-from engine.keyspace.pattern import compile_glob
 from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
 from engine.server.replies import (
     NULL3,
@@ -22,6 +21,7 @@ from engine.server.replies import (
     integer,
 )
 from engine.types import EmbStr, HashValue, ListValue, type_name
+from rdbtools.glob import glob_matcher
 
 G = "generic"
 
@@ -203,7 +203,7 @@ def keys_cmd(c, argv):  # type: ignore[no-untyped-def]
     if pat == b"*":
         keys = list(db.data)
     else:
-        m = compile_glob(pat).match
+        m = glob_matcher(pat)
         keys = [k for k in db.data if m(k)]
     if exp:  # keyIsExpired: expired keys are skipped, not deleted (nor propagated)
         keys = [k for k in keys if (when := exp.get(k)) is None or now <= when]
@@ -254,7 +254,7 @@ def scan_cmd(c, argv):  # type: ignore[no-untyped-def]
     if nxt == 0:
         db.scan_keys = None
     out = []
-    m = compile_glob(pat).match if pat is not None else None
+    m = glob_matcher(pat) if pat is not None else None
     for k in keys:
         v = db.data.get(k)
         if v is None:

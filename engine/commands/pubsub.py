@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from engine.commands.registry import TABLE, command, container, subcommand
 from engine.errors import CommandError
-from engine.keyspace.pattern import compile_glob
 from engine.pubsub import PubSub, push
 from engine.server.replies import Simple, bulk, encode, integer
+from rdbtools.glob import glob_matcher
 
 G = "pubsub"
 def pubsub_of(server) -> PubSub:  # type: ignore[no-untyped-def]
@@ -116,8 +116,8 @@ def _channel_list(c, argv, table) -> bytes:  # type: ignore[no-untyped-def]
     if len(argv) == 2:
         names = list(table)
     else:
-        rx = compile_glob(argv[2])
-        names = [ch for ch in table if rx.match(ch) is not None]
+        m = glob_matcher(argv[2])  # no lone-'*' shortcut here: Redis's '*' skips the channel ""
+        names = [ch for ch in table if m(ch)]
     return b"*%d\r\n" % len(names) + b"".join(bulk(n) for n in names)
 
 

@@ -175,13 +175,11 @@ CONFIG = container("config", -2, group=G)
 @subcommand(CONFIG, "get", -3, "admin noscript loading stale", since="2.0.0")
 def config_get(c, argv):  # type: ignore[no-untyped-def]
     cfg = c.server.config
-    names: list[str] = []
+    names: dict[str, str] = {}  # configGetCommand's `matches`: names compare without case
     for a in argv[2:]:
-        pat = a.decode("utf-8", "surrogateescape")
-        for n in cfg.matching(pat):
-            if n not in names:
-                names.append(n)
-    pairs = Map((n, cfg.render(n)) for n in names)
+        for n in cfg.matching(a):
+            names.setdefault(n.lower(), n)
+    pairs = Map((n, cfg.render(low)) for low, n in names.items())
     return encode(pairs, c.resp)
 
 

@@ -9,7 +9,6 @@ from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_range
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.keyspace.pattern import compile_glob
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.server.replies import (
     EMPTY_ARRAY,
@@ -23,6 +22,7 @@ from engine.server.replies import (
     set_of_bulks,
 )
 from engine.types import SetValue
+from rdbtools.glob import glob_matcher
 
 G = "set"
 
@@ -328,6 +328,6 @@ def sscan_cmd(c, argv):  # type: ignore[no-untyped-def]
     else:
         nxt, items = scan_items(s, cursor, count)
     if pat is not None:
-        m = compile_glob(pat).match
+        m = glob_matcher(pat)
         items = [x for x in items if m(x)]
     return scan_reply(nxt, items)

@@ -12,7 +12,6 @@ from engine.commands.arguments import (
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.keyspace.pattern import compile_glob
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.server.replies import (
     EMPTY_ARRAY,
@@ -26,6 +25,7 @@ from engine.server.replies import (
     integer,
 )
 from engine.types import ZSetValue
+from rdbtools.glob import glob_matcher
 
 G = "sorted_set"
 NAN_ERR = "resulting score is not a number (NaN)"
@@ -281,7 +281,7 @@ def zscan_cmd(c, argv):  # type: ignore[no-untyped-def]
         nxt, members = 0, [m for m, _ in z.items()]
     else:
         nxt, members = scan_items(z.dict, cursor, count)
-    m_ = compile_glob(pat).match if pat is not None else None
+    m_ = glob_matcher(pat) if pat is not None else None
     out = []
     for m in members:
         if m_ is not None and not m_(m):

@@ -1,4 +1,4 @@
-"""Unit tests of the engine's pure parts: config parsing, glob patterns, skip list, numbers."""
+"""Unit tests of the engine's pure parts: config parsing, skip list, numbers (globs: test_glob.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from engine.config import Config, config_from_argv, memtoll, split_args
 from engine.errors import ConfigError
-from engine.keyspace.pattern import glob_match
 from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor, scan_items
 from engine.types.strings import format_long_double, ld_add, parse_double, parse_long_double
 from engine.types.zsets import ZSetValue
@@ -40,16 +39,6 @@ def test_memtoll_and_split_args() -> None:
     with pytest.raises(ValueError):
         split_args('"unbalanced')
     assert Config().render("protected-mode") == "yes"
-
-
-@pytest.mark.parametrize("pat,s,ok", [
-    (b"h?llo", b"hello", True), (b"h*llo", b"hllo", True), (b"h[ae]llo", b"hallo", True),
-    (b"h[^e]llo", b"hello", False), (b"h[a-b]llo", b"hbllo", True), (b"h[b-a]llo", b"hbllo", True),
-    (b"h\\?llo", b"h?llo", True), (b"h\\?llo", b"hallo", False), (b"h[]llo", b"hllo", False),
-    (b"h[^]llo", b"hxllo", True), (b"a\\", b"a\\", True), (b"*", b"", True), (b"[a", b"a", True),
-])
-def test_glob(pat: bytes, s: bytes, ok: bool) -> None:
-    assert glob_match(pat, s) is ok
 
 
 @settings(max_examples=200, deadline=None)
