@@ -215,6 +215,9 @@ def _specs() -> list[ConfigSpec]:
         S("cluster-enabled", "bool", False, mutable=False, refuse_non_default=True),
         S("tls-port", "int", 0, lo=0, hi=65535, refuse_non_default=True),
         S("unixsocket", "string", "", mutable=False, refuse_non_default=True),
+        # users other than default are not served: an ACL file is refused rather than
+        # ignored, so a configuration relying on it (e.g. "user default off") never runs open
+        S("aclfile", "string", "", mutable=False, refuse_non_default=True),
     ]
     noop = [  # accepted so redis.conf files load; no effect here
         ("stream-node-max-bytes", "memory", 4096), ("stream-node-max-entries", "int", 100),
@@ -240,7 +243,7 @@ def _specs() -> list[ConfigSpec]:
         ("crash-log-enabled", "bool", True), ("crash-memcheck-enabled", "bool", True),
         ("activedefrag", "bool", False), ("tracking-table-max-keys", "int", 1000000),
         ("maxmemory-clients", "string", "0"),
-        ("replica-ignore-maxmemory", "bool", True), ("aclfile", "string", ""),
+        ("replica-ignore-maxmemory", "bool", True),
         ("ignore-warnings", "string", ""), ("latency-tracking-info-percentiles", "words", "50 99 99.9"),
         ("cluster-config-file", "string", "nodes.conf"), ("cluster-port", "int", 0),
         ("unixsocketperm", "string", "0"), ("socket-mark-id", "int", 0),
@@ -249,7 +252,7 @@ def _specs() -> list[ConfigSpec]:
     ]
     # IMMUTABLE_CONFIG in Redis 7.0: refused by CONFIG SET however harmless here
     immutable = {"rdbchecksum", "io-threads-do-reads", "always-show-logo", "set-proc-title",
-                 "syslog-enabled", "disable-thp", "aclfile", "syslog-ident", "supervised",
+                 "syslog-enabled", "disable-thp", "syslog-ident", "supervised",
                  "syslog-facility", "io-threads", "cluster-config-file", "cluster-port", "unixsocketperm",
                  "socket-mark-id", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist"}
     aliases = {"replica-lazy-flush": "slave-lazy-flush",
