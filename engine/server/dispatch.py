@@ -140,6 +140,27 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
     return call(c, cmd, argv)
 
 
+def reject_command(c: Client, cmd: Command, reply: bytes) -> bytes:
+    """rejectCommand: count the refusal and flag the transaction; a refused EXEC
+    discards the transaction instead (execCommandAbort), naming the reason."""
+    srv = c.server
+    st = srv.cmdstats.get(cmd)
+    if st is None:
+        st = srv.cmdstats[cmd] = [0, 0, 0, 0]
+    st[2] += 1
+    if cmd.name == "exec":
+        from engine.commands.transactions import unwatch_all
+
+        c.multi = None
+        c.multi_error = False
+        unwatch_all(c)
+        reply = b"-EXECABORT Transaction discarded because of: " + reply[1:]
+    elif c.multi is not None:
+        c.multi_error = True  # flagTransaction
+    srv.count_error(reply)
+    return reply
+
+
 def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     """Run one resolved command with stats, slowlog, MONITOR feed and key signals (``call()``)."""
     srv = c.server
