@@ -111,7 +111,7 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
         ("used_cpu_user_main_thread", f"{ru.ru_utime:.6f}"),
     ]
     s["modules"] = []
-    s["errorstats"] = [(f"errorstat_{k}", f"count={v}") for k, v in srv.errorstats.items()]
+    s["errorstats"] = [(f"errorstat_{k}", f"count={v}") for k, v in sorted(srv.errorstats.items())]  # a rax: by name
     s["cluster"] = [("cluster_enabled", 0)]
     s["keyspace"] = []
     for db in ks.dbs:
