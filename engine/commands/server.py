@@ -462,6 +462,9 @@ def shutdown_cmd(c, argv):  # type: ignore[no-untyped-def]
     mode = "nosave" if b"nosave" in opts else "save" if b"save" in opts else None
     if mode == "save" and b"nosave" in opts:
         raise SyntaxErr()
+    busy = c.server.busy_reply
+    if busy is not None and mode != "nosave":  # a busy script: only NOSAVE may stop the server
+        raise CommandError(busy[6:-2].decode(), "BUSY")
     c.server.request_shutdown(mode)
     c.close_after_reply = True
     return b""  # like Redis: no reply, the connection just closes

@@ -104,6 +104,7 @@ class Client(asyncio.Protocol):
 
     # -- asyncio callbacks --------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        early = self.transport  # a RawTransport: accepted while a script was busy (engine.server.rawconn)
         self.transport = transport  # type: ignore[assignment]
         srv = self.server
         peer = transport.get_extra_info("peername")
@@ -118,6 +119,10 @@ class Client(asyncio.Protocol):
             self.addr = _fmt_addr(peer)
         if sock:
             self.laddr = _fmt_addr(sock)
+        if early is not None:  # admitted then; the loop takes the connection over now
+            transport.set_write_buffer_limits(high=HIGH_WATER)  # type: ignore[attr-defined]
+            early.hand_over(transport)  # type: ignore[attr-defined]
+            return
         if srv.config.protected_mode and not srv.config.requirepass and peer and not _is_loopback(peer[0]):
             srv.stats.rejected_conn += 1
             transport.write(DENIED)

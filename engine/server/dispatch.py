@@ -109,14 +109,16 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
             c.multi_error = True
         _rejected(c, argv, NOAUTH, cmd)
         return NOAUTH
-    ev = c.server.evictor
-    if ev is not None:  # maxmemory: performEvictions, -OOM for denyoom commands
+    srv = c.server
+    ev = srv.evictor
+    busy = srv.busy_reply
+    if ev is not None and busy is None:  # maxmemory: performEvictions, -OOM for denyoom commands
         r = ev.check_command(c, cmd, argv)
         if r is not None:
             _rejected(c, argv, r, cmd)
             return r
-    if c.server.replication.guard:  # READONLY / MASTERDOWN / NOREPLICAS
-        r = c.server.replication.reject(c, cmd)
+    if srv.replication.guard:  # READONLY / MASTERDOWN / NOREPLICAS
+        r = srv.replication.reject(c, cmd)
         if r is not None:
             if c.multi is not None:
                 c.multi_error = True
@@ -129,6 +131,8 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
                 c.multi_error = True
             _rejected(c, argv, r, cmd)
             return r
+    if busy is not None and "allow_busy" not in cmd.flags and (c.multi is None or cmd.allowed_in_multi):
+        return reject_command(c, cmd, busy)  # a script runs past busy-reply-threshold
     if c.multi is not None and cmd.name not in _MULTI_PASS:
         if not cmd.allowed_in_multi:
             c.multi_error = True
@@ -239,7 +243,8 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
     nbytes = 0
     i = 0
     fast_ok = (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
-               and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard)
+               and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
+               and srv.busy_reply is None)
     slow_ns = srv.slowlog_threshold_ns
     prop = srv.propagator
     for argv in cmds:
@@ -255,7 +260,7 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
             ap(reply)
             fast_ok = (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
                        and not (c.sub_channels or c.sub_patterns or c.sub_shard)
-                       and not srv.replication.guard)
+                       and not srv.replication.guard and srv.busy_reply is None)
             slow_ns = srv.slowlog_threshold_ns
         else:
             dirty_before = srv.dirty
