@@ -67,7 +67,7 @@ def _authenticated(c) -> None:  # type: ignore[no-untyped-def]
         pass
 
 
-@command("auth", -2, "no_auth fast stale loading", group=G)
+@command("auth", -2, "no_auth fast stale loading allow_busy", group=G)
 def auth_cmd(c, argv):  # type: ignore[no-untyped-def]
     if len(argv) > 3:
         raise SyntaxErr()
@@ -95,7 +95,7 @@ def _set_name(c, name: bytes) -> None:  # type: ignore[no-untyped-def]
     c.name = name or None
 
 
-@command("hello", -1, "no_auth fast stale loading", group=G, since="6.0.0")
+@command("hello", -1, "no_auth fast stale loading allow_busy", group=G, since="6.0.0")
 def hello_cmd(c, argv):  # type: ignore[no-untyped-def]
     ver = 0
     j = 1
@@ -129,7 +129,7 @@ def hello_cmd(c, argv):  # type: ignore[no-untyped-def]
                   c.resp)
 
 
-@command("reset", 1, "no_auth fast stale loading noscript", group=G, since="6.2.0")
+@command("reset", 1, "no_auth fast stale loading noscript allow_busy", group=G, since="6.2.0")
 def reset_cmd(c, argv):  # type: ignore[no-untyped-def]
     from engine.commands.transactions import unwatch_all
 

@@ -111,7 +111,7 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
         ("used_cpu_user_main_thread", f"{ru.ru_utime:.6f}"),
     ]
     s["modules"] = []
-    s["errorstats"] = [(f"errorstat_{k}", f"count={v}") for k, v in srv.errorstats.items()]
+    s["errorstats"] = [(f"errorstat_{k}", f"count={v}") for k, v in sorted(srv.errorstats.items())]  # a rax: by name
     s["cluster"] = [("cluster_enabled", 0)]
     s["keyspace"] = []
     for db in ks.dbs:
@@ -465,6 +465,9 @@ def shutdown_cmd(c, argv):  # type: ignore[no-untyped-def]
     mode = "nosave" if b"nosave" in opts else "save" if b"save" in opts else None
     if mode == "save" and b"nosave" in opts:
         raise SyntaxErr()
+    busy = c.server.busy_reply
+    if busy is not None and mode != "nosave":  # a busy script: only NOSAVE may stop the server
+        raise CommandError(busy[6:-2].decode(), "BUSY")
     c.server.request_shutdown(mode)
     c.close_after_reply = True
     return b""  # like Redis: no reply, the connection just closes

@@ -13,8 +13,9 @@ EVAL/FCALL delivers them afterwards, wrapped in MULTI/EXEC when there is more
 than one. EVAL itself is never logged (``registry.NO_SELF_PROPAGATE``).
 
 Busy scripts: past ``busy-reply-threshold`` the Lua count hook (every 100000
-instructions, as ``luaMaskCountHook``) polls the other clients' sockets itself
-(:mod:`engine.scripting.busy`), since the event loop is blocked by the script.
+instructions, as ``luaMaskCountHook``) serves the other clients and accepts new
+connections itself (:mod:`engine.scripting.busy`), since the event loop is blocked
+by the script.
 """
 
 from __future__ import annotations

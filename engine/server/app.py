@@ -112,6 +112,8 @@ class Server:
         self.memory = MemoryAccount(self)  # used_memory (INFO, maxmemory)
         self.evictor: Any = None  # engine.keyspace.evict.Evictor while maxmemory is set
         self.pre_command_oom_state = False  # performEvictions failed before the current command
+        # -BUSY while a script runs past busy-reply-threshold (engine.scripting.busy)
+        self.busy_reply: bytes | None = None
 
     # -- clients ------------------------------------------------------------
     def next_client_id(self) -> int:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from aof.errors import RespProtocolError
 from aof.resp import RequestParser, RespLimits
 from engine.server import replies
-from engine.server.dispatch import execute, resolve, run_commands
+from engine.server.dispatch import execute, reject_command, resolve, run_commands
 
 if TYPE_CHECKING:
     from engine.server.app import Server
@@ -105,6 +105,7 @@ class Client(asyncio.Protocol):
 
     # -- asyncio callbacks --------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        early = self.transport  # a RawTransport: accepted while a script was busy (engine.server.rawconn)
         self.transport = transport  # type: ignore[assignment]
         srv = self.server
         peer = transport.get_extra_info("peername")
@@ -119,6 +120,10 @@ class Client(asyncio.Protocol):
             self.addr = _fmt_addr(peer)
         if sock:
             self.laddr = _fmt_addr(sock)
+        if early is not None:  # admitted then; the loop takes the connection over now
+            transport.set_write_buffer_limits(high=HIGH_WATER)  # type: ignore[attr-defined]
+            early.hand_over(transport)  # type: ignore[attr-defined]
+            return
         self.local = is_local_peer(peer)
         if srv.config.protected_mode and not srv.config.requirepass and not self.local:
             srv.stats.rejected_conn += 1
@@ -412,7 +417,7 @@ def run_denying_writes(c: Client, cmds: list[list[bytes]], out: list[bytes], hig
         if deny is not None and c.authenticated:
             cmd = resolve(argv)
             if cmd.__class__ is not bytes and _denied_on_disk_error(c, cmd):  # type: ignore[arg-type]
-                reply = _reject_disk_error(c, cmd, deny)  # type: ignore[arg-type]
+                reply = reject_command(c, cmd, deny)  # type: ignore[arg-type]
         if reply is None:
             reply = execute(c, argv)
             if reply is None or c.close_after_reply or c.closing:
@@ -430,27 +435,6 @@ def _denied_on_disk_error(c: Client, cmd: Any) -> bool:
     if cmd.is_write or cmd.name == "ping":
         return True
     return cmd.name == "exec" and bool(c.multi) and any(q.is_write for q, _ in c.multi or ())
-
-
-def _reject_disk_error(c: Client, cmd: Any, deny: bytes) -> bytes:
-    srv = c.server
-    st = srv.cmdstats.get(cmd)
-    if st is None:
-        st = srv.cmdstats[cmd] = [0, 0, 0, 0]
-    st[2] += 1
-    if cmd.name == "exec":  # execCommandAbort
-        from engine.commands.transactions import unwatch_all
-
-        c.multi = None
-        c.multi_error = False
-        unwatch_all(c)
-        reply = b"-EXECABORT Transaction discarded because of: " + deny[1:]
-    else:
-        if c.multi is not None:
-            c.multi_error = True  # flagTransaction
-        reply = deny
-    srv.count_error(reply)
-    return reply
 
 
 def _fmt_addr(a: Any) -> str:

@@ -95,14 +95,6 @@ def _rejected(c: Client, argv: list[bytes], reply: bytes, cmd: Command | None = 
     st[2] += 1
 
 
-def _reject(c: Client, argv: list[bytes], reply: bytes, cmd: Command) -> bytes:
-    """rejectCommand: the error reply, counted, and a transaction being queued is flagged."""
-    if c.multi is not None:
-        c.multi_error = True
-    _rejected(c, argv, reply, cmd)
-    return reply
-
-
 def execute(c: Client, argv: list[bytes]) -> bytes | None:
     cmd = _lookup.get(argv[0])
     if cmd is None or cmd.subcommands:
@@ -125,26 +117,30 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
     if cmd.protected:  # after arity, before authentication and MULTI queueing
         r = protected_reject(c, cmd)
         if r is not None:
-            return _reject(c, argv, r, cmd)
+            return reject_command(c, cmd, r)
     if not c.authenticated and not cmd.no_auth:
         if c.multi is not None:
             c.multi_error = True
         _rejected(c, argv, NOAUTH, cmd)
         return NOAUTH
-    ev = c.server.evictor
-    if ev is not None:  # maxmemory: performEvictions, -OOM for denyoom commands
+    srv = c.server
+    ev = srv.evictor
+    busy = srv.busy_reply
+    if ev is not None and busy is None:  # maxmemory: performEvictions, -OOM for denyoom commands
         r = ev.check_command(c, cmd, argv)
         if r is not None:
             _rejected(c, argv, r, cmd)
             return r
-    if c.server.replication.guard:  # READONLY / MASTERDOWN / NOREPLICAS
-        r = c.server.replication.reject(c, cmd)
+    if srv.replication.guard:  # READONLY / MASTERDOWN / NOREPLICAS
+        r = srv.replication.reject(c, cmd)
         if r is not None:
-            return _reject(c, argv, r, cmd)
+            return reject_command(c, cmd, r)
     if c.resp == 2 and (c.sub_channels or c.sub_patterns or c.sub_shard):
         r = subscribed_context_error(c, cmd)
         if r is not None:
-            return _reject(c, argv, r, cmd)
+            return reject_command(c, cmd, r)
+    if busy is not None and "allow_busy" not in cmd.flags and (c.multi is None or cmd.allowed_in_multi):
+        return reject_command(c, cmd, busy)  # a script runs past busy-reply-threshold
     if c.multi is not None and cmd.name not in _MULTI_PASS:
         if not cmd.allowed_in_multi:
             c.multi_error = True
@@ -154,6 +150,27 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
         c.multi.append((cmd, argv))
         return replies.QUEUED
     return call(c, cmd, argv)
+
+
+def reject_command(c: Client, cmd: Command, reply: bytes) -> bytes:
+    """rejectCommand: count the refusal and flag the transaction; a refused EXEC
+    discards the transaction instead (execCommandAbort), naming the reason."""
+    srv = c.server
+    st = srv.cmdstats.get(cmd)
+    if st is None:
+        st = srv.cmdstats[cmd] = [0, 0, 0, 0]
+    st[2] += 1
+    if cmd.name == "exec":
+        from engine.commands.transactions import unwatch_all
+
+        c.multi = None
+        c.multi_error = False
+        unwatch_all(c)
+        reply = b"-EXECABORT Transaction discarded because of: " + reply[1:]
+    elif c.multi is not None:
+        c.multi_error = True  # flagTransaction
+    srv.count_error(reply)
+    return reply
 
 
 def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
@@ -234,7 +251,8 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
     nbytes = 0
     i = 0
     fast_ok = (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
-               and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard)
+               and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
+               and srv.busy_reply is None)
     slow_ns = srv.slowlog_threshold_ns
     prop = srv.propagator
     for argv in cmds:
@@ -250,7 +268,7 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
             ap(reply)
             fast_ok = (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
                        and not (c.sub_channels or c.sub_patterns or c.sub_shard)
-                       and not srv.replication.guard)
+                       and not srv.replication.guard and srv.busy_reply is None)
             slow_ns = srv.slowlog_threshold_ns
         else:
             dirty_before = srv.dirty
