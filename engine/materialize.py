@@ -68,7 +68,7 @@ def record_to_value(rec: Record, config: Any) -> Any:
 def _stream_value(st: Any, config: Any) -> Any:
     """rdbLoadObject for streams: nodes rebuilt as XADD in order builds them; metadata a
     stream v1 file lacks derived as 7.0's loader does."""
-    from engine.types.streams import MAX_ID, NACK, Consumer, Group, StreamValue, make_id
+    from engine.types.streams import MAX_ID, NACK, Consumer, Group, StreamValue, make_id, s64
 
     s = StreamValue()
     mb, me = config.stream_node_max_bytes, config.stream_node_max_entries
@@ -84,7 +84,7 @@ def _stream_value(st: Any, config: Any) -> Any:
     for g in st.groups:
         glast = make_id(*g.last_id)
         if g.entries_read is not None:
-            er = g.entries_read
+            er = s64(g.entries_read)  # a long long there: 2^64-2 reads as -2
         elif st.entries_added is None:  # stream v1: estimated as the loader does
             er = s.estimate_distance(glast)
         else:
@@ -122,8 +122,8 @@ def _stream_model(s: Any) -> Any:
                         for i in g.pel_ids)
         consumers = tuple(StreamConsumer(cn, c.seen_time, None, tuple(sid(i) for i in c.pel_ids))
                           for cn, c in sorted(g.consumers.items()))
-        groups.append(StreamGroup(name, sid(g.last_id), None if g.entries_read == -1 else g.entries_read,
-                                  pending, consumers))
+        er = None if g.entries_read == -1 else g.entries_read & 0xFFFFFFFFFFFFFFFF  # rdbSaveLen of it
+        groups.append(StreamGroup(name, sid(g.last_id), er, pending, consumers))
     return Stream(entries=entries, length=len(s.ids), last_id=sid(s.last_id), first_id=sid(s.first_id),
                   max_deleted_id=sid(s.max_deleted), entries_added=s.entries_added, groups=tuple(groups))
 
