@@ -48,17 +48,15 @@ def record_to_value(rec: Record, config: Any) -> Any:
             h.lp = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
         return h
     if t == "zset":
-        z = ZSetValue(lp=False)
-        for m, s in v:
-            if m not in z.dict:
-                z.dict[m] = s
-                z.zsl.insert(s, m)
-        n = len(z)
+        members = {m: None for m, _ in v}
+        n = len(members)
         if rec.encoding in _COMPACT:
-            z.lp = n <= config.zset_max_listpack_entries
+            lp = n <= config.zset_max_listpack_entries
         else:
-            z.lp = n <= config.zset_max_listpack_entries and all(
-                len(m) <= config.zset_max_listpack_value for m in z.dict)
+            lp = n <= config.zset_max_listpack_entries and all(
+                len(m) <= config.zset_max_listpack_value for m in members)
+        z = ZSetValue(lp=lp)
+        z.fill(v)
         return z
     if t == "stream":
         return _stream_value(v, config)
