@@ -210,3 +210,21 @@ def test_shutdown_timeout_ends_the_wait(start: Starter, tmp_path: Path) -> None:
     finally:
         master.stop()
         replica.stop()
+
+
+@BOTH
+def test_initial_aof_still_being_written_refuses_shutdown(start: Starter, tmp_path: Path) -> None:
+    """CONFIG SET appendonly yes starts the first rewrite (AOF_WAIT_REWRITE): until it is done
+    the data exists only in memory, so SHUTDOWN is refused unless FORCE."""
+    srv = start(tmp_path, "--rdb-key-save-delay", "300000")  # 0.3 s a key: a slow rewrite
+    try:
+        c = srv.client()
+        c.mset({f"k{i}": i for i in range(10)})
+        c.config_set("appendonly", "yes")
+        assert c.info("persistence")["aof_rewrite_in_progress"] == 1
+        assert send(srv.port, "SHUTDOWN") == SHUTDOWN_ERR
+        assert alive(srv) and c.dbsize() == 10
+        assert send(srv.port, "SHUTDOWN", "FORCE") == b""
+        assert exited(srv) == 0
+    finally:
+        srv.stop()
