@@ -331,7 +331,7 @@ class Server:
             if self.evictor is not None:
                 self.memory.cron()
             if (self.active_expire_enabled and self.replication.masterhost is None  # replicas wait for DELs
-                    and not self.shutdown.paused):  # checkClientPauseTimeoutAndReturnIfPaused
+                    and not self.shutdown.initiated):  # writes paused: checkClientPauseTimeoutAndReturnIfPaused
                 active_expire_cycle(self.keyspace, self.config.hz, self.config.active_expire_effort)
                 self.propagator.flush()
             now = time.time()

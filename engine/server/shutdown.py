@@ -65,11 +65,7 @@ class Shutdown:
 
     @property
     def initiated(self) -> bool:
-        return self.deadline != 0.0
-
-    @property
-    def paused(self) -> bool:
-        """PAUSE_DURING_SHUTDOWN: writes wait while the shutdown waits for replicas."""
+        """isShutdownInitiated: waiting for replicas, writes paused (PAUSE_DURING_SHUTDOWN)."""
         return self.deadline != 0.0
 
     # -- entry points ---------------------------------------------------------------------------
@@ -88,7 +84,7 @@ class Shutdown:
 
     def command(self, c: Client, flags: int) -> bytes | None:
         """SHUTDOWN (without ABORT): b"" when exiting, None while blocked, else the error."""
-        status = self.prepare(flags, c)
+        status = self.prepare(flags)
         if status == "exit":
             self.exit()
             c.close_after_reply = True
@@ -128,7 +124,7 @@ class Shutdown:
                 self.exit()
 
     # -- the sequence ---------------------------------------------------------------------------
-    def prepare(self, flags: int, c: Client | None = None) -> str:
+    def prepare(self, flags: int) -> str:
         """prepareForShutdown: "exit", "wait" (replicas lag) or "error" (cancelled)."""
         if self.initiated:
             return "wait"  # this SHUTDOWN waits with the first one
@@ -204,7 +200,9 @@ class Shutdown:
         log.info("Saving the final RDB snapshot before exiting.")
         try:
             srv.save_now()
-        except CommandError:
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the data is only in memory
+            if not isinstance(exc, CommandError):
+                log.exception("Saving the final RDB snapshot failed")
             if not force:
                 log.warning("Error trying to save the DB, can't exit.")
                 return False
