@@ -309,6 +309,7 @@ class Server:
 
     async def close(self) -> None:
         if not self.shutdown.done:  # serve() failed: no shutdown sequence ran
+            self.aof.final_flush()  # best effort: what is buffered reaches the file
             self.close_now()
         for srv in self.listeners:
             try:
