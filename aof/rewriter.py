@@ -16,6 +16,11 @@ formats.md §7.7):
   either ``XGROUP CREATECONSUMER k g c`` (no pending entries) or one ``XCLAIM k g
   c 0 <id> TIME <ms> RETRYCOUNT <n> JUSTID FORCE`` per pending entry in ID order;
 * a key's TTL: ``PEXPIREAT k <ms>`` after its value.
+* values no command form can recreate — a zset holding a NaN score (Redis writes
+  ``ZADD k nan m``, which its own loader refuses, dropping the key), a stream whose
+  entries-added or a group's entries-read is past 2^63-1 (Redis writes the signed
+  value, which XSETID / XGROUP CREATE refuse) — are written as ``RESTORE k 0
+  <payload>`` in the target's RDB version, which every loader takes.
 
 ``target`` is the Redis version whose rewrite to mirror (default 7.4): scores as
 ``%.17g`` before 7.2, as ``fpconv_dtoa`` (shortest round-trip digits) from 7.2;
@@ -100,6 +105,20 @@ def format_score(x: float, score_format: str = "%.17g") -> bytes:
     return b"%.17g" % x
 
 
+_S64_MAX: Final = (1 << 63) - 1
+
+
+def _no_command_form(t: str, v: Any) -> bool:
+    """True for the values ``record`` writes as RESTORE (see the module docstring)."""
+    if t == "zset":
+        return any(s != s for _, s in v)
+    if t == "stream" and isinstance(v, Stream):
+        if v.entries_added is not None and v.entries_added > _S64_MAX:
+            return True
+        return any(g.entries_read is not None and g.entries_read > _S64_MAX for g in v.groups)
+    return False
+
+
 def _sid(i: tuple[int, int]) -> bytes:
     return b"%d-%d" % i
 
@@ -173,7 +192,9 @@ class AofRewriter:
         t = rec.type
         v = rec.value
         per = self.per
-        if t == "string":
+        if _no_command_form(t, v):
+            yield [b"RESTORE", key, b"0", self._payload(rec)]
+        elif t == "string":
             yield [b"SET", key, v]
         elif t == "list":
             yield from _batched([b"RPUSH", key], list(v), per)
@@ -199,6 +220,12 @@ class AofRewriter:
             raise AofError(f"cannot rewrite key {key!r} (db {rec.db}): unknown type {t!r}")
         if rec.expire_ms is not None:
             yield [b"PEXPIREAT", key, b"%d" % rec.expire_ms]
+
+    def _payload(self, rec: Record) -> bytes:
+        from rdbtools.dump import dump_value
+
+        version = 12 if self.target >= (7, 4) else 11 if self.target >= (7, 2) else 10 if self.target >= (7, 0) else 9
+        return dump_value((rec.type, rec.value), version)
 
     def _hash(self, rec: Record) -> Iterator[list[bytes]]:
         key = rec.key

@@ -104,6 +104,21 @@ def _parse_save(args: list[str]) -> str:
     return " ".join(parts)
 
 
+def _parse_sig_flags(args: list[str]) -> str:
+    """``shutdown-on-sigterm``/``-sigint``: several of default|save|nosave|now|force (a
+    MULTI_ARG enum), kept as configEnumGetName renders them: "default", or the names set
+    in enum order ("now force" -> "now force", "force save" -> "save force")."""
+    words = [w.lower() for w in " ".join(args).split()]
+    if not words or any(w not in ("default", *_SHUTDOWN_FLAGS) for w in words):
+        raise ConfigValueError("argument(s) must be one of the following: default, save, nosave, now, force")
+    if "save" in words and "nosave" in words:
+        raise ConfigValueError("shutdown options SAVE and NOSAVE can't be used simultaneously")
+    return " ".join(f for f in _SHUTDOWN_FLAGS if f in words) or "default"
+
+
+_SHUTDOWN_FLAGS = ("save", "nosave", "now", "force")
+
+
 _COBL_CLASSES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
 
 
@@ -218,6 +233,10 @@ def _specs() -> list[ConfigSpec]:
         # users other than default are not served: an ACL file is refused rather than
         # ignored, so a configuration relying on it (e.g. "user default off") never runs open
         S("aclfile", "string", "", mutable=False, refuse_non_default=True),
+        # shutdown (engine.server.shutdown)
+        S("shutdown-timeout", "int", 10, lo=0, hi=INT_MAX),
+        S("shutdown-on-sigint", "special", "default", parse=_parse_sig_flags),
+        S("shutdown-on-sigterm", "special", "default", parse=_parse_sig_flags),
     ]
     noop = [  # accepted so redis.conf files load; no effect here
         ("stream-node-max-bytes", "memory", 4096), ("stream-node-max-entries", "int", 100),
@@ -238,8 +257,7 @@ def _specs() -> list[ConfigSpec]:
         ("supervised", "string", "no"), ("syslog-enabled", "bool", False),
         ("syslog-ident", "string", "redis"), ("syslog-facility", "string", "local0"),
         ("latency-tracking", "bool", True), ("io-threads", "int", 1), ("io-threads-do-reads", "bool", False),
-        ("busy-reply-threshold", "int", 5000), ("shutdown-timeout", "int", 10),
-        ("shutdown-on-sigint", "string", "default"), ("shutdown-on-sigterm", "string", "default"),
+        ("busy-reply-threshold", "int", 5000),
         ("crash-log-enabled", "bool", True), ("crash-memcheck-enabled", "bool", True),
         ("activedefrag", "bool", False), ("tracking-table-max-keys", "int", 1000000),
         ("maxmemory-clients", "string", "0"),

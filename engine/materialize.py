@@ -50,17 +50,15 @@ def record_to_value(rec: Record, config: Any) -> Any:
             h.lp = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
         return h
     if t == "zset":
-        z = ZSetValue(lp=False)
-        for m, s in v:
-            if m not in z.dict:
-                z.dict[m] = s
-                z.zsl.insert(s, m)
-        n = len(z)
+        members = {m: None for m, _ in v}
+        n = len(members)
         if rec.encoding in _COMPACT:
-            z.lp = n <= config.zset_max_listpack_entries
+            lp = n <= config.zset_max_listpack_entries
         else:
-            z.lp = n <= config.zset_max_listpack_entries and all(
-                len(m) <= config.zset_max_listpack_value for m in z.dict)
+            lp = n <= config.zset_max_listpack_entries and all(
+                len(m) <= config.zset_max_listpack_value for m in members)
+        z = ZSetValue(lp=lp)
+        z.fill(v)
         return z
     if t == "stream":
         return _stream_value(v, config)
@@ -70,7 +68,7 @@ def record_to_value(rec: Record, config: Any) -> Any:
 def _stream_value(st: Any, config: Any) -> Any:
     """rdbLoadObject for streams: nodes rebuilt as XADD in order builds them; metadata a
     stream v1 file lacks derived as 7.0's loader does."""
-    from engine.types.streams import MAX_ID, NACK, Consumer, Group, StreamValue, make_id
+    from engine.types.streams import MAX_ID, NACK, Consumer, Group, StreamValue, make_id, s64
 
     s = StreamValue()
     mb, me = config.stream_node_max_bytes, config.stream_node_max_entries
@@ -86,7 +84,7 @@ def _stream_value(st: Any, config: Any) -> Any:
     for g in st.groups:
         glast = make_id(*g.last_id)
         if g.entries_read is not None:
-            er = g.entries_read
+            er = s64(g.entries_read)  # a long long there: 2^64-2 reads as -2
         elif st.entries_added is None:  # stream v1: estimated as the loader does
             er = s.estimate_distance(glast)
         else:
@@ -124,8 +122,8 @@ def _stream_model(s: Any) -> Any:
                         for i in g.pel_ids)
         consumers = tuple(StreamConsumer(cn, c.seen_time, None, tuple(sid(i) for i in c.pel_ids))
                           for cn, c in sorted(g.consumers.items()))
-        groups.append(StreamGroup(name, sid(g.last_id), None if g.entries_read == -1 else g.entries_read,
-                                  pending, consumers))
+        er = None if g.entries_read == -1 else g.entries_read & 0xFFFFFFFFFFFFFFFF  # rdbSaveLen of it
+        groups.append(StreamGroup(name, sid(g.last_id), er, pending, consumers))
     return Stream(entries=entries, length=len(s.ids), last_id=sid(s.last_id), first_id=sid(s.first_id),
                   max_deleted_id=sid(s.max_deleted), entries_added=s.entries_added, groups=tuple(groups))
 

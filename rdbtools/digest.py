@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rdbtools.model import Record, Stream
+from rdbtools.numbers import g17
 
 OBJ_TYPES = {"string": 0, "list": 1, "set": 2, "zset": 3, "hash": 4, "module": 5, "stream": 6}
 _ZERO = bytes(20)
@@ -42,9 +43,7 @@ def _mix(d: bytearray, data: bytes) -> None:
     d[:] = _sha1(d).digest()
 
 
-def _score(x: float) -> bytes:
-    """C's ``%.17g`` (Python spells infinities the same way)."""
-    return b"%.17g" % x
+_score = g17  # C's %.17g, a NaN's sign included
 
 
 def _pair_digest(a: bytes, b: bytes) -> bytes:

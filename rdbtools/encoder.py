@@ -28,7 +28,6 @@ No clock is read here: ``ctime`` for the regenerated aux fields is a parameter.
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from .model import (
     SlotInfo,
     Stream,
 )
+from .numbers import g17
 from .policy import EncodingPolicy, fpconv_dtoa, string_double, zset_score_entry
 from .primitives import save_binary_double, save_len, save_ms, save_string
 
@@ -194,29 +194,24 @@ def _zkey(p: tuple[bytes, float]) -> tuple[float, bytes]:
 _LL_HALF = float((2**63 - 1) // 2)  # double2ll's range
 
 
-def _g17(v: float) -> bytes:
-    """7.0's d2string for a score double2ll refused: ``%.17g`` (``inf``/``-inf``)."""
-    if v == math.inf:
-        return b"inf"
-    if v == -math.inf:
-        return b"-inf"
-    return b"%.17g" % v
-
-
 def _save_zset(pairs: Sequence[tuple[bytes, float]], version: int, policy: EncodingPolicy, compress: bool):
+    """A zset. One holding a NaN score (Redis takes one in a RESTOREd listpack) keeps its
+    given order and is always written compact, its NaN as the text ``nan``/``-nan``: the
+    skiplist forms cannot hold it (Redis's loader refuses "Zset with NAN score")."""
     _nonempty(pairs, "zset")
-    for _, s in pairs:
-        if s != s:
-            raise RdbEncodeError("a zset score cannot be NaN")
     if len({m for m, _ in pairs}) != len(pairs):
         raise RdbEncodeError("duplicate zset member")
-    ordered = sorted(pairs, key=_zkey)  # zslInsert order: score, then member bytes
+    has_nan = any(s != s for _, s in pairs)
+    # zslInsert order: score, then member bytes; NaN orders nothing: the listpack's order
+    ordered = list(pairs) if has_nan else sorted(pairs, key=_zkey)
     enc = policy.zset_encoding(pairs, version)
+    if has_nan and enc == "skiplist":
+        enc = "listpack" if version >= 10 else "ziplist"
     if enc != "skiplist":
         flat: list[bytes | int] = []
         append = flat.append
         if version >= 10:  # zset_score_entry, inlined: double2ll first, else the era's text
-            text = fpconv_dtoa if version >= 11 else _g17
+            text = fpconv_dtoa if version >= 11 else g17
             for m, s in ordered:
                 append(m)
                 if -_LL_HALF <= s <= _LL_HALF and int(s) == s:
@@ -226,7 +221,7 @@ def _save_zset(pairs: Sequence[tuple[bytes, float]], version: int, policy: Encod
         else:
             for m, s in ordered:
                 append(m)
-                append(zset_score_entry(float(s), version))
+                append(g17(s) if s != s else zset_score_entry(float(s), version))
         if enc == "listpack":
             return 17, save_string(encode_listpack(flat), compress)
         return 12, save_string(encode_ziplist(flat), compress)

@@ -7,7 +7,9 @@ One object per key::
 
 ``S`` is a JSON string when the bytes are valid UTF-8, else ``{"base64": "…"}``.
 Values: string → S; list → [S…] in order; set → [S…] sorted bytewise; zset →
-[[S, score]…] by score then member (``"inf"``/``"-inf"`` for infinities); hash →
+[[S, score]…] by score then member (``"inf"``/``"-inf"`` for infinities, ``"nan"``/
+``"-nan"`` for a NaN by its sign bit; a zset holding a NaN keeps its stored order,
+as Redis keeps that listpack); hash →
 [[field, value]…] sorted by field, with a third element (the field's expire_ms)
 when it has one; stream → a dict (entries, ids, groups); module → module name,
 id and raw bytes. Optional ``lru_idle`` / ``lfu_freq`` appear only when the file
@@ -53,13 +55,22 @@ def unjbytes(v: Any) -> bytes:
 def jscore(s: float) -> Any:
     if math.isinf(s):
         return "inf" if s > 0 else "-inf"
+    if s != s:
+        return "-nan" if math.copysign(1.0, s) < 0 else "nan"
     return s
 
 
 def unjscore(v: Any) -> float:
-    if isinstance(v, str):
-        return float(v)
+    """A score back from JSON: a number, or "inf"/"-inf"/"nan"/"-nan" (float() keeps the sign)."""
     return float(v)
+
+
+def zset_order(pairs: Any) -> Any:
+    """The contract's zset order: by score then member, except that a zset holding a NaN
+    score (which orders nothing) keeps its stored order."""
+    if any(s != s for _, s in pairs):
+        return pairs
+    return sorted(pairs, key=_zkey)
 
 
 def jid(i: StreamID) -> str:
@@ -83,7 +94,7 @@ def value_to_json(type_name: str, value: Any, field_expires: dict[bytes, int] | 
     if type_name == "set":
         return [jbytes(v) for v in sorted(value)]
     if type_name == "zset":
-        return [[jbytes(m), jscore(s)] for m, s in sorted(value, key=_zkey)]
+        return [[jbytes(m), jscore(s)] for m, s in zset_order(value)]
     if type_name == "hash":
         out = []
         fe = field_expires or {}
@@ -238,7 +249,7 @@ def _s(b: bytes) -> str:
 
 def _score(x: float) -> str:
     if x != x or x in (_INF, _NINF):
-        return '"inf"' if x > 0 else '"-inf"'
+        return '"%s"' % jscore(x)
     return repr(x)
 
 
@@ -260,7 +271,7 @@ def record_to_line(r: Record) -> str:
         value = "[" + ",".join(["[" + _s(f) + "," + _s(x) + "]" for f, x in sorted(v)]) + "]"
     elif t == "zset":
         value = "[" + ",".join(
-            ["[" + _s(m) + "," + _score(sc) + "]" for m, sc in sorted(v, key=_zkey)]
+            ["[" + _s(m) + "," + _score(sc) + "]" for m, sc in zset_order(v)]
         ) + "]"
     else:
         return _dumps(record_to_json(r))

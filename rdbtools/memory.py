@@ -39,7 +39,7 @@ from typing import Any
 
 from .encodings.listpack import lp_entry_size, lp_int_entry_size
 from .model import Record, Stream
-from .numbers import double_to_int, string2ll
+from .numbers import double_to_int, g17, string2ll
 
 # sizeof() of the structs objectComputeSize adds (64-bit Redis 7.0)
 ROBJ = 16
@@ -141,7 +141,7 @@ def d2string(score: float, legacy: bool = False) -> bytes:
     within ±2^52; everything else is ``%.17g``.
     """
     if score != score:
-        return b"nan"
+        return g17(score)
     if score in (_INF, _NINF):
         return b"inf" if score > 0 else b"-inf"
     if legacy:

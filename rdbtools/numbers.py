@@ -7,6 +7,8 @@ is what decides int encodings in RDB strings, listpacks, ziplists and intsets.
 
 from __future__ import annotations
 
+import math
+
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 
@@ -50,4 +52,14 @@ def double_to_int(value: float) -> int | None:
 
 double2ll = double_to_int
 
-__all__ = ["INT64_MAX", "INT64_MIN", "double2ll", "double_to_int", "string2ll"]
+
+def g17(value: float) -> bytes:
+    """C's ``%.17g`` as glibc prints it: ``inf``/``-inf``, and ``nan``/``-nan`` by the sign
+    bit (Python drops a NaN's sign). The text of a NaN score in DEBUG DIGEST, in replies,
+    and in a listpack (Redis keeps the ``-nan`` of a RESTOREd payload; so do we)."""
+    if value != value:
+        return b"-nan" if math.copysign(1.0, value) < 0 else b"nan"
+    return b"%.17g" % value
+
+
+__all__ = ["INT64_MAX", "INT64_MIN", "double2ll", "double_to_int", "g17", "string2ll"]

@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields, replace
 from itertools import chain
 
 from .encodings.listpack import lp_entry_size
-from .numbers import double2ll, string2ll
+from .numbers import double2ll, g17, string2ll
 
 # quicklist.c: optimization_level[] (bytes per node for fill -1..-5) and SIZE_SAFETY_LIMIT
 _NODE_LEVELS = (4096, 8192, 16384, 32768, 65536)
@@ -285,6 +285,8 @@ def fpconv_dtoa(v: float) -> bytes:
     """
     if math.isinf(v):
         return b"inf" if v > 0 else b"-inf"
+    if v != v:  # filter_special after the sign of the bits: "nan" / "-nan"
+        return g17(v)
     if v == 0:
         return b"-0" if math.copysign(1.0, v) < 0 else b"0"
     neg = v < 0

@@ -290,8 +290,8 @@ def client_unblock(c, argv):  # type: ignore[no-untyped-def]
     elif len(argv) > 4:
         raise SyntaxErr()
     x = c.server.clients.get(cid)
-    if x is None or x.blocked is None:
-        return ZERO
+    if x is None or x.blocked is None or x.blocked.cmd_name in ("shutdown", "postpone"):
+        return ZERO  # 7.0.15 would panic (replyToBlockedClientTimedOut knows no such block)
     reply = (b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" if err
              else x.blocked.timeout_reply)
     c.server.blocking.unblock_with(x, reply)

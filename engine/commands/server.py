@@ -62,6 +62,7 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
         ("configured_hz", cfg.hz), ("lru_clock", srv.keyspace.lru_clock & 0xFFFFFF),
         ("executable", os.path.abspath(os.sys.argv[0]) if os.sys.argv else ""),
         ("config_file", cfg.config_file or ""), ("io_threads_active", 0),
+        *srv.shutdown.info_fields(),
     ]
     s["clients"] = [
         ("connected_clients", len(srv.clients)), ("cluster_connections", 0),
@@ -456,21 +457,31 @@ def monitor_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("shutdown", -1, "admin noscript loading stale no_multi allow_busy", group=G)
 def shutdown_cmd(c, argv):  # type: ignore[no-untyped-def]
+    """shutdownCommand: no reply when the server exits (the connection just closes), the
+    error when the shutdown failed, blocked while waiting for lagging replicas."""
+    from engine.server.shutdown import FORCE, NOSAVE, NOW, SAVE
+
+    names = {b"nosave": NOSAVE, b"save": SAVE, b"now": NOW, b"force": FORCE}
+    flags = 0
+    abort = False
     for a in argv[1:]:
-        if a.lower() not in (b"nosave", b"save", b"now", b"force", b"abort"):
+        a = a.lower()
+        if a == b"abort":
+            abort = True
+        elif a in names:
+            flags |= names[a]
+        else:
             raise SyntaxErr()
-    opts = {a.lower() for a in argv[1:]}
-    if b"abort" in opts:
-        raise CommandError("No shutdown in progress.")
-    mode = "nosave" if b"nosave" in opts else "save" if b"save" in opts else None
-    if mode == "save" and b"nosave" in opts:
+    if (abort and flags) or (flags & NOSAVE and flags & SAVE):
         raise SyntaxErr()
+    if abort:
+        if not c.server.shutdown.abort():
+            raise CommandError("No shutdown in progress.")
+        return OK
     busy = c.server.busy_reply
-    if busy is not None and mode != "nosave":  # a busy script: only NOSAVE may stop the server
+    if busy is not None and not flags & NOSAVE:  # a busy script: only NOSAVE may stop the server
         raise CommandError(busy[6:-2].decode(), "BUSY")
-    c.server.request_shutdown(mode)
-    c.close_after_reply = True
-    return b""  # like Redis: no reply, the connection just closes
+    return c.server.shutdown.command(c, flags)
 
 
 

@@ -34,6 +34,7 @@ from engine.types.streams import (
     StreamValue,
     id_bytes,
     mstime,
+    s64,
 )
 from engine.types.strings import parse_int
 
@@ -183,7 +184,7 @@ def reply_with_range(s: StreamValue, start: int, end: int, count: int, group=Non
     for i in ids:
         if i > group.last_id:
             if group.entries_read != SCG_INVALID_ENTRIES_READ and not s.range_has_tombstones(i, None):
-                group.entries_read += 1
+                group.entries_read = s64(group.entries_read + 1)
             elif s.entries_added:
                 group.entries_read = s.estimate_distance(i)
             group.last_id = i

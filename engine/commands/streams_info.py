@@ -8,7 +8,7 @@ from engine.commands.streams import MAX_ID, cstr, entry_reply, lookup
 from engine.commands.streams_groups import _help, _subcommand_syntax
 from engine.errors import CommandError
 from engine.server.replies import bulk, integer, map_header, null
-from engine.types.streams import SCG_INVALID_ENTRIES_READ, StreamValue, id_bytes, mstime
+from engine.types.streams import SCG_INVALID_ENTRIES_READ, StreamValue, id_bytes, mstime, s64
 
 XINFO = container("xinfo", -2, group="stream", since="5.0.0")
 
@@ -64,7 +64,7 @@ def xinfo_stream(c, argv):  # type: ignore[no-untyped-def]
            _kv(b"radix-tree-nodes", integer(s.rax_nodes())),
            _kv(b"last-generated-id", bulk(id_bytes(s.last_id))),
            _kv(b"max-deleted-entry-id", bulk(id_bytes(s.max_deleted))),
-           _kv(b"entries-added", integer(s.entries_added)),
+           _kv(b"entries-added", integer(s64(s.entries_added))),  # addReplyLongLong of a uint64_t
            _kv(b"recorded-first-entry-id", bulk(id_bytes(s.first_id)))]
     if not full:
         out.append(_kv(b"groups", integer(len(s.groups))))

@@ -331,23 +331,29 @@ class AofState:
                 self._everysec(now)
         aof_rewrite.cron_rewrites(self, now)
 
-    def shutdown(self) -> None:
-        """``finishShutdown``: kill the rewrite child, flush and fsync the AOF."""
-        from engine.persistence import aof_rewrite
-
-        if self.child_pid:
-            log.warning("There is a child rewriting the AOF. Killing it!")
-            aof_rewrite.kill_child(self)
+    def final_flush(self) -> str | None:
+        """``finishShutdown``'s ``flushAppendOnlyFile(1)`` + fsync: None when every byte is
+        written and synced (the held replies then go out), else the error text. The
+        shutdown refuses to exit on an error (unless FORCE), so what the buffer holds is
+        not lost; the held replies stay held."""
         w, sink = self.writer, self.sink
-        if w is not None and sink is not None:
-            log.info("Calling fsync() on the AOF file.")
-            self.write_out()
-            self.wait_fsync()
-            try:
-                sink.fsync()
-            except OSError as exc:
-                log.warning("Fail to fsync the AOF file: %s", exc.strerror)
-            self._release()
+        if w is None or sink is None:
+            return None
+        if not self.write_out():
+            err = self.write_error
+            return err.message if err is not None else "write error"
+        self.wait_fsync()
+        try:
+            sink.fsync()
+        except OSError as exc:
+            log.warning("Fail to fsync the AOF file: %s.", exc.strerror)
+            return f"fsync: {exc.strerror}"
+        w.synced_size = w.size
+        self._release()
+        return None
+
+    def close(self) -> None:
+        """At exit: the fsync thread ends (after the job it runs)."""
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

@@ -62,7 +62,7 @@ def process_events_while_blocked(host: Scripting, run: RunCtx) -> None:
         srv.busy_reply = None
         ready_keys.extend(srv.ready_keys)
         srv.ready_keys = ready_keys
-    if stop is not None and stop.is_set() and srv.shutdown_save_mode == "nosave":
+    if srv.shutdown.done:  # SHUTDOWN NOSAVE came in: the server stops inside the script
         _abandon(srv, run)
 
 

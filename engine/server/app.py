@@ -88,7 +88,9 @@ class Server:
         self.load_expired = 0
         self.load_skipped = 0
         self.obuf_limits = config.client_output_buffer_limit["normal"] != (0, 0, 0)
-        self.shutdown_save_mode: str | None = None
+        from engine.server.shutdown import Shutdown
+
+        self.shutdown = Shutdown(self)  # SHUTDOWN / SIGTERM: prepareForShutdown, finishShutdown
         self.bgsave_pid = 0
         self.bgsave_started = 0.0
         self.bgsave_dirty = 0
@@ -281,7 +283,7 @@ class Server:
         self._schedule_cron()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                loop.add_signal_handler(sig, self.request_shutdown)
+                loop.add_signal_handler(sig, self.shutdown.on_signal, sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
         try:
@@ -289,38 +291,35 @@ class Server:
         finally:
             await self.close()
 
-    def request_shutdown(self, save_mode: str | None = None) -> None:
-        """Stop the server; ``save_mode`` is None (save if save points exist), "save" or "nosave"."""
-        log.warning("Received shutdown request, scheduling shutdown...")
-        self.shutdown_save_mode = save_mode
-        if self.shutdown_requested is not None:
-            self.shutdown_requested.set()
-
-    async def close(self) -> None:
+    def close_now(self) -> None:
+        """After a successful ``finishShutdown`` (engine.server.shutdown): stop the cron, the
+        replication link and the AOF's fsync thread, close listeners and clients (their sent
+        replies still drain) and remove the pidfile, so nothing runs after the final save."""
         if self._cron_handle is not None:
             self._cron_handle.cancel()
-        self.aof.shutdown()
+            self._cron_handle = None
         self.replication.shutdown()
-        try:
-            self.save_on_shutdown(self.shutdown_save_mode)
-        except EngineError as exc:
-            log.warning("Error trying to save the DB, can't exit: %s (exiting anyway)", exc)
+        self.aof.close()
         for srv in self.listeners:
             srv.close()
         for c in list(self.clients.values()):
             c.close()
+        if self.config.pidfile:
+            try:
+                os.unlink(self.config.pidfile)
+            except OSError:
+                pass
+
+    async def close(self) -> None:
+        if not self.shutdown.done:  # serve() failed: no shutdown sequence ran
+            self.aof.final_flush()  # best effort: what is buffered reaches the file
+            self.close_now()
         for srv in self.listeners:
             try:
                 await asyncio.wait_for(srv.wait_closed(), 1.0)
             except (TimeoutError, Exception):  # noqa: BLE001 - best effort at exit
                 pass
         self.listeners = []
-        if self.config.pidfile:
-            try:
-                os.unlink(self.config.pidfile)
-            except OSError:
-                pass
-        log.warning("Redis is now ready to exit, bye bye...")
 
     def _schedule_cron(self) -> None:
         assert self.loop is not None
@@ -329,10 +328,14 @@ class Server:
     def server_cron(self) -> None:
         try:
             self.cronloops += 1
+            self.shutdown.cron()
+            if self.shutdown.done:
+                return
             self.keyspace.update_clock()
             if self.evictor is not None:
                 self.memory.cron()
-            if self.active_expire_enabled and self.replication.masterhost is None:  # replicas wait for DELs
+            if (self.active_expire_enabled and self.replication.masterhost is None  # replicas wait for DELs
+                    and not self.shutdown.initiated):  # writes paused: checkClientPauseTimeoutAndReturnIfPaused
                 active_expire_cycle(self.keyspace, self.config.hz, self.config.active_expire_effort)
                 self.propagator.flush()
             now = time.time()
@@ -356,7 +359,8 @@ class Server:
         except Exception:  # pragma: no cover - keep the server alive, but say so
             log.exception("serverCron failed")
         finally:
-            self._schedule_cron()
+            if not self.shutdown.done:
+                self._schedule_cron()
 
     def _client_timeouts(self) -> None:
         t = self.config.timeout
@@ -443,20 +447,6 @@ class Server:
                 except OSError as exc:
                     log.warning("Can't save in background: fork: %s", exc)
                 return
-
-    def save_on_shutdown(self, mode: str | None) -> None:
-        """prepareForShutdown: SAVE when save points exist (or SHUTDOWN SAVE), unless NOSAVE."""
-        if mode == "nosave" or (mode is None and not self.save_points()):
-            return
-        if self.bgsave_pid:
-            try:
-                os.kill(self.bgsave_pid, 9)
-                os.waitpid(self.bgsave_pid, 0)
-            except OSError:
-                pass
-            self.bgsave_pid = 0
-        log.info("Saving the final RDB snapshot before exiting.")
-        self.save_now()
 
     # -- loading --------------------------------------------------------------
     def rdb_path(self) -> str:

@@ -141,6 +141,10 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
             return reject_command(c, cmd, r)
     if busy is not None and "allow_busy" not in cmd.flags and (c.multi is None or cmd.allowed_in_multi):
         return reject_command(c, cmd, busy)  # a script runs past busy-reply-threshold
+    sd = srv.shutdown
+    if sd.deadline and c.repl is None and _may_replicate(c, cmd):  # the write pause of a shutdown
+        sd.postpone(c, argv)
+        return None
     if c.multi is not None and cmd.name not in _MULTI_PASS:
         if not cmd.allowed_in_multi:
             c.multi_error = True
@@ -171,6 +175,13 @@ def reject_command(c: Client, cmd: Command, reply: bytes) -> bytes:
         c.multi_error = True  # flagTransaction
     srv.count_error(reply)
     return reply
+
+
+def _may_replicate(c: Client, cmd: Command) -> bool:
+    """processCommand's ``is_may_replicate_command`` (what CLIENT_PAUSE_WRITE postpones)."""
+    if cmd.is_write or "may_replicate" in cmd.flags:
+        return True
+    return cmd.name == "exec" and any(q.is_write or "may_replicate" in q.flags for q, _ in c.multi or ())
 
 
 def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
@@ -252,7 +263,7 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
     i = 0
     fast_ok = (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
                and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
-               and srv.busy_reply is None)
+               and srv.busy_reply is None and not srv.shutdown.deadline)
     slow_ns = srv.slowlog_threshold_ns
     prop = srv.propagator
     for argv in cmds:
@@ -268,7 +279,8 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
             ap(reply)
             fast_ok = (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
                        and not (c.sub_channels or c.sub_patterns or c.sub_shard)
-                       and not srv.replication.guard and srv.busy_reply is None)
+                       and not srv.replication.guard and srv.busy_reply is None
+                       and not srv.shutdown.deadline)
             slow_ns = srv.slowlog_threshold_ns
         else:
             dirty_before = srv.dirty

@@ -43,9 +43,15 @@ def id_bytes(i: int) -> bytes:
     return b"%d-%d" % (i >> 64, i & U64)
 
 
+def s64(v: int) -> int:
+    """C's ``(long long)`` of a 64-bit value: the counters are ``uint64_t`` (entries_added)
+    or ``long long`` (entries_read, lag) in Redis, and wrap as they do there."""
+    v &= U64
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
 def _delta(a: int, b: int) -> int:
-    d = (a - b) & U64
-    return d - (1 << 64) if d >= 1 << 63 else d
+    return s64(a - b)
 
 
 class StreamNode:
@@ -191,7 +197,7 @@ class StreamValue:
         node.last = i
         self.ids.append(i)
         self.entries[i] = fv
-        self.entries_added += 1
+        self.entries_added = (self.entries_added + 1) & U64  # uint64_t: wraps to 0
         self.last_id = i
         if len(self.ids) == 1:
             self.first_id = i
@@ -298,21 +304,23 @@ class StreamValue:
         return s <= md <= e
 
     def estimate_distance(self, i: int) -> int:
-        """streamEstimateDistanceFromFirstEverEntry (-1 when unknown)."""
-        if not self.entries_added:
+        """streamEstimateDistanceFromFirstEverEntry (-1 when unknown); a ``long long`` as
+        there, so an entries_added of 2^64-1 reads as -1 (unknown) too."""
+        added = self.entries_added
+        if not added:
             return 0
         if not self.ids and i <= self.last_id:
-            return self.entries_added
+            return s64(added)
         if i == self.last_id:
-            return self.entries_added
+            return s64(added)
         if i > self.last_id:
             return SCG_INVALID_ENTRIES_READ
         md = self.max_deleted
         if md == 0 or md < self.first_id:
             if i < self.first_id:
-                return self.entries_added - len(self.ids)
+                return s64(added - len(self.ids))
             if i == self.first_id:
-                return self.entries_added - len(self.ids) + 1
+                return s64(added - len(self.ids) + 1)
         return SCG_INVALID_ENTRIES_READ
 
     def lag(self, g: Group) -> int | None:
@@ -320,10 +328,10 @@ class StreamValue:
         if not self.entries_added:
             return 0
         if g.entries_read != SCG_INVALID_ENTRIES_READ and not self.range_has_tombstones(g.last_id, None):
-            return self.entries_added - g.entries_read
+            return s64(self.entries_added - g.entries_read)
         er = self.estimate_distance(g.last_id)
         if er != SCG_INVALID_ENTRIES_READ:
-            return self.entries_added - er
+            return s64(self.entries_added - er)
         return None
 
     # -- introspection -------------------------------------------------------------
@@ -381,4 +389,4 @@ def _register() -> None:
 _register()
 
 __all__ = ["Consumer", "Group", "MAX_ID", "NACK", "SCG_INVALID_ENTRIES_READ", "StreamNode",
-           "StreamValue", "U64", "id_bytes", "make_id", "mstime"]
+           "StreamValue", "U64", "id_bytes", "make_id", "mstime", "s64"]

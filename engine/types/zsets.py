@@ -42,21 +42,26 @@ class SkipList:
         self.length = 0
         self.level = 1
 
-    def insert(self, score: float, member: bytes, _rand=random.random) -> Node:
+    def insert(self, score: float, member: bytes, _rand=random.random, pos: int = -1) -> Node:
+        """zslInsert; with ``pos`` >= 0 the node goes after the first ``pos`` nodes instead
+        (the order a listpack holding a NaN score keeps: see ``listpack_pos``)."""
         header = self.header
         top = self.level
         update: list[Node] = [header] * MAX_LEVEL
         rank = [0] * MAX_LEVEL
         x = header
         r = 0
-        for i in range(top - 1, -1, -1):
-            nxt = x.forward[i]
-            while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member < member)):
-                r += x.span[i]
-                x = nxt
+        if pos < 0:
+            for i in range(top - 1, -1, -1):
                 nxt = x.forward[i]
-            update[i] = x
-            rank[i] = r
+                while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member < member)):
+                    r += x.span[i]
+                    x = nxt
+                    nxt = x.forward[i]
+                update[i] = x
+                rank[i] = r
+        else:
+            self._path_to(pos, update, rank)
         level = 1  # zslRandomLevel
         while _rand() < P and level < MAX_LEVEL:
             level += 1
@@ -89,17 +94,60 @@ class SkipList:
         self.length += 1
         return node
 
-    def delete(self, score: float, member: bytes) -> bool:
-        update: list[Node] = [self.header] * MAX_LEVEL
+    def _path_to(self, pos: int, update: list[Node], rank: list[int]) -> None:
+        """The last node at each level among the first ``pos`` (by spans, not scores)."""
         x = self.header
+        r = 0
         for i in range(self.level - 1, -1, -1):
             nxt = x.forward[i]
-            while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member < member)):
+            while nxt is not None and r + x.span[i] <= pos:
+                r += x.span[i]
                 x = nxt
                 nxt = x.forward[i]
             update[i] = x
+            rank[i] = r
+
+    def listpack_pos(self, score: float, member: bytes) -> int:
+        """zzlInsert's place: before the first node scoring more (or as much with a greater
+        member), walking every node — NaN scores compare false and are stepped over."""
+        n = 0
+        x = self.header.forward[0]
+        while x is not None and not (x.score > score or (x.score == score and x.member > member)):
+            n += 1
+            x = x.forward[0]
+        return n
+
+    def find_by_walk(self, member: bytes) -> int:
+        """1-based rank of ``member`` found by walking (zsetRank on a listpack); 0 if absent."""
+        n = 0
+        x = self.header.forward[0]
+        while x is not None:
+            n += 1
+            if x.member == member:
+                return n
+            x = x.forward[0]
+        return 0
+
+    def delete(self, score: float, member: bytes, walk: bool = False) -> bool:
+        """zslDelete; with ``walk`` (or a NaN score) the node is found by its member, as
+        zzlFind does: comparisons mislead the search once a NaN is in the list."""
+        update: list[Node] = [self.header] * MAX_LEVEL
+        x = self.header
+        if walk or score != score:
+            r = self.find_by_walk(member)
+            if not r:
+                return False
+            self._path_to(r - 1, update, [0] * MAX_LEVEL)
+            x = update[0]
+        else:
+            for i in range(self.level - 1, -1, -1):
+                nxt = x.forward[i]
+                while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member < member)):
+                    x = nxt
+                    nxt = x.forward[i]
+                update[i] = x
         x = x.forward[0]  # type: ignore[assignment]
-        if x is None or x.score != score or x.member != member:
+        if x is None or x.member != member or (x.score != score and score == score):
             return False
         for i in range(self.level):
             u = update[i]
@@ -119,6 +167,8 @@ class SkipList:
 
     def rank(self, score: float, member: bytes) -> int:
         """1-based rank of an element that is present (0 if absent)."""
+        if score != score:
+            return self.find_by_walk(member)
         r = 0
         x = self.header
         for i in range(self.level - 1, -1, -1):
@@ -227,12 +277,24 @@ def lex_lte_max(member: bytes, hi: LexBound) -> bool:
 
 
 class ZSetValue:
-    __slots__ = ("dict", "zsl", "lp")
+    """``nan`` counts NaN scores (only RESTORE or a file brings them, as Redis accepts them
+    in a listpack): while there are some, a listpack-encoded set places new scores as
+    ``zzlInsert`` walks, so the order stays the one Redis's listpack has."""
+
+    __slots__ = ("dict", "zsl", "lp", "nan")
 
     def __init__(self, lp: bool = True) -> None:
         self.dict: dict[bytes, float] = {}
         self.zsl = SkipList()
         self.lp = lp
+        self.nan = 0
+
+    def _place(self, score: float, member: bytes) -> None:
+        zsl = self.zsl
+        if self.nan and self.lp:
+            zsl.insert(score, member, pos=zsl.listpack_pos(score, member))
+        else:
+            zsl.insert(score, member)
 
     def encoding(self) -> str:
         return "listpack" if self.lp else "skiplist"
@@ -248,27 +310,31 @@ class ZSetValue:
         if self.lp and (len(self.dict) + 1 > max_entries or len(member) > max_value):
             self.lp = False
         self.dict[member] = score
-        self.zsl.insert(score, member)
+        self._place(score, member)
 
     def set_score(self, member: bytes, old: float, new: float) -> None:
         if old == new:
             return
-        self.zsl.delete(old, member)
-        self.zsl.insert(new, member)
+        self.zsl.delete(old, member, bool(self.nan))
+        if old != old and self.nan:
+            self.nan -= 1
+        self._place(new, member)
         self.dict[member] = new
 
     def remove(self, member: bytes) -> bool:
         score = self.dict.pop(member, None)
         if score is None:
             return False
-        self.zsl.delete(score, member)
+        self.zsl.delete(score, member, bool(self.nan))
+        if score != score and self.nan:
+            self.nan -= 1
         return True
 
     def rank(self, member: bytes, reverse: bool = False) -> int | None:
         score = self.dict.get(member)
         if score is None:
             return None
-        r = self.zsl.rank(score, member)
+        r = self.zsl.find_by_walk(member) if self.nan else self.zsl.rank(score, member)
         return (len(self.dict) - r) if reverse else (r - 1)
 
     def range_by_rank(self, start: int, end: int, reverse: bool = False) -> list[tuple[bytes, float]]:
@@ -297,7 +363,24 @@ class ZSetValue:
 
     def copy_value(self) -> ZSetValue:
         z = ZSetValue(self.lp)
-        for m, s in self.items():
-            z.dict[m] = s
-            z.zsl.insert(s, m)
+        z.fill(list(self.items()))
         return z
+
+    def fill(self, pairs: list[tuple[bytes, float]]) -> None:
+        """Load ``pairs`` (an empty set; a repeated member keeps its first score). With a
+        NaN score in a listpack the given order is kept, as Redis keeps the listpack."""
+        d = self.dict
+        unique = []
+        for m, s in pairs:
+            if m not in d:
+                d[m] = s
+                unique.append((m, s))
+                if s != s:
+                    self.nan += 1
+        zsl = self.zsl
+        if self.nan and self.lp:
+            for i, (m, s) in enumerate(unique):
+                zsl.insert(s, m, pos=i)
+        else:
+            for m, s in unique:
+                zsl.insert(s, m)

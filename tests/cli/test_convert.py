@@ -171,3 +171,21 @@ def test_module_values_compression_and_checksum_switches(tmp_path):
     data = plain.read_bytes()
     assert data.endswith(b"\xff" + bytes(8)) and len(data) > (RDB70.stat().st_size * 1.2)
     assert records(plain) == records(RDB70)
+
+
+def test_nan_scores_survive_dump_and_convert(tmp_path):
+    """A NaN score is "nan"/"-nan" in the dump (never "-inf") and JSONL -> RDB writes the
+    listpack back (order and signs kept)."""
+    from rdbtools.encoder import encode_bytes
+
+    z = Record(0, b"z", "zset", [(b"a", 1.0), (b"m", float("nan")), (b"n", -float("nan")), (b"x", 5.0)])
+    src = tmp_path / "src.rdb"
+    src.write_bytes(encode_bytes([z], target_version=10))
+    text = run("dump", str(src)).stdout
+    assert jsonl(text)[0]["value"] == [["a", 1.0], ["m", "nan"], ["n", "-nan"], ["x", 5.0]]
+    (tmp_path / "z.jsonl").write_text(text)
+    res = run("convert", str(tmp_path / "z.jsonl"), str(tmp_path / "back.rdb"), "--rdb-version", "10")
+    assert res.exit_code == 0, res.output
+    assert run("dump", str(tmp_path / "back.rdb")).stdout == text
+    back = records(tmp_path / "back.rdb")[0]
+    assert (back.encoding, back.type_byte) == ("listpack", 17)

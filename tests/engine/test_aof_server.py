@@ -418,22 +418,28 @@ def _fill(d: Path, leave: int) -> Path:
     return filler
 
 
+def _write_until_held(port: int, value: bytes) -> tuple[socket.socket, int]:
+    """SET k0, k1 ... on a full disk until a reply does not come (it waits for its AOF
+    write): the connection and the index of that last write."""
+    w = socket.create_connection(("127.0.0.1", port))
+    w.settimeout(0.5)
+    n = 0
+    while True:
+        w.sendall(encode_command([b"SET", b"k%d" % n, value]))
+        try:
+            assert w.recv(100) == b"+OK\r\n"
+        except TimeoutError:
+            return w, n
+        n += 1
+        assert n < 100, "the disk never filled"
+
+
 def test_disk_full_gives_misconf_then_recovers(tiny_fs: Path) -> None:
     srv = start_ours(tiny_fs, *aof_args("everysec"))
     try:
         filler = _fill(tiny_fs, 64 * 1024)
-        w = socket.create_connection(("127.0.0.1", srv.port))
-        w.settimeout(0.5)
         value = b"x" * 20_000
-        n = 0
-        while True:  # until a write's reply does not come: it waits for its AOF write
-            w.sendall(encode_command([b"SET", b"k%d" % n, value]))
-            try:
-                assert w.recv(100) == b"+OK\r\n"
-            except TimeoutError:
-                break
-            n += 1
-            assert n < 100, "the disk never filled"
+        w, n = _write_until_held(srv.port, value)
         c = srv.client()
         info = c.info("persistence")
         assert info["aof_last_write_status"] == "err" and info["aof_buffer_length"] > 0
@@ -489,3 +495,42 @@ def test_disk_full_under_always_exits(tiny_fs: Path) -> None:
         assert srv.client().dbsize() == acked  # nothing acknowledged lost, nothing half-written
     finally:
         srv.stop()
+
+
+def test_failed_final_aof_write_refuses_shutdown(tiny_fs: Path) -> None:
+    """A full disk at SHUTDOWN: the buffered write (its reply held) cannot reach the AOF,
+    so the shutdown is refused (7.0.15 logs and exits, losing it; see engine/README.md);
+    once space returns SHUTDOWN exits and the restart has every write. FORCE exits anyway."""
+    srv = start_ours(tiny_fs, *aof_args("everysec"))
+    try:
+        filler = _fill(tiny_fs, 64 * 1024)
+        w, n = _write_until_held(srv.port, b"x" * 20_000)
+        assert shutdown_reply(srv.port) == b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+        time.sleep(0.3)
+        assert srv.proc.poll() is None
+        filler.unlink()
+        w.settimeout(5)
+        assert w.recv(100) == b"+OK\r\n"  # the held reply, once its bytes are written
+        w.close()
+        assert shutdown_reply(srv.port) == b""  # exits: the connection just closes
+        assert srv.proc.wait(10) == 0
+    finally:
+        srv.stop()
+    srv = start_ours(tiny_fs, *aof_args("everysec"))
+    try:
+        assert srv.client().exists(*[b"k%d" % i for i in range(n + 1)]) == n + 1
+        filler = _fill(tiny_fs, 64 * 1024)
+        w, _ = _write_until_held(srv.port, b"y" * 20_000)
+        assert shutdown_reply(srv.port, b"FORCE") == b""
+        assert srv.proc.wait(10) == 0
+        w.close()
+    finally:
+        srv.stop()
+
+
+def shutdown_reply(port: int, *flags: bytes) -> bytes:
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(encode_command([b"SHUTDOWN", *flags]))
+    data = s.recv(100)
+    s.close()
+    return data

@@ -190,6 +190,8 @@ def test_our_rdb_repl_aux_checked_and_loaded_by_redis(tmp_path: Path) -> None:
     finally:
         m.stop()
         r.stop()
+    # the stop saved again, after waiting for the replica (its GETACK moved the offset)
+    aux = aux_of(path)
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "dump.rdb").write_bytes(path.read_bytes())
     x = start_real(tmp_path / "x")

@@ -28,3 +28,16 @@ def test_round_trip_and_fast_writer(path):
         assert line == json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
         back = record_from_json(json.loads(line))
         assert record_to_json(back) == obj
+
+
+def test_nan_scores_are_faithful() -> None:
+    """NaN scores are "nan"/"-nan" (never "-inf"), and a zset holding one keeps its order."""
+    import math
+
+    r = Record(0, b"z", "zset", [(b"b", 2.0), (b"m", -math.nan), (b"a", 1.0), (b"n", math.nan)])
+    line = record_to_line(r)
+    assert '["m","-nan"]' in line and '["n","nan"]' in line and "inf" not in line
+    assert line == json.dumps(record_to_json(r), ensure_ascii=False, separators=(",", ":"))
+    back = record_from_json(json.loads(line))
+    assert [m for m, _ in back.value] == [b"b", b"m", b"a", b"n"]
+    assert [math.copysign(1, s) for _, s in back.value if s != s] == [-1, 1]
