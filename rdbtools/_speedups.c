@@ -1009,13 +1009,6 @@ zset_pairs_impl(PyObject *items)
             Py_DECREF(m);
             goto fail;
         }
-        if (PyFloat_AS_DOUBLE(score) != PyFloat_AS_DOUBLE(score)) {
-            /* as zsetAdd: a NaN score would break the skiplist order */
-            Py_DECREF(score);
-            Py_DECREF(m);
-            bad(-1, "zset score is NaN");
-            goto fail;
-        }
         PyObject *mb = member_bytes(m);
         Py_DECREF(m);
         if (mb == NULL) {

@@ -50,8 +50,6 @@ def _zset_pairs(items: list) -> list[tuple[bytes, float]]:
             score = float(s)
         except ValueError:
             raise BadEncoding(f"zset score {s!r} is not a number") from None
-        if score != score:  # as zsetAdd: a NaN score would break the skiplist order
-            raise BadEncoding("zset score is NaN")
         out.append((m if type(m) is bytes else b"%d" % m, score))
     return out
 
