@@ -328,6 +328,10 @@ class RdbDecoder:
             return
         end = self._base + len(self._buf)
         if self.version is None:
+            if end == 0:  # e.g. what Redis <= 6.2 leaves as appendonly.aof: no RDB at all
+                raise RdbCorruptError(
+                    "empty file (0 bytes): not an RDB", offset=0, phase="read-header"
+                )
             raise RdbTruncatedError(
                 "file too short for an RDB header", offset=end, phase="read-header"
             )
