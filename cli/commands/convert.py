@@ -49,7 +49,7 @@ def _format_of(name: str) -> str | None:
 
 
 def _read_rdb(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
-    yield from iter_events(fobj, filter=flt)
+    yield from iter_events(fobj, filter=flt, name=name)
 
 
 def _read_jsonl(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
@@ -185,8 +185,8 @@ WRITERS: dict[str, Callable[[Iterator[Any], BinaryIO, dict], None]] = {
 
 def _sniff(fobj: BinaryIO) -> str | None:
     head = fobj.peek(8)[:8]
-    if head.startswith((b"REDIS", b"VALKEY")):
-        return "rdb"
+    if not head or head.startswith((b"REDIS", b"VALKEY")):
+        return "rdb"  # a 0-byte input unnamed is read as what it is not: an RDB (corrupt)
     if head.lstrip()[:1] == b"{":
         return "jsonl"
     return None

@@ -26,7 +26,7 @@ def dump(file: str, fmt: str, output: str, dbs, key_glob, key_regex, types) -> N
         fobj, name, in_owned = open_input(file)
         out, owned = open_output(output)
         try:
-            records = with_progress(iter_records(fobj, filter=flt), fobj, f"dumping {name}")
+            records = with_progress(iter_records(fobj, filter=flt, name=name), fobj, f"dumping {name}")
             write = out.write
             if fmt == "jsonl":
                 # small batches: the records are freed while hot, the GC stays idle
