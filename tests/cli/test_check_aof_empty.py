@@ -73,6 +73,36 @@ def test_near_empty_aof_like_redis_check_aof(tmp_path: Path, data: bytes) -> Non
     _same(fixed, _ours(p), _tool(p))
 
 
+MULTI_PART = [
+    (b"", b""), (b"", b"*"), (b"", b"\n"), (b"", b"*1\r\n$4\r\nPI"), (b"\n", b""),
+    (b"*1\r\n$4\r\nPING\r\n", b"*1\r\n$4\r\nPING\r\n*"), (b"#", b"\r\n"),
+]
+
+
+@pytest.mark.differential
+@pytest.mark.parametrize(("base", "incr"), MULTI_PART, ids=repr)
+def test_near_empty_multipart_like_redis_check_aof(tmp_path: Path, base: bytes, incr: bytes) -> None:
+    """The same through a manifest (Redis 7 names: base .rdb, an incr .aof)."""
+    if not Path(CHECK_AOF).exists():
+        pytest.skip("no redis-check-aof")
+    d = tmp_path / "appendonlydir"
+    d.mkdir()
+    manifest = d / "appendonly.aof.manifest"
+    manifest.write_text("file appendonly.aof.1.base.rdb seq 1 type b\n"
+                        "file appendonly.aof.1.incr.aof seq 1 type i\n")
+    files = {d / "appendonly.aof.1.base.rdb": base, d / "appendonly.aof.1.incr.aof": incr}
+    for p, data in files.items():
+        p.write_bytes(data)
+    code, lines = _tool(manifest)
+    assert _ours(manifest) == (_as_ours(code), lines)
+    code, lines = _tool(manifest, "--fix")
+    fixed = {p: p.read_bytes() for p in files}
+    for p, data in files.items():
+        p.write_bytes(data)
+    assert _ours(manifest, "--fix", "--no-backup") == (_as_ours(code), lines)
+    assert {p: p.read_bytes() for p in files} == fixed
+
+
 def test_empty_aof_in_any_name_with_aof_flag(tmp_path: Path) -> None:
     """What ``--fix`` truncated to nothing stays a valid (empty) AOF when read as one."""
     p = tmp_path / "journal"
