@@ -311,7 +311,7 @@ class _Walker:
         self.stop = False
         self.dec = AofDecoder(
             name=fc.path or fc.name, last_file=True, load_truncated=False, base=base,
-            annotations=True,
+            annotations=True, detect_preamble=fc.preamble,
         )
 
     def items(self, items: list[Any]) -> None:
@@ -433,10 +433,15 @@ def check_bytes(data: bytes, name: str = "<bytes>") -> AofCheckReport:
 _AOF_AUX = (b"aof-preamble", b"aof-base")
 
 
-def sniff(path: str) -> str:
-    """What ``path`` holds, by content: ``aof-multipart``, ``aof-preamble``, ``aof-resp``
-    or ``rdb`` (an RDB, or something that is neither). An RDB counts as an AOF preamble
-    or base when its ``aof-preamble``/``aof-base`` aux field is 1."""
+def sniff(path: str, aof: bool = False) -> str:
+    """What ``path`` holds: ``aof-multipart``, ``aof-preamble``, ``aof-resp`` or ``rdb``
+    (an RDB, or something that is neither).
+
+    By content, except where content cannot tell: a file named ``*.aof`` (as Redis names
+    them) or read with ``aof`` is an AOF whatever it holds, so a 0-byte or damaged
+    ``appendonly.aof`` gets redis-check-aof's verdict (empty and valid; format error)
+    instead of an RDB's. An RDB counts as an AOF preamble or base when its
+    ``aof-preamble``/``aof-base`` aux field is 1."""
     if files.is_dir(path):
         return "aof-multipart"
     head = files.read_head(path, 1 << 16)
@@ -444,6 +449,8 @@ def sniff(path: str) -> str:
         return "aof-multipart"
     if head[:1] in (b"*", b"#"):
         return "aof-resp"
+    if aof or path.lower().endswith((".aof", ".aof.lz4")):
+        return "aof-preamble" if detect_kind(path) == "preamble" else "aof-resp"
     if head[:5] == b"REDIS" or head[:6] == b"VALKEY":
         dec = RdbDecoder()
         dec.feed(head)
@@ -467,7 +474,8 @@ def detect_kind(path: str) -> str:
     head = files.read_head(path, 4096)
     if looks_like_manifest(head):
         return "multipart"
-    if head[:5] == b"REDIS" or head[:6] == b"VALKEY":
+    # fileIsRDB: the magic counts only with room for a header (8 bytes); "REDIS" alone is RESP
+    if len(head) >= 8 and (head[:5] == b"REDIS" or head[:6] == b"VALKEY"):
         return "preamble"
     return "resp"
 
@@ -521,6 +529,7 @@ def analyse(path: str, appendfilename: str | None = None, to_timestamp: int | No
         if not files.exists(p):
             rep.fatal = f"Cannot open file {p}: No such file or directory, aborting..."
             return rep
+        fc.preamble = detect_kind(p) == "preamble"
         line = _check_file(fc, p, line, role == "base", to_timestamp)
         if fc.ts_cut is not None or fc.ts_invalid:
             return rep

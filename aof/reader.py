@@ -135,6 +135,8 @@ class AofDecoder:
     asked); ``[]`` means feed more (or, once ``done``, the end). An error found
     after some items were parsed is raised on the following call, so every good
     item before it is delivered first. ``name`` is only used in messages.
+    ``detect_preamble=False`` reads the bytes as RESP whatever they start with
+    (redis-check-aof's ``fileIsRDB`` wants 8 bytes before it sees an RDB).
     """
 
     def __init__(
@@ -148,8 +150,10 @@ class AofDecoder:
         verify_checksum: bool = True,
         limits: RespLimits | None = None,
         rdb_limits: Limits | None = None,
+        detect_preamble: bool = True,
     ) -> None:
         self.name = name
+        self.detect_preamble = detect_preamble
         self.last_file = last_file
         self.load_truncated = load_truncated
         self.base = base
@@ -242,6 +246,10 @@ class AofDecoder:
 
     def _detect(self) -> bool:
         head = self._head
+        if not self.detect_preamble:  # the caller knows it is RESP (redis-check-aof's fileIsRDB)
+            self._head = b""
+            self._start_resp(0, head)
+            return True
         if not self._eof and any(len(head) < len(m) and m.startswith(head) for m in _RDB_MAGICS):
             return False  # could still become an RDB magic
         self._head = b""

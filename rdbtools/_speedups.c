@@ -1077,6 +1077,176 @@ hash_pairs_impl(PyObject *items, PyObject *what)
     return out;
 }
 
+/* ------------------------------------------------------------------ KeySet
+ *
+ * rdbtools.keyset.KeySet: the keys a decoder has read, to refuse a key seen twice in
+ * one db (a loading redis-server panics on it). Each (db, key) is kept as an 8-byte
+ * digest — Python's keyed hash of the key bytes (SipHash, seeded per process) mixed
+ * with the db — in an open-addressing table of uint64 (0 = empty slot) grown at 2/3
+ * load: 12 to 24 bytes a key, never the keys themselves. Two different keys share a
+ * digest with probability 2^-64 a pair; the seed makes that impossible to aim for.
+ */
+
+typedef struct {
+    PyObject_HEAD
+    uint64_t *slots;
+    size_t mask; /* capacity - 1 (capacity is a power of two) */
+    size_t count;
+} KeySetObject;
+
+static PyTypeObject KeySetType;
+
+static inline uint64_t
+ks_mix(uint64_t x) /* splitmix64's finaliser: every bit of x reaches the slot index */
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x ? x : 1;
+}
+
+static int
+ks_digest(PyObject *key, uint64_t db, uint64_t *out)
+{
+    Py_hash_t h = PyObject_Hash(key); /* cached in the bytes object after the first call */
+    if (h == -1 && PyErr_Occurred())
+        return -1;
+    *out = ks_mix((uint64_t)h ^ (db * 0x9E3779B97F4A7C15ULL));
+    return 0;
+}
+
+static int
+ks_grow(KeySetObject *ks)
+{
+    size_t cap = (ks->mask + 1) * 2;
+    uint64_t *slots = PyMem_Calloc(cap, sizeof(uint64_t));
+    if (slots == NULL) {
+        PyErr_Format(PyExc_MemoryError,
+                     "no memory to track %zu keys for the duplicated-key check", ks->count);
+        return -1;
+    }
+    size_t mask = cap - 1;
+    for (size_t i = 0; i <= ks->mask; i++) {
+        uint64_t d = ks->slots[i];
+        if (d) {
+            size_t j = (size_t)d & mask;
+            while (slots[j])
+                j = (j + 1) & mask;
+            slots[j] = d;
+        }
+    }
+    PyMem_Free(ks->slots);
+    ks->slots = slots;
+    ks->mask = mask;
+    return 0;
+}
+
+/* 1: added, 0: already there, -1: error. */
+static int
+ks_add(KeySetObject *ks, uint64_t d)
+{
+    if ((ks->count + 1) * 3 > (ks->mask + 1) * 2 && ks_grow(ks) < 0)
+        return -1;
+    size_t i = (size_t)d & ks->mask;
+    uint64_t s;
+    while ((s = ks->slots[i]) != 0) {
+        if (s == d)
+            return 0;
+        i = (i + 1) & ks->mask;
+    }
+    ks->slots[i] = d;
+    ks->count++;
+    return 1;
+}
+
+static PyObject *
+KeySet_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    if ((args != NULL && PyTuple_GET_SIZE(args)) || (kw != NULL && PyDict_GET_SIZE(kw))) {
+        PyErr_SetString(PyExc_TypeError, "KeySet() takes no arguments");
+        return NULL;
+    }
+    KeySetObject *ks = (KeySetObject *)type->tp_alloc(type, 0);
+    if (ks == NULL)
+        return NULL;
+    ks->mask = 1023;
+    ks->count = 0;
+    ks->slots = PyMem_Calloc(ks->mask + 1, sizeof(uint64_t));
+    if (ks->slots == NULL) {
+        Py_DECREF(ks);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)ks;
+}
+
+static void
+KeySet_dealloc(KeySetObject *ks)
+{
+    PyMem_Free(ks->slots);
+    Py_TYPE(ks)->tp_free((PyObject *)ks);
+}
+
+static PyObject *
+KeySet_add(KeySetObject *ks, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "KeySet.add(db, key)");
+        return NULL;
+    }
+    uint64_t db = PyLong_AsUnsignedLongLong(args[0]);
+    if (db == (uint64_t)-1 && PyErr_Occurred())
+        return NULL;
+    uint64_t d;
+    if (ks_digest(args[1], db, &d) < 0)
+        return NULL;
+    int r = ks_add(ks, d);
+    if (r < 0)
+        return NULL;
+    return PyBool_FromLong(r);
+}
+
+static Py_ssize_t
+KeySet_len(KeySetObject *ks)
+{
+    return (Py_ssize_t)ks->count;
+}
+
+static PyObject *
+KeySet_nbytes(KeySetObject *ks, void *closure)
+{
+    return PyLong_FromSize_t((ks->mask + 1) * sizeof(uint64_t));
+}
+
+static PyMethodDef KeySet_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))KeySet_add, METH_FASTCALL,
+     "add($self, db, key, /)\n--\n\nTrue if (db, key) is new (and now recorded), False if seen."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef KeySet_getset[] = {
+    {"nbytes", (getter)KeySet_nbytes, NULL, "Bytes held by the digest table.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PySequenceMethods KeySet_as_sequence = {
+    .sq_length = (lenfunc)KeySet_len,
+};
+
+static PyTypeObject KeySetType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "rdbtools._speedups.KeySet",
+    .tp_doc = "KeySet()\n--\n\n8-byte digests of the (db, key) pairs a decoder has read.",
+    .tp_basicsize = sizeof(KeySetObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = KeySet_new,
+    .tp_dealloc = (destructor)KeySet_dealloc,
+    .tp_methods = KeySet_methods,
+    .tp_getset = KeySet_getset,
+    .tp_as_sequence = &KeySet_as_sequence,
+};
+
 /* ------------------------------------------------------------------ scan_keys
  *
  * The decoder's fast path (rdbtools/decoder.py, RdbDecoder.next_events): parse
@@ -1666,15 +1836,27 @@ static const uint8_t sk_handled[21] = {
 static PyObject *
 scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 10 && nargs != 11) {
+    if (nargs < 10 || nargs > 12) {
         PyErr_SetString(PyExc_TypeError, "scan_keys(buf, pos, base, db, max_len, record, out, "
-                                         "expire, idle, freq[, limit])");
+                                         "expire, idle, freq[, limit[, keys]])");
         return NULL;
     }
     Py_ssize_t limit = PY_SSIZE_T_MAX;
-    if (nargs == 11) {
+    if (nargs >= 11) {
         limit = PyLong_AsSsize_t(args[10]);
         if (limit == -1 && PyErr_Occurred())
+            return NULL;
+    }
+    KeySetObject *keys = NULL;
+    uint64_t dbnum = 0;
+    if (nargs == 12 && args[11] != Py_None) {
+        if (!PyObject_TypeCheck(args[11], &KeySetType)) {
+            PyErr_SetString(PyExc_TypeError, "scan_keys: keys must be a KeySet or None");
+            return NULL;
+        }
+        keys = (KeySetObject *)args[11];
+        dbnum = PyLong_AsUnsignedLongLong(args[3]);
+        if (dbnum == (uint64_t)-1 && PyErr_Occurred())
             return NULL;
     }
     PyObject *buf = args[0], *db = args[3], *cls = args[5], *out = args[6];
@@ -1758,6 +1940,17 @@ scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_DECREF(key);
             PyErr_Clear();
             break;
+        }
+        if (keys != NULL) { /* a key already read in this db: the Python path raises */
+            uint64_t d;
+            int added = ks_digest(key, dbnum, &d) < 0 ? -1 : ks_add(keys, d);
+            if (added <= 0) {
+                Py_DECREF(key);
+                Py_DECREF(value);
+                if (added < 0)
+                    goto error;
+                break;
+            }
         }
         PyObject *off = PyLong_FromLongLong(base + (long long)start);
         PyObject *tb = PyLong_FromLong((long)t);
@@ -2486,13 +2679,14 @@ static PyMethodDef methods[] = {
      "in the error for an odd entry count."},
     {"scan_keys", (PyCFunction)(void (*)(void))scan_keys, METH_FASTCALL,
      "scan_keys($module, buf, pos, base, db, max_len, record, out, expire, idle, freq,\n"
-     "          limit=sys.maxsize, /)\n--\n\n"
+     "          limit=sys.maxsize, keys=None, /)\n--\n\n"
      "The decoder's fast path: from buf[pos:], parse EXPIRETIME(_MS)/IDLE/FREQ opcodes and\n"
      "keys of types 0-5, 10-14, 16-18 and 20, appending record(...) for each key to `out`\n"
      "exactly as RdbDecoder._parse_key builds them (offset = base + position of the type\n"
      "byte). Stops before the first item it does not handle, that is incomplete or that is\n"
      "invalid in any way (the Python path then parses it and raises what it raises),\n"
-     "or once `out` holds `limit` events.\n"
+     "or once `out` holds `limit` events. With `keys` (a KeySet), each key is recorded\n"
+     "and the scan stops before a key already recorded for this db.\n"
      "Returns (pos, expire, idle, freq): where it stopped and the pending key metadata."},
     {"record_to_line", (PyCFunction)record_to_line, METH_O,
      "record_to_line($module, record, /)\n--\n\n"
@@ -2566,9 +2760,15 @@ PyInit__speedups(void)
     for (int c = 0; c < 0x20; c++)
         json_esc[c] = 1;
     json_esc['"'] = json_esc['\\'] = 1;
+    if (PyType_Ready(&KeySetType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
+    if (PyModule_AddObjectRef(m, "KeySet", (PyObject *)&KeySetType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     /* The decoder's switch for scan_keys (off with RDBKIT_PUREPYTHON=1, as every
      * other accelerator); tests flip it to compare both paths in one process. */
     const char *pure = getenv("RDBKIT_PUREPYTHON");

@@ -27,6 +27,7 @@ from .constants import TYPE_NAME_BY_BYTE
 from .crc64 import crc64
 from .errors import (
     ChecksumMismatch,
+    DuplicateKey,
     LimitExceeded,
     RdbCorruptError,
     RdbError,
@@ -35,6 +36,7 @@ from .errors import (
     UnsupportedVersion,
 )
 from .glob import glob_matcher
+from .keyset import KeySet
 from .limits import Limits
 from .model import (
     Aux,
@@ -120,8 +122,12 @@ class RdbDecoder:
         filter: Filter | None = None,
         verify_checksum: bool = True,
         max_version: int | None = None,
+        check_duplicates: bool = True,
     ) -> None:
         self.limits = limits or Limits()
+        # every key read (filtered out or not), to refuse one read twice in a db as a
+        # loading redis-server does; 12-24 bytes a key (rdbtools.keyset)
+        self._keys = KeySet() if check_duplicates else None
         self._max_len = self.limits.max_string
         self._filter = filter
         self._dbs = filter.dbs if filter else None
@@ -281,7 +287,7 @@ class RdbDecoder:
                         if scan is not None:
                             pos, self._expire, self._idle, self._freq = scan(
                                 buf, pos, self._base, self.db, self._max_len, Record, out,
-                                self._expire, self._idle, self._freq, 256,
+                                self._expire, self._idle, self._freq, 256, self._keys,
                             )
                             self._pos = pos
                             if len(out) >= 256:
@@ -334,6 +340,10 @@ class RdbDecoder:
             return
         end = self._base + len(self._buf)
         if self.version is None:
+            if end == 0:  # e.g. what Redis <= 6.2 leaves as appendonly.aof: no RDB at all
+                raise RdbTruncatedError(
+                    "empty file (0 bytes): not an RDB", offset=0, phase="read-header"
+                )
             raise RdbTruncatedError(
                 "file too short for an RDB header", offset=end, phase="read-header"
             )
@@ -450,6 +460,8 @@ class RdbDecoder:
             or (self._keymatch is not None and not self._keymatch(key))
         ):
             pos = skip_value(t, buf, pos, self._max_len, self.valkey)
+            if self._keys is not None and not self._keys.add(self.db, key):
+                self._duplicate(key, start)
             self._expire = self._idle = self._freq = None
             return None, pos
         if t == 0:
@@ -466,6 +478,8 @@ class RdbDecoder:
             fexp = None
         else:
             type_name, value, enc, fexp, pos = load_value(t, buf, pos, self._max_len, self.valkey)
+        if self._keys is not None and not self._keys.add(self.db, key):
+            self._duplicate(key, start)
         record = Record(
             self.db, key, type_name, value, self._expire, self._idle, self._freq, fexp, enc, t,
             self._base + start,
@@ -473,6 +487,14 @@ class RdbDecoder:
         if self._expire is not None or self._idle is not None or self._freq is not None:
             self._expire = self._idle = self._freq = None
         return record, pos
+
+    def _duplicate(self, key: bytes, start: int) -> None:
+        # mirrors rdbLoadRioWithLoadingCtx: dbAddRDBLoad fails -> "RDB has duplicated key"
+        raise DuplicateKey(
+            "duplicated key: read twice in one db (a loading redis-server panics:"
+            " 'RDB has duplicated key')",
+            offset=start, phase="read-key", key=bytes(key), db=self.db,
+        )
 
     def _parse_opcode(self, t: int, buf: bytes, pos: int):
         start = pos

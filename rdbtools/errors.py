@@ -78,6 +78,10 @@ class BadEncoding(RdbCorruptError):
     """A compact blob (listpack, ziplist, intset, zipmap, LZF) is malformed."""
 
 
+class DuplicateKey(RdbCorruptError):
+    """A key read twice in one db: a loading redis-server refuses (panics on) the file."""
+
+
 class UnsupportedVersion(RdbError):
     """The header names a version this decoder does not read (or the magic is wrong)."""
 
@@ -89,6 +93,7 @@ class RdbEncodeError(RdbError):
 __all__ = [
     "BadEncoding",
     "ChecksumMismatch",
+    "DuplicateKey",
     "LimitExceeded",
     "RdbCorruptError",
     "RdbEncodeError",

@@ -80,23 +80,26 @@ def iter_events(
     verify_checksum: bool = True,
     chunk_size: int = CHUNK,
     allow_trailing: bool = False,
+    name: str | None = None,
 ) -> Iterator:
     """Every event of an RDB file, path, file object or bytes, in order.
 
     A file holds one RDB: bytes after the checksum trailer are reported as
     corruption (a damaged version digit or EOF byte shows up that way) unless
     ``allow_trailing`` — streams that carry more after the RDB use the decoder's
-    ``trailing_data`` instead.
+    ``trailing_data`` instead. ``name`` is the input's name in error messages (for a
+    file object opened by :func:`open_input`, whose own name may be lost, e.g. lz4).
     """
     decoder = RdbDecoder(limits=limits, filter=filter, verify_checksum=verify_checksum)
     if isinstance(source, bytes | bytearray | memoryview):
         decoder.feed(bytes(source))
         decoder.feed_eof()
-        yield from _drain(decoder, "<bytes>")
+        yield from _drain(decoder, name or "<bytes>")
         if not allow_trailing:
-            _refuse_trailing(decoder, len(decoder.trailing_data), "<bytes>")
+            _refuse_trailing(decoder, len(decoder.trailing_data), name or "<bytes>")
         return
-    fobj, name, owned = open_input(source)
+    fobj, opened_name, owned = open_input(source)
+    name = name or opened_name
     try:
         read = fobj.read
         while not decoder.done:

@@ -115,6 +115,11 @@ def _parse_line(line: bytes, offset: int, lineno: int | None = None) -> Record |
     return rec
 
 
+def _named_jsonl(name: str) -> bool:
+    base = name[:-4] if name.endswith(".lz4") else name
+    return base.lower().endswith((".jsonl", ".ndjson"))
+
+
 class _Reader:
     """Read-side wrapper: replays sniffed bytes, copies to a spool, counts bytes."""
 
@@ -174,11 +179,13 @@ class DumpSource:
             self.size = None
         head = self._sniff()
         self.format = "rdb" if head.startswith((b"REDIS", b"VALKEY")) else "jsonl"
-        if self.format == "jsonl" and head.lstrip()[:1] not in (b"{", b""):
+        if self.format == "jsonl" and head.lstrip()[:1] != b"{" and not _named_jsonl(name):
+            # One rule with the other verbs: nothing, or no record, is no RDB. Only a file
+            # named as a JSONL dump may be empty (a dump of an empty dataset is 0 bytes).
             self.close()
+            what = "empty file (0 bytes)" if not head else f"starts with {head[:9]!r}"
             raise RdbCorruptError(
-                f"not an RDB or JSONL dump: starts with {head[:9]!r}", offset=0,
-                phase="read-header", source=name,
+                f"{what}: not an RDB or JSONL dump", offset=0, phase="read-header", source=name,
             )
         if seekable and self.path is None:
             self._spool = tempfile.TemporaryFile(prefix="rdbkit-")  # noqa: SIM115

@@ -30,6 +30,9 @@ def _text(b: bytes) -> str:
 @click.option("--fix", is_flag=True,
               help="AOF only: truncate the last file to its last valid command (asks first).")
 @click.option("-y", "--yes", is_flag=True, help="With --fix: do not ask.")
+@click.option("--aof", "as_aof", is_flag=True,
+              help="Read FILE as an AOF whatever its name and content (files named *.aof are; "
+                   "a 0-byte AOF is empty and valid, as redis-check-aof says).")
 @click.option("--no-backup", is_flag=True, help="With --fix: do not keep a copy of the file.")
 @click.option("--truncate-to-timestamp", "to_timestamp", type=int, default=None, metavar="UNIX_SECONDS",
               help="AOF only: cut the last file at the first #TS annotation later than this "
@@ -37,11 +40,11 @@ def _text(b: bytes) -> str:
 @click.option("--digest", is_flag=True,
               help="RDB only: also print the DEBUG DIGEST a server shows after loading the file now "
                    "(keys already expired are left out, as a loading server drops them).")
-def check(file: str, quiet: bool, fix: bool, yes: bool, no_backup: bool, to_timestamp: int | None,
-          digest: bool) -> None:
+def check(file: str, quiet: bool, fix: bool, yes: bool, as_aof: bool, no_backup: bool,
+          to_timestamp: int | None, digest: bool) -> None:
     """Verify an RDB FILE (every structure, every value, the CRC-64 trailer) or an AOF
     FILE|DIR (every record, MULTI/EXEC balance, the RDB preamble; like redis-check-aof)."""
-    kind = "rdb" if file == "-" else _sniff(file)
+    kind = "rdb" if file == "-" else _sniff(file, as_aof)
     if kind != "rdb":
         if to_timestamp is not None:
             if fix:
@@ -101,9 +104,9 @@ def check(file: str, quiet: bool, fix: bool, yes: bool, no_backup: bool, to_time
     echo(f"RDB looks OK: {summary.total_keys} keys")
 
 
-def _sniff(file: str) -> str:
+def _sniff(file: str, as_aof: bool) -> str:
     with library_errors():
-        return sniff(file)
+        return sniff(file, as_aof)
 
 
 def _truncate_to_timestamp(file: str, to_timestamp: int, backup: bool) -> None:

@@ -28,7 +28,8 @@ from rdbtools.decoder import Filter
 from rdbtools.encoder import MAX_VERSION, MIN_VERSION, REDIS_VER, RdbEncoder
 from rdbtools.errors import RdbEncodeError, RdbError
 from rdbtools.io import iter_events, open_input, open_output
-from rdbtools.jsonl import record_from_json, record_to_line
+from rdbtools.jsonl import record_from_json
+from rdbtools.jsonl_writer import write_jsonl
 from rdbtools.model import Header, Record
 
 from ..errors import CliError, library_errors
@@ -49,7 +50,7 @@ def _format_of(name: str) -> str | None:
 
 
 def _read_rdb(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
-    yield from iter_events(fobj, filter=flt)
+    yield from iter_events(fobj, filter=flt, name=name)
 
 
 def _read_jsonl(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
@@ -117,17 +118,7 @@ READERS: dict[str, Callable[[BinaryIO, str, Filter | None], Iterator[Any]]] = {
 
 
 def _write_jsonl(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
-    batch: list[str] = []
-    for ev in events:
-        if type(ev) is Record:
-            batch.append(record_to_line(ev))
-            if len(batch) >= 4096:
-                batch.append("")
-                out.write("\n".join(batch).encode("utf-8"))
-                batch = []
-    if batch:
-        batch.append("")
-        out.write("\n".join(batch).encode("utf-8"))
+    write_jsonl(events, out.write)
 
 
 def _write_rdb(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
@@ -185,8 +176,8 @@ WRITERS: dict[str, Callable[[Iterator[Any], BinaryIO, dict], None]] = {
 
 def _sniff(fobj: BinaryIO) -> str | None:
     head = fobj.peek(8)[:8]
-    if head.startswith((b"REDIS", b"VALKEY")):
-        return "rdb"
+    if not head or head.startswith((b"REDIS", b"VALKEY")):
+        return "rdb"  # a 0-byte input unnamed is read as what it is not: an RDB (corrupt)
     if head.lstrip()[:1] == b"{":
         return "jsonl"
     return None

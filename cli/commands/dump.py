@@ -1,12 +1,12 @@
-"""``rdbkit dump FILE``: every key as one JSON object (the stable contract)."""
+"""``rdbkit dump FILE``: every key as one JSON object (the stable contract); a huge string
+is written in pieces, never held as text (rdbtools.jsonl_writer)."""
 
 from __future__ import annotations
 
 import click
 
 from rdbtools.io import iter_records, open_input, open_output
-from rdbtools.jsonl import record_to_json, records_to_jsonl
-from rdbtools.model import Record
+from rdbtools.jsonl_writer import write_json_array, write_jsonl
 
 from ..errors import library_errors
 from ..options import filter_options, make_filter
@@ -26,28 +26,11 @@ def dump(file: str, fmt: str, output: str, dbs, key_glob, key_regex, types) -> N
         fobj, name, in_owned = open_input(file)
         out, owned = open_output(output)
         try:
-            records = with_progress(iter_records(fobj, filter=flt), fobj, f"dumping {name}")
-            write = out.write
+            records = with_progress(iter_records(fobj, filter=flt, name=name), fobj, f"dumping {name}")
             if fmt == "jsonl":
-                # small batches: the records are freed while hot, the GC stays idle
-                batch: list[Record] = []
-                for rec in records:
-                    batch.append(rec)
-                    if len(batch) >= 256:
-                        write(records_to_jsonl(batch))
-                        batch = []
-                if batch:
-                    write(records_to_jsonl(batch))
+                write_jsonl(records, out.write)
             else:
-                import json
-
-                write(b"[")
-                first = True
-                for rec in records:
-                    write(b"\n" if first else b",\n")
-                    first = False
-                    write(json.dumps(record_to_json(rec), ensure_ascii=False).encode("utf-8"))
-                write(b"\n]\n")
+                write_json_array(records, out.write)
             out.flush()
         finally:
             if owned:

@@ -14,7 +14,7 @@ from engine.replication.handshake import ReplicationError
 from rdbtools.decoder import RdbDecoder
 from rdbtools.errors import RdbError
 from rdbtools.io import open_output
-from rdbtools.jsonl import records_to_jsonl
+from rdbtools.jsonl_writer import write_jsonl
 from rdbtools.model import Record
 
 from ..errors import CliError, library_errors
@@ -57,12 +57,12 @@ def fetch(host: str, port: int, password: str | None, user: str | None, output: 
                 batch = [ev for ev in _drain(decoder) if ev.__class__ is Record]
                 keys += len(batch)
                 if fmt == "jsonl" and batch:
-                    out.write(records_to_jsonl(batch))
+                    write_jsonl(batch, out.write)
             decoder.feed_eof()
             tail = [ev for ev in _drain(decoder) if ev.__class__ is Record]
             keys += len(tail)
             if fmt == "jsonl" and tail:
-                out.write(records_to_jsonl(tail))
+                write_jsonl(tail, out.write)
             if not decoder.done:
                 raise click.ClickException(f"{snap.peer}: the snapshot ended before its end marker")
             out.flush()

@@ -42,7 +42,7 @@ def restore(file: str, host: str, port: int, password: str | None, user: str | N
     with library_errors():
         fobj, name, owned = open_input(file)
         try:
-            for rec in with_progress(iter_records(fobj, filter=flt), fobj, f"restoring {name}"):
+            for rec in with_progress(iter_records(fobj, filter=flt, name=name), fobj, f"restoring {name}"):
                 target.add(rec)
             stats = target.finish()
         except (ConnectionFailed, RestoreError) as exc:

@@ -106,6 +106,10 @@ def decode_stream_node(master: StreamID, items: list[bytes | int]) -> list:
         raise BadEncoding(f"stream node listpack is malformed ({exc})") from None
 
 
+def _text_id(sid: StreamID) -> str:
+    return f"{sid[0]}-{sid[1]}"
+
+
 def _load_id(buf: bytes, pos: int) -> tuple[StreamID, int]:
     ms, pos = load_len(buf, pos)
     seq, pos = load_len(buf, pos)
@@ -154,8 +158,12 @@ def load_stream(version: int, buf: bytes, pos: int, max_len: int) -> tuple[Strea
         raise RdbCorruptError(
             f"stream length {length} does not match its {len(entries)} entries", offset=pos
         )
+    # The consumer-group rules of rdbLoadObject (7.0, with sanitize-dump-payload yes as
+    # redis-check-rdb runs it), each at the offset where Redis finds it; the quoted
+    # text is Redis's message.
     ngroups, pos = load_len(buf, pos)
     groups = []
+    names: set[bytes] = set()
     for _ in range(ngroups):
         name, pos = load_string(buf, pos, max_len)
         glast, pos = _load_id(buf, pos)
@@ -163,6 +171,11 @@ def load_stream(version: int, buf: bytes, pos: int, max_len: int) -> tuple[Strea
         if version >= 2:
             er, pos = load_len(buf, pos)
             entries_read = None if er == _U64_MAX else er
+        if name in names:
+            raise RdbCorruptError(
+                f"stream has two consumer groups named {name!r} ('Duplicated consumer group"
+                " name')", offset=pos)
+        names.add(name)
         npel, pos = load_len(buf, pos)
         pel: dict[StreamID, list] = {}
         for _ in range(npel):
@@ -170,12 +183,20 @@ def load_stream(version: int, buf: bytes, pos: int, max_len: int) -> tuple[Strea
             dtime, pos = load_ms(buf, pos)
             dcount, pos = load_len(buf, pos)
             if eid in pel:
-                raise RdbCorruptError("duplicate id in a stream group PEL", offset=pos)
+                raise RdbCorruptError(
+                    f"stream group {name!r} lists PEL entry {_text_id(eid)} twice ('Duplicated"
+                    " global PEL entry loading stream consumer group')", offset=pos)
             pel[eid] = [dtime, dcount, None]
         nconsumers, pos = load_len(buf, pos)
         consumers = []
+        cnames: set[bytes] = set()
         for _ in range(nconsumers):
             cname, pos = load_string(buf, pos, max_len)
+            if cname in cnames:
+                raise RdbCorruptError(
+                    f"stream group {name!r} has two consumers named {cname!r} ('Duplicate"
+                    " stream consumer detected.')", offset=pos)
+            cnames.add(cname)
             seen, pos = load_ms(buf, pos)
             active = None
             if version >= 3:
@@ -185,13 +206,24 @@ def load_stream(version: int, buf: bytes, pos: int, max_len: int) -> tuple[Strea
             for _ in range(ncpel):
                 eid, pos = _load_raw_id(buf, pos)
                 slot = pel.get(eid)
-                if slot is None or slot[2] is not None:
+                if slot is None:
                     raise RdbCorruptError(
-                        "consumer PEL entry missing from the group PEL", offset=pos
-                    )
+                        f"stream consumer {cname!r} of group {name!r} owns PEL entry"
+                        f" {_text_id(eid)} that the group's PEL lacks ('Consumer entry not"
+                        " found in group global PEL')", offset=pos)
+                if slot[2] is not None:
+                    raise RdbCorruptError(
+                        f"stream PEL entry {_text_id(eid)} of group {name!r} is owned twice, by"
+                        f" {slot[2]!r} and {cname!r} ('Stream consumer PEL entry already has a"
+                        " consumer assigned')", offset=pos)
                 slot[2] = cname
                 cids.append(eid)
             consumers.append(StreamConsumer(cname, seen, active, tuple(cids)))
+        for eid, d in pel.items():
+            if d[2] is None:
+                raise RdbCorruptError(
+                    f"stream PEL entry {_text_id(eid)} of group {name!r} has no consumer"
+                    " ('Stream CG PEL entry without consumer')", offset=pos)
         pending = tuple(PendingEntry(eid, d[0], d[1], d[2]) for eid, d in pel.items())
         groups.append(StreamGroup(name, glast, entries_read, pending, tuple(consumers)))
     value = Stream(
