@@ -201,6 +201,8 @@ def test_client_list_omem_of_a_subscriber_that_does_not_read(srv: ServerProc) ->
     b = client_ids(r)[cid]
     assert int(b["omem"]) > int(a["omem"]) > 0 and int(b["oll"]) > 0
     assert int(b["tot-mem"]) > int(b["omem"])
+    time.sleep(0.3)  # the cron samples the largest output buffer
+    assert r.info("clients")["client_recent_max_output_buffer"] >= int(b["omem"])
     if srv.name == "ours":  # type: ignore[attr-defined]
         frame = len(b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1024\r\n\r\n") + 1024
         assert int(b["omem"]) - int(a["omem"]) == 100 * frame  # exactly what was queued
