@@ -120,28 +120,82 @@ _SHUTDOWN_FLAGS = ("save", "nosave", "now", "force")
 
 
 _COBL_CLASSES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
+_MEM_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+_C_SPACE = " \t\n\v\f\r"
+COBL_BAD_VALUE = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+
+
+def memtoull(text: str) -> int:
+    """Mirrors memtoull: ASCII digits then an optional unit (1k=1000, 1kb=1024, case-insensitive),
+    no sign; like the C code, digits past ULLONG_MAX saturate and the product wraps at 2**64."""
+    i = 0
+    while i < len(text) and "0" <= text[i] <= "9":
+        i += 1
+    mul = _MEM_UNITS.get(text[i:].lower())
+    if mul is None or text.startswith("-") or i >= 128:
+        raise ValueError(text)
+    return min(int(text[:i] or "0"), ULLONG_MAX) * mul % (ULLONG_MAX + 1)
+
+
+def _soft_seconds(text: str) -> int:
+    """``soft_seconds = strtoll(arg, &eptr, 10)`` into a C int: leading blanks and a sign are
+    accepted, the value saturates at the long long range, then keeps its low 32 bits."""
+    body = text.lstrip(_C_SPACE)
+    sign = -1 if body[:1] == "-" else 1
+    digits = body[1:] if body[:1] in ("+", "-") else body
+    if not digits:
+        if text:
+            raise ValueError(text)  # no conversion: eptr stays at the start
+        return 0
+    if not all("0" <= ch <= "9" for ch in digits):
+        raise ValueError(text)
+    v = max(min(sign * int(digits), 2**63 - 1), -(2**63)) & UINT_MAX
+    return v - 2**32 if v > INT_MAX else v
 
 
 def _parse_cobl_into(current: dict[str, tuple[int, int, int]], args: list[str]) -> None:
-    words = " ".join(args).split()
-    if len(words) % 4:
+    """updateClientOutputBufferLimit: ``<class> <hard> <soft> <soft_seconds>`` groups; all are
+    checked before any is applied, and a class named twice keeps the last group."""
+    if len(args) % 4:
         raise ConfigValueError("Wrong number of arguments in buffer limit configuration.")
-    for i in range(0, len(words), 4):
-        cls = _COBL_CLASSES.get(words[i].lower())
+    values = {}
+    for i in range(0, len(args), 4):
+        cls = _COBL_CLASSES.get(args[i].lower())
         if cls is None:
             raise ConfigValueError("Invalid client class specified in buffer limit configuration.")
         try:
-            hard, soft = memtoll(words[i + 1]), memtoll(words[i + 2])
-            secs = int(words[i + 3])
+            hard, soft, secs = memtoull(args[i + 1]), memtoull(args[i + 2]), _soft_seconds(args[i + 3])
         except ValueError:
-            raise ConfigValueError("Error in hard, soft or soft_seconds setting in buffer limit configuration.") from None
-        if hard < 0 or soft < 0 or secs < 0:
-            raise ConfigValueError("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
-        current[cls] = (hard, soft, secs)
+            raise ConfigValueError(COBL_BAD_VALUE) from None
+        if secs < 0:
+            raise ConfigValueError(COBL_BAD_VALUE)
+        values[cls] = (hard, soft, secs)
+    current.update(values)
 
 
 def _render_cobl(v: dict[str, tuple[int, int, int]]) -> str:
+    """CONFIG GET: every class in bytes, the replica class under its old name."""
     return " ".join(f"{c} {v[c][0]} {v[c][1]} {v[c][2]}" for c in ("normal", "slave", "pubsub"))
+
+
+def format_memory(n: int) -> str:
+    """rewriteConfigFormatMemory: the largest whole unit of gb, mb, kb, else bytes."""
+    for unit, size in (("gb", 1024**3), ("mb", 1024**2), ("kb", 1024)):
+        if n and n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
+
+
+def cobl_rewrite_lines(v: dict[str, tuple[int, int, int]]) -> list[tuple[str, bool]]:
+    """rewriteConfigClientOutputBufferLimitOption: a line per class (``replica``, not
+    ``slave``), forced when it differs from the class's default."""
+    out = []
+    for cls, default in _default_cobl().items():
+        hard, soft, secs = v[cls]
+        name = "replica" if cls == "slave" else cls
+        out.append((f"client-output-buffer-limit {name} {format_memory(hard)} {format_memory(soft)} {secs}",
+                    v[cls] != default))
+    return out
 
 
 def _specs() -> list[ConfigSpec]:
@@ -428,8 +482,16 @@ class Config:
             spec = lookup(name)
             if spec is None:
                 raise ConfigError(f"{source}:{line_no}: Bad directive or wrong number of arguments: {line!r}")
+            args = argv[1:]
+            if spec.name == "client-output-buffer-limit" and len(args) == 1 and args[0]:
+                # a multi-argument directive given as one ("--client-output-buffer-limit
+                # 'normal 0 0 0'") is split like a line; an unbalanced one sets nothing
+                try:
+                    args = split_args(args[0])
+                except ValueError:
+                    args = []
             try:
-                self.apply(name, argv[1:], startup=True)
+                self.apply(name, args, startup=True)
             except ConfigValueError as exc:
                 raise ConfigError(f"{source}:{line_no}: {line!r}: {exc}") from None
 
@@ -449,13 +511,17 @@ class Config:
         return [n for spec in SPECS if not spec.hidden
                 for n in (spec.name, spec.alias) if n and m(n.encode("ascii"))]
 
-    def rewrite_lines(self) -> list[str]:
-        """Directive lines for CONFIG REWRITE: every value that differs from its default."""
+    def rewrite_lines(self) -> list[tuple[str, bool]]:
+        """Directive lines for CONFIG REWRITE, each with whether it must be written even
+        where the file had no such directive: every value that differs from its default
+        (and ``dir``); client-output-buffer-limit has a line per class."""
         out = []
         fresh = Config()
         for spec in SPECS:
-            if spec.name == "dir" or self.values[spec.name] != fresh.values[spec.name]:
-                out.append(f"{spec.name} {quote_arg(self.render(spec.name))}")
+            if spec.name == "client-output-buffer-limit":
+                out += cobl_rewrite_lines(self.values[spec.name])
+            elif spec.name == "dir" or self.values[spec.name] != fresh.values[spec.name]:
+                out.append((f"{spec.name} {quote_arg(self.render(spec.name))}", True))
         return out
 
 

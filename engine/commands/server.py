@@ -67,7 +67,7 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
     s["clients"] = [
         ("connected_clients", len(srv.clients)), ("cluster_connections", 0),
         ("maxclients", cfg.maxclients), ("client_recent_max_input_buffer", 0),
-        ("client_recent_max_output_buffer", 0), ("blocked_clients", srv.blocking.blocked_count),
+        ("client_recent_max_output_buffer", srv.obuf.recent_max()), ("blocked_clients", srv.blocking.blocked_count),
         ("tracking_clients", 0), ("clients_in_timeout_table", srv.blocking.blocked_count),
     ]
     s["memory"] = srv.memory.info_fields()
@@ -186,8 +186,8 @@ def config_get(c, argv):  # type: ignore[no-untyped-def]
 
 @subcommand(CONFIG, "set", -4, "admin noscript loading stale", since="2.0.0")
 def config_set(c, argv):  # type: ignore[no-untyped-def]
-    if len(argv) % 2:
-        raise CommandError("wrong number of arguments for 'config|set' command")
+    if len(argv) % 2:  # name/value pairs
+        raise CommandError("syntax error")
     cfg = c.server.config
     pairs = []
     seen: set[str] = set()
@@ -208,7 +208,10 @@ def config_set(c, argv):  # type: ignore[no-untyped-def]
     backup = dict(cfg.values)
     try:
         for name, spec, val in pairs:
-            args = val.split() if spec.kind in ("special", "words") else [val]
+            if spec.name == "client-output-buffer-limit":  # performInterfaceSet: sdssplitlen(" ")
+                args = val.split(" ") if val else []
+            else:
+                args = val.split() if spec.kind in ("special", "words") else [val]
             if spec.kind == "special" and not args and spec.name == "save":
                 args = [""]
             try:
@@ -248,38 +251,37 @@ def config_rewrite(c, argv):  # type: ignore[no-untyped-def]
 
 
 def rewrite_config_file(path: str, cfg) -> None:  # type: ignore[no-untyped-def]
-    """Keep comments and unknown lines; replace directives we manage; append new ones."""
+    """Keep comments and unknown lines; rewrite directives we manage as
+    rewriteConfigRewriteLine does: a directive's lines reuse the old lines' places in
+    order, a forced one (non-default) without a place left is appended, and old lines
+    left over are dropped."""
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as fh:
             old = fh.read().splitlines()
     except FileNotFoundError:
         old = []
-    wanted = {}
-    for line in cfg.rewrite_lines():
-        wanted.setdefault(line.split(" ", 1)[0], []).append(line)
-    out = []
-    done = set()
+    out: list[str | None] = []
+    places: dict[str, list[int]] = {}
     for line in old:
         st = line.strip()
-        if not st or st.startswith("#"):
+        spec = None
+        if st and not st.startswith("#"):
+            try:
+                spec = cfgmod.lookup(cfgmod.split_args(st)[0])
+            except (ValueError, IndexError):
+                spec = None
+        if spec is not None:
+            places.setdefault(spec.name, []).append(len(out))
+            out.append(None)  # dropped unless a new line takes its place
+        else:
             out.append(line)
-            continue
-        try:
-            name = cfgmod.split_args(st)[0].lower()
-        except (ValueError, IndexError):
+    for line, force in cfg.rewrite_lines():
+        free = places.get(line.split(" ", 1)[0])
+        if free:
+            out[free.pop(0)] = line
+        elif force:
             out.append(line)
-            continue
-        spec = cfgmod.lookup(name)
-        if spec is None:
-            out.append(line)
-            continue
-        if spec.name in done:
-            continue
-        done.add(spec.name)
-        out += wanted.get(spec.name, [])
-    for name, lines in wanted.items():
-        if name not in done:
-            out += lines
+    out = [ln for ln in out if ln is not None]
     tmp = path + ".tmp-rdbkit"
     with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as fh:
         fh.write("\n".join(out) + "\n")

@@ -44,7 +44,6 @@ from engine.replication.replicas import (
     WAIT_END,
     WAIT_START,
     ReplicaInfo,
-    check_limits,
 )
 from engine.replication.transfer import SnapshotTransfer
 
@@ -294,7 +293,6 @@ class Replication(SnapshotTransfer):
         info.ack_time = time.time()
         if info.state == WAIT_ACK:
             info.go_online()
-            check_limits(c)
         if self.waiters:
             self.check_waiters()
 

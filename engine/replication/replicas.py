@@ -1,21 +1,26 @@
-"""What a master knows about each replica connection (``c.repl``), and its output limit.
+"""What a master knows about each replica connection (``c.repl``), and its output usage.
 
 A replica's state follows ``replstate``: ``none`` (only REPLCONF seen), waiting for
 the snapshot to start, waiting for it to end (the stream accumulates meanwhile),
 ``send_bulk`` (disk-based file going out), ``wait_ack`` (a diskless payload was
 sent: the stream starts on its first ``REPLCONF ACK``), ``online``.
+
+The replica limit (``client-output-buffer-limit replica``, :mod:`engine.server.obuf`)
+counts the stream not yet sent, never the RDB: Redis streams the snapshot from the
+child's pipe or the file and only the replication stream sits in its buffers. The
+RDB goes through the same transport ahead of the stream, so :meth:`stream_queued`
+counts the bytes written after it (``streamed``) until the RDB has left.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import TYPE_CHECKING
 
+from engine.server.obuf import close_if_over
+
 if TYPE_CHECKING:
     from engine.server.client import Client
-
-log = logging.getLogger(__name__)
 
 # replica states on the master (INFO shows wait_bgsave / send_bulk / online)
 NONE, WAIT_START, WAIT_END, SEND_BULK, WAIT_ACK, ONLINE = (
@@ -45,6 +50,8 @@ class ReplicaInfo:
         self.pending_bytes = 0
         self.diskless = False
         self.sync_offset = 0
+        self.rdb_queued = False  # the RDB of a full sync may still be in the transport
+        self.streamed = 0  # stream bytes written to the connection after that RDB
 
     @property
     def flag(self) -> str:
@@ -68,12 +75,18 @@ class ReplicaInfo:
 
     def stream(self, data: bytes) -> None:
         if self.state == ONLINE:
-            self.client.write(data)
-            check_limits(self.client)
+            if self.rdb_queued:
+                self.streamed += len(data)
+            self.client.write(data)  # checks the limit once the transport holds 16 KB
         elif self.state in (WAIT_END, SEND_BULK, WAIT_ACK) and not self.rdb_only:
             self.pending.append(data)
             self.pending_bytes += len(data)
-            check_limits(self.client)
+            close_if_over(self.client)
+
+    def full_sync_started(self) -> None:
+        """+FULLRESYNC sent: what the transport buffers from now on is the RDB."""
+        self.rdb_queued = True
+        self.streamed = 0
 
     def go_online(self) -> None:
         self.state = ONLINE
@@ -82,26 +95,15 @@ class ReplicaInfo:
         self.pending = []
         self.pending_bytes = 0
         if data:
+            self.streamed += len(data)
             self.client.write(data)
+        close_if_over(self.client)
 
+    def stream_queued(self, queued: int) -> int:
+        """The stream not yet sent, out of ``queued`` bytes buffered for the connection."""
+        if self.rdb_queued:
+            if self.state != ONLINE or self.streamed < queued:
+                return self.pending_bytes + min(self.streamed, queued)
+            self.rdb_queued = False  # the RDB has left: all that is buffered is stream
+        return self.pending_bytes + queued
 
-def check_limits(c: Client) -> None:
-    """``client-output-buffer-limit replica``: what waits to be sent, RDB transfer included."""
-    t = c.transport
-    info = c.repl
-    if t is None or c.closing:
-        return
-    hard, soft, secs = c.server.config.client_output_buffer_limit["slave"]
-    size = t.get_write_buffer_size() + (info.pending_bytes if info is not None else 0)
-    now = time.time()
-    over = bool(hard and size >= hard)
-    if not over and soft and size >= soft:
-        if not c.obuf_soft_since:
-            c.obuf_soft_since = now
-        elif now - c.obuf_soft_since >= secs:
-            over = True
-    elif soft:
-        c.obuf_soft_since = 0.0
-    if over:
-        log.warning("Client id=%d addr=%s closed for overcoming of output buffer limits.", c.id, c.addr)
-        c.close(abort=True)

@@ -15,7 +15,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from engine.replication.replicas import SEND_BULK, WAIT_ACK, WAIT_END, WAIT_START, check_limits
+from engine.replication.replicas import SEND_BULK, WAIT_ACK, WAIT_END, WAIT_START
 
 if TYPE_CHECKING:
     from engine.server.app import Server
@@ -55,6 +55,7 @@ class SnapshotTransfer:
             info.diskless = diskless
             info.sync_offset = offset
             info.ack_off = 0
+            info.full_sync_started()
             if not info.legacy:
                 info.send(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), offset))
         self.seldb = -1  # the stream after a snapshot starts with SELECT
@@ -203,7 +204,6 @@ class SnapshotTransfer:
                     c.close()
                 else:
                     info.go_online()
-                    check_limits(c)
             log.info("Synchronization with replicas succeeded (disk)")
         self.transfer = []
         self.start_pending_sync()

@@ -31,6 +31,7 @@ from engine.keyspace.db import Database, Keyspace
 from engine.keyspace.expire import active_expire_cycle
 from engine.propagate import Propagator
 from engine.server.client import Client
+from engine.server.obuf import OutputWatch
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class Server:
         self._ops_sample = (time.time(), 0)
         self.load_expired = 0
         self.load_skipped = 0
-        self.obuf_limits = config.client_output_buffer_limit["normal"] != (0, 0, 0)
+        self.obuf = OutputWatch(self)  # client-output-buffer-limit (engine.server.obuf)
         from engine.server.shutdown import Shutdown
 
         self.shutdown = Shutdown(self)  # SHUTDOWN / SIGTERM: prepareForShutdown, finishShutdown
@@ -124,6 +125,8 @@ class Server:
 
     def client_gone(self, c: Client) -> None:
         self.clients.pop(c.id, None)
+        if c.obuf_watch:
+            self.obuf.disarm(c)
         if c.monitor and c in self.monitors:
             self.monitors.remove(c)
         if c.blocked is not None:
@@ -213,7 +216,6 @@ class Server:
             limits = parser_limits(self.config)
             for c in self.clients.values():
                 c.parser.limits = limits
-        self.obuf_limits = self.config.client_output_buffer_limit["normal"] != (0, 0, 0)
         if "maxmemory-policy" in names:
             self.keyspace.update_clock()
         if "save" in names or "stop-writes-on-bgsave-error" in names:
@@ -346,6 +348,7 @@ class Server:
                 self._ops_sample = (now, total)
             if self.cronloops % self.config.hz == 0:
                 self._client_timeouts()
+            self.obuf.cron()
             self.check_bgsave()
             self.aof.cron()
             self.replication.cron()

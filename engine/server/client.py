@@ -8,10 +8,10 @@ While a client is blocked (BLPOP...), its input is buffered but not executed.
 
 Memory bounds: the parser's buffered bytes are checked against
 ``client-query-buffer-limit`` (exceeding closes the client without a reply, as
-Redis does); the output side applies ``client-output-buffer-limit`` (normal
-class) and, whatever the limit, stops reading from a client whose unsent
-replies pass the transport's high-water mark until they drain, so a client that
-pipelines without reading cannot grow our memory.
+Redis does); the output side applies ``client-output-buffer-limit`` to every
+class (:mod:`engine.server.obuf`) and, whatever the limit, stops reading from a
+client whose unsent replies pass :data:`HIGH_WATER` until they drain, so a client
+that pipelines without reading cannot grow our memory.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aof.errors import RespProtocolError
 from aof.resp import RequestParser, RespLimits
-from engine.server import replies
+from engine.server import obuf, replies
 from engine.server.dispatch import execute, reject_command, resolve, run_commands
 
 if TYPE_CHECKING:
@@ -88,7 +88,8 @@ class Client(asyncio.Protocol):
         self.ctime = time.time()
         self.last_interaction = self.ctime
         self.last_cmd: Any = None  # the last Command run
-        self.obuf_soft_since = 0.0
+        self.obuf_soft_since = 0  # obuf_soft_limit_reached_time (whole seconds)
+        self.obuf_watch = False  # unsent output past obuf.REPLY_CHUNK: check the limits per write
         self.in_exec = False
         # pub/sub subscriptions (engine.pubsub): insertion-ordered, as Redis lists them
         self.sub_channels: dict[bytes, None] = {}
@@ -121,7 +122,7 @@ class Client(asyncio.Protocol):
         if sock:
             self.laddr = _fmt_addr(sock)
         if early is not None:  # admitted then; the loop takes the connection over now
-            transport.set_write_buffer_limits(high=HIGH_WATER)  # type: ignore[attr-defined]
+            transport.set_write_buffer_limits(high=obuf.REPLY_CHUNK)  # type: ignore[attr-defined]
             early.hand_over(transport)  # type: ignore[attr-defined]
             return
         self.local = is_local_peer(peer)
@@ -139,18 +140,24 @@ class Client(asyncio.Protocol):
             return
         srv.clients[self.id] = self
         srv.stats.connections += 1
-        transport.set_write_buffer_limits(high=HIGH_WATER)  # type: ignore[attr-defined]
+        # pause_writing past Redis's static reply buffer: arms the output-limit checks
+        transport.set_write_buffer_limits(high=obuf.REPLY_CHUNK)  # type: ignore[attr-defined]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.server.client_gone(self)
 
     def pause_writing(self) -> None:
-        if not self.reading_paused and self.transport is not None:
-            self.reading_paused = True
-            self.transport.pause_reading()
+        """The unsent output passed ``obuf.REPLY_CHUNK``: check the limits on every write."""
+        if self.closing:
+            return
+        self.server.obuf.arm(self)
+        self.output_grew()
 
     def resume_writing(self) -> None:
+        self.server.obuf.disarm(self)
+        if self.repl is None or self.repl.flag != "S":
+            self.obuf_soft_since = 0  # a replica's accumulated stream may still be over it
         if self.reading_paused and self.transport is not None and not self.closing:
             self.reading_paused = False
             self.transport.resume_reading()
@@ -194,8 +201,8 @@ class Client(asyncio.Protocol):
                     return
                 srv.stats.net_output_bytes += len(reply)
                 t.write(reply)
-                if srv.obuf_limits:
-                    self.check_output_limits()
+                if self.obuf_watch:
+                    self.output_grew()
                 if self.close_after_reply:
                     self.close()
             return
@@ -288,8 +295,8 @@ class Client(asyncio.Protocol):
                 return
             self.server.stats.net_output_bytes += len(data)
             t.write(data)
-            if self.server.obuf_limits:
-                self.check_output_limits()
+            if self.obuf_watch:
+                self.output_grew()
         elif self.held is not None:
             return  # close (if asked) once the held replies are out
         if self.close_after_reply:
@@ -302,8 +309,8 @@ class Client(asyncio.Protocol):
             return
         self.server.stats.net_output_bytes += len(data)
         t.write(data)
-        if self.monitor or self.server.obuf_limits:
-            self.check_output_limits()
+        if self.obuf_watch:
+            self.output_grew()
         if self.close_after_reply:
             self.close()
 
@@ -318,29 +325,18 @@ class Client(asyncio.Protocol):
             return
         self.server.stats.net_output_bytes += len(data)
         t.write(data)
-        if self.monitor or self.server.obuf_limits:
-            self.check_output_limits()
+        if self.obuf_watch:
+            self.output_grew()
 
-    def check_output_limits(self) -> None:
-        t = self.transport
-        if t is None:
+    def output_grew(self) -> None:
+        """More output queued past ``obuf.REPLY_CHUNK``: the limits, then back-pressure
+        (stop reading from a client that pipelines faster than it reads)."""
+        if obuf.close_if_over(self):
             return
-        klass = {"replica": "slave", "pubsub": "pubsub"}.get(self.client_type(), "normal")
-        hard, soft, secs = self.server.config.client_output_buffer_limit[klass]
-        size = t.get_write_buffer_size()
-        now = time.time()
-        over = bool(hard and size >= hard)
-        if not over and soft and size >= soft:
-            if not self.obuf_soft_since:
-                self.obuf_soft_since = now
-            elif now - self.obuf_soft_since >= secs:
-                over = True
-        elif soft:
-            self.obuf_soft_since = 0.0
-        if over:
-            log.warning("Client id=%d addr=%s closed for overcoming of output buffer limits.",
-                        self.id, self.addr)
-            self.close(abort=True)
+        t = self.transport
+        if not self.reading_paused and t is not None and t.get_write_buffer_size() > HIGH_WATER:
+            self.reading_paused = True
+            t.pause_reading()
 
     def close(self, abort: bool = False) -> None:
         if self.transport is not None and not self.closing:
@@ -389,14 +385,14 @@ class Client(asyncio.Protocol):
         now = time.time()
         name = self.name.decode("utf-8", "replace") if self.name else ""
         qbuf = self.parser.buffered_bytes
-        obl = self.transport.get_write_buffer_size() if self.transport else 0
+        obl, oll, omem = obuf.buffer_counts(self)
         multi = len(self.multi) if self.multi is not None else -1
         return (f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.fd} name={name} "
                 f"age={int(now - self.ctime)} idle={int(now - self.last_interaction)} "
                 f"flags={self.flags()} db={self.db.id} sub={len(self.sub_channels)} psub={len(self.sub_patterns)} "
                 f"ssub={len(self.sub_shard)} multi={multi} "
                 f"qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 "
-                f"obl={obl} oll=0 omem={obl} tot-mem={qbuf + obl} events=r "
+                f"obl={obl} oll={oll} omem={omem} tot-mem={qbuf + obuf.queued_bytes(self)} events=r "
                 f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user=default redir=-1 resp={self.resp}")
 
 
