@@ -53,6 +53,9 @@ class ServerProc:
         wait_port(port, self.proc)
 
     def client(self, **kw: object) -> redis.Redis:
+        # redis-py 8 times out after 5 s by default: too short for a DEBUG DIGEST of a big
+        # dataset on a loaded 2-core CI machine
+        kw.setdefault("socket_timeout", 60)
         return redis.Redis(host="127.0.0.1", port=self.port, **kw)  # type: ignore[arg-type]
 
     def stop(self) -> None:

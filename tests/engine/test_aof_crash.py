@@ -160,7 +160,7 @@ def test_kill9_during_rewrite(tmp_path: Path) -> None:
         _wait_rewrite(c)
         srv.stop()
         srv = _start(tmp_path, "always")
-        assert srv.client().execute_command("DEBUG", "DIGEST") == before
+        assert srv.client(socket_timeout=60).execute_command("DEBUG", "DIGEST") == before
     finally:
         srv.stop()
 
