@@ -19,10 +19,13 @@ class LuaTableError(Exception):
 
 
 class LuaWhereError(Exception):
-    def __init__(self, message: str | bytes) -> None:
+    """``where=False``: a runtime error raised inside the C function (luaG_runerror), no position."""
+
+    def __init__(self, message: str | bytes, where: bool = True) -> None:
         msg = message.encode() if isinstance(message, str) else message
         super().__init__(msg.decode("utf-8", "replace"))
         self.message = msg
+        self.where = where
 
 
 def unwrap_error(exc: Any) -> tuple[Any, bool]:
@@ -30,7 +33,7 @@ def unwrap_error(exc: Any) -> tuple[Any, bool]:
     if isinstance(exc, LuaTableError):
         return exc.table, False
     if isinstance(exc, LuaWhereError):
-        return exc.message, True
+        return exc.message, exc.where
     return None, False
 
 

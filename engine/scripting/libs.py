@@ -19,12 +19,23 @@ from typing import Any
 
 from lupa import lua51
 
+from engine.scripting.cmsgpack import (
+    LUAI_MAXCSTACK,
+    MsgpackBadFormat,
+    MsgpackEOF,
+    MsgpackStackOverflow,
+    MsgpackTableIndex,
+    decode_stream,
+)
 from engine.scripting.errors import LuaWhereError
 
 _lua_type = lua51.lua_type
 
 LIBS_LUA = r"""
 local py = ...
+-- python.as_function: a Python callable as a Lua C function (type "function", no
+-- Python object for a script to index); the prelude does the same for its API
+local cf = python.as_function
 local type, error, tostring, select, pcall, next, rawget = type, error, tostring, select, pcall, next, rawget
 local sfmt, sbyte, schar, sgsub, concat = string.format, string.byte, string.char, string.gsub, table.concat
 local huge, floor = math.huge, math.floor
@@ -99,15 +110,15 @@ end
 
 local cjson = {null = NULL, _NAME = 'cjson', _VERSION = '2.1.0'}
 -- the encoder returns its status; the Python trampoline raises (a C function to Lua)
-cjson.encode = py.cfunc(function(...)
+cjson.encode = cf(py.cfunc(function(...)
   if select('#', ...) ~= 1 then return false, "bad argument #1 to 'encode' (expected 1 argument)" end
   local v = ...
   local out = {}
   local ok, err = pcall(enc, v, 0, out)
   if not ok then return false, err end
   return true, concat(out)
-end)
-cjson.decode = py.json_decode
+end))
+cjson.decode = cf(py.json_decode)
 for _, name in ipairs({'encode_max_depth', 'decode_max_depth'}) do cjson[name] = function() return 1000 end end
 cjson.encode_number_precision = function() return 14 end
 cjson.encode_keep_buffer = function() return true end
@@ -119,18 +130,18 @@ cjson.decode_invalid_numbers = function() return true end
 local bit = {}
 for _, name in ipairs({'tobit', 'tohex', 'bnot', 'band', 'bor', 'bxor', 'lshift', 'rshift',
                        'arshift', 'rol', 'ror', 'bswap'}) do
-  bit[name] = py.bit[name]
+  bit[name] = cf(py.bit[name])
 end
 
 ------------------------------------------------------------------ cmsgpack
 local cmsgpack = {_NAME = 'cmsgpack', _VERSION = 'lua-cmsgpack 0.4.0',
                   _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo',
                   _DESCRIPTION = 'MessagePack C implementation for Lua',
-                  pack = py.msgpack.pack, unpack = py.msgpack.unpack,
-                  unpack_one = py.msgpack.unpack_one, unpack_limit = py.msgpack.unpack_limit}
+                  pack = cf(py.msgpack.pack), unpack = cf(py.msgpack.unpack),
+                  unpack_one = cf(py.msgpack.unpack_one), unpack_limit = cf(py.msgpack.unpack_limit)}
 
 ------------------------------------------------------------------ struct
-local struct = {pack = py.struct.pack, unpack = py.struct.unpack, size = py.struct.size}
+local struct = {pack = cf(py.struct.pack), unpack = cf(py.struct.unpack), size = cf(py.struct.size)}
 
 return {cjson = cjson, bit = bit, cmsgpack = cmsgpack, struct = struct}, NULL
 """
@@ -139,29 +150,30 @@ return {cjson = cjson, bit = bit, cmsgpack = cmsgpack, struct = struct}, NULL
 class LuaLibs:
     """Python halves of the bundled libraries, bound to one LuaRuntime."""
 
-    def __init__(self, rt: Any) -> None:
+    def __init__(self, rt: Any, guard: Any) -> None:
         self.rt = rt
+        self.guard = guard  # gives a raised LuaWhereError its caller's position
         self.null: Any = None  # cjson.null, set once the Lua half exists
 
     def install(self) -> Any:
         """Run the Lua half; returns the table of library tables."""
         rt = self.rt
+        g = self.guard
         helpers = rt.table_from({
             b"cfunc": self.cfunc,
-            b"json_decode": self.json_decode,
-            b"bit": rt.table_from({k.encode(): _bit_op(k) for k in _BIT_OPS}),
-            b"msgpack": rt.table_from({b"pack": self.mp_pack, b"unpack": self.mp_unpack,
-                                       b"unpack_one": self.mp_unpack_one,
-                                       b"unpack_limit": self.mp_unpack_limit}),
-            b"struct": rt.table_from({b"pack": self.st_pack, b"unpack": self.st_unpack,
-                                      b"size": self.st_size}),
+            b"json_decode": g(self.json_decode),
+            b"bit": rt.table_from({k.encode(): g(_bit_op(k)) for k in _BIT_OPS}),
+            b"msgpack": rt.table_from({b"pack": g(self.mp_pack), b"unpack": g(self.mp_unpack),
+                                       b"unpack_one": g(self.mp_unpack_one),
+                                       b"unpack_limit": g(self.mp_unpack_limit)}),
+            b"struct": rt.table_from({b"pack": g(self.st_pack), b"unpack": g(self.st_unpack),
+                                      b"size": g(self.st_size)}),
         })
         loader = rt.globals().loadstring(LIBS_LUA.encode(), b"=?redis")
         libs, self.null = loader(helpers)
         return libs
 
-    @staticmethod
-    def cfunc(f: Any) -> Any:
+    def cfunc(self, f: Any) -> Any:
         """A Lua function returning (ok, value) as a C function that raises."""
 
         def call(*args: Any) -> Any:
@@ -170,7 +182,7 @@ class LuaLibs:
                 raise LuaWhereError(value)
             return value
 
-        return call
+        return self.guard(call)
 
     # -- cjson.decode ----------------------------------------------------------
     def json_decode(self, *args: Any) -> Any:
@@ -192,88 +204,46 @@ class LuaLibs:
             _mp_encode(a, out, 0)
         return bytes(out)
 
-    def mp_unpack(self, s: Any = None) -> Any:
-        values, _ = self._mp_unpack_all(s, 0, 0, "unpack")
-        return tuple(values)
+    def mp_unpack(self, *args: Any) -> Any:
+        return self._mp_unpack(args, "unpack", 0, 0, len(args))
 
-    def mp_unpack_one(self, s: Any = None, offset: Any = 0) -> Any:
-        values, pos = self._mp_unpack_all(s, 1, int(offset or 0), "unpack_one")
-        return (pos, *values)
+    def mp_unpack_one(self, *args: Any) -> Any:
+        offset = int(args[1] or 0) if len(args) > 1 else 0
+        return self._mp_unpack(args, "unpack_one", 1, offset, 1)
 
-    def mp_unpack_limit(self, s: Any = None, limit: Any = 0, offset: Any = 0) -> Any:
-        values, pos = self._mp_unpack_all(s, int(limit or 0), int(offset or 0), "unpack_limit")
-        return (pos, *values)
+    def mp_unpack_limit(self, *args: Any) -> Any:
+        limit = int(args[1] or 0) if len(args) > 1 else 0
+        offset = int(args[2] or 0) if len(args) > 2 else 0
+        return self._mp_unpack(args, "unpack_limit", limit, offset, 1)
 
-    def _mp_unpack_all(self, s: Any, limit: int, pos: int, fn: str) -> tuple[list[Any], int]:
+    def _mp_unpack(self, args: tuple[Any, ...], fn: str, limit: int, offset: int, base: int) -> Any:
+        """mp_unpack_full: ``base`` is the C function's stack top (its arguments)."""
+        s = args[0] if args else None
+        if isinstance(s, (int, float)) and not isinstance(s, bool):
+            s = _num_text(s)
         if not isinstance(s, bytes):
-            raise LuaWhereError(f"bad argument #1 to '{fn}' (string expected, got {_tname(s)})")
-        if pos < 0 or pos > len(s):
-            raise LuaWhereError(f"Start offset {pos} greater than input length {len(s)}.")
-        values: list[Any] = []
+            got = "no value" if not args else _tname(s) if s is not None else "nil"
+            raise LuaWhereError(f"bad argument #1 to '{fn}' (string expected, got {got})")
+        if offset < 0 or limit < 0:
+            raise LuaWhereError(f"Invalid request to unpack with offset of {offset} and limit of {len(s)}.")
+        if offset > len(s):
+            raise LuaWhereError(f"Start offset {offset} greater than input length {len(s)}.")
+        decode_all = not limit and not offset
         try:
-            while pos < len(s) and (limit <= 0 or len(values) < limit):
-                v, pos = self._mp_decode(s, pos, 0)
-                values.append(v)
-        except IndexError:
+            values, pos = decode_stream(s, offset, 0 if decode_all else limit, base, self.rt.table)
+        except MsgpackEOF:
             raise LuaWhereError("Missing bytes in input.") from None
-        except (ValueError, _struct.error):
+        except MsgpackBadFormat:
             raise LuaWhereError("Bad data format in input.") from None
-        return values, (-1 if pos >= len(s) else pos)
-
-    def _mp_decode(self, s: bytes, p: int, depth: int) -> tuple[Any, int]:
-        c = s[p]
-        p += 1
-        if c <= 0x7F:
-            return c, p
-        if c >= 0xE0:
-            return c - 256, p
-        if 0xA0 <= c <= 0xBF:
-            return _take(s, p, c & 0x1F)
-        if 0x90 <= c <= 0x9F:
-            return self._mp_array(s, p, c & 0x0F, depth)
-        if 0x80 <= c <= 0x8F:
-            return self._mp_map(s, p, c & 0x0F, depth)
-        if c == 0xC0:
-            return None, p
-        if c in (0xC2, 0xC3):
-            return c == 0xC3, p
-        fmt = _MP_NUM.get(c)
-        if fmt is not None:
-            size = _struct.calcsize(fmt)
-            if p + size > len(s):
-                raise IndexError
-            return _struct.unpack_from(fmt, s, p)[0], p + size
-        if c in (0xD9, 0xC4):
-            return _take(s, p + 1, s[p])
-        if c in (0xDA, 0xC5):
-            return _take(s, p + 2, _struct.unpack_from(">H", s, p)[0]) if p + 2 <= len(s) else _short()
-        if c in (0xDB, 0xC6):
-            return _take(s, p + 4, _struct.unpack_from(">I", s, p)[0]) if p + 4 <= len(s) else _short()
-        if c == 0xDC:
-            return self._mp_array(s, p + 2, _struct.unpack_from(">H", s, p)[0], depth)
-        if c == 0xDD:
-            return self._mp_array(s, p + 4, _struct.unpack_from(">I", s, p)[0], depth)
-        if c == 0xDE:
-            return self._mp_map(s, p + 2, _struct.unpack_from(">H", s, p)[0], depth)
-        if c == 0xDF:
-            return self._mp_map(s, p + 4, _struct.unpack_from(">I", s, p)[0], depth)
-        raise ValueError(c)
-
-    def _mp_array(self, s: bytes, p: int, n: int, depth: int) -> tuple[Any, int]:
-        t = self.rt.table()
-        for i in range(1, n + 1):
-            v, p = self._mp_decode(s, p, depth + 1)
-            t[i] = v
-        return t, p
-
-    def _mp_map(self, s: bytes, p: int, n: int, depth: int) -> tuple[Any, int]:
-        t = self.rt.table()
-        for _ in range(n):
-            k, p = self._mp_decode(s, p, depth + 1)
-            v, p = self._mp_decode(s, p, depth + 1)
-            if k is not None:
-                t[k] = v
-        return t, p
+        except MsgpackStackOverflow as exc:
+            raise LuaWhereError(str(exc)) from None
+        except MsgpackTableIndex as exc:
+            raise LuaWhereError(str(exc), where=False) from None
+        if decode_all:
+            return tuple(values)
+        if base + len(values) + 1 > LUAI_MAXCSTACK:
+            raise LuaWhereError("stack overflow (in function mp_unpack_full)")
+        return (pos, *values)
 
     # -- struct -------------------------------------------------------------------
     def st_pack(self, fmt: Any = None, *args: Any) -> bytes:
@@ -328,8 +298,7 @@ class _JsonDecoder:
         self.depth = 0
 
     def decode(self) -> Any:
-        tok = self.token()
-        v = self.value(tok)
+        v = self.value(self.token())
         tok = self.token()
         if tok[0] != T_END:
             self.fail("the end", tok)
@@ -431,57 +400,67 @@ class _JsonDecoder:
         return cp, p
 
     def value(self, tok: tuple[int, Any, int]) -> Any:
-        t = tok[0]
-        if t == T_STRING or t == T_NUMBER or t == T_BOOLEAN:
-            return tok[1]
-        if t == T_NULL:
-            return self.libs.null
-        if t == T_OBJ_BEGIN or t == T_ARR_BEGIN:
-            self.depth += 1
-            if self.depth > 1000:
-                raise LuaWhereError(f"Found too many nested data structures ({self.depth}) at "
-                                    f"character {tok[2] + 1}")
-            v = self.obj() if t == T_OBJ_BEGIN else self.arr()
-            self.depth -= 1
-            return v
-        self.fail("value", tok)
-        return None
-
-    def obj(self) -> Any:
-        t = self.libs.rt.table()
-        tok = self.token()
-        if tok[0] == T_OBJ_END:
-            return t
+        """json_process_value with the object/array contexts unrolled onto an explicit
+        stack, so nesting costs no Python recursion; ``decode_max_depth`` (1000)
+        stops it as json_decode_descend does."""
+        new_table = self.libs.rt.table
+        frames: list[list[Any]] = []  # [table, is_object, key or next index]
         while True:
-            if tok[0] != T_STRING:
-                self.fail("object key string", tok)
-            key = tok[1]
-            tok = self.token()
-            if tok[0] != T_COLON:
-                self.fail("colon", tok)
-            t[key] = self.value(self.token())
-            tok = self.token()
-            if tok[0] == T_OBJ_END:
-                return t
-            if tok[0] != T_COMMA:
-                self.fail("comma or object end", tok)
-            tok = self.token()
+            t = tok[0]
+            if t == T_OBJ_BEGIN or t == T_ARR_BEGIN:
+                self.depth += 1
+                if self.depth > 1000:
+                    raise LuaWhereError(f"Found too many nested data structures ({self.depth}) at "
+                                        f"character {tok[2] + 1}")
+                table = new_table()
+                tok = self.token()
+                if t == T_OBJ_BEGIN and tok[0] != T_OBJ_END:
+                    frames.append([table, True, self.key(tok)])
+                    tok = self.token()
+                    continue
+                if t == T_ARR_BEGIN and tok[0] != T_ARR_END:
+                    frames.append([table, False, 1])
+                    continue
+                self.depth -= 1
+                value = table
+            elif t == T_STRING or t == T_NUMBER or t == T_BOOLEAN:
+                value = tok[1]
+            elif t == T_NULL:
+                value = self.libs.null
+            else:
+                self.fail("value", tok)
+            while frames:  # store the value, then the container's next token
+                f = frames[-1]
+                f[0][f[2]] = value
+                tok = self.token()
+                if f[1]:
+                    if tok[0] == T_COMMA:
+                        f[2] = self.key(self.token())
+                        tok = self.token()
+                        break
+                    if tok[0] != T_OBJ_END:
+                        self.fail("comma or object end", tok)
+                else:
+                    if tok[0] == T_COMMA:
+                        f[2] += 1
+                        tok = self.token()
+                        break
+                    if tok[0] != T_ARR_END:
+                        self.fail("comma or array end", tok)
+                frames.pop()
+                self.depth -= 1
+                value = f[0]
+            else:
+                return value
 
-    def arr(self) -> Any:
-        t = self.libs.rt.table()
-        tok = self.token()
-        if tok[0] == T_ARR_END:
-            return t
-        i = 1
-        while True:
-            t[i] = self.value(tok)
-            i += 1
-            tok = self.token()
-            if tok[0] == T_ARR_END:
-                return t
-            if tok[0] != T_COMMA:
-                self.fail("comma or array end", tok)
-            tok = self.token()
+    def key(self, tok: tuple[int, Any, int]) -> Any:
+        """An object member's key and its colon."""
+        if tok[0] != T_STRING:
+            self.fail("object key string", tok)
+        colon = self.token()
+        if colon[0] != T_COLON:
+            self.fail("colon", colon)
+        return tok[1]
 
 
 # ----------------------------------------------------------------------------- bit
@@ -566,20 +545,6 @@ def _bit(op: str, *args: Any) -> tuple[bool, Any]:
 
 
 # ----------------------------------------------------------------------------- cmsgpack
-
-_MP_NUM = {0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q", 0xD0: ">b", 0xD1: ">h",
-           0xD2: ">i", 0xD3: ">q", 0xCA: ">f", 0xCB: ">d"}
-
-
-def _take(s: bytes, p: int, n: int) -> tuple[bytes, int]:
-    if p + n > len(s):
-        raise IndexError
-    return s[p:p + n], p + n
-
-
-def _short() -> tuple[Any, int]:
-    raise IndexError
-
 
 def _mp_encode(v: Any, out: bytearray, depth: int) -> None:
     t = _lua_type(v)
@@ -696,7 +661,7 @@ def _fmt_arg(fmt: Any, fn: str) -> bytes:
     return fmt
 
 
-def _items(fmt: bytes) -> list[tuple[str, int, str]]:
+def _items(fmt: bytes, fn: str) -> list[tuple[str, int, str]]:
     """(endianness, size, option) for each option of a struct format (struct.c's optsize)."""
     out: list[tuple[str, int, str]] = []
     endian = "<"
@@ -740,7 +705,7 @@ def _items(fmt: bytes) -> list[tuple[str, int, str]]:
         elif ch in "sx":
             size = 1 if ch == "x" else 0
         else:
-            raise _StructError(f"invalid format option '{ch}'")
+            raise _StructError(f"bad argument #1 to '{fn}' (invalid format option '{ch}')")
         out.append((endian, size, ch + ("" if maxalign == 1 else f"!{maxalign}")))
     return out
 
@@ -758,7 +723,7 @@ def _align(pos: int, size: int, opt: str) -> int:
 def _struct_pack(fmt: bytes, args: list[Any]) -> bytes:
     out = bytearray()
     ai = 0
-    for endian, size, opt in _items(fmt):
+    for endian, size, opt in _items(fmt, "pack"):
         out += b"\0" * _align(len(out), size, opt)
         ch = opt[0]
         if ch == "x":
@@ -801,7 +766,7 @@ def _struct_pack(fmt: bytes, args: list[Any]) -> bytes:
 def _struct_unpack(fmt: bytes, data: bytes, pos: int) -> tuple[list[Any], int]:
     values: list[Any] = []
     prev: Any = None
-    for endian, size, opt in _items(fmt):
+    for endian, size, opt in _items(fmt, "unpack"):
         pos += _align(pos, size, opt)
         ch = opt[0]
         if ch == "x":
@@ -840,7 +805,7 @@ def _struct_unpack(fmt: bytes, data: bytes, pos: int) -> tuple[list[Any], int]:
 
 def _struct_size(fmt: bytes) -> int:
     pos = 0
-    for _, size, opt in _items(fmt):
+    for _, size, opt in _items(fmt, "size"):
         if opt[0] == "s" or (opt[0] == "c" and size == 0):
             raise _StructError("bad argument #1 to 'size' (options 'c0' - 's' have undefined sizes)")
         pos += _align(pos, size, opt) + (1 if opt[0] == "x" else size)

@@ -6,9 +6,14 @@ table reachable from it (``luaSetTableProtectionRecursively``), and gives the
 global table an ``__index`` that raises for unknown names (``luaSetErrorMetatable``).
 Stock Lua 5.1 (lupa) has no read-only tables, so the same behaviour is built
 from proxies: the real global table is emptied and given metatable hooks, every
-library is replaced by an empty proxy whose ``__index`` is the library and whose
+library (and the string metatable, as the CVE-2025-46818 fix locks it) is
+replaced by an empty proxy whose ``__index`` is the library and whose
 ``__newindex`` raises ``Attempt to modify a readonly table``; ``rawset``,
-``setmetatable``, ``next``, ``pairs``, ``ipairs`` and ``rawget`` know the proxies.
+``setmetatable``, ``next``, ``pairs``, ``ipairs`` and ``rawget`` know the proxies,
+and ``getmetatable(_G)`` is a read-only copy of the ``luaSetErrorMetatable`` table.
+Every function of the API is a Python callable turned into a Lua C function, so
+no Python object is left for a script to reach; ``loadstring``/``load`` compile
+text only and ``unpack`` checks its range (:mod:`engine.scripting.sandbox`).
 
 Frames of this chunk (source ``=?redis``) stand for Redis's C code: the error
 handler skips them so ``@user_script:<line>`` points at the user's line, as
@@ -37,6 +42,8 @@ local dbg = debug
 local INTERNAL = '=?redis'
 local RO_MSG = 'Attempt to modify a readonly table'
 local unwrap = py.unwrap
+local sb = py.sandbox  -- loadstring/load/unpack as Redis's patched Lua has them (sandbox.py)
+local argerror, got = sb.argerror, sb.got
 
 -- proxy -> backing table, for every read-only view handed to scripts
 local RO = setmetatable({}, {__mode = 'k'})
@@ -138,10 +145,17 @@ local function error_reply_text(msg)
   return s .. '\r\n'
 end
 
+-- luaReplyToRedisReply recurses on the Lua stack and refuses a level once
+-- lua_checkstack(lua, 4) fails (LUAI_MAXCSTACK slots): ``top`` is lua_gettop()
+-- there (the error handler and the value: 2 at the top level), so a deep or
+-- self-referencing table ends in a nested "reached lua stack limit" error.
+local MAXCSTACK = 8000
+local STACK_LIMIT = '-ERR reached lua stack limit\r\n'
 local to_resp
-to_resp = function(v, out)
+to_resp = function(v, out, top)
   local t = type(v)
   local cr = S.caller_resp
+  if top + 4 > MAXCSTACK then out[#out + 1] = STACK_LIMIT; return end
   if t == 'string' then
     out[#out + 1] = '$' .. #v .. '\r\n'
     out[#out + 1] = v
@@ -184,7 +198,7 @@ to_resp = function(v, out)
       local hdr = #out + 1
       out[hdr] = ''
       local n = 0
-      for k, x in next, m do to_resp(k, out); to_resp(x, out); n = n + 1 end
+      for k, x in next, m do to_resp(k, out, top + 4); to_resp(x, out, top + 3); n = n + 1 end
       out[hdr] = (cr == 2) and ('*' .. (2 * n) .. '\r\n') or ('%' .. n .. '\r\n')
       return
     end
@@ -193,7 +207,7 @@ to_resp = function(v, out)
       local hdr = #out + 1
       out[hdr] = ''
       local n = 0
-      for k in next, st do to_resp(k, out); n = n + 1 end
+      for k in next, st do to_resp(k, out, top + 3); n = n + 1 end
       out[hdr] = (cr == 2) and ('*' .. n .. '\r\n') or ('~' .. n .. '\r\n')
       return
     end
@@ -203,7 +217,7 @@ to_resp = function(v, out)
     while true do
       local x = rawget(v, j)
       if x == nil then break end
-      to_resp(x, out)
+      to_resp(x, out, top + 1)
       j = j + 1
     end
     out[hdr] = '*' .. (j - 1) .. '\r\n'
@@ -214,7 +228,7 @@ end
 
 local function reply_of(v)
   local out = {}
-  to_resp(v, out)
+  to_resp(v, out, 2)
   return concat(out)
 end
 
@@ -236,10 +250,13 @@ local function failure_of(err, funcname)
 end
 
 ------------------------------------------------------------------ redis.*
--- redis.call / redis.pcall are the Python callables themselves: like Redis's C functions
--- they keep the caller's frame on ``return redis.call(...)`` (a Lua wrapper would be
--- tail-called away); redis.call raises a Python exception carrying the error table
-local redis_call, redis_pcall = py.call, py.pcall
+-- Every API function a script sees is a Python callable made a Lua C function
+-- (python.as_function): like Redis's C functions they keep the caller's frame on
+-- ``return redis.call(...)`` (a Lua wrapper would be tail-called away), type()
+-- says "function", and no Python object is left for a script to index.
+-- redis.call raises a Python exception carrying the error table.
+local cf = python.as_function
+local redis_call, redis_pcall = cf(py.call), cf(py.pcall)
 
 -- luaRedisPcall: a table error carrying an "err" string becomes that string
 local function script_pcall(f, ...)
@@ -280,18 +297,31 @@ end
 
 -- The API functions that can raise are Python callables (C functions to Lua), so an
 -- error they raise on ``return f(...)`` still points at the user's line.
-local sha1hex, redis_log, setresp, set_repl, acl_check_cmd = py.sha1hex, py.log, py.setresp, py.set_repl, py.acl_check_cmd
-local math_random, math_randomseed = py.random, py.randomseed
+local sha1hex, redis_log, setresp, set_repl = cf(py.sha1hex), cf(py.log), cf(py.setresp), cf(py.set_repl)
+local acl_check_cmd, math_random, math_randomseed = cf(py.acl_check_cmd), cf(py.random), cf(py.randomseed)
 
 ------------------------------------------------------------------ the sandbox
 local rnext, rpairs, ripairs = next, pairs, ipairs
 
-local function s_rawset(t, k, v)
+-- Each replacement checks its arguments as the C function does (luaL_checktype,
+-- luaL_checkany) so the error names the caller's line, then refuses read-only tables.
+local function s_rawset(...)
+  local n = select('#', ...)
+  local t, k, v = ...
+  if type(t) ~= 'table' then argerror(1, 'table expected, got ' .. got(n, 1, t), 'rawset') end
+  if n < 2 then argerror(2, 'value expected', 'rawset') end
+  if n < 3 then argerror(3, 'value expected', 'rawset') end
   if RO[t] or rawequal(t, G) then error(RO_MSG, 0) end
   return rawset(t, k, v)
 end
-local function s_setmetatable(t, m)
+local function s_setmetatable(...)
+  local n = select('#', ...)
+  local t, m = ...
+  if type(t) ~= 'table' then argerror(1, 'table expected, got ' .. got(n, 1, t), 'setmetatable') end
+  if n < 2 or (m ~= nil and type(m) ~= 'table') then argerror(2, 'nil or table expected', 'setmetatable') end
   if RO[t] or rawequal(t, G) then error(RO_MSG, 0) end
+  local cur = dbg.getmetatable(t)
+  if cur and rawget(cur, '__metatable') ~= nil then error('cannot change a protected metatable', 2) end
   return setmetatable(t, m)
 end
 local BACK  -- the backing table of the globals (set below)
@@ -299,24 +329,123 @@ local function backing(t)
   if rawequal(t, G) then return BACK end
   return RO[t] or t
 end
-local function s_getmetatable(t)
-  if type(t) == 'userdata' then return nil end
+-- library tables have no metatable in Redis; the globals' is the read-only
+-- luaSetErrorMetatable one (GLOBALS_MT, set below)
+local function s_getmetatable(...)
+  local t = ...
+  if select('#', ...) < 1 then argerror(1, 'value expected', 'getmetatable') end
+  if type(t) == 'userdata' or RO[t] then return nil end
   return getmetatable(t)
 end
-local function s_xpcall(f, h)
+local function s_xpcall(...)
+  local f, h = ...
+  if select('#', ...) < 2 then argerror(2, 'value expected', 'xpcall') end
   return xpcall(f, function(e)
     if type(e) == 'userdata' then local v = unwrap(e); if v ~= nil then e = v end end
     return h(e)
   end)
 end
-local function s_next(t, k) return rnext(backing(t), k) end
-local function s_pairs(t)
+local function s_next(...)
+  local t, k = ...
+  if type(t) ~= 'table' then argerror(1, 'table expected, got ' .. got(select('#', ...), 1, t), 'next') end
+  return rnext(backing(t), k)
+end
+local function s_pairs(...)
+  local t = ...
+  if type(t) ~= 'table' then argerror(1, 'table expected, got ' .. got(select('#', ...), 1, t), 'pairs') end
   local b = backing(t)
   if b ~= t then return rnext, b, nil end
   return rpairs(t)
 end
-local function s_ipairs(t) return ripairs(backing(t)) end
-local function s_rawget(t, k) return rawget(backing(t), k) end
+local function s_ipairs(...)
+  local t = ...
+  if type(t) ~= 'table' then argerror(1, 'table expected, got ' .. got(select('#', ...), 1, t), 'ipairs') end
+  return ripairs(backing(t))
+end
+local function s_rawget(...)
+  local n = select('#', ...)
+  local t, k = ...
+  if type(t) ~= 'table' then argerror(1, 'table expected, got ' .. got(n, 1, t), 'rawget') end
+  if n < 2 then argerror(2, 'value expected', 'rawget') end
+  return rawget(backing(t), k)
+end
+
+------------------------------------------------------------------ coroutines
+-- A Lua hook set by debug.sethook is registered per thread: a new coroutine
+-- inherits the C side of it but finds no Lua function, so it would run unhooked
+-- (and unkillable). Every coroutine a script makes therefore starts with a
+-- prologue that installs the hook its creator had, and records itself in
+-- RUNNING (cleared by each run), where a C function raising inside a coroutine
+-- finds the line that called it.
+local hook  -- the count hook (set below)
+local HOOK_COUNT = 100000
+local cocreate, coresume, costatus = coroutine.create, coroutine.resume, coroutine.status
+local corunning = coroutine.running
+local RUNNING = {}
+local WRAPS = setmetatable({}, {__mode = 'k'})  -- coroutine.wrap's functions -> their coroutines
+local function pack(...) return {n = select('#', ...), ...} end
+local function body(f)
+  local h, mask, count = dbg.gethook()
+  return function(...)
+    if h then dbg.sethook(h, mask, count) end
+    RUNNING[#RUNNING + 1] = corunning()
+    return f(...)
+  end
+end
+local function lua_function(f) return type(f) == 'function' and dbg.getinfo(f, 'S').what ~= 'C' end
+
+local co_lib = {}
+for k, v in rpairs(coroutine) do co_lib[k] = v end
+co_lib.create = function(...)
+  local f = ...
+  if not lua_function(f) then argerror(1, 'Lua function expected', 'create') end
+  return cocreate(body(f))
+end
+-- the function coroutine.wrap returns is a C function (luaB_auxwrap) in Redis: a
+-- Python callable here, so a string error is prefixed with its caller's line even
+-- on ``return co()``, as auxwrap does
+local wrap_resumer = py.wrap_resumer
+co_lib.wrap = function(...)
+  local f = ...
+  if not lua_function(f) then argerror(1, 'Lua function expected', 'wrap') end
+  local co = cocreate(body(f))
+  local w = cf(wrap_resumer(function(...) return coresume(co, ...) end))
+  WRAPS[w] = co
+  return w
+end
+-- a Python callable's error comes back as the Lua value Redis would give (its
+-- table or its message), never as a Python object
+co_lib.resume = function(...)
+  local co = ...
+  if type(co) ~= 'thread' then argerror(1, 'coroutine expected', 'resume') end
+  local r = pack(coresume(...))
+  if not r[1] and type(r[2]) == 'userdata' then
+    local v = unwrap(r[2])
+    if v ~= nil then r[2] = v end
+  end
+  return unpack(r, 1, r.n)
+end
+
+-- luaL_where(L, 1) of a C function, asked from Python while that function runs.
+-- Python calls back on the main thread: there level 2 is the C function and level
+-- 3 its caller, unless the call came from a coroutine: then it is the coroutine
+-- that is active but not itself resuming another (in resume, or in a wrap function
+-- whose coroutine still runs), with the C function at level 0.
+local function caller_where()
+  local i
+  for j = #RUNNING, 1, -1 do
+    local co = RUNNING[j]
+    if costatus(co) == 'normal' then
+      local top = dbg.getinfo(co, 0, 'f')
+      local target = top and WRAPS[top.func]
+      local resuming = top and (top.func == coresume or (target and costatus(target) == 'normal'))
+      if top and not resuming then i = dbg.getinfo(co, 1, 'Sl'); break end
+    end
+  end
+  if i == nil then i = dbg.getinfo(3, 'Sl') end
+  if i and i.currentline > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
+  return ''
+end
 
 local math_lib = {}
 for k, v in rpairs(math) do math_lib[k] = v end
@@ -350,12 +479,22 @@ BACK = {
   xpcall = s_xpcall, tostring = tostring, setmetatable = s_setmetatable, next = s_next,
   assert = assert, tonumber = tonumber, rawequal = rawequal, collectgarbage = collectgarbage,
   getmetatable = s_getmetatable, rawset = s_rawset, pcall = script_pcall, type = type,
-  select = select, unpack = unpack, gcinfo = gcinfo, pairs = s_pairs, rawget = s_rawget,
-  loadstring = loadstring, ipairs = s_ipairs, _VERSION = _VERSION, load = load, error = error,
-  coroutine = protect(coroutine), string = string_p, math = protect(math_lib),
+  select = select, unpack = cf(py.unpack), gcinfo = gcinfo, pairs = s_pairs, rawget = s_rawget,
+  loadstring = sb.loadstring, ipairs = s_ipairs, _VERSION = _VERSION, load = sb.load, error = error,
+  coroutine = protect(co_lib), string = string_p, math = protect(math_lib),
   table = protect(table), redis = protect(redis_api), _G = G,
 }
 for name, lib in rpairs(libs) do BACK[name] = protect(lib) end
+if mode == 'eval' then
+  -- the helper scriptingInit leaves in the EVAL globals (a plain Lua function there too)
+  BACK.__redis__err__handler = function(err)
+    local i = dbg.getinfo(2, 'nSl')
+    if i and i.what == 'C' then i = dbg.getinfo(3, 'nSl') end
+    if type(err) ~= 'table' then err = {err = 'ERR ' .. tostring(err)} end
+    if i then err['source'] = i.source; err['line'] = i.currentline end
+    return err
+  end
+end
 
 local function missing(t, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
@@ -373,6 +512,9 @@ local library_redis = {
 }
 local library_api = with_missing({redis = protect(with_missing(library_redis))})
 local current = BACK
+
+-- luaProtectedTableError, the __index of the globals' metatable
+local GLOBALS_MT = protect({__index = cf(py.global_index_error)})
 
 -- empty the real globals, then route reads and writes through the hooks
 local names = {}
@@ -392,16 +534,27 @@ setmetatable(G, {
     return v
   end,
   __newindex = ro_newindex,
-  __metatable = false,
+  __metatable = GLOBALS_MT,
 })
+
+-- Python objects (the API callables) keep only __call and __tostring: no script
+-- can reach a Python attribute, whatever lupa's attribute filter lets through
+do
+  local pmt = dbg.getmetatable(py.unwrap)
+  pmt.__index, pmt.__newindex = nil, nil
+end
 
 ------------------------------------------------------------------ running
 local py_interrupt = py.interrupt
 local KILLED = {kill = 'ERR Script killed by user with SCRIPT KILL...', load = 'ERR FUNCTION LOAD timeout'}
 local killed = false  -- the error to raise at every line of user code once killed
-local hook
+local armed = false  -- a run or a library load wants the count hook
 hook = function()
+  if not armed then return end
   if not killed then
+    if dbg.gethook() ~= hook or select(2, dbg.gethook()) ~= '' then
+      dbg.sethook(hook, '', HOOK_COUNT)  -- a coroutine left in line mode by an earlier kill
+    end
     local r = py_interrupt()
     if not r then return end
     killed = KILLED[r]
@@ -415,9 +568,20 @@ end
 local api = {}
 api.state = S
 
+-- The count hook stays installed on the main thread for the state's whole life
+-- (``armed`` says whether it acts): a coroutine's prologue copies its creator's
+-- hook, so even one made in a run without a hook (busy-reply-threshold 0) and
+-- resumed in a later run reaches SCRIPT/FUNCTION KILL.
+dbg.sethook(hook, '', HOOK_COUNT)
+local function disarm()
+  armed = false
+  if killed then dbg.sethook(hook, '', HOOK_COUNT) end
+end
+
 -- luaCreateFunction: compile the body (shebang line already blanked by the caller)
+local compile = sb.compile
 function api.compile(body, chunkname)
-  local f, err = loadstring(body, chunkname)
+  local f, err = compile(body, chunkname)
   if not f then return nil, err end
   return f, false
 end
@@ -426,19 +590,20 @@ end
 function api.run(f, keys, args, funcname, is_eval, caller_resp, with_hook)
   S.resp, S.caller_resp, S.repl = 2, caller_resp, 3
   killed = false
+  RUNNING = {}
   if is_eval then BACK.KEYS = keys; BACK.ARGV = args end
-  if with_hook then dbg.sethook(hook, '', 100000) end
+  armed = with_hook
   local ok, r
   if is_eval then ok, r = xpcall(f, handler)
   else ok, r = xpcall(function() return f(keys, args) end, handler) end
-  if with_hook then dbg.sethook() end
+  disarm()
   if ok then return reply_of(r) end
   return failure_of(r, funcname)
 end
 
 -- luaEngineCreate: run library code that registers functions through ``register``
 function api.load_library(body, register, timeout_hook)
-  local f, err = loadstring(body, '@user_function')
+  local f, err = compile(body, '@user_function')
   if not f then return false, 'Error compiling function: ' .. tostring(err) end
   registered = function(...)
     local ok, e = register(...)
@@ -446,9 +611,10 @@ function api.load_library(body, register, timeout_hook)
   end
   current = library_api
   killed = false
-  if timeout_hook then dbg.sethook(hook, '', 100000) end
+  RUNNING = {}
+  armed = timeout_hook
   local ok, e = pcall(f)
-  if timeout_hook then dbg.sethook() end
+  disarm()
   current = BACK
   registered = nil
   if ok then return true, false end
@@ -508,6 +674,7 @@ function api.register_args(...)
 end
 
 function api.memory() return collectgarbage('count') * 1024 end
+api.caller_where = caller_where
 function api.table_of(...) return {...} end
 function api.new_table() return {} end
 

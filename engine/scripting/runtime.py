@@ -7,8 +7,10 @@ runtime, installs the bundled libraries (:mod:`engine.scripting.libs`) and the
 sandbox (:mod:`engine.scripting.prelude`), and binds the Python callbacks of its
 host (:class:`engine.scripting.eval.Scripting`).
 
-Lua strings cross as ``bytes`` (``encoding=None``); Python objects reachable from
-Lua refuse every attribute access, so the callbacks cannot be used to escape.
+Lua strings cross as ``bytes`` (``encoding=None``). No Python object is reachable
+from a script: the callbacks become Lua C functions in the prelude
+(``python.as_function``), lupa's Python-object metatable loses ``__index`` and
+``__newindex``, and the attribute filter refuses everything anyway.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from typing import Any
 
 from lupa import lua51
 
+from engine.scripting.cmsgpack import LUAI_MAXCSTACK
 from engine.scripting.errors import LuaTableError, LuaWhereError, unwrap_error
 from engine.scripting.eval import sha1hex
 from engine.scripting.libs import LuaLibs
 from engine.scripting.prelude import CHUNK_NAME, PRELUDE
+from engine.scripting.sandbox import SANDBOX
 
 REDIS_VERSION = b"7.0.15"
 REDIS_VERSION_NUM = (7 << 16) | (0 << 8) | 15
@@ -54,6 +58,45 @@ def _checkint(v: Any, i: int, fn: str = "random") -> int:
     return int(n)
 
 
+def _type_name(v: Any) -> str:
+    """lua_typename of a value handed over by lupa."""
+    if v is None:
+        return "nil"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, bytes):
+        return "string"
+    return str(lua51.lua_type(v) or "userdata")
+
+
+def _lua_int(v: Any, narg: int) -> int:
+    """luaL_checkint: lua_Number -> lua_Integer (truncation; out of range gives INT64_MIN)
+    -> int (its low 32 bits)."""
+    x = lua_tonumber(v)
+    if x is None:
+        raise LuaWhereError(f"bad argument #{narg} to 'unpack' (number expected, got {_type_name(v)})")
+    x = float(x)
+    if x != x or not -(2.0 ** 63) <= x < 2.0 ** 63:
+        return 0
+    u = int(x) & 0xFFFFFFFF
+    return u - (1 << 32) if u & 0x80000000 else u
+
+
+def _global_index_error(*args: Any) -> None:
+    """luaProtectedTableError, the ``__index`` of the globals' metatable: a C function,
+    so even ``return getmetatable(_G).__index(_G, k)`` reports the caller's line."""
+    if len(args) != 2:
+        raise LuaWhereError("Wrong number of arguments to luaProtectedTableError")
+    k = args[1]
+    if isinstance(k, (int, float)) and not isinstance(k, bool):
+        k = b"%.14g" % k
+    if not isinstance(k, bytes):
+        raise LuaWhereError("Second argument to luaProtectedTableError must be a string or number")
+    raise LuaWhereError(b"Script attempted to access nonexistent global variable '" + k.split(b"\0")[0] + b"'")
+
+
 def lua_argv(state: Any, args: tuple[Any, ...]) -> list[bytes]:
     """luaArgsToRedisArgv: strings as they are, numbers as %.17g, anything else refused."""
     if not args:
@@ -77,29 +120,54 @@ class LuaState:
                               register_builtins=False, attribute_filter=_deny_attributes)
         self.rt = rt
         self.mode = mode
-        self.libs = LuaLibs(rt)
+        lua_globals = rt.globals()
+        sandbox = lua_globals.loadstring(SANDBOX.encode(), CHUNK_NAME)(lua_globals.debug)
+        self._raw_unpack = lua_globals.unpack
+        self.libs = LuaLibs(rt, self.guard)
         libtables = self.libs.install()
+        g = self.guard
         py = rt.table_from({
             b"call": lambda *argv: host.lua_call(self, argv, True),
             b"pcall": lambda *argv: host.lua_call(self, argv, False),
             b"unwrap": unwrap_error,
             b"sha1hex": self._sha1hex,
-            b"log": self._log,
+            b"log": g(self._log),
             b"setresp": self._setresp,
             b"set_repl": self._set_repl,
             b"acl_check_cmd": self._acl_check_cmd,
-            b"random": self._random,
-            b"randomseed": self._randomseed,
+            b"random": g(self._random),
+            b"randomseed": g(self._randomseed),
+            b"unpack": g(self._unpack),
+            b"global_index_error": g(_global_index_error),
+            b"wrap_resumer": self._wrap_resumer,
             b"interrupt": host.lua_interrupt,
             b"libs": libtables,
+            b"sandbox": sandbox,
             b"version": REDIS_VERSION,
             b"version_num": REDIS_VERSION_NUM,
         })
-        loader = rt.globals().loadstring(PRELUDE.encode(), CHUNK_NAME)
+        loader = lua_globals.loadstring(PRELUDE.encode(), CHUNK_NAME)
         self.api = loader(py, mode.encode())
+        self._caller_where = self.api.caller_where
         self._table = rt.table
         self._table_from = rt.table_from
         self.host = host
+
+    def guard(self, f: Any) -> Any:
+        """``f`` as a C library function raises: a LuaWhereError gets the position of the
+        line that called it (luaL_where(L, 1)), taken while the call is still on the Lua
+        stack, so a call from pcall or from C gets none."""
+
+        def call(*args: Any) -> Any:
+            try:
+                return f(*args)
+            except LuaWhereError as exc:
+                if exc.where:
+                    exc.message = bytes(self._caller_where()) + exc.message
+                    exc.where = False
+                raise
+
+        return call
 
     # -- the redis.* functions that can raise (C functions in Redis) ------------------
     def fail(self, msg: bytes) -> LuaTableError:
@@ -168,6 +236,48 @@ class LuaState:
 
     def _randomseed(self, *args: Any) -> None:
         self.host.rand.seed(_checkint(args[0] if args else None, 1, "randomseed"))
+
+    def _wrap_resumer(self, resume: Any) -> Any:
+        """luaB_auxwrap for a coroutine (``resume`` resumes it): its error is raised
+        again, a string (or number) one with the caller's position put in front."""
+
+        def call(*args: Any) -> Any:
+            r = resume(*args)
+            if not isinstance(r, tuple):
+                r = (r,)
+            if r[0]:
+                return r[1:]
+            err = r[1] if len(r) > 1 else None
+            if isinstance(err, LuaTableError):
+                raise err
+            if isinstance(err, LuaWhereError):
+                raise LuaWhereError(err.message)
+            if isinstance(err, (int, float)) and not isinstance(err, bool):
+                err = b"%.14g" % err
+            if isinstance(err, bytes):
+                raise LuaWhereError(err)
+            raise LuaTableError(err)  # any other error value, as it is
+
+        return self.guard(call)
+
+    def _unpack(self, *args: Any) -> Any:
+        """luaB_unpack with the range checked before anything is pushed: stock 5.1.5
+        computes ``e - i + 1`` in an ``int`` and, for a range of 2^31 or more, pushes
+        values until it crashes (CVE-2025-46817). The limit is lua_checkstack's: the
+        results and the arguments must fit in LUAI_MAXCSTACK slots."""
+        n = len(args)
+        t = args[0] if n else None
+        if lua51.lua_type(t) != "table":
+            got = "no value" if not n else _type_name(t)
+            raise LuaWhereError(f"bad argument #1 to 'unpack' (table expected, got {got})")
+        i = 1 if n < 2 or args[1] is None else _lua_int(args[1], 2)
+        e = len(t) if n < 3 or args[2] is None else _lua_int(args[2], 3)
+        if i > e:
+            return ()
+        if e - i + 1 + n > LUAI_MAXCSTACK:
+            raise LuaWhereError("too many results to unpack")
+        r = self._raw_unpack(*args)
+        return r if isinstance(r, tuple) else (r,)
 
     def memory(self) -> int:
         return int(self.api.memory())
