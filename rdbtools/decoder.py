@@ -267,6 +267,12 @@ class RdbDecoder:
                 else:
                     if _speedups.FASTPATH:
                         scan = _speedups.scan_keys
+                        keys = self._keys  # the C scanner records keys in its own KeySet
+                        if keys is not None and not isinstance(keys, _speedups.KeySet):
+                            if keys:
+                                scan = None
+                            else:
+                                self._keys = _speedups.KeySet()
             self._scan: Callable[..., tuple] | None = scan
         while True:
             buf = self._buf
