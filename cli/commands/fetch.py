@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import click
 
+from aof.handshake import ReplicationError
 from engine.replication.fetch import Snapshot
-from engine.replication.handshake import ReplicationError
 from rdbtools.decoder import RdbDecoder
 from rdbtools.errors import RdbError
 from rdbtools.io import open_output

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, field
 
 from aof.resp import ReplyError
+from aof.slots import SLOTS, key_hash_slot
 from engine.cluster.connection import Connection, ConnectionFailed
-from engine.cluster.slots import SLOTS, key_hash_slot
 from engine.errors import EngineError
 from rdbtools.dump import dump_value
 from rdbtools.errors import RdbEncodeError
