@@ -10,7 +10,6 @@ from contextlib import contextmanager
 import click
 
 from aof.handshake import ReplicationError
-from engine.replication.fetch import Snapshot
 from rdbtools.decoder import RdbDecoder
 from rdbtools.errors import RdbError
 from rdbtools.io import open_output
@@ -19,6 +18,7 @@ from rdbtools.model import Record
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
+from ..remote import Snapshot
 
 
 @click.command()

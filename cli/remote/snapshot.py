@@ -4,6 +4,10 @@ A thin loop around :class:`~aof.handshake.FullSync`: connect,
 send what it asks, feed it what arrives, yield the RDB payload chunks. Reading
 stops at the end of the payload; a master that goes silent for ``timeout``
 seconds (keep-alive newlines count as life) is an error.
+
+Why in ``cli``: only ``rdbkit fetch`` takes a snapshot with a blocking socket; the
+engine's replica drives the same protocol (:mod:`aof.handshake`, through
+:mod:`aof.replstream`) from its event loop. The protocol is shared, the drivers are not.
 """
 
 from __future__ import annotations
