@@ -1,5 +1,10 @@
 """RESP and AOF formats (sans-IO). Imports ``rdbtools`` only.
 
+Besides the codecs: the replica's side of replication (``handshake``: the
+handshake and full-sync framing; ``replstream``: payload then command stream) and
+Redis Cluster's hash slots (``slots``): protocol pieces that the engine's replica
+link and the CLI's remote commands drive over their own sockets.
+
 ``FastReplyParser`` is the hiredis-backed reply parser when hiredis is installed
 and ``RDBKIT_PUREPYTHON`` is not set to a non-empty value other than ``0``;
 otherwise it is the pure-Python :class:`ReplyParser`. Use it only for trusted
@@ -23,9 +28,11 @@ from aof.errors import (
     ManifestError,
     RespProtocolError,
 )
+from aof.handshake import FullSync, ReplicationError
 from aof.manifest import AofInfo, Manifest, format_manifest, load_manifest
 from aof.multipart import AofDirectory, AofNames
 from aof.reader import Annotation, AofDecoder, AofReader, Truncation, iter_commands
+from aof.replstream import MasterStream
 from aof.resp import (
     NEED_DATA,
     Push,
@@ -51,6 +58,7 @@ from aof.resp import (
     split_args,
 )
 from aof.rewriter import AofRewriter, encode_rdb_base, rewrite_commands
+from aof.slots import key_hash_slot
 from aof.writer import AofSink, AofWriter
 
 FastReplyParser: type[ReplyParser] | type
@@ -86,9 +94,12 @@ __all__ = [
     "FastReplyParser",
     "FileCheck",
     "FixPlan",
+    "FullSync",
     "Manifest",
     "ManifestError",
+    "MasterStream",
     "Push",
+    "ReplicationError",
     "ReplyError",
     "ReplyParser",
     "RequestParser",
@@ -117,6 +128,7 @@ __all__ = [
     "format_manifest",
     "group_transactions",
     "iter_commands",
+    "key_hash_slot",
     "load_manifest",
     "rewrite_commands",
     "split_args",

@@ -9,8 +9,7 @@ from contextlib import contextmanager
 
 import click
 
-from engine.replication.fetch import Snapshot
-from engine.replication.handshake import ReplicationError
+from aof.handshake import ReplicationError
 from rdbtools.decoder import RdbDecoder
 from rdbtools.errors import RdbError
 from rdbtools.io import open_output
@@ -19,6 +18,7 @@ from rdbtools.model import Record
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
+from ..remote import Snapshot
 
 
 @click.command()

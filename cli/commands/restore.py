@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import click
 
-from engine.cluster.connection import ConnectionFailed
-from engine.cluster.restore import RestoreError, RestoreTarget
 from rdbtools.io import iter_records, open_input
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
 from ..options import filter_options, make_filter
 from ..output import with_progress
+from ..remote import ConnectionFailed, RestoreError, RestoreTarget
 
 
 @click.command()

@@ -1,6 +1,4 @@
-"""Replication: the master side (``master``, ``transfer``, ``replicas``, ``backlog``), the replica
-side (``replica``, ``stream``, ``handshake``) and ``rdbkit fetch``'s snapshot client (``fetch``)."""
-
-from engine.replication.handshake import FullSync, ReplicationError
-
-__all__ = ["FullSync", "ReplicationError"]
+"""Replication: the master side (``master``, ``transfer``, ``replicas``, ``backlog``) and the
+replica side (``replica``, the master link). The replica's protocol — handshake, payload and
+command stream — is sans-IO in ``aof.handshake`` / ``aof.replstream``, shared with
+``rdbkit fetch``."""

@@ -3,7 +3,7 @@
 :class:`MasterLink` is the connection to the master and, once synced, the
 *master client* (``CLIENT LIST`` flag ``M``): a :class:`~engine.server.client.Client`
 whose replies are never sent. Bytes from the master go through the sans-IO
-:class:`~engine.replication.stream.MasterStream`:
+:class:`~aof.replstream.MasterStream`:
 
 * full sync: the payload's records are materialized into fresh dicts while the old
   dataset keeps being served; when the RDB trailer checks out they are swapped in
@@ -31,11 +31,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import engine.keyspace.db as _dbmod
+from aof.handshake import FullSync, ReplicationError
+from aof.replstream import Continue, FullResync, Loaded, MasterStream
 from aof.resp import RespLimits, encode_command
 from engine.materialize import UnsupportedValue, record_to_value
-from engine.replication.handshake import FullSync, ReplicationError
 from engine.replication.master import new_replid
-from engine.replication.stream import Continue, FullResync, Loaded, MasterStream
 from engine.server.client import Client
 from engine.server.dispatch import execute
 from rdbtools.model import FunctionLibrary, Record

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from aof.handshake import FullSync, ReplicationError
 from cli.main import cli
-from engine.replication.handshake import FullSync, ReplicationError
 from rdbtools.digest import dataset_digest
 from rdbtools.io import read_all
 from rdbtools.model import Record

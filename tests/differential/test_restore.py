@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from aof.slots import key_hash_slot
 from cli.main import cli
-from engine.cluster.restore import RestoreTarget
-from engine.cluster.slots import key_hash_slot
+from cli.remote import RestoreTarget
 from rdbtools.digest import dataset_digest, value_digest
 from rdbtools.io import iter_records
 from rdbtools.model import Record

@@ -1,4 +1,4 @@
-"""The replica handshake parser (engine.replication.handshake) on arbitrary master bytes.
+"""The replica handshake parser (aof.handshake) on arbitrary master bytes.
 
 Whatever a master (or something pretending to be one) sends, in any split, the
 parser either makes progress or raises ReplicationError; it never raises
@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.replication.handshake import _MAX_LINE, FullSync, ReplicationError
+from aof.handshake import _MAX_LINE, FullSync, ReplicationError
 
 PIECES = st.sampled_from([b"+PONG\r\n", b"+OK\r\n", b"\n", b"-ERR x\r\n", b"+FULLRESYNC " + b"a" * 40 + b" 5\r\n",
                           b"$EOF:" + b"m" * 40 + b"\r\n", b"$10\r\n", b"$-3\r\n", b"m" * 40, b"REDIS0010",

@@ -1,4 +1,4 @@
-"""The replica's reader of its master (engine.replication.stream.MasterStream).
+"""The replica's reader of its master (aof.replstream.MasterStream).
 
 Arbitrary bytes in arbitrary splits give progress or ReplicationError, never a
 foreign exception; a well-formed conversation (handshake, RDB payload in either
@@ -11,9 +11,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aof.handshake import FullSync, ReplicationError
+from aof.replstream import Continue, FullResync, Loaded, MasterStream
 from aof.resp import encode_command
-from engine.replication.handshake import FullSync, ReplicationError
-from engine.replication.stream import Continue, FullResync, Loaded, MasterStream
 from rdbtools.encoder import encode_bytes
 from rdbtools.model import Record
 

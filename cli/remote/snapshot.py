@@ -1,9 +1,13 @@
 """Fetch a live server's snapshot over the replication protocol (the socket driver).
 
-A thin loop around :class:`~engine.replication.handshake.FullSync`: connect,
+A thin loop around :class:`~aof.handshake.FullSync`: connect,
 send what it asks, feed it what arrives, yield the RDB payload chunks. Reading
 stops at the end of the payload; a master that goes silent for ``timeout``
 seconds (keep-alive newlines count as life) is an error.
+
+Why in ``cli``: only ``rdbkit fetch`` takes a snapshot with a blocking socket; the
+engine's replica drives the same protocol (:mod:`aof.handshake`, through
+:mod:`aof.replstream`) from its event loop. The protocol is shared, the drivers are not.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 
-from engine.replication.handshake import FullSync, ReplicationError
+from aof.handshake import FullSync, ReplicationError
 
 
 class Snapshot:

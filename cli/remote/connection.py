@@ -4,6 +4,10 @@ Built on the one RESP codec (``aof.resp.encode_command`` / ``ReplyParser``);
 pipelines by sending a batch of commands and then reading as many replies.
 Error replies come back as :class:`aof.resp.ReplyError` values, not raised, so
 a pipeline's caller sees which command failed.
+
+Why in ``cli``: only ``rdbkit restore`` talks to servers this way (blocking
+sockets, one command batch at a time); the engine's own links are asyncio
+protocols. The framing it relies on is ``aof.resp``'s, so nothing is written twice.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from collections.abc import Sequence
 
 from aof.errors import RespProtocolError
 from aof.resp import NEED_DATA, ReplyError, ReplyParser, encode_command
-from engine.errors import EngineError
 
 
-class ConnectionFailed(EngineError):
+class RemoteError(Exception):
+    """Base of the errors of talking to a live server (``cli.remote``)."""
+
+
+class ConnectionFailed(RemoteError):
     pass
 
 
@@ -72,4 +79,4 @@ class Connection:
             pass
 
 
-__all__ = ["Connection", "ConnectionFailed"]
+__all__ = ["Connection", "ConnectionFailed", "RemoteError"]

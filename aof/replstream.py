@@ -1,6 +1,6 @@
 """Everything a replica reads from its master, sans-IO (formats.md §8.1–8.4).
 
-One object per connection: the handshake (:class:`~engine.replication.handshake.FullSync`),
+One object per connection: the handshake (:class:`~aof.handshake.FullSync`),
 then either a full sync's RDB payload, decoded as it arrives by
 :class:`rdbtools.RdbDecoder`, or a ``+CONTINUE``; then the command stream, parsed by
 :class:`aof.resp.RequestParser` with each command's absolute end offset, so the
@@ -16,8 +16,14 @@ after the RDB trailer are handed over explicitly (``trailing`` → the parser).
 * ``(start, end, argv)`` tuples — commands of the stream, offsets counted from the
   first stream byte (0).
 
-Whatever the bytes, errors are :class:`ReplicationError` (RDB and protocol errors are
-wrapped), with the step they happened at.
+Whatever the bytes, errors are :class:`~aof.handshake.ReplicationError` (RDB and
+protocol errors are wrapped), with the step they happened at.
+
+Why in ``aof``: it is the rest of the protocol :mod:`aof.handshake` begins (payload,
+then command stream), built only from the sans-IO decoders of ``rdbtools`` and
+``aof.resp`` and owning no socket. The engine's replica link is its driver; keeping
+the whole master-stream protocol in one package below the engine (cli → engine →
+aof → rdbtools) lets it be fuzzed without a server and reused without importing one.
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aof.errors import RespProtocolError
+from aof.handshake import FullSync, ReplicationError
 from aof.resp import RequestParser, RespLimits
-from engine.replication.handshake import FullSync, ReplicationError
 from rdbtools.decoder import RdbDecoder
 from rdbtools.errors import RdbError
 

@@ -10,6 +10,11 @@ expired are skipped. Redirections are followed as a cluster client must:
 node after ``ASKING``, ``TRYAGAIN`` waits and resends. A key that exists is
 reported (``BUSYKEY``) unless ``replace``; any other refusal is reported with the
 key and the server's words, and the copy goes on.
+
+Why in ``cli``: the routing client (slot map, redirections) and this driver serve
+``rdbkit restore`` alone; the server never restores into another server. What a
+server will also need — hash slots — is below both, in :mod:`aof.slots`; the
+payloads come from :mod:`rdbtools.dump`.
 """
 
 from __future__ import annotations
@@ -19,9 +24,8 @@ import time
 from dataclasses import dataclass, field
 
 from aof.resp import ReplyError
-from engine.cluster.connection import Connection, ConnectionFailed
-from engine.cluster.slots import SLOTS, key_hash_slot
-from engine.errors import EngineError
+from aof.slots import SLOTS, key_hash_slot
+from cli.remote.connection import Connection, ConnectionFailed, RemoteError
 from rdbtools.dump import dump_value
 from rdbtools.errors import RdbEncodeError
 from rdbtools.model import Record
@@ -30,7 +34,7 @@ _REDIRECT = re.compile(rb"^(MOVED|ASK) (\d+) (\S*):(\d+)$")
 MAX_REDIRECTS = 16
 
 
-class RestoreError(EngineError):
+class RestoreError(RemoteError):
     pass
 
 

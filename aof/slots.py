@@ -2,6 +2,11 @@
 
 The hash tag is the text between the first ``{`` and the first ``}`` after it,
 when that text is not empty; keys sharing a tag share a slot.
+
+Why in ``aof``: slots are part of the protocol a cluster client speaks, not of one
+server. ``rdbkit restore`` routes keys with them today (:mod:`cli.remote.restore`),
+and the engine will need the same function for its own cluster mode; below both
+(cli → engine → aof), this is the one copy.
 """
 
 from __future__ import annotations

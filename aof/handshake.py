@@ -14,22 +14,32 @@ the last 40 bytes received equal the mark, as the replica checks it.
 decoded so far; a driver loops ``send / recv / feed`` until ``done``. Errors
 carry what the master said and the step we were at.
 
-A replica (:mod:`engine.replication.replica`) also announces its
-``listening-port``/``ip-address`` and, when it has a cached master, asks
-``PSYNC <replid> <offset+1>``: a ``+CONTINUE [<new replid>]`` then ends the
-handshake with no payload (``partial``), the bytes after it being the stream.
+A full replica (the engine's master link, reading through :mod:`aof.replstream`)
+also announces its ``listening-port``/``ip-address`` and, when it has a cached
+master, asks ``PSYNC <replid> <offset+1>``: a ``+CONTINUE [<new replid>]`` then
+ends the handshake with no payload (``partial``), the bytes after it being the
+stream.
+
+Why in ``aof``: this is the replication protocol, not the server. Two drivers own
+the sockets — the engine's replica link and ``rdbkit fetch``
+(:mod:`cli.remote.snapshot`) — and with dependencies pointing cli → engine → aof,
+the one place both can import is here. Like the rest of the package it imports no
+socket or event loop (style rule 1).
 """
 
 from __future__ import annotations
 
+from aof.errors import AofError
 from aof.resp import encode_command
-from engine.errors import EngineError
 
 MARK_LEN = 40
 _MAX_LINE = 64 * 1024
 
 
-class ReplicationError(EngineError):
+class ReplicationError(AofError):
+    """The master refused, aborted or broke the sync; ``step`` says where we were
+    (``ping``, ``auth``, ``psync``, ``header``, ``payload``, ``stream``, ``connect``)."""
+
     def __init__(self, message: str, step: str) -> None:
         super().__init__(f"{message} (during {step})")
         self.step = step
