@@ -3,7 +3,7 @@
 Started by :mod:`tests.support.servers`: each on 127.0.0.1 on a free port with its own
 ``--dir``, logging at notice level, killed by PID when done. Tests talk to it over a
 RESP2 ``redis.Connection`` (``srv("GET", k)``, ``srv.many([...])``) so replies come
-back unparsed (bytes, ints, lists). Skipped when a binary or redis-py is missing.
+back unparsed (bytes, ints, lists). Skipped when a server binary is missing.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from tests.support.servers import (  # noqa: F401  (re-exported for the differen
     start_real,
     tool_binary,
 )
-
-redis = pytest.importorskip("redis")
 
 Server = ServerProc  # the name the differential tests annotate with
 _free_port = free_port
