@@ -18,8 +18,6 @@ import subprocess
 import time
 from pathlib import Path
 
-from realredis import real_redis, tool_binary
-
 DATA = Path(__file__).parent / "data"
 
 
@@ -77,6 +75,8 @@ def commands(n: int, seed: int = 7):
 
 
 def build(version: str, n: int, out: Path) -> None:
+    from realredis import real_redis, tool_binary  # bench/ on sys.path: run as a script
+
     stream_path = DATA / f"commands-{n}.resp"
     if not stream_path.exists():
         with open(stream_path, "wb") as f:

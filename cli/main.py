@@ -47,8 +47,18 @@ class LazyGroup(click.Group):
             raise
         return getattr(module, spec[1])
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Ctrl-C exits 130 (click's own 1 would read as "different" to a script)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("rdbkit: interrupted", err=True)
+            raise click.exceptions.Exit(int(ExitStatus.INTERRUPTED)) from None
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Exit status: 0 success (diff: equal), 1 diff found differences, 2 usage error, "
+                    "3 corrupt input, 4 any other error, 130 interrupted.")
 @click.version_option(package_name="rdbkit")
 def cli() -> None:
     """rdbkit: Redis persistence files (RDB, AOF) and a Redis-compatible server."""

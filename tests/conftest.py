@@ -1,4 +1,4 @@
-"""Shared test configuration: hypothesis profiles and fixture paths."""
+"""Shared test configuration: hypothesis profiles, fixture paths, server logs on failure."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+
+# the one server launcher; its hooks add the servers' last log lines to a failing test's report
+pytest_plugins = ["tests.support.servers"]
 
 settings.register_profile(
     "ci",

@@ -64,7 +64,7 @@ def fetch(host: str, port: int, password: str | None, user: str | None, output: 
             if fmt == "jsonl" and tail:
                 write_jsonl(tail, out.write)
             if not decoder.done:
-                raise click.ClickException(f"{snap.peer}: the snapshot ended before its end marker")
+                raise CliError(f"{snap.peer}: the snapshot ended before its end marker", ExitStatus.ERROR)
             out.flush()
             if owned and tmp is not None and fmt == "rdb":
                 os.fsync(out.fileno())

@@ -26,6 +26,5 @@ def server(args: tuple[str, ...]) -> None:
         config = config_from_argv(list(args))
     except ConfigError as exc:
         raise CliError(f"configuration error: {exc}", ExitStatus.USAGE) from None
-    status = run(config)
-    if status:
-        raise CliError("server stopped on an error (see the log above)", status)
+    if run(config):  # redis-server's 1; the rdbkit command says "error" with its own status
+        raise CliError("server stopped on an error (see the log above)", ExitStatus.ERROR)

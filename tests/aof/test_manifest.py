@@ -3,10 +3,7 @@ and real redis-server 7.0 agreeing on accepted and rejected manifests."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +31,7 @@ from aof.multipart import (
 )
 from aof.resp import encode_command
 from tests.support.manifest import FIXTURES
+from tests.support.servers import ServerFailed, require_server, start_real
 
 MANIFESTS = sorted((FIXTURES / "aof").glob("*/*/appendonlydir/*.manifest"))
 
@@ -239,9 +237,6 @@ def test_find_manifest(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- real redis-server 7.0 agrees
 
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
 def _redis_start(tmp: Path, manifest: bytes, files: dict[str, bytes]) -> tuple[bool, str]:
     d = tmp / "appendonlydir"
     shutil.rmtree(d, ignore_errors=True)
@@ -251,33 +246,18 @@ def _redis_start(tmp: Path, manifest: bytes, files: dict[str, bytes]) -> tuple[b
     (d / "appendonly.aof.manifest").write_bytes(manifest)
     log = tmp / "log.txt"
     log.unlink(missing_ok=True)
-    from tests.aof.conftest import free_port
-
-    port = free_port()
-    proc = subprocess.Popen(
-        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-         "--appenddirname", "appendonlydir", "--dir", str(tmp), "--logfile", str(log)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                return False, log.read_text(errors="replace")
-            if log.exists() and "Ready to accept connections" in log.read_text(errors="replace"):
-                return True, log.read_text(errors="replace")
-            time.sleep(0.02)
-        return False, "timeout"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+        srv = start_real(tmp, "--loglevel", "notice", "--appendonly", "yes",
+                         "--appenddirname", "appendonlydir", "--logfile", str(log), loaded=True, timeout=10)
+    except ServerFailed:
+        return False, log.read_text(errors="replace") if log.exists() else ""
+    srv.stop(kill=True)
+    return True, log.read_text(errors="replace")
 
 
 @pytest.mark.differential
 def test_real_redis_agrees_on_manifests(tmp_path: Path) -> None:
-    if not os.path.exists(REDIS):
-        pytest.skip("no redis-server")
+    require_server("7.0")
     cmd = encode_command([b"SET", b"k", b"v"])
     files = {"a b.aof": cmd, "c.aof": cmd}
     cases = [

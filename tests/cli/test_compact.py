@@ -4,9 +4,6 @@ as the fixture's final keyspace; a compacted directory loads in real redis-serve
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -16,8 +13,7 @@ from cli.main import cli
 from engine.replay import replay
 from tests.engine.test_replay import AOF_INPUTS, expected_keyspace, final_keyspace
 from tests.support.manifest import FIXTURES
-
-REDIS_SERVER = "/usr/bin/redis-server"
+from tests.support.servers import start_real
 
 
 def compact(*args: str):
@@ -56,12 +52,6 @@ def test_compact_refuses_unsupported_without_lossy(tmp_path: Path) -> None:
     assert not (tmp_path / "o.aof").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _redis_keyspace(port: int) -> tuple[dict, dict]:
     import redis
 
@@ -94,38 +84,15 @@ def _redis_keyspace(port: int) -> tuple[dict, dict]:
     return keys, libs
 
 
-@pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="needs Debian's redis-server 7.0")
 @pytest.mark.parametrize("base", ["rdb", "aof"])
 def test_compacted_directory_loads_in_real_redis(base: str, tmp_path: Path) -> None:
-    pytest.importorskip("redis")
     fixture = FIXTURES / "aof" / "redis-7.0.15" / "aof-raw" / "appendonlydir"
     out = tmp_path / "appendonlydir"
     res = compact(str(fixture), "-o", str(out), "--format", "multipart", "--base-format", base, "--lossy")
     assert res.exit_code == 0, res.output
-    port = _free_port()
-    proc = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
-         "--appendonly", "yes", "--appenddirname", "appendonlydir", "--save", "",
-         "--daemonize", "no", "--logfile", str(tmp_path / "redis.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        import redis
-
-        deadline = time.time() + 10
-        while True:
-            try:
-                if redis.Redis(port=port).info("persistence")["loading"] == 0:
-                    break
-            except redis.ConnectionError:
-                pass
-            assert proc.poll() is None, (tmp_path / "redis.log").read_text()
-            assert time.time() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-        got = _redis_keyspace(port)
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with start_real(tmp_path, "--appendonly", "yes", "--appenddirname", "appendonlydir",
+                    loaded=True) as srv:
+        got = _redis_keyspace(srv.port)
     src = replay(fixture, unsupported="skip")
     assert got == final_keyspace(src.records(), set())  # what our replay of the input holds
     assert got == expected_keyspace(fixture, src.lossy_keys)  # = the fixture, streams aside

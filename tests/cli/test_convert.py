@@ -9,6 +9,7 @@ import sys
 import lz4.frame
 from click.testing import CliRunner
 
+from cli.exitcodes import ExitStatus
 from cli.main import cli
 from rdbtools import FunctionLibrary, Header, Record, read_all
 from rdbtools.jsonl import record_to_json
@@ -61,14 +62,14 @@ def test_jsonl_to_rdb_and_back_and_the_version_is_announced(tmp_path):
 def test_rdb_to_older_rdb_strict_fails_with_file_offset_and_key(tmp_path):
     out = tmp_path / "v9.rdb"
     res = run("convert", str(RDB74), str(out), "--rdb-version", "9")
-    assert res.exit_code == 1
+    assert res.exit_code == ExitStatus.ERROR
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"rdbkit: {RDB74}:")
     assert "at offset" in lines[0] and "RDB 10" in lines[0]  # the first thing 9 cannot hold: a library
     assert not out.exists() and not list(tmp_path.iterdir())
     # without the functions the first problem is a hash with field TTLs: the key is named
     res = run("convert", str(RDB74), str(out), "--rdb-version", "11", "--type", "hash")
-    assert res.exit_code == 1 and "key b'hfe:" in res.stderr and "RDB 12" in res.stderr
+    assert res.exit_code == ExitStatus.ERROR and "key b'hfe:" in res.stderr and "RDB 12" in res.stderr
 
 
 def test_rdb_74_to_9_lossy_reports_every_drop(tmp_path):
@@ -145,7 +146,7 @@ def test_usage_and_input_errors(tmp_path):
     assert res.exit_code == 3 and str(corrupt) in res.stderr and "offset" in res.stderr
     assert not (tmp_path / "o2.rdb").exists() and not (tmp_path / "o.rdb").exists()
     res = run("convert", str(tmp_path / "missing.rdb"), str(tmp_path / "o3.rdb"))
-    assert res.exit_code == 1 and "missing.rdb" in res.stderr
+    assert res.exit_code == ExitStatus.ERROR and "missing.rdb" in res.stderr
 
 
 def test_subprocess_smoke(tmp_path):
@@ -162,7 +163,7 @@ def test_module_values_compression_and_checksum_switches(tmp_path):
     assert run("convert", str(legacy), str(out), "--rdb-version", "9").exit_code == 0
     assert any(r.type == "module" for r in records(out))
     res = run("convert", str(legacy), str(out), "--rdb-version", "9", "--no-modules")
-    assert res.exit_code == 1 and "module" in res.stderr and "key b'" in res.stderr
+    assert res.exit_code == ExitStatus.ERROR and "module" in res.stderr and "key b'" in res.stderr
     res = run("convert", str(legacy), str(out), "--rdb-version", "9", "--no-modules", "--lossy")
     assert res.exit_code == 0 and not any(r.type == "module" for r in records(out))
     plain = tmp_path / "plain.rdb"

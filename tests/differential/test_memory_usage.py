@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ from rdbtools.io import iter_records
 from rdbtools.memory import estimate
 from tests.support.manifest import FIXTURES
 
-from .conftest import Server, redis, run_server
+from .conftest import Server, run_server
 
 pytestmark = pytest.mark.differential
 
@@ -50,21 +49,9 @@ KNOWN_OUTLIERS = {
 
 
 def measure(workdir: Path, path: Path) -> list[tuple]:
-    """Start 7.0 on ``workdir/dump.rdb`` and compare every key of ``path``.
-
-    The conftest's start-up wait knows ``-LOADING`` only as a ResponseError, but
-    redis-py raises BusyLoadingError (a ConnectionError) for it: a server caught
-    loading is simply started again.
-    """
-    for attempt in range(10):
-        try:
-            with run_server("7.0", workdir) as server:
-                return compare(server, path)
-        except redis.exceptions.BusyLoadingError:
-            if attempt == 9:
-                raise
-            time.sleep(0.05)
-    raise AssertionError("unreachable")
+    """Start 7.0 on ``workdir/dump.rdb`` (ready once loaded) and compare every key of ``path``."""
+    with run_server("7.0", workdir) as server:
+        return compare(server, path)
 
 
 def compare(server: Server, path: Path) -> list[tuple]:

