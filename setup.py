@@ -3,7 +3,7 @@
 ``rdbtools._speedups`` (blob decoders), ``rdbtools._glob`` (Redis glob
 matching) and ``aof._respfast`` (RESP request scanning, bulk-array replies) are
 ``optional``: without a compiler the install still succeeds and the pure-Python
-codecs are used (style rule 21); ``RDBKIT_PUREPYTHON=1`` selects those at run
+codecs are used (docs/style.md rule 10); ``RDBKIT_PUREPYTHON=1`` selects those at run
 time even when the modules are built.
 """
 

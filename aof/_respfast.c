@@ -1,4 +1,4 @@
-/* aof._respfast: C accelerators for the RESP hot paths (style rule 21).
+/* aof._respfast: C accelerators for the RESP hot paths (docs/style.md rule 10).
  *
  * scan_requests() is the fast path of aof.resp.RequestParser: it consumes runs
  * of *canonical* multibulk requests

@@ -1,6 +1,6 @@
 """redis-check-aof's logic: find where an AOF stops being valid; plan the fix.
 
-Mirrors ``redis-check-aof.c`` (Redis 7.0; formats.md §7.6) on top of the one
+Mirrors ``redis-check-aof.c`` (Redis 7.0; docs/formats.md §7.6) on top of the one
 reader (:class:`aof.reader.AofDecoder`, strict RESP):
 
 * the input is a manifest (its first lines say ``file …``) → every part the

@@ -1,13 +1,13 @@
 """What an AOF holds once parsed: commands with their db, place and time.
 
-A :class:`Command` is one RESP record of an AOF (formats.md §7.1): its ``argv``
+A :class:`Command` is one RESP record of an AOF (docs/formats.md §7.1): its ``argv``
 exactly as written (argument case as executed, e.g. ``set`` or ``SET``), the db
 it runs in (tracked through ``SELECT``, which the reader yields too), the
 absolute byte span ``[offset, end)`` in the file it came from, and ``ts``, the
 Unix seconds of the last ``#TS:`` annotation before it in the same file
-(formats.md §7.5), or None.
+(docs/formats.md §7.5), or None.
 
-MULTI/EXEC (formats.md §7.1, §8.6): Redis wraps multi-command units (MULTI,
+MULTI/EXEC (docs/formats.md §7.1, §8.6): Redis wraps multi-command units (MULTI,
 scripts, functions, modules) in ``MULTI`` … ``EXEC``; the loader queues the
 commands after ``MULTI`` and runs them at ``EXEC`` (mirrors
 ``loadSingleAppendOnlyFile``: every command but EXEC is queued while the fake

@@ -6,7 +6,7 @@ was found. The sans-IO cores never know file names or peers: drivers set
 ``str(err)`` can name both the source and the offset.
 
 ``message`` is always the bare text. For :class:`RespProtocolError` it is the
-exact text Redis replies with, minus the leading ``-`` (formats.md §9.4), so a
+exact text Redis replies with, minus the leading ``-`` (docs/formats.md §9.4), so a
 server sends ``encode_error(err.message)`` and never ``str(err)``.
 """
 
@@ -82,7 +82,7 @@ class AofFormatError(AofError):
 
 
 class ManifestError(AofError):
-    """The multi-part AOF manifest is malformed (formats.md §7.3)."""
+    """The multi-part AOF manifest is malformed (docs/formats.md §7.3)."""
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""The only module of ``aof`` that touches the file system (style.md rule 1).
+"""The only module of ``aof`` that touches the file system (docs/style.md rule 1).
 
 Everything else in the package is sans-IO and reaches files through the helpers
 here: opening inputs (``.lz4`` aware, via :func:`rdbtools.io.open_input`),

@@ -1,4 +1,4 @@
-"""The replica's side of the handshake and of a full sync, sans-IO (formats.md §8.1–8.3).
+"""The replica's side of the handshake and of a full sync, sans-IO (docs/formats.md §8.1–8.3).
 
 What ``redis-cli --rdb`` and a fresh replica do: ``PING``, ``AUTH`` when a
 password is given, ``REPLCONF capa eof capa psync2``, ``REPLCONF rdb-only 1``
@@ -24,7 +24,7 @@ Why in ``aof``: this is the replication protocol, not the server. Two drivers ow
 the sockets — the engine's replica link and ``rdbkit fetch``
 (:mod:`cli.remote.snapshot`) — and with dependencies pointing cli → engine → aof,
 the one place both can import is here. Like the rest of the package it imports no
-socket or event loop (style rule 1).
+socket or event loop (docs/style.md rule 1).
 """
 
 from __future__ import annotations

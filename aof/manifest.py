@@ -1,6 +1,6 @@
 """The Redis 7 multi-part AOF manifest, parsed and written exactly as Redis does.
 
-Wire layout (formats.md §7.3; mirrors ``aofLoadManifestFromFile`` and
+Wire layout (docs/formats.md §7.3; mirrors ``aofLoadManifestFromFile`` and
 ``aofInfoFormat``/``getAofManifestAsString`` of aof.c, Redis 7.0–7.4)::
 
     file appendonly.aof.2.base.rdb seq 2 type b\\n

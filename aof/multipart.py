@@ -1,4 +1,4 @@
-"""A view of a Redis 7 multi-part AOF directory (formats.md §7.3).
+"""A view of a Redis 7 multi-part AOF directory (docs/formats.md §7.3).
 
 Names (mirrors aof.c ``getNewBaseFileNameAndMarkPreAsHistory``,
 ``getNewIncrAofName``, ``getTempIncrAofName``, ``getAofManifestFileName``)::

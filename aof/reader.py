@@ -1,6 +1,6 @@
 """Reading AOFs: one sans-IO decoder per file, and a driver over files and directories.
 
-One file (formats.md §7.2–7.5; mirrors ``loadSingleAppendOnlyFile``):
+One file (docs/formats.md §7.2–7.5; mirrors ``loadSingleAppendOnlyFile``):
 
 * if it starts with ``REDIS`` (or Valkey's ``VALKEY``) an RDB comes first — the
   4.0–6.2 hybrid preamble or a 7.0+ ``.base.rdb`` — decoded by
@@ -11,7 +11,7 @@ One file (formats.md §7.2–7.5; mirrors ``loadSingleAppendOnlyFile``):
   it); anything else is ``Bad file format reading the append only file …``;
 * every file starts in db 0 (a fresh fake client); ``SELECT`` changes the db.
 
-The end of a file (formats.md §7.4): a partial record, or a ``MULTI`` whose
+The end of a file (docs/formats.md §7.4): a partial record, or a ``MULTI`` whose
 ``EXEC`` never came, is a truncated tail. The good prefix ends at
 ``valid_up_to``: after the last complete command outside a MULTI (after the RDB
 part at least). With ``load_truncated`` (Redis's ``aof-load-truncated yes``, the

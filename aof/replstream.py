@@ -1,4 +1,4 @@
-"""Everything a replica reads from its master, sans-IO (formats.md §8.1–8.4).
+"""Everything a replica reads from its master, sans-IO (docs/formats.md §8.1–8.4).
 
 One object per connection: the handshake (:class:`~aof.handshake.FullSync`),
 then either a full sync's RDB payload, decoded as it arrives by

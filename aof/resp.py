@@ -1,6 +1,6 @@
 """Sans-IO RESP codec: the one request parser, a reply parser and the encoders.
 
-Wire layout (formats.md §9). A request is either a *multibulk*::
+Wire layout (docs/formats.md §9). A request is either a *multibulk*::
 
     *<argc>\\r\\n  then argc times  $<len>\\r\\n<len bytes>\\r\\n
 
@@ -79,7 +79,7 @@ _LONG_STR_SIZE: Final = 21  # string2ll rejects slen >= LONG_STR_SIZE
 
 @dataclass(frozen=True, slots=True)
 class RespLimits:
-    """Protocol limits, defaults as Redis 7.0 (formats.md §9.3)."""
+    """Protocol limits, defaults as Redis 7.0 (docs/formats.md §9.3)."""
 
     proto_max_bulk_len: int = 512 * 1024 * 1024
     inline_max: int = 64 * 1024  # PROTO_INLINE_MAX_SIZE

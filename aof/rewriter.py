@@ -1,7 +1,7 @@
 """Records → the command stream an AOF rewrite writes, or an RDB-preamble base.
 
 Mirrors ``rewriteAppendOnlyFileRio`` and its helpers in aof.c (7.0 and 7.4;
-formats.md §7.7):
+docs/formats.md §7.7):
 
 * ``#TS:<now>`` first when timestamps are on; then ``FUNCTION LOAD <code>`` per
   library; then per db with keys ``SELECT <db>`` and per key:

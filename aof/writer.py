@@ -105,7 +105,7 @@ class AofWriter:
             self._buf += b"#TS:%d\r\n" % ts
 
     def append(self, argv: Sequence[bytes | str | int], db: int, now: float | None = None) -> None:
-        """Queue one command as executed in ``db`` (argv as propagated, formats.md §8.6)."""
+        """Queue one command as executed in ``db`` (argv as propagated, docs/formats.md §8.6)."""
         if self.timestamps and now is not None:
             self.annotate(now)
         if db != self.selected_db:

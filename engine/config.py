@@ -241,7 +241,7 @@ def _specs() -> list[ConfigSpec]:
         S("lazyfree-lazy-eviction", "bool", False),
         S("lfu-log-factor", "int", 10, lo=0, hi=INT_MAX),
         S("lfu-decay-time", "int", 1, lo=0, hi=INT_MAX),
-        # encodings (formats.md §10.1)
+        # encodings (docs/formats.md §10.1)
         S("hash-max-listpack-entries", "int", 512, alias="hash-max-ziplist-entries"),
         S("hash-max-listpack-value", "memory", 64, alias="hash-max-ziplist-value"),
         S("zset-max-listpack-entries", "int", 128, alias="zset-max-ziplist-entries"),

@@ -3,7 +3,7 @@
 A :class:`CommandError` is what a command handler raises to make the client see
 an error reply; ``prefix`` is Redis's error code (``ERR``, ``WRONGTYPE``,
 ``NOAUTH``...) and ``text`` the message after it, so the wire form is
-``-<prefix> <text>\\r\\n`` exactly as Redis writes it (formats.md §9.4).
+``-<prefix> <text>\\r\\n`` exactly as Redis writes it (docs/formats.md §9.4).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-/* rdbtools._speedups: C accelerators for the compact blob decoders (style rule 21).
+/* rdbtools._speedups: C accelerators for the compact blob decoders (docs/style.md rule 10).
  *
  * Same interface, results and errors as the pure-Python reference code in
  * rdbtools/encodings/listpack.py, ziplist.py, intset.py and the pair helpers of
  * rdbtools/values.py; those files define the semantics, this one only makes them
- * fast. Wire forms: formats.md section 3. Written from that document and the
+ * fast. Wire forms: docs/formats.md §3. Written from that document and the
  * Python reference, not from Redis sources.
  *
  * Every read is bounds-checked against the blob; nothing is allocated beyond

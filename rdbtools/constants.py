@@ -1,6 +1,6 @@
 """Byte constants named exactly as in Redis's rdb.h / listpack.c / ziplist.c.
 
-See ``shared/docs/formats.md`` §1.5, §1.6, §2 for the meaning of each byte.
+See ``docs/formats.md`` §1.5, §1.6, §2 for the meaning of each byte.
 """
 
 from __future__ import annotations

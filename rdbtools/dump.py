@@ -1,4 +1,4 @@
-"""DUMP/RESTORE payloads: one value, its RDB version and a CRC-64 (formats.md §5).
+"""DUMP/RESTORE payloads: one value, its RDB version and a CRC-64 (docs/formats.md §5).
 
 Wire form (``createDumpPayload`` / ``verifyDumpPayload`` in Redis's cluster.c)::
 

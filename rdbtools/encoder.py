@@ -1,6 +1,6 @@
 """The streaming RDB encoder: events or records in, RDB bytes out, no I/O.
 
-The mirror of :mod:`rdbtools.decoder` (body grammar: formats.md §1.4)::
+The mirror of :mod:`rdbtools.decoder` (body grammar: docs/formats.md §1.4)::
 
     REDIS00vv  AUX*  [MODULE_AUX*]  FUNCTION2*
     per db:  SELECTDB  [RESIZEDB]  per key: [SLOT_INFO] [EXPIRETIME_MS] [IDLE] [FREQ] TYPE key value

@@ -7,7 +7,7 @@ The estimate mirrors ``objectComputeSize`` and ``memoryCommand`` (object.c) for 
 * every allocation the C code measures with ``zmalloc_size`` is rounded to its
   jemalloc size class (:func:`jemalloc_size`); fixed structs count their
   ``sizeof`` (robj 16, dictEntry 24, dict 56, quicklist 40, ...), as Redis does;
-* the encoding is the one 7.0 picks with its default thresholds (formats.md
+* the encoding is the one 7.0 picks with its default thresholds (docs/formats.md
   §10: hash ≤ 512 entries and values ≤ 64 bytes → listpack, zset ≤ 128/64 →
   listpack, set of ≤ 512 canonical integers → intset, lists are quicklists of
   8 KiB listpack nodes), whatever encoding the input file used;

@@ -1,12 +1,12 @@
 """Redis's encoding choices: which compact form a value gets, per RDB version.
 
 The thresholds are Redis's config parameters with Redis's defaults
-(formats.md §10.1), named as in ``redis.conf`` so ``EncodingPolicy.from_config``
+(docs/formats.md §10.1), named as in ``redis.conf`` so ``EncodingPolicy.from_config``
 takes a server's ``CONFIG GET`` output as is (old ``*-ziplist-*`` aliases too).
 The encoder and, later, the server's value types ask the same questions here, so
 a key reports the same ``OBJECT ENCODING`` that its RDB type byte implies.
 
-Version eras (formats.md §1.7): RDB 6 is Redis 2.6–3.0 (ziplist or linked list
+Version eras (docs/formats.md §1.7): RDB 6 is Redis 2.6–3.0 (ziplist or linked list
 lists), 7–9 are 3.2–6.2 (quicklist of ziplists), 10 is 7.0 (listpacks,
 quicklist 2), 11 is 7.2 (set listpacks, one-node listpack lists), 12 is 7.4
 (hash field TTLs; PLAIN quicklist nodes for elements above the node size).

@@ -1,6 +1,6 @@
 """RDB building blocks, both directions: lengths, strings, doubles, times.
 
-Wire forms (formats.md §2):
+Wire forms (docs/formats.md §2):
 
 * length: ``00vvvvvv`` (6 bit), ``01vvvvvv vvvvvvvv`` (14 bit BE), ``0x80`` + u32 BE,
   ``0x81`` + u64 BE; ``11xxxxxx`` marks a specially encoded string.

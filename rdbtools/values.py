@@ -1,4 +1,4 @@
-"""Value payloads by type byte (formats.md §1.6): decode and skip, sharing one length path.
+"""Value payloads by type byte (docs/formats.md §1.6): decode and skip, sharing one length path.
 
 ``load_value`` serves the RDB decoder and the DUMP payload decoder alike: both
 are "a type byte, then the value". ``skip_value`` walks the same structure

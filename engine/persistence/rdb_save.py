@@ -9,7 +9,7 @@ Keys already expired are not written. The RDB version is 10 (Redis 7.0).
 SAVE, BGSAVE, the save points, SHUTDOWN and DEBUG RELOAD write the replication info
 ``rdbPopulateSaveInfo`` gives (``repl-stream-db``/``repl-id``/``repl-offset`` before
 ``aof-base``; see :meth:`Replication.save_info`), so a restarted server can partially
-resync (formats.md §1.8); an AOF preamble never carries it.
+resync (docs/formats.md §1.8); an AOF preamble never carries it.
 """
 
 from __future__ import annotations

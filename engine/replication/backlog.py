@@ -1,6 +1,6 @@
 """The replication backlog: the tail of the stream a master sent, for partial resyncs.
 
-Offsets follow formats.md §8.5: ``offset`` (``master_repl_offset``) counts every
+Offsets follow docs/formats.md §8.5: ``offset`` (``master_repl_offset``) counts every
 byte ever fed to the stream; the backlog keeps the last ``size`` of them
 (``repl-backlog-size``), so its first byte sits at ``offset - histlen + 1``. A
 replica that asks ``PSYNC <replid> <n>`` can continue when

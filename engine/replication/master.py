@@ -1,4 +1,4 @@
-"""Replication state and the master's side (formats.md §8; Redis 7.0 ``replication.c``).
+"""Replication state and the master's side (docs/formats.md §8; Redis 7.0 ``replication.c``).
 
 :class:`Replication` (``server.replication``) holds what both roles share — the
 replication id, the secondary id a promoted replica keeps (``replid2`` valid up to

@@ -3,7 +3,7 @@
 Handlers return the wire bytes of their reply; these helpers build them with
 ``bytes %`` formatting (the fastest way CPython has) and precomputed constants.
 RESP3-only shapes (null, map, set, double, boolean) take the client's protocol
-version and fall back to their RESP2 forms (formats.md §9.1).
+version and fall back to their RESP2 forms (docs/formats.md §9.1).
 
 For nested, rarely used replies (COMMAND INFO, HELLO, CONFIG GET ...) build a
 Python value from :class:`Simple`, :class:`Map`, :class:`SetReply`,

@@ -1,4 +1,4 @@
-"""List values. Redis 7.0 stores every list as a quicklist (formats.md §10.3)."""
+"""List values. Redis 7.0 stores every list as a quicklist (docs/formats.md §10.3)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """String values and the number rules Redis applies to them.
 
 ``tryObjectEncoding`` picks ``int`` for a canonical int64 of at most 20 chars,
-``embstr`` up to 44 bytes, else ``raw`` (formats.md §10.2). Values that Redis
+``embstr`` up to 44 bytes, else ``raw`` (docs/formats.md §10.2). Values that Redis
 creates as raw objects (APPEND/SETRANGE/SETBIT/BITOP results) are stored as
 ``bytearray`` so in-place growth is amortised like an sds string.
 """

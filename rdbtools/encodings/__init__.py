@@ -1,4 +1,4 @@
-"""Compact blob codecs: listpack, ziplist, intset, zipmap (formats.md §3).
+"""Compact blob codecs: listpack, ziplist, intset, zipmap (docs/formats.md §3).
 
 Each module holds a mirrored ``decode_*``/``encode_*`` pair; decoders validate
 deeply and raise only ``rdbtools.errors.BadEncoding`` (offsets relative to the

@@ -1,6 +1,6 @@
 """intset: the sorted integer array behind RDB type 11 (small all-integer sets).
 
-Wire form (formats.md §3.3; mirrors Redis's ``intset.c``)::
+Wire form (docs/formats.md §3.3; mirrors Redis's ``intset.c``)::
 
     <encoding u32 LE = 2|4|8> <length u32 LE> <length × signed int of that width, LE>
 

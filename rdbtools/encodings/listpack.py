@@ -1,6 +1,6 @@
 """listpack: the compact sequence behind RDB types 16-21, 25 and quicklist-2 nodes.
 
-Wire form (formats.md §3.4; mirrors Redis's ``listpack.c``)::
+Wire form (docs/formats.md §3.4; mirrors Redis's ``listpack.c``)::
 
     <total_bytes u32 LE> <num_elements u16 LE> entry* <0xFF>
     entry = <encoding byte [+ length bytes]> <data> <backlen>

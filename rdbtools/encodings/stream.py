@@ -1,4 +1,4 @@
-"""Streams in RDB: listpack nodes, metadata, consumer groups (formats.md §4).
+"""Streams in RDB: listpack nodes, metadata, consumer groups (docs/formats.md §4).
 
 Value layout (types 15, 19, 21 — v1, v2, v3)::
 

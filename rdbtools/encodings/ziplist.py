@@ -1,6 +1,6 @@
 """ziplist: the compact sequence of RDB ≤ 9 (types 10, 12, 13 and quicklist-1 nodes).
 
-Wire form (formats.md §3.2; mirrors Redis's ``ziplist.c``)::
+Wire form (docs/formats.md §3.2; mirrors Redis's ``ziplist.c``)::
 
     <zlbytes u32 LE> <zltail u32 LE> <zllen u16 LE> entry* <0xFF>
     entry = <prevlen> <encoding [+ length bytes]> <data>

@@ -1,6 +1,6 @@
 """zipmap: the small-hash blob of RDB type 9, written only by Redis ≤ 2.4.
 
-Wire form (formats.md §3.1; mirrors Redis's ``zipmap.c``)::
+Wire form (docs/formats.md §3.1; mirrors Redis's ``zipmap.c``)::
 
     <zmlen u8> { <len> key <len> <free u8> value <free bytes> }* 0xFF
     len = one byte 0..253, or 0xFE + u32 LE;  0xFF is the end marker

@@ -1,4 +1,4 @@
-"""``aof`` stays below the engine and sans-IO (style rules 1 and 4).
+"""``aof`` stays below the engine and sans-IO (docs/style.md rules 1 and 2).
 
 The replication handshake, the master-stream reader and hash slots live here so that
 the engine's replica link and the CLI's remote commands can both use them; that holds

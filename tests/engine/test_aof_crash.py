@@ -1,4 +1,4 @@
-"""Crash tests (reliability.md D-1, D-5): kill -9 our server under write load, restart, check.
+"""Crash tests (docs/durability.md D-1, D-5): kill -9 our server under write load, restart, check.
 
 Two writer threads append unique, increasing numbers to their own list and
 remember which appends were acknowledged. After ``SIGKILL`` at a random moment
@@ -166,7 +166,7 @@ def test_kill9_during_rewrite(tmp_path: Path) -> None:
 
 
 def test_kill9_during_bgsave_keeps_the_old_dump_and_refuses_writes(tmp_path: Path) -> None:
-    """reliability.md D-4: a killed BGSAVE child leaves dump.rdb as it was and, with save
+    """docs/durability.md D-4: a killed BGSAVE child leaves dump.rdb as it was and, with save
     points and stop-writes-on-bgsave-error, writes get MISCONF (reads still work) until a
     save succeeds; a parent killed mid-BGSAVE restarts from the old dump, never a temp file."""
     srv = start_ours(tmp_path, "--save", "3600 1")

@@ -118,7 +118,7 @@ def test_restart_restores_the_dataset(tmp_path: Path, policy: str) -> None:
 
 
 def test_reply_leaves_after_the_aof_write(tmp_path: Path) -> None:
-    """reliability.md D-3: when a write's reply arrives, its AOF bytes are in the file."""
+    """docs/durability.md D-3: when a write's reply arrives, its AOF bytes are in the file."""
     srv = start_ours(tmp_path, *aof_args("everysec"))
     incr = tmp_path / "appendonlydir" / "appendonly.aof.1.incr.aof"
     try:

@@ -1,4 +1,4 @@
-"""Start-up with a damaged dump (reliability.md D-9): refuse to start, name the file and
+"""Start-up with a damaged dump (docs/durability.md D-9): refuse to start, name the file and
 the offset, never start empty over data we could not read; a zeroed checksum loads
 (no check, as Redis), a 0-byte file is refused (as real 7.0 refuses it)."""
 

@@ -1,4 +1,4 @@
-"""Replication info across restarts (reliability.md §5.4, P-5; formats.md §1.8 / §8.5).
+"""Replication info across restarts (docs/durability.md P-5; docs/formats.md §1.8 / §8.5).
 
 Redis 7.0 writes ``repl-stream-db``/``repl-id``/``repl-offset`` into SAVE/BGSAVE/shutdown
 RDBs (``rdbPopulateSaveInfo``: a master with a backlog, a replica with a master link or a

@@ -1,4 +1,4 @@
-"""DUMP/RESTORE payloads: formats.md §5 vectors, every real DUMP under fixtures/dump/, errors.
+"""DUMP/RESTORE payloads: docs/formats.md §5 vectors, every real DUMP under fixtures/dump/, errors.
 
 Each real payload is decoded and re-encoded at its own version. The bytes must be
 identical except where Redis's bytes record memory history rather than the value

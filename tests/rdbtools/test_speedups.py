@@ -1,4 +1,4 @@
-"""rdbtools._speedups (C) against the pure-Python codecs it accelerates (style rule 21).
+"""rdbtools._speedups (C) against the pure-Python codecs it accelerates (docs/style.md rule 10).
 
 Differential tests: for valid blobs made by our encoders, for mutated blobs and
 for the real DUMP payloads in fixtures/dump, the C functions return exactly
