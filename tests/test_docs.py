@@ -188,6 +188,14 @@ def test_markdown_links_resolve(md: str) -> None:
     assert not bad, f"{md}: links that lead nowhere or drift:\n" + "\n".join(bad)
 
 
+def test_every_format_section_links_the_source_it_describes() -> None:
+    parts = re.split(r"^(### \d+(?:\.\d+)+ .*)$", read(DOCS / "formats.md"), flags=re.MULTILINE)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    assert len(sections) > 40
+    bare = [h for h, body in sections.items() if not UPSTREAM.search(body)]
+    assert not bare, f"docs/formats.md sections without a link to upstream source: {bare}"
+
+
 def test_the_index_lists_every_document() -> None:
     index = read(DOCS / "README.md")
     missing = [p.name for p in DOCS.glob("*.md") if p.name != "README.md" and f"]({p.name})" not in index]
