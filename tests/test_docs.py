@@ -28,8 +28,9 @@ THIS = Path(__file__).resolve()
 TEXT_SUFFIXES = {".py", ".pyi", ".md", ".c", ".h", ".toml", ".sh", ".cfg", ".ini", ".txt",
                  ".yml", ".yaml", ".json", ".manifest"}
 TEXT_NAMES = {".gitignore", "run"}
-SKIP_DIRS = {".git", "__pycache__", "build", "dist", ".pytest_cache", ".ruff_cache",
-             ".hypothesis", ".mypy_cache", "node_modules"}
+# Without git (an unpacked archive): the project's own directories, not a virtualenv or build.
+PROJECT_DIRS = ("rdbtools", "aof", "engine", "cli", "tests", "bench", "fixtures", "scripts", "docs", ".ci")
+SKIP_DIRS = {"__pycache__", "build", "dist"}
 
 # Paths that only exist on a development machine, never in a clone. Spelled in pieces so
 # that this file does not match itself.
@@ -64,10 +65,11 @@ def repo_files() -> list[Path]:
         paths = sorted({ROOT / p for p in out.decode("utf-8", "surrogateescape").split("\0") if p})
         return [p for p in paths if p.is_file()]
     except (OSError, subprocess.CalledProcessError):
-        found = []
-        for d, dirs, names in os.walk(ROOT):
-            dirs[:] = [x for x in dirs if x not in SKIP_DIRS and not x.endswith(".egg-info")]
-            found += [Path(d) / n for n in names]
+        found = [p for p in ROOT.iterdir() if p.is_file()]
+        for top in PROJECT_DIRS:
+            for d, dirs, names in os.walk(ROOT / top):
+                dirs[:] = [x for x in dirs if x not in SKIP_DIRS and not x.endswith(".egg-info")]
+                found += [Path(d) / n for n in names]
         return sorted(found)
 
 
