@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from rdbtools.io import fsync_dir, write_atomically
 from rdbtools.io import open_input as _open_input
 
 __all__ = [
@@ -107,31 +108,11 @@ def remove(path: PathLike) -> None:
     os.unlink(path)
 
 
-def fsync_dir(path: PathLike) -> None:
-    """fsync a directory so a rename or a new file in it survives a power loss."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def replace_atomically(directory: PathLike, name: str, temp_name: str, data: bytes) -> None:
     """Write ``data`` to ``directory/temp_name``, fsync it, rename it over ``name``,
-    fsync the directory. A crash at any point leaves either the old or the new file."""
-    tmp = os.path.join(directory, temp_name)
-    final = os.path.join(directory, name)
-    fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        _fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(tmp, final)
-    fsync_dir(directory)
+    fsync the directory (rdbtools.io.write_atomically, the project's one atomic
+    writer). A crash at any point leaves either the old or the new file."""
+    write_atomically(os.path.join(directory, name), data, temp_name)
 
 
 def truncate_file(path: PathLike, size: int) -> None:

@@ -1,15 +1,24 @@
-"""The only I/O in rdbtools: pull drivers over the sans-IO decoder.
+"""The only I/O in rdbtools: pull drivers over the sans-IO decoder, and the one
+atomic file writer of the project.
 
 Files ending in ``.lz4`` (or starting with the LZ4 frame magic) are
 decompressed transparently. ``-`` means standard input. Errors raised by the
 decoder get ``source`` set to the path so messages name file and offset.
+
+Every file rdbkit writes whole — a converted dump, a JSONL export, a fetched
+snapshot, an AOF manifest or base, the server's ``dump.rdb`` — goes through
+:func:`atomic_output` / :func:`write_atomically`: a temporary file in the same
+directory, fsynced, renamed over the target, the directory fsynced (as Redis's
+``rdbSave`` and ``writeAofManifestFile``). A crash, a full disk or Ctrl-C at any
+point leaves the old file or nothing, never half a file, and no temporary file.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 from .decoder import NEED_DATA, Filter, RdbDecoder
@@ -70,6 +79,72 @@ def open_output(target: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
             return lz4.frame.open(name, "wb"), True  # type: ignore[return-value]
         return open(name, "wb"), True  # noqa: SIM115
     return target, False
+
+
+_fsync = getattr(os, "fdatasync", os.fsync)  # redis_fsync on Linux
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """fsync a directory so a rename or a new file in it survives a power loss."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_output(target: str | os.PathLike, temp_name: str | None = None) -> Iterator[BinaryIO]:
+    """A file object whose bytes become ``target`` only if the block ends normally.
+
+    ``-`` is standard output (flushed, nothing atomic about it); a ``.lz4`` target
+    gets an LZ4 frame. The temporary file is ``temp_name`` in the target's
+    directory (default ``.<name>.<pid>.tmp``); on any exception, KeyboardInterrupt
+    included, it is removed and the target is untouched.
+    """
+    name = os.fspath(target)
+    if name == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    directory, base = os.path.split(os.path.abspath(name))
+    tmp: str | None = os.path.join(directory, temp_name or f".{base}.{os.getpid()}.tmp")
+    assert tmp is not None
+    raw = open(tmp, "wb")  # noqa: SIM115 - closed below, renamed only when complete
+    try:
+        if name.endswith(".lz4"):
+            import lz4.frame
+
+            frame = lz4.frame.LZ4FrameFile(raw, mode="wb")
+            yield frame  # type: ignore[misc]
+            frame.close()  # writes the end mark; the raw file stays open
+        else:
+            yield raw
+        raw.flush()
+        _fsync(raw.fileno())
+        raw.close()
+        os.replace(tmp, name)
+        tmp = None
+        fsync_dir(directory)
+    finally:
+        if not raw.closed:
+            raw.close()
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def write_atomically(target: str | os.PathLike, chunks: Iterable[bytes] | bytes,
+                     temp_name: str | None = None) -> None:
+    """Write ``chunks`` (or one bytes object) to ``target`` through :func:`atomic_output`."""
+    with atomic_output(target, temp_name) as out:
+        if isinstance(chunks, bytes | bytearray | memoryview):
+            out.write(chunks)
+        else:
+            for chunk in chunks:
+                out.write(chunk)
 
 
 def iter_events(

@@ -29,6 +29,8 @@ from typing import Any
 
 import click
 
+from rdbtools.io import fsync_dir, write_atomically
+
 from ..errors import CliError
 from ..exitcodes import ExitStatus
 from ..output import Progress
@@ -59,36 +61,6 @@ def encode_output(records: Any, fmt: str) -> Iterator[bytes]:
     return AofRewriter(target=REWRITE_TARGET).encode(records)
 
 
-def _write_file(path: str, chunks: Iterator[bytes]) -> None:
-    d, base = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(d, f".{base}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = ""
-        _fsync_dir(d)
-    finally:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _fsync_dir(d: str) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_multipart(path: str, records: Any, base_format: str, appendfilename: str) -> None:
     """A fresh multi-part directory at ``path`` (which must not exist), built aside, renamed in."""
     from aof.manifest import Manifest
@@ -104,12 +76,12 @@ def write_multipart(path: str, records: Any, base_format: str, appendfilename: s
     am, incr_info = with_new_incr(am, names)
     os.mkdir(tmpdir)
     try:
-        _write_file(os.path.join(tmpdir, base_info.name), encode_output(records, "preamble" if rdb else "aof"))
-        _write_file(os.path.join(tmpdir, incr_info.name), iter(()))
+        write_atomically(os.path.join(tmpdir, base_info.name), encode_output(records, "preamble" if rdb else "aof"))
+        write_atomically(os.path.join(tmpdir, incr_info.name), iter(()))
         AofDirectory(tmpdir, am, appendfilename).commit()
         os.rename(tmpdir, path)
         tmpdir = ""
-        _fsync_dir(parent)
+        fsync_dir(parent)
     finally:
         if tmpdir and os.path.isdir(tmpdir):
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -214,7 +186,7 @@ def compact(input_path, output_path, fmt, base_format, appendfilename, lossy, no
         if fmt == "multipart":
             write_multipart(output_path, result.records(now), base_format, appendfilename)
         else:
-            _write_file(output_path, encode_output(result.records(now), fmt))
+            write_atomically(output_path, encode_output(result.records(now), fmt))
     except AofError as exc:
         raise CliError(f"{output_path}: {exc}") from exc
     except OSError as exc:

@@ -1,15 +1,15 @@
-"""``rdbkit convert IN OUT``: RDB ⇄ JSONL (the ``dump`` contract), RDB → RDB of another version.
+"""``rdbkit convert IN OUT``: RDB ⇄ JSONL (the ``dump`` contract) ⇄ AOF, RDB → RDB of another version.
 
-Formats come from ``--from``/``--to`` or the file names (``.rdb``, ``.jsonl``, either
-with ``.lz4``); an unnamed input (``-`` or another extension) is recognised by its
-first bytes. Writing RDB needs a version: ``--rdb-version N``, else the input's own
+Formats come from ``--from``/``--to`` or the file names (``.rdb``, ``.jsonl``, ``.aof``,
+``.manifest``, each with ``.lz4``); an AOF input is replayed through the engine; an
+unnamed input (``-`` or another extension) is recognised by its first bytes. Writing RDB needs a version: ``--rdb-version N``, else the input's own
 (clamped to 6–12) or 12 for JSONL input, announced on stderr. What the target cannot
 hold stops the conversion with one line naming file, offset and key, unless
-``--lossy``, which drops it and reports each drop on stderr. File outputs are written
-to a temporary file and renamed when complete.
+``--lossy``, which drops it and reports each drop on stderr. File outputs appear whole
+or not at all (:func:`rdbtools.io.atomic_output`).
 
-Adding a format (AOF comes later) = one reader yielding events/records and one
-writer taking them, registered in ``READERS``/``WRITERS`` and ``_EXTENSIONS``.
+Adding a format = one reader yielding events/records and one writer taking them,
+registered in ``READERS``/``WRITERS`` and ``_EXTENSIONS``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import click
 from rdbtools.decoder import Filter
 from rdbtools.encoder import MAX_VERSION, MIN_VERSION, REDIS_VER, RdbEncoder
 from rdbtools.errors import RdbEncodeError, RdbError
-from rdbtools.io import iter_events, open_input, open_output
+from rdbtools.io import atomic_output, iter_events, open_input
 from rdbtools.jsonl import record_from_json
 from rdbtools.jsonl_writer import write_jsonl
 from rdbtools.model import Header, Record
@@ -224,40 +224,24 @@ def convert(input_path, output_path, src_fmt, dst_fmt, rdb_version, lossy, no_mo
         "compress": not no_compression, "checksum": not no_checksum, "on_drop": on_drop,
         "announce": lambda msg: click.echo(f"rdbkit: {msg}", err=True),
     }
-    tmp = None
-    try:
-        with library_errors():
-            fobj, name, owned = open_input(input_path)
-            try:
-                if not hasattr(fobj, "peek"):
-                    fobj = io.BufferedReader(fobj)  # type: ignore[arg-type]
-                fmt = src_fmt or _format_of(input_path) or _sniff(fobj)
-                if fmt is None:
-                    raise click.UsageError(f"cannot tell the input format of {name!r}: use --from rdb|jsonl")
-                if output_path != "-":
-                    d, base = os.path.split(output_path)
-                    tmp = os.path.join(d, f".{base}.{os.getpid()}.tmp") + (".lz4" if base.endswith(".lz4") else "")
-                out, out_owned = open_output(tmp or "-")
+    with library_errors():
+        fobj, name, owned = open_input(input_path)
+        try:
+            if not hasattr(fobj, "peek"):
+                fobj = io.BufferedReader(fobj)  # type: ignore[arg-type]
+            fmt = src_fmt or _format_of(input_path) or _sniff(fobj)
+            if fmt is None:
+                raise click.UsageError(f"cannot tell the input format of {name!r}: use --from rdb|jsonl")
+            with atomic_output(output_path) as out:  # the output appears whole or not at all
+                events = _with_source(READERS[fmt](fobj, name, flt), name)
+                events = with_progress(events, fobj, f"converting {name}")
                 try:
-                    events = _with_source(READERS[fmt](fobj, name, flt), name)
-                    events = with_progress(events, fobj, f"converting {name}")
-                    try:
-                        WRITERS[dst_fmt](events, out, opts)
-                    except RdbEncodeError as exc:
-                        exc.source = exc.source or name
-                        raise CliError(str(exc), ExitStatus.ERROR) from exc
-                    out.flush()
-                finally:
-                    if out_owned:
-                        out.close()
-            finally:
-                if owned:
-                    fobj.close()
-        if tmp is not None:
-            os.replace(tmp, output_path)
-            tmp = None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+                    WRITERS[dst_fmt](events, out, opts)
+                except RdbEncodeError as exc:
+                    exc.source = exc.source or name
+                    raise CliError(str(exc), ExitStatus.ERROR) from exc
+        finally:
+            if owned:
+                fobj.close()
     if drops:
         click.echo(f"rdbkit: {len(drops)} item(s) dropped (--lossy)", err=True)

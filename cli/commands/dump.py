@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from rdbtools.io import iter_records, open_input, open_output
+from rdbtools.io import atomic_output, iter_records, open_input
 from rdbtools.jsonl_writer import write_json_array, write_jsonl
 
 from ..errors import library_errors
@@ -24,16 +24,13 @@ def dump(file: str, fmt: str, output: str, dbs, key_glob, key_regex, types) -> N
     flt = make_filter(dbs, key_glob, key_regex, types)
     with library_errors():
         fobj, name, in_owned = open_input(file)
-        out, owned = open_output(output)
         try:
-            records = with_progress(iter_records(fobj, filter=flt, name=name), fobj, f"dumping {name}")
-            if fmt == "jsonl":
-                write_jsonl(records, out.write)
-            else:
-                write_json_array(records, out.write)
-            out.flush()
+            with atomic_output(output) as out:  # a file appears whole, or not at all
+                records = with_progress(iter_records(fobj, filter=flt, name=name), fobj, f"dumping {name}")
+                if fmt == "jsonl":
+                    write_jsonl(records, out.write)
+                else:
+                    write_json_array(records, out.write)
         finally:
-            if owned:
-                out.close()
             if in_owned:
                 fobj.close()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,7 +11,7 @@ import click
 from aof.handshake import ReplicationError
 from rdbtools.decoder import RdbDecoder
 from rdbtools.errors import RdbError
-from rdbtools.io import open_output
+from rdbtools.io import atomic_output
 from rdbtools.jsonl_writer import write_jsonl
 from rdbtools.model import Record
 
@@ -38,48 +37,30 @@ def fetch(host: str, port: int, password: str | None, user: str | None, output: 
     """Fetch the dataset of a running server (full sync, as a replica would) into a file.
 
     The payload is decoded as it arrives (every structure and the CRC-64): a
-    damaged transfer fails and, for a file, leaves nothing behind; a good one is
-    written to a temporary name and renamed into place.
+    damaged transfer fails and, for a file, leaves nothing behind; a good one
+    appears whole (:func:`rdbtools.io.atomic_output`).
     """
     snap = Snapshot(host, port, password.encode() if password is not None else None,
                     user.encode() if user else None, timeout)
-    tmp = None if output == "-" else f"{output}.tmp-{os.getpid()}"
     keys = size = 0
     decoder = RdbDecoder()
-    with library_errors(), _named(snap.peer):
-        out, owned = open_output(tmp if tmp is not None and fmt == "rdb" else output)
-        try:
-            for chunk in snap.chunks():
-                size += len(chunk)
-                decoder.feed(chunk)
-                if fmt == "rdb":
-                    out.write(chunk)
-                batch = [ev for ev in _drain(decoder) if ev.__class__ is Record]
-                keys += len(batch)
-                if fmt == "jsonl" and batch:
-                    write_jsonl(batch, out.write)
-            decoder.feed_eof()
-            tail = [ev for ev in _drain(decoder) if ev.__class__ is Record]
-            keys += len(tail)
-            if fmt == "jsonl" and tail:
-                write_jsonl(tail, out.write)
-            if not decoder.done:
-                raise CliError(f"{snap.peer}: the snapshot ended before its end marker", ExitStatus.ERROR)
-            out.flush()
-            if owned and tmp is not None and fmt == "rdb":
-                os.fsync(out.fileno())
-        except BaseException:
-            if owned:
-                out.close()
-                owned = False
-            if tmp is not None and fmt == "rdb":
-                _unlink(tmp)
-            raise
-        finally:
-            if owned:
-                out.close()
-        if tmp is not None and fmt == "rdb":
-            os.replace(tmp, output)
+    with library_errors(), _named(snap.peer), atomic_output(output) as out:
+        for chunk in snap.chunks():
+            size += len(chunk)
+            decoder.feed(chunk)
+            if fmt == "rdb":
+                out.write(chunk)
+            batch = [ev for ev in _drain(decoder) if ev.__class__ is Record]
+            keys += len(batch)
+            if fmt == "jsonl" and batch:
+                write_jsonl(batch, out.write)
+        decoder.feed_eof()
+        tail = [ev for ev in _drain(decoder) if ev.__class__ is Record]
+        keys += len(tail)
+        if fmt == "jsonl" and tail:
+            write_jsonl(tail, out.write)
+        if not decoder.done:
+            raise CliError(f"{snap.peer}: the snapshot ended before its end marker", ExitStatus.ERROR)
     sync = snap.sync
     click.echo(f"fetched {size} bytes from {snap.peer} (replid {sync.replid}, offset {sync.offset}): "
                f"{keys} keys, checksum OK -> {output}", err=True)
@@ -104,10 +85,3 @@ def _drain(decoder: RdbDecoder) -> list:
         if not evs:
             return out
         out.extend(evs)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

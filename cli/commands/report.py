@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 
 import click
 
-from rdbtools.io import open_output
+from rdbtools.io import atomic_output
 from rdbtools.jsonl import jbytes
 from rdbtools.memory import MemoryModel, MemorySummary
 from rdbtools.seek import DumpSource
@@ -48,35 +49,34 @@ def report(file: str, fmt: str, summary_only: bool, top: int | None, separator: 
     with pipe_closed_ok(), library_errors(), DumpSource(file, filter=flt) as src:
         bar = Progress(src.size, "reading")
         src.progress = bar.update
-        out, owned = (None, False) if summary_only else open_output(output)
         try:
-            text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True) \
-                if out is not None else None
-            writer = csv.writer(text, lineterminator="\n") if text and fmt == "csv" else None
-            if writer:
-                writer.writerow(COLUMNS)
-            for rec in src.records():
-                est = model.estimate(rec)
-                if want_summary:
-                    summary.add(rec, est)
+            sink = contextlib.nullcontext(None) if summary_only else atomic_output(output)
+            with sink as out:  # a file appears whole, or not at all
+                text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True) \
+                    if out is not None else None
+                writer = csv.writer(text, lineterminator="\n") if text and fmt == "csv" else None
                 if writer:
-                    writer.writerow([rec.db, rec.type, rec.key.decode("utf-8", "backslashreplace"),
-                                     est.total, est.encoding, est.num_elements,
-                                     est.len_largest_element, iso_ms(rec.expire_ms)])
-                elif text:
-                    text.write(json.dumps({
-                        "db": rec.db, "key": jbytes(rec.key), "type": rec.type,
-                        "size_in_bytes": est.total, "encoding": est.encoding,
-                        "num_elements": est.num_elements,
-                        "len_largest_element": est.len_largest_element,
-                        "expire_ms": rec.expire_ms}, ensure_ascii=False) + "\n")
-            if text:
-                text.flush()
-                text.detach()
+                    writer.writerow(COLUMNS)
+                for rec in src.records():
+                    est = model.estimate(rec)
+                    if want_summary:
+                        summary.add(rec, est)
+                    if writer:
+                        writer.writerow([rec.db, rec.type, rec.key.decode("utf-8", "backslashreplace"),
+                                         est.total, est.encoding, est.num_elements,
+                                         est.len_largest_element, iso_ms(rec.expire_ms)])
+                    elif text:
+                        text.write(json.dumps({
+                            "db": rec.db, "key": jbytes(rec.key), "type": rec.type,
+                            "size_in_bytes": est.total, "encoding": est.encoding,
+                            "num_elements": est.num_elements,
+                            "len_largest_element": est.len_largest_element,
+                            "expire_ms": rec.expire_ms}, ensure_ascii=False) + "\n")
+                if text:
+                    text.flush()
+                    text.detach()
         finally:
             bar.close()
-            if owned:
-                out.close()
     if want_summary:
         if fmt == "jsonl":
             click.echo(json.dumps(summary_json(summary), ensure_ascii=False))

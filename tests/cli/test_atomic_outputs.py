@@ -1,0 +1,85 @@
+"""Every file the CLI writes appears whole or not at all (rdbtools.io.atomic_output).
+
+A verb that fails half-way — corrupt input found after some keys were written, or
+Ctrl-C — leaves no output file, no temporary file, and an existing output as it was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.exitcodes import ExitStatus
+from cli.main import cli
+from rdbtools import io as rio
+
+ROOT = Path(__file__).resolve().parents[2]
+DUMP = ROOT / "fixtures" / "rdb" / "corpus-redis-7.0.15" / "dump.rdb"
+
+
+def _corrupt_tail(tmp: Path) -> Path:
+    """The fixture with its last value bytes damaged: keys decode, then the checksum fails."""
+    data = bytearray(DUMP.read_bytes())
+    data[-12] ^= 0xFF
+    p = tmp / "bad.rdb"
+    p.write_bytes(bytes(data))
+    return p
+
+
+@pytest.mark.parametrize("argv", [
+    ["dump", "{in}", "-o", "{out}.jsonl"],
+    ["dump", "{in}", "--format", "json", "-o", "{out}.json.lz4"],
+    ["convert", "{in}", "{out}.jsonl"],
+    ["convert", "{in}", "{out}.rdb"],
+    ["report", "{in}", "-o", "{out}.csv"],
+])
+def test_failed_verb_leaves_no_output(tmp_path: Path, argv: list[str]) -> None:
+    bad = _corrupt_tail(tmp_path)
+    out = tmp_path / "out"
+    args = [a.format(**{"in": bad, "out": out}) for a in argv]
+    target = Path(args[-1])
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == ExitStatus.CORRUPT_INPUT, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.rdb"]
+    # an existing output is left as it was
+    target.write_bytes(b"previous")
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == ExitStatus.CORRUPT_INPUT
+    assert target.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["bad.rdb", target.name])
+
+
+def test_interrupted_dump_leaves_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cli.commands.dump as dump_cmd
+
+    real = dump_cmd.iter_records
+
+    def interrupted(*a, **kw):  # type: ignore[no-untyped-def]
+        for i, rec in enumerate(real(*a, **kw)):
+            if i == 3:
+                raise KeyboardInterrupt
+            yield rec
+
+    monkeypatch.setattr(dump_cmd, "iter_records", interrupted)
+    out = tmp_path / "out.jsonl"
+    res = CliRunner().invoke(cli, ["dump", str(DUMP), "-o", str(out)])
+    assert res.exit_code == ExitStatus.INTERRUPTED
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_output_replaces_whole(tmp_path: Path) -> None:
+    target = tmp_path / "x.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), rio.atomic_output(target) as out:
+        out.write(b"new, half")
+        raise RuntimeError("stop")
+    assert target.read_bytes() == b"old"
+    rio.write_atomically(target, [b"new", b" whole"])
+    assert target.read_bytes() == b"new whole"
+    rio.write_atomically(tmp_path / "y.lz4", b"framed")
+    import lz4.frame
+
+    assert lz4.frame.decompress((tmp_path / "y.lz4").read_bytes()) == b"framed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bin", "y.lz4"]
