@@ -347,6 +347,7 @@ def test_rdb_transfer_does_not_count_against_the_replica_limit(srv: ServerProc) 
         p.execute()
     r.config_set("repl-backlog-size", "16kb")
     r.config_set("client-output-buffer-limit", "replica 1mb 0 0")
+    r.config_set("repl-diskless-sync-delay", "0")  # 7.0 waits 5 s for more replicas otherwise
     rep = raw_replica(srv.port, ("capa", "eof", "capa", "psync2"))  # diskless
     cid = replica_id(r)
     time.sleep(0.5)  # the RDB fills the socket and the server's buffers
