@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from engine.commands.arguments import get_int
-from engine.commands.registry import command, container, subcommand
-from engine.errors import CommandError, SyntaxErr
-from engine.server.replies import (
+from aof.replies import (
     NULL3,
     NULL_BULK,
     OK,
@@ -21,6 +18,9 @@ from engine.server.replies import (
     encode,
     integer,
 )
+from engine.commands.arguments import get_int
+from engine.commands.registry import command, container, subcommand
+from engine.errors import CommandError, SyntaxErr
 
 G = "connection"
 REDIS_VERSION = "7.0.15"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import time
 
+from aof.replies import OK, Simple, encode
 from engine.commands.arguments import get_double, get_int
 from engine.commands.registry import command
 from engine.errors import CommandError
 from engine.materialize import value_to_record
-from engine.server.replies import OK, Simple, encode
 from engine.types import encoding_name
 from rdbtools.digest import DatasetDigest, value_digest
 

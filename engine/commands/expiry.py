@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from engine import propagate as P
-from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
-from engine.commands.registry import command
-from engine.errors import CommandError
-from engine.keyspace.db import now_ms
-from engine.server.replies import (
+from aof.replies import (
     MINUS_ONE,
     MINUS_TWO,
     ONE,
     ZERO,
     integer,
 )
+from engine import propagate as P
+from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
+from engine.commands.registry import command
+from engine.errors import CommandError
+from engine.keyspace.db import now_ms
 
 G = "generic"
 

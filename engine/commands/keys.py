@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import time
 
-from engine import propagate as P
-from engine.commands.arguments import get_int
-from engine.commands.registry import command
-from engine.errors import CommandError, SyntaxErr
-from engine.keyspace.db import now_ms
-from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
-from engine.server.replies import (
+from aof.replies import (
     NULL3,
     NULL_BULK,
     OK,
@@ -20,6 +14,12 @@ from engine.server.replies import (
     bulks,
     integer,
 )
+from engine import propagate as P
+from engine.commands.arguments import get_int
+from engine.commands.registry import command
+from engine.errors import CommandError, SyntaxErr
+from engine.keyspace.db import now_ms
+from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
 from engine.types import EmbStr, HashValue, ListValue, type_name
 from rdbtools.glob import glob_matcher
 

@@ -3,7 +3,7 @@
 Handlers have the signature ``proc(c, argv) -> bytes``: ``c`` is the calling
 :class:`~engine.server.client.Client` (``c.db``, ``c.server``, ``c.resp``),
 ``argv`` the request as a list of ``bytes`` (``argv[0]`` the command name);
-they return the encoded reply (see :mod:`engine.server.replies`) or raise
+they return the encoded reply (see :mod:`aof.replies`) or raise
 :class:`~engine.errors.CommandError`.
 
 Arity follows Redis: positive = exactly that many arguments (including the

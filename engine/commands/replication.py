@@ -8,13 +8,13 @@ import logging
 import time
 from typing import Any
 
+from aof.replies import OK, Raw, encode, integer
 from engine.commands.arguments import get_int, get_range_int
 from engine.commands.registry import TABLE, command
 from engine.errors import CommandError, SyntaxErr
 from engine.replication.master import Replication
 from engine.replication.replica import set_master, unset_master
 from engine.replication.replicas import INFO_STATE, NONE
-from engine.server.replies import OK, Raw, encode, integer
 from engine.types.strings import parse_int
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,13 @@ are, wrapped in MULTI/EXEC when there are several.
 
 from __future__ import annotations
 
+from aof.replies import OK, Simple, bulk, encode
 from engine.commands import registry
 from engine.commands.arguments import get_int
 from engine.commands.registry import command, container, subcommand
 from engine.errors import CommandError
 from engine.scripting import scripting_of
 from engine.scripting.eval import NOSCRIPT
-from engine.server.replies import OK, Simple, bulk, encode
 
 registry.NO_SELF_PROPAGATE.update({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 

@@ -7,11 +7,7 @@ import platform
 import resource
 import time
 
-from engine import config as cfgmod
-from engine.commands.arguments import get_int
-from engine.commands.registry import TABLE, Command, command, container, subcommand
-from engine.errors import CommandError, SyntaxErr
-from engine.server.replies import (
+from aof.replies import (
     OK,
     Map,
     SetReply,
@@ -20,6 +16,10 @@ from engine.server.replies import (
     encode,
     integer,
 )
+from engine import config as cfgmod
+from engine.commands.arguments import get_int
+from engine.commands.registry import TABLE, Command, command, container, subcommand
+from engine.errors import CommandError, SyntaxErr
 
 G = "server"
 REDIS_VERSION = "7.0.15"
@@ -495,8 +495,8 @@ MEMORY = container("memory", -2, group=G, since="4.0.0")
 @subcommand(MEMORY, "usage", -3, "readonly", 2, 2, 1)
 def memory_usage(c, argv):  # type: ignore[no-untyped-def]
     """The model the maxmemory accounting uses (engine.keyspace.memory): Redis 7.0's bytes."""
+    from aof.replies import null
     from engine.keyspace.memory import usage_reply_bytes
-    from engine.server.replies import null
 
     samples = 5
     i = 3

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from engine import propagate as P
-from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
-from engine.commands.registry import command
-from engine.errors import CommandError, NotIntegerError, SyntaxErr, WrongTypeError
-from engine.keyspace.db import now_ms
-from engine.server.replies import (
+from aof.replies import (
     EMPTY_BULK,
     NULL3,
     NULL_BULK,
@@ -19,6 +14,11 @@ from engine.server.replies import (
     bulk,
     integer,
 )
+from engine import propagate as P
+from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
+from engine.commands.registry import command
+from engine.errors import CommandError, NotIntegerError, SyntaxErr, WrongTypeError
+from engine.keyspace.db import now_ms
 from engine.types import EmbStr
 from engine.types.strings import format_long_double, ld_add, parse_int, parse_long_double
 
@@ -455,7 +455,7 @@ def lcs_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 def _lcs(c, a: bytes, b: bytes, getlen: bool, getidx: bool, withmatchlen: bool, minmatchlen: int) -> bytes:  # type: ignore[no-untyped-def]
     """The dynamic-programming LCS table, then a walk back emitting matched ranges as Redis does."""
-    from engine.server.replies import Map, encode
+    from aof.replies import Map, encode
 
     la, lb = len(a), len(b)
     dp = [[0] * (lb + 1) for _ in range(la + 1)]

@@ -7,9 +7,9 @@ by FLUSHDB/FLUSHALL/SWAPDB.
 
 from __future__ import annotations
 
+from aof.replies import NULL3, NULL_ARRAY, OK, encode
 from engine.commands.registry import command
 from engine.errors import CommandError
-from engine.server.replies import NULL3, NULL_ARRAY, OK, encode
 
 G = "transactions"
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from aof.replies import (
+    ZERO,
+    integer,
+)
 from engine.commands.arguments import (
     get_double,
     get_int,
@@ -15,10 +19,6 @@ from engine.commands.zsets import (
     _store_zset,
 )
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.server.replies import (
-    ZERO,
-    integer,
-)
 from engine.types import SetValue, ZSetValue
 
 

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from aof.replies import (
+    EMPTY_ARRAY,
+    NULL3,
+    NULL_ARRAY,
+    bulk,
+    double,
+)
 from engine import propagate as P
 from engine.commands.arguments import (
     get_int,
@@ -16,13 +23,6 @@ from engine.commands.zsets import (
     _zset,
 )
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.server.replies import (
-    EMPTY_ARRAY,
-    NULL3,
-    NULL_ARRAY,
-    bulk,
-    double,
-)
 from engine.types import ZSetValue
 
 

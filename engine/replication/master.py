@@ -300,7 +300,7 @@ class Replication(SnapshotTransfer):
         return sum(1 for c in self.replicas if c.repl.state in (ONLINE, WAIT_ACK) and c.repl.ack_off >= offset)
 
     def check_waiters(self) -> None:
-        from engine.server.replies import integer
+        from aof.replies import integer
 
         keep = []
         for c, want, offset in self.waiters:

@@ -21,9 +21,10 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from aof import replies
 from aof.errors import RespProtocolError
 from aof.resp import RequestParser, RespLimits
-from engine.server import obuf, replies
+from engine.server import obuf
 from engine.server.dispatch import execute, reject_command, resolve, run_commands
 
 if TYPE_CHECKING:

@@ -12,11 +12,11 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from aof import replies
 from engine.commands.registry import ARBITRARY_KEYS, TABLE, Command
 from engine.config import allow_protected_action
 from engine.errors import CommandError
 from engine.pubsub import subscribed_context_error
-from engine.server import replies
 
 if TYPE_CHECKING:
     from engine.server.client import Client
