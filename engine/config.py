@@ -349,7 +349,7 @@ def lookup(name: str) -> ConfigSpec | None:
 
 def allow_protected_action(mode: str, local: bool) -> bool:
     """allowProtectedAction: an ``enable-*`` setting of ``yes`` allows everyone, ``local``
-    only local connections (``engine.server.client.is_local_peer``), ``no`` nobody."""
+    only local connections (``engine.execution.client.is_local_peer``), ``no`` nobody."""
     return mode == "yes" or (mode == "local" and local)
 
 

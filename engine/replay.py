@@ -3,7 +3,7 @@
 :func:`replay` reads any AOF form :class:`aof.reader.AofReader` takes (single file,
 RDB preamble, multi-part directory) into a fresh :class:`~engine.server.app.Server`'s
 keyspace: RDB-base records are materialized through :mod:`engine.materialize`;
-each command runs through :func:`engine.server.dispatch.execute` on a fake client
+each command runs through :func:`engine.execution.dispatch.execute` on a fake client
 (``MULTI`` queues, ``EXEC`` applies the queue at once, ``SELECT`` moves the client;
 an unterminated ``MULTI`` at the end never runs). The final keyspace comes back as
 ``rdbtools.model.Record`` s through the same bridge (:meth:`Replay.records`).
@@ -41,11 +41,11 @@ from typing import Any
 import engine.keyspace.db as _dbmod
 from aof.commands import Command
 from aof.reader import AofReader, Truncation
-from engine.commands.registry import ARBITRARY_KEYS, TABLE
 from engine.config import Config
 from engine.errors import CommandError, EngineError
+from engine.execution.dispatch import execute, internal_error
+from engine.execution.registry import ARBITRARY_KEYS, TABLE
 from engine.materialize import UnsupportedValue, record_to_value, value_to_record
-from engine.server.dispatch import execute, internal_error
 from rdbtools.model import FunctionLibrary, Record
 
 __all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "replay",
@@ -190,7 +190,7 @@ def replay_into(
     the automatic passes over its millions of objects find almost nothing)."""
     if unsupported not in ("error", "skip"):
         raise ValueError("unsupported is 'error' or 'skip'")
-    from engine.server.client import Client
+    from engine.execution.client import Client
 
     client = Client(server)
     dbs = server.keyspace.dbs

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aof.replies import MINUS_ONE, ONE, ZERO, integer
 from engine.commands.arguments import get_int
-from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.types import EmbStr
 from rdbtools.numbers import string2ll
 

@@ -19,8 +19,8 @@ from aof.replies import (
     integer,
 )
 from engine.commands.arguments import get_int
-from engine.commands.registry import command, container, subcommand
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import command, container, subcommand
 
 G = "connection"
 REDIS_VERSION = "7.0.15"

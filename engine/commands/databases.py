@@ -7,8 +7,8 @@ from aof.replies import (
     integer,
 )
 from engine.commands.arguments import get_int
-from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import command
 
 G = "generic"
 

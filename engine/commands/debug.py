@@ -13,8 +13,8 @@ import time
 
 from aof.replies import OK, Simple, encode
 from engine.commands.arguments import get_double, get_int
-from engine.commands.registry import command
 from engine.errors import CommandError
+from engine.execution.registry import command
 from engine.materialize import value_to_record
 from engine.types import encoding_name
 from rdbtools.digest import DatasetDigest, value_digest

@@ -11,8 +11,8 @@ from aof.replies import (
 )
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
-from engine.commands.registry import command
 from engine.errors import CommandError
+from engine.execution.registry import command
 from engine.keyspace.db import now_ms
 
 G = "generic"

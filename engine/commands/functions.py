@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 
 from aof.replies import OK, Map, SetReply, Simple, bulk, encode
-from engine.commands.registry import command, container, subcommand
 from engine.commands.scripting import help_reply, numkeys_positions, parse_numkeys
 from engine.errors import CommandError
+from engine.execution.registry import command, container, subcommand
 from engine.scripting import functions_of, scripting_of
 from engine.scripting.eval import BUSY_EVAL, FLAG_NAMES
 from rdbtools.glob import glob_match

@@ -20,8 +20,8 @@ from aof.replies import (
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int, get_range_long
 from engine.commands.keys import parse_scan_options, scan_reply
-from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.types import HashValue
 from engine.types.strings import format_long_double, ld_add, parse_long_double

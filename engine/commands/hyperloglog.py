@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 
 from aof.replies import OK, ONE, ZERO, array_header, integer, simple
-from engine.commands.registry import command
 from engine.errors import CommandError, WrongTypeError
+from engine.execution.registry import command
 from engine.types import EmbStr
 from engine.types import hyperloglog as H
 

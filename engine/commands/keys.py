@@ -16,8 +16,8 @@ from aof.replies import (
 )
 from engine import propagate as P
 from engine.commands.arguments import get_int
-from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import command
 from engine.keyspace.db import now_ms
 from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
 from engine.types import EmbStr, HashValue, ListValue, type_name

@@ -18,8 +18,8 @@ from aof.replies import (
 )
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_timeout_ms
-from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.types import ListValue
 
 G = "list"

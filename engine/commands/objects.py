@@ -11,8 +11,8 @@ from aof.replies import (
     encode,
     integer,
 )
-from engine.commands.registry import container, subcommand
 from engine.errors import CommandError
+from engine.execution.registry import container, subcommand
 from engine.types import encoding_name
 from engine.types.strings import string_encoding
 

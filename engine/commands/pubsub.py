@@ -10,8 +10,8 @@ dispatcher with :func:`engine.pubsub.subscribed_context_error`.
 from __future__ import annotations
 
 from aof.replies import Simple, bulk, encode, integer
-from engine.commands.registry import TABLE, command, container, subcommand
 from engine.errors import CommandError
+from engine.execution.registry import TABLE, command, container, subcommand
 from engine.pubsub import PubSub, push
 from rdbtools.glob import glob_matcher
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from aof.replies import OK, Raw, encode, integer
 from engine.commands.arguments import get_int, get_range_int
-from engine.commands.registry import TABLE, command
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import TABLE, command
 from engine.replication.master import Replication
 from engine.replication.replica import set_master, unset_master
 from engine.replication.replicas import INFO_STATE, NONE

@@ -8,10 +8,10 @@ are, wrapped in MULTI/EXEC when there are several.
 from __future__ import annotations
 
 from aof.replies import OK, Simple, bulk, encode
-from engine.commands import registry
 from engine.commands.arguments import get_int
-from engine.commands.registry import command, container, subcommand
 from engine.errors import CommandError
+from engine.execution import registry
+from engine.execution.registry import command, container, subcommand
 from engine.scripting import scripting_of
 from engine.scripting.eval import NOSCRIPT
 

@@ -18,8 +18,8 @@ from aof.replies import (
 )
 from engine import config as cfgmod
 from engine.commands.arguments import get_int
-from engine.commands.registry import TABLE, Command, command, container, subcommand
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import TABLE, Command, command, container, subcommand
 
 G = "server"
 REDIS_VERSION = "7.0.15"
@@ -371,7 +371,7 @@ def command_list(c, argv):  # type: ignore[no-untyped-def]
 
 @subcommand(COMMAND, "getkeys", -4, "loading stale", since="2.8.13")
 def command_getkeys(c, argv):  # type: ignore[no-untyped-def]
-    from engine.server.dispatch import resolve
+    from engine.execution.dispatch import resolve
 
     r = resolve(argv[2:])
     if isinstance(r, bytes):

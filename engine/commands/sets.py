@@ -18,8 +18,8 @@ from aof.replies import (
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_range_long
 from engine.commands.keys import parse_scan_options, scan_reply
-from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.types import SetValue
 from rdbtools.glob import glob_matcher

@@ -23,8 +23,8 @@ from aof.replies import (
     null_array,
 )
 from engine.commands.arguments import get_int
-from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.types.streams import (
     MAX_ID,
     NACK,

@@ -22,7 +22,6 @@ from aof.replies import (
     null_array,
 )
 from engine.commands.arguments import LONG_MAX, get_int, get_range_long
-from engine.commands.registry import command, container, subcommand
 from engine.commands.streams import (
     cstr,
     entry_reply,
@@ -36,6 +35,7 @@ from engine.commands.streams import (
     xclaim_argv,
 )
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import command, container, subcommand
 from engine.types.streams import (
     NACK,
     SCG_INVALID_ENTRIES_READ,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from aof.replies import bulk, map_header, null_array
 from engine.commands.arguments import get_int
-from engine.commands.registry import command
 from engine.commands.streams import (
     G,
     cstr,
@@ -22,6 +21,7 @@ from engine.commands.streams import (
     reply_with_range,
 )
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import command
 from engine.types.streams import MAX_ID, StreamValue
 
 XREAD_BLOCKED_DEFAULT_COUNT = 1000

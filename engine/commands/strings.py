@@ -16,8 +16,8 @@ from aof.replies import (
 )
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
-from engine.commands.registry import command
 from engine.errors import CommandError, NotIntegerError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.keyspace.db import now_ms
 from engine.types import EmbStr
 from engine.types.strings import format_long_double, ld_add, parse_int, parse_long_double

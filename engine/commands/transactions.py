@@ -8,8 +8,8 @@ by FLUSHDB/FLUSHALL/SWAPDB.
 from __future__ import annotations
 
 from aof.replies import NULL3, NULL_ARRAY, OK, encode
-from engine.commands.registry import command
 from engine.errors import CommandError
+from engine.execution.registry import command
 
 G = "transactions"
 
@@ -47,7 +47,7 @@ def discard_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("exec", 1, "noscript loading stale skip_slowlog", group=G, since="1.2.0")
 def exec_cmd(c, argv):  # type: ignore[no-untyped-def]
-    from engine.server.dispatch import execute_queued
+    from engine.execution.dispatch import execute_queued
 
     if c.multi is None:
         raise CommandError("EXEC without MULTI")

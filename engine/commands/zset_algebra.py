@@ -10,7 +10,6 @@ from engine.commands.arguments import (
     get_double,
     get_int,
 )
-from engine.commands.registry import command
 from engine.commands.zsets import (
     G,
     _limits,
@@ -19,6 +18,7 @@ from engine.commands.zsets import (
     _store_zset,
 )
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.types import SetValue, ZSetValue
 
 

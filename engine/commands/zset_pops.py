@@ -15,7 +15,6 @@ from engine.commands.arguments import (
     get_positive,
     get_timeout_ms,
 )
-from engine.commands.registry import command
 from engine.commands.zsets import (
     G,
     _numkeys,
@@ -23,6 +22,7 @@ from engine.commands.zsets import (
     _zset,
 )
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.types import ZSetValue
 
 

@@ -21,8 +21,8 @@ from engine.commands.arguments import (
     get_range_long,
 )
 from engine.commands.keys import parse_scan_options, scan_reply
-from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.types import ZSetValue
 from rdbtools.glob import glob_matcher

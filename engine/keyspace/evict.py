@@ -35,8 +35,8 @@ from engine.keyspace.memory import CLIENT_BYTES, STARTUP_BYTES
 from engine.propagate import DEL, UNLINK
 
 if TYPE_CHECKING:
+    from engine.execution.client import Client
     from engine.server.app import Server
-    from engine.server.client import Client
 
 EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
 EVPOOL_SIZE = 16

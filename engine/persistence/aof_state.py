@@ -41,9 +41,9 @@ from aof.multipart import AofDirectory
 from aof.writer import AofWriter
 
 if TYPE_CHECKING:
+    from engine.execution.client import Client
     from engine.propagate import Op
     from engine.server.app import Server
-    from engine.server.client import Client
 
 log = logging.getLogger(__name__)
 

@@ -48,9 +48,9 @@ from engine.replication.replicas import (
 from engine.replication.transfer import SnapshotTransfer
 
 if TYPE_CHECKING:
+    from engine.execution.client import Client
     from engine.propagate import Op
     from engine.server.app import Server
-    from engine.server.client import Client
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The replica role: ``REPLICAOF``, the link to a master, applying its stream.
 
 :class:`MasterLink` is the connection to the master and, once synced, the
-*master client* (``CLIENT LIST`` flag ``M``): a :class:`~engine.server.client.Client`
+*master client* (``CLIENT LIST`` flag ``M``): a :class:`~engine.execution.client.Client`
 whose replies are never sent. Bytes from the master go through the sans-IO
 :class:`~engine.replication.stream.MasterStream`:
 
@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 import engine.keyspace.db as _dbmod
 from aof.resp import RespLimits, encode_command
+from engine.execution.client import Client
+from engine.execution.dispatch import execute
 from engine.materialize import UnsupportedValue, record_to_value
 from engine.replication.handshake import FullSync, ReplicationError
 from engine.replication.master import new_replid
 from engine.replication.stream import Continue, FullResync, Loaded, MasterStream
-from engine.server.client import Client
-from engine.server.dispatch import execute
 from rdbtools.model import FunctionLibrary, Record
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from engine.replication.replicas import SEND_BULK, WAIT_ACK, WAIT_END, WAIT_START
 
 if TYPE_CHECKING:
+    from engine.execution.client import Client
     from engine.server.app import Server
-    from engine.server.client import Client
 
 log = logging.getLogger(__name__)
 

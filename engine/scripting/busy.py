@@ -33,7 +33,7 @@ import os
 import select
 from typing import TYPE_CHECKING, Any
 
-from engine.server.client import HIGH_WATER
+from engine.execution.client import HIGH_WATER
 from engine.server.rawconn import RawTransport, accept_while_blocked, listening_fds
 
 if TYPE_CHECKING:

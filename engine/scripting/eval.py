@@ -26,10 +26,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.commands.registry import TABLE, Command
 from engine.errors import CommandError
+from engine.execution.dispatch import call
+from engine.execution.registry import TABLE, Command
 from engine.scripting.errors import LuaTableError
-from engine.server.dispatch import call
 
 if TYPE_CHECKING:
     from engine.scripting.runtime import LuaState
@@ -232,7 +232,7 @@ class Scripting:
     """Everything scripting keeps per server (``lctx`` + ``curr_run_ctx``)."""
 
     def __init__(self, server: Server) -> None:
-        from engine.server.client import Client
+        from engine.execution.client import Client
 
         self.server = server
         self.rand = Rand48()

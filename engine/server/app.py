@@ -27,11 +27,11 @@ from typing import Any
 import engine.commands  # noqa: F401  (registers every command family)
 from engine.config import Config, config_from_argv
 from engine.errors import ConfigError, EngineError
+from engine.execution.client import Client
+from engine.execution.obuf import OutputWatch
 from engine.keyspace.db import Database, Keyspace
 from engine.keyspace.expire import active_expire_cycle
 from engine.propagate import Propagator
-from engine.server.client import Client
-from engine.server.obuf import OutputWatch
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class Server:
         self._ops_sample = (time.time(), 0)
         self.load_expired = 0
         self.load_skipped = 0
-        self.obuf = OutputWatch(self)  # client-output-buffer-limit (engine.server.obuf)
+        self.obuf = OutputWatch(self)  # client-output-buffer-limit (engine.execution.obuf)
         from engine.server.shutdown import Shutdown
 
         self.shutdown = Shutdown(self)  # SHUTDOWN / SIGTERM: prepareForShutdown, finishShutdown
@@ -104,7 +104,7 @@ class Server:
         self.aof = AofState(self)
         self.aof_gate: AofState | None = None  # set while replies wait for AOF writes
         self.deny_write_reply: bytes | None = None  # MISCONF while the AOF cannot be written
-        from engine.server.blocking import Blocking
+        from engine.execution.blocking import Blocking
 
         self.blocking = Blocking(self)
         from engine.replication.master import Replication
@@ -210,7 +210,7 @@ class Server:
     def config_changed(self, names: list[str]) -> None:
         """Apply CONFIG SET side effects."""
         self._update_slowlog_threshold()
-        from engine.server.client import parser_limits
+        from engine.execution.client import parser_limits
 
         if "proto-max-bulk-len" in names:
             limits = parser_limits(self.config)

@@ -34,8 +34,8 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.execution.client import Client
     from engine.server.app import Server
-    from engine.server.client import Client
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class Shutdown:
         self.postponed.append((c, argv))
 
     def _unpause(self) -> None:
-        from engine.server.dispatch import execute
+        from engine.execution.dispatch import execute
 
         blocking = self.server.blocking
         postponed, self.postponed = self.postponed, []

@@ -1,7 +1,7 @@
 """The command table: name, arity, flags, key positions, and the handler.
 
 Handlers have the signature ``proc(c, argv) -> bytes``: ``c`` is the calling
-:class:`~engine.server.client.Client` (``c.db``, ``c.server``, ``c.resp``),
+:class:`~engine.execution.client.Client` (``c.db``, ``c.server``, ``c.resp``),
 ``argv`` the request as a list of ``bytes`` (``argv[0]`` the command name);
 they return the encoded reply (see :mod:`aof.replies`) or raise
 :class:`~engine.errors.CommandError`.

@@ -36,8 +36,8 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.execution.client import Client
     from engine.server.app import Server
-    from engine.server.client import Client
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from aof import replies
-from engine.commands.registry import ARBITRARY_KEYS, TABLE, Command
 from engine.config import allow_protected_action
 from engine.errors import CommandError
+from engine.execution.registry import ARBITRARY_KEYS, TABLE, Command
 from engine.pubsub import subscribed_context_error
 
 if TYPE_CHECKING:
-    from engine.server.client import Client
+    from engine.execution.client import Client
 
 log = logging.getLogger(__name__)
 _perf = time.perf_counter_ns
