@@ -21,6 +21,7 @@ from aof.replies import (
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import command, container, subcommand
+from engine.execution.transaction import discard
 
 G = "connection"
 REDIS_VERSION = "7.0.15"
@@ -131,11 +132,7 @@ def hello_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("reset", 1, "no_auth fast stale loading noscript allow_busy", group=G, since="6.2.0")
 def reset_cmd(c, argv):  # type: ignore[no-untyped-def]
-    from engine.commands.transactions import unwatch_all
-
-    c.multi = None
-    c.multi_error = False
-    unwatch_all(c)
+    discard(c)
     if c.sub_channels or c.sub_patterns or c.sub_shard:
         from engine.commands.pubsub import pubsub_of
 

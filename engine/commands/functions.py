@@ -12,8 +12,8 @@ import time
 from aof.replies import OK, Map, SetReply, Simple, bulk, encode
 from engine.commands.scripting import help_reply, numkeys_positions, parse_numkeys
 from engine.errors import CommandError
-from engine.execution.registry import command, container, subcommand
-from engine.scripting import functions_of, scripting_of
+from engine.execution.registry import TABLE, command, container, subcommand
+from engine.scripting import SCRIPT_COMMANDS, functions_of, script_denyoom, scripting_of
 from engine.scripting.eval import BUSY_EVAL, FLAG_NAMES
 from rdbtools.glob import glob_match
 
@@ -212,3 +212,7 @@ _HELP = [
 @subcommand(FUNCTION, "help", 2, "loading stale")
 def function_help(c, argv):  # type: ignore[no-untyped-def]
     return help_reply(c, argv, _HELP)
+
+
+for _name in SCRIPT_COMMANDS:  # EVAL/FCALL: the flags a script declares decide -OOM
+    TABLE.commands[_name].denyoom_of = script_denyoom

@@ -163,6 +163,8 @@ def copy_cmd(c, argv):  # type: ignore[no-untyped-def]
     c.server.dirty += 1
     if dstdb is not srcdb:
         c.server.signal_keys(dstdb, [dst])
+        if dstdb.mem is not None:  # maxmemory accounting: call() sees only the current db
+            c.server.memory.touched(dstdb, [dst])
     return ONE
 
 
@@ -189,6 +191,8 @@ def move_cmd(c, argv):  # type: ignore[no-untyped-def]
     src.delete(key)
     c.server.dirty += 1
     c.server.signal_keys(dst, [key])
+    if dst.mem is not None:  # maxmemory accounting: call() sees only the current db
+        c.server.memory.touched(dst, [key])
     return ONE
 
 

@@ -20,28 +20,13 @@ from engine import config as cfgmod
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import TABLE, Command, command, container, subcommand
+from engine.scripting import info_fields as scripting_info
 
 G = "server"
 REDIS_VERSION = "7.0.15"
 
 
 # -- INFO --------------------------------------------------------------------
-
-def _human(n: float) -> str:
-    for unit in ("B", "K", "M", "G", "T"):
-        if n < 1024 or unit == "T":
-            return f"{n:.2f}{unit}" if unit != "B" else f"{int(n)}B"
-        n /= 1024
-    return str(n)
-
-
-def rss_bytes() -> int:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
 
 def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignore[no-untyped-def]
     cfg = srv.config
@@ -70,7 +55,7 @@ def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignor
         ("client_recent_max_output_buffer", srv.obuf.recent_max()), ("blocked_clients", srv.blocking.blocked_count),
         ("tracking_clients", 0), ("clients_in_timeout_table", srv.blocking.blocked_count),
     ]
-    s["memory"] = srv.memory.info_fields()
+    s["memory"] = srv.memory.info_fields(scripting_info(srv))
     s["persistence"] = [
         ("loading", int(srv.loading)), ("async_loading", 0), ("current_cow_peak", 0),
         ("current_cow_size", 0), ("current_fork_perc", "0.00"),

@@ -28,7 +28,7 @@ from engine.execution import obuf
 from engine.execution.dispatch import execute, reject_command, resolve, run_commands
 
 if TYPE_CHECKING:
-    from engine.server.app import Server
+    from engine.execution.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def make_parser(config: Any, authenticated: bool) -> RequestParser:
 
 
 class Client(asyncio.Protocol):
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.id = server.next_client_id()
         self.db = server.keyspace.dbs[0]

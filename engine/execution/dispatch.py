@@ -16,6 +16,7 @@ from aof import replies
 from engine.config import allow_protected_action
 from engine.errors import CommandError
 from engine.execution.registry import ARBITRARY_KEYS, TABLE, Command
+from engine.execution.transaction import discard
 from engine.pubsub import subscribed_context_error
 
 if TYPE_CHECKING:
@@ -26,6 +27,9 @@ _perf = time.perf_counter_ns
 _lookup = TABLE.lookup
 _MULTI_PASS = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
+OOM = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+# inside MULTI every command is refused when out of memory, except these (processCommand)
+_MULTI_OOM_ALLOWED = frozenset({"exec", "discard", "quit", "reset"})
 
 
 def internal_error(cmd: Command, argv: list[bytes]) -> bytes:
@@ -126,8 +130,8 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
     srv = c.server
     ev = srv.evictor
     busy = srv.busy_reply
-    if ev is not None and busy is None:  # maxmemory: performEvictions, -OOM for denyoom commands
-        r = ev.check_command(c, cmd, argv)
+    if ev is not None and busy is None and ev.before_command():  # maxmemory: performEvictions
+        r = oom_reject(c, cmd, argv)
         if r is not None:
             _rejected(c, argv, r, cmd)
             return r
@@ -165,16 +169,34 @@ def reject_command(c: Client, cmd: Command, reply: bytes) -> bytes:
         st = srv.cmdstats[cmd] = [0, 0, 0, 0]
     st[2] += 1
     if cmd.name == "exec":
-        from engine.commands.transactions import unwatch_all
-
-        c.multi = None
-        c.multi_error = False
-        unwatch_all(c)
+        discard(c)
         reply = b"-EXECABORT Transaction discarded because of: " + reply[1:]
     elif c.multi is not None:
         c.multi_error = True  # flagTransaction
     srv.count_error(reply)
     return reply
+
+
+def oom_reject(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
+    """processCommand when performEvictions could not free enough: -OOM for a command
+    flagged ``denyoom`` (by the table, or by the flags a script declares: EVAL/FCALL's
+    ``getCommandFlags``); inside MULTI every command but EXEC/DISCARD/QUIT/RESET, and
+    EXEC of a transaction that queued a denyoom command (which discards it). None: run it."""
+    name = cmd.name
+    if c.multi is not None:
+        if name not in _MULTI_OOM_ALLOWED:
+            c.multi_error = True  # flagTransaction
+            return OOM
+        if name != "exec" or not any("denyoom" in q.flags for q, _ in c.multi):
+            return None
+        discard(c)  # execCommandAbort
+        return b"-EXECABORT Transaction discarded because of: " + OOM[1:]
+    denyoom = "denyoom" in cmd.flags
+    if cmd.denyoom_of is not None:
+        declared = cmd.denyoom_of(c.server, argv)
+        if declared is not None:
+            denyoom = declared
+    return OOM if denyoom else None
 
 
 def _may_replicate(c: Client, cmd: Command) -> bool:

@@ -59,6 +59,9 @@ class Command:
     fast: bool = True
     # False for commands whose effects are propagated by the commands they run (EXEC)
     propagates_self: bool = True
+    # getCommandFlags for EVAL/FCALL: the deny-oom the script declares, from (server, argv);
+    # None from it means the table's flags apply
+    denyoom_of: Callable[[Any, list[bytes]], bool | None] | None = None
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         if self.keys_fn is not None:

@@ -47,8 +47,8 @@ from engine.persistence.rdb_save import _policy as encoding_policy
 from engine.persistence.rdb_save import iter_dataset
 
 if TYPE_CHECKING:
+    from engine.execution.host import Host
     from engine.persistence.aof_state import AofState
-    from engine.server.app import Server
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ LIMIT_MAX_MINUTES = 60
 
 
 # -- writing a base ------------------------------------------------------------------------------
-def base_chunks(server: Server, preamble: bool, timestamps: bool) -> Iterator[bytes]:
+def base_chunks(server: Host, preamble: bool, timestamps: bool) -> Iterator[bytes]:
     """The dataset as a BASE file: an RDB with ``aof-base`` (preamble) or rewrite commands."""
     now = int(time.time())
     if preamble:
@@ -69,7 +69,7 @@ def base_chunks(server: Server, preamble: bool, timestamps: bool) -> Iterator[by
     return rewriter.encode(iter_dataset(server))
 
 
-def write_base_file(server: Server, path: str, preamble: bool) -> int:
+def write_base_file(server: Host, path: str, preamble: bool) -> int:
     """``rewriteAppendOnlyFile``: write the base to ``path``, fsync it; returns its size.
     With ``aof-rewrite-incremental-fsync`` the file is fsynced every 4 MB as it grows."""
     cfg = server.config

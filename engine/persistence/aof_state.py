@@ -42,8 +42,8 @@ from aof.writer import AofWriter
 
 if TYPE_CHECKING:
     from engine.execution.client import Client
+    from engine.execution.host import Host
     from engine.propagate import Op
-    from engine.server.app import Server
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ HOLD_HIGH_WATER = 4 * 1024 * 1024  # held replies past this: write the AOF now, 
 class AofState:
     """Everything the server keeps about its AOF (``server.aof_*`` in Redis)."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.deny_reply: bytes | None = None  # the AOF's MISCONF, combined by Server.update_write_denial
         self.server = server
         self.state = AOF_OFF

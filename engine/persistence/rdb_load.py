@@ -19,12 +19,12 @@ from rdbtools import RdbError, iter_events
 from rdbtools.model import Aux, FunctionLibrary, Record
 
 if TYPE_CHECKING:
-    from engine.server.app import Server
+    from engine.execution.host import Host
 
 log = logging.getLogger(__name__)
 
 
-def load_function(server: Server, code: bytes) -> None:
+def load_function(server: Host, code: bytes) -> None:
     """A FUNCTION2 record: the library joins the server's functions (replacing a same-named one)."""
     from engine.errors import CommandError
     from engine.scripting import functions_of
@@ -35,7 +35,7 @@ def load_function(server: Server, code: bytes) -> None:
         raise LoadError(f"Failed loading library: {exc.text}") from None
 
 
-def load_rdb_file(server: Server, path: str, aux: dict[bytes, bytes] | None = None,
+def load_rdb_file(server: Host, path: str, aux: dict[bytes, bytes] | None = None,
                   expired_keys: list[tuple[int, bytes]] | None = None) -> int:
     cfg = server.config
     dbs = server.keyspace.dbs

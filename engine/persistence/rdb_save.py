@@ -28,12 +28,12 @@ from rdbtools.model import FunctionLibrary, Record
 from rdbtools.policy import EncodingPolicy
 
 if TYPE_CHECKING:
-    from engine.server.app import Server
+    from engine.execution.host import Host
 
 log = logging.getLogger(__name__)
 
 
-def iter_dataset(server: Server) -> Iterator[Record | FunctionLibrary]:
+def iter_dataset(server: Host) -> Iterator[Record | FunctionLibrary]:
     # function libraries first, as rdbSaveRio writes them before the databases
     yield from function_records(server)
     now = now_ms()
@@ -49,7 +49,7 @@ def iter_dataset(server: Server) -> Iterator[Record | FunctionLibrary]:
             yield value_to_record(db.id, key, value, when)
 
 
-def _policy(server: Server) -> EncodingPolicy:
+def _policy(server: Host) -> EncodingPolicy:
     cfg = server.config
     return EncodingPolicy(
         hash_max_listpack_entries=cfg.hash_max_listpack_entries, hash_max_listpack_value=cfg.hash_max_listpack_value,
@@ -57,7 +57,7 @@ def _policy(server: Server) -> EncodingPolicy:
         set_max_intset_entries=cfg.set_max_intset_entries, list_max_listpack_size=cfg.list_max_listpack_size)
 
 
-def _aux(server: Server, repl_aux: list[tuple[bytes, bytes]] | None) -> list[tuple[bytes, bytes]]:
+def _aux(server: Host, repl_aux: list[tuple[bytes, bytes]] | None) -> list[tuple[bytes, bytes]]:
     """rdbSaveInfoAuxFields: the standard fields, the replication ones (if any) before ``aof-base``."""
     aux = default_aux(RDB_VERSION, int(time.time()))
     if repl_aux:
@@ -65,7 +65,7 @@ def _aux(server: Server, repl_aux: list[tuple[bytes, bytes]] | None) -> list[tup
     return aux
 
 
-def save_rdb(server: Server, path: str, repl_aux: list[tuple[bytes, bytes]] | None = None) -> int:
+def save_rdb(server: Host, path: str, repl_aux: list[tuple[bytes, bytes]] | None = None) -> int:
     """Write the whole dataset to ``path`` atomically; returns the number of keys written.
 
     ``repl_aux``: the replication fields to write (``Replication.save_info()``, taken by the
@@ -95,7 +95,7 @@ def save_rdb(server: Server, path: str, repl_aux: list[tuple[bytes, bytes]] | No
     return enc.keys_written
 
 
-def snapshot_chunks(server: Server, repl_aux: list[tuple[bytes, bytes]]) -> Iterator[bytes]:
+def snapshot_chunks(server: Host, repl_aux: list[tuple[bytes, bytes]]) -> Iterator[bytes]:
     """The dataset as one RDB stream for a replica (``rdbSaveRio`` with replication info):
     the aux fields carry ``repl-stream-db``/``repl-id``/``repl-offset`` before ``aof-base``."""
     sizes = {db.id: (len(db.data), len(db.expires)) for db in server.keyspace.dbs if db.data}
@@ -103,7 +103,7 @@ def snapshot_chunks(server: Server, repl_aux: list[tuple[bytes, bytes]]) -> Iter
     return enc.encode(iter_dataset(server))
 
 
-def bgsave_fork(server: Server, path: str, repl_aux: list[tuple[bytes, bytes]] | None = None) -> int:
+def bgsave_fork(server: Host, path: str, repl_aux: list[tuple[bytes, bytes]] | None = None) -> int:
     """Fork a child that saves and exits (status 0 on success); returns the child's pid."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child

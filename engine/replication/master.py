@@ -49,8 +49,8 @@ from engine.replication.transfer import SnapshotTransfer
 
 if TYPE_CHECKING:
     from engine.execution.client import Client
+    from engine.execution.host import Host
     from engine.propagate import Op
-    from engine.server.app import Server
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def new_replid() -> str:
 
 
 class Replication(SnapshotTransfer):
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.replid = new_replid()
         self.replid2 = ZERO_ID

@@ -41,8 +41,8 @@ from engine.replication.stream import Continue, FullResync, Loaded, MasterStream
 from rdbtools.model import FunctionLibrary, Record
 
 if TYPE_CHECKING:
+    from engine.execution.host import Host
     from engine.replication.master import Replication
-    from engine.server.app import Server
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class MasterLink(Client):
     kind = "master"
     flag = "M"
 
-    def __init__(self, server: Server, repl: Replication) -> None:
+    def __init__(self, server: Host, repl: Replication) -> None:
         super().__init__(server)
         cfg = server.config
         self.replication = repl

@@ -19,7 +19,7 @@ from engine.replication.replicas import SEND_BULK, WAIT_ACK, WAIT_END, WAIT_STAR
 
 if TYPE_CHECKING:
     from engine.execution.client import Client
-    from engine.server.app import Server
+    from engine.execution.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ PIPE_HIGH_WATER = 16 * 1024 * 1024  # replica transport buffers past this: stop 
 class SnapshotTransfer:
     """Mixed into :class:`engine.replication.master.Replication` (its state lives there)."""
 
-    server: Server
+    server: Host
     replid: str
     master_repl_offset: int
     seldb: int

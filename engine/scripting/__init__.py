@@ -37,15 +37,17 @@ def functions_of(server: Any) -> Functions:
 SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
 
-def script_denyoom(server: Any, name: str, argv: list[bytes]) -> bool | None:
+def script_denyoom(server: Any, argv: list[bytes]) -> bool | None:
     """evalGetCommandFlags / fcallGetCommandFlags for processCommand's OOM check: whether
     the script's declared flags make the call deny-oom (None: no declared flags, the
-    command's own flags apply)."""
+    command's own flags apply). The commands of :data:`SCRIPT_COMMANDS` carry it as their
+    ``Command.denyoom_of``."""
     from engine.errors import CommandError
     from engine.scripting.eval import ALLOW_OOM, EVAL_COMPAT_MODE, NO_WRITES, sha1hex, shebang_flags
 
     if len(argv) < 2:
         return None
+    name = argv[0].lower().decode("latin-1")
     s = server.__dict__.get("_scripting")
     if name.startswith("fcall"):
         f = s._functions if s is not None else None

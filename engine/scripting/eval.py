@@ -32,8 +32,8 @@ from engine.execution.registry import TABLE, Command
 from engine.scripting.errors import LuaTableError
 
 if TYPE_CHECKING:
+    from engine.execution.host import Host
     from engine.scripting.runtime import LuaState
-    from engine.server.app import Server
 
 log = logging.getLogger("engine.scripting")
 
@@ -231,7 +231,7 @@ def lookup_command(argv: list[bytes]) -> Command | None:
 class Scripting:
     """Everything scripting keeps per server (``lctx`` + ``curr_run_ctx``)."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         from engine.execution.client import Client
 
         self.server = server

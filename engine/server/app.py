@@ -29,6 +29,7 @@ from engine.config import Config, config_from_argv
 from engine.errors import ConfigError, EngineError
 from engine.execution.client import Client
 from engine.execution.obuf import OutputWatch
+from engine.execution.transaction import unwatch_all
 from engine.keyspace.db import Database, Keyspace
 from engine.keyspace.expire import active_expire_cycle
 from engine.propagate import Propagator
@@ -132,8 +133,6 @@ class Server:
         if c.blocked is not None:
             self.blocking.remove(c)
         if c.watched:
-            from engine.commands.transactions import unwatch_all
-
             unwatch_all(c)
         if c.sub_channels or c.sub_patterns or c.sub_shard:
             from engine.commands.pubsub import pubsub_of
