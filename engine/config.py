@@ -22,6 +22,7 @@ from typing import Any
 from engine.errors import ConfigError
 from rdbtools.glob import glob_matcher
 
+REDIS_VERSION = "7.0.15"  # the Redis this server answers as (INFO, HELLO, --version)
 INT_MAX = 2**31 - 1
 INT_MIN = -(2**31)
 UINT_MAX = 2**32 - 1

@@ -19,12 +19,12 @@ from aof.replies import (
     integer,
 )
 from engine.commands.arguments import get_int
+from engine.config import REDIS_VERSION
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import command, container, subcommand
 from engine.execution.transaction import discard
 
 G = "connection"
-REDIS_VERSION = "7.0.15"
 WRONGPASS = "invalid username-password pair or user is disabled."
 
 
@@ -134,9 +134,7 @@ def hello_cmd(c, argv):  # type: ignore[no-untyped-def]
 def reset_cmd(c, argv):  # type: ignore[no-untyped-def]
     discard(c)
     if c.sub_channels or c.sub_patterns or c.sub_shard:
-        from engine.commands.pubsub import pubsub_of
-
-        pubsub_of(c.server).client_gone(c)
+        c.server.pubsub.client_gone(c)
     c.db = c.server.keyspace.dbs[0]
     c.resp = 2
     c.name = None

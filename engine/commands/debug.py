@@ -2,8 +2,8 @@
 
 DIGEST/DIGEST-VALUE compute Redis's dataset digest (``rdbtools.digest``) from
 the live values, so a dataset here and in real Redis compare as one number;
-POPULATE and RELOAD (save, flush, load back through the ``rdbtools`` decoder)
-work as in ``debug.c``.
+POPULATE and RELOAD (save, flush, load back: ``server.rdb``,
+:mod:`engine.persistence.rdb_state`) work as in ``debug.c``.
 """
 
 from __future__ import annotations
@@ -92,9 +92,7 @@ def _populate(c, argv) -> bytes:  # type: ignore[no-untyped-def]
 
 
 def _reload(c, argv) -> bytes:  # type: ignore[no-untyped-def]
-    from engine.persistence.rdb_load import load_rdb_file
-    from engine.persistence.rdb_save import save_rdb
-
+    """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: the server's RDB state does the work."""
     flush = save = True
     for opt in argv[2:]:
         o = opt.lower()
@@ -106,25 +104,7 @@ def _reload(c, argv) -> bytes:  # type: ignore[no-untyped-def]
             save = False
         else:
             raise CommandError("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
-    srv = c.server
-    path = srv.rdb_path()
-    if save:
-        try:
-            save_rdb(srv, path, srv.replication.save_info())
-        except OSError as exc:
-            log.warning("DEBUG RELOAD: failed saving the DB: %s", exc)
-            raise CommandError(f"Failed saving the DB: {exc}") from None
-    if flush:
-        for db in srv.keyspace.dbs:
-            if db.data:
-                srv.signal_all(db)
-            db.clear()
-    try:
-        load_rdb_file(srv, path)
-    except Exception as exc:  # noqa: BLE001 - any load failure is this one error reply
-        log.warning("DEBUG RELOAD: %s", exc)
-        raise CommandError("Error trying to load the RDB dump") from None
-    log.warning("DB reloaded by DEBUG RELOAD")
+    c.server.rdb.reload(save, flush)
     return OK
 
 

@@ -373,7 +373,7 @@ def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("lastsave", 1, "loading stale fast", group="server")
 def lastsave_cmd(c, argv):  # type: ignore[no-untyped-def]
-    return integer(c.server.lastsave)
+    return integer(c.server.rdb.lastsave)
 
 
 @command("time", 1, "loading stale fast", group="server", since="2.6.0")

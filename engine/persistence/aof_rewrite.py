@@ -368,7 +368,7 @@ def start_appendonly(aof: AofState) -> bool:
         return True
     aof.state = AOF_WAIT_REWRITE
     srv = aof.server
-    if srv.bgsave_pid:
+    if srv.rdb.child_pid:
         aof.rewrite_scheduled = True
         log.warning("AOF was enabled but there is already another background operation. An "
                     "AOF background was scheduled to start when possible.")

@@ -359,6 +359,12 @@ class AofState:
             self._executor = None
 
     # -- INFO -----------------------------------------------------------------------------------
+    def bgrewriteaof(self, in_exec: bool) -> bytes:
+        """BGREWRITEAOF (bgrewriteaofCommand, :mod:`engine.persistence.aof_rewrite`)."""
+        from engine.persistence import aof_rewrite
+
+        return aof_rewrite.bgrewriteaof(self, in_exec)
+
     def info_fields(self) -> list[tuple[str, object]]:
         now = time.time()
         running = bool(self.child_pid)

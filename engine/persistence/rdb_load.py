@@ -2,7 +2,7 @@
 
 Keys already expired at load time are dropped (a master's ``rdbLoad`` does the
 same); records of types the server does not serve are skipped with a warning,
-counted in ``server.load_skipped``. The caller can ask for the file's AUX fields (the
+counted in ``server.rdb.load_skipped``. The caller can ask for the file's AUX fields (the
 replication info ``rdbLoad`` hands back in its ``rdbSaveInfo``) and the keys dropped as
 expired (a restarted master feeds their DELs to its new backlog).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from engine.errors import LoadError
+from engine.errors import CommandError, LoadError
 from engine.keyspace.db import now_ms
 from engine.materialize import UnsupportedValue, record_to_value
 from rdbtools import RdbError, iter_events
@@ -26,11 +26,8 @@ log = logging.getLogger(__name__)
 
 def load_function(server: Host, code: bytes) -> None:
     """A FUNCTION2 record: the library joins the server's functions (replacing a same-named one)."""
-    from engine.errors import CommandError
-    from engine.scripting import functions_of
-
     try:
-        functions_of(server).load_code(code)
+        server.scripting.functions.load_code(code)
     except CommandError as exc:
         raise LoadError(f"Failed loading library: {exc.text}") from None
 
@@ -79,8 +76,8 @@ def load_rdb_file(server: Host, path: str, aux: dict[bytes, bytes] | None = None
         raise LoadError(f"Short read or corrupt RDB file: {exc}") from exc
     except OSError as exc:  # unreadable (a directory, permissions): never start empty over it
         raise LoadError(f"Fatal error loading the DB, can't read {path}: {exc.strerror or exc}. Exiting.") from exc
-    server.load_expired = expired
-    server.load_skipped = skipped
+    server.rdb.load_expired = expired
+    server.rdb.load_skipped = skipped
     if skipped:
         log.warning("%d keys of unsupported types were not loaded", skipped)
     return loaded

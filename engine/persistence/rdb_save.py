@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from engine.keyspace.db import now_ms
 from engine.materialize import RDB_VERSION, value_to_record
-from engine.scripting import function_records
 from rdbtools.encoder import RdbEncoder, default_aux
 from rdbtools.model import FunctionLibrary, Record
 from rdbtools.policy import EncodingPolicy
@@ -35,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def iter_dataset(server: Host) -> Iterator[Record | FunctionLibrary]:
     # function libraries first, as rdbSaveRio writes them before the databases
-    yield from function_records(server)
+    yield from server.scripting.functions.records()
     now = now_ms()
     delay = server.config.rdb_key_save_delay / 1e6  # rdb-key-save-delay: µs per key (tests stretch saves)
     for db in server.keyspace.dbs:

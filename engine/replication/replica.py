@@ -35,8 +35,8 @@ from aof.resp import RespLimits, encode_command
 from engine.execution.client import Client
 from engine.execution.dispatch import execute
 from engine.materialize import UnsupportedValue, record_to_value
+from engine.replication.backlog import new_replid
 from engine.replication.handshake import FullSync, ReplicationError
-from engine.replication.master import new_replid
 from engine.replication.stream import Continue, FullResync, Loaded, MasterStream
 from rdbtools.model import FunctionLibrary, Record
 
@@ -161,28 +161,7 @@ class MasterLink(Client):
         real = _dbmod.now_ms
         _dbmod.now_ms = _frozen_clock  # type: ignore[assignment]  # nothing expires for the master
         try:
-            for ev in events:
-                t = type(ev)
-                if t is tuple:
-                    reply = execute(self, ev[2])
-                    if reply and reply[:1] == b"-" and self.errors_logged < 10:
-                        self.errors_logged += 1
-                        log.warning("The master's %r failed here: %s", ev[2][0],
-                                    reply[1:].strip().decode("utf-8", "replace"))
-                    if self.multi is None:
-                        self.reploff = self.base + ev[1]
-                    if self.closing:
-                        break
-                elif t is Record:
-                    self._load_record(ev)
-                elif t is FunctionLibrary:
-                    self.libraries.append(ev.code)
-                elif t is FullResync:
-                    self._begin_full(ev)
-                elif t is Loaded:
-                    self._finish_full(ev)
-                elif t is Continue:
-                    self._continue(ev)
+            self._apply_events(events)
         except ReplicationError as exc:
             log.warning("Replication with master failed: %s", exc)
             self.close(abort=True)
@@ -191,6 +170,30 @@ class MasterLink(Client):
         self._proxy()
         if self.server.ready_keys:  # readers blocked here (XREAD BLOCK) see the master's writes
             self.server.handle_ready_keys()
+
+    def _apply_events(self, events: list[Any]) -> None:
+        for ev in events:
+            t = type(ev)
+            if t is tuple:
+                reply = execute(self, ev[2])
+                if reply and reply[:1] == b"-" and self.errors_logged < 10:
+                    self.errors_logged += 1
+                    log.warning("The master's %r failed here: %s", ev[2][0],
+                                reply[1:].strip().decode("utf-8", "replace"))
+                if self.multi is None:
+                    self.reploff = self.base + ev[1]
+                if self.closing:
+                    break
+            elif t is Record:
+                self._load_record(ev)
+            elif t is FunctionLibrary:
+                self.libraries.append(ev.code)
+            elif t is FullResync:
+                self._begin_full(ev)
+            elif t is Loaded:
+                self._finish_full(ev)
+            elif t is Continue:
+                self._continue(ev)
 
     def _proxy(self) -> None:
         """Feed what was applied to our own backlog and sub-replicas."""
@@ -266,9 +269,7 @@ class MasterLink(Client):
         if not self.libraries:
             return
         try:
-            from engine.scripting import functions_of
-
-            funcs = functions_of(self.server)
+            funcs = self.server.scripting.functions
             funcs.flush()
             for code in self.libraries:
                 funcs.load_code(code)

@@ -64,8 +64,8 @@ class SnapshotTransfer:
             if diskless:
                 self._fork_socket_child(offset)
             else:
-                srv.bgsave_start()
-                self.disk_pid = srv.bgsave_pid
+                srv.rdb.bgsave()
+                self.disk_pid = srv.rdb.child_pid
         except OSError as exc:
             log.warning("Can't fork for replication: %s", exc)
             self._fail_transfer()
@@ -182,11 +182,11 @@ class SnapshotTransfer:
         """The BGSAVE for disk-based replicas ended: send the file, then the stream."""
         srv = self.server
         self.disk_pid = 0
-        ok = srv.last_bgsave_ok
+        ok = srv.rdb.last_bgsave_ok
         data = b""
         if ok:
             try:
-                with open(srv.rdb_path(), "rb") as fh:
+                with open(srv.rdb.path, "rb") as fh:
                     data = fh.read()
             except OSError as exc:
                 log.warning("SYNC failed. Can't open/stat DB after BGSAVE: %s", exc)

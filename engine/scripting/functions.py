@@ -27,6 +27,7 @@ from rdbtools.primitives import load_string, save_string
 
 if TYPE_CHECKING:
     from engine.scripting.eval import Scripting
+    from engine.scripting.runtime import LuaState
 
 ENGINE_NAME = b"LUA"
 LOAD_TIMEOUT_MS = 500
@@ -85,9 +86,22 @@ class Functions:
 
     def __init__(self, host: Scripting) -> None:
         self.host = host
-        self.lua = new_state(host, "function")
+        self._lua: LuaState | None = None  # made on first use: no lupa needed until then
         self.libraries: dict[bytes, Library] = {}
         self.functions: dict[bytes, FunctionInfo] = {}
+
+    @property
+    def lua(self) -> LuaState:
+        if self._lua is None:
+            self._lua = new_state(self.host, "function")
+        return self._lua
+
+    def runnable(self) -> bool:
+        """Whether libraries can run here (lupa installed: the Lua state can be made)."""
+        try:
+            return self.lua is not None
+        except CommandError:
+            return False
 
     # -- creation (functionsCreateWithLibraryCtx) ---------------------------------------
     def create(self, code: bytes, replace: bool, libraries: dict[bytes, Library],
