@@ -4,16 +4,18 @@
 RDB preamble, multi-part directory) into a server's keyspace — the server's own start
 (:mod:`engine.persistence.aof_load`) and the offline :func:`engine.replay.replay` (a
 fresh server, for ``rdbkit convert``/``compact``) both use it. RDB-base records are
-materialized through :mod:`engine.materialize`; each command runs through
-:func:`engine.execution.dispatch.execute` on a fake client (``MULTI`` queues, ``EXEC``
-applies the queue at once, ``SELECT`` moves the client; an unterminated ``MULTI`` at the
-end never runs). The final keyspace comes back as ``rdbtools.model.Record`` s through the same
+materialized through :mod:`engine.materialize`; each command runs on a fake client through
+the dispatcher's one execution core, :func:`engine.execution.dispatch.call` (directly
+for a plain command, else through ``execute``: ``MULTI`` queues, ``EXEC`` applies the
+queue at once, ``SELECT`` moves the client; an unterminated ``MULTI`` at the end never
+runs). The final keyspace comes back as ``rdbtools.model.Record`` s through the same
 bridge (:meth:`Replay.records`).
 
 As Redis's loader does (``keyIsExpired`` returns 0 while ``server.loading``),
 nothing expires during the replay: the server is flagged ``loading`` and the
-database clock is held at 0 while commands run; keys whose deadline is at or before
-``now_ms`` are dropped when exporting.
+database clock is held at 0 while commands run, and ``call()`` keeps no statistics and
+propagates nothing; keys whose deadline is at or before ``now_ms`` are dropped when
+exporting.
 
 The engine does not serve every Redis command. A command Redis has but the engine
 lacks (hash-field TTLs, geo, SORT, BITFIELD, MIGRATE, …) is a
@@ -43,10 +45,10 @@ from typing import Any
 import engine.keyspace.db as _dbmod
 from aof.commands import Command
 from aof.reader import AofReader, Truncation
-from engine.errors import CommandError, EngineError
+from engine.errors import EngineError
 from engine.execution.client import Client
-from engine.execution.dispatch import execute, internal_error
-from engine.execution.registry import ARBITRARY_KEYS, TABLE
+from engine.execution.dispatch import call, execute, fast_path
+from engine.execution.registry import TABLE
 from engine.materialize import UnsupportedValue, record_to_value, value_to_record
 from rdbtools.model import FunctionLibrary, Record
 
@@ -183,15 +185,12 @@ def replay_into(
         if on_skip is not None:
             on_skip(what, file, offset)
 
-    srv = server
     lookup = TABLE.lookup
-    # the loading fast path (Redis's loader calls cmd->proc on its fake client, outside
-    # call()): no command stats, slowlog timing, MONITOR feed or propagation; anything
-    # else (MULTI state, subcommands, a wrong arity, stateful or blocking commands, a
-    # server that propagates, evicts or guards writes) goes through execute as before
-    direct = (client.authenticated and srv.evictor is None and not srv.replication.guard
-              and not srv.propagator.targets)
-    prop = srv.propagator
+    # the fast path, as for a client's pipeline: a known fast command with a valid arity
+    # goes straight to call() (which, while loading, keeps no stats and propagates
+    # nothing); MULTI state, subcommands, a wrong arity, stateful or blocking commands
+    # go through execute
+    direct = fast_path(client)
     batches = reader.iter_batches() if hasattr(reader, "iter_batches") else ([i] for i in reader)
     seen = 0
     with _loading(server), _gc_paused(pause_gc) as paused:
@@ -223,24 +222,9 @@ def replay_into(
                     n = len(argv)
                     a = cmd.arity
                     if not ((a > 0 and n != a) or n < -a):
-                        dirty = srv.dirty
-                        try:
-                            reply = cmd.proc(client, argv)  # type: ignore[misc]
-                        except CommandError as exc:
-                            reply = exc.reply
-                        except Exception:  # noqa: BLE001 - as call(): logged, an error reply
-                            reply = internal_error(cmd, argv)
+                        reply = call(client, cmd, argv)
                         if reply and reply[0] == 45:  # "-": Redis ignores it while loading
                             result.errors += 1
-                            srv.count_error(reply)
-                        if srv.dirty > dirty and cmd.is_write:
-                            db = client.db
-                            if db.watched or db.blocking:
-                                srv.signal_keys(db, cmd.keys(argv))
-                        if client.rewritten is not None:  # nothing propagates while loading
-                            client.rewritten = None
-                        if prop.ops and not client.in_exec:
-                            prop.flush(cmd.name not in ARBITRARY_KEYS)
                         continue
                 name = argv[0].lower()
                 if name == _FUNCTION:
