@@ -18,7 +18,6 @@ from engine import propagate as P
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import command
-from engine.keyspace.db import now_ms
 from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
 from engine.types import EmbStr, HashValue, ListValue, type_name
 from rdbtools.glob import glob_matcher
@@ -202,7 +201,7 @@ def move_cmd(c, argv):  # type: ignore[no-untyped-def]
 def keys_cmd(c, argv):  # type: ignore[no-untyped-def]
     db = c.db
     pat = argv[1]
-    now = now_ms()
+    now = db.ks.now_ms()
     exp = db.expires
     if pat == b"*":
         keys = list(db.data)
@@ -348,8 +347,8 @@ def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
     deleted = db.delete(key) if replace else False
     srv = c.server
     if ttl and not absttl:
-        ttl += now_ms()
-    if ttl and ttl <= now_ms() and not srv.loading:
+        ttl += srv.keyspace.now_ms()
+    if ttl and ttl <= srv.keyspace.now_ms() and not srv.loading:
         if deleted:
             srv.dirty += 1
             if srv.propagator.targets:

@@ -222,7 +222,7 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     replies are still counted (``afterErrorReply``).
     """
     srv = c.server
-    live = not srv.loading
+    live = not srv.keyspace.loading
     if live and srv.monitors:
         srv.feed_monitors(c, argv, cmd)
     dirty_before = srv.dirty

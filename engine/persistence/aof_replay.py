@@ -12,10 +12,12 @@ runs). The final keyspace comes back as ``rdbtools.model.Record`` s through the 
 bridge (:meth:`Replay.records`).
 
 As Redis's loader does (``keyIsExpired`` returns 0 while ``server.loading``),
-nothing expires during the replay: the server is flagged ``loading`` and the
-database clock is held at 0 while commands run, and ``call()`` keeps no statistics and
-propagates nothing; keys whose deadline is at or before ``now_ms`` are dropped when
-exporting.
+nothing expires during the replay: the keyspace is flagged ``loading``, which holds
+its lookups from expiring keys (``Keyspace.expiry_held``), and ``call()`` keeps no
+statistics and propagates nothing. Commands read the keyspace's real clock, as Redis
+7.0 does: a relative ``SET … EX``/``EXPIRE`` in an old AOF counts from the load (a
+7.0 AOF holds absolute ``PXAT``/``PEXPIREAT`` instead). Keys whose deadline is at or
+before ``now_ms`` are dropped when exporting.
 
 The engine does not serve every Redis command. A command Redis has but the engine
 lacks (hash-field TTLs, geo, SORT, BITFIELD, MIGRATE, …) is a
@@ -42,7 +44,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import engine.keyspace.db as _dbmod
 from aof.commands import Command
 from aof.reader import AofReader, Truncation
 from engine.errors import EngineError
@@ -95,7 +96,7 @@ class Replay:
     truncation: Truncation | None = None
 
     def key_count(self, now_ms: int | None = None) -> int:
-        now = _dbmod.now_ms() if now_ms is None else now_ms
+        now = self.server.keyspace.now_ms() if now_ms is None else now_ms
         n = 0
         for db in self.server.keyspace.dbs:
             exp = db.expires
@@ -106,7 +107,7 @@ class Replay:
         """Function libraries, then every live key as a Record (expired ones dropped)."""
         for code in self.functions.values():
             yield FunctionLibrary(code)
-        now = _dbmod.now_ms() if now_ms is None else now_ms
+        now = self.server.keyspace.now_ms() if now_ms is None else now_ms
         for db in self.server.keyspace.dbs:
             exp = db.expires
             for key, value in db.data.items():
@@ -114,19 +115,6 @@ class Replay:
                 if when is not None and when <= now:
                     continue
                 yield value_to_record(db.id, key, value, when)
-
-
-@contextlib.contextmanager
-def _loading(server: Any) -> Iterator[None]:
-    """Redis's loading mode: no lazy expiry (database clock held at 0), ``server.loading``."""
-    real = _dbmod.now_ms
-    server.loading = True
-    _dbmod.now_ms = lambda: 0  # type: ignore[assignment]  # Database lookups only
-    try:
-        yield
-    finally:
-        _dbmod.now_ms = real  # type: ignore[assignment]
-        server.loading = False
 
 
 @contextlib.contextmanager
@@ -193,7 +181,7 @@ def replay_into(
     direct = fast_path(client)
     batches = reader.iter_batches() if hasattr(reader, "iter_batches") else ([i] for i in reader)
     seen = 0
-    with _loading(server), _gc_paused(pause_gc) as paused:
+    with server.keyspace.expiry_held(loading=True), _gc_paused(pause_gc) as paused:
         for batch in batches:
             if paused:
                 seen += len(batch)

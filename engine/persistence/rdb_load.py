@@ -13,7 +13,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from engine.errors import CommandError, LoadError
-from engine.keyspace.db import now_ms
 from engine.materialize import UnsupportedValue, record_to_value
 from rdbtools import RdbError, iter_events
 from rdbtools.model import Aux, FunctionLibrary, Record
@@ -36,7 +35,7 @@ def load_rdb_file(server: Host, path: str, aux: dict[bytes, bytes] | None = None
                   expired_keys: list[tuple[int, bytes]] | None = None) -> int:
     cfg = server.config
     dbs = server.keyspace.dbs
-    now = now_ms()
+    now = server.keyspace.now_ms()
     loaded = expired = skipped = 0
     try:
         for rec in iter_events(path):

@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from engine.keyspace.db import now_ms
 from engine.materialize import RDB_VERSION, value_to_record
 from rdbtools.encoder import RdbEncoder, default_aux
 from rdbtools.model import FunctionLibrary, Record
@@ -35,7 +34,7 @@ log = logging.getLogger(__name__)
 def iter_dataset(server: Host) -> Iterator[Record | FunctionLibrary]:
     # function libraries first, as rdbSaveRio writes them before the databases
     yield from server.scripting.functions.records()
-    now = now_ms()
+    now = server.keyspace.now_ms()
     delay = server.config.rdb_key_save_delay / 1e6  # rdb-key-save-delay: µs per key (tests stretch saves)
     for db in server.keyspace.dbs:
         expires = db.expires

@@ -164,11 +164,8 @@ class RdbState:
         t0 = time.time()
         aux: dict[bytes, bytes] = {}
         expired: list[tuple[int, bytes]] = []
-        srv.loading = True
-        try:
+        with srv.keyspace.expiry_held(loading=True):
             n = load_rdb_file(srv, path, aux, None if srv.config.replicaof else expired)
-        finally:
-            srv.loading = False
         self.loaded_keys = n
         log.info("DB loaded from disk: %.3f seconds (%d keys)", time.time() - t0, n)
         return aux, expired

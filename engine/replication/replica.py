@@ -12,8 +12,8 @@ whose replies are never sent. Bytes from the master go through the sans-IO
 * partial resync (``+CONTINUE [<id>]``): the cached offset goes on; a new id moves
   ours to ``replid2``;
 * the stream: each command runs through the real dispatcher as the master client,
-  with the database clock held at 0 so nothing expires under it (as
-  ``expireIfNeeded`` for the master); the offset advances by the bytes of each
+  with the keyspace's expiry held (``Keyspace.expiry_held``) so nothing expires under
+  it (as ``expireIfNeeded`` for the master); the offset advances by the bytes of each
   processed command — not inside ``MULTI``, so a link lost mid-transaction resumes
   before it. The applied bytes are fed to this server's backlog and sub-replicas
   (``replicationFeedStreamFromMasterStream``), so chains see the master's stream.
@@ -30,7 +30,6 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-import engine.keyspace.db as _dbmod
 from aof.resp import RespLimits, encode_command
 from engine.execution.client import Client
 from engine.execution.dispatch import execute
@@ -48,10 +47,6 @@ log = logging.getLogger(__name__)
 
 UNBLOCKED = (b"-UNBLOCKED force unblock from blocking operation, instance state changed "
              b"(master -> replica?)\r\n")
-
-
-def _frozen_clock() -> int:
-    return 0
 
 
 class MasterLink(Client):
@@ -158,15 +153,12 @@ class MasterLink(Client):
             self._apply(events)
 
     def _apply(self, events: list[Any]) -> None:
-        real = _dbmod.now_ms
-        _dbmod.now_ms = _frozen_clock  # type: ignore[assignment]  # nothing expires for the master
         try:
-            self._apply_events(events)
+            with self.server.keyspace.expiry_held():  # nothing expires for the master client
+                self._apply_events(events)
         except ReplicationError as exc:
             log.warning("Replication with master failed: %s", exc)
             self.close(abort=True)
-        finally:
-            _dbmod.now_ms = real  # type: ignore[assignment]
         self._proxy()
         if self.server.ready_keys:  # readers blocked here (XREAD BLOCK) see the master's writes
             self.server.handle_ready_keys()

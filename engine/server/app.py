@@ -37,7 +37,7 @@ from engine.execution.blocking import Blocking
 from engine.execution.client import Client, parser_limits
 from engine.execution.obuf import OutputWatch
 from engine.execution.transaction import unwatch_all
-from engine.keyspace.db import Database, Keyspace
+from engine.keyspace.db import Database, Keyspace, wall_ms
 from engine.keyspace.evict import Evictor, configure
 from engine.keyspace.expire import active_expire_cycle
 from engine.keyspace.memory import MemoryAccount
@@ -69,14 +69,14 @@ class Stats:
 
 
 class Server:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Callable[[], int] = wall_ms) -> None:
         self.config = config
-        # the data, and what listens to its changes (AOF, replicas: engine.propagate)
-        self.keyspace = Keyspace(config)
+        # the data, and what listens to its changes (AOF, replicas: engine.propagate);
+        # ``clock`` is the keyspace's time source (mstime(), ms since the epoch)
+        self.keyspace = Keyspace(config, clock)
         self.propagator = Propagator()
         self.keyspace.propagator = self.propagator
         self.dirty = 0  # changes since the last save
-        self.loading = False  # the dataset is being loaded
         self.loop: asyncio.AbstractEventLoop | None = None
         # the command path (engine.execution): clients, statistics, slow log, MONITOR
         self.clients: dict[int, Client] = {}
@@ -121,6 +121,12 @@ class Server:
         self.cronloops = 0
         self.ops_per_sec = 0
         self._ops_sample = (time.time(), 0)
+
+    @property
+    def loading(self) -> bool:
+        """``server.loading``: the dataset is being loaded (the keyspace's flag, which also
+        holds lookups from expiring keys meanwhile)."""
+        return self.keyspace.loading
 
     # -- clients ------------------------------------------------------------
     def next_client_id(self) -> int:
@@ -376,11 +382,8 @@ class Server:
         """loadDataFromDisk: the AOF directory with ``appendonly yes`` (Redis 7.0: never the
         RDB then), else ``dir/dbfilename``."""
         if self.config.appendonly:
-            self.loading = True
-            try:
+            with self.keyspace.expiry_held(loading=True):
                 load_on_start(self.aof)
-            finally:
-                self.loading = False
             return
         loaded = self.rdb.load_on_start()
         if loaded is not None:
