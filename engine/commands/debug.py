@@ -15,7 +15,7 @@ from aof.replies import OK, Simple, encode
 from engine.commands.arguments import get_double, get_int
 from engine.errors import CommandError
 from engine.execution.registry import command
-from engine.materialize import value_to_record
+from engine.materialize import iter_records, value_to_record
 from engine.types import encoding_name
 from rdbtools.digest import DatasetDigest, value_digest
 
@@ -54,11 +54,10 @@ def _digest_hex(c, keys) -> list[Simple]:  # type: ignore[no-untyped-def]
 
 
 def _dataset_digest(c) -> str:  # type: ignore[no-untyped-def]
+    """computeDatasetDigest: every key, logically expired ones too (``now`` None)."""
     dd = DatasetDigest()
-    for db in c.server.keyspace.dbs:
-        expires = db.expires
-        for k, v in db.data.items():
-            dd.add(value_to_record(db.id, k, v, expires.get(k)))
+    for rec in iter_records(c.server.keyspace, None):
+        dd.add(rec)
     return dd.hexdigest()
 
 

@@ -16,8 +16,8 @@ nothing expires during the replay: the keyspace is flagged ``loading``, which ho
 its lookups from expiring keys (``Keyspace.expiry_held``), and ``call()`` keeps no
 statistics and propagates nothing. Commands read the keyspace's real clock, as Redis
 7.0 does: a relative ``SET … EX``/``EXPIRE`` in an old AOF counts from the load (a
-7.0 AOF holds absolute ``PXAT``/``PEXPIREAT`` instead). Keys whose deadline is at or
-before ``now_ms`` are dropped when exporting.
+7.0 AOF holds absolute ``PXAT``/``PEXPIREAT`` instead). Keys whose deadline is before
+``now_ms`` are dropped when exporting.
 
 The engine does not serve every Redis command. A command Redis has but the engine
 lacks (hash-field TTLs, geo, SORT, BITFIELD, MIGRATE, …) is a
@@ -46,11 +46,12 @@ from typing import Any
 
 from aof.commands import Command
 from aof.reader import AofReader, Truncation
-from engine.errors import EngineError
+from engine.errors import EngineError, LoadError
 from engine.execution.client import Client
 from engine.execution.dispatch import call, execute, fast_path
 from engine.execution.registry import TABLE
-from engine.materialize import UnsupportedValue, record_to_value, value_to_record
+from engine.materialize import UnsupportedValue, iter_records
+from engine.persistence.dataset import DatasetLoader
 from rdbtools.model import FunctionLibrary, Record
 
 __all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "replay_into"]
@@ -96,25 +97,21 @@ class Replay:
     truncation: Truncation | None = None
 
     def key_count(self, now_ms: int | None = None) -> int:
+        """Live keys: those whose deadline is not before ``now_ms`` (default: the keyspace's clock)."""
         now = self.server.keyspace.now_ms() if now_ms is None else now_ms
         n = 0
         for db in self.server.keyspace.dbs:
             exp = db.expires
-            n += sum(1 for k in db.data if (w := exp.get(k)) is None or w > now)
+            n += sum(1 for k in db.data if (w := exp.get(k)) is None or w >= now)
         return n
 
     def records(self, now_ms: int | None = None) -> Iterator[Any]:
-        """Function libraries, then every live key as a Record (expired ones dropped)."""
+        """Function libraries, then every live key as a Record (the dataset iteration SAVE
+        uses, without access hints: an AOF carries none)."""
         for code in self.functions.values():
             yield FunctionLibrary(code)
-        now = self.server.keyspace.now_ms() if now_ms is None else now_ms
-        for db in self.server.keyspace.dbs:
-            exp = db.expires
-            for key, value in db.data.items():
-                when = exp.get(key)
-                if when is not None and when <= now:
-                    continue
-                yield value_to_record(db.id, key, value, when)
+        ks = self.server.keyspace
+        yield from iter_records(ks, ks.now_ms() if now_ms is None else now_ms)
 
 
 @contextlib.contextmanager
@@ -161,6 +158,7 @@ def replay_into(
 
     client = Client(server)
     dbs = server.keyspace.dbs
+    loader = DatasetLoader(server.keyspace, server.config, drop_expired=False)  # RDBFLAGS_AOF_PREAMBLE
     result = Replay(server)
     skip = unsupported == "skip"
     last_file: str | None = None
@@ -192,7 +190,7 @@ def replay_into(
                 if on_item is not None:
                     on_item(item)
                 if type(item) is not Command:
-                    _other(item, server, dbs, result, skip, skipped)
+                    _other(item, server, loader, result, skip, skipped)
                     continue
                 argv = item.argv
                 if item.file != last_file:  # every file starts with a fresh fake client
@@ -241,16 +239,17 @@ def replay_into(
     return result
 
 
-def _other(item: Any, server: Any, dbs: list[Any], result: Replay, skip: bool,
+def _other(item: Any, server: Any, loader: DatasetLoader, result: Replay, skip: bool,
            skipped: Callable[[str, str | None, int | None], None]) -> None:
-    """A reader item that is not a command: an RDB-base record, a function library, or
-    the truncation notice."""
+    """A reader item that is not a command: an RDB-base record (kept even when expired,
+    access hints restored: the preamble's loader), a function library, or the
+    truncation notice."""
     t = type(item)
     if t is Record:
-        if item.db >= len(dbs):
-            raise ReplayError(f"key in db {item.db} but databases is {len(dbs)}", None, item.offset)
         try:
-            value = record_to_value(item, server.config)
+            loader.add(item)
+        except LoadError as exc:
+            raise ReplayError(str(exc), None, item.offset) from None
         except UnsupportedValue as exc:
             if not skip:
                 raise ReplayUnsupported(f"key {item.key!r} (db {item.db}): {exc}", None,
@@ -258,12 +257,6 @@ def _other(item: Any, server: Any, dbs: list[Any], result: Replay, skip: bool,
             skipped(f"{item.type} value", None, item.offset)
             result.lossy_keys.add((item.db, item.key))
             return
-        db = dbs[item.db]
-        db.data[item.key] = value
-        if item.expire_ms is not None:
-            db.expires[item.key] = item.expire_ms
-        else:
-            db.expires.pop(item.key, None)
         result.records_loaded += 1
     elif t is FunctionLibrary:
         name = item.name

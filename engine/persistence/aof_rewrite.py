@@ -43,8 +43,7 @@ from aof.rewriter import AofRewriter, encode_rdb_base
 from engine.errors import CommandError
 from engine.materialize import RDB_VERSION
 from engine.persistence.aof_state import AOF_OFF, AOF_ON, AOF_WAIT_REWRITE
-from engine.persistence.rdb_save import _policy as encoding_policy
-from engine.persistence.rdb_save import iter_dataset
+from engine.persistence.dataset import db_sizes, encoding_policy, iter_dataset
 
 if TYPE_CHECKING:
     from engine.execution.host import Host
@@ -62,9 +61,8 @@ def base_chunks(server: Host, preamble: bool, timestamps: bool) -> Iterator[byte
     """The dataset as a BASE file: an RDB with ``aof-base`` (preamble) or rewrite commands."""
     now = int(time.time())
     if preamble:
-        sizes = {db.id: (len(db.data), len(db.expires)) for db in server.keyspace.dbs if db.data}
         return encode_rdb_base(iter_dataset(server), target_version=RDB_VERSION, ctime=now,
-                               policy=encoding_policy(server), db_sizes=sizes)
+                               policy=encoding_policy(server.config), db_sizes=db_sizes(server.keyspace))
     rewriter = AofRewriter(target=(7, 0), timestamp=now if timestamps else None)
     return rewriter.encode(iter_dataset(server))
 

@@ -165,7 +165,9 @@ class RdbState:
         aux: dict[bytes, bytes] = {}
         expired: list[tuple[int, bytes]] = []
         with srv.keyspace.expiry_held(loading=True):
-            n = load_rdb_file(srv, path, aux, None if srv.config.replicaof else expired)
+            # iAmMaster(): a replica keeps keys already expired, for its master's DELs
+            master = not srv.config.replicaof
+            n = load_rdb_file(srv, path, aux, expired if master else None, drop_expired=master)
         self.loaded_keys = n
         log.info("DB loaded from disk: %.3f seconds (%d keys)", time.time() - t0, n)
         return aux, expired
@@ -186,7 +188,7 @@ class RdbState:
                     srv.signal_all(db)
                 db.clear()
         try:
-            load_rdb_file(srv, self.path)
+            load_rdb_file(srv, self.path, drop_expired=srv.replication.masterhost is None)
         except Exception as exc:  # noqa: BLE001 - any load failure is this one error reply
             log.warning("DEBUG RELOAD: %s", exc)
             raise CommandError("Error trying to load the RDB dump") from None

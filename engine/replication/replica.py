@@ -31,9 +31,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from aof.resp import RespLimits, encode_command
+from engine.errors import LoadError
 from engine.execution.client import Client
 from engine.execution.dispatch import execute
-from engine.materialize import UnsupportedValue, record_to_value
+from engine.materialize import UnsupportedValue
+from engine.persistence.dataset import DatasetLoader
 from engine.replication.backlog import new_replid
 from engine.replication.handshake import FullSync, ReplicationError
 from engine.replication.stream import Continue, FullResync, Loaded, MasterStream
@@ -72,9 +74,8 @@ class MasterLink(Client):
         self.base = self.reploff  # replication offset of stream byte 0
         self.applied = 0  # stream bytes fed to our backlog so far
         self.synced = False
-        self.loading: list[tuple[dict[bytes, Any], dict[bytes, int]]] | None = None
+        self.loader: DatasetLoader | None = None  # a full sync's keys, into fresh tables
         self.libraries: list[bytes] = []
-        self.loaded_keys = 0
         self.sync_size = 0
         self.sync_read = 0
         self.last_io = time.time()
@@ -114,7 +115,7 @@ class MasterLink(Client):
                 if self.synced:
                     repl.down_since = time.time()
         self.multi = None
-        self.loading = None
+        self.loader = None
         self.server.client_gone(self)
 
     # replies to the master are never sent (only REPLCONF ACK, written directly)
@@ -147,7 +148,7 @@ class MasterLink(Client):
             return
         if send and self.transport is not None:
             self.transport.write(send)
-        if self.loading is not None:
+        if self.loader is not None:
             self.sync_read += len(data)
         if events:
             self._apply(events)
@@ -200,46 +201,44 @@ class MasterLink(Client):
     def _begin_full(self, ev: FullResync) -> None:
         repl = self.replication
         repl.repl_state = "transfer"
-        self.loading = [({}, {}) for _ in self.server.keyspace.dbs]
+        srv = self.server
+        # the payload's keys as the master saved them: expired ones too (the master's DELs
+        # follow), with their LRU/LFU hints
+        self.loader = DatasetLoader(srv.keyspace, srv.config, drop_expired=False,
+                                    tables=[({}, {}, {}) for _ in srv.keyspace.dbs])
         self.libraries = []
-        self.loaded_keys = 0
         self.sync_read = 0
         size = self.stream.sync.size
         self.sync_size = size if size is not None else -1
         log.info("Full resync from master: %s:%s", ev.replid, ev.offset)
 
     def _load_record(self, rec: Record) -> None:
-        loading = self.loading
-        if loading is None:
+        loader = self.loader
+        if loader is None:
             return
-        if rec.db >= len(loading):
-            raise ReplicationError(f"key in db {rec.db} but databases is {len(loading)}", "payload")
         try:
-            value = record_to_value(rec, self.server.config)
+            loader.add(rec)
+        except LoadError as exc:
+            raise ReplicationError(str(exc), "payload") from None
         except UnsupportedValue as exc:
             log.warning("Skipping key %r in db %d: %s", rec.key, rec.db, exc)
-            return
-        data, expires = loading[rec.db]
-        data[rec.key] = value
-        if rec.expire_ms is not None:
-            expires[rec.key] = rec.expire_ms  # a replica keeps keys that expired: the master DELs them
-        else:
-            expires.pop(rec.key, None)
-        self.loaded_keys += 1
 
     def _finish_full(self, ev: Loaded) -> None:
         srv = self.server
         repl = self.replication
-        loading = self.loading
-        self.loading = None
-        if loading is None:
+        loader = self.loader
+        self.loader = None
+        if loader is None:
             return
-        for db, (data, expires) in zip(srv.keyspace.dbs, loading, strict=True):
+        ks = srv.keyspace
+        for db, (data, expires, lru) in zip(ks.dbs, loader.tables, strict=True):
             if db.data or db.watched or db.blocking:
                 srv.signal_all(db)
             db.clear()
             db.data = data
             db.expires = expires
+            db.lru = lru
+        ks.load_clock = ks.lru_clock  # keys without a hint are as old as this sync
         self._load_functions()
         sync = self.stream.sync
         repl.replid = sync.replid if sync.replid and len(sync.replid) == 40 else new_replid()
@@ -251,7 +250,7 @@ class MasterLink(Client):
         self.reploff = self.base = offset
         self.applied = 0
         log.info("MASTER <-> REPLICA sync: Finished with success (%d keys, %d bytes)",
-                 self.loaded_keys, ev.size)
+                 loader.loaded, ev.size)
         self._online()
         self.send_ack()  # a diskless master starts the stream on this first ACK
         srv.dirty += 1

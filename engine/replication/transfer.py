@@ -15,6 +15,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from engine.persistence.dataset import rdb_chunks
 from engine.replication.replicas import SEND_BULK, WAIT_ACK, WAIT_END, WAIT_START
 
 if TYPE_CHECKING:
@@ -71,8 +72,6 @@ class SnapshotTransfer:
             self._fail_transfer()
 
     def _fork_socket_child(self, offset: int) -> None:
-        from engine.persistence.rdb_save import snapshot_chunks
-
         srv = self.server
         mark = os.urandom(20).hex().encode()
         rfd, wfd = os.pipe()
@@ -84,7 +83,7 @@ class SnapshotTransfer:
             try:
                 os.close(rfd)
                 _write_all(wfd, b"$EOF:" + mark + b"\r\n")
-                for chunk in snapshot_chunks(srv, aux):
+                for chunk in rdb_chunks(srv, aux)[1]:
                     _write_all(wfd, chunk)
                 _write_all(wfd, mark)
                 status = 0
