@@ -22,6 +22,7 @@ from typing import Any
 from engine.errors import ConfigError
 from rdbtools.glob import glob_matcher
 
+REDIS_VERSION = "7.0.15"  # the Redis this server answers as (INFO, HELLO, --version)
 INT_MAX = 2**31 - 1
 INT_MIN = -(2**31)
 UINT_MAX = 2**32 - 1
@@ -349,7 +350,7 @@ def lookup(name: str) -> ConfigSpec | None:
 
 def allow_protected_action(mode: str, local: bool) -> bool:
     """allowProtectedAction: an ``enable-*`` setting of ``yes`` allows everyone, ``local``
-    only local connections (``engine.server.client.is_local_peer``), ``no`` nobody."""
+    only local connections (``engine.execution.client.is_local_peer``), ``no`` nobody."""
     return mode == "yes" or (mode == "local" and local)
 
 

@@ -5,13 +5,17 @@ encoding Redis 7.0 would pick when loading (``rdbLoadObject``): compact blob
 types keep their compact encoding unless they hold more entries than the
 configured limit; expanded types (hashtable sets/hashes, skiplist zsets) are
 packed when both the entry count and the element sizes fit. ``value_to_record``
-goes the other way for writers (DUMP, SAVE, replication).
+goes the other way for writers (DUMP, SAVE, replication); ``iter_records`` walks a whole
+keyspace that way (SAVE, the AOF rewrite, a full sync, DEBUG DIGEST, an offline replay's
+export). ``RDB_VERSION`` is the one version the engine writes and accepts.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import CommandError, EngineError
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue, type_name
@@ -19,12 +23,16 @@ from engine.types import streams as _streams  # noqa: F401  (registers the strea
 from rdbtools.model import Record
 from rdbtools.numbers import string2ll
 
+if TYPE_CHECKING:
+    from engine.keyspace.db import Keyspace
+
 log = logging.getLogger(__name__)
 _COMPACT = frozenset({"listpack", "ziplist", "zipmap", "intset"})
+RDB_VERSION = 10  # what Redis 7.0 writes (SAVE, DUMP, FUNCTION DUMP) and the newest it accepts
 
 
 class UnsupportedValue(EngineError):
-    """A record of a type this server does not serve (streams, modules)."""
+    """A record of a type this server does not serve (modules, hash field TTLs)."""
 
 
 def record_to_value(rec: Record, config: Any) -> Any:
@@ -149,13 +157,36 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
     return Record(db=db, key=key, type=t, value=v, expire_ms=expire_ms, encoding=enc)
 
 
-__all__ = ["PayloadError", "UnsupportedValue", "dump_payload", "record_to_value", "restore_payload",
-           "value_to_record"]
+def iter_records(keyspace: Keyspace, now: int | None, hints: bool = False,
+                 delay: float = 0.0) -> Iterator[Record]:
+    """Every key, database by database, as a Record. Keys whose deadline is before ``now``
+    are left out (None: every key, expired or not). ``hints``: each key's LRU idle
+    seconds or LFU counter, whichever the keyspace keeps. ``delay``: seconds slept per
+    key (``rdb-key-save-delay``, which tests use to stretch a save)."""
+    lfu = keyspace.lfu
+    for db in keyspace.dbs:
+        expires = db.expires
+        for key, value in db.data.items():
+            when = expires.get(key) if expires else None
+            if when is not None and now is not None and when < now:
+                continue
+            if delay > 0:
+                time.sleep(delay)
+            rec = value_to_record(db.id, key, value, when)
+            if hints:
+                if lfu:
+                    rec.freq = db.lfu_counter(key)
+                else:
+                    rec.idle = db.idle_seconds(key)
+            yield rec
+
+
+__all__ = ["RDB_VERSION", "PayloadError", "UnsupportedValue", "dump_payload", "iter_records", "record_to_value",
+           "restore_payload", "value_to_record"]
 
 
 # -- DUMP / RESTORE payloads ------------------------------------------------------
 
-RDB_VERSION = 10  # what Redis 7.0 writes and the newest it accepts in RESTORE
 _BIG = 2**31
 
 

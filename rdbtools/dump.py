@@ -83,8 +83,34 @@ def dump_value(
         raise
     except (TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise RdbEncodeError(f"cannot encode the {type_name} value ({exc})", key=key) from exc
-    payload = bytes((tb,)) + body + rdb_version.to_bytes(2, "little")
+    return seal_payload(bytes((tb,)) + body, rdb_version)
+
+
+def seal_payload(body: bytes, rdb_version: int) -> bytes:
+    """``createDumpPayload``'s footer: ``body`` + the RDB version (u16 LE) + the CRC-64
+    (u64 LE) of everything before it. FUNCTION DUMP seals its FUNCTION2 records so too."""
+    payload = body + rdb_version.to_bytes(2, "little")
     return payload + crc64(payload).to_bytes(8, "little")
+
+
+def open_payload(payload: bytes, max_version: int = MAX_VERSION, *, verify_checksum: bool = True) -> tuple[bytes, int]:
+    """``verifyDumpPayload``: the body and RDB version of a sealed payload. Errors carry
+    Redis's text (:data:`BAD_VERSION_OR_CHECKSUM`): too short, a version past
+    ``max_version`` (:class:`UnsupportedVersion`), a CRC mismatch (:class:`ChecksumMismatch`)."""
+    n = len(payload)
+    if n < 10:
+        raise RdbCorruptError(BAD_VERSION_OR_CHECKSUM, offset=0, phase="check-payload")
+    version = int.from_bytes(payload[n - 10 : n - 8], "little")
+    if version > max_version:
+        raise UnsupportedVersion(BAD_VERSION_OR_CHECKSUM, offset=n - 10, phase="check-payload")
+    if verify_checksum:
+        want = int.from_bytes(payload[n - 8 :], "little")
+        got = crc64(payload[: n - 8])
+        if got != want:
+            err = ChecksumMismatch(BAD_VERSION_OR_CHECKSUM, offset=n - 8, phase="check-sum")
+            err.__cause__ = ChecksumMismatch(f"computed {got:016x}, the payload says {want:016x}")
+            raise err
+    return payload[: n - 10], version
 
 
 def restore_value(
@@ -103,24 +129,11 @@ def restore_value(
     (including bytes left over after the value).
     """
     payload = bytes(payload)
-    n = len(payload)
-    if n < 10:
-        raise RdbCorruptError(BAD_VERSION_OR_CHECKSUM, offset=0, phase="check-payload")
-    version = int.from_bytes(payload[n - 10 : n - 8], "little")
-    if version > max_version:
-        raise UnsupportedVersion(BAD_VERSION_OR_CHECKSUM, offset=n - 10, phase="check-payload")
-    if verify_checksum:
-        want = int.from_bytes(payload[n - 8 :], "little")
-        got = crc64(payload[: n - 8])
-        if got != want:
-            err = ChecksumMismatch(BAD_VERSION_OR_CHECKSUM, offset=n - 8, phase="check-sum")
-            err.__cause__ = ChecksumMismatch(f"computed {got:016x}, the payload says {want:016x}")
-            raise err
+    body, version = open_payload(payload, max_version, verify_checksum=verify_checksum)
     t = payload[0]
     if t not in TYPE_NAME_BY_BYTE:
         cause = UnknownOpcode(f"{t} is not a value type", offset=0, type_byte=t)
         raise RdbCorruptError(BAD_DATA_FORMAT, offset=0, phase="read-type", type_byte=t) from cause
-    body = payload[: n - 10]
     max_len = (limits or Limits()).max_string
     try:
         type_name, value, encoding, fexp, end = load_value(t, body, 1, max_len, valkey=version >= 80)
@@ -180,5 +193,5 @@ def payload_blobs(payload: bytes, upto: int | None = None) -> list[int]:
     return out
 
 
-__all__ = ["BAD_DATA_FORMAT", "BAD_VERSION_OR_CHECKSUM", "DumpedValue", "dump_value", "payload_blobs",
-           "restore_value"]
+__all__ = ["BAD_DATA_FORMAT", "BAD_VERSION_OR_CHECKSUM", "DumpedValue", "dump_value", "open_payload", "payload_blobs",
+           "restore_value", "seal_payload"]

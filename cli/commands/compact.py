@@ -36,7 +36,6 @@ from ..exitcodes import ExitStatus
 from ..output import Progress
 
 FORMATS = ("aof", "preamble", "multipart")
-RDB_VERSION = 10  # what Redis 7.0 reads
 REWRITE_TARGET = (7, 0)
 COLLECT_EVERY = 1 << 19  # reader items between two full garbage collections while replaying
 
@@ -55,6 +54,7 @@ def _size(path: str) -> int:
 def encode_output(records: Any, fmt: str) -> Iterator[bytes]:
     """The bytes of a single-file compact AOF: ``aof`` (RESP) or ``preamble`` (RDB base)."""
     from aof.rewriter import AofRewriter, encode_rdb_base
+    from engine.materialize import RDB_VERSION  # what the engine (Redis 7.0) writes
 
     if fmt == "preamble":
         return encode_rdb_base(records, target_version=RDB_VERSION, ctime=int(time.time()))

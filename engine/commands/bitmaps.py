@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from aof.replies import MINUS_ONE, ONE, ZERO, integer
 from engine.commands.arguments import get_int
-from engine.commands.registry import command
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.server.replies import MINUS_ONE, ONE, ZERO, integer
+from engine.execution.registry import command
 from engine.types import EmbStr
 from rdbtools.numbers import string2ll
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from engine.commands.arguments import get_int
-from engine.commands.registry import command, container, subcommand
-from engine.errors import CommandError, SyntaxErr
-from engine.server.replies import (
+from aof.replies import (
     NULL3,
     NULL_BULK,
     OK,
@@ -21,9 +18,13 @@ from engine.server.replies import (
     encode,
     integer,
 )
+from engine.commands.arguments import get_int
+from engine.config import REDIS_VERSION
+from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import command, container, subcommand
+from engine.execution.transaction import discard
 
 G = "connection"
-REDIS_VERSION = "7.0.15"
 WRONGPASS = "invalid username-password pair or user is disabled."
 
 
@@ -131,15 +132,9 @@ def hello_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("reset", 1, "no_auth fast stale loading noscript allow_busy", group=G, since="6.2.0")
 def reset_cmd(c, argv):  # type: ignore[no-untyped-def]
-    from engine.commands.transactions import unwatch_all
-
-    c.multi = None
-    c.multi_error = False
-    unwatch_all(c)
+    discard(c)
     if c.sub_channels or c.sub_patterns or c.sub_shard:
-        from engine.commands.pubsub import pubsub_of
-
-        pubsub_of(c.server).client_gone(c)
+        c.server.pubsub.client_gone(c)
     c.db = c.server.keyspace.dbs[0]
     c.resp = 2
     c.name = None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from engine.commands.arguments import get_int
-from engine.commands.registry import command
-from engine.errors import CommandError, SyntaxErr
-from engine.server.replies import (
+from aof.replies import (
     OK,
     integer,
 )
+from engine.commands.arguments import get_int
+from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import command
 
 G = "generic"
 

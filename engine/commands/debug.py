@@ -2,8 +2,8 @@
 
 DIGEST/DIGEST-VALUE compute Redis's dataset digest (``rdbtools.digest``) from
 the live values, so a dataset here and in real Redis compare as one number;
-POPULATE and RELOAD (save, flush, load back through the ``rdbtools`` decoder)
-work as in ``debug.c``.
+POPULATE and RELOAD (save, flush, load back: ``server.rdb``,
+:mod:`engine.persistence.rdb_state`) work as in ``debug.c``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import time
 
+from aof.replies import OK, Simple, encode
 from engine.commands.arguments import get_double, get_int
-from engine.commands.registry import command
 from engine.errors import CommandError
-from engine.materialize import value_to_record
-from engine.server.replies import OK, Simple, encode
+from engine.execution.registry import command
+from engine.materialize import iter_records, value_to_record
 from engine.types import encoding_name
 from rdbtools.digest import DatasetDigest, value_digest
 
@@ -54,11 +54,10 @@ def _digest_hex(c, keys) -> list[Simple]:  # type: ignore[no-untyped-def]
 
 
 def _dataset_digest(c) -> str:  # type: ignore[no-untyped-def]
+    """computeDatasetDigest: every key, logically expired ones too (``now`` None)."""
     dd = DatasetDigest()
-    for db in c.server.keyspace.dbs:
-        expires = db.expires
-        for k, v in db.data.items():
-            dd.add(value_to_record(db.id, k, v, expires.get(k)))
+    for rec in iter_records(c.server.keyspace, None):
+        dd.add(rec)
     return dd.hexdigest()
 
 
@@ -92,9 +91,7 @@ def _populate(c, argv) -> bytes:  # type: ignore[no-untyped-def]
 
 
 def _reload(c, argv) -> bytes:  # type: ignore[no-untyped-def]
-    from engine.persistence.rdb_load import load_rdb_file
-    from engine.persistence.rdb_save import save_rdb
-
+    """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: the server's RDB state does the work."""
     flush = save = True
     for opt in argv[2:]:
         o = opt.lower()
@@ -106,25 +103,7 @@ def _reload(c, argv) -> bytes:  # type: ignore[no-untyped-def]
             save = False
         else:
             raise CommandError("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
-    srv = c.server
-    path = srv.rdb_path()
-    if save:
-        try:
-            save_rdb(srv, path, srv.replication.save_info())
-        except OSError as exc:
-            log.warning("DEBUG RELOAD: failed saving the DB: %s", exc)
-            raise CommandError(f"Failed saving the DB: {exc}") from None
-    if flush:
-        for db in srv.keyspace.dbs:
-            if db.data:
-                srv.signal_all(db)
-            db.clear()
-    try:
-        load_rdb_file(srv, path)
-    except Exception as exc:  # noqa: BLE001 - any load failure is this one error reply
-        log.warning("DEBUG RELOAD: %s", exc)
-        raise CommandError("Error trying to load the RDB dump") from None
-    log.warning("DB reloaded by DEBUG RELOAD")
+    c.server.rdb.reload(save, flush)
     return OK
 
 

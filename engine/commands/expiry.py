@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from engine import propagate as P
-from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
-from engine.commands.registry import command
-from engine.errors import CommandError
-from engine.keyspace.db import now_ms
-from engine.server.replies import (
+from aof.replies import (
     MINUS_ONE,
     MINUS_TWO,
     ONE,
     ZERO,
     integer,
 )
+from engine import propagate as P
+from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
+from engine.errors import CommandError
+from engine.execution.registry import command
 
 G = "generic"
 
@@ -57,7 +56,7 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):  # type: 
     srv = c.server
     # one clock per command (Redis's C code reads it twice, nanoseconds apart): a relative
     # EXPIRE is never "already expired" just because a millisecond ticked in between
-    if when <= (basetime or now_ms()) and not srv.loading:
+    if when <= (basetime or srv.keyspace.now_ms()) and not srv.loading:
         db.delete(key)
         if srv.propagator.targets:
             c.rewritten = [[P.del_name(srv.config.lazyfree_lazy_expire), key]]
@@ -74,12 +73,12 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):  # type: 
 
 @command("expire", -3, "write fast", 1, 1, 1)
 def expire_cmd(c, argv):  # type: ignore[no-untyped-def]
-    return _expire_generic(c, argv, now_ms(), True, "expire")
+    return _expire_generic(c, argv, c.server.keyspace.now_ms(), True, "expire")
 
 
 @command("pexpire", -3, "write fast", 1, 1, 1, since="2.6.0")
 def pexpire_cmd(c, argv):  # type: ignore[no-untyped-def]
-    return _expire_generic(c, argv, now_ms(), False, "pexpire")
+    return _expire_generic(c, argv, c.server.keyspace.now_ms(), False, "pexpire")
 
 
 @command("expireat", -3, "write fast", 1, 1, 1, since="1.2.0")
@@ -99,7 +98,7 @@ def _ttl(c, key: bytes, ms: bool, absolute: bool) -> bytes:  # type: ignore[no-u
     when = db.get_expire(key)
     if when is None:
         return MINUS_ONE
-    ttl = when if absolute else when - now_ms()
+    ttl = when if absolute else when - c.server.keyspace.now_ms()
     if ttl < 0:
         ttl = 0
     return integer(ttl if ms else (ttl + 500) // 1000)

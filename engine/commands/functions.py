@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import time
 
-from engine.commands.registry import command, container, subcommand
+from aof.replies import OK, Map, SetReply, Simple, bulk, encode
 from engine.commands.scripting import help_reply, numkeys_positions, parse_numkeys
 from engine.errors import CommandError
-from engine.scripting import functions_of, scripting_of
+from engine.execution.registry import TABLE, command, container, subcommand
+from engine.scripting import SCRIPT_COMMANDS, script_denyoom
 from engine.scripting.eval import BUSY_EVAL, FLAG_NAMES
-from engine.server.replies import OK, Map, SetReply, Simple, bulk, encode
 from rdbtools.glob import glob_match
 
 G = "scripting"
 
 
 def _fcall(c, argv: list[bytes], ro: bool) -> bytes:  # type: ignore[no-untyped-def]
-    funcs = functions_of(c.server)
+    funcs = c.server.scripting.functions
     fi = funcs.functions.get(argv[1])
     if fi is None:
         raise CommandError("Function not found")
     numkeys = parse_numkeys(c, argv, "Bad number of keys provided")
-    host = scripting_of(c.server)
+    host = c.server.scripting
     host.prepare(c, fi.flags, ro)
     keys = argv[3:3 + numkeys]
     args = argv[3 + numkeys:]
@@ -69,14 +69,14 @@ def function_load(c, argv):  # type: ignore[no-untyped-def]
     if pos >= len(argv):
         raise CommandError("Function code is missing")
     srv = c.server
-    name = functions_of(srv).load(argv[pos], replace, 0 if srv.loading else 500)
+    name = srv.scripting.functions.load(argv[pos], replace, 0 if srv.loading else 500)
     srv.dirty += 1
     return bulk(name)
 
 
 @subcommand(FUNCTION, "delete", 3, "noscript write")
 def function_delete(c, argv):  # type: ignore[no-untyped-def]
-    functions_of(c.server).delete(argv[2])
+    c.server.scripting.functions.delete(argv[2])
     c.server.dirty += 1
     return OK
 
@@ -87,7 +87,7 @@ def function_flush(c, argv):  # type: ignore[no-untyped-def]
         raise _syntax(argv)
     if len(argv) == 3 and argv[2].lower() not in (b"sync", b"async"):
         raise CommandError("FUNCTION FLUSH only supports SYNC|ASYNC option")
-    functions_of(c.server).flush()
+    c.server.scripting.functions.flush()
     c.server.dirty += 1
     return OK
 
@@ -114,7 +114,7 @@ def function_list(c, argv):  # type: ignore[no-untyped-def]
             raise CommandError(f"Unknown argument {arg.decode('utf-8', 'surrogateescape')}")
         i += 1
     out = []
-    for lib in functions_of(c.server).libraries.values():
+    for lib in c.server.scripting.functions.libraries.values():
         if pattern is not None and not glob_match(pattern, lib.name, nocase=True):
             continue
         funcs = [Map([("name", f.name), ("description", f.desc), ("flags", _flags(f.flags))])
@@ -128,7 +128,7 @@ def function_list(c, argv):  # type: ignore[no-untyped-def]
 
 @subcommand(FUNCTION, "dump", 2, "noscript")
 def function_dump(c, argv):  # type: ignore[no-untyped-def]
-    return bulk(functions_of(c.server).dump())
+    return bulk(c.server.scripting.functions.dump())
 
 
 @subcommand(FUNCTION, "restore", -3, "noscript write denyoom")
@@ -141,18 +141,18 @@ def function_restore(c, argv):  # type: ignore[no-untyped-def]
         if p not in (b"append", b"replace", b"flush"):
             raise CommandError("Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
         policy = p.decode()
-    functions_of(c.server).restore(argv[2], policy)
+    c.server.scripting.functions.restore(argv[2], policy)
     c.server.dirty += 1
     return OK
 
 
 @subcommand(FUNCTION, "stats", 2, "noscript allow_busy")
 def function_stats(c, argv):  # type: ignore[no-untyped-def]
-    host = scripting_of(c.server)
+    host = c.server.scripting
     run = host.run
     if run is not None and run.is_eval:
         return BUSY_EVAL
-    funcs = functions_of(c.server)
+    funcs = c.server.scripting.functions
     running = None
     if run is not None:
         running = Map([("name", run.funcname), ("command", list(run.argv)),
@@ -164,7 +164,7 @@ def function_stats(c, argv):  # type: ignore[no-untyped-def]
 
 @subcommand(FUNCTION, "kill", 2, "noscript allow_busy")
 def function_kill(c, argv):  # type: ignore[no-untyped-def]
-    scripting_of(c.server).kill(False)
+    c.server.scripting.kill(False)
     return OK
 
 
@@ -212,3 +212,7 @@ _HELP = [
 @subcommand(FUNCTION, "help", 2, "loading stale")
 def function_help(c, argv):  # type: ignore[no-untyped-def]
     return help_reply(c, argv, _HELP)
+
+
+for _name in SCRIPT_COMMANDS:  # EVAL/FCALL: the flags a script declares decide -OOM
+    TABLE.commands[_name].denyoom_of = script_denyoom

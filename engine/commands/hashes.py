@@ -5,13 +5,7 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
-from engine import propagate as P
-from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int, get_range_long
-from engine.commands.keys import parse_scan_options, scan_reply
-from engine.commands.registry import command
-from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.keyspace.scan import parse_cursor, scan_items
-from engine.server.replies import (
+from aof.replies import (
     EMPTY_ARRAY,
     NULL3,
     NULL_BULK,
@@ -23,6 +17,12 @@ from engine.server.replies import (
     integer,
     map_header,
 )
+from engine import propagate as P
+from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int, get_range_long
+from engine.commands.keys import parse_scan_options, scan_reply
+from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
+from engine.keyspace.scan import parse_cursor, scan_items
 from engine.types import HashValue
 from engine.types.strings import format_long_double, ld_add, parse_long_double
 from rdbtools.glob import glob_matcher

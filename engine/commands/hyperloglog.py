@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import random
 
-from engine.commands.registry import command
+from aof.replies import OK, ONE, ZERO, array_header, integer, simple
 from engine.errors import CommandError, WrongTypeError
-from engine.server.replies import OK, ONE, ZERO, array_header, integer, simple
+from engine.execution.registry import command
 from engine.types import EmbStr
 from engine.types import hyperloglog as H
 

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import time
 
-from engine import propagate as P
-from engine.commands.arguments import get_int
-from engine.commands.registry import command
-from engine.errors import CommandError, SyntaxErr
-from engine.keyspace.db import now_ms
-from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
-from engine.server.replies import (
+from aof.replies import (
     NULL3,
     NULL_BULK,
     OK,
@@ -20,6 +14,11 @@ from engine.server.replies import (
     bulks,
     integer,
 )
+from engine import propagate as P
+from engine.commands.arguments import get_int
+from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import command
+from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
 from engine.types import EmbStr, HashValue, ListValue, type_name
 from rdbtools.glob import glob_matcher
 
@@ -163,6 +162,8 @@ def copy_cmd(c, argv):  # type: ignore[no-untyped-def]
     c.server.dirty += 1
     if dstdb is not srcdb:
         c.server.signal_keys(dstdb, [dst])
+        if dstdb.mem is not None:  # maxmemory accounting: call() sees only the current db
+            c.server.memory.touched(dstdb, [dst])
     return ONE
 
 
@@ -189,6 +190,8 @@ def move_cmd(c, argv):  # type: ignore[no-untyped-def]
     src.delete(key)
     c.server.dirty += 1
     c.server.signal_keys(dst, [key])
+    if dst.mem is not None:  # maxmemory accounting: call() sees only the current db
+        c.server.memory.touched(dst, [key])
     return ONE
 
 
@@ -198,7 +201,7 @@ def move_cmd(c, argv):  # type: ignore[no-untyped-def]
 def keys_cmd(c, argv):  # type: ignore[no-untyped-def]
     db = c.db
     pat = argv[1]
-    now = now_ms()
+    now = db.ks.now_ms()
     exp = db.expires
     if pat == b"*":
         keys = list(db.data)
@@ -344,8 +347,8 @@ def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
     deleted = db.delete(key) if replace else False
     srv = c.server
     if ttl and not absttl:
-        ttl += now_ms()
-    if ttl and ttl <= now_ms() and not srv.loading:
+        ttl += srv.keyspace.now_ms()
+    if ttl and ttl <= srv.keyspace.now_ms() and not srv.loading:
         if deleted:
             srv.dirty += 1
             if srv.propagator.targets:
@@ -369,7 +372,7 @@ def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("lastsave", 1, "loading stale fast", group="server")
 def lastsave_cmd(c, argv):  # type: ignore[no-untyped-def]
-    return integer(c.server.lastsave)
+    return integer(c.server.rdb.lastsave)
 
 
 @command("time", 1, "loading stale fast", group="server", since="2.6.0")

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from engine import propagate as P
-from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_timeout_ms
-from engine.commands.registry import command
-from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.server.replies import (
+from aof.replies import (
     EMPTY_ARRAY,
     MINUS_ONE,
     NULL3,
@@ -20,6 +16,10 @@ from engine.server.replies import (
     bulks,
     integer,
 )
+from engine import propagate as P
+from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_timeout_ms
+from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.types import ListValue
 
 G = "list"

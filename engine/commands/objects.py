@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from engine.commands.registry import container, subcommand
-from engine.errors import CommandError
-from engine.server.replies import (
+from aof.replies import (
     NULL3,
     NULL_BULK,
     ONE,
@@ -13,6 +11,8 @@ from engine.server.replies import (
     encode,
     integer,
 )
+from engine.errors import CommandError
+from engine.execution.registry import container, subcommand
 from engine.types import encoding_name
 from engine.types.strings import string_encoding
 

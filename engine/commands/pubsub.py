@@ -9,27 +9,20 @@ dispatcher with :func:`engine.pubsub.subscribed_context_error`.
 
 from __future__ import annotations
 
-from engine.commands.registry import TABLE, command, container, subcommand
+from aof.replies import Simple, bulk, encode, integer
 from engine.errors import CommandError
-from engine.pubsub import PubSub, push
-from engine.server.replies import Simple, bulk, encode, integer
+from engine.execution.registry import TABLE, command, container, subcommand
+from engine.pubsub import push
 from rdbtools.glob import glob_matcher
 
 G = "pubsub"
-def pubsub_of(server) -> PubSub:  # type: ignore[no-untyped-def]
-    ps = getattr(server, "pubsub", None)
-    if ps is None:
-        ps = server.pubsub = PubSub()
-    return ps
-
-
 def _count(c) -> int:  # type: ignore[no-untyped-def]
     return len(c.sub_channels) + len(c.sub_patterns)
 
 
 @command("subscribe", -2, "pubsub noscript loading stale", group=G, since="2.0.0")
 def subscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
-    ps = pubsub_of(c.server)
+    ps = c.server.pubsub
     out = []
     for ch in argv[1:]:
         ps.subscribe(c, ch)
@@ -39,7 +32,7 @@ def subscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("psubscribe", -2, "pubsub noscript loading stale", group=G, since="2.0.0")
 def psubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
-    ps = pubsub_of(c.server)
+    ps = c.server.pubsub
     out = []
     for pat in argv[1:]:
         ps.psubscribe(c, pat)
@@ -51,7 +44,7 @@ def psubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
 def ssubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
     if c.in_exec:
         raise CommandError("SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
-    ps = pubsub_of(c.server)
+    ps = c.server.pubsub
     out = []
     for ch in argv[1:]:
         ps.ssubscribe(c, ch)
@@ -72,30 +65,30 @@ def _unsub(c, argv, kind: bytes, mine: dict, drop, count) -> bytes:  # type: ign
 
 @command("unsubscribe", -1, "pubsub noscript loading stale", group=G, since="2.0.0")
 def unsubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
-    ps = pubsub_of(c.server)
+    ps = c.server.pubsub
     return _unsub(c, argv, b"unsubscribe", c.sub_channels, ps.unsubscribe, lambda: _count(c))
 
 
 @command("punsubscribe", -1, "pubsub noscript loading stale", group=G, since="2.0.0")
 def punsubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
-    ps = pubsub_of(c.server)
+    ps = c.server.pubsub
     return _unsub(c, argv, b"punsubscribe", c.sub_patterns, ps.punsubscribe, lambda: _count(c))
 
 
 @command("sunsubscribe", -1, "pubsub noscript loading stale", 1, -1, 1, group=G, since="7.0.0")
 def sunsubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
-    ps = pubsub_of(c.server)
+    ps = c.server.pubsub
     return _unsub(c, argv, b"sunsubscribe", c.sub_shard, ps.sunsubscribe, lambda: len(c.sub_shard))
 
 
 @command("publish", 3, "pubsub loading stale fast may_replicate", group=G, since="2.0.0")
 def publish_cmd(c, argv):  # type: ignore[no-untyped-def]
-    return integer(pubsub_of(c.server).publish(argv[1], argv[2]))
+    return integer(c.server.pubsub.publish(argv[1], argv[2]))
 
 
 @command("spublish", 3, "pubsub loading stale fast may_replicate", 1, 1, 1, group=G, since="7.0.0")
 def spublish_cmd(c, argv):  # type: ignore[no-untyped-def]
-    return integer(pubsub_of(c.server).spublish(argv[1], argv[2]))
+    return integer(c.server.pubsub.spublish(argv[1], argv[2]))
 
 
 # subscription changes decide how later commands run: never on the pipelined fast path
@@ -131,27 +124,27 @@ def _numsub(c, argv, table) -> bytes:  # type: ignore[no-untyped-def]
 
 @subcommand(PUBSUB, "channels", -2, "pubsub loading stale", since="2.8.0")
 def pubsub_channels(c, argv):  # type: ignore[no-untyped-def]
-    return _channel_list(c, argv, pubsub_of(c.server).channels)
+    return _channel_list(c, argv, c.server.pubsub.channels)
 
 
 @subcommand(PUBSUB, "shardchannels", -2, "pubsub loading stale", since="7.0.0")
 def pubsub_shardchannels(c, argv):  # type: ignore[no-untyped-def]
-    return _channel_list(c, argv, pubsub_of(c.server).shard)
+    return _channel_list(c, argv, c.server.pubsub.shard)
 
 
 @subcommand(PUBSUB, "numsub", -2, "pubsub loading stale", since="2.8.0")
 def pubsub_numsub(c, argv):  # type: ignore[no-untyped-def]
-    return _numsub(c, argv, pubsub_of(c.server).channels)
+    return _numsub(c, argv, c.server.pubsub.channels)
 
 
 @subcommand(PUBSUB, "shardnumsub", -2, "pubsub loading stale", since="7.0.0")
 def pubsub_shardnumsub(c, argv):  # type: ignore[no-untyped-def]
-    return _numsub(c, argv, pubsub_of(c.server).shard)
+    return _numsub(c, argv, c.server.pubsub.shard)
 
 
 @subcommand(PUBSUB, "numpat", 2, "pubsub loading stale", since="2.8.0")
 def pubsub_numpat(c, argv):  # type: ignore[no-untyped-def]
-    return integer(len(pubsub_of(c.server).patterns))
+    return integer(len(c.server.pubsub.patterns))
 
 
 @subcommand(PUBSUB, "help", 2, "loading stale", since="6.2.0")

@@ -7,13 +7,12 @@ are, wrapped in MULTI/EXEC when there are several.
 
 from __future__ import annotations
 
-from engine.commands import registry
+from aof.replies import OK, Simple, bulk, encode
 from engine.commands.arguments import get_int
-from engine.commands.registry import command, container, subcommand
 from engine.errors import CommandError
-from engine.scripting import scripting_of
+from engine.execution import registry
+from engine.execution.registry import command, container, subcommand
 from engine.scripting.eval import NOSCRIPT
-from engine.server.replies import OK, Simple, bulk, encode
 
 registry.NO_SELF_PROPAGATE.update({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
@@ -47,7 +46,7 @@ def _eval(c, argv: list[bytes], evalsha: bool, ro: bool) -> bytes:  # type: igno
     if evalsha and len(argv[1]) != 40:
         return NOSCRIPT
     numkeys = parse_numkeys(c, argv)
-    host = scripting_of(c.server)
+    host = c.server.scripting
     if evalsha:
         sha = argv[1].lower()
         script = host.scripts.get(sha)
@@ -108,13 +107,13 @@ def script_help(c, argv):  # type: ignore[no-untyped-def]
 
 @subcommand(SCRIPT, "load", 3, "noscript stale")
 def script_load(c, argv):  # type: ignore[no-untyped-def]
-    sha, _ = scripting_of(c.server).create(argv[2])
+    sha, _ = c.server.scripting.create(argv[2])
     return bulk(sha)
 
 
 @subcommand(SCRIPT, "exists", -3, "noscript")
 def script_exists(c, argv):  # type: ignore[no-untyped-def]
-    scripts = scripting_of(c.server).scripts
+    scripts = c.server.scripting.scripts
     return b"*%d\r\n" % (len(argv) - 2) + b"".join(
         b":1\r\n" if a.lower() in scripts else b":0\r\n" for a in argv[2:])
 
@@ -123,13 +122,13 @@ def script_exists(c, argv):  # type: ignore[no-untyped-def]
 def script_flush(c, argv):  # type: ignore[no-untyped-def]
     if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"sync", b"async")):
         raise CommandError("SCRIPT FLUSH only support SYNC|ASYNC option")
-    scripting_of(c.server).flush()
+    c.server.scripting.flush()
     return OK
 
 
 @subcommand(SCRIPT, "kill", 2, "noscript allow_busy")
 def script_kill(c, argv):  # type: ignore[no-untyped-def]
-    scripting_of(c.server).kill(True)
+    c.server.scripting.kill(True)
     return OK
 
 

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import os
-import platform
-import resource
-import time
 
-from engine import config as cfgmod
-from engine.commands.arguments import get_int
-from engine.commands.registry import TABLE, Command, command, container, subcommand
-from engine.errors import CommandError, SyntaxErr
-from engine.server.replies import (
+from aof.replies import (
     OK,
     Map,
     SetReply,
@@ -20,113 +13,15 @@ from engine.server.replies import (
     encode,
     integer,
 )
+from engine import config as cfgmod
+from engine.commands.arguments import get_int
+from engine.errors import CommandError, SyntaxErr
+from engine.execution.registry import TABLE, Command, command, container, subcommand
 
 G = "server"
-REDIS_VERSION = "7.0.15"
 
 
 # -- INFO --------------------------------------------------------------------
-
-def _human(n: float) -> str:
-    for unit in ("B", "K", "M", "G", "T"):
-        if n < 1024 or unit == "T":
-            return f"{n:.2f}{unit}" if unit != "B" else f"{int(n)}B"
-        n /= 1024
-    return str(n)
-
-
-def rss_bytes() -> int:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def info_sections(srv, c) -> dict[str, list[tuple[str, object]]]:  # type: ignore[no-untyped-def]
-    cfg = srv.config
-    now = time.time()
-    up = int(now - srv.start_time)
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    port = srv.bound_ports[0] if srv.bound_ports else cfg.port
-    s: dict[str, list[tuple[str, object]]] = {}
-    s["server"] = [
-        ("redis_version", REDIS_VERSION), ("redis_git_sha1", "00000000"), ("redis_git_dirty", 0),
-        ("redis_build_id", "rdbkit"), ("redis_mode", "standalone"),
-        ("os", f"{platform.system()} {platform.release()} {platform.machine()}"),
-        ("arch_bits", 64), ("monotonic_clock", "POSIX clock_gettime"),
-        ("multiplexing_api", "epoll"), ("atomicvar_api", "c11-builtin"), ("gcc_version", "0.0.0"),
-        ("process_id", os.getpid()), ("process_supervised", "no"), ("run_id", srv.run_id),
-        ("tcp_port", port), ("server_time_usec", int(now * 1_000_000)),
-        ("uptime_in_seconds", up), ("uptime_in_days", up // 86400), ("hz", cfg.hz),
-        ("configured_hz", cfg.hz), ("lru_clock", srv.keyspace.lru_clock & 0xFFFFFF),
-        ("executable", os.path.abspath(os.sys.argv[0]) if os.sys.argv else ""),
-        ("config_file", cfg.config_file or ""), ("io_threads_active", 0),
-        *srv.shutdown.info_fields(),
-    ]
-    s["clients"] = [
-        ("connected_clients", len(srv.clients)), ("cluster_connections", 0),
-        ("maxclients", cfg.maxclients), ("client_recent_max_input_buffer", 0),
-        ("client_recent_max_output_buffer", srv.obuf.recent_max()), ("blocked_clients", srv.blocking.blocked_count),
-        ("tracking_clients", 0), ("clients_in_timeout_table", srv.blocking.blocked_count),
-    ]
-    s["memory"] = srv.memory.info_fields()
-    s["persistence"] = [
-        ("loading", int(srv.loading)), ("async_loading", 0), ("current_cow_peak", 0),
-        ("current_cow_size", 0), ("current_fork_perc", "0.00"),
-        ("rdb_changes_since_last_save", srv.dirty), ("rdb_bgsave_in_progress", int(bool(srv.bgsave_pid))),
-        ("rdb_last_save_time", srv.lastsave), ("rdb_last_bgsave_status", "ok" if srv.last_bgsave_ok else "err"),
-        ("rdb_last_bgsave_time_sec", -1),
-        ("rdb_current_bgsave_time_sec", int(time.time() - srv.bgsave_started) if srv.bgsave_pid else -1),
-        ("rdb_saves", srv.rdb_saves),
-        ("rdb_last_load_keys_expired", srv.load_expired), ("rdb_last_load_keys_loaded", srv.loaded_keys),
-        *srv.aof.info_fields(),
-    ]
-    st = srv.stats
-    ks = srv.keyspace
-    ps = getattr(srv, "pubsub", None)
-    s["stats"] = [
-        ("total_connections_received", st.connections), ("total_commands_processed", srv.total_commands()),
-        ("instantaneous_ops_per_sec", srv.ops_per_sec), ("total_net_input_bytes", st.net_input_bytes),
-        ("total_net_output_bytes", st.net_output_bytes), ("instantaneous_input_kbps", "0.00"),
-        ("instantaneous_output_kbps", "0.00"), ("rejected_connections", st.rejected_conn),
-        ("sync_full", srv.replication.sync_full), ("sync_partial_ok", srv.replication.sync_partial_ok),
-        ("sync_partial_err", srv.replication.sync_partial_err),
-        ("expired_keys", ks.expired_keys), ("expired_stale_perc", "0.00"),
-        ("expired_time_cap_reached_count", 0), ("evicted_keys", ks.evicted_keys), ("evicted_clients", 0),
-        *(srv.evictor.info_fields() if srv.evictor is not None else
-          [("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0)]),
-        ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses),
-        ("pubsub_channels", len(ps.channels) if ps else 0), ("pubsub_patterns", len(ps.patterns) if ps else 0), ("latest_fork_usec", 0), ("total_forks", 0),
-        ("unexpected_error_replies", 0), ("total_error_replies", sum(srv.errorstats.values())),
-        ("dump_payload_sanitizations", st.dump_payload_sanitizations), ("total_reads_processed", srv.total_commands()),
-        ("total_writes_processed", srv.total_commands()),
-    ]
-    from engine.commands.replication import info_fields as replication_fields
-
-    s["replication"] = replication_fields(srv)
-    s["cpu"] = [
-        ("used_cpu_sys", f"{ru.ru_stime:.6f}"), ("used_cpu_user", f"{ru.ru_utime:.6f}"),
-        ("used_cpu_sys_children", "0.000000"), ("used_cpu_user_children", "0.000000"),
-        ("used_cpu_sys_main_thread", f"{ru.ru_stime:.6f}"),
-        ("used_cpu_user_main_thread", f"{ru.ru_utime:.6f}"),
-    ]
-    s["modules"] = []
-    s["errorstats"] = [(f"errorstat_{k}", f"count={v}") for k, v in sorted(srv.errorstats.items())]  # a rax: by name
-    s["cluster"] = [("cluster_enabled", 0)]
-    s["keyspace"] = []
-    for db in ks.dbs:
-        if db.data:
-            s["keyspace"].append((f"db{db.id}", f"keys={len(db.data)},expires={len(db.expires)},avg_ttl={db.avg_ttl}"))
-    cs = []
-    for cmd, (calls, ns, rejected, failed) in srv.cmdstats.items():
-        name = cmd.name
-        usec = ns // 1000
-        cs.append((f"cmdstat_{name}", f"calls={calls},usec={usec},usec_per_call={(usec / calls) if calls else 0:.2f},"
-                                       f"rejected_calls={rejected},failed_calls={failed}"))
-    s["commandstats"] = cs
-    return s
-
 
 _DEFAULT = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
             "modules", "errorstats", "cluster", "keyspace"]
@@ -136,8 +31,10 @@ _TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persis
            "commandstats": "Commandstats"}
 
 
-def render_info(srv, c, names: list[str]) -> str:  # type: ignore[no-untyped-def]
-    sections = info_sections(srv, c)
+def render_info(srv, names: list[str]) -> str:  # type: ignore[no-untyped-def]
+    """INFO's text: each wanted section from its provider (``Server.info_sections``, one per
+    subsystem; engine.server.info), in Redis's order, once."""
+    sections = srv.info_sections
     wanted: list[str] = []
     if not names:
         wanted = list(_DEFAULT)
@@ -158,13 +55,13 @@ def render_info(srv, c, names: list[str]) -> str:  # type: ignore[no-untyped-def
         if out:
             out.append("")
         out.append(f"# {_TITLES[n]}")
-        out += [f"{k}:{v}" for k, v in sections[n]]
+        out += [f"{k}:{v}" for k, v in sections[n]()]
     return "\r\n".join(out) + ("\r\n" if out else "")
 
 
 @command("info", -1, "loading stale", group=G)
 def info_cmd(c, argv):  # type: ignore[no-untyped-def]
-    text = render_info(c.server, c, [a.decode("utf-8", "replace") for a in argv[1:]])
+    text = render_info(c.server, [a.decode("utf-8", "replace") for a in argv[1:]])
     return encode(Verbatim(text.encode()), c.resp)
 
 
@@ -371,7 +268,7 @@ def command_list(c, argv):  # type: ignore[no-untyped-def]
 
 @subcommand(COMMAND, "getkeys", -4, "loading stale", since="2.8.13")
 def command_getkeys(c, argv):  # type: ignore[no-untyped-def]
-    from engine.server.dispatch import resolve
+    from engine.execution.dispatch import resolve
 
     r = resolve(argv[2:])
     if isinstance(r, bytes):
@@ -459,32 +356,8 @@ def monitor_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("shutdown", -1, "admin noscript loading stale no_multi allow_busy", group=G)
 def shutdown_cmd(c, argv):  # type: ignore[no-untyped-def]
-    """shutdownCommand: no reply when the server exits (the connection just closes), the
-    error when the shutdown failed, blocked while waiting for lagging replicas."""
-    from engine.server.shutdown import FORCE, NOSAVE, NOW, SAVE
-
-    names = {b"nosave": NOSAVE, b"save": SAVE, b"now": NOW, b"force": FORCE}
-    flags = 0
-    abort = False
-    for a in argv[1:]:
-        a = a.lower()
-        if a == b"abort":
-            abort = True
-        elif a in names:
-            flags |= names[a]
-        else:
-            raise SyntaxErr()
-    if (abort and flags) or (flags & NOSAVE and flags & SAVE):
-        raise SyntaxErr()
-    if abort:
-        if not c.server.shutdown.abort():
-            raise CommandError("No shutdown in progress.")
-        return OK
-    busy = c.server.busy_reply
-    if busy is not None and not flags & NOSAVE:  # a busy script: only NOSAVE may stop the server
-        raise CommandError(busy[6:-2].decode(), "BUSY")
-    return c.server.shutdown.command(c, flags)
-
+    """The options and the sequence are the server's (engine.server.shutdown)."""
+    return c.server.shutdown.command(c, argv[1:])
 
 
 # -- MEMORY / ROLE -------------------------------------------------------------------
@@ -495,8 +368,8 @@ MEMORY = container("memory", -2, group=G, since="4.0.0")
 @subcommand(MEMORY, "usage", -3, "readonly", 2, 2, 1)
 def memory_usage(c, argv):  # type: ignore[no-untyped-def]
     """The model the maxmemory accounting uses (engine.keyspace.memory): Redis 7.0's bytes."""
+    from aof.replies import null
     from engine.keyspace.memory import usage_reply_bytes
-    from engine.server.replies import null
 
     samples = 5
     i = 3
@@ -530,10 +403,10 @@ def memory_help(c, argv):  # type: ignore[no-untyped-def]
 
 @command("save", 1, "admin noscript no_async_loading no_multi", group=G)
 def save_cmd(c, argv):  # type: ignore[no-untyped-def]
-    srv = c.server
-    if srv.bgsave_pid:
+    rdb = c.server.rdb
+    if rdb.child_pid:
         raise CommandError("Background save already in progress")
-    srv.save_now()
+    rdb.save()
     return OK
 
 
@@ -542,17 +415,18 @@ def bgsave_cmd(c, argv):  # type: ignore[no-untyped-def]
     if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
         raise SyntaxErr()
     srv = c.server
-    if srv.bgsave_pid:
+    rdb = srv.rdb
+    if rdb.child_pid:
         if len(argv) == 2:
             return b"+Background saving scheduled\r\n"
         raise CommandError("Background save already in progress")
     if srv.has_active_child():  # an AOF rewrite
         if len(argv) == 2:
-            srv.bgsave_scheduled = True
+            rdb.bgsave_scheduled = True
             return b"+Background saving scheduled\r\n"
         raise CommandError("Another child process is active (AOF?): can't BGSAVE right now. "
                            "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
-    srv.bgsave_start()
+    rdb.bgsave()
     return b"+Background saving started\r\n"
 
 
@@ -560,6 +434,4 @@ def bgsave_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("bgrewriteaof", 1, "admin noscript no_async_loading", group=G, since="1.0.0")
 def bgrewriteaof_cmd(c, argv):  # type: ignore[no-untyped-def]
-    from engine.persistence.aof_rewrite import bgrewriteaof
-
-    return bgrewriteaof(c.server.aof, c.in_exec)
+    return c.server.aof.bgrewriteaof(c.in_exec)

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import random
 
-from engine import propagate as P
-from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_range_long
-from engine.commands.keys import parse_scan_options, scan_reply
-from engine.commands.registry import command
-from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.keyspace.scan import parse_cursor, scan_items
-from engine.server.replies import (
+from aof.replies import (
     EMPTY_ARRAY,
     NULL3,
     NULL_BULK,
@@ -21,6 +15,12 @@ from engine.server.replies import (
     integer,
     set_of_bulks,
 )
+from engine import propagate as P
+from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_range_long
+from engine.commands.keys import parse_scan_options, scan_reply
+from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
+from engine.keyspace.scan import parse_cursor, scan_items
 from engine.types import SetValue
 from rdbtools.glob import glob_matcher
 

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from engine.commands.arguments import get_int
-from engine.commands.registry import command
-from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.server.replies import (
+from aof.replies import (
     EMPTY_ARRAY,
     ZERO,
     integer,
     null,
     null_array,
 )
+from engine.commands.arguments import get_int
+from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.types.streams import (
     MAX_ID,
     NACK,

@@ -9,8 +9,19 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
+from aof.replies import (
+    EMPTY_ARRAY,
+    OK,
+    ONE,
+    ZERO,
+    Simple,
+    bulk,
+    encode,
+    integer,
+    null,
+    null_array,
+)
 from engine.commands.arguments import LONG_MAX, get_int, get_range_long
-from engine.commands.registry import command, container, subcommand
 from engine.commands.streams import (
     cstr,
     entry_reply,
@@ -24,18 +35,7 @@ from engine.commands.streams import (
     xclaim_argv,
 )
 from engine.errors import CommandError, SyntaxErr
-from engine.server.replies import (
-    EMPTY_ARRAY,
-    OK,
-    ONE,
-    ZERO,
-    Simple,
-    bulk,
-    encode,
-    integer,
-    null,
-    null_array,
-)
+from engine.execution.registry import command, container, subcommand
 from engine.types.streams import (
     NACK,
     SCG_INVALID_ENTRIES_READ,

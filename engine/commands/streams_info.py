@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from aof.replies import bulk, integer, map_header, null
 from engine.commands.arguments import get_int
-from engine.commands.registry import container, subcommand
 from engine.commands.streams import MAX_ID, cstr, entry_reply, lookup
 from engine.commands.streams_groups import _help, _subcommand_syntax
 from engine.errors import CommandError
-from engine.server.replies import bulk, integer, map_header, null
+from engine.execution.registry import container, subcommand
 from engine.types.streams import SCG_INVALID_ENTRIES_READ, StreamValue, id_bytes, mstime, s64
 
 XINFO = container("xinfo", -2, group="stream", since="5.0.0")

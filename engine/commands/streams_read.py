@@ -8,8 +8,8 @@ propagator's ops.
 
 from __future__ import annotations
 
+from aof.replies import bulk, map_header, null_array
 from engine.commands.arguments import get_int
-from engine.commands.registry import command
 from engine.commands.streams import (
     G,
     cstr,
@@ -21,7 +21,7 @@ from engine.commands.streams import (
     reply_with_range,
 )
 from engine.errors import CommandError, SyntaxErr
-from engine.server.replies import bulk, map_header, null_array
+from engine.execution.registry import command
 from engine.types.streams import MAX_ID, StreamValue
 
 XREAD_BLOCKED_DEFAULT_COUNT = 1000

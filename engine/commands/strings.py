@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from engine import propagate as P
-from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
-from engine.commands.registry import command
-from engine.errors import CommandError, NotIntegerError, SyntaxErr, WrongTypeError
-from engine.keyspace.db import now_ms
-from engine.server.replies import (
+from aof.replies import (
     EMPTY_BULK,
     NULL3,
     NULL_BULK,
@@ -19,6 +14,10 @@ from engine.server.replies import (
     bulk,
     integer,
 )
+from engine import propagate as P
+from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
+from engine.errors import CommandError, NotIntegerError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
 from engine.types import EmbStr
 from engine.types.strings import format_long_double, ld_add, parse_int, parse_long_double
 
@@ -82,8 +81,9 @@ def parse_extended(argv: list[bytes], start: int, is_set: bool) -> tuple[int, by
     return flags, expire
 
 
-def expire_ms(raw: bytes, flags: int, cmdname: str) -> int:
-    """getExpireMillisecondsOrReply: the absolute deadline in ms."""
+def expire_ms(c, raw: bytes, flags: int, cmdname: str) -> int:  # type: ignore[no-untyped-def]
+    """getExpireMillisecondsOrReply: the absolute deadline in ms (EX/PX count from the
+    keyspace's clock)."""
     v = get_int(raw)
     seconds = bool(flags & (EX | EXAT))
     if v <= 0 or (seconds and v > LONG_MAX // 1000):
@@ -91,7 +91,7 @@ def expire_ms(raw: bytes, flags: int, cmdname: str) -> int:
     if seconds:
         v *= 1000
     if flags & (EX | PX):
-        v += now_ms()
+        v += c.server.keyspace.now_ms()
     if v <= 0 or v > LONG_MAX:
         raise CommandError(f"invalid expire time in '{cmdname}' command")
     return v
@@ -102,7 +102,7 @@ def set_generic(c, key: bytes, val: bytes, flags: int, expire: bytes | None, cmd
     """setGenericCommand. Propagated as ``SET key value PXAT <ms>`` when an expiry was
     given (every other option dropped), else as sent minus any GET option."""
     db = c.db
-    when = expire_ms(expire, flags, cmdname) if expire is not None else 0
+    when = expire_ms(c, expire, flags, cmdname) if expire is not None else 0
     reply = b""
     old = db.get(key)
     if flags & GET:
@@ -173,11 +173,11 @@ def getex_cmd(c, argv):  # type: ignore[no-untyped-def]
     v = _str_or_none(db, key)
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
-    when = expire_ms(expire, flags, "getex") if expire is not None else 0
+    when = expire_ms(c, expire, flags, "getex") if expire is not None else 0
     reply = bulk(v)
     # never propagated as sent: as DEL/UNLINK, PEXPIREAT <ms> or PERSIST (getexCommand)
     srv = c.server
-    if flags & (EXAT | PXAT) and when <= now_ms() and not srv.loading:
+    if flags & (EXAT | PXAT) and when <= srv.keyspace.now_ms() and not srv.loading:
         db.delete(key)
         srv.dirty += 1
         if srv.propagator.targets:
@@ -455,7 +455,7 @@ def lcs_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 def _lcs(c, a: bytes, b: bytes, getlen: bool, getidx: bool, withmatchlen: bool, minmatchlen: int) -> bytes:  # type: ignore[no-untyped-def]
     """The dynamic-programming LCS table, then a walk back emitting matched ranges as Redis does."""
-    from engine.server.replies import Map, encode
+    from aof.replies import Map, encode
 
     la, lb = len(a), len(b)
     dp = [[0] * (lb + 1) for _ in range(la + 1)]

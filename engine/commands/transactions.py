@@ -2,28 +2,18 @@
 
 Queueing happens in the dispatcher; WATCHed keys are invalidated there too,
 after any write command that changed the dataset (``server.dirty`` moved) and
-by FLUSHDB/FLUSHALL/SWAPDB.
+by FLUSHDB/FLUSHALL/SWAPDB. The state itself is :mod:`engine.execution.transaction`.
 """
 
 from __future__ import annotations
 
-from engine.commands.registry import command
+from aof.replies import NULL3, NULL_ARRAY, OK, encode
 from engine.errors import CommandError
-from engine.server.replies import NULL3, NULL_ARRAY, OK, encode
+from engine.execution.dispatch import execute_queued
+from engine.execution.registry import command
+from engine.execution.transaction import discard, unwatch_all, watch
 
 G = "transactions"
-
-
-def unwatch_all(c) -> None:  # type: ignore[no-untyped-def]
-    dbs = c.server.keyspace.dbs
-    for dbid, key in c.watched:
-        clients = dbs[dbid].watched.get(key)
-        if clients is not None:
-            clients.discard(c)
-            if not clients:
-                del dbs[dbid].watched[key]
-    c.watched = set()
-    c.dirty_cas = False
 
 
 @command("multi", 1, "noscript loading stale fast allow_busy", group=G, since="1.2.0")
@@ -39,16 +29,12 @@ def multi_cmd(c, argv):  # type: ignore[no-untyped-def]
 def discard_cmd(c, argv):  # type: ignore[no-untyped-def]
     if c.multi is None:
         raise CommandError("DISCARD without MULTI")
-    c.multi = None
-    c.multi_error = False
-    unwatch_all(c)
+    discard(c)
     return OK
 
 
 @command("exec", 1, "noscript loading stale skip_slowlog", group=G, since="1.2.0")
 def exec_cmd(c, argv):  # type: ignore[no-untyped-def]
-    from engine.server.dispatch import execute_queued
-
     if c.multi is None:
         raise CommandError("EXEC without MULTI")
     queued = c.multi
@@ -73,13 +59,7 @@ def exec_cmd(c, argv):  # type: ignore[no-untyped-def]
 def watch_cmd(c, argv):  # type: ignore[no-untyped-def]
     if c.multi is not None:
         raise CommandError("WATCH inside MULTI is not allowed")
-    db = c.db
-    for k in argv[1:]:
-        ident = (db.id, k)
-        if ident in c.watched:
-            continue
-        c.watched.add(ident)
-        db.watched.setdefault(k, set()).add(c)
+    watch(c, c.db, argv[1:])
     return OK
 
 

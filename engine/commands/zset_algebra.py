@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from aof.replies import (
+    ZERO,
+    integer,
+)
 from engine.commands.arguments import (
     get_double,
     get_int,
 )
-from engine.commands.registry import command
 from engine.commands.zsets import (
     G,
     _limits,
@@ -15,10 +18,7 @@ from engine.commands.zsets import (
     _store_zset,
 )
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.server.replies import (
-    ZERO,
-    integer,
-)
+from engine.execution.registry import command
 from engine.types import SetValue, ZSetValue
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from aof.replies import (
+    EMPTY_ARRAY,
+    NULL3,
+    NULL_ARRAY,
+    bulk,
+    double,
+)
 from engine import propagate as P
 from engine.commands.arguments import (
     get_int,
     get_positive,
     get_timeout_ms,
 )
-from engine.commands.registry import command
 from engine.commands.zsets import (
     G,
     _numkeys,
@@ -16,13 +22,7 @@ from engine.commands.zsets import (
     _zset,
 )
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.server.replies import (
-    EMPTY_ARRAY,
-    NULL3,
-    NULL_ARRAY,
-    bulk,
-    double,
-)
+from engine.execution.registry import command
 from engine.types import ZSetValue
 
 

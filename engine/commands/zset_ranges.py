@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from aof.replies import (
+    EMPTY_ARRAY,
+    ZERO,
+    integer,
+)
 from engine.commands.arguments import (
     get_int,
 )
-from engine.commands.registry import command
 from engine.commands.zsets import (
     G,
     _limits,
@@ -15,11 +19,7 @@ from engine.commands.zsets import (
     _zset,
 )
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.server.replies import (
-    EMPTY_ARRAY,
-    ZERO,
-    integer,
-)
+from engine.execution.registry import command
 from engine.types import ZSetValue
 from engine.types.strings import parse_range_double
 from engine.types.zsets import LexBound, lex_gte_min, lex_lte_max

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import random
 
-from engine.commands.arguments import (
-    LONG_MAX,
-    get_double,
-    get_range_long,
-)
-from engine.commands.keys import parse_scan_options, scan_reply
-from engine.commands.registry import command
-from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.keyspace.scan import parse_cursor, scan_items
-from engine.server.replies import (
+from aof.replies import (
     EMPTY_ARRAY,
     NULL3,
     NULL_BULK,
@@ -24,6 +15,15 @@ from engine.server.replies import (
     format_double,
     integer,
 )
+from engine.commands.arguments import (
+    LONG_MAX,
+    get_double,
+    get_range_long,
+)
+from engine.commands.keys import parse_scan_options, scan_reply
+from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.registry import command
+from engine.keyspace.scan import parse_cursor, scan_items
 from engine.types import ZSetValue
 from rdbtools.glob import glob_matcher
 

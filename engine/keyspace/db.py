@@ -1,7 +1,14 @@
 """Databases: ``data`` (key → value), ``expires`` (key → absolute ms) and access hints.
 
 Lookups expire keys lazily (``expireIfNeeded``: a key is expired once the clock
-is past its deadline). ``lru`` holds per-key access information for OBJECT
+is past its deadline). The clock is the keyspace's: :meth:`Keyspace.now_ms` is
+Redis's ``mstime()`` (what relative TTLs are added to, what TTL subtracts), from a
+time source given to the keyspace (the wall clock unless a test gives another);
+lookups compare deadlines with :attr:`Keyspace.lookup_ms`, which returns 0 — no
+deadline is past — while the dataset loads (``keyIsExpired`` returns 0 while
+``server.loading``) and while a replica applies its master's stream
+(``expireIfNeeded`` for the master client): see :meth:`Keyspace.expiry_held`.
+``lru`` holds per-key access information for OBJECT
 IDLETIME/FREQ: the LRU clock (seconds) under LRU/no-eviction policies, or the
 LFU word ``(minutes << 8) | counter`` when an LFU policy is configured, as
 ``updateLFU``/``LFULogIncr`` do.
@@ -9,8 +16,10 @@ LFU word ``(minutes << 8) | counter`` when an LFU policy is configured, as
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,8 +30,14 @@ if TYPE_CHECKING:
 LFU_INIT_VAL = 5
 
 
-def now_ms() -> int:
+def wall_ms() -> int:
+    """``mstime()``: milliseconds since the epoch, the keyspace's default time source."""
     return int(time.time() * 1000)
+
+
+def _nothing_expires() -> int:
+    """A lookup clock before every deadline (they are all >= 0)."""
+    return 0
 
 
 class Database:
@@ -57,7 +72,7 @@ class Database:
         exp = self.expires
         if exp:
             when = exp.get(key)
-            if when is not None and now_ms() > when:
+            if when is not None and self.ks.lookup_ms() > when:
                 self.expire_key(key)
                 return None
         if self.lfu:
@@ -75,7 +90,7 @@ class Database:
         exp = self.expires
         if exp:
             when = exp.get(key)
-            if when is not None and now_ms() > when:
+            if when is not None and self.ks.lookup_ms() > when:
                 self.expire_key(key)
                 self.misses += 1
                 return None
@@ -94,7 +109,7 @@ class Database:
         exp = self.expires
         if exp:
             when = exp.get(key)
-            if when is not None and now_ms() > when:
+            if when is not None and self.ks.lookup_ms() > when:
                 self.expire_key(key)
                 return None
         return v
@@ -113,7 +128,7 @@ class Database:
         if exp:
             when = exp.get(key)
             if when is not None:
-                if now_ms() > when:
+                if self.ks.lookup_ms() > when:
                     self.expire_key(key)
                 elif not keepttl:
                     del exp[key]
@@ -232,8 +247,11 @@ class Database:
 class Keyspace:
     """All databases plus the counters INFO reports about them."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Callable[[], int] = wall_ms) -> None:
         self.config = config
+        self.clock = clock  # the time source (ms since the epoch): mstime()
+        self.lookup_ms = clock  # what lookups compare deadlines with (see expiry_held)
+        self.loading = False  # server.loading: the dataset is being loaded
         self.lru_clock = int(time.monotonic())
         self.load_clock = self.lru_clock  # access clock of keys loaded and not touched since
         self.lfu = config.maxmemory_policy.endswith("lfu")
@@ -242,6 +260,26 @@ class Keyspace:
         self.propagator: Propagator | None = None  # set by the server
         self.replica_ro = False  # a read-only replica: expired keys stay until the master's DEL
         self.dbs = [Database(i, self) for i in range(config.databases)]
+
+    def now_ms(self) -> int:
+        """``mstime()``: relative TTLs are added to it, TTL subtracts it, keys saved or
+        loaded are expired by it."""
+        return self.clock()
+
+    @contextlib.contextmanager
+    def expiry_held(self, loading: bool = False) -> Iterator[None]:
+        """No lookup expires a key inside the block: the dataset loading (``loading``:
+        ``server.loading``, keyIsExpired returns 0) or a replica applying its master's
+        stream (expireIfNeeded: the master's DELs do it). Commands still read the real
+        clock (:meth:`now_ms`): a relative TTL replayed from an old AOF counts from now,
+        as Redis 7.0 loads it."""
+        held, was_loading = self.lookup_ms, self.loading
+        self.lookup_ms = _nothing_expires
+        self.loading = loading or was_loading
+        try:
+            yield
+        finally:
+            self.lookup_ms, self.loading = held, was_loading
 
     def update_clock(self) -> None:
         """Called by the server cron: refresh the cached LRU clock and the policy flag."""
@@ -292,4 +330,4 @@ class Keyspace:
         return sum(len(db.data) for db in self.dbs)
 
 
-__all__ = ["Database", "Keyspace", "now_ms"]
+__all__ = ["Database", "Keyspace", "wall_ms"]

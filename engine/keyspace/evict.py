@@ -6,9 +6,10 @@ Before a command runs, ``processCommand`` calls ``performEvictions`` whenever
 deleted, each one propagated as its own ``DEL`` (``UNLINK`` under
 ``lazyfree-lazy-eviction``), counted in ``evicted_keys`` and invalidating
 WATCHes. If nothing can be freed (``noeviction``, or a ``volatile-*`` policy
-with no volatile key left) the command is refused with ``-OOM`` when it is
-flagged ``denyoom`` (any command but EXEC/DISCARD/QUIT/RESET inside MULTI, and
-EXEC of a transaction that queued one); reads are always served.
+with no volatile key left) :meth:`Evictor.before_command` says so, and the
+dispatcher (:mod:`engine.execution.dispatch`) refuses the command with ``-OOM``
+when it is flagged ``denyoom`` (any command but EXEC/DISCARD/QUIT/RESET inside
+MULTI, and EXEC of a transaction that queued one); reads are always served.
 
 Picking a key:
 
@@ -35,14 +36,10 @@ from engine.keyspace.memory import CLIENT_BYTES, STARTUP_BYTES
 from engine.propagate import DEL, UNLINK
 
 if TYPE_CHECKING:
-    from engine.server.app import Server
-    from engine.server.client import Client
+    from engine.keyspace.memory import MemoryHost
 
 EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
 EVPOOL_SIZE = 16
-OOM = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
-# inside MULTI every command is refused when out of memory, except these (processCommand)
-_MULTI_ALLOWED = frozenset({"exec", "discard", "quit", "reset"})
 _ULLONG_MAX = (1 << 64) - 1
 
 
@@ -55,12 +52,10 @@ def eviction_time_limit_us(tenacity: int) -> float:
     return float("inf")
 
 
-_SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
-
 class Evictor:
     """Eviction state of a server with ``maxmemory`` set (``Server.evictor``)."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: MemoryHost) -> None:
         self.server = server
         self.acct = server.memory
         # the pool: [score, dbid, key] entries sorted by ascending score (best last)
@@ -71,44 +66,21 @@ class Evictor:
         self.exceeded_total_us = 0  # stat_total_eviction_exceeded_time
 
     # -- processCommand -------------------------------------------------------------
-    def check_command(self, c: Client, cmd: Any, argv: list[bytes] | None = None) -> bytes | None:
-        """performEvictions before ``cmd``; the rejection reply, or None to run it."""
+    def before_command(self) -> bool:
+        """performEvictions before a command (``processCommand``); True when it could not
+        free enough (the command path then refuses what would grow the dataset, -OOM)."""
         srv = self.server
         if srv.loading or srv.propagator.depth:  # isPerformEvictions: loading, yielding script
             srv.pre_command_oom_state = False
-            return None
+            return False
         acct = self.acct
         if (not self.exceeded_since and acct.total + STARTUP_BYTES + CLIENT_BYTES * len(srv.clients)
                 <= srv.config.maxmemory):  # within the limit: the common case, inlined
             srv.pre_command_oom_state = False
-            return None
+            return False
         oom = self.perform() == EVICT_FAIL
         srv.pre_command_oom_state = oom
-        if not oom:
-            return None
-        name = cmd.name
-        if c.multi is not None:
-            if name not in _MULTI_ALLOWED:
-                c.multi_error = True  # flagTransaction
-                return OOM
-            if name != "exec" or not any("denyoom" in q.flags for q, _ in c.multi):
-                return None
-            from engine.commands.transactions import unwatch_all
-
-            c.multi = None  # execCommandAbort: discardTransaction
-            c.multi_error = False
-            unwatch_all(c)
-            return b"-EXECABORT Transaction discarded because of: " + OOM[1:]
-        denyoom = "denyoom" in cmd.flags
-        if argv is not None and cmd.name in _SCRIPT_COMMANDS:  # flags a script declared
-            from engine.scripting import script_denyoom
-
-            declared = script_denyoom(srv, cmd.name, argv)
-            if declared is not None:
-                denyoom = declared
-        if denyoom:
-            return OOM
-        return None
+        return oom
 
     # -- performEvictions -------------------------------------------------------------
     def over_limit(self) -> int:
@@ -275,7 +247,7 @@ class Evictor:
                 ("current_eviction_exceeded_time", cur)]
 
 
-def configure(server: Server) -> None:
+def configure(server: MemoryHost) -> None:
     """Apply ``maxmemory`` / policy: start or stop tracking, start evicting if over."""
     cfg = server.config
     if cfg.maxmemory:
@@ -291,5 +263,5 @@ def configure(server: Server) -> None:
         server.memory.stop()
 
 
-__all__ = ["EVICT_FAIL", "EVICT_OK", "EVICT_RUNNING", "EVPOOL_SIZE", "OOM", "Evictor", "configure",
+__all__ = ["EVICT_FAIL", "EVICT_OK", "EVICT_RUNNING", "EVPOOL_SIZE", "Evictor", "configure",
            "eviction_time_limit_us"]

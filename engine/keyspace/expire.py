@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from engine.keyspace.db import Keyspace, now_ms
+from engine.keyspace.db import Keyspace
 
 KEYS_PER_LOOP = 20
 SLOW_TIME_PERC = 25
@@ -52,7 +52,7 @@ def _cycle(ks: Keyspace, per_loop: int, stale: int, budget: float, start: float)
                 pos = 0
             sample = snap[pos:pos + per_loop]
             db.expire_pos = pos + per_loop
-            now = now_ms()
+            now = ks.now_ms()
             checked = expired = 0
             ttl_sum = 0
             for key in sample:

@@ -25,10 +25,14 @@ O(1) and eviction can sample keys uniformly (``DbMemory.keys``).
 
 from __future__ import annotations
 
+import asyncio
 import math
+import os
 import random
+import resource
+from collections.abc import Sized
 from itertools import islice
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
 from rdbtools.encodings.listpack import lp_entry_size
@@ -61,8 +65,25 @@ from rdbtools.memory import (
 from rdbtools.numbers import string2ll
 
 if TYPE_CHECKING:
-    from engine.keyspace.db import Database
-    from engine.server.app import Server
+    from engine.config import Config
+    from engine.keyspace.db import Database, Keyspace
+    from engine.keyspace.evict import Evictor
+    from engine.propagate import Propagator
+
+
+class MemoryHost(Protocol):
+    """What the accounting and eviction use of the server (it sits higher in the order)."""
+
+    config: Config
+    keyspace: Keyspace
+    propagator: Propagator
+    clients: Sized
+    dirty: int
+    loading: bool
+    loop: asyncio.AbstractEventLoop | None
+    memory: MemoryAccount
+    evictor: Evictor | None
+    pre_command_oom_state: bool
 
 # used_memory of an empty Redis 7.0.15 (jemalloc, 16 databases) before any client
 # connects: INFO's used_memory_startup.
@@ -419,7 +440,7 @@ class DbMemory:
 class MemoryAccount:
     """``used_memory`` for INFO and for ``maxmemory`` (see the module docstring)."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: MemoryHost) -> None:
         self.server = server
         self.tracking = False
         self.total = 0  # sum of tracked key estimates + bucket arrays, all databases
@@ -463,17 +484,13 @@ class MemoryAccount:
             m.resize(db)
 
     def after_write(self, c: Any, cmd: Any, argv: list[bytes]) -> None:
-        """call() after a write command that changed the dataset (tracking on)."""
+        """call() after a write command that changed the dataset (tracking on). A command
+        that also writes to another database (MOVE, COPY ... DB) touches that key itself."""
         db = c.db
         if cmd.first == 1 and cmd.last == 1 and cmd.keys_fn is None:  # one key: argv[1]
             self.touched(db, (argv[1],))
         else:
             self.touched(db, cmd.keys(argv))
-        name = cmd.name
-        if name == "move" or name == "copy":  # the key also landed in another database
-            dst = _target_db(self.server, argv)
-            if dst is not None:
-                self.touched(dst, [argv[1] if name == "move" else argv[2]])
 
     def reconcile(self) -> None:
         for db in self.server.keyspace.dbs:
@@ -538,10 +555,9 @@ class MemoryAccount:
         command starts; replicas' buffers are not modelled yet."""
         return 0
 
-    def info_fields(self) -> list[tuple[str, object]]:
-        """The memory section of INFO (Redis 7.0's field order)."""
-        from engine.commands.server import rss_bytes
-
+    def info_fields(self, lua: dict[str, int]) -> list[tuple[str, object]]:
+        """The memory section of INFO (Redis 7.0's field order); ``lua`` holds the
+        scripting figures (``used_memory_lua`` ...) the server gets from its scripting."""
         srv = self.server
         cfg = srv.config
         used = self.used_memory()
@@ -558,7 +574,6 @@ class MemoryAccount:
             total_mem = _total_system_memory()
         except (OSError, ValueError):
             total_mem = 0
-        lua = _scripting_fields(srv)
         return [
             ("used_memory", used), ("used_memory_human", human_bytes(used)),
             ("used_memory_rss", rss), ("used_memory_rss_human", human_bytes(rss)),
@@ -602,21 +617,6 @@ def human_bytes(n: int) -> str:
     return f"{d:.2f}{unit}"
 
 
-def _target_db(srv: Any, argv: list[bytes]) -> Any:
-    """The destination database of MOVE key db / COPY src dst DB db (None if same/invalid)."""
-    try:
-        if argv[0].lower() == b"move":
-            idx = int(argv[2])
-        else:
-            low = [a.lower() for a in argv[3:]]
-            if b"db" not in low:
-                return None
-            idx = int(argv[3 + low.index(b"db") + 1])
-        return srv.keyspace.dbs[idx]
-    except (ValueError, IndexError):
-        return None
-
-
 def _total_system_memory() -> int:
     with open("/proc/meminfo") as fh:
         for line in fh:
@@ -625,12 +625,13 @@ def _total_system_memory() -> int:
     return 0
 
 
-def _scripting_fields(srv: Any) -> dict[str, int]:
+def rss_bytes() -> int:
+    """The process's resident set (INFO ``used_memory_rss``)."""
     try:
-        from engine.scripting import info_fields
-    except ImportError:  # scripting extra not installed
-        return {}
-    return info_fields(srv)
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def usage_reply_bytes(srv: Any, key: bytes, value: Any, samples: int) -> int:
@@ -639,6 +640,6 @@ def usage_reply_bytes(srv: Any, key: bytes, value: Any, samples: int) -> int:
 
 
 __all__ = [
-    "CLIENT_BYTES", "DbMemory", "MemoryAccount", "STARTUP_BYTES", "TRACK_SAMPLES", "human_bytes", "key_usage",
-    "next_power", "string_usage", "table_bytes", "usage_reply_bytes", "value_usage",
+    "CLIENT_BYTES", "DbMemory", "MemoryAccount", "MemoryHost", "STARTUP_BYTES", "TRACK_SAMPLES", "human_bytes", "key_usage",
+    "next_power", "rss_bytes", "string_usage", "table_bytes", "usage_reply_bytes", "value_usage",
 ]

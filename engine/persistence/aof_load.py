@@ -7,7 +7,7 @@ empty when the AOF does not exist yet:
 * an old single ``dir/appendfilename`` with no manifest is moved into the
   directory as its base (``aofUpgradePrepare``);
 * the base and incr files are read by :class:`aof.reader.AofReader` and replayed
-  through the real dispatch by :func:`engine.replay.replay_into` (RDB-base
+  through the real dispatch by :func:`engine.persistence.aof_replay.replay_into` (RDB-base
   records are materialized; commands of types this server does not serve are
   skipped with a warning, as the RDB loader skips such keys);
 * a truncated tail of the last file is cut at ``valid_up_to`` when
@@ -32,6 +32,8 @@ from aof.manifest import AOF_FILE_TYPE_BASE, AofInfo
 from aof.multipart import AofDirectory, with_new_base, with_new_incr
 from aof.reader import AofReader
 from engine.errors import LoadError
+from engine.persistence import aof_rewrite
+from engine.persistence.aof_replay import ReplayError, replay_into
 from engine.persistence.aof_state import AOF_ON
 
 if TYPE_CHECKING:
@@ -90,8 +92,6 @@ def load_on_start(aof: AofState) -> int:
 
 
 def _replay(aof: AofState, d: AofDirectory) -> int:
-    from engine.replay import ReplayError, replay_into
-
     srv = aof.server
     cfg = srv.config
     t0 = time.time()
@@ -111,7 +111,7 @@ def _replay(aof: AofState, d: AofDirectory) -> int:
         raise LoadError(f"Error loading the append only file: {exc}") from None
     if warned[0]:
         log.warning("%d commands or keys of unsupported types were not loaded", warned[0])
-        srv.load_skipped = warned[0]
+        srv.rdb.load_skipped = warned[0]
     trunc = result.truncation
     if trunc is not None:
         part = next((p for p in reversed(reader.parts) if p.name == trunc.file), None)
@@ -123,15 +123,13 @@ def _replay(aof: AofState, d: AofDirectory) -> int:
             raise LoadError(f"Error truncating the AOF file {trunc.file}: {exc.strerror}") from None
         log.warning("AOF %s loaded anyway because aof-load-truncated is enabled", trunc.file)
     keys = result.key_count()
-    srv.loaded_keys = keys
+    srv.rdb.loaded_keys = keys
     log.info("DB loaded from append only file: %.3f seconds", time.time() - t0)
     return keys
 
 
 def open_on_start(aof: AofState) -> None:
     """``aofOpenIfNeededOnServerStart`` + ``aofDelHistoryFiles``."""
-    from engine.persistence import aof_rewrite
-
     srv = aof.server
     d = aof.directory
     assert d is not None

@@ -43,12 +43,11 @@ from aof.rewriter import AofRewriter, encode_rdb_base
 from engine.errors import CommandError
 from engine.materialize import RDB_VERSION
 from engine.persistence.aof_state import AOF_OFF, AOF_ON, AOF_WAIT_REWRITE
-from engine.persistence.rdb_save import _policy as encoding_policy
-from engine.persistence.rdb_save import iter_dataset
+from engine.persistence.dataset import db_sizes, encoding_policy, iter_dataset
 
 if TYPE_CHECKING:
+    from engine.execution.host import Host
     from engine.persistence.aof_state import AofState
-    from engine.server.app import Server
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +57,17 @@ LIMIT_MAX_MINUTES = 60
 
 
 # -- writing a base ------------------------------------------------------------------------------
-def base_chunks(server: Server, preamble: bool, timestamps: bool) -> Iterator[bytes]:
+def base_chunks(server: Host, preamble: bool, timestamps: bool) -> Iterator[bytes]:
     """The dataset as a BASE file: an RDB with ``aof-base`` (preamble) or rewrite commands."""
     now = int(time.time())
     if preamble:
-        sizes = {db.id: (len(db.data), len(db.expires)) for db in server.keyspace.dbs if db.data}
         return encode_rdb_base(iter_dataset(server), target_version=RDB_VERSION, ctime=now,
-                               policy=encoding_policy(server), db_sizes=sizes)
+                               policy=encoding_policy(server.config), db_sizes=db_sizes(server.keyspace))
     rewriter = AofRewriter(target=(7, 0), timestamp=now if timestamps else None)
     return rewriter.encode(iter_dataset(server))
 
 
-def write_base_file(server: Server, path: str, preamble: bool) -> int:
+def write_base_file(server: Host, path: str, preamble: bool) -> int:
     """``rewriteAppendOnlyFile``: write the base to ``path``, fsync it; returns its size.
     With ``aof-rewrite-incremental-fsync`` the file is fsynced every 4 MB as it grows."""
     cfg = server.config
@@ -368,7 +366,7 @@ def start_appendonly(aof: AofState) -> bool:
         return True
     aof.state = AOF_WAIT_REWRITE
     srv = aof.server
-    if srv.bgsave_pid:
+    if srv.rdb.child_pid:
         aof.rewrite_scheduled = True
         log.warning("AOF was enabled but there is already another background operation. An "
                     "AOF background was scheduled to start when possible.")

@@ -41,9 +41,9 @@ from aof.multipart import AofDirectory
 from aof.writer import AofWriter
 
 if TYPE_CHECKING:
+    from engine.execution.client import Client
+    from engine.execution.host import Host
     from engine.propagate import Op
-    from engine.server.app import Server
-    from engine.server.client import Client
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ HOLD_HIGH_WATER = 4 * 1024 * 1024  # held replies past this: write the AOF now, 
 class AofState:
     """Everything the server keeps about its AOF (``server.aof_*`` in Redis)."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.deny_reply: bytes | None = None  # the AOF's MISCONF, combined by Server.update_write_denial
         self.server = server
         self.state = AOF_OFF
@@ -359,6 +359,12 @@ class AofState:
             self._executor = None
 
     # -- INFO -----------------------------------------------------------------------------------
+    def bgrewriteaof(self, in_exec: bool) -> bytes:
+        """BGREWRITEAOF (bgrewriteaofCommand, :mod:`engine.persistence.aof_rewrite`)."""
+        from engine.persistence import aof_rewrite
+
+        return aof_rewrite.bgrewriteaof(self, in_exec)
+
     def info_fields(self) -> list[tuple[str, object]]:
         now = time.time()
         running = bool(self.child_pid)

@@ -12,7 +12,15 @@ an append and reading a slice.
 
 from __future__ import annotations
 
+import os
+
 MIN_SIZE = 16 * 1024  # CONFIG_REPL_BACKLOG_MIN_SIZE
+ZERO_ID = "0" * 40  # no history (replid2 when there is none)
+
+
+def new_replid() -> str:
+    """A new history's replication id (changeReplicationId): 40 random hex digits."""
+    return os.urandom(20).hex()
 
 
 class Backlog:

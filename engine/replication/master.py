@@ -30,13 +30,13 @@ The replica role (``REPLICAOF``, the link to a master) lives in
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
 from aof.resp import encode_command
 from aof.writer import encode_select
-from engine.replication.backlog import Backlog
+from engine.replication.backlog import ZERO_ID, Backlog, new_replid
+from engine.replication.replica import replica_cron, set_master, unset_master
 from engine.replication.replicas import (
     NONE,
     ONLINE,
@@ -48,23 +48,18 @@ from engine.replication.replicas import (
 from engine.replication.transfer import SnapshotTransfer
 
 if TYPE_CHECKING:
+    from engine.execution.client import Client
+    from engine.execution.host import Host
     from engine.propagate import Op
-    from engine.server.app import Server
-    from engine.server.client import Client
 
 log = logging.getLogger(__name__)
 
-ZERO_ID = "0" * 40
 PING = b"*1\r\n$4\r\nping\r\n"
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
 
-def new_replid() -> str:
-    return os.urandom(20).hex()
-
-
 class Replication(SnapshotTransfer):
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.replid = new_replid()
         self.replid2 = ZERO_ID
@@ -300,7 +295,7 @@ class Replication(SnapshotTransfer):
         return sum(1 for c in self.replicas if c.repl.state in (ONLINE, WAIT_ACK) and c.repl.ack_off >= offset)
 
     def check_waiters(self) -> None:
-        from engine.server.replies import integer
+        from aof.replies import integer
 
         keep = []
         for c, want, offset in self.waiters:
@@ -359,15 +354,13 @@ class Replication(SnapshotTransfer):
     def cron(self) -> None:
         """Every server cron tick; the replicationCron work runs once a second."""
         now = time.time()
-        if self.disk_pid and self.server.bgsave_pid != self.disk_pid:
+        if self.disk_pid and self.server.rdb.child_pid != self.disk_pid:
             self._disk_done()
         if now - self._last_cron < 1.0:
             return
         self._last_cron = now
         cfg = self.server.config
         if self.masterhost is not None:
-            from engine.replication.replica import replica_cron
-
             replica_cron(self, now)
         elif self.replicas and now - self._last_ping >= cfg.repl_ping_replica_period:
             self._last_ping = now
@@ -399,10 +392,20 @@ class Replication(SnapshotTransfer):
         self.update_guard()
         target = self.server.config.replicaof
         if target:
-            from engine.replication.replica import set_master
-
             host, port = target.rsplit(" ", 1)
-            set_master(self, host, int(port))
+            self.set_master(host, int(port))
+
+    def set_master(self, host: str, port: int) -> None:
+        """REPLICAOF <host> <port> (replicationSetMaster; engine.replication.replica)."""
+        set_master(self, host, port)
+
+    def unset_master(self) -> None:
+        """REPLICAOF NO ONE (replicationUnsetMaster)."""
+        unset_master(self)
+
+    def is_replica(self, c: Client) -> bool:
+        """``c`` asked this master for a sync already (SYNC/PSYNC are answered once)."""
+        return c.repl is not None and c.repl.state != NONE
 
     def config_changed(self, names: list[str]) -> None:
         if "repl-backlog-size" in names and self.backlog is not None:

@@ -1,7 +1,7 @@
 """The replica role: ``REPLICAOF``, the link to a master, applying its stream.
 
 :class:`MasterLink` is the connection to the master and, once synced, the
-*master client* (``CLIENT LIST`` flag ``M``): a :class:`~engine.server.client.Client`
+*master client* (``CLIENT LIST`` flag ``M``): a :class:`~engine.execution.client.Client`
 whose replies are never sent. Bytes from the master go through the sans-IO
 :class:`~aof.replstream.MasterStream`:
 
@@ -12,8 +12,8 @@ whose replies are never sent. Bytes from the master go through the sans-IO
 * partial resync (``+CONTINUE [<id>]``): the cached offset goes on; a new id moves
   ours to ``replid2``;
 * the stream: each command runs through the real dispatcher as the master client,
-  with the database clock held at 0 so nothing expires under it (as
-  ``expireIfNeeded`` for the master); the offset advances by the bytes of each
+  with the keyspace's expiry held (``Keyspace.expiry_held``) so nothing expires under
+  it (as ``expireIfNeeded`` for the master); the offset advances by the bytes of each
   processed command — not inside ``MULTI``, so a link lost mid-transaction resumes
   before it. The applied bytes are fed to this server's backlog and sub-replicas
   (``replicationFeedStreamFromMasterStream``), so chains see the master's stream.
@@ -30,19 +30,20 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-import engine.keyspace.db as _dbmod
 from aof.handshake import FullSync, ReplicationError
 from aof.replstream import Continue, FullResync, Loaded, MasterStream
 from aof.resp import RespLimits, encode_command
-from engine.materialize import UnsupportedValue, record_to_value
-from engine.replication.master import new_replid
-from engine.server.client import Client
-from engine.server.dispatch import execute
+from engine.errors import LoadError
+from engine.execution.client import Client
+from engine.execution.dispatch import execute
+from engine.materialize import UnsupportedValue
+from engine.persistence.dataset import DatasetLoader
+from engine.replication.backlog import new_replid
 from rdbtools.model import FunctionLibrary, Record
 
 if TYPE_CHECKING:
+    from engine.execution.host import Host
     from engine.replication.master import Replication
-    from engine.server.app import Server
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +51,11 @@ UNBLOCKED = (b"-UNBLOCKED force unblock from blocking operation, instance state 
              b"(master -> replica?)\r\n")
 
 
-def _frozen_clock() -> int:
-    return 0
-
-
 class MasterLink(Client):
     kind = "master"
     flag = "M"
 
-    def __init__(self, server: Server, repl: Replication) -> None:
+    def __init__(self, server: Host, repl: Replication) -> None:
         super().__init__(server)
         cfg = server.config
         self.replication = repl
@@ -77,9 +74,8 @@ class MasterLink(Client):
         self.base = self.reploff  # replication offset of stream byte 0
         self.applied = 0  # stream bytes fed to our backlog so far
         self.synced = False
-        self.loading: list[tuple[dict[bytes, Any], dict[bytes, int]]] | None = None
+        self.loader: DatasetLoader | None = None  # a full sync's keys, into fresh tables
         self.libraries: list[bytes] = []
-        self.loaded_keys = 0
         self.sync_size = 0
         self.sync_read = 0
         self.last_io = time.time()
@@ -119,7 +115,7 @@ class MasterLink(Client):
                 if self.synced:
                     repl.down_since = time.time()
         self.multi = None
-        self.loading = None
+        self.loader = None
         self.server.client_gone(self)
 
     # replies to the master are never sent (only REPLCONF ACK, written directly)
@@ -152,45 +148,45 @@ class MasterLink(Client):
             return
         if send and self.transport is not None:
             self.transport.write(send)
-        if self.loading is not None:
+        if self.loader is not None:
             self.sync_read += len(data)
         if events:
             self._apply(events)
 
     def _apply(self, events: list[Any]) -> None:
-        real = _dbmod.now_ms
-        _dbmod.now_ms = _frozen_clock  # type: ignore[assignment]  # nothing expires for the master
         try:
-            for ev in events:
-                t = type(ev)
-                if t is tuple:
-                    reply = execute(self, ev[2])
-                    if reply and reply[:1] == b"-" and self.errors_logged < 10:
-                        self.errors_logged += 1
-                        log.warning("The master's %r failed here: %s", ev[2][0],
-                                    reply[1:].strip().decode("utf-8", "replace"))
-                    if self.multi is None:
-                        self.reploff = self.base + ev[1]
-                    if self.closing:
-                        break
-                elif t is Record:
-                    self._load_record(ev)
-                elif t is FunctionLibrary:
-                    self.libraries.append(ev.code)
-                elif t is FullResync:
-                    self._begin_full(ev)
-                elif t is Loaded:
-                    self._finish_full(ev)
-                elif t is Continue:
-                    self._continue(ev)
+            with self.server.keyspace.expiry_held():  # nothing expires for the master client
+                self._apply_events(events)
         except ReplicationError as exc:
             log.warning("Replication with master failed: %s", exc)
             self.close(abort=True)
-        finally:
-            _dbmod.now_ms = real  # type: ignore[assignment]
         self._proxy()
         if self.server.ready_keys:  # readers blocked here (XREAD BLOCK) see the master's writes
             self.server.handle_ready_keys()
+
+    def _apply_events(self, events: list[Any]) -> None:
+        for ev in events:
+            t = type(ev)
+            if t is tuple:
+                reply = execute(self, ev[2])
+                if reply and reply[:1] == b"-" and self.errors_logged < 10:
+                    self.errors_logged += 1
+                    log.warning("The master's %r failed here: %s", ev[2][0],
+                                reply[1:].strip().decode("utf-8", "replace"))
+                if self.multi is None:
+                    self.reploff = self.base + ev[1]
+                if self.closing:
+                    break
+            elif t is Record:
+                self._load_record(ev)
+            elif t is FunctionLibrary:
+                self.libraries.append(ev.code)
+            elif t is FullResync:
+                self._begin_full(ev)
+            elif t is Loaded:
+                self._finish_full(ev)
+            elif t is Continue:
+                self._continue(ev)
 
     def _proxy(self) -> None:
         """Feed what was applied to our own backlog and sub-replicas."""
@@ -205,46 +201,44 @@ class MasterLink(Client):
     def _begin_full(self, ev: FullResync) -> None:
         repl = self.replication
         repl.repl_state = "transfer"
-        self.loading = [({}, {}) for _ in self.server.keyspace.dbs]
+        srv = self.server
+        # the payload's keys as the master saved them: expired ones too (the master's DELs
+        # follow), with their LRU/LFU hints
+        self.loader = DatasetLoader(srv.keyspace, srv.config, drop_expired=False,
+                                    tables=[({}, {}, {}) for _ in srv.keyspace.dbs])
         self.libraries = []
-        self.loaded_keys = 0
         self.sync_read = 0
         size = self.stream.sync.size
         self.sync_size = size if size is not None else -1
         log.info("Full resync from master: %s:%s", ev.replid, ev.offset)
 
     def _load_record(self, rec: Record) -> None:
-        loading = self.loading
-        if loading is None:
+        loader = self.loader
+        if loader is None:
             return
-        if rec.db >= len(loading):
-            raise ReplicationError(f"key in db {rec.db} but databases is {len(loading)}", "payload")
         try:
-            value = record_to_value(rec, self.server.config)
+            loader.add(rec)
+        except LoadError as exc:
+            raise ReplicationError(str(exc), "payload") from None
         except UnsupportedValue as exc:
             log.warning("Skipping key %r in db %d: %s", rec.key, rec.db, exc)
-            return
-        data, expires = loading[rec.db]
-        data[rec.key] = value
-        if rec.expire_ms is not None:
-            expires[rec.key] = rec.expire_ms  # a replica keeps keys that expired: the master DELs them
-        else:
-            expires.pop(rec.key, None)
-        self.loaded_keys += 1
 
     def _finish_full(self, ev: Loaded) -> None:
         srv = self.server
         repl = self.replication
-        loading = self.loading
-        self.loading = None
-        if loading is None:
+        loader = self.loader
+        self.loader = None
+        if loader is None:
             return
-        for db, (data, expires) in zip(srv.keyspace.dbs, loading, strict=True):
+        ks = srv.keyspace
+        for db, (data, expires, lru) in zip(ks.dbs, loader.tables, strict=True):
             if db.data or db.watched or db.blocking:
                 srv.signal_all(db)
             db.clear()
             db.data = data
             db.expires = expires
+            db.lru = lru
+        ks.load_clock = ks.lru_clock  # keys without a hint are as old as this sync
         self._load_functions()
         sync = self.stream.sync
         repl.replid = sync.replid if sync.replid and len(sync.replid) == 40 else new_replid()
@@ -256,7 +250,7 @@ class MasterLink(Client):
         self.reploff = self.base = offset
         self.applied = 0
         log.info("MASTER <-> REPLICA sync: Finished with success (%d keys, %d bytes)",
-                 self.loaded_keys, ev.size)
+                 loader.loaded, ev.size)
         self._online()
         self.send_ack()  # a diskless master starts the stream on this first ACK
         srv.dirty += 1
@@ -266,9 +260,7 @@ class MasterLink(Client):
         if not self.libraries:
             return
         try:
-            from engine.scripting import functions_of
-
-            funcs = functions_of(self.server)
+            funcs = self.server.scripting.functions
             funcs.flush()
             for code in self.libraries:
                 funcs.load_code(code)

@@ -5,7 +5,7 @@ the snapshot to start, waiting for it to end (the stream accumulates meanwhile),
 ``send_bulk`` (disk-based file going out), ``wait_ack`` (a diskless payload was
 sent: the stream starts on its first ``REPLCONF ACK``), ``online``.
 
-The replica limit (``client-output-buffer-limit replica``, :mod:`engine.server.obuf`)
+The replica limit (``client-output-buffer-limit replica``, :mod:`engine.execution.obuf`)
 counts the stream not yet sent, never the RDB: Redis streams the snapshot from the
 child's pipe or the file and only the replication stream sits in its buffers. The
 RDB goes through the same transport ahead of the stream, so :meth:`stream_queued`
@@ -17,10 +17,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from engine.server.obuf import close_if_over
+from engine.execution.obuf import close_if_over
 
 if TYPE_CHECKING:
-    from engine.server.client import Client
+    from engine.execution.client import Client
 
 # replica states on the master (INFO shows wait_bgsave / send_bulk / online)
 NONE, WAIT_START, WAIT_END, SEND_BULK, WAIT_ACK, ONLINE = (

@@ -15,11 +15,12 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from engine.persistence.dataset import rdb_chunks
 from engine.replication.replicas import SEND_BULK, WAIT_ACK, WAIT_END, WAIT_START
 
 if TYPE_CHECKING:
-    from engine.server.app import Server
-    from engine.server.client import Client
+    from engine.execution.client import Client
+    from engine.execution.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ PIPE_HIGH_WATER = 16 * 1024 * 1024  # replica transport buffers past this: stop 
 class SnapshotTransfer:
     """Mixed into :class:`engine.replication.master.Replication` (its state lives there)."""
 
-    server: Server
+    server: Host
     replid: str
     master_repl_offset: int
     seldb: int
@@ -64,15 +65,13 @@ class SnapshotTransfer:
             if diskless:
                 self._fork_socket_child(offset)
             else:
-                srv.bgsave_start()
-                self.disk_pid = srv.bgsave_pid
+                srv.rdb.bgsave()
+                self.disk_pid = srv.rdb.child_pid
         except OSError as exc:
             log.warning("Can't fork for replication: %s", exc)
             self._fail_transfer()
 
     def _fork_socket_child(self, offset: int) -> None:
-        from engine.persistence.rdb_save import snapshot_chunks
-
         srv = self.server
         mark = os.urandom(20).hex().encode()
         rfd, wfd = os.pipe()
@@ -84,7 +83,7 @@ class SnapshotTransfer:
             try:
                 os.close(rfd)
                 _write_all(wfd, b"$EOF:" + mark + b"\r\n")
-                for chunk in snapshot_chunks(srv, aux):
+                for chunk in rdb_chunks(srv, aux)[1]:
                     _write_all(wfd, chunk)
                 _write_all(wfd, mark)
                 status = 0
@@ -182,11 +181,11 @@ class SnapshotTransfer:
         """The BGSAVE for disk-based replicas ended: send the file, then the stream."""
         srv = self.server
         self.disk_pid = 0
-        ok = srv.last_bgsave_ok
+        ok = srv.rdb.last_bgsave_ok
         data = b""
         if ok:
             try:
-                with open(srv.rdb_path(), "rb") as fh:
+                with open(srv.rdb.path, "rb") as fh:
                     data = fh.read()
             except OSError as exc:
                 log.warning("SYNC failed. Can't open/stat DB after BGSAVE: %s", exc)

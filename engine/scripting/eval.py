@@ -14,8 +14,8 @@ than one. EVAL itself is never logged (``registry.NO_SELF_PROPAGATE``).
 
 Busy scripts: past ``busy-reply-threshold`` the Lua count hook (every 100000
 instructions, as ``luaMaskCountHook``) serves the other clients and accepts new
-connections itself (:mod:`engine.scripting.busy`), since the event loop is blocked
-by the script.
+connections itself (the server's :mod:`engine.server.busy`, given as ``while_busy``),
+since the event loop is blocked by the script.
 """
 
 from __future__ import annotations
@@ -23,17 +23,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.commands.registry import TABLE, Command
 from engine.errors import CommandError
+from engine.execution.client import Client
+from engine.execution.dispatch import call
+from engine.execution.registry import TABLE, Command
 from engine.scripting.errors import LuaTableError
-from engine.server.dispatch import call
 
 if TYPE_CHECKING:
+    from engine.execution.host import Host
     from engine.scripting.runtime import LuaState
-    from engine.server.app import Server
 
 log = logging.getLogger("engine.scripting")
 
@@ -229,24 +231,45 @@ def lookup_command(argv: list[bytes]) -> Command | None:
 
 
 class Scripting:
-    """Everything scripting keeps per server (``lctx`` + ``curr_run_ctx``)."""
+    """Everything scripting keeps per server (``lctx`` + ``curr_run_ctx``).
 
-    def __init__(self, server: Server) -> None:
-        from engine.server.client import Client
+    The server creates it at start (``Server.__init__``); the Lua state and the fake
+    client scripts run commands as are made on first use, so a server that never runs
+    a script never loads lupa. ``while_busy`` is the server's
+    ``processEventsWhileBlocked`` (:mod:`engine.server.busy`), called from the count hook
+    once a script passes ``busy-reply-threshold``."""
+
+    def __init__(self, server: Host, while_busy: Callable[[Scripting, RunCtx], None] | None = None) -> None:
+        from engine.scripting.functions import Functions
 
         self.server = server
+        self.while_busy = while_busy
         self.rand = Rand48()
         self.scripts: dict[bytes, Script] = {}
         self.scripts_mem = 0
-        self.lua = new_state(self, "eval")
+        self._lua: LuaState | None = None
+        self._client: Client | None = None
         self.run: RunCtx | None = None
         self.load_deadline: float | None = None
-        client = Client(server)
-        client.authenticated = True
-        client.in_exec = True  # CLIENT_DENY_BLOCKING: blocking commands answer at once
-        client.addr = "lua"
-        self.client = client
-        self._functions: Any = None
+        self.functions = Functions(self)  # FUNCTION libraries (engine.scripting.functions)
+
+    @property
+    def lua(self) -> LuaState:
+        """EVAL's Lua state (``lctx.lua``)."""
+        if self._lua is None:
+            self._lua = new_state(self, "eval")
+        return self._lua
+
+    @property
+    def client(self) -> Client:
+        """The fake client a script's commands run as (``lctx.lua_client``)."""
+        if self._client is None:
+            client = Client(self.server)
+            client.authenticated = True
+            client.in_exec = True  # CLIENT_DENY_BLOCKING: blocking commands answer at once
+            client.addr = "lua"
+            self._client = client
+        return self._client
 
     # -- script cache (luaCreateFunction / SCRIPT FLUSH) ---------------------------
     def create(self, body: bytes) -> tuple[bytes, Script]:
@@ -268,7 +291,7 @@ class Scripting:
         """scriptingReset: a fresh Lua state and an empty cache."""
         self.scripts = {}
         self.scripts_mem = 0
-        self.lua = new_state(self, "eval")
+        self._lua = new_state(self, "eval")
 
     # -- running (scriptPrepareForRun / luaCallFunction / scriptResetRun) ------------
     def prepare(self, c: Any, flags: int, ro: bool) -> None:
@@ -408,9 +431,8 @@ class Scripting:
                         int(elapsed), "SCRIPT KILL" if run.is_eval else "FUNCTION KILL",
                         run.funcname.decode(errors="replace"))
             run.timed_out = True
-        from engine.scripting.busy import process_events_while_blocked
-
-        process_events_while_blocked(self, run)
+        if self.while_busy is not None:
+            self.while_busy(self, run)
         if run.killed:
             log.warning("Lua script killed by user with SCRIPT KILL.")
             return b"kill"
@@ -434,6 +456,14 @@ class Scripting:
 
     def memory(self) -> int:
         return self.lua.memory()
+
+    def info_fields(self) -> dict[str, int]:
+        """``used_memory_lua`` / ``number_of_cached_scripts`` / functions counts for INFO
+        (what an idle Lua state weighs until one exists)."""
+        f = self.functions
+        return {"used_memory_lua": self._lua.memory() if self._lua is not None else 31744,
+                "used_memory_scripts": self.scripts_mem, "number_of_cached_scripts": len(self.scripts),
+                "number_of_functions": len(f.functions), "number_of_libraries": len(f.libraries)}
 
 
 __all__ = ["BUSY_EVAL", "BUSY_FUNCTION", "EVAL_COMPAT_MODE", "FLAG_NAMES", "NOSCRIPT", "NO_WRITES",

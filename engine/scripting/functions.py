@@ -20,18 +20,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import CommandError
+from engine.materialize import RDB_VERSION
 from engine.scripting.eval import new_state, split_args
-from rdbtools.crc64 import crc64
+from rdbtools.constants import RdbOpcode
+from rdbtools.dump import BAD_VERSION_OR_CHECKSUM, open_payload, seal_payload
+from rdbtools.errors import RdbError
 from rdbtools.model import FunctionLibrary
 from rdbtools.primitives import load_string, save_string
 
 if TYPE_CHECKING:
     from engine.scripting.eval import Scripting
+    from engine.scripting.runtime import LuaState
 
 ENGINE_NAME = b"LUA"
 LOAD_TIMEOUT_MS = 500
-RDB_VERSION = 10
-RDB_OPCODE_FUNCTION_PRE_GA, RDB_OPCODE_FUNCTION2 = 246, 245
+FUNCTION2, FUNCTION_PRE_GA = RdbOpcode.RDB_OPCODE_FUNCTION2, RdbOpcode.RDB_OPCODE_FUNCTION_PRE_GA
 _NAME_RE = re.compile(rb"[A-Za-z0-9_]+\Z")
 BAD_NAME = ("Library names can only contain letters, numbers, or underscores(_) and must be at "
             "least one character long")
@@ -85,9 +88,22 @@ class Functions:
 
     def __init__(self, host: Scripting) -> None:
         self.host = host
-        self.lua = new_state(host, "function")
+        self._lua: LuaState | None = None  # made on first use: no lupa needed until then
         self.libraries: dict[bytes, Library] = {}
         self.functions: dict[bytes, FunctionInfo] = {}
+
+    @property
+    def lua(self) -> LuaState:
+        if self._lua is None:
+            self._lua = new_state(self.host, "function")
+        return self._lua
+
+    def runnable(self) -> bool:
+        """Whether libraries can run here (lupa installed: the Lua state can be made)."""
+        try:
+            return self.lua is not None
+        except CommandError:
+            return False
 
     # -- creation (functionsCreateWithLibraryCtx) ---------------------------------------
     def create(self, code: bytes, replace: bool, libraries: dict[bytes, Library],
@@ -153,31 +169,27 @@ class Functions:
 
     # -- DUMP / RESTORE ------------------------------------------------------------------
     def dump(self) -> bytes:
-        """functionDumpCommand: FUNCTION2 records, the RDB version, CRC-64."""
-        out = bytearray()
-        for lib in self.libraries.values():
-            out.append(RDB_OPCODE_FUNCTION2)
-            out += save_string(lib.code, True)
-        out += RDB_VERSION.to_bytes(2, "little")
-        return bytes(out) + crc64(bytes(out)).to_bytes(8, "little")
+        """functionDumpCommand: FUNCTION2 records sealed as a DUMP payload (version, CRC-64)."""
+        body = b"".join(bytes((FUNCTION2,)) + save_string(lib.code, True) for lib in self.libraries.values())
+        return seal_payload(body, RDB_VERSION)
 
     def restore(self, payload: bytes, policy: str) -> None:
-        n = len(payload)
-        if n < 10 or int.from_bytes(payload[n - 10:n - 8], "little") > RDB_VERSION or \
-                crc64(payload[:n - 8]) != int.from_bytes(payload[n - 8:], "little"):
-            raise CommandError("DUMP payload version or checksum are wrong")
+        try:
+            body, _ = open_payload(payload, RDB_VERSION)
+        except RdbError:
+            raise CommandError(BAD_VERSION_OR_CHECKSUM) from None
         libraries: dict[bytes, Library] = {}
         functions: dict[bytes, FunctionInfo] = {}
         pos = 0
-        while n - pos > 10:
-            t = payload[pos]
+        while pos < len(body):
+            t = body[pos]
             pos += 1
-            if t == RDB_OPCODE_FUNCTION_PRE_GA:
+            if t == FUNCTION_PRE_GA:
                 raise CommandError("Pre-GA function format not supported")
-            if t != RDB_OPCODE_FUNCTION2:
+            if t != FUNCTION2:
                 raise CommandError("given type is not a function")
             try:
-                code, pos = load_string(payload, pos, 1 << 29)
+                code, pos = load_string(body, pos, 1 << 29)
             except Exception:  # noqa: BLE001 - any decode failure is this error in Redis
                 raise CommandError("failed loading the given functions payload") from None
             self.create(bytes(code), False, libraries, functions, 0)

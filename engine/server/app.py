@@ -1,12 +1,18 @@
-"""The server: one event loop, every command on one thread, as Redis runs.
+"""The server: one event loop, every command on one thread, as Redis runs — and the one
+place where the engine's subsystems are created and wired to each other.
 
-``Server`` owns the configuration, the keyspace, the connected clients, the
-statistics INFO reports, the slow log and the MONITOR feed, the AOF state
-(``engine.persistence.aof_state``); ``serve()`` loads ``dir/dbfilename`` (or, with
-``appendonly yes``, the AOF directory), binds the listeners and runs ``server_cron`` ``hz`` times a
-second (LRU clock, active expiry, client timeouts, blocked-client timeouts are
-timers of their own). SIGTERM/SIGINT and SHUTDOWN stop it cleanly: listeners
-close, clients are disconnected, the pidfile is removed.
+``Server.__init__`` builds, in the order of engine/README.md's layers: the keyspace and
+the propagator (what listens to its changes), the command path (clients, blocking,
+output limits, pub/sub, memory accounting and eviction), scripting, persistence (RDB
+and AOF), replication and the shutdown sequence, then INFO's sections (one provider
+per subsystem, :mod:`engine.server.info`). Every subsystem gets the server and reaches
+the others through it; nothing is created lazily elsewhere.
+
+``serve()`` loads ``dir/dbfilename`` (or, with ``appendonly yes``, the AOF directory),
+binds the listeners and runs ``server_cron`` ``hz`` times a second (LRU clock, active
+expiry, client timeouts, blocked-client timeouts are timers of their own).
+SIGTERM/SIGINT and SHUTDOWN stop it cleanly: listeners close, clients are
+disconnected, the pidfile is removed.
 """
 
 from __future__ import annotations
@@ -20,27 +26,34 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import engine.commands  # noqa: F401  (registers every command family)
-from engine.config import Config, config_from_argv
+from engine.config import REDIS_VERSION, Config, config_from_argv
 from engine.errors import ConfigError, EngineError
-from engine.keyspace.db import Database, Keyspace
+from engine.execution.blocking import Blocking
+from engine.execution.client import Client, parser_limits
+from engine.execution.obuf import OutputWatch
+from engine.execution.transaction import unwatch_all
+from engine.keyspace.db import Database, Keyspace, wall_ms
+from engine.keyspace.evict import Evictor, configure
 from engine.keyspace.expire import active_expire_cycle
+from engine.keyspace.memory import MemoryAccount
+from engine.persistence import aof_rewrite
+from engine.persistence.aof_load import load_on_start
+from engine.persistence.aof_state import AofState
+from engine.persistence.rdb_state import RdbState
 from engine.propagate import Propagator
-from engine.server.client import Client
-from engine.server.obuf import OutputWatch
+from engine.pubsub import PubSub
+from engine.replication.master import Replication
+from engine.scripting import Scripting
+from engine.server import info
+from engine.server.busy import process_events_while_blocked
+from engine.server.shutdown import Shutdown
 
 log = logging.getLogger(__name__)
-
-REDIS_VERSION = "7.0.15"
-MISCONF_RDB = (b"-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
-               b"to disk. Commands that may modify the data set are disabled, because this instance is "
-               b"configured to report errors during writes if RDB snapshotting fails "
-               b"(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
-               b"RDB error.\r\n")
 
 
 @dataclass
@@ -56,67 +69,64 @@ class Stats:
 
 
 class Server:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Callable[[], int] = wall_ms) -> None:
         self.config = config
-        self.keyspace = Keyspace(config)
+        # the data, and what listens to its changes (AOF, replicas: engine.propagate);
+        # ``clock`` is the keyspace's time source (mstime(), ms since the epoch)
+        self.keyspace = Keyspace(config, clock)
         self.propagator = Propagator()
         self.keyspace.propagator = self.propagator
+        self.dirty = 0  # changes since the last save
+        self.loop: asyncio.AbstractEventLoop | None = None
+        # the command path (engine.execution): clients, statistics, slow log, MONITOR
         self.clients: dict[int, Client] = {}
         self._next_id = 0
         self.stats = Stats()
         self.cmdstats: dict[Any, list[int]] = {}  # Command → [calls, ns, rejected, failed]
+        self.errorstats: dict[str, int] = {}
         self.slowlog_threshold_ns = 0
         self._update_slowlog_threshold()
-        self.dirty = 0
         self.slowlog: deque[list[Any]] = deque()
         self.slowlog_id = 0
         self.monitors: list[Client] = []
-        self.ready_keys: list[tuple[Database, bytes]] = []
-        self.start_time = time.time()
-        self.lastsave = int(time.time())
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.listeners: list[asyncio.AbstractServer] = []
-        self.bound_ports: list[int] = []
-        self.run_id = os.urandom(20).hex()
-        self.shutdown_requested: asyncio.Event | None = None
-        self.loading = False
-        self.loaded_keys = 0
-        self._cron_handle: asyncio.TimerHandle | None = None
-        self.cronloops = 0
-        self.errorstats: dict[str, int] = {}
-        self.ops_per_sec = 0
-        self._ops_sample = (time.time(), 0)
-        self.load_expired = 0
-        self.load_skipped = 0
-        self.obuf = OutputWatch(self)  # client-output-buffer-limit (engine.server.obuf)
-        from engine.server.shutdown import Shutdown
-
-        self.shutdown = Shutdown(self)  # SHUTDOWN / SIGTERM: prepareForShutdown, finishShutdown
-        self.bgsave_pid = 0
-        self.bgsave_started = 0.0
-        self.bgsave_dirty = 0
-        self.last_bgsave_ok = True
-        self.rdb_saves = 0
+        self.ready_keys: list[tuple[Database, bytes]] = []  # keys written with clients blocked on them
+        self.blocking = Blocking(self)  # BLPOP & co, WAIT, a shutdown's paused writes
+        self.obuf = OutputWatch(self)  # client-output-buffer-limit
+        self.pubsub = PubSub()
+        self.memory = MemoryAccount(self)  # used_memory (INFO, maxmemory)
+        self.evictor: Evictor | None = None  # while maxmemory is set (engine.keyspace.evict)
+        self.pre_command_oom_state = False  # performEvictions failed before the current command
+        self.deny_write_reply: bytes | None = None  # MISCONF while a save or the AOF cannot be written
+        self.busy_reply: bytes | None = None  # -BUSY while a script runs past busy-reply-threshold
         self.active_expire_enabled = True
-        self.bgsave_scheduled = False
-        from engine.persistence.aof_state import AofState
-
+        # scripting; past busy-reply-threshold a script serves clients itself (engine.server.busy)
+        self.scripting = Scripting(self, while_busy=process_events_while_blocked)
+        # persistence: the RDB file and the AOF; replies may wait for an AOF write (aof_gate)
+        self.rdb = RdbState(self)
         self.aof = AofState(self)
         self.aof_gate: AofState | None = None  # set while replies wait for AOF writes
-        self.deny_write_reply: bytes | None = None  # MISCONF while the AOF cannot be written
-        from engine.server.blocking import Blocking
+        # replication: ids, offsets, backlog, replicas, the master link
+        self.replication = Replication(self)
+        # SHUTDOWN / SIGTERM: prepareForShutdown, finishShutdown
+        self.shutdown = Shutdown(self)
+        # INFO: section name → the provider of its fields, in Redis 7.0's order
+        self.info_sections: dict[str, Callable[[], list[tuple[str, object]]]] = info.sections(self)
+        # the process
+        self.start_time = time.time()
+        self.run_id = os.urandom(20).hex()
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.bound_ports: list[int] = []
+        self.shutdown_requested: asyncio.Event | None = None
+        self._cron_handle: asyncio.TimerHandle | None = None
+        self.cronloops = 0
+        self.ops_per_sec = 0
+        self._ops_sample = (time.time(), 0)
 
-        self.blocking = Blocking(self)
-        from engine.replication.master import Replication
-
-        self.replication = Replication(self)  # ids, offsets, backlog, replicas, the master link
-        from engine.keyspace.memory import MemoryAccount
-
-        self.memory = MemoryAccount(self)  # used_memory (INFO, maxmemory)
-        self.evictor: Any = None  # engine.keyspace.evict.Evictor while maxmemory is set
-        self.pre_command_oom_state = False  # performEvictions failed before the current command
-        # -BUSY while a script runs past busy-reply-threshold (engine.scripting.busy)
-        self.busy_reply: bytes | None = None
+    @property
+    def loading(self) -> bool:
+        """``server.loading``: the dataset is being loaded (the keyspace's flag, which also
+        holds lookups from expiring keys meanwhile)."""
+        return self.keyspace.loading
 
     # -- clients ------------------------------------------------------------
     def next_client_id(self) -> int:
@@ -132,13 +142,9 @@ class Server:
         if c.blocked is not None:
             self.blocking.remove(c)
         if c.watched:
-            from engine.commands.transactions import unwatch_all
-
             unwatch_all(c)
         if c.sub_channels or c.sub_patterns or c.sub_shard:
-            from engine.commands.pubsub import pubsub_of
-
-            pubsub_of(self).client_gone(c)
+            self.pubsub.client_gone(c)
         if c.repl is not None:
             self.replication.replica_gone(c)
 
@@ -210,8 +216,6 @@ class Server:
     def config_changed(self, names: list[str]) -> None:
         """Apply CONFIG SET side effects."""
         self._update_slowlog_threshold()
-        from engine.server.client import parser_limits
-
         if "proto-max-bulk-len" in names:
             limits = parser_limits(self.config)
             for c in self.clients.values():
@@ -221,14 +225,10 @@ class Server:
         if "save" in names or "stop-writes-on-bgsave-error" in names:
             self.update_write_denial()
         if "maxmemory" in names or "maxmemory-policy" in names:
-            from engine.keyspace.evict import configure
-
             configure(self)
         if self.aof.writer is not None:
             self.aof.writer.timestamps = self.config.aof_timestamp_enabled
         if "appendonly" in names:
-            from engine.persistence import aof_rewrite
-
             if self.config.appendonly:
                 if not aof_rewrite.start_appendonly(self.aof):
                     raise ConfigError("Unable to turn on AOF. Check server logs.")
@@ -256,8 +256,6 @@ class Server:
         self.load_data()
         self.replication.start()  # replicaof in the configuration
         if self.config.maxmemory:
-            from engine.keyspace.evict import configure
-
             configure(self)
         # The dataset is long-lived: keep the cyclic GC away from it (gc.freeze) and make
         # young-generation collections rarer, so per-command garbage (argv lists) does not
@@ -349,16 +347,10 @@ class Server:
             if self.cronloops % self.config.hz == 0:
                 self._client_timeouts()
             self.obuf.cron()
-            self.check_bgsave()
+            self.rdb.check_child()
             self.aof.cron()
             self.replication.cron()
-            if self.bgsave_scheduled and not self.has_active_child():
-                self.bgsave_scheduled = False
-                try:
-                    self.bgsave_start()
-                except OSError as exc:
-                    log.warning("Can't save in background: fork: %s", exc)
-            self.check_save_points()
+            self.rdb.cron()
         except Exception:  # pragma: no cover - keep the server alive, but say so
             log.exception("serverCron failed")
         finally:
@@ -374,113 +366,29 @@ class Server:
             if c.blocked is None and not c.monitor and not (c.repl is not None and c.repl.flag) and now - c.last_interaction > t:
                 c.close()
 
-    # -- saving ----------------------------------------------------------------
-    def save_now(self) -> None:
-        from engine.errors import CommandError
-        from engine.persistence.rdb_save import save_rdb
-
-        try:
-            n = save_rdb(self, self.rdb_path(), self.replication.save_info())
-        except (OSError, EngineError) as exc:
-            log.warning("Failed saving the DB: %s", exc)
-            raise CommandError(f"Failed saving the DB: {exc}") from None
-        self.dirty = 0
-        self.lastsave = int(time.time())
-        self.rdb_saves += 1
-        self.last_bgsave_ok = True  # rdbSave: a good save clears a BGSAVE error
-        self.update_write_denial()
-        log.info("DB saved on disk (%d keys)", n)
-
-    def bgsave_start(self) -> None:
-        from engine.persistence.rdb_save import bgsave_fork
-
-        self.bgsave_dirty = self.dirty
-        self.bgsave_started = time.time()
-        self.bgsave_pid = bgsave_fork(self, self.rdb_path(), self.replication.save_info())
-        log.info("Background saving started by pid %d", self.bgsave_pid)
-
-    def check_bgsave(self) -> None:
-        if not self.bgsave_pid:
-            return
-        try:
-            pid, status = os.waitpid(self.bgsave_pid, os.WNOHANG)
-        except ChildProcessError:
-            pid, status = self.bgsave_pid, 1
-        if pid == 0:
-            return
-        self.bgsave_pid = 0
-        ok = os.waitstatus_to_exitcode(status) == 0 if status != 1 else False
-        self.last_bgsave_ok = ok
-        self.update_write_denial()
-        if ok:
-            self.dirty -= self.bgsave_dirty
-            self.lastsave = int(time.time())
-            self.rdb_saves += 1
-            log.info("Background saving terminated with success")
-        else:
-            log.warning("Background saving error")
-
+    # -- persistence --------------------------------------------------------------
     def update_write_denial(self) -> None:
         """``writeCommandsDeniedByDiskError``: a failed BGSAVE (with save points and
         ``stop-writes-on-bgsave-error``) first, then an AOF write error; None when writes
         are allowed."""
-        if self.config.stop_writes_on_bgsave_error and not self.last_bgsave_ok and self.save_points():
-            self.deny_write_reply = MISCONF_RDB
-        else:
-            self.deny_write_reply = self.aof.deny_reply
-
-    def save_points(self) -> list[tuple[int, int]]:
-        words = str(self.config.save).split()
-        return [(int(words[i]), int(words[i + 1])) for i in range(0, len(words) - 1, 2)]
+        deny = self.rdb.deny_reply
+        self.deny_write_reply = deny if deny is not None else self.aof.deny_reply
 
     def has_active_child(self) -> bool:
-        """``hasActiveChildProcess``: a BGSAVE or AOF rewrite child is running."""
-        return bool(self.bgsave_pid or self.aof.child_pid or self.replication.child_pid)
-
-    def check_save_points(self) -> None:
-        """serverCron's save rules: BGSAVE after <seconds> if at least <changes> happened."""
-        if self.has_active_child() or not self.dirty:
-            return
-        now = time.time()
-        for seconds, changes in self.save_points():
-            if self.dirty >= changes and now - self.lastsave > seconds:
-                log.info("%d changes in %d seconds. Saving...", changes, seconds)
-                try:
-                    self.bgsave_start()
-                except OSError as exc:
-                    log.warning("Can't save in background: fork: %s", exc)
-                return
-
-    # -- loading --------------------------------------------------------------
-    def rdb_path(self) -> str:
-        return os.path.join(self.config.dir, self.config.dbfilename)
+        """``hasActiveChildProcess``: a BGSAVE, AOF rewrite or replication child is running."""
+        return bool(self.rdb.child_pid or self.aof.child_pid or self.replication.child_pid)
 
     def load_data(self) -> None:
-        if self.config.appendonly:  # Redis 7.0: the AOF only, never the RDB
-            from engine.persistence.aof_load import load_on_start
-
-            self.loading = True
-            try:
+        """loadDataFromDisk: the AOF directory with ``appendonly yes`` (Redis 7.0: never the
+        RDB then), else ``dir/dbfilename``."""
+        if self.config.appendonly:
+            with self.keyspace.expiry_held(loading=True):
                 load_on_start(self.aof)
-            finally:
-                self.loading = False
             return
-        path = self.rdb_path()
-        if not os.path.exists(path):
-            return
-        from engine.persistence.rdb_load import load_rdb_file
-
-        self.loading = True
-        t0 = time.time()
-        aux: dict[bytes, bytes] = {}
-        expired: list[tuple[int, bytes]] = []
-        try:
-            n = load_rdb_file(self, path, aux, None if self.config.replicaof else expired)
-        finally:
-            self.loading = False
-        self.loaded_keys = n
-        log.info("DB loaded from disk: %.3f seconds (%d keys)", time.time() - t0, n)
-        self.replication.restore_info(aux, expired)  # repl-id/repl-offset: partial resyncs after a restart
+        loaded = self.rdb.load_on_start()
+        if loaded is not None:
+            aux, expired = loaded
+            self.replication.restore_info(aux, expired)  # repl-id/repl-offset: partial resyncs after a restart
 
 
 def _repr_arg(a: bytes) -> str:

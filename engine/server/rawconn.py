@@ -22,8 +22,8 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.execution.client import Client
     from engine.server.app import Server
-    from engine.server.client import Client
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def listening_fds(srv: Server) -> list[int]:
 
 def accept_while_blocked(srv: Server, fd: int) -> int:
     """Accept what waits on listening socket ``fd``; returns how many were admitted."""
-    from engine.server.client import Client
+    from engine.execution.client import Client
 
     loop = srv.loop
     if loop is None:

@@ -33,9 +33,15 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
+from aof.replies import OK
+from engine.errors import CommandError, SyntaxErr
+from engine.execution.dispatch import execute
+from engine.persistence import aof_rewrite
+from engine.persistence.aof_state import AOF_OFF, AOF_WAIT_REWRITE
+
 if TYPE_CHECKING:
+    from engine.execution.client import Client
     from engine.server.app import Server
-    from engine.server.client import Client
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +88,30 @@ class Shutdown:
         if srv.loop is not None:
             srv.loop.call_soon(self.cron)
 
-    def command(self, c: Client, flags: int) -> bytes | None:
-        """SHUTDOWN (without ABORT): b"" when exiting, None while blocked, else the error."""
+    def command(self, c: Client, args: list[bytes]) -> bytes | None:
+        """shutdownCommand: ``args`` are the options ([NOSAVE|SAVE] [NOW] [FORCE] [ABORT]).
+        b"" when exiting (no reply: the connection just closes), None while blocked, else
+        the reply (an error when the shutdown failed)."""
+        names = {b"nosave": NOSAVE, b"save": SAVE, b"now": NOW, b"force": FORCE}
+        flags = 0
+        abort = False
+        for a in args:
+            a = a.lower()
+            if a == b"abort":
+                abort = True
+            elif a in names:
+                flags |= names[a]
+            else:
+                raise SyntaxErr()
+        if (abort and flags) or (flags & NOSAVE and flags & SAVE):
+            raise SyntaxErr()
+        if abort:
+            if not self.abort():
+                raise CommandError("No shutdown in progress.")
+            return OK
+        busy = self.server.busy_reply
+        if busy is not None and not flags & NOSAVE:  # a busy script: only NOSAVE may stop the server
+            raise CommandError(busy[6:-2].decode(), "BUSY")
         status = self.prepare(flags)
         if status == "exit":
             self.exit()
@@ -151,14 +179,7 @@ class Shutdown:
         srv = self.server
         force = bool(self.flags & FORCE)
         self._log_replicas()
-        if srv.bgsave_pid:
-            log.warning("There is a child saving an .rdb. Killing it!")
-            try:
-                os.kill(srv.bgsave_pid, signal.SIGKILL)
-                os.waitpid(srv.bgsave_pid, 0)
-            except OSError:
-                pass
-            srv.bgsave_pid = 0
+        srv.rdb.kill_child()
         srv.replication.kill_child()
         if not self._finish_aof(force) or not self._final_save(force):
             log.warning("Errors trying to shut down the server. Check the logs for more information.")
@@ -167,9 +188,6 @@ class Shutdown:
         return True
 
     def _finish_aof(self, force: bool) -> bool:
-        from engine.persistence import aof_rewrite
-        from engine.persistence.aof_state import AOF_OFF, AOF_WAIT_REWRITE
-
         aof = self.server.aof
         if aof.child_pid:
             if aof.state == AOF_WAIT_REWRITE:  # the only copy of the data is in memory
@@ -192,14 +210,12 @@ class Shutdown:
         return False
 
     def _final_save(self, force: bool) -> bool:
-        from engine.errors import CommandError
-
         srv = self.server
-        if self.flags & NOSAVE or not (self.flags & SAVE or srv.save_points()):
+        if self.flags & NOSAVE or not (self.flags & SAVE or srv.rdb.save_points()):
             return True
         log.info("Saving the final RDB snapshot before exiting.")
         try:
-            srv.save_now()
+            srv.rdb.save()
         except Exception as exc:  # noqa: BLE001 - whatever failed, the data is only in memory
             if not isinstance(exc, CommandError):
                 log.exception("Saving the final RDB snapshot failed")
@@ -245,8 +261,6 @@ class Shutdown:
         self.postponed.append((c, argv))
 
     def _unpause(self) -> None:
-        from engine.server.dispatch import execute
-
         blocking = self.server.blocking
         postponed, self.postponed = self.postponed, []
         for c, argv in postponed:

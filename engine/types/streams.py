@@ -31,7 +31,8 @@ FLAG_SAMEFIELDS_SIZE = 2  # a 7-bit uint entry: flags 0..3 all take 2 bytes
 
 
 def mstime() -> int:
-    """Wall-clock ms (``mstime()``); not the database clock, which replay freezes."""
+    """Wall-clock ms (``mstime()``): stream IDs and PEL times. The keyspace's clock
+    (``Keyspace.now_ms``) is the same wall clock unless a test gives it another."""
     return int(time.time() * 1000)
 
 

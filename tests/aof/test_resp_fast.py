@@ -7,7 +7,7 @@ must agree on the commands returned, the error raised (message, offset and the
 commands completed before it), ``offset`` and ``buffered_bytes``. Inputs are
 canonical pipelines, mutated ones, odd limits, unauthenticated clients, strict
 (AOF) mode and random splits. Also: the ``bulk_array`` reply encoder against
-the Python encoders of engine/server/replies.py, and ``RDBKIT_PUREPYTHON=1``.
+the Python encoders of aof/replies.py, and ``RDBKIT_PUREPYTHON=1``.
 """
 
 from __future__ import annotations
@@ -274,7 +274,7 @@ def test_scan_requests_contract() -> None:
     resp3=st.booleans(),
 )
 def test_bulk_array_matches_python(values: list[Any], resp3: bool) -> None:
-    from engine.server import replies
+    from aof import replies
 
     r = 3 if resp3 else 2
     null = replies.NULL3 if resp3 else replies.NULL_BULK
@@ -293,7 +293,7 @@ def test_bulk_array_matches_python(values: list[Any], resp3: bool) -> None:
 
 @needs_c
 def test_bulk_array_leaves_other_types_to_python() -> None:
-    from engine.server import replies
+    from aof import replies
 
     assert _respfast.bulk_array([b"a", "str"], b"$-1\r\n", 42) is NotImplemented
     assert replies.bulks([b"a", memoryview(b"mv")]) == b"*2\r\n$1\r\na\r\n$2\r\nmv\r\n"
@@ -307,7 +307,7 @@ def test_bulk_array_leaves_other_types_to_python() -> None:
 
 def test_purepython_env_disables_the_c_paths() -> None:
     code = (
-        "from aof.resp import RequestParser; from engine.server import replies; "
+        "from aof.resp import RequestParser; from aof import replies; "
         "print(RequestParser()._scan is None, replies.bulks is replies._bulks_py)"
     )
     env = dict(os.environ, RDBKIT_PUREPYTHON="1", PYTHONPATH=str(ROOT))

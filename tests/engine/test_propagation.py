@@ -29,11 +29,11 @@ from aof.commands import is_select
 from aof.multipart import AofDirectory
 from aof.reader import AofReader
 from engine.config import Config, config_from_argv
+from engine.execution.client import Client
+from engine.execution.dispatch import execute
 from engine.keyspace.expire import active_expire_cycle
 from engine.materialize import dump_payload
 from engine.server.app import Server
-from engine.server.client import Client
-from engine.server.dispatch import execute
 from tests.engine.conftest import ServerProc, start_real
 from tests.engine.test_differential_stateful import (
     HASH_CMDS,

@@ -464,9 +464,9 @@ def _real_aof_ops(tmp: Path, cmds: list[list[str]]) -> list[list[bytes]]:
 def _our_ops(cmds: list[list[str]]) -> list[list[bytes]]:
     """What our propagator delivers for ``cmds`` (a registered target, as the AOF feed is)."""
     from engine.config import Config
+    from engine.execution.client import Client
+    from engine.execution.dispatch import execute
     from engine.server.app import Server
-    from engine.server.client import Client
-    from engine.server.dispatch import execute
 
     srv = Server(Config())
     c = Client(srv)

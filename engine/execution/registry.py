@@ -1,9 +1,9 @@
 """The command table: name, arity, flags, key positions, and the handler.
 
 Handlers have the signature ``proc(c, argv) -> bytes``: ``c`` is the calling
-:class:`~engine.server.client.Client` (``c.db``, ``c.server``, ``c.resp``),
+:class:`~engine.execution.client.Client` (``c.db``, ``c.server``, ``c.resp``),
 ``argv`` the request as a list of ``bytes`` (``argv[0]`` the command name);
-they return the encoded reply (see :mod:`engine.server.replies`) or raise
+they return the encoded reply (see :mod:`aof.replies`) or raise
 :class:`~engine.errors.CommandError`.
 
 Arity follows Redis: positive = exactly that many arguments (including the
@@ -59,6 +59,9 @@ class Command:
     fast: bool = True
     # False for commands whose effects are propagated by the commands they run (EXEC)
     propagates_self: bool = True
+    # getCommandFlags for EVAL/FCALL: the deny-oom the script declares, from (server, argv);
+    # None from it means the table's flags apply
+    denyoom_of: Callable[[Any, list[bytes]], bool | None] | None = None
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         if self.keys_fn is not None:

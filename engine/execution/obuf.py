@@ -36,8 +36,8 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.server.app import Server
-    from engine.server.client import Client
+    from engine.execution.client import Client
+    from engine.execution.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def close_if_over(c: Client, from_cron: bool = False) -> bool:
 class OutputWatch:
     """The clients whose unsent output passed :data:`REPLY_CHUNK` (``server.obuf``)."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.armed: set[Client] = set()
         self.peaks = [0] * PEAK_SLOTS  # per-second maximum omem, client_recent_max_output_buffer

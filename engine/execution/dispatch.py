@@ -12,20 +12,24 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from engine.commands.registry import ARBITRARY_KEYS, TABLE, Command
+from aof import replies
 from engine.config import allow_protected_action
 from engine.errors import CommandError
+from engine.execution.registry import ARBITRARY_KEYS, TABLE, Command
+from engine.execution.transaction import discard
 from engine.pubsub import subscribed_context_error
-from engine.server import replies
 
 if TYPE_CHECKING:
-    from engine.server.client import Client
+    from engine.execution.client import Client
 
 log = logging.getLogger(__name__)
 _perf = time.perf_counter_ns
 _lookup = TABLE.lookup
 _MULTI_PASS = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
+OOM = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+# inside MULTI every command is refused when out of memory, except these (processCommand)
+_MULTI_OOM_ALLOWED = frozenset({"exec", "discard", "quit", "reset"})
 
 
 def internal_error(cmd: Command, argv: list[bytes]) -> bytes:
@@ -126,8 +130,8 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
     srv = c.server
     ev = srv.evictor
     busy = srv.busy_reply
-    if ev is not None and busy is None:  # maxmemory: performEvictions, -OOM for denyoom commands
-        r = ev.check_command(c, cmd, argv)
+    if ev is not None and busy is None and ev.before_command():  # maxmemory: performEvictions
+        r = oom_reject(c, cmd, argv)
         if r is not None:
             _rejected(c, argv, r, cmd)
             return r
@@ -165,16 +169,34 @@ def reject_command(c: Client, cmd: Command, reply: bytes) -> bytes:
         st = srv.cmdstats[cmd] = [0, 0, 0, 0]
     st[2] += 1
     if cmd.name == "exec":
-        from engine.commands.transactions import unwatch_all
-
-        c.multi = None
-        c.multi_error = False
-        unwatch_all(c)
+        discard(c)
         reply = b"-EXECABORT Transaction discarded because of: " + reply[1:]
     elif c.multi is not None:
         c.multi_error = True  # flagTransaction
     srv.count_error(reply)
     return reply
+
+
+def oom_reject(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
+    """processCommand when performEvictions could not free enough: -OOM for a command
+    flagged ``denyoom`` (by the table, or by the flags a script declares: EVAL/FCALL's
+    ``getCommandFlags``); inside MULTI every command but EXEC/DISCARD/QUIT/RESET, and
+    EXEC of a transaction that queued a denyoom command (which discards it). None: run it."""
+    name = cmd.name
+    if c.multi is not None:
+        if name not in _MULTI_OOM_ALLOWED:
+            c.multi_error = True  # flagTransaction
+            return OOM
+        if name != "exec" or not any("denyoom" in q.flags for q, _ in c.multi):
+            return None
+        discard(c)  # execCommandAbort
+        return b"-EXECABORT Transaction discarded because of: " + OOM[1:]
+    denyoom = "denyoom" in cmd.flags
+    if cmd.denyoom_of is not None:
+        declared = cmd.denyoom_of(c.server, argv)
+        if declared is not None:
+            denyoom = declared
+    return OOM if denyoom else None
 
 
 def _may_replicate(c: Client, cmd: Command) -> bool:
@@ -185,9 +207,23 @@ def _may_replicate(c: Client, cmd: Command) -> bool:
 
 
 def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
-    """Run one resolved command with stats, slowlog, MONITOR feed and key signals (``call()``)."""
+    """Run one resolved command: Redis's ``call()``, the one execution core.
+
+    Every command runs here, whoever sent it: a client (directly, or through the
+    pipelined fast path of :func:`run_commands`), EXEC's queue, a script's
+    ``redis.call``, the AOF loader, the master link. Around ``cmd.proc`` it keeps the
+    statistics (calls, time, failed calls, error counts), the slow log and the MONITOR
+    feed; after a change (``server.dirty`` moved) it flags WATCHers and blocked clients
+    of the command's keys, updates the maxmemory accounting and queues what the AOF and
+    replicas must receive, delivered at once unless inside EXEC or a script.
+
+    While the server loads (the AOF replay), Redis runs ``cmd->proc`` outside
+    ``call()``: no statistics, slow log or MONITOR feed, and nothing is propagated; error
+    replies are still counted (``afterErrorReply``).
+    """
     srv = c.server
-    if srv.monitors:
+    live = not srv.keyspace.loading
+    if live and srv.monitors:
         srv.feed_monitors(c, argv, cmd)
     dirty_before = srv.dirty
     t0 = _perf()
@@ -197,18 +233,21 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         reply = exc.reply
     except Exception:  # a bug must not take the connection down silently
         reply = internal_error(cmd, argv)
-    dt = _perf() - t0
-    st = srv.cmdstats.get(cmd)
-    if st is None:
-        st = srv.cmdstats[cmd] = [0, 0, 0, 0]
-    st[0] += 1
-    st[1] += dt
-    if reply and reply[0] == 45:  # "-": an error reply
-        st[3] += 1
-        srv.count_error(reply)
     c.last_cmd = cmd
-    if dt >= srv.slowlog_threshold_ns:
-        srv.slowlog_push(c, argv, dt // 1000)
+    if live:
+        dt = _perf() - t0
+        st = srv.cmdstats.get(cmd)
+        if st is None:
+            st = srv.cmdstats[cmd] = [0, 0, 0, 0]
+        st[0] += 1
+        st[1] += dt
+        if reply and reply[0] == 45:  # "-": an error reply
+            st[3] += 1
+            srv.count_error(reply)
+        if dt >= srv.slowlog_threshold_ns:
+            srv.slowlog_push(c, argv, dt // 1000)
+    elif reply and reply[0] == 45:
+        srv.count_error(reply)
     prop = srv.propagator
     if srv.dirty > dirty_before:  # a decrease (SAVE resets it) is not a change
         if cmd.is_write:
@@ -217,10 +256,15 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
                 srv.signal_keys(db, cmd.keys(argv))
             if srv.evictor is not None:
                 srv.memory.after_write(c, cmd, argv)
-        if prop.targets:
+        if prop.targets and live:
             queue_propagation(c, cmd, argv)
+        elif c.rewritten is not None:
+            c.rewritten = None
     elif c.rewritten is not None:  # forced (FLUSHDB of an empty db) or stale
-        queue_propagation(c, cmd, argv)
+        if live:
+            queue_propagation(c, cmd, argv)
+        else:
+            c.rewritten = None
     if prop.ops and not c.in_exec:
         prop.flush(cmd.name not in ARBITRARY_KEYS)
     return reply
@@ -245,76 +289,52 @@ def queue_propagation(c: Client, cmd: Command, argv: list[bytes]) -> None:
         ops.append((dbid, argv))
 
 
+def fast_path(c: Client) -> bool:
+    """Whether none of processCommand's checks can refuse or divert a command of ``c``
+    now: authenticated, not in MULTI, no MONITOR, no maxmemory, not subscribed, no
+    replica/NOREPLICAS guard, no busy script, no shutdown write pause. Then a known
+    ``Command.fast`` command with a valid arity goes straight to :func:`call`."""
+    srv = c.server
+    return (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
+            and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
+            and srv.busy_reply is None and not srv.shutdown.deadline)
+
+
 def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:
     """Execute ``cmds`` in order, appending replies to ``out``; the pipelined hot path.
 
     Returns how many commands ran. It stops early after a command that blocked the
     client (no reply appended), after one that closes the connection, or when the
-    replies gathered pass ``high_water`` bytes. The common case (authenticated, no
-    MULTI, no MONITOR, a known command with a valid arity) is ``execute`` + ``call``
-    inlined; anything else goes through them.
+    replies gathered pass ``high_water`` bytes. While :func:`fast_path` holds (checked
+    again after any command that took the full path, which may change it), a known
+    ``fast`` command with a valid arity goes straight to :func:`call`; anything else
+    goes through :func:`execute`.
     """
-    srv = c.server
-    cmdstats = srv.cmdstats
     lookup = _lookup
-    perf = _perf
     ap = out.append
     nbytes = 0
     i = 0
-    fast_ok = (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
-               and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
-               and srv.busy_reply is None and not srv.shutdown.deadline)
-    slow_ns = srv.slowlog_threshold_ns
-    prop = srv.propagator
+    fast = fast_path(c)
     for argv in cmds:
         i += 1
         cmd = lookup.get(argv[0])
-        n = len(argv)
-        if not fast_ok or cmd is None or not cmd.fast or (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
-            reply = execute(c, argv)
-            if reply is None or c.close_after_reply or c.closing:
-                if reply is not None:
-                    ap(reply)
-                return i
-            ap(reply)
-            fast_ok = (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
-                       and not (c.sub_channels or c.sub_patterns or c.sub_shard)
-                       and not srv.replication.guard and srv.busy_reply is None
-                       and not srv.shutdown.deadline)
-            slow_ns = srv.slowlog_threshold_ns
-        else:
-            dirty_before = srv.dirty
-            t0 = perf()
-            try:
-                reply = cmd.proc(c, argv)  # type: ignore[misc]
-            except CommandError as exc:
-                reply = exc.reply
-            except Exception:  # a bug must not take the connection down silently
-                reply = internal_error(cmd, argv)
-            dt = perf() - t0
-            ap(reply)
-            st = cmdstats.get(cmd)
-            if st is None:
-                st = cmdstats[cmd] = [0, 0, 0, 0]
-            st[0] += 1
-            st[1] += dt
-            c.last_cmd = cmd
-            if reply[0] == 45:
-                st[3] += 1
-                srv.count_error(reply)
-            if dt >= slow_ns:
-                srv.slowlog_push(c, argv, dt // 1000)
-            if srv.dirty > dirty_before:
-                if cmd.is_write:
-                    db = c.db
-                    if db.watched or db.blocking:
-                        srv.signal_keys(db, cmd.keys(argv))
-                if prop.targets:
-                    queue_propagation(c, cmd, argv)
-            elif c.rewritten is not None:
-                queue_propagation(c, cmd, argv)
-            if prop.ops:
-                prop.flush(cmd.name not in ARBITRARY_KEYS)
+        if fast and cmd is not None and cmd.fast:
+            n = len(argv)
+            a = cmd.arity
+            if not ((a > 0 and n != a) or n < -a):
+                reply = call(c, cmd, argv)
+                ap(reply)  # type: ignore[arg-type]  # a fast command never blocks
+                nbytes += len(reply)  # type: ignore[arg-type]
+                if nbytes > high_water:
+                    return i
+                continue
+        reply = execute(c, argv)
+        if reply is None or c.close_after_reply or c.closing:
+            if reply is not None:
+                ap(reply)
+            return i
+        ap(reply)
+        fast = fast_path(c)
         nbytes += len(reply)
         if nbytes > high_water:
             return i

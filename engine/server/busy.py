@@ -33,7 +33,8 @@ import os
 import select
 from typing import TYPE_CHECKING, Any
 
-from engine.server.client import HIGH_WATER
+from engine.execution.client import HIGH_WATER
+from engine.scripting.eval import BUSY_EVAL, BUSY_FUNCTION
 from engine.server.rawconn import RawTransport, accept_while_blocked, listening_fds
 
 if TYPE_CHECKING:
@@ -44,9 +45,8 @@ ROUNDS = 4  # processEventsWhileBlocked: up to 4 rounds while events keep coming
 
 
 def process_events_while_blocked(host: Scripting, run: RunCtx) -> None:
-    from engine.scripting.eval import BUSY_EVAL, BUSY_FUNCTION
-
-    srv = host.server
+    """The scripting's ``while_busy`` hook (``Server.__init__`` wires it)."""
+    srv: Server = host.server  # type: ignore[assignment]
     gate = srv.aof_gate
     if gate is not None and gate.flush_scheduled:
         gate.commit()  # flushAppendOnlyFile + the replies that waited for it

@@ -9,7 +9,7 @@ While a client is blocked (BLPOP...), its input is buffered but not executed.
 Memory bounds: the parser's buffered bytes are checked against
 ``client-query-buffer-limit`` (exceeding closes the client without a reply, as
 Redis does); the output side applies ``client-output-buffer-limit`` to every
-class (:mod:`engine.server.obuf`) and, whatever the limit, stops reading from a
+class (:mod:`engine.execution.obuf`) and, whatever the limit, stops reading from a
 client whose unsent replies pass :data:`HIGH_WATER` until they drain, so a client
 that pipelines without reading cannot grow our memory.
 """
@@ -21,13 +21,14 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from aof import replies
 from aof.errors import RespProtocolError
 from aof.resp import RequestParser, RespLimits
-from engine.server import obuf, replies
-from engine.server.dispatch import execute, reject_command, resolve, run_commands
+from engine.execution import obuf
+from engine.execution.dispatch import execute, reject_command, resolve, run_commands
 
 if TYPE_CHECKING:
-    from engine.server.app import Server
+    from engine.execution.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def make_parser(config: Any, authenticated: bool) -> RequestParser:
 
 
 class Client(asyncio.Protocol):
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.id = server.next_client_id()
         self.db = server.keyspace.dbs[0]
@@ -73,7 +74,7 @@ class Client(asyncio.Protocol):
         self.multi_error = False
         self.watched: set[tuple[int, bytes]] = set()
         self.dirty_cas = False
-        self.blocked: Any = None  # engine.server.blocking.BlockState while blocked
+        self.blocked: Any = None  # engine.execution.blocking.BlockState while blocked
         self.pending: list[list[bytes]] = []
         self.pending_error: RespProtocolError | None = None
         self.pending_whole = False

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import CommandError
 
 if TYPE_CHECKING:
+    from engine.execution.client import Client
+    from engine.execution.host import Host
     from engine.keyspace.db import Database
-    from engine.server.app import Server
-    from engine.server.client import Client
 
 # serve(client, db, key) -> reply bytes when the client could be served, else None
 ServeFn = Callable[["Client", "Database", bytes], "bytes | None"]
@@ -41,7 +41,7 @@ class BlockState:
 
 
 class Blocking:
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.blocked_count = 0
 

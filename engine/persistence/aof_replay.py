@@ -1,0 +1,311 @@
+"""Replay an AOF through the engine's own command semantics (``loadAppendOnlyFiles``).
+
+:func:`replay_into` reads any AOF form :class:`aof.reader.AofReader` takes (single file,
+RDB preamble, multi-part directory) into a server's keyspace — the server's own start
+(:mod:`engine.persistence.aof_load`) and the offline :func:`engine.replay.replay` (a
+fresh server, for ``rdbkit convert``/``compact``) both use it. RDB-base records are
+materialized through :mod:`engine.materialize`; each command runs on a fake client through
+the dispatcher's one execution core, :func:`engine.execution.dispatch.call` (directly
+for a plain command, else through ``execute``: ``MULTI`` queues, ``EXEC`` applies the
+queue at once, ``SELECT`` moves the client; an unterminated ``MULTI`` at the end never
+runs). The final keyspace comes back as ``rdbtools.model.Record`` s through the same
+bridge (:meth:`Replay.records`).
+
+As Redis's loader does (``keyIsExpired`` returns 0 while ``server.loading``),
+nothing expires during the replay: the keyspace is flagged ``loading``, which holds
+its lookups from expiring keys (``Keyspace.expiry_held``), and ``call()`` keeps no
+statistics and propagates nothing. Commands read the keyspace's real clock, as Redis
+7.0 does: a relative ``SET … EX``/``EXPIRE`` in an old AOF counts from the load (a
+7.0 AOF holds absolute ``PXAT``/``PEXPIREAT`` instead). Keys whose deadline is before
+``now_ms`` are dropped when exporting.
+
+The engine does not serve every Redis command. A command Redis has but the engine
+lacks (hash-field TTLs, geo, SORT, BITFIELD, MIGRATE, …) is a
+:class:`ReplayUnsupported` error by default; with ``unsupported="skip"`` it is
+dropped and counted (``Replay.skipped``), and the keys it names are listed in
+``Replay.lossy_keys`` — the output is then NOT equivalent for those keys. A name
+Redis does not know is always fatal, with Redis's text
+(``Unknown command '%s' reading the append only file %s``) and the offset.
+
+Function libraries: ``FUNCTION`` commands run through the engine's function support
+(:mod:`engine.scripting`, which needs lupa) and RDB-base libraries are loaded into it;
+the libraries it holds are exported as ``FunctionLibrary`` events. Without lupa,
+``FUNCTION LOAD [REPLACE]``, ``FUNCTION DELETE`` and ``FUNCTION FLUSH`` are tracked as
+opaque library code (name from the ``#!<engine> name=<lib>`` line, no Lua is run).
+EVAL/EVALSHA/FCALL in old AOFs run as scripts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aof.commands import Command
+from aof.reader import AofReader, Truncation
+from engine.errors import EngineError, LoadError
+from engine.execution.client import Client
+from engine.execution.dispatch import call, execute, fast_path
+from engine.execution.registry import TABLE
+from engine.materialize import UnsupportedValue, iter_records
+from engine.persistence.dataset import DatasetLoader
+from rdbtools.model import FunctionLibrary, Record
+
+__all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "replay_into"]
+
+# Write commands (and a few others) Redis 7.x has that this engine does not serve.
+# Known to Redis, so not "Unknown command"; each is unsupported rather than fatal.
+REDIS_ONLY_COMMANDS = frozenset(
+    b.encode() for b in (
+        "hexpire hpexpire hexpireat hpexpireat hpersist hgetdel hgetex hsetex "
+        "geoadd georadius georadiusbymember geosearchstore "
+        "sort sort_ro bitfield restore-asking migrate"
+    ).split()
+)
+_FUNCTION = b"function"
+COLLECT_EVERY = 1 << 19  # items between two full collections while automatic gc is paused
+
+
+class ReplayError(EngineError):
+    """The AOF cannot be replayed; ``file``/``offset`` locate the command."""
+
+    def __init__(self, message: str, file: str | None = None, offset: int | None = None) -> None:
+        where = f" (file {file}, offset {offset})" if file is not None else ""
+        super().__init__(message + where)
+        self.file = file
+        self.offset = offset
+
+
+class ReplayUnsupported(ReplayError):
+    """A command or value Redis has that this engine does not serve."""
+
+
+@dataclass
+class Replay:
+    """The outcome of :func:`replay_into`: the server holding the keyspace, plus what happened."""
+
+    server: Any
+    functions: dict[bytes, bytes] = field(default_factory=dict)  # library name → code
+    commands: int = 0
+    records_loaded: int = 0
+    errors: int = 0  # commands whose reply was an error (Redis ignores these while loading)
+    skipped: Counter = field(default_factory=Counter)  # command/type name → count
+    lossy_keys: set[tuple[int, bytes]] = field(default_factory=set)
+    truncation: Truncation | None = None
+
+    def key_count(self, now_ms: int | None = None) -> int:
+        """Live keys: those whose deadline is not before ``now_ms`` (default: the keyspace's clock)."""
+        now = self.server.keyspace.now_ms() if now_ms is None else now_ms
+        n = 0
+        for db in self.server.keyspace.dbs:
+            exp = db.expires
+            n += sum(1 for k in db.data if (w := exp.get(k)) is None or w >= now)
+        return n
+
+    def records(self, now_ms: int | None = None) -> Iterator[Any]:
+        """Function libraries, then every live key as a Record (the dataset iteration SAVE
+        uses, without access hints: an AOF carries none)."""
+        for code in self.functions.values():
+            yield FunctionLibrary(code)
+        ks = self.server.keyspace
+        yield from iter_records(ks, ks.now_ms() if now_ms is None else now_ms)
+
+
+@contextlib.contextmanager
+def _gc_paused(pause: bool) -> Iterator[bool]:
+    """Automatic garbage collection off (when asked and it was on); yields whether it is."""
+    if not pause or not gc.isenabled():
+        yield False
+        return
+    gc.disable()
+    try:
+        yield True
+    finally:
+        gc.enable()
+
+
+def _keys_of(argv: list[bytes]) -> list[bytes]:
+    """The keys an unsupported command names (first argument; enough for reporting)."""
+    name = argv[0].lower()
+    if name in (b"pfmerge",):
+        return argv[1:]
+    return argv[1:2]
+
+
+def _library_name(code: bytes) -> bytes | None:
+    return FunctionLibrary(code).name
+
+
+def replay_into(
+    server: Any,
+    reader: AofReader,
+    *,
+    unsupported: str = "error",
+    on_item: Callable[[Any], None] | None = None,
+    on_skip: Callable[[str, str | None, int | None], None] | None = None,
+    pause_gc: bool = False,
+) -> Replay:
+    """``loadAppendOnlyFiles``: every item of ``reader`` into ``server``'s keyspace. ``on_skip`` is
+    told about each unsupported item dropped under ``unsupported="skip"`` (what, file,
+    offset). With ``pause_gc`` automatic garbage collection is off during the replay and
+    a full collection runs every ``COLLECT_EVERY`` items instead (the keyspace only grows;
+    the automatic passes over its millions of objects find almost nothing)."""
+    if unsupported not in ("error", "skip"):
+        raise ValueError("unsupported is 'error' or 'skip'")
+
+    client = Client(server)
+    dbs = server.keyspace.dbs
+    loader = DatasetLoader(server.keyspace, server.config, drop_expired=False)  # RDBFLAGS_AOF_PREAMBLE
+    result = Replay(server)
+    skip = unsupported == "skip"
+    last_file: str | None = None
+
+    def unsupported_here(what: str, file: str | None, offset: int | None) -> None:
+        raise ReplayUnsupported(f"{what} is not supported by this engine", file, offset)
+
+    def skipped(what: str, file: str | None, offset: int | None) -> None:
+        result.skipped[what] += 1
+        if on_skip is not None:
+            on_skip(what, file, offset)
+
+    lookup = TABLE.lookup
+    # the fast path, as for a client's pipeline: a known fast command with a valid arity
+    # goes straight to call() (which, while loading, keeps no stats and propagates
+    # nothing); MULTI state, subcommands, a wrong arity, stateful or blocking commands
+    # go through execute
+    direct = fast_path(client)
+    batches = reader.iter_batches() if hasattr(reader, "iter_batches") else ([i] for i in reader)
+    seen = 0
+    with server.keyspace.expiry_held(loading=True), _gc_paused(pause_gc) as paused:
+        for batch in batches:
+            if paused:
+                seen += len(batch)
+                if seen >= COLLECT_EVERY:
+                    seen = 0
+                    gc.collect()
+            for item in batch:
+                if on_item is not None:
+                    on_item(item)
+                if type(item) is not Command:
+                    _other(item, server, loader, result, skip, skipped)
+                    continue
+                argv = item.argv
+                if item.file != last_file:  # every file starts with a fresh fake client
+                    last_file = item.file
+                    client.multi = None
+                    client.multi_error = False
+                multi = client.multi
+                if multi is None and client.db.id != item.db and 0 <= item.db < len(dbs):
+                    # inside MULTI a SELECT is queued and runs at EXEC, in order
+                    client.db = dbs[item.db]
+                result.commands += 1
+                cmd = lookup.get(argv[0])  # upper and lower case spellings are pre-inserted
+                if (direct and cmd is not None and multi is None and cmd.fast
+                        and not cmd.subcommands):
+                    n = len(argv)
+                    a = cmd.arity
+                    if not ((a > 0 and n != a) or n < -a):
+                        reply = call(client, cmd, argv)
+                        if reply and reply[0] == 45:  # "-": Redis ignores it while loading
+                            result.errors += 1
+                        continue
+                name = argv[0].lower()
+                if name == _FUNCTION:
+                    if _run_function(client, argv, result):  # the engine's function support
+                        continue
+                    _function(result, argv, item, skip, unsupported_here)
+                    continue
+                if cmd is None and lookup.get(name) is None:
+                    if name in REDIS_ONLY_COMMANDS:
+                        if not skip:
+                            unsupported_here(f"command '{name.decode(errors='replace')}'",
+                                             item.file, item.offset)
+                        skipped(name.decode(errors="replace"), item.file, item.offset)
+                        for k in _keys_of(argv):
+                            result.lossy_keys.add((client.db.id, k))
+                        continue
+                    raise ReplayError(
+                        f"Unknown command '{argv[0].decode(errors='replace')}' reading the append "
+                        f"only file {item.file}", item.file, item.offset)
+                reply = execute(client, argv)
+                if reply is not None and reply[:1] == b"-":
+                    result.errors += 1
+        client.multi = None  # a MULTI without EXEC at the very end never ran
+    if result.truncation is None:
+        result.truncation = reader.truncation
+    return result
+
+
+def _other(item: Any, server: Any, loader: DatasetLoader, result: Replay, skip: bool,
+           skipped: Callable[[str, str | None, int | None], None]) -> None:
+    """A reader item that is not a command: an RDB-base record (kept even when expired,
+    access hints restored: the preamble's loader), a function library, or the
+    truncation notice."""
+    t = type(item)
+    if t is Record:
+        try:
+            loader.add(item)
+        except LoadError as exc:
+            raise ReplayError(str(exc), None, item.offset) from None
+        except UnsupportedValue as exc:
+            if not skip:
+                raise ReplayUnsupported(f"key {item.key!r} (db {item.db}): {exc}", None,
+                                        item.offset) from exc
+            skipped(f"{item.type} value", None, item.offset)
+            result.lossy_keys.add((item.db, item.key))
+            return
+        result.records_loaded += 1
+    elif t is FunctionLibrary:
+        name = item.name
+        result.functions[name if name is not None else b""] = item.code
+        _load_library(server, item.code, result)
+    elif t is Truncation:
+        result.truncation = item
+
+
+def _run_function(client: Any, argv: list[bytes], result: Replay) -> bool:
+    """FUNCTION LOAD/DELETE/FLUSH/RESTORE run by the engine (``engine.scripting``) when it has
+    the Lua runtime; the libraries it then holds are what ``records()`` exports."""
+    funcs = client.server.scripting.functions
+    if not funcs.runnable():  # no Lua runtime (lupa missing): track the code only
+        return False
+    reply = execute(client, argv)
+    if reply is not None and reply[:1] == b"-":
+        result.errors += 1
+    result.functions = {lib.name: lib.code for lib in funcs.libraries.values()}
+    return True
+
+
+def _load_library(server: Any, code: bytes, result: Replay) -> None:
+    """A library of the RDB base joins the engine's functions when it runs Lua."""
+    try:
+        server.scripting.functions.load_code(code)
+    except Exception:  # noqa: BLE001 - kept as opaque code (lupa missing, or Redis-only Lua)
+        result.errors += 1
+
+
+def _function(result: Replay, argv: list[bytes], item: Command, skip: bool, fail: Callable) -> None:
+    sub = argv[1].lower() if len(argv) > 1 else b""
+    libs = result.functions
+    if sub == b"load" and len(argv) in (3, 4):
+        code = argv[-1]
+        name = _library_name(code)
+        if name is None:
+            result.errors += 1
+            return
+        if name in libs and (len(argv) == 3 or argv[2].lower() != b"replace"):
+            result.errors += 1  # "Library already exists": ignored while loading
+            return
+        libs[name] = code
+    elif sub == b"delete" and len(argv) == 3:
+        if libs.pop(argv[2], None) is None:
+            result.errors += 1
+    elif sub == b"flush" and len(argv) <= 3:
+        libs.clear()
+    elif not skip:
+        fail(f"FUNCTION {sub.decode(errors='replace').upper()}", item.file, item.offset)
+    else:
+        result.skipped[f"function {sub.decode(errors='replace')}"] += 1
