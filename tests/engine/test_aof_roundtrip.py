@@ -178,7 +178,7 @@ def test_aof_round_trip_against_real_redis(tmp_path_factory: pytest.TempPathFact
             # 2. kill -9 ours and restart on the same directory
             ours.proc.send_signal(signal.SIGKILL)
             ours.proc.wait()
-            ours = start_ours(d_ours, *args)
+            ours = start_ours(d_ours, *args, loaded=True)
             servers[0] = ours
             assert _state(ours) == live_ours, "our AOF did not restore our dataset"
             real.stop()
@@ -186,10 +186,10 @@ def test_aof_round_trip_against_real_redis(tmp_path_factory: pytest.TempPathFact
             ours.stop()
             shutil.copytree(d_ours, base / "ours-copy")
             shutil.copytree(d_real, base / "real-copy")
-            x = start_real(base / "ours-copy", *args)
+            x = start_real(base / "ours-copy", *args, loaded=True)  # DEBUG runs while loading
             servers.append(x)
             assert _state(x)[0] == live_ours[0], "real Redis loads our AOF to a different dataset"
-            y = start_ours(base / "real-copy", *args)
+            y = start_ours(base / "real-copy", *args, loaded=True)
             servers.append(y)
             assert _state(y)[0] == live_real[0], "we load real Redis's AOF to a different dataset"
         finally:

