@@ -37,7 +37,6 @@ from .constants import EB_EXPIRE_TIME_MAX
 from .crc64 import crc64
 from .encodings.intset import encode_intset
 from .encodings.listpack import encode_listpack
-from .encodings.stream import save_stream
 from .encodings.ziplist import encode_ziplist
 from .errors import RdbEncodeError, RdbError
 from .model import (
@@ -56,6 +55,7 @@ from .model import (
     Stream,
 )
 from .numbers import g17
+from .objects.streams import save_stream
 from .policy import EncodingPolicy, fpconv_dtoa, string_double, zset_score_entry
 from .primitives import save_binary_double, save_len, save_ms, save_string
 

@@ -14,11 +14,11 @@ from typing import Any
 from .constants import EB_EXPIRE_TIME_MAX
 from .encodings.intset import decode_intset_strings
 from .encodings.listpack import decode_listpack, decode_listpack_strings
-from .encodings.stream import load_stream, skip_stream
 from .encodings.ziplist import decode_ziplist_strings
 from .encodings.zipmap import decode_zipmap
 from .errors import BadEncoding, RdbCorruptError, UnknownOpcode
 from .model import ModuleValue
+from .objects.streams import load_stream, skip_stream
 from .primitives import (
     Short,
     load_binary_double,

@@ -306,7 +306,7 @@ def test_quicklist_nodes_by_era() -> None:
 
 
 def test_stream_nodes_follow_stream_node_max_entries_and_bytes() -> None:
-    from rdbtools.encodings.stream import encode_stream_nodes
+    from rdbtools.objects.streams import encode_stream_nodes
 
     entries = [((1000 + i, 0), ((b"f", b"%d" % i),)) for i in range(250)]
     assert len(encode_stream_nodes(entries, EncodingPolicy(), 10)) == 3
