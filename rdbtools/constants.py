@@ -159,31 +159,3 @@ OBJ_ZSET = 3
 OBJ_HASH = 4
 OBJ_MODULE = 5
 OBJ_STREAM = 6
-
-TYPE_NAME_BY_BYTE: dict[int, str] = {
-    0: STRING,
-    1: LIST,
-    2: SET,
-    3: ZSET,
-    4: HASH,
-    5: ZSET,
-    6: MODULE,
-    7: MODULE,
-    9: HASH,
-    10: LIST,
-    11: SET,
-    12: ZSET,
-    13: HASH,
-    14: LIST,
-    15: STREAM,
-    16: HASH,
-    17: ZSET,
-    18: LIST,
-    19: STREAM,
-    20: SET,
-    21: STREAM,
-    22: HASH,
-    23: HASH,
-    24: HASH,
-    25: HASH,
-}

@@ -22,12 +22,13 @@ from rdbtools import (
     read_all,
 )
 from rdbtools.crc64 import crc64
-from rdbtools.encoder import Drop, RdbEncoder, default_aux, encode_bytes, save_value, write_events
+from rdbtools.encoder import Drop, RdbEncoder, default_aux, encode_bytes, write_events
 from rdbtools.encodings.listpack import encode_listpack
 from rdbtools.encodings.ziplist import encode_ziplist
 from rdbtools.errors import RdbEncodeError
 from rdbtools.lzf import lzf_fits
 from rdbtools.model import Stream, module_id_from_name
+from rdbtools.objects import save_value
 from rdbtools.policy import (
     EncodingPolicy,
     double2ll,
