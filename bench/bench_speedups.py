@@ -60,7 +60,8 @@ def _pure(relpath: str) -> ModuleType:
 LP = _pure("encodings/listpack.py")
 ZL = _pure("encodings/ziplist.py")
 IS = _pure("encodings/intset.py")
-VALUES = _pure("values.py")
+ZSETS = _pure("objects/zsets.py")
+HASHES = _pure("objects/hashes.py")
 
 
 def _best(fn: Callable[[Any], object], arg: Any, n: int) -> float:
@@ -124,18 +125,18 @@ def main() -> None:
         "decode_intset_strings: 512 int16", py_intset_strings, C.decode_intset_strings, ins, n // 10
     )
     zitems = LP.decode_listpack(LP.encode_listpack(zset))
-    _row("zset_pairs: 15 members (int + text scores)", VALUES._zset_pairs, C.zset_pairs, zitems, n)
+    _row("zset_pairs: 15 members (int + text scores)", ZSETS._zset_pairs, C.zset_pairs, zitems, n)
     hitems = LP.decode_listpack_strings(LP.encode_listpack(hash_))
     _row(
         "hash_pairs: 15 fields",
-        lambda x: VALUES._pairs(x, "hash listpack"),
+        lambda x: HASHES._pairs(x, "hash listpack"),
         C.hash_pairs,
         hitems,
         n,
     )
 
     def py_zset(blob: bytes) -> object:
-        return VALUES._zset_pairs(LP.decode_listpack(blob))
+        return ZSETS._zset_pairs(LP.decode_listpack(blob))
 
     def c_zset(blob: bytes) -> object:
         return C.zset_pairs(C.decode_listpack(blob))

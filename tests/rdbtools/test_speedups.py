@@ -58,7 +58,8 @@ def _pure(relpath: str) -> ModuleType:
 LP = _pure("encodings/listpack.py")
 ZL = _pure("encodings/ziplist.py")
 IS = _pure("encodings/intset.py")
-VALUES = _pure("values.py")
+ZSETS = _pure("objects/zsets.py")
+HASHES = _pure("objects/hashes.py")
 
 
 def _py_intset_strings(blob: Any) -> list[bytes]:
@@ -72,8 +73,8 @@ PY: dict[str, Callable[..., Any]] = {
     "decode_ziplist_strings": ZL.decode_ziplist_strings,
     "decode_intset": IS.decode_intset,
     "decode_intset_strings": getattr(IS, "decode_intset_strings", _py_intset_strings),
-    "zset_pairs": VALUES._zset_pairs,
-    "hash_pairs": VALUES._pairs,
+    "zset_pairs": ZSETS._zset_pairs,
+    "hash_pairs": HASHES._pairs,
 }
 LP_FUNCS = ("decode_listpack", "decode_listpack_strings")
 ZL_FUNCS = ("decode_ziplist", "decode_ziplist_strings")
@@ -346,7 +347,7 @@ def test_same_message() -> None:
         (C.decode_ziplist, ZL.decode_ziplist, struct.pack("<IIH", 12, 10, 1) + b"\x00\xff"),
         (C.decode_intset, IS.decode_intset, struct.pack("<II", 2, 3) + b"\x00" * 6),
         (C.decode_intset, IS.decode_intset, struct.pack("<II", 2, 4) + b"\x00" * 6),
-        (C.zset_pairs, VALUES._zset_pairs, [b"m", b"1.5x"]),
+        (C.zset_pairs, ZSETS._zset_pairs, [b"m", b"1.5x"]),
     ):
         with pytest.raises(BadEncoding) as want:
             py_fn(arg)
