@@ -2769,12 +2769,5 @@ PyInit__speedups(void)
         Py_DECREF(m);
         return NULL;
     }
-    /* The decoder's switch for scan_keys (off with RDBKIT_PUREPYTHON=1, as every
-     * other accelerator); tests flip it to compare both paths in one process. */
-    const char *pure = getenv("RDBKIT_PUREPYTHON");
-    if (PyModule_AddObjectRef(m, "FASTPATH", (pure && *pure) ? Py_False : Py_True) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
     return m;
 }

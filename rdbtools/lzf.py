@@ -8,8 +8,7 @@ before the start, and nothing is allocated beyond ``expected_len``.
 
 from __future__ import annotations
 
-import os
-
+from ._accel import c_module
 from .errors import BadEncoding
 
 
@@ -52,12 +51,7 @@ def _decompress_py(data: bytes, expected_len: int) -> bytes:
     return bytes(out)
 
 
-try:  # pragma: no cover - environment dependent
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    import lzf as _lzf
-except ImportError:  # pragma: no cover
-    _lzf = None
+_lzf = c_module("lzf")  # the python-neo-lzf binding
 
 
 def decompress(data: bytes, expected_len: int) -> bytes:

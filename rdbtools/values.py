@@ -8,14 +8,17 @@ at the same offset for every fixture.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from ._accel import c_module
 from .constants import EB_EXPIRE_TIME_MAX
-from .encodings.intset import decode_intset_strings
-from .encodings.listpack import decode_listpack, decode_listpack_strings
+from .encodings import (  # the chosen decoders (C unless RDBKIT_PUREPYTHON)
+    decode_intset_strings,
+    decode_listpack,
+    decode_listpack_strings,
+    decode_ziplist_strings,
+)
 from .encodings.stream import load_stream, skip_stream
-from .encodings.ziplist import decode_ziplist_strings
 from .encodings.zipmap import decode_zipmap
 from .errors import BadEncoding, RdbCorruptError, UnknownOpcode
 from .model import ModuleValue
@@ -362,12 +365,8 @@ def skip_value(t: int, buf: bytes, pos: int, max_len: int, valkey: bool = False)
 _ONE_STRING = frozenset((0, 9, 10, 11, 12, 13, 16, 17, 20))
 
 
-try:  # C accelerator (rdbtools/_speedups.c): same results and errors; RDBKIT_PUREPYTHON=1 keeps the code above
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    from ._speedups import hash_pairs as _pairs
-    from ._speedups import zset_pairs as _zset_pairs
-except ImportError:
-    pass
+_pairs_py, _zset_pairs_py = _pairs, _zset_pairs  # the references of the C versions
+if (_c := c_module("rdbtools._speedups")) is not None:  # same results and errors
+    _pairs, _zset_pairs = _c.hash_pairs, _c.zset_pairs
 
 __all__ = ["load_value", "skip_value"]

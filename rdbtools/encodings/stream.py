@@ -39,7 +39,8 @@ from ..primitives import (
     save_string,
     skip_string,
 )
-from .listpack import decode_listpack, encode_listpack, lp_entry_size, lp_int_entry_size
+from . import decode_listpack  # the chosen decoder (C unless RDBKIT_PUREPYTHON)
+from .listpack import encode_listpack, lp_entry_size, lp_int_entry_size
 
 _id_be = struct.Struct(">QQ").unpack_from
 _pack_id_be = struct.Struct(">QQ").pack

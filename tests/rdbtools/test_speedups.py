@@ -5,27 +5,28 @@ for the real DUMP payloads of the shared corpus, the C functions return exactly
 what the Python ones return (same values, same types) or raise BadEncoding
 where they do, with the same ``offset``.
 
-The Python references are private copies of the codec modules loaded with
-``RDBKIT_PUREPYTHON=1``, so they stay pure whether or not the accelerators are
-wired into ``rdbtools.encodings``.
+The Python references are imported directly: the pure codec modules
+``rdbtools.encodings.listpack``/``ziplist``/``intset`` and the ``_py`` pairing functions
+of ``rdbtools.values`` (rdbtools._accel), whatever ``RDBKIT_PUREPYTHON`` says.
 """
 
 from __future__ import annotations
 
 import glob
-import importlib.util
 import math
-import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from rdbtools import values as VALUES
+from rdbtools.encodings import intset as IS
+from rdbtools.encodings import listpack as LP
+from rdbtools.encodings import ziplist as ZL
 from rdbtools.errors import BadEncoding
 from rdbtools.numbers import INT64_MAX, INT64_MIN
 from rdbtools.primitives import load_len, load_string
@@ -33,36 +34,6 @@ from rdbtools.primitives import load_len, load_string
 C = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
 
 ROOT = Path(__file__).resolve().parents[2]
-PKG = ROOT / "rdbtools"
-
-
-def _pure(relpath: str) -> ModuleType:
-    """A private copy of ``rdbtools/<relpath>`` with the accelerators disabled."""
-    name = "rdbtools." + relpath[:-3].replace("/", ".")
-    parent, _, leaf = name.rpartition(".")
-    spec = importlib.util.spec_from_file_location(f"{parent}._pure_{leaf}", PKG / relpath)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    saved = os.environ.get("RDBKIT_PUREPYTHON")
-    os.environ["RDBKIT_PUREPYTHON"] = "1"
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if saved is None:
-            del os.environ["RDBKIT_PUREPYTHON"]
-        else:
-            os.environ["RDBKIT_PUREPYTHON"] = saved
-    return module
-
-
-LP = _pure("encodings/listpack.py")
-ZL = _pure("encodings/ziplist.py")
-IS = _pure("encodings/intset.py")
-VALUES = _pure("values.py")
-
-
-def _py_intset_strings(blob: Any) -> list[bytes]:
-    return [b"%d" % v for v in IS.decode_intset(blob)]
 
 
 PY: dict[str, Callable[..., Any]] = {
@@ -71,9 +42,9 @@ PY: dict[str, Callable[..., Any]] = {
     "decode_ziplist": ZL.decode_ziplist,
     "decode_ziplist_strings": ZL.decode_ziplist_strings,
     "decode_intset": IS.decode_intset,
-    "decode_intset_strings": getattr(IS, "decode_intset_strings", _py_intset_strings),
-    "zset_pairs": VALUES._zset_pairs,
-    "hash_pairs": VALUES._pairs,
+    "decode_intset_strings": IS.decode_intset_strings,
+    "zset_pairs": VALUES._zset_pairs_py,
+    "hash_pairs": VALUES._pairs_py,
 }
 LP_FUNCS = ("decode_listpack", "decode_listpack_strings")
 ZL_FUNCS = ("decode_ziplist", "decode_ziplist_strings")
