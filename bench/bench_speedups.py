@@ -35,6 +35,7 @@ except ImportError:
 
 
 from rdbtools import decoder  # noqa: E402
+from rdbtools import lzf as rlzf  # noqa: E402
 from rdbtools import values as VALUES  # noqa: E402
 from rdbtools.encodings import intset as IS  # noqa: E402
 from rdbtools.encodings import listpack as LP  # noqa: E402
@@ -121,6 +122,23 @@ def main() -> None:
     _row(
         "zset listpack blob -> pairs (decode + pairs)", py_zset, c_zset, LP.encode_listpack(zset), n
     )
+    # LZF: ours (C and Python) and, for scale, the python-neo-lzf binding's decoder
+    import lzf as binding
+
+    for label, raw in (
+        ("LZF 200 B of words", b" ".join(words[i % 30] for i in range(25))),
+        ("LZF 4 KiB of words", b" ".join(words[(i * 7) % 30] for i in range(512))),
+    ):
+        comp, size = binding.compress(raw), len(raw)
+        _row(
+            f"lzf_decompress: {label}",
+            lambda c, size=size: rlzf._decompress_py(c, size),
+            lambda c, size=size: C.lzf_decompress(c, size),
+            comp,
+            n // 10,
+        )
+        tb = _best(lambda c, size=size: binding.decompress(c, size), comp, n // 10)
+        print(f"{'  python-neo-lzf decompress (C)':<48} {'':>11} {tb * 1e6:8.2f} µs")
 
 
 def _clock(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:

@@ -22,7 +22,8 @@ decoders), and where one module holds both, the reference keeps a ``_py`` name
 (``values._pairs_py``, ``jsonl._record_to_line_py``, ``keyset._PyKeySet``,
 ``glob._glob_match_py``, ``lzf._decompress_py``, ``crc64._crc64_py``,
 ``engine.server.replies._bulks_py``). Each module picks its C twin with
-:func:`c_module` (or :func:`use_c` for a library), and nothing else reads the variable.
+:func:`c_module` (``aof`` asks :func:`use_c` before importing its hiredis wrapper);
+nothing else reads the variable (tests/test_accel.py checks both).
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ def use_c() -> bool:
 
 
 def c_module(name: str) -> ModuleType | None:
-    """The compiled module ``name`` (e.g. ``"rdbtools._speedups"``) when :func:`use_c`
-    allows it and it is built; None means: use the pure-Python code."""
+    """The compiled module or C library ``name`` (``"rdbtools._speedups"``, ``"anycrc"``)
+    when :func:`use_c` allows it and it is built; None means: use the pure-Python code."""
     if not use_c():
         return None
     try:

@@ -41,6 +41,8 @@ SWITCHED = [
      "rdbtools.jsonl._records_to_jsonl_py", "rdbtools._speedups"),
     ("KeySet", "rdbtools.keyset.KeySet", "rdbtools.keyset._PyKeySet", "rdbtools._speedups"),
     ("decoder key scan", "rdbtools.decoder._scan_keys", "None", "rdbtools._speedups"),
+    ("lzf decompress", "rdbtools.lzf.decompress", "rdbtools.lzf._decompress_py",
+     "rdbtools._speedups"),
     ("lzf compress", "rdbtools.lzf._lzf", "None", "lzf"),
     ("crc64", "rdbtools.crc64.crc64", "rdbtools.crc64._crc64_py", "anycrc"),
     ("glob_match", "rdbtools.glob.glob_match", "rdbtools.glob._glob_match_py", "rdbtools._glob"),
