@@ -95,27 +95,6 @@ sk_str(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, SkStr 
     return 0;
 }
 
-/* The string as a new bytes object (takes over r->obj). */
-static PyObject *
-sk_bytes(SkStr *r)
-{
-    if (r->obj != NULL) {
-        PyObject *o = r->obj;
-        r->obj = NULL;
-        return o;
-    }
-    return PyBytes_FromStringAndSize((const char *)r->s, r->len);
-}
-
-PyObject *
-sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
-{
-    SkStr r;
-    if (sk_str(p, n, pos, max_len, &r) < 0)
-        return NULL;
-    return sk_bytes(&r);
-}
-
 /* Types whose keys scan_keys builds (and, for each, values.load_value's names). */
 static const uint8_t sk_handled[21] = {
     [0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [10] = 1, [11] = 1,

@@ -344,7 +344,16 @@ sk_release(SkStr *r)
 }
 
 /* Read one string and return it as bytes, or NULL (stop). */
-PyObject *sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len);
+static inline PyObject *
+sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
+{
+    SkStr r;
+    if (sk_str(p, n, pos, max_len, &r) < 0)
+        return NULL;
+    if (r.obj != NULL) /* LZF: already a bytes object */
+        return r.obj;
+    return PyBytes_FromStringAndSize((const char *)r.s, r.len);
+}
 /* values.load_value for the types scan_keys handles: 0 with the value, its type
  * name and encoding (borrowed), or -1 to stop. */
 int sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
