@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 
+from ._accel import c_module
 from .constants import (
     RDB_OPCODE_AUX,
     RDB_OPCODE_EOF,
@@ -74,6 +75,10 @@ from .model import (
 from .objects import OBJECT_TYPES, object_types
 from .objects.modules import walk_module_value
 from .primitives import Short, load_len, load_ms, load_seconds, load_string
+
+# The decoder's C key scan (rdbtools/csrc/scan.c), None for the Python path alone;
+# tests/rdbtools/test_fastpath.py sets it to run both paths in one process.
+_scan_keys: Callable[..., tuple] | None = getattr(c_module("rdbtools._speedups"), "scan_keys", None)
 
 
 class _NeedData:
@@ -272,29 +277,15 @@ class RdbDecoder:
         parse_item = self._parse_item
         # C fast path (rdbtools._speedups.scan_keys): parses runs of common keys into
         # `out` and stops before anything else, incomplete or invalid, which the code
-        # below then parses as always. Chosen once per decoder; off when filtering,
-        # with RDBKIT_PUREPYTHON=1 or when `_speedups.FASTPATH` is false. It hands
+        # below then parses as always. Chosen once per decoder (from `_scan_keys`,
+        # None with RDBKIT_PUREPYTHON=1); off when filtering. It hands
         # back batches of about 256 events rather than a whole buffer's worth: the
         # consumer frees them while they are hot, and the cyclic GC, triggered by
         # net allocations, has far less to do (a 1M-key file decodes ~25% faster).
         try:
             scan = self._scan
         except AttributeError:
-            scan = None
-            if not self._filtering:
-                try:
-                    from . import _speedups
-                except ImportError:
-                    pass
-                else:
-                    if _speedups.FASTPATH:
-                        scan = _speedups.scan_keys
-                        keys = self._keys  # the C scanner records keys in its own KeySet
-                        if keys is not None and not isinstance(keys, _speedups.KeySet):
-                            if keys:
-                                scan = None
-                            else:
-                                self._keys = _speedups.KeySet()
+            scan = None if self._filtering else _scan_keys
             self._scan: Callable[..., tuple] | None = scan
         while True:
             buf = self._buf

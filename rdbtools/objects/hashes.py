@@ -23,10 +23,10 @@ expire time, fields without a TTL last, as Redis keeps it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
+from .._accel import c_module
 from ..constants import (
     EB_EXPIRE_TIME_MAX,
     RDB_TYPE_HASH,
@@ -35,9 +35,14 @@ from ..constants import (
     RDB_TYPE_HASH_METADATA,
     RDB_TYPE_HASH_ZIPLIST,
 )
-from ..encodings.listpack import decode_listpack, decode_listpack_strings, encode_listpack
-from ..encodings.ziplist import decode_ziplist_strings, encode_ziplist
-from ..encodings.zipmap import decode_zipmap
+from ..encodings import (
+    decode_listpack,
+    decode_listpack_strings,
+    decode_ziplist_strings,
+    decode_zipmap,
+    encode_listpack,
+    encode_ziplist,
+)
 from ..errors import BadEncoding, RdbCorruptError, RdbEncodeError
 from ..policy import EncodingPolicy
 from ..primitives import (
@@ -293,12 +298,9 @@ def hash_type(pairs: Pairs, fexp: Mapping[bytes, int] | None, version: int,
     return RDB_TYPE_HASH_ZIPLIST
 
 
-try:  # C accelerator (rdbtools/_speedups.c): same results and errors; RDBKIT_PUREPYTHON=1 keeps the code above
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    from .._speedups import hash_pairs as _pairs
-except ImportError:
-    pass
+_pairs_py = _pairs  # the reference of the C version
+if (_c := c_module("rdbtools._speedups")) is not None:  # same results and errors
+    _pairs = _c.hash_pairs
 
 __all__ = [
     "hash_type",

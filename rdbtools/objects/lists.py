@@ -26,8 +26,12 @@ from ..constants import (
     RDB_TYPE_LIST_QUICKLIST_2,
     RDB_TYPE_LIST_ZIPLIST,
 )
-from ..encodings.listpack import decode_listpack_strings, encode_listpack
-from ..encodings.ziplist import decode_ziplist_strings, encode_ziplist
+from ..encodings import (
+    decode_listpack_strings,
+    decode_ziplist_strings,
+    encode_listpack,
+    encode_ziplist,
+)
 from ..errors import RdbCorruptError
 from ..policy import EncodingPolicy
 from ..primitives import (

@@ -17,8 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..constants import RDB_TYPE_SET, RDB_TYPE_SET_INTSET, RDB_TYPE_SET_LISTPACK
-from ..encodings.intset import decode_intset_strings, encode_intset
-from ..encodings.listpack import decode_listpack_strings, encode_listpack
+from ..encodings import (
+    decode_intset_strings,
+    decode_listpack_strings,
+    encode_intset,
+    encode_listpack,
+)
 from ..errors import RdbCorruptError, RdbEncodeError
 from ..policy import EncodingPolicy
 from ..primitives import check_unique, load_blob, load_strings, save_string, save_strings

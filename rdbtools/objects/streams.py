@@ -34,7 +34,8 @@ from ..constants import (
     STREAM_ITEM_FLAG_DELETED,
     STREAM_ITEM_FLAG_SAMEFIELDS,
 )
-from ..encodings.listpack import decode_listpack, encode_listpack, lp_entry_size, lp_int_entry_size
+from ..encodings import decode_listpack, encode_listpack
+from ..encodings.listpack import lp_entry_size, lp_int_entry_size
 from ..errors import BadEncoding, RdbCorruptError, RdbEncodeError
 from ..model import PendingEntry, Stream, StreamConsumer, StreamGroup, StreamID
 from ..primitives import (

@@ -17,17 +17,16 @@ keeps it, and such a zset is always written compact in its given order.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from .._accel import c_module
 from ..constants import (
     RDB_TYPE_ZSET,
     RDB_TYPE_ZSET_2,
     RDB_TYPE_ZSET_LISTPACK,
     RDB_TYPE_ZSET_ZIPLIST,
 )
-from ..encodings.listpack import decode_listpack, encode_listpack
-from ..encodings.ziplist import decode_ziplist_strings, encode_ziplist
+from ..encodings import decode_listpack, decode_ziplist_strings, encode_listpack, encode_ziplist
 from ..errors import BadEncoding, RdbCorruptError, RdbEncodeError
 from ..numbers import g17
 from ..policy import EncodingPolicy, fpconv_dtoa, string_double, zset_score_entry
@@ -198,12 +197,9 @@ def zset_type(pairs: list[tuple[bytes, float]], fexp: Any, version: int,
     return RDB_TYPE_ZSET_LISTPACK if enc == "listpack" else RDB_TYPE_ZSET_ZIPLIST
 
 
-try:  # C accelerator (rdbtools/_speedups.c): same results and errors; RDBKIT_PUREPYTHON=1 keeps the code above
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    from .._speedups import zset_pairs as _zset_pairs
-except ImportError:
-    pass
+_zset_pairs_py = _zset_pairs  # the reference of the C version
+if (_c := c_module("rdbtools._speedups")) is not None:  # same results and errors
+    _zset_pairs = _c.zset_pairs
 
 __all__ = [
     "load_zset",
