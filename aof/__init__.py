@@ -6,7 +6,7 @@ Redis Cluster's hash slots (``slots``): protocol pieces that the engine's replic
 link and the CLI's remote commands drive over their own sockets.
 
 ``FastReplyParser`` is the hiredis-backed reply parser when hiredis is installed
-and ``RDBKIT_PUREPYTHON`` is not set to a non-empty value other than ``0``;
+and ``RDBKIT_PUREPYTHON`` allows C code (``rdbtools._accel``: unset, empty or ``0``);
 otherwise it is the pure-Python :class:`ReplyParser`. Use it only for trusted
 streams. :class:`ReplyParser` is pure Python; :class:`RequestParser` scans whole
 canonical multibulk commands with the optional C module ``aof._respfast`` (same
@@ -15,8 +15,6 @@ its Python state machine; ``RDBKIT_PUREPYTHON`` turns the C scan off.
 """
 
 from __future__ import annotations
-
-import os
 
 from aof.check import AofCheckReport, FileCheck, FixPlan, analyse, apply_fix
 from aof.commands import Command, Transaction, group_transactions
@@ -60,18 +58,18 @@ from aof.resp import (
 from aof.rewriter import AofRewriter, encode_rdb_base, rewrite_commands
 from aof.slots import key_hash_slot
 from aof.writer import AofSink, AofWriter
+from rdbtools._accel import use_c
 
 FastReplyParser: type[ReplyParser] | type
 HAS_HIREDIS = False
-if os.environ.get("RDBKIT_PUREPYTHON", "") in ("", "0"):
+FastReplyParser = ReplyParser
+if use_c():
     try:
         from aof._resp_hiredis import HiredisReplyParser as FastReplyParser
 
         HAS_HIREDIS = True
     except ImportError:  # pragma: no cover - depends on the environment
-        FastReplyParser = ReplyParser
-else:
-    FastReplyParser = ReplyParser
+        pass
 
 __all__ = [
     "HAS_HIREDIS",

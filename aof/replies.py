@@ -13,10 +13,10 @@ Python value from :class:`Simple`, :class:`Map`, :class:`SetReply`,
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aof.resp import encode_double, format_double  # noqa: F401 - re-exported for commands
+from rdbtools._accel import c_module
 
 OK = b"+OK\r\n"
 PONG = b"+PONG\r\n"
@@ -104,26 +104,22 @@ def set_of_bulks(items: list[bytes], resp: int) -> bytes:
 
 _bulks_py, _bulks_resp_py, _set_of_bulks_py = bulks, bulks_resp, set_of_bulks
 
-if os.environ.get("RDBKIT_PUREPYTHON", "") in ("", "0"):
-    try:  # C encoder (aof/_respfast.c): the same bytes; items other than bytes/None → Python
-        from aof._respfast import bulk_array as _bulk_array
-    except ImportError:  # pragma: no cover - depends on the build
-        pass
-    else:
+if (_c := c_module("aof._respfast")) is not None:  # C encoder (aof/_respfast.c): the same bytes
+    _bulk_array = _c.bulk_array  # NotImplemented for items other than bytes/None → Python
 
-        def bulks(items: list[bytes] | tuple[bytes, ...]) -> bytes:  # noqa: F811
-            """An array of bulk strings (None items become null bulks)."""
-            r = _bulk_array(items, NULL_BULK, 42)
-            return _bulks_py(items) if r is NotImplemented else r
+    def bulks(items: list[bytes] | tuple[bytes, ...]) -> bytes:  # noqa: F811
+        """An array of bulk strings (None items become null bulks)."""
+        r = _bulk_array(items, NULL_BULK, 42)
+        return _bulks_py(items) if r is NotImplemented else r
 
-        def bulks_resp(items: list[bytes | None], resp: int) -> bytes:  # noqa: F811
-            """Like :func:`bulks` but nulls follow the client's protocol."""
-            r = _bulk_array(items, NULL3 if resp == 3 else NULL_BULK, 42)
-            return _bulks_resp_py(items, resp) if r is NotImplemented else r
+    def bulks_resp(items: list[bytes | None], resp: int) -> bytes:  # noqa: F811
+        """Like :func:`bulks` but nulls follow the client's protocol."""
+        r = _bulk_array(items, NULL3 if resp == 3 else NULL_BULK, 42)
+        return _bulks_resp_py(items, resp) if r is NotImplemented else r
 
-        def set_of_bulks(items: list[bytes], resp: int) -> bytes:  # noqa: F811
-            r = _bulk_array(items, None, 126 if resp == 3 else 42)
-            return _set_of_bulks_py(items, resp) if r is NotImplemented else r
+    def set_of_bulks(items: list[bytes], resp: int) -> bytes:  # noqa: F811
+        r = _bulk_array(items, None, 126 if resp == 3 else 42)
+        return _set_of_bulks_py(items, resp) if r is NotImplemented else r
 
 
 def map_header(n: int, resp: int) -> bytes:

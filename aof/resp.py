@@ -25,8 +25,8 @@ multibulk records with exact CRLFs, counts ≥ 1, and ``#`` annotation lines
 skipped; violations raise :class:`RespProtocolError` with texts of our own.
 
 The hot path parses runs of canonical multibulk commands: with the C scanner
-``aof._respfast.scan_requests`` when it is built (and ``RDBKIT_PUREPYTHON`` is
-unset or ``0``), else with ``bytes.split`` over a bounded window, validating every
+``aof._respfast.scan_requests`` when it is built (and ``RDBKIT_PUREPYTHON``, read
+by ``rdbtools._accel``, allows it), else with ``bytes.split`` over a bounded window, validating every
 ``$<len>`` against its payload with C-level ``map`` calls. Anything unusual
 (inline, lenient CRLFs, over-limit sizes, a command not complete yet; for the
 Python scanner also payloads containing CRLF) falls back to the byte-exact state
@@ -36,7 +36,6 @@ offsets, buffered bytes and errors (tests/aof/test_resp_fast.py).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from math import copysign, isinf, isnan
 from typing import Final
 
 from aof.errors import RespProtocolError
+from rdbtools._accel import c_module
 
 __all__ = [
     "format_double",
@@ -187,12 +187,8 @@ def split_args(line: bytes) -> list[bytes] | None:
 
 
 # --- request parser --------------------------------------------------------------------------
-_scan_requests: Callable[..., int] | None = None
-if os.environ.get("RDBKIT_PUREPYTHON", "") in ("", "0"):
-    try:  # C fast path (aof/_respfast.c): canonical multibulk runs only, never an error
-        from aof._respfast import scan_requests as _scan_requests
-    except ImportError:  # pragma: no cover - depends on the build
-        pass
+# C fast path (aof/_respfast.c): canonical multibulk runs only, never an error
+_scan_requests: Callable[..., int] | None = getattr(c_module("aof._respfast"), "scan_requests", None)
 
 _COUNT_TOKENS_MAX: Final = 1024
 _LEN_TOKENS_MAX: Final = 1024

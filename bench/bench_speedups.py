@@ -5,27 +5,24 @@
 
 For each decoder, on small realistic blobs (what keys of a typical RDB hold),
 prints the best-of-5 time per call of the Python and the C function and the
-speed-up. The Python side is a private copy of each codec module loaded with
-RDBKIT_PUREPYTHON=1, so the numbers stay honest once the accelerators are
-wired into rdbtools.encodings.
+speed-up. The Python side is the pure codec modules themselves
+(rdbtools.encodings.listpack, ... and the ``_py`` functions of rdbtools.objects.hashes and zsets).
 
 ``--files`` measures the decoder's fast path on whole files (default: the
 1M-key benchmark files of ``bench/dataset.py``), in one process: the full
-parse with ``scan_keys`` on and off (``_speedups.FASTPATH``), JSONL lines with
+parse with ``scan_keys`` on and off (``rdbtools.decoder._scan_keys``), JSONL lines with
 the C and the Python ``record_to_line``, and ``redis-check-rdb`` on the same
 file for scale. Best of 3, CPU seconds (the machine may be shared) and wall.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import time
 import timeit
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,30 +34,13 @@ except ImportError:
     sys.exit("rdbtools._speedups is not built: run `pip install -e .` first")
 
 
-def _pure(relpath: str) -> ModuleType:
-    name = "rdbtools." + relpath[:-3].replace("/", ".")
-    parent, _, leaf = name.rpartition(".")
-    spec = importlib.util.spec_from_file_location(
-        f"{parent}._pure_{leaf}", ROOT / "rdbtools" / relpath
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    saved = os.environ.get("RDBKIT_PUREPYTHON")
-    os.environ["RDBKIT_PUREPYTHON"] = "1"
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if saved is None:
-            del os.environ["RDBKIT_PUREPYTHON"]
-        else:
-            os.environ["RDBKIT_PUREPYTHON"] = saved
-    return module
-
-
-LP = _pure("encodings/listpack.py")
-ZL = _pure("encodings/ziplist.py")
-IS = _pure("encodings/intset.py")
-VALUES = _pure("values.py")
+from rdbtools import decoder  # noqa: E402
+from rdbtools import lzf as rlzf  # noqa: E402
+from rdbtools.encodings import intset as IS  # noqa: E402
+from rdbtools.encodings import listpack as LP  # noqa: E402
+from rdbtools.encodings import ziplist as ZL  # noqa: E402
+from rdbtools.objects import hashes as HASHES  # noqa: E402
+from rdbtools.objects import zsets as ZSETS  # noqa: E402
 
 
 def _best(fn: Callable[[Any], object], arg: Any, n: int) -> float:
@@ -124,18 +104,18 @@ def main() -> None:
         "decode_intset_strings: 512 int16", py_intset_strings, C.decode_intset_strings, ins, n // 10
     )
     zitems = LP.decode_listpack(LP.encode_listpack(zset))
-    _row("zset_pairs: 15 members (int + text scores)", VALUES._zset_pairs, C.zset_pairs, zitems, n)
+    _row("zset_pairs: 15 members (int + text scores)", ZSETS._zset_pairs_py, C.zset_pairs, zitems, n)
     hitems = LP.decode_listpack_strings(LP.encode_listpack(hash_))
     _row(
         "hash_pairs: 15 fields",
-        lambda x: VALUES._pairs(x, "hash listpack"),
+        lambda x: HASHES._pairs_py(x, "hash listpack"),
         C.hash_pairs,
         hitems,
         n,
     )
 
     def py_zset(blob: bytes) -> object:
-        return VALUES._zset_pairs(LP.decode_listpack(blob))
+        return ZSETS._zset_pairs_py(LP.decode_listpack(blob))
 
     def c_zset(blob: bytes) -> object:
         return C.zset_pairs(C.decode_listpack(blob))
@@ -143,6 +123,23 @@ def main() -> None:
     _row(
         "zset listpack blob -> pairs (decode + pairs)", py_zset, c_zset, LP.encode_listpack(zset), n
     )
+    # LZF: ours (C and Python) and, for scale, the python-neo-lzf binding's decoder
+    import lzf as binding
+
+    for label, raw in (
+        ("LZF 200 B of words", b" ".join(words[i % 30] for i in range(25))),
+        ("LZF 4 KiB of words", b" ".join(words[(i * 7) % 30] for i in range(512))),
+    ):
+        comp, size = binding.compress(raw), len(raw)
+        _row(
+            f"lzf_decompress: {label}",
+            lambda c, size=size: rlzf._decompress_py(c, size),
+            lambda c, size=size: C.lzf_decompress(c, size),
+            comp,
+            n // 10,
+        )
+        tb = _best(lambda c, size=size: binding.decompress(c, size), comp, n // 10)
+        print(f"{'  python-neo-lzf decompress (C)':<48} {'':>11} {tb * 1e6:8.2f} µs")
 
 
 def _clock(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
@@ -163,18 +160,20 @@ def files(paths: list[Path]) -> None:
 
     def parse(path: Path, fast: bool) -> Callable[[], object]:
         def run() -> None:
-            saved, C.FASTPATH = C.FASTPATH, fast
+            saved = decoder._scan_keys
+            decoder._scan_keys = C.scan_keys if fast else None
             try:
                 for _ in iter_events(path):
                     pass
             finally:
-                C.FASTPATH = saved
+                decoder._scan_keys = saved
 
         return run
 
     def dump(path: Path, fast: bool) -> Callable[[], object]:
         def run() -> None:
-            saved, C.FASTPATH = C.FASTPATH, fast
+            saved = decoder._scan_keys
+            decoder._scan_keys = C.scan_keys if fast else None
             try:
                 if fast:  # what `rdbkit dump` would do with records_to_jsonl
                     batch: list = []
@@ -195,7 +194,7 @@ def files(paths: list[Path]) -> None:
                             lines = []
                     "\n".join(lines).encode("utf-8")
             finally:
-                C.FASTPATH = saved
+                decoder._scan_keys = saved
 
         return run
 

@@ -7,7 +7,7 @@ Redis file. ``RDBKIT_PUREPYTHON=1`` selects the table-driven fallback.
 
 from __future__ import annotations
 
-import os
+from ._accel import c_module
 
 _POLY_REFLECTED = 0x95AC9329AC4BC9B5
 
@@ -33,11 +33,8 @@ def _crc64_py(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
 
 
 def _load_fast():  # pragma: no cover - depends on the environment
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        return None
-    try:
-        import anycrc
-    except ImportError:
+    anycrc = c_module("anycrc")
+    if anycrc is None:
         return None
     model = anycrc.Model("CRC64-REDIS")
     calc = model.calc

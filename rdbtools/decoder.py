@@ -12,6 +12,11 @@ doubles the attempted span when the exact size is unknown, so retries cost
 amortised linear time). Fed chunks are only joined when a retry can succeed.
 Memory is therefore bounded by the largest single item, not by the input.
 
+Values are read through the object table (:mod:`rdbtools.objects`): the type
+byte picks a row, whose ``load`` builds the value or, for a key a :class:`Filter`
+leaves out, whose ``skip`` walks past it. Opcodes are compared by their rdb.h
+names (:mod:`rdbtools.constants`).
+
 The CRC-64 runs over consumed bytes as they are dropped from the buffer, and the
 decoder stops exactly after the 8-byte checksum: anything after it is
 ``trailing_data`` (the AOF loader and the replica continue from there).
@@ -23,7 +28,23 @@ import re
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 
-from .constants import TYPE_NAME_BY_BYTE
+from ._accel import c_module
+from .constants import (
+    RDB_OPCODE_AUX,
+    RDB_OPCODE_EOF,
+    RDB_OPCODE_EXPIRETIME,
+    RDB_OPCODE_EXPIRETIME_MS,
+    RDB_OPCODE_FREQ,
+    RDB_OPCODE_FUNCTION2,
+    RDB_OPCODE_FUNCTION_PRE_GA,
+    RDB_OPCODE_IDLE,
+    RDB_OPCODE_MODULE_AUX,
+    RDB_OPCODE_RESIZEDB,
+    RDB_OPCODE_SELECTDB,
+    RDB_OPCODE_SLOT_INFO,
+    RDB_TYPE_STRING,
+    VALKEY_RDB_OPCODE_SLOT_IMPORT,
+)
 from .crc64 import crc64
 from .errors import (
     ChecksumMismatch,
@@ -51,8 +72,13 @@ from .model import (
     SlotImport,
     SlotInfo,
 )
+from .objects import OBJECT_TYPES, object_types
+from .objects.modules import walk_module_value
 from .primitives import Short, load_len, load_ms, load_seconds, load_string
-from .values import _module_value, load_value, skip_value
+
+# The decoder's C key scan (rdbtools/csrc/scan.c), None for the Python path alone;
+# tests/rdbtools/test_fastpath.py sets it to run both paths in one process.
+_scan_keys: Callable[..., tuple] | None = getattr(c_module("rdbtools._speedups"), "scan_keys", None)
 
 
 class _NeedData:
@@ -97,19 +123,19 @@ class Filter:
 
 
 _OPCODE_PHASE = {
-    0xFF: "check-sum",
-    0xFE: "read-selectdb",
-    0xFD: "read-expire",
-    0xFC: "read-expire",
-    0xFB: "read-resizedb",
-    0xFA: "read-aux",
-    0xF9: "read-freq",
-    0xF8: "read-idle",
-    0xF7: "read-module-aux",
-    0xF6: "read-function",
-    0xF5: "read-function",
-    0xF4: "read-slot-info",
-    0xF3: "read-slot-import",
+    RDB_OPCODE_EOF: "check-sum",
+    RDB_OPCODE_SELECTDB: "read-selectdb",
+    RDB_OPCODE_EXPIRETIME: "read-expire",
+    RDB_OPCODE_EXPIRETIME_MS: "read-expire",
+    RDB_OPCODE_RESIZEDB: "read-resizedb",
+    RDB_OPCODE_AUX: "read-aux",
+    RDB_OPCODE_FREQ: "read-freq",
+    RDB_OPCODE_IDLE: "read-idle",
+    RDB_OPCODE_MODULE_AUX: "read-module-aux",
+    RDB_OPCODE_FUNCTION_PRE_GA: "read-function",
+    RDB_OPCODE_FUNCTION2: "read-function",
+    RDB_OPCODE_SLOT_INFO: "read-slot-info",
+    VALKEY_RDB_OPCODE_SLOT_IMPORT: "read-slot-import",
 }
 
 
@@ -150,6 +176,7 @@ class RdbDecoder:
         self.version: int | None = None
         self.magic: bytes | None = None
         self.valkey = False
+        self._objects = OBJECT_TYPES  # type byte -> row (rdbtools.objects); Valkey's for VALKEY files
         self.db = 0
         self._expire: int | None = None
         self._idle: int | None = None
@@ -250,29 +277,15 @@ class RdbDecoder:
         parse_item = self._parse_item
         # C fast path (rdbtools._speedups.scan_keys): parses runs of common keys into
         # `out` and stops before anything else, incomplete or invalid, which the code
-        # below then parses as always. Chosen once per decoder; off when filtering,
-        # with RDBKIT_PUREPYTHON=1 or when `_speedups.FASTPATH` is false. It hands
+        # below then parses as always. Chosen once per decoder (from `_scan_keys`,
+        # None with RDBKIT_PUREPYTHON=1); off when filtering. It hands
         # back batches of about 256 events rather than a whole buffer's worth: the
         # consumer frees them while they are hot, and the cyclic GC, triggered by
         # net allocations, has far less to do (a 1M-key file decodes ~25% faster).
         try:
             scan = self._scan
         except AttributeError:
-            scan = None
-            if not self._filtering:
-                try:
-                    from . import _speedups
-                except ImportError:
-                    pass
-                else:
-                    if _speedups.FASTPATH:
-                        scan = _speedups.scan_keys
-                        keys = self._keys  # the C scanner records keys in its own KeySet
-                        if keys is not None and not isinstance(keys, _speedups.KeySet):
-                            if keys:
-                                scan = None
-                            else:
-                                self._keys = _speedups.KeySet()
+            scan = None if self._filtering else _scan_keys
             self._scan: Callable[..., tuple] | None = scan
         while True:
             buf = self._buf
@@ -377,7 +390,7 @@ class RdbDecoder:
         t = buf[item_pos]
         if t >= 0xF0:
             return _OPCODE_PHASE.get(t, "read-type"), None
-        if t not in TYPE_NAME_BY_BYTE:
+        if t not in self._objects:
             return "read-type", None
         try:
             key, key_end = load_string(buf, item_pos + 1, self._max_len)
@@ -444,13 +457,14 @@ class RdbDecoder:
         self.version = version
         self.magic = magic
         self.valkey = magic == b"VALKEY"
+        self._objects = object_types(self.valkey)
         return Header(version, magic, self._base + pos), pos + 9
 
     def _parse_key(self, t: int, buf: bytes, pos: int):
-        """One key: type byte, key string, value. Short strings are read inline."""
+        """One key: type byte, key string, value (its row's load or skip). Short strings are read inline."""
         start = pos
-        type_name = TYPE_NAME_BY_BYTE.get(t)
-        if type_name is None:
+        row = self._objects.get(t)
+        if row is None:
             raise UnknownOpcode(f"unknown type or opcode {t}", offset=start, type_byte=t)
         b = buf[pos + 1]
         if b < 0x40:
@@ -462,15 +476,15 @@ class RdbDecoder:
             key, pos = load_string(buf, pos + 1, self._max_len)
         if self._filtering and (
             (self._dbs is not None and self.db not in self._dbs)
-            or (self._types is not None and type_name not in self._types)
+            or (self._types is not None and row.type not in self._types)
             or (self._keymatch is not None and not self._keymatch(key))
         ):
-            pos = skip_value(t, buf, pos, self._max_len, self.valkey)
+            pos = row.skip(buf, pos, self._max_len)
             if self._keys is not None and not self._keys.add(self.db, key):
                 self._duplicate(key, start)
             self._expire = self._idle = self._freq = None
             return None, pos
-        if t == 0:
+        if t == RDB_TYPE_STRING:
             b = buf[pos]
             if b < 0x40:
                 end = pos + 1 + b
@@ -480,14 +494,13 @@ class RdbDecoder:
                 pos = end
             else:
                 value, pos = load_string(buf, pos, self._max_len)
-            enc = "string"
             fexp = None
         else:
-            type_name, value, enc, fexp, pos = load_value(t, buf, pos, self._max_len, self.valkey)
+            value, fexp, pos = row.load(buf, pos, self._max_len)
         if self._keys is not None and not self._keys.add(self.db, key):
             self._duplicate(key, start)
         record = Record(
-            self.db, key, type_name, value, self._expire, self._idle, self._freq, fexp, enc, t,
+            self.db, key, row.type, value, self._expire, self._idle, self._freq, fexp, row.encoding, t,
             self._base + start,
         )
         if self._expire is not None or self._idle is not None or self._freq is not None:
@@ -506,53 +519,53 @@ class RdbDecoder:
         start = pos
         base = self._base
         pos += 1
-        if t == 0xFC:  # EXPIRETIME_MS
+        if t == RDB_OPCODE_EXPIRETIME_MS:
             self._expire, pos = load_ms(buf, pos)
             return None, pos
-        if t == 0xF9:  # FREQ
+        if t == RDB_OPCODE_FREQ:
             self._freq = buf[pos]
             return None, pos + 1
-        if t == 0xF8:  # IDLE
+        if t == RDB_OPCODE_IDLE:
             self._idle, pos = load_len(buf, pos)
             return None, pos
-        if t == 0xFE:  # SELECTDB
+        if t == RDB_OPCODE_SELECTDB:
             db, pos = load_len(buf, pos)
             if db > 0xFFFFFFFF:
                 raise LimitExceeded(f"db number {db} is out of range", offset=start)
             self.db = db
             return SelectDb(db, base + start), pos
-        if t == 0xFB:  # RESIZEDB
+        if t == RDB_OPCODE_RESIZEDB:
             a, pos = load_len(buf, pos)
             b, pos = load_len(buf, pos)
             return ResizeDb(a, b, base + start), pos
-        if t == 0xFA:  # AUX
+        if t == RDB_OPCODE_AUX:
             k, pos = load_string(buf, pos, self._max_len)
             v, pos = load_string(buf, pos, self._max_len)
             return Aux(k, v, base + start), pos
-        if t == 0xFD:  # EXPIRETIME (seconds)
+        if t == RDB_OPCODE_EXPIRETIME:  # seconds
             secs, pos = load_seconds(buf, pos)
             self._expire = secs * 1000
             return None, pos
-        if t == 0xFF:  # EOF
+        if t == RDB_OPCODE_EOF:
             return self._parse_eof(buf, start)
-        if t == 0xF5:  # FUNCTION2
+        if t == RDB_OPCODE_FUNCTION2:
             code, pos = load_string(buf, pos, self._max_len)
             return FunctionLibrary(code, base + start), pos
-        if t == 0xF7:  # MODULE_AUX
+        if t == RDB_OPCODE_MODULE_AUX:
             module_id, pos = load_len(buf, pos)
             when_op, pos = load_len(buf, pos)
             if when_op != 2:
                 raise RdbCorruptError("MODULE_AUX 'when' is not a UINT opcode", offset=pos)
             when, pos = load_len(buf, pos)
             raw_start = pos
-            _, pos = _module_value(buf, pos, self._max_len)
+            pos = walk_module_value(buf, pos, self._max_len)
             return ModuleAux(module_id, when, bytes(buf[raw_start:pos]), base + start), pos
-        if t == 0xF4 and not self.valkey:  # SLOT_INFO
+        if t == RDB_OPCODE_SLOT_INFO and not self.valkey:
             a, pos = load_len(buf, pos)
             b, pos = load_len(buf, pos)
             c, pos = load_len(buf, pos)
             return SlotInfo(a, b, c, base + start), pos
-        if t == 0xF3 and self.valkey:  # Valkey SLOT_IMPORT
+        if t == VALKEY_RDB_OPCODE_SLOT_IMPORT and self.valkey:
             job, pos = load_string(buf, pos, self._max_len)
             n, pos = load_len(buf, pos)
             ranges = []
@@ -561,7 +574,7 @@ class RdbDecoder:
                 b, pos = load_len(buf, pos)
                 ranges.append((a, b))
             return SlotImport(job, tuple(ranges), base + start), pos
-        if t == 0xF6:  # FUNCTION_PRE_GA (7.0 release candidates)
+        if t == RDB_OPCODE_FUNCTION_PRE_GA:  # 7.0 release candidates
             name, pos = load_string(buf, pos, self._max_len)
             engine, pos = load_string(buf, pos, self._max_len)
             has_desc, pos = load_len(buf, pos)

@@ -27,8 +27,9 @@ from typing import Any
 
 from rdbtools.model import Record, Stream
 from rdbtools.numbers import g17
+from rdbtools.objects import FAMILIES
 
-OBJ_TYPES = {"string": 0, "list": 1, "set": 2, "zset": 3, "hash": 4, "module": 5, "stream": 6}
+OBJ_TYPES = {name: family.obj_type for name, family in FAMILIES.items()}  # server.h OBJ_*
 _ZERO = bytes(20)
 _sha1 = hashlib.sha1
 

@@ -5,10 +5,10 @@ Wire form (``createDumpPayload`` / ``verifyDumpPayload`` in Redis's cluster.c)::
     <type u8> <value, exactly as in an RDB file> <rdb_version u16 LE> <crc64 u64 LE>
 
 No key, no expiry, no LRU/LFU. The CRC covers every byte before it, version
-included. ``dump_value`` writes the value with :func:`rdbtools.encoder.save_value`
+included. ``dump_value`` writes the value with :func:`rdbtools.objects.save_value`
 (so the bytes equal real Redis's DUMP wherever the encoding is deterministic) and
-``restore_value`` reads it with :func:`rdbtools.values.load_value`, the RDB
-decoder's own value parser. Errors carry Redis's reply texts
+``restore_value`` reads it with the ``load`` of its type byte's row in the
+object table (:mod:`rdbtools.objects`), as the RDB decoder does. Errors carry Redis's reply texts
 (``DUMP payload version or checksum are wrong``, ``Bad data format``) as their
 message; the precise cause is chained as ``__cause__``.
 """
@@ -18,9 +18,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .constants import TYPE_NAME_BY_BYTE
+from .constants import (
+    QUICKLIST_NODE_CONTAINER_PACKED,
+    RDB_TYPE_HASH_LISTPACK,
+    RDB_TYPE_LIST_QUICKLIST_2,
+    RDB_TYPE_SET_INTSET,
+    RDB_TYPE_STREAM_LISTPACKS,
+    RDB_TYPE_STREAM_LISTPACKS_2,
+    RDB_TYPE_STREAM_LISTPACKS_3,
+    RDB_TYPE_ZSET_LISTPACK,
+)
 from .crc64 import crc64
-from .encoder import MAX_VERSION, MIN_VERSION, save_value
+from .encoder import MAX_VERSION, MIN_VERSION
 from .errors import (
     ChecksumMismatch,
     RdbCorruptError,
@@ -31,9 +40,9 @@ from .errors import (
 )
 from .limits import Limits
 from .model import Record
+from .objects import object_types, save_value
 from .policy import EncodingPolicy
 from .primitives import Short, load_len, load_string
-from .values import load_value
 
 BAD_VERSION_OR_CHECKSUM = "DUMP payload version or checksum are wrong"
 BAD_DATA_FORMAT = "Bad data format"
@@ -131,12 +140,13 @@ def restore_value(
     payload = bytes(payload)
     body, version = open_payload(payload, max_version, verify_checksum=verify_checksum)
     t = payload[0]
-    if t not in TYPE_NAME_BY_BYTE:
+    row = object_types(version >= 80).get(t)
+    if row is None:
         cause = UnknownOpcode(f"{t} is not a value type", offset=0, type_byte=t)
         raise RdbCorruptError(BAD_DATA_FORMAT, offset=0, phase="read-type", type_byte=t) from cause
     max_len = (limits or Limits()).max_string
     try:
-        type_name, value, encoding, fexp, end = load_value(t, body, 1, max_len, valkey=version >= 80)
+        value, fexp, end = row.load(body, 1, max_len)
         if end != len(body):
             raise RdbCorruptError(f"{len(body) - end} bytes left after the value", offset=end)
     except RdbError as exc:
@@ -146,7 +156,7 @@ def restore_value(
         raise RdbCorruptError(BAD_DATA_FORMAT, phase="read-value", type_byte=t) from cause
     except (ValueError, OverflowError, MemoryError, TypeError, RecursionError) as exc:
         raise RdbCorruptError(BAD_DATA_FORMAT, phase="read-value", type_byte=t) from exc
-    return DumpedValue(type_name, value, encoding, fexp, version, t)
+    return DumpedValue(row.type, value, row.encoding, fexp, version, t)
 
 
 def payload_blobs(payload: bytes, upto: int | None = None) -> list[int]:
@@ -165,11 +175,11 @@ def payload_blobs(payload: bytes, upto: int | None = None) -> list[int]:
     last = len(buf) if upto is None else upto
     out: list[int] = []
     try:
-        if t in (11, 16, 17):  # SET_INTSET, HASH_LISTPACK, ZSET_LISTPACK
+        if t in (RDB_TYPE_SET_INTSET, RDB_TYPE_HASH_LISTPACK, RDB_TYPE_ZSET_LISTPACK):
             if 1 <= last:
                 load_string(buf, 1, max_len)
                 out.append(1)
-        elif t == 18:  # LIST_QUICKLIST_2: <container> <string> per node; 2 = packed
+        elif t == RDB_TYPE_LIST_QUICKLIST_2:  # <container> <string> per node
             n, pos = load_len(buf, 1)
             for _ in range(n):
                 container, pos = load_len(buf, pos)
@@ -177,9 +187,10 @@ def payload_blobs(payload: bytes, upto: int | None = None) -> list[int]:
                 if start > last:
                     break
                 _, pos = load_string(buf, pos, max_len)
-                if container == 2:
+                if container == QUICKLIST_NODE_CONTAINER_PACKED:
                     out.append(start)
-        elif t in (15, 19, 21):  # STREAM_LISTPACKS*: <node key> <listpack> per node
+        elif t in (RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2, RDB_TYPE_STREAM_LISTPACKS_3):
+            # <node key> <listpack> per node
             n, pos = load_len(buf, 1)
             for _ in range(n):
                 _, pos = load_string(buf, pos, max_len)

@@ -13,8 +13,8 @@ chunks; the running CRC-64 covers every byte from the magic through the EOF
 opcode. SELECTDB is written lazily, before the first key of each db, so dbs
 whose keys were all filtered or dropped leave no trace (as Redis skips empty
 dbs). Values get the encoding Redis picks for the target version
-(:mod:`rdbtools.policy`); ``save_value`` is the per-type writer shared with
-DUMP payloads (:mod:`rdbtools.dump`).
+(:mod:`rdbtools.policy`), written by the object table's rows
+(:func:`rdbtools.objects.save_value`, shared with DUMP payloads).
 
 What a target version cannot hold (hash field TTLs below 12, streams below 9,
 functions below 10, module values below 8 or with ``modules=False``, empty
@@ -33,12 +33,21 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from .constants import EB_EXPIRE_TIME_MAX
+from .constants import (
+    RDB_MODULE_OPCODE_UINT,
+    RDB_OPCODE_AUX,
+    RDB_OPCODE_EOF,
+    RDB_OPCODE_EXPIRETIME_MS,
+    RDB_OPCODE_FREQ,
+    RDB_OPCODE_FUNCTION2,
+    RDB_OPCODE_IDLE,
+    RDB_OPCODE_MODULE_AUX,
+    RDB_OPCODE_RESIZEDB,
+    RDB_OPCODE_SELECTDB,
+    RDB_OPCODE_SLOT_INFO,
+    RDB_TYPE_STRING,
+)
 from .crc64 import crc64
-from .encodings.intset import encode_intset
-from .encodings.listpack import encode_listpack
-from .encodings.stream import save_stream
-from .encodings.ziplist import encode_ziplist
 from .errors import RdbEncodeError, RdbError
 from .model import (
     Aux,
@@ -47,17 +56,15 @@ from .model import (
     FunctionPreGA,
     Header,
     ModuleAux,
-    ModuleValue,
     Record,
     ResizeDb,
     SelectDb,
     SlotImport,
     SlotInfo,
-    Stream,
 )
-from .numbers import g17
-from .policy import EncodingPolicy, fpconv_dtoa, string_double, zset_score_entry
-from .primitives import save_binary_double, save_len, save_ms, save_string
+from .objects import save_value
+from .policy import EncodingPolicy
+from .primitives import save_len, save_ms, save_string
 
 MIN_VERSION = 6
 MAX_VERSION = 12
@@ -65,8 +72,21 @@ MAX_VERSION = 12
 # redis-ver written in the regenerated aux fields: a release of the era that writes the version
 REDIS_VER = {7: b"3.2.13", 8: b"4.0.14", 9: b"6.2.14", 10: b"7.0.15", 11: b"7.2.6", 12: b"7.4.1"}
 
-_EMPTY_POLICY = EncodingPolicy()
 _FOREIGN = (TypeError, ValueError, AttributeError, OverflowError, IndexError, KeyError, struct.error)
+
+# opcode bytes as written before their payloads
+_AUX = bytes((RDB_OPCODE_AUX,))
+_EOF = bytes((RDB_OPCODE_EOF,))
+_EXPIRETIME_MS = bytes((RDB_OPCODE_EXPIRETIME_MS,))
+_FREQ = bytes((RDB_OPCODE_FREQ,))
+_FUNCTION2 = bytes((RDB_OPCODE_FUNCTION2,))
+_IDLE = bytes((RDB_OPCODE_IDLE,))
+_MODULE_AUX = bytes((RDB_OPCODE_MODULE_AUX,))
+_RESIZEDB = bytes((RDB_OPCODE_RESIZEDB,))
+_SELECTDB = bytes((RDB_OPCODE_SELECTDB,))
+_SLOT_INFO = bytes((RDB_OPCODE_SLOT_INFO,))
+_STRING = bytes((RDB_TYPE_STRING,))
+_UINT = bytes((RDB_MODULE_OPCODE_UINT,))  # MODULE_AUX's "when" is a UINT module item
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,195 +125,6 @@ def default_aux(
     elif version >= 8:
         aux.append((b"aof-preamble", b"1" if aof_base else b"0"))
     return aux
-
-
-# ----------------------------------------------------------------------------- values
-
-
-def save_value(
-    type_name: str,
-    value: Any,
-    field_expires: Mapping[bytes, int] | None,
-    version: int,
-    policy: EncodingPolicy | None = None,
-    compress: bool = True,
-) -> tuple[int, bytes]:
-    """``(type byte, value bytes)`` of one value as Redis writes it at RDB ``version``.
-
-    Mirrors ``rdbSaveObjectType`` + ``rdbSaveObject``. Raises :class:`RdbEncodeError`
-    when the version cannot hold the value (callers decide about lossy drops first).
-    """
-    policy = policy or _EMPTY_POLICY
-    if type_name == "string":
-        return 0, save_string(value, compress)
-    if type_name == "list":
-        return _save_list(value, version, policy, compress)
-    if type_name == "set":
-        return _save_set(value, version, policy, compress)
-    if type_name == "zset":
-        return _save_zset(value, version, policy, compress)
-    if type_name == "hash":
-        return _save_hash(value, field_expires, version, policy, compress)
-    if type_name == "stream":
-        if not isinstance(value, Stream):
-            raise RdbEncodeError("a stream value must be a Stream")
-        if version < 9:
-            raise RdbEncodeError(f"streams need RDB 9 (Redis 5.0); the target is RDB {version}")
-        layout = 3 if version >= 11 else 2 if version == 10 else 1
-        return (15, 19, 21)[layout - 1], save_stream(value, layout, policy, compress)
-    if type_name == "module":
-        if not isinstance(value, ModuleValue):
-            raise RdbEncodeError("a module value must be a ModuleValue")
-        if version < 8:
-            raise RdbEncodeError(f"module values need RDB 8 (Redis 4.0); the target is RDB {version}")
-        return 7, save_len(value.module_id) + value.raw
-    raise RdbEncodeError(f"unknown value type {type_name!r}")
-
-
-def _nonempty(items: Sequence, what: str) -> None:
-    if not items:
-        raise RdbEncodeError(f"an empty {what} cannot be stored (Redis deletes empty keys)")
-
-
-def _save_list(items: Sequence[bytes], version: int, policy: EncodingPolicy, compress: bool):
-    _nonempty(items, "list")
-    if version >= 7:
-        nodes = policy.list_nodes(items, version)
-        out = [save_len(len(nodes))]
-        if version >= 10:  # quicklist 2: container + PLAIN element or PACKED listpack
-            for plain, elems in nodes:
-                if plain:
-                    out.append(b"\x01" + save_string(elems[0], compress))
-                else:
-                    out.append(b"\x02" + save_string(encode_listpack(elems), compress))
-            return 18, b"".join(out)
-        for _, elems in nodes:
-            out.append(save_string(encode_ziplist(elems), compress))
-        return 14, b"".join(out)
-    if policy.list_encoding(items, version) == "ziplist":
-        return 10, save_string(encode_ziplist(items), compress)
-    return 1, save_len(len(items)) + b"".join([save_string(i, compress) for i in items])
-
-
-def _save_set(members: Sequence[bytes], version: int, policy: EncodingPolicy, compress: bool):
-    _nonempty(members, "set")
-    if len(set(members)) != len(members):
-        raise RdbEncodeError("duplicate set member")
-    enc = policy.set_encoding(members, version)
-    if enc == "intset":
-        return 11, save_string(encode_intset(int(m) for m in members), compress)
-    if enc == "listpack":
-        return 20, save_string(encode_listpack(members), compress)
-    return 2, save_len(len(members)) + b"".join([save_string(m, compress) for m in members])
-
-
-def _zkey(p: tuple[bytes, float]) -> tuple[float, bytes]:
-    return p[1], p[0]
-
-
-_LL_HALF = float((2**63 - 1) // 2)  # double2ll's range
-
-
-def _save_zset(pairs: Sequence[tuple[bytes, float]], version: int, policy: EncodingPolicy, compress: bool):
-    """A zset. One holding a NaN score (Redis takes one in a RESTOREd listpack) keeps its
-    given order and is always written compact, its NaN as the text ``nan``/``-nan``: the
-    skiplist forms cannot hold it (Redis's loader refuses "Zset with NAN score")."""
-    _nonempty(pairs, "zset")
-    if len({m for m, _ in pairs}) != len(pairs):
-        raise RdbEncodeError("duplicate zset member")
-    has_nan = any(s != s for _, s in pairs)
-    # zslInsert order: score, then member bytes; NaN orders nothing: the listpack's order
-    ordered = list(pairs) if has_nan else sorted(pairs, key=_zkey)
-    enc = policy.zset_encoding(pairs, version)
-    if has_nan and enc == "skiplist":
-        enc = "listpack" if version >= 10 else "ziplist"
-    if enc != "skiplist":
-        flat: list[bytes | int] = []
-        append = flat.append
-        if version >= 10:  # zset_score_entry, inlined: double2ll first, else the era's text
-            text = fpconv_dtoa if version >= 11 else g17
-            for m, s in ordered:
-                append(m)
-                if -_LL_HALF <= s <= _LL_HALF and int(s) == s:
-                    append(int(s))
-                else:
-                    append(text(float(s)))
-        else:
-            for m, s in ordered:
-                append(m)
-                append(g17(s) if s != s else zset_score_entry(float(s), version))
-        if enc == "listpack":
-            return 17, save_string(encode_listpack(flat), compress)
-        return 12, save_string(encode_ziplist(flat), compress)
-    out = [save_len(len(pairs))]
-    # ZSET_2 is written from the skiplist tail: highest score first (rdbSaveObject)
-    if version >= 8:
-        for m, s in reversed(ordered):
-            out.append(save_string(m, compress))
-            out.append(save_binary_double(float(s)))
-        return 5, b"".join(out)
-    for m, s in reversed(ordered):
-        out.append(save_string(m, compress))
-        out.append(string_double(float(s)))
-    return 3, b"".join(out)
-
-
-def _save_hash(
-    pairs: Sequence[tuple[bytes, bytes]],
-    fexp: Mapping[bytes, int] | None,
-    version: int,
-    policy: EncodingPolicy,
-    compress: bool,
-):
-    _nonempty(pairs, "hash")
-    fields = [f for f, _ in pairs]
-    if len(set(fields)) != len(fields):
-        raise RdbEncodeError("duplicate hash field")
-    if fexp and version < 12:
-        raise RdbEncodeError(
-            f"hash field TTLs need RDB 12 (Redis 7.4); the target is RDB {version}"
-        )
-    meta = version >= 12 and fexp is not None
-    if fexp:
-        known = set(fields)
-        for f, at in fexp.items():
-            if f not in known:
-                raise RdbEncodeError(f"field TTL for {f!r}, which is not in the hash")
-            if not 0 < at <= EB_EXPIRE_TIME_MAX:
-                raise RdbEncodeError(f"field {f!r} expire time {at} is outside 1..2^48-1")
-    enc = policy.hash_encoding(pairs, version, field_ttls=meta)
-    if enc == "listpackex":
-        # triplets ordered by expire time, fields without TTL last (0 = none)
-        get = fexp.get  # type: ignore[union-attr]
-        order = sorted(pairs, key=lambda p: (get(p[0]) is None, get(p[0]) or 0))
-        flat: list[bytes | int] = []
-        for f, v in order:
-            flat.append(f)
-            flat.append(v)
-            flat.append(get(f) or 0)
-        min_expire = min(fexp.values()) if fexp else 0
-        return 25, save_ms(min_expire) + save_string(encode_listpack(flat), compress)
-    if enc != "hashtable":
-        flat2 = [x for p in pairs for x in p]
-        if enc == "listpack":
-            return 16, save_string(encode_listpack(flat2), compress)
-        return 13, save_string(encode_ziplist(flat2), compress)
-    out = []
-    if fexp:  # HASH_METADATA: ttl = expireAt - minExpire + 1, 0 for none
-        min_expire = min(fexp.values())
-        out.append(save_ms(min_expire))
-        out.append(save_len(len(pairs)))
-        for f, v in pairs:
-            at = fexp.get(f)
-            out.append(save_len(0 if at is None else at - min_expire + 1))
-            out.append(save_string(f, compress))
-            out.append(save_string(v, compress))
-        return 24, b"".join(out)
-    out.append(save_len(len(pairs)))
-    for f, v in pairs:
-        out.append(save_string(f, compress))
-        out.append(save_string(v, compress))
-    return 4, b"".join(out)
 
 
 # ----------------------------------------------------------------------------- encoder
@@ -376,7 +207,7 @@ class RdbEncoder:
         parts = [b"REDIS%04d" % self.version]
         if self.version >= 7:
             for k, v in self._aux:
-                parts.append(b"\xfa" + save_string(k, self.compress) + save_string(v, self.compress))
+                parts.append(_AUX + save_string(k, self.compress) + save_string(v, self.compress))
         return b"".join(parts)
 
     def start(self) -> bytes:
@@ -402,7 +233,7 @@ class RdbEncoder:
         """The EOF opcode and the CRC-64 trailer (0 when ``checksum`` is off)."""
         if self.done:
             return b""
-        head = self._emit(self._header() + b"\xff")
+        head = self._emit(self._header() + _EOF)
         self.done = True
         tail = (self._crc if self.checksum else 0).to_bytes(8, "little")
         self.bytes_written += 8
@@ -465,7 +296,7 @@ class RdbEncoder:
             return b""
         if t is Aux:
             if self._aux_mode == "passthrough" and self.version >= 7:
-                return b"\xfa" + save_string(ev.key, self.compress) + save_string(ev.value, self.compress)
+                return _AUX + save_string(ev.key, self.compress) + save_string(ev.value, self.compress)
             return b""
         if t is FunctionLibrary or t is FunctionPreGA:
             if t is FunctionPreGA:  # 7.0 GA loads these as "#!<engine> name=<lib>\n<code>"
@@ -480,7 +311,7 @@ class RdbEncoder:
                     name=name, offset=ev.offset,
                 )
                 return b""
-            return b"\xf5" + save_string(code, self.compress)
+            return _FUNCTION2 + save_string(code, self.compress)
         if t is ModuleAux:
             if self.version < 9 or not self.modules:
                 reason = (
@@ -490,7 +321,7 @@ class RdbEncoder:
                 )
                 self._cannot("module-aux", reason, name=ev.module_name.encode(), offset=ev.offset)
                 return b""
-            return b"\xf7" + save_len(ev.module_id) + b"\x02" + save_len(ev.when) + ev.raw
+            return _MODULE_AUX + save_len(ev.module_id) + _UINT + save_len(ev.when) + ev.raw
         if t is SlotInfo:
             if self.version >= 12:
                 self._slot = ev
@@ -503,11 +334,11 @@ class RdbEncoder:
 
     def _select(self, db: int) -> bytes:
         self._db = db
-        out = b"\xfe" + save_len(db)
+        out = _SELECTDB + save_len(db)
         if self.version >= 7:
             size = self._sizes.get(db) or self._resize.get(db)
             if size is not None:
-                out += b"\xfb" + save_len(size[0]) + save_len(size[1])
+                out += _RESIZEDB + save_len(size[0]) + save_len(size[1])
         return out
 
     def _unholdable(self, rec: Record) -> tuple[str, str] | None:
@@ -542,19 +373,19 @@ class RdbEncoder:
                 parts.append(self._select(rec.db))
             if self._slot is not None:
                 s = self._slot
-                parts.append(b"\xf4" + save_len(s.slot) + save_len(s.slot_size) + save_len(s.expires_slot_size))
+                parts.append(_SLOT_INFO + save_len(s.slot) + save_len(s.slot_size) + save_len(s.expires_slot_size))
                 self._slot = None
             if rec.expire_ms is not None:
-                parts.append(b"\xfc" + save_ms(rec.expire_ms))
+                parts.append(_EXPIRETIME_MS + save_ms(rec.expire_ms))
             if self.version >= 9:
                 if rec.idle is not None:
-                    parts.append(b"\xf8" + save_len(rec.idle))
+                    parts.append(_IDLE + save_len(rec.idle))
                 if rec.freq is not None:
                     if not 0 <= rec.freq <= 255:
                         raise RdbEncodeError(f"LFU counter {rec.freq} is outside 0..255")
-                    parts.append(b"\xf9" + bytes((rec.freq,)))
+                    parts.append(_FREQ + bytes((rec.freq,)))
             if rec.type == "string":
-                parts.append(b"\x00" + save_string(rec.key, self.compress) + save_string(rec.value, self.compress))
+                parts.append(_STRING + save_string(rec.key, self.compress) + save_string(rec.value, self.compress))
             else:
                 tb, body = save_value(rec.type, rec.value, fexp, self.version, self.policy, self.compress)
                 parts.append(bytes((tb,)) + save_string(rec.key, self.compress) + body)
@@ -600,6 +431,5 @@ __all__ = [
     "RdbEncoder",
     "default_aux",
     "encode_bytes",
-    "save_value",
     "write_events",
 ]

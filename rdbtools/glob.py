@@ -40,8 +40,9 @@ same answers.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
+
+from ._accel import c_module
 
 __all__ = ["glob_match", "glob_matcher"]
 
@@ -180,13 +181,5 @@ def _python_matcher(pattern: bytes, nocase: bool = False) -> Callable[[bytes], b
 glob_match = _glob_match_py
 glob_matcher = _python_matcher
 
-try:  # C accelerator (rdbtools/_glob.c): the same loop; RDBKIT_PUREPYTHON=1 keeps the code above
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    from ._glob import glob_match as _c_glob_match
-    from ._glob import glob_matcher as _c_glob_matcher
-except ImportError:
-    pass
-else:
-    glob_match = _c_glob_match
-    glob_matcher = _c_glob_matcher
+if (_c := c_module("rdbtools._glob")) is not None:  # the same loop (rdbtools/csrc/glob.c)
+    glob_match, glob_matcher = _c.glob_match, _c.glob_matcher

@@ -21,10 +21,10 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
+from ._accel import c_module
 from .model import (
     ModuleValue,
     PendingEntry,
@@ -286,19 +286,14 @@ def record_to_line(r: Record) -> str:
 
 def records_to_jsonl(records: Sequence[Record]) -> bytes:
     """The lines of ``records``, each ending in a newline, as UTF-8 (a batch of ``rdbkit dump``)."""
-    return "".join([record_to_line(r) + "\n" for r in records]).encode("utf-8")
+    line = _record_to_line_py  # the pure reference calls the pure line writer
+    return "".join([line(r) + "\n" for r in records]).encode("utf-8")
 
 
-_record_to_line_py = record_to_line
+_record_to_line_py, _records_to_jsonl_py = record_to_line, records_to_jsonl  # the references
 
-try:  # C accelerator (rdbtools/_speedups.c): the same text; RDBKIT_PUREPYTHON=1 keeps the code above
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    from ._speedups import record_to_line as _c_record_to_line
-    from ._speedups import records_to_jsonl as _c_records_to_jsonl
-except ImportError:
-    pass
-else:
+if (_c := c_module("rdbtools._speedups")) is not None:  # the same text (rdbtools/csrc/jsonl.c)
+    _c_record_to_line, _c_records_to_jsonl = _c.record_to_line, _c.records_to_jsonl
 
     def record_to_line(r: Record) -> str:  # noqa: F811 - C first, Python for what C leaves
         """One JSONL line (no newline); byte-for-byte ``json.dumps(record_to_json(r))``."""

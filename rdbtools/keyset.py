@@ -19,7 +19,7 @@ craft, and a file refused that way once passes the next run.
 
 from __future__ import annotations
 
-import os
+from ._accel import c_module
 
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -45,11 +45,7 @@ class _PyKeySet:
 
 
 KeySet: type = _PyKeySet
-try:  # pragma: no cover - environment dependent
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    from ._speedups import KeySet  # type: ignore[no-redef]  # noqa: F811
-except ImportError:  # pragma: no cover
-    pass
+if (_c := c_module("rdbtools._speedups")) is not None:
+    KeySet = _c.KeySet
 
 __all__ = ["KeySet"]

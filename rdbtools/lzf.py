@@ -1,19 +1,28 @@
 """LZF as Redis uses it (liblzf 3.6 stream format, no header).
 
-The C binding (python-neo-lzf, module ``lzf``) does the work; a bounded pure
-Python decompressor is the fallback and the reference for the error rules:
-the output must be exactly ``expected_len`` bytes, back-references may not reach
-before the start, and nothing is allocated beyond ``expected_len``.
+Decompression: the bounded pure-Python decoder below is the reference for the
+error rules (the output must be exactly ``expected_len`` bytes, back-references
+may not reach before the start, nothing is allocated beyond ``expected_len``) and
+their messages; ``rdbtools._speedups.lzf_decompress`` (rdbtools/csrc/lzf.c, the
+one LZF decoder in C, which the decoder's key scan uses too) gives the same
+results and errors. Compression: the python-neo-lzf binding (module ``lzf``),
+whose output is liblzf's byte for byte; without it nothing is compressed.
 """
 
 from __future__ import annotations
 
-import os
-
+from ._accel import c_module
 from .errors import BadEncoding
 
 
 def _decompress_py(data: bytes, expected_len: int) -> bytes:
+    """Decompress ``data`` into exactly ``expected_len`` bytes or raise BadEncoding."""
+    if expected_len <= 0:
+        if expected_len < 0:
+            raise BadEncoding(f"invalid LZF data: negative length {expected_len}")
+        if data:
+            raise BadEncoding("invalid LZF data: data for an empty string")
+        return b""
     out = bytearray()
     i = 0
     n = len(data)
@@ -52,29 +61,11 @@ def _decompress_py(data: bytes, expected_len: int) -> bytes:
     return bytes(out)
 
 
-try:  # pragma: no cover - environment dependent
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    import lzf as _lzf
-except ImportError:  # pragma: no cover
-    _lzf = None
+decompress = _decompress_py
+if (_c := c_module("rdbtools._speedups")) is not None:
+    decompress = _c.lzf_decompress  # the same results and errors
 
-
-def decompress(data: bytes, expected_len: int) -> bytes:
-    """Decompress ``data`` into exactly ``expected_len`` bytes or raise BadEncoding."""
-    if expected_len == 0:
-        if data:
-            raise BadEncoding("invalid LZF data: data for an empty string")
-        return b""
-    if _lzf is None:
-        return _decompress_py(data, expected_len)
-    try:
-        out = _lzf.decompress(data, expected_len)
-    except (ValueError, OverflowError, MemoryError) as exc:
-        raise BadEncoding(f"invalid LZF data ({exc})") from exc
-    if out is None or len(out) != expected_len:
-        raise BadEncoding(f"invalid LZF data: output is not {expected_len} bytes")
-    return out
+_lzf = c_module("lzf")  # the python-neo-lzf binding: compression only
 
 
 def compress(data: bytes) -> bytes | None:

@@ -158,6 +158,65 @@ def skip_string(buf: bytes, pos: int, max_len: int) -> int:
     return end
 
 
+def load_strings(buf: bytes, pos: int, max_len: int) -> tuple[list[bytes], int]:
+    """A length ``n`` then ``n`` strings (plain lists and sets): ``(strings, end)``."""
+    n, pos = load_len(buf, pos)
+    items = []
+    append = items.append
+    for _ in range(n):
+        v, pos = load_string(buf, pos, max_len)
+        append(v)
+    return items, pos
+
+
+def skip_strings(buf: bytes, pos: int, max_len: int, per: int = 1) -> int:
+    """Position after a length ``n`` then ``n * per`` strings (plain lists, sets, hashes)."""
+    n, pos = load_len(buf, pos)
+    for _ in range(n * per):
+        pos = skip_string(buf, pos, max_len)
+    return pos
+
+
+# ----------------------------------------------------------------------------- blobs in strings
+
+
+def load_blob(decode, buf: bytes, pos: int, max_len: int):
+    """A compact blob (listpack, ziplist, intset, zipmap) stored as one RDB string:
+    ``(decode(blob), end)``, a decoding error's offset mapped into ``buf`` (:func:`decode_blob`)."""
+    start = pos
+    blob, pos = load_string(buf, pos, max_len)
+    return decode_blob(decode, blob, start, buf, pos), pos
+
+
+def decode_blob(fn, blob, offset: int, buf: bytes | None = None, end: int | None = None):
+    """Run a blob decoder; map a blob-relative error offset into the file.
+
+    For a raw string the blob's bytes sit right before ``end``, so the offset is
+    exact. Inside an LZF-compressed blob there is no file position for it: the
+    error points at the string and the message names the decompressed offset.
+    Without ``buf`` (a check over already-decoded items) the error points at ``offset``.
+    """
+    try:
+        return fn(blob)
+    except BadEncoding as exc:
+        rel = exc.offset
+        if rel is None or buf is None:
+            exc.offset = offset
+        elif buf[offset] < 0xC0:
+            exc.offset = end - len(blob) + rel
+        else:
+            exc.offset = offset
+            exc.message = f"{exc.message} (offset {rel} of the decompressed LZF string)"
+            exc.args = (exc.message,)
+        raise
+
+
+def check_unique(values: list, what: str) -> None:
+    """Refuse a repeated member/field, as Redis's loader does (``what`` names it)."""
+    if len(set(values)) != len(values):
+        raise BadEncoding(f"duplicate {what}")
+
+
 def load_binary_double(buf: bytes, pos: int) -> tuple[float, int]:
     if pos + 8 > len(buf):
         raise Short(pos + 8)
@@ -243,6 +302,11 @@ def save_string(s: bytes, compress: bool = True) -> bytes:
     return save_len(n) + s
 
 
+def save_strings(items: list[bytes], compress: bool = True) -> bytes:
+    """The mirror of :func:`load_strings`: the count, then each string."""
+    return save_len(len(items)) + b"".join([save_string(i, compress) for i in items])
+
+
 def save_raw_string(s: bytes) -> bytes:
     """Length-prefixed bytes with no int or LZF encoding attempted."""
     return save_len(len(s)) + s
@@ -270,13 +334,17 @@ def save_ms(ms: int) -> bytes:
 
 __all__ = [
     "Short",
+    "check_unique",
+    "decode_blob",
     "load_binary_double",
+    "load_blob",
     "load_len",
     "load_ms",
     "load_raw",
     "load_seconds",
     "load_string",
     "load_string_double",
+    "load_strings",
     "save_binary_double",
     "save_int_string",
     "save_len",
@@ -284,5 +352,7 @@ __all__ = [
     "save_raw_string",
     "save_string",
     "save_string_double",
+    "save_strings",
     "skip_string",
+    "skip_strings",
 ]

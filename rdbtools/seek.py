@@ -8,7 +8,7 @@ diff, re-reads single records later (``read_many(offsets)``) without keeping
 them in memory:
 
 * an RDB record is re-read from ``Record.offset`` (its type byte) with the
-  decoder's own value loader (:func:`rdbtools.values.load_value`), so both
+  decoder's own value loader (:func:`rdbtools.objects.load_value`), so both
   reads run the same code. The per-key opcodes before it (EXPIRETIME, IDLE,
   FREQ) are not re-read: callers that need the expiry keep it from the first
   pass (:func:`decode_record_at` takes it as a parameter); the db comes from
@@ -30,15 +30,14 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
-from .constants import TYPE_NAME_BY_BYTE
 from .decoder import Filter
 from .errors import RdbCorruptError, RdbError, RdbTruncatedError, UnknownOpcode
 from .io import iter_events, open_input
 from .jsonl import record_from_json
 from .limits import Limits
 from .model import Header, Record, SelectDb
+from .objects import load_value, object_types
 from .primitives import Short, load_string
-from .values import load_value
 
 _FIRST_READ = 4096
 _CHUNK = 1 << 20
@@ -68,7 +67,7 @@ def decode_record_at(
             if not buf:
                 raise Short(1)
             t = buf[0]
-            if t not in TYPE_NAME_BY_BYTE:
+            if t not in object_types(valkey):
                 raise UnknownOpcode(f"no key at offset {offset} (byte {t})", offset=offset,
                                     type_byte=t, phase="read-type")
             key, pos = load_string(buf, 1, max_len)

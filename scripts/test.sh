@@ -17,7 +17,8 @@ PY="${PYTHON:-python3}"
 "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
 
 "$PY" -m ruff check rdbtools aof engine cli tests bench fixtures
-# Codec tests once more on the pure-Python fallbacks (the C paths run in the main pass).
+# Codec tests once more with RDBKIT_PUREPYTHON=1 (rdbtools/_accel.py): pure Python everywhere;
+# the C paths run in the main pass.
 RDBKIT_PUREPYTHON=1 "$PY" -m pytest -q -p no:cacheprovider tests/rdbtools tests/fuzz -x -q \
   -k "not differential" 2>&1 | tail -n 3
 exec "$PY" -m pytest -p no:cacheprovider "$@"

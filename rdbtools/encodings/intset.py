@@ -16,7 +16,6 @@ ascending. ``BadEncoding.offset`` is relative to the blob start.
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Iterable
 from operator import lt
@@ -83,15 +82,6 @@ def encode_intset(values: Iterable[int]) -> bytes:
         width = INTSET_ENC_INT16
     n = len(members)
     return _pack_hdr(width, n) + struct.pack(f"<{n}{_CODE[width]}", *members)
-
-
-
-try:  # C accelerator (rdbtools/_speedups.c): same results and errors; RDBKIT_PUREPYTHON=1 keeps the code above
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    from .._speedups import decode_intset, decode_intset_strings
-except ImportError:
-    pass
 
 __all__ = [
     "decode_intset_strings",

@@ -33,7 +33,6 @@ form, anything else as the smallest string form; ints are stored as integers.
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Iterable
 from typing import Any
@@ -307,14 +306,6 @@ def encode_listpack(items: Iterable[bytes | int]) -> bytes:
     header = _pack_hdr(total, count if count < LP_HDR_NUMELE_UNKNOWN else LP_HDR_NUMELE_UNKNOWN)
     return header + body + b"\xff"
 
-
-
-try:  # C accelerator (rdbtools/_speedups.c): same results and errors; RDBKIT_PUREPYTHON=1 keeps the code above
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    from .._speedups import decode_listpack, decode_listpack_strings
-except ImportError:
-    pass
 
 def lp_backlen_size(size: int) -> int:
     """Bytes of the backlen that follows an entry of ``size`` bytes (encoding + data)."""

@@ -34,7 +34,6 @@ integers.
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Iterable
 from typing import Any
@@ -276,15 +275,6 @@ def encode_ziplist(items: Iterable[bytes | int]) -> bytes:
     count = len(parts) // 2
     zllen = count if count < ZIPLIST_LEN_UNKNOWN else ZIPLIST_LEN_UNKNOWN
     return _pack_hdr(total, tail, zllen) + b"".join(parts) + b"\xff"
-
-
-
-try:  # C accelerator (rdbtools/_speedups.c): same results and errors; RDBKIT_PUREPYTHON=1 keeps the code above
-    if os.environ.get("RDBKIT_PUREPYTHON"):
-        raise ImportError
-    from .._speedups import decode_ziplist, decode_ziplist_strings
-except ImportError:
-    pass
 
 __all__ = [
     "ZIPLIST_HEADER_SIZE",

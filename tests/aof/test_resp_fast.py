@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from aof import resp
 from aof.errors import RespProtocolError
 from aof.resp import RequestParser, RespLimits, encode_command
+from rdbtools._accel import use_c
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -320,6 +321,6 @@ def test_purepython_env_disables_the_c_paths() -> None:
 
 
 def test_default_follows_the_environment() -> None:
-    pure = os.environ.get("RDBKIT_PUREPYTHON", "") not in ("", "0")
+    pure = not use_c()
     assert (RequestParser()._scan is None) == (pure or _respfast is None)
     assert (resp._scan_requests is None) == (pure or _respfast is None)

@@ -22,12 +22,13 @@ from rdbtools import (
     read_all,
 )
 from rdbtools.crc64 import crc64
-from rdbtools.encoder import Drop, RdbEncoder, default_aux, encode_bytes, save_value, write_events
+from rdbtools.encoder import Drop, RdbEncoder, default_aux, encode_bytes, write_events
 from rdbtools.encodings.listpack import encode_listpack
 from rdbtools.encodings.ziplist import encode_ziplist
 from rdbtools.errors import RdbEncodeError
 from rdbtools.lzf import lzf_fits
 from rdbtools.model import Stream, module_id_from_name
+from rdbtools.objects import save_value
 from rdbtools.policy import (
     EncodingPolicy,
     double2ll,
@@ -306,7 +307,7 @@ def test_quicklist_nodes_by_era() -> None:
 
 
 def test_stream_nodes_follow_stream_node_max_entries_and_bytes() -> None:
-    from rdbtools.encodings.stream import encode_stream_nodes
+    from rdbtools.objects.streams import encode_stream_nodes
 
     entries = [((1000 + i, 0), ((b"f", b"%d" % i),)) for i in range(250)]
     assert len(encode_stream_nodes(entries, EncodingPolicy(), 10)) == 3

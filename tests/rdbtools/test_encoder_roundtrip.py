@@ -13,13 +13,13 @@ layout stores). The fixture corpus makes the same trip.
 from __future__ import annotations
 
 import math
-import os
 import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rdbtools import ModuleValue, Record, read_all
+from rdbtools._accel import use_c
 from rdbtools.encoder import RdbEncoder
 from rdbtools.model import PendingEntry, Stream, StreamConsumer, StreamGroup, module_id_from_name
 from rdbtools.primitives import save_len, save_raw_string
@@ -308,7 +308,7 @@ def test_zset_scores_survive_bit_for_bit_where_the_format_keeps_them(pairs) -> N
 
 
 FIXTURES = [p for p in iter_fixture_rdbs() if p.name in ("dump.rdb", "dump-lfu.rdb") or p.parent.name == "legacy"]
-if os.environ.get("RDBKIT_PUREPYTHON"):  # pure-Python CRC/LZF: the legacy files and one 7.4 file
+if not use_c():  # pure-Python CRC/LZF: the legacy files and one 7.4 file
     FIXTURES = [p for p in FIXTURES if p.parent.name in ("legacy", "corpus-redis-7.4.1")]
 
 

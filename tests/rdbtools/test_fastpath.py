@@ -2,8 +2,8 @@
 
 ``rdbtools._speedups.scan_keys`` parses runs of common keys straight from the
 decoder's buffer and hands anything else (other opcodes and types, incomplete or
-invalid items) back to the Python path. ``_speedups.FASTPATH`` picks the path for
-each new decoder, so both run here in one process, on:
+invalid items) back to the Python path. ``rdbtools.decoder._scan_keys`` (None: Python
+alone) picks the path for each new decoder, so both run here in one process, on:
 
 * every fixture under ``fixtures/rdb/**``, whole and fed in chunks;
 * hypothesis-built files (a small byte builder over every string encoding and the
@@ -21,14 +21,11 @@ on every fixture record and on hypothesis records full of nasty bytes and floats
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import math
-import os
 import random
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import lzf as LZF  # python-neo-lzf, a dependency: makes the LZF test data
@@ -36,7 +33,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rdbtools import RdbDecoder, Record, read_all
+from rdbtools import RdbDecoder, Record, decoder, jsonl, read_all
+from rdbtools._accel import use_c
 from rdbtools.crc64 import crc64
 from rdbtools.encodings.intset import encode_intset
 from rdbtools.encodings.listpack import encode_listpack
@@ -60,27 +58,8 @@ SMALL = settings(
 )
 
 
-def _pure_jsonl() -> ModuleType:
-    """A private copy of rdbtools/jsonl.py with the accelerator disabled."""
-    spec = importlib.util.spec_from_file_location(
-        "rdbtools._pure_jsonl", ROOT / "rdbtools" / "jsonl.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    saved = os.environ.get("RDBKIT_PUREPYTHON")
-    os.environ["RDBKIT_PUREPYTHON"] = "1"
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if saved is None:
-            del os.environ["RDBKIT_PUREPYTHON"]
-        else:
-            os.environ["RDBKIT_PUREPYTHON"] = saved
-    return module
-
-
-PYJSONL = _pure_jsonl()
-py_line = PYJSONL.record_to_line
+py_line = jsonl._record_to_line_py  # the pure-Python reference
+py_jsonl = jsonl._records_to_jsonl_py
 
 
 # --------------------------------------------------------------------------- running both paths
@@ -88,12 +67,15 @@ py_line = PYJSONL.record_to_line
 
 @contextlib.contextmanager
 def fastpath(on: bool) -> Iterator[None]:
-    saved = C.FASTPATH
-    C.FASTPATH = on
+    """The C scan (with the C KeySet it records keys in) or the Python path alone."""
+    saved = decoder._scan_keys, decoder.KeySet
+    decoder._scan_keys = C.scan_keys if on else None
+    if on:  # under RDBKIT_PUREPYTHON=1 the decoder would make the Python KeySet
+        decoder.KeySet = C.KeySet
     try:
         yield
     finally:
-        C.FASTPATH = saved
+        decoder._scan_keys, decoder.KeySet = saved
 
 
 def norm(x: Any) -> str:
@@ -147,7 +129,7 @@ def assert_same(
 
 
 def test_fastpath_is_on_by_default_and_scans() -> None:
-    assert C.FASTPATH is (not os.environ.get("RDBKIT_PUREPYTHON"))
+    assert (decoder._scan_keys is C.scan_keys) is use_c()
     data = _file(
         [
             _key(0, b"k", save_string(b"v")),
@@ -469,8 +451,9 @@ def test_limits_on_every_string_form(max_string: int) -> None:
     dlen=st.sampled_from([0, 0, 0, -1, 1, -3, 5]),
 )
 def test_lzf_payloads_same(raw: bytes, seed: int, dlen: int) -> None:
-    """Damaged LZF data (in a string and a set member) with consistent lengths: the
-    C decompressor accepts exactly what the lzf binding does."""
+    """Damaged LZF data (in a string and a set member) with consistent lengths: the scan
+    stops where the Python path raises (the decoder itself against the pure one and the
+    lzf binding: test_speedups.py)."""
     comp = bytearray(LZF.compress(raw) or b"")
     if not comp:
         return
@@ -643,14 +626,12 @@ def test_generated_records_same_lines(recs: list[Record]) -> None:
 
 
 def test_jsonl_module_is_wired() -> None:
-    from rdbtools import jsonl
-
-    if os.environ.get("RDBKIT_PUREPYTHON"):
+    if not use_c():
         assert jsonl.record_to_line is jsonl._record_to_line_py
         return
     r = Record(0, b"k", "set", [b"b", b"a"], expire_ms=5, freq=3)
     assert jsonl.record_to_line(r) == py_line(r) == C.record_to_line(r)
-    assert jsonl.records_to_jsonl([r, r]) == PYJSONL.records_to_jsonl([r, r])
+    assert jsonl.records_to_jsonl([r, r]) == py_jsonl([r, r])
 
 
 def test_big_and_overcounted_collections() -> None:

@@ -5,64 +5,38 @@ for the real DUMP payloads in fixtures/dump, the C functions return exactly
 what the Python ones return (same values, same types) or raise BadEncoding
 where they do, with the same ``offset``.
 
-The Python references are private copies of the codec modules loaded with
-``RDBKIT_PUREPYTHON=1``, so they stay pure whether or not the accelerators are
-wired into ``rdbtools.encodings``.
+The Python references are imported directly: the pure codec modules
+``rdbtools.encodings.listpack``/``ziplist``/``intset`` and the ``_py`` pairing functions
+of ``rdbtools.objects.hashes``/``zsets`` (rdbtools._accel), whatever ``RDBKIT_PUREPYTHON`` says.
 """
 
 from __future__ import annotations
 
 import glob
-import importlib.util
 import math
-import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from rdbtools import lzf as rlzf
+from rdbtools.encodings import intset as IS
+from rdbtools.encodings import listpack as LP
+from rdbtools.encodings import ziplist as ZL
 from rdbtools.errors import BadEncoding
 from rdbtools.numbers import INT64_MAX, INT64_MIN
+from rdbtools.objects import hashes as HASHES
+from rdbtools.objects import zsets as ZSETS
 from rdbtools.primitives import load_len, load_string
 
 C = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
+LZF_BINDING = pytest.importorskip("lzf", reason="python-neo-lzf is a dependency")
 
 ROOT = Path(__file__).resolve().parents[2]
-PKG = ROOT / "rdbtools"
-
-
-def _pure(relpath: str) -> ModuleType:
-    """A private copy of ``rdbtools/<relpath>`` with the accelerators disabled."""
-    name = "rdbtools." + relpath[:-3].replace("/", ".")
-    parent, _, leaf = name.rpartition(".")
-    spec = importlib.util.spec_from_file_location(f"{parent}._pure_{leaf}", PKG / relpath)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    saved = os.environ.get("RDBKIT_PUREPYTHON")
-    os.environ["RDBKIT_PUREPYTHON"] = "1"
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if saved is None:
-            del os.environ["RDBKIT_PUREPYTHON"]
-        else:
-            os.environ["RDBKIT_PUREPYTHON"] = saved
-    return module
-
-
-LP = _pure("encodings/listpack.py")
-ZL = _pure("encodings/ziplist.py")
-IS = _pure("encodings/intset.py")
-VALUES = _pure("values.py")
-
-
-def _py_intset_strings(blob: Any) -> list[bytes]:
-    return [b"%d" % v for v in IS.decode_intset(blob)]
 
 
 PY: dict[str, Callable[..., Any]] = {
@@ -71,9 +45,9 @@ PY: dict[str, Callable[..., Any]] = {
     "decode_ziplist": ZL.decode_ziplist,
     "decode_ziplist_strings": ZL.decode_ziplist_strings,
     "decode_intset": IS.decode_intset,
-    "decode_intset_strings": getattr(IS, "decode_intset_strings", _py_intset_strings),
-    "zset_pairs": VALUES._zset_pairs,
-    "hash_pairs": VALUES._pairs,
+    "decode_intset_strings": IS.decode_intset_strings,
+    "zset_pairs": ZSETS._zset_pairs_py,
+    "hash_pairs": HASHES._pairs_py,
 }
 LP_FUNCS = ("decode_listpack", "decode_listpack_strings")
 ZL_FUNCS = ("decode_ziplist", "decode_ziplist_strings")
@@ -346,7 +320,7 @@ def test_same_message() -> None:
         (C.decode_ziplist, ZL.decode_ziplist, struct.pack("<IIH", 12, 10, 1) + b"\x00\xff"),
         (C.decode_intset, IS.decode_intset, struct.pack("<II", 2, 3) + b"\x00" * 6),
         (C.decode_intset, IS.decode_intset, struct.pack("<II", 2, 4) + b"\x00" * 6),
-        (C.zset_pairs, VALUES._zset_pairs, [b"m", b"1.5x"]),
+        (C.zset_pairs, ZSETS._zset_pairs, [b"m", b"1.5x"]),
     ):
         with pytest.raises(BadEncoding) as want:
             py_fn(arg)
@@ -421,6 +395,71 @@ def test_zset_pairs_from_blobs(pairs: list[tuple[Any, Any]]) -> None:
 def test_hash_pairs(items: list[Any], what: str) -> None:
     same("hash_pairs", items, what)
     same("hash_pairs", tuple(items), what)
+
+
+# --------------------------------------------------------------------------- LZF
+
+
+def lzf_same(data: bytes, n: int) -> tuple[str, Any]:
+    """C and Python LZF decoding of ``data`` into ``n`` bytes: the same bytes or the same
+    BadEncoding message; and the python-neo-lzf binding accepts exactly what they accept."""
+    outcomes = []
+    for fn in (rlzf._decompress_py, C.lzf_decompress):
+        try:
+            outcomes.append(("ok", fn(data, n)))
+        except BadEncoding as exc:
+            outcomes.append(("BadEncoding", (str(exc), exc.offset)))
+    assert outcomes[1] == outcomes[0], f"C {outcomes[1]!r} != Python {outcomes[0]!r}"
+    if n > 0:
+        try:
+            theirs = LZF_BINDING.decompress(bytes(data), n)
+        except ValueError:
+            theirs = None
+        assert (theirs is not None and len(theirs) == n) == (outcomes[0][0] == "ok")
+        assert theirs == outcomes[0][1] or outcomes[0][0] != "ok"
+    return outcomes[0]
+
+
+LZF_RAW = st.one_of(
+    st.binary(min_size=1, max_size=300),
+    st.binary(min_size=1, max_size=12).flatmap(lambda b: st.integers(2, 60).map(lambda k: b * k)),
+)
+
+
+@FUZZ
+@given(LZF_RAW, st.sampled_from([0, 0, 0, -1, 1, -3, 5]), st.data())
+def test_lzf_streams(raw: bytes, dlen: int, data: st.DataObject) -> None:
+    comp = LZF_BINDING.compress(raw)
+    if comp is None:
+        return
+    if data.draw(st.booleans()):
+        comp = data.draw(mutated(comp, "none"))
+    kind = data.draw(st.sampled_from([bytes, bytearray, memoryview]))
+    lzf_same(kind(comp), max(0, len(raw) + dlen))
+
+
+@FUZZ
+@given(st.binary(max_size=40), st.integers(0, 120))
+def test_lzf_random_bytes(data: bytes, n: int) -> None:
+    lzf_same(data, n)
+
+
+def test_lzf_every_error() -> None:
+    back = b"\x00a" + b"\x20\x00"  # "a", then 3 bytes from 1 back: "aaaa"
+    assert lzf_same(back, 4) == ("ok", b"aaaa")
+    for data, n, why in [
+        (b"\x05abc", 10, "literal run past the end"),
+        (b"\x02abc", 2, "literal run past the end"),
+        (b"\x00a\xe0", 12, "truncated back-reference"),
+        (b"\x00a\x20", 12, "truncated back-reference"),
+        (b"\x00a\x20\x01", 4, "back-reference before the start"),
+        (back, 3, "output longer than declared"),
+        (back, 5, "decompressed to 4 bytes, expected 5"),
+        (b"a", 0, "data for an empty string"),
+        (b"", -1, "negative length -1"),
+    ]:
+        assert lzf_same(data, n) == ("BadEncoding", ("invalid LZF data: " + why, None))
+    assert lzf_same(b"", 0) == ("ok", b"")
 
 
 # --------------------------------------------------------------------------- real payloads

@@ -1,6 +1,6 @@
-"""Streams in RDB: listpack nodes, metadata, consumer groups (docs/formats.md §4).
+"""Streams: type bytes 15, 19, 21 — listpack nodes, metadata, consumer groups (docs/formats.md §4).
 
-Value layout (types 15, 19, 21 — v1, v2, v3)::
+Value layout (RDB_TYPE_STREAM_LISTPACKS, _2, _3 — v1, v2, v3)::
 
     len nodes; nodes × (str node_key[16: ms BE, seq BE], str listpack)
     len length; len last.ms; len last.seq
@@ -27,7 +27,16 @@ from __future__ import annotations
 
 import struct
 
-from ..errors import BadEncoding, RdbCorruptError
+from ..constants import (
+    RDB_TYPE_STREAM_LISTPACKS,
+    RDB_TYPE_STREAM_LISTPACKS_2,
+    RDB_TYPE_STREAM_LISTPACKS_3,
+    STREAM_ITEM_FLAG_DELETED,
+    STREAM_ITEM_FLAG_SAMEFIELDS,
+)
+from ..encodings import decode_listpack, encode_listpack
+from ..encodings.listpack import lp_entry_size, lp_int_entry_size
+from ..errors import BadEncoding, RdbCorruptError, RdbEncodeError
 from ..model import PendingEntry, Stream, StreamConsumer, StreamGroup, StreamID
 from ..primitives import (
     Short,
@@ -39,13 +48,9 @@ from ..primitives import (
     save_string,
     skip_string,
 )
-from .listpack import decode_listpack, encode_listpack, lp_entry_size, lp_int_entry_size
 
 _id_be = struct.Struct(">QQ").unpack_from
 _pack_id_be = struct.Struct(">QQ").pack
-_STREAM_FLAG_DELETED = 1
-_STREAM_FLAG_SAMEFIELDS = 2
-STREAM_ITEM_FLAG_SAMEFIELDS = _STREAM_FLAG_SAMEFIELDS
 _U64_MAX = (1 << 64) - 1
 
 
@@ -77,7 +82,7 @@ def decode_stream_node(master: StreamID, items: list[bytes | int]) -> list:
             ms = (mms + _as_int(items[i + 1])) & _U64_MAX
             seq = (mseq + _as_int(items[i + 2])) & _U64_MAX
             i += 3
-            if flags & _STREAM_FLAG_SAMEFIELDS:
+            if flags & STREAM_ITEM_FLAG_SAMEFIELDS:
                 vals = items[i : i + nmaster]
                 if len(vals) != nmaster:
                     raise BadEncoding("stream entry shorter than its master fields")
@@ -97,7 +102,7 @@ def decode_stream_node(master: StreamID, items: list[bytes | int]) -> list:
                 raise BadEncoding("stream entry lp-count does not match its size")
             i += 1
             total += 1
-            if not flags & _STREAM_FLAG_DELETED:
+            if not flags & STREAM_ITEM_FLAG_DELETED:
                 out.append(((ms, seq), fields))
         if total != count + deleted or len(out) != count:
             raise BadEncoding("stream node entry counts do not match its master entry")
@@ -388,4 +393,55 @@ def save_stream(stream: Stream, version: int, policy, compress: bool = True) -> 
     return b"".join(out)
 
 
-__all__ = ["decode_stream_node", "encode_stream_nodes", "load_stream", "save_stream", "skip_stream"]
+# ----------------------------------------------------------------------------- the table's rows
+
+
+def _layout(version: int):
+    """The row functions of one layout (1, 2, 3): the table's load/skip/save shapes."""
+
+    def load(buf: bytes, pos: int, max_len: int) -> tuple[Stream, None, int]:
+        value, pos = load_stream(version, buf, pos, max_len)
+        return value, None, pos
+
+    def skip(buf: bytes, pos: int, max_len: int) -> int:
+        return skip_stream(version, buf, pos, max_len)
+
+    def save(value: Stream, fexp, rdb_version: int, policy, compress: bool) -> bytes:
+        return save_stream(value, version, policy, compress)
+
+    return load, skip, save
+
+
+load_stream_listpacks, skip_stream_listpacks, save_stream_listpacks = _layout(1)
+load_stream_listpacks_2, skip_stream_listpacks_2, save_stream_listpacks_2 = _layout(2)
+load_stream_listpacks_3, skip_stream_listpacks_3, save_stream_listpacks_3 = _layout(3)
+
+
+def stream_type(value: Stream, fexp, version: int, policy) -> int:
+    """The type byte Redis of RDB ``version`` writes a stream as (rdbSaveObjectType)."""
+    if not isinstance(value, Stream):
+        raise RdbEncodeError("a stream value must be a Stream")
+    if version < 9:
+        raise RdbEncodeError(f"streams need RDB 9 (Redis 5.0); the target is RDB {version}")
+    if version >= 11:
+        return RDB_TYPE_STREAM_LISTPACKS_3
+    return RDB_TYPE_STREAM_LISTPACKS_2 if version == 10 else RDB_TYPE_STREAM_LISTPACKS
+
+
+__all__ = [
+    "decode_stream_node",
+    "encode_stream_nodes",
+    "load_stream",
+    "load_stream_listpacks",
+    "load_stream_listpacks_2",
+    "load_stream_listpacks_3",
+    "save_stream",
+    "save_stream_listpacks",
+    "save_stream_listpacks_2",
+    "save_stream_listpacks_3",
+    "skip_stream",
+    "skip_stream_listpacks",
+    "skip_stream_listpacks_2",
+    "skip_stream_listpacks_3",
+    "stream_type",
+]

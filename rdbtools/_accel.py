@@ -1,0 +1,51 @@
+"""The one switch between the C accelerators and the pure-Python code: ``RDBKIT_PUREPYTHON``.
+
+The rule, for rdbtools, aof and engine alike: unset, empty or ``0`` → the C code is
+used wherever it is built or installed; any other value (``1``) → pure Python
+everywhere. It is read when a module is imported, so set it before Python starts.
+
+The C code (never required: without a compiler the install still succeeds):
+
+* ``rdbtools._speedups`` (sources in ``rdbtools/csrc/``): listpack/ziplist/intset
+  decoders, zset/hash pairing, the LZF decoder, the duplicate-key set, the decoder's
+  key scan and the JSONL writer;
+* ``rdbtools._glob``: glob matching; ``aof._respfast``: request scanning and
+  bulk-array replies;
+* the libraries anycrc (CRC-64), python-neo-lzf (LZF compression) and hiredis
+  (``aof.FastReplyParser``).
+
+As msgpack-python keeps ``fallback.py`` beside its C module, every pure-Python
+reference stays importable whatever the switch says, so the differential tests
+compare the two in one process: the codec modules ``rdbtools/encodings/listpack.py``,
+``ziplist.py`` and ``intset.py`` are pure (``rdbtools.encodings`` exports the chosen
+decoders), and where one module holds both, the reference keeps a ``_py`` name
+(``values._pairs_py``, ``jsonl._record_to_line_py``, ``keyset._PyKeySet``,
+``glob._glob_match_py``, ``lzf._decompress_py``, ``crc64._crc64_py``,
+``engine.server.replies._bulks_py``). Each module picks its C twin with
+:func:`c_module` (``aof`` asks :func:`use_c` before importing its hiredis wrapper);
+nothing else reads the variable (tests/test_accel.py checks both).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+__all__ = ["c_module", "use_c"]
+
+
+def use_c() -> bool:
+    """May C code be used? False when ``RDBKIT_PUREPYTHON`` is set to anything but ``0``."""
+    return os.environ.get("RDBKIT_PUREPYTHON", "") in ("", "0")
+
+
+def c_module(name: str) -> ModuleType | None:
+    """The compiled module or C library ``name`` (``"rdbtools._speedups"``, ``"anycrc"``)
+    when :func:`use_c` allows it and it is built; None means: use the pure-Python code."""
+    if not use_c():
+        return None
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None

@@ -1,0 +1,234 @@
+/* rdbtools._speedups: the C accelerators of rdbtools, one module built from the
+ * files of this directory (speedups.h says which file holds what, and why one
+ * module). This file is the module itself: its functions with their docstrings,
+ * the state the parts share, and the error helpers.
+ *
+ * Same interface, results and errors as the pure-Python reference code; those
+ * files define the semantics, these only make them fast. Wire forms:
+ * docs/formats.md §3. Written from that document and the Python reference,
+ * not from Redis sources.
+ *
+ * Every read is bounds-checked against its buffer; nothing is allocated beyond
+ * what the input's own size allows. Malformed input raises
+ * rdbtools.errors.BadEncoding with the same message and `offset` (relative to
+ * the blob start) as the Python version.
+ */
+
+#include "speedups.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+PyObject *BadEncoding;
+PyObject *str_blob;
+PyObject *s_string, *s_list, *s_set, *s_zset, *s_hash;
+PyObject *text_cache[TEXT_CACHE_MAX - TEXT_CACHE_MIN + 1];
+
+/* ------------------------------------------------------------------ errors and arguments */
+
+/* Raise BadEncoding(message, offset=offset); offset < 0 means offset=None. */
+void
+bad(Py_ssize_t offset, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    PyObject *msg = PyUnicode_FromString(buf);
+    if (msg == NULL)
+        return;
+    PyObject *args = PyTuple_Pack(1, msg);
+    Py_DECREF(msg);
+    if (args == NULL)
+        return;
+    PyObject *kwargs;
+    if (offset >= 0)
+        kwargs = Py_BuildValue("{s:n}", "offset", offset);
+    else
+        kwargs = Py_BuildValue("{s:O}", "offset", Py_None);
+    if (kwargs == NULL) {
+        Py_DECREF(args);
+        return;
+    }
+    PyObject *exc = PyObject_Call(BadEncoding, args, kwargs);
+    Py_DECREF(args);
+    Py_DECREF(kwargs);
+    if (exc == NULL)
+        return;
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+}
+
+/* Raise BadEncoding(msg) (offset None); steals msg. */
+void
+raise_msg(PyObject *msg)
+{
+    PyObject *exc = PyObject_CallOneArg(BadEncoding, msg);
+    Py_DECREF(msg);
+    if (exc == NULL)
+        return;
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+}
+
+/* decode() over a contiguous byte view of `blob`. Mirrors `bytes(blob)`: anything
+ * with a buffer is read in place; anything else goes through bytes() first. */
+PyObject *
+decode_blob(PyObject *blob, blob_fn decode, int text)
+{
+    Py_buffer view;
+    PyObject *tmp = NULL;
+    if (!PyObject_CheckBuffer(blob) || PyObject_GetBuffer(blob, &view, PyBUF_SIMPLE) < 0) {
+        if (PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_BufferError))
+                return NULL;
+            PyErr_Clear(); /* e.g. a non-contiguous memoryview: copy it */
+        }
+        tmp = PyObject_CallOneArg((PyObject *)&PyBytes_Type, blob);
+        if (tmp == NULL)
+            return NULL;
+        if (PyObject_GetBuffer(tmp, &view, PyBUF_SIMPLE) < 0) {
+            Py_DECREF(tmp);
+            return NULL;
+        }
+    }
+    PyObject *out = decode((const uint8_t *)view.buf, view.len, text);
+    PyBuffer_Release(&view);
+    Py_XDECREF(tmp);
+    return out;
+}
+
+/* One positional-or-keyword argument named `name` (vectorcall convention). */
+PyObject *
+one_arg(const char *func, PyObject *name, PyObject *const *args, Py_ssize_t nargs,
+        PyObject *kwnames)
+{
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs + nkw != 1) {
+        PyErr_Format(PyExc_TypeError, "%s() takes exactly one argument (%zd given)", func,
+                     nargs + nkw);
+        return NULL;
+    }
+    if (nkw) {
+        PyObject *k = PyTuple_GET_ITEM(kwnames, 0);
+        int eq = PyUnicode_Compare(k, name) == 0;
+        if (!eq) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%S'",
+                             func, k);
+            return NULL;
+        }
+    }
+    return args[0];
+}
+
+/* ------------------------------------------------------------------ module */
+
+static PyMethodDef methods[] = {
+    {"decode_listpack", (PyCFunction)(void (*)(void))decode_listpack,
+     METH_FASTCALL | METH_KEYWORDS,
+     "decode_listpack($module, /, blob)\n--\n\n"
+     "Entries of a listpack: strings as bytes, integer entries as int."},
+    {"decode_listpack_strings", (PyCFunction)(void (*)(void))decode_listpack_strings,
+     METH_FASTCALL | METH_KEYWORDS,
+     "decode_listpack_strings($module, /, blob)\n--\n\n"
+     "Entries of a listpack as bytes, integers as their decimal text."},
+    {"decode_ziplist", (PyCFunction)(void (*)(void))decode_ziplist,
+     METH_FASTCALL | METH_KEYWORDS,
+     "decode_ziplist($module, /, blob)\n--\n\n"
+     "Entries of a ziplist: strings as bytes, integer entries as int."},
+    {"decode_ziplist_strings", (PyCFunction)(void (*)(void))decode_ziplist_strings,
+     METH_FASTCALL | METH_KEYWORDS,
+     "decode_ziplist_strings($module, /, blob)\n--\n\n"
+     "Entries of a ziplist as bytes, integers as their decimal text."},
+    {"decode_intset", (PyCFunction)(void (*)(void))decode_intset, METH_FASTCALL | METH_KEYWORDS,
+     "decode_intset($module, /, blob)\n--\n\nMembers of an intset, ascending."},
+    {"decode_intset_strings", (PyCFunction)(void (*)(void))decode_intset_strings,
+     METH_FASTCALL | METH_KEYWORDS,
+     "decode_intset_strings($module, /, blob)\n--\n\n"
+     "Members of an intset as their decimal text, ascending."},
+    {"zset_pairs", (PyCFunction)(void (*)(void))zset_pairs, METH_FASTCALL | METH_KEYWORDS,
+     "zset_pairs($module, /, items)\n--\n\n"
+     "(member, score) pairs of a decoded zset listpack/ziplist: members as bytes,\n"
+     "scores as float (int entries or text that float() accepts)."},
+    {"hash_pairs", (PyCFunction)(void (*)(void))hash_pairs, METH_VARARGS | METH_KEYWORDS,
+     "hash_pairs($module, /, items, what='hash blob')\n--\n\n"
+     "(field, value) pairs of a decoded hash listpack/ziplist; `what` names the blob\n"
+     "in the error for an odd entry count."},
+    {"lzf_decompress", (PyCFunction)(void (*)(void))lzf_decompress, METH_FASTCALL,
+     "lzf_decompress($module, data, expected_len, /)\n--\n\n"
+     "rdbtools.lzf.decompress: exactly expected_len bytes from the LZF stream `data`,\n"
+     "or BadEncoding with the message of the Python decoder."},
+    {"scan_keys", (PyCFunction)(void (*)(void))scan_keys, METH_FASTCALL,
+     "scan_keys($module, buf, pos, base, db, max_len, record, out, expire, idle, freq,\n"
+     "          limit=sys.maxsize, keys=None, /)\n--\n\n"
+     "The decoder's fast path: from buf[pos:], parse EXPIRETIME(_MS)/IDLE/FREQ opcodes and\n"
+     "keys of types 0-5, 10-14, 16-18 and 20, appending record(...) for each key to `out`\n"
+     "exactly as RdbDecoder._parse_key builds them (offset = base + position of the type\n"
+     "byte). Stops before the first item it does not handle, that is incomplete or that is\n"
+     "invalid in any way (the Python path then parses it and raises what it raises),\n"
+     "or once `out` holds `limit` events. With `keys` (a KeySet), each key is recorded\n"
+     "and the scan stops before a key already recorded for this db.\n"
+     "Returns (pos, expire, idle, freq): where it stopped and the pending key metadata."},
+    {"record_to_line", (PyCFunction)record_to_line, METH_O,
+     "record_to_line($module, record, /)\n--\n\n"
+     "rdbtools.jsonl.record_to_line(record) for string/list/set/zset records and hashes\n"
+     "without field TTLs; None for anything else (use the Python function)."},
+    {"records_to_jsonl", (PyCFunction)(void (*)(void))records_to_jsonl, METH_FASTCALL,
+     "records_to_jsonl($module, records, fallback, /)\n--\n\n"
+     "UTF-8 bytes of the JSONL lines of `records`, each followed by a newline;\n"
+     "fallback(record) -> str gives the lines record_to_line leaves to Python."},
+    {NULL, NULL, 0, NULL},
+};
+
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    "rdbtools._speedups",
+    "C accelerators for rdbtools (same interface and errors as the Python code).",
+    -1,
+    methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    PyObject *errors = PyImport_ImportModule("rdbtools.errors");
+    if (errors == NULL)
+        return NULL;
+    BadEncoding = PyObject_GetAttrString(errors, "BadEncoding");
+    Py_DECREF(errors);
+    if (BadEncoding == NULL)
+        return NULL;
+    for (int v = TEXT_CACHE_MIN; v <= TEXT_CACHE_MAX; v++) {
+        char buf[8];
+        Py_ssize_t len = fmt_i64(buf, v);
+        text_cache[v - TEXT_CACHE_MIN] = PyBytes_FromStringAndSize(buf, len);
+        if (text_cache[v - TEXT_CACHE_MIN] == NULL)
+            return NULL;
+    }
+#define INTERN(var, text)                                                                  \
+    if ((var = PyUnicode_InternFromString(text)) == NULL)                                  \
+        return NULL;
+    INTERN(str_blob, "blob")
+    INTERN(s_string, "string")
+    INTERN(s_list, "list")
+    INTERN(s_set, "set")
+    INTERN(s_zset, "zset")
+    INTERN(s_hash, "hash")
+#undef INTERN
+    if (pairs_init() < 0 || scan_init() < 0 || jsonl_init() < 0)
+        return NULL;
+    jsontext_init();
+    if (PyType_Ready(&KeySetType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "KeySet", (PyObject *)&KeySetType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,216 @@
+"""Sorted sets: type bytes 3, 5, 12, 17 (docs/formats.md §1.6, §2.3, §3.2).
+
+Wire forms::
+
+    RDB_TYPE_ZSET          len n, n × (str member, string-double score)   (written ≤ 3.2)
+    RDB_TYPE_ZSET_2        len n, n × (str member, 8-byte LE double)      (4.0+)
+    RDB_TYPE_ZSET_ZIPLIST  str ziplist: member, score, member, score ...  (≤ 6.2)
+    RDB_TYPE_ZSET_LISTPACK str listpack: member, score, ...               (7.0+)
+
+The skiplist forms are written from the tail, highest score first, as
+rdbSaveObject walks them; the compact forms in score order (zslInsert: score,
+then member bytes), scores as integers where ``double2ll`` takes them, else as
+the era's text. Loading gives ``(member, score)`` pairs; a NaN score is refused
+in the skiplist forms ("Zset with NAN score") but kept in a listpack, as 7.0
+keeps it, and such a zset is always written compact in its given order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._accel import c_module
+from ..constants import (
+    RDB_TYPE_ZSET,
+    RDB_TYPE_ZSET_2,
+    RDB_TYPE_ZSET_LISTPACK,
+    RDB_TYPE_ZSET_ZIPLIST,
+)
+from ..encodings import decode_listpack, decode_ziplist_strings, encode_listpack, encode_ziplist
+from ..errors import BadEncoding, RdbCorruptError, RdbEncodeError
+from ..numbers import g17
+from ..policy import EncodingPolicy, fpconv_dtoa, string_double, zset_score_entry
+from ..primitives import (
+    Short,
+    check_unique,
+    decode_blob,
+    load_binary_double,
+    load_blob,
+    load_len,
+    load_string,
+    load_string_double,
+    save_binary_double,
+    save_len,
+    save_string,
+    skip_string,
+)
+
+_LL_HALF = float((2**63 - 1) // 2)  # double2ll's range
+
+
+def _zset_pairs(items: list) -> list[tuple[bytes, float]]:
+    if len(items) & 1:
+        raise BadEncoding("zset blob has an odd number of entries")
+    out = []
+    for i in range(0, len(items), 2):
+        m = items[i]
+        s = items[i + 1]
+        try:
+            score = float(s)
+        except ValueError:
+            raise BadEncoding(f"zset score {s!r} is not a number") from None
+        out.append((m if type(m) is bytes else b"%d" % m, score))
+    return out
+
+
+def _zkey(p: tuple[bytes, float]) -> tuple[float, bytes]:
+    return p[1], p[0]
+
+
+# ----------------------------------------------------------------------------- skiplist forms
+
+
+def _load_skiplist(buf: bytes, pos: int, max_len: int, load_score) -> tuple[list, None, int]:
+    n, pos = load_len(buf, pos)
+    zpairs = []
+    for _ in range(n):
+        m, pos = load_string(buf, pos, max_len)
+        s, pos = load_score(buf, pos)
+        if s != s:
+            raise RdbCorruptError("zset score is NaN", offset=pos)
+        zpairs.append((m, s))
+    check_unique([m for m, _ in zpairs], "zset member")
+    return zpairs, None, pos
+
+
+def _skip_skiplist(buf: bytes, pos: int, max_len: int, binary: bool) -> int:
+    n, pos = load_len(buf, pos)
+    for _ in range(n):
+        pos = skip_string(buf, pos, max_len)
+        if binary:
+            pos += 8
+        else:
+            b = buf[pos]
+            pos += 1 if b >= 253 else 1 + b
+    if pos > len(buf):
+        raise Short(pos)
+    return pos
+
+
+def load_zset(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+    return _load_skiplist(buf, pos, max_len, load_string_double)
+
+
+def skip_zset(buf: bytes, pos: int, max_len: int) -> int:
+    return _skip_skiplist(buf, pos, max_len, False)
+
+
+def _save_skiplist(pairs: list[tuple[bytes, float]], compress: bool, save_score) -> bytes:
+    # from the skiplist's tail: highest score first, as rdbSaveObject walks it
+    out = [save_len(len(pairs))]
+    for m, s in reversed(sorted(pairs, key=_zkey)):
+        out.append(save_string(m, compress))
+        out.append(save_score(float(s)))
+    return b"".join(out)
+
+
+def save_zset(pairs: list[tuple[bytes, float]], fexp: Any, version: int, policy: EncodingPolicy,
+              compress: bool) -> bytes:
+    return _save_skiplist(pairs, compress, string_double)
+
+
+def load_zset_2(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+    return _load_skiplist(buf, pos, max_len, load_binary_double)
+
+
+def skip_zset_2(buf: bytes, pos: int, max_len: int) -> int:
+    return _skip_skiplist(buf, pos, max_len, True)
+
+
+def save_zset_2(pairs: list[tuple[bytes, float]], fexp: Any, version: int, policy: EncodingPolicy,
+                compress: bool) -> bytes:
+    return _save_skiplist(pairs, compress, save_binary_double)
+
+
+# ----------------------------------------------------------------------------- compact forms
+
+
+def _load_compact(decode, buf: bytes, pos: int, max_len: int) -> tuple[list, int]:
+    start = pos
+    items, pos = load_blob(decode, buf, pos, max_len)
+    pairs = decode_blob(_zset_pairs, items, start)
+    check_unique([m for m, _ in pairs], "zset member")
+    return pairs, pos
+
+
+def _compact_entries(pairs: list[tuple[bytes, float]], version: int) -> list[bytes | int]:
+    """member, score, ... in score order (a zset holding a NaN keeps its given order)."""
+    ordered = list(pairs) if any(s != s for _, s in pairs) else sorted(pairs, key=_zkey)
+    flat: list[bytes | int] = []
+    append = flat.append
+    if version >= 10:  # zset_score_entry, inlined: double2ll first, else the era's text
+        text = fpconv_dtoa if version >= 11 else g17
+        for m, s in ordered:
+            append(m)
+            if -_LL_HALF <= s <= _LL_HALF and int(s) == s:
+                append(int(s))
+            else:
+                append(text(float(s)))
+    else:
+        for m, s in ordered:
+            append(m)
+            append(g17(s) if s != s else zset_score_entry(float(s), version))
+    return flat
+
+
+def load_zset_ziplist(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+    pairs, pos = _load_compact(decode_ziplist_strings, buf, pos, max_len)
+    return pairs, None, pos
+
+
+def save_zset_ziplist(pairs: list[tuple[bytes, float]], fexp: Any, version: int,
+                      policy: EncodingPolicy, compress: bool) -> bytes:
+    return save_string(encode_ziplist(_compact_entries(pairs, version)), compress)
+
+
+def load_zset_listpack(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+    pairs, pos = _load_compact(decode_listpack, buf, pos, max_len)
+    return pairs, None, pos
+
+
+def save_zset_listpack(pairs: list[tuple[bytes, float]], fexp: Any, version: int,
+                       policy: EncodingPolicy, compress: bool) -> bytes:
+    return save_string(encode_listpack(_compact_entries(pairs, version)), compress)
+
+
+def zset_type(pairs: list[tuple[bytes, float]], fexp: Any, version: int,
+              policy: EncodingPolicy) -> int:
+    """The type byte Redis of RDB ``version`` writes a zset as (rdbSaveObjectType)."""
+    if len({m for m, _ in pairs}) != len(pairs):
+        raise RdbEncodeError("duplicate zset member")
+    enc = policy.zset_encoding(pairs, version)
+    if enc == "skiplist":
+        if any(s != s for _, s in pairs):  # the skiplist forms cannot hold a NaN
+            enc = "listpack" if version >= 10 else "ziplist"
+        else:
+            return RDB_TYPE_ZSET_2 if version >= 8 else RDB_TYPE_ZSET
+    return RDB_TYPE_ZSET_LISTPACK if enc == "listpack" else RDB_TYPE_ZSET_ZIPLIST
+
+
+_zset_pairs_py = _zset_pairs  # the reference of the C version
+if (_c := c_module("rdbtools._speedups")) is not None:  # same results and errors
+    _zset_pairs = _c.zset_pairs
+
+__all__ = [
+    "load_zset",
+    "load_zset_2",
+    "load_zset_listpack",
+    "load_zset_ziplist",
+    "save_zset",
+    "save_zset_2",
+    "save_zset_listpack",
+    "save_zset_ziplist",
+    "skip_zset",
+    "skip_zset_2",
+    "zset_type",
+]
