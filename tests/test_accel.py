@@ -50,7 +50,7 @@ SWITCHED = [
      "rdbtools._glob"),
     ("request scan", "aof.resp._scan_requests", "None", "aof._respfast"),
     ("reply parser", "aof.FastReplyParser", "aof.ReplyParser", "hiredis"),
-    ("bulk replies", "engine.server.replies.bulks", "engine.server.replies._bulks_py",
+    ("bulk replies", "aof.replies.bulks", "aof.replies._bulks_py",
      "aof._respfast"),
 ]
 
@@ -58,7 +58,7 @@ CHILD = """
 import json, sys
 import rdbtools.crc64, rdbtools.decoder, rdbtools.encodings.intset, rdbtools.encodings.listpack
 import rdbtools.encodings.ziplist, rdbtools.glob, rdbtools.jsonl, rdbtools.keyset, rdbtools.lzf
-import rdbtools.objects.hashes, rdbtools.objects.zsets, aof.resp, engine.server.replies
+import rdbtools.objects.hashes, rdbtools.objects.zsets, aof.resp, aof.replies
 checks = json.loads(sys.argv[1])
 print(json.dumps({what: eval(chosen) is not eval(pure) for what, chosen, pure, _ in checks}))
 """
