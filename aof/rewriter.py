@@ -45,7 +45,7 @@ from typing import Any, Final
 
 from aof.errors import AofError
 from aof.resp import encode_command
-from rdbtools.model import FunctionLibrary, ModuleValue, Record, Stream
+from rdbtools.model import FunctionLibrary, FunctionPreGA, ModuleValue, Record, Stream
 
 __all__ = [
     "AOF_REWRITE_ITEMS_PER_CMD",
@@ -165,10 +165,11 @@ class AofRewriter:
                     db = item.db
                     yield [b"SELECT", b"%d" % db]
                 yield from self.record(item)
-            elif t is FunctionLibrary:
+            elif t is FunctionLibrary or t is FunctionPreGA:
                 if self.target < (7, 0):
                     raise AofError("functions need Redis 7.0 (FUNCTION LOAD)")
-                yield [b"FUNCTION", b"LOAD", item.code]
+                code = item.library().code if t is FunctionPreGA else item.code
+                yield [b"FUNCTION", b"LOAD", code]
 
     def encode(self, items: Iterable[Any], chunk_size: int = 1 << 16) -> Iterator[bytes]:
         parts: list[bytes] = []

@@ -299,12 +299,10 @@ class RdbEncoder:
                 return _AUX + save_string(ev.key, self.compress) + save_string(ev.value, self.compress)
             return b""
         if t is FunctionLibrary or t is FunctionPreGA:
-            if t is FunctionPreGA:  # 7.0 GA loads these as "#!<engine> name=<lib>\n<code>"
-                code = b"#!" + ev.engine + b" name=" + ev.name + b"\n" + ev.code
-                name = ev.name
-            else:
-                code = ev.code
-                name = ev.name or b"?"
+            if t is FunctionPreGA:  # 7.0 GA loads these as FUNCTION2 libraries
+                ev = ev.library()
+            code = ev.code
+            name = ev.name or b"?"
             if self.version < 10:
                 self._cannot(
                     "function", f"functions need RDB 10 (Redis 7.0); the target is RDB {self.version}",

@@ -94,11 +94,13 @@ def fsync_dir(path: str | os.PathLike) -> None:
 
 
 @contextmanager
-def atomic_output(target: str | os.PathLike, temp_name: str | None = None) -> Iterator[BinaryIO]:
+def atomic_output(target: str | os.PathLike, temp_name: str | None = None,
+                  lz4: bool | None = None) -> Iterator[BinaryIO]:
     """A file object whose bytes become ``target`` only if the block ends normally.
 
     ``-`` is standard output (flushed, nothing atomic about it); a ``.lz4`` target
-    gets an LZ4 frame. The temporary file is ``temp_name`` in the target's
+    gets an LZ4 frame (``lz4`` True/False decides instead of the name: a server's
+    ``dbfilename`` is written as it is, whatever it ends with). The temporary file is ``temp_name`` in the target's
     directory (default ``.<name>.<pid>.tmp``); on any exception, KeyboardInterrupt
     included, it is removed and the target is untouched.
     """
@@ -112,10 +114,10 @@ def atomic_output(target: str | os.PathLike, temp_name: str | None = None) -> It
     assert tmp is not None
     raw = open(tmp, "wb")  # noqa: SIM115 - closed below, renamed only when complete
     try:
-        if name.endswith(".lz4"):
-            import lz4.frame
+        if name.endswith(".lz4") if lz4 is None else lz4:
+            import lz4.frame as lz4frame
 
-            frame = lz4.frame.LZ4FrameFile(raw, mode="wb")
+            frame = lz4frame.LZ4FrameFile(raw, mode="wb")
             yield frame  # type: ignore[misc]
             frame.close()  # writes the end mark; the raw file stays open
         else:
@@ -137,9 +139,9 @@ def atomic_output(target: str | os.PathLike, temp_name: str | None = None) -> It
 
 
 def write_atomically(target: str | os.PathLike, chunks: Iterable[bytes] | bytes,
-                     temp_name: str | None = None) -> None:
+                     temp_name: str | None = None, lz4: bool | None = None) -> None:
     """Write ``chunks`` (or one bytes object) to ``target`` through :func:`atomic_output`."""
-    with atomic_output(target, temp_name) as out:
+    with atomic_output(target, temp_name, lz4) as out:
         if isinstance(chunks, bytes | bytearray | memoryview):
             out.write(chunks)
         else:

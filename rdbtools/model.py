@@ -96,13 +96,19 @@ class FunctionLibrary:
 
 @dataclass(frozen=True, slots=True)
 class FunctionPreGA:
-    """7.0 release-candidate function record (opcode 246); Redis 7.0 GA refuses it."""
+    """7.0 release-candidate function record (opcode 246: name, engine, description and
+    code apart). Redis 7.0 GA still loads it, as the library :meth:`library` gives."""
 
     name: bytes
     engine: bytes
     description: bytes | None
     code: bytes
     offset: int = field(default=0, compare=False)
+
+    def library(self) -> FunctionLibrary:
+        """The FUNCTION2 form rdbFunctionLoad translates it to: ``#!<engine> name=<name>``,
+        a newline, the code (the description is dropped)."""
+        return FunctionLibrary(b"#!%s name=%s\n%s" % (self.engine, self.name, self.code), self.offset)
 
 
 @dataclass(frozen=True, slots=True)

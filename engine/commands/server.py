@@ -17,6 +17,7 @@ from engine import config as cfgmod
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import TABLE, Command, command, container, subcommand
+from rdbtools.io import write_atomically
 
 G = "server"
 
@@ -179,12 +180,8 @@ def rewrite_config_file(path: str, cfg) -> None:  # type: ignore[no-untyped-def]
         elif force:
             out.append(line)
     out = [ln for ln in out if ln is not None]
-    tmp = path + ".tmp-rdbkit"
-    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as fh:
-        fh.write("\n".join(out) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    text = ("\n".join(out) + "\n").encode("utf-8", "surrogateescape")
+    write_atomically(path, text, temp_name=os.path.basename(path) + ".tmp-rdbkit", lz4=False)
 
 
 @subcommand(CONFIG, "help", 2, "loading stale", since="5.0.0")

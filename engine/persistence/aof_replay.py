@@ -52,7 +52,7 @@ from engine.execution.dispatch import call, execute, fast_path
 from engine.execution.registry import TABLE
 from engine.materialize import UnsupportedValue, iter_records
 from engine.persistence.dataset import DatasetLoader
-from rdbtools.model import FunctionLibrary, Record
+from rdbtools.model import FunctionLibrary, FunctionPreGA, Record
 
 __all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "replay_into"]
 
@@ -258,7 +258,9 @@ def _other(item: Any, server: Any, loader: DatasetLoader, result: Replay, skip: 
             result.lossy_keys.add((item.db, item.key))
             return
         result.records_loaded += 1
-    elif t is FunctionLibrary:
+    elif t is FunctionLibrary or t is FunctionPreGA:
+        if t is FunctionPreGA:  # a 7.0 release candidate's form, translated as rdbFunctionLoad does
+            item = item.library()
         name = item.name
         result.functions[name if name is not None else b""] = item.code
         _load_library(server, item.code, result)

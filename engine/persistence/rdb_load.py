@@ -18,7 +18,7 @@ from engine.errors import CommandError, LoadError
 from engine.materialize import UnsupportedValue
 from engine.persistence.dataset import DatasetLoader
 from rdbtools import RdbError, iter_events
-from rdbtools.model import Aux, FunctionLibrary, Record
+from rdbtools.model import Aux, FunctionLibrary, FunctionPreGA, Record
 
 if TYPE_CHECKING:
     from engine.execution.host import Host
@@ -50,6 +50,8 @@ def load_rdb_file(server: Host, path: str, aux: dict[bytes, bytes] | None = None
                         aux[rec.key.lower()] = rec.value
                 elif type(rec) is FunctionLibrary:  # rdbFunctionLoad: a failing library aborts the load
                     load_function(server, rec.code)
+                elif type(rec) is FunctionPreGA:  # a 7.0 release candidate's form, translated
+                    load_function(server, rec.library().code)
                 continue
             try:
                 loader.add(rec)

@@ -2,7 +2,9 @@
 
 The file is written as Redis does it (``rdbSave``): to ``temp-<pid>.rdb`` in ``dir``,
 flushed and fsynced, renamed over ``dir/dbfilename``, then the directory is fsynced
-so the rename survives a crash. BGSAVE forks: the child writes the snapshot of the
+so the rename survives a crash (``rdbtools.io.write_atomically``, the project's one
+atomic writer). A child killed half-way leaves its temp file; the parent removes it
+when it reaps the child (``remove_temp_file``). BGSAVE forks: the child writes the snapshot of the
 parent's memory at fork time and exits; the parent polls it from the server cron.
 Keys already expired are not written; under an LRU or LFU ``maxmemory-policy`` each key
 carries its idle time or LFU counter. The RDB version is 10 (Redis 7.0).
@@ -20,6 +22,7 @@ import os
 from typing import TYPE_CHECKING
 
 from engine.persistence.dataset import rdb_chunks
+from rdbtools.io import write_atomically
 
 if TYPE_CHECKING:
     from engine.execution.host import Host
@@ -27,32 +30,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def temp_name(pid: int) -> str:
+    """The file a save by process ``pid`` writes before the rename (``temp-<pid>.rdb``)."""
+    return f"temp-{pid}.rdb"
+
+
+def remove_temp_file(path: str, pid: int) -> None:
+    """rdbRemoveTempFile: what a BGSAVE child killed half-way left beside ``path``."""
+    try:
+        os.unlink(os.path.join(os.path.dirname(os.path.abspath(path)), temp_name(pid)))
+    except OSError:
+        pass
+
+
 def save_rdb(server: Host, path: str, repl_aux: list[tuple[bytes, bytes]] | None = None) -> int:
     """Write the whole dataset to ``path`` atomically; returns the number of keys written.
 
     ``repl_aux``: the replication fields to write (``Replication.save_info()``, taken by the
     caller — for BGSAVE in the parent, before the fork)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f"temp-{os.getpid()}.rdb")
     enc, chunks = rdb_chunks(server, repl_aux)
-    try:
-        with open(tmp, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomically(path, chunks, temp_name=temp_name(os.getpid()), lz4=False)
     return enc.keys_written
 
 

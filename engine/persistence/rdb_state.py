@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from engine.errors import CommandError, EngineError
 from engine.persistence.rdb_load import load_rdb_file
-from engine.persistence.rdb_save import bgsave_fork, save_rdb
+from engine.persistence.rdb_save import bgsave_fork, remove_temp_file, save_rdb
 
 if TYPE_CHECKING:
     from engine.execution.host import Host
@@ -105,17 +105,24 @@ class RdbState:
             pid, status = self.child_pid, 1
         if pid == 0:
             return
-        self.child_pid = 0
-        ok = os.waitstatus_to_exitcode(status) == 0 if status != 1 else False
-        self.last_bgsave_ok = ok
+        child, self.child_pid = self.child_pid, 0
+        code = os.waitstatus_to_exitcode(status) if status != 1 else 1
+        ok = code == 0
         srv = self.server
+        if code < 0:  # killed by a signal: its temp file stays behind unless removed
+            log.warning("Background saving terminated by signal %d", -code)
+            remove_temp_file(self.path, child)
+            if -code != signal.SIGUSR1:  # SIGUSR1: stopped on purpose, not an error
+                self.last_bgsave_ok = False
+        else:
+            self.last_bgsave_ok = ok
         srv.update_write_denial()
         if ok:
             srv.dirty -= self.child_dirty
             self.lastsave = int(time.time())
             self.saves += 1
             log.info("Background saving terminated with success")
-        else:
+        elif code > 0:
             log.warning("Background saving error")
 
     def kill_child(self) -> None:
@@ -128,6 +135,7 @@ class RdbState:
             os.waitpid(self.child_pid, 0)
         except OSError:
             pass
+        remove_temp_file(self.path, self.child_pid)
         self.child_pid = 0
 
     def cron(self) -> None:

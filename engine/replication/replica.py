@@ -39,7 +39,7 @@ from engine.execution.dispatch import execute
 from engine.materialize import UnsupportedValue
 from engine.persistence.dataset import DatasetLoader
 from engine.replication.backlog import new_replid
-from rdbtools.model import FunctionLibrary, Record
+from rdbtools.model import FunctionLibrary, FunctionPreGA, Record
 
 if TYPE_CHECKING:
     from engine.execution.host import Host
@@ -181,6 +181,8 @@ class MasterLink(Client):
                 self._load_record(ev)
             elif t is FunctionLibrary:
                 self.libraries.append(ev.code)
+            elif t is FunctionPreGA:  # a 7.0 release candidate master
+                self.libraries.append(ev.library().code)
             elif t is FullResync:
                 self._begin_full(ev)
             elif t is Loaded:
