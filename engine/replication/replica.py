@@ -37,6 +37,8 @@ from engine.errors import LoadError
 from engine.execution.client import Client
 from engine.execution.dispatch import execute
 from engine.materialize import UnsupportedValue
+from engine.persistence.aof_rewrite import start_appendonly, stop_appendonly
+from engine.persistence.aof_state import AOF_OFF
 from engine.persistence.dataset import DatasetLoader
 from engine.replication.backlog import new_replid
 from rdbtools.model import FunctionLibrary, FunctionPreGA, Record
@@ -233,6 +235,9 @@ class MasterLink(Client):
         if loader is None:
             return
         ks = srv.keyspace
+        aof_on = srv.aof.state != AOF_OFF
+        if aof_on:  # the old files keep describing the old dataset (readSyncBulkPayload)
+            stop_appendonly(srv.aof)
         for db, (data, expires, lru) in zip(ks.dbs, loader.tables, strict=True):
             if db.data or db.watched or db.blocking:
                 srv.signal_all(db)
@@ -256,7 +261,8 @@ class MasterLink(Client):
         self._online()
         self.send_ack()  # a diskless master starts the stream on this first ACK
         srv.dirty += 1
-        self._after_full_sync()
+        if aof_on:
+            self._restart_aof()
 
     def _load_functions(self) -> None:
         if not self.libraries:
@@ -270,17 +276,13 @@ class MasterLink(Client):
             log.warning("Could not load the master's function libraries: %s", exc)
         self.libraries = []
 
-    def _after_full_sync(self) -> None:
-        """An AOF must now describe the new dataset: rewrite it (restartAOFAfterSYNC)."""
-        aof = self.server.aof
-        if aof.state == "off":
-            return
-        try:
-            from engine.persistence import aof_rewrite
-
-            aof_rewrite.bgrewriteaof(aof, False)
-        except Exception as exc:  # noqa: BLE001 - a failed rewrite is retried by its own cron
-            log.warning("Could not rewrite the AOF after the sync: %s", exc)
+    def _restart_aof(self) -> None:
+        """restartAOFAfterSYNC: the AOF starts again with a rewrite of the new dataset;
+        until it completes, the master's stream goes to a temporary incr file that no
+        manifest names, so a crash meanwhile restarts from the old files alone."""
+        if not start_appendonly(self.server.aof):
+            log.warning("Failed enabling the AOF after successful master synchronization! "
+                        "The AOF stays off (Redis exits here after 10 tries).")
 
     def _continue(self, ev: Continue) -> None:
         repl = self.replication
