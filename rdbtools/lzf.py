@@ -6,7 +6,8 @@ may not reach before the start, nothing is allocated beyond ``expected_len``) an
 their messages; ``rdbtools._speedups.lzf_decompress`` (rdbtools/csrc/lzf.c, the
 one LZF decoder in C, which the decoder's key scan uses too) gives the same
 results and errors. Compression: the python-neo-lzf binding (module ``lzf``),
-whose output is liblzf's byte for byte; without it nothing is compressed.
+whose output is liblzf's byte for byte; without it (or under ``RDBKIT_PUREPYTHON``)
+:func:`_compress_py`, liblzf's compressor written again in Python, gives the same bytes.
 """
 
 from __future__ import annotations
@@ -67,6 +68,97 @@ if (_c := c_module("rdbtools._speedups")) is not None:
 
 _lzf = c_module("lzf")  # the python-neo-lzf binding: compression only
 
+_HSIZE = 1 << 16  # liblzf's HLOG 16
+_MAX_LIT = 32
+_MAX_OFF = 1 << 13
+_MAX_REF = (1 << 8) + (1 << 3)
+
+
+def _compress_py(data: bytes, out_len: int) -> bytes | None:
+    """liblzf's ``lzf_compress`` as Redis builds it (HLOG 16, VERY_FAST, a fresh hash
+    table), into at most ``out_len`` bytes: the same token choices, the same
+    conservative end-of-buffer checks (None where liblzf returns 0). Slow; the
+    reference beside the python-lzf binding, used without it."""
+    n = len(data)
+    if not n or not out_len:
+        return None
+    htab = [-1] * _HSIZE  # position + 1 of the last 3-byte prefix with that hash
+    out = bytearray(b"\0")  # the first literal run's control byte, filled in later
+    lit = 0
+    ip = 0
+    hval = (data[0] << 8) | data[1] if n > 1 else data[0] << 8
+    while ip < n - 2:
+        hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
+        slot = ((hval >> 8) - hval * 5) & 0xFFFF
+        ref = htab[slot]
+        htab[slot] = ip
+        if (ref >= 1 and ip - ref - 1 < _MAX_OFF and data[ref + 2] == data[ip + 2]
+                and data[ref] == data[ip] and data[ref + 1] == data[ip + 1]):
+            off = ip - ref - 1
+            maxlen = min(n - ip - 2, _MAX_REF)
+            op = len(out)
+            if op + 4 >= out_len and op - (lit == 0) + 4 >= out_len:
+                return None
+            out[op - lit - 1] = lit - 1 & 0xFF  # close the literal run
+            if not lit:
+                del out[-1]  # an empty run takes no control byte
+            length = 2
+            unrolled = maxlen > 16
+            if unrolled:  # liblzf compares 16 bytes before it looks at maxlen again
+                for _ in range(16):
+                    length += 1
+                    if data[ref + length] != data[ip + length]:
+                        break
+                else:
+                    unrolled = False
+            if not unrolled:
+                length += 1
+                while length < maxlen and data[ref + length] == data[ip + length]:
+                    length += 1
+            length -= 2  # octets - 1
+            ip += 1
+            if length < 7:
+                out.append((off >> 8) + (length << 5))
+            else:
+                out.append((off >> 8) + (7 << 5))
+                out.append(length - 7)
+            out.append(off & 0xFF)
+            out.append(0)  # the next literal run's control byte
+            lit = 0
+            ip += length + 1
+            if ip >= n - 2:
+                break
+            ip -= 2  # VERY_FAST: hash the last two positions of the match
+            hval = (data[ip] << 8) | data[ip + 1]
+            for _ in range(2):
+                hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
+                htab[((hval >> 8) - hval * 5) & 0xFFFF] = ip
+                ip += 1
+        else:
+            if len(out) >= out_len:
+                return None
+            lit += 1
+            out.append(data[ip])
+            ip += 1
+            if lit == _MAX_LIT:
+                out[len(out) - lit - 1] = lit - 1
+                lit = 0
+                out.append(0)
+    if len(out) + 3 > out_len:
+        return None
+    while ip < n:
+        lit += 1
+        out.append(data[ip])
+        ip += 1
+        if lit == _MAX_LIT:
+            out[len(out) - lit - 1] = lit - 1
+            lit = 0
+            out.append(0)
+    out[len(out) - lit - 1] = lit - 1 & 0xFF
+    if not lit:
+        del out[-1]
+    return bytes(out)
+
 
 def compress(data: bytes) -> bytes | None:
     """Compress as Redis's rdbSaveLzfStringObject: a result only where Redis's liblzf
@@ -75,7 +167,7 @@ def compress(data: bytes) -> bytes | None:
     if n <= 4:
         return None
     if _lzf is None:
-        return None  # the fallback never compresses; output is still valid RDB
+        return _compress_py(data, n - 4)
     c = _lzf.compress(data, n - 4)
     if c is None or not lzf_fits(n, c):
         return None
