@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -102,7 +103,10 @@ def run_unit(src: Path, kind: str, unit: str, tags: list[str], timeout: float) -
         return result
     cmd = ["tclsh", "tests/test_helper.tcl", "--host", "127.0.0.1", "--port", str(port),
            "--single", unit, "--clients", "1", "--timeout", str(int(timeout)), "--durable",
-           "--tags", " ".join(tags)]
+           "--tags", " ".join(tags),
+           # the harness listens on a port below --baseport: a random range per run, so
+           # runs side by side (several units, several checkouts) do not collide
+           "--baseport", str(random.randrange(22000, 30000, 64)), "--portcount", "64"]
     out = b""
     try:
         p = subprocess.run(cmd, cwd=src, capture_output=True, timeout=timeout + 30,
