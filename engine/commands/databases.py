@@ -38,13 +38,13 @@ def swapdb_cmd(c, argv):  # type: ignore[no-untyped-def]
         raise CommandError("DB index is out of range")
     if a != b:
         da, db_ = ks.dbs[a], ks.dbs[b]
+        c.server.signal_all(da, db_)  # before the swap: what each holds and will hold
+        c.server.signal_all(db_, da)
         for attr in ("data", "expires", "lru", "avg_ttl", "scan_keys", "expire_snapshot", "expire_pos",
                      "hits", "misses", "mem"):
             x, y = getattr(da, attr), getattr(db_, attr)
             setattr(da, attr, y)
             setattr(db_, attr, x)
-        c.server.signal_all(da)
-        c.server.signal_all(db_)
     c.server.dirty += 1
     return OK
 
@@ -59,8 +59,8 @@ def _flush_async_arg(argv: list[bytes]) -> None:
 @command("flushdb", -1, "write", group="server")
 def flushdb_cmd(c, argv):  # type: ignore[no-untyped-def]
     _flush_async_arg(argv)
+    c.server.signal_all(c.db)  # signalFlushedDb, before the keys are gone
     n = c.db.clear()
-    c.server.signal_all(c.db)
     c.server.dirty += n
     if c.server.propagator.targets:  # forceCommandPropagation: logged even when empty
         c.rewritten = [argv]
@@ -72,8 +72,8 @@ def flushall_cmd(c, argv):  # type: ignore[no-untyped-def]
     _flush_async_arg(argv)
     n = 0
     for db in c.server.keyspace.dbs:
-        n += db.clear()
         c.server.signal_all(db)
+        n += db.clear()
     c.server.dirty += n + 1
     if c.server.propagator.targets:  # forceCommandPropagation: logged even when empty
         c.rewritten = [argv]

@@ -11,7 +11,7 @@ from aof.replies import NULL3, NULL_ARRAY, OK, encode
 from engine.errors import CommandError
 from engine.execution.dispatch import execute_queued
 from engine.execution.registry import command
-from engine.execution.transaction import discard, unwatch_all, watch
+from engine.execution.transaction import discard, unwatch_all, watch, watched_key_expired
 
 G = "transactions"
 
@@ -43,7 +43,7 @@ def exec_cmd(c, argv):  # type: ignore[no-untyped-def]
         c.multi_error = False
         unwatch_all(c)
         raise CommandError("Transaction discarded because of previous errors.", "EXECABORT")
-    if c.dirty_cas:
+    if c.dirty_cas or (c.watched and watched_key_expired(c)):
         unwatch_all(c)
         return NULL3 if c.resp == 3 else NULL_ARRAY
     unwatch_all(c)

@@ -18,7 +18,7 @@ def watch(c: Any, db: Any, keys: list[bytes]) -> None:
         if ident in c.watched:
             continue
         c.watched.add(ident)
-        db.watched.setdefault(k, set()).add(c)
+        db.watched.setdefault(k, {})[c] = db.key_is_expired(k)
 
 
 def unwatch_all(c: Any) -> None:
@@ -27,11 +27,22 @@ def unwatch_all(c: Any) -> None:
     for dbid, key in c.watched:
         clients = dbs[dbid].watched.get(key)
         if clients is not None:
-            clients.discard(c)
+            clients.pop(c, None)
             if not clients:
                 del dbs[dbid].watched[key]
     c.watched = set()
     c.dirty_cas = False
+
+
+def watched_key_expired(c: Any) -> bool:
+    """isWatchedKeyExpired: a WATCHed key (not already expired at WATCH time) has
+    logically expired since, even if nothing deleted it yet."""
+    dbs = c.server.keyspace.dbs
+    for dbid, key in c.watched:
+        db = dbs[dbid]
+        if not db.watched[key].get(c) and db.key_is_expired(key):
+            return True
+    return False
 
 
 def discard(c: Any) -> None:
@@ -41,4 +52,4 @@ def discard(c: Any) -> None:
     unwatch_all(c)
 
 
-__all__ = ["discard", "unwatch_all", "watch"]
+__all__ = ["discard", "unwatch_all", "watch", "watched_key_expired"]

@@ -51,7 +51,8 @@ class Database:
         self.expires: dict[bytes, int] = {}
         self.lru: dict[bytes, int] = {}
         self.blocking: dict[bytes, list[Any]] = {}  # key → blocked clients (FIFO)
-        self.watched: dict[bytes, set[Any]] = {}  # key → clients WATCHing it
+        # key → {client WATCHing it: whether the key was already expired at WATCH time}
+        self.watched: dict[bytes, dict[Any, bool]] = {}
         self.clock = ks.lru_clock
         self.lfu = ks.lfu
         self.hits = 0
@@ -175,9 +176,56 @@ class Database:
             return
         self.delete(key)
         self.ks.expired_keys += 1
+        if self.watched:
+            self.touch_watched(key)  # signalModifiedKey
         p = self.ks.propagator
         if p is not None and p.targets:
             p.ops.append((self.id, [b"UNLINK" if self.ks.config.lazyfree_lazy_expire else b"DEL", key]))
+
+    # -- WATCH (multi.c) -------------------------------------------------------------
+    def key_is_expired(self, key: bytes, expires: dict[bytes, int] | None = None) -> bool:
+        """keyIsExpired: the key has a deadline already past (never while loading)."""
+        when = (self.expires if expires is None else expires).get(key)
+        return when is not None and not self.ks.loading and self.ks.lookup_ms() > when
+
+    def touch_watched(self, key: bytes) -> None:
+        """touchWatchedKey: the clients WATCHing ``key`` will fail their EXEC — except
+        those that watched it already expired and now find it deleted (no logical
+        change: their flag is cleared). A watcher of an expired key that still exists
+        stops the walk, as in Redis."""
+        clients = self.watched.get(key)
+        if not clients:
+            return
+        for cl, expired in list(clients.items()):
+            if expired:
+                if key not in self.data:
+                    clients[cl] = False
+                    continue
+                break
+            cl.dirty_cas = True
+
+    def touch_all_watched(self, replaced_with: Database | None = None) -> None:
+        """touchAllWatchedKeysInDb, before this database is emptied (FLUSHDB/FLUSHALL,
+        a reload) or swapped with ``replaced_with`` (SWAPDB, a full sync): a watched key
+        is touched when it exists here or in the replacement, with the same care for
+        keys that were already expired when WATCHed."""
+        other = replaced_with.data if replaced_with is not None else None
+        for key, clients in self.watched.items():
+            here = key in self.data
+            there = other is not None and key in other
+            if not (here or there):
+                continue
+            for cl, expired in list(clients.items()):
+                if expired:
+                    if not there:
+                        clients[cl] = False  # the expired key is gone: no logical change
+                        continue
+                    if replaced_with.key_is_expired(key):  # type: ignore[union-attr]
+                        continue
+                elif not here and replaced_with is not None and replaced_with.key_is_expired(key):
+                    clients[cl] = True  # a missing key replaced by an expired one
+                    continue
+                cl.dirty_cas = True
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms

@@ -129,8 +129,8 @@ class Evictor:
         srv = self.server
         db.delete(key)
         srv.keyspace.evicted_keys += 1
-        for cl in db.watched.get(key, ()) if db.watched else ():
-            cl.dirty_cas = True  # signalModifiedKey
+        if db.watched:
+            db.touch_watched(key)  # signalModifiedKey
         prop = srv.propagator
         if prop.targets:
             prop.ops.append((db.id, [UNLINK if lazy else DEL, key]))

@@ -184,16 +184,17 @@ class Server:
         blocking = db.blocking
         for k in keys:
             if watched:
-                for cl in watched.get(k, ()):
-                    cl.dirty_cas = True
+                db.touch_watched(k)
             if blocking and k in blocking:
                 self.ready_keys.append((db, k))
 
-    def signal_all(self, db: Database) -> None:
-        """FLUSHDB/SWAPDB: every watched key of ``db`` counts as modified."""
-        for clients in db.watched.values():
-            for cl in clients:
-                cl.dirty_cas = True
+    def signal_all(self, db: Database, replaced_with: Database | None = None) -> None:
+        """FLUSHDB/FLUSHALL/DEBUG RELOAD (called before ``db`` is emptied) and SWAPDB or a
+        full sync (``replaced_with``: what takes its place): the watched keys that existed
+        in either are touched (touchAllWatchedKeysInDb); clients blocked on its keys
+        look again."""
+        if db.watched:
+            db.touch_all_watched(replaced_with)
         for k in list(db.blocking):
             self.ready_keys.append((db, k))
 
