@@ -131,6 +131,14 @@ def double(d: float, resp: int) -> bytes:
     return encode_double(d, resp == 3)
 
 
+def double_text(text: bytes, resp: int) -> bytes:
+    """A double reply the caller already formatted (addReplyHumanLongDouble's ``%.17Lf``
+    text): RESP3 ``,text``, RESP2 a bulk string."""
+    if resp == 3:
+        return b",%s\r\n" % text
+    return b"$%d\r\n%s\r\n" % (len(text), text)
+
+
 def boolean(v: bool, resp: int) -> bytes:
     if resp == 3:
         return b"#t\r\n" if v else b"#f\r\n"

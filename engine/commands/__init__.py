@@ -11,6 +11,8 @@ from engine.commands import (  # noqa: F401
     debug,
     expiry,
     functions,
+    geo,
+    geo_search,
     hashes,
     hyperloglog,
     keys,

@@ -105,6 +105,22 @@ ZSET_CMDS = st.one_of(
     _cmd("ZINTERCARD", st.just(b"2"), key, key), _cmd("ZMPOP", st.just(b"1"), key, st.sampled_from([b"MIN", b"MAX"])),
     _cmd("ZRANDMEMBER", key, count_arg),
 )
+lon = st.sampled_from([b"0", b"13.361389", b"15.087269", b"-180", b"180", b"179.9", b"x", b"181"])
+lat = st.sampled_from([b"0", b"38.115556", b"37.502669", b"85.05112878", b"-85.05112878", b"-86", b"1e-300"])
+radius = st.sampled_from([b"0", b"1", b"200", b"5000", b"-1", b"x"])
+unit = st.sampled_from([b"m", b"km", b"MI", b"ft", b"yd"])
+geo_opt = st.sampled_from([b"WITHDIST", b"WITHCOORD", b"WITHHASH", b"ASC", b"DESC", b"ANY", b"BAD"])
+GEO_CMDS = st.one_of(
+    _cmd("GEOADD", key, lon, lat, member), _cmd("GEOADD", key, lon, lat, member, lon, lat, member),
+    _cmd("GEOADD", key, st.sampled_from([b"NX", b"XX", b"CH", b"GT"]), lon, lat, member),
+    _cmd("GEOPOS", key, member, member), _cmd("GEOHASH", key, member), _cmd("GEODIST", key, member, member, unit),
+    _cmd("GEORADIUS", key, lon, lat, radius, unit, geo_opt, st.just(b"COUNT"), count_arg),
+    _cmd("GEORADIUSBYMEMBER", key, member, radius, unit, geo_opt),
+    _cmd("GEORADIUS", key, lon, lat, radius, unit, st.sampled_from([b"STORE", b"STOREDIST"]), key),
+    _cmd("GEOSEARCH", key, st.just(b"FROMMEMBER"), member, st.just(b"BYBOX"), radius, radius, unit, geo_opt),
+    _cmd("GEOSEARCHSTORE", key, key, st.just(b"FROMLONLAT"), lon, lat, st.just(b"BYRADIUS"), radius, unit,
+         st.sampled_from([b"STOREDIST", b"ASC", b"DESC"])),
+)
 KEY_CMDS = st.one_of(
     _cmd("DEL", key, key), _cmd("UNLINK", key), _cmd("EXISTS", key, key), _cmd("TYPE", key), _cmd("TOUCH", key),
     _cmd("RENAME", key, key), _cmd("RENAMENX", key, key), _cmd("COPY", key, key), _cmd("COPY", key, key, st.just(b"REPLACE")),
@@ -184,6 +200,10 @@ class DiffMachine(RuleBasedStateMachine):
 
     @rule(argv=ZSET_CMDS)
     def zsets(self, argv: list[bytes]) -> None:
+        self.both(argv)
+
+    @rule(argv=GEO_CMDS)
+    def geo(self, argv: list[bytes]) -> None:
         self.both(argv)
 
     @rule(argv=KEY_CMDS)
