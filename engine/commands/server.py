@@ -16,6 +16,7 @@ from aof.replies import (
 from engine import config as cfgmod
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.meta import docs_fields, key_specs_reply
 from engine.execution.registry import TABLE, Command, command, container, subcommand
 from rdbtools.io import write_atomically
 
@@ -197,28 +198,33 @@ def config_help(c, argv):  # type: ignore[no-untyped-def]
 
 # -- COMMAND -----------------------------------------------------------------
 
-def _key_specs(cmd: Command) -> list[object]:
+def _key_specs(cmd: Command) -> SetReply:
+    if cmd.meta is not None:
+        return SetReply(key_specs_reply(cmd.meta.key_specs))
     if cmd.first <= 0:
-        return []
+        return SetReply()
     last = cmd.last - cmd.first if cmd.last >= 0 else cmd.last
     flags = [Simple("RW" if cmd.is_write else "RO")]
-    return [Map([("flags", SetReply(flags)),
-                 ("begin_search", Map([("type", "index"), ("spec", Map([("index", cmd.first)]))])),
-                 ("find_keys", Map([("type", "range"),
-                                    ("spec", Map([("lastkey", last), ("keystep", cmd.step),
-                                                  ("limit", 0)]))]))])]
+    spec = Map([("flags", SetReply(flags)),
+                ("begin_search", Map([("type", "index"), ("spec", Map([("index", cmd.first)]))])),
+                ("find_keys", Map([("type", "range"),
+                                   ("spec", Map([("lastkey", last), ("keystep", cmd.step),
+                                                 ("limit", 0)]))]))])
+    return SetReply([spec])
 
 
 def command_info(cmd: Command) -> list[object]:
     return [cmd.name, cmd.arity, SetReply(Simple(f) for f in cmd.info_flags()),
             cmd.first, cmd.last, cmd.step, SetReply(Simple(x) for x in cmd.acl_categories()),
-            SetReply(), _key_specs(cmd),
-            [command_info(s) for s in cmd.subcommands.values()]]
+            SetReply(), _key_specs(cmd),  # addReplyCommandKeySpecs: a set
+            [command_info(s) for s in cmd.subcommands.values()] if cmd.subcommands else SetReply()]
 
 
 def command_docs(cmd: Command) -> Map:
     doc = Map([("summary", cmd.summary or f"{cmd.name.upper()} command"), ("since", cmd.since),
                ("group", cmd.group)])
+    if cmd.meta is not None:
+        doc += docs_fields(cmd.meta)
     if cmd.subcommands:
         doc.append(("subcommands", Map((s.name, command_docs(s)) for s in cmd.subcommands.values())))
     return doc

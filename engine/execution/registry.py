@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.execution.meta import CommandMeta
+
 Handler = Callable[[Any, list[bytes]], bytes]
 KeysFn = Callable[[list[bytes]], list[int]]
 
@@ -62,6 +64,8 @@ class Command:
     # getCommandFlags for EVAL/FCALL: the deny-oom the script declares, from (server, argv);
     # None from it means the table's flags apply
     denyoom_of: Callable[[Any, list[bytes]], bool | None] | None = None
+    # Redis 7.0's own COMMAND INFO/DOCS description (ACL categories, key specs, arguments)
+    meta: CommandMeta | None = None
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         if self.keys_fn is not None:
@@ -78,6 +82,8 @@ class Command:
         return [argv[i] for i in self.key_positions(argv)]
 
     def acl_categories(self) -> list[str]:
+        if self.meta is not None:
+            return list(self.meta.acl)
         cats = []
         f = self.flags
         if "write" in f:
@@ -137,10 +143,11 @@ ARBITRARY_KEYS = frozenset({"scan", "randomkey"})
 
 
 def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, last: int,
-          step: int, group: str, keys: KeysFn | None, since: str, summary: str) -> Command:
+          step: int, group: str, keys: KeysFn | None, since: str, summary: str,
+          meta: CommandMeta | None = None) -> Command:
     fl = frozenset(flags.split())
     return Command(name=name, proc=proc, arity=arity, flags=fl, first=first, last=last, step=step,
-                   group=group, keys_fn=keys, since=since, summary=summary,
+                   group=group, keys_fn=keys, since=since, summary=summary, meta=meta,
                    is_write="write" in fl, no_auth="no_auth" in fl,
                    allowed_in_multi="no_multi" not in fl, protected="protected" in fl,
                    fast=("blocking" not in fl and "protected" not in fl and name not in _STATEFUL
@@ -150,11 +157,12 @@ def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, l
 
 def command(name: str, arity: int, flags: str = "", first: int = 0, last: int = 0, step: int = 0,
             *, group: str = "generic", keys: KeysFn | None = None, since: str = "1.0.0",
-            summary: str = "") -> Callable[[Handler], Handler]:
-    """Register ``proc`` as command ``name`` (lower case)."""
+            summary: str = "", meta: CommandMeta | None = None) -> Callable[[Handler], Handler]:
+    """Register ``proc`` as command ``name`` (lower case); ``meta`` is Redis's own
+    COMMAND INFO/DOCS description where the command has one here."""
 
     def deco(proc: Handler) -> Handler:
-        TABLE.add(_make(name, proc, arity, flags, first, last, step, group, keys, since, summary))
+        TABLE.add(_make(name, proc, arity, flags, first, last, step, group, keys, since, summary, meta))
         return proc
 
     return deco
