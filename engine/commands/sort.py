@@ -357,8 +357,8 @@ SORT_META = CommandMeta(
 SORT_RO_META = CommandMeta(("@read", *_CATS), _SPECS, _COMPLEXITY, _ARGS)
 
 
-@command("sort", -2, "write denyoom", 1, 1, 1, keys=sort_keys, meta=SORT_META,
-         summary="Sort the elements in a list, set or sorted set")
+@command("sort", -2, "write denyoom", 1, 1, 1, keys=sort_keys, modified=lambda argv: sort_keys(argv)[1:],
+         meta=SORT_META, summary="Sort the elements in a list, set or sorted set")
 def sort_cmd(c, argv):  # type: ignore[no-untyped-def]
     return sort_generic(c, argv, False)
 

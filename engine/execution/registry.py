@@ -66,6 +66,9 @@ class Command:
     denyoom_of: Callable[[Any, list[bytes]], bool | None] | None = None
     # Redis 7.0's own COMMAND INFO/DOCS description (ACL categories, key specs, arguments)
     meta: CommandMeta | None = None
+    # positions of the keys a change signals (WATCH, blocked clients) when not all of them:
+    # SORT ... STORE touches only its destination
+    modified_fn: KeysFn | None = None
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         if self.keys_fn is not None:
@@ -80,6 +83,13 @@ class Command:
 
     def keys(self, argv: list[bytes]) -> list[bytes]:
         return [argv[i] for i in self.key_positions(argv)]
+
+    def modified_keys(self, argv: list[bytes]) -> list[bytes]:
+        """The keys a change by this command signals (signalModifiedKey): all its keys
+        unless it names fewer."""
+        if self.modified_fn is not None:
+            return [argv[i] for i in self.modified_fn(argv)]
+        return self.keys(argv)
 
     def acl_categories(self) -> list[str]:
         if self.meta is not None:
@@ -144,10 +154,11 @@ ARBITRARY_KEYS = frozenset({"scan", "randomkey"})
 
 def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, last: int,
           step: int, group: str, keys: KeysFn | None, since: str, summary: str,
-          meta: CommandMeta | None = None) -> Command:
+          meta: CommandMeta | None = None, modified: KeysFn | None = None) -> Command:
     fl = frozenset(flags.split())
     return Command(name=name, proc=proc, arity=arity, flags=fl, first=first, last=last, step=step,
                    group=group, keys_fn=keys, since=since, summary=summary, meta=meta,
+                   modified_fn=modified,
                    is_write="write" in fl, no_auth="no_auth" in fl,
                    allowed_in_multi="no_multi" not in fl, protected="protected" in fl,
                    fast=("blocking" not in fl and "protected" not in fl and name not in _STATEFUL
@@ -157,12 +168,15 @@ def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, l
 
 def command(name: str, arity: int, flags: str = "", first: int = 0, last: int = 0, step: int = 0,
             *, group: str = "generic", keys: KeysFn | None = None, since: str = "1.0.0",
-            summary: str = "", meta: CommandMeta | None = None) -> Callable[[Handler], Handler]:
+            summary: str = "", meta: CommandMeta | None = None,
+            modified: KeysFn | None = None) -> Callable[[Handler], Handler]:
     """Register ``proc`` as command ``name`` (lower case); ``meta`` is Redis's own
-    COMMAND INFO/DOCS description where the command has one here."""
+    COMMAND INFO/DOCS description where the command has one here; ``modified`` the
+    positions of the keys its changes signal, where not all of its keys."""
 
     def deco(proc: Handler) -> Handler:
-        TABLE.add(_make(name, proc, arity, flags, first, last, step, group, keys, since, summary, meta))
+        TABLE.add(_make(name, proc, arity, flags, first, last, step, group, keys, since, summary, meta,
+                        modified))
         return proc
 
     return deco

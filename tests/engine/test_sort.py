@@ -195,6 +195,34 @@ def test_big_collections(pair):  # type: ignore[no-untyped-def]
         assert run(ours, argv) == run(real, argv), argv
 
 
+def _watch_outcomes(srv) -> list[object]:  # type: ignore[no-untyped-def]
+    """EXEC after another client's SORT: aborted only for a watch on the STORE key."""
+    main, other = srv.client(), srv.client()
+    main.flushall()
+    other.rpush("src", "2", "1")
+    out: list[object] = []
+    for watched, argv in (("src", ["SORT", "src", "STORE", "dst"]), ("dst", ["SORT", "src", "STORE", "dst"]),
+                          ("src", ["SORT", "src"]), ("dst", ["SORT", "src", "LIMIT", "9", "1", "STORE", "dst"]),
+                          ("dst", ["SORT", "src", "LIMIT", "9", "1", "STORE", "dst"])):
+        conn = main.connection_pool.get_connection()
+        try:
+            conn.send_command("WATCH", watched)
+            conn.read_response()
+            other.execute_command(*argv)
+            for cmd in (("MULTI",), ("PING",), ("EXEC",)):
+                conn.send_command(*cmd)
+            out.append([conn.read_response() for _ in range(3)])
+        finally:
+            main.connection_pool.release(conn)
+    main.close()
+    other.close()
+    return out
+
+
+def test_watch_signals_only_the_store_key(ours, real):  # type: ignore[no-untyped-def]
+    assert _watch_outcomes(ours) == _watch_outcomes(real)
+
+
 def test_strxfrm_keys_order_as_strcoll() -> None:
     """The keys ALPHA uses outside the C locale: libc's strxfrm through ctypes, read up to a
     NUL. They must order as strcoll (what Redis calls) orders the strings, here in this
