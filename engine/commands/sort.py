@@ -24,44 +24,62 @@ from engine.types.strings import parse_float_text, strtod_range_error
 
 _STRINGS = (bytes, bytearray, EmbStr)
 _SORTABLE = (ListValue, SetValue, ZSetValue)
+_DECIMAL = b"0123456789.+-eE"
+_DBL_MIN = 2.2250738585072014e-308
+_INF = float("inf")
 
 
 def _cstr(b: bytes) -> bytes:
     """What a C string function sees of ``b``: the bytes before the first NUL."""
-    return b.split(b"\0", 1)[0]
+    return (b if b.__class__ is bytes else bytes(b)).split(b"\0", 1)[0]
 
 
 # -- patterns and weights ------------------------------------------------------------
 
-def lookup_by_pattern(db, pattern: bytes, subst: bytes):  # type: ignore[no-untyped-def]
-    """lookupKeyByPattern: ``#`` is the element itself; the first ``*`` is replaced by it,
-    ``->field`` after the ``*`` reads a hash field; only strings (or the field) count."""
+def pattern_reader(db, pattern: bytes) -> Callable[[bytes], object]:  # type: ignore[no-untyped-def]
+    """lookupKeyByPattern, with ``pattern`` parsed once: a function of the element. ``#``
+    is the element itself; the first ``*`` is replaced by it, ``->field`` after the ``*``
+    reads a hash field; only a string (or the field) is a value, anything else None."""
     head = _cstr(pattern)  # strchr/strstr stop at a NUL
     if head == b"#":
-        return subst
+        return lambda e: e
     p = head.find(b"*")
     if p < 0:
-        return None
+        return lambda e: None
+    pre = pattern[:p]
     f = head.find(b"->", p + 1)
     if f >= 0 and f + 2 < len(head):
-        field: bytes | None = pattern[f + 2:]
-        key = pattern[:p] + subst + pattern[p + 1:f]
-    else:
-        field = None
-        key = pattern[:p] + subst + pattern[p + 1:]
-    o = db.read(key)
-    if o is None:
-        return None
-    if field is not None:
-        return o.get(field) if o.__class__ is HashValue else None
-    return o if o.__class__ in _STRINGS else None
+        field, post = pattern[f + 2:], pattern[p + 1:f]
+
+        def hash_field(e: bytes) -> object:
+            o = db.read(pre + e + post)
+            return o.get(field) if o is not None and o.__class__ is HashValue else None
+
+        return hash_field
+    post = pattern[p + 1:]
+
+    def string(e: bytes) -> object:
+        o = db.read(pre + e + post)
+        return o if o is not None and o.__class__ in _STRINGS else None
+
+    return string
 
 
 def sort_score(b: bytes) -> float | None:
     """The weight sortCommandGeneric reads with strtod: leading spaces allowed, the rest
     must be consumed up to a NUL (an empty string is 0); None for NaN and ERANGE, which
     fail the sort."""
-    s = _cstr(bytes(b))
+    if b.__class__ is not bytes:
+        b = bytes(b)
+    if b and not b.translate(None, _DECIMAL):  # fast path: float() reads these as strtod does
+        try:
+            v = float(b)
+        except ValueError:
+            pass
+        else:
+            if _DBL_MIN <= abs(v) < _INF:  # neither ERANGE case
+                return v
+    s = _cstr(b)
     if not s:
         return 0.0
     t = s.lstrip(b" \t\n\v\f\r")
@@ -90,7 +108,7 @@ def strxfrm(b: bytes) -> bytes:
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None)
-    s = _cstr(bytes(b))
+    s = _cstr(b)
     n = _libc.strxfrm(None, s, 0)
     buf = ctypes.create_string_buffer(n + 1)
     _libc.strxfrm(buf, s, n + 1)
@@ -265,12 +283,11 @@ def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:  # type: ignore
     if failed:
         raise CommandError("One or more scores can't be converted into double")
     out = vec[start:start + count] if start >= 0 else []
-    if store is None:
-        if not gets:
-            return bulks_resp(out, c.resp)  # type: ignore[arg-type]
-        return bulks_resp([lookup_by_pattern(db, g, e) for e in out for g in gets], c.resp)
     if gets:
-        out = [lookup_by_pattern(db, g, e) for e in out for g in gets]
+        readers = [pattern_reader(db, g) for g in gets]
+        out = [read(e) for e in out for read in readers]  # type: ignore[misc]
+    if store is None:
+        return bulks_resp(out, c.resp)  # type: ignore[arg-type]
     if out:
         db.set(store, ListValue(b"" if v is None else (v if v.__class__ is bytes else bytes(v))
                                 for v in out))
@@ -285,7 +302,7 @@ def _sorted(db, vec: list[bytes], desc: bool, alpha: bool, sortby: bytes | None,
     """sortCompare as sort keys, and the sort (qsort, or pqsort for a BY window); True
     when a weight is not a number (the sort is done anyway, as Redis does, then refused)."""
     failed = False
-    byvals = [lookup_by_pattern(db, sortby, e) for e in vec] if sortby is not None else vec
+    byvals = list(map(pattern_reader(db, sortby), vec)) if sortby is not None else vec
     if alpha:
         coll = (lambda b: b if b.__class__ is bytes else bytes(b)) if binary else _collation()
         if sortby is None:
@@ -300,7 +317,10 @@ def _sorted(db, vec: list[bytes], desc: bool, alpha: bool, sortby: bytes | None,
                 failed, score = True, 0.0
             keys.append((score, e))  # equal weights: by the element's bytes
     order = list(range(len(vec)))
-    if sortby is not None and (start != 0 or count != len(vec)):
+    # pqsort's window only shows when distinct elements tie: equal ALPHA weights (numeric
+    # keys carry the element, so their ties are copies of one element); else any sort will do
+    if (sortby is not None and alpha and (start != 0 or count != len(vec))
+            and len(set(keys)) < len(keys)):
         sign = -1 if desc else 1
 
         def cmp(i: object, j: object) -> int:

@@ -81,6 +81,8 @@ CASES: dict[str, list[list[object]]] = {
         ["SORT", "l", "BY", "w_*", "ALPHA", "DESC", "LIMIT", "3", "5"], ["SORT", "l", "BY", "w_*", "LIMIT", "5", "20"],
         ["SORT", "l", "BY", "none_*", "ALPHA", "LIMIT", "0", "20"], ["SORT", "l", "BY", "none_*", "ALPHA", "LIMIT", "33", "6"],
         ["SORT", "l", "BY", "none_*", "ALPHA", "DESC"], ["SORT", "l", "BY", "none_*", "ALPHA", "DESC", "LIMIT", "50", "9"],
+        ["APPEND", "w_e01", "1"], ["APPEND", "w_e02", "1"], ["SORT", "l", "BY", "w_*", "ALPHA", "LIMIT", "0", "3"],
+        ["SORT", "l", "BY", "w_*", "ALPHA", "DESC", "LIMIT", "0", "3", "GET", "w_*"],
         ["RPUSH", "short", "q", "w", "e", "r", "t", "y"], ["SORT", "short", "BY", "none_*", "ALPHA", "LIMIT", "1", "2"],
         ["RPUSH", "dup", "b", "a", "b", "a", "c", "a"], ["SORT", "dup", "ALPHA"],
         ["SORT", "dup", "BY", "none_*", "ALPHA", "LIMIT", "0", "3", "GET", "#"],
