@@ -23,6 +23,7 @@ from engine.commands import (  # noqa: F401
     scripting,
     server,
     sets,
+    sort,
     streams,
     strings,
     transactions,

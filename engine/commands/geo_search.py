@@ -20,6 +20,7 @@ from aof.replies import (
 )
 from engine.commands.arguments import get_int
 from engine.commands.geo import (
+    SRC_META,
     SRC_SPEC,
     G,
     coord_text,
@@ -34,6 +35,7 @@ from engine.commands.geohash import CIRCULAR_TYPE, RECTANGLE_TYPE, Shape, align5
 from engine.commands.pqsort import pqsort
 from engine.commands.zsets import _limits
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.meta import CommandMeta, KeySpec
 from engine.execution.registry import command
 from engine.types import ZSetValue
 
@@ -250,14 +252,15 @@ def _store_keys(argv: list[bytes]) -> list[int]:
     return [1] if stored < 0 else [1, stored]
 
 
-def _store_written(argv: list[bytes]) -> list[int]:
+def _store_modified(argv: list[bytes]) -> list[int]:
     """Only the destination is signalled as modified (the source is only read)."""
     return _store_keys(argv)[1:]
 
 
-def _store_specs(startfrom: int) -> tuple:
-    return (SRC_SPEC, ("OW update", ("keyword", "STORE", startfrom), ("range", 0, 1, 0)),
-            ("OW update", ("keyword", "STOREDIST", startfrom), ("range", 0, 1, 0)))
+def _store_meta(startfrom: int) -> CommandMeta:
+    return CommandMeta(key_specs=(
+        SRC_SPEC, KeySpec(("OW", "update"), ("keyword", "STORE", startfrom), ("range", 0, 1, 0)),
+        KeySpec(("OW", "update"), ("keyword", "STOREDIST", startfrom), ("range", 0, 1, 0))))
 
 
 _RADIUS_DOC = "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a "
@@ -265,37 +268,38 @@ _SEARCH_DOC = "Query a sorted set representing a geospatial index to fetch membe
 
 
 @command("georadius", -6, "write denyoom", 1, 1, 1, group=G, since="3.2.0", keys=_store_keys,
-         written=_store_written, key_specs=_store_specs(6), summary=_RADIUS_DOC + "point")
+         modified=_store_modified, meta=_store_meta(6), summary=_RADIUS_DOC + "point")
 def georadius_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _georadius(c, argv, 1, RADIUS_COORDS)
 
 
-@command("georadius_ro", -6, "readonly", 1, 1, 1, group=G, since="3.2.10", key_specs=(SRC_SPEC,),
+@command("georadius_ro", -6, "readonly", 1, 1, 1, group=G, since="3.2.10", meta=SRC_META,
          summary="A read-only variant for GEORADIUS")
 def georadius_ro_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _georadius(c, argv, 1, RADIUS_COORDS | RADIUS_NOSTORE)
 
 
 @command("georadiusbymember", -5, "write denyoom", 1, 1, 1, group=G, since="3.2.0", keys=_store_keys,
-         written=_store_written, key_specs=_store_specs(5), summary=_RADIUS_DOC + "member")
+         modified=_store_modified, meta=_store_meta(5), summary=_RADIUS_DOC + "member")
 def georadiusbymember_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _georadius(c, argv, 1, RADIUS_MEMBER)
 
 
-@command("georadiusbymember_ro", -5, "readonly", 1, 1, 1, group=G, since="3.2.10", key_specs=(SRC_SPEC,),
+@command("georadiusbymember_ro", -5, "readonly", 1, 1, 1, group=G, since="3.2.10", meta=SRC_META,
          summary="A read-only variant for GEORADIUSBYMEMBER")
 def georadiusbymember_ro_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _georadius(c, argv, 1, RADIUS_MEMBER | RADIUS_NOSTORE)
 
 
-@command("geosearch", -7, "readonly", 1, 1, 1, group=G, since="6.2.0", key_specs=(SRC_SPEC,),
+@command("geosearch", -7, "readonly", 1, 1, 1, group=G, since="6.2.0", meta=SRC_META,
          summary=_SEARCH_DOC + ".")
 def geosearch_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _georadius(c, argv, 1, GEOSEARCH)
 
 
-@command("geosearchstore", -8, "write denyoom", 1, 2, 1, group=G, since="6.2.0", written=lambda a: [1],
-         key_specs=(("OW update", ("index", 1), ("range", 0, 1, 0)), ("RO access", ("index", 2), ("range", 0, 1, 0))),
+@command("geosearchstore", -8, "write denyoom", 1, 2, 1, group=G, since="6.2.0", modified=lambda a: [1],
+         meta=CommandMeta(key_specs=(KeySpec(("OW", "update"), ("index", 1), ("range", 0, 1, 0)),
+                                   KeySpec(("RO", "access"), ("index", 2), ("range", 0, 1, 0)))),
          summary=_SEARCH_DOC + ", and store the result in another key.")
 def geosearchstore_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _georadius(c, argv, 2, GEOSEARCH | GEOSEARCHSTORE)

@@ -16,6 +16,7 @@ from aof.replies import (
 from engine import config as cfgmod
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.meta import docs_fields, key_specs_reply
 from engine.execution.registry import TABLE, Command, command, container, subcommand
 from rdbtools.io import write_atomically
 
@@ -197,40 +198,33 @@ def config_help(c, argv):  # type: ignore[no-untyped-def]
 
 # -- COMMAND -----------------------------------------------------------------
 
-def _spec_map(kind: tuple[object, ...], names: tuple[str, ...]) -> Map:
-    return Map([("type", kind[0]), ("spec", Map(zip(names, kind[1:], strict=True)))])
-
-
 def _key_specs(cmd: Command) -> SetReply:
-    """addReplyCommandKeySpecs (a set in RESP3)."""
-    if cmd.key_specs:
-        begin_names = {"index": ("index",), "keyword": ("keyword", "startfrom")}
-        return SetReply(
-            Map([("flags", SetReply(Simple(f) for f in flags.split())),
-                 ("begin_search", _spec_map(begin, begin_names[begin[0]])),
-                 ("find_keys", _spec_map(find, ("lastkey", "keystep", "limit")))])
-            for flags, begin, find in cmd.key_specs)
+    if cmd.meta is not None:
+        return SetReply(key_specs_reply(cmd.meta.key_specs))
     if cmd.first <= 0:
         return SetReply()
     last = cmd.last - cmd.first if cmd.last >= 0 else cmd.last
     flags = [Simple("RW" if cmd.is_write else "RO")]
-    return SetReply([Map([("flags", SetReply(flags)),
-                          ("begin_search", _spec_map(("index", cmd.first), ("index",))),
-                          ("find_keys", _spec_map(("range", last, cmd.step, 0),
-                                                  ("lastkey", "keystep", "limit")))])])
+    spec = Map([("flags", SetReply(flags)),
+                ("begin_search", Map([("type", "index"), ("spec", Map([("index", cmd.first)]))])),
+                ("find_keys", Map([("type", "range"),
+                                   ("spec", Map([("lastkey", last), ("keystep", cmd.step),
+                                                 ("limit", 0)]))]))])
+    return SetReply([spec])
 
 
 def command_info(cmd: Command) -> list[object]:
     return [cmd.name, cmd.arity, SetReply(Simple(f) for f in cmd.info_flags()),
             cmd.first, cmd.last, cmd.step, SetReply(Simple(x) for x in cmd.acl_categories()),
-            SetReply(), _key_specs(cmd),
-            # addReplyCommandSubCommands: an empty *set* when there are none
+            SetReply(), _key_specs(cmd),  # addReplyCommandKeySpecs: a set
             [command_info(s) for s in cmd.subcommands.values()] if cmd.subcommands else SetReply()]
 
 
 def command_docs(cmd: Command) -> Map:
     doc = Map([("summary", cmd.summary or f"{cmd.name.upper()} command"), ("since", cmd.since),
                ("group", cmd.group)])
+    if cmd.meta is not None:
+        doc += docs_fields(cmd.meta)
     if cmd.subcommands:
         doc.append(("subcommands", Map((s.name, command_docs(s)) for s in cmd.subcommands.values())))
     return doc

@@ -92,6 +92,7 @@ class Client(asyncio.Protocol):
         self.obuf_soft_since = 0  # obuf_soft_limit_reached_time (whole seconds)
         self.obuf_watch = False  # unsent output past obuf.REPLY_CHUNK: check the limits per write
         self.in_exec = False
+        self.script = False  # CLIENT_SCRIPT: the fake client that scripts' commands run as
         # pub/sub subscriptions (engine.pubsub): insertion-ordered, as Redis lists them
         self.sub_channels: dict[bytes, None] = {}
         self.sub_patterns: dict[bytes, None] = {}

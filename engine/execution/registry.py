@@ -22,12 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.execution.meta import CommandMeta
+
 Handler = Callable[[Any, list[bytes]], bytes]
 KeysFn = Callable[[list[bytes]], list[int]]
-# A key spec as COMMAND INFO shows it: (flags, begin_search, find_keys), e.g.
-# ("OW update", ("keyword", "STORE", 6), ("range", lastkey, keystep, limit)) or
-# ("RO access", ("index", 1), ("range", 0, 1, 0)).
-KeySpec = tuple[str, tuple[Any, ...], tuple[Any, ...]]
 
 _GROUP_ACL = {
     "string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
@@ -50,12 +48,6 @@ class Command:
     keys_fn: KeysFn | None = None
     since: str = "1.0.0"
     summary: str = ""
-    # explicit key specs (Redis's, for commands whose keys the legacy triple does not
-    # describe); empty: derived from first/last/step
-    key_specs: tuple[KeySpec, ...] = ()
-    # positions of the keys a write changes, when not all its keys (signalModifiedKey is
-    # called for the destination of GEOSEARCHSTORE, not its source): WATCH and wake-ups
-    written_fn: KeysFn | None = None
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     parent: Command | None = None
     # hot flags, precomputed from ``flags``
@@ -72,6 +64,11 @@ class Command:
     # getCommandFlags for EVAL/FCALL: the deny-oom the script declares, from (server, argv);
     # None from it means the table's flags apply
     denyoom_of: Callable[[Any, list[bytes]], bool | None] | None = None
+    # Redis 7.0's own COMMAND INFO/DOCS description (ACL categories, key specs, arguments)
+    meta: CommandMeta | None = None
+    # positions of the keys a change signals (WATCH, blocked clients) when not all of them:
+    # SORT ... STORE touches only its destination
+    modified_fn: KeysFn | None = None
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         if self.keys_fn is not None:
@@ -87,16 +84,19 @@ class Command:
     def keys(self, argv: list[bytes]) -> list[bytes]:
         return [argv[i] for i in self.key_positions(argv)]
 
-    def written_keys(self, argv: list[bytes]) -> list[bytes]:
-        """The keys a write may have changed (all its keys unless ``written_fn`` says)."""
-        if self.written_fn is None:
+    def modified_keys(self, argv: list[bytes]) -> list[bytes]:
+        """The keys a change by this command signals (signalModifiedKey): all its keys
+        unless it names fewer."""
+        if self.modified_fn is None:
             return self.keys(argv)
         try:
-            return [argv[i] for i in self.written_fn(argv)]
+            return [argv[i] for i in self.modified_fn(argv)]
         except (IndexError, ValueError):
             return []
 
     def acl_categories(self) -> list[str]:
+        if self.meta is not None and self.meta.acl:
+            return list(self.meta.acl)
         cats = []
         f = self.flags
         if "write" in f:
@@ -156,10 +156,12 @@ ARBITRARY_KEYS = frozenset({"scan", "randomkey"})
 
 
 def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, last: int,
-          step: int, group: str, keys: KeysFn | None, since: str, summary: str) -> Command:
+          step: int, group: str, keys: KeysFn | None, since: str, summary: str,
+          meta: CommandMeta | None = None, modified: KeysFn | None = None) -> Command:
     fl = frozenset(flags.split())
     return Command(name=name, proc=proc, arity=arity, flags=fl, first=first, last=last, step=step,
-                   group=group, keys_fn=keys, since=since, summary=summary,
+                   group=group, keys_fn=keys, since=since, summary=summary, meta=meta,
+                   modified_fn=modified,
                    is_write="write" in fl, no_auth="no_auth" in fl,
                    allowed_in_multi="no_multi" not in fl, protected="protected" in fl,
                    fast=("blocking" not in fl and "protected" not in fl and name not in _STATEFUL
@@ -169,14 +171,15 @@ def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, l
 
 def command(name: str, arity: int, flags: str = "", first: int = 0, last: int = 0, step: int = 0,
             *, group: str = "generic", keys: KeysFn | None = None, since: str = "1.0.0",
-            summary: str = "", key_specs: tuple[KeySpec, ...] = (),
-            written: KeysFn | None = None) -> Callable[[Handler], Handler]:
-    """Register ``proc`` as command ``name`` (lower case)."""
+            summary: str = "", meta: CommandMeta | None = None,
+            modified: KeysFn | None = None) -> Callable[[Handler], Handler]:
+    """Register ``proc`` as command ``name`` (lower case); ``meta`` is Redis's own
+    COMMAND INFO/DOCS description where the command has one here; ``modified`` the
+    positions of the keys its changes signal, where not all of its keys."""
 
     def deco(proc: Handler) -> Handler:
-        cmd = TABLE.add(_make(name, proc, arity, flags, first, last, step, group, keys, since, summary))
-        cmd.key_specs = key_specs
-        cmd.written_fn = written
+        TABLE.add(_make(name, proc, arity, flags, first, last, step, group, keys, since, summary, meta,
+                        modified))
         return proc
 
     return deco
@@ -204,5 +207,5 @@ def subcommand(parent: Command, sub: str, arity: int, flags: str = "", first: in
     return deco
 
 
-__all__ = ["ARBITRARY_KEYS", "Command", "CommandTable", "KeySpec", "TABLE", "command", "container",
+__all__ = ["ARBITRARY_KEYS", "Command", "CommandTable", "TABLE", "command", "container",
            "subcommand"]

@@ -267,6 +267,7 @@ class Scripting:
             client = Client(self.server)
             client.authenticated = True
             client.in_exec = True  # CLIENT_DENY_BLOCKING: blocking commands answer at once
+            client.script = True
             client.addr = "lua"
             self._client = client
         return self._client

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import locale
 import logging
 import os
 import signal
@@ -495,6 +496,10 @@ def run(config: Config) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    try:  # as Redis's main(): SORT ... ALPHA collates in the environment's locale
+        locale.setlocale(locale.LC_COLLATE, "")
+    except locale.Error:
+        pass  # an unknown locale leaves "C", as a failed setlocale does
     if args and args[0] in ("-v", "--version"):
         print(f"rdbkit server v={REDIS_VERSION} (Redis-compatible)")
         return 0

@@ -125,6 +125,27 @@ _NINF = float("-inf")
 _DEC_BYTES = b"0123456789.+-eE"  # with only these, float() and strtod read the same grammar
 
 
+_DBL_MIN = 2.2250738585072014e-308
+
+
+def strtod_range_error(b: bytes, v: float) -> bool:
+    """Whether glibc's strtod sets ERANGE reading ``b`` (a whole number text, as
+    :func:`parse_float_text` accepts it) as ``v``: overflow to ±inf from finite text, or
+    underflow — a nonzero text read as zero, or a subnormal result that is not exact."""
+    if v in (_INF, _NINF):
+        return b.lstrip(b"+-").lower() not in (b"inf", b"infinity")
+    if not -_DBL_MIN < v < _DBL_MIN:
+        return False
+    if _DEC.match(b):
+        if v == 0.0:
+            return bool(b.lower().partition(b"e")[0].strip(b"+-.0"))
+        exact = Fraction(b.decode())  # a subnormal's exponent is small: cheap
+    else:
+        m = _HEX.match(b)
+        exact = _hex_fraction(m) if m else Fraction(0)
+    return exact != Fraction(v)
+
+
 def parse_range_double(b: bytes) -> float | None:
     """strtod as zslParseRange calls it: leading whitespace allowed, no ERANGE check, no NaN."""
     s = bytes(b).lstrip(b" \t\n\r\v\f")

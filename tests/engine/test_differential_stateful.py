@@ -130,6 +130,11 @@ KEY_CMDS = st.one_of(
     _cmd("EXPIRETIME", key), _cmd("EXPIREAT", key, st.sampled_from([b"99999999999", b"1"])), _cmd("DBSIZE"),
     _cmd("SWAPDB", st.sampled_from([b"0", b"1"]), st.sampled_from([b"1", b"0"])), _cmd("KEYS", st.sampled_from([b"*", b"k?", b"k[0-2]"])),
     _cmd("OBJECT", st.just(b"ENCODING"), key), _cmd("RANDOMKEY"),
+    # SORT: never BY <constant> without STORE (a hash-table set would come out in its own order)
+    st.tuples(st.sampled_from([b"SORT", b"SORT_RO"]), key, st.lists(st.sampled_from([
+        [b"ALPHA"], [b"DESC"], [b"ASC"], [b"LIMIT", b"1", b"2"], [b"LIMIT", b"-1", b"9"], [b"GET", b"#"],
+        [b"BY", b"nosort", b"STORE", b"k3"], [b"STORE", b"k2"], [b"LIMIT", b"x", b"1"], [b"FOO"]]), max_size=3))
+    .map(lambda t: [t[0], t[1], *(a for opt in t[2] for a in opt)]),
 )
 GARBAGE = st.one_of(
     _cmd("NOSUCHCMD", anyarg), _cmd("GET"), _cmd("SET", key), _cmd("ZADD", key, anyarg),

@@ -387,6 +387,15 @@ SCENARIOS: dict[str, list[Step]] = {
         cmd("INCR", "s"), cmd("SET", "s", 1), cmd("INCRBY", "s", 0), cmd("DECRBY", "s", 0),
         cmd("MOVE", "nokey", 1), cmd("RENAME", "s", "s"), cmd("RENAMENX", "s", "s"), cmd("SMOVE", "set", "set", "a"),
     ],
+    "sort-store": [  # SORT ... STORE is logged as sent (a set's order is forced to ALPHA)
+        cmd("RPUSH", "l", 3, 1, 2), cmd("SORT", "l", "STORE", "d"), cmd("SORT", "l"), cmd("SORT_RO", "l"),
+        cmd("SORT", "l", "LIMIT", 5, 1, "STORE", "d"), cmd("SORT", "l", "LIMIT", 5, 1, "STORE", "d"),
+        cmd("SADD", "s", "c", "a", "b"), cmd("sort", "s", "by", "nosort", "store", "d2"),
+        cmd("SORT", "l", "BY", "nosort", "STORE", "l"), cmd("SORT", "s", "GET", "#", "GET", "w_*", "STORE", "d2"),
+        cmd("SET", "w_1", 5, "PX", 1), cmd("SET", "d3", "v", "PX", 1), Sleep(0.05), cmd("SORT", "l", "BY", "w_*"),
+        cmd("SORT", "nokey", "STORE", "d3"), cmd("MULTI"), cmd("SORT", "l", "DESC", "STORE", "d"), cmd("EXEC"),
+        cmd("EVAL", "return redis.call('sort', KEYS[1], 'by', 'x', 'store', KEYS[2])", 2, "s", "d4"),
+    ],
 }
 
 
@@ -421,6 +430,8 @@ BLOCKED: dict[str, list[Step]] = {
     "blpop-ready-key-expired": [Send(1, cmd("BLPOP", "l", 0)), cmd("MULTI"), cmd("RPUSH", "l", "a"),
                                 cmd("PEXPIRE", "l", 1), cmd("DEBUG", "SLEEP", "0.01"), cmd("EXEC"),
                                 cmd("RPUSH", "l", "b"), Recv(1)],
+    "blpop-served-by-sort-store": [cmd("RPUSH", "l", "b", "a"), Send(1, cmd("BLPOP", "dst", 0)),
+                                   cmd("SORT", "l", "ALPHA", "STORE", "dst"), Recv(1)],
     "blpop-in-other-db": [(1, cmd("SELECT", 3)), Send(1, cmd("BLPOP", "l", 0)), cmd("SELECT", 3),
                           cmd("RPUSH", "l", "a"), Recv(1)],
 }
