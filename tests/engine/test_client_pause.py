@@ -213,3 +213,55 @@ def test_client_pause_as_redis(pair: dict[str, ServerProc], name: str) -> None:
     want = _play(pair["real"], SCENARIOS[name])
     got = _play(pair["ours"], SCENARIOS[name])
     assert got == want
+
+
+def _replica_transcript(start: Callable[..., ServerProc], tmp: Path) -> list[Any]:
+    """pause.tcl's replica tests: a paused replica reads its master's stream
+    (``slave_read_repl_offset``) without applying it (``slave_repl_offset`` stays) until
+    the pause ends."""
+    (tmp / "m").mkdir(parents=True)
+    (tmp / "r").mkdir()
+    master = start(tmp / "m", "--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "3600")
+    replica = start(tmp / "r")
+    m, r = master.client(socket_timeout=10), replica.client(socket_timeout=10)
+    out: list[Any] = []
+
+    def until(pred: Callable[[], bool]) -> bool:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if pred():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def offsets() -> tuple[int, int, int]:
+        ri = r.info("replication")
+        return (m.info("replication")["master_repl_offset"], ri.get("slave_read_repl_offset", -1),
+                ri.get("slave_repl_offset", -1))
+
+    try:
+        r.replicaof("127.0.0.1", master.port)
+        out.append(until(lambda: r.info("replication").get("master_link_status") == "up"))
+        m.set("foo", "bar")
+        out.append(until(lambda: offsets()[2] == offsets()[0]))
+        old = offsets()[0]
+        out.append(r.execute_command("CLIENT", "PAUSE", "100000", "WRITE"))
+        m.set("foo2", "bar2")
+        out.append(until(lambda: offsets()[1] == offsets()[0]))
+        time.sleep(0.2)
+        out += [offsets()[2] == old, r.get("foo2"), r.info("clients")["blocked_clients"]]
+        out.append(r.execute_command("CLIENT", "UNPAUSE"))
+        out.append(until(lambda: offsets()[2] == offsets()[0]))
+        out += [r.get("foo2"), r.info("clients")["blocked_clients"]]
+    finally:
+        m.close()
+        r.close()
+        replica.stop()
+        master.stop()
+    return out
+
+
+def test_paused_replica_applies_nothing(tmp_path: Path) -> None:
+    want = _replica_transcript(start_real, tmp_path / "real")
+    got = _replica_transcript(start_ours, tmp_path / "ours")
+    assert got == want
