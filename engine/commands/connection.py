@@ -21,6 +21,12 @@ from aof.replies import (
 from engine.commands.arguments import get_int
 from engine.config import REDIS_VERSION
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.pause import (
+    CLIENT_PAUSE_ALL,
+    CLIENT_PAUSE_WRITE,
+    PAUSE_BY_CLIENT_COMMAND,
+    POSTPONE,
+)
 from engine.execution.registry import command, container, subcommand
 from engine.execution.transaction import discard
 
@@ -285,12 +291,45 @@ def client_unblock(c, argv):  # type: ignore[no-untyped-def]
     elif len(argv) > 4:
         raise SyntaxErr()
     x = c.server.clients.get(cid)
-    if x is None or x.blocked is None or x.blocked.cmd_name in ("shutdown", "postpone"):
+    if x is None or x.blocked is None or x.blocked.cmd_name in ("shutdown", POSTPONE):
         return ZERO  # 7.0.15 would panic (replyToBlockedClientTimedOut knows no such block)
     reply = (b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" if err
              else x.blocked.timeout_reply)
     c.server.blocking.unblock_with(x, reply)
     return ONE
+
+
+@subcommand(CLIENT, "unpause", 2, "admin noscript loading stale", since="6.2.0",
+            summary="Resume processing of clients that were paused")
+def client_unpause(c, argv):  # type: ignore[no-untyped-def]
+    c.server.pause.unpause(PAUSE_BY_CLIENT_COMMAND)
+    return OK
+
+
+@subcommand(CLIENT, "pause", -3, "admin noscript loading stale", since="2.9.50",
+            summary="Stop processing commands from clients for some time")
+def client_pause(c, argv):  # type: ignore[no-untyped-def]
+    """CLIENT PAUSE timeout [WRITE|ALL]: the mode is checked before the timeout; a
+    timeout of 0 ends at once, as does one whose end overflows (Redis adds it to mstime()
+    in a signed 64-bit integer)."""
+    if len(argv) > 4:
+        raise CommandError("unknown subcommand or wrong number of arguments for "
+                           f"'{argv[1][:128].decode('utf-8', 'replace')}'. Try CLIENT HELP.")
+    mode = CLIENT_PAUSE_ALL
+    if len(argv) == 4:
+        m = argv[3].lower()
+        if m == b"write":
+            mode = CLIENT_PAUSE_WRITE
+        elif m != b"all":
+            raise CommandError("CLIENT PAUSE mode must be WRITE or ALL")
+    ms = get_int(argv[2], "timeout is not an integer or out of range")
+    if ms < 0:
+        raise CommandError("timeout is negative")
+    pause = c.server.pause
+    if ms > 0:  # getTimeoutFromObjectOrReply: an absolute end, wrapping as a long long would
+        ms = (ms + pause.clock() + (1 << 63)) % (1 << 64) - (1 << 63)
+    pause.pause(PAUSE_BY_CLIENT_COMMAND, ms, mode)
+    return OK
 
 
 @subcommand(CLIENT, "setinfo", 4, "noscript loading stale", since="7.2.0")
@@ -323,6 +362,8 @@ def client_help(c, argv):  # type: ignore[no-untyped-def]
              "KILL <option> <value> [<option> <value> [...]]",
              "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME.",
              "LIST [options ...]", "    Return information about client connections.",
+             "UNPAUSE", "    Stop the current client pause, resuming traffic.",
+             "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
              "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
              "SETNAME <name>", "    Assign the name <name> to the current connection.",
              "HELP", "    Prints this help."]

@@ -13,7 +13,7 @@ from aof.replies import OK, Map, SetReply, Simple, bulk, encode
 from engine.commands.scripting import help_reply, numkeys_positions, parse_numkeys
 from engine.errors import CommandError
 from engine.execution.registry import TABLE, command, container, subcommand
-from engine.scripting import SCRIPT_COMMANDS, script_denyoom
+from engine.scripting import SCRIPT_COMMANDS, script_flags
 from engine.scripting.eval import BUSY_EVAL, FLAG_NAMES
 from rdbtools.glob import glob_match
 
@@ -214,5 +214,5 @@ def function_help(c, argv):  # type: ignore[no-untyped-def]
     return help_reply(c, argv, _HELP)
 
 
-for _name in SCRIPT_COMMANDS:  # EVAL/FCALL: the flags a script declares decide -OOM
-    TABLE.commands[_name].denyoom_of = script_denyoom
+for _name in SCRIPT_COMMANDS:  # EVAL/FCALL: the flags a script declares decide -OOM, CLIENT PAUSE
+    TABLE.commands[_name].flags_of = script_flags

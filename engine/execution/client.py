@@ -357,6 +357,13 @@ class Client(asyncio.Protocol):
         if not self.closing and (self.pending or self.parser.buffered_bytes):
             self.process_input()
 
+    def run_postponed(self, argv: list[bytes]) -> None:
+        """The pause that postponed ``argv`` relaxed (engine.execution.pause): process it
+        again — it may be postponed anew — then the rest of the input."""
+        reply = execute(self, argv)
+        if reply is not None:
+            self.unblocked(reply)
+
     # -- introspection ------------------------------------------------------
     def client_type(self) -> str:
         """getClientType: master, replica, pubsub or normal."""

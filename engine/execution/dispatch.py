@@ -145,9 +145,13 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
             return reject_command(c, cmd, r)
     if busy is not None and "allow_busy" not in cmd.flags and (c.multi is None or cmd.allowed_in_multi):
         return reject_command(c, cmd, busy)  # a script runs past busy-reply-threshold
-    sd = srv.shutdown
-    if sd.deadline and c.repl is None and _may_replicate(c, cmd):  # the write pause of a shutdown
-        sd.postpone(c, argv)
+    pause = srv.pause
+    if c.repl is not None and c.repl.flag == "S":
+        r = replica_reject(c, cmd, argv)
+        if r is not None:
+            return reject_command(c, cmd, r)
+    elif pause.type and pause.postpones(c, cmd, cmd.flags_for(srv, argv)):  # CLIENT PAUSE, SHUTDOWN
+        pause.postpone(c, cmd, argv)
         return None
     if c.multi is not None and cmd.name not in _MULTI_PASS:
         if not cmd.allowed_in_multi:
@@ -187,23 +191,25 @@ def oom_reject(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         if name not in _MULTI_OOM_ALLOWED:
             c.multi_error = True  # flagTransaction
             return OOM
-        if name != "exec" or not any("denyoom" in q.flags for q, _ in c.multi):
+        if name != "exec" or not any("denyoom" in q.flags_for(c.server, a) for q, a in c.multi):
             return None
         discard(c)  # execCommandAbort
         return b"-EXECABORT Transaction discarded because of: " + OOM[1:]
-    denyoom = "denyoom" in cmd.flags
-    if cmd.denyoom_of is not None:
-        declared = cmd.denyoom_of(c.server, argv)
-        if declared is not None:
-            denyoom = declared
-    return OOM if denyoom else None
+    return OOM if "denyoom" in cmd.flags_for(c.server, argv) else None
 
 
-def _may_replicate(c: Client, cmd: Command) -> bool:
-    """processCommand's ``is_may_replicate_command`` (what CLIENT_PAUSE_WRITE postpones)."""
-    if cmd.is_write or "may_replicate" in cmd.flags:
-        return True
-    return cmd.name == "exec" and any(q.is_write or "may_replicate" in q.flags for q, _ in c.multi or ())
+def replica_reject(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
+    """processCommand: a replica may not touch the keyspace (which would also let it
+    around the client pause it is exempt from)."""
+    flags = cmd.flags_for(c.server, argv)
+    if "write" in flags or "readonly" in flags or "may_replicate" in flags:
+        return b"-ERR Replica can't interact with the keyspace\r\n"
+    if cmd.name == "exec" and c.multi:
+        for q, a in c.multi:
+            f = q.flags_for(c.server, a)
+            if "write" in f or "readonly" in f or "may_replicate" in f:
+                return b"-ERR Replica can't interact with the keyspace\r\n"
+    return None
 
 
 def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
@@ -292,12 +298,12 @@ def queue_propagation(c: Client, cmd: Command, argv: list[bytes]) -> None:
 def fast_path(c: Client) -> bool:
     """Whether none of processCommand's checks can refuse or divert a command of ``c``
     now: authenticated, not in MULTI, no MONITOR, no maxmemory, not subscribed, no
-    replica/NOREPLICAS guard, no busy script, no shutdown write pause. Then a known
+    replica/NOREPLICAS guard, no busy script, no client pause. Then a known
     ``Command.fast`` command with a valid arity goes straight to :func:`call`."""
     srv = c.server
     return (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
             and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
-            and srv.busy_reply is None and not srv.shutdown.deadline)
+            and srv.busy_reply is None and not srv.pause.type and c.repl is None)
 
 
 def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:

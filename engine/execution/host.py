@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from engine.execution.blocking import Blocking
     from engine.execution.client import Client
     from engine.execution.obuf import OutputWatch
+    from engine.execution.pause import ClientPause
     from engine.keyspace.db import Database, Keyspace
     from engine.keyspace.evict import Evictor
     from engine.keyspace.memory import MemoryAccount
@@ -45,6 +46,7 @@ class Host(Protocol):
     pre_command_oom_state: bool
     # subsystems of this layer and below
     blocking: Blocking
+    pause: ClientPause
     obuf: OutputWatch
     pubsub: PubSub
     memory: MemoryAccount

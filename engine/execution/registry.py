@@ -35,6 +35,12 @@ _GROUP_ACL = {
 }
 
 
+# ACLCommandCategories, in acl.c's order
+_ACL_ORDER = ["@keyspace", "@read", "@write", "@set", "@sortedset", "@list", "@hash", "@string",
+              "@bitmap", "@hyperloglog", "@geo", "@stream", "@pubsub", "@admin", "@fast", "@slow",
+              "@blocking", "@dangerous", "@connection", "@transaction", "@scripting"]
+
+
 @dataclass(slots=True, eq=False)  # identity hash: used as a stats key
 class Command:
     name: str  # lower case; "parent|sub" for subcommands
@@ -61,14 +67,22 @@ class Command:
     fast: bool = True
     # False for commands whose effects are propagated by the commands they run (EXEC)
     propagates_self: bool = True
-    # getCommandFlags for EVAL/FCALL: the deny-oom the script declares, from (server, argv);
-    # None from it means the table's flags apply
-    denyoom_of: Callable[[Any, list[bytes]], bool | None] | None = None
+    # getCommandFlags for EVAL/FCALL: the flags the script declares make of the command's,
+    # from (server, argv); None from it means the table's flags apply
+    flags_of: Callable[[Any, list[bytes]], frozenset[str] | None] | None = None
     # Redis 7.0's own COMMAND INFO/DOCS description (ACL categories, key specs, arguments)
     meta: CommandMeta | None = None
     # positions of the keys a change signals (WATCH, blocked clients) when not all of them:
     # SORT ... STORE touches only its destination
     modified_fn: KeysFn | None = None
+
+    def flags_for(self, server: Any, argv: list[bytes]) -> frozenset[str]:
+        """getCommandFlags: a script call's flags are what the script declares."""
+        if self.flags_of is not None:
+            declared = self.flags_of(server, argv)
+            if declared is not None:
+                return declared
+        return self.flags
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         if self.keys_fn is not None:
@@ -111,7 +125,7 @@ class Command:
         cats.append("@fast" if "fast" in f else "@slow")
         if "blocking" in f:
             cats.append("@blocking")
-        return cats
+        return sorted(cats, key=_ACL_ORDER.index)  # as COMMAND INFO lists them: acl.c's table order
 
     def info_flags(self) -> list[str]:
         order = ["write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",

@@ -40,6 +40,10 @@ def _nothing_expires() -> int:
     return 0
 
 
+def _not_paused() -> bool:
+    return False
+
+
 class Database:
     __slots__ = ("id", "ks", "data", "expires", "lru", "blocking", "watched", "clock", "lfu", "hits", "misses",
                  "scan_keys", "scan_hashes", "avg_ttl", "expire_snapshot", "expire_pos", "mem")
@@ -131,6 +135,7 @@ class Database:
             if when is not None:
                 if self.ks.lookup_ms() > when:
                     self.expire_key(key)
+                    exp.pop(key, None)  # still there while clients are paused: logically gone
                 elif not keepttl:
                     del exp[key]
         if self.lfu:  # setKey: lookupKeyWrite touches an existing key; a new one starts at LFU_INIT_VAL
@@ -171,11 +176,14 @@ class Database:
     def expire_key(self, key: bytes) -> None:
         """deleteExpiredKeyAndPropagate: drop the key and log a DEL for it.
 
-        A read-only replica only reports the key missing: its master's DEL removes it."""
-        if self.ks.replica_ro:
+        A read-only replica only reports the key missing: its master's DEL removes it.
+        So does any server while clients are paused (expireIfNeeded's
+        checkClientPauseTimeoutAndReturnIfPaused): the dataset stays as it is."""
+        ks = self.ks
+        if ks.replica_ro or ks.paused():
             return
         self.delete(key)
-        self.ks.expired_keys += 1
+        ks.expired_keys += 1
         if self.watched:
             self.touch_watched(key)  # signalModifiedKey
         p = self.ks.propagator
@@ -307,6 +315,9 @@ class Keyspace:
         self.evicted_keys = 0
         self.propagator: Propagator | None = None  # set by the server
         self.replica_ro = False  # a read-only replica: expired keys stay until the master's DEL
+        # checkClientPauseTimeoutAndReturnIfPaused, set by the server: while True nothing is
+        # expired or evicted (engine.execution.pause)
+        self.paused: Callable[[], bool] = _not_paused
         self.dbs = [Database(i, self) for i in range(config.databases)]
 
     def now_ms(self) -> int:

@@ -96,6 +96,8 @@ class Evictor:
 
     def perform(self) -> int:
         srv = self.server
+        if srv.keyspace.paused():  # isSafeToPerformEvictions: a fake EVICT_OK, no metrics
+            return EVICT_OK
         tofree = self.over_limit()
         if not tofree:
             return self._metrics(EVICT_OK)

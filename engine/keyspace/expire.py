@@ -22,6 +22,8 @@ ACCEPTABLE_STALE = 10
 
 def active_expire_cycle(ks: Keyspace, hz: int, effort: int = 1) -> int:
     """Run one slow cycle; returns the number of keys expired."""
+    if ks.paused():  # clients paused: the dataset stays as it is
+        return 0
     e = effort - 1
     per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP // 4 * e
     perc = SLOW_TIME_PERC + 2 * e

@@ -204,6 +204,10 @@ class Replication(SnapshotTransfer):
             self._send_getack()
 
     def _send_getack(self) -> None:
+        srv = self.server
+        if srv.pause.paused() and srv.loop is not None:  # beforeSleep: not while clients are
+            srv.loop.call_later(1.0 / srv.config.hz, self._send_getack)  # paused (grows the stream)
+            return
         self._getack_pending = False
         if self.masterhost is None and self.backlog is not None and self.replicas:
             self.feed_stream(GETACK)

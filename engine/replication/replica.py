@@ -15,7 +15,8 @@ whose replies are never sent. Bytes from the master go through the sans-IO
   with the keyspace's expiry held (``Keyspace.expiry_held``) so nothing expires under
   it (as ``expireIfNeeded`` for the master); the offset advances by the bytes of each
   processed command — not inside ``MULTI``, so a link lost mid-transaction resumes
-  before it. The applied bytes are fed to this server's backlog and sub-replicas
+  before it. A client pause postpones the stream as it does any client: what arrives
+  meanwhile is read (``slave_read_repl_offset``) but applied only when the pause ends. The applied bytes are fed to this server's backlog and sub-replicas
   (``replicationFeedStreamFromMasterStream``), so chains see the master's stream.
 
 ``REPLCONF ACK <offset>`` goes back every second and on ``REPLCONF GETACK``. A lost
@@ -82,6 +83,7 @@ class MasterLink(Client):
         self.sync_read = 0
         self.last_io = time.time()
         self.errors_logged = 0
+        self.postponed: list[Any] = []  # stream events waiting for a client pause to end
 
     # -- connection ---------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -152,7 +154,9 @@ class MasterLink(Client):
             self.transport.write(send)
         if self.loader is not None:
             self.sync_read += len(data)
-        if events:
+        if self.postponed:  # paused: what arrives waits behind the postponed command
+            self.postponed += events
+        elif events:
             self._apply(events)
 
     def _apply(self, events: list[Any]) -> None:
@@ -166,11 +170,19 @@ class MasterLink(Client):
         if self.server.ready_keys:  # readers blocked here (XREAD BLOCK) see the master's writes
             self.server.handle_ready_keys()
 
+    def run_postponed(self, argv: list[bytes]) -> None:
+        """A client pause postponed the stream at ``argv``: apply it from there."""
+        events, self.postponed = self.postponed, []
+        self._apply(events)
+
     def _apply_events(self, events: list[Any]) -> None:
-        for ev in events:
+        for i, ev in enumerate(events):
             t = type(ev)
             if t is tuple:
                 reply = execute(self, ev[2])
+                if reply is None:  # postponed by a client pause: the offset stays before it
+                    self.postponed = events[i:]
+                    break
                 if reply and reply[:1] == b"-" and self.errors_logged < 10:
                     self.errors_logged += 1
                     log.warning("The master's %r failed here: %s", ev[2][0],
@@ -325,7 +337,7 @@ def set_master(repl: Replication, host: str, port: int) -> None:
             repl.cached = (repl.replid, link.reploff, link.db.id)
         repl.link = None
     for c in list(srv.clients.values()):
-        if c.blocked is not None and c.blocked.cmd_name != "wait":
+        if c.blocked is not None and c.blocked.cmd_name not in ("wait", "postpone"):
             srv.blocking.unblock_with(c, UNBLOCKED)
     # sub-replicas stay: they are disconnected when our history changes (a full sync, a new id)
     if was_master and repl.cached is None:

@@ -17,8 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import CommandError
+from engine.execution.registry import TABLE
 from engine.scripting.eval import (
     ALLOW_OOM,
+    ALLOW_STALE,
     EVAL_COMPAT_MODE,
     NO_WRITES,
     Scripting,
@@ -30,11 +32,11 @@ from engine.scripting.functions import Functions
 SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
 
-def script_denyoom(server: Any, argv: list[bytes]) -> bool | None:
-    """evalGetCommandFlags / fcallGetCommandFlags for processCommand's OOM check: whether
-    the script's declared flags make the call deny-oom (None: no declared flags, the
-    command's own flags apply). The commands of :data:`SCRIPT_COMMANDS` carry it as their
-    ``Command.denyoom_of``."""
+def script_flags(server: Any, argv: list[bytes]) -> frozenset[str] | None:
+    """evalGetCommandFlags / fcallGetCommandFlags: the command flags processCommand's checks
+    see for a script call (-OOM, READONLY, CLIENT PAUSE WRITE), or None when the script
+    declares no flags and the command's own apply. The commands of :data:`SCRIPT_COMMANDS`
+    carry it as their ``Command.flags_of``."""
     if len(argv) < 2:
         return None
     name = argv[0].lower().decode("latin-1")
@@ -60,7 +62,19 @@ def script_denyoom(server: Any, argv: list[bytes]) -> bool | None:
                 return None
     if flags & EVAL_COMPAT_MODE:
         return None
-    return not flags & (ALLOW_OOM | NO_WRITES)
+    return _declared(TABLE.commands[name].flags, flags)
 
 
-__all__ = ["SCRIPT_COMMANDS", "Functions", "Scripting", "script_denyoom"]
+def _declared(cmd_flags: frozenset[str], script: int) -> frozenset[str]:
+    """scriptFlagsToCmdFlags: declared flags replace write/denyoom/stale/may_replicate."""
+    out = set(cmd_flags) - {"stale", "denyoom", "write", "may_replicate"}
+    if not script & (ALLOW_OOM | NO_WRITES):
+        out.add("denyoom")
+    if not script & NO_WRITES:
+        out.add("write")
+    if script & ALLOW_STALE:
+        out.add("stale")
+    return frozenset(out)
+
+
+__all__ = ["SCRIPT_COMMANDS", "Functions", "Scripting", "script_flags"]

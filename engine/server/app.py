@@ -37,6 +37,7 @@ from engine.errors import ConfigError, EngineError
 from engine.execution.blocking import Blocking
 from engine.execution.client import Client, parser_limits
 from engine.execution.obuf import OutputWatch
+from engine.execution.pause import ClientPause
 from engine.execution.transaction import unwatch_all
 from engine.keyspace.db import Database, Keyspace, wall_ms
 from engine.keyspace.evict import Evictor, configure
@@ -91,7 +92,9 @@ class Server:
         self.slowlog_id = 0
         self.monitors: list[Client] = []
         self.ready_keys: list[tuple[Database, bytes]] = []  # keys written with clients blocked on them
-        self.blocking = Blocking(self)  # BLPOP & co, WAIT, a shutdown's paused writes
+        self.blocking = Blocking(self)  # BLPOP & co, WAIT, SHUTDOWN, postponed clients
+        self.pause = ClientPause(self, clock)  # CLIENT PAUSE, a shutdown's write pause
+        self.keyspace.paused = self.pause.paused
         self.obuf = OutputWatch(self)  # client-output-buffer-limit
         self.pubsub = PubSub()
         self.memory = MemoryAccount(self)  # used_memory (INFO, maxmemory)
@@ -336,8 +339,8 @@ class Server:
             self.keyspace.update_clock()
             if self.evictor is not None:
                 self.memory.cron()
-            if (self.active_expire_enabled and self.replication.masterhost is None  # replicas wait for DELs
-                    and not self.shutdown.initiated):  # writes paused: checkClientPauseTimeoutAndReturnIfPaused
+            self.pause.paused()  # a pause whose time is over ends (postponed clients run)
+            if self.active_expire_enabled and self.replication.masterhost is None:  # replicas wait for DELs
                 active_expire_cycle(self.keyspace, self.config.hz, self.config.active_expire_effort)
                 self.propagator.flush()
             now = time.time()

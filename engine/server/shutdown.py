@@ -5,8 +5,9 @@ SHUTDOWN, SIGTERM and SIGINT all go through :class:`Shutdown`:
 * ``prepare`` (``prepareForShutdown``): unless NOW (or ``shutdown-timeout`` is
   0), a replica whose acknowledged offset lags the master's makes the shutdown
   wait up to ``shutdown-timeout`` seconds: the SHUTDOWN client is blocked, a
-  ``REPLCONF GETACK`` goes out, commands that may write are postponed (Redis's
-  ``PAUSE_DURING_SHUTDOWN`` write pause), INFO shows ``shutdown_in_milliseconds``;
+  ``REPLCONF GETACK`` goes out (unless clients are paused already), commands that may
+  write are postponed (the ``PAUSE_DURING_SHUTDOWN`` purpose of the one client pause,
+  :mod:`engine.execution.pause`), INFO shows ``shutdown_in_milliseconds``;
   the cron finishes once every replica caught up or the time is over.
   ``SHUTDOWN ABORT`` cancels the wait.
 * ``finish`` (``finishShutdown``): kills a BGSAVE child (and the rewrite child,
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from aof.replies import OK
 from engine.errors import CommandError, SyntaxErr
-from engine.execution.dispatch import execute
+from engine.execution.pause import CLIENT_PAUSE_WRITE, LLONG_MAX, PAUSE_DURING_SHUTDOWN
 from engine.persistence import aof_rewrite
 from engine.persistence.aof_state import AOF_OFF, AOF_WAIT_REWRITE
 
@@ -66,12 +67,11 @@ class Shutdown:
         self.flags = 0
         self.deadline = 0.0  # shutdown_mstime: set while waiting for replicas
         self.waiters: list[Client] = []  # SHUTDOWN clients blocked (BLOCKED_SHUTDOWN)
-        self.postponed: list[tuple[Client, list[bytes]]] = []  # writes paused meanwhile
         self.done = False
 
     @property
     def initiated(self) -> bool:
-        """isShutdownInitiated: waiting for replicas, writes paused (PAUSE_DURING_SHUTDOWN)."""
+        """isShutdownInitiated: waiting for replicas (writes paused meanwhile)."""
         return self.deadline != 0.0
 
     # -- entry points ---------------------------------------------------------------------------
@@ -164,7 +164,9 @@ class Shutdown:
         timeout = srv.config.shutdown_timeout
         if not flags & NOW and timeout and not self._ready():
             self.deadline = time.time() + timeout
-            srv.replication.request_acks()
+            if not srv.pause.paused():
+                srv.replication.request_acks()
+            srv.pause.pause(PAUSE_DURING_SHUTDOWN, LLONG_MAX, CLIENT_PAUSE_WRITE)
             log.info("Waiting for replicas before shutting down.")
             return "wait"
         return "exit" if self.finish() else "error"
@@ -252,25 +254,7 @@ class Shutdown:
             st = c.blocked
             if st is not None and st.cmd_name == "shutdown":
                 blocking.unblock_with(c, ERROR_REPLY)
-        self._unpause()
-
-    # -- the write pause ------------------------------------------------------------------------
-    def postpone(self, c: Client, argv: list[bytes]) -> None:
-        """blockPostponeClient: ``argv`` runs when the pause ends (never, if the server exits)."""
-        self.server.blocking.block(c, [], 0, _never, b"", "postpone")
-        self.postponed.append((c, argv))
-
-    def _unpause(self) -> None:
-        blocking = self.server.blocking
-        postponed, self.postponed = self.postponed, []
-        for c, argv in postponed:
-            st = c.blocked
-            if c.closing or st is None or st.cmd_name != "postpone":
-                continue
-            blocking.remove(c)
-            reply = execute(c, argv)
-            if reply is not None:  # None: it blocked again (BLPOP...)
-                c.unblocked(reply)
+        self.server.pause.unpause(PAUSE_DURING_SHUTDOWN)
 
     # -- exiting --------------------------------------------------------------------------------
     def exit(self) -> None:
