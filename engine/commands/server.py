@@ -197,23 +197,35 @@ def config_help(c, argv):  # type: ignore[no-untyped-def]
 
 # -- COMMAND -----------------------------------------------------------------
 
-def _key_specs(cmd: Command) -> list[object]:
+def _spec_map(kind: tuple[object, ...], names: tuple[str, ...]) -> Map:
+    return Map([("type", kind[0]), ("spec", Map(zip(names, kind[1:], strict=True)))])
+
+
+def _key_specs(cmd: Command) -> SetReply:
+    """addReplyCommandKeySpecs (a set in RESP3)."""
+    if cmd.key_specs:
+        begin_names = {"index": ("index",), "keyword": ("keyword", "startfrom")}
+        return SetReply(
+            Map([("flags", SetReply(Simple(f) for f in flags.split())),
+                 ("begin_search", _spec_map(begin, begin_names[begin[0]])),
+                 ("find_keys", _spec_map(find, ("lastkey", "keystep", "limit")))])
+            for flags, begin, find in cmd.key_specs)
     if cmd.first <= 0:
-        return []
+        return SetReply()
     last = cmd.last - cmd.first if cmd.last >= 0 else cmd.last
     flags = [Simple("RW" if cmd.is_write else "RO")]
-    return [Map([("flags", SetReply(flags)),
-                 ("begin_search", Map([("type", "index"), ("spec", Map([("index", cmd.first)]))])),
-                 ("find_keys", Map([("type", "range"),
-                                    ("spec", Map([("lastkey", last), ("keystep", cmd.step),
-                                                  ("limit", 0)]))]))])]
+    return SetReply([Map([("flags", SetReply(flags)),
+                          ("begin_search", _spec_map(("index", cmd.first), ("index",))),
+                          ("find_keys", _spec_map(("range", last, cmd.step, 0),
+                                                  ("lastkey", "keystep", "limit")))])])
 
 
 def command_info(cmd: Command) -> list[object]:
     return [cmd.name, cmd.arity, SetReply(Simple(f) for f in cmd.info_flags()),
             cmd.first, cmd.last, cmd.step, SetReply(Simple(x) for x in cmd.acl_categories()),
             SetReply(), _key_specs(cmd),
-            [command_info(s) for s in cmd.subcommands.values()]]
+            # addReplyCommandSubCommands: an empty *set* when there are none
+            [command_info(s) for s in cmd.subcommands.values()] if cmd.subcommands else SetReply()]
 
 
 def command_docs(cmd: Command) -> Map:

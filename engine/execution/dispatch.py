@@ -253,7 +253,7 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         if cmd.is_write:
             db = c.db
             if db.watched or db.blocking:
-                srv.signal_keys(db, cmd.keys(argv))
+                srv.signal_keys(db, cmd.written_keys(argv))
             if srv.evictor is not None:
                 srv.memory.after_write(c, cmd, argv)
         if prop.targets and live:

@@ -24,12 +24,16 @@ from typing import Any
 
 Handler = Callable[[Any, list[bytes]], bytes]
 KeysFn = Callable[[list[bytes]], list[int]]
+# A key spec as COMMAND INFO shows it: (flags, begin_search, find_keys), e.g.
+# ("OW update", ("keyword", "STORE", 6), ("range", lastkey, keystep, limit)) or
+# ("RO access", ("index", 1), ("range", 0, 1, 0)).
+KeySpec = tuple[str, tuple[Any, ...], tuple[Any, ...]]
 
 _GROUP_ACL = {
     "string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
     "sorted_set": "@sortedset", "generic": "@keyspace", "connection": "@connection",
     "server": "@admin", "transactions": "@transaction", "pubsub": "@pubsub", "bitmap": "@bitmap",
-    "hyperloglog": "@hyperloglog",
+    "hyperloglog": "@hyperloglog", "geo": "@geo",
 }
 
 
@@ -46,6 +50,12 @@ class Command:
     keys_fn: KeysFn | None = None
     since: str = "1.0.0"
     summary: str = ""
+    # explicit key specs (Redis's, for commands whose keys the legacy triple does not
+    # describe); empty: derived from first/last/step
+    key_specs: tuple[KeySpec, ...] = ()
+    # positions of the keys a write changes, when not all its keys (signalModifiedKey is
+    # called for the destination of GEOSEARCHSTORE, not its source): WATCH and wake-ups
+    written_fn: KeysFn | None = None
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     parent: Command | None = None
     # hot flags, precomputed from ``flags``
@@ -76,6 +86,15 @@ class Command:
 
     def keys(self, argv: list[bytes]) -> list[bytes]:
         return [argv[i] for i in self.key_positions(argv)]
+
+    def written_keys(self, argv: list[bytes]) -> list[bytes]:
+        """The keys a write may have changed (all its keys unless ``written_fn`` says)."""
+        if self.written_fn is None:
+            return self.keys(argv)
+        try:
+            return [argv[i] for i in self.written_fn(argv)]
+        except (IndexError, ValueError):
+            return []
 
     def acl_categories(self) -> list[str]:
         cats = []
@@ -150,11 +169,14 @@ def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, l
 
 def command(name: str, arity: int, flags: str = "", first: int = 0, last: int = 0, step: int = 0,
             *, group: str = "generic", keys: KeysFn | None = None, since: str = "1.0.0",
-            summary: str = "") -> Callable[[Handler], Handler]:
+            summary: str = "", key_specs: tuple[KeySpec, ...] = (),
+            written: KeysFn | None = None) -> Callable[[Handler], Handler]:
     """Register ``proc`` as command ``name`` (lower case)."""
 
     def deco(proc: Handler) -> Handler:
-        TABLE.add(_make(name, proc, arity, flags, first, last, step, group, keys, since, summary))
+        cmd = TABLE.add(_make(name, proc, arity, flags, first, last, step, group, keys, since, summary))
+        cmd.key_specs = key_specs
+        cmd.written_fn = written
         return proc
 
     return deco
@@ -182,4 +204,5 @@ def subcommand(parent: Command, sub: str, arity: int, flags: str = "", first: in
     return deco
 
 
-__all__ = ["ARBITRARY_KEYS", "Command", "CommandTable", "TABLE", "command", "container", "subcommand"]
+__all__ = ["ARBITRARY_KEYS", "Command", "CommandTable", "KeySpec", "TABLE", "command", "container",
+           "subcommand"]
