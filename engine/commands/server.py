@@ -206,10 +206,11 @@ def _key_specs(cmd: Command) -> SetReply:
     if cmd.key_specs:
         begin_names = {"index": ("index",), "keyword": ("keyword", "startfrom")}
         return SetReply(
-            Map([("flags", SetReply(Simple(f) for f in flags.split())),
-                 ("begin_search", _spec_map(begin, begin_names[begin[0]])),
-                 ("find_keys", _spec_map(find, ("lastkey", "keystep", "limit")))])
-            for flags, begin, find in cmd.key_specs)
+            Map([*(("notes", notes) for notes in spec[3:]),  # a spec's notes come first
+                 ("flags", SetReply(Simple(f) for f in spec[0].split())),
+                 ("begin_search", _spec_map(spec[1], begin_names[spec[1][0]])),
+                 ("find_keys", _spec_map(spec[2], ("lastkey", "keystep", "limit")))])
+            for spec in cmd.key_specs)
     if cmd.first <= 0:
         return SetReply()
     last = cmd.last - cmd.first if cmd.last >= 0 else cmd.last

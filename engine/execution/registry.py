@@ -26,8 +26,9 @@ Handler = Callable[[Any, list[bytes]], bytes]
 KeysFn = Callable[[list[bytes]], list[int]]
 # A key spec as COMMAND INFO shows it: (flags, begin_search, find_keys), e.g.
 # ("OW update", ("keyword", "STORE", 6), ("range", lastkey, keystep, limit)) or
-# ("RO access", ("index", 1), ("range", 0, 1, 0)).
-KeySpec = tuple[str, tuple[Any, ...], tuple[Any, ...]]
+# ("RO access", ("index", 1), ("range", 0, 1, 0)); a fourth item, when there, is the
+# spec's notes.
+KeySpec = tuple[str, tuple[Any, ...], tuple[Any, ...]] | tuple[str, tuple[Any, ...], tuple[Any, ...], str]
 
 _GROUP_ACL = {
     "string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
