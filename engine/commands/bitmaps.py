@@ -13,44 +13,61 @@ _STR = (bytes, bytearray, EmbStr)
 G = "bitmap"
 
 
-def _bit_offset(c, b: bytes) -> int:  # type: ignore[no-untyped-def]
-    v = string2ll(b)
-    if v is None or v < 0 or (v >> 3) >= c.server.config.proto_max_bulk_len:
+def must_obey(c) -> bool:  # type: ignore[no-untyped-def]
+    """mustObeyClient: the AOF being loaded and a master's stream run what they carry."""
+    return c.server.loading or c.client_type() == "master"
+
+
+def bit_offset(c, b: bytes, bits: int = 0) -> int:  # type: ignore[no-untyped-def]
+    """Mirrors getBitOffsetFromArgument: with ``bits`` (BITFIELD), ``#N`` means N*bits,
+    multiplied as a C int64 (so it may wrap); the byte it reaches is held under
+    proto-max-bulk-len except for clients that must be obeyed."""
+    usehash = bits > 0 and b[:1] == b"#"
+    v = string2ll(b[1:] if usehash else b)
+    if v is not None and usehash:
+        v = ((v * bits + (1 << 63)) & ((1 << 64) - 1)) - (1 << 63)
+    if v is None or v < 0 or (not must_obey(c) and (v >> 3) >= c.server.config.proto_max_bulk_len):
         raise CommandError("bit offset is not an integer or out of range")
     return v
 
 
-def _read_string(c, key: bytes):  # type: ignore[no-untyped-def]
+def read_string(c, key: bytes):  # type: ignore[no-untyped-def]
     v = c.db.read(key)
     if v is not None and v.__class__ not in _STR:
         raise WrongTypeError()
     return v
 
 
+def string_for_bits(c, key: bytes, maxbit: int) -> tuple[bytearray, bool]:  # type: ignore[no-untyped-def]
+    """Mirrors lookupStringForBitCommand: the string at ``key`` as a raw (mutable) value,
+    created or zero-padded so that bit ``maxbit`` exists; the flag says it was created
+    or grown (a change even when no bit moves)."""
+    db = c.db
+    size = (maxbit >> 3) + 1
+    v = db.get(key)
+    if v is None:
+        v = bytearray(size)
+        db.add(key, v)
+        return v, True
+    if v.__class__ not in _STR:
+        raise WrongTypeError()
+    if v.__class__ is not bytearray:  # dbUnshareStringValue
+        v = bytearray(v)
+        db.data[key] = v
+    if len(v) < size:
+        v.extend(bytes(size - len(v)))
+        return v, True
+    return v, False
+
+
 @command("setbit", 4, "write denyoom", 1, 1, 1, group=G, since="2.2.0")
 def setbit_cmd(c, argv):  # type: ignore[no-untyped-def]
-    offset = _bit_offset(c, argv[2])
+    offset = bit_offset(c, argv[2])
     on = get_int(argv[3], "bit is not an integer or out of range")
     if on & ~1:
         raise CommandError("bit is not an integer or out of range")
-    db = c.db
-    key = argv[1]
-    v = db.get(key)
+    v, grown = string_for_bits(c, argv[1], offset)
     byte = offset >> 3
-    grown = True  # lookupStringForBitCommand's "dirty": created or extended
-    if v is None:
-        v = bytearray(byte + 1)
-        db.add(key, v)
-    else:
-        if v.__class__ not in _STR:
-            raise WrongTypeError()
-        if v.__class__ is not bytearray:
-            v = bytearray(v)
-            db.data[key] = v
-        if len(v) < byte + 1:
-            v.extend(bytes(byte + 1 - len(v)))
-        else:
-            grown = False
     bit = 7 - (offset & 7)
     old = (v[byte] >> bit) & 1
     if grown or old != on:  # an unchanged bit is no change (not propagated)
@@ -64,8 +81,8 @@ def setbit_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("getbit", 3, "readonly fast", 1, 1, 1, group=G, since="2.2.0")
 def getbit_cmd(c, argv):  # type: ignore[no-untyped-def]
-    offset = _bit_offset(c, argv[2])
-    v = _read_string(c, argv[1])
+    offset = bit_offset(c, argv[2])
+    v = read_string(c, argv[1])
     if v is None:
         return ZERO
     byte = offset >> 3
@@ -80,7 +97,7 @@ def _popcount(b: bytes | bytearray) -> int:
 
 @command("bitcount", -2, "readonly", 1, 1, 1, group=G, since="2.6.0")
 def bitcount_cmd(c, argv):  # type: ignore[no-untyped-def]
-    v = _read_string(c, argv[1])
+    v = read_string(c, argv[1])
     if v is None:
         return ZERO
     n = len(argv)
@@ -137,7 +154,7 @@ def bitpos_cmd(c, argv):  # type: ignore[no-untyped-def]
     bit = get_int(argv[2])
     if bit not in (0, 1):
         raise CommandError("The bit argument must be 1 or 0.")
-    v = _read_string(c, argv[1])
+    v = read_string(c, argv[1])
     if v is None:
         return MINUS_ONE if bit else ZERO
     n = len(argv)

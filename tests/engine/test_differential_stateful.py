@@ -59,6 +59,10 @@ STRING_CMDS = st.one_of(
     _cmd("BITPOS", key, st.sampled_from([b"0", b"1"]), index, index, st.sampled_from([b"BIT", b"BYTE"])),
     _cmd("BITOP", st.sampled_from([b"AND", b"OR", b"XOR", b"NOT"]), key, key),
     _cmd("GETEX", key, st.sampled_from([b"PERSIST", b"EX"])), _cmd("LCS", key, key),
+    _cmd("BITFIELD", key, st.sampled_from([b"OVERFLOW", b"overflow"]), st.sampled_from([b"WRAP", b"SAT", b"FAIL"]),
+         st.sampled_from([b"SET", b"INCRBY", b"GET"]), st.sampled_from([b"u8", b"i5", b"u1", b"i64"]),
+         st.sampled_from([b"0", b"#1", b"13"]), st.sampled_from([b"0", b"1", b"-3", b"300", b"x"])),
+    _cmd("BITFIELD_RO", key, st.just(b"GET"), st.sampled_from([b"u8", b"i5"]), st.sampled_from([b"0", b"#2"])),
 )
 LIST_CMDS = st.one_of(
     _cmd("LPUSH", key, member, member), _cmd("RPUSH", key, member), _cmd("LPUSHX", key, member),

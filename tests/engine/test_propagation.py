@@ -396,6 +396,16 @@ SCENARIOS: dict[str, list[Step]] = {
         cmd("SORT", "nokey", "STORE", "d3"), cmd("MULTI"), cmd("SORT", "l", "DESC", "STORE", "d"), cmd("EXEC"),
         cmd("EVAL", "return redis.call('sort', KEYS[1], 'by', 'x', 'store', KEYS[2])", 2, "s", "d4"),
     ],
+    "bitfield": [  # logged as sent when something changed (or the string grew); reads, no-ops, FAILs not
+        cmd("BITFIELD", "b", "SET", "u8", 0, 5), cmd("BITFIELD", "b", "SET", "u8", 0, 5),
+        cmd("BITFIELD", "b", "GET", "u8", 0), cmd("BITFIELD", "b"), cmd("BITFIELD_RO", "b", "GET", "i4", 0),
+        cmd("BITFIELD", "b", "OVERFLOW", "FAIL", "INCRBY", "u8", 0, 300), cmd("BITFIELD", "b", "INCRBY", "u8", 0, 0),
+        cmd("BITFIELD", "n", "OVERFLOW", "FAIL", "SET", "u8", 16, 999), cmd("BITFIELD", "b", "SET", "u8", 24, 0),
+        cmd("bitfield", "b", "incrby", "i8", "#0", 1, "GET", "u8", 0, "OVERFLOW", "SAT", "INCRBY", "u4", 0, 99),
+        cmd("BITFIELD", "b", "SET", "u8", 0, "x"), cmd("BITFIELD_RO", "b", "SET", "u8", 0, 1),
+        cmd("MULTI"), cmd("BITFIELD", "b", "SET", "u8", 0, 1), cmd("BITFIELD", "b", "GET", "u8", 0), cmd("EXEC"),
+        cmd("SET", "s", "12345"), cmd("BITFIELD", "s", "SET", "u8", 0, 49),
+    ],
 }
 
 
