@@ -216,7 +216,7 @@ def _key_specs(cmd: Command) -> SetReply:
 def command_info(cmd: Command) -> list[object]:
     return [cmd.name, cmd.arity, SetReply(Simple(f) for f in cmd.info_flags()),
             cmd.first, cmd.last, cmd.step, SetReply(Simple(x) for x in cmd.acl_categories()),
-            SetReply(), _key_specs(cmd),  # addReplyCommandKeySpecs: a set
+            SetReply(cmd.meta.tips if cmd.meta is not None else ()), _key_specs(cmd),  # addReplyCommandKeySpecs: a set
             [command_info(s) for s in cmd.subcommands.values()] if cmd.subcommands else SetReply()]
 
 

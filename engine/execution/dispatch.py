@@ -17,6 +17,7 @@ from engine.config import allow_protected_action
 from engine.errors import CommandError
 from engine.execution.registry import ARBITRARY_KEYS, TABLE, Command
 from engine.execution.transaction import discard
+from engine.latency import Histogram
 from engine.pubsub import subscribed_context_error
 
 if TYPE_CHECKING:
@@ -252,6 +253,13 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
             srv.count_error(reply)
         if dt >= srv.slowlog_threshold_ns:
             srv.slowlog_push(c, argv, dt // 1000)
+        if dt >= srv.latency_threshold_ns:  # latencyAddSampleIfNeeded, in ms
+            srv.latency.add("fast-command" if "fast" in cmd.flags else "command", dt // 1_000_000)
+        if srv.latency_tracking and reply is not None:  # not while blocked (updateCommandLatencyHistogram)
+            h = srv.histograms.get(cmd)
+            if h is None:
+                h = srv.histograms[cmd] = Histogram()
+            h.record(dt // 1000 * 1000)  # Redis times in microseconds
     elif reply and reply[0] == 45:
         srv.count_error(reply)
     prop = srv.propagator
