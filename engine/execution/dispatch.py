@@ -101,6 +101,22 @@ def _rejected(c: Client, argv: list[bytes], reply: bytes, cmd: Command | None = 
 
 
 def execute(c: Client, argv: list[bytes]) -> bytes | None:
+    """processCommand for one command of ``c``; the reply, or None when it blocked."""
+    reply = _process(c, argv)
+    if c.reply_off or c.reply_skip:
+        return silence(c, reply)
+    return reply
+
+
+def silence(c: Client, reply: bytes | None) -> bytes | None:
+    """CLIENT REPLY OFF/SKIP: prepareClientToWrite refuses the reply, then resetClient
+    turns a SKIP just set into "skip the next command's reply"."""
+    drop = c.reply_off or c.reply_skip == 1
+    c.reply_skip = 1 if c.reply_skip == 2 else 0
+    return b"" if drop and reply is not None else reply
+
+
+def _process(c: Client, argv: list[bytes]) -> bytes | None:
     cmd = _lookup.get(argv[0])
     if cmd is None or cmd.subcommands:
         r = resolve(argv)
@@ -306,12 +322,13 @@ def queue_propagation(c: Client, cmd: Command, argv: list[bytes]) -> None:
 def fast_path(c: Client) -> bool:
     """Whether none of processCommand's checks can refuse or divert a command of ``c``
     now: authenticated, not in MULTI, no MONITOR, no maxmemory, not subscribed, no
-    replica/NOREPLICAS guard, no busy script, no client pause. Then a known
+    replica/NOREPLICAS guard, no busy script, no client pause, replies on (CLIENT REPLY). Then a known
     ``Command.fast`` command with a valid arity goes straight to :func:`call`."""
     srv = c.server
     return (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
             and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
-            and srv.busy_reply is None and not srv.pause.type and c.repl is None)
+            and srv.busy_reply is None and not srv.pause.type and c.repl is None
+            and not c.reply_off and not c.reply_skip)
 
 
 def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:
