@@ -31,7 +31,7 @@ _GROUP_ACL = {
     "string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
     "sorted_set": "@sortedset", "generic": "@keyspace", "connection": "@connection",
     "server": "@admin", "transactions": "@transaction", "pubsub": "@pubsub", "bitmap": "@bitmap",
-    "hyperloglog": "@hyperloglog", "geo": "@geo",
+    "hyperloglog": "@hyperloglog", "geo": "@geo", "scripting": "@scripting",
 }
 
 
@@ -111,6 +111,8 @@ class Command:
     def acl_categories(self) -> list[str]:
         if self.meta is not None and self.meta.acl:
             return list(self.meta.acl)
+        if self.subcommands:  # a container has no categories of its own (its table row: 0)
+            return ["@slow"]
         cats = []
         f = self.flags
         if "write" in f:

@@ -70,6 +70,17 @@ def _raw(c: redis.Redis, *argv: Any) -> Any:
 CASES: list[tuple[Any, ...]] = [
     ("COMMAND", "INFO", "client|reply"),
     ("COMMAND", "DOCS", "client|reply"),
+    ("COMMAND", "INFO", "lcs"),
+    ("COMMAND", "LIST", "bad_arg"), ("COMMAND", "LIST", "FILTERBY", "bad_arg"),
+    ("COMMAND", "LIST", "FILTERBY", "bad_arg", "x"), ("COMMAND", "LIST", "FILTERBY", "module", "x"),
+    ("COMMAND", "LIST", "FILTERBY", "aclcat", "no_such_category"),
+    ("COMMAND", "LIST", "FILTERBY", "pattern", "set"), ("COMMAND", "LIST", "FILTERBY", "PATTERN", "GE?"),
+    ("COMMAND", "LIST", "FILTERBY", "pattern", "config|*re*"),
+    ("COMMAND", "LIST", "FILTERBY", "pattern", "xyz", "FILTERBY", "pattern", "get"),
+    ("COMMAND", "GETKEYS", "eval", "return 1", "0"), ("COMMAND", "GETKEYS", "lcs", "k1", "k2"),
+    ("COMMAND", "GETKEYS", "nosuch", "a", "b"), ("COMMAND", "GETKEYS", "ping", "a"),
+    ("COMMAND", "GETKEYS", "get", "a", "b"), ("COMMAND", "GETKEYS", "config", "nosuch", "x"),
+    ("COMMAND", "GETKEYS", "memory", "usage", "k"),
 ]
 
 
@@ -77,3 +88,13 @@ CASES: list[tuple[Any, ...]] = [
 def test_introspection_replies_like_redis(argv: tuple[Any, ...], pair: tuple[redis.Redis, redis.Redis]) -> None:
     a, b = pair
     assert _raw(a, *argv) == _raw(b, *argv)
+
+
+@pytest.mark.parametrize("cat", ["scripting", "SCRIPTING", "transaction", "geo"])
+def test_command_list_by_aclcat_like_redis(cat: str, pair: tuple[redis.Redis, redis.Redis]) -> None:
+    """The names of every command of an ACL category, commands we do not serve aside."""
+    a, b = pair
+    ours = set(_raw(a, "COMMAND", "LIST", "FILTERBY", "aclcat", cat))
+    real = set(_raw(b, "COMMAND", "LIST", "FILTERBY", "aclcat", cat))
+    served = set(_raw(a, "COMMAND", "LIST"))
+    assert ours == real & served
