@@ -17,6 +17,7 @@ from engine.commands import (  # noqa: F401
     hashes,
     hyperloglog,
     keys,
+    latency,
     lists,
     objects,
     pubsub,

@@ -21,6 +21,7 @@ from aof.replies import (
 from engine.commands.arguments import get_int
 from engine.config import REDIS_VERSION
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.meta import Arg, CommandMeta
 from engine.execution.pause import (
     CLIENT_PAUSE_ALL,
     CLIENT_PAUSE_WRITE,
@@ -165,6 +166,28 @@ CLIENT = container("client", -2, group=G, since="2.4.0")
 @subcommand(CLIENT, "id", 2, "noscript loading stale", since="5.0.0")
 def client_id(c, argv):  # type: ignore[no-untyped-def]
     return integer(c.id)
+
+
+@subcommand(CLIENT, "reply", 3, "noscript loading stale", since="3.2.0",
+           summary="Instruct the server whether to reply to commands", meta=CommandMeta(
+               complexity="O(1)", args=(Arg("on_off_skip", "oneof", args=(
+                   Arg("on", "pure-token", token="ON"), Arg("off", "pure-token", token="OFF"),
+                   Arg("skip", "pure-token", token="SKIP"))),)))
+def client_reply(c, argv):  # type: ignore[no-untyped-def]
+    """The dispatcher drops the replies (dispatch.silence); OFF and SKIP reply nothing."""
+    mode = argv[2].lower()
+    if mode == b"on":
+        c.reply_off = False
+        c.reply_skip = 0
+        return OK
+    if mode == b"off":
+        c.reply_off = True
+        return b""
+    if mode == b"skip":
+        if not c.reply_off:
+            c.reply_skip = 2
+        return b""
+    raise SyntaxErr()
 
 
 @subcommand(CLIENT, "setname", 3, "noscript loading stale", since="2.6.9")
@@ -355,16 +378,29 @@ def client_no_evict(c, argv):  # type: ignore[no-untyped-def]
 @subcommand(CLIENT, "help", 2, "loading stale", since="5.0.0")
 def client_help(c, argv):  # type: ignore[no-untyped-def]
     lines = ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "CACHING (YES|NO)",
+             "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+             "GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
              "GETNAME", "    Return the name of the current connection.",
              "ID", "    Return the ID of the current connection.",
              "INFO", "    Return information about the current client connection.",
              "KILL <ip:port>", "    Kill connection made from <ip:port>.",
-             "KILL <option> <value> [<option> <value> [...]]",
-             "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME.",
-             "LIST [options ...]", "    Return information about client connections.",
+             "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are:",
+             "    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the specified address",
+             "    * LADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made to specified local address",
+             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Kill connections by type.",
+             "    * USER <username>", "      Kill connections authenticated by <username>.",
+             "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
+             "LIST [options ...]", "    Return information about client connections. Options:",
+             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
              "UNPAUSE", "    Stop the current client pause, resuming traffic.",
              "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
-             "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
+             "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
              "SETNAME <name>", "    Assign the name <name> to the current connection.",
+             "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
+             "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+             "         [OPTIN] [OPTOUT] [NOLOOP]", "    Control server assisted client side caching.",
+             "TRACKINGINFO", "    Report tracking status for the current connection.",
+             "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
              "HELP", "    Prints this help."]
     return encode([Simple(x) for x in lines], c.resp)

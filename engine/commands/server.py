@@ -18,6 +18,7 @@ from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.meta import docs_fields, key_specs_reply
 from engine.execution.registry import TABLE, Command, command, container, subcommand
+from rdbtools.glob import glob_match
 from rdbtools.io import write_atomically
 
 G = "server"
@@ -216,7 +217,7 @@ def _key_specs(cmd: Command) -> SetReply:
 def command_info(cmd: Command) -> list[object]:
     return [cmd.name, cmd.arity, SetReply(Simple(f) for f in cmd.info_flags()),
             cmd.first, cmd.last, cmd.step, SetReply(Simple(x) for x in cmd.acl_categories()),
-            SetReply(), _key_specs(cmd),  # addReplyCommandKeySpecs: a set
+            SetReply(cmd.meta.tips if cmd.meta is not None else ()), _key_specs(cmd),  # addReplyCommandKeySpecs: a set
             [command_info(s) for s in cmd.subcommands.values()] if cmd.subcommands else SetReply()]
 
 
@@ -262,25 +263,54 @@ def command_docs_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @subcommand(COMMAND, "list", -2, "loading stale", since="7.0.0")
 def command_list(c, argv):  # type: ignore[no-untyped-def]
+    """commandListCommand: every command and subcommand, or those FILTERBY MODULE
+    (none: this server loads no modules), ACLCAT or PATTERN (nocase glob on the full name)."""
+    keep = None
+    i = 2
+    while i < len(argv):  # the last FILTERBY wins, as in Redis
+        if argv[i].lower() == b"filterby" and len(argv) - 1 - i == 2:
+            kind, arg = argv[i + 1].lower(), argv[i + 2]
+            if kind == b"module":
+                keep = _no_command
+            elif kind == b"aclcat":
+                cat = "@" + arg.decode("utf-8", "replace").lower()
+                keep = lambda cmd, cat=cat: cat in cmd.acl_categories()  # noqa: E731
+            elif kind == b"pattern":
+                keep = lambda cmd, arg=arg: glob_match(arg, cmd.name.encode(), True)  # noqa: E731
+            else:
+                raise SyntaxErr()
+            i += 3
+        else:
+            raise SyntaxErr()
     names = []
     for x in _all_commands():
-        names.append(x.name)
-        names += [s.name for s in x.subcommands.values()]
+        for cmd in (x, *x.subcommands.values()):
+            if keep is None or keep(cmd):
+                names.append(cmd.name)
     return encode(names, c.resp)
+
+
+def _no_command(cmd: Command) -> bool:
+    return False
 
 
 @subcommand(COMMAND, "getkeys", -4, "loading stale", since="2.8.13")
 def command_getkeys(c, argv):  # type: ignore[no-untyped-def]
-    from engine.execution.dispatch import resolve
-
-    r = resolve(argv[2:])
-    if isinstance(r, bytes):
-        if r.startswith(b"-ERR wrong number"):
-            raise CommandError("Invalid number of arguments specified for command")
+    """getKeysSubcommandImpl: lookup, "has keys", arity, then the keys; none found is an
+    empty reply for a command whose keys are optional (no_mandatory_keys)."""
+    args = argv[2:]
+    cmd = _lookup_any(args[0])
+    if cmd is not None and cmd.subcommands and len(args) >= 2:
+        cmd = cmd.subcommands.get(args[1].lower())
+    if cmd is None:
         raise CommandError("Invalid command specified")
-    keys = r.keys(argv[2:])
-    if not keys:
+    if cmd.first <= 0 and cmd.keys_fn is None and not (cmd.meta is not None and cmd.meta.key_specs):
         raise CommandError("The command has no key arguments")
+    if (cmd.arity > 0 and cmd.arity != len(args)) or len(args) < -cmd.arity:
+        raise CommandError("Invalid number of arguments specified for command")
+    keys = cmd.keys(args)
+    if not keys and "no_mandatory_keys" not in cmd.flags:
+        raise CommandError("Invalid arguments specified for command")
     return encode(keys, c.resp)
 
 

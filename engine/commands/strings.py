@@ -17,6 +17,7 @@ from aof.replies import (
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
 from engine.errors import CommandError, NotIntegerError, SyntaxErr, WrongTypeError
+from engine.execution.meta import CommandMeta, KeySpec
 from engine.execution.registry import command
 from engine.types import EmbStr
 from engine.types.strings import format_long_double, ld_add, parse_int, parse_long_double
@@ -417,7 +418,10 @@ def substr_cmd(c, argv):  # type: ignore[no-untyped-def]
     return getrange_cmd(c, argv)
 
 
-@command("lcs", -3, "readonly", 1, 1, 1, group=S, since="7.0.0")
+LCS_META = CommandMeta(key_specs=(KeySpec(("RO", "access"), ("index", 1), ("range", 1, 1, 0)),))
+
+
+@command("lcs", -3, "readonly", 1, 2, 1, group=S, since="7.0.0", meta=LCS_META)
 def lcs_cmd(c, argv):  # type: ignore[no-untyped-def]
     db = c.db
     a = db.read(argv[1])

@@ -25,7 +25,7 @@ from aof import replies
 from aof.errors import RespProtocolError
 from aof.resp import RequestParser, RespLimits
 from engine.execution import obuf
-from engine.execution.dispatch import execute, reject_command, resolve, run_commands
+from engine.execution.dispatch import execute, reject_command, resolve, run_commands, silence
 
 if TYPE_CHECKING:
     from engine.execution.host import Host
@@ -80,6 +80,10 @@ class Client(asyncio.Protocol):
         self.pending_whole = False
         self.closing = False
         self.close_after_reply = False
+        # CLIENT REPLY: OFF drops every reply; SKIP drops the next command's (2: set by the
+        # CLIENT REPLY SKIP now running, 1: the command after it)
+        self.reply_off = False
+        self.reply_skip = 0
         self.monitor = False
         self.reading_paused = False
         self.addr = "?:0"
@@ -353,6 +357,8 @@ class Client(asyncio.Protocol):
         self.blocked = None
         if self.closing:
             return
+        if self.reply_off or self.reply_skip:
+            reply = silence(self, reply)  # type: ignore[assignment]
         self.flush([reply])
         if not self.closing and (self.pending or self.parser.buffered_bytes):
             self.process_input()

@@ -17,6 +17,7 @@ from engine.config import allow_protected_action
 from engine.errors import CommandError
 from engine.execution.registry import ARBITRARY_KEYS, TABLE, Command
 from engine.execution.transaction import discard
+from engine.latency import Histogram
 from engine.pubsub import subscribed_context_error
 
 if TYPE_CHECKING:
@@ -100,6 +101,22 @@ def _rejected(c: Client, argv: list[bytes], reply: bytes, cmd: Command | None = 
 
 
 def execute(c: Client, argv: list[bytes]) -> bytes | None:
+    """processCommand for one command of ``c``; the reply, or None when it blocked."""
+    reply = _process(c, argv)
+    if c.reply_off or c.reply_skip:
+        return silence(c, reply)
+    return reply
+
+
+def silence(c: Client, reply: bytes | None) -> bytes | None:
+    """CLIENT REPLY OFF/SKIP: prepareClientToWrite refuses the reply, then resetClient
+    turns a SKIP just set into "skip the next command's reply"."""
+    drop = c.reply_off or c.reply_skip == 1
+    c.reply_skip = 1 if c.reply_skip == 2 else 0
+    return b"" if drop and reply is not None else reply
+
+
+def _process(c: Client, argv: list[bytes]) -> bytes | None:
     cmd = _lookup.get(argv[0])
     if cmd is None or cmd.subcommands:
         r = resolve(argv)
@@ -252,6 +269,13 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
             srv.count_error(reply)
         if dt >= srv.slowlog_threshold_ns:
             srv.slowlog_push(c, argv, dt // 1000)
+        if dt >= srv.latency_threshold_ns:  # latencyAddSampleIfNeeded, in ms
+            srv.latency.add("fast-command" if "fast" in cmd.flags else "command", dt // 1_000_000)
+        if srv.latency_tracking and reply is not None:  # not while blocked (updateCommandLatencyHistogram)
+            h = srv.histograms.get(cmd)
+            if h is None:
+                h = srv.histograms[cmd] = Histogram()
+            h.record(dt // 1000 * 1000)  # Redis times in microseconds
     elif reply and reply[0] == 45:
         srv.count_error(reply)
     prop = srv.propagator
@@ -298,12 +322,13 @@ def queue_propagation(c: Client, cmd: Command, argv: list[bytes]) -> None:
 def fast_path(c: Client) -> bool:
     """Whether none of processCommand's checks can refuse or divert a command of ``c``
     now: authenticated, not in MULTI, no MONITOR, no maxmemory, not subscribed, no
-    replica/NOREPLICAS guard, no busy script, no client pause. Then a known
+    replica/NOREPLICAS guard, no busy script, no client pause, replies on (CLIENT REPLY). Then a known
     ``Command.fast`` command with a valid arity goes straight to :func:`call`."""
     srv = c.server
     return (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
             and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
-            and srv.busy_reply is None and not srv.pause.type and c.repl is None)
+            and srv.busy_reply is None and not srv.pause.type and c.repl is None
+            and not c.reply_off and not c.reply_skip)
 
 
 def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:

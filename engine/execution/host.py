@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from engine.keyspace.db import Database, Keyspace
     from engine.keyspace.evict import Evictor
     from engine.keyspace.memory import MemoryAccount
+    from engine.latency import Histogram, LatencyMonitor
     from engine.propagate import Propagator
     from engine.pubsub import PubSub
 
@@ -40,6 +41,10 @@ class Host(Protocol):
     stats: Any
     cmdstats: dict[Any, list[int]]
     slowlog_threshold_ns: int
+    latency: LatencyMonitor  # LATENCY's event samples
+    latency_threshold_ns: int  # latency-monitor-threshold in ns (huge when off)
+    histograms: dict[Any, Histogram]  # Command → run times (LATENCY HISTOGRAM)
+    latency_tracking: bool  # latency-tracking: record into histograms
     bound_ports: list[int]
     deny_write_reply: bytes | None  # MISCONF while a save or the AOF cannot be written
     busy_reply: bytes | None  # -BUSY while a script runs past busy-reply-threshold

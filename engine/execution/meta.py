@@ -56,6 +56,8 @@ class CommandMeta:
     complexity: str = ""
     args: tuple[Arg, ...] = ()
     history: tuple[tuple[str, str], ...] = ()
+    # COMMAND INFO's tips ("nondeterministic_output", "request_policy:all_nodes", ...)
+    tips: tuple[str, ...] = ()
 
 
 def _flags(flags: tuple[str, ...], order: tuple[str, ...]) -> SetReply:

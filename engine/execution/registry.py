@@ -31,7 +31,7 @@ _GROUP_ACL = {
     "string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
     "sorted_set": "@sortedset", "generic": "@keyspace", "connection": "@connection",
     "server": "@admin", "transactions": "@transaction", "pubsub": "@pubsub", "bitmap": "@bitmap",
-    "hyperloglog": "@hyperloglog", "geo": "@geo",
+    "hyperloglog": "@hyperloglog", "geo": "@geo", "scripting": "@scripting",
 }
 
 
@@ -111,6 +111,8 @@ class Command:
     def acl_categories(self) -> list[str]:
         if self.meta is not None and self.meta.acl:
             return list(self.meta.acl)
+        if self.subcommands:  # a container has no categories of its own (its table row: 0)
+            return ["@slow"]
         cats = []
         f = self.flags
         if "write" in f:
@@ -200,20 +202,22 @@ def command(name: str, arity: int, flags: str = "", first: int = 0, last: int = 
 
 
 def container(name: str, arity: int = -2, flags: str = "", *, group: str = "server",
-              since: str = "1.0.0", summary: str = "", proc: Handler | None = None) -> Command:
+              since: str = "1.0.0", summary: str = "", proc: Handler | None = None,
+              meta: CommandMeta | None = None) -> Command:
     """Register a command made of subcommands (CONFIG, CLIENT, OBJECT ...); ``proc`` runs
     when it is called without a subcommand (COMMAND)."""
-    cmd = _make(name, proc, arity, flags, 0, 0, 0, group, None, since, summary)
+    cmd = _make(name, proc, arity, flags, 0, 0, 0, group, None, since, summary, meta)
     cmd.fast = False  # subcommand dispatch goes through the general path
     return TABLE.add(cmd)
 
 
 def subcommand(parent: Command, sub: str, arity: int, flags: str = "", first: int = 0,
                last: int = 0, step: int = 0, *, keys: KeysFn | None = None,
-               since: str | None = None, summary: str = "") -> Callable[[Handler], Handler]:
+               since: str | None = None, summary: str = "",
+               meta: CommandMeta | None = None) -> Callable[[Handler], Handler]:
     def deco(proc: Handler) -> Handler:
         cmd = _make(f"{parent.name}|{sub}", proc, arity, flags, first, last, step, parent.group,
-                    keys, since or parent.since, summary)
+                    keys, since or parent.since, summary, meta)
         cmd.parent = parent
         parent.subcommands[sub.encode()] = cmd
         return proc

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from engine.config import Config
     from engine.keyspace.memory import DbMemory
+    from engine.latency import LatencyMonitor
     from engine.propagate import Propagator
 
 LFU_INIT_VAL = 5
@@ -182,7 +183,10 @@ class Database:
         ks = self.ks
         if ks.replica_ro or ks.paused():
             return
+        t0 = time.perf_counter_ns()
         self.delete(key)
+        if ks.latency is not None:
+            ks.latency.add_if_needed("expire-del", (time.perf_counter_ns() - t0) // 1_000_000)
         ks.expired_keys += 1
         if self.watched:
             self.touch_watched(key)  # signalModifiedKey
@@ -314,6 +318,7 @@ class Keyspace:
         self.expired_keys = 0
         self.evicted_keys = 0
         self.propagator: Propagator | None = None  # set by the server
+        self.latency: LatencyMonitor | None = None  # set by the server: expire/eviction samples
         self.replica_ro = False  # a read-only replica: expired keys stay until the master's DEL
         # checkClientPauseTimeoutAndReturnIfPaused, set by the server: while True nothing is
         # expired or evicted (engine.execution.pause)

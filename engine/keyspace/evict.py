@@ -37,6 +37,7 @@ from engine.propagate import DEL, UNLINK
 
 if TYPE_CHECKING:
     from engine.keyspace.memory import MemoryHost
+    from engine.latency import LatencyMonitor
 
 EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
 EVPOOL_SIZE = 16
@@ -106,19 +107,33 @@ class Evictor:
             return self._metrics(EVICT_FAIL)
         limit_us = eviction_time_limit_us(srv.config.maxmemory_eviction_tenacity)
         start = time.perf_counter()
+        lazy = srv.config.lazyfree_lazy_eviction
+        mon = srv.keyspace.latency
+        try:
+            return self._evict_loop(tofree, policy, limit_us, start, mon, lazy)
+        finally:
+            if mon is not None:
+                mon.add_if_needed("eviction-cycle", int((time.perf_counter() - start) * 1000))
+
+    def _evict_loop(self, tofree: int, policy: str, limit_us: float, start: float,
+                    mon: LatencyMonitor | None, lazy: bool) -> int:
+        """performEvictions' loop: delete the best candidates until ``tofree`` bytes are
+        gone, nothing is left to evict, or the time limit moves the rest to a timer."""
         acct = self.acct
         freed = 0
         keys_freed = 0
         pooled = not policy.endswith("random")
         volatile = policy.startswith("volatile")
-        lazy = srv.config.lazyfree_lazy_eviction
         while freed < tofree:
             picked = self._pick_pooled(policy, volatile) if pooled else self._pick_random(volatile)
             if picked is None:
                 return self._metrics(EVICT_FAIL)  # cant_free: nothing left to evict
             db, key = picked
             before = acct.total
+            t0 = time.perf_counter_ns()
             self.evict(db, key, lazy)
+            if mon is not None:
+                mon.add_if_needed("eviction-del", (time.perf_counter_ns() - t0) // 1_000_000)
             freed += before - acct.total
             keys_freed += 1
             if keys_freed % 16 == 0 and (time.perf_counter() - start) * 1e6 > limit_us:

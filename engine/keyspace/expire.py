@@ -36,6 +36,8 @@ def active_expire_cycle(ks: Keyspace, hz: int, effort: int = 1) -> int:
         # "Propagate all DELs", one by one: propagate_no_multi is set for this cycle
         if ks.propagator is not None and ks.propagator.ops:
             ks.propagator.flush(multi=False)
+        if ks.latency is not None:
+            ks.latency.add_if_needed("expire-cycle", int((time.perf_counter() - start) * 1000))
 
 
 def _cycle(ks: Keyspace, per_loop: int, stale: int, budget: float, start: float) -> int:

@@ -43,6 +43,7 @@ from engine.keyspace.db import Database, Keyspace, wall_ms
 from engine.keyspace.evict import Evictor, configure
 from engine.keyspace.expire import active_expire_cycle
 from engine.keyspace.memory import MemoryAccount
+from engine.latency import Histogram, LatencyMonitor
 from engine.persistence import aof_rewrite
 from engine.persistence.aof_load import load_on_start
 from engine.persistence.aof_state import AofState
@@ -87,7 +88,12 @@ class Server:
         self.cmdstats: dict[Any, list[int]] = {}  # Command → [calls, ns, rejected, failed]
         self.errorstats: dict[str, int] = {}
         self.slowlog_threshold_ns = 0
-        self._update_slowlog_threshold()
+        self.latency = LatencyMonitor(lambda: self.config.latency_monitor_threshold)
+        self.keyspace.latency = self.latency  # expiry and eviction sample into it too
+        self.latency_threshold_ns = 0
+        self.histograms: dict[Any, Histogram] = {}  # Command → LATENCY HISTOGRAM data
+        self.latency_tracking = True
+        self._update_thresholds()
         self.slowlog: deque[list[Any]] = deque()
         self.slowlog_id = 0
         self.monitors: list[Client] = []
@@ -211,16 +217,19 @@ class Server:
         for db, key in ready:  # served pops shrank these keys
             self.memory.touched(db, [key])
 
-    def _update_slowlog_threshold(self) -> None:
+    def _update_thresholds(self) -> None:
         t = self.config.slowlog_log_slower_than
         self.slowlog_threshold_ns = t * 1000 if t >= 0 else 1 << 62
+        t = self.config.latency_monitor_threshold
+        self.latency_threshold_ns = t * 1_000_000 if t > 0 else 1 << 62
+        self.latency_tracking = self.config.latency_tracking
 
     def total_commands(self) -> int:
         return sum(v[0] for v in self.cmdstats.values())
 
     def config_changed(self, names: list[str]) -> None:
         """Apply CONFIG SET side effects."""
-        self._update_slowlog_threshold()
+        self._update_thresholds()
         if "proto-max-bulk-len" in names:
             limits = parser_limits(self.config)
             for c in self.clients.values():
@@ -244,6 +253,7 @@ class Server:
     def reset_stats(self) -> None:
         self.stats = Stats()
         self.cmdstats = {}
+        self.histograms = {}
         self.errorstats = {}
         self.keyspace.reset_hits()
         self.keyspace.expired_keys = 0
