@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import Final, Protocol
 
 from aof.errors import AofWriteError
-from aof.resp import encode_command
+from aof.replies import encode_command
 
 __all__ = ["FSYNC_POLICIES", "AofSink", "AofWriter", "encode_select"]
 
