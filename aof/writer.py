@@ -54,8 +54,7 @@ class AofSink(Protocol):
 
 def encode_select(db: int) -> bytes:
     """The ``SELECT <db>`` an AOF (and a master's replication stream) emits when the db changes."""
-    d = b"%d" % db
-    return b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(d), d)
+    return encode_command([b"SELECT", b"%d" % db])
 
 
 _select = encode_select

@@ -10,6 +10,7 @@ from aof.replies import (
     NULL_BULK,
     ONE,
     ZERO,
+    array,
     bulk,
     bulks,
     integer,
@@ -96,10 +97,7 @@ def sismember_cmd(c, argv):  # type: ignore[no-untyped-def]
 @command("smismember", -3, "readonly fast", 1, 1, 1, group=G, since="6.2.0")
 def smismember_cmd(c, argv):  # type: ignore[no-untyped-def]
     s = _set(c.db, argv[1], True)
-    parts = [b"*%d\r\n" % (len(argv) - 2)]
-    for m in argv[2:]:
-        parts.append(ONE if s is not None and m in s else ZERO)
-    return b"".join(parts)
+    return array([ONE if s is not None and m in s else ZERO for m in argv[2:]])
 
 
 @command("scard", 2, "readonly fast", 1, 1, 1, group=G)

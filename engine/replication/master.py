@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PING = b"*1\r\n$4\r\nping\r\n"
+PING = encode_command([b"ping"])
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
 
