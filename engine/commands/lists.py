@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import islice
 
 from aof.replies import (
+    BULK,
     EMPTY_ARRAY,
     MINUS_ONE,
     NULL3,
@@ -122,7 +123,7 @@ def _pop(c, argv, where: int) -> bytes:  # type: ignore[no-untyped-def]
     if not hascount:
         v = lst.popleft() if where == HEAD else lst.pop()
         _removed(c, key, lst, 1)
-        return bulk(v)
+        return BULK % (len(v), v)  # bulk(v), inline: the hot path
     n = min(count, len(lst))
     pop = lst.popleft if where == HEAD else lst.pop
     items = [pop() for _ in range(n)]

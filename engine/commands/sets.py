@@ -10,7 +10,7 @@ from aof.replies import (
     NULL_BULK,
     ONE,
     ZERO,
-    array,
+    array_header,
     bulk,
     bulks,
     integer,
@@ -97,7 +97,11 @@ def sismember_cmd(c, argv):  # type: ignore[no-untyped-def]
 @command("smismember", -3, "readonly fast", 1, 1, 1, group=G, since="6.2.0")
 def smismember_cmd(c, argv):  # type: ignore[no-untyped-def]
     s = _set(c.db, argv[1], True)
-    return array([ONE if s is not None and m in s else ZERO for m in argv[2:]])
+    parts = [array_header(len(argv) - 2)]
+    ap = parts.append
+    for m in argv[2:]:
+        ap(ONE if s is not None and m in s else ZERO)
+    return b"".join(parts)
 
 
 @command("scard", 2, "readonly fast", 1, 1, 1, group=G)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 from aof.replies import (
+    BULK,
     EMPTY_BULK,
+    INTEGER,
     NULL3,
     NULL_BULK,
     OK,
@@ -137,7 +139,7 @@ def get_cmd(c, argv):  # type: ignore[no-untyped-def]
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     if v.__class__ in _STR:
-        return bulk(v)
+        return BULK % (len(v), v)  # bulk(v), inline: the hot path
     raise WrongTypeError()
 
 
@@ -276,7 +278,7 @@ def _incr(c, key: bytes, incr: int) -> bytes:  # type: ignore[no-untyped-def]
             raise CommandError("increment or decrement would overflow")
         db.replace(key, b"%d" % value)
     c.server.dirty += 1
-    return integer(value)
+    return INTEGER % value  # integer(value), inline: the hot path
 
 
 @command("incr", 2, "write denyoom fast", 1, 1, 1, group=S)

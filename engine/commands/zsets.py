@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 
 from aof.replies import (
+    BULK,
     EMPTY_ARRAY,
     NULL3,
     NULL_BULK,
     ONE,
     ZERO,
     array,
+    array_header,
     bulk,
     bulks,
     double,
@@ -50,7 +52,14 @@ def _pairs_reply(items: list[tuple[bytes, float]], withscores: bool, resp: int) 
     if not withscores:
         return bulks([m for m, _ in items])
     if resp == 3:  # [member, score] pairs, scores as doubles
-        return array([pair(bulk(m), double(s, 3)) for m, s in items])
+        two = array_header(2)
+        parts = [array_header(len(items))]
+        ap = parts.append
+        for m, s in items:
+            ap(two)
+            ap(BULK % (len(m), m))
+            ap(double(s, 3))
+        return b"".join(parts)
     flat = []  # member, score text, member, score text ...
     ap = flat.append
     for m, s in items:
@@ -208,8 +217,11 @@ def zscore_cmd(c, argv):  # type: ignore[no-untyped-def]
 def zmscore_cmd(c, argv):  # type: ignore[no-untyped-def]
     z = _zset(c.db, argv[1], True)
     nb = NULL3 if c.resp == 3 else NULL_BULK
-    scores = [None if z is None else z.dict.get(m) for m in argv[2:]]
-    return array([nb if s is None else double(s, c.resp) for s in scores])
+    parts = [array_header(len(argv) - 2)]
+    for m in argv[2:]:
+        s = None if z is None else z.dict.get(m)
+        parts.append(nb if s is None else double(s, c.resp))
+    return b"".join(parts)
 
 
 def _rank(c, argv, reverse: bool) -> bytes:  # type: ignore[no-untyped-def]
