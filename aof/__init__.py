@@ -30,14 +30,7 @@ from aof.handshake import FullSync, ReplicationError
 from aof.manifest import AofInfo, Manifest, format_manifest, load_manifest
 from aof.multipart import AofDirectory, AofNames
 from aof.reader import Annotation, AofDecoder, AofReader, Truncation, iter_commands
-from aof.replstream import MasterStream
-from aof.resp import (
-    NEED_DATA,
-    Push,
-    ReplyError,
-    ReplyParser,
-    RequestParser,
-    RespLimits,
+from aof.replies import (
     encode_array,
     encode_bignum,
     encode_bool,
@@ -53,8 +46,9 @@ from aof.resp import (
     encode_set,
     encode_simple,
     encode_verbatim,
-    split_args,
 )
+from aof.replstream import MasterStream
+from aof.resp import NEED_DATA, Push, ReplyError, ReplyParser, RequestParser, RespLimits, split_args
 from aof.rewriter import AofRewriter, encode_rdb_base, rewrite_commands
 from aof.slots import key_hash_slot
 from aof.writer import AofSink, AofWriter

@@ -33,6 +33,7 @@ from aof.errors import AofError, AofFormatError, AofTruncatedError, ManifestErro
 from aof.manifest import Manifest, looks_like_manifest
 from aof.multipart import AofDirectory
 from aof.reader import Annotation, AofDecoder
+from aof.replies import array_header
 from rdbtools.decoder import RdbDecoder
 from rdbtools.errors import RdbError
 from rdbtools.model import Aux, Header
@@ -335,7 +336,7 @@ class _Walker:
                 self.line += 1 + 2 * len(argv)
                 fc.commands += 1
                 self.epos = item.end - 2 - len(argv[-1])
-                self.stale = b"*%d\r\n" % len(argv)
+                self.stale = array_header(len(argv))  # what redis-check-aof last read
                 if not self.multi:
                     fc.ok_up_to = item.end
             elif t is Annotation:

@@ -30,7 +30,7 @@ socket or event loop (docs/style.md rule 1).
 from __future__ import annotations
 
 from aof.errors import AofError
-from aof.resp import encode_command
+from aof.replies import encode_command
 
 MARK_LEN = 40
 _MAX_LINE = 64 * 1024

@@ -1,4 +1,5 @@
-"""Sans-IO RESP codec: the one request parser, a reply parser and the encoders.
+"""Sans-IO RESP parsing: the one request parser and a reply parser (the encoders are
+:mod:`aof.replies`, the project's one RESP encoder).
 
 Wire layout (docs/formats.md §9). A request is either a *multibulk*::
 
@@ -37,39 +38,22 @@ offsets, buffered bytes and errors (tests/aof/test_resp_fast.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, takewhile
-from math import copysign, isinf, isnan
 from typing import Final
 
 from aof.errors import RespProtocolError
 from rdbtools._accel import c_module
 
 __all__ = [
-    "format_double",
     "NEED_DATA",
     "Push",
     "ReplyError",
     "ReplyParser",
     "RequestParser",
     "RespLimits",
-    "encode_array",
-    "encode_bignum",
-    "encode_bool",
-    "encode_bulk",
-    "encode_bulk_array",
-    "encode_command",
-    "encode_double",
-    "encode_error",
-    "encode_int",
-    "encode_map",
-    "encode_null",
-    "encode_push",
-    "encode_set",
-    "encode_simple",
-    "encode_verbatim",
     "split_args",
 ]
 
@@ -791,157 +775,3 @@ def _finish(kind: int, items: list[object]) -> object:
             return pairs
     return None  # attribute
 
-
-# --- encoders --------------------------------------------------------------------------------
-_BULK_HDR: Final = tuple(b"$%d\r\n" % i for i in range(1024))
-_Arg = bytes | str | int | bytearray | memoryview
-
-
-def _arg_bytes(a: object) -> bytes:
-    if isinstance(a, bytes):
-        return a
-    if isinstance(a, str):
-        return a.encode()
-    if isinstance(a, int) and not isinstance(a, bool):
-        return b"%d" % a
-    if isinstance(a, bytearray | memoryview):
-        return bytes(a)
-    raise TypeError(f"command arguments must be bytes, str or int, not {type(a).__name__}")
-
-
-def encode_command(argv: Sequence[_Arg]) -> bytes:
-    """A command as a RESP2 array of bulk strings: the AOF and replication form."""
-    hdr = _BULK_HDR
-    parts = [b"*%d\r\n" % len(argv)]
-    app = parts.append
-    for a in argv:
-        if type(a) is not bytes:
-            a = _arg_bytes(a)
-        n = len(a)
-        app(hdr[n] if n < 1024 else b"$%d\r\n" % n)
-        app(a)
-        app(b"\r\n")
-    return b"".join(parts)
-
-
-def _text(s: str | bytes) -> bytes:
-    # surrogateescape: raw bytes that travelled through a str (e.g. the offending byte
-    # in "expected '$', got 'X'") come back out unchanged
-    return s.encode("utf-8", "surrogateescape") if isinstance(s, str) else bytes(s)
-
-
-def encode_simple(s: str | bytes) -> bytes:
-    """``+s``; CR/LF inside would break the protocol and raise ValueError."""
-    b = _text(s)
-    if b"\r" in b or b"\n" in b:
-        raise ValueError("a simple string cannot contain CR or LF")
-    return b"+" + b + b"\r\n"
-
-
-def encode_error(s: str | bytes) -> bytes:
-    """``-s`` where s carries its code (``ERR …``, ``WRONGTYPE …``); a leading ``-`` is
-    accepted. CR/LF become spaces, as ``addReplyErrorFormat`` does."""
-    b = _text(s)
-    if b[:1] == b"-":
-        b = b[1:]
-    return b"-" + b.replace(b"\r", b" ").replace(b"\n", b" ") + b"\r\n"
-
-
-def encode_int(n: int) -> bytes:
-    return b":%d\r\n" % n
-
-
-def encode_null(resp3: bool = False, *, array: bool = False) -> bytes:
-    """RESP3 ``_``; RESP2 null bulk ``$-1`` (or null array ``*-1`` with ``array=True``)."""
-    if resp3:
-        return b"_\r\n"
-    return b"*-1\r\n" if array else b"$-1\r\n"
-
-
-def encode_bulk(b: bytes | str | None, resp3: bool = False) -> bytes:
-    if b is None:
-        return b"_\r\n" if resp3 else b"$-1\r\n"
-    if type(b) is not bytes:
-        b = _text(b)
-    return b"$%d\r\n%b\r\n" % (len(b), b)
-
-
-def encode_array(items: Sequence[bytes] | None, resp3: bool = False) -> bytes:
-    """``*N`` followed by the already-encoded replies ``items``; None is a null array."""
-    if items is None:
-        return b"_\r\n" if resp3 else b"*-1\r\n"
-    return b"*%d\r\n%b" % (len(items), b"".join(items))
-
-
-def encode_bulk_array(values: Sequence[bytes | None], resp3: bool = False) -> bytes:
-    """Convenience: an array of bulk strings (None elements become nulls)."""
-    hdr = _BULK_HDR
-    null = b"_\r\n" if resp3 else b"$-1\r\n"
-    parts = [b"*%d\r\n" % len(values)]
-    app = parts.append
-    for v in values:
-        if v is None:
-            app(null)
-            continue
-        n = len(v)
-        app(hdr[n] if n < 1024 else b"$%d\r\n" % n)
-        app(v)
-        app(b"\r\n")
-    return b"".join(parts)
-
-
-def format_double(x: float) -> bytes:
-    # Redis 7.0 addReplyDouble: "%.17g", with inf/-inf spelled explicitly
-    if isinf(x):
-        return b"inf" if x > 0 else b"-inf"
-    if isnan(x):
-        return b"-nan" if copysign(1.0, x) < 0 else b"nan"  # glibc keeps the sign
-    return b"%.17g" % x
-
-
-def encode_double(x: float, resp3: bool = False) -> bytes:
-    """RESP3 ``,x``; RESP2 a bulk string of the same text (``1.1000000000000001``)."""
-    d = format_double(float(x))
-    if resp3:
-        return b",%b\r\n" % d
-    return b"$%d\r\n%b\r\n" % (len(d), d)
-
-
-def encode_bool(v: bool, resp3: bool = False) -> bytes:
-    if resp3:
-        return b"#t\r\n" if v else b"#f\r\n"
-    return b":1\r\n" if v else b":0\r\n"
-
-
-def encode_map(pairs: Iterable[tuple[bytes, bytes]], resp3: bool = False) -> bytes:
-    """``%N`` k v …; RESP2 a flat array of 2N. Keys and values are encoded replies."""
-    flat = [x for kv in pairs for x in kv]
-    if resp3:
-        return b"%%%d\r\n%b" % (len(flat) // 2, b"".join(flat))
-    return b"*%d\r\n%b" % (len(flat), b"".join(flat))
-
-
-def encode_set(items: Sequence[bytes], resp3: bool = False) -> bytes:
-    return b"%c%d\r\n%b" % (126 if resp3 else 42, len(items), b"".join(items))
-
-
-def encode_push(items: Sequence[bytes], resp3: bool = False) -> bytes:
-    return b"%c%d\r\n%b" % (62 if resp3 else 42, len(items), b"".join(items))
-
-
-def encode_verbatim(text: bytes | str, fmt: bytes = b"txt", resp3: bool = False) -> bytes:
-    """RESP3 ``=len\\r\\nfmt:text`` (len counts the 4-byte prefix); RESP2 a bulk string."""
-    b = _text(text)
-    if not resp3:
-        return encode_bulk(b)
-    if len(fmt) != 3:
-        raise ValueError("verbatim format must be exactly 3 bytes")
-    return b"=%d\r\n%b:%b\r\n" % (len(b) + 4, fmt, b)
-
-
-def encode_bignum(n: int | str | bytes, resp3: bool = False) -> bytes:
-    """RESP3 ``(digits``; RESP2 a bulk string of the digits."""
-    d = b"%d" % n if isinstance(n, int) else _text(n)
-    if not _INT_RE.fullmatch(d):
-        raise ValueError(f"not a big number: {d!r}")
-    return b"(%b\r\n" % d if resp3 else b"$%d\r\n%b\r\n" % (len(d), d)

@@ -44,7 +44,7 @@ from math import copysign, isinf, isnan
 from typing import Any, Final
 
 from aof.errors import AofError
-from aof.resp import encode_command
+from aof.replies import encode_command
 from rdbtools.model import FunctionLibrary, FunctionPreGA, ModuleValue, Record, Stream
 
 __all__ = [

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import Final, Protocol
 
 from aof.errors import AofWriteError
-from aof.resp import encode_command
+from aof.replies import encode_command
 
 __all__ = ["FSYNC_POLICIES", "AofSink", "AofWriter", "encode_select"]
 
@@ -54,8 +54,7 @@ class AofSink(Protocol):
 
 def encode_select(db: int) -> bytes:
     """The ``SELECT <db>`` an AOF (and a master's replication stream) emits when the db changes."""
-    d = b"%d" % db
-    return b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(d), d)
+    return encode_command([b"SELECT", b"%d" % db])
 
 
 _select = encode_select

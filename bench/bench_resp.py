@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aof.resp import RequestParser, encode_command  # noqa: E402
+from aof.replies import encode_command  # noqa: E402
+from aof.resp import RequestParser  # noqa: E402
 
 try:
     import hiredis

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aof.resp import encode_bulk, encode_int, encode_push
+from aof.replies import encode_bulk, encode_int, encode_push
 from rdbtools.glob import glob_matcher
 
 

@@ -1,6 +1,6 @@
 """A small blocking RESP client for the tools (restore into a server or a cluster).
 
-Built on the one RESP codec (``aof.resp.encode_command`` / ``ReplyParser``);
+Built on the one RESP codec (``aof.replies.encode_command`` / ``ReplyParser``);
 pipelines by sending a batch of commands and then reading as many replies.
 Error replies come back as :class:`aof.resp.ReplyError` values, not raised, so
 a pipeline's caller sees which command failed.
@@ -16,7 +16,8 @@ import socket
 from collections.abc import Sequence
 
 from aof.errors import RespProtocolError
-from aof.resp import NEED_DATA, ReplyError, ReplyParser, encode_command
+from aof.replies import encode_command
+from aof.resp import NEED_DATA, ReplyError, ReplyParser
 
 
 class RemoteError(Exception):

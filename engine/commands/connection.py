@@ -17,6 +17,7 @@ from aof.replies import (
     bulk,
     encode,
     integer,
+    pair,
 )
 from engine.commands.arguments import get_int
 from engine.config import REDIS_VERSION
@@ -41,7 +42,7 @@ def ping_cmd(c, argv):  # type: ignore[no-untyped-def]
         raise CommandError("wrong number of arguments for 'ping' command")
     if c.resp == 2 and (c.sub_channels or c.sub_patterns or c.sub_shard):
         # the subscribed context answers with a push-shaped array: [pong, <message or "">]
-        return b"*2\r\n$4\r\npong\r\n" + bulk(argv[1] if len(argv) == 2 else b"")
+        return pair(bulk(b"pong"), bulk(argv[1] if len(argv) == 2 else b""))
     if len(argv) == 1:
         return PONG
     return bulk(argv[1])

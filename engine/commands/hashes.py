@@ -6,16 +6,21 @@ import random
 from fractions import Fraction
 
 from aof.replies import (
+    BULK,
     EMPTY_ARRAY,
     NULL3,
     NULL_BULK,
     OK,
     ONE,
     ZERO,
+    array,
     bulk,
     bulks,
+    bulks_resp,
     integer,
     map_header,
+    map_of_bulks,
+    pair,
 )
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int, get_range_long
@@ -77,7 +82,7 @@ def hset_cmd(c, argv):  # type: ignore[no-untyped-def]
         if new and h.lp and len(h) > cfg.hash_max_listpack_entries:
             h.lp = False
         c.server.dirty += 1
-        return b":1\r\n" if new else b":0\r\n"
+        return ONE if new else ZERO
     h = _hset(c, argv, "hset")
     cfg = c.server.config
     me, mv = cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value
@@ -118,18 +123,14 @@ def hget_cmd(c, argv):  # type: ignore[no-untyped-def]
     v = None if h is None else h.get(argv[2])
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
-    return b"$%d\r\n%s\r\n" % (len(v), v)
+    return BULK % (len(v), v)  # bulk(v), inline: the hot path
 
 
 @command("hmget", -3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
 def hmget_cmd(c, argv):  # type: ignore[no-untyped-def]
     h = _hash(c.db, argv[1], True)
-    nb = NULL3 if c.resp == 3 else NULL_BULK
-    parts = [b"*%d\r\n" % (len(argv) - 2)]
-    for f in argv[2:]:
-        v = None if h is None else h.get(f)
-        parts.append(nb if v is None else b"$%d\r\n%s\r\n" % (len(v), v))
-    return b"".join(parts)
+    vals = [None] * (len(argv) - 2) if h is None else [h.get(f) for f in argv[2:]]
+    return bulks_resp(vals, c.resp)
 
 
 @command("hdel", -3, "write fast", 1, 1, 1, group=G, since="2.0.0")
@@ -218,11 +219,7 @@ def _fields_reply(h, keys: bool, vals: bool, resp: int) -> bytes:  # type: ignor
     if h is None:
         return map_header(0, resp) if keys and vals else EMPTY_ARRAY
     if keys and vals:
-        parts = [map_header(len(h), resp)]
-        ap = parts.append
-        for k, v in h.items():
-            ap(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
-        return b"".join(parts)
+        return map_of_bulks([x for kv in h.items() for x in kv], resp)
     return bulks(list(h.keys() if keys else h.values()))
 
 
@@ -285,7 +282,7 @@ def hrandfield_cmd(c, argv):  # type: ignore[no-untyped-def]
         if not withvalues:
             return bulks(picks)
         if c.resp == 3:
-            return b"*%d\r\n" % len(picks) + b"".join(b"*2\r\n" + bulk(f) + bulk(h[f]) for f in picks)
+            return array([pair(bulk(f), bulk(h[f])) for f in picks])
         return bulks([x for f in picks for x in (f, h[f])])
     h = _hash(c.db, argv[1], True)
     if h is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from aof.replies import OK, ONE, ZERO, array_header, integer, simple
+from aof.replies import OK, ONE, ZERO, array, bulk, integer, simple
 from engine.errors import CommandError, WrongTypeError
 from engine.execution.registry import command
 from engine.types import EmbStr
@@ -174,12 +174,11 @@ def pfdebug_cmd(c, argv):  # type: ignore[no-untyped-def]
                 raise _invalid_obj()
             c.server.dirty += 1
         regs = H.decode_dense(o)
-        return array_header(len(regs)) + b"".join(b":%d\r\n" % r for r in regs)
+        return array([integer(r) for r in regs])
     if name == b"decode":
         if o[4] != H.HLL_SPARSE:
             raise CommandError("HLL encoding is not sparse")
-        text = H.decode_sparse_text(o)
-        return b"$%d\r\n%s\r\n" % (len(text), text)
+        return bulk(H.decode_sparse_text(o))
     if name == b"encoding":
         return simple(b"sparse" if o[4] == H.HLL_SPARSE else b"dense")
     if name == b"todense":

@@ -13,6 +13,7 @@ from aof.replies import (
     bulk,
     bulks,
     integer,
+    pair,
 )
 from engine import propagate as P
 from engine.commands.arguments import get_int
@@ -241,8 +242,7 @@ def parse_scan_options(argv: list[bytes], start: int, allow_type: bool) -> tuple
 
 
 def scan_reply(cursor: int, items: list[bytes]) -> bytes:
-    cur = b"%d" % cursor
-    return b"*2\r\n$%d\r\n%s\r\n" % (len(cur), cur) + bulks(items)
+    return pair(bulk(b"%d" % cursor), bulks(items))
 
 
 @command("scan", -2, "readonly", since="2.8.0")

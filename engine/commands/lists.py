@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import islice
 
 from aof.replies import (
+    BULK,
     EMPTY_ARRAY,
     MINUS_ONE,
     NULL3,
@@ -12,9 +13,11 @@ from aof.replies import (
     NULL_BULK,
     OK,
     ZERO,
+    array,
     bulk,
     bulks,
     integer,
+    pair,
 )
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_timeout_ms
@@ -91,20 +94,14 @@ def range_reply(lst, start: int, end: int, reverse: bool = False) -> bytes:  # t
         return EMPTY_ARRAY
     if end >= llen:
         end = llen - 1
-    n = end - start + 1
     if reverse:
-        it = islice(reversed(lst), llen - 1 - end, llen - start)
-    elif start > llen // 2:
+        items = list(islice(reversed(lst), llen - 1 - end, llen - start))
+    elif start > llen // 2:  # a deque walks from the nearer end
         items = list(islice(reversed(lst), llen - 1 - end, llen - start))
         items.reverse()
-        it = iter(items)
     else:
-        it = islice(lst, start, end + 1)
-    parts = [b"*%d\r\n" % n]
-    ap = parts.append
-    for x in it:
-        ap(b"$%d\r\n%s\r\n" % (len(x), x))
-    return b"".join(parts)
+        items = list(islice(lst, start, end + 1))
+    return bulks(items)
 
 
 def _pop(c, argv, where: int) -> bytes:  # type: ignore[no-untyped-def]
@@ -126,7 +123,7 @@ def _pop(c, argv, where: int) -> bytes:  # type: ignore[no-untyped-def]
     if not hascount:
         v = lst.popleft() if where == HEAD else lst.pop()
         _removed(c, key, lst, 1)
-        return b"$%d\r\n%s\r\n" % (len(v), v)
+        return BULK % (len(v), v)  # bulk(v), inline: the hot path
     n = min(count, len(lst))
     pop = lst.popleft if where == HEAD else lst.pop
     items = [pop() for _ in range(n)]
@@ -343,7 +340,7 @@ def lpos_cmd(c, argv):  # type: ignore[no-untyped-def]
                 if count == -1 or (count and matches - rank + 1 >= count):
                     break
     if count != -1:
-        return b"*%d\r\n" % len(found) + b"".join(integer(i) for i in found)
+        return array([integer(i) for i in found])
     if found:
         return integer(found[0])
     return NULL3 if c.resp == 3 else NULL_BULK
@@ -402,7 +399,7 @@ def _pop_range_with_key(c, key: bytes, lst, where: int, count: int) -> bytes:  #
     pop = lst.popleft if where == HEAD else lst.pop
     items = [pop() for _ in range(n)]
     _removed(c, key, lst, n)
-    return b"*2\r\n" + bulk(key) + bulks(items)
+    return pair(bulk(key), bulks(items))
 
 
 def _pop_op(key: bytes, where: int, count: int, llen: int) -> list[bytes]:
@@ -432,7 +429,7 @@ def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:  #
             return _pop_range_with_key(c, key, lst, where, count)
         v = lst.popleft() if where == HEAD else lst.pop()
         _removed(c, key, lst, 1)
-        return b"*2\r\n" + bulk(key) + bulk(v)
+        return pair(bulk(key), bulk(v))
     return None
 
 
@@ -453,7 +450,7 @@ def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int,
             return _pop_range_with_key(cl, key, lst, where, count)
         v = lst.popleft() if where == HEAD else lst.pop()
         _removed(cl, key, lst, 1)
-        return b"*2\r\n" + bulk(key) + bulk(v)
+        return pair(bulk(key), bulk(v))
 
     c.server.blocking.block(c, keys, timeout_ms, serve, null, name)
     return None

@@ -9,7 +9,7 @@ dispatcher with :func:`engine.pubsub.subscribed_context_error`.
 
 from __future__ import annotations
 
-from aof.replies import Simple, bulk, encode, integer
+from aof.replies import Simple, array, bulk, bulks, encode, integer
 from engine.errors import CommandError
 from engine.execution.registry import TABLE, command, container, subcommand
 from engine.pubsub import push
@@ -111,15 +111,15 @@ def _channel_list(c, argv, table) -> bytes:  # type: ignore[no-untyped-def]
     else:
         m = glob_matcher(argv[2])  # no lone-'*' shortcut here: Redis's '*' skips the channel ""
         names = [ch for ch in table if m(ch)]
-    return b"*%d\r\n" % len(names) + b"".join(bulk(n) for n in names)
+    return bulks(names)
 
 
 def _numsub(c, argv, table) -> bytes:  # type: ignore[no-untyped-def]
-    out = [b"*%d\r\n" % (2 * (len(argv) - 2))]
+    out = []
     for ch in argv[2:]:
         out.append(bulk(ch))
         out.append(integer(len(table.get(ch, ()))))
-    return b"".join(out)
+    return array(out)
 
 
 @subcommand(PUBSUB, "channels", -2, "pubsub loading stale", since="2.8.0")

@@ -7,7 +7,7 @@ are, wrapped in MULTI/EXEC when there are several.
 
 from __future__ import annotations
 
-from aof.replies import OK, Simple, bulk, encode
+from aof.replies import OK, ONE, ZERO, Simple, array, bulk, encode
 from engine.commands.arguments import get_int
 from engine.errors import CommandError
 from engine.execution import registry
@@ -114,8 +114,7 @@ def script_load(c, argv):  # type: ignore[no-untyped-def]
 @subcommand(SCRIPT, "exists", -3, "noscript")
 def script_exists(c, argv):  # type: ignore[no-untyped-def]
     scripts = c.server.scripting.scripts
-    return b"*%d\r\n" % (len(argv) - 2) + b"".join(
-        b":1\r\n" if a.lower() in scripts else b":0\r\n" for a in argv[2:])
+    return array([ONE if a.lower() in scripts else ZERO for a in argv[2:]])
 
 
 @subcommand(SCRIPT, "flush", -2, "noscript")

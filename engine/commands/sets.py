@@ -10,6 +10,7 @@ from aof.replies import (
     NULL_BULK,
     ONE,
     ZERO,
+    array_header,
     bulk,
     bulks,
     integer,
@@ -96,9 +97,10 @@ def sismember_cmd(c, argv):  # type: ignore[no-untyped-def]
 @command("smismember", -3, "readonly fast", 1, 1, 1, group=G, since="6.2.0")
 def smismember_cmd(c, argv):  # type: ignore[no-untyped-def]
     s = _set(c.db, argv[1], True)
-    parts = [b"*%d\r\n" % (len(argv) - 2)]
+    parts = [array_header(len(argv) - 2)]
+    ap = parts.append
     for m in argv[2:]:
-        parts.append(ONE if s is not None and m in s else ZERO)
+        ap(ONE if s is not None and m in s else ZERO)
     return b"".join(parts)
 
 

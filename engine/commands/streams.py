@@ -18,9 +18,13 @@ from bisect import bisect_left
 from aof.replies import (
     EMPTY_ARRAY,
     ZERO,
+    array,
+    bulk,
+    bulks,
     integer,
     null,
     null_array,
+    pair,
 )
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
@@ -145,17 +149,13 @@ def parse_range(start_arg: bytes, end_arg: bytes) -> tuple[int, int]:
 
 
 def entry_reply(i: int, fv: list[bytes]) -> bytes:
-    idb = id_bytes(i)
-    parts = [b"*2\r\n$%d\r\n%s\r\n*%d\r\n" % (len(idb), idb, len(fv))]
-    ap = parts.append
-    for x in fv:
-        ap(b"$%d\r\n%s\r\n" % (len(x), x))
-    return b"".join(parts)
+    """One entry: ``[id, [field, value, ...]]``."""
+    return pair(bulk(id_bytes(i)), bulks(fv))
 
 
 def entries_reply(s: StreamValue, ids: list[int]) -> bytes:
     ents = s.entries
-    return b"*%d\r\n" % len(ids) + b"".join(entry_reply(i, ents[i]) for i in ids)
+    return array([entry_reply(i, ents[i]) for i in ids])
 
 
 def xclaim_argv(key: bytes, gname: bytes, group, idarg: bytes, nack: NACK) -> list[bytes]:  # type: ignore[no-untyped-def]
@@ -179,7 +179,7 @@ def reply_with_range(s: StreamValue, start: int, end: int, count: int, group=Non
     if group is None:
         return entries_reply(s, ids)
     ents = s.entries
-    out = [b"*%d\r\n" % len(ids)]
+    out = []
     propagate_last_id = False
     for i in ids:
         if i > group.last_id:
@@ -208,7 +208,7 @@ def reply_with_range(s: StreamValue, start: int, end: int, count: int, group=Non
                 prop.append(xclaim_argv(key, gname, group, id_bytes(i), nack))
     if prop is not None and propagate_last_id:
         prop.append(setid_argv(key, gname, group))
-    return b"".join(out)
+    return array(out)
 
 
 def reply_from_consumer_pel(s: StreamValue, start: int, count: int, consumer, resp: int) -> bytes:  # type: ignore[no-untyped-def]
@@ -216,20 +216,19 @@ def reply_from_consumer_pel(s: StreamValue, start: int, count: int, consumer, re
     pids = consumer.pel_ids
     j = bisect_left(pids, start)
     sel = pids[j:j + count] if count else pids[j:]
-    out = [b"*%d\r\n" % len(sel)]
+    out = []
     ents = s.entries
     now = mstime()
     for i in sel:
         fv = ents.get(i)
         if fv is None:
-            idb = id_bytes(i)
-            out.append(b"*2\r\n$%d\r\n%s\r\n%s" % (len(idb), idb, null_array(resp)))
+            out.append(pair(bulk(id_bytes(i)), null_array(resp)))
         else:
             out.append(entry_reply(i, fv))
             nack = consumer.pel[i]
             nack.delivery_time = now
             nack.delivery_count += 1
-    return b"".join(out)
+    return array(out)
 
 
 def propagating(c) -> bool:  # type: ignore[no-untyped-def]
@@ -407,7 +406,7 @@ def xadd_cmd(c, argv):  # type: ignore[no-untyped-def]
         rewritten[idpos] = idb
     if rewritten is not None:
         c.rewritten = [rewritten]
-    return b"$%d\r\n%s\r\n" % (len(idb), idb)
+    return bulk(idb)
 
 
 @command("xtrim", -4, "write", 1, 1, 1, group=G, since="5.0.0")

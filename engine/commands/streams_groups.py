@@ -15,11 +15,14 @@ from aof.replies import (
     ONE,
     ZERO,
     Simple,
+    array,
     bulk,
+    bulks,
     encode,
     integer,
     null,
     null_array,
+    pair,
 )
 from engine.commands.arguments import LONG_MAX, get_int, get_range_long
 from engine.commands.streams import (
@@ -246,13 +249,10 @@ def xpending_cmd(c, argv):  # type: ignore[no-untyped-def]
     if justinfo:
         npel = len(grp.pel_ids)
         if not npel:
-            return b"*4\r\n:0\r\n" + null(resp) + null(resp) + null_array(resp)
-        out = [b"*4\r\n", integer(npel), bulk(id_bytes(grp.pel_ids[0])), bulk(id_bytes(grp.pel_ids[-1]))]
+            return array([ZERO, null(resp), null(resp), null_array(resp)])
         rows = [(name, len(cons.pel)) for name, cons in sorted(grp.consumers.items()) if cons.pel]
-        out.append(b"*%d\r\n" % len(rows))
-        for name, k in rows:
-            out.append(b"*2\r\n" + bulk(name) + bulk(b"%d" % k))
-        return b"".join(out)
+        return array([integer(npel), bulk(id_bytes(grp.pel_ids[0])), bulk(id_bytes(grp.pel_ids[-1])),
+                      array([pair(bulk(name), bulk(b"%d" % k)) for name, k in rows])])
     if cname is not None:
         cons = grp.lookup_consumer(cname, refresh=False)
         if cons is None:
@@ -272,9 +272,8 @@ def xpending_cmd(c, argv):  # type: ignore[no-untyped-def]
         count -= 1
         elapsed = max(0, now - nack.delivery_time)
         cn = nack.consumer.name if nack.consumer is not None else b""
-        rows_b.append(b"*4\r\n" + bulk(id_bytes(i)) + bulk(cn) + integer(elapsed)
-                      + integer(nack.delivery_count))
-    return b"*%d\r\n" % len(rows_b) + b"".join(rows_b)
+        rows_b.append(array([bulk(id_bytes(i)), bulk(cn), integer(elapsed), integer(nack.delivery_count)]))
+    return array(rows_b)
 
 
 # -- XCLAIM / XAUTOCLAIM ----------------------------------------------------------------------
@@ -392,7 +391,7 @@ def xclaim_cmd(c, argv):  # type: ignore[no-untyped-def]
         srv.dirty += 1
     if prop is not None:
         c.rewritten = prop
-    return b"*%d\r\n" % len(out) + b"".join(out)
+    return array(out)
 
 
 @command("xautoclaim", -6, "write fast", 1, 1, 1, group=G, since="6.2.0")
@@ -463,8 +462,7 @@ def xautoclaim_cmd(c, argv):  # type: ignore[no-untyped-def]
     del ex
     if prop is not None:
         c.rewritten = prop
-    return (b"*3\r\n" + bulk(id_bytes(endid)) + b"*%d\r\n" % len(out) + b"".join(out)
-            + b"*%d\r\n" % len(deleted) + b"".join(bulk(id_bytes(i)) for i in deleted))
+    return array([bulk(id_bytes(endid)), array(out), bulks([id_bytes(i) for i in deleted])])
 
 
 def _interval_start(arg: bytes) -> tuple[int, bool]:

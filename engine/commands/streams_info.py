@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aof.replies import bulk, integer, map_header, null
+from aof.replies import array, array_header, bulk, integer, map_header, null
 from engine.commands.arguments import get_int
 from engine.commands.streams import MAX_ID, cstr, entry_reply, lookup
 from engine.commands.streams_groups import _help, _subcommand_syntax
@@ -73,8 +73,8 @@ def xinfo_stream(c, argv):  # type: ignore[no-untyped-def]
         out.append(bulk(b"last-entry") + (entry_reply(ids[-1], s.entries[ids[-1]]) if ids else null(resp)))
         return b"".join(out)
     ids = s.range_ids(0, MAX_ID, count)
-    out.append(bulk(b"entries") + b"*%d\r\n" % len(ids) + b"".join(entry_reply(i, s.entries[i]) for i in ids))
-    out.append(bulk(b"groups") + b"*%d\r\n" % len(s.groups))
+    out.append(bulk(b"entries") + array([entry_reply(i, s.entries[i]) for i in ids]))
+    out.append(bulk(b"groups") + array_header(len(s.groups)))
     for name, g in sorted(s.groups.items()):
         out.append(map_header(7, resp))
         out.append(_kv(b"name", bulk(name)))
@@ -83,24 +83,23 @@ def xinfo_stream(c, argv):  # type: ignore[no-untyped-def]
         out.append(_kv(b"lag", _lag(s, g, resp)))
         out.append(_kv(b"pel-count", integer(len(g.pel_ids))))
         pel = g.pel_ids[:count] if count else g.pel_ids
-        out.append(bulk(b"pending") + b"*%d\r\n" % len(pel))
+        out.append(bulk(b"pending") + array_header(len(pel)))
         for i in pel:
             nack = g.pel[i]
             cn = nack.consumer.name if nack.consumer is not None else b""
-            out.append(b"*4\r\n" + bulk(id_bytes(i)) + bulk(cn) + integer(nack.delivery_time)
-                       + integer(nack.delivery_count))
-        out.append(bulk(b"consumers") + b"*%d\r\n" % len(g.consumers))
+            out.append(array([bulk(id_bytes(i)), bulk(cn), integer(nack.delivery_time),
+                              integer(nack.delivery_count)]))
+        out.append(bulk(b"consumers") + array_header(len(g.consumers)))
         for cname, cons in sorted(g.consumers.items()):
             out.append(map_header(4, resp))
             out.append(_kv(b"name", bulk(cname)))
             out.append(_kv(b"seen-time", integer(cons.seen_time)))
             out.append(_kv(b"pel-count", integer(len(cons.pel_ids))))
             cpel = cons.pel_ids[:count] if count else cons.pel_ids
-            out.append(bulk(b"pending") + b"*%d\r\n" % len(cpel))
+            out.append(bulk(b"pending") + array_header(len(cpel)))
             for i in cpel:
                 nack = cons.pel[i]
-                out.append(b"*3\r\n" + bulk(id_bytes(i)) + integer(nack.delivery_time)
-                           + integer(nack.delivery_count))
+                out.append(array([bulk(id_bytes(i)), integer(nack.delivery_time), integer(nack.delivery_count)]))
     return b"".join(out)
 
 
@@ -108,7 +107,7 @@ def xinfo_stream(c, argv):  # type: ignore[no-untyped-def]
 def xinfo_groups(c, argv):  # type: ignore[no-untyped-def]
     s = _stream(c, argv)
     resp = c.resp
-    out = [b"*%d\r\n" % len(s.groups)]
+    out = [array_header(len(s.groups))]
     for name, g in sorted(s.groups.items()):
         out.append(map_header(6, resp))
         out.append(_kv(b"name", bulk(name)))
@@ -129,7 +128,7 @@ def xinfo_consumers(c, argv):  # type: ignore[no-untyped-def]
                            "NOGROUP")
     resp = c.resp
     now = mstime()
-    out = [b"*%d\r\n" % len(g.consumers)]
+    out = [array_header(len(g.consumers))]
     for cname, cons in sorted(g.consumers.items()):
         out.append(map_header(3, resp))
         out.append(_kv(b"name", bulk(cname)))

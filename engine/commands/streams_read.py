@@ -8,7 +8,7 @@ propagator's ops.
 
 from __future__ import annotations
 
-from aof.replies import bulk, map_header, null_array
+from aof.replies import array_header, bulk, map_header, null_array
 from engine.commands.arguments import get_int
 from engine.commands.streams import (
     G,
@@ -137,7 +137,7 @@ def _xread(c, argv, xreadgroup: bool):  # type: ignore[no-untyped-def]
         start = gt + 1 if gt != MAX_ID else 0
         key = keys[k]
         served += 1
-        parts.append((b"*2\r\n" if resp == 2 else b"") + bulk(key))
+        parts.append((array_header(2) if resp == 2 else b"") + bulk(key))  # RESP2 [key, entries]
         if groups:
             grp = groups[k]
             cons = grp.lookup_consumer(cname)
@@ -156,7 +156,7 @@ def _xread(c, argv, xreadgroup: bool):  # type: ignore[no-untyped-def]
     if prop is not None:
         c.rewritten = prop  # preventCommandPropagation: only what the group reads produced
     if served:
-        hdr = b"*%d\r\n" % served if resp == 2 else map_header(served, 3)
+        hdr = array_header(served) if resp == 2 else map_header(served, 3)
         return hdr + b"".join(parts)
     if timeout != -1:
         if c.in_exec:
@@ -205,7 +205,7 @@ def _block(c, keys, ids, timeout, count, gname, cname, noack) -> None:  # type: 
         srv = cl.server
         prop: list | None = [] if srv.propagator.targets else None
         resp = cl.resp
-        head = (b"*1\r\n*2\r\n" if resp == 2 else b"%1\r\n") + bulk(key)
+        head = (array_header(1) + array_header(2) if resp == 2 else map_header(1, 3)) + bulk(key)
         if grp is not None:
             cons = grp.lookup_consumer(cname)
             if cons is None:

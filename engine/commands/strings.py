@@ -5,13 +5,16 @@ from __future__ import annotations
 from fractions import Fraction
 
 from aof.replies import (
+    BULK,
     EMPTY_BULK,
+    INTEGER,
     NULL3,
     NULL_BULK,
     OK,
     ONE,
     ZERO,
     bulk,
+    bulks_resp,
     integer,
 )
 from engine import propagate as P
@@ -110,7 +113,7 @@ def set_generic(c, key: bytes, val: bytes, flags: int, expire: bytes | None, cmd
         if old is None:
             reply = NULL3 if c.resp == 3 else NULL_BULK
         elif old.__class__ in _STR:
-            reply = b"$%d\r\n%s\r\n" % (len(old), old)
+            reply = bulk(old)
         else:
             raise WrongTypeError()
     found = old is not None
@@ -137,7 +140,7 @@ def get_cmd(c, argv):  # type: ignore[no-untyped-def]
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     if v.__class__ in _STR:
-        return b"$%d\r\n%s\r\n" % (len(v), v)
+        return BULK % (len(v), v)  # bulk(v), inline: the hot path
     raise WrongTypeError()
 
 
@@ -226,16 +229,12 @@ def getset_cmd(c, argv):  # type: ignore[no-untyped-def]
 @command("mget", -2, "readonly fast", 1, -1, 1, group=S)
 def mget_cmd(c, argv):  # type: ignore[no-untyped-def]
     read = c.db.read
-    nb = NULL3 if c.resp == 3 else NULL_BULK
-    parts = [b"*%d\r\n" % (len(argv) - 1)]
-    ap = parts.append
+    vals = []
+    ap = vals.append
     for k in argv[1:]:
         v = read(k)
-        if v is None or v.__class__ not in _STR:
-            ap(nb)
-        else:
-            ap(b"$%d\r\n%s\r\n" % (len(v), v))
-    return b"".join(parts)
+        ap(v if v is not None and v.__class__ in _STR else None)
+    return bulks_resp(vals, c.resp)
 
 
 def _mset(c, argv, nx: bool):  # type: ignore[no-untyped-def]
@@ -280,7 +279,7 @@ def _incr(c, key: bytes, incr: int) -> bytes:  # type: ignore[no-untyped-def]
             raise CommandError("increment or decrement would overflow")
         db.replace(key, b"%d" % value)
     c.server.dirty += 1
-    return b":%d\r\n" % value
+    return INTEGER % value  # integer(value), inline: the hot path
 
 
 @command("incr", 2, "write denyoom fast", 1, 1, 1, group=S)

@@ -6,8 +6,10 @@ from aof.replies import (
     EMPTY_ARRAY,
     NULL3,
     NULL_ARRAY,
+    array,
     bulk,
     double,
+    pair,
 )
 from engine import propagate as P
 from engine.commands.arguments import (
@@ -51,8 +53,8 @@ def _zpop(c, argv, maxside: bool) -> bytes:  # type: ignore[no-untyped-def]
         return EMPTY_ARRAY
     items = _pop_items(c, argv[1], z, 1 if count == -1 else count, maxside)
     if nested:
-        return b"*%d\r\n" % len(items) + b"".join(b"*2\r\n" + bulk(m) + double(s, 3) for m, s in items)
-    return b"*%d\r\n" % (2 * len(items)) + b"".join(_flat_pairs(items, c.resp))
+        return array([pair(bulk(m), double(s, 3)) for m, s in items])
+    return array(_flat_pairs(items, c.resp))
 
 
 @command("zpopmin", -2, "write fast", 1, 1, 1, group=G, since="5.0.0")
@@ -93,12 +95,9 @@ def _serve_zpop(c, keys: list[bytes], maxside: bool, count: int, mpop: bool,  # 
                 c.rewritten = [op]
         items = _pop_items(c, key, z, 1 if count == -1 else count, maxside)
         if mpop:
-            if c.resp > 2:
-                inner = b"".join(b"*2\r\n" + bulk(m) + double(s, 3) for m, s in items)
-            else:
-                inner = b"".join(b"*2\r\n" + bulk(m) + double(s, 2) for m, s in items)
-            return b"*2\r\n" + bulk(key) + b"*%d\r\n" % len(items) + inner
-        return b"*%d\r\n" % (2 * len(items) + 1) + bulk(key) + b"".join(_flat_pairs(items, c.resp))
+            resp = 3 if c.resp > 2 else 2
+            return pair(bulk(key), array([pair(bulk(m), double(s, resp)) for m, s in items]))
+        return array([bulk(key), *_flat_pairs(items, c.resp)])
     return None
 
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 import random
 
 from aof.replies import (
+    BULK,
     EMPTY_ARRAY,
     NULL3,
     NULL_BULK,
+    ONE,
     ZERO,
+    array,
+    array_header,
     bulk,
     bulks,
     double,
     format_double,
     integer,
+    pair,
 )
 from engine.commands.arguments import (
     LONG_MAX,
@@ -46,18 +51,21 @@ def _limits(c) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 def _pairs_reply(items: list[tuple[bytes, float]], withscores: bool, resp: int) -> bytes:
     if not withscores:
         return bulks([m for m, _ in items])
-    parts = []
-    if resp == 3:
-        parts.append(b"*%d\r\n" % len(items))
+    if resp == 3:  # [member, score] pairs, scores as doubles
+        two = array_header(2)
+        parts = [array_header(len(items))]
+        ap = parts.append
         for m, s in items:
-            parts.append(b"*2\r\n$%d\r\n%s\r\n" % (len(m), m))
-            parts.append(double(s, 3))
-    else:
-        parts.append(b"*%d\r\n" % (2 * len(items)))
-        for m, s in items:
-            fs = format_double(s)
-            parts.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(m), m, len(fs), fs))
-    return b"".join(parts)
+            ap(two)
+            ap(BULK % (len(m), m))
+            ap(double(s, 3))
+        return b"".join(parts)
+    flat = []  # member, score text, member, score text ...
+    ap = flat.append
+    for m, s in items:
+        ap(m)
+        ap(format_double(s))
+    return bulks(flat)
 
 
 # -- ZADD / ZINCRBY ----------------------------------------------------------------
@@ -83,7 +91,7 @@ def _zadd(c, argv, incr: bool) -> bytes:  # type: ignore[no-untyped-def]
         if cur is None:
             z.insert(m, score, me, mv)
             c.server.dirty += 1
-            return b":1\r\n"
+            return ONE
         if cur != score:
             z.set_score(m, cur, score)
             c.server.dirty += 1
@@ -209,7 +217,7 @@ def zscore_cmd(c, argv):  # type: ignore[no-untyped-def]
 def zmscore_cmd(c, argv):  # type: ignore[no-untyped-def]
     z = _zset(c.db, argv[1], True)
     nb = NULL3 if c.resp == 3 else NULL_BULK
-    parts = [b"*%d\r\n" % (len(argv) - 2)]
+    parts = [array_header(len(argv) - 2)]
     for m in argv[2:]:
         s = None if z is None else z.dict.get(m)
         parts.append(nb if s is None else double(s, c.resp))
@@ -314,8 +322,8 @@ def zrandmember_cmd(c, argv):  # type: ignore[no-untyped-def]
         if not withscores:
             return bulks(picks)
         if c.resp == 3:
-            return b"*%d\r\n" % len(picks) + b"".join(b"*2\r\n" + bulk(m) + double(z.dict[m], 3) for m in picks)
-        return b"*%d\r\n" % (2 * len(picks)) + b"".join(bulk(m) + double(z.dict[m], 2) for m in picks)
+            return array([pair(bulk(m), double(z.dict[m], 3)) for m in picks])
+        return array([x for m in picks for x in (bulk(m), double(z.dict[m], 2))])
     z = _zset(c.db, argv[1], True)
     if z is None:
         return NULL3 if c.resp == 3 else NULL_BULK

@@ -33,7 +33,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from aof.resp import encode_command
+from aof.replies import encode_command
 from aof.writer import encode_select
 from engine.replication.backlog import ZERO_ID, Backlog, new_replid
 from engine.replication.replica import replica_cron, set_master, unset_master
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PING = b"*1\r\n$4\r\nping\r\n"
+PING = encode_command([b"ping"])
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
 

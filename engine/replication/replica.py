@@ -32,8 +32,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from aof.handshake import FullSync, ReplicationError
+from aof.replies import encode_command
 from aof.replstream import Continue, FullResync, Loaded, MasterStream
-from aof.resp import RespLimits, encode_command
+from aof.resp import RespLimits
 from engine.errors import LoadError
 from engine.execution.client import Client
 from engine.execution.dispatch import execute

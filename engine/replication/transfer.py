@@ -15,6 +15,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from aof.replies import bulk_eof_prefix, bulk_prefix
 from engine.persistence.dataset import rdb_chunks
 from engine.replication.replicas import SEND_BULK, WAIT_ACK, WAIT_END, WAIT_START
 
@@ -82,7 +83,7 @@ class SnapshotTransfer:
             status = 1
             try:
                 os.close(rfd)
-                _write_all(wfd, b"$EOF:" + mark + b"\r\n")
+                _write_all(wfd, bulk_eof_prefix(mark))
                 for chunk in rdb_chunks(srv, aux)[1]:
                     _write_all(wfd, chunk)
                 _write_all(wfd, mark)
@@ -198,7 +199,7 @@ class SnapshotTransfer:
                     continue
                 info = c.repl
                 info.state = SEND_BULK
-                info.send(b"$%d\r\n" % len(data) + data)
+                info.send(bulk_prefix(len(data)) + data)
                 if info.rdb_only:
                     c.close()
                 else:

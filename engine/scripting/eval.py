@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aof.replies import NULL_BULK
 from engine.errors import CommandError
 from engine.execution.client import Client
 from engine.execution.dispatch import call
@@ -390,7 +391,7 @@ class Scripting:
         if not run.repl & 1:  # redis.set_repl without REPL_AOF: nothing reaches the log
             del prop.ops[n_ops:]
         if reply is None:  # cannot block (DENY_BLOCKING); defensive
-            reply = b"$-1\r\n"
+            reply = NULL_BULK
         value = state.from_reply(reply)
         if raise_error and reply[:1] == b"-":
             raise LuaTableError(value)

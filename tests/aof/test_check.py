@@ -15,7 +15,7 @@ import pytest
 from aof.check import analyse, apply_fix, check_bytes, sniff
 from aof.errors import AofError
 from aof.reader import AofReader
-from aof.resp import encode_command as enc
+from aof.replies import encode_command as enc
 from tests.aof.test_reader import SAMPLE, _preamble_sample
 from tests.support.manifest import FIXTURES
 

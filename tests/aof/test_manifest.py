@@ -29,7 +29,7 @@ from aof.multipart import (
     with_new_incr,
     without_history,
 )
-from aof.resp import encode_command
+from aof.replies import encode_command
 from tests.support.manifest import FIXTURES
 from tests.support.servers import ServerFailed, require_server, start_real
 

@@ -20,7 +20,7 @@ from aof.commands import (
 )
 from aof.errors import AofError, AofFormatError, AofTruncatedError, ManifestError
 from aof.reader import NOT_LAST_TEXT, Annotation, AofDecoder, AofReader, iter_commands
-from aof.resp import encode_command as enc
+from aof.replies import encode_command as enc
 from rdbtools import End, Header, Record, read_all
 from rdbtools.encoder import RdbEncoder
 from tests.support.manifest import FIXTURES, load_manifest, manifest_keys

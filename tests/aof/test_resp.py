@@ -16,15 +16,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import aof
-from aof import resp
+from aof import replies
 from aof.errors import AofError, AofTruncatedError, ManifestError, RespProtocolError
-from aof.resp import (
-    NEED_DATA,
-    Push,
-    ReplyError,
-    ReplyParser,
-    RequestParser,
-    RespLimits,
+from aof.replies import (
     encode_array,
     encode_bignum,
     encode_bool,
@@ -40,8 +34,8 @@ from aof.resp import (
     encode_set,
     encode_simple,
     encode_verbatim,
-    split_args,
 )
+from aof.resp import NEED_DATA, Push, ReplyError, ReplyParser, RequestParser, RespLimits, split_args
 
 from .conftest import PASSWORD, RealRedis
 
@@ -746,7 +740,7 @@ def encode_value(v: tuple, resp3: bool) -> tuple[bytes, object]:
         return encode_bool(x, resp3), x if resp3 else int(x)
     if kind == "double":
         wire = encode_double(x, resp3)
-        return wire, float(x) if resp3 else resp.format_double(x)
+        return wire, float(x) if resp3 else replies.format_double(x)
     if kind == "bignum":
         return encode_bignum(x, resp3), x if resp3 else b"%d" % x
     if kind == "error":

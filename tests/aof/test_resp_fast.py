@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from aof import resp
 from aof.errors import RespProtocolError
-from aof.resp import RequestParser, RespLimits, encode_command
+from aof.replies import encode_command
+from aof.resp import RequestParser, RespLimits
 from rdbtools._accel import use_c
 
 ROOT = Path(__file__).resolve().parents[2]

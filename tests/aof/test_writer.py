@@ -14,7 +14,7 @@ from aof.commands import Command
 from aof.errors import AofWriteError
 from aof.files import FileSink
 from aof.reader import AofReader, iter_commands
-from aof.resp import encode_command
+from aof.replies import encode_command
 from aof.writer import AofWriter
 
 

@@ -41,7 +41,7 @@ def test_compact_reads_back_as_manifest(fixture: Path, fmt: str, tmp_path: Path)
 
 
 def test_compact_refuses_unsupported_without_lossy(tmp_path: Path) -> None:
-    from aof.resp import encode_command
+    from aof.replies import encode_command
 
     raw = tmp_path / "in.aof"  # geo commands are not served (HyperLogLogs and streams are)
     raw.write_bytes(encode_command([b"SET", b"a", b"1"])

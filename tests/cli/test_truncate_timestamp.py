@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from aof.resp import encode_command
+from aof.replies import encode_command
 from cli.main import cli
 
 CHECK_AOF = shutil.which("redis-check-aof") or "/usr/bin/redis-check-aof"

@@ -25,7 +25,7 @@ import pytest
 import redis
 
 from aof.manifest import load_manifest
-from aof.resp import encode_command
+from aof.replies import encode_command
 from tests.engine.conftest import COMMON_ARGS, ServerProc, free_port, start_ours, start_real
 from tests.support.servers import run_ours
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from aof.resp import NEED_DATA, ReplyParser, encode_command
+from aof.replies import encode_command
+from aof.resp import NEED_DATA, ReplyParser
 from tests.engine.conftest import ServerProc, start_ours, start_real
 
 pytestmark = pytest.mark.differential

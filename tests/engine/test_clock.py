@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from aof.reader import AofReader
-from aof.resp import encode_command
+from aof.replies import encode_command
 from engine.config import Config
 from engine.persistence.aof_replay import replay_into
 from engine.server.app import Server

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from aof.resp import NEED_DATA, ReplyParser, encode_command
+from aof.replies import encode_command
+from aof.resp import NEED_DATA, ReplyParser
 from rdbtools.crc64 import crc64
 from rdbtools.dump import dump_value
 from rdbtools.encodings.listpack import encode_listpack

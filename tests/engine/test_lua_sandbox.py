@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from aof.resp import encode_command
+from aof.replies import encode_command
 from tests.engine.conftest import ServerProc
 
 pytestmark = pytest.mark.differential

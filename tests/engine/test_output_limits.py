@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from aof.resp import encode_command
+from aof.replies import encode_command
 from tests.engine.conftest import ServerProc, free_port, start_ours, start_real
 from tests.support.servers import OURS, ours_env, require_server
 

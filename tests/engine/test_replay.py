@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aof.resp import encode_command
+from aof.replies import encode_command
 from engine.replay import Replay, ReplayError, ReplayUnsupported, replay
 from rdbtools.model import FunctionLibrary, Record
 from tests.support.manifest import FIXTURES, load_manifest, manifest_keys

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from aof.resp import encode_command
+from aof.replies import encode_command
 from tests.engine.conftest import ServerProc, start_ours, start_real
 
 SHUTDOWN_ERR = b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aof.handshake import FullSync, ReplicationError
+from aof.replies import encode_command
 from aof.replstream import Continue, FullResync, Loaded, MasterStream
-from aof.resp import encode_command
 from rdbtools.encoder import encode_bytes
 from rdbtools.model import Record
 

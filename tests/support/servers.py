@@ -271,7 +271,8 @@ class ServerProc:
 
     def call(self, *argv: bytes) -> bytes:
         """One well-formed command on a new raw connection; the raw reply bytes."""
-        from aof.resp import NEED_DATA, ReplyParser, encode_command
+        from aof.replies import encode_command
+        from aof.resp import NEED_DATA, ReplyParser
 
         with self.connect() as s:
             s.sendall(encode_command(list(argv)))
