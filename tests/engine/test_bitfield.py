@@ -23,7 +23,8 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aof.resp import NEED_DATA, ReplyParser, encode_command
+from aof.replies import encode_command
+from aof.resp import NEED_DATA, ReplyParser
 from tests.engine.conftest import ServerProc, start_ours, start_real
 
 pytestmark = pytest.mark.differential

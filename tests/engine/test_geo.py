@@ -19,7 +19,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from aof.resp import NEED_DATA, ReplyParser, encode_command
+from aof.replies import encode_command
+from aof.resp import NEED_DATA, ReplyParser
 from tests.engine.conftest import ServerProc
 
 pytestmark = pytest.mark.differential
