@@ -153,7 +153,7 @@ def _process(c: Client, argv: list[bytes]) -> bytes | None:
             _rejected(c, argv, r, cmd)
             return r
     if srv.replication.guard:  # READONLY / MASTERDOWN / NOREPLICAS
-        r = srv.replication.reject(c, cmd)
+        r = srv.replication.reject(c, cmd, argv)
         if r is not None:
             return reject_command(c, cmd, r)
     if c.resp == 2 and (c.sub_channels or c.sub_patterns or c.sub_shard):

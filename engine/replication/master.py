@@ -58,6 +58,9 @@ PING = encode_command([b"ping"])
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 
 
+NOREPLICAS_REPLY = b"-NOREPLICAS Not enough good replicas to write.\r\n"
+
+
 class Replication(SnapshotTransfer):
     def __init__(self, server: Host) -> None:
         self.server = server
@@ -327,21 +330,28 @@ class Replication(SnapshotTransfer):
         self.guard = (replica and (cfg.replica_read_only or not cfg.replica_serve_stale_data)) or (
             not replica and cfg.min_replicas_to_write > 0 and cfg.min_replicas_max_lag > 0)
 
-    def reject(self, c: Client, cmd: Any) -> bytes | None:
-        """processCommand's replication checks: NOREPLICAS, READONLY, MASTERDOWN (or None)."""
+    def enough_good_replicas(self) -> bool:
+        """checkGoodReplicasStatus: a master with ``min-replicas-to-write`` set has that many
+        replicas acknowledging within ``min-replicas-max-lag``."""
+        cfg = self.server.config
+        return (self.masterhost is not None or not cfg.min_replicas_to_write
+                or not cfg.min_replicas_max_lag or self.good_replicas() >= cfg.min_replicas_to_write)
+
+    def reject(self, c: Client, cmd: Any, argv: list[bytes]) -> bytes | None:
+        """processCommand's replication checks: NOREPLICAS, READONLY, MASTERDOWN (or None).
+        A write is what getCommandFlags says: a script's declared flags count (a shebang
+        script without ``no-writes`` is a write), and EXEC is a write when it queued one."""
         if c is self.link:
             return None  # the master's stream is obeyed
-        if cmd.is_write:
-            write = True
-        elif cmd.name == "exec" and c.multi:
-            write = any(q.is_write for q, _ in c.multi)
+        srv = self.server
+        if cmd.name == "exec" and c.multi:
+            write = any("write" in q.flags_for(srv, qargv) for q, qargv in c.multi)
         else:
-            write = False
-        cfg = self.server.config
+            write = "write" in cmd.flags_for(srv, argv)
+        cfg = srv.config
         if self.masterhost is None:
-            if write and cfg.min_replicas_to_write and cfg.min_replicas_max_lag \
-                    and self.good_replicas() < cfg.min_replicas_to_write:
-                return b"-NOREPLICAS Not enough good replicas to write.\r\n"
+            if write and not self.enough_good_replicas():
+                return NOREPLICAS_REPLY
             return None
         if write and cfg.replica_read_only:
             return b"-READONLY You can't write against a read only replica.\r\n"

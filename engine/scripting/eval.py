@@ -300,8 +300,13 @@ class Scripting:
         """The refusals of scriptPrepareForRun; raises CommandError."""
         if flags & EVAL_COMPAT_MODE or flags & NO_WRITES:
             return
+        srv = self.server
+        repl = srv.replication
+        obey = c is repl.link or srv.loading  # mustObeyClient
+        if repl.masterhost is not None and srv.config.replica_read_only and not obey:
+            raise CommandError("Can not run script with write flag on readonly replica", "READONLY")
         deny = self.server.deny_write_reply
-        if deny is not None and not self.server.loading:
+        if deny is not None and not obey:
             why = deny[2:].decode("utf-8", "replace").strip()
             why = why.split(": ", 1)[1] if ": " in why else why
             raise CommandError(
@@ -310,7 +315,8 @@ class Scripting:
                 f"AOF error: {why}", "MISCONF")
         if ro:
             raise CommandError("Can not execute a script with write flag using *_ro command.")
-        srv = self.server
+        if not repl.enough_good_replicas():
+            raise CommandError("Not enough good replicas to write.", "NOREPLICAS")
         if srv.pre_command_oom_state and srv.config.maxmemory and not flags & ALLOW_OOM:
             raise CommandError("allow-oom flag is not set on the script, can not run it when used "
                                "memory > 'maxmemory'", "OOM")
@@ -339,6 +345,20 @@ class Scripting:
                             (time.monotonic() - run.start) * 1000)
         return bytes(reply)
 
+    def _write_refused(self) -> bytes | None:
+        """scriptVerifyWriteCommandAllow's server-state checks for a script's first write:
+        a read-only replica, a persistence error, too few good replicas (None: allowed)."""
+        srv = self.server
+        repl = srv.replication
+        obey = self.run is not None and (self.run.caller is repl.link or srv.loading)
+        if repl.masterhost is not None and srv.config.replica_read_only and not obey:
+            return b"-READONLY You can't write against a read only replica."
+        if srv.deny_write_reply is not None and not srv.loading:
+            return srv.deny_write_reply.rstrip(b"\r\n")
+        if not repl.enough_good_replicas():
+            return b"-NOREPLICAS Not enough good replicas to write."
+        return None
+
     # -- callbacks from Lua ---------------------------------------------------------------
     def lua_call(self, state: LuaState, argv_t: tuple[Any, ...], raise_error: bool) -> Any:
         """luaRedisGenericCommand + scriptCall: run one command for redis.call / redis.pcall."""
@@ -365,8 +385,8 @@ class Scripting:
             err = b"This Redis command is not allowed from script"
         elif run.read_only and (cmd.is_write or "may_replicate" in cmd.flags):
             err = b"Write commands are not allowed from read-only scripts."
-        elif cmd.is_write and not run.dirty and srv.deny_write_reply is not None and not srv.loading:
-            err = srv.deny_write_reply.rstrip(b"\r\n")
+        elif cmd.is_write and not run.dirty and (why := self._write_refused()) is not None:
+            err = why  # scriptVerifyWriteCommandAllow
         elif (not run.allow_oom and "denyoom" in cmd.flags and not run.dirty and srv.config.maxmemory
               and srv.pre_command_oom_state and not srv.loading):  # scriptVerifyOOM
             err = b"-OOM command not allowed when used memory > 'maxmemory'."
