@@ -61,8 +61,7 @@ __all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", 
 REDIS_ONLY_COMMANDS = frozenset(
     b.encode() for b in (
         "hexpire hpexpire hexpireat hpexpireat hpersist hgetdel hgetex hsetex "
-        "geoadd georadius georadiusbymember geosearchstore "
-        "sort sort_ro restore-asking migrate"
+        "restore-asking migrate"
     ).split()
 )
 _FUNCTION = b"function"

@@ -43,9 +43,9 @@ def test_compact_reads_back_as_manifest(fixture: Path, fmt: str, tmp_path: Path)
 def test_compact_refuses_unsupported_without_lossy(tmp_path: Path) -> None:
     from aof.replies import encode_command
 
-    raw = tmp_path / "in.aof"  # geo commands are not served (HyperLogLogs and streams are)
+    raw = tmp_path / "in.aof"  # hash-field TTLs (7.4) are not served
     raw.write_bytes(encode_command([b"SET", b"a", b"1"])
-                    + encode_command([b"GEOADD", b"g", b"13.36", b"38.11", b"x"]))
+                    + encode_command([b"HEXPIRE", b"h", b"100", b"FIELDS", b"1", b"f"]))
     res = compact(str(raw), "-o", str(tmp_path / "o.aof"))
     assert res.exit_code != 0
     assert "not supported" in res.output and "--lossy" in res.output

@@ -87,7 +87,10 @@ CASES: list[tuple[Any, ...]] = [
 @pytest.mark.parametrize("argv", CASES, ids=[" ".join(a)[:60] for a in CASES])
 def test_introspection_replies_like_redis(argv: tuple[Any, ...], pair: tuple[redis.Redis, redis.Redis]) -> None:
     a, b = pair
-    assert _raw(a, *argv) == _raw(b, *argv)
+    ours, real = _raw(a, *argv), _raw(b, *argv)
+    if argv[:2] == ("COMMAND", "LIST") and isinstance(real, list):
+        ours, real = sorted(ours), sorted(real)  # Redis's dict order changes with its hash seed
+    assert ours == real
 
 
 @pytest.mark.parametrize("cat", ["scripting", "SCRIPTING", "transaction", "geo"])

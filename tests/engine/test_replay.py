@@ -70,9 +70,9 @@ def test_fixture_replay_equals_manifest(fixture: Path) -> None:
 
 
 def test_unsupported_is_an_error_by_default(tmp_path: Path) -> None:
-    raw = tmp_path / "t.aof"  # geo commands are not served (HyperLogLogs and streams are)
+    raw = tmp_path / "t.aof"  # hash-field TTLs (7.4) are not served
     raw.write_bytes(encode_command([b"SET", b"a", b"1"])
-                    + encode_command([b"GEOADD", b"g", b"13.36", b"38.11", b"x"]))
+                    + encode_command([b"HEXPIRE", b"h", b"100", b"FIELDS", b"1", b"f"]))
     with pytest.raises(ReplayUnsupported) as ei:
         replay(raw)
     assert ei.value.offset is not None and "not supported" in str(ei.value)
