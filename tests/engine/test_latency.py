@@ -37,11 +37,11 @@ def _mask(v: Any) -> Any:
 
 
 def _latest(c: redis.Redis) -> list[Any]:
-    return sorted([ev[0], round(ev[2], -2), round(ev[3], -2)] for ev in _raw(c, "LATENCY", "LATEST"))
+    return sorted([ev[0], ev[2] // 100, ev[3] // 100] for ev in _raw(c, "LATENCY", "LATEST"))
 
 
 def _history(c: redis.Redis, event: str) -> list[Any]:
-    return [round(lat, -2) for _, lat in _raw(c, "LATENCY", "HISTORY", event)]
+    return [lat // 100 for _, lat in _raw(c, "LATENCY", "HISTORY", event)]
 
 
 Scenario = Callable[[redis.Redis], list[Any]]
@@ -90,10 +90,11 @@ def _pairs(v: Any) -> list[tuple[Any, Any]]:
 
 def events(c: redis.Redis) -> list[Any]:
     out = [_raw(c, "CONFIG", "SET", "latency-monitor-threshold", "200"), _raw(c, "LATENCY", "RESET")]
-    out.append(_raw(c, "DEBUG", "SLEEP", "0.25"))
+    # latencies compared in 100 ms steps: 0.21 s and 0.41 s sleeps leave ~90 ms for a loaded machine
+    out.append(_raw(c, "DEBUG", "SLEEP", "0.21"))
     out.append(_raw(c, "DEBUG", "SLEEP", "0"))  # under the threshold: no sample
     time.sleep(1.05)  # next second: a second sample
-    out.append(_raw(c, "DEBUG", "SLEEP", "0.45"))
+    out.append(_raw(c, "DEBUG", "SLEEP", "0.41"))
     out += [_latest(c), _history(c, "command"), _mask(_raw(c, "LATENCY", "GRAPH", "command"))]
     doctor = _raw(c, "LATENCY", "DOCTOR")
     out.append(_mask(doctor.split(b"\n\n")[0] + doctor.split(b"\n\n")[1].split(b"(")[0]))
