@@ -96,7 +96,9 @@ class FunctionLibrary:
 
 @dataclass(frozen=True, slots=True)
 class FunctionPreGA:
-    """7.0 release-candidate function record (opcode 246); Redis 7.0 GA refuses it."""
+    """7.0 release-candidate function record (opcode 246: name, engine, optional
+    description, code). Redis 7.0 GA still loads it: rdbFunctionLoad rewrites it as
+    ``#!<engine> name=<name>\n<code>`` and drops the description."""
 
     name: bytes
     engine: bytes
