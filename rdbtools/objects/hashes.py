@@ -176,8 +176,10 @@ def skip_hash_metadata(buf: bytes, pos: int, max_len: int) -> int:
     return skip_hash_metadata_pre_ga(buf, pos + 8, max_len)  # past minExpire
 
 
-def save_hash_metadata(pairs: Pairs, fexp: Mapping[bytes, int], version: int,
+def save_hash_metadata(pairs: Pairs, fexp: Mapping[bytes, int] | None, version: int,
                        policy: EncodingPolicy, compress: bool) -> bytes:
+    if not fexp:  # hash_type picks this form only for a hash with field TTLs
+        raise RdbEncodeError("RDB_TYPE_HASH_METADATA needs field TTLs")
     min_expire = min(fexp.values())
     out = [save_ms(min_expire), save_len(len(pairs))]
     for f, v in pairs:
@@ -203,9 +205,9 @@ def _load_listpack_ex(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict, 
         f = items[i]
         v = items[i + 1]
         e = items[i + 2]
-        f = f if type(f) is bytes else b"%d" % f
-        pairs.append((f, v if type(v) is bytes else b"%d" % v))
-        e = e if type(e) is int else _int_or_corrupt(e, start)
+        f = b"%d" % f if isinstance(f, int) else f
+        pairs.append((f, b"%d" % v if isinstance(v, int) else v))
+        e = e if isinstance(e, int) else _int_or_corrupt(e, start)
         if e:
             if e < 0 or e > EB_EXPIRE_TIME_MAX:
                 raise BadEncoding("hash field expire time out of range", offset=start)
@@ -225,9 +227,10 @@ def skip_hash_listpack_ex(buf: bytes, pos: int, max_len: int) -> int:
     return skip_string(buf, pos + 8, max_len)
 
 
-def save_hash_listpack_ex(pairs: Pairs, fexp: Mapping[bytes, int], version: int,
+def save_hash_listpack_ex(pairs: Pairs, fexp: Mapping[bytes, int] | None, version: int,
                           policy: EncodingPolicy, compress: bool) -> bytes:
     # triplets ordered by expire time, fields without TTL last (0 = none)
+    fexp = fexp or {}
     get = fexp.get
     order = sorted(pairs, key=lambda p: (get(p[0]) is None, get(p[0]) or 0))
     flat: list[bytes | int] = []

@@ -17,6 +17,7 @@ keeps it, and such a zset is always written compact in its given order.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._accel import c_module
@@ -48,7 +49,7 @@ from ..primitives import (
 _LL_HALF = float((2**63 - 1) // 2)  # double2ll's range
 
 
-def _zset_pairs(items: list) -> list[tuple[bytes, float]]:
+def _zset_pairs(items: Sequence[bytes | int]) -> list[tuple[bytes, float]]:
     if len(items) & 1:
         raise BadEncoding("zset blob has an odd number of entries")
     out = []
@@ -59,7 +60,7 @@ def _zset_pairs(items: list) -> list[tuple[bytes, float]]:
             score = float(s)
         except ValueError:
             raise BadEncoding(f"zset score {s!r} is not a number") from None
-        out.append((m if type(m) is bytes else b"%d" % m, score))
+        out.append((b"%d" % m if isinstance(m, int) else m, score))
     return out
 
 
@@ -70,7 +71,9 @@ def _zkey(p: tuple[bytes, float]) -> tuple[float, bytes]:
 # ----------------------------------------------------------------------------- skiplist forms
 
 
-def _load_skiplist(buf: bytes, pos: int, max_len: int, load_score) -> tuple[list, None, int]:
+def _load_skiplist(
+    buf: bytes, pos: int, max_len: int, load_score: Callable[[bytes, int], tuple[float, int]]
+) -> tuple[list[tuple[bytes, float]], None, int]:
     n, pos = load_len(buf, pos)
     zpairs = []
     for _ in range(n):
@@ -105,7 +108,9 @@ def skip_zset(buf: bytes, pos: int, max_len: int) -> int:
     return _skip_skiplist(buf, pos, max_len, False)
 
 
-def _save_skiplist(pairs: list[tuple[bytes, float]], compress: bool, save_score) -> bytes:
+def _save_skiplist(
+    pairs: list[tuple[bytes, float]], compress: bool, save_score: Callable[[float], bytes]
+) -> bytes:
     # from the skiplist's tail: highest score first, as rdbSaveObject walks it
     out = [save_len(len(pairs))]
     for m, s in reversed(sorted(pairs, key=_zkey)):
@@ -135,7 +140,9 @@ def save_zset_2(pairs: list[tuple[bytes, float]], fexp: Any, version: int, polic
 # ----------------------------------------------------------------------------- compact forms
 
 
-def _load_compact(decode, buf: bytes, pos: int, max_len: int) -> tuple[list, int]:
+def _load_compact(
+    decode: Callable[[bytes], Sequence[bytes | int]], buf: bytes, pos: int, max_len: int
+) -> tuple[list[tuple[bytes, float]], int]:
     start = pos
     items, pos = load_blob(decode, buf, pos, max_len)
     pairs = decode_blob(_zset_pairs, items, start)
