@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
-from .decoder import NEED_DATA, Filter, RdbDecoder
+from .decoder import Filter, RdbDecoder, _NeedData
 from .errors import RdbCorruptError, RdbError
 from .limits import Limits
+from .model import Event, Record
 
 CHUNK = 1 << 20
 _LZ4_MAGIC = b"\x04\x22\x4d\x18"
@@ -52,13 +53,13 @@ def open_input(source: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, str, boo
     if peek.startswith(_LZ4_MAGIC) or name.endswith(".lz4"):
         import lz4.frame
 
-        fobj = lz4.frame.LZ4FrameFile(fobj, mode="rb")  # type: ignore[assignment]
+        fobj = lz4.frame.LZ4FrameFile(fobj, mode="rb")
         owned = True
     return fobj, name, owned
 
 
 def _peek(fobj: BinaryIO) -> bytes:
-    peek = getattr(fobj, "peek", None)
+    peek: Callable[[int], bytes] | None = getattr(fobj, "peek", None)
     if peek is not None:
         try:
             return peek(4)[:4]
@@ -76,7 +77,7 @@ def open_output(target: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
         if name.endswith(".lz4"):
             import lz4.frame
 
-            return lz4.frame.open(name, "wb"), True  # type: ignore[return-value]
+            return lz4.frame.open(name, "wb"), True
         return open(name, "wb"), True  # noqa: SIM115
     return target, False
 
@@ -116,7 +117,7 @@ def atomic_output(target: str | os.PathLike, temp_name: str | None = None) -> It
             import lz4.frame
 
             frame = lz4.frame.LZ4FrameFile(raw, mode="wb")
-            yield frame  # type: ignore[misc]
+            yield frame
             frame.close()  # writes the end mark; the raw file stays open
         else:
             yield raw
@@ -156,7 +157,7 @@ def iter_events(
     chunk_size: int = CHUNK,
     allow_trailing: bool = False,
     name: str | None = None,
-) -> Iterator:
+) -> Iterator[Event]:
     """Every event of an RDB file, path, file object or bytes, in order.
 
     A file holds one RDB: bytes after the checksum trailer are reported as
@@ -214,7 +215,7 @@ def _refuse_trailing(decoder: RdbDecoder, extra: int, name: str) -> None:
         )
 
 
-def _drain(decoder: RdbDecoder, name: str) -> Iterator:
+def _drain(decoder: RdbDecoder, name: str) -> Iterator[Event]:
     try:
         while True:
             events = decoder.next_events()
@@ -226,16 +227,22 @@ def _drain(decoder: RdbDecoder, name: str) -> Iterator:
         raise
 
 
-def iter_records(source: Source, **kwargs) -> Iterator:
+def iter_records(source: Source, **kwargs: Any) -> Iterator[Record]:
     """Only the :class:`~rdbtools.model.Record` events (one per key)."""
-    from .model import Record
-
     for ev in iter_events(source, **kwargs):
         if type(ev) is Record:
             yield ev
 
 
-async def aiter_stream(reader, *, decoder: RdbDecoder | None = None, limit: int | None = None) -> AsyncIterator:
+class AsyncReader(Protocol):
+    """What :func:`aiter_stream` reads from: an ``asyncio.StreamReader`` or the like."""
+
+    async def read(self, n: int = -1, /) -> bytes: ...
+
+
+async def aiter_stream(
+    reader: AsyncReader, *, decoder: RdbDecoder | None = None, limit: int | None = None
+) -> AsyncIterator[Event]:
     """Events from an asyncio StreamReader; stops after the checksum trailer.
 
     ``limit`` bounds the bytes taken from the stream (a ``$<len>`` replication
@@ -247,7 +254,7 @@ async def aiter_stream(reader, *, decoder: RdbDecoder | None = None, limit: int 
         ev = decoder.next_event()
         if ev is None:
             return
-        if ev is not NEED_DATA:
+        if not isinstance(ev, _NeedData):  # NEED_DATA, the one instance
             yield ev
             continue
         want = max(CHUNK, decoder.need)
@@ -264,7 +271,7 @@ async def aiter_stream(reader, *, decoder: RdbDecoder | None = None, limit: int 
             decoder.feed(data)
 
 
-def read_all(source: Source, **kwargs) -> list:
+def read_all(source: Source, **kwargs: Any) -> list[Event]:
     """Every event as a list (convenience for small files and tests)."""
     return list(iter_events(source, **kwargs))
 
