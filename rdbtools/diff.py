@@ -180,7 +180,7 @@ def _stream(a: Stream, b: Stream) -> dict | None:
         "entries_removed": sorted(i for i in ea if i not in eb),
         "entries_changed": sorted(i for i in eb if i in ea and ea[i] != eb[i]),
     }
-    meta = {}
+    meta: dict[str, tuple[Any, Any]] = {}
     if a.length != b.length:
         meta["length"] = (a.length, b.length)
     if a.last_id != b.last_id:
@@ -195,10 +195,10 @@ def _stream(a: Stream, b: Stream) -> dict | None:
     detail["groups_added"] = sorted(n for n in gb if n not in ga)
     detail["groups_removed"] = sorted(n for n in ga if n not in gb)
     changed = {}
-    for name in sorted(n for n in gb if n in ga):
-        what = _group_changes(ga[name], gb[name])
+    for gname in sorted(n for n in gb if n in ga):
+        what = _group_changes(ga[gname], gb[gname])
         if what:
-            changed[name] = what
+            changed[gname] = what
     detail["groups_changed"] = changed
     if not any(detail.values()):
         return None
@@ -400,7 +400,7 @@ def diff_sources(a: Source, b: Source, stats: DiffStats | None = None) -> Iterat
 
     i = seen.find(0)
     while i >= 0:
-        batch = []
+        batch: list[int] = []
         while i >= 0 and len(batch) < _BATCH:
             batch.append(i)
             i = seen.find(0, i + 1)

@@ -142,8 +142,8 @@ def restore_value(
     t = payload[0]
     row = object_types(version >= 80).get(t)
     if row is None:
-        cause = UnknownOpcode(f"{t} is not a value type", offset=0, type_byte=t)
-        raise RdbCorruptError(BAD_DATA_FORMAT, offset=0, phase="read-type", type_byte=t) from cause
+        unknown = UnknownOpcode(f"{t} is not a value type", offset=0, type_byte=t)
+        raise RdbCorruptError(BAD_DATA_FORMAT, offset=0, phase="read-type", type_byte=t) from unknown
     max_len = (limits or Limits()).max_string
     try:
         value, fexp, end = row.load(body, 1, max_len)
