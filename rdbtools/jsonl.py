@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._accel import c_module
@@ -293,7 +293,11 @@ def records_to_jsonl(records: Sequence[Record]) -> bytes:
 _record_to_line_py, _records_to_jsonl_py = record_to_line, records_to_jsonl  # the references
 
 if (_c := c_module("rdbtools._speedups")) is not None:  # the same text (rdbtools/csrc/jsonl.c)
-    _c_record_to_line, _c_records_to_jsonl = _c.record_to_line, _c.records_to_jsonl
+    # None: a record the C writer leaves to Python
+    _c_record_to_line: Callable[[Record], str | None] = _c.record_to_line
+    _c_records_to_jsonl: Callable[[Sequence[Record], Callable[[Record], str]], bytes] = (
+        _c.records_to_jsonl
+    )
 
     def record_to_line(r: Record) -> str:  # noqa: F811 - C first, Python for what C leaves
         """One JSONL line (no newline); byte-for-byte ``json.dumps(record_to_json(r))``."""

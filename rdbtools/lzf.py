@@ -76,7 +76,7 @@ def compress(data: bytes) -> bytes | None:
         return None
     if _lzf is None:
         return None  # the fallback never compresses; output is still valid RDB
-    c = _lzf.compress(data, n - 4)
+    c: bytes | None = _lzf.compress(data, n - 4)  # None: it does not fit in n - 4 bytes
     if c is None or not lzf_fits(n, c):
         return None
     return c
