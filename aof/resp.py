@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, takewhile
 from math import copysign, isinf, isnan
-from typing import Final
+from typing import Any, Final
 
 from aof.errors import RespProtocolError
 from rdbtools._accel import c_module
@@ -109,7 +109,7 @@ class ReplyError(str):
     __slots__ = ()
 
 
-class Push(list):  # type: ignore[type-arg]
+class Push(list[Any]):
     """A RESP3 push message (``>``): a list that can be told apart from a reply."""
 
     __slots__ = ()
@@ -333,7 +333,7 @@ class RequestParser:
         try:
             cmds = self._run(spans)
         except RespProtocolError as exc:
-            exc.commands = _triples(spans, exc.commands)  # type: ignore[assignment]
+            exc.commands = _triples(spans, exc.commands)  # type: ignore[assignment]  # triples, as documented
             raise
         return _triples(spans, cmds)
 
