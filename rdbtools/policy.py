@@ -152,7 +152,8 @@ class EncodingPolicy:
             if size_limit is not None:
                 fits = total <= size_limit
             else:
-                fits = total <= _SIZE_SAFETY_LIMIT and len(items) <= count_limit  # type: ignore[operator]
+                fits = (total <= _SIZE_SAFETY_LIMIT and count_limit is not None
+                        and len(items) <= count_limit)
             if fits:
                 return [(False, list(items))]
         elif size_limit is not None and total + 4 + 10 * len(items) <= size_limit:
@@ -222,7 +223,7 @@ def _allow_insert(
         new_sz = node_sz + sz + _SIZE_ESTIMATE_OVERHEAD
         if size_limit is not None:
             return new_sz <= size_limit
-        return new_sz <= _SIZE_SAFETY_LIMIT and count + 1 <= count_limit  # type: ignore[operator]
+        return new_sz <= _SIZE_SAFETY_LIMIT and count_limit is not None and count + 1 <= count_limit
     if era == 10:
         new_sz = node_sz + sz + _SIZE_ESTIMATE_OVERHEAD
     else:
