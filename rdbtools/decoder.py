@@ -77,9 +77,11 @@ from .objects import OBJECT_TYPES, object_types
 from .objects.modules import walk_module_value
 from .primitives import Short, load_len, load_ms, load_seconds, load_string
 
+_Scanned = tuple[int, int | None, int | None, int | None]  # the scan's pos, expire, idle, freq
+
 # The decoder's C key scan (rdbtools/csrc/scan.c), None for the Python path alone;
 # tests/rdbtools/test_fastpath.py sets it to run both paths in one process.
-_scan_keys: Callable[..., tuple] | None = getattr(c_module("rdbtools._speedups"), "scan_keys", None)
+_scan_keys: Callable[..., _Scanned] | None = getattr(c_module("rdbtools._speedups"), "scan_keys", None)
 
 
 class _NeedData:
@@ -287,7 +289,7 @@ class RdbDecoder:
             scan = self._scan
         except AttributeError:
             scan = None if self._filtering else _scan_keys
-            self._scan: Callable[..., tuple] | None = scan
+            self._scan: Callable[..., _Scanned] | None = scan
         ev: Event | None
         while True:
             buf = self._buf

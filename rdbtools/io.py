@@ -29,10 +29,10 @@ from .model import Event, Record
 CHUNK = 1 << 20
 _LZ4_MAGIC = b"\x04\x22\x4d\x18"
 
-Source = str | os.PathLike | BinaryIO | bytes
+Source = str | os.PathLike[str] | BinaryIO | bytes
 
 
-def open_input(source: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, str, bool]:
+def open_input(source: str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, str, bool]:
     """Open ``source`` for reading (lz4-aware). Returns (fileobj, display name, owned)."""
     if isinstance(source, str | os.PathLike):
         name = os.fspath(source)
@@ -68,7 +68,7 @@ def _peek(fobj: BinaryIO) -> bytes:
     return b""
 
 
-def open_output(target: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
+def open_output(target: str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, bool]:
     """Open ``target`` for writing; ``-`` is stdout, ``.lz4`` names get an LZ4 frame."""
     if isinstance(target, str | os.PathLike):
         name = os.fspath(target)
@@ -85,7 +85,7 @@ def open_output(target: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
 _fsync = getattr(os, "fdatasync", os.fsync)  # redis_fsync on Linux
 
 
-def fsync_dir(path: str | os.PathLike) -> None:
+def fsync_dir(path: str | os.PathLike[str]) -> None:
     """fsync a directory so a rename or a new file in it survives a power loss."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -95,7 +95,7 @@ def fsync_dir(path: str | os.PathLike) -> None:
 
 
 @contextmanager
-def atomic_output(target: str | os.PathLike, temp_name: str | None = None) -> Iterator[BinaryIO]:
+def atomic_output(target: str | os.PathLike[str], temp_name: str | None = None) -> Iterator[BinaryIO]:
     """A file object whose bytes become ``target`` only if the block ends normally.
 
     ``-`` is standard output (flushed, nothing atomic about it); a ``.lz4`` target
@@ -137,7 +137,7 @@ def atomic_output(target: str | os.PathLike, temp_name: str | None = None) -> It
                 pass
 
 
-def write_atomically(target: str | os.PathLike, chunks: Iterable[bytes] | bytes,
+def write_atomically(target: str | os.PathLike[str], chunks: Iterable[bytes] | bytes,
                      temp_name: str | None = None) -> None:
     """Write ``chunks`` (or one bytes object) to ``target`` through :func:`atomic_output`."""
     with atomic_output(target, temp_name) as out:

@@ -113,7 +113,7 @@ def value_to_json(type_name: str, value: Any, field_expires: dict[bytes, int] | 
     raise ValueError(f"unknown type {type_name!r}")
 
 
-def stream_to_json(s: Stream) -> dict:
+def stream_to_json(s: Stream) -> dict[str, Any]:
     return {
         "entries": [[jid(i), [jbytes(x) for fv in fields for x in fv]] for i, fields in s.entries],
         "length": s.length,
@@ -146,7 +146,7 @@ def stream_to_json(s: Stream) -> dict:
     }
 
 
-def stream_from_json(d: dict) -> Stream:
+def stream_from_json(d: dict[str, Any]) -> Stream:
     entries = []
     for sid, flat in d["entries"]:
         items = [unjbytes(x) for x in flat]
@@ -180,7 +180,7 @@ def stream_from_json(d: dict) -> Stream:
     )
 
 
-def record_to_json(r: Record) -> dict:
+def record_to_json(r: Record) -> dict[str, Any]:
     obj = {
         "db": r.db,
         "key": jbytes(r.key),
@@ -195,7 +195,7 @@ def record_to_json(r: Record) -> dict:
     return obj
 
 
-def record_from_json(obj: dict) -> Record:
+def record_from_json(obj: dict[str, Any]) -> Record:
     """Inverse of :func:`record_to_json` (the order of sets/hashes is the canonical one)."""
     t = obj["type"]
     v = obj["value"]

@@ -317,7 +317,7 @@ class MemoryModel:
         p = self.policy
         max_bytes = p.stream_node_max_bytes or (1 << 30)
         max_entries = p.stream_node_max_entries
-        entries: list = list(s.entries)
+        entries = list(s.entries)
         dead = 0
         if entries and s.entries_added is not None and s.entries_added > len(entries):
             dead = (s.entries_added - len(entries)) % self._node_capacity(entries[0][1])

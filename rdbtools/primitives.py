@@ -19,7 +19,7 @@ Encoding functions return bytes.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Sequence, Sized
 from typing import TypeVar
 
 from . import lzf
@@ -219,7 +219,7 @@ def decode_blob(
         raise
 
 
-def check_unique(values: list, what: str) -> None:
+def check_unique(values: Sequence[bytes], what: str) -> None:
     """Refuse a repeated member/field, as Redis's loader does (``what`` names it)."""
     if len(set(values)) != len(values):
         raise BadEncoding(f"duplicate {what}")

@@ -153,7 +153,7 @@ class DumpSource:
 
     def __init__(
         self,
-        source: str | os.PathLike,
+        source: str | os.PathLike[str],
         *,
         filter: Filter | None = None,
         limits: Limits | None = None,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..constants import (
     RDB_TYPE_STREAM_LISTPACKS,
@@ -192,7 +192,7 @@ def load_stream(version: int, buf: bytes, pos: int, max_len: int) -> tuple[Strea
                 " name')", offset=pos)
         names.add(name)
         npel, pos = load_len(buf, pos)
-        pel: dict[StreamID, list] = {}
+        pel: dict[StreamID, list[Any]] = {}  # [delivery time, count, consumer]
         for _ in range(npel):
             eid, pos = _load_raw_id(buf, pos)
             dtime, pos = load_ms(buf, pos)

@@ -100,7 +100,7 @@ def _skip_skiplist(buf: bytes, pos: int, max_len: int, binary: bool) -> int:
     return pos
 
 
-def load_zset(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+def load_zset(buf: bytes, pos: int, max_len: int) -> tuple[list[tuple[bytes, float]], None, int]:
     return _load_skiplist(buf, pos, max_len, load_string_double)
 
 
@@ -124,7 +124,7 @@ def save_zset(pairs: list[tuple[bytes, float]], fexp: Any, version: int, policy:
     return _save_skiplist(pairs, compress, string_double)
 
 
-def load_zset_2(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+def load_zset_2(buf: bytes, pos: int, max_len: int) -> tuple[list[tuple[bytes, float]], None, int]:
     return _load_skiplist(buf, pos, max_len, load_binary_double)
 
 
@@ -170,7 +170,7 @@ def _compact_entries(pairs: list[tuple[bytes, float]], version: int) -> list[byt
     return flat
 
 
-def load_zset_ziplist(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+def load_zset_ziplist(buf: bytes, pos: int, max_len: int) -> tuple[list[tuple[bytes, float]], None, int]:
     pairs, pos = _load_compact(decode_ziplist_strings, buf, pos, max_len)
     return pairs, None, pos
 
@@ -180,7 +180,7 @@ def save_zset_ziplist(pairs: list[tuple[bytes, float]], fexp: Any, version: int,
     return save_string(encode_ziplist(_compact_entries(pairs, version)), compress)
 
 
-def load_zset_listpack(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+def load_zset_listpack(buf: bytes, pos: int, max_len: int) -> tuple[list[tuple[bytes, float]], None, int]:
     pairs, pos = _load_compact(decode_listpack, buf, pos, max_len)
     return pairs, None, pos
 
