@@ -1,5 +1,5 @@
-"""The only I/O in rdbtools: pull drivers over the sans-IO decoder, and the one
-atomic file writer of the project.
+"""rdbtools' file I/O (with :mod:`rdbtools.seek`'s re-reads by offset): pull drivers
+over the sans-IO decoder, and the one atomic file writer of the project.
 
 Files ending in ``.lz4`` (or starting with the LZ4 frame magic) are
 decompressed transparently. ``-`` means standard input. Errors raised by the
