@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rdbtools.errors import RdbError
+
 
 class AofError(Exception):
     """Base of every error raised by the ``aof`` package."""
@@ -78,7 +80,15 @@ class AofTruncatedError(AofError):
 
 
 class AofFormatError(AofError):
-    """The bytes are not a valid AOF (e.g. a record does not start with ``*``)."""
+    """The bytes are not a valid AOF (e.g. a record does not start with ``*``).
+
+    Where another parser found the problem, the reader sets ``detail`` (that
+    parser's message) and, for the RDB part, ``rdb_error``; otherwise they are
+    absent (``getattr(err, "detail", ...)`` falls back).
+    """
+
+    detail: str
+    rdb_error: RdbError
 
 
 class ManifestError(AofError):
@@ -89,11 +99,13 @@ class ManifestError(AofError):
         message: str,
         *,
         line_no: int | None = None,
+        line: bytes | None = None,
         offset: int | None = None,
         source: str | None = None,
     ) -> None:
         super().__init__(message, offset=offset, source=source)
         self.line_no = line_no
+        self.line = line  # the trimmed line Redis shows after '>>>'
 
     def __str__(self) -> str:
         text = super().__str__()

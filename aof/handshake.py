@@ -58,7 +58,7 @@ class FullSync:
         steps: list[tuple[str, bytes]] = [("ping", _command(b"PING"))]
         if password is not None:
             auth = (b"AUTH", user, password) if user else (b"AUTH", password)
-            steps.append(("auth", _command(*auth)))  # type: ignore[arg-type]
+            steps.append(("auth", _command(*auth)))
         if listening_port is not None:
             steps.append(("port", _command(b"REPLCONF", b"listening-port", b"%d" % listening_port)))
         if ip_address:

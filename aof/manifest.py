@@ -200,9 +200,7 @@ def _repr(b: bytes) -> bytes:
 
 # --- reading --------------------------------------------------------------------------------
 def _fail(msg: str, line_no: int | None, line: bytes | None = None) -> ManifestError:
-    err = ManifestError(msg, line_no=line_no)
-    err.line = line  # type: ignore[attr-defined]  # the trimmed line Redis shows after '>>>'
-    return err
+    return ManifestError(msg, line_no=line_no, line=line)
 
 
 def load_manifest(data: bytes) -> Manifest:

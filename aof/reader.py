@@ -288,8 +288,8 @@ class AofDecoder:
             err = AofFormatError(
                 f"Error reading the {what} {self.name}, AOF loading aborted", offset=exc.offset
             )
-            err.detail = str(exc)  # type: ignore[attr-defined]
-            err.rdb_error = exc  # type: ignore[attr-defined]
+            err.detail = str(exc)
+            err.rdb_error = exc
             err.__cause__ = exc
             if out:
                 self._error = err
@@ -341,7 +341,7 @@ class AofDecoder:
         try:
             triples = parser.parse_offsets()
         except RespProtocolError as exc:
-            triples = exc.commands  # type: ignore[assignment]
+            triples = exc.commands  # type: ignore[assignment]  # parse_offsets stores triples there
             error = exc
         append = out.append
         name = self.name
@@ -394,7 +394,7 @@ class AofDecoder:
             off = error.offset + base if error.offset is not None else self._scan
             self.tail = self._pending()
             err = AofFormatError(bad_format_text(name), offset=off)
-            err.detail = error.message  # type: ignore[attr-defined]
+            err.detail = error.message
             err.__cause__ = error
             raise err
 

@@ -231,11 +231,11 @@ class Double(float):
     """A double reply inside a nested value."""
 
 
-class Map(list):
+class Map(list[tuple[Any, Any]]):
     """A map reply: a list of ``(key, value)`` pairs (flat array in RESP2)."""
 
 
-class SetReply(list):
+class SetReply(list[Any]):
     """A set reply (array in RESP2)."""
 
 

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, takewhile
-from typing import Final
+from typing import Any, Final
 
 from aof.errors import RespProtocolError
 from rdbtools._accel import c_module
@@ -93,7 +93,7 @@ class ReplyError(str):
     __slots__ = ()
 
 
-class Push(list):  # type: ignore[type-arg]
+class Push(list[Any]):
     """A RESP3 push message (``>``): a list that can be told apart from a reply."""
 
     __slots__ = ()
@@ -317,7 +317,7 @@ class RequestParser:
         try:
             cmds = self._run(spans)
         except RespProtocolError as exc:
-            exc.commands = _triples(spans, exc.commands)  # type: ignore[assignment]
+            exc.commands = _triples(spans, exc.commands)  # type: ignore[assignment]  # triples, as documented
             raise
         return _triples(spans, cmds)
 

@@ -11,10 +11,12 @@ and the engine will need the same function for its own cluster mode; below both
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anycrc
 
 SLOTS = 16384
-_crc16 = anycrc.Model("CRC16-XMODEM")
+_crc16: Callable[[bytes], int] = anycrc.Model("CRC16-XMODEM").calc
 
 
 def key_hash_slot(key: bytes) -> int:
@@ -23,7 +25,7 @@ def key_hash_slot(key: bytes) -> int:
         e = key.find(b"}", s + 1)
         if e > s + 1:
             key = key[s + 1:e]
-    return _crc16.calc(key) & (SLOTS - 1)
+    return _crc16(key) & (SLOTS - 1)
 
 
 __all__ = ["SLOTS", "key_hash_slot"]

@@ -7,6 +7,8 @@ Redis file. ``RDBKIT_PUREPYTHON=1`` selects the table-driven fallback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ._accel import c_module
 
 _POLY_REFLECTED = 0x95AC9329AC4BC9B5
@@ -32,22 +34,18 @@ def _crc64_py(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
     return crc
 
 
-def _load_fast():  # pragma: no cover - depends on the environment
-    anycrc = c_module("anycrc")
-    if anycrc is None:
-        return None
-    model = anycrc.Model("CRC64-REDIS")
-    calc = model.calc
+crc64 = _crc64_py
+_anycrc = c_module("anycrc")
+if _anycrc is not None:  # pragma: no cover - depends on the environment
+    _calc: Callable[[bytes | bytearray | memoryview, int], int] = _anycrc.Model("CRC64-REDIS").calc
 
-    def crc64(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
+    def _crc64_c(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
         if not data:
             return crc
-        return calc(data, crc)
+        return _calc(data, crc)
 
-    return crc64
+    crc64 = _crc64_c
 
-
-crc64 = _load_fast() or _crc64_py
 crc64.__doc__ = "CRC-64/REDIS of ``data``, continuing from ``crc`` (0 to start)."
 
 __all__ = ["crc64"]

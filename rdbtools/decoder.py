@@ -25,7 +25,7 @@ decoder stops exactly after the 8-byte checksum: anything after it is
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 
 from ._accel import c_module
@@ -62,6 +62,7 @@ from .limits import Limits
 from .model import (
     Aux,
     End,
+    Event,
     FunctionLibrary,
     FunctionPreGA,
     Header,
@@ -76,9 +77,11 @@ from .objects import OBJECT_TYPES, object_types
 from .objects.modules import walk_module_value
 from .primitives import Short, load_len, load_ms, load_seconds, load_string
 
+_Scanned = tuple[int, int | None, int | None, int | None]  # the scan's pos, expire, idle, freq
+
 # The decoder's C key scan (rdbtools/csrc/scan.c), None for the Python path alone;
 # tests/rdbtools/test_fastpath.py sets it to run both paths in one process.
-_scan_keys: Callable[..., tuple] | None = getattr(c_module("rdbtools._speedups"), "scan_keys", None)
+_scan_keys: Callable[..., _Scanned] | None = getattr(c_module("rdbtools._speedups"), "scan_keys", None)
 
 
 class _NeedData:
@@ -183,7 +186,7 @@ class RdbDecoder:
         self._freq: int | None = None
         self.done = False
         self.checksum: int | None = None
-        self._queue: list = []
+        self._queue: list[Event] = []
         self._qpos = 0
         self._error: RdbError | None = None
 
@@ -242,7 +245,7 @@ class RdbDecoder:
 
     # ------------------------------------------------------------------ events
 
-    def next_event(self):
+    def next_event(self) -> Event | _NeedData | None:
         """The next event, :data:`NEED_DATA`, or None once the trailer was read."""
         queue = self._queue
         if not queue:
@@ -258,7 +261,7 @@ class RdbDecoder:
             self._queue = []
         return ev
 
-    def next_events(self) -> list:
+    def next_events(self) -> list[Event]:
         """The next events the buffered bytes complete, in order; ``[]`` means feed more.
 
         The batch form is the fast path: one call parses a whole buffer (with the C
@@ -269,7 +272,7 @@ class RdbDecoder:
         if self._error is not None:
             err, self._error = self._error, None
             raise err
-        out: list = []
+        out: list[Event] = []
         if self.done:
             return out
         append = out.append
@@ -286,7 +289,8 @@ class RdbDecoder:
             scan = self._scan
         except AttributeError:
             scan = None if self._filtering else _scan_keys
-            self._scan: Callable[..., tuple] | None = scan
+            self._scan: Callable[..., _Scanned] | None = scan
+        ev: Event | None
         while True:
             buf = self._buf
             pos = self._pos
@@ -324,9 +328,9 @@ class RdbDecoder:
                             if self.done:
                                 return out
                 else:
-                    ev, pos = parse_item(buf, pos)
+                    header, pos = self._parse_header(buf, pos)
                     self._pos = pos
-                    append(ev)
+                    append(header)
             except (Short, IndexError) as exc:
                 n = len(buf)
                 if isinstance(exc, Short):
@@ -347,7 +351,7 @@ class RdbDecoder:
                 self._decorate(err, pos)
                 return self._fail(err, out)
 
-    def _fail(self, err: RdbError, out: list) -> list:
+    def _fail(self, err: RdbError, out: list[Event]) -> list[Event]:
         if out:
             self._error = err
             return out
@@ -412,7 +416,7 @@ class RdbDecoder:
         if exc.db is None:
             exc.db = self.db
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Event]:
         while True:
             events = self.next_events()
             if not events:
@@ -421,7 +425,7 @@ class RdbDecoder:
 
     # ------------------------------------------------------------------ parsing
 
-    def _parse_item(self, buf: bytes, pos: int):
+    def _parse_item(self, buf: bytes, pos: int) -> tuple[Event | None, int]:
         if self.version is None:
             return self._parse_header(buf, pos)
         t = buf[pos]
@@ -429,7 +433,7 @@ class RdbDecoder:
             return self._parse_key(t, buf, pos)
         return self._parse_opcode(t, buf, pos)
 
-    def _parse_header(self, buf: bytes, pos: int):
+    def _parse_header(self, buf: bytes, pos: int) -> tuple[Header, int]:
         if len(buf) - pos < 9:
             raise Short(pos + 9)
         head = buf[pos : pos + 9]
@@ -460,7 +464,7 @@ class RdbDecoder:
         self._objects = object_types(self.valkey)
         return Header(version, magic, self._base + pos), pos + 9
 
-    def _parse_key(self, t: int, buf: bytes, pos: int):
+    def _parse_key(self, t: int, buf: bytes, pos: int) -> tuple[Record | None, int]:
         """One key: type byte, key string, value (its row's load or skip). Short strings are read inline."""
         start = pos
         row = self._objects.get(t)
@@ -515,7 +519,7 @@ class RdbDecoder:
             offset=start, phase="read-key", key=bytes(key), db=self.db,
         )
 
-    def _parse_opcode(self, t: int, buf: bytes, pos: int):
+    def _parse_opcode(self, t: int, buf: bytes, pos: int) -> tuple[Event | None, int]:
         start = pos
         base = self._base
         pos += 1
@@ -589,10 +593,11 @@ class RdbDecoder:
             type_byte=t,
         )
 
-    def _parse_eof(self, buf: bytes, start: int):
+    def _parse_eof(self, buf: bytes, start: int) -> tuple[End, int]:
         end = start + 1
         checksum = None
         verified = False
+        assert self.version is not None  # _parse_item reads the header first
         if self.version >= 5:
             if end + 8 > len(buf):
                 raise Short(end + 8)

@@ -128,18 +128,18 @@ def compare_records(a: Record, b: Record) -> list[Difference]:
     return out
 
 
-def _string(a: bytes, b: bytes) -> dict | None:
+def _string(a: bytes, b: bytes) -> dict[str, Any] | None:
     return None if a == b else {"a": a, "b": b}
 
 
-def _set(a: list[bytes], b: list[bytes]) -> dict | None:
+def _set(a: list[bytes], b: list[bytes]) -> dict[str, Any] | None:
     sa, sb = set(a), set(b)
     if sa == sb:
         return None
     return {"added": sorted(sb - sa), "removed": sorted(sa - sb)}
 
 
-def _pairs(a: list, b: list) -> dict | None:
+def _pairs(a: list[tuple[Any, Any]], b: list[tuple[Any, Any]]) -> dict[str, Any] | None:
     da, db_ = dict(a), dict(b)
     if da == db_:
         return None
@@ -150,7 +150,7 @@ def _pairs(a: list, b: list) -> dict | None:
     }
 
 
-def _list(a: list[bytes], b: list[bytes]) -> dict | None:
+def _list(a: list[bytes], b: list[bytes]) -> dict[str, Any] | None:
     if a == b:
         return None
     first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
@@ -173,14 +173,14 @@ def _known(x: Any, y: Any) -> bool:
     return x is not None and y is not None and x != y
 
 
-def _stream(a: Stream, b: Stream) -> dict | None:
+def _stream(a: Stream, b: Stream) -> dict[str, Any] | None:
     ea, eb = dict(a.entries), dict(b.entries)
     detail: dict[str, Any] = {
         "entries_added": sorted(i for i in eb if i not in ea),
         "entries_removed": sorted(i for i in ea if i not in eb),
         "entries_changed": sorted(i for i in eb if i in ea and ea[i] != eb[i]),
     }
-    meta = {}
+    meta: dict[str, tuple[Any, Any]] = {}
     if a.length != b.length:
         meta["length"] = (a.length, b.length)
     if a.last_id != b.last_id:
@@ -195,10 +195,10 @@ def _stream(a: Stream, b: Stream) -> dict | None:
     detail["groups_added"] = sorted(n for n in gb if n not in ga)
     detail["groups_removed"] = sorted(n for n in ga if n not in gb)
     changed = {}
-    for name in sorted(n for n in gb if n in ga):
-        what = _group_changes(ga[name], gb[name])
+    for gname in sorted(n for n in gb if n in ga):
+        what = _group_changes(ga[gname], gb[gname])
         if what:
-            changed[name] = what
+            changed[gname] = what
     detail["groups_changed"] = changed
     if not any(detail.values()):
         return None
@@ -235,13 +235,13 @@ def _text(b: bytes) -> str:
     return b.decode("utf-8", "backslashreplace")
 
 
-def _module(a: Any, b: Any) -> dict | None:
+def _module(a: Any, b: Any) -> dict[str, Any] | None:
     if a == b:
         return None
     return {"a": a.module_name, "b": b.module_name, "same_module": a.module_id == b.module_id}
 
 
-_VALUE_DIFF: dict[str, Callable[[Any, Any], dict | None]] = {
+_VALUE_DIFF: dict[str, Callable[[Any, Any], dict[str, Any] | None]] = {
     "string": _string, "list": _list, "set": _set, "hash": _pairs, "zset": _pairs,
     "stream": _stream, "module": _module,
 }
@@ -250,7 +250,7 @@ _VALUE_DIFF: dict[str, Callable[[Any, Any], dict | None]] = {
 # ---------------------------------------------------------------- JSON form
 
 
-def difference_to_json(d: Difference) -> dict:
+def difference_to_json(d: Difference) -> dict[str, Any]:
     """The JSONL object of one difference (bytes in the ``jbytes`` convention)."""
     obj: dict[str, Any] = {"diff": d.kind, "db": d.db, "key": jbytes(d.key), "type": d.type}
     det = d.detail
@@ -400,7 +400,7 @@ def diff_sources(a: Source, b: Source, stats: DiffStats | None = None) -> Iterat
 
     i = seen.find(0)
     while i >= 0:
-        batch = []
+        batch: list[int] = []
         while i >= 0 and len(batch) < _BATCH:
             batch.append(i)
             i = seen.find(0, i + 1)

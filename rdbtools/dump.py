@@ -15,6 +15,7 @@ message; the precise cause is chained as ``__cause__``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,7 @@ class DumpedValue:
 
 
 def dump_value(
-    obj: Record | tuple,
+    obj: Record | tuple[str, Any] | tuple[str, Any, Mapping[bytes, int] | None],
     rdb_version: int = MAX_VERSION,
     policy: EncodingPolicy | None = None,
     *,
@@ -76,6 +77,7 @@ def dump_value(
     Raises :class:`RdbEncodeError` when ``rdb_version`` cannot hold the value
     (e.g. field TTLs below 12); the payload is never silently lossy.
     """
+    fexp: Mapping[bytes, int] | None
     if isinstance(obj, Record):
         type_name, value, fexp = obj.type, obj.value, obj.field_expires
         key = obj.key
@@ -142,8 +144,8 @@ def restore_value(
     t = payload[0]
     row = object_types(version >= 80).get(t)
     if row is None:
-        cause = UnknownOpcode(f"{t} is not a value type", offset=0, type_byte=t)
-        raise RdbCorruptError(BAD_DATA_FORMAT, offset=0, phase="read-type", type_byte=t) from cause
+        unknown = UnknownOpcode(f"{t} is not a value type", offset=0, type_byte=t)
+        raise RdbCorruptError(BAD_DATA_FORMAT, offset=0, phase="read-type", type_byte=t) from unknown
     max_len = (limits or Limits()).max_string
     try:
         value, fexp, end = row.load(body, 1, max_len)

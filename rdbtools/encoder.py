@@ -174,15 +174,16 @@ class RdbEncoder:
         self.keys_written = 0
         self.bytes_written = 0
         self.done = False
-        self._aux_mode = aux if isinstance(aux, str) or aux is None else "explicit"
-        if self._aux_mode not in ("default", "passthrough", "explicit", None):
-            raise ValueError(f"aux must be 'default', 'passthrough', pairs or None, not {aux!r}")
-        if self._aux_mode == "default":
-            self._aux = default_aux(target_version, ctime, used_mem, aof_base)
-        elif self._aux_mode == "explicit":
-            self._aux = list(aux.items()) if isinstance(aux, Mapping) else list(aux)  # type: ignore[union-attr]
+        self._aux: list[tuple[bytes, bytes]] = []
+        if isinstance(aux, str) or aux is None:
+            if aux not in ("default", "passthrough", None):
+                raise ValueError(f"aux must be 'default', 'passthrough', pairs or None, not {aux!r}")
+            self._aux_mode = aux
+            if aux == "default":
+                self._aux = default_aux(target_version, ctime, used_mem, aof_base)
         else:
-            self._aux = []
+            self._aux_mode = "explicit"
+            self._aux = list(aux.items()) if isinstance(aux, Mapping) else list(aux)
         self._sizes = dict(db_sizes or {})
         self._started = False
         self._crc = 0
@@ -271,7 +272,8 @@ class RdbEncoder:
         if self.on_drop is not None:
             self.on_drop(drop)
 
-    def _cannot(self, what: str, reason: str, *, db=None, key=None, name=None, offset=None) -> None:
+    def _cannot(self, what: str, reason: str, *, db: int | None = None, key: bytes | None = None,
+                name: bytes | None = None, offset: int | None = None) -> None:
         """Raise for something the target cannot hold, or record the drop when lossy.
 
         ``offset`` is where the item was in the input (decoder events carry it)."""
@@ -283,23 +285,22 @@ class RdbEncoder:
             )
         self._drop(Drop(what, reason, db, key, name))
 
-    def _event(self, ev: Any) -> bytes:
-        t = type(ev)
-        if t is Record:
+    def _event(self, ev: object) -> bytes:
+        if isinstance(ev, Record):
             return self._record(ev)
-        if t is SelectDb:
+        if isinstance(ev, SelectDb):
             self._src_db = ev.db
             return b""
-        if t is ResizeDb:
+        if isinstance(ev, ResizeDb):
             if self.version >= 7:
                 self._resize[self._src_db] = (ev.db_size, ev.expires_size)
             return b""
-        if t is Aux:
+        if isinstance(ev, Aux):
             if self._aux_mode == "passthrough" and self.version >= 7:
                 return _AUX + save_string(ev.key, self.compress) + save_string(ev.value, self.compress)
             return b""
-        if t is FunctionLibrary or t is FunctionPreGA:
-            if t is FunctionPreGA:  # 7.0 GA loads these as FUNCTION2 libraries
+        if isinstance(ev, FunctionLibrary | FunctionPreGA):
+            if isinstance(ev, FunctionPreGA):  # 7.0 GA loads these as FUNCTION2 libraries
                 ev = ev.library()
             code = ev.code
             name = ev.name or b"?"
@@ -310,7 +311,7 @@ class RdbEncoder:
                 )
                 return b""
             return _FUNCTION2 + save_string(code, self.compress)
-        if t is ModuleAux:
+        if isinstance(ev, ModuleAux):
             if self.version < 9 or not self.modules:
                 reason = (
                     f"module aux data needs RDB 9; the target is RDB {self.version}"
@@ -320,15 +321,15 @@ class RdbEncoder:
                 self._cannot("module-aux", reason, name=ev.module_name.encode(), offset=ev.offset)
                 return b""
             return _MODULE_AUX + save_len(ev.module_id) + _UINT + save_len(ev.when) + ev.raw
-        if t is SlotInfo:
+        if isinstance(ev, SlotInfo):
             if self.version >= 12:
                 self._slot = ev
             return b""
-        if t is Header or t is SlotImport:
+        if isinstance(ev, Header | SlotImport):
             return b""  # the header is ours; Valkey's SLOT_IMPORT has no Redis form
-        if t is End:
+        if isinstance(ev, End):
             raise RdbEncodeError("End is handled by finish()")
-        raise RdbEncodeError(f"cannot encode a {t.__name__} event")
+        raise RdbEncodeError(f"cannot encode a {type(ev).__name__} event")
 
     def _select(self, db: int) -> bytes:
         self._db = db

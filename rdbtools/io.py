@@ -1,5 +1,5 @@
-"""The only I/O in rdbtools: pull drivers over the sans-IO decoder, and the one
-atomic file writer of the project.
+"""rdbtools' file I/O (with :mod:`rdbtools.seek`'s re-reads by offset): pull drivers
+over the sans-IO decoder, and the one atomic file writer of the project.
 
 Files ending in ``.lz4`` (or starting with the LZ4 frame magic) are
 decompressed transparently. ``-`` means standard input. Errors raised by the
@@ -17,21 +17,22 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
-from .decoder import NEED_DATA, Filter, RdbDecoder
+from .decoder import Filter, RdbDecoder, _NeedData
 from .errors import RdbCorruptError, RdbError
 from .limits import Limits
+from .model import Event, Record
 
 CHUNK = 1 << 20
 _LZ4_MAGIC = b"\x04\x22\x4d\x18"
 
-Source = str | os.PathLike | BinaryIO | bytes
+Source = str | os.PathLike[str] | BinaryIO | bytes
 
 
-def open_input(source: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, str, bool]:
+def open_input(source: str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, str, bool]:
     """Open ``source`` for reading (lz4-aware). Returns (fileobj, display name, owned)."""
     if isinstance(source, str | os.PathLike):
         name = os.fspath(source)
@@ -52,13 +53,13 @@ def open_input(source: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, str, boo
     if peek.startswith(_LZ4_MAGIC) or name.endswith(".lz4"):
         import lz4.frame
 
-        fobj = lz4.frame.LZ4FrameFile(fobj, mode="rb")  # type: ignore[assignment]
+        fobj = lz4.frame.LZ4FrameFile(fobj, mode="rb")
         owned = True
     return fobj, name, owned
 
 
 def _peek(fobj: BinaryIO) -> bytes:
-    peek = getattr(fobj, "peek", None)
+    peek: Callable[[int], bytes] | None = getattr(fobj, "peek", None)
     if peek is not None:
         try:
             return peek(4)[:4]
@@ -67,7 +68,7 @@ def _peek(fobj: BinaryIO) -> bytes:
     return b""
 
 
-def open_output(target: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
+def open_output(target: str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, bool]:
     """Open ``target`` for writing; ``-`` is stdout, ``.lz4`` names get an LZ4 frame."""
     if isinstance(target, str | os.PathLike):
         name = os.fspath(target)
@@ -76,7 +77,7 @@ def open_output(target: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
         if name.endswith(".lz4"):
             import lz4.frame
 
-            return lz4.frame.open(name, "wb"), True  # type: ignore[return-value]
+            return lz4.frame.open(name, "wb"), True
         return open(name, "wb"), True  # noqa: SIM115
     return target, False
 
@@ -84,7 +85,7 @@ def open_output(target: str | os.PathLike | BinaryIO) -> tuple[BinaryIO, bool]:
 _fsync = getattr(os, "fdatasync", os.fsync)  # redis_fsync on Linux
 
 
-def fsync_dir(path: str | os.PathLike) -> None:
+def fsync_dir(path: str | os.PathLike[str]) -> None:
     """fsync a directory so a rename or a new file in it survives a power loss."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -94,7 +95,7 @@ def fsync_dir(path: str | os.PathLike) -> None:
 
 
 @contextmanager
-def atomic_output(target: str | os.PathLike, temp_name: str | None = None,
+def atomic_output(target: str | os.PathLike[str], temp_name: str | None = None,
                   lz4: bool | None = None) -> Iterator[BinaryIO]:
     """A file object whose bytes become ``target`` only if the block ends normally.
 
@@ -118,7 +119,7 @@ def atomic_output(target: str | os.PathLike, temp_name: str | None = None,
             import lz4.frame as lz4frame
 
             frame = lz4frame.LZ4FrameFile(raw, mode="wb")
-            yield frame  # type: ignore[misc]
+            yield frame
             frame.close()  # writes the end mark; the raw file stays open
         else:
             yield raw
@@ -138,7 +139,7 @@ def atomic_output(target: str | os.PathLike, temp_name: str | None = None,
                 pass
 
 
-def write_atomically(target: str | os.PathLike, chunks: Iterable[bytes] | bytes,
+def write_atomically(target: str | os.PathLike[str], chunks: Iterable[bytes] | bytes,
                      temp_name: str | None = None, lz4: bool | None = None) -> None:
     """Write ``chunks`` (or one bytes object) to ``target`` through :func:`atomic_output`."""
     with atomic_output(target, temp_name, lz4) as out:
@@ -158,7 +159,7 @@ def iter_events(
     chunk_size: int = CHUNK,
     allow_trailing: bool = False,
     name: str | None = None,
-) -> Iterator:
+) -> Iterator[Event]:
     """Every event of an RDB file, path, file object or bytes, in order.
 
     A file holds one RDB: bytes after the checksum trailer are reported as
@@ -216,7 +217,7 @@ def _refuse_trailing(decoder: RdbDecoder, extra: int, name: str) -> None:
         )
 
 
-def _drain(decoder: RdbDecoder, name: str) -> Iterator:
+def _drain(decoder: RdbDecoder, name: str) -> Iterator[Event]:
     try:
         while True:
             events = decoder.next_events()
@@ -228,16 +229,22 @@ def _drain(decoder: RdbDecoder, name: str) -> Iterator:
         raise
 
 
-def iter_records(source: Source, **kwargs) -> Iterator:
+def iter_records(source: Source, **kwargs: Any) -> Iterator[Record]:
     """Only the :class:`~rdbtools.model.Record` events (one per key)."""
-    from .model import Record
-
     for ev in iter_events(source, **kwargs):
         if type(ev) is Record:
             yield ev
 
 
-async def aiter_stream(reader, *, decoder: RdbDecoder | None = None, limit: int | None = None) -> AsyncIterator:
+class AsyncReader(Protocol):
+    """What :func:`aiter_stream` reads from: an ``asyncio.StreamReader`` or the like."""
+
+    async def read(self, n: int = -1, /) -> bytes: ...
+
+
+async def aiter_stream(
+    reader: AsyncReader, *, decoder: RdbDecoder | None = None, limit: int | None = None
+) -> AsyncIterator[Event]:
     """Events from an asyncio StreamReader; stops after the checksum trailer.
 
     ``limit`` bounds the bytes taken from the stream (a ``$<len>`` replication
@@ -249,7 +256,7 @@ async def aiter_stream(reader, *, decoder: RdbDecoder | None = None, limit: int 
         ev = decoder.next_event()
         if ev is None:
             return
-        if ev is not NEED_DATA:
+        if not isinstance(ev, _NeedData):  # NEED_DATA, the one instance
             yield ev
             continue
         want = max(CHUNK, decoder.need)
@@ -266,7 +273,7 @@ async def aiter_stream(reader, *, decoder: RdbDecoder | None = None, limit: int 
             decoder.feed(data)
 
 
-def read_all(source: Source, **kwargs) -> list:
+def read_all(source: Source, **kwargs: Any) -> list[Event]:
     """Every event as a list (convenience for small files and tests)."""
     return list(iter_events(source, **kwargs))
 

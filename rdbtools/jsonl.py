@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._accel import c_module
@@ -113,7 +113,7 @@ def value_to_json(type_name: str, value: Any, field_expires: dict[bytes, int] | 
     raise ValueError(f"unknown type {type_name!r}")
 
 
-def stream_to_json(s: Stream) -> dict:
+def stream_to_json(s: Stream) -> dict[str, Any]:
     return {
         "entries": [[jid(i), [jbytes(x) for fv in fields for x in fv]] for i, fields in s.entries],
         "length": s.length,
@@ -146,7 +146,7 @@ def stream_to_json(s: Stream) -> dict:
     }
 
 
-def stream_from_json(d: dict) -> Stream:
+def stream_from_json(d: dict[str, Any]) -> Stream:
     entries = []
     for sid, flat in d["entries"]:
         items = [unjbytes(x) for x in flat]
@@ -180,7 +180,7 @@ def stream_from_json(d: dict) -> Stream:
     )
 
 
-def record_to_json(r: Record) -> dict:
+def record_to_json(r: Record) -> dict[str, Any]:
     obj = {
         "db": r.db,
         "key": jbytes(r.key),
@@ -195,7 +195,7 @@ def record_to_json(r: Record) -> dict:
     return obj
 
 
-def record_from_json(obj: dict) -> Record:
+def record_from_json(obj: dict[str, Any]) -> Record:
     """Inverse of :func:`record_to_json` (the order of sets/hashes is the canonical one)."""
     t = obj["type"]
     v = obj["value"]
@@ -293,7 +293,11 @@ def records_to_jsonl(records: Sequence[Record]) -> bytes:
 _record_to_line_py, _records_to_jsonl_py = record_to_line, records_to_jsonl  # the references
 
 if (_c := c_module("rdbtools._speedups")) is not None:  # the same text (rdbtools/csrc/jsonl.c)
-    _c_record_to_line, _c_records_to_jsonl = _c.record_to_line, _c.records_to_jsonl
+    # None: a record the C writer leaves to Python
+    _c_record_to_line: Callable[[Record], str | None] = _c.record_to_line
+    _c_records_to_jsonl: Callable[[Sequence[Record], Callable[[Record], str]], bytes] = (
+        _c.records_to_jsonl
+    )
 
     def record_to_line(r: Record) -> str:  # noqa: F811 - C first, Python for what C leaves
         """One JSONL line (no newline); byte-for-byte ``json.dumps(record_to_json(r))``."""

@@ -168,7 +168,7 @@ def compress(data: bytes) -> bytes | None:
         return None
     if _lzf is None:
         return _compress_py(data, n - 4)
-    c = _lzf.compress(data, n - 4)
+    c: bytes | None = _lzf.compress(data, n - 4)  # None: it does not fit in n - 4 bytes
     if c is None or not lzf_fits(n, c):
         return None
     return c

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .encodings.listpack import lp_entry_size, lp_int_entry_size
 from .model import Record, Stream
@@ -199,7 +200,9 @@ class MemoryModel:
 
     def value_size(self, type_name: str, value: Any) -> tuple[float, str, int, int]:
         """``(bytes, encoding, num_elements, len_largest_element)`` of one value."""
-        fn = getattr(self, "_" + type_name, None)
+        fn: Callable[[Any], tuple[float, str, int, int]] | None = getattr(
+            self, "_" + type_name, None
+        )
         if fn is None:
             raise ValueError(f"unknown type {type_name!r}")
         return fn(value)
@@ -270,7 +273,7 @@ class MemoryModel:
             for m, s in pairs:
                 lp += lp_entry_size(m) + lp_entry_size(d2string(s, legacy))
             return ROBJ + jemalloc_size(lp), "listpack", n, largest
-        size = ROBJ + ZSET + ZSKIPLIST + _dict_size(n) + SKIPLIST_HEADER
+        size: float = ROBJ + ZSET + ZSKIPLIST + _dict_size(n) + SKIPLIST_HEADER
         size += sum(sds_size(len(m)) for m, _ in pairs) + n * (DICT_ENTRY + SKIPLIST_NODE)
         return size, "skiplist", n, largest
 
@@ -314,7 +317,7 @@ class MemoryModel:
         p = self.policy
         max_bytes = p.stream_node_max_bytes or (1 << 30)
         max_entries = p.stream_node_max_entries
-        entries: list = list(s.entries)
+        entries = list(s.entries)
         dead = 0
         if entries and s.entries_added is not None and s.entries_added > len(entries):
             dead = (s.entries_added - len(entries)) % self._node_capacity(entries[0][1])
@@ -431,6 +434,19 @@ def rax_nodes(keys: list[bytes]) -> int:
     return count
 
 
+_K = TypeVar("_K")
+
+
+def _tally(table: dict[_K, list[int]], key: _K, size: int) -> None:
+    """Count one key of ``size`` bytes in ``table[key]``, a ``[keys, bytes]`` pair."""
+    slot = table.get(key)
+    if slot is None:
+        table[key] = [1, size]
+    else:
+        slot[0] += 1
+        slot[1] += size
+
+
 class MemorySummary:
     """Totals for the report: per type, per db, the biggest keys, a key-prefix histogram.
 
@@ -458,13 +474,8 @@ class MemorySummary:
         size = est.total
         self.keys += 1
         self.bytes += size
-        for table, k in ((self.by_type, rec.type), (self.by_db, rec.db)):
-            slot = table.get(k)  # type: ignore[call-overload]
-            if slot is None:
-                table[k] = [1, size]  # type: ignore[index]
-            else:
-                slot[0] += 1
-                slot[1] += size
+        _tally(self.by_type, rec.type, size)
+        _tally(self.by_db, rec.db, size)
         prefix = self.prefix_of(rec.key)
         slot = self.prefixes.get(prefix)
         if slot is None:

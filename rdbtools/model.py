@@ -96,8 +96,9 @@ class FunctionLibrary:
 
 @dataclass(frozen=True, slots=True)
 class FunctionPreGA:
-    """7.0 release-candidate function record (opcode 246: name, engine, description and
-    code apart). Redis 7.0 GA still loads it, as the library :meth:`library` gives."""
+    """7.0 release-candidate function record (opcode 246: name, engine, optional
+    description, code). Redis 7.0 GA still loads it: rdbFunctionLoad rewrites it as
+    ``#!<engine> name=<name>\n<code>`` and drops the description (:meth:`library`)."""
 
     name: bytes
     engine: bytes

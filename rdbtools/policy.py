@@ -14,9 +14,10 @@ quicklist 2), 11 is 7.2 (set listpacks, one-node listpack lists), 12 is 7.4
 Besides the thresholds this module holds the rules that decide byte-exact
 output: ``double2ll`` (util.c: integral doubles within ±2^62 are stored as
 integers), ``zset_score_entry``/``fpconv_dtoa`` (how each era spells a score
-inside a ziplist/listpack) (when liblzf,
-as Redis calls it, keeps a compressed string). Every rule here is checked
-against DUMP/SAVE output of real 6.2 and 7.0 servers (tests/differential).
+inside a ziplist/listpack) and how each era splits a list into quicklist nodes
+(``_quicklistNodeAllowInsert``). Whether liblzf keeps a compressed string is
+:func:`rdbtools.lzf.lzf_fits`. Every rule here is checked against DUMP/SAVE
+output of real 6.2 and 7.0 servers (tests/differential).
 """
 
 from __future__ import annotations
@@ -152,7 +153,8 @@ class EncodingPolicy:
             if size_limit is not None:
                 fits = total <= size_limit
             else:
-                fits = total <= _SIZE_SAFETY_LIMIT and len(items) <= count_limit  # type: ignore[operator]
+                fits = (total <= _SIZE_SAFETY_LIMIT and count_limit is not None
+                        and len(items) <= count_limit)
             if fits:
                 return [(False, list(items))]
         elif size_limit is not None and total + 4 + 10 * len(items) <= size_limit:
@@ -222,7 +224,7 @@ def _allow_insert(
         new_sz = node_sz + sz + _SIZE_ESTIMATE_OVERHEAD
         if size_limit is not None:
             return new_sz <= size_limit
-        return new_sz <= _SIZE_SAFETY_LIMIT and count + 1 <= count_limit  # type: ignore[operator]
+        return new_sz <= _SIZE_SAFETY_LIMIT and count_limit is not None and count + 1 <= count_limit
     if era == 10:
         new_sz = node_sz + sz + _SIZE_ESTIMATE_OVERHEAD
     else:

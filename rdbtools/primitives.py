@@ -19,6 +19,8 @@ Encoding functions return bytes.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Sequence, Sized
+from typing import TypeVar
 
 from . import lzf
 from .errors import BadEncoding, LimitExceeded, RdbCorruptError
@@ -161,7 +163,7 @@ def skip_string(buf: bytes, pos: int, max_len: int) -> int:
 def load_strings(buf: bytes, pos: int, max_len: int) -> tuple[list[bytes], int]:
     """A length ``n`` then ``n`` strings (plain lists and sets): ``(strings, end)``."""
     n, pos = load_len(buf, pos)
-    items = []
+    items: list[bytes] = []
     append = items.append
     for _ in range(n):
         v, pos = load_string(buf, pos, max_len)
@@ -180,7 +182,11 @@ def skip_strings(buf: bytes, pos: int, max_len: int, per: int = 1) -> int:
 # ----------------------------------------------------------------------------- blobs in strings
 
 
-def load_blob(decode, buf: bytes, pos: int, max_len: int):
+_T = TypeVar("_T")
+_B = TypeVar("_B", bound=Sized)
+
+
+def load_blob(decode: Callable[[bytes], _T], buf: bytes, pos: int, max_len: int) -> tuple[_T, int]:
     """A compact blob (listpack, ziplist, intset, zipmap) stored as one RDB string:
     ``(decode(blob), end)``, a decoding error's offset mapped into ``buf`` (:func:`decode_blob`)."""
     start = pos
@@ -188,7 +194,9 @@ def load_blob(decode, buf: bytes, pos: int, max_len: int):
     return decode_blob(decode, blob, start, buf, pos), pos
 
 
-def decode_blob(fn, blob, offset: int, buf: bytes | None = None, end: int | None = None):
+def decode_blob(
+    fn: Callable[[_B], _T], blob: _B, offset: int, buf: bytes | None = None, end: int | None = None
+) -> _T:
     """Run a blob decoder; map a blob-relative error offset into the file.
 
     For a raw string the blob's bytes sit right before ``end``, so the offset is
@@ -200,7 +208,7 @@ def decode_blob(fn, blob, offset: int, buf: bytes | None = None, end: int | None
         return fn(blob)
     except BadEncoding as exc:
         rel = exc.offset
-        if rel is None or buf is None:
+        if rel is None or buf is None or end is None:
             exc.offset = offset
         elif buf[offset] < 0xC0:
             exc.offset = end - len(blob) + rel
@@ -211,7 +219,7 @@ def decode_blob(fn, blob, offset: int, buf: bytes | None = None, end: int | None
         raise
 
 
-def check_unique(values: list, what: str) -> None:
+def check_unique(values: Sequence[bytes], what: str) -> None:
     """Refuse a repeated member/field, as Redis's loader does (``what`` names it)."""
     if len(set(values)) != len(values):
         raise BadEncoding(f"duplicate {what}")

@@ -153,7 +153,7 @@ class DumpSource:
 
     def __init__(
         self,
-        source: str | os.PathLike,
+        source: str | os.PathLike[str],
         *,
         filter: Filter | None = None,
         limits: Limits | None = None,
@@ -225,7 +225,7 @@ class DumpSource:
         progress = self.progress
         reader = self._reader
         tick = 0
-        for ev in iter_events(reader, filter=self.filter, limits=self.limits):  # type: ignore[arg-type]
+        for ev in iter_events(reader, filter=self.filter, limits=self.limits):  # type: ignore[arg-type]  # _Reader has the read() used, not all of BinaryIO
             if type(ev) is Record:
                 self.count += 1
                 yield ev

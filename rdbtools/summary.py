@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .model import Aux, End, FunctionLibrary, FunctionPreGA, Header, ModuleAux, Record
+from .model import Aux, End, Event, FunctionLibrary, FunctionPreGA, Header, ModuleAux, Record
 
 
 @dataclass
@@ -17,32 +17,31 @@ class RdbSummary:
     version: int | None = None
     magic: bytes | None = None
     aux: list[tuple[bytes, bytes]] = field(default_factory=list)
-    keys: Counter = field(default_factory=Counter)  # (db, type) -> count
-    expires: Counter = field(default_factory=Counter)  # db -> count
+    keys: Counter[tuple[int, str]] = field(default_factory=Counter)  # (db, type) -> count
+    expires: Counter[int] = field(default_factory=Counter)  # db -> count
     functions: list[bytes] = field(default_factory=list)
     module_aux: int = 0
     size: int = 0
     checksum: int | None = None
     checksum_verified: bool = False
 
-    def add(self, ev) -> None:
-        t = type(ev)
-        if t is Record:
+    def add(self, ev: Event) -> None:
+        if isinstance(ev, Record):
             self.keys[(ev.db, ev.type)] += 1
             if ev.expire_ms is not None:
                 self.expires[ev.db] += 1
-        elif t is Aux:
+        elif isinstance(ev, Aux):
             self.aux.append((ev.key, ev.value))
-        elif t is Header:
+        elif isinstance(ev, Header):
             self.version = ev.version
             self.magic = ev.magic
-        elif t is End:
+        elif isinstance(ev, End):
             self.checksum = ev.checksum
             self.checksum_verified = ev.verified
             self.size = ev.offset + 1 + (8 if ev.checksum is not None else 0)
-        elif t is FunctionLibrary or t is FunctionPreGA:
-            self.functions.append(getattr(ev, "name", None) or b"?")
-        elif t is ModuleAux:
+        elif isinstance(ev, FunctionLibrary | FunctionPreGA):
+            self.functions.append(ev.name or b"?")
+        elif isinstance(ev, ModuleAux):
             self.module_aux += 1
 
     @property

@@ -17,6 +17,8 @@ PY="${PYTHON:-python3}"
 "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
 
 "$PY" -m ruff check rdbtools aof engine cli tests bench fixtures
+# Type check (pyproject.toml [tool.mypy]: rdbtools and aof, --strict)
+"$PY" -m mypy
 # Codec tests once more with RDBKIT_PUREPYTHON=1 (rdbtools/_accel.py): pure Python everywhere;
 # the C paths run in the main pass.
 RDBKIT_PUREPYTHON=1 "$PY" -m pytest -q -p no:cacheprovider tests/rdbtools tests/fuzz -x -q \

@@ -23,7 +23,7 @@ expire time, fields without a TTL last, as Redis keeps it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._accel import c_module
@@ -63,7 +63,7 @@ from ..primitives import (
 Pairs = list[tuple[bytes, bytes]]
 
 
-def _pairs(items: list, what: str) -> list[tuple[Any, Any]]:
+def _pairs(items: Sequence[bytes], what: str) -> Pairs:
     if len(items) & 1:
         raise BadEncoding(f"{what} has an odd number of entries")
     it = iter(items)
@@ -138,7 +138,7 @@ def save_hash_listpack(pairs: Pairs, fexp: Any, version: int, policy: EncodingPo
 # ----------------------------------------------------------------------------- with field TTLs
 
 
-def _load_metadata(buf: bytes, pos: int, max_len: int, ga: bool) -> tuple[Pairs, dict, int]:
+def _load_metadata(buf: bytes, pos: int, max_len: int, ga: bool) -> tuple[Pairs, dict[bytes, int], int]:
     min_expire = 0
     if ga:
         min_expire, pos = load_ms(buf, pos)
@@ -168,7 +168,7 @@ def skip_hash_metadata_pre_ga(buf: bytes, pos: int, max_len: int) -> int:
     return pos
 
 
-def load_hash_metadata(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict, int]:
+def load_hash_metadata(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict[bytes, int], int]:
     return _load_metadata(buf, pos, max_len, True)
 
 
@@ -176,8 +176,10 @@ def skip_hash_metadata(buf: bytes, pos: int, max_len: int) -> int:
     return skip_hash_metadata_pre_ga(buf, pos + 8, max_len)  # past minExpire
 
 
-def save_hash_metadata(pairs: Pairs, fexp: Mapping[bytes, int], version: int,
+def save_hash_metadata(pairs: Pairs, fexp: Mapping[bytes, int] | None, version: int,
                        policy: EncodingPolicy, compress: bool) -> bytes:
+    if not fexp:  # hash_type picks this form only for a hash with field TTLs
+        raise RdbEncodeError("RDB_TYPE_HASH_METADATA needs field TTLs")
     min_expire = min(fexp.values())
     out = [save_ms(min_expire), save_len(len(pairs))]
     for f, v in pairs:
@@ -188,11 +190,11 @@ def save_hash_metadata(pairs: Pairs, fexp: Mapping[bytes, int], version: int,
     return b"".join(out)
 
 
-def load_hash_metadata_pre_ga(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict, int]:
+def load_hash_metadata_pre_ga(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict[bytes, int], int]:
     return _load_metadata(buf, pos, max_len, False)
 
 
-def _load_listpack_ex(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict, int]:
+def _load_listpack_ex(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict[bytes, int], int]:
     start = pos
     items, pos = load_blob(decode_listpack, buf, pos, max_len)
     if len(items) % 3:
@@ -203,9 +205,9 @@ def _load_listpack_ex(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict, 
         f = items[i]
         v = items[i + 1]
         e = items[i + 2]
-        f = f if type(f) is bytes else b"%d" % f
-        pairs.append((f, v if type(v) is bytes else b"%d" % v))
-        e = e if type(e) is int else _int_or_corrupt(e, start)
+        f = f if type(f) is bytes else b"%d" % f  # type: ignore[str-format]  # not bytes: an int (isinstance is slower here)
+        pairs.append((f, v if type(v) is bytes else b"%d" % v))  # type: ignore[str-format]  # not bytes: an int (isinstance is slower here)
+        e = e if type(e) is int else _int_or_corrupt(e, start)  # type: ignore[arg-type]  # not an int: bytes (isinstance is slower here)
         if e:
             if e < 0 or e > EB_EXPIRE_TIME_MAX:
                 raise BadEncoding("hash field expire time out of range", offset=start)
@@ -214,7 +216,7 @@ def _load_listpack_ex(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict, 
     return pairs, fexp, pos
 
 
-def load_hash_listpack_ex(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict, int]:
+def load_hash_listpack_ex(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict[bytes, int], int]:
     _, pos = load_ms(buf, pos)  # minExpire: informational
     return _load_listpack_ex(buf, pos, max_len)
 
@@ -225,9 +227,10 @@ def skip_hash_listpack_ex(buf: bytes, pos: int, max_len: int) -> int:
     return skip_string(buf, pos + 8, max_len)
 
 
-def save_hash_listpack_ex(pairs: Pairs, fexp: Mapping[bytes, int], version: int,
+def save_hash_listpack_ex(pairs: Pairs, fexp: Mapping[bytes, int] | None, version: int,
                           policy: EncodingPolicy, compress: bool) -> bytes:
     # triplets ordered by expire time, fields without TTL last (0 = none)
+    fexp = fexp or {}
     get = fexp.get
     order = sorted(pairs, key=lambda p: (get(p[0]) is None, get(p[0]) or 0))
     flat: list[bytes | int] = []
@@ -239,11 +242,11 @@ def save_hash_listpack_ex(pairs: Pairs, fexp: Mapping[bytes, int], version: int,
     return save_ms(min_expire) + save_string(encode_listpack(flat), compress)
 
 
-def load_hash_listpack_ex_pre_ga(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict, int]:
+def load_hash_listpack_ex_pre_ga(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict[bytes, int], int]:
     return _load_listpack_ex(buf, pos, max_len)
 
 
-def load_valkey_hash_2(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict, int]:
+def load_valkey_hash_2(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, dict[bytes, int], int]:
     n, pos = load_len(buf, pos)
     pairs = []
     fexp = {}

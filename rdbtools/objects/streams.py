@@ -26,6 +26,8 @@ writes groups, PELs and consumers in rax order (sorted), as ``rdbSaveObject``.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..constants import (
     RDB_TYPE_STREAM_LISTPACKS,
@@ -38,6 +40,7 @@ from ..encodings import decode_listpack, encode_listpack
 from ..encodings.listpack import lp_entry_size, lp_int_entry_size
 from ..errors import BadEncoding, RdbCorruptError, RdbEncodeError
 from ..model import PendingEntry, Stream, StreamConsumer, StreamGroup, StreamID
+from ..policy import EncodingPolicy
 from ..primitives import (
     Short,
     load_len,
@@ -49,6 +52,9 @@ from ..primitives import (
     skip_string,
 )
 
+if TYPE_CHECKING:
+    from .table import Load, Save, Skip
+
 _id_be = struct.Struct(">QQ").unpack_from
 _pack_id_be = struct.Struct(">QQ").pack
 _U64_MAX = (1 << 64) - 1
@@ -59,10 +65,14 @@ def _as_int(v: bytes | int) -> int:
 
 
 def _as_bytes(v: bytes | int) -> bytes:
-    return v if type(v) is bytes else b"%d" % v
+    return v if type(v) is bytes else b"%d" % v  # type: ignore[str-format]  # not bytes: an int (isinstance is slower here)
 
 
-def decode_stream_node(master: StreamID, items: list[bytes | int]) -> list:
+Entry = tuple[StreamID, tuple[tuple[bytes, bytes], ...]]
+"""One live stream entry: ``(id, ((field, value), ...))``, as :class:`Stream` holds it."""
+
+
+def decode_stream_node(master: StreamID, items: Sequence[bytes | int]) -> list[Entry]:
     """Live entries of one node listpack: ``[(id, ((field, value), ...)), ...]``."""
     try:
         count = _as_int(items[0])
@@ -94,8 +104,8 @@ def decode_stream_node(master: StreamID, items: list[bytes | int]) -> list:
                 flat = items[i + 1 : i + 1 + 2 * nf]
                 if nf < 0 or len(flat) != 2 * nf:
                     raise BadEncoding("stream entry field count past the node end")
-                flat = [_as_bytes(x) for x in flat]
-                fields = tuple(zip(flat[0::2], flat[1::2], strict=True))
+                texts = [_as_bytes(x) for x in flat]
+                fields = tuple(zip(texts[0::2], texts[1::2], strict=True))
                 i += 1 + 2 * nf
                 expect = 2 * nf + 4
             if _as_int(items[i]) != expect:
@@ -130,7 +140,7 @@ def _load_raw_id(buf: bytes, pos: int) -> tuple[StreamID, int]:
 def load_stream(version: int, buf: bytes, pos: int, max_len: int) -> tuple[Stream, int]:
     """Decode a stream value; ``version`` is 1, 2 or 3 (types 15, 19, 21)."""
     nodes, pos = load_len(buf, pos)
-    entries: list = []
+    entries: list[Entry] = []
     last_master: StreamID | None = None
     for _ in range(nodes):
         start = pos
@@ -182,7 +192,7 @@ def load_stream(version: int, buf: bytes, pos: int, max_len: int) -> tuple[Strea
                 " name')", offset=pos)
         names.add(name)
         npel, pos = load_len(buf, pos)
-        pel: dict[StreamID, list] = {}
+        pel: dict[StreamID, list[Any]] = {}  # [delivery time, count, consumer]
         for _ in range(npel):
             eid, pos = _load_raw_id(buf, pos)
             dtime, pos = load_ms(buf, pos)
@@ -285,14 +295,18 @@ def _delta(a: int, b: int) -> int:
     return d - (1 << 64) if d >= 1 << 63 else d
 
 
-def encode_stream_nodes(entries, policy, version: int) -> list[tuple[StreamID, bytes]]:
+def encode_stream_nodes(
+    entries: Iterable[tuple[StreamID, Sequence[tuple[bytes, bytes]]]],
+    policy: EncodingPolicy,
+    version: int,
+) -> list[tuple[StreamID, bytes]]:
     """Node listpacks for live ``entries`` as XADD in order builds them (streamAppendItem).
 
     ``policy`` supplies ``stream_node_full`` (the version's new-node rule);
     returns ``[(master_id, listpack), ...]``.
     """
-    nodes: list[tuple[StreamID, list]] = []
-    items: list | None = None
+    nodes: list[tuple[StreamID, list[bytes | int]]] = []
+    items: list[bytes | int] | None = None
     master: StreamID = (0, 0)
     mfields: tuple[bytes, ...] = ()
     body = 0  # bytes of every entry of the node but the leading count
@@ -319,16 +333,18 @@ def encode_stream_nodes(entries, policy, version: int) -> list[tuple[StreamID, b
         seq = _delta(sid[1], master[1])
         n = len(fv)
         if same:
-            entry = [STREAM_ITEM_FLAG_SAMEFIELDS, ms, seq, *(v for _, v in fv), n + 3]
+            flags, lp_count = STREAM_ITEM_FLAG_SAMEFIELDS, n + 3
+            entry: list[bytes | int] = [flags, ms, seq, *(v for _, v in fv), lp_count]
             body += sum(lp_entry_size(v) for _, v in fv)
         else:
-            entry = [0, ms, seq, n]
+            flags, lp_count = 0, 2 * n + 4
+            entry = [flags, ms, seq, n]
             for f, v in fv:
                 entry.append(f)
                 entry.append(v)
-            entry.append(2 * n + 4)
+            entry.append(lp_count)
             body += lp_int_entry_size(n) + sum(lp_entry_size(f) + lp_entry_size(v) for f, v in fv)
-        body += lp_int_entry_size(entry[0]) + lp_int_entry_size(ms) + lp_int_entry_size(seq) + lp_int_entry_size(entry[-1])
+        body += lp_int_entry_size(flags) + lp_int_entry_size(ms) + lp_int_entry_size(seq) + lp_int_entry_size(lp_count)
         items.extend(entry)
         count += 1
         items[0] = count
@@ -339,7 +355,7 @@ def _save_id(sid: StreamID) -> bytes:
     return save_len(sid[0]) + save_len(sid[1])
 
 
-def save_stream(stream: Stream, version: int, policy, compress: bool = True) -> bytes:
+def save_stream(stream: Stream, version: int, policy: EncodingPolicy, compress: bool = True) -> bytes:
     """The value of a stream of ``version`` 1, 2 or 3 (types 15, 19, 21).
 
     Fields the older layouts lack are left out; fields a v1 source lacks are
@@ -348,7 +364,7 @@ def save_stream(stream: Stream, version: int, policy, compress: bool = True) -> 
     written as u64 max (Redis's SCG_INVALID_ENTRIES_READ) and a missing
     ``active_time`` as the consumer's ``seen_time``.
     """
-    out = []
+    out: list[bytes] = []
     append = out.append
     rdb_version = (9, 10, 11)[version - 1]
     nodes = encode_stream_nodes(stream.entries, policy, rdb_version)
@@ -396,7 +412,7 @@ def save_stream(stream: Stream, version: int, policy, compress: bool = True) -> 
 # ----------------------------------------------------------------------------- the table's rows
 
 
-def _layout(version: int):
+def _layout(version: int) -> tuple[Load, Skip, Save]:
     """The row functions of one layout (1, 2, 3): the table's load/skip/save shapes."""
 
     def load(buf: bytes, pos: int, max_len: int) -> tuple[Stream, None, int]:
@@ -406,7 +422,8 @@ def _layout(version: int):
     def skip(buf: bytes, pos: int, max_len: int) -> int:
         return skip_stream(version, buf, pos, max_len)
 
-    def save(value: Stream, fexp, rdb_version: int, policy, compress: bool) -> bytes:
+    def save(value: Stream, fexp: Mapping[bytes, int] | None, rdb_version: int,
+             policy: EncodingPolicy, compress: bool) -> bytes:
         return save_stream(value, version, policy, compress)
 
     return load, skip, save
@@ -417,7 +434,8 @@ load_stream_listpacks_2, skip_stream_listpacks_2, save_stream_listpacks_2 = _lay
 load_stream_listpacks_3, skip_stream_listpacks_3, save_stream_listpacks_3 = _layout(3)
 
 
-def stream_type(value: Stream, fexp, version: int, policy) -> int:
+def stream_type(value: object, fexp: Mapping[bytes, int] | None, version: int,
+                policy: EncodingPolicy) -> int:
     """The type byte Redis of RDB ``version`` writes a stream as (rdbSaveObjectType)."""
     if not isinstance(value, Stream):
         raise RdbEncodeError("a stream value must be a Stream")

@@ -17,6 +17,7 @@ keeps it, and such a zset is always written compact in its given order.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._accel import c_module
@@ -48,7 +49,7 @@ from ..primitives import (
 _LL_HALF = float((2**63 - 1) // 2)  # double2ll's range
 
 
-def _zset_pairs(items: list) -> list[tuple[bytes, float]]:
+def _zset_pairs(items: Sequence[bytes | int]) -> list[tuple[bytes, float]]:
     if len(items) & 1:
         raise BadEncoding("zset blob has an odd number of entries")
     out = []
@@ -59,7 +60,7 @@ def _zset_pairs(items: list) -> list[tuple[bytes, float]]:
             score = float(s)
         except ValueError:
             raise BadEncoding(f"zset score {s!r} is not a number") from None
-        out.append((m if type(m) is bytes else b"%d" % m, score))
+        out.append((m if type(m) is bytes else b"%d" % m, score))  # type: ignore[str-format]  # not bytes: an int (isinstance is slower here)
     return out
 
 
@@ -70,7 +71,9 @@ def _zkey(p: tuple[bytes, float]) -> tuple[float, bytes]:
 # ----------------------------------------------------------------------------- skiplist forms
 
 
-def _load_skiplist(buf: bytes, pos: int, max_len: int, load_score) -> tuple[list, None, int]:
+def _load_skiplist(
+    buf: bytes, pos: int, max_len: int, load_score: Callable[[bytes, int], tuple[float, int]]
+) -> tuple[list[tuple[bytes, float]], None, int]:
     n, pos = load_len(buf, pos)
     zpairs = []
     for _ in range(n):
@@ -97,7 +100,7 @@ def _skip_skiplist(buf: bytes, pos: int, max_len: int, binary: bool) -> int:
     return pos
 
 
-def load_zset(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+def load_zset(buf: bytes, pos: int, max_len: int) -> tuple[list[tuple[bytes, float]], None, int]:
     return _load_skiplist(buf, pos, max_len, load_string_double)
 
 
@@ -105,7 +108,9 @@ def skip_zset(buf: bytes, pos: int, max_len: int) -> int:
     return _skip_skiplist(buf, pos, max_len, False)
 
 
-def _save_skiplist(pairs: list[tuple[bytes, float]], compress: bool, save_score) -> bytes:
+def _save_skiplist(
+    pairs: list[tuple[bytes, float]], compress: bool, save_score: Callable[[float], bytes]
+) -> bytes:
     # from the skiplist's tail: highest score first, as rdbSaveObject walks it
     out = [save_len(len(pairs))]
     for m, s in reversed(sorted(pairs, key=_zkey)):
@@ -119,7 +124,7 @@ def save_zset(pairs: list[tuple[bytes, float]], fexp: Any, version: int, policy:
     return _save_skiplist(pairs, compress, string_double)
 
 
-def load_zset_2(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+def load_zset_2(buf: bytes, pos: int, max_len: int) -> tuple[list[tuple[bytes, float]], None, int]:
     return _load_skiplist(buf, pos, max_len, load_binary_double)
 
 
@@ -135,7 +140,9 @@ def save_zset_2(pairs: list[tuple[bytes, float]], fexp: Any, version: int, polic
 # ----------------------------------------------------------------------------- compact forms
 
 
-def _load_compact(decode, buf: bytes, pos: int, max_len: int) -> tuple[list, int]:
+def _load_compact(
+    decode: Callable[[bytes], Sequence[bytes | int]], buf: bytes, pos: int, max_len: int
+) -> tuple[list[tuple[bytes, float]], int]:
     start = pos
     items, pos = load_blob(decode, buf, pos, max_len)
     pairs = decode_blob(_zset_pairs, items, start)
@@ -163,7 +170,7 @@ def _compact_entries(pairs: list[tuple[bytes, float]], version: int) -> list[byt
     return flat
 
 
-def load_zset_ziplist(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+def load_zset_ziplist(buf: bytes, pos: int, max_len: int) -> tuple[list[tuple[bytes, float]], None, int]:
     pairs, pos = _load_compact(decode_ziplist_strings, buf, pos, max_len)
     return pairs, None, pos
 
@@ -173,7 +180,7 @@ def save_zset_ziplist(pairs: list[tuple[bytes, float]], fexp: Any, version: int,
     return save_string(encode_ziplist(_compact_entries(pairs, version)), compress)
 
 
-def load_zset_listpack(buf: bytes, pos: int, max_len: int) -> tuple[list, None, int]:
+def load_zset_listpack(buf: bytes, pos: int, max_len: int) -> tuple[list[tuple[bytes, float]], None, int]:
     pairs, pos = _load_compact(decode_listpack, buf, pos, max_len)
     return pairs, None, pos
 

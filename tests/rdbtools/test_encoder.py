@@ -92,6 +92,13 @@ def test_aux_modes() -> None:
     assert not [e for e in none if type(e) is Aux]
 
 
+@pytest.mark.parametrize("aux", ["explicit", "bogus"])
+def test_aux_string_other_than_a_mode_is_refused_up_front(aux: str) -> None:
+    # "explicit" is the mode a mapping or pairs select, not a value to pass
+    with pytest.raises(ValueError, match="aux must be"):
+        RdbEncoder(aux=aux)
+
+
 def test_select_is_lazy_resizedb_passes_through_and_empty_dbs_vanish() -> None:
     events = [
         Header(10), SelectDb(0), ResizeDb(1, 0), rec(b"a", "string", b"1"),

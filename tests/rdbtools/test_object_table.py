@@ -19,6 +19,7 @@ from rdbtools.encoder import MAX_VERSION, MIN_VERSION
 from rdbtools.errors import RdbEncodeError
 from rdbtools.limits import Limits
 from rdbtools.objects import FAMILIES, OBJECT_TYPES, VALKEY_OBJECT_TYPES, save_value
+from rdbtools.policy import EncodingPolicy
 from tests.conftest import fixture_rdbs
 
 MAX_LEN = Limits().max_string
@@ -85,3 +86,12 @@ def test_saved_rows_are_carried_by_the_version_and_load_back(version: int) -> No
         assert _norm(rec.type, value, fexp) == _norm(rec.type, rec.value, rec.field_expires)
     # every family but module values and streams is writable at every version we write
     assert {OBJECT_TYPES[t].type for t in written} >= {"string", "list", "set", "zset", "hash"}
+
+
+@pytest.mark.parametrize("fexp", [None, {}])
+def test_hash_metadata_row_without_field_ttls_is_an_encode_error(fexp) -> None:
+    """The row is picked only for a hash with field TTLs; called without any, it says so."""
+    save = OBJECT_TYPES[RdbType.RDB_TYPE_HASH_METADATA].save
+    assert save is not None
+    with pytest.raises(RdbEncodeError, match="needs field TTLs"):
+        save([(b"f", b"v")], fexp, 12, EncodingPolicy(), True)
