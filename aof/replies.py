@@ -180,6 +180,11 @@ def map_header(n: int, resp: int) -> bytes:
     return b"%%%d\r\n" % n if resp == 3 else b"*%d\r\n" % (2 * n)
 
 
+def attribute_header(n: int) -> bytes:
+    """RESP3 ``|n``: an attribute map of ``n`` pairs before the reply it describes."""
+    return b"|%d\r\n" % n
+
+
 def set_header(n: int, resp: int) -> bytes:
     """A set of ``n``: RESP3 ``~n``, RESP2 an array."""
     return (b"~%d\r\n" if resp == 3 else b"*%d\r\n") % n

@@ -11,7 +11,23 @@ from __future__ import annotations
 import logging
 import time
 
-from aof.replies import OK, Simple, encode
+from aof.replies import (
+    OK,
+    Simple,
+    array,
+    attribute_header,
+    boolean,
+    bulk,
+    double,
+    encode,
+    encode_bignum,
+    integer,
+    map_header,
+    null,
+    push_header,
+    set_header,
+    verbatim,
+)
 from engine.commands.arguments import get_double, get_int
 from engine.errors import CommandError
 from engine.execution.registry import command
@@ -125,6 +141,11 @@ def debug_cmd(c, argv):  # type: ignore[no-untyped-def]
         return _populate(c, argv)
     if sub == b"reload":
         return _reload(c, argv)
+    if sub == b"protocol" and n == 3:
+        return _protocol(c.resp, argv[2].lower())
+    if sub == b"set-disable-deny-scripts" and n == 3:
+        c.server.script_disable_deny_script = get_int(argv[2]) != 0
+        return OK
     if sub == b"set-active-expire" and n == 3:
         c.server.active_expire_enabled = argv[2] != b"0"
         return OK
@@ -136,6 +157,41 @@ def debug_cmd(c, argv):  # type: ignore[no-untyped-def]
     if sub == b"help":
         return encode([Simple(x) for x in _HELP], c.resp)
     raise CommandError(f"unknown subcommand or wrong number of arguments for '{argv[1].decode('utf-8', 'replace')}'. Try DEBUG HELP.")
+
+
+def _protocol(resp: int, name: bytes) -> bytes:
+    """DEBUG PROTOCOL <type>: one reply of each RESP3 type (its RESP2 form to RESP2 clients)."""
+    if name == b"string":
+        return bulk(b"Hello World")
+    if name == b"integer":
+        return integer(12345)
+    if name == b"double":
+        return double(3.141, resp)
+    if name == b"bignum":
+        return encode_bignum(b"1234567999999999999999999999999999999", resp == 3)
+    if name == b"null":
+        return null(resp)
+    if name == b"array":
+        return array([integer(j) for j in range(3)])
+    if name == b"set":
+        return set_header(3, resp) + b"".join(integer(j) for j in range(3))
+    if name == b"map":
+        return map_header(3, resp) + b"".join(integer(j) + boolean(j == 1, resp) for j in range(3))
+    if name == b"attrib":  # an attribute is not a reply: a real one follows
+        attrib = (attribute_header(1) + bulk(b"key-popularity") + array([bulk(b"key:123"), integer(90)])
+                  if resp >= 3 else b"")
+        return attrib + bulk(b"Some real reply following the attribute")
+    if name == b"push":
+        if resp < 3:
+            raise CommandError("RESP2 is not supported by this command")
+        return (push_header(2, resp) + bulk(b"server-cpu-usage") + integer(42)
+                + bulk(b"Some real reply following the push reply"))
+    if name in (b"true", b"false"):
+        return boolean(name == b"true", resp)
+    if name == b"verbatim":
+        return verbatim(b"This is a verbatim\nstring", resp)
+    raise CommandError("Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
 
 
 def _object(c, key: bytes) -> bytes:  # type: ignore[no-untyped-def]

@@ -381,7 +381,7 @@ class Scripting:
             err = b"Unknown Redis command called from script"
         elif (cmd.arity > 0 and len(argv) != cmd.arity) or len(argv) < -cmd.arity:
             err = b"Wrong number of args calling Redis command from script"
-        elif "noscript" in cmd.flags or cmd.name in NOSCRIPT_COMMANDS:
+        elif ("noscript" in cmd.flags or cmd.name in NOSCRIPT_COMMANDS) and not srv.script_disable_deny_script:
             err = b"This Redis command is not allowed from script"
         elif run.read_only and (cmd.is_write or "may_replicate" in cmd.flags):
             err = b"Write commands are not allowed from read-only scripts."

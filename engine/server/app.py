@@ -109,6 +109,7 @@ class Server:
         self.deny_write_reply: bytes | None = None  # MISCONF while a save or the AOF cannot be written
         self.busy_reply: bytes | None = None  # -BUSY while a script runs past busy-reply-threshold
         self.active_expire_enabled = True
+        self.script_disable_deny_script = False  # DEBUG SET-DISABLE-DENY-SCRIPTS (tests)
         # scripting; past busy-reply-threshold a script serves clients itself (engine.server.busy)
         self.scripting = Scripting(self, while_busy=process_events_while_blocked)
         # persistence: the RDB file and the AOF; replies may wait for an AOF write (aof_gate)
