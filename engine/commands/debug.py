@@ -29,7 +29,7 @@ from aof.replies import (
     verbatim,
 )
 from engine.commands.arguments import get_double, get_int
-from engine.errors import CommandError
+from engine.errors import CommandError, LoadError
 from engine.execution.registry import command
 from engine.materialize import iter_records, value_to_record
 from engine.types import encoding_name
@@ -141,6 +141,12 @@ def debug_cmd(c, argv):  # type: ignore[no-untyped-def]
         return _populate(c, argv)
     if sub == b"reload":
         return _reload(c, argv)
+    if sub == b"loadaof" and n == 2:
+        try:
+            c.server.aof.debug_loadaof()
+        except LoadError as exc:
+            raise CommandError(str(exc)) from None
+        return OK
     if sub == b"protocol" and n == 3:
         return _protocol(c.resp, argv[2].lower())
     if sub == b"set-disable-deny-scripts" and n == 3:

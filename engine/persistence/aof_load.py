@@ -34,7 +34,7 @@ from aof.reader import AofReader
 from engine.errors import LoadError
 from engine.persistence import aof_rewrite
 from engine.persistence.aof_replay import ReplayError, replay_into
-from engine.persistence.aof_state import AOF_ON
+from engine.persistence.aof_state import AOF_OFF, AOF_ON
 
 if TYPE_CHECKING:
     from engine.persistence.aof_state import AofState
@@ -89,6 +89,26 @@ def load_on_start(aof: AofState) -> int:
         keys = _replay(aof, d)
     open_on_start(aof)
     return keys
+
+
+def debug_loadaof(aof: AofState) -> None:
+    """DEBUG LOADAOF: what is buffered is written out, the dataset emptied and the AOF
+    directory loaded back, as at start (nothing of it is logged again or propagated).
+    Raises :class:`LoadError` where Redis would exit (no AOF, a damaged one)."""
+    srv = aof.server
+    if aof.state != AOF_OFF:
+        aof.write_out()
+    for db in srv.keyspace.dbs:
+        if db.data:
+            srv.signal_all(db)
+        db.clear()
+    try:
+        d = AofDirectory.open(aof.dirpath, srv.config.appendfilename)
+    except (AofError, OSError) as exc:
+        raise LoadError(f"Can't load the AOF: {exc}") from None
+    _replay(aof, d)
+    srv.dirty = 0
+    log.warning("Append Only File loaded by DEBUG LOADAOF")
 
 
 def _replay(aof: AofState, d: AofDirectory) -> int:

@@ -359,6 +359,12 @@ class AofState:
             self._executor = None
 
     # -- INFO -----------------------------------------------------------------------------------
+    def debug_loadaof(self) -> None:
+        """DEBUG LOADAOF (:func:`engine.persistence.aof_load.debug_loadaof`)."""
+        from engine.persistence.aof_load import debug_loadaof  # aof_load imports this module
+
+        debug_loadaof(self)
+
     def bgrewriteaof(self, in_exec: bool) -> bytes:
         """BGREWRITEAOF (bgrewriteaofCommand, :mod:`engine.persistence.aof_rewrite`)."""
         from engine.persistence import aof_rewrite
