@@ -181,9 +181,4 @@ def zdiff_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("zintercard", -3, "readonly", group=G, since="7.0.0", keys=lambda a: _numkeys(a, 1))
 def zintercard_cmd(c, argv):  # type: ignore[no-untyped-def]
-    numkeys = get_int(argv[1], "numkeys should be greater than 0")
-    if numkeys < 1:
-        raise CommandError("numkeys should be greater than 0")
-    if numkeys > len(argv) - 2:
-        raise CommandError("Number of keys can't be greater than number of args")
-    return _zsetop(c, argv, 1, "inter", None, card_only=True)
+    return _zsetop(c, argv, 1, "inter", None, card_only=True)  # zunionInterDiffGenericCommand
