@@ -10,6 +10,7 @@ gets the null reply of its command.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ ServeFn = Callable[["Client", "Database", bytes], "bytes | None"]
 
 
 class BlockState:
-    __slots__ = ("db", "keys", "serve", "timeout_reply", "timer", "cmd_name", "scan_all")
+    __slots__ = ("db", "keys", "serve", "timeout_reply", "timer", "cmd_name", "scan_all", "argv", "duration_ns")
 
     def __init__(self, db: Database, keys: list[bytes], serve: ServeFn, timeout_reply: bytes,
                  cmd_name: str, scan_all: bool = False) -> None:
@@ -38,6 +39,10 @@ class BlockState:
         # stream readers wait for different IDs: one that cannot be served does not stop
         # the clients queued after it (serveClientsBlockedOnStreamKey visits them all)
         self.scan_all = scan_all
+        # the command as sent and the time it ran before blocking: the slow log entry is
+        # written when the block ends (updateStatsOnUnblock), set by dispatch.call
+        self.argv: list[bytes] | None = None
+        self.duration_ns = 0
 
 
 class Blocking:
@@ -83,8 +88,16 @@ class Blocking:
 
     def _timed_out(self, c: Client) -> None:
         st = self._detach(c)
-        if st is not None:
+        if st is not None:  # a timed-out command is not logged (no updateStatsOnUnblock)
             c.unblocked(st.timeout_reply)
+
+    def _log_slow(self, c: Client, st: BlockState, served_ns: int) -> None:
+        """updateStatsOnUnblock, once a blocked command is served: it reaches the slow log
+        now, with the time it ran before blocking plus the time serving it took."""
+        srv = self.server
+        total = st.duration_ns + served_ns
+        if st.argv is not None and total >= srv.slowlog_threshold_ns:
+            srv.slowlog_push(c, st.argv, total // 1000)
 
     def unblock_with(self, c: Client, reply: bytes) -> bool:
         """CLIENT UNBLOCK: finish the block with ``reply`` (timeout or error)."""
@@ -112,6 +125,7 @@ class Blocking:
                     if st is None:  # stale entry
                         waiting.pop(pos)
                         continue
+                    t0 = time.perf_counter_ns()
                     try:
                         reply = st.serve(c, db, key)
                     except CommandError as exc:
@@ -124,5 +138,6 @@ class Blocking:
                             continue
                         break
                     self._detach(c)
+                    self._log_slow(c, st, time.perf_counter_ns() - t0)
                     c.unblocked(reply)
                     waiting = db.blocking.get(key)

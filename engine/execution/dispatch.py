@@ -267,7 +267,9 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         if reply and reply[0] == 45:  # "-": an error reply
             st[3] += 1
             srv.count_error(reply)
-        if dt >= srv.slowlog_threshold_ns:
+        if reply is None and c.blocked is not None:  # logged when the block ends
+            c.blocked.argv, c.blocked.duration_ns = argv, dt
+        elif dt >= srv.slowlog_threshold_ns and "skip_slowlog" not in cmd.flags:
             srv.slowlog_push(c, argv, dt // 1000)
         if dt >= srv.latency_threshold_ns:  # latencyAddSampleIfNeeded, in ms
             srv.latency.add("fast-command" if "fast" in cmd.flags else "command", dt // 1_000_000)
