@@ -22,7 +22,7 @@ G = "scripting"
 
 def _fcall(c, argv: list[bytes], ro: bool) -> bytes:  # type: ignore[no-untyped-def]
     funcs = c.server.scripting.functions
-    fi = funcs.functions.get(argv[1])
+    fi = funcs.functions.get(argv[1].lower())
     if fi is None:
         raise CommandError("Function not found")
     numkeys = parse_numkeys(c, argv, "Bad number of keys provided")

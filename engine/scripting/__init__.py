@@ -42,7 +42,7 @@ def script_flags(server: Any, argv: list[bytes]) -> frozenset[str] | None:
     name = argv[0].lower().decode("latin-1")
     s: Scripting = server.scripting
     if name.startswith("fcall"):
-        info = s.functions.functions.get(argv[1])
+        info = s.functions.functions.get(argv[1].lower())
         if info is None:
             return None
         flags = info.flags

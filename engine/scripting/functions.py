@@ -90,6 +90,8 @@ class Functions:
         self.host = host
         self._lua: LuaState | None = None  # made on first use: no lupa needed until then
         self.libraries: dict[bytes, Library] = {}
+        # every library's functions by lower-cased name: FCALL finds them in any case and
+        # two libraries cannot hold names differing only in case (functionDictType)
         self.functions: dict[bytes, FunctionInfo] = {}
 
     @property
@@ -142,8 +144,8 @@ class Functions:
         if not lib.functions:
             raise CommandError("No functions registered")
         for fname in lib.functions:
-            owner = functions.get(fname)
-            if owner is not None and not (old is not None and old.functions.get(fname) is owner):
+            owner = functions.get(fname.lower())
+            if owner is not None and not (old is not None and any(f is owner for f in old.functions.values())):
                 raise CommandError(f"Function {fname.decode('utf-8', 'surrogateescape')} already exists")
         if old is not None:
             _unlink(libraries, functions, old)
@@ -219,13 +221,13 @@ class Functions:
 
 def _link(libraries: dict[bytes, Library], functions: dict[bytes, FunctionInfo], lib: Library) -> None:
     libraries[lib.name] = lib
-    functions.update(lib.functions)
+    functions.update((fname.lower(), fi) for fname, fi in lib.functions.items())
 
 
 def _unlink(libraries: dict[bytes, Library], functions: dict[bytes, FunctionInfo], lib: Library) -> None:
     libraries.pop(lib.name, None)
     for fname in lib.functions:
-        functions.pop(fname, None)
+        functions.pop(fname.lower(), None)
 
 
 __all__ = ["ENGINE_NAME", "FunctionInfo", "Functions", "Library", "lib_metadata"]
