@@ -59,6 +59,15 @@ FAMILIES: dict[str, list[tuple[bytes | str | int, ...]]] = {
         ("sdiffstore", "d", "s", "s"), ("sinterstore", "d", "s", "nokey"), ("sadd", "p", "1", "2", "3"),
         ("spop", "p"), ("spop", "p", 1), ("spop", "p", 5), ("spop", "p"), ("srandmember", "s"), ("smove", "s", "q", "c"),
     ],
+    "zsets": [
+        ("zadd", "z", 1, "a", 2, "b", 3, "c"), ("zadd", "z", 1, "a"), ("zadd", "z", "incr", 1, "a"),
+        ("zincrby", "z", 2, "b"), ("zadd", "z", "nx", 5, "a"), ("zrem", "z", "x"), ("zrem", "z", "a"),
+        ("zadd", "z", 1, "d", 2, "e", 3, "f", 4, "g"), ("zremrangebyscore", "z", 0, 1), ("zremrangebyrank", "z", 0, 0),
+        ("zremrangebylex", "z", "-", "+"), ("zadd", "z", 1, "a", 2, "b", 3, "c", 4, "d"), ("zpopmin", "z"),
+        ("zpopmax", "z", 2), ("zmpop", 1, "z", "min"), ("zadd", "y", 1, "q"), ("zunionstore", "u", 2, "z", "y"),
+        ("zinterstore", "u", 2, "z", "y"), ("zdiffstore", "u", 1, "y"), ("zrangestore", "u", "y", 0, -1),
+        ("zrangestore", "u", "y", 5, 9), ("bzpopmin", "y", 1), ("zadd", "z2", 1, "a"), ("zrem", "z2", "a"),
+    ],
 }
 
 
