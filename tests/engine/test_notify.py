@@ -68,6 +68,16 @@ FAMILIES: dict[str, list[tuple[bytes | str | int, ...]]] = {
         ("zinterstore", "u", 2, "z", "y"), ("zdiffstore", "u", 1, "y"), ("zrangestore", "u", "y", 0, -1),
         ("zrangestore", "u", "y", 5, 9), ("bzpopmin", "y", 1), ("zadd", "z2", 1, "a"), ("zrem", "z2", "a"),
     ],
+    "other": [
+        ("geoadd", "geo", 13.36, 38.11, "a", 15.08, 37.50, "b"), ("geoadd", "geo", "nx", 13.36, 38.11, "a"),
+        ("geosearchstore", "gs", "geo", "fromlonlat", 15, 37, "byradius", 200, "km", "asc"),
+        ("georadius", "geo", 15, 37, 200, "km", "store", "gr"), ("georadius", "geo", 15, 37, 1, "km", "store", "gr"),
+        ("setbit", "b", 7, 1), ("setbit", "b", 7, 1), ("bitfield", "bf", "set", "u8", 0, 1, "get", "u8", 0),
+        ("bitfield", "bf", "get", "u8", 0), ("bitop", "or", "bo", "b", "bf"), ("bitop", "and", "bo", "nokey"),
+        ("pfadd", "hll", "a"), ("pfadd", "hll", "a"), ("pfadd", "hll2"), ("pfcount", "hll"),
+        ("pfmerge", "hm", "hll", "hll2"), ("set", "ex", "v", "px", 1), ("debug", "sleep", "0.01"), ("get", "ex"),
+        ("set", "ex2", "v", "px", 1), ("debug", "sleep", "0.01"), ("exists", "ex2"),
+    ],
 }
 
 
