@@ -28,8 +28,8 @@ from engine.commands.arguments import (
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import command
-from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
 from engine.keyspace.scan import parse_cursor, scan_items
+from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
 from engine.types import ZSetValue
 from rdbtools.glob import glob_matcher
 

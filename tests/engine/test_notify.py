@@ -68,6 +68,16 @@ FAMILIES: dict[str, list[tuple[bytes | str | int, ...]]] = {
         ("zinterstore", "u", 2, "z", "y"), ("zdiffstore", "u", 1, "y"), ("zrangestore", "u", "y", 0, -1),
         ("zrangestore", "u", "y", 5, 9), ("bzpopmin", "y", 1), ("zadd", "z2", 1, "a"), ("zrem", "z2", "a"),
     ],
+    "streams": [
+        ("xgroup", "create", "st", "g", "$", "mkstream"), ("xgroup", "createconsumer", "st", "g", "bob"),
+        ("xadd", "st", "1-1", "f", "v"), ("xadd", "st", "2-1", "f", "v"), ("xreadgroup", "group", "g", "alice",
+                                                                            "streams", "st", ">"),
+        ("xclaim", "st", "g", "mike", 0, "1-1", "force"), ("xgroup", "delconsumer", "st", "g", "lee"),
+        ("xautoclaim", "st", "g", "bob", 0, "1-1"), ("xgroup", "delconsumer", "st", "g", "bob"),
+        ("xgroup", "setid", "st", "g", "0"), ("xdel", "st", "1-1"), ("xdel", "st", "9-9"), ("xtrim", "st", "maxlen", 0),
+        ("xsetid", "st", "5-5"), ("xgroup", "destroy", "st", "g"), ("xadd", "no", "nomkstream", "*", "f", "v"),
+        ("xadd", "st", "maxlen", 0, "*", "f", "v"), ("xack", "st", "g", "1-1"),
+    ],
     "other": [
         ("geoadd", "geo", 13.36, 38.11, "a", 15.08, 37.50, "b"), ("geoadd", "geo", "nx", 13.36, 38.11, "a"),
         ("geosearchstore", "gs", "geo", "fromlonlat", 15, 37, "byradius", 200, "km", "asc"),
