@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.notify import flags_from_string, flags_to_string
 from rdbtools.glob import glob_matcher
 
 REDIS_VERSION = "7.0.15"  # the Redis this server answers as (INFO, HELLO, --version)
@@ -60,6 +61,9 @@ class ConfigSpec:
     # HIDDEN_CONFIG: CONFIG GET shows it only when asked for by its exact name.
     hidden: bool = False
     clamp: tuple[int, int] | None = None
+    # A special directive whose CONFIG SET value is one argument, spaces and all (no
+    # MULTI_ARG_CONFIG flag in Redis): the parser sees it unsplit.
+    one_arg: bool = False
     parse: Callable[[list[str]], Any] | None = field(default=None, repr=False)
     render: Callable[[Any], str] | None = field(default=None, repr=False)
 
@@ -118,6 +122,16 @@ def _parse_sig_flags(args: list[str]) -> str:
 
 
 _SHUTDOWN_FLAGS = ("save", "nosave", "now", "force")
+
+
+def _parse_notify_flags(args: list[str]) -> int:
+    """``notify-keyspace-events``: the class letters as flags (engine.notify)."""
+    if len(args) != 1:
+        raise ConfigValueError("wrong number of arguments")
+    flags = flags_from_string(args[0])
+    if flags is None:
+        raise ConfigValueError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+    return flags
 
 
 _COBL_CLASSES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
@@ -292,6 +306,9 @@ def _specs() -> list[ConfigSpec]:
         S("shutdown-timeout", "int", 10, lo=0, hi=INT_MAX),
         S("shutdown-on-sigint", "special", "default", parse=_parse_sig_flags),
         S("shutdown-on-sigterm", "special", "default", parse=_parse_sig_flags),
+        # keyspace notifications (engine.notify): kept as flags, shown in canonical order
+        S("notify-keyspace-events", "special", 0, parse=_parse_notify_flags, render=flags_to_string,
+          one_arg=True),
     ]
     noop = [  # accepted so redis.conf files load; no effect here
         ("stream-node-max-bytes", "memory", 4096), ("stream-node-max-entries", "int", 100),
@@ -307,7 +324,7 @@ def _specs() -> list[ConfigSpec]:
         ("replica-lazy-flush", "bool", False), ("lazyfree-lazy-user-del", "bool", False),
         ("lazyfree-lazy-user-flush", "bool", False), ("oom-score-adj", "string", "no"),
         ("oom-score-adj-values", "words", "0 200 800"), ("disable-thp", "bool", True),
-        ("latency-monitor-threshold", "int", 0), ("notify-keyspace-events", "string", ""),
+        ("latency-monitor-threshold", "int", 0),
         ("rdb-save-incremental-fsync", "bool", True), ("jemalloc-bg-thread", "bool", True),
         ("supervised", "string", "no"), ("syslog-enabled", "bool", False),
         ("syslog-ident", "string", "redis"), ("syslog-facility", "string", "local0"),

@@ -24,6 +24,11 @@ def push(resp: int, *parts: bytes | int | None) -> bytes:
     return encode_push([encode_int(p) if isinstance(p, int) else encode_bulk(p, r3) for p in parts], r3)
 
 
+# Commands whose replies are pub/sub pushes (addReplyPubsub*Subscribed/Unsubscribed set
+# CLIENT_PUSHING): CLIENT REPLY OFF/SKIP does not silence them, in RESP2 as in RESP3.
+PUSHED_REPLIES = frozenset({b"subscribe", b"unsubscribe", b"psubscribe", b"punsubscribe", b"ssubscribe",
+                            b"sunsubscribe"})
+
 CONTEXT_ALLOWED = frozenset({"subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe",
                              "punsubscribe", "ping", "quit", "reset"})
 
@@ -131,4 +136,4 @@ class PubSub:
         return len(subs)
 
 
-__all__ = ["CONTEXT_ALLOWED", "PubSub", "push", "subscribed_context_error"]
+__all__ = ["CONTEXT_ALLOWED", "PUSHED_REPLIES", "PubSub", "push", "subscribed_context_error"]

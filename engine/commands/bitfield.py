@@ -23,6 +23,7 @@ from engine.commands.bitmaps import G, bit_offset, read_string, string_for_bits
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.meta import CommandMeta, KeySpec
 from engine.execution.registry import command
+from engine.notify import NOTIFY_STRING, notify
 from rdbtools.numbers import string2ll
 
 BITFIELDOP_GET, BITFIELDOP_SET, BITFIELDOP_INCRBY = 0, 1, 2
@@ -161,6 +162,7 @@ def _bitfield(c, argv: list[bytes], readonly_cmd: bool) -> bytes:  # type: ignor
             changes += 1
     if changes:
         c.server.dirty += changes
+        notify(c.db, NOTIFY_STRING, b"setbit", argv[1])
     return b"".join(out)
 
 

@@ -6,6 +6,7 @@ from aof.replies import MINUS_ONE, ONE, ZERO, integer
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import command
+from engine.notify import NOTIFY_GENERIC, NOTIFY_STRING, notify
 from engine.types import EmbStr
 from rdbtools.numbers import string2ll
 
@@ -76,6 +77,7 @@ def setbit_cmd(c, argv):  # type: ignore[no-untyped-def]
         else:
             v[byte] &= ~(1 << bit) & 0xFF
         c.server.dirty += 1
+        notify(c.db, NOTIFY_STRING, b"setbit", argv[1])
     return ONE if old else ZERO
 
 
@@ -234,6 +236,7 @@ def bitop_cmd(c, argv):  # type: ignore[no-untyped-def]
     if maxlen == 0:
         if db.delete(dest):
             c.server.dirty += 1
+            notify(db, NOTIFY_GENERIC, b"del", dest)
         return ZERO
     if op == b"not":
         res = (~int.from_bytes(srcs[0], "big")) & ((1 << (8 * maxlen)) - 1)
@@ -251,4 +254,5 @@ def bitop_cmd(c, argv):  # type: ignore[no-untyped-def]
                 res ^= x
     db.set(dest, bytearray(res.to_bytes(maxlen, "big")))
     c.server.dirty += 1
+    notify(db, NOTIFY_STRING, b"set", dest)
     return integer(maxlen)

@@ -13,6 +13,7 @@ from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
 from engine.errors import CommandError
 from engine.execution.registry import command
+from engine.notify import NOTIFY_GENERIC, notify
 
 G = "generic"
 
@@ -58,10 +59,12 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):  # type: 
     # EXPIRE is never "already expired" just because a millisecond ticked in between
     if when <= (basetime or srv.keyspace.now_ms()) and not srv.loading:
         db.delete(key)
+        notify(db, NOTIFY_GENERIC, b"del", key)
         if srv.propagator.targets:
             c.rewritten = [[P.del_name(srv.config.lazyfree_lazy_expire), key]]
     else:
         db.expires[key] = when
+        notify(db, NOTIFY_GENERIC, b"expire", key)
         if srv.propagator.targets and (basetime or seconds):
             rw = list(argv)
             rw[0] = P.PEXPIREAT
@@ -131,5 +134,6 @@ def persist_cmd(c, argv):  # type: ignore[no-untyped-def]
         return ZERO
     if db.persist(argv[1]):
         c.server.dirty += 1
+        notify(db, NOTIFY_GENERIC, b"persist", argv[1])
         return ONE
     return ZERO

@@ -37,6 +37,7 @@ from engine.commands.zsets import _limits
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.meta import CommandMeta, KeySpec
 from engine.execution.registry import command
+from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
 from engine.types import ZSetValue
 
 # georadiusGeneric's flags
@@ -181,6 +182,7 @@ def _georadius(c, argv, src: int, flags: int):  # type: ignore[no-untyped-def]
             return EMPTY_ARRAY
         if db.delete(storekey):
             c.server.dirty += 1
+            notify(db, NOTIFY_GENERIC, b"del", storekey)
         return ZERO
     if count and sort == SORT_NONE and not anyflag:
         sort = SORT_ASC
@@ -196,7 +198,8 @@ def _georadius(c, argv, src: int, flags: int):  # type: ignore[no-untyped-def]
     conv = shape.conversion
     if storekey is None:
         return _reply(found[:returned], conv, withdist, withhash, withcoords, c.resp)
-    return _store(c, storekey, found[:returned], conv, storedist)
+    event = b"geosearchstore" if name.lower().startswith("geosearch") else b"georadiusstore"
+    return _store(c, storekey, found[:returned], conv, storedist, event)
 
 
 def _reply(points: list, conv: float, withdist: bool, withhash: bool, withcoords: bool, resp: int) -> bytes:
@@ -218,12 +221,14 @@ def _reply(points: list, conv: float, withdist: bool, withhash: bool, withcoords
     return b"".join(parts)
 
 
-def _store(c, key: bytes, points: list, conv: float, storedist: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _store(c, key: bytes, points: list, conv: float, storedist: bool,  # type: ignore[no-untyped-def]
+           event: bytes) -> bytes:
     """The matches as a new sorted set (scores: hashes, or distances in the unit)."""
     db = c.db
     if not points:
         if db.delete(key):
             c.server.dirty += 1
+            notify(db, NOTIFY_GENERIC, b"del", key)
         return ZERO
     z = ZSetValue(lp=False)
     maxlen = 0
@@ -237,6 +242,7 @@ def _store(c, key: bytes, points: list, conv: float, storedist: bool) -> bytes: 
     z.lp = len(z) <= me and maxlen <= mv  # zsetConvertToListpackIfNeeded
     db.set(key, z)
     c.server.dirty += len(points)
+    notify(db, NOTIFY_ZSET, event, key)
     return integer(len(points))
 
 

@@ -28,6 +28,7 @@ from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
+from engine.notify import NOTIFY_GENERIC, NOTIFY_HASH, notify
 from engine.types import HashValue
 from engine.types.strings import format_long_double, ld_add, parse_long_double
 from rdbtools.glob import glob_matcher
@@ -82,6 +83,7 @@ def hset_cmd(c, argv):  # type: ignore[no-untyped-def]
         if new and h.lp and len(h) > cfg.hash_max_listpack_entries:
             h.lp = False
         c.server.dirty += 1
+        notify(db, NOTIFY_HASH, b"hset", argv[1])
         return ONE if new else ZERO
     h = _hset(c, argv, "hset")
     cfg = c.server.config
@@ -91,6 +93,7 @@ def hset_cmd(c, argv):  # type: ignore[no-untyped-def]
         if h.set_field(argv[j], argv[j + 1], me, mv):
             created += 1
     c.server.dirty += (len(argv) - 2) // 2
+    notify(c.db, NOTIFY_HASH, b"hset", argv[1])
     return integer(created)
 
 
@@ -102,6 +105,7 @@ def hmset_cmd(c, argv):  # type: ignore[no-untyped-def]
     for j in range(2, len(argv), 2):
         h.set_field(argv[j], argv[j + 1], me, mv)
     c.server.dirty += (len(argv) - 2) // 2
+    notify(c.db, NOTIFY_HASH, b"hset", argv[1])
     return OK
 
 
@@ -114,6 +118,7 @@ def hsetnx_cmd(c, argv):  # type: ignore[no-untyped-def]
     h.try_conversion(argv[2:4], cfg.hash_max_listpack_value)
     h.set_field(argv[2], argv[3], cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
     c.server.dirty += 1
+    notify(c.db, NOTIFY_HASH, b"hset", argv[1])
     return ONE
 
 
@@ -139,12 +144,18 @@ def hdel_cmd(c, argv):  # type: ignore[no-untyped-def]
     if h is None:
         return ZERO
     n = 0
+    removed = False
     for f in argv[2:]:
         if h.pop(f, None) is not None:
             n += 1
             if not h:
                 c.db.delete(argv[1])
+                removed = True
                 break
+    if n:
+        notify(c.db, NOTIFY_HASH, b"hdel", argv[1])
+        if removed:
+            notify(c.db, NOTIFY_GENERIC, b"del", argv[1])
     c.server.dirty += n
     return integer(n)
 
@@ -185,6 +196,7 @@ def hincrby_cmd(c, argv):  # type: ignore[no-untyped-def]
     cfg = c.server.config
     h.set_field(argv[2], b"%d" % value, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
     c.server.dirty += 1
+    notify(c.db, NOTIFY_HASH, b"hincrby", argv[1])
     return integer(value)
 
 
@@ -210,6 +222,7 @@ def hincrbyfloat_cmd(c, argv):  # type: ignore[no-untyped-def]
     cfg = c.server.config
     h.set_field(argv[2], text, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
     c.server.dirty += 1
+    notify(c.db, NOTIFY_HASH, b"hincrbyfloat", argv[1])
     if c.server.propagator.targets:  # the final value, so float formatting cannot drift
         c.rewritten = [[P.HSET, argv[1], argv[2], text]]
     return bulk(text)

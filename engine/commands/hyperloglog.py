@@ -15,6 +15,7 @@ import random
 from aof.replies import OK, ONE, ZERO, array, bulk, integer, simple
 from engine.errors import CommandError, WrongTypeError
 from engine.execution.registry import command
+from engine.notify import NOTIFY_STRING, notify
 from engine.types import EmbStr
 from engine.types import hyperloglog as H
 
@@ -77,6 +78,7 @@ def pfadd_cmd(c, argv):  # type: ignore[no-untyped-def]
             raise _invalid_obj()
     if updated:
         c.server.dirty += updated
+        notify(db, NOTIFY_STRING, b"pfadd", key)
         H.invalidate_cache(o)
         return ONE
     return ZERO
@@ -153,6 +155,7 @@ def pfmerge_cmd(c, argv):  # type: ignore[no-untyped-def]
                     H.sparse_set(o, j, r, max_bytes)
     H.invalidate_cache(o)
     c.server.dirty += 1
+    notify(c.db, NOTIFY_STRING, b"pfadd", argv[1])
     return OK
 
 

@@ -20,6 +20,7 @@ from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import command
 from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
+from engine.notify import NOTIFY_GENERIC, notify
 from engine.types import EmbStr, HashValue, ListValue, type_name
 from rdbtools.glob import glob_matcher
 
@@ -53,6 +54,7 @@ def _del(c, argv):  # type: ignore[no-untyped-def]
     n = 0
     for k in argv[1:]:
         if db.peek(k) is not None and db.delete(k):
+            notify(db, NOTIFY_GENERIC, b"del", k)
             n += 1
     c.server.dirty += n
     return integer(n)
@@ -112,6 +114,8 @@ def _rename(c, argv, nx: bool):  # type: ignore[no-untyped-def]
     if expire is not None:
         db.expires[dst] = expire
     c.server.dirty += 1
+    notify(db, NOTIFY_GENERIC, b"rename_from", src)
+    notify(db, NOTIFY_GENERIC, b"rename_to", dst)
     return ONE if nx else OK
 
 
@@ -161,6 +165,7 @@ def copy_cmd(c, argv):  # type: ignore[no-untyped-def]
     if expire is not None:
         dstdb.expires[dst] = expire
     c.server.dirty += 1
+    notify(dstdb, NOTIFY_GENERIC, b"copy_to", dst)
     if dstdb is not srcdb:
         c.server.signal_keys(dstdb, [dst])
         if dstdb.mem is not None:  # maxmemory accounting: call() sees only the current db
@@ -190,6 +195,8 @@ def move_cmd(c, argv):  # type: ignore[no-untyped-def]
         dst.expires[key] = expire
     src.delete(key)
     c.server.dirty += 1
+    notify(src, NOTIFY_GENERIC, b"move_from", key)
+    notify(dst, NOTIFY_GENERIC, b"move_to", key)
     c.server.signal_keys(dst, [key])
     if dst.mem is not None:  # maxmemory accounting: call() sees only the current db
         c.server.memory.touched(dst, [key])
@@ -351,6 +358,7 @@ def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
     if ttl and ttl <= srv.keyspace.now_ms() and not srv.loading:
         if deleted:
             srv.dirty += 1
+            notify(db, NOTIFY_GENERIC, b"del", key)
             if srv.propagator.targets:
                 c.rewritten = [[P.DEL, key]]
         return OK
@@ -367,6 +375,7 @@ def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
     elif freq >= 0 and db.lfu:
         db.lru[key] = (c.server.keyspace.lfu_minutes() << 8) | freq
     c.server.dirty += 1
+    notify(db, NOTIFY_GENERIC, b"restore", key)
     return OK
 
 

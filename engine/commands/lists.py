@@ -23,6 +23,7 @@ from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_timeout_ms
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import command
+from engine.notify import NOTIFY_GENERIC, NOTIFY_LIST, notify
 from engine.types import ListValue
 
 G = "list"
@@ -52,6 +53,7 @@ def _push(c, argv, where: int, xx: bool) -> bytes:  # type: ignore[no-untyped-de
     else:
         lst.extend(argv[2:])
     c.server.dirty += len(argv) - 2
+    notify(db, NOTIFY_LIST, b"lpush" if where == HEAD else b"rpush", key)
     return integer(len(lst))
 
 
@@ -75,10 +77,18 @@ def rpushx_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _push(c, argv, TAIL, True)
 
 
-def _removed(c, key: bytes, lst, n: int) -> None:  # type: ignore[no-untyped-def]
+def _removed(c, key: bytes, lst, n: int, event: bytes) -> None:  # type: ignore[no-untyped-def]
+    """listElementsRemoved: the command's event, then the key deleted once the list is empty."""
+    db = c.db
+    notify(db, NOTIFY_LIST, event, key)
     if not lst:
-        c.db.delete(key)
+        db.delete(key)
+        notify(db, NOTIFY_GENERIC, b"del", key)
     c.server.dirty += n
+
+
+def _pop_event(where: int) -> bytes:
+    return b"lpop" if where == HEAD else b"rpop"
 
 
 def range_reply(lst, start: int, end: int, reverse: bool = False) -> bytes:  # type: ignore[no-untyped-def]
@@ -122,12 +132,12 @@ def _pop(c, argv, where: int) -> bytes:  # type: ignore[no-untyped-def]
         return EMPTY_ARRAY
     if not hascount:
         v = lst.popleft() if where == HEAD else lst.pop()
-        _removed(c, key, lst, 1)
+        _removed(c, key, lst, 1, _pop_event(where))
         return BULK % (len(v), v)  # bulk(v), inline: the hot path
     n = min(count, len(lst))
     pop = lst.popleft if where == HEAD else lst.pop
     items = [pop() for _ in range(n)]
-    _removed(c, key, lst, n)
+    _removed(c, key, lst, n, _pop_event(where))
     return bulks(items)
 
 
@@ -174,6 +184,7 @@ def lset_cmd(c, argv):  # type: ignore[no-untyped-def]
         raise CommandError("index out of range")
     lst[idx] = argv[3]
     c.server.dirty += 1
+    notify(c.db, NOTIFY_LIST, b"lset", argv[1])
     return OK
 
 
@@ -234,7 +245,7 @@ def ltrim_cmd(c, argv):  # type: ignore[no-untyped-def]
             lst.popleft()
         for _ in range(rtrim):
             lst.pop()
-    _removed(c, argv[1], lst, ltrim + rtrim)
+    _removed(c, argv[1], lst, ltrim + rtrim, b"ltrim")
     return OK
 
 
@@ -268,7 +279,7 @@ def lrem_cmd(c, argv):  # type: ignore[no-untyped-def]
             keep.append(x)
     lst.clear()
     lst.extend(keep)
-    _removed(c, argv[1], lst, removed)
+    _removed(c, argv[1], lst, removed, b"lrem")
     return integer(removed)
 
 
@@ -290,6 +301,7 @@ def linsert_cmd(c, argv):  # type: ignore[no-untyped-def]
         return MINUS_ONE
     lst.insert(idx + 1 if after else idx, argv[4])
     c.server.dirty += 1
+    notify(c.db, NOTIFY_LIST, b"linsert", argv[1])
     return integer(len(lst))
 
 
@@ -374,8 +386,11 @@ def lmove_generic(c, src: bytes, dst: bytes, wf: int, wt: int) -> bytes:  # type
         dl.appendleft(v)
     else:
         dl.append(v)
+    notify(db, NOTIFY_LIST, b"lpush" if wt == HEAD else b"rpush", dst)  # lmoveHandlePush
+    notify(db, NOTIFY_LIST, _pop_event(wf), src)
     if not sl:
         db.delete(src)
+        notify(db, NOTIFY_GENERIC, b"del", src)
     c.server.dirty += 1
     return bulk(v)
 
@@ -398,7 +413,7 @@ def _pop_range_with_key(c, key: bytes, lst, where: int, count: int) -> bytes:  #
     n = min(count, len(lst))
     pop = lst.popleft if where == HEAD else lst.pop
     items = [pop() for _ in range(n)]
-    _removed(c, key, lst, n)
+    _removed(c, key, lst, n, _pop_event(where))
     return pair(bulk(key), bulks(items))
 
 
@@ -428,7 +443,7 @@ def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:  #
         if count != -1:
             return _pop_range_with_key(c, key, lst, where, count)
         v = lst.popleft() if where == HEAD else lst.pop()
-        _removed(c, key, lst, 1)
+        _removed(c, key, lst, 1, _pop_event(where))
         return pair(bulk(key), bulk(v))
     return None
 
@@ -449,7 +464,7 @@ def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int,
         if count != -1:
             return _pop_range_with_key(cl, key, lst, where, count)
         v = lst.popleft() if where == HEAD else lst.pop()
-        _removed(cl, key, lst, 1)
+        _removed(cl, key, lst, 1, _pop_event(where))
         return pair(bulk(key), bulk(v))
 
     c.server.blocking.block(c, keys, timeout_ms, serve, null, name)

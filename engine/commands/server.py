@@ -111,7 +111,7 @@ def config_set(c, argv):  # type: ignore[no-untyped-def]
             if spec.name == "client-output-buffer-limit":  # performInterfaceSet: sdssplitlen(" ")
                 args = val.split(" ") if val else []
             else:
-                args = val.split() if spec.kind in ("special", "words") else [val]
+                args = val.split() if spec.kind in ("special", "words") and not spec.one_arg else [val]
             if spec.kind == "special" and not args and spec.name == "save":
                 args = [""]
             try:

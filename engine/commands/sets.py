@@ -22,6 +22,7 @@ from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
+from engine.notify import NOTIFY_GENERIC, NOTIFY_SET, notify
 from engine.types import SetValue
 from rdbtools.glob import glob_matcher
 
@@ -60,6 +61,7 @@ def sadd_cmd(c, argv):  # type: ignore[no-untyped-def]
         added += 1
     if added:
         c.server.dirty += added
+        notify(db, NOTIFY_SET, b"sadd", key)
     return integer(added)
 
 
@@ -76,6 +78,10 @@ def srem_cmd(c, argv):  # type: ignore[no-untyped-def]
             if not s:
                 c.db.delete(argv[1])
                 break
+    if n:
+        notify(c.db, NOTIFY_SET, b"srem", argv[1])
+        if not s:
+            notify(c.db, NOTIFY_GENERIC, b"del", argv[1])
     c.server.dirty += n
     return integer(n)
 
@@ -121,9 +127,11 @@ def spop_cmd(c, argv):  # type: ignore[no-untyped-def]
         s = _set(db, key)
         if s is None or count == 0:
             return set_of_bulks([], c.resp)
+        notify(db, NOTIFY_SET, b"spop", key)
         if count >= len(s):
             members = s.ordered()
             db.delete(key)
+            notify(db, NOTIFY_GENERIC, b"del", key)
             rw = [[P.DEL, key]]
         else:
             members = random.sample(list(s), count)
@@ -139,8 +147,10 @@ def spop_cmd(c, argv):  # type: ignore[no-untyped-def]
         return NULL3 if c.resp == 3 else NULL_BULK
     m = random.choice(list(s)) if len(s) < 64 else next(iter(random.sample(list(s), 1)))
     s.discard(m)
+    notify(db, NOTIFY_SET, b"spop", key)
     if not s:
         db.delete(key)
+        notify(db, NOTIFY_GENERIC, b"del", key)
     c.server.dirty += 1
     if c.server.propagator.targets:
         c.rewritten = [[P.SREM, key, m]]
@@ -183,12 +193,16 @@ def smove_cmd(c, argv):  # type: ignore[no-untyped-def]
     if m not in src:
         return ZERO
     src.discard(m)
+    notify(db, NOTIFY_SET, b"srem", argv[1])
     if not src:
         db.delete(argv[1])
+        notify(db, NOTIFY_GENERIC, b"del", argv[1])
     if dst is None:
         dst = SetValue.create_for(m)
         db.add(argv[2], dst)
-    dst.add_member(m, _max_intset(c))
+    if m not in dst:
+        dst.add_member(m, _max_intset(c))
+        notify(db, NOTIFY_SET, b"sadd", argv[2])
     c.server.dirty += 1
     return ONE
 
@@ -209,14 +223,16 @@ def _result_set(c, members) -> SetValue:  # type: ignore[no-untyped-def]
     return s
 
 
-def _store(c, dst: bytes, result: SetValue) -> bytes:  # type: ignore[no-untyped-def]
+def _store(c, dst: bytes, result: SetValue, event: bytes) -> bytes:  # type: ignore[no-untyped-def]
     db = c.db
     if result:
         db.set(dst, result)
         c.server.dirty += 1
+        notify(db, NOTIFY_SET, event, dst)
         return integer(len(result))
     if db.delete(dst):
         c.server.dirty += 1
+        notify(db, NOTIFY_GENERIC, b"del", dst)
     return ZERO
 
 
@@ -247,8 +263,9 @@ def sinterstore_cmd(c, argv):  # type: ignore[no-untyped-def]
     if any(s is None for s in sets):
         if c.db.delete(argv[1]):
             c.server.dirty += 1
+            notify(c.db, NOTIFY_GENERIC, b"del", argv[1])
         return ZERO
-    return _store(c, argv[1], _result_set(c, _inter(sets)))  # type: ignore[arg-type]
+    return _store(c, argv[1], _result_set(c, _inter(sets)), b"sinterstore")  # type: ignore[arg-type]
 
 
 def _numkeys(a: list[bytes], idx: int) -> list[int]:
@@ -304,7 +321,7 @@ def sunion_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("sunionstore", -3, "write denyoom", 1, -1, 1, group=G)
 def sunionstore_cmd(c, argv):  # type: ignore[no-untyped-def]
-    return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), False)))
+    return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), False)), b"sunionstore")
 
 
 @command("sdiff", -2, "readonly", 1, -1, 1, group=G)
@@ -315,7 +332,7 @@ def sdiff_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("sdiffstore", -3, "write denyoom", 1, -1, 1, group=G)
 def sdiffstore_cmd(c, argv):  # type: ignore[no-untyped-def]
-    return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), True)))
+    return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), True)), b"sdiffstore")
 
 
 @command("sscan", -3, "readonly", 1, 1, 1, group=G, since="2.8.0")

@@ -19,6 +19,7 @@ from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.meta import Arg, CommandMeta, KeySpec
 from engine.execution.registry import command
+from engine.notify import NOTIFY_GENERIC, NOTIFY_LIST, notify
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
 from engine.types.strings import parse_float_text, strtod_range_error
 
@@ -292,8 +293,10 @@ def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:  # type: ignore
         db.set(store, ListValue(b"" if v is None else (v if v.__class__ is bytes else bytes(v))
                                 for v in out))
         c.server.dirty += len(out)
+        notify(db, NOTIFY_LIST, b"sortstore", store)
     elif db.delete(store):
         c.server.dirty += 1
+        notify(db, NOTIFY_GENERIC, b"del", store)
     return integer(len(out))
 
 

@@ -29,6 +29,7 @@ from aof.replies import (
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import command
+from engine.notify import NOTIFY_STREAM, notify
 from engine.types.streams import (
     MAX_ID,
     NACK,
@@ -393,10 +394,12 @@ def xadd_cmd(c, argv):  # type: ignore[no-untyped-def]
     s.append(new, fv, cfg.stream_node_max_bytes, cfg.stream_node_max_entries)
     s.wake += 1
     c.server.dirty += 1
+    notify(c.db, NOTIFY_STREAM, b"xadd", argv[1])
     idb = id_bytes(new)
     rewritten = None
     if a.strategy:
-        _trim(s, a)
+        if _trim(s, a):
+            notify(c.db, NOTIFY_STREAM, b"xtrim", argv[1])
         if a.approx and propagating(c):
             rewritten = list(argv)
             _rewrite_trim(s, a, rewritten)
@@ -417,6 +420,7 @@ def xtrim_cmd(c, argv):  # type: ignore[no-untyped-def]
         return ZERO
     deleted = _trim(s, a)
     if deleted:
+        notify(c.db, NOTIFY_STREAM, b"xtrim", argv[1])
         if a.approx and propagating(c):
             rewritten = list(argv)
             _rewrite_trim(s, a, rewritten)
@@ -489,6 +493,7 @@ def xdel_cmd(c, argv):  # type: ignore[no-untyped-def]
             s.first_id = 0
         elif first_entry:
             s.first_id = s.ids[0]
+        notify(c.db, NOTIFY_STREAM, b"xdel", argv[1])
         c.server.dirty += deleted
     return integer(deleted)
 
@@ -529,6 +534,7 @@ def xsetid_cmd(c, argv):  # type: ignore[no-untyped-def]
     if max_xdel:
         s.max_deleted = max_xdel
     c.server.dirty += 1
+    notify(c.db, NOTIFY_STREAM, b"xsetid", argv[1])
     return b"+OK\r\n"
 
 

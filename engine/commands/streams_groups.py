@@ -39,6 +39,7 @@ from engine.commands.streams import (
 )
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import command, container, subcommand
+from engine.notify import NOTIFY_STREAM, notify
 from engine.types.streams import (
     NACK,
     SCG_INVALID_ENTRIES_READ,
@@ -142,6 +143,7 @@ def xgroup_create(c, argv):  # type: ignore[no-untyped-def]
         raise CommandError("Consumer Group name already exists", "BUSYGROUP")
     s.groups[gname] = Group(gid, entries_read)
     c.server.dirty += 1
+    notify(c.db, NOTIFY_STREAM, b"xgroup-create", argv[2])
     return OK
 
 
@@ -157,6 +159,7 @@ def xgroup_setid(c, argv):  # type: ignore[no-untyped-def]
     cg.last_id = gid
     cg.entries_read = entries_read
     c.server.dirty += 1
+    notify(c.db, NOTIFY_STREAM, b"xgroup-setid", argv[2])
     return OK
 
 
@@ -168,6 +171,7 @@ def xgroup_destroy(c, argv):  # type: ignore[no-untyped-def]
     del s.groups[gname]
     s.wake += 1  # signalKeyAsReady: blocked XREADGROUP clients get NOGROUP
     c.server.dirty += 1
+    notify(c.db, NOTIFY_STREAM, b"xgroup-destroy", argv[2])
     return ONE
 
 
@@ -178,6 +182,7 @@ def xgroup_createconsumer(c, argv):  # type: ignore[no-untyped-def]
     if created is None:
         return ZERO
     c.server.dirty += 1
+    notify(c.db, NOTIFY_STREAM, b"xgroup-createconsumer", argv[2])
     return ONE
 
 
@@ -190,6 +195,7 @@ def xgroup_delconsumer(c, argv):  # type: ignore[no-untyped-def]
         pending = len(cons.pel)
         cg.delete_consumer(cons)
         c.server.dirty += 1
+        notify(c.db, NOTIFY_STREAM, b"xgroup-delconsumer", argv[2])
     return integer(pending)
 
 
@@ -369,6 +375,7 @@ def xclaim_cmd(c, argv):  # type: ignore[no-untyped-def]
             if consumer is None:
                 consumer = grp.create_consumer(cname)
                 srv.dirty += 1
+                notify(c.db, NOTIFY_STREAM, b"xgroup-createconsumer", argv[1])
         old = nack.consumer
         if old is not consumer and old is not None:
             old.remove(i)
@@ -449,6 +456,7 @@ def xautoclaim_cmd(c, argv):  # type: ignore[no-untyped-def]
             if consumer is None:
                 consumer = grp.create_consumer(cname)
                 srv.dirty += 1
+                notify(c.db, NOTIFY_STREAM, b"xgroup-createconsumer", argv[1])
         _claim_nack(grp, i, nack, consumer)
         nack.delivery_time = now
         if not justid:

@@ -22,6 +22,7 @@ from engine.commands.streams import (
 )
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import command
+from engine.notify import NOTIFY_STREAM, notify
 from engine.types.streams import MAX_ID, StreamValue
 
 XREAD_BLOCKED_DEFAULT_COUNT = 1000
@@ -144,6 +145,7 @@ def _xread(c, argv, xreadgroup: bool):  # type: ignore[no-untyped-def]
             if cons is None:
                 cons = grp.create_consumer(cname)
                 c.server.dirty += 1
+                notify(c.db, NOTIFY_STREAM, b"xgroup-createconsumer", key)
                 if noack and prop is not None:
                     prop.append([b"XGROUP", b"CREATECONSUMER", key, gname, cname])
             if history:
@@ -211,6 +213,7 @@ def _block(c, keys, ids, timeout, count, gname, cname, noack) -> None:  # type: 
             if cons is None:
                 cons = grp.create_consumer(cname)
                 srv.dirty += 1
+                notify(db_, NOTIFY_STREAM, b"xgroup-createconsumer", key)
                 if noack and prop is not None:
                     prop.append([b"XGROUP", b"CREATECONSUMER", key, gname, cname])
             body = reply_with_range(s, start, MAX_ID, count, grp, cons, noack, prop, key, gname)

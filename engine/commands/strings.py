@@ -22,6 +22,7 @@ from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
 from engine.errors import CommandError, NotIntegerError, SyntaxErr, WrongTypeError
 from engine.execution.meta import CommandMeta, KeySpec
 from engine.execution.registry import command
+from engine.notify import NOTIFY_GENERIC, NOTIFY_STRING, notify
 from engine.types import EmbStr
 from engine.types.strings import format_long_double, ld_add, parse_int, parse_long_double
 
@@ -125,8 +126,10 @@ def set_generic(c, key: bytes, val: bytes, flags: int, expire: bytes | None, cmd
         return NULL3 if c.resp == 3 else NULL_BULK
     db.set(key, val, keepttl=bool(flags & KEEPTTL))
     c.server.dirty += 1
+    notify(db, NOTIFY_STRING, b"set", key)
     if expire is not None:
         db.expires[key] = when
+        notify(db, NOTIFY_GENERIC, b"expire", key)
         if c.server.propagator.targets:
             c.rewritten = [[P.SET, key, val, P.PXAT, b"%d" % when]]
     elif flags & GET and argv is not None and c.server.propagator.targets:
@@ -147,8 +150,11 @@ def get_cmd(c, argv):  # type: ignore[no-untyped-def]
 @command("set", -3, "write denyoom", 1, 1, 1, group=S)
 def set_cmd(c, argv):  # type: ignore[no-untyped-def]
     if len(argv) == 3:  # fast path: plain SET
-        c.db.set(argv[1], argv[2])
+        db = c.db
+        db.set(argv[1], argv[2])
         c.server.dirty += 1
+        if db.ks.config.notify_keyspace_events:  # notify()'s own first check, without the call: hot
+            notify(db, NOTIFY_STRING, b"set", argv[1])
         return OK
     flags, expire = parse_extended(argv, 3, True)
     return set_generic(c, argv[1], argv[2], flags, expire, "set", argv=argv)
@@ -184,16 +190,19 @@ def getex_cmd(c, argv):  # type: ignore[no-untyped-def]
     if flags & (EXAT | PXAT) and when <= srv.keyspace.now_ms() and not srv.loading:
         db.delete(key)
         srv.dirty += 1
+        notify(db, NOTIFY_GENERIC, b"del", key)
         if srv.propagator.targets:
             c.rewritten = [[P.del_name(srv.config.lazyfree_lazy_expire), key]]
     elif expire is not None:
         db.expires[key] = when
         srv.dirty += 1
+        notify(db, NOTIFY_GENERIC, b"expire", key)
         if srv.propagator.targets:
             c.rewritten = [[P.PEXPIREAT, key, b"%d" % when]]
     elif flags & PERSIST:
         if db.persist(key):
             srv.dirty += 1
+            notify(db, NOTIFY_GENERIC, b"persist", key)
             if srv.propagator.targets:
                 c.rewritten = [[P.PERSIST, key]]
     return reply
@@ -208,6 +217,7 @@ def getdel_cmd(c, argv):  # type: ignore[no-untyped-def]
     db.delete(argv[1])
     srv = c.server
     srv.dirty += 1
+    notify(db, NOTIFY_GENERIC, b"del", argv[1])
     if srv.propagator.targets:
         c.rewritten = [[P.del_name(srv.config.lazyfree_lazy_user_del), argv[1]]]
     return bulk(v)
@@ -218,6 +228,7 @@ def getset_cmd(c, argv):  # type: ignore[no-untyped-def]
     db = c.db
     v = _str_or_none(db, argv[1])
     db.set(argv[1], argv[2])
+    notify(db, NOTIFY_STRING, b"set", argv[1])
     c.server.dirty += 1
     if c.server.propagator.targets:
         c.rewritten = [[P.SET, argv[1], argv[2]]]
@@ -248,6 +259,7 @@ def _mset(c, argv, nx: bool):  # type: ignore[no-untyped-def]
     s = db.set
     for j in range(1, len(argv), 2):
         s(argv[j], argv[j + 1])
+        notify(db, NOTIFY_STRING, b"set", argv[j])
     c.server.dirty += (len(argv) - 1) // 2
     return ONE if nx else OK
 
@@ -279,6 +291,7 @@ def _incr(c, key: bytes, incr: int) -> bytes:  # type: ignore[no-untyped-def]
             raise CommandError("increment or decrement would overflow")
         db.replace(key, b"%d" % value)
     c.server.dirty += 1
+    notify(db, NOTIFY_STRING, b"incrby", key)
     return INTEGER % value  # integer(value), inline: the hot path
 
 
@@ -325,6 +338,7 @@ def incrbyfloat_cmd(c, argv):  # type: ignore[no-untyped-def]
     else:
         db.replace(key, new)
     c.server.dirty += 1
+    notify(db, NOTIFY_STRING, b"incrbyfloat", key)
     if c.server.propagator.targets:  # the final value, so float formatting cannot drift
         c.rewritten = [[P.SET, key, bytes(new), P.KEEPTTL]]
     return bulk(new)
@@ -348,6 +362,7 @@ def append_cmd(c, argv):  # type: ignore[no-untyped-def]
         old += argv[2]
         total = len(old)
     c.server.dirty += 1
+    notify(db, NOTIFY_STRING, b"append", key)
     return integer(total)
 
 
@@ -386,6 +401,7 @@ def setrange_cmd(c, argv):  # type: ignore[no-untyped-def]
         o.extend(bytes(end - len(o)))
     o[offset:end] = value
     c.server.dirty += 1
+    notify(db, NOTIFY_STRING, b"setrange", key)
     return integer(len(o))
 
 

@@ -137,7 +137,7 @@ def _zsetop(c, argv, numidx: int, op: str, dst: bytes | None, card_only: bool = 
     if dst is not None:
         if len(z) and len(z) <= me and max(len(m) for m in z.dict) <= mv:
             z.lp = True
-        return _store_zset(c, dst, z)
+        return _store_zset(c, dst, z, b"z%sstore" % op.encode())
     return _pairs_reply(list(z.items()), withscores, c.resp)
 
 

@@ -31,7 +31,7 @@ from engine.types import ZSetValue
 def _pop_items(c, key: bytes, z: ZSetValue, count: int, maxside: bool) -> list[tuple[bytes, float]]:  # type: ignore[no-untyped-def]
     n = min(count, len(z))
     items = z.range_by_rank(0, n - 1, maxside)
-    _remove_items(c, key, z, items)
+    _remove_items(c, key, z, items, b"zpopmax" if maxside else b"zpopmin")
     return items
 
 

@@ -233,7 +233,7 @@ def zrangestore_cmd(c, argv):  # type: ignore[no-untyped-def]
     z = ZSetValue(lp=not ((hint if items is not None else -1) > me))
     for m, s in items or []:
         z.insert(m, s, me, mv)
-    return _store_zset(c, argv[1], z)
+    return _store_zset(c, argv[1], z, b"zrangestore")
 
 
 @command("zcount", 4, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
@@ -270,7 +270,7 @@ def zremrangebyrank_cmd(c, argv):  # type: ignore[no-untyped-def]
     z = _zset(c.db, argv[1])
     if z is None:
         return ZERO
-    return _remove_items(c, argv[1], z, rank_range(z, start, end, False))
+    return _remove_items(c, argv[1], z, rank_range(z, start, end, False), b"zremrangebyrank")
 
 
 @command("zremrangebyscore", 4, "write", 1, 1, 1, group=G, since="1.2.0")
@@ -279,7 +279,7 @@ def zremrangebyscore_cmd(c, argv):  # type: ignore[no-untyped-def]
     z = _zset(c.db, argv[1])
     if z is None:
         return ZERO
-    return _remove_items(c, argv[1], z, score_range(z, r, False))
+    return _remove_items(c, argv[1], z, score_range(z, r, False), b"zremrangebyscore")
 
 
 @command("zremrangebylex", 4, "write", 1, 1, 1, group=G, since="2.8.9")
@@ -288,4 +288,4 @@ def zremrangebylex_cmd(c, argv):  # type: ignore[no-untyped-def]
     z = _zset(c.db, argv[1])
     if z is None:
         return ZERO
-    return _remove_items(c, argv[1], z, lex_range(z, lo, hi, False))
+    return _remove_items(c, argv[1], z, lex_range(z, lo, hi, False), b"zremrangebylex")

@@ -29,6 +29,7 @@ from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
+from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
 from engine.types import ZSetValue
 from rdbtools.glob import glob_matcher
 
@@ -91,10 +92,12 @@ def _zadd(c, argv, incr: bool) -> bytes:  # type: ignore[no-untyped-def]
         if cur is None:
             z.insert(m, score, me, mv)
             c.server.dirty += 1
+            notify(db, NOTIFY_ZSET, b"zadd", argv[1])
             return ONE
         if cur != score:
             z.set_score(m, cur, score)
             c.server.dirty += 1
+            notify(db, NOTIFY_ZSET, b"zadd", argv[1])
         return ZERO
     while j < len(argv):
         o = argv[j].lower()
@@ -165,6 +168,8 @@ def _zadd(c, argv, incr: bool) -> bytes:  # type: ignore[no-untyped-def]
                 processed += 1
     finally:
         c.server.dirty += added + updated
+        if added or updated:
+            notify(db, NOTIFY_ZSET, b"zincr" if incr else b"zadd", key)
     if incr:
         if processed:
             return double(score, c.resp)
@@ -194,8 +199,17 @@ def zrem_cmd(c, argv):  # type: ignore[no-untyped-def]
             if not len(z):
                 c.db.delete(argv[1])
                 break
+    if n:
+        _removed_events(c.db, argv[1], z, b"zrem")
     c.server.dirty += n
     return integer(n)
+
+
+def _removed_events(db, key: bytes, z: ZSetValue, event: bytes) -> None:  # type: ignore[no-untyped-def]
+    """The event of a removal, then ``del`` when it emptied (and so deleted) the key."""
+    notify(db, NOTIFY_ZSET, event, key)
+    if not len(z):
+        notify(db, NOTIFY_GENERIC, b"del", key)
 
 
 @command("zcard", 2, "readonly fast", 1, 1, 1, group=G, since="1.2.0")
@@ -242,14 +256,16 @@ def zrevrank_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _rank(c, argv, True)
 
 
-def _store_zset(c, dst: bytes, z: ZSetValue) -> bytes:  # type: ignore[no-untyped-def]
+def _store_zset(c, dst: bytes, z: ZSetValue, event: bytes) -> bytes:  # type: ignore[no-untyped-def]
     db = c.db
     if len(z):
         db.set(dst, z)
         c.server.dirty += 1
+        notify(db, NOTIFY_ZSET, event, dst)
         return integer(len(z))
     if db.delete(dst):
         c.server.dirty += 1
+        notify(db, NOTIFY_GENERIC, b"del", dst)
     return ZERO
 
 
@@ -258,11 +274,13 @@ def _numkeys(a: list[bytes], idx: int) -> list[int]:
     return list(range(idx + 1, idx + 1 + n))
 
 
-def _remove_items(c, key: bytes, z: ZSetValue, items) -> bytes:  # type: ignore[no-untyped-def]
+def _remove_items(c, key: bytes, z: ZSetValue, items, event: bytes) -> bytes:  # type: ignore[no-untyped-def]
     for m, _ in items:
         z.remove(m)
     if not len(z):
         c.db.delete(key)
+    if items:
+        _removed_events(c.db, key, z, event)
     c.server.dirty += len(items)
     return integer(len(items))
 

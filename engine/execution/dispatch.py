@@ -18,7 +18,7 @@ from engine.errors import CommandError
 from engine.execution.registry import ARBITRARY_KEYS, TABLE, Command
 from engine.execution.transaction import discard
 from engine.latency import Histogram
-from engine.pubsub import subscribed_context_error
+from engine.pubsub import PUSHED_REPLIES, subscribed_context_error
 
 if TYPE_CHECKING:
     from engine.execution.client import Client
@@ -104,6 +104,9 @@ def execute(c: Client, argv: list[bytes]) -> bytes | None:
     """processCommand for one command of ``c``; the reply, or None when it blocked."""
     reply = _process(c, argv)
     if c.reply_off or c.reply_skip:
+        if argv[0].lower() in PUSHED_REPLIES:  # CLIENT_PUSHING: never silenced
+            silence(c, None)
+            return reply
         return silence(c, reply)
     return reply
 

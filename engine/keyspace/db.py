@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from engine.notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, notify
+
 if TYPE_CHECKING:
     from engine.config import Config
     from engine.keyspace.memory import DbMemory
@@ -92,6 +94,8 @@ class Database:
         v = self.data.get(key)
         if v is None:
             self.misses += 1
+            if self.ks.config.notify_keyspace_events & NOTIFY_KEY_MISS:
+                notify(self, NOTIFY_KEY_MISS, b"keymiss", key)
             return None
         exp = self.expires
         if exp:
@@ -99,6 +103,7 @@ class Database:
             if when is not None and self.ks.lookup_ms() > when:
                 self.expire_key(key)
                 self.misses += 1
+                notify(self, NOTIFY_KEY_MISS, b"keymiss", key)
                 return None
         if self.lfu:
             self.lfu_touch(key)
@@ -139,14 +144,15 @@ class Database:
                     exp.pop(key, None)  # still there while clients are paused: logically gone
                 elif not keepttl:
                     del exp[key]
-        if self.lfu:  # setKey: lookupKeyWrite touches an existing key; a new one starts at LFU_INIT_VAL
-            if key in self.data:
+        data = self.data
+        if key in data:  # setKey: lookupKeyWrite touches an existing key
+            if self.lfu:
                 self.lfu_touch(key)
             else:
-                self.lru[key] = (self.ks.lfu_minutes() << 8) | LFU_INIT_VAL
+                self.lru[key] = self.clock
+            data[key] = value
         else:
-            self.lru[key] = self.clock
-        self.data[key] = value
+            self.add(key, value)
 
     def replace(self, key: bytes, value: Any) -> None:
         """dbOverwrite: a new value for an existing key, keeping its TTL."""
@@ -157,12 +163,14 @@ class Database:
             self.lru[key] = self.clock
 
     def add(self, key: bytes, value: Any) -> None:
-        """dbAdd: the key is known to be absent."""
+        """dbAdd: the key is known to be absent (a new key starts at LFU_INIT_VAL)."""
         self.data[key] = value
         if self.lfu:
             self.lru[key] = (self.ks.lfu_minutes() << 8) | LFU_INIT_VAL
         else:
             self.lru[key] = self.clock
+        if self.ks.config.notify_keyspace_events & NOTIFY_NEW:
+            notify(self, NOTIFY_NEW, b"new", key)
 
     def delete(self, key: bytes) -> bool:
         if self.data.pop(key, None) is None:
@@ -188,6 +196,7 @@ class Database:
         if ks.latency is not None:
             ks.latency.add_if_needed("expire-del", (time.perf_counter_ns() - t0) // 1_000_000)
         ks.expired_keys += 1
+        notify(self, NOTIFY_EXPIRED, b"expired", key)
         if self.watched:
             self.touch_watched(key)  # signalModifiedKey
         p = self.ks.propagator
@@ -319,6 +328,8 @@ class Keyspace:
         self.evicted_keys = 0
         self.propagator: Propagator | None = None  # set by the server
         self.latency: LatencyMonitor | None = None  # set by the server: expire/eviction samples
+        # set by the server: PubSub.publish, where keyspace notifications go (engine.notify)
+        self.publish: Callable[[bytes, bytes], int] | None = None
         self.replica_ro = False  # a read-only replica: expired keys stay until the master's DEL
         # checkClientPauseTimeoutAndReturnIfPaused, set by the server: while True nothing is
         # expired or evicted (engine.execution.pause)

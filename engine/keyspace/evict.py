@@ -33,6 +33,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from engine.keyspace.memory import CLIENT_BYTES, STARTUP_BYTES
+from engine.notify import NOTIFY_EVICTED, notify
 from engine.propagate import DEL, UNLINK
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ class Evictor:
         srv.keyspace.evicted_keys += 1
         if db.watched:
             db.touch_watched(key)  # signalModifiedKey
+        notify(db, NOTIFY_EVICTED, b"evicted", key)
         prop = srv.propagator
         if prop.targets:
             prop.ops.append((db.id, [UNLINK if lazy else DEL, key]))

@@ -103,6 +103,7 @@ class Server:
         self.keyspace.paused = self.pause.paused
         self.obuf = OutputWatch(self)  # client-output-buffer-limit
         self.pubsub = PubSub()
+        self.keyspace.publish = self.pubsub.publish
         self.memory = MemoryAccount(self)  # used_memory (INFO, maxmemory)
         self.evictor: Evictor | None = None  # while maxmemory is set (engine.keyspace.evict)
         self.pre_command_oom_state = False  # performEvictions failed before the current command

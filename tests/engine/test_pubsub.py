@@ -138,3 +138,31 @@ def test_subscribe_inside_multi_and_disconnect(pair_raw: tuple[list[Raw], list[R
     time.sleep(0.2)
     _same(pair_raw, 2, "PUBSUB", "NUMSUB", "m")
     _same(pair_raw, 2, "PUBLISH", "m", "2")
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_subscribe_replies_under_client_reply_off(pair_raw: tuple[list[Raw], list[Raw]], proto: int) -> None:
+    """(P|S)(UN)SUBSCRIBE confirmations and messages are pushes (CLIENT_PUSHING): CLIENT
+    REPLY OFF/SKIP silences everything else, never them. A silenced command is sent
+    just before one that answers, and both are read together."""
+    def quiet(*argv: bytes | str | int) -> None:
+        for side in pair_raw:
+            side[0].send(*argv)
+
+    if proto == 3:
+        for side in pair_raw:
+            side[0].send("HELLO", 3)
+            assert side[0].read().startswith(b"%7")
+    quiet("CLIENT", "REPLY", "OFF")
+    _same(pair_raw, 0, "SUBSCRIBE", "channel")
+    _same(pair_raw, 0, "PSUBSCRIBE", "ch*")
+    _same(pair_raw, 2, "PUBLISH", "channel", "hello")
+    _inbox(pair_raw, 0)
+    quiet("PING")
+    _same(pair_raw, 0, "UNSUBSCRIBE", "channel")
+    _same(pair_raw, 0, "PUNSUBSCRIBE", "ch*")
+    _same(pair_raw, 0, "CLIENT", "REPLY", "ON")
+    quiet("CLIENT", "REPLY", "SKIP")
+    _same(pair_raw, 0, "SSUBSCRIBE", "sh")
+    _same(pair_raw, 0, "PING")
+    _same(pair_raw, 0, "SUNSUBSCRIBE", "sh")
