@@ -33,7 +33,7 @@ CONTEXT_ALLOWED = frozenset({"subscribe", "ssubscribe", "unsubscribe", "sunsubsc
                              "punsubscribe", "ping", "quit", "reset"})
 
 
-def subscribed_context_error(c, cmd) -> bytes | None:  # type: ignore[no-untyped-def]
+def subscribed_context_error(c, cmd) -> bytes | None:
     """processCommand's RESP2 pub/sub check: the error reply, or None when allowed."""
     if c.resp != 2 or not (c.sub_channels or c.sub_patterns or c.sub_shard):
         return None

@@ -52,7 +52,7 @@ def _field_type(b: bytes) -> tuple[bool, int]:
     return sign == b"i", bits
 
 
-def _parse(c, argv: list[bytes]) -> tuple[list[tuple[int, int, int, int, bool, int]], int]:  # type: ignore[no-untyped-def]
+def _parse(c, argv: list[bytes]) -> tuple[list[tuple[int, int, int, int, bool, int]], int]:
     """The operations as (opcode, offset, bits, value, signed, overflow), and the
     highest bit a SET/INCRBY reaches (-1 when the command only reads)."""
     ops = []
@@ -136,7 +136,7 @@ def _write(v: bytearray, op: tuple[int, int, int, int, bool, int]) -> tuple[int 
     return (new if opcode == BITFIELDOP_INCRBY else old), old, new
 
 
-def _bitfield(c, argv: list[bytes], readonly_cmd: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _bitfield(c, argv: list[bytes], readonly_cmd: bool) -> bytes:
     """Mirrors bitfieldGeneric."""
     ops, highest = _parse(c, argv)
     if highest < 0:
@@ -169,12 +169,12 @@ def _bitfield(c, argv: list[bytes], readonly_cmd: bool) -> bytes:  # type: ignor
 @command("bitfield", -2, "write denyoom", 1, 1, 1, group=G, since="3.2.0", summary=_SUMMARY,
          meta=CommandMeta(key_specs=(KeySpec(("RW", "access", "update", "variable_flags"), ("index", 1),
                                             ("range", 0, 1, 0), _SPEC_NOTES),)))
-def bitfield_cmd(c, argv):  # type: ignore[no-untyped-def]
+def bitfield_cmd(c, argv):
     return _bitfield(c, argv, False)
 
 
 @command("bitfield_ro", -2, "readonly fast", 1, 1, 1, group=G, since="6.0.0",
          summary=_SUMMARY + ". Read-only variant of BITFIELD",
          meta=CommandMeta(key_specs=(KeySpec(("RO", "access"), ("index", 1), ("range", 0, 1, 0)),)))
-def bitfield_ro_cmd(c, argv):  # type: ignore[no-untyped-def]
+def bitfield_ro_cmd(c, argv):
     return _bitfield(c, argv, True)

@@ -14,12 +14,12 @@ _STR = (bytes, bytearray, EmbStr)
 G = "bitmap"
 
 
-def must_obey(c) -> bool:  # type: ignore[no-untyped-def]
+def must_obey(c) -> bool:
     """mustObeyClient: the AOF being loaded and a master's stream run what they carry."""
     return c.server.loading or c.client_type() == "master"
 
 
-def bit_offset(c, b: bytes, bits: int = 0) -> int:  # type: ignore[no-untyped-def]
+def bit_offset(c, b: bytes, bits: int = 0) -> int:
     """Mirrors getBitOffsetFromArgument: with ``bits`` (BITFIELD), ``#N`` means N*bits,
     multiplied as a C int64 (so it may wrap); the byte it reaches is held under
     proto-max-bulk-len except for clients that must be obeyed."""
@@ -32,14 +32,14 @@ def bit_offset(c, b: bytes, bits: int = 0) -> int:  # type: ignore[no-untyped-de
     return v
 
 
-def read_string(c, key: bytes):  # type: ignore[no-untyped-def]
+def read_string(c, key: bytes):
     v = c.db.read(key)
     if v is not None and v.__class__ not in _STR:
         raise WrongTypeError()
     return v
 
 
-def string_for_bits(c, key: bytes, maxbit: int) -> tuple[bytearray, bool]:  # type: ignore[no-untyped-def]
+def string_for_bits(c, key: bytes, maxbit: int) -> tuple[bytearray, bool]:
     """Mirrors lookupStringForBitCommand: the string at ``key`` as a raw (mutable) value,
     created or zero-padded so that bit ``maxbit`` exists; the flag says it was created
     or grown (a change even when no bit moves)."""
@@ -62,7 +62,7 @@ def string_for_bits(c, key: bytes, maxbit: int) -> tuple[bytearray, bool]:  # ty
 
 
 @command("setbit", 4, "write denyoom", 1, 1, 1, group=G, since="2.2.0")
-def setbit_cmd(c, argv):  # type: ignore[no-untyped-def]
+def setbit_cmd(c, argv):
     offset = bit_offset(c, argv[2])
     on = get_int(argv[3], "bit is not an integer or out of range")
     if on & ~1:
@@ -82,7 +82,7 @@ def setbit_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("getbit", 3, "readonly fast", 1, 1, 1, group=G, since="2.2.0")
-def getbit_cmd(c, argv):  # type: ignore[no-untyped-def]
+def getbit_cmd(c, argv):
     offset = bit_offset(c, argv[2])
     v = read_string(c, argv[1])
     if v is None:
@@ -98,7 +98,7 @@ def _popcount(b: bytes | bytearray) -> int:
 
 
 @command("bitcount", -2, "readonly", 1, 1, 1, group=G, since="2.6.0")
-def bitcount_cmd(c, argv):  # type: ignore[no-untyped-def]
+def bitcount_cmd(c, argv):
     v = read_string(c, argv[1])
     if v is None:
         return ZERO
@@ -152,7 +152,7 @@ def _first_bit(data: bytearray, bit: int) -> int:
 
 
 @command("bitpos", -3, "readonly", 1, 1, 1, group=G, since="2.8.7")
-def bitpos_cmd(c, argv):  # type: ignore[no-untyped-def]
+def bitpos_cmd(c, argv):
     bit = get_int(argv[2])
     if bit not in (0, 1):
         raise CommandError("The bit argument must be 1 or 0.")
@@ -215,7 +215,7 @@ def bitpos_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("bitop", -4, "write denyoom", 2, -1, 1, group=G, since="2.6.0")
-def bitop_cmd(c, argv):  # type: ignore[no-untyped-def]
+def bitop_cmd(c, argv):
     op = argv[1].lower()
     if op not in (b"and", b"or", b"xor", b"not"):
         raise SyntaxErr()

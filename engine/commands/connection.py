@@ -37,7 +37,7 @@ WRONGPASS = "invalid username-password pair or user is disabled."
 
 
 @command("ping", -1, "fast stale", group=G)
-def ping_cmd(c, argv):  # type: ignore[no-untyped-def]
+def ping_cmd(c, argv):
     if len(argv) > 2:
         raise CommandError("wrong number of arguments for 'ping' command")
     if c.resp == 2 and (c.sub_channels or c.sub_patterns or c.sub_shard):
@@ -49,17 +49,17 @@ def ping_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("echo", 2, "fast stale", group=G)
-def echo_cmd(c, argv):  # type: ignore[no-untyped-def]
+def echo_cmd(c, argv):
     return bulk(argv[1])
 
 
 @command("quit", -1, "no_auth allow_busy fast stale loading", group=G)
-def quit_cmd(c, argv):  # type: ignore[no-untyped-def]
+def quit_cmd(c, argv):
     c.close_after_reply = True
     return OK
 
 
-def _check_password(c, username: bytes, password: bytes) -> bool:  # type: ignore[no-untyped-def]
+def _check_password(c, username: bytes, password: bytes) -> bool:
     if username != b"default":
         return False
     req = c.server.config.requirepass
@@ -68,7 +68,7 @@ def _check_password(c, username: bytes, password: bytes) -> bool:  # type: ignor
     return hmac.compare_digest(password, req.encode("utf-8", "surrogateescape"))
 
 
-def _authenticated(c) -> None:  # type: ignore[no-untyped-def]
+def _authenticated(c) -> None:
     c.authenticated = True
     try:
         c.parser.authenticated = True
@@ -77,7 +77,7 @@ def _authenticated(c) -> None:  # type: ignore[no-untyped-def]
 
 
 @command("auth", -2, "no_auth fast stale loading allow_busy", group=G)
-def auth_cmd(c, argv):  # type: ignore[no-untyped-def]
+def auth_cmd(c, argv):
     if len(argv) > 3:
         raise SyntaxErr()
     if len(argv) == 2:
@@ -99,13 +99,13 @@ def _validate_name(name: bytes) -> None:
             raise CommandError("Client names cannot contain spaces, newlines or special characters.")
 
 
-def _set_name(c, name: bytes) -> None:  # type: ignore[no-untyped-def]
+def _set_name(c, name: bytes) -> None:
     _validate_name(name)
     c.name = name or None
 
 
 @command("hello", -1, "no_auth fast stale loading allow_busy", group=G, since="6.0.0")
-def hello_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hello_cmd(c, argv):
     ver = 0
     j = 1
     if len(argv) >= 2:
@@ -139,7 +139,7 @@ def hello_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("reset", 1, "no_auth fast stale loading noscript allow_busy", group=G, since="6.2.0")
-def reset_cmd(c, argv):  # type: ignore[no-untyped-def]
+def reset_cmd(c, argv):
     discard(c)
     if c.sub_channels or c.sub_patterns or c.sub_shard:
         c.server.pubsub.client_gone(c)
@@ -165,7 +165,7 @@ CLIENT = container("client", -2, group=G, since="2.4.0")
 
 
 @subcommand(CLIENT, "id", 2, "noscript loading stale", since="5.0.0")
-def client_id(c, argv):  # type: ignore[no-untyped-def]
+def client_id(c, argv):
     return integer(c.id)
 
 
@@ -174,7 +174,7 @@ def client_id(c, argv):  # type: ignore[no-untyped-def]
                complexity="O(1)", args=(Arg("on_off_skip", "oneof", args=(
                    Arg("on", "pure-token", token="ON"), Arg("off", "pure-token", token="OFF"),
                    Arg("skip", "pure-token", token="SKIP"))),)))
-def client_reply(c, argv):  # type: ignore[no-untyped-def]
+def client_reply(c, argv):
     """The dispatcher drops the replies (dispatch.silence); OFF and SKIP reply nothing."""
     mode = argv[2].lower()
     if mode == b"on":
@@ -192,25 +192,25 @@ def client_reply(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(CLIENT, "setname", 3, "noscript loading stale", since="2.6.9")
-def client_setname(c, argv):  # type: ignore[no-untyped-def]
+def client_setname(c, argv):
     _set_name(c, argv[2])
     return OK
 
 
 @subcommand(CLIENT, "getname", 2, "noscript loading stale", since="2.6.9")
-def client_getname(c, argv):  # type: ignore[no-untyped-def]
+def client_getname(c, argv):
     if c.name is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     return bulk(c.name)
 
 
 @subcommand(CLIENT, "info", 2, "noscript loading stale", since="6.2.0")
-def client_info(c, argv):  # type: ignore[no-untyped-def]
+def client_info(c, argv):
     return encode(Verbatim((c.info_line() + "\n").encode()), c.resp)
 
 
 @subcommand(CLIENT, "list", -2, "admin noscript loading stale", since="2.4.0")
-def client_list(c, argv):  # type: ignore[no-untyped-def]
+def client_list(c, argv):
     clients = list(c.server.clients.values())
     if len(argv) >= 3:
         opt = argv[2].lower()
@@ -234,7 +234,7 @@ def client_list(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(CLIENT, "kill", -3, "admin noscript loading stale", since="2.4.0")
-def client_kill(c, argv):  # type: ignore[no-untyped-def]
+def client_kill(c, argv):
     srv = c.server
     if len(argv) == 3:  # old form: CLIENT KILL addr:port
         addr = argv[2].decode("utf-8", "replace")
@@ -295,7 +295,7 @@ _TYPES = {b"normal": "normal", b"master": "master", b"replica": "replica", b"sla
           b"pubsub": "pubsub"}
 
 
-def _kill(c, x) -> None:  # type: ignore[no-untyped-def]
+def _kill(c, x) -> None:
     if x is c:
         c.close_after_reply = True
     else:
@@ -303,7 +303,7 @@ def _kill(c, x) -> None:  # type: ignore[no-untyped-def]
 
 
 @subcommand(CLIENT, "unblock", -3, "admin noscript loading stale", since="5.0.0")
-def client_unblock(c, argv):  # type: ignore[no-untyped-def]
+def client_unblock(c, argv):
     cid = get_int(argv[2])
     err = False
     if len(argv) == 4:
@@ -325,14 +325,14 @@ def client_unblock(c, argv):  # type: ignore[no-untyped-def]
 
 @subcommand(CLIENT, "unpause", 2, "admin noscript loading stale", since="6.2.0",
             summary="Resume processing of clients that were paused")
-def client_unpause(c, argv):  # type: ignore[no-untyped-def]
+def client_unpause(c, argv):
     c.server.pause.unpause(PAUSE_BY_CLIENT_COMMAND)
     return OK
 
 
 @subcommand(CLIENT, "pause", -3, "admin noscript loading stale", since="2.9.50",
             summary="Stop processing commands from clients for some time")
-def client_pause(c, argv):  # type: ignore[no-untyped-def]
+def client_pause(c, argv):
     """CLIENT PAUSE timeout [WRITE|ALL]: the mode is checked before the timeout; a
     timeout of 0 ends at once, as does one whose end overflows (Redis adds it to mstime()
     in a signed 64-bit integer)."""
@@ -357,7 +357,7 @@ def client_pause(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(CLIENT, "setinfo", 4, "noscript loading stale", since="7.2.0")
-def client_setinfo(c, argv):  # type: ignore[no-untyped-def]
+def client_setinfo(c, argv):
     attr = argv[2].lower()
     if attr not in (b"lib-name", b"lib-ver"):
         raise CommandError(f"Unrecognized option '{argv[2].decode('utf-8', 'replace')}'")
@@ -370,14 +370,14 @@ def client_setinfo(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(CLIENT, "no-evict", 3, "admin noscript loading stale", since="7.0.0")
-def client_no_evict(c, argv):  # type: ignore[no-untyped-def]
+def client_no_evict(c, argv):
     if argv[2].lower() not in (b"on", b"off"):
         raise SyntaxErr()
     return OK
 
 
 @subcommand(CLIENT, "help", 2, "loading stale", since="5.0.0")
-def client_help(c, argv):  # type: ignore[no-untyped-def]
+def client_help(c, argv):
     lines = ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
              "CACHING (YES|NO)",
              "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",

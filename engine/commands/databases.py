@@ -14,12 +14,12 @@ G = "generic"
 
 
 @command("dbsize", 1, "readonly fast", group="server")
-def dbsize_cmd(c, argv):  # type: ignore[no-untyped-def]
+def dbsize_cmd(c, argv):
     return integer(len(c.db.data))
 
 
 @command("select", 2, "loading stale fast", group="connection")
-def select_cmd(c, argv):  # type: ignore[no-untyped-def]
+def select_cmd(c, argv):
     idx = get_int(argv[1])
     dbs = c.server.keyspace.dbs
     if idx < 0 or idx >= len(dbs):
@@ -29,7 +29,7 @@ def select_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("swapdb", 3, "write fast", group="server", since="4.0.0")
-def swapdb_cmd(c, argv):  # type: ignore[no-untyped-def]
+def swapdb_cmd(c, argv):
     a = get_int(argv[1], "invalid first DB index")
     b = get_int(argv[2], "invalid second DB index")
     ks = c.server.keyspace
@@ -57,7 +57,7 @@ def _flush_async_arg(argv: list[bytes]) -> None:
 
 
 @command("flushdb", -1, "write", group="server")
-def flushdb_cmd(c, argv):  # type: ignore[no-untyped-def]
+def flushdb_cmd(c, argv):
     _flush_async_arg(argv)
     c.server.signal_all(c.db)  # signalFlushedDb, before the keys are gone
     n = c.db.clear()
@@ -68,7 +68,7 @@ def flushdb_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("flushall", -1, "write", group="server")
-def flushall_cmd(c, argv):  # type: ignore[no-untyped-def]
+def flushall_cmd(c, argv):
     _flush_async_arg(argv)
     n = 0
     for db in c.server.keyspace.dbs:

@@ -56,7 +56,7 @@ _HELP = ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
          "HELP", "    Prints this help."]
 
 
-def _digest_hex(c, keys) -> list[Simple]:  # type: ignore[no-untyped-def]
+def _digest_hex(c, keys) -> list[Simple]:
     db = c.db
     out = []
     for k in keys:
@@ -69,7 +69,7 @@ def _digest_hex(c, keys) -> list[Simple]:  # type: ignore[no-untyped-def]
     return out
 
 
-def _dataset_digest(c) -> str:  # type: ignore[no-untyped-def]
+def _dataset_digest(c) -> str:
     """computeDatasetDigest: every key, logically expired ones too (``now`` None)."""
     dd = DatasetDigest()
     for rec in iter_records(c.server.keyspace, None):
@@ -88,7 +88,7 @@ def _positive(arg: bytes) -> int:
     return n
 
 
-def _populate(c, argv) -> bytes:  # type: ignore[no-untyped-def]
+def _populate(c, argv) -> bytes:
     n = _positive(argv[2])
     prefix = argv[3] if len(argv) >= 4 else b"key"
     size = _positive(argv[4]) if len(argv) == 5 else 0
@@ -106,7 +106,7 @@ def _populate(c, argv) -> bytes:  # type: ignore[no-untyped-def]
     return OK
 
 
-def _reload(c, argv) -> bytes:  # type: ignore[no-untyped-def]
+def _reload(c, argv) -> bytes:
     """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: the server's RDB state does the work."""
     flush = save = True
     for opt in argv[2:]:
@@ -124,7 +124,7 @@ def _reload(c, argv) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @command("debug", -2, "admin noscript loading stale protected", group="server")
-def debug_cmd(c, argv):  # type: ignore[no-untyped-def]
+def debug_cmd(c, argv):
     sub = argv[1].lower()
     n = len(argv)
     if sub == b"sleep" and n == 3:
@@ -200,7 +200,7 @@ def _protocol(resp: int, name: bytes) -> bytes:
                        "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
 
 
-def _object(c, key: bytes) -> bytes:  # type: ignore[no-untyped-def]
+def _object(c, key: bytes) -> bytes:
     db = c.db
     v = db.peek(key)
     if v is None:
@@ -215,7 +215,7 @@ def _object(c, key: bytes) -> bytes:  # type: ignore[no-untyped-def]
         db.idle_seconds(key), extra.encode())
 
 
-def _serialized_len(v) -> int:  # type: ignore[no-untyped-def]
+def _serialized_len(v) -> int:
     if isinstance(v, (bytes, bytearray)):
         return len(v) + 1
     try:

@@ -18,7 +18,7 @@ from engine.notify import NOTIFY_GENERIC, notify
 G = "generic"
 
 
-def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):  # type: ignore[no-untyped-def]
+def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):
     """expireGenericCommand. Propagated as ``PEXPIREAT key <ms> [flags]`` (argv[0] and
     argv[2] replaced, PEXPIREAT itself as sent), or as DEL/UNLINK when already past."""
     flags = set()
@@ -75,26 +75,26 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, name: str):  # type: 
 
 
 @command("expire", -3, "write fast", 1, 1, 1)
-def expire_cmd(c, argv):  # type: ignore[no-untyped-def]
+def expire_cmd(c, argv):
     return _expire_generic(c, argv, c.server.keyspace.now_ms(), True, "expire")
 
 
 @command("pexpire", -3, "write fast", 1, 1, 1, since="2.6.0")
-def pexpire_cmd(c, argv):  # type: ignore[no-untyped-def]
+def pexpire_cmd(c, argv):
     return _expire_generic(c, argv, c.server.keyspace.now_ms(), False, "pexpire")
 
 
 @command("expireat", -3, "write fast", 1, 1, 1, since="1.2.0")
-def expireat_cmd(c, argv):  # type: ignore[no-untyped-def]
+def expireat_cmd(c, argv):
     return _expire_generic(c, argv, 0, True, "expireat")
 
 
 @command("pexpireat", -3, "write fast", 1, 1, 1, since="2.6.0")
-def pexpireat_cmd(c, argv):  # type: ignore[no-untyped-def]
+def pexpireat_cmd(c, argv):
     return _expire_generic(c, argv, 0, False, "pexpireat")
 
 
-def _ttl(c, key: bytes, ms: bool, absolute: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _ttl(c, key: bytes, ms: bool, absolute: bool) -> bytes:
     db = c.db
     if db.peek(key) is None:
         return MINUS_TWO
@@ -108,27 +108,27 @@ def _ttl(c, key: bytes, ms: bool, absolute: bool) -> bytes:  # type: ignore[no-u
 
 
 @command("ttl", 2, "readonly fast", 1, 1, 1)
-def ttl_cmd(c, argv):  # type: ignore[no-untyped-def]
+def ttl_cmd(c, argv):
     return _ttl(c, argv[1], False, False)
 
 
 @command("pttl", 2, "readonly fast", 1, 1, 1, since="2.6.0")
-def pttl_cmd(c, argv):  # type: ignore[no-untyped-def]
+def pttl_cmd(c, argv):
     return _ttl(c, argv[1], True, False)
 
 
 @command("expiretime", 2, "readonly fast", 1, 1, 1, since="7.0.0")
-def expiretime_cmd(c, argv):  # type: ignore[no-untyped-def]
+def expiretime_cmd(c, argv):
     return _ttl(c, argv[1], False, True)
 
 
 @command("pexpiretime", 2, "readonly fast", 1, 1, 1, since="7.0.0")
-def pexpiretime_cmd(c, argv):  # type: ignore[no-untyped-def]
+def pexpiretime_cmd(c, argv):
     return _ttl(c, argv[1], True, True)
 
 
 @command("persist", 2, "write fast", 1, 1, 1, since="2.2.0")
-def persist_cmd(c, argv):  # type: ignore[no-untyped-def]
+def persist_cmd(c, argv):
     db = c.db
     if db.get(argv[1]) is None:
         return ZERO

@@ -20,7 +20,7 @@ from rdbtools.glob import glob_match
 G = "scripting"
 
 
-def _fcall(c, argv: list[bytes], ro: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _fcall(c, argv: list[bytes], ro: bool) -> bytes:
     funcs = c.server.scripting.functions
     fi = funcs.functions.get(argv[1].lower())
     if fi is None:
@@ -35,13 +35,13 @@ def _fcall(c, argv: list[bytes], ro: bool) -> bytes:  # type: ignore[no-untyped-
 
 @command("fcall", -3, "noscript skip_monitor may_replicate no_mandatory_keys stale", group=G,
          keys=numkeys_positions, since="7.0.0")
-def fcall_cmd(c, argv):  # type: ignore[no-untyped-def]
+def fcall_cmd(c, argv):
     return _fcall(c, argv, False)
 
 
 @command("fcall_ro", -3, "noscript skip_monitor no_mandatory_keys stale readonly", group=G,
          keys=numkeys_positions, since="7.0.0")
-def fcall_ro_cmd(c, argv):  # type: ignore[no-untyped-def]
+def fcall_ro_cmd(c, argv):
     return _fcall(c, argv, True)
 
 
@@ -56,7 +56,7 @@ def _syntax(argv: list[bytes]) -> CommandError:
 
 
 @subcommand(FUNCTION, "load", -3, "noscript write denyoom")
-def function_load(c, argv):  # type: ignore[no-untyped-def]
+def function_load(c, argv):
     replace = False
     pos = 2
     while pos < len(argv) - 1:
@@ -75,14 +75,14 @@ def function_load(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(FUNCTION, "delete", 3, "noscript write")
-def function_delete(c, argv):  # type: ignore[no-untyped-def]
+def function_delete(c, argv):
     c.server.scripting.functions.delete(argv[2])
     c.server.dirty += 1
     return OK
 
 
 @subcommand(FUNCTION, "flush", -2, "noscript write")
-def function_flush(c, argv):  # type: ignore[no-untyped-def]
+def function_flush(c, argv):
     if len(argv) > 3:
         raise _syntax(argv)
     if len(argv) == 3 and argv[2].lower() not in (b"sync", b"async"):
@@ -97,7 +97,7 @@ def _flags(flags: int) -> SetReply:
 
 
 @subcommand(FUNCTION, "list", -2, "noscript")
-def function_list(c, argv):  # type: ignore[no-untyped-def]
+def function_list(c, argv):
     with_code = False
     pattern: bytes | None = None
     i = 2
@@ -127,12 +127,12 @@ def function_list(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(FUNCTION, "dump", 2, "noscript")
-def function_dump(c, argv):  # type: ignore[no-untyped-def]
+def function_dump(c, argv):
     return bulk(c.server.scripting.functions.dump())
 
 
 @subcommand(FUNCTION, "restore", -3, "noscript write denyoom")
-def function_restore(c, argv):  # type: ignore[no-untyped-def]
+def function_restore(c, argv):
     if len(argv) > 4:
         raise _syntax(argv)
     policy = "append"
@@ -147,7 +147,7 @@ def function_restore(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(FUNCTION, "stats", 2, "noscript allow_busy")
-def function_stats(c, argv):  # type: ignore[no-untyped-def]
+def function_stats(c, argv):
     host = c.server.scripting
     run = host.run
     if run is not None and run.is_eval:
@@ -163,7 +163,7 @@ def function_stats(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(FUNCTION, "kill", 2, "noscript allow_busy")
-def function_kill(c, argv):  # type: ignore[no-untyped-def]
+def function_kill(c, argv):
     c.server.scripting.kill(False)
     return OK
 
@@ -210,7 +210,7 @@ _HELP = [
 
 
 @subcommand(FUNCTION, "help", 2, "loading stale")
-def function_help(c, argv):  # type: ignore[no-untyped-def]
+def function_help(c, argv):
     return help_reply(c, argv, _HELP)
 
 

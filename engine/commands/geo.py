@@ -48,7 +48,7 @@ SRC_SPEC = KeySpec(("RO", "access"), ("index", 1), ("range", 0, 1, 0))
 SRC_META = CommandMeta(key_specs=(SRC_SPEC,))
 
 
-def read_zset(c, key: bytes):  # type: ignore[no-untyped-def]
+def read_zset(c, key: bytes):
     z = c.db.read(key)
     if z is not None and z.__class__ is not ZSetValue:
         raise WrongTypeError()
@@ -103,7 +103,7 @@ def distance_text(d: float) -> bytes:
 @command("geoadd", -5, "write denyoom", 1, 1, 1, group=G, since="3.2.0",
          meta=CommandMeta(key_specs=(KeySpec(("RW", "update"), ("index", 1), ("range", 0, 1, 0)),)),
          summary="Add one or more geospatial items in the geospatial index represented using a sorted set")
-def geoadd_cmd(c, argv):  # type: ignore[no-untyped-def]
+def geoadd_cmd(c, argv):
     xx = nx = False
     longidx = 2
     while longidx < len(argv):
@@ -132,7 +132,7 @@ def geoadd_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("geopos", -2, "readonly", 1, 1, 1, group=G, since="3.2.0", meta=SRC_META,
          summary="Returns longitude and latitude of members of a geospatial index")
-def geopos_cmd(c, argv):  # type: ignore[no-untyped-def]
+def geopos_cmd(c, argv):
     z = read_zset(c, argv[1])
     resp = c.resp
     parts = [array_header(len(argv) - 2)]
@@ -148,7 +148,7 @@ def geopos_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("geohash", -2, "readonly", 1, 1, 1, group=G, since="3.2.0", meta=SRC_META,
          summary="Returns members of a geospatial index as standard geohash strings")
-def geohash_cmd(c, argv):  # type: ignore[no-untyped-def]
+def geohash_cmd(c, argv):
     z = read_zset(c, argv[1])
     parts = [array_header(len(argv) - 2)]
     for m in argv[2:]:
@@ -166,7 +166,7 @@ def geohash_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("geodist", -4, "readonly", 1, 1, 1, group=G, since="3.2.0", meta=SRC_META,
          summary="Returns the distance between two members of a geospatial index")
-def geodist_cmd(c, argv):  # type: ignore[no-untyped-def]
+def geodist_cmd(c, argv):
     to_meter = 1.0
     if len(argv) == 5:
         to_meter = parse_unit(argv[4])

@@ -88,7 +88,7 @@ def _cmp_desc(a: tuple, b: tuple) -> int:
     return -_cmp_asc(a, b)
 
 
-def _georadius(c, argv, src: int, flags: int):  # type: ignore[no-untyped-def]
+def _georadius(c, argv, src: int, flags: int):
     """georadiusGeneric: every search command, its argument checks in Redis's order."""
     z = read_zset(c, argv[src])
     shape = Shape()
@@ -221,7 +221,7 @@ def _reply(points: list, conv: float, withdist: bool, withhash: bool, withcoords
     return b"".join(parts)
 
 
-def _store(c, key: bytes, points: list, conv: float, storedist: bool,  # type: ignore[no-untyped-def]
+def _store(c, key: bytes, points: list, conv: float, storedist: bool,
            event: bytes) -> bytes:
     """The matches as a new sorted set (scores: hashes, or distances in the unit)."""
     db = c.db
@@ -275,31 +275,31 @@ _SEARCH_DOC = "Query a sorted set representing a geospatial index to fetch membe
 
 @command("georadius", -6, "write denyoom", 1, 1, 1, group=G, since="3.2.0", keys=_store_keys,
          modified=_store_modified, meta=_store_meta(6), summary=_RADIUS_DOC + "point")
-def georadius_cmd(c, argv):  # type: ignore[no-untyped-def]
+def georadius_cmd(c, argv):
     return _georadius(c, argv, 1, RADIUS_COORDS)
 
 
 @command("georadius_ro", -6, "readonly", 1, 1, 1, group=G, since="3.2.10", meta=SRC_META,
          summary="A read-only variant for GEORADIUS")
-def georadius_ro_cmd(c, argv):  # type: ignore[no-untyped-def]
+def georadius_ro_cmd(c, argv):
     return _georadius(c, argv, 1, RADIUS_COORDS | RADIUS_NOSTORE)
 
 
 @command("georadiusbymember", -5, "write denyoom", 1, 1, 1, group=G, since="3.2.0", keys=_store_keys,
          modified=_store_modified, meta=_store_meta(5), summary=_RADIUS_DOC + "member")
-def georadiusbymember_cmd(c, argv):  # type: ignore[no-untyped-def]
+def georadiusbymember_cmd(c, argv):
     return _georadius(c, argv, 1, RADIUS_MEMBER)
 
 
 @command("georadiusbymember_ro", -5, "readonly", 1, 1, 1, group=G, since="3.2.10", meta=SRC_META,
          summary="A read-only variant for GEORADIUSBYMEMBER")
-def georadiusbymember_ro_cmd(c, argv):  # type: ignore[no-untyped-def]
+def georadiusbymember_ro_cmd(c, argv):
     return _georadius(c, argv, 1, RADIUS_MEMBER | RADIUS_NOSTORE)
 
 
 @command("geosearch", -7, "readonly", 1, 1, 1, group=G, since="6.2.0", meta=SRC_META,
          summary=_SEARCH_DOC + ".")
-def geosearch_cmd(c, argv):  # type: ignore[no-untyped-def]
+def geosearch_cmd(c, argv):
     return _georadius(c, argv, 1, GEOSEARCH)
 
 
@@ -307,5 +307,5 @@ def geosearch_cmd(c, argv):  # type: ignore[no-untyped-def]
          meta=CommandMeta(key_specs=(KeySpec(("OW", "update"), ("index", 1), ("range", 0, 1, 0)),
                                    KeySpec(("RO", "access"), ("index", 2), ("range", 0, 1, 0)))),
          summary=_SEARCH_DOC + ", and store the result in another key.")
-def geosearchstore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def geosearchstore_cmd(c, argv):
     return _georadius(c, argv, 2, GEOSEARCH | GEOSEARCHSTORE)

@@ -37,14 +37,14 @@ from rdbtools.numbers import string2ll
 G = "hash"
 
 
-def _hash(db, key: bytes, read: bool = False):  # type: ignore[no-untyped-def]
+def _hash(db, key: bytes, read: bool = False):
     v = db.read(key) if read else db.get(key)
     if v is not None and v.__class__ is not HashValue:
         raise WrongTypeError()
     return v
 
 
-def _hash_create(c, key: bytes) -> HashValue:  # type: ignore[no-untyped-def]
+def _hash_create(c, key: bytes) -> HashValue:
     db = c.db
     h = db.get(key)
     if h is None:
@@ -55,7 +55,7 @@ def _hash_create(c, key: bytes) -> HashValue:  # type: ignore[no-untyped-def]
     return h
 
 
-def _hset(c, argv, name: str) -> HashValue:  # type: ignore[no-untyped-def]
+def _hset(c, argv, name: str) -> HashValue:
     if len(argv) % 2:
         raise CommandError(f"wrong number of arguments for '{name}' command")
     h = _hash_create(c, argv[1])
@@ -65,7 +65,7 @@ def _hset(c, argv, name: str) -> HashValue:  # type: ignore[no-untyped-def]
 
 
 @command("hset", -4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
-def hset_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hset_cmd(c, argv):
     if len(argv) == 4:  # one field: the common case, inlined
         db = c.db
         h = db.get(argv[1])
@@ -98,7 +98,7 @@ def hset_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("hmset", -4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
-def hmset_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hmset_cmd(c, argv):
     h = _hset(c, argv, "hmset")
     cfg = c.server.config
     me, mv = cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value
@@ -110,7 +110,7 @@ def hmset_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("hsetnx", 4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
-def hsetnx_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hsetnx_cmd(c, argv):
     h = _hash_create(c, argv[1])
     if argv[2] in h:
         return ZERO
@@ -123,7 +123,7 @@ def hsetnx_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("hget", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
-def hget_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hget_cmd(c, argv):
     h = _hash(c.db, argv[1], True)
     v = None if h is None else h.get(argv[2])
     if v is None:
@@ -132,14 +132,14 @@ def hget_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("hmget", -3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
-def hmget_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hmget_cmd(c, argv):
     h = _hash(c.db, argv[1], True)
     vals = [None] * (len(argv) - 2) if h is None else [h.get(f) for f in argv[2:]]
     return bulks_resp(vals, c.resp)
 
 
 @command("hdel", -3, "write fast", 1, 1, 1, group=G, since="2.0.0")
-def hdel_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hdel_cmd(c, argv):
     h = _hash(c.db, argv[1])
     if h is None:
         return ZERO
@@ -161,26 +161,26 @@ def hdel_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("hlen", 2, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
-def hlen_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hlen_cmd(c, argv):
     h = _hash(c.db, argv[1], True)
     return ZERO if h is None else integer(len(h))
 
 
 @command("hstrlen", 3, "readonly fast", 1, 1, 1, group=G, since="3.2.0")
-def hstrlen_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hstrlen_cmd(c, argv):
     h = _hash(c.db, argv[1], True)
     v = None if h is None else h.get(argv[2])
     return ZERO if v is None else integer(len(v))
 
 
 @command("hexists", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
-def hexists_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hexists_cmd(c, argv):
     h = _hash(c.db, argv[1], True)
     return ONE if h is not None and argv[2] in h else ZERO
 
 
 @command("hincrby", 4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
-def hincrby_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hincrby_cmd(c, argv):
     incr = get_int(argv[3])
     h = _hash_create(c, argv[1])
     old = h.get(argv[2])
@@ -201,7 +201,7 @@ def hincrby_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("hincrbyfloat", 4, "write denyoom fast", 1, 1, 1, group=G, since="2.6.0")
-def hincrbyfloat_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hincrbyfloat_cmd(c, argv):
     incr = parse_long_double(argv[3])
     if incr is None:
         raise CommandError("value is not a valid float")
@@ -228,7 +228,7 @@ def hincrbyfloat_cmd(c, argv):  # type: ignore[no-untyped-def]
     return bulk(text)
 
 
-def _fields_reply(h, keys: bool, vals: bool, resp: int) -> bytes:  # type: ignore[no-untyped-def]
+def _fields_reply(h, keys: bool, vals: bool, resp: int) -> bytes:
     if h is None:
         return map_header(0, resp) if keys and vals else EMPTY_ARRAY
     if keys and vals:
@@ -237,22 +237,22 @@ def _fields_reply(h, keys: bool, vals: bool, resp: int) -> bytes:  # type: ignor
 
 
 @command("hkeys", 2, "readonly", 1, 1, 1, group=G, since="2.0.0")
-def hkeys_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hkeys_cmd(c, argv):
     return _fields_reply(_hash(c.db, argv[1], True), True, False, c.resp)
 
 
 @command("hvals", 2, "readonly", 1, 1, 1, group=G, since="2.0.0")
-def hvals_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hvals_cmd(c, argv):
     return _fields_reply(_hash(c.db, argv[1], True), False, True, c.resp)
 
 
 @command("hgetall", 2, "readonly", 1, 1, 1, group=G, since="2.0.0")
-def hgetall_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hgetall_cmd(c, argv):
     return _fields_reply(_hash(c.db, argv[1], True), True, True, c.resp)
 
 
 @command("hscan", -3, "readonly", 1, 1, 1, group=G, since="2.8.0")
-def hscan_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hscan_cmd(c, argv):
     cursor = parse_cursor(argv[2])
     count, pat, _ = parse_scan_options(argv, 3, False)
     h = _hash(c.db, argv[1], True)
@@ -272,7 +272,7 @@ def hscan_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("hrandfield", -2, "readonly", 1, 1, 1, group=G, since="6.2.0")
-def hrandfield_cmd(c, argv):  # type: ignore[no-untyped-def]
+def hrandfield_cmd(c, argv):
     if len(argv) >= 3:
         count = get_range_long(argv[2], -LONG_MAX, LONG_MAX)
         withvalues = False

@@ -35,7 +35,7 @@ def _check_hll(v: object) -> None:
         raise CommandError("Key is not a valid HyperLogLog string value.", "WRONGTYPE")
 
 
-def _unshare(db, key: bytes, v):  # type: ignore[no-untyped-def]
+def _unshare(db, key: bytes, v):
     """dbUnshareStringValue: the value as a mutable raw string stored under ``key``."""
     if v.__class__ is not bytearray:
         v = bytearray(v)
@@ -43,11 +43,11 @@ def _unshare(db, key: bytes, v):  # type: ignore[no-untyped-def]
     return v
 
 
-def _max_bytes(c) -> int:  # type: ignore[no-untyped-def]
+def _max_bytes(c) -> int:
     return c.server.config.hll_sparse_max_bytes
 
 
-def _signal_read_change(c, key: bytes) -> None:  # type: ignore[no-untyped-def]
+def _signal_read_change(c, key: bytes) -> None:
     """signalModifiedKey from a readonly command (the dispatcher only signals writes)."""
     db = c.db
     if db.watched:
@@ -56,7 +56,7 @@ def _signal_read_change(c, key: bytes) -> None:  # type: ignore[no-untyped-def]
 
 @command("pfadd", -2, "write denyoom fast", 1, 1, 1, group=G, since="2.8.9",
          summary="Adds the specified elements to the specified HyperLogLog.")
-def pfadd_cmd(c, argv):  # type: ignore[no-untyped-def]
+def pfadd_cmd(c, argv):
     db = c.db
     key = argv[1]
     o = db.get(key)
@@ -84,7 +84,7 @@ def pfadd_cmd(c, argv):  # type: ignore[no-untyped-def]
     return ZERO
 
 
-def _union_registers(c, keys: list[bytes], regs: list[int]) -> bool:  # type: ignore[no-untyped-def]
+def _union_registers(c, keys: list[bytes], regs: list[int]) -> bool:
     """The max of each register over ``keys`` into ``regs``; True if one was dense."""
     db = c.db
     dense = False
@@ -103,7 +103,7 @@ def _union_registers(c, keys: list[bytes], regs: list[int]) -> bool:  # type: ig
 @command("pfcount", -2, "readonly may_replicate", 1, -1, 1, group=G, since="2.8.9",
          summary="Return the approximated cardinality of the set(s) observed by the "
                  "HyperLogLog at key(s).")
-def pfcount_cmd(c, argv):  # type: ignore[no-untyped-def]
+def pfcount_cmd(c, argv):
     if len(argv) > 2:
         regs = [0] * H.HLL_REGISTERS
         _union_registers(c, argv[1:], regs)
@@ -128,7 +128,7 @@ def pfcount_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("pfmerge", -2, "write denyoom", 1, -1, 1, group=G, since="2.8.9",
          summary="Merge N different HyperLogLogs into a single one.")
-def pfmerge_cmd(c, argv):  # type: ignore[no-untyped-def]
+def pfmerge_cmd(c, argv):
     regs = [0] * H.HLL_REGISTERS
     use_dense = _union_registers(c, argv[1:], regs)
     db = c.db
@@ -161,7 +161,7 @@ def pfmerge_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("pfdebug", 3, "write denyoom admin", 2, 2, 1, group=G, since="2.8.9",
          summary="Internal commands for debugging HyperLogLog values")
-def pfdebug_cmd(c, argv):  # type: ignore[no-untyped-def]
+def pfdebug_cmd(c, argv):
     sub = argv[1]
     db = c.db
     key = argv[2]
@@ -196,7 +196,7 @@ def pfdebug_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 @command("pfselftest", 1, "admin", group=G, since="2.8.9",
          summary="An internal command for testing HyperLogLog values")
-def pfselftest_cmd(c, argv):  # type: ignore[no-untyped-def]
+def pfselftest_cmd(c, argv):
     """Redis's two checks, scaled down for Python: register access round-trips, and
     sparse/dense agreement and error bounds at cardinalities 1, 10 ... 10000
     (Redis goes to 10 million)."""

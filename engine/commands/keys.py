@@ -27,7 +27,7 @@ from rdbtools.glob import glob_matcher
 G = "generic"
 
 
-def copy_value(v):  # type: ignore[no-untyped-def]
+def copy_value(v):
     """The value COPY stores: dupStringObject, listTypeDup, setTypeDup, zsetDup,
     hashTypeDup or streamDup (entries, node layout, groups, consumers and PELs).
 
@@ -49,7 +49,7 @@ def copy_value(v):  # type: ignore[no-untyped-def]
 
 # -- deletion / existence ------------------------------------------------------
 
-def _del(c, argv):  # type: ignore[no-untyped-def]
+def _del(c, argv):
     db = c.db
     n = 0
     for k in argv[1:]:
@@ -61,17 +61,17 @@ def _del(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("del", -2, "write", 1, -1, 1)
-def del_cmd(c, argv):  # type: ignore[no-untyped-def]
+def del_cmd(c, argv):
     return _del(c, argv)
 
 
 @command("unlink", -2, "write fast", 1, -1, 1, since="4.0.0")
-def unlink_cmd(c, argv):  # type: ignore[no-untyped-def]
+def unlink_cmd(c, argv):
     return _del(c, argv)
 
 
 @command("exists", -2, "readonly fast", 1, -1, 1)
-def exists_cmd(c, argv):  # type: ignore[no-untyped-def]
+def exists_cmd(c, argv):
     db = c.db
     n = 0
     for k in argv[1:]:
@@ -81,13 +81,13 @@ def exists_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("touch", -2, "readonly fast", 1, -1, 1, since="3.2.1")
-def touch_cmd(c, argv):  # type: ignore[no-untyped-def]
+def touch_cmd(c, argv):
     db = c.db
     return integer(sum(1 for k in argv[1:] if db.read(k) is not None))
 
 
 @command("type", 2, "readonly fast", 1, 1, 1)
-def type_cmd(c, argv):  # type: ignore[no-untyped-def]
+def type_cmd(c, argv):
     v = c.db.peek(argv[1])
     if v is None:
         return b"+none\r\n"
@@ -96,7 +96,7 @@ def type_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 # -- rename / copy / move -----------------------------------------------------
 
-def _rename(c, argv, nx: bool):  # type: ignore[no-untyped-def]
+def _rename(c, argv, nx: bool):
     db = c.db
     src, dst = argv[1], argv[2]
     v = db.get(src)
@@ -120,19 +120,19 @@ def _rename(c, argv, nx: bool):  # type: ignore[no-untyped-def]
 
 
 @command("rename", 3, "write", 1, 2, 1)
-def rename_cmd(c, argv):  # type: ignore[no-untyped-def]
+def rename_cmd(c, argv):
     return _rename(c, argv, False)
 
 
 @command("renamenx", 3, "write fast", 1, 2, 1)
-def renamenx_cmd(c, argv):  # type: ignore[no-untyped-def]
+def renamenx_cmd(c, argv):
     return _rename(c, argv, True)
 
 
 
 
 @command("copy", -3, "write denyoom", 1, 2, 1, since="6.2.0")
-def copy_cmd(c, argv):  # type: ignore[no-untyped-def]
+def copy_cmd(c, argv):
     src, dst = argv[1], argv[2]
     srcdb = dstdb = c.db
     replace = False
@@ -174,7 +174,7 @@ def copy_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("move", 3, "write fast", 1, 1, 1)
-def move_cmd(c, argv):  # type: ignore[no-untyped-def]
+def move_cmd(c, argv):
     key = argv[1]
     src = c.db
     idx = get_int(argv[2])
@@ -206,7 +206,7 @@ def move_cmd(c, argv):  # type: ignore[no-untyped-def]
 # -- keys / scan / randomkey ----------------------------------------------------
 
 @command("keys", 2, "readonly")
-def keys_cmd(c, argv):  # type: ignore[no-untyped-def]
+def keys_cmd(c, argv):
     db = c.db
     pat = argv[1]
     now = db.ks.now_ms()
@@ -253,7 +253,7 @@ def scan_reply(cursor: int, items: list[bytes]) -> bytes:
 
 
 @command("scan", -2, "readonly", since="2.8.0")
-def scan_cmd(c, argv):  # type: ignore[no-untyped-def]
+def scan_cmd(c, argv):
     cursor = parse_cursor(argv[1])
     count, pat, typ = parse_scan_options(argv, 2, True)
     db = c.db
@@ -280,7 +280,7 @@ def scan_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("randomkey", 1, "readonly")
-def randomkey_cmd(c, argv):  # type: ignore[no-untyped-def]
+def randomkey_cmd(c, argv):
     k = c.db.random_key()
     if k is None:
         return NULL3 if c.resp == 3 else NULL_BULK
@@ -288,7 +288,7 @@ def randomkey_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("dump", 2, "readonly", 1, 1, 1, since="2.6.0")
-def dump_cmd(c, argv):  # type: ignore[no-untyped-def]
+def dump_cmd(c, argv):
     from engine.materialize import dump_payload
 
     v = c.db.read(argv[1])
@@ -297,7 +297,7 @@ def dump_cmd(c, argv):  # type: ignore[no-untyped-def]
     return bulk(dump_payload(v, c.server.config))
 
 
-def _count_sanitized(c, payload: bytes, failed_at: int | None) -> None:  # type: ignore[no-untyped-def]
+def _count_sanitized(c, payload: bytes, failed_at: int | None) -> None:
     """INFO's dump_payload_sanitizations: the blobs validated (all, or those up to where the
     parse failed) count when the setting asks for deep validation, as rdbLoadObject's
     deep_integrity_validation; ``clients`` leaves out the master link and loading. This
@@ -311,7 +311,7 @@ def _count_sanitized(c, payload: bytes, failed_at: int | None) -> None:  # type:
 
 
 @command("restore", -4, "write denyoom", 1, 1, 1, since="2.6.0")
-def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def restore_cmd(c, argv):
     from engine.materialize import PayloadError, restore_payload
 
     replace = absttl = False
@@ -380,12 +380,12 @@ def restore_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("lastsave", 1, "loading stale fast", group="server")
-def lastsave_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lastsave_cmd(c, argv):
     return integer(c.server.rdb.lastsave)
 
 
 @command("time", 1, "loading stale fast", group="server", since="2.6.0")
-def time_cmd(c, argv):  # type: ignore[no-untyped-def]
+def time_cmd(c, argv):
     t = time.time_ns() // 1000
     return bulks([b"%d" % (t // 1000000), b"%d" % (t % 1000000)])
 

@@ -24,13 +24,13 @@ LATENCY = container("latency", -2, since="2.8.13", summary="A container for late
 
 @subcommand(LATENCY, "doctor", 2, _ADMIN, summary="Return a human readable latency analysis report.",
             meta=_O1)
-def latency_doctor(c, argv):  # type: ignore[no-untyped-def]
+def latency_doctor(c, argv):
     return encode(Verbatim(doctor_report(c.server).encode()), c.resp)
 
 
 @subcommand(LATENCY, "graph", 3, _ADMIN, summary="Return a latency graph for the event.",
             meta=CommandMeta(complexity="O(1)", args=_EVENT, tips=_TIPS))
-def latency_graph(c, argv):  # type: ignore[no-untyped-def]
+def latency_graph(c, argv):
     event = argv[2].decode("utf-8", "surrogateescape")
     graph = c.server.latency.graph(event)
     if graph is None:
@@ -42,7 +42,7 @@ def latency_graph(c, argv):  # type: ignore[no-untyped-def]
     complexity="O(N) where N is the number of commands with latency information being retrieved.",
     args=(Arg("command", "string", flags=("optional", "multiple")),), tips=_TIPS),
     summary="Return the cumulative distribution of latencies of a subset of commands or all.")
-def latency_histogram(c, argv):  # type: ignore[no-untyped-def]
+def latency_histogram(c, argv):
     hists = c.server.histograms
     if len(argv) == 2:  # latencyAllCommandsFillCDF: every command, then its subcommands
         cmds: list[Command] = []
@@ -68,20 +68,20 @@ def latency_histogram(c, argv):  # type: ignore[no-untyped-def]
 
 @subcommand(LATENCY, "history", 3, _ADMIN, summary="Return timestamp-latency samples for the event.",
             meta=CommandMeta(complexity="O(1)", args=_EVENT, tips=_TIPS))
-def latency_history(c, argv):  # type: ignore[no-untyped-def]
+def latency_history(c, argv):
     return encode(c.server.latency.history(argv[2].decode("utf-8", "surrogateescape")), c.resp)
 
 
 @subcommand(LATENCY, "latest", 2, _ADMIN, summary="Return the latest latency samples for all events.",
             meta=_O1)
-def latency_latest(c, argv):  # type: ignore[no-untyped-def]
+def latency_latest(c, argv):
     return encode(c.server.latency.latest(), c.resp)
 
 
 @subcommand(LATENCY, "reset", -2, _ADMIN, summary="Reset latency data for one or more events.",
             meta=CommandMeta(complexity="O(1)", args=_EVENTS,
                                                 tips=("request_policy:all_nodes", "response_policy:all_succeeded")))
-def latency_reset(c, argv):  # type: ignore[no-untyped-def]
+def latency_reset(c, argv):
     mon = c.server.latency
     if len(argv) == 2:
         return integer(mon.reset())
@@ -90,7 +90,7 @@ def latency_reset(c, argv):  # type: ignore[no-untyped-def]
 
 @subcommand(LATENCY, "help", 2, "loading stale", summary="Show helpful text about the different subcommands.",
             meta=CommandMeta(acl=("@slow",), complexity="O(1)"))
-def latency_help(c, argv):  # type: ignore[no-untyped-def]
+def latency_help(c, argv):
     lines = ["LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
              "DOCTOR", "    Return a human readable latency analysis report.",
              "GRAPH <event>", "    Return an ASCII latency graph for the <event> class.",
@@ -158,7 +158,7 @@ _ORDER = ("better_vm", "slowlog_enabled", "slowlog_tuning", "slowlog_inspect", "
           "write_load_info", "hz", "large_objects", "mass_eviction", "disable_thp")
 
 
-def doctor_report(srv) -> str:  # type: ignore[no-untyped-def]
+def doctor_report(srv) -> str:
     """createLatencyReport: each event's statistics, then the advice they call for."""
     cfg = srv.config
     mon = srv.latency

@@ -30,14 +30,14 @@ G = "list"
 HEAD, TAIL = 0, 1
 
 
-def _list(db, key: bytes, read: bool = False):  # type: ignore[no-untyped-def]
+def _list(db, key: bytes, read: bool = False):
     v = db.read(key) if read else db.get(key)
     if v is not None and v.__class__ is not ListValue:
         raise WrongTypeError()
     return v
 
 
-def _push(c, argv, where: int, xx: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _push(c, argv, where: int, xx: bool) -> bytes:
     db = c.db
     key = argv[1]
     lst = db.get(key)
@@ -58,26 +58,26 @@ def _push(c, argv, where: int, xx: bool) -> bytes:  # type: ignore[no-untyped-de
 
 
 @command("lpush", -3, "write denyoom fast", 1, 1, 1, group=G)
-def lpush_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lpush_cmd(c, argv):
     return _push(c, argv, HEAD, False)
 
 
 @command("rpush", -3, "write denyoom fast", 1, 1, 1, group=G)
-def rpush_cmd(c, argv):  # type: ignore[no-untyped-def]
+def rpush_cmd(c, argv):
     return _push(c, argv, TAIL, False)
 
 
 @command("lpushx", -3, "write denyoom fast", 1, 1, 1, group=G, since="2.2.0")
-def lpushx_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lpushx_cmd(c, argv):
     return _push(c, argv, HEAD, True)
 
 
 @command("rpushx", -3, "write denyoom fast", 1, 1, 1, group=G, since="2.2.0")
-def rpushx_cmd(c, argv):  # type: ignore[no-untyped-def]
+def rpushx_cmd(c, argv):
     return _push(c, argv, TAIL, True)
 
 
-def _removed(c, key: bytes, lst, n: int, event: bytes) -> None:  # type: ignore[no-untyped-def]
+def _removed(c, key: bytes, lst, n: int, event: bytes) -> None:
     """listElementsRemoved: the command's event, then the key deleted once the list is empty."""
     db = c.db
     notify(db, NOTIFY_LIST, event, key)
@@ -91,7 +91,7 @@ def _pop_event(where: int) -> bytes:
     return b"lpop" if where == HEAD else b"rpop"
 
 
-def range_reply(lst, start: int, end: int, reverse: bool = False) -> bytes:  # type: ignore[no-untyped-def]
+def range_reply(lst, start: int, end: int, reverse: bool = False) -> bytes:
     """addListRangeReply: inclusive indexes, negative from the tail."""
     llen = len(lst)
     if start < 0:
@@ -114,7 +114,7 @@ def range_reply(lst, start: int, end: int, reverse: bool = False) -> bytes:  # t
     return bulks(items)
 
 
-def _pop(c, argv, where: int) -> bytes:  # type: ignore[no-untyped-def]
+def _pop(c, argv, where: int) -> bytes:
     if len(argv) > 3:
         raise CommandError(f"wrong number of arguments for '{'lpop' if where == HEAD else 'rpop'}' command")
     hascount = len(argv) == 3
@@ -142,23 +142,23 @@ def _pop(c, argv, where: int) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @command("lpop", -2, "write fast", 1, 1, 1, group=G)
-def lpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lpop_cmd(c, argv):
     return _pop(c, argv, HEAD)
 
 
 @command("rpop", -2, "write fast", 1, 1, 1, group=G)
-def rpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+def rpop_cmd(c, argv):
     return _pop(c, argv, TAIL)
 
 
 @command("llen", 2, "readonly fast", 1, 1, 1, group=G)
-def llen_cmd(c, argv):  # type: ignore[no-untyped-def]
+def llen_cmd(c, argv):
     lst = _list(c.db, argv[1], True)
     return ZERO if lst is None else integer(len(lst))
 
 
 @command("lindex", 3, "readonly", 1, 1, 1, group=G)
-def lindex_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lindex_cmd(c, argv):
     lst = _list(c.db, argv[1], True)
     if lst is None:
         return NULL3 if c.resp == 3 else NULL_BULK
@@ -172,7 +172,7 @@ def lindex_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("lset", 4, "write denyoom", 1, 1, 1, group=G)
-def lset_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lset_cmd(c, argv):
     lst = _list(c.db, argv[1])
     if lst is None:
         raise CommandError("no such key")
@@ -189,7 +189,7 @@ def lset_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("lrange", 4, "readonly", 1, 1, 1, group=G)
-def lrange_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lrange_cmd(c, argv):
     start = get_int(argv[2])
     end = get_int(argv[3])
     lst = _list(c.db, argv[1], True)
@@ -217,7 +217,7 @@ def lrange_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("ltrim", 4, "write", 1, 1, 1, group=G)
-def ltrim_cmd(c, argv):  # type: ignore[no-untyped-def]
+def ltrim_cmd(c, argv):
     start = get_int(argv[2])
     end = get_int(argv[3])
     lst = _list(c.db, argv[1])
@@ -250,7 +250,7 @@ def ltrim_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("lrem", 4, "write", 1, 1, 1, group=G)
-def lrem_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lrem_cmd(c, argv):
     toremove = get_int(argv[2])
     lst = _list(c.db, argv[1])
     if lst is None:
@@ -284,7 +284,7 @@ def lrem_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("linsert", 5, "write denyoom", 1, 1, 1, group=G, since="2.2.0")
-def linsert_cmd(c, argv):  # type: ignore[no-untyped-def]
+def linsert_cmd(c, argv):
     w = argv[2].lower()
     if w == b"after":
         after = True
@@ -306,7 +306,7 @@ def linsert_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("lpos", -3, "readonly", 1, 1, 1, group=G, since="6.0.6")
-def lpos_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lpos_cmd(c, argv):
     rank, count, maxlen = 1, -1, 0
     j = 3
     while j < len(argv):
@@ -370,7 +370,7 @@ def _where(b: bytes) -> int:
     raise SyntaxErr()
 
 
-def lmove_generic(c, src: bytes, dst: bytes, wf: int, wt: int) -> bytes:  # type: ignore[no-untyped-def]
+def lmove_generic(c, src: bytes, dst: bytes, wf: int, wt: int) -> bytes:
     db = c.db
     sl = _list(db, src)
     if sl is None or not sl:
@@ -396,20 +396,20 @@ def lmove_generic(c, src: bytes, dst: bytes, wf: int, wt: int) -> bytes:  # type
 
 
 @command("lmove", 5, "write denyoom", 1, 2, 1, group=G, since="6.2.0")
-def lmove_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lmove_cmd(c, argv):
     wf = _where(argv[3])
     wt = _where(argv[4])
     return lmove_generic(c, argv[1], argv[2], wf, wt)
 
 
 @command("rpoplpush", 3, "write denyoom", 1, 2, 1, group=G, since="1.2.0")
-def rpoplpush_cmd(c, argv):  # type: ignore[no-untyped-def]
+def rpoplpush_cmd(c, argv):
     return lmove_generic(c, argv[1], argv[2], TAIL, HEAD)
 
 
 # -- multi-key and blocking pops --------------------------------------------------
 
-def _pop_range_with_key(c, key: bytes, lst, where: int, count: int) -> bytes:  # type: ignore[no-untyped-def]
+def _pop_range_with_key(c, key: bytes, lst, where: int, count: int) -> bytes:
     n = min(count, len(lst))
     pop = lst.popleft if where == HEAD else lst.pop
     items = [pop() for _ in range(n)]
@@ -425,7 +425,7 @@ def _pop_op(key: bytes, where: int, count: int, llen: int) -> list[bytes]:
     return [name, key, b"%d" % (count if count < llen else llen)]
 
 
-def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:  # type: ignore[no-untyped-def]
+def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:
     """Pop from the first non-empty list (WRONGTYPE on the first non-list); None if all empty.
 
     The command is then logged as the plain pop it amounted to (``c.rewritten``)."""
@@ -448,7 +448,7 @@ def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:  #
     return None
 
 
-def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int, name: str):  # type: ignore[no-untyped-def]
+def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int, name: str):
     r = _serve_pop(c, keys, where, count)
     if r is not None:
         return r
@@ -456,7 +456,7 @@ def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int,
     if c.in_exec:
         return null
 
-    def serve(cl, db, key):  # type: ignore[no-untyped-def]
+    def serve(cl, db, key):
         lst = db.get(key)
         if lst is None or lst.__class__ is not ListValue or not lst:
             return None
@@ -472,18 +472,18 @@ def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int,
 
 
 @command("blpop", -3, "write blocking", 1, -2, 1, group=G, since="2.0.0")
-def blpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+def blpop_cmd(c, argv):
     t = get_timeout_ms(argv[-1])
     return _blocking_pop(c, argv[1:-1], HEAD, t, -1, "blpop")
 
 
 @command("brpop", -3, "write blocking", 1, -2, 1, group=G, since="2.0.0")
-def brpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+def brpop_cmd(c, argv):
     t = get_timeout_ms(argv[-1])
     return _blocking_pop(c, argv[1:-1], TAIL, t, -1, "brpop")
 
 
-def _blmove(c, argv, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, name: str):  # type: ignore[no-untyped-def]
+def _blmove(c, argv, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, name: str):
     """BLMOVE/BRPOPLPUSH, logged as the LMOVE/RPOPLPUSH they amount to (directions as
     sent when served at once, ``left``/``right`` when served later, as Redis does)."""
     db = c.db
@@ -498,7 +498,7 @@ def _blmove(c, argv, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, 
     if c.in_exec:
         return null
 
-    def serve(cl, db_, key):  # type: ignore[no-untyped-def]
+    def serve(cl, db_, key):
         lst = db_.get(key)
         if lst is None or lst.__class__ is not ListValue or not lst:
             return None
@@ -516,7 +516,7 @@ def _blmove(c, argv, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, 
 
 
 @command("blmove", 6, "write denyoom blocking", 1, 2, 1, group=G, since="6.2.0")
-def blmove_cmd(c, argv):  # type: ignore[no-untyped-def]
+def blmove_cmd(c, argv):
     wf = _where(argv[3])
     wt = _where(argv[4])
     t = get_timeout_ms(argv[5])
@@ -524,7 +524,7 @@ def blmove_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("brpoplpush", 4, "write denyoom blocking", 1, 2, 1, group=G, since="2.2.0")
-def brpoplpush_cmd(c, argv):  # type: ignore[no-untyped-def]
+def brpoplpush_cmd(c, argv):
     t = get_timeout_ms(argv[3])
     return _blmove(c, argv, argv[1], argv[2], TAIL, HEAD, t, "brpoplpush")
 
@@ -559,7 +559,7 @@ def _mpop_keys(argv: list[bytes], idx: int) -> list[int]:
 
 
 @command("lmpop", -4, "write", group=G, since="7.0.0", keys=lambda a: _mpop_keys(a, 1))
-def lmpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lmpop_cmd(c, argv):
     keys, where, count = _mpop_args(argv, 1)
     r = _serve_pop(c, keys, where, count)
     if r is None:
@@ -568,7 +568,7 @@ def lmpop_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("blmpop", -5, "write blocking", group=G, since="7.0.0", keys=lambda a: _mpop_keys(a, 2))
-def blmpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+def blmpop_cmd(c, argv):
     keys, where, count = _mpop_args(argv, 2)
     t = get_timeout_ms(argv[1])
     return _blocking_pop(c, keys, where, t, count, "blmpop")

@@ -30,12 +30,12 @@ _LRU_ERR = ("An LRU maxmemory policy is not selected, access time not tracked. P
             "time to adjust.")
 
 
-def _object_lookup(c, key: bytes):  # type: ignore[no-untyped-def]
+def _object_lookup(c, key: bytes):
     return c.db.peek(key)
 
 
 @subcommand(OBJECT, "encoding", 3, "readonly", 2, 2, 1)
-def object_encoding(c, argv):  # type: ignore[no-untyped-def]
+def object_encoding(c, argv):
     v = _object_lookup(c, argv[2])
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
@@ -43,7 +43,7 @@ def object_encoding(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(OBJECT, "refcount", 3, "readonly", 2, 2, 1)
-def object_refcount(c, argv):  # type: ignore[no-untyped-def]
+def object_refcount(c, argv):
     v = _object_lookup(c, argv[2])
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
@@ -56,7 +56,7 @@ def object_refcount(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(OBJECT, "idletime", 3, "readonly", 2, 2, 1)
-def object_idletime(c, argv):  # type: ignore[no-untyped-def]
+def object_idletime(c, argv):
     v = _object_lookup(c, argv[2])
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
@@ -66,7 +66,7 @@ def object_idletime(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(OBJECT, "freq", 3, "readonly", 2, 2, 1)
-def object_freq(c, argv):  # type: ignore[no-untyped-def]
+def object_freq(c, argv):
     v = _object_lookup(c, argv[2])
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
@@ -76,7 +76,7 @@ def object_freq(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(OBJECT, "help", 2, "loading stale")
-def object_help(c, argv):  # type: ignore[no-untyped-def]
+def object_help(c, argv):
     lines = [
         "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ENCODING <key>",

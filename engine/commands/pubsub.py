@@ -16,12 +16,12 @@ from engine.pubsub import push
 from rdbtools.glob import glob_matcher
 
 G = "pubsub"
-def _count(c) -> int:  # type: ignore[no-untyped-def]
+def _count(c) -> int:
     return len(c.sub_channels) + len(c.sub_patterns)
 
 
 @command("subscribe", -2, "pubsub noscript loading stale", group=G, since="2.0.0")
-def subscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+def subscribe_cmd(c, argv):
     ps = c.server.pubsub
     out = []
     for ch in argv[1:]:
@@ -31,7 +31,7 @@ def subscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("psubscribe", -2, "pubsub noscript loading stale", group=G, since="2.0.0")
-def psubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+def psubscribe_cmd(c, argv):
     ps = c.server.pubsub
     out = []
     for pat in argv[1:]:
@@ -41,7 +41,7 @@ def psubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("ssubscribe", -2, "pubsub noscript loading stale", 1, -1, 1, group=G, since="7.0.0")
-def ssubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+def ssubscribe_cmd(c, argv):
     if c.in_exec:
         raise CommandError("SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
     ps = c.server.pubsub
@@ -52,7 +52,7 @@ def ssubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
     return b"".join(out)
 
 
-def _unsub(c, argv, kind: bytes, mine: dict, drop, count) -> bytes:  # type: ignore[no-untyped-def]
+def _unsub(c, argv, kind: bytes, mine: dict, drop, count) -> bytes:
     names = argv[1:] if len(argv) > 1 else list(mine)
     if not names:
         return push(c.resp, kind, None, count())
@@ -64,30 +64,30 @@ def _unsub(c, argv, kind: bytes, mine: dict, drop, count) -> bytes:  # type: ign
 
 
 @command("unsubscribe", -1, "pubsub noscript loading stale", group=G, since="2.0.0")
-def unsubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+def unsubscribe_cmd(c, argv):
     ps = c.server.pubsub
     return _unsub(c, argv, b"unsubscribe", c.sub_channels, ps.unsubscribe, lambda: _count(c))
 
 
 @command("punsubscribe", -1, "pubsub noscript loading stale", group=G, since="2.0.0")
-def punsubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+def punsubscribe_cmd(c, argv):
     ps = c.server.pubsub
     return _unsub(c, argv, b"punsubscribe", c.sub_patterns, ps.punsubscribe, lambda: _count(c))
 
 
 @command("sunsubscribe", -1, "pubsub noscript loading stale", 1, -1, 1, group=G, since="7.0.0")
-def sunsubscribe_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sunsubscribe_cmd(c, argv):
     ps = c.server.pubsub
     return _unsub(c, argv, b"sunsubscribe", c.sub_shard, ps.sunsubscribe, lambda: len(c.sub_shard))
 
 
 @command("publish", 3, "pubsub loading stale fast may_replicate", group=G, since="2.0.0")
-def publish_cmd(c, argv):  # type: ignore[no-untyped-def]
+def publish_cmd(c, argv):
     return integer(c.server.pubsub.publish(argv[1], argv[2]))
 
 
 @command("spublish", 3, "pubsub loading stale fast may_replicate", 1, 1, 1, group=G, since="7.0.0")
-def spublish_cmd(c, argv):  # type: ignore[no-untyped-def]
+def spublish_cmd(c, argv):
     return integer(c.server.pubsub.spublish(argv[1], argv[2]))
 
 
@@ -98,12 +98,12 @@ for _name in ("subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscr
 PUBSUB = container("pubsub", -2, group=G, since="2.8.0")
 
 
-def _syntax(argv) -> CommandError:  # type: ignore[no-untyped-def]
+def _syntax(argv) -> CommandError:
     sub = argv[1].decode("utf-8", "replace")
     return CommandError(f"unknown subcommand or wrong number of arguments for '{sub}'. Try PUBSUB HELP.")
 
 
-def _channel_list(c, argv, table) -> bytes:  # type: ignore[no-untyped-def]
+def _channel_list(c, argv, table) -> bytes:
     if len(argv) > 3:
         raise _syntax(argv)
     if len(argv) == 2:
@@ -114,7 +114,7 @@ def _channel_list(c, argv, table) -> bytes:  # type: ignore[no-untyped-def]
     return bulks(names)
 
 
-def _numsub(c, argv, table) -> bytes:  # type: ignore[no-untyped-def]
+def _numsub(c, argv, table) -> bytes:
     out = []
     for ch in argv[2:]:
         out.append(bulk(ch))
@@ -123,32 +123,32 @@ def _numsub(c, argv, table) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @subcommand(PUBSUB, "channels", -2, "pubsub loading stale", since="2.8.0")
-def pubsub_channels(c, argv):  # type: ignore[no-untyped-def]
+def pubsub_channels(c, argv):
     return _channel_list(c, argv, c.server.pubsub.channels)
 
 
 @subcommand(PUBSUB, "shardchannels", -2, "pubsub loading stale", since="7.0.0")
-def pubsub_shardchannels(c, argv):  # type: ignore[no-untyped-def]
+def pubsub_shardchannels(c, argv):
     return _channel_list(c, argv, c.server.pubsub.shard)
 
 
 @subcommand(PUBSUB, "numsub", -2, "pubsub loading stale", since="2.8.0")
-def pubsub_numsub(c, argv):  # type: ignore[no-untyped-def]
+def pubsub_numsub(c, argv):
     return _numsub(c, argv, c.server.pubsub.channels)
 
 
 @subcommand(PUBSUB, "shardnumsub", -2, "pubsub loading stale", since="7.0.0")
-def pubsub_shardnumsub(c, argv):  # type: ignore[no-untyped-def]
+def pubsub_shardnumsub(c, argv):
     return _numsub(c, argv, c.server.pubsub.shard)
 
 
 @subcommand(PUBSUB, "numpat", 2, "pubsub loading stale", since="2.8.0")
-def pubsub_numpat(c, argv):  # type: ignore[no-untyped-def]
+def pubsub_numpat(c, argv):
     return integer(len(c.server.pubsub.patterns))
 
 
 @subcommand(PUBSUB, "help", 2, "loading stale", since="6.2.0")
-def pubsub_help(c, argv):  # type: ignore[no-untyped-def]
+def pubsub_help(c, argv):
     lines = ["PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
              "CHANNELS [<pattern>]",
              "    Return the currently active channels matching a <pattern> (default: '*').",

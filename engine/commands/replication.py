@@ -25,7 +25,7 @@ _WAIT_ON_REPLICA = ("WAIT cannot be used with replica instances. Please also not
 
 
 # -- REPLICAOF -------------------------------------------------------------------------------------
-def _replicaof(c, argv):  # type: ignore[no-untyped-def]
+def _replicaof(c, argv):
     repl = c.server.replication
     host, port = argv[1], argv[2]
     if host.lower() == b"no" and port.lower() == b"one":
@@ -51,7 +51,7 @@ command("slaveof", 3, "admin noscript stale no_async_loading", group=G, since="1
 
 
 # -- SYNC / PSYNC ----------------------------------------------------------------------------------
-def _sync(c, argv):  # type: ignore[no-untyped-def]
+def _sync(c, argv):
     repl = c.server.replication
     if repl.is_replica(c):
         return NO_REPLY  # already a replica
@@ -76,7 +76,7 @@ command("sync", 1, "admin noscript no_async_loading no_multi", group=G, since="1
 
 # -- REPLCONF --------------------------------------------------------------------------------------
 @command("replconf", -1, "admin noscript loading stale allow_busy", group=G, since="3.0.0")
-def replconf_cmd(c, argv):  # type: ignore[no-untyped-def]
+def replconf_cmd(c, argv):
     if len(argv) % 2 == 0:
         raise SyntaxErr()
     repl = c.server.replication
@@ -118,12 +118,12 @@ def replconf_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 # -- WAIT ------------------------------------------------------------------------------------------
-def _never(c, db, key):  # type: ignore[no-untyped-def]
+def _never(c, db, key):
     return None
 
 
 @command("wait", 3, "", group="generic", since="3.0.0")
-def wait_cmd(c, argv):  # type: ignore[no-untyped-def]
+def wait_cmd(c, argv):
     srv = c.server
     repl = srv.replication
     if repl.masterhost is not None:
@@ -152,7 +152,7 @@ _ROLE_STATE = {"none": "none", "connect": "connect", "connecting": "connecting",
 
 
 @command("role", 1, "noscript loading stale fast", group=G, since="2.8.12")
-def role_cmd(c, argv):  # type: ignore[no-untyped-def]
+def role_cmd(c, argv):
     repl = c.server.replication
     if repl.masterhost is None:
         items: list[Any] = []

@@ -27,13 +27,13 @@ def numkeys_positions(argv: list[bytes]) -> list[int]:
     return list(range(3, min(3 + max(n, 0), len(argv))))
 
 
-def help_reply(c, argv: list[bytes], lines: list[str]) -> bytes:  # type: ignore[no-untyped-def]
+def help_reply(c, argv: list[bytes], lines: list[str]) -> bytes:
     """addReplyHelp."""
     head = f"{argv[0].decode('utf-8', 'replace').upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
     return encode([Simple(x) for x in [head, *lines, "HELP", "    Prints this help."]], c.resp)
 
 
-def parse_numkeys(c, argv: list[bytes], msg: str | None = None) -> int:  # type: ignore[no-untyped-def]
+def parse_numkeys(c, argv: list[bytes], msg: str | None = None) -> int:
     numkeys = get_int(argv[2], msg)
     if numkeys > len(argv) - 3:
         raise CommandError("Number of keys can't be greater than number of args")
@@ -42,7 +42,7 @@ def parse_numkeys(c, argv: list[bytes], msg: str | None = None) -> int:  # type:
     return numkeys
 
 
-def _eval(c, argv: list[bytes], evalsha: bool, ro: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _eval(c, argv: list[bytes], evalsha: bool, ro: bool) -> bytes:
     if evalsha and len(argv[1]) != 40:
         return NOSCRIPT
     numkeys = parse_numkeys(c, argv)
@@ -61,22 +61,22 @@ def _eval(c, argv: list[bytes], evalsha: bool, ro: bool) -> bytes:  # type: igno
 
 
 @command("eval", -3, _EVAL_FLAGS, group=G, keys=numkeys_positions, since="2.6.0")
-def eval_cmd(c, argv):  # type: ignore[no-untyped-def]
+def eval_cmd(c, argv):
     return _eval(c, argv, False, False)
 
 
 @command("evalsha", -3, _EVAL_FLAGS, group=G, keys=numkeys_positions, since="2.6.0")
-def evalsha_cmd(c, argv):  # type: ignore[no-untyped-def]
+def evalsha_cmd(c, argv):
     return _eval(c, argv, True, False)
 
 
 @command("eval_ro", -3, _EVAL_RO_FLAGS, group=G, keys=numkeys_positions, since="7.0.0")
-def eval_ro_cmd(c, argv):  # type: ignore[no-untyped-def]
+def eval_ro_cmd(c, argv):
     return _eval(c, argv, False, True)
 
 
 @command("evalsha_ro", -3, _EVAL_RO_FLAGS, group=G, keys=numkeys_positions, since="7.0.0")
-def evalsha_ro_cmd(c, argv):  # type: ignore[no-untyped-def]
+def evalsha_ro_cmd(c, argv):
     return _eval(c, argv, True, True)
 
 
@@ -101,24 +101,24 @@ _HELP = [
 
 
 @subcommand(SCRIPT, "help", 2, "loading stale", since="5.0.0")
-def script_help(c, argv):  # type: ignore[no-untyped-def]
+def script_help(c, argv):
     return help_reply(c, argv, _HELP)
 
 
 @subcommand(SCRIPT, "load", 3, "noscript stale")
-def script_load(c, argv):  # type: ignore[no-untyped-def]
+def script_load(c, argv):
     sha, _ = c.server.scripting.create(argv[2])
     return bulk(sha)
 
 
 @subcommand(SCRIPT, "exists", -3, "noscript")
-def script_exists(c, argv):  # type: ignore[no-untyped-def]
+def script_exists(c, argv):
     scripts = c.server.scripting.scripts
     return array([ONE if a.lower() in scripts else ZERO for a in argv[2:]])
 
 
 @subcommand(SCRIPT, "flush", -2, "noscript")
-def script_flush(c, argv):  # type: ignore[no-untyped-def]
+def script_flush(c, argv):
     if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"sync", b"async")):
         raise CommandError("SCRIPT FLUSH only support SYNC|ASYNC option")
     c.server.scripting.flush()
@@ -126,13 +126,13 @@ def script_flush(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(SCRIPT, "kill", 2, "noscript allow_busy")
-def script_kill(c, argv):  # type: ignore[no-untyped-def]
+def script_kill(c, argv):
     c.server.scripting.kill(True)
     return OK
 
 
 @subcommand(SCRIPT, "debug", 3, "noscript", since="3.2.0")
-def script_debug(c, argv):  # type: ignore[no-untyped-def]
+def script_debug(c, argv):
     mode = argv[2].lower()
     if mode == b"no":
         return OK

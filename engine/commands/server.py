@@ -34,7 +34,7 @@ _TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persis
            "commandstats": "Commandstats"}
 
 
-def render_info(srv, names: list[str]) -> str:  # type: ignore[no-untyped-def]
+def render_info(srv, names: list[str]) -> str:
     """INFO's text: each wanted section from its provider (``Server.info_sections``, one per
     subsystem; engine.server.info), in Redis's order, once."""
     sections = srv.info_sections
@@ -63,7 +63,7 @@ def render_info(srv, names: list[str]) -> str:  # type: ignore[no-untyped-def]
 
 
 @command("info", -1, "loading stale", group=G)
-def info_cmd(c, argv):  # type: ignore[no-untyped-def]
+def info_cmd(c, argv):
     text = render_info(c.server, [a.decode("utf-8", "replace") for a in argv[1:]])
     return encode(Verbatim(text.encode()), c.resp)
 
@@ -74,7 +74,7 @@ CONFIG = container("config", -2, group=G)
 
 
 @subcommand(CONFIG, "get", -3, "admin noscript loading stale", since="2.0.0")
-def config_get(c, argv):  # type: ignore[no-untyped-def]
+def config_get(c, argv):
     cfg = c.server.config
     names: dict[str, str] = {}  # configGetCommand's `matches`: names compare without case
     for a in argv[2:]:
@@ -85,7 +85,7 @@ def config_get(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(CONFIG, "set", -4, "admin noscript loading stale", since="2.0.0")
-def config_set(c, argv):  # type: ignore[no-untyped-def]
+def config_set(c, argv):
     if len(argv) % 2:  # name/value pairs
         raise CommandError("syntax error")
     cfg = c.server.config
@@ -133,13 +133,13 @@ def config_set(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(CONFIG, "resetstat", 2, "admin noscript loading stale", since="2.0.0")
-def config_resetstat(c, argv):  # type: ignore[no-untyped-def]
+def config_resetstat(c, argv):
     c.server.reset_stats()
     return OK
 
 
 @subcommand(CONFIG, "rewrite", 2, "admin noscript loading stale", since="2.8.0")
-def config_rewrite(c, argv):  # type: ignore[no-untyped-def]
+def config_rewrite(c, argv):
     path = c.server.config.config_file
     if not path:
         raise CommandError("The server is running without a config file")
@@ -150,7 +150,7 @@ def config_rewrite(c, argv):  # type: ignore[no-untyped-def]
     return OK
 
 
-def rewrite_config_file(path: str, cfg) -> None:  # type: ignore[no-untyped-def]
+def rewrite_config_file(path: str, cfg) -> None:
     """Keep comments and unknown lines; rewrite directives we manage as
     rewriteConfigRewriteLine does: a directive's lines reuse the old lines' places in
     order, a forced one (non-default) without a place left is appended, and old lines
@@ -187,7 +187,7 @@ def rewrite_config_file(path: str, cfg) -> None:  # type: ignore[no-untyped-def]
 
 
 @subcommand(CONFIG, "help", 2, "loading stale", since="5.0.0")
-def config_help(c, argv):  # type: ignore[no-untyped-def]
+def config_help(c, argv):
     lines = ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
              "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
              "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
@@ -235,7 +235,7 @@ def _all_commands() -> list[Command]:
     return list(TABLE.commands.values())
 
 
-def _command_all(c, argv):  # type: ignore[no-untyped-def]
+def _command_all(c, argv):
     return encode([command_info(x) for x in _all_commands()], c.resp)
 
 
@@ -243,12 +243,12 @@ COMMAND = container("command", -1, "loading stale", group=G, since="2.8.13", pro
 
 
 @subcommand(COMMAND, "count", 2, "loading stale", since="2.8.13")
-def command_count(c, argv):  # type: ignore[no-untyped-def]
+def command_count(c, argv):
     return integer(len(TABLE.commands))
 
 
 @subcommand(COMMAND, "info", -2, "loading stale", since="2.8.13")
-def command_info_cmd(c, argv):  # type: ignore[no-untyped-def]
+def command_info_cmd(c, argv):
     if len(argv) == 2:
         return _command_all(c, argv)
     return encode([command_info(x) if x is not None else None
@@ -256,13 +256,13 @@ def command_info_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(COMMAND, "docs", -2, "loading stale", since="7.0.0")
-def command_docs_cmd(c, argv):  # type: ignore[no-untyped-def]
+def command_docs_cmd(c, argv):
     cmds = _all_commands() if len(argv) == 2 else [x for x in (_lookup_any(a) for a in argv[2:]) if x]
     return encode(Map((x.name, command_docs(x)) for x in cmds), c.resp)
 
 
 @subcommand(COMMAND, "list", -2, "loading stale", since="7.0.0")
-def command_list(c, argv):  # type: ignore[no-untyped-def]
+def command_list(c, argv):
     """commandListCommand: every command and subcommand, or those FILTERBY MODULE
     (none: this server loads no modules), ACLCAT or PATTERN (nocase glob on the full name)."""
     keep = None
@@ -295,7 +295,7 @@ def _no_command(cmd: Command) -> bool:
 
 
 @subcommand(COMMAND, "getkeys", -4, "loading stale", since="2.8.13")
-def command_getkeys(c, argv):  # type: ignore[no-untyped-def]
+def command_getkeys(c, argv):
     """getKeysSubcommandImpl: lookup, "has keys", arity, then the keys; none found is an
     empty reply for a command whose keys are optional (no_mandatory_keys)."""
     args = argv[2:]
@@ -315,7 +315,7 @@ def command_getkeys(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(COMMAND, "help", 2, "loading stale", since="5.0.0")
-def command_help(c, argv):  # type: ignore[no-untyped-def]
+def command_help(c, argv):
     lines = ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
              "(no subcommand)", "    Return details about all Redis commands.",
              "COUNT", "    Return the total number of commands in this Redis server.",
@@ -342,7 +342,7 @@ SLOWLOG = container("slowlog", -2, group=G, since="2.2.12")
 
 
 @subcommand(SLOWLOG, "get", -2, "admin loading stale")
-def slowlog_get(c, argv):  # type: ignore[no-untyped-def]
+def slowlog_get(c, argv):
     n = 10
     if len(argv) == 3:
         n = get_int(argv[2], "count should be greater than or equal to -1")
@@ -357,18 +357,18 @@ def slowlog_get(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(SLOWLOG, "len", 2, "admin loading stale")
-def slowlog_len(c, argv):  # type: ignore[no-untyped-def]
+def slowlog_len(c, argv):
     return integer(len(c.server.slowlog))
 
 
 @subcommand(SLOWLOG, "reset", 2, "admin loading stale")
-def slowlog_reset(c, argv):  # type: ignore[no-untyped-def]
+def slowlog_reset(c, argv):
     c.server.slowlog.clear()
     return OK
 
 
 @subcommand(SLOWLOG, "help", 2, "loading stale")
-def slowlog_help(c, argv):  # type: ignore[no-untyped-def]
+def slowlog_help(c, argv):
     lines = ["SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
              "GET [<count>]", "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
              "    Entries are made of:", "    id, timestamp, time in microseconds, arguments array, client IP and port,",
@@ -378,7 +378,7 @@ def slowlog_help(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("monitor", 1, "admin noscript loading stale", group=G)
-def monitor_cmd(c, argv):  # type: ignore[no-untyped-def]
+def monitor_cmd(c, argv):
     if c.in_exec:
         raise CommandError("MONITOR isn't allowed in a transaction")
     if not c.monitor:
@@ -388,7 +388,7 @@ def monitor_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("shutdown", -1, "admin noscript loading stale no_multi allow_busy", group=G)
-def shutdown_cmd(c, argv):  # type: ignore[no-untyped-def]
+def shutdown_cmd(c, argv):
     """The options and the sequence are the server's (engine.server.shutdown)."""
     return c.server.shutdown.command(c, argv[1:])
 
@@ -399,7 +399,7 @@ MEMORY = container("memory", -2, group=G, since="4.0.0")
 
 
 @subcommand(MEMORY, "usage", -3, "readonly", 2, 2, 1)
-def memory_usage(c, argv):  # type: ignore[no-untyped-def]
+def memory_usage(c, argv):
     """The model the maxmemory accounting uses (engine.keyspace.memory): Redis 7.0's bytes."""
     from aof.replies import null
     from engine.keyspace.memory import usage_reply_bytes
@@ -421,7 +421,7 @@ def memory_usage(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(MEMORY, "help", 2, "loading stale")
-def memory_help(c, argv):  # type: ignore[no-untyped-def]
+def memory_help(c, argv):
     lines = ["MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
              "USAGE <key> [SAMPLES <count>]",
              "    Return memory in bytes used by <key> and its value. Nested values are",
@@ -435,7 +435,7 @@ def memory_help(c, argv):  # type: ignore[no-untyped-def]
 # -- SAVE / BGSAVE ---------------------------------------------------------------------
 
 @command("save", 1, "admin noscript no_async_loading no_multi", group=G)
-def save_cmd(c, argv):  # type: ignore[no-untyped-def]
+def save_cmd(c, argv):
     rdb = c.server.rdb
     if rdb.child_pid:
         raise CommandError("Background save already in progress")
@@ -444,7 +444,7 @@ def save_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("bgsave", -1, "admin noscript no_async_loading", group=G)
-def bgsave_cmd(c, argv):  # type: ignore[no-untyped-def]
+def bgsave_cmd(c, argv):
     if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
         raise SyntaxErr()
     srv = c.server
@@ -466,5 +466,5 @@ def bgsave_cmd(c, argv):  # type: ignore[no-untyped-def]
 # -- BGREWRITEAOF ----------------------------------------------------------------------
 
 @command("bgrewriteaof", 1, "admin noscript no_async_loading", group=G, since="1.0.0")
-def bgrewriteaof_cmd(c, argv):  # type: ignore[no-untyped-def]
+def bgrewriteaof_cmd(c, argv):
     return c.server.aof.bgrewriteaof(c.in_exec)

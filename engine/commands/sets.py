@@ -29,19 +29,19 @@ from rdbtools.glob import glob_matcher
 G = "set"
 
 
-def _set(db, key: bytes, read: bool = False):  # type: ignore[no-untyped-def]
+def _set(db, key: bytes, read: bool = False):
     v = db.read(key) if read else db.get(key)
     if v is not None and v.__class__ is not SetValue:
         raise WrongTypeError()
     return v
 
 
-def _max_intset(c) -> int:  # type: ignore[no-untyped-def]
+def _max_intset(c) -> int:
     return min(c.server.config.set_max_intset_entries, 1 << 30)
 
 
 @command("sadd", -3, "write denyoom fast", 1, 1, 1, group=G)
-def sadd_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sadd_cmd(c, argv):
     db = c.db
     key = argv[1]
     s = db.get(key)
@@ -66,7 +66,7 @@ def sadd_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("srem", -3, "write fast", 1, 1, 1, group=G)
-def srem_cmd(c, argv):  # type: ignore[no-untyped-def]
+def srem_cmd(c, argv):
     s = _set(c.db, argv[1])
     if s is None:
         return ZERO
@@ -87,7 +87,7 @@ def srem_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("smembers", 2, "readonly", 1, 1, 1, group=G)
-def smembers_cmd(c, argv):  # type: ignore[no-untyped-def]
+def smembers_cmd(c, argv):
     s = _set(c.db, argv[1], True)
     if s is None:
         return set_of_bulks([], c.resp)
@@ -95,13 +95,13 @@ def smembers_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("sismember", 3, "readonly fast", 1, 1, 1, group=G)
-def sismember_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sismember_cmd(c, argv):
     s = _set(c.db, argv[1], True)
     return ONE if s is not None and argv[2] in s else ZERO
 
 
 @command("smismember", -3, "readonly fast", 1, 1, 1, group=G, since="6.2.0")
-def smismember_cmd(c, argv):  # type: ignore[no-untyped-def]
+def smismember_cmd(c, argv):
     s = _set(c.db, argv[1], True)
     parts = [array_header(len(argv) - 2)]
     ap = parts.append
@@ -111,13 +111,13 @@ def smismember_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("scard", 2, "readonly fast", 1, 1, 1, group=G)
-def scard_cmd(c, argv):  # type: ignore[no-untyped-def]
+def scard_cmd(c, argv):
     s = _set(c.db, argv[1], True)
     return ZERO if s is None else integer(len(s))
 
 
 @command("spop", -2, "write fast", 1, 1, 1, group=G)
-def spop_cmd(c, argv):  # type: ignore[no-untyped-def]
+def spop_cmd(c, argv):
     if len(argv) > 3:
         raise SyntaxErr()
     db = c.db
@@ -158,7 +158,7 @@ def spop_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("srandmember", -2, "readonly", 1, 1, 1, group=G)
-def srandmember_cmd(c, argv):  # type: ignore[no-untyped-def]
+def srandmember_cmd(c, argv):
     if len(argv) > 3:
         raise SyntaxErr()
     if len(argv) == 3:
@@ -179,7 +179,7 @@ def srandmember_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("smove", 4, "write fast", 1, 2, 1, group=G)
-def smove_cmd(c, argv):  # type: ignore[no-untyped-def]
+def smove_cmd(c, argv):
     db = c.db
     src = db.get(argv[1])
     dst = db.get(argv[2])
@@ -207,14 +207,14 @@ def smove_cmd(c, argv):  # type: ignore[no-untyped-def]
     return ONE
 
 
-def _load_sets(c, keys: list[bytes]) -> list[SetValue | None]:  # type: ignore[no-untyped-def]
+def _load_sets(c, keys: list[bytes]) -> list[SetValue | None]:
     out = []
     for k in keys:
         out.append(_set(c.db, k, True))
     return out
 
 
-def _result_set(c, members) -> SetValue:  # type: ignore[no-untyped-def]
+def _result_set(c, members) -> SetValue:
     s = SetValue()
     s.intset = True
     mx = _max_intset(c)
@@ -223,7 +223,7 @@ def _result_set(c, members) -> SetValue:  # type: ignore[no-untyped-def]
     return s
 
 
-def _store(c, dst: bytes, result: SetValue, event: bytes) -> bytes:  # type: ignore[no-untyped-def]
+def _store(c, dst: bytes, result: SetValue, event: bytes) -> bytes:
     db = c.db
     if result:
         db.set(dst, result)
@@ -249,7 +249,7 @@ def _inter(sets: list[SetValue], limit: int = 0) -> list[bytes]:
 
 
 @command("sinter", -2, "readonly", 1, -1, 1, group=G)
-def sinter_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sinter_cmd(c, argv):
     sets = _load_sets(c, argv[1:])
     if any(s is None for s in sets):
         return set_of_bulks([], c.resp)
@@ -258,7 +258,7 @@ def sinter_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("sinterstore", -3, "write denyoom", 1, -1, 1, group=G)
-def sinterstore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sinterstore_cmd(c, argv):
     sets = _load_sets(c, argv[2:])
     if any(s is None for s in sets):
         if c.db.delete(argv[1]):
@@ -274,7 +274,7 @@ def _numkeys(a: list[bytes], idx: int) -> list[int]:
 
 
 @command("sintercard", -3, "readonly", group=G, since="7.0.0", keys=lambda a: _numkeys(a, 1))
-def sintercard_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sintercard_cmd(c, argv):
     numkeys = get_int(argv[1], "numkeys should be greater than 0")
     if numkeys < 1:
         raise CommandError("numkeys should be greater than 0")
@@ -314,29 +314,29 @@ def _union_diff(sets: list[SetValue | None], diff: bool) -> list[bytes]:
 
 
 @command("sunion", -2, "readonly", 1, -1, 1, group=G)
-def sunion_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sunion_cmd(c, argv):
     res = _result_set(c, _union_diff(_load_sets(c, argv[1:]), False))
     return set_of_bulks(res.ordered(), c.resp)
 
 
 @command("sunionstore", -3, "write denyoom", 1, -1, 1, group=G)
-def sunionstore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sunionstore_cmd(c, argv):
     return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), False)), b"sunionstore")
 
 
 @command("sdiff", -2, "readonly", 1, -1, 1, group=G)
-def sdiff_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sdiff_cmd(c, argv):
     res = _result_set(c, _union_diff(_load_sets(c, argv[1:]), True))
     return set_of_bulks(res.ordered(), c.resp)
 
 
 @command("sdiffstore", -3, "write denyoom", 1, -1, 1, group=G)
-def sdiffstore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sdiffstore_cmd(c, argv):
     return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), True)), b"sdiffstore")
 
 
 @command("sscan", -3, "readonly", 1, 1, 1, group=G, since="2.8.0")
-def sscan_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sscan_cmd(c, argv):
     cursor = parse_cursor(argv[2])
     count, pat, _ = parse_scan_options(argv, 3, False)
     s = _set(c.db, argv[1], True)

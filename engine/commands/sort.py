@@ -37,7 +37,7 @@ def _cstr(b: bytes) -> bytes:
 
 # -- patterns and weights ------------------------------------------------------------
 
-def pattern_reader(db, pattern: bytes) -> Callable[[bytes], object]:  # type: ignore[no-untyped-def]
+def pattern_reader(db, pattern: bytes) -> Callable[[bytes], object]:
     """lookupKeyByPattern, with ``pattern`` parsed once: a function of the element. ``#``
     is the element itself; the first ``*`` is replaced by it, ``->field`` after the ``*``
     reads a hash field; only a string (or the field) is a value, anything else None."""
@@ -200,7 +200,7 @@ def _overlaps(first: int, last: int, lrange: int, rrange: int) -> bool:
 
 # -- the command --------------------------------------------------------------------
 
-def _parse(argv: list[bytes], readonly: bool):  # type: ignore[no-untyped-def]
+def _parse(argv: list[bytes], readonly: bool):
     """sortCommandGeneric's option loop: errors in argument order, the last of each wins;
     a BY without ``*`` turns sorting off for good."""
     desc = alpha = dontsort = False
@@ -249,7 +249,7 @@ def _window(start: int, count: int, n: int) -> tuple[int, int]:
     return start, end - start + 1
 
 
-def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:  # type: ignore[no-untyped-def]
+def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:
     """sortCommandGeneric: the options, the vector to sort (or only the LIMIT window of a
     list or sorted set left unsorted), the sort, then the reply or the STORE."""
     desc, alpha, dontsort, lstart, lcount, sortby, store, gets = _parse(argv, readonly)
@@ -300,7 +300,7 @@ def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:  # type: ignore
     return integer(len(out))
 
 
-def _sorted(db, vec: list[bytes], desc: bool, alpha: bool, sortby: bytes | None,  # type: ignore[no-untyped-def]
+def _sorted(db, vec: list[bytes], desc: bool, alpha: bool, sortby: bytes | None,
             binary: bool, start: int, count: int) -> tuple[list[bytes], bool]:
     """sortCompare as sort keys, and the sort (qsort, or pqsort for a BY window); True
     when a weight is not a number (the sort is done anyway, as Redis does, then refused)."""
@@ -382,11 +382,11 @@ SORT_RO_META = CommandMeta(("@read", *_CATS), _SPECS, _COMPLEXITY, _ARGS)
 
 @command("sort", -2, "write denyoom", 1, 1, 1, keys=sort_keys, modified=lambda argv: sort_keys(argv)[1:],
          meta=SORT_META, summary="Sort the elements in a list, set or sorted set")
-def sort_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sort_cmd(c, argv):
     return sort_generic(c, argv, False)
 
 
 @command("sort_ro", -2, "readonly", 1, 1, 1, keys=lambda argv: [1], since="7.0.0", meta=SORT_RO_META,
          summary="Sort the elements in a list, set or sorted set. Read-only variant of SORT.")
-def sort_ro_cmd(c, argv):  # type: ignore[no-untyped-def]
+def sort_ro_cmd(c, argv):
     return sort_generic(c, argv, True)

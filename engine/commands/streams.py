@@ -55,7 +55,7 @@ def cstr(b: bytes) -> str:
     return b.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
-def lookup(db, key: bytes, read: bool = True) -> StreamValue | None:  # type: ignore[no-untyped-def]
+def lookup(db, key: bytes, read: bool = True) -> StreamValue | None:
     v = db.read(key) if read else db.get(key)
     if v is not None and v.__class__ is not StreamValue:
         raise WrongTypeError()
@@ -159,20 +159,20 @@ def entries_reply(s: StreamValue, ids: list[int]) -> bytes:
     return array([entry_reply(i, ents[i]) for i in ids])
 
 
-def xclaim_argv(key: bytes, gname: bytes, group, idarg: bytes, nack: NACK) -> list[bytes]:  # type: ignore[no-untyped-def]
+def xclaim_argv(key: bytes, gname: bytes, group, idarg: bytes, nack: NACK) -> list[bytes]:
     """streamPropagateXCLAIM: an idempotent XCLAIM recreating the PEL entry."""
     return [b"XCLAIM", key, gname, nack.consumer.name if nack.consumer else b"", b"0", idarg,
             b"TIME", b"%d" % nack.delivery_time, b"RETRYCOUNT", b"%d" % nack.delivery_count,
             b"FORCE", b"JUSTID", b"LASTID", id_bytes(group.last_id)]
 
 
-def setid_argv(key: bytes, gname: bytes, group) -> list[bytes]:  # type: ignore[no-untyped-def]
+def setid_argv(key: bytes, gname: bytes, group) -> list[bytes]:
     """streamPropagateGroupID."""
     return [b"XGROUP", b"SETID", key, gname, id_bytes(group.last_id), b"ENTRIESREAD",
             b"%d" % group.entries_read]
 
 
-def reply_with_range(s: StreamValue, start: int, end: int, count: int, group=None,  # type: ignore[no-untyped-def]
+def reply_with_range(s: StreamValue, start: int, end: int, count: int, group=None,
                      consumer=None, noack: bool = False, prop: list | None = None,
                      key: bytes = b"", gname: bytes = b"") -> bytes:
     """streamReplyWithRange (forward) with optional group bookkeeping and propagation."""
@@ -212,7 +212,7 @@ def reply_with_range(s: StreamValue, start: int, end: int, count: int, group=Non
     return array(out)
 
 
-def reply_from_consumer_pel(s: StreamValue, start: int, count: int, consumer, resp: int) -> bytes:  # type: ignore[no-untyped-def]
+def reply_from_consumer_pel(s: StreamValue, start: int, count: int, consumer, resp: int) -> bytes:
     """streamReplyWithRangeFromConsumerPEL: the consumer's own history from ``start``."""
     pids = consumer.pel_ids
     j = bisect_left(pids, start)
@@ -232,7 +232,7 @@ def reply_from_consumer_pel(s: StreamValue, start: int, count: int, consumer, re
     return array(out)
 
 
-def propagating(c) -> bool:  # type: ignore[no-untyped-def]
+def propagating(c) -> bool:
     return bool(c.server.propagator.targets)
 
 
@@ -258,7 +258,7 @@ class TrimArgs:
 _BOTH = "syntax error, MAXLEN and MINID options at the same time are not compatible"
 
 
-def parse_add_trim(c, argv: list[bytes], xadd: bool) -> tuple[TrimArgs, int]:  # type: ignore[no-untyped-def]
+def parse_add_trim(c, argv: list[bytes], xadd: bool) -> tuple[TrimArgs, int]:
     """streamParseAddOrTrimArgsOrReply: returns the parsed args and the ID's position."""
     a = TrimArgs()
     i = 2
@@ -354,7 +354,7 @@ def _rewrite_trim(s: StreamValue, a: TrimArgs, out: list[bytes]) -> None:
 
 
 @command("xadd", -5, "write denyoom fast", 1, 1, 1, group=G, since="5.0.0")
-def xadd_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xadd_cmd(c, argv):
     a, idpos = parse_add_trim(c, argv, True)
     field_pos = idpos + 1
     nf = len(argv) - field_pos
@@ -413,7 +413,7 @@ def xadd_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("xtrim", -4, "write", 1, 1, 1, group=G, since="5.0.0")
-def xtrim_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xtrim_cmd(c, argv):
     a, _ = parse_add_trim(c, argv, False)
     s = lookup(c.db, argv[1], False)
     if s is None:
@@ -432,12 +432,12 @@ def xtrim_cmd(c, argv):  # type: ignore[no-untyped-def]
 # -- reading -------------------------------------------------------------------------
 
 @command("xlen", 2, "readonly fast", 1, 1, 1, group=G, since="5.0.0")
-def xlen_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xlen_cmd(c, argv):
     s = lookup(c.db, argv[1])
     return ZERO if s is None else integer(len(s.ids))
 
 
-def _xrange(c, argv, rev: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _xrange(c, argv, rev: bool) -> bytes:
     start_arg, end_arg = (argv[3], argv[2]) if rev else (argv[2], argv[3])
     start, end = parse_range(start_arg, end_arg)
     count = -1
@@ -462,19 +462,19 @@ def _xrange(c, argv, rev: bool) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @command("xrange", -4, "readonly", 1, 1, 1, group=G, since="5.0.0")
-def xrange_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xrange_cmd(c, argv):
     return _xrange(c, argv, False)
 
 
 @command("xrevrange", -4, "readonly", 1, 1, 1, group=G, since="5.0.0")
-def xrevrange_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xrevrange_cmd(c, argv):
     return _xrange(c, argv, True)
 
 
 # -- deleting / metadata -------------------------------------------------------------
 
 @command("xdel", -3, "write fast", 1, 1, 1, group=G, since="5.0.0")
-def xdel_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xdel_cmd(c, argv):
     s = lookup(c.db, argv[1], False)
     if s is None:
         return ZERO
@@ -499,7 +499,7 @@ def xdel_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("xsetid", -3, "write denyoom fast", 1, 1, 1, group=G, since="5.0.0")
-def xsetid_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xsetid_cmd(c, argv):
     new = parse_strict(argv[2])
     entries_added = -1
     max_xdel = 0

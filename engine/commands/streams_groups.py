@@ -91,7 +91,7 @@ def _help(argv: list[bytes], lines: list[str], resp: int) -> bytes:
     return encode(out, resp)
 
 
-def _xgroup_prelude(c, argv):  # type: ignore[no-untyped-def]
+def _xgroup_prelude(c, argv):
     """The common part of xgroupCommand: options, key lookup, existence checks."""
     opt = argv[1].lower()
     mkstream = False
@@ -128,7 +128,7 @@ def _xgroup_prelude(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(XGROUP, "create", -5, "write denyoom", 2, 2, 1, since="5.0.0")
-def xgroup_create(c, argv):  # type: ignore[no-untyped-def]
+def xgroup_create(c, argv):
     s, gname, _, mkstream, entries_read = _xgroup_prelude(c, argv)
     if len(argv) > 8:
         raise _subcommand_syntax(argv)
@@ -148,7 +148,7 @@ def xgroup_create(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(XGROUP, "setid", -5, "write", 2, 2, 1, since="5.0.0")
-def xgroup_setid(c, argv):  # type: ignore[no-untyped-def]
+def xgroup_setid(c, argv):
     s, gname, cg, _, entries_read = _xgroup_prelude(c, argv)
     if len(argv) not in (5, 7):
         raise _subcommand_syntax(argv)
@@ -164,7 +164,7 @@ def xgroup_setid(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(XGROUP, "destroy", 4, "write", 2, 2, 1, since="5.0.0")
-def xgroup_destroy(c, argv):  # type: ignore[no-untyped-def]
+def xgroup_destroy(c, argv):
     s, gname, cg, _, _ = _xgroup_prelude(c, argv)
     if cg is None:
         return ZERO
@@ -176,7 +176,7 @@ def xgroup_destroy(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(XGROUP, "createconsumer", 5, "write denyoom", 2, 2, 1, since="6.2.0")
-def xgroup_createconsumer(c, argv):  # type: ignore[no-untyped-def]
+def xgroup_createconsumer(c, argv):
     _, _, cg, _, _ = _xgroup_prelude(c, argv)
     created = cg.create_consumer(argv[4])
     if created is None:
@@ -187,7 +187,7 @@ def xgroup_createconsumer(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(XGROUP, "delconsumer", 5, "write", 2, 2, 1, since="5.0.0")
-def xgroup_delconsumer(c, argv):  # type: ignore[no-untyped-def]
+def xgroup_delconsumer(c, argv):
     _, _, cg, _, _ = _xgroup_prelude(c, argv)
     cons = cg.lookup_consumer(argv[4], refresh=False)
     pending = 0
@@ -200,14 +200,14 @@ def xgroup_delconsumer(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(XGROUP, "help", 2, "loading stale", since="5.0.0")
-def xgroup_help(c, argv):  # type: ignore[no-untyped-def]
+def xgroup_help(c, argv):
     return _help(argv, _XGROUP_HELP, c.resp)
 
 
 # -- XACK -------------------------------------------------------------------------------
 
 @command("xack", -4, "write fast", 1, 1, 1, group=G, since="5.0.0")
-def xack_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xack_cmd(c, argv):
     s = lookup(c.db, argv[1])
     grp = s.groups.get(argv[2]) if s is not None else None
     if grp is None:
@@ -225,7 +225,7 @@ def xack_cmd(c, argv):  # type: ignore[no-untyped-def]
 # -- XPENDING -----------------------------------------------------------------------------
 
 @command("xpending", -3, "readonly", 1, 1, 1, group=G, since="5.0.0")
-def xpending_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xpending_cmd(c, argv):
     n = len(argv)
     justinfo = n == 3
     if n != 3 and (n < 6 or n > 9):
@@ -284,7 +284,7 @@ def xpending_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 # -- XCLAIM / XAUTOCLAIM ----------------------------------------------------------------------
 
-def _claim_nack(grp: Group, i: int, nack: NACK, consumer) -> None:  # type: ignore[no-untyped-def]
+def _claim_nack(grp: Group, i: int, nack: NACK, consumer) -> None:
     if nack.consumer is not consumer:
         if nack.consumer is not None:
             nack.consumer.remove(i)
@@ -293,7 +293,7 @@ def _claim_nack(grp: Group, i: int, nack: NACK, consumer) -> None:  # type: igno
 
 
 @command("xclaim", -6, "write fast", 1, 1, 1, group=G, since="5.0.0")
-def xclaim_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xclaim_cmd(c, argv):
     key, gname, cname = argv[1], argv[2], argv[3]
     s = lookup(c.db, key)
     grp = s.groups.get(gname) if s is not None else None
@@ -402,7 +402,7 @@ def xclaim_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("xautoclaim", -6, "write fast", 1, 1, 1, group=G, since="6.2.0")
-def xautoclaim_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xautoclaim_cmd(c, argv):
     key, gname, cname = argv[1], argv[2], argv[3]
     minidle = get_int(argv[4], "Invalid min-idle-time argument for XAUTOCLAIM")
     if minidle < 0:

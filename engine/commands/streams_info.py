@@ -26,24 +26,24 @@ def _kv(name: bytes, value: bytes) -> bytes:
     return bulk(name) + value
 
 
-def _stream(c, argv) -> StreamValue:  # type: ignore[no-untyped-def]
+def _stream(c, argv) -> StreamValue:
     s = lookup(c.db, argv[2])
     if s is None:
         raise CommandError("no such key")
     return s
 
 
-def _entries_read(g, resp: int) -> bytes:  # type: ignore[no-untyped-def]
+def _entries_read(g, resp: int) -> bytes:
     return null(resp) if g.entries_read == SCG_INVALID_ENTRIES_READ else integer(g.entries_read)
 
 
-def _lag(s: StreamValue, g, resp: int) -> bytes:  # type: ignore[no-untyped-def]
+def _lag(s: StreamValue, g, resp: int) -> bytes:
     lag = s.lag(g)
     return null(resp) if lag is None else integer(lag)
 
 
 @subcommand(XINFO, "stream", -3, "readonly", 2, 2, 1, since="5.0.0")
-def xinfo_stream(c, argv):  # type: ignore[no-untyped-def]
+def xinfo_stream(c, argv):
     s = _stream(c, argv)
     resp = c.resp
     opts = argv[3:]
@@ -104,7 +104,7 @@ def xinfo_stream(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(XINFO, "groups", 3, "readonly", 2, 2, 1, since="5.0.0")
-def xinfo_groups(c, argv):  # type: ignore[no-untyped-def]
+def xinfo_groups(c, argv):
     s = _stream(c, argv)
     resp = c.resp
     out = [array_header(len(s.groups))]
@@ -120,7 +120,7 @@ def xinfo_groups(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(XINFO, "consumers", 4, "readonly", 2, 2, 1, since="5.0.0")
-def xinfo_consumers(c, argv):  # type: ignore[no-untyped-def]
+def xinfo_consumers(c, argv):
     s = _stream(c, argv)
     g = s.groups.get(argv[3])
     if g is None:
@@ -138,7 +138,7 @@ def xinfo_consumers(c, argv):  # type: ignore[no-untyped-def]
 
 
 @subcommand(XINFO, "help", 2, "loading stale", since="5.0.0")
-def xinfo_help(c, argv):  # type: ignore[no-untyped-def]
+def xinfo_help(c, argv):
     return _help(argv, _XINFO_HELP, c.resp)
 
 

@@ -39,7 +39,7 @@ def xread_keys(argv: list[bytes]) -> list[int]:
     return []
 
 
-def _xread(c, argv, xreadgroup: bool):  # type: ignore[no-untyped-def]
+def _xread(c, argv, xreadgroup: bool):
     timeout = -1
     count = 0
     streams_arg = 0
@@ -168,7 +168,7 @@ def _xread(c, argv, xreadgroup: bool):  # type: ignore[no-untyped-def]
     return null_array(resp)
 
 
-def _block(c, keys, ids, timeout, count, gname, cname, noack) -> None:  # type: ignore[no-untyped-def]
+def _block(c, keys, ids, timeout, count, gname, cname, noack) -> None:
     """blockForKeys(BLOCKED_STREAM) + serveClientsBlockedOnStreamKey as a serve function.
 
     Redis wakes stream readers only on XADD, XGROUP DESTROY, key creation, deletion
@@ -184,7 +184,7 @@ def _block(c, keys, ids, timeout, count, gname, cname, noack) -> None:  # type: 
             v = db.data.get(k)
             seen[k] = (v, v.wake if v.__class__ is StreamValue else -1)
 
-    def serve(cl, db_, key):  # type: ignore[no-untyped-def]
+    def serve(cl, db_, key):
         s = db_.peek(key)
         if s is None or s.__class__ is not StreamValue:
             if gname is not None:
@@ -231,12 +231,12 @@ def _block(c, keys, ids, timeout, count, gname, cname, noack) -> None:  # type: 
 
 
 @command("xread", -4, "readonly blocking", group=G, since="5.0.0", keys=xread_keys)
-def xread_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xread_cmd(c, argv):
     return _xread(c, argv, False)
 
 
 @command("xreadgroup", -7, "write blocking", group=G, since="5.0.0", keys=xread_keys)
-def xreadgroup_cmd(c, argv):  # type: ignore[no-untyped-def]
+def xreadgroup_cmd(c, argv):
     return _xread(c, argv, True)
 
 

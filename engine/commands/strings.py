@@ -33,14 +33,14 @@ NX, XX, GET, KEEPTTL, PERSIST, EX, PX, EXAT, PXAT = (1 << i for i in range(9))
 _EXPIRY = EX | PX | EXAT | PXAT
 
 
-def _str_or_none(db, key):  # type: ignore[no-untyped-def]
+def _str_or_none(db, key):
     v = db.read(key)
     if v is None or v.__class__ in _STR:
         return v
     raise WrongTypeError()
 
 
-def check_string_length(c, size: int, append: int) -> None:  # type: ignore[no-untyped-def]
+def check_string_length(c, size: int, append: int) -> None:
     if size + append > c.server.config.proto_max_bulk_len:
         raise CommandError("string exceeds maximum allowed size (proto-max-bulk-len)")
 
@@ -86,7 +86,7 @@ def parse_extended(argv: list[bytes], start: int, is_set: bool) -> tuple[int, by
     return flags, expire
 
 
-def expire_ms(c, raw: bytes, flags: int, cmdname: str) -> int:  # type: ignore[no-untyped-def]
+def expire_ms(c, raw: bytes, flags: int, cmdname: str) -> int:
     """getExpireMillisecondsOrReply: the absolute deadline in ms (EX/PX count from the
     keyspace's clock)."""
     v = get_int(raw)
@@ -102,7 +102,7 @@ def expire_ms(c, raw: bytes, flags: int, cmdname: str) -> int:  # type: ignore[n
     return v
 
 
-def set_generic(c, key: bytes, val: bytes, flags: int, expire: bytes | None, cmdname: str,  # type: ignore[no-untyped-def]
+def set_generic(c, key: bytes, val: bytes, flags: int, expire: bytes | None, cmdname: str,
                 ok: bytes = OK, abort: bytes | None = None, argv: list[bytes] | None = None) -> bytes:
     """setGenericCommand. Propagated as ``SET key value PXAT <ms>`` when an expiry was
     given (every other option dropped), else as sent minus any GET option."""
@@ -138,7 +138,7 @@ def set_generic(c, key: bytes, val: bytes, flags: int, expire: bytes | None, cmd
 
 
 @command("get", 2, "readonly fast", 1, 1, 1, group=S)
-def get_cmd(c, argv):  # type: ignore[no-untyped-def]
+def get_cmd(c, argv):
     v = c.db.read(argv[1])
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
@@ -148,7 +148,7 @@ def get_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("set", -3, "write denyoom", 1, 1, 1, group=S)
-def set_cmd(c, argv):  # type: ignore[no-untyped-def]
+def set_cmd(c, argv):
     if len(argv) == 3:  # fast path: plain SET
         db = c.db
         db.set(argv[1], argv[2])
@@ -161,22 +161,22 @@ def set_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("setnx", 3, "write denyoom fast", 1, 1, 1, group=S)
-def setnx_cmd(c, argv):  # type: ignore[no-untyped-def]
+def setnx_cmd(c, argv):
     return set_generic(c, argv[1], argv[2], NX, None, "setnx", ONE, ZERO)
 
 
 @command("setex", 4, "write denyoom", 1, 1, 1, group=S)
-def setex_cmd(c, argv):  # type: ignore[no-untyped-def]
+def setex_cmd(c, argv):
     return set_generic(c, argv[1], argv[3], EX, argv[2], "setex")
 
 
 @command("psetex", 4, "write denyoom", 1, 1, 1, group=S)
-def psetex_cmd(c, argv):  # type: ignore[no-untyped-def]
+def psetex_cmd(c, argv):
     return set_generic(c, argv[1], argv[3], PX, argv[2], "psetex")
 
 
 @command("getex", -2, "write fast", 1, 1, 1, group=S)
-def getex_cmd(c, argv):  # type: ignore[no-untyped-def]
+def getex_cmd(c, argv):
     flags, expire = parse_extended(argv, 2, False)
     db = c.db
     key = argv[1]
@@ -209,7 +209,7 @@ def getex_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("getdel", 2, "write fast", 1, 1, 1, group=S)
-def getdel_cmd(c, argv):  # type: ignore[no-untyped-def]
+def getdel_cmd(c, argv):
     db = c.db
     v = _str_or_none(db, argv[1])
     if v is None:
@@ -224,7 +224,7 @@ def getdel_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("getset", 3, "write denyoom fast", 1, 1, 1, group=S)
-def getset_cmd(c, argv):  # type: ignore[no-untyped-def]
+def getset_cmd(c, argv):
     db = c.db
     v = _str_or_none(db, argv[1])
     db.set(argv[1], argv[2])
@@ -238,7 +238,7 @@ def getset_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("mget", -2, "readonly fast", 1, -1, 1, group=S)
-def mget_cmd(c, argv):  # type: ignore[no-untyped-def]
+def mget_cmd(c, argv):
     read = c.db.read
     vals = []
     ap = vals.append
@@ -248,7 +248,7 @@ def mget_cmd(c, argv):  # type: ignore[no-untyped-def]
     return bulks_resp(vals, c.resp)
 
 
-def _mset(c, argv, nx: bool):  # type: ignore[no-untyped-def]
+def _mset(c, argv, nx: bool):
     if len(argv) % 2 == 0:
         raise CommandError(f"wrong number of arguments for '{argv[0].decode('utf-8', 'replace').lower()}' command")
     db = c.db
@@ -265,16 +265,16 @@ def _mset(c, argv, nx: bool):  # type: ignore[no-untyped-def]
 
 
 @command("mset", -3, "write denyoom", 1, -1, 2, group=S)
-def mset_cmd(c, argv):  # type: ignore[no-untyped-def]
+def mset_cmd(c, argv):
     return _mset(c, argv, False)
 
 
 @command("msetnx", -3, "write denyoom", 1, -1, 2, group=S)
-def msetnx_cmd(c, argv):  # type: ignore[no-untyped-def]
+def msetnx_cmd(c, argv):
     return _mset(c, argv, True)
 
 
-def _incr(c, key: bytes, incr: int) -> bytes:  # type: ignore[no-untyped-def]
+def _incr(c, key: bytes, incr: int) -> bytes:
     db = c.db
     old = db.get(key)
     if old is None:
@@ -296,22 +296,22 @@ def _incr(c, key: bytes, incr: int) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @command("incr", 2, "write denyoom fast", 1, 1, 1, group=S)
-def incr_cmd(c, argv):  # type: ignore[no-untyped-def]
+def incr_cmd(c, argv):
     return _incr(c, argv[1], 1)
 
 
 @command("decr", 2, "write denyoom fast", 1, 1, 1, group=S)
-def decr_cmd(c, argv):  # type: ignore[no-untyped-def]
+def decr_cmd(c, argv):
     return _incr(c, argv[1], -1)
 
 
 @command("incrby", 3, "write denyoom fast", 1, 1, 1, group=S)
-def incrby_cmd(c, argv):  # type: ignore[no-untyped-def]
+def incrby_cmd(c, argv):
     return _incr(c, argv[1], get_int(argv[2]))
 
 
 @command("decrby", 3, "write denyoom fast", 1, 1, 1, group=S)
-def decrby_cmd(c, argv):  # type: ignore[no-untyped-def]
+def decrby_cmd(c, argv):
     incr = get_int(argv[2])
     if incr == LONG_MIN:
         raise CommandError("decrement would overflow")
@@ -319,7 +319,7 @@ def decrby_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("incrbyfloat", 3, "write denyoom fast", 1, 1, 1, group=S)
-def incrbyfloat_cmd(c, argv):  # type: ignore[no-untyped-def]
+def incrbyfloat_cmd(c, argv):
     db = c.db
     key = argv[1]
     old = db.get(key)
@@ -345,7 +345,7 @@ def incrbyfloat_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("append", 3, "write denyoom fast", 1, 1, 1, group=S)
-def append_cmd(c, argv):  # type: ignore[no-untyped-def]
+def append_cmd(c, argv):
     db = c.db
     key = argv[1]
     old = db.get(key)
@@ -367,13 +367,13 @@ def append_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("strlen", 2, "readonly fast", 1, 1, 1, group=S)
-def strlen_cmd(c, argv):  # type: ignore[no-untyped-def]
+def strlen_cmd(c, argv):
     v = _str_or_none(c.db, argv[1])
     return ZERO if v is None else integer(len(v))
 
 
 @command("setrange", 4, "write denyoom", 1, 1, 1, group=S)
-def setrange_cmd(c, argv):  # type: ignore[no-untyped-def]
+def setrange_cmd(c, argv):
     offset = get_int(argv[2])
     value = argv[3]
     if offset < 0:
@@ -406,7 +406,7 @@ def setrange_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("getrange", 4, "readonly", 1, 1, 1, group=S)
-def getrange_cmd(c, argv):  # type: ignore[no-untyped-def]
+def getrange_cmd(c, argv):
     start = get_int(argv[2])
     end = get_int(argv[3])
     v = _str_or_none(c.db, argv[1])
@@ -429,7 +429,7 @@ def getrange_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("substr", 4, "readonly", 1, 1, 1, group=S)
-def substr_cmd(c, argv):  # type: ignore[no-untyped-def]
+def substr_cmd(c, argv):
     return getrange_cmd(c, argv)
 
 
@@ -437,7 +437,7 @@ LCS_META = CommandMeta(key_specs=(KeySpec(("RO", "access"), ("index", 1), ("rang
 
 
 @command("lcs", -3, "readonly", 1, 2, 1, group=S, since="7.0.0", meta=LCS_META)
-def lcs_cmd(c, argv):  # type: ignore[no-untyped-def]
+def lcs_cmd(c, argv):
     db = c.db
     a = db.read(argv[1])
     b = db.read(argv[2])
@@ -472,7 +472,7 @@ def lcs_cmd(c, argv):  # type: ignore[no-untyped-def]
     return _lcs(c, a, b, getlen, getidx, withmatchlen, minmatchlen)
 
 
-def _lcs(c, a: bytes, b: bytes, getlen: bool, getidx: bool, withmatchlen: bool, minmatchlen: int) -> bytes:  # type: ignore[no-untyped-def]
+def _lcs(c, a: bytes, b: bytes, getlen: bool, getidx: bool, withmatchlen: bool, minmatchlen: int) -> bytes:
     """The dynamic-programming LCS table, then a walk back emitting matched ranges as Redis does."""
     from aof.replies import Map, encode
 

@@ -17,7 +17,7 @@ G = "transactions"
 
 
 @command("multi", 1, "noscript loading stale fast allow_busy", group=G, since="1.2.0")
-def multi_cmd(c, argv):  # type: ignore[no-untyped-def]
+def multi_cmd(c, argv):
     if c.multi is not None:
         raise CommandError("MULTI calls can not be nested")
     c.multi = []
@@ -26,7 +26,7 @@ def multi_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("discard", 1, "noscript loading stale fast allow_busy", group=G, since="2.0.0")
-def discard_cmd(c, argv):  # type: ignore[no-untyped-def]
+def discard_cmd(c, argv):
     if c.multi is None:
         raise CommandError("DISCARD without MULTI")
     discard(c)
@@ -34,7 +34,7 @@ def discard_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("exec", 1, "noscript loading stale skip_slowlog", group=G, since="1.2.0")
-def exec_cmd(c, argv):  # type: ignore[no-untyped-def]
+def exec_cmd(c, argv):
     if c.multi is None:
         raise CommandError("EXEC without MULTI")
     queued = c.multi
@@ -56,7 +56,7 @@ def exec_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("watch", -2, "noscript loading stale fast allow_busy", 1, -1, 1, group=G, since="2.2.0")
-def watch_cmd(c, argv):  # type: ignore[no-untyped-def]
+def watch_cmd(c, argv):
     if c.multi is not None:
         raise CommandError("WATCH inside MULTI is not allowed")
     watch(c, c.db, argv[1:])
@@ -64,6 +64,6 @@ def watch_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("unwatch", 1, "noscript loading stale fast allow_busy", group=G, since="2.2.0")
-def unwatch_cmd(c, argv):  # type: ignore[no-untyped-def]
+def unwatch_cmd(c, argv):
     unwatch_all(c)
     return OK

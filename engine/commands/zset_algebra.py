@@ -22,7 +22,7 @@ from engine.execution.registry import command
 from engine.types import SetValue, ZSetValue
 
 
-def _src_items(v) -> dict[bytes, float]:  # type: ignore[no-untyped-def]
+def _src_items(v) -> dict[bytes, float]:
     if v is None:
         return {}
     if v.__class__ is ZSetValue:
@@ -30,7 +30,7 @@ def _src_items(v) -> dict[bytes, float]:  # type: ignore[no-untyped-def]
     return dict.fromkeys(v, 1.0)
 
 
-def _zsetop(c, argv, numidx: int, op: str, dst: bytes | None, card_only: bool = False):  # type: ignore[no-untyped-def]
+def _zsetop(c, argv, numidx: int, op: str, dst: bytes | None, card_only: bool = False):
     name = argv[0].decode("utf-8", "replace").lower()
     setnum = get_int(argv[numidx])
     if setnum < 1:
@@ -141,7 +141,7 @@ def _zsetop(c, argv, numidx: int, op: str, dst: bytes | None, card_only: bool = 
     return _pairs_reply(list(z.items()), withscores, c.resp)
 
 
-def _iter_src(v):  # type: ignore[no-untyped-def]
+def _iter_src(v):
     if v is None:
         return iter(())
     if v.__class__ is ZSetValue:
@@ -150,35 +150,35 @@ def _iter_src(v):  # type: ignore[no-untyped-def]
 
 
 @command("zunionstore", -4, "write denyoom", 1, 1, 1, group=G, since="2.0.0", keys=lambda a: [1] + _numkeys(a, 2))
-def zunionstore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zunionstore_cmd(c, argv):
     return _zsetop(c, argv, 2, "union", argv[1])
 
 
 @command("zinterstore", -4, "write denyoom", 1, 1, 1, group=G, since="2.0.0", keys=lambda a: [1] + _numkeys(a, 2))
-def zinterstore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zinterstore_cmd(c, argv):
     return _zsetop(c, argv, 2, "inter", argv[1])
 
 
 @command("zdiffstore", -4, "write denyoom", 1, 1, 1, group=G, since="6.2.0", keys=lambda a: [1] + _numkeys(a, 2))
-def zdiffstore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zdiffstore_cmd(c, argv):
     return _zsetop(c, argv, 2, "diff", argv[1])
 
 
 @command("zunion", -3, "readonly", group=G, since="6.2.0", keys=lambda a: _numkeys(a, 1))
-def zunion_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zunion_cmd(c, argv):
     return _zsetop(c, argv, 1, "union", None)
 
 
 @command("zinter", -3, "readonly", group=G, since="6.2.0", keys=lambda a: _numkeys(a, 1))
-def zinter_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zinter_cmd(c, argv):
     return _zsetop(c, argv, 1, "inter", None)
 
 
 @command("zdiff", -3, "readonly", group=G, since="6.2.0", keys=lambda a: _numkeys(a, 1))
-def zdiff_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zdiff_cmd(c, argv):
     return _zsetop(c, argv, 1, "diff", None)
 
 
 @command("zintercard", -3, "readonly", group=G, since="7.0.0", keys=lambda a: _numkeys(a, 1))
-def zintercard_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zintercard_cmd(c, argv):
     return _zsetop(c, argv, 1, "inter", None, card_only=True)  # zunionInterDiffGenericCommand

@@ -28,7 +28,7 @@ from engine.execution.registry import command
 from engine.types import ZSetValue
 
 
-def _pop_items(c, key: bytes, z: ZSetValue, count: int, maxside: bool) -> list[tuple[bytes, float]]:  # type: ignore[no-untyped-def]
+def _pop_items(c, key: bytes, z: ZSetValue, count: int, maxside: bool) -> list[tuple[bytes, float]]:
     n = min(count, len(z))
     items = z.range_by_rank(0, n - 1, maxside)
     _remove_items(c, key, z, items, b"zpopmax" if maxside else b"zpopmin")
@@ -43,7 +43,7 @@ def _flat_pairs(items: list[tuple[bytes, float]], resp: int) -> list[bytes]:
     return out
 
 
-def _zpop(c, argv, maxside: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _zpop(c, argv, maxside: bool) -> bytes:
     if len(argv) > 3:
         raise SyntaxErr()
     count = get_positive(argv[2]) if len(argv) == 3 else -1
@@ -58,16 +58,16 @@ def _zpop(c, argv, maxside: bool) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @command("zpopmin", -2, "write fast", 1, 1, 1, group=G, since="5.0.0")
-def zpopmin_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zpopmin_cmd(c, argv):
     return _zpop(c, argv, False)
 
 
 @command("zpopmax", -2, "write fast", 1, 1, 1, group=G, since="5.0.0")
-def zpopmax_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zpopmax_cmd(c, argv):
     return _zpop(c, argv, True)
 
 
-def _serve_zpop(c, keys: list[bytes], maxside: bool, count: int, mpop: bool,  # type: ignore[no-untyped-def]
+def _serve_zpop(c, keys: list[bytes], maxside: bool, count: int, mpop: bool,
                 served: bool = False) -> bytes | None:
     """Pop from the first non-empty zset of ``keys``; None when all are empty.
 
@@ -101,7 +101,7 @@ def _serve_zpop(c, keys: list[bytes], maxside: bool, count: int, mpop: bool,  # 
     return None
 
 
-def _bzpop(c, keys: list[bytes], maxside: bool, timeout_ms: int, count: int, mpop: bool, name: str):  # type: ignore[no-untyped-def]
+def _bzpop(c, keys: list[bytes], maxside: bool, timeout_ms: int, count: int, mpop: bool, name: str):
     r = _serve_zpop(c, keys, maxside, count, mpop)
     if r is not None:
         return r
@@ -109,7 +109,7 @@ def _bzpop(c, keys: list[bytes], maxside: bool, timeout_ms: int, count: int, mpo
     if c.in_exec:
         return null
 
-    def serve(cl, db, key):  # type: ignore[no-untyped-def]
+    def serve(cl, db, key):
         z = db.get(key)
         if z is None or z.__class__ is not ZSetValue or not len(z):
             return None
@@ -120,13 +120,13 @@ def _bzpop(c, keys: list[bytes], maxside: bool, timeout_ms: int, count: int, mpo
 
 
 @command("bzpopmin", -3, "write blocking fast", 1, -2, 1, group=G, since="5.0.0")
-def bzpopmin_cmd(c, argv):  # type: ignore[no-untyped-def]
+def bzpopmin_cmd(c, argv):
     t = get_timeout_ms(argv[-1])
     return _bzpop(c, argv[1:-1], False, t, -1, False, "bzpopmin")
 
 
 @command("bzpopmax", -3, "write blocking fast", 1, -2, 1, group=G, since="5.0.0")
-def bzpopmax_cmd(c, argv):  # type: ignore[no-untyped-def]
+def bzpopmax_cmd(c, argv):
     t = get_timeout_ms(argv[-1])
     return _bzpop(c, argv[1:-1], True, t, -1, False, "bzpopmax")
 
@@ -164,14 +164,14 @@ def _zmpop_args(argv: list[bytes], idx: int) -> tuple[list[bytes], bool, int]:
 
 
 @command("zmpop", -4, "write", group=G, since="7.0.0", keys=lambda a: _numkeys(a, 1))
-def zmpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zmpop_cmd(c, argv):
     keys, maxside, count = _zmpop_args(argv, 1)
     r = _serve_zpop(c, keys, maxside, count, True)
     return r if r is not None else (NULL3 if c.resp == 3 else NULL_ARRAY)
 
 
 @command("bzmpop", -5, "write blocking", group=G, since="7.0.0", keys=lambda a: _numkeys(a, 2))
-def bzmpop_cmd(c, argv):  # type: ignore[no-untyped-def]
+def bzmpop_cmd(c, argv):
     keys, maxside, count = _zmpop_args(argv, 2)
     t = get_timeout_ms(argv[1])
     return _bzpop(c, keys, maxside, t, count, True, "bzmpop")

@@ -130,7 +130,7 @@ def lex_range(z: ZSetValue, lo: LexBound, hi: LexBound, reverse: bool, offset: i
     return out
 
 
-def _zrange_generic(c, argv, start: int, store: bool, rangetype: str | None, reverse: bool | None):  # type: ignore[no-untyped-def]
+def _zrange_generic(c, argv, start: int, store: bool, rangetype: str | None, reverse: bool | None):
     key = argv[start]
     minidx, maxidx = start + 1, start + 2
     withscores = False
@@ -187,7 +187,7 @@ def _zrange_generic(c, argv, start: int, store: bool, rangetype: str | None, rev
 
 
 @command("zrange", -4, "readonly", 1, 1, 1, group=G, since="1.2.0")
-def zrange_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrange_cmd(c, argv):
     items, ws, _ = _zrange_generic(c, argv, 1, False, None, None)
     if items is None:
         return EMPTY_ARRAY
@@ -195,31 +195,31 @@ def zrange_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("zrevrange", -4, "readonly", 1, 1, 1, group=G, since="1.2.0")
-def zrevrange_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrevrange_cmd(c, argv):
     items, ws, _ = _zrange_generic(c, argv, 1, False, "rank", True)
     return EMPTY_ARRAY if items is None else _pairs_reply(items, ws, c.resp)
 
 
 @command("zrangebyscore", -4, "readonly", 1, 1, 1, group=G, since="1.0.5")
-def zrangebyscore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrangebyscore_cmd(c, argv):
     items, ws, _ = _zrange_generic(c, argv, 1, False, "score", False)
     return EMPTY_ARRAY if items is None else _pairs_reply(items, ws, c.resp)
 
 
 @command("zrevrangebyscore", -4, "readonly", 1, 1, 1, group=G, since="2.2.0")
-def zrevrangebyscore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrevrangebyscore_cmd(c, argv):
     items, ws, _ = _zrange_generic(c, argv, 1, False, "score", True)
     return EMPTY_ARRAY if items is None else _pairs_reply(items, ws, c.resp)
 
 
 @command("zrangebylex", -4, "readonly", 1, 1, 1, group=G, since="2.8.9")
-def zrangebylex_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrangebylex_cmd(c, argv):
     items, ws, _ = _zrange_generic(c, argv, 1, False, "lex", False)
     return EMPTY_ARRAY if items is None else _pairs_reply(items, ws, c.resp)
 
 
 @command("zrevrangebylex", -4, "readonly", 1, 1, 1, group=G, since="2.8.9")
-def zrevrangebylex_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrevrangebylex_cmd(c, argv):
     items, ws, _ = _zrange_generic(c, argv, 1, False, "lex", True)
     return EMPTY_ARRAY if items is None else _pairs_reply(items, ws, c.resp)
 
@@ -227,7 +227,7 @@ def zrevrangebylex_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("zrangestore", -5, "write denyoom", 1, 2, 1, group=G, since="6.2.0")
-def zrangestore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrangestore_cmd(c, argv):
     items, _, hint = _zrange_generic(c, argv, 2, True, None, None)
     me, mv = _limits(c)
     z = ZSetValue(lp=not ((hint if items is not None else -1) > me))
@@ -237,7 +237,7 @@ def zrangestore_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("zcount", 4, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
-def zcount_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zcount_cmd(c, argv):
     r = parse_score_range(argv[2], argv[3])
     z = _zset(c.db, argv[1], True)
     if z is None or _score_empty(r):
@@ -250,7 +250,7 @@ def zcount_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("zlexcount", 4, "readonly fast", 1, 1, 1, group=G, since="2.8.9")
-def zlexcount_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zlexcount_cmd(c, argv):
     lo, hi = parse_lex_range(argv[2], argv[3])
     z = _zset(c.db, argv[1], True)
     if z is None or _lex_empty(lo, hi):
@@ -265,7 +265,7 @@ def zlexcount_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("zremrangebyrank", 4, "write", 1, 1, 1, group=G, since="2.0.0")
-def zremrangebyrank_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zremrangebyrank_cmd(c, argv):
     start, end = get_int(argv[2]), get_int(argv[3])
     z = _zset(c.db, argv[1])
     if z is None:
@@ -274,7 +274,7 @@ def zremrangebyrank_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("zremrangebyscore", 4, "write", 1, 1, 1, group=G, since="1.2.0")
-def zremrangebyscore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zremrangebyscore_cmd(c, argv):
     r = parse_score_range(argv[2], argv[3])
     z = _zset(c.db, argv[1])
     if z is None:
@@ -283,7 +283,7 @@ def zremrangebyscore_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("zremrangebylex", 4, "write", 1, 1, 1, group=G, since="2.8.9")
-def zremrangebylex_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zremrangebylex_cmd(c, argv):
     lo, hi = parse_lex_range(argv[2], argv[3])
     z = _zset(c.db, argv[1])
     if z is None:

@@ -37,14 +37,14 @@ G = "sorted_set"
 NAN_ERR = "resulting score is not a number (NaN)"
 
 
-def _zset(db, key: bytes, read: bool = False):  # type: ignore[no-untyped-def]
+def _zset(db, key: bytes, read: bool = False):
     v = db.read(key) if read else db.get(key)
     if v is not None and v.__class__ is not ZSetValue:
         raise WrongTypeError()
     return v
 
 
-def _limits(c) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _limits(c) -> tuple[int, int]:
     cfg = c.server.config
     return cfg.zset_max_listpack_entries, cfg.zset_max_listpack_value
 
@@ -74,7 +74,7 @@ def _pairs_reply(items: list[tuple[bytes, float]], withscores: bool, resp: int) 
 _ZADD_OPTS = frozenset([b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"])
 
 
-def _zadd(c, argv, incr: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _zadd(c, argv, incr: bool) -> bytes:
     nx = xx = gt = lt = ch = False
     j = 2
     if len(argv) == 4 and not incr and argv[2].lower() not in _ZADD_OPTS:  # ZADD key score member
@@ -178,17 +178,17 @@ def _zadd(c, argv, incr: bool) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @command("zadd", -4, "write denyoom fast", 1, 1, 1, group=G, since="1.2.0")
-def zadd_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zadd_cmd(c, argv):
     return _zadd(c, argv, False)
 
 
 @command("zincrby", 4, "write denyoom fast", 1, 1, 1, group=G, since="1.2.0")
-def zincrby_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zincrby_cmd(c, argv):
     return _zadd(c, argv, True)
 
 
 @command("zrem", -3, "write fast", 1, 1, 1, group=G, since="1.2.0")
-def zrem_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrem_cmd(c, argv):
     z = _zset(c.db, argv[1])
     if z is None:
         return ZERO
@@ -205,7 +205,7 @@ def zrem_cmd(c, argv):  # type: ignore[no-untyped-def]
     return integer(n)
 
 
-def _removed_events(db, key: bytes, z: ZSetValue, event: bytes) -> None:  # type: ignore[no-untyped-def]
+def _removed_events(db, key: bytes, z: ZSetValue, event: bytes) -> None:
     """The event of a removal, then ``del`` when it emptied (and so deleted) the key."""
     notify(db, NOTIFY_ZSET, event, key)
     if not len(z):
@@ -213,13 +213,13 @@ def _removed_events(db, key: bytes, z: ZSetValue, event: bytes) -> None:  # type
 
 
 @command("zcard", 2, "readonly fast", 1, 1, 1, group=G, since="1.2.0")
-def zcard_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zcard_cmd(c, argv):
     z = _zset(c.db, argv[1], True)
     return ZERO if z is None else integer(len(z))
 
 
 @command("zscore", 3, "readonly fast", 1, 1, 1, group=G, since="1.2.0")
-def zscore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zscore_cmd(c, argv):
     z = _zset(c.db, argv[1], True)
     s = None if z is None else z.dict.get(argv[2])
     if s is None:
@@ -228,7 +228,7 @@ def zscore_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("zmscore", -3, "readonly fast", 1, 1, 1, group=G, since="6.2.0")
-def zmscore_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zmscore_cmd(c, argv):
     z = _zset(c.db, argv[1], True)
     nb = NULL3 if c.resp == 3 else NULL_BULK
     parts = [array_header(len(argv) - 2)]
@@ -238,7 +238,7 @@ def zmscore_cmd(c, argv):  # type: ignore[no-untyped-def]
     return b"".join(parts)
 
 
-def _rank(c, argv, reverse: bool) -> bytes:  # type: ignore[no-untyped-def]
+def _rank(c, argv, reverse: bool) -> bytes:
     z = _zset(c.db, argv[1], True)
     r = None if z is None else z.rank(argv[2], reverse)
     if r is None:
@@ -247,16 +247,16 @@ def _rank(c, argv, reverse: bool) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @command("zrank", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
-def zrank_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrank_cmd(c, argv):
     return _rank(c, argv, False)
 
 
 @command("zrevrank", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
-def zrevrank_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrevrank_cmd(c, argv):
     return _rank(c, argv, True)
 
 
-def _store_zset(c, dst: bytes, z: ZSetValue, event: bytes) -> bytes:  # type: ignore[no-untyped-def]
+def _store_zset(c, dst: bytes, z: ZSetValue, event: bytes) -> bytes:
     db = c.db
     if len(z):
         db.set(dst, z)
@@ -274,7 +274,7 @@ def _numkeys(a: list[bytes], idx: int) -> list[int]:
     return list(range(idx + 1, idx + 1 + n))
 
 
-def _remove_items(c, key: bytes, z: ZSetValue, items, event: bytes) -> bytes:  # type: ignore[no-untyped-def]
+def _remove_items(c, key: bytes, z: ZSetValue, items, event: bytes) -> bytes:
     for m, _ in items:
         z.remove(m)
     if not len(z):
@@ -297,7 +297,7 @@ def _score_text(s: float) -> bytes:
 
 
 @command("zscan", -3, "readonly", 1, 1, 1, group=G, since="2.8.0")
-def zscan_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zscan_cmd(c, argv):
     cursor = parse_cursor(argv[2])
     count, pat, _ = parse_scan_options(argv, 3, False)
     z = _zset(c.db, argv[1], True)
@@ -317,7 +317,7 @@ def zscan_cmd(c, argv):  # type: ignore[no-untyped-def]
 
 
 @command("zrandmember", -2, "readonly", 1, 1, 1, group=G, since="6.2.0")
-def zrandmember_cmd(c, argv):  # type: ignore[no-untyped-def]
+def zrandmember_cmd(c, argv):
     if len(argv) >= 3:
         count = get_range_long(argv[2], -LONG_MAX, LONG_MAX)
         withscores = False

@@ -56,7 +56,7 @@ def test_interrupted_dump_leaves_no_output(tmp_path: Path, monkeypatch: pytest.M
 
     real = dump_cmd.iter_records
 
-    def interrupted(*a, **kw):  # type: ignore[no-untyped-def]
+    def interrupted(*a, **kw):
         for i, rec in enumerate(real(*a, **kw)):
             if i == 3:
                 raise KeyboardInterrupt

@@ -196,7 +196,7 @@ def _play(srv: ServerProc, steps: list[Step]) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def pair(tmp_path_factory: pytest.TempPathFactory):
     d = tmp_path_factory.mktemp("pause")
     starters: list[tuple[str, Callable[..., ServerProc]]] = [("real", start_real), ("ours", start_ours)]
     servers = {}

@@ -48,7 +48,7 @@ def old_aof() -> bytes:
     return out
 
 
-def state(port_client) -> dict[str, tuple[int, object]]:  # type: ignore[no-untyped-def]
+def state(port_client) -> dict[str, tuple[int, object]]:
     c = port_client
     out = {}
     for k in ("k1", "k2", "k3", "k4", "gone", "s", "copy", "persist"):

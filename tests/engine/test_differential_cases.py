@@ -169,7 +169,7 @@ CASES: dict[str, list[list[object]]] = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_case(pair, name):  # type: ignore[no-untyped-def]
+def test_case(pair, name):
     ours, real = pair
     mismatches = []
     for argv in CASES[name]:
@@ -180,7 +180,7 @@ def test_case(pair, name):  # type: ignore[no-untyped-def]
     assert not mismatches, "\n".join(f"{m[0]}:\n  ours={m[1]!r}\n  real={m[2]!r}" for m in mismatches)
 
 
-def test_dump_restore_roundtrip_with_redis(pair):  # type: ignore[no-untyped-def]
+def test_dump_restore_roundtrip_with_redis(pair):
     """Payloads cross both ways: ours → real Redis and real Redis → ours, values and encodings intact."""
     ours, real = pair
     setup = [["SET", "s", "hello"], ["SET", "i", "12345"], ["RPUSH", "l", "a", "b", "1"],

@@ -248,7 +248,7 @@ class DiffMachine(RuleBasedStateMachine):
     @rule(k=key, cmd=st.sampled_from([b"SCAN", b"SSCAN", b"HSCAN", b"ZSCAN"]), count=st.sampled_from([b"1", b"3", b"10"]))
     def full_scan(self, k: bytes, cmd: bytes, count: bytes) -> None:
         """Cursors differ by design; the set of elements from a full iteration must not."""
-        def collect(c):  # type: ignore[no-untyped-def]
+        def collect(c):
             cursor, seen, steps = b"0", set(), 0
             while True:
                 argv = [cmd, cursor, b"COUNT", count] if cmd == b"SCAN" else [cmd, k, cursor, b"COUNT", count]
@@ -279,7 +279,7 @@ class DiffMachine(RuleBasedStateMachine):
 EXAMPLES = int(os.environ.get("RDBKIT_DIFF_EXAMPLES", "60"))
 
 
-def test_stateful_differential(pair):  # type: ignore[no-untyped-def]
+def test_stateful_differential(pair):
     DiffMachine.ours, DiffMachine.real = pair
     run_state_machine_as_test(DiffMachine, settings=settings(
         max_examples=EXAMPLES, stateful_step_count=40, deadline=None,

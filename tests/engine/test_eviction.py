@@ -327,7 +327,7 @@ def test_value_usage_agrees_with_the_rdb_model() -> None:
     assert key_usage(b"key", b"abc") == 32 + 8 + 24  # embstr block + key sds + dictEntry
 
 
-def _err(fn) -> str | None:  # type: ignore[no-untyped-def]
+def _err(fn) -> str | None:
     try:
         fn()
     except redis.ResponseError as exc:

@@ -55,7 +55,7 @@ def test_garbage_same_as_redis(ours: ServerProc, real: ServerProc, payload: byte
     assert a[1], "the connection must be closed after a protocol error"
 
 
-def test_unauthenticated_limits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unauthenticated_limits(tmp_path) -> None:
     srv = start_ours(tmp_path, "--requirepass", "pw")
     try:
         out, closed = exchange(srv.port, b"*11\r\n" + b"$1\r\na\r\n" * 11)
@@ -75,7 +75,7 @@ def test_unauthenticated_limits(tmp_path) -> None:  # type: ignore[no-untyped-de
         srv.stop()
 
 
-def test_other_clients_unaffected_and_memory_bounded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_other_clients_unaffected_and_memory_bounded(tmp_path) -> None:
     srv = start_ours(tmp_path, "--client-query-buffer-limit", "1mb")
     try:
         good = srv.client()
@@ -108,7 +108,7 @@ def test_other_clients_unaffected_and_memory_bounded(tmp_path) -> None:  # type:
         srv.stop()
 
 
-def test_slow_reader_memory_bounded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_slow_reader_memory_bounded(tmp_path) -> None:
     srv = start_ours(tmp_path)
     try:
         good = srv.client()
@@ -135,7 +135,7 @@ def test_slow_reader_memory_bounded(tmp_path) -> None:  # type: ignore[no-untype
         srv.stop()
 
 
-def test_output_buffer_limit_disconnects(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_output_buffer_limit_disconnects(tmp_path) -> None:
     srv = start_ours(tmp_path, "--client-output-buffer-limit", "normal", "2mb", "0", "0")
     try:
         good = srv.client()

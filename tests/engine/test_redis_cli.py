@@ -20,13 +20,13 @@ def cli(port: int, *args: str, stdin: bytes | None = None) -> bytes:
 
 
 @pytest.fixture
-def both(ours: ServerProc, real: ServerProc):  # type: ignore[no-untyped-def]
+def both(ours: ServerProc, real: ServerProc):
     for s in (ours, real):
         cli(s.port, "flushall")
     return ours, real
 
 
-def test_basic_commands(both) -> None:  # type: ignore[no-untyped-def]
+def test_basic_commands(both) -> None:
     ours, real = both
     script = [("set", "foo", "bar"), ("get", "foo"), ("incr", "n"), ("incrbyfloat", "n", "1.5"),
               ("rpush", "l", "a", "b", "c"), ("lrange", "l", "0", "-1"), ("hset", "h", "f", "v"),
@@ -37,7 +37,7 @@ def test_basic_commands(both) -> None:  # type: ignore[no-untyped-def]
         assert cli(ours.port, *argv) == cli(real.port, *argv), argv
 
 
-def test_resp3_and_raw_modes(both) -> None:  # type: ignore[no-untyped-def]
+def test_resp3_and_raw_modes(both) -> None:
     ours, real = both
     for s in (ours, real):
         cli(s.port, "hset", "h", "a", "1", "b", "2")
@@ -48,13 +48,13 @@ def test_resp3_and_raw_modes(both) -> None:  # type: ignore[no-untyped-def]
         assert cli(ours.port, *argv) == cli(real.port, *argv), argv
 
 
-def test_stdin_script(both) -> None:  # type: ignore[no-untyped-def]
+def test_stdin_script(both) -> None:
     ours, real = both
     script = b"SET a 1\nINCR a\nGET a\nLPUSH q x y\nLRANGE q 0 -1\nMULTI\nINCR a\nEXEC\n"
     assert cli(ours.port, stdin=script) == cli(real.port, stdin=script)
 
 
-def test_pipe_mass_insert(both) -> None:  # type: ignore[no-untyped-def]
+def test_pipe_mass_insert(both) -> None:
     ours, real = both
     data = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\nkey:%d\r\n$3\r\nval\r\n" % (len(b"key:%d" % i), i) for i in range(5000))
     out = cli(ours.port, "--pipe", stdin=data)
@@ -62,7 +62,7 @@ def test_pipe_mass_insert(both) -> None:  # type: ignore[no-untyped-def]
     assert cli(ours.port, "dbsize") == b"5000\n"
 
 
-def test_scan_and_bigkeys(both) -> None:  # type: ignore[no-untyped-def]
+def test_scan_and_bigkeys(both) -> None:
     ours, real = both
     for s in (ours, real):
         cli(s.port, "--pipe", stdin=b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\nk:%d\r\n$1\r\nv\r\n" % (len(b"k:%d" % i), i) for i in range(300)))
@@ -79,7 +79,7 @@ def test_scan_and_bigkeys(both) -> None:  # type: ignore[no-untyped-def]
     assert b"Sampled 301 keys" in summary_a
 
 
-def test_info_and_config(both) -> None:  # type: ignore[no-untyped-def]
+def test_info_and_config(both) -> None:
     ours, _ = both
     out = cli(ours.port, "info", "server")
     assert b"redis_version:7.0.15" in out

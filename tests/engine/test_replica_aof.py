@@ -20,14 +20,14 @@ from tests.engine.conftest import ServerProc, start_ours, start_real
 AOF = ("--appendonly", "yes", "--appendfsync", "always")
 
 
-def _wait(pred, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+def _wait(pred, what: str, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
         assert time.monotonic() < deadline, what
         time.sleep(0.02)
 
 
-def _crash_mid_rewrite(master: ServerProc, start, d: Path) -> list[bytes]:  # type: ignore[no-untyped-def]
+def _crash_mid_rewrite(master: ServerProc, start, d: Path) -> list[bytes]:
     rep = start(d, *AOF)
     try:
         r = rep.client()

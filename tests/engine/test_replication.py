@@ -25,7 +25,7 @@ def info(c: redis.Redis, section: str = "replication") -> dict[str, object]:
     return c.info(section)  # type: ignore[no-any-return]
 
 
-def wait_until(pred, timeout: float = 15.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+def wait_until(pred, timeout: float = 15.0, what: str = "condition") -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:

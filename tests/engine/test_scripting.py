@@ -202,7 +202,7 @@ CASES: dict[str, list[list[object]]] = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_case(pair, name):  # type: ignore[no-untyped-def]
+def test_case(pair, name):
     ours, real = pair
     for x in (ours, real):
         x.execute_command("SCRIPT", "FLUSH")
@@ -246,7 +246,7 @@ RESP3_CASES = [
 ]
 
 
-def test_resp3(pair):  # type: ignore[no-untyped-def]
+def test_resp3(pair):
     ours, real = pair
     for x in (ours, real):
         x.execute_command("HSET", "h", "f", "v")
@@ -256,7 +256,7 @@ def test_resp3(pair):  # type: ignore[no-untyped-def]
         assert run(ours, argv) == run(real, argv), argv
 
 
-def test_function_dump_restore_cross_load(ours, real):  # type: ignore[no-untyped-def]
+def test_function_dump_restore_cross_load(ours, real):
     a, b = ours.client(), real.client()
     try:
         for x in (a, b):
@@ -285,14 +285,14 @@ def test_function_dump_restore_cross_load(ours, real):  # type: ignore[no-untype
             x.close()
 
 
-def _libs(client):  # type: ignore[no-untyped-def]
+def _libs(client):
     out = []
     for lib in client.execute_command("FUNCTION", "LIST"):
         out.append(dict(zip(lib[::2], lib[1::2])) if isinstance(lib, list) else lib)
     return out
 
 
-def test_redis_py_register_script(r):  # type: ignore[no-untyped-def]
+def test_redis_py_register_script(r):
     incr = r.register_script("return redis.call('incrby', KEYS[1], ARGV[1])")
     assert incr(keys=["cnt"], args=[5]) == 5
     r.script_flush()

@@ -113,7 +113,7 @@ def test_watch_multi_exec(r: redis.Redis, ours: ServerProc) -> None:
     assert res[:2] == [True, 2] and isinstance(res[2], redis.ResponseError)
 
 
-def test_requirepass_auth_and_hello(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_requirepass_auth_and_hello(tmp_path) -> None:
     srv = start_ours(tmp_path, "--requirepass", "s3cret")
     try:
         anon = srv.client()
@@ -206,7 +206,7 @@ def test_scan_guarantee_under_churn(r: redis.Redis) -> None:
     assert {f"f{i}".encode() for i in range(500)} <= fields
 
 
-def test_config_rewrite_and_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_config_rewrite_and_file(tmp_path) -> None:
     conf = tmp_path / "redis.conf"
     conf.write_text('# test\nhash-max-ziplist-entries 7\nmaxmemory 1mb\nsave ""\n')
     srv = start_ours(tmp_path, config=conf, common=False)
@@ -222,7 +222,7 @@ def test_config_rewrite_and_file(tmp_path) -> None:  # type: ignore[no-untyped-d
         srv.stop()
 
 
-def test_shutdown_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_shutdown_paths(tmp_path) -> None:
     srv = start_ours(tmp_path)
     os.kill(srv.proc.pid, signal.SIGTERM)
     assert srv.proc.wait(10) == 0
@@ -231,14 +231,14 @@ def test_shutdown_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert srv.proc.wait(10) == 0
 
 
-def test_bad_config_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_config_refused(tmp_path) -> None:
     with pytest.raises(RuntimeError):
         start_ours(tmp_path, "--no-such-directive", "1")
     with pytest.raises(RuntimeError):
         start_ours(tmp_path, "--cluster-enabled", "yes")
 
 
-def test_save_points_and_save_on_shutdown(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_save_points_and_save_on_shutdown(tmp_path) -> None:
     # no --save '': the server keeps a save point, as redis-server does
     srv = start_ours(tmp_path, "--save", "1 1", common=False)
     try:
@@ -258,7 +258,7 @@ def test_save_points_and_save_on_shutdown(tmp_path) -> None:  # type: ignore[no-
         srv.stop()
 
 
-def test_rdbkit_server_cli_verb(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rdbkit_server_cli_verb(tmp_path) -> None:
     """``rdbkit server [--opt val]`` runs the same server (the click verb of cli/main.py)."""
     port = free_port()
     rdbkit = [sys.executable, "-c", "from cli.main import main; main()"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.engine.conftest import ServerProc, start_ours, start_real
 
 
-def _names(c) -> list[list[bytes]]:  # type: ignore[no-untyped-def]
+def _names(c) -> list[list[bytes]]:
     return [e[3] for e in c.execute_command("SLOWLOG", "GET", "10")]
 
 

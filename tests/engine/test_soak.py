@@ -81,7 +81,7 @@ class Soak:
         self.actions: dict[str, int] = {}
         self.threads: list[threading.Thread] = []
 
-    def spawn(self, name: str, fn, pause: float = 0.0) -> None:  # type: ignore[no-untyped-def]
+    def spawn(self, name: str, fn, pause: float = 0.0) -> None:
         """Run ``fn`` again and again (``pause`` seconds apart) until the soak ends."""
         def run() -> None:
             while not self.stop.is_set():

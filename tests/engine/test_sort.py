@@ -169,7 +169,7 @@ CASES: dict[str, list[list[object]]] = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_sort(pair, name):  # type: ignore[no-untyped-def]
+def test_sort(pair, name):
     ours, real = pair
     mismatches = []
     for argv in CASES[name]:
@@ -179,7 +179,7 @@ def test_sort(pair, name):  # type: ignore[no-untyped-def]
     assert not mismatches, "\n".join(f"{m[0]}:\n  ours={m[1]!r}\n  real={m[2]!r}" for m in mismatches)
 
 
-def test_big_collections(pair):  # type: ignore[no-untyped-def]
+def test_big_collections(pair):
     """Past the listpack/intset limits: a hashtable set sorted by weight keys and a
     skiplist zset by hash fields, LIMIT windows through pqsort's ranges."""
     ours, real = pair
@@ -197,7 +197,7 @@ def test_big_collections(pair):  # type: ignore[no-untyped-def]
         assert run(ours, argv) == run(real, argv), argv
 
 
-def _watch_outcomes(srv) -> list[object]:  # type: ignore[no-untyped-def]
+def _watch_outcomes(srv) -> list[object]:
     """EXEC after another client's SORT: aborted only for a watch on the STORE key."""
     main, other = srv.client(), srv.client()
     main.flushall()
@@ -221,7 +221,7 @@ def _watch_outcomes(srv) -> list[object]:  # type: ignore[no-untyped-def]
     return out
 
 
-def test_watch_signals_only_the_store_key(ours, real):  # type: ignore[no-untyped-def]
+def test_watch_signals_only_the_store_key(ours, real):
     assert _watch_outcomes(ours) == _watch_outcomes(real)
 
 

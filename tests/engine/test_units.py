@@ -15,7 +15,7 @@ from engine.types.strings import format_long_double, ld_add, parse_double, parse
 from engine.types.zsets import ZSetValue
 
 
-def test_config_file_then_args(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_config_file_then_args(tmp_path) -> None:
     f = tmp_path / "r.conf"
     f.write_text('port 7000\n# comment\nsave 900 1\nsave ""\nrequirepass "a b"\nhash-max-ziplist-entries 64\n')
     cfg = config_from_argv([str(f), "--port", "7001", "--client-output-buffer-limit", "normal", "1mb", "2mb", "3"])

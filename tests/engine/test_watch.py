@@ -68,7 +68,7 @@ def _play(srv: ServerProc, steps: list[Step]) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def pair(tmp_path_factory: pytest.TempPathFactory):
     d = tmp_path_factory.mktemp("watch")
     starters: list[tuple[str, Callable[..., ServerProc]]] = [("real", start_real), ("ours", start_ours)]
     servers = {}
@@ -81,7 +81,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_watch_like_redis(pair, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_watch_like_redis(pair, name: str) -> None:
     real = _play(pair["real"], SCENARIOS[name])
     ours = _play(pair["ours"], SCENARIOS[name])
     assert ours == real

@@ -77,7 +77,7 @@ def test_shortcuts_answer_as_the_matcher(body: bytes, shape: str, s: bytes) -> N
 
 
 @pytest.mark.parametrize("match", [rglob._glob_match_py, C.glob_match], ids=["python", "c"])
-def test_pattern_bombs_are_answered(match) -> None:  # type: ignore[no-untyped-def]
+def test_pattern_bombs_are_answered(match) -> None:
     """Exponential for a backtracking matcher (CVE-2022-36021); a few thousand steps here."""
     s = b"a" * 120
     assert match(b"a*" * 60 + b"b", s) is False
@@ -88,7 +88,7 @@ def test_pattern_bombs_are_answered(match) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("match", [rglob._glob_match_py, C.glob_match], ids=["python", "c"])
-def test_long_patterns_need_no_recursion(match) -> None:  # type: ignore[no-untyped-def]
+def test_long_patterns_need_no_recursion(match) -> None:
     """stringmatchlen recursed once per '*'; a 200k-byte pattern must not exhaust a stack."""
     pat = b"*a" * 100_000
     assert match(pat, b"a" * 99_999) is False

@@ -51,7 +51,7 @@ def test_long_matches_and_the_largest_offset() -> None:
         assert _compress_py(d, len(d) - 4) == _liblzf(d)
 
 
-def test_dump_payloads_of_real_redis(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_dump_payloads_of_real_redis(tmp_path) -> None:
     from tests.support.servers import start_real
 
     srv = start_real(tmp_path)
