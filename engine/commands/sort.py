@@ -16,6 +16,7 @@ from itertools import islice
 
 from aof.replies import bulks_resp, integer
 from engine.commands.arguments import get_int
+from engine.commands.pqsort import pqsort
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.meta import Arg, CommandMeta, KeySpec
 from engine.execution.registry import command
@@ -114,88 +115,6 @@ def strxfrm(b: bytes) -> bytes:
     buf = ctypes.create_string_buffer(n + 1)
     _libc.strxfrm(buf, s, n + 1)
     return buf.raw[:n]
-
-
-# -- pqsort: Redis's partial quicksort (pqsort.c, Bentley & McIlroy) -------------------------
-
-def _med3(a: list, i: int, j: int, k: int, cmp: Callable[[object, object], int]) -> int:
-    if cmp(a[i], a[j]) < 0:
-        return j if cmp(a[j], a[k]) < 0 else (k if cmp(a[i], a[k]) < 0 else i)
-    return j if cmp(a[j], a[k]) > 0 else (i if cmp(a[i], a[k]) < 0 else k)
-
-
-def _vecswap(a: list, i: int, j: int, n: int) -> None:
-    if n > 0:
-        a[i:i + n], a[j:j + n] = a[j:j + n], a[i:i + n]
-
-
-def pqsort(a: list, cmp: Callable[[object, object], int], lrange: int, rrange: int) -> None:
-    """Sort ``a`` in place enough that positions ``lrange``..``rrange`` hold what a full
-    sort puts there, with the order of ties Redis's ``pqsort`` gives: the same pivots and
-    swaps, parts wholly outside the window left unsorted."""
-    todo = [(0, len(a))]
-    while todo:
-        lo, n = todo.pop()
-        while True:
-            if n < 7:
-                for m in range(lo + 1, lo + n):
-                    pl = m
-                    while pl > lo and cmp(a[pl - 1], a[pl]) > 0:
-                        a[pl], a[pl - 1] = a[pl - 1], a[pl]
-                        pl -= 1
-                break
-            pm = lo + n // 2
-            if n > 7:
-                pl, pn = lo, lo + n - 1
-                if n > 40:
-                    d = n // 8
-                    pl = _med3(a, pl, pl + d, pl + 2 * d, cmp)
-                    pm = _med3(a, pm - d, pm, pm + d, cmp)
-                    pn = _med3(a, pn - 2 * d, pn - d, pn, cmp)
-                pm = _med3(a, pl, pm, pn, cmp)
-            a[lo], a[pm] = a[pm], a[lo]
-            pa = pb = lo + 1
-            pc = pd = lo + n - 1
-            pivot = a[lo]
-            while True:
-                while pb <= pc:
-                    r = cmp(a[pb], pivot)
-                    if r > 0:
-                        break
-                    if r == 0:
-                        a[pa], a[pb] = a[pb], a[pa]
-                        pa += 1
-                    pb += 1
-                while pb <= pc:
-                    r = cmp(a[pc], pivot)
-                    if r < 0:
-                        break
-                    if r == 0:
-                        a[pc], a[pd] = a[pd], a[pc]
-                        pd -= 1
-                    pc -= 1
-                if pb > pc:
-                    break
-                a[pb], a[pc] = a[pc], a[pb]
-                pb += 1
-                pc -= 1
-            end = lo + n
-            r = min(pa - lo, pb - pa)
-            _vecswap(a, lo, pb - r, r)
-            r = min(pd - pc, end - pd - 1)
-            _vecswap(a, pb, end - r, r)
-            r = pb - pa
-            if r > 1 and _overlaps(lo, lo + r - 1, lrange, rrange):
-                todo.append((lo, r))
-            r = pd - pc
-            if r > 1 and _overlaps(end - r, end - 1, lrange, rrange):
-                lo, n = end - r, r
-                continue
-            break
-
-
-def _overlaps(first: int, last: int, lrange: int, rrange: int) -> bool:
-    return not ((lrange < first and rrange < first) or (lrange > last and rrange > last))
 
 
 # -- the command --------------------------------------------------------------------
