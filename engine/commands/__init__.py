@@ -7,6 +7,7 @@ To add a family: write ``engine/commands/<family>.py`` with handlers decorated b
 from engine.commands import (  # noqa: F401
     bitfield,
     bitmaps,
+    cluster,
     connection,
     databases,
     debug,

@@ -52,6 +52,8 @@ def _xread(c, argv, xreadgroup: bool):
         more = n - i - 1
         o = argv[i].lower()
         if o == b"block" and more:
+            if c.script:  # xreadCommand: no BLOCK from scripts, even where it would not block
+                raise CommandError(f"{cstr(argv[0])} command is not allowed with BLOCK option from scripts")
             i += 1
             timeout = get_int(argv[i], "timeout is not an integer or out of range")
             if timeout < 0:

@@ -68,6 +68,9 @@ class Client(asyncio.Protocol):
         self.lib_name = b""
         self.lib_ver = b""
         self.authenticated = not server.config.requirepass
+        # the error reply being sent was counted in errorstats already (a script's
+        # redis.call error returned as its reply: ERR_REPLY_FLAG_NO_STATS_UPDATE)
+        self.error_counted = False
         self.transport: asyncio.Transport | None = None
         self.parser = make_parser(server.config, self.authenticated)
         self.multi: list[tuple[Any, list[bytes]]] | None = None

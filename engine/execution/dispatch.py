@@ -269,7 +269,10 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         st[1] += dt
         if reply and reply[0] == 45:  # "-": an error reply
             st[3] += 1
-            srv.count_error(reply)
+            if c.error_counted:
+                c.error_counted = False
+            else:
+                srv.count_error(reply)
         if reply is None and c.blocked is not None:  # logged when the block ends
             c.blocked.argv, c.blocked.duration_ns = argv, dt
         elif dt >= srv.slowlog_threshold_ns and "skip_slowlog" not in cmd.flags:
@@ -282,7 +285,10 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
                 h = srv.histograms[cmd] = Histogram()
             h.record(dt // 1000 * 1000)  # Redis times in microseconds
     elif reply and reply[0] == 45:
-        srv.count_error(reply)
+        if c.error_counted:
+            c.error_counted = False
+        else:
+            srv.count_error(reply)
     prop = srv.propagator
     if srv.dirty > dirty_before:  # a decrease (SAVE resets it) is not a change
         if cmd.is_write:

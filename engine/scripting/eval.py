@@ -212,6 +212,10 @@ def _s(b: bytes) -> str:
     return b.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
+# used_memory_lua of a fresh Redis 7.0 Lua state (scriptingInit), before any script
+FRESH_LUA_MEMORY = 31744
+
+
 def new_state(host: Any, mode: str) -> LuaState:
     """A Lua state; lupa is an optional dependency (``pip install rdbkit[scripting]``)."""
     try:
@@ -335,8 +339,9 @@ class Scripting:
         prop.depth += 1
         threshold = srv.config.busy_reply_threshold
         try:
-            reply = state.api.run(func, state.table_of(keys), state.table_of(args), funcname,
-                                  is_eval, c.resp, threshold > 0 and not srv.loading)
+            reply, counted = state.api.run(func, state.table_of(keys), state.table_of(args), funcname,
+                                           is_eval, c.resp, threshold > 0 and not srv.loading)
+            c.error_counted = counted
         finally:
             prop.depth -= 1
             self.run = None
@@ -483,10 +488,10 @@ class Scripting:
         """``used_memory_lua`` / ``number_of_cached_scripts`` / functions counts for INFO
         (what an idle Lua state weighs until one exists)."""
         f = self.functions
-        return {"used_memory_lua": self._lua.memory() if self._lua is not None else 31744,
+        return {"used_memory_lua": self._lua.memory() if self._lua is not None else FRESH_LUA_MEMORY,
                 "used_memory_scripts": self.scripts_mem, "number_of_cached_scripts": len(self.scripts),
                 "number_of_functions": len(f.functions), "number_of_libraries": len(f.libraries)}
 
 
-__all__ = ["BUSY_EVAL", "BUSY_FUNCTION", "EVAL_COMPAT_MODE", "FLAG_NAMES", "NOSCRIPT", "NO_WRITES",
+__all__ = ["BUSY_EVAL", "BUSY_FUNCTION", "EVAL_COMPAT_MODE", "FLAG_NAMES", "FRESH_LUA_MEMORY", "NOSCRIPT", "NO_WRITES",
            "RunCtx", "Script", "Scripting", "lookup_command", "shebang_flags", "split_args"]

@@ -51,11 +51,16 @@ for i = 0, 31 do
 end
 local function esc(s) return '"' .. sgsub(s, '[%c"\\/]', function(c) return ESC[c] or c end) .. '"' end
 
-local function num(n)
+-- the encoder's settings (json_config_t), read from Python once per cjson.encode call
+local MAXDEPTH, CONVERT, RATIO, SAFE, INVALID, NUMFMT = 1000, false, 2, 10, 0, '%.14g'
+
+local function num(n)  -- json_append_number
   if n ~= n or n == huge or n == -huge then
-    error('Cannot serialise number: must not be NaN or Inf', 0)
+    if INVALID == 0 then error('Cannot serialise number: must not be NaN or Inf', 0) end
+    if INVALID == 2 then return 'null' end
+    if n ~= n then return 'nan' end
   end
-  return sfmt('%.14g', n)
+  return sfmt(NUMFMT, n)
 end
 
 local enc
@@ -67,7 +72,7 @@ enc = function(v, depth, out)
   elseif t == 'nil' or v == NULL then out[#out + 1] = 'null'
   elseif t == 'table' then
     depth = depth + 1
-    if depth > 1000 then error('Cannot serialise, excessive nesting (' .. depth .. ')', 0) end
+    if depth > MAXDEPTH then error('Cannot serialise, excessive nesting (' .. depth .. ')', 0) end
     local max, items, array = 0, 0, true
     for k in next, v do
       if type(k) == 'number' and k > 0 and floor(k) == k then
@@ -78,8 +83,9 @@ enc = function(v, depth, out)
         break
       end
     end
-    if array and max > items * 2 and max > 10 then
-      error('Cannot serialise table: excessively sparse array', 0)
+    if array and RATIO > 0 and max > items * RATIO and max > SAFE then
+      if not CONVERT then error('Cannot serialise table: excessively sparse array', 0) end
+      array = false
     end
     if array and max > 0 then
       out[#out + 1] = '['
@@ -114,17 +120,19 @@ cjson.encode = cf(py.cfunc(function(...)
   if select('#', ...) ~= 1 then return false, "bad argument #1 to 'encode' (expected 1 argument)" end
   local v = ...
   local out = {}
+  local prec
+  MAXDEPTH, CONVERT, RATIO, SAFE, INVALID, prec = py.json_settings()
+  NUMFMT = '%.' .. prec .. 'g'
   local ok, err = pcall(enc, v, 0, out)
   if not ok then return false, err end
   return true, concat(out)
 end))
 cjson.decode = cf(py.json_decode)
-for _, name in ipairs({'encode_max_depth', 'decode_max_depth'}) do cjson[name] = function() return 1000 end end
-cjson.encode_number_precision = function() return 14 end
-cjson.encode_keep_buffer = function() return true end
-cjson.encode_sparse_array = function() return false, 2, 10 end
-cjson.encode_invalid_numbers = function() return false end
-cjson.decode_invalid_numbers = function() return true end
+for _, name in ipairs({'encode_sparse_array', 'encode_max_depth', 'decode_max_depth',
+                       'encode_number_precision', 'encode_keep_buffer', 'encode_invalid_numbers',
+                       'decode_invalid_numbers'}) do
+  cjson[name] = cf(py.json_config[name])
+end
 
 ------------------------------------------------------------------ bit
 local bit = {}
@@ -154,6 +162,7 @@ class LuaLibs:
         self.rt = rt
         self.guard = guard  # gives a raised LuaWhereError its caller's position
         self.null: Any = None  # cjson.null, set once the Lua half exists
+        self.json = JsonConfig()
 
     def install(self) -> Any:
         """Run the Lua half; returns the table of library tables."""
@@ -162,6 +171,9 @@ class LuaLibs:
         helpers = rt.table_from({
             b"cfunc": self.cfunc,
             b"json_decode": g(self.json_decode),
+            b"json_settings": self.json.settings,
+            b"json_config": rt.table_from({name.encode(): g(self.json.option_function(name))
+                                           for name in _JSON_OPTIONS}),
             b"bit": rt.table_from({k.encode(): g(_bit_op(k)) for k in _BIT_OPS}),
             b"msgpack": rt.table_from({b"pack": g(self.mp_pack), b"unpack": g(self.mp_unpack),
                                        b"unpack_one": g(self.mp_unpack_one),
@@ -274,6 +286,110 @@ class LuaLibs:
 
 # ----------------------------------------------------------------------------- cjson
 
+_INT_MAX = 2**31 - 1
+_ON_OFF = ("off", "on")
+# name -> the settings it reads and writes: (attribute, kind, bounds or options)
+_JSON_OPTIONS: dict[str, tuple[tuple[str, str, Any], ...]] = {
+    "encode_sparse_array": (("sparse_convert", "enum", _ON_OFF), ("sparse_ratio", "int", (0, _INT_MAX)),
+                            ("sparse_safe", "int", (0, _INT_MAX))),
+    "encode_max_depth": (("encode_max_depth", "int", (1, _INT_MAX)),),
+    "decode_max_depth": (("decode_max_depth", "int", (1, _INT_MAX)),),
+    "encode_number_precision": (("precision", "int", (1, 14)),),
+    "encode_keep_buffer": (("keep_buffer", "enum", _ON_OFF),),
+    "encode_invalid_numbers": (("encode_invalid_numbers", "enum", ("off", "on", "null")),),
+    "decode_invalid_numbers": (("decode_invalid_numbers", "enum", _ON_OFF),),
+}
+
+
+class JsonConfig:
+    """lua-cjson's json_config_t: one per Lua state, so a setting a script changes stays
+    for the scripts after it (until SCRIPT FLUSH makes a new state), as in Redis."""
+
+    def __init__(self) -> None:
+        self.sparse_convert = 0
+        self.sparse_ratio = 2
+        self.sparse_safe = 10
+        self.encode_max_depth = 1000
+        self.decode_max_depth = 1000
+        self.precision = 14
+        self.keep_buffer = 1
+        self.encode_invalid_numbers = 0
+        self.decode_invalid_numbers = 1
+
+    def settings(self) -> tuple[int, bool, int, int, int, int]:
+        """What the Lua encoder reads at the start of each cjson.encode."""
+        return (self.encode_max_depth, bool(self.sparse_convert), self.sparse_ratio, self.sparse_safe,
+                self.encode_invalid_numbers, self.precision)
+
+    def option_function(self, name: str) -> Any:
+        """cjson.<name>(...): json_arg_init + json_integer_option / json_enum_option per
+        argument; returns the settings after the change."""
+        specs = _JSON_OPTIONS[name]
+
+        def option(*args: Any) -> Any:
+            if len(args) > len(specs):
+                raise LuaWhereError(f"bad argument #{len(specs) + 1} to '{name}' (found too many arguments)")
+            out = []
+            for i, (attr, kind, arg) in enumerate(specs):
+                v = args[i] if i < len(args) else None
+                if kind == "int":
+                    if v is not None:
+                        n = _lua_integer(v, name, i + 1)
+                        lo, hi = arg
+                        if not lo <= n <= hi:  # luaL_argcheck names argument 1 for all three
+                            raise LuaWhereError(f"bad argument #1 to '{name}' (expected integer between "
+                                                f"{lo} and {hi})")
+                        setattr(self, attr, n)
+                    out.append(getattr(self, attr))
+                    continue
+                if v is not None:
+                    if isinstance(v, bool):
+                        setattr(self, attr, int(v))
+                    else:
+                        text = _num_text(v) if isinstance(v, (int, float)) else v
+                        if not isinstance(text, bytes):
+                            raise LuaWhereError(f"bad argument #{i + 1} to '{name}' (string expected, "
+                                                f"got {_tname(v)})")
+                        opt = text.decode("latin-1")
+                        if opt not in arg:
+                            raise LuaWhereError(f"bad argument #{i + 1} to '{name}' (invalid option '{opt}')")
+                        setattr(self, attr, arg.index(opt))
+                setting = getattr(self, attr)
+                out.append(bool(setting) if setting in (0, 1) else arg[setting].encode())
+            return tuple(out) if len(out) > 1 else out[0]
+
+        return option
+
+
+def _lua_integer(v: Any, fn: str, i: int) -> int:
+    """luaL_checkinteger: a number, or a string that converts to one (truncated)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, bytes)):
+        raise LuaWhereError(f"bad argument #{i} to '{fn}' (number expected, got {_tname(v)})")
+    if isinstance(v, bytes):
+        try:
+            v = float(v.strip())
+        except ValueError:
+            raise LuaWhereError(f"bad argument #{i} to '{fn}' (number expected, got string)") from None
+    if v != v or v in (float("inf"), float("-inf")):
+        return -2**63  # lua_number2integer of a NaN/Inf (out of range: refused)
+    return int(v)
+
+
+def _invalid_number(s: bytes, p: int) -> bool:
+    """json_is_invalid_number: what strtod takes but strict JSON does not (leading
+    '+' or zeros, hex, inf, nan)."""
+    if s[p:p + 1] == b"+":
+        return True
+    if s[p:p + 1] == b"-":
+        p += 1
+    if s[p:p + 1] == b"0":
+        nxt = s[p + 1:p + 2]
+        return nxt in (b"x", b"X") or nxt.isdigit()
+    if p < len(s) and s[p] <= 57:
+        return False
+    return s[p:p + 3].lower() in (b"inf", b"nan")
+
+
 
 _T_NAMES = ("T_OBJ_BEGIN", "T_OBJ_END", "T_ARR_BEGIN", "T_ARR_END", "T_STRING", "T_NUMBER",
             "T_BOOLEAN", "T_NULL", "T_COLON", "T_COMMA", "T_END")
@@ -333,6 +449,11 @@ class _JsonDecoder:
             self.pos = p + 4
             return (T_NULL, None, p)
         if ch == 45 or 48 <= ch <= 57 or s[p:p + 3].lower() in (b"inf", b"nan"):
+            if not self.libs.json.decode_invalid_numbers:
+                if ch != 45 and not 48 <= ch <= 57:
+                    return (T_ERROR, "invalid token", p)
+                if _invalid_number(s, p):
+                    return (T_ERROR, "invalid number", p)
             m = _NUMBER.match(s, p)
             if m is None or (ch != 45 and m.group(0)[:1] in b"+"):
                 return (T_ERROR, "invalid number", p)
@@ -409,7 +530,7 @@ class _JsonDecoder:
             t = tok[0]
             if t == T_OBJ_BEGIN or t == T_ARR_BEGIN:
                 self.depth += 1
-                if self.depth > 1000:
+                if self.depth > self.libs.json.decode_max_depth:
                     raise LuaWhereError(f"Found too many nested data structures ({self.depth}) at "
                                         f"character {tok[2] + 1}")
                 table = new_table()

@@ -587,6 +587,7 @@ function api.compile(body, chunkname)
 end
 
 -- luaCallFunction: returns the reply bytes
+local gc_count = 0
 function api.run(f, keys, args, funcname, is_eval, caller_resp, with_hook)
   S.resp, S.caller_resp, S.repl = 2, caller_resp, 3
   killed = false
@@ -597,8 +598,16 @@ function api.run(f, keys, args, funcname, is_eval, caller_resp, with_hook)
   if is_eval then ok, r = xpcall(f, handler)
   else ok, r = xpcall(function() return f(keys, args) end, handler) end
   disarm()
-  if ok then return reply_of(r) end
-  return failure_of(r, funcname)
+  -- luaCallFunction: a GC step of 50 every 50 runs, so garbage never waits for a full cycle
+  gc_count = gc_count + 1
+  if gc_count == 50 then collectgarbage('step', 50); gc_count = 0 end
+  -- an error a redis.call already counted (ignore_error_stats_update) is not counted
+  -- again as the script's reply (ERR_REPLY_FLAG_NO_STATS_UPDATE)
+  local counted = type(r) == 'table' and rawget(r, 'ignore_error_stats_update') == true
+  if ok then
+    return reply_of(r), counted and type(rawget(r, 'err')) == 'string'
+  end
+  return failure_of(r, funcname), counted
 end
 
 -- luaEngineCreate: run library code that registers functions through ``register``

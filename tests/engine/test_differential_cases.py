@@ -43,6 +43,13 @@ CASES: dict[str, list[list[object]]] = {
         ["ZADD", "z", "2", "b" * 65], ["OBJECT", "ENCODING", "z"], ["SETBIT", "bits", "7", "1"], ["OBJECT", "ENCODING", "bits"],
         ["SETRANGE", "sr", "0", "12"], ["OBJECT", "ENCODING", "sr"], ["APPEND", "ap", "12"], ["OBJECT", "ENCODING", "ap"],
     ],
+    "cluster_disabled": [  # a server without cluster-enabled: the commands exist and refuse
+        ["CLUSTER", "INFO"], ["CLUSTER", "KEYSLOT", "foo"], ["CLUSTER", "HELP"], ["CLUSTER", "NOSUCH"],
+        ["CLUSTER"], ["CLUSTER", "ADDSLOTS"], ["CLUSTER", "MYID", "x"], ["READONLY"], ["READWRITE"], ["ASKING"],
+        ["READONLY", "x"], ["EVAL", "return redis.pcall('cluster', 'reset', 'hard')", "0"],
+        ["EVAL", "return redis.pcall('cluster', 'info')", "0"], ["EVAL", "return redis.pcall('asking')", "0"],
+        ["COMMAND", "INFO", "cluster|reset", "cluster|shards", "readonly", "asking"],
+    ],
     "keys": [
         ["SET", "a", "1"], ["SET", "b", "2"], ["RPUSH", "l", "x"], ["EXISTS", "a", "b", "a", "zz"], ["TYPE", "l"], ["TYPE", "zz"],
         ["RENAME", "a", "c"], ["RENAME", "zz", "c"], ["RENAMENX", "c", "b"], ["RENAMENX", "c", "d"], ["RENAME", "d", "d"],

@@ -64,7 +64,8 @@ def lua() -> LuaState:
 def run(lua: LuaState, body: str, caller_resp: int) -> bytes:
     f, err = lua.api.compile(body.encode(), b"@user_script")
     assert f is not None, err
-    return bytes(lua.api.run(f, lua.table_of([]), lua.table_of([]), b"f_test", True, caller_resp, False))
+    reply, _counted = lua.api.run(f, lua.table_of([]), lua.table_of([]), b"f_test", True, caller_resp, False)
+    return bytes(reply)
 
 
 @pytest.mark.parametrize("script_resp3", [False, True], ids=["script-resp2", "script-resp3"])

@@ -194,6 +194,37 @@ CASES: dict[str, list[list[object]]] = {
         ["FCALL", "up", "0"], ["FUNCTION", "RESTORE", "garbage"], ["FUNCTION", "RESTORE", "x", "BAD"],
         ["FUNCTION", "RESTORE", "x", "FLUSH", "y"], ["FUNCTION", "DUMP", "x"], ["FUNCTION", "STATS"],
     ],
+    "stream_block": [  # xreadCommand refuses BLOCK from a script even where it would not block
+        ["DEL", "s"], ["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
+        ["EVAL", "return redis.pcall('xread', 'STREAMS', 's', '$')", "1", "s"],
+        ["EVAL", "return redis.pcall('xread', 'BLOCK', 0, 'STREAMS', 's', '$')", "1", "s"],
+        ["EVAL", "return redis.pcall('XREADGROUP', 'group', 'g', 'c', 'BLOCK', 0, 'STREAMS', 's', '>')", "1", "s"],
+        ["EVAL", "return redis.pcall('xreadgroup', 'group', 'g', 'c', 'STREAMS', 's', '>')", "1", "s"],
+    ],
+    "cjson_settings": [  # json_config_t: set by one script, kept for the next
+        ["EVAL", "return {cjson.encode_sparse_array(true, 0, 3)}", "0"],
+        ["EVAL", "return cjson.encode({[1]=1, [20]=2})", "0"],
+        ["EVAL", "return {cjson.encode_sparse_array(false, 2, 10)}", "0"],
+        ["EVAL", "return cjson.encode({[1]=1, [20]=2})", "0"],
+        ["EVAL", "cjson.encode_sparse_array(true); return cjson.encode({[1]=1, [20]=2})", "0"],
+        ["EVAL", "return cjson.encode_max_depth(1)", "0"], ["EVAL", "return cjson.encode({{1}})", "0"],
+        ["EVAL", "return cjson.encode_max_depth(1000)", "0"],
+        ["EVAL", "return cjson.decode_max_depth(1)", "0"], ["EVAL", "return cjson.decode('[[1]]')", "0"],
+        ["EVAL", "return cjson.decode_max_depth(1000)", "0"],
+        ["EVAL", "return cjson.encode_invalid_numbers('null')", "0"],
+        ["EVAL", "return cjson.encode({1/0, 0/0, [1/0]=1})", "0"],
+        ["EVAL", "return cjson.encode_invalid_numbers(true)", "0"], ["EVAL", "return cjson.encode({1/0, -1/0, 0/0})", "0"],
+        ["EVAL", "return cjson.encode_invalid_numbers(false)", "0"],
+        ["EVAL", "return cjson.decode_invalid_numbers(false)", "0"],
+        ["EVAL", "return cjson.decode('[0x10]')", "0"], ["EVAL", "return cjson.decode('[nan]')", "0"],
+        ["EVAL", "return cjson.decode('[-01]')", "0"], ["EVAL", "return cjson.decode_invalid_numbers('on')", "0"],
+        ["EVAL", "return cjson.decode('[0x10]')", "0"],
+        ["EVAL", "return cjson.encode_number_precision(3)", "0"], ["EVAL", "return cjson.encode({3.14159})", "0"],
+        ["EVAL", "return cjson.encode_number_precision(15)", "0"], ["EVAL", "return cjson.encode_number_precision('x')", "0"],
+        ["EVAL", "return cjson.encode_max_depth(1, 2)", "0"], ["EVAL", "return cjson.encode_keep_buffer('maybe')", "0"],
+        ["EVAL", "return cjson.encode_keep_buffer({})", "0"], ["EVAL", "return cjson.encode_keep_buffer(false)", "0"],
+        ["EVAL", "return cjson.encode_keep_buffer()", "0"],
+    ],
     "transactions": [
         ["MULTI"], ["EVAL", "return redis.call('incr', 'tx')", "0"], ["EVAL", "return redis.call('incr', 'tx')", "0"],
         ["EXEC"], ["EVAL", "return redis.call('exec')", "0"],
@@ -445,3 +476,52 @@ def _spin(client: redis.Redis, argv: list[object], out: list[object]) -> None:
 def _mkdirs(tmp_path: Path) -> None:
     for name in ("start_ours", "start_real"):
         (tmp_path / name).mkdir(exist_ok=True)
+
+
+def test_used_memory_lua_stays_bounded(ours, real):
+    """The suite's "EVAL does not leak in the Lua stack": after thousands of scripts
+    used_memory_lua stays near a fresh state's (a GC step every 50 runs, as
+    luaCallFunction does), on both servers."""
+    for srv in (ours, real):
+        r = srv.client(socket_timeout=30)
+        r.script_flush()
+        r.set("x", 0)
+        pipe = r.pipeline(transaction=False)
+        for _ in range(5000):
+            pipe.eval("return redis.call('incr', KEYS[1])", 1, "x")
+        pipe.execute()
+        assert r.get("x") == b"5000"
+        used = r.info("memory")["used_memory_lua"]
+        assert used < 100 * 1024, (srv, used)
+
+
+def _error_stats(r: redis.Redis) -> tuple[object, ...]:
+    info = r.info("errorstats")
+    cmds = {k: (v["rejected_calls"], v["failed_calls"]) for k, v in r.info("commandstats").items()
+            if k in ("cmdstat_eval", "cmdstat_set", "cmdstat_select", "cmdstat_fcall")}
+    return info, r.info("stats")["total_error_replies"], cmds
+
+
+@pytest.mark.parametrize("script", [
+    "return redis.call('set', 'x', 'y')", "return redis.pcall('set', 'x', 'y')",
+    "local t = redis.pcall('set', 'x', 'y'); return t['err']",
+    "return redis.call('select', 99)", "return redis.pcall('select', 99)",
+    "local t = redis.pcall('select', 99); return t['err']", "return redis.error_reply('MY err')",
+    "error('boom')", "return redis.call('nosuchcommand')",
+])
+def test_script_errors_counted_once(ours, real, script):
+    """An error a script's redis.call/pcall met is counted where it happened; the script
+    returning or raising it is a failed EVAL, not a second error reply (as 7.0.15's
+    "Consistent eval error reporting")."""
+    out = []
+    for srv in (ours, real):
+        r = srv.client(socket_timeout=10)
+        r.config_set("maxmemory", 1 if "'set'" in script else 0)
+        r.config_resetstat()
+        try:
+            reply: object = r.eval(script, 1, "x")
+        except redis.ResponseError as exc:
+            reply = ("error", str(exc))
+        r.config_set("maxmemory", 0)
+        out.append((reply, _error_stats(r)))
+    assert out[0] == out[1]
