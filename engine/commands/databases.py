@@ -49,18 +49,25 @@ def swapdb_cmd(c, argv):
     return OK
 
 
-def _flush_async_arg(argv: list[bytes]) -> None:
+def _flush_async_arg(c, argv: list[bytes]) -> bool:
+    """getFlushCommandFlags: ASYNC, SYNC, or lazyfree-lazy-user-flush when neither."""
     if len(argv) > 2:
         raise SyntaxErr()
-    if len(argv) == 2 and argv[1].lower() not in (b"sync", b"async"):
-        raise SyntaxErr()
+    if len(argv) == 2:
+        opt = argv[1].lower()
+        if opt not in (b"sync", b"async"):
+            raise SyntaxErr()
+        return opt == b"async"
+    return bool(c.server.config.lazyfree_lazy_user_flush)
 
 
 @command("flushdb", -1, "write", group="server")
 def flushdb_cmd(c, argv):
-    _flush_async_arg(argv)
+    lazy = _flush_async_arg(c, argv)
     c.server.signal_all(c.db)  # signalFlushedDb, before the keys are gone
     n = c.db.clear()
+    if lazy:  # emptyDbAsync counts every key it hands over
+        c.server.keyspace.lazyfreed_objects += n
     c.server.dirty += n
     if c.server.propagator.targets:  # forceCommandPropagation: logged even when empty
         c.rewritten = [argv]
@@ -69,11 +76,13 @@ def flushdb_cmd(c, argv):
 
 @command("flushall", -1, "write", group="server")
 def flushall_cmd(c, argv):
-    _flush_async_arg(argv)
+    lazy = _flush_async_arg(c, argv)
     n = 0
     for db in c.server.keyspace.dbs:
         c.server.signal_all(db)
         n += db.clear()
+    if lazy:  # emptyDbAsync counts every key it hands over
+        c.server.keyspace.lazyfreed_objects += n
     c.server.dirty += n + 1
     if c.server.propagator.targets:  # forceCommandPropagation: logged even when empty
         c.rewritten = [argv]

@@ -49,11 +49,11 @@ def copy_value(v):
 
 # -- deletion / existence ------------------------------------------------------
 
-def _del(c, argv):
+def _del(c, argv, lazy):
     db = c.db
     n = 0
     for k in argv[1:]:
-        if db.peek(k) is not None and db.delete(k):
+        if db.peek(k) is not None and db.delete(k, lazy):
             notify(db, NOTIFY_GENERIC, b"del", k)
             n += 1
     c.server.dirty += n
@@ -62,12 +62,12 @@ def _del(c, argv):
 
 @command("del", -2, "write", 1, -1, 1)
 def del_cmd(c, argv):
-    return _del(c, argv)
+    return _del(c, argv, c.server.config.lazyfree_lazy_user_del)
 
 
 @command("unlink", -2, "write fast", 1, -1, 1, since="4.0.0")
 def unlink_cmd(c, argv):
-    return _del(c, argv)
+    return _del(c, argv, True)
 
 
 @command("exists", -2, "readonly fast", 1, -1, 1)

@@ -172,9 +172,15 @@ class Database:
         if self.ks.config.notify_keyspace_events & NOTIFY_NEW:
             notify(self, NOTIFY_NEW, b"new", key)
 
-    def delete(self, key: bytes) -> bool:
-        if self.data.pop(key, None) is None:
+    def delete(self, key: bytes, lazy: bool = False) -> bool:
+        """dbSyncDelete, or dbAsyncDelete when ``lazy`` (UNLINK, the lazyfree-lazy-*
+        options): the value is dropped at once either way; a lazy delete of a value
+        costing more than LAZYFREE_THRESHOLD allocations counts in ``lazyfreed_objects``."""
+        v = self.data.pop(key, None)
+        if v is None:
             return False
+        if lazy:
+            self.ks.free_async(v)
         if self.expires:
             self.expires.pop(key, None)
         self.lru.pop(key, None)
@@ -192,7 +198,7 @@ class Database:
         if ks.replica_ro or ks.paused():
             return
         t0 = time.perf_counter_ns()
-        self.delete(key)
+        self.delete(key, ks.config.lazyfree_lazy_expire)
         if ks.latency is not None:
             ks.latency.add_if_needed("expire-del", (time.perf_counter_ns() - t0) // 1_000_000)
         ks.expired_keys += 1
@@ -326,6 +332,7 @@ class Keyspace:
         self.lfu = config.maxmemory_policy.endswith("lfu")
         self.expired_keys = 0
         self.evicted_keys = 0
+        self.lazyfreed_objects = 0  # INFO's lazyfreed_objects (freeObjAsync, emptyDbAsync)
         self.propagator: Propagator | None = None  # set by the server
         self.latency: LatencyMonitor | None = None  # set by the server: expire/eviction samples
         # set by the server: PubSub.publish, where keyspace notifications go (engine.notify)
@@ -335,6 +342,13 @@ class Keyspace:
         # expired or evicted (engine.execution.pause)
         self.paused: Callable[[], bool] = _not_paused
         self.dbs = [Database(i, self) for i in range(config.databases)]
+
+    def free_async(self, value: object) -> None:
+        """freeObjAsync's accounting: Python frees at once, the count is Redis's."""
+        from engine.keyspace.memory import LAZYFREE_THRESHOLD, free_effort
+
+        if free_effort(value, self.config.list_max_listpack_size) > LAZYFREE_THRESHOLD:
+            self.lazyfreed_objects += 1
 
     def now_ms(self) -> int:
         """``mstime()``: relative TTLs are added to it, TTL subtracts it, keys saved or

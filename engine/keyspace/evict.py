@@ -145,7 +145,7 @@ class Evictor:
     def evict(self, db: Any, key: bytes, lazy: bool) -> None:
         """Delete one key as an eviction: stats, WATCH invalidation, its own DEL unit."""
         srv = self.server
-        db.delete(key)
+        db.delete(key, lazy)
         srv.keyspace.evicted_keys += 1
         if db.watched:
             db.touch_watched(key)  # signalModifiedKey

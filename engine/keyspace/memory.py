@@ -295,6 +295,30 @@ def _quicklist_nodes(lst: ListValue, fill: int) -> int:
     return nodes
 
 
+LAZYFREE_THRESHOLD = 64  # lazyfree.c: a value costing more allocations is freed "in background"
+
+
+def free_effort(v: Any, fill: int) -> int:
+    """lazyfreeGetFreeEffort: the allocations freeing ``v`` costs — quicklist nodes,
+    hash-table or skip-list entries, stream rax nodes plus groups times the first
+    group's PEL; 1 for anything held in one allocation (strings, listpacks, intsets)."""
+    t = v.__class__
+    if t is ListValue:
+        return _quicklist_nodes(v, fill)
+    if t is SetValue or t is HashValue:
+        return len(v) if v.encoding() == "hashtable" else 1
+    if t is ZSetValue:
+        return len(v) if v.encoding() == "skiplist" else 1
+    if hasattr(v, "rax_nodes"):  # a stream
+        effort = v.rax_nodes()
+        groups = getattr(v, "groups", None)
+        if groups:
+            first = next(iter(groups.values()))
+            effort += len(groups) * (1 + len(first.pel))
+        return effort
+    return 1
+
+
 def _rax_ids(ids: Any) -> int:
     return rax_usage([(i >> 64, i & U64) for i in ids])
 
@@ -601,7 +625,8 @@ class MemoryAccount:
             ("mem_not_counted_for_evict", self.not_counted()), ("mem_replication_backlog", 0),
             ("mem_clients_slaves", 0), ("mem_clients_normal", self.clients_bytes()),
             ("mem_aof_buffer", 0), ("mem_allocator", "rdbkit-model"),
-            ("active_defrag_running", 0), ("lazyfree_pending_objects", 0), ("lazyfreed_objects", 0),
+            ("active_defrag_running", 0), ("lazyfree_pending_objects", 0),
+            ("lazyfreed_objects", self.server.keyspace.lazyfreed_objects),
         ]
 
 

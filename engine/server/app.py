@@ -260,6 +260,7 @@ class Server:
         self.keyspace.reset_hits()
         self.keyspace.expired_keys = 0
         self.keyspace.evicted_keys = 0
+        self.keyspace.lazyfreed_objects = 0
 
     def count_error(self, reply: bytes) -> None:
         code = reply[1:].split(b" ", 1)[0].split(b"\r", 1)[0].decode("utf-8", "replace")
