@@ -203,6 +203,8 @@ def smove_cmd(c, argv):
     if m not in dst:
         dst.add_member(m, _max_intset(c))
         notify(db, NOTIFY_SET, b"sadd", argv[2])
+    else:
+        c.modified = [argv[1]]  # the destination is unchanged: its WATCHers keep their EXEC
     c.server.dirty += 1
     return ONE
 

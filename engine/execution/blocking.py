@@ -100,12 +100,27 @@ class Blocking:
             srv.slowlog_push(c, st.argv, total // 1000)
 
     def unblock_with(self, c: Client, reply: bytes) -> bool:
-        """CLIENT UNBLOCK: finish the block with ``reply`` (timeout or error)."""
+        """CLIENT UNBLOCK: finish the block with ``reply`` (timeout or error; an error
+        counts, and makes the command a failed call)."""
         st = self._detach(c)
         if st is None:
             return False
+        if reply[:1] == b"-":
+            self._count_failure(c, reply)
         c.unblocked(reply)
         return True
+
+    def _count_failure(self, c: Client, reply: bytes) -> None:
+        """A blocked command served with an error: the error counts, and the command
+        (``c.last_cmd``, set when it blocked) is a failed call."""
+        srv = self.server
+        srv.count_error(reply)
+        cmd = c.last_cmd
+        if cmd is not None:
+            st = srv.cmdstats.get(cmd)
+            if st is None:
+                st = srv.cmdstats[cmd] = [0, 0, 0, 0]
+            st[3] += 1
 
     def serve_ready(self) -> None:
         """handleClientsBlockedOnKeys. Each served client's pop is propagated as its own
@@ -139,5 +154,7 @@ class Blocking:
                         break
                     self._detach(c)
                     self._log_slow(c, st, time.perf_counter_ns() - t0)
+                    if reply[:1] == b"-":  # updateStatsOnUnblock(had_errors) + afterErrorReply
+                        self._count_failure(c, reply)
                     c.unblocked(reply)
                     waiting = db.blocking.get(key)

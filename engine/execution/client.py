@@ -71,6 +71,9 @@ class Client(asyncio.Protocol):
         # the error reply being sent was counted in errorstats already (a script's
         # redis.call error returned as its reply: ERR_REPLY_FLAG_NO_STATS_UPDATE)
         self.error_counted = False
+        # the keys a write changed, when it changed fewer than its key positions say and
+        # which ones depends on the data (SMOVE of a member the destination holds)
+        self.modified: list[bytes] | None = None
         self.transport: asyncio.Transport | None = None
         self.parser = make_parser(server.config, self.authenticated)
         self.multi: list[tuple[Any, list[bytes]]] | None = None

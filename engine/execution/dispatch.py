@@ -294,7 +294,7 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         if cmd.is_write:
             db = c.db
             if db.watched or db.blocking:
-                srv.signal_keys(db, cmd.modified_keys(argv))
+                srv.signal_keys(db, cmd.modified_keys(argv) if c.modified is None else c.modified)
             if srv.evictor is not None:
                 srv.memory.after_write(c, cmd, argv)
         if prop.targets and live:
@@ -306,6 +306,8 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
             queue_propagation(c, cmd, argv)
         else:
             c.rewritten = None
+    if c.modified is not None:
+        c.modified = None
     if prop.ops and not c.in_exec:
         prop.flush(cmd.name not in ARBITRARY_KEYS)
     return reply
