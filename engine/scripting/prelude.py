@@ -506,7 +506,11 @@ end
 -- FUNCTION LOAD runs the library code with only this API visible (LIBRARY_API_NAME)
 local registered
 local library_redis = {
-  register_function = function(...) return registered(...) end,
+  register_function = function(...)
+    -- a library's function keeping the API past FUNCTION LOAD (luaRegisterFunction)
+    if not registered then raise('redis.register_function can only be called on FUNCTION LOAD command') end
+    return registered(...)
+  end,
   log = redis_log, LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
   REDIS_VERSION = py.version, REDIS_VERSION_NUM = py.version_num,
 }

@@ -194,6 +194,14 @@ CASES: dict[str, list[list[object]]] = {
         ["FCALL", "up", "0"], ["FUNCTION", "RESTORE", "garbage"], ["FUNCTION", "RESTORE", "x", "BAD"],
         ["FUNCTION", "RESTORE", "x", "FLUSH", "y"], ["FUNCTION", "DUMP", "x"], ["FUNCTION", "STATS"],
     ],
+    "library_api_kept": [  # a function that kept the library API calls it after FUNCTION LOAD
+        ["FUNCTION", "LOAD", "REPLACE", "#!lua name=lib1\nlocal lib = redis\n"
+         "lib.register_function('f1', function() lib.redis = redis; lib.math = math; return {ok='OK'} end)\n"
+         "lib.register_function('f2', function() lib.register_function('f1', function() return 1 end) end)\n"],
+        ["FCALL", "f1", "0"], ["FCALL", "f2", "0"],
+        ["FUNCTION", "LOAD", "#!lua name=lib2\nredis.math.random()"],
+        ["FUNCTION", "LOAD", "#!lua name=lib2\nredis.redis.call('ping')"],
+    ],
     "stream_block": [  # xreadCommand refuses BLOCK from a script even where it would not block
         ["DEL", "s"], ["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
         ["EVAL", "return redis.pcall('xread', 'STREAMS', 's', '$')", "1", "s"],
