@@ -109,17 +109,18 @@ def _populate(c, argv) -> bytes:
 def _reload(c, argv) -> bytes:
     """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: the server's RDB state does the work."""
     flush = save = True
+    merge = False
     for opt in argv[2:]:
         o = opt.lower()
         if o == b"merge":
-            pass  # the loader replaces duplicates; there is nothing to refuse
+            merge = True  # RDBFLAGS_ALLOW_DUP: keys and libraries already present are replaced
         elif o == b"noflush":
             flush = False
         elif o == b"nosave":
             save = False
         else:
             raise CommandError("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
-    c.server.rdb.reload(save, flush)
+    c.server.rdb.reload(save, flush, merge)
     return OK
 
 
@@ -202,7 +203,7 @@ def _protocol(resp: int, name: bytes) -> bytes:
 
 def _object(c, key: bytes) -> bytes:
     db = c.db
-    v = db.peek(key)
+    v = db.data.get(key)  # a dictFind: an expired key not yet deleted is still shown
     if v is None:
         raise CommandError("no such key")
     enc = encoding_name(v)

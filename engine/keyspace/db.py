@@ -356,6 +356,20 @@ class Keyspace:
         return self.clock()
 
     @contextlib.contextmanager
+    def time_snapshot(self) -> Iterator[None]:
+        """scriptTimeSnapshot: while a script runs, keys expire by the time it started
+        (a key alive at its first access stays alive for the whole script, so what it
+        propagates replays the same); outside loading and a replica's stream only."""
+        held = self.lookup_ms
+        if held is self.clock:
+            start = self.clock()
+            self.lookup_ms = lambda: start
+        try:
+            yield
+        finally:
+            self.lookup_ms = held
+
+    @contextlib.contextmanager
     def expiry_held(self, loading: bool = False) -> Iterator[None]:
         """No lookup expires a key inside the block: the dataset loading (``loading``:
         ``server.loading``, keyIsExpired returns 0) or a replica applying its master's

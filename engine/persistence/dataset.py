@@ -86,8 +86,12 @@ class DatasetLoader:
     """
 
     def __init__(self, keyspace: Keyspace, config: Config, *, drop_expired: bool,
-                 tables: list[Tables] | None = None, keep_expired_keys: bool = False) -> None:
+                 tables: list[Tables] | None = None, keep_expired_keys: bool = False,
+                 allow_dup: bool = True) -> None:
         self.config = config
+        # RDBFLAGS_ALLOW_DUP: a key already present is replaced; without it a duplicate
+        # is an error (Redis panics: "RDB has duplicated key")
+        self.allow_dup = allow_dup
         self.tables = tables if tables is not None else [(db.data, db.expires, db.lru) for db in keyspace.dbs]
         self.now = keyspace.now_ms() if drop_expired else None
         self.lfu = keyspace.lfu
@@ -112,6 +116,8 @@ class DatasetLoader:
         value = record_to_value(rec, self.config)
         data, expires, lru = self.tables[rec.db]
         key = rec.key
+        if not self.allow_dup and key in data:
+            raise LoadError(f"RDB has duplicated key '{key.decode('utf-8', 'replace')}' in DB {rec.db}")
         data[key] = value
         if rec.expire_ms is not None:
             expires[key] = rec.expire_ms

@@ -26,21 +26,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def load_function(server: Host, code: bytes) -> None:
-    """A FUNCTION2 record: the library joins the server's functions (replacing a same-named one)."""
+def load_function(server: Host, code: bytes, replace: bool = True) -> None:
+    """A FUNCTION2 record: the library joins the server's functions (replacing a same-named
+    one only when ``replace``: RDBFLAGS_ALLOW_DUP)."""
     try:
-        server.scripting.functions.load_code(code)
+        server.scripting.functions.load_code(code, replace)
     except CommandError as exc:
         raise LoadError(f"Failed loading library: {exc.text}") from None
 
 
 def load_rdb_file(server: Host, path: str, aux: dict[bytes, bytes] | None = None,
-                  expired_keys: list[tuple[int, bytes]] | None = None, drop_expired: bool = True) -> int:
+                  expired_keys: list[tuple[int, bytes]] | None = None, drop_expired: bool = True,
+                  allow_dup: bool = False) -> int:
     """rdbLoad of ``path`` into the server's keyspace; returns the number of keys loaded.
     ``drop_expired``: a master drops keys already expired (a replica keeps them for its
-    master's DELs); ``expired_keys`` receives the dropped ones."""
+    master's DELs); ``expired_keys`` receives the dropped ones. A key or library already
+    present fails the load unless ``allow_dup`` (DEBUG RELOAD MERGE)."""
     loader = DatasetLoader(server.keyspace, server.config, drop_expired=drop_expired,
-                           keep_expired_keys=expired_keys is not None)
+                           keep_expired_keys=expired_keys is not None, allow_dup=allow_dup)
     skipped = 0
     try:
         for rec in iter_events(path):
@@ -49,9 +52,9 @@ def load_rdb_file(server: Host, path: str, aux: dict[bytes, bytes] | None = None
                     if aux is not None:
                         aux[rec.key.lower()] = rec.value
                 elif type(rec) is FunctionLibrary:  # rdbFunctionLoad: a failing library aborts the load
-                    load_function(server, rec.code)
+                    load_function(server, rec.code, allow_dup)
                 elif type(rec) is FunctionPreGA:  # a 7.0 release candidate's form, translated
-                    load_function(server, rec.library().code)
+                    load_function(server, rec.library().code, allow_dup)
                 continue
             try:
                 loader.add(rec)

@@ -180,7 +180,7 @@ class RdbState:
         log.info("DB loaded from disk: %.3f seconds (%d keys)", time.time() - t0, n)
         return aux, expired
 
-    def reload(self, save: bool, flush: bool) -> None:
+    def reload(self, save: bool, flush: bool, merge: bool = False) -> None:
         """DEBUG RELOAD: save (unless NOSAVE), empty the dataset (unless NOFLUSH), load the
         file back; CommandError with Redis's texts."""
         srv = self.server
@@ -196,7 +196,7 @@ class RdbState:
                     srv.signal_all(db)
                 db.clear()
         try:
-            load_rdb_file(srv, self.path, drop_expired=srv.replication.masterhost is None)
+            load_rdb_file(srv, self.path, drop_expired=srv.replication.masterhost is None, allow_dup=merge)
         except Exception as exc:  # noqa: BLE001 - any load failure is this one error reply
             log.warning("DEBUG RELOAD: %s", exc)
             raise CommandError("Error trying to load the RDB dump") from None

@@ -339,8 +339,9 @@ class Scripting:
         prop.depth += 1
         threshold = srv.config.busy_reply_threshold
         try:
-            reply, counted = state.api.run(func, state.table_of(keys), state.table_of(args), funcname,
-                                           is_eval, c.resp, threshold > 0 and not srv.loading)
+            with srv.keyspace.time_snapshot():
+                reply, counted = state.api.run(func, state.table_of(keys), state.table_of(args), funcname,
+                                               is_eval, c.resp, threshold > 0 and not srv.loading)
             c.error_counted = counted
         finally:
             prop.depth -= 1

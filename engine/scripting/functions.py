@@ -155,9 +155,10 @@ class Functions:
     def load(self, code: bytes, replace: bool = False, timeout_ms: int = LOAD_TIMEOUT_MS) -> bytes:
         return self.create(code, replace, self.libraries, self.functions, timeout_ms).name
 
-    def load_code(self, code: bytes) -> None:
-        """A FUNCTION2 record from an RDB file or an AOF base (replacing a same-named library)."""
-        self.create(code, True, self.libraries, self.functions, 0)
+    def load_code(self, code: bytes, replace: bool = True) -> None:
+        """A FUNCTION2 record from an RDB file or an AOF base (a same-named library is
+        replaced, or refused when not ``replace``)."""
+        self.create(code, replace, self.libraries, self.functions, 0)
 
     def delete(self, name: bytes) -> None:
         lib = self.libraries.get(name)

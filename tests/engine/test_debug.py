@@ -74,3 +74,42 @@ def test_reload_keeps_the_dataset(r: redis.Redis) -> None:
         raise AssertionError("expected an error")
     except redis.ResponseError as exc:
         assert "only supports the MERGE, NOFLUSH and NOSAVE options" in str(exc)
+
+
+def _steps(c: redis.Redis, steps: list[list[object]]) -> list[object]:
+    out: list[object] = []
+    for argv in steps:
+        if argv == ["sleep"]:
+            import time
+
+            time.sleep(0.02)
+            continue
+        try:
+            out.append(_s(c.execute_command(*argv)))
+        except redis.ResponseError as exc:
+            out.append(("err", str(exc)))
+    return out
+
+
+def test_reload_noflush_merge_and_expired_keys_like_real(pair: tuple[redis.Redis, redis.Redis]) -> None:
+    """DEBUG RELOAD NOFLUSH refuses a library already loaded, MERGE replaces it
+    (RDBFLAGS_ALLOW_DUP); DEBUG OBJECT shows an expired key not yet deleted (a dictFind);
+    a script sees time stopped at its start (scriptTimeSnapshot)."""
+    steps: list[list[object]] = [
+        ["FUNCTION", "LOAD", "#!lua name=test\nredis.register_function('test', function() return 1 end)"],
+        ["DEBUG", "RELOAD", "NOFLUSH"], ["DEBUG", "RELOAD", "NOFLUSH", "MERGE"], ["FCALL", "test", "0"],
+        ["FUNCTION", "FLUSH"], ["DEBUG", "RELOAD", "BOGUS"],
+        ["DEBUG", "SET-ACTIVE-EXPIRE", "0"], ["SET", "key", "value", "PX", "1"], ["sleep"],
+        ["DEBUG", "OBJECT", "key"], ["EVAL", "return redis.call('TYPE', 'key')['ok'] == 'string' and 1 or 0", "0"],
+        ["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"],
+        ["EVAL", "redis.call('SET', 'k2', 'v', 'PX', '1'); redis.call('DEBUG', 'SLEEP', '0.01');"
+                 " return redis.call('EXISTS', 'k2')", "0"],
+        ["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0"], ["EXISTS", "k2"], ["EXISTS", "key"],
+        ["DEBUG", "OBJECT", "key"], ["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+    ]
+    ours, real = pair
+    a, b = _steps(ours, steps), _steps(real, steps)
+    assert b[11] == 1  # the script still sees k2 after its own DEBUG SLEEP
+    for out in (a, b):  # DEBUG OBJECT: the address and idle time are the process's own
+        out[8] = str(out[8]).split(" serializedlength")[0].split(" refcount")[1]
+    assert a == b
