@@ -411,10 +411,14 @@ def execute_queued(c: Client, queued: list[tuple[Command, list[bytes]]]) -> list
     """EXEC's loop: every queued command runs; errors become error elements."""
     out: list[Any] = []
     acl = c.server.acl
+    exec_cmd = c.last_cmd
     for cmd, argv in queued:
         res = acl.check(c.user, cmd, argv) if c.user is not None else (0, 0)
         if res[0]:  # the rules changed since the command was queued
+            saved, c.multi = c.multi, queued  # EXEC runs with CLIENT_MULTI still set
+            c.last_cmd = exec_cmd
             acl.log_denied(c, res[0], "multi", cmd, argv, res[1])
+            c.multi = saved
             r = (b"-NOPERM ACLs rules changed between the moment the transaction was accumulated "
                  b"and the EXEC call. This command is no longer allowed for the following reason: "
                  + _NOPERM_EXEC.get(res[0], "no permission").encode() + b"\r\n")
