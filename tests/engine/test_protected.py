@@ -20,9 +20,8 @@ import redis
 
 import engine.server.app  # noqa: F401  (the command table before client.py, whose imports are circular)
 from engine.execution.client import is_local_peer
-from tests.engine.conftest import ROOT, ServerProc, start_ours, start_real
+from tests.engine.conftest import ServerProc, start_ours, start_real
 from tests.engine.differential import run
-from tests.support.servers import run_ours
 
 pytestmark = pytest.mark.differential
 
