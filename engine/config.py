@@ -299,9 +299,10 @@ def _specs() -> list[ConfigSpec]:
         S("cluster-enabled", "bool", False, mutable=False, refuse_non_default=True),
         S("tls-port", "int", 0, lo=0, hi=65535, refuse_non_default=True),
         S("unixsocket", "string", "", mutable=False, refuse_non_default=True),
-        # users other than default are not served: an ACL file is refused rather than
-        # ignored, so a configuration relying on it (e.g. "user default off") never runs open
-        S("aclfile", "string", "", mutable=False, refuse_non_default=True),
+        # ACL (engine.acl): users from `user` lines or the ACL file
+        S("aclfile", "string", "", mutable=False),
+        S("acl-pubsub-default", "enum", "resetchannels", choices=("allchannels", "resetchannels")),
+        S("acllog-max-len", "int", 128, lo=0, hi=LONG_MAX),
         # shutdown (engine.server.shutdown)
         S("shutdown-timeout", "int", 10, lo=0, hi=INT_MAX),
         S("shutdown-on-sigint", "special", "default", parse=_parse_sig_flags),
@@ -319,7 +320,6 @@ def _specs() -> list[ConfigSpec]:
         ("rdbchecksum", "bool", True), ("rdb-del-sync-files", "bool", False),
         ("repl-diskless-sync-max-replicas", "int", 0), ("repl-diskless-load", "string", "disabled"),
         ("repl-disable-tcp-nodelay", "bool", False),
-        ("acllog-max-len", "int", 128),
         ("lazyfree-lazy-expire", "bool", False), ("lazyfree-lazy-server-del", "bool", False),
         ("replica-lazy-flush", "bool", False), ("lazyfree-lazy-user-del", "bool", False),
         ("lazyfree-lazy-user-flush", "bool", False), ("oom-score-adj", "string", "no"),
@@ -382,6 +382,7 @@ class Config:
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.config_file: str | None = None
+        self.user_lines: list[tuple[str, int, list[bytes]]] = []  # `user` directives, in order
         for spec in SPECS:
             default = spec.default
             if spec.name == "client-output-buffer-limit":
@@ -494,6 +495,10 @@ class Config:
                 if len(argv) != 2:
                     raise ConfigError(f"{source}:{line_no}: include needs one file name")
                 self.load_lines(read_config_file(argv[1]))
+                continue
+            if name == "user" and len(argv) >= 2:  # validated and applied by engine.acl at start
+                self.user_lines.append((source, line_no,
+                                        [a.encode("utf-8", "surrogateescape") for a in argv]))
                 continue
             if name in ("rename-command", "user", "loadmodule", "sentinel"):
                 raise ConfigError(f"{source}:{line_no}: '{name}' is not supported by this server")

@@ -5,6 +5,7 @@ To add a family: write ``engine/commands/<family>.py`` with handlers decorated b
 """
 
 from engine.commands import (  # noqa: F401
+    acl,
     bitfield,
     bitmaps,
     cluster,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-
 from aof.replies import (
     NULL3,
     NULL_BULK,
@@ -59,36 +57,21 @@ def quit_cmd(c, argv):
     return OK
 
 
-def _check_password(c, username: bytes, password: bytes) -> bool:
-    if username != b"default":
-        return False
-    req = c.server.config.requirepass
-    if not req:
-        return True  # the default user is "nopass"
-    return hmac.compare_digest(password, req.encode("utf-8", "surrogateescape"))
-
-
-def _authenticated(c) -> None:
-    c.authenticated = True
-    try:
-        c.parser.authenticated = True
-    except AttributeError:  # pragma: no cover - parser without the attribute
-        pass
-
-
 @command("auth", -2, "no_auth fast stale loading allow_busy", group=G)
 def auth_cmd(c, argv):
+    """authCommand: the default user without a user name (refused while it needs no
+    password), as ACLAuthenticateUser checks the pair (a failure goes to the ACL log)."""
     if len(argv) > 3:
         raise SyntaxErr()
+    acl = c.server.acl
     if len(argv) == 2:
-        if not c.server.config.requirepass:
+        if acl.default.nopass:
             raise CommandError("AUTH <password> called without any password configured for the "
                                "default user. Are you sure your configuration is correct?")
         user, pw = b"default", argv[1]
     else:
         user, pw = argv[1], argv[2]
-    if _check_password(c, user, pw):
-        _authenticated(c)
+    if acl.authenticate(c, user, pw, argv[0]):
         return OK
     raise CommandError(WRONGPASS, "WRONGPASS")
 
@@ -117,9 +100,8 @@ def hello_cmd(c, argv):
         more = len(argv) - 1 - j
         opt = argv[j].lower()
         if opt == b"auth" and more >= 2:
-            if not _check_password(c, argv[j + 1], argv[j + 2]):
+            if not c.server.acl.authenticate(c, argv[j + 1], argv[j + 2], argv[0]):
                 raise CommandError(WRONGPASS, "WRONGPASS")
-            _authenticated(c)
             j += 2
         elif opt == b"setname" and more:
             _set_name(c, argv[j + 1])
@@ -150,12 +132,13 @@ def reset_cmd(c, argv):
         c.monitor = False
         if c in c.server.monitors:
             c.server.monitors.remove(c)
-    if c.server.config.requirepass:
-        c.authenticated = False
-        try:
-            c.parser.authenticated = False
-        except AttributeError:  # pragma: no cover
-            pass
+    acl = c.server.acl  # clientSetDefaultAuth: back to the default user
+    c.user = acl.default
+    c.authenticated = not acl.auth_required()
+    try:
+        c.parser.authenticated = c.authenticated
+    except AttributeError:  # pragma: no cover
+        pass
     return b"+RESET\r\n"
 
 
@@ -265,7 +248,10 @@ def client_kill(c, argv):
                 skipme = False
             else:
                 raise SyntaxErr()
-        elif opt not in (b"addr", b"laddr", b"user"):
+        elif opt == b"user":
+            if val not in srv.acl.users:
+                raise CommandError(f"No such user '{val.decode('utf-8', 'surrogateescape')}'")
+        elif opt not in (b"addr", b"laddr"):
             raise SyntaxErr()
         filters.append((opt, val))
         j += 2
@@ -283,7 +269,7 @@ def client_kill(c, argv):
                 ok = False
             elif opt == b"type" and x.client_type() != _TYPES[val.lower()]:
                 ok = False
-            elif opt == b"user" and val != b"default":
+            elif opt == b"user" and (x.user is None or x.user.name != val):
                 ok = False
         if ok:
             _kill(c, x)

@@ -144,17 +144,17 @@ def config_rewrite(c, argv):
     if not path:
         raise CommandError("The server is running without a config file")
     try:
-        rewrite_config_file(path, c.server.config)
+        rewrite_config_file(path, c.server.config, c.server.acl.config_lines())
     except OSError as exc:
         raise CommandError(f"Rewriting config file: {exc.strerror}") from None
     return OK
 
 
-def rewrite_config_file(path: str, cfg) -> None:
+def rewrite_config_file(path: str, cfg, users: list[str] | tuple[str, ...] = ()) -> None:
     """Keep comments and unknown lines; rewrite directives we manage as
     rewriteConfigRewriteLine does: a directive's lines reuse the old lines' places in
     order, a forced one (non-default) without a place left is appended, and old lines
-    left over are dropped."""
+    left over are dropped. ``users`` are the ``user`` lines (rewriteConfigUserOption)."""
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as fh:
             old = fh.read().splitlines()
@@ -167,15 +167,20 @@ def rewrite_config_file(path: str, cfg) -> None:
         spec = None
         if st and not st.startswith("#"):
             try:
-                spec = cfgmod.lookup(cfgmod.split_args(st)[0])
+                first = cfgmod.split_args(st)[0]
+                spec = cfgmod.lookup(first)
             except (ValueError, IndexError):
-                spec = None
+                first, spec = "", None
+            if first.lower() == "user":
+                places.setdefault("user", []).append(len(out))
+                out.append(None)
+                continue
         if spec is not None:
             places.setdefault(spec.name, []).append(len(out))
             out.append(None)  # dropped unless a new line takes its place
         else:
             out.append(line)
-    for line, force in cfg.rewrite_lines():
+    for line, force in [*cfg.rewrite_lines(), *((u, True) for u in users)]:
         free = places.get(line.split(" ", 1)[0])
         if free:
             out[free.pop(0)] = line

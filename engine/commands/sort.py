@@ -19,7 +19,7 @@ from engine.commands.arguments import get_int
 from engine.commands.pqsort import pqsort
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.meta import Arg, CommandMeta, KeySpec
-from engine.execution.registry import command
+from engine.execution.registry import TABLE, command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_LIST, notify
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
 from engine.types.strings import parse_float_text, strtod_range_error
@@ -119,9 +119,10 @@ def strxfrm(b: bytes) -> bytes:
 
 # -- the command --------------------------------------------------------------------
 
-def _parse(argv: list[bytes], readonly: bool):
+def _parse(argv: list[bytes], readonly: bool, full_access: bool = True):
     """sortCommandGeneric's option loop: errors in argument order, the last of each wins;
-    a BY without ``*`` turns sorting off for good."""
+    a BY without ``*`` turns sorting off for good. A BY pattern or GET needs read access
+    to every key (``full_access``: ACLUserCheckCmdWithUnrestrictedKeyAccess)."""
     desc = alpha = dontsort = False
     start, count = 0, -1
     sortby: bytes | None = None
@@ -147,8 +148,12 @@ def _parse(argv: list[bytes], readonly: bool):
             sortby = argv[j + 1]
             if b"*" not in _cstr(sortby):
                 dontsort = True
+            elif not full_access:
+                raise CommandError("BY option of SORT denied due to insufficient ACL permissions.")
             j += 1
         elif opt == b"get" and left >= 1:
+            if not full_access:
+                raise CommandError("GET option of SORT denied due to insufficient ACL permissions.")
             gets.append(argv[j + 1])
             j += 1
         else:
@@ -171,7 +176,10 @@ def _window(start: int, count: int, n: int) -> tuple[int, int]:
 def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:
     """sortCommandGeneric: the options, the vector to sort (or only the LIMIT window of a
     list or sorted set left unsorted), the sort, then the reply or the STORE."""
-    desc, alpha, dontsort, lstart, lcount, sortby, store, gets = _parse(argv, readonly)
+    user = c.user
+    full = user is None or user.unrestricted() or c.server.acl.unrestricted_read(
+        user, TABLE.lookup[b"sort_ro" if readonly else b"sort"], argv)
+    desc, alpha, dontsort, lstart, lcount, sortby, store, gets = _parse(argv, readonly, full)
     db = c.db
     val = db.read(argv[1])
     if val is not None and val.__class__ not in _SORTABLE:

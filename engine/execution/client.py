@@ -67,7 +67,10 @@ class Client(asyncio.Protocol):
         self.name: bytes | None = None
         self.lib_name = b""
         self.lib_ver = b""
-        self.authenticated = not server.config.requirepass
+        # the ACL user (engine.acl; None: a fake client that may run anything, as the AOF
+        # loader's and the master link's); authenticated while the default user needs no password
+        self.user: Any = server.acl.default
+        self.authenticated = not server.acl.auth_required()
         # the error reply being sent was counted in errorstats already (a script's
         # redis.call error returned as its reply: ERR_REPLY_FLAG_NO_STATS_UPDATE)
         self.error_counted = False
@@ -138,7 +141,7 @@ class Client(asyncio.Protocol):
             early.hand_over(transport)  # type: ignore[attr-defined]
             return
         self.local = is_local_peer(peer)
-        if srv.config.protected_mode and not srv.config.requirepass and not self.local:
+        if srv.config.protected_mode and srv.acl.default.nopass and not self.local:
             srv.stats.rejected_conn += 1
             transport.write(DENIED)
             transport.close()
@@ -402,6 +405,9 @@ class Client(asyncio.Protocol):
             f += "c"
         return f or "N"
 
+    def _user_name(self) -> str:
+        return self.user.name.decode("utf-8", "surrogateescape") if self.user is not None else "(superuser)"
+
     def info_line(self) -> str:
         now = time.time()
         name = self.name.decode("utf-8", "replace") if self.name else ""
@@ -414,7 +420,7 @@ class Client(asyncio.Protocol):
                 f"ssub={len(self.sub_shard)} multi={multi} "
                 f"qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 "
                 f"obl={obl} oll={oll} omem={omem} tot-mem={qbuf + obuf.queued_bytes(self)} events=r "
-                f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user=default redir=-1 resp={self.resp}")
+                f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user={self._user_name()} redir=-1 resp={self.resp}")
 
 
 def run_denying_writes(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:

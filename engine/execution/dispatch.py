@@ -138,6 +138,7 @@ def _process(c: Client, argv: list[bytes]) -> bytes | None:
             r = b"-ERR wrong number of arguments for '%s' command\r\n" % cmd.name.encode()
             _rejected(c, argv, r, cmd)
             return r
+    c.last_cmd = cmd  # c->lastcmd: what CLIENT INFO and the ACL log's client-info name
     if cmd.protected:  # after arity, before authentication and MULTI queueing
         r = protected_reject(c, cmd)
         if r is not None:
@@ -148,6 +149,10 @@ def _process(c: Client, argv: list[bytes]) -> bytes | None:
         _rejected(c, argv, NOAUTH, cmd)
         return NOAUTH
     srv = c.server
+    if c.user is not None and (c.multi is None or cmd.allowed_in_multi):  # ACLCheckAllPerm
+        r = acl_reject(c, cmd, argv)
+        if r is not None:
+            return reject_command(c, cmd, r)
     ev = srv.evictor
     busy = srv.busy_reply
     if ev is not None and busy is None and ev.before_command():  # maxmemory: performEvictions
@@ -182,6 +187,29 @@ def _process(c: Client, argv: list[bytes]) -> bytes | None:
         c.multi.append((cmd, argv))
         return replies.QUEUED
     return call(c, cmd, argv)
+
+
+_NOPERM = {1: "this user has no permissions to run the '%s' command",
+           2: "this user has no permissions to access one of the keys used as arguments",
+           4: "this user has no permissions to access one of the channels used as arguments"}
+_NOPERM_EXEC = {1: "no permission to execute the command or subcommand",
+                2: "no permission to touch the specified keys",
+                4: "no permission to access one of the channels used as arguments"}
+
+
+def acl_reject(c: Client, cmd: Command, argv: list[bytes], context: str | None = None) -> bytes | None:
+    """processCommand's ACL check (``server.acl``, engine.acl): None when the client's
+    user may run it, else the -NOPERM reply; a refusal is written to the ACL log."""
+    acl = c.server.acl
+    res, pos = acl.check(c.user, cmd, argv)
+    if not res:
+        return None
+    ctx = context or ("multi" if c.multi is not None else "toplevel")
+    acl.log_denied(c, res, ctx, cmd, argv, pos)
+    text = _NOPERM.get(res, "no permission")
+    if res == 1:
+        text %= cmd.name
+    return b"-NOPERM " + text.encode() + b"\r\n"
 
 
 def reject_command(c: Client, cmd: Command, reply: bytes) -> bytes:
@@ -338,7 +366,9 @@ def fast_path(c: Client) -> bool:
     replica/NOREPLICAS guard, no busy script, no client pause, replies on (CLIENT REPLY). Then a known
     ``Command.fast`` command with a valid arity goes straight to :func:`call`."""
     srv = c.server
+    user = c.user
     return (c.multi is None and not srv.monitors and c.authenticated and srv.evictor is None
+            and (user is None or user.unrestricted())
             and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
             and srv.busy_reply is None and not srv.pause.type and c.repl is None
             and not c.reply_off and not c.reply_skip)
@@ -388,7 +418,21 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
 def execute_queued(c: Client, queued: list[tuple[Command, list[bytes]]]) -> list[Any]:
     """EXEC's loop: every queued command runs; errors become error elements."""
     out: list[Any] = []
+    acl = c.server.acl
+    exec_cmd = c.last_cmd
     for cmd, argv in queued:
+        res = acl.check(c.user, cmd, argv) if c.user is not None else (0, 0)
+        if res[0]:  # the rules changed since the command was queued
+            saved, c.multi = c.multi, queued  # EXEC runs with CLIENT_MULTI still set
+            c.last_cmd = exec_cmd
+            acl.log_denied(c, res[0], "multi", cmd, argv, res[1])
+            c.multi = saved
+            r = (b"-NOPERM ACLs rules changed between the moment the transaction was accumulated "
+                 b"and the EXEC call. This command is no longer allowed for the following reason: "
+                 + _NOPERM_EXEC.get(res[0], "no permission").encode() + b"\r\n")
+            c.server.count_error(r)
+            out.append(replies.Raw(r))
+            continue
         r = call(c, cmd, argv)
         out.append(replies.Raw(r if r is not None else replies.null_array(c.resp)))
     return out

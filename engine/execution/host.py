@@ -56,8 +56,9 @@ class Host(Protocol):
     pubsub: PubSub
     memory: MemoryAccount
     evictor: Evictor | None
-    # subsystems above this layer (engine.persistence, engine.replication, engine.scripting,
-    # engine.server.shutdown)
+    # subsystems above this layer (engine.acl, engine.persistence, engine.replication,
+    # engine.scripting, engine.server.shutdown)
+    acl: Any
     aof: Any
     aof_gate: Any
     rdb: Any

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.execution.meta import CommandMeta
+from engine.execution.specs70 import ACL_CATEGORIES
 
 Handler = Callable[[Any, list[bytes]], bytes]
 KeysFn = Callable[[list[bytes]], list[int]]
@@ -109,8 +110,13 @@ class Command:
             return []
 
     def acl_categories(self) -> list[str]:
+        """COMMAND INFO's categories, which ACL rules (``+@read``) and ACL CAT use: Redis
+        7.0's for the commands it has, else the ones the table's flags and group imply."""
         if self.meta is not None and self.meta.acl:
             return list(self.meta.acl)
+        known = ACL_CATEGORIES.get(self.name)
+        if known is not None:
+            return list(known)
         if self.subcommands:  # a container has no categories of its own (its table row: 0)
             return ["@slow"]
         cats = []

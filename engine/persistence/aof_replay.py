@@ -156,6 +156,7 @@ def replay_into(
         raise ValueError("unsupported is 'error' or 'skip'")
 
     client = Client(server)
+    client.user = None  # the AOF client may run anything
     dbs = server.keyspace.dbs
     loader = DatasetLoader(server.keyspace, server.config, drop_expired=False)  # RDBFLAGS_AOF_PREAMBLE
     result = Replay(server)

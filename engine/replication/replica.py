@@ -65,6 +65,7 @@ class MasterLink(Client):
         self.replication = repl
         self.repl = self
         self.authenticated = True
+        self.user = None  # the master may run anything
         port = cfg.replica_announce_port or (server.bound_ports[0] if server.bound_ports else cfg.port)
         cached = repl.cached
         sync = FullSync(password=cfg.masterauth.encode() if cfg.masterauth else None,

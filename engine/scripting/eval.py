@@ -98,6 +98,12 @@ class Script:
     func: Any
 
 
+# getAclErrorMessage
+_ACL_SCRIPT_ERRORS = {1: b"can't run this command or subcommand",
+                      2: b"can't access at least one of the keys mentioned in the command arguments",
+                      4: b"can't publish to the channel mentioned in the command"}
+
+
 @dataclass(slots=True)
 class RunCtx:
     """scriptRunCtx: one running script or function."""
@@ -334,6 +340,7 @@ class Scripting:
         sc = self.client
         sc.db = c.db
         sc.resp = 2
+        sc.user = c.user  # scriptCall: the script's commands run as its caller's user
         prop = srv.propagator
         self.run = run
         prop.depth += 1
@@ -350,6 +357,19 @@ class Scripting:
                 log.warning("Script %s finished after %.0f ms", funcname.decode(errors="replace"),
                             (time.monotonic() - run.start) * 1000)
         return bytes(reply)
+
+    def _acl_refused(self, cmd: Command, argv: list[bytes]) -> bytes | None:
+        """scriptVerifyACL: the caller's user must be allowed the command (logged as
+        context ``lua``)."""
+        sc = self.client
+        if sc.user is None:
+            return None
+        acl = self.server.acl
+        res, pos = acl.check(sc.user, cmd, argv)
+        if not res:
+            return None
+        acl.log_denied(sc, res, "lua", cmd, argv, pos)
+        return b"The user executing the script " + _ACL_SCRIPT_ERRORS.get(res, b"lacking the permissions for the command")
 
     def _write_refused(self) -> bytes | None:
         """scriptVerifyWriteCommandAllow's server-state checks for a script's first write:
@@ -389,6 +409,8 @@ class Scripting:
             err = b"Wrong number of args calling Redis command from script"
         elif ("noscript" in cmd.flags or cmd.name in NOSCRIPT_COMMANDS) and not srv.script_disable_deny_script:
             err = b"This Redis command is not allowed from script"
+        elif (acl_err := self._acl_refused(cmd, argv)) is not None:
+            err = acl_err  # scriptVerifyACL
         elif run.read_only and (cmd.is_write or "may_replicate" in cmd.flags):
             err = b"Write commands are not allowed from read-only scripts."
         elif cmd.is_write and not run.dirty and (why := self._write_refused()) is not None:
@@ -440,8 +462,15 @@ class Scripting:
         if self.run is not None:
             self.run.repl = int(flags)
 
-    def lua_command_exists(self, argv: list[bytes]) -> bool:
-        return lookup_command(argv) is not None
+    def lua_acl_check(self, argv: list[bytes]) -> bool | None:
+        """redis.acl_check_cmd: None for an unknown command, else whether the caller's
+        user may run it."""
+        cmd = lookup_command(argv)
+        if cmd is None:
+            return None
+        run = self.run
+        user = run.caller.user if run is not None else None
+        return user is None or self.server.acl.check(user, cmd, argv)[0] == 0
 
     def lua_interrupt(self) -> Any:
         """The count hook: scriptInterrupt (or the FUNCTION LOAD timeout)."""

@@ -216,9 +216,10 @@ class LuaState:
 
     def _acl_check_cmd(self, *args: Any) -> bool:
         argv = lua_argv(self, args)
-        if not self.host.lua_command_exists(argv):
+        allowed = self.host.lua_acl_check(argv)
+        if allowed is None:
             raise self.fail(b"Invalid command passed to redis.acl_check_cmd()")
-        return True
+        return allowed
 
     def _random(self, *args: Any) -> float:
         """redis_math_random: math.random on redisLrand48."""

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import engine.commands  # noqa: F401  (registers every command family)
+from engine.acl import Acl, validate_user_line
 from engine.config import REDIS_VERSION, Config, config_from_argv
 from engine.errors import ConfigError, EngineError
 from engine.execution.blocking import Blocking
@@ -104,6 +105,10 @@ class Server:
         self.obuf = OutputWatch(self)  # client-output-buffer-limit
         self.pubsub = PubSub()
         self.keyspace.publish = self.pubsub.publish
+        # users and permissions (engine.acl): requirepass is the default user's password
+        self.acl = Acl(self)
+        self.acl.set_default_password(config.requirepass)
+        self._load_users()
         self.memory = MemoryAccount(self)  # used_memory (INFO, maxmemory)
         self.evictor: Evictor | None = None  # while maxmemory is set (engine.keyspace.evict)
         self.pre_command_oom_state = False  # performEvictions failed before the current command
@@ -133,6 +138,19 @@ class Server:
         self.cronloops = 0
         self.ops_per_sec = 0
         self._ops_sample = (time.time(), 0)
+
+    def _load_users(self) -> None:
+        """ACLAppendUserForLoading for each ``user`` line, then ACLLoadUsersAtStartup."""
+        acl = self.acl
+        for source, line_no, argv in self.config.user_lines:
+            try:
+                acl.to_load.append(validate_user_line(argv, acl.to_load))
+            except ValueError as exc:
+                raise ConfigError(f"{source}:{line_no}: {exc}") from None
+        try:
+            acl.load_configured()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     @property
     def loading(self) -> bool:
@@ -251,6 +269,8 @@ class Server:
             else:
                 aof_rewrite.stop_appendonly(self.aof)
         self.replication.config_changed(names)
+        if "requirepass" in names:  # updateRequirePass
+            self.acl.set_default_password(self.config.requirepass)
 
     def reset_stats(self) -> None:
         self.stats = Stats()
@@ -501,7 +521,11 @@ def run(config: Config) -> int:
     loop_name = install_event_loop_policy()
     log.info("rdbkit server (Redis %s compatible) starting, pid=%d, event loop %s",
              REDIS_VERSION, os.getpid(), loop_name)
-    server = Server(config)
+    try:
+        server = Server(config)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 1
     try:
         asyncio.run(server.serve())
     except EngineError as exc:
