@@ -28,6 +28,7 @@ def _run(srv) -> list[object]:
     blocker = srv.client(socket_timeout=10)
     blocker.ping()  # connected (and its handshake counted) before the stats are reset
     out: list[object] = []
+    c.flushall()
     c.config_resetstat()
     c.xgroup_create("mystream", "mygroup", "$", mkstream=True)
     got: list[object] = []
