@@ -60,6 +60,7 @@ def _flush_async_arg(argv: list[bytes]) -> None:
 def flushdb_cmd(c, argv):
     _flush_async_arg(argv)
     c.server.signal_all(c.db)  # signalFlushedDb, before the keys are gone
+    c.server.tracking.flushed()
     n = c.db.clear()
     c.server.dirty += n
     if c.server.propagator.targets:  # forceCommandPropagation: logged even when empty
@@ -73,6 +74,8 @@ def flushall_cmd(c, argv):
     n = 0
     for db in c.server.keyspace.dbs:
         c.server.signal_all(db)
+    c.server.tracking.flushed()  # signalFlushedDb
+    for db in c.server.keyspace.dbs:
         n += db.clear()
     c.server.dirty += n + 1
     if c.server.propagator.targets:  # forceCommandPropagation: logged even when empty

@@ -508,7 +508,7 @@ def _blmove(c, argv, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, 
         r = lmove_generic(cl, src, dst, wf, wt)
         cl.server.propagator.add(db_.id, [P.RPOPLPUSH, src, dst] if brpoplpush else
                                  [P.LMOVE, src, dst, _WHERE_NAME[wf], _WHERE_NAME[wt]])
-        cl.server.signal_keys(db_, [dst])
+        cl.server.signal_keys(db_, [dst], cl)
         return r
 
     c.server.blocking.block(c, [src], timeout_ms, serve, null, name)
