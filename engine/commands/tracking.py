@@ -88,8 +88,7 @@ def client_tracking(c, argv):
                 raise CommandError(text)
             # 7.0.15: a collision between given prefixes past the first is replied as an
             # error, then tracking is enabled anyway and OK follows (two replies)
-            before = error("ERR " + text)
-            c.server.count_error(before)
+            before = error("ERR " + text)  # counted by call(): the reply starts with it
     trk.enable(c, redirect, bcast, optin, optout, noloop, prefixes)
     return before + OK
 
