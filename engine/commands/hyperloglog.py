@@ -126,7 +126,7 @@ def pfcount_cmd(c, argv):
     return integer(card)
 
 
-@command("pfmerge", -2, "write denyoom", 1, -1, 1, group=G, since="2.8.9",
+@command("pfmerge", -2, "write denyoom", 1, -1, 1, group=G, since="2.8.9", modified=lambda a: [1],
          summary="Merge N different HyperLogLogs into a single one.")
 def pfmerge_cmd(c, argv):
     regs = [0] * H.HLL_REGISTERS

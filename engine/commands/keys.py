@@ -131,7 +131,7 @@ def renamenx_cmd(c, argv):
 
 
 
-@command("copy", -3, "write denyoom", 1, 2, 1, since="6.2.0")
+@command("copy", -3, "write denyoom", 1, 2, 1, since="6.2.0", modified=lambda a: [2])
 def copy_cmd(c, argv):
     src, dst = argv[1], argv[2]
     srcdb = dstdb = c.db

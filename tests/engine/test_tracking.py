@@ -73,6 +73,12 @@ class Conn:
         self.send(*argv)
         return self.frame()
 
+    def until_pong(self) -> None:
+        """PING, then every frame up to its PONG (the pushes that came first)."""
+        self.send("PING")
+        while self.frame() != b"+PONG\r\n":
+            pass
+
     def hello3(self) -> None:
         """HELLO 3, recorded without the reply (it carries the client id)."""
         self.do("HELLO", "3")
@@ -321,6 +327,28 @@ def table_limit(connect: Callable[[str], Conn]) -> None:
         w.do("CONFIG", "SET", "tracking-table-max-keys", "1000000")
 
 
+def store_commands(connect: Callable[[str], Conn]) -> None:
+    """A command that writes one key from others invalidates its destination only (and
+    RENAME/SMOVE/LMOVE both of theirs)."""
+    a, w = connect("a"), connect("w")
+    a.hello3()
+    a.do("CLIENT", "TRACKING", "on")
+    w.do("SADD", "s1", "x", "y")
+    w.do("SADD", "s2", "y")
+    w.do("ZADD", "z1", 1, "x")
+    w.do("MSET", "b1", "a", "b2", "b")
+    w.do("PFADD", "h1", "x")
+    w.do("RPUSH", "l1", "x", "y")
+    for write in (("SINTERSTORE", "d", "s1", "s2"), ("SUNIONSTORE", "d", "s1", "s2"), ("SDIFFSTORE", "d", "s1", "s2"),
+                  ("ZUNIONSTORE", "d", 2, "z1", "s2"), ("ZINTERSTORE", "d", 1, "z1"), ("ZDIFFSTORE", "d", 1, "z1"),
+                  ("ZRANGESTORE", "d", "z1", 0, -1), ("BITOP", "AND", "d", "b1", "b2"), ("PFMERGE", "d", "h1"),
+                  ("COPY", "s1", "d", "REPLACE"), ("SMOVE", "s1", "s2", "x"), ("LMOVE", "l1", "l1b", "LEFT", "RIGHT"),
+                  ("RENAME", "l1b", "l1c"), ("DEL", "d")):
+        a.do("MGET", "s1", "s2", "z1", "b1", "b2", "h1", "d", "l1", "l1b", "l1c")
+        w.do(*write)
+        a.until_pong()
+
+
 def command_entries(connect: Callable[[str], Conn]) -> None:
     """COMMAND INFO and COMMAND DOCS of the CLIENT subcommands of client-side caching."""
     a = connect("a")
@@ -333,7 +361,7 @@ def command_entries(connect: Callable[[str], Conn]) -> None:
 
 
 SCENARIOS = [resp3_push, resp2_redirect, bcast, optin_optout, noloop_and_scripts, flush_and_expiry,
-             table_limit, command_entries]
+             table_limit, store_commands, command_entries]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
