@@ -125,6 +125,7 @@ class Tracking:
         self.items = 0  # TrackingTableTotalItems
         self.prefixes: dict[bytes, _Bcast] = {}  # PrefixTable
         self.tracking_clients = 0
+        self.active = False  # a client turned tracking on since the start (Redis: TrackingTable != NULL)
         self.current: Any = None  # server.current_client: who runs the outermost command
         self.cmd: Any = None  # the command (and argv) a script's caller runs: caller->cmd
         self.argv: list[bytes] = []
@@ -143,7 +144,8 @@ class Tracking:
             self.tracking_clients += 1
         st.broken = st.bcast = st.optin = st.optout = st.noloop = False
         st.redirect = redirect
-        if self.keyspace.invalidate is None:  # the first client ever: changes are reported from now on
+        if not self.active:  # the first client ever: changes are reported from now on
+            self.active = True
             self.keyspace.invalidate = self.invalidate
         if bcast:
             st.bcast = True

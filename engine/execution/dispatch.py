@@ -254,9 +254,11 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     if live and srv.monitors:
         srv.feed_monitors(c, argv, cmd)
     trk = srv.tracking
-    outer = trk.current is None  # not EXEC's queue nor a script's redis.call
+    # client-side caching, once a client turned it on: the outermost call (not EXEC's queue,
+    # not a script's redis.call) is server.current_client
+    outer = trk.active and trk.current is None and not c.in_exec
     if outer:
-        trk.current = c  # server.current_client
+        trk.current = c
     if trk.tracking_clients and not c.script:
         trk.cmd, trk.argv = cmd, argv  # caller->cmd: what a script's reads remember
     dirty_before = srv.dirty
@@ -295,7 +297,7 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     if srv.dirty > dirty_before:  # a decrease (SAVE resets it) is not a change
         if cmd.is_write:
             db = c.db
-            if db.watched or db.blocking or srv.keyspace.invalidate is not None:
+            if db.watched or db.blocking or trk.active:
                 srv.signal_keys(db, cmd.modified_keys(argv), c)
             if srv.evictor is not None:
                 srv.memory.after_write(c, cmd, argv)
@@ -310,9 +312,9 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
             c.rewritten = None
     if prop.ops and not c.in_exec:
         prop.flush(cmd.name not in ARBITRARY_KEYS)
-    if trk.tracking_clients and "readonly" in cmd.flags:
-        trk.after_read(c, cmd, argv)  # trackingRememberKeys
     if outer:
+        if trk.tracking_clients and "readonly" in cmd.flags:
+            trk.after_read(c, cmd, argv)  # trackingRememberKeys
         trk.current = None
         st = c.tracking
         if st is not None and st.caching and c.multi is None and cmd.name[:7] != "client|":
@@ -323,6 +325,8 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
                 c.write(pushes)  # a push: never silenced by CLIENT REPLY
             else:
                 reply += pushes
+    elif trk.tracking_clients and "readonly" in cmd.flags:
+        trk.after_read(c, cmd, argv)
     return reply
 
 
