@@ -310,6 +310,8 @@ def _specs() -> list[ConfigSpec]:
         # keyspace notifications (engine.notify): kept as flags, shown in canonical order
         S("notify-keyspace-events", "special", 0, parse=_parse_notify_flags, render=flags_to_string,
           one_arg=True),
+        # client-side caching (engine.tracking): keys past it are invalidated
+        S("tracking-table-max-keys", "int", 1000000, lo=0, hi=LONG_MAX),
     ]
     noop = [  # accepted so redis.conf files load; no effect here
         ("stream-node-max-bytes", "memory", 4096), ("stream-node-max-entries", "int", 100),
@@ -331,7 +333,7 @@ def _specs() -> list[ConfigSpec]:
         ("latency-tracking", "bool", True), ("io-threads", "int", 1), ("io-threads-do-reads", "bool", False),
         ("busy-reply-threshold", "int", 5000),
         ("crash-log-enabled", "bool", True), ("crash-memcheck-enabled", "bool", True),
-        ("activedefrag", "bool", False), ("tracking-table-max-keys", "int", 1000000),
+        ("activedefrag", "bool", False),
         ("maxmemory-clients", "string", "0"),
         ("replica-ignore-maxmemory", "bool", True),
         ("ignore-warnings", "string", ""), ("latency-tracking-info-percentiles", "words", "50 99 99.9"),

@@ -30,6 +30,7 @@ from engine.commands import (  # noqa: F401
     sort,
     streams,
     strings,
+    tracking,
     transactions,
     zset_algebra,
     zset_pops,

@@ -125,6 +125,8 @@ def reset_cmd(c, argv):
     discard(c)
     if c.sub_channels or c.sub_patterns or c.sub_shard:
         c.server.pubsub.client_gone(c)
+    if c.tracking is not None:
+        c.server.tracking.disable(c)
     c.db = c.server.keyspace.dbs[0]
     c.resp = 2
     c.name = None

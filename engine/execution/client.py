@@ -118,6 +118,8 @@ class Client(asyncio.Protocol):
         self.held_bytes = 0
         # replication (engine.replication): a replica's state on a master, or the master link
         self.repl: Any = None
+        # client-side caching (engine.tracking.ClientTracking) while CLIENT TRACKING is on
+        self.tracking: Any = None
 
     # -- asyncio callbacks --------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -399,6 +401,9 @@ class Client(asyncio.Protocol):
             f += "x"
         if self.blocked is not None:
             f += "b"
+        st = self.tracking
+        if st is not None:
+            f += "t" + "R" * st.broken + "B" * st.bcast
         if self.dirty_cas:
             f += "d"
         if self.close_after_reply:
@@ -414,13 +419,14 @@ class Client(asyncio.Protocol):
         qbuf = self.parser.buffered_bytes
         obl, oll, omem = obuf.buffer_counts(self)
         multi = len(self.multi) if self.multi is not None else -1
+        redir = self.tracking.redirect if self.tracking is not None else -1
         return (f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.fd} name={name} "
                 f"age={int(now - self.ctime)} idle={int(now - self.last_interaction)} "
                 f"flags={self.flags()} db={self.db.id} sub={len(self.sub_channels)} psub={len(self.sub_patterns)} "
                 f"ssub={len(self.sub_shard)} multi={multi} "
                 f"qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 "
                 f"obl={obl} oll={oll} omem={omem} tot-mem={qbuf + obuf.queued_bytes(self)} events=r "
-                f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user={self._user_name()} redir=-1 resp={self.resp}")
+                f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user={self._user_name()} redir={redir} resp={self.resp}")
 
 
 def run_denying_writes(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:

@@ -56,6 +56,7 @@ from engine.scripting import Scripting
 from engine.server import info
 from engine.server.busy import process_events_while_blocked
 from engine.server.shutdown import Shutdown
+from engine.tracking import Tracking
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,15 @@ class Server:
         self.acl = Acl(self)
         self.acl.set_default_password(config.requirepass)
         self._load_users()
+        # client-side caching (CLIENT TRACKING): BCAST messages leave once the loop pass is over
+        self.tracking = Tracking(self.clients, self.keyspace, self.call_soon)
         self.memory = MemoryAccount(self)  # used_memory (INFO, maxmemory)
         self.evictor: Evictor | None = None  # while maxmemory is set (engine.keyspace.evict)
         self.pre_command_oom_state = False  # performEvictions failed before the current command
         self.deny_write_reply: bytes | None = None  # MISCONF while a save or the AOF cannot be written
         self.busy_reply: bytes | None = None  # -BUSY while a script runs past busy-reply-threshold
         self.active_expire_enabled = True
+        self.pause_cron = False  # DEBUG PAUSE-CRON: serverCron skips its work
         self.script_disable_deny_script = False  # DEBUG SET-DISABLE-DENY-SCRIPTS (tests)
         # scripting; past busy-reply-threshold a script serves clients itself (engine.server.busy)
         self.scripting = Scripting(self, while_busy=process_events_while_blocked)
@@ -177,6 +181,15 @@ class Server:
             self.pubsub.client_gone(c)
         if c.repl is not None:
             self.replication.replica_gone(c)
+        if c.tracking is not None:
+            self.tracking.disable(c)
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` after the current event-loop pass (Redis's beforeSleep work)."""
+        if self.loop is not None:
+            self.loop.call_soon(fn)
+        else:
+            fn()
 
     def feed_monitors(self, c: Client, argv: list[bytes], cmd: Any) -> None:
         if "skip_monitor" in cmd.flags or (cmd.parent is not None and "skip_monitor" in cmd.parent.flags):
@@ -208,13 +221,12 @@ class Server:
         while len(self.slowlog) > maxlen:
             self.slowlog.pop()
 
-    def signal_keys(self, db: Database, keys: list[bytes]) -> None:
-        """After a write: invalidate WATCHes and wake clients blocked on these keys."""
-        watched = db.watched
+    def signal_keys(self, db: Database, keys: list[bytes], modifier: Client | None = None) -> None:
+        """After a write by ``modifier``'s command: signal the keys modified (WATCH,
+        client-side caching) and wake clients blocked on them."""
         blocking = db.blocking
         for k in keys:
-            if watched:
-                db.touch_watched(k)
+            db.signal_modified(k, modifier)
             if blocking and k in blocking:
                 self.ready_keys.append((db, k))
 
@@ -365,6 +377,8 @@ class Server:
 
     def server_cron(self) -> None:
         try:
+            if self.pause_cron:
+                return
             self.cronloops += 1
             self.shutdown.cron()
             if self.shutdown.done:
@@ -385,6 +399,8 @@ class Server:
             if self.cronloops % self.config.hz == 0:
                 self._client_timeouts()
             self.obuf.cron()
+            if self.tracking.tracking_clients:  # also when idle after CONFIG SET tracking-table-max-keys
+                self.tracking.limit_used_slots(self.config.tracking_table_max_keys)
             self.rdb.check_child()
             self.aof.cron()
             self.replication.cron()

@@ -71,7 +71,7 @@ def client_fields(srv: Server) -> Fields:
         ("connected_clients", len(srv.clients)), ("cluster_connections", 0),
         ("maxclients", srv.config.maxclients), ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", srv.obuf.recent_max()), ("blocked_clients", blocked),
-        ("tracking_clients", 0), ("clients_in_timeout_table", blocked),
+        ("tracking_clients", srv.tracking.tracking_clients), ("clients_in_timeout_table", blocked),
     ]
 
 
@@ -95,7 +95,7 @@ def stats_fields(srv: Server) -> Fields:
           [("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0)]),
         ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses),
         ("pubsub_channels", len(ps.channels)), ("pubsub_patterns", len(ps.patterns)),
-        ("latest_fork_usec", 0), ("total_forks", 0),
+        ("latest_fork_usec", 0), ("total_forks", 0), *srv.tracking.info_fields(),
         ("unexpected_error_replies", 0), ("total_error_replies", sum(srv.errorstats.values())),
         ("dump_payload_sanitizations", st.dump_payload_sanitizations), ("total_reads_processed", total),
         ("total_writes_processed", total),
