@@ -28,10 +28,11 @@ G = "server"
 
 _DEFAULT = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
             "modules", "errorstats", "cluster", "keyspace"]
+# genRedisInfoString's order
 _TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persistence": "Persistence",
            "stats": "Stats", "replication": "Replication", "cpu": "CPU", "modules": "Modules",
-           "errorstats": "Errorstats", "cluster": "Cluster", "keyspace": "Keyspace",
-           "commandstats": "Commandstats"}
+           "commandstats": "Commandstats", "errorstats": "Errorstats", "latencystats": "Latencystats",
+           "cluster": "Cluster", "keyspace": "Keyspace"}
 
 
 def render_info(srv, names: list[str]) -> str:

@@ -41,6 +41,7 @@ def sections(srv: Server) -> dict[str, Callable[[], Fields]]:
         "cluster": lambda: [("cluster_enabled", 0)],
         "keyspace": lambda: keyspace_fields(srv),
         "commandstats": lambda: commandstats_fields(srv),
+        "latencystats": lambda: latencystats_fields(srv),
     }
 
 
@@ -124,6 +125,21 @@ def commandstats_fields(srv: Server) -> Fields:
         out.append((f"cmdstat_{cmd.name}", f"calls={calls},usec={usec},"
                                            f"usec_per_call={(usec / calls) if calls else 0:.2f},"
                                            f"rejected_calls={rejected},failed_calls={failed}"))
+    return out
+
+
+def latencystats_fields(srv: Server) -> Fields:
+    """genRedisInfoStringLatencyStats: each command's run-time percentiles (in µs, as
+    ``latency-tracking-info-percentiles`` lists them), while ``latency-tracking`` is on."""
+    if not srv.latency_tracking:
+        return []
+    pcts = [float(p) for p in str(srv.config.latency_tracking_info_percentiles).split()]
+    names = [f"p{p:f}".rstrip("0").rstrip(".") for p in pcts]  # "%f" + trimDoubleString
+    out: Fields = []
+    for cmd, h in srv.histograms.items():
+        if h.total:
+            out.append((f"latency_percentiles_usec_{cmd.name}",
+                        ",".join(f"{n}={h.percentile(p):.3f}" for n, p in zip(names, pcts))))
     return out
 
 
