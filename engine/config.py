@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aof.manifest import sdscatrepr
 from engine.errors import ConfigError
 from engine.notify import flags_from_string, flags_to_string
 from rdbtools.glob import glob_matcher
@@ -537,17 +538,47 @@ class Config:
                 for n in (spec.name, spec.alias) if n and m(n.encode("ascii"))]
 
     def rewrite_lines(self) -> list[tuple[str, bool]]:
-        """Directive lines for CONFIG REWRITE, each with whether it must be written even
-        where the file had no such directive: every value that differs from its default
-        (and ``dir``); client-output-buffer-limit has a line per class."""
-        out = []
+        """Directive lines for CONFIG REWRITE as rewriteConfig writes them, each with
+        whether it is forced (written even where the file had no such directive: a
+        value off its default, ``dir``, ``save``) or only takes the place of a line the
+        file has. String options are quoted (sdscatrepr), memory sizes in kb/mb/gb,
+        ``save`` a line per pair, client-output-buffer-limit a line per class."""
+        out: list[tuple[str, bool]] = []
         fresh = Config()
         for spec in SPECS:
-            if spec.name == "client-output-buffer-limit":
-                out += cobl_rewrite_lines(self.values[spec.name])
-            elif spec.name == "dir" or self.values[spec.name] != fresh.values[spec.name]:
-                out.append((f"{spec.name} {quote_arg(self.render(spec.name))}", True))
+            name = spec.name
+            v = self.values[name]
+            changed = v != fresh.values[name]
+            if name == "client-output-buffer-limit":
+                out += cobl_rewrite_lines(v)
+            elif name == "save":  # rewriteConfigSaveOption: always, a line per pair
+                words = str(v).split()
+                out += ([(f"save {words[i]} {words[i + 1]}", True) for i in range(0, len(words) - 1, 2)]
+                        or [('save ""', True)])
+            elif name == "replicaof":  # rewriteConfigReplicaOfOption: none when not a replica
+                if v:
+                    out.append((f"replicaof {self.render(name)}", True))
+            elif name in _QUOTED_OPTIONS:
+                text = self.render(name).encode("utf-8", "surrogateescape")
+                quoted = sdscatrepr(text).decode("utf-8", "surrogateescape")
+                out.append((f"{name} {quoted}", changed or name == "dir"))
+            elif spec.kind == "memory":
+                out.append((f"{name} {format_memory(int(v))}", changed))
+            else:
+                out.append((f"{name} {self.render(name)}", changed))
         return out
+
+
+# Options Redis rewrites with sdscatrepr: its string and sds configs (createStringConfig,
+# createSDSConfig), dir and notify-keyspace-events.
+_QUOTED_OPTIONS = frozenset((
+    "aclfile", "unixsocket", "pidfile", "replica-announce-ip", "masteruser", "cluster-announce-ip",
+    "cluster-config-file", "cluster-announce-hostname", "syslog-ident", "dbfilename", "appendfilename",
+    "appenddirname", "ignore-warnings", "proc-title-template", "bind-source-addr", "logfile",
+    "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file",
+    "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file", "tls-ca-cert-dir",
+    "tls-protocols", "tls-ciphers", "tls-ciphersuites", "masterauth", "requirepass", "dir",
+    "notify-keyspace-events"))
 
 
 def quote_arg(text: str) -> str:
