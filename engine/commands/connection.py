@@ -80,17 +80,23 @@ def _authenticated(c) -> None:
 def auth_cmd(c, argv):
     if len(argv) > 3:
         raise SyntaxErr()
+    user, pw = (b"default", argv[1]) if len(argv) == 2 else (argv[1], argv[2])
+    redact(argv, 1, len(argv))
     if len(argv) == 2:
         if not c.server.config.requirepass:
             raise CommandError("AUTH <password> called without any password configured for the "
                                "default user. Are you sure your configuration is correct?")
-        user, pw = b"default", argv[1]
-    else:
-        user, pw = argv[1], argv[2]
     if _check_password(c, user, pw):
         _authenticated(c)
         return OK
     raise CommandError(WRONGPASS, "WRONGPASS")
+
+
+def redact(argv: list[bytes], start: int, end: int) -> None:
+    """redactClientCommandArgument: MONITOR and the slow log show these arguments as
+    "(redacted)" (the handler has read them; AUTH and HELLO are never propagated)."""
+    for j in range(start, end):
+        argv[j] = b"(redacted)"
 
 
 def _validate_name(name: bytes) -> None:
@@ -117,7 +123,9 @@ def hello_cmd(c, argv):
         more = len(argv) - 1 - j
         opt = argv[j].lower()
         if opt == b"auth" and more >= 2:
-            if not _check_password(c, argv[j + 1], argv[j + 2]):
+            user, pw = argv[j + 1], argv[j + 2]
+            redact(argv, j + 1, j + 3)
+            if not _check_password(c, user, pw):
                 raise CommandError(WRONGPASS, "WRONGPASS")
             _authenticated(c)
             j += 2
@@ -206,7 +214,7 @@ def client_getname(c, argv):
 
 @subcommand(CLIENT, "info", 2, "noscript loading stale", since="6.2.0")
 def client_info(c, argv):
-    return encode(Verbatim((c.info_line() + "\n").encode()), c.resp)
+    return encode(Verbatim((c.info_line(c) + "\n").encode()), c.resp)
 
 
 @subcommand(CLIENT, "list", -2, "admin noscript loading stale", since="2.4.0")
@@ -229,7 +237,7 @@ def client_list(c, argv):
             clients = [x for x in clients if x.id in ids]
         else:
             raise SyntaxErr()
-    text = "".join(x.info_line() + "\n" for x in clients)
+    text = "".join(x.info_line(c) + "\n" for x in clients)
     return encode(Verbatim(text.encode()), c.resp)
 
 
@@ -265,7 +273,10 @@ def client_kill(c, argv):
                 skipme = False
             else:
                 raise SyntaxErr()
-        elif opt not in (b"addr", b"laddr", b"user"):
+        elif opt == b"user":
+            if val != b"default":  # ACLGetUserByName: "default" is the one user served here
+                raise CommandError(f"No such user '{val.decode('utf-8', 'replace')}'")
+        elif opt not in (b"addr", b"laddr"):
             raise SyntaxErr()
         filters.append((opt, val))
         j += 2
@@ -282,8 +293,6 @@ def client_kill(c, argv):
             elif opt == b"laddr" and x.laddr.encode() != val:
                 ok = False
             elif opt == b"type" and x.client_type() != _TYPES[val.lower()]:
-                ok = False
-            elif opt == b"user" and val != b"default":
                 ok = False
         if ok:
             _kill(c, x)

@@ -249,9 +249,8 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     """
     srv = c.server
     live = not srv.keyspace.loading
-    if live and srv.monitors:
-        srv.feed_monitors(c, argv, cmd)
     dirty_before = srv.dirty
+    c.last_cmd = cmd  # processCommand sets c->lastcmd before the command runs
     t0 = _perf()
     try:
         reply = cmd.proc(c, argv)  # type: ignore[misc]
@@ -283,6 +282,8 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
             h.record(dt // 1000 * 1000)  # Redis times in microseconds
     elif reply and reply[0] == 45:
         srv.count_error(reply)
+    if live and srv.monitors:  # after the command, as call() does: MULTI, SET, EXEC in order
+        srv.feed_monitors(c, argv, cmd)
     prop = srv.propagator
     if srv.dirty > dirty_before:  # a decrease (SAVE resets it) is not a change
         if cmd.is_write:

@@ -160,8 +160,11 @@ class Server:
         if c.repl is not None:
             self.replication.replica_gone(c)
 
-    def feed_monitors(self, c: Client, argv: list[bytes], cmd: Any) -> None:
-        if "skip_monitor" in cmd.flags or (cmd.parent is not None and "skip_monitor" in cmd.parent.flags):
+    def feed_monitors(self, c: Client, argv: list[bytes], cmd: Any = None) -> None:
+        """replicationFeedMonitors; with ``cmd``, call()'s check: admin and skip_monitor
+        commands are not shown (EVAL, FCALL feed themselves before their script runs)."""
+        if cmd is not None and ("skip_monitor" in cmd.flags or "admin" in cmd.flags or (
+                cmd.parent is not None and "skip_monitor" in cmd.parent.flags)):
             return
         now = time.time()
         args = " ".join('"' + _repr_arg(a) + '"' for a in argv)

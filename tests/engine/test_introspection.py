@@ -81,6 +81,7 @@ CASES: list[tuple[Any, ...]] = [
     ("COMMAND", "GETKEYS", "nosuch", "a", "b"), ("COMMAND", "GETKEYS", "ping", "a"),
     ("COMMAND", "GETKEYS", "get", "a", "b"), ("COMMAND", "GETKEYS", "config", "nosuch", "x"),
     ("COMMAND", "GETKEYS", "memory", "usage", "k"),
+    ("CLIENT", "KILL", "USER", "wrong_user"), ("CLIENT", "KILL", "USER", "default", "ID", "99999"),
 ]
 
 
@@ -101,3 +102,23 @@ def test_command_list_by_aclcat_like_redis(cat: str, pair: tuple[redis.Redis, re
     real = set(_raw(b, "COMMAND", "LIST", "FILTERBY", "aclcat", cat))
     served = set(_raw(a, "COMMAND", "LIST"))
     assert ours == real & served
+
+
+def test_no_touch_lookups_like_redis(pair: tuple[redis.Redis, redis.Redis]) -> None:
+    """EXISTS, TYPE and the TTL family look keys up without touching them
+    (LOOKUP_NOTOUCH: the LFU counter stays at 5) but count hits and misses."""
+    got = []
+    for c in pair:
+        c.config_set("maxmemory-policy", "allkeys-lfu")
+        try:
+            c.config_resetstat()
+            out = [_raw(c, "SET", "k", "v")]
+            for cmd in ("EXISTS", "TYPE", "TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"):
+                out += [_raw(c, cmd, "k"), _raw(c, cmd, "nokey")]
+            out.append(_raw(c, "OBJECT", "FREQ", "k"))
+            stats = _raw(c, "INFO", "stats")
+            out += [ln for ln in stats.split(b"\r\n") if ln.startswith(b"keyspace_")]
+        finally:
+            c.config_set("maxmemory-policy", "noeviction")
+        got.append(out)
+    assert got[0] == got[1]
