@@ -124,10 +124,15 @@ def config_set(c, argv):
         raise
     try:
         c.server.config_changed([p[1].name for p in pairs])
-    except cfgmod.ConfigError as exc:  # a side effect failed (appendonly yes): roll back
+    except cfgmod.ConfigError as exc:  # an apply failed (appendonly yes, port): roll back
         for n, v in backup.items():
             cfg._store(cfgmod.lookup(n), v)  # type: ignore[arg-type]
-        name = next((p[0] for p in pairs if p[1].name == "appendonly"), pairs[0][0])
+        failed = getattr(exc, "config", "appendonly")
+        name = next((p[0] for p in pairs if p[1].name == failed), pairs[0][0])
+        try:  # restoreBackupConfig applies the old values again
+            c.server.config_changed([p[1].name for p in pairs if p[1].name != failed])
+        except cfgmod.ConfigError:
+            pass
         raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - {exc}") from None
     return OK
 

@@ -23,7 +23,6 @@ import locale
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from collections import deque
@@ -52,7 +51,7 @@ from engine.propagate import Propagator
 from engine.pubsub import PubSub
 from engine.replication.master import Replication
 from engine.scripting import Scripting
-from engine.server import info
+from engine.server import info, listeners
 from engine.server.busy import process_events_while_blocked
 from engine.server.shutdown import Shutdown
 
@@ -128,6 +127,7 @@ class Server:
         self.run_id = os.urandom(20).hex()
         self.listeners: list[asyncio.AbstractServer] = []
         self.bound_ports: list[int] = []
+        self.listen_on: tuple[str, int] = (self.config.bind, self.config.port)  # what listeners serve
         self.shutdown_requested: asyncio.Event | None = None
         self._cron_handle: asyncio.TimerHandle | None = None
         self.cronloops = 0
@@ -234,6 +234,8 @@ class Server:
 
     def config_changed(self, names: list[str]) -> None:
         """Apply CONFIG SET side effects."""
+        if "port" in names or "bind" in names:
+            listeners.rebind(self)
         self._update_thresholds()
         if "proto-max-bulk-len" in names:
             limits = parser_limits(self.config)
@@ -285,20 +287,8 @@ class Server:
         gc.set_threshold(50_000, 20, 20)
         cfg = self.config
         port = cfg.port
-        if port:
-            for addr, optional in _bind_addrs(cfg.bind):
-                try:
-                    srv = await loop.create_server(lambda: Client(self), addr, port,
-                                                   backlog=cfg.tcp_backlog, reuse_address=True,
-                                                   family=socket.AF_INET6 if ":" in addr else socket.AF_INET)
-                except OSError as exc:
-                    if optional:
-                        log.warning("Skipping optional bind address %s: %s", addr, exc.strerror)
-                        continue
-                    raise EngineError(f"Could not create server TCP listening socket {addr}:{port}: {exc.strerror}") from None
-                self.listeners.append(srv)
-                for s in srv.sockets:
-                    self.bound_ports.append(s.getsockname()[1])
+        self.listen_on = (cfg.bind, port)
+        await listeners.serve_sockets(self, listeners.open_sockets(cfg.bind, port, cfg.tcp_backlog))
         log.info("Ready to accept connections on port %s", self.bound_ports[:1] or port)
         self._schedule_cron()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -433,20 +423,6 @@ def _repr_arg(a: bytes) -> str:
         else:
             out.append("\\x%02x" % ch)
     return "".join(out)
-
-
-def _bind_addrs(bind: str) -> list[tuple[str, bool]]:
-    """``bind`` words → (address, optional); a leading "-" means "skip if unavailable"."""
-    out = []
-    for a in bind.split() or ["127.0.0.1"]:
-        optional = a.startswith("-")
-        a = a.lstrip("-")
-        if a == "*":
-            a = "0.0.0.0"
-        elif a == "::*":
-            a = "::"
-        out.append((a, optional))
-    return out
 
 
 def install_event_loop_policy() -> str:
