@@ -22,7 +22,6 @@ from aof.replies import (
 from engine.commands.arguments import get_int
 from engine.config import REDIS_VERSION
 from engine.errors import CommandError, SyntaxErr
-from engine.execution.meta import Arg, CommandMeta
 from engine.execution.pause import (
     CLIENT_PAUSE_ALL,
     CLIENT_PAUSE_WRITE,
@@ -178,10 +177,7 @@ def client_id(c, argv):
 
 
 @subcommand(CLIENT, "reply", 3, "noscript loading stale", since="3.2.0",
-           summary="Instruct the server whether to reply to commands", meta=CommandMeta(
-               complexity="O(1)", args=(Arg("on_off_skip", "oneof", args=(
-                   Arg("on", "pure-token", token="ON"), Arg("off", "pure-token", token="OFF"),
-                   Arg("skip", "pure-token", token="SKIP"))),)))
+           summary="Instruct the server whether to reply to commands")
 def client_reply(c, argv):
     """The dispatcher drops the replies (dispatch.silence); OFF and SKIP reply nothing."""
     mode = argv[2].lower()
