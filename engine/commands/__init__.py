@@ -19,6 +19,7 @@ from engine.commands import (  # noqa: F401
     keys,
     latency,
     lists,
+    memory,
     objects,
     pubsub,
     replication,

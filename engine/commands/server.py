@@ -420,45 +420,6 @@ def shutdown_cmd(c, argv):
     return c.server.shutdown.command(c, argv[1:])
 
 
-# -- MEMORY / ROLE -------------------------------------------------------------------
-
-MEMORY = container("memory", -2, group=G, since="4.0.0")
-
-
-@subcommand(MEMORY, "usage", -3, "readonly", 2, 2, 1)
-def memory_usage(c, argv):
-    """The model the maxmemory accounting uses (engine.keyspace.memory): Redis 7.0's bytes."""
-    from aof.replies import null
-    from engine.keyspace.memory import usage_reply_bytes
-
-    samples = 5
-    i = 3
-    while i < len(argv):  # memoryCommand: SAMPLES <count>, 0 = all
-        if argv[i].lower() == b"samples" and i + 1 < len(argv):
-            samples = get_int(argv[i + 1])
-            if samples < 0:
-                raise SyntaxErr()
-            i += 2
-        else:
-            raise SyntaxErr()
-    v = c.db.peek(argv[2])
-    if v is None:
-        return null(c.resp)
-    return integer(usage_reply_bytes(c.server, argv[2], v, samples))
-
-
-@subcommand(MEMORY, "help", 2, "loading stale")
-def memory_help(c, argv):
-    lines = ["MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-             "USAGE <key> [SAMPLES <count>]",
-             "    Return memory in bytes used by <key> and its value. Nested values are",
-             "    sampled up to <count> times (default: 5, 0 means sample all).",
-             "HELP", "    Prints this help."]
-    return encode([Simple(x) for x in lines], c.resp)
-
-
-
-
 # -- SAVE / BGSAVE ---------------------------------------------------------------------
 
 @command("save", 1, "admin noscript no_async_loading no_multi", group=G)
