@@ -20,6 +20,7 @@ from engine.commands import (  # noqa: F401
     latency,
     lists,
     memory,
+    migrate,
     objects,
     pubsub,
     replication,

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import engine.commands  # noqa: F401  (registers every command family)
+from engine.commands.migrate import MigrateSockets
 from engine.config import REDIS_VERSION, Config, config_from_argv
 from engine.errors import ConfigError, EngineError
 from engine.execution.blocking import Blocking
@@ -128,6 +129,7 @@ class Server:
         self.listeners: list[asyncio.AbstractServer] = []
         self.bound_ports: list[int] = []
         self.listen_on: tuple[str, int] = (self.config.bind, self.config.port)  # what listeners serve
+        self.migrate = MigrateSockets()  # MIGRATE's cached connections to targets
         self.shutdown_requested: asyncio.Event | None = None
         self._cron_handle: asyncio.TimerHandle | None = None
         self.cronloops = 0
@@ -361,6 +363,7 @@ class Server:
             self.aof.cron()
             self.replication.cron()
             self.rdb.cron()
+            self.migrate.cron()
         except Exception:  # pragma: no cover - keep the server alive, but say so
             log.exception("serverCron failed")
         finally:

@@ -95,7 +95,7 @@ def stats_fields(srv: Server) -> Fields:
           [("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0)]),
         ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses),
         ("pubsub_channels", len(ps.channels)), ("pubsub_patterns", len(ps.patterns)),
-        ("latest_fork_usec", 0), ("total_forks", 0),
+        ("latest_fork_usec", 0), ("total_forks", 0), ("migrate_cached_sockets", len(srv.migrate)),
         ("unexpected_error_replies", 0), ("total_error_replies", sum(srv.errorstats.values())),
         ("dump_payload_sanitizations", st.dump_payload_sanitizations), ("total_reads_processed", total),
         ("total_writes_processed", total),
