@@ -19,6 +19,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import sys
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "engine", "execution",
@@ -29,12 +30,19 @@ GROUPS = {"sorted_set": "sorted-set"}
 # key-spec access flags keep their case in COMMAND INFO (addReplyFlagsForKeyArgs)
 UPPER_KEY_FLAGS = {"RO", "RW", "OW", "RM"}
 
+def _c_string(text: str) -> str:
+    """What the C compiler makes of ``"<text>"`` in the commands.c Redis generates (it
+    writes JSON strings between quotes unescaped): MIGRATE's ``""`` token is two empty
+    literals, an empty string."""
+    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', f'"{text}"')) if '"' in text else text
+
+
 def _arg(desc: dict) -> dict:
     out: dict = {"name": desc["name"].lower(), "type": desc["type"]}
     if "key_spec_index" in desc:
         out["key_spec_index"] = desc["key_spec_index"]
     if desc.get("token"):
-        out["token"] = desc["token"].upper()
+        out["token"] = _c_string(desc["token"].upper())
     for field in ("summary", "since", "deprecated_since"):
         if desc.get(field):
             out[field] = desc[field]

@@ -56,7 +56,7 @@ class Arg:
 
     name: str
     type: str
-    token: str = ""
+    token: str | None = None  # "" is a token too (MIGRATE's empty key)
     key_spec_index: int = -1
     flags: tuple[str, ...] = ()
     since: str = ""
@@ -152,7 +152,7 @@ class CommandMeta:
 
 
 def _arg(d: dict) -> Arg:
-    return Arg(d["name"], d["type"], d.get("token", ""), d.get("key_spec_index", -1),
+    return Arg(d["name"], d["type"], d.get("token"), d.get("key_spec_index", -1),
                tuple(d.get("flags", ())), d.get("since", ""), tuple(_arg(a) for a in d.get("args", ())),
                d.get("summary", ""), d.get("deprecated_since", ""))
 
@@ -211,7 +211,7 @@ def args_reply(args: tuple[Arg, ...]) -> list[Map]:
         m = Map([("name", a.name), ("type", a.type)])
         if a.key_spec_index != -1:
             m.append(("key_spec_index", a.key_spec_index))
-        if a.token:
+        if a.token is not None:
             m.append(("token", a.token))
         if a.summary:
             m.append(("summary", a.summary))
