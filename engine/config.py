@@ -110,6 +110,33 @@ def _parse_save(args: list[str]) -> str:
     return " ".join(parts)
 
 
+def _parse_memory_percent(args: list[str]) -> int:
+    """numericParseString for MEMORY_CONFIG|PERCENT_CONFIG (maxmemory-clients): memtoull
+    bytes, else ``N%`` stored as -N; at most 100%."""
+    if len(args) != 1:
+        raise ConfigValueError("wrong number of arguments")
+    text = args[0]
+    try:
+        v = memtoll(text)
+        if v < 0:
+            raise ValueError(text)
+        return v
+    except ValueError:
+        pass
+    num = text[:-1]
+    if len(text) > 1 and text.endswith("%") and (num.isdigit() or (num[:1] == "-" and num[1:].isdigit())):
+        v = -int(num)
+        if v <= 0:
+            if v < -100:
+                raise ConfigValueError("percentage argument must be less or equal to 100")
+            return v
+    raise ConfigValueError("argument must be a memory or percent value")
+
+
+def _render_memory_percent(v: int) -> str:
+    return f"{-v}%" if v < 0 else str(v)
+
+
 def _parse_sig_flags(args: list[str]) -> str:
     """``shutdown-on-sigterm``/``-sigint``: several of default|save|nosave|now|force (a
     MULTI_ARG enum), kept as configEnumGetName renders them: "default", or the names set
@@ -218,8 +245,8 @@ def _specs() -> list[ConfigSpec]:
     S = ConfigSpec
     specs = [
         # networking / process
-        S("port", "int", 6379, mutable=False, lo=0, hi=65535),
-        S("bind", "words", "127.0.0.1", mutable=False),
+        S("port", "int", 6379, lo=0, hi=65535),  # CONFIG SET rebinds (engine.server.listeners)
+        S("bind", "words", "127.0.0.1"),
         S("protected-mode", "bool", True),
         S("requirepass", "string", ""),
         S("maxclients", "int", 10000, lo=1, hi=UINT_MAX),
@@ -268,6 +295,22 @@ def _specs() -> list[ConfigSpec]:
         S("save", "special", "3600 1 300 100 60 10000", parse=_parse_save, effective=False),
         S("stop-writes-on-bgsave-error", "bool", True),
         S("rdb-key-save-delay", "int", 0, lo=INT_MIN, hi=INT_MAX, hidden=True),
+        # the other HIDDEN_CONFIGs of 7.0 (test hooks there): accepted, no effect here
+        S("key-load-delay", "int", 0, lo=INT_MIN, hi=INT_MAX, hidden=True, effective=False),
+        S("use-exit-on-panic", "bool", False, mutable=False, hidden=True, effective=False),
+        S("watchdog-period", "int", 0, lo=0, hi=INT_MAX, hidden=True, effective=False),
+        S("loading-process-events-interval-bytes", "int", 2 * 1024 * 1024, lo=1024, hi=INT_MAX,
+          hidden=True, effective=False),
+        # MEMORY_CONFIG|PERCENT_CONFIG: bytes, or a percentage of maxmemory kept negative
+        S("maxmemory-clients", "special", 0, parse=_parse_memory_percent, render=_render_memory_percent,
+          one_arg=True, effective=False),
+        S("acl-pubsub-default", "enum", "resetchannels", choices=("allchannels", "resetchannels"),
+          effective=False),
+        S("cluster-preferred-endpoint-type", "enum", "ip", choices=("ip", "hostname", "unknown-endpoint"),
+          effective=False),
+        S("propagation-error-behavior", "enum", "ignore", choices=("ignore", "panic", "panic-on-replicas"),
+          effective=False),
+        S("tls-auth-clients", "enum", "yes", choices=("no", "yes", "optional"), effective=False),
         # append only file (engine.persistence.aof_state)
         S("appendonly", "bool", False),
         S("appendfsync", "enum", "everysec", choices=("always", "everysec", "no")),
@@ -335,7 +378,26 @@ def _specs() -> list[ConfigSpec]:
         ("busy-reply-threshold", "int", 5000),
         ("crash-log-enabled", "bool", True), ("crash-memcheck-enabled", "bool", True),
         ("activedefrag", "bool", False),
-        ("maxmemory-clients", "string", "0"),
+        ("active-defrag-cycle-max", "int", 25), ("active-defrag-cycle-min", "int", 1),
+        ("active-defrag-ignore-bytes", "memory", 104857600), ("active-defrag-max-scan-fields", "int", 1000),
+        ("active-defrag-threshold-lower", "int", 10), ("active-defrag-threshold-upper", "int", 100),
+        ("aof-disable-auto-gc", "bool", False), ("bind-source-addr", "string", ""),
+        ("replica-ignore-disk-write-errors", "bool", False),
+        ("cluster-allow-pubsubshard-when-down", "bool", True), ("cluster-allow-reads-when-down", "bool", False),
+        ("cluster-allow-replica-migration", "bool", True), ("cluster-announce-bus-port", "int", 0),
+        ("cluster-announce-hostname", "string", ""), ("cluster-announce-ip", "string", ""),
+        ("cluster-announce-port", "int", 0), ("cluster-announce-tls-port", "int", 0),
+        ("cluster-link-sendbuf-limit", "memory", 0), ("cluster-migration-barrier", "int", 1),
+        ("cluster-node-timeout", "int", 15000), ("cluster-replica-no-failover", "bool", False),
+        ("cluster-replica-validity-factor", "int", 10), ("cluster-require-full-coverage", "bool", True),
+        ("tls-ca-cert-dir", "string", ""), ("tls-ca-cert-file", "string", ""), ("tls-cert-file", "string", ""),
+        ("tls-ciphers", "string", ""), ("tls-ciphersuites", "string", ""),
+        ("tls-client-cert-file", "string", ""), ("tls-client-key-file", "string", ""),
+        ("tls-client-key-file-pass", "string", ""), ("tls-cluster", "bool", False),
+        ("tls-dh-params-file", "string", ""), ("tls-key-file", "string", ""), ("tls-key-file-pass", "string", ""),
+        ("tls-prefer-server-ciphers", "bool", False), ("tls-protocols", "string", ""),
+        ("tls-replication", "bool", False), ("tls-session-cache-size", "int", 20480),
+        ("tls-session-cache-timeout", "int", 300), ("tls-session-caching", "bool", True),
         ("replica-ignore-maxmemory", "bool", True),
         ("ignore-warnings", "string", ""), ("latency-tracking-info-percentiles", "words", "50 99 99.9"),
         ("cluster-config-file", "string", "nodes.conf"), ("cluster-port", "int", 0),
@@ -349,7 +411,9 @@ def _specs() -> list[ConfigSpec]:
                  "syslog-facility", "io-threads", "cluster-config-file", "cluster-port", "unixsocketperm",
                  "socket-mark-id", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist"}
     aliases = {"replica-lazy-flush": "slave-lazy-flush",
-               "replica-ignore-maxmemory": "slave-ignore-maxmemory", "busy-reply-threshold": "lua-time-limit"}
+               "replica-ignore-maxmemory": "slave-ignore-maxmemory", "busy-reply-threshold": "lua-time-limit",
+               "cluster-replica-no-failover": "cluster-slave-no-failover",
+               "cluster-replica-validity-factor": "cluster-slave-validity-factor"}
     for name, kind, default in noop:
         specs.append(S(name, kind, default, alias=aliases.get(name), effective=False, mutable=name not in immutable,
                        lo=INT_MIN if kind == "int" else 0))

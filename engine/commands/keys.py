@@ -75,7 +75,7 @@ def exists_cmd(c, argv):
     db = c.db
     n = 0
     for k in argv[1:]:
-        if db.read(k) is not None:
+        if db.read_notouch(k) is not None:
             n += 1
     return integer(n)
 
@@ -88,7 +88,7 @@ def touch_cmd(c, argv):
 
 @command("type", 2, "readonly fast", 1, 1, 1)
 def type_cmd(c, argv):
-    v = c.db.peek(argv[1])
+    v = c.db.read_notouch(argv[1])
     if v is None:
         return b"+none\r\n"
     return b"+%s\r\n" % type_name(v)

@@ -101,7 +101,8 @@ class Client(asyncio.Protocol):
         self.fd = -1
         self.ctime = time.time()
         self.last_interaction = self.ctime
-        self.last_cmd: Any = None  # the last Command run
+        self.last_cmd: Any = None  # the last Command run, or the one running (CLIENT LIST's cmd=)
+        self.qbuf_read = 0  # query-buffer bytes after the last read, before parsing
         self.obuf_soft_since = 0  # obuf_soft_limit_reached_time (whole seconds)
         self.obuf_watch = False  # unsent output past obuf.REPLY_CHUNK: check the limits per write
         self.in_exec = False
@@ -187,6 +188,7 @@ class Client(asyncio.Protocol):
         self.last_interaction = time.time()
         parser = self.parser
         parser.feed(data)
+        self.qbuf_read = parser.buffered_bytes
         if self.closing or self.blocked is not None:
             if parser.buffered_bytes > srv.config.client_query_buffer_limit:
                 self._query_buffer_exceeded()
@@ -413,10 +415,12 @@ class Client(asyncio.Protocol):
     def _user_name(self) -> str:
         return self.user.name.decode("utf-8", "surrogateescape") if self.user is not None else "(superuser)"
 
-    def info_line(self) -> str:
+    def info_line(self, caller: Client | None = None) -> str:
+        """catClientInfoString. The caller's ``qbuf`` is what its last read buffered, the
+        command being run included (Redis trims the query buffer only after the batch)."""
         now = time.time()
         name = self.name.decode("utf-8", "replace") if self.name else ""
-        qbuf = self.parser.buffered_bytes
+        qbuf = self.qbuf_read if caller is self else self.parser.buffered_bytes
         obl, oll, omem = obuf.buffer_counts(self)
         multi = len(self.multi) if self.multi is not None else -1
         redir = self.tracking.redirect if self.tracking is not None else -1

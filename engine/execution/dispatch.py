@@ -279,8 +279,6 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     """
     srv = c.server
     live = not srv.keyspace.loading
-    if live and srv.monitors:
-        srv.feed_monitors(c, argv, cmd)
     trk = srv.tracking
     # client-side caching, once a client turned it on: the outermost call (not EXEC's queue,
     # not a script's redis.call) is server.current_client
@@ -290,6 +288,7 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     if trk.tracking_clients and not c.script:
         trk.cmd, trk.argv = cmd, argv  # caller->cmd: what a script's reads remember
     dirty_before = srv.dirty
+    c.last_cmd = cmd  # processCommand sets c->lastcmd before the command runs
     t0 = _perf()
     try:
         reply = cmd.proc(c, argv)  # type: ignore[misc]
@@ -327,6 +326,8 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
             c.error_counted = False
         else:
             srv.count_error(reply)
+    if live and srv.monitors:  # after the command, as call() does: MULTI, SET, EXEC in order
+        srv.feed_monitors(c, argv, cmd)
     prop = srv.propagator
     if srv.dirty > dirty_before:  # a decrease (SAVE resets it) is not a change
         if cmd.is_write:

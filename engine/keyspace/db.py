@@ -112,6 +112,22 @@ class Database:
         self.hits += 1
         return v
 
+    def read_notouch(self, key: bytes, notify_miss: bool = True) -> Any:
+        """lookupKeyReadWithFlags(LOOKUP_NOTOUCH): hit/miss counted, access time and LFU
+        counter left alone (EXISTS, TYPE, TTL, OBJECT must not make a key look recently
+        used); OBJECT adds LOOKUP_NONOTIFY (``notify_miss`` False)."""
+        v = self.data.get(key)
+        if v is not None:
+            when = self.expires.get(key) if self.expires else None
+            if when is None or self.ks.lookup_ms() <= when:
+                self.hits += 1
+                return v
+            self.expire_key(key)
+        self.misses += 1
+        if notify_miss:
+            notify(self, NOTIFY_KEY_MISS, b"keymiss", key)
+        return None
+
     def peek(self, key: bytes) -> Any:
         """Like get() but without touching access metadata (OBJECT, TYPE-less reads)."""
         v = self.data.get(key)

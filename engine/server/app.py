@@ -23,7 +23,6 @@ import locale
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from collections import deque
@@ -33,6 +32,7 @@ from typing import Any
 
 import engine.commands  # noqa: F401  (registers every command family)
 from engine.acl import Acl, validate_user_line
+from engine.commands.migrate import MigrateSockets
 from engine.config import REDIS_VERSION, Config, config_from_argv
 from engine.errors import ConfigError, EngineError
 from engine.execution.blocking import Blocking
@@ -53,7 +53,7 @@ from engine.propagate import Propagator
 from engine.pubsub import PubSub
 from engine.replication.master import Replication
 from engine.scripting import Scripting
-from engine.server import info
+from engine.server import info, listeners
 from engine.server.busy import process_events_while_blocked
 from engine.server.shutdown import Shutdown
 from engine.tracking import Tracking
@@ -137,6 +137,8 @@ class Server:
         self.run_id = os.urandom(20).hex()
         self.listeners: list[asyncio.AbstractServer] = []
         self.bound_ports: list[int] = []
+        self.listen_on: tuple[str, int] = (self.config.bind, self.config.port)  # what listeners serve
+        self.migrate = MigrateSockets()  # MIGRATE's cached connections to targets
         self.shutdown_requested: asyncio.Event | None = None
         self._cron_handle: asyncio.TimerHandle | None = None
         self.cronloops = 0
@@ -191,8 +193,11 @@ class Server:
         else:
             fn()
 
-    def feed_monitors(self, c: Client, argv: list[bytes], cmd: Any) -> None:
-        if "skip_monitor" in cmd.flags or (cmd.parent is not None and "skip_monitor" in cmd.parent.flags):
+    def feed_monitors(self, c: Client, argv: list[bytes], cmd: Any = None) -> None:
+        """replicationFeedMonitors; with ``cmd``, call()'s check: admin and skip_monitor
+        commands are not shown (EVAL, FCALL feed themselves before their script runs)."""
+        if cmd is not None and ("skip_monitor" in cmd.flags or "admin" in cmd.flags or (
+                cmd.parent is not None and "skip_monitor" in cmd.parent.flags)):
             return
         now = time.time()
         args = " ".join('"' + _repr_arg(a) + '"' for a in argv)
@@ -261,6 +266,8 @@ class Server:
 
     def config_changed(self, names: list[str]) -> None:
         """Apply CONFIG SET side effects."""
+        if "port" in names or "bind" in names:
+            listeners.rebind(self)
         self._update_thresholds()
         if "proto-max-bulk-len" in names:
             limits = parser_limits(self.config)
@@ -315,20 +322,8 @@ class Server:
         gc.set_threshold(50_000, 20, 20)
         cfg = self.config
         port = cfg.port
-        if port:
-            for addr, optional in _bind_addrs(cfg.bind):
-                try:
-                    srv = await loop.create_server(lambda: Client(self), addr, port,
-                                                   backlog=cfg.tcp_backlog, reuse_address=True,
-                                                   family=socket.AF_INET6 if ":" in addr else socket.AF_INET)
-                except OSError as exc:
-                    if optional:
-                        log.warning("Skipping optional bind address %s: %s", addr, exc.strerror)
-                        continue
-                    raise EngineError(f"Could not create server TCP listening socket {addr}:{port}: {exc.strerror}") from None
-                self.listeners.append(srv)
-                for s in srv.sockets:
-                    self.bound_ports.append(s.getsockname()[1])
+        self.listen_on = (cfg.bind, port)
+        await listeners.serve_sockets(self, listeners.open_sockets(cfg.bind, port, cfg.tcp_backlog))
         log.info("Ready to accept connections on port %s", self.bound_ports[:1] or port)
         self._schedule_cron()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -405,6 +400,7 @@ class Server:
             self.aof.cron()
             self.replication.cron()
             self.rdb.cron()
+            self.migrate.cron()
         except Exception:  # pragma: no cover - keep the server alive, but say so
             log.exception("serverCron failed")
         finally:
@@ -467,20 +463,6 @@ def _repr_arg(a: bytes) -> str:
         else:
             out.append("\\x%02x" % ch)
     return "".join(out)
-
-
-def _bind_addrs(bind: str) -> list[tuple[str, bool]]:
-    """``bind`` words → (address, optional); a leading "-" means "skip if unavailable"."""
-    out = []
-    for a in bind.split() or ["127.0.0.1"]:
-        optional = a.startswith("-")
-        a = a.lstrip("-")
-        if a == "*":
-            a = "0.0.0.0"
-        elif a == "::*":
-            a = "::"
-        out.append((a, optional))
-    return out
 
 
 def install_event_loop_policy() -> str:
