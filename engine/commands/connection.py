@@ -33,7 +33,7 @@ G = "connection"
 WRONGPASS = "invalid username-password pair or user is disabled."
 
 
-@command("ping", -1, "fast stale", group=G)
+@command("ping", -1, "fast", group=G)
 def ping_cmd(c, argv):
     if len(argv) > 2:
         raise CommandError("wrong number of arguments for 'ping' command")
@@ -45,18 +45,18 @@ def ping_cmd(c, argv):
     return bulk(argv[1])
 
 
-@command("echo", 2, "fast stale", group=G)
+@command("echo", 2, "fast stale loading", group=G)
 def echo_cmd(c, argv):
     return bulk(argv[1])
 
 
-@command("quit", -1, "no_auth allow_busy fast stale loading", group=G)
+@command("quit", -1, "noscript no_auth allow_busy fast stale loading", group=G)
 def quit_cmd(c, argv):
     c.close_after_reply = True
     return OK
 
 
-@command("auth", -2, "no_auth fast stale loading allow_busy", group=G)
+@command("auth", -2, "noscript no_auth fast stale loading allow_busy", group=G)
 def auth_cmd(c, argv):
     """authCommand: the default user without a user name (refused while it needs no
     password), as ACLAuthenticateUser checks the pair (a failure goes to the ACL log)."""
@@ -93,7 +93,7 @@ def _set_name(c, name: bytes) -> None:
     c.name = name or None
 
 
-@command("hello", -1, "no_auth fast stale loading allow_busy", group=G, since="6.0.0")
+@command("hello", -1, "noscript no_auth fast stale loading allow_busy", group=G, since="6.0.0")
 def hello_cmd(c, argv):
     ver = 0
     j = 1

@@ -477,13 +477,13 @@ def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int,
     return None
 
 
-@command("blpop", -3, "write blocking", 1, -2, 1, group=G, since="2.0.0")
+@command("blpop", -3, "write noscript blocking", 1, -2, 1, group=G, since="2.0.0")
 def blpop_cmd(c, argv):
     t = get_timeout_ms(argv[-1])
     return _blocking_pop(c, argv[1:-1], HEAD, t, -1, "blpop")
 
 
-@command("brpop", -3, "write blocking", 1, -2, 1, group=G, since="2.0.0")
+@command("brpop", -3, "write noscript blocking", 1, -2, 1, group=G, since="2.0.0")
 def brpop_cmd(c, argv):
     t = get_timeout_ms(argv[-1])
     return _blocking_pop(c, argv[1:-1], TAIL, t, -1, "brpop")
@@ -521,7 +521,7 @@ def _blmove(c, argv, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, 
     return None
 
 
-@command("blmove", 6, "write denyoom blocking", 1, 2, 1, group=G, since="6.2.0",
+@command("blmove", 6, "write denyoom noscript blocking", 1, 2, 1, group=G, since="6.2.0",
          modified=_DST_FIRST)
 def blmove_cmd(c, argv):
     wf = _where(argv[3])
@@ -530,7 +530,7 @@ def blmove_cmd(c, argv):
     return _blmove(c, argv, argv[1], argv[2], wf, wt, t, "blmove")
 
 
-@command("brpoplpush", 4, "write denyoom blocking", 1, 2, 1, group=G, since="2.2.0",
+@command("brpoplpush", 4, "write denyoom noscript blocking", 1, 2, 1, group=G, since="2.2.0",
          modified=_DST_FIRST)
 def brpoplpush_cmd(c, argv):
     t = get_timeout_ms(argv[3])

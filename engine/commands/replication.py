@@ -122,7 +122,7 @@ def _never(c, db, key):
     return None
 
 
-@command("wait", 3, "", group="generic", since="3.0.0")
+@command("wait", 3, "noscript", group="generic", since="3.0.0")
 def wait_cmd(c, argv):
     srv = c.server
     repl = srv.replication

@@ -119,13 +119,13 @@ def _bzpop(c, keys: list[bytes], maxside: bool, timeout_ms: int, count: int, mpo
     return None
 
 
-@command("bzpopmin", -3, "write blocking fast", 1, -2, 1, group=G, since="5.0.0")
+@command("bzpopmin", -3, "write noscript blocking fast", 1, -2, 1, group=G, since="5.0.0")
 def bzpopmin_cmd(c, argv):
     t = get_timeout_ms(argv[-1])
     return _bzpop(c, argv[1:-1], False, t, -1, False, "bzpopmin")
 
 
-@command("bzpopmax", -3, "write blocking fast", 1, -2, 1, group=G, since="5.0.0")
+@command("bzpopmax", -3, "write noscript blocking fast", 1, -2, 1, group=G, since="5.0.0")
 def bzpopmax_cmd(c, argv):
     t = get_timeout_ms(argv[-1])
     return _bzpop(c, argv[1:-1], True, t, -1, False, "bzpopmax")
