@@ -21,6 +21,8 @@ from engine.commands import (  # noqa: F401
     keys,
     latency,
     lists,
+    lolwut,
+    module,
     objects,
     pubsub,
     replication,

@@ -58,6 +58,8 @@ class CommandMeta:
     history: tuple[tuple[str, str], ...] = ()
     # COMMAND INFO's tips ("nondeterministic_output", "request_policy:all_nodes", ...)
     tips: tuple[str, ...] = ()
+    # COMMAND DOCS's doc_flags ("deprecated", "syscmd")
+    doc_flags: tuple[str, ...] = ()
 
 
 def _flags(flags: tuple[str, ...], order: tuple[str, ...]) -> SetReply:
@@ -114,6 +116,8 @@ def docs_fields(meta: CommandMeta) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = []
     if meta.complexity:
         out.append(("complexity", meta.complexity))
+    if meta.doc_flags:
+        out.append(("doc_flags", SetReply(Simple(f) for f in meta.doc_flags)))
     if meta.history:
         out.append(("history", SetReply([list(h) for h in meta.history])))
     if meta.args:

@@ -136,13 +136,16 @@ class Command:
         return sorted(cats, key=_ACL_ORDER.index)  # as COMMAND INFO lists them: acl.c's table order
 
     def info_flags(self) -> list[str]:
-        order = ["write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
-                 "loading", "stale", "skip_monitor", "skip_slowlog", "fast", "no_auth",
-                 "may_replicate", "no_mandatory_keys", "no_multi", "allow_busy"]
-        out = [f for f in order if f in self.flags]
+        """addReplyFlagsForCommand: Redis's order; may_replicate and protected are hidden."""
+        out = [f for f in _INFO_FLAG_ORDER if f in self.flags]
         if self.keys_fn is not None:
-            out.append("movablekeys")
+            out.insert(len(out) - ("allow_busy" in self.flags), "movablekeys")
         return out
+
+
+_INFO_FLAG_ORDER = ("write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
+                    "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth",
+                    "no_mandatory_keys", "no_async_loading", "no_multi", "allow_busy")
 
 
 class CommandTable:
