@@ -195,6 +195,14 @@ CASES: dict[str, list[list[object]]] = {
         ["COMMAND", "DOCS", "module|help"], ["COMMAND", "DOCS", "module|list"], ["COMMAND", "DOCS", "module|load"],
         ["COMMAND", "DOCS", "module|loadex"], ["COMMAND", "DOCS", "module|unload"],
     ],
+    "failover_refused": [  # a master without replicas: FAILOVER's argument checks and refusals
+        ["FAILOVER"], ["FAILOVER", "ABORT"], ["FAILOVER", "abort", "x"], ["FAILOVER", "TIMEOUT", "0"],
+        ["FAILOVER", "TIMEOUT", "-5"], ["FAILOVER", "TIMEOUT", "x"], ["FAILOVER", "TIMEOUT"], ["FAILOVER", "TO", "h"],
+        ["FAILOVER", "TO", "h", "x"], ["FAILOVER", "TO", "h", "1", "TO", "h", "2"], ["FAILOVER", "FORCE", "FORCE"],
+        ["FAILOVER", "TIMEOUT", "5", "TIMEOUT", "6"], ["FAILOVER", "FORCE"], ["FAILOVER", "TO", "127.0.0.1", "1", "FORCE"],
+        ["FAILOVER", "BOGUS"], ["PSYNC", "abc", "1", "FAILOVER"],
+        ["COMMAND", "INFO", "failover"], ["COMMAND", "DOCS", "failover"],
+    ],
 }
 
 
