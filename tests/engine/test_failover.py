@@ -206,3 +206,27 @@ def _forced(m: ServerProc, r: ServerProc) -> list[object]:
 def test_force_after_timeout_like_redis(started: list[ServerProc], tmp_path: Path) -> None:
     seen = _both(_forced, started, tmp_path)
     assert seen == [b"OK", "waiting-for-sync", True, ["ReadOnlyError"], b"1", 1]
+
+
+def _rejected(m: ServerProc, r: ServerProc) -> list[object]:
+    """The target refuses the PSYNC (an ACL without it): the failover is aborted and the
+    master is a master again; its replica continues with it."""
+    mc, rc = m.client(socket_timeout=10), r.client(socket_timeout=10)
+    partial = mc.info("stats")["sync_partial_ok"]
+    rc.execute_command("ACL", "SETUSER", "default", "-psync")
+    os.kill(r.pid, signal.SIGSTOP)
+    try:
+        mc.set("foo", "bar")
+        out: list[object] = [mc.execute_command("FAILOVER", "TO", "127.0.0.1", r.port)]
+    finally:
+        os.kill(r.pid, signal.SIGCONT)
+    _wait(lambda: _info(m)["master_failover_state"] == "no-failover", "the failover to end")
+    rc.execute_command("ACL", "SETUSER", "default", "+psync")
+    _wait(lambda: _synced(m, r), "the replica to continue")
+    out += [_info(m)["role"], mc.info("stats")["sync_partial_ok"] - partial, mc.info("stats")["sync_full"],
+            rc.get("foo"), mc.set("again", 1)]
+    return out
+
+
+def test_target_rejecting_psync_aborts_like_redis(started: list[ServerProc], tmp_path: Path) -> None:
+    assert _both(_rejected, started, tmp_path) == [b"OK", "master", 1, 1, b"bar", True]
