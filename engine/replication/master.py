@@ -369,12 +369,15 @@ class Replication(SnapshotTransfer):
 
     # -- cron --------------------------------------------------------------------------------------
     def cron(self) -> None:
-        """Every server cron tick; the replicationCron work runs once a second."""
+        """Every server cron tick; the replicationCron work runs once a second (ten times
+        while failing over)."""
         now = time.time()
         if self.disk_pid and self.server.rdb.child_pid != self.disk_pid:
             self._disk_done()
-        self.failover.update()  # every tick: Redis runs it every 100 ms while failing over
-        if now - self._last_cron < 1.0:
+        self.failover.update()  # updateFailoverStatus: also from beforeSleep in Redis
+        # replicationCron: once a second, every 100 ms while failing over (the handshake
+        # with the target goes faster)
+        if now - self._last_cron < (1.0 if self.failover.state == "no-failover" else 0.1):
             return
         self._last_cron = now
         cfg = self.server.config
