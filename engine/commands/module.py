@@ -67,13 +67,18 @@ def why_not_loadable(path: str) -> str:
         st = None
     if st is not None and not st.st_mode & 0o111:
         return f"Module {path} failed to load: It does not have execute permissions."
-    try:
-        with open(path, "rb") as fh:
-            fh.read(1)
+    try:  # non-blocking: a FIFO must not hang the server
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        code = exc.errno or errno.EIO
-        verb = "cannot read file data" if code == errno.EISDIR else "cannot open shared object file"
-        return f"Module {path} failed to load: {path}: {verb}: {os.strerror(code)}"
+        return (f"Module {path} failed to load: {path}: cannot open shared object file: "
+                f"{os.strerror(exc.errno or errno.EIO)}")
+    try:
+        os.read(fd, 1)
+    except OSError as exc:
+        if exc.errno == errno.EISDIR:
+            return f"Module {path} failed to load: {path}: cannot read file data: {os.strerror(exc.errno)}"
+    finally:
+        os.close(fd)
     return (f"Module {path} failed to load: this server cannot load Redis modules "
             f"(C shared libraries)")
 
