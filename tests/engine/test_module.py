@@ -94,3 +94,16 @@ def test_loadmodule_directive_refused_at_start(tmp_path: Path) -> None:
     assert ("redis.conf:2: 'loadmodule /opt/redis/modules/search.so ARG': this server cannot load "
             "Redis modules") in res.stderr
     assert not os.path.exists(tmp_path / "dump.rdb")
+
+
+def test_module_load_of_a_fifo_does_not_hang(both: tuple[ServerProc, ServerProc], tmp_path: Path) -> None:
+    """Probing the file must not block the server (open() of a FIFO waits for a writer;
+    Redis's dlopen would too: only ours is checked)."""
+    ours, _ = both
+    fifo = tmp_path / "fifo.so"
+    os.mkfifo(fifo)
+    fifo.chmod(0o755)
+    c = ours.client(socket_timeout=5)
+    with pytest.raises(Exception, match="Error loading the extension"):
+        c.execute_command("MODULE", "LOAD", str(fifo))
+    assert c.ping()
