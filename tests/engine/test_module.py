@@ -107,3 +107,16 @@ def test_module_load_of_a_fifo_does_not_hang(both: tuple[ServerProc, ServerProc]
     with pytest.raises(Exception, match="Error loading the extension"):
         c.execute_command("MODULE", "LOAD", str(fifo))
     assert c.ping()
+
+
+def test_module_container_entries_like_redis(both: tuple[ServerProc, ServerProc]) -> None:
+    """COMMAND INFO/DOCS of MODULE itself; Redis lists the subcommands in its dict's order."""
+    ours, real = both
+    a, b = ours("COMMAND", "INFO", "module")[0], real("COMMAND", "INFO", "module")[0]
+    assert a[:9] == b[:9]
+    assert sorted(a[9]) == sorted(b[9])
+    a, b = ours("COMMAND", "DOCS", "module")[1], real("COMMAND", "DOCS", "module")[1]
+    da, db = dict(zip(a[::2], a[1::2], strict=True)), dict(zip(b[::2], b[1::2], strict=True))
+    sa, sb = da.pop(b"subcommands"), db.pop(b"subcommands")
+    assert da == db
+    assert sorted(zip(sa[::2], sa[1::2])) == sorted(zip(sb[::2], sb[1::2]))
