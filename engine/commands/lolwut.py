@@ -30,9 +30,12 @@ def _rand() -> int:
     return _rng.getrandbits(31)
 
 
+_FLOAT = struct.Struct("f")
+
+
 def _f32(x: float) -> float:
     """The value as a C ``float`` holds it."""
-    return struct.unpack("f", struct.pack("f", x))[0]
+    return _FLOAT.unpack(_FLOAT.pack(x))[0]  # type: ignore[no-any-return]
 
 
 def _cround(x: float) -> int:
