@@ -128,18 +128,20 @@ def _script(m: ServerProc, r: ServerProc) -> list[object]:
     os.kill(r.pid, signal.SIGSTOP)
     try:
         mc.set("unacked", 1)  # the stopped replica cannot ack this
-        do("FAILOVER", "TIMEOUT", 400)
         do("FAILOVER")
+        do("FAILOVER", "TIMEOUT", 100)
         do("FAILOVER", "ABORT", "x")
         do("REPLICAOF", "NO", "ONE")
         do("REPLICAOF", "127.0.0.1", 1)
         out.append(_info(m)["master_failover_state"])
+        do("FAILOVER", "ABORT")
+        do("FAILOVER", "ABORT")
+        do("FAILOVER", "TIMEOUT", 500)
         t0 = time.monotonic()
         out.append(writer.set("paused", 1))  # postponed until the failover gives up
-        out.append(time.monotonic() - t0 > 0.2)
+        out.append(time.monotonic() - t0 > 0.1)
         out.append(_info(m)["master_failover_state"])
         out.append(_info(m)["role"])
-        do("FAILOVER", "ABORT")
         do("FAILOVER", "TO", "127.0.0.1", r.port)
         out.append(_info(m)["master_failover_state"])
         do("FAILOVER", "ABORT")
@@ -177,7 +179,7 @@ def _forced(m: ServerProc, r: ServerProc) -> list[object]:
     os.kill(r.pid, signal.SIGSTOP)
     try:
         mc.set("unacked", 1)
-        out.append(mc.execute_command("FAILOVER", "TO", "127.0.0.1", r.port, "FORCE", "TIMEOUT", 300))
+        out.append(mc.execute_command("FAILOVER", "TO", "127.0.0.1", r.port, "FORCE", "TIMEOUT", 800))
         result: list[object] = []
 
         def write() -> None:
