@@ -54,7 +54,7 @@ class FullSync:
 
     def __init__(self, password: bytes | None = None, user: bytes | None = None, rdb_only: bool = True,
                  *, listening_port: int | None = None, ip_address: bytes | None = None,
-                 psync: tuple[bytes, int] | None = None) -> None:
+                 psync: tuple[bytes, int] | None = None, failover: bool = False) -> None:
         steps: list[tuple[str, bytes]] = [("ping", _command(b"PING"))]
         if password is not None:
             auth = (b"AUTH", user, password) if user else (b"AUTH", password)
@@ -66,10 +66,13 @@ class FullSync:
         steps.append(("capa", _command(b"REPLCONF", b"capa", b"eof", b"capa", b"psync2")))
         if rdb_only:
             steps.append(("rdb-only", _command(b"REPLCONF", b"rdb-only", b"1")))
-        # a replica with a cached master asks to continue: PSYNC <replid> <offset + 1>
+        # a replica with a cached master asks to continue: PSYNC <replid> <offset + 1>; a
+        # master handing over to its replica (FAILOVER) adds FAILOVER: the replica promotes
+        # itself and answers as the new master
         self.psync = psync
+        self.failover = failover
         want = (psync[0], b"%d" % psync[1]) if psync is not None else (b"?", b"-1")
-        steps.append(("psync", _command(b"PSYNC", *want)))
+        steps.append(("psync", _command(b"PSYNC", *want, *((b"FAILOVER",) if failover else ()))))
         self.partial = False  # +CONTINUE: no payload, the command stream follows at once
         self.continue_replid: str | None = None  # the id +CONTINUE named (None: unchanged)
         self._steps = steps
@@ -169,6 +172,8 @@ class FullSync:
                 return b""
             if line.startswith((b"-NOMASTERLINK", b"-LOADING")):
                 raise ReplicationError(f"master cannot serve a sync now: {text[1:]}", name)
+            if line[:1] == b"-" and self.failover:
+                raise ReplicationError(f"failover target rejected PSYNC: {text[1:]}", name)
             if line[:1] == b"-":  # a master without PSYNC: legacy SYNC, payload follows directly
                 self._steps.append(("sync", _command(b"SYNC")))
                 self._i += 1

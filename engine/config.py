@@ -265,8 +265,7 @@ def _specs() -> list[ConfigSpec]:
         # client cannot grant itself either
         S("enable-debug-command", "enum", "no", mutable=False, choices=PROTECTED_ACTION),
         S("enable-protected-configs", "enum", "no", mutable=False, choices=PROTECTED_ACTION),
-        S("enable-module-command", "enum", "no", mutable=False, choices=PROTECTED_ACTION,
-          effective=False),  # no MODULE command here
+        S("enable-module-command", "enum", "no", mutable=False, choices=PROTECTED_ACTION),
         # payloads are always validated deeply here (nothing unchecked is kept); the value
         # decides what INFO's dump_payload_sanitizations counts
         S("sanitize-dump-payload", "enum", "no", choices=("no", "yes", "clients")),
@@ -567,7 +566,11 @@ class Config:
                 self.user_lines.append((source, line_no,
                                         [a.encode("utf-8", "surrogateescape") for a in argv]))
                 continue
-            if name in ("rename-command", "user", "loadmodule", "sentinel"):
+            if name == "loadmodule":  # Redis aborts when a module fails to load; none can here
+                raise ConfigError(f"{source}:{line_no}: {line!r}: this server cannot load Redis modules "
+                                  f"(C shared libraries built against Redis's module API); remove the "
+                                  f"directive, or run the module in a real redis-server")
+            if name in ("rename-command", "user", "sentinel"):
                 raise ConfigError(f"{source}:{line_no}: '{name}' is not supported by this server")
             spec = lookup(name)
             if spec is None:

@@ -18,6 +18,7 @@ from aof.replies import (
 from engine import propagate as P
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.meta import Arg, CommandMeta, KeySpec
 from engine.execution.registry import command
 from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
 from engine.notify import NOTIFY_GENERIC, notify
@@ -377,6 +378,29 @@ def restore_cmd(c, argv):
     c.server.dirty += 1
     notify(db, NOTIFY_GENERIC, b"restore", key)
     return OK
+
+
+# RESTORE-ASKING: RESTORE with the ASKING flag (a cluster node accepts it for a slot it is
+# importing); outside a cluster it is RESTORE, propagated under its own name as Redis does
+_RESTORE_COMPLEXITY = (
+    "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N "
+    "is the number of Redis objects composing the value and M their average size. For small string "
+    "values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for "
+    "sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is "
+    "O(log(N)).")
+_RESTORE_ASKING = CommandMeta(
+    acl=("@keyspace", "@write", "@slow", "@dangerous"),
+    key_specs=(KeySpec(("OW", "update"), ("index", 1), ("range", 0, 1, 0)),),
+    complexity=_RESTORE_COMPLEXITY, doc_flags=("syscmd",),
+    history=(("3.0.0", "Added the `REPLACE` modifier."), ("5.0.0", "Added the `ABSTTL` modifier."),
+             ("5.0.0", "Added the `IDLETIME` and `FREQ` options.")),
+    args=(Arg("key", "key", key_spec_index=0), Arg("ttl", "integer"), Arg("serialized-value", "string"),
+          Arg("replace", "pure-token", "REPLACE", flags=("optional",), since="3.0.0"),
+          Arg("absttl", "pure-token", "ABSTTL", flags=("optional",), since="5.0.0"),
+          Arg("seconds", "integer", "IDLETIME", flags=("optional",), since="5.0.0"),
+          Arg("frequency", "integer", "FREQ", flags=("optional",), since="5.0.0")))
+command("restore-asking", -4, "write denyoom asking", 1, 1, 1, group="server", since="3.0.0",
+        summary="An internal command for migrating keys in a cluster", meta=_RESTORE_ASKING)(restore_cmd)
 
 
 @command("lastsave", 1, "loading stale fast", group="server")

@@ -1,8 +1,9 @@
-"""Replication commands: REPLICAOF/SLAVEOF, PSYNC/SYNC, REPLCONF, WAIT, ROLE
+"""Replication commands: REPLICAOF/SLAVEOF, PSYNC/SYNC, REPLCONF, WAIT, ROLE, FAILOVER
 (``replication.c``: ``replicaofCommand``, ``syncCommand``, ``replconfCommand``,
-``waitCommand``, ``roleCommand``). They drive ``c.server.replication``
-(:class:`engine.replication.master.Replication`), which sits above the command
-families in the engine's order; its INFO section is :mod:`engine.replication.info`."""
+``waitCommand``, ``roleCommand``, ``failoverCommand``). They drive ``c.server.replication``
+(:class:`engine.replication.master.Replication`, FAILOVER's state machine in
+:mod:`engine.replication.failover`), which sits above the command families in the
+engine's order; its INFO section is :mod:`engine.replication.info`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from aof.replies import OK, Raw, encode, integer
 from engine.commands.arguments import get_int, get_range_int
 from engine.errors import CommandError, SyntaxErr
+from engine.execution.meta import Arg, CommandMeta
 from engine.execution.registry import TABLE, command
 from engine.types.strings import parse_int
 
@@ -27,6 +29,8 @@ _WAIT_ON_REPLICA = ("WAIT cannot be used with replica instances. Please also not
 # -- REPLICAOF -------------------------------------------------------------------------------------
 def _replicaof(c, argv):
     repl = c.server.replication
+    if repl.failover.state != "no-failover":
+        raise CommandError("REPLICAOF not allowed while failing over.")
     host, port = argv[1], argv[2]
     if host.lower() == b"no" and port.lower() == b"one":
         if repl.masterhost is not None:
@@ -55,6 +59,17 @@ def _sync(c, argv):
     repl = c.server.replication
     if repl.is_replica(c):
         return NO_REPLY  # already a replica
+    if len(argv) > 3 and argv[0].lower() == b"psync" and argv[3].lower() == b"failover":
+        # our master hands over to us (its FAILOVER): promote, then answer as the master
+        log.warning("Failover request received for replid %s.", argv[1].decode("latin-1"))
+        if repl.masterhost is None:
+            raise CommandError("PSYNC FAILOVER can't be sent to a master.")
+        if argv[1].decode("latin-1") != repl.replid:
+            raise CommandError("PSYNC FAILOVER replid must match my replid.")
+        repl.unset_master()
+        log.info("MASTER MODE enabled (failover request from '%s')", c.info_line())
+    if repl.failover.state != "no-failover":  # no new replicas while failing over
+        raise CommandError("Can't SYNC while failing over", "NOMASTERLINK")
     if repl.masterhost is not None and repl.repl_state != "connected":
         raise CommandError("Can't SYNC while not connected with my master", "NOMASTERLINK")
     log.info("Replica %s asks for synchronization", c.addr)
@@ -142,7 +157,50 @@ def wait_cmd(c, argv):
     return None
 
 
-for _name in ("psync", "sync", "replconf", "wait", "replicaof", "slaveof"):
+# -- FAILOVER --------------------------------------------------------------------------------------
+_FAILOVER = CommandMeta(acl=("@admin", "@slow", "@dangerous"), complexity="O(1)", args=(
+    Arg("target", "block", "TO", flags=("optional",), args=(
+        Arg("host", "string"), Arg("port", "integer"),
+        Arg("force", "pure-token", "FORCE", flags=("optional",)))),
+    Arg("abort", "pure-token", "ABORT", flags=("optional",)),
+    Arg("milliseconds", "integer", "TIMEOUT", flags=("optional",))))
+
+
+@command("failover", -1, "admin noscript stale", group=G, since="6.2.0", meta=_FAILOVER,
+         summary="Start a coordinated failover between this server and one of its replicas.")
+def failover_cmd(c, argv):
+    """failoverCommand: ABORT alone, else TO/TIMEOUT/FORCE each at most once, in any order."""
+    failover = c.server.replication.failover
+    if len(argv) == 2 and argv[1].lower() == b"abort":
+        if failover.state == "no-failover":
+            raise CommandError("No failover in progress.")
+        failover.abort("Failover manually aborted")
+        return OK
+    timeout = port = 0
+    force = False
+    host = None
+    j = 1
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"timeout" and j + 1 < len(argv) and timeout == 0:
+            timeout = get_int(argv[j + 1])
+            if timeout <= 0:
+                raise CommandError("FAILOVER timeout must be greater than 0")
+            j += 1
+        elif opt == b"to" and j + 2 < len(argv) and host is None:
+            port = get_int(argv[j + 2])
+            host = argv[j + 1].decode("utf-8", "surrogateescape")
+            j += 2
+        elif opt == b"force" and not force:
+            force = True
+        else:
+            raise SyntaxErr()
+        j += 1
+    failover.start(host, port, timeout, force)
+    return OK
+
+
+for _name in ("psync", "sync", "replconf", "wait", "replicaof", "slaveof", "failover"):
     TABLE.commands[_name].fast = False  # change the client's state or block: never pipelined inline
 
 

@@ -76,12 +76,15 @@ def resolve(argv: list[bytes]) -> Command | bytes:
 
 
 def protected_reject(c: Client, cmd: Command) -> bytes | None:
-    """processCommand's CMD_PROTECTED check (DEBUG; this server has no MODULE command)."""
-    if allow_protected_action(c.server.config.enable_debug_command, c.local):
+    """processCommand's CMD_PROTECTED check: DEBUG, and MODULE LOAD/LOADEX/UNLOAD."""
+    module = cmd.name.startswith("module|")
+    cfg = c.server.config
+    if allow_protected_action(cfg.enable_module_command if module else cfg.enable_debug_command, c.local):
         return None
-    return (b'-ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", '
+    name, option = (b"MODULE", b"enable-module-command") if module else (b"DEBUG", b"enable-debug-command")
+    return (b'-ERR %s command not allowed. If the %s option is set to "local", '
             b"you can run it from a local connection, otherwise you need to set this option in the "
-            b"configuration file, and then restart the server.\r\n")
+            b"configuration file, and then restart the server.\r\n" % (name, option))
 
 
 def _rejected(c: Client, argv: list[bytes], reply: bytes, cmd: Command | None = None) -> None:

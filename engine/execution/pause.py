@@ -1,7 +1,7 @@
 """Pausing clients: CLIENT PAUSE and the write pause of a shutdown, as Redis 7.0 keeps them.
 
 One pause with purposes (``pause_purpose``): each purpose — a CLIENT PAUSE, a
-SHUTDOWN waiting for its replicas — holds a type (WRITE or ALL) and an end time.
+SHUTDOWN waiting for its replicas, a FAILOVER waiting for its target — holds a type (WRITE or ALL) and an end time.
 What applies is the strictest type among the purposes still running and, among those
 of that type, the latest end (``updateClientPauseTypeAndEndTime``). A purpose whose end
 passed is dropped the next time anything asks (``checkClientPauseTimeoutAndReturnIfPaused``:
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 
 # pause_type: stricter is greater
 CLIENT_PAUSE_OFF, CLIENT_PAUSE_WRITE, CLIENT_PAUSE_ALL = 0, 1, 2
-# pause_purpose (no PAUSE_DURING_FAILOVER: this server has no FAILOVER)
-PAUSE_BY_CLIENT_COMMAND, PAUSE_DURING_SHUTDOWN = 0, 1
+# pause_purpose
+PAUSE_BY_CLIENT_COMMAND, PAUSE_DURING_SHUTDOWN, PAUSE_DURING_FAILOVER = 0, 1, 2
 LLONG_MAX = (1 << 63) - 1
 POSTPONE = "postpone"  # BlockState.cmd_name of a postponed client
 

@@ -148,6 +148,11 @@ class Command:
         return self.first, self.last, self.step
 
 
+_INFO_FLAG_ORDER = ("write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
+                    "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth",
+                    "no_mandatory_keys", "no_async_loading", "no_multi", "allow_busy")
+
+
 class CommandTable:
     """Lookup by exact bytes, with upper- and lower-case names pre-inserted (no .lower() on the hot path)."""
 

@@ -53,7 +53,7 @@ def info_fields(repl: Replication) -> list[tuple[str, object]]:
         out.append((f"slave{i}", f"ip={info.ip},port={info.listening_port},state={INFO_STATE[info.state]},"
                                  f"offset={info.ack_off},lag={int(now - info.ack_time)}"))
     backlog = repl.backlog
-    out += [("master_failover_state", "no-failover"), ("master_replid", repl.replid),
+    out += [("master_failover_state", repl.failover.state), ("master_replid", repl.replid),
             ("master_replid2", repl.replid2), ("master_repl_offset", repl.master_repl_offset),
             ("second_repl_offset", repl.second_replid_offset),
             ("repl_backlog_active", int(backlog is not None)),

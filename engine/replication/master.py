@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from aof.replies import encode_command
 from aof.writer import encode_select
 from engine.replication.backlog import ZERO_ID, Backlog, new_replid
+from engine.replication.failover import Failover
 from engine.replication.replica import replica_cron, set_master, unset_master
 from engine.replication.replicas import (
     NONE,
@@ -93,6 +94,7 @@ class Replication(SnapshotTransfer):
         self.guard = False  # dispatch asks reject() before running commands
         self._last_ping = time.time()
         self._last_cron = 0.0
+        self.failover = Failover(self)  # FAILOVER's state (engine.replication.failover)
 
     # -- ids and backlog ---------------------------------------------------------------------------
     def shift_replid(self) -> None:
@@ -297,6 +299,7 @@ class Replication(SnapshotTransfer):
             info.go_online()
         if self.waiters:
             self.check_waiters()
+        self.failover.schedule_update()
 
     def acked(self, offset: int) -> int:
         return sum(1 for c in self.replicas if c.repl.state in (ONLINE, WAIT_ACK) and c.repl.ack_off >= offset)
@@ -366,11 +369,15 @@ class Replication(SnapshotTransfer):
 
     # -- cron --------------------------------------------------------------------------------------
     def cron(self) -> None:
-        """Every server cron tick; the replicationCron work runs once a second."""
+        """Every server cron tick; the replicationCron work runs once a second (ten times
+        while failing over)."""
         now = time.time()
         if self.disk_pid and self.server.rdb.child_pid != self.disk_pid:
             self._disk_done()
-        if now - self._last_cron < 1.0:
+        self.failover.update()  # updateFailoverStatus: also from beforeSleep in Redis
+        # replicationCron: once a second, every 100 ms while failing over (the handshake
+        # with the target goes faster)
+        if now - self._last_cron < (1.0 if self.failover.state == "no-failover" else 0.1):
             return
         self._last_cron = now
         cfg = self.server.config
@@ -378,7 +385,9 @@ class Replication(SnapshotTransfer):
             replica_cron(self, now)
         elif self.replicas and now - self._last_ping >= cfg.repl_ping_replica_period:
             self._last_ping = now
-            self.feed_stream(PING)
+            # not while a FAILOVER with a TIMEOUT holds writes: the target's offset must match
+            if not (self.failover.end_ms and self.server.pause.paused()):
+                self.feed_stream(PING)
         for c in list(self.replicas):
             info = c.repl
             if info.state == WAIT_START or (info.state == WAIT_END and not info.diskless):

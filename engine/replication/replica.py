@@ -71,7 +71,8 @@ class MasterLink(Client):
         sync = FullSync(password=cfg.masterauth.encode() if cfg.masterauth else None,
                         user=cfg.masteruser.encode() if cfg.masteruser else None, rdb_only=False,
                         listening_port=port, ip_address=cfg.replica_announce_ip.encode() or None,
-                        psync=(cached[0].encode(), cached[1] + 1) if cached else None)
+                        psync=(cached[0].encode(), cached[1] + 1) if cached else None,
+                        failover=repl.failover.in_progress)
         self.stream = MasterStream(sync, RespLimits(proto_max_bulk_len=cfg.proto_max_bulk_len))
         self.reploff = cached[1] if cached else 0  # processed (applied) offset
         if cached and 0 <= cached[2] < len(server.keyspace.dbs):
@@ -145,13 +146,18 @@ class MasterLink(Client):
         srv.stats.net_input_bytes += len(data)
         now = time.time()
         self.last_interaction = self.last_io = now
+        failover = self.replication.failover
         try:
             send, events = self.stream.feed(data)
         except ReplicationError as exc:
             log.warning("Replication with master %s:%s failed: %s", self.replication.masterhost,
                         self.replication.masterport, exc)
+            if exc.step == "psync" and failover.in_progress:
+                failover.psync_answered(False)  # a master again: this link is closed
             self.close(abort=True)
             return
+        if failover.in_progress and self.stream.sync.phase != "handshake":
+            failover.psync_answered(True)  # +CONTINUE or +FULLRESYNC: handed over
         if send and self.transport is not None:
             self.transport.write(send)
         if self.loader is not None:

@@ -8,6 +8,8 @@ from tests.engine.differential import normalise, run
 
 pytestmark = pytest.mark.differential
 
+_V_PAYLOAD = b"\x00\x01v\n\x00\x91\x08\xce\xb2\x198\x8a\xce"  # DUMP of the string "v" (7.0.15)
+
 CASES: dict[str, list[list[object]]] = {
     "strings": [
         ["SET", "k", "v"], ["GET", "k"], ["SET", "k", "v2", "NX"], ["SET", "k", "v3", "XX", "GET"],
@@ -171,6 +173,37 @@ CASES: dict[str, list[list[object]]] = {
         ["HELLO", "4"], ["HELLO", "x"], ["HELLO", "2", "FOO"], ["SLOWLOG", "FOO"], ["SLOWLOG", "GET", "-2"], ["DEBUG", "SLEEP", "0"],
         ["WAIT", "0", "0"], ["COMMAND", "GETKEYS", "GET", "a"], ["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"],
         ["COMMAND", "GETKEYS", "NOSUCH"], ["SET", "obj", "hello"], ["DEBUG", "OBJECT", "nope"],
+    ],
+    "server_misc": [  # LOLWUT's default art, MODULE without modules, RESTORE-ASKING
+        ["LOLWUT"], ["LOLWUT", "foo", "bar"], ["LOLWUT", "VERSION"], ["LOLWUT", "VERSION", "x"],
+        ["LOLWUT", "VERSION", "7"], ["LOLWUT", "version", "4"], ["LOLWUT", "VERSION", "-1"],
+        ["LOLWUT", "VERSION", "59"], ["LOLWUT", "VERSION", "4294967303"], ["LOLWUT", "VERSION", "99999999999999999999"],
+        ["LOLWUT", "VERSION", "5", "x"], ["LOLWUT", "VERSION", "5", "1", "y"], ["LOLWUT", "VERSION", "5", "1", "1", "z"],
+        ["LOLWUT", "VERSION", "6", "x"], ["LOLWUT", "VERSION", "6", "1", "y"], ["LOLWUT", "VERSION", "4.9", "x"],
+        ["MODULE"], ["MODULE", "HELP"], ["MODULE", "help", "x"], ["MODULE", "LIST"], ["MODULE", "LIST", "x"],
+        ["MODULE", "NOSUCH"], ["MODULE", "LOAD", "/nonexistent/m.so"], ["MODULE", "LOADEX", "/nonexistent/m.so"],
+        ["MODULE", "UNLOAD", "nosuch"], ["MODULE", "UNLOAD"], ["MODULE", "LOAD"],
+        ["COMMAND", "LIST", "FILTERBY", "MODULE", "nosuch"], ["EVAL", "return redis.call('lolwut')", "0"],
+        ["EVAL", "return redis.pcall('module', 'list')", "0"], ["EVAL", "return redis.pcall('failover')", "0"],
+        ["MULTI"], ["LOLWUT"], ["MODULE", "LIST"], ["FAILOVER", "ABORT"], ["EXEC"],
+        ["SET", "src", "v"], ["RESTORE-ASKING", "k", "0", "bad"], ["RESTORE-ASKING", "k"], ["RESTORE-ASKING", "src", "0", "x"],
+        ["RESTORE-ASKING", "k", "-1", "x"], ["RESTORE-ASKING", "k", "0", "x", "FOO"],
+        ["RESTORE-ASKING", "k", "0", _V_PAYLOAD], ["RESTORE-ASKING", "k", "0", _V_PAYLOAD],
+        ["RESTORE-ASKING", "k", "0", _V_PAYLOAD, "REPLACE"], ["RESTORE-ASKING", "k2", "100000", _V_PAYLOAD, "ABSTTL"],
+        ["GET", "k"], ["OBJECT", "ENCODING", "k"],
+        ["COMMAND", "INFO", "lolwut", "restore-asking", "module|help", "module|list", "module|load",
+         "module|loadex", "module|unload", "replicaof", "psync"],
+        ["COMMAND", "DOCS", "lolwut"], ["COMMAND", "DOCS", "restore-asking"],
+        ["COMMAND", "DOCS", "module|help"], ["COMMAND", "DOCS", "module|list"], ["COMMAND", "DOCS", "module|load"],
+        ["COMMAND", "DOCS", "module|loadex"], ["COMMAND", "DOCS", "module|unload"],
+    ],
+    "failover_refused": [  # a master without replicas: FAILOVER's argument checks and refusals
+        ["FAILOVER"], ["FAILOVER", "ABORT"], ["FAILOVER", "abort", "x"], ["FAILOVER", "TIMEOUT", "0"],
+        ["FAILOVER", "TIMEOUT", "-5"], ["FAILOVER", "TIMEOUT", "x"], ["FAILOVER", "TIMEOUT"], ["FAILOVER", "TO", "h"],
+        ["FAILOVER", "TO", "h", "x"], ["FAILOVER", "TO", "h", "1", "TO", "h", "2"], ["FAILOVER", "FORCE", "FORCE"],
+        ["FAILOVER", "TIMEOUT", "5", "TIMEOUT", "6"], ["FAILOVER", "FORCE"], ["FAILOVER", "TO", "127.0.0.1", "1", "FORCE"],
+        ["FAILOVER", "BOGUS"], ["PSYNC", "abc", "1", "FAILOVER"],
+        ["COMMAND", "INFO", "failover"], ["COMMAND", "DOCS", "failover"],
     ],
 }
 

@@ -325,6 +325,8 @@ SCENARIOS: dict[str, list[Step]] = {
         cmd("RESTORE", "r", 100000, PAYLOAD, "REPLACE"), cmd("restore", "r4", 1, PAYLOAD, "absttl"),
         cmd("RESTORE", "r", 1, PAYLOAD, "ABSTTL", "REPLACE"), cmd("RESTORE", "r5", 0, PAYLOAD, "IDLETIME", 10),
         cmd("RESTORE", "r5", 0, PAYLOAD), cmd("RESTORE", "r6", 0, b"bad"),
+        cmd("RESTORE-ASKING", "a1", 0, PAYLOAD), cmd("restore-asking", "a2", 100000, PAYLOAD),
+        cmd("RESTORE-ASKING", "a1", 1, PAYLOAD, "ABSTTL", "REPLACE"),
     ],
     "lazy-expiry": [
         cmd("SET", "k", "v", "PX", 1), cmd("SET", "j", "v", "PX", 1), cmd("SET", "i", 5, "PX", 1),
