@@ -317,6 +317,8 @@ class Server:
                 self.listeners.append(srv)
                 for s in srv.sockets:
                     self.bound_ports.append(s.getsockname()[1])
+        if cfg.unixsocket:
+            await self._listen_unix(cfg.unixsocket, cfg.unixsocketperm)
         log.info("Ready to accept connections on port %s", self.bound_ports[:1] or port)
         self._schedule_cron()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -328,6 +330,25 @@ class Server:
             await self.shutdown_requested.wait()
         finally:
             await self.close()
+
+    async def _listen_unix(self, path: str, perm: str) -> None:
+        """The ``unixsocket`` listener: an old file at the path goes first, ``unixsocketperm``
+        (octal, 0: leave the umask's mode) applies to the new one (anetUnixServer)."""
+        assert self.loop is not None
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        try:
+            srv = await self.loop.create_unix_server(lambda: Client(self), path,
+                                                     backlog=self.config.tcp_backlog)
+            mode = int(perm or "0", 8)
+            if mode:
+                os.chmod(path, mode)
+        except (OSError, ValueError) as exc:
+            raise EngineError(f"Failed opening Unix socket: {exc}") from None
+        self.listeners.append(srv)
+        log.info("The server is now ready to accept connections at %s", path)
 
     def close_now(self) -> None:
         """After a successful ``finishShutdown`` (engine.server.shutdown): stop the cron, the
@@ -342,6 +363,11 @@ class Server:
             srv.close()
         for c in list(self.clients.values()):
             c.close()
+        if self.config.unixsocket:  # as closeListeningSockets
+            try:
+                os.unlink(self.config.unixsocket)
+            except OSError:
+                pass
         if self.config.pidfile:
             try:
                 os.unlink(self.config.pidfile)
@@ -521,6 +547,9 @@ def run(config: Config) -> int:
     loop_name = install_event_loop_policy()
     log.info("rdbkit server (Redis %s compatible) starting, pid=%d, event loop %s",
              REDIS_VERSION, os.getpid(), loop_name)
+    if config.always_show_logo:  # Redis's redisAsciiArt banner, as one line: "Port: N ... PID: N"
+        log.info("rdbkit server %s, standalone mode, Port: %d, PID: %d", REDIS_VERSION,
+                 config.port, os.getpid())
     try:
         server = Server(config)
     except ConfigError as exc:

@@ -1,0 +1,82 @@
+"""What Redis's own test harness and its ``acl``, ``acl-v2`` and ``auth`` units need of a
+server, compared with real Redis 7.0.15: the harness's ``default.conf`` accepted, the
+`` PID: <pid>`` banner it waits for, and the ACL behaviours those units check
+(``scripts/redis_suite.py --harness`` runs the units themselves)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from pathlib import Path
+
+from aof.replies import encode_command
+from tests.engine.conftest import start_ours, start_real
+from tests.engine.test_acl import Conn
+
+# the directives of the suite's tests/assets/default.conf that are not already in every
+# test server's command line
+_SUITE_CONF = """always-show-logo yes
+notify-keyspace-events KEA
+latency-monitor-threshold 1
+repl-diskless-sync-delay 0
+slave-serve-stale-data yes
+enable-protected-configs yes
+enable-module-command yes
+propagation-error-behavior panic
+"""
+
+
+def test_suite_default_conf_and_pid_banner(tmp_path: Path) -> None:
+    """The harness starts ``redis-server <its default.conf>`` and waits for " PID: <pid>"
+    in its stdout (wait_server_started); both servers accept the file and print it."""
+    outs = []
+    for start in (start_ours, start_real):
+        d = tmp_path / start.__name__
+        d.mkdir()
+        conf = d / "redis.conf"
+        conf.write_text(_SUITE_CONF)
+        srv = start(d, "--loglevel", "verbose", config=conf)
+        c = Conn(srv.port)
+        outs.append([c("CONFIG", "GET", "propagation-error-behavior"),
+                     c("CONFIG", "SET", "propagation-error-behavior", "ignore"),
+                     c("CONFIG", "SET", "propagation-error-behavior", "bogus"),
+                     c("CONFIG", "GET", "propagation-error-behavior")])
+        c.close()
+        deadline = time.monotonic() + 5
+        while f" PID: {srv.pid}" not in srv.output.read_text(errors="replace"):
+            assert time.monotonic() < deadline, (start.__name__, srv.output.read_text())
+            time.sleep(0.05)
+        srv.stop()
+    assert outs[0] == outs[1]
+
+
+def _unix_call(path: Path, *argv: str) -> bytes:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(str(path))
+    s.sendall(encode_command([a.encode() for a in argv]))
+    data = s.recv(65536)
+    s.close()
+    return data
+
+
+def test_unixsocket_listens(tmp_path: Path) -> None:
+    """Every server the harness starts has ``unixsocket <dir>/socket``; clients connect
+    there as ``/unixsocket:0`` (anetFdToString) and the file goes at shutdown."""
+    outs = []
+    for start in (start_ours, start_real):
+        d = tmp_path / start.__name__
+        d.mkdir()
+        sock = d / "socket"
+        srv = start(d, "--unixsocket", str(sock), "--unixsocketperm", "700")
+        out = [_unix_call(sock, "PING"), oct(sock.stat().st_mode & 0o777).encode(),
+               re.sub(rb"^\$\d+|id=\d+ |fd=\d+ |age=\d+ idle=\d+ |qbuf=.*?events", b"",
+                      _unix_call(sock, "CLIENT", "INFO")).replace(str(sock).encode(), b"S"),
+               Conn(srv.port)("CONFIG", "GET", "unixsocket").replace(str(sock).encode(), b"S")]
+        Conn(srv.port)("SHUTDOWN", "NOSAVE")
+        srv.proc.wait(10)
+        out.append(str(sock.exists()).encode())
+        srv.stop()
+        outs.append(out)
+    assert outs[0] == outs[1]
