@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 from aof.replies import encode_command
-from tests.engine.conftest import start_ours, start_real
+from tests.engine.conftest import ServerProc, free_port, start_ours, start_real
 from tests.engine.test_acl import Conn
+from tests.support.servers import ours_argv, ours_env, real_argv
 
 # the directives of the suite's tests/assets/default.conf that are not already in every
 # test server's command line
@@ -80,3 +81,25 @@ def test_unixsocket_listens(tmp_path: Path) -> None:
         srv.stop()
         outs.append(out)
     assert outs[0] == outs[1]
+
+
+def test_relative_aclfile_is_in_dir(tmp_path: Path) -> None:
+    """Redis chdir()s into ``dir``, so a relative ``aclfile`` (the acl unit's ``aclfile
+    user.acl``) names a file there, whatever directory the server started from."""
+    outs = []
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    for argv_of, env in ((ours_argv, ours_env()), (real_argv, None)):
+        d = tmp_path / argv_of.__name__
+        d.mkdir()
+        (d / "users.acl").write_text("user alice on nopass ~a* +get\nuser default on nopass ~* &* +@all\n")
+        port = free_port()
+        srv = ServerProc(argv_of(port, d, "--aclfile", "users.acl"), port, elsewhere, env)
+        c = Conn(srv.port)
+        out = [c("ACL", "LIST"), c("ACL", "SETUSER", "bob", "on"), c("ACL", "SAVE"),
+               (d / "users.acl").read_bytes(), c("ACL", "LOAD"), c("ACL", "USERS")]
+        c.close()
+        srv.stop()
+        outs.append(out)
+    assert outs[0] == outs[1]
+    assert not list(elsewhere.iterdir())
