@@ -183,8 +183,9 @@ def _needs_repr(b: bytes) -> bool:
     return any(c in _REPR_ESCAPES or not _isprint(c) or c in _C_SPACE for c in b)
 
 
-def _repr(b: bytes) -> bytes:
-    # mirrors sdscatrepr
+def sdscatrepr(b: bytes) -> bytes:
+    """``b`` in double quotes with C escapes, as Redis's sdscatrepr writes it (AOF
+    manifests, CONFIG REWRITE's string options)."""
     parts = [b'"']
     for c in b:
         esc = _REPR_ESCAPES.get(c)
@@ -279,7 +280,7 @@ def format_info(info: AofInfo) -> bytes:
     """One line, ``file <name> seq <n> type <c>\\n`` (name quoted when needed)."""
     name = info.name_bytes
     if _needs_repr(name):
-        name = _repr(name)
+        name = sdscatrepr(name)
     return b"file %b seq %d type %b\n" % (name, info.seq, info.type.encode("latin-1"))
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aof.manifest import sdscatrepr
 from engine.errors import ConfigError
 from engine.notify import flags_from_string, flags_to_string
 from rdbtools.glob import glob_matcher
@@ -107,6 +108,33 @@ def _parse_save(args: list[str]) -> str:
         if not p.isdigit():
             raise ConfigValueError("Invalid save parameters")
     return " ".join(parts)
+
+
+def _parse_memory_percent(args: list[str]) -> int:
+    """numericParseString for MEMORY_CONFIG|PERCENT_CONFIG (maxmemory-clients): memtoull
+    bytes, else ``N%`` stored as -N; at most 100%."""
+    if len(args) != 1:
+        raise ConfigValueError("wrong number of arguments")
+    text = args[0]
+    try:
+        v = memtoll(text)
+        if v < 0:
+            raise ValueError(text)
+        return v
+    except ValueError:
+        pass
+    num = text[:-1]
+    if len(text) > 1 and text.endswith("%") and (num.isdigit() or (num[:1] == "-" and num[1:].isdigit())):
+        v = -int(num)
+        if v <= 0:
+            if v < -100:
+                raise ConfigValueError("percentage argument must be less or equal to 100")
+            return v
+    raise ConfigValueError("argument must be a memory or percent value")
+
+
+def _render_memory_percent(v: int) -> str:
+    return f"{-v}%" if v < 0 else str(v)
 
 
 def _parse_sig_flags(args: list[str]) -> str:
@@ -217,8 +245,8 @@ def _specs() -> list[ConfigSpec]:
     S = ConfigSpec
     specs = [
         # networking / process
-        S("port", "int", 6379, mutable=False, lo=0, hi=65535),
-        S("bind", "words", "127.0.0.1", mutable=False),
+        S("port", "int", 6379, lo=0, hi=65535),  # CONFIG SET rebinds (engine.server.listeners)
+        S("bind", "words", "127.0.0.1"),
         S("protected-mode", "bool", True),
         S("requirepass", "string", ""),
         S("maxclients", "int", 10000, lo=1, hi=UINT_MAX),
@@ -271,6 +299,22 @@ def _specs() -> list[ConfigSpec]:
         S("save", "special", "3600 1 300 100 60 10000", parse=_parse_save, effective=False),
         S("stop-writes-on-bgsave-error", "bool", True),
         S("rdb-key-save-delay", "int", 0, lo=INT_MIN, hi=INT_MAX, hidden=True),
+        # the other HIDDEN_CONFIGs of 7.0 (test hooks there): accepted, no effect here
+        S("key-load-delay", "int", 0, lo=INT_MIN, hi=INT_MAX, hidden=True, effective=False),
+        S("use-exit-on-panic", "bool", False, mutable=False, hidden=True, effective=False),
+        S("watchdog-period", "int", 0, lo=0, hi=INT_MAX, hidden=True, effective=False),
+        S("loading-process-events-interval-bytes", "int", 2 * 1024 * 1024, lo=1024, hi=INT_MAX,
+          hidden=True, effective=False),
+        # MEMORY_CONFIG|PERCENT_CONFIG: bytes, or a percentage of maxmemory kept negative
+        S("maxmemory-clients", "special", 0, parse=_parse_memory_percent, render=_render_memory_percent,
+          one_arg=True, effective=False),
+        S("acl-pubsub-default", "enum", "resetchannels", choices=("allchannels", "resetchannels"),
+          effective=False),
+        S("cluster-preferred-endpoint-type", "enum", "ip", choices=("ip", "hostname", "unknown-endpoint"),
+          effective=False),
+        S("propagation-error-behavior", "enum", "ignore", choices=("ignore", "panic", "panic-on-replicas"),
+          effective=False),
+        S("tls-auth-clients", "enum", "yes", choices=("no", "yes", "optional"), effective=False),
         # append only file (engine.persistence.aof_state)
         S("appendonly", "bool", False),
         S("appendfsync", "enum", "everysec", choices=("always", "everysec", "no")),
@@ -316,6 +360,8 @@ def _specs() -> list[ConfigSpec]:
         # keyspace notifications (engine.notify): kept as flags, shown in canonical order
         S("notify-keyspace-events", "special", 0, parse=_parse_notify_flags, render=flags_to_string,
           one_arg=True),
+        # client-side caching (engine.tracking): keys past it are invalidated
+        S("tracking-table-max-keys", "int", 1000000, lo=0, hi=LONG_MAX),
     ]
     noop = [  # accepted so redis.conf files load; no effect here
         ("stream-node-max-bytes", "memory", 4096), ("stream-node-max-entries", "int", 100),
@@ -337,8 +383,27 @@ def _specs() -> list[ConfigSpec]:
         ("latency-tracking", "bool", True), ("io-threads", "int", 1), ("io-threads-do-reads", "bool", False),
         ("busy-reply-threshold", "int", 5000),
         ("crash-log-enabled", "bool", True), ("crash-memcheck-enabled", "bool", True),
-        ("activedefrag", "bool", False), ("tracking-table-max-keys", "int", 1000000),
-        ("maxmemory-clients", "string", "0"),
+        ("activedefrag", "bool", False),
+        ("active-defrag-cycle-max", "int", 25), ("active-defrag-cycle-min", "int", 1),
+        ("active-defrag-ignore-bytes", "memory", 104857600), ("active-defrag-max-scan-fields", "int", 1000),
+        ("active-defrag-threshold-lower", "int", 10), ("active-defrag-threshold-upper", "int", 100),
+        ("aof-disable-auto-gc", "bool", False), ("bind-source-addr", "string", ""),
+        ("replica-ignore-disk-write-errors", "bool", False),
+        ("cluster-allow-pubsubshard-when-down", "bool", True), ("cluster-allow-reads-when-down", "bool", False),
+        ("cluster-allow-replica-migration", "bool", True), ("cluster-announce-bus-port", "int", 0),
+        ("cluster-announce-hostname", "string", ""), ("cluster-announce-ip", "string", ""),
+        ("cluster-announce-port", "int", 0), ("cluster-announce-tls-port", "int", 0),
+        ("cluster-link-sendbuf-limit", "memory", 0), ("cluster-migration-barrier", "int", 1),
+        ("cluster-node-timeout", "int", 15000), ("cluster-replica-no-failover", "bool", False),
+        ("cluster-replica-validity-factor", "int", 10), ("cluster-require-full-coverage", "bool", True),
+        ("tls-ca-cert-dir", "string", ""), ("tls-ca-cert-file", "string", ""), ("tls-cert-file", "string", ""),
+        ("tls-ciphers", "string", ""), ("tls-ciphersuites", "string", ""),
+        ("tls-client-cert-file", "string", ""), ("tls-client-key-file", "string", ""),
+        ("tls-client-key-file-pass", "string", ""), ("tls-cluster", "bool", False),
+        ("tls-dh-params-file", "string", ""), ("tls-key-file", "string", ""), ("tls-key-file-pass", "string", ""),
+        ("tls-prefer-server-ciphers", "bool", False), ("tls-protocols", "string", ""),
+        ("tls-replication", "bool", False), ("tls-session-cache-size", "int", 20480),
+        ("tls-session-cache-timeout", "int", 300), ("tls-session-caching", "bool", True),
         ("replica-ignore-maxmemory", "bool", True),
         ("ignore-warnings", "string", ""), ("latency-tracking-info-percentiles", "words", "50 99 99.9"),
         ("cluster-config-file", "string", "nodes.conf"), ("cluster-port", "int", 0),
@@ -352,7 +417,9 @@ def _specs() -> list[ConfigSpec]:
                  "syslog-facility", "io-threads", "cluster-config-file", "cluster-port",
                  "socket-mark-id", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist"}
     aliases = {"replica-lazy-flush": "slave-lazy-flush",
-               "replica-ignore-maxmemory": "slave-ignore-maxmemory", "busy-reply-threshold": "lua-time-limit"}
+               "replica-ignore-maxmemory": "slave-ignore-maxmemory", "busy-reply-threshold": "lua-time-limit",
+               "cluster-replica-no-failover": "cluster-slave-no-failover",
+               "cluster-replica-validity-factor": "cluster-slave-validity-factor"}
     for name, kind, default in noop:
         specs.append(S(name, kind, default, alias=aliases.get(name), effective=False, mutable=name not in immutable,
                        lo=INT_MIN if kind == "int" else 0))
@@ -541,17 +608,47 @@ class Config:
                 for n in (spec.name, spec.alias) if n and m(n.encode("ascii"))]
 
     def rewrite_lines(self) -> list[tuple[str, bool]]:
-        """Directive lines for CONFIG REWRITE, each with whether it must be written even
-        where the file had no such directive: every value that differs from its default
-        (and ``dir``); client-output-buffer-limit has a line per class."""
-        out = []
+        """Directive lines for CONFIG REWRITE as rewriteConfig writes them, each with
+        whether it is forced (written even where the file had no such directive: a
+        value off its default, ``dir``, ``save``) or only takes the place of a line the
+        file has. String options are quoted (sdscatrepr), memory sizes in kb/mb/gb,
+        ``save`` a line per pair, client-output-buffer-limit a line per class."""
+        out: list[tuple[str, bool]] = []
         fresh = Config()
         for spec in SPECS:
-            if spec.name == "client-output-buffer-limit":
-                out += cobl_rewrite_lines(self.values[spec.name])
-            elif spec.name == "dir" or self.values[spec.name] != fresh.values[spec.name]:
-                out.append((f"{spec.name} {quote_arg(self.render(spec.name))}", True))
+            name = spec.name
+            v = self.values[name]
+            changed = v != fresh.values[name]
+            if name == "client-output-buffer-limit":
+                out += cobl_rewrite_lines(v)
+            elif name == "save":  # rewriteConfigSaveOption: always, a line per pair
+                words = str(v).split()
+                out += ([(f"save {words[i]} {words[i + 1]}", True) for i in range(0, len(words) - 1, 2)]
+                        or [('save ""', True)])
+            elif name == "replicaof":  # rewriteConfigReplicaOfOption: none when not a replica
+                if v:
+                    out.append((f"replicaof {self.render(name)}", True))
+            elif name in _QUOTED_OPTIONS:
+                text = self.render(name).encode("utf-8", "surrogateescape")
+                quoted = sdscatrepr(text).decode("utf-8", "surrogateescape")
+                out.append((f"{name} {quoted}", changed or name == "dir"))
+            elif spec.kind == "memory":
+                out.append((f"{name} {format_memory(int(v))}", changed))
+            else:
+                out.append((f"{name} {self.render(name)}", changed))
         return out
+
+
+# Options Redis rewrites with sdscatrepr: its string and sds configs (createStringConfig,
+# createSDSConfig), dir and notify-keyspace-events.
+_QUOTED_OPTIONS = frozenset((
+    "aclfile", "unixsocket", "pidfile", "replica-announce-ip", "masteruser", "cluster-announce-ip",
+    "cluster-config-file", "cluster-announce-hostname", "syslog-ident", "dbfilename", "appendfilename",
+    "appenddirname", "ignore-warnings", "proc-title-template", "bind-source-addr", "logfile",
+    "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file",
+    "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file", "tls-ca-cert-dir",
+    "tls-protocols", "tls-ciphers", "tls-ciphersuites", "masterauth", "requirepass", "dir",
+    "notify-keyspace-events"))
 
 
 def quote_arg(text: str) -> str:

@@ -2,9 +2,8 @@
 
 ``selector`` holds the rules of one selector and its checks, ``user`` a user (flags,
 password hashes, selectors), ``keys`` which arguments are keys and channels and the
-permission each needs (``engine.execution.specs70``: Redis 7.0's key specs as data),
-``users`` the
-server's users, the ACL log and the ACL file.
+permission each needs (``engine.execution.command_keys``: Redis 7.0's key specs),
+``users`` the server's users, the ACL log and the ACL file.
 """
 
 from engine.acl.selector import (

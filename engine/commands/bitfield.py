@@ -21,7 +21,6 @@ from aof.replies import array_header, integer, null
 from engine.commands.arguments import get_int
 from engine.commands.bitmaps import G, bit_offset, read_string, string_for_bits
 from engine.errors import CommandError, SyntaxErr
-from engine.execution.meta import CommandMeta, KeySpec
 from engine.execution.registry import command
 from engine.notify import NOTIFY_STRING, notify
 from rdbtools.numbers import string2ll
@@ -33,7 +32,6 @@ _TYPE_ERR = ("Invalid bitfield type. Use something like i16 u8. Note that u64 is
              "but i64 is.")
 _U64 = (1 << 64) - 1
 _SUMMARY = "Perform arbitrary bitfield integer operations on strings"
-_SPEC_NOTES = "This command allows both access and modification of the key"
 
 
 def _cstr(b: bytes) -> bytes:
@@ -166,15 +164,12 @@ def _bitfield(c, argv: list[bytes], readonly_cmd: bool) -> bytes:
     return b"".join(out)
 
 
-@command("bitfield", -2, "write denyoom", 1, 1, 1, group=G, since="3.2.0", summary=_SUMMARY,
-         meta=CommandMeta(key_specs=(KeySpec(("RW", "access", "update", "variable_flags"), ("index", 1),
-                                            ("range", 0, 1, 0), _SPEC_NOTES),)))
+@command("bitfield", -2, "write denyoom", 1, 1, 1, group=G, since="3.2.0", summary=_SUMMARY)
 def bitfield_cmd(c, argv):
     return _bitfield(c, argv, False)
 
 
 @command("bitfield_ro", -2, "readonly fast", 1, 1, 1, group=G, since="6.0.0",
-         summary=_SUMMARY + ". Read-only variant of BITFIELD",
-         meta=CommandMeta(key_specs=(KeySpec(("RO", "access"), ("index", 1), ("range", 0, 1, 0)),)))
+         summary=_SUMMARY + ". Read-only variant of BITFIELD")
 def bitfield_ro_cmd(c, argv):
     return _bitfield(c, argv, True)

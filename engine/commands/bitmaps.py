@@ -214,7 +214,7 @@ def bitpos_cmd(c, argv):
     return integer((b1 + 1) * 8)
 
 
-@command("bitop", -4, "write denyoom", 2, -1, 1, group=G, since="2.6.0")
+@command("bitop", -4, "write denyoom", 2, -1, 1, group=G, since="2.6.0", modified=lambda a: [2])
 def bitop_cmd(c, argv):
     op = argv[1].lower()
     if op not in (b"and", b"or", b"xor", b"not"):

@@ -20,7 +20,6 @@ from aof.replies import (
 from engine.commands.arguments import get_int
 from engine.config import REDIS_VERSION
 from engine.errors import CommandError, SyntaxErr
-from engine.execution.meta import Arg, CommandMeta
 from engine.execution.pause import (
     CLIENT_PAUSE_ALL,
     CLIENT_PAUSE_WRITE,
@@ -64,16 +63,23 @@ def auth_cmd(c, argv):
     if len(argv) > 3:
         raise SyntaxErr()
     acl = c.server.acl
+    user, pw = (b"default", argv[1]) if len(argv) == 2 else (argv[1], argv[2])
+    name = argv[0]
+    redact(argv, 1, len(argv))
     if len(argv) == 2:
         if acl.default.nopass:
             raise CommandError("AUTH <password> called without any password configured for the "
                                "default user. Are you sure your configuration is correct?")
-        user, pw = b"default", argv[1]
-    else:
-        user, pw = argv[1], argv[2]
-    if acl.authenticate(c, user, pw, argv[0]):
+    if acl.authenticate(c, user, pw, name):
         return OK
     raise CommandError(WRONGPASS, "WRONGPASS")
+
+
+def redact(argv: list[bytes], start: int, end: int) -> None:
+    """redactClientCommandArgument: MONITOR and the slow log show these arguments as
+    "(redacted)" (the handler has read them; AUTH and HELLO are never propagated)."""
+    for j in range(start, end):
+        argv[j] = b"(redacted)"
 
 
 def _validate_name(name: bytes) -> None:
@@ -100,7 +106,9 @@ def hello_cmd(c, argv):
         more = len(argv) - 1 - j
         opt = argv[j].lower()
         if opt == b"auth" and more >= 2:
-            if not c.server.acl.authenticate(c, argv[j + 1], argv[j + 2], argv[0]):
+            user, pw = argv[j + 1], argv[j + 2]
+            redact(argv, j + 1, j + 3)
+            if not c.server.acl.authenticate(c, user, pw, argv[0]):
                 raise CommandError(WRONGPASS, "WRONGPASS")
             j += 2
         elif opt == b"setname" and more:
@@ -125,6 +133,8 @@ def reset_cmd(c, argv):
     discard(c)
     if c.sub_channels or c.sub_patterns or c.sub_shard:
         c.server.pubsub.client_gone(c)
+    if c.tracking is not None:
+        c.server.tracking.disable(c)
     c.db = c.server.keyspace.dbs[0]
     c.resp = 2
     c.name = None
@@ -153,10 +163,7 @@ def client_id(c, argv):
 
 
 @subcommand(CLIENT, "reply", 3, "noscript loading stale", since="3.2.0",
-           summary="Instruct the server whether to reply to commands", meta=CommandMeta(
-               complexity="O(1)", args=(Arg("on_off_skip", "oneof", args=(
-                   Arg("on", "pure-token", token="ON"), Arg("off", "pure-token", token="OFF"),
-                   Arg("skip", "pure-token", token="SKIP"))),)))
+           summary="Instruct the server whether to reply to commands")
 def client_reply(c, argv):
     """The dispatcher drops the replies (dispatch.silence); OFF and SKIP reply nothing."""
     mode = argv[2].lower()
@@ -189,7 +196,7 @@ def client_getname(c, argv):
 
 @subcommand(CLIENT, "info", 2, "noscript loading stale", since="6.2.0")
 def client_info(c, argv):
-    return encode(Verbatim((c.info_line() + "\n").encode()), c.resp)
+    return encode(Verbatim((c.info_line(c) + "\n").encode()), c.resp)
 
 
 @subcommand(CLIENT, "list", -2, "admin noscript loading stale", since="2.4.0")
@@ -212,7 +219,7 @@ def client_list(c, argv):
             clients = [x for x in clients if x.id in ids]
         else:
             raise SyntaxErr()
-    text = "".join(x.info_line() + "\n" for x in clients)
+    text = "".join(x.info_line(c) + "\n" for x in clients)
     return encode(Verbatim(text.encode()), c.resp)
 
 

@@ -65,6 +65,7 @@ def _flush_async_arg(c, argv: list[bytes]) -> bool:
 def flushdb_cmd(c, argv):
     lazy = _flush_async_arg(c, argv)
     c.server.signal_all(c.db)  # signalFlushedDb, before the keys are gone
+    c.server.tracking.flushed()
     n = c.db.clear()
     if lazy:  # emptyDbAsync counts every key it hands over
         c.server.keyspace.lazyfreed_objects += n
@@ -80,6 +81,8 @@ def flushall_cmd(c, argv):
     n = 0
     for db in c.server.keyspace.dbs:
         c.server.signal_all(db)
+    c.server.tracking.flushed()  # signalFlushedDb
+    for db in c.server.keyspace.dbs:
         n += db.clear()
     if lazy:  # emptyDbAsync counts every key it hands over
         c.server.keyspace.lazyfreed_objects += n

@@ -153,6 +153,9 @@ def debug_cmd(c, argv):
     if sub == b"set-disable-deny-scripts" and n == 3:
         c.server.script_disable_deny_script = get_int(argv[2]) != 0
         return OK
+    if sub == b"pause-cron" and n == 3:
+        c.server.pause_cron = get_int(argv[2]) != 0
+        return OK
     if sub == b"set-active-expire" and n == 3:
         c.server.active_expire_enabled = argv[2] != b"0"
         return OK

@@ -96,7 +96,7 @@ def pexpireat_cmd(c, argv):
 
 def _ttl(c, key: bytes, ms: bool, absolute: bool) -> bytes:
     db = c.db
-    if db.peek(key) is None:
+    if db.read_notouch(key) is None:
         return MINUS_TWO
     when = db.get_expire(key)
     if when is None:

@@ -10,7 +10,12 @@ from __future__ import annotations
 import time
 
 from aof.replies import OK, Map, SetReply, Simple, bulk, encode
-from engine.commands.scripting import help_reply, numkeys_positions, parse_numkeys
+from engine.commands.scripting import (
+    feed_monitors_first,
+    help_reply,
+    numkeys_positions,
+    parse_numkeys,
+)
 from engine.errors import CommandError
 from engine.execution.registry import TABLE, command, container, subcommand
 from engine.scripting import SCRIPT_COMMANDS, script_flags
@@ -21,6 +26,7 @@ G = "scripting"
 
 
 def _fcall(c, argv: list[bytes], ro: bool) -> bytes:
+    feed_monitors_first(c, argv)
     funcs = c.server.scripting.functions
     fi = funcs.functions.get(argv[1].lower())
     if fi is None:

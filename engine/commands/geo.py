@@ -33,7 +33,6 @@ from engine.commands.geohash import (
 )
 from engine.commands.zsets import _zadd
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.execution.meta import CommandMeta, KeySpec
 from engine.execution.registry import command
 from engine.propagate import rewrite
 from engine.types import ZSetValue
@@ -43,9 +42,6 @@ G = "geo"
 _UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
 _GEOALPHABET = b"0123456789bcdefghjkmnpqrstuvwxyz"
 
-# the source key spec of COMMAND INFO (7.0.15): (flags, begin_search, find_keys)
-SRC_SPEC = KeySpec(("RO", "access"), ("index", 1), ("range", 0, 1, 0))
-SRC_META = CommandMeta(key_specs=(SRC_SPEC,))
 
 
 def read_zset(c, key: bytes):
@@ -101,7 +97,6 @@ def distance_text(d: float) -> bytes:
 # -- GEOADD ----------------------------------------------------------------------------
 
 @command("geoadd", -5, "write denyoom", 1, 1, 1, group=G, since="3.2.0",
-         meta=CommandMeta(key_specs=(KeySpec(("RW", "update"), ("index", 1), ("range", 0, 1, 0)),)),
          summary="Add one or more geospatial items in the geospatial index represented using a sorted set")
 def geoadd_cmd(c, argv):
     xx = nx = False
@@ -130,7 +125,7 @@ def geoadd_cmd(c, argv):
 
 # -- GEOPOS / GEOHASH / GEODIST -----------------------------------------------------------
 
-@command("geopos", -2, "readonly", 1, 1, 1, group=G, since="3.2.0", meta=SRC_META,
+@command("geopos", -2, "readonly", 1, 1, 1, group=G, since="3.2.0",
          summary="Returns longitude and latitude of members of a geospatial index")
 def geopos_cmd(c, argv):
     z = read_zset(c, argv[1])
@@ -146,7 +141,7 @@ def geopos_cmd(c, argv):
     return b"".join(parts)
 
 
-@command("geohash", -2, "readonly", 1, 1, 1, group=G, since="3.2.0", meta=SRC_META,
+@command("geohash", -2, "readonly", 1, 1, 1, group=G, since="3.2.0",
          summary="Returns members of a geospatial index as standard geohash strings")
 def geohash_cmd(c, argv):
     z = read_zset(c, argv[1])
@@ -164,7 +159,7 @@ def geohash_cmd(c, argv):
     return b"".join(parts)
 
 
-@command("geodist", -4, "readonly", 1, 1, 1, group=G, since="3.2.0", meta=SRC_META,
+@command("geodist", -4, "readonly", 1, 1, 1, group=G, since="3.2.0",
          summary="Returns the distance between two members of a geospatial index")
 def geodist_cmd(c, argv):
     to_meter = 1.0

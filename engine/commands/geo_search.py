@@ -20,8 +20,6 @@ from aof.replies import (
 )
 from engine.commands.arguments import get_int
 from engine.commands.geo import (
-    SRC_META,
-    SRC_SPEC,
     G,
     coord_text,
     distance_text,
@@ -35,7 +33,6 @@ from engine.commands.geohash import CIRCULAR_TYPE, RECTANGLE_TYPE, Shape, align5
 from engine.commands.pqsort import pqsort
 from engine.commands.zsets import _limits
 from engine.errors import CommandError, SyntaxErr
-from engine.execution.meta import CommandMeta, KeySpec
 from engine.execution.registry import command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
 from engine.types import ZSetValue
@@ -263,49 +260,41 @@ def _store_modified(argv: list[bytes]) -> list[int]:
     return _store_keys(argv)[1:]
 
 
-def _store_meta(startfrom: int) -> CommandMeta:
-    return CommandMeta(key_specs=(
-        SRC_SPEC, KeySpec(("OW", "update"), ("keyword", "STORE", startfrom), ("range", 0, 1, 0)),
-        KeySpec(("OW", "update"), ("keyword", "STOREDIST", startfrom), ("range", 0, 1, 0))))
-
-
 _RADIUS_DOC = "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a "
 _SEARCH_DOC = "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle"
 
 
 @command("georadius", -6, "write denyoom", 1, 1, 1, group=G, since="3.2.0", keys=_store_keys,
-         modified=_store_modified, meta=_store_meta(6), summary=_RADIUS_DOC + "point")
+         modified=_store_modified, summary=_RADIUS_DOC + "point")
 def georadius_cmd(c, argv):
     return _georadius(c, argv, 1, RADIUS_COORDS)
 
 
-@command("georadius_ro", -6, "readonly", 1, 1, 1, group=G, since="3.2.10", meta=SRC_META,
+@command("georadius_ro", -6, "readonly", 1, 1, 1, group=G, since="3.2.10",
          summary="A read-only variant for GEORADIUS")
 def georadius_ro_cmd(c, argv):
     return _georadius(c, argv, 1, RADIUS_COORDS | RADIUS_NOSTORE)
 
 
 @command("georadiusbymember", -5, "write denyoom", 1, 1, 1, group=G, since="3.2.0", keys=_store_keys,
-         modified=_store_modified, meta=_store_meta(5), summary=_RADIUS_DOC + "member")
+         modified=_store_modified, summary=_RADIUS_DOC + "member")
 def georadiusbymember_cmd(c, argv):
     return _georadius(c, argv, 1, RADIUS_MEMBER)
 
 
-@command("georadiusbymember_ro", -5, "readonly", 1, 1, 1, group=G, since="3.2.10", meta=SRC_META,
+@command("georadiusbymember_ro", -5, "readonly", 1, 1, 1, group=G, since="3.2.10",
          summary="A read-only variant for GEORADIUSBYMEMBER")
 def georadiusbymember_ro_cmd(c, argv):
     return _georadius(c, argv, 1, RADIUS_MEMBER | RADIUS_NOSTORE)
 
 
-@command("geosearch", -7, "readonly", 1, 1, 1, group=G, since="6.2.0", meta=SRC_META,
+@command("geosearch", -7, "readonly", 1, 1, 1, group=G, since="6.2.0",
          summary=_SEARCH_DOC + ".")
 def geosearch_cmd(c, argv):
     return _georadius(c, argv, 1, GEOSEARCH)
 
 
 @command("geosearchstore", -8, "write denyoom", 1, 2, 1, group=G, since="6.2.0", modified=lambda a: [1],
-         meta=CommandMeta(key_specs=(KeySpec(("OW", "update"), ("index", 1), ("range", 0, 1, 0)),
-                                   KeySpec(("RO", "access"), ("index", 2), ("range", 0, 1, 0)))),
          summary=_SEARCH_DOC + ", and store the result in another key.")
 def geosearchstore_cmd(c, argv):
     return _georadius(c, argv, 2, GEOSEARCH | GEOSEARCHSTORE)

@@ -50,8 +50,8 @@ def _max_bytes(c) -> int:
 def _signal_read_change(c, key: bytes) -> None:
     """signalModifiedKey from a readonly command (the dispatcher only signals writes)."""
     db = c.db
-    if db.watched:
-        c.server.signal_keys(db, [key])
+    if db.watched or db.ks.invalidate is not None:
+        c.server.signal_keys(db, [key], c)
 
 
 @command("pfadd", -2, "write denyoom fast", 1, 1, 1, group=G, since="2.8.9",
@@ -126,7 +126,7 @@ def pfcount_cmd(c, argv):
     return integer(card)
 
 
-@command("pfmerge", -2, "write denyoom", 1, -1, 1, group=G, since="2.8.9",
+@command("pfmerge", -2, "write denyoom", 1, -1, 1, group=G, since="2.8.9", modified=lambda a: [1],
          summary="Merge N different HyperLogLogs into a single one.")
 def pfmerge_cmd(c, argv):
     regs = [0] * H.HLL_REGISTERS

@@ -75,7 +75,7 @@ def exists_cmd(c, argv):
     db = c.db
     n = 0
     for k in argv[1:]:
-        if db.read(k) is not None:
+        if db.read_notouch(k) is not None:
             n += 1
     return integer(n)
 
@@ -88,7 +88,7 @@ def touch_cmd(c, argv):
 
 @command("type", 2, "readonly fast", 1, 1, 1)
 def type_cmd(c, argv):
-    v = c.db.peek(argv[1])
+    v = c.db.read_notouch(argv[1])
     if v is None:
         return b"+none\r\n"
     return b"+%s\r\n" % type_name(v)
@@ -131,7 +131,7 @@ def renamenx_cmd(c, argv):
 
 
 
-@command("copy", -3, "write denyoom", 1, 2, 1, since="6.2.0")
+@command("copy", -3, "write denyoom", 1, 2, 1, since="6.2.0", modified=lambda a: [2])
 def copy_cmd(c, argv):
     src, dst = argv[1], argv[2]
     srcdb = dstdb = c.db
@@ -167,7 +167,7 @@ def copy_cmd(c, argv):
     c.server.dirty += 1
     notify(dstdb, NOTIFY_GENERIC, b"copy_to", dst)
     if dstdb is not srcdb:
-        c.server.signal_keys(dstdb, [dst])
+        c.server.signal_keys(dstdb, [dst], c)
         if dstdb.mem is not None:  # maxmemory accounting: call() sees only the current db
             c.server.memory.touched(dstdb, [dst])
     return ONE
@@ -197,7 +197,7 @@ def move_cmd(c, argv):
     c.server.dirty += 1
     notify(src, NOTIFY_GENERIC, b"move_from", key)
     notify(dst, NOTIFY_GENERIC, b"move_to", key)
-    c.server.signal_keys(dst, [key])
+    c.server.signal_keys(dst, [key], c)
     if dst.mem is not None:  # maxmemory accounting: call() sees only the current db
         c.server.memory.touched(dst, [key])
     return ONE

@@ -8,28 +8,20 @@ from __future__ import annotations
 
 from aof.replies import Map, Simple, Verbatim, encode, integer
 from engine.errors import CommandError
-from engine.execution.meta import Arg, CommandMeta
 from engine.execution.registry import TABLE, Command, container, subcommand
 from engine.latency import anon_huge_pages_kb
 
-_TIPS = ("nondeterministic_output", "request_policy:all_nodes", "response_policy:special")
-_O1 = CommandMeta(complexity="O(1)", tips=_TIPS)
-_EVENT = (Arg("event", "string"),)
-_EVENTS = (Arg("event", "string", flags=("optional", "multiple")),)
 _ADMIN = "admin noscript loading stale"
 
-LATENCY = container("latency", -2, since="2.8.13", summary="A container for latency diagnostics commands",
-                    meta=CommandMeta(acl=("@slow",), complexity="Depends on subcommand."))
+LATENCY = container("latency", -2, since="2.8.13", summary="A container for latency diagnostics commands")
 
 
-@subcommand(LATENCY, "doctor", 2, _ADMIN, summary="Return a human readable latency analysis report.",
-            meta=_O1)
+@subcommand(LATENCY, "doctor", 2, _ADMIN, summary="Return a human readable latency analysis report.")
 def latency_doctor(c, argv):
     return encode(Verbatim(doctor_report(c.server).encode()), c.resp)
 
 
-@subcommand(LATENCY, "graph", 3, _ADMIN, summary="Return a latency graph for the event.",
-            meta=CommandMeta(complexity="O(1)", args=_EVENT, tips=_TIPS))
+@subcommand(LATENCY, "graph", 3, _ADMIN, summary="Return a latency graph for the event.")
 def latency_graph(c, argv):
     event = argv[2].decode("utf-8", "surrogateescape")
     graph = c.server.latency.graph(event)
@@ -38,10 +30,8 @@ def latency_graph(c, argv):
     return encode(Verbatim(graph.encode("utf-8", "surrogateescape")), c.resp)
 
 
-@subcommand(LATENCY, "histogram", -2, _ADMIN, since="7.0.0", meta=CommandMeta(
-    complexity="O(N) where N is the number of commands with latency information being retrieved.",
-    args=(Arg("command", "string", flags=("optional", "multiple")),), tips=_TIPS),
-    summary="Return the cumulative distribution of latencies of a subset of commands or all.")
+@subcommand(LATENCY, "histogram", -2, _ADMIN, since="7.0.0",
+            summary="Return the cumulative distribution of latencies of a subset of commands or all.")
 def latency_histogram(c, argv):
     hists = c.server.histograms
     if len(argv) == 2:  # latencyAllCommandsFillCDF: every command, then its subcommands
@@ -66,21 +56,17 @@ def latency_histogram(c, argv):
     return encode(out, c.resp)
 
 
-@subcommand(LATENCY, "history", 3, _ADMIN, summary="Return timestamp-latency samples for the event.",
-            meta=CommandMeta(complexity="O(1)", args=_EVENT, tips=_TIPS))
+@subcommand(LATENCY, "history", 3, _ADMIN, summary="Return timestamp-latency samples for the event.")
 def latency_history(c, argv):
     return encode(c.server.latency.history(argv[2].decode("utf-8", "surrogateescape")), c.resp)
 
 
-@subcommand(LATENCY, "latest", 2, _ADMIN, summary="Return the latest latency samples for all events.",
-            meta=_O1)
+@subcommand(LATENCY, "latest", 2, _ADMIN, summary="Return the latest latency samples for all events.")
 def latency_latest(c, argv):
     return encode(c.server.latency.latest(), c.resp)
 
 
-@subcommand(LATENCY, "reset", -2, _ADMIN, summary="Reset latency data for one or more events.",
-            meta=CommandMeta(complexity="O(1)", args=_EVENTS,
-                                                tips=("request_policy:all_nodes", "response_policy:all_succeeded")))
+@subcommand(LATENCY, "reset", -2, _ADMIN, summary="Reset latency data for one or more events.")
 def latency_reset(c, argv):
     mon = c.server.latency
     if len(argv) == 2:
@@ -88,8 +74,7 @@ def latency_reset(c, argv):
     return integer(sum(mon.reset(a.decode("utf-8", "surrogateescape")) for a in argv[2:]))
 
 
-@subcommand(LATENCY, "help", 2, "loading stale", summary="Show helpful text about the different subcommands.",
-            meta=CommandMeta(acl=("@slow",), complexity="O(1)"))
+@subcommand(LATENCY, "help", 2, "loading stale", summary="Show helpful text about the different subcommands.")
 def latency_help(c, argv):
     lines = ["LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
              "DOCTOR", "    Return a human readable latency analysis report.",

@@ -395,14 +395,20 @@ def lmove_generic(c, src: bytes, dst: bytes, wf: int, wt: int) -> bytes:
     return bulk(v)
 
 
-@command("lmove", 5, "write denyoom", 1, 2, 1, group=G, since="6.2.0")
+# lmoveGenericCommand signals the destination (lmoveHandlePush), then the source
+_DST_FIRST = lambda argv: [2, 1]  # noqa: E731
+
+
+@command("lmove", 5, "write denyoom", 1, 2, 1, group=G, since="6.2.0",
+         modified=_DST_FIRST)
 def lmove_cmd(c, argv):
     wf = _where(argv[3])
     wt = _where(argv[4])
     return lmove_generic(c, argv[1], argv[2], wf, wt)
 
 
-@command("rpoplpush", 3, "write denyoom", 1, 2, 1, group=G, since="1.2.0")
+@command("rpoplpush", 3, "write denyoom", 1, 2, 1, group=G, since="1.2.0",
+         modified=_DST_FIRST)
 def rpoplpush_cmd(c, argv):
     return lmove_generic(c, argv[1], argv[2], TAIL, HEAD)
 
@@ -508,14 +514,15 @@ def _blmove(c, argv, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, 
         r = lmove_generic(cl, src, dst, wf, wt)
         cl.server.propagator.add(db_.id, [P.RPOPLPUSH, src, dst] if brpoplpush else
                                  [P.LMOVE, src, dst, _WHERE_NAME[wf], _WHERE_NAME[wt]])
-        cl.server.signal_keys(db_, [dst])
+        cl.server.signal_keys(db_, [dst], cl)
         return r
 
     c.server.blocking.block(c, [src], timeout_ms, serve, null, name)
     return None
 
 
-@command("blmove", 6, "write denyoom blocking", 1, 2, 1, group=G, since="6.2.0")
+@command("blmove", 6, "write denyoom blocking", 1, 2, 1, group=G, since="6.2.0",
+         modified=_DST_FIRST)
 def blmove_cmd(c, argv):
     wf = _where(argv[3])
     wt = _where(argv[4])
@@ -523,7 +530,8 @@ def blmove_cmd(c, argv):
     return _blmove(c, argv, argv[1], argv[2], wf, wt, t, "blmove")
 
 
-@command("brpoplpush", 4, "write denyoom blocking", 1, 2, 1, group=G, since="2.2.0")
+@command("brpoplpush", 4, "write denyoom blocking", 1, 2, 1, group=G, since="2.2.0",
+         modified=_DST_FIRST)
 def brpoplpush_cmd(c, argv):
     t = get_timeout_ms(argv[3])
     return _blmove(c, argv, argv[1], argv[2], TAIL, HEAD, t, "brpoplpush")

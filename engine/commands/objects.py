@@ -31,7 +31,7 @@ _LRU_ERR = ("An LRU maxmemory policy is not selected, access time not tracked. P
 
 
 def _object_lookup(c, key: bytes):
-    return c.db.peek(key)
+    return c.db.read_notouch(key, notify_miss=False)  # objectCommandLookup
 
 
 @subcommand(OBJECT, "encoding", 3, "readonly", 2, 2, 1)

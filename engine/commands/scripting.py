@@ -33,6 +33,14 @@ def help_reply(c, argv: list[bytes], lines: list[str]) -> bytes:
     return encode([Simple(x) for x in [head, *lines, "HELP", "    Prints this help."]], c.resp)
 
 
+def feed_monitors_first(c, argv: list[bytes]) -> None:
+    """evalCommand/fcallCommandGeneric: the script command reaches MONITOR before the
+    commands its script runs (the table marks it skip_monitor for call())."""
+    srv = c.server
+    if srv.monitors and not srv.keyspace.loading:
+        srv.feed_monitors(c, argv)
+
+
 def parse_numkeys(c, argv: list[bytes], msg: str | None = None) -> int:
     numkeys = get_int(argv[2], msg)
     if numkeys > len(argv) - 3:
@@ -43,6 +51,7 @@ def parse_numkeys(c, argv: list[bytes], msg: str | None = None) -> int:
 
 
 def _eval(c, argv: list[bytes], evalsha: bool, ro: bool) -> bytes:
+    feed_monitors_first(c, argv)
     if evalsha and len(argv[1]) != 40:
         return NOSCRIPT
     numkeys = parse_numkeys(c, argv)

@@ -16,7 +16,8 @@ from aof.replies import (
 from engine import config as cfgmod
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
-from engine.execution.meta import docs_fields, key_specs_reply
+from engine.execution import command_keys
+from engine.execution.meta import KEY_FLAG_ORDER, docs_fields, key_specs_reply
 from engine.execution.registry import TABLE, Command, command, container, subcommand
 from rdbtools.glob import glob_match
 from rdbtools.io import write_atomically
@@ -28,10 +29,11 @@ G = "server"
 
 _DEFAULT = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
             "modules", "errorstats", "cluster", "keyspace"]
+# genRedisInfoString's order
 _TITLES = {"server": "Server", "clients": "Clients", "memory": "Memory", "persistence": "Persistence",
            "stats": "Stats", "replication": "Replication", "cpu": "CPU", "modules": "Modules",
-           "errorstats": "Errorstats", "cluster": "Cluster", "keyspace": "Keyspace",
-           "commandstats": "Commandstats"}
+           "commandstats": "Commandstats", "errorstats": "Errorstats", "latencystats": "Latencystats",
+           "cluster": "Cluster", "keyspace": "Keyspace"}
 
 
 def render_info(srv, names: list[str]) -> str:
@@ -124,10 +126,15 @@ def config_set(c, argv):
         raise
     try:
         c.server.config_changed([p[1].name for p in pairs])
-    except cfgmod.ConfigError as exc:  # a side effect failed (appendonly yes): roll back
+    except cfgmod.ConfigError as exc:  # an apply failed (appendonly yes, port): roll back
         for n, v in backup.items():
             cfg._store(cfgmod.lookup(n), v)  # type: ignore[arg-type]
-        name = next((p[0] for p in pairs if p[1].name == "appendonly"), pairs[0][0])
+        failed = getattr(exc, "config", "appendonly")
+        name = next((p[0] for p in pairs if p[1].name == failed), pairs[0][0])
+        try:  # restoreBackupConfig applies the old values again
+            c.server.config_changed([p[1].name for p in pairs if p[1].name != failed])
+        except cfgmod.ConfigError:
+            pass
         raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - {exc}") from None
     return OK
 
@@ -220,17 +227,26 @@ def _key_specs(cmd: Command) -> SetReply:
 
 
 def command_info(cmd: Command) -> list[object]:
-    return [cmd.name, cmd.arity, SetReply(Simple(f) for f in cmd.info_flags()),
-            cmd.first, cmd.last, cmd.step, SetReply(Simple(x) for x in cmd.acl_categories()),
-            SetReply(cmd.meta.tips if cmd.meta is not None else ()), _key_specs(cmd),  # addReplyCommandKeySpecs: a set
+    """addReplyCommandInfo."""
+    meta = cmd.meta
+    arity = meta.arity if meta is not None and meta.arity else cmd.arity
+    first, last, step = cmd.legacy_keys()
+    return [cmd.name, arity, SetReply(Simple(f) for f in cmd.info_flags()),
+            first, last, step, SetReply(Simple(x) for x in cmd.acl_categories()),
+            SetReply(meta.tips if meta is not None else ()), _key_specs(cmd),  # addReplyCommandKeySpecs: a set
             [command_info(s) for s in cmd.subcommands.values()] if cmd.subcommands else SetReply()]
 
 
 def command_docs(cmd: Command) -> Map:
-    doc = Map([("summary", cmd.summary or f"{cmd.name.upper()} command"), ("since", cmd.since),
-               ("group", cmd.group)])
-    if cmd.meta is not None:
-        doc += docs_fields(cmd.meta)
+    """addReplyCommandDocs."""
+    meta = cmd.meta
+    if meta is not None and meta.arity:
+        doc = Map([("summary", meta.summary), ("since", meta.since), ("group", meta.group)])
+    else:
+        doc = Map([("summary", cmd.summary or f"{cmd.name.upper()} command"), ("since", cmd.since),
+                   ("group", cmd.group)])
+    if meta is not None:
+        doc += docs_fields(meta)
     if cmd.subcommands:
         doc.append(("subcommands", Map((s.name, command_docs(s)) for s in cmd.subcommands.values())))
     return doc
@@ -299,24 +315,36 @@ def _no_command(cmd: Command) -> bool:
     return False
 
 
-@subcommand(COMMAND, "getkeys", -4, "loading stale", since="2.8.13")
-def command_getkeys(c, argv):
-    """getKeysSubcommandImpl: lookup, "has keys", arity, then the keys; none found is an
-    empty reply for a command whose keys are optional (no_mandatory_keys)."""
+def _getkeys(c, argv, with_flags: bool) -> bytes:
+    """getKeysSubcommandImpl: lookup, "has keys", arity, then the keys (and their key-spec
+    flags); none found is an empty reply for a command whose keys are optional."""
     args = argv[2:]
     cmd = _lookup_any(args[0])
     if cmd is not None and cmd.subcommands and len(args) >= 2:
         cmd = cmd.subcommands.get(args[1].lower())
     if cmd is None:
         raise CommandError("Invalid command specified")
-    if cmd.first <= 0 and cmd.keys_fn is None and not (cmd.meta is not None and cmd.meta.key_specs):
+    if not command_keys.has_keys(cmd):
         raise CommandError("The command has no key arguments")
     if (cmd.arity > 0 and cmd.arity != len(args)) or len(args) < -cmd.arity:
         raise CommandError("Invalid number of arguments specified for command")
-    keys = cmd.keys(args)
-    if not keys and "no_mandatory_keys" not in cmd.flags:
+    found = command_keys.keys_and_flags(cmd, args)
+    if not found and "no_mandatory_keys" not in cmd.flags:
         raise CommandError("Invalid arguments specified for command")
-    return encode(keys, c.resp)
+    if not with_flags:
+        return encode([args[pos] for pos, _ in found], c.resp)
+    return encode([[args[pos], SetReply(Simple(f) for f in KEY_FLAG_ORDER if f in flags)]
+                   for pos, flags in found], c.resp)
+
+
+@subcommand(COMMAND, "getkeys", -4, "loading stale", since="2.8.13")
+def command_getkeys(c, argv):
+    return _getkeys(c, argv, False)
+
+
+@subcommand(COMMAND, "getkeysandflags", -4, "loading stale", since="7.0.0")
+def command_getkeysandflags(c, argv):
+    return _getkeys(c, argv, True)
 
 
 @subcommand(COMMAND, "help", 2, "loading stale", since="5.0.0")
@@ -396,45 +424,6 @@ def monitor_cmd(c, argv):
 def shutdown_cmd(c, argv):
     """The options and the sequence are the server's (engine.server.shutdown)."""
     return c.server.shutdown.command(c, argv[1:])
-
-
-# -- MEMORY / ROLE -------------------------------------------------------------------
-
-MEMORY = container("memory", -2, group=G, since="4.0.0")
-
-
-@subcommand(MEMORY, "usage", -3, "readonly", 2, 2, 1)
-def memory_usage(c, argv):
-    """The model the maxmemory accounting uses (engine.keyspace.memory): Redis 7.0's bytes."""
-    from aof.replies import null
-    from engine.keyspace.memory import usage_reply_bytes
-
-    samples = 5
-    i = 3
-    while i < len(argv):  # memoryCommand: SAMPLES <count>, 0 = all
-        if argv[i].lower() == b"samples" and i + 1 < len(argv):
-            samples = get_int(argv[i + 1])
-            if samples < 0:
-                raise SyntaxErr()
-            i += 2
-        else:
-            raise SyntaxErr()
-    v = c.db.peek(argv[2])
-    if v is None:
-        return null(c.resp)
-    return integer(usage_reply_bytes(c.server, argv[2], v, samples))
-
-
-@subcommand(MEMORY, "help", 2, "loading stale")
-def memory_help(c, argv):
-    lines = ["MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-             "USAGE <key> [SAMPLES <count>]",
-             "    Return memory in bytes used by <key> and its value. Nested values are",
-             "    sampled up to <count> times (default: 5, 0 means sample all).",
-             "HELP", "    Prints this help."]
-    return encode([Simple(x) for x in lines], c.resp)
-
-
 
 
 # -- SAVE / BGSAVE ---------------------------------------------------------------------

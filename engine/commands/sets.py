@@ -259,7 +259,7 @@ def sinter_cmd(c, argv):
     return set_of_bulks(res.ordered(), c.resp)
 
 
-@command("sinterstore", -3, "write denyoom", 1, -1, 1, group=G)
+@command("sinterstore", -3, "write denyoom", 1, -1, 1, group=G, modified=lambda a: [1])
 def sinterstore_cmd(c, argv):
     sets = _load_sets(c, argv[2:])
     if any(s is None for s in sets):
@@ -321,7 +321,7 @@ def sunion_cmd(c, argv):
     return set_of_bulks(res.ordered(), c.resp)
 
 
-@command("sunionstore", -3, "write denyoom", 1, -1, 1, group=G)
+@command("sunionstore", -3, "write denyoom", 1, -1, 1, group=G, modified=lambda a: [1])
 def sunionstore_cmd(c, argv):
     return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), False)), b"sunionstore")
 
@@ -332,7 +332,7 @@ def sdiff_cmd(c, argv):
     return set_of_bulks(res.ordered(), c.resp)
 
 
-@command("sdiffstore", -3, "write denyoom", 1, -1, 1, group=G)
+@command("sdiffstore", -3, "write denyoom", 1, -1, 1, group=G, modified=lambda a: [1])
 def sdiffstore_cmd(c, argv):
     return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), True)), b"sdiffstore")
 

@@ -18,7 +18,6 @@ from aof.replies import bulks_resp, integer
 from engine.commands.arguments import get_int
 from engine.commands.pqsort import pqsort
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.execution.meta import Arg, CommandMeta, KeySpec
 from engine.execution.registry import TABLE, command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_LIST, notify
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
@@ -283,37 +282,13 @@ def sort_keys(argv: list[bytes]) -> list[int]:
     return keys + [store] if store else keys
 
 
-_RO_ACCESS = ("RO", "access")
-_COMPLEXITY = ("O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M "
-               "the number of returned elements. When the elements are not sorted, complexity is O(N).")
-_ARGS = (Arg("key", "key", key_spec_index=0),
-         Arg("pattern", "pattern", token="BY", key_spec_index=1, flags=("optional",)),
-         Arg("offset_count", "block", token="LIMIT", flags=("optional",),
-             args=(Arg("offset", "integer"), Arg("count", "integer"))),
-         Arg("pattern", "pattern", token="GET", key_spec_index=1,
-             flags=("optional", "multiple", "multiple_token")),
-         Arg("order", "oneof", flags=("optional",),
-             args=(Arg("asc", "pure-token", token="ASC"), Arg("desc", "pure-token", token="DESC"))),
-         Arg("sorting", "pure-token", token="ALPHA", flags=("optional",)))
-_SPECS = (KeySpec(_RO_ACCESS, ("index", 1), ("range", 0, 1, 0)),
-          KeySpec(_RO_ACCESS, notes="For the optional BY/GET keyword. It is marked 'unknown' because "
-                                    "the key names derive from the content of the key we sort"))
-_CATS = ("@set", "@sortedset", "@list", "@slow", "@dangerous")
-SORT_META = CommandMeta(
-    ("@write", *_CATS), _SPECS + (KeySpec(("OW", "update"), notes=(
-        "For the optional STORE keyword. It is marked 'unknown' because the keyword can appear "
-        "anywhere in the argument array")),), _COMPLEXITY,
-    _ARGS + (Arg("destination", "key", token="STORE", key_spec_index=2, flags=("optional",)),))
-SORT_RO_META = CommandMeta(("@read", *_CATS), _SPECS, _COMPLEXITY, _ARGS)
-
-
 @command("sort", -2, "write denyoom", 1, 1, 1, keys=sort_keys, modified=lambda argv: sort_keys(argv)[1:],
-         meta=SORT_META, summary="Sort the elements in a list, set or sorted set")
+         summary="Sort the elements in a list, set or sorted set")
 def sort_cmd(c, argv):
     return sort_generic(c, argv, False)
 
 
-@command("sort_ro", -2, "readonly", 1, 1, 1, keys=lambda argv: [1], since="7.0.0", meta=SORT_RO_META,
+@command("sort_ro", -2, "readonly", 1, 1, 1, keys=lambda argv: [1], since="7.0.0",
          summary="Sort the elements in a list, set or sorted set. Read-only variant of SORT.")
 def sort_ro_cmd(c, argv):
     return sort_generic(c, argv, True)

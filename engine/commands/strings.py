@@ -20,7 +20,6 @@ from aof.replies import (
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
 from engine.errors import CommandError, NotIntegerError, SyntaxErr, WrongTypeError
-from engine.execution.meta import CommandMeta, KeySpec
 from engine.execution.registry import command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_STRING, notify
 from engine.types import EmbStr
@@ -433,10 +432,9 @@ def substr_cmd(c, argv):
     return getrange_cmd(c, argv)
 
 
-LCS_META = CommandMeta(key_specs=(KeySpec(("RO", "access"), ("index", 1), ("range", 1, 1, 0)),))
 
 
-@command("lcs", -3, "readonly", 1, 2, 1, group=S, since="7.0.0", meta=LCS_META)
+@command("lcs", -3, "readonly", 1, 2, 1, group=S, since="7.0.0")
 def lcs_cmd(c, argv):
     db = c.db
     a = db.read(argv[1])

@@ -149,17 +149,20 @@ def _iter_src(v):
     return ((m, 1.0) for m in v.ordered())
 
 
-@command("zunionstore", -4, "write denyoom", 1, 1, 1, group=G, since="2.0.0", keys=lambda a: [1] + _numkeys(a, 2))
+@command("zunionstore", -4, "write denyoom", 1, 1, 1, group=G, since="2.0.0", keys=lambda a: [1] + _numkeys(a, 2),
+          modified=lambda a: [1])
 def zunionstore_cmd(c, argv):
     return _zsetop(c, argv, 2, "union", argv[1])
 
 
-@command("zinterstore", -4, "write denyoom", 1, 1, 1, group=G, since="2.0.0", keys=lambda a: [1] + _numkeys(a, 2))
+@command("zinterstore", -4, "write denyoom", 1, 1, 1, group=G, since="2.0.0", keys=lambda a: [1] + _numkeys(a, 2),
+          modified=lambda a: [1])
 def zinterstore_cmd(c, argv):
     return _zsetop(c, argv, 2, "inter", argv[1])
 
 
-@command("zdiffstore", -4, "write denyoom", 1, 1, 1, group=G, since="6.2.0", keys=lambda a: [1] + _numkeys(a, 2))
+@command("zdiffstore", -4, "write denyoom", 1, 1, 1, group=G, since="6.2.0", keys=lambda a: [1] + _numkeys(a, 2),
+          modified=lambda a: [1])
 def zdiffstore_cmd(c, argv):
     return _zsetop(c, argv, 2, "diff", argv[1])
 

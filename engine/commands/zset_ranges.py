@@ -226,7 +226,7 @@ def zrevrangebylex_cmd(c, argv):
 
 
 
-@command("zrangestore", -5, "write denyoom", 1, 2, 1, group=G, since="6.2.0")
+@command("zrangestore", -5, "write denyoom", 1, 2, 1, group=G, since="6.2.0", modified=lambda a: [1])
 def zrangestore_cmd(c, argv):
     items, _, hint = _zrange_generic(c, argv, 2, True, None, None)
     me, mv = _limits(c)

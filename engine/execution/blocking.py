@@ -141,10 +141,22 @@ class Blocking:
                         waiting.pop(pos)
                         continue
                     t0 = time.perf_counter_ns()
+                    trk = srv.tracking
+                    outer = trk.current is None
+                    if outer:
+                        trk.current = c  # server.current_client = receiver
                     try:
                         reply = st.serve(c, db, key)
                     except CommandError as exc:
                         reply = exc.reply
+                    if outer:
+                        trk.current = None
+                        if trk.pending:  # afterCommand(receiver): after its reply
+                            pushes = trk.take_pending(c)
+                            if reply is None:
+                                c.write(pushes)
+                            else:
+                                reply += pushes
                     if prop.ops:
                         prop.flush()
                     if reply is None:

@@ -102,7 +102,8 @@ class Client(asyncio.Protocol):
         self.fd = -1
         self.ctime = time.time()
         self.last_interaction = self.ctime
-        self.last_cmd: Any = None  # the last Command run
+        self.last_cmd: Any = None  # the last Command run, or the one running (CLIENT LIST's cmd=)
+        self.qbuf_read = 0  # query-buffer bytes after the last read, before parsing
         self.obuf_soft_since = 0  # obuf_soft_limit_reached_time (whole seconds)
         self.obuf_watch = False  # unsent output past obuf.REPLY_CHUNK: check the limits per write
         self.in_exec = False
@@ -119,6 +120,8 @@ class Client(asyncio.Protocol):
         self.held_bytes = 0
         # replication (engine.replication): a replica's state on a master, or the master link
         self.repl: Any = None
+        # client-side caching (engine.tracking.ClientTracking) while CLIENT TRACKING is on
+        self.tracking: Any = None
 
     # -- asyncio callbacks --------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -190,6 +193,7 @@ class Client(asyncio.Protocol):
         self.last_interaction = time.time()
         parser = self.parser
         parser.feed(data)
+        self.qbuf_read = parser.buffered_bytes
         if self.closing or self.blocked is not None:
             if parser.buffered_bytes > srv.config.client_query_buffer_limit:
                 self._query_buffer_exceeded()
@@ -404,6 +408,9 @@ class Client(asyncio.Protocol):
             f += "x"
         if self.blocked is not None:
             f += "b"
+        st = self.tracking
+        if st is not None:
+            f += "t" + "R" * st.broken + "B" * st.bcast
         if self.dirty_cas:
             f += "d"
         if self.close_after_reply:
@@ -415,19 +422,22 @@ class Client(asyncio.Protocol):
     def _user_name(self) -> str:
         return self.user.name.decode("utf-8", "surrogateescape") if self.user is not None else "(superuser)"
 
-    def info_line(self) -> str:
+    def info_line(self, caller: Client | None = None) -> str:
+        """catClientInfoString. The caller's ``qbuf`` is what its last read buffered, the
+        command being run included (Redis trims the query buffer only after the batch)."""
         now = time.time()
         name = self.name.decode("utf-8", "replace") if self.name else ""
-        qbuf = self.parser.buffered_bytes
+        qbuf = self.qbuf_read if caller is self else self.parser.buffered_bytes
         obl, oll, omem = obuf.buffer_counts(self)
         multi = len(self.multi) if self.multi is not None else -1
+        redir = self.tracking.redirect if self.tracking is not None else -1
         return (f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.fd} name={name} "
                 f"age={int(now - self.ctime)} idle={int(now - self.last_interaction)} "
                 f"flags={self.flags()} db={self.db.id} sub={len(self.sub_channels)} psub={len(self.sub_patterns)} "
                 f"ssub={len(self.sub_shard)} multi={multi} "
                 f"qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 "
                 f"obl={obl} oll={oll} omem={omem} tot-mem={qbuf + obuf.queued_bytes(self)} events=r "
-                f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user={self._user_name()} redir=-1 resp={self.resp}")
+                f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user={self._user_name()} redir={redir} resp={self.resp}")
 
 
 def run_denying_writes(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:

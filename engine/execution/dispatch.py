@@ -160,6 +160,8 @@ def _process(c: Client, argv: list[bytes]) -> bytes | None:
         if r is not None:
             _rejected(c, argv, r, cmd)
             return r
+    if srv.tracking.tracking_clients:  # tracking-table-max-keys, before MULTI queueing
+        srv.tracking.limit_used_slots(srv.config.tracking_table_max_keys)
     if srv.replication.guard:  # READONLY / MASTERDOWN / NOREPLICAS
         r = srv.replication.reject(c, cmd, argv)
         if r is not None:
@@ -277,9 +279,16 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     """
     srv = c.server
     live = not srv.keyspace.loading
-    if live and srv.monitors:
-        srv.feed_monitors(c, argv, cmd)
+    trk = srv.tracking
+    # client-side caching, once a client turned it on: the outermost call (not EXEC's queue,
+    # not a script's redis.call) is server.current_client
+    outer = trk.active and trk.current is None and not c.in_exec
+    if outer:
+        trk.current = c
+    if trk.tracking_clients and not c.script:
+        trk.cmd, trk.argv = cmd, argv  # caller->cmd: what a script's reads remember
     dirty_before = srv.dirty
+    c.last_cmd = cmd  # processCommand sets c->lastcmd before the command runs
     t0 = _perf()
     try:
         reply = cmd.proc(c, argv)  # type: ignore[misc]
@@ -317,12 +326,14 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
             c.error_counted = False
         else:
             srv.count_error(reply)
+    if live and srv.monitors:  # after the command, as call() does: MULTI, SET, EXEC in order
+        srv.feed_monitors(c, argv, cmd)
     prop = srv.propagator
     if srv.dirty > dirty_before:  # a decrease (SAVE resets it) is not a change
         if cmd.is_write:
             db = c.db
-            if db.watched or db.blocking:
-                srv.signal_keys(db, cmd.modified_keys(argv) if c.modified is None else c.modified)
+            if db.watched or db.blocking or trk.active:
+                srv.signal_keys(db, cmd.modified_keys(argv) if c.modified is None else c.modified, c)
             if srv.evictor is not None:
                 srv.memory.after_write(c, cmd, argv)
         if prop.targets and live:
@@ -338,6 +349,21 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         c.modified = None
     if prop.ops and not c.in_exec:
         prop.flush(cmd.name not in ARBITRARY_KEYS)
+    if outer:
+        if trk.tracking_clients and "readonly" in cmd.flags:
+            trk.after_read(c, cmd, argv)  # trackingRememberKeys
+        trk.current = None
+        st = c.tracking
+        if st is not None and st.caching and c.multi is None and cmd.name[:7] != "client|":
+            st.caching = False  # CLIENT CACHING covers the next command (resetClient)
+        if trk.pending:  # afterCommand: what the command invalidated for itself follows its reply
+            pushes = trk.take_pending(c)
+            if reply is None or c.reply_off or c.reply_skip:
+                c.write(pushes)  # a push: never silenced by CLIENT REPLY
+            else:
+                reply += pushes
+    elif trk.tracking_clients and "readonly" in cmd.flags:
+        trk.after_read(c, cmd, argv)
     return reply
 
 
@@ -371,7 +397,7 @@ def fast_path(c: Client) -> bool:
             and (user is None or user.unrestricted())
             and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
             and srv.busy_reply is None and not srv.pause.type and c.repl is None
-            and not c.reply_off and not c.reply_skip)
+            and not c.reply_off and not c.reply_skip and not srv.tracking.tracking_clients)
 
 
 def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:

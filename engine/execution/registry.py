@@ -22,8 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.execution.meta import CommandMeta
-from engine.execution.specs70 import ACL_CATEGORIES
+from engine.execution.meta import ACL_ORDER, COMMAND_FLAG_ORDER, CommandMeta, described
 
 Handler = Callable[[Any, list[bytes]], bytes]
 KeysFn = Callable[[list[bytes]], list[int]]
@@ -35,11 +34,6 @@ _GROUP_ACL = {
     "hyperloglog": "@hyperloglog", "geo": "@geo", "scripting": "@scripting",
 }
 
-
-# ACLCommandCategories, in acl.c's order
-_ACL_ORDER = ["@keyspace", "@read", "@write", "@set", "@sortedset", "@list", "@hash", "@string",
-              "@bitmap", "@hyperloglog", "@geo", "@stream", "@pubsub", "@admin", "@fast", "@slow",
-              "@blocking", "@dangerous", "@connection", "@transaction", "@scripting"]
 
 
 @dataclass(slots=True, eq=False)  # identity hash: used as a stats key
@@ -112,11 +106,10 @@ class Command:
     def acl_categories(self) -> list[str]:
         """COMMAND INFO's categories, which ACL rules (``+@read``) and ACL CAT use: Redis
         7.0's for the commands it has, else the ones the table's flags and group imply."""
+        if self.meta is not None and self.meta.arity:  # Redis's own entry
+            return self.meta.acl_categories()
         if self.meta is not None and self.meta.acl:
             return list(self.meta.acl)
-        known = ACL_CATEGORIES.get(self.name)
-        if known is not None:
-            return list(known)
         if self.subcommands:  # a container has no categories of its own (its table row: 0)
             return ["@slow"]
         cats = []
@@ -133,16 +126,26 @@ class Command:
         cats.append("@fast" if "fast" in f else "@slow")
         if "blocking" in f:
             cats.append("@blocking")
-        return sorted(cats, key=_ACL_ORDER.index)  # as COMMAND INFO lists them: acl.c's table order
+        return sorted(cats, key=ACL_ORDER.index)  # as COMMAND INFO lists them: acl.c's table order
 
     def info_flags(self) -> list[str]:
-        order = ["write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
-                 "loading", "stale", "skip_monitor", "skip_slowlog", "fast", "no_auth",
-                 "may_replicate", "no_mandatory_keys", "no_multi", "allow_busy"]
-        out = [f for f in order if f in self.flags]
-        if self.keys_fn is not None:
-            out.append("movablekeys")
-        return out
+        """addReplyFlagsForCommand: Redis's entry's flags (movablekeys from its key specs),
+        else the table's."""
+        if self.meta is not None and self.meta.arity:
+            flags = set(self.meta.flags)
+            if self.meta.legacy_range()[3]:
+                flags.add("movablekeys")
+        else:
+            flags = set(self.flags)
+            if self.keys_fn is not None:
+                flags.add("movablekeys")
+        return [f for f in COMMAND_FLAG_ORDER if f in flags]
+
+    def legacy_keys(self) -> tuple[int, int, int]:
+        """COMMAND INFO's first/last/step."""
+        if self.meta is not None and self.meta.arity:
+            return self.meta.legacy_range()[:3]
+        return self.first, self.last, self.step
 
 
 class CommandTable:
@@ -181,6 +184,7 @@ def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, l
           step: int, group: str, keys: KeysFn | None, since: str, summary: str,
           meta: CommandMeta | None = None, modified: KeysFn | None = None) -> Command:
     fl = frozenset(flags.split())
+    meta = described(name) or meta  # Redis 7.0's own entry first
     return Command(name=name, proc=proc, arity=arity, flags=fl, first=first, last=last, step=step,
                    group=group, keys_fn=keys, since=since, summary=summary, meta=meta,
                    modified_fn=modified,

@@ -112,6 +112,22 @@ class Database:
         self.hits += 1
         return v
 
+    def read_notouch(self, key: bytes, notify_miss: bool = True) -> Any:
+        """lookupKeyReadWithFlags(LOOKUP_NOTOUCH): hit/miss counted, access time and LFU
+        counter left alone (EXISTS, TYPE, TTL, OBJECT must not make a key look recently
+        used); OBJECT adds LOOKUP_NONOTIFY (``notify_miss`` False)."""
+        v = self.data.get(key)
+        if v is not None:
+            when = self.expires.get(key) if self.expires else None
+            if when is None or self.ks.lookup_ms() <= when:
+                self.hits += 1
+                return v
+            self.expire_key(key)
+        self.misses += 1
+        if notify_miss:
+            notify(self, NOTIFY_KEY_MISS, b"keymiss", key)
+        return None
+
     def peek(self, key: bytes) -> Any:
         """Like get() but without touching access metadata (OBJECT, TYPE-less reads)."""
         v = self.data.get(key)
@@ -203,11 +219,21 @@ class Database:
             ks.latency.add_if_needed("expire-del", (time.perf_counter_ns() - t0) // 1_000_000)
         ks.expired_keys += 1
         notify(self, NOTIFY_EXPIRED, b"expired", key)
-        if self.watched:
-            self.touch_watched(key)  # signalModifiedKey
+        self.signal_modified(key)
         p = self.ks.propagator
         if p is not None and p.targets:
             p.ops.append((self.id, [b"UNLINK" if self.ks.config.lazyfree_lazy_expire else b"DEL", key]))
+
+    def signal_modified(self, key: bytes, modifier: Any = None) -> None:
+        """signalModifiedKey, the one place a changed key is announced: its WATCHers will
+        fail their EXEC, the clients caching it (client-side caching, ``engine.tracking``)
+        are told. ``modifier`` is the client whose command changed it (None: expiry,
+        eviction)."""
+        if self.watched:
+            self.touch_watched(key)
+        invalidate = self.ks.invalidate
+        if invalidate is not None:
+            invalidate(key, modifier)
 
     # -- WATCH (multi.c) -------------------------------------------------------------
     def key_is_expired(self, key: bytes, expires: dict[bytes, int] | None = None) -> bool:
@@ -337,6 +363,9 @@ class Keyspace:
         self.latency: LatencyMonitor | None = None  # set by the server: expire/eviction samples
         # set by the server: PubSub.publish, where keyspace notifications go (engine.notify)
         self.publish: Callable[[bytes, bytes], int] | None = None
+        # set by engine.tracking once a client turns tracking on: Tracking.invalidate(key,
+        # modifier), what signal_modified tells of every changed key
+        self.invalidate: Callable[[bytes, Any], None] | None = None
         self.replica_ro = False  # a read-only replica: expired keys stay until the master's DEL
         # checkClientPauseTimeoutAndReturnIfPaused, set by the server: while True nothing is
         # expired or evicted (engine.execution.pause)

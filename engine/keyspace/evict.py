@@ -147,8 +147,7 @@ class Evictor:
         srv = self.server
         db.delete(key, lazy)
         srv.keyspace.evicted_keys += 1
-        if db.watched:
-            db.touch_watched(key)  # signalModifiedKey
+        db.signal_modified(key)
         notify(db, NOTIFY_EVICTED, b"evicted", key)
         prop = srv.propagator
         if prop.targets:

@@ -579,6 +579,16 @@ class MemoryAccount:
         command starts; replicas' buffers are not modelled yet."""
         return 0
 
+    def db_overheads(self) -> list[tuple[int, int, int]]:
+        """(db id, main table, expires table) bytes of each non-empty database: the
+        entries and bucket arrays getMemoryOverheadData counts as overhead."""
+        out = []
+        for db in self.server.keyspace.dbs:
+            n, e = len(db.data), len(db.expires)
+            if n:
+                out.append((db.id, n * ALLOCATED.entry + table_bytes(n), e * ALLOCATED.entry + table_bytes(e)))
+        return out
+
     def info_fields(self, lua: dict[str, int]) -> list[tuple[str, object]]:
         """The memory section of INFO (Redis 7.0's field order); ``lua`` holds the
         scripting figures (``used_memory_lua`` ...) the server gets from its scripting."""
@@ -588,10 +598,8 @@ class MemoryAccount:
         if used > self.peak:
             self.peak = used
         rss = rss_bytes()
-        overhead = STARTUP_BYTES + self.clients_bytes()
-        for db in srv.keyspace.dbs:
-            n, e = len(db.data), len(db.expires)
-            overhead += (n + e) * ALLOCATED.entry + table_bytes(n) + table_bytes(e)
+        overhead = STARTUP_BYTES + self.clients_bytes() + sum(
+            main + expires for _, main, expires in self.db_overheads())
         dataset = max(0, used - overhead)
         net = used - STARTUP_BYTES
         try:

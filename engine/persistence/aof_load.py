@@ -102,6 +102,7 @@ def debug_loadaof(aof: AofState) -> None:
         if db.data:
             srv.signal_all(db)
         db.clear()
+    srv.tracking.flushed()  # emptyData → signalFlushedDb
     try:
         d = AofDirectory.open(aof.dirpath, srv.config.appendfilename)
     except (AofError, OSError) as exc:

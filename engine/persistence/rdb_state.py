@@ -195,6 +195,7 @@ class RdbState:
                 if db.data:
                     srv.signal_all(db)
                 db.clear()
+            srv.tracking.flushed()  # emptyData → signalFlushedDb
         try:
             load_rdb_file(srv, self.path, drop_expired=srv.replication.masterhost is None, allow_dup=merge)
         except Exception as exc:  # noqa: BLE001 - any load failure is this one error reply

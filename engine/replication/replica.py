@@ -259,6 +259,7 @@ class MasterLink(Client):
             db.data = data
             db.expires = expires
             db.lru = lru
+        srv.tracking.flushed()  # swapMainDbWithTempDb / emptyData: every cached key is stale
         ks.load_clock = ks.lru_clock  # keys without a hint are as old as this sync
         self._load_functions()
         sync = self.stream.sync

@@ -23,7 +23,6 @@ import locale
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from collections import deque
@@ -33,6 +32,7 @@ from typing import Any
 
 import engine.commands  # noqa: F401  (registers every command family)
 from engine.acl import Acl, validate_user_line
+from engine.commands.migrate import MigrateSockets
 from engine.config import REDIS_VERSION, Config, config_from_argv
 from engine.errors import ConfigError, EngineError
 from engine.execution.blocking import Blocking
@@ -53,9 +53,10 @@ from engine.propagate import Propagator
 from engine.pubsub import PubSub
 from engine.replication.master import Replication
 from engine.scripting import Scripting
-from engine.server import info
+from engine.server import info, listeners
 from engine.server.busy import process_events_while_blocked
 from engine.server.shutdown import Shutdown
+from engine.tracking import Tracking
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,15 @@ class Server:
         self.acl = Acl(self)
         self.acl.set_default_password(config.requirepass)
         self._load_users()
+        # client-side caching (CLIENT TRACKING): BCAST messages leave once the loop pass is over
+        self.tracking = Tracking(self.clients, self.keyspace, self.call_soon)
         self.memory = MemoryAccount(self)  # used_memory (INFO, maxmemory)
         self.evictor: Evictor | None = None  # while maxmemory is set (engine.keyspace.evict)
         self.pre_command_oom_state = False  # performEvictions failed before the current command
         self.deny_write_reply: bytes | None = None  # MISCONF while a save or the AOF cannot be written
         self.busy_reply: bytes | None = None  # -BUSY while a script runs past busy-reply-threshold
         self.active_expire_enabled = True
+        self.pause_cron = False  # DEBUG PAUSE-CRON: serverCron skips its work
         self.script_disable_deny_script = False  # DEBUG SET-DISABLE-DENY-SCRIPTS (tests)
         # scripting; past busy-reply-threshold a script serves clients itself (engine.server.busy)
         self.scripting = Scripting(self, while_busy=process_events_while_blocked)
@@ -132,7 +136,11 @@ class Server:
         self.start_time = time.time()
         self.run_id = os.urandom(20).hex()
         self.listeners: list[asyncio.AbstractServer] = []
+        # the unixsocket listener: apart from the TCP ones, which CONFIG SET port/bind rebinds
+        self.unix_listener: asyncio.AbstractServer | None = None
         self.bound_ports: list[int] = []
+        self.listen_on: tuple[str, int] = (self.config.bind, self.config.port)  # what listeners serve
+        self.migrate = MigrateSockets()  # MIGRATE's cached connections to targets
         self.shutdown_requested: asyncio.Event | None = None
         self._cron_handle: asyncio.TimerHandle | None = None
         self.cronloops = 0
@@ -177,9 +185,21 @@ class Server:
             self.pubsub.client_gone(c)
         if c.repl is not None:
             self.replication.replica_gone(c)
+        if c.tracking is not None:
+            self.tracking.disable(c)
 
-    def feed_monitors(self, c: Client, argv: list[bytes], cmd: Any) -> None:
-        if "skip_monitor" in cmd.flags or (cmd.parent is not None and "skip_monitor" in cmd.parent.flags):
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` after the current event-loop pass (Redis's beforeSleep work)."""
+        if self.loop is not None:
+            self.loop.call_soon(fn)
+        else:
+            fn()
+
+    def feed_monitors(self, c: Client, argv: list[bytes], cmd: Any = None) -> None:
+        """replicationFeedMonitors; with ``cmd``, call()'s check: admin and skip_monitor
+        commands are not shown (EVAL, FCALL feed themselves before their script runs)."""
+        if cmd is not None and ("skip_monitor" in cmd.flags or "admin" in cmd.flags or (
+                cmd.parent is not None and "skip_monitor" in cmd.parent.flags)):
             return
         now = time.time()
         args = " ".join('"' + _repr_arg(a) + '"' for a in argv)
@@ -208,13 +228,12 @@ class Server:
         while len(self.slowlog) > maxlen:
             self.slowlog.pop()
 
-    def signal_keys(self, db: Database, keys: list[bytes]) -> None:
-        """After a write: invalidate WATCHes and wake clients blocked on these keys."""
-        watched = db.watched
+    def signal_keys(self, db: Database, keys: list[bytes], modifier: Client | None = None) -> None:
+        """After a write by ``modifier``'s command: signal the keys modified (WATCH,
+        client-side caching) and wake clients blocked on them."""
         blocking = db.blocking
         for k in keys:
-            if watched:
-                db.touch_watched(k)
+            db.signal_modified(k, modifier)
             if blocking and k in blocking:
                 self.ready_keys.append((db, k))
 
@@ -249,6 +268,8 @@ class Server:
 
     def config_changed(self, names: list[str]) -> None:
         """Apply CONFIG SET side effects."""
+        if "port" in names or "bind" in names:
+            listeners.rebind(self)
         self._update_thresholds()
         if "proto-max-bulk-len" in names:
             limits = parser_limits(self.config)
@@ -303,20 +324,8 @@ class Server:
         gc.set_threshold(50_000, 20, 20)
         cfg = self.config
         port = cfg.port
-        if port:
-            for addr, optional in _bind_addrs(cfg.bind):
-                try:
-                    srv = await loop.create_server(lambda: Client(self), addr, port,
-                                                   backlog=cfg.tcp_backlog, reuse_address=True,
-                                                   family=socket.AF_INET6 if ":" in addr else socket.AF_INET)
-                except OSError as exc:
-                    if optional:
-                        log.warning("Skipping optional bind address %s: %s", addr, exc.strerror)
-                        continue
-                    raise EngineError(f"Could not create server TCP listening socket {addr}:{port}: {exc.strerror}") from None
-                self.listeners.append(srv)
-                for s in srv.sockets:
-                    self.bound_ports.append(s.getsockname()[1])
+        self.listen_on = (cfg.bind, port)
+        await listeners.serve_sockets(self, listeners.open_sockets(cfg.bind, port, cfg.tcp_backlog))
         if cfg.unixsocket:
             await self._listen_unix(cfg.unixsocket, cfg.unixsocketperm)
         log.info("Ready to accept connections on port %s", self.bound_ports[:1] or port)
@@ -347,7 +356,7 @@ class Server:
                 os.chmod(path, mode)
         except (OSError, ValueError) as exc:
             raise EngineError(f"Failed opening Unix socket: {exc}") from None
-        self.listeners.append(srv)
+        self.unix_listener = srv
         log.info("The server is now ready to accept connections at %s", path)
 
     def close_now(self) -> None:
@@ -361,6 +370,8 @@ class Server:
         self.aof.close()
         for srv in self.listeners:
             srv.close()
+        if self.unix_listener is not None:
+            self.unix_listener.close()
         for c in list(self.clients.values()):
             c.close()
         if self.config.unixsocket:  # as closeListeningSockets
@@ -391,6 +402,8 @@ class Server:
 
     def server_cron(self) -> None:
         try:
+            if self.pause_cron:
+                return
             self.cronloops += 1
             self.shutdown.cron()
             if self.shutdown.done:
@@ -411,10 +424,13 @@ class Server:
             if self.cronloops % self.config.hz == 0:
                 self._client_timeouts()
             self.obuf.cron()
+            if self.tracking.tracking_clients:  # also when idle after CONFIG SET tracking-table-max-keys
+                self.tracking.limit_used_slots(self.config.tracking_table_max_keys)
             self.rdb.check_child()
             self.aof.cron()
             self.replication.cron()
             self.rdb.cron()
+            self.migrate.cron()
         except Exception:  # pragma: no cover - keep the server alive, but say so
             log.exception("serverCron failed")
         finally:
@@ -477,20 +493,6 @@ def _repr_arg(a: bytes) -> str:
         else:
             out.append("\\x%02x" % ch)
     return "".join(out)
-
-
-def _bind_addrs(bind: str) -> list[tuple[str, bool]]:
-    """``bind`` words → (address, optional); a leading "-" means "skip if unavailable"."""
-    out = []
-    for a in bind.split() or ["127.0.0.1"]:
-        optional = a.startswith("-")
-        a = a.lstrip("-")
-        if a == "*":
-            a = "0.0.0.0"
-        elif a == "::*":
-            a = "::"
-        out.append((a, optional))
-    return out
 
 
 def install_event_loop_policy() -> str:

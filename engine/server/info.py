@@ -41,6 +41,7 @@ def sections(srv: Server) -> dict[str, Callable[[], Fields]]:
         "cluster": lambda: [("cluster_enabled", 0)],
         "keyspace": lambda: keyspace_fields(srv),
         "commandstats": lambda: commandstats_fields(srv),
+        "latencystats": lambda: latencystats_fields(srv),
     }
 
 
@@ -71,7 +72,7 @@ def client_fields(srv: Server) -> Fields:
         ("connected_clients", len(srv.clients)), ("cluster_connections", 0),
         ("maxclients", srv.config.maxclients), ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", srv.obuf.recent_max()), ("blocked_clients", blocked),
-        ("tracking_clients", 0), ("clients_in_timeout_table", blocked),
+        ("tracking_clients", srv.tracking.tracking_clients), ("clients_in_timeout_table", blocked),
     ]
 
 
@@ -95,7 +96,10 @@ def stats_fields(srv: Server) -> Fields:
           [("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0)]),
         ("keyspace_hits", ks.hits), ("keyspace_misses", ks.misses),
         ("pubsub_channels", len(ps.channels)), ("pubsub_patterns", len(ps.patterns)),
-        ("latest_fork_usec", 0), ("total_forks", 0),
+        ("latest_fork_usec", 0), ("total_forks", 0), ("migrate_cached_sockets", len(srv.migrate)),
+        ("slave_expires_tracked_keys", 0), ("active_defrag_hits", 0), ("active_defrag_misses", 0),
+        ("active_defrag_key_hits", 0), ("active_defrag_key_misses", 0), ("total_active_defrag_time", 0),
+        ("current_active_defrag_time", 0), *srv.tracking.info_fields(),
         ("unexpected_error_replies", 0), ("total_error_replies", sum(srv.errorstats.values())),
         ("dump_payload_sanitizations", st.dump_payload_sanitizations), ("total_reads_processed", total),
         ("total_writes_processed", total),
@@ -124,6 +128,21 @@ def commandstats_fields(srv: Server) -> Fields:
         out.append((f"cmdstat_{cmd.name}", f"calls={calls},usec={usec},"
                                            f"usec_per_call={(usec / calls) if calls else 0:.2f},"
                                            f"rejected_calls={rejected},failed_calls={failed}"))
+    return out
+
+
+def latencystats_fields(srv: Server) -> Fields:
+    """genRedisInfoStringLatencyStats: each command's run-time percentiles (in µs, as
+    ``latency-tracking-info-percentiles`` lists them), while ``latency-tracking`` is on."""
+    if not srv.latency_tracking:
+        return []
+    pcts = [float(p) for p in str(srv.config.latency_tracking_info_percentiles).split()]
+    names = [f"p{p:f}".rstrip("0").rstrip(".") for p in pcts]  # "%f" + trimDoubleString
+    out: Fields = []
+    for cmd, h in srv.histograms.items():
+        if h.total:
+            out.append((f"latency_percentiles_usec_{cmd.name}",
+                        ",".join(f"{n}={h.percentile(p):.3f}" for n, p in zip(names, pcts))))
     return out
 
 

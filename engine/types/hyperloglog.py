@@ -23,6 +23,8 @@ import math
 import struct
 from collections.abc import Iterable
 
+from rdbtools._accel import c_module
+
 HLL_P = 14
 HLL_Q = 64 - HLL_P
 HLL_REGISTERS = 1 << HLL_P
@@ -40,6 +42,9 @@ HLL_SPARSE_ZERO_MAX_LEN = 64
 HLL_SPARSE_XZERO_MAX_LEN = 16384
 HLL_ALPHA_INF = 0.721347520444481703680  # 0.5 / ln(2)
 HLL_SEED = 0xADC83B19
+
+_SPEEDUPS = c_module("rdbtools._speedups")
+_c_sparse_set = getattr(_SPEEDUPS, "hll_sparse_set", None)
 
 _M64 = 0xFFFFFFFFFFFFFFFF
 _MURMUR_M = 0xC6A4A7935BD1E995
@@ -215,7 +220,17 @@ def sparse_to_dense(s: bytearray) -> bool:
 
 
 def sparse_set(s: bytearray, index: int, count: int, max_bytes: int) -> int:
-    """hllSparseSet: 1 updated (maybe promoted to dense), 0 unchanged, -1 corrupt."""
+    """hllSparseSet: 1 updated (maybe promoted to dense), 0 unchanged, -1 corrupt.
+    The C twin (rdbtools._speedups.hll_sparse_set) when built: the scan over a sparse
+    value of up to ``hll-sparse-max-bytes`` is per element, so PFADD's cost is here."""
+    if _c_sparse_set is not None:
+        r = _c_sparse_set(s, index, count, max_bytes)
+        return _promote(s, index, count) if r == 2 else r
+    return _sparse_set_py(s, index, count, max_bytes)
+
+
+def _sparse_set_py(s: bytearray, index: int, count: int, max_bytes: int) -> int:
+    """The reference hllSparseSet (the C twin must give the same bytes)."""
     if count > HLL_SPARSE_VAL_MAX_VALUE:
         return _promote(s, index, count)
     # Step 1: the opcode covering ``index``.

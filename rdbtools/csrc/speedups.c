@@ -179,6 +179,10 @@ static PyMethodDef methods[] = {
      "records_to_jsonl($module, records, fallback, /)\n--\n\n"
      "UTF-8 bytes of the JSONL lines of `records`, each followed by a newline;\n"
      "fallback(record) -> str gives the lines record_to_line leaves to Python."},
+    {"hll_sparse_set", (PyCFunction)(void (*)(void))hll_sparse_set, METH_FASTCALL,
+     "hll_sparse_set($module, s, index, count, max_bytes, /)\n--\n\n"
+     "engine.types.hyperloglog._sparse_set_py on the bytearray `s`, in place: 1 updated,\n"
+     "0 unchanged, -1 corrupt, 2 the value must be promoted to dense (left untouched)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -12,6 +12,7 @@
  *   scan_value.c  ... and the values it builds (rdbtools/values.py)
  *   jsontext.c    JSON text into a growing buffer ...
  *   jsonl.c       ... and records as JSONL lines (rdbtools/jsonl.py)
+ *   hll.c         the sparse HyperLogLog update (engine/types/hyperloglog.py)
  *
  * They are one extension, not several, because the scan calls the decoders, the
  * pairing, the LZF decoder and the digest set directly, per key: separate modules
@@ -434,5 +435,6 @@ PyObject *lzf_decompress(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *scan_keys(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *record_to_line(PyObject *, PyObject *);
 PyObject *records_to_jsonl(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *hll_sparse_set(PyObject *, PyObject *const *, Py_ssize_t);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */

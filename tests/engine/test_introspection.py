@@ -81,6 +81,24 @@ CASES: list[tuple[Any, ...]] = [
     ("COMMAND", "GETKEYS", "nosuch", "a", "b"), ("COMMAND", "GETKEYS", "ping", "a"),
     ("COMMAND", "GETKEYS", "get", "a", "b"), ("COMMAND", "GETKEYS", "config", "nosuch", "x"),
     ("COMMAND", "GETKEYS", "memory", "usage", "k"),
+    ("CLIENT", "KILL", "USER", "wrong_user"), ("CLIENT", "KILL", "USER", "default", "ID", "99999"),
+    ("MEMORY", "DOCTOR"), ("MEMORY", "PURGE"), ("MEMORY", "HELP"), ("MEMORY", "STATS", "x"),
+    ("MEMORY", "DOCTOR", "x"), ("MEMORY", "MALLOC-STATS", "x"), ("MEMORY", "NOSUCH"),
+    ("COMMAND", "GETKEYSANDFLAGS", "set", "k1", "v1"), ("COMMAND", "GETKEYSANDFLAGS", "set", "k", "v", "GET"),
+    ("COMMAND", "GETKEYSANDFLAGS", "mset", "k1", "v1", "k2", "v2"),
+    ("COMMAND", "GETKEYSANDFLAGS", "LMOVE", "k1", "k2", "left", "right"),
+    ("COMMAND", "GETKEYSANDFLAGS", "sort", "k1", "store", "k2"),
+    ("COMMAND", "GETKEYSANDFLAGS", "sort", "k1", "BY", "w*", "STORE", "a", "STORE", "b"),
+    ("COMMAND", "GETKEYSANDFLAGS", "eval", "return 1", "2", "a", "b"),
+    ("COMMAND", "GETKEYSANDFLAGS", "eval", "return 1", "x", "a"),
+    ("COMMAND", "GETKEYSANDFLAGS", "zunionstore", "d", "2", "a", "b", "WEIGHTS", "1", "2"),
+    ("COMMAND", "GETKEYSANDFLAGS", "xread", "COUNT", "1", "STREAMS", "a", "b", "0", "0"),
+    ("COMMAND", "GETKEYSANDFLAGS", "bitfield", "k", "GET", "u8", "0"),
+    ("COMMAND", "GETKEYSANDFLAGS", "bitfield", "k", "GET", "u8", "0", "INCRBY", "u8", "0", "1"),
+    ("COMMAND", "GETKEYSANDFLAGS", "georadius", "k", "1", "1", "1", "km", "STORE", "d"),
+    ("COMMAND", "GETKEYSANDFLAGS", "blmpop", "0", "2", "a", "b", "LEFT"),
+    ("COMMAND", "GETKEYSANDFLAGS", "ping"), ("COMMAND", "GETKEYSANDFLAGS", "get"),
+    ("COMMAND", "INFO", "set", "get", "mset", "lmove", "sort", "georadius", "xread", "eval"),
 ]
 
 
@@ -101,3 +119,41 @@ def test_command_list_by_aclcat_like_redis(cat: str, pair: tuple[redis.Redis, re
     real = set(_raw(b, "COMMAND", "LIST", "FILTERBY", "aclcat", cat))
     served = set(_raw(a, "COMMAND", "LIST"))
     assert ours == real & served
+
+
+def test_no_touch_lookups_like_redis(pair: tuple[redis.Redis, redis.Redis]) -> None:
+    """EXISTS, TYPE and the TTL family look keys up without touching them
+    (LOOKUP_NOTOUCH: the LFU counter stays at 5) but count hits and misses."""
+    got = []
+    for c in pair:
+        c.config_set("maxmemory-policy", "allkeys-lfu")
+        try:
+            c.config_resetstat()
+            out = [_raw(c, "SET", "k", "v")]
+            for cmd in ("EXISTS", "TYPE", "TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"):
+                out += [_raw(c, cmd, "k"), _raw(c, cmd, "nokey")]
+            out.append(_raw(c, "OBJECT", "FREQ", "k"))
+            stats = _raw(c, "INFO", "stats")
+            out += [ln for ln in stats.split(b"\r\n") if ln.startswith(b"keyspace_")]
+        finally:
+            c.config_set("maxmemory-policy", "noeviction")
+        got.append(out)
+    assert got[0] == got[1]
+
+
+def test_memory_stats_shape_like_redis(pair: tuple[redis.Redis, redis.Redis]) -> None:
+    """MEMORY STATS: Redis's fields in its order and reply types (the figures are the
+    memory model's: total.allocated is INFO's used_memory, keys.count the keys)."""
+    shapes = []
+    for c in pair:
+        c.set("k", "v")
+        c.set("e", "v", ex=100)
+        stats = _raw(c, "MEMORY", "STATS")
+        if isinstance(stats, list):
+            stats = dict(zip(stats[::2], stats[1::2], strict=True))
+        shapes.append([(k, type(v).__name__) for k, v in stats.items()])
+        assert stats[b"keys.count"] == 2
+        if c is pair[0]:  # the model's figures agree with INFO (Redis's move between calls)
+            used = [ln for ln in _raw(c, "INFO", "memory").split(b"\r\n") if ln.startswith(b"used_memory:")]
+            assert used == [b"used_memory:%d" % stats[b"total.allocated"]]
+    assert shapes[0] == shapes[1]

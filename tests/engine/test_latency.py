@@ -169,3 +169,36 @@ def test_latency_like_redis(name: str, protocol: int, ours: ServerProc, real: Se
 def test_latency_events_like_redis(name: str, ours: ServerProc, real: ServerProc) -> None:
     """Timed scenarios, RESP2 only (RESP3 gives the same arrays)."""
     _compare(TIMED[name], ours, real, 2)
+
+
+def _info_shape(srv: ServerProc) -> list[object]:
+    """INFO latencystats with the figures masked, and the section order of INFO ALL."""
+    import re
+
+    c = srv.client()
+    c.response_callbacks.pop("INFO", None)  # the text, not redis-py's dict
+    out: list[object] = []
+    c.config_set("latency-tracking", "yes")
+    c.config_resetstat()
+    c.set("a", "b")
+    c.get("a")
+    c.config_get("maxmemory")
+    text = c.execute_command("INFO", "latencystats")
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    out.append(sorted(re.sub(r"=[0-9.]+", "=X", line) for line in text.splitlines() if line))
+    c.config_set("latency-tracking-info-percentiles", "0 50.5 100")
+    text = c.execute_command("INFO", "latencystats")
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    out.append(sorted(re.sub(r"=[0-9.]+", "=X", line) for line in text.splitlines() if line))
+    c.config_set("latency-tracking-info-percentiles", "50 99 99.9")
+    for arg in ("all", "everything", "default"):
+        text = c.execute_command("INFO", arg)
+        text = text.decode() if isinstance(text, bytes) else str(text)
+        out.append([line for line in text.splitlines() if line.startswith("#")])
+    return out
+
+
+def test_info_latencystats_like_redis(ours: ServerProc, real: ServerProc) -> None:
+    a, b = _info_shape(ours), _info_shape(real)
+    assert any("latency_percentiles_usec_set:p50=X" in x for x in b[0])
+    assert a == b

@@ -373,3 +373,37 @@ def test_rdb_transfer_does_not_count_against_the_replica_limit(srv: ServerProc) 
     assert cid in client_ids(r)
     rep.close()
     r.close()
+
+
+def test_config_rewrite_formats_as_redis(tmp_path: Path) -> None:
+    """CONFIG REWRITE writes each kind of option as rewriteConfig does: string options
+    quoted (sdscatrepr), memory sizes in kb/mb/gb, ``save`` a line per pair, a line at its
+    default kept where the file had one; the lines are compared as sets (Redis appends
+    new ones in its config dict's order)."""
+    got = []
+    for name in ("ours", "real"):
+        d = tmp_path / name
+        d.mkdir()
+        port = free_port()
+        conf = d / "redis.conf"
+        conf.write_text(f"port {port}\nhz 10\nmaxmemory 100mb\nlogfile \"\"\n")
+        if name == "real":
+            srv = ServerProc([require_server("7.0"), str(conf)], port, d)
+        else:
+            srv = ServerProc([*OURS, str(conf)], port, d, ours_env())
+        try:
+            c = srv.client()
+            for k, v in (("notify-keyspace-events", "KEA"), ("maxmemory", "3000000"), ("hz", "10"),
+                         ("hll-sparse-max-bytes", "4096"), ("masteruser", "a user"),
+                         ("latency-tracking-info-percentiles", "50 99.9"), ("save", "100 10 20 30"),
+                         ("oom-score-adj-values", "0 200 801"), ("maxmemory-policy", "allkeys-lru")):
+                c.config_set(k, v)
+            c.config_rewrite()
+            lines = {ln for ln in conf.read_text().splitlines()
+                     if ln and not ln.startswith(("#", "port ", "dir ", "user "))}
+            got.append(lines)
+            c.close()
+        finally:
+            srv.stop()
+    assert 'notify-keyspace-events "AKE"' in got[1]
+    assert got[0] == got[1]
