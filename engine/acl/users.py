@@ -256,8 +256,9 @@ class Acl:
             return False
         return True
 
-    def load_file(self, path: str) -> str | None:
-        """ACLLoadFromFile: every line or nothing; the errors found, None when loaded."""
+    def load_file(self, path: str, current: Any = None) -> str | None:
+        """ACLLoadFromFile: every line or nothing; the errors found, None when loaded. The
+        clients of the old users are disconnected, *current* (ACL LOAD's) after its reply."""
         try:
             with open(self._in_dir(path), "rb") as f:
                 data = f.read()
@@ -308,7 +309,7 @@ class Acl:
         self.users = users
         for name_, u in old.items():
             if name_ != b"default":
-                self._kill_clients(u, None)
+                self._kill_clients(u, current)
         return None
 
     def load_configured(self) -> None:

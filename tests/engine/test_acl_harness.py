@@ -103,3 +103,29 @@ def test_relative_aclfile_is_in_dir(tmp_path: Path) -> None:
         outs.append(out)
     assert outs[0] == outs[1]
     assert not list(elsewhere.iterdir())
+
+
+def _gone(c: Conn, *argv: str) -> bytes:
+    """The reply, or <closed> for a connection closed (or reset) by the server."""
+    try:
+        return c(*argv)
+    except ConnectionResetError:
+        return b"<closed>"
+
+
+def test_acl_load_by_a_reloaded_user_gets_its_reply(tmp_path: Path) -> None:
+    """ACL LOAD frees every user and disconnects their clients; the client that sent it
+    gets its +OK first (CLIENT_CLOSE_AFTER_COMMAND), the others are closed at once."""
+    outs = []
+    for start in (start_ours, start_real):
+        d = tmp_path / start.__name__
+        d.mkdir()
+        (d / "users.acl").write_text("user default on nopass ~* &* +@all\n")
+        srv = start(d, "--aclfile", str(d / "users.acl"))
+        c1, c2, c3 = Conn(srv.port), Conn(srv.port), Conn(srv.port)
+        out = [c1("ACL", "SETUSER", "bob", "on", ">pw", "+@all", "~*"), c1("ACL", "SAVE"),
+               c2("AUTH", "bob", "pw"), c3("AUTH", "bob", "pw"),
+               c2("ACL", "LOAD"), _gone(c2, "PING"), _gone(c3, "PING"), c1("ACL", "WHOAMI")]
+        srv.stop()
+        outs.append(out)
+    assert outs[0] == outs[1]
