@@ -148,8 +148,11 @@ class MasterLink(Client):
         try:
             send, events = self.stream.feed(data)
         except ReplicationError as exc:
-            log.warning("Replication with master %s:%s failed: %s", self.replication.masterhost,
-                        self.replication.masterport, exc)
+            if exc.step == "auth":  # Redis's words (syncWithMaster), which its tests look for
+                log.warning("Unable to AUTH to MASTER: %s", exc)
+            else:
+                log.warning("Replication with master %s:%s failed: %s", self.replication.masterhost,
+                            self.replication.masterport, exc)
             self.close(abort=True)
             return
         if send and self.transport is not None:

@@ -129,3 +129,37 @@ def test_acl_load_by_a_reloaded_user_gets_its_reply(tmp_path: Path) -> None:
         srv.stop()
         outs.append(out)
     assert outs[0] == outs[1]
+
+
+def _info_field(c: Conn, field: bytes) -> bytes:
+    for line in c("INFO", "replication").split(b"\r\n"):
+        if line.startswith(field + b":"):
+            return line.split(b":", 1)[1]
+    return b""
+
+
+def test_masterauth_binary_password(tmp_path: Path) -> None:
+    """auth.tcl's MASTERAUTH test: a master's requirepass with a NUL byte; a replica with
+    the wrong masterauth logs "Unable to AUTH to MASTER" and stays down, the right one
+    (NUL and all) gets the link up."""
+    for start in (start_ours, start_real):
+        d = tmp_path / start.__name__
+        (d / "m").mkdir(parents=True)
+        (d / "r").mkdir()
+        master = start(d / "m")
+        replica = start(d / "r", "--loglevel", "notice")
+        m, r = Conn(master.port), Conn(replica.port)
+        assert m("CONFIG", "SET", "requirepass", b"abc\x00def") == b"+OK\r\n"
+        r("REPLICAOF", "127.0.0.1", str(master.port))
+        r("CONFIG", "SET", "masterauth", "abc")
+        deadline = time.monotonic() + 10
+        while "Unable to AUTH to MASTER" not in replica.log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, (start.__name__, replica.log.read_text())
+            time.sleep(0.05)
+        assert _info_field(r, b"master_link_status") == b"down"
+        r("CONFIG", "SET", "masterauth", b"abc\x00def")
+        while _info_field(r, b"master_link_status") != b"up":
+            assert time.monotonic() < deadline + 10, start.__name__
+            time.sleep(0.05)
+        replica.stop()
+        master.stop()
