@@ -163,3 +163,26 @@ def test_masterauth_binary_password(tmp_path: Path) -> None:
             time.sleep(0.05)
         replica.stop()
         master.stop()
+
+
+def test_migrate_keys_skip_auth_arguments(tmp_path: Path) -> None:
+    """migrateGetKeys steps over AUTH's password and AUTH2's user and password looking for
+    KEYS (acl-v2's "odd commands" test), and finds no key when KEYS follows a key."""
+    outs = []
+    cases = [["", "0", "5000", "AUTH", "KEYS", "KEYS", "rw"], ["", "0", "5000", "AUTH", "KEYS", "KEYS", "read"],
+             ["", "0", "5000", "AUTH2", "KEYS", "123", "KEYS", "write"],
+             ["", "0", "5000", "AUTH2", "USER", "KEYS", "KEYS", "rw"], ["", "0", "5000", "KEYS", "read"],
+             ["k", "0", "5000", "KEYS", "a"], ["k", "0", "5000", "COPY", "REPLACE"], ["read", "0", "5"]]
+    for start in (start_ours, start_real):
+        d = tmp_path / start.__name__
+        d.mkdir()
+        srv = start(d)
+        c = Conn(srv.port)
+        out = [c("ACL", "SETUSER", "command-test", "+@all", "%R~read*", "%W~write*", "%RW~rw*")]
+        for case in cases:
+            out.append(c("ACL", "DRYRUN", "command-test", "MIGRATE", "h", "1", *case))
+            out.append(c("COMMAND", "GETKEYSANDFLAGS", "MIGRATE", "h", "1", *case))
+        c.close()
+        srv.stop()
+        outs.append(out)
+    assert outs[0] == outs[1]
