@@ -325,7 +325,12 @@ class Server:
         cfg = self.config
         port = cfg.port
         self.listen_on = (cfg.bind, port)
-        await listeners.serve_sockets(self, listeners.open_sockets(cfg.bind, port, cfg.tcp_backlog))
+        try:
+            socks = listeners.open_sockets(cfg.bind, port, cfg.tcp_backlog)
+        except listeners.ListenError as exc:  # initServer's words, which Redis's suite matches
+            log.warning("%s", exc)
+            raise EngineError(f"Failed listening on port {port} (TCP), aborting.") from None
+        await listeners.serve_sockets(self, socks)
         if cfg.unixsocket:
             await self._listen_unix(cfg.unixsocket, cfg.unixsocketperm)
         log.info("Ready to accept connections on port %s", self.bound_ports[:1] or port)

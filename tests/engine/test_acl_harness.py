@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -186,3 +187,18 @@ def test_migrate_keys_skip_auth_arguments(tmp_path: Path) -> None:
         srv.stop()
         outs.append(out)
     assert outs[0] == outs[1]
+
+
+def test_busy_port_is_reported_as_the_harness_expects(tmp_path: Path) -> None:
+    """The harness retries another port when the log says "Failed listening on port"
+    (wait_server_started); both servers exit with that line when the port is taken."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        for argv_of, env in ((ours_argv, ours_env()), (real_argv, None)):
+            argv = argv_of(port, tmp_path, "--loglevel", "notice")
+            p = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+            assert p.returncode == 1
+            assert f"Failed listening on port {port} (TCP), aborting.".encode() in p.stdout, p.stdout
