@@ -147,7 +147,7 @@ def test_masterauth_binary_password(tmp_path: Path) -> None:
         d = tmp_path / start.__name__
         (d / "m").mkdir(parents=True)
         (d / "r").mkdir()
-        master = start(d / "m")
+        master = start(d / "m", "--repl-diskless-sync-delay", "0")
         replica = start(d / "r", "--loglevel", "notice")
         m, r = Conn(master.port), Conn(replica.port)
         assert m("CONFIG", "SET", "requirepass", b"abc\x00def") == b"+OK\r\n"
