@@ -183,6 +183,8 @@ def run_unit(src: Path, kind: str, unit: str, tags: list[str], timeout: float,
             result["exception"] = text[:300]
     if not alive:
         result["exception"] = (result["exception"] or "") + " [server died]"
+    if harness:  # the copied suite (its servers' logs went with its own cleanup)
+        shutil.rmtree(cwd, ignore_errors=True)
     (work / "suite.out").write_bytes(out)
     result["log"] = str(work)
     return result
