@@ -202,3 +202,23 @@ def test_busy_port_is_reported_as_the_harness_expects(tmp_path: Path) -> None:
                                stdin=subprocess.DEVNULL)
             assert p.returncode == 1
             assert f"Failed listening on port {port} (TCP), aborting.".encode() in p.stdout, p.stdout
+
+
+def test_unixsocket_served_while_a_script_is_busy(tmp_path: Path) -> None:
+    """A busy script does not stop the unixsocket listener: a client connecting there gets
+    -BUSY and can SCRIPT KILL (processEventsWhileBlocked accepts on every listener)."""
+    outs = []
+    for start in (start_ours, start_real):
+        d = tmp_path / start.__name__
+        d.mkdir()
+        sock = d / "socket"
+        srv = start(d, "--unixsocket", str(sock), "--busy-reply-threshold", "100")
+        busy = Conn(srv.port)
+        busy.s.sendall(encode_command([b"EVAL", b"while true do end", b"0"]))
+        time.sleep(0.5)
+        out = [_unix_call(sock, "PING"), _unix_call(sock, "SCRIPT", "KILL")]
+        out.append(busy.s.recv(65536))
+        out.append(busy("PING"))
+        srv.stop()
+        outs.append(out)
+    assert outs[0] == outs[1]
