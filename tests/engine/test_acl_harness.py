@@ -9,12 +9,27 @@ import re
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from aof.replies import encode_command
 from tests.engine.conftest import ServerProc, free_port, start_ours, start_real
 from tests.engine.test_acl import Conn
+from tests.support import servers
 from tests.support.servers import ours_argv, ours_env, real_argv
+
+
+@pytest.fixture(autouse=True)
+def _kill_leftovers() -> Iterator[None]:
+    """The servers a test started are killed when it ends, passed or failed."""
+    before = {id(s) for s in servers._STARTED}
+    yield
+    for s in list(servers._STARTED):
+        if id(s) not in before:
+            s.stop(kill=True)
+
 
 # the directives of the suite's tests/assets/default.conf that are not already in every
 # test server's command line
