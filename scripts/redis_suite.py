@@ -12,6 +12,7 @@ Usage::
     python scripts/redis_suite.py --src ~/src/redis-7.0.15            # both servers, every unit
     python scripts/redis_suite.py --src DIR --server ours --unit type/string --unit scripting
     python scripts/redis_suite.py --src DIR --allow debug,pfdebug,save,repl --details
+    python scripts/redis_suite.py --src DIR --harness --unit acl --unit acl-v2 --unit auth
 
 Units run with ``--durable``, so a test that raises (an unknown command, say) counts
 as failed and the unit goes on. ``--src`` is a Redis 7.0.15 source tree (only ``tests/`` and ``runtest`` are used;
@@ -27,7 +28,7 @@ scratch directory next to a ``src/`` whose ``redis-server`` is a wrapper that ex
 server (``python -m engine``) or real ``redis-server``, and whose other tools
 (``redis-cli``, ``redis-benchmark``, ``redis-check-aof``, ``redis-check-rdb``) are the
 installed ones. The harness then starts, configures and kills servers as it does for a
-Redis build; no tag is denied by default.
+Redis build; no tag is denied (``--allow`` does not apply).
 
 A developer tool (a full run takes tens of minutes), not part of ``.ci/run``.
 """
