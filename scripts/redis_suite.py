@@ -128,6 +128,25 @@ def harness_tree(src: Path, kind: str, work: Path) -> Path:
     return root
 
 
+def run_tcl(cmd: list[str], cwd: Path, timeout: float, result: dict) -> bytes:
+    """Run the harness in a session of its own, so the servers it spawns die with it."""
+    tcl = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env=dict(os.environ, TERM="dumb"), start_new_session=True)
+    out = b""
+    try:
+        out, _ = tcl.communicate(timeout=timeout + 30)
+    except subprocess.TimeoutExpired:
+        result["timeout"] = True
+    finally:
+        try:
+            os.killpg(tcl.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if result["timeout"]:
+            out, _ = tcl.communicate()
+    return out
+
+
 def run_unit(src: Path, kind: str, unit: str, tags: list[str], timeout: float,
              harness: bool = False) -> dict:
     """One unit against a fresh server; returns {'passed': [...], 'failed': [...], ...}.
@@ -153,21 +172,14 @@ def run_unit(src: Path, kind: str, unit: str, tags: list[str], timeout: float,
             result["exception"] = str(exc)
             return result
         cmd += ["--host", "127.0.0.1", "--port", str(port)]
-    out = b""
-    # its own session, so the servers the harness spawns can be killed with it
-    tcl = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           env=dict(os.environ, TERM="dumb"), start_new_session=True)
     try:
-        out, _ = tcl.communicate(timeout=timeout + 30)
-    except subprocess.TimeoutExpired:
-        result["timeout"] = True
+        for _attempt in range(3):
+            out = run_tcl(cmd, cwd, timeout, result)
+            # another run took the harness's own port (its range is random): try another
+            if b"couldn't open socket: address already in use" not in out[:2000]:
+                break
+            cmd[cmd.index("--baseport") + 1] = str(random.randrange(22000, 30000, 64))
     finally:
-        try:
-            os.killpg(tcl.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if result["timeout"]:
-            out, _ = tcl.communicate()
         alive = proc is None or proc.poll() is None
         if proc is not None:
             stop_server(proc)
