@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run Redis's own TCL unit tests in external mode against our server and real Redis.
+"""Run Redis's own TCL unit tests against our server and real Redis.
 
 The acceptance bar for ``rdbkit server``: the unit tests of Redis 7.0.15
 (``tests/unit/*.tcl``, ``tests/unit/type/*.tcl``), their bodies untouched, run by
@@ -12,6 +12,7 @@ Usage::
     python scripts/redis_suite.py --src ~/src/redis-7.0.15            # both servers, every unit
     python scripts/redis_suite.py --src DIR --server ours --unit type/string --unit scripting
     python scripts/redis_suite.py --src DIR --allow debug,pfdebug,save,repl --details
+    python scripts/redis_suite.py --src DIR --harness --unit acl --unit acl-v2 --unit auth
 
 Units run with ``--durable``, so a test that raises (an unknown command, say) counts
 as failed and the unit goes on. ``--src`` is a Redis 7.0.15 source tree (only ``tests/`` and ``runtest`` are used;
@@ -19,6 +20,15 @@ nothing is built). ``--allow`` lifts the ``needs:*`` tags external mode denies b
 default (``-slow -needs:debug -needs:pfdebug -needs:repl -needs:save``). With
 ``--json FILE`` the per-test results are written out for later comparison.
 ``--details`` lists the tests that pass on real Redis and fail on ours.
+
+Units tagged ``external:skip`` (``acl``, ``acl-v2``, ``auth`` ...) start servers of
+their own with chosen configurations, so external mode cannot run them. ``--harness``
+runs each unit in the suite's own mode instead: a copy of the source's ``tests/`` in a
+scratch directory next to a ``src/`` whose ``redis-server`` is a wrapper that execs our
+server (``python -m engine``) or real ``redis-server``, and whose other tools
+(``redis-cli``, ``redis-benchmark``, ``redis-check-aof``, ``redis-check-rdb``) are the
+installed ones. The harness then starts, configures and kills servers as it does for a
+Redis build; no tag is denied (``--allow`` does not apply).
 
 A developer tool (a full run takes tens of minutes), not part of ``.ci/run``.
 """
@@ -92,32 +102,87 @@ def stop_server(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def run_unit(src: Path, kind: str, unit: str, tags: list[str], timeout: float) -> dict:
-    """One unit against a fresh server; returns {'passed': [...], 'failed': [...], ...}."""
+def harness_tree(src: Path, kind: str, work: Path) -> Path:
+    """A scratch copy of the suite where ``src/redis-server`` runs *kind*; returns its root.
+
+    The harness spawns ``src/redis-server CONFIG [args]`` through ``/usr/bin/env`` and
+    waits for `` PID: <pid>`` in its stdout, so the wrapper must ``exec`` (same pid).
+    Config and data paths are relative to the harness's cwd, which the server keeps."""
+    root = work / "redis"
+    shutil.copytree(src / "tests", root / "tests", ignore=shutil.ignore_patterns("tmp"))
+    (root / "tests" / "tmp").mkdir()
+    bin_dir = root / "src"
+    bin_dir.mkdir()
+    if kind == "ours":
+        path = str(ROOT) + "${PYTHONPATH:+:$PYTHONPATH}"
+        body = f'PYTHONPATH="{path}" exec "{sys.executable}" -m engine "$@"\n'
+    else:
+        body = f'exec "{shutil.which("redis-server") or "/usr/bin/redis-server"}" "$@"\n'
+    wrapper = bin_dir / "redis-server"
+    wrapper.write_text("#!/bin/sh\n" + body)
+    wrapper.chmod(0o755)
+    for tool in ("redis-cli", "redis-benchmark", "redis-check-aof", "redis-check-rdb"):
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    return root
+
+
+def run_tcl(cmd: list[str], cwd: Path, timeout: float, result: dict) -> bytes:
+    """Run the harness in a session of its own, so the servers it spawns die with it."""
+    tcl = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env=dict(os.environ, TERM="dumb"), start_new_session=True)
+    out = b""
+    try:
+        out, _ = tcl.communicate(timeout=timeout + 30)
+    except subprocess.TimeoutExpired:
+        result["timeout"] = True
+    finally:
+        try:
+            os.killpg(tcl.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if result["timeout"]:
+            out, _ = tcl.communicate()
+    return out
+
+
+def run_unit(src: Path, kind: str, unit: str, tags: list[str], timeout: float,
+             harness: bool = False) -> dict:
+    """One unit against a fresh server; returns {'passed': [...], 'failed': [...], ...}.
+
+    With *harness* the suite starts its own servers from a scratch tree (harness_tree)."""
     work = Path(tempfile.mkdtemp(prefix=f"suite-{kind}-"))
     result: dict = {"passed": [], "failed": [], "exception": None, "timeout": False}
-    try:
-        proc, port = start_server(kind, work)
-    except RuntimeError as exc:
-        result["exception"] = str(exc)
-        return result
-    cmd = ["tclsh", "tests/test_helper.tcl", "--host", "127.0.0.1", "--port", str(port),
-           "--single", unit, "--clients", "1", "--timeout", str(int(timeout)), "--durable",
-           "--tags", " ".join(tags),
+    proc = None
+    cwd = src
+    cmd = ["tclsh", "tests/test_helper.tcl", "--single", unit, "--clients", "1",
+           "--timeout", str(int(timeout)), "--durable",
            # the harness listens on a port below --baseport: a random range per run, so
            # runs side by side (several units, several checkouts) do not collide
            "--baseport", str(random.randrange(22000, 30000, 64)), "--portcount", "64"]
-    out = b""
+    if tags:
+        cmd += ["--tags", " ".join(tags)]
+    if harness:
+        cwd = harness_tree(src, kind, work)
+    else:
+        try:
+            proc, port = start_server(kind, work)
+        except RuntimeError as exc:
+            result["exception"] = str(exc)
+            return result
+        cmd += ["--host", "127.0.0.1", "--port", str(port)]
     try:
-        p = subprocess.run(cmd, cwd=src, capture_output=True, timeout=timeout + 30,
-                           env=dict(os.environ, TERM="dumb"))
-        out = p.stdout + p.stderr
-    except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or b"") + (exc.stderr or b"")
-        result["timeout"] = True
+        for _attempt in range(3):
+            out = run_tcl(cmd, cwd, timeout, result)
+            # another run took the harness's own port (its range is random): try another
+            if b"couldn't open socket: address already in use" not in out[:2000]:
+                break
+            cmd[cmd.index("--baseport") + 1] = str(random.randrange(22000, 30000, 64))
     finally:
-        alive = proc.poll() is None
-        stop_server(proc)
+        alive = proc is None or proc.poll() is None
+        if proc is not None:
+            stop_server(proc)
     for raw in ANSI.sub(b"", out).decode("utf-8", "replace").splitlines():
         m = LINE.match(raw.strip())
         if not m:
@@ -131,6 +196,8 @@ def run_unit(src: Path, kind: str, unit: str, tags: list[str], timeout: float) -
             result["exception"] = text[:300]
     if not alive:
         result["exception"] = (result["exception"] or "") + " [server died]"
+    if harness:  # the copied suite (its servers' logs went with its own cleanup)
+        shutil.rmtree(cwd, ignore_errors=True)
     (work / "suite.out").write_bytes(out)
     result["log"] = str(work)
     return result
@@ -146,20 +213,22 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=600, help="seconds per unit")
     ap.add_argument("--json", type=Path, help="write per-test results here")
     ap.add_argument("--details", action="store_true", help="list tests passing on real, failing on ours")
+    ap.add_argument("--harness", action="store_true",
+                    help="let the suite start its own servers (runs external:skip units)")
     args = ap.parse_args()
     if args.src is None or not (args.src / "tests" / "test_helper.tcl").exists():
         ap.error("--src must point at a Redis 7.0.15 source tree (with tests/test_helper.tcl)")
     if shutil.which("tclsh") is None:
         ap.error("tclsh is needed (apt-get install -y tcl)")
     allowed = {f"needs:{t.strip()}" for t in args.allow.split(",") if t.strip()}
-    tags = [f"-{t}" for t in DEFAULT_DENY if t not in allowed]
+    tags = [] if args.harness else [f"-{t}" for t in DEFAULT_DENY if t not in allowed]
     units = [u if u.startswith("unit/") else f"unit/{u}" for u in (args.unit or units_of(args.src))]
     kinds = ["real", "ours"] if args.server == "both" else [args.server]
     results: dict[str, dict[str, dict]] = {k: {} for k in kinds}
     print(f"{'unit':32}" + "".join(f"{k:>16}" for k in kinds) + ("   lost" if len(kinds) == 2 else ""))
     for unit in units:
         for k in kinds:
-            results[k][unit] = run_unit(args.src, k, unit, tags, args.timeout)
+            results[k][unit] = run_unit(args.src, k, unit, tags, args.timeout, args.harness)
         row = f"{unit[5:]:32}"
         for k in kinds:
             r = results[k][unit]

@@ -234,9 +234,14 @@ class Acl:
         self.add_log(c, reason, context, obj)
 
     # -- files ------------------------------------------------------------------------
+    def _in_dir(self, path: str) -> str:
+        """Redis runs in ``dir`` (its chdir), so a relative ACL file path names a file there."""
+        return os.path.join(self.server.config.dir, path)
+
     def save_file(self, path: str) -> bool:
         """ACLSaveToFile: a temp file renamed over the ACL file."""
         text = "".join(f"user {_s(u.name)} {u.describe()}\n" for u in self.sorted_users())
+        path = self._in_dir(path)
         tmp = f"{path}.tmp-{os.getpid()}-{int(time.time() * 1000)}"
         try:
             with open(tmp, "wb") as f:
@@ -251,10 +256,11 @@ class Acl:
             return False
         return True
 
-    def load_file(self, path: str) -> str | None:
-        """ACLLoadFromFile: every line or nothing; the errors found, None when loaded."""
+    def load_file(self, path: str, current: Any = None) -> str | None:
+        """ACLLoadFromFile: every line or nothing; the errors found, None when loaded. The
+        clients of the old users are disconnected, *current* (ACL LOAD's) after its reply."""
         try:
-            with open(path, "rb") as f:
+            with open(self._in_dir(path), "rb") as f:
                 data = f.read()
         except OSError as exc:
             return f"Error loading ACLs, opening file '{path}': {os.strerror(exc.errno or 0)}"
@@ -303,7 +309,7 @@ class Acl:
         self.users = users
         for name_, u in old.items():
             if name_ != b"default":
-                self._kill_clients(u, None)
+                self._kill_clients(u, current)
         return None
 
     def load_configured(self) -> None:

@@ -91,7 +91,7 @@ def acl_load(c, argv):
     path = c.server.config.aclfile
     if not path:
         raise CommandError(NO_ACLFILE)
-    err = c.server.acl.load_file(path)
+    err = c.server.acl.load_file(path, c)
     if err is not None:
         raise CommandError(err.replace("\r", " ").replace("\n", " "))
     return OK

@@ -93,12 +93,18 @@ class MigrateSockets:
             self.close(name)
 
 
+_SKIP = {b"copy": 0, b"replace": 0, b"auth": 1, b"auth2": 2}  # arguments after each option
+
+
 def migrate_keys(argv: list[bytes]) -> list[int]:
-    """migrateGetKeys: the key argument, or the keys after KEYS when it is empty."""
-    if not argv[3]:
-        for i in range(6, len(argv)):
-            if argv[i].lower() == b"keys":
-                return list(range(i + 1, len(argv)))
+    """migrateGetKeys: the key argument, or the keys after KEYS (none when the key argument
+    is not empty); AUTH's and AUTH2's arguments are stepped over, whatever they read."""
+    i = 6
+    while i < len(argv):
+        opt = argv[i].lower()
+        if opt == b"keys":
+            return list(range(i + 1, len(argv))) if not argv[3] else []
+        i += _SKIP.get(opt, 0) + 1
     return [3]
 
 

@@ -97,6 +97,7 @@ class Client(asyncio.Protocol):
         self.reading_paused = False
         self.addr = "?:0"
         self.laddr = "?:0"
+        self.unix = False  # connected through the unixsocket listener (flag U)
         self.local = False  # islocalClient, decided once the peer is known
         self.fd = -1
         self.ctime = time.time()
@@ -135,10 +136,14 @@ class Client(asyncio.Protocol):
                 self.fd = s.fileno()
             except OSError:
                 self.fd = -1
-        if peer:
-            self.addr = _fmt_addr(peer)
-        if sock:
-            self.laddr = _fmt_addr(sock)
+        if isinstance(sock, str):  # a unix socket: both ends named by its path (CLIENT_UNIX_SOCKET)
+            self.unix = True
+            self.addr = self.laddr = f"{sock}:0"
+        else:
+            if peer:
+                self.addr = _fmt_addr(peer)
+            if sock:
+                self.laddr = _fmt_addr(sock)
         if early is not None:  # admitted then; the loop takes the connection over now
             transport.set_write_buffer_limits(high=obuf.REPLY_CHUNK)  # type: ignore[attr-defined]
             early.hand_over(transport)  # type: ignore[attr-defined]
@@ -410,6 +415,8 @@ class Client(asyncio.Protocol):
             f += "d"
         if self.close_after_reply:
             f += "c"
+        if self.unix:
+            f += "U"
         return f or "N"
 
     def _user_name(self) -> str:

@@ -150,8 +150,11 @@ class MasterLink(Client):
         try:
             send, events = self.stream.feed(data)
         except ReplicationError as exc:
-            log.warning("Replication with master %s:%s failed: %s", self.replication.masterhost,
-                        self.replication.masterport, exc)
+            if exc.step == "auth":  # Redis's words (syncWithMaster), which its tests look for
+                log.warning("Unable to AUTH to MASTER: %s", exc)
+            else:
+                log.warning("Replication with master %s:%s failed: %s", self.replication.masterhost,
+                            self.replication.masterport, exc)
             if exc.step == "psync" and failover.in_progress:
                 failover.psync_answered(False)  # a master again: this link is closed
             self.close(abort=True)

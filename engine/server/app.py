@@ -136,6 +136,8 @@ class Server:
         self.start_time = time.time()
         self.run_id = os.urandom(20).hex()
         self.listeners: list[asyncio.AbstractServer] = []
+        # the unixsocket listener: apart from the TCP ones, which CONFIG SET port/bind rebinds
+        self.unix_listener: asyncio.AbstractServer | None = None
         self.bound_ports: list[int] = []
         self.listen_on: tuple[str, int] = (self.config.bind, self.config.port)  # what listeners serve
         self.migrate = MigrateSockets()  # MIGRATE's cached connections to targets
@@ -323,7 +325,14 @@ class Server:
         cfg = self.config
         port = cfg.port
         self.listen_on = (cfg.bind, port)
-        await listeners.serve_sockets(self, listeners.open_sockets(cfg.bind, port, cfg.tcp_backlog))
+        try:
+            socks = listeners.open_sockets(cfg.bind, port, cfg.tcp_backlog)
+        except listeners.ListenError as exc:  # initServer's words, which Redis's suite matches
+            log.warning("%s", exc)
+            raise EngineError(f"Failed listening on port {port} (TCP), aborting.") from None
+        await listeners.serve_sockets(self, socks)
+        if cfg.unixsocket:
+            await self._listen_unix(cfg.unixsocket, cfg.unixsocketperm)
         log.info("Ready to accept connections on port %s", self.bound_ports[:1] or port)
         self._schedule_cron()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -336,6 +345,25 @@ class Server:
         finally:
             await self.close()
 
+    async def _listen_unix(self, path: str, perm: str) -> None:
+        """The ``unixsocket`` listener: an old file at the path goes first, ``unixsocketperm``
+        (octal, 0: leave the umask's mode) applies to the new one (anetUnixServer)."""
+        assert self.loop is not None
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        try:
+            srv = await self.loop.create_unix_server(lambda: Client(self), path,
+                                                     backlog=self.config.tcp_backlog)
+            mode = int(perm or "0", 8)
+            if mode:
+                os.chmod(path, mode)
+        except (OSError, ValueError) as exc:
+            raise EngineError(f"Failed opening Unix socket: {exc}") from None
+        self.unix_listener = srv
+        log.info("The server is now ready to accept connections at %s", path)
+
     def close_now(self) -> None:
         """After a successful ``finishShutdown`` (engine.server.shutdown): stop the cron, the
         replication link and the AOF's fsync thread, close listeners and clients (their sent
@@ -347,8 +375,15 @@ class Server:
         self.aof.close()
         for srv in self.listeners:
             srv.close()
+        if self.unix_listener is not None:
+            self.unix_listener.close()
         for c in list(self.clients.values()):
             c.close()
+        if self.config.unixsocket:  # as closeListeningSockets
+            try:
+                os.unlink(self.config.unixsocket)
+            except OSError:
+                pass
         if self.config.pidfile:
             try:
                 os.unlink(self.config.pidfile)
@@ -519,6 +554,9 @@ def run(config: Config) -> int:
     loop_name = install_event_loop_policy()
     log.info("rdbkit server (Redis %s compatible) starting, pid=%d, event loop %s",
              REDIS_VERSION, os.getpid(), loop_name)
+    if config.always_show_logo:  # Redis's redisAsciiArt banner, as one line: "Port: N ... PID: N"
+        log.info("rdbkit server %s, standalone mode, Port: %d, PID: %d", REDIS_VERSION,
+                 config.port, os.getpid())
     try:
         server = Server(config)
     except ConfigError as exc:

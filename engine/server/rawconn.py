@@ -133,7 +133,8 @@ class RawTransport:
 def listening_fds(srv: Server) -> list[int]:
     """The descriptors of the loop's listening sockets (asyncio and uvloop servers alike)."""
     fds = []
-    for listener in srv.listeners:
+    unix = getattr(srv, "unix_listener", None)
+    for listener in [*srv.listeners, *([unix] if unix is not None else [])]:
         for s in listener.sockets:
             try:
                 fds.append(s.fileno())
