@@ -190,11 +190,12 @@ class RdbState:
             except OSError as exc:
                 log.warning("DEBUG RELOAD: failed saving the DB: %s", exc)
                 raise CommandError(f"Failed saving the DB: {exc}") from None
-        if flush:
+        if flush:  # emptyData(-1, EMPTYDB_NO_FLAGS): the keys and the function libraries
             for db in srv.keyspace.dbs:
                 if db.data:
                     srv.signal_all(db)
                 db.clear()
+            srv.scripting.functions.flush()
             srv.tracking.flushed()  # emptyData → signalFlushedDb
         try:
             load_rdb_file(srv, self.path, drop_expired=srv.replication.masterhost is None, allow_dup=merge)
