@@ -39,6 +39,14 @@ LPOP, RPOP, LMOVE, RPOPLPUSH = b"LPOP", b"RPOP", b"LMOVE", b"RPOPLPUSH"
 ZPOPMIN, ZPOPMAX = b"ZPOPMIN", b"ZPOPMAX"
 
 
+class ReplOnly(list):  # type: ignore[type-arg]
+    """An op only replicas receive (``PROPAGATE_REPL``: PUBLISH and SPUBLISH reach the
+    replicas' subscribers; the AOF skips it). It still counts in the MULTI/EXEC wrapping,
+    as Redis counts every op of the unit."""
+
+    __slots__ = ()
+
+
 class Propagator:
     __slots__ = ("ops", "targets", "depth")
 

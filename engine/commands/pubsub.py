@@ -12,6 +12,7 @@ from __future__ import annotations
 from aof.replies import Simple, array, bulk, bulks, encode, integer
 from engine.errors import CommandError
 from engine.execution.registry import TABLE, command, container, subcommand
+from engine.propagate import ReplOnly
 from engine.pubsub import push
 from rdbtools.glob import glob_matcher
 
@@ -83,12 +84,18 @@ def sunsubscribe_cmd(c, argv):
 
 @command("publish", 3, "pubsub loading stale fast may_replicate", group=G, since="2.0.0")
 def publish_cmd(c, argv):
-    return integer(c.server.pubsub.publish(argv[1], argv[2]))
+    n = c.server.pubsub.publish(argv[1], argv[2])
+    if c.server.replication.feeding():  # forceCommandPropagation(c, PROPAGATE_REPL)
+        c.rewritten = [ReplOnly(argv)]
+    return integer(n)
 
 
 @command("spublish", 3, "pubsub loading stale fast may_replicate", 1, 1, 1, group=G, since="7.0.0")
 def spublish_cmd(c, argv):
-    return integer(c.server.pubsub.spublish(argv[1], argv[2]))
+    n = c.server.pubsub.spublish(argv[1], argv[2])
+    if c.server.replication.feeding():  # forceCommandPropagation(c, PROPAGATE_REPL)
+        c.rewritten = [ReplOnly(argv)]
+    return integer(n)
 
 
 # subscription changes decide how later commands run: never on the pipelined fast path

@@ -39,6 +39,7 @@ from aof import files
 from aof.errors import AofError, AofWriteError
 from aof.multipart import AofDirectory
 from aof.writer import AofWriter
+from engine.propagate import ReplOnly
 
 if TYPE_CHECKING:
     from engine.execution.client import Client
@@ -160,7 +161,8 @@ class AofState:
         now = time.time() if w.timestamps else None
         append = w.append
         for db, argv in ops:
-            append(argv, db, now)
+            if argv.__class__ is not ReplOnly:  # PUBLISH: for replicas only
+                append(argv, db, now)
         if self.write_error is not None:
             return  # the cron retries; replies are not held meanwhile
         self.flush_scheduled = True

@@ -115,10 +115,14 @@ class Replication(SnapshotTransfer):
         self.backlog = None
         self.update_target()
 
+    def feeding(self) -> bool:
+        """shouldPropagate(PROPAGATE_REPL): a top-level master with a backlog."""
+        return self.backlog is not None and self.masterhost is None
+
     def update_target(self) -> None:
         """Feed the stream only as a top-level master with a backlog (else nothing listens)."""
         targets = self.server.propagator.targets
-        want = self.backlog is not None and self.masterhost is None
+        want = self.feeding()
         if want and self.feed not in targets:
             targets.append(self.feed)
         elif not want and self.feed in targets:

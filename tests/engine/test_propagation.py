@@ -309,6 +309,9 @@ SCENARIOS: dict[str, list[Step]] = {
         cmd("EXEC"),
         cmd("MULTI"), cmd("SET", "a", "x"), cmd("INCR", "a"), cmd("EXEC"),
         cmd("WATCH", "w"), (1, cmd("SET", "w", 1)), cmd("MULTI"), cmd("SET", "a", 1), cmd("EXEC"),
+        # PUBLISH reaches replicas only: the AOF keeps the MULTI/EXEC its unit needed
+        cmd("MULTI"), cmd("PUBLISH", "ch", "m"), cmd("SET", "p", 1), cmd("EXEC"), cmd("PUBLISH", "ch", "m"),
+        cmd("MULTI"), cmd("PUBLISH", "ch", "m"), cmd("EXEC"),
     ],
     "databases": [
         cmd("SET", "a", 1, "EX", 100), cmd("MOVE", "a", 1), cmd("MOVE", "a", 1), cmd("SELECT", 1),
