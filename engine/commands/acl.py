@@ -12,6 +12,7 @@ from engine.acl.selector import OK as ACL_OK
 from engine.acl.selector import Selector, has_spaces
 from engine.acl.users import REASONS
 from engine.commands.arguments import get_int
+from engine.commands.connection import redact
 from engine.errors import CommandError
 from engine.execution.dispatch import resolve
 from engine.execution.registry import container, subcommand
@@ -37,10 +38,11 @@ def _syntax(argv: list[bytes]) -> CommandError:
 
 @subcommand(ACL, "setuser", -3, _ADMIN)
 def acl_setuser(c, argv):
-    name = argv[2]
+    name, rules = argv[2], argv[3:]
+    redact(argv, 2, len(argv))  # aclCommand: the user and its rules never reach a log
     if has_spaces(name):
         raise CommandError("Usernames can't contain spaces or null characters")
-    err = c.server.acl.set_user(name, argv[3:])
+    err = c.server.acl.set_user(name, rules)
     if err is not None:
         raise CommandError(err.replace("\r", " ").replace("\n", " "))
     return OK

@@ -15,6 +15,7 @@ from aof.replies import (
 )
 from engine import config as cfgmod
 from engine.commands.arguments import get_int
+from engine.commands.connection import redact
 from engine.errors import CommandError, SyntaxErr
 from engine.execution import command_keys
 from engine.execution.meta import KEY_FLAG_ORDER, docs_fields, key_specs_reply
@@ -86,6 +87,10 @@ def config_get(c, argv):
     return encode(pairs, c.resp)
 
 
+# SENSITIVE_CONFIG: MONITOR and the slow log show their CONFIG SET values as "(redacted)"
+_SENSITIVE_CONFIGS = frozenset(("masteruser", "masterauth", "requirepass"))
+
+
 @subcommand(CONFIG, "set", -4, "admin noscript loading stale", since="2.0.0")
 def config_set(c, argv):
     if len(argv) % 2:  # name/value pairs
@@ -93,6 +98,11 @@ def config_set(c, argv):
     cfg = c.server.config
     pairs = []
     seen: set[str] = set()
+    values = argv[3::2]
+    for j in range(2, len(argv), 2):  # every sensitive value is redacted, errors or not
+        spec = cfgmod.lookup(argv[j].decode("utf-8", "surrogateescape"))
+        if spec is not None and spec.name in _SENSITIVE_CONFIGS:
+            redact(argv, j + 1, j + 2)
     for j in range(2, len(argv), 2):
         name = argv[j].decode("utf-8", "surrogateescape")
         spec = cfgmod.lookup(name)
@@ -106,7 +116,7 @@ def config_set(c, argv):
         if spec.name in seen:
             raise CommandError(f"CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")
         seen.add(spec.name)
-        pairs.append((name, spec, argv[j + 1].decode("utf-8", "surrogateescape")))
+        pairs.append((name, spec, values[j // 2 - 1].decode("utf-8", "surrogateescape")))
     backup = dict(cfg.values)
     try:
         for name, spec, val in pairs:

@@ -11,6 +11,7 @@ import socket
 import time
 
 import pytest
+import redis
 
 from aof.replies import encode_command
 from tests.engine.conftest import ServerProc
@@ -94,3 +95,31 @@ def test_own_client_line_like_redis(cmds: tuple[tuple[str, ...], ...], ours: Ser
                                     real: ServerProc) -> None:
     """The caller's line while its command runs: cmd=client|info, qbuf= its request's bytes."""
     assert _info_fields(ours, *cmds) == _info_fields(real, *cmds)
+
+
+def _slowlog_args(srv: ServerProc) -> list[list[bytes]]:
+    r = srv.client()
+    try:
+        r.config_set("slowlog-log-slower-than", 0)
+        r.slowlog_reset()
+        for argv in (("ACL", "SETUSER", "slow log user", "+get"), ("CONFIG", "SET", "masterauth", ""),
+                     ("ACL", "SETUSER", "slowlog-user", "+get", ">pw"), ("CONFIG", "SET", "requirepass", "",
+                                                                         "maxmemory", "0"),
+                     ("CONFIG", "SET", "nosuch", "x", "masteruser", "u"), ("ACL", "DELUSER", "slowlog-user")):
+            try:
+                r.execute_command(*argv)
+            except redis.ResponseError:
+                pass
+        r.config_set("slowlog-log-slower-than", -1)
+        return [e[3] for e in r.execute_command("SLOWLOG", "GET", "20")]
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+
+
+def test_slowlog_redacts_sensitive_arguments_like_redis(ours: ServerProc, real: ServerProc) -> None:
+    """ACL SETUSER's user and rules, CONFIG SET's values of sensitive configs (masterauth,
+    masteruser, requirepass), even when the command fails: "(redacted)" in the slow log."""
+    a, b = _slowlog_args(ours), _slowlog_args(real)
+    assert [b"ACL", b"SETUSER", b"(redacted)", b"(redacted)"] in [[x.upper() if i < 2 else x for i, x in
+                                                                 enumerate(e)] for e in b]
+    assert a == b
