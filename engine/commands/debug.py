@@ -9,6 +9,7 @@ POPULATE and RELOAD (save, flush, load back: ``server.rdb``,
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from aof.replies import (
@@ -31,6 +32,7 @@ from aof.replies import (
 from engine.commands.arguments import get_double, get_int
 from engine.errors import CommandError, LoadError
 from engine.execution.registry import command
+from engine.execution.replybuf import DEFAULT_PEAK_RESET_MS
 from engine.materialize import iter_records, value_to_record
 from engine.types import encoding_name
 from rdbtools.digest import DatasetDigest, value_digest
@@ -51,9 +53,39 @@ _HELP = ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
          "    * MERGE: Merge the content of the RDB file into the current dataset.",
          "    * NOFLUSH: Do not empty the dataset before loading the RDB file.",
          "    * NOSAVE: the database will be loaded from an existing RDB file.",
+         "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+         "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+         "    In case NEVER is provided the last observed peak will never be reset",
+         "    In case RESET is provided the peak reset time will be restored to the default value",
+         "REPLYBUFFER RESIZING <0|1>", "    Enable or disable the reply buffer resize cron job",
          "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
          "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
          "HELP", "    Prints this help."]
+
+
+def _replybuffer(name: bytes, c, what: bytes, arg: bytes) -> bytes:
+    """DEBUG REPLYBUFFER PEAK-RESET-TIME <never|reset|ms> / RESIZING <0|1>."""
+    rb = c.server.replybuf
+    if what == b"peak-reset-time":
+        a = arg.lower()
+        if a == b"never":
+            rb.peak_reset_ms = -1
+        elif a == b"reset":
+            rb.peak_reset_ms = DEFAULT_PEAK_RESET_MS
+        else:
+            rb.peak_reset_ms = get_int(arg)
+    elif what == b"resizing":
+        rb.resizing = _atoi(arg) != 0
+    else:
+        raise CommandError(f"unknown subcommand or wrong number of arguments for "
+                           f"'{name.decode('utf-8', 'replace')}'. Try DEBUG HELP.")
+    return OK
+
+
+def _atoi(b: bytes) -> int:
+    """C's atoi: leading blanks, a sign and digits; 0 when nothing parses."""
+    m = re.match(rb"\s*([+-]?\d+)", b)
+    return int(m.group(1)) if m else 0
 
 
 def _digest_hex(c, keys) -> list[Simple]:
@@ -156,6 +188,8 @@ def debug_cmd(c, argv):
     if sub == b"pause-cron" and n == 3:
         c.server.pause_cron = get_int(argv[2]) != 0
         return OK
+    if sub == b"replybuffer" and n == 4:
+        return _replybuffer(argv[1], c, argv[2].lower(), argv[3])
     if sub == b"set-active-expire" and n == 3:
         c.server.active_expire_enabled = argv[2] != b"0"
         return OK

@@ -26,6 +26,7 @@ from aof.errors import RespProtocolError
 from aof.resp import RequestParser, RespLimits
 from engine.execution import obuf
 from engine.execution.dispatch import execute, reject_command, resolve, run_commands, silence
+from engine.execution.replybuf import PROTO_REPLY_CHUNK_BYTES
 
 if TYPE_CHECKING:
     from engine.execution.host import Host
@@ -74,6 +75,11 @@ class Client(asyncio.Protocol):
         # the error reply being sent was counted in errorstats already (a script's
         # redis.call error returned as its reply: ERR_REPLY_FLAG_NO_STATS_UPDATE)
         self.error_counted = False
+        # the reply buffer's size and peak CLIENT LIST shows (engine.execution.replybuf); the
+        # peak's reset time starts in seconds, as createClient's server.unixtime
+        self.rbs = PROTO_REPLY_CHUNK_BYTES
+        self.rbp = PROTO_REPLY_CHUNK_BYTES
+        self.rbp_reset = int(time.time())
         # the keys a write changed, when it changed fewer than its key positions say and
         # which ones depends on the data (SMOVE of a member the destination holds)
         self.modified: list[bytes] | None = None
@@ -223,7 +229,10 @@ class Client(asyncio.Protocol):
                 if gate is not None and (gate.flush_scheduled or self.held is not None):
                     gate.hold(self, reply)  # leaves after the AOF write (group commit)
                     return
-                srv.stats.net_output_bytes += len(reply)
+                n = len(reply)
+                srv.stats.net_output_bytes += n
+                if n > self.rbp:  # _addReplyToBuffer's buf_peak (the buffer holds rbs bytes)
+                    self.rbp = n if n < self.rbs else self.rbs
                 t.write(reply)
                 if self.obuf_watch:
                     self.output_grew()
@@ -318,6 +327,7 @@ class Client(asyncio.Protocol):
                 gate.hold(self, data)  # deliver() writes it (and closes if asked)
                 return
             self.server.stats.net_output_bytes += len(data)
+            self.note_reply(len(data))
             t.write(data)
             if self.obuf_watch:
                 self.output_grew()
@@ -332,11 +342,17 @@ class Client(asyncio.Protocol):
         if t is None or self.closing:
             return
         self.server.stats.net_output_bytes += len(data)
+        self.note_reply(len(data))
         t.write(data)
         if self.obuf_watch:
             self.output_grew()
         if self.close_after_reply:
             self.close()
+
+    def note_reply(self, n: int) -> None:
+        """_addReplyToBuffer's buf_peak: the reply buffer holds at most ``rbs`` bytes."""
+        if n > self.rbp:
+            self.rbp = n if n < self.rbs else self.rbs
 
     def write(self, data: bytes) -> None:
         """Send out-of-band data (MONITOR feed, unblocked replies)."""
@@ -348,6 +364,7 @@ class Client(asyncio.Protocol):
             gate.hold(self, data)
             return
         self.server.stats.net_output_bytes += len(data)
+        self.note_reply(len(data))
         t.write(data)
         if self.obuf_watch:
             self.output_grew()
@@ -435,7 +452,7 @@ class Client(asyncio.Protocol):
                 f"age={int(now - self.ctime)} idle={int(now - self.last_interaction)} "
                 f"flags={self.flags()} db={self.db.id} sub={len(self.sub_channels)} psub={len(self.sub_patterns)} "
                 f"ssub={len(self.sub_shard)} multi={multi} "
-                f"qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 "
+                f"qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs={self.rbs} rbp={self.rbp} "
                 f"obl={obl} oll={oll} omem={omem} tot-mem={qbuf + obuf.queued_bytes(self)} events=r "
                 f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user={self._user_name()} redir={redir} resp={self.resp}")
 

@@ -39,6 +39,7 @@ from engine.execution.blocking import Blocking
 from engine.execution.client import Client, parser_limits
 from engine.execution.obuf import OutputWatch
 from engine.execution.pause import ClientPause
+from engine.execution.replybuf import ReplyBuffers
 from engine.execution.transaction import unwatch_all
 from engine.keyspace.db import Database, Keyspace, wall_ms
 from engine.keyspace.evict import Evictor, configure
@@ -104,6 +105,7 @@ class Server:
         self.pause = ClientPause(self, clock)  # CLIENT PAUSE, a shutdown's write pause
         self.keyspace.paused = self.pause.paused
         self.obuf = OutputWatch(self)  # client-output-buffer-limit
+        self.replybuf = ReplyBuffers()  # CLIENT LIST's rbs/rbp, DEBUG REPLYBUFFER
         self.pubsub = PubSub()
         self.keyspace.publish = self.pubsub.publish
         # users and permissions (engine.acl): requirepass is the default user's password
@@ -302,6 +304,7 @@ class Server:
         self.keyspace.expired_keys = 0
         self.keyspace.evicted_keys = 0
         self.keyspace.lazyfreed_objects = 0
+        self.replybuf.reset_stats()
 
     def count_error(self, reply: bytes) -> None:
         code = reply[1:].split(b" ", 1)[0].split(b"\r", 1)[0].decode("utf-8", "replace")
@@ -429,6 +432,7 @@ class Server:
             if self.cronloops % self.config.hz == 0:
                 self._client_timeouts()
             self.obuf.cron()
+            self.replybuf.cron(list(self.clients.values()), self.config.hz, int(now * 1000))
             if self.tracking.tracking_clients:  # also when idle after CONFIG SET tracking-table-max-keys
                 self.tracking.limit_used_slots(self.config.tracking_table_max_keys)
             self.rdb.check_child()

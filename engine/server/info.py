@@ -102,7 +102,7 @@ def stats_fields(srv: Server) -> Fields:
         ("current_active_defrag_time", 0), *srv.tracking.info_fields(),
         ("unexpected_error_replies", 0), ("total_error_replies", sum(srv.errorstats.values())),
         ("dump_payload_sanitizations", st.dump_payload_sanitizations), ("total_reads_processed", total),
-        ("total_writes_processed", total),
+        ("total_writes_processed", total), *srv.replybuf.info_fields(),
     ]
 
 
