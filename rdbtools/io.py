@@ -1,7 +1,8 @@
 """rdbtools' file I/O (with :mod:`rdbtools.seek`'s re-reads by offset): pull drivers
 over the sans-IO decoder, and the one atomic file writer of the project.
 
-Files ending in ``.lz4`` (or starting with the LZ4 frame magic) are
+Files starting with the LZ4 frame magic (whatever their name; by the name ``.lz4`` only for
+a stream that cannot be peeked at) are
 decompressed transparently. ``-`` means standard input. Errors raised by the
 decoder get ``source`` set to the path so messages name file and offset.
 
@@ -22,7 +23,7 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO, Protocol
 
 from .decoder import Filter, RdbDecoder, _NeedData
-from .errors import RdbCorruptError, RdbError
+from .errors import RdbCorruptError, RdbError, RdbTruncatedError
 from .limits import Limits
 from .model import Event, Record
 
@@ -50,12 +51,63 @@ def open_input(source: str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, str
             name = "<stream>"
         owned = False
     peek = _peek(fobj)
-    if peek.startswith(_LZ4_MAGIC) or name.endswith(".lz4"):
-        import lz4.frame
-
-        fobj = lz4.frame.LZ4FrameFile(fobj, mode="rb")
+    # an LZ4 frame by its magic, whatever the name (a plain RDB named *.lz4 is read as
+    # what it is); by the name only where the stream cannot be peeked at
+    if peek.startswith(_LZ4_MAGIC) or (peek == b"" and _unpeekable(fobj) and name.endswith(".lz4")):
+        lz4in: Any = _lz4_input_class()(fobj, mode="rb")
+        lz4in.display_name = name
+        fobj = lz4in
         owned = True
     return fobj, name, owned
+
+
+_LZ4_INPUT: type | None = None
+
+
+def _lz4_input_class() -> type:
+    """``lz4.frame.LZ4FrameFile`` whose reads turn a damaged or cut frame into
+    :class:`RdbCorruptError` / :class:`RdbTruncatedError` naming the file and the
+    decompressed offset reached (the binding raises RuntimeError / EOFError)."""
+    global _LZ4_INPUT
+    if _LZ4_INPUT is not None:
+        return _LZ4_INPUT
+    import lz4.frame
+
+    class Lz4Input(lz4.frame.LZ4FrameFile):  # type: ignore[misc]
+        display_name = "<lz4>"
+
+        def _guarded(self, fn: Callable[..., Any], *args: Any) -> Any:
+            try:
+                at = super().tell()
+            except (OSError, ValueError):
+                at = None
+            try:
+                return fn(*args)
+            except EOFError:
+                raise RdbTruncatedError("the LZ4 frame ends before its end mark", offset=at,
+                                        phase="read-lz4", source=self.display_name) from None
+            except RuntimeError as exc:
+                raise RdbCorruptError(f"damaged LZ4 frame ({exc})", offset=at, phase="read-lz4",
+                                      source=self.display_name) from None
+
+        def read(self, size: int = -1) -> bytes:
+            return self._guarded(super().read, size)  # type: ignore[no-any-return]
+
+        def read1(self, size: int = -1) -> bytes:
+            return self._guarded(super().read1, size)  # type: ignore[no-any-return]
+
+        def readline(self, size: int = -1) -> bytes:
+            return self._guarded(super().readline, size)  # type: ignore[no-any-return]
+
+        def peek(self, size: int = -1) -> bytes:
+            return self._guarded(super().peek, size)  # type: ignore[no-any-return]
+
+    _LZ4_INPUT = Lz4Input
+    return Lz4Input
+
+
+def _unpeekable(fobj: BinaryIO) -> bool:
+    return getattr(fobj, "peek", None) is None
 
 
 def _peek(fobj: BinaryIO) -> bytes:
