@@ -22,16 +22,24 @@ COLUMNS = ["database", "type", "key", "size_in_bytes", "encoding", "num_elements
            "len_largest_element", "expiry"]
 
 
+def _non_empty(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value:
+        raise click.BadParameter("must not be empty")
+    return value
+
+
 @click.command()
 @click.argument("file")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
               show_default=True, help="Per-key rows as CSV, or one JSON object per key.")
 @click.option("--summary", "summary_only", is_flag=True,
               help="Only the summary (per type, per db, top keys, prefixes).")
-@click.option("--top", type=int, default=None,
+@click.option("--top", type=click.IntRange(min=1), default=None,
               help="Biggest keys in the summary; given alone, the summary follows the rows.")
-@click.option("--separator", default=":", show_default=True, help="Key-prefix separator.")
-@click.option("--prefix-depth", default=1, show_default=True, help="Separator-split parts per prefix.")
+@click.option("--separator", default=":", show_default=True, callback=_non_empty,
+              help="Key-prefix separator.")
+@click.option("--prefix-depth", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Separator-split parts per prefix.")
 @click.option("-o", "--output", default="-", help="File for the per-key rows ('-' = stdout).")
 @filter_options
 def report(file: str, fmt: str, summary_only: bool, top: int | None, separator: str,

@@ -94,3 +94,11 @@ def test_server_verb_that_cannot_start_is_an_error(tmp_path: Path) -> None:
                          capture_output=True, timeout=60, env=ours_env(), stdin=subprocess.DEVNULL)
     assert res.returncode == ExitStatus.ERROR != ExitStatus.DIFFERENT, res.stderr
     assert b"Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("args", [["--separator", ""], ["--prefix-depth", "0"], ["--top", "-5"],
+                                  ["--top", "0"]])
+def test_report_option_values_are_usage_errors(args: list[str]) -> None:
+    res = run("report", str(RDB), *args)
+    assert res.exit_code == ExitStatus.USAGE, res.output
+    assert "Traceback" not in res.output and "Invalid value" in res.output
