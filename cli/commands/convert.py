@@ -2,8 +2,10 @@
 
 Formats come from ``--from``/``--to`` or the file names (``.rdb``, ``.jsonl``, ``.aof``,
 ``.manifest``, each with ``.lz4``); an AOF input is replayed through the engine; an
-unnamed input (``-`` or another extension) is recognised by its first bytes. Writing RDB needs a version: ``--rdb-version N``, else the input's own
-(clamped to 6–12) or 12 for JSONL input, announced on stderr. What the target cannot
+unnamed input (``-`` or another extension) is recognised by its first bytes. Writing RDB
+needs a version: ``--rdb-version N``, else the input's own (clamped to 6–12; said on stderr
+only when it had to move) or 10, what Redis 7.0 loads, for JSONL and AOF input (said on
+stderr). What the target cannot
 hold stops the conversion with one line naming file, offset and key, unless
 ``--lossy``, which drops it and reports each drop on stderr. File outputs appear whole
 or not at all (:func:`rdbtools.io.atomic_output`).
@@ -36,6 +38,8 @@ from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
 from ..options import filter_options, make_filter
 from ..output import with_progress
+
+DEFAULT_VERSION = 10  # a JSONL or AOF input's RDB: what Redis 7.0 loads
 
 FORMATS = ("rdb", "jsonl", "aof")
 _EXTENSIONS = {".rdb": "rdb", ".jsonl": "jsonl", ".ndjson": "jsonl", ".aof": "aof", ".manifest": "aof"}
@@ -127,15 +131,16 @@ def _write_rdb(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
     pending = [] if first is None else [first]
     if version is None:
         src = first.version if isinstance(first, Header) else None
-        if src is None:
-            version, why = MAX_VERSION, "the newest"
+        if src is None:  # JSONL, an AOF: what the Redis 7.0 beside it loads
+            version, why = DEFAULT_VERSION, "what Redis 7.0 loads"
         else:
             version = min(max(src, MIN_VERSION), MAX_VERSION if src < 80 else 11)
-            why = "the input's version" if version == src else f"closest to the input's {src}"
-        opts["announce"](
-            f"writing RDB version {version} (Redis {REDIS_VER.get(version, b'2.6-3.0').decode()}),"
-            f" {why}; pass --rdb-version N ({MIN_VERSION}-{MAX_VERSION}) to choose"
-        )
+            why = "" if version == src else f"closest to the input's {src}"
+        if why:  # said only when a choice was made for the user (the input's own is none)
+            opts["announce"](
+                f"writing RDB version {version} (Redis {REDIS_VER.get(version, b'2.6-3.0').decode()}),"
+                f" {why}; pass --rdb-version N ({MIN_VERSION}-{MAX_VERSION}) to choose"
+            )
     encoder = RdbEncoder(
         version,
         compress=opts["compress"],

@@ -47,10 +47,14 @@ def test_jsonl_to_rdb_and_back_and_the_version_is_announced(tmp_path):
     res = run("convert", str(src), str(rdb), "--rdb-version", "10")
     assert res.exit_code == 0 and res.stderr == ""
     assert run("dump", str(rdb)).stdout == src.read_text()
-    res = run("convert", str(src), str(tmp_path / "v12.rdb"))
+    res = run("convert", str(src), str(tmp_path / "default.rdb"))  # what Redis 7.0 loads
     assert res.exit_code == 0
-    assert "writing RDB version 12" in res.stderr and "--rdb-version" in res.stderr
-    assert read_all(tmp_path / "v12.rdb")[0] == Header(12)
+    assert "writing RDB version 10" in res.stderr and "--rdb-version" in res.stderr
+    assert read_all(tmp_path / "default.rdb")[0] == Header(10)
+    res = run("convert", str(rdb), str(tmp_path / "same.rdb"))  # the input's own: nothing said
+    assert res.exit_code == 0 and res.stderr == "" and read_all(tmp_path / "same.rdb")[0] == Header(10)
+    res = run("convert", str(src), str(tmp_path / "v12.rdb"), "--rdb-version", "12")
+    assert res.exit_code == 0 and read_all(tmp_path / "v12.rdb")[0] == Header(12)
     same = [(r.key, r.value) for r in records(tmp_path / "v12.rdb") if r.type != "stream"]
     assert same == [(r.key, r.value) for r in records(rdb) if r.type != "stream"]
     res = run("convert", str(src), str(tmp_path / "v7.rdb"), "--rdb-version", "7", "--lossy")
