@@ -183,6 +183,20 @@ static PyMethodDef methods[] = {
      "hll_sparse_set($module, s, index, count, max_bytes, /)\n--\n\n"
      "engine.types.hyperloglog._sparse_set_py on the bytearray `s`, in place: 1 updated,\n"
      "0 unchanged, -1 corrupt, 2 the value must be promoted to dense (left untouched)."},
+    {"lp_pairs_get", (PyCFunction)(void (*)(void))lp_pairs_get, METH_FASTCALL,
+     "lp_pairs_get($module, lp, field, /)\n--\n\n"
+     "listpack_ops.lp_pairs_get_py: the value after `field` in the bytearray `lp`, or None."},
+    {"lp_pairs_set", (PyCFunction)(void (*)(void))lp_pairs_set, METH_FASTCALL,
+     "lp_pairs_set($module, lp, field, value, /)\n--\n\n"
+     "listpack_ops.lp_pairs_set_py, in place: True when the pair was appended."},
+    {"lp_pairs_delete", (PyCFunction)(void (*)(void))lp_pairs_delete, METH_FASTCALL,
+     "lp_pairs_delete($module, lp, field, /)\n--\n\n"
+     "listpack_ops.lp_pairs_delete_py, in place: True when the field was there."},
+    {"lp_length", (PyCFunction)lp_length, METH_O,
+     "lp_length($module, lp, /)\n--\n\nlistpack_ops.lp_length_py (lpLength)."},
+    {"lp_pairs_check", (PyCFunction)lp_pairs_check, METH_O,
+     "lp_pairs_check($module, blob, /)\n--\n\n"
+     "The entry count when listpack_ops.lp_validate_pairs_py accepts `blob`, else -1."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -5,6 +5,7 @@
  *   listpack.c    \
  *   ziplist.c      } blob decoders (rdbtools/encodings/listpack.py, ziplist.py, intset.py)
  *   intset.c      /
+ *   lpops.c       in-place listpack-of-pairs operations (rdbtools/encodings/listpack_ops.py)
  *   pairs.c       zset/hash pairing of decoded blobs (rdbtools/values.py)
  *   lzf.c         the one LZF decoder in C (rdbtools/lzf.py), also the scan's
  *   keyset.c      the duplicate-key digest set (rdbtools/keyset.py)
@@ -436,5 +437,10 @@ PyObject *scan_keys(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *record_to_line(PyObject *, PyObject *);
 PyObject *records_to_jsonl(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *hll_sparse_set(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lp_pairs_get(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lp_pairs_set(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lp_pairs_delete(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lp_length(PyObject *, PyObject *);
+PyObject *lp_pairs_check(PyObject *, PyObject *);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */
