@@ -46,7 +46,7 @@ def load_rdb_file(server: Host, path: str, aux: dict[bytes, bytes] | None = None
                            keep_expired_keys=expired_keys is not None, allow_dup=allow_dup)
     skipped = 0
     try:
-        for rec in iter_events(path):
+        for rec in iter_events(path, packed_listpacks=True):
             if type(rec) is not Record:
                 if type(rec) is Aux:
                     if aux is not None:

@@ -454,8 +454,8 @@ fnv1a(const uint8_t *s, Py_ssize_t n)
  * deep, lpPairsValidateIntegrityAndDups): 1 when the whole listpack is valid, has an
  * even entry count and no field twice; 0 otherwise (the caller then runs the
  * reference for its precise error); -1 out of memory. */
-static int
-pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries)
+int
+lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries)
 {
     if (n < LP_HDR_SIZE + 1 || rd_u32le(p) != (uint64_t)n || p[n - 1] != LP_EOF)
         return 0;
@@ -536,7 +536,7 @@ lp_pairs_check(PyObject *self, PyObject *blob)
     if (PyObject_GetBuffer(blob, &view, PyBUF_SIMPLE) < 0)
         return NULL;
     Py_ssize_t entries = -1;
-    int ok = pairs_ok((const uint8_t *)view.buf, view.len, &entries);
+    int ok = lp_pairs_ok((const uint8_t *)view.buf, view.len, &entries);
     PyBuffer_Release(&view);
     if (ok < 0)
         return NULL;

@@ -357,9 +357,16 @@ sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
     return PyBytes_FromStringAndSize((const char *)r.s, r.len);
 }
 /* values.load_value for the types scan_keys handles: 0 with the value, its type
- * name and encoding (borrowed), or -1 to stop. */
+ * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): the factory of a
+ * hash listpack kept as its bytes (rdbtools.objects.hashes.ListpackPairs). */
 int sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
-             PyObject **value, PyObject **tname, PyObject **enc);
+             PyObject *packed, PyObject **value, PyObject **tname, PyObject **enc);
+
+/* ------------------------------------------------------------------ lpops.c */
+
+/* 1 when p[0:n] is a valid listpack of unique pairs (*entries: its entry count),
+ * 0 when it is not, -1 with MemoryError. */
+int lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
 
 /* ------------------------------------------------------------------ jsontext.c */
 
