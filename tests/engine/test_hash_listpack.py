@@ -167,3 +167,27 @@ def test_mutated_listpack_payloads(servers: tuple[ServerProc, ServerProc]) -> No
         c.config_set("sanitize-dump-payload", "no")
         assert c.ping()
     assert accepted > 0  # some mutations are valid listpacks (a changed letter)
+
+
+def test_full_sync_from_real_master_keeps_the_bytes(tmp_path) -> None:
+    """Our replica of a real master: the payload's hash listpacks arrive as they are."""
+    from tests.engine.test_replication import in_sync
+
+    for d in ("m", "r"):
+        (tmp_path / d).mkdir()
+    real = start_real(tmp_path / "m", "--repl-diskless-sync-delay", "0")
+    ours = None
+    try:
+        m = real.client(socket_timeout=10)
+        for name, lp in ODD_LISTPACKS.items():
+            m.restore(name, 0, _payload(lp))
+        ours = start_ours(tmp_path / "r", "--replicaof", "127.0.0.1", str(real.port))
+        r = ours.client(socket_timeout=10)
+        in_sync(m, r)
+        for name in ODD_LISTPACKS:
+            assert r.dump(name) == m.dump(name)
+            assert r.execute_command("DEBUG", "DIGEST-VALUE", name) == m.execute_command("DEBUG", "DIGEST-VALUE", name)
+    finally:
+        if ours is not None:
+            ours.stop()
+        real.stop()
