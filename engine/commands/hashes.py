@@ -32,6 +32,7 @@ from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_HASH, notify
 from engine.types import HashValue
 from engine.types.strings import format_long_double, ld_add, parse_long_double
+from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_get, lp_pairs_set
 from rdbtools.glob import glob_matcher
 from rdbtools.numbers import string2ll
 
@@ -76,7 +77,15 @@ def hset_cmd(c, argv):
         elif h.__class__ is not HashValue:
             raise WrongTypeError()
         cfg = c.server.config
-        new = h.set_field(argv[2], argv[3], cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
+        f, v = argv[2], argv[3]
+        lp = h.lp
+        mv = cfg.hash_max_listpack_value
+        if lp is not None and len(f) <= mv and len(v) <= mv:  # h.set_field, inlined
+            new = lp_pairs_set(lp, f, v)
+            if new and lp_length(lp) > 2 * cfg.hash_max_listpack_entries:
+                h.convert()
+        else:
+            new = h.set_field(f, v, cfg.hash_max_listpack_entries, mv)
         c.server.dirty += 1
         notify(db, NOTIFY_HASH, b"hset", argv[1])
         return ONE if new else ZERO
@@ -119,8 +128,14 @@ def hsetnx_cmd(c, argv):
 
 @command("hget", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
 def hget_cmd(c, argv):
-    h = _hash(c.db, argv[1], True)
-    v = None if h is None else h.get(argv[2])
+    h = c.db.read(argv[1])  # _hash and h.get, inlined: the hot path
+    if h is None:
+        v = None
+    elif h.__class__ is not HashValue:
+        raise WrongTypeError()
+    else:
+        lp = h.lp
+        v = lp_pairs_get(lp, argv[2]) if lp is not None else h.ht.get(argv[2])
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     return BULK % (len(v), v)  # bulk(v), inline: the hot path

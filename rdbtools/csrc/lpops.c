@@ -160,6 +160,28 @@ corrupt(Py_ssize_t pos)
     return -2;
 }
 
+/* The offset after the entry at pos (lpSkip), or -1 when it does not end before the
+ * end marker at n - 1: lp_ent's walk without decoding the value. */
+static inline Py_ssize_t
+lp_skip(const uint8_t *p, Py_ssize_t n, Py_ssize_t pos)
+{
+    unsigned b0 = p[pos];
+    Py_ssize_t next;
+    if (b0 < 0x80)
+        next = pos + 2;
+    else if (b0 < 0xC0)
+        next = pos + (b0 & 0x3F) + 2;
+    else if (b0 < 0xE0)
+        next = pos + 3;
+    else if (b0 >= 0xF1 && b0 <= 0xF4)
+        next = pos + (b0 == 0xF1 ? 4 : b0 == 0xF2 ? 5 : b0 == 0xF3 ? 6 : 10);
+    else {
+        LpEnt e;
+        return lp_ent(p, n, pos, &e) < 0 ? -1 : e.next;
+    }
+    return next <= n - 1 ? next : -1;
+}
+
 /* lpFind(lp, lpFirst(lp), s, skip=1): offset of the field entry equal to s (an
  * integer entry compares as its decimal text), -1 when absent, -2 with an error. */
 static Py_ssize_t
@@ -170,23 +192,35 @@ find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
     Py_ssize_t pos = LP_HDR_SIZE;
     LpEnt e;
     while (pos < n && p[pos] != LP_EOF) {
-        if (lp_ent(p, n, pos, &e) < 0)
-            return corrupt(pos);
-        if (e.is_int) {
-            if (s_int < 0)
-                s_int = canon_ll(s, slen, &sv);
-            if (s_int && e.v == sv)
+        unsigned b0 = p[pos];
+        if (b0 >= 0x80 && b0 < 0xC0) { /* a 6-bit string, the common field */
+            Py_ssize_t len = b0 & 0x3F;
+            if (pos + len + 2 > n - 1)
+                return corrupt(pos);
+            if (len == slen && memcmp(p + pos + 1, s, (size_t)len) == 0)
                 return pos;
+            pos += len + 2;
         }
-        else if (e.len == slen && memcmp(e.s, s, (size_t)slen) == 0) {
-            return pos;
+        else {
+            if (lp_ent(p, n, pos, &e) < 0)
+                return corrupt(pos);
+            if (e.is_int) {
+                if (s_int < 0)
+                    s_int = canon_ll(s, slen, &sv);
+                if (s_int && e.v == sv)
+                    return pos;
+            }
+            else if (e.len == slen && memcmp(e.s, s, (size_t)slen) == 0) {
+                return pos;
+            }
+            pos = e.next;
         }
-        pos = e.next;
         if (p[pos] == LP_EOF)
             break;
-        if (lp_ent(p, n, pos, &e) < 0)
+        Py_ssize_t next = lp_skip(p, n, pos); /* the value */
+        if (next < 0)
             return corrupt(pos);
-        pos = e.next;
+        pos = next;
     }
     if (pos >= n)
         return corrupt(pos);
