@@ -191,3 +191,17 @@ def test_full_sync_from_real_master_keeps_the_bytes(tmp_path) -> None:
         if ours is not None:
             ours.stop()
         real.stop()
+
+
+def test_debug_object_serializedlength(servers: tuple[ServerProc, ServerProc]) -> None:
+    """DEBUG OBJECT's serializedlength (rdbSavedObjectLen) of hashes of both encodings."""
+    got = []
+    for srv in servers:
+        c = srv.client()
+        c.flushall()
+        c.hset("small", mapping={"a": "1", "b": "x" * 30, "c": "-70000"})
+        c.hset("big", mapping={f"f{i}": "v" * (i % 50) for i in range(200)})
+        c.restore("odd", 0, _payload(ODD_LISTPACKS["twelve-bit"]))
+        got.append([c.execute_command("DEBUG", "OBJECT", k).split(b"serializedlength:")[1].split()[0]
+                    for k in ("small", "big", "odd")])
+    assert got[0] == got[1]
