@@ -41,6 +41,12 @@ class UnsupportedValue(EngineError):
 def record_to_value(rec: Record, config: Any) -> Any:
     t = rec.type
     v = rec.value
+    if v.__class__ is ListpackPairs and not rec.field_expires:  # a hash listpack's validated bytes
+        lp = v.blob if v.blob.__class__ is bytearray else bytearray(v.blob)
+        # hashTypeLength (lpLength) at load: an "unknown" count is stored when it fits
+        if lp_length(lp) >> 1 <= config.hash_max_listpack_entries:
+            return HashValue(lp)
+        return HashValue.from_pairs(v, False)
     if t == "string":
         return bytes(v)
     if t == "list":
@@ -52,12 +58,6 @@ def record_to_value(rec: Record, config: Any) -> Any:
     if t == "hash":
         if rec.field_expires:
             raise UnsupportedValue("hash field expiration (Redis 7.4+) is not supported")
-        if v.__class__ is ListpackPairs:  # validated bytes, kept as they are
-            lp = v.blob if v.blob.__class__ is bytearray else bytearray(v.blob)
-            # hashTypeLength (lpLength) at load: an "unknown" count is stored when it fits
-            if lp_length(lp) >> 1 <= config.hash_max_listpack_entries:
-                return HashValue(lp)
-            return HashValue.from_pairs(v, False)
         n = len(v)
         if rec.encoding in _COMPACT:  # a ziplist or zipmap: converted once
             packed = n <= config.hash_max_listpack_entries

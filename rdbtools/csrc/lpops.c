@@ -487,7 +487,7 @@ fnv1a(const uint8_t *s, Py_ssize_t n)
 /* The checks of lp_validate_pairs_py without building objects (lpValidateIntegrity
  * deep, lpPairsValidateIntegrityAndDups): 1 when the whole listpack is valid, has an
  * even entry count and no field twice; 0 otherwise (the caller then runs the
- * reference for its precise error); -1 out of memory. */
+ * reference for its precise error); -1 with MemoryError. */
 int
 lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries)
 {
@@ -499,14 +499,19 @@ lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries)
     Py_ssize_t cap = 8;
     while (cap < maxf * 2)
         cap <<= 1;
-    Field *fields = PyMem_Malloc(sizeof(Field) * (size_t)maxf);
-    uint8_t *arena = PyMem_Malloc((size_t)n * 3 + 24);
-    Py_ssize_t *table = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)cap);
-    int ok = 1;
-    if (fields == NULL || arena == NULL || table == NULL) {
-        ok = -1;
-        goto done;
+    /* one block: the fields, the hash table of their indexes, their texts (an
+     * integer's text is at most 20 bytes); on the stack for the usual small hash */
+    size_t need = sizeof(Field) * (size_t)maxf + sizeof(Py_ssize_t) * (size_t)cap + (size_t)n * 3 + 24;
+    uint64_t stack[512];
+    void *block = need <= sizeof stack ? (void *)stack : PyMem_Malloc(need);
+    if (block == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
+    Field *fields = block;
+    Py_ssize_t *table = (Py_ssize_t *)(fields + maxf);
+    uint8_t *arena = (uint8_t *)(table + cap);
+    int ok = 1;
     for (Py_ssize_t i = 0; i < cap; i++)
         table[i] = -1;
     Py_ssize_t pos = LP_HDR_SIZE, used = 0, idx = 0, nf = 0;
@@ -553,11 +558,8 @@ lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries)
         ok = 0;
     *entries = idx;
 done:
-    PyMem_Free(fields);
-    PyMem_Free(arena);
-    PyMem_Free(table);
-    if (ok < 0)
-        PyErr_NoMemory();
+    if (block != stack)
+        PyMem_Free(block);
     return ok;
 }
 

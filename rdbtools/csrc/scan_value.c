@@ -195,11 +195,12 @@ sk_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, PyO
     Py_ssize_t entries;
     PyObject *v = NULL;
     if (lp_pairs_ok(r.s, r.len, &entries) > 0) {
-        PyObject *blob = PyByteArray_FromStringAndSize((const char *)r.s, r.len);
-        if (blob != NULL) {
-            v = PyObject_CallFunction(packed, "On", blob, entries);
-            Py_DECREF(blob);
-        }
+        PyObject *args[2] = {PyByteArray_FromStringAndSize((const char *)r.s, r.len),
+                             PyLong_FromSsize_t(entries)};
+        if (args[0] != NULL && args[1] != NULL)
+            v = PyObject_Vectorcall(packed, args, 2, NULL);
+        Py_XDECREF(args[0]);
+        Py_XDECREF(args[1]);
     }
     sk_release(&r);
     return v;
