@@ -104,10 +104,12 @@ def main() -> None:
               f"(made in {time.perf_counter() - t0:.0f} s)")
         rows: list[tuple[str, dict[str, float]]] = []
         runs = [("redis-server 7.0", None)] + [(f"ours ({r})", Path(r).resolve()) for r in [str(ROOT), *args.root]]
+        runs += [(f"{label}, empty", root) for label, root in runs[:2]]  # what the process holds anyway
         for label, root in runs:
             d = tmp / f"run{len(rows)}"
             d.mkdir()
-            shutil.copy(dump, d / "dump.rdb")
+            if not label.endswith("empty"):
+                shutil.copy(dump, d / "dump.rdb")
             port = free_port()
             common = ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(d), "--dbfilename", "dump.rdb",
                       "--save", "", "--appendonly", "no", "--enable-debug-command", "yes"]
@@ -124,6 +126,8 @@ def main() -> None:
             print(f"  {label[-40:]:<40}{r['load_s']:>8.2f}{r['cpu_s']:>8.2f}{r['rss'] / 1e6:>9.1f}"
                   f"{r['rss_read'] / 1e6:>12.1f}{r['used'] / 1e6:>16.1f}")
         for label, r in rows[1:]:
+            if label.endswith("empty"):
+                continue
             print(f"  {label[-40:]:<40} vs redis: load {r['load_s'] / real['load_s']:.1f}x, "
                   f"cpu {r['cpu_s'] / real['cpu_s']:.1f}x, RSS {r['rss_read'] / real['rss_read']:.2f}x, "
                   f"used_memory {r['used'] / real['used']:.2f}x; keys {int(r['keys']):,}")
