@@ -132,8 +132,10 @@ def _decode(data: bytes, packed: bool, fast: bool) -> tuple[list, object]:
     from rdbtools.errors import RdbError
     from rdbtools.model import Record
 
-    saved = decoder._scan_keys
+    saved = decoder._scan_keys, decoder.KeySet
     decoder._scan_keys = C.scan_keys if fast else None
+    if fast:  # under RDBKIT_PUREPYTHON=1 the decoder would make the Python KeySet
+        decoder.KeySet = C.KeySet
     try:
         dec = RdbDecoder(packed_listpacks=packed)
         dec.feed(data)
@@ -147,7 +149,7 @@ def _decode(data: bytes, packed: bool, fast: bool) -> tuple[list, object]:
             err = (exc.message, exc.offset, exc.key)
         return out, err
     finally:
-        decoder._scan_keys = saved
+        decoder._scan_keys, decoder.KeySet = saved
 
 
 # a 6-bit string "5" where Redis would write an integer, and a 12-bit string for "ab":
