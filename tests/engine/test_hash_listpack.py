@@ -205,3 +205,24 @@ def test_debug_object_serializedlength(servers: tuple[ServerProc, ServerProc]) -
         got.append([c.execute_command("DEBUG", "OBJECT", k).split(b"serializedlength:")[1].split()[0]
                     for k in ("small", "big", "odd")])
     assert got[0] == got[1]
+
+
+def test_memory_usage_is_the_listpacks_allocation(servers: tuple[ServerProc, ServerProc]) -> None:
+    """MEMORY USAGE of a listpack hash: the robj, the listpack's jemalloc size, the key and
+    its dictEntry, exactly as 7.0.15 reports (after deletes, and for restored bytes)."""
+    got = []
+    for srv in servers:
+        c = srv.client()
+        c.flushall()
+        c.hset("h1", mapping={"a": "1"})
+        c.hset("h2", mapping={f"field:{i}": f"value:{i}" for i in range(8)})
+        c.hset("h3", mapping={f"f{i}": "x" * (i * 7) for i in range(9)})
+        c.hdel("h3", "f0", "f2", "f4", "f6")
+        c.hset("h4", mapping={f"n{i}": i * 1000 for i in range(100)})
+        for name, lp in ODD_LISTPACKS.items():
+            c.restore(name, 0, _payload(lp))
+        # integers kept as strings: 40 bytes more than the smallest forms would take
+        c.restore("wide", 0, _payload(_lp([_entry_str(b"%d" % x) for i in range(10)
+                                            for x in (i, 1_000_000 + i)])))
+        got.append([c.memory_usage(k, samples=0) for k in ("h1", "h2", "h3", "h4", "wide", *ODD_LISTPACKS)])
+    assert got[0] == got[1]
