@@ -151,8 +151,10 @@ class AofDecoder:
         limits: RespLimits | None = None,
         rdb_limits: Limits | None = None,
         detect_preamble: bool = True,
+        packed_listpacks: bool = False,
     ) -> None:
         self.name = name
+        self.packed_listpacks = packed_listpacks  # the preamble's hash listpacks kept as bytes
         self.detect_preamble = detect_preamble
         self.last_file = last_file
         self.load_truncated = load_truncated
@@ -256,7 +258,8 @@ class AofDecoder:
         if any(head.startswith(m) for m in _RDB_MAGICS):
             self._phase = "rdb"
             self.preamble = True
-            self._rdb = RdbDecoder(limits=self.rdb_limits, verify_checksum=self.verify_checksum)
+            self._rdb = RdbDecoder(limits=self.rdb_limits, verify_checksum=self.verify_checksum,
+                                   packed_listpacks=self.packed_listpacks)
             self._rdb.feed(head)
             if self._eof:
                 self._rdb.feed_eof()
@@ -495,8 +498,10 @@ class AofReader:
         rdb_limits: Limits | None = None,
         appendfilename: str | None = None,
         chunk_size: int = files.CHUNK,
+        packed_listpacks: bool = False,
     ) -> None:
         self.source = source
+        self.packed_listpacks = packed_listpacks
         self.load_truncated = load_truncated
         self.annotations = annotations
         self.verify_checksum = verify_checksum
@@ -519,6 +524,7 @@ class AofReader:
             verify_checksum=self.verify_checksum,
             limits=self.limits,
             rdb_limits=self.rdb_limits,
+            packed_listpacks=self.packed_listpacks,
         )
 
     def __iter__(self) -> Iterator[Any]:

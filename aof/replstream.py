@@ -55,8 +55,10 @@ class Loaded:
 
 
 class MasterStream:
-    def __init__(self, sync: FullSync, limits: RespLimits | None = None) -> None:
+    def __init__(self, sync: FullSync, limits: RespLimits | None = None,
+                 packed_listpacks: bool = False) -> None:
         self.sync = sync
+        self.packed_listpacks = packed_listpacks  # the payload's hash listpacks kept as bytes
         self.limits = limits if limits is not None else RespLimits()
         self.decoder: RdbDecoder | None = None
         self.parser: RequestParser | None = None
@@ -85,7 +87,7 @@ class MasterStream:
             if sync.phase in ("payload", "done"):
                 events.append(FullResync(sync.replid, sync.offset))
                 self.phase = "payload"
-                self.decoder = RdbDecoder()
+                self.decoder = RdbDecoder(packed_listpacks=self.packed_listpacks)
         if self.phase == "payload":
             dec = self.decoder
             assert dec is not None

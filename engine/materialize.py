@@ -20,8 +20,11 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import CommandError, EngineError
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue, type_name
 from engine.types import streams as _streams  # noqa: F401  (registers the stream type name)
+from rdbtools.encodings import decode_listpack_strings
+from rdbtools.encodings.listpack_ops import lp_length
 from rdbtools.model import Record
 from rdbtools.numbers import string2ll
+from rdbtools.objects.hashes import ListpackPairs
 
 if TYPE_CHECKING:
     from engine.keyspace.db import Keyspace
@@ -38,6 +41,12 @@ class UnsupportedValue(EngineError):
 def record_to_value(rec: Record, config: Any) -> Any:
     t = rec.type
     v = rec.value
+    if v.__class__ is ListpackPairs and not rec.field_expires:  # a hash listpack's validated bytes
+        lp = v.blob if v.blob.__class__ is bytearray else bytearray(v.blob)
+        # hashTypeLength (lpLength) at load: an "unknown" count is stored when it fits
+        if lp_length(lp) >> 1 <= config.hash_max_listpack_entries:
+            return HashValue(lp)
+        return HashValue.from_pairs(v, False)
     if t == "string":
         return bytes(v)
     if t == "list":
@@ -49,14 +58,13 @@ def record_to_value(rec: Record, config: Any) -> Any:
     if t == "hash":
         if rec.field_expires:
             raise UnsupportedValue("hash field expiration (Redis 7.4+) is not supported")
-        h = HashValue(v)
-        n = len(h)
-        if rec.encoding in _COMPACT:
-            h.lp = n <= config.hash_max_listpack_entries
+        n = len(v)
+        if rec.encoding in _COMPACT:  # a ziplist or zipmap: converted once
+            packed = n <= config.hash_max_listpack_entries
         else:
             mx = config.hash_max_listpack_value
-            h.lp = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
-        return h
+            packed = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
+        return HashValue.from_pairs(v, packed)
     if t == "zset":
         members = {m: None for m, _ in v}
         n = len(members)
@@ -145,8 +153,8 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
         v = list(value)
     elif cls is SetValue:
         v = value.ordered()
-    elif cls is HashValue:
-        v = list(value.items())
+    elif cls is HashValue:  # a listpack as its bytes (a copy: the record may outlive a write)
+        v = _listpack_pairs(value.lp) if value.lp is not None else list(value.ht.items())
     elif cls is ZSetValue:
         v = list(value.items())
     elif t == "stream":
@@ -155,6 +163,14 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
         raise UnsupportedValue(f"cannot convert {cls.__name__}")
     enc = value.encoding() if hasattr(value, "encoding") else None
     return Record(db=db, key=key, type=t, value=v, expire_ms=expire_ms, encoding=enc)
+
+
+def _listpack_pairs(lp: bytearray) -> ListpackPairs:
+    """A hash listpack for a writer: its bytes as they are (rdbSaveObject writes lpBytes,
+    an "unknown" count included, without lpLength's side effect)."""
+    blob = bytes(lp)
+    count = blob[4] | blob[5] << 8
+    return ListpackPairs(blob, count if count != 0xFFFF else len(decode_listpack_strings(blob)))
 
 
 def iter_records(keyspace: Keyspace, now: int | None, hints: bool = False,
@@ -197,7 +213,7 @@ def _forced_policy(value: Any, config: Any) -> Any:
     cls = value.__class__
     base = EncodingPolicy(list_max_listpack_size=config.list_max_listpack_size)
     if cls is HashValue:
-        n = _BIG if value.lp else 0
+        n = _BIG if value.lp is not None else 0
         return EncodingPolicy(hash_max_listpack_entries=n, hash_max_listpack_value=n)
     if cls is ZSetValue:
         n = _BIG if value.lp else 0
@@ -240,7 +256,7 @@ def restore_payload(payload: bytes, config: Any) -> Any:
     from rdbtools.errors import ChecksumMismatch, RdbError, UnsupportedVersion
 
     try:
-        dv = restore_value(payload, RDB_VERSION)
+        dv = restore_value(payload, RDB_VERSION, packed_listpacks=True)
         if dv.type in ("list", "set", "zset", "hash") and not dv.value:
             raise RdbError("empty collection")
         return record_to_value(dv.to_record(b""), config)

@@ -40,5 +40,5 @@ def replay(
     ``AofError`` for a malformed file.
     """
     server = Server(config if config is not None else Config())
-    return replay_into(server, AofReader(source, load_truncated=load_truncated),
+    return replay_into(server, AofReader(source, load_truncated=load_truncated, packed_listpacks=True),
                        unsupported=unsupported, on_item=on_item)

@@ -73,7 +73,8 @@ from .model import (
     SlotImport,
     SlotInfo,
 )
-from .objects import OBJECT_TYPES, object_types
+from .objects import object_types
+from .objects.hashes import ListpackPairs
 from .objects.modules import walk_module_value
 from .primitives import Short, load_len, load_ms, load_seconds, load_string
 
@@ -152,8 +153,12 @@ class RdbDecoder:
         verify_checksum: bool = True,
         max_version: int | None = None,
         check_duplicates: bool = True,
+        packed_listpacks: bool = False,
     ) -> None:
         self.limits = limits or Limits()
+        # hash listpacks kept as their (validated) bytes: ListpackPairs values, for a
+        # server that holds them so (rdbtools.objects.hashes)
+        self._packed = ListpackPairs if packed_listpacks else None
         # every key read (filtered out or not), to refuse one read twice in a db as a
         # loading redis-server does; 12-24 bytes a key (rdbtools.keyset)
         self._keys = KeySet() if check_duplicates else None
@@ -179,7 +184,8 @@ class RdbDecoder:
         self.version: int | None = None
         self.magic: bytes | None = None
         self.valkey = False
-        self._objects = OBJECT_TYPES  # type byte -> row (rdbtools.objects); Valkey's for VALKEY files
+        # type byte -> row (rdbtools.objects); Valkey's for VALKEY files
+        self._objects = object_types(False, packed_listpacks)
         self.db = 0
         self._expire: int | None = None
         self._idle: int | None = None
@@ -310,7 +316,7 @@ class RdbDecoder:
                         if scan is not None:
                             pos, self._expire, self._idle, self._freq = scan(
                                 buf, pos, self._base, self.db, self._max_len, Record, out,
-                                self._expire, self._idle, self._freq, 256, self._keys,
+                                self._expire, self._idle, self._freq, 256, self._keys, self._packed,
                             )
                             self._pos = pos
                             if len(out) >= 256:
@@ -461,7 +467,7 @@ class RdbDecoder:
         self.version = version
         self.magic = magic
         self.valkey = magic == b"VALKEY"
-        self._objects = object_types(self.valkey)
+        self._objects = object_types(self.valkey, self._packed is not None)
         return Header(version, magic, self._base + pos), pos + 9
 
     def _parse_key(self, t: int, buf: bytes, pos: int) -> tuple[Record | None, int]:

@@ -130,6 +130,7 @@ def restore_value(
     *,
     verify_checksum: bool = True,
     limits: Limits | None = None,
+    packed_listpacks: bool = False,
 ) -> DumpedValue:
     """Decode a DUMP payload, checking it as RESTORE does (length, version, CRC, type).
 
@@ -137,12 +138,13 @@ def restore_value(
     RDB_VERSION; Valkey 9 payloads say 80). Errors: :class:`UnsupportedVersion` or
     :class:`ChecksumMismatch` with Redis's "version or checksum" message, and
     :class:`RdbCorruptError` "Bad data format" for anything the value parser rejects
-    (including bytes left over after the value).
+    (including bytes left over after the value). ``packed_listpacks``: a hash listpack
+    comes as its validated bytes (:class:`~rdbtools.objects.hashes.ListpackPairs`).
     """
     payload = bytes(payload)
     body, version = open_payload(payload, max_version, verify_checksum=verify_checksum)
     t = payload[0]
-    row = object_types(version >= 80).get(t)
+    row = object_types(version >= 80, packed_listpacks).get(t)
     if row is None:
         unknown = UnknownOpcode(f"{t} is not a value type", offset=0, type_byte=t)
         raise RdbCorruptError(BAD_DATA_FORMAT, offset=0, phase="read-type", type_byte=t) from unknown

@@ -211,6 +211,7 @@ def iter_events(
     chunk_size: int = CHUNK,
     allow_trailing: bool = False,
     name: str | None = None,
+    packed_listpacks: bool = False,
 ) -> Iterator[Event]:
     """Every event of an RDB file, path, file object or bytes, in order.
 
@@ -219,8 +220,11 @@ def iter_events(
     ``allow_trailing`` — streams that carry more after the RDB use the decoder's
     ``trailing_data`` instead. ``name`` is the input's name in error messages (for a
     file object opened by :func:`open_input`, whose own name may be lost, e.g. lz4).
+    ``packed_listpacks``: hash listpacks come as their validated bytes
+    (:class:`~rdbtools.objects.hashes.ListpackPairs`), for a server that keeps them.
     """
-    decoder = RdbDecoder(limits=limits, filter=filter, verify_checksum=verify_checksum)
+    decoder = RdbDecoder(limits=limits, filter=filter, verify_checksum=verify_checksum,
+                         packed_listpacks=packed_listpacks)
     if isinstance(source, bytes | bytearray | memoryview):
         decoder.feed(bytes(source))
         decoder.feed_eof()

@@ -33,8 +33,8 @@ from engine.commands.arguments import get_double, get_int
 from engine.errors import CommandError, LoadError
 from engine.execution.registry import command
 from engine.execution.replybuf import DEFAULT_PEAK_RESET_MS
-from engine.materialize import iter_records, value_to_record
-from engine.types import encoding_name
+from engine.materialize import dump_payload, iter_records, value_to_record
+from engine.types import HashValue, encoding_name
 from rdbtools.digest import DatasetDigest, value_digest
 
 log = logging.getLogger(__name__)
@@ -249,13 +249,15 @@ def _object(c, key: bytes) -> bytes:
         extra = (f" ql_nodes:{max(1, len(v) // 128 + (1 if len(v) % 128 else 0))} ql_avg_node:{len(v):.2f}"
                  f" ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:{sum(len(x) + 2 for x in v)}")
     return b"+Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d%s\r\n" % (
-        id(v), enc.encode(), _serialized_len(v), db.lru.get(key, 0) & 0xFFFFFF,
+        id(v), enc.encode(), _serialized_len(v, c.server.config), db.lru.get(key, 0) & 0xFFFFFF,
         db.idle_seconds(key), extra.encode())
 
 
-def _serialized_len(v) -> int:
+def _serialized_len(v, config) -> int:
     if isinstance(v, (bytes, bytearray)):
         return len(v) + 1
+    if v.__class__ is HashValue:  # rdbSavedObjectLen: the value as DUMP writes it
+        return len(dump_payload(v, config)) - 11
     try:
         return sum(len(x) for x in v) + len(v)
     except TypeError:

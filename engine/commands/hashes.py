@@ -1,4 +1,5 @@
-"""Hash commands (t_hash.c semantics); encodings follow hash-max-listpack-*."""
+"""Hash commands (t_hash.c semantics) over :class:`~engine.types.HashValue`, a listpack's
+bytes or a dict; encodings follow hash-max-listpack-*."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_HASH, notify
 from engine.types import HashValue
 from engine.types.strings import format_long_double, ld_add, parse_long_double
+from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_get, lp_pairs_set
 from rdbtools.glob import glob_matcher
 from rdbtools.numbers import string2ll
 
@@ -74,14 +76,16 @@ def hset_cmd(c, argv):
             db.add(argv[1], h)
         elif h.__class__ is not HashValue:
             raise WrongTypeError()
-        f, v = argv[2], argv[3]
         cfg = c.server.config
-        if h.lp and (len(f) > cfg.hash_max_listpack_value or len(v) > cfg.hash_max_listpack_value):
-            h.lp = False
-        new = f not in h
-        h[f] = v
-        if new and h.lp and len(h) > cfg.hash_max_listpack_entries:
-            h.lp = False
+        f, v = argv[2], argv[3]
+        lp = h.lp
+        mv = cfg.hash_max_listpack_value
+        if lp is not None and len(f) <= mv and len(v) <= mv:  # h.set_field, inlined
+            new = lp_pairs_set(lp, f, v)
+            if new and lp_length(lp) > 2 * cfg.hash_max_listpack_entries:
+                h.convert()
+        else:
+            new = h.set_field(f, v, cfg.hash_max_listpack_entries, mv)
         c.server.dirty += 1
         notify(db, NOTIFY_HASH, b"hset", argv[1])
         return ONE if new else ZERO
@@ -112,7 +116,7 @@ def hmset_cmd(c, argv):
 @command("hsetnx", 4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
 def hsetnx_cmd(c, argv):
     h = _hash_create(c, argv[1])
-    if argv[2] in h:
+    if h.get(argv[2]) is not None:
         return ZERO
     cfg = c.server.config
     h.try_conversion(argv[2:4], cfg.hash_max_listpack_value)
@@ -124,8 +128,14 @@ def hsetnx_cmd(c, argv):
 
 @command("hget", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
 def hget_cmd(c, argv):
-    h = _hash(c.db, argv[1], True)
-    v = None if h is None else h.get(argv[2])
+    h = c.db.read(argv[1])  # _hash and h.get, inlined: the hot path
+    if h is None:
+        v = None
+    elif h.__class__ is not HashValue:
+        raise WrongTypeError()
+    else:
+        lp = h.lp
+        v = lp_pairs_get(lp, argv[2]) if lp is not None else h.ht.get(argv[2])
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     return BULK % (len(v), v)  # bulk(v), inline: the hot path
@@ -146,9 +156,9 @@ def hdel_cmd(c, argv):
     n = 0
     removed = False
     for f in argv[2:]:
-        if h.pop(f, None) is not None:
+        if h.delete(f):
             n += 1
-            if not h:
+            if not len(h):
                 c.db.delete(argv[1])
                 removed = True
                 break
@@ -176,7 +186,7 @@ def hstrlen_cmd(c, argv):
 @command("hexists", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
 def hexists_cmd(c, argv):
     h = _hash(c.db, argv[1], True)
-    return ONE if h is not None and argv[2] in h else ZERO
+    return ONE if h is not None and h.get(argv[2]) is not None else ZERO
 
 
 @command("hincrby", 4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
@@ -232,8 +242,8 @@ def _fields_reply(h, keys: bool, vals: bool, resp: int) -> bytes:
     if h is None:
         return map_header(0, resp) if keys and vals else EMPTY_ARRAY
     if keys and vals:
-        return map_of_bulks([x for kv in h.items() for x in kv], resp)
-    return bulks(list(h.keys() if keys else h.values()))
+        return map_of_bulks(h.flat(), resp)
+    return bulks(h.keys() if keys else h.values())
 
 
 @command("hkeys", 2, "readonly", 1, 1, 1, group=G, since="2.0.0")
@@ -258,16 +268,19 @@ def hscan_cmd(c, argv):
     h = _hash(c.db, argv[1], True)
     if h is None:
         return scan_reply(0, [])
-    if h.lp:
-        nxt, fields = 0, list(h.keys())
-    else:
-        nxt, fields = scan_items(h.keys(), cursor, count)
     m = glob_matcher(pat) if pat is not None else None
+    if h.lp is not None:  # a listpack answers everything at once, cursor 0 (scanGenericCommand)
+        flat = h.flat()
+        if m is None:
+            return scan_reply(0, flat)
+        return scan_reply(0, [x for i in range(0, len(flat), 2) if m(flat[i]) for x in flat[i:i + 2]])
+    ht = h.ht
+    nxt, fields = scan_items(ht.keys(), cursor, count)
     out = []
     for f in fields:
         if m is not None and not m(f):
             continue
-        out += [f, h[f]]
+        out += [f, ht[f]]
     return scan_reply(nxt, out)
 
 
@@ -285,19 +298,19 @@ def hrandfield_cmd(c, argv):
         h = _hash(c.db, argv[1], True)
         if h is None or count == 0:
             return EMPTY_ARRAY
+        pairs = h.items()
         if count < 0:
-            fields = list(h)
-            picks = [random.choice(fields) for _ in range(-count)]
-        elif count >= len(h):
-            picks = list(h)
+            picks = [random.choice(pairs) for _ in range(-count)]
+        elif count >= len(pairs):
+            picks = pairs
         else:
-            picks = random.sample(list(h), count)
+            picks = random.sample(pairs, count)
         if not withvalues:
-            return bulks(picks)
+            return bulks([f for f, _ in picks])
         if c.resp == 3:
-            return array([pair(bulk(f), bulk(h[f])) for f in picks])
-        return bulks([x for f in picks for x in (f, h[f])])
+            return array([pair(bulk(f), bulk(v)) for f, v in picks])
+        return bulks([x for kv in picks for x in kv])
     h = _hash(c.db, argv[1], True)
     if h is None:
         return NULL3 if c.resp == 3 else NULL_BULK
-    return bulk(random.choice(list(h)))
+    return bulk(random.choice(h.keys()))

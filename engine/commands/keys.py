@@ -42,9 +42,7 @@ def copy_value(v):
     if t is ListValue:
         return ListValue(v)
     if t is HashValue:
-        h = HashValue(v)
-        h.lp = v.lp
-        return h
+        return v.copy()
     return v.copy_value()  # SetValue, ZSetValue, StreamValue
 
 

@@ -205,14 +205,12 @@ def _take(view: Any, n: int, samples: int) -> list[Any]:
 
 
 def _hash_usage(h: HashValue, samples: int, costs: Costs) -> int:
-    n = len(h)
+    if h.lp is not None:  # the listpack's own allocation, whatever the samples
+        return ROBJ + jemalloc_size(len(h.lp))
+    n = len(h.ht)
     if n == 0:
         return ROBJ
-    if h.lp:
-        items = _take(h.items(), n, 0 if costs is SIZEOF else samples)
-        per = sum(lp_entry_size(f) + lp_entry_size(x) for f, x in items)
-        return ROBJ + jemalloc_size(LP_HDR_SIZE + 1 + round(per * n / len(items)))
-    items = _take(h.items(), n, samples)
+    items = _take(h.ht.items(), n, samples)
     per = sum(sds_size(len(f)) + sds_size(len(x)) for f, x in items) + costs.entry * len(items)
     return ROBJ + costs.dict + table_bytes(n) + round(per * n / len(items))
 

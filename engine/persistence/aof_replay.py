@@ -54,7 +54,7 @@ from engine.materialize import UnsupportedValue, iter_records
 from engine.persistence.dataset import DatasetLoader
 from rdbtools.model import FunctionLibrary, FunctionPreGA, Record
 
-__all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "replay_into"]
+__all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "gc_paused", "replay_into"]
 
 # Write commands (and a few others) Redis 7.x has that this engine does not serve.
 # Known to Redis, so not "Unknown command"; each is unsupported rather than fatal.
@@ -114,7 +114,7 @@ class Replay:
 
 
 @contextlib.contextmanager
-def _gc_paused(pause: bool) -> Iterator[bool]:
+def gc_paused(pause: bool) -> Iterator[bool]:
     """Automatic garbage collection off (when asked and it was on); yields whether it is."""
     if not pause or not gc.isenabled():
         yield False
@@ -179,7 +179,7 @@ def replay_into(
     direct = fast_path(client)
     batches = reader.iter_batches() if hasattr(reader, "iter_batches") else ([i] for i in reader)
     seen = 0
-    with server.keyspace.expiry_held(loading=True), _gc_paused(pause_gc) as paused:
+    with server.keyspace.expiry_held(loading=True), gc_paused(pause_gc) as paused:
         for batch in batches:
             if paused:
                 seen += len(batch)

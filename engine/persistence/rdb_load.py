@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.errors import CommandError, LoadError
 from engine.materialize import UnsupportedValue
+from engine.persistence.aof_replay import gc_paused
 from engine.persistence.dataset import DatasetLoader
 from rdbtools import RdbError, iter_events
 from rdbtools.model import Aux, FunctionLibrary, FunctionPreGA, Record
@@ -46,24 +47,25 @@ def load_rdb_file(server: Host, path: str, aux: dict[bytes, bytes] | None = None
                            keep_expired_keys=expired_keys is not None, allow_dup=allow_dup)
     skipped = 0
     try:
-        for rec in iter_events(path):
-            if type(rec) is not Record:
-                if type(rec) is Aux:
-                    if aux is not None:
-                        aux[rec.key.lower()] = rec.value
-                elif type(rec) is FunctionLibrary:  # rdbFunctionLoad: a failing library aborts the load
-                    load_function(server, rec.code, allow_dup)
-                elif type(rec) is FunctionPreGA:  # a 7.0 release candidate's form, translated
-                    load_function(server, rec.library().code, allow_dup)
-                continue
-            try:
-                loader.add(rec)
-            except UnsupportedValue as exc:
-                skipped += 1
-                if skipped <= 10:
-                    log.warning("Skipping key %r in db %d: %s", rec.key, rec.db, exc)
-            except LoadError as exc:
-                raise LoadError(f"{path}: {exc}") from None
+        with gc_paused(True):  # a load makes no cycles: no collections over the growing dataset
+            for rec in iter_events(path, packed_listpacks=True):
+                if type(rec) is not Record:
+                    if type(rec) is Aux:
+                        if aux is not None:
+                            aux[rec.key.lower()] = rec.value
+                    elif type(rec) is FunctionLibrary:  # rdbFunctionLoad: a failing library aborts the load
+                        load_function(server, rec.code, allow_dup)
+                    elif type(rec) is FunctionPreGA:  # a 7.0 release candidate's form, translated
+                        load_function(server, rec.library().code, allow_dup)
+                    continue
+                try:
+                    loader.add(rec)
+                except UnsupportedValue as exc:
+                    skipped += 1
+                    if skipped <= 10:
+                        log.warning("Skipping key %r in db %d: %s", rec.key, rec.db, exc)
+                except LoadError as exc:
+                    raise LoadError(f"{path}: {exc}") from None
     except RdbError as exc:
         raise LoadError(f"Short read or corrupt RDB file: {exc}") from exc
     except OSError as exc:  # unreadable (a directory, permissions): never start empty over it

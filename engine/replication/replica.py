@@ -73,7 +73,8 @@ class MasterLink(Client):
                         listening_port=port, ip_address=cfg.replica_announce_ip.encode() or None,
                         psync=(cached[0].encode(), cached[1] + 1) if cached else None,
                         failover=repl.failover.in_progress)
-        self.stream = MasterStream(sync, RespLimits(proto_max_bulk_len=cfg.proto_max_bulk_len))
+        self.stream = MasterStream(sync, RespLimits(proto_max_bulk_len=cfg.proto_max_bulk_len),
+                                   packed_listpacks=True)
         self.reploff = cached[1] if cached else 0  # processed (applied) offset
         if cached and 0 <= cached[2] < len(server.keyspace.dbs):
             self.db = server.keyspace.dbs[cached[2]]  # the cached master's selected db goes on

@@ -1,37 +1,122 @@
-"""Hash values: a dict kept in insertion order, which is the listpack's order.
+"""Hash values: a listpack's bytes while small, a dict once converted, as Redis 7.0.
 
-Conversion mirrors ``hashTypeTryConversion``/``hashTypeSet``: a field or value
-longer than ``hash-max-listpack-value`` or more than ``hash-max-listpack-entries``
-fields turns the listpack into a hashtable, never back.
+A new hash is a listpack (``lp``, a ``bytearray`` holding exactly the bytes Redis's
+listpack would: the same entry encodings, integers stored as integers, the header's
+total and count), changed in place by the listpack-of-pairs operations of
+``rdbtools.encodings.listpack_ops`` (C, with the pure-Python reference under
+``RDBKIT_PUREPYTHON``). A loaded or restored listpack is kept as the bytes it came
+in. Conversion to a hashtable (``ht``, a dict in insertion order) mirrors
+``hashTypeTryConversion``/``hashTypeSet``/``hashTypeConvert``: a field or value longer
+than ``hash-max-listpack-value``, more than ``hash-max-listpack-entries`` fields, or a
+listpack that would pass ``lpSafeToAdd``'s 1 GiB converts it, one way.
+
+Exactly one of ``lp`` and ``ht`` is set; callers go through the methods.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 
-class HashValue(dict):
-    __slots__ = ("lp",)
+from rdbtools.encodings import decode_listpack_strings, encode_listpack
+from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_delete, lp_pairs_get, lp_pairs_set
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)
-        self.lp = True
+LISTPACK_MAX_SAFETY_SIZE = 1 << 30  # listpack.c: lpSafeToAdd's limit
+_EMPTY = encode_listpack([])
+
+
+class HashValue:
+    __slots__ = ("lp", "ht")
+
+    def __init__(self, lp: bytearray | None = None, ht: dict[bytes, bytes] | None = None) -> None:
+        self.lp = bytearray(_EMPTY) if lp is None and ht is None else lp
+        self.ht = ht
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[bytes, bytes]], packed: bool) -> HashValue:
+        """A hash of ``pairs`` (unique fields), a listpack when ``packed``."""
+        if packed:
+            return cls(bytearray(encode_listpack([x for kv in pairs for x in kv])))
+        return cls(None, dict(pairs))
 
     def encoding(self) -> str:
-        return "listpack" if self.lp else "hashtable"
+        return "listpack" if self.lp is not None else "hashtable"
+
+    def __len__(self) -> int:
+        lp = self.lp
+        return lp_length(lp) >> 1 if lp is not None else len(self.ht)  # type: ignore[arg-type]
+
+    def get(self, field: bytes) -> bytes | None:
+        lp = self.lp
+        return lp_pairs_get(lp, field) if lp is not None else self.ht.get(field)  # type: ignore[union-attr]
+
+    def __contains__(self, field: bytes) -> bool:
+        return self.get(field) is not None
+
+    def flat(self) -> list[bytes]:
+        """field, value, field, value ... in the hash's order."""
+        if self.lp is not None:
+            return decode_listpack_strings(self.lp)
+        return [x for kv in self.ht.items() for x in kv]  # type: ignore[union-attr]
+
+    def items(self) -> list[tuple[bytes, bytes]]:
+        if self.lp is not None:
+            it = iter(decode_listpack_strings(self.lp))
+            return list(zip(it, it))
+        return list(self.ht.items())  # type: ignore[union-attr]
+
+    def keys(self) -> list[bytes]:
+        return self.flat()[0::2] if self.lp is not None else list(self.ht)  # type: ignore[arg-type]
+
+    def values(self) -> list[bytes]:
+        return self.flat()[1::2] if self.lp is not None else list(self.ht.values())  # type: ignore[union-attr]
+
+    def convert(self) -> None:
+        """hashTypeConvert(o, OBJ_ENCODING_HT): the listpack's pairs into a dict, in order."""
+        if self.lp is not None:
+            it = iter(decode_listpack_strings(self.lp))
+            self.ht = dict(zip(it, it))
+            self.lp = None
 
     def try_conversion(self, items: list[bytes], max_value: int) -> None:
-        """Before adding: any argument longer than the value limit converts."""
-        if self.lp:
+        """hashTypeTryConversion, before adding: any argument longer than the value limit,
+        or a listpack that could pass lpSafeToAdd's limit, converts."""
+        lp = self.lp
+        if lp is not None:
+            total = 0
             for b in items:
-                if len(b) > max_value:
-                    self.lp = False
+                n = len(b)
+                if n > max_value:
+                    self.convert()
                     return
+                total += n
+            if len(lp) + total > LISTPACK_MAX_SAFETY_SIZE:
+                self.convert()
 
     def set_field(self, field: bytes, value: bytes, max_entries: int, max_value: int) -> bool:
         """hashTypeSet: returns True when the field is new."""
-        if self.lp and (len(field) > max_value or len(value) > max_value):
-            self.lp = False
-        new = field not in self
-        self[field] = value
-        if self.lp and len(self) > max_entries:
-            self.lp = False
+        lp = self.lp
+        if lp is not None:
+            if len(field) > max_value or len(value) > max_value:
+                self.convert()
+            else:
+                new = lp_pairs_set(lp, field, value)
+                if new and lp_length(lp) > 2 * max_entries:
+                    self.convert()
+                return new
+        ht = self.ht
+        new = field not in ht  # type: ignore[operator]
+        ht[field] = value  # type: ignore[index]
         return new
+
+    def delete(self, field: bytes) -> bool:
+        """hashTypeDelete: True when the field was there (a hashtable stays one)."""
+        lp = self.lp
+        if lp is not None:
+            return lp_pairs_delete(lp, field)
+        return self.ht.pop(field, None) is not None  # type: ignore[union-attr]
+
+    def copy(self) -> HashValue:
+        """hashTypeDup: the same encoding, the same bytes."""
+        if self.lp is not None:
+            return HashValue(bytearray(self.lp))
+        return HashValue(None, dict(self.ht))  # type: ignore[arg-type]

@@ -104,9 +104,9 @@ static const uint8_t sk_handled[21] = {
 PyObject *
 scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 10 || nargs > 12) {
+    if (nargs < 10 || nargs > 13) {
         PyErr_SetString(PyExc_TypeError, "scan_keys(buf, pos, base, db, max_len, record, out, "
-                                         "expire, idle, freq[, limit[, keys]])");
+                                         "expire, idle, freq[, limit[, keys[, packed]]])");
         return NULL;
     }
     Py_ssize_t limit = PY_SSIZE_T_MAX;
@@ -117,7 +117,8 @@ scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     KeySetObject *keys = NULL;
     uint64_t dbnum = 0;
-    if (nargs == 12 && args[11] != Py_None) {
+    PyObject *packed = nargs == 13 && args[12] != Py_None ? args[12] : NULL;
+    if (nargs >= 12 && args[11] != Py_None) {
         if (!PyObject_TypeCheck(args[11], &KeySetType)) {
             PyErr_SetString(PyExc_TypeError, "scan_keys: keys must be a KeySet or None");
             return NULL;
@@ -204,7 +205,7 @@ scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             break;
         }
         PyObject *value, *tname, *enc;
-        if (sk_value(t, p, n, &q, max_len, &value, &tname, &enc) < 0) {
+        if (sk_value(t, p, n, &q, max_len, packed, &value, &tname, &enc) < 0) {
             Py_DECREF(key);
             PyErr_Clear();
             break;

@@ -184,12 +184,40 @@ sk_zpairs(PyObject *items)
     return pairs;
 }
 
+/* A hash listpack kept as its bytes: packed(bytearray, entries) once lp_pairs_ok
+ * accepts it (hashes.load_hash_listpack_packed), or NULL. */
+static PyObject *
+sk_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, PyObject *packed)
+{
+    SkStr r;
+    if (sk_str(p, n, pos, max_len, &r) < 0)
+        return NULL;
+    Py_ssize_t entries;
+    PyObject *v = NULL;
+    if (lp_pairs_ok(r.s, r.len, &entries) > 0) {
+        PyObject *args[2] = {PyByteArray_FromStringAndSize((const char *)r.s, r.len),
+                             PyLong_FromSsize_t(entries)};
+        if (args[0] != NULL && args[1] != NULL)
+            v = PyObject_Vectorcall(packed, args, 2, NULL);
+        Py_XDECREF(args[0]);
+        Py_XDECREF(args[1]);
+    }
+    sk_release(&r);
+    return v;
+}
+
 int
 sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
-         PyObject **value, PyObject **tname, PyObject **enc)
+         PyObject *packed, PyObject **value, PyObject **tname, PyObject **enc)
 {
     PyObject *v = NULL, *items = NULL;
     uint64_t count;
+    if (t == 16 && packed != NULL) {
+        v = sk_packed(p, n, pos, max_len, packed);
+        *tname = s_hash;
+        *enc = e_listpack;
+        t = 0xFF; /* past the switch */
+    }
     switch (t) {
     case 0:
         v = sk_bytes_at(p, n, pos, max_len);
@@ -335,6 +363,8 @@ sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t m
         *enc = e_quicklist;
         break;
     }
+    case 0xFF:
+        break;
     default:
         return -1;
     }

@@ -162,14 +162,15 @@ static PyMethodDef methods[] = {
      "or BadEncoding with the message of the Python decoder."},
     {"scan_keys", (PyCFunction)(void (*)(void))scan_keys, METH_FASTCALL,
      "scan_keys($module, buf, pos, base, db, max_len, record, out, expire, idle, freq,\n"
-     "          limit=sys.maxsize, keys=None, /)\n--\n\n"
+     "          limit=sys.maxsize, keys=None, packed=None, /)\n--\n\n"
      "The decoder's fast path: from buf[pos:], parse EXPIRETIME(_MS)/IDLE/FREQ opcodes and\n"
      "keys of types 0-5, 10-14, 16-18 and 20, appending record(...) for each key to `out`\n"
      "exactly as RdbDecoder._parse_key builds them (offset = base + position of the type\n"
      "byte). Stops before the first item it does not handle, that is incomplete or that is\n"
      "invalid in any way (the Python path then parses it and raises what it raises),\n"
      "or once `out` holds `limit` events. With `keys` (a KeySet), each key is recorded\n"
-     "and the scan stops before a key already recorded for this db.\n"
+     "and the scan stops before a key already recorded for this db. With `packed`, a hash\n"
+     "listpack that passes lp_pairs_check becomes packed(bytearray, entries).\n"
      "Returns (pos, expire, idle, freq): where it stopped and the pending key metadata."},
     {"record_to_line", (PyCFunction)record_to_line, METH_O,
      "record_to_line($module, record, /)\n--\n\n"
@@ -183,6 +184,20 @@ static PyMethodDef methods[] = {
      "hll_sparse_set($module, s, index, count, max_bytes, /)\n--\n\n"
      "engine.types.hyperloglog._sparse_set_py on the bytearray `s`, in place: 1 updated,\n"
      "0 unchanged, -1 corrupt, 2 the value must be promoted to dense (left untouched)."},
+    {"lp_pairs_get", (PyCFunction)(void (*)(void))lp_pairs_get, METH_FASTCALL,
+     "lp_pairs_get($module, lp, field, /)\n--\n\n"
+     "listpack_ops.lp_pairs_get_py: the value after `field` in the bytearray `lp`, or None."},
+    {"lp_pairs_set", (PyCFunction)(void (*)(void))lp_pairs_set, METH_FASTCALL,
+     "lp_pairs_set($module, lp, field, value, /)\n--\n\n"
+     "listpack_ops.lp_pairs_set_py, in place: True when the pair was appended."},
+    {"lp_pairs_delete", (PyCFunction)(void (*)(void))lp_pairs_delete, METH_FASTCALL,
+     "lp_pairs_delete($module, lp, field, /)\n--\n\n"
+     "listpack_ops.lp_pairs_delete_py, in place: True when the field was there."},
+    {"lp_length", (PyCFunction)lp_length, METH_O,
+     "lp_length($module, lp, /)\n--\n\nlistpack_ops.lp_length_py (lpLength)."},
+    {"lp_pairs_check", (PyCFunction)lp_pairs_check, METH_O,
+     "lp_pairs_check($module, blob, /)\n--\n\n"
+     "The entry count when listpack_ops.lp_validate_pairs_py accepts `blob`, else -1."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -5,6 +5,8 @@
  *   listpack.c    \
  *   ziplist.c      } blob decoders (rdbtools/encodings/listpack.py, ziplist.py, intset.py)
  *   intset.c      /
+ *   lpentry.c     \ listpack entries and the deep check of pairs, and the in-place
+ *   lpops.c       / listpack-of-pairs operations (rdbtools/encodings/listpack_ops.py)
  *   pairs.c       zset/hash pairing of decoded blobs (rdbtools/values.py)
  *   lzf.c         the one LZF decoder in C (rdbtools/lzf.py), also the scan's
  *   keyset.c      the duplicate-key digest set (rdbtools/keyset.py)
@@ -356,9 +358,38 @@ sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
     return PyBytes_FromStringAndSize((const char *)r.s, r.len);
 }
 /* values.load_value for the types scan_keys handles: 0 with the value, its type
- * name and encoding (borrowed), or -1 to stop. */
+ * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): the factory of a
+ * hash listpack kept as its bytes (rdbtools.objects.hashes.ListpackPairs). */
 int sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
-             PyObject **value, PyObject **tname, PyObject **enc);
+             PyObject *packed, PyObject **value, PyObject **tname, PyObject **enc);
+
+/* ------------------------------------------------------------------ lpentry.c, lpops.c */
+
+/* One entry: a string (s, len) or an integer (v); next is the following entry. */
+typedef struct {
+    const uint8_t *s;
+    Py_ssize_t len;
+    int64_t v;
+    int is_int;
+    Py_ssize_t size; /* encoding + data, without the backlen */
+    Py_ssize_t next;
+} LpEnt;
+
+/* The entry at pos of p[0:n] (lpGet + lpSkip): 0, or -1 when it is not a whole entry
+ * before the end marker at n - 1. */
+int lp_ent(const uint8_t *p, Py_ssize_t n, Py_ssize_t pos, LpEnt *e);
+/* Bytes of the backlen of an entry of `size` bytes (encoding + data). */
+static inline Py_ssize_t
+lp_backlen_size(uint64_t size)
+{
+    return size <= 127 ? 1 : size < 16383 ? 2 : size < 2097151 ? 3 : size < 268435455 ? 4 : 5;
+}
+/* lpEncodeBacklen of `size` into b; returns its length. */
+Py_ssize_t lp_put_backlen(uint64_t size, uint8_t *b);
+
+/* 1 when p[0:n] is a valid listpack of unique pairs (*entries: its entry count),
+ * 0 when it is not, -1 with MemoryError. */
+int lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
 
 /* ------------------------------------------------------------------ jsontext.c */
 
@@ -436,5 +467,10 @@ PyObject *scan_keys(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *record_to_line(PyObject *, PyObject *);
 PyObject *records_to_jsonl(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *hll_sparse_set(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lp_pairs_get(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lp_pairs_set(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lp_pairs_delete(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lp_length(PyObject *, PyObject *);
+PyObject *lp_pairs_check(PyObject *, PyObject *);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */

@@ -23,7 +23,7 @@ expire time, fields without a TTL last, as Redis keeps it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .._accel import c_module
@@ -43,6 +43,7 @@ from ..encodings import (
     encode_listpack,
     encode_ziplist,
 )
+from ..encodings.listpack_ops import lp_validate_pairs
 from ..errors import BadEncoding, RdbCorruptError, RdbEncodeError
 from ..policy import EncodingPolicy
 from ..primitives import (
@@ -130,9 +131,59 @@ def load_hash_listpack(buf: bytes, pos: int, max_len: int) -> tuple[Pairs, None,
     return pairs, None, pos
 
 
-def save_hash_listpack(pairs: Pairs, fexp: Any, version: int, policy: EncodingPolicy,
+def save_hash_listpack(pairs: Pairs | ListpackPairs, fexp: Any, version: int, policy: EncodingPolicy,
                        compress: bool) -> bytes:
+    if type(pairs) is ListpackPairs:  # written back as it is, as rdbSaveObject does
+        return save_string(bytes(pairs.blob), compress)
     return save_string(encode_listpack([x for p in pairs for x in p]), compress)
+
+
+class ListpackPairs:
+    """A hash listpack kept as its bytes, for a server that holds small hashes as Redis
+    does: a load that asks for it (``packed_listpacks``) gets no per-field objects, and a
+    save writes the bytes back as they are. Everywhere else it is a hash value like any
+    other: it iterates as the ``(field, value)`` pairs, in order.
+
+    ``blob`` (bytes or a bytearray the receiver may keep) passed
+    :func:`~rdbtools.encodings.listpack_ops.lp_validate_pairs` (deep checks, unique
+    fields); ``entries`` is its entry count, twice the pairs.
+    """
+
+    __slots__ = ("blob", "entries")
+
+    def __init__(self, blob: bytes | bytearray, entries: int) -> None:
+        self.blob = blob
+        self.entries = entries
+
+    def pairs(self) -> Pairs:
+        return _pairs(decode_listpack_strings(self.blob), "hash listpack")
+
+    def __len__(self) -> int:
+        return self.entries >> 1
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        return iter(self.pairs())
+
+    def __getitem__(self, i: int) -> tuple[bytes, bytes]:
+        return self.pairs()[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ListpackPairs):
+            return self.pairs() == other.pairs()
+        return isinstance(other, list) and self.pairs() == other
+
+    __hash__ = None  # type: ignore[assignment]  # mutable content, as the list it stands for
+
+    def __repr__(self) -> str:
+        return f"ListpackPairs({self.pairs()!r})"
+
+
+def load_hash_listpack_packed(buf: bytes, pos: int, max_len: int) -> tuple[ListpackPairs, None, int]:
+    """load_hash_listpack for ``packed_listpacks``: the same checks, the bytes kept."""
+    start = pos
+    blob, pos = load_string(buf, pos, max_len)
+    lp = bytearray(blob)
+    return ListpackPairs(lp, decode_blob(lp_validate_pairs, lp, start, buf, pos)), None, pos
 
 
 # ----------------------------------------------------------------------------- with field TTLs
@@ -274,9 +325,13 @@ def skip_valkey_hash_2(buf: bytes, pos: int, max_len: int) -> int:
 # ----------------------------------------------------------------------------- choosing
 
 
-def hash_type(pairs: Pairs, fexp: Mapping[bytes, int] | None, version: int,
+def hash_type(pairs: Pairs | ListpackPairs, fexp: Mapping[bytes, int] | None, version: int,
               policy: EncodingPolicy) -> int:
     """The type byte Redis of RDB ``version`` writes a hash as (rdbSaveObjectType)."""
+    if isinstance(pairs, ListpackPairs):
+        if not fexp and version >= 10:
+            return RDB_TYPE_HASH_LISTPACK  # validated when made; kept as the listpack it is
+        pairs = pairs.pairs()
     fields = [f for f, _ in pairs]
     if len(set(fields)) != len(fields):
         raise RdbEncodeError("duplicate hash field")
@@ -306,11 +361,13 @@ if (_c := c_module("rdbtools._speedups")) is not None:  # same results and error
     _pairs = _c.hash_pairs
 
 __all__ = [
+    "ListpackPairs",
     "hash_type",
     "load_hash",
     "load_hash_listpack",
     "load_hash_listpack_ex",
     "load_hash_listpack_ex_pre_ga",
+    "load_hash_listpack_packed",
     "load_hash_metadata",
     "load_hash_metadata_pre_ga",
     "load_hash_ziplist",

@@ -165,6 +165,14 @@ VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {
 }
 """The same for Valkey 9 files (RDB 80), where byte 22 is HASH_2."""
 
+_PACKED = {RDB_TYPE_HASH_LISTPACK: R(RDB_TYPE_HASH_LISTPACK, HASH, "listpack", 10, None,
+                                     hashes.load_hash_listpack_packed, skip_string,
+                                     hashes.save_hash_listpack)}
+PACKED_OBJECT_TYPES: dict[int, ObjectType] = {**OBJECT_TYPES, **_PACKED}
+PACKED_VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {**VALKEY_OBJECT_TYPES, **_PACKED}
+"""The rows of a ``packed_listpacks`` load: a hash listpack stays its bytes
+(:class:`~rdbtools.objects.hashes.ListpackPairs`)."""
+
 FAMILIES: dict[str, ObjectFamily] = {
     f.type: f
     for f in (
@@ -182,8 +190,11 @@ FAMILIES: dict[str, ObjectFamily] = {
 _EMPTY_POLICY = EncodingPolicy()
 
 
-def object_types(valkey: bool) -> dict[int, ObjectType]:
-    """The rows for a file's magic: Redis's, or Valkey's for ``VALKEY`` files and payloads."""
+def object_types(valkey: bool, packed: bool = False) -> dict[int, ObjectType]:
+    """The rows for a file's magic: Redis's, or Valkey's for ``VALKEY`` files and payloads;
+    ``packed``: hash listpacks kept as their bytes."""
+    if packed:
+        return PACKED_VALKEY_OBJECT_TYPES if valkey else PACKED_OBJECT_TYPES
     return VALKEY_OBJECT_TYPES if valkey else OBJECT_TYPES
 
 

@@ -306,9 +306,8 @@ def test_value_usage_agrees_with_the_rdb_model() -> None:
     """Fresh values (encodings as a load would pick): the live estimate with every
     element counted equals rdbtools.memory's record model."""
     model = MemoryModel()
-    h = HashValue({b"f%d" % i: b"v%d" % i for i in range(30)})
-    big = HashValue({b"field%d" % i: b"x" * i for i in range(100)})
-    big.lp = False
+    h = HashValue.from_pairs([(b"f%d" % i, b"v%d" % i) for i in range(30)], True)
+    big = HashValue.from_pairs([(b"field%d" % i, b"x" * i) for i in range(100)], False)
     lst = ListValue(b"x" * (i % 300) for i in range(2000))
     s = SetValue(b"%d" % i for i in range(100))
     s.intset = True
