@@ -100,14 +100,16 @@ def _parse_replicaof(args: list[str]) -> str:
 
 
 def _parse_save(args: list[str]) -> str:
-    joined = " ".join(args).strip()
-    parts = joined.split()
+    """setConfigSaveOption: pairs of seconds (>= 1) and changes (>= 0); a lone ""
+    means no save points."""
+    parts = " ".join(args).split()
     if len(parts) % 2:
         raise ConfigValueError("Invalid save parameters")
-    for p in parts:
-        if not p.isdigit():
+    for j, p in enumerate(parts):
+        body = p[1:] if p[:1] in "+-" else p
+        if not body.isdigit() or int(p) < (1 - j % 2):
             raise ConfigValueError("Invalid save parameters")
-    return " ".join(parts)
+    return " ".join(str(int(p)) for p in parts)
 
 
 def _parse_memory_percent(args: list[str]) -> int:
@@ -455,6 +457,7 @@ class Config:
         self.values: dict[str, Any] = {}
         self.config_file: str | None = None
         self.user_lines: list[tuple[str, int, list[bytes]]] = []  # `user` directives, in order
+        self.save_loaded = False  # a save line was read at start (setConfigSaveOption)
         for spec in SPECS:
             default = spec.default
             if spec.name == "client-output-buffer-limit":
@@ -548,6 +551,12 @@ class Config:
             if not startup:
                 if not os.path.isdir(value):
                     raise ConfigValueError("No such file or directory")
+        if spec.name == "save" and startup:
+            # the file's first save line replaces the defaults, later ones add points
+            # (save_loaded in setConfigSaveOption); `save ""` clears them
+            if self.save_loaded and args != [""]:
+                value = f"{self.values['save']} {value}".strip()
+            self.save_loaded = True
         self._store(spec, value)
 
     def load_lines(self, lines: Iterable[tuple[str, int, str]]) -> None:
@@ -580,7 +589,7 @@ class Config:
                 raise ConfigError(f"{source}:{line_no}: '{name}' is not supported by this server")
             spec = lookup(name)
             if spec is None:
-                raise ConfigError(f"{source}:{line_no}: Bad directive or wrong number of arguments: {line!r}")
+                raise ConfigError(f"{source}:{line_no}: '{line}': Bad directive or wrong number of arguments")
             args = argv[1:]
             if spec.name == "client-output-buffer-limit" and len(args) == 1 and args[0]:
                 # a multi-argument directive given as one ("--client-output-buffer-limit
@@ -592,7 +601,7 @@ class Config:
             try:
                 self.apply(name, args, startup=True)
             except ConfigValueError as exc:
-                raise ConfigError(f"{source}:{line_no}: {line!r}: {exc}") from None
+                raise ConfigError(f"{source}:{line_no}: '{line}': {exc}") from None
 
     def matching(self, arg: bytes) -> list[str]:
         """The names one CONFIG GET argument selects, as configGetCommand picks them.
@@ -652,12 +661,6 @@ _QUOTED_OPTIONS = frozenset((
     "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file", "tls-ca-cert-dir",
     "tls-protocols", "tls-ciphers", "tls-ciphersuites", "masterauth", "requirepass", "dir",
     "notify-keyspace-events"))
-
-
-def quote_arg(text: str) -> str:
-    if text and all(c.isalnum() or c in "-_./:*{}" for c in text):
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a", '"': '"', "\\": "\\"}
@@ -736,20 +739,34 @@ def read_config_file(path: str) -> list[tuple[str, int, str]]:
 
 
 def args_to_lines(args: Sequence[str]) -> list[tuple[str, int, str]]:
-    """``--name v1 v2 --other v`` → config lines, as redis-server's main() builds them."""
+    """``--name v1 v2 --other v`` → config lines, as redis-server's main() builds them.
+
+    An argument starting with ``--`` opens a line, unless the line before has only its
+    name so far: then it is that option's value (``--proc-title-template --x``). Values
+    are quoted as sdscatrepr quotes them, and an argument holding name and value
+    (``"--maxmemory 700mb"``) is taken as a whole line. ``--save`` followed by another
+    option or nothing means ``save ""`` (the pre-7.0.1 form, kept by Redis)."""
     lines: list[str] = []
-    cur: list[str] | None = None
-    for a in args:
-        if a.startswith("--") and len(a) > 2:
-            if cur is not None:
-                lines.append(" ".join(cur))
-            cur = [a[2:]]
+    named_only = False  # the open line has its name and no value yet (!handled_last_config_arg)
+    for j, a in enumerate(args):
+        if not named_only and a.startswith("--"):
+            lines.append(a[2:] + " ")
+            try:
+                one_word = len(split_args(a)) == 1
+            except ValueError:
+                one_word = False  # sdssplitargs fails: argc_tmp is 0
+            named_only = one_word
+            if one_word and a.lower() == "--save":
+                last = j == len(args) - 1
+                if last or args[j + 1].startswith("--"):
+                    lines[-1] += '""'
+                    named_only = last
         else:
-            if cur is None:
-                raise ConfigError(f"Invalid argument {a!r}: options must start with '--'")
-            cur.append(quote_arg(a) if a != "" else '""')
-    if cur is not None:
-        lines.append(" ".join(cur))
+            if not lines:
+                lines.append("")
+            quoted = sdscatrepr(a.encode("utf-8", "surrogateescape")).decode("utf-8", "surrogateescape")
+            lines[-1] += quoted + " "
+            named_only = False
     return [("(command line)", i + 1, line) for i, line in enumerate(lines)]
 
 
