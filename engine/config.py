@@ -457,6 +457,8 @@ class Config:
         self.values: dict[str, Any] = {}
         self.config_file: str | None = None
         self.user_lines: list[tuple[str, int, list[bytes]]] = []  # `user` directives, in order
+        # `rename-command` directives in order: (source, line, text, old name, new name)
+        self.renames: list[tuple[str, int, str, str, str]] = []
         self.save_loaded = False  # a save line was read at start (setConfigSaveOption)
         for spec in SPECS:
             default = spec.default
@@ -585,7 +587,12 @@ class Config:
                 raise ConfigError(f"{source}:{line_no}: {line!r}: this server cannot load Redis modules "
                                   f"(C shared libraries built against Redis's module API); remove the "
                                   f"directive, or run the module in a real redis-server")
-            if name in ("rename-command", "user", "sentinel"):
+            if name == "rename-command" and len(argv) == 3:  # applied by the server at start
+                self.renames.append((source, line_no, line, argv[1], argv[2]))
+                continue
+            if name == "rename-command":
+                raise ConfigError(f"{source}:{line_no}: '{line}': Bad directive or wrong number of arguments")
+            if name in ("user", "sentinel"):
                 raise ConfigError(f"{source}:{line_no}: '{name}' is not supported by this server")
             spec = lookup(name)
             if spec is None:

@@ -39,6 +39,7 @@ from engine.execution.blocking import Blocking
 from engine.execution.client import Client, parser_limits
 from engine.execution.obuf import OutputWatch
 from engine.execution.pause import ClientPause
+from engine.execution.registry import TABLE
 from engine.execution.transaction import unwatch_all
 from engine.keyspace.db import Database, Keyspace, wall_ms
 from engine.keyspace.evict import Evictor, configure
@@ -584,6 +585,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         config = config_from_argv(args)
+        for source, line_no, line, old, new in config.renames:  # as loadServerConfigFromString
+            why = TABLE.rename(old.encode("utf-8", "surrogateescape"), new.encode("utf-8", "surrogateescape"))
+            if why:
+                raise ConfigError(f"{source}:{line_no}: '{line}': {why}")
     except ConfigError as exc:
         print(f"\n*** FATAL CONFIG FILE ERROR (rdbkit server, Redis {REDIS_VERSION} compatible) ***",
               file=sys.stderr)
