@@ -647,7 +647,9 @@ class Config:
             elif name == "replicaof":  # rewriteConfigReplicaOfOption: none when not a replica
                 if v:
                     out.append((f"replicaof {self.render(name)}", True))
-            elif name in _QUOTED_OPTIONS:
+            elif name in _EMPTY_IS_NULL and not v:  # rewriteConfigStringOption: NULL, no line
+                continue
+            elif name in _QUOTED_OPTIONS or (spec.kind == "string" and not v):
                 text = self.render(name).encode("utf-8", "surrogateescape")
                 quoted = sdscatrepr(text).decode("utf-8", "surrogateescape")
                 out.append((f"{name} {quoted}", changed or name == "dir"))
@@ -668,6 +670,16 @@ _QUOTED_OPTIONS = frozenset((
     "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file", "tls-ca-cert-dir",
     "tls-protocols", "tls-ciphers", "tls-ciphersuites", "masterauth", "requirepass", "dir",
     "notify-keyspace-events"))
+
+
+# String configs with EMPTY_STRING_IS_NULL: "" is no value, and CONFIG REWRITE writes no line.
+_EMPTY_IS_NULL = frozenset((
+    "unixsocket", "pidfile", "replica-announce-ip", "masteruser", "cluster-announce-ip",
+    "cluster-announce-hostname", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist",
+    "bgsave_cpulist", "bind-source-addr", "masterauth", "requirepass", "tls-cert-file",
+    "tls-key-file", "tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file",
+    "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file", "tls-ca-cert-dir",
+    "tls-protocols", "tls-ciphers", "tls-ciphersuites"))
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a", '"': '"', "\\": "\\"}

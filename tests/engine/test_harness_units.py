@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.servers import ServerProc, start_ours, start_real
+from tests.support.servers import ServerProc, ours_env, start_ours, start_real
 
 
 def _both(tmp: Path, *args: str) -> list[ServerProc]:
@@ -43,4 +43,31 @@ def test_flushall_saves_when_save_points_exist(tmp_path: Path) -> None:
             seen.append(_persistence(c))
             seen.append((srv.dir / "dump.rdb").exists())
             got.append(seen)
+    assert got[0] == got[1]
+
+
+def _directives(path: Path) -> list[str]:
+    """The directives a config file sets (Debian's build adds lua-enable-deprecated-api)."""
+    return sorted({ln.split()[0] for ln in path.read_text().splitlines() if ln and not ln.startswith("#")}
+                  - {"lua-enable-deprecated-api"})
+
+
+def test_debug_config_rewrite_force_all(tmp_path: Path) -> None:
+    """DEBUG CONFIG-REWRITE-FORCE-ALL writes every config, defaults too (the same
+    directives as Redis's), and a server started from that file has the same configs."""
+    got = []
+    for kind, start in (("ours", start_ours), ("real", start_real)):
+        d = tmp_path / kind
+        d.mkdir()
+        conf = d / "redis.conf"
+        conf.write_text("maxmemory-policy allkeys-lru\n")
+        with start(d, config=conf) as srv:
+            c = srv.client(decode_responses=True)
+            before = c.config_get("*")
+            assert c.execute_command("DEBUG", "CONFIG-REWRITE-FORCE-ALL") == "OK"
+            c.close()
+        env = ours_env() if kind == "ours" else None
+        with ServerProc(srv.argv, srv.port, d, env) as again:  # the same command line, the new file
+            after = again.client(decode_responses=True).config_get("*")
+        got.append((_directives(conf), {k: v for k, v in after.items() if before.get(k) != v}))
     assert got[0] == got[1]
