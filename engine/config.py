@@ -112,6 +112,25 @@ def _parse_save(args: list[str]) -> str:
     return " ".join(str(int(p)) for p in parts)
 
 
+def _parse_percentiles(args: list[str]) -> str:
+    """``latency-tracking-info-percentiles``: doubles in [0, 100] (string2d), kept as
+    "%f" trimmed of its trailing zeros; a lone "" means none."""
+    if args == [""]:
+        return ""
+    out = []
+    for a in args:
+        try:
+            if a != a.strip() or a.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+                raise ValueError(a)
+            p = float(a)
+        except ValueError:
+            raise ConfigValueError("Invalid latency-tracking-info-percentiles parameters") from None
+        if not 0.0 <= p <= 100.0:
+            raise ConfigValueError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+        out.append(f"{p:f}".rstrip("0").rstrip("."))
+    return " ".join(out)
+
+
 def _parse_memory_percent(args: list[str]) -> int:
     """numericParseString for MEMORY_CONFIG|PERCENT_CONFIG (maxmemory-clients): memtoull
     bytes, else ``N%`` stored as -N; at most 100%."""
@@ -361,6 +380,8 @@ def _specs() -> list[ConfigSpec]:
         # keyspace notifications (engine.notify): kept as flags, shown in canonical order
         S("notify-keyspace-events", "special", 0, parse=_parse_notify_flags, render=flags_to_string,
           one_arg=True),
+        # INFO latencystats (engine.server.info)
+        S("latency-tracking-info-percentiles", "special", "50 99 99.9", parse=_parse_percentiles),
         # client-side caching (engine.tracking): keys past it are invalidated
         S("tracking-table-max-keys", "int", 1000000, lo=0, hi=LONG_MAX),
     ]
@@ -406,7 +427,7 @@ def _specs() -> list[ConfigSpec]:
         ("tls-replication", "bool", False), ("tls-session-cache-size", "int", 20480),
         ("tls-session-cache-timeout", "int", 300), ("tls-session-caching", "bool", True),
         ("replica-ignore-maxmemory", "bool", True),
-        ("ignore-warnings", "string", ""), ("latency-tracking-info-percentiles", "words", "50 99 99.9"),
+        ("ignore-warnings", "string", ""),
         ("cluster-config-file", "string", "nodes.conf"), ("cluster-port", "int", 0),
         ("socket-mark-id", "int", 0),
         ("server_cpulist", "string", ""), ("bio_cpulist", "string", ""),
@@ -644,6 +665,8 @@ class Config:
                 words = str(v).split()
                 out += ([(f"save {words[i]} {words[i + 1]}", True) for i in range(0, len(words) - 1, 2)]
                         or [('save ""', True)])
+            elif name == "latency-tracking-info-percentiles":  # always, "" for none
+                out.append((f"{name} {v or chr(34) * 2}", True))
             elif name == "replicaof":  # rewriteConfigReplicaOfOption: none when not a replica
                 if v:
                     out.append((f"replicaof {self.render(name)}", True))

@@ -110,7 +110,8 @@ def config_set(c, argv):
     backup = dict(cfg.values)
     try:
         for name, spec, val in pairs:
-            if spec.name == "client-output-buffer-limit":  # performInterfaceSet: sdssplitlen(" ")
+            if spec.name in ("client-output-buffer-limit", "latency-tracking-info-percentiles"):
+                # performInterfaceSet: sdssplitlen(" ")
                 args = val.split(" ") if val else []
             else:
                 args = val.split() if spec.kind in ("special", "words") and not spec.one_arg else [val]

@@ -5,6 +5,8 @@ servers of their own: FLUSHALL's save with save points, DEBUG config-rewrite-for
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import redis
@@ -70,4 +72,46 @@ def test_debug_config_rewrite_force_all(tmp_path: Path) -> None:
         with ServerProc(srv.argv, srv.port, d, env) as again:  # the same command line, the new file
             after = again.client(decode_responses=True).config_get("*")
         got.append((_directives(conf), {k: v for k, v in after.items() if before.get(k) != v}))
+    assert got[0] == got[1]
+
+
+PERCENTILES = ["0.0 50.0 100.0", "10.0 50.0 a", "10.0 50.0 101.0", "", "99.99 1e1", " 5", "nan", "50 99 99.9"]
+
+
+def test_latency_tracking_percentiles_like_redis(ours: ServerProc, real: ServerProc) -> None:
+    """latency-tracking-info-percentiles: doubles in [0, 100], shown trimmed, naming the
+    fields of INFO latencystats."""
+    got = []
+    for srv in (ours, real):
+        c = srv.client(decode_responses=True)
+        seen = []
+        for value in PERCENTILES:
+            try:
+                seen.append(c.config_set("latency-tracking-info-percentiles", value))
+            except redis.ResponseError as exc:
+                seen.append(str(exc))
+            seen.append(c.config_get("latency-tracking-info-percentiles"))
+            c.config_set("latency-tracking", "yes")
+            c.set("a", "b")
+            seen.append(list(c.info("latencystats").get("latency_percentiles_usec_set", {})))
+        got.append(seen)
+        c.close()
+    assert got[0] == got[1]
+
+
+def test_served_blocked_command_in_latencystats(ours: ServerProc, real: ServerProc) -> None:
+    """updateStatsOnUnblock: a BLPOP served by a push gets its latency recorded."""
+    got = []
+    for srv in (ours, real):
+        c, waiter = srv.client(decode_responses=True), srv.client(decode_responses=True)
+        c.config_resetstat()
+        c.delete("bl")
+        with ThreadPoolExecutor(1) as pool:
+            popped = pool.submit(waiter.blpop, ["bl"], 0)
+            while c.info("clients")["blocked_clients"] == 0:
+                time.sleep(0.01)
+            c.lpush("bl", "a")
+            got.append((popped.result(), sorted(c.info("latencystats").get("latency_percentiles_usec_blpop", {}))))
+        c.close()
+        waiter.close()
     assert got[0] == got[1]
