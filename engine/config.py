@@ -574,6 +574,8 @@ class Config:
             if not startup:
                 if not os.path.isdir(value):
                     raise ConfigValueError("No such file or directory")
+        if spec.name == "proc-title-template" and not self._title_template_ok(value):
+            raise ConfigValueError("template format is invalid or contains unknown variables")
         if spec.name == "save" and startup:
             # the file's first save line replaces the defaults, later ones add points
             # (save_loaded in setConfigSaveOption); `save ""` clears them
@@ -581,6 +583,31 @@ class Config:
                 value = f"{self.values['save']} {value}".strip()
             self.save_loaded = True
         self._store(spec, value)
+
+    def _title_template_ok(self, template: str) -> bool:
+        """validateProcTitleTemplate: sdstemplate's syntax (``{{`` a brace, ``{name}`` one
+        of the known variables) expanding, with an empty title, to something not blank."""
+        values = {"title": "", "listen-addr": "*:0", "server-mode": "", "port": "0", "tls-port": "0",
+                  "config-file": self.config_file or "", "unixsocket": self.values.get("unixsocket", "")}
+        out, i = [], 0
+        while i < len(template):
+            start = template.find("{", i)
+            if start < 0:
+                out.append(template[i:])
+                break
+            out.append(template[i:start])
+            if start + 1 >= len(template):
+                return False
+            if template[start + 1] == "{":
+                out.append("{")
+                i = start + 2
+                continue
+            end = template.find("}", start + 1)
+            if end < 0 or template[start + 1:end] not in values:
+                return False
+            out.append(values[template[start + 1:end]])
+            i = end + 1
+        return bool("".join(out).strip(" "))
 
     def load_lines(self, lines: Iterable[tuple[str, int, str]]) -> None:
         """Apply ``(source, line_no, text)`` lines like loadServerConfigFromString."""

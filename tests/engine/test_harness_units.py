@@ -115,3 +115,24 @@ def test_served_blocked_command_in_latencystats(ours: ServerProc, real: ServerPr
         c.close()
         waiter.close()
     assert got[0] == got[1]
+
+
+TEMPLATES = ["{invalid-var}", "{title}", "{title} {listen-addr}", "x {{ {port}", "{port", "{", "a}b",
+             "{server-mode}", "TEST {title} {listen-addr} {port} {tls-port} {unixsocket} {config-file}",
+             "{title} {listen-addr} {server-mode}"]
+
+
+def test_proc_title_template_checked_like_redis(ours: ServerProc, real: ServerProc) -> None:
+    """validateProcTitleTemplate: known variables, sdstemplate's braces, not blank."""
+    got = []
+    for srv in (ours, real):
+        c = srv.client(decode_responses=True)
+        seen = []
+        for t in TEMPLATES:
+            try:
+                seen.append(c.config_set("proc-title-template", t))
+            except redis.ResponseError as exc:
+                seen.append(str(exc))
+        got.append(seen)
+        c.close()
+    assert got[0] == got[1]
