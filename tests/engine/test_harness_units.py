@@ -6,6 +6,7 @@ servers of their own: FLUSHALL's save with save points, DEBUG config-rewrite-for
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -81,22 +82,29 @@ PERCENTILES = ["0.0 50.0 100.0", "10.0 50.0 a", "10.0 50.0 101.0", "", "99.99 1e
 def test_latency_tracking_percentiles_like_redis(ours: ServerProc, real: ServerProc) -> None:
     """latency-tracking-info-percentiles: doubles in [0, 100], shown trimmed, naming the
     fields of INFO latencystats."""
-    got = []
-    for srv in (ours, real):
-        c = srv.client(decode_responses=True)
-        seen = []
-        for value in PERCENTILES:
-            try:
-                seen.append(c.config_set("latency-tracking-info-percentiles", value))
-            except redis.ResponseError as exc:
-                seen.append(str(exc))
-            seen.append(c.config_get("latency-tracking-info-percentiles"))
-            c.config_set("latency-tracking", "yes")
-            c.set("a", "b")
-            seen.append(list(c.info("latencystats").get("latency_percentiles_usec_set", {})))
-        got.append(seen)
-        c.close()
-    assert got[0] == got[1]
+    def after(c: redis.Redis) -> list[object]:
+        c.config_set("latency-tracking", "yes")
+        c.set("a", "b")
+        return [c.config_get("latency-tracking-info-percentiles"),
+                list(c.info("latencystats").get("latency_percentiles_usec_set", {}))]
+
+    assert (_config_sets(ours, "latency-tracking-info-percentiles", PERCENTILES, after)
+            == _config_sets(real, "latency-tracking-info-percentiles", PERCENTILES, after))
+
+
+def _config_sets(srv: ServerProc, name: str, values: list[str],
+                 after: Callable[[redis.Redis], list[object]] = lambda c: []) -> list[object]:
+    """CONFIG SET name to each value in turn: the replies, each followed by ``after``'s."""
+    c = srv.client(decode_responses=True)
+    seen: list[object] = []
+    for value in values:
+        try:
+            seen.append(c.config_set(name, value))
+        except redis.ResponseError as exc:
+            seen.append(str(exc))
+        seen += after(c)
+    c.close()
+    return seen
 
 
 def test_served_blocked_command_in_latencystats(ours: ServerProc, real: ServerProc) -> None:
@@ -124,15 +132,4 @@ TEMPLATES = ["{invalid-var}", "{title}", "{title} {listen-addr}", "x {{ {port}",
 
 def test_proc_title_template_checked_like_redis(ours: ServerProc, real: ServerProc) -> None:
     """validateProcTitleTemplate: known variables, sdstemplate's braces, not blank."""
-    got = []
-    for srv in (ours, real):
-        c = srv.client(decode_responses=True)
-        seen = []
-        for t in TEMPLATES:
-            try:
-                seen.append(c.config_set("proc-title-template", t))
-            except redis.ResponseError as exc:
-                seen.append(str(exc))
-        got.append(seen)
-        c.close()
-    assert got[0] == got[1]
+    assert _config_sets(ours, "proc-title-template", TEMPLATES) == _config_sets(real, "proc-title-template", TEMPLATES)
