@@ -327,7 +327,7 @@ def _specs() -> list[ConfigSpec]:
           hidden=True, effective=False),
         # MEMORY_CONFIG|PERCENT_CONFIG: bytes, or a percentage of maxmemory kept negative
         S("maxmemory-clients", "special", 0, parse=_parse_memory_percent, render=_render_memory_percent,
-          one_arg=True, effective=False),
+          one_arg=True),
         S("acl-pubsub-default", "enum", "resetchannels", choices=("allchannels", "resetchannels"),
           effective=False),
         S("cluster-preferred-endpoint-type", "enum", "ip", choices=("ip", "hostname", "unknown-endpoint"),

@@ -84,6 +84,7 @@ class MemoryHost(Protocol):
     memory: MemoryAccount
     evictor: Evictor | None
     pre_command_oom_state: bool
+    client_buffers: int
 
 # used_memory of an empty Redis 7.0.15 (jemalloc, 16 databases) before any client
 # connects: INFO's used_memory_startup.
@@ -538,7 +539,9 @@ class MemoryAccount:
 
     # -- figures -------------------------------------------------------------------
     def clients_bytes(self) -> int:
-        return len(self.server.clients) * CLIENT_BYTES
+        """The fixed part of each client, plus what their buffers hold (tracked while
+        maxmemory or maxmemory-clients is set: engine.execution.clientmem)."""
+        return len(self.server.clients) * CLIENT_BYTES + self.server.client_buffers
 
     def dataset_bytes(self) -> int:
         """Keys + values + expires entries + hash table buckets, all databases."""

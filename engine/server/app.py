@@ -37,6 +37,7 @@ from engine.config import REDIS_VERSION, Config, config_from_argv
 from engine.errors import ConfigError, EngineError
 from engine.execution.blocking import Blocking
 from engine.execution.client import Client, parser_limits
+from engine.execution.clientmem import ClientMemory
 from engine.execution.obuf import OutputWatch
 from engine.execution.pause import ClientPause
 from engine.execution.registry import TABLE
@@ -105,6 +106,8 @@ class Server:
         self.pause = ClientPause(self, clock)  # CLIENT PAUSE, a shutdown's write pause
         self.keyspace.paused = self.pause.paused
         self.obuf = OutputWatch(self)  # client-output-buffer-limit
+        self.client_buffers = 0  # bytes the clients hold beyond the model's fixed part
+        self.client_mem = ClientMemory(self)  # their tracking and maxmemory-clients
         self.pubsub = PubSub()
         self.keyspace.publish = self.pubsub.publish
         # users and permissions (engine.acl): requirepass is the default user's password
@@ -174,6 +177,7 @@ class Server:
 
     def client_gone(self, c: Client) -> None:
         self.clients.pop(c.id, None)
+        self.client_mem.forget(c)
         if c.obuf_watch:
             self.obuf.disarm(c)
         if c.monitor and c in self.monitors:
@@ -282,6 +286,8 @@ class Server:
             self.update_write_denial()
         if "maxmemory" in names or "maxmemory-policy" in names:
             configure(self)
+        if "maxmemory" in names or "maxmemory-clients" in names:
+            self.client_mem.configure()
         if self.aof.writer is not None:
             self.aof.writer.timestamps = self.config.aof_timestamp_enabled
         if "appendonly" in names:
@@ -302,6 +308,7 @@ class Server:
         self.keyspace.reset_hits()
         self.keyspace.expired_keys = 0
         self.keyspace.evicted_keys = 0
+        self.client_mem.evicted = 0
         self.keyspace.lazyfreed_objects = 0
 
     def count_error(self, reply: bytes) -> None:
@@ -317,6 +324,7 @@ class Server:
         self.replication.start()  # replicaof in the configuration
         if self.config.maxmemory:
             configure(self)
+        self.client_mem.configure()
         # The dataset is long-lived: keep the cyclic GC away from it (gc.freeze) and make
         # young-generation collections rarer, so per-command garbage (argv lists) does not
         # trigger full-heap traversals of a large keyspace on the hot path.
@@ -430,6 +438,8 @@ class Server:
             if self.cronloops % self.config.hz == 0:
                 self._client_timeouts()
             self.obuf.cron()
+            if self.client_mem.on:
+                self.client_mem.cron()
             if self.tracking.tracking_clients:  # also when idle after CONFIG SET tracking-table-max-keys
                 self.tracking.limit_used_slots(self.config.tracking_table_max_keys)
             self.rdb.check_child()
