@@ -8,6 +8,8 @@ get evicted.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -161,3 +163,52 @@ def _unread_replies_evict_keys(srv: ServerProc) -> tuple[bool, int]:
 def test_unread_replies_count_for_key_eviction(tmp_path: Path) -> None:
     a, b = _both(tmp_path, _unread_replies_evict_keys)
     assert a == b == (True, 0)
+
+
+def _replica_buffer(master: ServerProc, tmp: Path) -> tuple[bool, bool, bool, bool]:
+    """maxmemory's "slave buffer are counted correctly": with the replica stopped, the
+    stream it was not sent shows as mem_clients_slaves and mem_not_counted_for_evict,
+    and used_memory less those stays put; killing the replica frees it."""
+    c = master.client(decode_responses=True)
+    for j in range(10):
+        c.set(f"key:{j}", "x" * 100_000)
+    c.config_set("client-output-buffer-limit", "replica 100000000 100000000 300")
+    c.config_set("repl-backlog-size", 10 * 1024)
+    c.config_set("repl-diskless-sync-delay", 0)
+    replica = start_real(tmp, "--replicaof", "127.0.0.1", str(master.port))
+    try:
+        rc = replica.client(decode_responses=True)
+        deadline = time.monotonic() + 20
+        while rc.info("replication")["master_link_status"] != "up" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        before = c.info("memory")
+        os.kill(replica.pid, signal.SIGSTOP)
+        try:
+            pipe = c.pipeline(transaction=False)
+            for _ in range(3_000):
+                pipe.setrange("key:0", 0, "A" * 4_000)
+            pipe.execute()
+            after = c.info("memory")
+            c.client_kill_filter(_type="replica")
+            time.sleep(0.2)
+            killed = c.info("memory")
+        finally:
+            os.kill(replica.pid, signal.SIGCONT)
+    finally:
+        replica.stop()
+
+    def base(m: dict) -> int:
+        return m["used_memory"] - m["mem_not_counted_for_evict"] - m["mem_clients_normal"]
+
+    return (after["mem_clients_slaves"] > 2 * 1024 * 1024, after["mem_not_counted_for_evict"] > 2 * 1024 * 1024,
+            abs(base(after) - base(before)) < 100_000, killed["mem_clients_slaves"] == 0)
+
+
+def test_replica_buffer_counted_apart(tmp_path: Path) -> None:
+    def run(srv: ServerProc) -> object:
+        return _replica_buffer(srv, srv.dir.parent / f"replica-of-{srv.dir.name}")
+
+    for d in ("replica-of-ours", "replica-of-real"):
+        (tmp_path / d).mkdir()
+    a, b = _both(tmp_path, run)
+    assert a == b
