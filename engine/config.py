@@ -350,6 +350,7 @@ def _specs() -> list[ConfigSpec]:
         # replication (engine.replication)
         S("replicaof", "special", "", mutable=False, alias="slaveof", parse=_parse_replicaof),
         S("masterauth", "string", ""), S("masteruser", "string", ""),
+        S("bind-source-addr", "string", ""),  # where a replica connects to its master from
         S("replica-read-only", "bool", True, alias="slave-read-only"),
         S("replica-serve-stale-data", "bool", True, alias="slave-serve-stale-data"),
         S("replica-priority", "int", 100, alias="slave-priority", lo=0, hi=INT_MAX),
@@ -409,7 +410,7 @@ def _specs() -> list[ConfigSpec]:
         ("active-defrag-cycle-max", "int", 25), ("active-defrag-cycle-min", "int", 1),
         ("active-defrag-ignore-bytes", "memory", 104857600), ("active-defrag-max-scan-fields", "int", 1000),
         ("active-defrag-threshold-lower", "int", 10), ("active-defrag-threshold-upper", "int", 100),
-        ("aof-disable-auto-gc", "bool", False), ("bind-source-addr", "string", ""),
+        ("aof-disable-auto-gc", "bool", False),
         ("replica-ignore-disk-write-errors", "bool", False),
         ("cluster-allow-pubsubshard-when-down", "bool", True), ("cluster-allow-reads-when-down", "bool", False),
         ("cluster-allow-replica-migration", "bool", True), ("cluster-announce-bus-port", "int", 0),

@@ -133,3 +133,22 @@ TEMPLATES = ["{invalid-var}", "{title}", "{title} {listen-addr}", "x {{ {port}",
 def test_proc_title_template_checked_like_redis(ours: ServerProc, real: ServerProc) -> None:
     """validateProcTitleTemplate: known variables, sdstemplate's braces, not blank."""
     assert _config_sets(ours, "proc-title-template", TEMPLATES) == _config_sets(real, "proc-title-template", TEMPLATES)
+
+
+def test_replica_connects_from_bind_source_addr(tmp_path: Path) -> None:
+    """bind-source-addr: the master sees its replica at that address."""
+    seen = []
+    for kind, start in (("ours", start_ours), ("real", start_real)):
+        (tmp_path / kind).mkdir()
+        (tmp_path / f"{kind}-master").mkdir()
+        with start_real(tmp_path / f"{kind}-master") as master, start(tmp_path / kind) as replica:
+            m, c = master.client(decode_responses=True), replica.client(decode_responses=True)
+            m.config_set("protected-mode", "no")
+            m.config_set("repl-diskless-sync-delay", 0)
+            c.config_set("bind-source-addr", "127.0.0.2")
+            c.replicaof("127.0.0.1", master.port)
+            deadline = time.monotonic() + 20
+            while c.info("replication")["master_link_status"] != "up" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seen.append(m.info("replication")["slave0"]["ip"])
+    assert seen[0] == seen[1]
