@@ -234,6 +234,8 @@ class Client(asyncio.Protocol):
                 if gate is not None and (gate.flush_scheduled or self.held is not None):
                     gate.hold(self, reply)  # leaves after the AOF write (group commit)
                     return
+                if len(reply) > obuf.REPLY_CHUNK and obuf.refuse_output(self, len(reply)):
+                    return
                 srv.stats.net_output_bytes += len(reply)
                 t.write(reply)
                 if self.obuf_watch:
@@ -324,6 +326,8 @@ class Client(asyncio.Protocol):
             return
         if out:
             data = out[0] if len(out) == 1 else b"".join(out)
+            if len(data) > obuf.REPLY_CHUNK and obuf.refuse_output(self, len(data)):
+                return
             gate = self.server.aof_gate
             if gate is not None and (gate.flush_scheduled or self.held is not None):
                 gate.hold(self, data)  # deliver() writes it (and closes if asked)
@@ -353,6 +357,8 @@ class Client(asyncio.Protocol):
         """Send out-of-band data (MONITOR feed, unblocked replies)."""
         t = self.transport
         if t is None or self.closing:
+            return
+        if len(data) > obuf.REPLY_CHUNK and obuf.refuse_output(self, len(data)):
             return
         gate = self.server.aof_gate
         if gate is not None and (gate.flush_scheduled or self.held is not None):

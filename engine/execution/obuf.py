@@ -124,6 +124,23 @@ def close_if_over(c: Client, from_cron: bool = False) -> bool:
     return True
 
 
+def refuse_output(c: Client, nbytes: int) -> bool:
+    """Replies of ``nbytes`` about to be written: when with them the client would be at
+    its hard limit, close it and write nothing — Redis builds replies in its buffers
+    before sending any, so such a client gets none of them (closeClientOnOutputBufferLimitReached
+    from _addReplyProtoToList, then CLIENT_CLOSE_ASAP)."""
+    klass = limit_class(c)
+    if klass == "slave" or c.closing:
+        return False
+    hard = c.server.config.client_output_buffer_limit[klass][0]
+    if not hard or queued_bytes(c) + nbytes - REPLY_CHUNK < hard:
+        return False
+    log.warning("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+                c.info_line())
+    c.close(abort=True)
+    return True
+
+
 class OutputWatch:
     """The clients whose unsent output passed :data:`REPLY_CHUNK` (``server.obuf``)."""
 
@@ -168,4 +185,4 @@ class OutputWatch:
 
 
 __all__ = ["REPLY_CHUNK", "OutputWatch", "buffer_counts", "close_if_over", "limit_class",
-           "over_limits", "queued_bytes"]
+           "over_limits", "queued_bytes", "refuse_output"]

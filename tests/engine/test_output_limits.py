@@ -228,6 +228,32 @@ def test_normal_limit_drops_a_pipelining_client_that_does_not_read(srv: ServerPr
     r.close()
 
 
+def test_replies_past_the_hard_limit_are_never_sent(srv: ServerProc) -> None:
+    """Redis builds replies before sending any: a reply, a pipeline's replies or an EXEC's
+    that take a client past its hard limit close it with nothing sent — and the
+    transaction's commands all ran (the obuf-limits unit)."""
+    r = srv.client()
+    r.config_set("client-output-buffer-limit", "normal 100000 0 0")
+    r.rpush("mylist", *[b"x" * 1000] * 150)
+    r.set("bigkey", b"x" * 10_000)
+    got = []
+    for script in ([b"LRANGE mylist 0 -1\r\n"],
+                   [b"".join(b"SET %d %d\r\nGET %d\r\nDEL %d\r\nGET bigkey\r\n" % (i, i, i, i) for i in range(15))],
+                   [b"MULTI\r\n", b"SET k2 v2\r\nGET k2\r\nLRANGE mylist 0 -1\r\nSET k3 v3\r\n", b"EXEC\r\n"]):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        for part in script[:-1]:
+            s.sendall(part)
+            time.sleep(0.05)
+        s.sendall(script[-1])
+        data = drain(s)
+        got.append(data)
+        s.close()
+    assert got == [b"", b"", b"+OK\r\n" + b"+QUEUED\r\n" * 4]  # no EXEC reply
+    assert r.mget("k2", "k3") == [b"v2", b"v3"]
+    r.delete("k2", "k3", "mylist", "bigkey")
+    r.close()
+
+
 # -- CONFIG ------------------------------------------------------------------------------------------
 
 CONFIG_VALUES = [
