@@ -26,6 +26,7 @@ from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int, get_range_long
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.obuf import random_picks
 from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_HASH, notify
@@ -286,9 +287,12 @@ def hrandfield_cmd(c, argv):
         if h is None or count == 0:
             return EMPTY_ARRAY
         if count < 0:
-            fields = list(h)
-            picks = [random.choice(fields) for _ in range(-count)]
-        elif count >= len(h):
+            if not withvalues:
+                return random_picks(c, list(h), -count, bulk)
+            if c.resp == 3:
+                return random_picks(c, list(h), -count, lambda f: pair(bulk(f), bulk(h[f])))
+            return random_picks(c, list(h), -count, lambda f: bulk(f) + bulk(h[f]), 2)
+        if count >= len(h):
             picks = list(h)
         else:
             picks = random.sample(list(h), count)
