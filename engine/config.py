@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aof.manifest import sdscatrepr
+from engine import oom
 from engine.errors import ConfigError
 from engine.notify import flags_from_string, flags_to_string
 from rdbtools.glob import glob_matcher
@@ -129,6 +130,21 @@ def _parse_percentiles(args: list[str]) -> str:
             raise ConfigValueError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
         out.append(f"{p:f}".rstrip("0").rstrip("."))
     return " ".join(out)
+
+
+def _parse_oom_mode(args: list[str]) -> str:
+    """``oom-score-adj``: no, yes, relative (the same as yes, shown as yes), absolute."""
+    mode = args[0].lower() if len(args) == 1 else ""
+    if mode not in ("no", "yes", "relative", "absolute"):
+        raise ConfigValueError("argument(s) must be one of the following: no, yes, relative, absolute")
+    return "yes" if mode == "relative" else mode
+
+
+def _parse_oom_values(args: list[str]) -> str:
+    try:
+        return oom.parse_values(" ".join(args).split(" ") if len(args) == 1 else args)
+    except ValueError as exc:
+        raise ConfigValueError(str(exc)) from None
 
 
 def _parse_memory_percent(args: list[str]) -> int:
@@ -381,6 +397,9 @@ def _specs() -> list[ConfigSpec]:
         # keyspace notifications (engine.notify): kept as flags, shown in canonical order
         S("notify-keyspace-events", "special", 0, parse=_parse_notify_flags, render=flags_to_string,
           one_arg=True),
+        # the process's oom_score_adj by role (engine.oom)
+        S("oom-score-adj", "special", "no", parse=_parse_oom_mode),
+        S("oom-score-adj-values", "special", "0 200 800", parse=_parse_oom_values),
         # INFO latencystats (engine.server.info)
         S("latency-tracking-info-percentiles", "special", "50 99 99.9", parse=_parse_percentiles),
         # client-side caching (engine.tracking): keys past it are invalidated
@@ -397,8 +416,7 @@ def _specs() -> list[ConfigSpec]:
         ("repl-disable-tcp-nodelay", "bool", False),
         ("lazyfree-lazy-expire", "bool", False), ("lazyfree-lazy-server-del", "bool", False),
         ("replica-lazy-flush", "bool", False), ("lazyfree-lazy-user-del", "bool", False),
-        ("lazyfree-lazy-user-flush", "bool", False), ("oom-score-adj", "string", "no"),
-        ("oom-score-adj-values", "words", "0 200 800"), ("disable-thp", "bool", True),
+        ("lazyfree-lazy-user-flush", "bool", False), ("disable-thp", "bool", True),
         ("latency-monitor-threshold", "int", 0),
         ("rdb-save-incremental-fsync", "bool", True), ("jemalloc-bg-thread", "bool", True),
         ("supervised", "string", "no"), ("syslog-enabled", "bool", False),

@@ -438,10 +438,12 @@ class Replication(SnapshotTransfer):
     def set_master(self, host: str, port: int) -> None:
         """REPLICAOF <host> <port> (replicationSetMaster; engine.replication.replica)."""
         set_master(self, host, port)
+        self.server.update_oom()
 
     def unset_master(self) -> None:
         """REPLICAOF NO ONE (replicationUnsetMaster)."""
         unset_master(self)
+        self.server.update_oom()
 
     def is_replica(self, c: Client) -> bool:
         """``c`` asked this master for a sync already (SYNC/PSYNC are answered once)."""

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import engine.commands  # noqa: F401  (registers every command family)
+from engine import oom
 from engine.acl import Acl, validate_user_line
 from engine.commands.migrate import MigrateSockets
 from engine.config import REDIS_VERSION, Config, config_from_argv
@@ -47,6 +48,7 @@ from engine.keyspace.evict import Evictor, configure
 from engine.keyspace.expire import active_expire_cycle
 from engine.keyspace.memory import MemoryAccount
 from engine.latency import Histogram, LatencyMonitor
+from engine.oom import OomScore
 from engine.persistence import aof_rewrite
 from engine.persistence.aof_load import load_on_start
 from engine.persistence.aof_state import AofState
@@ -107,6 +109,7 @@ class Server:
         self.keyspace.paused = self.pause.paused
         self.obuf = OutputWatch(self)  # client-output-buffer-limit
         self.client_buffers = 0  # bytes the clients hold beyond the model's fixed part
+        self.oom = OomScore()  # oom-score-adj: the process's score by role
         self.client_mem = ClientMemory(self)  # their tracking and maxmemory-clients
         self.pubsub = PubSub()
         self.keyspace.publish = self.pubsub.publish
@@ -288,6 +291,12 @@ class Server:
             configure(self)
         if "maxmemory" in names or "maxmemory-clients" in names:
             self.client_mem.configure()
+        if "oom-score-adj" in names or "oom-score-adj-values" in names:
+            err = self.update_oom()
+            if err is not None:
+                exc = ConfigError("Failed to set current oom_score_adj. Check server logs.")
+                exc.config = "oom-score-adj" if "oom-score-adj" in names else "oom-score-adj-values"  # type: ignore[attr-defined]
+                raise exc
         if self.aof.writer is not None:
             self.aof.writer.timestamps = self.config.aof_timestamp_enabled
         if "appendonly" in names:
@@ -299,6 +308,16 @@ class Server:
         self.replication.config_changed(names)
         if "requirepass" in names:  # updateRequirePass
             self.acl.set_default_password(self.config.requirepass)
+
+    def update_oom(self, process_class: int = -1) -> str | None:
+        """setOOMScoreAdj for this process (-1: master or replica, as it is now); the
+        reason when /proc could not be read or written (logged)."""
+        if process_class < 0:
+            process_class = oom.REPLICA if self.replication.masterhost else oom.MASTER
+        err = self.oom.apply(self.config.oom_score_adj, self.config.oom_score_adj_values, process_class)
+        if err is not None:
+            log.warning("%s", err)
+        return err
 
     def reset_stats(self) -> None:
         self.stats = Stats()
@@ -325,6 +344,9 @@ class Server:
         if self.config.maxmemory:
             configure(self)
         self.client_mem.configure()
+        self.update_oom()
+        # a forked child (BGSAVE, BGREWRITEAOF, a full sync) takes the child's score
+        os.register_at_fork(after_in_child=lambda: self.update_oom(oom.BGCHILD))
         # The dataset is long-lived: keep the cyclic GC away from it (gc.freeze) and make
         # young-generation collections rarer, so per-command garbage (argv lists) does not
         # trigger full-heap traversals of a large keyspace on the hot path.

@@ -5,6 +5,8 @@ servers of their own: FLUSHALL's save with save points, DEBUG config-rewrite-for
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -152,3 +154,63 @@ def test_replica_connects_from_bind_source_addr(tmp_path: Path) -> None:
                 time.sleep(0.05)
             seen.append(m.info("replication")["slave0"]["ip"])
     assert seen[0] == seen[1]
+
+
+def _oom_sequence(srv: ServerProc) -> list[object]:
+    def score(pid: int = srv.pid) -> int:
+        return int(Path(f"/proc/{pid}/oom_score_adj").read_text())
+
+    def attempt(*argv: object) -> object:
+        try:
+            return c.execute_command(*argv)
+        except redis.ResponseError as exc:
+            return str(exc)
+
+    c = srv.client(decode_responses=True)
+    base = score()
+    got: list[object] = [attempt("CONFIG", "SET", "oom-score-adj-values", "10 20 30", "oom-score-adj", "yes"),
+                         score() - base]
+    c.config_set("oom-score-adj-values", "15 20 30")
+    got.append(score() - base)
+    c.replicaof("localhost", 1)
+    got.append(score() - base)
+    c.replicaof("no", "one")
+    got.append(score() - base)
+    c.set("k", "v")
+    c.config_set("rdb-key-save-delay", 1_000_000)
+    c.bgsave()
+    children = Path(f"/proc/{srv.pid}/task/{srv.pid}/children")
+    deadline = time.monotonic() + 5
+    while not children.read_text().split() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child = int(children.read_text().split()[0])
+    while score(child) - base != 30 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    got.append(score(child) - base)
+    os.kill(child, signal.SIGKILL)
+    c.config_set("rdb-key-save-delay", 0)
+    c.config_set("oom-score-adj", "no")
+    got.append(score() - base)
+    Path(f"/proc/{srv.pid}/oom_score_adj").write_text("22\n")
+    c.config_set("oom-score-adj-values", "9 9 9")
+    got.append(score())  # untouched while off
+    c.config_set("oom-score-adj", "relative")
+    got += [score(), c.config_get("oom-score-adj")]
+    c.config_set("oom-score-adj", "absolute")
+    got.append(score())
+    c.config_set("oom-score-adj", "no")
+    got.append(score())
+    got += [attempt("CONFIG", "SET", "oom-score-adj-values", v) for v in ("-2001 -2001 -2001", "2001 0 0", "1 2", "a b c")]
+    got.append(c.config_get("oom-score-adj-values"))
+    c.close()
+    return got
+
+
+def test_oom_score_adj_like_redis(tmp_path: Path) -> None:
+    """oom-score-adj: the process's score by role, relative or absolute, restored when off."""
+    got = []
+    for kind, start in (("ours", start_ours), ("real", start_real)):
+        (tmp_path / kind).mkdir()
+        with start(tmp_path / kind) as srv:
+            got.append(_oom_sequence(srv))
+    assert got[0] == got[1]
