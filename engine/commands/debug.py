@@ -169,6 +169,11 @@ def debug_cmd(c, argv):
         except OSError as exc:
             raise CommandError(f"CONFIG-REWRITE-FORCE-ALL failed: {exc.strerror}") from None
         return OK
+    if sub == b"replybuffer" and n == 4 and argv[2].lower() in (b"peak-reset-time", b"resizing"):
+        # the reply buffer here is not a resized allocation: accepted, nothing to change
+        if argv[2].lower() == b"peak-reset-time" and argv[3].lower() not in (b"never", b"reset"):
+            get_int(argv[3])
+        return OK
     if sub == b"log" and n == 3:
         log.warning("DEBUG LOG: %s", argv[2].decode("utf-8", "replace"))
         return OK

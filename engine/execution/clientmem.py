@@ -155,7 +155,8 @@ class ClientMemory:
             self.evicted += 1
             total -= CLIENT_BYTES + c.mem_extra
             self.forget(c)
-            c.close(abort=True)  # freed when the loop reports the connection lost
+            c.close(abort=True)  # the rest of freeClient when the loop reports the connection lost
+            srv.clients.pop(c.id, None)  # gone from CLIENT LIST at once, as freeClient
         if total >= limit:
             log.warning("Over client maxmemory after evicting all evictable clients")
 

@@ -101,9 +101,36 @@ def _scenarios() -> list[tuple[str, Callable[[ServerProc, redis.Redis], object]]
         c.config_set("maxmemory-clients", 500_000)
         return kept, _gone(c, "low", 0.2)
 
+    def tracking_redirect(srv: ServerProc, c: redis.Redis) -> object:
+        """Invalidations pushed to a redirect client that never reads: evicted before its
+        tot-mem reaches the limit (and gone from CLIENT LIST at once)."""
+        red = srv.connect(timeout=10)
+        red.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        red.sendall(b"CLIENT SETNAME redirected\r\nCLIENT ID\r\n")
+        time.sleep(0.1)
+        rid = int(red.recv(100).split(b"\r\n")[1][1:])
+        red.sendall(b"SUBSCRIBE __redis__:invalidate\r\n")
+        rr = srv.client(decode_responses=True)
+        rr.execute_command("CLIENT", "TRACKING", "on", "REDIRECT", rid, "BCAST")
+        sha = rr.script_load(f"redis.call('incr', '{'k' * 200 * 1024}')")
+        c.execute_command("DEBUG", "PAUSE-CRON", 1)
+        peak = 0
+        try:
+            for _ in range(500):
+                mine = [x for x in c.client_list() if x["name"] == "redirected"]
+                if not mine:
+                    return "evicted", peak < LIMIT
+                peak = max(peak, int(mine[0]["tot-mem"]))
+                rr.evalsha(sha, 0)
+            return "kept", peak < LIMIT
+        finally:
+            c.execute_command("DEBUG", "PAUSE-CRON", 0)
+            rr.close()
+            red.close()
+
     return [("query_buffer", query_buffer), ("no_evict", no_evict), ("small", small_query_buffer),
             ("multi", multi_queue), ("output", unread_output), ("percentage", percentage),
-            ("lowered", lowered_limit)]
+            ("lowered", lowered_limit), ("redirect", tracking_redirect)]
 
 
 def _run(srv: ServerProc) -> list[object]:

@@ -214,3 +214,21 @@ def test_oom_score_adj_like_redis(tmp_path: Path) -> None:
         with start(tmp_path / kind) as srv:
             got.append(_oom_sequence(srv))
     assert got[0] == got[1]
+
+
+def test_debug_replybuffer_like_redis(ours: ServerProc, real: ServerProc) -> None:
+    """DEBUG REPLYBUFFER PEAK-RESET-TIME/RESIZING: accepted as Redis accepts them."""
+    cases = [("PEAK-RESET-TIME", "never"), ("peak-reset-time", "reset"), ("PEAK-RESET-TIME", "100"),
+             ("PEAK-RESET-TIME", "x"), ("RESIZING", "0"), ("RESIZING", "1"), ("NOSUCH", "1")]
+    got = []
+    for srv in (ours, real):
+        c = srv.client(decode_responses=True)
+        seen = []
+        for opt, val in cases:
+            try:
+                seen.append(c.execute_command("DEBUG", "REPLYBUFFER", opt, val))
+            except redis.ResponseError as exc:
+                seen.append(str(exc))
+        got.append(seen)
+        c.close()
+    assert got[0] == got[1]
