@@ -275,6 +275,12 @@ class RequestParser:
     def buffered_bytes(self) -> int:
         return self._base + self._nbuf - self._done
 
+    @property
+    def pending_bulk(self) -> int:
+        """The declared length of the argument being received, -1 between arguments
+        (Redis sizes its query buffer for a big one as soon as it reads the header)."""
+        return self._bulklen
+
     def parse(self) -> list[list[bytes]]:
         chunks = self._chunks
         if (

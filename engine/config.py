@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aof.manifest import sdscatrepr
+from engine import oom
 from engine.errors import ConfigError
 from engine.notify import flags_from_string, flags_to_string
 from rdbtools.glob import glob_matcher
@@ -100,14 +101,50 @@ def _parse_replicaof(args: list[str]) -> str:
 
 
 def _parse_save(args: list[str]) -> str:
-    joined = " ".join(args).strip()
-    parts = joined.split()
+    """setConfigSaveOption: pairs of seconds (>= 1) and changes (>= 0); a lone ""
+    means no save points."""
+    parts = " ".join(args).split()
     if len(parts) % 2:
         raise ConfigValueError("Invalid save parameters")
-    for p in parts:
-        if not p.isdigit():
+    for j, p in enumerate(parts):
+        body = p[1:] if p[:1] in "+-" else p
+        if not body.isdigit() or int(p) < (1 - j % 2):
             raise ConfigValueError("Invalid save parameters")
-    return " ".join(parts)
+    return " ".join(str(int(p)) for p in parts)
+
+
+def _parse_percentiles(args: list[str]) -> str:
+    """``latency-tracking-info-percentiles``: doubles in [0, 100] (string2d), kept as
+    "%f" trimmed of its trailing zeros; a lone "" means none."""
+    if args == [""]:
+        return ""
+    out = []
+    for a in args:
+        try:
+            if a != a.strip() or a.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+                raise ValueError(a)
+            p = float(a)
+        except ValueError:
+            raise ConfigValueError("Invalid latency-tracking-info-percentiles parameters") from None
+        if not 0.0 <= p <= 100.0:
+            raise ConfigValueError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+        out.append(f"{p:f}".rstrip("0").rstrip("."))
+    return " ".join(out)
+
+
+def _parse_oom_mode(args: list[str]) -> str:
+    """``oom-score-adj``: no, yes, relative (the same as yes, shown as yes), absolute."""
+    mode = args[0].lower() if len(args) == 1 else ""
+    if mode not in ("no", "yes", "relative", "absolute"):
+        raise ConfigValueError("argument(s) must be one of the following: no, yes, relative, absolute")
+    return "yes" if mode == "relative" else mode
+
+
+def _parse_oom_values(args: list[str]) -> str:
+    try:
+        return oom.parse_values(" ".join(args).split(" ") if len(args) == 1 else args)
+    except ValueError as exc:
+        raise ConfigValueError(str(exc)) from None
 
 
 def _parse_memory_percent(args: list[str]) -> int:
@@ -306,7 +343,7 @@ def _specs() -> list[ConfigSpec]:
           hidden=True, effective=False),
         # MEMORY_CONFIG|PERCENT_CONFIG: bytes, or a percentage of maxmemory kept negative
         S("maxmemory-clients", "special", 0, parse=_parse_memory_percent, render=_render_memory_percent,
-          one_arg=True, effective=False),
+          one_arg=True),
         S("acl-pubsub-default", "enum", "resetchannels", choices=("allchannels", "resetchannels"),
           effective=False),
         S("cluster-preferred-endpoint-type", "enum", "ip", choices=("ip", "hostname", "unknown-endpoint"),
@@ -329,6 +366,7 @@ def _specs() -> list[ConfigSpec]:
         # replication (engine.replication)
         S("replicaof", "special", "", mutable=False, alias="slaveof", parse=_parse_replicaof),
         S("masterauth", "string", ""), S("masteruser", "string", ""),
+        S("bind-source-addr", "string", ""),  # where a replica connects to its master from
         S("replica-read-only", "bool", True, alias="slave-read-only"),
         S("replica-serve-stale-data", "bool", True, alias="slave-serve-stale-data"),
         S("replica-priority", "int", 100, alias="slave-priority", lo=0, hi=INT_MAX),
@@ -359,6 +397,11 @@ def _specs() -> list[ConfigSpec]:
         # keyspace notifications (engine.notify): kept as flags, shown in canonical order
         S("notify-keyspace-events", "special", 0, parse=_parse_notify_flags, render=flags_to_string,
           one_arg=True),
+        # the process's oom_score_adj by role (engine.oom)
+        S("oom-score-adj", "special", "no", parse=_parse_oom_mode),
+        S("oom-score-adj-values", "special", "0 200 800", parse=_parse_oom_values),
+        # INFO latencystats (engine.server.info)
+        S("latency-tracking-info-percentiles", "special", "50 99 99.9", parse=_parse_percentiles),
         # client-side caching (engine.tracking): keys past it are invalidated
         S("tracking-table-max-keys", "int", 1000000, lo=0, hi=LONG_MAX),
     ]
@@ -373,8 +416,7 @@ def _specs() -> list[ConfigSpec]:
         ("repl-disable-tcp-nodelay", "bool", False),
         ("lazyfree-lazy-expire", "bool", False), ("lazyfree-lazy-server-del", "bool", False),
         ("replica-lazy-flush", "bool", False), ("lazyfree-lazy-user-del", "bool", False),
-        ("lazyfree-lazy-user-flush", "bool", False), ("oom-score-adj", "string", "no"),
-        ("oom-score-adj-values", "words", "0 200 800"), ("disable-thp", "bool", True),
+        ("lazyfree-lazy-user-flush", "bool", False), ("disable-thp", "bool", True),
         ("latency-monitor-threshold", "int", 0),
         ("rdb-save-incremental-fsync", "bool", True), ("jemalloc-bg-thread", "bool", True),
         ("supervised", "string", "no"), ("syslog-enabled", "bool", False),
@@ -386,7 +428,7 @@ def _specs() -> list[ConfigSpec]:
         ("active-defrag-cycle-max", "int", 25), ("active-defrag-cycle-min", "int", 1),
         ("active-defrag-ignore-bytes", "memory", 104857600), ("active-defrag-max-scan-fields", "int", 1000),
         ("active-defrag-threshold-lower", "int", 10), ("active-defrag-threshold-upper", "int", 100),
-        ("aof-disable-auto-gc", "bool", False), ("bind-source-addr", "string", ""),
+        ("aof-disable-auto-gc", "bool", False),
         ("replica-ignore-disk-write-errors", "bool", False),
         ("cluster-allow-pubsubshard-when-down", "bool", True), ("cluster-allow-reads-when-down", "bool", False),
         ("cluster-allow-replica-migration", "bool", True), ("cluster-announce-bus-port", "int", 0),
@@ -404,7 +446,7 @@ def _specs() -> list[ConfigSpec]:
         ("tls-replication", "bool", False), ("tls-session-cache-size", "int", 20480),
         ("tls-session-cache-timeout", "int", 300), ("tls-session-caching", "bool", True),
         ("replica-ignore-maxmemory", "bool", True),
-        ("ignore-warnings", "string", ""), ("latency-tracking-info-percentiles", "words", "50 99 99.9"),
+        ("ignore-warnings", "string", ""),
         ("cluster-config-file", "string", "nodes.conf"), ("cluster-port", "int", 0),
         ("socket-mark-id", "int", 0),
         ("server_cpulist", "string", ""), ("bio_cpulist", "string", ""),
@@ -455,6 +497,9 @@ class Config:
         self.values: dict[str, Any] = {}
         self.config_file: str | None = None
         self.user_lines: list[tuple[str, int, list[bytes]]] = []  # `user` directives, in order
+        # `rename-command` directives in order: (source, line, text, old name, new name)
+        self.renames: list[tuple[str, int, str, str, str]] = []
+        self.save_loaded = False  # a save line was read at start (setConfigSaveOption)
         for spec in SPECS:
             default = spec.default
             if spec.name == "client-output-buffer-limit":
@@ -548,7 +593,40 @@ class Config:
             if not startup:
                 if not os.path.isdir(value):
                     raise ConfigValueError("No such file or directory")
+        if spec.name == "proc-title-template" and not self._title_template_ok(value):
+            raise ConfigValueError("template format is invalid or contains unknown variables")
+        if spec.name == "save" and startup:
+            # the file's first save line replaces the defaults, later ones add points
+            # (save_loaded in setConfigSaveOption); `save ""` clears them
+            if self.save_loaded and args != [""]:
+                value = f"{self.values['save']} {value}".strip()
+            self.save_loaded = True
         self._store(spec, value)
+
+    def _title_template_ok(self, template: str) -> bool:
+        """validateProcTitleTemplate: sdstemplate's syntax (``{{`` a brace, ``{name}`` one
+        of the known variables) expanding, with an empty title, to something not blank."""
+        values = {"title": "", "listen-addr": "*:0", "server-mode": "", "port": "0", "tls-port": "0",
+                  "config-file": self.config_file or "", "unixsocket": self.values.get("unixsocket", "")}
+        out, i = [], 0
+        while i < len(template):
+            start = template.find("{", i)
+            if start < 0:
+                out.append(template[i:])
+                break
+            out.append(template[i:start])
+            if start + 1 >= len(template):
+                return False
+            if template[start + 1] == "{":
+                out.append("{")
+                i = start + 2
+                continue
+            end = template.find("}", start + 1)
+            if end < 0 or template[start + 1:end] not in values:
+                return False
+            out.append(values[template[start + 1:end]])
+            i = end + 1
+        return bool("".join(out).strip(" "))
 
     def load_lines(self, lines: Iterable[tuple[str, int, str]]) -> None:
         """Apply ``(source, line_no, text)`` lines like loadServerConfigFromString."""
@@ -576,11 +654,16 @@ class Config:
                 raise ConfigError(f"{source}:{line_no}: {line!r}: this server cannot load Redis modules "
                                   f"(C shared libraries built against Redis's module API); remove the "
                                   f"directive, or run the module in a real redis-server")
-            if name in ("rename-command", "user", "sentinel"):
+            if name == "rename-command" and len(argv) == 3:  # applied by the server at start
+                self.renames.append((source, line_no, line, argv[1], argv[2]))
+                continue
+            if name == "rename-command":
+                raise ConfigError(f"{source}:{line_no}: '{line}': Bad directive or wrong number of arguments")
+            if name in ("user", "sentinel"):
                 raise ConfigError(f"{source}:{line_no}: '{name}' is not supported by this server")
             spec = lookup(name)
             if spec is None:
-                raise ConfigError(f"{source}:{line_no}: Bad directive or wrong number of arguments: {line!r}")
+                raise ConfigError(f"{source}:{line_no}: '{line}': Bad directive or wrong number of arguments")
             args = argv[1:]
             if spec.name == "client-output-buffer-limit" and len(args) == 1 and args[0]:
                 # a multi-argument directive given as one ("--client-output-buffer-limit
@@ -592,7 +675,7 @@ class Config:
             try:
                 self.apply(name, args, startup=True)
             except ConfigValueError as exc:
-                raise ConfigError(f"{source}:{line_no}: {line!r}: {exc}") from None
+                raise ConfigError(f"{source}:{line_no}: '{line}': {exc}") from None
 
     def matching(self, arg: bytes) -> list[str]:
         """The names one CONFIG GET argument selects, as configGetCommand picks them.
@@ -628,10 +711,14 @@ class Config:
                 words = str(v).split()
                 out += ([(f"save {words[i]} {words[i + 1]}", True) for i in range(0, len(words) - 1, 2)]
                         or [('save ""', True)])
+            elif name == "latency-tracking-info-percentiles":  # always, "" for none
+                out.append((f"{name} {v or chr(34) * 2}", True))
             elif name == "replicaof":  # rewriteConfigReplicaOfOption: none when not a replica
                 if v:
                     out.append((f"replicaof {self.render(name)}", True))
-            elif name in _QUOTED_OPTIONS:
+            elif name in _EMPTY_IS_NULL and not v:  # rewriteConfigStringOption: NULL, no line
+                continue
+            elif name in _QUOTED_OPTIONS or (spec.kind == "string" and not v):
                 text = self.render(name).encode("utf-8", "surrogateescape")
                 quoted = sdscatrepr(text).decode("utf-8", "surrogateescape")
                 out.append((f"{name} {quoted}", changed or name == "dir"))
@@ -654,10 +741,14 @@ _QUOTED_OPTIONS = frozenset((
     "notify-keyspace-events"))
 
 
-def quote_arg(text: str) -> str:
-    if text and all(c.isalnum() or c in "-_./:*{}" for c in text):
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+# String configs with EMPTY_STRING_IS_NULL: "" is no value, and CONFIG REWRITE writes no line.
+_EMPTY_IS_NULL = frozenset((
+    "unixsocket", "pidfile", "replica-announce-ip", "masteruser", "cluster-announce-ip",
+    "cluster-announce-hostname", "server_cpulist", "bio_cpulist", "aof_rewrite_cpulist",
+    "bgsave_cpulist", "bind-source-addr", "masterauth", "requirepass", "tls-cert-file",
+    "tls-key-file", "tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file",
+    "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file", "tls-ca-cert-dir",
+    "tls-protocols", "tls-ciphers", "tls-ciphersuites"))
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a", '"': '"', "\\": "\\"}
@@ -736,20 +827,34 @@ def read_config_file(path: str) -> list[tuple[str, int, str]]:
 
 
 def args_to_lines(args: Sequence[str]) -> list[tuple[str, int, str]]:
-    """``--name v1 v2 --other v`` → config lines, as redis-server's main() builds them."""
+    """``--name v1 v2 --other v`` → config lines, as redis-server's main() builds them.
+
+    An argument starting with ``--`` opens a line, unless the line before has only its
+    name so far: then it is that option's value (``--proc-title-template --x``). Values
+    are quoted as sdscatrepr quotes them, and an argument holding name and value
+    (``"--maxmemory 700mb"``) is taken as a whole line. ``--save`` followed by another
+    option or nothing means ``save ""`` (the pre-7.0.1 form, kept by Redis)."""
     lines: list[str] = []
-    cur: list[str] | None = None
-    for a in args:
-        if a.startswith("--") and len(a) > 2:
-            if cur is not None:
-                lines.append(" ".join(cur))
-            cur = [a[2:]]
+    named_only = False  # the open line has its name and no value yet (!handled_last_config_arg)
+    for j, a in enumerate(args):
+        if not named_only and a.startswith("--"):
+            lines.append(a[2:] + " ")
+            try:
+                one_word = len(split_args(a)) == 1
+            except ValueError:
+                one_word = False  # sdssplitargs fails: argc_tmp is 0
+            named_only = one_word
+            if one_word and a.lower() == "--save":
+                last = j == len(args) - 1
+                if last or args[j + 1].startswith("--"):
+                    lines[-1] += '""'
+                    named_only = last
         else:
-            if cur is None:
-                raise ConfigError(f"Invalid argument {a!r}: options must start with '--'")
-            cur.append(quote_arg(a) if a != "" else '""')
-    if cur is not None:
-        lines.append(" ".join(cur))
+            if not lines:
+                lines.append("")
+            quoted = sdscatrepr(a.encode("utf-8", "surrogateescape")).decode("utf-8", "surrogateescape")
+            lines[-1] += quoted + " "
+            named_only = False
     return [("(command line)", i + 1, line) for i, line in enumerate(lines)]
 
 

@@ -366,6 +366,7 @@ def client_setinfo(c, argv):
 def client_no_evict(c, argv):
     if argv[2].lower() not in (b"on", b"off"):
         raise SyntaxErr()
+    c.no_evict = argv[2].lower() == b"on"
     return OK
 
 

@@ -86,7 +86,16 @@ def flushall_cmd(c, argv):
         n += db.clear()
     if lazy:  # emptyDbAsync counts every key it hands over
         c.server.keyspace.lazyfreed_objects += n
-    c.server.dirty += n + 1
+    c.server.dirty += n
+    # flushAllDataAndResetRDB: a BGSAVE of the old data is stopped, and with save points
+    # the empty dataset is saved at once (the dirty counter drops to 0)
+    rdb = c.server.rdb
+    rdb.kill_child()
+    if rdb.save_points():
+        try:
+            rdb.save(counted=False)
+        except CommandError:
+            pass  # logged by save(); FLUSHALL still succeeds, as rdbSave's result is ignored
     if c.server.propagator.targets:  # forceCommandPropagation: logged even when empty
         c.rewritten = [argv]
     return OK

@@ -30,6 +30,7 @@ from aof.replies import (
     verbatim,
 )
 from engine.commands.arguments import get_double, get_int
+from engine.commands.server import rewrite_config_file
 from engine.errors import CommandError, LoadError
 from engine.execution.registry import command
 from engine.execution.replybuf import DEFAULT_PEAK_RESET_MS
@@ -194,6 +195,18 @@ def debug_cmd(c, argv):
         c.server.active_expire_enabled = argv[2] != b"0"
         return OK
     if sub in (b"jmap", b"quicklist-packed-threshold", b"change-repl-id"):
+        return OK
+    if sub == b"config-rewrite-force-all" and n == 2:  # every config written, defaults too
+        try:
+            rewrite_config_file(c.server.config.config_file or "", c.server.config,
+                                c.server.acl.config_lines(), force_all=True)
+        except OSError as exc:
+            raise CommandError(f"CONFIG-REWRITE-FORCE-ALL failed: {exc.strerror}") from None
+        return OK
+    if sub == b"replybuffer" and n == 4 and argv[2].lower() in (b"peak-reset-time", b"resizing"):
+        # the reply buffer here is not a resized allocation: accepted, nothing to change
+        if argv[2].lower() == b"peak-reset-time" and argv[3].lower() not in (b"never", b"reset"):
+            get_int(argv[3])
         return OK
     if sub == b"log" and n == 3:
         log.warning("DEBUG LOG: %s", argv[2].decode("utf-8", "replace"))

@@ -27,6 +27,7 @@ from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int, get_range_long
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.obuf import random_picks
 from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_HASH, notify
@@ -300,8 +301,12 @@ def hrandfield_cmd(c, argv):
             return EMPTY_ARRAY
         pairs = h.items()
         if count < 0:
-            picks = [random.choice(pairs) for _ in range(-count)]
-        elif count >= len(pairs):
+            if not withvalues:
+                return random_picks(c, [f for f, _ in pairs], -count, bulk)
+            if c.resp == 3:
+                return random_picks(c, pairs, -count, lambda fv: pair(bulk(fv[0]), bulk(fv[1])))
+            return random_picks(c, pairs, -count, lambda fv: bulk(fv[0]) + bulk(fv[1]), 2)
+        if count >= len(pairs):
             picks = pairs
         else:
             picks = random.sample(pairs, count)

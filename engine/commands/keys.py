@@ -19,6 +19,7 @@ from engine import propagate as P
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.meta import Arg, CommandMeta, KeySpec
+from engine.execution.obuf import REPLY_CHUNK, refuse_output
 from engine.execution.registry import command
 from engine.keyspace.scan import KeyspaceScanIndex, parse_cursor
 from engine.notify import NOTIFY_GENERIC, notify
@@ -217,7 +218,12 @@ def keys_cmd(c, argv):
         keys = [k for k in db.data if m(k)]
     if exp:  # keyIsExpired: expired keys are skipped, not deleted (nor propagated)
         keys = [k for k in keys if (when := exp.get(k)) is None or now <= when]
-    return bulks(keys)
+    out = bulks(keys)
+    # addReplyDeferredLen: the reply goes to the reply list whole, none of it to the 16 KiB
+    # static buffer, so all of it counts against the output limit
+    if len(out) > REPLY_CHUNK and refuse_output(c, len(out) + REPLY_CHUNK):
+        return b""
+    return out
 
 
 def parse_scan_options(argv: list[bytes], start: int, allow_type: bool) -> tuple[int, bytes | None, bytes | None]:

@@ -56,6 +56,8 @@ class Overhead(NamedTuple):
     keys: int
     net: int  # used above the startup figure (at least 1)
     rss: int
+    backlog: int  # replication.backlog
+    replicas: int  # clients.slaves
 
 
 def overhead(srv) -> Overhead:
@@ -66,9 +68,11 @@ def overhead(srv) -> Overhead:
     scripts = lua.get("used_memory_scripts", 0)
     dbs = mem.db_overheads()
     clients = mem.clients_bytes()
-    total = STARTUP_BYTES + clients + scripts + sum(m + e for _, m, e in dbs)
+    backlog, replicas = mem.replication_bytes()
+    total = STARTUP_BYTES + clients + scripts + backlog + replicas + sum(m + e for _, m, e in dbs)
     return Overhead(mem.peak, used, clients, scripts, lua.get("number_of_cached_scripts", 0), dbs,
-                    total, srv.keyspace.total_keys(), max(1, used - STARTUP_BYTES), rss_bytes())
+                    total, srv.keyspace.total_keys(), max(1, used - STARTUP_BYTES), rss_bytes(),
+                    backlog, replicas)
 
 
 @subcommand(MEMORY, "stats", 2, "")
@@ -76,8 +80,8 @@ def memory_stats(c, argv):
     o = overhead(c.server)
     used, rss = o.used, o.rss
     out = Map([("peak.allocated", o.peak), ("total.allocated", used),
-               ("startup.allocated", STARTUP_BYTES), ("replication.backlog", 0),
-               ("clients.slaves", 0), ("clients.normal", o.clients), ("cluster.links", 0),
+               ("startup.allocated", STARTUP_BYTES), ("replication.backlog", o.backlog),
+               ("clients.slaves", o.replicas), ("clients.normal", o.clients), ("cluster.links", 0),
                ("aof.buffer", 0), ("lua.caches", o.scripts), ("functions.caches", 0)])
     for dbid, main, expires in o.dbs:
         out.append((f"db.{dbid}", Map([("overhead.hashtable.main", main),

@@ -120,7 +120,8 @@ def config_set(c, argv):
     backup = dict(cfg.values)
     try:
         for name, spec, val in pairs:
-            if spec.name == "client-output-buffer-limit":  # performInterfaceSet: sdssplitlen(" ")
+            if spec.name in ("client-output-buffer-limit", "latency-tracking-info-percentiles"):
+                # performInterfaceSet: sdssplitlen(" ")
                 args = val.split(" ") if val else []
             else:
                 args = val.split() if spec.kind in ("special", "words") and not spec.one_arg else [val]
@@ -167,11 +168,13 @@ def config_rewrite(c, argv):
     return OK
 
 
-def rewrite_config_file(path: str, cfg, users: list[str] | tuple[str, ...] = ()) -> None:
+def rewrite_config_file(path: str, cfg, users: list[str] | tuple[str, ...] = (),
+                        force_all: bool = False) -> None:
     """Keep comments and unknown lines; rewrite directives we manage as
     rewriteConfigRewriteLine does: a directive's lines reuse the old lines' places in
     order, a forced one (non-default) without a place left is appended, and old lines
-    left over are dropped. ``users`` are the ``user`` lines (rewriteConfigUserOption)."""
+    left over are dropped. ``users`` are the ``user`` lines (rewriteConfigUserOption).
+    With *force_all* (DEBUG CONFIG-REWRITE-FORCE-ALL) every line is forced."""
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as fh:
             old = fh.read().splitlines()
@@ -201,7 +204,7 @@ def rewrite_config_file(path: str, cfg, users: list[str] | tuple[str, ...] = ())
         free = places.get(line.split(" ", 1)[0])
         if free:
             out[free.pop(0)] = line
-        elif force:
+        elif force or force_all:
             out.append(line)
     out = [ln for ln in out if ln is not None]
     text = ("\n".join(out) + "\n").encode("utf-8", "surrogateescape")

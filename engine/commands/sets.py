@@ -12,7 +12,6 @@ from aof.replies import (
     ZERO,
     array_header,
     bulk,
-    bulks,
     integer,
     set_of_bulks,
 )
@@ -20,6 +19,7 @@ from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_range_long
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.obuf import random_picks
 from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_SET, notify
@@ -168,7 +168,7 @@ def srandmember_cmd(c, argv):
             return EMPTY_ARRAY
         members = list(s)
         if count < 0:
-            return bulks([random.choice(members) for _ in range(-count)])
+            return random_picks(c, members, -count, bulk)
         if count >= len(members):
             return set_of_bulks(s.ordered(), c.resp)
         return set_of_bulks(random.sample(members, count), c.resp)

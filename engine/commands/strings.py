@@ -384,7 +384,14 @@ def setrange_cmd(c, argv):
         if not value:
             return ZERO
         check_string_length(c, offset, len(value))
-        o = bytearray(offset + len(value))
+        if offset + len(value) > 44:
+            # sdsnewlen: a raw string of the exact size (bytes), not one grown in place
+            o = bytes(offset) + value
+            db.add(key, o)
+            c.server.dirty += 1
+            notify(db, NOTIFY_STRING, b"setrange", key)
+            return integer(len(o))
+        o = bytearray(offset + len(value))  # raw even when short, as createObject makes it
         db.add(key, o)
     else:
         if o.__class__ not in _STR:

@@ -27,6 +27,7 @@ from engine.commands.arguments import (
 )
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
+from engine.execution.obuf import random_picks
 from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
@@ -332,8 +333,13 @@ def zrandmember_cmd(c, argv):
             return EMPTY_ARRAY
         members = list(z.dict)
         if count < 0:
-            picks = [random.choice(members) for _ in range(-count)]
-        elif count >= len(members):
+            d = z.dict
+            if not withscores:
+                return random_picks(c, members, -count, bulk)
+            if c.resp == 3:
+                return random_picks(c, members, -count, lambda m: pair(bulk(m), double(d[m], 3)))
+            return random_picks(c, members, -count, lambda m: bulk(m) + double(d[m], 2), 2)
+        if count >= len(members):
             picks = [m for m, _ in z.items()]
         else:
             picks = random.sample(members, count)

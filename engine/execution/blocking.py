@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import CommandError
+from engine.latency import Histogram
 
 if TYPE_CHECKING:
     from engine.execution.client import Client
@@ -93,11 +94,18 @@ class Blocking:
 
     def _log_slow(self, c: Client, st: BlockState, served_ns: int) -> None:
         """updateStatsOnUnblock, once a blocked command is served: it reaches the slow log
-        now, with the time it ran before blocking plus the time serving it took."""
+        and its latency histogram now, with the time it ran before blocking plus the time
+        serving it took."""
         srv = self.server
         total = st.duration_ns + served_ns
         if st.argv is not None and total >= srv.slowlog_threshold_ns:
             srv.slowlog_push(c, st.argv, total // 1000)
+        cmd = c.last_cmd
+        if srv.latency_tracking and cmd is not None:  # and its latency histogram (INFO latencystats)
+            h = srv.histograms.get(cmd)
+            if h is None:
+                h = srv.histograms[cmd] = Histogram()
+            h.record(total // 1000 * 1000)
 
     def unblock_with(self, c: Client, reply: bytes) -> bool:
         """CLIENT UNBLOCK: finish the block with ``reply`` (timeout or error; an error

@@ -25,6 +25,7 @@ from aof import replies
 from aof.errors import RespProtocolError
 from aof.resp import RequestParser, RespLimits
 from engine.execution import obuf
+from engine.execution.clientmem import client_memory
 from engine.execution.dispatch import execute, reject_command, resolve, run_commands, silence
 from engine.execution.replybuf import PROTO_REPLY_CHUNK_BYTES
 
@@ -110,6 +111,8 @@ class Client(asyncio.Protocol):
         self.last_interaction = self.ctime
         self.last_cmd: Any = None  # the last Command run, or the one running (CLIENT LIST's cmd=)
         self.qbuf_read = 0  # query-buffer bytes after the last read, before parsing
+        self.mem_extra = 0  # bytes held beyond the fixed part (engine.execution.clientmem)
+        self.no_evict = False  # CLIENT NO-EVICT on
         self.obuf_soft_since = 0  # obuf_soft_limit_reached_time (whole seconds)
         self.obuf_watch = False  # unsent output past obuf.REPLY_CHUNK: check the limits per write
         self.in_exec = False
@@ -185,6 +188,8 @@ class Client(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.server.obuf.disarm(self)
+        if self.server.client_mem.on:
+            self.server.client_mem.update(self, evict=False)
         if self.repl is None or self.repl.flag != "S":
             self.obuf_soft_since = 0  # a replica's accumulated stream may still be over it
         if self.reading_paused and self.transport is not None and not self.closing:
@@ -194,6 +199,12 @@ class Client(asyncio.Protocol):
                 self.process_input()
 
     def data_received(self, data: bytes) -> None:
+        self._received(data)
+        mem = self.server.client_mem
+        if mem.on:  # the query buffer, and what the commands queued or subscribed
+            mem.update(self)
+
+    def _received(self, data: bytes) -> None:
         srv = self.server
         srv.stats.net_input_bytes += len(data)
         self.last_interaction = time.time()
@@ -228,6 +239,8 @@ class Client(asyncio.Protocol):
                 gate = srv.aof_gate
                 if gate is not None and (gate.flush_scheduled or self.held is not None):
                     gate.hold(self, reply)  # leaves after the AOF write (group commit)
+                    return
+                if len(reply) > obuf.REPLY_CHUNK and obuf.refuse_output(self, len(reply)):
                     return
                 n = len(reply)
                 srv.stats.net_output_bytes += n
@@ -322,6 +335,8 @@ class Client(asyncio.Protocol):
             return
         if out:
             data = out[0] if len(out) == 1 else b"".join(out)
+            if len(data) > obuf.REPLY_CHUNK and obuf.refuse_output(self, len(data)):
+                return
             gate = self.server.aof_gate
             if gate is not None and (gate.flush_scheduled or self.held is not None):
                 gate.hold(self, data)  # deliver() writes it (and closes if asked)
@@ -359,6 +374,8 @@ class Client(asyncio.Protocol):
         t = self.transport
         if t is None or self.closing:
             return
+        if len(data) > obuf.REPLY_CHUNK and obuf.refuse_output(self, len(data)):
+            return
         gate = self.server.aof_gate
         if gate is not None and (gate.flush_scheduled or self.held is not None):
             gate.hold(self, data)
@@ -374,6 +391,10 @@ class Client(asyncio.Protocol):
         (stop reading from a client that pipelines faster than it reads)."""
         if obuf.close_if_over(self):
             return
+        if self.server.client_mem.on:
+            self.server.client_mem.update(self)
+            if self.closing:
+                return
         t = self.transport
         if not self.reading_paused and t is not None and t.get_write_buffer_size() > HIGH_WATER:
             self.reading_paused = True
@@ -434,6 +455,8 @@ class Client(asyncio.Protocol):
             f += "c"
         if self.unix:
             f += "U"
+        if self.no_evict:
+            f += "e"
         return f or "N"
 
     def _user_name(self) -> str:
@@ -453,7 +476,7 @@ class Client(asyncio.Protocol):
                 f"flags={self.flags()} db={self.db.id} sub={len(self.sub_channels)} psub={len(self.sub_patterns)} "
                 f"ssub={len(self.sub_shard)} multi={multi} "
                 f"qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs={self.rbs} rbp={self.rbp} "
-                f"obl={obl} oll={oll} omem={omem} tot-mem={qbuf + obuf.queued_bytes(self)} events=r "
+                f"obl={obl} oll={oll} omem={omem} tot-mem={client_memory(self) - self.parser.buffered_bytes + qbuf} events=r "
                 f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user={self._user_name()} redir={redir} resp={self.resp}")
 
 

@@ -55,11 +55,14 @@ def unknown_command_error(argv: list[bytes]) -> bytes:
     return msg.replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogateescape") + b"\r\n"
 
 
-def resolve(argv: list[bytes]) -> Command | bytes:
-    """The Command for argv, or the error reply bytes when it cannot be resolved."""
+def resolve(argv: list[bytes], original: bool = False) -> Command | bytes:
+    """The Command for argv, or the error reply bytes when it cannot be resolved; with
+    *original* a name rename-command took away is still known (lookupCommandOrOriginal)."""
     cmd = _lookup.get(argv[0])
     if cmd is None:
         cmd = _lookup.get(argv[0].lower())
+        if cmd is None and original:
+            cmd = TABLE.original.get(argv[0].lower())
         if cmd is None:
             return unknown_command_error(argv)
     if cmd.subcommands and len(argv) >= 2:
@@ -125,7 +128,8 @@ def silence(c: Client, reply: bytes | None) -> bytes | None:
 def _process(c: Client, argv: list[bytes]) -> bytes | None:
     cmd = _lookup.get(argv[0])
     if cmd is None or cmd.subcommands:
-        r = resolve(argv)
+        # the AOF and a master send the names before rename-command (lookupCommandOrOriginal)
+        r = resolve(argv, c.user is None)
         if r.__class__ is bytes:
             if c.multi is not None:
                 c.multi_error = True

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from engine.config import Config
     from engine.execution.blocking import Blocking
     from engine.execution.client import Client
+    from engine.execution.clientmem import ClientMemory
     from engine.execution.obuf import OutputWatch
     from engine.execution.pause import ClientPause
     from engine.keyspace.db import Database, Keyspace
@@ -54,6 +55,8 @@ class Host(Protocol):
     blocking: Blocking
     pause: ClientPause
     obuf: OutputWatch
+    client_mem: ClientMemory
+    client_buffers: int  # what clients hold beyond the model's fixed part (ClientMemory)
     pubsub: PubSub
     tracking: Tracking
     memory: MemoryAccount
@@ -78,6 +81,7 @@ class Host(Protocol):
     def handle_ready_keys(self) -> None: ...
     def has_active_child(self) -> bool: ...
     def update_write_denial(self) -> None: ...
+    def update_oom(self, process_class: int = -1) -> str | None: ...
 
 
 __all__ = ["Host"]

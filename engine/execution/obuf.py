@@ -32,8 +32,12 @@ to it (``clientsCron``).
 from __future__ import annotations
 
 import logging
+import random
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aof.replies import array_header
 
 if TYPE_CHECKING:
     from engine.execution.client import Client
@@ -124,6 +128,46 @@ def close_if_over(c: Client, from_cron: bool = False) -> bool:
     return True
 
 
+def refuse_output(c: Client, nbytes: int) -> bool:
+    """Replies of ``nbytes`` about to be written: when with them the client would be at
+    its hard limit, close it and write nothing — Redis builds replies in its buffers
+    before sending any, so such a client gets none of them (closeClientOnOutputBufferLimitReached
+    from _addReplyProtoToList, then CLIENT_CLOSE_ASAP)."""
+    klass = limit_class(c)
+    if klass == "slave" or c.closing or c.transport is None:  # no connection: a script, the AOF
+        return False
+    hard = c.server.config.client_output_buffer_limit[klass][0]
+    if not hard or queued_bytes(c) + nbytes - REPLY_CHUNK < hard:
+        return False
+    log.warning("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+                c.info_line())
+    c.close(abort=True)
+    return True
+
+
+PICK_CHUNK = 1024  # picks rendered between two looks at the output limit
+
+
+def random_picks(c: Client, population: list[Any], count: int, render: Callable[[Any], bytes],
+                 per_pick: int = 1) -> bytes:
+    """The array reply of ``count`` picks with repetition (HRANDFIELD, SRANDMEMBER,
+    ZRANDMEMBER with a negative count), ``render`` encoding one pick as ``per_pick``
+    elements. Built a chunk at a time: once the client would be past its hard output
+    limit it is closed and nothing is sent, as Redis's loops stop on CLIENT_CLOSE_ASAP."""
+    parts = [array_header(count * per_pick)]
+    size = len(parts[0])
+    left = count
+    while left:
+        k = left if left < PICK_CHUNK else PICK_CHUNK
+        part = b"".join(map(render, random.choices(population, k=k)))
+        parts.append(part)
+        size += len(part)
+        left -= k
+        if left and refuse_output(c, size):
+            return b""
+    return b"".join(parts)
+
+
 class OutputWatch:
     """The clients whose unsent output passed :data:`REPLY_CHUNK` (``server.obuf``)."""
 
@@ -168,4 +212,4 @@ class OutputWatch:
 
 
 __all__ = ["REPLY_CHUNK", "OutputWatch", "buffer_counts", "close_if_over", "limit_class",
-           "over_limits", "queued_bytes"]
+           "over_limits", "queued_bytes", "random_picks", "refuse_output"]

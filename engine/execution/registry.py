@@ -159,6 +159,8 @@ class CommandTable:
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
         self.lookup: dict[bytes, Command] = {}
+        # the names before any rename-command: what the AOF holds (lookupCommandOrOriginal)
+        self.original: dict[bytes, Command] = self.lookup
 
     def add(self, cmd: Command) -> Command:
         self.commands[cmd.name] = cmd
@@ -172,6 +174,22 @@ class CommandTable:
         if cmd is None:
             cmd = self.lookup.get(name.lower())
         return cmd
+
+    def rename(self, old: bytes, new: bytes) -> str | None:
+        """A ``rename-command old new`` directive: clients know the command as *new* only
+        (no longer at all when *new* is empty); returns Redis's reason when refused."""
+        cmd = self.get(old)
+        if cmd is None:
+            return "No such command in rename-command"
+        if self.original is self.lookup:
+            self.original = dict(self.lookup)
+        for spelling in [k for k, v in self.lookup.items() if v is cmd and k.lower() == old.lower()]:
+            del self.lookup[spelling]
+        if new:
+            if self.get(new) is not None:
+                return "Target command name already exists"
+            self.lookup[new.lower()] = self.lookup[new.upper()] = cmd
+        return None
 
 
 TABLE = CommandTable()

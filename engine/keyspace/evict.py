@@ -77,7 +77,7 @@ class Evictor:
             return False
         acct = self.acct
         if (not self.exceeded_since and acct.total + STARTUP_BYTES + CLIENT_BYTES * len(srv.clients)
-                <= srv.config.maxmemory):  # within the limit: the common case, inlined
+                + srv.client_buffers <= srv.config.maxmemory):  # within the limit: the common case, inlined
             srv.pre_command_oom_state = False
             return False
         oom = self.perform() == EVICT_FAIL

@@ -84,10 +84,14 @@ class MemoryHost(Protocol):
     memory: MemoryAccount
     evictor: Evictor | None
     pre_command_oom_state: bool
+    client_buffers: int
+    replication: Any  # buffer_mem(), replicas (engine.replication)
 
 # used_memory of an empty Redis 7.0.15 (jemalloc, 16 databases) before any client
 # connects: INFO's used_memory_startup.
 STARTUP_BYTES = 876144
+REPL_BACKLOG_MIN = 16 * 1024  # CONFIG_REPL_BACKLOG_MIN_SIZE
+REPL_BLOCK_HEADER = 64  # sizeof(replBufBlock) + sizeof(listNode): one per 16 KiB of backlog
 # One connected client: the client struct, its 16 KiB reply buffer and a small query
 # buffer (Redis's own figure moves between ~4 KiB idle and ~40 KiB while reading).
 CLIENT_BYTES = 20480
@@ -159,7 +163,10 @@ def string_usage(v: bytes | bytearray, shared_ints: bool = False) -> int:
             iv = string2ll(v)
             if iv is not None:
                 return 0 if shared_ints and 0 <= iv < 10000 else ROBJ
-    elif cls is bytearray:  # grown in place (APPEND, SETRANGE): sdsMakeRoomFor's greedy alloc
+    elif cls is bytearray:
+        if v.__alloc__() <= n + 1:  # made at its size (SETRANGE within it): a raw sds, exact
+            return ROBJ + sds_size(n)
+        # grown in place (APPEND, SETRANGE past the end): sdsMakeRoomFor's greedy alloc
         return ROBJ + sds_size(n * 2 if n < SDS_MAX_PREALLOC else n + SDS_MAX_PREALLOC)
     if n <= 44:
         return _EMBSTR[n]  # robj + sdshdr8 + bytes + NUL in one block
@@ -536,7 +543,9 @@ class MemoryAccount:
 
     # -- figures -------------------------------------------------------------------
     def clients_bytes(self) -> int:
-        return len(self.server.clients) * CLIENT_BYTES
+        """The fixed part of each client, plus what their buffers hold (tracked while
+        maxmemory or maxmemory-clients is set: engine.execution.clientmem)."""
+        return len(self.server.clients) * CLIENT_BYTES + self.server.client_buffers
 
     def dataset_bytes(self) -> int:
         """Keys + values + expires entries + hash table buckets, all databases."""
@@ -568,14 +577,28 @@ class MemoryAccount:
         return total
 
     def used_memory(self) -> int:
-        return STARTUP_BYTES + self.clients_bytes() + self.dataset_bytes()
+        backlog, replicas = self.replication_bytes()
+        return STARTUP_BYTES + self.clients_bytes() + self.dataset_bytes() + backlog + replicas
+
+    def replication_bytes(self) -> tuple[int, int]:
+        """getMemoryOverheadData's (repl_backlog, clients_slaves): the shared replication
+        buffer (``repl_buffer_mem``) is the backlog up to ``repl-backlog-size``, the rest
+        the replicas' (stream not yet sent to a slow replica)."""
+        repl = self.server.replication
+        mem = repl.buffer_mem()
+        size = max(self.server.config.repl_backlog_size, REPL_BACKLOG_MIN)
+        if repl.replicas and mem > size:
+            return size, mem - size
+        return mem, 0
 
     def not_counted(self) -> int:
-        """``freeMemoryGetNotCountedMemory``: replica output buffers and the AOF buffer.
-
-        Our AOF buffer is written once per event-loop pass, so it is empty whenever a
-        command starts; replicas' buffers are not modelled yet."""
-        return 0
+        """``freeMemoryGetNotCountedMemory``: the replication buffer past the backlog's
+        size (its blocks' headers approximated as Redis does), and the AOF buffer — ours
+        is written once per event-loop pass, so it is empty whenever a command starts."""
+        mem = self.server.replication.buffer_mem()
+        size = max(self.server.config.repl_backlog_size, REPL_BACKLOG_MIN)
+        counted = size + (size // 16384 + 1) * REPL_BLOCK_HEADER
+        return mem - counted if mem > size and mem > counted else 0
 
     def db_overheads(self) -> list[tuple[int, int, int]]:
         """(db id, main table, expires table) bytes of each non-empty database: the
@@ -593,6 +616,7 @@ class MemoryAccount:
         srv = self.server
         cfg = srv.config
         used = self.used_memory()
+        backlog, replicas = self.replication_bytes()
         if used > self.peak:
             self.peak = used
         rss = rss_bytes()
@@ -628,8 +652,8 @@ class MemoryAccount:
             ("allocator_rss_bytes", rss - used), ("rss_overhead_ratio", "1.00"), ("rss_overhead_bytes", 0),
             ("mem_fragmentation_ratio", f"{rss / used:.2f}" if used else "0.00"),
             ("mem_fragmentation_bytes", rss - used),
-            ("mem_not_counted_for_evict", self.not_counted()), ("mem_replication_backlog", 0),
-            ("mem_clients_slaves", 0), ("mem_clients_normal", self.clients_bytes()),
+            ("mem_not_counted_for_evict", self.not_counted()), ("mem_replication_backlog", backlog),
+            ("mem_clients_slaves", replicas), ("mem_clients_normal", self.clients_bytes()),
             ("mem_aof_buffer", 0), ("mem_allocator", "rdbkit-model"),
             ("active_defrag_running", 0), ("lazyfree_pending_objects", 0),
             ("lazyfreed_objects", self.server.keyspace.lazyfreed_objects),

@@ -218,7 +218,7 @@ def replay_into(
                         continue
                     _function(result, argv, item, skip, unsupported_here)
                     continue
-                if cmd is None and lookup.get(name) is None:
+                if cmd is None and lookup.get(name) is None and TABLE.original.get(name) is None:
                     if name in REDIS_ONLY_COMMANDS:
                         if not skip:
                             unsupported_here(f"command '{name.decode(errors='replace')}'",

@@ -71,8 +71,9 @@ class RdbState:
         return None
 
     # -- saving --------------------------------------------------------------------------------------
-    def save(self) -> None:
-        """rdbSave in the foreground (SAVE, a shutdown's final save); CommandError on failure."""
+    def save(self, counted: bool = True) -> None:
+        """rdbSave in the foreground (SAVE, a shutdown's final save); CommandError on failure.
+        Without *counted* rdb_saves stays (FLUSHALL's save: only saveCommand counts it)."""
         srv = self.server
         try:
             n = save_rdb(srv, self.path, srv.replication.save_info())
@@ -81,7 +82,7 @@ class RdbState:
             raise CommandError(f"Failed saving the DB: {exc}") from None
         srv.dirty = 0
         self.lastsave = int(time.time())
-        self.saves += 1
+        self.saves += counted
         self.last_bgsave_ok = True  # rdbSave: a good save clears a BGSAVE error
         srv.update_write_denial()
         log.info("DB saved on disk (%d keys)", n)

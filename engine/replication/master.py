@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from aof.replies import encode_command
 from aof.writer import encode_select
+from engine.execution.obuf import buffer_counts
 from engine.replication.backlog import ZERO_ID, Backlog, new_replid
 from engine.replication.failover import Failover
 from engine.replication.replica import replica_cron, set_master, unset_master
@@ -114,6 +115,18 @@ class Replication(SnapshotTransfer):
     def free_backlog(self) -> None:
         self.backlog = None
         self.update_target()
+
+    def buffer_mem(self) -> int:
+        """``server.repl_buffer_mem``: what the shared replication buffer holds — the
+        backlog's history, or more while a replica has older parts of the stream unsent."""
+        n = self.backlog.histlen if self.backlog is not None else 0
+        for c in self.replicas:
+            if c.closing:  # freed with its output (freeClient), whatever the transport still holds
+                continue
+            unsent = buffer_counts(c)[2]
+            if unsent > n:
+                n = unsent
+        return n
 
     def feeding(self) -> bool:
         """shouldPropagate(PROPAGATE_REPL): a top-level master with a backlog."""
@@ -425,10 +438,12 @@ class Replication(SnapshotTransfer):
     def set_master(self, host: str, port: int) -> None:
         """REPLICAOF <host> <port> (replicationSetMaster; engine.replication.replica)."""
         set_master(self, host, port)
+        self.server.update_oom()
 
     def unset_master(self) -> None:
         """REPLICAOF NO ONE (replicationUnsetMaster)."""
         unset_master(self)
+        self.server.update_oom()
 
     def is_replica(self, c: Client) -> bool:
         """``c`` asked this master for a sync already (SYNC/PSYNC are answered once)."""

@@ -398,7 +398,9 @@ def connect(repl: Replication) -> None:
 
     async def run() -> None:
         try:
-            await asyncio.wait_for(loop.create_connection(lambda: link, host, port),
+            source = srv.config.bind_source_addr  # the address to connect from, if any
+            await asyncio.wait_for(loop.create_connection(lambda: link, host, port,
+                                                          local_addr=(source, 0) if source else None),
                                    srv.config.repl_timeout)
         except (TimeoutError, OSError) as exc:
             log.warning("Error condition on socket for SYNC: %s", exc)

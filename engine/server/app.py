@@ -31,21 +31,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import engine.commands  # noqa: F401  (registers every command family)
+from engine import oom
 from engine.acl import Acl, validate_user_line
 from engine.commands.migrate import MigrateSockets
 from engine.config import REDIS_VERSION, Config, config_from_argv
 from engine.errors import ConfigError, EngineError
 from engine.execution.blocking import Blocking
 from engine.execution.client import Client, parser_limits
+from engine.execution.clientmem import ClientMemory
 from engine.execution.obuf import OutputWatch
 from engine.execution.pause import ClientPause
 from engine.execution.replybuf import ReplyBuffers
+from engine.execution.registry import TABLE
 from engine.execution.transaction import unwatch_all
 from engine.keyspace.db import Database, Keyspace, wall_ms
 from engine.keyspace.evict import Evictor, configure
 from engine.keyspace.expire import active_expire_cycle
 from engine.keyspace.memory import MemoryAccount
 from engine.latency import Histogram, LatencyMonitor
+from engine.oom import OomScore
 from engine.persistence import aof_rewrite
 from engine.persistence.aof_load import load_on_start
 from engine.persistence.aof_state import AofState
@@ -106,6 +110,9 @@ class Server:
         self.keyspace.paused = self.pause.paused
         self.obuf = OutputWatch(self)  # client-output-buffer-limit
         self.replybuf = ReplyBuffers()  # CLIENT LIST's rbs/rbp, DEBUG REPLYBUFFER
+        self.client_buffers = 0  # bytes the clients hold beyond the model's fixed part
+        self.oom = OomScore()  # oom-score-adj: the process's score by role
+        self.client_mem = ClientMemory(self)  # their tracking and maxmemory-clients
         self.pubsub = PubSub()
         self.keyspace.publish = self.pubsub.publish
         # users and permissions (engine.acl): requirepass is the default user's password
@@ -175,6 +182,7 @@ class Server:
 
     def client_gone(self, c: Client) -> None:
         self.clients.pop(c.id, None)
+        self.client_mem.forget(c)
         if c.obuf_watch:
             self.obuf.disarm(c)
         if c.monitor and c in self.monitors:
@@ -283,6 +291,14 @@ class Server:
             self.update_write_denial()
         if "maxmemory" in names or "maxmemory-policy" in names:
             configure(self)
+        if "maxmemory" in names or "maxmemory-clients" in names:
+            self.client_mem.configure()
+        if "oom-score-adj" in names or "oom-score-adj-values" in names:
+            err = self.update_oom()
+            if err is not None:
+                exc = ConfigError("Failed to set current oom_score_adj. Check server logs.")
+                exc.config = "oom-score-adj" if "oom-score-adj" in names else "oom-score-adj-values"  # type: ignore[attr-defined]
+                raise exc
         if self.aof.writer is not None:
             self.aof.writer.timestamps = self.config.aof_timestamp_enabled
         if "appendonly" in names:
@@ -295,6 +311,16 @@ class Server:
         if "requirepass" in names:  # updateRequirePass
             self.acl.set_default_password(self.config.requirepass)
 
+    def update_oom(self, process_class: int = -1) -> str | None:
+        """setOOMScoreAdj for this process (-1: master or replica, as it is now); the
+        reason when /proc could not be read or written (logged)."""
+        if process_class < 0:
+            process_class = oom.REPLICA if self.replication.masterhost else oom.MASTER
+        err = self.oom.apply(self.config.oom_score_adj, self.config.oom_score_adj_values, process_class)
+        if err is not None:
+            log.warning("%s", err)
+        return err
+
     def reset_stats(self) -> None:
         self.stats = Stats()
         self.cmdstats = {}
@@ -303,6 +329,7 @@ class Server:
         self.keyspace.reset_hits()
         self.keyspace.expired_keys = 0
         self.keyspace.evicted_keys = 0
+        self.client_mem.evicted = 0
         self.keyspace.lazyfreed_objects = 0
         self.replybuf.reset_stats()
 
@@ -319,6 +346,10 @@ class Server:
         self.replication.start()  # replicaof in the configuration
         if self.config.maxmemory:
             configure(self)
+        self.client_mem.configure()
+        self.update_oom()
+        # a forked child (BGSAVE, BGREWRITEAOF, a full sync) takes the child's score
+        os.register_at_fork(after_in_child=lambda: self.update_oom(oom.BGCHILD))
         # The dataset is long-lived: keep the cyclic GC away from it (gc.freeze) and make
         # young-generation collections rarer, so per-command garbage (argv lists) does not
         # trigger full-heap traversals of a large keyspace on the hot path.
@@ -433,6 +464,8 @@ class Server:
                 self._client_timeouts()
             self.obuf.cron()
             self.replybuf.cron(list(self.clients.values()), self.config.hz, int(now * 1000))
+            if self.client_mem.on:
+                self.client_mem.cron()
             if self.tracking.tracking_clients:  # also when idle after CONFIG SET tracking-table-max-keys
                 self.tracking.limit_used_slots(self.config.tracking_table_max_keys)
             self.rdb.check_child()
@@ -588,6 +621,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         config = config_from_argv(args)
+        for source, line_no, line, old, new in config.renames:  # as loadServerConfigFromString
+            why = TABLE.rename(old.encode("utf-8", "surrogateescape"), new.encode("utf-8", "surrogateescape"))
+            if why:
+                raise ConfigError(f"{source}:{line_no}: '{line}': {why}")
     except ConfigError as exc:
         print(f"\n*** FATAL CONFIG FILE ERROR (rdbkit server, Redis {REDIS_VERSION} compatible) ***",
               file=sys.stderr)

@@ -39,6 +39,7 @@ from engine.errors import CommandError, SyntaxErr
 from engine.execution.pause import CLIENT_PAUSE_WRITE, LLONG_MAX, PAUSE_DURING_SHUTDOWN
 from engine.persistence import aof_rewrite
 from engine.persistence.aof_state import AOF_OFF, AOF_WAIT_REWRITE
+from engine.persistence.rdb_save import remove_temp_file
 
 if TYPE_CHECKING:
     from engine.execution.client import Client
@@ -80,12 +81,13 @@ class Shutdown:
         srv = self.server
         if self.asap and sig == signal.SIGINT:
             log.warning("You insist... exiting now.")
+            remove_temp_file(srv.rdb.path, os.getpid())  # rdbRemoveTempFile of a save in progress
             os._exit(1)
         name = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}.get(sig)
         log.warning("Received %s scheduling shutdown...", name or "shutdown signal")
         self.asap = True
         self.last_sig = sig
-        if srv.loop is not None:
+        if srv.loop is not None and not srv.pause_cron:  # the cron acts on it (DEBUG PAUSE-CRON holds it)
             srv.loop.call_soon(self.cron)
 
     def command(self, c: Client, args: list[bytes]) -> bytes | None:

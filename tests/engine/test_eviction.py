@@ -293,8 +293,9 @@ def test_memory_usage_matches_real_redis(servers: dict[str, ServerProc]) -> None
         c.sadd("ss", *[f"m{i}" for i in range(1000)])
         c.zadd("z", {f"m{i}": i / 3 for i in range(50)})
         c.zadd("Z", {f"member:{i}": i for i in range(500)})
+        c.setrange("sr", 100_000, "x")  # created at its exact size (sdsnewlen)
         figures[kind] = {k: c.memory_usage(k, samples=0) for k in
-                         ("s", "raw", "i", "h", "H", "l", "si", "ss", "z", "Z")}
+                         ("s", "raw", "i", "h", "H", "l", "si", "ss", "z", "Z", "sr")}
         c.flushall()
         c.close()
     for k, want in figures["real"].items():

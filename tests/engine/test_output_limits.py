@@ -228,6 +228,57 @@ def test_normal_limit_drops_a_pipelining_client_that_does_not_read(srv: ServerPr
     r.close()
 
 
+def test_replies_past_the_hard_limit_are_never_sent(srv: ServerProc) -> None:
+    """Redis builds replies before sending any: a reply, a pipeline's replies or an EXEC's
+    that take a client past its hard limit close it with nothing sent — and the
+    transaction's commands all ran (the obuf-limits unit)."""
+    r = srv.client()
+    r.config_set("client-output-buffer-limit", "normal 100000 0 0")
+    r.rpush("mylist", *[b"x" * 1000] * 150)
+    r.set("bigkey", b"x" * 10_000)
+    got = []
+    for script in ([b"LRANGE mylist 0 -1\r\n"],
+                   [b"".join(b"SET %d %d\r\nGET %d\r\nDEL %d\r\nGET bigkey\r\n" % (i, i, i, i) for i in range(15))],
+                   [b"MULTI\r\n", b"SET k2 v2\r\nGET k2\r\nLRANGE mylist 0 -1\r\nSET k3 v3\r\n", b"EXEC\r\n"]):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        for part in script[:-1]:
+            s.sendall(part)
+            time.sleep(0.05)
+        s.sendall(script[-1])
+        data = drain(s)
+        got.append(data)
+        s.close()
+    assert got == [b"", b"", b"+OK\r\n" + b"+QUEUED\r\n" * 4]  # no EXEC reply
+    assert r.mget("k2", "k3") == [b"v2", b"v3"]
+    r.delete("k2", "k3", "mylist", "bigkey")
+    r.close()
+
+
+def test_huge_replies_stop_at_the_hard_limit(srv: ServerProc) -> None:
+    """HRANDFIELD/SRANDMEMBER/ZRANDMEMBER with a huge negative count, KEYS of a large
+    keyspace: stopped once past the hard limit, the client closed with nothing sent."""
+    r = srv.client()
+    r.hset("h", "a", "b")
+    r.sadd("s", "a")
+    r.zadd("z", {"a": 1})
+    r.mset({b"k" * 100 + b"%d" % i: 1 for i in range(1000)})
+    got = []
+    for limit, argv in ((1_000_000, [b"HRANDFIELD", b"h", b"-999999999"]),
+                        (1_000_000, [b"HRANDFIELD", b"h", b"-999999999", b"WITHVALUES"]),
+                        (1_000_000, [b"SRANDMEMBER", b"s", b"-999999999"]),
+                        (1_000_000, [b"ZRANDMEMBER", b"z", b"-999999999", b"WITHSCORES"]),
+                        (100_000, [b"KEYS", b"*"])):
+        r.config_set("client-output-buffer-limit", f"normal {limit} 0 0")
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        s.sendall(encode_command(argv))
+        got.append(drain(s))
+        s.close()
+    assert got == [b""] * 5
+    assert r.execute_command("HRANDFIELD", "h", -3) == [b"a"] * 3  # below the limit
+    r.flushall()
+    r.close()
+
+
 # -- CONFIG ------------------------------------------------------------------------------------------
 
 CONFIG_VALUES = [
@@ -413,3 +464,16 @@ def test_config_rewrite_formats_as_redis(tmp_path: Path) -> None:
             srv.stop()
     assert 'notify-keyspace-events "AKE"' in got[1]
     assert got[0] == got[1]
+
+
+def test_scripts_replies_are_not_limited(srv: ServerProc) -> None:
+    """A script's own calls have no connection: no output limit applies to them."""
+    r = srv.client()
+    r.mset({b"k" * 100 + b"%d" % i: 1 for i in range(1000)})
+    r.config_set("client-output-buffer-limit", "normal 100000 0 0")
+    assert r.eval("return #redis.call('KEYS', '*')", 0) == 1000
+    assert r.eval("return #redis.call('SRANDMEMBER', KEYS[1], -20000)", 1, "s") == 0
+    r.sadd("s", "a")
+    assert r.eval("return #redis.call('SRANDMEMBER', KEYS[1], -20000)", 1, "s") == 20000
+    r.flushall()
+    r.close()

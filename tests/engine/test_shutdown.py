@@ -213,3 +213,26 @@ def test_initial_aof_still_being_written_refuses_shutdown(start: Starter, tmp_pa
         assert exited(srv) == 0
     finally:
         srv.stop()
+
+
+def _abort_held_sigterm(start: Starter, tmp_path: Path) -> list[bytes]:
+    srv = start(tmp_path)
+    try:
+        got = [send(srv.port, "DEBUG", "PAUSE-CRON", "1")]
+        os.kill(srv.pid, signal.SIGTERM)
+        time.sleep(0.2)  # the cron that would act on it is paused
+        got += [send(srv.port, "SHUTDOWN", "ABORT"), send(srv.port, "DEBUG", "PAUSE-CRON", "0")]
+        time.sleep(0.3)
+        got.append(send(srv.port, "PING"))
+        return got
+    finally:
+        srv.stop()
+
+
+def test_shutdown_abort_cancels_a_sigterm_the_cron_holds(tmp_path: Path) -> None:
+    """A signal is acted on by serverCron: with DEBUG PAUSE-CRON it waits, and SHUTDOWN
+    ABORT cancels it."""
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "real").mkdir()
+    assert _abort_held_sigterm(start_ours, tmp_path / "ours") == _abort_held_sigterm(start_real, tmp_path / "real")
+
