@@ -41,8 +41,8 @@ from engine.execution.client import Client, parser_limits
 from engine.execution.clientmem import ClientMemory
 from engine.execution.obuf import OutputWatch
 from engine.execution.pause import ClientPause
-from engine.execution.replybuf import ReplyBuffers
 from engine.execution.registry import TABLE
+from engine.execution.replybuf import ReplyBuffers
 from engine.execution.transaction import unwatch_all
 from engine.keyspace.db import Database, Keyspace, wall_ms
 from engine.keyspace.evict import Evictor, configure
