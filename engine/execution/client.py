@@ -450,7 +450,7 @@ class Client(asyncio.Protocol):
         command being run included (Redis trims the query buffer only after the batch)."""
         now = time.time()
         name = self.name.decode("utf-8", "replace") if self.name else ""
-        qbuf = self.qbuf_read if caller is self else self.parser.buffered_bytes
+        qbuf = self.qbuf_read if caller is self else self.parser.unparsed_bytes
         obl, oll, omem = obuf.buffer_counts(self)
         multi = len(self.multi) if self.multi is not None else -1
         redir = self.tracking.redirect if self.tracking is not None else -1
@@ -459,7 +459,7 @@ class Client(asyncio.Protocol):
                 f"flags={self.flags()} db={self.db.id} sub={len(self.sub_channels)} psub={len(self.sub_patterns)} "
                 f"ssub={len(self.sub_shard)} multi={multi} "
                 f"qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 "
-                f"obl={obl} oll={oll} omem={omem} tot-mem={client_memory(self) - self.parser.buffered_bytes + qbuf} events=r "
+                f"obl={obl} oll={oll} omem={omem} tot-mem={client_memory(self) - self.parser.unparsed_bytes + qbuf} events=r "
                 f"cmd={self.last_cmd.name if self.last_cmd else 'NULL'} user={self._user_name()} redir={redir} resp={self.resp}")
 
 
