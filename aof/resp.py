@@ -276,6 +276,12 @@ class RequestParser:
         return self._base + self._nbuf - self._done
 
     @property
+    def unparsed_bytes(self) -> int:
+        """What is buffered beyond the arguments already taken into the partial command
+        (Redis's ``querybuf``: it hands each parsed argument over to ``argv``)."""
+        return self._nbuf
+
+    @property
     def pending_bulk(self) -> int:
         """The declared length of the argument being received, -1 between arguments
         (Redis sizes its query buffer for a big one as soon as it reads the header)."""

@@ -467,7 +467,7 @@ class Client(asyncio.Protocol):
         command being run included (Redis trims the query buffer only after the batch)."""
         now = time.time()
         name = self.name.decode("utf-8", "replace") if self.name else ""
-        qbuf = self.qbuf_read if caller is self else self.parser.buffered_bytes
+        qbuf = self.qbuf_read if caller is self else self.parser.unparsed_bytes
         obl, oll, omem = obuf.buffer_counts(self)
         multi = len(self.multi) if self.multi is not None else -1
         redir = self.tracking.redirect if self.tracking is not None else -1

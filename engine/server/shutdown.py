@@ -218,6 +218,10 @@ class Shutdown:
         if self.flags & NOSAVE or not (self.flags & SAVE or srv.rdb.save_points()):
             return True
         log.info("Saving the final RDB snapshot before exiting.")
+        # the loop waits for the save: a second SIGINT must reach us meanwhile
+        previous = signal.getsignal(signal.SIGINT) if self.asap else None
+        if callable(previous):
+            signal.signal(signal.SIGINT, lambda *_: self.on_signal(signal.SIGINT))
         try:
             srv.rdb.save()
         except Exception as exc:  # noqa: BLE001 - whatever failed, the data is only in memory
@@ -227,6 +231,9 @@ class Shutdown:
                 log.warning("Error trying to save the DB, can't exit.")
                 return False
             log.warning("Error trying to save the DB. Exit anyway.")
+        finally:
+            if callable(previous):
+                signal.signal(signal.SIGINT, previous)
         return True
 
     def _log_replicas(self) -> None:

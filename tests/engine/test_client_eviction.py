@@ -239,3 +239,22 @@ def test_replica_buffer_counted_apart(tmp_path: Path) -> None:
         (tmp_path / d).mkdir()
     a, b = _both(tmp_path, run)
     assert a == b
+
+
+def test_client_list_qbuf_of_a_partial_command_like_redis(ours: ServerProc, real: ServerProc) -> None:
+    """CLIENT LIST's qbuf counts what is not yet taken into the command's arguments: a
+    big argument's bytes so far (its header already consumed), a small one's tail."""
+    got = []
+    for srv in (ours, real):
+        c = srv.client(decode_responses=True)
+        seen = []
+        for name, data in (("big", b"*1\r\n$300000\r\n" + b"v" * 100_000),
+                           ("small", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nab")):
+            s = _named(srv, name)
+            s.sendall(data)
+            time.sleep(0.2)
+            seen.append(next(int(x["qbuf"]) for x in c.client_list() if x["name"] == name))
+            s.close()
+        got.append(seen)
+        c.close()
+    assert got[0] == got[1]

@@ -236,3 +236,28 @@ def test_shutdown_abort_cancels_a_sigterm_the_cron_holds(tmp_path: Path) -> None
     (tmp_path / "real").mkdir()
     assert _abort_held_sigterm(start_ours, tmp_path / "ours") == _abort_held_sigterm(start_real, tmp_path / "real")
 
+
+
+def _second_sigint(start: Starter, tmp_path: Path) -> tuple[bool, bool, int | None]:
+    srv = start(tmp_path, "--save", "3600 1", "--rdb-key-save-delay", "100000")
+    try:
+        srv.client().mset({str(i): i for i in range(20)})
+        temp = tmp_path / f"temp-{srv.pid}.rdb"
+        os.kill(srv.pid, signal.SIGINT)  # a final save of 2 s (20 keys, 100 ms each)
+        deadline = time.monotonic() + 5
+        while not temp.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        written = temp.exists()
+        os.kill(srv.pid, signal.SIGINT)
+        time.sleep(0.5)  # well before the save would end
+        return written, temp.exists(), srv.proc.poll()
+    finally:
+        srv.stop()
+
+
+def test_second_sigint_during_the_final_save_exits_at_once(tmp_path: Path) -> None:
+    """sigShutdownHandler: a SIGINT while the final save runs exits at once, and the
+    save's temp file goes."""
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "real").mkdir()
+    assert _second_sigint(start_ours, tmp_path / "ours") == _second_sigint(start_real, tmp_path / "real")
