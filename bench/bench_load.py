@@ -1,6 +1,7 @@
 """Start-up load of a dump of small hashes: our server beside a real redis-server 7.0.
 
-Run: ``python bench/bench_load.py [--keys 200000] [--root PATH ...]``.
+Run: ``python bench/bench_load.py [--keys 200000] [--root PATH ...] [--dump FILE]``
+(``--dump bench/data/mixed-1m-rdb10.rdb``: the 1M-key mixed dataset of ``bench/dataset.py``).
 
 Real Redis makes the dump (``HSET hash:<i>`` of 5-10 fields each, small strings and
 integers, as DEBUG POPULATE makes strings), then each server starts on a copy of it and
@@ -95,13 +96,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keys", type=int, default=200_000)
     ap.add_argument("--root", action="append", default=[], help="another checkout of ours to measure too")
+    ap.add_argument("--dump", type=Path, help="load this dump instead (e.g. bench/data/mixed-1m-rdb10.rdb "
+                    "from bench/dataset.py)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
     try:
         t0 = time.perf_counter()
-        dump = make_dump(args.keys, tmp / "make")
-        print(f"dump of {args.keys:,} small hashes by redis-server 7.0: {dump.stat().st_size / 1e6:.1f} MB "
-              f"(made in {time.perf_counter() - t0:.0f} s)")
+        if args.dump:
+            dump = args.dump
+            print(f"dump {dump}: {dump.stat().st_size / 1e6:.1f} MB")
+        else:
+            dump = make_dump(args.keys, tmp / "make")
+            print(f"dump of {args.keys:,} small hashes by redis-server 7.0: {dump.stat().st_size / 1e6:.1f} MB "
+                  f"(made in {time.perf_counter() - t0:.0f} s)")
         rows: list[tuple[str, dict[str, float]]] = []
         runs = [("redis-server 7.0", None)] + [(f"ours ({r})", Path(r).resolve()) for r in [str(ROOT), *args.root]]
         runs += [(f"{label}, empty", root) for label, root in runs[:2]]  # what the process holds anyway
