@@ -198,6 +198,16 @@ static PyMethodDef methods[] = {
     {"lp_pairs_check", (PyCFunction)lp_pairs_check, METH_O,
      "lp_pairs_check($module, blob, /)\n--\n\n"
      "The entry count when listpack_ops.lp_validate_pairs_py accepts `blob`, else -1."},
+    {"digest_add", (PyCFunction)(void (*)(void))digest_add, METH_FASTCALL,
+     "digest_add($module, final, key, kind, obj_type, value, has_expire, /)\n--\n\n"
+     "rdbtools.digest: one key's digest xored into the bytearray `final` (kind 0 string,\n"
+     "1 list, 2 set, 3 zset, 4 hash, 5 module, 6 stream: OBJ_* numbers)."},
+    {"digest_record", (PyCFunction)(void (*)(void))digest_record, METH_FASTCALL,
+     "digest_record($module, final, record, /)\n--\n\n"
+     "rdbtools.digest._add_py: one record's digest xored into the bytearray `final`."},
+    {"digest_sha1", (PyCFunction)(void (*)(void))digest_sha1, METH_FASTCALL,
+     "digest_sha1($module, data, portable, /)\n--\n\n"
+     "SHA-1 of `data` by digest.c (the portable block function when `portable`)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -15,6 +15,7 @@
  *   jsontext.c    JSON text into a growing buffer ...
  *   jsonl.c       ... and records as JSONL lines (rdbtools/jsonl.py)
  *   hll.c         the sparse HyperLogLog update (engine/types/hyperloglog.py)
+ *   digest.c      DEBUG DIGEST's construction with its SHA-1 (rdbtools/digest.py)
  *
  * They are one extension, not several, because the scan calls the decoders, the
  * pairing, the LZF decoder and the digest set directly, per key: separate modules
@@ -472,5 +473,8 @@ PyObject *lp_pairs_set(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lp_pairs_delete(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lp_length(PyObject *, PyObject *);
 PyObject *lp_pairs_check(PyObject *, PyObject *);
+PyObject *digest_add(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *digest_record(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *digest_sha1(PyObject *, PyObject *const *, Py_ssize_t);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */
