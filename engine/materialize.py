@@ -90,6 +90,7 @@ def _stream_value(st: Any, config: Any) -> Any:
     mb, me = config.stream_node_max_bytes, config.stream_node_max_entries
     for (ms, seq), fv in st.entries:
         s.append(make_id(ms, seq), [x for pair in fv for x in pair], mb, me)
+    s.tail_prealloc = False  # a loaded listpack is allocated at its size
     s.last_id = make_id(*st.last_id)
     if st.first_id is not None:
         s.first_id = make_id(*st.first_id)
