@@ -202,6 +202,10 @@ static PyMethodDef methods[] = {
      "digest_add($module, final, key, kind, obj_type, value, has_expire, /)\n--\n\n"
      "rdbtools.digest: one key's digest xored into the bytearray `final` (kind 0 string,\n"
      "1 list, 2 set, 3 zset, 4 hash, 5 module, 6 stream: OBJ_* numbers)."},
+    {"save_string", (PyCFunction)(void (*)(void))save_string, METH_FASTCALL | METH_KEYWORDS,
+     "save_string($module, s, compress=True, lzf=rdbtools.lzf.compress, /)\n--\n\n"
+     "rdbtools.primitives._save_string_py: `s` as an RDB string; lzf(s) -> bytes | None\n"
+     "compresses (called for strings over 20 bytes when `compress`)."},
     {"digest_record", (PyCFunction)(void (*)(void))digest_record, METH_FASTCALL,
      "digest_record($module, final, record, /)\n--\n\n"
      "rdbtools.digest._add_py: one record's digest xored into the bytearray `final`."},

@@ -16,6 +16,7 @@
  *   jsonl.c       ... and records as JSONL lines (rdbtools/jsonl.py)
  *   hll.c         the sparse HyperLogLog update (engine/types/hyperloglog.py)
  *   digest.c      DEBUG DIGEST's construction with its SHA-1 (rdbtools/digest.py)
+ *   rdbstr.c      an RDB string as rdbSaveRawString writes it (rdbtools/primitives.py)
  *
  * They are one extension, not several, because the scan calls the decoders, the
  * pairing, the LZF decoder and the digest set directly, per key: separate modules
@@ -474,6 +475,9 @@ PyObject *lp_pairs_delete(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lp_length(PyObject *, PyObject *);
 PyObject *lp_pairs_check(PyObject *, PyObject *);
 PyObject *digest_add(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *save_string(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
+/* string2ll (rdbtools/numbers.py): 1 and *out when s[0:len] canonically spells an int64 (lpops.c) */
+int canon_ll(const uint8_t *s, Py_ssize_t len, int64_t *out);
 PyObject *digest_record(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *digest_sha1(PyObject *, PyObject *const *, Py_ssize_t);
 
