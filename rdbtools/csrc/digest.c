@@ -10,6 +10,8 @@
 
 #include "speedups.h"
 
+#include <math.h>
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_SHA_NI 1
 #include <cpuid.h>
@@ -101,21 +103,82 @@ sha1_block_ni(uint32_t h[5], const uint8_t *p)
     _mm_storeu_si128((__m128i *)h, abcd);
     h[4] = (uint32_t)_mm_extract_epi32(e0, 3);
 }
+
+/* Two independent blocks at once (two states, two messages), the rounds interleaved so
+ * each lane's instructions fill the other's latency: most of the digest's SHA-1 calls
+ * are independent of each other (hash fields and values, set members, whole pairs). */
+__attribute__((target("sha,sse4.1,ssse3"))) static void
+sha1_block_ni2(uint32_t ha[5], const uint8_t *pa, uint32_t hb[5], const uint8_t *pb)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL);
+    __m128i abcd_a = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)ha), 0x1B);
+    __m128i abcd_b = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)hb), 0x1B);
+    const __m128i e0_a = _mm_set_epi32((int)ha[4], 0, 0, 0), e0_b = _mm_set_epi32((int)hb[4], 0, 0, 0);
+    const __m128i save_a = abcd_a, save_b = abcd_b;
+    __m128i wa[4], wb[4];
+    for (int j = 0; j < 4; j++) {
+        wa[j] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(pa + 16 * j)), bswap);
+        wb[j] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(pb + 16 * j)), bswap);
+    }
+    __m128i prev_a = abcd_a, prev_b = abcd_b, ea, eb;
+    int g = 0;
+#define LANE(w, e, e0, prev, abcd, f)                                                      \
+    do {                                                                                   \
+        if (g >= 4)                                                                        \
+            w[g & 3] = _mm_sha1msg2_epu32(                                                 \
+                _mm_xor_si128(_mm_sha1msg1_epu32(w[g & 3], w[(g + 1) & 3]), w[(g + 2) & 3]), \
+                w[(g + 3) & 3]);                                                           \
+        e = g == 0 ? _mm_add_epi32(e0, w[0]) : _mm_sha1nexte_epu32(prev, w[g & 3]);        \
+        prev = abcd;                                                                       \
+        abcd = _mm_sha1rnds4_epu32(abcd, e, f);                                            \
+    } while (0)
+#define GROUP2(f)                                      \
+    do {                                               \
+        LANE(wa, ea, e0_a, prev_a, abcd_a, f);         \
+        LANE(wb, eb, e0_b, prev_b, abcd_b, f);         \
+        g++;                                           \
+    } while (0)
+#pragma GCC unroll 5
+    for (int r = 0; r < 5; r++)
+        GROUP2(0);
+#pragma GCC unroll 5
+    for (int r = 0; r < 5; r++)
+        GROUP2(1);
+#pragma GCC unroll 5
+    for (int r = 0; r < 5; r++)
+        GROUP2(2);
+#pragma GCC unroll 5
+    for (int r = 0; r < 5; r++)
+        GROUP2(3);
+#undef GROUP2
+#undef LANE
+    __m128i ea_out = _mm_sha1nexte_epu32(prev_a, e0_a), eb_out = _mm_sha1nexte_epu32(prev_b, e0_b);
+    _mm_storeu_si128((__m128i *)ha, _mm_shuffle_epi32(_mm_add_epi32(abcd_a, save_a), 0x1B));
+    _mm_storeu_si128((__m128i *)hb, _mm_shuffle_epi32(_mm_add_epi32(abcd_b, save_b), 0x1B));
+    ha[4] = (uint32_t)_mm_extract_epi32(ea_out, 3);
+    hb[4] = (uint32_t)_mm_extract_epi32(eb_out, 3);
+}
 #endif
 
 typedef void (*BlockFn)(uint32_t h[5], const uint8_t *p);
+typedef void (*Block2Fn)(uint32_t ha[5], const uint8_t *pa, uint32_t hb[5], const uint8_t *pb);
 static BlockFn sha1_block = NULL;
+static Block2Fn sha1_block2 = NULL;  /* NULL: two single blocks instead */
 
 static BlockFn
 pick_block(void)
 {
 #ifdef HAVE_SHA_NI
     unsigned a, b, c, d;
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)))  /* CPUID.7.0:EBX.SHA */
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29))) {  /* CPUID.7.0:EBX.SHA */
+        sha1_block2 = sha1_block_ni2;
         return sha1_block_ni;
+    }
 #endif
     return sha1_block_c;
 }
+
+static void sha1_out(const uint32_t h[5], uint8_t out[20]);
 
 /* SHA-1 of n bytes into out: whole blocks from p, then the tail with the padding (0x80,
  * zeros, the bit length big-endian) in one or two blocks on the stack. */
@@ -138,12 +201,71 @@ sha1(const uint8_t *p, size_t n, uint8_t out[20], BlockFn block)
     block(h, tail);
     if (tlen == 128)
         block(h, tail + 64);
+    sha1_out(h, out);
+}
+
+static void
+sha1_out(const uint32_t h[5], uint8_t out[20])
+{
     for (int i = 0; i < 5; i++) {
         out[4 * i] = (uint8_t)(h[i] >> 24);
         out[4 * i + 1] = (uint8_t)(h[i] >> 16);
         out[4 * i + 2] = (uint8_t)(h[i] >> 8);
         out[4 * i + 3] = (uint8_t)h[i];
     }
+}
+
+/* The one padded block of a message of under 56 bytes. */
+static void
+one_block(uint8_t blk[64], const uint8_t *p, size_t n)
+{
+    memcpy(blk, p, n);
+    blk[n] = 0x80;
+    memset(blk + n + 1, 0, 63 - n);
+    uint64_t bits = (uint64_t)n * 8;
+    for (int i = 0; i < 8; i++)
+        blk[63 - i] = (uint8_t)(bits >> (8 * i));
+}
+
+/* SHA-1 of two messages: both in one two-lane pass when each fits one block and the
+ * CPU can, else one after the other. `oa` may be `pa` (and `ob` `pb`). */
+static void
+sha1x2(const uint8_t *pa, size_t na, uint8_t oa[20], const uint8_t *pb, size_t nb, uint8_t ob[20])
+{
+    if (sha1_block2 == NULL || na >= 56 || nb >= 56) {
+        sha1(pa, na, oa, sha1_block);
+        sha1(pb, nb, ob, sha1_block);
+        return;
+    }
+    uint8_t ba[64], bb[64];
+    one_block(ba, pa, na);
+    one_block(bb, pb, nb);
+    uint32_t ha[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+    uint32_t hb[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+    sha1_block2(ha, ba, hb, bb);
+    sha1_out(ha, oa);
+    sha1_out(hb, ob);
+}
+
+/* A pair's digest (eledigest: mix(field), mix(value) from zero) folded into d as
+ * xorDigest(d, eledigest) does — for two pairs at once, lane by lane:
+ * e = SHA1(SHA1(a)); e = SHA1(e ^ SHA1(b)); d ^= SHA1(e). */
+static void
+xor_pairs2(uint8_t d[20], const uint8_t *a0, size_t na0, const uint8_t *b0, size_t nb0,
+           const uint8_t *a1, size_t na1, const uint8_t *b1, size_t nb1)
+{
+    uint8_t e0[20], e1[20], h0[20], h1[20];
+    sha1x2(a0, na0, e0, a1, na1, e1);
+    sha1x2(e0, 20, e0, e1, 20, e1);
+    sha1x2(b0, nb0, h0, b1, nb1, h1);
+    for (int i = 0; i < 20; i++) {
+        e0[i] ^= h0[i];
+        e1[i] ^= h1[i];
+    }
+    sha1x2(e0, 20, e0, e1, 20, e1);
+    sha1x2(e0, 20, h0, e1, 20, h1);
+    for (int i = 0; i < 20; i++)
+        d[i] ^= h0[i] ^ h1[i];
 }
 
 /* xorDigest / mixDigest of debug.c */
@@ -185,6 +307,28 @@ mix_obj(uint8_t d[20], PyObject *o, int xor_only)
     return 0;
 }
 
+/* %.17g of a score into buf (at least 32 bytes) as glibc prints it: CPython's correctly
+ * rounded formatter gives the same digits, faster (and is what the Python reference
+ * uses); a NaN's sign by hand. Its length, or -1 with an exception. */
+static int
+score_text(double score, char *buf)
+{
+    if (score != score) {
+        strcpy(buf, signbit(score) ? "-nan" : "nan");
+        return (int)strlen(buf);
+    }
+    char *text = PyOS_double_to_string(score, 'g', 17, 0, NULL);
+    if (text == NULL)
+        return -1;
+    size_t n = strlen(text);
+    if (n > 31)
+        n = 31;  /* cannot happen: %.17g is at most 24 characters */
+    memcpy(buf, text, n);
+    buf[n] = 0;
+    PyMem_Free(text);
+    return (int)n;
+}
+
 /* The pair digest of a hash field/value or a zset member/score, xored into d. */
 static int
 xor_pair(uint8_t d[20], PyObject *pair, int zset)
@@ -201,9 +345,11 @@ xor_pair(uint8_t d[20], PyObject *pair, int zset)
         double score = PyFloat_AsDouble(second);
         if (score == -1.0 && PyErr_Occurred())
             return -1;
-        char buf[64];
-        int n = snprintf(buf, sizeof buf, "%.17g", score);  /* glibc: inf, -inf, nan, -nan */
-        dg_mix(e, buf, (size_t)n);
+        char text[32];
+        int n = score_text(score, text);
+        if (n < 0)
+            return -1;
+        dg_mix(e, text, (size_t)n);
     } else if (mix_obj(e, second, 0) < 0) {
         return -1;
     }
@@ -212,6 +358,110 @@ xor_pair(uint8_t d[20], PyObject *pair, int zset)
 }
 
 enum { K_STRING, K_LIST, K_SET, K_ZSET, K_HASH, K_MODULE, K_STREAM };
+
+/* A list: each element mixed in order (a chain: nothing to pair). */
+static int
+walk_list(uint8_t d[20], PyObject *it)
+{
+    PyObject *item;
+    int rc = 0;
+    while (rc == 0 && (item = PyIter_Next(it)) != NULL) {
+        rc = mix_obj(d, item, 0);
+        Py_DECREF(item);
+    }
+    return rc;
+}
+
+typedef struct {
+    PyObject *item;  /* held while its bytes are read */
+    const uint8_t *a, *b;
+    size_t na, nb;
+    char score[32];
+} Pend;
+
+/* One element of a set or hash/zset pair whose parts are plain bytes (a float score),
+ * readable in place; 0 when it is not (then it goes the general way). */
+static int
+pend_fill(Pend *p, PyObject *item, int kind)
+{
+    if (kind == K_SET) {
+        if (!PyBytes_CheckExact(item))
+            return 0;
+        p->a = (const uint8_t *)PyBytes_AS_STRING(item);
+        p->na = (size_t)PyBytes_GET_SIZE(item);
+        return 1;
+    }
+    if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2)
+        return 0;
+    PyObject *x = PyTuple_GET_ITEM(item, 0), *y = PyTuple_GET_ITEM(item, 1);
+    if (!PyBytes_CheckExact(x))
+        return 0;
+    p->a = (const uint8_t *)PyBytes_AS_STRING(x);
+    p->na = (size_t)PyBytes_GET_SIZE(x);
+    if (kind == K_ZSET) {
+        if (!PyFloat_CheckExact(y))
+            return 0;
+        int n = score_text(PyFloat_AS_DOUBLE(y), p->score);
+        if (n < 0)
+            return -1;
+        p->b = (const uint8_t *)p->score;
+        p->nb = (size_t)n;
+    } else {
+        if (!PyBytes_CheckExact(y))
+            return 0;
+        p->b = (const uint8_t *)PyBytes_AS_STRING(y);
+        p->nb = (size_t)PyBytes_GET_SIZE(y);
+    }
+    return 1;
+}
+
+/* One element the general way: a set member xored, a pair's digest xored. */
+static int
+xor_one(uint8_t d[20], PyObject *item, int kind)
+{
+    return kind == K_SET ? mix_obj(d, item, 1) : xor_pair(d, item, kind == K_ZSET);
+}
+
+/* A set, hash or sorted set: each element's digest xored into d, so their order does
+ * not matter and two elements of plain bytes are hashed side by side (sha1x2). */
+static int
+walk_unordered(uint8_t d[20], PyObject *it, int kind)
+{
+    Pend p[2];
+    int np = 0, rc = 0;
+    PyObject *item;
+    while (rc == 0 && (item = PyIter_Next(it)) != NULL) {
+        int ok = pend_fill(&p[np], item, kind);
+        if (ok < 0) {
+            rc = -1;
+            Py_DECREF(item);
+        } else if (ok == 0) {
+            rc = xor_one(d, item, kind);
+            Py_DECREF(item);
+        } else {
+            p[np++].item = item;
+            if (np == 2) {
+                if (kind == K_SET) {
+                    uint8_t h0[20], h1[20];
+                    sha1x2(p[0].a, p[0].na, h0, p[1].a, p[1].na, h1);
+                    for (int i = 0; i < 20; i++)
+                        d[i] ^= h0[i] ^ h1[i];
+                } else {
+                    xor_pairs2(d, p[0].a, p[0].na, p[0].b, p[0].nb, p[1].a, p[1].na, p[1].b, p[1].nb);
+                }
+                Py_DECREF(p[0].item);
+                Py_DECREF(p[1].item);
+                np = 0;
+            }
+        }
+    }
+    if (np == 1) {
+        if (rc == 0)
+            rc = xor_one(d, p[0].item, kind);
+        Py_DECREF(p[0].item);
+    }
+    return rc;
+}
 
 /* A stream's entries (`entries`: (id, fields) with id a (ms, seq) pair of ints and fields
  * pairs): each id mixed as "<ms>.<seq>", then each field and value mixed, in order. */
@@ -287,15 +537,7 @@ key_into(uint8_t *f, PyObject *key, long kind, long obj_type, PyObject *value, i
         PyObject *it = PyObject_GetIter(value);
         if (it == NULL)
             return -1;
-        PyObject *item;
-        int rc = 0;
-        while (rc == 0 && (item = PyIter_Next(it)) != NULL) {
-            if (kind == K_LIST || kind == K_SET)
-                rc = mix_obj(d, item, kind == K_SET);
-            else
-                rc = xor_pair(d, item, kind == K_ZSET);
-            Py_DECREF(item);
-        }
+        int rc = kind == K_LIST ? walk_list(d, it) : walk_unordered(d, it, kind);
         Py_DECREF(it);
         if (rc < 0 || PyErr_Occurred())
             return -1;
