@@ -198,6 +198,15 @@ static PyMethodDef methods[] = {
     {"lp_pairs_check", (PyCFunction)lp_pairs_check, METH_O,
      "lp_pairs_check($module, blob, /)\n--\n\n"
      "The entry count when listpack_ops.lp_validate_pairs_py accepts `blob`, else -1."},
+    {"zl_score", (PyCFunction)(void (*)(void))zl_score, METH_FASTCALL,
+     "zl_score($module, lp, member, /)\n--\n\nlistpack_zset.zl_score_py: the score or None."},
+    {"zl_insert", (PyCFunction)(void (*)(void))zl_insert, METH_FASTCALL,
+     "zl_insert($module, lp, member, score, /)\n--\n\nlistpack_zset.zl_insert_py, in place."},
+    {"zl_delete", (PyCFunction)(void (*)(void))zl_delete, METH_FASTCALL,
+     "zl_delete($module, lp, member, /)\n--\n\n"
+     "listpack_zset.zl_delete_py, in place: the removed score or None."},
+    {"zl_pairs", (PyCFunction)zl_pairs, METH_O,
+     "zl_pairs($module, lp, /)\n--\n\nlistpack_zset.zl_pairs_py: [(member, score), ...]."},
     {NULL, NULL, 0, NULL},
 };
 
