@@ -33,6 +33,7 @@ from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
 from engine.types import ZSetValue
 from rdbtools.encodings import decode_listpack_strings
+from rdbtools.encodings.listpack_zset import zl_score
 from rdbtools.glob import glob_matcher
 
 G = "sorted_set"
@@ -90,7 +91,8 @@ def _zadd(c, argv, incr: bool) -> bytes:
         elif z.__class__ is not ZSetValue:
             raise WrongTypeError()
         m = argv[3]
-        cur = z.score(m)
+        lp = z.lp  # ZSetValue.score, inlined: the hot path
+        cur = zl_score(lp, m) if lp is not None else z.dict.get(m)
         if cur is None:
             z.insert(m, score, me, mv)
             c.server.dirty += 1
