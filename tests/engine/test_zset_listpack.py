@@ -240,3 +240,42 @@ def test_real_redis_loads_our_save(tmp_path) -> None:
         return ["plain"]
 
     real_loads_our_save(tmp_path, {k: _payload(lp) for k, lp in ODD_LISTPACKS.items()}, fill)
+
+
+def test_debug_object_serializedlength(servers: tuple[ServerProc, ServerProc]) -> None:
+    """DEBUG OBJECT's serializedlength (rdbSavedObjectLen) of zsets of both encodings."""
+    got = []
+    for srv in servers:
+        c = srv.client()
+        c.flushall()
+        c.zadd("small", {"a": 1, "b": 0.1, "c": -70000})
+        c.zadd("big", {f"m{i}": i / 7 for i in range(200)})
+        c.restore("odd", 0, _payload(ODD_LISTPACKS["short-texts"]))
+        got.append([c.execute_command("DEBUG", "OBJECT", k).split(b"serializedlength:")[1].split()[0]
+                    for k in ("small", "big", "odd")])
+    assert got[0] == got[1]
+
+
+def test_full_sync_from_real_master_keeps_the_bytes(tmp_path) -> None:
+    """Our replica of a real master: the payload's zset listpacks arrive as they are."""
+    from tests.engine.conftest import start_ours, start_real
+    from tests.engine.test_replication import in_sync
+
+    for d in ("m", "r"):
+        (tmp_path / d).mkdir()
+    real = start_real(tmp_path / "m", "--repl-diskless-sync-delay", "0")
+    ours = None
+    try:
+        m = real.client(socket_timeout=10)
+        for name, lp in ODD_LISTPACKS.items():
+            m.restore(name, 0, _payload(lp))
+        ours = start_ours(tmp_path / "r", "--replicaof", "127.0.0.1", str(real.port))
+        r = ours.client(socket_timeout=10)
+        in_sync(m, r)
+        for name in ODD_LISTPACKS:
+            assert r.dump(name) == m.dump(name)
+            assert r.execute_command("DEBUG", "DIGEST-VALUE", name) == m.execute_command("DEBUG", "DIGEST-VALUE", name)
+    finally:
+        if ours is not None:
+            ours.stop()
+        real.stop()
