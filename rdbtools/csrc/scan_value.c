@@ -214,6 +214,8 @@ sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t m
 {
     PyObject *v = NULL, *items = NULL;
     uint64_t count;
+    if (t == 12 && packed != NULL)
+        return -1; /* a zset ziplist, converted once by zsets.load_zset_ziplist_packed */
     if ((t == 16 || t == 17) && packed != NULL) {
         v = sk_packed(p, n, pos, max_len, PyTuple_GET_ITEM(packed, t == 17), t == 17);
         *tname = t == 17 ? s_zset : s_hash;

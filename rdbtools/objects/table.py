@@ -168,6 +168,9 @@ VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {
 _PACKED = {RDB_TYPE_HASH_LISTPACK: R(RDB_TYPE_HASH_LISTPACK, HASH, "listpack", 10, None,
                                      hashes.load_hash_listpack_packed, skip_string,
                                      hashes.save_hash_listpack),
+           RDB_TYPE_ZSET_ZIPLIST: R(RDB_TYPE_ZSET_ZIPLIST, ZSET, "ziplist", 2, 9,
+                                    zsets.load_zset_ziplist_packed, skip_string,
+                                    zsets.save_zset_ziplist),
            RDB_TYPE_ZSET_LISTPACK: R(RDB_TYPE_ZSET_LISTPACK, ZSET, "listpack", 10, None,
                                      zsets.load_zset_listpack_packed, skip_string,
                                      zsets.save_zset_listpack)}

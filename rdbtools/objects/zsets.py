@@ -234,6 +234,17 @@ class ListpackZset:
         return f"ListpackZset({self.pairs()!r})"
 
 
+def load_zset_ziplist_packed(buf: bytes, pos: int, max_len: int) -> tuple[ListpackZset, None, int]:
+    """load_zset_ziplist for ``packed_listpacks``: the same checks, then the ziplist
+    converted once into the listpack Redis makes of it (ziplistPairsConvertAndValidate-
+    Integrity: every entry appended as it is, lpAppend choosing its form)."""
+    start = pos
+    items, pos = load_blob(decode_ziplist_strings, buf, pos, max_len)
+    pairs = decode_blob(_zset_pairs, items, start)
+    check_unique([m for m, _ in pairs], "zset member")
+    return ListpackZset(bytearray(encode_listpack(items)), len(items)), None, pos
+
+
 def load_zset_listpack_packed(buf: bytes, pos: int, max_len: int) -> tuple[ListpackZset, None, int]:
     """load_zset_listpack for ``packed_listpacks``: the same checks, the bytes kept."""
     start = pos
@@ -269,6 +280,7 @@ if (_c := c_module("rdbtools._speedups")) is not None:  # same results and error
 __all__ = [
     "ListpackZset",
     "load_zset_listpack_packed",
+    "load_zset_ziplist_packed",
     "load_zset",
     "load_zset_2",
     "load_zset_listpack",

@@ -21,6 +21,7 @@ import redis
 
 from rdbtools.crc64 import crc64
 from rdbtools.encodings.listpack import encode_listpack
+from rdbtools.encodings.ziplist import encode_ziplist
 from rdbtools.primitives import save_string
 from tests.engine import test_hash_listpack as _hash_tests
 from tests.engine.conftest import ServerProc
@@ -279,3 +280,19 @@ def test_full_sync_from_real_master_keeps_the_bytes(tmp_path) -> None:
         if ours is not None:
             ours.stop()
         real.stop()
+
+
+def test_ziplist_converted_once(servers: tuple[ServerProc, ServerProc]) -> None:
+    """A zset ziplist (an RDB 9 payload, as 6.2 wrote) becomes the listpack Redis makes of
+    it: each entry appended as it is ("-0", "1.0" and "0.1" stay texts), in its order."""
+    zl = encode_ziplist([b"a", b"-0", b"b", b"0.1", b"c", b"1.0", b"5", 7, b"d", b"1e2"])
+    p = b"\x0c" + save_string(zl, compress=False) + (9).to_bytes(2, "little")
+    payload = p + crc64(p).to_bytes(8, "little")
+    got = []
+    for srv in servers:
+        c = srv.client()
+        c.flushall()
+        c.restore("z", 0, payload)
+        got.append([c.dump("z"), c.object("encoding", "z"), c.zrange("z", 0, -1, withscores=True),
+                    c.execute_command("DEBUG", "DIGEST-VALUE", "z"), c.memory_usage("z", samples=0)])
+    assert got[0] == got[1]
