@@ -36,7 +36,7 @@ from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
 from engine.types import ZSetValue
-from engine.types.zset_listpack import score_range as zl_score_range
+from rdbtools.encodings.listpack_zset import zl_score_range
 
 # georadiusGeneric's flags
 RADIUS_COORDS, RADIUS_MEMBER, RADIUS_NOSTORE, GEOSEARCH, GEOSEARCHSTORE = 1, 2, 4, 8, 16
@@ -48,7 +48,7 @@ def _points_in_box(z: ZSetValue, bits: int, step: int, shape: Shape, found: list
     lo = float(align52(bits, step))
     hi = float(align52(bits + 1, step))
     if z.lp is not None:  # geoGetPointsInRange on a listpack: the same walk over its pairs
-        for member, score in zl_score_range(z.pairs(), (lo, False, hi, True), False, 0, -1):
+        for member, score in zl_score_range(z.lp, lo, False, hi, True, False, 0, -1):
             hit = shape.contains(score)
             if hit is not None:
                 found.append((hit[2], member, hit[0], hit[1], score))

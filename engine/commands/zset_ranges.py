@@ -24,7 +24,7 @@ from engine.types import ZSetValue
 from engine.types.skiplist import LexBound, lex_gte_min, lex_lte_max
 from engine.types.strings import parse_range_double
 from engine.types.zset_listpack import lex_range as zl_lex_range
-from engine.types.zset_listpack import score_range as zl_score_range
+from rdbtools.encodings.listpack_zset import zl_score_range
 
 ScoreRange = tuple[float, bool, float, bool]
 
@@ -93,7 +93,7 @@ def score_range(z: ZSetValue, r: ScoreRange, reverse: bool, offset: int = 0, lim
     if _score_empty(r) or (offset > 0 and offset >= len(z)) or offset < 0:
         return out
     if z.lp is not None:
-        return zl_score_range(z.pairs(), r, reverse, offset, limit)
+        return zl_score_range(z.lp, lo, loex, hi, hiex, reverse, offset, limit)
     zsl = z.zsl
     node = zsl.last_in_score_range(*r) if reverse else zsl.first_in_score_range(*r)
     while node is not None and offset:
@@ -250,7 +250,7 @@ def zcount_cmd(c, argv):
     if z is None or _score_empty(r):
         return ZERO
     if z.lp is not None:
-        return integer(len(zl_score_range(z.pairs(), r, False, 0, -1)))
+        return integer(len(zl_score_range(z.lp, *r, False, 0, -1)))
     first = z.zsl.first_in_score_range(*r)
     if first is None:
         return ZERO

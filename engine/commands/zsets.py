@@ -225,7 +225,11 @@ def zcard_cmd(c, argv):
 @command("zscore", 3, "readonly fast", 1, 1, 1, group=G, since="1.2.0")
 def zscore_cmd(c, argv):
     z = _zset(c.db, argv[1], True)
-    s = None if z is None else z.score(argv[2])
+    if z is None:
+        s = None
+    else:  # ZSetValue.score, inlined: a hot path
+        lp = z.lp
+        s = zl_score(lp, argv[2]) if lp is not None else z.dict.get(argv[2])
     if s is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     return double(s, c.resp)

@@ -15,7 +15,15 @@ from collections.abc import Iterator
 from engine.types.skiplist import LexBound, SkipList, lex_gte_min, lex_lte_max
 from rdbtools.encodings import encode_listpack
 from rdbtools.encodings.listpack_ops import lp_length
-from rdbtools.encodings.listpack_zset import zl_delete, zl_from_pairs, zl_insert, zl_pairs, zl_score
+from rdbtools.encodings.listpack_zset import (
+    zl_delete,
+    zl_from_pairs,
+    zl_insert,
+    zl_pairs,
+    zl_rank,
+    zl_score,
+    zl_slice,
+)
 
 LISTPACK_MAX_SAFETY_SIZE = 1 << 30  # listpack.c: lpSafeToAdd's limit
 _EMPTY = encode_listpack([])
@@ -128,11 +136,10 @@ class ZSetValue:
     def rank(self, member: bytes, reverse: bool = False) -> int | None:
         lp = self.lp
         if lp is not None:  # zsetRank's walk
-            pairs = zl_pairs(lp)
-            for r, (m, _) in enumerate(pairs):
-                if m == member:
-                    return len(pairs) - 1 - r if reverse else r
-            return None
+            r = zl_rank(lp, member)
+            if r < 0:
+                return None
+            return (lp_length(lp) >> 1) - 1 - r if reverse else r
         score = self.dict.get(member)  # type: ignore[union-attr]
         if score is None:
             return None
@@ -144,12 +151,12 @@ class ZSetValue:
         """Elements with 0-based ranks start..end inclusive (already clamped)."""
         if start > end:
             return []
-        if self.lp is not None:
-            pairs = zl_pairs(self.lp)
+        lp = self.lp
+        if lp is not None:  # lpSeek to the first, then the walk
             if reverse:
-                n = len(pairs)
-                return pairs[n - 1 - end:n - start][::-1]
-            return pairs[start:end + 1]
+                n = lp_length(lp) >> 1
+                return zl_slice(lp, n - 1 - end, end - start + 1)[::-1]
+            return zl_slice(lp, start, end - start + 1)
         out: list[tuple[bytes, float]] = []
         n = end - start + 1
         if reverse:

@@ -493,5 +493,8 @@ PyObject *zl_score(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *zl_insert(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *zl_delete(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *zl_pairs(PyObject *, PyObject *);
+PyObject *zl_rank(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_slice(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_score_range(PyObject *, PyObject *const *, Py_ssize_t);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */

@@ -142,6 +142,31 @@ zl_delete(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return zl_lookup(args, nargs, "zl_delete", 1);
 }
 
+PyObject *
+zl_rank(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (zl_args(args, nargs, 2, "zl_rank") < 0)
+        return NULL;
+    PyObject *lp = args[0];
+    const uint8_t *p = (const uint8_t *)PyByteArray_AS_STRING(lp);
+    Py_ssize_t n = PyByteArray_GET_SIZE(lp);
+    Py_ssize_t pos = lp_find_field(p, n, (const uint8_t *)PyBytes_AS_STRING(args[1]),
+                                   PyBytes_GET_SIZE(args[1]));
+    if (pos == -2)
+        return NULL;
+    if (pos < 0)
+        return PyLong_FromLong(-1);
+    Py_ssize_t rank = 0, q = LP_HDR_SIZE; /* the pairs before it, already walked once */
+    LpEnt e;
+    while (q != pos) {
+        lp_ent(p, n, q, &e);
+        lp_ent(p, n, e.next, &e);
+        q = e.next;
+        rank++;
+    }
+    return PyLong_FromSsize_t(rank);
+}
+
 /* memcmp order of an entry (integers as their text) against m[0:mlen]: <0, 0, >0. */
 static int
 ent_cmp(const LpEnt *e, const uint8_t *m, Py_ssize_t mlen)
@@ -203,46 +228,6 @@ zl_insert(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-PyObject *
-zl_pairs(PyObject *self, PyObject *lp)
-{
-    if (lp_check(lp, "zl_pairs") < 0)
-        return NULL;
-    const uint8_t *p = (const uint8_t *)PyByteArray_AS_STRING(lp);
-    Py_ssize_t n = PyByteArray_GET_SIZE(lp);
-    PyObject *out = PyList_New(0);
-    if (out == NULL)
-        return NULL;
-    Py_ssize_t pos = LP_HDR_SIZE;
-    LpEnt m, s;
-    while (p[pos] != LP_EOF) {
-        double d;
-        if (lp_ent(p, n, pos, &m) < 0 || lp_ent(p, n, m.next, &s) < 0) {
-            lp_corrupt(pos);
-            goto fail;
-        }
-        if (ent_score(&s, &d) < 0)
-            goto fail;
-        PyObject *mo = m.is_int ? int_text(m.v) : PyBytes_FromStringAndSize((const char *)m.s, m.len);
-        PyObject *so = mo ? PyFloat_FromDouble(d) : NULL;
-        PyObject *t = so ? PyTuple_Pack(2, mo, so) : NULL;
-        Py_XDECREF(mo);
-        Py_XDECREF(so);
-        if (t == NULL)
-            goto fail;
-        PyObject_GC_UnTrack(t);
-        int rc = PyList_Append(out, t);
-        Py_DECREF(t);
-        if (rc < 0)
-            goto fail;
-        pos = s.next;
-    }
-    return out;
-fail:
-    Py_DECREF(out);
-    return NULL;
-}
-
 int
 zl_scores_ok(const uint8_t *p, Py_ssize_t n)
 {
@@ -259,4 +244,189 @@ zl_scores_ok(const uint8_t *p, Py_ssize_t n)
         pos = s.next;
     }
     return 1;
+}
+
+/* The pair at member offset pos as a (member, score) tuple. */
+static PyObject *
+pair_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t pos, double score)
+{
+    LpEnt m;
+    lp_ent(p, n, pos, &m);
+    PyObject *mo = m.is_int ? int_text(m.v) : PyBytes_FromStringAndSize((const char *)m.s, m.len);
+    PyObject *so = mo ? PyFloat_FromDouble(score) : NULL;
+    PyObject *t = so ? PyTuple_Pack(2, mo, so) : NULL;
+    Py_XDECREF(mo);
+    Py_XDECREF(so);
+    if (t != NULL)
+        PyObject_GC_UnTrack(t);
+    return t;
+}
+
+/* Every pair's member offset and score, into arrays (on the stack for a small zset):
+ * the count, or -1 with an error set. */
+#define ZL_STACK 256
+static Py_ssize_t
+zl_index(const uint8_t *p, Py_ssize_t n, Py_ssize_t **pos, double **score, Py_ssize_t *spos,
+         double *sscore)
+{
+    Py_ssize_t cap = ZL_STACK, k = 0, q = LP_HDR_SIZE;
+    *pos = spos;
+    *score = sscore;
+    LpEnt m, s;
+    while (p[q] != LP_EOF) {
+        if (lp_ent(p, n, q, &m) < 0 || lp_ent(p, n, m.next, &s) < 0) {
+            lp_corrupt(q);
+            return -1;
+        }
+        if (k == cap) {
+            Py_ssize_t ncap = cap * 2;
+            Py_ssize_t *np = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)ncap);
+            double *ns = PyMem_Malloc(sizeof(double) * (size_t)ncap);
+            if (np == NULL || ns == NULL) {
+                PyMem_Free(np);
+                PyMem_Free(ns);
+                PyErr_NoMemory();
+                return -1;
+            }
+            memcpy(np, *pos, sizeof(Py_ssize_t) * (size_t)k);
+            memcpy(ns, *score, sizeof(double) * (size_t)k);
+            if (*pos != spos) {
+                PyMem_Free(*pos);
+                PyMem_Free(*score);
+            }
+            *pos = np;
+            *score = ns;
+            cap = ncap;
+        }
+        if (ent_score(&s, &(*score)[k]) < 0)
+            return -1;
+        (*pos)[k++] = q;
+        q = s.next;
+    }
+    return k;
+}
+
+#define GTE(x) (loex ? (x) > lo : (x) >= lo)
+#define LTE(x) (hiex ? (x) < hi : (x) <= hi)
+
+/* zl_score_range(lp, lo, loex, hi, hiex, reverse, offset, limit): listpack_zset.
+ * zl_score_range_py, the walk of genericZrangebyscoreCommand on a listpack. */
+PyObject *
+zl_score_range(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "zl_score_range() takes 8 arguments");
+        return NULL;
+    }
+    if (lp_check(args[0], "zl_score_range") < 0)
+        return NULL;
+    double lo = PyFloat_AsDouble(args[1]), hi = PyFloat_AsDouble(args[3]);
+    int loex = PyObject_IsTrue(args[2]), hiex = PyObject_IsTrue(args[4]);
+    int reverse = PyObject_IsTrue(args[5]);
+    Py_ssize_t offset = PyLong_AsSsize_t(args[6]), limit = PyLong_AsSsize_t(args[7]);
+    if (PyErr_Occurred() || loex < 0 || hiex < 0 || reverse < 0)
+        return NULL;
+    const uint8_t *p = (const uint8_t *)PyByteArray_AS_STRING(args[0]);
+    Py_ssize_t n = PyByteArray_GET_SIZE(args[0]);
+    Py_ssize_t spos[ZL_STACK], *pos;
+    double sscore[ZL_STACK], *sc;
+    Py_ssize_t k = zl_index(p, n, &pos, &sc, spos, sscore);
+    PyObject *out = NULL;
+    if (k < 0)
+        goto done;
+    Py_ssize_t a = 0, b = 0; /* the pairs [a, b) taken, in order (reversed if reverse) */
+    if (k && GTE(sc[k - 1]) && LTE(sc[0])) {
+        if (reverse) {
+            Py_ssize_t i = k - 1;
+            while (i >= 0 && !LTE(sc[i]))
+                i--;
+            if (i >= 0 && GTE(sc[i]) && offset <= i) {
+                i -= offset;
+                Py_ssize_t end = limit < 0 ? -1 : (i - limit > -1 ? i - limit : -1), j = i;
+                while (j > end && GTE(sc[j]))
+                    j--;
+                a = j + 1;
+                b = i + 1;
+            }
+        }
+        else {
+            Py_ssize_t i = 0;
+            while (i < k && !GTE(sc[i]))
+                i++;
+            if (i < k && LTE(sc[i]) && offset < k - i) {
+                i += offset;
+                Py_ssize_t end = limit < 0 || limit > k - i ? k : i + limit, j = i;
+                while (j < end && LTE(sc[j]))
+                    j++;
+                a = i;
+                b = j;
+            }
+        }
+    }
+    out = PyList_New(b - a);
+    for (Py_ssize_t x = 0; out != NULL && x < b - a; x++) {
+        Py_ssize_t idx = reverse ? b - 1 - x : a + x;
+        PyObject *t = pair_at(p, n, pos[idx], sc[idx]);
+        if (t == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, x, t);
+    }
+done:
+    if (pos != spos) {
+        PyMem_Free(pos);
+        PyMem_Free(sc);
+    }
+    return out;
+}
+
+/* The pairs of ranks start .. start + count - 1 (count < 0: to the end): lpSeek then a
+ * walk. */
+static PyObject *
+slice_impl(PyObject *lp, Py_ssize_t start, Py_ssize_t count)
+{
+    const uint8_t *p = (const uint8_t *)PyByteArray_AS_STRING(lp);
+    Py_ssize_t n = PyByteArray_GET_SIZE(lp);
+    PyObject *out = PyList_New(0);
+    Py_ssize_t q = LP_HDR_SIZE, i = 0;
+    LpEnt m, s;
+    while (out != NULL && p[q] != LP_EOF && (count < 0 || i < start + count)) {
+        if (lp_ent(p, n, q, &m) < 0 || lp_ent(p, n, m.next, &s) < 0) {
+            lp_corrupt(q);
+            Py_CLEAR(out);
+            break;
+        }
+        if (i >= start) {
+            double d;
+            PyObject *t = ent_score(&s, &d) < 0 ? NULL : pair_at(p, n, q, d);
+            if (t == NULL || PyList_Append(out, t) < 0)
+                Py_CLEAR(out);
+            Py_XDECREF(t);
+        }
+        q = s.next;
+        i++;
+    }
+    return out;
+}
+
+/* zl_slice(lp, start, count): listpack_zset.zl_slice_py. */
+PyObject *
+zl_slice(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "zl_slice() takes 3 arguments");
+        return NULL;
+    }
+    if (lp_check(args[0], "zl_slice") < 0)
+        return NULL;
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]), count = PyLong_AsSsize_t(args[2]);
+    if (PyErr_Occurred())
+        return NULL;
+    return slice_impl(args[0], start, count);
+}
+
+PyObject *
+zl_pairs(PyObject *self, PyObject *lp)
+{
+    return lp_check(lp, "zl_pairs") < 0 ? NULL : slice_impl(lp, 0, -1);
 }

@@ -73,10 +73,72 @@ def zl_delete_py(lp: bytearray, member: bytes) -> float | None:
     return float(text)
 
 
+def zl_rank_py(lp: bytearray | bytes, member: bytes) -> int:
+    """zsetRank's walk on a listpack: the 0-based position of ``member``, -1 when absent."""
+    pos = _find_field(lp, member)
+    if pos < 0:
+        return -1
+    rank = 0
+    p = LP_HDR_SIZE
+    while p != pos:
+        p = _walk(lp, _walk(lp, p))
+        rank += 1
+    return rank
+
+
 def zl_pairs_py(lp: bytearray | bytes) -> list[tuple[bytes, float]]:
     """Every (member, score) in the listpack's order."""
     items = decode_listpack_strings(lp)
     return [(items[i], float(items[i + 1])) for i in range(0, len(items), 2)]
+
+
+def zl_slice_py(lp: bytearray | bytes, start: int, count: int) -> list[tuple[bytes, float]]:
+    """The pairs of ranks ``start`` .. ``start + count - 1`` (``count`` < 0: to the end)."""
+    pairs = zl_pairs_py(lp)
+    return pairs[start:] if count < 0 else pairs[start:start + count]
+
+
+def zl_score_range_py(lp: bytearray | bytes, lo: float, loex: bool, hi: float, hiex: bool,
+                      reverse: bool, offset: int, limit: int) -> list[tuple[bytes, float]]:
+    """genericZrangebyscoreCommand on a listpack: zzlIsInRange (the tail past the minimum,
+    the head within the maximum), zzlFirstInRange / zzlLastInRange (the first element
+    past the minimum — from the far end when ``reverse`` — must be in range), then
+    ``offset`` skipped and up to ``limit`` (< 0: all) taken while in range. A NaN score
+    compares false, as there."""
+    ps = zl_pairs_py(lp)
+    n = len(ps)
+
+    def gte(s: float) -> bool:
+        return s > lo if loex else s >= lo
+
+    def lte(s: float) -> bool:
+        return s < hi if hiex else s <= hi
+
+    if not n or not gte(ps[-1][1]) or not lte(ps[0][1]):
+        return []
+    if reverse:
+        i = n - 1
+        while i >= 0 and not lte(ps[i][1]):
+            i -= 1
+        if i < 0 or not gte(ps[i][1]) or offset > i:
+            return []
+        i -= offset
+        end = -1 if limit < 0 else max(i - limit, -1)
+        j = i
+        while j > end and gte(ps[j][1]):
+            j -= 1
+        return ps[j + 1:i + 1][::-1]
+    i = 0
+    while i < n and not gte(ps[i][1]):
+        i += 1
+    if i == n or not lte(ps[i][1]) or offset >= n - i:
+        return []
+    i += offset
+    end = n if limit < 0 else min(i + limit, n)
+    j = i
+    while j < end and lte(ps[j][1]):
+        j += 1
+    return ps[i:j]
 
 
 def zl_from_pairs(pairs: Iterable[tuple[bytes, float]]) -> bytearray:
@@ -95,8 +157,12 @@ zl_score = zl_score_py
 zl_insert = zl_insert_py
 zl_delete = zl_delete_py
 zl_pairs = zl_pairs_py
+zl_rank = zl_rank_py
+zl_slice = zl_slice_py
+zl_score_range = zl_score_range_py
 if (_c := c_module("rdbtools._speedups")) is not None:  # same results and bytes
     zl_score, zl_insert, zl_delete, zl_pairs = _c.zl_score, _c.zl_insert, _c.zl_delete, _c.zl_pairs
+    zl_rank, zl_slice, zl_score_range = _c.zl_rank, _c.zl_slice, _c.zl_score_range
 
 __all__ = [
     "score_entry",
@@ -107,6 +173,12 @@ __all__ = [
     "zl_insert_py",
     "zl_pairs",
     "zl_pairs_py",
+    "zl_rank",
+    "zl_rank_py",
     "zl_score",
     "zl_score_py",
+    "zl_score_range",
+    "zl_score_range_py",
+    "zl_slice",
+    "zl_slice_py",
 ]

@@ -66,6 +66,17 @@ def test_sequences_match_and_equal_redis_encoding(ops) -> None:
     assert _same(ra, rb)
     assert a == b
     assert _same(Z.zl_pairs_py(a), C.zl_pairs(a))
+    for m in {m for _, m, _ in ops}:
+        assert Z.zl_rank_py(a, m) == C.zl_rank(a, m)
+    n = len(C.zl_pairs(a))
+    for start, count in [(0, -1), (0, n), (1, 2), (n - 1, 5), (n + 1, 1), (2, 0)]:
+        assert _same(Z.zl_slice_py(a, start, count), C.zl_slice(a, start, count))
+    for lo, hi in [(-math.inf, math.inf), (0.0, 3.0), (1.5, 1.5), (2.0, -1.0), (-1e300, 0.1)]:
+        for flags in [(False, False), (True, False), (False, True), (True, True)]:
+            for reverse, offset, limit in [(False, 0, -1), (True, 0, -1), (False, 1, 2), (True, 2, 1),
+                                           (False, 0, 0), (True, 7, -3)]:
+                args = (lo, flags[0], hi, flags[1], reverse, offset, limit)
+                assert _same(Z.zl_score_range_py(a, *args), C.zl_score_range(a, *args)), args
     model: dict[bytes, float] = {}
     for kind, m, s in ops:
         if kind == "add":
@@ -75,6 +86,7 @@ def test_sequences_match_and_equal_redis_encoding(ops) -> None:
     ordered = sorted(model.items(), key=lambda p: (p[1], p[0]))
     assert a == Z.zl_from_pairs(ordered)
     assert [m for m, _ in C.zl_pairs(a)] == [m for m, _ in ordered]
+    assert [C.zl_rank(a, m) for m, _ in ordered] == list(range(len(ordered)))
 
 
 def _str(s: bytes) -> bytes:
@@ -93,6 +105,9 @@ def test_scores_kept_as_text_and_nan() -> None:
         C.zl_insert(b, m, s)
         assert a == b, (m, s)
     assert C.zl_score(lp, b"d") == Z.zl_score_py(lp, b"d") == 7.0
+    for args in [(0.0, False, 200.0, False, False, 0, -1), (0.0, False, 200.0, False, True, 0, -1),
+                 (-math.inf, False, math.inf, False, False, 1, 2)]:  # walks past the NaN as zzl* do
+        assert _same(Z.zl_score_range_py(lp, *args), C.zl_score_range(lp, *args)), args
     assert math.isnan(C.zl_score(lp, b"n")) and math.copysign(1, C.zl_score(lp, b"n")) < 0
     a, b = bytearray(lp), bytearray(lp)
     assert _same(Z.zl_delete_py(a, b"n"), C.zl_delete(b, b"n")) and a == b
