@@ -25,6 +25,7 @@ from rdbtools.encodings.listpack_ops import lp_length
 from rdbtools.model import Record
 from rdbtools.numbers import string2ll
 from rdbtools.objects.hashes import ListpackPairs
+from rdbtools.objects.zsets import ListpackZset
 
 if TYPE_CHECKING:
     from engine.keyspace.db import Keyspace
@@ -66,9 +67,15 @@ def record_to_value(rec: Record, config: Any) -> Any:
             packed = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
         return HashValue.from_pairs(v, packed)
     if t == "zset":
+        if v.__class__ is ListpackZset:  # a zset listpack's validated bytes, kept as they are
+            lp = v.blob if v.blob.__class__ is bytearray else bytearray(v.blob)
+            z = ZSetValue.from_listpack(lp)
+            if len(z) > config.zset_max_listpack_entries:  # zsetLength (lpLength) at load
+                z.convert()
+            return z
         members = {m: None for m, _ in v}
         n = len(members)
-        if rec.encoding in _COMPACT:
+        if rec.encoding in _COMPACT:  # a ziplist converted once (or a listpack's pairs)
             lp = n <= config.zset_max_listpack_entries
         else:
             lp = n <= config.zset_max_listpack_entries and all(
@@ -156,8 +163,8 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
         v = value.ordered()
     elif cls is HashValue:  # a listpack as its bytes (a copy: the record may outlive a write)
         v = _listpack_pairs(value.lp) if value.lp is not None else list(value.ht.items())
-    elif cls is ZSetValue:
-        v = list(value.items())
+    elif cls is ZSetValue:  # a listpack as its bytes (a copy: the record may outlive a write)
+        v = _listpack_zset(value.lp) if value.lp is not None else value.pairs()
     elif t == "stream":
         v = _stream_model(value)
     else:  # pragma: no cover
@@ -172,6 +179,13 @@ def _listpack_pairs(lp: bytearray) -> ListpackPairs:
     blob = bytes(lp)
     count = blob[4] | blob[5] << 8
     return ListpackPairs(blob, count if count != 0xFFFF else len(decode_listpack_strings(blob)))
+
+
+def _listpack_zset(lp: bytearray) -> ListpackZset:
+    """A zset listpack for a writer: its bytes as they are (as _listpack_pairs)."""
+    blob = bytes(lp)
+    count = blob[4] | blob[5] << 8
+    return ListpackZset(blob, count if count != 0xFFFF else len(decode_listpack_strings(blob)))
 
 
 def iter_records(keyspace: Keyspace, now: int | None, hints: bool = False,
@@ -217,7 +231,7 @@ def _forced_policy(value: Any, config: Any) -> Any:
         n = _BIG if value.lp is not None else 0
         return EncodingPolicy(hash_max_listpack_entries=n, hash_max_listpack_value=n)
     if cls is ZSetValue:
-        n = _BIG if value.lp else 0
+        n = _BIG if value.lp is not None else 0
         return EncodingPolicy(zset_max_listpack_entries=n, zset_max_listpack_value=n)
     if cls is SetValue:
         return EncodingPolicy(set_max_intset_entries=_BIG if value.intset else 0,

@@ -58,7 +58,6 @@ from rdbtools.memory import (
     ZSKIPLIST,
     MemoryModel,
     MemoryPolicy,
-    d2string,
     jemalloc_size,
     rax_usage,
     sds_size,
@@ -246,14 +245,12 @@ def _set_usage(s: SetValue, samples: int, costs: Costs) -> int:
 
 
 def _zset_usage(z: ZSetValue, samples: int, costs: Costs) -> int:
+    if z.lp is not None:  # the listpack's own allocation, whatever the samples
+        return ROBJ + jemalloc_size(len(z.lp))
     d = z.dict
     n = len(d)
     if n == 0:
         return ROBJ
-    if z.lp:
-        items = _take(d.items(), n, 0 if costs is SIZEOF else samples)
-        per = sum(lp_entry_size(m) + lp_entry_size(d2string(s)) for m, s in items)
-        return ROBJ + jemalloc_size(LP_HDR_SIZE + 1 + round(per * n / len(items)))
     items = _take(d.items(), n, samples)
     per = sum(sds_size(len(m)) for m, _ in items) + (costs.entry + SKIPLIST_NODE) * len(items)
     return round(ROBJ + ZSET + ZSKIPLIST + costs.dict + table_bytes(n) + SKIPLIST_HEADER

@@ -212,6 +212,22 @@ static PyMethodDef methods[] = {
     {"digest_sha1", (PyCFunction)(void (*)(void))digest_sha1, METH_FASTCALL,
      "digest_sha1($module, data, portable, /)\n--\n\n"
      "SHA-1 of `data` by digest.c (the portable block function when `portable`)."},
+    {"zl_score", (PyCFunction)(void (*)(void))zl_score, METH_FASTCALL,
+     "zl_score($module, lp, member, /)\n--\n\nlistpack_zset.zl_score_py: the score or None."},
+    {"zl_insert", (PyCFunction)(void (*)(void))zl_insert, METH_FASTCALL,
+     "zl_insert($module, lp, member, score, /)\n--\n\nlistpack_zset.zl_insert_py, in place."},
+    {"zl_delete", (PyCFunction)(void (*)(void))zl_delete, METH_FASTCALL,
+     "zl_delete($module, lp, member, /)\n--\n\n"
+     "listpack_zset.zl_delete_py, in place: the removed score or None."},
+    {"zl_rank", (PyCFunction)(void (*)(void))zl_rank, METH_FASTCALL,
+     "zl_rank($module, lp, member, /)\n--\n\nlistpack_zset.zl_rank_py: 0-based, -1 absent."},
+    {"zl_slice", (PyCFunction)(void (*)(void))zl_slice, METH_FASTCALL,
+     "zl_slice($module, lp, start, count, /)\n--\n\nlistpack_zset.zl_slice_py."},
+    {"zl_score_range", (PyCFunction)(void (*)(void))zl_score_range, METH_FASTCALL,
+     "zl_score_range($module, lp, lo, loex, hi, hiex, reverse, offset, limit, /)\n--\n\n"
+     "listpack_zset.zl_score_range_py."},
+    {"zl_pairs", (PyCFunction)zl_pairs, METH_O,
+     "zl_pairs($module, lp, /)\n--\n\nlistpack_zset.zl_pairs_py: [(member, score), ...]."},
     {NULL, NULL, 0, NULL},
 };
 

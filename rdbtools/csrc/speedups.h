@@ -7,6 +7,7 @@
  *   intset.c      /
  *   lpentry.c     \ listpack entries and the deep check of pairs, and the in-place
  *   lpops.c       / listpack-of-pairs operations (rdbtools/encodings/listpack_ops.py)
+ *   zsetlp.c      a sorted set's listpack operations (rdbtools/encodings/listpack_zset.py)
  *   pairs.c       zset/hash pairing of decoded blobs (rdbtools/values.py)
  *   lzf.c         the one LZF decoder in C (rdbtools/lzf.py), also the scan's
  *   keyset.c      the duplicate-key digest set (rdbtools/keyset.py)
@@ -360,8 +361,9 @@ sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
     return PyBytes_FromStringAndSize((const char *)r.s, r.len);
 }
 /* values.load_value for the types scan_keys handles: 0 with the value, its type
- * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): the factory of a
- * hash listpack kept as its bytes (rdbtools.objects.hashes.ListpackPairs). */
+ * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): the factories of a
+ * hash and a zset listpack kept as their bytes, a tuple (rdbtools.objects.hashes.
+ * ListpackPairs, rdbtools.objects.zsets.ListpackZset). */
 int sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
              PyObject *packed, PyObject **value, PyObject **tname, PyObject **enc);
 
@@ -388,6 +390,24 @@ lp_backlen_size(uint64_t size)
 }
 /* lpEncodeBacklen of `size` into b; returns its length. */
 Py_ssize_t lp_put_backlen(uint64_t size, uint8_t *b);
+
+/* lpops.c's pieces the zset operations share (zsetlp.c): BadEncoding for a damaged
+ * entry at pos (returns -2); lpFind of a field (skip=1): its offset, -1 absent, -2
+ * error; the entry lpAppend writes for s[0:len] into out (at most lp_encoded_max(len)
+ * bytes), its length returned; lp[a:b] = new[0:m] with the header updated (count moved
+ * by delta); the bytearray check of an argument. */
+int lp_corrupt(Py_ssize_t pos);
+Py_ssize_t lp_find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen);
+Py_ssize_t lp_encode_item(const uint8_t *s, Py_ssize_t len, uint8_t *out);
+Py_ssize_t lp_encoded_max(Py_ssize_t len);
+int lp_splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t m, int delta);
+int lp_check(PyObject *lp, const char *func);
+/* string2ll (rdbtools/numbers.py): 1 and *out when s[0:len] canonically spells an int64
+ * (lpops.c; rdbstr.c's integer strings too) */
+int canon_ll(const uint8_t *s, Py_ssize_t len, int64_t *out);
+/* zsetlp.c: 1 when every score entry of the listpack of pairs p[0:n] (already checked by
+ * lp_pairs_ok) parses as a double, else 0 (no error set). */
+int zl_scores_ok(const uint8_t *p, Py_ssize_t n);
 
 /* 1 when p[0:n] is a valid listpack of unique pairs (*entries: its entry count),
  * 0 when it is not, -1 with MemoryError. */
@@ -476,9 +496,14 @@ PyObject *lp_length(PyObject *, PyObject *);
 PyObject *lp_pairs_check(PyObject *, PyObject *);
 PyObject *digest_add(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *save_string(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
-/* string2ll (rdbtools/numbers.py): 1 and *out when s[0:len] canonically spells an int64 (lpops.c) */
-int canon_ll(const uint8_t *s, Py_ssize_t len, int64_t *out);
 PyObject *digest_record(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *digest_sha1(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_score(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_insert(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_delete(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_pairs(PyObject *, PyObject *);
+PyObject *zl_rank(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_slice(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_score_range(PyObject *, PyObject *const *, Py_ssize_t);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */
