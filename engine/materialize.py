@@ -153,9 +153,11 @@ def _stream_model(s: Any) -> Any:
 
 
 def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = None) -> Record:
-    t = type_name(value).decode()
     cls = value.__class__
-    if cls in (bytes, bytearray, EmbStr):
+    if cls is bytes:  # most keys of most datasets: nothing to convert
+        return Record(db, key, "string", value, expire_ms)
+    t = type_name(value).decode()
+    if cls in (bytearray, EmbStr):
         v: Any = bytes(value)
     elif cls is ListValue:
         v = list(value)
