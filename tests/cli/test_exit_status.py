@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli.commands.dump as dump_verb
 from cli.exitcodes import ExitStatus
 from cli.main import cli
+from rdbtools.seek import DumpSource
 from tests.support.manifest import FIXTURES
 
 RDB = FIXTURES / "rdb" / "redis-7.0" / "dump.rdb"
@@ -62,7 +62,7 @@ def test_interrupt_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     def interrupted(*args: object, **kw: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(dump_verb, "iter_records", interrupted)
+    monkeypatch.setattr(DumpSource, "records", interrupted)
     res = run("dump", str(RDB), "-o", str(tmp_path / "o.jsonl"))
     assert res.exit_code == ExitStatus.INTERRUPTED, res.output
     assert "Traceback" not in res.output
