@@ -18,6 +18,7 @@ from .exitcodes import ExitStatus
 
 _COMMANDS = {
     "dump": ("cli.commands.dump", "dump"),
+    "keys": ("cli.commands.keys", "keys"),
     "check": ("cli.commands.check", "check"),
     "convert": ("cli.commands.convert", "convert"),
     "diff": ("cli.commands.diff", "diff"),

@@ -287,9 +287,7 @@ class DumpSource:
     def _jsonl_records(self) -> Iterator[Record]:
         array = self.format == "json"
         flt = self.filter
-        dbs = flt.dbs if flt else None
-        types = flt.types if flt else None
-        keymatch = flt.key_matcher() if flt else None
+        matches = flt.matches if flt is not None else None
         progress = self.progress
         read = self._reader.read
         offset = 0
@@ -310,10 +308,7 @@ class DumpSource:
                 rec = _parse_line(line, start, lineno, array)
                 if rec is None:
                     continue
-                if (dbs is not None and rec.db not in dbs) or (
-                    types is not None and rec.type not in types) or (
-                    keymatch is not None and not keymatch(rec.key)
-                ):
+                if matches is not None and not matches(rec):
                     continue
                 self.count += 1
                 yield rec

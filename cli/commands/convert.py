@@ -92,13 +92,8 @@ def _read_aof(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
         raise CliError(f"{name}: {exc}", ExitStatus.CORRUPT_INPUT) from exc
     for db, key in sorted(result.lossy_keys):
         click.echo(f"rdbkit: lossy: db {db} key {key!r}: not replayable by the engine, dropped", err=True)
-    keymatch = flt.key_matcher() if flt else None
     for rec in result.records():
-        if flt is not None and type(rec) is Record and (
-            (flt.dbs is not None and rec.db not in flt.dbs)
-            or (flt.types is not None and rec.type not in flt.types)
-            or (keymatch is not None and not keymatch(rec.key))
-        ):
+        if flt is not None and type(rec) is Record and not flt.matches(rec):
             continue
         yield rec
 
