@@ -24,6 +24,7 @@ _COMMANDS = {
     "diff": ("cli.commands.diff", "diff"),
     "report": ("cli.commands.report", "report"),
     "compact": ("cli.commands.compact", "compact"),
+    "merge": ("cli.commands.merge", "merge"),
     "fetch": ("cli.commands.fetch", "fetch"),
     "restore": ("cli.commands.restore", "restore"),
     "server": ("cli.commands.server", "server"),
