@@ -25,6 +25,7 @@ _COMMANDS = {
     "report": ("cli.commands.report", "report"),
     "compact": ("cli.commands.compact", "compact"),
     "merge": ("cli.commands.merge", "merge"),
+    "split": ("cli.commands.split", "split"),
     "fetch": ("cli.commands.fetch", "fetch"),
     "restore": ("cli.commands.restore", "restore"),
     "server": ("cli.commands.server", "server"),
