@@ -14,7 +14,7 @@
 #define LP_HDR_NUMELE_UNKNOWN 0xFFFF
 
 /* string2ll (rdbtools/numbers.py): the int64 that s[0:len] canonically spells. */
-static int
+int
 canon_ll(const uint8_t *s, Py_ssize_t len, int64_t *out)
 {
     if (len == 0 || len > 20)

@@ -198,6 +198,21 @@ static PyMethodDef methods[] = {
     {"lp_pairs_check", (PyCFunction)lp_pairs_check, METH_O,
      "lp_pairs_check($module, blob, /)\n--\n\n"
      "The entry count when listpack_ops.lp_validate_pairs_py accepts `blob`, else -1."},
+    {"is_find", (PyCFunction)(void (*)(void))is_find, METH_FASTCALL,
+     "is_find($module, is_, member, /)\n--\n\nintset_ops.is_find_py: is `member` in the intset?"},
+    {"is_add", (PyCFunction)(void (*)(void))is_add, METH_FASTCALL,
+     "is_add($module, is_, member, /)\n--\n\n"
+     "intset_ops.is_add_py, in place: 1 added, 0 already there, -1 not an integer."},
+    {"is_remove", (PyCFunction)(void (*)(void))is_remove, METH_FASTCALL,
+     "is_remove($module, is_, member, /)\n--\n\n"
+     "intset_ops.is_remove_py, in place: True when the member was there."},
+    {"is_get", (PyCFunction)(void (*)(void))is_get, METH_FASTCALL,
+     "is_get($module, is_, i, /)\n--\n\nintset_ops.is_get_py: member i as decimal text."},
+    {"is_pop", (PyCFunction)(void (*)(void))is_pop, METH_FASTCALL,
+     "is_pop($module, is_, i, /)\n--\n\nintset_ops.is_pop_py, in place: member i removed."},
+    {"is_check", (PyCFunction)is_check, METH_O,
+     "is_check($module, blob, /)\n--\n\n"
+     "The member count when intset_ops.is_validate_py accepts `blob`, else -1."},
     {NULL, NULL, 0, NULL},
 };
 

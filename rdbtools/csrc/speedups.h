@@ -4,7 +4,8 @@
  *   speedups.c    the module: its functions, their docstrings, the shared state
  *   listpack.c    \
  *   ziplist.c      } blob decoders (rdbtools/encodings/listpack.py, ziplist.py, intset.py)
- *   intset.c      /
+ *   intset.c      / (intset.c also: a small set's in-place intset operations,
+ *                   rdbtools/encodings/intset_ops.py)
  *   lpentry.c     \ listpack entries and the deep check of pairs, and the in-place
  *   lpops.c       / listpack-of-pairs operations (rdbtools/encodings/listpack_ops.py)
  *   pairs.c       zset/hash pairing of decoded blobs (rdbtools/values.py)
@@ -390,6 +391,11 @@ Py_ssize_t lp_put_backlen(uint64_t size, uint8_t *b);
 /* 1 when p[0:n] is a valid listpack of unique pairs (*entries: its entry count),
  * 0 when it is not, -1 with MemoryError. */
 int lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
+/* string2ll: 1 with *out when s[0:len] canonically spells an int64, else 0. */
+int canon_ll(const uint8_t *s, Py_ssize_t len, int64_t *out);
+/* 1 when p[0:n] is an intset intsetValidateIntegrity accepts deeply (*count: its
+ * member count), else 0 (intset.c). */
+int is_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *count);
 
 /* ------------------------------------------------------------------ jsontext.c */
 
@@ -472,5 +478,11 @@ PyObject *lp_pairs_set(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lp_pairs_delete(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lp_length(PyObject *, PyObject *);
 PyObject *lp_pairs_check(PyObject *, PyObject *);
+PyObject *is_find(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_add(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_remove(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_get(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_pop(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_check(PyObject *, PyObject *);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */
