@@ -220,8 +220,9 @@ def iter_events(
     ``allow_trailing`` — streams that carry more after the RDB use the decoder's
     ``trailing_data`` instead. ``name`` is the input's name in error messages (for a
     file object opened by :func:`open_input`, whose own name may be lost, e.g. lz4).
-    ``packed_listpacks``: hash listpacks come as their validated bytes
-    (:class:`~rdbtools.objects.hashes.ListpackPairs`), for a server that keeps them.
+    ``packed_listpacks``: hash listpacks and set intsets come as their validated bytes
+    (:class:`~rdbtools.objects.hashes.ListpackPairs`, :class:`~rdbtools.objects.sets.IntsetMembers`),
+    for a server that keeps them.
     """
     decoder = RdbDecoder(limits=limits, filter=filter, verify_checksum=verify_checksum,
                          packed_listpacks=packed_listpacks)

@@ -184,21 +184,23 @@ sk_zpairs(PyObject *items)
     return pairs;
 }
 
-/* A hash listpack kept as its bytes: packed(bytearray, entries) once lp_pairs_ok
- * accepts it (hashes.load_hash_listpack_packed), or NULL. */
+/* A blob kept as its bytes: make(bytearray, count) once ok() accepts it (a hash
+ * listpack: lp_pairs_ok, hashes.load_hash_listpack_packed; a set intset: is_ok,
+ * sets.load_set_intset_packed), or NULL. */
 static PyObject *
-sk_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, PyObject *packed)
+sk_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, PyObject *make,
+          int (*ok)(const uint8_t *, Py_ssize_t, Py_ssize_t *))
 {
     SkStr r;
     if (sk_str(p, n, pos, max_len, &r) < 0)
         return NULL;
     Py_ssize_t entries;
     PyObject *v = NULL;
-    if (lp_pairs_ok(r.s, r.len, &entries) > 0) {
+    if (ok(r.s, r.len, &entries) > 0) {
         PyObject *args[2] = {PyByteArray_FromStringAndSize((const char *)r.s, r.len),
                              PyLong_FromSsize_t(entries)};
         if (args[0] != NULL && args[1] != NULL)
-            v = PyObject_Vectorcall(packed, args, 2, NULL);
+            v = PyObject_Vectorcall(make, args, 2, NULL);
         Py_XDECREF(args[0]);
         Py_XDECREF(args[1]);
     }
@@ -212,10 +214,18 @@ sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t m
 {
     PyObject *v = NULL, *items = NULL;
     uint64_t count;
-    if (t == 16 && packed != NULL) {
-        v = sk_packed(p, n, pos, max_len, packed);
-        *tname = s_hash;
-        *enc = e_listpack;
+    PyObject *make = NULL;
+    if (packed != NULL && (t == 16 || t == 11)) {
+        PyObject *tb = PyLong_FromLong((long)t);
+        make = tb != NULL ? PyDict_GetItemWithError(packed, tb) : NULL; /* borrowed */
+        Py_XDECREF(tb);
+        if (make == NULL && PyErr_Occurred())
+            return -1;
+    }
+    if (make != NULL) {
+        v = sk_packed(p, n, pos, max_len, make, t == 16 ? lp_pairs_ok : is_ok);
+        *tname = t == 16 ? s_hash : s_set;
+        *enc = t == 16 ? e_listpack : e_intset;
         t = 0xFF; /* past the switch */
     }
     switch (t) {

@@ -169,8 +169,9 @@ static PyMethodDef methods[] = {
      "byte). Stops before the first item it does not handle, that is incomplete or that is\n"
      "invalid in any way (the Python path then parses it and raises what it raises),\n"
      "or once `out` holds `limit` events. With `keys` (a KeySet), each key is recorded\n"
-     "and the scan stops before a key already recorded for this db. With `packed`, a hash\n"
-     "listpack that passes lp_pairs_check becomes packed(bytearray, entries).\n"
+     "and the scan stops before a key already recorded for this db. With `packed` (a dict\n"
+     "type byte -> factory), a hash listpack that passes lp_pairs_check or a set intset that\n"
+     "passes is_check becomes packed[t](bytearray, count).\n"
      "Returns (pos, expire, idle, freq): where it stopped and the pending key metadata."},
     {"record_to_line", (PyCFunction)record_to_line, METH_O,
      "record_to_line($module, record, /)\n--\n\n"

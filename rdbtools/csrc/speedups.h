@@ -359,8 +359,9 @@ sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
     return PyBytes_FromStringAndSize((const char *)r.s, r.len);
 }
 /* values.load_value for the types scan_keys handles: 0 with the value, its type
- * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): the factory of a
- * hash listpack kept as its bytes (rdbtools.objects.hashes.ListpackPairs). */
+ * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): a dict of type
+ * byte -> the factory of a blob kept as its bytes (rdbtools.objects.table.PACKED_FACTORIES:
+ * a hash listpack, a set intset). */
 int sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
              PyObject *packed, PyObject **value, PyObject **tname, PyObject **enc);
 

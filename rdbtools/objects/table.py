@@ -167,11 +167,18 @@ VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {
 
 _PACKED = {RDB_TYPE_HASH_LISTPACK: R(RDB_TYPE_HASH_LISTPACK, HASH, "listpack", 10, None,
                                      hashes.load_hash_listpack_packed, skip_string,
-                                     hashes.save_hash_listpack)}
+                                     hashes.save_hash_listpack),
+           RDB_TYPE_SET_INTSET: R(RDB_TYPE_SET_INTSET, SET, "intset", 2, None,
+                                  sets.load_set_intset_packed, skip_string, sets.save_set_intset)}
 PACKED_OBJECT_TYPES: dict[int, ObjectType] = {**OBJECT_TYPES, **_PACKED}
 PACKED_VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {**VALKEY_OBJECT_TYPES, **_PACKED}
-"""The rows of a ``packed_listpacks`` load: a hash listpack stays its bytes
-(:class:`~rdbtools.objects.hashes.ListpackPairs`)."""
+"""The rows of a ``packed_listpacks`` load: a hash listpack or a set intset stays its
+bytes (:class:`~rdbtools.objects.hashes.ListpackPairs`,
+:class:`~rdbtools.objects.sets.IntsetMembers`)."""
+PACKED_FACTORIES: dict[int, Callable[[bytearray, int], Any]] = {
+    RDB_TYPE_HASH_LISTPACK: hashes.ListpackPairs, RDB_TYPE_SET_INTSET: sets.IntsetMembers}
+"""The same for the decoder's C scan, by type byte: ``factory(bytearray, count)`` once
+the blob is validated."""
 
 FAMILIES: dict[str, ObjectFamily] = {
     f.type: f

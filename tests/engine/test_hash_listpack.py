@@ -22,7 +22,13 @@ import redis
 from rdbtools.crc64 import crc64
 from rdbtools.encodings.listpack import encode_listpack
 from rdbtools.primitives import save_string
-from tests.engine.conftest import ServerProc, start_ours, start_real
+from tests.engine.conftest import (
+    ServerProc,
+    loaded_by_real,
+    replica_of_real,
+    start_ours,
+    start_real,
+)
 from tests.engine.differential import normalise, run
 
 pytestmark = pytest.mark.differential
@@ -171,26 +177,14 @@ def test_mutated_listpack_payloads(servers: tuple[ServerProc, ServerProc]) -> No
 
 def test_full_sync_from_real_master_keeps_the_bytes(tmp_path) -> None:
     """Our replica of a real master: the payload's hash listpacks arrive as they are."""
-    from tests.engine.test_replication import in_sync
-
-    for d in ("m", "r"):
-        (tmp_path / d).mkdir()
-    real = start_real(tmp_path / "m", "--repl-diskless-sync-delay", "0")
-    ours = None
-    try:
-        m = real.client(socket_timeout=10)
+    def fill(m: redis.Redis) -> None:
         for name, lp in ODD_LISTPACKS.items():
             m.restore(name, 0, _payload(lp))
-        ours = start_ours(tmp_path / "r", "--replicaof", "127.0.0.1", str(real.port))
-        r = ours.client(socket_timeout=10)
-        in_sync(m, r)
+
+    with replica_of_real(tmp_path, fill) as (m, r):
         for name in ODD_LISTPACKS:
             assert r.dump(name) == m.dump(name)
             assert r.execute_command("DEBUG", "DIGEST-VALUE", name) == m.execute_command("DEBUG", "DIGEST-VALUE", name)
-    finally:
-        if ours is not None:
-            ours.stop()
-        real.stop()
 
 
 def test_debug_object_serializedlength(servers: tuple[ServerProc, ServerProc]) -> None:
@@ -231,32 +225,16 @@ def test_memory_usage_is_the_listpacks_allocation(servers: tuple[ServerProc, Ser
 def test_real_redis_loads_our_save(tmp_path) -> None:
     """SAVE writes a listpack hash's bytes as they are: real Redis loading our file holds
     (and DUMPs) exactly the payloads we were given, with the same digest."""
-    import shutil
-
-    for d in ("ours", "real"):
-        (tmp_path / d).mkdir()
-    ours = start_ours(tmp_path / "ours")
-    try:
-        c = ours.client()
+    def fill(c: redis.Redis) -> None:
         for name, lp in ODD_LISTPACKS.items():
             c.restore(name, 0, _payload(lp))
         c.hset("plain", mapping={"a": "1", "b": "-20000", "c": "x" * 40})
         c.hset("big", mapping={f"f{i}": i for i in range(300)})
-        want = {k: c.dump(k) for k in (*ODD_LISTPACKS, "plain")}
-        digest = c.execute_command("DEBUG", "DIGEST")
-        c.save()
-        dbfile = c.config_get("dbfilename")["dbfilename"]
-    finally:
-        ours.stop()
-    shutil.copy(tmp_path / "ours" / dbfile, tmp_path / "real" / "dump.rdb")
-    real = start_real(tmp_path / "real", loaded=True)
-    try:
-        r = real.client()
+
+    with loaded_by_real(tmp_path, fill, (*ODD_LISTPACKS, "plain")) as (r, want, digest):
         for k, payload in want.items():
             assert r.dump(k) == payload
         for k, lp in ODD_LISTPACKS.items():  # the given bytes (RESTORE stores an unknown count)
             if k != "unknown-count":
                 assert want[k] == _payload(lp)
         assert r.execute_command("DEBUG", "DIGEST") == digest
-    finally:
-        real.stop()

@@ -18,6 +18,7 @@ from rdbtools.encodings import intset_ops as OPS
 from rdbtools.encodings.intset import decode_intset, encode_intset
 from rdbtools.errors import BadEncoding
 from rdbtools.numbers import string2ll
+from tests.rdbtools.test_listpack_ops import _decode
 
 C = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
 
@@ -120,3 +121,40 @@ def test_damaged_header_refused_without_reading_past_the_end() -> None:
             impl.is_get(bytearray(encode_intset([1])), 1)
         with pytest.raises(IndexError):
             impl.is_pop(bytearray(encode_intset([1])), -1)
+
+
+# --------------------------------------------------------------------------- packed loads
+
+
+def _rdb(blobs: list[bytes]) -> bytes:
+    """An RDB 10 file of set intsets written byte for byte (the encoder writes an
+    IntsetMembers as it is)."""
+    from rdbtools.encoder import encode_bytes
+    from rdbtools.model import Record
+    from rdbtools.objects.sets import IntsetMembers
+
+    recs = [Record(0, b"k%d" % i, "set", IntsetMembers(b, OPS.is_validate_py(b))) for i, b in enumerate(blobs)]
+    return encode_bytes(recs, target_version=10)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(vals=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=6), data=st.data())
+def test_packed_loads_keep_the_bytes_on_both_paths(vals, data) -> None:
+    """packed_listpacks: the C scan and the Python path give the same IntsetMembers, whose
+    bytes are the file's (a wider encoding than needed included) and whose members are
+    what an ordinary decode gives; a damaged blob is refused on every path alike."""
+    blobs = [encode_intset(vals), struct.pack("<II3q", 8, 3, -1, 0, 7)]
+    raw = bytearray(_rdb(blobs))
+    damaged = data.draw(st.booleans())
+    if damaged:  # the whole file's checksum is off too, so drop it
+        raw[data.draw(st.integers(20, len(raw) - 11))] = data.draw(st.integers(0, 255))
+        raw[-8:] = bytes(8)
+    plain, perr = _decode(bytes(raw), False, False)
+    for fast in (False, True):
+        recs, err = _decode(bytes(raw), True, fast)
+        assert err == perr
+        assert [r.value for r in recs] == [r.value for r in plain]
+        if not damaged:
+            assert err is None and len(recs) == len(blobs)
+            for r, blob in zip(recs, blobs):
+                assert bytes(r.value.blob) == blob and r.value.blob.__class__ is bytearray
