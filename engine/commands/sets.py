@@ -26,6 +26,7 @@ from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_SET, notify
 from engine.types import SetValue
+from rdbtools.encodings.intset_ops import is_find
 from rdbtools.glob import glob_matcher
 
 G = "set"
@@ -40,7 +41,9 @@ def _set(db, key: bytes, read: bool = False):
 
 
 def _max_intset(c) -> int:
-    return min(c.server.config.set_max_intset_entries, 1 << 30)
+    """set-max-intset-entries, at most 1G (setTypeAdd's limit for intset internals)."""
+    n = c.server.config.set_max_intset_entries
+    return n if n < 1 << 30 else 1 << 30
 
 
 @command("sadd", -3, "write denyoom fast", 1, 1, 1, group=G)
@@ -53,18 +56,15 @@ def sadd_cmd(c, argv):
         db.add(key, s)
     elif s.__class__ is not SetValue:
         raise WrongTypeError()
-    added = 0
     ht = s.ht
     if ht is not None:  # the hashtable inline: setTypeAdd's dictAddRaw
+        added = 0
         for m in argv[2:]:
             if m not in ht:
                 ht.add(m)
                 added += 1
-    else:
-        mx = _max_intset(c)
-        for m in argv[2:]:
-            if s.add_member(m, mx):
-                added += 1
+    else:  # the intset in one C call while it stays one
+        added = s.add_all(argv, _max_intset(c), 2)
     if added:
         c.server.dirty += added
         notify(db, NOTIFY_SET, b"sadd", key)
@@ -102,7 +102,10 @@ def smembers_cmd(c, argv):
 @command("sismember", 3, "readonly fast", 1, 1, 1, group=G)
 def sismember_cmd(c, argv):
     s = _set(c.db, argv[1], True)
-    return ONE if s is not None and s.contains(argv[2]) else ZERO
+    if s is None:
+        return ZERO
+    is_ = s.is_
+    return ONE if (is_find(is_, argv[2]) if is_ is not None else argv[2] in s.ht) else ZERO
 
 
 @command("smismember", -3, "readonly fast", 1, 1, 1, group=G, since="6.2.0")

@@ -20,7 +20,15 @@ import random
 from collections.abc import Iterable, Iterator
 
 from rdbtools.encodings import decode_intset_strings
-from rdbtools.encodings.intset_ops import EMPTY_INTSET, is_add, is_find, is_get, is_pop, is_remove
+from rdbtools.encodings.intset_ops import (
+    EMPTY_INTSET,
+    is_add,
+    is_add_all,
+    is_find,
+    is_get,
+    is_pop,
+    is_remove,
+)
 from rdbtools.numbers import string2ll
 
 _rand = random.random
@@ -43,7 +51,7 @@ class SetValue:
     def from_members(cls, members: Iterable[bytes], max_intset: int) -> SetValue:
         """rdbLoadObject for a set stored as a member list: an intset filled member by
         member when the count allows it, a hashtable otherwise."""
-        members = list(members)
+        members = members if members.__class__ is list else list(members)
         if len(members) > max_intset:
             return cls(None, set(members))
         s = cls()
@@ -88,14 +96,22 @@ class SetValue:
         ht.add(member)  # type: ignore[union-attr]
         return True
 
-    def add_all(self, members: Iterable[bytes], max_intset: int) -> None:
-        """setTypeAdd of each member, in order (the rest in one go once a hashtable)."""
-        it = iter(members)
-        for m in it:
-            self.add_member(m, max_intset)
-            if self.is_ is None:
-                self.ht.update(it)  # type: ignore[union-attr]
-                return
+    def add_all(self, members: list[bytes], max_intset: int, start: int = 0) -> int:
+        """setTypeAdd of each of ``members[start:]``, in order: how many were new."""
+        is_ = self.is_
+        added = 0
+        if is_ is not None:
+            n0 = (len(is_) - 8) // is_[0]
+            start = is_add_all(is_, members, start, max_intset)
+            n1 = (len(is_) - 8) // is_[0]
+            added = n1 - n0
+            if start == len(members) and (n1 <= max_intset or not added):
+                return added
+            self.convert()  # a member that is not an integer, or an add past the limit
+        ht = self.ht
+        n0 = len(ht)  # type: ignore[arg-type]
+        ht.update(members[start:] if start else members)  # type: ignore[union-attr]
+        return added + len(ht) - n0  # type: ignore[arg-type]
 
     def remove(self, member: bytes) -> bool:
         """setTypeRemove: True when the member was there (a hashtable stays one)."""

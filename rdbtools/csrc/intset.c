@@ -225,42 +225,98 @@ is_find(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(rc && value_enc(v) <= w && is_search(c, w, len, v, &pos));
 }
 
+/* intsetAdd of v into the intset `is` of width *w and length *len (both updated):
+ * 1 added, 0 already there, -1 with an error set. */
+static int
+is_insert(PyObject *is, unsigned *w, uint32_t *len, int64_t v)
+{
+    uint32_t n = *len, pos;
+    if (n == UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "is_add: the intset is full");
+        return -1;
+    }
+    unsigned enc = value_enc(v);
+    if (enc > *w) { /* intsetUpgradeAndAdd: widened back to front, v first or last */
+        if (PyByteArray_Resize(is, INTSET_HEADER_SIZE + (Py_ssize_t)(n + 1) * enc) < 0)
+            return -1;
+        uint8_t *p = (uint8_t *)PyByteArray_AS_STRING(is), *c = p + INTSET_HEADER_SIZE;
+        uint32_t prepend = v < 0;
+        for (uint32_t i = n; i-- > 0;)
+            is_put(c, enc, i + prepend, is_at(c, *w, i));
+        is_put(c, enc, prepend ? 0 : n, v);
+        wr_u32le(p, enc);
+        *w = enc;
+    }
+    else {
+        if (is_search((const uint8_t *)PyByteArray_AS_STRING(is) + INTSET_HEADER_SIZE, *w, n, v, &pos))
+            return 0;
+        if (PyByteArray_Resize(is, INTSET_HEADER_SIZE + (Py_ssize_t)(n + 1) * *w) < 0)
+            return -1;
+        uint8_t *c = (uint8_t *)PyByteArray_AS_STRING(is) + INTSET_HEADER_SIZE;
+        memmove(c + (size_t)(pos + 1) * *w, c + (size_t)pos * *w, (size_t)(n - pos) * *w);
+        is_put(c, *w, pos, v);
+    }
+    *len = n + 1;
+    wr_u32le((uint8_t *)PyByteArray_AS_STRING(is) + 4, n + 1);
+    return 1;
+}
+
 PyObject *
 is_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     unsigned w;
-    uint32_t len, pos;
+    uint32_t len;
     int64_t v;
     int rc = is_args(args, nargs, "is_add", &w, &len, &v);
     if (rc <= 0)
-        return rc < 0 ? NULL : PyLong_FromLong(-1);
-    PyObject *is = args[0];
-    if (len == UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "is_add: the intset is full");
+        return rc < 0 ? NULL : PyLong_FromLong(-1); /* -1: not an integer */
+    rc = is_insert(args[0], &w, &len, v);
+    return rc < 0 ? NULL : PyLong_FromLong(rc);
+}
+
+PyObject *
+is_add_all(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "is_add_all() takes exactly 4 arguments (%zd given)", nargs);
         return NULL;
     }
-    unsigned enc = value_enc(v);
-    if (enc > w) { /* intsetUpgradeAndAdd: widened back to front, v first or last */
-        if (PyByteArray_Resize(is, INTSET_HEADER_SIZE + (Py_ssize_t)(len + 1) * enc) < 0)
-            return NULL;
-        uint8_t *p = (uint8_t *)PyByteArray_AS_STRING(is), *c = p + INTSET_HEADER_SIZE;
-        uint32_t prepend = v < 0;
-        for (uint32_t i = len; i-- > 0;)
-            is_put(c, enc, i + prepend, is_at(c, w, i));
-        is_put(c, enc, prepend ? 0 : len, v);
-        wr_u32le(p, enc);
-        wr_u32le(p + 4, len + 1);
-        return PyLong_FromLong(1);
-    }
-    if (is_search((const uint8_t *)PyByteArray_AS_STRING(is) + INTSET_HEADER_SIZE, w, len, v, &pos))
-        return PyLong_FromLong(0);
-    if (PyByteArray_Resize(is, INTSET_HEADER_SIZE + (Py_ssize_t)(len + 1) * w) < 0)
+    unsigned w;
+    uint32_t len;
+    if (is_head(args[0], "is_add_all", &w, &len) < 0)
         return NULL;
-    uint8_t *p = (uint8_t *)PyByteArray_AS_STRING(is), *c = p + INTSET_HEADER_SIZE;
-    memmove(c + (size_t)(pos + 1) * w, c + (size_t)pos * w, (size_t)(len - pos) * w);
-    is_put(c, w, pos, v);
-    wr_u32le(p + 4, len + 1);
-    return PyLong_FromLong(1);
+    Py_ssize_t i = PyLong_AsSsize_t(args[2]), mx = PyLong_AsSsize_t(args[3]);
+    if ((i == -1 || mx == -1) && PyErr_Occurred())
+        return NULL;
+    PyObject *seq = PySequence_Fast(args[1], "is_add_all: members must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    if (i < 0)
+        i = 0;
+    for (; i < n; i++) {
+        PyObject *m = items[i];
+        int64_t v;
+        if (!PyBytes_Check(m)) {
+            PyErr_SetString(PyExc_TypeError, "is_add_all: the members must be bytes");
+            goto fail;
+        }
+        if (!canon_ll((const uint8_t *)PyBytes_AS_STRING(m), PyBytes_GET_SIZE(m), &v))
+            break; /* not an integer: the caller converts */
+        int rc = is_insert(args[0], &w, &len, v);
+        if (rc < 0)
+            goto fail;
+        if (rc && (Py_ssize_t)len > mx) {
+            i++; /* past the limit: the caller converts */
+            break;
+        }
+    }
+    Py_DECREF(seq);
+    return PyLong_FromSsize_t(i);
+fail:
+    Py_DECREF(seq);
+    return NULL;
 }
 
 PyObject *

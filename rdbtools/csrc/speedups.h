@@ -481,6 +481,7 @@ PyObject *lp_length(PyObject *, PyObject *);
 PyObject *lp_pairs_check(PyObject *, PyObject *);
 PyObject *is_find(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *is_add(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_add_all(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *is_remove(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *is_get(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *is_pop(PyObject *, PyObject *const *, Py_ssize_t);

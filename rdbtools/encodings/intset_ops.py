@@ -19,6 +19,7 @@ A damaged header raises ``BadEncoding`` in both rather than read out of bounds.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 from rdbtools._accel import c_module
 from rdbtools.errors import BadEncoding
@@ -112,6 +113,21 @@ def is_add_py(is_: bytearray, member: bytes) -> int:
     return 1
 
 
+def is_add_all_py(is_: bytearray, members: Sequence[bytes], start: int, max_entries: int) -> int:
+    """setTypeAdd of ``members[start:]`` while the set stays an intset: stops before a
+    member that is not an integer, or after the add that takes the length past
+    ``max_entries``; returns where it stopped (the caller converts and goes on there)."""
+    i, n = start, len(members)
+    while i < n:
+        r = is_add_py(is_, members[i])
+        if r < 0:
+            break
+        i += 1
+        if r > 0 and _head(is_)[1] > max_entries:
+            break
+    return i
+
+
 def is_remove_py(is_: bytearray, member: bytes) -> bool:
     """intsetRemove of string2ll(member): True when it was there (the encoding stays)."""
     w, n = _head(is_)
@@ -162,17 +178,21 @@ def _is_validate_c(blob: bytes | bytearray | memoryview) -> int:
 
 is_find = is_find_py
 is_add = is_add_py
+is_add_all = is_add_all_py
 is_remove = is_remove_py
 is_get = is_get_py
 is_pop = is_pop_py
 is_validate = is_validate_py
 if (_c := c_module("rdbtools._speedups")) is not None:  # same results and bytes
     is_find, is_add, is_remove, is_get, is_pop = _c.is_find, _c.is_add, _c.is_remove, _c.is_get, _c.is_pop
+    is_add_all = _c.is_add_all
     is_validate = _is_validate_c
 
 __all__ = [
     "EMPTY_INTSET",
     "is_add",
+    "is_add_all",
+    "is_add_all_py",
     "is_add_py",
     "is_find",
     "is_find_py",

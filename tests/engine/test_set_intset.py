@@ -240,3 +240,19 @@ def test_full_sync_from_real_master_keeps_the_bytes(tmp_path) -> None:
         for k in ("wide", "plain"):
             assert r.dump(k) == m.dump(k)
             assert r.memory_usage(k) == m.memory_usage(k)
+
+
+def test_debug_object_serializedlength(servers: tuple[ServerProc, ServerProc]) -> None:
+    """DEBUG OBJECT's serializedlength (rdbSavedObjectLen) of intsets: the blob as saved,
+    LZF-compressed when that pays."""
+    got = []
+    for srv in servers:
+        c = srv.client()
+        c.flushall()
+        c.sadd("tiny", 1)
+        c.sadd("small", 1, -2, 300)
+        c.sadd("wide", *range(0, 40000, 1000))
+        c.restore("odd", 0, _payload(_intset(8, [-3, 1, 2])))
+        got.append([c.execute_command("DEBUG", "OBJECT", k).split(b"serializedlength:")[1].split()[0]
+                    for k in ("tiny", "small", "wide", "odd")])
+    assert got[0] == got[1]

@@ -82,6 +82,21 @@ def test_sequences_match_and_equal_redis_bytes(ops) -> None:
         assert OPS.is_validate_py(a) == C.is_check(bytes(b)) == len(vals)
 
 
+@settings(max_examples=200, deadline=None)
+@given(members=st.lists(member, max_size=12), start=st.integers(0, 3), mx=st.integers(0, 8))
+def test_add_all_matches_one_by_one(members, start, mx) -> None:
+    """is_add_all stops where setTypeAdd would convert: before a non-integer, or after
+    the add that passes max_entries; C and Python agree on where and on the bytes."""
+    a, b, want = bytearray(OPS.EMPTY_INTSET), bytearray(OPS.EMPTY_INTSET), bytearray(OPS.EMPTY_INTSET)
+    i = start
+    while i < len(members) and OPS.is_add_py(want, members[i]) >= 0:
+        i += 1
+        if (len(want) - 8) // want[0] > mx:
+            break
+    assert OPS.is_add_all_py(a, members, start, mx) == C.is_add_all(b, members, start, mx) == max(i, start)
+    assert a == b and bytes(a) == bytes(want)
+
+
 def test_upgrade_puts_the_new_member_first_or_last() -> None:
     for impl in (_Py, C):
         is_ = bytearray(encode_intset([1, 2]))
