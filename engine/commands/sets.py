@@ -137,8 +137,8 @@ def spop_cmd(c, argv):
             return set_of_bulks([], c.resp)
         notify(db, NOTIFY_SET, b"spop", key)
         size = len(s)
-        if count >= size:  # the whole set, as SUNION of it replies it
-            members = s.members()
+        if count >= size:  # the whole set as SUNION of it replies it: in an intset's order if
+            members = s.members() if s.is_ is not None else _union(c, [s]).members()  # it fits one
             db.delete(key)
             notify(db, NOTIFY_GENERIC, b"del", key)
             rw = [[P.DEL, key]]

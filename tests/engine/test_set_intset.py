@@ -101,6 +101,9 @@ STEPS = [
     ["SADD", "f", "1", "2", "a"], *[["SADD", f"o{i}", m] for i, m in enumerate("axyzw")],
     ["SDIFFSTORE", "df", "f", "o0", "o1", "o2", "o3", "o4"], ["OBJECT", "ENCODING", "df"],
     ["SDIFFSTORE", "d1", "f", "o0"], ["OBJECT", "ENCODING", "d1"], ["DUMP", "d1"],
+    # a hashtable of integers: SUNION and a whole-set SPOP reply through an intset, ascending
+    ["SADD", "hx", "a", *map(str, range(30, 0, -3))], ["SREM", "hx", "a"], ["SUNION", "hx"],
+    ["SPOP", "hx", "100"], ["EXISTS", "hx"],
     # set-max-intset-entries lowered at run time: an existing intset stays one
     ["CONFIG", "SET", "set-max-intset-entries", "2"], ["SADD", "s", "400"], ["OBJECT", "ENCODING", "s"],
     ["SADD", "big", "1", "2", "3"], ["OBJECT", "ENCODING", "big"], ["SUNIONSTORE", "x", "v"],
