@@ -26,7 +26,7 @@ from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_SET, notify
 from engine.types import SetValue
-from rdbtools.encodings.intset_ops import is_find
+from rdbtools.encodings.intset_ops import is_add_all, is_find
 from rdbtools.glob import glob_matcher
 
 G = "set"
@@ -64,7 +64,11 @@ def sadd_cmd(c, argv):
                 ht.add(m)
                 added += 1
     else:  # the intset in one C call while it stays one
-        added = s.add_all(argv, _max_intset(c), 2)
+        added = is_add_all(s.is_, argv, 2, c.server.config.set_max_intset_entries)
+        if added.__class__ is not int:  # (added, stop): it becomes a hashtable, the rest goes there
+            added, stop = added
+            s.convert()
+            added += s.add_all(argv, 0, stop)
     if added:
         c.server.dirty += added
         notify(db, NOTIFY_SET, b"sadd", key)

@@ -98,15 +98,12 @@ class SetValue:
 
     def add_all(self, members: list[bytes], max_intset: int, start: int = 0) -> int:
         """setTypeAdd of each of ``members[start:]``, in order: how many were new."""
-        is_ = self.is_
         added = 0
-        if is_ is not None:
-            n0 = (len(is_) - 8) // is_[0]
-            start = is_add_all(is_, members, start, max_intset)
-            n1 = (len(is_) - 8) // is_[0]
-            added = n1 - n0
-            if start == len(members) and (n1 <= max_intset or not added):
-                return added
+        if self.is_ is not None:
+            r = is_add_all(self.is_, members, start, max_intset)
+            if r.__class__ is int:
+                return r  # type: ignore[return-value]
+            added, start = r  # type: ignore[misc]
             self.convert()  # a member that is not an integer, or an add past the limit
         ht = self.ht
         n0 = len(ht)  # type: ignore[arg-type]

@@ -288,11 +288,14 @@ is_add_all(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t i = PyLong_AsSsize_t(args[2]), mx = PyLong_AsSsize_t(args[3]);
     if ((i == -1 || mx == -1) && PyErr_Occurred())
         return NULL;
+    if (mx > (Py_ssize_t)1 << 30)
+        mx = (Py_ssize_t)1 << 30; /* setTypeAdd's limit, for intset internals */
     PyObject *seq = PySequence_Fast(args[1], "is_add_all: members must be a sequence");
     if (seq == NULL)
         return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), added = 0;
     PyObject **items = PySequence_Fast_ITEMS(seq);
+    int convert = 0;
     if (i < 0)
         i = 0;
     for (; i < n; i++) {
@@ -300,23 +303,27 @@ is_add_all(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         int64_t v;
         if (!PyBytes_Check(m)) {
             PyErr_SetString(PyExc_TypeError, "is_add_all: the members must be bytes");
-            goto fail;
+            Py_DECREF(seq);
+            return NULL;
         }
-        if (!canon_ll((const uint8_t *)PyBytes_AS_STRING(m), PyBytes_GET_SIZE(m), &v))
-            break; /* not an integer: the caller converts */
+        if (!canon_ll((const uint8_t *)PyBytes_AS_STRING(m), PyBytes_GET_SIZE(m), &v)) {
+            convert = 1; /* not an integer */
+            break;
+        }
         int rc = is_insert(args[0], &w, &len, v);
-        if (rc < 0)
-            goto fail;
+        if (rc < 0) {
+            Py_DECREF(seq);
+            return NULL;
+        }
+        added += rc;
         if (rc && (Py_ssize_t)len > mx) {
-            i++; /* past the limit: the caller converts */
+            convert = 1; /* past the limit */
+            i++;
             break;
         }
     }
     Py_DECREF(seq);
-    return PyLong_FromSsize_t(i);
-fail:
-    Py_DECREF(seq);
-    return NULL;
+    return convert ? Py_BuildValue("(nn)", added, i) : PyLong_FromSsize_t(added);
 }
 
 PyObject *

@@ -206,7 +206,7 @@ static PyMethodDef methods[] = {
      "intset_ops.is_add_py, in place: 1 added, 0 already there, -1 not an integer."},
     {"is_add_all", (PyCFunction)(void (*)(void))is_add_all, METH_FASTCALL,
      "is_add_all($module, is_, members, start, max_entries, /)\n--\n\n"
-     "intset_ops.is_add_all_py, in place: where it stopped in `members`."},
+     "intset_ops.is_add_all_py, in place: the count added, or (added, stop) to convert."},
     {"is_remove", (PyCFunction)(void (*)(void))is_remove, METH_FASTCALL,
      "is_remove($module, is_, member, /)\n--\n\n"
      "intset_ops.is_remove_py, in place: True when the member was there."},

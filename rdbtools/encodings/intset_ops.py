@@ -113,19 +113,24 @@ def is_add_py(is_: bytearray, member: bytes) -> int:
     return 1
 
 
-def is_add_all_py(is_: bytearray, members: Sequence[bytes], start: int, max_entries: int) -> int:
-    """setTypeAdd of ``members[start:]`` while the set stays an intset: stops before a
-    member that is not an integer, or after the add that takes the length past
-    ``max_entries``; returns where it stopped (the caller converts and goes on there)."""
-    i, n = start, len(members)
+def is_add_all_py(is_: bytearray, members: Sequence[bytes], start: int,
+                  max_entries: int) -> int | tuple[int, int]:
+    """setTypeAdd of ``members[start:]`` while the set stays an intset (``max_entries``
+    capped at 1G as setTypeAdd caps it): the count added; or, when the set must become a
+    hashtable, ``(added, stop)``: it stopped before a member that is not an integer, or
+    after the add that took the length past ``max_entries``, and the caller converts and
+    goes on from ``members[stop]``."""
+    max_entries = min(max_entries, 1 << 30)
+    i, n, added = max(start, 0), len(members), 0
     while i < n:
         r = is_add_py(is_, members[i])
         if r < 0:
-            break
+            return added, i
         i += 1
+        added += r
         if r > 0 and _head(is_)[1] > max_entries:
-            break
-    return i
+            return added, i
+    return added
 
 
 def is_remove_py(is_: bytearray, member: bytes) -> bool:

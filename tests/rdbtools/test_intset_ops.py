@@ -88,12 +88,19 @@ def test_add_all_matches_one_by_one(members, start, mx) -> None:
     """is_add_all stops where setTypeAdd would convert: before a non-integer, or after
     the add that passes max_entries; C and Python agree on where and on the bytes."""
     a, b, want = bytearray(OPS.EMPTY_INTSET), bytearray(OPS.EMPTY_INTSET), bytearray(OPS.EMPTY_INTSET)
-    i = start
-    while i < len(members) and OPS.is_add_py(want, members[i]) >= 0:
-        i += 1
-        if (len(want) - 8) // want[0] > mx:
+    i, added, stop = start, 0, None
+    while i < len(members):
+        r = OPS.is_add_py(want, members[i])
+        if r < 0:
+            stop = i
             break
-    assert OPS.is_add_all_py(a, members, start, mx) == C.is_add_all(b, members, start, mx) == max(i, start)
+        i += 1
+        added += r
+        if (len(want) - 8) // want[0] > mx:
+            stop = i
+            break
+    expect = added if stop is None else (added, stop)
+    assert OPS.is_add_all_py(a, members, start, mx) == C.is_add_all(b, members, start, mx) == expect
     assert a == b and bytes(a) == bytes(want)
 
 
