@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import CommandError, EngineError
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue, type_name
 from engine.types import streams as _streams  # noqa: F401  (registers the stream type name)
-from rdbtools.encodings import decode_listpack_strings
+from rdbtools.encodings import decode_listpack_strings, encode_intset
 from rdbtools.encodings.listpack_ops import lp_length
 from rdbtools.model import Record
-from rdbtools.numbers import string2ll
 from rdbtools.objects.hashes import ListpackPairs
+from rdbtools.objects.sets import IntsetMembers
 from rdbtools.objects.zsets import ListpackZset
 
 if TYPE_CHECKING:
@@ -53,9 +53,15 @@ def record_to_value(rec: Record, config: Any) -> Any:
     if t == "list":
         return ListValue(v)
     if t == "set":
-        s = SetValue(v)
-        s.intset = len(s) <= config.set_max_intset_entries and all(string2ll(m) is not None for m in s)
-        return s
+        if v.__class__ is IntsetMembers:  # validated bytes, kept as they are
+            if v.count <= config.set_max_intset_entries:
+                return SetValue(v.blob if v.blob.__class__ is bytearray else bytearray(v.blob))
+            return SetValue(None, set(v))  # setTypeConvert at load
+        if rec.encoding == "intset":  # an intset decoded to members: the smallest encoding
+            if len(v) <= config.set_max_intset_entries:
+                return SetValue(bytearray(encode_intset(int(m) for m in v)))
+            return SetValue(None, set(v))
+        return SetValue.from_members(v, config.set_max_intset_entries)
     if t == "hash":
         if rec.field_expires:
             raise UnsupportedValue("hash field expiration (Redis 7.4+) is not supported")
@@ -161,8 +167,8 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
         v: Any = bytes(value)
     elif cls is ListValue:
         v = list(value)
-    elif cls is SetValue:
-        v = value.ordered()
+    elif cls is SetValue:  # an intset as its bytes (a copy: the record may outlive a write)
+        v = IntsetMembers(bytes(value.is_), len(value)) if value.is_ is not None else list(value.ht)
     elif cls is HashValue:  # a listpack as its bytes (a copy: the record may outlive a write)
         v = _listpack_pairs(value.lp) if value.lp is not None else list(value.ht.items())
     elif cls is ZSetValue:  # a listpack as its bytes (a copy: the record may outlive a write)
@@ -236,7 +242,7 @@ def _forced_policy(value: Any, config: Any) -> Any:
         n = _BIG if value.lp is not None else 0
         return EncodingPolicy(zset_max_listpack_entries=n, zset_max_listpack_value=n)
     if cls is SetValue:
-        return EncodingPolicy(set_max_intset_entries=_BIG if value.intset else 0,
+        return EncodingPolicy(set_max_intset_entries=_BIG if value.is_ is not None else 0,
                               set_max_listpack_entries=0, set_max_listpack_value=0)
     return base
 

@@ -74,9 +74,8 @@ from .model import (
     SlotInfo,
 )
 from .objects import object_types
-from .objects.hashes import ListpackPairs
 from .objects.modules import walk_module_value
-from .objects.zsets import ListpackZset
+from .objects.table import PACKED_FACTORIES
 from .primitives import Short, load_len, load_ms, load_seconds, load_string
 
 _Scanned = tuple[int, int | None, int | None, int | None]  # the scan's pos, expire, idle, freq
@@ -196,9 +195,9 @@ class RdbDecoder:
         packed_listpacks: bool = False,
     ) -> None:
         self.limits = limits or Limits()
-        # hash and zset listpacks kept as their (validated) bytes: ListpackPairs and
-        # ListpackZset values, for a server that holds them so (rdbtools.objects)
-        self._packed = (ListpackPairs, ListpackZset) if packed_listpacks else None
+        # hash and zset listpacks and set intsets kept as their (validated) bytes, for a
+        # server that holds them so (rdbtools.objects.table.PACKED_FACTORIES)
+        self._packed = PACKED_FACTORIES if packed_listpacks else None
         # every key read (filtered out or not), to refuse one read twice in a db as a
         # loading redis-server does; 12-24 bytes a key (rdbtools.keyset)
         self._keys = KeySet() if check_duplicates else None

@@ -173,11 +173,20 @@ _PACKED = {RDB_TYPE_HASH_LISTPACK: R(RDB_TYPE_HASH_LISTPACK, HASH, "listpack", 1
                                     zsets.save_zset_ziplist),
            RDB_TYPE_ZSET_LISTPACK: R(RDB_TYPE_ZSET_LISTPACK, ZSET, "listpack", 10, None,
                                      zsets.load_zset_listpack_packed, skip_string,
-                                     zsets.save_zset_listpack)}
+                                     zsets.save_zset_listpack),
+           RDB_TYPE_SET_INTSET: R(RDB_TYPE_SET_INTSET, SET, "intset", 2, None,
+                                  sets.load_set_intset_packed, skip_string, sets.save_set_intset)}
 PACKED_OBJECT_TYPES: dict[int, ObjectType] = {**OBJECT_TYPES, **_PACKED}
 PACKED_VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {**VALKEY_OBJECT_TYPES, **_PACKED}
-"""The rows of a ``packed_listpacks`` load: a hash or zset listpack stays its bytes
-(:class:`~rdbtools.objects.hashes.ListpackPairs`, :class:`~rdbtools.objects.zsets.ListpackZset`)."""
+"""The rows of a ``packed_listpacks`` load: a hash or zset listpack or a set intset stays
+its bytes (:class:`~rdbtools.objects.hashes.ListpackPairs`,
+:class:`~rdbtools.objects.zsets.ListpackZset`, :class:`~rdbtools.objects.sets.IntsetMembers`);
+a zset ziplist is converted once into such a listpack."""
+PACKED_FACTORIES: dict[int, Callable[[bytearray, int], Any]] = {
+    RDB_TYPE_HASH_LISTPACK: hashes.ListpackPairs, RDB_TYPE_ZSET_LISTPACK: zsets.ListpackZset,
+    RDB_TYPE_SET_INTSET: sets.IntsetMembers}
+"""The same for the decoder's C scan, by type byte: ``factory(bytearray, count)`` once
+the blob is validated."""
 
 FAMILIES: dict[str, ObjectFamily] = {
     f.type: f
