@@ -30,8 +30,10 @@ small_int = st.integers(-5, 20).map(lambda i: b"%d" % i)
 word = st.sampled_from([b"a", b"b", b"c", b"abc", b"x" * 9, b"", b"-0", b"007", b"3.5", b"\x00\xff"])
 value = st.one_of(small_int, word, st.integers(-(2**63), 2**63 - 1).map(lambda i: b"%d" % i))
 member = st.one_of(small_int, st.sampled_from([b"a", b"b", b"c", b"d", b"m" * 10, b"70000", b"-5000000000"]))
+# no out-of-range double ("1e400"): real Redis's strtod leaves errno at ERANGE and its
+# sort.c reads errno without resetting it, so a later numeric SORT would fail there only
 score = st.one_of(st.integers(-3, 3).map(lambda i: b"%d" % i),
-                  st.sampled_from([b"1.5", b"-inf", b"+inf", b"(1", b"0.1", b"nan", b"x", b"1e400"]))
+                  st.sampled_from([b"1.5", b"-inf", b"+inf", b"(1", b"0.1", b"nan", b"x", b"1e308"]))
 index = st.integers(-6, 6).map(lambda i: b"%d" % i)
 anyarg = st.one_of(value, word, index, st.sampled_from([b"NX", b"XX", b"GT", b"LT", b"CH", b"WITHSCORES"]))
 count_arg = st.sampled_from([b"0", b"1", b"2", b"5", b"-1", b"-3", b"x"])
