@@ -48,7 +48,9 @@ class Progress:
     """A one-line progress bar on stderr.
 
     Shown only when the stream is a terminal and the input is larger than
-    :data:`PROGRESS_MIN_BYTES` (and its size is known: not stdin, not .lz4).
+    :data:`PROGRESS_MIN_BYTES` (and its size is known: not stdin, not .lz4). With
+    ``open_ended`` a size nobody knows in advance (a diskless full sync) is shown as the
+    bytes so far, once they pass that size.
     """
 
     def __init__(
@@ -58,12 +60,14 @@ class Progress:
         stream: IO[str] | None = None,
         enabled: bool | None = None,
         interval: float = 0.2,
+        open_ended: bool = False,
     ) -> None:
         self.stream = stream if stream is not None else sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
         if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
             enabled = bool(total and total >= PROGRESS_MIN_BYTES and isatty and isatty())
-        self.enabled = enabled and bool(total)
+        self.open_ended = open_ended and not total and bool(isatty and isatty())
+        self.enabled = (enabled and bool(total)) or self.open_ended
         self.total = total or 0
         self.label = label
         self.interval = interval
@@ -73,10 +77,17 @@ class Progress:
     def update(self, position: int) -> None:
         if not self.enabled:
             return
+        if self.open_ended and position < PROGRESS_MIN_BYTES:
+            return
         now = time.monotonic()
         if now - self._last < self.interval:
             return
         self._last = now
+        if self.open_ended:
+            self.stream.write(f"\r{self.label} {position / 1e6:.1f} MB")
+            self.stream.flush()
+            self._shown = True
+            return
         frac = min(1.0, position / self.total)
         width = 30
         filled = int(frac * width)

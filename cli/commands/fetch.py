@@ -17,6 +17,7 @@ from rdbtools.model import Record
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
+from ..output import Progress
 from ..remote import Snapshot
 
 
@@ -44,9 +45,13 @@ def fetch(host: str, port: int, password: str | None, user: str | None, output: 
                     user.encode() if user else None, timeout)
     keys = size = 0
     decoder = RdbDecoder()
+    bar: Progress | None = None
     with library_errors(), _named(snap.peer), atomic_output(output) as out:
         for chunk in snap.chunks():
             size += len(chunk)
+            if bar is None:  # the payload's size, once the master said it ($<len>; none with $EOF:)
+                bar = Progress(snap.sync.size, f"fetching {snap.peer}", open_ended=True)
+            bar.update(size)
             decoder.feed(chunk)
             if fmt == "rdb":
                 out.write(chunk)
@@ -59,6 +64,8 @@ def fetch(host: str, port: int, password: str | None, user: str | None, output: 
         keys += len(tail)
         if fmt == "jsonl" and tail:
             write_jsonl(tail, out.write)
+        if bar is not None:
+            bar.close()
         if not decoder.done:
             raise CliError(f"{snap.peer}: the snapshot ended before its end marker", ExitStatus.ERROR)
     sync = snap.sync

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rdbtools.encoder import encode_bytes
 from rdbtools.model import Record
 from tests.conftest import ROOT
@@ -51,3 +53,26 @@ def test_check_digest_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
     on_tty = _stderr_of(argv, tty=True)
     assert f"checking {big}" in on_tty and "%" in on_tty, on_tty[-500:]
     assert "checking" not in _stderr_of(argv, tty=False)
+
+
+@pytest.mark.parametrize("diskless", ["yes", "no"])
+def test_fetch_shows_progress_on_a_terminal(tmp_path: Path, diskless: str) -> None:
+    """A full sync of a ~10 MB dataset: a bar with the size the master announced (disk-based,
+    ``$<len>``), the bytes so far when it announced none (diskless, ``$EOF:``)."""
+    from tests.support.servers import start_real
+
+    srv = start_real(tmp_path, "--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0")
+    try:
+        c = srv.client()
+        p = c.pipeline(transaction=False)
+        rnd = random.Random(4)
+        for i in range(35_000):
+            p.set(b"k:%d" % i, rnd.randbytes(300))
+        p.execute()
+        argv = [sys.executable, "-m", "cli", "fetch", "-p", str(srv.port), "-o", str(tmp_path / "snap.rdb")]
+        on_tty = _stderr_of(argv, tty=True)
+        assert f"fetching 127.0.0.1:{srv.port}" in on_tty and "MB" in on_tty, on_tty[-400:]
+        assert ("%" in on_tty) == (diskless == "no")
+        assert "fetching" not in _stderr_of(argv, tty=False)
+    finally:
+        srv.stop()
