@@ -25,6 +25,7 @@ from rdbtools.encodings.listpack_ops import lp_length
 from rdbtools.model import Record
 from rdbtools.numbers import string2ll
 from rdbtools.objects.hashes import ListpackPairs
+from rdbtools.objects.lists import QuicklistNodes
 
 if TYPE_CHECKING:
     from engine.keyspace.db import Keyspace
@@ -50,7 +51,9 @@ def record_to_value(rec: Record, config: Any) -> Any:
     if t == "string":
         return bytes(v)
     if t == "list":
-        return ListValue(v)
+        if v.__class__ is QuicklistNodes:  # the nodes' validated bytes, kept
+            return ListValue.from_nodes(config, v.nodes, v.count)
+        return ListValue.new(config, v)  # older forms: pushed one by one
     if t == "set":
         s = SetValue(v)
         s.intset = len(s) <= config.set_max_intset_entries and all(string2ll(m) is not None for m in s)
@@ -149,8 +152,8 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
     cls = value.__class__
     if cls in (bytes, bytearray, EmbStr):
         v: Any = bytes(value)
-    elif cls is ListValue:
-        v = list(value)
+    elif cls is ListValue:  # the nodes as they are (copies: the record may outlive a write)
+        v = QuicklistNodes([bytearray(n) if n.__class__ is bytearray else n for n in value.nodes], value.count)
     elif cls is SetValue:
         v = value.ordered()
     elif cls is HashValue:  # a listpack as its bytes (a copy: the record may outlive a write)

@@ -75,6 +75,7 @@ from .model import (
 )
 from .objects import object_types
 from .objects.hashes import ListpackPairs
+from .objects.lists import QuicklistNodes
 from .objects.modules import walk_module_value
 from .primitives import Short, load_len, load_ms, load_seconds, load_string
 
@@ -158,7 +159,7 @@ class RdbDecoder:
         self.limits = limits or Limits()
         # hash listpacks kept as their (validated) bytes: ListpackPairs values, for a
         # server that holds them so (rdbtools.objects.hashes)
-        self._packed = ListpackPairs if packed_listpacks else None
+        self._packed = (ListpackPairs, QuicklistNodes) if packed_listpacks else None
         # every key read (filtered out or not), to refuse one read twice in a db as a
         # loading redis-server does; 12-24 bytes a key (rdbtools.keyset)
         self._keys = KeySet() if check_duplicates else None

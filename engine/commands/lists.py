@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import islice
-
 from aof.replies import (
     BULK,
     EMPTY_ARRAY,
@@ -44,14 +42,11 @@ def _push(c, argv, where: int, xx: bool) -> bytes:
     if lst is None:
         if xx:
             return ZERO
-        lst = ListValue()
+        lst = ListValue.new(c.server.config)
         db.add(key, lst)
     elif lst.__class__ is not ListValue:
         raise WrongTypeError()
-    if where == HEAD:
-        lst.extendleft(argv[2:])
-    else:
-        lst.extend(argv[2:])
+    lst.push(argv[2:], where == HEAD)
     c.server.dirty += len(argv) - 2
     notify(db, NOTIFY_LIST, b"lpush" if where == HEAD else b"rpush", key)
     return integer(len(lst))
@@ -91,29 +86,6 @@ def _pop_event(where: int) -> bytes:
     return b"lpop" if where == HEAD else b"rpop"
 
 
-def range_reply(lst, start: int, end: int, reverse: bool = False) -> bytes:
-    """addListRangeReply: inclusive indexes, negative from the tail."""
-    llen = len(lst)
-    if start < 0:
-        start += llen
-    if end < 0:
-        end += llen
-    if start < 0:
-        start = 0
-    if start > end or start >= llen:
-        return EMPTY_ARRAY
-    if end >= llen:
-        end = llen - 1
-    if reverse:
-        items = list(islice(reversed(lst), llen - 1 - end, llen - start))
-    elif start > llen // 2:  # a deque walks from the nearer end
-        items = list(islice(reversed(lst), llen - 1 - end, llen - start))
-        items.reverse()
-    else:
-        items = list(islice(lst, start, end + 1))
-    return bulks(items)
-
-
 def _pop(c, argv, where: int) -> bytes:
     if len(argv) > 3:
         raise CommandError(f"wrong number of arguments for '{'lpop' if where == HEAD else 'rpop'}' command")
@@ -131,13 +103,11 @@ def _pop(c, argv, where: int) -> bytes:
     if hascount and not count:
         return EMPTY_ARRAY
     if not hascount:
-        v = lst.popleft() if where == HEAD else lst.pop()
+        v = lst.pop(where == HEAD)
         _removed(c, key, lst, 1, _pop_event(where))
         return BULK % (len(v), v)  # bulk(v), inline: the hot path
-    n = min(count, len(lst))
-    pop = lst.popleft if where == HEAD else lst.pop
-    items = [pop() for _ in range(n)]
-    _removed(c, key, lst, n, _pop_event(where))
+    items = lst.pop_many(where == HEAD, count)
+    _removed(c, key, lst, len(items), _pop_event(where))
     return bulks(items)
 
 
@@ -168,7 +138,7 @@ def lindex_cmd(c, argv):
         idx += n
     if idx < 0 or idx >= n:
         return NULL3 if c.resp == 3 else NULL_BULK
-    return bulk(lst[idx])
+    return bulk(lst.get(idx))
 
 
 @command("lset", 4, "write denyoom", 1, 1, 1, group=G)
@@ -182,7 +152,7 @@ def lset_cmd(c, argv):
         idx += n
     if idx < 0 or idx >= n:
         raise CommandError("index out of range")
-    lst[idx] = argv[3]
+    lst.set(idx, argv[3])
     c.server.dirty += 1
     notify(c.db, NOTIFY_LIST, b"lset", argv[1])
     return OK
@@ -195,9 +165,9 @@ def lrange_cmd(c, argv):
     lst = _list(c.db, argv[1], True)
     if lst is None:
         return EMPTY_ARRAY
-    # range_reply's index rules, with the elements gathered first so that one C call
+    # addListRangeReply's index rules; one C call gathers the elements and another
     # (replies.bulks) encodes the whole array: LRANGE is the benchmark's hot reply
-    llen = len(lst)
+    llen = lst.count
     if start < 0:
         start += llen
     if end < 0:
@@ -208,12 +178,7 @@ def lrange_cmd(c, argv):
         return EMPTY_ARRAY
     if end >= llen:
         end = llen - 1
-    if start > llen // 2:
-        items = list(islice(reversed(lst), llen - 1 - end, llen - start))
-        items.reverse()
-    else:
-        items = list(islice(lst, start, end + 1))
-    return bulks(items)
+    return bulks(lst.range(start, end + 1))
 
 
 @command("ltrim", 4, "write", 1, 1, 1, group=G)
@@ -236,15 +201,8 @@ def ltrim_cmd(c, argv):
         if end >= llen:
             end = llen - 1
         ltrim, rtrim = start, llen - end - 1
-    if ltrim + rtrim > llen // 2:
-        keep = list(islice(lst, ltrim, llen - rtrim))
-        lst.clear()
-        lst.extend(keep)
-    else:
-        for _ in range(ltrim):
-            lst.popleft()
-        for _ in range(rtrim):
-            lst.pop()
+    lst.delete_range(0, ltrim)  # quicklistDelRange from the head, then to the tail
+    lst.delete_range(llen - ltrim - rtrim, rtrim)
     _removed(c, argv[1], lst, ltrim + rtrim, b"ltrim")
     return OK
 
@@ -255,30 +213,9 @@ def lrem_cmd(c, argv):
     lst = _list(c.db, argv[1])
     if lst is None:
         return ZERO
-    elem = argv[3]
-    if elem not in lst:
+    removed = lst.remove(argv[3], toremove)
+    if not removed:
         return ZERO
-    items = list(lst)
-    removed = 0
-    if toremove < 0:
-        limit = -toremove
-        keep_rev = []
-        for x in reversed(items):
-            if x == elem and (removed < limit):
-                removed += 1
-                continue
-            keep_rev.append(x)
-        keep_rev.reverse()
-        keep = keep_rev
-    else:
-        keep = []
-        for x in items:
-            if x == elem and (toremove == 0 or removed < toremove):
-                removed += 1
-                continue
-            keep.append(x)
-    lst.clear()
-    lst.extend(keep)
     _removed(c, argv[1], lst, removed, b"lrem")
     return integer(removed)
 
@@ -295,11 +232,10 @@ def linsert_cmd(c, argv):
     lst = _list(c.db, argv[1])
     if lst is None:
         return ZERO
-    try:
-        idx = lst.index(argv[3])
-    except ValueError:
+    idx = lst.index(argv[3])
+    if idx < 0:
         return MINUS_ONE
-    lst.insert(idx + 1 if after else idx, argv[4])
+    lst.insert(idx, argv[4], after)
     c.server.dirty += 1
     notify(c.db, NOTIFY_LIST, b"linsert", argv[1])
     return integer(len(lst))
@@ -378,14 +314,11 @@ def lmove_generic(c, src: bytes, dst: bytes, wf: int, wt: int) -> bytes:
     dl = db.get(dst)
     if dl is not None and dl.__class__ is not ListValue:
         raise WrongTypeError()
-    v = sl.popleft() if wf == HEAD else sl.pop()
+    v = sl.pop(wf == HEAD)
     if dl is None:
-        dl = ListValue()
+        dl = ListValue.new(c.server.config)
         db.add(dst, dl)
-    if wt == HEAD:
-        dl.appendleft(v)
-    else:
-        dl.append(v)
+    dl.push((v,), wt == HEAD)
     notify(db, NOTIFY_LIST, b"lpush" if wt == HEAD else b"rpush", dst)  # lmoveHandlePush
     notify(db, NOTIFY_LIST, _pop_event(wf), src)
     if not sl:
@@ -416,10 +349,8 @@ def rpoplpush_cmd(c, argv):
 # -- multi-key and blocking pops --------------------------------------------------
 
 def _pop_range_with_key(c, key: bytes, lst, where: int, count: int) -> bytes:
-    n = min(count, len(lst))
-    pop = lst.popleft if where == HEAD else lst.pop
-    items = [pop() for _ in range(n)]
-    _removed(c, key, lst, n, _pop_event(where))
+    items = lst.pop_many(where == HEAD, count)
+    _removed(c, key, lst, len(items), _pop_event(where))
     return pair(bulk(key), bulks(items))
 
 
@@ -448,7 +379,7 @@ def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:
             c.rewritten = [_pop_op(key, where, count, len(lst))]
         if count != -1:
             return _pop_range_with_key(c, key, lst, where, count)
-        v = lst.popleft() if where == HEAD else lst.pop()
+        v = lst.pop(where == HEAD)
         _removed(c, key, lst, 1, _pop_event(where))
         return pair(bulk(key), bulk(v))
     return None
@@ -469,7 +400,7 @@ def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int,
         cl.server.propagator.add(db.id, _pop_op(key, where, count, len(lst)))
         if count != -1:
             return _pop_range_with_key(cl, key, lst, where, count)
-        v = lst.popleft() if where == HEAD else lst.pop()
+        v = lst.pop(where == HEAD)
         _removed(cl, key, lst, 1, _pop_event(where))
         return pair(bulk(key), bulk(v))
 

@@ -129,7 +129,7 @@ find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
     return -1;
 }
 
-static PyObject *
+PyObject *
 ent_bytes(const LpEnt *e)
 {
     return e->is_int ? int_text(e->v) : PyBytes_FromStringAndSize((const char *)e->s, e->len);
@@ -137,7 +137,7 @@ ent_bytes(const LpEnt *e)
 
 /* The entry lpAppend/lpReplace would write for s (lpEncodeGetType): canonical
  * integer text as the smallest integer form, else the smallest string form. */
-static Py_ssize_t
+Py_ssize_t
 encode_item(const uint8_t *s, Py_ssize_t len, uint8_t *out)
 {
     int64_t v;
@@ -195,7 +195,7 @@ encoded_max(Py_ssize_t len)
 
 /* lp[a:b] = new[0:m] on the bytearray, then the header: total bytes, and the count
  * moved by `delta` entries one at a time as lpInsert/lpDeleteRangeWithEntry do. */
-static int
+int
 splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t m, int delta)
 {
     Py_ssize_t n = PyByteArray_GET_SIZE(lp);
@@ -226,7 +226,7 @@ splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t 
 }
 
 /* Argument checks shared by the functions: lp a bytearray of a plausible listpack. */
-static int
+int
 check_lp(PyObject *lp, const char *func)
 {
     if (!PyByteArray_Check(lp)) {

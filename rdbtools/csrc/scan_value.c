@@ -213,10 +213,19 @@ sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t m
     PyObject *v = NULL, *items = NULL;
     uint64_t count;
     if (t == 16 && packed != NULL) {
-        v = sk_packed(p, n, pos, max_len, packed);
+        v = sk_packed(p, n, pos, max_len, PyTuple_GET_ITEM(packed, 0));
         *tname = s_hash;
         *enc = e_listpack;
         t = 0xFF; /* past the switch */
+    }
+    else if (t == 14 && packed != NULL) {
+        return -1; /* ziplist nodes converted to listpack nodes: the Python path */
+    }
+    else if (t == 18 && packed != NULL) {
+        v = sk_quicklist_packed(p, n, pos, max_len, PyTuple_GET_ITEM(packed, 1));
+        *tname = s_list;
+        *enc = e_quicklist;
+        t = 0xFF;
     }
     switch (t) {
     case 0:

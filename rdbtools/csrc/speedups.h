@@ -358,8 +358,9 @@ sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
     return PyBytes_FromStringAndSize((const char *)r.s, r.len);
 }
 /* values.load_value for the types scan_keys handles: 0 with the value, its type
- * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): the factory of a
- * hash listpack kept as its bytes (rdbtools.objects.hashes.ListpackPairs). */
+ * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): the factories of
+ * a hash listpack and of a list's quicklist nodes kept as their bytes, a tuple
+ * (rdbtools.objects.hashes.ListpackPairs, rdbtools.objects.lists.QuicklistNodes). */
 int sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
              PyObject *packed, PyObject **value, PyObject **tname, PyObject **enc);
 
@@ -390,6 +391,18 @@ Py_ssize_t lp_put_backlen(uint64_t size, uint8_t *b);
 /* 1 when p[0:n] is a valid listpack of unique pairs (*entries: its entry count),
  * 0 when it is not, -1 with MemoryError. */
 int lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
+/* lpops.c, shared with quicklist.c: an entry's text (bytes), the entry lpAppend
+ * writes for s into out (at most len + 10 bytes; returns its size), lp[a:b] = new
+ * with the header kept, and the argument check of a bytearray listpack. */
+PyObject *ent_bytes(const LpEnt *e);
+Py_ssize_t encode_item(const uint8_t *s, Py_ssize_t len, uint8_t *out);
+int splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t m, int delta);
+int check_lp(PyObject *lp, const char *func);
+/* quicklist.c: the deep check of one listpack (1 valid, 0 not), and the nodes of a
+ * quicklist-2 value kept as their bytes for a packed load (factory(nodes, count)). */
+int lp_list_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
+PyObject *sk_quicklist_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
+                              PyObject *factory);
 
 /* ------------------------------------------------------------------ jsontext.c */
 
@@ -472,5 +485,16 @@ PyObject *lp_pairs_set(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lp_pairs_delete(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lp_length(PyObject *, PyObject *);
 PyObject *lp_pairs_check(PyObject *, PyObject *);
+PyObject *lpl_push(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_pop(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_get(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_replace(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_insert(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_delete(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ql_push(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ql_pop(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ql_get(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ql_range(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_check(PyObject *, PyObject *);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */

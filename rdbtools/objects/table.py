@@ -167,11 +167,18 @@ VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {
 
 _PACKED = {RDB_TYPE_HASH_LISTPACK: R(RDB_TYPE_HASH_LISTPACK, HASH, "listpack", 10, None,
                                      hashes.load_hash_listpack_packed, skip_string,
-                                     hashes.save_hash_listpack)}
+                                     hashes.save_hash_listpack),
+           RDB_TYPE_LIST_QUICKLIST_2: R(RDB_TYPE_LIST_QUICKLIST_2, LIST, "quicklist", 10, None,
+                                        lists.load_list_quicklist_2_packed, lists.skip_list_quicklist_2,
+                                        lists.save_list_quicklist_2),
+           RDB_TYPE_LIST_QUICKLIST: R(RDB_TYPE_LIST_QUICKLIST, LIST, "quicklist", 7, 9,
+                                      lists.load_list_quicklist_packed, skip_strings,
+                                      lists.save_list_quicklist)}
 PACKED_OBJECT_TYPES: dict[int, ObjectType] = {**OBJECT_TYPES, **_PACKED}
 PACKED_VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {**VALKEY_OBJECT_TYPES, **_PACKED}
 """The rows of a ``packed_listpacks`` load: a hash listpack stays its bytes
-(:class:`~rdbtools.objects.hashes.ListpackPairs`)."""
+(:class:`~rdbtools.objects.hashes.ListpackPairs`), a list its quicklist nodes
+(:class:`~rdbtools.objects.lists.QuicklistNodes`; ziplist nodes converted once)."""
 
 FAMILIES: dict[str, ObjectFamily] = {
     f.type: f
