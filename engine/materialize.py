@@ -231,7 +231,7 @@ def dump_payload(value: Any, config: Any) -> bytes:
     from rdbtools.dump import dump_value
 
     rec = value_to_record(0, b"", value)
-    return dump_value(rec, RDB_VERSION, _forced_policy(value, config))
+    return dump_value(rec, RDB_VERSION, _forced_policy(value, config), compress=config.rdbcompression)
 
 
 class PayloadError(CommandError):

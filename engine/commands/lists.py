@@ -23,6 +23,7 @@ from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_LIST, notify
 from engine.types import ListValue
+from rdbtools.encodings.quicklist_ops import ql_pop, ql_push
 
 G = "list"
 HEAD, TAIL = 0, 1
@@ -46,10 +47,15 @@ def _push(c, argv, where: int, xx: bool) -> bytes:
         db.add(key, lst)
     elif lst.__class__ is not ListValue:
         raise WrongTypeError()
-    lst.push(argv[2:], where == HEAD)
+    items = argv[2:]
+    if lst.compress:
+        lst.push(items, where == HEAD)
+    else:  # ListValue.push inline (one C call): the hot path
+        ql_push(lst.nodes, items, where == HEAD, lst.fill)
+        lst.count += len(items)
     c.server.dirty += len(argv) - 2
     notify(db, NOTIFY_LIST, b"lpush" if where == HEAD else b"rpush", key)
-    return integer(len(lst))
+    return integer(lst.count)
 
 
 @command("lpush", -3, "write denyoom fast", 1, 1, 1, group=G)
@@ -76,7 +82,7 @@ def _removed(c, key: bytes, lst, n: int, event: bytes) -> None:
     """listElementsRemoved: the command's event, then the key deleted once the list is empty."""
     db = c.db
     notify(db, NOTIFY_LIST, event, key)
-    if not lst:
+    if not lst.count:
         db.delete(key)
         notify(db, NOTIFY_GENERIC, b"del", key)
     c.server.dirty += n
@@ -103,7 +109,11 @@ def _pop(c, argv, where: int) -> bytes:
     if hascount and not count:
         return EMPTY_ARRAY
     if not hascount:
-        v = lst.pop(where == HEAD)
+        if lst.compress:
+            v = lst.pop(where == HEAD)
+        else:  # ListValue.pop inline (one C call): the hot path
+            v = ql_pop(lst.nodes, where == HEAD)
+            lst.count -= 1
         _removed(c, key, lst, 1, _pop_event(where))
         return BULK % (len(v), v)  # bulk(v), inline: the hot path
     items = lst.pop_many(where == HEAD, count)
@@ -124,7 +134,7 @@ def rpop_cmd(c, argv):
 @command("llen", 2, "readonly fast", 1, 1, 1, group=G)
 def llen_cmd(c, argv):
     lst = _list(c.db, argv[1], True)
-    return ZERO if lst is None else integer(len(lst))
+    return ZERO if lst is None else integer(lst.count)
 
 
 @command("lindex", 3, "readonly", 1, 1, 1, group=G)
@@ -133,7 +143,7 @@ def lindex_cmd(c, argv):
     if lst is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     idx = get_int(argv[2])
-    n = len(lst)
+    n = lst.count
     if idx < 0:
         idx += n
     if idx < 0 or idx >= n:
@@ -147,7 +157,7 @@ def lset_cmd(c, argv):
     if lst is None:
         raise CommandError("no such key")
     idx = get_int(argv[2])
-    n = len(lst)
+    n = lst.count
     if idx < 0:
         idx += n
     if idx < 0 or idx >= n:
@@ -165,8 +175,8 @@ def lrange_cmd(c, argv):
     lst = _list(c.db, argv[1], True)
     if lst is None:
         return EMPTY_ARRAY
-    # addListRangeReply's index rules; one C call gathers the elements and another
-    # (replies.bulks) encodes the whole array: LRANGE is the benchmark's hot reply
+    # addListRangeReply's index rules; one C call writes the whole reply from the nodes
+    # (no object per element): LRANGE is the benchmark's hot reply
     llen = lst.count
     if start < 0:
         start += llen
@@ -178,7 +188,7 @@ def lrange_cmd(c, argv):
         return EMPTY_ARRAY
     if end >= llen:
         end = llen - 1
-    return bulks(lst.range(start, end + 1))
+    return lst.range_reply(start, end + 1)
 
 
 @command("ltrim", 4, "write", 1, 1, 1, group=G)
@@ -188,7 +198,7 @@ def ltrim_cmd(c, argv):
     lst = _list(c.db, argv[1])
     if lst is None:
         return OK
-    llen = len(lst)
+    llen = lst.count
     if start < 0:
         start += llen
     if end < 0:
@@ -232,13 +242,11 @@ def linsert_cmd(c, argv):
     lst = _list(c.db, argv[1])
     if lst is None:
         return ZERO
-    idx = lst.index(argv[3])
-    if idx < 0:
+    if not lst.insert_at_pivot(argv[3], argv[4], after):
         return MINUS_ONE
-    lst.insert(idx, argv[4], after)
     c.server.dirty += 1
     notify(c.db, NOTIFY_LIST, b"linsert", argv[1])
-    return integer(len(lst))
+    return integer(lst.count)
 
 
 @command("lpos", -3, "readonly", 1, 1, 1, group=G, since="6.0.6")
@@ -274,19 +282,24 @@ def lpos_cmd(c, argv):
     if lst is None:
         return EMPTY_ARRAY if count != -1 else (NULL3 if c.resp == 3 else NULL_BULK)
     elem = argv[2]
-    llen = len(lst)
+    llen = lst.count
     it = reversed(lst) if reverse else iter(lst)
     matches = 0
     found: list[int] = []
+    fetched = llen + 1  # the iterator ran past the last node, unless it stops early
     for index, x in enumerate(it):
         if maxlen and index >= maxlen:
+            fetched = index + 1
             break
         if x == elem:
             matches += 1
             if matches >= rank:
                 found.append(llen - index - 1 if reverse else index)
                 if count == -1 or (count and matches - rank + 1 >= count):
+                    fetched = index + 1
                     break
+    if lst.compress:
+        lst.visit_span(not reverse, fetched)
     if count != -1:
         return array([integer(i) for i in found])
     if found:
@@ -309,7 +322,7 @@ def _where(b: bytes) -> int:
 def lmove_generic(c, src: bytes, dst: bytes, wf: int, wt: int) -> bytes:
     db = c.db
     sl = _list(db, src)
-    if sl is None or not sl:
+    if sl is None or not sl.count:
         return NULL3 if c.resp == 3 else NULL_BULK
     dl = db.get(dst)
     if dl is not None and dl.__class__ is not ListValue:
@@ -321,7 +334,7 @@ def lmove_generic(c, src: bytes, dst: bytes, wf: int, wt: int) -> bytes:
     dl.push((v,), wt == HEAD)
     notify(db, NOTIFY_LIST, b"lpush" if wt == HEAD else b"rpush", dst)  # lmoveHandlePush
     notify(db, NOTIFY_LIST, _pop_event(wf), src)
-    if not sl:
+    if not sl.count:
         db.delete(src)
         notify(db, NOTIFY_GENERIC, b"del", src)
     c.server.dirty += 1
@@ -373,10 +386,10 @@ def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:
             continue
         if lst.__class__ is not ListValue:
             raise WrongTypeError()
-        if not lst:
+        if not lst.count:
             continue
         if c.server.propagator.targets:
-            c.rewritten = [_pop_op(key, where, count, len(lst))]
+            c.rewritten = [_pop_op(key, where, count, lst.count)]
         if count != -1:
             return _pop_range_with_key(c, key, lst, where, count)
         v = lst.pop(where == HEAD)
@@ -395,9 +408,9 @@ def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int,
 
     def serve(cl, db, key):
         lst = db.get(key)
-        if lst is None or lst.__class__ is not ListValue or not lst:
+        if lst is None or lst.__class__ is not ListValue or not lst.count:
             return None
-        cl.server.propagator.add(db.id, _pop_op(key, where, count, len(lst)))
+        cl.server.propagator.add(db.id, _pop_op(key, where, count, lst.count))
         if count != -1:
             return _pop_range_with_key(cl, key, lst, where, count)
         v = lst.pop(where == HEAD)
@@ -437,7 +450,7 @@ def _blmove(c, argv, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, 
 
     def serve(cl, db_, key):
         lst = db_.get(key)
-        if lst is None or lst.__class__ is not ListValue or not lst:
+        if lst is None or lst.__class__ is not ListValue or not lst.count:
             return None
         d = db_.get(dst)
         if d is not None and d.__class__ is not ListValue:

@@ -194,6 +194,7 @@ def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:
     elif dontsort and kind is ListValue:  # the list's own order, only the window
         a, b = (n - start - count, n - start) if desc else (start, start + count)
         vec = val.range(max(a, 0), max(a, b, 0))
+        val.visit(max(a, 0), max(a, b, 0))  # read by an iterator
         if desc:
             vec.reverse()
         start = 0
@@ -201,7 +202,8 @@ def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:
         vec = [m for m, _ in val.range_by_rank(start, start + count - 1, desc)]
         start = 0
     elif kind is ListValue:
-        vec = list(val)
+        vec = val.range(0, n)
+        val.visit(0, n)
     elif kind is SetValue:
         vec = val.ordered()
     else:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from rdbtools.encodings import quicklist_ops as Q
+from rdbtools.encodings.listpack_ops import lp_length
 from rdbtools.encodings.quicklist_ops import (
     PACKED_THRESHOLD,
     allow_insert,
@@ -38,6 +39,7 @@ from rdbtools.encodings.quicklist_ops import (
     ql_pop,
     ql_push,
     ql_range,
+    ql_range_resp,
 )
 
 
@@ -67,6 +69,9 @@ class ListValue:
     def from_nodes(cls, config: object, nodes: list, count: int) -> ListValue:
         """A loaded list: its validated nodes appended in order (quicklistAppendListpack,
         quicklistAppendPlainNode), compressed as the depth says."""
+        for node in nodes:  # node->count = lpLength(): an "unknown" count is stored
+            if node.__class__ is bytearray and node[4] == node[5] == 0xFF:
+                lp_length(node)
         lst = cls.new(config)
         if not lst.compress:
             lst.nodes = nodes
@@ -134,15 +139,60 @@ class ListValue:
         return v  # type: ignore[no-any-return]
 
     def pop_many(self, head: bool, n: int) -> list[bytes]:
-        return [self.pop(head) for _ in range(min(n, self.count))]
+        """listPopRangeAndReplyWithKey: the first (last) ``n`` elements, read by an
+        iterator, then deleted by quicklistDelRange."""
+        n = min(n, self.count)
+        if not self.compress:  # the same nodes as n single pops, faster
+            return [self.pop(head) for _ in range(n)]
+        start = 0 if head else self.count - n
+        items = self.range(start, start + n)
+        self.visit(start, start + n)
+        self.delete_range(start, n)
+        if not head:
+            items.reverse()
+        return items
 
     def get(self, index: int) -> bytes:
-        """Element ``index``, 0 <= index < len."""
+        """Element ``index``, 0 <= index < len (LINDEX: its node visited)."""
+        if self.compress:
+            self._leave(self._locate(index)[0])
         return ql_get(self.nodes, index)  # type: ignore[no-any-return]
 
     def range(self, start: int, stop: int) -> list[bytes]:
         """Elements ``start`` .. ``stop`` - 1 (0 <= start <= stop <= len)."""
         return ql_range(self.nodes, start, stop)  # type: ignore[no-any-return]
+
+    def range_reply(self, start: int, stop: int) -> bytes:
+        """``range`` as LRANGE's reply (a RESP array of bulk strings), in one C call
+        (addListRangeReply: the nodes it reads visited)."""
+        if self.compress:
+            self.visit(start, stop)
+        return ql_range_resp(self.nodes, start, stop)  # type: ignore[no-any-return]
+
+    def visit(self, start: int, stop: int) -> None:
+        """A quicklist iterator reading elements ``start`` .. ``stop`` - 1: each node it
+        leaves or releases gets quicklistCompress (a raw one the depth rule; a compressed
+        one, decompressed for use, is compressed back as it was)."""
+        if self.compress and stop > start:
+            a = self._locate(start)[0]
+            b = self._locate(stop - 1)[0]
+            for i in range(a, b + 1):
+                self._leave(i)
+
+    def visit_span(self, head: bool, fetched: int) -> None:
+        """An iterator from the head (or the tail) that fetched ``fetched`` elements,
+        the last node left too when it ran past the end."""
+        n = self.count
+        fetched = min(fetched, n)
+        if head:
+            self.visit(0, fetched)
+        else:
+            self.visit(n - fetched, n)
+
+    def _leave(self, i: int) -> None:
+        """quicklistCompress on a node an iterator leaves, not decompressed for use."""
+        if self.nodes[i].__class__ is bytearray:
+            self._compress_around(i)
 
     # -- node helpers -----------------------------------------------------------
 
@@ -243,11 +293,6 @@ class ListValue:
                 lpl_delete(self.nodes[i], off, 1)
                 self.count -= 1
                 self._done(i, re)
-
-    def insert(self, index: int, item: bytes, after: bool) -> None:
-        """quicklistInsertBefore/After the element at ``index`` (LINSERT)."""
-        i, off = self._locate(index)
-        self._insert_at(i, off, item, after)
 
     def _insert_at(self, i: int, off: int, item: bytes, after: bool) -> None:
         """_quicklistInsert next to entry ``off`` of node ``i``."""
@@ -350,6 +395,8 @@ class ListValue:
         if n <= 0:
             return
         i, off = self._locate(start)
+        if self.compress:
+            self._leave(i)  # the iterator that found the start node, released
         extent = n
         while extent:
             node = self.nodes[i]
@@ -370,43 +417,56 @@ class ListValue:
 
     def remove(self, elem: bytes, toremove: int) -> int:
         """LREM: up to ``toremove`` elements equal to ``elem`` from the head (from the tail
-        when negative; all when 0), deleted one by one (quicklistDelEntry)."""
+        when negative; all when 0), deleted one by one as an iterator meets them
+        (quicklistDelEntry: a node emptied is deleted at once)."""
         limit = abs(toremove)
         removed = 0
         nodes = self.nodes
-        order = range(len(nodes)) if toremove >= 0 else range(len(nodes) - 1, -1, -1)
-        gone = []
-        for i in order:
+        forward = toremove >= 0
+        i = 0 if forward else len(nodes) - 1
+        while 0 <= i < len(nodes):
             items = node_items(nodes[i])
             hits = [k for k, x in enumerate(items) if x == elem]
-            if not hits:
-                continue
-            if toremove < 0:
+            if not forward:
                 hits.reverse()
             if limit:
                 hits = hits[: limit - removed]
             removed += len(hits)
-            if len(hits) == len(items):
-                gone.append(i)
+            done = bool(limit) and removed >= limit
+            if hits and len(hits) == len(items):
+                self._del_node(i)  # the iterator moves to the next node
+                if not forward:
+                    i -= 1
+                if done and 0 <= i < len(nodes):
+                    self._leave(i)  # released on the node after the deleted one
             else:
-                re = self._raw(i)
-                for k in sorted(hits, reverse=True):
-                    lpl_delete(nodes[i], k, 1)
-                self.count -= len(hits)
-                if re:
-                    self._compress_node(i)
-            if limit and removed >= limit:
+                if hits:
+                    re = self._raw(i)
+                    for k in sorted(hits, reverse=True):
+                        lpl_delete(nodes[i], k, 1)
+                    self.count -= len(hits)
+                    if re:
+                        self._compress_node(i)
+                    elif self.compress:
+                        self._compress_around(i)
+                elif self.compress:
+                    self._leave(i)
+                i += 1 if forward else -1
+            if done:
                 break
-        for i in sorted(gone, reverse=True):
-            self._del_node(i)
         return removed
 
-    def index(self, elem: bytes) -> int:
-        """The first position of ``elem``, -1 when absent."""
-        for pos, x in enumerate(self):
-            if x == elem:
-                return pos
-        return -1
+    def insert_at_pivot(self, pivot: bytes, item: bytes, after: bool) -> bool:
+        """LINSERT: ``item`` before/after the first ``pivot``; False when there is none.
+        The nodes the search passes are left by its iterator."""
+        for i, node in enumerate(self.nodes):
+            for off, x in enumerate(node_items(node)):
+                if x == pivot:
+                    self._insert_at(i, off, item, after)
+                    return True
+            if self.compress:
+                self._leave(i)
+        return False
 
     def copy(self) -> ListValue:
         """quicklistDup: the same nodes (compressed ones as they are), the same options."""

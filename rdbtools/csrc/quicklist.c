@@ -387,41 +387,13 @@ node_view(PyObject *node, const uint8_t **p, Py_ssize_t *n, PyObject **tmp, int 
     return count;
 }
 
-/* Append entries [a, b) of a node to out. */
-static int
-node_take(PyObject *node, Py_ssize_t a, Py_ssize_t b, PyObject *out)
-{
-    const uint8_t *p;
-    Py_ssize_t n;
-    PyObject *tmp;
-    if (node_view(node, &p, &n, &tmp, 1) < 0)
-        return -1;
-    if (p == NULL) /* plain */
-        return PyList_Append(out, node);
-    int rc = 0;
-    Py_ssize_t pos = seek(p, n, a);
-    LpEnt e;
-    for (Py_ssize_t i = a; i < b && rc == 0; i++) {
-        if (pos < 0 || lp_ent(p, n, pos, &e) < 0) {
-            rc = corrupt_at(pos);
-            break;
-        }
-        PyObject *v = ent_bytes(&e);
-        rc = v == NULL ? -1 : PyList_Append(out, v);
-        Py_XDECREF(v);
-        pos = e.next;
-    }
-    Py_XDECREF(tmp);
-    return rc;
-}
+/* fn(ctx, e, NULL) for each listpack entry among elements [start, stop) of the
+ * quicklist, fn(ctx, NULL, node) for a plain node; 0, or -1 with an error. */
+typedef int (*EntFn)(void *ctx, const LpEnt *e, PyObject *plain);
 
-/* Elements [start, stop) of the quicklist into a new list. */
-static PyObject *
-range(PyObject *nodes, Py_ssize_t start, Py_ssize_t stop)
+static int
+walk(PyObject *nodes, Py_ssize_t start, Py_ssize_t stop, EntFn fn, void *ctx)
 {
-    PyObject *out = PyList_New(0);
-    if (out == NULL)
-        return NULL;
     Py_ssize_t at = 0, nn = PyList_GET_SIZE(nodes);
     for (Py_ssize_t j = 0; j < nn && at < stop; j++) {
         PyObject *node = PyList_GET_ITEM(nodes, j);
@@ -430,18 +402,54 @@ range(PyObject *nodes, Py_ssize_t start, Py_ssize_t stop)
         PyObject *tmp;
         Py_ssize_t c = node_view(node, &p, &n, &tmp, 0);
         if (c < 0)
-            goto fail;
+            return -1;
         if (at + c > start) {
-            Py_ssize_t a = start > at ? start - at : 0, b = stop - at < c ? stop - at : c;
-            if (node_take(node, a, b, out) < 0)
-                goto fail;
+            if (PyBytes_CheckExact(node)) {
+                if (fn(ctx, NULL, node) < 0)
+                    return -1;
+            }
+            else {
+                if (!PyByteArray_CheckExact(node) && node_view(node, &p, &n, &tmp, 1) < 0)
+                    return -1;
+                Py_ssize_t a = start > at ? start - at : 0, b = stop - at < c ? stop - at : c;
+                Py_ssize_t pos = seek(p, n, a);
+                LpEnt e;
+                int rc = 0;
+                for (Py_ssize_t i = a; i < b && rc == 0; i++) {
+                    if (pos < 0 || lp_ent(p, n, pos, &e) < 0) {
+                        rc = corrupt_at(pos);
+                        break;
+                    }
+                    rc = fn(ctx, &e, NULL);
+                    pos = e.next;
+                }
+                Py_XDECREF(tmp);
+                if (rc < 0)
+                    return -1;
+            }
         }
         at += c;
     }
+    return 0;
+}
+
+static int
+append_ent(void *out, const LpEnt *e, PyObject *plain)
+{
+    PyObject *v = plain != NULL ? Py_NewRef(plain) : ent_bytes(e);
+    int rc = v == NULL ? -1 : PyList_Append((PyObject *)out, v);
+    Py_XDECREF(v);
+    return rc;
+}
+
+/* Elements [start, stop) of the quicklist into a new list. */
+static PyObject *
+range(PyObject *nodes, Py_ssize_t start, Py_ssize_t stop)
+{
+    PyObject *out = PyList_New(0);
+    if (out != NULL && walk(nodes, start, stop, append_ent, out) < 0)
+        Py_CLEAR(out);
     return out;
-fail:
-    Py_DECREF(out);
-    return NULL;
 }
 
 PyObject *
@@ -567,4 +575,57 @@ sk_quicklist_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t ma
 fail:
     Py_DECREF(nodes);
     return NULL;
+}
+
+/* ------------------------------------------------------------------ replies */
+
+/* "$<len>\r\n<s>\r\n": one element as a RESP bulk string. */
+static int
+wb_bulk(void *wv, const char *s, Py_ssize_t len)
+{
+    WBuf *w = wv;
+    if (wb_reserve(w, len + 32) < 0)
+        return -1;
+    w->buf[w->len++] = '$';
+    w->len += fmt_i64(w->buf + w->len, len);
+    w->buf[w->len++] = '\r';
+    w->buf[w->len++] = '\n';
+    memcpy(w->buf + w->len, s, (size_t)len);
+    w->len += len;
+    w->buf[w->len++] = '\r';
+    w->buf[w->len++] = '\n';
+    return 0;
+}
+
+static int
+bulk_ent(void *w, const LpEnt *e, PyObject *plain)
+{
+    if (plain != NULL)
+        return wb_bulk(w, PyBytes_AS_STRING(plain), PyBytes_GET_SIZE(plain));
+    if (e->is_int) {
+        char num[24];
+        return wb_bulk(w, num, fmt_i64(num, e->v));
+    }
+    return wb_bulk(w, (const char *)e->s, e->len);
+}
+
+/* ql_range_resp(nodes, start, stop): elements [start, stop) as the RESP array of bulk
+ * strings LRANGE replies with, without an object per element (ql_range_resp_py). */
+PyObject *
+ql_range_resp(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_Check(args[0]))
+        return PyErr_Format(PyExc_TypeError, "ql_range_resp(nodes, start, stop)");
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]), stop = PyLong_AsSsize_t(args[2]);
+    if (PyErr_Occurred())
+        return NULL;
+    WBuf w;
+    wb_init(&w);
+    char hdr[32];
+    int hl = snprintf(hdr, sizeof hdr, "*%zd\r\n", stop > start ? stop - start : 0);
+    PyObject *out = NULL;
+    if (wb_put(&w, hdr, hl) == 0 && walk(args[0], start, stop, bulk_ent, &w) == 0)
+        out = PyBytes_FromStringAndSize(w.buf, w.len);
+    wb_free(&w);
+    return out;
 }

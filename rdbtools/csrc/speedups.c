@@ -218,6 +218,9 @@ static PyMethodDef methods[] = {
     {"lpl_check", (PyCFunction)lpl_check, METH_O,
      "lpl_check($module, blob, /)\n--\n\n"
      "quicklist_ops.lpl_validate_py without its error: the entry count, or -1 when the blob is not a valid listpack."},
+    {"ql_range_resp", (PyCFunction)(void (*)(void))ql_range_resp, METH_FASTCALL,
+     "ql_range_resp($module, nodes, start, stop, /)\n--\n\n"
+     "quicklist_ops.ql_range_resp_py: elements start..stop-1 as a RESP array of bulk strings."},
     {"lp_pairs_check", (PyCFunction)lp_pairs_check, METH_O,
      "lp_pairs_check($module, blob, /)\n--\n\n"
      "The entry count when listpack_ops.lp_validate_pairs_py accepts `blob`, else -1."},
