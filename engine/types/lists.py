@@ -36,6 +36,7 @@ from rdbtools.encodings.quicklist_ops import (
     node_count,
     node_items,
     ql_get,
+    ql_locate,
     ql_pop,
     ql_push,
     ql_range,
@@ -198,12 +199,7 @@ class ListValue:
 
     def _locate(self, index: int) -> tuple[int, int]:
         """(node number, offset in it) of element ``index``."""
-        for n, node in enumerate(self.nodes):
-            c = node_count(node)
-            if index < c:
-                return n, index
-            index -= c
-        raise IndexError("list index out of range")
+        return ql_locate(self.nodes, index)  # type: ignore[no-any-return]
 
     def _raw(self, i: int) -> bool:
         """quicklistDecompressNodeForUse: node ``i`` made a bytearray; True when it was

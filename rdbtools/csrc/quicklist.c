@@ -464,6 +464,30 @@ ql_range(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 PyObject *
+ql_locate(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[0]))
+        return PyErr_Format(PyExc_TypeError, "ql_locate(nodes, index)");
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t nn = PyList_GET_SIZE(args[0]);
+    for (Py_ssize_t j = 0; j < nn && i >= 0; j++) {
+        const uint8_t *p;
+        Py_ssize_t n;
+        PyObject *tmp;
+        Py_ssize_t c = node_view(PyList_GET_ITEM(args[0], j), &p, &n, &tmp, 0);
+        if (c < 0)
+            return NULL;
+        if (i < c)
+            return Py_BuildValue("(nn)", j, i);
+        i -= c;
+    }
+    PyErr_SetString(PyExc_IndexError, "quicklist index out of range");
+    return NULL;
+}
+
+PyObject *
 ql_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 2 || !PyList_Check(args[0]))
@@ -485,45 +509,6 @@ ql_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* ------------------------------------------------------------------ loading */
-
-/* lpValidateIntegrity with deep checks (lpl_validate_py): 1 with *entries when p[0:n]
- * is a valid listpack, 0 when it is not (the caller runs the reference for its
- * precise error). */
-int
-lp_list_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries)
-{
-    if (n < LP_HDR_SIZE + 1 || rd_u32le(p) != (uint64_t)n || p[n - 1] != LP_EOF)
-        return 0;
-    Py_ssize_t pos = LP_HDR_SIZE, k = 0;
-    LpEnt e;
-    uint8_t want[5];
-    while (pos < n - 1) {
-        if (lp_ent(p, n, pos, &e) < 0)
-            return 0;
-        Py_ssize_t bl = lp_put_backlen((uint64_t)e.size, want);
-        if (memcmp(p + pos + e.size, want, (size_t)bl) != 0)
-            return 0;
-        pos = e.next;
-        k++;
-    }
-    unsigned count = rd_u16le(p + 4);
-    if (pos != n - 1 || (count != LP_HDR_NUMELE_UNKNOWN && (Py_ssize_t)count != k))
-        return 0;
-    *entries = k;
-    return 1;
-}
-
-PyObject *
-lpl_check(PyObject *self, PyObject *blob)
-{
-    Py_buffer view;
-    if (PyObject_GetBuffer(blob, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    Py_ssize_t k = -1;
-    int ok = lp_list_ok((const uint8_t *)view.buf, view.len, &k);
-    PyBuffer_Release(&view);
-    return PyLong_FromSsize_t(ok ? k : -1);
-}
 
 /* The nodes of an RDB_TYPE_LIST_QUICKLIST_2 value at *pos for a packed load
  * (lists.load_list_quicklist_2_packed): factory(nodes, count), or NULL to stop (the

@@ -221,6 +221,9 @@ static PyMethodDef methods[] = {
     {"ql_range_resp", (PyCFunction)(void (*)(void))ql_range_resp, METH_FASTCALL,
      "ql_range_resp($module, nodes, start, stop, /)\n--\n\n"
      "quicklist_ops.ql_range_resp_py: elements start..stop-1 as a RESP array of bulk strings."},
+    {"ql_locate", (PyCFunction)(void (*)(void))ql_locate, METH_FASTCALL,
+     "ql_locate($module, nodes, index, /)\n--\n\n"
+     "quicklist_ops.ql_locate_py: (node number, offset in it) of element index."},
     {"lp_pairs_check", (PyCFunction)lp_pairs_check, METH_O,
      "lp_pairs_check($module, blob, /)\n--\n\n"
      "The entry count when listpack_ops.lp_validate_pairs_py accepts `blob`, else -1."},

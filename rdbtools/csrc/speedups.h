@@ -5,8 +5,9 @@
  *   listpack.c    \
  *   ziplist.c      } blob decoders (rdbtools/encodings/listpack.py, ziplist.py, intset.py)
  *   intset.c      /
- *   lpentry.c     \ listpack entries and the deep check of pairs, and the in-place
+ *   lpentry.c     \ listpack entries and the deep checks (a listpack, pairs), the in-place
  *   lpops.c       / listpack-of-pairs operations (rdbtools/encodings/listpack_ops.py)
+ *   quicklist.c   a list's quicklist of listpack nodes (rdbtools/encodings/quicklist_ops.py)
  *   pairs.c       zset/hash pairing of decoded blobs (rdbtools/values.py)
  *   lzf.c         the one LZF decoder in C (rdbtools/lzf.py), also the scan's
  *   keyset.c      the duplicate-key digest set (rdbtools/keyset.py)
@@ -398,8 +399,8 @@ PyObject *ent_bytes(const LpEnt *e);
 Py_ssize_t encode_item(const uint8_t *s, Py_ssize_t len, uint8_t *out);
 int splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t m, int delta);
 int check_lp(PyObject *lp, const char *func);
-/* quicklist.c: the deep check of one listpack (1 valid, 0 not), and the nodes of a
- * quicklist-2 value kept as their bytes for a packed load (factory(nodes, count)). */
+/* lpentry.c: the deep check of one listpack (1 valid, 0 not); quicklist.c: the nodes
+ * of a quicklist-2 value kept as their bytes for a packed load (factory(nodes, count)). */
 int lp_list_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
 PyObject *sk_quicklist_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
                               PyObject *factory);
@@ -497,5 +498,6 @@ PyObject *ql_get(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *ql_range(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_check(PyObject *, PyObject *);
 PyObject *ql_range_resp(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */

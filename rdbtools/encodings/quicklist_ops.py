@@ -247,7 +247,7 @@ def ql_pop_py(nodes: list, head: bool) -> bytes | None:
     return v
 
 
-def _locate(nodes: list, index: int) -> tuple[int, int]:
+def ql_locate_py(nodes: list, index: int) -> tuple[int, int]:
     """(node number, offset in it) of element ``index`` (0 <= index < count)."""
     for n, node in enumerate(nodes):
         c = node_count(node)
@@ -259,7 +259,7 @@ def _locate(nodes: list, index: int) -> tuple[int, int]:
 
 def ql_get_py(nodes: list, index: int) -> bytes:
     """Element ``index`` (0 <= index < count)."""
-    n, off = _locate(nodes, index)
+    n, off = ql_locate_py(nodes, index)
     node = nodes[n]
     if node.__class__ is bytearray:
         return lpl_get_py(node, off)
@@ -293,6 +293,7 @@ ql_pop = ql_pop_py
 ql_get = ql_get_py
 ql_range = ql_range_py
 ql_range_resp = ql_range_resp_py
+ql_locate = ql_locate_py
 lpl_push, lpl_pop, lpl_get = lpl_push_py, lpl_pop_py, lpl_get_py
 lpl_replace, lpl_insert, lpl_delete = lpl_replace_py, lpl_insert_py, lpl_delete_py
 lpl_validate = lpl_validate_py
@@ -300,7 +301,7 @@ lpl_validate = lpl_validate_py
 
 if (_c := c_module("rdbtools._speedups")) is not None:  # same results and bytes
     ql_push, ql_pop, ql_get, ql_range = _c.ql_push, _c.ql_pop, _c.ql_get, _c.ql_range
-    ql_range_resp = _c.ql_range_resp
+    ql_range_resp, ql_locate = _c.ql_range_resp, _c.ql_locate
     lpl_push, lpl_pop, lpl_get = _c.lpl_push, _c.lpl_pop, _c.lpl_get
     lpl_replace, lpl_insert, lpl_delete = _c.lpl_replace, _c.lpl_insert, _c.lpl_delete
     lpl_validate = _validate_with(_c.lpl_check, lpl_validate_py)  # type: ignore[assignment]
@@ -326,6 +327,7 @@ __all__ = [
     "node_items",
     "node_size",
     "ql_get",
+    "ql_locate",
     "ql_pop",
     "ql_push",
     "ql_range",

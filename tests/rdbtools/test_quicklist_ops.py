@@ -95,7 +95,10 @@ def _list_ops(nodes: list, fill: int, ops, push, pop, get, rng) -> list:
             out.append(pop(nodes, arg))
             model.pop(0 if arg else -1)
         elif kind == "get" and n:
-            out.append(get(nodes, arg % n))
+            out.append(get[0](nodes, arg % n))
+            node, off = get[1](nodes, arg % n)
+            assert Q.node_items(nodes[node])[off] == model[arg % n]
+            out.append((node, off))
         elif kind == "range":
             a = arg[0] % (n + 1)
             b = a + arg[1] % (n + 1 - a)
@@ -113,8 +116,8 @@ def _list_ops(nodes: list, fill: int, ops, push, pop, get, rng) -> list:
 def test_list_ops_match(fill, ops) -> None:
     a: list = []
     b: list = []
-    ra = _list_ops(a, fill, ops, Q.ql_push_py, Q.ql_pop_py, Q.ql_get_py, (Q.ql_range_py, Q.ql_range_resp_py))
-    rb = _list_ops(b, fill, ops, C.ql_push, C.ql_pop, C.ql_get, (C.ql_range, C.ql_range_resp))
+    ra = _list_ops(a, fill, ops, Q.ql_push_py, Q.ql_pop_py, (Q.ql_get_py, Q.ql_locate_py), (Q.ql_range_py, Q.ql_range_resp_py))
+    rb = _list_ops(b, fill, ops, C.ql_push, C.ql_pop, (C.ql_get, C.ql_locate), (C.ql_range, C.ql_range_resp))
     assert ra == rb
     assert a == b
 
