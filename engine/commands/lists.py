@@ -40,15 +40,17 @@ def _push(c, argv, where: int, xx: bool) -> bytes:
     db = c.db
     key = argv[1]
     lst = db.get(key)
+    items = argv[2:]
     if lst is None:
         if xx:
             return ZERO
         lst = ListValue.new(c.server.config)
+        lst.push(items, where == HEAD)
+        lst.fit()
         db.add(key, lst)
     elif lst.__class__ is not ListValue:
         raise WrongTypeError()
-    items = argv[2:]
-    if lst.compress:
+    elif lst.compress:
         lst.push(items, where == HEAD)
     else:  # ListValue.push inline (one C call): the hot path
         ql_push(lst.nodes, items, where == HEAD, lst.fill)

@@ -60,6 +60,7 @@ class ListValue:
         items = items if isinstance(items, (list, tuple)) else list(items)
         if items:
             self.push(items, False)
+            self.fit()
 
     @classmethod
     def new(cls, config: object, items: Iterable[bytes] = ()) -> ListValue:
@@ -80,7 +81,13 @@ class ListValue:
             for node in nodes:
                 lst._insert_node(len(lst.nodes), node, len(lst.nodes) - 1 if lst.nodes else None)
         lst.count = count
+        lst.fit()
         return lst
+
+    def fit(self) -> None:
+        """The node list at its exact size: one made by appends keeps spare slots, and
+        most lists keep their one node for good."""
+        self.nodes = self.nodes[:]
 
     def encoding(self) -> str:
         return "quicklist"
@@ -297,13 +304,13 @@ class ListValue:
         node = nodes[i]
         sz = len(item)
         cnt = node_count(node)
-        full = not _allows(node, fill, sz)
+        full = not allow_insert(node, fill, sz)
         nxt = nodes[i + 1] if i + 1 < len(nodes) else None
         prv = nodes[i - 1] if i > 0 else None
         at_tail = after and off == cnt - 1
         at_head = not after and off == 0
-        avail_next = at_tail and nxt is not None and _allows(nxt, fill, sz)
-        avail_prev = at_head and prv is not None and _allows(prv, fill, sz)
+        avail_next = at_tail and allow_insert(nxt, fill, sz)
+        avail_prev = at_head and allow_insert(prv, fill, sz)
         self.count += 1
         if sz >= PACKED_THRESHOLD:
             if node.__class__ is bytes or at_tail or at_head:
@@ -473,13 +480,3 @@ class ListValue:
         new.compress = self.compress
         return new
 
-    def clear(self) -> None:
-        self.nodes = []
-        self.count = 0
-
-
-def _allows(node: object, fill: int, sz: int) -> bool:
-    """_quicklistNodeAllowInsert on a node that may be compressed (its sz counts)."""
-    if node.__class__ is tuple:
-        return allow_insert(decompress_node(node), fill, sz)  # type: ignore[arg-type]
-    return allow_insert(node, fill, sz)

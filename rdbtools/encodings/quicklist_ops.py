@@ -176,10 +176,11 @@ def decompress_node(node: tuple[bytes, int, int]) -> bytearray:
 
 
 def allow_insert(node: object, fill: int, sz: int) -> bool:
-    """_quicklistNodeAllowInsert for a raw listpack node (None: no node)."""
-    if node.__class__ is not bytearray or sz >= PACKED_THRESHOLD:
+    """_quicklistNodeAllowInsert for a listpack node, compressed or not (None: no node;
+    a plain node never takes another element)."""
+    if node is None or node.__class__ is bytes or sz >= PACKED_THRESHOLD:
         return False
-    new_sz = len(node) + sz + SIZE_ESTIMATE_OVERHEAD  # type: ignore[arg-type]
+    new_sz = node_size(node) + sz + SIZE_ESTIMATE_OVERHEAD  # type: ignore[arg-type]
     if fill < 0:
         if -fill <= len(NODE_LEVELS) and new_sz <= NODE_LEVELS[-fill - 1]:
             return True
@@ -187,7 +188,7 @@ def allow_insert(node: object, fill: int, sz: int) -> bool:
             return False  # a size limit that is not met
     if new_sz > SIZE_SAFETY_LIMIT:
         return False
-    return lpl_count(node) < fill  # type: ignore[arg-type]
+    return node_count(node) < fill  # type: ignore[arg-type]
 
 
 def allow_merge(a: object, b: object, fill: int) -> bool:
@@ -220,7 +221,7 @@ def ql_push_py(nodes: list, items: Sequence[bytes], head: bool, fill: int) -> in
     made = 0
     for item in items:
         end = (nodes[0] if head else nodes[-1]) if nodes else None
-        if allow_insert(end, fill, len(item)):
+        if end.__class__ is bytearray and allow_insert(end, fill, len(item)):
             lpl_push_py(end, item, head)  # type: ignore[arg-type]
         else:
             if head:
