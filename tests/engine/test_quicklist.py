@@ -283,3 +283,31 @@ def test_mutated_quicklist_payloads(ours: ServerProc, real: ServerProc) -> None:
         c.config_set("sanitize-dump-payload", "no")
         assert c.ping()
     assert accepted > 0
+
+
+def test_full_sync_from_real_master_keeps_the_nodes(tmp_path) -> None:
+    """Our replica of a real master: the payload's quicklist nodes arrive as they are
+    (odd encodings kept, compressed nodes compressed again by the replica's depth)."""
+    from tests.engine.test_replication import in_sync
+
+    for d in ("m", "r"):
+        (tmp_path / d).mkdir()
+    real = start_real(tmp_path / "m", "--repl-diskless-sync-delay", "0", "--list-compress-depth", "1",
+                      "--list-max-listpack-size", "5")
+    ours = None
+    try:
+        m = real.client(socket_timeout=10)
+        for name, nodes in ODD_NODES.items():
+            m.restore(name, 0, _payload(nodes))
+        m.rpush("big", *[b"item-%d-" % (i % 7) * 5 for i in range(80)])
+        m.lrange("big", 10, 20)  # an iterator's visit changes which nodes are compressed
+        ours = start_ours(tmp_path / "r", "--replicaof", "127.0.0.1", str(real.port), "--list-compress-depth", "1",
+                          "--list-max-listpack-size", "5")
+        r = ours.client(socket_timeout=10)
+        in_sync(m, r)
+        for k in [*ODD_NODES, "big"]:
+            assert _state(r, k.encode()) == _state(m, k.encode()), k
+    finally:
+        if ours is not None:
+            ours.stop()
+        real.stop()
