@@ -7,7 +7,8 @@ for each tool, then the ratios the issue sets targets for:
 * ``rdbkit dump`` (JSONL) vs ``rdb --command json`` (rdbtools; RDB 9 file, it
   refuses RDB 10): target ≥ 10x faster;
 * rdbkit no-output parse vs ``redis-check-rdb``: target ≤ 3x slower;
-* peak memory of our parse on a 100k-key and the 1M-key file: flat.
+* peak memory of our parse on a 100k-key and the 1M-key file: flat;
+* ``rdbkit check --digest`` vs a plain ``rdbkit check``: target <= 2x.
 
 Run: ``python bench/bench_decode.py`` (first run builds the data and a venv for
 rdbtools in ``bench/.venv-rdbtools``).
@@ -27,12 +28,16 @@ VENV = HERE / ".venv-rdbtools"
 KEYS = 1_000_000
 
 
+LAST_CPU = [0.0]  # CPU seconds (user + system) of the last child run()
+
+
 def run(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+    """Wall seconds and peak RSS (MB) of one child process (its CPU seconds in LAST_CPU)."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     dt = time.perf_counter() - t
+    LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
@@ -93,6 +98,10 @@ def main() -> None:
                                                           "json", str(f9)], f9, KEYS)
     theirs_noop = measure("rdbtools no-op callback parse", [str(rdbtools_py), "-P", "-c", NOOP, str(f9)],
                           f9, KEYS)
+    plain = measure("rdbkit check", rdbkit + ["check", "-q", str(f10)], f10, KEYS)
+    plain_cpu = LAST_CPU[0]
+    digest = measure("rdbkit check --digest", rdbkit + ["check", "-q", "--digest", str(f10)], f10, KEYS)
+    digest_cpu = LAST_CPU[0]
     rss_big = rows[2][5]
     print()
     print(f"rdbkit dump vs rdbtools json (RDB 9):      {theirs_json / ours_dump9:5.1f}x faster "
@@ -100,6 +109,8 @@ def main() -> None:
     print(f"rdbkit parse vs rdbtools no-op parse:      {theirs_noop / ours_parse:5.1f}x faster")
     print(f"rdbkit parse vs redis-check-rdb:           {ours_parse / check:5.1f}x slower "
           f"(target <= 3x)")
+    print(f"rdbkit check --digest vs plain check:      {digest / plain:5.1f}x wall, "
+          f"{digest_cpu / plain_cpu:.1f}x CPU ({digest_cpu:.2f} s vs {plain_cpu:.2f} s) (target <= 2x)")
     print(f"peak RSS of our parse: {rss_small:.0f} MB on 100k keys, {rss_big:.0f} MB on 1M keys "
           f"(file {small.stat().st_size / 1e6:.0f} MB vs {f10.stat().st_size / 1e6:.0f} MB)")
 

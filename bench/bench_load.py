@@ -8,7 +8,8 @@ integers, as DEBUG POPULATE makes strings), then each server starts on a copy of
 this prints, per server: the time from exec until PING answers and INFO says
 ``loading:0``, the CPU seconds the process used by then (from /proc, less sensitive to a
 shared machine than wall time), its RSS after the load, and its RSS again after a pass
-that reads every key (``DEBUG DIGEST``), so the figure is not a lazy-loading artefact.
+that reads every key (``DEBUG DIGEST``), so the figure is not a lazy-loading artefact,
+and then the time and CPU seconds of a SAVE of what it loaded.
 ``--root`` (repeatable) measures our server from another checkout too (e.g. a worktree of
 main), so before/after figures come from the same run beside the same real Redis.
 """
@@ -85,8 +86,12 @@ def run_server(argv: list[str], port: int, env: dict[str, str] | None, cwd: Path
         c.execute_command("DEBUG", "DIGEST")
         rss_read = rss_bytes(proc.pid)
         used = c.info("memory")["used_memory"]
+        cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
+        c.save()
+        save_s, save_cpu = time.perf_counter() - t0, cpu_seconds(proc.pid) - cpu0
         c.close()
-        return {"load_s": load_s, "cpu_s": cpu, "rss": rss, "rss_read": rss_read, "used": used, "keys": keys}
+        return {"load_s": load_s, "cpu_s": cpu, "rss": rss, "rss_read": rss_read, "used": used, "keys": keys,
+                "save_s": save_s, "save_cpu": save_cpu}
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -128,16 +133,18 @@ def main() -> None:
                 env = dict(os.environ, PYTHONPATH=str(root))
             rows.append((label, run_server(argv, port, env, root)))  # -m engine: from root
         real = rows[0][1]
-        print(f"\n  {'server':<40}{'load s':>8}{'cpu s':>8}{'RSS MB':>9}{'after read':>12}{'used_memory MB':>16}")
+        print(f"\n  {'server':<40}{'load s':>8}{'cpu s':>8}{'RSS MB':>9}{'after read':>12}{'used_memory MB':>16}"
+              f"{'SAVE s':>8}{'cpu s':>8}")
         for label, r in rows:
             print(f"  {label[-40:]:<40}{r['load_s']:>8.2f}{r['cpu_s']:>8.2f}{r['rss'] / 1e6:>9.1f}"
-                  f"{r['rss_read'] / 1e6:>12.1f}{r['used'] / 1e6:>16.1f}")
+                  f"{r['rss_read'] / 1e6:>12.1f}{r['used'] / 1e6:>16.1f}{r['save_s']:>8.2f}{r['save_cpu']:>8.2f}")
         for label, r in rows[1:]:
             if label.endswith("empty"):
                 continue
             print(f"  {label[-40:]:<40} vs redis: load {r['load_s'] / real['load_s']:.1f}x, "
                   f"cpu {r['cpu_s'] / real['cpu_s']:.1f}x, RSS {r['rss_read'] / real['rss_read']:.2f}x, "
-                  f"used_memory {r['used'] / real['used']:.2f}x; keys {int(r['keys']):,}")
+                  f"used_memory {r['used'] / real['used']:.2f}x, SAVE {r['save_s'] / real['save_s']:.1f}x "
+                  f"(cpu {r['save_cpu'] / max(real['save_cpu'], 0.01):.1f}x); keys {int(r['keys']):,}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

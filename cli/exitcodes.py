@@ -4,7 +4,8 @@ As ``diff``/``cmp``: 0 means equal (or simply success) and 1 means "different", 
 script can branch on ``rdbkit diff``; usage errors keep click's 2; input that is not
 valid RDB/AOF/JSONL gets 3, any other failure (a missing file, a full disk, a server
 that refuses or hangs up, a conversion that would lose data without ``--lossy``) 4;
-an interrupt 130, 128 + SIGINT as a shell reports it.
+an interrupt 130, 128 + SIGINT as a shell reports it; output into a pipe whose reader
+went away (``| head``) 141, 128 + SIGPIPE, what ``cat`` ends with there.
 """
 
 from __future__ import annotations
@@ -19,3 +20,4 @@ class ExitStatus(IntEnum):
     CORRUPT_INPUT = 3  # check found problems; any verb refused its input
     ERROR = 4
     INTERRUPTED = 130
+    PIPE_CLOSED = 141

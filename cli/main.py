@@ -8,6 +8,8 @@ never a traceback.
 from __future__ import annotations
 
 import importlib
+import os
+import select
 import sys
 
 import click
@@ -48,17 +50,39 @@ class LazyGroup(click.Group):
         return getattr(module, spec[1])
 
     def invoke(self, ctx: click.Context) -> object:
-        """Ctrl-C exits 130 (click's own 1 would read as "different" to a script)."""
+        """Ctrl-C exits 130 and a closed output pipe 141, quietly (click's own 1 for
+        both would read as "different" to a script)."""
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("rdbkit: interrupted", err=True)
             raise click.exceptions.Exit(int(ExitStatus.INTERRUPTED)) from None
+        except BrokenPipeError:
+            if not _stdout_reader_gone():
+                raise  # a socket's peer (fetch, restore): reported as an error
+            raise click.exceptions.Exit(int(ExitStatus.PIPE_CLOSED)) from None
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe nobody reads any more (``| head`` has exited);
+    then it is pointed at /dev/null, so the final flush stays quiet too."""
+    try:
+        fd = sys.stdout.fileno()
+        p = select.poll()
+        p.register(fd, select.POLLOUT)
+        gone = any(ev & select.POLLERR for _, ev in p.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+    if gone:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    return gone
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog="Exit status: 0 success (diff: equal), 1 diff found differences, 2 usage error, "
-                    "3 corrupt input, 4 any other error, 130 interrupted.")
+                    "3 corrupt input, 4 any other error, 130 interrupted, 141 output pipe closed.")
 @click.version_option(package_name="rdbkit")
 def cli() -> None:
     """rdbkit: Redis persistence files (RDB, AOF) and a Redis-compatible server."""
@@ -67,6 +91,6 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="rdbkit", standalone_mode=True)
-    except BrokenPipeError:  # pragma: no cover - output piped into head
-        sys.stderr.close()
-        sys.exit(ExitStatus.OK)
+    except BrokenPipeError:  # pragma: no cover - output piped into head, past the verb
+        _stdout_reader_gone()
+        sys.exit(ExitStatus.PIPE_CLOSED)

@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from typing import IO, Any
 
 from rdbtools.diff import (
+    AUX,
     EXPIRE,
     FIELD_EXPIRE,
+    FUNCTION,
     ONLY_IN_A,
     ONLY_IN_B,
     TYPE,
@@ -146,8 +148,15 @@ def _count(v: Any, t: str) -> str:
 
 def format_difference(d: Difference, max_items: int = 10) -> list[str]:
     """Human lines for one difference (the first line names the key)."""
-    where = f"db{d.db} {show(d.key)}"
     det = d.detail
+    if d.kind in (FUNCTION, AUX):
+        what = "function library" if d.kind == FUNCTION else "aux"
+        if det["a"] is None or det["b"] is None:
+            return [f"{what}: {show(d.key)}: only in {'B' if det['a'] is None else 'A'}"]
+        if d.kind == AUX:
+            return [f"aux: {show(d.key)}: {show(det['a'])} -> {show(det['b'])}"]
+        return [f"function library: {show(d.key)}: code changed ({len(det['a'])} -> {len(det['b'])} bytes)"]
+    where = f"db{d.db} {show(d.key)}"
     if d.kind in (ONLY_IN_A, ONLY_IN_B):
         r = det["record"]
         side = "A" if d.kind == ONLY_IN_A else "B"
@@ -208,13 +217,17 @@ def _indent(items: list[str], max_items: int) -> list[str]:
 
 
 def diff_summary(st: DiffStats) -> str:
-    if not st.keys_different:
-        return f"no differences ({st.keys_a} keys in A, {st.keys_b} in B)"
     k = st.by_kind
+    extra = "".join(f"; {k[kind]} {what} differ" for kind, what in
+                    ((FUNCTION, "function libraries"), (AUX, "aux fields")) if k[kind])
+    if not st.keys_different:
+        if extra:
+            return f"no key differences{extra} ({st.keys_a} keys in A, {st.keys_b} in B)"
+        return f"no differences ({st.keys_a} keys in A, {st.keys_b} in B)"
     return (
         f"{st.keys_different} keys differ: {k[ONLY_IN_A]} only in A, {k[ONLY_IN_B]} only in B, "
         f"{st.changed_keys} changed ({k[TYPE]} type, {k['value']} value, {k[EXPIRE]} expire, "
-        f"{k[FIELD_EXPIRE]} field TTL); {st.keys_a} keys in A, {st.keys_b} in B"
+        f"{k[FIELD_EXPIRE]} field TTL); {st.keys_a} keys in A, {st.keys_b} in B{extra}"
     )
 
 

@@ -26,6 +26,7 @@ from rdbtools.model import Record
 from rdbtools.numbers import string2ll
 from rdbtools.objects.hashes import ListpackPairs
 from rdbtools.objects.lists import QuicklistNodes
+from rdbtools.objects.zsets import ListpackZset
 
 if TYPE_CHECKING:
     from engine.keyspace.db import Keyspace
@@ -69,9 +70,15 @@ def record_to_value(rec: Record, config: Any) -> Any:
             packed = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
         return HashValue.from_pairs(v, packed)
     if t == "zset":
+        if v.__class__ is ListpackZset:  # a zset listpack's validated bytes, kept as they are
+            lp = v.blob if v.blob.__class__ is bytearray else bytearray(v.blob)
+            z = ZSetValue.from_listpack(lp)
+            if len(z) > config.zset_max_listpack_entries:  # zsetLength (lpLength) at load
+                z.convert()
+            return z
         members = {m: None for m, _ in v}
         n = len(members)
-        if rec.encoding in _COMPACT:
+        if rec.encoding in _COMPACT:  # a ziplist converted once (or a listpack's pairs)
             lp = n <= config.zset_max_listpack_entries
         else:
             lp = n <= config.zset_max_listpack_entries and all(
@@ -93,6 +100,7 @@ def _stream_value(st: Any, config: Any) -> Any:
     mb, me = config.stream_node_max_bytes, config.stream_node_max_entries
     for (ms, seq), fv in st.entries:
         s.append(make_id(ms, seq), [x for pair in fv for x in pair], mb, me)
+    s.tail_prealloc = False  # a loaded listpack is allocated at its size
     s.last_id = make_id(*st.last_id)
     if st.first_id is not None:
         s.first_id = make_id(*st.first_id)
@@ -148,9 +156,11 @@ def _stream_model(s: Any) -> Any:
 
 
 def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = None) -> Record:
-    t = type_name(value).decode()
     cls = value.__class__
-    if cls in (bytes, bytearray, EmbStr):
+    if cls is bytes:  # most keys of most datasets: nothing to convert
+        return Record(db, key, "string", value, expire_ms)
+    t = type_name(value).decode()
+    if cls in (bytearray, EmbStr):
         v: Any = bytes(value)
     elif cls is ListValue:  # the nodes as they are (copies: the record may outlive a write)
         v = QuicklistNodes([bytearray(n) if n.__class__ is bytearray else n for n in value.nodes], value.count)
@@ -158,8 +168,8 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
         v = value.ordered()
     elif cls is HashValue:  # a listpack as its bytes (a copy: the record may outlive a write)
         v = _listpack_pairs(value.lp) if value.lp is not None else list(value.ht.items())
-    elif cls is ZSetValue:
-        v = list(value.items())
+    elif cls is ZSetValue:  # a listpack as its bytes (a copy: the record may outlive a write)
+        v = _listpack_zset(value.lp) if value.lp is not None else value.pairs()
     elif t == "stream":
         v = _stream_model(value)
     else:  # pragma: no cover
@@ -174,6 +184,13 @@ def _listpack_pairs(lp: bytearray) -> ListpackPairs:
     blob = bytes(lp)
     count = blob[4] | blob[5] << 8
     return ListpackPairs(blob, count if count != 0xFFFF else len(decode_listpack_strings(blob)))
+
+
+def _listpack_zset(lp: bytearray) -> ListpackZset:
+    """A zset listpack for a writer: its bytes as they are (as _listpack_pairs)."""
+    blob = bytes(lp)
+    count = blob[4] | blob[5] << 8
+    return ListpackZset(blob, count if count != 0xFFFF else len(decode_listpack_strings(blob)))
 
 
 def iter_records(keyspace: Keyspace, now: int | None, hints: bool = False,
@@ -219,7 +236,7 @@ def _forced_policy(value: Any, config: Any) -> Any:
         n = _BIG if value.lp is not None else 0
         return EncodingPolicy(hash_max_listpack_entries=n, hash_max_listpack_value=n)
     if cls is ZSetValue:
-        n = _BIG if value.lp else 0
+        n = _BIG if value.lp is not None else 0
         return EncodingPolicy(zset_max_listpack_entries=n, zset_max_listpack_value=n)
     if cls is SetValue:
         return EncodingPolicy(set_max_intset_entries=_BIG if value.intset else 0,

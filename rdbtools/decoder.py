@@ -77,6 +77,7 @@ from .objects import object_types
 from .objects.hashes import ListpackPairs
 from .objects.lists import QuicklistNodes
 from .objects.modules import walk_module_value
+from .objects.zsets import ListpackZset
 from .primitives import Short, load_len, load_ms, load_seconds, load_string
 
 _Scanned = tuple[int, int | None, int | None, int | None]  # the scan's pos, expire, idle, freq
@@ -157,9 +158,10 @@ class RdbDecoder:
         packed_listpacks: bool = False,
     ) -> None:
         self.limits = limits or Limits()
-        # hash listpacks kept as their (validated) bytes: ListpackPairs values, for a
-        # server that holds them so (rdbtools.objects.hashes)
-        self._packed = (ListpackPairs, QuicklistNodes) if packed_listpacks else None
+        # hash and zset listpacks, lists' quicklist nodes kept as their (validated) bytes:
+        # ListpackPairs, ListpackZset and QuicklistNodes values, for a server that holds
+        # them so (rdbtools.objects)
+        self._packed = (ListpackPairs, ListpackZset, QuicklistNodes) if packed_listpacks else None
         # every key read (filtered out or not), to refuse one read twice in a db as a
         # loading redis-server does; 12-24 bytes a key (rdbtools.keyset)
         self._keys = KeySet() if check_duplicates else None

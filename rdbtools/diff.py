@@ -37,7 +37,9 @@ TYPE = "type"
 EXPIRE = "expire"
 VALUE = "value"
 FIELD_EXPIRE = "field_expire"
-KINDS = (ONLY_IN_A, ONLY_IN_B, TYPE, EXPIRE, VALUE, FIELD_EXPIRE)
+FUNCTION = "function"  # a function library only in one input, or with other code
+AUX = "aux"  # an aux field (redis-ver, ctime ...) that differs, when asked for
+KINDS = (ONLY_IN_A, ONLY_IN_B, TYPE, EXPIRE, VALUE, FIELD_EXPIRE, FUNCTION, AUX)
 
 _NO_EXPIRE = -(1 << 63)
 _BATCH = 2000
@@ -64,7 +66,9 @@ class Difference:
       (elements as multisets); stream: ``entries_added`` / ``entries_removed``
       / ``entries_changed`` (ids), ``meta`` ``{name: (a, b)}``, ``groups_added``
       / ``groups_removed`` (names), ``groups_changed`` ``{name: [what, ...]}``;
-      module: ``a``, ``b`` (module names) and ``same_module``.
+      module: ``a``, ``b`` (module names) and ``same_module``;
+    * function (``key`` the library name, ``db`` -1): ``a``, ``b`` (code, None when absent);
+    * aux (``key`` the field name, ``db`` -1): ``a``, ``b`` (values, None when absent).
     """
 
     kind: str
@@ -262,6 +266,11 @@ def difference_to_json(d: Difference) -> dict[str, Any]:
         obj["a"], obj["b"] = det["a"], det["b"]
     elif d.kind == FIELD_EXPIRE:
         obj["changed"] = [[jbytes(f), x, y] for f, x, y in det["changed"]]
+    elif d.kind in (FUNCTION, AUX):
+        del obj["db"], obj["key"], obj["type"]
+        obj["name"] = jbytes(d.key)
+        obj["a"] = None if det["a"] is None else jbytes(det["a"])
+        obj["b"] = None if det["b"] is None else jbytes(det["b"])
     elif d.type in ("string",):
         obj["a"], obj["b"] = jbytes(det["a"]), jbytes(det["b"])
     elif d.type == "set":
@@ -317,6 +326,11 @@ class DiffStats:
     def keys_different(self) -> int:
         return self.by_kind[ONLY_IN_A] + self.by_kind[ONLY_IN_B] + self.changed_keys
 
+    @property
+    def different(self) -> bool:
+        """Anything differs: keys, function libraries, aux fields (when compared)."""
+        return bool(self.keys_different or self.by_kind[FUNCTION] or self.by_kind[AUX])
+
 
 def _weight(rec: Record) -> int:
     v = rec.value
@@ -329,9 +343,36 @@ def _weight(rec: Record) -> int:
     return 64 + 48 * len(v)
 
 
-def diff_sources(a: Source, b: Source, stats: DiffStats | None = None) -> Iterator[Difference]:
-    """Every difference between two inputs; ``a`` must support :meth:`read_many`."""
+def diff_sources(a: Source, b: Source, stats: DiffStats | None = None,
+                 aux: bool = False) -> Iterator[Difference]:
+    """Every difference between two inputs; ``a`` must support :meth:`read_many`. After
+    the keys: the function libraries, when both inputs are RDB files (a JSONL dump holds
+    none), and with ``aux`` the aux fields."""
     st = stats if stats is not None else DiffStats()
+    yield from _diff_keys(a, b, st)
+    if getattr(a, "format", "rdb") == "rdb" and getattr(b, "format", "rdb") == "rdb":
+        yield from _diff_named(FUNCTION, getattr(a, "functions", {}), getattr(b, "functions", {}), st)
+        if aux:
+            yield from _diff_named(AUX, _aux_map(getattr(a, "aux", [])), _aux_map(getattr(b, "aux", [])), st)
+
+
+def _aux_map(fields: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """Aux fields by name; a name written twice keeps its values joined by commas."""
+    out: dict[bytes, bytes] = {}
+    for k, v in fields:
+        out[k] = out[k] + b"," + v if k in out else v
+    return out
+
+
+def _diff_named(kind: str, a: dict[bytes, bytes], b: dict[bytes, bytes], st: DiffStats) -> Iterator[Difference]:
+    for name in sorted(a.keys() | b.keys()):
+        x, y = a.get(name), b.get(name)
+        if x != y:
+            st.by_kind[kind] += 1
+            yield Difference(kind, -1, name, kind, {"a": x, "b": y})
+
+
+def _diff_keys(a: Source, b: Source, st: DiffStats) -> Iterator[Difference]:
     kds = array("Q")
     vds = array("Q")
     offs = array("q")
@@ -413,6 +454,8 @@ def diff_sources(a: Source, b: Source, stats: DiffStats | None = None) -> Iterat
 
 
 __all__ = [
+    "AUX",
+    "FUNCTION",
     "DiffStats",
     "Difference",
     "KINDS",

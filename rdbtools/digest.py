@@ -25,6 +25,7 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
+from rdbtools._accel import c_module
 from rdbtools.model import Record, Stream
 from rdbtools.numbers import g17
 from rdbtools.objects import FAMILIES
@@ -96,14 +97,24 @@ def key_digest(rec: Record) -> bytes:
     return bytes(d)
 
 
+def _add_py(final: bytearray, rec: Record) -> None:
+    """computeDatasetDigest's step for one key: its digest xored (through SHA1) into ``final``."""
+    _xor(final, key_digest(rec))
+
+
+_c = c_module("rdbtools._speedups")
+_add_key = _c.digest_record if _c is not None else _add_py  # digest.c: the same bytes
+
+
 class DatasetDigest:
     """``DEBUG DIGEST`` accumulated over records given db by db (ascending, as files hold them)."""
 
-    __slots__ = ("_final", "_db")
+    __slots__ = ("_final", "_db", "_add")
 
-    def __init__(self) -> None:
+    def __init__(self, add_key: Any = None) -> None:
         self._final = bytearray(20)
         self._db = -1
+        self._add = add_key or _add_key
 
     def add(self, rec: Record) -> None:
         if rec.db != self._db:
@@ -111,7 +122,7 @@ class DatasetDigest:
                 raise ValueError("records must come grouped by db in ascending order")
             self._db = rec.db
             _mix(self._final, struct.pack(">I", rec.db))
-        _xor(self._final, key_digest(rec))
+        self._add(self._final, rec)
 
     def hexdigest(self) -> str:
         return self._final.hex()

@@ -358,6 +358,12 @@ class RdbEncoder:
 
     def _record(self, rec: Record) -> bytes:
         try:
+            if (rec.type == "string" and rec.db == self._db and self._slot is None and rec.idle is None
+                    and rec.freq is None):  # most keys: a string any version holds, nothing around it
+                c = self.compress
+                body = _STRING + save_string(rec.key, c) + save_string(rec.value, c)
+                self.keys_written += 1
+                return body if rec.expire_ms is None else _EXPIRETIME_MS + save_ms(rec.expire_ms) + body
             fexp = rec.field_expires
             problem = self._unholdable(rec)
             if problem is not None:

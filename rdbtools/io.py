@@ -212,6 +212,7 @@ def iter_events(
     allow_trailing: bool = False,
     name: str | None = None,
     packed_listpacks: bool = False,
+    check_duplicates: bool = True,
 ) -> Iterator[Event]:
     """Every event of an RDB file, path, file object or bytes, in order.
 
@@ -222,9 +223,11 @@ def iter_events(
     file object opened by :func:`open_input`, whose own name may be lost, e.g. lz4).
     ``packed_listpacks``: hash listpacks come as their validated bytes
     (:class:`~rdbtools.objects.hashes.ListpackPairs`), for a server that keeps them.
+    ``check_duplicates=False``: a key read twice is passed on (for a caller applying
+    its own policy, :mod:`rdbtools.dedup`) instead of refused.
     """
     decoder = RdbDecoder(limits=limits, filter=filter, verify_checksum=verify_checksum,
-                         packed_listpacks=packed_listpacks)
+                         packed_listpacks=packed_listpacks, check_duplicates=check_duplicates)
     if isinstance(source, bytes | bytearray | memoryview):
         decoder.feed(bytes(source))
         decoder.feed_eof()

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence, Sized
 from typing import TypeVar
 
 from . import lzf
+from ._accel import c_module
 from .errors import BadEncoding, LimitExceeded, RdbCorruptError
 from .numbers import string2ll
 
@@ -294,8 +295,9 @@ def save_int_string(v: int) -> bytes | None:
     return None
 
 
-def save_string(s: bytes, compress: bool = True) -> bytes:
-    """RDB string as Redis's rdbSaveRawString writes it: int form, then LZF, then raw."""
+def _save_string_py(s: bytes, compress: bool = True) -> bytes:
+    """RDB string as Redis's rdbSaveRawString writes it: int form, then LZF, then raw
+    (``rdbstr.c`` is its C twin, :data:`save_string` the chosen one)."""
     n = len(s)
     if n <= 11:
         v = string2ll(s)
@@ -308,6 +310,11 @@ def save_string(s: bytes, compress: bool = True) -> bytes:
         if c is not None:
             return b"\xc3" + save_len(len(c)) + save_len(n) + c
     return save_len(n) + s
+
+
+save_string: Callable[..., bytes] = _save_string_py
+if (_c := c_module("rdbtools._speedups")) is not None:
+    save_string = _c.save_string
 
 
 def save_strings(items: list[bytes], compress: bool = True) -> bytes:

@@ -35,7 +35,7 @@ from .errors import RdbCorruptError, RdbError, RdbTruncatedError, UnknownOpcode
 from .io import iter_events, open_input
 from .jsonl import record_from_json
 from .limits import Limits
-from .model import Header, Record, SelectDb
+from .model import Aux, FunctionLibrary, FunctionPreGA, Header, Record, SelectDb
 from .objects import load_value, object_types
 from .primitives import Short, load_string
 
@@ -194,6 +194,9 @@ class DumpSource:
         self._db_offsets: list[int] = []
         self._dbs: list[int] = []
         self.count = 0
+        # what an RDB holds besides keys, gathered by the pass (a JSONL dump carries neither)
+        self.functions: dict[bytes, bytes] = {}  # library name -> code
+        self.aux: list[tuple[bytes, bytes]] = []
 
     def _sniff(self) -> bytes:
         """The first bytes (replayed to the parser by the reader)."""
@@ -239,6 +242,11 @@ class DumpSource:
             elif type(ev) is Header:
                 self.version = ev.version
                 self.valkey = ev.magic == b"VALKEY"
+            elif type(ev) is FunctionLibrary or type(ev) is FunctionPreGA:
+                lib = ev.library() if type(ev) is FunctionPreGA else ev
+                self.functions[lib.name or b""] = lib.code
+            elif type(ev) is Aux:
+                self.aux.append((ev.key, ev.value))
 
     def _jsonl_records(self) -> Iterator[Record]:
         flt = self.filter

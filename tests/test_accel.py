@@ -52,13 +52,16 @@ SWITCHED = [
     ("reply parser", "aof.FastReplyParser", "aof.ReplyParser", "hiredis"),
     ("bulk replies", "aof.replies.bulks", "aof.replies._bulks_py",
      "aof._respfast"),
+    ("dataset digest", "rdbtools.digest._add_key", "rdbtools.digest._add_py", "rdbtools._speedups"),
+    ("RDB string writer", "rdbtools.primitives.save_string", "rdbtools.primitives._save_string_py",
+     "rdbtools._speedups"),
 ]
 
 CHILD = """
 import json, sys
 import rdbtools.crc64, rdbtools.decoder, rdbtools.encodings.intset, rdbtools.encodings.listpack
 import rdbtools.encodings.ziplist, rdbtools.glob, rdbtools.jsonl, rdbtools.keyset, rdbtools.lzf
-import rdbtools.objects.hashes, rdbtools.objects.zsets, aof.resp, aof.replies
+import rdbtools.objects.hashes, rdbtools.objects.zsets, aof.resp, aof.replies, rdbtools.digest, rdbtools.primitives
 checks = json.loads(sys.argv[1])
 print(json.dumps({what: eval(chosen) is not eval(pure) for what, chosen, pure, _ in checks}))
 """

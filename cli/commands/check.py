@@ -12,12 +12,13 @@ from aof.check import analyse, apply_fix, sniff
 from aof.errors import AofError
 from rdbtools.digest import DatasetDigest
 from rdbtools.errors import RdbError
-from rdbtools.io import iter_events
+from rdbtools.io import iter_events, open_input
 from rdbtools.model import Record
 from rdbtools.summary import RdbSummary
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
+from ..output import with_progress
 
 
 def _text(b: bytes) -> str:
@@ -61,10 +62,16 @@ def check(file: str, quiet: bool, fix: bool, yes: bool, as_aof: bool, no_backup:
     now = int(time.time() * 1000)
     try:
         with library_errors():
-            for ev in iter_events(file):
-                summary.add(ev)
-                if dd is not None and ev.__class__ is Record and (ev.expire_ms is None or ev.expire_ms > now):
-                    dd.add(ev)
+            fobj, name, owned = open_input(file)
+            try:
+                events = with_progress(iter_events(fobj, name=name), fobj, f"checking {name}")
+                for ev in events:
+                    summary.add(ev)
+                    if dd is not None and ev.__class__ is Record and (ev.expire_ms is None or ev.expire_ms > now):
+                        dd.add(ev)
+            finally:
+                if owned:
+                    fobj.close()
     except CliError as exc:
         cause = exc.__cause__
         if isinstance(cause, RdbError):

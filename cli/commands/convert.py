@@ -7,8 +7,11 @@ needs a version: ``--rdb-version N``, else the input's own (clamped to 6–12; s
 only when it had to move) or 10, what Redis 7.0 loads, for JSONL and AOF input (said on
 stderr). What the target cannot
 hold stops the conversion with one line naming file, offset and key, unless
-``--lossy``, which drops it and reports each drop on stderr. File outputs appear whole
-or not at all (:func:`rdbtools.io.atomic_output`).
+``--lossy``, which drops it and reports each drop on stderr. A key that comes twice
+(concatenated JSONL, a damaged dump) stops it naming both positions, unless
+``--on-duplicate first|last`` keeps one (:mod:`rdbtools.dedup`; ``last`` reads the input
+twice, standard input through a temporary copy). File outputs appear whole or not at all
+(:func:`rdbtools.io.atomic_output`).
 
 Adding a format = one reader yielding events/records and one writer taking them,
 registered in ``READERS``/``WRITERS`` and ``_EXTENSIONS``.
@@ -19,14 +22,18 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from typing import Any, BinaryIO
 
 import click
 
 from rdbtools.decoder import Filter
+from rdbtools.dedup import POLICIES, DuplicateKeyError, dedup, last_positions
 from rdbtools.encoder import MAX_VERSION, MIN_VERSION, REDIS_VER, RdbEncoder
 from rdbtools.errors import RdbEncodeError, RdbError
 from rdbtools.io import atomic_output, iter_events, open_input
@@ -54,7 +61,8 @@ def _format_of(name: str) -> str | None:
 
 
 def _read_rdb(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
-    yield from iter_events(fobj, filter=flt, name=name)
+    # a key read twice is the --on-duplicate policy's to judge (dedup), not the decoder's
+    yield from iter_events(fobj, filter=flt, name=name, check_duplicates=False)
 
 
 def _read_jsonl(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
@@ -197,6 +205,28 @@ def _with_source(events: Iterator[Any], name: str) -> Iterator[Any]:
         raise
 
 
+def _passes(path: str, fmt: str, flt: Filter | None) -> Callable[[], Iterable[Any]]:
+    """A fresh pass over the input file at ``path`` each call (duplicates' positions)."""
+    def again() -> Iterator[Any]:
+        fobj, name, owned = open_input(path)
+        try:
+            if not hasattr(fobj, "peek"):
+                fobj = io.BufferedReader(fobj)  # type: ignore[arg-type]
+            yield from READERS[fmt](fobj, name, flt)
+        finally:
+            if owned:
+                fobj.close()
+    return again
+
+
+def _spooled_stdin(tmp: tempfile.TemporaryDirectory) -> str:
+    """Standard input copied to a file: ``--on-duplicate last`` reads its input twice."""
+    path = os.path.join(tmp.name, "stdin")
+    with open(path, "wb") as out:
+        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+    return path
+
+
 @click.command()
 @click.argument("input_path", metavar="IN")
 @click.argument("output_path", metavar="OUT")
@@ -208,9 +238,12 @@ def _with_source(events: Iterator[Any], name: str) -> Iterator[Any]:
 @click.option("--no-modules", is_flag=True, help="Treat module values and module aux data as unsupported.")
 @click.option("--no-compression", is_flag=True, help="Write no LZF strings (rdbcompression no).")
 @click.option("--no-checksum", is_flag=True, help="Write a zero CRC-64 trailer (rdbchecksum no).")
+@click.option("--on-duplicate", type=click.Choice(POLICIES), default="error", show_default=True,
+              help="A key that comes twice: refuse the input (naming both positions), or keep "
+                   "the first or the last one read.")
 @filter_options
 def convert(input_path, output_path, src_fmt, dst_fmt, rdb_version, lossy, no_modules,
-            no_compression, no_checksum, dbs, key_glob, key_regex, types) -> None:
+            no_compression, no_checksum, on_duplicate, dbs, key_glob, key_regex, types) -> None:
     """Convert IN to OUT ('-' = stdin/stdout; .lz4 on either side is handled)."""
     flt = make_filter(dbs, key_glob, key_regex, types)
     dst_fmt = dst_fmt or _format_of(output_path)
@@ -229,24 +262,39 @@ def convert(input_path, output_path, src_fmt, dst_fmt, rdb_version, lossy, no_mo
         "compress": not no_compression, "checksum": not no_checksum, "on_drop": on_drop,
         "announce": lambda msg: click.echo(f"rdbkit: {msg}", err=True),
     }
+    spool = None
     with library_errors():
+        if input_path == "-" and on_duplicate == "last":
+            spool = tempfile.TemporaryDirectory(prefix="rdbkit-")
+            input_path = _spooled_stdin(spool)
         fobj, name, owned = open_input(input_path)
         try:
             if not hasattr(fobj, "peek"):
                 fobj = io.BufferedReader(fobj)  # type: ignore[arg-type]
+            if spool is not None:
+                name = "<stdin>"
             fmt = src_fmt or _format_of(input_path) or _sniff(fobj)
             if fmt is None:
                 raise click.UsageError(f"cannot tell the input format of {name!r}: use --from rdb|jsonl")
+            again = _passes(input_path, fmt, flt) if input_path != "-" else None
+            last = None
+            if on_duplicate == "last" and again is not None:
+                last = last_positions(_with_source(again(), name))
             with atomic_output(output_path) as out:  # the output appears whole or not at all
                 events = _with_source(READERS[fmt](fobj, name, flt), name)
                 events = with_progress(events, fobj, f"converting {name}")
+                events = dedup(events, on_duplicate, last, again)
                 try:
                     WRITERS[dst_fmt](events, out, opts)
                 except RdbEncodeError as exc:
                     exc.source = exc.source or name
                     raise CliError(str(exc), ExitStatus.ERROR) from exc
+                except DuplicateKeyError as exc:
+                    raise CliError(f"{name}: {exc}", ExitStatus.CORRUPT_INPUT) from None
         finally:
             if owned:
                 fobj.close()
+            if spool is not None:
+                spool.cleanup()
     if drops:
         click.echo(f"rdbkit: {len(drops)} item(s) dropped (--lossy)", err=True)

@@ -23,14 +23,17 @@ from ..output import Progress, diff_summary, format_difference, pipe_closed_ok
 @click.option("--max-items", default=10, show_default=True,
               help="Members/fields/elements listed per key in text output.")
 @click.option("-q", "--quiet", is_flag=True, help="No output; only the exit status.")
+@click.option("--aux", "with_aux", is_flag=True,
+              help="Compare the files' aux fields too (redis-ver, ctime, used-mem ...).")
 @filter_options
 @click.pass_context
-def diff(ctx: click.Context, a: str, b: str, fmt: str, max_items: int, quiet: bool,
+def diff(ctx: click.Context, a: str, b: str, fmt: str, max_items: int, quiet: bool, with_aux: bool,
          dbs, key_glob, key_regex, types) -> None:
     """Compare dumps A and B key by key; exit 0 if equal, 1 if different, 3 if corrupt.
 
     Each input is an RDB file (any version) or a JSONL dump (`rdbkit dump`),
-    recognised by content; `.lz4` is read transparently, `-` is stdin.
+    recognised by content; `.lz4` is read transparently, `-` is stdin. Function
+    libraries are compared too when both are RDB files.
     """
     if a == "-" and b == "-":
         raise CliError("only one input can be stdin", ExitStatus.USAGE)
@@ -42,7 +45,7 @@ def diff(ctx: click.Context, a: str, b: str, fmt: str, max_items: int, quiet: bo
             bars = [Progress(src_a.size, "reading A"), Progress(src_b.size, "reading B")]
             src_a.progress, src_b.progress = bars[0].update, bars[1].update
             try:
-                for d in diff_sources(src_a, src_b, stats):
+                for d in diff_sources(src_a, src_b, stats, aux=with_aux):
                     if quiet:
                         continue
                     if fmt == "jsonl":
@@ -54,4 +57,4 @@ def diff(ctx: click.Context, a: str, b: str, fmt: str, max_items: int, quiet: bo
                     bar.close()
     if fmt == "text" and not quiet:
         echo(diff_summary(stats))
-    ctx.exit(ExitStatus.DIFFERENT if stats.keys_different else ExitStatus.OK)
+    ctx.exit(ExitStatus.DIFFERENT if stats.different else ExitStatus.OK)

@@ -69,7 +69,7 @@ def parse_unit(b: bytes) -> float:
 
 
 def member_lonlat(z: ZSetValue, member: bytes) -> tuple[float, float]:
-    score = z.dict.get(member)
+    score = z.score(member)
     if score is None:
         raise CommandError("could not decode requested zset member")
     return decode_score(score)
@@ -132,7 +132,7 @@ def geopos_cmd(c, argv):
     resp = c.resp
     parts = [array_header(len(argv) - 2)]
     for m in argv[2:]:
-        score = None if z is None else z.dict.get(m)
+        score = None if z is None else z.score(m)
         if score is None:
             parts.append(null_array(resp))
             continue
@@ -147,7 +147,7 @@ def geohash_cmd(c, argv):
     z = read_zset(c, argv[1])
     parts = [array_header(len(argv) - 2)]
     for m in argv[2:]:
-        score = None if z is None else z.dict.get(m)
+        score = None if z is None else z.score(m)
         if score is None:
             parts.append(null(c.resp))
             continue
@@ -170,8 +170,8 @@ def geodist_cmd(c, argv):
     z = read_zset(c, argv[1])
     if z is None:
         return null(c.resp)
-    s1 = z.dict.get(argv[2])
-    s2 = z.dict.get(argv[3])
+    s1 = z.score(argv[2])
+    s2 = z.score(argv[3])
     if s1 is None or s2 is None:
         return null(c.resp)
     lon1, lat1 = decode_score(s1)

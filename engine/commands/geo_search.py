@@ -36,6 +36,7 @@ from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
 from engine.types import ZSetValue
+from rdbtools.encodings.listpack_zset import zl_score_range
 
 # georadiusGeneric's flags
 RADIUS_COORDS, RADIUS_MEMBER, RADIUS_NOSTORE, GEOSEARCH, GEOSEARCHSTORE = 1, 2, 4, 8, 16
@@ -46,6 +47,14 @@ def _points_in_box(z: ZSetValue, bits: int, step: int, shape: Shape, found: list
     """geoGetPointsInRange over the scores the box covers: min <= score < max."""
     lo = float(align52(bits, step))
     hi = float(align52(bits + 1, step))
+    if z.lp is not None:  # geoGetPointsInRange on a listpack: the same walk over its pairs
+        for member, score in zl_score_range(z.lp, lo, False, hi, True, False, 0, -1):
+            hit = shape.contains(score)
+            if hit is not None:
+                found.append((hit[2], member, hit[0], hit[1], score))
+            if found and limit and len(found) >= limit:
+                break
+        return
     node = z.zsl.first_in_score_range(lo, False, hi, True)
     while node is not None:
         score = node.score
@@ -228,15 +237,14 @@ def _store(c, key: bytes, points: list, conv: float, storedist: bool,
             notify(db, NOTIFY_GENERIC, b"del", key)
         return ZERO
     z = ZSetValue(lp=False)
-    maxlen = 0
+    zd = z.dict
     for dist, member, _, _, score in points:
         s = dist / conv if storedist else score
-        if member not in z.dict:
-            z.dict[member] = s
-            z.zsl.insert(s, member)
-        maxlen = max(maxlen, len(member))
+        if member not in zd:  # type: ignore[operator]
+            zd[member] = s  # type: ignore[index]
+            z.zsl.insert(s, member)  # type: ignore[union-attr]
     me, mv = _limits(c)
-    z.lp = len(z) <= me and maxlen <= mv  # zsetConvertToListpackIfNeeded
+    z.to_listpack(me, mv)  # zsetConvertToListpackIfNeeded
     db.set(key, z)
     c.server.dirty += len(points)
     notify(db, NOTIFY_ZSET, event, key)

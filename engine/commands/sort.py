@@ -185,8 +185,8 @@ def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:
     kind = ListValue if val is None else val.__class__
     if dontsort and kind is SetValue and (store is not None or c.script):
         dontsort, alpha, sortby = False, True, None  # a set's order must not leak to replicas
-    if kind is ZSetValue and not val.nan:
-        val.lp = False  # zsetConvert to a skiplist, even for SORT_RO (a NaN cannot be in one)
+    if kind is ZSetValue and not val.has_nan():
+        val.convert()  # zsetConvert to a skiplist, even for SORT_RO (a NaN cannot be in one)
     n = 0 if val is None else len(val)
     start, count = _window(lstart, lcount, n)
     if val is None:
@@ -207,7 +207,7 @@ def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:
     elif kind is SetValue:
         vec = val.ordered()
     else:
-        vec = list(val.dict)
+        vec = val.members()
     failed = False
     if not dontsort and vec:
         vec, failed = _sorted(db, vec, desc, alpha, sortby, store is not None, start, count)

@@ -26,7 +26,7 @@ def _src_items(v) -> dict[bytes, float]:
     if v is None:
         return {}
     if v.__class__ is ZSetValue:
-        return v.dict
+        return v.scores()
     return dict.fromkeys(v, 1.0)
 
 
@@ -131,12 +131,14 @@ def _zsetop(c, argv, numidx: int, op: str, dst: bytes | None, card_only: bool = 
                     result[m] = s0
     me, mv = _limits(c)
     z = ZSetValue(lp=False)
+    zd = z.dict
+    zsl = z.zsl
     for m, s in result.items():
-        z.dict[m] = s
-        z.zsl.insert(s, m)
+        zd[m] = s  # type: ignore[index]
+        zsl.insert(s, m)  # type: ignore[union-attr]
     if dst is not None:
-        if len(z) and len(z) <= me and max(len(m) for m in z.dict) <= mv:
-            z.lp = True
+        if len(z):
+            z.to_listpack(me, mv)  # zsetConvertToListpackIfNeeded
         return _store_zset(c, dst, z, b"z%sstore" % op.encode())
     return _pairs_reply(list(z.items()), withscores, c.resp)
 

@@ -21,8 +21,10 @@ from engine.commands.zsets import (
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import command
 from engine.types import ZSetValue
+from engine.types.skiplist import LexBound, lex_gte_min, lex_lte_max
 from engine.types.strings import parse_range_double
-from engine.types.zsets import LexBound, lex_gte_min, lex_lte_max
+from engine.types.zset_listpack import lex_range as zl_lex_range
+from rdbtools.encodings.listpack_zset import zl_score_range
 
 ScoreRange = tuple[float, bool, float, bool]
 
@@ -90,6 +92,8 @@ def score_range(z: ZSetValue, r: ScoreRange, reverse: bool, offset: int = 0, lim
     lo, loex, hi, hiex = r
     if _score_empty(r) or (offset > 0 and offset >= len(z)) or offset < 0:
         return out
+    if z.lp is not None:
+        return zl_score_range(z.lp, lo, loex, hi, hiex, reverse, offset, limit)
     zsl = z.zsl
     node = zsl.last_in_score_range(*r) if reverse else zsl.first_in_score_range(*r)
     while node is not None and offset:
@@ -113,6 +117,8 @@ def lex_range(z: ZSetValue, lo: LexBound, hi: LexBound, reverse: bool, offset: i
     out: list[tuple[bytes, float]] = []
     if _lex_empty(lo, hi) or (offset > 0 and offset >= len(z)) or offset < 0:
         return out
+    if z.lp is not None:
+        return zl_lex_range(z.pairs(), lo, hi, reverse, offset, limit)
     zsl = z.zsl
     node = zsl.last_in_lex_range(lo, hi) if reverse else zsl.first_in_lex_range(lo, hi)
     while node is not None and offset:
@@ -233,6 +239,7 @@ def zrangestore_cmd(c, argv):
     z = ZSetValue(lp=not ((hint if items is not None else -1) > me))
     for m, s in items or []:
         z.insert(m, s, me, mv)
+    z.to_listpack(me, mv)  # zsetConvertToListpackIfNeeded
     return _store_zset(c, argv[1], z, b"zrangestore")
 
 
@@ -242,6 +249,8 @@ def zcount_cmd(c, argv):
     z = _zset(c.db, argv[1], True)
     if z is None or _score_empty(r):
         return ZERO
+    if z.lp is not None:
+        return integer(len(zl_score_range(z.lp, *r, False, 0, -1)))
     first = z.zsl.first_in_score_range(*r)
     if first is None:
         return ZERO
@@ -255,6 +264,8 @@ def zlexcount_cmd(c, argv):
     z = _zset(c.db, argv[1], True)
     if z is None or _lex_empty(lo, hi):
         return ZERO
+    if z.lp is not None:
+        return integer(len(zl_lex_range(z.pairs(), lo, hi, False, 0, -1)))
     first = z.zsl.first_in_lex_range(lo, hi)
     if first is None:
         return ZERO

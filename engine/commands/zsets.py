@@ -1,4 +1,4 @@
-"""Sorted set commands (t_zset.c semantics) over ZSetValue's skip list."""
+"""Sorted set commands (t_zset.c semantics) over ZSetValue: a listpack or a skip list."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
 from engine.types import ZSetValue
+from rdbtools.encodings import decode_listpack_strings
+from rdbtools.encodings.listpack_zset import zl_score
 from rdbtools.glob import glob_matcher
 
 G = "sorted_set"
@@ -89,7 +91,8 @@ def _zadd(c, argv, incr: bool) -> bytes:
         elif z.__class__ is not ZSetValue:
             raise WrongTypeError()
         m = argv[3]
-        cur = z.dict.get(m)
+        lp = z.lp  # ZSetValue.score, inlined: the hot path
+        cur = zl_score(lp, m) if lp is not None else z.dict.get(m)
         if cur is None:
             z.insert(m, score, me, mv)
             c.server.dirty += 1
@@ -142,12 +145,12 @@ def _zadd(c, argv, incr: bool) -> bytes:
         z = ZSetValue(lp=not (me == 0 or mv < len(argv[j + 1])))
         db.add(key, z)
     me, mv = _limits(c)
-    zd = z.dict
+    get = z.score
     try:
         for i in range(elements):
             score = scores[i]
             m = argv[j + 1 + 2 * i]
-            cur = zd.get(m)
+            cur = get(m)
             if cur is not None:
                 if nx:
                     continue
@@ -222,7 +225,11 @@ def zcard_cmd(c, argv):
 @command("zscore", 3, "readonly fast", 1, 1, 1, group=G, since="1.2.0")
 def zscore_cmd(c, argv):
     z = _zset(c.db, argv[1], True)
-    s = None if z is None else z.dict.get(argv[2])
+    if z is None:
+        s = None
+    else:  # ZSetValue.score, inlined: a hot path
+        lp = z.lp
+        s = zl_score(lp, argv[2]) if lp is not None else z.dict.get(argv[2])
     if s is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     return double(s, c.resp)
@@ -234,7 +241,7 @@ def zmscore_cmd(c, argv):
     nb = NULL3 if c.resp == 3 else NULL_BULK
     parts = [array_header(len(argv) - 2)]
     for m in argv[2:]:
-        s = None if z is None else z.dict.get(m)
+        s = None if z is None else z.score(m)
         parts.append(nb if s is None else double(s, c.resp))
     return b"".join(parts)
 
@@ -304,16 +311,19 @@ def zscan_cmd(c, argv):
     z = _zset(c.db, argv[1], True)
     if z is None:
         return scan_reply(0, [])
-    if z.lp:
-        nxt, members = 0, [m for m, _ in z.items()]
+    if z.lp is not None:  # the whole listpack at once, its entries' texts as they are
+        nxt, flat = 0, decode_listpack_strings(z.lp)
     else:
-        nxt, members = scan_items(z.dict, cursor, count)
+        d = z.dict
+        nxt, members = scan_items(d, cursor, count)
+        flat = [x for m in members for x in (m, _score_text(d[m]))]
     m_ = glob_matcher(pat) if pat is not None else None
     out = []
-    for m in members:
+    for i in range(0, len(flat), 2):
+        m = flat[i]
         if m_ is not None and not m_(m):
             continue
-        out += [m, _score_text(z.dict[m])]
+        out += [m, flat[i + 1]]
     return scan_reply(nxt, out)
 
 
@@ -331,9 +341,9 @@ def zrandmember_cmd(c, argv):
         z = _zset(c.db, argv[1], True)
         if z is None or count == 0:
             return EMPTY_ARRAY
-        members = list(z.dict)
+        members = z.members()
+        d = z.scores()
         if count < 0:
-            d = z.dict
             if not withscores:
                 return random_picks(c, members, -count, bulk)
             if c.resp == 3:
@@ -346,9 +356,9 @@ def zrandmember_cmd(c, argv):
         if not withscores:
             return bulks(picks)
         if c.resp == 3:
-            return array([pair(bulk(m), double(z.dict[m], 3)) for m in picks])
-        return array([x for m in picks for x in (bulk(m), double(z.dict[m], 2))])
+            return array([pair(bulk(m), double(d[m], 3)) for m in picks])
+        return array([x for m in picks for x in (bulk(m), double(d[m], 2))])
     z = _zset(c.db, argv[1], True)
     if z is None:
         return NULL3 if c.resp == 3 else NULL_BULK
-    return bulk(random.choice(list(z.dict)))
+    return bulk(random.choice(z.members()))

@@ -16,7 +16,8 @@ Large containers are sampled like ``objectComputeSize`` does: the first
 (``samples`` 0 = every element, ``MEMORY USAGE ... SAMPLES 0``).
 
 With ``maxmemory`` 0 nothing is tracked (the command path pays nothing) and
-INFO estimates the dataset from a sample of keys. With ``maxmemory`` set,
+INFO estimates the dataset from every key of a small database, or a sample of 16,384
+keys of a larger one (kept until 1% of the keys could have changed). With ``maxmemory`` set,
 :class:`MemoryAccount` keeps every key's estimate in a per-database
 :class:`DbMemory` (updated after each write command for the keys it touched,
 and when a key is deleted, expired, evicted or flushed), so ``used_memory`` is
@@ -34,12 +35,10 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
-from rdbtools.encodings.listpack import lp_entry_size
 from rdbtools.memory import (
     DICT,
     DICT_ENTRY,
     INTSET_HDR,
-    LP_HDR_SIZE,
     QUICKLIST,
     QUICKLIST_NODE,
     RAX_NODE,
@@ -54,7 +53,6 @@ from rdbtools.memory import (
     STREAM_NACK,
     ZSET,
     ZSKIPLIST,
-    d2string,
     jemalloc_size,
     rax_usage,
     sds_size,
@@ -93,7 +91,9 @@ REPL_BLOCK_HEADER = 64  # sizeof(replBufBlock) + sizeof(listNode): one per 16 Ki
 # buffer (Redis's own figure moves between ~4 KiB idle and ~40 KiB while reading).
 CLIENT_BYTES = 20480
 TRACK_SAMPLES = 8  # elements sampled per container by the accounting (first 4 + last 4)
-INFO_SAMPLE_KEYS = 1000  # keys per database INFO sizes when nothing is tracked
+# keys per database INFO sizes when nothing is tracked (all of a smaller one): a mixed
+# dataset's per-key sizes spread widely, so ~1% error needs thousands of keys
+INFO_SAMPLE_KEYS = 16384
 U64 = (1 << 64) - 1
 SDS_MAX_PREALLOC = 1024 * 1024
 STREAM_LISTPACK_MAX_PRE_ALLOCATE = 4096
@@ -225,14 +225,12 @@ def _set_usage(s: SetValue, samples: int, costs: Costs) -> int:
 
 
 def _zset_usage(z: ZSetValue, samples: int, costs: Costs) -> int:
+    if z.lp is not None:  # the listpack's own allocation, whatever the samples
+        return ROBJ + jemalloc_size(len(z.lp))
     d = z.dict
     n = len(d)
     if n == 0:
         return ROBJ
-    if z.lp:
-        items = _take(d.items(), n, 0 if costs is SIZEOF else samples)
-        per = sum(lp_entry_size(m) + lp_entry_size(d2string(s)) for m, s in items)
-        return ROBJ + jemalloc_size(LP_HDR_SIZE + 1 + round(per * n / len(items)))
     items = _take(d.items(), n, samples)
     per = sum(sds_size(len(m)) for m, _ in items) + (costs.entry + SKIPLIST_NODE) * len(items)
     return round(ROBJ + ZSET + ZSKIPLIST + costs.dict + table_bytes(n) + SKIPLIST_HEADER
@@ -286,12 +284,14 @@ def _rax_ids(ids: Any) -> int:
 def _stream_usage(s: Any, samples: int, prealloc: int) -> int:
     """objectComputeSize for a stream: the rax of nodes, sampled listpacks, group PELs.
 
-    The newest node was allocated with ``prealloc`` bytes (lpNew in streamAppendItem)."""
+    The newest node, when an append made it, was allocated with ``prealloc`` bytes (lpNew
+    in streamAppendItem); a loaded, restored or copied one has its exact size."""
     nodes = s.nodes
     nn = len(nodes)
     size = ROBJ + STREAM + nn * STREAM_ID + s.rax_nodes() * (RAX_NODE + RAX_NODE_AUX)
     if nn:
-        size += jemalloc_size(max(nodes[-1].lp_bytes(), prealloc))
+        tail = nodes[-1].lp_bytes()
+        size += jemalloc_size(max(tail, prealloc) if s.tail_prealloc else tail)
     if samples <= 0 or nn <= samples:
         size += sum(jemalloc_size(x.lp_bytes()) for x in nodes[:-1])
     else:
@@ -510,8 +510,12 @@ class MemoryAccount:
         dirty = srv.dirty
         nkeys = srv.keyspace.total_keys()
         c = self._info_cache
-        if c is not None and c[0] == dirty and c[1] == nkeys:
-            return c[2]
+        if c is not None:
+            if c[0] == dirty and c[1] == nkeys:
+                return c[2]
+            # a sampled figure (a large dataset) stands until 1% of the keys could have changed
+            if nkeys > INFO_SAMPLE_KEYS and abs(dirty - c[0]) + abs(nkeys - c[1]) < c[1] // 100:
+                return c[2]
         total = 0
         self.configure()
         fill, costs = self.fill, self.costs
@@ -562,7 +566,8 @@ class MemoryAccount:
         for db in self.server.keyspace.dbs:
             n, e = len(db.data), len(db.expires)
             if n:
-                out.append((db.id, n * ALLOCATED.entry + table_bytes(n), e * ALLOCATED.entry + table_bytes(e)))
+                # getMemoryOverheadData: sizeof(dictEntry) (not its allocation) and a robj per key
+                out.append((db.id, n * (DICT_ENTRY + ROBJ) + table_bytes(n), e * DICT_ENTRY + table_bytes(e)))
         return out
 
     def info_fields(self, lua: dict[str, int]) -> list[tuple[str, object]]:

@@ -114,8 +114,11 @@ class Replay:
 
 
 @contextlib.contextmanager
-def gc_paused(pause: bool) -> Iterator[bool]:
-    """Automatic garbage collection off (when asked and it was on); yields whether it is."""
+def gc_paused(pause: bool, freeze: bool = False) -> Iterator[bool]:
+    """Automatic garbage collection off (when asked and it was on); yields whether it is.
+    ``freeze``: what was allocated meanwhile (a loaded dataset, long-lived) goes to the
+    permanent generation before collection resumes, as the server does after start-up,
+    so the first young collection does not walk millions of new objects."""
     if not pause or not gc.isenabled():
         yield False
         return
@@ -123,6 +126,8 @@ def gc_paused(pause: bool) -> Iterator[bool]:
     try:
         yield True
     finally:
+        if freeze:
+            gc.freeze()
         gc.enable()
 
 

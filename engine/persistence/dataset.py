@@ -116,21 +116,22 @@ class DatasetLoader:
         value = record_to_value(rec, self.config)
         data, expires, lru = self.tables[rec.db]
         key = rec.key
-        if not self.allow_dup and key in data:
+        replaced = key in data  # only a replaced key can have a TTL or a hint to drop
+        if replaced and not self.allow_dup:
             raise LoadError(f"RDB has duplicated key '{key.decode('utf-8', 'replace')}' in DB {rec.db}")
         data[key] = value
         if rec.expire_ms is not None:
             expires[key] = rec.expire_ms
-        elif expires:
+        elif replaced:
             expires.pop(key, None)
         if self.lfu:
             if rec.freq is not None:
                 lru[key] = (self.lfu_minutes << 8) | rec.freq
-            elif lru:
+            elif replaced:
                 lru.pop(key, None)
         elif rec.idle is not None:
             lru[key] = self.lru_clock - rec.idle
-        elif lru:
+        elif replaced:
             lru.pop(key, None)
         self.loaded += 1
         return True

@@ -47,7 +47,8 @@ def load_rdb_file(server: Host, path: str, aux: dict[bytes, bytes] | None = None
                            keep_expired_keys=expired_keys is not None, allow_dup=allow_dup)
     skipped = 0
     try:
-        with gc_paused(True):  # a load makes no cycles: no collections over the growing dataset
+        # a load makes no cycles: no collections over the growing dataset, which is then frozen
+        with gc_paused(True, freeze=True):
             for rec in iter_events(path, packed_listpacks=True):
                 if type(rec) is not Record:
                     if type(rec) is Aux:

@@ -7,7 +7,8 @@
 * list: :class:`ListValue` (a quicklist of listpack nodes, as 7.0 keeps every list).
 * hash: :class:`HashValue` (dict in insertion order = listpack order).
 * set: :class:`SetValue` (``intset`` replies in ascending integer order).
-* zset: :class:`ZSetValue` (dict + skip list with spans).
+* zset: :class:`ZSetValue` (a listpack's bytes while small, else dict + skip list
+  with spans).
 """
 
 from engine.types.hashes import HashValue

@@ -146,7 +146,7 @@ class Group:
 
 class StreamValue:
     __slots__ = ("ids", "entries", "nodes", "node_keys", "last_id", "first_id", "max_deleted",
-                 "entries_added", "groups", "wake")
+                 "entries_added", "groups", "wake", "tail_prealloc")
 
     def __init__(self) -> None:
         self.ids: list[int] = []
@@ -159,6 +159,9 @@ class StreamValue:
         self.entries_added = 0
         self.groups: dict[bytes, Group] = {}
         self.wake = 0  # bumped by the events Redis signals blocked readers for
+        # the newest node was made by an append (lpNew with STREAM_LISTPACK_MAX_PRE_ALLOCATE
+        # bytes), not loaded or copied at its exact size (MEMORY USAGE)
+        self.tail_prealloc = False
 
     def encoding(self) -> str:
         return "stream"
@@ -183,6 +186,7 @@ class StreamValue:
         if node is None:
             node = StreamNode(i, tuple(fv[0::2]))
             nodes.append(node)
+            self.tail_prealloc = True
             self.node_keys.append(i)
             same = True
         else:

@@ -1,386 +1,238 @@
-"""Sorted sets: a dict member→score plus a skip list ordered by (score, member).
+"""Sorted sets: a listpack's bytes while small, else a dict member→score plus a skip
+list ordered by (score, member), as Redis 7.0 holds them.
 
-The skip list keeps a span per forward link (the number of level-0 nodes it
-jumps), which gives O(log N) rank lookups and rank-based access, the same
-structure ``t_zset.c`` uses. ``lp`` records whether Redis 7.0 would hold the
-set as a listpack (reported by OBJECT ENCODING; element order is identical).
+The listpack is changed in place by :mod:`rdbtools.encodings.listpack_zset` (C, with
+the pure-Python reference under ``RDBKIT_PUREPYTHON``); its range walks are in
+:mod:`engine.types.zset_listpack`. The skip list keeps a span per forward link (the
+number of level-0 nodes it jumps), which gives O(log N) rank lookups and rank-based
+access, the same structure ``t_zset.c`` uses (:mod:`engine.types.skiplist`).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 
-MAX_LEVEL = 32
-P = 0.25
+from engine.types.skiplist import LexBound, SkipList, lex_gte_min, lex_lte_max
+from rdbtools.encodings import encode_listpack
+from rdbtools.encodings.listpack_ops import lp_length
+from rdbtools.encodings.listpack_zset import (
+    zl_delete,
+    zl_from_pairs,
+    zl_insert,
+    zl_pairs,
+    zl_rank,
+    zl_score,
+    zl_slice,
+)
 
-
-class Node:
-    __slots__ = ("member", "score", "backward", "forward", "span")
-
-    def __init__(self, level: int, score: float, member: bytes) -> None:
-        self.member = member
-        self.score = score
-        self.backward: Node | None = None
-        self.forward: list[Node | None] = [None] * level
-        self.span: list[int] = [0] * level
-
-
-def _random_level(rand=random.random) -> int:
-    level = 1
-    while rand() < P and level < MAX_LEVEL:
-        level += 1
-    return level
-
-
-class SkipList:
-    __slots__ = ("header", "tail", "length", "level")
-
-    def __init__(self) -> None:
-        self.header = Node(MAX_LEVEL, 0.0, b"")
-        self.tail: Node | None = None
-        self.length = 0
-        self.level = 1
-
-    def insert(self, score: float, member: bytes, _rand=random.random, pos: int = -1) -> Node:
-        """zslInsert; with ``pos`` >= 0 the node goes after the first ``pos`` nodes instead
-        (the order a listpack holding a NaN score keeps: see ``listpack_pos``)."""
-        header = self.header
-        top = self.level
-        update: list[Node] = [header] * MAX_LEVEL
-        rank = [0] * MAX_LEVEL
-        x = header
-        r = 0
-        if pos < 0:
-            for i in range(top - 1, -1, -1):
-                nxt = x.forward[i]
-                while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member < member)):
-                    r += x.span[i]
-                    x = nxt
-                    nxt = x.forward[i]
-                update[i] = x
-                rank[i] = r
-        else:
-            self._path_to(pos, update, rank)
-        level = 1  # zslRandomLevel
-        while _rand() < P and level < MAX_LEVEL:
-            level += 1
-        if level > top:
-            hspan = header.span
-            for i in range(top, level):
-                hspan[i] = self.length  # rank[i] = 0, update[i] = header already
-            self.level = level
-        node = Node(level, score, member)
-        nf = node.forward
-        ns = node.span
-        r0 = rank[0]
-        for i in range(level):
-            u = update[i]
-            uf = u.forward
-            nf[i] = uf[i]
-            uf[i] = node
-            d = r0 - rank[i]
-            us = u.span
-            ns[i] = us[i] - d
-            us[i] = d + 1
-        for i in range(level, top):
-            update[i].span[i] += 1
-        node.backward = None if update[0] is header else update[0]
-        nxt = nf[0]
-        if nxt is not None:
-            nxt.backward = node
-        else:
-            self.tail = node
-        self.length += 1
-        return node
-
-    def _path_to(self, pos: int, update: list[Node], rank: list[int]) -> None:
-        """The last node at each level among the first ``pos`` (by spans, not scores)."""
-        x = self.header
-        r = 0
-        for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
-            while nxt is not None and r + x.span[i] <= pos:
-                r += x.span[i]
-                x = nxt
-                nxt = x.forward[i]
-            update[i] = x
-            rank[i] = r
-
-    def listpack_pos(self, score: float, member: bytes) -> int:
-        """zzlInsert's place: before the first node scoring more (or as much with a greater
-        member), walking every node — NaN scores compare false and are stepped over."""
-        n = 0
-        x = self.header.forward[0]
-        while x is not None and not (x.score > score or (x.score == score and x.member > member)):
-            n += 1
-            x = x.forward[0]
-        return n
-
-    def find_by_walk(self, member: bytes) -> int:
-        """1-based rank of ``member`` found by walking (zsetRank on a listpack); 0 if absent."""
-        n = 0
-        x = self.header.forward[0]
-        while x is not None:
-            n += 1
-            if x.member == member:
-                return n
-            x = x.forward[0]
-        return 0
-
-    def delete(self, score: float, member: bytes, walk: bool = False) -> bool:
-        """zslDelete; with ``walk`` (or a NaN score) the node is found by its member, as
-        zzlFind does: comparisons mislead the search once a NaN is in the list."""
-        update: list[Node] = [self.header] * MAX_LEVEL
-        x = self.header
-        if walk or score != score:
-            r = self.find_by_walk(member)
-            if not r:
-                return False
-            self._path_to(r - 1, update, [0] * MAX_LEVEL)
-            x = update[0]
-        else:
-            for i in range(self.level - 1, -1, -1):
-                nxt = x.forward[i]
-                while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member < member)):
-                    x = nxt
-                    nxt = x.forward[i]
-                update[i] = x
-        x = x.forward[0]  # type: ignore[assignment]
-        if x is None or x.member != member or (x.score != score and score == score):
-            return False
-        for i in range(self.level):
-            u = update[i]
-            if u.forward[i] is x:
-                u.span[i] += x.span[i] - 1
-                u.forward[i] = x.forward[i]
-            else:
-                u.span[i] -= 1
-        if x.forward[0] is not None:
-            x.forward[0].backward = x.backward
-        else:
-            self.tail = x.backward
-        while self.level > 1 and self.header.forward[self.level - 1] is None:
-            self.level -= 1
-        self.length -= 1
-        return True
-
-    def rank(self, score: float, member: bytes) -> int:
-        """1-based rank of an element that is present (0 if absent)."""
-        if score != score:
-            return self.find_by_walk(member)
-        r = 0
-        x = self.header
-        for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
-            while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member <= member)):
-                r += x.span[i]
-                x = nxt
-                nxt = x.forward[i]
-            if x is not self.header and x.member == member:
-                return r
-        return 0
-
-    def by_rank(self, rank: int) -> Node | None:
-        """Node at 1-based ``rank``."""
-        traversed = 0
-        x = self.header
-        for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
-            while nxt is not None and traversed + x.span[i] <= rank:
-                traversed += x.span[i]
-                x = nxt
-                nxt = x.forward[i]
-            if traversed == rank:
-                return x
-        return None
-
-    # score ranges: (min, minex, max, maxex)
-    def first_in_score_range(self, lo: float, loex: bool, hi: float, hiex: bool) -> Node | None:
-        x = self.header
-        for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
-            while nxt is not None and (nxt.score <= lo if loex else nxt.score < lo):
-                x = nxt
-                nxt = x.forward[i]
-        x = x.forward[0]  # type: ignore[assignment]
-        if x is None:
-            return None
-        if (x.score >= hi) if hiex else (x.score > hi):
-            return None
-        return x
-
-    def last_in_score_range(self, lo: float, loex: bool, hi: float, hiex: bool) -> Node | None:
-        x = self.header
-        for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
-            while nxt is not None and (nxt.score < hi if hiex else nxt.score <= hi):
-                x = nxt
-                nxt = x.forward[i]
-        if x is self.header:
-            return None
-        if (x.score <= lo) if loex else (x.score < lo):
-            return None
-        return x
-
-    # lex ranges: bounds are (value, exclusive) with value None=-inf sentinel handled by caller
-    def first_in_lex_range(self, lo: LexBound, hi: LexBound) -> Node | None:
-        x = self.header
-        for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
-            while nxt is not None and not lex_gte_min(nxt.member, lo):
-                x = nxt
-                nxt = x.forward[i]
-        x = x.forward[0]  # type: ignore[assignment]
-        if x is None or not lex_lte_max(x.member, hi):
-            return None
-        return x
-
-    def last_in_lex_range(self, lo: LexBound, hi: LexBound) -> Node | None:
-        x = self.header
-        for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
-            while nxt is not None and lex_lte_max(nxt.member, hi):
-                x = nxt
-                nxt = x.forward[i]
-        if x is self.header or not lex_gte_min(x.member, lo):
-            return None
-        return x
-
-    def __iter__(self) -> Iterator[Node]:
-        x = self.header.forward[0]
-        while x is not None:
-            yield x
-            x = x.forward[0]
-
-
-# A lex bound: (kind, value, exclusive); kind -1 = "-", +1 = "+", 0 = a value.
-LexBound = tuple[int, bytes, bool]
-
-
-def lex_gte_min(member: bytes, lo: LexBound) -> bool:
-    kind, v, ex = lo
-    if kind == -1:
-        return True
-    if kind == 1:
-        return False
-    return member > v if ex else member >= v
-
-
-def lex_lte_max(member: bytes, hi: LexBound) -> bool:
-    kind, v, ex = hi
-    if kind == 1:
-        return True
-    if kind == -1:
-        return False
-    return member < v if ex else member <= v
+LISTPACK_MAX_SAFETY_SIZE = 1 << 30  # listpack.c: lpSafeToAdd's limit
+_EMPTY = encode_listpack([])
 
 
 class ZSetValue:
-    """``nan`` counts NaN scores (only RESTORE or a file brings them, as Redis accepts them
-    in a listpack): while there are some, a listpack-encoded set places new scores as
-    ``zzlInsert`` walks, so the order stays the one Redis's listpack has."""
+    """A sorted set: a listpack's bytes while small (``lp``, a ``bytearray`` holding
+    exactly Redis's listpack: member, score, ... in order, scores as ``zzlInsertAt``
+    writes them), or a dict member→score plus the skip list once converted (``dict``,
+    ``zsl``), one way, as ``t_zset.c`` converts (``insert``: more than
+    ``zset-max-listpack-entries`` members or a member longer than
+    ``zset-max-listpack-value``; ``to_listpack``: zsetConvertToListpackIfNeeded after a
+    store). Exactly one of ``lp`` and ``dict`` is set; callers go through the methods.
 
-    __slots__ = ("dict", "zsl", "lp", "nan")
+    ``nan`` counts NaN scores in a skip list (only a restored listpack brings them, which
+    Redis keeps as they are; converting such a listpack keeps its order): while there are
+    some, members are found by walking, as comparisons mislead the search."""
+
+    __slots__ = ("lp", "dict", "zsl", "nan")
 
     def __init__(self, lp: bool = True) -> None:
-        self.dict: dict[bytes, float] = {}
-        self.zsl = SkipList()
-        self.lp = lp
+        self.lp: bytearray | None = bytearray(_EMPTY) if lp else None
+        self.dict: dict[bytes, float] | None = None if lp else {}
+        self.zsl: SkipList | None = None if lp else SkipList()
         self.nan = 0
 
-    def _place(self, score: float, member: bytes) -> None:
-        zsl = self.zsl
-        if self.nan and self.lp:
-            zsl.insert(score, member, pos=zsl.listpack_pos(score, member))
-        else:
-            zsl.insert(score, member)
+    @classmethod
+    def from_listpack(cls, lp: bytearray) -> ZSetValue:
+        """A set holding these (validated) listpack bytes as they are."""
+        z = cls()
+        z.lp = lp
+        return z
 
     def encoding(self) -> str:
-        return "listpack" if self.lp else "skiplist"
+        return "listpack" if self.lp is not None else "skiplist"
 
     def __len__(self) -> int:
-        return len(self.dict)
+        lp = self.lp
+        return lp_length(lp) >> 1 if lp is not None else len(self.dict)  # type: ignore[arg-type]
 
     def score(self, member: bytes) -> float | None:
-        return self.dict.get(member)
+        lp = self.lp
+        return zl_score(lp, member) if lp is not None else self.dict.get(member)  # type: ignore[union-attr]
+
+    def convert(self) -> None:
+        """zsetConvert to a skip list: the listpack's pairs in its order."""
+        lp = self.lp
+        if lp is None:
+            return
+        pairs = zl_pairs(lp)
+        self.lp = None
+        self.dict = {}
+        self.zsl = SkipList()
+        self._fill_skiplist(pairs, True)
+
+    def to_listpack(self, max_entries: int, max_value: int) -> None:
+        """zsetConvertToListpackIfNeeded: a skip list that fits becomes a listpack,
+        appended in the skip list's order."""
+        d = self.dict
+        if d is None or len(d) > max_entries or any(len(m) > max_value for m in d):
+            return
+        self.lp = zl_from_pairs(self.items())
+        self.dict = self.zsl = None
+        self.nan = 0
+
+    def has_nan(self) -> bool:
+        if self.lp is not None:
+            return any(s != s for _, s in zl_pairs(self.lp))
+        return bool(self.nan)
 
     def insert(self, member: bytes, score: float, max_entries: int, max_value: int) -> None:
         """Add a new member (zsetAdd's insert path, with its listpack conversion check)."""
-        if self.lp and (len(self.dict) + 1 > max_entries or len(member) > max_value):
-            self.lp = False
-        self.dict[member] = score
-        self._place(score, member)
+        lp = self.lp
+        if lp is not None:
+            if ((lp_length(lp) >> 1) + 1 > max_entries or len(member) > max_value
+                    or len(lp) + len(member) > LISTPACK_MAX_SAFETY_SIZE):
+                self.convert()
+            else:
+                zl_insert(lp, member, score)
+                return
+        self.dict[member] = score  # type: ignore[index]
+        self.zsl.insert(score, member)  # type: ignore[union-attr]
 
     def set_score(self, member: bytes, old: float, new: float) -> None:
         if old == new:
             return
-        self.zsl.delete(old, member, bool(self.nan))
+        lp = self.lp
+        if lp is not None:  # zzlDelete then zzlInsert
+            zl_delete(lp, member)
+            zl_insert(lp, member, new)
+            return
+        self.zsl.delete(old, member, bool(self.nan))  # type: ignore[union-attr]
         if old != old and self.nan:
             self.nan -= 1
-        self._place(new, member)
-        self.dict[member] = new
+        self.zsl.insert(new, member)  # type: ignore[union-attr]
+        self.dict[member] = new  # type: ignore[index]
 
     def remove(self, member: bytes) -> bool:
-        score = self.dict.pop(member, None)
+        lp = self.lp
+        if lp is not None:
+            return zl_delete(lp, member) is not None
+        score = self.dict.pop(member, None)  # type: ignore[union-attr]
         if score is None:
             return False
-        self.zsl.delete(score, member, bool(self.nan))
+        self.zsl.delete(score, member, bool(self.nan))  # type: ignore[union-attr]
         if score != score and self.nan:
             self.nan -= 1
         return True
 
     def rank(self, member: bytes, reverse: bool = False) -> int | None:
-        score = self.dict.get(member)
+        lp = self.lp
+        if lp is not None:  # zsetRank's walk
+            r = zl_rank(lp, member)
+            if r < 0:
+                return None
+            return (lp_length(lp) >> 1) - 1 - r if reverse else r
+        score = self.dict.get(member)  # type: ignore[union-attr]
         if score is None:
             return None
-        r = self.zsl.find_by_walk(member) if self.nan else self.zsl.rank(score, member)
-        return (len(self.dict) - r) if reverse else (r - 1)
+        zsl = self.zsl
+        r = zsl.find_by_walk(member) if self.nan else zsl.rank(score, member)  # type: ignore[union-attr]
+        return (len(self.dict) - r) if reverse else (r - 1)  # type: ignore[arg-type]
 
     def range_by_rank(self, start: int, end: int, reverse: bool = False) -> list[tuple[bytes, float]]:
         """Elements with 0-based ranks start..end inclusive (already clamped)."""
-        out: list[tuple[bytes, float]] = []
         if start > end:
-            return out
+            return []
+        lp = self.lp
+        if lp is not None:  # lpSeek to the first, then the walk
+            if reverse:
+                n = lp_length(lp) >> 1
+                return zl_slice(lp, n - 1 - end, end - start + 1)[::-1]
+            return zl_slice(lp, start, end - start + 1)
+        out: list[tuple[bytes, float]] = []
         n = end - start + 1
         if reverse:
-            node = self.zsl.by_rank(len(self.dict) - start)
+            node = self.zsl.by_rank(len(self.dict) - start)  # type: ignore[union-attr,arg-type]
             while node is not None and n:
                 out.append((node.member, node.score))
                 node = node.backward
                 n -= 1
         else:
-            node = self.zsl.by_rank(start + 1)
+            node = self.zsl.by_rank(start + 1)  # type: ignore[union-attr]
             while node is not None and n:
                 out.append((node.member, node.score))
                 node = node.forward[0]
                 n -= 1
         return out
 
+    def pairs(self) -> list[tuple[bytes, float]]:
+        """Every (member, score) in order."""
+        if self.lp is not None:
+            return zl_pairs(self.lp)
+        return [(node.member, node.score) for node in self.zsl]  # type: ignore[union-attr]
+
     def items(self) -> Iterator[tuple[bytes, float]]:
-        for node in self.zsl:
-            yield node.member, node.score
+        return iter(self.pairs())
+
+    def members(self) -> list[bytes]:
+        """The members: the listpack's order, or the dict's (a hashtable's, for SORT)."""
+        if self.lp is not None:
+            return [m for m, _ in zl_pairs(self.lp)]
+        return list(self.dict)  # type: ignore[arg-type]
+
+    def scores(self) -> dict[bytes, float]:
+        """member → score (the dict itself for a skip list: do not change it)."""
+        if self.lp is not None:
+            return dict(zl_pairs(self.lp))
+        return self.dict  # type: ignore[return-value]
 
     def copy_value(self) -> ZSetValue:
-        z = ZSetValue(self.lp)
-        z.fill(list(self.items()))
+        """zsetDup: the same encoding, the same bytes."""
+        if self.lp is not None:
+            return ZSetValue.from_listpack(bytearray(self.lp))
+        z = ZSetValue(False)
+        z.fill(self.pairs())
         return z
 
     def fill(self, pairs: list[tuple[bytes, float]]) -> None:
-        """Load ``pairs`` (an empty set; a repeated member keeps its first score). With a
-        NaN score in a listpack the given order is kept, as Redis keeps the listpack."""
-        d = self.dict
-        unique = []
+        """Load ``pairs`` (an empty set; a repeated member keeps its first score). A
+        listpack holding a NaN score keeps the given order, as Redis keeps the listpack;
+        otherwise the pairs are ordered by score, then member."""
+        seen: dict[bytes, float] = {}
         for m, s in pairs:
-            if m not in d:
-                d[m] = s
-                unique.append((m, s))
-                if s != s:
-                    self.nan += 1
+            if m not in seen:
+                seen[m] = s
+        unique = list(seen.items())
+        if self.lp is not None:
+            if not any(s != s for _, s in unique):
+                unique.sort(key=_zkey)
+            self.lp = zl_from_pairs(unique)
+            return
+        self._fill_skiplist(unique, False)
+
+    def _fill_skiplist(self, unique: list[tuple[bytes, float]], from_listpack: bool) -> None:
+        d = self.dict
         zsl = self.zsl
-        if self.nan and self.lp:
-            for i, (m, s) in enumerate(unique):
-                zsl.insert(s, m, pos=i)
-        else:
-            for m, s in unique:
-                zsl.insert(s, m)
+        nan = sum(1 for _, s in unique if s != s)
+        self.nan = nan
+        for i, (m, s) in enumerate(unique):
+            d[m] = s  # type: ignore[index]
+            if nan and from_listpack:
+                zsl.insert(s, m, pos=i)  # type: ignore[union-attr]
+            else:
+                zsl.insert(s, m)  # type: ignore[union-attr]
+
+
+def _zkey(p: tuple[bytes, float]) -> tuple[float, bytes]:
+    return p[1], p[0]
+
+
+__all__ = ["LexBound", "SkipList", "ZSetValue", "lex_gte_min", "lex_lte_max"]

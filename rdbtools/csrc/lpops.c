@@ -14,7 +14,7 @@
 #define LP_HDR_NUMELE_UNKNOWN 0xFFFF
 
 /* string2ll (rdbtools/numbers.py): the int64 that s[0:len] canonically spells. */
-static int
+int
 canon_ll(const uint8_t *s, Py_ssize_t len, int64_t *out)
 {
     if (len == 0 || len > 20)
@@ -55,8 +55,8 @@ canon_ll(const uint8_t *s, Py_ssize_t len, int64_t *out)
     return 1;
 }
 
-static int
-corrupt(Py_ssize_t pos)
+int
+lp_corrupt(Py_ssize_t pos)
 {
     bad(pos, "listpack entry at offset %zd runs past the end or is invalid", pos);
     return -2;
@@ -86,8 +86,8 @@ lp_skip(const uint8_t *p, Py_ssize_t n, Py_ssize_t pos)
 
 /* lpFind(lp, lpFirst(lp), s, skip=1): offset of the field entry equal to s (an
  * integer entry compares as its decimal text), -1 when absent, -2 with an error. */
-static Py_ssize_t
-find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
+Py_ssize_t
+lp_find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
 {
     int s_int = -1; /* unknown yet */
     int64_t sv = 0;
@@ -98,14 +98,14 @@ find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
         if (b0 >= 0x80 && b0 < 0xC0) { /* a 6-bit string, the common field */
             Py_ssize_t len = b0 & 0x3F;
             if (pos + len + 2 > n - 1)
-                return corrupt(pos);
+                return lp_corrupt(pos);
             if (len == slen && memcmp(p + pos + 1, s, (size_t)len) == 0)
                 return pos;
             pos += len + 2;
         }
         else {
             if (lp_ent(p, n, pos, &e) < 0)
-                return corrupt(pos);
+                return lp_corrupt(pos);
             if (e.is_int) {
                 if (s_int < 0)
                     s_int = canon_ll(s, slen, &sv);
@@ -121,11 +121,11 @@ find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
             break;
         Py_ssize_t next = lp_skip(p, n, pos); /* the value */
         if (next < 0)
-            return corrupt(pos);
+            return lp_corrupt(pos);
         pos = next;
     }
     if (pos >= n)
-        return corrupt(pos);
+        return lp_corrupt(pos);
     return -1;
 }
 
@@ -138,7 +138,7 @@ ent_bytes(const LpEnt *e)
 /* The entry lpAppend/lpReplace would write for s (lpEncodeGetType): canonical
  * integer text as the smallest integer form, else the smallest string form. */
 Py_ssize_t
-encode_item(const uint8_t *s, Py_ssize_t len, uint8_t *out)
+lp_encode_item(const uint8_t *s, Py_ssize_t len, uint8_t *out)
 {
     int64_t v;
     if (canon_ll(s, len, &v)) {
@@ -187,8 +187,8 @@ encode_item(const uint8_t *s, Py_ssize_t len, uint8_t *out)
     return (Py_ssize_t)size + lp_put_backlen(size, out + size);
 }
 
-static Py_ssize_t
-encoded_max(Py_ssize_t len)
+Py_ssize_t
+lp_encoded_max(Py_ssize_t len)
 {
     return len + 5 + 5; /* header + data + backlen, an upper bound for either form */
 }
@@ -196,7 +196,7 @@ encoded_max(Py_ssize_t len)
 /* lp[a:b] = new[0:m] on the bytearray, then the header: total bytes, and the count
  * moved by `delta` entries one at a time as lpInsert/lpDeleteRangeWithEntry do. */
 int
-splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t m, int delta)
+lp_splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t m, int delta)
 {
     Py_ssize_t n = PyByteArray_GET_SIZE(lp);
     Py_ssize_t nn = n - (b - a) + m;
@@ -227,7 +227,7 @@ splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t 
 
 /* Argument checks shared by the functions: lp a bytearray of a plausible listpack. */
 int
-check_lp(PyObject *lp, const char *func)
+lp_check(PyObject *lp, const char *func)
 {
     if (!PyByteArray_Check(lp)) {
         PyErr_Format(PyExc_TypeError, "%s() needs a bytearray listpack", func);
@@ -253,7 +253,7 @@ locate(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, const char *fun
         return -1;
     }
     PyObject *lp = args[0];
-    if (check_lp(lp, func) < 0)
+    if (lp_check(lp, func) < 0)
         return -1;
     for (Py_ssize_t i = 1; i < nargs; i++) {
         if (!PyBytes_Check(args[i])) {
@@ -263,7 +263,7 @@ locate(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, const char *fun
     }
     const uint8_t *p = (const uint8_t *)PyByteArray_AS_STRING(lp);
     Py_ssize_t n = PyByteArray_GET_SIZE(lp);
-    Py_ssize_t pos = find_field(p, n, (const uint8_t *)PyBytes_AS_STRING(args[1]),
+    Py_ssize_t pos = lp_find_field(p, n, (const uint8_t *)PyBytes_AS_STRING(args[1]),
                                 PyBytes_GET_SIZE(args[1]));
     *fpos = pos;
     if (pos == -2)
@@ -273,7 +273,7 @@ locate(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, const char *fun
     lp_ent(p, n, pos, val);
     Py_ssize_t vpos = val->next;
     if (lp_ent(p, n, vpos, val) < 0) {
-        corrupt(vpos);
+        lp_corrupt(vpos);
         return -1;
     }
     return 1;
@@ -306,21 +306,21 @@ lp_pairs_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     const uint8_t *vs = (const uint8_t *)PyBytes_AS_STRING(args[2]);
     Py_ssize_t fl = PyBytes_GET_SIZE(args[1]), vl = PyBytes_GET_SIZE(args[2]);
     uint8_t stack[256];
-    Py_ssize_t need = encoded_max(vl) + (found ? 0 : encoded_max(fl));
+    Py_ssize_t need = lp_encoded_max(vl) + (found ? 0 : lp_encoded_max(fl));
     uint8_t *buf = need <= (Py_ssize_t)sizeof stack ? stack : PyMem_Malloc((size_t)need);
     if (buf == NULL)
         return PyErr_NoMemory();
     int rc;
     if (found) { /* lpReplace of the value */
         Py_ssize_t vpos = val.next - val.size - lp_backlen_size((uint64_t)val.size);
-        rc = splice(lp, vpos, val.next, buf, encode_item(vs, vl, buf), 0);
+        rc = lp_splice(lp, vpos, val.next, buf, lp_encode_item(vs, vl, buf), 0);
     }
     else { /* two lpAppend: the count moves one entry at a time */
-        Py_ssize_t m = encode_item(fs, fl, buf);
-        m += encode_item(vs, vl, buf + m);
-        rc = splice(lp, n - 1, n - 1, buf, m, 1);
+        Py_ssize_t m = lp_encode_item(fs, fl, buf);
+        m += lp_encode_item(vs, vl, buf + m);
+        rc = lp_splice(lp, n - 1, n - 1, buf, m, 1);
         if (rc == 0)
-            rc = splice(lp, n - 1 + m, n - 1 + m, buf, 0, 1);
+            rc = lp_splice(lp, n - 1 + m, n - 1 + m, buf, 0, 1);
     }
     if (buf != stack)
         PyMem_Free(buf);
@@ -337,7 +337,7 @@ lp_pairs_delete(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     int rc = locate(args, nargs, 2, "lp_pairs_delete", &pos, &val);
     if (rc <= 0)
         return rc < 0 ? NULL : Py_NewRef(Py_False);
-    if (splice(args[0], pos, val.next, NULL, 0, -2) < 0)
+    if (lp_splice(args[0], pos, val.next, NULL, 0, -2) < 0)
         return NULL;
     Py_RETURN_TRUE;
 }
@@ -345,7 +345,7 @@ lp_pairs_delete(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 PyObject *
 lp_length(PyObject *self, PyObject *lp)
 {
-    if (check_lp(lp, "lp_length") < 0)
+    if (lp_check(lp, "lp_length") < 0)
         return NULL;
     uint8_t *p = (uint8_t *)PyByteArray_AS_STRING(lp);
     Py_ssize_t n = PyByteArray_GET_SIZE(lp);
@@ -356,7 +356,7 @@ lp_length(PyObject *self, PyObject *lp)
     LpEnt e;
     while (p[pos] != LP_EOF) {
         if (lp_ent(p, n, pos, &e) < 0) {
-            corrupt(pos);
+            lp_corrupt(pos);
             return NULL;
         }
         pos = e.next;

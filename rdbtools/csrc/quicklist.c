@@ -5,8 +5,8 @@
  *
  * lpl_*: one listpack node changed in place as listpack.c does; ql_*: the hot list
  * operations over the Python list of nodes (push/pop at either end, read by index
- * and by range). Entries are read by lp_ent (lpentry.c) and written by encode_item
- * and splice (lpops.c); every entry is checked to lie before the end marker. */
+ * and by range). Entries are read by lp_ent (lpentry.c) and written by lp_encode_item
+ * and lp_splice (lpops.c); every entry is checked to lie before the end marker. */
 
 #include "speedups.h"
 
@@ -91,8 +91,8 @@ put_item(PyObject *lp, Py_ssize_t a, Py_ssize_t b, PyObject *item, int delta)
         PyErr_NoMemory();
         return -1;
     }
-    Py_ssize_t m = encode_item((const uint8_t *)PyBytes_AS_STRING(item), len, buf);
-    int rc = splice(lp, a, b, buf, m, delta);
+    Py_ssize_t m = lp_encode_item((const uint8_t *)PyBytes_AS_STRING(item), len, buf);
+    int rc = lp_splice(lp, a, b, buf, m, delta);
     if (buf != stack)
         PyMem_Free(buf);
     return rc;
@@ -105,7 +105,7 @@ args_ok(Py_ssize_t nargs, Py_ssize_t want, const char *func, PyObject *lp)
         PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments", func, want);
         return -1;
     }
-    return check_lp(lp, func);
+    return lp_check(lp, func);
 }
 
 /* ------------------------------------------------------------------ one node */
@@ -136,7 +136,7 @@ pop_entry(PyObject *lp, int head)
         return NULL;
     }
     PyObject *v = ent_bytes(&e);
-    if (v == NULL || splice(lp, pos, e.next, NULL, 0, -1) < 0) {
+    if (v == NULL || lp_splice(lp, pos, e.next, NULL, 0, -1) < 0) {
         Py_XDECREF(v);
         return NULL;
     }
@@ -230,7 +230,7 @@ lpl_delete(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         bad(pos, "listpack has no entries %zd..%zd", start, start + k);
         return NULL;
     }
-    if (splice(args[0], pos, pos + end - LP_HDR_SIZE, NULL, 0, (int)-k) < 0)
+    if (lp_splice(args[0], pos, pos + end - LP_HDR_SIZE, NULL, 0, (int)-k) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -262,7 +262,7 @@ one_node(PyObject *item)
     if (lp == NULL)
         return NULL;
     uint8_t *p = (uint8_t *)PyByteArray_AS_STRING(lp);
-    Py_ssize_t m = encode_item((const uint8_t *)PyBytes_AS_STRING(item), len, p + LP_HDR_SIZE);
+    Py_ssize_t m = lp_encode_item((const uint8_t *)PyBytes_AS_STRING(item), len, p + LP_HDR_SIZE);
     Py_ssize_t total = LP_HDR_SIZE + m + 1;
     p[total - 1] = LP_EOF;
     for (int i = 0; i < 4; i++)
@@ -336,7 +336,7 @@ ql_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         v = Py_NewRef(node);
     }
     else if (PyByteArray_CheckExact(node)) {
-        if (check_lp(node, "ql_pop") < 0 || (v = pop_entry(node, head)) == NULL)
+        if (lp_check(node, "ql_pop") < 0 || (v = pop_entry(node, head)) == NULL)
             return NULL;
         if (LP(node)[LP_HDR_SIZE] != LP_EOF)
             return v;

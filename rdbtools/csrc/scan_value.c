@@ -184,17 +184,19 @@ sk_zpairs(PyObject *items)
     return pairs;
 }
 
-/* A hash listpack kept as its bytes: packed(bytearray, entries) once lp_pairs_ok
- * accepts it (hashes.load_hash_listpack_packed), or NULL. */
+/* A hash or zset listpack kept as its bytes: packed(bytearray, entries) once lp_pairs_ok
+ * accepts it, and for a zset every score parses (hashes.load_hash_listpack_packed,
+ * zsets.load_zset_listpack_packed), or NULL. */
 static PyObject *
-sk_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, PyObject *packed)
+sk_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, PyObject *packed,
+          int zset)
 {
     SkStr r;
     if (sk_str(p, n, pos, max_len, &r) < 0)
         return NULL;
     Py_ssize_t entries;
     PyObject *v = NULL;
-    if (lp_pairs_ok(r.s, r.len, &entries) > 0) {
+    if (lp_pairs_ok(r.s, r.len, &entries) > 0 && (!zset || zl_scores_ok(r.s, r.len))) {
         PyObject *args[2] = {PyByteArray_FromStringAndSize((const char *)r.s, r.len),
                              PyLong_FromSsize_t(entries)};
         if (args[0] != NULL && args[1] != NULL)
@@ -212,9 +214,11 @@ sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t m
 {
     PyObject *v = NULL, *items = NULL;
     uint64_t count;
-    if (t == 16 && packed != NULL) {
-        v = sk_packed(p, n, pos, max_len, PyTuple_GET_ITEM(packed, 0));
-        *tname = s_hash;
+    if (t == 12 && packed != NULL)
+        return -1; /* a zset ziplist, converted once by zsets.load_zset_ziplist_packed */
+    if ((t == 16 || t == 17) && packed != NULL) {
+        v = sk_packed(p, n, pos, max_len, PyTuple_GET_ITEM(packed, t == 17), t == 17);
+        *tname = t == 17 ? s_zset : s_hash;
         *enc = e_listpack;
         t = 0xFF; /* past the switch */
     }
@@ -222,7 +226,7 @@ sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t m
         return -1; /* ziplist nodes converted to listpack nodes: the Python path */
     }
     else if (t == 18 && packed != NULL) {
-        v = sk_quicklist_packed(p, n, pos, max_len, PyTuple_GET_ITEM(packed, 1));
+        v = sk_quicklist_packed(p, n, pos, max_len, PyTuple_GET_ITEM(packed, 2));
         *tname = s_list;
         *enc = e_quicklist;
         t = 0xFF;

@@ -227,6 +227,36 @@ static PyMethodDef methods[] = {
     {"lp_pairs_check", (PyCFunction)lp_pairs_check, METH_O,
      "lp_pairs_check($module, blob, /)\n--\n\n"
      "The entry count when listpack_ops.lp_validate_pairs_py accepts `blob`, else -1."},
+    {"digest_add", (PyCFunction)(void (*)(void))digest_add, METH_FASTCALL,
+     "digest_add($module, final, key, kind, obj_type, value, has_expire, /)\n--\n\n"
+     "rdbtools.digest: one key's digest xored into the bytearray `final` (kind 0 string,\n"
+     "1 list, 2 set, 3 zset, 4 hash, 5 module, 6 stream: OBJ_* numbers)."},
+    {"save_string", (PyCFunction)(void (*)(void))save_string, METH_FASTCALL | METH_KEYWORDS,
+     "save_string($module, s, compress=True, lzf=rdbtools.lzf.compress, /)\n--\n\n"
+     "rdbtools.primitives._save_string_py: `s` as an RDB string; lzf(s) -> bytes | None\n"
+     "compresses (called for strings over 20 bytes when `compress`)."},
+    {"digest_record", (PyCFunction)(void (*)(void))digest_record, METH_FASTCALL,
+     "digest_record($module, final, record, /)\n--\n\n"
+     "rdbtools.digest._add_py: one record's digest xored into the bytearray `final`."},
+    {"digest_sha1", (PyCFunction)(void (*)(void))digest_sha1, METH_FASTCALL,
+     "digest_sha1($module, data, portable, /)\n--\n\n"
+     "SHA-1 of `data` by digest.c (the portable block function when `portable`)."},
+    {"zl_score", (PyCFunction)(void (*)(void))zl_score, METH_FASTCALL,
+     "zl_score($module, lp, member, /)\n--\n\nlistpack_zset.zl_score_py: the score or None."},
+    {"zl_insert", (PyCFunction)(void (*)(void))zl_insert, METH_FASTCALL,
+     "zl_insert($module, lp, member, score, /)\n--\n\nlistpack_zset.zl_insert_py, in place."},
+    {"zl_delete", (PyCFunction)(void (*)(void))zl_delete, METH_FASTCALL,
+     "zl_delete($module, lp, member, /)\n--\n\n"
+     "listpack_zset.zl_delete_py, in place: the removed score or None."},
+    {"zl_rank", (PyCFunction)(void (*)(void))zl_rank, METH_FASTCALL,
+     "zl_rank($module, lp, member, /)\n--\n\nlistpack_zset.zl_rank_py: 0-based, -1 absent."},
+    {"zl_slice", (PyCFunction)(void (*)(void))zl_slice, METH_FASTCALL,
+     "zl_slice($module, lp, start, count, /)\n--\n\nlistpack_zset.zl_slice_py."},
+    {"zl_score_range", (PyCFunction)(void (*)(void))zl_score_range, METH_FASTCALL,
+     "zl_score_range($module, lp, lo, loex, hi, hiex, reverse, offset, limit, /)\n--\n\n"
+     "listpack_zset.zl_score_range_py."},
+    {"zl_pairs", (PyCFunction)zl_pairs, METH_O,
+     "zl_pairs($module, lp, /)\n--\n\nlistpack_zset.zl_pairs_py: [(member, score), ...]."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -7,6 +7,7 @@
  *   intset.c      /
  *   lpentry.c     \ listpack entries and the deep checks (a listpack, pairs), the in-place
  *   lpops.c       / listpack-of-pairs operations (rdbtools/encodings/listpack_ops.py)
+ *   zsetlp.c      a sorted set's listpack operations (rdbtools/encodings/listpack_zset.py)
  *   quicklist.c   a list's quicklist of listpack nodes (rdbtools/encodings/quicklist_ops.py)
  *   pairs.c       zset/hash pairing of decoded blobs (rdbtools/values.py)
  *   lzf.c         the one LZF decoder in C (rdbtools/lzf.py), also the scan's
@@ -16,6 +17,8 @@
  *   jsontext.c    JSON text into a growing buffer ...
  *   jsonl.c       ... and records as JSONL lines (rdbtools/jsonl.py)
  *   hll.c         the sparse HyperLogLog update (engine/types/hyperloglog.py)
+ *   digest.c      DEBUG DIGEST's construction with its SHA-1 (rdbtools/digest.py)
+ *   rdbstr.c      an RDB string as rdbSaveRawString writes it (rdbtools/primitives.py)
  *
  * They are one extension, not several, because the scan calls the decoders, the
  * pairing, the LZF decoder and the digest set directly, per key: separate modules
@@ -359,9 +362,10 @@ sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
     return PyBytes_FromStringAndSize((const char *)r.s, r.len);
 }
 /* values.load_value for the types scan_keys handles: 0 with the value, its type
- * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): the factories of
- * a hash listpack and of a list's quicklist nodes kept as their bytes, a tuple
- * (rdbtools.objects.hashes.ListpackPairs, rdbtools.objects.lists.QuicklistNodes). */
+ * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): the factories of a
+ * hash and a zset listpack and of a list's quicklist nodes kept as their bytes, a tuple
+ * (rdbtools.objects.hashes.ListpackPairs, rdbtools.objects.zsets.ListpackZset,
+ * rdbtools.objects.lists.QuicklistNodes). */
 int sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
              PyObject *packed, PyObject **value, PyObject **tname, PyObject **enc);
 
@@ -389,16 +393,29 @@ lp_backlen_size(uint64_t size)
 /* lpEncodeBacklen of `size` into b; returns its length. */
 Py_ssize_t lp_put_backlen(uint64_t size, uint8_t *b);
 
+/* lpops.c's pieces the zset operations share (zsetlp.c): BadEncoding for a damaged
+ * entry at pos (returns -2); lpFind of a field (skip=1): its offset, -1 absent, -2
+ * error; the entry lpAppend writes for s[0:len] into out (at most lp_encoded_max(len)
+ * bytes), its length returned; lp[a:b] = new[0:m] with the header updated (count moved
+ * by delta); the bytearray check of an argument. */
+int lp_corrupt(Py_ssize_t pos);
+Py_ssize_t lp_find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen);
+Py_ssize_t lp_encode_item(const uint8_t *s, Py_ssize_t len, uint8_t *out);
+Py_ssize_t lp_encoded_max(Py_ssize_t len);
+int lp_splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t m, int delta);
+int lp_check(PyObject *lp, const char *func);
+/* string2ll (rdbtools/numbers.py): 1 and *out when s[0:len] canonically spells an int64
+ * (lpops.c; rdbstr.c's integer strings too) */
+int canon_ll(const uint8_t *s, Py_ssize_t len, int64_t *out);
+/* zsetlp.c: 1 when every score entry of the listpack of pairs p[0:n] (already checked by
+ * lp_pairs_ok) parses as a double, else 0 (no error set). */
+int zl_scores_ok(const uint8_t *p, Py_ssize_t n);
+
 /* 1 when p[0:n] is a valid listpack of unique pairs (*entries: its entry count),
  * 0 when it is not, -1 with MemoryError. */
 int lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
-/* lpops.c, shared with quicklist.c: an entry's text (bytes), the entry lpAppend
- * writes for s into out (at most len + 10 bytes; returns its size), lp[a:b] = new
- * with the header kept, and the argument check of a bytearray listpack. */
+/* lpops.c, shared with quicklist.c: an entry's text as bytes. */
 PyObject *ent_bytes(const LpEnt *e);
-Py_ssize_t encode_item(const uint8_t *s, Py_ssize_t len, uint8_t *out);
-int splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t m, int delta);
-int check_lp(PyObject *lp, const char *func);
 /* lpentry.c: the deep check of one listpack (1 valid, 0 not); quicklist.c: the nodes
  * of a quicklist-2 value kept as their bytes for a packed load (factory(nodes, count)). */
 int lp_list_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
@@ -486,6 +503,17 @@ PyObject *lp_pairs_set(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lp_pairs_delete(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lp_length(PyObject *, PyObject *);
 PyObject *lp_pairs_check(PyObject *, PyObject *);
+PyObject *digest_add(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *save_string(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
+PyObject *digest_record(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *digest_sha1(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_score(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_insert(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_delete(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_pairs(PyObject *, PyObject *);
+PyObject *zl_rank(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_slice(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *zl_score_range(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_push(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_pop(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_get(PyObject *, PyObject *const *, Py_ssize_t);

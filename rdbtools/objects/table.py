@@ -168,6 +168,12 @@ VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {
 _PACKED = {RDB_TYPE_HASH_LISTPACK: R(RDB_TYPE_HASH_LISTPACK, HASH, "listpack", 10, None,
                                      hashes.load_hash_listpack_packed, skip_string,
                                      hashes.save_hash_listpack),
+           RDB_TYPE_ZSET_ZIPLIST: R(RDB_TYPE_ZSET_ZIPLIST, ZSET, "ziplist", 2, 9,
+                                    zsets.load_zset_ziplist_packed, skip_string,
+                                    zsets.save_zset_ziplist),
+           RDB_TYPE_ZSET_LISTPACK: R(RDB_TYPE_ZSET_LISTPACK, ZSET, "listpack", 10, None,
+                                     zsets.load_zset_listpack_packed, skip_string,
+                                     zsets.save_zset_listpack),
            RDB_TYPE_LIST_QUICKLIST_2: R(RDB_TYPE_LIST_QUICKLIST_2, LIST, "quicklist", 10, None,
                                         lists.load_list_quicklist_2_packed, lists.skip_list_quicklist_2,
                                         lists.save_list_quicklist_2),
@@ -176,9 +182,10 @@ _PACKED = {RDB_TYPE_HASH_LISTPACK: R(RDB_TYPE_HASH_LISTPACK, HASH, "listpack", 1
                                       lists.save_list_quicklist)}
 PACKED_OBJECT_TYPES: dict[int, ObjectType] = {**OBJECT_TYPES, **_PACKED}
 PACKED_VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {**VALKEY_OBJECT_TYPES, **_PACKED}
-"""The rows of a ``packed_listpacks`` load: a hash listpack stays its bytes
-(:class:`~rdbtools.objects.hashes.ListpackPairs`), a list its quicklist nodes
-(:class:`~rdbtools.objects.lists.QuicklistNodes`; ziplist nodes converted once)."""
+"""The rows of a ``packed_listpacks`` load: a hash or zset listpack stays its bytes
+(:class:`~rdbtools.objects.hashes.ListpackPairs`, :class:`~rdbtools.objects.zsets.ListpackZset`),
+a list its quicklist nodes (:class:`~rdbtools.objects.lists.QuicklistNodes`; ziplist nodes
+converted once)."""
 
 FAMILIES: dict[str, ObjectFamily] = {
     f.type: f
@@ -199,7 +206,7 @@ _EMPTY_POLICY = EncodingPolicy()
 
 def object_types(valkey: bool, packed: bool = False) -> dict[int, ObjectType]:
     """The rows for a file's magic: Redis's, or Valkey's for ``VALKEY`` files and payloads;
-    ``packed``: hash listpacks kept as their bytes."""
+    ``packed``: hash and zset listpacks kept as their bytes."""
     if packed:
         return PACKED_VALKEY_OBJECT_TYPES if valkey else PACKED_OBJECT_TYPES
     return VALKEY_OBJECT_TYPES if valkey else OBJECT_TYPES

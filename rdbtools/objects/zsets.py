@@ -17,7 +17,7 @@ keeps it, and such a zset is always written compact in its given order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._accel import c_module
@@ -28,6 +28,7 @@ from ..constants import (
     RDB_TYPE_ZSET_ZIPLIST,
 )
 from ..encodings import decode_listpack, decode_ziplist_strings, encode_listpack, encode_ziplist
+from ..encodings.listpack_ops import lp_validate_pairs
 from ..errors import BadEncoding, RdbCorruptError, RdbEncodeError
 from ..numbers import g17
 from ..policy import EncodingPolicy, fpconv_dtoa, string_double, zset_score_entry
@@ -185,14 +186,82 @@ def load_zset_listpack(buf: bytes, pos: int, max_len: int) -> tuple[list[tuple[b
     return pairs, None, pos
 
 
-def save_zset_listpack(pairs: list[tuple[bytes, float]], fexp: Any, version: int,
+def save_zset_listpack(pairs: list[tuple[bytes, float]] | ListpackZset, fexp: Any, version: int,
                        policy: EncodingPolicy, compress: bool) -> bytes:
+    if type(pairs) is ListpackZset:  # written back as it is, as rdbSaveObject does
+        return save_string(bytes(pairs.blob), compress)
     return save_string(encode_listpack(_compact_entries(pairs, version)), compress)
+
+
+class ListpackZset:
+    """A zset listpack kept as its bytes, for a server that holds small sorted sets as
+    Redis does: a load that asks for it (``packed_listpacks``) gets no per-member
+    objects, and a save writes the bytes back as they are. Everywhere else it is a zset
+    value like any other: it iterates as the ``(member, score)`` pairs, in order.
+
+    ``blob`` (bytes or a bytearray the receiver may keep) passed
+    :func:`~rdbtools.encodings.listpack_ops.lp_validate_pairs` (deep checks, unique
+    members, as lpPairsValidateIntegrityAndDups) and every score parses; ``entries`` is
+    its entry count, twice the pairs.
+    """
+
+    __slots__ = ("blob", "entries")
+
+    def __init__(self, blob: bytes | bytearray, entries: int) -> None:
+        self.blob = blob
+        self.entries = entries
+
+    def pairs(self) -> list[tuple[bytes, float]]:
+        return _zset_pairs(decode_listpack(self.blob))
+
+    def __len__(self) -> int:
+        return self.entries >> 1
+
+    def __iter__(self) -> Iterator[tuple[bytes, float]]:
+        return iter(self.pairs())
+
+    def __getitem__(self, i: int) -> tuple[bytes, float]:
+        return self.pairs()[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ListpackZset):
+            return self.pairs() == other.pairs()
+        return isinstance(other, list) and self.pairs() == other
+
+    __hash__ = None  # type: ignore[assignment]  # mutable content, as the list it stands for
+
+    def __repr__(self) -> str:
+        return f"ListpackZset({self.pairs()!r})"
+
+
+def load_zset_ziplist_packed(buf: bytes, pos: int, max_len: int) -> tuple[ListpackZset, None, int]:
+    """load_zset_ziplist for ``packed_listpacks``: the same checks, then the ziplist
+    converted once into the listpack Redis makes of it (ziplistPairsConvertAndValidate-
+    Integrity: every entry appended as it is, lpAppend choosing its form)."""
+    start = pos
+    items, pos = load_blob(decode_ziplist_strings, buf, pos, max_len)
+    pairs = decode_blob(_zset_pairs, items, start)
+    check_unique([m for m, _ in pairs], "zset member")
+    return ListpackZset(bytearray(encode_listpack(items)), len(items)), None, pos
+
+
+def load_zset_listpack_packed(buf: bytes, pos: int, max_len: int) -> tuple[ListpackZset, None, int]:
+    """load_zset_listpack for ``packed_listpacks``: the same checks, the bytes kept."""
+    start = pos
+    blob, pos = load_string(buf, pos, max_len)
+    lp = bytearray(blob)
+    entries = decode_blob(lp_validate_pairs, lp, start, buf, pos)
+    decode_blob(_zset_pairs, decode_listpack(lp), start)  # every score parses
+    return ListpackZset(lp, entries), None, pos
 
 
 def zset_type(pairs: list[tuple[bytes, float]], fexp: Any, version: int,
               policy: EncodingPolicy) -> int:
     """The type byte Redis of RDB ``version`` writes a zset as (rdbSaveObjectType)."""
+    if type(pairs) is ListpackZset:
+        if version >= 10:
+            return RDB_TYPE_ZSET_LISTPACK  # validated when made; kept as the listpack it is
+        pairs = pairs.pairs()
     if len({m for m, _ in pairs}) != len(pairs):
         raise RdbEncodeError("duplicate zset member")
     enc = policy.zset_encoding(pairs, version)
@@ -209,6 +278,9 @@ if (_c := c_module("rdbtools._speedups")) is not None:  # same results and error
     _zset_pairs = _c.zset_pairs
 
 __all__ = [
+    "ListpackZset",
+    "load_zset_listpack_packed",
+    "load_zset_ziplist_packed",
     "load_zset",
     "load_zset_2",
     "load_zset_listpack",

@@ -29,7 +29,7 @@ def test_every_status_has_its_own_number() -> None:
     names = list(ExitStatus.__members__)  # aliases included: ERROR = 1 would show up here
     assert len({int(ExitStatus[n]) for n in names}) == len(names), ExitStatus.__members__
     assert (ExitStatus.OK, ExitStatus.DIFFERENT, ExitStatus.USAGE, ExitStatus.CORRUPT_INPUT,
-            ExitStatus.INTERRUPTED) == (0, 1, 2, 3, 130)  # documented in README.md
+            ExitStatus.INTERRUPTED, ExitStatus.PIPE_CLOSED) == (0, 1, 2, 3, 130, 141)  # in README.md
 
 
 def test_diff_statuses_equal_different_missing_corrupt_usage(tmp_path: Path) -> None:
@@ -102,3 +102,24 @@ def test_report_option_values_are_usage_errors(args: list[str]) -> None:
     res = run("report", str(RDB), *args)
     assert res.exit_code == ExitStatus.USAGE, res.output
     assert "Traceback" not in res.output and "Invalid value" in res.output
+
+
+@pytest.mark.parametrize("verb", ["dump", "report", "diff"])
+def test_closed_output_pipe_ends_quietly_with_141(tmp_path: Path, verb: str) -> None:
+    """``rdbkit ... | head``: the reader goes away; the verb stops at once, says nothing
+    and exits 141 (128 + SIGPIPE, what ``cat`` ends with there; click's 1 would read
+    as "different" for diff). The output is far larger than the pipe's buffer."""
+    import subprocess
+    import sys
+
+    from rdbtools.encoder import encode_bytes
+    from rdbtools.model import Record
+
+    big = tmp_path / "big.rdb"
+    big.write_bytes(encode_bytes([Record(0, b"key:%d" % i, "string", b"v" * 40) for i in range(40_000)]))
+    args = [verb, str(big)] + ([str(RDB62)] if verb == "diff" else [])
+    script = (f"{sys.executable} -m cli {' '.join(args)} | head -c 1 >/dev/null; "
+              'echo "status=${PIPESTATUS[0]}" >&2')
+    res = subprocess.run(["bash", "-c", script], capture_output=True, timeout=120, text=True)
+    assert "status=141" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and "Error" not in res.stderr, res.stderr

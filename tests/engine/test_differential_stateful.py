@@ -241,7 +241,8 @@ class DiffMachine(RuleBasedStateMachine):
         """A payload DUMPed by real Redis restores identically on both servers."""
         kind, payload = run(self.real, [b"DUMP", src])
         assert (kind, payload) == run(self.ours, [b"DUMP", src])[:1] + (payload,) or kind == "err"
-        if run(self.real, [b"TYPE", src])[1] == b"hash" and run(self.real, [b"OBJECT", b"ENCODING", src])[1] == b"listpack":
+        if (run(self.real, [b"TYPE", src])[1] in (b"hash", b"zset")
+                and run(self.real, [b"OBJECT", b"ENCODING", src])[1] == b"listpack"):
             assert run(self.ours, [b"DUMP", src]) == (kind, payload)  # the listpack's very bytes
         if kind == "ok" and payload is not None:
             argv = [b"RESTORE", dst, b"0", payload] + ([b"REPLACE"] if replace else [])

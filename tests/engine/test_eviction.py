@@ -317,7 +317,7 @@ def test_value_usage_agrees_with_the_rdb_model() -> None:
     for i in range(40):
         z.insert(b"m%d" % i, i / 7, 128, 64)
     cases = [("hash", h, list(h.items())), ("hash", big, list(big.items())), ("list", lst, list(lst)),
-             ("set", s, list(s)), ("set", ss, list(ss)), ("zset", z, list(z.dict.items()))]
+             ("set", s, list(s)), ("set", ss, list(ss)), ("zset", z, z.pairs())]
     for type_name, live, rec in cases:
         want = model.value_size(type_name, rec)[0]
         assert value_usage(live, 0, -2, SIZEOF) == pytest.approx(want, rel=1e-6), type_name

@@ -231,6 +231,18 @@ def test_memory_usage_is_the_listpacks_allocation(servers: tuple[ServerProc, Ser
 def test_real_redis_loads_our_save(tmp_path) -> None:
     """SAVE writes a listpack hash's bytes as they are: real Redis loading our file holds
     (and DUMPs) exactly the payloads we were given, with the same digest."""
+    def fill(c: redis.Redis) -> list[str]:
+        c.hset("plain", mapping={"a": "1", "b": "-20000", "c": "x" * 40})
+        c.hset("big", mapping={f"f{i}": i for i in range(300)})
+        return ["plain"]
+
+    real_loads_our_save(tmp_path, {k: _payload(lp) for k, lp in ODD_LISTPACKS.items()}, fill)
+
+
+def real_loads_our_save(tmp_path, payloads: dict[str, bytes], fill) -> None:
+    """RESTORE ``payloads`` in our server, ``fill`` it (returns more keys to compare),
+    SAVE; real Redis loading the file DUMPs every key as we did, the given payloads as
+    they were given (RESTORE stores an "unknown-count" one's count), with our digest."""
     import shutil
 
     for d in ("ours", "real"):
@@ -238,11 +250,9 @@ def test_real_redis_loads_our_save(tmp_path) -> None:
     ours = start_ours(tmp_path / "ours")
     try:
         c = ours.client()
-        for name, lp in ODD_LISTPACKS.items():
-            c.restore(name, 0, _payload(lp))
-        c.hset("plain", mapping={"a": "1", "b": "-20000", "c": "x" * 40})
-        c.hset("big", mapping={f"f{i}": i for i in range(300)})
-        want = {k: c.dump(k) for k in (*ODD_LISTPACKS, "plain")}
+        for name, payload in payloads.items():
+            c.restore(name, 0, payload)
+        want = {k: c.dump(k) for k in (*payloads, *fill(c))}
         digest = c.execute_command("DEBUG", "DIGEST")
         c.save()
         dbfile = c.config_get("dbfilename")["dbfilename"]
@@ -254,9 +264,9 @@ def test_real_redis_loads_our_save(tmp_path) -> None:
         r = real.client()
         for k, payload in want.items():
             assert r.dump(k) == payload
-        for k, lp in ODD_LISTPACKS.items():  # the given bytes (RESTORE stores an unknown count)
+        for k, payload in payloads.items():
             if k != "unknown-count":
-                assert want[k] == _payload(lp)
+                assert want[k] == payload
         assert r.execute_command("DEBUG", "DIGEST") == digest
     finally:
         real.stop()

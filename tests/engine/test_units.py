@@ -91,3 +91,28 @@ def test_numbers_as_redis() -> None:
     v = ld_add(parse_long_double(b"10.5"), parse_long_double(b"0.1"))
     assert format_long_double(v) == b"10.6"  # type: ignore[arg-type]
     assert format_long_double(ld_add(parse_long_double(b"1"), parse_long_double(b"1e-17"))) == b"1.00000000000000001"  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([b"a", b"b", b"c", b"d", b"e", b"7"]), st.integers(-3, 3).map(float), max_size=6),
+       st.booleans(), st.tuples(st.integers(-4, 4), st.booleans(), st.integers(-4, 4), st.booleans()),
+       st.booleans(), st.sampled_from([0, 0, 1, 2, 7]), st.sampled_from([-1, -1, -2, 0, 1, 2, 3]),
+       st.tuples(st.sampled_from([-1, 0, 0]), st.sampled_from([b"a", b"c", b"e"]), st.booleans()),
+       st.tuples(st.sampled_from([1, 0, 0]), st.sampled_from([b"b", b"d", b"7"]), st.booleans()))
+def test_listpack_walks_match_the_skip_list(pairs, same, r, reverse, offset, limit, lo, hi) -> None:
+    """A listpack zset's ranges (the zzl* walks) and ranks equal the skip list's on the
+    same sorted pairs (lex ranges on equal scores, where they are defined)."""
+    from engine.commands.zset_ranges import lex_range, score_range
+
+    a, b = ZSetValue(True), ZSetValue(False)
+    for m, s in pairs.items():
+        a.insert(m, 0.0 if same else s, 128, 64)
+        b.insert(m, 0.0 if same else s, 128, 64)
+    assert a.encoding() == "listpack" and b.encoding() == "skiplist"
+    sr = (float(r[0]), r[1], float(r[2]), r[3])
+    assert score_range(a, sr, reverse, offset, limit) == score_range(b, sr, reverse, offset, limit)
+    if same:
+        assert lex_range(a, lo, hi, reverse, offset, limit) == lex_range(b, lo, hi, reverse, offset, limit)
+    for m in [*pairs, b"zz"]:
+        assert (a.rank(m), a.rank(m, True), a.score(m)) == (b.rank(m), b.rank(m, True), b.score(m))
+    assert a.range_by_rank(0, len(a) - 1, reverse) == b.range_by_rank(0, len(b) - 1, reverse)

@@ -1,0 +1,155 @@
+/* An RDB string as Redis's rdbSaveRawString writes it, in C: the integer forms
+ * (rdbTryIntegerEncoding: a canonical int64 of at most 11 characters that fits 32
+ * bits), else LZF (rdbSaveLzfStringObject, over 20 bytes, when it saves space), else
+ * the length and the bytes. The Python function rdbtools/primitives.py
+ * `_save_string_py` defines the bytes; tests/rdbtools/test_rdbstr.py holds the two
+ * equal. The compressor stays the Python one (`rdbtools.lzf.compress`, passed in): it
+ * decides, as liblzf would, whether the result fits; given as the third argument, or
+ * imported on first use. */
+
+#include "speedups.h"
+
+/* rdbSaveLen into out (at most 9 bytes): the number of bytes written. */
+static int
+put_len(uint8_t *out, uint64_t n)
+{
+    if (n < 0x40) {
+        out[0] = (uint8_t)n;
+        return 1;
+    }
+    if (n < 0x4000) {
+        out[0] = (uint8_t)(0x40 | (n >> 8));
+        out[1] = (uint8_t)(n & 0xFF);
+        return 2;
+    }
+    if (n <= 0xFFFFFFFFu) {
+        out[0] = 0x80;
+        for (int i = 0; i < 4; i++)
+            out[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+        return 5;
+    }
+    out[0] = 0x81;
+    for (int i = 0; i < 8; i++)
+        out[1 + i] = (uint8_t)(n >> (56 - 8 * i));
+    return 9;
+}
+
+static PyObject *default_lzf;  /* rdbtools.lzf.compress */
+
+/* save_string(s, compress=True, lzf=rdbtools.lzf.compress): positional or by name */
+PyObject *
+save_string(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *argv[3] = {NULL, NULL, NULL};
+    static const char *names[3] = {"s", "compress", "lzf"};
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "save_string takes at most 3 arguments");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        argv[i] = args[i];
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, k);
+        int slot = -1;
+        for (int j = 0; j < 3; j++)
+            if (PyUnicode_CompareWithASCIIString(name, names[j]) == 0)
+                slot = j;
+        if (slot < 0 || argv[slot] != NULL) {
+            PyErr_Format(PyExc_TypeError, "save_string: unexpected or repeated argument %R", name);
+            return NULL;
+        }
+        argv[slot] = args[nargs + k];
+    }
+    if (argv[0] == NULL) {
+        PyErr_SetString(PyExc_TypeError, "save_string: missing the string");
+        return NULL;
+    }
+    PyObject *obj = argv[0];
+    int compress = argv[1] != NULL ? PyObject_IsTrue(argv[1]) : 1;
+    if (compress < 0)
+        return NULL;
+    PyObject *lzf = argv[2];
+    if (lzf == NULL && compress) {
+        if (default_lzf == NULL) {
+            PyObject *mod = PyImport_ImportModule("rdbtools.lzf");
+            if (mod == NULL)
+                return NULL;
+            default_lzf = PyObject_GetAttrString(mod, "compress");
+            Py_DECREF(mod);
+            if (default_lzf == NULL)
+                return NULL;
+        }
+        lzf = default_lzf;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const uint8_t *s = view.buf;
+    Py_ssize_t n = view.len;
+    PyObject *out = NULL;
+    int64_t v;
+    if (n <= 11 && canon_ll(s, n, &v)) {  /* rdbEncodeInteger: INT8, INT16, INT32 */
+        uint8_t b[5];
+        int w = 0;
+        if (v >= -128 && v <= 127) {
+            b[0] = 0xC0;
+            w = 1;
+        } else if (v >= -32768 && v <= 32767) {
+            b[0] = 0xC1;
+            w = 2;
+        } else if (v >= INT32_MIN && v <= INT32_MAX) {
+            b[0] = 0xC2;
+            w = 4;
+        }
+        if (w) {
+            uint32_t u = (uint32_t)(int32_t)v;
+            for (int i = 0; i < w; i++)
+                b[1 + i] = (uint8_t)(u >> (8 * i));
+            out = PyBytes_FromStringAndSize((const char *)b, 1 + w);
+            goto done;
+        }
+    }
+    if (compress && n > 20) {
+        PyObject *arg = PyBytes_CheckExact(obj) ? Py_NewRef(obj)
+                                                : PyBytes_FromStringAndSize((const char *)s, n);
+        if (arg == NULL)
+            goto done;
+        PyObject *c = PyObject_CallOneArg(lzf, arg);
+        Py_DECREF(arg);
+        if (c == NULL)
+            goto done;
+        if (c != Py_None) {
+            if (!PyBytes_Check(c)) {
+                PyErr_SetString(PyExc_TypeError, "save_string: lzf must return bytes or None");
+                Py_DECREF(c);
+                goto done;
+            }
+            Py_ssize_t cn = PyBytes_GET_SIZE(c);
+            uint8_t hdr[19];
+            hdr[0] = 0xC3;
+            int h = 1 + put_len(hdr + 1, (uint64_t)cn);
+            h += put_len(hdr + h, (uint64_t)n);
+            out = PyBytes_FromStringAndSize(NULL, h + cn);
+            if (out != NULL) {
+                memcpy(PyBytes_AS_STRING(out), hdr, (size_t)h);
+                memcpy(PyBytes_AS_STRING(out) + h, PyBytes_AS_STRING(c), (size_t)cn);
+            }
+            Py_DECREF(c);
+            goto done;
+        }
+        Py_DECREF(c);
+    }
+    {
+        uint8_t hdr[9];
+        int h = put_len(hdr, (uint64_t)n);
+        out = PyBytes_FromStringAndSize(NULL, h + n);
+        if (out != NULL) {
+            memcpy(PyBytes_AS_STRING(out), hdr, (size_t)h);
+            memcpy(PyBytes_AS_STRING(out) + h, s, (size_t)n);
+        }
+    }
+done:
+    PyBuffer_Release(&view);
+    return out;
+}
