@@ -14,7 +14,8 @@ against Redis then ours back to back (instead of the whole suite against one, th
 the other) and also prints each server's CPU time per request (from /proc; less
 sensitive to the load than ops/s); ``--rounds R`` repeats everything R times and adds
 the median ratio per command. ``--tests`` picks commands (redis-benchmark ``-t`` names,
-plus ``hget``: HGET of the field the ``hset`` test writes, run after it). ``--root`` runs
+plus ``hget``: HGET of the field the ``hset`` test writes, run after it; ``sadd_int`` and
+``sismember_int``: SADD of members already there and SISMEMBER on a 5-integer set). ``--root`` runs
 our server from another checkout (e.g. a worktree of main: before/after figures).
 """
 
@@ -43,7 +44,10 @@ from realredis import free_port, real_redis, tool_binary  # noqa: E402
 
 TESTS = "set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_300,lrange_500,lrange_600,mset"
 # tests redis-benchmark has no -t name for: the command line it runs instead
-CUSTOM = {"hget": ["HGET", "myhash", "element:000000000000"]}
+CUSTOM = {"hget": ["HGET", "myhash", "element:000000000000"],
+          # a small integer set (an intset): members found by the C search, none added
+          "sadd_int": ["SADD", "myintset", "1", "2", "3", "40000", "-7"],
+          "sismember_int": ["SISMEMBER", "myintset", "40000"]}
 TARGET = {1: 0.70, 16: 0.40}
 
 
@@ -83,7 +87,7 @@ def benchmark(port: int, pipeline: int, n: int, tests: str = TESTS) -> dict[str,
     res: dict[str, float] = {}
     for row in csv.reader(io.StringIO(out)):
         if len(row) >= 2 and row[0] != "test":
-            name = row[0].split(" ")[0].upper()
+            name = tests.upper() if tests in CUSTOM else row[0].split(" ")[0].upper()
             if row[0].startswith("LPUSH (needed"):
                 continue
             if row[0].startswith("LRANGE_100"):

@@ -8,6 +8,7 @@ never a traceback.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import select
 import sys
@@ -18,11 +19,14 @@ from .exitcodes import ExitStatus
 
 _COMMANDS = {
     "dump": ("cli.commands.dump", "dump"),
+    "keys": ("cli.commands.keys", "keys"),
     "check": ("cli.commands.check", "check"),
     "convert": ("cli.commands.convert", "convert"),
     "diff": ("cli.commands.diff", "diff"),
     "report": ("cli.commands.report", "report"),
     "compact": ("cli.commands.compact", "compact"),
+    "merge": ("cli.commands.merge", "merge"),
+    "split": ("cli.commands.split", "split"),
     "fetch": ("cli.commands.fetch", "fetch"),
     "restore": ("cli.commands.restore", "restore"),
     "server": ("cli.commands.server", "server"),
@@ -88,7 +92,23 @@ def cli() -> None:
     """rdbkit: Redis persistence files (RDB, AOF) and a Redis-compatible server."""
 
 
+def _own_rdbtools() -> str | None:
+    """Why the ``rdbtools`` package Python finds is not rdbkit's (PyPI's redis-rdb-tools
+    has the same import name), or None when it is."""
+    spec = importlib.util.find_spec("rdbtools")
+    where = (spec.origin or "?") if spec is not None else "nowhere"
+    if spec is not None and importlib.util.find_spec("rdbtools.seek") is not None:
+        return None
+    return (f"the 'rdbtools' package Python finds ({where}) is not rdbkit's: PyPI's "
+            "rdbtools (redis-rdb-tools) shares the import name and cannot be installed beside "
+            "rdbkit in one environment; give rdbkit a virtualenv of its own (README.md, Install)")
+
+
 def main(argv: list[str] | None = None) -> None:
+    problem = _own_rdbtools()
+    if problem is not None:
+        click.echo(f"rdbkit: {problem}", err=True)
+        sys.exit(ExitStatus.ERROR)
     try:
         cli.main(args=argv, prog_name="rdbkit", standalone_mode=True)
     except BrokenPipeError:  # pragma: no cover - output piped into head, past the verb

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import CommandError, EngineError
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue, type_name
 from engine.types import streams as _streams  # noqa: F401  (registers the stream type name)
-from rdbtools.encodings import decode_listpack_strings
+from rdbtools.encodings import decode_listpack_strings, encode_intset
 from rdbtools.encodings.listpack_ops import lp_length
 from rdbtools.model import Record
-from rdbtools.numbers import string2ll
 from rdbtools.objects.hashes import ListpackPairs
 from rdbtools.objects.lists import QuicklistNodes
+from rdbtools.objects.sets import IntsetMembers
 from rdbtools.objects.zsets import ListpackZset
 
 if TYPE_CHECKING:
@@ -56,9 +56,15 @@ def record_to_value(rec: Record, config: Any) -> Any:
             return ListValue.from_nodes(config, v.nodes, v.count)
         return ListValue.new(config, v)  # older forms: pushed one by one
     if t == "set":
-        s = SetValue(v)
-        s.intset = len(s) <= config.set_max_intset_entries and all(string2ll(m) is not None for m in s)
-        return s
+        if v.__class__ is IntsetMembers:  # validated bytes, kept as they are
+            if v.count <= config.set_max_intset_entries:
+                return SetValue(v.blob if v.blob.__class__ is bytearray else bytearray(v.blob))
+            return SetValue(None, set(v))  # setTypeConvert at load
+        if rec.encoding == "intset":  # an intset decoded to members: the smallest encoding
+            if len(v) <= config.set_max_intset_entries:
+                return SetValue(bytearray(encode_intset(int(m) for m in v)))
+            return SetValue(None, set(v))
+        return SetValue.from_members(v, config.set_max_intset_entries)
     if t == "hash":
         if rec.field_expires:
             raise UnsupportedValue("hash field expiration (Redis 7.4+) is not supported")
@@ -164,8 +170,8 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
         v: Any = bytes(value)
     elif cls is ListValue:  # the nodes as they are (copies: the record may outlive a write)
         v = QuicklistNodes([bytearray(n) if n.__class__ is bytearray else n for n in value.nodes], value.count)
-    elif cls is SetValue:
-        v = value.ordered()
+    elif cls is SetValue:  # an intset as its bytes (a copy: the record may outlive a write)
+        v = IntsetMembers(bytes(value.is_), len(value)) if value.is_ is not None else list(value.ht)
     elif cls is HashValue:  # a listpack as its bytes (a copy: the record may outlive a write)
         v = _listpack_pairs(value.lp) if value.lp is not None else list(value.ht.items())
     elif cls is ZSetValue:  # a listpack as its bytes (a copy: the record may outlive a write)
@@ -239,7 +245,7 @@ def _forced_policy(value: Any, config: Any) -> Any:
         n = _BIG if value.lp is not None else 0
         return EncodingPolicy(zset_max_listpack_entries=n, zset_max_listpack_value=n)
     if cls is SetValue:
-        return EncodingPolicy(set_max_intset_entries=_BIG if value.intset else 0,
+        return EncodingPolicy(set_max_intset_entries=_BIG if value.is_ is not None else 0,
                               set_max_listpack_entries=0, set_max_listpack_value=0)
     return base
 

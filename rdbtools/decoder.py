@@ -74,10 +74,8 @@ from .model import (
     SlotInfo,
 )
 from .objects import object_types
-from .objects.hashes import ListpackPairs
-from .objects.lists import QuicklistNodes
 from .objects.modules import walk_module_value
-from .objects.zsets import ListpackZset
+from .objects.table import PACKED_FACTORIES
 from .primitives import Short, load_len, load_ms, load_seconds, load_string
 
 _Scanned = tuple[int, int | None, int | None, int | None]  # the scan's pos, expire, idle, freq
@@ -113,19 +111,58 @@ class Filter:
     dbs: Container[int] | None = None
     key: bytes | str | re.Pattern[bytes] | None = None
     types: Container[str] | None = None
+    not_key: bytes | str | re.Pattern[bytes] | None = None  # keys matching it are left out
+    # ("none", _) no TTL, ("any", _) a TTL, ("before" | "after", ms) a TTL before/after ms
+    expiry: tuple[str, int] | None = None
+    # a test on the built record (its size, encoding ...): the values it refuses are decoded
+    accept: Callable[[Record], bool] | None = None
 
     def key_matcher(self) -> Callable[[bytes], bool] | None:
-        if self.key is None:
+        return _matcher(self.key)
+
+    def head_matcher(self) -> Callable[[int, bytes, str, int | None], bool] | None:
+        """What can be decided before a value is read: db, key, type, expiry (and
+        ``not_key``); None when nothing is asked."""
+        dbs, types, expiry = self.dbs, self.types, self.expiry
+        keymatch, notmatch = self.key_matcher(), _matcher(self.not_key)
+        if self.not_key is not None and notmatch is None:  # --not-key '*': nothing is left
+            return lambda db, key, t, exp: False
+        if dbs is None and types is None and expiry is None and keymatch is None and notmatch is None:
             return None
-        if isinstance(self.key, re.Pattern):
-            pat = self.key
-            return lambda k: pat.search(k) is not None
-        glob = self.key
-        if isinstance(glob, str):
-            glob = glob.encode("utf-8", "surrogateescape")
-        if glob == b"*":  # as KEYS *: every key, the empty one too, with no matching at all
-            return None
-        return glob_matcher(glob)
+        kind, at = expiry if expiry is not None else ("", 0)
+
+        def wanted(db: int, key: bytes, t: str, exp: int | None) -> bool:
+            if (dbs is not None and db not in dbs) or (types is not None and t not in types):
+                return False
+            if (keymatch is not None and not keymatch(key)) or (notmatch is not None and notmatch(key)):
+                return False
+            if kind:
+                if kind == "none":
+                    return exp is None
+                if exp is None:
+                    return False
+                return kind == "any" or (exp < at if kind == "before" else exp > at)
+            return True
+        return wanted
+
+    def matches(self, rec: Record) -> bool:
+        """The whole filter on a record already built (JSONL inputs, a replayed AOF)."""
+        head = self.head_matcher()
+        if head is not None and not head(rec.db, rec.key, rec.type, rec.expire_ms):
+            return False
+        return self.accept is None or self.accept(rec)
+
+
+def _matcher(key: bytes | str | re.Pattern[bytes] | None) -> Callable[[bytes], bool] | None:
+    if key is None:
+        return None
+    if isinstance(key, re.Pattern):
+        pat = key
+        return lambda k: pat.search(k) is not None
+    glob = key.encode("utf-8", "surrogateescape") if isinstance(key, str) else key
+    if glob == b"*":  # as KEYS *: every key, the empty one too, with no matching at all
+        return None
+    return glob_matcher(glob)
 
 
 _OPCODE_PHASE = {
@@ -158,21 +195,17 @@ class RdbDecoder:
         packed_listpacks: bool = False,
     ) -> None:
         self.limits = limits or Limits()
-        # hash and zset listpacks, lists' quicklist nodes kept as their (validated) bytes:
-        # ListpackPairs, ListpackZset and QuicklistNodes values, for a server that holds
-        # them so (rdbtools.objects)
-        self._packed = (ListpackPairs, ListpackZset, QuicklistNodes) if packed_listpacks else None
+        # hash and zset listpacks and set intsets kept as their (validated) bytes, for a
+        # server that holds them so (rdbtools.objects.table.PACKED_FACTORIES)
+        self._packed = PACKED_FACTORIES if packed_listpacks else None
         # every key read (filtered out or not), to refuse one read twice in a db as a
         # loading redis-server does; 12-24 bytes a key (rdbtools.keyset)
         self._keys = KeySet() if check_duplicates else None
         self._max_len = self.limits.max_string
         self._filter = filter
-        self._dbs = filter.dbs if filter else None
-        self._types = filter.types if filter else None
-        self._keymatch = filter.key_matcher() if filter else None
-        self._filtering = bool(filter) and (
-            self._dbs is not None or self._types is not None or self._keymatch is not None
-        )
+        self._wanted = filter.head_matcher() if filter else None
+        self._accept = filter.accept if filter else None
+        self._filtering = self._wanted is not None or self._accept is not None
         self.verify_checksum = verify_checksum
         self._max_version = max_version
         self._buf = b""
@@ -487,11 +520,7 @@ class RdbDecoder:
             key = buf[start + 2 : pos]
         else:
             key, pos = load_string(buf, pos + 1, self._max_len)
-        if self._filtering and (
-            (self._dbs is not None and self.db not in self._dbs)
-            or (self._types is not None and row.type not in self._types)
-            or (self._keymatch is not None and not self._keymatch(key))
-        ):
+        if self._wanted is not None and not self._wanted(self.db, key, row.type, self._expire):
             pos = row.skip(buf, pos, self._max_len)
             if self._keys is not None and not self._keys.add(self.db, key):
                 self._duplicate(key, start)
@@ -518,6 +547,8 @@ class RdbDecoder:
         )
         if self._expire is not None or self._idle is not None or self._freq is not None:
             self._expire = self._idle = self._freq = None
+        if self._accept is not None and not self._accept(record):
+            return None, pos
         return record, pos
 
     def _duplicate(self, key: bytes, start: int) -> None:

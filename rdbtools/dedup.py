@@ -8,7 +8,9 @@ in order would leave). ``last`` needs to know the future: :func:`last_positions`
 the input once first and keeps only the duplicated keys' last positions, so memory
 stays the key digests (:class:`~rdbtools.keyset.KeySet`) plus the duplicates.
 
-Records are told apart by their ``offset`` (the byte where each starts in its input).
+Records are told apart by their ``offset`` (the byte where each starts in its input), or
+by the position a caller gives (``pos``: e.g. the input's number and the offset, when
+several inputs are merged; ``where`` then words it in messages).
 """
 
 from __future__ import annotations
@@ -26,30 +28,36 @@ class DuplicateKeyError(ValueError):
     """A key read twice under the ``error`` policy; ``first`` is the offset of its first
     occurrence when it could be found (a re-readable input), ``second`` the later one."""
 
-    def __init__(self, db: int, key: bytes, first: int | None, second: int | None) -> None:
+    def __init__(self, db: int, key: bytes, first: Any, second: Any,
+                 where: Callable[[Any], str] | None = None) -> None:
         self.db, self.key, self.first, self.second = db, key, first, second
-        where = (f"at offset {first} and at offset {second}" if first is not None
-                 else f"again at offset {second}")
-        super().__init__(f"duplicate key {key!r} in db {db}: {where} "
+        say = where or (lambda p: f"offset {p}")
+        where_ = (f"at {say(first)} and at {say(second)}" if first is not None else f"again at {say(second)}")
+        super().__init__(f"duplicate key {key!r} in db {db}: {where_} "
                          "(a loading Redis refuses it; --on-duplicate first|last keeps one)")
 
 
-def last_positions(records: Iterable[Any]) -> dict[tuple[int, bytes], int | None]:
-    """The offset of the last occurrence of every key that comes more than once."""
+def _offset(rec: Record) -> Any:
+    return rec.offset
+
+
+def last_positions(records: Iterable[Any], pos: Callable[[Record], Any] = _offset) -> dict[tuple[int, bytes], Any]:
+    """The position of the last occurrence of every key that comes more than once."""
     seen = KeySet()
-    last: dict[tuple[int, bytes], int | None] = {}
+    last: dict[tuple[int, bytes], Any] = {}
     for rec in records:
         if type(rec) is Record and not seen.add(rec.db, rec.key):
-            last[(rec.db, rec.key)] = rec.offset
+            last[(rec.db, rec.key)] = pos(rec)
     return last
 
 
 def dedup(events: Iterable[Any], policy: str,
-          last: dict[tuple[int, bytes], int | None] | None = None,
-          reread: Callable[[], Iterable[Any]] | None = None) -> Iterator[Any]:
+          last: dict[tuple[int, bytes], Any] | None = None,
+          reread: Callable[[], Iterable[Any]] | None = None,
+          pos: Callable[[Record], Any] = _offset, where: Callable[[Any], str] | None = None) -> Iterator[Any]:
     """``events`` with each key once, as ``policy`` says. ``last`` (``"last"`` only) is
-    :func:`last_positions` of the same input; ``reread`` gives the input again from the
-    start, to name a refused key's first position."""
+    :func:`last_positions` of the same input (by the same ``pos``); ``reread`` gives the
+    input again from the start, to name a refused key's first position."""
     if policy not in POLICIES:
         raise ValueError(f"unknown duplicate policy {policy!r}")
     if policy == "last":
@@ -57,8 +65,8 @@ def dedup(events: Iterable[Any], policy: str,
             raise ValueError("the 'last' policy needs last_positions() of the input")
         for ev in events:
             if type(ev) is Record:
-                want = last.get((ev.db, ev.key), ev.offset)
-                if want != ev.offset:
+                p = pos(ev)
+                if last.get((ev.db, ev.key), p) != p:
                     continue
             yield ev
         return
@@ -69,9 +77,9 @@ def dedup(events: Iterable[Any], policy: str,
                 continue
             first = None
             if reread is not None:
-                first = next((r.offset for r in reread()
+                first = next((pos(r) for r in reread()
                               if type(r) is Record and r.db == ev.db and r.key == ev.key), None)
-            raise DuplicateKeyError(ev.db, ev.key, first, ev.offset)
+            raise DuplicateKeyError(ev.db, ev.key, first, pos(ev), where)
         yield ev
 
 

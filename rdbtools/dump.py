@@ -139,7 +139,8 @@ def restore_value(
     :class:`ChecksumMismatch` with Redis's "version or checksum" message, and
     :class:`RdbCorruptError` "Bad data format" for anything the value parser rejects
     (including bytes left over after the value). ``packed_listpacks``: a hash listpack
-    comes as its validated bytes (:class:`~rdbtools.objects.hashes.ListpackPairs`).
+    or a set intset comes as its validated bytes (:class:`~rdbtools.objects.hashes.ListpackPairs`,
+    :class:`~rdbtools.objects.sets.IntsetMembers`).
     """
     payload = bytes(payload)
     body, version = open_payload(payload, max_version, verify_checksum=verify_checksum)

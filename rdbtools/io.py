@@ -221,8 +221,8 @@ def iter_events(
     ``allow_trailing`` — streams that carry more after the RDB use the decoder's
     ``trailing_data`` instead. ``name`` is the input's name in error messages (for a
     file object opened by :func:`open_input`, whose own name may be lost, e.g. lz4).
-    ``packed_listpacks``: hash listpacks come as their validated bytes
-    (:class:`~rdbtools.objects.hashes.ListpackPairs`), for a server that keeps them.
+    ``packed_listpacks``: hash and zset listpacks and set intsets come as their validated
+    bytes (``rdbtools.objects.table.PACKED_FACTORIES``), for a server that keeps them.
     ``check_duplicates=False``: a key read twice is passed on (for a caller applying
     its own policy, :mod:`rdbtools.dedup`) instead of refused.
     """

@@ -1,9 +1,11 @@
 """Dump inputs read once in order and again by offset: the random-access driver.
 
-``rdbkit diff`` and ``rdbkit report`` take any dump the toolkit reads — an RDB
-file of any version or a JSONL file in the ``dump`` contract, either plain,
-``.lz4`` or ``-`` — and tell them apart by content (``REDIS``/``VALKEY`` magic
-vs ``{``). :class:`DumpSource` streams the records once (``records()``) and, for
+``rdbkit diff``, ``dump``, ``convert`` and ``report`` take any dump the toolkit reads —
+an RDB file of any version, a JSONL file in the ``dump`` contract or the JSON array
+``dump --format json`` writes (an element a line, as ``jq -c`` writes them too), either
+plain, ``.lz4`` or ``-`` — and tell them apart by content (``REDIS``/``VALKEY`` magic,
+``{`` or ``[``). :class:`DumpSource` streams the records once (``records()``, or
+``events()`` with an RDB's aux fields and function libraries) and, for
 diff, re-reads single records later (``read_many(offsets)``) without keeping
 them in memory:
 
@@ -13,7 +15,7 @@ them in memory:
   FREQ) are not re-read: callers that need the expiry keep it from the first
   pass (:func:`decode_record_at` takes it as a parameter); the db comes from
   the SELECTDB offsets seen during the pass;
-* a JSONL record is re-read from the offset of its line.
+* a JSONL record is re-read from the offset of its line (a JSON array's element too).
 
 Inputs that cannot seek (stdin, ``.lz4``) are copied, decompressed, to a
 temporary file while they stream, when the caller asks for ``seekable``.
@@ -28,7 +30,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .decoder import Filter
 from .errors import RdbCorruptError, RdbError, RdbTruncatedError, UnknownOpcode
@@ -90,22 +92,42 @@ def decode_record_at(
         return Record(db, key, type_name, value, expire_ms, None, None, fexp, enc, t, offset)
 
 
-def decode_jsonl_at(fobj: BinaryIO, offset: int) -> Record:
-    """The record on the JSONL line starting at ``offset``."""
+def decode_jsonl_at(fobj: BinaryIO, offset: int, array: bool = False) -> Record:
+    """The record on the JSONL line (``array``: the JSON array element) starting at ``offset``."""
     fobj.seek(offset)
-    rec = _parse_line(fobj.readline(), offset)
+    rec = _parse_line(fobj.readline(), offset, None, array)
     if rec is None:
         raise RdbCorruptError(f"no JSONL record at offset {offset}", offset=offset)
     return rec
 
 
-def _parse_line(line: bytes, offset: int, lineno: int | None = None) -> Record | None:
+def _array_element(line: bytes) -> bytes:
+    """The element on one line of a JSON array written an element a line: the opening
+    ``[``, the closing ``]`` and the separating comma stripped (a record ends with ``}``)."""
+    text = line.strip()
+    if text[:1] == b"[":
+        text = text[1:].lstrip()
+    if text[-1:] == b"]":
+        text = text[:-1].rstrip()
+    if text[-1:] == b",":
+        text = text[:-1].rstrip()
+    return text
+
+
+def _parse_line(line: bytes, offset: int, lineno: int | None = None, array: bool = False) -> Record | None:
+    if array:
+        line = _array_element(line)
     if not line.strip():
         return None
     try:
         rec = record_from_json(json.loads(line))
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         where = "" if lineno is None else f" on line {lineno}"
+        if array and isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data":
+            raise RdbCorruptError(
+                f"a JSON array with more than one element on a line{where}: this reader takes one "
+                "element a line (as `rdbkit dump --format json` and `jq -c` write them)",
+                offset=offset, phase="read-json") from None
         raise RdbCorruptError(
             f"invalid JSONL record{where} ({exc.__class__.__name__}: {exc})", offset=offset,
             phase="read-jsonl",
@@ -159,8 +181,10 @@ class DumpSource:
         limits: Limits | None = None,
         seekable: bool = False,
         progress: Callable[[int], None] | None = None,
+        check_duplicates: bool = True,
     ) -> None:
         self.filter = filter
+        self.check_duplicates = check_duplicates
         self.limits = limits
         self.progress = progress
         fobj, name, owned = open_input(source)
@@ -177,14 +201,16 @@ class DumpSource:
         except OSError:
             self.size = None
         head = self._sniff()
-        self.format = "rdb" if head.startswith((b"REDIS", b"VALKEY")) else "jsonl"
-        if self.format == "jsonl" and head.lstrip()[:1] != b"{" and not _named_jsonl(name):
+        first = head.lstrip()[:1]
+        self.format = ("rdb" if head.startswith((b"REDIS", b"VALKEY")) else
+                       "json" if first == b"[" else "jsonl")
+        if self.format == "jsonl" and first != b"{" and not _named_jsonl(name):
             # One rule with the other verbs: nothing, or no record, is no RDB. Only a file
             # named as a JSONL dump may be empty (a dump of an empty dataset is 0 bytes).
             self.close()
             what = "empty file (0 bytes)" if not head else f"starts with {head[:9]!r}"
             raise RdbCorruptError(
-                f"{what}: not an RDB or JSONL dump", offset=0, phase="read-header", source=name,
+                f"{what}: not an RDB, JSONL or JSON dump", offset=0, phase="read-header", source=name,
             )
         if seekable and self.path is None:
             self._spool = tempfile.TemporaryFile(prefix="rdbkit-")  # noqa: SIM115
@@ -212,9 +238,16 @@ class DumpSource:
 
     def records(self) -> Iterator[Record]:
         """Every (filtered) record once, in file order, with ``offset`` set."""
+        for ev in self.events():
+            if type(ev) is Record:
+                yield ev
+
+    def events(self) -> Iterator[Any]:
+        """The pass: every (filtered) record, and an RDB's other events (header, aux
+        fields, function libraries, module aux ...) where the file has them."""
         try:
             if self.format == "rdb":
-                yield from self._rdb_records()
+                yield from self._rdb_events()
             else:
                 yield from self._jsonl_records()
         except RdbError as exc:
@@ -224,11 +257,12 @@ class DumpSource:
         except OSError as exc:
             raise RdbError(f"cannot read: {exc.strerror or exc}", source=self.name) from exc
 
-    def _rdb_records(self) -> Iterator[Record]:
+    def _rdb_events(self) -> Iterator[Any]:
         progress = self.progress
         reader = self._reader
         tick = 0
-        for ev in iter_events(reader, filter=self.filter, limits=self.limits):  # type: ignore[arg-type]  # _Reader has the read() used, not all of BinaryIO
+        for ev in iter_events(reader, filter=self.filter, limits=self.limits,  # type: ignore[arg-type]  # _Reader has the read() used, not all of BinaryIO
+                              name=self.name, check_duplicates=self.check_duplicates):
             if type(ev) is Record:
                 self.count += 1
                 yield ev
@@ -236,7 +270,9 @@ class DumpSource:
                 if progress is not None and tick >= 2048:
                     tick = 0
                     progress(reader.position)
-            elif type(ev) is SelectDb:
+                continue
+            yield ev
+            if type(ev) is SelectDb:
                 self._db_offsets.append(ev.offset)
                 self._dbs.append(ev.db)
             elif type(ev) is Header:
@@ -249,10 +285,9 @@ class DumpSource:
                 self.aux.append((ev.key, ev.value))
 
     def _jsonl_records(self) -> Iterator[Record]:
+        array = self.format == "json"
         flt = self.filter
-        dbs = flt.dbs if flt else None
-        types = flt.types if flt else None
-        keymatch = flt.key_matcher() if flt else None
+        matches = flt.matches if flt is not None else None
         progress = self.progress
         read = self._reader.read
         offset = 0
@@ -270,13 +305,10 @@ class DumpSource:
                 start = offset
                 offset += len(line) + 1
                 lineno += 1
-                rec = _parse_line(line, start, lineno)
+                rec = _parse_line(line, start, lineno, array)
                 if rec is None:
                     continue
-                if (dbs is not None and rec.db not in dbs) or (
-                    types is not None and rec.type not in types) or (
-                    keymatch is not None and not keymatch(rec.key)
-                ):
+                if matches is not None and not matches(rec):
                     continue
                 self.count += 1
                 yield rec
@@ -308,7 +340,7 @@ class DumpSource:
                         valkey=self.valkey, limits=self.limits,
                     )
                 else:
-                    rec = decode_jsonl_at(f, offset)
+                    rec = decode_jsonl_at(f, offset, self.format == "json")
                 out[offset] = rec
         except RdbError as exc:
             exc.source = exc.source or self.name

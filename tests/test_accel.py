@@ -32,6 +32,10 @@ SWITCHED = [
      "rdbtools.encodings.intset.decode_intset", "rdbtools._speedups"),
     ("decode_intset_strings", "rdbtools.encodings.decode_intset_strings",
      "rdbtools.encodings.intset.decode_intset_strings", "rdbtools._speedups"),
+    ("intset add", "rdbtools.encodings.intset_ops.is_add", "rdbtools.encodings.intset_ops.is_add_py",
+     "rdbtools._speedups"),
+    ("intset validate", "rdbtools.encodings.intset_ops.is_validate",
+     "rdbtools.encodings.intset_ops.is_validate_py", "rdbtools._speedups"),
     ("hash pairs", "rdbtools.objects.hashes._pairs", "rdbtools.objects.hashes._pairs_py", "rdbtools._speedups"),
     ("zset pairs", "rdbtools.objects.zsets._zset_pairs", "rdbtools.objects.zsets._zset_pairs_py",
      "rdbtools._speedups"),
@@ -60,6 +64,7 @@ SWITCHED = [
 CHILD = """
 import json, sys
 import rdbtools.crc64, rdbtools.decoder, rdbtools.encodings.intset, rdbtools.encodings.listpack
+import rdbtools.encodings.intset_ops
 import rdbtools.encodings.ziplist, rdbtools.glob, rdbtools.jsonl, rdbtools.keyset, rdbtools.lzf
 import rdbtools.objects.hashes, rdbtools.objects.zsets, aof.resp, aof.replies, rdbtools.digest, rdbtools.primitives
 checks = json.loads(sys.argv[1])

@@ -1,4 +1,4 @@
-"""``rdbkit compact IN [-o OUT] [--format aof|preamble|multipart]``: offline AOF rewrite.
+"""``rdbkit compact IN [-o OUT] [--format auto|aof|preamble|multipart]``: offline AOF rewrite.
 
 IN is any AOF form the reader takes (single file, RDB-preamble file, multi-part
 directory or its manifest). It is replayed through the engine's command semantics
@@ -9,7 +9,11 @@ written as:
 * ``preamble`` — an RDB base (version 10) with nothing after it;
 * ``multipart`` — a Redis 7 directory: ``<name>.1.base.rdb`` (``--base-format aof``:
   ``.base.aof``), an empty ``<name>.1.incr.aof`` and the manifest, built in a
-  temporary directory that is renamed into place when complete.
+  temporary directory that is renamed into place when complete;
+* ``auto`` (the default) — ``multipart`` for a multi-part input (a directory or its
+  manifest), else the smaller of ``preamble`` and ``aof``: the preamble is written, then
+  the command stream is encoded only as far as it stays smaller (almost never far: an
+  RDB is the denser form), and written instead if it ends smaller.
 
 Files are written to a temporary name, fsynced and renamed. Sizes before/after and
 key counts go to stderr. Commands or values the engine does not serve (streams,
@@ -35,7 +39,7 @@ from ..errors import CliError
 from ..exitcodes import ExitStatus
 from ..output import Progress
 
-FORMATS = ("aof", "preamble", "multipart")
+FORMATS = ("auto", "aof", "preamble", "multipart")
 REWRITE_TARGET = (7, 0)
 COLLECT_EVERY = 1 << 19  # reader items between two full garbage collections while replaying
 
@@ -133,6 +137,21 @@ def _on_item(bar: Progress, total: int) -> Callable[[Any], None]:
     return progress if bar.enabled else count
 
 
+def _aof_smaller_than(records: Any, limit: int) -> bool:
+    """Whether the ``aof`` form of ``records`` takes fewer than ``limit`` bytes (stops
+    encoding as soon as it does not)."""
+    n = 0
+    for chunk in encode_output(records, "aof"):
+        n += len(chunk)
+        if n >= limit:
+            return False
+    return True
+
+
+def _auto_format(input_path: str) -> str:
+    return "multipart" if os.path.isdir(input_path) or input_path.endswith(".manifest") else "preamble"
+
+
 def _default_output(input_path: str, fmt: str) -> str:
     stem = input_path.rstrip("/").removesuffix(".manifest")
     return stem + (".compact" if fmt == "multipart" else ".compact.aof")
@@ -142,8 +161,9 @@ def _default_output(input_path: str, fmt: str) -> str:
 @click.argument("input_path", metavar="IN")
 @click.option("-o", "--output", "output_path", metavar="OUT",
               help="Output file or directory (default: IN.compact.aof, or IN.compact for multipart).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="aof", show_default=True,
-              help="aof: rewritten commands; preamble: RDB base only; multipart: Redis 7 directory.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
+              help="aof: rewritten commands; preamble: RDB base only; multipart: Redis 7 directory; "
+                   "auto: multipart for a multi-part input, else the smaller of preamble and aof.")
 @click.option("--base-format", type=click.Choice(("rdb", "aof")), default="rdb", show_default=True,
               help="Base file of a multipart output.")
 @click.option("--appendfilename", default="appendonly.aof", show_default=True,
@@ -158,7 +178,8 @@ def compact(input_path, output_path, fmt, base_format, appendfilename, lossy, no
 
     if not os.path.exists(input_path):
         raise CliError(f"{input_path}: No such file or directory", ExitStatus.ERROR)
-    output_path = output_path or _default_output(input_path, fmt)
+    chosen = _auto_format(input_path) if fmt == "auto" else fmt
+    output_path = output_path or _default_output(input_path, chosen)
     echo = lambda msg: click.echo(f"rdbkit: {msg}", err=True)  # noqa: E731
     before = _size(input_path)
     bar = Progress(before, f"replaying {input_path}")
@@ -183,10 +204,13 @@ def compact(input_path, output_path, fmt, base_format, appendfilename, lossy, no
     total = sum(len(db.data) for db in result.server.keyspace.dbs)
     live = result.key_count(now)
     try:
-        if fmt == "multipart":
+        if chosen == "multipart":
             write_multipart(output_path, result.records(now), base_format, appendfilename)
         else:
-            write_atomically(output_path, encode_output(result.records(now), fmt))
+            write_atomically(output_path, encode_output(result.records(now), chosen))
+            if fmt == "auto" and _aof_smaller_than(result.records(now), _size(output_path)):
+                chosen = "aof"
+                write_atomically(output_path, encode_output(result.records(now), chosen))
     except AofError as exc:
         raise CliError(f"{output_path}: {exc}") from exc
     except OSError as exc:
@@ -196,7 +220,7 @@ def compact(input_path, output_path, fmt, base_format, appendfilename, lossy, no
          f" in {time.time() - t0:.2f}s ({result.errors} error replies ignored)")
     echo(f"keys: {live} written, {total - live} expired dropped; {len(result.functions)} function libraries")
     pct = f" ({100.0 * after / before:.1f}%)" if before else ""
-    echo(f"size: {before} bytes -> {after} bytes{pct}: {output_path} ({fmt})")
+    echo(f"size: {before} bytes -> {after} bytes{pct}: {output_path} ({chosen})")
     if result.skipped:
         what = ", ".join(f"{k} x{v}" for k, v in sorted(result.skipped.items()))
         echo(f"lossy: dropped {what}; {len(result.lossy_keys)} key(s) affected:")

@@ -1,8 +1,10 @@
-"""``rdbkit convert IN OUT``: RDB ⇄ JSONL (the ``dump`` contract) ⇄ AOF, RDB → RDB of another version.
+"""``rdbkit convert IN OUT``: RDB ⇄ JSONL / JSON (the ``dump`` contract) ⇄ AOF, RDB → RDB of another version.
 
-Formats come from ``--from``/``--to`` or the file names (``.rdb``, ``.jsonl``, ``.aof``,
-``.manifest``, each with ``.lz4``); an AOF input is replayed through the engine; an
-unnamed input (``-`` or another extension) is recognised by its first bytes. Writing RDB
+An RDB, JSONL or JSON-array input is read by the one input layer
+(:class:`rdbtools.seek.DumpSource`, told by content whatever its name); an AOF (a file of
+RESP commands, ``.aof``/``.manifest``, a multi-part directory, or ``--from aof``) is
+replayed through the engine. The output format comes from ``--to`` or the name
+(``.rdb``, ``.jsonl``, ``.json``, ``.aof``, each with ``.lz4``). Writing RDB
 needs a version: ``--rdb-version N``, else the input's own (clamped to 6–12; said on stderr
 only when it had to move) or 10, what Redis 7.0 loads, for JSONL and AOF input (said on
 stderr). What the target cannot
@@ -13,14 +15,12 @@ hold stops the conversion with one line naming file, offset and key, unless
 twice, standard input through a temporary copy). File outputs appear whole or not at all
 (:func:`rdbtools.io.atomic_output`).
 
-Adding a format = one reader yielding events/records and one writer taking them,
-registered in ``READERS``/``WRITERS`` and ``_EXTENSIONS``.
+Adding an output format = one writer taking the events, registered in ``WRITERS`` and
+``_EXTENSIONS``; an input format belongs in the input layer, for every verb at once.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import shutil
 import sys
@@ -36,20 +36,21 @@ from rdbtools.decoder import Filter
 from rdbtools.dedup import POLICIES, DuplicateKeyError, dedup, last_positions
 from rdbtools.encoder import MAX_VERSION, MIN_VERSION, REDIS_VER, RdbEncoder
 from rdbtools.errors import RdbEncodeError, RdbError
-from rdbtools.io import atomic_output, iter_events, open_input
-from rdbtools.jsonl import record_from_json
-from rdbtools.jsonl_writer import write_jsonl
+from rdbtools.io import atomic_output, open_input
+from rdbtools.jsonl_writer import write_json_array, write_jsonl
 from rdbtools.model import Header, Record
+from rdbtools.seek import DumpSource
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
 from ..options import filter_options, make_filter
-from ..output import with_progress
+from ..output import Progress
 
 DEFAULT_VERSION = 10  # a JSONL or AOF input's RDB: what Redis 7.0 loads
 
-FORMATS = ("rdb", "jsonl", "aof")
-_EXTENSIONS = {".rdb": "rdb", ".jsonl": "jsonl", ".ndjson": "jsonl", ".aof": "aof", ".manifest": "aof"}
+FORMATS = ("rdb", "jsonl", "json", "aof")
+_EXTENSIONS = {".rdb": "rdb", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".aof": "aof",
+               ".manifest": "aof"}
 
 
 def _format_of(name: str) -> str | None:
@@ -60,34 +61,17 @@ def _format_of(name: str) -> str | None:
 # ----------------------------------------------------------------------------- readers
 
 
-def _read_rdb(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
-    # a key read twice is the --on-duplicate policy's to judge (dedup), not the decoder's
-    yield from iter_events(fobj, filter=flt, name=name, check_duplicates=False)
-
-
-def _read_jsonl(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
-    keymatch = flt.key_matcher() if flt else None
-    offset = 0
-    for lineno, line in enumerate(fobj, 1):
-        start = offset
-        offset += len(line)
-        if not line.strip():
-            continue
+def _read_dump(path: str, flt: Filter | None) -> Iterator[Any]:
+    """An RDB, JSONL or JSON-array input (told by content: the one input layer,
+    :class:`rdbtools.seek.DumpSource`), its events in order; a key read twice is the
+    --on-duplicate policy's to judge (dedup), not the decoder's."""
+    with DumpSource(path, filter=flt, check_duplicates=False) as src:
+        bar = Progress(src.size, f"converting {src.name}")
+        src.progress = bar.update
         try:
-            rec = record_from_json(json.loads(line))
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise CliError(
-                f"{name}: line {lineno} (offset {start}): not a JSONL record ({exc.__class__.__name__}: {exc})",
-                ExitStatus.CORRUPT_INPUT,
-            ) from exc
-        if flt is not None and (
-            (flt.dbs is not None and rec.db not in flt.dbs)
-            or (flt.types is not None and rec.type not in flt.types)
-            or (keymatch is not None and not keymatch(rec.key))
-        ):
-            continue
-        rec.offset = start
-        yield rec
+            yield from src.events()
+        finally:
+            bar.close()
 
 
 def _read_aof(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
@@ -108,22 +92,12 @@ def _read_aof(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
         raise CliError(f"{name}: {exc}", ExitStatus.CORRUPT_INPUT) from exc
     for db, key in sorted(result.lossy_keys):
         click.echo(f"rdbkit: lossy: db {db} key {key!r}: not replayable by the engine, dropped", err=True)
-    keymatch = flt.key_matcher() if flt else None
     for rec in result.records():
-        if flt is not None and type(rec) is Record and (
-            (flt.dbs is not None and rec.db not in flt.dbs)
-            or (flt.types is not None and rec.type not in flt.types)
-            or (keymatch is not None and not keymatch(rec.key))
-        ):
+        if flt is not None and type(rec) is Record and not flt.matches(rec):
             continue
         yield rec
 
 
-READERS: dict[str, Callable[[BinaryIO, str, Filter | None], Iterator[Any]]] = {
-    "rdb": _read_rdb,
-    "jsonl": _read_jsonl,
-    "aof": _read_aof,
-}
 
 
 # ----------------------------------------------------------------------------- writers
@@ -131,6 +105,10 @@ READERS: dict[str, Callable[[BinaryIO, str, Filter | None], Iterator[Any]]] = {
 
 def _write_jsonl(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
     write_jsonl(events, out.write)
+
+
+def _write_json(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
+    write_json_array(events, out.write)
 
 
 def _write_rdb(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
@@ -180,6 +158,7 @@ def _write_aof(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
 WRITERS: dict[str, Callable[[Iterator[Any], BinaryIO, dict], None]] = {
     "rdb": _write_rdb,
     "jsonl": _write_jsonl,
+    "json": _write_json,
     "aof": _write_aof,
 }
 
@@ -187,13 +166,30 @@ WRITERS: dict[str, Callable[[Iterator[Any], BinaryIO, dict], None]] = {
 # ----------------------------------------------------------------------------- command
 
 
-def _sniff(fobj: BinaryIO) -> str | None:
-    head = fobj.peek(8)[:8]
-    if not head or head.startswith((b"REDIS", b"VALKEY")):
-        return "rdb"  # a 0-byte input unnamed is read as what it is not: an RDB (corrupt)
-    if head.lstrip()[:1] == b"{":
-        return "jsonl"
-    return None
+def _aof_events(path: str, flt: Filter | None) -> tuple[Iterator[Any], str]:
+    """The final keyspace of an AOF input (file, directory, manifest or stdin), replayed."""
+    fobj, name, owned = open_input(path) if not os.path.isdir(path) else (None, path, False)
+
+    def events() -> Iterator[Any]:
+        try:
+            yield from _read_aof(fobj if fobj is not None else path, name, flt)  # type: ignore[arg-type]
+        finally:
+            if owned:
+                fobj.close()  # type: ignore[union-attr]
+    return events(), name
+
+
+def _is_aof(path: str) -> bool:
+    """An AOF by its form: a directory (multi-part), a manifest, or RESP commands."""
+    if path == "-":
+        return False
+    if os.path.isdir(path):
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(1) == b"*"
+    except OSError:
+        return False
 
 
 def _with_source(events: Iterator[Any], name: str) -> Iterator[Any]:
@@ -205,17 +201,11 @@ def _with_source(events: Iterator[Any], name: str) -> Iterator[Any]:
         raise
 
 
-def _passes(path: str, fmt: str, flt: Filter | None) -> Callable[[], Iterable[Any]]:
-    """A fresh pass over the input file at ``path`` each call (duplicates' positions)."""
+def _passes(path: str, flt: Filter | None) -> Callable[[], Iterable[Any]]:
+    """A fresh pass over the records of the dump at ``path`` each call (duplicates' positions)."""
     def again() -> Iterator[Any]:
-        fobj, name, owned = open_input(path)
-        try:
-            if not hasattr(fobj, "peek"):
-                fobj = io.BufferedReader(fobj)  # type: ignore[arg-type]
-            yield from READERS[fmt](fobj, name, flt)
-        finally:
-            if owned:
-                fobj.close()
+        with DumpSource(path, filter=flt, check_duplicates=False) as src:
+            yield from src.records()
     return again
 
 
@@ -264,25 +254,22 @@ def convert(input_path, output_path, src_fmt, dst_fmt, rdb_version, lossy, no_mo
     }
     spool = None
     with library_errors():
-        if input_path == "-" and on_duplicate == "last":
-            spool = tempfile.TemporaryDirectory(prefix="rdbkit-")
-            input_path = _spooled_stdin(spool)
-        fobj, name, owned = open_input(input_path)
+        fmt = src_fmt or _format_of(input_path) or ("aof" if _is_aof(input_path) else "dump")
         try:
-            if not hasattr(fobj, "peek"):
-                fobj = io.BufferedReader(fobj)  # type: ignore[arg-type]
-            if spool is not None:
-                name = "<stdin>"
-            fmt = src_fmt or _format_of(input_path) or _sniff(fobj)
-            if fmt is None:
-                raise click.UsageError(f"cannot tell the input format of {name!r}: use --from rdb|jsonl")
-            again = _passes(input_path, fmt, flt) if input_path != "-" else None
-            last = None
-            if on_duplicate == "last" and again is not None:
-                last = last_positions(_with_source(again(), name))
+            if fmt == "aof":
+                events, name = _aof_events(input_path, flt)
+                again = last = None
+            else:
+                if input_path == "-" and on_duplicate == "last":
+                    spool = tempfile.TemporaryDirectory(prefix="rdbkit-")
+                    input_path = _spooled_stdin(spool)
+                name = "<stdin>" if input_path == "-" or spool is not None else input_path
+                again = _passes(input_path, flt) if input_path != "-" else None
+                last = None
+                if on_duplicate == "last" and again is not None:
+                    last = last_positions(_with_source(again(), name))
+                events = _with_source(_read_dump(input_path, flt), name)
             with atomic_output(output_path) as out:  # the output appears whole or not at all
-                events = _with_source(READERS[fmt](fobj, name, flt), name)
-                events = with_progress(events, fobj, f"converting {name}")
                 events = dedup(events, on_duplicate, last, again)
                 try:
                     WRITERS[dst_fmt](events, out, opts)
@@ -292,8 +279,6 @@ def convert(input_path, output_path, src_fmt, dst_fmt, rdb_version, lossy, no_mo
                 except DuplicateKeyError as exc:
                     raise CliError(f"{name}: {exc}", ExitStatus.CORRUPT_INPUT) from None
         finally:
-            if owned:
-                fobj.close()
             if spool is not None:
                 spool.cleanup()
     if drops:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import click
 
-from rdbtools.io import atomic_output, iter_records, open_input
+from rdbtools.io import atomic_output
 from rdbtools.jsonl_writer import write_json_array, write_jsonl
+from rdbtools.seek import DumpSource
 
 from ..errors import library_errors
 from ..options import filter_options, make_filter
-from ..output import with_progress
+from ..output import Progress
 
 
 @click.command()
@@ -20,17 +21,17 @@ from ..output import with_progress
 @click.option("-o", "--output", default="-", help="Output file ('-' = stdout; .lz4 compresses).")
 @filter_options
 def dump(file: str, fmt: str, output: str, dbs, key_glob, key_regex, types) -> None:
-    """Print the keys of an RDB FILE ('-' = stdin; .lz4 read transparently) as JSON."""
+    """Print the keys of FILE as JSON: an RDB, or a JSONL/JSON dump ('-' = stdin; .lz4 read
+    transparently; the format is told by content)."""
     flt = make_filter(dbs, key_glob, key_regex, types)
-    with library_errors():
-        fobj, name, in_owned = open_input(file)
+    with library_errors(), DumpSource(file, filter=flt) as src:
+        bar = Progress(src.size, f"dumping {src.name}")
+        src.progress = bar.update
         try:
             with atomic_output(output) as out:  # a file appears whole, or not at all
-                records = with_progress(iter_records(fobj, filter=flt, name=name), fobj, f"dumping {name}")
                 if fmt == "jsonl":
-                    write_jsonl(records, out.write)
+                    write_jsonl(src.records(), out.write)
                 else:
-                    write_json_array(records, out.write)
+                    write_json_array(src.records(), out.write)
         finally:
-            if in_owned:
-                fobj.close()
+            bar.close()

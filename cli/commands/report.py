@@ -29,7 +29,7 @@ def _non_empty(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @click.command()
-@click.argument("file")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
               show_default=True, help="Per-key rows as CSV, or one JSON object per key.")
 @click.option("--summary", "summary_only", is_flag=True,
@@ -40,51 +40,71 @@ def _non_empty(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="Key-prefix separator.")
 @click.option("--prefix-depth", type=click.IntRange(min=1), default=1, show_default=True,
               help="Separator-split parts per prefix.")
-@click.option("-o", "--output", default="-", help="File for the per-key rows ('-' = stdout).")
+@click.option("-o", "--output", default="-",
+              help="File for the per-key rows ('-' = stdout); a .parquet name writes Apache Parquet.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Parquet output: inputs read in parallel by this many processes.")
 @filter_options
-def report(file: str, fmt: str, summary_only: bool, top: int | None, separator: str,
-           prefix_depth: int, output: str, dbs, key_glob, key_regex, types) -> None:
-    """Memory report of FILE (RDB or JSONL dump; .lz4 and '-' accepted).
+def report(files: tuple[str, ...], fmt: str, summary_only: bool, top: int | None, separator: str,
+           prefix_depth: int, output: str, jobs: int, dbs, key_glob, key_regex, types) -> None:
+    """Memory report of FILE... (RDB, JSONL or JSON dumps; .lz4 and '-' accepted).
 
     Sizes estimate what Redis 7.0 would use for each key (its MEMORY USAGE plus
-    the expires entry of keys with a TTL), like redis-rdb-tools' memory CSV.
+    the expires entry of keys with a TTL), like redis-rdb-tools' memory CSV. With more
+    than one FILE each row also names its file (``source``). ``-o keys.parquet`` writes
+    the rows as Apache Parquet (with the LRU/LFU hints and the source file), the files
+    read in parallel with ``--jobs``: a fleet of dumps to query in DuckDB or pandas.
     """
     flt = make_filter(dbs, key_glob, key_regex, types)
+    if output.endswith(".parquet"):
+        if summary_only or top is not None:
+            raise click.UsageError("--summary and --top print text; leave them out with a .parquet output")
+        from ..parquet import write_report
+
+        with library_errors():
+            rows = write_report(files, flt, output, jobs)
+        click.echo(f"rdbkit: {rows} keys from {len(files)} file(s) into {output}", err=True)
+        return
+    multi = len(files) > 1
     want_summary = summary_only or top is not None
     summary = MemorySummary(top=10 if top is None else top,
                             separator=separator.encode("utf-8"), depth=prefix_depth)
     model = MemoryModel()
-    with pipe_closed_ok(), library_errors(), DumpSource(file, filter=flt) as src:
-        bar = Progress(src.size, "reading")
-        src.progress = bar.update
-        try:
-            sink = contextlib.nullcontext(None) if summary_only else atomic_output(output)
-            with sink as out:  # a file appears whole, or not at all
-                text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True) \
-                    if out is not None else None
-                writer = csv.writer(text, lineterminator="\n") if text and fmt == "csv" else None
-                if writer:
-                    writer.writerow(COLUMNS)
-                for rec in src.records():
-                    est = model.estimate(rec)
-                    if want_summary:
-                        summary.add(rec, est)
-                    if writer:
-                        writer.writerow([rec.db, rec.type, rec.key.decode("utf-8", "backslashreplace"),
-                                         est.total, est.encoding, est.num_elements,
-                                         est.len_largest_element, iso_ms(rec.expire_ms)])
-                    elif text:
-                        text.write(json.dumps({
-                            "db": rec.db, "key": jbytes(rec.key), "type": rec.type,
-                            "size_in_bytes": est.total, "encoding": est.encoding,
-                            "num_elements": est.num_elements,
-                            "len_largest_element": est.len_largest_element,
-                            "expire_ms": rec.expire_ms}, ensure_ascii=False) + "\n")
-                if text:
-                    text.flush()
-                    text.detach()
-        finally:
-            bar.close()
+    sink = contextlib.nullcontext(None) if summary_only else atomic_output(output)
+    with pipe_closed_ok(), library_errors(), sink as out:  # a file appears whole, or not at all
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True) \
+            if out is not None else None
+        writer = csv.writer(text, lineterminator="\n") if text and fmt == "csv" else None
+        if writer:
+            writer.writerow(COLUMNS + ["source"] if multi else COLUMNS)
+        for file in files:
+            with DumpSource(file, filter=flt) as src:
+                bar = Progress(src.size, "reading")
+                src.progress = bar.update
+                try:
+                    for rec in src.records():
+                        est = model.estimate(rec)
+                        if want_summary:
+                            summary.add(rec, est)
+                        if writer:
+                            row = [rec.db, rec.type, rec.key.decode("utf-8", "backslashreplace"),
+                                   est.total, est.encoding, est.num_elements,
+                                   est.len_largest_element, iso_ms(rec.expire_ms)]
+                            writer.writerow(row + [file] if multi else row)
+                        elif text:
+                            obj = {"db": rec.db, "key": jbytes(rec.key), "type": rec.type,
+                                   "size_in_bytes": est.total, "encoding": est.encoding,
+                                   "num_elements": est.num_elements,
+                                   "len_largest_element": est.len_largest_element,
+                                   "expire_ms": rec.expire_ms}
+                            if multi:
+                                obj["source"] = file
+                            text.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                finally:
+                    bar.close()
+        if text:
+            text.flush()
+            text.detach()
     if want_summary:
         if fmt == "jsonl":
             click.echo(json.dumps(summary_json(summary), ensure_ascii=False))

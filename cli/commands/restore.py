@@ -14,6 +14,16 @@ from ..output import with_progress
 from ..remote import ConnectionFailed, RestoreError, RestoreTarget
 
 
+def _db_map(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for v in values:
+        src, sep, dst = v.partition(":")
+        if not sep or not src.isdigit() or not dst.isdigit():
+            raise click.BadParameter(f"{v!r}: expected SRC:DST, two db numbers (e.g. 1:0)")
+        out[int(src)] = int(dst)
+    return out
+
+
 @click.command()
 @click.argument("file")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Any node of the target.")
@@ -25,17 +35,22 @@ from ..remote import ConnectionFailed, RestoreError, RestoreTarget
               help="RESTOREs per pipeline and node.")
 @click.option("--rdb-version", type=click.IntRange(6, 12), default=None,
               help="Payload RDB version (default: what the target's version accepts).")
+@click.option("--db-map", "db_map", multiple=True, callback=_db_map, metavar="SRC:DST",
+              help="Restore the keys of db SRC into db DST (repeatable; a cluster has only db 0).")
 @filter_options
 def restore(file: str, host: str, port: int, password: str | None, user: str | None, replace: bool,
-            batch: int, rdb_version: int | None, dbs, key_glob, key_regex, types) -> None:
+            batch: int, rdb_version: int | None, db_map: dict[int, int], dbs, key_glob, key_regex,
+            types) -> None:
     """Restore the keys of an RDB FILE ('-' = stdin, .lz4 read transparently) into the
-    server at --host/--port: a cluster is detected and keys go to their slot's master;
-    a single server gets each key in its own db. Keys already expired are skipped."""
+    server at --host/--port: a cluster is detected and keys go to their slot's master
+    (keys of a db other than 0 are refused unless --db-map sends them to 0); a single
+    server gets each key in its own db, or the one --db-map names. Keys already expired
+    are skipped."""
     flt = make_filter(dbs, key_glob, key_regex, types)
     try:
         target = RestoreTarget(host, port, password=password.encode() if password is not None else None,
                                user=user.encode() if user else None, replace=replace, batch=batch,
-                               rdb_version=rdb_version)
+                               rdb_version=rdb_version, db_map=db_map)
     except (ConnectionFailed, RestoreError) as exc:
         raise CliError(str(exc), ExitStatus.ERROR) from None
     with library_errors():

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aof.resp import ReplyError
 from aof.slots import SLOTS, key_hash_slot
@@ -86,8 +86,9 @@ class RestoreStats:
 class RestoreTarget:
     def __init__(self, host: str, port: int, *, password: bytes | None = None, user: bytes | None = None,
                  replace: bool = False, batch: int = 256, timeout: float = 30.0,
-                 rdb_version: int | None = None) -> None:
+                 rdb_version: int | None = None, db_map: dict[int, int] | None = None) -> None:
         self._auth = {"password": password, "user": user, "timeout": timeout}
+        self.db_map = db_map or {}  # source db -> target db (--db-map)
         self.replace = replace
         self.batch = batch
         self.stats = RestoreStats()
@@ -102,7 +103,6 @@ class RestoreTarget:
         if self.cluster:
             self._refresh()
         self._queues: dict[tuple[str, int], list[tuple[Record, list[bytes]]]] = {}
-        self._db: int | None = None  # cluster: the one source db allowed
         self._selected: dict[tuple[str, int], int] = {}
 
     # -- connections and topology ----------------------------------------------
@@ -153,12 +153,13 @@ class RestoreTarget:
             argv += [b"IDLETIME", b"%d" % rec.idle]
         elif rec.freq is not None:
             argv += [b"FREQ", b"%d" % rec.freq]
+        db = self.db_map.get(rec.db, rec.db)
+        if db != rec.db:
+            rec = replace(rec, db=db)
         if self.cluster:
-            if self._db is None:
-                self._db = rec.db
-            elif rec.db != self._db:
-                raise RestoreError(f"a cluster has only db 0, but the input holds db {self._db} and db {rec.db} "
-                                   f"(key {rec.key!r}): pick one with --db")
+            if db != 0:  # never merged into db 0 unasked
+                raise RestoreError(f"a cluster has only db 0, but key {rec.key!r} is in db {db}: "
+                                   f"map it with --db-map {db}:0, or leave its db out with --db")
             addr = self._slots[key_hash_slot(rec.key)]
             if addr is None:
                 raise RestoreError(f"slot {key_hash_slot(rec.key)} (key {rec.key!r}) is not served by the cluster")

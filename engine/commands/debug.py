@@ -35,7 +35,7 @@ from engine.errors import CommandError, LoadError
 from engine.execution.registry import command
 from engine.execution.replybuf import DEFAULT_PEAK_RESET_MS
 from engine.materialize import dump_payload, iter_records, value_to_record
-from engine.types import HashValue, ListValue, ZSetValue, encoding_name
+from engine.types import HashValue, ListValue, SetValue, ZSetValue, encoding_name
 from rdbtools.digest import DatasetDigest, value_digest
 from rdbtools.encodings.quicklist_ops import node_size
 
@@ -283,8 +283,9 @@ def _object(c, key: bytes) -> bytes:
 def _serialized_len(v, config) -> int:
     if isinstance(v, (bytes, bytearray)):
         return len(v) + 1
-    if v.__class__ in (HashValue, ZSetValue, ListValue):  # rdbSavedObjectLen: as DUMP writes it
-        return len(dump_payload(v, config)) - 11
+    if (v.__class__ in (HashValue, ZSetValue, ListValue)
+            or (v.__class__ is SetValue and v.is_ is not None)):
+        return len(dump_payload(v, config)) - 11  # rdbSavedObjectLen: the value as DUMP writes it
     try:
         return sum(len(x) for x in v) + len(v)
     except TypeError:

@@ -1,4 +1,5 @@
-"""Set commands (t_set.c semantics): intset/hashtable encodings as Redis 7.0."""
+"""Set commands (t_set.c semantics) over :class:`~engine.types.SetValue`, an intset's
+bytes or a set: encodings, conversions and the reply orders of intsets as Redis 7.0."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aof.replies import (
     ZERO,
     array_header,
     bulk,
+    bulks,
     integer,
     set_of_bulks,
 )
@@ -24,9 +26,11 @@ from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_SET, notify
 from engine.types import SetValue
+from rdbtools.encodings.intset_ops import is_add_all, is_find
 from rdbtools.glob import glob_matcher
 
 G = "set"
+SPOP_MOVE_STRATEGY_MUL = 5  # t_set.c: past remaining * 5 <= count, SPOP keeps the rest instead
 
 
 def _set(db, key: bytes, read: bool = False):
@@ -37,7 +41,9 @@ def _set(db, key: bytes, read: bool = False):
 
 
 def _max_intset(c) -> int:
-    return min(c.server.config.set_max_intset_entries, 1 << 30)
+    """set-max-intset-entries, at most 1G (setTypeAdd's limit for intset internals)."""
+    n = c.server.config.set_max_intset_entries
+    return n if n < 1 << 30 else 1 << 30
 
 
 @command("sadd", -3, "write denyoom fast", 1, 1, 1, group=G)
@@ -50,15 +56,19 @@ def sadd_cmd(c, argv):
         db.add(key, s)
     elif s.__class__ is not SetValue:
         raise WrongTypeError()
-    added = 0
-    mx = 0
-    for m in argv[2:]:
-        if m in s:
-            continue
-        if not mx:
-            mx = _max_intset(c)
-        s.add_member(m, mx)
-        added += 1
+    ht = s.ht
+    if ht is not None:  # the hashtable inline: setTypeAdd's dictAddRaw
+        added = 0
+        for m in argv[2:]:
+            if m not in ht:
+                ht.add(m)
+                added += 1
+    else:  # the intset in one C call while it stays one
+        added = is_add_all(s.is_, argv, 2, c.server.config.set_max_intset_entries)
+        if added.__class__ is not int:  # (added, stop): it becomes a hashtable, the rest goes there
+            added, stop = added
+            s.convert()
+            added += s.add_all(argv, 0, stop)
     if added:
         c.server.dirty += added
         notify(db, NOTIFY_SET, b"sadd", key)
@@ -72,15 +82,14 @@ def srem_cmd(c, argv):
         return ZERO
     n = 0
     for m in argv[2:]:
-        if m in s:
-            s.discard(m)
+        if s.remove(m):
             n += 1
-            if not s:
+            if not len(s):
                 c.db.delete(argv[1])
                 break
     if n:
         notify(c.db, NOTIFY_SET, b"srem", argv[1])
-        if not s:
+        if not len(s):
             notify(c.db, NOTIFY_GENERIC, b"del", argv[1])
     c.server.dirty += n
     return integer(n)
@@ -91,13 +100,16 @@ def smembers_cmd(c, argv):
     s = _set(c.db, argv[1], True)
     if s is None:
         return set_of_bulks([], c.resp)
-    return set_of_bulks(s.ordered(), c.resp)
+    return set_of_bulks(s.members(), c.resp)
 
 
 @command("sismember", 3, "readonly fast", 1, 1, 1, group=G)
 def sismember_cmd(c, argv):
     s = _set(c.db, argv[1], True)
-    return ONE if s is not None and argv[2] in s else ZERO
+    if s is None:
+        return ZERO
+    is_ = s.is_
+    return ONE if (is_find(is_, argv[2]) if is_ is not None else argv[2] in s.ht) else ZERO
 
 
 @command("smismember", -3, "readonly fast", 1, 1, 1, group=G, since="6.2.0")
@@ -106,7 +118,7 @@ def smismember_cmd(c, argv):
     parts = [array_header(len(argv) - 2)]
     ap = parts.append
     for m in argv[2:]:
-        ap(ONE if s is not None and m in s else ZERO)
+        ap(ONE if s is not None and s.contains(m) else ZERO)
     return b"".join(parts)
 
 
@@ -128,16 +140,22 @@ def spop_cmd(c, argv):
         if s is None or count == 0:
             return set_of_bulks([], c.resp)
         notify(db, NOTIFY_SET, b"spop", key)
-        if count >= len(s):
-            members = s.ordered()
+        size = len(s)
+        if count >= size:  # the whole set as SUNION of it replies it: in an intset's order if
+            members = s.members() if s.is_ is not None else _union(c, [s]).members()  # it fits one
             db.delete(key)
             notify(db, NOTIFY_GENERIC, b"del", key)
             rw = [[P.DEL, key]]
-        else:
-            members = random.sample(list(s), count)
-            for m in members:
-                s.discard(m)
+        elif (size - count) * SPOP_MOVE_STRATEGY_MUL > count:  # random members, removed
+            members = [s.pop_random() for _ in range(count)]
             rw = [[P.SREM, key, m] for m in members]  # one SREM per element (alsoPropagate)
+        else:  # the members that stay move to a new set (setTypeCreate); the rest replies
+            stay = [s.pop_random() for _ in range(size - count)]
+            rest = SetValue.create_for(stay[0])
+            rest.add_all(stay, _max_intset(c))
+            members = s.members()
+            db.replace(key, rest)
+            rw = [[P.SREM, key, m] for m in members]
         c.server.dirty += len(members)
         if c.server.propagator.targets:
             c.rewritten = rw
@@ -145,10 +163,9 @@ def spop_cmd(c, argv):
     s = _set(db, key)
     if s is None:
         return NULL3 if c.resp == 3 else NULL_BULK
-    m = random.choice(list(s)) if len(s) < 64 else next(iter(random.sample(list(s), 1)))
-    s.discard(m)
+    m = s.pop_random()
     notify(db, NOTIFY_SET, b"spop", key)
-    if not s:
+    if not len(s):
         db.delete(key)
         notify(db, NOTIFY_GENERIC, b"del", key)
     c.server.dirty += 1
@@ -166,16 +183,18 @@ def srandmember_cmd(c, argv):
         s = _set(c.db, argv[1], True)
         if s is None or count == 0:
             return EMPTY_ARRAY
-        members = list(s)
+        if count == 1 or count == -1:
+            return array_header(1) + bulk(s.random_member())
+        members = s.members()
         if count < 0:
             return random_picks(c, members, -count, bulk)
-        if count >= len(members):
-            return set_of_bulks(s.ordered(), c.resp)
-        return set_of_bulks(random.sample(members, count), c.resp)
+        if count >= len(members):  # the whole set, in its order (an array in RESP3 too)
+            return bulks(members)
+        return bulks(random.sample(members, count))
     s = _set(c.db, argv[1], True)
     if s is None:
         return NULL3 if c.resp == 3 else NULL_BULK
-    return bulk(random.choice(list(s)))
+    return bulk(s.random_member())
 
 
 @command("smove", 4, "write fast", 1, 2, 1, group=G)
@@ -189,19 +208,17 @@ def smove_cmd(c, argv):
     if src.__class__ is not SetValue or (dst is not None and dst.__class__ is not SetValue):
         raise WrongTypeError()
     if src is dst:
-        return ONE if m in src else ZERO
-    if m not in src:
+        return ONE if src.contains(m) else ZERO
+    if not src.remove(m):
         return ZERO
-    src.discard(m)
     notify(db, NOTIFY_SET, b"srem", argv[1])
-    if not src:
+    if not len(src):
         db.delete(argv[1])
         notify(db, NOTIFY_GENERIC, b"del", argv[1])
     if dst is None:
         dst = SetValue.create_for(m)
         db.add(argv[2], dst)
-    if m not in dst:
-        dst.add_member(m, _max_intset(c))
+    if dst.add_member(m, _max_intset(c)):
         notify(db, NOTIFY_SET, b"sadd", argv[2])
     else:
         c.modified = [argv[1]]  # the destination is unchanged: its WATCHers keep their EXEC
@@ -217,17 +234,16 @@ def _load_sets(c, keys: list[bytes]) -> list[SetValue | None]:
 
 
 def _result_set(c, members) -> SetValue:
+    """The result of SINTERSTORE/SUNION/SDIFF…: createIntsetObject, then setTypeAdd of
+    each member in order."""
     s = SetValue()
-    s.intset = True
-    mx = _max_intset(c)
-    for m in members:
-        s.add_member(m, mx)
+    s.add_all(members, _max_intset(c))
     return s
 
 
 def _store(c, dst: bytes, result: SetValue, event: bytes) -> bytes:
     db = c.db
-    if result:
+    if len(result):
         db.set(dst, result)
         c.server.dirty += 1
         notify(db, NOTIFY_SET, event, dst)
@@ -239,11 +255,14 @@ def _store(c, dst: bytes, result: SetValue, event: bytes) -> bytes:
 
 
 def _inter(sets: list[SetValue], limit: int = 0) -> list[bytes]:
+    """sinterGenericCommand: the smallest set's members, in its order, that every other
+    set holds."""
     sets = sorted(sets, key=len)
-    first, rest = sets[0], sets[1:]
+    first = sets[0]
+    rest = [s for s in sets[1:] if s is not first]
     out = []
-    for m in first.ordered():
-        if all(m in s for s in rest):
+    for m in first.members():
+        if all(s.contains(m) for s in rest):
             out.append(m)
             if limit and len(out) >= limit:
                 break
@@ -255,8 +274,7 @@ def sinter_cmd(c, argv):
     sets = _load_sets(c, argv[1:])
     if any(s is None for s in sets):
         return set_of_bulks([], c.resp)
-    res = _result_set(c, _inter(sets))  # type: ignore[arg-type]
-    return set_of_bulks(res.ordered(), c.resp)
+    return set_of_bulks(_inter(sets), c.resp)  # type: ignore[arg-type]
 
 
 @command("sinterstore", -3, "write denyoom", 1, -1, 1, group=G, modified=lambda a: [1])
@@ -299,42 +317,54 @@ def sintercard_cmd(c, argv):
     return integer(len(_inter(sets, limit)))  # type: ignore[arg-type]
 
 
-def _union_diff(sets: list[SetValue | None], diff: bool) -> list[bytes]:
-    if not diff:
-        out: dict[bytes, None] = {}
-        for s in sets:
-            if s is not None:
-                out.update(dict.fromkeys(s.ordered()))
-        return list(out)
-    if sets[0] is None:
-        return []
+def _union(c, sets: list[SetValue | None]) -> SetValue:
+    """SET_OP_UNION: every member of every set added to an intset, in order."""
+    res = SetValue()
+    mx = _max_intset(c)
+    for s in sets:
+        if s is not None:
+            res.add_all(s.members(), mx)
+    return res
+
+
+def _diff(c, sets: list[SetValue | None]) -> SetValue:
+    """SET_OP_DIFF with sunionDiffGenericCommand's choice of algorithm, which decides
+    the result's encoding: algorithm 2 adds the whole first set before removing (so may
+    convert it to a hashtable on the way), algorithm 1 only adds what stays."""
     first = sets[0]
-    others = [s for s in sets[1:] if s is not None]
-    if any(s is first for s in others):
-        return []
-    return [m for m in first.ordered() if not any(m in s for s in others)]
+    if first is None or any(s is first for s in sets[1:]):
+        return SetValue()
+    present = [s for s in sets if s is not None]
+    if len(first) * len(present) // 2 <= sum(map(len, present)):  # algorithm 1
+        rest = present[1:]
+        return _result_set(c, [m for m in first.members() if not any(s.contains(m) for s in rest)])
+    res = _result_set(c, first.members())  # algorithm 2
+    for s in present[1:]:
+        for m in s.members():
+            res.remove(m)
+        if not len(res):
+            break
+    return res
 
 
 @command("sunion", -2, "readonly", 1, -1, 1, group=G)
 def sunion_cmd(c, argv):
-    res = _result_set(c, _union_diff(_load_sets(c, argv[1:]), False))
-    return set_of_bulks(res.ordered(), c.resp)
+    return set_of_bulks(_union(c, _load_sets(c, argv[1:])).members(), c.resp)
 
 
 @command("sunionstore", -3, "write denyoom", 1, -1, 1, group=G, modified=lambda a: [1])
 def sunionstore_cmd(c, argv):
-    return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), False)), b"sunionstore")
+    return _store(c, argv[1], _union(c, _load_sets(c, argv[2:])), b"sunionstore")
 
 
 @command("sdiff", -2, "readonly", 1, -1, 1, group=G)
 def sdiff_cmd(c, argv):
-    res = _result_set(c, _union_diff(_load_sets(c, argv[1:]), True))
-    return set_of_bulks(res.ordered(), c.resp)
+    return set_of_bulks(_diff(c, _load_sets(c, argv[1:])).members(), c.resp)
 
 
 @command("sdiffstore", -3, "write denyoom", 1, -1, 1, group=G, modified=lambda a: [1])
 def sdiffstore_cmd(c, argv):
-    return _store(c, argv[1], _result_set(c, _union_diff(_load_sets(c, argv[2:]), True)), b"sdiffstore")
+    return _store(c, argv[1], _diff(c, _load_sets(c, argv[2:])), b"sdiffstore")
 
 
 @command("sscan", -3, "readonly", 1, 1, 1, group=G, since="2.8.0")
@@ -344,10 +374,10 @@ def sscan_cmd(c, argv):
     s = _set(c.db, argv[1], True)
     if s is None:
         return scan_reply(0, [])
-    if s.intset:
-        nxt, items = 0, s.ordered()
+    if s.is_ is not None:  # an intset answers everything at once, cursor 0 (scanGenericCommand)
+        nxt, items = 0, s.members()
     else:
-        nxt, items = scan_items(s, cursor, count)
+        nxt, items = scan_items(s.ht, cursor, count)
     if pat is not None:
         m = glob_matcher(pat)
         items = [x for x in items if m(x)]

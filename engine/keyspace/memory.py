@@ -38,7 +38,6 @@ from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
 from rdbtools.memory import (
     DICT,
     DICT_ENTRY,
-    INTSET_HDR,
     QUICKLIST,
     QUICKLIST_NODE,
     RAX_NODE,
@@ -208,18 +207,10 @@ def _set_usage(s: SetValue, samples: int, costs: Costs) -> int:
     n = len(s)
     if n == 0:
         return ROBJ
-    if s.intset:
-        members = list(s) if costs is SIZEOF or n <= samples else list(islice(s, samples))
-        lo = hi = 0
-        for m in members:
-            iv = string2ll(m)
-            if iv is None:
-                continue
-            lo = min(lo, iv)
-            hi = max(hi, iv)
-        width = 2 if -32768 <= lo and hi <= 32767 else 4 if -(1 << 31) <= lo and hi < (1 << 31) else 8
-        return ROBJ + jemalloc_size(INTSET_HDR + n * width)
-    members = list(s) if samples <= 0 or n <= samples else list(islice(s, samples))  # hash order
+    if s.is_ is not None:  # the intset's own allocation, whatever the samples
+        return ROBJ + jemalloc_size(len(s.is_))
+    ht = s.ht
+    members = list(ht) if samples <= 0 or n <= samples else list(islice(ht, samples))  # hash order
     per = sum(sds_size(len(m)) for m in members) + costs.entry * len(members)
     return ROBJ + costs.dict + table_bytes(n) + round(per * n / len(members))
 

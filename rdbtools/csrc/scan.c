@@ -118,8 +118,8 @@ scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     KeySetObject *keys = NULL;
     uint64_t dbnum = 0;
     PyObject *packed = nargs == 13 && args[12] != Py_None ? args[12] : NULL;
-    if (packed != NULL && !(PyTuple_Check(packed) && PyTuple_GET_SIZE(packed) == 3)) {
-        PyErr_SetString(PyExc_TypeError, "scan_keys: packed must be a (hash, zset, list) triple of factories");
+    if (packed != NULL && !PyDict_Check(packed)) {
+        PyErr_SetString(PyExc_TypeError, "scan_keys: packed must be a dict or None");
         return NULL;
     }
     if (nargs >= 12 && args[11] != Py_None) {

@@ -184,23 +184,32 @@ sk_zpairs(PyObject *items)
     return pairs;
 }
 
-/* A hash or zset listpack kept as its bytes: packed(bytearray, entries) once lp_pairs_ok
- * accepts it, and for a zset every score parses (hashes.load_hash_listpack_packed,
- * zsets.load_zset_listpack_packed), or NULL. */
+/* A zset listpack's check: lp_pairs_ok, and every score parses
+ * (zsets.load_zset_listpack_packed). */
+static int
+zl_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries)
+{
+    int r = lp_pairs_ok(p, n, entries);
+    return r > 0 && !zl_scores_ok(p, n) ? 0 : r;
+}
+
+/* A blob kept as its bytes: make(bytearray, count) once ok() accepts it (a hash
+ * listpack: lp_pairs_ok, hashes.load_hash_listpack_packed; a zset listpack: zl_ok; a
+ * set intset: is_ok, sets.load_set_intset_packed), or NULL. */
 static PyObject *
-sk_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, PyObject *packed,
-          int zset)
+sk_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len, PyObject *make,
+          int (*ok)(const uint8_t *, Py_ssize_t, Py_ssize_t *))
 {
     SkStr r;
     if (sk_str(p, n, pos, max_len, &r) < 0)
         return NULL;
     Py_ssize_t entries;
     PyObject *v = NULL;
-    if (lp_pairs_ok(r.s, r.len, &entries) > 0 && (!zset || zl_scores_ok(r.s, r.len))) {
+    if (ok(r.s, r.len, &entries) > 0) {
         PyObject *args[2] = {PyByteArray_FromStringAndSize((const char *)r.s, r.len),
                              PyLong_FromSsize_t(entries)};
         if (args[0] != NULL && args[1] != NULL)
-            v = PyObject_Vectorcall(packed, args, 2, NULL);
+            v = PyObject_Vectorcall(make, args, 2, NULL);
         Py_XDECREF(args[0]);
         Py_XDECREF(args[1]);
     }
@@ -214,22 +223,30 @@ sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t m
 {
     PyObject *v = NULL, *items = NULL;
     uint64_t count;
+    PyObject *make = NULL;
     if (t == 12 && packed != NULL)
         return -1; /* a zset ziplist, converted once by zsets.load_zset_ziplist_packed */
-    if ((t == 16 || t == 17) && packed != NULL) {
-        v = sk_packed(p, n, pos, max_len, PyTuple_GET_ITEM(packed, t == 17), t == 17);
-        *tname = t == 17 ? s_zset : s_hash;
-        *enc = e_listpack;
+    if (packed != NULL && (t == 16 || t == 17 || t == 11 || t == 18)) {
+        PyObject *tb = PyLong_FromLong((long)t);
+        make = tb != NULL ? PyDict_GetItemWithError(packed, tb) : NULL; /* borrowed */
+        Py_XDECREF(tb);
+        if (make == NULL && PyErr_Occurred())
+            return -1;
+    }
+    if (make != NULL && t == 18) {
+        v = sk_quicklist_packed(p, n, pos, max_len, make);
+        *tname = s_list;
+        *enc = e_quicklist;
+        t = 0xFF;
+    }
+    else if (make != NULL) {
+        v = sk_packed(p, n, pos, max_len, make, t == 16 ? lp_pairs_ok : t == 17 ? zl_ok : is_ok);
+        *tname = t == 16 ? s_hash : t == 17 ? s_zset : s_set;
+        *enc = t == 11 ? e_intset : e_listpack;
         t = 0xFF; /* past the switch */
     }
     else if (t == 14 && packed != NULL) {
         return -1; /* ziplist nodes converted to listpack nodes: the Python path */
-    }
-    else if (t == 18 && packed != NULL) {
-        v = sk_quicklist_packed(p, n, pos, max_len, PyTuple_GET_ITEM(packed, 2));
-        *tname = s_list;
-        *enc = e_quicklist;
-        t = 0xFF;
     }
     switch (t) {
     case 0:

@@ -169,8 +169,9 @@ static PyMethodDef methods[] = {
      "byte). Stops before the first item it does not handle, that is incomplete or that is\n"
      "invalid in any way (the Python path then parses it and raises what it raises),\n"
      "or once `out` holds `limit` events. With `keys` (a KeySet), each key is recorded\n"
-     "and the scan stops before a key already recorded for this db. With `packed`, a hash\n"
-     "listpack that passes lp_pairs_check becomes packed(bytearray, entries).\n"
+     "and the scan stops before a key already recorded for this db. With `packed` (a dict\n"
+     "type byte -> factory), a hash listpack that passes lp_pairs_check or a set intset that\n"
+     "passes is_check becomes packed[t](bytearray, count).\n"
      "Returns (pos, expire, idle, freq): where it stopped and the pending key metadata."},
     {"record_to_line", (PyCFunction)record_to_line, METH_O,
      "record_to_line($module, record, /)\n--\n\n"
@@ -257,6 +258,24 @@ static PyMethodDef methods[] = {
      "listpack_zset.zl_score_range_py."},
     {"zl_pairs", (PyCFunction)zl_pairs, METH_O,
      "zl_pairs($module, lp, /)\n--\n\nlistpack_zset.zl_pairs_py: [(member, score), ...]."},
+    {"is_find", (PyCFunction)(void (*)(void))is_find, METH_FASTCALL,
+     "is_find($module, is_, member, /)\n--\n\nintset_ops.is_find_py: is `member` in the intset?"},
+    {"is_add", (PyCFunction)(void (*)(void))is_add, METH_FASTCALL,
+     "is_add($module, is_, member, /)\n--\n\n"
+     "intset_ops.is_add_py, in place: 1 added, 0 already there, -1 not an integer."},
+    {"is_add_all", (PyCFunction)(void (*)(void))is_add_all, METH_FASTCALL,
+     "is_add_all($module, is_, members, start, max_entries, /)\n--\n\n"
+     "intset_ops.is_add_all_py, in place: the count added, or (added, stop) to convert."},
+    {"is_remove", (PyCFunction)(void (*)(void))is_remove, METH_FASTCALL,
+     "is_remove($module, is_, member, /)\n--\n\n"
+     "intset_ops.is_remove_py, in place: True when the member was there."},
+    {"is_get", (PyCFunction)(void (*)(void))is_get, METH_FASTCALL,
+     "is_get($module, is_, i, /)\n--\n\nintset_ops.is_get_py: member i as decimal text."},
+    {"is_pop", (PyCFunction)(void (*)(void))is_pop, METH_FASTCALL,
+     "is_pop($module, is_, i, /)\n--\n\nintset_ops.is_pop_py, in place: member i removed."},
+    {"is_check", (PyCFunction)is_check, METH_O,
+     "is_check($module, blob, /)\n--\n\n"
+     "The member count when intset_ops.is_validate_py accepts `blob`, else -1."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -4,7 +4,8 @@
  *   speedups.c    the module: its functions, their docstrings, the shared state
  *   listpack.c    \
  *   ziplist.c      } blob decoders (rdbtools/encodings/listpack.py, ziplist.py, intset.py)
- *   intset.c      /
+ *   intset.c      / (intset.c also: a small set's in-place intset operations,
+ *                   rdbtools/encodings/intset_ops.py)
  *   lpentry.c     \ listpack entries and the deep checks (a listpack, pairs), the in-place
  *   lpops.c       / listpack-of-pairs operations (rdbtools/encodings/listpack_ops.py)
  *   zsetlp.c      a sorted set's listpack operations (rdbtools/encodings/listpack_zset.py)
@@ -362,10 +363,9 @@ sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
     return PyBytes_FromStringAndSize((const char *)r.s, r.len);
 }
 /* values.load_value for the types scan_keys handles: 0 with the value, its type
- * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): the factories of a
- * hash and a zset listpack and of a list's quicklist nodes kept as their bytes, a tuple
- * (rdbtools.objects.hashes.ListpackPairs, rdbtools.objects.zsets.ListpackZset,
- * rdbtools.objects.lists.QuicklistNodes). */
+ * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): a dict of type
+ * byte -> the factory of a blob kept as its bytes (rdbtools.objects.table.PACKED_FACTORIES:
+ * a hash or zset listpack, a set intset, a list's quicklist nodes). */
 int sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
              PyObject *packed, PyObject **value, PyObject **tname, PyObject **enc);
 
@@ -414,6 +414,9 @@ int zl_scores_ok(const uint8_t *p, Py_ssize_t n);
 /* 1 when p[0:n] is a valid listpack of unique pairs (*entries: its entry count),
  * 0 when it is not, -1 with MemoryError. */
 int lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
+/* 1 when p[0:n] is an intset intsetValidateIntegrity accepts deeply (*count: its
+ * member count), else 0 (intset.c). */
+int is_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *count);
 /* lpops.c, shared with quicklist.c: an entry's text as bytes. */
 PyObject *ent_bytes(const LpEnt *e);
 /* lpentry.c: the deep check of one listpack (1 valid, 0 not); quicklist.c: the nodes
@@ -514,6 +517,13 @@ PyObject *zl_pairs(PyObject *, PyObject *);
 PyObject *zl_rank(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *zl_slice(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *zl_score_range(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_find(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_add(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_add_all(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_remove(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_get(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_pop(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *is_check(PyObject *, PyObject *);
 PyObject *lpl_push(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_pop(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_get(PyObject *, PyObject *const *, Py_ssize_t);

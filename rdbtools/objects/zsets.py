@@ -188,7 +188,7 @@ def load_zset_listpack(buf: bytes, pos: int, max_len: int) -> tuple[list[tuple[b
 
 def save_zset_listpack(pairs: list[tuple[bytes, float]] | ListpackZset, fexp: Any, version: int,
                        policy: EncodingPolicy, compress: bool) -> bytes:
-    if type(pairs) is ListpackZset:  # written back as it is, as rdbSaveObject does
+    if isinstance(pairs, ListpackZset):  # written back as it is, as rdbSaveObject does
         return save_string(bytes(pairs.blob), compress)
     return save_string(encode_listpack(_compact_entries(pairs, version)), compress)
 
@@ -255,10 +255,10 @@ def load_zset_listpack_packed(buf: bytes, pos: int, max_len: int) -> tuple[Listp
     return ListpackZset(lp, entries), None, pos
 
 
-def zset_type(pairs: list[tuple[bytes, float]], fexp: Any, version: int,
+def zset_type(pairs: list[tuple[bytes, float]] | ListpackZset, fexp: Any, version: int,
               policy: EncodingPolicy) -> int:
     """The type byte Redis of RDB ``version`` writes a zset as (rdbSaveObjectType)."""
-    if type(pairs) is ListpackZset:
+    if isinstance(pairs, ListpackZset):
         if version >= 10:
             return RDB_TYPE_ZSET_LISTPACK  # validated when made; kept as the listpack it is
         pairs = pairs.pairs()

@@ -52,17 +52,17 @@ def test_failed_verb_leaves_no_output(tmp_path: Path, argv: list[str]) -> None:
 
 
 def test_interrupted_dump_leaves_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cli.commands.dump as dump_cmd
+    from rdbtools.seek import DumpSource
 
-    real = dump_cmd.iter_records
+    real = DumpSource.records
 
-    def interrupted(*a, **kw):
-        for i, rec in enumerate(real(*a, **kw)):
+    def interrupted(self):
+        for i, rec in enumerate(real(self)):
             if i == 3:
                 raise KeyboardInterrupt
             yield rec
 
-    monkeypatch.setattr(dump_cmd, "iter_records", interrupted)
+    monkeypatch.setattr(DumpSource, "records", interrupted)
     out = tmp_path / "out.jsonl"
     res = CliRunner().invoke(cli, ["dump", str(DUMP), "-o", str(out)])
     assert res.exit_code == ExitStatus.INTERRUPTED

@@ -109,3 +109,30 @@ def test_convert_aof_in_and_out(tmp_path: Path) -> None:
     src = replay(fixture.parent, unsupported="skip")
     r = replay(tmp_path / "b.aof")
     assert final_keyspace(r.records(), set()) == expected_keyspace(fixture.parent, src.lossy_keys)
+
+
+def test_default_format_is_the_smaller_one(tmp_path: Path) -> None:
+    """No --format: a multi-part input gives a directory; a single file the smaller of an
+    RDB preamble and the command stream — the preamble for a real dataset, the commands
+    for a tiny one (an RDB's header and aux fields outweigh one short SET)."""
+    from aof.replies import encode_command
+
+    big = tmp_path / "big.aof"
+    big.write_bytes(b"".join(encode_command([b"SET", b"key:%d" % i, b"value-%d" % (i % 97) * 3])
+                             for i in range(3000)))
+    res = compact(str(big), "-o", str(tmp_path / "big.out"))
+    assert res.exit_code == 0, res.output
+    pre = (tmp_path / "big.out").read_bytes()
+    assert pre.startswith(b"REDIS") and "(preamble)" in res.output
+    assert compact(str(big), "-o", str(tmp_path / "big.cmds"), "--format", "aof").exit_code == 0
+    assert len(pre) < (tmp_path / "big.cmds").stat().st_size
+    tiny = tmp_path / "tiny.aof"
+    tiny.write_bytes(encode_command([b"SET", b"a", b"1"]))
+    res = compact(str(tiny), "-o", str(tmp_path / "tiny.out"))
+    assert res.exit_code == 0 and "(aof)" in res.output, res.output
+    assert (tmp_path / "tiny.out").read_bytes().endswith(encode_command([b"SET", b"a", b"1"]))
+    multi = FIXTURES / "aof" / "redis-7.0.15"
+    src = next(p for p in sorted(multi.rglob("*.manifest")))
+    res = compact(str(src.parent), "-o", str(tmp_path / "dir.out"), "--lossy")
+    assert res.exit_code == 0 and "(multipart)" in res.output, res.output
+    assert (tmp_path / "dir.out").is_dir()

@@ -141,7 +141,8 @@ def test_usage_and_input_errors(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"db":0,"key":"a","type":"string","expire_ms":null,"value":"x"}\n{"db": oops}\n')
     res = run("convert", str(bad), str(tmp_path / "o.rdb"), "--rdb-version", "12")
-    assert res.exit_code == 3 and f"{bad}: line 2 (offset 64)" in res.stderr
+    assert res.exit_code == 3 and f"{bad}: invalid JSONL record on line 2" in res.stderr
+    assert "at offset 64" in res.stderr
     corrupt = tmp_path / "corrupt.rdb"
     data = bytearray(RDB70.read_bytes())
     data[len(data) // 2] ^= 0xFF

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli.commands.dump as dump_verb
 from cli.exitcodes import ExitStatus
 from cli.main import cli
+from rdbtools.seek import DumpSource
 from tests.support.manifest import FIXTURES
 
 RDB = FIXTURES / "rdb" / "redis-7.0" / "dump.rdb"
@@ -62,7 +62,7 @@ def test_interrupt_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     def interrupted(*args: object, **kw: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(dump_verb, "iter_records", interrupted)
+    monkeypatch.setattr(DumpSource, "records", interrupted)
     res = run("dump", str(RDB), "-o", str(tmp_path / "o.jsonl"))
     assert res.exit_code == ExitStatus.INTERRUPTED, res.output
     assert "Traceback" not in res.output
@@ -123,3 +123,21 @@ def test_closed_output_pipe_ends_quietly_with_141(tmp_path: Path, verb: str) -> 
     res = subprocess.run(["bash", "-c", script], capture_output=True, timeout=120, text=True)
     assert "status=141" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr and "Error" not in res.stderr, res.stderr
+
+
+def test_pypi_rdbtools_shadowing_ours_is_one_line(tmp_path: Path) -> None:
+    """PyPI's rdbtools (redis-rdb-tools) has our codec package's import name: when it is the
+    one Python finds, rdbkit says so in one line and exits 4 instead of an ImportError."""
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "site" / "rdbtools"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("class RdbParser:  # redis-rdb-tools' entry point\n    pass\n")
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path / 'site'}{os.pathsep}{Path(__file__).resolve().parents[2]}")
+    res = subprocess.run([sys.executable, "-m", "cli", "dump", str(RDB)], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, timeout=60)
+    assert res.returncode == ExitStatus.ERROR, res.stderr
+    assert "is not rdbkit's" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1

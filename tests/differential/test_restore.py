@@ -59,6 +59,19 @@ def test_restore_into_one_server(tmp_path: Path, version: str) -> None:
             assert abs(time.time() * 1000 + left - ttl_keys[0].expire_ms) < 2000
 
 
+def test_restore_with_db_map(tmp_path: Path) -> None:
+    """--db-map SRC:DST puts a db's keys into another db of the target (the key's value
+    the same); a malformed map is a usage error."""
+    from dataclasses import replace
+
+    assert CliRunner().invoke(cli, ["restore", str(DUMP), "--db-map", "1-0"]).exit_code == ExitStatus.USAGE
+    with run_server("7.0", tmp_path, "none.rdb", "--enable-debug-command", "yes") as srv:
+        res = _restore(srv.port, "--db", "1", "--db-map", "1:5")
+        assert res.exit_code == 0, res.output
+        moved = [replace(r, db=5) for r in _live(DUMP, db=1)]
+        assert moved and srv("DEBUG", "DIGEST").decode() == dataset_digest(moved)
+
+
 class Cluster:
     def __init__(self, nodes: list[Server]) -> None:
         self.nodes = nodes
@@ -104,6 +117,9 @@ def test_restore_into_a_cluster(cluster: Cluster) -> None:
     entry = cluster.nodes[0]
     res = _restore(entry.port)
     assert res.exit_code == ExitStatus.ERROR and "has only db 0" in res.output  # the fixture spans several dbs
+    res = _restore(entry.port, "--db", "1")  # db 1 alone: still not merged into db 0 unasked
+    assert res.exit_code == ExitStatus.ERROR and "--db-map 1:0" in res.output
+    assert sum(int(n("DBSIZE")) for n in cluster.nodes) == 0
     res = _restore(entry.port, "--db", "0")
     assert res.exit_code == 0, res.output
     assert "cluster of 3 masters" in res.output

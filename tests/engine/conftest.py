@@ -9,7 +9,11 @@ skipped only when ``/usr/bin/redis-server`` is missing (CI installs it:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -64,3 +68,53 @@ def pair(request: pytest.FixtureRequest, ours: ServerProc,
     yield a, b
     a.close()
     b.close()
+
+
+@contextmanager
+def loaded_by_real(tmp_path: Path, fill: Callable[[redis.Redis], Any],
+                   keys: tuple[str, ...]) -> Iterator[tuple[redis.Redis, dict[str, bytes], bytes]]:
+    """Our server filled by ``fill``, SAVEd, and real Redis started on that file: yields
+    the real server's client, our DUMP of each of ``keys`` (and of the keys ``fill``
+    returns, if it returns some) and our DEBUG DIGEST (what real Redis must hold after
+    loading our file)."""
+    for d in ("ours", "real"):
+        (tmp_path / d).mkdir()
+    ours = start_ours(tmp_path / "ours")
+    try:
+        c = ours.client()
+        more = fill(c) or ()
+        want = {k: c.dump(k) for k in (*keys, *more)}
+        digest = c.execute_command("DEBUG", "DIGEST")
+        c.save()
+        dbfile = c.config_get("dbfilename")["dbfilename"]
+    finally:
+        ours.stop()
+    shutil.copy(tmp_path / "ours" / dbfile, tmp_path / "real" / "dump.rdb")
+    real = start_real(tmp_path / "real", loaded=True)
+    try:
+        yield real.client(), want, digest
+    finally:
+        real.stop()
+
+
+@contextmanager
+def replica_of_real(tmp_path: Path, fill: Callable[[redis.Redis], None]) -> Iterator[tuple[redis.Redis, redis.Redis]]:
+    """A real master filled by ``fill``, then our replica of it, in sync: yields (master
+    client, replica client)."""
+    from tests.engine.test_replication import in_sync
+
+    for d in ("m", "r"):
+        (tmp_path / d).mkdir()
+    real = start_real(tmp_path / "m", "--repl-diskless-sync-delay", "0")
+    ours = None
+    try:
+        m = real.client(socket_timeout=10)
+        fill(m)
+        ours = start_ours(tmp_path / "r", "--replicaof", "127.0.0.1", str(real.port))
+        r = ours.client(socket_timeout=10)
+        in_sync(m, r)
+        yield m, r
+    finally:
+        if ours is not None:
+            ours.stop()
+        real.stop()

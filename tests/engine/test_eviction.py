@@ -310,9 +310,8 @@ def test_value_usage_agrees_with_the_rdb_model() -> None:
     h = HashValue.from_pairs([(b"f%d" % i, b"v%d" % i) for i in range(30)], True)
     big = HashValue.from_pairs([(b"field%d" % i, b"x" * i) for i in range(100)], False)
     lst = ListValue(b"x" * (i % 300) for i in range(2000))
-    s = SetValue(b"%d" % i for i in range(100))
-    s.intset = True
-    ss = SetValue(b"m%d" % i for i in range(600))
+    s = SetValue.from_members([b"%d" % i for i in range(100)], 512)
+    ss = SetValue.from_members([b"m%d" % i for i in range(600)], 512)
     z = ZSetValue()
     for i in range(40):
         z.insert(b"m%d" % i, i / 7, 128, 64)

@@ -22,7 +22,13 @@ import redis
 from rdbtools.crc64 import crc64
 from rdbtools.encodings.listpack import encode_listpack
 from rdbtools.primitives import save_string
-from tests.engine.conftest import ServerProc, start_ours, start_real
+from tests.engine.conftest import (
+    ServerProc,
+    loaded_by_real,
+    replica_of_real,
+    start_ours,
+    start_real,
+)
 from tests.engine.differential import normalise, run
 
 pytestmark = pytest.mark.differential
@@ -171,26 +177,14 @@ def test_mutated_listpack_payloads(servers: tuple[ServerProc, ServerProc]) -> No
 
 def test_full_sync_from_real_master_keeps_the_bytes(tmp_path) -> None:
     """Our replica of a real master: the payload's hash listpacks arrive as they are."""
-    from tests.engine.test_replication import in_sync
-
-    for d in ("m", "r"):
-        (tmp_path / d).mkdir()
-    real = start_real(tmp_path / "m", "--repl-diskless-sync-delay", "0")
-    ours = None
-    try:
-        m = real.client(socket_timeout=10)
+    def fill(m: redis.Redis) -> None:
         for name, lp in ODD_LISTPACKS.items():
             m.restore(name, 0, _payload(lp))
-        ours = start_ours(tmp_path / "r", "--replicaof", "127.0.0.1", str(real.port))
-        r = ours.client(socket_timeout=10)
-        in_sync(m, r)
+
+    with replica_of_real(tmp_path, fill) as (m, r):
         for name in ODD_LISTPACKS:
             assert r.dump(name) == m.dump(name)
             assert r.execute_command("DEBUG", "DIGEST-VALUE", name) == m.execute_command("DEBUG", "DIGEST-VALUE", name)
-    finally:
-        if ours is not None:
-            ours.stop()
-        real.stop()
 
 
 def test_debug_object_serializedlength(servers: tuple[ServerProc, ServerProc]) -> None:
@@ -243,30 +237,15 @@ def real_loads_our_save(tmp_path, payloads: dict[str, bytes], fill) -> None:
     """RESTORE ``payloads`` in our server, ``fill`` it (returns more keys to compare),
     SAVE; real Redis loading the file DUMPs every key as we did, the given payloads as
     they were given (RESTORE stores an "unknown-count" one's count), with our digest."""
-    import shutil
-
-    for d in ("ours", "real"):
-        (tmp_path / d).mkdir()
-    ours = start_ours(tmp_path / "ours")
-    try:
-        c = ours.client()
+    def restore_and_fill(c: redis.Redis) -> list[str]:
         for name, payload in payloads.items():
             c.restore(name, 0, payload)
-        want = {k: c.dump(k) for k in (*payloads, *fill(c))}
-        digest = c.execute_command("DEBUG", "DIGEST")
-        c.save()
-        dbfile = c.config_get("dbfilename")["dbfilename"]
-    finally:
-        ours.stop()
-    shutil.copy(tmp_path / "ours" / dbfile, tmp_path / "real" / "dump.rdb")
-    real = start_real(tmp_path / "real", loaded=True)
-    try:
-        r = real.client()
+        return fill(c)
+
+    with loaded_by_real(tmp_path, restore_and_fill, tuple(payloads)) as (r, want, digest):
         for k, payload in want.items():
             assert r.dump(k) == payload
         for k, payload in payloads.items():
             if k != "unknown-count":
                 assert want[k] == payload
         assert r.execute_command("DEBUG", "DIGEST") == digest
-    finally:
-        real.stop()

@@ -1,0 +1,132 @@
+"""``rdbkit merge A B ... -o OUT``: several dumps into one (as redis-rdb-cli's ``rdt -m``).
+
+Each input is any dump the input layer reads (RDB of any version, JSONL, JSON array,
+``.lz4``); the output is an RDB (the newest input version, at least 7.0's 10 when no
+input is an RDB; ``--rdb-version`` chooses), JSONL or JSON by its name. A key in two
+inputs (or twice in one) is refused naming both places unless ``--on-duplicate first|last``
+keeps one (``last``: the inputs are read twice); ``--db-map SRC:DST`` moves a db's keys.
+Function libraries come along (one name with two codes follows the same policy); the
+aux fields are the first RDB input's. The output appears whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import click
+
+from rdbtools.dedup import POLICIES, DuplicateKeyError, dedup, last_positions
+from rdbtools.encoder import MAX_VERSION, MIN_VERSION
+from rdbtools.errors import RdbEncodeError
+from rdbtools.io import atomic_output
+from rdbtools.model import Aux, FunctionLibrary, FunctionPreGA, Header, ModuleAux, Record
+from rdbtools.seek import DumpSource
+
+from ..errors import CliError, library_errors
+from ..exitcodes import ExitStatus
+from ..options import filter_options, make_filter
+from .convert import WRITERS, _format_of
+from .restore import _db_map
+
+
+def _inputs(paths: tuple[str, ...], flt: Any, db_map: dict[int, int], keep_events: bool) -> Iterator[Any]:
+    """The records of every input in order, each with its position (input number, offset)
+    in ``rec.type_byte``'s stead; with ``keep_events`` also the first input's header and
+    aux fields, and every function library."""
+    for i, path in enumerate(paths):
+        with DumpSource(path, filter=flt, check_duplicates=False) as src:
+            for ev in src.events() if keep_events else src.records():
+                t = type(ev)
+                if t is Record:
+                    if db_map and ev.db in db_map:
+                        ev = replace(ev, db=db_map[ev.db])
+                    ev.offset = (i, ev.offset)  # type: ignore[assignment]  # merge's position
+                    yield ev
+                elif t is FunctionLibrary or t is FunctionPreGA:
+                    yield ev.library() if t is FunctionPreGA else ev
+                elif i == 0 and (t is Header or t is Aux or t is ModuleAux):
+                    yield ev  # the first input's header and aux data (not its End, db sizes)
+
+
+def _libraries_once(events: Iterator[Any], policy: str) -> Iterator[Any]:
+    """A function library name once: the same code twice is one; other code follows the policy."""
+    seen: dict[bytes, bytes] = {}
+    held: list[FunctionLibrary] = []
+    for ev in events:
+        if type(ev) is not FunctionLibrary:
+            yield ev
+            continue
+        name = ev.name or b""
+        if name in seen and seen[name] != ev.code and policy == "error":
+            raise CliError(f"function library {name!r} comes twice with different code "
+                           "(--on-duplicate first|last keeps one)", ExitStatus.CORRUPT_INPUT)
+        if name not in seen or policy == "last":
+            seen[name] = ev.code
+            held = [x for x in held if (x.name or b"") != name] + [ev]
+    yield from held  # libraries are written after the keys: an RDB loads them in any order
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...")
+@click.option("-o", "--output", required=True, help="Output: .rdb, .jsonl or .json (.lz4 on any).")
+@click.option("--on-duplicate", type=click.Choice(POLICIES), default="error", show_default=True,
+              help="A key in two inputs: refuse (naming both), or keep the first or the last one read.")
+@click.option("--db-map", "db_map", multiple=True, callback=_db_map, metavar="SRC:DST",
+              help="Put the keys of db SRC into db DST (repeatable).")
+@click.option("--rdb-version", type=click.IntRange(MIN_VERSION, MAX_VERSION), default=None,
+              help="RDB version to write (default: the newest input's, or 10).")
+@filter_options
+def merge(inputs: tuple[str, ...], output: str, on_duplicate: str, db_map: dict[int, int],
+          rdb_version: int | None, dbs, key_glob, key_regex, types) -> None:
+    """Merge the dumps IN... into one OUT."""
+    fmt = _format_of(output)
+    if fmt not in ("rdb", "jsonl", "json"):
+        raise click.UsageError(f"cannot tell the output format of {output!r}: name it .rdb, .jsonl or .json")
+    if "-" in inputs and (len(inputs) > 1 or on_duplicate == "last"):
+        raise click.UsageError("'-' (stdin) can only be the one input, without --on-duplicate last")
+    flt = make_filter(dbs, key_glob, key_regex, types)
+    names = list(inputs)
+
+    def where(p: Any) -> str:
+        return f"{names[p[0]]} offset {p[1]}"
+
+    def again() -> Iterator[Any]:
+        return _inputs(inputs, flt, db_map, False)
+
+    with library_errors():
+        version = rdb_version
+        if fmt == "rdb" and version is None:
+            heads = []
+            for path in inputs:
+                with DumpSource(path) as src:
+                    first = next(iter(src.events()), None)
+                    if isinstance(first, Header):
+                        heads.append(first.version)
+            version = min(max(heads), MAX_VERSION) if heads else 10
+        last = last_positions(again(), pos=lambda r: r.offset) if on_duplicate == "last" else None
+        events = _libraries_once(_inputs(inputs, flt, db_map, True), on_duplicate)
+        events = dedup(events, on_duplicate, last, again if "-" not in inputs else None,
+                       pos=lambda r: r.offset, where=where)
+        drops: list[Any] = []
+        opts = {"rdb_version": version, "lossy": False, "modules": True, "compress": True, "checksum": True,
+                "on_drop": drops.append, "announce": lambda msg: None}
+        try:
+            with atomic_output(output) as out:
+                WRITERS[fmt](_plain_offsets(events), out, opts)
+        except DuplicateKeyError as exc:
+            raise CliError(str(exc), ExitStatus.CORRUPT_INPUT) from None
+        except RdbEncodeError as exc:
+            raise CliError(f"{output}: {exc}", ExitStatus.ERROR) from exc
+    click.echo(f"rdbkit: merged {len(inputs)} inputs into {output}", err=True)
+
+
+def _plain_offsets(events: Iterator[Any]) -> Iterator[Any]:
+    """Records get their own offset back before a writer sees them."""
+    for ev in events:
+        if type(ev) is Record and isinstance(ev.offset, tuple):
+            ev.offset = ev.offset[1]
+        yield ev
+
+
