@@ -12,7 +12,8 @@ modules are built (``rdbtools/_accel.py``).
 from setuptools import Extension, setup
 
 SPEEDUPS = ["speedups", "listpack", "ziplist", "intset", "pairs", "lzf", "keyset", "scan",
-            "scan_value", "jsontext", "jsonl", "hll", "lpentry", "lpops", "zsetlp", "digest", "rdbstr"]
+            "scan_value", "jsontext", "jsonl", "hll", "lpentry", "lpops", "zsetlp", "digest", "rdbstr",
+            "quicklist"]
 # Hidden symbols: only PyInit_* leaves a module, calls between its files stay direct.
 CFLAGS = ["-O2", "-fvisibility=hidden"]
 

@@ -24,6 +24,7 @@ from rdbtools.encodings import decode_listpack_strings, encode_intset
 from rdbtools.encodings.listpack_ops import lp_length
 from rdbtools.model import Record
 from rdbtools.objects.hashes import ListpackPairs
+from rdbtools.objects.lists import QuicklistNodes
 from rdbtools.objects.sets import IntsetMembers
 from rdbtools.objects.zsets import ListpackZset
 
@@ -51,7 +52,9 @@ def record_to_value(rec: Record, config: Any) -> Any:
     if t == "string":
         return bytes(v)
     if t == "list":
-        return ListValue(v)
+        if v.__class__ is QuicklistNodes:  # the nodes' validated bytes, kept
+            return ListValue.from_nodes(config, v.nodes, v.count)
+        return ListValue.new(config, v)  # older forms: pushed one by one
     if t == "set":
         if v.__class__ is IntsetMembers:  # validated bytes, kept as they are
             if v.count <= config.set_max_intset_entries:
@@ -165,8 +168,8 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
     t = type_name(value).decode()
     if cls in (bytearray, EmbStr):
         v: Any = bytes(value)
-    elif cls is ListValue:
-        v = list(value)
+    elif cls is ListValue:  # the nodes as they are (copies: the record may outlive a write)
+        v = QuicklistNodes([bytearray(n) if n.__class__ is bytearray else n for n in value.nodes], value.count)
     elif cls is SetValue:  # an intset as its bytes (a copy: the record may outlive a write)
         v = IntsetMembers(bytes(value.is_), len(value)) if value.is_ is not None else list(value.ht)
     elif cls is HashValue:  # a listpack as its bytes (a copy: the record may outlive a write)
@@ -251,7 +254,7 @@ def dump_payload(value: Any, config: Any) -> bytes:
     from rdbtools.dump import dump_value
 
     rec = value_to_record(0, b"", value)
-    return dump_value(rec, RDB_VERSION, _forced_policy(value, config))
+    return dump_value(rec, RDB_VERSION, _forced_policy(value, config), compress=config.rdbcompression)
 
 
 class PayloadError(CommandError):

@@ -35,8 +35,9 @@ from engine.errors import CommandError, LoadError
 from engine.execution.registry import command
 from engine.execution.replybuf import DEFAULT_PEAK_RESET_MS
 from engine.materialize import dump_payload, iter_records, value_to_record
-from engine.types import HashValue, SetValue, ZSetValue, encoding_name
+from engine.types import HashValue, ListValue, SetValue, ZSetValue, encoding_name
 from rdbtools.digest import DatasetDigest, value_digest
+from rdbtools.encodings.quicklist_ops import node_size
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +98,25 @@ def _digest_hex(c, keys) -> list[Simple]:
         if v is None:
             out.append(Simple("0" * 40))
             continue
+        _iterated(v)
         rec = value_to_record(db.id, k, v, None)
         out.append(Simple(value_digest(rec.type, rec.value, k in db.expires).hex()))
     return out
 
 
+def _iterated(v) -> None:
+    """xorObjectDigest reads a list with an iterator, which leaves every node
+    (quicklistCompress: a raw inner node of a compressed list gets compressed)."""
+    if v.__class__ is ListValue and v.compress:
+        v.visit(0, v.count)
+
+
 def _dataset_digest(c) -> str:
     """computeDatasetDigest: every key, logically expired ones too (``now`` None)."""
     dd = DatasetDigest()
+    for db in c.server.keyspace.dbs:
+        for v in db.data.values():
+            _iterated(v)
     for rec in iter_records(c.server.keyspace, None):
         dd.add(rec)
     return dd.hexdigest()
@@ -259,8 +271,10 @@ def _object(c, key: bytes) -> bytes:
     enc = encoding_name(v)
     extra = ""
     if enc == "quicklist":
-        extra = (f" ql_nodes:{max(1, len(v) // 128 + (1 if len(v) % 128 else 0))} ql_avg_node:{len(v):.2f}"
-                 f" ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:{sum(len(x) + 2 for x in v)}")
+        nodes = v.nodes
+        extra = (f" ql_nodes:{len(nodes)} ql_avg_node:{v.count / len(nodes):.2f}"
+                 f" ql_listpack_max:{v.fill} ql_compressed:{int(v.compress != 0)}"
+                 f" ql_uncompressed_size:{sum(map(node_size, nodes))}")
     return b"+Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d%s\r\n" % (
         id(v), enc.encode(), _serialized_len(v, c.server.config), db.lru.get(key, 0) & 0xFFFFFF,
         db.idle_seconds(key), extra.encode())
@@ -269,7 +283,7 @@ def _object(c, key: bytes) -> bytes:
 def _serialized_len(v, config) -> int:
     if isinstance(v, (bytes, bytearray)):
         return len(v) + 1
-    if (v.__class__ is HashValue or v.__class__ is ZSetValue
+    if (v.__class__ in (HashValue, ZSetValue, ListValue)
             or (v.__class__ is SetValue and v.is_ is not None)):
         return len(dump_payload(v, config)) - 11  # rdbSavedObjectLen: the value as DUMP writes it
     try:

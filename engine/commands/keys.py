@@ -40,9 +40,7 @@ def copy_value(v):
         return v
     if t is bytearray:
         return bytearray(v)
-    if t is ListValue:
-        return ListValue(v)
-    if t is HashValue:
+    if t is ListValue or t is HashValue:
         return v.copy()
     return v.copy_value()  # SetValue, ZSetValue, StreamValue
 

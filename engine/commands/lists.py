@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import islice
-
 from aof.replies import (
     BULK,
     EMPTY_ARRAY,
@@ -25,6 +23,7 @@ from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_LIST, notify
 from engine.types import ListValue
+from rdbtools.encodings.quicklist_ops import ql_pop, ql_push
 
 G = "list"
 HEAD, TAIL = 0, 1
@@ -41,20 +40,24 @@ def _push(c, argv, where: int, xx: bool) -> bytes:
     db = c.db
     key = argv[1]
     lst = db.get(key)
+    items = argv[2:]
     if lst is None:
         if xx:
             return ZERO
-        lst = ListValue()
+        lst = ListValue.new(c.server.config)
+        lst.push(items, where == HEAD)
+        lst.fit()
         db.add(key, lst)
     elif lst.__class__ is not ListValue:
         raise WrongTypeError()
-    if where == HEAD:
-        lst.extendleft(argv[2:])
-    else:
-        lst.extend(argv[2:])
+    elif lst.compress:
+        lst.push(items, where == HEAD)
+    else:  # ListValue.push inline (one C call): the hot path
+        ql_push(lst.nodes, items, where == HEAD, lst.fill)
+        lst.count += len(items)
     c.server.dirty += len(argv) - 2
     notify(db, NOTIFY_LIST, b"lpush" if where == HEAD else b"rpush", key)
-    return integer(len(lst))
+    return integer(lst.count)
 
 
 @command("lpush", -3, "write denyoom fast", 1, 1, 1, group=G)
@@ -81,7 +84,7 @@ def _removed(c, key: bytes, lst, n: int, event: bytes) -> None:
     """listElementsRemoved: the command's event, then the key deleted once the list is empty."""
     db = c.db
     notify(db, NOTIFY_LIST, event, key)
-    if not lst:
+    if not lst.count:
         db.delete(key)
         notify(db, NOTIFY_GENERIC, b"del", key)
     c.server.dirty += n
@@ -89,29 +92,6 @@ def _removed(c, key: bytes, lst, n: int, event: bytes) -> None:
 
 def _pop_event(where: int) -> bytes:
     return b"lpop" if where == HEAD else b"rpop"
-
-
-def range_reply(lst, start: int, end: int, reverse: bool = False) -> bytes:
-    """addListRangeReply: inclusive indexes, negative from the tail."""
-    llen = len(lst)
-    if start < 0:
-        start += llen
-    if end < 0:
-        end += llen
-    if start < 0:
-        start = 0
-    if start > end or start >= llen:
-        return EMPTY_ARRAY
-    if end >= llen:
-        end = llen - 1
-    if reverse:
-        items = list(islice(reversed(lst), llen - 1 - end, llen - start))
-    elif start > llen // 2:  # a deque walks from the nearer end
-        items = list(islice(reversed(lst), llen - 1 - end, llen - start))
-        items.reverse()
-    else:
-        items = list(islice(lst, start, end + 1))
-    return bulks(items)
 
 
 def _pop(c, argv, where: int) -> bytes:
@@ -131,13 +111,15 @@ def _pop(c, argv, where: int) -> bytes:
     if hascount and not count:
         return EMPTY_ARRAY
     if not hascount:
-        v = lst.popleft() if where == HEAD else lst.pop()
+        if lst.compress:
+            v = lst.pop(where == HEAD)
+        else:  # ListValue.pop inline (one C call): the hot path
+            v = ql_pop(lst.nodes, where == HEAD)
+            lst.count -= 1
         _removed(c, key, lst, 1, _pop_event(where))
         return BULK % (len(v), v)  # bulk(v), inline: the hot path
-    n = min(count, len(lst))
-    pop = lst.popleft if where == HEAD else lst.pop
-    items = [pop() for _ in range(n)]
-    _removed(c, key, lst, n, _pop_event(where))
+    items = lst.pop_many(where == HEAD, count)
+    _removed(c, key, lst, len(items), _pop_event(where))
     return bulks(items)
 
 
@@ -154,7 +136,7 @@ def rpop_cmd(c, argv):
 @command("llen", 2, "readonly fast", 1, 1, 1, group=G)
 def llen_cmd(c, argv):
     lst = _list(c.db, argv[1], True)
-    return ZERO if lst is None else integer(len(lst))
+    return ZERO if lst is None else integer(lst.count)
 
 
 @command("lindex", 3, "readonly", 1, 1, 1, group=G)
@@ -163,12 +145,12 @@ def lindex_cmd(c, argv):
     if lst is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     idx = get_int(argv[2])
-    n = len(lst)
+    n = lst.count
     if idx < 0:
         idx += n
     if idx < 0 or idx >= n:
         return NULL3 if c.resp == 3 else NULL_BULK
-    return bulk(lst[idx])
+    return bulk(lst.get(idx))
 
 
 @command("lset", 4, "write denyoom", 1, 1, 1, group=G)
@@ -177,12 +159,12 @@ def lset_cmd(c, argv):
     if lst is None:
         raise CommandError("no such key")
     idx = get_int(argv[2])
-    n = len(lst)
+    n = lst.count
     if idx < 0:
         idx += n
     if idx < 0 or idx >= n:
         raise CommandError("index out of range")
-    lst[idx] = argv[3]
+    lst.set(idx, argv[3])
     c.server.dirty += 1
     notify(c.db, NOTIFY_LIST, b"lset", argv[1])
     return OK
@@ -195,9 +177,9 @@ def lrange_cmd(c, argv):
     lst = _list(c.db, argv[1], True)
     if lst is None:
         return EMPTY_ARRAY
-    # range_reply's index rules, with the elements gathered first so that one C call
-    # (replies.bulks) encodes the whole array: LRANGE is the benchmark's hot reply
-    llen = len(lst)
+    # addListRangeReply's index rules; one C call writes the whole reply from the nodes
+    # (no object per element): LRANGE is the benchmark's hot reply
+    llen = lst.count
     if start < 0:
         start += llen
     if end < 0:
@@ -208,12 +190,7 @@ def lrange_cmd(c, argv):
         return EMPTY_ARRAY
     if end >= llen:
         end = llen - 1
-    if start > llen // 2:
-        items = list(islice(reversed(lst), llen - 1 - end, llen - start))
-        items.reverse()
-    else:
-        items = list(islice(lst, start, end + 1))
-    return bulks(items)
+    return lst.range_reply(start, end + 1)
 
 
 @command("ltrim", 4, "write", 1, 1, 1, group=G)
@@ -223,7 +200,7 @@ def ltrim_cmd(c, argv):
     lst = _list(c.db, argv[1])
     if lst is None:
         return OK
-    llen = len(lst)
+    llen = lst.count
     if start < 0:
         start += llen
     if end < 0:
@@ -236,15 +213,8 @@ def ltrim_cmd(c, argv):
         if end >= llen:
             end = llen - 1
         ltrim, rtrim = start, llen - end - 1
-    if ltrim + rtrim > llen // 2:
-        keep = list(islice(lst, ltrim, llen - rtrim))
-        lst.clear()
-        lst.extend(keep)
-    else:
-        for _ in range(ltrim):
-            lst.popleft()
-        for _ in range(rtrim):
-            lst.pop()
+    lst.delete_range(0, ltrim)  # quicklistDelRange from the head, then to the tail
+    lst.delete_range(llen - ltrim - rtrim, rtrim)
     _removed(c, argv[1], lst, ltrim + rtrim, b"ltrim")
     return OK
 
@@ -255,30 +225,9 @@ def lrem_cmd(c, argv):
     lst = _list(c.db, argv[1])
     if lst is None:
         return ZERO
-    elem = argv[3]
-    if elem not in lst:
+    removed = lst.remove(argv[3], toremove)
+    if not removed:
         return ZERO
-    items = list(lst)
-    removed = 0
-    if toremove < 0:
-        limit = -toremove
-        keep_rev = []
-        for x in reversed(items):
-            if x == elem and (removed < limit):
-                removed += 1
-                continue
-            keep_rev.append(x)
-        keep_rev.reverse()
-        keep = keep_rev
-    else:
-        keep = []
-        for x in items:
-            if x == elem and (toremove == 0 or removed < toremove):
-                removed += 1
-                continue
-            keep.append(x)
-    lst.clear()
-    lst.extend(keep)
     _removed(c, argv[1], lst, removed, b"lrem")
     return integer(removed)
 
@@ -295,14 +244,11 @@ def linsert_cmd(c, argv):
     lst = _list(c.db, argv[1])
     if lst is None:
         return ZERO
-    try:
-        idx = lst.index(argv[3])
-    except ValueError:
+    if not lst.insert_at_pivot(argv[3], argv[4], after):
         return MINUS_ONE
-    lst.insert(idx + 1 if after else idx, argv[4])
     c.server.dirty += 1
     notify(c.db, NOTIFY_LIST, b"linsert", argv[1])
-    return integer(len(lst))
+    return integer(lst.count)
 
 
 @command("lpos", -3, "readonly", 1, 1, 1, group=G, since="6.0.6")
@@ -338,19 +284,24 @@ def lpos_cmd(c, argv):
     if lst is None:
         return EMPTY_ARRAY if count != -1 else (NULL3 if c.resp == 3 else NULL_BULK)
     elem = argv[2]
-    llen = len(lst)
+    llen = lst.count
     it = reversed(lst) if reverse else iter(lst)
     matches = 0
     found: list[int] = []
+    fetched = llen + 1  # the iterator ran past the last node, unless it stops early
     for index, x in enumerate(it):
         if maxlen and index >= maxlen:
+            fetched = index + 1
             break
         if x == elem:
             matches += 1
             if matches >= rank:
                 found.append(llen - index - 1 if reverse else index)
                 if count == -1 or (count and matches - rank + 1 >= count):
+                    fetched = index + 1
                     break
+    if lst.compress:
+        lst.visit_span(not reverse, fetched)
     if count != -1:
         return array([integer(i) for i in found])
     if found:
@@ -373,22 +324,19 @@ def _where(b: bytes) -> int:
 def lmove_generic(c, src: bytes, dst: bytes, wf: int, wt: int) -> bytes:
     db = c.db
     sl = _list(db, src)
-    if sl is None or not sl:
+    if sl is None or not sl.count:
         return NULL3 if c.resp == 3 else NULL_BULK
     dl = db.get(dst)
     if dl is not None and dl.__class__ is not ListValue:
         raise WrongTypeError()
-    v = sl.popleft() if wf == HEAD else sl.pop()
+    v = sl.pop(wf == HEAD)
     if dl is None:
-        dl = ListValue()
+        dl = ListValue.new(c.server.config)
         db.add(dst, dl)
-    if wt == HEAD:
-        dl.appendleft(v)
-    else:
-        dl.append(v)
+    dl.push((v,), wt == HEAD)
     notify(db, NOTIFY_LIST, b"lpush" if wt == HEAD else b"rpush", dst)  # lmoveHandlePush
     notify(db, NOTIFY_LIST, _pop_event(wf), src)
-    if not sl:
+    if not sl.count:
         db.delete(src)
         notify(db, NOTIFY_GENERIC, b"del", src)
     c.server.dirty += 1
@@ -416,10 +364,8 @@ def rpoplpush_cmd(c, argv):
 # -- multi-key and blocking pops --------------------------------------------------
 
 def _pop_range_with_key(c, key: bytes, lst, where: int, count: int) -> bytes:
-    n = min(count, len(lst))
-    pop = lst.popleft if where == HEAD else lst.pop
-    items = [pop() for _ in range(n)]
-    _removed(c, key, lst, n, _pop_event(where))
+    items = lst.pop_many(where == HEAD, count)
+    _removed(c, key, lst, len(items), _pop_event(where))
     return pair(bulk(key), bulks(items))
 
 
@@ -442,13 +388,13 @@ def _serve_pop(c, keys: list[bytes], where: int, count: int) -> bytes | None:
             continue
         if lst.__class__ is not ListValue:
             raise WrongTypeError()
-        if not lst:
+        if not lst.count:
             continue
         if c.server.propagator.targets:
-            c.rewritten = [_pop_op(key, where, count, len(lst))]
+            c.rewritten = [_pop_op(key, where, count, lst.count)]
         if count != -1:
             return _pop_range_with_key(c, key, lst, where, count)
-        v = lst.popleft() if where == HEAD else lst.pop()
+        v = lst.pop(where == HEAD)
         _removed(c, key, lst, 1, _pop_event(where))
         return pair(bulk(key), bulk(v))
     return None
@@ -464,12 +410,12 @@ def _blocking_pop(c, keys: list[bytes], where: int, timeout_ms: int, count: int,
 
     def serve(cl, db, key):
         lst = db.get(key)
-        if lst is None or lst.__class__ is not ListValue or not lst:
+        if lst is None or lst.__class__ is not ListValue or not lst.count:
             return None
-        cl.server.propagator.add(db.id, _pop_op(key, where, count, len(lst)))
+        cl.server.propagator.add(db.id, _pop_op(key, where, count, lst.count))
         if count != -1:
             return _pop_range_with_key(cl, key, lst, where, count)
-        v = lst.popleft() if where == HEAD else lst.pop()
+        v = lst.pop(where == HEAD)
         _removed(cl, key, lst, 1, _pop_event(where))
         return pair(bulk(key), bulk(v))
 
@@ -506,7 +452,7 @@ def _blmove(c, argv, src: bytes, dst: bytes, wf: int, wt: int, timeout_ms: int, 
 
     def serve(cl, db_, key):
         lst = db_.get(key)
-        if lst is None or lst.__class__ is not ListValue or not lst:
+        if lst is None or lst.__class__ is not ListValue or not lst.count:
             return None
         d = db_.get(dst)
         if d is not None and d.__class__ is not ListValue:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import locale
 from collections.abc import Callable
-from itertools import islice
 
 from aof.replies import bulks_resp, integer
 from engine.commands.arguments import get_int
@@ -193,13 +192,18 @@ def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:
     if val is None:
         vec: list[bytes] = []
     elif dontsort and kind is ListValue:  # the list's own order, only the window
-        vec = list(islice(reversed(val) if desc else val, start, start + count))
+        a, b = (n - start - count, n - start) if desc else (start, start + count)
+        vec = val.range(max(a, 0), max(a, b, 0))
+        val.visit(max(a, 0), max(a, b, 0))  # read by an iterator
+        if desc:
+            vec.reverse()
         start = 0
     elif dontsort and kind is ZSetValue:
         vec = [m for m, _ in val.range_by_rank(start, start + count - 1, desc)]
         start = 0
     elif kind is ListValue:
-        vec = list(val)
+        vec = val.range(0, n)
+        val.visit(0, n)
     elif kind is SetValue:
         vec = val.ordered()
     else:
@@ -216,8 +220,8 @@ def sort_generic(c, argv: list[bytes], readonly: bool) -> bytes:
     if store is None:
         return bulks_resp(out, c.resp)  # type: ignore[arg-type]
     if out:
-        db.set(store, ListValue(b"" if v is None else (v if v.__class__ is bytes else bytes(v))
-                                for v in out))
+        db.set(store, ListValue.new(c.server.config, [b"" if v is None else (v if v.__class__ is bytes else bytes(v))
+                                                      for v in out]))
         c.server.dirty += len(out)
         notify(db, NOTIFY_LIST, b"sortstore", store)
     elif db.delete(store):

@@ -27,7 +27,6 @@ O(1) and eviction can sample keys uniformly (``DbMemory.keys``).
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import random
 import resource
@@ -36,11 +35,9 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
-from rdbtools.encodings.listpack import lp_entry_size
 from rdbtools.memory import (
     DICT,
     DICT_ENTRY,
-    LP_HDR_SIZE,
     QUICKLIST,
     QUICKLIST_NODE,
     RAX_NODE,
@@ -55,8 +52,6 @@ from rdbtools.memory import (
     STREAM_NACK,
     ZSET,
     ZSKIPLIST,
-    MemoryModel,
-    MemoryPolicy,
     jemalloc_size,
     rax_usage,
     sds_size,
@@ -111,21 +106,6 @@ def next_power(n: int) -> int:
 def table_bytes(n: int) -> int:
     """The bucket array of a dict table with ``n`` entries (none while empty)."""
     return 8 * next_power(n) if n else 0
-
-
-def list_node_limit(fill: int) -> int:
-    """Bytes a quicklist node may hold for ``list-max-listpack-size`` (negative: size class)."""
-    return (4096 << (-fill - 1)) if -5 <= fill <= -1 else 8192
-
-
-_LIST_MODELS: dict[int, MemoryModel] = {}
-
-
-def _list_model(fill: int) -> MemoryModel:
-    m = _LIST_MODELS.get(fill)
-    if m is None:
-        m = _LIST_MODELS[fill] = MemoryModel(MemoryPolicy(list_max_listpack_size=fill))
-    return m
 
 
 class Costs(NamedTuple):
@@ -187,7 +167,7 @@ def value_usage(v: Any, samples: int = TRACK_SAMPLES, fill: int = -2, costs: Cos
     if cls is HashValue:
         return _hash_usage(v, samples, costs)
     if cls is ListValue:
-        return _list_usage(v, samples, fill, costs)
+        return _list_usage(v, samples, costs)
     if cls is SetValue:
         return _set_usage(v, samples, costs)
     if cls is ZSetValue:
@@ -248,47 +228,20 @@ def _zset_usage(z: ZSetValue, samples: int, costs: Costs) -> int:
                  + per * n / len(items))
 
 
-def _list_usage(lst: ListValue, samples: int, fill: int, costs: Costs) -> int:
-    n = len(lst)
-    k = samples * 4  # elements, not nodes: a node holds hundreds of small elements
-    if samples <= 0 or n <= k:  # exact: _quicklistNodeAllowInsert node by node
-        size = int(_list_model(fill).value_size("list", lst)[0])
-        if costs is not SIZEOF:
-            size += costs.quicklist - QUICKLIST + _quicklist_nodes(lst, fill) * (costs.node - QUICKLIST_NODE)
-        return size
-    # sampled: elements spread over the list (deque indexing walks 64-element blocks)
-    entry = sum(lp_entry_size(lst[i * (n - 1) // (k - 1)]) for i in range(k)) / k
-    if fill > 0:
-        per_node = fill
-    else:
-        per_node = max(1, int((list_node_limit(fill) - LP_HDR_SIZE - 1) // entry))
-    full, rest = divmod(n, per_node)
-    size = ROBJ + costs.quicklist + (full + (1 if rest else 0)) * costs.node
-    size += full * jemalloc_size(LP_HDR_SIZE + 1 + math.ceil(per_node * entry))
-    if rest:
-        size += jemalloc_size(LP_HDR_SIZE + 1 + math.ceil(rest * entry))
-    return size
-
-
-def _quicklist_nodes(lst: ListValue, fill: int) -> int:
-    limit = list_node_limit(fill)
-    max_count = fill if fill > 0 else 0
-    nodes = 0
-    node_bytes = 0
-    count = 0
-    for s in lst:
-        n = len(s)
-        if node_bytes:
-            over = (1 if n < 254 else 5) + (1 if n < 64 else 2 if n < 16384 else 5)
-            new_sz = node_bytes + n + over
-            if new_sz <= limit or (new_sz <= 8192 and count < max_count):
-                node_bytes += lp_entry_size(s)
-                count += 1
-                continue
-        nodes += 1
-        node_bytes = LP_HDR_SIZE + 1 + lp_entry_size(s)
-        count = 1
-    return nodes
+def _list_usage(lst: ListValue, samples: int, costs: Costs) -> int:
+    """objectComputeSize for a quicklist: the first ``samples`` nodes (each a node struct
+    and its listpack's, plain element's or LZF block's allocation), scaled to all."""
+    nodes = lst.nodes
+    n = len(nodes)
+    if n == 0:
+        return ROBJ + costs.quicklist
+    k = n if samples <= 0 else min(samples, n)
+    ele = 0
+    for node in nodes[:k] if k < n else nodes:
+        t = node.__class__
+        # a compressed node's block is quicklistLZF: an 8-byte size, then the LZF bytes
+        ele += costs.node + jemalloc_size(len(node) if t is not tuple else 8 + len(node[0]))
+    return int(ROBJ + costs.quicklist + ele / k * n)  # asize += (double)elesize/samples*len
 
 
 LAZYFREE_THRESHOLD = 64  # lazyfree.c: a value costing more allocations is freed "in background"
@@ -300,7 +253,7 @@ def free_effort(v: Any, fill: int) -> int:
     group's PEL; 1 for anything held in one allocation (strings, listpacks, intsets)."""
     t = v.__class__
     if t is ListValue:
-        return _quicklist_nodes(v, fill)
+        return len(v.nodes)
     if t is SetValue or t is HashValue:
         return len(v) if v.encoding() == "hashtable" else 1
     if t is ZSetValue:

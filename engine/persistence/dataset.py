@@ -69,7 +69,7 @@ def rdb_chunks(server: Host, repl_aux: list[tuple[bytes, bytes]] | None = None) 
     if repl_aux:
         aux[-1:-1] = repl_aux
     enc = RdbEncoder(RDB_VERSION, encoding_policy(server.config), aux=aux,
-                     db_sizes=db_sizes(server.keyspace))
+                     db_sizes=db_sizes(server.keyspace), compress=server.config.rdbcompression)
     return enc, enc.encode(iter_dataset(server))
 
 

@@ -4,7 +4,7 @@
   ``tryObjectEncoding``), :class:`EmbStr` (a string Redis keeps as embstr/raw
   even if it spells an integer, e.g. INCRBYFLOAT results) or ``bytearray``
   (always ``raw``: APPEND/SETRANGE/SETBIT results, mutated in place).
-* list: :class:`ListValue` (a deque; 7.0 reports ``quicklist`` always).
+* list: :class:`ListValue` (a quicklist of listpack nodes, as 7.0 keeps every list).
 * hash: :class:`HashValue` (dict in insertion order = listpack order).
 * set: :class:`SetValue` (``intset`` replies in ascending integer order).
 * zset: :class:`ZSetValue` (a listpack's bytes while small, else dict + skip list

@@ -1,5 +1,6 @@
-/* rdbtools._speedups: reading one listpack entry (lp_ent, shared with lpops.c), and the
- * deep check of a listpack of pairs a load or RESTORE keeps as its bytes
+/* rdbtools._speedups: reading one listpack entry (lp_ent, shared with lpops.c and
+ * quicklist.c), and the deep checks of a listpack (a list's quicklist node) and of a
+ * listpack of pairs (a hash) a load or RESTORE keeps as its bytes
  * (rdbtools/encodings/listpack_ops.py: lp_validate_pairs_py is the reference;
  * docs/formats.md §3.4). Every read is checked against the end marker. */
 
@@ -201,4 +202,45 @@ lp_pairs_check(PyObject *self, PyObject *blob)
     if (ok < 0)
         return NULL;
     return PyLong_FromSsize_t(ok ? entries : -1);
+}
+
+/* ------------------------------------------------------------------ one listpack */
+
+/* lpValidateIntegrity with deep checks (lpl_validate_py): 1 with *entries when p[0:n]
+ * is a valid listpack, 0 when it is not (the caller runs the reference for its
+ * precise error). */
+int
+lp_list_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries)
+{
+    if (n < LP_HDR_SIZE + 1 || rd_u32le(p) != (uint64_t)n || p[n - 1] != LP_EOF)
+        return 0;
+    Py_ssize_t pos = LP_HDR_SIZE, k = 0;
+    LpEnt e;
+    uint8_t want[5];
+    while (pos < n - 1) {
+        if (lp_ent(p, n, pos, &e) < 0)
+            return 0;
+        Py_ssize_t bl = lp_put_backlen((uint64_t)e.size, want);
+        if (memcmp(p + pos + e.size, want, (size_t)bl) != 0)
+            return 0;
+        pos = e.next;
+        k++;
+    }
+    unsigned count = rd_u16le(p + 4);
+    if (pos != n - 1 || (count != LP_HDR_NUMELE_UNKNOWN && (Py_ssize_t)count != k))
+        return 0;
+    *entries = k;
+    return 1;
+}
+
+PyObject *
+lpl_check(PyObject *self, PyObject *blob)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(blob, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Py_ssize_t k = -1;
+    int ok = lp_list_ok((const uint8_t *)view.buf, view.len, &k);
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(ok ? k : -1);
 }

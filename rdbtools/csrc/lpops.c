@@ -129,7 +129,7 @@ lp_find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
     return -1;
 }
 
-static PyObject *
+PyObject *
 ent_bytes(const LpEnt *e)
 {
     return e->is_int ? int_text(e->v) : PyBytes_FromStringAndSize((const char *)e->s, e->len);

@@ -226,18 +226,27 @@ sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t m
     PyObject *make = NULL;
     if (t == 12 && packed != NULL)
         return -1; /* a zset ziplist, converted once by zsets.load_zset_ziplist_packed */
-    if (packed != NULL && (t == 16 || t == 17 || t == 11)) {
+    if (packed != NULL && (t == 16 || t == 17 || t == 11 || t == 18)) {
         PyObject *tb = PyLong_FromLong((long)t);
         make = tb != NULL ? PyDict_GetItemWithError(packed, tb) : NULL; /* borrowed */
         Py_XDECREF(tb);
         if (make == NULL && PyErr_Occurred())
             return -1;
     }
-    if (make != NULL) {
+    if (make != NULL && t == 18) {
+        v = sk_quicklist_packed(p, n, pos, max_len, make);
+        *tname = s_list;
+        *enc = e_quicklist;
+        t = 0xFF;
+    }
+    else if (make != NULL) {
         v = sk_packed(p, n, pos, max_len, make, t == 16 ? lp_pairs_ok : t == 17 ? zl_ok : is_ok);
         *tname = t == 16 ? s_hash : t == 17 ? s_zset : s_set;
         *enc = t == 11 ? e_intset : e_listpack;
         t = 0xFF; /* past the switch */
+    }
+    else if (t == 14 && packed != NULL) {
+        return -1; /* ziplist nodes converted to listpack nodes: the Python path */
     }
     switch (t) {
     case 0:

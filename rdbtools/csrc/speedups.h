@@ -6,9 +6,10 @@
  *   ziplist.c      } blob decoders (rdbtools/encodings/listpack.py, ziplist.py, intset.py)
  *   intset.c      / (intset.c also: a small set's in-place intset operations,
  *                   rdbtools/encodings/intset_ops.py)
- *   lpentry.c     \ listpack entries and the deep check of pairs, and the in-place
+ *   lpentry.c     \ listpack entries and the deep checks (a listpack, pairs), the in-place
  *   lpops.c       / listpack-of-pairs operations (rdbtools/encodings/listpack_ops.py)
  *   zsetlp.c      a sorted set's listpack operations (rdbtools/encodings/listpack_zset.py)
+ *   quicklist.c   a list's quicklist of listpack nodes (rdbtools/encodings/quicklist_ops.py)
  *   pairs.c       zset/hash pairing of decoded blobs (rdbtools/values.py)
  *   lzf.c         the one LZF decoder in C (rdbtools/lzf.py), also the scan's
  *   keyset.c      the duplicate-key digest set (rdbtools/keyset.py)
@@ -364,7 +365,7 @@ sk_bytes_at(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len)
 /* values.load_value for the types scan_keys handles: 0 with the value, its type
  * name and encoding (borrowed), or -1 to stop. `packed` (or NULL): a dict of type
  * byte -> the factory of a blob kept as its bytes (rdbtools.objects.table.PACKED_FACTORIES:
- * a hash or zset listpack, a set intset). */
+ * a hash or zset listpack, a set intset, a list's quicklist nodes). */
 int sk_value(unsigned t, const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
              PyObject *packed, PyObject **value, PyObject **tname, PyObject **enc);
 
@@ -416,6 +417,13 @@ int lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
 /* 1 when p[0:n] is an intset intsetValidateIntegrity accepts deeply (*count: its
  * member count), else 0 (intset.c). */
 int is_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *count);
+/* lpops.c, shared with quicklist.c: an entry's text as bytes. */
+PyObject *ent_bytes(const LpEnt *e);
+/* lpentry.c: the deep check of one listpack (1 valid, 0 not); quicklist.c: the nodes
+ * of a quicklist-2 value kept as their bytes for a packed load (factory(nodes, count)). */
+int lp_list_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries);
+PyObject *sk_quicklist_packed(const uint8_t *p, Py_ssize_t n, Py_ssize_t *pos, uint64_t max_len,
+                              PyObject *factory);
 
 /* ------------------------------------------------------------------ jsontext.c */
 
@@ -516,5 +524,18 @@ PyObject *is_remove(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *is_get(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *is_pop(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *is_check(PyObject *, PyObject *);
+PyObject *lpl_push(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_pop(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_get(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_replace(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_insert(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_delete(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ql_push(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ql_pop(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ql_get(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ql_range(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lpl_check(PyObject *, PyObject *);
+PyObject *ql_range_resp(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */

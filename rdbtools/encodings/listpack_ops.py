@@ -174,14 +174,15 @@ def lp_validate_pairs_py(blob: bytes | bytearray | memoryview) -> int:
 
 
 
-def _validate_with(check: object) -> object:
-    def lp_validate_pairs(blob: bytes | bytearray | memoryview) -> int:
-        """lp_validate_pairs_py, the common case in C: a refused blob goes through the
-        reference for its precise error."""
-        n: int = check(blob)  # type: ignore[operator]
-        return n if n >= 0 else lp_validate_pairs_py(blob)
+def _validate_with(check: object, reference: object = lp_validate_pairs_py) -> object:
+    """A validator that runs the C ``check`` (the entry count, or -1) for the common case;
+    a refused blob goes through the pure-Python ``reference`` for its precise error."""
 
-    return lp_validate_pairs
+    def validate(blob: bytes | bytearray | memoryview) -> int:
+        n: int = check(blob)  # type: ignore[operator]
+        return n if n >= 0 else reference(blob)  # type: ignore[operator,no-any-return]
+
+    return validate
 
 
 lp_pairs_get = lp_pairs_get_py

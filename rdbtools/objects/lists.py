@@ -16,6 +16,7 @@ target version's Redis writes (rdbSaveObjectType), the nodes cut as
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..constants import (
@@ -32,6 +33,7 @@ from ..encodings import (
     encode_listpack,
     encode_ziplist,
 )
+from ..encodings.quicklist_ops import lpl_validate, node_items
 from ..errors import RdbCorruptError
 from ..policy import EncodingPolicy
 from ..primitives import (
@@ -107,6 +109,94 @@ def load_list_quicklist_2(buf: bytes, pos: int, max_len: int) -> tuple[list[byte
     return out, None, pos
 
 
+class QuicklistNodes:
+    """A 7.0 list kept as its quicklist nodes, for a server that holds lists as Redis
+    does: a load that asks for it (``packed_listpacks``) gets the nodes' bytes, not one
+    object per element, and a save writes the nodes back as they are (rdbSaveObject).
+    Everywhere else it is a list value like any other: it iterates as the elements.
+
+    ``nodes`` are as :mod:`rdbtools.encodings.quicklist_ops` describes them (a validated
+    listpack ``bytearray`` the receiver may keep, ``bytes`` for a plain node, a tuple
+    ``(lzf, sz, count)`` for a node held compressed); ``count`` is the element count.
+    """
+
+    __slots__ = ("nodes", "count")
+
+    def __init__(self, nodes: list[Any], count: int) -> None:
+        self.nodes = nodes
+        self.count = count
+
+    def items(self) -> list[bytes]:
+        return [x for node in self.nodes for x in node_items(node)]
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.items())
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.items()[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, QuicklistNodes):
+            return self.items() == other.items()
+        return isinstance(other, list) and self.items() == other
+
+    __hash__ = None  # type: ignore[assignment]  # mutable content, as the list it stands for
+
+    def __repr__(self) -> str:
+        return f"QuicklistNodes({self.items()!r})"
+
+
+def load_list_quicklist_2_packed(buf: bytes, pos: int, max_len: int) -> tuple[QuicklistNodes, None, int]:
+    """load_list_quicklist_2 for ``packed_listpacks``: the same checks (a listpack node
+    validated deeply, empty ones skipped as Redis does), the nodes' bytes kept."""
+    n, pos = load_len(buf, pos)
+    nodes: list[Any] = []
+    count = 0
+    for _ in range(n):
+        container, pos = load_len(buf, pos)
+        start = pos
+        data, pos = load_string(buf, pos, max_len)
+        if container == QUICKLIST_NODE_CONTAINER_PACKED:
+            lp = bytearray(data)
+            k = decode_blob(lpl_validate, lp, start, buf, pos)
+            if k:
+                nodes.append(lp)
+                count += k
+        elif container == QUICKLIST_NODE_CONTAINER_PLAIN:
+            nodes.append(bytes(data))
+            count += 1
+        else:
+            raise RdbCorruptError(f"quicklist node container {container} is invalid", offset=start)
+    return QuicklistNodes(nodes, count), None, pos
+
+
+def load_list_quicklist_packed(buf: bytes, pos: int, max_len: int) -> tuple[QuicklistNodes, None, int]:
+    """load_list_quicklist for ``packed_listpacks``: each ziplist node converted once to
+    a listpack node of the same elements (rdbLoadObject, _ziplistEntryConvertAndValidate),
+    empty ones skipped."""
+    n, pos = load_len(buf, pos)
+    nodes: list[Any] = []
+    count = 0
+    for _ in range(n):
+        items, pos = load_blob(decode_ziplist_strings, buf, pos, max_len)
+        if items:
+            nodes.append(bytearray(encode_listpack(items)))
+            count += len(items)
+    return QuicklistNodes(nodes, count), None, pos
+
+
+def _save_node(node: Any, compress: bool) -> bytes:
+    if node.__class__ is bytes:
+        return _PLAIN + save_string(node, compress)
+    if node.__class__ is tuple:  # held compressed: its LZF block (rdbSaveLzfBlob)
+        lzf, sz = node[0], node[1]
+        return _PACKED + b"\xc3" + save_len(len(lzf)) + save_len(sz) + lzf
+    return _PACKED + save_string(bytes(node), compress)
+
+
 def skip_list_quicklist_2(buf: bytes, pos: int, max_len: int) -> int:
     n, pos = load_len(buf, pos)
     for _ in range(n):
@@ -117,6 +207,8 @@ def skip_list_quicklist_2(buf: bytes, pos: int, max_len: int) -> int:
 
 def save_list_quicklist_2(items: list[bytes], fexp: Any, version: int, policy: EncodingPolicy,
                           compress: bool) -> bytes:
+    if type(items) is QuicklistNodes:  # written back node by node, as rdbSaveObject does
+        return save_len(len(items.nodes)) + b"".join([_save_node(nd, compress) for nd in items.nodes])
     nodes = policy.list_nodes(items, version)
     out = [save_len(len(nodes))]
     for plain, elems in nodes:
@@ -139,6 +231,9 @@ def list_type(items: list[bytes], fexp: Any, version: int, policy: EncodingPolic
 
 
 __all__ = [
+    "QuicklistNodes",
+    "load_list_quicklist_2_packed",
+    "load_list_quicklist_packed",
     "list_type",
     "load_list",
     "load_list_quicklist",

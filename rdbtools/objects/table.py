@@ -175,18 +175,25 @@ _PACKED = {RDB_TYPE_HASH_LISTPACK: R(RDB_TYPE_HASH_LISTPACK, HASH, "listpack", 1
                                      zsets.load_zset_listpack_packed, skip_string,
                                      zsets.save_zset_listpack),
            RDB_TYPE_SET_INTSET: R(RDB_TYPE_SET_INTSET, SET, "intset", 2, None,
-                                  sets.load_set_intset_packed, skip_string, sets.save_set_intset)}
+                                  sets.load_set_intset_packed, skip_string, sets.save_set_intset),
+           RDB_TYPE_LIST_QUICKLIST_2: R(RDB_TYPE_LIST_QUICKLIST_2, LIST, "quicklist", 10, None,
+                                        lists.load_list_quicklist_2_packed, lists.skip_list_quicklist_2,
+                                        lists.save_list_quicklist_2),
+           RDB_TYPE_LIST_QUICKLIST: R(RDB_TYPE_LIST_QUICKLIST, LIST, "quicklist", 7, 9,
+                                      lists.load_list_quicklist_packed, skip_strings,
+                                      lists.save_list_quicklist)}
 PACKED_OBJECT_TYPES: dict[int, ObjectType] = {**OBJECT_TYPES, **_PACKED}
 PACKED_VALKEY_OBJECT_TYPES: dict[int, ObjectType] = {**VALKEY_OBJECT_TYPES, **_PACKED}
 """The rows of a ``packed_listpacks`` load: a hash or zset listpack or a set intset stays
 its bytes (:class:`~rdbtools.objects.hashes.ListpackPairs`,
-:class:`~rdbtools.objects.zsets.ListpackZset`, :class:`~rdbtools.objects.sets.IntsetMembers`);
-a zset ziplist is converted once into such a listpack."""
-PACKED_FACTORIES: dict[int, Callable[[bytearray, int], Any]] = {
+:class:`~rdbtools.objects.zsets.ListpackZset`, :class:`~rdbtools.objects.sets.IntsetMembers`),
+a list its quicklist nodes (:class:`~rdbtools.objects.lists.QuicklistNodes`); a zset ziplist
+is converted once into such a listpack, a ziplist quicklist node by node."""
+PACKED_FACTORIES: dict[int, Callable[[Any, int], Any]] = {
     RDB_TYPE_HASH_LISTPACK: hashes.ListpackPairs, RDB_TYPE_ZSET_LISTPACK: zsets.ListpackZset,
-    RDB_TYPE_SET_INTSET: sets.IntsetMembers}
+    RDB_TYPE_SET_INTSET: sets.IntsetMembers, RDB_TYPE_LIST_QUICKLIST_2: lists.QuicklistNodes}
 """The same for the decoder's C scan, by type byte: ``factory(bytearray, count)`` once
-the blob is validated."""
+the blob is validated (a list's: ``factory(nodes, count)``, its nodes validated)."""
 
 FAMILIES: dict[str, ObjectFamily] = {
     f.type: f
