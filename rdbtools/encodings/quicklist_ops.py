@@ -26,6 +26,7 @@ holds the two together).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rdbtools._accel import c_module
 from rdbtools.errors import BadEncoding
@@ -137,25 +138,25 @@ def lpl_validate_py(blob: bytes | bytearray | memoryview) -> int:
 # ----------------------------------------------------------------------------- nodes
 
 
-def node_count(node: bytearray | bytes | tuple) -> int:
+def node_count(node: Any) -> int:
     if node.__class__ is bytearray:
-        return lpl_count(node)  # type: ignore[arg-type]
+        return lpl_count(node)
     if node.__class__ is bytes:
         return 1
-    return node[2]  # type: ignore[index,no-any-return]
+    return int(node[2])
 
 
-def node_size(node: bytearray | bytes | tuple) -> int:
+def node_size(node: Any) -> int:
     """node->sz: the listpack's (or plain element's) bytes, compressed or not."""
-    return len(node) if node.__class__ is not tuple else node[1]  # type: ignore[arg-type,index]
+    return len(node) if node.__class__ is not tuple else node[1]
 
 
-def node_items(node: bytearray | bytes | tuple) -> list[bytes]:
+def node_items(node: Any) -> list[bytes]:
     if node.__class__ is bytearray:
         return decode_listpack_strings(node)
     if node.__class__ is bytes:
-        return [node]  # type: ignore[list-item]
-    return decode_listpack_strings(lzf_decompress(node[0], node[1]))  # type: ignore[index]
+        return [node]
+    return decode_listpack_strings(lzf_decompress(node[0], node[1]))
 
 
 def compress_node(lp: bytearray) -> tuple[bytes, int, int] | None:
@@ -180,7 +181,7 @@ def allow_insert(node: object, fill: int, sz: int) -> bool:
     a plain node never takes another element)."""
     if node is None or node.__class__ is bytes or sz >= PACKED_THRESHOLD:
         return False
-    new_sz = node_size(node) + sz + SIZE_ESTIMATE_OVERHEAD  # type: ignore[arg-type]
+    new_sz = node_size(node) + sz + SIZE_ESTIMATE_OVERHEAD
     if fill < 0:
         if -fill <= len(NODE_LEVELS) and new_sz <= NODE_LEVELS[-fill - 1]:
             return True
@@ -188,21 +189,21 @@ def allow_insert(node: object, fill: int, sz: int) -> bool:
             return False  # a size limit that is not met
     if new_sz > SIZE_SAFETY_LIMIT:
         return False
-    return node_count(node) < fill  # type: ignore[arg-type]
+    return node_count(node) < fill
 
 
 def allow_merge(a: object, b: object, fill: int) -> bool:
     """_quicklistNodeAllowMerge (either may be None; plain nodes never merge)."""
     if a is None or b is None or a.__class__ is bytes or b.__class__ is bytes:
         return False
-    merge_sz = node_size(a) + node_size(b) - 11  # type: ignore[arg-type]
+    merge_sz = node_size(a) + node_size(b) - 11
     if fill < 0 and -fill <= len(NODE_LEVELS):
         if merge_sz <= NODE_LEVELS[-fill - 1]:
             return True
         return False
     if merge_sz > SIZE_SAFETY_LIMIT:
         return False
-    return node_count(a) + node_count(b) <= fill  # type: ignore[arg-type]
+    return node_count(a) + node_count(b) <= fill
 
 
 def new_node(item: bytes) -> bytearray | bytes:
@@ -215,14 +216,14 @@ def new_node(item: bytes) -> bytearray | bytes:
 # ----------------------------------------------------------------------------- the hot ops
 
 
-def ql_push_py(nodes: list, items: Sequence[bytes], head: bool, fill: int) -> int:
+def ql_push_py(nodes: list[Any], items: Sequence[bytes], head: bool, fill: int) -> int:
     """quicklistPush of each item at the head or the tail: into the end node when
     _quicklistNodeAllowInsert lets it, else into a new node. Returns the nodes made."""
     made = 0
     for item in items:
         end = (nodes[0] if head else nodes[-1]) if nodes else None
         if end.__class__ is bytearray and allow_insert(end, fill, len(item)):
-            lpl_push_py(end, item, head)  # type: ignore[arg-type]
+            lpl_push_py(end, item, head)
         else:
             if head:
                 nodes.insert(0, new_node(item))
@@ -232,14 +233,14 @@ def ql_push_py(nodes: list, items: Sequence[bytes], head: bool, fill: int) -> in
     return made
 
 
-def ql_pop_py(nodes: list, head: bool) -> bytes | None:
+def ql_pop_py(nodes: list[Any], head: bool) -> bytes | None:
     """quicklistPop of the head or tail element, its node dropped once empty; None when
     the end node is compressed (the caller decompresses it first)."""
     i = 0 if head else -1
     node = nodes[i]
     if node.__class__ is bytes:
         del nodes[i]
-        return node  # type: ignore[no-any-return]
+        return node
     if node.__class__ is not bytearray:
         return None
     v = lpl_pop_py(node, head)
@@ -248,7 +249,7 @@ def ql_pop_py(nodes: list, head: bool) -> bytes | None:
     return v
 
 
-def ql_locate_py(nodes: list, index: int) -> tuple[int, int]:
+def ql_locate_py(nodes: list[Any], index: int) -> tuple[int, int]:
     """(node number, offset in it) of element ``index`` (0 <= index < count)."""
     for n, node in enumerate(nodes):
         c = node_count(node)
@@ -258,7 +259,7 @@ def ql_locate_py(nodes: list, index: int) -> tuple[int, int]:
     raise IndexError("quicklist index out of range")
 
 
-def ql_get_py(nodes: list, index: int) -> bytes:
+def ql_get_py(nodes: list[Any], index: int) -> bytes:
     """Element ``index`` (0 <= index < count)."""
     n, off = ql_locate_py(nodes, index)
     node = nodes[n]
@@ -267,7 +268,7 @@ def ql_get_py(nodes: list, index: int) -> bytes:
     return node_items(node)[off]
 
 
-def ql_range_py(nodes: list, start: int, stop: int) -> list[bytes]:
+def ql_range_py(nodes: list[Any], start: int, stop: int) -> list[bytes]:
     """Elements ``start`` to ``stop`` - 1 (0 <= start <= stop <= count), in order."""
     out: list[bytes] = []
     pos = 0
@@ -282,7 +283,7 @@ def ql_range_py(nodes: list, start: int, stop: int) -> list[bytes]:
     return out
 
 
-def ql_range_resp_py(nodes: list, start: int, stop: int) -> bytes:
+def ql_range_resp_py(nodes: list[Any], start: int, stop: int) -> bytes:
     """ql_range_py as the RESP array of bulk strings LRANGE replies with (the C twin
     writes it without an object per element)."""
     items = ql_range_py(nodes, start, stop)

@@ -193,7 +193,7 @@ def _save_node(node: Any, compress: bool) -> bytes:
         return _PLAIN + save_string(node, compress)
     if node.__class__ is tuple:  # held compressed: its LZF block (rdbSaveLzfBlob)
         lzf, sz = node[0], node[1]
-        return _PACKED + b"\xc3" + save_len(len(lzf)) + save_len(sz) + lzf
+        return _PACKED + b"\xc3" + save_len(len(lzf)) + save_len(sz) + bytes(lzf)
     return _PACKED + save_string(bytes(node), compress)
 
 
@@ -205,9 +205,9 @@ def skip_list_quicklist_2(buf: bytes, pos: int, max_len: int) -> int:
     return pos
 
 
-def save_list_quicklist_2(items: list[bytes], fexp: Any, version: int, policy: EncodingPolicy,
-                          compress: bool) -> bytes:
-    if type(items) is QuicklistNodes:  # written back node by node, as rdbSaveObject does
+def save_list_quicklist_2(items: list[bytes] | QuicklistNodes, fexp: Any, version: int,
+                          policy: EncodingPolicy, compress: bool) -> bytes:
+    if isinstance(items, QuicklistNodes):  # written back node by node, as rdbSaveObject does
         return save_len(len(items.nodes)) + b"".join([_save_node(nd, compress) for nd in items.nodes])
     nodes = policy.list_nodes(items, version)
     out = [save_len(len(nodes))]
