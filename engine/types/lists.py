@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from aof.replies import bulks
 from rdbtools.encodings import quicklist_ops as Q
 from rdbtools.encodings.listpack_ops import lp_length
 from rdbtools.encodings.quicklist_ops import (
@@ -40,7 +41,6 @@ from rdbtools.encodings.quicklist_ops import (
     ql_pop,
     ql_push,
     ql_range,
-    ql_range_resp,
 )
 
 
@@ -171,11 +171,11 @@ class ListValue:
         return ql_range(self.nodes, start, stop)  # type: ignore[no-any-return]
 
     def range_reply(self, start: int, stop: int) -> bytes:
-        """``range`` as LRANGE's reply (a RESP array of bulk strings), in one C call
-        (addListRangeReply: the nodes it reads visited)."""
+        """``range`` as LRANGE's reply (a RESP array of bulk strings, by the one RESP
+        encoder: aof.replies) — addListRangeReply: the nodes it reads visited."""
         if self.compress:
             self.visit(start, stop)
-        return ql_range_resp(self.nodes, start, stop)  # type: ignore[no-any-return]
+        return bulks(ql_range(self.nodes, start, stop))
 
     def visit(self, start: int, stop: int) -> None:
         """A quicklist iterator reading elements ``start`` .. ``stop`` - 1: each node it

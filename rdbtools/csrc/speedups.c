@@ -219,9 +219,6 @@ static PyMethodDef methods[] = {
     {"lpl_check", (PyCFunction)lpl_check, METH_O,
      "lpl_check($module, blob, /)\n--\n\n"
      "quicklist_ops.lpl_validate_py without its error: the entry count, or -1 when the blob is not a valid listpack."},
-    {"ql_range_resp", (PyCFunction)(void (*)(void))ql_range_resp, METH_FASTCALL,
-     "ql_range_resp($module, nodes, start, stop, /)\n--\n\n"
-     "quicklist_ops.ql_range_resp_py: elements start..stop-1 as a RESP array of bulk strings."},
     {"ql_locate", (PyCFunction)(void (*)(void))ql_locate, METH_FASTCALL,
      "ql_locate($module, nodes, index, /)\n--\n\n"
      "quicklist_ops.ql_locate_py: (node number, offset in it) of element index."},

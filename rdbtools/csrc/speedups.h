@@ -535,7 +535,6 @@ PyObject *ql_pop(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *ql_get(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *ql_range(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_check(PyObject *, PyObject *);
-PyObject *ql_range_resp(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */

@@ -283,18 +283,10 @@ def ql_range_py(nodes: list[Any], start: int, stop: int) -> list[bytes]:
     return out
 
 
-def ql_range_resp_py(nodes: list[Any], start: int, stop: int) -> bytes:
-    """ql_range_py as the RESP array of bulk strings LRANGE replies with (the C twin
-    writes it without an object per element)."""
-    items = ql_range_py(nodes, start, stop)
-    return b"*%d\r\n" % len(items) + b"".join([b"$%d\r\n%s\r\n" % (len(x), x) for x in items])
-
-
 ql_push = ql_push_py
 ql_pop = ql_pop_py
 ql_get = ql_get_py
 ql_range = ql_range_py
-ql_range_resp = ql_range_resp_py
 ql_locate = ql_locate_py
 lpl_push, lpl_pop, lpl_get = lpl_push_py, lpl_pop_py, lpl_get_py
 lpl_replace, lpl_insert, lpl_delete = lpl_replace_py, lpl_insert_py, lpl_delete_py
@@ -303,7 +295,7 @@ lpl_validate = lpl_validate_py
 
 if (_c := c_module("rdbtools._speedups")) is not None:  # same results and bytes
     ql_push, ql_pop, ql_get, ql_range = _c.ql_push, _c.ql_pop, _c.ql_get, _c.ql_range
-    ql_range_resp, ql_locate = _c.ql_range_resp, _c.ql_locate
+    ql_locate = _c.ql_locate
     lpl_push, lpl_pop, lpl_get = _c.lpl_push, _c.lpl_pop, _c.lpl_get
     lpl_replace, lpl_insert, lpl_delete = _c.lpl_replace, _c.lpl_insert, _c.lpl_delete
     lpl_validate = _validate_with(_c.lpl_check, lpl_validate_py)  # type: ignore[assignment]
@@ -333,5 +325,4 @@ __all__ = [
     "ql_pop",
     "ql_push",
     "ql_range",
-    "ql_range_resp",
 ]

@@ -129,15 +129,20 @@ def test_pypi_rdbtools_shadowing_ours_is_one_line(tmp_path: Path) -> None:
     """PyPI's rdbtools (redis-rdb-tools) has our codec package's import name: when it is the
     one Python finds, rdbkit says so in one line and exits 4 instead of an ImportError."""
     import os
+    import site
     import subprocess
     import sys
 
     fake = tmp_path / "site" / "rdbtools"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("class RdbParser:  # redis-rdb-tools' entry point\n    pass\n")
-    env = dict(os.environ, PYTHONPATH=f"{tmp_path / 'site'}{os.pathsep}{Path(__file__).resolve().parents[2]}")
-    res = subprocess.run([sys.executable, "-m", "cli", "dump", str(RDB)], capture_output=True, text=True,
-                         env=env, cwd=tmp_path, timeout=60)
+    # -S: no site processing, so an editable install's import hook cannot put ours first;
+    # the path is what two distributions in one site-packages would give: theirs found first
+    path = [str(tmp_path / "site"), str(Path(__file__).resolve().parents[2]), *site.getsitepackages()]
+    code = (f"import sys; sys.path[:0] = {path!r}; sys.argv = ['rdbkit', 'dump', {str(RDB)!r}]; "
+            "from cli.main import main; main()")
+    res = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=60, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert res.returncode == ExitStatus.ERROR, res.stderr
     assert "is not rdbkit's" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
