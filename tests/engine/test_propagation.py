@@ -116,7 +116,8 @@ class OurSide:
     """An in-process server whose propagated units are captured."""
 
     def __init__(self, nclients: int) -> None:
-        self.srv = Server(config_from_argv(["--enable-debug-command", "yes"]))
+        # no save points, as the real side (FLUSHALL would otherwise SAVE into the cwd)
+        self.srv = Server(config_from_argv(["--enable-debug-command", "yes", "--save", ""]))
         self.srv.active_expire_enabled = False
         self.units: list[list[Op]] = []
         self.srv.propagator.targets.append(self.units.append)
