@@ -35,6 +35,64 @@ put_len(uint8_t *out, uint64_t n)
 }
 
 static PyObject *default_lzf;  /* rdbtools.lzf.compress */
+static PyObject *raw_lzf;      /* the python-lzf binding's compress, or NULL: none installed */
+static PyObject *lzf_fits_fn;  /* rdbtools.lzf.lzf_fits */
+
+static int
+load_lzf(void)
+{
+    PyObject *mod = PyImport_ImportModule("rdbtools.lzf");
+    if (mod == NULL)
+        return -1;
+    default_lzf = PyObject_GetAttrString(mod, "compress");
+    lzf_fits_fn = PyObject_GetAttrString(mod, "lzf_fits");
+    PyObject *binding = PyObject_GetAttrString(mod, "_lzf");
+    Py_DECREF(mod);
+    if (default_lzf == NULL || lzf_fits_fn == NULL || binding == NULL)
+        return -1;
+    if (binding != Py_None) {
+        raw_lzf = PyObject_GetAttrString(binding, "compress");
+        if (raw_lzf == NULL) {
+            Py_DECREF(binding);
+            return -1;
+        }
+    }
+    Py_DECREF(binding);
+    return 0;
+}
+
+/* rdbtools.lzf.compress(arg) without its Python frames: the binding into n - 4 bytes,
+ * accepted at once when clearly inside the limit, else lzf_fits decides (liblzf's early
+ * give-ups near the end of its buffer). New reference: bytes, or None. */
+static PyObject *
+lzf_default(PyObject *arg, Py_ssize_t n)
+{
+    if (raw_lzf == NULL)
+        return PyObject_CallOneArg(default_lzf, arg);
+    PyObject *max = PyLong_FromSsize_t(n - 4);
+    if (max == NULL)
+        return NULL;
+    PyObject *argv[2] = {arg, max};
+    PyObject *c = PyObject_Vectorcall(raw_lzf, argv, 2, NULL);
+    Py_DECREF(max);
+    if (c == NULL || c == Py_None || !PyBytes_Check(c))
+        return c;
+    if (PyBytes_GET_SIZE(c) + 5 < n - 4)  /* as lzf_fits: only outputs near the limit can fail */
+        return c;
+    PyObject *nobj = PyLong_FromSsize_t(n);
+    PyObject *fargs[2] = {nobj, c};
+    PyObject *ok = nobj != NULL ? PyObject_Vectorcall(lzf_fits_fn, fargs, 2, NULL) : NULL;
+    Py_XDECREF(nobj);
+    int fits = ok != NULL ? PyObject_IsTrue(ok) : -1;
+    Py_XDECREF(ok);
+    if (fits <= 0) {
+        Py_DECREF(c);
+        if (fits < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    return c;
+}
 
 /* save_string(s, compress=True, lzf=rdbtools.lzf.compress): positional or by name */
 PyObject *
@@ -70,18 +128,8 @@ save_string(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *k
     if (compress < 0)
         return NULL;
     PyObject *lzf = argv[2];
-    if (lzf == NULL && compress) {
-        if (default_lzf == NULL) {
-            PyObject *mod = PyImport_ImportModule("rdbtools.lzf");
-            if (mod == NULL)
-                return NULL;
-            default_lzf = PyObject_GetAttrString(mod, "compress");
-            Py_DECREF(mod);
-            if (default_lzf == NULL)
-                return NULL;
-        }
-        lzf = default_lzf;
-    }
+    if (lzf == NULL && compress && default_lzf == NULL && load_lzf() < 0)
+        return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
         return NULL;
@@ -115,7 +163,7 @@ save_string(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *k
                                                 : PyBytes_FromStringAndSize((const char *)s, n);
         if (arg == NULL)
             goto done;
-        PyObject *c = PyObject_CallOneArg(lzf, arg);
+        PyObject *c = lzf != NULL ? PyObject_CallOneArg(lzf, arg) : lzf_default(arg, n);
         Py_DECREF(arg);
         if (c == NULL)
             goto done;
