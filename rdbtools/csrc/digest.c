@@ -60,48 +60,48 @@ sha1_block_c(uint32_t h[5], const uint8_t *p)
 /* The same block with the x86 SHA extensions: twenty groups of four rounds. Group g uses
  * message words W_g (W_g = msg2(msg1(W_{g-4}, W_{g-3}) ^ W_{g-2}, W_{g-1}) from g = 4),
  * its E input is nexte(state before the previous group, W_g) (the first group adds W_0
- * to e directly), and the round function changes every five groups. */
+ * to e directly), and the round function changes every five groups. LANE is one group of
+ * one message; EVERY_GROUP(STEP) runs STEP for the twenty, unrolled so g is a constant in
+ * each and the words stay in registers. */
+#define LANE(w, e, e0, prev, abcd, f)                                                      \
+    do {                                                                                   \
+        if (g >= 4)                                                                        \
+            w[g & 3] = _mm_sha1msg2_epu32(                                                 \
+                _mm_xor_si128(_mm_sha1msg1_epu32(w[g & 3], w[(g + 1) & 3]), w[(g + 2) & 3]), \
+                w[(g + 3) & 3]);                                                           \
+        e = g == 0 ? _mm_add_epi32(e0, w[0]) : _mm_sha1nexte_epu32(prev, w[g & 3]);        \
+        prev = abcd;                                                                       \
+        abcd = _mm_sha1rnds4_epu32(abcd, e, f);                                            \
+    } while (0)
+#define FIVE_GROUPS(STEP, f)      \
+    _Pragma("GCC unroll 5")       \
+    for (int r = 0; r < 5; r++) { \
+        STEP(f);                  \
+        g++;                      \
+    }
+#define EVERY_GROUP(STEP)   \
+    FIVE_GROUPS(STEP, 0)    \
+    FIVE_GROUPS(STEP, 1)    \
+    FIVE_GROUPS(STEP, 2)    \
+    FIVE_GROUPS(STEP, 3)
+
 __attribute__((target("sha,sse4.1,ssse3"))) static void
 sha1_block_ni(uint32_t h[5], const uint8_t *p)
 {
     const __m128i bswap = _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL);
     __m128i abcd = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0x1B);
-    __m128i e0 = _mm_set_epi32((int)h[4], 0, 0, 0);
-    const __m128i abcd_save = abcd, e_save = e0;
+    const __m128i e0 = _mm_set_epi32((int)h[4], 0, 0, 0), save = abcd;
     __m128i w[4];
     for (int j = 0; j < 4; j++)
         w[j] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * j)), bswap);
     __m128i prev = abcd, e;
     int g = 0;
-#define GROUP(f)                                                                          \
-    do {                                                                                  \
-        if (g >= 4)                                                                       \
-            w[g & 3] = _mm_sha1msg2_epu32(                                                \
-                _mm_xor_si128(_mm_sha1msg1_epu32(w[g & 3], w[(g + 1) & 3]), w[(g + 2) & 3]), \
-                w[(g + 3) & 3]);                                                          \
-        e = g == 0 ? _mm_add_epi32(e0, w[0]) : _mm_sha1nexte_epu32(prev, w[g & 3]);       \
-        prev = abcd;                                                                      \
-        abcd = _mm_sha1rnds4_epu32(abcd, e, f);                                           \
-        g++;                                                                              \
-    } while (0)
-    /* unrolled, so g is a constant in each group and w stays in registers */
-#pragma GCC unroll 5
-    for (int r = 0; r < 5; r++)
-        GROUP(0);
-#pragma GCC unroll 5
-    for (int r = 0; r < 5; r++)
-        GROUP(1);
-#pragma GCC unroll 5
-    for (int r = 0; r < 5; r++)
-        GROUP(2);
-#pragma GCC unroll 5
-    for (int r = 0; r < 5; r++)
-        GROUP(3);
-#undef GROUP
-    e0 = _mm_sha1nexte_epu32(prev, e_save);
-    abcd = _mm_shuffle_epi32(_mm_add_epi32(abcd, abcd_save), 0x1B);
-    _mm_storeu_si128((__m128i *)h, abcd);
-    h[4] = (uint32_t)_mm_extract_epi32(e0, 3);
+#define STEP1(f) LANE(w, e, e0, prev, abcd, f)
+    EVERY_GROUP(STEP1)
+#undef STEP1
+    __m128i e_out = _mm_sha1nexte_epu32(prev, e0);
+    _mm_storeu_si128((__m128i *)h, _mm_shuffle_epi32(_mm_add_epi32(abcd, save), 0x1B));
+    h[4] = (uint32_t)_mm_extract_epi32(e_out, 3);
 }
 
 /* Two independent blocks at once (two states, two messages), the rounds interleaved so
@@ -122,42 +122,22 @@ sha1_block_ni2(uint32_t ha[5], const uint8_t *pa, uint32_t hb[5], const uint8_t 
     }
     __m128i prev_a = abcd_a, prev_b = abcd_b, ea, eb;
     int g = 0;
-#define LANE(w, e, e0, prev, abcd, f)                                                      \
-    do {                                                                                   \
-        if (g >= 4)                                                                        \
-            w[g & 3] = _mm_sha1msg2_epu32(                                                 \
-                _mm_xor_si128(_mm_sha1msg1_epu32(w[g & 3], w[(g + 1) & 3]), w[(g + 2) & 3]), \
-                w[(g + 3) & 3]);                                                           \
-        e = g == 0 ? _mm_add_epi32(e0, w[0]) : _mm_sha1nexte_epu32(prev, w[g & 3]);        \
-        prev = abcd;                                                                       \
-        abcd = _mm_sha1rnds4_epu32(abcd, e, f);                                            \
+#define STEP2(f)                                \
+    do {                                        \
+        LANE(wa, ea, e0_a, prev_a, abcd_a, f);  \
+        LANE(wb, eb, e0_b, prev_b, abcd_b, f);  \
     } while (0)
-#define GROUP2(f)                                      \
-    do {                                               \
-        LANE(wa, ea, e0_a, prev_a, abcd_a, f);         \
-        LANE(wb, eb, e0_b, prev_b, abcd_b, f);         \
-        g++;                                           \
-    } while (0)
-#pragma GCC unroll 5
-    for (int r = 0; r < 5; r++)
-        GROUP2(0);
-#pragma GCC unroll 5
-    for (int r = 0; r < 5; r++)
-        GROUP2(1);
-#pragma GCC unroll 5
-    for (int r = 0; r < 5; r++)
-        GROUP2(2);
-#pragma GCC unroll 5
-    for (int r = 0; r < 5; r++)
-        GROUP2(3);
-#undef GROUP2
-#undef LANE
+    EVERY_GROUP(STEP2)
+#undef STEP2
     __m128i ea_out = _mm_sha1nexte_epu32(prev_a, e0_a), eb_out = _mm_sha1nexte_epu32(prev_b, e0_b);
     _mm_storeu_si128((__m128i *)ha, _mm_shuffle_epi32(_mm_add_epi32(abcd_a, save_a), 0x1B));
     _mm_storeu_si128((__m128i *)hb, _mm_shuffle_epi32(_mm_add_epi32(abcd_b, save_b), 0x1B));
     ha[4] = (uint32_t)_mm_extract_epi32(ea_out, 3);
     hb[4] = (uint32_t)_mm_extract_epi32(eb_out, 3);
 }
+#undef EVERY_GROUP
+#undef FIVE_GROUPS
+#undef LANE
 #endif
 
 typedef void (*BlockFn)(uint32_t h[5], const uint8_t *p);
