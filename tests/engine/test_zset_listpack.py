@@ -259,27 +259,16 @@ def test_debug_object_serializedlength(servers: tuple[ServerProc, ServerProc]) -
 
 def test_full_sync_from_real_master_keeps_the_bytes(tmp_path) -> None:
     """Our replica of a real master: the payload's zset listpacks arrive as they are."""
-    from tests.engine.conftest import start_ours, start_real
-    from tests.engine.test_replication import in_sync
+    from tests.engine.conftest import replica_of_real
 
-    for d in ("m", "r"):
-        (tmp_path / d).mkdir()
-    real = start_real(tmp_path / "m", "--repl-diskless-sync-delay", "0")
-    ours = None
-    try:
-        m = real.client(socket_timeout=10)
+    def fill(m) -> None:
         for name, lp in ODD_LISTPACKS.items():
             m.restore(name, 0, _payload(lp))
-        ours = start_ours(tmp_path / "r", "--replicaof", "127.0.0.1", str(real.port))
-        r = ours.client(socket_timeout=10)
-        in_sync(m, r)
+
+    with replica_of_real(tmp_path, fill) as (m, r):
         for name in ODD_LISTPACKS:
             assert r.dump(name) == m.dump(name)
             assert r.execute_command("DEBUG", "DIGEST-VALUE", name) == m.execute_command("DEBUG", "DIGEST-VALUE", name)
-    finally:
-        if ours is not None:
-            ours.stop()
-        real.stop()
 
 
 def test_ziplist_converted_once(servers: tuple[ServerProc, ServerProc]) -> None:
