@@ -145,12 +145,16 @@ class Filter:
             return True
         return wanted
 
-    def matches(self, rec: Record) -> bool:
-        """The whole filter on a record already built (JSONL inputs, a replayed AOF)."""
-        head = self.head_matcher()
-        if head is not None and not head(rec.db, rec.key, rec.type, rec.expire_ms):
-            return False
-        return self.accept is None or self.accept(rec)
+    def record_matcher(self) -> Callable[[Record], bool]:
+        """The whole filter as one test on records already built (JSONL inputs, a replayed
+        AOF); made once per pass, not per record."""
+        head, accept = self.head_matcher(), self.accept
+
+        def matches(rec: Record) -> bool:
+            if head is not None and not head(rec.db, rec.key, rec.type, rec.expire_ms):
+                return False
+            return accept is None or accept(rec)
+        return matches
 
 
 def _matcher(key: bytes | str | re.Pattern[bytes] | None) -> Callable[[bytes], bool] | None:

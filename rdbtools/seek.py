@@ -287,7 +287,7 @@ class DumpSource:
     def _jsonl_records(self) -> Iterator[Record]:
         array = self.format == "json"
         flt = self.filter
-        matches = flt.matches if flt is not None else None
+        matches = flt.record_matcher() if flt is not None else None
         progress = self.progress
         read = self._reader.read
         offset = 0

@@ -92,8 +92,9 @@ def _read_aof(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
         raise CliError(f"{name}: {exc}", ExitStatus.CORRUPT_INPUT) from exc
     for db, key in sorted(result.lossy_keys):
         click.echo(f"rdbkit: lossy: db {db} key {key!r}: not replayable by the engine, dropped", err=True)
+    matches = flt.record_matcher() if flt is not None else None
     for rec in result.records():
-        if flt is not None and type(rec) is Record and not flt.matches(rec):
+        if matches is not None and type(rec) is Record and not matches(rec):
             continue
         yield rec
 
