@@ -35,7 +35,10 @@ class Conn:
         self.s.sendall(encode_command([a if isinstance(a, bytes) else a.encode() for a in argv]))
         raw = b""
         while True:
-            data = self.s.recv(65536)
+            try:
+                data = self.s.recv(65536)
+            except ConnectionResetError:  # closed with our PING unread: the kernel sends RST
+                data = b""
             if not data:
                 return raw + b"<closed>"
             raw += data
