@@ -48,7 +48,7 @@ from aof.commands import Command
 from aof.reader import AofReader, Truncation
 from engine.errors import EngineError, LoadError
 from engine.execution.client import Client
-from engine.execution.dispatch import call, execute, fast_path
+from engine.execution.dispatch import call, call_loading, execute, fast_path, lean_loading
 from engine.execution.registry import TABLE
 from engine.materialize import UnsupportedValue, iter_records
 from engine.persistence.dataset import DatasetLoader
@@ -185,6 +185,7 @@ def replay_into(
     batches = reader.iter_batches() if hasattr(reader, "iter_batches") else ([i] for i in reader)
     seen = 0
     with server.keyspace.expiry_held(loading=True), gc_paused(pause_gc) as paused:
+        run = call_loading if lean_loading(client) else call
         for batch in batches:
             if paused:
                 seen += len(batch)
@@ -213,7 +214,7 @@ def replay_into(
                     n = len(argv)
                     a = cmd.arity
                     if not ((a > 0 and n != a) or n < -a):
-                        reply = call(client, cmd, argv)
+                        reply = run(client, cmd, argv)
                         if reply and reply[0] == 45:  # "-": Redis ignores it while loading
                             result.errors += 1
                         continue
