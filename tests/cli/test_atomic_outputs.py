@@ -34,6 +34,7 @@ def _corrupt_tail(tmp: Path) -> Path:
     ["convert", "{in}", "{out}.jsonl"],
     ["convert", "{in}", "{out}.rdb"],
     ["report", "{in}", "-o", "{out}.csv"],
+    ["report", "{in}", "--html", "{out}.html"],
 ])
 def test_failed_verb_leaves_no_output(tmp_path: Path, argv: list[str]) -> None:
     bad = _corrupt_tail(tmp_path)
