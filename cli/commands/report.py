@@ -64,8 +64,8 @@ def report(files: tuple[str, ...], fmt: str, summary_only: bool, top: int | None
     needs nothing but a browser; the rows are then written only where ``-o`` says.
     """
     flt = make_filter(dbs, key_glob, key_regex, types)
-    if output is None:
-        output = None if html_out else "-"
+    if output is None and not html_out:
+        output = "-"
     if output is not None and output.endswith(".parquet"):
         if summary_only or top is not None or html_out:
             raise click.UsageError("--summary, --top and --html need the text report; "
@@ -81,8 +81,8 @@ def report(files: tuple[str, ...], fmt: str, summary_only: bool, top: int | None
     summary = MemorySummary(top=10 if top is None else top,
                             separator=separator.encode("utf-8"), depth=prefix_depth or 1)
     tree = PrefixTree(separator.encode("utf-8"), prefix_depth or 3) if html_out else None
-    # the page's own summary: its biggest keys become boxes, more than --top prints
-    page = MemorySummary(top=BOX_KEYS, separator=separator.encode("utf-8")) if tree else None
+    # the page's own summary: more biggest keys (boxes) than --top prints; prefixes in the tree
+    page = MemorySummary(top=BOX_KEYS, max_prefixes=0) if tree else None
     model = MemoryModel()
     sink = contextlib.nullcontext(None) if summary_only or output is None else atomic_output(output)
     with pipe_closed_ok(), library_errors(), sink as out:  # a file appears whole, or not at all
