@@ -29,11 +29,6 @@ class PrefixNode:
         self.rest_keys = 0  # keys under sub-prefixes not kept (max_nodes reached)
         self.rest_bytes = 0
 
-    def _count(self, type_name: str, size: int) -> None:
-        self.keys += 1
-        self.bytes += size
-        self.types[type_name] = self.types.get(type_name, 0) + size
-
 
 class PrefixTree:
     """Keys tallied into nested prefixes, at most ``max_nodes`` of them (first seen kept).
@@ -53,21 +48,27 @@ class PrefixTree:
 
     def add(self, key: bytes, type_name: str, size: int) -> None:
         node = self.root
-        node._count(type_name, size)
         parts = key.split(self.separator, self.depth)
-        for part in parts[:-1]:  # a prefix for every part followed by the separator
-            child = node.children.get(part)
+        last = len(parts) - 1  # a prefix for every part followed by the separator
+        i = 0
+        while True:
+            node.keys += 1
+            node.bytes += size
+            types = node.types
+            types[type_name] = types.get(type_name, 0) + size
+            if i == last:
+                node.own_keys += 1
+                node.own_bytes += size
+                return
+            child = node.children.get(parts[i])
             if child is None:
                 if self.nodes >= self.max_nodes:
                     node.rest_keys += 1
                     node.rest_bytes += size
                     return
-                child = node.children[part] = PrefixNode()
+                child = node.children[parts[i]] = PrefixNode()
                 self.nodes += 1
-            child._count(type_name, size)
             node = child
-        node.own_keys += 1
-        node.own_bytes += size
-
+            i += 1
 
 __all__ = ["PrefixNode", "PrefixTree"]
