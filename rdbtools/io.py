@@ -17,6 +17,7 @@ point leaves the old file or nothing, never half a file, and no temporary file.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -146,6 +147,35 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def _replaceable(name: str) -> bool:
+    """Whether ``name`` is a file to replace by rename: a regular file or nothing yet.
+
+    A device or a FIFO (``/dev/null``, a shell's ``>(...)``) and the names of open
+    descriptors (``/dev/stdout``, ``/dev/fd/N``) are not: renaming over them would
+    turn ``/dev/null`` into a regular file or replace the ``/dev/stdout`` link (as
+    root), or fail where ``/dev`` is not writable. They are written in place.
+    """
+    if os.path.abspath(name).startswith(("/dev/fd/", "/dev/std", "/proc/")):
+        return False
+    try:
+        return stat.S_ISREG(os.stat(name).st_mode)
+    except FileNotFoundError:
+        return True
+
+
+@contextmanager
+def _in_place(name: str, compress: bool) -> Iterator[BinaryIO]:
+    """Write into a device or a pipe as it is; there is nothing to make atomic."""
+    with open(name, "wb") as raw:
+        if compress:
+            import lz4.frame as lz4frame
+
+            with lz4frame.LZ4FrameFile(raw, mode="wb") as frame:
+                yield frame
+        else:
+            yield raw
+
+
 @contextmanager
 def atomic_output(target: str | os.PathLike[str], temp_name: str | None = None,
                   lz4: bool | None = None) -> Iterator[BinaryIO]:
@@ -155,19 +185,25 @@ def atomic_output(target: str | os.PathLike[str], temp_name: str | None = None,
     gets an LZ4 frame (``lz4`` True/False decides instead of the name: a server's
     ``dbfilename`` is written as it is, whatever it ends with). The temporary file is ``temp_name`` in the target's
     directory (default ``.<name>.<pid>.tmp``); on any exception, KeyboardInterrupt
-    included, it is removed and the target is untouched.
+    included, it is removed and the target is untouched. A device, a FIFO or
+    ``/dev/stdout`` is written in place (see :func:`_replaceable`).
     """
     name = os.fspath(target)
     if name == "-":
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
+    compress = name.endswith(".lz4") if lz4 is None else lz4
+    if not _replaceable(name):
+        with _in_place(name, compress) as out:
+            yield out
+        return
     directory, base = os.path.split(os.path.abspath(name))
     tmp: str | None = os.path.join(directory, temp_name or f".{base}.{os.getpid()}.tmp")
     assert tmp is not None
     raw = open(tmp, "wb")  # noqa: SIM115 - closed below, renamed only when complete
     try:
-        if name.endswith(".lz4") if lz4 is None else lz4:
+        if compress:
             import lz4.frame as lz4frame
 
             frame = lz4frame.LZ4FrameFile(raw, mode="wb")

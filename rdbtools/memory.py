@@ -488,11 +488,13 @@ class MemorySummary:
         slot[1] += size
         if self.top_n > 0:
             self._seq += 1
-            item = (size, -self._seq, rec.db, rec.key, rec.type, est.encoding, est.num_elements)
-            if len(self._heap) < self.top_n:
-                heapq.heappush(self._heap, item)
-            elif item > self._heap[0]:
-                heapq.heapreplace(self._heap, item)
+            heap = self._heap
+            if len(heap) < self.top_n:
+                heapq.heappush(heap, (size, -self._seq, rec.db, rec.key, rec.type, est.encoding,
+                                      est.num_elements))
+            elif size > heap[0][0]:  # an equal size never displaces the earlier key
+                heapq.heapreplace(heap, (size, -self._seq, rec.db, rec.key, rec.type, est.encoding,
+                                         est.num_elements))
 
     def prefix_of(self, key: bytes) -> bytes | None:
         parts = key.split(self.separator, self.depth)

@@ -34,6 +34,7 @@ def _corrupt_tail(tmp: Path) -> Path:
     ["convert", "{in}", "{out}.jsonl"],
     ["convert", "{in}", "{out}.rdb"],
     ["report", "{in}", "-o", "{out}.csv"],
+    ["report", "{in}", "--html", "{out}.html"],
 ])
 def test_failed_verb_leaves_no_output(tmp_path: Path, argv: list[str]) -> None:
     bad = _corrupt_tail(tmp_path)
@@ -83,3 +84,30 @@ def test_atomic_output_replaces_whole(tmp_path: Path) -> None:
 
     assert lz4.frame.decompress((tmp_path / "y.lz4").read_bytes()) == b"framed"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bin", "y.lz4"]
+
+
+def test_output_to_a_fifo_or_device_is_written_in_place(tmp_path: Path) -> None:
+    """``-o /dev/null``, ``-o /dev/stdout`` or a FIFO is no file to replace: renaming a temp
+    file over it would turn /dev/null into a regular file (as root) or fail (``/dev`` is
+    not writable otherwise). The bytes go into it directly."""
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    res = CliRunner().invoke(cli, ["dump", str(DUMP), "-o", str(fifo)])
+    try:
+        assert res.exit_code == 0, res.output
+        reader.join(10)
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+        assert got and got[0].count(b"\n") == sum(1 for _ in rio.iter_records(str(DUMP)))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+    finally:
+        if reader.is_alive():  # release the reader the unfixed code left waiting
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+
