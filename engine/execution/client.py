@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -147,7 +148,9 @@ class Client(asyncio.Protocol):
                 self.fd = -1
         if isinstance(sock, str):  # a unix socket: both ends named by its path (CLIENT_UNIX_SOCKET)
             self.unix = True
-            self.addr = self.laddr = f"{sock}:0"
+            # genClientAddrString: "%s:0" into a NET_ADDR_STR_LEN (78) buffer, so a long
+            # path loses its tail (and the ":0") exactly as snprintf cuts it
+            self.addr = self.laddr = os.fsdecode(os.fsencode(f"{sock}:0")[:77])
         else:
             if peer:
                 self.addr = _fmt_addr(peer)

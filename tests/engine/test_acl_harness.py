@@ -6,6 +6,7 @@ server, compared with real Redis 7.0.15: the harness's ``default.conf`` accepted
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -82,8 +83,13 @@ def test_unixsocket_listens(tmp_path: Path) -> None:
     """Every server the harness starts has ``unixsocket <dir>/socket``; clients connect
     there as ``/unixsocket:0`` (anetFdToString) and the file goes at shutdown."""
     outs = []
+    # one directory for both, its path longer than CLIENT INFO's 77 characters of addr:
+    # Redis cuts "<path>:0" there (genClientAddrString into NET_ADDR_STR_LEN)
+    d = tmp_path / ("d" * 20)
+    assert len(str(d / "socket")) + 2 > 77
     for start in (start_ours, start_real):
-        d = tmp_path / start.__name__
+        if d.exists():
+            shutil.rmtree(d)
         d.mkdir()
         sock = d / "socket"
         srv = start(d, "--unixsocket", str(sock), "--unixsocketperm", "700")
@@ -223,8 +229,13 @@ def test_unixsocket_served_while_a_script_is_busy(tmp_path: Path) -> None:
     """A busy script does not stop the unixsocket listener: a client connecting there gets
     -BUSY and can SCRIPT KILL (processEventsWhileBlocked accepts on every listener)."""
     outs = []
+    # one directory for both, its path longer than CLIENT INFO's 77 characters of addr:
+    # Redis cuts "<path>:0" there (genClientAddrString into NET_ADDR_STR_LEN)
+    d = tmp_path / ("d" * 20)
+    assert len(str(d / "socket")) + 2 > 77
     for start in (start_ours, start_real):
-        d = tmp_path / start.__name__
+        if d.exists():
+            shutil.rmtree(d)
         d.mkdir()
         sock = d / "socket"
         srv = start(d, "--unixsocket", str(sock), "--busy-reply-threshold", "100")
