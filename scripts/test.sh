@@ -35,6 +35,9 @@ PY="${PYTHON:-python3}"
 "$PY" -m mypy
 # Codec tests once more with RDBKIT_PUREPYTHON=1 (rdbtools/_accel.py): pure Python everywhere;
 # the C paths run in the main pass.
-RDBKIT_PUREPYTHON=1 "$PY" -m pytest -q -p no:cacheprovider tests/rdbtools tests/fuzz -x -q \
+RDBKIT_PUREPYTHON=1 "$PY" -m pytest -q -p no:cacheprovider -n "${RDBKIT_TEST_JOBS:-2}" tests/rdbtools tests/fuzz -x -q \
   -k "not differential" 2>&1 | tail -n 3
-exec "$PY" -m pytest -p no:cacheprovider "$@"
+# Two workers (pytest-xdist; RDBKIT_TEST_JOBS to change): most tests wait on the servers
+# they start, so two processes on two cores finish in far less time; one module per
+# worker at a time (--dist loadfile) keeps each module's servers started once.
+exec "$PY" -m pytest -p no:cacheprovider -n "${RDBKIT_TEST_JOBS:-2}" --dist loadfile "$@"
