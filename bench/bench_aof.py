@@ -81,13 +81,28 @@ def _env() -> dict[str, str]:
     return env
 
 
+def vm_hwm_mb(pid: int) -> float:
+    """A live process's peak RSS (``VmHWM``), MB."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+PEAK_MB = 0.0  # peak RSS of the last run_ours child, MB
+
+
 def run_ours(args: list[str]) -> tuple[float, float, str]:
-    """``rdbkit <args>`` in a child: wall seconds, CPU seconds (user+sys), stderr."""
+    """``rdbkit <args>`` in a child: wall seconds, CPU seconds (user+sys), stderr (its peak
+    RSS goes to ``PEAK_MB``)."""
+    global PEAK_MB
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     dt = time.perf_counter() - t
+    PEAK_MB = usage.ru_maxrss / 1024
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: rdbkit {' '.join(args)}\n{err[-2000:]}")
@@ -163,6 +178,7 @@ def bench_compact(src: Path, records: int, tmp: Path) -> bytes:
         load_s, logged = srv.ready_s, srv.logged_load_s or float("nan")
         want = digest(srv.port)
         rewrite_s = bgrewriteaof(srv.port)
+        real_mb = vm_hwm_mb(srv.proc.pid)  # what Redis needed for the dataset (the rewrite forks)
     shutil.rmtree(tmp / "real-load")
     out = tmp / "compact" / "appendonlydir"
     out.parent.mkdir()
@@ -182,6 +198,8 @@ def bench_compact(src: Path, records: int, tmp: Path) -> bytes:
     print(f"  ratio: compact is {ours / theirs:.1f}x Redis's load + rewrite time "
           f"({ours / load_s:.1f}x its load alone); throughput {records / ours / (records / load_s):.0%} "
           f"of Redis's load")
+    print(f"  peak RSS: compact {PEAK_MB:.0f} MB, real Redis {real_mb:.0f} MB "
+          f"({PEAK_MB / real_mb:.2f}x; target <= 1.5x)")
     print(f"  compact output loads in real Redis with the input's DEBUG DIGEST: "
           f"{'yes' if same else 'NO'}\n", flush=True)
     return want
