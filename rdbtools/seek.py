@@ -169,7 +169,7 @@ class DumpSource:
     """One dump input: its format, a single streaming pass, and re-reads by offset.
 
     ``seekable=True`` guarantees :meth:`read_many` works (non-seekable inputs are
-    spooled to a temporary file during the pass). ``progress`` is called now and
+    spooled to a temporary file in ``tmpdir`` during the pass). ``progress`` is called now and
     then with the number of (decompressed) bytes read so far.
     """
 
@@ -182,6 +182,7 @@ class DumpSource:
         seekable: bool = False,
         progress: Callable[[int], None] | None = None,
         check_duplicates: bool = True,
+        tmpdir: str | None = None,
     ) -> None:
         self.filter = filter
         self.check_duplicates = check_duplicates
@@ -213,7 +214,7 @@ class DumpSource:
                 f"{what}: not an RDB, JSONL or JSON dump", offset=0, phase="read-header", source=name,
             )
         if seekable and self.path is None:
-            self._spool = tempfile.TemporaryFile(prefix="rdbkit-")  # noqa: SIM115
+            self._spool = tempfile.TemporaryFile(prefix="rdbkit-", dir=tmpdir)  # noqa: SIM115
         self._reader = _Reader(fobj, head, self._spool)
         self.version: int | None = None
         self.valkey = False
