@@ -390,6 +390,7 @@ def _diff_keys(a: Source, b: Source, st: DiffStats, run_bytes: int,
                 e = rec.expire_ms
                 add(key_digest(rec.db, rec.key), value_digest(rec), rec.offset,
                     _NO_EXPIRE if e is None else e)
+            runs.finish()
         st.keys_a, st.keys_b = runs_a.count, runs_b.count
         _match(runs_a, runs_b, by_b, only_a, a, b)
         runs_a.close()

@@ -102,13 +102,18 @@ class SortedRuns:
             old.close()
         self._runs = [f]
 
+    def finish(self) -> None:
+        """No more records: once runs are on disk, the last one joins them (its memory is
+        given back before the next input is read)."""
+        if self._runs and self._buf:
+            self._spill()
+
     def __iter__(self) -> Iterator[tuple[int, int, int, int]]:
         """Every record once, ascending; the runs are merged as they are read."""
         if not self._runs:
             sort_runs(self._buf)
             return RECORD.iter_unpack(self._buf)
-        if self._buf:
-            self._spill()
+        self.finish()
         return self._merged()
 
     def _merged(self) -> Iterator[tuple[int, int, int, int]]:
