@@ -417,8 +417,8 @@ def _match(runs_a: SortedRuns, runs_b: SortedRuns, by_b: SortedRuns, only_a: Sor
         ka, kb = ra[0], rb[0]
         if na[0] == ka != _END[0] or nb[0] == kb != _END[0]:
             k = min(ka, kb)
-            group_a: list[tuple[int, int, int, int]] = []
-            group_b: list[tuple[int, int, int, int]] = []
+            group_a: list[tuple[int, ...]] = []
+            group_b: list[tuple[int, ...]] = []
             while ra[0] == k:
                 group_a.append(ra)
                 ra, na = na, next(ita, _END)
@@ -445,14 +445,14 @@ def _expire(e: int) -> int | None:
     return None if e == _NO_EXPIRE else e
 
 
-def _settle(group_a: list[tuple[int, int, int, int]], group_b: list[tuple[int, int, int, int]],
+def _settle(group_a: list[tuple[int, ...]], group_b: list[tuple[int, ...]],
             by_b: SortedRuns, only_a: SortedRuns, a: Source, b: Source) -> None:
     """Records of A and B sharing one key digest, matched by their real ``(db, key)``; a
     key twice in one input is refused as a loading Redis refuses it."""
     keyed = []
     for group, src in ((group_a, a), (group_b, b)):
         recs = src.read_many((r[2], _expire(r[3])) for r in group)
-        seen: dict[tuple[int, bytes], tuple[int, int, int, int]] = {}
+        seen: dict[tuple[int, bytes], tuple[int, ...]] = {}
         for r in sorted(group, key=lambda r: r[2]):
             rec = recs[r[2]]
             first = seen.setdefault((rec.db, rec.key), r)

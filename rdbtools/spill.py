@@ -34,10 +34,11 @@ _MERGE_BUFFERS = 8 << 20  # read blocks of all runs of one merge together
 _FAN_IN = 64  # runs merged at once (open files)
 
 
-def _sort_py(buf: bytearray) -> None:
-    """Sort the 32-byte records of ``buf`` in place (the C twin does it without the copies)."""
+def _sort_py(buf: bytearray, size: int = SIZE) -> None:
+    """Sort the ``size``-byte records of ``buf`` in place (the C twin, 32-byte records
+    only, does it without the copies)."""
     mv = memoryview(buf)
-    recs = sorted(bytes(mv[i:i + SIZE]) for i in range(0, len(buf), SIZE))
+    recs = sorted(bytes(mv[i:i + size]) for i in range(0, len(buf), size))
     mv.release()
     buf[:] = b"".join(recs)
 
@@ -51,11 +52,15 @@ class SortedRuns:
 
     ``run_bytes`` bounds the memory (rounded down to whole records, at least one);
     ``tmpdir`` is where runs go (``None``: :func:`tempfile.gettempdir`). Add, then
-    iterate once, then :meth:`close` (or use it as a context manager).
+    iterate once, then :meth:`close` (or use it as a context manager). Runs sorted
+    elsewhere (:meth:`add_sorted`) can have another ``record`` format, whose byte order
+    need not be its value order.
     """
 
-    def __init__(self, run_bytes: int = DEFAULT_RUN_BYTES, tmpdir: str | None = None) -> None:
-        self._limit = max(SIZE, run_bytes - run_bytes % SIZE)
+    def __init__(self, run_bytes: int = DEFAULT_RUN_BYTES, tmpdir: str | None = None,
+                 record: struct.Struct = RECORD) -> None:
+        self._record = record
+        self._limit = max(record.size, run_bytes - run_bytes % record.size)
         self._tmpdir = tmpdir
         self._buf = bytearray()
         self._runs: list[IO[bytes]] = []
@@ -72,8 +77,25 @@ class SortedRuns:
         if len(self._buf) >= self._limit:
             self._spill()
 
+    def add_sorted(self, data: bytes) -> None:
+        """One run already in ascending order (of the values ``record`` unpacks)."""
+        if data:
+            f = self._new_file()
+            f.write(data)
+            f.flush()
+            self._runs.append(f)
+            self.count += len(data) // self._record.size
+            if len(self._runs) >= _FAN_IN:
+                self._collapse()
+
+    def _sort(self) -> None:
+        if self._record.size == SIZE:
+            sort_runs(self._buf)
+        else:
+            _sort_py(self._buf, self._record.size)
+
     def _spill(self) -> None:
-        sort_runs(self._buf)
+        self._sort()
         f = self._new_file()
         f.write(self._buf)
         f.flush()
@@ -89,7 +111,7 @@ class SortedRuns:
         """Merge every run into one, so that a merge never holds more than ``_FAN_IN``
         files open (each record is rewritten once per ``_FAN_IN`` runs spilled)."""
         f = self._new_file()
-        pack = RECORD.pack
+        pack = self._record.pack
         out: list[bytes] = []
         for rec in self._merged():
             out.append(pack(*rec))
@@ -108,17 +130,18 @@ class SortedRuns:
         if self._runs and self._buf:
             self._spill()
 
-    def __iter__(self) -> Iterator[tuple[int, int, int, int]]:
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
         """Every record once, ascending; the runs are merged as they are read."""
         if not self._runs:
-            sort_runs(self._buf)
-            return RECORD.iter_unpack(self._buf)
+            self._sort()
+            return self._record.iter_unpack(self._buf)
         self.finish()
         return self._merged()
 
-    def _merged(self) -> Iterator[tuple[int, int, int, int]]:
-        block = max(SIZE * 128, (_MERGE_BUFFERS // len(self._runs)) // SIZE * SIZE)
-        return heapq.merge(*(_read_run(f, block) for f in self._runs))
+    def _merged(self) -> Iterator[tuple[int, ...]]:
+        size = self._record.size
+        block = max(size * 128, (_MERGE_BUFFERS // len(self._runs)) // size * size)
+        return heapq.merge(*(_read_run(f, block, self._record) for f in self._runs))
 
     def close(self) -> None:
         self._buf = bytearray()
@@ -133,10 +156,10 @@ class SortedRuns:
         self.close()
 
 
-def _read_run(f: IO[bytes], block: int) -> Iterator[tuple[int, int, int, int]]:
+def _read_run(f: IO[bytes], block: int, record: struct.Struct) -> Iterator[tuple[int, ...]]:
     f.seek(0)
     while data := f.read(block):
-        yield from RECORD.iter_unpack(data)
+        yield from record.iter_unpack(data)
 
 
 __all__ = ["DEFAULT_RUN_BYTES", "RECORD", "SortedRuns", "sort_runs"]
