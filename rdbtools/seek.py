@@ -178,7 +178,10 @@ class DumpSource:
     """One dump input: its format, a single streaming pass, and re-reads by offset.
 
     ``seekable=True`` guarantees :meth:`read_many` works (non-seekable inputs are
-    spooled to a temporary file in ``tmpdir`` during the pass). ``progress`` is called now and
+    spooled to a temporary file in ``tmpdir`` during the pass). ``check_duplicates``
+    refuses an RDB holding a key twice, as a loading Redis does, in bounded memory: past
+    ``_KEYS_IN_MEMORY`` keys the digests go to sorted runs in ``tmpdir`` (8 bytes a key)
+    and a key repeated across runs is refused when the pass ends. ``progress`` is called now and
     then with the number of (decompressed) bytes read so far.
     """
 

@@ -71,3 +71,28 @@ def test_interrupt_while_spilling_leaves_the_tmpdir_empty(tmp_path: Path) -> Non
     assert proc.returncode == 130
     assert b"Traceback" not in err
     assert list(work.iterdir()) == []
+
+
+SOAK = bool(os.environ.get("RDBKIT_SOAK"))
+
+
+def test_peak_memory_does_not_grow_with_the_dumps(tmp_path: Path) -> None:
+    """CI diffs 50K keys; ``RDBKIT_SOAK=1`` 3M (an in-memory index of 32 bytes a key
+    plus its sorted copy would pass 100 MB there): peak RSS stays within 100 MB."""
+    from rdbtools.encoder import write_events
+    from rdbtools.model import Record
+
+    n = 3_000_000 if SOAK else 50_000
+    paths = []
+    for name, changed in (("a.rdb", 0), ("b.rdb", 1)):
+        path = tmp_path / name
+        with open(path, "wb") as f:
+            write_events((Record(0, b"key:%d" % i, "string", b"v%d" % (i + (changed and i % 97 == 0)))
+                          for i in range(n)), f, target_version=10, aux=None)
+        paths.append(path)
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "diff", "-q", "--tmpdir", str(tmp_path),
+                             *map(str, paths)], cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert usage.ru_maxrss / 1024 <= 100, f"peak RSS {usage.ru_maxrss / 1024:.0f} MB"
+    assert sorted(tmp_path.iterdir()) == paths  # the runs left nothing beside the inputs
