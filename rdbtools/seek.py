@@ -19,7 +19,8 @@ them in memory:
 
 Inputs that cannot seek (stdin, ``.lz4``) are copied, decompressed, to a
 temporary file while they stream, when the caller asks for ``seekable``.
-This module and :mod:`rdbtools.io` are the only ones here that touch files.
+This module, :mod:`rdbtools.io` and :mod:`rdbtools.spill` (temporary runs) are the only
+ones here that touch files.
 """
 
 from __future__ import annotations

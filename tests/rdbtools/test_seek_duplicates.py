@@ -20,6 +20,7 @@ from rdbtools.seek import DumpSource
 def small_table(monkeypatch):
     """A drain every few keys: the check crosses runs as it does past a million keys."""
     monkeypatch.setattr(seek, "_KEYS_IN_MEMORY", 7)
+    monkeypatch.setattr(seek, "_CHUNK", 4096)  # many reads, whichever decoder path
     drains = []
     real = seek.SortedRuns.add_sorted
     monkeypatch.setattr(seek.SortedRuns, "add_sorted", lambda self, data: (drains.append(len(data)), real(self, data)))
