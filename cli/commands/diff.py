@@ -28,7 +28,8 @@ from ..output import Progress, diff_summary, format_difference, pipe_closed_ok
               help="Compare the files' aux fields too (redis-ver, ctime, used-mem ...).")
 @click.option("--tmpdir", type=click.Path(file_okay=False, dir_okay=True, writable=True, exists=True),
               default=None, help="Where sorted runs spill when the inputs do not fit the memory "
-              "budget (default: $TMPDIR or /tmp; they take ~32 bytes a key of each input).")
+              "budget (~32 bytes a key of each input), and where a stdin or .lz4 input is copied "
+              "to be re-read (default: $TMPDIR or /tmp).")
 @click.option("--run-bytes", type=click.IntRange(min=SIZE), default=DEFAULT_RUN_BYTES, hidden=True,
               help="Memory of one sorted run (tests force spilling with a small one).")
 @filter_options
