@@ -29,24 +29,19 @@ import bisect
 import io
 import json
 import os
-import struct
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from .decoder import Filter
-from .errors import DuplicateKey, RdbCorruptError, RdbError, RdbTruncatedError, UnknownOpcode
+from .errors import RdbCorruptError, RdbError, RdbTruncatedError, UnknownOpcode
 from .io import iter_events, open_input
 from .jsonl import record_from_json
-from .keyset import KeySet
+from .keycheck import KeyCheck
 from .limits import Limits
 from .model import Aux, End, FunctionLibrary, FunctionPreGA, Header, Record, SelectDb
 from .objects import load_value, object_types
 from .primitives import Short, load_string
-from .spill import SortedRuns
-
-_KEYS_IN_MEMORY = 1_000_000  # digests in the duplicate-key table before a drain (16 MiB)
-_DIGEST = struct.Struct("=Q")
 
 _FIRST_READ = 4096
 _CHUNK = 1 << 20
@@ -180,9 +175,10 @@ class DumpSource:
 
     ``seekable=True`` guarantees :meth:`read_many` works (non-seekable inputs are
     spooled to a temporary file in ``tmpdir`` during the pass). ``check_duplicates``
-    refuses an RDB holding a key twice, as a loading Redis does, in bounded memory: past
-    ``_KEYS_IN_MEMORY`` keys the digests go to sorted runs in ``tmpdir`` (8 bytes a key)
-    and a key repeated across runs is refused when the pass ends. ``progress`` is called now and
+    refuses an RDB holding a key twice, as a loading Redis does, in bounded memory
+    (:class:`rdbtools.keycheck.KeyCheck`: past a million keys the digests go to sorted
+    runs in ``tmpdir``, 8 bytes a key, and a key repeated across runs is refused when
+    the pass ends). ``progress`` is called now and
     then with the number of (decompressed) bytes read so far.
     """
 
@@ -277,22 +273,15 @@ class DumpSource:
         progress = self.progress
         reader = self._reader
         tick = 0
-        # The duplicate-key check's digests: drained to sorted runs on disk whenever the
-        # table holds _KEYS_IN_MEMORY keys (checked every 2048 keys, and as each chunk is
-        # read for the keys a filter leaves out), so that memory does not grow with the file.
-        keys = KeySet() if self.check_duplicates else None
-        runs = SortedRuns(tmpdir=self.tmpdir, record=_DIGEST)
-
-        def drain() -> None:
-            if keys is not None and len(keys) >= _KEYS_IN_MEMORY:
-                runs.add_sorted(keys.drain())
-
-        if keys is not None:
-            reader.on_read = drain
+        # the duplicate-key check in bounded memory (rdbtools.keycheck): drained every
+        # 2048 keys, and as each chunk is read for the keys a filter leaves out
+        check = KeyCheck(self._source, self.name, self.limits, self.tmpdir) if self.check_duplicates else None
+        if check is not None:
+            reader.on_read = check.drain
         try:
             for ev in iter_events(reader, filter=self.filter, limits=self.limits,  # type: ignore[arg-type]  # _Reader has the read() used, not all of BinaryIO
-                                  name=self.name, check_duplicates=self.check_duplicates, keys=keys,
-                                  chunk_size=_CHUNK):
+                                  name=self.name, check_duplicates=self.check_duplicates,
+                                  keys=check and check.keys, chunk_size=_CHUNK):
                 if type(ev) is Record:
                     self.count += 1
                     yield ev
@@ -301,16 +290,17 @@ class DumpSource:
                         tick = 0
                         if progress is not None:
                             progress(reader.position)
-                        drain()
+                        if check is not None:
+                            check.drain()
                     continue
-                if type(ev) is End and keys is not None and runs.spilled:
-                    runs.add_sorted(keys.drain())
-                    self._refuse_repeats(keys, runs)
+                if type(ev) is End and check is not None:
+                    check.finish()
                 self._note(ev)
                 yield ev
         finally:
             reader.on_read = None
-            runs.close()
+            if check is not None:
+                check.close()
 
     def _note(self, ev: Any) -> None:
         """What the pass keeps of an event that is not a key."""
@@ -325,38 +315,6 @@ class DumpSource:
             self.functions[lib.name or b""] = lib.code
         elif type(ev) is Aux:
             self.aux.append((ev.key, ev.value))
-
-    def _refuse_repeats(self, keys: Any, runs: SortedRuns) -> None:
-        """A digest met in two runs may be a key read twice (the table refused those met
-        in one run as they came): a second pass over the input tells a repeated key (refused,
-        named with both offsets) from two keys sharing a digest (2^-64 a pair)."""
-        repeats = set()
-        last = None
-        for (d,) in runs:
-            if d == last:
-                repeats.add(d)
-                if len(repeats) >= 1024:  # enough to name one
-                    break
-            last = d
-        if not repeats:
-            return
-        if self._source == "-":
-            raise DuplicateKey(
-                "duplicated key: a key is read twice in one db (found when the pass ended; "
-                "stdin cannot be read again to name it)", phase="read-key")
-        seen: dict[tuple[int, bytes], int] = {}
-        fobj, _, _ = open_input(self._source)
-        with fobj:
-            for rec in iter_events(fobj, limits=self.limits, name=self.name, check_duplicates=False):
-                if type(rec) is not Record or keys.digest(rec.db, rec.key) not in repeats:
-                    continue
-                first = seen.setdefault((rec.db, rec.key), rec.offset)
-                if first != rec.offset:
-                    # mirrors rdbLoadRioWithLoadingCtx: dbAddRDBLoad fails -> "RDB has duplicated key"
-                    raise DuplicateKey(
-                        f"duplicated key: read twice in one db, first at offset {first} (a "
-                        "loading redis-server panics: 'RDB has duplicated key')",
-                        offset=rec.offset, phase="read-key", key=rec.key, db=rec.db)
 
     def _jsonl_records(self) -> Iterator[Record]:
         array = self.format == "json"

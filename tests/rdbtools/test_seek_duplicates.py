@@ -1,4 +1,4 @@
-"""``DumpSource``'s duplicate-key check in bounded memory: past a number of keys the
+"""``DumpSource``'s duplicate-key check in bounded memory (``rdbtools.keycheck``): past a number of keys the
 digest table is drained to sorted runs on disk, and a key read twice across runs is
 refused when the pass ends — named, with both offsets, by a second pass."""
 
@@ -8,22 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from rdbtools import seek
+from rdbtools import keycheck, seek
 from rdbtools.decoder import Filter
 from rdbtools.encoder import encode_bytes
 from rdbtools.errors import DuplicateKey
 from rdbtools.model import Record
 from rdbtools.seek import DumpSource
+from rdbtools.spill import SortedRuns
 
 
 @pytest.fixture
 def small_table(monkeypatch):
     """A drain every few keys: the check crosses runs as it does past a million keys."""
-    monkeypatch.setattr(seek, "_KEYS_IN_MEMORY", 7)
+    monkeypatch.setattr(keycheck, "KEYS_IN_MEMORY", 7)
     monkeypatch.setattr(seek, "_CHUNK", 4096)  # many reads, whichever decoder path
     drains = []
-    real = seek.SortedRuns.add_sorted
-    monkeypatch.setattr(seek.SortedRuns, "add_sorted", lambda self, data: (drains.append(len(data)), real(self, data)))
+    real = SortedRuns.add_sorted
+    monkeypatch.setattr(SortedRuns, "add_sorted", lambda self, data: (drains.append(len(data)), real(self, data)))
     return drains
 
 

@@ -1,0 +1,96 @@
+"""The duplicate-key check of one pass over an RDB, in memory that does not grow with it.
+
+A loading Redis refuses a file holding a key twice in one db; every reader refuses it
+too (:mod:`rdbtools.keyset`: an 8-byte digest a key in a table). At 10M keys that
+table alone is 128 MiB (and 192 MiB while it grows), so a pass that must stay within a
+memory budget hands the decoder a :class:`KeyCheck`'s table and calls :meth:`drain` now
+and then: past :data:`KEYS_IN_MEMORY` keys the sorted digests go to a run on disk
+(:class:`rdbtools.spill.SortedRuns`, 8 bytes a key) and the table is reused. The table
+refuses a key met twice within one run as it comes; :meth:`finish`, at the end of the
+pass, merges the runs, and a digest met in two runs is looked up by a second pass over
+the input: a key read twice is refused naming both offsets, two keys sharing a digest
+(2^-64 a pair) pass.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import Any
+
+from .errors import DuplicateKey
+from .io import iter_events, open_input
+from .keyset import KeySet
+from .limits import Limits
+from .model import Record
+from .spill import SortedRuns
+
+KEYS_IN_MEMORY = 1_000_000  # digests in the table before a drain (a 16 MiB table)
+_DIGEST = struct.Struct("=Q")
+_REPEATS = 1024  # repeated digests looked up by the second pass (one names the error)
+
+
+class KeyCheck:
+    """Pass :attr:`keys` to the decoder (``iter_events(..., keys=check.keys)``), call
+    :meth:`drain` every few thousand keys and :meth:`finish` at the End event; close it
+    (or use it as a context manager). ``source`` is read again by :meth:`finish` to name
+    a repeated key (not possible for ``"-"``, stdin)."""
+
+    def __init__(self, source: str | os.PathLike[str], name: str, limits: Limits | None = None,
+                 tmpdir: str | None = None) -> None:
+        self.keys: Any = KeySet()
+        self._source = source
+        self._name = name
+        self._limits = limits
+        self._runs = SortedRuns(tmpdir=tmpdir, record=_DIGEST)
+
+    def drain(self) -> None:
+        """Move the table to a run on disk once it holds :data:`KEYS_IN_MEMORY` keys."""
+        if len(self.keys) >= KEYS_IN_MEMORY:
+            self._runs.add_sorted(self.keys.drain())
+
+    def finish(self) -> None:
+        """Refuse a key read twice across runs (:class:`~rdbtools.errors.DuplicateKey`)."""
+        if not self._runs.spilled:
+            return  # one table saw every key and refused any repeat as it came
+        self._runs.add_sorted(self.keys.drain())
+        repeats = set()
+        last = None
+        for (d,) in self._runs:
+            if d == last:
+                repeats.add(d)
+                if len(repeats) >= _REPEATS:
+                    break
+            last = d
+        if not repeats:
+            return
+        if self._source == "-":
+            raise DuplicateKey(
+                "duplicated key: a key is read twice in one db (found when the pass ended; "
+                "stdin cannot be read again to name it)", phase="read-key", source=self._name)
+        digest = self.keys.digest
+        seen: dict[tuple[int, bytes], int] = {}
+        fobj, _, _ = open_input(self._source)
+        with fobj:
+            for rec in iter_events(fobj, limits=self._limits, name=self._name, check_duplicates=False):
+                if type(rec) is not Record or digest(rec.db, rec.key) not in repeats:
+                    continue
+                first = seen.setdefault((rec.db, rec.key), rec.offset)
+                if first != rec.offset:
+                    # mirrors rdbLoadRioWithLoadingCtx: dbAddRDBLoad fails -> "RDB has duplicated key"
+                    raise DuplicateKey(
+                        f"duplicated key: read twice in one db, first at offset {first} (a "
+                        "loading redis-server panics: 'RDB has duplicated key')",
+                        offset=rec.offset, phase="read-key", key=rec.key, db=rec.db, source=self._name)
+
+    def close(self) -> None:
+        self._runs.close()
+
+    def __enter__(self) -> KeyCheck:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["KEYS_IN_MEMORY", "KeyCheck"]
