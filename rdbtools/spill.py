@@ -143,6 +143,11 @@ class SortedRuns:
         block = max(size * 128, (_MERGE_BUFFERS // len(self._runs)) // size * size)
         return heapq.merge(*(_read_run(f, block, self._record) for f in self._runs))
 
+    def run_files(self) -> list[IO[bytes]]:
+        """The runs on disk, each sorted, for a caller that reads them otherwise than
+        merged (call :meth:`finish` first)."""
+        return list(self._runs)
+
     def close(self) -> None:
         self._buf = bytearray()
         runs, self._runs = self._runs, []
