@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ._accel import c_module
 from .constants import (
@@ -197,14 +198,16 @@ class RdbDecoder:
         max_version: int | None = None,
         check_duplicates: bool = True,
         packed_listpacks: bool = False,
+        keys: Any = None,
     ) -> None:
         self.limits = limits or Limits()
         # hash and zset listpacks and set intsets kept as their (validated) bytes, for a
         # server that holds them so (rdbtools.objects.table.PACKED_FACTORIES)
         self._packed = PACKED_FACTORIES if packed_listpacks else None
         # every key read (filtered out or not), to refuse one read twice in a db as a
-        # loading redis-server does; 12-24 bytes a key (rdbtools.keyset)
-        self._keys = KeySet() if check_duplicates else None
+        # loading redis-server does; 12-24 bytes a key (rdbtools.keyset), or the caller's
+        # KeySet (``keys``) when it bounds the memory by draining it
+        self._keys = keys if keys is not None else KeySet() if check_duplicates else None
         self._max_len = self.limits.max_string
         self._filter = filter
         self._wanted = filter.head_matcher() if filter else None

@@ -1,35 +1,40 @@
-"""Logical diff of two dumps without holding either in memory.
+"""Logical diff of two dumps in memory that does not grow with them.
 
-How: the first input (A) is streamed into a compact index — per key a 64-bit
-BLAKE2b digest of ``(db, key)``, a 64-bit digest of the canonical value
-(order-insensitive for sets, hashes and zsets; expiry and hash field TTLs
-included; LRU/LFU hints excluded, they are not data), the record's offset and
-its expiry — held in four ``array`` columns (32 bytes a key) plus a sorted copy
-of the key digests for binary search. The second input (B) is then streamed
-against it; only keys whose digests differ are compared for real, re-reading
-the A record from its offset (:class:`rdbtools.seek.DumpSource`), in batches
-sorted by offset. Keys of A never met in B are re-read at the end.
+How: each input is streamed once into 32-byte records — a 64-bit BLAKE2b digest
+of ``(db, key)``, a 64-bit digest of the canonical value (order-insensitive for
+sets, hashes and zsets; expiry and hash field TTLs included; LRU/LFU hints
+excluded, they are not data), the record's offset and its expiry — kept in
+sorted runs of bounded size (:class:`rdbtools.spill.SortedRuns`: one run in
+memory for small inputs, runs spilled to ``tmpdir`` and merged for big ones).
+A's and B's records are then walked together in digest order; only keys whose
+digests differ are compared for real, re-reading both records from their
+offsets (:class:`rdbtools.seek.DumpSource`), A's in batches sorted by offset.
+Both inputs must therefore be re-readable (a stdin input is spooled).
 
 Digest equality is trusted (a 2^-64 chance per key of missing a change);
 digest inequality only schedules a real comparison, so values that are equal
 but spelled differently (a stream written without the metadata fields of
-newer versions, ``-0.0`` vs ``0.0``) are not reported.
+newer versions, ``-0.0`` vs ``0.0``) are not reported. A digest met twice in
+one input is settled by re-reading: a key read twice in one db is refused
+(:class:`~rdbtools.errors.DuplicateKey`, naming both offsets), as a loading
+Redis refuses it, so the readers' own duplicate-key set (12-24 bytes a key)
+can be left off (``check_duplicates=False``).
 
 Output order: differences of B's keys in B's file order, then keys only in A
-in A's file order.
+in A's file order (the differing keys are sorted back by offset, spilling too).
 """
 
 from __future__ import annotations
 
-from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any, Protocol
 
+from .errors import DuplicateKey
 from .jsonl import jbytes, jid, jscore, value_to_json
 from .model import Record, Stream
+from .spill import DEFAULT_RUN_BYTES, SortedRuns
 
 ONLY_IN_A = "only_in_a"
 ONLY_IN_B = "only_in_b"
@@ -344,12 +349,15 @@ def _weight(rec: Record) -> int:
 
 
 def diff_sources(a: Source, b: Source, stats: DiffStats | None = None,
-                 aux: bool = False) -> Iterator[Difference]:
-    """Every difference between two inputs; ``a`` must support :meth:`read_many`. After
+                 aux: bool = False, *, run_bytes: int = DEFAULT_RUN_BYTES,
+                 tmpdir: str | None = None) -> Iterator[Difference]:
+    """Every difference between two inputs, both re-readable (:meth:`read_many`). After
     the keys: the function libraries, when both inputs are RDB files (a JSONL dump holds
-    none), and with ``aux`` the aux fields."""
+    none), and with ``aux`` the aux fields. ``run_bytes`` bounds the memory of each
+    sorted run (:class:`~rdbtools.spill.SortedRuns`), ``tmpdir`` is where runs spill;
+    close the generator (or exhaust it) to give their space back."""
     st = stats if stats is not None else DiffStats()
-    yield from _diff_keys(a, b, st)
+    yield from _diff_keys(a, b, st, run_bytes, tmpdir)
     if getattr(a, "format", "rdb") == "rdb" and getattr(b, "format", "rdb") == "rdb":
         yield from _diff_named(FUNCTION, getattr(a, "functions", {}), getattr(b, "functions", {}), st)
         if aux:
@@ -372,45 +380,120 @@ def _diff_named(kind: str, a: dict[bytes, bytes], b: dict[bytes, bytes], st: Dif
             yield Difference(kind, -1, name, kind, {"a": x, "b": y})
 
 
-def _diff_keys(a: Source, b: Source, st: DiffStats) -> Iterator[Difference]:
-    kds = array("Q")
-    vds = array("Q")
-    offs = array("q")
-    exps = array("q")
-    for rec in a.records():
-        kds.append(key_digest(rec.db, rec.key))
-        vds.append(value_digest(rec))
-        offs.append(rec.offset)
-        exps.append(_NO_EXPIRE if rec.expire_ms is None else rec.expire_ms)
-    n = len(kds)
-    st.keys_a = n
-    order = sorted(range(n), key=kds.__getitem__)
-    sorted_kds = array("Q", map(kds.__getitem__, order))
-    del kds
-    perm = array("I" if n < 1 << 32 else "Q", order)
-    del order
-    seen = bytearray(n)
+def _diff_keys(a: Source, b: Source, st: DiffStats, run_bytes: int,
+               tmpdir: str | None) -> Iterator[Difference]:
+    with SortedRuns(run_bytes, tmpdir) as runs_a, SortedRuns(run_bytes, tmpdir) as runs_b, \
+            SortedRuns(run_bytes // 2, tmpdir) as by_b, SortedRuns(run_bytes // 2, tmpdir) as only_a:
+        for runs, src in ((runs_a, a), (runs_b, b)):
+            add = runs.add
+            for rec in src.records():
+                e = rec.expire_ms
+                add(key_digest(rec.db, rec.key), value_digest(rec), rec.offset,
+                    _NO_EXPIRE if e is None else e)
+            runs.finish()
+        st.keys_a, st.keys_b = runs_a.count, runs_b.count
+        _match(runs_a, runs_b, by_b, only_a, a, b)
+        runs_a.close()
+        runs_b.close()
+        yield from _changed(by_b, only_a, a, b, st)
+        yield from _only_in_a(only_a, a, st)
 
-    def a_expire(i: int) -> int | None:
-        e = exps[i]
-        return None if e == _NO_EXPIRE else e
 
-    pending: list[tuple[int, Record]] = []
+_END = (1 << 64, 0, 0, 0)  # after every 64-bit digest
+
+
+def _match(runs_a: SortedRuns, runs_b: SortedRuns, by_b: SortedRuns, only_a: SortedRuns,
+           a: Source, b: Source) -> None:
+    """Walk A's and B's records in key-digest order: a key in B that differs (or is not in
+    A) goes to ``by_b`` as ``(b offset, a offset + 1 or 0, b expiry, a expiry)``, a key
+    only in A to ``only_a`` as ``(a offset, 0, a expiry, 0)``. A digest met more than
+    once on a side (a duplicate key, or two keys sharing a digest) is settled by
+    re-reading its records (:func:`_settle`)."""
+    ita, itb = iter(runs_a), iter(runs_b)
+    ra, na = next(ita, _END), next(ita, _END)
+    rb, nb = next(itb, _END), next(itb, _END)
+    add_b, add_a = by_b.add, only_a.add
+    while True:
+        ka, kb = ra[0], rb[0]
+        if na[0] == ka != _END[0] or nb[0] == kb != _END[0]:
+            k = min(ka, kb)
+            group_a: list[tuple[int, ...]] = []
+            group_b: list[tuple[int, ...]] = []
+            while ra[0] == k:
+                group_a.append(ra)
+                ra, na = na, next(ita, _END)
+            while rb[0] == k:
+                group_b.append(rb)
+                rb, nb = nb, next(itb, _END)
+            _settle(group_a, group_b, by_b, only_a, a, b)
+        elif ka == kb:
+            if ka == _END[0]:
+                return
+            if ra[1] != rb[1]:
+                add_b(rb[2], ra[2] + 1, rb[3], ra[3])
+            ra, na = na, next(ita, _END)
+            rb, nb = nb, next(itb, _END)
+        elif ka < kb:
+            add_a(ra[2], 0, ra[3], 0)
+            ra, na = na, next(ita, _END)
+        else:
+            add_b(rb[2], 0, rb[3], 0)
+            rb, nb = nb, next(itb, _END)
+
+
+def _expire(e: int) -> int | None:
+    return None if e == _NO_EXPIRE else e
+
+
+def _settle(group_a: list[tuple[int, ...]], group_b: list[tuple[int, ...]],
+            by_b: SortedRuns, only_a: SortedRuns, a: Source, b: Source) -> None:
+    """Records of A and B sharing one key digest, matched by their real ``(db, key)``; a
+    key twice in one input is refused as a loading Redis refuses it."""
+    keyed = []
+    for group, src in ((group_a, a), (group_b, b)):
+        recs = src.read_many((r[2], _expire(r[3])) for r in group)
+        seen: dict[tuple[int, bytes], tuple[int, ...]] = {}
+        for r in sorted(group, key=lambda r: r[2]):
+            rec = recs[r[2]]
+            first = seen.setdefault((rec.db, rec.key), r)
+            if first is not r:
+                # mirrors rdbLoadRioWithLoadingCtx: dbAddRDBLoad fails -> "RDB has duplicated key"
+                raise DuplicateKey(
+                    f"duplicated key: read twice in one db, first at offset {first[2]} (a loading "
+                    "redis-server panics: 'RDB has duplicated key')",
+                    offset=r[2], phase="read-key", key=rec.key, db=rec.db,
+                    source=getattr(src, "name", None))
+        keyed.append(seen)
+    in_a, in_b = keyed
+    for k, rb in in_b.items():
+        ra = in_a.pop(k, None)
+        if ra is None:
+            by_b.add(rb[2], 0, rb[3], 0)
+        elif ra[1] != rb[1]:
+            by_b.add(rb[2], ra[2] + 1, rb[3], ra[3])
+    for ra in in_a.values():
+        only_a.add(ra[2], 0, ra[3], 0)
+
+
+def _changed(by_b: SortedRuns, only_a: SortedRuns, a: Source, b: Source,
+             st: DiffStats) -> Iterator[Difference]:
+    """The keys of B that differ, in B's order: each B record re-read by offset, the A
+    records of a batch re-read together (sorted by offset)."""
+    pending: list[tuple[Record, int, int]] = []
     weight = 0
 
     def flush() -> Iterator[Difference]:
-        fetched = a.read_many((offs[i], a_expire(i)) for i, _ in pending if i >= 0)
+        fetched = a.read_many((off, _expire(e)) for _, off, e in pending if off >= 0)
         st.reread += len(fetched)
-        for i, rb in pending:
-            ra = fetched[offs[i]] if i >= 0 else None
-            if ra is not None and ra.key != rb.key:  # a 64-bit key digest collision
-                seen[i] = 0
+        for rb, off, e in pending:
+            ra = fetched[off] if off >= 0 else None
+            if ra is not None and (ra.key != rb.key or ra.db != rb.db):  # a 64-bit digest collision
+                only_a.add(off, 0, e, 0)
                 ra = None
             if ra is None:
                 st.by_kind[ONLY_IN_B] += 1
                 yield Difference(ONLY_IN_B, rb.db, rb.key, rb.type, {"record": rb})
                 continue
-            ra.db = rb.db
             diffs = compare_records(ra, rb)
             if diffs:
                 st.changed_keys += 1
@@ -419,36 +502,33 @@ def _diff_keys(a: Source, b: Source, st: DiffStats) -> Iterator[Difference]:
                 yield d
         pending.clear()
 
-    for rec in b.records():
-        st.keys_b += 1
-        kd = key_digest(rec.db, rec.key)
-        j = bisect_left(sorted_kds, kd)
-        if j < n and sorted_kds[j] == kd:
-            i = perm[j]
-            seen[i] = 1
-            if vds[i] == value_digest(rec):
-                continue
-        else:
-            i = -1
-        pending.append((i, rec))
-        weight += _weight(rec)
+    for b_off, a_off, b_exp, a_exp in by_b:
+        rb = b.read_many(((b_off, _expire(b_exp)),))[b_off]
+        pending.append((rb, a_off - 1, a_exp))
+        weight += _weight(rb)
         if len(pending) >= _BATCH or weight >= _BATCH_WEIGHT:
             yield from flush()
             weight = 0
     if pending:
         yield from flush()
-    del sorted_kds, perm, vds
 
-    i = seen.find(0)
-    while i >= 0:
-        batch: list[int] = []
-        while i >= 0 and len(batch) < _BATCH:
-            batch.append(i)
-            i = seen.find(0, i + 1)
-        fetched = a.read_many((offs[k], a_expire(k)) for k in batch)
+
+def _only_in_a(only_a: SortedRuns, a: Source, st: DiffStats) -> Iterator[Difference]:
+    """The keys of A never met in B, in A's order, re-read in batches."""
+    batch: list[tuple[int, int | None]] = []
+    it = iter(only_a)
+    while True:
+        batch.clear()
+        for off, _, e, _ in it:
+            batch.append((off, _expire(e)))
+            if len(batch) >= _BATCH:
+                break
+        if not batch:
+            return
+        fetched = a.read_many(batch)
         st.reread += len(fetched)
-        for k in batch:
-            ra = fetched[offs[k]]
+        for off, _ in batch:
+            ra = fetched[off]
             st.by_kind[ONLY_IN_A] += 1
             yield Difference(ONLY_IN_A, ra.db, ra.key, ra.type, {"record": ra})
 

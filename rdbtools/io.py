@@ -249,6 +249,7 @@ def iter_events(
     name: str | None = None,
     packed_listpacks: bool = False,
     check_duplicates: bool = True,
+    keys: Any = None,
 ) -> Iterator[Event]:
     """Every event of an RDB file, path, file object or bytes, in order.
 
@@ -260,10 +261,12 @@ def iter_events(
     ``packed_listpacks``: hash and zset listpacks and set intsets come as their validated
     bytes (``rdbtools.objects.table.PACKED_FACTORIES``), for a server that keeps them.
     ``check_duplicates=False``: a key read twice is passed on (for a caller applying
-    its own policy, :mod:`rdbtools.dedup`) instead of refused.
+    its own policy, :mod:`rdbtools.dedup`) instead of refused. ``keys``: the
+    :class:`~rdbtools.keyset.KeySet` the check records keys in (the caller's, to drain it).
     """
     decoder = RdbDecoder(limits=limits, filter=filter, verify_checksum=verify_checksum,
-                         packed_listpacks=packed_listpacks, check_duplicates=check_duplicates)
+                         packed_listpacks=packed_listpacks, check_duplicates=check_duplicates,
+                         keys=keys)
     if isinstance(source, bytes | bytearray | memoryview):
         decoder.feed(bytes(source))
         decoder.feed_eof()

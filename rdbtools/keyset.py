@@ -15,13 +15,21 @@ the db number.
 Two different keys of one db share a digest with probability 2^-64 a pair (10M keys:
 about 3e-6 for the whole file); the per-process seed makes a collision impossible to
 craft, and a file refused that way once passes the next run.
+
+A reader that must stay within a memory budget whatever the key count
+(:class:`rdbtools.seek.DumpSource`) drains the set (:meth:`~_PyKeySet.drain`) now and then:
+the sorted digests go to a run on disk, the table is reused, and the runs are merged
+when the pass ends to find a digest met twice (:meth:`~_PyKeySet.digest` then names it).
 """
 
 from __future__ import annotations
 
+from array import array
+
 from ._accel import c_module
 
 _GOLDEN = 0x9E3779B97F4A7C15
+_MASK = (1 << 64) - 1
 
 
 class _PyKeySet:
@@ -33,12 +41,22 @@ class _PyKeySet:
         self._seen: set[int] = set()
 
     def add(self, db: int, key: bytes) -> bool:
-        d = hash(key) ^ (db * _GOLDEN)
+        d = self.digest(db, key)
         seen = self._seen
         if d in seen:
             return False
         seen.add(d)
         return True
+
+    def digest(self, db: int, key: bytes) -> int:
+        """The digest :meth:`add` records for ``(db, key)`` (an unsigned 64-bit int)."""
+        return (hash(key) ^ (db * _GOLDEN)) & _MASK
+
+    def drain(self) -> bytes:
+        """The digests held, sorted, as native uint64 bytes; the set is emptied."""
+        out = array("Q", sorted(self._seen)).tobytes()
+        self._seen.clear()
+        return out
 
     def __len__(self) -> int:
         return len(self._seen)

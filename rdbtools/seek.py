@@ -19,7 +19,8 @@ them in memory:
 
 Inputs that cannot seek (stdin, ``.lz4``) are copied, decompressed, to a
 temporary file while they stream, when the caller asks for ``seekable``.
-This module and :mod:`rdbtools.io` are the only ones here that touch files.
+This module, :mod:`rdbtools.io` and :mod:`rdbtools.spill` (temporary runs) are the only
+ones here that touch files.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from .decoder import Filter
 from .errors import RdbCorruptError, RdbError, RdbTruncatedError, UnknownOpcode
 from .io import iter_events, open_input
 from .jsonl import record_from_json
+from .keycheck import KeyCheck
 from .limits import Limits
-from .model import Aux, FunctionLibrary, FunctionPreGA, Header, Record, SelectDb
+from .model import Aux, End, FunctionLibrary, FunctionPreGA, Header, Record, SelectDb
 from .objects import load_value, object_types
 from .primitives import Short, load_string
 
@@ -149,8 +151,11 @@ class _Reader:
         self._prefix = prefix
         self._spool = spool
         self.position = 0
+        self.on_read: Callable[[], None] | None = None  # called before each read
 
     def read(self, n: int = -1) -> bytes:
+        if self.on_read is not None:
+            self.on_read()
         if self._prefix:
             data, self._prefix = self._prefix, b""
             if n is None or n < 0:
@@ -169,7 +174,11 @@ class DumpSource:
     """One dump input: its format, a single streaming pass, and re-reads by offset.
 
     ``seekable=True`` guarantees :meth:`read_many` works (non-seekable inputs are
-    spooled to a temporary file during the pass). ``progress`` is called now and
+    spooled to a temporary file in ``tmpdir`` during the pass). ``check_duplicates``
+    refuses an RDB holding a key twice, as a loading Redis does, in bounded memory
+    (:class:`rdbtools.keycheck.KeyCheck`: past a million keys the digests go to sorted
+    runs in ``tmpdir``, 8 bytes a key, and a key repeated across runs is refused when
+    the pass ends). ``progress`` is called now and
     then with the number of (decompressed) bytes read so far.
     """
 
@@ -182,12 +191,15 @@ class DumpSource:
         seekable: bool = False,
         progress: Callable[[int], None] | None = None,
         check_duplicates: bool = True,
+        tmpdir: str | None = None,
     ) -> None:
         self.filter = filter
         self.check_duplicates = check_duplicates
+        self.tmpdir = tmpdir
         self.limits = limits
         self.progress = progress
         fobj, name, owned = open_input(source)
+        self._source = source
         self.name = name
         self._fobj = fobj
         self._owned = owned
@@ -213,7 +225,7 @@ class DumpSource:
                 f"{what}: not an RDB, JSONL or JSON dump", offset=0, phase="read-header", source=name,
             )
         if seekable and self.path is None:
-            self._spool = tempfile.TemporaryFile(prefix="rdbkit-")  # noqa: SIM115
+            self._spool = tempfile.TemporaryFile(prefix="rdbkit-", dir=tmpdir)  # noqa: SIM115
         self._reader = _Reader(fobj, head, self._spool)
         self.version: int | None = None
         self.valkey = False
@@ -261,28 +273,48 @@ class DumpSource:
         progress = self.progress
         reader = self._reader
         tick = 0
-        for ev in iter_events(reader, filter=self.filter, limits=self.limits,  # type: ignore[arg-type]  # _Reader has the read() used, not all of BinaryIO
-                              name=self.name, check_duplicates=self.check_duplicates):
-            if type(ev) is Record:
-                self.count += 1
+        # the duplicate-key check in bounded memory (rdbtools.keycheck): drained every
+        # 2048 keys, and as each chunk is read for the keys a filter leaves out
+        check = KeyCheck(self._source, self.name, self.limits, self.tmpdir) if self.check_duplicates else None
+        if check is not None:
+            reader.on_read = check.drain
+        try:
+            for ev in iter_events(reader, filter=self.filter, limits=self.limits,  # type: ignore[arg-type]  # _Reader has the read() used, not all of BinaryIO
+                                  name=self.name, check_duplicates=self.check_duplicates,
+                                  keys=check and check.keys, chunk_size=_CHUNK):
+                if type(ev) is Record:
+                    self.count += 1
+                    yield ev
+                    tick += 1
+                    if tick >= 2048:
+                        tick = 0
+                        if progress is not None:
+                            progress(reader.position)
+                        if check is not None:
+                            check.drain()
+                    continue
+                if type(ev) is End and check is not None:
+                    check.finish()
+                self._note(ev)
                 yield ev
-                tick += 1
-                if progress is not None and tick >= 2048:
-                    tick = 0
-                    progress(reader.position)
-                continue
-            yield ev
-            if type(ev) is SelectDb:
-                self._db_offsets.append(ev.offset)
-                self._dbs.append(ev.db)
-            elif type(ev) is Header:
-                self.version = ev.version
-                self.valkey = ev.magic == b"VALKEY"
-            elif type(ev) is FunctionLibrary or type(ev) is FunctionPreGA:
-                lib = ev.library() if type(ev) is FunctionPreGA else ev
-                self.functions[lib.name or b""] = lib.code
-            elif type(ev) is Aux:
-                self.aux.append((ev.key, ev.value))
+        finally:
+            reader.on_read = None
+            if check is not None:
+                check.close()
+
+    def _note(self, ev: Any) -> None:
+        """What the pass keeps of an event that is not a key."""
+        if type(ev) is SelectDb:
+            self._db_offsets.append(ev.offset)
+            self._dbs.append(ev.db)
+        elif type(ev) is Header:
+            self.version = ev.version
+            self.valkey = ev.magic == b"VALKEY"
+        elif type(ev) is FunctionLibrary or type(ev) is FunctionPreGA:
+            lib = ev.library() if type(ev) is FunctionPreGA else ev
+            self.functions[lib.name or b""] = lib.code
+        elif type(ev) is Aux:
+            self.aux.append((ev.key, ev.value))
 
     def _jsonl_records(self) -> Iterator[Record]:
         array = self.format == "json"

@@ -59,6 +59,7 @@ SWITCHED = [
     ("dataset digest", "rdbtools.digest._add_key", "rdbtools.digest._add_py", "rdbtools._speedups"),
     ("RDB string writer", "rdbtools.primitives.save_string", "rdbtools.primitives._save_string_py",
      "rdbtools._speedups"),
+    ("run sort", "rdbtools.spill.sort_runs", "rdbtools.spill._sort_py", "rdbtools._speedups"),
 ]
 
 CHILD = """
@@ -67,6 +68,7 @@ import rdbtools.crc64, rdbtools.decoder, rdbtools.encodings.intset, rdbtools.enc
 import rdbtools.encodings.intset_ops
 import rdbtools.encodings.ziplist, rdbtools.glob, rdbtools.jsonl, rdbtools.keyset, rdbtools.lzf
 import rdbtools.objects.hashes, rdbtools.objects.zsets, aof.resp, aof.replies, rdbtools.digest, rdbtools.primitives
+import rdbtools.spill
 checks = json.loads(sys.argv[1])
 print(json.dumps({what: eval(chosen) is not eval(pure) for what, chosen, pure, _ in checks}))
 """

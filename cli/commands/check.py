@@ -13,7 +13,8 @@ from aof.errors import AofError
 from rdbtools.digest import DatasetDigest
 from rdbtools.errors import RdbError
 from rdbtools.io import iter_events, open_input
-from rdbtools.model import Record
+from rdbtools.keycheck import KeyCheck
+from rdbtools.model import End, Record
 from rdbtools.summary import RdbSummary
 
 from ..errors import CliError, library_errors
@@ -63,13 +64,23 @@ def check(file: str, quiet: bool, fix: bool, yes: bool, as_aof: bool, no_backup:
     try:
         with library_errors():
             fobj, name, owned = open_input(file)
+            # duplicate keys refused in bounded memory (digests drained to disk past 1M keys)
+            keys = KeyCheck(file, name)
             try:
-                events = with_progress(iter_events(fobj, name=name), fobj, f"checking {name}")
+                events = with_progress(iter_events(fobj, name=name, keys=keys.keys), fobj, f"checking {name}")
+                n = 0
                 for ev in events:
+                    if ev.__class__ is Record:
+                        n += 1
+                        if not n & 2047:
+                            keys.drain()
+                    elif ev.__class__ is End:
+                        keys.finish()
                     summary.add(ev)
                     if dd is not None and ev.__class__ is Record and (ev.expire_ms is None or ev.expire_ms > now):
                         dd.add(ev)
             finally:
+                keys.close()
                 if owned:
                     fobj.close()
     except CliError as exc:

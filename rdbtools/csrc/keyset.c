@@ -100,18 +100,25 @@ KeySet_dealloc(KeySetObject *ks)
     Py_TYPE(ks)->tp_free((PyObject *)ks);
 }
 
-static PyObject *
-KeySet_add(KeySetObject *ks, PyObject *const *args, Py_ssize_t nargs)
+/* The digest of add()'s and digest()'s (db, key) arguments; 0, or -1 with an error set. */
+static int
+ks_args(PyObject *const *args, Py_ssize_t nargs, const char *usage, uint64_t *d)
 {
     if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "KeySet.add(db, key)");
-        return NULL;
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
     }
     uint64_t db = PyLong_AsUnsignedLongLong(args[0]);
     if (db == (uint64_t)-1 && PyErr_Occurred())
-        return NULL;
+        return -1;
+    return ks_digest(args[1], db, d);
+}
+
+static PyObject *
+KeySet_add(KeySetObject *ks, PyObject *const *args, Py_ssize_t nargs)
+{
     uint64_t d;
-    if (ks_digest(args[1], db, &d) < 0)
+    if (ks_args(args, nargs, "KeySet.add(db, key)", &d) < 0)
         return NULL;
     int r = ks_add(ks, d);
     if (r < 0)
@@ -131,9 +138,48 @@ KeySet_nbytes(KeySetObject *ks, void *closure)
     return PyLong_FromSize_t((ks->mask + 1) * sizeof(uint64_t));
 }
 
+static PyObject *
+KeySet_digest(KeySetObject *ks, PyObject *const *args, Py_ssize_t nargs)
+{
+    uint64_t d;
+    if (ks_args(args, nargs, "KeySet.digest(db, key)", &d) < 0)
+        return NULL;
+    return PyLong_FromUnsignedLongLong(d);
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The digests held, sorted, as native uint64 bytes; the table is emptied (its memory
+ * kept): a caller bounding its memory keeps these runs on disk and merges them. */
+static PyObject *
+KeySet_drain(KeySetObject *ks, PyObject *unused)
+{
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(ks->count * sizeof(uint64_t)));
+    if (out == NULL)
+        return NULL;
+    uint64_t *dst = (uint64_t *)PyBytes_AS_STRING(out);
+    size_t n = 0;
+    for (size_t i = 0; i <= ks->mask; i++)
+        if (ks->slots[i])
+            dst[n++] = ks->slots[i];
+    qsort(dst, n, sizeof(uint64_t), u64_cmp);
+    memset(ks->slots, 0, (ks->mask + 1) * sizeof(uint64_t));
+    ks->count = 0;
+    return out;
+}
+
 static PyMethodDef KeySet_methods[] = {
     {"add", (PyCFunction)(void (*)(void))KeySet_add, METH_FASTCALL,
      "add($self, db, key, /)\n--\n\nTrue if (db, key) is new (and now recorded), False if seen."},
+    {"digest", (PyCFunction)(void (*)(void))KeySet_digest, METH_FASTCALL,
+     "digest($self, db, key, /)\n--\n\nThe digest add() records for (db, key), never 0."},
+    {"drain", (PyCFunction)KeySet_drain, METH_NOARGS,
+     "drain($self, /)\n--\n\nThe digests held, sorted, as native uint64 bytes; the set is emptied."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -239,6 +239,10 @@ static PyMethodDef methods[] = {
     {"digest_sha1", (PyCFunction)(void (*)(void))digest_sha1, METH_FASTCALL,
      "digest_sha1($module, data, portable, /)\n--\n\n"
      "SHA-1 of `data` by digest.c (the portable block function when `portable`)."},
+    {"sort_runs", (PyCFunction)sort_runs, METH_O,
+     "sort_runs($module, buf, /)\n--\n\n"
+     "rdbtools.spill._sort_py, in place: the 32-byte records of the writable buffer `buf`\n"
+     "in ascending byte order."},
     {"zl_score", (PyCFunction)(void (*)(void))zl_score, METH_FASTCALL,
      "zl_score($module, lp, member, /)\n--\n\nlistpack_zset.zl_score_py: the score or None."},
     {"zl_insert", (PyCFunction)(void (*)(void))zl_insert, METH_FASTCALL,

@@ -20,6 +20,7 @@
  *   hll.c         the sparse HyperLogLog update (engine/types/hyperloglog.py)
  *   digest.c      DEBUG DIGEST's construction with its SHA-1 (rdbtools/digest.py)
  *   rdbstr.c      an RDB string as rdbSaveRawString writes it (rdbtools/primitives.py)
+ *   runs.c        a run of fixed-size records sorted in place (rdbtools/spill.py)
  *
  * They are one extension, not several, because the scan calls the decoders, the
  * pairing, the LZF decoder and the digest set directly, per key: separate modules
@@ -510,6 +511,7 @@ PyObject *digest_add(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *save_string(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
 PyObject *digest_record(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *digest_sha1(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *sort_runs(PyObject *, PyObject *);
 PyObject *zl_score(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *zl_insert(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *zl_delete(PyObject *, PyObject *const *, Py_ssize_t);

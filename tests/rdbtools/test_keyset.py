@@ -80,3 +80,17 @@ def test_same_key_in_different_dbs_is_fine() -> None:
     recs = [Record(db, b"k", "string", b"v") for db in range(16)]
     events, err = _decode(encode_bytes(recs, target_version=10))
     assert err is None and len([e for e in events if type(e) is Record]) == 16
+
+
+@pytest.mark.parametrize("impl", IMPLS, ids=lambda c: c.__module__)
+def test_drain_gives_the_sorted_digests_and_empties_the_set(impl) -> None:
+    from array import array
+
+    ks = impl()
+    keys = [(i % 4, b"k%d" % i) for i in range(5000)]
+    for db, k in keys:
+        ks.add(db, k)
+    got = array("Q", ks.drain())
+    assert list(got) == sorted(ks.digest(db, k) for db, k in keys) and len(set(got)) == 5000
+    assert len(ks) == 0 and ks.drain() == b""
+    assert all(ks.add(db, k) for db, k in keys)  # new again: the table was emptied, not lost
