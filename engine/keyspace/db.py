@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, notify
+from engine.types.hashes import HashValue
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -49,7 +50,7 @@ def _not_paused() -> bool:
 
 class Database:
     __slots__ = ("id", "ks", "data", "expires", "lru", "blocking", "watched", "clock", "lfu", "hits", "misses",
-                 "scan_keys", "scan_hashes", "avg_ttl", "expire_snapshot", "expire_pos", "mem")
+                 "scan_keys", "scan_hashes", "avg_ttl", "expire_snapshot", "expire_pos", "mem", "hexpires")
 
     def __init__(self, index: int, ks: Keyspace) -> None:
         self.id = index
@@ -70,6 +71,7 @@ class Database:
         self.expire_snapshot: list[bytes] = []
         self.expire_pos = 0
         self.mem: DbMemory | None = None  # per-key memory estimates, only while maxmemory is set
+        self.hexpires: dict[bytes, Any] = {}  # hashes with field TTLs (engine.keyspace.hfe)
 
     # -- lookups ------------------------------------------------------------
     def get(self, key: bytes) -> Any:
@@ -167,12 +169,16 @@ class Database:
             else:
                 self.lru[key] = self.clock
             data[key] = value
+            if value.__class__ is HashValue and value.fx:
+                self.hexpires[key] = value
         else:
             self.add(key, value)
 
     def replace(self, key: bytes, value: Any) -> None:
         """dbOverwrite: a new value for an existing key, keeping its TTL."""
         self.data[key] = value
+        if value.__class__ is HashValue and value.fx:
+            self.hexpires[key] = value
         if self.lfu:
             self.lfu_touch(key)
         else:
@@ -181,6 +187,8 @@ class Database:
     def add(self, key: bytes, value: Any) -> None:
         """dbAdd: the key is known to be absent (a new key starts at LFU_INIT_VAL)."""
         self.data[key] = value
+        if value.__class__ is HashValue and value.fx:  # RESTORE, COPY, MOVE, RENAME
+            self.hexpires[key] = value
         if self.lfu:
             self.lru[key] = (self.ks.lfu_minutes() << 8) | LFU_INIT_VAL
         else:
@@ -294,6 +302,7 @@ class Database:
         self.data = {}
         self.expires = {}
         self.lru = {}
+        self.hexpires = {}
         self.scan_keys = None
         self.scan_hashes = None
         self.expire_snapshot = []
@@ -357,6 +366,7 @@ class Keyspace:
         self.load_clock = self.lru_clock  # access clock of keys loaded and not touched since
         self.lfu = config.maxmemory_policy.endswith("lfu")
         self.expired_keys = 0
+        self.expired_subkeys = 0  # hash fields reclaimed by their TTL (stat_expired_subkeys)
         self.evicted_keys = 0
         self.lazyfreed_objects = 0  # INFO's lazyfreed_objects (freeObjAsync, emptyDbAsync)
         self.propagator: Propagator | None = None  # set by the server

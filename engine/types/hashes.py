@@ -11,6 +11,13 @@ than ``hash-max-listpack-value``, more than ``hash-max-listpack-entries`` fields
 listpack that would pass ``lpSafeToAdd``'s 1 GiB converts it, one way.
 
 Exactly one of ``lp`` and ``ht`` is set; callers go through the methods.
+
+Hash field TTLs (Redis 7.4): ``fx`` maps a field to its absolute expire time (ms), kept
+beside the pairs rather than inside the listpack (Redis's listpackex holds triplets
+ordered by TTL); ``None`` until a TTL was first set on the hash (``hashTypeSetExInit``
+converts it to OBJ_ENCODING_LISTPACK_EX then, and it stays so after HPERSIST), an empty
+dict once it is a listpackex with no TTL left. The pairs hold expired fields until
+something reclaims them (lazily, actively); ``len()`` counts them, as hashTypeLength(o, 0).
 """
 
 from __future__ import annotations
@@ -25,11 +32,13 @@ _EMPTY = encode_listpack([])
 
 
 class HashValue:
-    __slots__ = ("lp", "ht")
+    __slots__ = ("lp", "ht", "fx")
 
-    def __init__(self, lp: bytearray | None = None, ht: dict[bytes, bytes] | None = None) -> None:
+    def __init__(self, lp: bytearray | None = None, ht: dict[bytes, bytes] | None = None,
+                 fx: dict[bytes, int] | None = None) -> None:
         self.lp = bytearray(_EMPTY) if lp is None and ht is None else lp
         self.ht = ht
+        self.fx = fx
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[bytes, bytes]], packed: bool) -> HashValue:
@@ -39,7 +48,29 @@ class HashValue:
         return cls(None, dict(pairs))
 
     def encoding(self) -> str:
-        return "listpack" if self.lp is not None else "hashtable"
+        if self.lp is not None:
+            return "listpack" if self.fx is None else "listpackex"
+        return "hashtable"
+
+    def min_expire(self) -> int | None:
+        """hashTypeGetMinExpire: the earliest field TTL, None without any."""
+        fx = self.fx
+        return min(fx.values()) if fx else None
+
+    def expired_fields(self, now: int) -> list[bytes]:
+        """The fields whose TTL is before ``now`` (hashTypeIsExpired), earliest first."""
+        fx = self.fx
+        if not fx:
+            return []
+        return sorted((f for f, at in fx.items() if at < now), key=fx.__getitem__)
+
+    def live_items(self, now: int) -> list[tuple[bytes, bytes]]:
+        """The pairs an iteration with skipExpiredFields returns."""
+        items = self.items()
+        fx = self.fx
+        if not fx:
+            return items
+        return [(f, v) for f, v in items if (at := fx.get(f)) is None or at >= now]
 
     def __len__(self) -> int:
         lp = self.lp
@@ -92,8 +123,12 @@ class HashValue:
             if len(lp) + total > LISTPACK_MAX_SAFETY_SIZE:
                 self.convert()
 
-    def set_field(self, field: bytes, value: bytes, max_entries: int, max_value: int) -> bool:
-        """hashTypeSet: returns True when the field is new."""
+    def set_field(self, field: bytes, value: bytes, max_entries: int, max_value: int,
+                  keep_ttl: bool = False) -> bool:
+        """hashTypeSet: returns True when the field is new. A field's TTL goes with the
+        old value unless ``keep_ttl`` (HASH_SET_KEEP_TTL: HINCRBY, HINCRBYFLOAT)."""
+        if self.fx and not keep_ttl:
+            self.fx.pop(field, None)
         lp = self.lp
         if lp is not None:
             if len(field) > max_value or len(value) > max_value:
@@ -110,6 +145,8 @@ class HashValue:
 
     def delete(self, field: bytes) -> bool:
         """hashTypeDelete: True when the field was there (a hashtable stays one)."""
+        if self.fx:
+            self.fx.pop(field, None)
         lp = self.lp
         if lp is not None:
             return lp_pairs_delete(lp, field)
@@ -117,6 +154,7 @@ class HashValue:
 
     def copy(self) -> HashValue:
         """hashTypeDup: the same encoding, the same bytes."""
+        fx = None if self.fx is None else dict(self.fx)
         if self.lp is not None:
-            return HashValue(bytearray(self.lp))
-        return HashValue(None, dict(self.ht))  # type: ignore[arg-type]
+            return HashValue(bytearray(self.lp), None, fx)
+        return HashValue(None, dict(self.ht), fx)  # type: ignore[arg-type]
