@@ -183,3 +183,19 @@ def test_key_commands_and_dump_restore_keep_field_ttls(s: Side) -> None:
     s.now += 4001  # the copies expire on their own
     active_expire_cycle(s.srv.keyspace, 10)
     assert s("HLEN", "h3") == b":1\r\n"
+
+
+def test_hrandfield_and_sort_reclaim_expired_fields(s: Side) -> None:
+    """hrandfieldCommand: hashTypeExpireIfNeeded first (every expired field, the key with
+    the last); SORT … GET h->f: hashTypeGetValueObject(HFE_LAZY_EXPIRE)."""
+    s("HSET", "h", "a", 1, "b", 2, "c", 3)
+    s("HPEXPIRE", "h", 10, "FIELDS", 2, "a", "b")
+    s("HSET", "w_x", "f", 7)
+    s("HPEXPIRE", "w_x", 10, "FIELDS", 1, "f")
+    s("RPUSH", "l", "x")
+    s.ops()
+    s.now += 11
+    assert s("HRANDFIELD", "h", -5) == b"*5\r\n" + b"$1\r\nc\r\n" * 5
+    assert s.ops() == [[b"MULTI"], [b"HDEL", b"h", b"a"], [b"HDEL", b"h", b"b"], [b"EXEC"]]
+    assert s("SORT", "l", "BY", "nosort", "GET", "w_*->f") == b"*1\r\n$-1\r\n"
+    assert s("EXISTS", "w_x") == b":0\r\n"
