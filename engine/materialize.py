@@ -244,7 +244,7 @@ def has_field_ttls(keyspace: Keyspace, now: int | None = None) -> bool:
     for db in keyspace.dbs:
         data = db.data
         expires = db.expires
-        for key, h in db.hexpires.items():
+        for key, (h, _) in db.hexpires.items():
             if not h.fx or data.get(key) is not h:
                 continue
             if now is None:

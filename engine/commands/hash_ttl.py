@@ -15,7 +15,7 @@ from aof.replies import array, integer
 from engine.commands.arguments import get_int
 from engine.errors import CommandError, WrongTypeError
 from engine.execution.registry import command
-from engine.keyspace.hfe import reclaim, track
+from engine.keyspace.hfe import reclaim
 from engine.notify import NOTIFY_GENERIC, NOTIFY_HASH, notify
 from engine.types import HashValue
 from rdbtools.numbers import string2ll
@@ -103,7 +103,7 @@ def _hexpire(c, argv, basetime: int, seconds: bool, name: str) -> bytes:
     if deleted:  # an HDEL each, before the HPEXPIREAT; the key with its last field
         reclaim(db, key, h, deleted, notify_events=False)
     if done:
-        track(db, key, h)
+        db.track_hfe(key, h, expire)
         if srv.propagator.targets:
             head = [_HPEXPIREAT, key, b"%d" % expire] + ([argv[3]] if cond else [])
             c.rewritten = [head + [argv[at], b"%d" % len(done), *done]]

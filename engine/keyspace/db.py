@@ -71,7 +71,8 @@ class Database:
         self.expire_snapshot: list[bytes] = []
         self.expire_pos = 0
         self.mem: DbMemory | None = None  # per-key memory estimates, only while maxmemory is set
-        self.hexpires: dict[bytes, Any] = {}  # hashes with field TTLs (engine.keyspace.hfe)
+        # hashes with field TTLs → (the hash, no field due before): engine.keyspace.hfe
+        self.hexpires: dict[bytes, tuple[Any, int]] = {}
 
     # -- lookups ------------------------------------------------------------
     def get(self, key: bytes) -> Any:
@@ -170,7 +171,7 @@ class Database:
                 self.lru[key] = self.clock
             data[key] = value
             if value.__class__ is HashValue and value.fx:
-                self.hexpires[key] = value
+                self.track_hfe(key, value)
         else:
             self.add(key, value)
 
@@ -178,7 +179,7 @@ class Database:
         """dbOverwrite: a new value for an existing key, keeping its TTL."""
         self.data[key] = value
         if value.__class__ is HashValue and value.fx:
-            self.hexpires[key] = value
+            self.track_hfe(key, value)
         if self.lfu:
             self.lfu_touch(key)
         else:
@@ -188,7 +189,7 @@ class Database:
         """dbAdd: the key is known to be absent (a new key starts at LFU_INIT_VAL)."""
         self.data[key] = value
         if value.__class__ is HashValue and value.fx:  # RESTORE, COPY, MOVE, RENAME
-            self.hexpires[key] = value
+            self.track_hfe(key, value)
         if self.lfu:
             self.lru[key] = (self.ks.lfu_minutes() << 8) | LFU_INIT_VAL
         else:
@@ -211,6 +212,18 @@ class Database:
         if self.mem is not None:
             self.mem.forget(self, key)
         return True
+
+    def track_hfe(self, key: bytes, h: HashValue, at: int | None = None) -> None:
+        """The hash at ``key`` holds field TTLs: the active cycle visits it from its earliest
+        one on (``at``: a TTL just set, lowering what was registered for it)."""
+        prev = self.hexpires.get(key)
+        if at is None or prev is None or prev[0] is not h:
+            due = min(h.fx.values()) if h.fx else 0
+            if at is not None:
+                due = min(due, at)
+        else:
+            due = min(prev[1], at)
+        self.hexpires[key] = (h, due)
 
     def expire_key(self, key: bytes) -> None:
         """deleteExpiredKeyAndPropagate: drop the key and log a DEL for it.

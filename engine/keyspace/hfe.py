@@ -8,10 +8,12 @@ t_hash.c does — an ``HDEL key field`` propagated for each (propagateHashFieldD
 ``hexpired`` notified, the key deleted (``del``) with its last field — except where
 Redis keeps them until its master's HDEL: a read-only replica, paused clients.
 
-Each database keeps ``hexpires`` (key → the hash value), the hashes that had a field
-TTL set (``db->hexpires``); :func:`active_expire_fields` walks it from the active expire
-cycle (``hashTypeDbActiveExpire``). An entry whose key no longer holds that value
-(deleted, overwritten, renamed away) is dropped when met, so writers only register.
+Each database keeps ``hexpires`` (key → the hash value and the time before which none of
+its fields is due), the hashes that had a field TTL set (``db->hexpires``, ordered there
+by that time); :func:`active_expire_fields` walks it from the active expire cycle
+(``hashTypeDbActiveExpire``), looking into a hash only once it is due. An entry whose key
+no longer holds that value (deleted, overwritten, renamed away) is dropped when met, so
+writers only register (``Database.track_hfe``).
 """
 
 from __future__ import annotations
@@ -87,9 +89,6 @@ def expire_if_needed(db: Database, key: bytes, h: Any) -> bool:
     return reclaim(db, key, h, fields)
 
 
-def track(db: Database, key: bytes, h: Any) -> None:
-    """The hash at ``key`` has (or may get) field TTLs: the active cycle visits it."""
-    db.hexpires[key] = h
 
 
 def active_expire_fields(ks: Keyspace, budget: int = FIELDS_PER_CYCLE) -> int:
@@ -104,7 +103,9 @@ def active_expire_fields(ks: Keyspace, budget: int = FIELDS_PER_CYCLE) -> int:
         left = budget
         data = db.data
         expires = db.expires
-        for key, h in list(reg.items()):
+        for key, (h, due) in list(reg.items()):
+            if due > now:
+                continue
             if data.get(key) is not h or not h.fx:
                 del reg[key]  # gone, replaced, or no TTL left: nothing to visit
                 continue
@@ -112,12 +113,12 @@ def active_expire_fields(ks: Keyspace, budget: int = FIELDS_PER_CYCLE) -> int:
             if when is not None and when < now:
                 continue  # the key itself is due: the key cycle takes it whole
             fields = h.expired_fields(now)[:left]
-            if not fields:
-                continue
             left -= len(fields)
             total += len(fields)
-            if reclaim(db, key, h, fields) or not h.fx:
+            if (fields and reclaim(db, key, h, fields)) or not h.fx:
                 reg.pop(key, None)
+            else:
+                reg[key] = (h, min(h.fx.values()))
             if left <= 0:
                 break
     return total

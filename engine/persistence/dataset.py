@@ -125,7 +125,7 @@ class DatasetLoader:
             raise LoadError(f"RDB has duplicated key '{key.decode('utf-8', 'replace')}' in DB {rec.db}")
         data[key] = value
         if rec.field_expires and self.hexpires is not None:
-            self.hexpires[rec.db][key] = value
+            self.hexpires[rec.db][key] = (value, min(rec.field_expires.values()))
         if rec.expire_ms is not None:
             expires[key] = rec.expire_ms
         elif replaced:

@@ -270,7 +270,8 @@ class MasterLink(Client):
             db.data = data
             db.expires = expires
             db.lru = lru
-            db.hexpires = {k: v for k, v in data.items() if v.__class__ is HashValue and v.fx}
+            db.hexpires = {k: (v, min(v.fx.values())) for k, v in data.items()
+                           if v.__class__ is HashValue and v.fx}
         srv.tracking.flushed()  # swapMainDbWithTempDb / emptyData: every cached key is stale
         ks.load_clock = ks.lru_clock  # keys without a hint are as old as this sync
         self._load_functions()
