@@ -98,6 +98,7 @@ def _hexpire(c, argv, basetime: int, seconds: bool, name: str) -> bytes:
             codes.append(SET_DELETED)
             continue
         fx[f] = expire
+        h.place(f)
         done.append(f)
         codes.append(SET_OK)
     if deleted:  # an HDEL each, before the HPEXPIREAT; the key with its last field
@@ -203,6 +204,7 @@ def hpersist_cmd(c, argv):
             out.append(NO_TTL)
         else:
             del h.fx[f]  # type: ignore[union-attr]
+            h.place(f)  # type: ignore[union-attr]
             out.append(1)
             changed = True
     if changed:

@@ -18,6 +18,9 @@ ordered by TTL); ``None`` until a TTL was first set on the hash (``hashTypeSetEx
 converts it to OBJ_ENCODING_LISTPACK_EX then, and it stays so after HPERSIST), an empty
 dict once it is a listpackex with no TTL left. The pairs hold expired fields until
 something reclaims them (lazily, actively); ``len()`` counts them, as hashTypeLength(o, 0).
+A listpackex keeps Redis's order — fields with a TTL first, earliest first (one given a
+TTL goes before those with the same), then the rest — so replies list fields as 7.4's do
+(:meth:`place`).
 """
 
 from __future__ import annotations
@@ -58,11 +61,30 @@ class HashValue:
         return min(fx.values()) if fx else None
 
     def expired_fields(self, now: int) -> list[bytes]:
-        """The fields whose TTL is before ``now`` (hashTypeIsExpired), earliest first."""
+        """The fields whose TTL is before ``now`` (hashTypeIsExpired), earliest first (a
+        listpackex: in its order, as listpackExExpire walks it)."""
         fx = self.fx
         if not fx:
             return []
+        if self.lp is not None:
+            return [f for f in self.keys() if (at := fx.get(f)) is not None and at < now]
         return sorted((f for f, at in fx.items() if at < now), key=fx.__getitem__)
+
+    def place(self, field: bytes) -> None:
+        """listpackExUpdateExpiry: ``field`` (present) moves to where its TTL now puts it
+        in a listpackex — before the first field with no TTL or one not earlier, or last
+        without a TTL. A hashtable has no order to keep."""
+        if self.lp is None:
+            return
+        fx = self.fx or {}
+        items = self.items()
+        i = next(k for k, (f, _) in enumerate(items) if f == field)
+        pair = items.pop(i)
+        at = fx.get(field)
+        j = len(items) if at is None else next(
+            (k for k, (f, _) in enumerate(items) if (t := fx.get(f)) is None or t >= at), len(items))
+        items.insert(j, pair)
+        self.lp = bytearray(encode_listpack([x for kv in items for x in kv]))
 
     def live_items(self, now: int) -> list[tuple[bytes, bytes]]:
         """The pairs an iteration with skipExpiredFields returns."""
@@ -127,8 +149,8 @@ class HashValue:
                   keep_ttl: bool = False) -> bool:
         """hashTypeSet: returns True when the field is new. A field's TTL goes with the
         old value unless ``keep_ttl`` (HASH_SET_KEEP_TTL: HINCRBY, HINCRBYFLOAT)."""
-        if self.fx and not keep_ttl:
-            self.fx.pop(field, None)
+        if self.fx and not keep_ttl and self.fx.pop(field, None) is not None and self.lp is not None:
+            self.place(field)  # no TTL any more: to the end (the value is replaced below)
         lp = self.lp
         if lp is not None:
             if len(field) > max_value or len(value) > max_value:

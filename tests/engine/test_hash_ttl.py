@@ -196,6 +196,21 @@ def test_hrandfield_and_sort_reclaim_expired_fields(s: Side) -> None:
     s.ops()
     s.now += 11
     assert s("HRANDFIELD", "h", -5) == b"*5\r\n" + b"$1\r\nc\r\n" * 5
-    assert s.ops() == [[b"MULTI"], [b"HDEL", b"h", b"a"], [b"HDEL", b"h", b"b"], [b"EXEC"]]
+    assert s.ops() == [[b"MULTI"], [b"HDEL", b"h", b"b"], [b"HDEL", b"h", b"a"], [b"EXEC"]]  # listpackex order
     assert s("SORT", "l", "BY", "nosort", "GET", "w_*->f") == b"*1\r\n$-1\r\n"
     assert s("EXISTS", "w_x") == b":0\r\n"
+
+
+def test_listpackex_order(s: Side) -> None:
+    """listpackExAddInternal/listpackExUpdateExpiry: a field given a TTL moves before the
+    first with no TTL or one not earlier; losing its TTL (HSET, HPERSIST) sends it last;
+    HINCRBY keeps its place. Replies list the fields in that order, as 7.4's do."""
+    s("HSET", "o", "a", 1, "b", 2, "c", 3, "d", 4, "e", 5)
+    s("HPEXPIRE", "o", 100_000, "FIELDS", 1, "c")
+    s("HPEXPIRE", "o", 50_000, "FIELDS", 1, "e")
+    s("HPEXPIRE", "o", 100_000, "FIELDS", 1, "a")
+    s("HSET", "o", "f", 6, "e", 55)
+    s("HINCRBY", "o", "c", 1)
+    s("HPERSIST", "o", "FIELDS", 1, "a")
+    s("HSET", "o", "b", 22)
+    assert s("HKEYS", "o") == b"*6\r\n" + b"".join(b"$1\r\n%c\r\n" % f for f in b"cbdfea")
