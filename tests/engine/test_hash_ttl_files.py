@@ -1,10 +1,12 @@
 """The server on Redis 7.4's files: it starts on every 7.4.1 AOF directory of the corpus and
 serves the manifest's keyspace, field TTLs included; SAVE, BGREWRITEAOF (both base forms) and
-a restart keep the field TTLs (SAVE writes RDB 12 then: RDB 10 cannot hold them)."""
+a restart keep the field TTLs (SAVE writes RDB 12 then: RDB 10 cannot hold them); a replica
+gets them by full sync and by the stream (HPEXPIREAT, the master's HDELs)."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import redis
 
 from tests.engine.conftest import start_ours
 from tests.engine.test_aof_server import wait_rewrite
+from tests.engine.test_replication import FAST, in_sync
 from tests.support.manifest import FIXTURES, load_manifest, manifest_keys
 
 DIRS = sorted((FIXTURES / "aof" / "redis-7.4.1").glob("*/appendonlydir"))
@@ -67,3 +70,32 @@ def test_server_starts_on_74_aof_and_serves_the_manifest(src: Path, tmp_path: Pa
             assert served(srv.client(), {db for db, _ in want}) == want, args
         finally:
             srv.stop()
+
+
+def test_replica_keeps_field_ttls(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "r").mkdir()
+    master = start_ours(tmp_path / "m", *FAST)
+    replica = None
+    try:
+        m = master.client()
+        m.hset("h", mapping={"a": 1, "b": 2, "c": 3})
+        m.execute_command("HPEXPIRE", "h", 500_000, "FIELDS", 1, "a")  # in the full sync's RDB 12
+        replica = start_ours(tmp_path / "r", "--replicaof", "127.0.0.1", str(master.port), *FAST)
+        r = replica.client()
+        in_sync(m, r)
+        m.execute_command("HEXPIRE", "h", 900, "FIELDS", 1, "b")  # streamed as HPEXPIREAT
+        m.execute_command("HPEXPIRE", "h", 1, "FIELDS", 1, "c")
+        m.execute_command("HPEXPIREAT", "h", 1, "FIELDS", 1, "zz")
+        in_sync(m, r)
+        want = m.execute_command("HPEXPIRETIME", "h", "FIELDS", 2, "a", "b")
+        assert r.execute_command("HPEXPIRETIME", "h", "FIELDS", 2, "a", "b") == want
+        assert r.object("encoding", "h") == b"listpackex"
+        time.sleep(0.05)
+        assert m.hget("h", "c") is None  # reclaimed on the master: its HDEL reaches the replica
+        in_sync(m, r)
+        assert r.hgetall("h") == {b"a": b"1", b"b": b"2"}
+    finally:
+        if replica is not None:
+            replica.stop()
+        master.stop()
