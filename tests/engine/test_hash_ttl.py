@@ -51,7 +51,7 @@ def arr(*codes: int) -> bytes:
 
 @pytest.fixture
 def s() -> Side:
-    return Side()
+    return Side("--enable-debug-command", "yes")
 
 
 def test_reply_codes_flags_and_errors(s: Side) -> None:
@@ -214,3 +214,30 @@ def test_listpackex_order(s: Side) -> None:
     s("HPERSIST", "o", "FIELDS", 1, "a")
     s("HSET", "o", "b", 22)
     assert s("HKEYS", "o") == b"*6\r\n" + b"".join(b"$1\r\n%c\r\n" % f for f in b"cbdfea")
+
+
+def test_digest_marks_fields_with_ttl(s: Side) -> None:
+    """xorObjectDigest (7.4): a field with a TTL xors SHA1("!!hexpire!!") into its element
+    digest; HPERSIST gives back the plain hash's digest."""
+    import hashlib
+
+    def sha(b: bytes) -> int:
+        return int.from_bytes(hashlib.sha1(b).digest(), "big")
+
+    def mix(d: int, b: bytes) -> int:
+        return sha((d ^ sha(b)).to_bytes(20, "big"))
+
+    def want(ttl_fields: set[bytes]) -> bytes:
+        d = mix(0, (4).to_bytes(4, "big"))  # OBJ_HASH
+        for f, v in ((b"a", b"1"), (b"b", b"2")):
+            e = mix(mix(0, f), v)
+            if f in ttl_fields:
+                e ^= sha(b"!!hexpire!!")
+            d ^= sha(e.to_bytes(20, "big"))
+        return b"*1\r\n+%s\r\n" % d.to_bytes(20, "big").hex().encode()
+
+    s("HSET", "d", "a", 1, "b", 2)
+    s("HPEXPIRE", "d", 10_000, "FIELDS", 1, "a")
+    assert s("DEBUG", "DIGEST-VALUE", "d") == want({b"a"})
+    s("HPERSIST", "d", "FIELDS", 1, "a")
+    assert s("DEBUG", "DIGEST-VALUE", "d") == want(set())
