@@ -34,10 +34,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _COMPACT = frozenset({"listpack", "ziplist", "zipmap", "intset"})
 RDB_VERSION = 10  # what Redis 7.0 writes (SAVE, DUMP, FUNCTION DUMP) and the newest it accepts
+RDB_VERSION_HFE = 12  # what a hash with field TTLs needs (Redis 7.4): see rdb_version()
 
 
 class UnsupportedValue(EngineError):
-    """A record of a type this server does not serve (modules, hash field TTLs)."""
+    """A record of a type this server does not serve (modules)."""
 
 
 def record_to_value(rec: Record, config: Any) -> Any:
@@ -66,15 +67,17 @@ def record_to_value(rec: Record, config: Any) -> Any:
             return SetValue(None, set(v))
         return SetValue.from_members(v, config.set_max_intset_entries)
     if t == "hash":
-        if rec.field_expires:
-            raise UnsupportedValue("hash field expiration (Redis 7.4+) is not supported")
         n = len(v)
-        if rec.encoding in _COMPACT:  # a ziplist or zipmap: converted once
+        if rec.encoding in _COMPACT or rec.encoding == "listpackex":  # converted once, by count
             packed = n <= config.hash_max_listpack_entries
-        else:
+        else:  # RDB_TYPE_HASH(_METADATA): a listpack(ex) while every entry fits
             mx = config.hash_max_listpack_value
             packed = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
-        return HashValue.from_pairs(v, packed)
+        h = HashValue.from_pairs(v, packed)
+        fx = rec.field_expires
+        if fx is not None and (fx or rec.encoding == "listpackex"):  # 7.4 field TTLs
+            h.fx = dict(fx)
+        return h
     if t == "zset":
         if v.__class__ is ListpackZset:  # a zset listpack's validated bytes, kept as they are
             lp = v.blob if v.blob.__class__ is bytearray else bytearray(v.blob)
@@ -161,7 +164,10 @@ def _stream_model(s: Any) -> Any:
                   max_deleted_id=sid(s.max_deleted), entries_added=s.entries_added, groups=tuple(groups))
 
 
-def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = None) -> Record:
+def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = None,
+                    now_ms: int | None = None) -> Record:
+    """The record of a live value. ``now_ms``: hash fields expired before it are left out
+    (None: every field, as DUMP writes them)."""
     cls = value.__class__
     if cls is bytes:  # most keys of most datasets: nothing to convert
         return Record(db, key, "string", value, expire_ms)
@@ -173,6 +179,13 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
     elif cls is SetValue:  # an intset as its bytes (a copy: the record may outlive a write)
         v = IntsetMembers(bytes(value.is_), len(value)) if value.is_ is not None else list(value.ht)
     elif cls is HashValue:  # a listpack as its bytes (a copy: the record may outlive a write)
+        fx = value.fx
+        if fx is not None:  # field TTLs: a listpackex / metadata hash of the live fields
+            items = value.items() if now_ms is None else value.live_items(now_ms)
+            fexp = {f: fx[f] for f, _ in items if f in fx}
+            enc = value.encoding()
+            return Record(db=db, key=key, type="hash", value=items, expire_ms=expire_ms, encoding=enc,
+                          field_expires=fexp)
         v = _listpack_pairs(value.lp) if value.lp is not None else list(value.ht.items())
     elif cls is ZSetValue:  # a listpack as its bytes (a copy: the record may outlive a write)
         v = _listpack_zset(value.lp) if value.lp is not None else value.pairs()
@@ -214,7 +227,9 @@ def iter_records(keyspace: Keyspace, now: int | None, hints: bool = False,
                 continue
             if delay > 0:
                 time.sleep(delay)
-            rec = value_to_record(db.id, key, value, when)
+            rec = value_to_record(db.id, key, value, when, now)
+            if rec.type == "hash" and not rec.value:
+                continue  # every field expired: the key with them
             if hints:
                 if lfu:
                     rec.freq = db.lfu_counter(key)
@@ -223,7 +238,31 @@ def iter_records(keyspace: Keyspace, now: int | None, hints: bool = False,
             yield rec
 
 
-__all__ = ["RDB_VERSION", "PayloadError", "UnsupportedValue", "dump_payload", "iter_records", "record_to_value",
+def has_field_ttls(keyspace: Keyspace, now: int | None = None) -> bool:
+    """Some hash holds a field TTL (the registry of ``engine.keyspace.hfe``); with ``now``,
+    a TTL not before it on a key not expired by it (what :func:`iter_records` writes)."""
+    for db in keyspace.dbs:
+        data = db.data
+        expires = db.expires
+        for key, (h, _) in db.hexpires.items():
+            if not h.fx or data.get(key) is not h:
+                continue
+            if now is None:
+                return True
+            when = expires.get(key)
+            if (when is None or when >= now) and max(h.fx.values()) >= now:
+                return True
+    return False
+
+
+def rdb_version(keyspace: Keyspace) -> int:
+    """The RDB version a save of ``keyspace`` is written in: Redis 7.0's (10) unless some
+    hash holds field TTLs, which only RDB 12 (Redis 7.4) can carry — writing 12 then
+    keeps them where 10 would have to drop them (see engine/README.md)."""
+    return RDB_VERSION_HFE if has_field_ttls(keyspace) else RDB_VERSION
+
+
+__all__ = ["RDB_VERSION", "RDB_VERSION_HFE", "PayloadError", "has_field_ttls", "rdb_version", "UnsupportedValue", "dump_payload", "iter_records", "record_to_value",
            "restore_payload", "value_to_record"]
 
 
@@ -254,7 +293,9 @@ def dump_payload(value: Any, config: Any) -> bytes:
     from rdbtools.dump import dump_value
 
     rec = value_to_record(0, b"", value)
-    return dump_value(rec, RDB_VERSION, _forced_policy(value, config), compress=config.rdbcompression)
+    # a hash that had field TTLs is a listpackex / metadata hash: RDB 12's types, as 7.4 dumps it
+    version = RDB_VERSION_HFE if rec.field_expires is not None else RDB_VERSION
+    return dump_value(rec, version, _forced_policy(value, config), compress=config.rdbcompression)
 
 
 class PayloadError(CommandError):
@@ -275,14 +316,15 @@ def restore_payload(payload: bytes, config: Any) -> Any:
 
     Every payload is validated deeply, whatever ``sanitize-dump-payload`` says: the
     value is decoded into live objects here, so nothing unchecked is kept for later
-    (which is what makes ``no`` risky in Redis). Raises :class:`PayloadError` with
+    (which is what makes ``no`` risky in Redis). Payloads up to RDB 12 are taken (7.0
+    refuses past 10): what DUMP writes for a hash with field TTLs. Raises :class:`PayloadError` with
     Redis's reply texts; the precise cause goes to the log, as rdbReportCorruptRDB.
     """
     from rdbtools.dump import BAD_DATA_FORMAT, BAD_VERSION_OR_CHECKSUM, restore_value
     from rdbtools.errors import ChecksumMismatch, RdbError, UnsupportedVersion
 
     try:
-        dv = restore_value(payload, RDB_VERSION, packed_listpacks=True)
+        dv = restore_value(payload, RDB_VERSION_HFE, packed_listpacks=True)  # 7.4's hash TTLs too
         if dv.type in ("list", "set", "zset", "hash") and not dv.value:
             raise RdbError("empty collection")
         return record_to_value(dv.to_record(b""), config)

@@ -108,6 +108,13 @@ class Drop:
         return f"{where}: {what} ({self.reason})"
 
 
+def _names(fields: Iterable[bytes], shown: int = 10) -> str:
+    """The fields a message names: the first ``shown``, then how many more."""
+    names = sorted(fields)
+    text = ", ".join(repr(f) for f in names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 def default_aux(
     version: int, ctime: int = 0, used_mem: int = 0, aof_base: bool = False
 ) -> list[tuple[bytes, bytes]]:
@@ -351,7 +358,8 @@ class RdbEncoder:
             if not self.modules:
                 return "key", "module values are not written (modules=False)"
         if t == "hash" and rec.field_expires and v < 12:
-            return "field-ttls", f"hash field TTLs need RDB 12 (Redis 7.4); the target is RDB {v}"
+            return "field-ttls", (f"hash field TTLs need RDB 12 (Redis 7.4); the target is RDB {v};"
+                                  f" fields {_names(rec.field_expires)}")
         if t in ("list", "set", "zset", "hash") and not rec.value:
             return "key", f"an empty {t} cannot be stored"
         return None

@@ -7,6 +7,9 @@ written as:
 
 * ``aof`` — the rewrite command stream (``AofRewriter``, Redis 7.0 forms);
 * ``preamble`` — an RDB base (version 10) with nothing after it;
+
+(a keyspace holding hash field TTLs is written in Redis 7.4's forms instead: RDB 12,
+``HPEXPIREAT`` after the fields, as the engine's own rewrite does);
 * ``multipart`` — a Redis 7 directory: ``<name>.1.base.rdb`` (``--base-format aof``:
   ``.base.aof``), an empty ``<name>.1.incr.aof`` and the manifest, built in a
   temporary directory that is renamed into place when complete;
@@ -16,8 +19,8 @@ written as:
   RDB is the denser form), and written instead if it ends smaller.
 
 Files are written to a temporary name, fsynced and renamed. Sizes before/after and
-key counts go to stderr. Commands or values the engine does not serve (streams,
-hash-field TTLs, …) stop the compaction unless ``--lossy``, which drops them and
+key counts go to stderr. Commands or values the engine does not serve (Redis 8's
+HGETEX/HSETEX, …) stop the compaction unless ``--lossy``, which drops them and
 lists the keys affected.
 """
 
@@ -41,6 +44,7 @@ from ..output import Progress
 
 FORMATS = ("auto", "aof", "preamble", "multipart")
 REWRITE_TARGET = (7, 0)
+REWRITE_TARGET_HFE = (7, 4)  # the first with hash field TTLs
 COLLECT_EVERY = 1 << 19  # reader items between two full garbage collections while replaying
 
 
@@ -55,17 +59,20 @@ def _size(path: str) -> int:
     return sum(os.path.getsize(p) for p in _input_files(path))
 
 
-def encode_output(records: Any, fmt: str) -> Iterator[bytes]:
-    """The bytes of a single-file compact AOF: ``aof`` (RESP) or ``preamble`` (RDB base)."""
+def encode_output(records: Any, fmt: str, hfe: bool = False) -> Iterator[bytes]:
+    """The bytes of a single-file compact AOF: ``aof`` (RESP) or ``preamble`` (RDB base).
+    ``hfe``: the records hold hash field TTLs, which need Redis 7.4's forms."""
     from aof.rewriter import AofRewriter, encode_rdb_base
-    from engine.materialize import RDB_VERSION  # what the engine (Redis 7.0) writes
+    from engine.materialize import RDB_VERSION, RDB_VERSION_HFE  # what the engine writes
 
     if fmt == "preamble":
-        return encode_rdb_base(records, target_version=RDB_VERSION, ctime=int(time.time()))
-    return AofRewriter(target=REWRITE_TARGET).encode(records)
+        return encode_rdb_base(records, target_version=RDB_VERSION_HFE if hfe else RDB_VERSION,
+                               ctime=int(time.time()))
+    return AofRewriter(target=REWRITE_TARGET_HFE if hfe else REWRITE_TARGET).encode(records)
 
 
-def write_multipart(path: str, records: Any, base_format: str, appendfilename: str) -> None:
+def write_multipart(path: str, records: Any, base_format: str, appendfilename: str,
+                    hfe: bool = False) -> None:
     """A fresh multi-part directory at ``path`` (which must not exist), built aside, renamed in."""
     from aof.manifest import Manifest
     from aof.multipart import AofDirectory, AofNames, with_new_base, with_new_incr
@@ -80,7 +87,7 @@ def write_multipart(path: str, records: Any, base_format: str, appendfilename: s
     am, incr_info = with_new_incr(am, names)
     os.mkdir(tmpdir)
     try:
-        write_atomically(os.path.join(tmpdir, base_info.name), encode_output(records, "preamble" if rdb else "aof"))
+        write_atomically(os.path.join(tmpdir, base_info.name), encode_output(records, "preamble" if rdb else "aof", hfe))
         write_atomically(os.path.join(tmpdir, incr_info.name), iter(()))
         AofDirectory(tmpdir, am, appendfilename).commit()
         os.rename(tmpdir, path)
@@ -137,11 +144,11 @@ def _on_item(bar: Progress, total: int) -> Callable[[Any], None]:
     return progress if bar.enabled else count
 
 
-def _aof_smaller_than(records: Any, limit: int) -> bool:
+def _aof_smaller_than(records: Any, limit: int, hfe: bool) -> bool:
     """Whether the ``aof`` form of ``records`` takes fewer than ``limit`` bytes (stops
     encoding as soon as it does not)."""
     n = 0
-    for chunk in encode_output(records, "aof"):
+    for chunk in encode_output(records, "aof", hfe):
         n += len(chunk)
         if n >= limit:
             return False
@@ -174,6 +181,7 @@ def _default_output(input_path: str, fmt: str) -> str:
 def compact(input_path, output_path, fmt, base_format, appendfilename, lossy, now_ms) -> None:
     """Replay the AOF IN and write its final keyspace as a compact AOF."""
     from aof.errors import AofError
+    from engine.materialize import has_field_ttls
     from engine.replay import ReplayError, replay
 
     if not os.path.exists(input_path):
@@ -203,14 +211,17 @@ def compact(input_path, output_path, fmt, base_format, appendfilename, lossy, no
     now = int(time.time() * 1000) if now_ms is None else now_ms
     total = sum(len(db.data) for db in result.server.keyspace.dbs)
     live = result.key_count(now)
+    hfe = has_field_ttls(result.server.keyspace, now)
+    if hfe:
+        echo("hash field TTLs: written in Redis 7.4's forms (RDB 12, HPEXPIREAT)")
     try:
         if chosen == "multipart":
-            write_multipart(output_path, result.records(now), base_format, appendfilename)
+            write_multipart(output_path, result.records(now), base_format, appendfilename, hfe)
         else:
-            write_atomically(output_path, encode_output(result.records(now), chosen))
-            if fmt == "auto" and _aof_smaller_than(result.records(now), _size(output_path)):
+            write_atomically(output_path, encode_output(result.records(now), chosen, hfe))
+            if fmt == "auto" and _aof_smaller_than(result.records(now), _size(output_path), hfe):
                 chosen = "aof"
-                write_atomically(output_path, encode_output(result.records(now), chosen))
+                write_atomically(output_path, encode_output(result.records(now), chosen, hfe))
     except AofError as exc:
         raise CliError(f"{output_path}: {exc}") from exc
     except OSError as exc:

@@ -6,8 +6,8 @@ RESP commands, ``.aof``/``.manifest``, a multi-part directory, or ``--from aof``
 replayed through the engine. The output format comes from ``--to`` or the name
 (``.rdb``, ``.jsonl``, ``.json``, ``.aof``, each with ``.lz4``). Writing RDB
 needs a version: ``--rdb-version N``, else the input's own (clamped to 6–12; said on stderr
-only when it had to move) or 10, what Redis 7.0 loads, for JSONL and AOF input (said on
-stderr). What the target cannot
+only when it had to move) or 10, what Redis 7.0 loads, for JSONL and AOF input — 12 for
+an AOF whose keyspace holds hash field TTLs (said on stderr). What the target cannot
 hold stops the conversion with one line naming file, offset and key, unless
 ``--lossy``, which drops it and reports each drop on stderr. A key that comes twice
 (concatenated JSONL, a damaged dump) stops it naming both positions, unless
@@ -47,6 +47,8 @@ from ..options import filter_options, make_filter
 from ..output import Progress
 
 DEFAULT_VERSION = 10  # a JSONL or AOF input's RDB: what Redis 7.0 loads
+HFE_VERSION = 12  # an AOF input whose keyspace holds hash field TTLs: the first that keeps them
+_HFE = "rdbkit.field_ttls"  # click context meta: the replayed AOF holds hash field TTLs
 
 FORMATS = ("rdb", "jsonl", "json", "aof")
 _EXTENSIONS = {".rdb": "rdb", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".aof": "aof",
@@ -92,6 +94,11 @@ def _read_aof(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
         raise CliError(f"{name}: {exc}", ExitStatus.CORRUPT_INPUT) from exc
     for db, key in sorted(result.lossy_keys):
         click.echo(f"rdbkit: lossy: db {db} key {key!r}: not replayable by the engine, dropped", err=True)
+    if ctx is not None:
+        from engine.materialize import has_field_ttls
+
+        ks = result.server.keyspace
+        ctx.meta[_HFE] = has_field_ttls(ks, ks.now_ms())
     matches = flt.record_matcher() if flt is not None else None
     for rec in result.records():
         if matches is not None and type(rec) is Record and not matches(rec):
@@ -118,7 +125,10 @@ def _write_rdb(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
     pending = [] if first is None else [first]
     if version is None:
         src = first.version if isinstance(first, Header) else None
-        if src is None:  # JSONL, an AOF: what the Redis 7.0 beside it loads
+        ctx = click.get_current_context(silent=True)
+        if src is None and ctx is not None and ctx.meta.get(_HFE):  # an AOF of Redis 7.4+
+            version, why = HFE_VERSION, "the first that keeps hash field TTLs"
+        elif src is None:  # JSONL, an AOF: what the Redis 7.0 beside it loads
             version, why = DEFAULT_VERSION, "what Redis 7.0 loads"
         else:
             version = min(max(src, MIN_VERSION), MAX_VERSION if src < 80 else 11)
@@ -144,13 +154,18 @@ def _write_rdb(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
 
 
 def _write_aof(events: Iterator[Any], out: BinaryIO, opts: dict) -> None:
-    """The rewrite command stream (``AofRewriter``, Redis 7.0 forms) of the records."""
+    """The rewrite command stream (``AofRewriter``) of the records: Redis 7.0's forms, or
+    7.4's (HPEXPIREAT) when an AOF input's keyspace holds hash field TTLs."""
     from aof.errors import AofError
     from aof.rewriter import AofRewriter
 
     write = out.write
+    first = next(events, None)
+    ctx = click.get_current_context(silent=True)
+    target = (7, 4) if ctx is not None and ctx.meta.get(_HFE) else (7, 0)
+    events = chain(() if first is None else [first], events)
     try:
-        for chunk in AofRewriter(target=(7, 0), modules="skip" if opts["lossy"] else "error").encode(events):
+        for chunk in AofRewriter(target=target, modules="skip" if opts["lossy"] else "error").encode(events):
             write(chunk)
     except AofError as exc:
         raise CliError(str(exc), ExitStatus.ERROR) from exc

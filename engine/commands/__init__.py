@@ -16,6 +16,7 @@ from engine.commands import (  # noqa: F401
     functions,
     geo,
     geo_search,
+    hash_ttl,
     hashes,
     hyperloglog,
     keys,

@@ -41,7 +41,7 @@ def swapdb_cmd(c, argv):
         c.server.signal_all(da, db_)  # before the swap: what each holds and will hold
         c.server.signal_all(db_, da)
         for attr in ("data", "expires", "lru", "avg_ttl", "scan_keys", "expire_snapshot", "expire_pos",
-                     "hits", "misses", "mem"):
+                     "hits", "misses", "mem", "hexpires"):
             x, y = getattr(da, attr), getattr(db_, attr)
             setattr(da, attr, y)
             setattr(db_, attr, x)

@@ -100,7 +100,7 @@ def _digest_hex(c, keys) -> list[Simple]:
             continue
         _iterated(v)
         rec = value_to_record(db.id, k, v, None)
-        out.append(Simple(value_digest(rec.type, rec.value, k in db.expires).hex()))
+        out.append(Simple(value_digest(rec.type, rec.value, k in db.expires, rec.field_expires).hex()))
     return out
 
 

@@ -29,6 +29,7 @@ from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.obuf import random_picks
 from engine.execution.registry import command
+from engine.keyspace.hfe import expire_if_needed, lazy_field
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_HASH, notify
 from engine.types import HashValue
@@ -81,7 +82,7 @@ def hset_cmd(c, argv):
         f, v = argv[2], argv[3]
         lp = h.lp
         mv = cfg.hash_max_listpack_value
-        if lp is not None and len(f) <= mv and len(v) <= mv:  # h.set_field, inlined
+        if lp is not None and len(f) <= mv and len(v) <= mv and not h.fx:  # h.set_field, inlined
             new = lp_pairs_set(lp, f, v)
             if new and lp_length(lp) > 2 * cfg.hash_max_listpack_entries:
                 h.convert()
@@ -117,7 +118,10 @@ def hmset_cmd(c, argv):
 @command("hsetnx", 4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
 def hsetnx_cmd(c, argv):
     h = _hash_create(c, argv[1])
-    if h.get(argv[2]) is not None:
+    gone = h.fx and lazy_field(c.db, argv[1], h, argv[2])
+    if gone == 2:  # its last field expired: the hash went with it
+        h = _hash_create(c, argv[1])
+    elif not gone and h.get(argv[2]) is not None:
         return ZERO
     cfg = c.server.config
     h.try_conversion(argv[2:4], cfg.hash_max_listpack_value)
@@ -134,6 +138,8 @@ def hget_cmd(c, argv):
         v = None
     elif h.__class__ is not HashValue:
         raise WrongTypeError()
+    elif h.fx and lazy_field(c.db, argv[1], h, argv[2]):
+        v = None  # expired (reclaimed when allowed)
     else:
         lp = h.lp
         v = lp_pairs_get(lp, argv[2]) if lp is not None else h.ht.get(argv[2])
@@ -145,8 +151,30 @@ def hget_cmd(c, argv):
 @command("hmget", -3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
 def hmget_cmd(c, argv):
     h = _hash(c.db, argv[1], True)
+    if h is not None and h.fx:
+        return bulks_resp(_hmget_fields(c.db, argv[1], h, argv[2:]), c.resp)
     vals = [None] * (len(argv) - 2) if h is None else [h.get(f) for f in argv[2:]]
     return bulks_resp(vals, c.resp)
+
+
+def _hmget_fields(db, key: bytes, h: HashValue, fields: list[bytes]) -> list[bytes | None]:
+    """HMGET over a hash with field TTLs: expired fields reclaimed one by one, one
+    ``hexpired`` (and ``del`` when the hash went) for them all (HFE_LAZY_NO_NOTIFICATION)."""
+    vals: list[bytes | None] = []
+    expired = deleted = False
+    for f in fields:
+        if deleted:
+            vals.append(None)
+            continue
+        res = lazy_field(db, key, h, f, False)
+        expired = expired or res == 1
+        deleted = res == 2
+        vals.append(None if res else h.get(f))
+    if expired:  # as hmgetCommand: a first field that takes the hash notifies nothing
+        notify(db, NOTIFY_HASH, b"hexpired", key)
+        if deleted:
+            notify(db, NOTIFY_GENERIC, b"del", key)
+    return vals
 
 
 @command("hdel", -3, "write fast", 1, 1, 1, group=G, since="2.0.0")
@@ -180,21 +208,35 @@ def hlen_cmd(c, argv):
 @command("hstrlen", 3, "readonly fast", 1, 1, 1, group=G, since="3.2.0")
 def hstrlen_cmd(c, argv):
     h = _hash(c.db, argv[1], True)
-    v = None if h is None else h.get(argv[2])
+    v = None if h is None or (h.fx and lazy_field(c.db, argv[1], h, argv[2])) else h.get(argv[2])
     return ZERO if v is None else integer(len(v))
 
 
 @command("hexists", 3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")
 def hexists_cmd(c, argv):
     h = _hash(c.db, argv[1], True)
-    return ONE if h is not None and h.get(argv[2]) is not None else ZERO
+    if h is None or (h.fx and lazy_field(c.db, argv[1], h, argv[2])):
+        return ZERO
+    return ONE if h.get(argv[2]) is not None else ZERO
+
+
+def _incr_target(c, key: bytes, field: bytes) -> tuple[HashValue, bytes | None]:
+    """hashTypeLookupWriteOrCreate + hashTypeGetValue(HFE_LAZY_EXPIRE) for HINCRBY*: the
+    hash (a new one when the field's expiry took the hash) and the field's live value."""
+    h = _hash_create(c, key)
+    if h.fx:
+        res = lazy_field(c.db, key, h, field)
+        if res == 2:
+            return _hash_create(c, key), None
+        if res:
+            return h, None
+    return h, h.get(field)
 
 
 @command("hincrby", 4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
 def hincrby_cmd(c, argv):
     incr = get_int(argv[3])
-    h = _hash_create(c, argv[1])
-    old = h.get(argv[2])
+    h, old = _incr_target(c, argv[1], argv[2])
     if old is None:
         value = 0
     else:
@@ -205,7 +247,7 @@ def hincrby_cmd(c, argv):
         raise CommandError("increment or decrement would overflow")
     value += incr
     cfg = c.server.config
-    h.set_field(argv[2], b"%d" % value, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
+    h.set_field(argv[2], b"%d" % value, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value, True)
     c.server.dirty += 1
     notify(c.db, NOTIFY_HASH, b"hincrby", argv[1])
     return integer(value)
@@ -218,8 +260,7 @@ def hincrbyfloat_cmd(c, argv):
         raise CommandError("value is not a valid float")
     if isinstance(incr, float):
         raise CommandError("value is NaN or Infinity")
-    h = _hash_create(c, argv[1])
-    old = h.get(argv[2])
+    h, old = _incr_target(c, argv[1], argv[2])
     if old is None:
         value: Fraction | float = Fraction(0)
     else:
@@ -231,7 +272,7 @@ def hincrbyfloat_cmd(c, argv):
         raise CommandError("increment would produce NaN or Infinity")
     text = format_long_double(res)
     cfg = c.server.config
-    h.set_field(argv[2], text, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value)
+    h.set_field(argv[2], text, cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value, True)
     c.server.dirty += 1
     notify(c.db, NOTIFY_HASH, b"hincrbyfloat", argv[1])
     if c.server.propagator.targets:  # the final value, so float formatting cannot drift
@@ -239,9 +280,14 @@ def hincrbyfloat_cmd(c, argv):
     return bulk(text)
 
 
-def _fields_reply(h, keys: bool, vals: bool, resp: int) -> bytes:
+def _fields_reply(h, keys: bool, vals: bool, resp: int, now: int = 0) -> bytes:
     if h is None:
         return map_header(0, resp) if keys and vals else EMPTY_ARRAY
+    if h.fx:  # expired fields are skipped, not reclaimed (hashTypeNext skipExpiredFields)
+        items = h.live_items(now)
+        if keys and vals:
+            return map_of_bulks([x for kv in items for x in kv], resp)
+        return bulks([kv[0 if keys else 1] for kv in items])
     if keys and vals:
         return map_of_bulks(h.flat(), resp)
     return bulks(h.keys() if keys else h.values())
@@ -249,17 +295,17 @@ def _fields_reply(h, keys: bool, vals: bool, resp: int) -> bytes:
 
 @command("hkeys", 2, "readonly", 1, 1, 1, group=G, since="2.0.0")
 def hkeys_cmd(c, argv):
-    return _fields_reply(_hash(c.db, argv[1], True), True, False, c.resp)
+    return _fields_reply(_hash(c.db, argv[1], True), True, False, c.resp, c.db.ks.lookup_ms())
 
 
 @command("hvals", 2, "readonly", 1, 1, 1, group=G, since="2.0.0")
 def hvals_cmd(c, argv):
-    return _fields_reply(_hash(c.db, argv[1], True), False, True, c.resp)
+    return _fields_reply(_hash(c.db, argv[1], True), False, True, c.resp, c.db.ks.lookup_ms())
 
 
 @command("hgetall", 2, "readonly", 1, 1, 1, group=G, since="2.0.0")
 def hgetall_cmd(c, argv):
-    return _fields_reply(_hash(c.db, argv[1], True), True, True, c.resp)
+    return _fields_reply(_hash(c.db, argv[1], True), True, True, c.resp, c.db.ks.lookup_ms())
 
 
 @command("hscan", -3, "readonly", 1, 1, 1, group=G, since="2.8.0")
@@ -271,16 +317,21 @@ def hscan_cmd(c, argv):
         return scan_reply(0, [])
     m = glob_matcher(pat) if pat is not None else None
     if h.lp is not None:  # a listpack answers everything at once, cursor 0 (scanGenericCommand)
-        flat = h.flat()
+        # expired fields are skipped, not reclaimed
+        flat = h.flat() if not h.fx else [x for kv in h.live_items(c.db.ks.lookup_ms()) for x in kv]
         if m is None:
             return scan_reply(0, flat)
         return scan_reply(0, [x for i in range(0, len(flat), 2) if m(flat[i]) for x in flat[i:i + 2]])
     ht = h.ht
     nxt, fields = scan_items(ht.keys(), cursor, count)
     out = []
+    fx = h.fx
+    now = c.db.ks.lookup_ms() if fx else 0
     for f in fields:
         if m is not None and not m(f):
             continue
+        if fx and (at := fx.get(f)) is not None and at < now:
+            continue  # expired: skipped, not reclaimed
         out += [f, ht[f]]
     return scan_reply(nxt, out)
 
@@ -297,7 +348,7 @@ def hrandfield_cmd(c, argv):
             if count < -LONG_MAX // 2 or count > LONG_MAX // 2:
                 raise CommandError("value is out of range")
         h = _hash(c.db, argv[1], True)
-        if h is None or count == 0:
+        if h is None or expire_if_needed(c.db, argv[1], h) or count == 0:
             return EMPTY_ARRAY
         pairs = h.items()
         if count < 0:
@@ -316,6 +367,6 @@ def hrandfield_cmd(c, argv):
             return array([pair(bulk(f), bulk(v)) for f, v in picks])
         return bulks([x for kv in picks for x in kv])
     h = _hash(c.db, argv[1], True)
-    if h is None:
+    if h is None or expire_if_needed(c.db, argv[1], h):
         return NULL3 if c.resp == 3 else NULL_BULK
     return bulk(random.choice(h.keys()))

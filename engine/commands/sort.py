@@ -18,6 +18,7 @@ from engine.commands.arguments import get_int
 from engine.commands.pqsort import pqsort
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.registry import TABLE, command
+from engine.keyspace.hfe import lazy_field
 from engine.notify import NOTIFY_GENERIC, NOTIFY_LIST, notify
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
 from engine.types.strings import parse_float_text, strtod_range_error
@@ -52,8 +53,11 @@ def pattern_reader(db, pattern: bytes) -> Callable[[bytes], object]:
         field, post = pattern[f + 2:], pattern[p + 1:f]
 
         def hash_field(e: bytes) -> object:
-            o = db.read(pre + e + post)
-            return o.get(field) if o is not None and o.__class__ is HashValue else None
+            k = pre + e + post
+            o = db.read(k)
+            if o is None or o.__class__ is not HashValue or (o.fx and lazy_field(db, k, o, field)):
+                return None  # an expired field is reclaimed (HFE_LAZY_EXPIRE)
+            return o.get(field)
 
         return hash_field
     post = pattern[p + 1:]

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, notify
+from engine.types.hashes import HashValue
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -49,7 +50,7 @@ def _not_paused() -> bool:
 
 class Database:
     __slots__ = ("id", "ks", "data", "expires", "lru", "blocking", "watched", "clock", "lfu", "hits", "misses",
-                 "scan_keys", "scan_hashes", "avg_ttl", "expire_snapshot", "expire_pos", "mem")
+                 "scan_keys", "scan_hashes", "avg_ttl", "expire_snapshot", "expire_pos", "mem", "hexpires")
 
     def __init__(self, index: int, ks: Keyspace) -> None:
         self.id = index
@@ -70,6 +71,8 @@ class Database:
         self.expire_snapshot: list[bytes] = []
         self.expire_pos = 0
         self.mem: DbMemory | None = None  # per-key memory estimates, only while maxmemory is set
+        # hashes with field TTLs → (the hash, no field due before): engine.keyspace.hfe
+        self.hexpires: dict[bytes, tuple[Any, int]] = {}
 
     # -- lookups ------------------------------------------------------------
     def get(self, key: bytes) -> Any:
@@ -167,12 +170,16 @@ class Database:
             else:
                 self.lru[key] = self.clock
             data[key] = value
+            if value.__class__ is HashValue and value.fx:
+                self.track_hfe(key, value)
         else:
             self.add(key, value)
 
     def replace(self, key: bytes, value: Any) -> None:
         """dbOverwrite: a new value for an existing key, keeping its TTL."""
         self.data[key] = value
+        if value.__class__ is HashValue and value.fx:
+            self.track_hfe(key, value)
         if self.lfu:
             self.lfu_touch(key)
         else:
@@ -181,6 +188,8 @@ class Database:
     def add(self, key: bytes, value: Any) -> None:
         """dbAdd: the key is known to be absent (a new key starts at LFU_INIT_VAL)."""
         self.data[key] = value
+        if value.__class__ is HashValue and value.fx:  # RESTORE, COPY, MOVE, RENAME
+            self.track_hfe(key, value)
         if self.lfu:
             self.lru[key] = (self.ks.lfu_minutes() << 8) | LFU_INIT_VAL
         else:
@@ -203,6 +212,18 @@ class Database:
         if self.mem is not None:
             self.mem.forget(self, key)
         return True
+
+    def track_hfe(self, key: bytes, h: HashValue, at: int | None = None) -> None:
+        """The hash at ``key`` holds field TTLs: the active cycle visits it from its earliest
+        one on (``at``: a TTL just set, lowering what was registered for it)."""
+        prev = self.hexpires.get(key)
+        if at is None or prev is None or prev[0] is not h:
+            due = min(h.fx.values()) if h.fx else 0
+            if at is not None:
+                due = min(due, at)
+        else:
+            due = min(prev[1], at)
+        self.hexpires[key] = (h, due)
 
     def expire_key(self, key: bytes) -> None:
         """deleteExpiredKeyAndPropagate: drop the key and log a DEL for it.
@@ -294,6 +315,7 @@ class Database:
         self.data = {}
         self.expires = {}
         self.lru = {}
+        self.hexpires = {}
         self.scan_keys = None
         self.scan_hashes = None
         self.expire_snapshot = []
@@ -357,6 +379,7 @@ class Keyspace:
         self.load_clock = self.lru_clock  # access clock of keys loaded and not touched since
         self.lfu = config.maxmemory_policy.endswith("lfu")
         self.expired_keys = 0
+        self.expired_subkeys = 0  # hash fields reclaimed by their TTL (stat_expired_subkeys)
         self.evicted_keys = 0
         self.lazyfreed_objects = 0  # INFO's lazyfreed_objects (freeObjAsync, emptyDbAsync)
         self.propagator: Propagator | None = None  # set by the server

@@ -6,7 +6,8 @@ checked keys were expired, stopping when the time budget
 (``25% + 2*effort`` of a cron period) is spent. Redis walks its expires hash
 table by bucket; here each database walks a snapshot of its volatile keys with
 a cursor (taken again when a pass completes), so every volatile key is visited
-once per pass and the work per call stays bounded.
+once per pass and the work per call stays bounded. Hash fields whose TTL passed are
+reclaimed after the keys (``engine.keyspace.hfe``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import time
 
 from engine.keyspace.db import Keyspace
+from engine.keyspace.hfe import active_expire_fields
 
 KEYS_PER_LOOP = 20
 SLOW_TIME_PERC = 25
@@ -31,7 +33,9 @@ def active_expire_cycle(ks: Keyspace, hz: int, effort: int = 1) -> int:
     budget = perc / 100.0 / max(hz, 1)
     start = time.perf_counter()
     try:
-        return _cycle(ks, per_loop, stale, budget, start)
+        n = _cycle(ks, per_loop, stale, budget, start)
+        active_expire_fields(ks)  # activeExpireCycle's hash-field part (hashTypeDbActiveExpire)
+        return n
     finally:
         # "Propagate all DELs", one by one: propagate_no_multi is set for this cycle
         if ks.propagator is not None and ks.propagator.ops:

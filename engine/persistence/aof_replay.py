@@ -20,7 +20,7 @@ statistics and propagates nothing. Commands read the keyspace's real clock, as R
 ``now_ms`` are dropped when exporting.
 
 The engine does not serve every Redis command. A command Redis has but the engine
-lacks (hash-field TTLs, geo, SORT, MIGRATE, …) is a
+lacks (Redis 8's HGETDEL/HGETEX/HSETEX, MIGRATE, …) is a
 :class:`ReplayUnsupported` error by default; with ``unsupported="skip"`` it is
 dropped and counted (``Replay.skipped``), and the keys it names are listed in
 ``Replay.lossy_keys`` — the output is then NOT equivalent for those keys. A name
@@ -60,7 +60,7 @@ __all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", 
 # Known to Redis, so not "Unknown command"; each is unsupported rather than fatal.
 REDIS_ONLY_COMMANDS = frozenset(
     b.encode() for b in (
-        "hexpire hpexpire hexpireat hpexpireat hpersist hgetdel hgetex hsetex "
+        "hgetdel hgetex hsetex "
         "restore-asking migrate"
     ).split()
 )

@@ -41,7 +41,7 @@ from aof.multipart import (
 )
 from aof.rewriter import AofRewriter, encode_rdb_base
 from engine.errors import CommandError
-from engine.materialize import RDB_VERSION
+from engine.materialize import has_field_ttls, rdb_version
 from engine.persistence.aof_state import AOF_OFF, AOF_ON, AOF_WAIT_REWRITE
 from engine.persistence.dataset import db_sizes, encoding_policy, iter_dataset
 
@@ -61,9 +61,11 @@ def base_chunks(server: Host, preamble: bool, timestamps: bool) -> Iterator[byte
     """The dataset as a BASE file: an RDB with ``aof-base`` (preamble) or rewrite commands."""
     now = int(time.time())
     if preamble:
-        return encode_rdb_base(iter_dataset(server), target_version=RDB_VERSION, ctime=now,
+        return encode_rdb_base(iter_dataset(server), target_version=rdb_version(server.keyspace), ctime=now,
                                policy=encoding_policy(server.config), db_sizes=db_sizes(server.keyspace))
-    rewriter = AofRewriter(target=(7, 0), timestamp=now if timestamps else None)
+    # 7.0's forms, or 7.4's where hash field TTLs need its HPEXPIREAT
+    target = (7, 4) if has_field_ttls(server.keyspace) else (7, 0)
+    rewriter = AofRewriter(target=target, timestamp=now if timestamps else None)
     return rewriter.encode(iter_dataset(server))
 
 

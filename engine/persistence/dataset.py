@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import LoadError
-from engine.materialize import RDB_VERSION, iter_records, record_to_value
+from engine.materialize import iter_records, rdb_version, record_to_value
 from rdbtools.encoder import RdbEncoder, default_aux
 from rdbtools.model import FunctionLibrary, Record
 from rdbtools.policy import EncodingPolicy
@@ -65,10 +65,11 @@ def rdb_chunks(server: Host, repl_aux: list[tuple[bytes, bytes]] | None = None) 
     """The dataset as one RDB stream (the encoder, for its counts, and its chunks).
     ``repl_aux``: the replication fields (``rdbPopulateSaveInfo``), written before
     ``aof-base`` as ``rdbSaveInfoAuxFields`` does."""
-    aux = default_aux(RDB_VERSION, int(time.time()))
+    version = rdb_version(server.keyspace)  # 10, or 12 to keep hash field TTLs
+    aux = default_aux(version, int(time.time()))
     if repl_aux:
         aux[-1:-1] = repl_aux
-    enc = RdbEncoder(RDB_VERSION, encoding_policy(server.config), aux=aux,
+    enc = RdbEncoder(version, encoding_policy(server.config), aux=aux,
                      db_sizes=db_sizes(server.keyspace), compress=server.config.rdbcompression)
     return enc, enc.encode(iter_dataset(server))
 
@@ -100,6 +101,9 @@ class DatasetLoader:
         self.loaded = 0
         self.expired = 0
         self.expired_keys: list[tuple[int, bytes]] | None = [] if keep_expired_keys else None
+        # the live databases' registries of hashes with field TTLs (engine.keyspace.hfe);
+        # fresh tables get theirs when swapped in
+        self.hexpires = [db.hexpires for db in keyspace.dbs] if tables is None else None
 
     def add(self, rec: Record) -> bool:
         """Apply one record; False when it was dropped as expired. Raises
@@ -120,6 +124,8 @@ class DatasetLoader:
         if replaced and not self.allow_dup:
             raise LoadError(f"RDB has duplicated key '{key.decode('utf-8', 'replace')}' in DB {rec.db}")
         data[key] = value
+        if rec.field_expires and self.hexpires is not None:
+            self.hexpires[rec.db][key] = (value, min(rec.field_expires.values()))
         if rec.expire_ms is not None:
             expires[key] = rec.expire_ms
         elif replaced:

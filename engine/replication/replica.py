@@ -43,6 +43,7 @@ from engine.persistence.aof_rewrite import start_appendonly, stop_appendonly
 from engine.persistence.aof_state import AOF_OFF
 from engine.persistence.dataset import DatasetLoader
 from engine.replication.backlog import new_replid
+from engine.types import HashValue
 from rdbtools.model import FunctionLibrary, FunctionPreGA, Record
 
 if TYPE_CHECKING:
@@ -269,6 +270,8 @@ class MasterLink(Client):
             db.data = data
             db.expires = expires
             db.lru = lru
+            db.hexpires = {k: (v, min(v.fx.values())) for k, v in data.items()
+                           if v.__class__ is HashValue and v.fx}
         srv.tracking.flushed()  # swapMainDbWithTempDb / emptyData: every cached key is stale
         ks.load_clock = ks.lru_clock  # keys without a hint are as old as this sync
         self._load_functions()

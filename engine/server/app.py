@@ -328,6 +328,7 @@ class Server:
         self.errorstats = {}
         self.keyspace.reset_hits()
         self.keyspace.expired_keys = 0
+        self.keyspace.expired_subkeys = 0
         self.keyspace.evicted_keys = 0
         self.client_mem.evicted = 0
         self.keyspace.lazyfreed_objects = 0

@@ -90,7 +90,9 @@ def stats_fields(srv: Server) -> Fields:
         ("instantaneous_output_kbps", "0.00"), ("rejected_connections", st.rejected_conn),
         ("sync_full", repl.sync_full), ("sync_partial_ok", repl.sync_partial_ok),
         ("sync_partial_err", repl.sync_partial_err),
-        ("expired_keys", ks.expired_keys), ("expired_stale_perc", "0.00"),
+        ("expired_keys", ks.expired_keys),
+        ("expired_subkeys", ks.expired_subkeys),  # 7.4: hash fields reclaimed by their TTL
+        ("expired_stale_perc", "0.00"),
         ("expired_time_cap_reached_count", 0), ("evicted_keys", ks.evicted_keys), ("evicted_clients", srv.client_mem.evicted),
         *(evictor.info_fields() if evictor is not None else
           [("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0)]),

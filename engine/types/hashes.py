@@ -11,6 +11,16 @@ than ``hash-max-listpack-value``, more than ``hash-max-listpack-entries`` fields
 listpack that would pass ``lpSafeToAdd``'s 1 GiB converts it, one way.
 
 Exactly one of ``lp`` and ``ht`` is set; callers go through the methods.
+
+Hash field TTLs (Redis 7.4): ``fx`` maps a field to its absolute expire time (ms), kept
+beside the pairs rather than inside the listpack (Redis's listpackex holds triplets
+ordered by TTL); ``None`` until a TTL was first set on the hash (``hashTypeSetExInit``
+converts it to OBJ_ENCODING_LISTPACK_EX then, and it stays so after HPERSIST), an empty
+dict once it is a listpackex with no TTL left. The pairs hold expired fields until
+something reclaims them (lazily, actively); ``len()`` counts them, as hashTypeLength(o, 0).
+A listpackex keeps Redis's order — fields with a TTL first, earliest first (one given a
+TTL goes before those with the same), then the rest — so replies list fields as 7.4's do
+(:meth:`place`).
 """
 
 from __future__ import annotations
@@ -25,11 +35,13 @@ _EMPTY = encode_listpack([])
 
 
 class HashValue:
-    __slots__ = ("lp", "ht")
+    __slots__ = ("lp", "ht", "fx")
 
-    def __init__(self, lp: bytearray | None = None, ht: dict[bytes, bytes] | None = None) -> None:
+    def __init__(self, lp: bytearray | None = None, ht: dict[bytes, bytes] | None = None,
+                 fx: dict[bytes, int] | None = None) -> None:
         self.lp = bytearray(_EMPTY) if lp is None and ht is None else lp
         self.ht = ht
+        self.fx = fx
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[bytes, bytes]], packed: bool) -> HashValue:
@@ -39,7 +51,48 @@ class HashValue:
         return cls(None, dict(pairs))
 
     def encoding(self) -> str:
-        return "listpack" if self.lp is not None else "hashtable"
+        if self.lp is not None:
+            return "listpack" if self.fx is None else "listpackex"
+        return "hashtable"
+
+    def min_expire(self) -> int | None:
+        """hashTypeGetMinExpire: the earliest field TTL, None without any."""
+        fx = self.fx
+        return min(fx.values()) if fx else None
+
+    def expired_fields(self, now: int) -> list[bytes]:
+        """The fields whose TTL is before ``now`` (hashTypeIsExpired), earliest first (a
+        listpackex: in its order, as listpackExExpire walks it)."""
+        fx = self.fx
+        if not fx:
+            return []
+        if self.lp is not None:
+            return [f for f in self.keys() if (at := fx.get(f)) is not None and at < now]
+        return sorted((f for f, at in fx.items() if at < now), key=fx.__getitem__)
+
+    def place(self, field: bytes) -> None:
+        """listpackExUpdateExpiry: ``field`` (present) moves to where its TTL now puts it
+        in a listpackex — before the first field with no TTL or one not earlier, or last
+        without a TTL. A hashtable has no order to keep."""
+        if self.lp is None:
+            return
+        fx = self.fx or {}
+        items = self.items()
+        i = next(k for k, (f, _) in enumerate(items) if f == field)
+        pair = items.pop(i)
+        at = fx.get(field)
+        j = len(items) if at is None else next(
+            (k for k, (f, _) in enumerate(items) if (t := fx.get(f)) is None or t >= at), len(items))
+        items.insert(j, pair)
+        self.lp = bytearray(encode_listpack([x for kv in items for x in kv]))
+
+    def live_items(self, now: int) -> list[tuple[bytes, bytes]]:
+        """The pairs an iteration with skipExpiredFields returns."""
+        items = self.items()
+        fx = self.fx
+        if not fx:
+            return items
+        return [(f, v) for f, v in items if (at := fx.get(f)) is None or at >= now]
 
     def __len__(self) -> int:
         lp = self.lp
@@ -92,8 +145,12 @@ class HashValue:
             if len(lp) + total > LISTPACK_MAX_SAFETY_SIZE:
                 self.convert()
 
-    def set_field(self, field: bytes, value: bytes, max_entries: int, max_value: int) -> bool:
-        """hashTypeSet: returns True when the field is new."""
+    def set_field(self, field: bytes, value: bytes, max_entries: int, max_value: int,
+                  keep_ttl: bool = False) -> bool:
+        """hashTypeSet: returns True when the field is new. A field's TTL goes with the
+        old value unless ``keep_ttl`` (HASH_SET_KEEP_TTL: HINCRBY, HINCRBYFLOAT)."""
+        if self.fx and not keep_ttl and self.fx.pop(field, None) is not None and self.lp is not None:
+            self.place(field)  # no TTL any more: to the end (the value is replaced below)
         lp = self.lp
         if lp is not None:
             if len(field) > max_value or len(value) > max_value:
@@ -110,6 +167,8 @@ class HashValue:
 
     def delete(self, field: bytes) -> bool:
         """hashTypeDelete: True when the field was there (a hashtable stays one)."""
+        if self.fx:
+            self.fx.pop(field, None)
         lp = self.lp
         if lp is not None:
             return lp_pairs_delete(lp, field)
@@ -117,6 +176,7 @@ class HashValue:
 
     def copy(self) -> HashValue:
         """hashTypeDup: the same encoding, the same bytes."""
+        fx = None if self.fx is None else dict(self.fx)
         if self.lp is not None:
-            return HashValue(bytearray(self.lp))
-        return HashValue(None, dict(self.ht))  # type: ignore[arg-type]
+            return HashValue(bytearray(self.lp), None, fx)
+        return HashValue(None, dict(self.ht), fx)  # type: ignore[arg-type]

@@ -16,8 +16,9 @@ import redis
 from engine.execution.registry import TABLE
 from tests.engine.conftest import ServerProc
 
-# served here but not by 7.0 (a 7.2 subcommand clients send at connect)
-NOT_IN_7_0 = {b"client|setinfo"}
+# served here but not by 7.0: a 7.2 subcommand clients send at connect, 7.4's hash field TTLs
+NOT_IN_7_0 = {b"client|setinfo"} | {
+    c.encode() for c in "hexpire hpexpire hexpireat hpexpireat httl hpttl hexpiretime hpexpiretime hpersist".split()}
 
 
 def _client(srv: ServerProc, proto: int) -> redis.Redis:

@@ -25,7 +25,8 @@ def record_view(rec: Record) -> dict:
         v = [(m, float(s)) for m, s in v]
     elif rec.type == "list":
         v = list(v)
-    return {"type": rec.type, "value": v, "expire_ms": rec.expire_ms}
+    return {"type": rec.type, "value": v, "expire_ms": rec.expire_ms,
+            "field_expires": rec.field_expires or None}
 
 
 def final_keyspace(items, lossy: set) -> tuple[dict, dict]:
@@ -40,20 +41,17 @@ def final_keyspace(items, lossy: set) -> tuple[dict, dict]:
 
 
 def expected_keyspace(fixture: Path, lossy: set) -> tuple[dict, dict]:
-    """The fixture manifest's keys (keys with field TTLs are not replayable by the engine: they
-    must be exactly the lossy ones; streams replay, and are compared with real Redis's XINFO
-    in tests/engine/test_streams.py) and function libraries."""
+    """The fixture manifest's keys, hash field TTLs included (streams replay, and are compared
+    with real Redis's XINFO in tests/engine/test_streams.py), and function libraries."""
     manifest = load_manifest(fixture.with_name(fixture.name + ".json"))
     keys = {}
     for k, e in manifest_keys(manifest).items():
         if e["type"] == "stream":
             assert k not in lossy, k
             continue
-        if e["field_expires"]:
-            assert k in lossy, k
-            continue
         if k not in lossy:
-            keys[k] = {"type": e["type"], "value": e["value"], "expire_ms": e["expire_ms"]}
+            keys[k] = {"type": e["type"], "value": e["value"], "expire_ms": e["expire_ms"],
+                       "field_expires": e["field_expires"]}
     libs = {f["library_name"].encode("latin-1"): f["library_code"].encode("latin-1")
             for f in manifest.get("functions") or []}
     return keys, libs
@@ -61,18 +59,18 @@ def expected_keyspace(fixture: Path, lossy: set) -> tuple[dict, dict]:
 
 @pytest.mark.parametrize("fixture", AOF_INPUTS, ids=lambda p: str(p.relative_to(FIXTURES / "aof")))
 def test_fixture_replay_equals_manifest(fixture: Path) -> None:
-    r = replay(fixture, unsupported="skip")
+    r = replay(fixture)  # every command of the fixtures is served (7.4's field TTLs too)
     now = int(time.time() * 1000)
-    assert r.errors == 0
+    assert r.errors == 0 and not r.lossy_keys
     got = final_keyspace(r.records(now), r.lossy_keys)
     assert got == expected_keyspace(fixture, r.lossy_keys)
     assert got[0]  # something was compared
 
 
 def test_unsupported_is_an_error_by_default(tmp_path: Path) -> None:
-    raw = tmp_path / "t.aof"  # hash-field TTLs (7.4) are not served
+    raw = tmp_path / "t.aof"  # Redis 8's HGETEX is not served
     raw.write_bytes(encode_command([b"SET", b"a", b"1"])
-                    + encode_command([b"HEXPIRE", b"h", b"100", b"FIELDS", b"1", b"f"]))
+                    + encode_command([b"HGETEX", b"h", b"EX", b"100", b"FIELDS", b"1", b"f"]))
     with pytest.raises(ReplayUnsupported) as ei:
         replay(raw)
     assert ei.value.offset is not None and "not supported" in str(ei.value)
