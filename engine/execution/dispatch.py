@@ -160,6 +160,11 @@ def _process(c: Client, argv: list[bytes]) -> bytes | None:
         r = acl_reject(c, cmd, argv)
         if r is not None:
             return reject_command(c, cmd, r)
+    cl = srv.cluster
+    if cl is not None and c.user is not None and (cmd.first > 0 or cmd.keys_fn is not None or cmd.name == "exec"):
+        r = cl.redirect(c, cmd, argv)  # getNodeByQuery: -MOVED, -ASK, -CROSSSLOT, -CLUSTERDOWN
+        if r is not None:
+            return reject_command(c, cmd, r)
     ev = srv.evictor
     busy = srv.busy_reply
     if ev is not None and busy is None and ev.before_command():  # maxmemory: performEvictions
@@ -404,7 +409,8 @@ def fast_path(c: Client) -> bool:
             and (user is None or user.unrestricted())
             and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
             and srv.busy_reply is None and not srv.pause.type and c.repl is None
-            and not c.reply_off and not c.reply_skip and not srv.tracking.tracking_clients)
+            and not c.reply_off and not c.reply_skip and not srv.tracking.tracking_clients
+            and srv.cluster is None)
 
 
 def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:
