@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 from aof import clusterbus as cb
-from aof.slots import SLOTS
 from engine.cluster.node import ClusterNode, mstime
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ def process(c: Any, link: Any, m: cb.BusMessage) -> bool:
             c.current_epoch = m.current_epoch
         if m.config_epoch > sender.config_epoch:
             sender.config_epoch = m.config_epoch
-            c.todo_save()
+            c.todo_save(fsync=True)
         sender.repl_offset = m.repl_offset
     me = c.myself
     if t in (cb.CLUSTERMSG_TYPE_PING, cb.CLUSTERMSG_TYPE_MEET):
@@ -99,7 +98,7 @@ def process(c: Any, link: Any, m: cb.BusMessage) -> bool:
         if n.is_replica:
             c.set_node_as_master(n)
         n.config_epoch = m.update_epoch
-        c.todo_save()
+        c.todo_save(fsync=True)
         update_slots_with(c, n, m.update_epoch, m.update_slots)
     return True
 
@@ -173,14 +172,13 @@ def _process_ping(c: Any, link: Any, m: cb.BusMessage, sender: ClusterNode | Non
     if sender is not None and sender.is_master and dirty:
         update_slots_with(c, sender, m.config_epoch, m.myslots)
     if sender is not None and dirty:  # tell a sender with a stale claim who owns its slots now
-        for j in range(SLOTS):
-            if m.myslots[j >> 3] >> (j & 7) & 1:
-                o = c.owner[j]
-                if o is sender or o is None or c.not_claiming[j >> 3] >> (j & 7) & 1:
-                    continue
-                if o.config_epoch > m.config_epoch:
-                    c.bus.send_update(sender.link, o)
-                    break
+        for j in cb.bitmap_slots(m.myslots):
+            o = c.owner[j]
+            if o is sender or o is None or c.not_claiming[j >> 3] >> (j & 7) & 1:
+                continue
+            if o.config_epoch > m.config_epoch:
+                c.bus.send_update(sender.link, o)
+                break
     if sender is not None and c.myself.is_master and sender.is_master and m.config_epoch == c.myself.config_epoch:
         c.handle_epoch_collision(sender)
     if sender is not None:
@@ -275,7 +273,11 @@ def update_slots_with(c: Any, sender: ClusterNode, epoch: int, slots: bytes) -> 
         return
     changed = False
     dirty_slots = []
-    for j in range(SLOTS):
+    # only slots whose claim differs from what ``sender`` holds can change (or have their
+    # not-claiming bit cleared)
+    held = bytes(sender.slots)
+    diff = bytes(a ^ b | (a & n) for a, b, n in zip(slots, held, c.not_claiming))
+    for j in cb.bitmap_slots(diff):
         byte, bit = j >> 3, 1 << (j & 7)
         if slots[byte] & bit:
             o = c.owner[j]
@@ -293,7 +295,7 @@ def update_slots_with(c: Any, sender: ClusterNode, epoch: int, slots: bytes) -> 
         elif c.owner[j] is sender:
             c.not_claiming[byte] |= bit
     if changed:
-        c.todo_save()
+        c.todo_save(fsync=True)
         c.update_state()
     if dirty_slots:
         c.del_keys_in_slots(dirty_slots)

@@ -116,31 +116,34 @@ def flags_text(flags: int) -> str:
     return ",".join(names) if names else "noflags"
 
 
-def slot_ranges(owner: list[Any], node: ClusterNode) -> list[tuple[int, int]]:
-    """The (start, end) runs of slots ``owner`` maps to ``node`` (clusterGenNodesSlotsInfo)."""
-    out: list[tuple[int, int]] = []
-    if not node.numslots:
-        return out
-    start = -1
+def all_slot_ranges(owner: list[Any]) -> dict[int, list[tuple[int, int]]]:
+    """The (start, end) runs of slots of every node, by ``id(node)``, in one pass over the
+    slot table (clusterGenNodesSlotsInfo)."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    start, cur = 0, None
     for j, n in enumerate(owner):
-        if n is node:
-            if start < 0:
-                start = j
-        elif start >= 0:
-            out.append((start, j - 1))
-            start = -1
-    if start >= 0:
-        out.append((start, len(owner) - 1))
+        if n is not cur:
+            if cur is not None:
+                out.setdefault(id(cur), []).append((start, j - 1))
+            start, cur = j, n
+    if cur is not None:
+        out.setdefault(id(cur), []).append((start, len(owner) - 1))
     return out
 
 
-def describe(node: ClusterNode, owner: list[Any], migrating: dict[int, ClusterNode],
+def slot_ranges(owner: list[Any], node: ClusterNode) -> list[tuple[int, int]]:
+    """The (start, end) runs of slots ``owner`` maps to ``node``."""
+    return all_slot_ranges(owner).get(id(node), []) if node.numslots else []
+
+
+def describe(node: ClusterNode, ranges: list[tuple[int, int]], migrating: dict[int, ClusterNode],
              importing: dict[int, ClusterNode]) -> str:
-    """clusterGenNodeDescription: the node's CLUSTER NODES / nodes.conf line (no newline)."""
+    """clusterGenNodeDescription: the node's CLUSTER NODES / nodes.conf line (no newline),
+    ``ranges`` its slot runs."""
     parts = [node.name, node.address(), flags_text(node.flags), node.slaveof.name if node.slaveof else "-",
              str(node.ping_sent), str(node.pong_received), str(node.epoch_shown()),
              "connected" if node.link is not None or node.flags & CLUSTER_NODE_MYSELF else "disconnected"]
-    for s, e in slot_ranges(owner, node):
+    for s, e in ranges:
         parts.append(str(s) if s == e else f"{s}-{e}")
     if node.flags & CLUSTER_NODE_MYSELF:
         for slot in sorted(set(migrating) | set(importing)):
@@ -243,5 +246,5 @@ def parse_config(text: str) -> tuple[list[NodeLine], dict[str, int]]:
     return nodes, vars_
 
 
-__all__ = ["CLUSTER_NODE_MEET", "ClusterNode", "ConfigFileError", "NodeLine", "describe", "flags_text",
+__all__ = ["CLUSTER_NODE_MEET", "ClusterNode", "all_slot_ranges", "ConfigFileError", "NodeLine", "describe", "flags_text",
            "mstime", "parse_config", "random_name", "slot_ranges", "valid_name"]

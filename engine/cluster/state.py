@@ -35,11 +35,11 @@ from engine.cluster.node import (
     CLUSTER_NODE_MEET,
     ClusterNode,
     ConfigFileError,
+    all_slot_ranges,
     describe,
     mstime,
     parse_config,
     random_name,
-    slot_ranges,
 )
 from engine.errors import EngineError
 from rdbtools.io import write_atomically
@@ -74,6 +74,8 @@ class Cluster:
         self._first_update = 0
         self._minority_time = 0
         self._save_pending = False
+        self._fsync_pending = False
+        self._ranges: dict[int, list[tuple[int, int]]] | None = None  # slot runs by node, until a slot moves
         self.path = os.path.join(cfg.dir, cfg.cluster_config_file)
         port = cfg.port
         if not cfg.cluster_port and port > 65535 - 10000:
@@ -142,24 +144,32 @@ class Cluster:
 
     def nodes_text(self, filter_flags: int = 0) -> str:
         """clusterGenNodesDescription."""
-        return "".join(describe(n, self.owner, self.migrating, self.importing) + "\n"
+        ranges = self.all_ranges()
+        return "".join(describe(n, ranges.get(id(n), []), self.migrating, self.importing) + "\n"
                        for n in self.nodes.values() if not n.flags & filter_flags)
 
+    def all_ranges(self) -> dict[int, list[tuple[int, int]]]:
+        if self._ranges is None:
+            self._ranges = all_slot_ranges(self.owner)
+        return self._ranges
+
     def describe(self, n: ClusterNode) -> str:
-        return describe(n, self.owner, self.migrating, self.importing)
+        return describe(n, self.slot_ranges(n), self.migrating, self.importing)
 
     def slot_ranges(self, n: ClusterNode) -> list[tuple[int, int]]:
-        return slot_ranges(self.owner, n)
+        return self.all_ranges().get(id(n), [])
 
-    def save_config(self) -> None:
+    def save_config(self, fsync: bool = True) -> None:
         """clusterSaveConfig (the caller reports a failure)."""
-        self._save_pending = False
+        self._save_pending = self._fsync_pending = False
         text = self.nodes_text(CLUSTER_NODE_HANDSHAKE)
         text += f"vars currentEpoch {self.current_epoch} lastVoteEpoch {self.last_vote_epoch}\n"
-        write_atomically(self.path, text.encode("utf-8", "surrogateescape"))
+        write_atomically(self.path, text.encode("utf-8", "surrogateescape"), fsync=fsync)
 
-    def todo_save(self) -> None:
-        """CLUSTER_TODO_SAVE_CONFIG: saved once, after the current event-loop pass."""
+    def todo_save(self, fsync: bool = False) -> None:
+        """CLUSTER_TODO_SAVE_CONFIG (and, with ``fsync``, CLUSTER_TODO_FSYNC_CONFIG): saved
+        once, after the current event-loop pass."""
+        self._fsync_pending |= fsync
         if not self._save_pending:
             self._save_pending = True
             self.server.call_soon(self._save_soon)
@@ -167,7 +177,7 @@ class Cluster:
     def _save_soon(self) -> None:
         if self._save_pending:
             try:
-                self.save_config()
+                self.save_config(self._fsync_pending)
             except OSError as exc:  # clusterSaveConfigOrDie
                 log.critical("Fatal: can't update cluster config file: %s", exc)
                 os._exit(1)
@@ -191,6 +201,7 @@ class Cluster:
             return False
         n.set_slot(slot, True)
         self.owner[slot] = n
+        self._ranges = None
         return True
 
     def del_slot(self, slot: int) -> bool:
@@ -200,6 +211,7 @@ class Cluster:
             return False
         n.set_slot(slot, False)
         self.owner[slot] = None
+        self._ranges = None
         self.not_claiming[slot >> 3] &= ~(1 << (slot & 7))
         return True
 
@@ -281,7 +293,7 @@ class Cluster:
         if me.config_epoch == 0 or me.config_epoch != top:
             self.current_epoch += 1
             me.config_epoch = self.current_epoch
-            self.todo_save()
+            self.todo_save(fsync=True)
             log.warning("New configEpoch set to %d", me.config_epoch)
             return True
         return False
@@ -309,11 +321,9 @@ class Cluster:
         if me.is_master and not self.ok and now - self._first_update < CLUSTER_WRITABLE_DELAY:
             return
         new_ok = True
-        if self.server.config.cluster_require_full_coverage:
-            for n in self.owner:
-                if n is None or n.flags & CLUSTER_NODE_FAIL:
-                    new_ok = False
-                    break
+        if self.server.config.cluster_require_full_coverage and (None in self.owner or any(
+                n.flags & CLUSTER_NODE_FAIL and n.numslots for n in self.nodes.values())):
+            new_ok = False
         size = reachable = 0
         for n in self.nodes.values():
             if n.is_master and n.numslots:
@@ -350,7 +360,7 @@ class Cluster:
             me.name = random_name()
             self.nodes[me.name] = me
             log.info("Node hard reset, now I'm %s", me.name)
-        self.todo_save()
+        self.todo_save(fsync=True)
         self.update_state()
 
     def changed(self) -> None:

@@ -4,8 +4,8 @@ readwriteCommand, askingCommand).
 Without ``cluster-enabled`` each replies "This instance has cluster support disabled",
 as Redis 7.0.15 does. With it, the handlers parse and check arguments with Redis's
 error texts and reach the cluster state through ``c.server.cluster``
-(:mod:`engine.cluster`). Replicas (REPLICATE, FAILOVER) and open slots (SETSLOT) are
-not served yet: those reply with an error naming what is missing.
+(:mod:`engine.cluster`). Replicas (REPLICATE, FAILOVER) are not served yet: those reply with an error
+naming what is missing.
 """
 
 from __future__ import annotations
@@ -414,6 +414,50 @@ def _links(c, cl, argv):
 
 
 @_sub("setslot")
+def _setslot(c, cl, argv):
+    me = cl.myself
+    if me.is_replica:
+        raise CommandError("Please use SETSLOT only with masters.")
+    slot = _slot(argv[2])
+    action = argv[3].lower()
+    if action in (b"migrating", b"importing") and len(argv) == 5:
+        if action == b"migrating" and cl.owner[slot] is not me:
+            raise CommandError(f"I'm not the owner of hash slot {slot}")
+        if action == b"importing" and cl.owner[slot] is me:
+            raise CommandError(f"I'm already the owner of hash slot {slot}")
+        n = cl.lookup(argv[4])
+        if n is None:
+            raise CommandError(f"I don't know about node {argv[4].decode('utf-8', 'surrogateescape')}")
+        if n.is_replica:
+            raise CommandError("Target node is not a master")
+        (cl.migrating if action == b"migrating" else cl.importing)[slot] = n
+    elif action == b"stable" and len(argv) == 4:
+        cl.importing.pop(slot, None)
+        cl.migrating.pop(slot, None)
+    elif action == b"node" and len(argv) == 5:
+        n = _lookup_or_unknown(cl, argv[4])
+        if n.is_replica:
+            raise CommandError("Target node is not a master")
+        if cl.owner[slot] is me and n is not me and cl.count_keys_in_slot(slot):
+            raise CommandError(f"Can't assign hashslot {slot} to a different node while I still hold keys for "
+                               f"this hash slot.")
+        if slot in cl.migrating and cl.count_keys_in_slot(slot) == 0:
+            del cl.migrating[slot]
+        cl.del_slot(slot)
+        cl.add_slot(n, slot)
+        # (a master left without slots would turn into a replica of ``n`` in Redis; replicas are
+        # not served yet, so it stays an empty master)
+        if n is me and slot in cl.importing:
+            if cl.bump_epoch_without_consensus():  # the migrated slot's new owner is told to all
+                log.warning("configEpoch updated after importing slot %d", slot)
+            del cl.importing[slot]
+            cl.bus.broadcast_pong()
+    else:
+        raise CommandError("Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
+    cl.changed()
+    return OK
+
+
 @_sub("replicate")
 @_sub("failover")
 def _not_yet(c, cl, argv):

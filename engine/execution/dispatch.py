@@ -109,6 +109,8 @@ def _rejected(c: Client, argv: list[bytes], reply: bytes, cmd: Command | None = 
 def execute(c: Client, argv: list[bytes]) -> bytes | None:
     """processCommand for one command of ``c``; the reply, or None when it blocked."""
     reply = _process(c, argv)
+    if c.asking and c.multi is None and argv[0].lower() != b"asking":  # resetClient: ASKING is for one command
+        c.asking = False
     if c.reply_off or c.reply_skip:
         if argv[0].lower() in PUSHED_REPLIES:  # CLIENT_PUSHING: never silenced
             silence(c, None)

@@ -53,7 +53,7 @@ def messages(draw: st.DrawFn) -> cb.BusMessage:
     return m
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(messages(), min_size=1, max_size=3), st.integers(1, 3000))
 def test_round_trip_in_any_split(msgs: list[cb.BusMessage], step: int) -> None:
     data = b"".join(cb.encode(m) for m in msgs)
@@ -64,7 +64,7 @@ def test_round_trip_in_any_split(msgs: list[cb.BusMessage], step: int) -> None:
     assert got == msgs and r.pending == 0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(messages(), st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 255)), min_size=1, max_size=8),
        st.integers(0, 200))
 def test_mutated_bytes_give_messages_ignored_frames_or_bus_errors(m: cb.BusMessage, edits: list[tuple[int, int]],

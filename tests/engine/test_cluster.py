@@ -13,6 +13,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,13 @@ import pytest
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
+from aof.slots import key_hash_slot
 from engine.cluster.node import parse_config
 from tests.support.servers import (
     ServerProc,
     free_port,
     ours_argv,
     ours_env,
-    run_ours,
     start_ours,
     start_real,
     tool_binary,
@@ -45,12 +46,19 @@ def node(tmp: Path, kind: str, name: str) -> ServerProc:
 
 @contextmanager
 def nodes(tmp: Path, *kinds: str) -> Iterator[list[ServerProc]]:
-    with ExitStack() as stack:
+    """The nodes started side by side (each of ours takes a second to import)."""
+    with ExitStack() as stack, ThreadPoolExecutor(len(kinds)) as pool:
+        futures = [pool.submit(node, tmp, kind, f"{kind}{i}") for i, kind in enumerate(kinds)]
         procs = []
-        for i, kind in enumerate(kinds):
-            p = node(tmp, kind, f"{kind}{i}")
+        for f in futures:
+            try:
+                p = f.result()
+            except Exception:  # the others are stopped on the way out
+                continue
             stack.callback(p.stop)
             procs.append(p)
+        if len(procs) != len(kinds):
+            raise AssertionError("a node failed to start (its log is in the report)")
         yield procs
 
 
@@ -130,14 +138,7 @@ def test_single_node_replies_match_real(tmp_path: Path) -> None:
                               "0-16383"]
 
 
-def test_bus_port_past_65535_refuses_the_start(tmp_path: Path) -> None:
-    """clusterInit: without cluster-port, port + 10000 must be a port."""
-    out = run_ours("--port", "60000", "--dir", str(tmp_path), "--cluster-enabled", "yes", cwd=tmp_path, text=True)
-    assert out.returncode == 1 and "Your Redis port number must be 55535 or less." in out.stdout + out.stderr
-    assert not (tmp_path / "nodes.conf").exists()
-
-
-def test_meet_with_a_real_node_both_ways_and_nodes_conf(tmp_path: Path) -> None:
+def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
     with nodes(tmp_path, "ours", "real") as (ours, real):
         a, b = ours.client(), real.client()
         ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
@@ -158,35 +159,37 @@ def test_meet_with_a_real_node_both_ways_and_nodes_conf(tmp_path: Path) -> None:
         assert na[ida][1] == f"127.0.0.1:{ours.port}@{nb[ida][1].split('@')[1]}" == nb[ida][1]
         assert na[idb][1] == nb[idb][1] and na[idb][7] == nb[ida][7] == "connected"
         # equal config epochs (0) collided: the node with the smaller id took a new one
-        assert {na[ida][6], nb[idb][6]} == {"0", "1"} and na[idb][6] == nb[idb][6] and nb[ida][6] == na[ida][6]
+        # (clusterHandleConfigEpochCollision; which node that is depends on the random ids)
+        epochs = {ida: na[ida][6], idb: nb[idb][6]}
+        assert epochs[min(ida, idb)] == "1" and epochs[max(ida, idb)] == "0"
+        assert na[idb][6] == nb[idb][6] and nb[ida][6] == na[ida][6]
         assert info(a)["cluster_known_nodes"] == info(b)["cluster_known_nodes"] == "2"
         assert ours.call(b"SET", b"foo", b"x") == b"-MOVED 12182 127.0.0.1:%d\r\n" % real.port
         assert ours.call(b"SET", b"a", b"x") == b"-MOVED 15495 127.0.0.1:%d\r\n" % real.port
         assert real.call(b"SET", b"b", b"x") == b"-MOVED 3300 127.0.0.1:%d\r\n" % ours.port
         assert ours.call(b"SET", b"b", b"x") == b"+OK\r\n"
-        # PUBLISH reaches the other node's subscribers over the bus, both ways
-        for pub, sub in ((a, b), (b, a)):
-            ps = sub.pubsub()
-            ps.subscribe("news")
-            wait_for("the subscription", lambda ps=ps: ps.get_message(timeout=0.1))
-            assert pub.publish("news", "hello") == 0  # no subscriber on the publishing node
-            msg = wait_for("the message", lambda ps=ps: ps.get_message(timeout=0.1))
-            assert msg["data"] == b"hello"
-            ps.close()
-        # our nodes.conf is reloaded as Redis reloads it; Redis's own file parses too
-        ours.stop()
-        argv = ours_argv(ours.port, ours.dir, *CLUSTER_ARGS, "--cluster-port", na[ida][1].split("@")[1])
-        again = ServerProc(argv, ours.port, ours.dir, ours_env())
-        try:
-            c = again.client()
-            assert c.execute_command("CLUSTER", "MYID").decode() == ida
-            wait_for("the real node reconnected", lambda: cluster_nodes(c).get(idb, [""] * 8)[7] == "connected")
-            assert cluster_nodes(c)[idb][8:] == ["8001-16383"]
-        finally:
-            again.stop()
+        # Redis's own nodes.conf parses as ours does
         text = (real.dir / "nodes.conf").read_text()
         parsed, vars_ = parse_config(text)
         assert {n.name for n in parsed} == {ida, idb} and set(vars_) == {"currentepoch", "lastvoteepoch"}
+
+
+def _write_and_read(procs: list[ServerProc], write: bool) -> None:
+    """redis-py's RedisCluster: 1,000 keys written (pipelined, routed by slot) and read back."""
+    rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p.port) for p in procs])
+    try:
+        if write:
+            pipe = rc.pipeline()
+            for i in range(1000):
+                pipe.set(f"key:{i}", f"value:{i}")
+            assert pipe.execute() == [True] * 1000
+        pipe = rc.pipeline()
+        for i in range(1000):
+            pipe.get(f"key:{i}")
+        assert pipe.execute() == [f"value:{i}".encode() for i in range(1000)]
+        assert rc.get("key:7") == b"value:7"
+    finally:
+        rc.close()
 
 
 def _create_and_use(procs: list[ServerProc], tmp: Path) -> str:
@@ -202,13 +205,7 @@ def _create_and_use(procs: list[ServerProc], tmp: Path) -> str:
     check = subprocess.run([cli, "--cluster", "check", addrs[0]], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0 and "[ERR]" not in check.stdout and "[WARNING]" not in check.stdout, check.stdout
     assert "[OK] All nodes agree about slots configuration." in check.stdout
-    rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p.port) for p in procs])
-    try:
-        for i in range(1000):
-            rc.set(f"key:{i}", f"value:{i}")
-        assert [rc.get(f"key:{i}") for i in range(1000)] == [f"value:{i}".encode() for i in range(1000)]
-    finally:
-        rc.close()
+    _write_and_read(procs, write=True)
     counts = [p.client().dbsize() for p in procs]
     assert sum(counts) == 1000 and all(200 < n < 500 for n in counts)
     for p in procs:  # redis-cli -c follows MOVED from any node
@@ -218,12 +215,125 @@ def _create_and_use(procs: list[ServerProc], tmp: Path) -> str:
     return check.stdout
 
 
-# the default run mixes two of ours with a real node; RDBKIT_SOAK=1 adds three of ours
-MIXES = [("ours", "real", "ours")] + ([("ours", "ours", "ours")] if os.environ.get("RDBKIT_SOAK") else [])
+def _ask_and_tryagain(src: ServerProc, dst: ServerProc) -> None:
+    """An open slot between two masters: -ASK for a missing key, -TRYAGAIN for a key set
+    split between them, ASKING lets the importing node serve it (getNodeByQuery)."""
+    a, b = src.client(), dst.client()
+    ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
+    used = {key_hash_slot(f"key:{i}".encode()) for i in range(1000)}
+    tag, slot = next((t, s) for t, s in ((f"t{i}", key_hash_slot(f"t{i}".encode())) for i in range(100000))
+                     if s not in used and _owner(a, s) == ida)
+    a.set(f"{{{tag}}}here", "v")
+    assert b.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", ida) == b"OK"
+    assert a.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", idb) == b"OK"
+    ask = b"-ASK %d 127.0.0.1:%d\r\n" % (slot, dst.port)
+    assert src.call(b"GET", b"{%s}gone" % tag.encode()) == ask
+    assert src.call(b"GET", b"{%s}here" % tag.encode()) == b"$1\r\nv\r\n"
+    assert src.call(b"MGET", b"{%s}here" % tag.encode(), b"{%s}gone" % tag.encode()) == \
+        b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n"
+    assert dst.call(b"GET", b"{%s}gone" % tag.encode()) == b"-MOVED %d 127.0.0.1:%d\r\n" % (slot, src.port)
+    raw, _ = dst.raw(b"ASKING\r\nGET {%s}gone\r\nGET {%s}gone\r\n" % (tag.encode(), tag.encode()))
+    assert raw == b"+OK\r\n$-1\r\n-MOVED %d 127.0.0.1:%d\r\n" % (slot, src.port)  # ASKING lasts one command
+    for x in (a, b):
+        x.execute_command("CLUSTER", "SETSLOT", slot, "STABLE")
+    a.delete(f"{{{tag}}}here")
+
+
+def _owner(c: redis.Redis, slot: int) -> str:
+    text = cluster_nodes(c)
+    for fields in text.values():
+        for r in fields[8:]:
+            lo, _, hi = r.partition("-")
+            if r[0] != "[" and int(lo) <= slot <= int(hi or lo):
+                return fields[0]
+    return ""
+
+
+def _reshard(procs: list[ServerProc], src: ServerProc, dst: ServerProc, n: int) -> str:
+    cli = tool_binary("redis-cli")
+    ids = [p.client().execute_command("CLUSTER", "MYID").decode() for p in (src, dst)]
+    out = subprocess.run([cli, "--cluster", "reshard", f"127.0.0.1:{procs[0].port}", "--cluster-from", ids[0],
+                          "--cluster-to", ids[1], "--cluster-slots", str(n), "--cluster-yes"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "[ERR]" not in out.stdout, out.stdout + out.stderr
+    check = subprocess.run([cli, "--cluster", "check", f"127.0.0.1:{procs[0].port}"], capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0 and "[ERR]" not in check.stdout and "[WARNING]" not in check.stdout, check.stdout
+    return check.stdout
+
+
+def _publish_reaches_every_node(procs: list[ServerProc]) -> None:
+    """PUBLISH on one node reaches subscribers of the others over the bus."""
+    for pub, sub in ((procs[0], procs[1]), (procs[1], procs[0])):
+        ps = sub.client().pubsub()
+        ps.subscribe("news")
+        wait_for("the subscription", lambda ps=ps: ps.get_message(timeout=0.1))
+        assert pub.client().publish("news", "hello") == 0  # no subscriber on the publishing node
+        msg = wait_for("the message", lambda ps=ps: ps.get_message(timeout=0.1))
+        assert msg["data"] == b"hello"
+        ps.close()
+
+
+def _restart(p: ServerProc) -> ServerProc:
+    """The same node started again on its ports and directory: it reloads nodes.conf."""
+    me = p.client().execute_command("CLUSTER", "MYID").decode()
+    cport = cluster_nodes(p.client())[me][1].split("@")[1]
+    p.stop()
+    return ServerProc(ours_argv(p.port, p.dir, *CLUSTER_ARGS, "--cluster-port", cport), p.port, p.dir, ours_env())
+
+
+# the default run: a real node first (redis-cli sends the others a CLUSTER MEET naming it, so
+# ours meet a real node and learn of each other through its gossip); RDBKIT_SOAK=1 adds
+# three of ours and ours first
+MIXES = [("real", "ours", "ours")] + ([("ours", "ours", "ours"), ("ours", "real", "ours")]
+                                      if os.environ.get("RDBKIT_SOAK") else [])
 
 
 @pytest.mark.parametrize("kinds", MIXES, ids="-".join)
-def test_redis_cli_cluster_create_check_and_clients(tmp_path: Path, kinds: tuple[str, ...]) -> None:
+def test_redis_cli_cluster_create_reshard_and_failure(tmp_path: Path, kinds: tuple[str, ...]) -> None:
+    """redis-cli --cluster create and check; RedisCluster and redis-cli -c; -MOVED,
+    -ASK/-TRYAGAIN both ways between the first two nodes; PUBLISH across nodes;
+    --cluster reshard both ways with every key read back; then the first node is killed
+    (the others mark it fail) and one of ours restarts from its nodes.conf."""
     with nodes(tmp_path, *kinds) as procs:
         text = _create_and_use(procs, tmp_path)
         assert text.count("M: ") == 3
+        first, second, third = procs
+        ids = [p.client().execute_command("CLUSTER", "MYID").decode() for p in procs]
+        views = [cluster_nodes(p.client()) for p in procs]
+        for i, view in enumerate(views):
+            assert set(view) == set(ids) and view[ids[i]][2] == "myself,master"
+            assert all(view[n][2] == "master" and view[n][7] == "connected" for n in ids if n != ids[i])
+            assert [views[0][n][1] for n in ids] == [view[n][1] for n in ids]  # the same addresses
+        assert len({views[0][n][6] for n in ids}) == 3  # distinct config epochs
+        slot_of = {r: n for n, f in views[0].items() for r in f[8:]}
+        assert len(slot_of) == 3
+        assert first.call(b"SET", b"{x}", b"1")[:7] in (b"+OK\r\n", b"-MOVED ")
+        _ask_and_tryagain(first, second)
+        _ask_and_tryagain(second, first)
+        _publish_reaches_every_node(procs)
+        before = {p.port: p.client().dbsize() for p in procs}
+        _reshard(procs, first, second, 40)
+        _reshard(procs, second, first, 60)
+        after = {p.port: p.client().dbsize() for p in procs}
+        assert sum(after.values()) == 1000 and after != before
+        _write_and_read(procs, write=False)
+        first.stop(kill=True)
+        for p in (second, third):
+            c = p.client()
+            wait_for("fail on the others", lambda c=c: cluster_nodes(c)[ids[0]][2] == "master,fail", timeout=15)
+            wait_for("cluster_state:fail", lambda c=c: info(c)["cluster_state"] == "fail")
+            assert cluster_nodes(c)[ids[0]][7] == "disconnected"
+            assert p.call(b"GET", b"key:1") == b"-CLUSTERDOWN The cluster is down\r\n"
+        again = _restart(third)
+        try:
+            c = again.client()
+            assert c.execute_command("CLUSTER", "MYID").decode() == ids[2]
+            view = wait_for("the other node reconnected",
+                            lambda: (v := cluster_nodes(c))[ids[1]][7] == "connected" and v)
+            assert view[ids[0]][2] == "master,fail" and view[ids[2]][8:] == views[2][ids[2]][8:]
+            assert {k: f[8:] for k, f in view.items()} == {k: f[8:] for k, f in cluster_nodes(second.client()).items()}
+        finally:
+            again.stop()
+        parsed, vars_ = parse_config((second.dir / "nodes.conf").read_text())
+        assert {n.name for n in parsed} == set(ids) and set(vars_) == {"currentepoch", "lastvoteepoch"}
