@@ -4,17 +4,26 @@ readwriteCommand, askingCommand).
 Without ``cluster-enabled`` each replies "This instance has cluster support disabled",
 as Redis 7.0.15 does. With it, the handlers parse and check arguments with Redis's
 error texts and reach the cluster state through ``c.server.cluster``
-(:mod:`engine.cluster`). Replicas (REPLICATE, FAILOVER) are not served yet: those reply with an error
-naming what is missing.
+(:mod:`engine.cluster`). The views (NODES, SLOTS, INFO …) are in
+:mod:`engine.commands.cluster_views`; here are the subcommands that change the state.
+Replicas (REPLICATE, FAILOVER) are not served yet: those reply with an error naming
+what is missing.
 """
 
 from __future__ import annotations
 
 import logging
 
-from aof.replies import OK, array, bulk, bulks, integer, map_header, verbatim
-from aof.slots import SLOTS, key_hash_slot
-from engine.commands.scripting import help_reply
+from aof.replies import OK
+from engine.commands.cluster_views import (
+    HANDLERS,
+    ll,
+    ll_or_reply,
+    lookup_or_unknown,
+    slot_arg,
+    sub,
+    syntax_error,
+)
 from engine.errors import CommandError, SyntaxErr
 from engine.execution.registry import command, container, subcommand
 
@@ -40,105 +49,26 @@ _SUBCOMMANDS: tuple[tuple[str, int, str], ...] = (
     ("saveconfig", 2, _ADMIN), ("set-config-epoch", 3, _ADMIN), ("setslot", -4, _ADMIN), ("shards", 2, "stale"),
     ("slaves", 3, "admin stale"), ("slots", 2, "stale"),
 )
-_HANDLERS: dict[str, object] = {}
-
-
-def _sub(name: str):
-    def deco(fn):
-        _HANDLERS[name] = fn
-        return fn
-    return deco
-
-
 def _dispatch(c, argv):
     cl = c.server.cluster
     if cl is None:
         return _disabled(c, argv)
-    return _HANDLERS[argv[1].lower().decode("latin-1")](c, cl, argv)
-
-
-def _syntax(argv) -> CommandError:
-    """addReplySubcommandSyntaxError."""
-    return CommandError(f"unknown subcommand or wrong number of arguments for "
-                        f"'{argv[1][:128].decode('utf-8', 'surrogateescape')}'. "
-                        f"Try {argv[0].upper().decode('utf-8', 'surrogateescape')} HELP.")
+    return HANDLERS[argv[1].lower().decode("latin-1")](c, cl, argv)
 
 
 for _name, _arity, _flags in _SUBCOMMANDS:
     subcommand(CLUSTER, _name, _arity, _flags)(_dispatch)
 
 
-def _ll(b: bytes) -> int | None:
-    """getLongLongFromObject, None when not a number."""
-    try:
-        if not b or b != b.strip() or (len(b) > 1 and b[:1] == b"0") or b[:2] in (b"+", b"-0"):
-            raise ValueError
-        n = int(b)
-    except ValueError:
-        return None
-    return n if -2**63 <= n < 2**63 else None
-
-
-def _ll_or_reply(b: bytes) -> int:
-    n = _ll(b)
-    if n is None:
-        raise CommandError("value is not an integer or out of range")
-    return n
-
-
-def _slot(b: bytes) -> int:
-    """getSlotOrReply."""
-    n = _ll(b)
-    if n is None or not 0 <= n < SLOTS:
-        raise CommandError("Invalid or out of range slot")
-    return n
-
-
-@_sub("help")
-def _help(c, cl, argv):
-    return help_reply(c, argv, [
-        "ADDSLOTS <slot> [<slot> ...]", "    Assign slots to current node.",
-        "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
-        "    Assign slots which are between <start-slot> and <end-slot> to current node.",
-        "BUMPEPOCH", "    Advance the cluster config epoch.",
-        "COUNT-FAILURE-REPORTS <node-id>", "    Return number of failure reports for <node-id>.",
-        "COUNTKEYSINSLOT <slot>", "    Return the number of keys in <slot>.",
-        "DELSLOTS <slot> [<slot> ...]", "    Delete slots information from current node.",
-        "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
-        "    Delete slots information which are between <start-slot> and <end-slot> from current node.",
-        "FAILOVER [FORCE|TAKEOVER]", "    Promote current replica node to being a master.",
-        "FORGET <node-id>", "    Remove a node from the cluster.",
-        "GETKEYSINSLOT <slot> <count>", "    Return key names stored by current node in a slot.",
-        "FLUSHSLOTS", "    Delete current node own slots information.",
-        "INFO", "    Return information about the cluster.",
-        "KEYSLOT <key>", "    Return the hash slot for <key>.",
-        "MEET <ip> <port> [<bus-port>]", "    Connect nodes into a working cluster.",
-        "MYID", "    Return the node id.",
-        "NODES", "    Return cluster configuration seen by node. Output format:",
-        "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
-        "REPLICATE <node-id>", "    Configure current node as replica to <node-id>.",
-        "RESET [HARD|SOFT]", "    Reset current node (default: soft).",
-        "SET-CONFIG-EPOCH <epoch>", "    Set config epoch of current node.",
-        "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
-        "    Set slot state.",
-        "REPLICAS <node-id>", "    Return <node-id> replicas.",
-        "SAVECONFIG", "    Force saving cluster configuration on disk.",
-        "SLOTS", "    Return information about slots range mappings. Each range is made of:",
-        "    start, end, master and replicas IP addresses, ports and ids",
-        "SHARDS", "    Return information about slot range mappings and the nodes associated with them.",
-        "LINKS", "    Return information about all network links between this node and its peers.",
-        "    Output format is an array where each array element is a map containing attributes of a link"])
-
-
-@_sub("meet")
+@sub("meet")
 def _meet(c, cl, argv):
     if len(argv) not in (4, 5):
-        raise _syntax(argv)
-    port = _ll(argv[3])
+        raise syntax_error(argv)
+    port = ll(argv[3])
     if port is None:
         raise CommandError(f"Invalid TCP base port specified: {argv[3].decode('utf-8', 'surrogateescape')}")
     if len(argv) == 5:
-        cport = _ll(argv[4])
+        cport = ll(argv[4])
         if cport is None:
             raise CommandError(f"Invalid TCP bus port specified: {argv[4].decode('utf-8', 'surrogateescape')}")
     else:
@@ -149,66 +79,7 @@ def _meet(c, cl, argv):
     return OK
 
 
-@_sub("nodes")
-def _nodes(c, cl, argv):
-    return verbatim(cl.nodes_text().encode("utf-8", "surrogateescape"), c.resp)
-
-
-@_sub("myid")
-def _myid(c, cl, argv):
-    return bulk(cl.myself.name.encode())
-
-
-@_sub("slots")
-def _slots(c, cl, argv):
-    out = []
-    start, n = 0, None
-    for i in range(SLOTS + 1):
-        cur = cl.owner[i] if i < SLOTS else None
-        if cur is not n or i == SLOTS:
-            if n is not None:
-                nodes = [_node_entry(c, cl, n)] + [_node_entry(c, cl, r) for r in n.replicas if r.repl_offset]
-                out.append(array([integer(start), integer(i - 1), *nodes]))
-            n, start = cur, i
-    return array(out)
-
-
-def _node_entry(c, cl, n):
-    """addNodeToNodeReply (cluster-preferred-endpoint-type ip)."""
-    extra = [bulk(b"hostname"), bulk(n.hostname.encode())] if n.hostname else []
-    return array([bulk(n.ip.encode()), integer(n.port), bulk(n.name.encode()),
-                  map_header(len(extra) // 2, c.resp) + b"".join(extra)])
-
-
-@_sub("shards")
-def _shards(c, cl, argv):
-    out = []
-    for n in cl.nodes.values():
-        if not n.is_master:
-            continue
-        flat = [integer(x) for r in cl.slot_ranges(n) for x in r]
-        members = [_shard_node(c, cl, m) for m in (n, *n.replicas)]
-        out.append(map_header(2, c.resp) + bulk(b"slots") + array(flat) + bulk(b"nodes") + array(members))
-    return array(out)
-
-
-def _shard_node(c, cl, n):
-    """addNodeDetailsToShardReply."""
-    me = n is cl.myself
-    offset = c.server.replication.master_repl_offset if me else n.repl_offset
-    fields = [(b"id", bulk(n.name.encode()))]
-    if n.port:
-        fields.append((b"port", integer(n.port)))
-    fields += [(b"ip", bulk(n.ip.encode())), (b"endpoint", bulk(n.ip.encode()))]
-    if n.hostname:
-        fields.append((b"hostname", bulk(n.hostname.encode())))
-    health = "fail" if n.flags & 8 else "loading" if n.is_replica and offset == 0 else "online"
-    fields += [(b"role", bulk(b"replica" if n.is_replica else b"master")),
-               (b"replication-offset", integer(offset)), (b"health", bulk(health.encode()))]
-    return map_header(len(fields), c.resp) + b"".join(bulk(k) + v for k, v in fields)
-
-
-@_sub("flushslots")
+@sub("flushslots")
 def _flushslots(c, cl, argv):
     if c.server.keyspace.dbs[0].data:
         raise CommandError("DB must be empty to perform CLUSTER FLUSHSLOTS.")
@@ -240,11 +111,11 @@ def _check(cl, seen: set[int], delete: bool, start: int, end: int) -> None:
         seen.add(s)
 
 
-@_sub("addslots")
-@_sub("delslots")
+@sub("addslots")
+@sub("delslots")
 def _addslots(c, cl, argv):
     delete = argv[1].lower() == b"delslots"
-    slots = [_slot(a) for a in argv[2:]]
+    slots = [slot_arg(a) for a in argv[2:]]
     seen: set[int] = set()
     for s in slots:
         _check(cl, seen, delete, s, s)
@@ -252,15 +123,15 @@ def _addslots(c, cl, argv):
     return OK
 
 
-@_sub("addslotsrange")
-@_sub("delslotsrange")
+@sub("addslotsrange")
+@sub("delslotsrange")
 def _addslotsrange(c, cl, argv):
     if len(argv) % 2 == 1:
         raise CommandError(f"wrong number of arguments for 'cluster|{argv[1].lower().decode()}' command")
     delete = argv[1].lower() == b"delslotsrange"
     seen: set[int] = set()
     for j in range(2, len(argv), 2):
-        start, end = _slot(argv[j]), _slot(argv[j + 1])
+        start, end = slot_arg(argv[j]), slot_arg(argv[j + 1])
         if start > end:
             raise CommandError(f"start slot number {start} is greater than end slot number {end}")
         _check(cl, seen, delete, start, end)
@@ -268,41 +139,13 @@ def _addslotsrange(c, cl, argv):
     return OK
 
 
-@_sub("bumpepoch")
+@sub("bumpepoch")
 def _bumpepoch(c, cl, argv):
     bumped = cl.bump_epoch_without_consensus()
     return b"+%s %d\r\n" % (b"BUMPED" if bumped else b"STILL", cl.myself.config_epoch)
 
 
-@_sub("info")
-def _info(c, cl, argv):
-    assigned = ok = pfail = fail = 0
-    for n in cl.owner:
-        if n is None:
-            continue
-        assigned += 1
-        if n.flags & 8:
-            fail += 1
-        elif n.flags & 4:
-            pfail += 1
-        else:
-            ok += 1
-    me = cl.myself
-    myepoch = me.slaveof.config_epoch if me.is_replica and me.slaveof else me.config_epoch
-    lines = [f"cluster_state:{'ok' if cl.ok else 'fail'}", f"cluster_slots_assigned:{assigned}",
-             f"cluster_slots_ok:{ok}", f"cluster_slots_pfail:{pfail}", f"cluster_slots_fail:{fail}",
-             f"cluster_known_nodes:{len(cl.nodes)}", f"cluster_size:{cl.size}",
-             f"cluster_current_epoch:{cl.current_epoch}", f"cluster_my_epoch:{myepoch}"]
-    from aof.clusterbus import TYPE_NAMES
-
-    for stats, what in ((cl.stats_sent, "sent"), (cl.stats_received, "received")):
-        lines += [f"cluster_stats_messages_{TYPE_NAMES[i]}_{what}:{v}" for i, v in enumerate(stats) if v]
-        lines.append(f"cluster_stats_messages_{what}:{sum(stats)}")
-    lines.append(f"total_cluster_links_buffer_limit_exceeded:{cl.links_buffer_limit_exceeded}")
-    return verbatim(("\r\n".join(lines) + "\r\n").encode(), c.resp)
-
-
-@_sub("saveconfig")
+@sub("saveconfig")
 def _saveconfig(c, cl, argv):
     try:
         cl.save_config()
@@ -311,38 +154,9 @@ def _saveconfig(c, cl, argv):
     return OK
 
 
-@_sub("keyslot")
-def _keyslot(c, cl, argv):
-    return integer(key_hash_slot(argv[2]))
-
-
-@_sub("countkeysinslot")
-def _countkeysinslot(c, cl, argv):
-    slot = _ll_or_reply(argv[2])
-    if not 0 <= slot < SLOTS:
-        raise CommandError("Invalid slot")
-    return integer(cl.count_keys_in_slot(slot))
-
-
-@_sub("getkeysinslot")
-def _getkeysinslot(c, cl, argv):
-    slot = _ll_or_reply(argv[2])
-    maxkeys = _ll_or_reply(argv[3])
-    if not 0 <= slot < SLOTS or maxkeys < 0:
-        raise CommandError("Invalid slot or number of keys")
-    return bulks(cl.keys_in_slot(slot, maxkeys))
-
-
-def _lookup_or_unknown(cl, name: bytes):
-    n = cl.lookup(name)
-    if n is None:
-        raise CommandError(f"Unknown node {name.decode('utf-8', 'surrogateescape')}")
-    return n
-
-
-@_sub("forget")
+@sub("forget")
 def _forget(c, cl, argv):
-    n = _lookup_or_unknown(cl, argv[2])
+    n = lookup_or_unknown(cl, argv[2])
     if n is cl.myself:
         raise CommandError("I tried hard but I can't forget myself...")
     if cl.myself.is_replica and cl.myself.slaveof is n:
@@ -353,23 +167,9 @@ def _forget(c, cl, argv):
     return OK
 
 
-@_sub("replicas")
-@_sub("slaves")
-def _replicas(c, cl, argv):
-    n = _lookup_or_unknown(cl, argv[2])
-    if n.is_replica:
-        raise CommandError("The specified node is not a master")
-    return bulks([cl.describe(r).encode() for r in n.replicas])
-
-
-@_sub("count-failure-reports")
-def _count_failure_reports(c, cl, argv):
-    return integer(len(_lookup_or_unknown(cl, argv[2]).fail_reports))
-
-
-@_sub("set-config-epoch")
+@sub("set-config-epoch")
 def _set_config_epoch(c, cl, argv):
-    epoch = _ll_or_reply(argv[2])
+    epoch = ll_or_reply(argv[2])
     if epoch < 0:
         raise CommandError(f"Invalid config epoch specified: {epoch}")
     if len(cl.nodes) > 1:
@@ -383,10 +183,10 @@ def _set_config_epoch(c, cl, argv):
     return OK
 
 
-@_sub("reset")
+@sub("reset")
 def _reset(c, cl, argv):
     if len(argv) > 3:
-        raise _syntax(argv)
+        raise syntax_error(argv)
     hard = False
     if len(argv) == 3:
         opt = argv[2].lower()
@@ -399,26 +199,12 @@ def _reset(c, cl, argv):
     return OK
 
 
-@_sub("links")
-def _links(c, cl, argv):
-    out = []
-    for n in cl.nodes.values():
-        for link in (n.link, n.inbound_link):
-            if link is None:
-                continue
-            fields = [(b"direction", bulk(b"from" if link.inbound else b"to")), (b"node", bulk(n.name.encode())),
-                      (b"create-time", integer(link.ctime)), (b"events", bulk(b"r")),
-                      (b"send-buffer-allocated", integer(0)), (b"send-buffer-used", integer(0))]
-            out.append(map_header(6, c.resp) + b"".join(bulk(k) + v for k, v in fields))
-    return array(out)
-
-
-@_sub("setslot")
+@sub("setslot")
 def _setslot(c, cl, argv):
     me = cl.myself
     if me.is_replica:
         raise CommandError("Please use SETSLOT only with masters.")
-    slot = _slot(argv[2])
+    slot = slot_arg(argv[2])
     action = argv[3].lower()
     if action in (b"migrating", b"importing") and len(argv) == 5:
         if action == b"migrating" and cl.owner[slot] is not me:
@@ -435,7 +221,7 @@ def _setslot(c, cl, argv):
         cl.importing.pop(slot, None)
         cl.migrating.pop(slot, None)
     elif action == b"node" and len(argv) == 5:
-        n = _lookup_or_unknown(cl, argv[4])
+        n = lookup_or_unknown(cl, argv[4])
         if n.is_replica:
             raise CommandError("Target node is not a master")
         if cl.owner[slot] is me and n is not me and cl.count_keys_in_slot(slot):
@@ -458,8 +244,8 @@ def _setslot(c, cl, argv):
     return OK
 
 
-@_sub("replicate")
-@_sub("failover")
+@sub("replicate")
+@sub("failover")
 def _not_yet(c, cl, argv):
     raise CommandError(f"CLUSTER {argv[1].upper().decode()} is not served by this server yet")
 

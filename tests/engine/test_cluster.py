@@ -122,7 +122,12 @@ def test_single_node_replies_match_real(tmp_path: Path) -> None:
                      ("CLUSTER", "ADDSLOTS", "50"), ("CLUSTER", "ADDSLOTS", "100", "200", "100"),
                      ("CLUSTER", "ADDSLOTSRANGE", "100", "16383"), ("CLUSTER", "DELSLOTSRANGE", "0", "0"),
                      ("CLUSTER", "ADDSLOTS", "0"), ("CLUSTER", "SLOTS"), ("CLUSTER", "COUNTKEYSINSLOT", "12182"),
-                     ("READONLY",), ("READWRITE",), ("ASKING",)]:
+                     ("READONLY",), ("READWRITE",), ("ASKING",), ("CLUSTER", "SETSLOT", "x", "STABLE"),
+                     ("CLUSTER", "SETSLOT", "16000", "MIGRATING", "nobody"), ("CLUSTER", "SETSLOT", "5", "FOO"),
+                     ("CLUSTER", "SETSLOT", "16000", "IMPORTING", "nobody"), ("CLUSTER", "SETSLOT", "5", "MIGRATING"),
+                     ("CLUSTER", "SETSLOT", "16000", "NODE", "nobody"), ("CLUSTER", "SETSLOT", "5", "STABLE"),
+                     ("CLUSTER", "SETSLOT", "5", "MIGRATING", "nobody"), ("CLUSTER", "REPLICAS", "nobody"),
+                     ("CLUSTER", "COUNT-FAILURE-REPORTS", "nobody"), ("CLUSTER", "LINKS")]:
             both(*args)
         for x in (a, b):
             wait_for("cluster_state:ok", lambda x=x: info(x)["cluster_state"] == "ok")
