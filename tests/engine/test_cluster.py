@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -267,6 +268,38 @@ def _reshard(procs: list[ServerProc], src: ServerProc, dst: ServerProc, n: int) 
     return check.stdout
 
 
+@contextmanager
+def _writer(procs: list[ServerProc]) -> Iterator[list[str]]:
+    """RedisCluster writing ``load:N`` keys (value = key) until the block ends; yields the
+    keys whose writes were acknowledged (MOVED/ASK followed by redis-py)."""
+    acked: list[str] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p.port) for p in procs])
+        try:
+            i = 0
+            while not stop.is_set():
+                k = f"load:{i}"
+                if rc.set(k, k):
+                    acked.append(k)
+                i += 1
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            rc.close()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        yield acked
+    finally:
+        stop.set()
+        t.join(30)
+    assert not errors, f"a write failed while slots moved: {errors[0]!r}"
+
+
 def _publish_reaches_every_node(procs: list[ServerProc]) -> None:
     """PUBLISH on one node reaches subscribers of the others over the bus."""
     for pub, sub in ((procs[0], procs[1]), (procs[1], procs[0])):
@@ -318,11 +351,20 @@ def test_redis_cli_cluster_create_reshard_and_failure(tmp_path: Path, kinds: tup
         _ask_and_tryagain(second, first)
         _publish_reaches_every_node(procs)
         before = {p.port: p.client().dbsize() for p in procs}
-        _reshard(procs, first, second, 40)
-        _reshard(procs, second, first, 60)
+        with _writer(procs) as acked:  # a client writing while the slots move
+            _reshard(procs, first, second, 40)
+            _reshard(procs, second, first, 60)
         after = {p.port: p.client().dbsize() for p in procs}
-        assert sum(after.values()) == 1000 and after != before
+        assert sum(after.values()) == 1000 + len(acked) and after != before
         _write_and_read(procs, write=False)
+        rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p.port) for p in procs])
+        try:  # every acknowledged write is there, wherever its slot went
+            pipe = rc.pipeline()
+            for k in acked:
+                pipe.get(k)
+            assert pipe.execute() == [k.encode() for k in acked] and len(acked) > 50
+        finally:
+            rc.close()
         first.stop(kill=True)
         for p in (second, third):
             c = p.client()
