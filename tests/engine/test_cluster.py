@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -142,6 +143,23 @@ def test_single_node_replies_match_real(tmp_path: Path) -> None:
             (me,) = mine.values()
             assert me[1:] == [f":{x.port}@{me[1].split('@')[1]}", "myself,master", "-", "0", "0", "1", "connected",
                               "0-16383"]
+        # the node's bus port refuses what is not a bus frame, naming the peer and the offset,
+        # and keeps serving (clusterReadHandler); then RESET HARD: a new id, epochs 0
+        cport = int(lines[0][a.execute_command("CLUSTER", "MYID").decode()][1].split("@")[1])
+        for garbage in (b"RCmb\xff\xff\xff\xff", b"GET / HTTP/1.1\r\n\r\n", b"RCmb\x00\x00\x08\xd0" + bytes(100)):
+            with socket.create_connection(("127.0.0.1", cport), timeout=10) as s:
+                s.sendall(garbage)
+                s.shutdown(socket.SHUT_WR)
+                assert s.recv(100) == b""  # closed by the node (nothing sent on a link it dropped)
+        log = wait_for("the bus errors logged", lambda: ours.log_tail(40).count("cluster bus link 127.0.0.1:") >= 2 and
+                       ours.log_tail(40))
+        assert "bad message length 4294967295 (at offset 4)" in log and "bad signature b'GET '" in log
+        for args in [("FLUSHALL",), ("CLUSTER", "RESET", "HARD"), ("CLUSTER", "INFO")]:
+            both(*args)
+        assert a.execute_command("CLUSTER", "MYID") not in ids
+        for x in (a, b):
+            (me,) = cluster_nodes(x).values()
+            assert me[2:] == ["myself,master", "-", "0", "0", "0", "connected"]
 
 
 def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
