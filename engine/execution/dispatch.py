@@ -346,7 +346,7 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     if srv.dirty > dirty_before:  # a decrease (SAVE resets it) is not a change
         if cmd.is_write:
             db = c.db
-            if db.watched or db.blocking or trk.active:
+            if db.watched or db.blocking or trk.active or srv.cluster is not None:  # (cluster: its slot index)
                 srv.signal_keys(db, cmd.modified_keys(argv) if c.modified is None else c.modified, c)
             if srv.evictor is not None:
                 srv.memory.after_write(c, cmd, argv)

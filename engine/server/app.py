@@ -243,12 +243,15 @@ class Server:
 
     def signal_keys(self, db: Database, keys: list[bytes], modifier: Client | None = None) -> None:
         """After a write by ``modifier``'s command: signal the keys modified (WATCH,
-        client-side caching) and wake clients blocked on them."""
+        client-side caching), wake clients blocked on them, and (cluster mode) index new
+        keys by slot."""
         blocking = db.blocking
         for k in keys:
             db.signal_modified(k, modifier)
             if blocking and k in blocking:
                 self.ready_keys.append((db, k))
+        if self.cluster is not None:
+            self.cluster.keys_written(db, keys)
 
     def signal_all(self, db: Database, replaced_with: Database | None = None) -> None:
         """FLUSHDB/FLUSHALL/DEBUG RELOAD (called before ``db`` is emptied) and SWAPDB or a

@@ -136,7 +136,11 @@ def test_single_node_replies_match_real(tmp_path: Path) -> None:
         for args in [("CLUSTER", "INFO"), ("SET", "foo", "bar"), ("MSET", "a", "1", "b", "2"),
                      ("MSET", "{t}a", "1", "{t}b", "2"), ("CLUSTER", "COUNTKEYSINSLOT", "12182"),
                      ("CLUSTER", "GETKEYSINSLOT", "12182", "10"), ("CLUSTER", "FLUSHSLOTS"),
-                     ("CLUSTER", "RESET"), ("EVAL", "return redis.call('get', KEYS[1])", "2", "a", "b")]:
+                     ("CLUSTER", "RESET"), ("EVAL", "return redis.call('get', KEYS[1])", "2", "a", "b"),
+                     ("SET", "{t}c", "3"), ("RPUSH", "{t}d", "x"), ("DEL", "{t}a"), ("SET", "{t}e", "5", "PX", "100000"),
+                     ("CLUSTER", "COUNTKEYSINSLOT", "15891"), ("CLUSTER", "GETKEYSINSLOT", "15891", "10"),
+                     ("CLUSTER", "GETKEYSINSLOT", "15891", "2"), ("RENAME", "{t}b", "{t}f"),
+                     ("CLUSTER", "GETKEYSINSLOT", "15891", "10"), ("CLUSTER", "COUNTKEYSINSLOT", "15891")]:
             both(*args)
         lines = [cluster_nodes(x) for x in (a, b)]
         for mine, x in zip(lines, (ours, real)):
