@@ -244,6 +244,9 @@ class Bus:
         cfg = self.server.config
         timeout = cfg.cluster_node_timeout
         self.iteration += 1
+        if c.myself.hostname != cfg.cluster_announce_hostname:  # clusterUpdateMyselfHostname
+            c.myself.hostname = cfg.cluster_announce_hostname
+            c.todo_save()
         now = mstime()
         handshake_timeout = max(timeout, 1000)
         for n in list(c.nodes.values()):

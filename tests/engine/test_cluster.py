@@ -196,6 +196,11 @@ def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
         assert ours.call(b"SET", b"a", b"x") == b"-MOVED 15495 127.0.0.1:%d\r\n" % real.port
         assert real.call(b"SET", b"b", b"x") == b"-MOVED 3300 127.0.0.1:%d\r\n" % ours.port
         assert ours.call(b"SET", b"b", b"x") == b"+OK\r\n"
+        # an announced hostname travels in the ping extension, both ways
+        a.config_set("cluster-announce-hostname", "ours.example")
+        b.config_set("cluster-announce-hostname", "real.example")
+        wait_for("the hostnames", lambda: cluster_nodes(b)[ida][1].endswith(",ours.example")
+                 and cluster_nodes(a)[idb][1].endswith(",real.example"))
         # Redis's own nodes.conf parses as ours does
         text = (real.dir / "nodes.conf").read_text()
         parsed, vars_ = parse_config(text)
