@@ -28,29 +28,46 @@ from aof.slots import key_hash_slot
 from engine.cluster.node import parse_config
 from tests.support.servers import (
     ServerProc,
-    free_port,
     ours_argv,
     ours_env,
-    start_ours,
-    start_real,
+    real_argv,
     tool_binary,
 )
 
 CLUSTER_ARGS = ("--cluster-enabled", "yes", "--cluster-node-timeout", "1000")
 
 
-def node(tmp: Path, kind: str, name: str) -> ServerProc:
+def distinct_ports(n: int) -> list[int]:
+    """``n`` free loopback ports, all different (held open together while chosen: nodes
+    start side by side, and two free_port() calls may return the same port)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def node(tmp: Path, kind: str, name: str, port: int, cport: int) -> ServerProc:
     d = tmp / name
     d.mkdir()
-    start = start_ours if kind == "ours" else start_real
-    return start(d, *CLUSTER_ARGS, "--cluster-port", str(free_port()))
+    args = (*CLUSTER_ARGS, "--cluster-port", str(cport))
+    if kind == "ours":
+        return ServerProc(ours_argv(port, d, *args), port, d, ours_env())
+    return ServerProc(real_argv(port, d, *args), port, d)
 
 
 @contextmanager
 def nodes(tmp: Path, *kinds: str) -> Iterator[list[ServerProc]]:
     """The nodes started side by side (each of ours takes a second to import)."""
+    ports = distinct_ports(2 * len(kinds))
     with ExitStack() as stack, ThreadPoolExecutor(len(kinds)) as pool:
-        futures = [pool.submit(node, tmp, kind, f"{kind}{i}") for i, kind in enumerate(kinds)]
+        futures = [pool.submit(node, tmp, kind, f"{kind}{i}", ports[2 * i], ports[2 * i + 1])
+                   for i, kind in enumerate(kinds)]
         procs = []
         for f in futures:
             try:
@@ -140,7 +157,15 @@ def test_single_node_replies_match_real(tmp_path: Path) -> None:
                      ("SET", "{t}c", "3"), ("RPUSH", "{t}d", "x"), ("DEL", "{t}a"), ("SET", "{t}e", "5", "PX", "100000"),
                      ("CLUSTER", "COUNTKEYSINSLOT", "15891"), ("CLUSTER", "GETKEYSINSLOT", "15891", "10"),
                      ("CLUSTER", "GETKEYSINSLOT", "15891", "2"), ("RENAME", "{t}b", "{t}f"),
-                     ("CLUSTER", "GETKEYSINSLOT", "15891", "10"), ("CLUSTER", "COUNTKEYSINSLOT", "15891")]:
+                     ("CLUSTER", "GETKEYSINSLOT", "15891", "10"), ("CLUSTER", "COUNTKEYSINSLOT", "15891"),
+                     ("EVAL", "redis.call('set', 'a', 1) return redis.call('set', 'b', 2)", "0"),
+                     ("EVAL", "#!lua\nredis.call('set', 'a', 1) return redis.call('set', 'b', 2)", "0"),
+                     ("EVAL", "#!lua\nredis.call('set', '{t}a', 1) return redis.call('set', 'b', 2)", "1", "{t}x"),
+                     ("EVAL", "#!lua flags=no-cluster\nreturn 1", "0"),
+                     ("EVAL", "#!lua flags=allow-cross-slot-keys\nredis.call('set', 'a', 1)\n"
+                              "return redis.call('set', 'b', 2)", "0"),
+                     ("EVAL", "return redis.pcall('mset', 'a', 1, 'b', 2)", "0"),
+                     ("EVAL", "return redis.call('get', 'a')", "0")]:
             both(*args)
         lines = [cluster_nodes(x) for x in (a, b)]
         for mine, x in zip(lines, (ours, real)):
@@ -376,6 +401,12 @@ def test_redis_cli_cluster_create_reshard_and_failure(tmp_path: Path, kinds: tup
         assert first.call(b"SET", b"{x}", b"1")[:7] in (b"+OK\r\n", b"-MOVED ")
         _ask_and_tryagain(first, second)
         _ask_and_tryagain(second, first)
+        # a script may only touch keys this node serves (scriptVerifyClusterState): the same
+        # error from the real node and ours, each asked about a key of the other
+        owned = {p.port: p.client().randomkey() for p in procs}
+        script = b"return redis.call('get', ARGV[1])"
+        errors = [p.call(b"EVAL", script, b"0", owned[q.port]) for p, q in ((first, second), (second, first))]
+        assert errors[0] == errors[1] and b"Script attempted to access a non local key in a cluster node" in errors[0]
         _publish_reaches_every_node(procs)
         before = {p.port: p.client().dbsize() for p in procs}
         with _writer(procs) as acked:  # a client writing while the slots move
