@@ -24,6 +24,10 @@ def _moved(kind: bytes, slot: int, n: Any) -> bytes:
     return b"-%s %d %s:%d\r\n" % (kind, slot, n.ip.encode(), n.port)
 
 
+def moved(slot: int, n: Any) -> bytes:
+    return _moved(b"MOVED", slot, n)
+
+
 def redirect(cl: Any, c: Any, cmd: Any, argv: list[bytes]) -> bytes | None:
     """The redirection error for ``c`` running ``cmd``, or None when this node serves it."""
     if cmd.name == "exec":

@@ -427,12 +427,30 @@ class Cluster:
         self.nodes[n.name] = n
         return True
 
+    def redirect_blocked(self) -> None:
+        """clusterRedirectBlockedClientIfNeeded, for every client blocked on keys: the
+        cluster went down, or the keys' slot is now served elsewhere (and not being
+        imported here), so the write that would wake it cannot come here."""
+        for c in [c for c in self.server.clients.values() if c.blocked is not None and c.blocked.keys]:
+            reply = None
+            if not self.ok:
+                reply = routing.DOWN_STATE
+            else:
+                slot = key_hash_slot(c.blocked.keys[0])
+                n = self.owner[slot]
+                if n is not self.myself and slot not in self.importing:
+                    reply = routing.DOWN_UNBOUND if n is None else routing.moved(slot, n)
+            if reply is not None:
+                self.server.blocking.unblock_with(c, reply)
+
     # -- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:
         await self.bus.listen(self.server.config.bind, self.cport)
 
     def cron(self) -> None:
         self.bus.cron()
+        if self.server.blocking.blocked_count:
+            self.redirect_blocked()
 
     def close(self) -> None:
         self.bus.close()

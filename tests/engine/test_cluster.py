@@ -226,6 +226,21 @@ def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
         b.config_set("cluster-announce-hostname", "real.example")
         wait_for("the hostnames", lambda: cluster_nodes(b)[ida][1].endswith(",ours.example")
                  and cluster_nodes(a)[idb][1].endswith(",real.example"))
+        # a client blocked on a key learns when its slot is no longer served
+        # (clusterRedirectBlockedClientIfNeeded): the same reply from both nodes
+        blocked = []
+        for x, key in ((ours, b"{b}l"), (real, b"{a}l")):
+            sock = socket.create_connection(("127.0.0.1", x.port), timeout=10)
+            sock.sendall(b"*3\r\n$5\r\nBLPOP\r\n$4\r\n%s\r\n$1\r\n0\r\n" % key)
+            blocked.append(sock)
+        time.sleep(0.2)
+        a.execute_command("CLUSTER", "DELSLOTS", 3300)  # each node gives up the slot of its key
+        b.execute_command("CLUSTER", "DELSLOTS", 15495)
+        try:
+            assert [s.recv(100) for s in blocked] == [b"-CLUSTERDOWN The cluster is down\r\n"] * 2
+        finally:
+            for sock in blocked:
+                sock.close()
         # Redis's own nodes.conf parses as ours does
         text = (real.dir / "nodes.conf").read_text()
         parsed, vars_ = parse_config(text)
