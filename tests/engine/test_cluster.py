@@ -226,6 +226,14 @@ def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
         b.config_set("cluster-announce-hostname", "real.example")
         wait_for("the hostnames", lambda: cluster_nodes(b)[ida][1].endswith(",ours.example")
                  and cluster_nodes(a)[idb][1].endswith(",real.example"))
+        # CLUSTER LINKS: one link each way to the other node, on both sides
+        for x, other in ((a, idb), (b, ida)):
+            links = x.execute_command("CLUSTER", "LINKS")
+            links = [dict(zip(lk[::2], lk[1::2])) if isinstance(lk, list) else lk for lk in links]
+            assert sorted((lk[b"direction"], lk[b"node"]) for lk in links) == [(b"from", other.encode()),
+                                                                                (b"to", other.encode())]
+            assert all(set(lk) == {b"direction", b"node", b"create-time", b"events", b"send-buffer-allocated",
+                                   b"send-buffer-used"} for lk in links)
         # a client blocked on a key learns when its slot is no longer served
         # (clusterRedirectBlockedClientIfNeeded): the same reply from both nodes
         blocked = []
@@ -241,6 +249,10 @@ def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
         finally:
             for sock in blocked:
                 sock.close()
+        # FORGET: the node is dropped and not learnt again from the other's pings
+        assert a.execute_command("CLUSTER", "FORGET", idb) == b"OK"
+        time.sleep(0.8)  # the real node pings every node_timeout/2
+        assert set(cluster_nodes(a)) == {ida} and info(a)["cluster_known_nodes"] == "1"
         # Redis's own nodes.conf parses as ours does
         text = (real.dir / "nodes.conf").read_text()
         parsed, vars_ = parse_config(text)
