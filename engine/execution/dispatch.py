@@ -166,6 +166,10 @@ def _process(c: Client, argv: list[bytes]) -> bytes | None:
     if cl is not None and c.user is not None and (cmd.first > 0 or cmd.keys_fn is not None or cmd.name == "exec"):
         r = cl.redirect(c, cmd, argv)  # getNodeByQuery: -MOVED, -ASK, -CROSSSLOT, -CLUSTERDOWN
         if r is not None:
+            if cmd.name == "exec":  # the transaction is discarded, the redirection sent as it is
+                discard(c)
+                _rejected(c, argv, r, cmd)
+                return r
             return reject_command(c, cmd, r)
     ev = srv.evictor
     busy = srv.busy_reply

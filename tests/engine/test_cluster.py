@@ -150,6 +150,9 @@ def test_single_node_replies_match_real(tmp_path: Path) -> None:
             both(*args)
         for x in (a, b):
             wait_for("cluster_state:ok", lambda x=x: info(x)["cluster_state"] == "ok")
+        # a transaction whose keys span slots: queued, then refused at EXEC (discarded)
+        tx = b"MULTI\r\nSET a 1\r\nSET b 2\r\nEXEC\r\nMULTI\r\nSET {a}x 1\r\nEXEC\r\n"
+        assert ours.raw(tx)[0] == real.raw(tx)[0]
         for args in [("CLUSTER", "INFO"), ("SET", "foo", "bar"), ("MSET", "a", "1", "b", "2"),
                      ("MSET", "{t}a", "1", "{t}b", "2"), ("CLUSTER", "COUNTKEYSINSLOT", "12182"),
                      ("CLUSTER", "GETKEYSINSLOT", "12182", "10"), ("CLUSTER", "FLUSHSLOTS"),
