@@ -381,7 +381,7 @@ def _specs() -> list[ConfigSpec]:
         S("repl-ping-replica-period", "int", 10, alias="repl-ping-slave-period", lo=1, hi=INT_MAX),
         S("min-replicas-to-write", "int", 0, alias="min-slaves-to-write", lo=0, hi=INT_MAX),
         S("min-replicas-max-lag", "int", 10, alias="min-slaves-max-lag", lo=0, hi=INT_MAX),
-        S("cluster-enabled", "bool", False, mutable=False, refuse_non_default=True),
+        S("cluster-enabled", "bool", False, mutable=False),
         S("tls-port", "int", 0, lo=0, hi=65535, refuse_non_default=True),
         # a second listener (engine.server.app), as the harness of Redis's suite configures
         S("unixsocket", "string", "", mutable=False),

@@ -178,7 +178,7 @@ def _in_place(name: str, compress: bool) -> Iterator[BinaryIO]:
 
 @contextmanager
 def atomic_output(target: str | os.PathLike[str], temp_name: str | None = None,
-                  lz4: bool | None = None) -> Iterator[BinaryIO]:
+                  lz4: bool | None = None, fsync: bool = True) -> Iterator[BinaryIO]:
     """A file object whose bytes become ``target`` only if the block ends normally.
 
     ``-`` is standard output (flushed, nothing atomic about it); a ``.lz4`` target
@@ -186,7 +186,9 @@ def atomic_output(target: str | os.PathLike[str], temp_name: str | None = None,
     ``dbfilename`` is written as it is, whatever it ends with). The temporary file is ``temp_name`` in the target's
     directory (default ``.<name>.<pid>.tmp``); on any exception, KeyboardInterrupt
     included, it is removed and the target is untouched. A device, a FIFO or
-    ``/dev/stdout`` is written in place (see :func:`_replaceable`).
+    ``/dev/stdout`` is written in place (see :func:`_replaceable`). ``fsync=False`` skips
+    the file's and the directory's fsync (the rename is still atomic, but a power loss may
+    lose it): Redis saves ``nodes.conf`` without fsync for most cluster changes.
     """
     name = os.fspath(target)
     if name == "-":
@@ -212,11 +214,13 @@ def atomic_output(target: str | os.PathLike[str], temp_name: str | None = None,
         else:
             yield raw
         raw.flush()
-        _fsync(raw.fileno())
+        if fsync:
+            _fsync(raw.fileno())
         raw.close()
         os.replace(tmp, name)
         tmp = None
-        fsync_dir(directory)
+        if fsync:
+            fsync_dir(directory)
     finally:
         if not raw.closed:
             raw.close()
@@ -228,9 +232,9 @@ def atomic_output(target: str | os.PathLike[str], temp_name: str | None = None,
 
 
 def write_atomically(target: str | os.PathLike[str], chunks: Iterable[bytes] | bytes,
-                     temp_name: str | None = None, lz4: bool | None = None) -> None:
+                     temp_name: str | None = None, lz4: bool | None = None, fsync: bool = True) -> None:
     """Write ``chunks`` (or one bytes object) to ``target`` through :func:`atomic_output`."""
-    with atomic_output(target, temp_name, lz4) as out:
+    with atomic_output(target, temp_name, lz4, fsync) as out:
         if isinstance(chunks, bytes | bytearray | memoryview):
             out.write(chunks)
         else:

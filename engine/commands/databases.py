@@ -21,6 +21,8 @@ def dbsize_cmd(c, argv):
 @command("select", 2, "loading stale fast", group="connection")
 def select_cmd(c, argv):
     idx = get_int(argv[1])
+    if c.server.cluster is not None and idx != 0:
+        raise CommandError("SELECT is not allowed in cluster mode")
     dbs = c.server.keyspace.dbs
     if idx < 0 or idx >= len(dbs):
         raise CommandError("DB index is out of range")
@@ -30,6 +32,8 @@ def select_cmd(c, argv):
 
 @command("swapdb", 3, "write fast", group="server", since="4.0.0")
 def swapdb_cmd(c, argv):
+    if c.server.cluster is not None:
+        raise CommandError("SWAPDB is not allowed in cluster mode")
     a = get_int(argv[1], "invalid first DB index")
     b = get_int(argv[2], "invalid second DB index")
     ks = c.server.keyspace

@@ -149,6 +149,8 @@ def copy_cmd(c, argv):
         else:
             raise SyntaxErr()
         j += 1
+    if c.server.cluster is not None and (srcdb.id != 0 or dstdb.id != 0):
+        raise CommandError("Copying to another database is not allowed in cluster mode")
     if srcdb is dstdb and src == dst:
         raise CommandError("source and destination objects are the same")
     v = srcdb.get(src)
@@ -173,6 +175,8 @@ def copy_cmd(c, argv):
 
 @command("move", 3, "write fast", 1, 1, 1)
 def move_cmd(c, argv):
+    if c.server.cluster is not None:
+        raise CommandError("MOVE is not allowed in cluster mode")
     key = argv[1]
     src = c.db
     idx = get_int(argv[2])

@@ -1,8 +1,9 @@
 """MIGRATE (cluster.c's migrateCommand): keys moved to another server as DUMP payloads.
 
 The target receives ``[AUTH …] [SELECT db] RESTORE key ttl payload [REPLACE]`` per key
-on a connection kept for later MIGRATEs to the same host:port (``server.migrate``,
-closed after 10 idle seconds, at most 64: migrateGetSocket). As in Redis the exchange
+(RESTORE-ASKING from a cluster node) on a connection kept for later MIGRATEs to the same
+host:port (``server.migrate``, closed after 10 idle seconds, at most 64:
+migrateGetSocket). As in Redis the exchange
 is synchronous: the server waits for the target, each read and write bounded by the
 timeout. Keys the target took are deleted here (unless COPY) and propagated as one
 DEL; a reset or closed cached connection is retried once on a fresh one.
@@ -184,7 +185,9 @@ def _migrate(c, argv, found, dbid, timeout, copy, replace, user, password, may_r
                 continue
             ttl = max(ttl, 1)
         sent.append(key)
-        cmds.append([b"RESTORE", key, b"%d" % ttl, dump_payload(value, srv.config)]
+        # a cluster node sends RESTORE-ASKING: the target may be importing the key's slot
+        cmds.append([b"RESTORE-ASKING" if srv.cluster is not None else b"RESTORE", key, b"%d" % ttl,
+                     dump_payload(value, srv.config)]
                     + ([b"REPLACE"] if replace else []))
     try:
         link.sock.sendall(b"".join(encode_command(x) for x in cmds))

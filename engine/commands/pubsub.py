@@ -85,7 +85,9 @@ def sunsubscribe_cmd(c, argv):
 @command("publish", 3, "pubsub loading stale fast may_replicate", group=G, since="2.0.0")
 def publish_cmd(c, argv):
     n = c.server.pubsub.publish(argv[1], argv[2])
-    if c.server.replication.feeding():  # forceCommandPropagation(c, PROPAGATE_REPL)
+    if c.server.cluster is not None:  # clusterPropagatePublish: every node's subscribers
+        c.server.cluster.bus.publish(argv[1], argv[2])
+    elif c.server.replication.feeding():  # forceCommandPropagation(c, PROPAGATE_REPL)
         c.rewritten = [ReplOnly(argv)]
     return integer(n)
 

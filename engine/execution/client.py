@@ -101,6 +101,8 @@ class Client(asyncio.Protocol):
         # CLIENT REPLY SKIP now running, 1: the command after it)
         self.reply_off = False
         self.reply_skip = 0
+        self.asking = False  # ASKING: the next command may use a slot being imported
+        self.cluster_readonly = False  # READONLY: a replica serves reads of its master's slots
         self.monitor = False
         self.reading_paused = False
         self.addr = "?:0"

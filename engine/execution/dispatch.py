@@ -109,6 +109,8 @@ def _rejected(c: Client, argv: list[bytes], reply: bytes, cmd: Command | None = 
 def execute(c: Client, argv: list[bytes]) -> bytes | None:
     """processCommand for one command of ``c``; the reply, or None when it blocked."""
     reply = _process(c, argv)
+    if c.asking and c.multi is None and argv[0].lower() != b"asking":  # resetClient: ASKING is for one command
+        c.asking = False
     if c.reply_off or c.reply_skip:
         if argv[0].lower() in PUSHED_REPLIES:  # CLIENT_PUSHING: never silenced
             silence(c, None)
@@ -159,6 +161,15 @@ def _process(c: Client, argv: list[bytes]) -> bytes | None:
     if c.user is not None and (c.multi is None or cmd.allowed_in_multi):  # ACLCheckAllPerm
         r = acl_reject(c, cmd, argv)
         if r is not None:
+            return reject_command(c, cmd, r)
+    cl = srv.cluster
+    if cl is not None and c.user is not None and (cmd.first > 0 or cmd.keys_fn is not None or cmd.name == "exec"):
+        r = cl.redirect(c, cmd, argv)  # getNodeByQuery: -MOVED, -ASK, -CROSSSLOT, -CLUSTERDOWN
+        if r is not None:
+            if cmd.name == "exec":  # the transaction is discarded, the redirection sent as it is
+                discard(c)
+                _rejected(c, argv, r, cmd)
+                return r
             return reject_command(c, cmd, r)
     ev = srv.evictor
     busy = srv.busy_reply
@@ -339,7 +350,7 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
     if srv.dirty > dirty_before:  # a decrease (SAVE resets it) is not a change
         if cmd.is_write:
             db = c.db
-            if db.watched or db.blocking or trk.active:
+            if db.watched or db.blocking or trk.active or srv.cluster is not None:  # (cluster: its slot index)
                 srv.signal_keys(db, cmd.modified_keys(argv) if c.modified is None else c.modified, c)
             if srv.evictor is not None:
                 srv.memory.after_write(c, cmd, argv)
@@ -446,7 +457,8 @@ def fast_path(c: Client) -> bool:
             and (user is None or user.unrestricted())
             and not (c.sub_channels or c.sub_patterns or c.sub_shard) and not srv.replication.guard
             and srv.busy_reply is None and not srv.pause.type and c.repl is None
-            and not c.reply_off and not c.reply_skip and not srv.tracking.tracking_clients)
+            and not c.reply_off and not c.reply_skip and not srv.tracking.tracking_clients
+            and srv.cluster is None)
 
 
 def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:

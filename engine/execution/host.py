@@ -62,8 +62,9 @@ class Host(Protocol):
     memory: MemoryAccount
     evictor: Evictor | None
     # subsystems above this layer (engine.acl, engine.persistence, engine.replication,
-    # engine.scripting, engine.server.shutdown)
+    # engine.scripting, engine.server.shutdown, engine.cluster: None unless cluster-enabled)
     acl: Any
+    cluster: Any
     aof: Any
     aof_gate: Any
     rdb: Any

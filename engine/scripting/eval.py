@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aof.replies import NULL_BULK
+from aof.slots import key_hash_slot
 from engine.errors import CommandError
 from engine.execution.client import Client
 from engine.execution.dispatch import call
@@ -119,6 +120,8 @@ class RunCtx:
     timed_out: bool = False
     killed: bool = False
     repl: int = 3  # PROPAGATE_AOF | PROPAGATE_REPL
+    allow_cross_slot: bool = False  # SCRIPT_ALLOW_CROSS_SLOT (cluster mode)
+    slot: int = -1  # the caller's c->slot: its declared keys' slot, else the first key touched
 
 
 def split_args(line: bytes) -> list[bytes] | None:
@@ -308,9 +311,11 @@ class Scripting:
     # -- running (scriptPrepareForRun / luaCallFunction / scriptResetRun) ------------
     def prepare(self, c: Any, flags: int, ro: bool) -> None:
         """The refusals of scriptPrepareForRun; raises CommandError."""
+        srv = self.server
+        if not flags & EVAL_COMPAT_MODE and flags & NO_CLUSTER and srv.cluster is not None:
+            raise CommandError("Can not run script on cluster, 'no-cluster' flag is set.")
         if flags & EVAL_COMPAT_MODE or flags & NO_WRITES:
             return
-        srv = self.server
         repl = srv.replication
         obey = c is repl.link or srv.loading  # mustObeyClient
         if repl.masterhost is not None and srv.config.replica_read_only and not obey:
@@ -336,7 +341,9 @@ class Scripting:
         srv = self.server
         read_only = ro or (not flags & EVAL_COMPAT_MODE and bool(flags & NO_WRITES))
         run = RunCtx(c, funcname, is_eval, read_only, argv,
-                     allow_oom=not flags & EVAL_COMPAT_MODE and bool(flags & ALLOW_OOM))
+                     allow_oom=not flags & EVAL_COMPAT_MODE and bool(flags & ALLOW_OOM),
+                     allow_cross_slot=bool(flags & EVAL_COMPAT_MODE or flags & ALLOW_CROSS_SLOT),
+                     slot=key_hash_slot(keys[0]) if keys and srv.cluster is not None else -1)
         sc = self.client
         sc.db = c.db
         sc.resp = 2
@@ -370,6 +377,32 @@ class Scripting:
             return None
         acl.log_denied(sc, res, "lua", cmd, argv, pos)
         return b"The user executing the script " + _ACL_SCRIPT_ERRORS.get(res, b"lacking the permissions for the command")
+
+    def _cluster_refused(self, cmd: Any, argv: list[bytes]) -> bytes | None:
+        """scriptVerifyClusterState: a script's commands touch only keys this node serves,
+        of one slot unless the script allows cross-slot keys (None: allowed)."""
+        run = self.run
+        srv = self.server
+        assert run is not None
+        if run.caller is srv.replication.link or srv.loading:  # mustObeyClient
+            return None
+        sc = self.client
+        sc.asking, sc.cluster_readonly = run.caller.asking, run.caller.cluster_readonly
+        redirect = srv.cluster.redirect(sc, cmd, argv)
+        if redirect is not None:
+            if redirect.startswith(b"-CLUSTERDOWN The cluster is down and only"):
+                return b"Script attempted to execute a write command while the cluster is down and readonly"
+            if redirect.startswith(b"-CLUSTERDOWN The cluster is down"):
+                return b"Script attempted to execute a command while the cluster is down"
+            return b"Script attempted to access a non local key in a cluster node"
+        keys = cmd.keys(argv)
+        if keys and not run.allow_cross_slot:
+            slot = key_hash_slot(keys[0])
+            if run.slot == -1:
+                run.slot = slot
+            elif run.slot != slot:
+                return b"Script attempted to access keys that do not hash to the same slot"
+        return None
 
     def _write_refused(self) -> bytes | None:
         """scriptVerifyWriteCommandAllow's server-state checks for a script's first write:
@@ -418,6 +451,8 @@ class Scripting:
         elif (not run.allow_oom and "denyoom" in cmd.flags and not run.dirty and srv.config.maxmemory
               and srv.pre_command_oom_state and not srv.loading):  # scriptVerifyOOM
             err = b"-OOM command not allowed when used memory > 'maxmemory'."
+        elif srv.cluster is not None and (why := self._cluster_refused(cmd, argv)) is not None:
+            err = why
         if err is not None:
             full = err if err[:1] == b"-" else b"-ERR " + err
             srv.count_error(full + b"\r\n")

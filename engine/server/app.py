@@ -33,6 +33,7 @@ from typing import Any
 import engine.commands  # noqa: F401  (registers every command family)
 from engine import oom
 from engine.acl import Acl, validate_user_line
+from engine.cluster import Cluster
 from engine.commands.migrate import MigrateSockets
 from engine.config import REDIS_VERSION, Config, config_from_argv
 from engine.errors import ConfigError, EngineError
@@ -139,6 +140,8 @@ class Server:
         self.replication = Replication(self)
         # SHUTDOWN / SIGTERM: prepareForShutdown, finishShutdown
         self.shutdown = Shutdown(self)
+        # cluster mode: nodes.conf loaded or created (clusterInit); the bus listens in serve()
+        self.cluster: Cluster | None = Cluster(self) if config.cluster_enabled else None
         # INFO: section name → the provider of its fields, in Redis 7.0's order
         self.info_sections: dict[str, Callable[[], list[tuple[str, object]]]] = info.sections(self)
         # the process
@@ -240,12 +243,15 @@ class Server:
 
     def signal_keys(self, db: Database, keys: list[bytes], modifier: Client | None = None) -> None:
         """After a write by ``modifier``'s command: signal the keys modified (WATCH,
-        client-side caching) and wake clients blocked on them."""
+        client-side caching), wake clients blocked on them, and (cluster mode) index new
+        keys by slot."""
         blocking = db.blocking
         for k in keys:
             db.signal_modified(k, modifier)
             if blocking and k in blocking:
                 self.ready_keys.append((db, k))
+        if self.cluster is not None:
+            self.cluster.keys_written(db, keys)
 
     def signal_all(self, db: Database, replaced_with: Database | None = None) -> None:
         """FLUSHDB/FLUSHALL/DEBUG RELOAD (called before ``db`` is emptied) and SWAPDB or a
@@ -369,6 +375,11 @@ class Server:
         await listeners.serve_sockets(self, socks)
         if cfg.unixsocket:
             await self._listen_unix(cfg.unixsocket, cfg.unixsocketperm)
+        if self.cluster is not None:
+            try:
+                await self.cluster.start()
+            except Exception as exc:  # noqa: BLE001 - the bus port is taken: clusterInit exits
+                raise EngineError(str(exc)) from None
         log.info("Ready to accept connections on port %s", self.bound_ports[:1] or port)
         self._schedule_cron()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -408,6 +419,8 @@ class Server:
             self._cron_handle.cancel()
             self._cron_handle = None
         self.replication.shutdown()
+        if self.cluster is not None:
+            self.cluster.close()
         self.aof.close()
         for srv in self.listeners:
             srv.close()
@@ -475,6 +488,8 @@ class Server:
             self.replication.cron()
             self.rdb.cron()
             self.migrate.cron()
+            if self.cluster is not None and self.cronloops % max(1, self.config.hz // 10) == 0:
+                self.cluster.cron()  # run_with_period(100)
         except Exception:  # pragma: no cover - keep the server alive, but say so
             log.exception("serverCron failed")
         finally:
@@ -594,11 +609,11 @@ def run(config: Config) -> int:
     log.info("rdbkit server (Redis %s compatible) starting, pid=%d, event loop %s",
              REDIS_VERSION, os.getpid(), loop_name)
     if config.always_show_logo:  # Redis's redisAsciiArt banner, as one line: "Port: N ... PID: N"
-        log.info("rdbkit server %s, standalone mode, Port: %d, PID: %d", REDIS_VERSION,
-                 config.port, os.getpid())
+        log.info("rdbkit server %s, %s mode, Port: %d, PID: %d", REDIS_VERSION,
+                 "cluster" if config.cluster_enabled else "standalone", config.port, os.getpid())
     try:
         server = Server(config)
-    except ConfigError as exc:
+    except (ConfigError, EngineError) as exc:
         log.error("%s", exc)
         return 1
     try:

@@ -38,7 +38,7 @@ def sections(srv: Server) -> dict[str, Callable[[], Fields]]:
         "modules": list,
         "errorstats": lambda: [(f"errorstat_{k}", f"count={v}")  # a rax: sorted by name
                                for k, v in sorted(srv.errorstats.items())],
-        "cluster": lambda: [("cluster_enabled", 0)],
+        "cluster": lambda: [("cluster_enabled", int(srv.cluster is not None))],
         "keyspace": lambda: keyspace_fields(srv),
         "commandstats": lambda: commandstats_fields(srv),
         "latencystats": lambda: latencystats_fields(srv),
@@ -52,7 +52,7 @@ def server_fields(srv: Server) -> Fields:
     port = srv.bound_ports[0] if srv.bound_ports else cfg.port
     return [
         ("redis_version", REDIS_VERSION), ("redis_git_sha1", "00000000"), ("redis_git_dirty", 0),
-        ("redis_build_id", "rdbkit"), ("redis_mode", "standalone"),
+        ("redis_build_id", "rdbkit"), ("redis_mode", "cluster" if srv.cluster is not None else "standalone"),
         ("os", f"{platform.system()} {platform.release()} {platform.machine()}"),
         ("arch_bits", 64), ("monotonic_clock", "POSIX clock_gettime"),
         ("multiplexing_api", "epoll"), ("atomicvar_api", "c11-builtin"), ("gcc_version", "0.0.0"),
@@ -69,7 +69,8 @@ def server_fields(srv: Server) -> Fields:
 def client_fields(srv: Server) -> Fields:
     blocked = srv.blocking.blocked_count
     return [
-        ("connected_clients", len(srv.clients)), ("cluster_connections", 0),
+        ("connected_clients", len(srv.clients)),
+        ("cluster_connections", len(srv.cluster.bus.links) if srv.cluster is not None else 0),
         ("maxclients", srv.config.maxclients), ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", srv.obuf.recent_max()), ("blocked_clients", blocked),
         ("tracking_clients", srv.tracking.tracking_clients), ("clients_in_timeout_table", blocked),

@@ -235,7 +235,7 @@ def test_bad_config_refused(tmp_path) -> None:
     with pytest.raises(RuntimeError):
         start_ours(tmp_path, "--no-such-directive", "1")
     with pytest.raises(RuntimeError):
-        start_ours(tmp_path, "--cluster-enabled", "yes")
+        start_ours(tmp_path, "--tls-port", "6390")
 
 
 def test_save_points_and_save_on_shutdown(tmp_path) -> None:

@@ -1,0 +1,474 @@
+"""Cluster mode (engine/cluster): our nodes and real redis-server 7.0.15 nodes in one
+cluster over Redis Cluster's own bus.
+
+Every node runs on loopback with free ports (the bus port given explicitly: a free port
+plus 10,000 may not exist) and a 1 s ``cluster-node-timeout`` so the state settles
+quickly (clusterUpdateState's rejoin delay is the node timeout, at least 0.5 s).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from redis.cluster import ClusterNode, RedisCluster
+
+from aof.slots import key_hash_slot
+from engine.cluster.node import parse_config
+from tests.support.servers import (
+    ServerProc,
+    ours_argv,
+    ours_env,
+    real_argv,
+    tool_binary,
+)
+
+CLUSTER_ARGS = ("--cluster-enabled", "yes", "--cluster-node-timeout", "1000")
+
+
+def distinct_ports(n: int) -> list[int]:
+    """``n`` free loopback ports, all different (held open together while chosen: nodes
+    start side by side, and two free_port() calls may return the same port)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def node(tmp: Path, kind: str, name: str, port: int, cport: int) -> ServerProc:
+    d = tmp / name
+    d.mkdir()
+    args = (*CLUSTER_ARGS, "--cluster-port", str(cport))
+    if kind == "ours":
+        return ServerProc(ours_argv(port, d, *args), port, d, ours_env())
+    return ServerProc(real_argv(port, d, *args), port, d)
+
+
+@contextmanager
+def nodes(tmp: Path, *kinds: str) -> Iterator[list[ServerProc]]:
+    """The nodes started side by side (each of ours takes a second to import)."""
+    ports = distinct_ports(2 * len(kinds))
+    with ExitStack() as stack, ThreadPoolExecutor(len(kinds)) as pool:
+        futures = [pool.submit(node, tmp, kind, f"{kind}{i}", ports[2 * i], ports[2 * i + 1])
+                   for i, kind in enumerate(kinds)]
+        procs = []
+        for f in futures:
+            try:
+                p = f.result()
+            except Exception:  # the others are stopped on the way out
+                continue
+            stack.callback(p.stop)
+            procs.append(p)
+        if len(procs) != len(kinds):
+            raise AssertionError("a node failed to start (its log is in the report)")
+        yield procs
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def reply(c: redis.Redis, *args: Any) -> Any:
+    try:
+        return c.execute_command(*args)
+    except redis.ResponseError as exc:
+        return ("error", str(exc))
+
+
+def cluster_nodes(c: redis.Redis) -> dict[str, list[str]]:
+    text = c.execute_command("CLUSTER", "NODES")
+    text = text.decode() if isinstance(text, bytes) else text
+    return {ln.split()[0]: ln.split() for ln in text.splitlines() if ln}
+
+
+def info(c: redis.Redis) -> dict[str, str]:
+    text = c.execute_command("CLUSTER", "INFO")
+    text = text.decode() if isinstance(text, bytes) else text
+    return dict(ln.split(":", 1) for ln in text.split("\r\n") if ln)
+
+
+def test_single_node_replies_match_real(tmp_path: Path) -> None:
+    """A fresh node, then one serving every slot: the same replies and errors as 7.0.15."""
+    with nodes(tmp_path, "ours", "real") as (ours, real):
+        a, b = ours.client(), real.client()
+        ids = {a.execute_command("CLUSTER", "MYID"), b.execute_command("CLUSTER", "MYID")}
+
+        def both(*args: Any) -> None:
+            """The raw replies, byte for byte, but for the node ids and ports."""
+            got = []
+            for x in (ours, real):
+                raw = x.call(*(str(v).encode() for v in args))
+                got.append(re.sub(rb"[0-9a-f]{40}", b"ID", raw).replace(b":%d\r\n" % x.port, b":PORT\r\n"))
+            assert got[0] == got[1], args
+
+        assert len(ids) == 2 and all(re.fullmatch(rb"[0-9a-f]{40}", i) for i in ids)
+        for args in [("CLUSTER", "INFO"), ("CLUSTER", "SLOTS"), ("CLUSTER", "SHARDS"), ("CLUSTER", "KEYSLOT", "foo"),
+                     ("CLUSTER", "KEYSLOT", "{user1000}.following"), ("CLUSTER", "KEYSLOT", "foo{}{bar}"),
+                     ("CLUSTER", "COUNTKEYSINSLOT", "16384"), ("CLUSTER", "COUNTKEYSINSLOT", "x"),
+                     ("CLUSTER", "GETKEYSINSLOT", "1", "-1"), ("CLUSTER", "ADDSLOTS", "16384"),
+                     ("CLUSTER", "ADDSLOTS", "x"), ("CLUSTER", "ADDSLOTS", "1", "1"), ("CLUSTER", "DELSLOTS", "5"),
+                     ("CLUSTER", "ADDSLOTSRANGE", "5", "1"), ("CLUSTER", "ADDSLOTSRANGE", "1", "2", "3"),
+                     ("CLUSTER", "SET-CONFIG-EPOCH", "-1"), ("CLUSTER", "FORGET", "nobody"),
+                     ("CLUSTER", "MEET", "nowhere", "1"), ("CLUSTER", "MEET", "127.0.0.1", "x"),
+                     ("CLUSTER", "MEET", "127.0.0.1", "1", "2", "3"), ("CLUSTER", "RESET", "x"),
+                     ("CLUSTER", "BUMPEPOCH"), ("CLUSTER", "SET-CONFIG-EPOCH", "3"), ("CLUSTER", "BUMPEPOCH"),
+                     ("SET", "foo", "bar"), ("GET", "foo"), ("SELECT", "1"), ("SELECT", "0"), ("SWAPDB", "0", "1"),
+                     ("MOVE", "foo", "1"), ("COPY", "a", "b", "DB", "1"), ("CLUSTER", "ADDSLOTSRANGE", "0", "99"),
+                     ("CLUSTER", "ADDSLOTS", "50"), ("CLUSTER", "ADDSLOTS", "100", "200", "100"),
+                     ("CLUSTER", "ADDSLOTSRANGE", "100", "16383"), ("CLUSTER", "DELSLOTSRANGE", "0", "0"),
+                     ("CLUSTER", "ADDSLOTS", "0"), ("CLUSTER", "SLOTS"), ("CLUSTER", "COUNTKEYSINSLOT", "12182"),
+                     ("READONLY",), ("READWRITE",), ("ASKING",), ("CLUSTER", "SETSLOT", "x", "STABLE"),
+                     ("CLUSTER", "SETSLOT", "16000", "MIGRATING", "nobody"), ("CLUSTER", "SETSLOT", "5", "FOO"),
+                     ("CLUSTER", "SETSLOT", "16000", "IMPORTING", "nobody"), ("CLUSTER", "SETSLOT", "5", "MIGRATING"),
+                     ("CLUSTER", "SETSLOT", "16000", "NODE", "nobody"), ("CLUSTER", "SETSLOT", "5", "STABLE"),
+                     ("CLUSTER", "SETSLOT", "5", "MIGRATING", "nobody"), ("CLUSTER", "REPLICAS", "nobody"),
+                     ("CLUSTER", "COUNT-FAILURE-REPORTS", "nobody"), ("CLUSTER", "LINKS")]:
+            both(*args)
+        for x in (a, b):
+            wait_for("cluster_state:ok", lambda x=x: info(x)["cluster_state"] == "ok")
+        # a transaction whose keys span slots: queued, then refused at EXEC (discarded)
+        tx = b"MULTI\r\nSET a 1\r\nSET b 2\r\nEXEC\r\nMULTI\r\nSET {a}x 1\r\nEXEC\r\n"
+        assert ours.raw(tx)[0] == real.raw(tx)[0]
+        for args in [("CLUSTER", "INFO"), ("SET", "foo", "bar"), ("MSET", "a", "1", "b", "2"),
+                     ("MSET", "{t}a", "1", "{t}b", "2"), ("CLUSTER", "COUNTKEYSINSLOT", "12182"),
+                     ("CLUSTER", "GETKEYSINSLOT", "12182", "10"), ("CLUSTER", "FLUSHSLOTS"),
+                     ("CLUSTER", "RESET"), ("EVAL", "return redis.call('get', KEYS[1])", "2", "a", "b"),
+                     ("SET", "{t}c", "3"), ("RPUSH", "{t}d", "x"), ("DEL", "{t}a"), ("SET", "{t}e", "5", "PX", "100000"),
+                     ("CLUSTER", "COUNTKEYSINSLOT", "15891"), ("CLUSTER", "GETKEYSINSLOT", "15891", "10"),
+                     ("CLUSTER", "GETKEYSINSLOT", "15891", "2"), ("RENAME", "{t}b", "{t}f"),
+                     ("CLUSTER", "GETKEYSINSLOT", "15891", "10"), ("CLUSTER", "COUNTKEYSINSLOT", "15891"),
+                     ("EVAL", "redis.call('set', 'a', 1) return redis.call('set', 'b', 2)", "0"),
+                     ("EVAL", "#!lua\nredis.call('set', 'a', 1) return redis.call('set', 'b', 2)", "0"),
+                     ("EVAL", "#!lua\nredis.call('set', '{t}a', 1) return redis.call('set', 'b', 2)", "1", "{t}x"),
+                     ("EVAL", "#!lua flags=no-cluster\nreturn 1", "0"),
+                     ("EVAL", "#!lua flags=allow-cross-slot-keys\nredis.call('set', 'a', 1)\n"
+                              "return redis.call('set', 'b', 2)", "0"),
+                     ("EVAL", "return redis.pcall('mset', 'a', 1, 'b', 2)", "0"),
+                     ("EVAL", "return redis.call('get', 'a')", "0")]:
+            both(*args)
+        lines = [cluster_nodes(x) for x in (a, b)]
+        for mine, x in zip(lines, (ours, real)):
+            (me,) = mine.values()
+            assert me[1:] == [f":{x.port}@{me[1].split('@')[1]}", "myself,master", "-", "0", "0", "1", "connected",
+                              "0-16383"]
+        # the node's bus port refuses what is not a bus frame, naming the peer and the offset,
+        # and keeps serving (clusterReadHandler); then RESET HARD: a new id, epochs 0
+        cport = int(lines[0][a.execute_command("CLUSTER", "MYID").decode()][1].split("@")[1])
+        for garbage in (b"RCmb\xff\xff\xff\xff", b"GET / HTTP/1.1\r\n\r\n", b"RCmb\x00\x00\x08\xd0" + bytes(100)):
+            with socket.create_connection(("127.0.0.1", cport), timeout=10) as s:
+                s.sendall(garbage)
+                s.shutdown(socket.SHUT_WR)
+                assert s.recv(100) == b""  # closed by the node (nothing sent on a link it dropped)
+        log = wait_for("the bus errors logged", lambda: ours.log_tail(40).count("cluster bus link 127.0.0.1:") >= 2 and
+                       ours.log_tail(40))
+        assert "bad message length 4294967295 (at offset 4)" in log and "bad signature b'GET '" in log
+        for args in [("FLUSHALL",), ("CLUSTER", "RESET", "HARD"), ("CLUSTER", "INFO")]:
+            both(*args)
+        assert a.execute_command("CLUSTER", "MYID") not in ids
+        for x in (a, b):
+            (me,) = cluster_nodes(x).values()
+            assert me[2:] == ["myself,master", "-", "0", "0", "0", "connected"]
+
+
+def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
+    with nodes(tmp_path, "ours", "real") as (ours, real):
+        a, b = ours.client(), real.client()
+        ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
+        a.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8000)
+        b.execute_command("CLUSTER", "ADDSLOTSRANGE", 8001, 16383)
+        cport_b = int(cluster_nodes(b)[idb][1].split("@")[1])
+        assert a.execute_command("CLUSTER", "MEET", "127.0.0.1", real.port, cport_b) == b"OK"
+
+        def joined() -> bool:
+            na, nb = cluster_nodes(a), cluster_nodes(b)
+            return (idb in na and ida in nb and na[idb][2] == "master" and nb[ida][2] == "master"
+                    and na[idb][8:] == ["8001-16383"] and nb[ida][8:] == ["0-8000"])
+
+        wait_for("each node listing the other with its slots", joined)
+        for x in (a, b):
+            wait_for("cluster_state:ok", lambda x=x: info(x)["cluster_state"] == "ok")
+        na, nb = cluster_nodes(a), cluster_nodes(b)
+        assert na[ida][1] == f"127.0.0.1:{ours.port}@{nb[ida][1].split('@')[1]}" == nb[ida][1]
+        assert na[idb][1] == nb[idb][1] and na[idb][7] == nb[ida][7] == "connected"
+        # equal config epochs (0) collided: the node with the smaller id took a new one
+        # (clusterHandleConfigEpochCollision; which node that is depends on the random ids)
+        epochs = {ida: na[ida][6], idb: nb[idb][6]}
+        assert epochs[min(ida, idb)] == "1" and epochs[max(ida, idb)] == "0"
+        assert na[idb][6] == nb[idb][6] and nb[ida][6] == na[ida][6]
+        assert info(a)["cluster_known_nodes"] == info(b)["cluster_known_nodes"] == "2"
+        assert ours.call(b"SET", b"foo", b"x") == b"-MOVED 12182 127.0.0.1:%d\r\n" % real.port
+        assert ours.call(b"SET", b"a", b"x") == b"-MOVED 15495 127.0.0.1:%d\r\n" % real.port
+        assert real.call(b"SET", b"b", b"x") == b"-MOVED 3300 127.0.0.1:%d\r\n" % ours.port
+        assert ours.call(b"SET", b"b", b"x") == b"+OK\r\n"
+        # an announced hostname travels in the ping extension, both ways
+        a.config_set("cluster-announce-hostname", "ours.example")
+        b.config_set("cluster-announce-hostname", "real.example")
+        wait_for("the hostnames", lambda: cluster_nodes(b)[ida][1].endswith(",ours.example")
+                 and cluster_nodes(a)[idb][1].endswith(",real.example"))
+        # CLUSTER LINKS: one link each way to the other node, on both sides
+        for x, other in ((a, idb), (b, ida)):
+            links = x.execute_command("CLUSTER", "LINKS")
+            links = [dict(zip(lk[::2], lk[1::2])) if isinstance(lk, list) else lk for lk in links]
+            assert sorted((lk[b"direction"], lk[b"node"]) for lk in links) == [(b"from", other.encode()),
+                                                                                (b"to", other.encode())]
+            assert all(set(lk) == {b"direction", b"node", b"create-time", b"events", b"send-buffer-allocated",
+                                   b"send-buffer-used"} for lk in links)
+        # a client blocked on a key learns when its slot is no longer served
+        # (clusterRedirectBlockedClientIfNeeded): the same reply from both nodes
+        blocked = []
+        for x, key in ((ours, b"{b}l"), (real, b"{a}l")):
+            sock = socket.create_connection(("127.0.0.1", x.port), timeout=10)
+            sock.sendall(b"*3\r\n$5\r\nBLPOP\r\n$4\r\n%s\r\n$1\r\n0\r\n" % key)
+            blocked.append(sock)
+        time.sleep(0.2)
+        a.execute_command("CLUSTER", "DELSLOTS", 3300)  # each node gives up the slot of its key
+        b.execute_command("CLUSTER", "DELSLOTS", 15495)
+        try:
+            assert [s.recv(100) for s in blocked] == [b"-CLUSTERDOWN The cluster is down\r\n"] * 2
+        finally:
+            for sock in blocked:
+                sock.close()
+        # FORGET: the node is dropped and not learnt again from the other's pings
+        assert a.execute_command("CLUSTER", "FORGET", idb) == b"OK"
+        time.sleep(0.8)  # the real node pings every node_timeout/2
+        assert set(cluster_nodes(a)) == {ida} and info(a)["cluster_known_nodes"] == "1"
+        # Redis's own nodes.conf parses as ours does
+        text = (real.dir / "nodes.conf").read_text()
+        parsed, vars_ = parse_config(text)
+        assert {n.name for n in parsed} == {ida, idb} and set(vars_) == {"currentepoch", "lastvoteepoch"}
+
+
+def _write_and_read(procs: list[ServerProc], write: bool) -> None:
+    """redis-py's RedisCluster: 1,000 keys written (pipelined, routed by slot) and read back."""
+    rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p.port) for p in procs])
+    try:
+        if write:
+            pipe = rc.pipeline()
+            for i in range(1000):
+                pipe.set(f"key:{i}", f"value:{i}")
+            assert pipe.execute() == [True] * 1000
+        pipe = rc.pipeline()
+        for i in range(1000):
+            pipe.get(f"key:{i}")
+        assert pipe.execute() == [f"value:{i}".encode() for i in range(1000)]
+        assert rc.get("key:7") == b"value:7"
+    finally:
+        rc.close()
+
+
+def _create_and_use(procs: list[ServerProc], tmp: Path) -> str:
+    cli = tool_binary("redis-cli")
+    assert cli, "redis-cli is installed with redis-server"
+    addrs = [f"127.0.0.1:{p.port}" for p in procs]
+    out = subprocess.run([cli, "--cluster", "create", *addrs, "--cluster-yes"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "[OK] All 16384 slots covered." in out.stdout
+    for p in procs:
+        wait_for("cluster_state:ok", lambda p=p: info(p.client())["cluster_state"] == "ok")
+    check = subprocess.run([cli, "--cluster", "check", addrs[0]], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0 and "[ERR]" not in check.stdout and "[WARNING]" not in check.stdout, check.stdout
+    assert "[OK] All nodes agree about slots configuration." in check.stdout
+    _write_and_read(procs, write=True)
+    counts = [p.client().dbsize() for p in procs]
+    assert sum(counts) == 1000 and all(200 < n < 500 for n in counts)
+    for p in procs:  # redis-cli -c follows MOVED from any node
+        got = subprocess.run([cli, "-c", "-p", str(p.port), "GET", "key:7"], capture_output=True, text=True,
+                             timeout=30)
+        assert got.stdout.strip() == "value:7"
+    return check.stdout
+
+
+def _ask_and_tryagain(src: ServerProc, dst: ServerProc) -> None:
+    """An open slot between two masters: -ASK for a missing key, -TRYAGAIN for a key set
+    split between them, ASKING lets the importing node serve it (getNodeByQuery)."""
+    a, b = src.client(), dst.client()
+    ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
+    used = {key_hash_slot(f"key:{i}".encode()) for i in range(1000)}
+    tag, slot = next((t, s) for t, s in ((f"t{i}", key_hash_slot(f"t{i}".encode())) for i in range(100000))
+                     if s not in used and _owner(a, s) == ida)
+    a.set(f"{{{tag}}}here", "v")
+    assert b.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", ida) == b"OK"
+    assert a.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", idb) == b"OK"
+    ask = b"-ASK %d 127.0.0.1:%d\r\n" % (slot, dst.port)
+    assert src.call(b"GET", b"{%s}gone" % tag.encode()) == ask
+    assert src.call(b"GET", b"{%s}here" % tag.encode()) == b"$1\r\nv\r\n"
+    assert src.call(b"MGET", b"{%s}here" % tag.encode(), b"{%s}gone" % tag.encode()) == \
+        b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n"
+    assert dst.call(b"GET", b"{%s}gone" % tag.encode()) == b"-MOVED %d 127.0.0.1:%d\r\n" % (slot, src.port)
+    raw, _ = dst.raw(b"ASKING\r\nGET {%s}gone\r\nGET {%s}gone\r\n" % (tag.encode(), tag.encode()))
+    assert raw == b"+OK\r\n$-1\r\n-MOVED %d 127.0.0.1:%d\r\n" % (slot, src.port)  # ASKING lasts one command
+    for x in (a, b):
+        x.execute_command("CLUSTER", "SETSLOT", slot, "STABLE")
+    a.delete(f"{{{tag}}}here")
+
+
+def _owner(c: redis.Redis, slot: int) -> str:
+    text = cluster_nodes(c)
+    for fields in text.values():
+        for r in fields[8:]:
+            lo, _, hi = r.partition("-")
+            if r[0] != "[" and int(lo) <= slot <= int(hi or lo):
+                return fields[0]
+    return ""
+
+
+def _reshard(procs: list[ServerProc], src: ServerProc, dst: ServerProc, n: int) -> str:
+    cli = tool_binary("redis-cli")
+    ids = [p.client().execute_command("CLUSTER", "MYID").decode() for p in (src, dst)]
+    out = subprocess.run([cli, "--cluster", "reshard", f"127.0.0.1:{procs[0].port}", "--cluster-from", ids[0],
+                          "--cluster-to", ids[1], "--cluster-slots", str(n), "--cluster-yes"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "[ERR]" not in out.stdout, out.stdout + out.stderr
+    check = subprocess.run([cli, "--cluster", "check", f"127.0.0.1:{procs[0].port}"], capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0 and "[ERR]" not in check.stdout and "[WARNING]" not in check.stdout, check.stdout
+    return check.stdout
+
+
+@contextmanager
+def _writer(procs: list[ServerProc]) -> Iterator[list[str]]:
+    """RedisCluster writing ``load:N`` keys (value = key) until the block ends; yields the
+    keys whose writes were acknowledged (MOVED/ASK followed by redis-py)."""
+    acked: list[str] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p.port) for p in procs])
+        try:
+            i = 0
+            while not stop.is_set():
+                k = f"load:{i}"
+                if rc.set(k, k):
+                    acked.append(k)
+                i += 1
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            rc.close()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        yield acked
+    finally:
+        stop.set()
+        t.join(30)
+    assert not errors, f"a write failed while slots moved: {errors[0]!r}"
+
+
+def _publish_reaches_every_node(procs: list[ServerProc]) -> None:
+    """PUBLISH on one node reaches subscribers of the others over the bus."""
+    for pub, sub in ((procs[0], procs[1]), (procs[1], procs[0])):
+        ps = sub.client().pubsub()
+        ps.subscribe("news")
+        wait_for("the subscription", lambda ps=ps: ps.get_message(timeout=0.1))
+        assert pub.client().publish("news", "hello") == 0  # no subscriber on the publishing node
+        msg = wait_for("the message", lambda ps=ps: ps.get_message(timeout=0.1))
+        assert msg["data"] == b"hello"
+        ps.close()
+
+
+def _restart(p: ServerProc) -> ServerProc:
+    """The same node started again on its ports and directory: it reloads nodes.conf."""
+    me = p.client().execute_command("CLUSTER", "MYID").decode()
+    cport = cluster_nodes(p.client())[me][1].split("@")[1]
+    p.stop()
+    return ServerProc(ours_argv(p.port, p.dir, *CLUSTER_ARGS, "--cluster-port", cport), p.port, p.dir, ours_env())
+
+
+# the default run: a real node first (redis-cli sends the others a CLUSTER MEET naming it, so
+# ours meet a real node and learn of each other through its gossip); RDBKIT_SOAK=1 adds
+# three of ours and ours first
+MIXES = [("real", "ours", "ours")] + ([("ours", "ours", "ours"), ("ours", "real", "ours")]
+                                      if os.environ.get("RDBKIT_SOAK") else [])
+
+
+@pytest.mark.parametrize("kinds", MIXES, ids="-".join)
+def test_redis_cli_cluster_create_reshard_and_failure(tmp_path: Path, kinds: tuple[str, ...]) -> None:
+    """redis-cli --cluster create and check; RedisCluster and redis-cli -c; -MOVED,
+    -ASK/-TRYAGAIN both ways between the first two nodes; PUBLISH across nodes;
+    --cluster reshard both ways with every key read back; then the first node is killed
+    (the others mark it fail) and one of ours restarts from its nodes.conf."""
+    with nodes(tmp_path, *kinds) as procs:
+        text = _create_and_use(procs, tmp_path)
+        assert text.count("M: ") == 3
+        first, second, third = procs
+        ids = [p.client().execute_command("CLUSTER", "MYID").decode() for p in procs]
+        views = [cluster_nodes(p.client()) for p in procs]
+        for i, view in enumerate(views):
+            assert set(view) == set(ids) and view[ids[i]][2] == "myself,master"
+            assert all(view[n][2] == "master" and view[n][7] == "connected" for n in ids if n != ids[i])
+            assert [views[0][n][1] for n in ids] == [view[n][1] for n in ids]  # the same addresses
+        assert len({views[0][n][6] for n in ids}) == 3  # distinct config epochs
+        slot_of = {r: n for n, f in views[0].items() for r in f[8:]}
+        assert len(slot_of) == 3
+        assert first.call(b"SET", b"{x}", b"1")[:7] in (b"+OK\r\n", b"-MOVED ")
+        _ask_and_tryagain(first, second)
+        _ask_and_tryagain(second, first)
+        # a script may only touch keys this node serves (scriptVerifyClusterState): the same
+        # error from the real node and ours, each asked about a key of the other
+        owned = {p.port: p.client().randomkey() for p in procs}
+        script = b"return redis.call('get', ARGV[1])"
+        errors = [p.call(b"EVAL", script, b"0", owned[q.port]) for p, q in ((first, second), (second, first))]
+        assert errors[0] == errors[1] and b"Script attempted to access a non local key in a cluster node" in errors[0]
+        _publish_reaches_every_node(procs)
+        before = {p.port: p.client().dbsize() for p in procs}
+        with _writer(procs) as acked:  # a client writing while the slots move
+            _reshard(procs, first, second, 40)
+            _reshard(procs, second, first, 60)
+        after = {p.port: p.client().dbsize() for p in procs}
+        assert sum(after.values()) == 1000 + len(acked) and after != before
+        _write_and_read(procs, write=False)
+        rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p.port) for p in procs])
+        try:  # every acknowledged write is there, wherever its slot went
+            pipe = rc.pipeline()
+            for k in acked:
+                pipe.get(k)
+            assert pipe.execute() == [k.encode() for k in acked] and len(acked) > 50
+        finally:
+            rc.close()
+        first.stop(kill=True)
+        for p in (second, third):
+            c = p.client()
+            wait_for("fail on the others", lambda c=c: cluster_nodes(c)[ids[0]][2] == "master,fail", timeout=15)
+            wait_for("cluster_state:fail", lambda c=c: info(c)["cluster_state"] == "fail")
+            assert cluster_nodes(c)[ids[0]][7] == "disconnected"
+            assert p.call(b"GET", b"key:1") == b"-CLUSTERDOWN The cluster is down\r\n"
+        again = _restart(third)
+        try:
+            c = again.client()
+            assert c.execute_command("CLUSTER", "MYID").decode() == ids[2]
+            view = wait_for("the other node reconnected",
+                            lambda: (v := cluster_nodes(c))[ids[1]][7] == "connected" and v)
+            assert view[ids[0]][2] == "master,fail" and view[ids[2]][8:] == views[2][ids[2]][8:]
+            assert {k: f[8:] for k, f in view.items()} == {k: f[8:] for k, f in cluster_nodes(second.client()).items()}
+        finally:
+            again.stop()
+        parsed, vars_ = parse_config((second.dir / "nodes.conf").read_text())
+        assert {n.name for n in parsed} == set(ids) and set(vars_) == {"currentepoch", "lastvoteepoch"}
