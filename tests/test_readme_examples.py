@@ -126,7 +126,8 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
     shutil.copyfile(work / "dump.rdb", fetch_dir / "dump.rdb")
     # a full sync waits repl-diskless-sync-delay (5 s) for more replicas by default
     servers = [start_real(fetch_dir, "--repl-diskless-sync-delay", "0"), start_real(plain_dir),
-               start_real(cluster_dir, "--cluster-enabled", "yes")]
+               start_real(cluster_dir, "--cluster-enabled", "yes",  # its bus port: port + 10000 may pass 65535
+                          "--cluster-port", str(free_port()))]
     try:
         cluster = servers[2]
         assert cluster("CLUSTER", "ADDSLOTSRANGE", 0, 16383) == b"OK"
