@@ -388,11 +388,11 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
 def lean_loading(c: Client) -> bool:
     """Whether nothing but the keyspace can observe a command replayed on ``c`` now: no
     WATCHed or blocked-on key in any db, no client-side caching, no maxmemory
-    accounting. Then :func:`call_loading` may stand in for :func:`call`; the replay
-    checks it once, as nothing it runs can change it."""
+    accounting, no cluster slot index to feed. Then :func:`call_loading` may stand in
+    for :func:`call`; the replay checks it once, as nothing it runs can change it."""
     srv = c.server
     trk = srv.tracking
-    return (srv.keyspace.loading and srv.evictor is None and not trk.active
+    return (srv.keyspace.loading and srv.evictor is None and srv.cluster is None and not trk.active
             and not trk.tracking_clients and not srv.monitors
             and not any(db.watched or db.blocking for db in srv.keyspace.dbs))
 
