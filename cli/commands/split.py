@@ -29,6 +29,7 @@ from rdbtools.seek import DumpSource
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
 from ..options import filter_options, make_filter
+from ..output import Progress
 from .restore import _db_map
 
 Shard = tuple[str, list[tuple[int, int]]]  # file name, slot ranges (inclusive)
@@ -143,6 +144,9 @@ def split(file: str, outdir: str, nodes: str | None, ranges: str | None, count: 
                 outs.append(out)
                 encoders.append(enc)
 
+        bar = Progress(src.size, f"splitting {src.name}")
+        src.progress = bar.update
+        stack.callback(bar.close)
         for ev in src.events():
             t = type(ev)
             if t is Header:

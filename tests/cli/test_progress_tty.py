@@ -1,5 +1,6 @@
-"""Progress bars on a terminal, none when piped: ``check`` (``--digest`` too) on a large
-file, its stderr a pseudo-terminal, then a pipe."""
+"""Progress bars on a terminal, none when piped: ``check`` (``--digest`` too), ``fetch``,
+``split``, ``compact`` and ``restore`` on a large input, their stderr a pseudo-terminal,
+then a pipe."""
 
 from __future__ import annotations
 
@@ -74,5 +75,45 @@ def test_fetch_shows_progress_on_a_terminal(tmp_path: Path, diskless: str) -> No
         assert f"fetching 127.0.0.1:{srv.port}" in on_tty and "MB" in on_tty, on_tty[-400:]
         assert ("%" in on_tty) == (diskless == "no")
         assert "fetching" not in _stderr_of(argv, tty=False)
+    finally:
+        srv.stop()
+
+
+def _big_aof(path: Path) -> None:
+    from aof.replies import encode_command
+
+    rnd = random.Random(5)  # ~10 MB of SETs: past the size a bar needs
+    path.write_bytes(b"".join(encode_command([b"SET", b"k:%d" % i, rnd.randbytes(300)]) for i in range(32_000)))
+
+
+@pytest.mark.parametrize("verb", ["split", "compact"])
+def test_split_and_compact_show_progress_on_a_terminal_only(tmp_path: Path, verb: str) -> None:
+    if verb == "split":
+        src = tmp_path / "big.rdb"
+        _big_rdb(src)
+        argv = [sys.executable, "-m", "cli", "split", str(src), "--count", "3"]
+        label = f"splitting {src}"
+    else:
+        src = tmp_path / "big.aof"
+        _big_aof(src)
+        argv = [sys.executable, "-m", "cli", "compact", str(src)]
+        label = f"replaying {src}"
+    on_tty = _stderr_of([*argv, "-o", str(tmp_path / "tty")], tty=True)
+    assert label in on_tty and "%" in on_tty, on_tty[-500:]
+    assert label not in _stderr_of([*argv, "-o", str(tmp_path / "piped")], tty=False)
+
+
+def test_restore_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    from tests.support.servers import start_real
+
+    big = tmp_path / "big.rdb"
+    _big_rdb(big)
+    srv = start_real(tmp_path)
+    try:
+        argv = [sys.executable, "-m", "cli", "restore", str(big), "-p", str(srv.port), "--replace"]
+        on_tty = _stderr_of(argv, tty=True)
+        assert f"restoring {big}" in on_tty and "%" in on_tty, on_tty[-500:]
+        assert "restoring" not in _stderr_of(argv, tty=False)
+        assert srv.client().dbsize() == 32_000
     finally:
         srv.stop()
