@@ -99,3 +99,23 @@ def test_replica_keeps_field_ttls(tmp_path: Path) -> None:
         if replica is not None:
             replica.stop()
         master.stop()
+
+
+OTHER_DIRS = sorted(p for p in (FIXTURES / "aof").glob("*/*/appendonly*")
+                    if p.parent.parent.name != "redis-7.4.1" and p.suffix != ".json")
+
+
+@pytest.mark.parametrize("src", OTHER_DIRS, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_server_starts_on_every_other_aof_dir_and_serves_the_manifest(src: Path, tmp_path: Path) -> None:
+    """Redis 6.2 to unstable and Valkey: the same directory a server of theirs left, served
+    as its manifest says (field TTLs where the writer had them)."""
+    if src.is_dir():
+        shutil.copytree(src, tmp_path / "appendonlydir")
+    else:  # Redis 6.2's single file: adopted as the base of a new directory, as 7.0 does
+        shutil.copyfile(src, tmp_path / "appendonly.aof")
+    want = manifest_view(src)
+    srv = start_ours(tmp_path, "--appendonly", "yes", loaded=True)
+    try:
+        assert served(srv.client(), {db for db, _ in want}) == want
+    finally:
+        srv.stop()
