@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from cli.main import cli
 from tests.conftest import ROOT
 from tests.rdbtools.test_diff_spill import make_pair, write_rdb
+from tests.support.peak import run_peak
 
 
 def run(*args: object, input: bytes | None = None):
@@ -90,9 +91,8 @@ def test_peak_memory_does_not_grow_with_the_dumps(tmp_path: Path) -> None:
             write_events((Record(0, b"key:%d" % i, "string", b"v%d" % (i + (changed and i % 97 == 0)))
                           for i in range(n)), f, target_version=10, aux=None)
         paths.append(path)
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "diff", "-q", "--tmpdir", str(tmp_path),
-                             *map(str, paths)], cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 1
-    assert usage.ru_maxrss / 1024 <= 100, f"peak RSS {usage.ru_maxrss / 1024:.0f} MB"
+    code, kib, err = run_peak([sys.executable, "-m", "cli", "diff", "-q", "--tmpdir", str(tmp_path),
+                               *map(str, paths)])
+    assert code == 1, err
+    assert kib / 1024 <= 100, f"peak RSS {kib / 1024:.0f} MB"
     assert sorted(tmp_path.iterdir()) == paths  # the runs left nothing beside the inputs

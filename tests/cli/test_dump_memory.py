@@ -11,34 +11,19 @@ with ``getrusage``; the bound is the interpreter's own footprint plus 1.5x the v
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from rdbtools.encoder import encode_bytes
 from rdbtools.model import Record
+from tests.support.peak import rdbkit_peak_kib
 
 ROOT = Path(__file__).resolve().parents[2]
 SOAK = bool(os.environ.get("RDBKIT_SOAK"))
 MIB = 1 << 20
 
-# runs argv as a child and prints the child's peak RSS in KiB (Linux ru_maxrss)
-_PEAK = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
-    "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-)
-
-
-def peak_kib(*args: str) -> int:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, "-m", "cli", *args],
-                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
-    code, kib = out.stdout.split()
-    assert code == "0", out.stderr
-    return int(kib)
+peak_kib = rdbkit_peak_kib
 
 
 _FILES: dict[tuple[int, bytes], Path] = {}
