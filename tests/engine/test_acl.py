@@ -16,6 +16,7 @@ import pytest
 from aof.replies import encode_command
 from aof.resp import NEED_DATA, ReplyParser
 from tests.engine.conftest import ServerProc, start_ours, start_real
+from tests.engine.test_command_docs import NOT_IN_7_0
 
 _MASKS = [(re.compile(rb"id=\d+ addr=\S+ laddr=\S+ fd=\d+"), b"ID"),
           (re.compile(rb"age=\d+ idle=\d+"), b"AGE"),
@@ -51,6 +52,12 @@ class Conn:
 
     def close(self) -> None:
         self.s.close()
+
+
+def _elements(raw: bytes) -> list[bytes]:
+    p = ReplyParser()
+    p.feed(raw)
+    return p.gets()
 
 
 class Pair:
@@ -140,10 +147,12 @@ ACL SAVE
         assert a == b
     # ACL CAT and several single commands in a description come in Redis's dict order
     p.run(1, "ACL", "SETUSER", "u2", "+@hash", "-@write", "+config|get")
-    for cmd in (("ACL", "CAT", "geo"), ("ACL", "CAT", "hash"), ("ACL", "CAT", "stream"),
-                ("ACL", "CAT", "scripting"), ("ACL", "GETUSER", "u2")):
-        a, b = (sorted(re.split(rb"\r\n| ", c(*cmd))) for c in (Conn(p.ports[0]), Conn(p.ports[1])))
-        assert a == b, cmd
+    for cat in ("geo", "hash", "stream", "scripting"):  # the commands 7.0 has (ours serves 7.4's field TTLs too)
+        a, b = (_elements(c("ACL", "CAT", cat)) for c in (Conn(p.ports[0]), Conn(p.ports[1])))
+        assert sorted(set(a) - NOT_IN_7_0) == sorted(b), cat
+    a, b = (sorted(re.split(rb"\r\n| ", c("ACL", "GETUSER", "u2"))) for c in (Conn(p.ports[0]), Conn(p.ports[1])))
+    a = [t for t in a if t[1:] not in NOT_IN_7_0]  # "-hexpire" ...: 7.4's @hash @write commands
+    assert [t for t in a if not t.startswith(b"$")] == [t for t in b if not t.startswith(b"$")]
 
 
 @pytest.mark.parametrize("rule", [
