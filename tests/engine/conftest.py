@@ -61,6 +61,7 @@ def pair(request: pytest.FixtureRequest, ours: ServerProc,
     b = real.client(socket_timeout=10, protocol=proto)
     for x in (a, b):
         x.flushall()
+        x.execute_command("FUNCTION", "FLUSH")  # FLUSHALL keeps libraries: an earlier test's stay
         x.config_set("hash-max-listpack-entries", 512)
         x.config_set("zset-max-listpack-entries", 128)
         x.config_set("set-max-intset-entries", 512)
