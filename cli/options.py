@@ -124,3 +124,10 @@ def make_filter(dbs, key_glob, key_regex, types) -> Filter | None:
     return Filter(dbs=frozenset(dbs) or None, key=key, types=frozenset(types) or None,
                   not_key=os.fsencode(not_key) if not_key is not None else None, expiry=expiry,
                   accept=accept)
+
+
+def tmpdir_option(help: str):
+    """``--tmpdir DIR``: where a verb's sorted runs spill and a stdin or ``.lz4`` input is
+    copied to be read again (an existing, writable directory; default $TMPDIR or /tmp)."""
+    return click.option("--tmpdir", type=click.Path(file_okay=False, dir_okay=True, writable=True, exists=True),
+                        default=None, help=f"{help} (default: $TMPDIR or /tmp).")

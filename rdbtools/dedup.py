@@ -1,12 +1,29 @@
-"""What to do with a key that comes twice: the ``--on-duplicate`` policies.
+"""What to do with a key that comes twice: the ``--on-duplicate`` policies, in bounded memory.
 
 A loading Redis refuses a dump holding one key twice ("RDB has duplicated key"), so a
 writer must never make one: concatenated JSONL exports, merged dumps and the like are
 refused by default (``error``: naming the key and both positions), or reduced to one
 record per key — the ``first`` one read, or the ``last`` one (what replaying the inputs
-in order would leave). ``last`` needs to know the future: :func:`last_positions` reads
-the input once first and keeps only the duplicated keys' last positions, so memory
-stays the key digests (:class:`~rdbtools.keyset.KeySet`) plus the duplicates.
+in order would leave).
+
+Memory does not grow with the input (``convert`` and ``merge`` of any size):
+
+* ``error`` is one pass with the bounded check of :class:`rdbtools.keycheck.DigestRuns`
+  (an 8-byte digest a key in a table drained to sorted runs in ``tmpdir``). A repeat
+  within the table is refused as it comes; one across runs when the pass ends — the
+  output, written to a temporary file, is then never renamed into place. A second
+  pass over the input (``again``) names the key: the first one read twice, as a single
+  table would have named it (among the first 1024 repeated digests once spilled).
+* ``first`` and ``last`` read the input twice. The first pass (:func:`find_drops`)
+  sorts a ``(digest, ordinal)`` record a key (:class:`rdbtools.spill.SortedRuns`,
+  32 bytes a key on disk past ``RUN_BYTES``) and, in digest order, lists the ordinals
+  of every occurrence but the first (or last) of each repeated digest; that list, sorted
+  by ordinal (spilled too: merging two snapshots repeats every key), is what the
+  second pass leaves out (:func:`dedup`). Both passes must see the same records in the
+  same order (same inputs, same filter).
+
+Two different keys sharing a digest (2^-64 a pair) would be taken for one under
+``first``/``last``; ``error`` compares the keys themselves before refusing.
 
 Records are told apart by their ``offset`` (the byte where each starts in its input), or
 by the position a caller gives (``pos``: e.g. the input's number and the offset, when
@@ -18,10 +35,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from .keycheck import DigestRuns
 from .keyset import KeySet
 from .model import Record
+from .spill import DEFAULT_RUN_BYTES, SortedRuns
 
 POLICIES = ("error", "first", "last")
+RUN_BYTES = DEFAULT_RUN_BYTES  # memory of one sorted run of (digest, ordinal) records
+_DRAIN_EVERY = 2048  # records between two looks at the digest table's size
 
 
 class DuplicateKeyError(ValueError):
@@ -37,50 +58,114 @@ class DuplicateKeyError(ValueError):
                          "(a loading Redis refuses it; --on-duplicate first|last keeps one)")
 
 
+class UnnamedDuplicateError(ValueError):
+    """A key read twice, found when the pass ended, in an input that cannot be read again
+    to name it (standard input under ``error``)."""
+
+    def __init__(self) -> None:
+        super().__init__("duplicate key: a key is read twice in one db (found when the pass ended; "
+                         "stdin cannot be read again to name it; --on-duplicate first|last keeps one)")
+
+
 def _offset(rec: Record) -> Any:
     return rec.offset
 
 
-def last_positions(records: Iterable[Any], pos: Callable[[Record], Any] = _offset) -> dict[tuple[int, bytes], Any]:
-    """The position of the last occurrence of every key that comes more than once."""
-    seen = KeySet()
-    last: dict[tuple[int, bytes], Any] = {}
-    for rec in records:
-        if type(rec) is Record and not seen.add(rec.db, rec.key):
-            last[(rec.db, rec.key)] = pos(rec)
-    return last
+def find_drops(records: Iterable[Any], policy: str, tmpdir: str | None = None) -> SortedRuns:
+    """The first pass of ``first``/``last``: the ordinals (among ``records``' Records, from 0)
+    of the occurrences to leave out, as a :class:`SortedRuns` of ``(ordinal, 0, 0, 0)``
+    (ascending; the caller closes it)."""
+    if policy not in ("first", "last"):
+        raise ValueError(f"no first pass for the {policy!r} policy")
+    digest = KeySet().digest
+    drops = SortedRuns(RUN_BYTES // 2, tmpdir)
+    try:
+        with SortedRuns(RUN_BYTES, tmpdir) as runs:
+            add = runs.add
+            i = 0
+            for rec in records:
+                if type(rec) is Record:
+                    add(digest(rec.db, rec.key), i, 0, 0)
+                    i += 1
+            keep_last = policy == "last"
+            prev_d = -1
+            prev_i = 0
+            for d, n, _, _ in runs:  # (digest, ordinal) ascending: a repeat's ordinals in order
+                if d == prev_d:
+                    drops.add(prev_i if keep_last else n, 0, 0, 0)
+                    if not keep_last:
+                        continue  # the first stays the one kept
+                prev_d, prev_i = d, n
+    except BaseException:
+        drops.close()
+        raise
+    drops.finish()
+    return drops
 
 
-def dedup(events: Iterable[Any], policy: str,
-          last: dict[tuple[int, bytes], Any] | None = None,
-          reread: Callable[[], Iterable[Any]] | None = None,
-          pos: Callable[[Record], Any] = _offset, where: Callable[[Any], str] | None = None) -> Iterator[Any]:
-    """``events`` with each key once, as ``policy`` says. ``last`` (``"last"`` only) is
-    :func:`last_positions` of the same input (by the same ``pos``); ``reread`` gives the
-    input again from the start, to name a refused key's first position."""
+def dedup(events: Iterable[Any], policy: str, *, drops: SortedRuns | None = None,
+          again: Callable[[], Iterable[Any]] | None = None, pos: Callable[[Record], Any] = _offset,
+          where: Callable[[Any], str] | None = None, tmpdir: str | None = None) -> Iterator[Any]:
+    """``events`` with each key once, as ``policy`` says. ``first``/``last``: ``drops`` is
+    :func:`find_drops` of the same records. ``error``: ``again`` gives the input's
+    records again from the start, to name a refused key's positions (``None``: the input
+    cannot be re-read; a repeat is then worded without its first position)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown duplicate policy {policy!r}")
-    if policy == "last":
-        if last is None:
-            raise ValueError("the 'last' policy needs last_positions() of the input")
+    if policy != "error":
+        if drops is None:
+            raise ValueError(f"the {policy!r} policy needs find_drops() of the input")
+        yield from _without(events, drops)
+        return
+    with DigestRuns(tmpdir) as check:
+        add = check.keys.add
+        tick = 0
         for ev in events:
             if type(ev) is Record:
-                p = pos(ev)
-                if last.get((ev.db, ev.key), p) != p:
-                    continue
+                if not add(ev.db, ev.key):
+                    if again is None:
+                        raise DuplicateKeyError(ev.db, ev.key, None, pos(ev), where)
+                    # an earlier repeat may be across the runs so far: the first one is named
+                    _refuse(again, check, check.repeated() | {check.keys.digest(ev.db, ev.key)}, pos, where)
+                tick += 1
+                if tick >= _DRAIN_EVERY:
+                    tick = 0
+                    check.drain()
             yield ev
-        return
-    seen = KeySet()
+        repeats = check.repeated()
+        if repeats:
+            _refuse(again, check, repeats, pos, where)
+
+
+def _without(events: Iterable[Any], drops: SortedRuns) -> Iterator[Any]:
+    """The second pass of ``first``/``last``: the events but the records ``drops`` names."""
+    ahead = iter(drops)
+    nxt = next(ahead, (-1,))[0]
+    i = 0
     for ev in events:
-        if type(ev) is Record and not seen.add(ev.db, ev.key):
-            if policy == "first":
+        if type(ev) is Record:
+            i += 1
+            if i == nxt + 1:
+                nxt = next(ahead, (-1,))[0]
                 continue
-            first = None
-            if reread is not None:
-                first = next((pos(r) for r in reread()
-                              if type(r) is Record and r.db == ev.db and r.key == ev.key), None)
-            raise DuplicateKeyError(ev.db, ev.key, first, pos(ev), where)
         yield ev
 
 
-__all__ = ["POLICIES", "DuplicateKeyError", "dedup", "last_positions"]
+def _refuse(again: Callable[[], Iterable[Any]] | None, check: DigestRuns, repeats: set[int],
+            pos: Callable[[Record], Any], where: Callable[[Any], str] | None) -> None:
+    """Name the first key read twice among those with a digest in ``repeats``, by a pass
+    over the input from the start (two keys merely sharing a digest pass)."""
+    if again is None:
+        raise UnnamedDuplicateError()
+    digest = check.keys.digest
+    seen: dict[tuple[int, bytes], Any] = {}
+    for rec in again():
+        if type(rec) is not Record or digest(rec.db, rec.key) not in repeats:
+            continue
+        p = pos(rec)
+        first = seen.setdefault((rec.db, rec.key), p)
+        if first != p:
+            raise DuplicateKeyError(rec.db, rec.key, first, p, where)
+
+
+__all__ = ["POLICIES", "RUN_BYTES", "DuplicateKeyError", "UnnamedDuplicateError", "dedup", "find_drops"]

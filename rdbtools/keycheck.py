@@ -34,7 +34,44 @@ _SLICE = 1 << 17  # digests checked at once when the runs are compared (~10 MB o
 _BLOCK = 1 << 16  # bytes read from a run at a time
 
 
-class KeyCheck:
+class DigestRuns:
+    """The digest table of one pass (:attr:`keys`, refusing a repeat within it as it comes)
+    and the sorted runs it is drained to: :meth:`repeated` names the digests met in two
+    runs. Close it (or use it as a context manager)."""
+
+    def __init__(self, tmpdir: str | None = None) -> None:
+        self.keys: Any = KeySet()
+        self._runs = SortedRuns(tmpdir=tmpdir, record=_DIGEST)
+
+    @property
+    def spilled(self) -> int:
+        """Runs written to disk so far."""
+        return self._runs.spilled
+
+    def drain(self) -> None:
+        """Move the table to a run on disk once it holds :data:`KEYS_IN_MEMORY` keys."""
+        if len(self.keys) >= KEYS_IN_MEMORY:
+            self._runs.add_sorted(self.keys.drain())
+
+    def repeated(self) -> set[int]:
+        """At the end of the pass: digests met in two runs (at most ``_REPEATS`` of them;
+        none when nothing was spilled, the table having refused any repeat as it came)."""
+        if not self._runs.spilled:
+            return set()
+        self._runs.add_sorted(self.keys.drain())
+        return _repeats(self._runs.run_files(), self._runs.count)
+
+    def close(self) -> None:
+        self._runs.close()
+
+    def __enter__(self) -> DigestRuns:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class KeyCheck(DigestRuns):
     """Pass :attr:`keys` to the decoder (``iter_events(..., keys=check.keys)``), call
     :meth:`drain` every few thousand keys and :meth:`finish` at the End event; close it
     (or use it as a context manager). ``source`` is read again by :meth:`finish` to name
@@ -42,23 +79,14 @@ class KeyCheck:
 
     def __init__(self, source: str | os.PathLike[str], name: str, limits: Limits | None = None,
                  tmpdir: str | None = None) -> None:
-        self.keys: Any = KeySet()
+        super().__init__(tmpdir)
         self._source = source
         self._name = name
         self._limits = limits
-        self._runs = SortedRuns(tmpdir=tmpdir, record=_DIGEST)
-
-    def drain(self) -> None:
-        """Move the table to a run on disk once it holds :data:`KEYS_IN_MEMORY` keys."""
-        if len(self.keys) >= KEYS_IN_MEMORY:
-            self._runs.add_sorted(self.keys.drain())
 
     def finish(self) -> None:
         """Refuse a key read twice across runs (:class:`~rdbtools.errors.DuplicateKey`)."""
-        if not self._runs.spilled:
-            return  # one table saw every key and refused any repeat as it came
-        self._runs.add_sorted(self.keys.drain())
-        repeats = _repeats(self._runs.run_files(), self._runs.count)
+        repeats = self.repeated()
         if not repeats:
             return
         if self._source == "-":
@@ -79,15 +107,6 @@ class KeyCheck:
                         f"duplicated key: read twice in one db, first at offset {first} (a "
                         "loading redis-server panics: 'RDB has duplicated key')",
                         offset=rec.offset, phase="read-key", key=rec.key, db=rec.db, source=self._name)
-
-    def close(self) -> None:
-        self._runs.close()
-
-    def __enter__(self) -> KeyCheck:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _repeats(files: list[IO[bytes]], total: int) -> set[int]:
@@ -140,4 +159,4 @@ class _Cursor:
                 return
 
 
-__all__ = ["KEYS_IN_MEMORY", "KeyCheck"]
+__all__ = ["KEYS_IN_MEMORY", "DigestRuns", "KeyCheck"]

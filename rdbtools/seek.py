@@ -184,7 +184,7 @@ class DumpSource:
 
     def __init__(
         self,
-        source: str | os.PathLike[str],
+        source: str | os.PathLike[str] | BinaryIO,
         *,
         filter: Filter | None = None,
         limits: Limits | None = None,
@@ -199,15 +199,18 @@ class DumpSource:
         self.limits = limits
         self.progress = progress
         fobj, name, owned = open_input(source)
-        self._source = source
         self.name = name
         self._fobj = fobj
         self._owned = owned
         self._spool: BinaryIO | None = None
         self._reread: BinaryIO | None = None
         # a plain regular file is re-read in place; stdin and .lz4 need a spool
-        plain = isinstance(fobj, io.BufferedReader) and name != "<stdin>" and fobj.seekable()
-        self.path: str | None = os.fspath(source) if plain else None
+        self.path: str | None = None
+        if isinstance(source, str | os.PathLike):
+            if isinstance(fobj, io.BufferedReader) and name != "<stdin>" and fobj.seekable():
+                self.path = os.fspath(source)
+        # what the duplicate check re-opens to name a repeat: not a file object given
+        self._source: str | os.PathLike[str] = source if isinstance(source, str | os.PathLike) else "-"
         try:
             self.size: int | None = os.path.getsize(self.path) if self.path else None
         except OSError:
@@ -378,6 +381,22 @@ class DumpSource:
             exc.source = exc.source or self.name
             raise
         return out
+
+    @property
+    def rereadable(self) -> bool:
+        """Whether :meth:`again` and :meth:`read_many` work: a regular file, or a spooled input."""
+        return self.path is not None or self._spool is not None
+
+    def again(self, records_only: bool = True, progress: Callable[[int], None] | None = None) -> Iterator[Any]:
+        """Another pass from the start, once this one was consumed: the records (or every
+        event) again, in the same order, from the file or — stdin, ``.lz4`` opened with
+        ``seekable=True`` — from the spool (no duplicate check: the first pass made it)."""
+        f = self._reopen()
+        f.seek(0)
+        with DumpSource(f, filter=self.filter, limits=self.limits, check_duplicates=False,
+                        progress=progress) as src:
+            src.name = self.name
+            yield from src.records() if records_only else src.events()
 
     def _reopen(self) -> BinaryIO:
         if self._reread is None:

@@ -11,9 +11,11 @@ an AOF whose keyspace holds hash field TTLs (said on stderr). What the target ca
 hold stops the conversion with one line naming file, offset and key, unless
 ``--lossy``, which drops it and reports each drop on stderr. A key that comes twice
 (concatenated JSONL, a damaged dump) stops it naming both positions, unless
-``--on-duplicate first|last`` keeps one (:mod:`rdbtools.dedup`; ``last`` reads the input
-twice, standard input through a temporary copy). File outputs appear whole or not at all
-(:func:`rdbtools.io.atomic_output`).
+``--on-duplicate first|last`` keeps one (:mod:`rdbtools.dedup`, in memory that does not
+grow with the input: sorted runs spill to ``--tmpdir``; ``first`` and ``last`` read the
+input twice, standard input and ``.lz4`` through a copy in ``--tmpdir``). File outputs
+appear whole or not at all (:func:`rdbtools.io.atomic_output`): a repeat found when the
+pass ends leaves nothing behind.
 
 Adding an output format = one writer taking the events, registered in ``WRITERS`` and
 ``_EXTENSIONS``; an input format belongs in the input layer, for every verb at once.
@@ -22,18 +24,15 @@ Adding an output format = one writer taking the events, registered in ``WRITERS`
 from __future__ import annotations
 
 import os
-import shutil
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import Any, BinaryIO
 
 import click
 
 from rdbtools.decoder import Filter
-from rdbtools.dedup import POLICIES, DuplicateKeyError, dedup, last_positions
+from rdbtools.dedup import POLICIES, DuplicateKeyError, UnnamedDuplicateError, dedup, find_drops
 from rdbtools.encoder import MAX_VERSION, MIN_VERSION, REDIS_VER, RdbEncoder
 from rdbtools.errors import RdbEncodeError, RdbError
 from rdbtools.io import atomic_output, open_input
@@ -43,7 +42,7 @@ from rdbtools.seek import DumpSource
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
-from ..options import filter_options, make_filter
+from ..options import filter_options, make_filter, tmpdir_option
 from ..output import Progress
 
 DEFAULT_VERSION = 10  # a JSONL or AOF input's RDB: what Redis 7.0 loads
@@ -61,19 +60,6 @@ def _format_of(name: str) -> str | None:
 
 
 # ----------------------------------------------------------------------------- readers
-
-
-def _read_dump(path: str, flt: Filter | None) -> Iterator[Any]:
-    """An RDB, JSONL or JSON-array input (told by content: the one input layer,
-    :class:`rdbtools.seek.DumpSource`), its events in order; a key read twice is the
-    --on-duplicate policy's to judge (dedup), not the decoder's."""
-    with DumpSource(path, filter=flt, check_duplicates=False) as src:
-        bar = Progress(src.size, f"converting {src.name}")
-        src.progress = bar.update
-        try:
-            yield from src.events()
-        finally:
-            bar.close()
 
 
 def _read_aof(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
@@ -217,20 +203,35 @@ def _with_source(events: Iterator[Any], name: str) -> Iterator[Any]:
         raise
 
 
-def _passes(path: str, flt: Filter | None) -> Callable[[], Iterable[Any]]:
-    """A fresh pass over the records of the dump at ``path`` each call (duplicates' positions)."""
-    def again() -> Iterator[Any]:
-        with DumpSource(path, filter=flt, check_duplicates=False) as src:
-            yield from src.records()
-    return again
+def _deduplicated(src: DumpSource, policy: str, tmpdir: str | None) -> Iterator[Any]:
+    """The input's events with each key once, as ``--on-duplicate`` says
+    (:mod:`rdbtools.dedup`, memory bounded whatever the input's size)."""
+    bar = Progress(src.size, f"{'reading' if policy != 'error' else 'converting'} {src.name}")
+    src.progress = bar.update
+    try:
+        if policy == "error":
+            yield from dedup(src.events(), policy, again=src.again if src.rereadable else None,
+                             tmpdir=tmpdir)
+            return
+        with find_drops(src.records(), policy, tmpdir) as drops:
+            bar.close()
+            bar = Progress(src.size, f"converting {src.name}")
+            yield from dedup(src.again(False, bar.update), policy, drops=drops)
+    finally:
+        bar.close()
 
 
-def _spooled_stdin(tmp: tempfile.TemporaryDirectory) -> str:
-    """Standard input copied to a file: ``--on-duplicate last`` reads its input twice."""
-    path = os.path.join(tmp.name, "stdin")
-    with open(path, "wb") as out:
-        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
-    return path
+def _write(events: Iterator[Any], output_path: str, dst_fmt: str, opts: dict, name: str) -> None:
+    """Write the events, refusing what the target cannot hold and a key read twice."""
+    events = _with_source(events, name)
+    with atomic_output(output_path) as out:  # the output appears whole or not at all
+        try:
+            WRITERS[dst_fmt](events, out, opts)
+        except RdbEncodeError as exc:
+            exc.source = exc.source or name
+            raise CliError(str(exc), ExitStatus.ERROR) from exc
+        except (DuplicateKeyError, UnnamedDuplicateError) as exc:
+            raise CliError(f"{name}: {exc}", ExitStatus.CORRUPT_INPUT) from None
 
 
 @click.command()
@@ -247,9 +248,11 @@ def _spooled_stdin(tmp: tempfile.TemporaryDirectory) -> str:
 @click.option("--on-duplicate", type=click.Choice(POLICIES), default="error", show_default=True,
               help="A key that comes twice: refuse the input (naming both positions), or keep "
                    "the first or the last one read.")
+@tmpdir_option("Where --on-duplicate spills its sorted runs (~8 bytes a key for error, 32 for "
+               "first|last) and where first|last copy a stdin or .lz4 input to read it twice")
 @filter_options
 def convert(input_path, output_path, src_fmt, dst_fmt, rdb_version, lossy, no_modules,
-            no_compression, no_checksum, on_duplicate, dbs, key_glob, key_regex, types) -> None:
+            no_compression, no_checksum, on_duplicate, tmpdir, dbs, key_glob, key_regex, types) -> None:
     """Convert IN to OUT ('-' = stdin/stdout; .lz4 on either side is handled)."""
     flt = make_filter(dbs, key_glob, key_regex, types)
     dst_fmt = dst_fmt or _format_of(output_path)
@@ -268,34 +271,15 @@ def convert(input_path, output_path, src_fmt, dst_fmt, rdb_version, lossy, no_mo
         "compress": not no_compression, "checksum": not no_checksum, "on_drop": on_drop,
         "announce": lambda msg: click.echo(f"rdbkit: {msg}", err=True),
     }
-    spool = None
     with library_errors():
         fmt = src_fmt or _format_of(input_path) or ("aof" if _is_aof(input_path) else "dump")
-        try:
-            if fmt == "aof":
-                events, name = _aof_events(input_path, flt)
-                again = last = None
-            else:
-                if input_path == "-" and on_duplicate == "last":
-                    spool = tempfile.TemporaryDirectory(prefix="rdbkit-")
-                    input_path = _spooled_stdin(spool)
-                name = "<stdin>" if input_path == "-" or spool is not None else input_path
-                again = _passes(input_path, flt) if input_path != "-" else None
-                last = None
-                if on_duplicate == "last" and again is not None:
-                    last = last_positions(_with_source(again(), name))
-                events = _with_source(_read_dump(input_path, flt), name)
-            with atomic_output(output_path) as out:  # the output appears whole or not at all
-                events = dedup(events, on_duplicate, last, again)
-                try:
-                    WRITERS[dst_fmt](events, out, opts)
-                except RdbEncodeError as exc:
-                    exc.source = exc.source or name
-                    raise CliError(str(exc), ExitStatus.ERROR) from exc
-                except DuplicateKeyError as exc:
-                    raise CliError(f"{name}: {exc}", ExitStatus.CORRUPT_INPUT) from None
-        finally:
-            if spool is not None:
-                spool.cleanup()
+        if fmt == "aof":  # a replayed keyspace holds each key once
+            events, name = _aof_events(input_path, flt)
+            _write(events, output_path, dst_fmt, opts, name)
+        else:
+            # first|last read the input twice: stdin and .lz4 are spooled to --tmpdir
+            with DumpSource(input_path, filter=flt, check_duplicates=False, tmpdir=tmpdir,
+                            seekable=on_duplicate != "error") as src:
+                _write(_deduplicated(src, on_duplicate, tmpdir), output_path, dst_fmt, opts, src.name)
     if drops:
         click.echo(f"rdbkit: {len(drops)} item(s) dropped (--lossy)", err=True)

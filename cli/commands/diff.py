@@ -12,7 +12,7 @@ from rdbtools.spill import DEFAULT_RUN_BYTES, SIZE
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
-from ..options import filter_options, make_filter
+from ..options import filter_options, make_filter, tmpdir_option
 from ..output import Progress, diff_summary, format_difference, pipe_closed_ok
 
 
@@ -26,10 +26,8 @@ from ..output import Progress, diff_summary, format_difference, pipe_closed_ok
 @click.option("-q", "--quiet", is_flag=True, help="No output; only the exit status.")
 @click.option("--aux", "with_aux", is_flag=True,
               help="Compare the files' aux fields too (redis-ver, ctime, used-mem ...).")
-@click.option("--tmpdir", type=click.Path(file_okay=False, dir_okay=True, writable=True, exists=True),
-              default=None, help="Where sorted runs spill when the inputs do not fit the memory "
-              "budget (~32 bytes a key of each input), and where a stdin or .lz4 input is copied "
-              "to be re-read (default: $TMPDIR or /tmp).")
+@tmpdir_option("Where sorted runs spill when the inputs do not fit the memory budget (~32 bytes "
+               "a key of each input), and where a stdin or .lz4 input is copied to be re-read")
 @click.option("--run-bytes", type=click.IntRange(min=SIZE), default=DEFAULT_RUN_BYTES, hidden=True,
               help="Memory of one sorted run (tests force spilling with a small one).")
 @filter_options

@@ -4,7 +4,8 @@ Each input is any dump the input layer reads (RDB of any version, JSONL, JSON ar
 ``.lz4``); the output is an RDB (the newest input version, at least 7.0's 10 when no
 input is an RDB; ``--rdb-version`` chooses), JSONL or JSON by its name. A key in two
 inputs (or twice in one) is refused naming both places unless ``--on-duplicate first|last``
-keeps one (``last``: the inputs are read twice); ``--db-map SRC:DST`` moves a db's keys.
+keeps one (the inputs are then read twice, a stdin one through a copy in ``--tmpdir``;
+memory does not grow with them, :mod:`rdbtools.dedup`); ``--db-map SRC:DST`` moves a db's keys.
 Function libraries come along (one name with two codes follows the same policy); the
 aux fields are the first RDB input's. The output appears whole or not at all.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import click
 
-from rdbtools.dedup import POLICIES, DuplicateKeyError, dedup, last_positions
+from rdbtools.dedup import POLICIES, DuplicateKeyError, UnnamedDuplicateError, dedup, find_drops
 from rdbtools.encoder import MAX_VERSION, MIN_VERSION
 from rdbtools.errors import RdbEncodeError
 from rdbtools.io import atomic_output
@@ -26,28 +27,62 @@ from rdbtools.seek import DumpSource
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
-from ..options import filter_options, make_filter
+from ..options import filter_options, make_filter, tmpdir_option
 from .convert import WRITERS, _format_of
 from .restore import _db_map
 
 
-def _inputs(paths: tuple[str, ...], flt: Any, db_map: dict[int, int], keep_events: bool) -> Iterator[Any]:
-    """The records of every input in order, each with its position (input number, offset)
-    in ``rec.type_byte``'s stead; with ``keep_events`` also the first input's header and
-    aux fields, and every function library."""
-    for i, path in enumerate(paths):
-        with DumpSource(path, filter=flt, check_duplicates=False) as src:
-            for ev in src.events() if keep_events else src.records():
-                t = type(ev)
-                if t is Record:
-                    if db_map and ev.db in db_map:
-                        ev = replace(ev, db=db_map[ev.db])
-                    ev.offset = (i, ev.offset)  # type: ignore[assignment]  # merge's position
-                    yield ev
-                elif t is FunctionLibrary or t is FunctionPreGA:
-                    yield ev.library() if t is FunctionPreGA else ev
-                elif i == 0 and (t is Header or t is Aux or t is ModuleAux):
-                    yield ev  # the first input's header and aux data (not its End, db sizes)
+class _Inputs:
+    """The inputs, read in order as often as a policy needs (``--on-duplicate first|last``:
+    twice). Records come with their position (input number, offset) in ``rec.offset``'s
+    stead. A stdin input is read once and, when it must be read again, spooled to
+    ``tmpdir`` on the way (:meth:`rdbtools.seek.DumpSource.again`)."""
+
+    def __init__(self, paths: tuple[str, ...], flt: Any, db_map: dict[int, int], tmpdir: str | None,
+                 passes: int) -> None:
+        self._paths, self._flt, self._db_map, self._tmpdir = paths, flt, db_map, tmpdir
+        self._passes = passes
+        self._stdin: DumpSource | None = None
+
+    def records(self) -> Iterator[Any]:
+        """Every input's records."""
+        return self._read(False)
+
+    def events(self) -> Iterator[Any]:
+        """Every input's records and function libraries, and the first input's header
+        and aux fields."""
+        return self._read(True)
+
+    def _read(self, keep_events: bool) -> Iterator[Any]:
+        for i, path in enumerate(self._paths):
+            if path != "-":
+                with DumpSource(path, filter=self._flt, check_duplicates=False) as src:
+                    yield from self._placed(i, src.events() if keep_events else src.records(), keep_events)
+            elif self._stdin is None:
+                self._stdin = DumpSource(path, filter=self._flt, check_duplicates=False,
+                                         seekable=self._passes > 1, tmpdir=self._tmpdir)
+                yield from self._placed(i, self._stdin.events() if keep_events else self._stdin.records(),
+                                        keep_events)
+            else:
+                yield from self._placed(i, self._stdin.again(not keep_events), keep_events)
+
+    def _placed(self, i: int, events: Iterator[Any], keep_events: bool) -> Iterator[Any]:
+        db_map = self._db_map
+        for ev in events:
+            t = type(ev)
+            if t is Record:
+                if db_map and ev.db in db_map:
+                    ev = replace(ev, db=db_map[ev.db])
+                ev.offset = (i, ev.offset)  # merge's position
+                yield ev
+            elif t is FunctionLibrary or t is FunctionPreGA:
+                yield ev.library() if t is FunctionPreGA else ev
+            elif i == 0 and (t is Header or t is Aux or t is ModuleAux):
+                yield ev  # the first input's header and aux data (not its End, db sizes)
+
+    def close(self) -> None:
+        if self._stdin is not None:
+            self._stdin.close()
 
 
 def _libraries_once(events: Iterator[Any], policy: str) -> Iterator[Any]:
@@ -77,27 +112,29 @@ def _libraries_once(events: Iterator[Any], policy: str) -> Iterator[Any]:
               help="Put the keys of db SRC into db DST (repeatable).")
 @click.option("--rdb-version", type=click.IntRange(MIN_VERSION, MAX_VERSION), default=None,
               help="RDB version to write (default: the newest input's, or 10).")
+@tmpdir_option("Where --on-duplicate spills its sorted runs (~8 bytes a key for error, 32 for "
+               "first|last) and where first|last copy a stdin input to read it twice")
 @filter_options
 def merge(inputs: tuple[str, ...], output: str, on_duplicate: str, db_map: dict[int, int],
-          rdb_version: int | None, dbs, key_glob, key_regex, types) -> None:
+          rdb_version: int | None, tmpdir: str | None, dbs, key_glob, key_regex, types) -> None:
     """Merge the dumps IN... into one OUT."""
     fmt = _format_of(output)
     if fmt not in ("rdb", "jsonl", "json"):
         raise click.UsageError(f"cannot tell the output format of {output!r}: name it .rdb, .jsonl or .json")
-    if "-" in inputs and (len(inputs) > 1 or on_duplicate == "last"):
-        raise click.UsageError("'-' (stdin) can only be the one input, without --on-duplicate last")
+    if "-" in inputs and len(inputs) > 1:
+        raise click.UsageError("'-' (stdin) can only be the one input")
     flt = make_filter(dbs, key_glob, key_regex, types)
     names = list(inputs)
 
     def where(p: Any) -> str:
         return f"{names[p[0]]} offset {p[1]}"
 
-    def again() -> Iterator[Any]:
-        return _inputs(inputs, flt, db_map, False)
+    def pos(rec: Record) -> Any:
+        return rec.offset
 
     with library_errors():
         version = rdb_version
-        if fmt == "rdb" and version is None:
+        if fmt == "rdb" and version is None and "-" not in inputs:  # stdin's: the writer's choice
             heads = []
             for path in inputs:
                 with DumpSource(path) as src:
@@ -105,20 +142,27 @@ def merge(inputs: tuple[str, ...], output: str, on_duplicate: str, db_map: dict[
                     if isinstance(first, Header):
                         heads.append(first.version)
             version = min(max(heads), MAX_VERSION) if heads else 10
-        last = last_positions(again(), pos=lambda r: r.offset) if on_duplicate == "last" else None
-        events = _libraries_once(_inputs(inputs, flt, db_map, True), on_duplicate)
-        events = dedup(events, on_duplicate, last, again if "-" not in inputs else None,
-                       pos=lambda r: r.offset, where=where)
-        drops: list[Any] = []
-        opts = {"rdb_version": version, "lossy": False, "modules": True, "compress": True, "checksum": True,
-                "on_drop": drops.append, "announce": lambda msg: None}
+        reads = _Inputs(inputs, flt, db_map, tmpdir, 1 if on_duplicate == "error" else 2)
+        drops = None
         try:
+            if on_duplicate != "error":
+                drops = find_drops(reads.records(), on_duplicate, tmpdir)
+            events = _libraries_once(reads.events(), on_duplicate)
+            events = dedup(events, on_duplicate, drops=drops, pos=pos, where=where, tmpdir=tmpdir,
+                           again=reads.records if "-" not in inputs else None)
+            drop_notes: list[Any] = []
+            opts = {"rdb_version": version, "lossy": False, "modules": True, "compress": True,
+                    "checksum": True, "on_drop": drop_notes.append, "announce": lambda msg: None}
             with atomic_output(output) as out:
                 WRITERS[fmt](_plain_offsets(events), out, opts)
-        except DuplicateKeyError as exc:
+        except (DuplicateKeyError, UnnamedDuplicateError) as exc:
             raise CliError(str(exc), ExitStatus.CORRUPT_INPUT) from None
         except RdbEncodeError as exc:
             raise CliError(f"{output}: {exc}", ExitStatus.ERROR) from exc
+        finally:
+            if drops is not None:
+                drops.close()
+            reads.close()
     click.echo(f"rdbkit: merged {len(inputs)} inputs into {output}", err=True)
 
 
