@@ -14,11 +14,13 @@ the input: a key read twice is refused naming both offsets, two keys sharing a d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 from array import array
 from bisect import bisect_left
-from typing import IO, Any
+from collections.abc import Iterator
+from typing import IO, Any, BinaryIO
 
 from .errors import DuplicateKey
 from .io import iter_events, open_input
@@ -77,7 +79,7 @@ class KeyCheck(DigestRuns):
     (or use it as a context manager). ``source`` is read again by :meth:`finish` to name
     a repeated key (not possible for ``"-"``, stdin)."""
 
-    def __init__(self, source: str | os.PathLike[str], name: str, limits: Limits | None = None,
+    def __init__(self, source: str | os.PathLike[str] | BinaryIO, name: str, limits: Limits | None = None,
                  tmpdir: str | None = None) -> None:
         super().__init__(tmpdir)
         self._source = source
@@ -95,8 +97,7 @@ class KeyCheck(DigestRuns):
                 "stdin cannot be read again to name it)", phase="read-key", source=self._name)
         digest = self.keys.digest
         seen: dict[tuple[int, bytes], int] = {}
-        fobj, _, _ = open_input(self._source)
-        with fobj:
+        with _reading(self._source) as fobj:
             for rec in iter_events(fobj, limits=self._limits, name=self._name, check_duplicates=False):
                 if type(rec) is not Record or digest(rec.db, rec.key) not in repeats:
                     continue
@@ -107,6 +108,23 @@ class KeyCheck(DigestRuns):
                         f"duplicated key: read twice in one db, first at offset {first} (a "
                         "loading redis-server panics: 'RDB has duplicated key')",
                         offset=rec.offset, phase="read-key", key=rec.key, db=rec.db, source=self._name)
+
+
+@contextlib.contextmanager
+def _reading(source: str | os.PathLike[str] | BinaryIO) -> Iterator[BinaryIO]:
+    """The input again from its start: a file re-opened by name, or a copy being written
+    (a stdin input's spool) read from 0 and left where its writer was."""
+    if isinstance(source, str | os.PathLike):
+        fobj, _, _ = open_input(source)
+        with fobj:
+            yield fobj
+        return
+    at = source.tell()
+    source.seek(0)
+    try:
+        yield source
+    finally:
+        source.seek(at)
 
 
 def _repeats(files: list[IO[bytes]], total: int) -> set[int]:

@@ -278,7 +278,8 @@ class DumpSource:
         tick = 0
         # the duplicate-key check in bounded memory (rdbtools.keycheck): drained every
         # 2048 keys, and as each chunk is read for the keys a filter leaves out
-        check = KeyCheck(self._source, self.name, self.limits, self.tmpdir) if self.check_duplicates else None
+        check = (KeyCheck(self._spool or self._source, self.name, self.limits, self.tmpdir)
+                 if self.check_duplicates else None)
         if check is not None:
             reader.on_read = check.drain
         try:

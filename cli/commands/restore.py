@@ -1,16 +1,24 @@
 """``rdbkit restore FILE``: copy a dump's keys into a live server or a Redis Cluster
-(pipelined RESTOREs, routed by hash slot, TTLs kept as absolute times)."""
+(pipelined RESTOREs, routed by hash slot, TTLs kept as absolute times).
+
+What a live server receives cannot be taken back, so the input is read twice: a first
+pass checks it as a loading Redis would (a key twice in one db refused, in memory that
+does not grow with the dump: :class:`rdbtools.keycheck.KeyCheck`, whose runs spill to
+``--tmpdir`` and which finds a repeat across them only when the pass ends), and only a
+dump that passes is sent, by a second pass. A file is read again in place; stdin and
+``.lz4`` are copied to ``--tmpdir`` on the first pass. Failed keys are counted; the
+first few are named."""
 
 from __future__ import annotations
 
 import click
 
-from rdbtools.io import iter_records, open_input
+from rdbtools.seek import DumpSource
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
-from ..options import filter_options, make_filter
-from ..output import with_progress
+from ..options import filter_options, make_filter, tmpdir_option
+from ..output import Progress
 from ..remote import ConnectionFailed, RestoreError, RestoreTarget
 
 
@@ -37,10 +45,12 @@ def _db_map(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
               help="Payload RDB version (default: what the target's version accepts).")
 @click.option("--db-map", "db_map", multiple=True, callback=_db_map, metavar="SRC:DST",
               help="Restore the keys of db SRC into db DST (repeatable; a cluster has only db 0).")
+@tmpdir_option("Where the check of the first pass spills its sorted runs past a million keys "
+               "(8 bytes a key), and where a stdin or .lz4 input is copied to be read twice")
 @filter_options
 def restore(file: str, host: str, port: int, password: str | None, user: str | None, replace: bool,
-            batch: int, rdb_version: int | None, db_map: dict[int, int], dbs, key_glob, key_regex,
-            types) -> None:
+            batch: int, rdb_version: int | None, db_map: dict[int, int], tmpdir: str | None, dbs,
+            key_glob, key_regex, types) -> None:
     """Restore the keys of an RDB FILE ('-' = stdin, .lz4 read transparently) into the
     server at --host/--port: a cluster is detected and keys go to their slot's master
     (keys of a db other than 0 are refused unless --db-map sends them to 0); a single
@@ -53,24 +63,30 @@ def restore(file: str, host: str, port: int, password: str | None, user: str | N
                                rdb_version=rdb_version, db_map=db_map)
     except (ConnectionFailed, RestoreError) as exc:
         raise CliError(str(exc), ExitStatus.ERROR) from None
-    with library_errors():
-        fobj, name, owned = open_input(file)
+    with library_errors(), DumpSource(file, filter=flt, seekable=True, tmpdir=tmpdir) as src:
+        bar = Progress(src.size, f"checking {src.name}")
+        src.progress = bar.update
         try:
-            for rec in with_progress(iter_records(fobj, filter=flt, name=name), fobj, f"restoring {name}"):
+            for _ in src.records():  # a key read twice stops here, before anything is sent
+                pass
+        finally:
+            bar.close()
+        bar = Progress(src.size, f"restoring {src.name}")
+        try:
+            for rec in src.again(progress=bar.update):
                 target.add(rec)
             stats = target.finish()
         except (ConnectionFailed, RestoreError) as exc:
             raise CliError(str(exc), ExitStatus.ERROR) from None
         finally:
-            if owned:
-                fobj.close()
+            bar.close()
     where = f"cluster of {stats.nodes} masters" if stats.cluster else f"{host}:{port}"
     click.echo(f"restored {stats.restored} keys into {where} (RDB {stats.rdb_version} payloads); "
-               f"{stats.expired} already expired, {len(stats.failed)} failed, {stats.redirects} redirects",
+               f"{stats.expired} already expired, {stats.failures} failed, {stats.redirects} redirects",
                err=True)
-    for db, key, why in stats.failed[:10]:
+    for db, key, why in stats.failed:
         click.echo(f"  db {db} key {key.decode('utf-8', 'backslashreplace')}: {why}", err=True)
-    if len(stats.failed) > 10:
-        click.echo(f"  ... and {len(stats.failed) - 10} more", err=True)
-    if stats.failed:
+    if stats.failures > len(stats.failed):
+        click.echo(f"  ... and {stats.failures - len(stats.failed)} more", err=True)
+    if stats.failures:
         raise click.exceptions.Exit(int(ExitStatus.ERROR))

@@ -71,16 +71,25 @@ def _info(conn: Connection) -> dict[str, str]:
     return out
 
 
+FAILURES_KEPT = 10  # failed keys named in the report; the others are counted
+
+
 @dataclass
 class RestoreStats:
     restored: int = 0
     expired: int = 0
     busy: int = 0
-    failed: list[tuple[int, bytes, str]] = field(default_factory=list)  # (db, key, why)
+    failed: list[tuple[int, bytes, str]] = field(default_factory=list)  # (db, key, why): the first ones
+    failures: int = 0  # every failed key (a second restore without --replace fails them all)
     redirects: int = 0
     rdb_version: int = 0
     cluster: bool = False
     nodes: int = 1
+
+    def fail(self, rec: Record, why: str) -> None:
+        self.failures += 1
+        if len(self.failed) < FAILURES_KEPT:
+            self.failed.append((rec.db, rec.key, why))
 
 
 class RestoreTarget:
@@ -142,7 +151,7 @@ class RestoreTarget:
         try:
             payload = dump_value(rec, self.stats.rdb_version)
         except RdbEncodeError as exc:
-            self.stats.failed.append((rec.db, rec.key, str(exc)))
+            self.stats.fail(rec, str(exc))
             return
         argv = [b"RESTORE", rec.key, b"%d" % (rec.expire_ms or 0), payload]
         if self.replace:
@@ -209,11 +218,11 @@ class RestoreTarget:
         text = str(r).encode("utf-8", "surrogateescape")
         if text.startswith(b"BUSYKEY"):
             self.stats.busy += 1
-            self.stats.failed.append((rec.db, rec.key, "target key name is busy (use --replace)"))
+            self.stats.fail(rec, "target key name is busy (use --replace)")
         elif text.startswith((b"MOVED", b"ASK", b"TRYAGAIN")):
             retry.append((rec, argv, text))
         else:
-            self.stats.failed.append((rec.db, rec.key, str(r)))
+            self.stats.fail(rec, str(r))
 
     def _redirect(self, rec: Record, argv: list[bytes], err: bytes) -> None:
         for _ in range(MAX_REDIRECTS):
@@ -235,7 +244,7 @@ class RestoreTarget:
             if not retry:
                 return
             err = retry[0][2]
-        self.stats.failed.append((rec.db, rec.key, f"still redirected after {MAX_REDIRECTS} tries: {err.decode()}"))
+        self.stats.fail(rec, f"still redirected after {MAX_REDIRECTS} tries: {err.decode()}")
 
 
 __all__ = ["RestoreError", "RestoreStats", "RestoreTarget", "rdb_version_for"]
