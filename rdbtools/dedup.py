@@ -32,13 +32,15 @@ several inputs are merged; ``where`` then words it in messages).
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .keycheck import DigestRuns
+from .keycheck import DigestRuns, in_ranges
 from .keyset import KeySet
 from .model import Record
-from .spill import DEFAULT_RUN_BYTES, SortedRuns
+from .spill import DEFAULT_RUN_BYTES, SortedRuns, sort_runs
 
 POLICIES = ("error", "first", "last")
 RUN_BYTES = DEFAULT_RUN_BYTES  # memory of one sorted run of (digest, ordinal) records
@@ -81,26 +83,58 @@ def find_drops(records: Iterable[Any], policy: str, tmpdir: str | None = None) -
     drops = SortedRuns(RUN_BYTES // 2, tmpdir)
     try:
         with SortedRuns(RUN_BYTES, tmpdir) as runs:
-            add = runs.add
-            i = 0
+            batch = array("Q")
+            n = 0
             for rec in records:
                 if type(rec) is Record:
-                    add(digest(rec.db, rec.key), i, 0, 0)
-                    i += 1
-            keep_last = policy == "last"
-            prev_d = -1
-            prev_i = 0
-            for d, n, _, _ in runs:  # (digest, ordinal) ascending: a repeat's ordinals in order
-                if d == prev_d:
-                    drops.add(prev_i if keep_last else n, 0, 0, 0)
-                    if not keep_last:
-                        continue  # the first stays the one kept
-                prev_d, prev_i = d, n
+                    batch.append(digest(rec.db, rec.key))
+                    if len(batch) >= _BATCH:
+                        runs.add_packed(_packed(batch, n))
+                        n += len(batch)
+                        batch = array("Q")
+            runs.add_packed(_packed(batch, n))
+            runs.finish()
+            for seg in in_ranges(runs.run_files(), runs.count, 4, _SWAP):
+                ds = seg[::4]
+                if len(set(ds)) != len(ds):
+                    drops.add_packed(_packed(_dropped(seg, policy)))
     except BaseException:
         drops.close()
         raise
     drops.finish()
     return drops
+
+
+_BATCH = 4096  # digests packed into run records at a time
+_SWAP = sys.byteorder == "little"  # run records are big-endian (their byte order is their order)
+
+
+def _packed(first: array[int], start: int | None = None) -> bytes:
+    """Run records ``(first[j], start + j, 0, 0)`` (``start`` None: ``(first[j], 0, 0, 0)``)."""
+    recs = array("Q", bytes(32 * len(first)))
+    recs[::4] = first
+    if start is not None:
+        recs[1::4] = array("Q", range(start, start + len(first)))
+    if _SWAP:
+        recs.byteswap()
+    return recs.tobytes()
+
+
+def _dropped(seg: array[int], policy: str) -> array[int]:
+    """Of each digest met more than once in ``seg`` (flat native run records), every
+    ordinal but the first (or the last): the records sorted by (digest, ordinal), a repeat
+    is a record whose digest its neighbour shares."""
+    if _SWAP:
+        seg.byteswap()
+    buf = bytearray(seg.tobytes())
+    sort_runs(buf)
+    seg = array("Q", buf)
+    if _SWAP:
+        seg.byteswap()
+    ds, ns = seg[::4], seg[1::4]
+    if policy == "last":  # each but the last of its digest
+        return array("Q", [n for n, d, e in zip(ns, ds, ds[1:]) if d == e])
+    return array("Q", [n for n, d, e in zip(ns[1:], ds, ds[1:]) if d == e])
 
 
 def dedup(events: Iterable[Any], policy: str, *, drops: SortedRuns | None = None,

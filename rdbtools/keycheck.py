@@ -128,18 +128,9 @@ def _reading(source: str | os.PathLike[str] | BinaryIO) -> Iterator[BinaryIO]:
 
 
 def _repeats(files: list[IO[bytes]], total: int) -> set[int]:
-    """Digests met in two runs. Digests are uniform, so the runs are read side by side in
-    value ranges of ~``_SLICE`` digests, each range checked with a set: a merge item by
-    item would cost seconds of Python per 10M keys."""
-    ranges = max(1, total // _SLICE)
-    step = -(-(1 << 64) // ranges)
-    cursors = [_Cursor(f) for f in files]
+    """Digests met in two runs (at most ``_REPEATS``)."""
     repeats: set[int] = set()
-    for r in range(1, ranges + 1):
-        hi = min(r * step, 1 << 64)
-        seg = array("Q")
-        for c in cursors:
-            c.take_below(hi, seg)
+    for seg in in_ranges(files, total):
         if len(set(seg)) != len(seg):
             seen: set[int] = set()
             for d in seg:
@@ -151,30 +142,54 @@ def _repeats(files: list[IO[bytes]], total: int) -> set[int]:
     return repeats
 
 
-class _Cursor:
-    """One sorted run of native uint64, read forward in blocks."""
+def in_ranges(files: list[IO[bytes]], total: int, width: int = 1, swap: bool = False) -> Iterator[array[int]]:
+    """The records of sorted runs (``width`` uint64 each, ordered by the first; ``swap``:
+    stored big-endian), ``total`` in all, in ascending ranges of their first value: each
+    range's records of every run in one flat array. Digests are uniform, so a range holds
+    ~``_SLICE`` records and can be checked with a set: a merge item by item would cost
+    seconds of Python per 10M keys."""
+    ranges = max(1, total // _SLICE)
+    step = -(-(1 << 64) // ranges)
+    cursors = [_Cursor(f, width, swap) for f in files]
+    for r in range(1, ranges + 1):
+        hi = min(r * step, 1 << 64)
+        seg = array("Q")
+        for c in cursors:
+            c.take_below(hi, seg)
+        yield seg
 
-    def __init__(self, f: IO[bytes]) -> None:
+
+class _Cursor:
+    """One sorted run of records of ``width`` native uint64 (``swap``: stored big-endian),
+    ordered by their first value, read forward in blocks."""
+
+    def __init__(self, f: IO[bytes], width: int = 1, swap: bool = False) -> None:
         f.seek(0)
         self._f = f
+        self._width = width
+        self._swap = swap
         self._buf = array("Q")
+        self._keys = self._buf
         self._pos = 0
 
     def take_below(self, hi: int, out: array[int]) -> None:
-        """Append the run's next values below ``hi`` to ``out``."""
+        """Append the run's next records whose first value is below ``hi`` to ``out``."""
+        w = self._width
         while True:
-            buf = self._buf
-            if self._pos == len(buf):
+            if self._pos == len(self._keys):
                 data = self._f.read(_BLOCK)
                 if not data:
                     return
                 buf = self._buf = array("Q", data)
+                if self._swap:
+                    buf.byteswap()
+                self._keys = buf[::w] if w > 1 else buf
                 self._pos = 0
-            k = bisect_left(buf, hi, self._pos)
-            out.extend(buf[self._pos:k])
+            k = bisect_left(self._keys, hi, self._pos)
+            out.extend(self._buf[self._pos * w:k * w])
             self._pos = k
-            if k < len(buf):
+            if k < len(self._keys):
                 return
 
 
-__all__ = ["KEYS_IN_MEMORY", "DigestRuns", "KeyCheck"]
+__all__ = ["KEYS_IN_MEMORY", "DigestRuns", "KeyCheck", "in_ranges"]

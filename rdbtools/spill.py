@@ -20,6 +20,7 @@ sorts by the first field, then the next.
 from __future__ import annotations
 
 import heapq
+import io
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -74,6 +75,14 @@ class SortedRuns:
     def add(self, a: int, b: int, c: int, d: int) -> None:
         self._buf += RECORD.pack(a, b, c, d)
         self.count += 1
+        if len(self._buf) >= self._limit:
+            self._spill()
+
+    def add_packed(self, data: bytes) -> None:
+        """Records already packed in ``record``'s format, in any order (many at a time:
+        no Python call a record)."""
+        self._buf += data
+        self.count += len(data) // self._record.size
         if len(self._buf) >= self._limit:
             self._spill()
 
@@ -144,8 +153,12 @@ class SortedRuns:
         return heapq.merge(*(_read_run(f, block, self._record) for f in self._runs))
 
     def run_files(self) -> list[IO[bytes]]:
-        """The runs on disk, each sorted, for a caller that reads them otherwise than
-        merged (call :meth:`finish` first)."""
+        """The runs, each sorted, for a caller that reads them otherwise than merged (call
+        :meth:`finish` first): those on disk, or the one in memory as an in-memory file."""
+        if not self._runs and self._buf:
+            self._sort()
+            self._runs.append(io.BytesIO(self._buf))
+            self._buf = bytearray()
         return list(self._runs)
 
     def close(self) -> None:
