@@ -16,8 +16,9 @@ Memory does not grow with the input (``convert`` and ``merge`` of any size):
   table would have named it (among the first 1024 repeated digests once spilled).
 * ``first`` and ``last`` read the input twice. The first pass (:func:`find_drops`)
   sorts a ``(digest, ordinal)`` record a key (:class:`rdbtools.spill.SortedRuns`,
-  32 bytes a key on disk past ``RUN_BYTES``) and, in digest order, lists the ordinals
-  of every occurrence but the first (or last) of each repeated digest; that list, sorted
+  32 bytes a key on disk past ``RUN_BYTES``) and, range of digests by range
+  (:func:`rdbtools.keycheck.in_ranges`), lists the ordinals of every occurrence but
+  the first (or last) of each repeated digest; that list, sorted
   by ordinal (spilled too: merging two snapshots repeats every key), is what the
   second pass leaves out (:func:`dedup`). Both passes must see the same records in the
   same order (same inputs, same filter).
@@ -39,7 +40,7 @@ from typing import Any
 
 from .keycheck import DigestRuns, in_ranges
 from .keyset import KeySet
-from .model import Record
+from .model import End, Record
 from .spill import DEFAULT_RUN_BYTES, SortedRuns, sort_runs
 
 POLICIES = ("error", "first", "last")
@@ -165,10 +166,20 @@ def dedup(events: Iterable[Any], policy: str, *, drops: SortedRuns | None = None
                 if tick >= _DRAIN_EVERY:
                     tick = 0
                     check.drain()
+            elif type(ev) is End:  # a writer stops at End: the repeats across runs before it
+                _refuse_repeats(again, check, pos, where)
+                yield ev
+                return
             yield ev
-        repeats = check.repeated()
-        if repeats:
-            _refuse(again, check, repeats, pos, where)
+        _refuse_repeats(again, check, pos, where)
+
+
+def _refuse_repeats(again: Callable[[], Iterable[Any]] | None, check: DigestRuns,
+                    pos: Callable[[Record], Any], where: Callable[[Any], str] | None) -> None:
+    """At the end of the pass: refuse a key met in two runs."""
+    repeats = check.repeated()
+    if repeats:
+        _refuse(again, check, repeats, pos, where)
 
 
 def _without(events: Iterable[Any], drops: SortedRuns) -> Iterator[Any]:

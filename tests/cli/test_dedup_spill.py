@@ -91,7 +91,17 @@ def test_convert_refusal_names_the_first_repeat_and_leaves_nothing(tmp_path: Pat
         assert (f"duplicate key b'key:20' in db 2: at offset {offsets[20]} and at offset {offsets[40]}"
                 in res.stderr)
         assert not out.exists()
-    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "work"] and list(work.iterdir()) == []
+    rdb = _rdb(tmp_path / "in.rdb", recs)  # an RDB: the writer stops at its End event
+    with DumpSource(rdb, check_duplicates=False) as src:
+        seen: dict = {}
+        for r in src.records():
+            if (r.db, r.key) in seen:
+                break
+            seen[(r.db, r.key)] = r.offset
+    res = run("convert", rdb, tmp_path / "out.rdb", "--tmpdir", work)
+    assert res.exit_code == 3, res.output
+    assert f"{r.key!r} in db {r.db}: at offset {seen[(r.db, r.key)]} and at offset {r.offset}" in res.stderr
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "in.rdb", "work"] and list(work.iterdir()) == []
 
 
 @pytest.mark.usefixtures("spill")
