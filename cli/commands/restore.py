@@ -51,11 +51,12 @@ def _db_map(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
 def restore(file: str, host: str, port: int, password: str | None, user: str | None, replace: bool,
             batch: int, rdb_version: int | None, db_map: dict[int, int], tmpdir: str | None, dbs,
             key_glob, key_regex, types) -> None:
-    """Restore the keys of an RDB FILE ('-' = stdin, .lz4 read transparently) into the
-    server at --host/--port: a cluster is detected and keys go to their slot's master
-    (keys of a db other than 0 are refused unless --db-map sends them to 0); a single
-    server gets each key in its own db, or the one --db-map names. Keys already expired
-    are skipped."""
+    """Restore the keys of a dump FILE (RDB, JSONL or JSON; '-' = stdin, .lz4 read
+    transparently) into the server at --host/--port: a cluster is detected and keys go
+    to their slot's master (keys of a db other than 0 are refused unless --db-map sends
+    them to 0); a single server gets each key in its own db, or the one --db-map names.
+    Keys already expired are skipped. FILE is checked first, as a loading Redis would
+    (a key twice in one db is refused), so a dump that fails sends nothing."""
     flt = make_filter(dbs, key_glob, key_regex, types)
     try:
         target = RestoreTarget(host, port, password=password.encode() if password is not None else None,

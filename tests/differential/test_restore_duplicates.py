@@ -46,7 +46,12 @@ def test_a_key_read_twice_sends_nothing(tmp_path: Path, monkeypatch, drained: bo
         res = CliRunner().invoke(cli, ["restore", str(_dump(tmp_path, 5000, dup=False)), "-p", str(srv.port)])
         assert res.exit_code == 0, res.output
         assert srv("DBSIZE") == 5000
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dup.rdb", "ok.rdb"]
+        srv("FLUSHALL")  # a JSONL dump, read by the same input layer
+        assert CliRunner().invoke(cli, ["convert", str(tmp_path / "ok.rdb"), str(tmp_path / "ok.jsonl")]).exit_code == 0
+        res = CliRunner().invoke(cli, ["restore", str(tmp_path / "ok.jsonl"), "-p", str(srv.port)])
+        assert res.exit_code == 0, res.output
+        assert srv("DBSIZE") == 5000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dup.rdb", "ok.jsonl", "ok.rdb"]
 
 
 def test_failures_are_counted_not_kept(tmp_path: Path, monkeypatch) -> None:
