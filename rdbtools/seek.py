@@ -385,16 +385,18 @@ class DumpSource:
 
     @property
     def rereadable(self) -> bool:
-        """Whether :meth:`again` and :meth:`read_many` work: a regular file, or a spooled input."""
-        return self.path is not None or self._spool is not None
+        """Whether :meth:`again` works: a file (``.lz4`` too), or a spooled input."""
+        return self._source != "-" or self._spool is not None
 
     def again(self, records_only: bool = True, progress: Callable[[int], None] | None = None) -> Iterator[Any]:
         """Another pass from the start, once this one was consumed: the records (or every
-        event) again, in the same order, from the file or — stdin, ``.lz4`` opened with
-        ``seekable=True`` — from the spool (no duplicate check: the first pass made it)."""
-        f = self._reopen()
-        f.seek(0)
-        with DumpSource(f, filter=self.filter, limits=self.limits, check_duplicates=False,
+        event) again, in the same order, from the spool (stdin or ``.lz4`` opened with
+        ``seekable=True``) or the file (no duplicate check: the first pass made it)."""
+        source: Any = self._source
+        if self._spool is not None or source == "-":
+            source = self._reopen()
+            source.seek(0)
+        with DumpSource(source, filter=self.filter, limits=self.limits, check_duplicates=False,
                         progress=progress) as src:
             src.name = self.name
             yield from src.records() if records_only else src.events()

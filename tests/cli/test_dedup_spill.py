@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lz4.frame
 import pytest
 from click.testing import CliRunner
 
@@ -84,8 +85,10 @@ def test_convert_refusal_names_the_first_repeat_and_leaves_nothing(tmp_path: Pat
     src = _jsonl(tmp_path / "in.jsonl", recs)
     lines = src.read_bytes().splitlines(keepends=True)
     offsets = [sum(map(len, lines[:i])) for i in range(len(lines))]
-    for out in (tmp_path / "out.rdb", tmp_path / "out.jsonl.lz4"):
-        res = run("convert", src, out, "--tmpdir", work)
+    packed = tmp_path / "in.jsonl.lz4"  # read again by name to name the key
+    packed.write_bytes(lz4.frame.compress(src.read_bytes()))
+    for inp, out in ((src, tmp_path / "out.rdb"), (src, tmp_path / "out.jsonl.lz4"), (packed, tmp_path / "o.rdb")):
+        res = run("convert", inp, out, "--tmpdir", work)
         assert res.exit_code == 3, res.output
         # key:20 is the first one read twice (key:3's second time comes later)
         assert (f"duplicate key b'key:20' in db 2: at offset {offsets[20]} and at offset {offsets[40]}"
@@ -101,7 +104,7 @@ def test_convert_refusal_names_the_first_repeat_and_leaves_nothing(tmp_path: Pat
     res = run("convert", rdb, tmp_path / "out.rdb", "--tmpdir", work)
     assert res.exit_code == 3, res.output
     assert f"{r.key!r} in db {r.db}: at offset {seen[(r.db, r.key)]} and at offset {r.offset}" in res.stderr
-    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "in.rdb", "work"] and list(work.iterdir()) == []
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "in.jsonl.lz4", "in.rdb", "work"] and list(work.iterdir()) == []
 
 
 @pytest.mark.usefixtures("spill")
