@@ -28,6 +28,7 @@ from rdbtools.seek import DumpSource
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
 from ..options import filter_options, make_filter, tmpdir_option
+from ..output import Progress
 from .convert import WRITERS, _format_of
 from .restore import _db_map
 
@@ -57,7 +58,12 @@ class _Inputs:
         for i, path in enumerate(self._paths):
             if path != "-":
                 with DumpSource(path, filter=self._flt, check_duplicates=False) as src:
-                    yield from self._placed(i, src.events() if keep_events else src.records(), keep_events)
+                    bar = Progress(src.size, f"{'merging' if keep_events else 'reading'} {src.name}")
+                    src.progress = bar.update
+                    try:
+                        yield from self._placed(i, src.events() if keep_events else src.records(), keep_events)
+                    finally:
+                        bar.close()
             elif self._stdin is None:
                 self._stdin = DumpSource(path, filter=self._flt, check_duplicates=False,
                                          seekable=self._passes > 1, tmpdir=self._tmpdir)

@@ -1,5 +1,5 @@
 """Progress bars on a terminal, none when piped: ``check`` (``--digest`` too), ``fetch``,
-``split``, ``compact`` and ``restore`` on a large input, their stderr a pseudo-terminal,
+``split``, ``merge``, ``compact`` and ``restore`` on a large input, their stderr a pseudo-terminal,
 then a pipe."""
 
 from __future__ import annotations
@@ -86,21 +86,27 @@ def _big_aof(path: Path) -> None:
     path.write_bytes(b"".join(encode_command([b"SET", b"k:%d" % i, rnd.randbytes(300)]) for i in range(32_000)))
 
 
-@pytest.mark.parametrize("verb", ["split", "compact"])
-def test_split_and_compact_show_progress_on_a_terminal_only(tmp_path: Path, verb: str) -> None:
+@pytest.mark.parametrize("verb", ["split", "merge", "compact"])
+def test_split_merge_and_compact_show_progress_on_a_terminal_only(tmp_path: Path, verb: str) -> None:
     if verb == "split":
         src = tmp_path / "big.rdb"
         _big_rdb(src)
         argv = [sys.executable, "-m", "cli", "split", str(src), "--count", "3"]
         label = f"splitting {src}"
+    elif verb == "merge":
+        src = tmp_path / "big.rdb"
+        _big_rdb(src)
+        argv = [sys.executable, "-m", "cli", "merge", str(src)]
+        label = f"merging {src}"
     else:
         src = tmp_path / "big.aof"
         _big_aof(src)
         argv = [sys.executable, "-m", "cli", "compact", str(src)]
         label = f"replaying {src}"
-    on_tty = _stderr_of([*argv, "-o", str(tmp_path / "tty")], tty=True)
+    suffix = ".rdb" if verb == "merge" else ""
+    on_tty = _stderr_of([*argv, "-o", str(tmp_path / f"tty{suffix}")], tty=True)
     assert label in on_tty and "%" in on_tty, on_tty[-500:]
-    assert label not in _stderr_of([*argv, "-o", str(tmp_path / "piped")], tty=False)
+    assert label not in _stderr_of([*argv, "-o", str(tmp_path / f"piped{suffix}")], tty=False)
 
 
 def test_restore_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
