@@ -15,7 +15,9 @@ from tests.engine.conftest import ROOT, start_ours, start_real
 CORPUS = ROOT / "fixtures" / "rdb"
 REAL_LOADABLE = [p for p in [CORPUS / "corpus-redis-7.0.15" / "dump.rdb", CORPUS / "corpus-redis-7.0.15" / "dump-lfu.rdb",
                              CORPUS / "corpus-redis-6.2.5" / "dump.rdb"] if p.exists()]
-NEWER = sorted(p for d in ("corpus-redis-7.2.6", "corpus-redis-7.4.1") for p in (CORPUS / d).glob("dump*.rdb"))
+NEWER = sorted(p for d in ("corpus-redis-7.2.6", "corpus-redis-7.4.1", "corpus-redis-unstable",
+                             "corpus-valkey-8.0.1", "corpus-valkey-unstable")
+               for p in (CORPUS / d).glob("dump*.rdb"))
 
 
 def snapshot(c: redis.Redis) -> dict[tuple[int, bytes], tuple]:
@@ -70,8 +72,8 @@ def test_load_same_as_redis(tmp_path: Path, path: Path) -> None:
 
 @pytest.mark.parametrize("path", NEWER, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_load_newer_versions(tmp_path: Path, path: Path) -> None:
-    """Files real 7.0 cannot read (RDB 11/12) load too; every served key arrives (hashes
-    with field TTLs too)."""
+    """Files real 7.0 cannot read (RDB 11/12, Valkey's) load too; every served key arrives,
+    hashes with their field TTLs."""
     shutil.copy(path, tmp_path / "dump.rdb")
     import time as _t
 
@@ -79,11 +81,19 @@ def test_load_newer_versions(tmp_path: Path, path: Path) -> None:
     expect = sum(1 for r in iter_records(path)
                  if r.type in ("string", "list", "set", "zset", "hash", "stream")
                  and (r.expire_ms is None or r.expire_ms > now))
+    ttls = [r for r in iter_records(path) if r.type == "hash" and r.field_expires
+            and (r.expire_ms is None or r.expire_ms > now)]
     ours = start_ours(tmp_path)
     try:
         c = ours.client()
         total = sum(int(v["keys"]) for k, v in c.info("keyspace").items())
         assert total == expect
+        for r in ttls:  # hash field TTLs (7.4+): served as the file holds them
+            c.execute_command("SELECT", r.db)
+            fields = sorted(r.field_expires)
+            got = c.execute_command("HPEXPIRETIME", r.key, "FIELDS", len(fields), *fields)
+            want = [r.field_expires[f] if r.field_expires[f] > now else -2 for f in fields]
+            assert got == want, r.key
     finally:
         ours.stop()
 
