@@ -169,7 +169,7 @@ class Bus:
         cfg = self.server.config
         m = cb.BusMessage(type_, me.name.encode(), port=me.port, cport=me.cport, flags=me.flags & 0xFFFF,
                           current_epoch=c.current_epoch, config_epoch=master.config_epoch,
-                          repl_offset=self.server.replication.master_repl_offset, myslots=bytes(master.slots),
+                          repl_offset=c.offset_of(me), myslots=bytes(master.slots),
                           slaveof=me.slaveof.name.encode() if me.slaveof else cb.NULL_NAME,
                           myip=cfg.cluster_announce_ip.encode()[:45], state=0 if c.ok else 1)
         return m
@@ -233,10 +233,18 @@ class Bus:
         link.send(m)
 
     def publish(self, channel: bytes, message: bytes, shard: bool = False) -> None:
-        """clusterPropagatePublish (PUBLISH reaches every node's subscribers)."""
+        """clusterPropagatePublish: PUBLISH reaches every node's subscribers, SPUBLISH the
+        nodes serving this node's slots (its master and that master's replicas)."""
         m = self.header(cb.CLUSTERMSG_TYPE_PUBLISHSHARD if shard else cb.CLUSTERMSG_TYPE_PUBLISH)
         m.channel, m.message = channel, message
-        self.broadcast(m)
+        if not shard:
+            self.broadcast(m)
+            return
+        me = self.cluster.myself
+        master = me.slaveof if me.is_replica and me.slaveof is not None else me
+        for n in (master, *master.replicas):  # clusterGetNodesServingMySlots
+            if n.link is not None and not n.flags & (cb.CLUSTER_NODE_MYSELF | cb.CLUSTER_NODE_HANDSHAKE):
+                n.link.send(m)
 
     # -- clusterCron ---------------------------------------------------------------
     def cron(self) -> None:

@@ -2,8 +2,8 @@
 calls): the handshake, epochs, roles, slot ownership, gossip about other nodes,
 failure reports and FAIL, UPDATE and PUBLISH.
 
-Replicas, failover votes and manual failover are not served yet: AUTH_REQUEST/ACK and
-MFSTART are counted and otherwise ignored (a master here never votes).
+Failover votes and manual failover are not served yet: AUTH_REQUEST/ACK and MFSTART
+are counted and otherwise ignored (a master here never votes).
 """
 
 from __future__ import annotations
@@ -199,6 +199,8 @@ def _update_address(c: Any, node: ClusterNode, link: Any, m: cb.BusMessage) -> b
         node.link.close()
     node.flags &= ~cb.CLUSTER_NODE_NOADDR
     log.warning("Address updated for node %s, now %s:%d", node.name, node.ip, node.port)
+    if c.myself.is_replica and c.myself.slaveof is node:
+        c.server.replication.set_master(node.ip, node.port)
     return True
 
 
@@ -266,13 +268,18 @@ def _clear_failure_if_needed(c: Any, node: ClusterNode) -> None:
 
 def update_slots_with(c: Any, sender: ClusterNode, epoch: int, slots: bytes) -> None:
     """clusterUpdateSlotsConfigWith: slots claimed with a newer epoch (or unclaimed) move
-    to ``sender``. (A master losing all its slots would become a replica in Redis; replicas
-    are not served yet, so it stays an empty master.)"""
+    to ``sender``; a master left without slots (or a replica whose master was) replicates
+    ``sender`` from then on."""
     if sender is c.myself:
         log.warning("Discarding UPDATE message about myself.")
         return
     changed = False
     dirty_slots = []
+    me = c.myself
+    curmaster = me if me.is_master else me.slaveof
+    newmaster = None
+    sender_slots = bin(int.from_bytes(slots, "little")).count("1")
+    migrated = 0
     # only slots whose claim differs from what ``sender`` holds can change (or have their
     # not-claiming bit cleared)
     held = bytes(sender.slots)
@@ -289,6 +296,9 @@ def update_slots_with(c: Any, sender: ClusterNode, epoch: int, slots: bytes) -> 
             if o is None or c.not_claiming[byte] & bit or o.config_epoch < epoch:
                 if o is c.myself and sender is not c.myself:
                     dirty_slots.append(j)
+                if o is not None and o is curmaster:
+                    newmaster = sender
+                    migrated += 1
                 c.del_slot(j)
                 c.add_slot(sender, j)
                 changed = True
@@ -297,5 +307,17 @@ def update_slots_with(c: Any, sender: ClusterNode, epoch: int, slots: bytes) -> 
     if changed:
         c.todo_save(fsync=True)
         c.update_state()
-    if dirty_slots:
+    if (newmaster is not None and curmaster is not None and curmaster.numslots == 0
+            and (c.server.config.cluster_allow_replica_migration or sender_slots == migrated)):
+        log.warning("Configuration change detected. Reconfiguring myself as a replica of %s", sender.name)
+        c.set_master(sender)
+        c.todo_save(fsync=True)
+        c.update_state()
+    elif me.slaveof is not None and me.slaveof.slaveof is not None and me.slaveof.slaveof is not me:
+        log.warning("I'm a sub-replica! Reconfiguring myself as a replica of grandmaster %s",
+                    me.slaveof.slaveof.name)
+        c.set_master(me.slaveof.slaveof)
+        c.todo_save(fsync=True)
+        c.update_state()
+    elif dirty_slots:
         c.del_keys_in_slots(dirty_slots)

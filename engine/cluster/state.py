@@ -26,6 +26,7 @@ from aof.clusterbus import (
     CLUSTER_NODE_FAIL,
     CLUSTER_NODE_HANDSHAKE,
     CLUSTER_NODE_MASTER,
+    CLUSTER_NODE_MIGRATE_TO,
     CLUSTER_NODE_MYSELF,
     CLUSTER_NODE_PFAIL,
     CLUSTER_NODE_SLAVE,
@@ -255,6 +256,37 @@ class Cluster:
         n.slaveof = None
         self.todo_save()
 
+    def set_master(self, n: ClusterNode) -> None:
+        """clusterSetMaster: this node (without slots) becomes a replica of ``n``, through
+        the server's own replication (replicationSetMaster)."""
+        me = self.myself
+        if me.is_master:
+            me.flags = (me.flags & ~(CLUSTER_NODE_MASTER | CLUSTER_NODE_MIGRATE_TO)) | CLUSTER_NODE_SLAVE
+            self.migrating.clear()  # clusterCloseAllSlots
+            self.importing.clear()
+        elif me.slaveof is not None and me in me.slaveof.replicas:
+            me.slaveof.replicas.remove(me)
+        me.slaveof = n
+        n.replicas.append(me)
+        self.server.replication.set_master(n.ip, n.port)
+
+    def replica_offset(self) -> int:
+        """replicationGetSlaveOffset: what a replica has applied (0 before its first sync)."""
+        repl = self.server.replication
+        if repl.masterhost is None:
+            return 0
+        link = repl.link
+        if link is not None and link.synced:
+            return int(link.reploff)
+        return int(repl.cached[1]) if repl.cached is not None else 0
+
+    def offset_of(self, n: ClusterNode) -> int:
+        """A node's replication offset as gossiped; this node's own from its replication
+        (nodes do not update their own entry)."""
+        if n is not self.myself:
+            return n.repl_offset
+        return self.replica_offset() if n.is_replica else int(self.server.replication.master_repl_offset)
+
     def blacklist_add(self, n: ClusterNode) -> None:
         self.blacklist[n.name] = time.time() + CLUSTER_BLACKLIST_TTL
 
@@ -381,7 +413,14 @@ class Cluster:
             self.ok = new_ok
 
     def reset(self, hard: bool) -> None:
-        """clusterReset (this node is a master here: replicas are not served yet)."""
+        """clusterReset: a replica turns master again with an empty dataset."""
+        me = self.myself
+        if me.is_replica:
+            self.set_node_as_master(me)
+            self.server.replication.unset_master()
+            for db in self.server.keyspace.dbs:  # emptyData
+                self.server.signal_all(db)
+                db.clear()
         self.migrating.clear()
         self.importing.clear()
         for slot in range(SLOTS):
@@ -449,6 +488,10 @@ class Cluster:
 
     def cron(self) -> None:
         self.bus.cron()
+        me = self.myself
+        if (me.is_replica and self.server.replication.masterhost is None and me.slaveof is not None
+                and me.slaveof.ip):  # clusterCron: a replica (say after a restart) replicates its master
+            self.server.replication.set_master(me.slaveof.ip, me.slaveof.port)
         if self.server.blocking.blocked_count:
             self.redirect_blocked()
 

@@ -52,21 +52,22 @@ def distinct_ports(n: int) -> list[int]:
             s.close()
 
 
-def node(tmp: Path, kind: str, name: str, port: int, cport: int) -> ServerProc:
+def node(tmp: Path, kind: str, name: str, port: int, cport: int, extra: tuple[str, ...] = ()) -> ServerProc:
     d = tmp / name
     d.mkdir()
-    args = (*CLUSTER_ARGS, "--cluster-port", str(cport))
+    args = (*CLUSTER_ARGS, "--cluster-port", str(cport), *extra)
     if kind == "ours":
         return ServerProc(ours_argv(port, d, *args), port, d, ours_env())
     return ServerProc(real_argv(port, d, *args), port, d)
 
 
 @contextmanager
-def nodes(tmp: Path, *kinds: str) -> Iterator[list[ServerProc]]:
-    """The nodes started side by side (each of ours takes a second to import)."""
+def nodes(tmp: Path, *kinds: str, extra: tuple[str, ...] = ()) -> Iterator[list[ServerProc]]:
+    """The nodes started side by side (each of ours takes a second to import), ``extra``
+    added to each one's arguments."""
     ports = distinct_ports(2 * len(kinds))
     with ExitStack() as stack, ThreadPoolExecutor(len(kinds)) as pool:
-        futures = [pool.submit(node, tmp, kind, f"{kind}{i}", ports[2 * i], ports[2 * i + 1])
+        futures = [pool.submit(node, tmp, kind, f"{kind}{i}", ports[2 * i], ports[2 * i + 1], extra)
                    for i, kind in enumerate(kinds)]
         procs = []
         for f in futures:
@@ -472,3 +473,147 @@ def test_redis_cli_cluster_create_reshard_and_failure(tmp_path: Path, kinds: tup
             again.stop()
         parsed, vars_ = parse_config((second.dir / "nodes.conf").read_text())
         assert {n.name for n in parsed} == set(ids) and set(vars_) == {"currentepoch", "lastvoteepoch"}
+
+
+def _pair(view: dict[str, list[str]], replica: str) -> str:
+    return view[replica][3]
+
+
+def test_replicas_real_and_ours_both_ways(tmp_path: Path) -> None:
+    """redis-cli --cluster create --cluster-replicas 1 over real nodes and ours; the replicas
+    are then paired (CLUSTER REPLICATE, a replica may change master) so that a real master
+    has one of ours as replica and one of ours a real replica; --cluster check is clean,
+    writes on the masters reach the replicas, READONLY reads there, CLUSTER REPLICATE's
+    errors are 7.0.15's, and our replica keeps its role across a restart."""
+    kinds = ("real", "ours", "ours", "ours", "real", "real")
+    # a real master starts a full sync at once (its default waits 5 s for more replicas)
+    with nodes(tmp_path, *kinds, extra=("--repl-diskless-sync-delay", "0")) as procs:
+        cli = tool_binary("redis-cli")
+        assert cli, "redis-cli is installed with redis-server"
+        addrs = [f"127.0.0.1:{p.port}" for p in procs]
+        out = subprocess.run([cli, "--cluster", "create", *addrs, "--cluster-replicas", "1", "--cluster-yes"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stdout + out.stderr
+        ids = [p.client().execute_command("CLUSTER", "MYID").decode() for p in procs]
+        masters = [i for i in range(6) if "master" in cluster_nodes(procs[i].client())[ids[i]][2]]
+        assert len(masters) == 3
+        replicas = [i for i in range(6) if i not in masters]
+        real_m = next(i for i in masters if kinds[i] == "real")
+        ours_m = [i for i in masters if kinds[i] == "ours"]
+        ours_r = next(i for i in replicas if kinds[i] == "ours")
+        real_r = [i for i in replicas if kinds[i] == "real"]
+        # our replica follows the real master, real replicas follow ours
+        want = {ours_r: real_m, real_r[0]: ours_m[0], real_r[1]: ours_m[1]} if len(ours_m) == 2 and len(real_r) == 2 \
+            else None
+        assert want is not None, out.stdout
+        for r, m in want.items():
+            assert procs[r].client().execute_command("CLUSTER", "REPLICATE", ids[m]) in (b"OK", "OK", True)
+        for p in procs:
+            c = p.client()
+            wait_for("every node sees the pairs", lambda c=c: all(
+                _pair(cluster_nodes(c), ids[r]) == ids[m] for r, m in want.items()), timeout=15)
+            wait_for("cluster_state:ok", lambda c=c: info(c)["cluster_state"] == "ok")
+        check = subprocess.run([cli, "--cluster", "check", addrs[0]], capture_output=True, text=True, timeout=60)
+        assert check.returncode == 0 and "[ERR]" not in check.stdout, check.stdout
+        assert "[OK] All nodes agree about slots configuration." in check.stdout and check.stdout.count("S: ") == 3
+        _write_and_read(procs, write=True)
+        for p in procs:  # a replica is listed once it has an offset (isReplicaAvailable): the writes gave it one
+            c = p.client()
+            wait_for("replicas in CLUSTER SLOTS",
+                     lambda c=c: all(len(e) == 4 for e in c.execute_command("CLUSTER", "SLOTS")))
+        for r, m in want.items():
+            rc, mc = procs[r].client(), procs[m].client()
+            wait_for("the master's keys on its replica", lambda rc=rc, mc=mc: rc.dbsize() == mc.dbsize() > 0)
+            key = mc.randomkey()
+            moved = procs[r].call(b"GET", key)
+            assert moved.startswith(b"-MOVED ") and moved.endswith(b":%d\r\n" % procs[m].port)
+            assert rc.execute_command("READONLY") in (b"OK", "OK", True)
+            assert rc.get(key) == mc.get(key)
+            assert procs[r].call(b"READONLY") == b"+OK\r\n"
+            assert procs[r].call(b"SET", key, b"x").startswith(b"-MOVED ")
+            assert rc.execute_command("READWRITE") in (b"OK", "OK", True)
+            mine = rc.execute_command("CLUSTER", "REPLICAS", ids[m])[0].split()
+            theirs = mc.execute_command("CLUSTER", "REPLICAS", ids[m])[0].split()
+            assert mine[2] == b"myself,slave" and theirs[2] == b"slave"
+            assert [mine[i] for i in (0, 1, 3, 6)] == [theirs[i] for i in (0, 1, 3, 6)] == \
+                [ids[r].encode(), addrs[r].encode() + mine[1][len(addrs[r]):], ids[m].encode(), theirs[6]]
+        for r, m in want.items():  # SPUBLISH reaches the shard's replica over the bus, both ways
+            sub = procs[r].client().pubsub()
+            try:
+                chan = next(f"ch{i}" for i in range(100000) if _owner(procs[m].client(), key_hash_slot(
+                    f"ch{i}".encode())) == ids[m])
+                sub.ssubscribe(chan)
+                wait_for("ssubscribed", lambda sub=sub: sub.get_sharded_message(timeout=0.1) is not None)
+                offset = procs[m].client().info("replication")["master_repl_offset"]
+                procs[m].client().execute_command("SPUBLISH", chan, "hello")
+                # over the bus only, as 7.0.15: not in the replication stream
+                assert procs[m].client().info("replication")["master_repl_offset"] == offset
+                got_msg = wait_for("the shard message", lambda sub=sub: sub.get_sharded_message(timeout=0.1))
+                assert got_msg["type"] == "smessage" and got_msg["data"] == b"hello", got_msg
+            finally:
+                sub.close()
+        # CLUSTER REPLICATE's refusals (a master with slots), the same from a real node and ours
+        other = {real_m: ours_m[0], ours_m[0]: real_m}
+        got = {m: [reply(procs[m].client(), "CLUSTER", "REPLICATE", x)
+                   for x in ("0" * 40, ids[m], ids[ours_r], ids[other[m]])]
+               + [reply(procs[m].client(), "REPLICAOF", "127.0.0.1", "1")] for m in other}
+        assert got[real_m] == got[ours_m[0]] and all(g[0] == "error" for g in got[real_m]), got
+        mc = procs[real_m].client()
+        key = mc.randomkey()
+        again = _restart(procs[ours_r])
+        try:
+            c = again.client()
+            view = wait_for("the restarted replica synced", lambda: c.dbsize() == mc.dbsize() and cluster_nodes(c))
+            assert view[ids[ours_r]][2] == "myself,slave" and view[ids[ours_r]][3] == ids[real_m]
+            assert c.info("replication")["master_port"] == procs[real_m].port
+            mc.set(key, "after the restart")
+            c.execute_command("READONLY")
+            wait_for("a write after the restart", lambda: c.get(key) == b"after the restart")
+        finally:
+            again.stop()
+
+
+def test_master_left_without_slots_replicates_their_taker(tmp_path: Path) -> None:
+    """A master whose last slot goes to another node turns into that node's replica
+    (clusterUpdateSlotsConfigWith; SETSLOT NODE): ours when it gives the slot away itself,
+    and ours when it only learns from the real node's pings that the slot is gone."""
+    with nodes(tmp_path, "real", "ours", "ours", extra=("--repl-diskless-sync-delay", "0")) as procs:
+        real, a, c = procs
+        ids = [p.client().execute_command("CLUSTER", "MYID").decode() for p in procs]
+        rb = real.client()
+        for p in (a, c):
+            rb.execute_command("CLUSTER", "MEET", "127.0.0.1", p.port, cluster_nodes(p.client())[
+                p.client().execute_command("CLUSTER", "MYID").decode()][1].split("@")[1].split(",")[0])
+        rb.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 4, 7, 16383)
+        a.client().execute_command("CLUSTER", "ADDSLOTS", 5)
+        c.client().execute_command("CLUSTER", "ADDSLOTS", 6)
+        for p in procs:
+            cl = p.client()
+            wait_for("all nodes meet", lambda cl=cl: len(cluster_nodes(cl)) == 3 and info(cl)["cluster_state"] == "ok")
+        key = next(f"k{i}" for i in range(100000) if key_hash_slot(f"k{i}".encode()) == 6)
+        cc = c.client()
+        assert cc.set(key, "v")
+        # slot 5: ours gives it away (SETSLOT NODE on ours) and becomes a replica at once
+        rb.execute_command("CLUSTER", "SETSLOT", 5, "IMPORTING", ids[1])
+        assert a.call(b"CLUSTER", b"SETSLOT", b"5", b"NODE", ids[0].encode()) == b"+OK\r\n"
+        assert cluster_nodes(a.client())[ids[1]][2:4] == ["myself,slave", ids[0]]
+        rb.execute_command("CLUSTER", "SETSLOT", 5, "NODE", ids[0])
+        # slot 6, with a key: migrated to the real node, which takes it; ours learns it from the bus
+        rb.execute_command("CLUSTER", "SETSLOT", 6, "IMPORTING", ids[2])
+        cc.execute_command("CLUSTER", "SETSLOT", 6, "MIGRATING", ids[0])
+        assert cc.execute_command("MIGRATE", "127.0.0.1", real.port, "", 0, 5000, "KEYS", key) in (b"OK", "OK", True)
+        rb.execute_command("CLUSTER", "SETSLOT", 6, "NODE", ids[0])
+        wait_for("ours turned replica", lambda: cluster_nodes(cc)[ids[2]][2:4] == ["myself,slave", ids[0]])
+        wait_for("the real node lists both replicas", lambda: sorted(
+            ln.split()[0].decode() for ln in rb.execute_command("CLUSTER", "REPLICAS", ids[0])) == sorted(ids[1:]))
+        for p in (a, c):
+            cl = p.client()
+            assert cl.info("replication")["role"] == "slave"
+            cl.execute_command("READONLY")
+            wait_for("the key on the replica", lambda cl=cl: cl.get(key) == b"v")
+        assert c.call(b"GET", key.encode()) == b"-MOVED 6 127.0.0.1:%d\r\n" % real.port
+        cli = tool_binary("redis-cli")
+        assert cli
+        check = subprocess.run([cli, "--cluster", "check", f"127.0.0.1:{real.port}"], capture_output=True, text=True,
+                               timeout=60)
+        assert check.returncode == 0 and "[OK] All 16384 slots covered." in check.stdout, check.stdout
