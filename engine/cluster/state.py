@@ -88,12 +88,28 @@ class Cluster:
                               "higher than your Redis port. Your Redis port number must be 55535 or less.")
         self.cport = cfg.cluster_port or port + 10000
         self.myself: ClusterNode = self._load() or self._create()
-        self.myself.port = cfg.cluster_announce_port or port
-        self.myself.cport = cfg.cluster_announce_bus_port or self.cport
+        self._announce_ports()
         self.myself.hostname = cfg.cluster_announce_hostname
+        self._announced_ip = cfg.cluster_announce_ip
         if cfg.cluster_announce_ip:
             self.myself.ip = cfg.cluster_announce_ip
         self.bus = Bus(self)
+
+    def _announce_ports(self) -> None:
+        """deriveAnnouncedPorts: the ports this node gossips."""
+        cfg = self.server.config
+        self.myself.port = cfg.cluster_announce_port or cfg.port
+        self.myself.cport = cfg.cluster_announce_bus_port or self.cport
+
+    def config_changed(self, names: list[str]) -> None:
+        """CONFIG SET of an announced address (clusterUpdateMyselfAnnouncedPorts,
+        clusterUpdateMyselfIp): the next pings carry it."""
+        if {"cluster-announce-port", "cluster-announce-tls-port", "cluster-announce-bus-port"} & set(names):
+            self._announce_ports()
+        ip = self.server.config.cluster_announce_ip
+        if "cluster-announce-ip" in names and ip != self._announced_ip:
+            self._announced_ip = ip
+            self.myself.ip = ip  # empty: found again from the next MEET or PING
 
     # -- nodes.conf -----------------------------------------------------------
     def _create(self) -> ClusterNode:

@@ -314,6 +314,8 @@ class Server:
             else:
                 aof_rewrite.stop_appendonly(self.aof)
         self.replication.config_changed(names)
+        if self.cluster is not None:
+            self.cluster.config_changed(names)
         if "requirepass" in names:  # updateRequirePass
             self.acl.set_default_password(self.config.requirepass)
 

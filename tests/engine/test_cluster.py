@@ -230,6 +230,18 @@ def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
         b.config_set("cluster-announce-hostname", "real.example")
         wait_for("the hostnames", lambda: cluster_nodes(b)[ida][1].endswith(",ours.example")
                  and cluster_nodes(a)[idb][1].endswith(",real.example"))
+        # announced ports changed at runtime: the next pings carry them, and 0 restores the
+        # node's own (clusterUpdateMyselfAnnouncedPorts)
+        own = cluster_nodes(a)[ida][1].split(",")[0]
+        a.config_set("cluster-announce-port", 7001)
+        a.config_set("cluster-announce-bus-port", 17001)
+        assert cluster_nodes(a)[ida][1].startswith("127.0.0.1:7001@17001")
+        wait_for("the announced ports", lambda: cluster_nodes(b)[ida][1].startswith("127.0.0.1:7001@17001"))
+        a.config_set("cluster-announce-port", 0)
+        a.config_set("cluster-announce-bus-port", 0)
+        assert cluster_nodes(a)[ida][1].split(",")[0] == own
+        wait_for("the node's own ports again", lambda: cluster_nodes(b)[ida][1].split(",")[0] == own)
+        wait_for("connected again", lambda: cluster_nodes(b)[ida][7] == "connected")
         # CLUSTER LINKS: one link each way to the other node, on both sides
         for x, other in ((a, idb), (b, ida)):
             links = x.execute_command("CLUSTER", "LINKS")
