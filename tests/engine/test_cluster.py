@@ -250,6 +250,15 @@ def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
                                                                                 (b"to", other.encode())]
             assert all(set(lk) == {b"direction", b"node", b"create-time", b"events", b"send-buffer-allocated",
                                    b"send-buffer-used"} for lk in links)
+        # DEBUG CLUSTERLINK KILL: the links go and the cron makes them again; the same
+        # replies from both nodes
+        # (one node at a time: 7.0.15 crashes killing a link that is not there)
+        for x, other, direction in ((ours, idb, b"all"), (real, ida, b"to"), (ours, idb, b"from")):
+            assert x.call(b"DEBUG", b"CLUSTERLINK", b"KILL", direction, other.encode()) == b"+OK\r\n"
+            for y in (a, b):
+                wait_for("the links again", lambda y=y: len(y.execute_command("CLUSTER", "LINKS")) == 2)
+        assert len({x.call(b"DEBUG", b"CLUSTERLINK", b"KILL", b"to", b"0" * 40) for x in (ours, real)}) == 1
+        assert ours.call(b"DEBUG", b"CLUSTERLINK", b"KILL", b"Up", idb.encode()) == b"-ERR Unknown direction Up\r\n"
         # a client blocked on a key learns when its slot is no longer served
         # (clusterRedirectBlockedClientIfNeeded): the same reply from both nodes
         blocked = []
