@@ -320,4 +320,4 @@ def update_slots_with(c: Any, sender: ClusterNode, epoch: int, slots: bytes) -> 
         c.todo_save(fsync=True)
         c.update_state()
     elif dirty_slots:
-        c.del_keys_in_slots(dirty_slots)
+        c.slot_keys.del_keys_in_slots(dirty_slots)

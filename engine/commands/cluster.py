@@ -224,10 +224,10 @@ def _setslot(c, cl, argv):
         n = lookup_or_unknown(cl, argv[4])
         if n.is_replica:
             raise CommandError("Target node is not a master")
-        if cl.owner[slot] is me and n is not me and cl.count_keys_in_slot(slot):
+        if cl.owner[slot] is me and n is not me and cl.slot_keys.count_keys_in_slot(slot):
             raise CommandError(f"Can't assign hashslot {slot} to a different node while I still hold keys for "
                                f"this hash slot.")
-        if slot in cl.migrating and cl.count_keys_in_slot(slot) == 0:
+        if slot in cl.migrating and cl.slot_keys.count_keys_in_slot(slot) == 0:
             del cl.migrating[slot]
         was_mine = cl.owner[slot] is me
         cl.del_slot(slot)

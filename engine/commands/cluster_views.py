@@ -193,7 +193,7 @@ def _countkeysinslot(c, cl, argv):
     slot = ll_or_reply(argv[2])
     if not 0 <= slot < SLOTS:
         raise CommandError("Invalid slot")
-    return integer(cl.count_keys_in_slot(slot))
+    return integer(cl.slot_keys.count_keys_in_slot(slot))
 
 
 @sub("getkeysinslot")
@@ -202,7 +202,7 @@ def _getkeysinslot(c, cl, argv):
     maxkeys = ll_or_reply(argv[3])
     if not 0 <= slot < SLOTS or maxkeys < 0:
         raise CommandError("Invalid slot or number of keys")
-    return bulks(cl.keys_in_slot(slot, maxkeys))
+    return bulks(cl.slot_keys.keys_in_slot(slot, maxkeys))
 
 
 def lookup_or_unknown(cl, name: bytes):

@@ -251,7 +251,7 @@ class Server:
             if blocking and k in blocking:
                 self.ready_keys.append((db, k))
         if self.cluster is not None:
-            self.cluster.keys_written(db, keys)
+            self.cluster.slot_keys.keys_written(db, keys)
 
     def signal_all(self, db: Database, replaced_with: Database | None = None) -> None:
         """FLUSHDB/FLUSHALL/DEBUG RELOAD (called before ``db`` is emptied) and SWAPDB or a
