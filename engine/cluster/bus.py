@@ -205,11 +205,17 @@ class Bus:
             m.extensions = [cb.hostname_extension(c.myself.hostname.encode())]
         link.send(m)
 
-    def broadcast_pong(self) -> None:
-        """clusterBroadcastPong(CLUSTER_BROADCAST_ALL)."""
+    def broadcast_pong(self, local_replicas: bool = False) -> None:
+        """clusterBroadcastPong: to every node, or (``local_replicas``) to the replicas of
+        this node's master."""
+        me = self.cluster.myself
         for n in list(self.cluster.nodes.values()):
-            if n.link is not None and n is not self.cluster.myself and not n.in_handshake:
-                self.send_ping(n.link, cb.CLUSTERMSG_TYPE_PONG)
+            if n.link is None or n is me or n.in_handshake:
+                continue
+            if local_replicas and not (n.is_replica and n.slaveof is not None
+                                       and (n.slaveof is me or n.slaveof is me.slaveof)):
+                continue
+            self.send_ping(n.link, cb.CLUSTERMSG_TYPE_PONG)
 
     def broadcast(self, m: cb.BusMessage) -> None:
         """clusterBroadcastMessage."""

@@ -2,8 +2,8 @@
 calls): the handshake, epochs, roles, slot ownership, gossip about other nodes,
 failure reports and FAIL, UPDATE and PUBLISH.
 
-Failover votes and manual failover are not served yet: AUTH_REQUEST/ACK and MFSTART
-are counted and otherwise ignored (a master here never votes).
+FAILOVER_AUTH_REQUEST/ACK go to :mod:`engine.cluster.failover`; MFSTART (the master's
+side of a manual failover) is counted and otherwise ignored.
 """
 
 from __future__ import annotations
@@ -55,6 +55,9 @@ def process(c: Any, link: Any, m: cb.BusMessage) -> bool:
             sender.config_epoch = m.config_epoch
             c.todo_save(fsync=True)
         sender.repl_offset = m.repl_offset
+        if (c.myself.is_replica and c.myself.slaveof is sender
+                and m.mflags[0] & cb.CLUSTERMSG_FLAG0_PAUSED):
+            c.failover.master_paused(m)
     me = c.myself
     if t in (cb.CLUSTERMSG_TYPE_PING, cb.CLUSTERMSG_TYPE_MEET):
         # a MEET tells us our own address as the peer reached it
@@ -89,6 +92,12 @@ def process(c: Any, link: Any, m: cb.BusMessage) -> bool:
         if sender is not None:
             ps = c.server.pubsub
             (ps.spublish if t == cb.CLUSTERMSG_TYPE_PUBLISHSHARD else ps.publish)(m.channel, m.message)
+    elif t == cb.CLUSTERMSG_TYPE_FAILOVER_AUTH_REQUEST:
+        if sender is not None:
+            c.failover.auth_requested(sender, m)
+    elif t == cb.CLUSTERMSG_TYPE_FAILOVER_AUTH_ACK:
+        if sender is not None:
+            c.failover.auth_acked(sender, m)
     elif t == cb.CLUSTERMSG_TYPE_UPDATE:
         if sender is None:
             return True

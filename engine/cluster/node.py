@@ -69,6 +69,7 @@ class ClusterNode:
     pong_received: int = 0
     data_received: int = 0
     fail_time: int = 0
+    voted_time: int = 0  # when this node (a master) last had a replica voted for
     repl_offset: int = 0
     fail_reports: dict[str, int] = field(default_factory=dict)  # reporting node → time
     link: Any = None  # the outbound bus link (engine.cluster.bus.Link)

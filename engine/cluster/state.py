@@ -57,6 +57,7 @@ CLUSTER_BLACKLIST_TTL = 60
 class Cluster:
     def __init__(self, server: Any) -> None:
         from engine.cluster.bus import Bus
+        from engine.cluster.failover import Failover
 
         self.server = server
         cfg = server.config
@@ -92,6 +93,7 @@ class Cluster:
         if cfg.cluster_announce_ip:
             self.myself.ip = cfg.cluster_announce_ip
         self.bus = Bus(self)
+        self.failover = Failover(self)
 
     def _announce_ports(self) -> None:
         """deriveAnnouncedPorts: the ports this node gossips."""
@@ -283,6 +285,7 @@ class Cluster:
         me.slaveof = n
         n.replicas.append(me)
         self.server.replication.set_master(n.ip, n.port)
+        self.failover.reset_manual()
 
     def replica_offset(self) -> int:
         """replicationGetSlaveOffset: what a replica has applied (0 before its first sync)."""
@@ -373,6 +376,7 @@ class Cluster:
     def reset(self, hard: bool) -> None:
         """clusterReset: a replica turns master again with an empty dataset."""
         me = self.myself
+        self.failover.reset_manual()
         if me.is_replica:
             self.set_node_as_master(me)
             self.server.replication.unset_master()
@@ -450,6 +454,8 @@ class Cluster:
         if (me.is_replica and self.server.replication.masterhost is None and me.slaveof is not None
                 and me.slaveof.ip):  # clusterCron: a replica (say after a restart) replicates its master
             self.server.replication.set_master(me.slaveof.ip, me.slaveof.port)
+        if me.is_replica or self.failover.mf_end:
+            self.failover.handle()
         if self.server.blocking.blocked_count:
             self.redirect_blocked()
 

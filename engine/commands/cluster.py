@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from aof.clusterbus import CLUSTER_NODE_FAIL
 from aof.replies import OK
 from engine.commands.cluster_views import (
     HANDLERS,
@@ -263,8 +264,24 @@ def _replicate(c, cl, argv):
 
 
 @sub("failover")
-def _not_yet(c, cl, argv):
-    raise CommandError(f"CLUSTER {argv[1].upper().decode()} is not served by this server yet")
+def _failover(c, cl, argv):
+    if len(argv) > 3:
+        raise syntax_error(argv)
+    force = takeover = False
+    if len(argv) == 3:
+        opt = argv[2].lower()
+        if opt not in (b"force", b"takeover"):
+            raise SyntaxErr()
+        force, takeover = opt == b"force", opt == b"takeover"
+    me = cl.myself
+    if me.is_master:
+        raise CommandError("You should send CLUSTER FAILOVER to a replica")
+    if me.slaveof is None:
+        raise CommandError("I'm a replica but my master is unknown to me")
+    if not force and not takeover and (me.slaveof.flags & CLUSTER_NODE_FAIL or me.slaveof.link is None):
+        raise CommandError("Master is down or failed, please use CLUSTER FAILOVER FORCE")
+    cl.failover.start_manual(force, takeover)
+    return OK
 
 
 @command("readonly", 1, "fast loading stale", group=G, since="3.0.0")
