@@ -172,6 +172,8 @@ class Bus:
                           repl_offset=c.offset_of(me), myslots=bytes(master.slots),
                           slaveof=me.slaveof.name.encode() if me.slaveof else cb.NULL_NAME,
                           myip=cfg.cluster_announce_ip.encode()[:45], state=0 if c.ok else 1)
+        if me.is_master and c.failover.mf_end:  # a manual failover: this master is paused
+            m.mflags = bytes([cb.CLUSTERMSG_FLAG0_PAUSED]) + m.mflags[1:]
         return m
 
     def send_ping(self, link: Link, type_: int) -> None:

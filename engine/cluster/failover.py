@@ -4,9 +4,8 @@ such a replica; CLUSTER FAILOVER's FORCE and TAKEOVER, and the replica's side of
 default manual failover (the master pauses its writers and tells its offset; the replica
 starts its election once it has applied that much).
 
-The master's side of a manual failover (MFSTART received: pausing this node's writers)
-is not served: a replica asking for one here gets no answer, and the failover times out
-as in Redis when the master does not reply.
+A master asked for a manual failover (MFSTART) pauses its writers until the replica took
+over or the failover timed out, and tells its offset in its pings (the PAUSED flag).
 """
 
 from __future__ import annotations
@@ -18,10 +17,12 @@ from typing import Any
 
 from aof import clusterbus as cb
 from engine.cluster.node import ClusterNode, mstime
+from engine.execution.pause import CLIENT_PAUSE_WRITE, PAUSE_DURING_FAILOVER
 
 log = logging.getLogger(__name__)
 
 CLUSTER_MF_TIMEOUT = 5000
+CLUSTER_MF_PAUSE_MULT = 2
 
 
 class Failover:
@@ -35,9 +36,13 @@ class Failover:
         self.mf_end = 0  # a manual failover is under way until then
         self.mf_can_start = False
         self.mf_master_offset = -1
+        self.mf_replica: ClusterNode | None = None  # the replica a master here hands over to
 
     def reset_manual(self) -> None:
-        """resetManualFailover."""
+        """resetManualFailover: a master here lets its writers go again."""
+        if self.mf_replica is not None:
+            self.cluster.server.pause.unpause(PAUSE_DURING_FAILOVER)
+            self.mf_replica = None
         self.mf_end = 0
         self.mf_can_start = False
         self.mf_master_offset = -1
@@ -87,6 +92,21 @@ class Failover:
         if sender.is_master and sender.numslots > 0 and m.current_epoch >= self.auth_epoch:
             self.auth_count += 1
             self.cluster.server.call_soon(self.handle)  # CLUSTER_TODO_HANDLE_FAILOVER
+
+    def mfstart(self, sender: ClusterNode, link: Any) -> None:
+        """MFSTART from one of this master's replicas: writers paused, and a ping at once
+        with the PAUSED flag and the offset the replica has to reach."""
+        c = self.cluster
+        if sender.slaveof is not c.myself:
+            return
+        self.reset_manual()
+        now = mstime()
+        self.mf_end = now + CLUSTER_MF_TIMEOUT
+        self.mf_replica = sender
+        c.server.pause.pause(PAUSE_DURING_FAILOVER, now + CLUSTER_MF_TIMEOUT * CLUSTER_MF_PAUSE_MULT,
+                             CLIENT_PAUSE_WRITE)
+        log.warning("Manual failover requested by replica %s.", sender.name)
+        c.bus.send_ping(link, cb.CLUSTERMSG_TYPE_PING)
 
     def master_paused(self, m: cb.BusMessage) -> None:
         """A ping from our master with the PAUSED flag during a manual failover: the offset

@@ -2,8 +2,7 @@
 calls): the handshake, epochs, roles, slot ownership, gossip about other nodes,
 failure reports and FAIL, UPDATE and PUBLISH.
 
-FAILOVER_AUTH_REQUEST/ACK go to :mod:`engine.cluster.failover`; MFSTART (the master's
-side of a manual failover) is counted and otherwise ignored.
+FAILOVER_AUTH_REQUEST/ACK and MFSTART go to :mod:`engine.cluster.failover`.
 """
 
 from __future__ import annotations
@@ -98,6 +97,9 @@ def process(c: Any, link: Any, m: cb.BusMessage) -> bool:
     elif t == cb.CLUSTERMSG_TYPE_FAILOVER_AUTH_ACK:
         if sender is not None:
             c.failover.auth_acked(sender, m)
+    elif t == cb.CLUSTERMSG_TYPE_MFSTART:
+        if sender is not None:
+            c.failover.mfstart(sender, link)
     elif t == cb.CLUSTERMSG_TYPE_UPDATE:
         if sender is None:
             return True

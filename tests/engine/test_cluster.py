@@ -620,6 +620,20 @@ def test_replicas_real_and_ours_both_ways(tmp_path: Path) -> None:
             assert c.set(key, "after the takeover")
             mc.execute_command("READONLY")
             wait_for("the write on the new master replicated", lambda: mc.get(key) == b"after the takeover")
+            # the default (manual) form, both ways: the real replica asks our master (MFSTART:
+            # ours pauses its writers and tells its offset), then ours asks the real master
+            for new, old_ in ((mc, c), (c, mc)):
+                new_id, old_id = (x.execute_command("CLUSTER", "MYID") for x in (new, old_))
+                new_id, old_id = (i.decode() if isinstance(i, bytes) else i for i in (new_id, old_id))
+                # (the master takes MFSTART only from a node it knows as its replica)
+                wait_for("the master knows its replica", lambda old_=old_, n=new_id, o=old_id: cluster_nodes(
+                    old_)[n][2:4] == ["slave", o])
+                assert new.execute_command("CLUSTER", "FAILOVER") in (b"OK", "OK", True)
+                wait_for("the manual failover", lambda new=new, old_=old_, n=new_id, o=old_id: cluster_nodes(
+                    new)[n][2] == "myself,master" and cluster_nodes(old_)[o][2:4] == ["myself,slave", n])
+                assert new.set(key, f"written on {new_id}")
+                old_.execute_command("READONLY")
+                wait_for("replicated", lambda old_=old_, n=new_id: old_.get(key) == f"written on {n}".encode())
         finally:
             again.stop()
 
