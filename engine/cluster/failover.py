@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 
 CLUSTER_MF_TIMEOUT = 5000
 CLUSTER_MF_PAUSE_MULT = 2
+CLUSTER_SLAVE_MIGRATION_DELAY = 5000
+
+
+def _working_replicas(n: ClusterNode, flags: int = cb.CLUSTER_NODE_FAIL) -> int:
+    """clusterCountNonFailingSlaves (with PFAIL too: the replicas not timed out)."""
+    return sum(1 for r in n.replicas if not r.flags & flags)
 
 
 class Failover:
@@ -199,6 +205,60 @@ class Failover:
                 me.config_epoch = self.auth_epoch
                 log.warning("configEpoch set to %d after successful failover", me.config_epoch)
             self.replace_master()
+
+    # -- replica migration ------------------------------------------------------------------
+    def migrate_if_needed(self) -> None:
+        """clusterCron's orphaned-master check: a replica of the master with the most
+        working replicas may move to a master left without any (clusterHandleSlaveMigration)."""
+        c = self.cluster
+        me = c.myself
+        if not me.is_replica or not c.server.config.cluster_allow_replica_migration:
+            return
+        orphaned = max_replicas = mine = 0
+        for n in c.nodes.values():
+            if n.flags & (cb.CLUSTER_NODE_MYSELF | cb.CLUSTER_NODE_NOADDR | cb.CLUSTER_NODE_HANDSHAKE):
+                continue
+            if n.is_master and not n.flags & cb.CLUSTER_NODE_FAIL:
+                ok = _working_replicas(n)
+                if ok == 0 and n.numslots > 0 and n.flags & cb.CLUSTER_NODE_MIGRATE_TO:
+                    orphaned += 1
+                max_replicas = max(max_replicas, ok)
+                if me.slaveof is n:
+                    mine = ok
+        if orphaned and max_replicas >= 2 and mine == max_replicas:
+            self._migrate(max_replicas)
+
+    def _migrate(self, max_replicas: int) -> None:
+        """clusterHandleSlaveMigration: the replica with the smallest id among those of
+        the best-served masters moves, once the orphan waited 5 s for its own replicas."""
+        c = self.cluster
+        me = c.myself
+        master = me.slaveof
+        if not c.ok or master is None:
+            return
+        if _working_replicas(master, cb.CLUSTER_NODE_FAIL | cb.CLUSTER_NODE_PFAIL) \
+                <= c.server.config.cluster_migration_barrier:
+            return
+        candidate, target = me, None
+        now = mstime()
+        for n in c.nodes.values():
+            ok = _working_replicas(n) if n.is_master else 0
+            orphaned = (not n.is_replica and not n.flags & cb.CLUSTER_NODE_FAIL
+                        and bool(n.flags & cb.CLUSTER_NODE_MIGRATE_TO) and ok == 0)
+            if orphaned:
+                if target is None and n.numslots > 0:
+                    target = n
+                if not n.orphaned_time:
+                    n.orphaned_time = now
+            else:
+                n.orphaned_time = 0
+            if ok == max_replicas:
+                for r in n.replicas:
+                    if r.name < candidate.name:
+                        candidate = r
+        if target is not None and candidate is me and now - target.orphaned_time > CLUSTER_SLAVE_MIGRATION_DELAY:
+            log.warning("Migrating to orphaned master %s", target.name)
+            c.set_master(target)
 
     def replace_master(self) -> None:
         """clusterFailoverReplaceYourMaster: this replica takes its master's slots."""

@@ -171,9 +171,9 @@ def _process_ping(c: Any, link: Any, m: cb.BusMessage, sender: ClusterNode | Non
                 c.todo_save()
                 c.update_state()
             if master is not None and sender.slaveof is not master:
-                if sender.slaveof is not None and sender in sender.slaveof.replicas:
-                    sender.slaveof.replicas.remove(sender)
-                master.replicas.append(sender)
+                if sender.slaveof is not None:
+                    sender.slaveof.remove_replica(sender)
+                master.add_replica(sender)
                 sender.slaveof = master
                 c.todo_save()
     dirty = False

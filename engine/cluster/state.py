@@ -145,7 +145,7 @@ class Cluster:
             if ln.master is not None:
                 m = self.node_or_create(ln.master)
                 n.slaveof = m
-                m.replicas.append(n)
+                m.add_replica(n)
             n.ping_sent = mstime() if ln.ping_sent else 0
             n.pong_received = mstime() if ln.pong_received else 0
             n.config_epoch = 0 if n.is_replica and n.slaveof else ln.config_epoch
@@ -249,8 +249,8 @@ class Cluster:
         for other in self.nodes.values():
             other.fail_reports.pop(n.name, None)
         self.del_node_slots(n)
-        if n.slaveof is not None and n in n.slaveof.replicas:
-            n.slaveof.replicas.remove(n)
+        if n.slaveof is not None:
+            n.slaveof.remove_replica(n)
         for r in n.replicas:
             r.slaveof = None
         self.bus.drop_links(n)
@@ -266,8 +266,10 @@ class Cluster:
         """clusterSetNodeAsMaster."""
         if n.is_master:
             return
-        if n.slaveof is not None and n in n.slaveof.replicas:
-            n.slaveof.replicas.remove(n)
+        if n.slaveof is not None:
+            n.slaveof.remove_replica(n)
+            if n is not self.myself:
+                n.flags |= CLUSTER_NODE_MIGRATE_TO
         n.flags = (n.flags & ~CLUSTER_NODE_SLAVE) | CLUSTER_NODE_MASTER
         n.slaveof = None
         self.todo_save()
@@ -280,10 +282,10 @@ class Cluster:
             me.flags = (me.flags & ~(CLUSTER_NODE_MASTER | CLUSTER_NODE_MIGRATE_TO)) | CLUSTER_NODE_SLAVE
             self.migrating.clear()  # clusterCloseAllSlots
             self.importing.clear()
-        elif me.slaveof is not None and me in me.slaveof.replicas:
-            me.slaveof.replicas.remove(me)
+        elif me.slaveof is not None:
+            me.slaveof.remove_replica(me)
         me.slaveof = n
-        n.replicas.append(me)
+        n.add_replica(me)
         self.server.replication.set_master(n.ip, n.port)
         self.failover.reset_manual()
 
@@ -456,6 +458,7 @@ class Cluster:
             self.server.replication.set_master(me.slaveof.ip, me.slaveof.port)
         if me.is_replica or self.failover.mf_end:
             self.failover.handle()
+        self.failover.migrate_if_needed()
         if self.server.blocking.blocked_count:
             self.redirect_blocked()
 

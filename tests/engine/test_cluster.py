@@ -711,3 +711,35 @@ def _killed_masters_replicas_elected(tmp_path: Path) -> None:
 # elections after kill -9 take ~8 s: only with RDBKIT_SOAK=1 (the default run has TAKEOVER)
 if os.environ.get("RDBKIT_SOAK"):
     test_killed_masters_replicas_elected = _killed_masters_replicas_elected
+
+
+def _replica_migrates_to_orphaned_master(tmp_path: Path) -> None:
+    """A real master with two of our replicas, one of ours with one real replica; that
+    replica killed: ours with the smaller id moves to the orphaned master after 5 s
+    (clusterHandleSlaveMigration), seen so by every node."""
+    kinds = ("real", "ours", "ours", "ours", "real")
+    with nodes(tmp_path, *kinds, extra=("--repl-diskless-sync-delay", "0")) as procs:
+        cs = [p.client() for p in procs]
+        ids = [c.execute_command("CLUSTER", "MYID").decode() for c in cs]
+        for p, c in zip(procs[1:], cs[1:]):
+            cport = cluster_nodes(c)[c.execute_command("CLUSTER", "MYID").decode()][1].split("@")[1].split(",")[0]
+            cs[0].execute_command("CLUSTER", "MEET", "127.0.0.1", p.port, cport)
+        cs[0].execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8191)
+        cs[1].execute_command("CLUSTER", "ADDSLOTSRANGE", 8192, 16383)
+        for c in cs:
+            wait_for("all met", lambda c=c: len(cluster_nodes(c)) == 5 and "handshake" not in str(cluster_nodes(c)))
+        for r, m in ((2, 0), (3, 0), (4, 1)):
+            cs[r].execute_command("CLUSTER", "REPLICATE", ids[m])
+        for c in cs:
+            wait_for("the pairs", lambda c=c: [cluster_nodes(c)[ids[r]][3] for r in (2, 3, 4)] ==
+                     [ids[0], ids[0], ids[1]] and info(c)["cluster_state"] == "ok", timeout=15)
+        procs[4].stop(kill=True)
+        mover = min((2, 3), key=lambda i: ids[i])
+        wait_for("a replica moved to the orphaned master", lambda: all(
+            cluster_nodes(cs[i])[ids[mover]][3] == ids[1] for i in range(4)), timeout=20)
+        assert cluster_nodes(cs[5 - mover])[ids[5 - mover]][3] == ids[0]
+        wait_for("it replicates its new master", lambda: cs[mover].info("replication")["master_port"] == procs[1].port)
+
+
+if os.environ.get("RDBKIT_SOAK"):  # 5 s of migration delay and a failure to detect
+    test_replica_migrates_to_orphaned_master = _replica_migrates_to_orphaned_master
