@@ -169,9 +169,11 @@ class Bus:
         cfg = self.server.config
         m = cb.BusMessage(type_, me.name.encode(), port=me.port, cport=me.cport, flags=me.flags & 0xFFFF,
                           current_epoch=c.current_epoch, config_epoch=master.config_epoch,
-                          repl_offset=self.server.replication.master_repl_offset, myslots=bytes(master.slots),
+                          repl_offset=c.offset_of(me), myslots=bytes(master.slots),
                           slaveof=me.slaveof.name.encode() if me.slaveof else cb.NULL_NAME,
                           myip=cfg.cluster_announce_ip.encode()[:45], state=0 if c.ok else 1)
+        if me.is_master and c.failover.mf_end:  # a manual failover: this master is paused
+            m.mflags = bytes([cb.CLUSTERMSG_FLAG0_PAUSED]) + m.mflags[1:]
         return m
 
     def send_ping(self, link: Link, type_: int) -> None:
@@ -205,11 +207,17 @@ class Bus:
             m.extensions = [cb.hostname_extension(c.myself.hostname.encode())]
         link.send(m)
 
-    def broadcast_pong(self) -> None:
-        """clusterBroadcastPong(CLUSTER_BROADCAST_ALL)."""
+    def broadcast_pong(self, local_replicas: bool = False) -> None:
+        """clusterBroadcastPong: to every node, or (``local_replicas``) to the replicas of
+        this node's master."""
+        me = self.cluster.myself
         for n in list(self.cluster.nodes.values()):
-            if n.link is not None and n is not self.cluster.myself and not n.in_handshake:
-                self.send_ping(n.link, cb.CLUSTERMSG_TYPE_PONG)
+            if n.link is None or n is me or n.in_handshake:
+                continue
+            if local_replicas and not (n.is_replica and n.slaveof is not None
+                                       and (n.slaveof is me or n.slaveof is me.slaveof)):
+                continue
+            self.send_ping(n.link, cb.CLUSTERMSG_TYPE_PONG)
 
     def broadcast(self, m: cb.BusMessage) -> None:
         """clusterBroadcastMessage."""
@@ -233,10 +241,18 @@ class Bus:
         link.send(m)
 
     def publish(self, channel: bytes, message: bytes, shard: bool = False) -> None:
-        """clusterPropagatePublish (PUBLISH reaches every node's subscribers)."""
+        """clusterPropagatePublish: PUBLISH reaches every node's subscribers, SPUBLISH the
+        nodes serving this node's slots (its master and that master's replicas)."""
         m = self.header(cb.CLUSTERMSG_TYPE_PUBLISHSHARD if shard else cb.CLUSTERMSG_TYPE_PUBLISH)
         m.channel, m.message = channel, message
-        self.broadcast(m)
+        if not shard:
+            self.broadcast(m)
+            return
+        me = self.cluster.myself
+        master = me.slaveof if me.is_replica and me.slaveof is not None else me
+        for n in (master, *master.replicas):  # clusterGetNodesServingMySlots
+            if n.link is not None and not n.flags & (cb.CLUSTER_NODE_MYSELF | cb.CLUSTER_NODE_HANDSHAKE):
+                n.link.send(m)
 
     # -- clusterCron ---------------------------------------------------------------
     def cron(self) -> None:

@@ -2,8 +2,7 @@
 calls): the handshake, epochs, roles, slot ownership, gossip about other nodes,
 failure reports and FAIL, UPDATE and PUBLISH.
 
-Replicas, failover votes and manual failover are not served yet: AUTH_REQUEST/ACK and
-MFSTART are counted and otherwise ignored (a master here never votes).
+FAILOVER_AUTH_REQUEST/ACK and MFSTART go to :mod:`engine.cluster.failover`.
 """
 
 from __future__ import annotations
@@ -55,6 +54,9 @@ def process(c: Any, link: Any, m: cb.BusMessage) -> bool:
             sender.config_epoch = m.config_epoch
             c.todo_save(fsync=True)
         sender.repl_offset = m.repl_offset
+        if (c.myself.is_replica and c.myself.slaveof is sender
+                and m.mflags[0] & cb.CLUSTERMSG_FLAG0_PAUSED):
+            c.failover.master_paused(m)
     me = c.myself
     if t in (cb.CLUSTERMSG_TYPE_PING, cb.CLUSTERMSG_TYPE_MEET):
         # a MEET tells us our own address as the peer reached it
@@ -89,6 +91,15 @@ def process(c: Any, link: Any, m: cb.BusMessage) -> bool:
         if sender is not None:
             ps = c.server.pubsub
             (ps.spublish if t == cb.CLUSTERMSG_TYPE_PUBLISHSHARD else ps.publish)(m.channel, m.message)
+    elif t == cb.CLUSTERMSG_TYPE_FAILOVER_AUTH_REQUEST:
+        if sender is not None:
+            c.failover.auth_requested(sender, m)
+    elif t == cb.CLUSTERMSG_TYPE_FAILOVER_AUTH_ACK:
+        if sender is not None:
+            c.failover.auth_acked(sender, m)
+    elif t == cb.CLUSTERMSG_TYPE_MFSTART:
+        if sender is not None:
+            c.failover.mfstart(sender, link)
     elif t == cb.CLUSTERMSG_TYPE_UPDATE:
         if sender is None:
             return True
@@ -160,9 +171,9 @@ def _process_ping(c: Any, link: Any, m: cb.BusMessage, sender: ClusterNode | Non
                 c.todo_save()
                 c.update_state()
             if master is not None and sender.slaveof is not master:
-                if sender.slaveof is not None and sender in sender.slaveof.replicas:
-                    sender.slaveof.replicas.remove(sender)
-                master.replicas.append(sender)
+                if sender.slaveof is not None:
+                    sender.slaveof.remove_replica(sender)
+                master.add_replica(sender)
                 sender.slaveof = master
                 c.todo_save()
     dirty = False
@@ -199,6 +210,8 @@ def _update_address(c: Any, node: ClusterNode, link: Any, m: cb.BusMessage) -> b
         node.link.close()
     node.flags &= ~cb.CLUSTER_NODE_NOADDR
     log.warning("Address updated for node %s, now %s:%d", node.name, node.ip, node.port)
+    if c.myself.is_replica and c.myself.slaveof is node:
+        c.server.replication.set_master(node.ip, node.port)
     return True
 
 
@@ -266,13 +279,18 @@ def _clear_failure_if_needed(c: Any, node: ClusterNode) -> None:
 
 def update_slots_with(c: Any, sender: ClusterNode, epoch: int, slots: bytes) -> None:
     """clusterUpdateSlotsConfigWith: slots claimed with a newer epoch (or unclaimed) move
-    to ``sender``. (A master losing all its slots would become a replica in Redis; replicas
-    are not served yet, so it stays an empty master.)"""
+    to ``sender``; a master left without slots (or a replica whose master was) replicates
+    ``sender`` from then on."""
     if sender is c.myself:
         log.warning("Discarding UPDATE message about myself.")
         return
     changed = False
     dirty_slots = []
+    me = c.myself
+    curmaster = me if me.is_master else me.slaveof
+    newmaster = None
+    sender_slots = bin(int.from_bytes(slots, "little")).count("1")
+    migrated = 0
     # only slots whose claim differs from what ``sender`` holds can change (or have their
     # not-claiming bit cleared)
     held = bytes(sender.slots)
@@ -289,6 +307,9 @@ def update_slots_with(c: Any, sender: ClusterNode, epoch: int, slots: bytes) -> 
             if o is None or c.not_claiming[byte] & bit or o.config_epoch < epoch:
                 if o is c.myself and sender is not c.myself:
                     dirty_slots.append(j)
+                if o is not None and o is curmaster:
+                    newmaster = sender
+                    migrated += 1
                 c.del_slot(j)
                 c.add_slot(sender, j)
                 changed = True
@@ -297,5 +318,17 @@ def update_slots_with(c: Any, sender: ClusterNode, epoch: int, slots: bytes) -> 
     if changed:
         c.todo_save(fsync=True)
         c.update_state()
-    if dirty_slots:
-        c.del_keys_in_slots(dirty_slots)
+    if (newmaster is not None and curmaster is not None and curmaster.numslots == 0
+            and (c.server.config.cluster_allow_replica_migration or sender_slots == migrated)):
+        log.warning("Configuration change detected. Reconfiguring myself as a replica of %s", sender.name)
+        c.set_master(sender)
+        c.todo_save(fsync=True)
+        c.update_state()
+    elif me.slaveof is not None and me.slaveof.slaveof is not None and me.slaveof.slaveof is not me:
+        log.warning("I'm a sub-replica! Reconfiguring myself as a replica of grandmaster %s",
+                    me.slaveof.slaveof.name)
+        c.set_master(me.slaveof.slaveof)
+        c.todo_save(fsync=True)
+        c.update_state()
+    elif dirty_slots:
+        c.slot_keys.del_keys_in_slots(dirty_slots)

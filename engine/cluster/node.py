@@ -21,6 +21,7 @@ from aof.clusterbus import (
     CLUSTER_NODE_HANDSHAKE,
     CLUSTER_NODE_MASTER,
     CLUSTER_NODE_MEET,
+    CLUSTER_NODE_MIGRATE_TO,
     CLUSTER_NODE_MYSELF,
     CLUSTER_NODE_NOADDR,
     CLUSTER_NODE_NOFAILOVER,
@@ -69,6 +70,8 @@ class ClusterNode:
     pong_received: int = 0
     data_received: int = 0
     fail_time: int = 0
+    voted_time: int = 0  # when this node (a master) last had a replica voted for
+    orphaned_time: int = 0  # since when this master has no working replica
     repl_offset: int = 0
     fail_reports: dict[str, int] = field(default_factory=dict)  # reporting node → time
     link: Any = None  # the outbound bus link (engine.cluster.bus.Link)
@@ -85,6 +88,19 @@ class ClusterNode:
     @property
     def in_handshake(self) -> bool:
         return bool(self.flags & CLUSTER_NODE_HANDSHAKE)
+
+    def add_replica(self, r: ClusterNode) -> None:
+        """clusterNodeAddSlave: a master that had a replica is a replica migration target."""
+        if r not in self.replicas:
+            self.replicas.append(r)
+        self.flags |= CLUSTER_NODE_MIGRATE_TO
+
+    def remove_replica(self, r: ClusterNode) -> None:
+        """clusterNodeRemoveSlave."""
+        if r in self.replicas:
+            self.replicas.remove(r)
+            if not self.replicas:
+                self.flags &= ~CLUSTER_NODE_MIGRATE_TO
 
     def has_slot(self, slot: int) -> bool:
         return bool(self.slots[slot >> 3] >> (slot & 7) & 1)

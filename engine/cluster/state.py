@@ -19,13 +19,13 @@ import ipaddress
 import logging
 import os
 import time
-from itertools import islice
 from typing import Any
 
 from aof.clusterbus import (
     CLUSTER_NODE_FAIL,
     CLUSTER_NODE_HANDSHAKE,
     CLUSTER_NODE_MASTER,
+    CLUSTER_NODE_MIGRATE_TO,
     CLUSTER_NODE_MYSELF,
     CLUSTER_NODE_PFAIL,
     CLUSTER_NODE_SLAVE,
@@ -42,6 +42,7 @@ from engine.cluster.node import (
     parse_config,
     random_name,
 )
+from engine.cluster.slotkeys import SlotKeys
 from engine.errors import EngineError
 from rdbtools.io import write_atomically
 
@@ -56,6 +57,7 @@ CLUSTER_BLACKLIST_TTL = 60
 class Cluster:
     def __init__(self, server: Any) -> None:
         from engine.cluster.bus import Bus
+        from engine.cluster.failover import Failover
 
         self.server = server
         cfg = server.config
@@ -77,9 +79,7 @@ class Cluster:
         self._save_pending = False
         self._fsync_pending = False
         self._ranges: dict[int, list[tuple[int, int]]] | None = None
-        self._index: dict[int, dict[bytes, None]] = {}  # slot → db 0's keys (see _slot_index)
-        self._index_data: Any = None
-        self._index_entries = 0  # slot runs by node, until a slot moves
+        self.slot_keys = SlotKeys(server)
         self.path = os.path.join(cfg.dir, cfg.cluster_config_file)
         port = cfg.port
         if not cfg.cluster_port and port > 65535 - 10000:
@@ -87,12 +87,29 @@ class Cluster:
                               "higher than your Redis port. Your Redis port number must be 55535 or less.")
         self.cport = cfg.cluster_port or port + 10000
         self.myself: ClusterNode = self._load() or self._create()
-        self.myself.port = cfg.cluster_announce_port or port
-        self.myself.cport = cfg.cluster_announce_bus_port or self.cport
+        self._announce_ports()
         self.myself.hostname = cfg.cluster_announce_hostname
+        self._announced_ip = cfg.cluster_announce_ip
         if cfg.cluster_announce_ip:
             self.myself.ip = cfg.cluster_announce_ip
         self.bus = Bus(self)
+        self.failover = Failover(self)
+
+    def _announce_ports(self) -> None:
+        """deriveAnnouncedPorts: the ports this node gossips."""
+        cfg = self.server.config
+        self.myself.port = cfg.cluster_announce_port or cfg.port
+        self.myself.cport = cfg.cluster_announce_bus_port or self.cport
+
+    def config_changed(self, names: list[str]) -> None:
+        """CONFIG SET of an announced address (clusterUpdateMyselfAnnouncedPorts,
+        clusterUpdateMyselfIp): the next pings carry it."""
+        if {"cluster-announce-port", "cluster-announce-tls-port", "cluster-announce-bus-port"} & set(names):
+            self._announce_ports()
+        ip = self.server.config.cluster_announce_ip
+        if "cluster-announce-ip" in names and ip != self._announced_ip:
+            self._announced_ip = ip
+            self.myself.ip = ip  # empty: found again from the next MEET or PING
 
     # -- nodes.conf -----------------------------------------------------------
     def _create(self) -> ClusterNode:
@@ -128,7 +145,7 @@ class Cluster:
             if ln.master is not None:
                 m = self.node_or_create(ln.master)
                 n.slaveof = m
-                m.replicas.append(n)
+                m.add_replica(n)
             n.ping_sent = mstime() if ln.ping_sent else 0
             n.pong_received = mstime() if ln.pong_received else 0
             n.config_epoch = 0 if n.is_replica and n.slaveof else ln.config_epoch
@@ -232,8 +249,8 @@ class Cluster:
         for other in self.nodes.values():
             other.fail_reports.pop(n.name, None)
         self.del_node_slots(n)
-        if n.slaveof is not None and n in n.slaveof.replicas:
-            n.slaveof.replicas.remove(n)
+        if n.slaveof is not None:
+            n.slaveof.remove_replica(n)
         for r in n.replicas:
             r.slaveof = None
         self.bus.drop_links(n)
@@ -249,11 +266,45 @@ class Cluster:
         """clusterSetNodeAsMaster."""
         if n.is_master:
             return
-        if n.slaveof is not None and n in n.slaveof.replicas:
-            n.slaveof.replicas.remove(n)
+        if n.slaveof is not None:
+            n.slaveof.remove_replica(n)
+            if n is not self.myself:
+                n.flags |= CLUSTER_NODE_MIGRATE_TO
         n.flags = (n.flags & ~CLUSTER_NODE_SLAVE) | CLUSTER_NODE_MASTER
         n.slaveof = None
         self.todo_save()
+
+    def set_master(self, n: ClusterNode) -> None:
+        """clusterSetMaster: this node (without slots) becomes a replica of ``n``, through
+        the server's own replication (replicationSetMaster)."""
+        me = self.myself
+        if me.is_master:
+            me.flags = (me.flags & ~(CLUSTER_NODE_MASTER | CLUSTER_NODE_MIGRATE_TO)) | CLUSTER_NODE_SLAVE
+            self.migrating.clear()  # clusterCloseAllSlots
+            self.importing.clear()
+        elif me.slaveof is not None:
+            me.slaveof.remove_replica(me)
+        me.slaveof = n
+        n.add_replica(me)
+        self.server.replication.set_master(n.ip, n.port)
+        self.failover.reset_manual()
+
+    def replica_offset(self) -> int:
+        """replicationGetSlaveOffset: what a replica has applied (0 before its first sync)."""
+        repl = self.server.replication
+        if repl.masterhost is None:
+            return 0
+        link = repl.link
+        if link is not None and link.synced:
+            return int(link.reploff)
+        return int(repl.cached[1]) if repl.cached is not None else 0
+
+    def offset_of(self, n: ClusterNode) -> int:
+        """A node's replication offset as gossiped; this node's own from its replication
+        (nodes do not update their own entry)."""
+        if n is not self.myself:
+            return n.repl_offset
+        return self.replica_offset() if n.is_replica else int(self.server.replication.master_repl_offset)
 
     def blacklist_add(self, n: ClusterNode) -> None:
         self.blacklist[n.name] = time.time() + CLUSTER_BLACKLIST_TTL
@@ -263,62 +314,6 @@ class Cluster:
         for k in [k for k, t in self.blacklist.items() if t < now]:
             del self.blacklist[k]
         return name in self.blacklist
-
-    def _slot_index(self) -> dict[int, dict[bytes, None]]:
-        """db 0's keys by slot (Redis's slots_to_keys). Built in one pass over the keys
-        when first needed (or when db 0's dict was replaced, or holds keys the index
-        missed); then written keys are added as commands write them (``keys_written``) and
-        keys gone by any path (DEL, expiry, eviction, MIGRATE) are dropped when their slot
-        is next looked at."""
-        data = self.server.keyspace.dbs[0].data
-        if self._index_data is not data or len(data) > self._index_entries:
-            index: dict[int, dict[bytes, None]] = {}
-            for k in data:
-                slot = key_hash_slot(k)
-                bucket = index.get(slot)
-                if bucket is None:
-                    index[slot] = {k: None}
-                else:
-                    bucket[k] = None
-            self._index, self._index_data, self._index_entries = index, data, len(data)
-        return self._index
-
-    def keys_written(self, db: Any, keys: list[bytes]) -> None:
-        """A command wrote ``keys`` of ``db``: index the new ones (slotToKeyAddEntry)."""
-        data = db.data
-        if data is not self._index_data:
-            return
-        for k in keys:
-            if k in data:
-                bucket = self._index.setdefault(key_hash_slot(k), {})
-                if k not in bucket:
-                    bucket[k] = None
-                    self._index_entries += 1
-
-    def _slot_keys(self, slot: int) -> dict[bytes, None]:
-        bucket = self._slot_index().get(slot)
-        if not bucket:
-            return {}
-        data = self._index_data
-        gone = [k for k in bucket if k not in data]
-        for k in gone:
-            del bucket[k]
-        self._index_entries -= len(gone)
-        return bucket
-
-    def count_keys_in_slot(self, slot: int) -> int:
-        return len(self._slot_keys(slot))
-
-    def keys_in_slot(self, slot: int, count: int) -> list[bytes]:
-        """Newest first, as Redis's per-slot list (slotToKeyAddEntry adds at its head)."""
-        return list(islice(reversed(self._slot_keys(slot)), max(count, 0)))
-
-    def del_keys_in_slots(self, slots: list[int]) -> None:
-        """delKeysInSlot: keys of slots another master took with a newer epoch go."""
-        db = self.server.keyspace.dbs[0]
-        for k in [k for slot in slots for k in self._slot_keys(slot)]:
-            db.delete(k)
-            self.server.dirty += 1
 
     # -- epochs -----------------------------------------------------------------
     def max_epoch(self) -> int:
@@ -381,7 +376,15 @@ class Cluster:
             self.ok = new_ok
 
     def reset(self, hard: bool) -> None:
-        """clusterReset (this node is a master here: replicas are not served yet)."""
+        """clusterReset: a replica turns master again with an empty dataset."""
+        me = self.myself
+        self.failover.reset_manual()
+        if me.is_replica:
+            self.set_node_as_master(me)
+            self.server.replication.unset_master()
+            for db in self.server.keyspace.dbs:  # emptyData
+                self.server.signal_all(db)
+                db.clear()
         self.migrating.clear()
         self.importing.clear()
         for slot in range(SLOTS):
@@ -449,6 +452,13 @@ class Cluster:
 
     def cron(self) -> None:
         self.bus.cron()
+        me = self.myself
+        if (me.is_replica and self.server.replication.masterhost is None and me.slaveof is not None
+                and me.slaveof.ip):  # clusterCron: a replica (say after a restart) replicates its master
+            self.server.replication.set_master(me.slaveof.ip, me.slaveof.port)
+        if me.is_replica or self.failover.mf_end:
+            self.failover.handle()
+        self.failover.migrate_if_needed()
         if self.server.blocking.blocked_count:
             self.redirect_blocked()
 

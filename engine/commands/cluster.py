@@ -6,14 +6,15 @@ as Redis 7.0.15 does. With it, the handlers parse and check arguments with Redis
 error texts and reach the cluster state through ``c.server.cluster``
 (:mod:`engine.cluster`). The views (NODES, SLOTS, INFO …) are in
 :mod:`engine.commands.cluster_views`; here are the subcommands that change the state.
-Replicas (REPLICATE, FAILOVER) are not served yet: those reply with an error naming
-what is missing.
+Failover (CLUSTER FAILOVER, elections) is not served yet: it replies with an error
+naming what is missing.
 """
 
 from __future__ import annotations
 
 import logging
 
+from aof.clusterbus import CLUSTER_NODE_FAIL
 from aof.replies import OK
 from engine.commands.cluster_views import (
     HANDLERS,
@@ -224,15 +225,18 @@ def _setslot(c, cl, argv):
         n = lookup_or_unknown(cl, argv[4])
         if n.is_replica:
             raise CommandError("Target node is not a master")
-        if cl.owner[slot] is me and n is not me and cl.count_keys_in_slot(slot):
+        if cl.owner[slot] is me and n is not me and cl.slot_keys.count_keys_in_slot(slot):
             raise CommandError(f"Can't assign hashslot {slot} to a different node while I still hold keys for "
                                f"this hash slot.")
-        if slot in cl.migrating and cl.count_keys_in_slot(slot) == 0:
+        if slot in cl.migrating and cl.slot_keys.count_keys_in_slot(slot) == 0:
             del cl.migrating[slot]
+        was_mine = cl.owner[slot] is me
         cl.del_slot(slot)
         cl.add_slot(n, slot)
-        # (a master left without slots would turn into a replica of ``n`` in Redis; replicas are
-        # not served yet, so it stays an empty master)
+        if was_mine and n is not me and me.numslots == 0 and c.server.config.cluster_allow_replica_migration:
+            log.warning("Configuration change detected. Reconfiguring myself as a replica of %s", n.name)
+            cl.set_master(n)
+            cl.todo_save(fsync=True)
         if n is me and slot in cl.importing:
             if cl.bump_epoch_without_consensus():  # the migrated slot's new owner is told to all
                 log.warning("configEpoch updated after importing slot %d", slot)
@@ -245,9 +249,39 @@ def _setslot(c, cl, argv):
 
 
 @sub("replicate")
+def _replicate(c, cl, argv):
+    n = lookup_or_unknown(cl, argv[2])
+    if n is cl.myself:
+        raise CommandError("Can't replicate myself")
+    if n.is_replica:
+        raise CommandError("I can only replicate a master, not a replica.")
+    me = cl.myself
+    if me.is_master and (me.numslots or c.server.keyspace.dbs[0].data):
+        raise CommandError("To set a master the node must be empty and without assigned slots.")
+    cl.set_master(n)
+    cl.changed()
+    return OK
+
+
 @sub("failover")
-def _not_yet(c, cl, argv):
-    raise CommandError(f"CLUSTER {argv[1].upper().decode()} is not served by this server yet")
+def _failover(c, cl, argv):
+    if len(argv) > 3:
+        raise syntax_error(argv)
+    force = takeover = False
+    if len(argv) == 3:
+        opt = argv[2].lower()
+        if opt not in (b"force", b"takeover"):
+            raise SyntaxErr()
+        force, takeover = opt == b"force", opt == b"takeover"
+    me = cl.myself
+    if me.is_master:
+        raise CommandError("You should send CLUSTER FAILOVER to a replica")
+    if me.slaveof is None:
+        raise CommandError("I'm a replica but my master is unknown to me")
+    if not force and not takeover and (me.slaveof.flags & CLUSTER_NODE_FAIL or me.slaveof.link is None):
+        raise CommandError("Master is down or failed, please use CLUSTER FAILOVER FORCE")
+    cl.failover.start_manual(force, takeover)
+    return OK
 
 
 @command("readonly", 1, "fast loading stale", group=G, since="3.0.0")

@@ -116,7 +116,8 @@ def _slots(c, cl, argv):
         cur = cl.owner[i] if i < SLOTS else None
         if cur is not n or i == SLOTS:
             if n is not None:
-                nodes = [_node_entry(c, cl, n)] + [_node_entry(c, cl, r) for r in n.replicas if r.repl_offset]
+                nodes = [_node_entry(c, cl, n)] + [_node_entry(c, cl, r) for r in n.replicas
+                                                   if not r.flags & CLUSTER_NODE_FAIL and cl.offset_of(r)]
                 out.append(array([integer(start), integer(i - 1), *nodes]))
             n, start = cur, i
     return array(out)
@@ -143,8 +144,7 @@ def _shards(c, cl, argv):
 
 def _shard_node(c, cl, n):
     """addNodeDetailsToShardReply."""
-    me = n is cl.myself
-    offset = c.server.replication.master_repl_offset if me else n.repl_offset
+    offset = cl.offset_of(n)
     fields = [(b"id", bulk(n.name.encode()))]
     if n.port:
         fields.append((b"port", integer(n.port)))
@@ -193,7 +193,7 @@ def _countkeysinslot(c, cl, argv):
     slot = ll_or_reply(argv[2])
     if not 0 <= slot < SLOTS:
         raise CommandError("Invalid slot")
-    return integer(cl.count_keys_in_slot(slot))
+    return integer(cl.slot_keys.count_keys_in_slot(slot))
 
 
 @sub("getkeysinslot")
@@ -202,7 +202,7 @@ def _getkeysinslot(c, cl, argv):
     maxkeys = ll_or_reply(argv[3])
     if not 0 <= slot < SLOTS or maxkeys < 0:
         raise CommandError("Invalid slot or number of keys")
-    return bulks(cl.keys_in_slot(slot, maxkeys))
+    return bulks(cl.slot_keys.keys_in_slot(slot, maxkeys))
 
 
 def lookup_or_unknown(cl, name: bytes):

@@ -60,6 +60,8 @@ _HELP = ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
          "    In case NEVER is provided the last observed peak will never be reset",
          "    In case RESET is provided the peak reset time will be restored to the default value",
          "REPLYBUFFER RESIZING <0|1>", "    Enable or disable the reply buffer resize cron job",
+         "CLUSTERLINK KILL <to|from|all> <node-id>",
+         "    Kills the link based on the direction to/from (both) with the provided node.",
          "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
          "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
          "HELP", "    Prints this help."]
@@ -220,12 +222,33 @@ def debug_cmd(c, argv):
         if argv[2].lower() == b"peak-reset-time" and argv[3].lower() not in (b"never", b"reset"):
             get_int(argv[3])
         return OK
+    if sub == b"clusterlink" and n == 5 and argv[2].lower() == b"kill":
+        return _kill_cluster_link(c, argv[3], argv[4])
     if sub == b"log" and n == 3:
         log.warning("DEBUG LOG: %s", argv[2].decode("utf-8", "replace"))
         return OK
     if sub == b"help":
         return encode([Simple(x) for x in _HELP], c.resp)
     raise CommandError(f"unknown subcommand or wrong number of arguments for '{argv[1].decode('utf-8', 'replace')}'. Try DEBUG HELP.")
+
+
+def _kill_cluster_link(c, direction: bytes, name: bytes) -> bytes:
+    """DEBUG CLUSTERLINK KILL: the bus link to and/or from a node is closed (the cluster's
+    cron connects again). An unknown direction is refused (7.0.15 replies the error and
+    then +OK as well: one reply here)."""
+    cl = c.server.cluster
+    if cl is None:
+        raise CommandError("Debug option only available for cluster mode enabled setup!")
+    node = cl.lookup(name)
+    if node is None:
+        raise CommandError(f"Unknown node {name.decode('utf-8', 'surrogateescape')}")
+    links = {b"from": (node.inbound_link,), b"to": (node.link,), b"all": (node.link, node.inbound_link)}
+    if direction.lower() not in links:
+        raise CommandError(f"Unknown direction {direction.decode('utf-8', 'surrogateescape')}")
+    for link in links[direction.lower()]:
+        if link is not None:
+            link.close()
+    return OK
 
 
 def _protocol(resp: int, name: bytes) -> bytes:

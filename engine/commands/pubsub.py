@@ -95,7 +95,9 @@ def publish_cmd(c, argv):
 @command("spublish", 3, "pubsub loading stale fast may_replicate", 1, 1, 1, group=G, since="7.0.0")
 def spublish_cmd(c, argv):
     n = c.server.pubsub.spublish(argv[1], argv[2])
-    if c.server.replication.feeding():  # forceCommandPropagation(c, PROPAGATE_REPL)
+    if c.server.cluster is not None:  # the shard's other nodes over the bus
+        c.server.cluster.bus.publish(argv[1], argv[2], shard=True)
+    elif c.server.replication.feeding():  # forceCommandPropagation(c, PROPAGATE_REPL)
         c.rewritten = [ReplOnly(argv)]
     return integer(n)
 

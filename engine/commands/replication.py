@@ -28,6 +28,8 @@ _WAIT_ON_REPLICA = ("WAIT cannot be used with replica instances. Please also not
 
 # -- REPLICAOF -------------------------------------------------------------------------------------
 def _replicaof(c, argv):
+    if c.server.cluster is not None:  # the cluster sets a replica's master (CLUSTER REPLICATE)
+        raise CommandError("REPLICAOF not allowed in cluster mode.")
     repl = c.server.replication
     if repl.failover.state != "no-failover":
         raise CommandError("REPLICAOF not allowed while failing over.")

@@ -251,7 +251,7 @@ class Server:
             if blocking and k in blocking:
                 self.ready_keys.append((db, k))
         if self.cluster is not None:
-            self.cluster.keys_written(db, keys)
+            self.cluster.slot_keys.keys_written(db, keys)
 
     def signal_all(self, db: Database, replaced_with: Database | None = None) -> None:
         """FLUSHDB/FLUSHALL/DEBUG RELOAD (called before ``db`` is emptied) and SWAPDB or a
@@ -314,6 +314,8 @@ class Server:
             else:
                 aof_rewrite.stop_appendonly(self.aof)
         self.replication.config_changed(names)
+        if self.cluster is not None:
+            self.cluster.config_changed(names)
         if "requirepass" in names:  # updateRequirePass
             self.acl.set_default_password(self.config.requirepass)
 
