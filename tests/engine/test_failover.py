@@ -153,12 +153,18 @@ def _script(m: ServerProc, r: ServerProc) -> list[object]:
 
 
 def _both(scenario: Callable[[ServerProc, ServerProc], list[object]], started: list[ServerProc],
-          tmp: Path) -> list[object]:
-    """The scenario on our master and replica, then on real ones: what each observed."""
+          tmp: Path, real_tries: int = 1) -> list[object]:
+    """The scenario on our master and replica, then on real ones: what each observed.
+    ``real_tries``: runs of the real pair allowed when its outcome depends on timing."""
     seen = []
     for name, start in (("ours", start_ours), ("real", start_real)):
-        (tmp / name).mkdir()
-        seen.append(scenario(*_pair(started, tmp / name, start, start)))
+        for attempt in range(real_tries if name == "real" else 1):
+            d = tmp / f"{name}{attempt}"
+            d.mkdir()
+            got = scenario(*_pair(started, d, start, start))
+            if name == "ours" or got == seen[0]:
+                break
+        seen.append(got)
     assert seen[0] == seen[1]
     return seen[0]
 
@@ -206,7 +212,10 @@ def _forced(m: ServerProc, r: ServerProc) -> list[object]:
 
 
 def test_force_after_timeout_like_redis(started: list[ServerProc], tmp_path: Path) -> None:
-    seen = _both(_forced, started, tmp_path)
+    # on a loaded machine real Redis now and then closes the link to the stopped target
+    # before its last write left the output buffer (the write is lost, a full sync
+    # follows): its outcome is timing's, so the real pair may run twice
+    seen = _both(_forced, started, tmp_path, real_tries=2)
     assert seen == [b"OK", "waiting-for-sync", True, ["ReadOnlyError"], b"1", 1]
 
 
