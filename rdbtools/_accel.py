@@ -12,7 +12,8 @@ The C code (never required: without a compiler the install still succeeds):
   decoder's key scan and the JSONL writer, the dataset digest (DEBUG DIGEST's SHA-1
   construction), the RDB string writer, the diff's in-place run sort; the engine's sparse HyperLogLog update;
 * ``rdbtools._glob``: glob matching; ``aof._respfast``: request scanning and
-  bulk-array replies;
+  bulk-array replies; ``engine._fastpath``: the pipelined request loop's common case
+  (``engine.execution.dispatch.run_commands``, whose Python loop is the reference);
 * the libraries anycrc (CRC-64), python-neo-lzf (LZF compression) and hiredis
   (``aof.FastReplyParser``).
 
