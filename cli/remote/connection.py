@@ -52,11 +52,25 @@ class Connection:
     def pipeline(self, commands: Sequence[Sequence[bytes | str | int]]) -> list[object]:
         if not commands:
             return []
+        self.send(commands)
+        return self.replies(len(commands))
+
+    def send(self, commands: Sequence[Sequence[bytes | str | int]]) -> None:
+        """The first half of a pipeline: a client of several nodes sends to each before
+        reading any, so the nodes work side by side."""
         try:
             self.sock.sendall(b"".join(encode_command(list(c)) for c in commands))
+        except TimeoutError:
+            raise ConnectionFailed(f"{self.peer} did not answer in time") from None
+        except OSError as exc:
+            raise ConnectionFailed(f"{self.peer}: {exc.strerror or exc}") from None
+
+    def replies(self, n: int) -> list[object]:
+        """The next ``n`` replies, in order."""
+        try:
             out: list[object] = []
             parser = self.parser
-            while len(out) < len(commands):
+            while len(out) < n:
                 r = parser.gets()
                 if r is NEED_DATA:
                     data = self.sock.recv(1 << 16)

@@ -1,20 +1,19 @@
 """Move records into a live server or a Redis Cluster with pipelined RESTOREs.
 
-The target is asked what it is (``INFO``): its version picks the RDB version of
-the DUMP payloads (``rdbtools.dump``), and ``cluster_enabled`` whether keys are
-routed by hash slot (``CLUSTER SLOTS``) to their masters. Each key becomes
+The target (a server or a cluster, :class:`~cli.remote.router.Router`) is asked
+what it is: its version picks the RDB version of the DUMP payloads
+(``rdbtools.dump``), and a cluster gets each key on its slot's master, redirections
+followed. Each key becomes
 ``RESTORE key <ttl> <payload> [REPLACE] [ABSTTL] [IDLETIME s | FREQ n]`` with its
 absolute expiry, so TTLs survive however long the copy takes; keys already
-expired are skipped. Redirections are followed as a cluster client must:
-``MOVED`` refreshes the slot map and resends, ``ASK`` resends once to the named
-node after ``ASKING``, ``TRYAGAIN`` waits and resends. A key that exists is
-reported (``BUSYKEY``) unless ``replace``; any other refusal is reported with the
-key and the server's words, and the copy goes on.
+expired are skipped. A key that exists is reported (``BUSYKEY``) unless
+``replace``; any other refusal is reported with the key and the server's words,
+and the copy goes on.
 
-Why in ``cli``: the routing client (slot map, redirections) and this driver serve
-``rdbkit restore`` alone; the server never restores into another server. What a
-server will also need — hash slots — is below both, in :mod:`aof.slots`; the
-payloads come from :mod:`rdbtools.dump`.
+Why in ``cli``: ``rdbkit restore`` and ``rdbkit sync`` (its full-sync part) are the
+users; the server never restores into another server. What a server also needs —
+hash slots — is below both, in :mod:`aof.slots`; the payloads come from
+:mod:`rdbtools.dump`.
 """
 
 from __future__ import annotations
@@ -24,14 +23,12 @@ import time
 from dataclasses import dataclass, field, replace
 
 from aof.resp import ReplyError
-from aof.slots import SLOTS, key_hash_slot
-from cli.remote.connection import Connection, ConnectionFailed, RemoteError
+from aof.slots import key_hash_slot
+from cli.remote.connection import RemoteError
+from cli.remote.router import Addr, RouteError, Router, is_redirect
 from rdbtools.dump import dump_value
 from rdbtools.errors import RdbEncodeError
 from rdbtools.model import Record
-
-_REDIRECT = re.compile(rb"^(MOVED|ASK) (\d+) (\S*):(\d+)$")
-MAX_REDIRECTS = 16
 
 
 class RestoreError(RemoteError):
@@ -59,18 +56,6 @@ def rdb_version_for(info: dict[str, str]) -> int:
     return 6
 
 
-def _info(conn: Connection) -> dict[str, str]:
-    r = conn.call(b"INFO")
-    if isinstance(r, ReplyError):
-        raise RestoreError(f"{conn.peer}: INFO failed: {r}")
-    out = {}
-    for line in bytes(r).decode("utf-8", "replace").splitlines():  # type: ignore[arg-type]
-        k, sep, v = line.partition(":")
-        if sep:
-            out[k.strip()] = v.strip()
-    return out
-
-
 FAILURES_KEPT = 10  # failed keys named in the report; the others are counted
 
 
@@ -95,52 +80,22 @@ class RestoreStats:
 class RestoreTarget:
     def __init__(self, host: str, port: int, *, password: bytes | None = None, user: bytes | None = None,
                  replace: bool = False, batch: int = 256, timeout: float = 30.0,
-                 rdb_version: int | None = None, db_map: dict[int, int] | None = None) -> None:
-        self._auth = {"password": password, "user": user, "timeout": timeout}
+                 rdb_version: int | None = None, db_map: dict[int, int] | None = None,
+                 router: Router | None = None) -> None:
         self.db_map = db_map or {}  # source db -> target db (--db-map)
         self.replace = replace
         self.batch = batch
         self.stats = RestoreStats()
-        self._conns: dict[tuple[str, int], Connection] = {}
-        first = self._conn(host, port)
-        info = _info(first)
-        self.stats.rdb_version = rdb_version or rdb_version_for(info)
-        self.cluster = info.get("cluster_enabled") == "1"
+        try:
+            self.router = router or Router(host, port, password=password, user=user, timeout=timeout)
+        except RouteError as exc:
+            raise RestoreError(str(exc)) from None
+        self.stats.rdb_version = rdb_version or rdb_version_for(self.router.info)
+        self.cluster = self.router.cluster
         self.stats.cluster = self.cluster
-        self._entry = (host, port)
-        self._slots: list[tuple[str, int] | None] = [None] * SLOTS
-        if self.cluster:
-            self._refresh()
-        self._queues: dict[tuple[str, int], list[tuple[Record, list[bytes]]]] = {}
-        self._selected: dict[tuple[str, int], int] = {}
-
-    # -- connections and topology ----------------------------------------------
-    def _conn(self, host: str, port: int) -> Connection:
-        c = self._conns.get((host, port))
-        if c is None:
-            c = self._conns[(host, port)] = Connection(host, port, **self._auth)  # type: ignore[arg-type]
-        return c
-
-    def _refresh(self) -> None:
-        """Slot → master from CLUSTER SLOTS (asked of any node that answers)."""
-        last: Exception | None = None
-        for addr in [self._entry, *self._conns]:
-            try:
-                r = self._conn(*addr).call(b"CLUSTER", b"SLOTS")
-            except ConnectionFailed as exc:
-                last = exc
-                continue
-            if isinstance(r, ReplyError):
-                last = RestoreError(f"{addr[0]}:{addr[1]}: CLUSTER SLOTS failed: {r}")
-                continue
-            for rng in r:  # type: ignore[union-attr]
-                start, end, master = rng[0], rng[1], rng[2]
-                host = bytes(master[0]).decode() or addr[0]
-                for s in range(start, end + 1):
-                    self._slots[s] = (host, int(master[1]))
-            self.stats.nodes = len({a for a in self._slots if a is not None})
-            return
-        raise RestoreError(f"cannot read the cluster's slot map: {last}")
+        self.stats.nodes = len(self.router.masters())
+        self._queues: dict[Addr, list[tuple[Record, list[bytes]]]] = {}
+        self._selected: dict[Addr, int] = {}
 
     # -- queueing -----------------------------------------------------------------
     def add(self, rec: Record, now_ms: int | None = None) -> None:
@@ -165,86 +120,60 @@ class RestoreTarget:
         db = self.db_map.get(rec.db, rec.db)
         if db != rec.db:
             rec = replace(rec, db=db)
-        if self.cluster:
-            if db != 0:  # never merged into db 0 unasked
-                raise RestoreError(f"a cluster has only db 0, but key {rec.key!r} is in db {db}: "
-                                   f"map it with --db-map {db}:0, or leave its db out with --db")
-            addr = self._slots[key_hash_slot(rec.key)]
-            if addr is None:
-                raise RestoreError(f"slot {key_hash_slot(rec.key)} (key {rec.key!r}) is not served by the cluster")
-        else:
-            addr = self._entry
+        if self.cluster and db != 0:  # never merged into db 0 unasked
+            raise RestoreError(f"a cluster has only db 0, but key {rec.key!r} is in db {db}: "
+                               f"map it with --db-map {db}:0, or leave its db out with --db")
+        try:
+            addr = self.router.owner(key_hash_slot(rec.key))
+        except RouteError as exc:
+            raise RestoreError(f"{exc} (key {rec.key!r})") from None
         q = self._queues.setdefault(addr, [])
         q.append((rec, argv))
         if len(q) >= self.batch:
-            self._send(addr)
+            self.flush(addr)
+
+    def flush(self, only: Addr | None = None) -> None:
+        """Send what is queued (for one node, or for all of them side by side)."""
+        addrs = [only] if only is not None else list(self._queues)
+        batches: dict[Addr, list[list[bytes]]] = {}
+        owners: dict[Addr, list[Record | None]] = {}
+        for addr in addrs:
+            cmds, recs = batches.setdefault(addr, []), owners.setdefault(addr, [])
+            for rec, argv in self._queues.pop(addr, []):
+                if not self.cluster and self._selected.get(addr, 0) != rec.db:
+                    cmds.append([b"SELECT", b"%d" % rec.db])
+                    recs.append(None)
+                    self._selected[addr] = rec.db
+                cmds.append(argv)
+                recs.append(rec)
+        try:
+            replies = self.router.exchange(batches)
+            for addr, rs in replies.items():
+                for rec, argv, r in zip(owners[addr], batches[addr], rs):
+                    if rec is None:
+                        if isinstance(r, ReplyError):
+                            raise RestoreError(f"{addr[0]}:{addr[1]}: SELECT failed: {r}")
+                        continue
+                    if is_redirect(r):
+                        r = self.router.follow(argv, r, key_hash_slot(rec.key))
+                    self._outcome(rec, r)
+        except RouteError as exc:
+            raise RestoreError(str(exc)) from None
+        self.stats.redirects = self.router.redirects
 
     def finish(self) -> RestoreStats:
-        for addr in list(self._queues):
-            self._send(addr)
-        for c in self._conns.values():
-            c.close()
+        self.flush()
+        self.router.close()
         return self.stats
 
-    # -- sending ------------------------------------------------------------------
-    def _send(self, addr: tuple[str, int]) -> None:
-        items = self._queues.pop(addr, [])
-        if not items:
-            return
-        cmds: list[list[bytes]] = []
-        owners: list[Record | None] = []
-        for rec, argv in items:
-            if not self.cluster and self._selected.get(addr, 0) != rec.db:
-                cmds.append([b"SELECT", b"%d" % rec.db])
-                owners.append(None)
-                self._selected[addr] = rec.db
-            cmds.append(argv)
-            owners.append(rec)
-        replies = self._conn(*addr).pipeline(cmds)
-        retry: list[tuple[Record, list[bytes], bytes]] = []
-        for rec, argv, r in zip(owners, cmds, replies):
-            if rec is None:
-                if isinstance(r, ReplyError):
-                    raise RestoreError(f"{addr[0]}:{addr[1]}: SELECT failed: {r}")
-                continue
-            self._outcome(rec, argv, r, retry)
-        for rec, argv, err in retry:
-            self._redirect(rec, argv, err)
-
-    def _outcome(self, rec: Record, argv: list[bytes], r: object, retry: list) -> None:
+    def _outcome(self, rec: Record, r: object) -> None:
         if not isinstance(r, ReplyError):
             self.stats.restored += 1
-            return
-        text = str(r).encode("utf-8", "surrogateescape")
-        if text.startswith(b"BUSYKEY"):
+        elif r.startswith("BUSYKEY"):
             self.stats.busy += 1
             self.stats.fail(rec, "target key name is busy (use --replace)")
-        elif text.startswith((b"MOVED", b"ASK", b"TRYAGAIN")):
-            retry.append((rec, argv, text))
         else:
             self.stats.fail(rec, str(r))
-
-    def _redirect(self, rec: Record, argv: list[bytes], err: bytes) -> None:
-        for _ in range(MAX_REDIRECTS):
-            self.stats.redirects += 1
-            m = _REDIRECT.match(err)
-            if err.startswith(b"TRYAGAIN") or m is None:
-                time.sleep(0.05)
-                addr = self._slots[key_hash_slot(rec.key)] or self._entry
-                r = self._conn(*addr).call(*argv)
-            elif m.group(1) == b"MOVED":
-                self._refresh()
-                addr = (m.group(3).decode() or self._entry[0], int(m.group(4)))
-                r = self._conn(*addr).call(*argv)
-            else:  # ASK: this one command, on that node, after ASKING
-                addr = (m.group(3).decode() or self._entry[0], int(m.group(4)))
-                r = self._conn(*addr).pipeline([[b"ASKING"], argv])[1]
-            retry: list = []
-            self._outcome(rec, argv, r, retry)
-            if not retry:
-                return
-            err = retry[0][2]
-        self.stats.fail(rec, f"still redirected after {MAX_REDIRECTS} tries: {err.decode()}")
 
 
 __all__ = ["RestoreError", "RestoreStats", "RestoreTarget", "rdb_version_for"]
