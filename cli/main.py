@@ -29,6 +29,7 @@ _COMMANDS = {
     "split": ("cli.commands.split", "split"),
     "fetch": ("cli.commands.fetch", "fetch"),
     "restore": ("cli.commands.restore", "restore"),
+    "sync": ("cli.commands.sync", "sync"),
     "server": ("cli.commands.server", "server"),
 }
 

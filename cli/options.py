@@ -131,3 +131,18 @@ def tmpdir_option(help: str):
     copied to be read again (an existing, writable directory; default $TMPDIR or /tmp)."""
     return click.option("--tmpdir", type=click.Path(file_okay=False, dir_okay=True, writable=True, exists=True),
                         default=None, help=f"{help} (default: $TMPDIR or /tmp).")
+
+
+def _db_map(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for v in values:
+        src, sep, dst = v.partition(":")
+        if not sep or not src.isdigit() or not dst.isdigit():
+            raise click.BadParameter(f"{v!r}: expected SRC:DST, two db numbers (e.g. 1:0)")
+        out[int(src)] = int(dst)
+    return out
+
+
+def db_map_option(help: str):
+    """``--db-map SRC:DST`` (repeatable), for the verbs that write into a live server."""
+    return click.option("--db-map", "db_map", multiple=True, callback=_db_map, metavar="SRC:DST", help=help)

@@ -17,19 +17,9 @@ from rdbtools.seek import DumpSource
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
-from ..options import filter_options, make_filter, tmpdir_option
+from ..options import db_map_option, filter_options, make_filter, tmpdir_option
 from ..output import Progress
 from ..remote import ConnectionFailed, RestoreError, RestoreTarget
-
-
-def _db_map(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for v in values:
-        src, sep, dst = v.partition(":")
-        if not sep or not src.isdigit() or not dst.isdigit():
-            raise click.BadParameter(f"{v!r}: expected SRC:DST, two db numbers (e.g. 1:0)")
-        out[int(src)] = int(dst)
-    return out
 
 
 @click.command()
@@ -43,8 +33,7 @@ def _db_map(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
               help="RESTOREs per pipeline and node.")
 @click.option("--rdb-version", type=click.IntRange(6, 12), default=None,
               help="Payload RDB version (default: what the target's version accepts).")
-@click.option("--db-map", "db_map", multiple=True, callback=_db_map, metavar="SRC:DST",
-              help="Restore the keys of db SRC into db DST (repeatable; a cluster has only db 0).")
+@db_map_option("Restore the keys of db SRC into db DST (repeatable; a cluster has only db 0).")
 @tmpdir_option("Where the check of the first pass spills its sorted runs past a million keys "
                "(8 bytes a key), and where a stdin or .lz4 input is copied to be read twice")
 @filter_options

@@ -1,0 +1,313 @@
+"""``rdbkit sync``'s driver: follow a master as a replica and write what it does into a target.
+
+One loop, one thread, blocking sockets with ``select`` on the master's link:
+
+1. The handshake and the master's answer are :class:`aof.replstream.MasterStream`'s
+   (sans-IO): ``PSYNC ? -1`` the first time, ``PSYNC <replid> <offset+1>`` when a
+   state says how far the target got (after a broken link, or from ``--state``).
+2. A full sync's records are RESTOREd into the target (:class:`~cli.remote.restore.
+   RestoreTarget`: absolute TTLs, ``REPLACE``, routed by slot in a cluster).
+3. The command stream is gathered into rounds, one per read from the master, and
+   applied by :class:`~cli.remote.applier.Applier` (one transaction per node and
+   round, ending with that node's marker). ``PING`` and ``REPLCONF`` from the master
+   are not applied; ``SELECT`` sets the db of what follows; a ``MULTI``/``EXEC``
+   block is held until its ``EXEC`` arrives.
+4. Every second: ``REPLCONF ACK <offset>`` to the master and the state file, both
+   with the offset of the last round every node acknowledged (never more), and
+   every ``report`` seconds a lag line on stderr (the master's
+   ``master_repl_offset`` beside it).
+
+Offsets: the stream's first byte after ``+FULLRESYNC <replid> <offset>`` is
+``offset + 1``, as for a replica; a command's end in the stream plus that base is the
+replication offset once it is applied.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aof.handshake import FullSync, ReplicationError
+from aof.replies import encode_command
+from aof.replstream import Continue, FullResync, Loaded, MasterStream
+from cli.remote.applier import Applier, ApplyError
+from cli.remote.connection import Connection, ConnectionFailed, RemoteError
+from cli.remote.restore import RestoreTarget
+from cli.remote.router import RouteError, Router, server_info
+from rdbtools.io import atomic_output
+from rdbtools.model import FunctionLibrary, Record
+
+READ_SIZE = 256 * 1024  # bytes of stream per round at most
+RECONNECT_DELAY = 1.0
+
+
+class SyncRefused(RemoteError):
+    """A command the target cannot apply as the source did (the sync stops before it)."""
+
+
+@dataclass
+class SyncState:
+    """The ``--state`` file: the last offset every node acknowledged, and whose it is."""
+
+    source: str
+    replid: str | None = None
+    offset: int | None = None  # None: no complete full sync yet
+    sync_id: str = ""
+
+    @classmethod
+    def load(cls, path: str) -> SyncState | None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                d = json.load(f)
+            return cls(str(d["source"]), d.get("replid"), d.get("offset"), str(d.get("sync_id", "")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RemoteError(f"{path}: not a sync state file ({exc})") from None
+
+    def save(self, path: str) -> None:
+        data = {"source": self.source, "replid": self.replid, "offset": self.offset, "sync_id": self.sync_id}
+        with atomic_output(path) as out:
+            out.write(json.dumps(data).encode() + b"\n")
+
+
+class Sync:
+    def __init__(self, source: tuple[str, int], target: tuple[str, int], *, password: bytes | None = None,
+                 user: bytes | None = None, target_password: bytes | None = None,
+                 target_user: bytes | None = None, state_path: str | None = None,
+                 db_map: dict[int, int] | None = None, dbs: frozenset[int] | None = None,
+                 split_transactions: bool = False, skip_refused: bool = False, report: float = 5.0,
+                 timeout: float = 60.0, log: Callable[[str], None] = print) -> None:
+        self.source = source
+        self.peer = f"{source[0]}:{source[1]}"
+        self._auth = (password, user)
+        self.timeout = timeout
+        self.state_path = state_path
+        self.report_every = report
+        self.skip_refused = skip_refused
+        self.log = log
+        self.stopping = False
+        try:
+            self.router = Router(*target, password=target_password, user=target_user)
+        except (RouteError, ConnectionFailed) as exc:
+            raise RemoteError(f"target: {exc}") from None
+        self.db_map = db_map or {}
+        self.dbs = dbs
+        self.state = (SyncState.load(state_path) if state_path else None) or SyncState(self.peer)
+        if self.state.source != self.peer and self.state.offset is not None:
+            raise RemoteError(f"{state_path} follows {self.state.source}, not {self.peer}")
+        self.applier = Applier(self.router, self.state.sync_id or uuid.uuid4().hex, db_map=self.db_map,
+                               dbs=dbs, split_transactions=split_transactions)
+        if self.state.offset is not None:
+            self.applier.resume(self.state.offset)
+        self.acked = self.state.offset  # what the target holds, as a replication offset
+        self._saved = self.acked
+        self.full_syncs = self.partial_syncs = 0
+        self.restored = 0
+
+    # -- the link ---------------------------------------------------------------------
+    def _connect(self) -> tuple[socket.socket, MasterStream]:
+        st = self.state
+        psync = (st.replid.encode(), st.offset + 1) if st.replid and st.offset is not None else None
+        sync = FullSync(password=self._auth[0], user=self._auth[1], rdb_only=False, psync=psync)
+        try:
+            sock = socket.create_connection(self.source, timeout=self.timeout)
+        except OSError as exc:
+            raise ReplicationError(f"cannot connect to {self.peer}: {exc.strerror or exc}", "connect") from None
+        sock.sendall(sync.start())
+        return sock, MasterStream(sync)
+
+    def run(self) -> None:
+        """Follow the master until :attr:`stopping` (a signal handler sets it). A link
+        that breaks is made again (PSYNC from the acknowledged offset); a master that
+        refuses us (AUTH, or no answer at the first try) ends the run."""
+        self._rate = (time.monotonic(), self.applier.stats.applied)
+        first = True
+        while not self.stopping:
+            try:
+                sock, stream = self._connect()
+            except ReplicationError:
+                if first:
+                    raise
+                self._sleep(RECONNECT_DELAY)
+                continue
+            first = False
+            try:
+                self._follow(sock, stream)
+            except ReplicationError as exc:
+                if exc.step in ("ping", "auth"):
+                    raise
+                self.log(f"sync: link to {self.peer} lost ({exc}); resuming from offset {self.acked}")
+                self._sleep(RECONNECT_DELAY)
+            finally:
+                sock.close()
+
+    def _sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < end:
+            time.sleep(0.05)
+
+    def _follow(self, sock: socket.socket, stream: MasterStream) -> None:
+        base = 0
+        pending: list[list[bytes]] | None = None  # a MULTI block waiting for its EXEC
+        safe = 0  # stream bytes applied or not to be applied (the round reaches here)
+        restore: RestoreTarget | None = None
+        next_tick = next_report = time.monotonic()
+        while not self.stopping:
+            ready, _, _ = select.select([sock], [], [], 0.1)
+            getack = False
+            if ready:
+                try:
+                    data = sock.recv(READ_SIZE)
+                except OSError as exc:
+                    raise ReplicationError(f"{self.peer}: {exc.strerror or exc}", stream.step) from None
+                if not data:
+                    stream.feed_eof()
+                    raise ReplicationError(f"{self.peer} closed the connection", stream.step)
+                send, events = stream.feed(data)
+                if send:
+                    sock.sendall(send)
+                for ev in events:
+                    if ev.__class__ is tuple:
+                        start, end, argv = ev
+                        name = argv[0].lower() if argv else b""
+                        if pending is not None:
+                            if name == b"exec":
+                                self._refused(self.applier.add_transaction(pending, base + end), base + safe)
+                                pending = None
+                                safe = end
+                            else:
+                                pending.append(argv)
+                            continue
+                        if name == b"multi":
+                            pending = []
+                            continue
+                        if name == b"select":
+                            self.applier.select(int(argv[1]))
+                        elif name == b"replconf":
+                            getack = getack or (len(argv) > 1 and argv[1].lower() == b"getack")
+                        elif name != b"ping":
+                            self._refused(self.applier.add(argv, base + end), base + safe)
+                        safe = end
+                        if self.applier.queued >= 20000:
+                            self._round(base + safe)
+                    elif ev.__class__ is Record:
+                        assert restore is not None
+                        if self.dbs is None or ev.db in self.dbs:
+                            restore.add(ev)
+                    elif isinstance(ev, FullResync):
+                        restore = self._full_sync(ev)
+                        base = ev.offset or 0
+                    elif isinstance(ev, FunctionLibrary):
+                        for addr in self.router.masters():
+                            self.router.conn(addr).call(b"FUNCTION", b"LOAD", b"REPLACE", ev.code)
+                    elif isinstance(ev, Loaded):
+                        assert restore is not None
+                        self._restored(restore)
+                        restore = None
+                        self.acked = base
+                        self._save()
+                    elif isinstance(ev, Continue):
+                        self.partial_syncs += 1
+                        base = self.acked or 0
+                        if ev.replid:
+                            self.state.replid = ev.replid
+                        self.log(f"sync: partial resync from {self.peer} at offset {base + 1}")
+            if stream.phase == "stream":
+                self._round(base + safe)
+                now = time.monotonic()
+                if getack or now >= next_tick:
+                    sock.sendall(encode_command([b"REPLCONF", b"ACK", b"%d" % (self.acked or 0)]))
+                    self._save()
+                    next_tick = now + 1.0
+                if self.report_every and now >= next_report:
+                    self._report()
+                    next_report = now + self.report_every
+
+    def _refused(self, got: Any, before: int) -> None:
+        if got is None:
+            return
+        offset = before  # the round so far is applied first
+        if self.skip_refused:
+            self.applier.stats.refused += 1
+            self.log(f"sync: refused (skipped): {got.why}")
+            return
+        self._round(offset)
+        self._save()
+        raise SyncRefused(f"refused at offset {offset + 1}: {got.why}; nothing after it was applied "
+                          f"(--skip-refused goes on without it)")
+
+    def _round(self, offset: int) -> None:
+        try:
+            self.applier.flush(offset)
+        except (ConnectionFailed, RouteError) as exc:
+            raise ApplyError(f"target: {exc}") from None
+        self.acked = offset
+
+    def _full_sync(self, ev: FullResync) -> RestoreTarget:
+        self.full_syncs += 1
+        if self.state.offset is not None:
+            self.log(f"sync: {self.peer} could not continue from offset {self.state.offset + 1}: full resync "
+                     f"(keys deleted on it meanwhile stay on the target)")
+        self.state = SyncState(self.peer, ev.replid, None, uuid.uuid4().hex)
+        self.applier = Applier(self.router, self.state.sync_id, db_map=self.db_map, dbs=self.dbs,
+                               split_transactions=self.applier.split_transactions)
+        self.acked = None
+        self._save(force=True)
+        self.log(f"sync: full sync from {self.peer} (replid {ev.replid}, offset {ev.offset})")
+        return RestoreTarget(*self.router.entry, replace=True, db_map=self.db_map, router=self.router)
+
+    def _restored(self, restore: RestoreTarget) -> None:
+        restore.flush()
+        st = restore.stats
+        self.restored += st.restored
+        for db, key, why in st.failed:
+            self.log(f"sync: restore of db {db} key {key!r} failed: {why}")
+        self.log(f"sync: full sync applied: {st.restored} keys ({st.expired} already expired, "
+                 f"{st.failures} failed); following the stream")
+
+    # -- state and reports --------------------------------------------------------------
+    def _save(self, force: bool = False) -> None:
+        if not self.state_path or (self.acked == self._saved and not force):
+            return
+        self.state.offset = self.acked
+        self.state.save(self.state_path)
+        self._saved = self.acked
+
+    def _report(self) -> None:
+        now, applied = time.monotonic(), self.applier.stats.applied
+        t0, a0 = self._rate
+        self._rate = (now, applied)
+        rate = (applied - a0) / (now - t0) if now > t0 else 0.0
+        try:
+            c = Connection(*self.source, password=self._auth[0], user=self._auth[1], timeout=5)
+            try:
+                master = int(server_info(c, "replication").get("master_repl_offset", "0"))
+            finally:
+                c.close()
+            lag = f"source at {master} (lag {max(master - (self.acked or 0), 0)} bytes)"
+        except (RemoteError, ValueError):
+            lag = "source offset unknown"
+        s = self.applier.stats
+        self.log(f"sync: applied offset {self.acked}, {lag}; {rate:.0f} commands/s; "
+                 f"{s.applied} applied, {s.errors} errors, {s.refused} refused")
+
+    def close(self, clean: bool = True) -> None:
+        """The state saved; after a clean stop (every round answered) the markers are
+        dropped too, after a failure they stay for the next run's :meth:`Applier.resume`."""
+        try:
+            if self.acked is not None:
+                self._save()
+                if clean:
+                    self.applier.drop_markers()
+        finally:
+            self.router.close()
+
+
+__all__ = ["Sync", "SyncRefused", "SyncState"]
