@@ -36,6 +36,7 @@ from typing import Any
 from aof.handshake import FullSync, ReplicationError
 from aof.replies import encode_command
 from aof.replstream import Continue, FullResync, Loaded, MasterStream
+from aof.resp import ReplyError
 from cli.remote.applier import Applier, ApplyError
 from cli.remote.connection import Connection, ConnectionFailed, RemoteError
 from cli.remote.restore import RestoreTarget
@@ -114,7 +115,7 @@ class Sync:
     # -- the link ---------------------------------------------------------------------
     def _connect(self) -> tuple[socket.socket, MasterStream]:
         st = self.state
-        psync = (st.replid.encode(), st.offset + 1) if st.replid and st.offset is not None else None
+        psync = (st.replid.encode(), self.acked + 1) if st.replid and self.acked is not None else None
         sync = FullSync(password=self._auth[0], user=self._auth[1], rdb_only=False, psync=psync)
         try:
             sock = socket.create_connection(self.source, timeout=self.timeout)
@@ -159,10 +160,14 @@ class Sync:
         safe = 0  # stream bytes applied or not to be applied (the round reaches here)
         restore: RestoreTarget | None = None
         next_tick = next_report = time.monotonic()
+        heard = time.monotonic()
         while not self.stopping:
             ready, _, _ = select.select([sock], [], [], 0.1)
             getack = False
+            if not ready and time.monotonic() - heard > self.timeout:
+                raise ReplicationError(f"{self.peer} sent nothing for {self.timeout:g} s", stream.step)
             if ready:
+                heard = time.monotonic()
                 try:
                     data = sock.recv(READ_SIZE)
                 except OSError as exc:
@@ -189,7 +194,7 @@ class Sync:
                             pending = []
                             continue
                         if name == b"select":
-                            self.applier.select(int(argv[1]))
+                            self.applier.select(_db_number(argv))
                         elif name == b"replconf":
                             getack = getack or (len(argv) > 1 and argv[1].lower() == b"getack")
                         elif name != b"ping":
@@ -206,7 +211,9 @@ class Sync:
                         base = ev.offset or 0
                     elif isinstance(ev, FunctionLibrary):
                         for addr in self.router.masters():
-                            self.router.conn(addr).call(b"FUNCTION", b"LOAD", b"REPLACE", ev.code)
+                            r = self.router.conn(addr).call(b"FUNCTION", b"LOAD", b"REPLACE", ev.code)
+                            if isinstance(r, ReplyError):
+                                self.log(f"sync: {addr[0]}:{addr[1]} refused a function library: {r}")
                     elif isinstance(ev, Loaded):
                         assert restore is not None
                         self._restored(restore)
@@ -256,8 +263,10 @@ class Sync:
             self.log(f"sync: {self.peer} could not continue from offset {self.state.offset + 1}: full resync "
                      f"(keys deleted on it meanwhile stay on the target)")
         self.state = SyncState(self.peer, ev.replid, None, uuid.uuid4().hex)
+        old = self.applier
         self.applier = Applier(self.router, self.state.sync_id, db_map=self.db_map, dbs=self.dbs,
-                               split_transactions=self.applier.split_transactions)
+                               split_transactions=old.split_transactions)
+        self.applier.stats = old.stats
         self.acked = None
         self._save(force=True)
         self.log(f"sync: full sync from {self.peer} (replid {ev.replid}, offset {ev.offset})")
@@ -308,6 +317,13 @@ class Sync:
                     self.applier.drop_markers()
         finally:
             self.router.close()
+
+
+def _db_number(argv: list[bytes]) -> int:
+    try:
+        return int(argv[1])
+    except (IndexError, ValueError):
+        raise ReplicationError(f"bad SELECT in the master's stream: {argv[1:2]!r}", "stream") from None
 
 
 __all__ = ["Sync", "SyncRefused", "SyncState"]

@@ -82,12 +82,12 @@ def source(tmp_path: Path, cluster: Cluster) -> Iterator[ServerProc]:
 class SyncProc:
     """``python -m cli sync`` in the background, its stderr in a file."""
 
-    def __init__(self, tmp: Path, src: ServerProc, target: ServerProc, *extra: str) -> None:
+    def __init__(self, tmp: Path, src: ServerProc, target: ServerProc, *extra: str, state: bool = True) -> None:
         self.state = tmp / "sync.state"
         self.err = tmp / f"sync-{time.monotonic_ns()}.err"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cli", "sync", f"127.0.0.1:{src.port}", f"127.0.0.1:{target.port}",
-             "--state", str(self.state), "--report", "1", *extra],
+             *(("--state", str(self.state)) if state else ()), "--report", "1", *extra],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.err.open("wb"))
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
@@ -263,6 +263,25 @@ def test_resume_applies_nothing_twice(tmp_path: Path, source: ServerProc, cluste
         assert "partial resync" in sync.stderr
         assert cluster.of(b"c:7")("GET", "c:7") == b"10"
         assert assert_equal(source, cluster) == 70
+    finally:
+        sync.stop(signal.SIGKILL)
+
+
+def test_broken_link_continues(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
+    """The master drops the link (CLIENT KILL): the sync, with no state file, comes back
+    with PSYNC <replid> <applied offset + 1> and the master continues."""
+    sync = SyncProc(tmp_path, source, cluster.procs[0], state=False)
+    try:
+        source("SET", "k", "1")
+        caught_up(source, sync)
+        full, partial = stats(source)
+        assert source("CLIENT", "KILL", "TYPE", "replica") == 1
+        source("INCR", "k")
+        caught_up(source, sync)
+        assert stats(source) == (full, partial + 1), sync.stderr
+        assert "link to" in sync.stderr and "partial resync" in sync.stderr
+        assert cluster.of(b"k")("GET", "k") == b"2"
+        assert sync.stop() == 0
     finally:
         sync.stop(signal.SIGKILL)
 
