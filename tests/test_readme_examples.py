@@ -55,6 +55,8 @@ TS_FIXTURE, TS_ADDED = 1795500118, 1795500300
 VALUES = {"--truncate-to-timestamp 1764000000": f"--truncate-to-timestamp {TS_ADDED - 100}"}
 # README host and port -> the server of this test (filled in by the fixture)
 HOSTS = {"--host 10.0.0.5 -p 6379": "fetch", "--host 10.0.0.7 -p 7000": "restore"}
+# `rdbkit sync SOURCE TARGET` addresses -> the same servers (the source is the one `fetch` reads)
+ADDRS = {"10.0.0.5:6379": "fetch", "10.0.0.7:7000": "restore"}
 SERVE_PORT = "--port 6380"  # `rdbkit server` examples: run, answered, stopped
 
 NOT_RUN = {
@@ -179,12 +181,16 @@ def test_readme_example_runs(line: str, scratch: Scratch) -> None:
         _serve(command, work, env)
         return
     targets = [name for text, name in HOSTS.items() if text in command]
+    targets += [name for text, name in ADDRS.items() if text in command and name == "restore"]
     if targets == ["restore"]:  # "into a server or a Redis Cluster": both
         targets.append("restore-cluster")
     for name in targets or [""]:
         run = command
         for text in HOSTS:
             run = run.replace(text, f"--host 127.0.0.1 -p {servers[name].port}" if name else text)
+        for text, role in ADDRS.items():
+            if name:
+                run = run.replace(text, f"127.0.0.1:{servers[role if role == 'fetch' else name].port}")
         res = _run(run, work, env)
         want = next((code for text, code in EXIT.items() if run.startswith(text)), 0)
         assert res.returncode == want, f"{run}\n{res.stdout[-1000:]}\n{res.stderr[-2000:]}"

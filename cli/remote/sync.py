@@ -84,7 +84,7 @@ class Sync:
                  target_user: bytes | None = None, state_path: str | None = None,
                  db_map: dict[int, int] | None = None, dbs: frozenset[int] | None = None,
                  split_transactions: bool = False, skip_refused: bool = False, report: float = 5.0,
-                 timeout: float = 60.0, log: Callable[[str], None] = print) -> None:
+                 until_synced: bool = False, timeout: float = 60.0, log: Callable[[str], None] = print) -> None:
         self.source = source
         self.peer = f"{source[0]}:{source[1]}"
         self._auth = (password, user)
@@ -92,6 +92,7 @@ class Sync:
         self.state_path = state_path
         self.report_every = report
         self.skip_refused = skip_refused
+        self.until_synced = until_synced  # stop (cleanly) once the target has caught up
         self.log = log
         self.stopping = False
         try:
@@ -232,7 +233,10 @@ class Sync:
                 if getack or now >= next_tick:
                     sock.sendall(encode_command([b"REPLCONF", b"ACK", b"%d" % (self.acked or 0)]))
                     self._save()
-                    next_tick = now + 1.0
+                    next_tick = now + (0.2 if self.until_synced else 1.0)
+                    if self.until_synced and (self.acked or 0) >= (self.source_offset() or -1):
+                        self.log(f"sync: caught up with {self.peer} at offset {self.acked}")
+                        self.stopping = True
                 if self.report_every and now >= next_report:
                     self._report()
                     next_report = now + self.report_every
@@ -289,20 +293,25 @@ class Sync:
         self.state.save(self.state_path)
         self._saved = self.acked
 
+    def source_offset(self) -> int | None:
+        """The master's ``master_repl_offset`` now (a connection of its own), or None."""
+        try:
+            c = Connection(*self.source, password=self._auth[0], user=self._auth[1], timeout=5)
+            try:
+                return int(server_info(c, "replication").get("master_repl_offset", "0"))
+            finally:
+                c.close()
+        except (RemoteError, ValueError):
+            return None
+
     def _report(self) -> None:
         now, applied = time.monotonic(), self.applier.stats.applied
         t0, a0 = self._rate
         self._rate = (now, applied)
         rate = (applied - a0) / (now - t0) if now > t0 else 0.0
-        try:
-            c = Connection(*self.source, password=self._auth[0], user=self._auth[1], timeout=5)
-            try:
-                master = int(server_info(c, "replication").get("master_repl_offset", "0"))
-            finally:
-                c.close()
-            lag = f"source at {master} (lag {max(master - (self.acked or 0), 0)} bytes)"
-        except (RemoteError, ValueError):
-            lag = "source offset unknown"
+        master = self.source_offset()
+        lag = ("source offset unknown" if master is None
+               else f"source at {master} (lag {max(master - (self.acked or 0), 0)} bytes)")
         s = self.applier.stats
         self.log(f"sync: applied offset {self.acked}, {lag}; {rate:.0f} commands/s; "
                  f"{s.applied} applied, {s.errors} errors, {s.refused} refused")
