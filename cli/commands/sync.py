@@ -97,5 +97,5 @@ def sync(source: tuple[str, int], target: tuple[str, int], password: str | None,
             click.echo(f"rdbkit: sync: while stopping: {exc}", err=True)
     s = job.applier.stats
     click.echo(f"sync: stopped at offset {job.acked}: {job.restored} keys restored, {s.applied} commands "
-               f"applied, {s.errors} errors, {s.refused} refused ({job.full_syncs} full, "
-               f"{job.partial_syncs} partial syncs)", err=True)
+               f"applied, {s.errors} errors, {s.refused} refused, {s.replayed} rounds replayed one by one, "
+               f"{job.router.redirects} redirects ({job.full_syncs} full, {job.partial_syncs} partial syncs)", err=True)

@@ -29,6 +29,7 @@ shared routing client (:mod:`cli.remote.router`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -63,6 +64,7 @@ class ApplyStats:
     skipped: int = 0  # not applied: a db not followed, or already on the node (resume)
     refused: int = 0
     errors: int = 0  # commands the target answered with an error (a replica would log them)
+    replayed: int = 0  # node shares of a round refused at EXEC and sent again one by one
     first_errors: list[str] = field(default_factory=list)
 
     def error(self, argv: list[bytes], why: object) -> None:
@@ -71,9 +73,10 @@ class ApplyStats:
             self.first_errors.append(f"{command_name(argv)}: {why}")
 
 
+@functools.cache
 def marker_key(slot: int) -> bytes:
-    """A key of ``slot``: the prefix and a hash tag found by counting (a few thousand
-    CRC-16s at most, once per node)."""
+    """A key of ``slot``: the prefix and a hash tag found by counting (some ten
+    thousand CRC-16s, once per slot)."""
     i = 0
     while key_hash_slot(b"%d" % i) != slot:
         i += 1
@@ -94,6 +97,7 @@ class Applier:
         self._queued = 0
         self._skip: dict[Addr, int] = {}  # resume: each node's commands up to here are in it
         self._markers: dict[Addr, bytes] = {}
+        self._markers_version = router.version
 
     @property
     def queued(self) -> int:
@@ -192,6 +196,7 @@ class Applier:
 
     def _one_by_one(self, addr: Addr, cmds: list[tuple[int | None, list[bytes]]], value: bytes) -> None:
         """After EXECABORT: the node's share again, without MULTI, redirections followed."""
+        self.stats.replayed += 1
         conn = self.router.conn(addr)
         conn.call(b"SELECT", b"0")
         batch = _selecting(cmds)
@@ -208,6 +213,9 @@ class Applier:
 
     # -- markers ------------------------------------------------------------------------
     def marker(self, addr: Addr) -> bytes:
+        if self._markers_version != self.router.version:  # slots moved: markers follow
+            self._markers.clear()
+            self._markers_version = self.router.version
         key = self._markers.get(addr)
         if key is None:
             slots = self.router.slots

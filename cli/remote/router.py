@@ -63,6 +63,7 @@ class Router:
         self.cluster = self.info.get("cluster_enabled") == "1"
         self.slots: list[Addr | None] = [None] * SLOTS
         self.redirects = 0
+        self.version = 0  # bumped by each refresh of the slot map
         if self.cluster:
             self.refresh()
 
@@ -90,6 +91,7 @@ class Router:
                 host = bytes(master[0]).decode() or addr[0]
                 for s in range(start, end + 1):
                     self.slots[s] = (host, int(master[1]))
+            self.version += 1
             return
         raise RouteError(f"cannot read the cluster's slot map: {last}")
 

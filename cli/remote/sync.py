@@ -177,6 +177,7 @@ class Sync:
                     stream.feed_eof()
                     raise ReplicationError(f"{self.peer} closed the connection", stream.step)
                 send, events = stream.feed(data)
+                stream.unapplied.clear()  # kept for a replica that proxies the bytes; we re-encode
                 if send:
                     sock.sendall(send)
                 for ev in events:

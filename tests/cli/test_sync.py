@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -267,25 +268,6 @@ def test_resume_applies_nothing_twice(tmp_path: Path, source: ServerProc, cluste
         sync.stop(signal.SIGKILL)
 
 
-def test_broken_link_continues(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
-    """The master drops the link (CLIENT KILL): the sync, with no state file, comes back
-    with PSYNC <replid> <applied offset + 1> and the master continues."""
-    sync = SyncProc(tmp_path, source, cluster.procs[0], state=False)
-    try:
-        source("SET", "k", "1")
-        caught_up(source, sync)
-        full, partial = stats(source)
-        assert source("CLIENT", "KILL", "TYPE", "replica") == 1
-        source("INCR", "k")
-        caught_up(source, sync)
-        assert stats(source) == (full, partial + 1), sync.stderr
-        assert "link to" in sync.stderr and "partial resync" in sync.stderr
-        assert cluster.of(b"k")("GET", "k") == b"2"
-        assert sync.stop() == 0
-    finally:
-        sync.stop(signal.SIGKILL)
-
-
 def test_cross_slot_split_and_refused(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
     sync = SyncProc(tmp_path, source, cluster.procs[0])
     try:
@@ -310,3 +292,54 @@ def test_cross_slot_split_and_refused(tmp_path: Path, source: ServerProc, cluste
         assert sync.stop() == 0
     finally:
         sync.stop(signal.SIGKILL)
+
+
+def test_slots_moving_on_the_target(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
+    """ASK (a slot migrating to another master) and MOVED (a slot given away since the slot
+    map was read) inside a round: the master refuses the round's transaction
+    (EXECABORT) and its commands go again one by one, redirections followed. Then the
+    source drops the link (CLIENT KILL): the sync, with no state file, comes back with
+    PSYNC <replid> <applied offset + 1> and the master continues."""
+    a, b = cluster.procs[0], cluster.procs[1]
+    ids = {p.port: p("CLUSTER", "MYID").decode() for p in cluster.procs}
+    lowest = min(s for s, p in cluster.owner.items() if p is a)  # where a's marker lives
+    mine = [k for k in (f"k{i}".encode() for i in range(5000))
+            if cluster.of(k) is a and key_hash_slot(k) != lowest]
+    ask_key, moved_key = mine[0], next(k for k in mine if key_hash_slot(k) != key_hash_slot(mine[0]))
+    ask_slot, moved_slot = key_hash_slot(ask_key), key_hash_slot(moved_key)
+    sync = SyncProc(tmp_path, source, a, state=False)
+    try:
+        source("SET", "warm", "1")
+        caught_up(source, sync)
+        b("CLUSTER", "SETSLOT", ask_slot, "IMPORTING", ids[a.port])
+        a("CLUSTER", "SETSLOT", ask_slot, "MIGRATING", ids[b.port])  # a new key of it: ASK b
+        for p in cluster.procs:  # the sync's slot map is stale for moved_slot: MOVED
+            p("CLUSTER", "SETSLOT", moved_slot, "NODE", ids[b.port])
+        source.many([("SET", ask_key, 1), ("INCR", ask_key), ("RPUSH", moved_key, "x", "y"), ("SET", "warm", "2")])
+        caught_up(source, sync)
+        b("ASKING")
+        assert b("GET", ask_key) == b"2"
+        assert b("LRANGE", moved_key, 0, -1) == [b"x", b"y"]
+        assert cluster.of(b"warm")("GET", "warm") == b"2"
+        full, partial = stats(source)
+        assert source("CLIENT", "KILL", "TYPE", "replica") == 1
+        source.many([("INCR", ask_key), ("RPUSH", moved_key, "z")])  # and the next rounds
+        caught_up(source, sync)
+        assert stats(source) == (full, partial + 1), sync.stderr
+        assert "link to" in sync.stderr and "partial resync" in sync.stderr
+        assert sync.stop() == 0, sync.stderr
+        b("ASKING")
+        assert b("GET", ask_key) == b"3"
+        assert b("LRANGE", moved_key, 0, -1) == [b"x", b"y", b"z"]
+        last = sync.stderr.splitlines()[-1]
+        m = re.search(r", 0 errors, 0 refused, (\d+) rounds replayed one by one, (\d+) redirects", last)
+        assert m and int(m.group(1)) >= 2 and int(m.group(2)) >= 3, last  # ASK twice, MOVED once at least
+    finally:
+        sync.stop(signal.SIGKILL)
+        b("DEL", moved_key)
+        b("ASKING")
+        b("DEL", ask_key)
+        for p in (a, b):
+            p("CLUSTER", "SETSLOT", ask_slot, "STABLE")
+        for p in cluster.procs:
+            p("CLUSTER", "SETSLOT", moved_slot, "NODE", ids[a.port])
