@@ -59,7 +59,7 @@ def sync(source: tuple[str, int], target: tuple[str, int], password: str | None,
     and every later write to TARGET (HOST:PORT; a cluster is detected and each command
     goes to its slot's master), until SIGINT or SIGTERM. A full sync's keys are
     RESTOREd with their absolute TTLs; then the command stream follows, one
-    transaction per master and round, each ending with a marker key
+    script per master and round, each ending with a marker key
     (rdbkit-sync:{tag}, dropped at a clean stop) so that nothing is applied twice
     after a crash. Multi-key commands across slots are split where that is the same
     (MSET, DEL, UNLINK, TOUCH) and refused otherwise, naming the command."""

@@ -2,26 +2,34 @@
 
 Commands are gathered into *rounds*: what arrived since the last round, split by
 the master that owns each command's keys (:mod:`cli.remote.placement`; a single
-server takes everything, ``SELECT`` included). Each node's share of a round is sent
-as one transaction that ends by writing the round's stream offset into a marker
-key on that node::
+server takes everything, ``SELECT`` included). Each node's share of a round runs in
+one script, which ends by writing the stream offset of its last command into a
+marker key on that node::
 
-    MULTI, <commands in stream order>, SET rdbkit-sync:{tag} "<sync id> <offset>", EXEC
+    EVAL <APPLY> 1 rdbkit-sync:{tag} "<sync id> <offset>" <argc> <argv...> <argc> <argv...> ...
 
-Redis runs a transaction whole or not at all, and a connection that drops before
-``EXEC`` discards it, so after any crash each node's marker says exactly which
-commands it holds. A resumed sync (``PSYNC`` from the offset its state file names,
-which every node had reached) skips, per node, the commands at or below that node's
+A script runs whole (nothing else runs on the node meanwhile, a dropped connection
+cannot cut it), so after any crash each node's marker says exactly which commands
+it holds. A resumed sync (``PSYNC`` from the offset its state file names, which
+every node had reached) skips, per node, the commands at or below that node's
 marker: nothing is applied twice, not even an ``INCR`` (:meth:`Applier.resume`).
-The marker key of a node hashes to the lowest slot it serves; a clean stop deletes
-the markers (:meth:`Applier.drop_markers`).
+``MULTI``/``EXEC`` cannot do this in a cluster: a transaction's keys must share one
+slot (cluster.c's getNodeByQuery answers ``-CROSSSLOT`` at ``EXEC``), while a script
+flagged ``allow-cross-slot-keys`` (Redis 7.0) may touch any key its node serves. The
+commands run under ``redis.pcall``, so one refused command (``WRONGTYPE``) is
+reported and the others still run, as on a replica. The marker key of a node hashes
+to the lowest slot it serves; a clean stop deletes the markers
+(:meth:`Applier.drop_markers`).
 
-A transaction refused before ``EXEC`` (``EXECABORT``: a redirection during
-resharding, a command the target rejects when queued) is replayed command by
-command, redirections followed (:meth:`~cli.remote.router.Router.follow`): the
-exactly-once guarantee is kept for every round but those. A target that cannot
-take writes at all (``CLUSTERDOWN``, ``LOADING``, ``OOM``, ``READONLY`` ...) stops
-the sync with its state at the last round every node took.
+Where exactness ends (docs/sync.md): a command a script may not run (``FUNCTION
+LOAD``, over 7,000 arguments) is sent on its own between two scripts; a script
+refused whole (``MOVED`` for the marker's slot) is replayed command by command; a
+command of a slot that left the node while the round was on its way (the script
+gets "non local key") is sent again to the slot's new master with redirections
+followed (:meth:`~cli.remote.router.Router.follow`), and that node's marker waits
+for it. A target that cannot take writes at all (``CLUSTERDOWN``, ``LOADING``,
+``OOM``, ``READONLY`` ...) stops the sync with its state at the last round every
+node took.
 
 Why in ``cli``: it is ``rdbkit sync``'s (:mod:`cli.remote.sync`) writer, on the
 shared routing client (:mod:`cli.remote.router`).
@@ -45,10 +53,33 @@ from cli.remote.placement import (
     key_slots,
     place,
     place_transaction,
+    scriptable,
 )
 from cli.remote.router import Addr, Router, is_redirect
 
 MARKER_PREFIX = b"rdbkit-sync:"
+Entry = tuple[int | None, list[bytes], int, bool]  # (target db, argv, stream offset, scriptable)
+# KEYS[1] the marker, ARGV[1] its value, then each command as its argument count and arguments
+APPLY = b"""#!lua flags=allow-cross-slot-keys
+local a, errs, later = ARGV, {}, false
+local i, n, k = 2, #ARGV, 0
+while i <= n do
+  local c = tonumber(a[i])
+  k = k + 1
+  local r = redis.pcall(unpack(a, i + 1, i + c))
+  if type(r) == 'table' and r.err then
+    errs[#errs + 1] = k
+    errs[#errs + 1] = r.err
+    if string.find(r.err, 'non local key', 1, true) or string.find(r.err, 'cluster is down', 1, true) then
+      later = true
+    end
+  end
+  i = i + c + 1
+end
+if not later then redis.call('SET', KEYS[1], a[1]) end
+return errs
+"""
+_NON_LOCAL = "non local key"
 ERRORS_KEPT = 10
 _FATAL = ("CLUSTERDOWN", "LOADING", "OOM", "READONLY", "MASTERDOWN", "NOAUTH", "NOPERM", "MISCONF",
           "BUSY ", "NOREPLICAS")
@@ -93,7 +124,8 @@ class Applier:
         self.split_transactions = split_transactions
         self.db = 0  # the source's current db (its SELECTs)
         self.stats = ApplyStats()
-        self._round: dict[Addr, list[tuple[int | None, list[bytes]]]] = {}  # (target db, argv)
+        self._round: dict[Addr, list[Entry]] = {}
+        self.applied_to = -1  # the last command offset sent in a round
         self._queued = 0
         self._skip: dict[Addr, int] = {}  # resume: each node's commands up to here are in it
         self._markers: dict[Addr, bytes] = {}
@@ -116,7 +148,8 @@ class Applier:
         return None
 
     def add_transaction(self, commands: list[list[bytes]], offset: int) -> Refused | None:
-        """Queue a MULTI/EXEC block, whole (each node's round is a transaction itself)."""
+        """Queue a MULTI/EXEC block, whole: its commands reach their master in one round, so in
+        one script."""
         if not commands:
             return None
         parts = self._parts(commands, lambda: place_transaction(commands, self.split_transactions))
@@ -154,62 +187,114 @@ class Applier:
                 if offset <= self._skip.get(addr, -1):
                     self.stats.skipped += 1
                     continue
-                self._round.setdefault(addr, []).append((db, argv))
+                self._round.setdefault(addr, []).append((db, argv, offset, scriptable(argv)))
                 self._queued += 1
 
     # -- rounds -----------------------------------------------------------------------
-    def flush(self, offset: int) -> None:
-        """Send the round; return when every node has taken its share. ``offset`` is the
-        stream offset the round reaches (written into the markers)."""
+    def flush(self) -> None:
+        """Send the round; return when every node has taken its share."""
         if not self._round:
             return
-        value = self.sync_id + b" %d" % offset
         batches: dict[Addr, list[list[bytes]]] = {}
-        for addr, cmds in self._round.items():
-            batches[addr] = [[b"MULTI"], *_selecting(cmds), [b"SET", self.marker(addr), value], [b"EXEC"]]
-        rounds, self._round, self._queued = self._round, {}, 0
+        plans: dict[Addr, list[list[Entry]]] = {}
+        for addr, entries in self._round.items():
+            batches[addr], plans[addr] = self._segments(addr, entries)
+        self._round, self._queued = {}, 0
         replies = self.router.exchange(batches)
         for addr, rs in replies.items():
-            cmds = rounds[addr]
-            result = rs[-1]
-            if isinstance(result, list):
-                self._results(batches[addr], rs)
-                self.stats.applied += len(cmds)
-                continue
             self._fatal(addr, rs)
-            self._one_by_one(addr, cmds, value)
-        for addr in list(self._skip):
-            if self._skip[addr] < offset:
-                del self._skip[addr]
+            for seg, argv, r in zip(plans[addr], batches[addr], rs):
+                if argv[0] == b"EVAL":
+                    self._script_result(addr, seg, r)
+                elif argv[0] != b"SELECT":
+                    self._outcome(argv, r)
+        self._skip = {a: off for a, off in self._skip.items() if off > self.applied_to}
 
-    def _results(self, batch: list[list[bytes]], rs: list[object]) -> None:
-        results = rs[-1]
-        assert isinstance(results, list)
-        for argv, r in zip(batch[1:-1], results):
-            if isinstance(r, ReplyError):
-                self.stats.error(argv, r)
+    def _segments(self, addr: Addr, entries: list[Entry]) -> tuple[list[list[bytes]], list[list[Entry]]]:
+        """A node's share as scripts, with the commands no script may run between them;
+        each command of the batch beside the entries it carries."""
+        batch: list[list[bytes]] = []
+        plan: list[list[Entry]] = []
+        run: list[Entry] = []
+        for e in entries:
+            if e[3]:
+                run.append(e)
+                continue
+            if run:
+                batch.append(self._script(addr, run))
+                plan.append(run)
+                run = []
+            for argv in _selecting([e]):
+                batch.append(argv)
+                plan.append([e])
+        if run:
+            batch.append(self._script(addr, run))
+            plan.append(run)
+        return batch, plan
+
+    def _script(self, addr: Addr, run: list[Entry]) -> list[bytes]:
+        args = [b"EVAL", APPLY, b"1", self.marker(addr), self.sync_id + b" %d" % run[-1][2]]
+        for argv in _selecting(run):
+            args.append(b"%d" % len(argv))
+            args += argv
+        self.applied_to = max(self.applied_to, run[-1][2])
+        return args
+
+    def _script_result(self, addr: Addr, run: list[Entry], r: object) -> None:
+        if not isinstance(r, list):  # refused whole (a redirection for the marker's slot ...)
+            if not is_redirect(r) and not (isinstance(r, ReplyError) and r.startswith("CROSSSLOT")):
+                raise ApplyError(f"{addr[0]}:{addr[1]} refused a round: {r}")
+            self._one_by_one(addr, run)
+            return
+        cmds = _selecting(run)
+        moved: list[list[bytes]] = []
+        failed = 0
+        for k, why in zip(r[::2], r[1::2]):
+            argv, text = cmds[int(k) - 1], bytes(why).decode("utf-8", "replace")
+            failed += 1
+            if _NON_LOCAL in text:
+                moved.append(argv)
+            elif text.startswith(_FATAL) or "cluster is down" in text:
+                raise ApplyError(f"{addr[0]}:{addr[1]} cannot take writes: {text}")
+            else:
+                self.stats.error(argv, text)
+        self.stats.applied += sum(1 for c in cmds if c[0] != b"SELECT") - failed
+        if moved:  # their slot left this node while the round was on its way
+            self.stats.replayed += 1
+            self.router.refresh()
+            for argv in moved:
+                self._outcome(argv, self.router.conn(self.router.owner(_slot_of(argv))).call(*argv))
+            self._set_marker(addr, self.sync_id + b" %d" % run[-1][2])
+
+    def _outcome(self, argv: list[bytes], r: object) -> None:
+        if is_redirect(r):
+            r = self.router.follow(argv, r, _slot_of(argv))
+        if isinstance(r, ReplyError):
+            self.stats.error(argv, r)
+        else:
+            self.stats.applied += 1
 
     def _fatal(self, addr: Addr, rs: list[object]) -> None:
         for r in rs:
             if isinstance(r, ReplyError) and r.startswith(_FATAL):
                 raise ApplyError(f"{addr[0]}:{addr[1]} cannot take writes: {r}")
 
-    def _one_by_one(self, addr: Addr, cmds: list[tuple[int | None, list[bytes]]], value: bytes) -> None:
-        """After EXECABORT: the node's share again, without MULTI, redirections followed."""
+    def _one_by_one(self, addr: Addr, run: list[Entry]) -> None:
+        """A script its node refused whole: its commands again, without a script,
+        redirections followed, then the marker."""
         self.stats.replayed += 1
-        conn = self.router.conn(addr)
-        conn.call(b"SELECT", b"0")
-        batch = _selecting(cmds)
-        rs = conn.pipeline(batch)
+        batch = _selecting(run)
+        rs = self.router.conn(addr).pipeline(batch)
         self._fatal(addr, rs)
         for argv, r in zip(batch, rs):
-            if is_redirect(r):
-                r = self.router.follow(argv, r, _slot_of(argv))
-            if isinstance(r, ReplyError):
-                self.stats.error(argv, r)
-            elif argv[0] != b"SELECT":
-                self.stats.applied += 1
-        conn.call(b"SET", self.marker(addr), value)
+            if argv[0] != b"SELECT":
+                self._outcome(argv, r)
+        self._set_marker(addr, self.sync_id + b" %d" % run[-1][2])
+
+    def _set_marker(self, addr: Addr, value: bytes) -> None:
+        key = self.marker(addr)
+        argv = [b"SET", key, value]
+        self.router.follow(argv, self.router.conn(addr).call(*argv), key_hash_slot(key))
 
     # -- markers ------------------------------------------------------------------------
     def marker(self, addr: Addr) -> bytes:
@@ -222,6 +307,14 @@ class Applier:
             slot = next((s for s in range(SLOTS) if slots[s] == addr), 0) if self.router.cluster else 0
             key = self._markers[addr] = marker_key(slot)
         return key
+
+    def probe(self) -> None:
+        """The target runs the scripts rounds are made of (Redis 7.0's script flags)."""
+        for addr in self.router.masters():
+            r = self.router.conn(addr).call(b"EVAL", b"#!lua flags=allow-cross-slot-keys\nreturn 1", b"0")
+            if r != 1:
+                raise ApplyError(f"{addr[0]}:{addr[1]} cannot run the Lua scripts rounds are applied with "
+                                 f"(Redis 7.0 or later, with scripting): {r}")
 
     def resume(self, offset: int) -> None:
         """Read each master's marker: a node whose marker is past ``offset`` (the state
@@ -239,12 +332,12 @@ class Applier:
             self.router.conn(addr).call(b"DEL", self.marker(addr))
 
 
-def _selecting(cmds: list[tuple[int | None, list[bytes]]]) -> list[list[bytes]]:
+def _selecting(entries: list[Entry]) -> list[list[bytes]]:
     """The commands, each preceded by a SELECT where its db changes (a connection
     starts and ends in db 0, where the marker lives)."""
     out: list[list[bytes]] = []
     cur = 0
-    for db, argv in cmds:
+    for db, argv, _, _ in entries:
         if db is not None and db != cur:
             out.append([b"SELECT", b"%d" % db])
             cur = db

@@ -63,16 +63,29 @@ def command_name(argv: list[bytes]) -> str:
     return argv[0].decode("utf-8", "replace").upper() if argv else "(empty)"
 
 
-def key_slots(argv: list[bytes]) -> list[tuple[bytes, int]] | None:
-    """(key, slot) for each key of the call; None for a command the table lacks."""
+def _command(argv: list[bytes]):  # type: ignore[no-untyped-def]
     global _TABLE
     if _TABLE is None:
         _TABLE = _table()
     cmd = _TABLE.get(argv[0])
+    if cmd is not None and cmd.subcommands and len(argv) > 1:
+        cmd = cmd.subcommands.get(argv[1].lower(), cmd)
+    return cmd
+
+
+def scriptable(argv: list[bytes]) -> bool:
+    """Whether a script may run the command (no ``noscript`` flag: not FUNCTION LOAD,
+    SCRIPT ..., EVAL), with few enough arguments for Lua's ``unpack`` (LUAI_MAXCSTACK
+    is 8000 in Redis's Lua)."""
+    cmd = _command(argv)
+    return cmd is not None and "noscript" not in cmd.flags and len(argv) < 7000
+
+
+def key_slots(argv: list[bytes]) -> list[tuple[bytes, int]] | None:
+    """(key, slot) for each key of the call; None for a command the table lacks."""
+    cmd = _command(argv)
     if cmd is None:
         return None
-    if cmd.subcommands and len(argv) > 1:
-        cmd = cmd.subcommands.get(argv[1].lower(), cmd)
     return [(argv[i], key_hash_slot(argv[i])) for i in cmd.key_positions(argv)]
 
 
@@ -126,4 +139,5 @@ def place_transaction(commands: list[list[bytes]], split: bool) -> list[Part] | 
     return parts
 
 
-__all__ = ["ANY", "EVERY", "Part", "Refused", "command_name", "key_slots", "place", "place_transaction"]
+__all__ = ["ANY", "EVERY", "Part", "Refused", "command_name", "key_slots", "place", "place_transaction",
+           "scriptable"]

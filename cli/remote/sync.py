@@ -8,7 +8,7 @@ One loop, one thread, blocking sockets with ``select`` on the master's link:
 2. A full sync's records are RESTOREd into the target (:class:`~cli.remote.restore.
    RestoreTarget`: absolute TTLs, ``REPLACE``, routed by slot in a cluster).
 3. The command stream is gathered into rounds, one per read from the master, and
-   applied by :class:`~cli.remote.applier.Applier` (one transaction per node and
+   applied by :class:`~cli.remote.applier.Applier` (one script per node and
    round, ending with that node's marker). ``PING`` and ``REPLCONF`` from the master
    are not applied; ``SELECT`` sets the db of what follows; a ``MULTI``/``EXEC``
    block is held until its ``EXEC`` arrives.
@@ -106,6 +106,7 @@ class Sync:
             raise RemoteError(f"{state_path} follows {self.state.source}, not {self.peer}")
         self.applier = Applier(self.router, self.state.sync_id or uuid.uuid4().hex, db_map=self.db_map,
                                dbs=dbs, split_transactions=split_transactions)
+        self.applier.probe()
         if self.state.offset is not None:
             self.applier.resume(self.state.offset)
         self.acked = self.state.offset  # what the target holds, as a replication offset
@@ -257,7 +258,7 @@ class Sync:
 
     def _round(self, offset: int) -> None:
         try:
-            self.applier.flush(offset)
+            self.applier.flush()
         except (ConnectionFailed, RouteError) as exc:
             raise ApplyError(f"target: {exc}") from None
         self.acked = offset

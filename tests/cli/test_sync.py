@@ -226,6 +226,8 @@ def _under_load_killed_and_resumed(tmp: Path, src: ServerProc, cluster: Cluster,
         assert stats(src) == (full, partial + 1), sync.stderr  # a partial resync, no full one
         assert "partial resync" in sync.stderr
         assert sync.stop() == 0, sync.stderr
+        last = sync.stderr.splitlines()[-1]  # every round in one script per master (none refused)
+        assert ", 0 errors, 0 refused, 0 rounds replayed one by one" in last, last
         assert assert_equal(src, cluster) > 3000
     finally:
         sync.stop(signal.SIGKILL)
