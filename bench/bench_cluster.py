@@ -30,18 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.realredis import free_port, server_binary, tool_binary  # noqa: E402
+from bench.realredis import free_port, process_cpu, redis_cli, server_binary  # noqa: E402
 
-TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TCK
-
-
-def cli(*args: str, data: str | None = None) -> str:
-    return subprocess.run([tool_binary("redis-cli"), *args], input=data, capture_output=True, text=True).stdout
+cpu, cli = process_cpu, redis_cli
 
 
 def start(kind: str, d: str) -> tuple[subprocess.Popen, int]:

@@ -45,6 +45,17 @@ def tool_binary(name: str) -> str:
     return path
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def redis_cli(*args: str, data: str | None = None) -> str:
+    """``redis-cli`` with ``args`` (``data`` on its stdin); its stdout."""
+    return subprocess.run([tool_binary("redis-cli"), *args], input=data, capture_output=True, text=True).stdout
+
+
 @contextlib.contextmanager
 def real_redis(version: str, workdir: str | None = None, *args: str) -> Iterator[tuple[int, Path]]:
     """Run a real server; yields (port, its dir)."""

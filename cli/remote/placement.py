@@ -73,12 +73,33 @@ def _command(argv: list[bytes]):  # type: ignore[no-untyped-def]
     return cmd
 
 
+# per command name as the stream spells it: whether its one key is argv[1] (most
+# writes: routed without asking the table again), and whether a script may run it
+_ONE_KEY: dict[bytes, bool] = {}
+_SCRIPTABLE: dict[bytes, bool] = {}
+
+
 def scriptable(argv: list[bytes]) -> bool:
     """Whether a script may run the command (no ``noscript`` flag: not FUNCTION LOAD,
     SCRIPT ..., EVAL), with few enough arguments for Lua's ``unpack`` (LUAI_MAXCSTACK
     is 8000 in Redis's Lua)."""
-    cmd = _command(argv)
-    return cmd is not None and "noscript" not in cmd.flags and len(argv) < 7000
+    ok = _SCRIPTABLE.get(argv[0])
+    if ok is None:
+        cmd = _command(argv)
+        ok = cmd is not None and "noscript" not in cmd.flags
+        if cmd is None or not cmd.subcommands:
+            _SCRIPTABLE[argv[0]] = ok
+    return ok and len(argv) < 7000
+
+
+def _one_key(argv: list[bytes]) -> bool:
+    one = _ONE_KEY.get(argv[0])
+    if one is None:
+        cmd = _command(argv)
+        one = (cmd is not None and not cmd.subcommands and cmd.keys_fn is None and cmd.first == 1
+               and cmd.last == 1 and argv[0].lower() not in _ONE_DB)
+        _ONE_KEY[argv[0]] = one
+    return one and len(argv) > 1
 
 
 def key_slots(argv: list[bytes]) -> list[tuple[bytes, int]] | None:
@@ -91,6 +112,8 @@ def key_slots(argv: list[bytes]) -> list[tuple[bytes, int]] | None:
 
 def place(argv: list[bytes]) -> list[Part] | Refused:
     """The parts of one command for a cluster (in order); a refusal says why."""
+    if _one_key(argv):
+        return [(key_hash_slot(argv[1]), argv)]
     name = argv[0].lower()
     if name in _ONE_DB:
         return Refused(f"{command_name(argv)}: a cluster has only db 0")
