@@ -27,10 +27,9 @@ from rdbtools.seek import DumpSource
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
-from ..options import filter_options, make_filter, tmpdir_option
+from ..options import db_map_option, filter_options, make_filter, tmpdir_option
 from ..output import Progress
 from .convert import WRITERS, _format_of
-from .restore import _db_map
 
 
 class _Inputs:
@@ -114,8 +113,7 @@ def _libraries_once(events: Iterator[Any], policy: str) -> Iterator[Any]:
 @click.option("-o", "--output", required=True, help="Output: .rdb, .jsonl or .json (.lz4 on any).")
 @click.option("--on-duplicate", type=click.Choice(POLICIES), default="error", show_default=True,
               help="A key in two inputs: refuse (naming both), or keep the first or the last one read.")
-@click.option("--db-map", "db_map", multiple=True, callback=_db_map, metavar="SRC:DST",
-              help="Put the keys of db SRC into db DST (repeatable).")
+@db_map_option("Put the keys of db SRC into db DST (repeatable).")
 @click.option("--rdb-version", type=click.IntRange(MIN_VERSION, MAX_VERSION), default=None,
               help="RDB version to write (default: the newest input's, or 10).")
 @tmpdir_option("Where --on-duplicate spills its sorted runs (~8 bytes a key for error, 32 for "

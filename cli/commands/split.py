@@ -28,9 +28,8 @@ from rdbtools.seek import DumpSource
 
 from ..errors import CliError, library_errors
 from ..exitcodes import ExitStatus
-from ..options import filter_options, make_filter
+from ..options import db_map_option, filter_options, make_filter
 from ..output import Progress
-from .restore import _db_map
 
 Shard = tuple[str, list[tuple[int, int]]]  # file name, slot ranges (inclusive)
 
@@ -105,8 +104,7 @@ def slot_owner(shards: list[Shard]) -> list[int]:
 @click.option("--ranges", help="Slot ranges, e.g. 0-5460,5461-10922,10923-16383: a file per range.")
 @click.option("--count", type=click.IntRange(1, SLOTS),
               help="N slot ranges, as redis-cli --cluster create gives N masters.")
-@click.option("--db-map", "db_map", multiple=True, callback=_db_map, metavar="SRC:DST",
-              help="Move the keys of db SRC to DST (a cluster has only db 0).")
+@db_map_option("Move the keys of db SRC to DST (a cluster has only db 0).")
 @click.option("--rdb-version", type=click.IntRange(MIN_VERSION, MAX_VERSION), default=None,
               help="RDB version to write (default: the input's; 10 for a JSONL/JSON input).")
 @filter_options
