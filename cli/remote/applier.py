@@ -130,6 +130,7 @@ class Applier:
         self._skip: dict[Addr, int] = {}  # resume: each node's commands up to here are in it
         self._markers: dict[Addr, bytes] = {}
         self._markers_version = router.version
+        self._used: set[bytes] = set()  # marker keys of this run
 
     @property
     def queued(self) -> int:
@@ -292,9 +293,15 @@ class Applier:
         self._set_marker(addr, self.sync_id + b" %d" % run[-1][2])
 
     def _set_marker(self, addr: Addr, value: bytes) -> None:
-        key = self.marker(addr)
-        argv = [b"SET", key, value]
-        self.router.follow(argv, self.router.conn(addr).call(*argv), key_hash_slot(key))
+        """The marker, outside a script: on ``addr`` itself, in a slot it serves now."""
+        for _ in range(2):
+            key = self.marker(addr)
+            r = self.router.conn(addr).call(b"SET", key, value)
+            if not is_redirect(r):
+                break
+            self.router.refresh()  # the marker's slot has moved: a slot addr still serves
+        if isinstance(r, ReplyError):
+            raise ApplyError(f"{addr[0]}:{addr[1]}: cannot write the sync's marker: {r}")
 
     # -- markers ------------------------------------------------------------------------
     def marker(self, addr: Addr) -> bytes:
@@ -306,6 +313,7 @@ class Applier:
             slots = self.router.slots
             slot = next((s for s in range(SLOTS) if slots[s] == addr), 0) if self.router.cluster else 0
             key = self._markers[addr] = marker_key(slot)
+            self._used.add(key)
         return key
 
     def probe(self) -> None:
@@ -328,8 +336,12 @@ class Applier:
                 self._skip[addr] = int(off)
 
     def drop_markers(self) -> None:
-        for addr in self.router.masters():
-            self.router.conn(addr).call(b"DEL", self.marker(addr))
+        """Every marker this run may have written (the slot map may have moved some)."""
+        keys = set(self._used) | {self.marker(addr) for addr in self.router.masters()}
+        for key in keys:
+            argv = [b"DEL", key]
+            slot = key_hash_slot(key)
+            self.router.follow(argv, self.router.conn(self.router.owner(slot)).call(*argv), slot)
 
 
 def _selecting(entries: list[Entry]) -> list[list[bytes]]:

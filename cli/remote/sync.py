@@ -123,7 +123,11 @@ class Sync:
             sock = socket.create_connection(self.source, timeout=self.timeout)
         except OSError as exc:
             raise ReplicationError(f"cannot connect to {self.peer}: {exc.strerror or exc}", "connect") from None
-        sock.sendall(sync.start())
+        try:
+            _send(sock, sync.start(), self.peer, "connect")
+        except ReplicationError:
+            sock.close()
+            raise
         return sock, MasterStream(sync)
 
     def run(self) -> None:
@@ -180,7 +184,7 @@ class Sync:
                 send, events = stream.feed(data)
                 stream.unapplied.clear()  # kept for a replica that proxies the bytes; we re-encode
                 if send:
-                    sock.sendall(send)
+                    _send(sock, send, self.peer, stream.step)
                 for ev in events:
                     if ev.__class__ is tuple:
                         start, end, argv = ev
@@ -233,7 +237,8 @@ class Sync:
                 self._round(base + safe)
                 now = time.monotonic()
                 if getack or now >= next_tick:
-                    sock.sendall(encode_command([b"REPLCONF", b"ACK", b"%d" % (self.acked or 0)]))
+                    _send(sock, encode_command([b"REPLCONF", b"ACK", b"%d" % (self.acked or 0)]), self.peer,
+                          "stream")
                     self._save()
                     next_tick = now + (0.2 if self.until_synced else 1.0)
                     if self.until_synced and (self.acked or 0) >= (self.source_offset() or -1):
@@ -328,6 +333,13 @@ class Sync:
                     self.applier.drop_markers()
         finally:
             self.router.close()
+
+
+def _send(sock: socket.socket, data: bytes, peer: str, step: str) -> None:
+    try:
+        sock.sendall(data)
+    except OSError as exc:
+        raise ReplicationError(f"{peer}: {exc.strerror or exc}", step) from None
 
 
 def _db_number(argv: list[bytes]) -> int:
