@@ -291,12 +291,34 @@ def test_cross_slot_split_and_refused(tmp_path: Path, source: ServerProc, cluste
         assert cluster.of(b"c")("GET", "c") == b"C"  # nothing of it applied
         source("SET", "after", "1")
         sync = SyncProc(tmp_path, source, cluster.procs[0], "--skip-refused")
+        source.many([("SELECT", 2), ("SET", "in2", "x"), ("SELECT", 0)])
         caught_up(source, sync)
         assert "refused (skipped): RENAME spans" in sync.stderr
+        assert "refused (skipped): SET in db 2: a cluster has only db 0 (--db-map 2:0" in sync.stderr
         assert cluster.of(b"after")("GET", "after") == b"1"
         assert sync.stop() == 0
+        assert re.search(r"sync: applied offset \d+, source at \d+ \(lag \d+ bytes\); \d+ commands/s", sync.stderr)
     finally:
         sync.stop(signal.SIGKILL)
+
+
+def test_into_one_server_with_dbs(tmp_path: Path, source: ServerProc) -> None:
+    """A single server takes every db (SELECT as the source sends it, --db-map applied),
+    MULTI/EXEC included; the marker is gone after a clean stop."""
+    d = tmp_path / "target"
+    d.mkdir()
+    with start_real(d) as target:
+        sync = SyncProc(tmp_path, source, target, "--db-map", "3:5")
+        try:
+            online(source, sync)
+            source.many([("SET", "a", 1), ("SELECT", 3), ("SET", "b", 2), ("MULTI",), ("INCR", "c"), ("RPUSH", "l", 1),
+                         ("EXEC",), ("SELECT", 0), ("INCR", "a")])
+            caught_up(source, sync)
+            assert sync.stop() == 0, sync.stderr
+            assert target.many([("GET", "a"), ("DBSIZE",), ("SELECT", 5), ("MGET", "b", "c"), ("LRANGE", "l", 0, -1),
+                                ("SELECT", 3), ("DBSIZE",)]) == [b"2", 1, b"OK", [b"2", b"1"], [b"1"], b"OK", 0]
+        finally:
+            sync.stop(signal.SIGKILL)
 
 
 def test_slots_moving_on_the_target(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
