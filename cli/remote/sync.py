@@ -45,6 +45,7 @@ from rdbtools.io import atomic_output
 from rdbtools.model import FunctionLibrary, Record
 
 READ_SIZE = 256 * 1024  # bytes of stream per round at most
+MAX_ROUND = 20_000  # commands
 RECONNECT_DELAY = 1.0
 
 
@@ -76,6 +77,19 @@ class SyncState:
         data = {"source": self.source, "replid": self.replid, "offset": self.offset, "sync_id": self.sync_id}
         with atomic_output(path) as out:
             out.write(json.dumps(data).encode() + b"\n")
+
+
+@dataclass
+class _Link:
+    """One connection to the master and where its stream stands."""
+
+    sock: socket.socket
+    stream: MasterStream
+    base: int = 0  # the replication offset the stream's first byte follows
+    safe: int = 0  # stream bytes handled (applied, queued, or not to be applied)
+    pending: list[list[bytes]] | None = None  # a MULTI block waiting for its EXEC
+    restore: RestoreTarget | None = None  # during a full sync
+    getack: bool = False  # the master asked for an ACK (REPLCONF GETACK)
 
 
 class Sync:
@@ -161,92 +175,99 @@ class Sync:
             time.sleep(0.05)
 
     def _follow(self, sock: socket.socket, stream: MasterStream) -> None:
-        base = 0
-        pending: list[list[bytes]] | None = None  # a MULTI block waiting for its EXEC
-        safe = 0  # stream bytes applied or not to be applied (the round reaches here)
-        restore: RestoreTarget | None = None
-        next_tick = next_report = time.monotonic()
-        heard = time.monotonic()
+        link = _Link(sock, stream)
+        next_tick = next_report = heard = time.monotonic()
         while not self.stopping:
             ready, _, _ = select.select([sock], [], [], 0.1)
-            getack = False
             if not ready and time.monotonic() - heard > self.timeout:
                 raise ReplicationError(f"{self.peer} sent nothing for {self.timeout:g} s", stream.step)
+            link.getack = False
             if ready:
                 heard = time.monotonic()
-                try:
-                    data = sock.recv(READ_SIZE)
-                except OSError as exc:
-                    raise ReplicationError(f"{self.peer}: {exc.strerror or exc}", stream.step) from None
-                if not data:
-                    stream.feed_eof()
-                    raise ReplicationError(f"{self.peer} closed the connection", stream.step)
-                send, events = stream.feed(data)
-                stream.unapplied.clear()  # kept for a replica that proxies the bytes; we re-encode
-                if send:
-                    _send(sock, send, self.peer, stream.step)
-                for ev in events:
-                    if ev.__class__ is tuple:
-                        start, end, argv = ev
-                        name = argv[0].lower() if argv else b""
-                        if pending is not None:
-                            if name == b"exec":
-                                self._refused(self.applier.add_transaction(pending, base + end), base + safe)
-                                pending = None
-                                safe = end
-                            else:
-                                pending.append(argv)
-                            continue
-                        if name == b"multi":
-                            pending = []
-                            continue
-                        if name == b"select":
-                            self.applier.select(_db_number(argv))
-                        elif name == b"replconf":
-                            getack = getack or (len(argv) > 1 and argv[1].lower() == b"getack")
-                        elif name != b"ping":
-                            self._refused(self.applier.add(argv, base + end), base + safe)
-                        safe = end
-                        if self.applier.queued >= 20000:
-                            self._round(base + safe)
-                    elif ev.__class__ is Record:
-                        assert restore is not None
-                        if self.dbs is None or ev.db in self.dbs:
-                            restore.add(ev)
-                    elif isinstance(ev, FullResync):
-                        restore = self._full_sync(ev)
-                        base = ev.offset or 0
-                    elif isinstance(ev, FunctionLibrary):
-                        for addr in self.router.masters():
-                            r = self.router.conn(addr).call(b"FUNCTION", b"LOAD", b"REPLACE", ev.code)
-                            if isinstance(r, ReplyError):
-                                self.log(f"sync: {addr[0]}:{addr[1]} refused a function library: {r}")
-                    elif isinstance(ev, Loaded):
-                        assert restore is not None
-                        self._restored(restore)
-                        restore = None
-                        self.acked = base
-                        self._save()
-                    elif isinstance(ev, Continue):
-                        self.partial_syncs += 1
-                        base = self.acked or 0
-                        if ev.replid:
-                            self.state.replid = ev.replid
-                        self.log(f"sync: partial resync from {self.peer} at offset {base + 1}")
-            if stream.phase == "stream":
-                self._round(base + safe)
-                now = time.monotonic()
-                if getack or now >= next_tick:
-                    _send(sock, encode_command([b"REPLCONF", b"ACK", b"%d" % (self.acked or 0)]), self.peer,
-                          "stream")
-                    self._save()
-                    next_tick = now + (0.2 if self.until_synced else 1.0)
-                    if self.until_synced and (self.acked or 0) >= (self.source_offset() or -1):
-                        self.log(f"sync: caught up with {self.peer} at offset {self.acked}")
-                        self.stopping = True
-                if self.report_every and now >= next_report:
-                    self._report()
-                    next_report = now + self.report_every
+                self._receive(link)
+            if stream.phase != "stream":
+                continue
+            self._round(link.base + link.safe)
+            now = time.monotonic()
+            if link.getack or now >= next_tick:
+                _send(sock, encode_command([b"REPLCONF", b"ACK", b"%d" % (self.acked or 0)]), self.peer, "stream")
+                self._save()
+                next_tick = now + (0.2 if self.until_synced else 1.0)
+                if self.until_synced and (self.acked or 0) >= (self.source_offset() or -1):
+                    self.log(f"sync: caught up with {self.peer} at offset {self.acked}")
+                    self.stopping = True
+            if self.report_every and now >= next_report:
+                self._report()
+                next_report = now + self.report_every
+
+    def _receive(self, link: _Link) -> None:
+        try:
+            data = link.sock.recv(READ_SIZE)
+        except OSError as exc:
+            raise ReplicationError(f"{self.peer}: {exc.strerror or exc}", link.stream.step) from None
+        if not data:
+            link.stream.feed_eof()
+            raise ReplicationError(f"{self.peer} closed the connection", link.stream.step)
+        send, events = link.stream.feed(data)
+        link.stream.unapplied.clear()  # kept for a replica that proxies the bytes; we re-encode
+        if send:
+            _send(link.sock, send, self.peer, link.stream.step)
+        for ev in events:
+            if ev.__class__ is tuple:
+                self._command(link, *ev)
+            elif ev.__class__ is Record:
+                assert link.restore is not None
+                if self.dbs is None or ev.db in self.dbs:
+                    link.restore.add(ev)
+            else:
+                self._event(link, ev)
+
+    def _command(self, link: _Link, start: int, end: int, argv: list[bytes]) -> None:
+        """One command of the stream (``end``: its end, counted from the stream's start)."""
+        name = argv[0].lower() if argv else b""
+        if link.pending is not None:  # inside MULTI: held until EXEC
+            if name == b"exec":
+                self._refused(self.applier.add_transaction(link.pending, link.base + end), link.base + link.safe)
+                link.pending = None
+                link.safe = end
+            else:
+                link.pending.append(argv)
+            return
+        if name == b"multi":
+            link.pending = []
+            return
+        if name == b"select":
+            self.applier.select(_db_number(argv))
+        elif name == b"replconf":
+            link.getack = link.getack or (len(argv) > 1 and argv[1].lower() == b"getack")
+        elif name != b"ping":
+            self._refused(self.applier.add(argv, link.base + end), link.base + link.safe)
+        link.safe = end
+        if self.applier.queued >= MAX_ROUND:
+            self._round(link.base + link.safe)
+
+    def _event(self, link: _Link, ev: object) -> None:
+        """What the master says besides commands and records."""
+        if isinstance(ev, FullResync):
+            link.restore = self._full_sync(ev)
+            link.base = ev.offset or 0
+        elif isinstance(ev, FunctionLibrary):
+            for addr in self.router.masters():
+                r = self.router.conn(addr).call(b"FUNCTION", b"LOAD", b"REPLACE", ev.code)
+                if isinstance(r, ReplyError):
+                    self.log(f"sync: {addr[0]}:{addr[1]} refused a function library: {r}")
+        elif isinstance(ev, Loaded):
+            assert link.restore is not None
+            self._restored(link.restore)
+            link.restore = None
+            self.acked = link.base
+            self._save()
+        elif isinstance(ev, Continue):
+            self.partial_syncs += 1
+            link.base = self.acked or 0
+            if ev.replid:
+                self.state.replid = ev.replid
+            self.log(f"sync: partial resync from {self.peer} at offset {link.base + 1}")
 
     def _refused(self, got: Any, before: int) -> None:
         if got is None:
