@@ -6,7 +6,7 @@ cluster by ``redis-cli --cluster create``. The sync runs as the CLI does, a
 subprocess stopped by SIGTERM (a clean stop) or SIGKILL (a crash). Equality is the
 source's own view: every key's ``DEBUG DIGEST-VALUE`` (the value whatever its
 encoding) and ``PTTL`` on its slot's master, and no key more. ``RDBKIT_SOAK=1`` adds
-a longer load and a cluster of our nodes and real ones. ``rdbkit fetch --cluster`` (a
+a longer load into a cluster of our nodes and real ones, from a real source and from ours. ``rdbkit fetch --cluster`` (a
 snapshot of every master) is tested here too, on the same cluster.
 """
 
@@ -30,7 +30,7 @@ import pytest
 from aof.slots import key_hash_slot
 from tests.engine.test_cluster import info as cluster_info
 from tests.engine.test_cluster import nodes, wait_for
-from tests.support.servers import ROOT, ServerProc, start_real, tool_binary
+from tests.support.servers import ROOT, ServerProc, start_ours, start_real, tool_binary
 
 SOAK = bool(os.environ.get("RDBKIT_SOAK"))
 SOURCE_ARGS = ("--repl-diskless-sync-delay", "0", "--repl-backlog-size", "64mb")
@@ -241,12 +241,14 @@ def test_sync_under_load_killed_and_resumed(tmp_path: Path, source: ServerProc, 
 
 
 @pytest.mark.skipif(not SOAK, reason="RDBKIT_SOAK=1: a cluster of our nodes and real ones under a longer load")
-def test_sync_into_ours_and_real_under_load(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source_kind", ["real", "ours"])
+def test_sync_into_ours_and_real_under_load(tmp_path: Path, source_kind: str) -> None:
     d = tmp_path / "source"
     d.mkdir()
     (tmp_path / "c").mkdir()
-    with three_masters(tmp_path / "c", "ours", "real", "ours") as c, start_real(d, *SOURCE_ARGS) as src:
-        _under_load_killed_and_resumed(tmp_path, src, c, 100_000)
+    start = start_real if source_kind == "real" else start_ours
+    with three_masters(tmp_path / "c", "ours", "real", "ours") as c, start(d, *SOURCE_ARGS) as src:
+        _under_load_killed_and_resumed(tmp_path, src, c, 100_000 if source_kind == "real" else 20_000)
 
 
 def test_resume_applies_nothing_twice(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
@@ -304,19 +306,21 @@ def test_cross_slot_split_and_refused(tmp_path: Path, source: ServerProc, cluste
 
 def test_into_one_server_with_dbs(tmp_path: Path, source: ServerProc) -> None:
     """A single server takes every db (SELECT as the source sends it, --db-map applied),
-    MULTI/EXEC included; the marker is gone after a clean stop."""
+    MULTI/EXEC included; the marker is gone after a clean stop. Both servers ask for AUTH."""
     d = tmp_path / "target"
     d.mkdir()
-    with start_real(d) as target:
-        sync = SyncProc(tmp_path, source, target, "--db-map", "3:5")
+    source("CONFIG", "SET", "requirepass", "s3cret")  # this connection stays authenticated
+    with start_real(d, "--requirepass", "t4rget") as target:
+        sync = SyncProc(tmp_path, source, target, "--db-map", "3:5", "-a", "s3cret", "--target-password", "t4rget")
         try:
             online(source, sync)
             source.many([("SET", "a", 1), ("SELECT", 3), ("SET", "b", 2), ("MULTI",), ("INCR", "c"), ("RPUSH", "l", 1),
                          ("EXEC",), ("SELECT", 0), ("INCR", "a")])
             caught_up(source, sync)
             assert sync.stop() == 0, sync.stderr
-            assert target.many([("GET", "a"), ("DBSIZE",), ("SELECT", 5), ("MGET", "b", "c"), ("LRANGE", "l", 0, -1),
-                                ("SELECT", 3), ("DBSIZE",)]) == [b"2", 1, b"OK", [b"2", b"1"], [b"1"], b"OK", 0]
+            assert "source at" in sync.stderr  # the lag report's own connection authenticated too
+            assert target.many([("AUTH", "t4rget"), ("GET", "a"), ("DBSIZE",), ("SELECT", 5), ("MGET", "b", "c"), ("LRANGE", "l", 0, -1),
+                                ("SELECT", 3), ("DBSIZE",)]) == [b"OK", b"2", 1, b"OK", [b"2", b"1"], [b"1"], b"OK", 0]
         finally:
             sync.stop(signal.SIGKILL)
 
