@@ -30,7 +30,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aof.handshake import FullSync, ReplicationError
@@ -55,26 +55,30 @@ class SyncRefused(RemoteError):
 
 @dataclass
 class SyncState:
-    """The ``--state`` file: the last offset every node acknowledged, and whose it is."""
+    """The ``--state`` file: the last offset every node acknowledged, and whose it is
+    (the source, and the target's masters: any node of the same cluster will do)."""
 
     source: str
     replid: str | None = None
     offset: int | None = None  # None: no complete full sync yet
     sync_id: str = ""
+    targets: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: str) -> SyncState | None:
         try:
             with open(path, encoding="utf-8") as f:
                 d = json.load(f)
-            return cls(str(d["source"]), d.get("replid"), d.get("offset"), str(d.get("sync_id", "")))
+            return cls(str(d["source"]), d.get("replid"), d.get("offset"), str(d.get("sync_id", "")),
+                       [str(t) for t in d.get("targets", [])])
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RemoteError(f"{path}: not a sync state file ({exc})") from None
 
     def save(self, path: str) -> None:
-        data = {"source": self.source, "replid": self.replid, "offset": self.offset, "sync_id": self.sync_id}
+        data = {"source": self.source, "replid": self.replid, "offset": self.offset, "sync_id": self.sync_id,
+                "targets": self.targets}
         with atomic_output(path) as out:
             out.write(json.dumps(data).encode() + b"\n")
 
@@ -116,8 +120,14 @@ class Sync:
         self.db_map = db_map or {}
         self.dbs = dbs
         self.state = (SyncState.load(state_path) if state_path else None) or SyncState(self.peer)
-        if self.state.source != self.peer and self.state.offset is not None:
-            raise RemoteError(f"{state_path} follows {self.state.source}, not {self.peer}")
+        masters = [f"{h}:{p}" for h, p in self.router.masters()]
+        if self.state.offset is not None:
+            if self.state.source != self.peer:
+                raise RemoteError(f"{state_path} follows {self.state.source}, not {self.peer}")
+            if self.state.targets and not set(self.state.targets) & set(masters):
+                raise RemoteError(f"{state_path} was written for {', '.join(self.state.targets)}, not "
+                                  f"{target[0]}:{target[1]}: another target needs a full sync (a new --state)")
+        self._masters = masters
         self.applier = Applier(self.router, self.state.sync_id or uuid.uuid4().hex, db_map=self.db_map,
                                dbs=dbs, split_transactions=split_transactions)
         self.applier.probe()
@@ -294,7 +304,7 @@ class Sync:
         if self.state.offset is not None:
             self.log(f"sync: {self.peer} could not continue from offset {self.state.offset + 1}: full resync "
                      f"(keys deleted on it meanwhile stay on the target)")
-        self.state = SyncState(self.peer, ev.replid, None, uuid.uuid4().hex)
+        self.state = SyncState(self.peer, ev.replid, None, uuid.uuid4().hex, self._masters)
         old = self.applier
         self.applier = Applier(self.router, self.state.sync_id, db_map=self.db_map, dbs=self.dbs,
                                split_transactions=old.split_transactions)

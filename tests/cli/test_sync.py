@@ -304,9 +304,10 @@ def test_cross_slot_split_and_refused(tmp_path: Path, source: ServerProc, cluste
         sync.stop(signal.SIGKILL)
 
 
-def test_into_one_server_with_dbs(tmp_path: Path, source: ServerProc) -> None:
+def test_into_one_server_with_dbs(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
     """A single server takes every db (SELECT as the source sends it, --db-map applied),
-    MULTI/EXEC included; the marker is gone after a clean stop. Both servers ask for AUTH."""
+    MULTI/EXEC included; the marker is gone after a clean stop. Both servers ask for AUTH.
+    Its state file then refuses another target."""
     d = tmp_path / "target"
     d.mkdir()
     source("CONFIG", "SET", "requirepass", "s3cret")  # this connection stays authenticated
@@ -319,6 +320,10 @@ def test_into_one_server_with_dbs(tmp_path: Path, source: ServerProc) -> None:
             caught_up(source, sync)
             assert sync.stop() == 0, sync.stderr
             assert "source at" in sync.stderr  # the lag report's own connection authenticated too
+            other = SyncProc(tmp_path, source, cluster.procs[0], "-a", "s3cret")  # the same --state
+            assert other.proc.wait(30) == 4
+            assert (f"sync.state was written for 127.0.0.1:{target.port}, not 127.0.0.1:{cluster.procs[0].port}: "
+                    "another target needs a full sync") in other.stderr
             assert target.many([("AUTH", "t4rget"), ("GET", "a"), ("DBSIZE",), ("SELECT", 5), ("MGET", "b", "c"), ("LRANGE", "l", 0, -1),
                                 ("SELECT", 3), ("DBSIZE",)]) == [b"OK", b"2", 1, b"OK", [b"2", b"1"], [b"1"], b"OK", 0]
         finally:
