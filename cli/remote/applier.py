@@ -18,7 +18,8 @@ slot (cluster.c's getNodeByQuery answers ``-CROSSSLOT`` at ``EXEC``), while a sc
 flagged ``allow-cross-slot-keys`` (Redis 7.0) may touch any key its node serves. The
 commands run under ``redis.pcall``, so one refused command (``WRONGTYPE``) is
 reported and the others still run, as on a replica. The marker key of a node hashes
-to the lowest slot it serves; a clean stop deletes the markers
+to the highest slot it serves (resharding tools move a master's lowest slots first); a
+clean stop deletes the markers
 (:meth:`Applier.drop_markers`).
 
 Where exactness ends (docs/sync.md): a command a script may not run (``FUNCTION
@@ -38,6 +39,7 @@ shared routing client (:mod:`cli.remote.router`).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -293,15 +295,18 @@ class Applier:
         self._set_marker(addr, self.sync_id + b" %d" % run[-1][2])
 
     def _set_marker(self, addr: Addr, value: bytes) -> None:
-        """The marker, outside a script: on ``addr`` itself, in a slot it serves now."""
-        for _ in range(2):
+        """The marker, outside a script: on ``addr`` itself, in a slot it serves now (asked
+        of ``addr`` first: while slots move, another node's map may lag behind)."""
+        r: object = None
+        for attempt in range(5):
             key = self.marker(addr)
             r = self.router.conn(addr).call(b"SET", key, value)
             if not is_redirect(r):
                 break
-            self.router.refresh()  # the marker's slot has moved: a slot addr still serves
-        if isinstance(r, ReplyError):
-            raise ApplyError(f"{addr[0]}:{addr[1]}: cannot write the sync's marker: {r}")
+            time.sleep(0.05 * attempt)
+            self.router.refresh(first=addr)
+        if isinstance(r, ReplyError):  # the next round's script writes it again
+            self.stats.error([b"SET", self.marker(addr)], f"the sync's marker not written: {r}")
 
     # -- markers ------------------------------------------------------------------------
     def marker(self, addr: Addr) -> bytes:
@@ -311,7 +316,7 @@ class Applier:
         key = self._markers.get(addr)
         if key is None:
             slots = self.router.slots
-            slot = next((s for s in range(SLOTS) if slots[s] == addr), 0) if self.router.cluster else 0
+            slot = next((s for s in range(SLOTS - 1, -1, -1) if slots[s] == addr), 0) if self.router.cluster else 0
             key = self._markers[addr] = marker_key(slot)
             self._used.add(key)
         return key

@@ -74,10 +74,10 @@ class Router:
             c = self._conns[addr] = Connection(*addr, **self._auth)  # type: ignore[arg-type]
         return c
 
-    def refresh(self) -> None:
-        """Slot → master from CLUSTER SLOTS (asked of any node that answers)."""
+    def refresh(self, first: Addr | None = None) -> None:
+        """Slot → master from CLUSTER SLOTS (asked of ``first``, else of any node that answers)."""
         last: Exception | None = None
-        for addr in [self.entry, *self._conns]:
+        for addr in dict.fromkeys([*([first] if first else []), self.entry, *self._conns]):
             try:
                 r = self.conn(addr).call(b"CLUSTER", b"SLOTS")
             except ConnectionFailed as exc:
