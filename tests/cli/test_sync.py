@@ -2,68 +2,38 @@
 
 Every server runs on loopback, started here: the source (diskless sync without delay,
 a 64 MB backlog so a restarted sync can continue) and three real 7.0 masters made a
-cluster by ``redis-cli --cluster create``. The sync runs as the CLI does, a
-subprocess stopped by SIGTERM (a clean stop) or SIGKILL (a crash). Equality is the
-source's own view: every key's ``DEBUG DIGEST-VALUE`` (the value whatever its
-encoding) and ``PTTL`` on its slot's master, and no key more. ``RDBKIT_SOAK=1`` adds
-a longer load into a cluster of our nodes and real ones, from a real source and from ours. ``rdbkit fetch --cluster`` (a
-snapshot of every master) is tested here too, on the same cluster.
+cluster by ``redis-cli --cluster create``, shared by the module. The sync runs as the
+CLI does, a subprocess stopped by SIGTERM (a clean stop) or SIGKILL (a crash); the
+helpers and the equality check are tests/support/syncing.py. ``rdbkit fetch --cluster``
+(a snapshot of every master) is tested here too, on the same cluster. Longer runs:
+tests/cli/test_sync_soak.py (RDBKIT_SOAK=1).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from aof.slots import key_hash_slot
-from tests.engine.test_cluster import info as cluster_info
-from tests.engine.test_cluster import nodes, wait_for
-from tests.support.servers import ROOT, ServerProc, start_ours, start_real, tool_binary
-
-SOAK = bool(os.environ.get("RDBKIT_SOAK"))
-SOURCE_ARGS = ("--repl-diskless-sync-delay", "0", "--repl-backlog-size", "64mb")
-
-
-class Cluster:
-    def __init__(self, procs: list[ServerProc]) -> None:
-        self.procs = procs
-        self.owner: dict[int, ServerProc] = {}
-        by_port = {p.port: p for p in procs}
-        for start, end, master, *_ in procs[0]("CLUSTER", "SLOTS"):
-            for s in range(start, end + 1):
-                self.owner[s] = by_port[int(master[1])]
-
-    def of(self, key: bytes) -> ServerProc:
-        return self.owner[key_hash_slot(key)]
-
-    def flush(self) -> None:
-        for p in self.procs:
-            p("FLUSHALL")
-
-
-@contextmanager
-def three_masters(tmp: Path, *kinds: str) -> Iterator[Cluster]:
-    cli = tool_binary("redis-cli")
-    assert cli, "redis-cli is installed with redis-server"
-    with nodes(tmp, *kinds) as procs:
-        out = subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{p.port}" for p in procs],
-                              "--cluster-yes"], capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, out.stdout + out.stderr
-        for p in procs:
-            wait_for("cluster_state:ok", lambda p=p: cluster_info(p.client())["cluster_state"] == "ok")
-        yield Cluster(procs)
+from tests.engine.test_cluster import wait_for
+from tests.support.servers import ServerProc, start_real
+from tests.support.syncing import (
+    SOURCE_ARGS,
+    Cluster,
+    SyncProc,
+    assert_equal,
+    caught_up,
+    online,
+    stats,
+    three_masters,
+    under_load_killed_and_resumed,
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,172 +53,8 @@ def source(tmp_path: Path, cluster: Cluster) -> Iterator[ServerProc]:
         yield src
 
 
-class SyncProc:
-    """``python -m cli sync`` in the background, its stderr in a file."""
-
-    def __init__(self, tmp: Path, src: ServerProc, target: ServerProc, *extra: str, state: bool = True) -> None:
-        self.state = tmp / "sync.state"
-        self.err = tmp / f"sync-{time.monotonic_ns()}.err"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "sync", f"127.0.0.1:{src.port}", f"127.0.0.1:{target.port}",
-             *(("--state", str(self.state)) if state else ()), "--report", "1", *extra],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.err.open("wb"))
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(30)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-
-    @property
-    def stderr(self) -> str:
-        return self.err.read_text(errors="replace")
-
-
-def replication(src: ServerProc) -> dict[str, str]:
-    text = src("INFO", "replication").decode()
-    return dict(ln.split(":", 1) for ln in text.splitlines() if ":" in ln)
-
-
-def stats(src: ServerProc) -> tuple[int, int]:
-    text = src("INFO", "stats").decode()
-    d = dict(ln.split(":", 1) for ln in text.splitlines() if ":" in ln)
-    return int(d["sync_full"]), int(d["sync_partial_ok"])
-
-
-def applied(src: ServerProc) -> int | None:
-    """The offset the sync acknowledged (REPLCONF ACK), once it follows the stream."""
-    rep = replication(src)
-    fields = dict(kv.split("=", 1) for kv in rep.get("slave0", "").split(",") if "=" in kv)
-    return int(fields["offset"]) if fields.get("state") == "online" else None
-
-
-def caught_up(src: ServerProc, sync: SyncProc, timeout: float = 60) -> None:
-    def done() -> bool:
-        assert sync.proc.poll() is None, sync.stderr
-        return applied(src) == int(replication(src)["master_repl_offset"])
-    wait_for("the sync to apply everything", done, timeout)
-
-
-def online(src: ServerProc, sync: SyncProc) -> None:
-    def up() -> bool:
-        assert sync.proc.poll() is None, sync.stderr
-        return applied(src) is not None
-    wait_for("the sync to follow the stream", up, 30)
-
-
-def assert_equal(src: ServerProc, cluster: Cluster) -> int:
-    keys: list[bytes] = []
-    cursor = b"0"
-    while True:
-        cursor, batch = src("SCAN", cursor, "COUNT", 1000)
-        keys += batch
-        if cursor == b"0":
-            break
-    want = src.many([("DEBUG", "DIGEST-VALUE", k) for k in keys] + [("PTTL", k) for k in keys])
-    by_node: dict[int, list[bytes]] = {}
-    for k in keys:
-        by_node.setdefault(cluster.of(k).port, []).append(k)
-    got: dict[bytes, tuple[object, object]] = {}
-    for p in cluster.procs:
-        ks = by_node.get(p.port, [])
-        rs = p.many([("DEBUG", "DIGEST-VALUE", k) for k in ks] + [("PTTL", k) for k in ks])
-        got.update({k: (rs[i], rs[len(ks) + i]) for i, k in enumerate(ks)})
-    for i, k in enumerate(keys):
-        digest, pttl = got[k]
-        assert digest == want[i], k
-        src_ttl = want[len(keys) + i]
-        assert (pttl == -1) == (src_ttl == -1), (k, pttl, src_ttl)
-        assert abs(int(pttl) - int(src_ttl)) < 2000, (k, pttl, src_ttl)  # type: ignore[call-overload]
-    assert sum(int(p("DBSIZE")) for p in cluster.procs) == len(keys)  # nothing more (no marker left)
-    return len(keys)
-
-
-def preload(src: ServerProc) -> None:
-    cmds: list[tuple] = []
-    for i in range(300):
-        cmds += [("SET", f"s:{i}", f"v{i}" * (i % 7)), ("RPUSH", f"l:{i % 40}", i), ("HSET", f"h:{i % 30}", i, i),
-                 ("SADD", f"set:{i % 20}", i), ("ZADD", f"z:{i % 20}", i, f"m{i}")]
-        if i % 3 == 0:
-            cmds.append(("PEXPIRE", f"s:{i}", 500_000 + i))
-    cmds.append(("XADD", "stream", "*", "f", "v"))
-    src.many(cmds)
-
-
-def side_traffic(src: ServerProc, stop: threading.Event) -> None:
-    """What redis-benchmark does not send: TTLs (SET EX, EXPIRE), cross-slot MSET and DEL,
-    transactions on one slot."""
-    c = src.client()
-    rnd = random.Random(7)
-    n = 0
-    while not stop.is_set() or n < 200:
-        i = rnd.randrange(1000)
-        pipe = c.pipeline(transaction=False)
-        pipe.set(f"ex:{i}", n, ex=rnd.randrange(100, 1000))
-        pipe.expire(f"key:{i:012d}", rnd.randrange(100, 1000))
-        pipe.mset({f"m:{i}": n, f"m:{i + 1}": n, f"m:{i + 2}": n})
-        pipe.delete(f"ex:{(i + 500) % 1000}", f"m:{(i + 7) % 1000}")
-        pipe.execute()
-        tx = c.pipeline(transaction=True)
-        tx.incr(f"{{t{i % 5}}}a")
-        tx.lpush(f"{{t{i % 5}}}b", n)
-        tx.execute()
-        n += 1
-    c.close()
-
-
-def benchmark(src: ServerProc, n: int) -> subprocess.Popen:
-    bench = tool_binary("redis-benchmark")
-    assert bench, "redis-benchmark is installed with redis-server"
-    return subprocess.Popen([bench, "-p", str(src.port), "-t", "set,lpush,sadd,hset,incr,zadd", "-r", "1000",
-                             "-n", str(n), "-P", "16", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _under_load_killed_and_resumed(tmp: Path, src: ServerProc, cluster: Cluster, n: int) -> None:
-    preload(src)
-    sync = SyncProc(tmp, src, cluster.procs[0])
-    try:
-        online(src, sync)
-        full, partial = stats(src)
-        stop = threading.Event()
-        side = threading.Thread(target=side_traffic, args=(src, stop))
-        side.start()
-        load = benchmark(src, n)
-        # a crash while the target is behind: SIGKILL in the middle of the stream
-        wait_for("the sync to lag behind", lambda: (applied(src) or 0) > 0 and
-                 applied(src) != int(replication(src)["master_repl_offset"]), 30)
-        sync.stop(signal.SIGKILL)
-        assert load.wait(120) == 0
-        stop.set()
-        side.join()
-        sync = SyncProc(tmp, src, cluster.procs[0])  # the same --state
-        caught_up(src, sync)
-        assert stats(src) == (full, partial + 1), sync.stderr  # a partial resync, no full one
-        assert "partial resync" in sync.stderr
-        assert sync.stop() == 0, sync.stderr
-        last = sync.stderr.splitlines()[-1]  # every round in one script per master (none refused)
-        assert ", 0 errors, 0 refused, 0 rounds replayed one by one" in last, last
-        assert assert_equal(src, cluster) > 3000
-    finally:
-        sync.stop(signal.SIGKILL)
-
-
 def test_sync_under_load_killed_and_resumed(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
-    _under_load_killed_and_resumed(tmp_path, source, cluster, 40_000 if SOAK else 5_000)
-
-
-@pytest.mark.skipif(not SOAK, reason="RDBKIT_SOAK=1: a cluster of our nodes and real ones under a longer load")
-@pytest.mark.parametrize("source_kind", ["real", "ours"])
-def test_sync_into_ours_and_real_under_load(tmp_path: Path, source_kind: str) -> None:
-    d = tmp_path / "source"
-    d.mkdir()
-    (tmp_path / "c").mkdir()
-    start = start_real if source_kind == "real" else start_ours
-    with three_masters(tmp_path / "c", "ours", "real", "ours") as c, start(d, *SOURCE_ARGS) as src:
-        _under_load_killed_and_resumed(tmp_path, src, c, 100_000 if source_kind == "real" else 20_000)
+    under_load_killed_and_resumed(tmp_path, source, cluster, 5_000)
 
 
 def test_resume_applies_nothing_twice(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
@@ -402,30 +208,3 @@ def test_fetch_cluster(tmp_path: Path, cluster: Cluster) -> None:
     assert res.exit_code == 0, res.output
     assert sorted(r.key for r in iter_records(str(tmp_path / "all.rdb"))) == sorted(keys)
     assert sorted(os.listdir(tmp_path)) == ["all.rdb", "nodes"]  # nothing left behind
-
-
-@pytest.mark.skipif(not SOAK, reason="RDBKIT_SOAK=1: the target resharded while the sync follows a load")
-def test_sync_while_the_target_reshards(tmp_path: Path) -> None:
-    """``redis-cli --cluster reshard`` moves 2,000 slots (and their keys, by MIGRATE)
-    between two masters while the sync applies a redis-benchmark load: MOVED, ASK and
-    "non local key" inside the scripts are followed, and the copy ends equal."""
-    from tests.engine.test_cluster import _reshard
-
-    d = tmp_path / "source"
-    d.mkdir()
-    (tmp_path / "c").mkdir()
-    with three_masters(tmp_path / "c", "real", "real", "real") as c, start_real(d, *SOURCE_ARGS) as src:
-        preload(src)
-        sync = SyncProc(tmp_path, src, c.procs[0])
-        try:
-            online(src, sync)
-            load = benchmark(src, 60_000)
-            _reshard(c.procs, c.procs[0], c.procs[1], 2000)
-            assert load.wait(300) == 0
-            caught_up(src, sync, 120)
-            assert sync.stop() == 0, sync.stderr
-            assert assert_equal(src, Cluster(c.procs)) > 2000
-            last = sync.stderr.splitlines()[-1]
-            assert " 0 errors," in last and " 0 rounds replayed" not in last, last  # it did meet moving slots
-        finally:
-            sync.stop(signal.SIGKILL)
