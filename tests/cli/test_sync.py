@@ -90,8 +90,10 @@ def test_cross_slot_split_and_refused(tmp_path: Path, source: ServerProc, cluste
         source("MSET", *[x for k in keys for x in (k, k.upper())])
         source.many([("MULTI",), ("SET", "{t}x", 1), ("INCR", "{t}x"), ("EXEC",)])
         source("DEL", "a", "b")
+        source("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 7 end)")
         caught_up(source, sync)
         assert [cluster.of(k.encode())("GET", k) for k in keys] == [None, None, b"C", b"D"]
+        assert [p("FCALL", "f", 0) for p in cluster.procs] == [7, 7, 7]  # keyless: every master
         assert cluster.of(b"{t}x")("GET", "{t}x") == b"2"
         source("RENAME", "c", "e")  # slots of c and e differ: no single master can do it
         assert sync.proc.wait(30) == 4

@@ -41,6 +41,7 @@ class Cluster:
     def flush(self) -> None:
         for p in self.procs:
             p("FLUSHALL")
+            p("FUNCTION", "FLUSH")
 
 
 @contextmanager
