@@ -149,6 +149,7 @@ def preload(src: ServerProc) -> None:
         if i % 3 == 0:
             cmds.append(("PEXPIRE", f"s:{i}", 500_000 + i))
     cmds.append(("XADD", "stream", "*", "f", "v"))
+    cmds.append(("FUNCTION", "LOAD", "#!lua name=pre\nredis.register_function('g', function() return 3 end)"))
     src.many(cmds)
 
 
@@ -206,5 +207,6 @@ def under_load_killed_and_resumed(tmp: Path, src: ServerProc, cluster: Cluster, 
         last = sync.stderr.splitlines()[-1]  # every round in one script per master (none refused)
         assert ", 0 errors, 0 refused, 0 rounds replayed one by one" in last, last
         assert assert_equal(src, cluster) > 3000
+        assert [p("FCALL", "g", 0) for p in cluster.procs] == [3, 3, 3]  # the full sync's library
     finally:
         sync.stop(signal.SIGKILL)
