@@ -97,7 +97,7 @@ class ApplyStats:
     skipped: int = 0  # not applied: a db not followed, or already on the node (resume)
     refused: int = 0
     errors: int = 0  # commands the target answered with an error (a replica would log them)
-    replayed: int = 0  # node shares of a round refused at EXEC and sent again one by one
+    replayed: int = 0  # node shares refused whole, or holding moved slots, sent again one by one
     first_errors: list[str] = field(default_factory=list)
 
     def error(self, argv: list[bytes], why: object) -> None:

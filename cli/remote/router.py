@@ -64,6 +64,7 @@ class Router:
         self.slots: list[Addr | None] = [None] * SLOTS
         self.redirects = 0
         self.version = 0  # bumped by each refresh of the slot map
+        self._masters: tuple[int, list[Addr]] = (-1, [])
         if self.cluster:
             self.refresh()
 
@@ -99,7 +100,9 @@ class Router:
         """Every master serving slots (the one server when not a cluster)."""
         if not self.cluster:
             return [self.entry]
-        return sorted({a for a in self.slots if a is not None})
+        if self._masters[0] != self.version:
+            self._masters = (self.version, sorted({a for a in self.slots if a is not None}))
+        return self._masters[1]
 
     def owner(self, slot: int) -> Addr:
         if not self.cluster:

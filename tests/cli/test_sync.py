@@ -114,8 +114,9 @@ def test_cross_slot_split_and_refused(tmp_path: Path, source: ServerProc, cluste
 
 def test_into_one_server_with_dbs(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
     """A single server takes every db (SELECT as the source sends it, --db-map applied),
-    MULTI/EXEC included; the marker is gone after a clean stop. Both servers ask for AUTH.
-    Its state file then refuses another target."""
+    MULTI/EXEC included; a command the target refuses is reported and the next one applied;
+    the marker is gone after a clean stop. Both servers ask for AUTH. Its state file then
+    refuses another target."""
     d = tmp_path / "target"
     d.mkdir()
     source("CONFIG", "SET", "requirepass", "s3cret")  # this connection stays authenticated
@@ -124,16 +125,21 @@ def test_into_one_server_with_dbs(tmp_path: Path, source: ServerProc, cluster: C
         try:
             online(source, sync)
             source.many([("SET", "a", 1), ("SELECT", 3), ("SET", "b", 2), ("MULTI",), ("INCR", "c"), ("RPUSH", "l", 1),
-                         ("EXEC",), ("SELECT", 0), ("INCR", "a")])
+                         ("EXEC",), ("SELECT", 0), ("INCR", "a"), ("SET", "w", 1)])
+            caught_up(source, sync)
+            target.many([("AUTH", "t4rget"), ("DEL", "w"), ("RPUSH", "w", "x")])  # the target diverges
+            source.many([("INCR", "w"), ("INCR", "a")])  # a replica would log the error and go on
             caught_up(source, sync)
             assert sync.stop() == 0, sync.stderr
             assert "source at" in sync.stderr  # the lag report's own connection authenticated too
+            assert "1 errors" in sync.stderr and "\n  INCR: WRONGTYPE Operation against a key" in sync.stderr
             other = SyncProc(tmp_path, source, cluster.procs[0], "-a", "s3cret")  # the same --state
             assert other.proc.wait(30) == 4
             assert (f"sync.state was written for 127.0.0.1:{target.port}, not 127.0.0.1:{cluster.procs[0].port}: "
                     "another target needs a full sync") in other.stderr
-            assert target.many([("AUTH", "t4rget"), ("GET", "a"), ("DBSIZE",), ("SELECT", 5), ("MGET", "b", "c"), ("LRANGE", "l", 0, -1),
-                                ("SELECT", 3), ("DBSIZE",)]) == [b"OK", b"2", 1, b"OK", [b"2", b"1"], [b"1"], b"OK", 0]
+            assert target.many([("AUTH", "t4rget"), ("GET", "a"), ("DBSIZE",), ("SELECT", 5), ("MGET", "b", "c"),
+                                ("LRANGE", "l", 0, -1), ("SELECT", 3), ("DBSIZE",)]) == \
+                [b"OK", b"3", 2, b"OK", [b"2", b"1"], [b"1"], b"OK", 0]
         finally:
             sync.stop(signal.SIGKILL)
 
