@@ -40,14 +40,12 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aof.resp import ReplyError
 from aof.slots import SLOTS, key_hash_slot
 from cli.remote.connection import RemoteError
 from cli.remote.placement import (
-    ANY,
     EVERY,
     Part,
     Refused,
@@ -116,6 +114,21 @@ def marker_key(slot: int) -> bytes:
     return MARKER_PREFIX + b"{%d}" % i
 
 
+class _DbRefusal:
+    """A cluster cannot take the commands of db ``db`` (only db 0 exists there)."""
+
+    def __init__(self, db: int) -> None:
+        self.db = db
+
+    def about(self, argv: list[bytes]) -> Refused:
+        db = self.db
+        return Refused(f"{command_name(argv)} in db {db}: a cluster has only db 0 "
+                       f"(--db-map {db}:0 sends db {db} there; --db 0 follows db 0 alone)")
+
+
+_SKIP = _DbRefusal(-1)
+
+
 class Applier:
     def __init__(self, router: Router, sync_id: str, *, db_map: dict[int, int] | None = None,
                  dbs: frozenset[int] | None = None, split_transactions: bool = False) -> None:
@@ -144,7 +157,13 @@ class Applier:
 
     def add(self, argv: list[bytes], offset: int) -> Refused | None:
         """Queue one command of the stream (``offset``: its end in the stream)."""
-        parts = self._parts([argv], lambda: place(argv))
+        refused = self._where()
+        if refused is not None:
+            return None if refused is _SKIP else refused.about(argv)
+        if not self.router.cluster:
+            self._queue([(0, argv)], offset)
+            return None
+        parts = place(argv)
         if isinstance(parts, Refused):
             return parts
         self._queue(parts, offset)
@@ -155,42 +174,48 @@ class Applier:
         one script."""
         if not commands:
             return None
-        parts = self._parts(commands, lambda: place_transaction(commands, self.split_transactions))
+        refused = self._where(len(commands))
+        if refused is not None:
+            return None if refused is _SKIP else refused.about(commands[0])
+        if not self.router.cluster:
+            self._queue([(0, c) for c in commands], offset)
+            return None
+        parts = place_transaction(commands, self.split_transactions)
         if isinstance(parts, Refused):
             return parts
         self._queue(parts, offset)
         return None
 
-    def _parts(self, commands: list[list[bytes]], placed: Callable[[], list[Part] | Refused]) -> list[Part] | Refused:
-        """Where the commands go in the current db: nowhere when it is not followed,
-        all to the one server, or where ``placed`` says in a cluster (db 0 only)."""
+    def _where(self, n: int = 1) -> _DbRefusal | None:
+        """None when the current db is applied; _SKIP when it is not followed (``--db``);
+        a refusal when a cluster would need another db than 0."""
         db = self.db
         if self.dbs is not None and db not in self.dbs:
-            self.stats.skipped += len(commands)
-            return []
-        if not self.router.cluster:
-            return [(0, c) for c in commands]
-        target_db = self.db_map.get(db, db)
-        if target_db != 0:
-            return Refused(f"{command_name(commands[0])} in db {db}: a cluster has only db 0 "
-                           f"(--db-map {db}:0 sends db {db} there; --db 0 follows db 0 alone)")
-        return placed()
+            self.stats.skipped += n
+            return _SKIP
+        if self.router.cluster and self.db_map.get(db, db) != 0:
+            return _DbRefusal(db)
+        return None
 
     def _queue(self, parts: list[Part], offset: int) -> None:
-        db = None if self.router.cluster else self.db_map.get(self.db, self.db)
         router = self.router
+        db = None if router.cluster else self.db_map.get(self.db, self.db)
+        rnd, skip = self._round, self._skip
         for slot, argv in parts:
-            if slot == EVERY:
+            if slot >= 0:
+                addrs = [router.slots[slot] or router.owner(slot)] if router.cluster else [router.entry]
+            elif slot == EVERY:
                 addrs = router.masters()
-            elif slot == ANY:
+            else:  # ANY
                 addrs = router.masters()[:1]
-            else:
-                addrs = [router.owner(slot)]
             for addr in addrs:
-                if offset <= self._skip.get(addr, -1):
+                if skip and offset <= skip.get(addr, -1):
                     self.stats.skipped += 1
                     continue
-                self._round.setdefault(addr, []).append((db, argv, offset, scriptable(argv)))
+                q = rnd.get(addr)
+                if q is None:
+                    q = rnd[addr] = []
+                q.append((db, argv, offset, scriptable(argv)))
                 self._queued += 1
 
     # -- rounds -----------------------------------------------------------------------
