@@ -98,7 +98,8 @@ def sync(source: tuple[str, int], target: tuple[str, int], password: str | None,
     s = job.applier.stats
     click.echo(f"sync: stopped at offset {job.acked}: {job.restored} keys restored, {s.applied} commands "
                f"applied, {s.errors} errors, {s.refused} refused, {s.replayed} rounds replayed one by one, "
-               f"{job.router.redirects} redirects ({job.full_syncs} full, {job.partial_syncs} partial syncs)", err=True)
+               f"{job.router.redirects} redirects, {s.skipped} left out (dbs not followed, or held already) "
+               f"({job.full_syncs} full, {job.partial_syncs} partial syncs)", err=True)
     for line in s.first_errors:
         click.echo(f"  {line}", err=True)
     if s.errors > len(s.first_errors):
