@@ -49,12 +49,15 @@ def _addr(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, 
 @click.option("--until-synced", is_flag=True,
               help="Stop (as on SIGTERM) the first time TARGET has everything SOURCE has: a one-off "
                    "copy of a live server.")
+@click.option("--flush-target", is_flag=True,
+              help="FLUSHALL every master of TARGET before a full sync's keys arrive, as a replica "
+                   "empties itself (what TARGET held is lost; a full resync then leaves nothing stale).")
 @click.option("--timeout", default=60.0, show_default=True, type=float,
               help="Seconds of silence from SOURCE before the link is made again.")
 def sync(source: tuple[str, int], target: tuple[str, int], password: str | None, user: str | None,
          target_password: str | None, target_user: str | None, state_path: str | None,
          dbs: tuple[int, ...], db_map: dict[int, int], split_transactions: bool, skip_refused: bool,
-         report: float, until_synced: bool, timeout: float) -> None:
+         report: float, until_synced: bool, flush_target: bool, timeout: float) -> None:
     """Follow SOURCE (HOST:PORT, a Redis or rdbkit server) as a replica and apply its data
     and every later write to TARGET (HOST:PORT; a cluster is detected and each command
     goes to its slot's master), until SIGINT or SIGTERM. A full sync's keys are
@@ -74,7 +77,7 @@ def sync(source: tuple[str, int], target: tuple[str, int], password: str | None,
                    target_password=enc(target_password), target_user=enc(target_user) if target_user else None,
                    state_path=state_path, db_map=db_map, dbs=frozenset(dbs) or None,
                    split_transactions=split_transactions, skip_refused=skip_refused, report=report,
-                   until_synced=until_synced, timeout=timeout, log=lambda line: click.echo(line, err=True))
+                   until_synced=until_synced, flush_target=flush_target, timeout=timeout, log=lambda line: click.echo(line, err=True))
     except RemoteError as exc:
         raise CliError(str(exc), ExitStatus.ERROR) from None
 

@@ -102,7 +102,7 @@ class Sync:
                  target_user: bytes | None = None, state_path: str | None = None,
                  db_map: dict[int, int] | None = None, dbs: frozenset[int] | None = None,
                  split_transactions: bool = False, skip_refused: bool = False, report: float = 5.0,
-                 until_synced: bool = False, timeout: float = 60.0, log: Callable[[str], None] = print) -> None:
+                 until_synced: bool = False, flush_target: bool = False, timeout: float = 60.0, log: Callable[[str], None] = print) -> None:
         self.source = source
         self.peer = f"{source[0]}:{source[1]}"
         self._auth = (password, user)
@@ -111,6 +111,7 @@ class Sync:
         self.report_every = report
         self.skip_refused = skip_refused
         self.until_synced = until_synced  # stop (cleanly) once the target has caught up
+        self.flush_target = flush_target  # FLUSHALL the target's masters before a full sync
         self.log = log
         self.stopping = False
         try:
@@ -301,9 +302,14 @@ class Sync:
 
     def _full_sync(self, ev: FullResync) -> RestoreTarget:
         self.full_syncs += 1
-        if self.state.offset is not None:
+        if self.flush_target:
+            for addr in self.router.masters():
+                r = self.router.conn(addr).call(b"FLUSHALL")
+                if isinstance(r, ReplyError):
+                    raise ApplyError(f"{addr[0]}:{addr[1]}: FLUSHALL failed: {r}")
+        elif self.state.offset is not None:
             self.log(f"sync: {self.peer} could not continue from offset {self.state.offset + 1}: full resync "
-                     f"(keys deleted on it meanwhile stay on the target)")
+                     f"(keys deleted on it meanwhile stay on the target; --flush-target empties it first)")
         self.state = SyncState(self.peer, ev.replid, None, uuid.uuid4().hex, self._masters)
         old = self.applier
         self.applier = Applier(self.router, self.state.sync_id, db_map=self.db_map, dbs=self.dbs,

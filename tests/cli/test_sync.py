@@ -116,13 +116,16 @@ def test_cross_slot_split_and_refused(tmp_path: Path, source: ServerProc, cluste
 def test_into_one_server_with_dbs(tmp_path: Path, source: ServerProc, cluster: Cluster) -> None:
     """A single server takes every db (SELECT as the source sends it, --db-map applied),
     MULTI/EXEC included; a command the target refuses is reported and the next one applied;
-    the marker is gone after a clean stop. Both servers ask for AUTH. Its state file then
+    what the target held before is gone (--flush-target), and so is the marker after a clean
+    stop. Both servers ask for AUTH. Its state file then
     refuses another target."""
     d = tmp_path / "target"
     d.mkdir()
     source("CONFIG", "SET", "requirepass", "s3cret")  # this connection stays authenticated
     with start_real(d, "--requirepass", "t4rget") as target:
-        sync = SyncProc(tmp_path, source, target, "--db-map", "3:5", "-a", "s3cret", "--target-password", "t4rget")
+        target.many([("AUTH", "t4rget"), ("SET", "stale", 1), ("SELECT", 5), ("SET", "stale", 1), ("SELECT", 0)])
+        sync = SyncProc(tmp_path, source, target, "--db-map", "3:5", "-a", "s3cret", "--target-password", "t4rget",
+                        "--flush-target")
         try:
             online(source, sync)
             source.many([("SET", "a", 1), ("SELECT", 3), ("SET", "b", 2), ("MULTI",), ("INCR", "c"), ("RPUSH", "l", 1),
