@@ -58,8 +58,14 @@ from cli.remote.placement import (
 from cli.remote.router import Addr, Router, is_redirect
 
 MARKER_PREFIX = b"rdbkit-sync:"
+# commands per script: a node runs nothing else meanwhile, its cluster bus included, and a
+# node silent past cluster-node-timeout is voted down (1,000 plain writes: milliseconds on
+# Redis, well under a second on ours)
+MAX_SCRIPT = 1000
 Entry = tuple[int | None, list[bytes], int, bool]  # (target db, argv, stream offset, scriptable)
-# KEYS[1] the marker, ARGV[1] its value, then each command as its argument count and arguments
+Plan = tuple[list[Entry], bytes]  # the entries a command of a batch carries, and its marker value
+# KEYS[1] the marker, ARGV[1] its value ('' leaves it alone), then each command as its
+# argument count and arguments
 APPLY = b"""#!lua flags=allow-cross-slot-keys
 local a, errs, later = ARGV, {}, false
 local i, n, k = 2, #ARGV, 0
@@ -76,7 +82,7 @@ while i <= n do
   end
   i = i + c + 1
 end
-if not later then redis.call('SET', KEYS[1], a[1]) end
+if not later and a[1] ~= '' then redis.call('SET', KEYS[1], a[1]) end
 return errs
 """
 _NON_LOCAL = "non local key"
@@ -224,55 +230,62 @@ class Applier:
         if not self._round:
             return
         batches: dict[Addr, list[list[bytes]]] = {}
-        plans: dict[Addr, list[list[Entry]]] = {}
+        plans: dict[Addr, list[Plan]] = {}
         for addr, entries in self._round.items():
             batches[addr], plans[addr] = self._segments(addr, entries)
         self._round, self._queued = {}, 0
         replies = self.router.exchange(batches)
         for addr, rs in replies.items():
             self._fatal(addr, rs)
-            for seg, argv, r in zip(plans[addr], batches[addr], rs):
+            for (seg, value), argv, r in zip(plans[addr], batches[addr], rs):
                 if argv[0] == b"EVAL":
-                    self._script_result(addr, seg, r)
+                    self._script_result(addr, seg, value, r)
                 elif argv[0] != b"SELECT":
                     self._outcome(argv, r)
         self._skip = {a: off for a, off in self._skip.items() if off > self.applied_to}
 
-    def _segments(self, addr: Addr, entries: list[Entry]) -> tuple[list[list[bytes]], list[list[Entry]]]:
-        """A node's share as scripts, with the commands no script may run between them;
-        each command of the batch beside the entries it carries."""
-        batch: list[list[bytes]] = []
-        plan: list[list[Entry]] = []
-        run: list[Entry] = []
+    def _segments(self, addr: Addr, entries: list[Entry]) -> tuple[list[list[bytes]], list[Plan]]:
+        """A node's share as scripts of at most MAX_SCRIPT commands, with the commands no
+        script may run sent between them; each command of the batch beside the entries it
+        carries and the marker value its script writes. A MULTI block's commands share one
+        offset: a script is never cut inside one, and a script that ends inside one (a
+        command no script may run comes next) leaves the marker alone, which must never
+        claim part of a block."""
+        groups: list[list[Entry]] = []  # runs of scriptable entries, or one entry a script may not run
         for e in entries:
-            if e[3]:
-                run.append(e)
-                continue
-            if run:
-                batch.append(self._script(addr, run))
-                plan.append(run)
-                run = []
-            for argv in _selecting([e]):
-                batch.append(argv)
-                plan.append([e])
-        if run:
-            batch.append(self._script(addr, run))
-            plan.append(run)
+            last = groups[-1] if groups else None
+            if (e[3] and last is not None and last[-1][3]
+                    and not (len(last) >= MAX_SCRIPT and e[2] != last[-1][2])):
+                last.append(e)
+            else:
+                groups.append([e])
+        batch: list[list[bytes]] = []
+        plan: list[Plan] = []
+        for i, g in enumerate(groups):
+            closed = i + 1 == len(groups) or groups[i + 1][0][2] != g[-1][2]
+            value = self.sync_id + b" %d" % g[-1][2] if closed else b""
+            self.applied_to = max(self.applied_to, g[-1][2])
+            if g[0][3]:
+                batch.append(self._script(addr, g, value))
+                plan.append((g, value))
+            else:
+                for argv in _selecting(g):
+                    batch.append(argv)
+                    plan.append((g, b""))
         return batch, plan
 
-    def _script(self, addr: Addr, run: list[Entry]) -> list[bytes]:
-        args = [b"EVAL", APPLY, b"1", self.marker(addr), self.sync_id + b" %d" % run[-1][2]]
+    def _script(self, addr: Addr, run: list[Entry], value: bytes) -> list[bytes]:
+        args = [b"EVAL", APPLY, b"1", self.marker(addr), value]
         for argv in _selecting(run):
             args.append(b"%d" % len(argv))
             args += argv
-        self.applied_to = max(self.applied_to, run[-1][2])
         return args
 
-    def _script_result(self, addr: Addr, run: list[Entry], r: object) -> None:
+    def _script_result(self, addr: Addr, run: list[Entry], value: bytes, r: object) -> None:
         if not isinstance(r, list):  # refused whole (a redirection for the marker's slot ...)
             if not is_redirect(r) and not (isinstance(r, ReplyError) and r.startswith("CROSSSLOT")):
                 raise ApplyError(f"{addr[0]}:{addr[1]} refused a round: {r}")
-            self._one_by_one(addr, run)
+            self._one_by_one(addr, run, value)
             return
         cmds = _selecting(run)
         moved: list[list[bytes]] = []
@@ -292,7 +305,8 @@ class Applier:
             self.router.refresh()
             for argv in moved:
                 self._outcome(argv, self.router.conn(self.router.owner(_slot_of(argv))).call(*argv))
-            self._set_marker(addr, self.sync_id + b" %d" % run[-1][2])
+            if value:
+                self._set_marker(addr, value)
 
     def _outcome(self, argv: list[bytes], r: object) -> None:
         if is_redirect(r):
@@ -307,7 +321,7 @@ class Applier:
             if isinstance(r, ReplyError) and r.startswith(_FATAL):
                 raise ApplyError(f"{addr[0]}:{addr[1]} cannot take writes: {r}")
 
-    def _one_by_one(self, addr: Addr, run: list[Entry]) -> None:
+    def _one_by_one(self, addr: Addr, run: list[Entry], value: bytes) -> None:
         """A script its node refused whole: its commands again, without a script,
         redirections followed, then the marker."""
         self.stats.replayed += 1
@@ -317,7 +331,8 @@ class Applier:
         for argv, r in zip(batch, rs):
             if argv[0] != b"SELECT":
                 self._outcome(argv, r)
-        self._set_marker(addr, self.sync_id + b" %d" % run[-1][2])
+        if value:
+            self._set_marker(addr, value)
 
     def _set_marker(self, addr: Addr, value: bytes) -> None:
         """The marker, outside a script: on ``addr`` itself, in a slot it serves now (asked
