@@ -233,10 +233,12 @@ class Client(asyncio.Protocol):
             if parser.buffered_bytes > srv.config.client_query_buffer_limit:
                 self._query_buffer_exceeded()
             return
-        if len(cmds) == 1:
-            reply = execute(self, cmds[0])
-            if reply is None:
+        if len(cmds) == 1:  # run_commands: a fast command goes straight to call() (or the C loop)
+            one: list[bytes] = []
+            run_commands(self, cmds, one, HIGH_WATER)
+            if not one:
                 return  # blocked
+            reply = one[0]
             if srv.ready_keys:
                 srv.handle_ready_keys()
             t = self.transport
