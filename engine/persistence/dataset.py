@@ -3,10 +3,15 @@
 Saving (``rdbSaveRio``): :func:`iter_dataset` yields the function libraries, then every
 live key of every database as a ``rdbtools.model.Record`` — with its LRU idle time or
 LFU counter when the ``maxmemory-policy`` is an LRU or LFU one, as
-``rdbSaveKeyValuePair`` writes them — and :func:`rdb_chunks` encodes it with the
-server's encoding thresholds (:func:`encoding_policy`) and the per-database sizes
-(:func:`db_sizes`). SAVE/BGSAVE, the AOF rewrite's RDB base and a master's full sync
-all write it this way.
+``rdbSaveKeyValuePair`` writes them. What goes to an RDB encoder takes the faster way of
+:func:`iter_dataset_rdb`: each database's keys written in one pass by
+:func:`rdbtools.snapshot.key_runs` (C), strings and the values held as their file bytes
+(:data:`SNAPSHOT_LAYOUTS`: listpacks, intsets, quicklist nodes) written as they are,
+the others (hashtable sets, large hashes and sorted sets, streams, hashes with field
+TTLs) through the encoder's :meth:`~rdbtools.encoder.RdbEncoder.key_bytes`; the bytes
+are the same either way. :func:`rdb_chunks` encodes it with the server's encoding
+thresholds (:func:`encoding_policy`) and the per-database sizes (:func:`db_sizes`).
+SAVE/BGSAVE, the AOF rewrite's RDB base and a master's full sync all write it this way.
 
 Loading (``rdbLoadRio``'s per-key part): a :class:`DatasetLoader` applies records to
 a keyspace — the live one (RDB load at start, DEBUG RELOAD, the AOF's RDB preamble) or
@@ -22,15 +27,34 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import LoadError
-from engine.materialize import iter_records, rdb_version, record_to_value
+from engine.keyspace.db import LFU_INIT_VAL
+from engine.materialize import iter_records, rdb_version, record_to_value, value_to_record
+from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
+from rdbtools.constants import (
+    RDB_TYPE_HASH_LISTPACK,
+    RDB_TYPE_LIST_QUICKLIST_2,
+    RDB_TYPE_SET_INTSET,
+    RDB_TYPE_STRING,
+    RDB_TYPE_ZSET_LISTPACK,
+)
 from rdbtools.encoder import RdbEncoder, default_aux
-from rdbtools.model import FunctionLibrary, Record
+from rdbtools.model import EncodedKeys, FunctionLibrary, Record
 from rdbtools.policy import EncodingPolicy
+from rdbtools.snapshot import (
+    HINT_FREQ,
+    HINT_IDLE,
+    KIND_BLOB,
+    KIND_QUICKLIST,
+    KIND_STRING,
+    Hints,
+    Layout,
+    key_runs,
+)
 
 if TYPE_CHECKING:
     from engine.config import Config
     from engine.execution.host import Host
-    from engine.keyspace.db import Keyspace
+    from engine.keyspace.db import Database, Keyspace
 
 # (data, expires, lru) of one database: what a loader writes into
 Tables = tuple[dict[bytes, Any], dict[bytes, int], dict[bytes, int]]
@@ -61,6 +85,57 @@ def iter_dataset(server: Host) -> Iterator[Record | FunctionLibrary]:
     yield from iter_records(ks, ks.now_ms(), saves_hints(cfg), cfg.rdb_key_save_delay / 1e6)
 
 
+# class -> (type byte, attribute, kind, guard): what rdbtools.snapshot writes without a
+# Record. Every RDB version the engine writes (10, 12) holds these types.
+SNAPSHOT_LAYOUTS: dict[type, Layout] = {
+    bytes: (RDB_TYPE_STRING, None, KIND_STRING, None),
+    EmbStr: (RDB_TYPE_STRING, None, KIND_STRING, None),
+    bytearray: (RDB_TYPE_STRING, None, KIND_STRING, None),
+    HashValue: (RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx"),  # field TTLs: the encoder's way
+    ZSetValue: (RDB_TYPE_ZSET_LISTPACK, "lp", KIND_BLOB, None),
+    SetValue: (RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None),
+    ListValue: (RDB_TYPE_LIST_QUICKLIST_2, "nodes", KIND_QUICKLIST, None),
+}
+
+
+def access_hints(db: Database, config: Config) -> Hints | None:
+    """What rdbSaveKeyValuePair writes beside each key under an LRU or LFU policy, as
+    ``db.idle_seconds`` / ``db.lfu_counter`` compute it (None: nothing)."""
+    if not saves_hints(config):
+        return None
+    ks = db.ks
+    if ks.lfu:
+        return (HINT_FREQ, db.lru, ks.lfu_minutes(), LFU_INIT_VAL, config.lfu_decay_time)
+    return (HINT_IDLE, db.lru, ks.lru_clock, ks.load_clock, 0)
+
+
+def iter_dataset_rdb(server: Host, version: int, compress: bool) -> Iterator[Record | FunctionLibrary | EncodedKeys]:
+    """:func:`iter_dataset` for an RDB encoder of ``version``: each database's keys as
+    runs of already written keys (:class:`~rdbtools.model.EncodedKeys`). Under
+    ``rdb-key-save-delay`` the keys go one by one, each after its delay."""
+    cfg = server.config
+    if cfg.rdb_key_save_delay > 0:
+        yield from iter_dataset(server)
+        return
+    yield from server.scripting.functions.records()
+    ks = server.keyspace
+    now = ks.now_ms()
+    writer = RdbEncoder(version, encoding_policy(cfg), compress=compress, aux=None)
+    for db in ks.dbs:
+        if not db.data:
+            continue
+
+        def fallback(key: bytes, value: Any, dbid: int = db.id) -> bytes:
+            rec = value_to_record(dbid, key, value, None, now)
+            if rec.type == "hash" and not rec.value:
+                return b""  # every field expired: the key with them (as iter_records)
+            return writer.key_bytes(rec)
+
+        hints = access_hints(db, cfg)
+        for data, count in key_runs(db.data, db.expires, now, compress, SNAPSHOT_LAYOUTS, fallback, hints):
+            yield EncodedKeys(db.id, data, count)
+
+
 def rdb_chunks(server: Host, repl_aux: list[tuple[bytes, bytes]] | None = None) -> tuple[RdbEncoder, Iterator[bytes]]:
     """The dataset as one RDB stream (the encoder, for its counts, and its chunks).
     ``repl_aux``: the replication fields (``rdbPopulateSaveInfo``), written before
@@ -69,9 +144,10 @@ def rdb_chunks(server: Host, repl_aux: list[tuple[bytes, bytes]] | None = None) 
     aux = default_aux(version, int(time.time()))
     if repl_aux:
         aux[-1:-1] = repl_aux
+    compress = server.config.rdbcompression
     enc = RdbEncoder(version, encoding_policy(server.config), aux=aux,
-                     db_sizes=db_sizes(server.keyspace), compress=server.config.rdbcompression)
-    return enc, enc.encode(iter_dataset(server))
+                     db_sizes=db_sizes(server.keyspace), compress=compress)
+    return enc, enc.encode(iter_dataset_rdb(server, version, compress))
 
 
 # -- loading ---------------------------------------------------------------------------------------
@@ -143,4 +219,5 @@ class DatasetLoader:
         return True
 
 
-__all__ = ["DatasetLoader", "db_sizes", "encoding_policy", "iter_dataset", "rdb_chunks", "saves_hints"]
+__all__ = ["SNAPSHOT_LAYOUTS", "DatasetLoader", "access_hints", "db_sizes", "encoding_policy", "iter_dataset",
+           "iter_dataset_rdb", "rdb_chunks", "saves_hints"]

@@ -10,8 +10,8 @@
 #include "speedups.h"
 
 /* rdbSaveLen into out (at most 9 bytes): the number of bytes written. */
-static int
-put_len(uint8_t *out, uint64_t n)
+int
+rdb_put_len(uint8_t *out, uint64_t n)
 {
     if (n < 0x40) {
         out[0] = (uint8_t)n;
@@ -94,6 +94,81 @@ lzf_default(PyObject *arg, Py_ssize_t n)
     return c;
 }
 
+/* rdbSaveRawString of s[0:n] (held by `obj`, handed to the compressor as bytes) appended
+ * to w: the integer forms, else LZF when compress and it saves space, else length +
+ * bytes. `lzf`: the compressor to call, NULL for rdbtools.lzf.compress. 0, or -1 with an
+ * error set. */
+int
+wb_save_string(WBuf *w, PyObject *obj, const uint8_t *s, Py_ssize_t n, int compress, PyObject *lzf)
+{
+    int64_t v;
+    if (n <= 11 && canon_ll(s, n, &v)) {  /* rdbEncodeInteger: INT8, INT16, INT32 */
+        int width = 0;
+        uint8_t tag = 0;
+        if (v >= -128 && v <= 127) {
+            tag = 0xC0;
+            width = 1;
+        } else if (v >= -32768 && v <= 32767) {
+            tag = 0xC1;
+            width = 2;
+        } else if (v >= INT32_MIN && v <= INT32_MAX) {
+            tag = 0xC2;
+            width = 4;
+        }
+        if (width) {
+            if (wb_reserve(w, 5) < 0)
+                return -1;
+            uint8_t *b = (uint8_t *)w->buf + w->len;
+            uint32_t u = (uint32_t)(int32_t)v;
+            b[0] = tag;
+            for (int i = 0; i < width; i++)
+                b[1 + i] = (uint8_t)(u >> (8 * i));
+            w->len += 1 + width;
+            return 0;
+        }
+    }
+    if (compress && n > 20) {
+        if (lzf == NULL && default_lzf == NULL && load_lzf() < 0)
+            return -1;
+        PyObject *arg = PyBytes_CheckExact(obj) ? Py_NewRef(obj)
+                                                : PyBytes_FromStringAndSize((const char *)s, n);
+        if (arg == NULL)
+            return -1;
+        PyObject *c = lzf != NULL ? PyObject_CallOneArg(lzf, arg) : lzf_default(arg, n);
+        Py_DECREF(arg);
+        if (c == NULL)
+            return -1;
+        if (c != Py_None) {
+            if (!PyBytes_Check(c)) {
+                PyErr_SetString(PyExc_TypeError, "save_string: lzf must return bytes or None");
+                Py_DECREF(c);
+                return -1;
+            }
+            Py_ssize_t cn = PyBytes_GET_SIZE(c);
+            if (wb_reserve(w, 19 + cn) < 0) {
+                Py_DECREF(c);
+                return -1;
+            }
+            uint8_t *b = (uint8_t *)w->buf + w->len;
+            b[0] = 0xC3;
+            int h = 1 + rdb_put_len(b + 1, (uint64_t)cn);
+            h += rdb_put_len(b + h, (uint64_t)n);
+            memcpy(b + h, PyBytes_AS_STRING(c), (size_t)cn);
+            w->len += h + cn;
+            Py_DECREF(c);
+            return 0;
+        }
+        Py_DECREF(c);
+    }
+    if (wb_reserve(w, 9 + n) < 0)
+        return -1;
+    uint8_t *b = (uint8_t *)w->buf + w->len;
+    int h = rdb_put_len(b, (uint64_t)n);
+    memcpy(b + h, s, (size_t)n);
+    w->len += h + n;
+    return 0;
+}
+
 /* save_string(s, compress=True, lzf=rdbtools.lzf.compress): positional or by name */
 PyObject *
 save_string(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -127,77 +202,15 @@ save_string(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *k
     int compress = argv[1] != NULL ? PyObject_IsTrue(argv[1]) : 1;
     if (compress < 0)
         return NULL;
-    PyObject *lzf = argv[2];
-    if (lzf == NULL && compress && default_lzf == NULL && load_lzf() < 0)
-        return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    const uint8_t *s = view.buf;
-    Py_ssize_t n = view.len;
+    WBuf w;
+    wb_init(&w);
     PyObject *out = NULL;
-    int64_t v;
-    if (n <= 11 && canon_ll(s, n, &v)) {  /* rdbEncodeInteger: INT8, INT16, INT32 */
-        uint8_t b[5];
-        int w = 0;
-        if (v >= -128 && v <= 127) {
-            b[0] = 0xC0;
-            w = 1;
-        } else if (v >= -32768 && v <= 32767) {
-            b[0] = 0xC1;
-            w = 2;
-        } else if (v >= INT32_MIN && v <= INT32_MAX) {
-            b[0] = 0xC2;
-            w = 4;
-        }
-        if (w) {
-            uint32_t u = (uint32_t)(int32_t)v;
-            for (int i = 0; i < w; i++)
-                b[1 + i] = (uint8_t)(u >> (8 * i));
-            out = PyBytes_FromStringAndSize((const char *)b, 1 + w);
-            goto done;
-        }
-    }
-    if (compress && n > 20) {
-        PyObject *arg = PyBytes_CheckExact(obj) ? Py_NewRef(obj)
-                                                : PyBytes_FromStringAndSize((const char *)s, n);
-        if (arg == NULL)
-            goto done;
-        PyObject *c = lzf != NULL ? PyObject_CallOneArg(lzf, arg) : lzf_default(arg, n);
-        Py_DECREF(arg);
-        if (c == NULL)
-            goto done;
-        if (c != Py_None) {
-            if (!PyBytes_Check(c)) {
-                PyErr_SetString(PyExc_TypeError, "save_string: lzf must return bytes or None");
-                Py_DECREF(c);
-                goto done;
-            }
-            Py_ssize_t cn = PyBytes_GET_SIZE(c);
-            uint8_t hdr[19];
-            hdr[0] = 0xC3;
-            int h = 1 + put_len(hdr + 1, (uint64_t)cn);
-            h += put_len(hdr + h, (uint64_t)n);
-            out = PyBytes_FromStringAndSize(NULL, h + cn);
-            if (out != NULL) {
-                memcpy(PyBytes_AS_STRING(out), hdr, (size_t)h);
-                memcpy(PyBytes_AS_STRING(out) + h, PyBytes_AS_STRING(c), (size_t)cn);
-            }
-            Py_DECREF(c);
-            goto done;
-        }
-        Py_DECREF(c);
-    }
-    {
-        uint8_t hdr[9];
-        int h = put_len(hdr, (uint64_t)n);
-        out = PyBytes_FromStringAndSize(NULL, h + n);
-        if (out != NULL) {
-            memcpy(PyBytes_AS_STRING(out), hdr, (size_t)h);
-            memcpy(PyBytes_AS_STRING(out) + h, s, (size_t)n);
-        }
-    }
-done:
+    if (wb_save_string(&w, obj, view.buf, view.len, compress, argv[2]) == 0)
+        out = PyBytes_FromStringAndSize(w.buf, w.len);
+    wb_free(&w);
     PyBuffer_Release(&view);
     return out;
 }

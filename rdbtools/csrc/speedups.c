@@ -222,6 +222,9 @@ static PyMethodDef methods[] = {
     {"ql_locate", (PyCFunction)(void (*)(void))ql_locate, METH_FASTCALL,
      "ql_locate($module, nodes, index, /)\n--\n\n"
      "quicklist_ops.ql_locate_py: (node number, offset in it) of element index."},
+    {"snapshot_keys", (PyCFunction)(void (*)(void))snapshot_keys, METH_FASTCALL,
+     "snapshot_keys($module, data, expires, pos, chunk_size, now, compress, layouts, fallback, hints, /)\n--\n\n"
+     "snapshot._key_runs_py's loop from dict position pos: (bytes, next pos or -1, keys written)."},
     {"lp_pairs_check", (PyCFunction)lp_pairs_check, METH_O,
      "lp_pairs_check($module, blob, /)\n--\n\n"
      "The entry count when listpack_ops.lp_validate_pairs_py accepts `blob`, else -1."},

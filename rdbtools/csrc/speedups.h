@@ -20,6 +20,7 @@
  *   hll.c         the sparse HyperLogLog update (engine/types/hyperloglog.py)
  *   digest.c      DEBUG DIGEST's construction with its SHA-1 (rdbtools/digest.py)
  *   rdbstr.c      an RDB string as rdbSaveRawString writes it (rdbtools/primitives.py)
+ *   snapshot.c    a database's keys written in one pass, SAVE's loop (rdbtools/snapshot.py)
  *   runs.c        a run of fixed-size records sorted in place (rdbtools/spill.py)
  *
  * They are one extension, not several, because the scan calls the decoders, the
@@ -482,6 +483,14 @@ int wb_jbytes(WBuf *w, const uint8_t *s, Py_ssize_t n);
 /* jsonl._score(d) for a non-NaN d: repr(d), or "inf"/"-inf" as JSON strings. */
 int wb_score(WBuf *w, double d);
 
+/* ------------------------------------------------------------------ rdbstr.c */
+
+/* rdbSaveLen into out (at most 9 bytes): the number of bytes written. */
+int rdb_put_len(uint8_t *out, uint64_t n);
+/* rdbSaveRawString of s[0:n] (held by obj) appended to w; lzf NULL: the default
+ * compressor. 0, or -1 with an error set. */
+int wb_save_string(WBuf *w, PyObject *obj, const uint8_t *s, Py_ssize_t n, int compress, PyObject *lzf);
+
 /* ------------------------------------------------------------------ jsonl.c */
 
 int jsonl_init(void);
@@ -538,5 +547,6 @@ PyObject *ql_get(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *ql_range(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_check(PyObject *, PyObject *);
 PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *snapshot_keys(PyObject *, PyObject *const *, Py_ssize_t);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */

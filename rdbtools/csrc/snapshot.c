@@ -1,0 +1,356 @@
+/* A database's keys written as RDB bytes in one pass: the per-key loop of a SAVE
+ * (rdbSaveDb + rdbSaveKeyValuePair), the C twin of rdbtools/snapshot.py
+ * `_key_runs_py`, which defines the bytes, the layouts and the hints; this file only
+ * makes the loop fast. tests/rdbtools/test_snapshot.py holds the two equal.
+ *
+ * snapshot_keys(data, expires, pos, chunk_size, now, compress, layouts, fallback, hints)
+ *   -> (bytes, next pos or -1 when done, keys written)
+ *
+ * Resumable: `pos` is the dict position PyDict_Next left (0 to start); a run stops
+ * after the key that takes it to `chunk_size` bytes. */
+
+#include "speedups.h"
+
+#define MAX_LAYOUTS 16
+enum { KIND_STRING = 0, KIND_BLOB = 1, KIND_QUICKLIST = 2 };
+enum { HINT_NONE = 0, HINT_IDLE = 1, HINT_FREQ = 2 };
+
+typedef struct {
+    PyTypeObject *cls;
+    uint8_t type_byte;
+    int kind;
+    PyObject *attr;  /* borrowed from the layouts dict, or NULL */
+    PyObject *guard; /* borrowed, or NULL */
+} Layout;
+
+typedef struct {
+    int mode;
+    PyObject *table; /* dict key -> int (borrowed) */
+    int64_t clock, dflt, decay;
+} Hints;
+
+static int
+int64_arg(PyObject *o, int64_t *out)
+{
+    long long v = PyLong_AsLongLong(o);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The layouts dict as an array (a class test per key instead of a dict lookup). */
+static int
+read_layouts(PyObject *layouts, Layout *out, int *n)
+{
+    if (!PyDict_Check(layouts)) {
+        PyErr_SetString(PyExc_TypeError, "snapshot_keys: layouts must be a dict");
+        return -1;
+    }
+    Py_ssize_t i = 0;
+    PyObject *cls, *spec;
+    *n = 0;
+    while (PyDict_Next(layouts, &i, &cls, &spec)) {
+        if (*n == MAX_LAYOUTS || !PyType_Check(cls) || !PyTuple_CheckExact(spec) ||
+            PyTuple_GET_SIZE(spec) != 4) {
+            PyErr_SetString(PyExc_TypeError,
+                            "snapshot_keys: layouts maps at most 16 classes to "
+                            "(type byte, attr, kind, guard)");
+            return -1;
+        }
+        Layout *l = &out[*n];
+        long tb = PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(spec, 2));
+        if (PyErr_Occurred())
+            return -1;
+        PyObject *attr = PyTuple_GET_ITEM(spec, 1), *guard = PyTuple_GET_ITEM(spec, 3);
+        if (tb < 0 || tb > 255 || kind < KIND_STRING || kind > KIND_QUICKLIST ||
+            (kind != KIND_STRING && !PyUnicode_Check(attr)) ||
+            (guard != Py_None && !PyUnicode_Check(guard))) {
+            PyErr_SetString(PyExc_ValueError, "snapshot_keys: a layout is not valid");
+            return -1;
+        }
+        l->cls = (PyTypeObject *)cls;
+        l->type_byte = (uint8_t)tb;
+        l->kind = (int)kind;
+        l->attr = kind == KIND_STRING ? NULL : attr;
+        l->guard = guard == Py_None ? NULL : guard;
+        (*n)++;
+    }
+    return 0;
+}
+
+static int
+read_hints(PyObject *hints, Hints *h)
+{
+    h->mode = HINT_NONE;
+    if (hints == Py_None)
+        return 0;
+    if (!PyTuple_CheckExact(hints) || PyTuple_GET_SIZE(hints) != 5 ||
+        !PyDict_Check(PyTuple_GET_ITEM(hints, 1))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "snapshot_keys: hints is None or (mode, dict, clock, default, decay)");
+        return -1;
+    }
+    int64_t mode;
+    if (int64_arg(PyTuple_GET_ITEM(hints, 0), &mode) < 0 ||
+        int64_arg(PyTuple_GET_ITEM(hints, 2), &h->clock) < 0 ||
+        int64_arg(PyTuple_GET_ITEM(hints, 3), &h->dflt) < 0 ||
+        int64_arg(PyTuple_GET_ITEM(hints, 4), &h->decay) < 0)
+        return -1;
+    if (mode != HINT_IDLE && mode != HINT_FREQ) {
+        PyErr_SetString(PyExc_ValueError, "snapshot_keys: unknown hint mode");
+        return -1;
+    }
+    h->mode = (int)mode;
+    h->table = PyTuple_GET_ITEM(hints, 1);
+    return 0;
+}
+
+/* IDLE (estimateObjectIdleTime, seconds) or FREQ (LFUDecrAndReturn) of key into w. */
+static int
+put_hint(WBuf *w, const Hints *h, PyObject *key)
+{
+    PyObject *wo = PyDict_GetItemWithError(h->table, key);
+    if (wo == NULL && PyErr_Occurred())
+        return -1;
+    int64_t word = h->dflt;
+    if (wo != NULL && int64_arg(wo, &word) < 0)
+        return -1;
+    if (wb_reserve(w, 10) < 0)
+        return -1;
+    uint8_t *b = (uint8_t *)w->buf + w->len;
+    if (h->mode == HINT_IDLE) {
+        int64_t idle = h->clock - word;
+        b[0] = 0xF8; /* RDB_OPCODE_IDLE */
+        w->len += 1 + rdb_put_len(b + 1, idle > 0 ? (uint64_t)idle : 0);
+        return 0;
+    }
+    int64_t counter = word;
+    if (wo != NULL) {
+        int64_t last = word >> 8, minutes = h->clock;
+        int64_t elapsed = minutes >= last ? minutes - last : 65535 - last + minutes;
+        int64_t periods = h->decay ? elapsed / h->decay : 0;
+        counter = word & 255;
+        counter = periods > counter ? 0 : counter - periods;
+    }
+    b[0] = 0xF9; /* RDB_OPCODE_FREQ */
+    b[1] = (uint8_t)counter;
+    w->len += 2;
+    return 0;
+}
+
+/* save_string of any bytes-like object (bytes(obj) for the compressor). */
+static int
+put_string(WBuf *w, PyObject *obj, int compress)
+{
+    if (PyBytes_Check(obj))
+        return wb_save_string(w, obj, (const uint8_t *)PyBytes_AS_STRING(obj), PyBytes_GET_SIZE(obj),
+                              compress, NULL);
+    if (PyByteArray_CheckExact(obj))
+        return wb_save_string(w, obj, (const uint8_t *)PyByteArray_AS_STRING(obj),
+                              PyByteArray_GET_SIZE(obj), compress, NULL);
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
+        return -1;
+    int rc = wb_save_string(w, obj, view.buf, view.len, compress, NULL);
+    PyBuffer_Release(&view);
+    return rc;
+}
+
+static int
+put_len_wb(WBuf *w, uint64_t n)
+{
+    if (wb_reserve(w, 9) < 0)
+        return -1;
+    w->len += rdb_put_len((uint8_t *)w->buf + w->len, n);
+    return 0;
+}
+
+/* lists.save_quicklist_nodes: the node count, then each node (_save_node). */
+static int
+put_quicklist(WBuf *w, PyObject *nodes, int compress)
+{
+    if (!PyList_Check(nodes)) {
+        PyErr_SetString(PyExc_TypeError, "snapshot_keys: quicklist nodes must be a list");
+        return -1;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(nodes);
+    if (put_len_wb(w, (uint64_t)n) < 0)
+        return -1;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(nodes); i++) {
+        PyObject *node = PyList_GET_ITEM(nodes, i);
+        if (PyBytes_CheckExact(node)) { /* QUICKLIST_NODE_CONTAINER_PLAIN */
+            if (wb_char(w, 1) < 0 || put_string(w, node, compress) < 0)
+                return -1;
+            continue;
+        }
+        if (wb_char(w, 2) < 0) /* QUICKLIST_NODE_CONTAINER_PACKED */
+            return -1;
+        if (!PyTuple_CheckExact(node)) {
+            if (put_string(w, node, compress) < 0)
+                return -1;
+            continue;
+        }
+        /* held compressed: its LZF block as it is (rdbSaveLzfBlob) */
+        if (PyTuple_GET_SIZE(node) < 2) {
+            PyErr_SetString(PyExc_TypeError, "snapshot_keys: a compressed node is (lzf, size)");
+            return -1;
+        }
+        Py_buffer view;
+        int64_t sz;
+        if (int64_arg(PyTuple_GET_ITEM(node, 1), &sz) < 0)
+            return -1;
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(node, 0), &view, PyBUF_SIMPLE) < 0)
+            return -1;
+        int rc = wb_char(w, (char)0xC3) < 0 || put_len_wb(w, (uint64_t)view.len) < 0 ||
+                 put_len_wb(w, (uint64_t)sz) < 0 || wb_put(w, view.buf, view.len) < 0;
+        PyBuffer_Release(&view);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* TYPE key value of a value a layout describes: 1 written, 0 for the fallback, -1 error. */
+static int
+put_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress)
+{
+    if (l->kind == KIND_STRING)
+        return wb_char(w, (char)l->type_byte) < 0 || put_string(w, key, compress) < 0 ||
+                       put_string(w, value, compress) < 0
+                   ? -1
+                   : 1;
+    if (l->guard != NULL) {
+        PyObject *g = PyObject_GetAttr(value, l->guard);
+        if (g == NULL)
+            return -1;
+        Py_DECREF(g);
+        if (g != Py_None)
+            return 0;
+    }
+    PyObject *blob = PyObject_GetAttr(value, l->attr);
+    if (blob == NULL)
+        return -1;
+    int rc = 0;
+    if (blob != Py_None) {
+        rc = wb_char(w, (char)l->type_byte) < 0 || put_string(w, key, compress) < 0 ||
+                     (l->kind == KIND_BLOB ? put_string(w, blob, compress)
+                                           : put_quicklist(w, blob, compress)) < 0
+                 ? -1
+                 : 1;
+    }
+    Py_DECREF(blob);
+    return rc;
+}
+
+PyObject *
+snapshot_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "snapshot_keys takes 9 arguments");
+        return NULL;
+    }
+    PyObject *data = args[0], *expires = args[1], *fallback = args[7];
+    if (!PyDict_Check(data) || !PyDict_Check(expires)) {
+        PyErr_SetString(PyExc_TypeError, "snapshot_keys: data and expires must be dicts");
+        return NULL;
+    }
+    Py_ssize_t pos = PyLong_AsSsize_t(args[2]);
+    Py_ssize_t chunk = PyLong_AsSsize_t(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    int has_now = args[4] != Py_None;
+    int64_t now = 0;
+    if (has_now && int64_arg(args[4], &now) < 0)
+        return NULL;
+    int compress = PyObject_IsTrue(args[5]);
+    if (compress < 0)
+        return NULL;
+    Layout layouts[MAX_LAYOUTS];
+    int nlayouts;
+    Hints hints = {0};
+    if (read_layouts(args[6], layouts, &nlayouts) < 0 || read_hints(args[8], &hints) < 0)
+        return NULL;
+    int has_expires = PyDict_GET_SIZE(expires) > 0;
+    WBuf w;
+    wb_init(&w);
+    Py_ssize_t count = 0;
+    PyObject *key, *value;
+    int more;
+    while ((more = PyDict_Next(data, &pos, &key, &value))) {
+        int64_t when = 0;
+        int has_when = 0;
+        if (has_expires) {
+            PyObject *wo = PyDict_GetItemWithError(expires, key);
+            if (wo == NULL && PyErr_Occurred())
+                goto error;
+            if (wo != NULL) {
+                if (int64_arg(wo, &when) < 0)
+                    goto error;
+                has_when = 1;
+                if (has_now && when < now)
+                    continue;
+            }
+        }
+        Py_ssize_t mark = w.len;
+        if (has_when) { /* RDB_OPCODE_EXPIRETIME_MS, the deadline as an int64 LE */
+            if (wb_reserve(&w, 9) < 0)
+                goto error;
+            uint8_t *b = (uint8_t *)w.buf + w.len;
+            b[0] = 0xFC;
+            for (int i = 0; i < 8; i++)
+                b[1 + i] = (uint8_t)((uint64_t)when >> (8 * i));
+            w.len += 9;
+        }
+        if (hints.mode != HINT_NONE && put_hint(&w, &hints, key) < 0)
+            goto error;
+        const Layout *l = NULL;
+        PyTypeObject *cls = Py_TYPE(value);
+        for (int i = 0; i < nlayouts; i++)
+            if (layouts[i].cls == cls) {
+                l = &layouts[i];
+                break;
+            }
+        Py_INCREF(key);
+        Py_INCREF(value);
+        int rc = l != NULL ? put_body(&w, key, value, l, compress) : 0;
+        if (rc == 0) { /* the fallback writes TYPE key value, or b"" to leave the key out */
+            PyObject *body = PyObject_CallFunctionObjArgs(fallback, key, value, NULL);
+            if (body == NULL) {
+                rc = -1;
+            } else {
+                Py_buffer view;
+                if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0) {
+                    rc = -1;
+                } else {
+                    if (view.len == 0) {
+                        w.len = mark;
+                        rc = 0;
+                    } else {
+                        rc = wb_put(&w, view.buf, view.len) < 0 ? -1 : 1;
+                    }
+                    PyBuffer_Release(&view);
+                }
+                Py_DECREF(body);
+            }
+        }
+        Py_DECREF(key);
+        Py_DECREF(value);
+        if (rc < 0)
+            goto error;
+        if (rc == 0)
+            continue;
+        count++;
+        if (w.len >= chunk)
+            break;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(w.buf, w.len);
+    wb_free(&w);
+    if (out == NULL)
+        return NULL;
+    return Py_BuildValue("(Nnn)", out, more ? pos : (Py_ssize_t)-1, count);
+error:
+    wb_free(&w);
+    return NULL;
+}
