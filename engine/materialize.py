@@ -60,11 +60,11 @@ def record_to_value(rec: Record, config: Any) -> Any:
         if v.__class__ is IntsetMembers:  # validated bytes, kept as they are
             if v.count <= config.set_max_intset_entries:
                 return SetValue(v.blob if v.blob.__class__ is bytearray else bytearray(v.blob))
-            return SetValue(None, set(v))  # setTypeConvert at load
+            return SetValue.from_members(list(v), 0)  # setTypeConvert at load
         if rec.encoding == "intset":  # an intset decoded to members: the smallest encoding
             if len(v) <= config.set_max_intset_entries:
                 return SetValue(bytearray(encode_intset(int(m) for m in v)))
-            return SetValue(None, set(v))
+            return SetValue.from_members(v, 0)
         return SetValue.from_members(v, config.set_max_intset_entries)
     if t == "hash":
         n = len(v)
@@ -177,7 +177,7 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
     elif cls is ListValue:  # the nodes as they are (copies: the record may outlive a write)
         v = QuicklistNodes([bytearray(n) if n.__class__ is bytearray else n for n in value.nodes], value.count)
     elif cls is SetValue:  # an intset as its bytes (a copy: the record may outlive a write)
-        v = IntsetMembers(bytes(value.is_), len(value)) if value.is_ is not None else list(value.ht)
+        v = IntsetMembers(bytes(value.is_), len(value)) if value.is_ is not None else value.members()
     elif cls is HashValue:  # a listpack as its bytes (a copy: the record may outlive a write)
         fx = value.fx
         if fx is not None:  # field TTLs: a listpackex / metadata hash of the live fields

@@ -26,7 +26,7 @@ from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_SET, notify
 from engine.types import SetValue
-from rdbtools.encodings.intset_ops import is_add_all, is_find
+from rdbtools.encodings.intset_ops import is_add_all
 from rdbtools.glob import glob_matcher
 
 G = "set"
@@ -63,12 +63,14 @@ def sadd_cmd(c, argv):
             if m not in ht:
                 ht.add(m)
                 added += 1
-    else:  # the intset in one C call while it stays one
+    elif s.is_ is not None:  # the intset in one C call while it stays one
         added = is_add_all(s.is_, argv, 2, c.server.config.set_max_intset_entries)
-        if added.__class__ is not int:  # (added, stop): it becomes a hashtable, the rest goes there
+        if added.__class__ is not int:  # (added, stop): it converts, the rest goes there
             added, stop = added
-            s.convert()
+            s.convert(argv[stop] if stop < len(argv) else None)
             added += s.add_all(argv, 0, stop)
+    else:
+        added = s.add_all(argv, 0, 2)
     if added:
         c.server.dirty += added
         notify(db, NOTIFY_SET, b"sadd", key)
@@ -108,8 +110,8 @@ def sismember_cmd(c, argv):
     s = _set(c.db, argv[1], True)
     if s is None:
         return ZERO
-    is_ = s.is_
-    return ONE if (is_find(is_, argv[2]) if is_ is not None else argv[2] in s.ht) else ZERO
+    ht = s.ht
+    return ONE if (argv[2] in ht if ht is not None else s.contains(argv[2])) else ZERO
 
 
 @command("smismember", -3, "readonly fast", 1, 1, 1, group=G, since="6.2.0")
@@ -374,8 +376,8 @@ def sscan_cmd(c, argv):
     s = _set(c.db, argv[1], True)
     if s is None:
         return scan_reply(0, [])
-    if s.is_ is not None:  # an intset answers everything at once, cursor 0 (scanGenericCommand)
-        nxt, items = 0, s.members()
+    if s.ht is None:  # an intset (or a listpack) answers everything at once, cursor 0
+        nxt, items = 0, s.members()  # (scanGenericCommand)
     else:
         nxt, items = scan_items(s.ht, cursor, count)
     if pat is not None:

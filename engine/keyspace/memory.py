@@ -209,7 +209,7 @@ def _set_usage(s: SetValue, samples: int, costs: Costs) -> int:
         return ROBJ
     if s.is_ is not None:  # the intset's own allocation, whatever the samples
         return ROBJ + jemalloc_size(len(s.is_))
-    ht = s.ht
+    ht = s.ht if s.ht is not None else s.members()  # a listpack is a hashtable to Redis 7.0
     members = list(ht) if samples <= 0 or n <= samples else list(islice(ht, samples))  # hash order
     per = sum(sds_size(len(m)) for m in members) + costs.entry * len(members)
     return ROBJ + costs.dict + table_bytes(n) + round(per * n / len(members))

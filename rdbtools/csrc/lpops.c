@@ -84,10 +84,11 @@ lp_skip(const uint8_t *p, Py_ssize_t n, Py_ssize_t pos)
     return next <= n - 1 ? next : -1;
 }
 
-/* lpFind(lp, lpFirst(lp), s, skip=1): offset of the field entry equal to s (an
- * integer entry compares as its decimal text), -1 when absent, -2 with an error. */
+/* lpFind(lp, lpFirst(lp), s, skip): offset of the entry equal to s (an integer entry
+ * compares as its decimal text), looking at every entry (skip 0: a set's members) or
+ * every other one (skip 1: a hash's fields); -1 when absent, -2 with an error. */
 Py_ssize_t
-lp_find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
+lp_find_entry(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen, int skip)
 {
     int s_int = -1; /* unknown yet */
     int64_t sv = 0;
@@ -117,8 +118,8 @@ lp_find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
             }
             pos = e.next;
         }
-        if (p[pos] == LP_EOF)
-            break;
+        if (!skip || p[pos] == LP_EOF)
+            continue;
         Py_ssize_t next = lp_skip(p, n, pos); /* the value */
         if (next < 0)
             return lp_corrupt(pos);
@@ -127,6 +128,12 @@ lp_find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
     if (pos >= n)
         return lp_corrupt(pos);
     return -1;
+}
+
+Py_ssize_t
+lp_find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen)
+{
+    return lp_find_entry(p, n, s, slen, 1);
 }
 
 PyObject *

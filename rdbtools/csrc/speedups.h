@@ -402,6 +402,8 @@ Py_ssize_t lp_put_backlen(uint64_t size, uint8_t *b);
  * by delta); the bytearray check of an argument. */
 int lp_corrupt(Py_ssize_t pos);
 Py_ssize_t lp_find_field(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen);
+/* lpFind with skip 0 (a set's members) or 1 (lp_find_field). */
+Py_ssize_t lp_find_entry(const uint8_t *p, Py_ssize_t n, const uint8_t *s, Py_ssize_t slen, int skip);
 Py_ssize_t lp_encode_item(const uint8_t *s, Py_ssize_t len, uint8_t *out);
 Py_ssize_t lp_encoded_max(Py_ssize_t len);
 int lp_splice(PyObject *lp, Py_ssize_t a, Py_ssize_t b, const uint8_t *new, Py_ssize_t m, int delta);
@@ -548,5 +550,9 @@ PyObject *ql_range(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_check(PyObject *, PyObject *);
 PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *snapshot_keys(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lps_find(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lps_add(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lps_remove(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lps_build(PyObject *, PyObject *);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */
