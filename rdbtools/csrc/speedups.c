@@ -230,6 +230,9 @@ static PyMethodDef methods[] = {
     {"ql_locate", (PyCFunction)(void (*)(void))ql_locate, METH_FASTCALL,
      "ql_locate($module, nodes, index, /)\n--\n\n"
      "quicklist_ops.ql_locate_py: (node number, offset in it) of element index."},
+    {"stream_nodes", (PyCFunction)(void (*)(void))stream_nodes, METH_FASTCALL,
+     "stream_nodes($module, entries, max_bytes, max_entries, version, /)\n--\n\n"
+     "objects.streams._encode_stream_nodes_py with the policy's two limits: [(master id, listpack), ...]."},
     {"snapshot_keys", (PyCFunction)(void (*)(void))snapshot_keys, METH_FASTCALL,
      "snapshot_keys($module, data, expires, pos, chunk_size, now, compress, layouts, fallback, hints, /)\n--\n\n"
      "snapshot._key_runs_py's loop from dict position pos: (bytes, next pos or -1, keys written)."},

@@ -21,6 +21,7 @@
  *   digest.c      DEBUG DIGEST's construction with its SHA-1 (rdbtools/digest.py)
  *   rdbstr.c      an RDB string as rdbSaveRawString writes it (rdbtools/primitives.py)
  *   snapshot.c    a database's keys written in one pass, SAVE's loop (rdbtools/snapshot.py)
+ *   streamlp.c    a stream's node listpacks as XADD builds them (rdbtools/objects/streams.py)
  *   runs.c        a run of fixed-size records sorted in place (rdbtools/spill.py)
  *
  * They are one extension, not several, because the scan calls the decoders, the
@@ -550,6 +551,7 @@ PyObject *ql_range(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_check(PyObject *, PyObject *);
 PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *snapshot_keys(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *stream_nodes(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_find(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_add(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_remove(PyObject *, PyObject *const *, Py_ssize_t);
