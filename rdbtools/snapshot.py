@@ -13,10 +13,15 @@ A live value whose class the caller describes in ``layouts`` is written here, wi
   zset listpack, an intset), written as one RDB string under the layout's type byte;
 * ``KIND_QUICKLIST``: the attribute holds a list's quicklist nodes (bytes: a plain node,
   bytearray: a listpack, ``(lzf, size)``: a node held compressed), written as
-  RDB_TYPE_LIST_QUICKLIST_2 (:func:`rdbtools.objects.lists.save_quicklist_nodes`).
+  RDB_TYPE_LIST_QUICKLIST_2 (:func:`rdbtools.objects.lists.save_quicklist_nodes`);
+* ``KIND_LISTPACK_SET``: the attribute holds a set's members as a listpack, written as a
+  member list (RDB_TYPE_SET: the count, each member ``save_string``-ed), as a file for
+  a Redis without listpack sets (before RDB 11) holds it. A set of at most ``limit``
+  members that all spell integers goes to the fallback (an encoder writes an intset).
 
 A layout's ``guard`` attribute, when named, must be None for this path (a hash's field
-TTLs need the general writer). Every other value — an attribute that is None, a class
+TTLs need the general writer); its optional fifth item is the ``limit`` above. A class
+may map to a list of layouts, tried in order (a set: its intset, else its listpack). Every other value — an attribute that is None, a class
 not listed, a guard set — goes to ``fallback(key, value)``, which returns the key's
 ``TYPE key value`` bytes (b"" leaves the key out); the opcodes before it are still
 written here. Keys whose deadline is before ``now`` are left out.
@@ -40,18 +45,21 @@ from typing import Any
 
 from ._accel import c_module
 from .constants import RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ, RDB_OPCODE_IDLE
+from .encodings import decode_listpack_strings
+from .numbers import string2ll
 from .objects.lists import save_quicklist_nodes
-from .primitives import save_len, save_ms, save_string
+from .primitives import save_len, save_ms, save_string, save_strings
 
 KIND_STRING = 0
 KIND_BLOB = 1
 KIND_QUICKLIST = 2
+KIND_LISTPACK_SET = 3
 HINT_IDLE = 1
 HINT_FREQ = 2
 
-# class -> (type byte, attribute or None, kind, guard attribute or None)
-Layout = tuple[int, str | None, int, str | None]
-Layouts = Mapping[type, Layout]
+# class -> (type byte, attribute or None, kind, guard attribute or None[, limit])
+Layout = tuple[int, str | None, int, str | None] | tuple[int, str | None, int, str | None, int]
+Layouts = Mapping[type, Layout | list[Layout]]
 Hints = tuple[int, Mapping[bytes, int], int, int, int]
 Fallback = Callable[[bytes, Any], bytes]
 
@@ -82,7 +90,7 @@ def _body(key: bytes, value: Any, layout: Layout | None, compress: bool) -> byte
     """``TYPE key value`` for a value the layouts describe, None for the fallback."""
     if layout is None:
         return None
-    tb, attr, kind, guard = layout
+    tb, attr, kind, guard = layout[:4]
     if kind == KIND_STRING:
         return bytes((tb,)) + save_string(key, compress) + save_string(value, compress)
     blob = getattr(value, attr or "")
@@ -90,6 +98,12 @@ def _body(key: bytes, value: Any, layout: Layout | None, compress: bool) -> byte
         return None
     if kind == KIND_BLOB:
         return bytes((tb,)) + save_string(key, compress) + save_string(bytes(blob), compress)
+    if kind == KIND_LISTPACK_SET:
+        members = decode_listpack_strings(blob)
+        limit = layout[4] if len(layout) == 5 else 0  # a 5-tuple for this kind
+        if not members or (len(members) <= limit and all(string2ll(m) is not None for m in members)):
+            return None
+        return bytes((tb,)) + save_string(key, compress) + save_strings(members, compress)
     return bytes((tb,)) + save_string(key, compress) + save_quicklist_nodes(blob, compress)
 
 
@@ -102,7 +116,12 @@ def _key_runs_py(data: Mapping[bytes, Any], expires: Mapping[bytes, int], now: i
         when = expires.get(key) if expires else None
         if when is not None and now is not None and when < now:
             continue
-        body = _body(key, value, layouts.get(value.__class__), compress)
+        found = layouts.get(value.__class__)
+        body = None
+        for layout in found if isinstance(found, list) else (found,):
+            body = _body(key, value, layout, compress)
+            if body is not None:
+                break
         if body is None:
             body = fallback(key, value)
             if not body:
@@ -148,5 +167,5 @@ if (_c := c_module("rdbtools._speedups")) is not None:
     _snapshot_keys = _c.snapshot_keys
     key_runs = _key_runs_c
 
-__all__ = ["HINT_FREQ", "HINT_IDLE", "KIND_BLOB", "KIND_QUICKLIST", "KIND_STRING", "Hints", "Layout",
+__all__ = ["HINT_FREQ", "HINT_IDLE", "KIND_BLOB", "KIND_LISTPACK_SET", "KIND_QUICKLIST", "KIND_STRING", "Hints", "Layout",
            "Layouts", "key_runs", "lfu_decayed"]

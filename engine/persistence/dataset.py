@@ -6,7 +6,8 @@ LFU counter when the ``maxmemory-policy`` is an LRU or LFU one, as
 ``rdbSaveKeyValuePair`` writes them. What goes to an RDB encoder takes the faster way of
 :func:`iter_dataset_rdb`: each database's keys written in one pass by
 :func:`rdbtools.snapshot.key_runs` (C), strings and the values held as their file bytes
-(:data:`SNAPSHOT_LAYOUTS`: listpacks, intsets, quicklist nodes) written as they are,
+(:func:`snapshot_layouts`: listpacks, intsets, quicklist nodes; a set's listpack as the
+member list a 7.0 file holds) written as they are,
 the others (hashtable sets, large hashes and sorted sets, streams, hashes with field
 TTLs) through the encoder's :meth:`~rdbtools.encoder.RdbEncoder.key_bytes`; the bytes
 are the same either way. :func:`rdb_chunks` encodes it with the server's encoding
@@ -33,6 +34,7 @@ from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
 from rdbtools.constants import (
     RDB_TYPE_HASH_LISTPACK,
     RDB_TYPE_LIST_QUICKLIST_2,
+    RDB_TYPE_SET,
     RDB_TYPE_SET_INTSET,
     RDB_TYPE_STRING,
     RDB_TYPE_ZSET_LISTPACK,
@@ -44,6 +46,7 @@ from rdbtools.snapshot import (
     HINT_FREQ,
     HINT_IDLE,
     KIND_BLOB,
+    KIND_LISTPACK_SET,
     KIND_QUICKLIST,
     KIND_STRING,
     Hints,
@@ -87,7 +90,7 @@ def iter_dataset(server: Host) -> Iterator[Record | FunctionLibrary]:
 
 # class -> (type byte, attribute, kind, guard): what rdbtools.snapshot writes without a
 # Record. Every RDB version the engine writes (10, 12) holds these types.
-SNAPSHOT_LAYOUTS: dict[type, Layout] = {
+LAYOUTS: dict[type, Layout | list[Layout]] = {
     bytes: (RDB_TYPE_STRING, None, KIND_STRING, None),
     EmbStr: (RDB_TYPE_STRING, None, KIND_STRING, None),
     bytearray: (RDB_TYPE_STRING, None, KIND_STRING, None),
@@ -96,6 +99,17 @@ SNAPSHOT_LAYOUTS: dict[type, Layout] = {
     SetValue: (RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None),
     ListValue: (RDB_TYPE_LIST_QUICKLIST_2, "nodes", KIND_QUICKLIST, None),
 }
+
+
+def snapshot_layouts(config: Config, version: int) -> dict[type, Layout | list[Layout]]:
+    """:data:`LAYOUTS`, and before RDB 11 (no listpack sets) a set kept as a listpack
+    written as a member list, as the encoder's policy writes it (an all-integer one
+    within ``set-max-intset-entries`` is left to the encoder: an intset)."""
+    if version >= 11:
+        return LAYOUTS
+    intset: Layout = (RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None)
+    lp_set: Layout = (RDB_TYPE_SET, "lp", KIND_LISTPACK_SET, None, config.set_max_intset_entries)
+    return LAYOUTS | {SetValue: [intset, lp_set]}
 
 
 def access_hints(db: Database, config: Config) -> Hints | None:
@@ -121,6 +135,7 @@ def iter_dataset_rdb(server: Host, version: int, compress: bool) -> Iterator[Rec
     ks = server.keyspace
     now = ks.now_ms()
     writer = RdbEncoder(version, encoding_policy(cfg), compress=compress, aux=None)
+    layouts = snapshot_layouts(cfg, version)
     for db in ks.dbs:
         if not db.data:
             continue
@@ -132,7 +147,7 @@ def iter_dataset_rdb(server: Host, version: int, compress: bool) -> Iterator[Rec
             return writer.key_bytes(rec)
 
         hints = access_hints(db, cfg)
-        for data, count in key_runs(db.data, db.expires, now, compress, SNAPSHOT_LAYOUTS, fallback, hints):
+        for data, count in key_runs(db.data, db.expires, now, compress, layouts, fallback, hints):
             yield EncodedKeys(db.id, data, count)
 
 
@@ -219,5 +234,5 @@ class DatasetLoader:
         return True
 
 
-__all__ = ["SNAPSHOT_LAYOUTS", "DatasetLoader", "access_hints", "db_sizes", "encoding_policy", "iter_dataset",
-           "iter_dataset_rdb", "rdb_chunks", "saves_hints"]
+__all__ = ["LAYOUTS", "DatasetLoader", "access_hints", "db_sizes", "encoding_policy", "iter_dataset",
+           "iter_dataset_rdb", "rdb_chunks", "saves_hints", "snapshot_layouts"]

@@ -94,7 +94,7 @@ lzf_default(PyObject *arg, Py_ssize_t n)
     return c;
 }
 
-/* rdbSaveRawString of s[0:n] (held by `obj`, handed to the compressor as bytes) appended
+/* rdbSaveRawString of s[0:n] (held by `obj` or NULL, handed to the compressor as bytes) appended
  * to w: the integer forms, else LZF when compress and it saves space, else length +
  * bytes. `lzf`: the compressor to call, NULL for rdbtools.lzf.compress. 0, or -1 with an
  * error set. */
@@ -130,7 +130,7 @@ wb_save_string(WBuf *w, PyObject *obj, const uint8_t *s, Py_ssize_t n, int compr
     if (compress && n > 20) {
         if (lzf == NULL && default_lzf == NULL && load_lzf() < 0)
             return -1;
-        PyObject *arg = PyBytes_CheckExact(obj) ? Py_NewRef(obj)
+        PyObject *arg = obj != NULL && PyBytes_CheckExact(obj) ? Py_NewRef(obj)
                                                 : PyBytes_FromStringAndSize((const char *)s, n);
         if (arg == NULL)
             return -1;

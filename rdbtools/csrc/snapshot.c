@@ -12,7 +12,8 @@
 #include "speedups.h"
 
 #define MAX_LAYOUTS 16
-enum { KIND_STRING = 0, KIND_BLOB = 1, KIND_QUICKLIST = 2 };
+enum { KIND_STRING = 0, KIND_BLOB = 1, KIND_QUICKLIST = 2, KIND_LISTPACK_SET = 3 };
+#define LP_HDR_SIZE 6
 enum { HINT_NONE = 0, HINT_IDLE = 1, HINT_FREQ = 2 };
 
 typedef struct {
@@ -21,6 +22,7 @@ typedef struct {
     int kind;
     PyObject *attr;  /* borrowed from the layouts dict, or NULL */
     PyObject *guard; /* borrowed, or NULL */
+    Py_ssize_t limit; /* KIND_LISTPACK_SET: all-integer sets up to it go to the fallback */
 } Layout;
 
 typedef struct {
@@ -39,7 +41,43 @@ int64_arg(PyObject *o, int64_t *out)
     return 0;
 }
 
-/* The layouts dict as an array (a class test per key instead of a dict lookup). */
+/* One layout tuple of class cls into out[*n]. */
+static int
+read_layout(PyObject *cls, PyObject *spec, Layout *out, int *n)
+{
+    if (*n == MAX_LAYOUTS || !PyType_Check(cls) || !PyTuple_CheckExact(spec) ||
+        PyTuple_GET_SIZE(spec) < 4 || PyTuple_GET_SIZE(spec) > 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "snapshot_keys: layouts maps classes to at most 16 layouts "
+                        "(type byte, attr, kind, guard[, limit])");
+        return -1;
+    }
+    Layout *l = &out[*n];
+    long tb = PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(spec, 2));
+    Py_ssize_t limit = PyTuple_GET_SIZE(spec) == 5 ? PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 4)) : 0;
+    if (PyErr_Occurred())
+        return -1;
+    PyObject *attr = PyTuple_GET_ITEM(spec, 1), *guard = PyTuple_GET_ITEM(spec, 3);
+    if (tb < 0 || tb > 255 || kind < KIND_STRING || kind > KIND_LISTPACK_SET ||
+        (kind == KIND_LISTPACK_SET && PyTuple_GET_SIZE(spec) != 5) ||
+        (kind != KIND_STRING && !PyUnicode_Check(attr)) ||
+        (guard != Py_None && !PyUnicode_Check(guard))) {
+        PyErr_SetString(PyExc_ValueError, "snapshot_keys: a layout is not valid");
+        return -1;
+    }
+    l->cls = (PyTypeObject *)cls;
+    l->type_byte = (uint8_t)tb;
+    l->kind = (int)kind;
+    l->attr = kind == KIND_STRING ? NULL : attr;
+    l->guard = guard == Py_None ? NULL : guard;
+    l->limit = limit;
+    (*n)++;
+    return 0;
+}
+
+/* The layouts dict as an array (a class test per key instead of a dict lookup); a
+ * class mapped to a list gives its layouts in order. */
 static int
 read_layouts(PyObject *layouts, Layout *out, int *n)
 {
@@ -51,31 +89,14 @@ read_layouts(PyObject *layouts, Layout *out, int *n)
     PyObject *cls, *spec;
     *n = 0;
     while (PyDict_Next(layouts, &i, &cls, &spec)) {
-        if (*n == MAX_LAYOUTS || !PyType_Check(cls) || !PyTuple_CheckExact(spec) ||
-            PyTuple_GET_SIZE(spec) != 4) {
-            PyErr_SetString(PyExc_TypeError,
-                            "snapshot_keys: layouts maps at most 16 classes to "
-                            "(type byte, attr, kind, guard)");
-            return -1;
+        if (!PyList_CheckExact(spec)) {
+            if (read_layout(cls, spec, out, n) < 0)
+                return -1;
+            continue;
         }
-        Layout *l = &out[*n];
-        long tb = PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
-        long kind = PyLong_AsLong(PyTuple_GET_ITEM(spec, 2));
-        if (PyErr_Occurred())
-            return -1;
-        PyObject *attr = PyTuple_GET_ITEM(spec, 1), *guard = PyTuple_GET_ITEM(spec, 3);
-        if (tb < 0 || tb > 255 || kind < KIND_STRING || kind > KIND_QUICKLIST ||
-            (kind != KIND_STRING && !PyUnicode_Check(attr)) ||
-            (guard != Py_None && !PyUnicode_Check(guard))) {
-            PyErr_SetString(PyExc_ValueError, "snapshot_keys: a layout is not valid");
-            return -1;
-        }
-        l->cls = (PyTypeObject *)cls;
-        l->type_byte = (uint8_t)tb;
-        l->kind = (int)kind;
-        l->attr = kind == KIND_STRING ? NULL : attr;
-        l->guard = guard == Py_None ? NULL : guard;
-        (*n)++;
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(spec); j++)
+            if (read_layout(cls, PyList_GET_ITEM(spec, j), out, n) < 0)
+                return -1;
     }
     return 0;
 }
@@ -212,6 +233,52 @@ put_quicklist(WBuf *w, PyObject *nodes, int compress)
     return 0;
 }
 
+/* A set's listpack as a member list: 1 written, 0 for the fallback (empty, or at most
+ * `limit` members all integers), -1 error. BadEncoding for a damaged listpack. */
+static int
+put_listpack_set(WBuf *w, PyObject *lp, Py_ssize_t limit, int compress)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(lp, &view, PyBUF_SIMPLE) < 0)
+        return -1;
+    const uint8_t *p = view.buf;
+    Py_ssize_t n = view.len, count = 0, pos = LP_HDR_SIZE;
+    int all_ints = 1, rc = -1;
+    LpEnt e;
+    while (n > LP_HDR_SIZE && pos < n - 1) {
+        if (lp_ent(p, n, pos, &e) < 0) {
+            bad(pos, "listpack entry at %zd is damaged", pos);
+            goto done;
+        }
+        int64_t v;
+        if (!e.is_int && !canon_ll(e.s, e.len, &v))
+            all_ints = 0;
+        count++;
+        pos = e.next;
+    }
+    if (count == 0 || (count <= limit && all_ints)) {
+        rc = 0;
+        goto done;
+    }
+    if (put_len_wb(w, (uint64_t)count) < 0)
+        goto done;
+    for (pos = LP_HDR_SIZE; pos < n - 1; pos = e.next) {
+        lp_ent(p, n, pos, &e);
+        if (e.is_int) {
+            char text[24];
+            Py_ssize_t tl = fmt_i64(text, e.v);
+            if (wb_save_string(w, NULL, (const uint8_t *)text, tl, compress, NULL) < 0)
+                goto done;
+        }
+        else if (wb_save_string(w, NULL, e.s, e.len, compress, NULL) < 0)
+            goto done;
+    }
+    rc = 1;
+done:
+    PyBuffer_Release(&view);
+    return rc;
+}
+
 /* TYPE key value of a value a layout describes: 1 written, 0 for the fallback, -1 error. */
 static int
 put_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress)
@@ -233,7 +300,15 @@ put_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress)
     if (blob == NULL)
         return -1;
     int rc = 0;
-    if (blob != Py_None) {
+    if (blob != Py_None && l->kind == KIND_LISTPACK_SET) {
+        Py_ssize_t mark = w->len;
+        rc = wb_char(w, (char)l->type_byte) < 0 || put_string(w, key, compress) < 0
+                 ? -1
+                 : put_listpack_set(w, blob, l->limit, compress);
+        if (rc == 0)
+            w->len = mark;
+    }
+    else if (blob != Py_None) {
         rc = wb_char(w, (char)l->type_byte) < 0 || put_string(w, key, compress) < 0 ||
                      (l->kind == KIND_BLOB ? put_string(w, blob, compress)
                                            : put_quicklist(w, blob, compress)) < 0
@@ -305,16 +380,13 @@ snapshot_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         if (hints.mode != HINT_NONE && put_hint(&w, &hints, key) < 0)
             goto error;
-        const Layout *l = NULL;
         PyTypeObject *cls = Py_TYPE(value);
-        for (int i = 0; i < nlayouts; i++)
-            if (layouts[i].cls == cls) {
-                l = &layouts[i];
-                break;
-            }
         Py_INCREF(key);
         Py_INCREF(value);
-        int rc = l != NULL ? put_body(&w, key, value, l, compress) : 0;
+        int rc = 0;
+        for (int i = 0; i < nlayouts && rc == 0; i++)
+            if (layouts[i].cls == cls)
+                rc = put_body(&w, key, value, &layouts[i], compress);
         if (rc == 0) { /* the fallback writes TYPE key value, or b"" to leave the key out */
             PyObject *body = PyObject_CallFunctionObjArgs(fallback, key, value, NULL);
             if (body == NULL) {

@@ -3,7 +3,7 @@
 ``iter_dataset_rdb`` (each database's keys written by rdbtools.snapshot, C or Python)
 against the reference: every key as a Record through the encoder (``iter_dataset``),
 for a dataset holding every type and encoding the engine keeps (strings of each form,
-listpack/hashtable hashes, hashes with field TTLs, intset/hashtable sets, listpack and
+listpack/hashtable hashes, hashes with field TTLs, intset/listpack/hashtable sets, listpack and
 skip-list sorted sets, quicklists with plain and compressed nodes, streams with groups),
 keys with deadlines (one already past), keys in two databases, under no-eviction, LRU
 and LFU policies (IDLE/FREQ opcodes), as SAVE and as an AOF preamble. That the file
@@ -50,7 +50,10 @@ def populated(policy: str) -> Server:
     run("HSET", "h:ttl", "a", 1, "b", 2, "c", 3)
     run("HPEXPIRE", "h:ttl", 500000, "FIELDS", 1, "a")
     run("SADD", "set:int", 1, 2, 3, -7)
-    run("SADD", "set:ht", "a", "b", "c")
+    run("SADD", "set:lp", "a", "b", "c", 17)
+    run("SADD", "set:lpints", "x", 1, 2)
+    run("SREM", "set:lpints", "x")  # a listpack of integers: written as an intset, as before
+    run("SADD", "set:ht", *[f"member-{i}" for i in range(200)])
     run("ZADD", "z:small", 1, "a", 2.5, "b")
     run("ZADD", "z:big", *[x for i in range(300) for x in (i / 3, f"m{i}")])
     run("RPUSH", "l:small", "a", "b", 3)
@@ -95,8 +98,16 @@ def test_save_writes_the_record_paths_bytes(monkeypatch: pytest.MonkeyPatch, pol
     version = rdb_version(srv.keyspace)
     assert version == 12  # the hash field TTL
     assert saved(srv) == reference(srv, version)
+    h = srv.keyspace.dbs[0].data[b"h:ttl"]
+    h.fx = None  # and RDB 10, where a set's listpack is written as its members
+    srv.keyspace.dbs[0].hexpires.clear()
+    version = rdb_version(srv.keyspace)
+    assert version == 10
+    assert saved(srv) == reference(srv, version)
     enc_types = {v.encoding() for db in srv.keyspace.dbs for v in db.data.values() if hasattr(v, "encoding")}
     assert {"listpack", "hashtable", "intset", "skiplist", "quicklist", "stream"} <= enc_types
+    sets = srv.keyspace.dbs[0].data
+    assert sets[b"set:lp"].lp is not None and sets[b"set:lpints"].lp is not None and sets[b"set:ht"].ht
     # the AOF rewrite's RDB preamble is the same writer
     monkeypatch.setattr(aof_rewrite, "encode_rdb_base", lambda items, **kw: encode_rdb_base(items, **kw | {"ctime": 0}))
     assert b"".join(aof_rewrite.base_chunks(srv, True, False)) == reference(srv, version, aof_base=True)

@@ -3,7 +3,8 @@
 The C loop (``snapshot.c``) and ``_key_runs_py`` write the same bytes, and both write
 what the record encoder writes for the same keys (``RdbEncoder.key_bytes``: the
 opcodes, type, key and value of each key), over strings of every RDB string form,
-blobs, quicklist nodes of the three kinds, deadlines past and future, LRU and LFU
+blobs, quicklist nodes of the three kinds, sets held as an intset or a listpack (an
+all-integer one within the intset limit left to the encoder), deadlines past and future, LRU and LFU
 hints, keys the fallback writes or leaves out, and runs cut at any size.
 """
 
@@ -17,14 +18,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rdbtools import snapshot
-from rdbtools.constants import RDB_TYPE_HASH_LISTPACK, RDB_TYPE_LIST_QUICKLIST_2, RDB_TYPE_STRING
+from rdbtools.constants import (
+    RDB_TYPE_HASH_LISTPACK,
+    RDB_TYPE_LIST_QUICKLIST_2,
+    RDB_TYPE_SET,
+    RDB_TYPE_SET_INTSET,
+    RDB_TYPE_STRING,
+)
 from rdbtools.encoder import RdbEncoder
-from rdbtools.encodings import encode_listpack
+from rdbtools.encodings import encode_intset, encode_listpack
 from rdbtools.lzf import compress as lzf_compress
 from rdbtools.model import Record
 from rdbtools.objects.hashes import ListpackPairs
 from rdbtools.objects.lists import QuicklistNodes
-from rdbtools.snapshot import HINT_FREQ, HINT_IDLE, KIND_BLOB, KIND_QUICKLIST, KIND_STRING
+from rdbtools.objects.sets import IntsetMembers
+from rdbtools.policy import EncodingPolicy
+from rdbtools.snapshot import HINT_FREQ, HINT_IDLE, KIND_BLOB, KIND_LISTPACK_SET, KIND_QUICKLIST, KIND_STRING
 
 C = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
 
@@ -57,6 +66,17 @@ class Listy:
         self.nodes = nodes
 
 
+class Setish:
+    """A set held as an intset or as a listpack of members (or neither: converted)."""
+
+    __slots__ = ("is_", "lp", "members")
+
+    def __init__(self, members: list[bytes], form: int) -> None:
+        self.members = members
+        self.is_ = bytearray(encode_intset(sorted({int(m) for m in members}))) if form == 0 else None
+        self.lp = bytearray(encode_listpack(members)) if form == 1 else None
+
+
 class Other:
     """A value only the fallback knows."""
 
@@ -70,7 +90,10 @@ LAYOUTS = {
     bytearray: (RDB_TYPE_STRING, None, KIND_STRING, None),
     Packed: (RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx"),
     Listy: (RDB_TYPE_LIST_QUICKLIST_2, "nodes", KIND_QUICKLIST, None),
+    Setish: [(RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None), (RDB_TYPE_SET, "lp", KIND_LISTPACK_SET, None, 3)],
 }
+POLICY = EncodingPolicy(set_max_intset_entries=3)  # the listpack set layout's limit
+SET_MEMBERS = [b"1", b"-5", b"70000", b"12345678901", b"a", b"bb" * 20]
 STRINGS = [b"", b"0", b"-1", b"127", b"128", b"-32769", b"2147483648", b"12345678901", b"007", b"x",
            b"a" * 21, b"ab" * 40, bytes(range(256)), b"z" * 20]
 
@@ -85,6 +108,9 @@ def record(key: bytes, value: Any, when: int | None, hint: tuple[str, int] | Non
         if isinstance(value, Packed) and value.lp is not None and value.fx is None:
             v = ListpackPairs(bytes(value.lp), 2 * len(pairs))
         rec = Record(0, key, "hash", v, when)
+    elif isinstance(value, Setish):
+        v = IntsetMembers(bytes(value.is_), len(value.members)) if value.is_ is not None else list(value.members)
+        rec = Record(0, key, "set", v, when)
     else:
         rec = Record(0, key, "list", QuicklistNodes(value.nodes, len(value.nodes)), when)
     if hint is not None:
@@ -105,7 +131,7 @@ def dataset(rng: random.Random, n: int) -> dict[bytes, Any]:
     data: dict[bytes, Any] = {}
     for i in range(n):
         k = b"k%d" % i
-        kind = rng.randrange(9)
+        kind = rng.randrange(10)
         s = rng.choice(STRINGS)
         if kind == 0:
             data[k] = s
@@ -127,6 +153,10 @@ def dataset(rng: random.Random, n: int) -> dict[bytes, Any]:
             data[k] = Listy(nodes)
         elif kind == 6:
             data[k] = Other([(b"a", s)] if rng.random() < 0.8 else [])
+        elif kind == 7:
+            members = list(dict.fromkeys(rng.choice(SET_MEMBERS) for _ in range(rng.randrange(1, 6))))
+            ints = all(m.lstrip(b"-").isdigit() for m in members)
+            data[k] = Setish(members, 0 if ints and rng.random() < 0.5 else rng.choice([1, 1, 2]))
         else:
             data[k] = s * 3
     return data
@@ -134,7 +164,7 @@ def dataset(rng: random.Random, n: int) -> dict[bytes, Any]:
 
 def run(fn: Any, data: dict[bytes, Any], expires: dict[bytes, int], now: int | None, compress: bool,
         hints: Any, chunk: int) -> tuple[bytes, int, list[int]]:
-    enc = RdbEncoder(10, compress=compress, aux=None)
+    enc = RdbEncoder(10, POLICY, compress=compress, aux=None)
     runs = list(fn(data, expires, now, compress, LAYOUTS, fallback_for(enc), hints, chunk))
     return b"".join(d for d, _ in runs), sum(c for _, c in runs), [c for _, c in runs]
 
@@ -142,7 +172,7 @@ def run(fn: Any, data: dict[bytes, Any], expires: dict[bytes, int], now: int | N
 def expected(data: dict[bytes, Any], expires: dict[bytes, int], now: int | None, compress: bool,
              hints: Any) -> tuple[bytes, int]:
     """Key by key through RdbEncoder.key_bytes, the hints computed as the engine does."""
-    enc = RdbEncoder(10, compress=compress, aux=None)
+    enc = RdbEncoder(10, POLICY, compress=compress, aux=None)
     out = []
     for key, value in data.items():
         when = expires.get(key)
