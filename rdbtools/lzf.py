@@ -8,6 +8,7 @@ one LZF decoder in C, which the decoder's key scan uses too) gives the same
 results and errors. Compression: the python-neo-lzf binding (module ``lzf``),
 whose output is liblzf's byte for byte; without it (or under ``RDBKIT_PUREPYTHON``)
 :func:`_compress_py`, liblzf's compressor written again in Python, gives the same bytes.
+:func:`lzf_fits` (the end-of-buffer rule) has its C twin in ``rdbtools/csrc/rdbstr.c``.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def compress(data: bytes) -> bytes | None:
     return c
 
 
-def lzf_fits(n: int, compressed: bytes) -> bool:
+def _lzf_fits_py(n: int, compressed: bytes) -> bool:
     """Would Redis's liblzf 3.6 have produced ``compressed`` (from ``n`` bytes) into the
     ``n - 4`` byte buffer ``rdbSaveLzfStringObject`` gives it?
 
@@ -222,6 +223,11 @@ def lzf_fits(n: int, compressed: bytes) -> bool:
             lit = 0
             ip += length + 2
     return post or op + 3 <= out_len
+
+
+lzf_fits = _lzf_fits_py
+if _c is not None:
+    lzf_fits = _c.lzf_fits  # rdbstr.c's, the same answers
 
 
 __all__ = ["compress", "decompress", "lzf_fits"]

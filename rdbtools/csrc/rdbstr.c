@@ -36,7 +36,6 @@ rdb_put_len(uint8_t *out, uint64_t n)
 
 static PyObject *default_lzf;  /* rdbtools.lzf.compress */
 static PyObject *raw_lzf;      /* the python-lzf binding's compress, or NULL: none installed */
-static PyObject *lzf_fits_fn;  /* rdbtools.lzf.lzf_fits */
 
 static int
 load_lzf(void)
@@ -45,10 +44,9 @@ load_lzf(void)
     if (mod == NULL)
         return -1;
     default_lzf = PyObject_GetAttrString(mod, "compress");
-    lzf_fits_fn = PyObject_GetAttrString(mod, "lzf_fits");
     PyObject *binding = PyObject_GetAttrString(mod, "_lzf");
     Py_DECREF(mod);
-    if (default_lzf == NULL || lzf_fits_fn == NULL || binding == NULL)
+    if (default_lzf == NULL || binding == NULL)
         return -1;
     if (binding != Py_None) {
         raw_lzf = PyObject_GetAttrString(binding, "compress");
@@ -61,9 +59,87 @@ load_lzf(void)
     return 0;
 }
 
+/* rdbtools.lzf.lzf_fits in C (the Python function is the reference, held equal by
+ * tests/rdbtools/test_rdbstr.py): would liblzf 3.6 have produced the compressed stream
+ * c[0:m] of n input bytes into rdbSaveLzfStringObject's n - 4 byte buffer? Replays the
+ * tokens to the output position at each of liblzf's early give-up checks. 1 or 0; -1
+ * with IndexError for a stream cut inside a back-reference (never from liblzf). */
+static int
+lzf_fits_c(Py_ssize_t n, const uint8_t *c, Py_ssize_t m)
+{
+    Py_ssize_t out_len = n - 4;
+    if (m + 5 < out_len)
+        return 1;
+    Py_ssize_t op = 1, lit = 0, ip = 0, i = 0;
+    int post = 0;
+    while (i < m) {
+        unsigned t = c[i++];
+        if (t < 32) { /* a literal run of t + 1 bytes */
+            i += t + 1;
+            for (unsigned k = 0; k < t + 1; k++) {
+                if (ip < n - 2) {
+                    if (op >= out_len)
+                        return 0;
+                }
+                else if (!post) {
+                    post = 1;
+                    if (op + 3 > out_len)
+                        return 0;
+                }
+                lit++;
+                op++;
+                ip++;
+                if (lit == 32) {
+                    lit = 0;
+                    op++;
+                }
+            }
+        }
+        else { /* a back-reference: 2 bytes, 3 with a length extension */
+            Py_ssize_t length = t >> 5, size = 2;
+            if (length == 7) {
+                if (i >= m) {
+                    PyErr_SetString(PyExc_IndexError, "index out of range");
+                    return -1;
+                }
+                length += c[i++];
+                size = 3;
+            }
+            i++;
+            if (op - (lit == 0) + 4 >= out_len)
+                return 0;
+            op += size - (lit == 0) + 1;
+            lit = 0;
+            ip += length + 2;
+        }
+    }
+    return post || op + 3 <= out_len;
+}
+
+/* lzf_fits(n, compressed): the module function (rdbtools.lzf picks it when built). */
+PyObject *
+lzf_fits(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "lzf_fits takes 2 arguments");
+        return NULL;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(args[0]);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    int fits = lzf_fits_c(n, view.buf, view.len);
+    PyBuffer_Release(&view);
+    if (fits < 0)
+        return NULL;
+    return PyBool_FromLong(fits);
+}
+
 /* rdbtools.lzf.compress(arg) without its Python frames: the binding into n - 4 bytes,
  * accepted at once when clearly inside the limit, else lzf_fits decides (liblzf's early
- * give-ups near the end of its buffer). New reference: bytes, or None. */
+ * give-ups near the end of its buffer, lzf_fits_c). New reference: bytes, or None. */
 static PyObject *
 lzf_default(PyObject *arg, Py_ssize_t n)
 {
@@ -79,12 +155,7 @@ lzf_default(PyObject *arg, Py_ssize_t n)
         return c;
     if (PyBytes_GET_SIZE(c) + 5 < n - 4)  /* as lzf_fits: only outputs near the limit can fail */
         return c;
-    PyObject *nobj = PyLong_FromSsize_t(n);
-    PyObject *fargs[2] = {nobj, c};
-    PyObject *ok = nobj != NULL ? PyObject_Vectorcall(lzf_fits_fn, fargs, 2, NULL) : NULL;
-    Py_XDECREF(nobj);
-    int fits = ok != NULL ? PyObject_IsTrue(ok) : -1;
-    Py_XDECREF(ok);
+    int fits = lzf_fits_c(n, (const uint8_t *)PyBytes_AS_STRING(c), PyBytes_GET_SIZE(c));
     if (fits <= 0) {
         Py_DECREF(c);
         if (fits < 0)

@@ -230,6 +230,9 @@ static PyMethodDef methods[] = {
     {"ql_locate", (PyCFunction)(void (*)(void))ql_locate, METH_FASTCALL,
      "ql_locate($module, nodes, index, /)\n--\n\n"
      "quicklist_ops.ql_locate_py: (node number, offset in it) of element index."},
+    {"lzf_fits", (PyCFunction)(void (*)(void))lzf_fits, METH_FASTCALL,
+     "lzf_fits($module, n, compressed, /)\n--\n\n"
+     "lzf._lzf_fits_py: would liblzf have produced `compressed` (from n bytes) into n - 4 bytes?"},
     {"stream_nodes", (PyCFunction)(void (*)(void))stream_nodes, METH_FASTCALL,
      "stream_nodes($module, entries, max_bytes, max_entries, version, /)\n--\n\n"
      "objects.streams._encode_stream_nodes_py with the policy's two limits: [(master id, listpack), ...]."},

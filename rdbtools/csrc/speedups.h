@@ -552,6 +552,7 @@ PyObject *lpl_check(PyObject *, PyObject *);
 PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *snapshot_keys(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *stream_nodes(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lzf_fits(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_find(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_add(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_remove(PyObject *, PyObject *const *, Py_ssize_t);

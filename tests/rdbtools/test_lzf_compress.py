@@ -80,3 +80,15 @@ def test_compress_uses_the_python_compressor_without_the_binding(monkeypatch: py
     want = rlzf.compress(d)
     monkeypatch.setattr(rlzf, "_lzf", None)
     assert rlzf.compress(d) == want == _compress_py(d, len(d) - 4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data, st.integers(-8, 8))
+def test_c_lzf_fits_answers_as_the_python_one(d: bytes, room: int) -> None:
+    """rdbstr.c's lzf_fits (what save_string asks) against the reference, on liblzf's
+    streams that end near the n - 4 limit, on both sides of it."""
+    c_mod = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
+    c = binding.compress(d, max(1, len(d) - 4 + room))
+    if c is None:
+        return
+    assert c_mod.lzf_fits(len(d), c) is rlzf._lzf_fits_py(len(d), c)
