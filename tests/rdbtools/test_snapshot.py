@@ -33,7 +33,14 @@ from rdbtools.objects.hashes import ListpackPairs
 from rdbtools.objects.lists import QuicklistNodes
 from rdbtools.objects.sets import IntsetMembers
 from rdbtools.policy import EncodingPolicy
-from rdbtools.snapshot import HINT_FREQ, HINT_IDLE, KIND_BLOB, KIND_LISTPACK_SET, KIND_QUICKLIST, KIND_STRING
+from rdbtools.snapshot import (
+    HINT_FREQ,
+    HINT_IDLE,
+    KIND_BLOB,
+    KIND_LISTPACK_SET,
+    KIND_QUICKLIST,
+    KIND_STRING,
+)
 
 C = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
 
