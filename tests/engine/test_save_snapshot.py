@@ -7,11 +7,15 @@ listpack/hashtable hashes, hashes with field TTLs, intset/listpack/hashtable set
 skip-list sorted sets, quicklists with plain and compressed nodes, streams with groups),
 keys with deadlines (one already past), keys in two databases, under no-eviction, LRU
 and LFU policies (IDLE/FREQ opcodes), as SAVE and as an AOF preamble. That the file
-loads in real Redis 7.0 with the same contents is tests/engine/test_loading.py's.
+loads in real Redis 7.0 with the same digest, from SAVE and from a BGSAVE child: the last
+test.
 """
 
 from __future__ import annotations
 
+import shutil
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,49 +30,46 @@ from engine.persistence.dataset import db_sizes, encoding_policy, iter_dataset, 
 from engine.server.app import Server
 from rdbtools import snapshot
 from rdbtools.encoder import RdbEncoder, default_aux
+from tests.support.servers import start_ours, start_real
 
 C = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
 
 
+ARGS = ("--list-compress-depth", "1", "--list-max-listpack-size", "4")
+
+
+def commands(field_ttls: bool) -> list[list[Any]]:
+    """Every type and encoding the engine keeps (a hash field TTL makes the file RDB 12)."""
+    out: list[list[Any]] = [["SET", f"s:{i}", i * 1000003 if i % 3 else "v" * (i * 3)] for i in range(40)]
+    out += [
+        ["SET", "long", "abc" * 100], ["APPEND", "raw", "x" * 30], ["SETRANGE", "raw", 5, "yy"],
+        ["HSET", "h:small", "f1", "v1", "f2", 22],
+        ["HSET", "h:big", *[x for i in range(200) for x in (f"f{i}", f"v{i}")]],
+        ["HSET", "h:ttl", "a", 1, "b", 2, "c", 3],
+        ["SADD", "set:int", 1, 2, 3, -7], ["SADD", "set:lp", "a", "b", "c", 17],
+        ["SADD", "set:lpints", "x", 1, 2],
+        ["SREM", "set:lpints", "x"],  # a listpack of integers: written as an intset, as before
+        ["SADD", "set:ht", *[f"member-{i}" for i in range(200)]],
+        ["ZADD", "z:small", 1, "a", 2.5, "b"], ["ZADD", "z:big", *[x for i in range(300) for x in (i / 3, f"m{i}")]],
+        ["RPUSH", "l:small", "a", "b", 3], ["RPUSH", "l:long", *[f"item-{i % 7}-" * 5 for i in range(60)]],
+        ["XADD", "st", "1-1", "f", "v"], ["XADD", "st", "2-1", "f", "w", "g", "x"],
+        ["XGROUP", "CREATE", "st", "grp", "0"],
+        ["XREADGROUP", "GROUP", "grp", "alice", "COUNT", 1, "STREAMS", "st", ">"],
+        ["PEXPIRE", "s:1", 10_000_000], ["PEXPIRE", "h:small", 10_000_000],
+        ["SELECT", 3], ["SET", "in3", "yes"], ["LPUSH", "l3", "a"], ["SELECT", 0],
+    ]
+    if field_ttls:
+        out.append(["HPEXPIRE", "h:ttl", 500000, "FIELDS", 1, "a"])
+    return out
+
+
 def populated(policy: str) -> Server:
-    srv = Server(config_from_argv(["--save", "", "--maxmemory-policy", policy, "--list-compress-depth", "1",
-                                   "--list-max-listpack-size", "4", "--enable-debug-command", "yes"]))
+    srv = Server(config_from_argv(["--save", "", "--maxmemory-policy", policy, *ARGS, "--enable-debug-command", "yes"]))
     srv.active_expire_enabled = False
     c = Client(srv)
-
-    def run(*argv: Any) -> None:
+    for argv in [*commands(True), ["SET", "gone", "x", "PX", 1]]:
         reply = execute(c, [a if isinstance(a, bytes) else str(a).encode() for a in argv])
         assert reply is None or not reply.startswith(b"-"), (argv, reply)
-
-    for i in range(40):
-        run("SET", f"s:{i}", i * 1000003 if i % 3 else "v" * (i * 3))
-    run("SET", "long", "abc" * 100)
-    run("APPEND", "raw", "x" * 30)
-    run("SETRANGE", "raw", 5, "yy")
-    run("HSET", "h:small", "f1", "v1", "f2", 22)
-    run("HSET", "h:big", *[x for i in range(200) for x in (f"f{i}", f"v{i}")])
-    run("HSET", "h:ttl", "a", 1, "b", 2, "c", 3)
-    run("HPEXPIRE", "h:ttl", 500000, "FIELDS", 1, "a")
-    run("SADD", "set:int", 1, 2, 3, -7)
-    run("SADD", "set:lp", "a", "b", "c", 17)
-    run("SADD", "set:lpints", "x", 1, 2)
-    run("SREM", "set:lpints", "x")  # a listpack of integers: written as an intset, as before
-    run("SADD", "set:ht", *[f"member-{i}" for i in range(200)])
-    run("ZADD", "z:small", 1, "a", 2.5, "b")
-    run("ZADD", "z:big", *[x for i in range(300) for x in (i / 3, f"m{i}")])
-    run("RPUSH", "l:small", "a", "b", 3)
-    run("RPUSH", "l:long", *[f"item-{i % 7}-" * 5 for i in range(60)])
-    run("XADD", "st", "1-1", "f", "v")
-    run("XADD", "st", "2-1", "f", "w", "g", "x")
-    run("XGROUP", "CREATE", "st", "grp", "0")
-    run("XREADGROUP", "GROUP", "grp", "alice", "COUNT", 1, "STREAMS", "st", ">")
-    run("PEXPIRE", "s:1", 10_000_000)
-    run("PEXPIRE", "h:small", 10_000_000)
-    run("SET", "gone", "x", "PX", 1)
-    run("OBJECT", "FREQ", "s:2") if policy.endswith("lfu") else None
-    run("SELECT", 3)
-    run("SET", "in3", "yes")
-    run("LPUSH", "l3", "a")
     db0 = srv.keyspace.dbs[0]
     db0.expires[b"gone"] = 1  # already past: left out by both
     db0.lru[b"s:3"] = db0.lru.get(b"s:3", 0) - 5000 if not srv.keyspace.lfu else (1 << 8) | 200
@@ -127,3 +128,35 @@ def test_field_ttls_dropped_out_of_every_field(monkeypatch: pytest.MonkeyPatch) 
 
 def saved_without_count(srv: Server) -> bytes:
     return b"".join(rdb_chunks(srv)[1])
+
+
+@pytest.mark.parametrize("how", ["SAVE", "BGSAVE"])
+def test_real_redis_loads_what_we_save(tmp_path: Path, how: str) -> None:
+    """The file of a SAVE (or of a BGSAVE's child) under an LFU policy loads in real Redis
+    7.0 with our DEBUG DIGEST."""
+    (tmp_path / "ours").mkdir()
+    ours = start_ours(tmp_path / "ours", "--maxmemory-policy", "allkeys-lfu", *ARGS)
+    try:
+        c = ours.client()
+        for argv in commands(False):
+            c.execute_command(*argv)
+        digest = c.execute_command("DEBUG", "DIGEST")
+        if how == "SAVE":
+            assert c.save()
+        else:
+            c.bgsave()
+            deadline = time.monotonic() + 30
+            while c.info("persistence")["rdb_bgsave_in_progress"] or c.lastsave() == 0:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert c.info("persistence")["rdb_last_bgsave_status"] == "ok"
+    finally:
+        ours.stop()
+    (tmp_path / "real").mkdir()
+    shutil.copy(tmp_path / "ours" / "dump.rdb", tmp_path / "real" / "dump.rdb")
+    real = start_real(tmp_path / "real", loaded=True)
+    try:
+        r = real.client()
+        assert r.dbsize() == 54 and r.execute_command("DEBUG", "DIGEST") == digest  # db 3 too
+    finally:
+        real.stop()
