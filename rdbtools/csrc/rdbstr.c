@@ -3,9 +3,9 @@
  * bits), else LZF (rdbSaveLzfStringObject, over 20 bytes, when it saves space), else
  * the length and the bytes. The Python function rdbtools/primitives.py
  * `_save_string_py` defines the bytes; tests/rdbtools/test_rdbstr.py holds the two
- * equal. The compressor stays the Python one (`rdbtools.lzf.compress`, passed in): it
- * decides, as liblzf would, whether the result fits; given as the third argument, or
- * imported on first use. */
+ * equal. The compressor is lzfc.c's (the twin of rdbtools.lzf's: a result only where
+ * liblzf would give one into n - 4 bytes), or one the caller passes as the third
+ * argument. */
 
 #include "speedups.h"
 
@@ -32,31 +32,6 @@ rdb_put_len(uint8_t *out, uint64_t n)
     for (int i = 0; i < 8; i++)
         out[1 + i] = (uint8_t)(n >> (56 - 8 * i));
     return 9;
-}
-
-static PyObject *default_lzf;  /* rdbtools.lzf.compress */
-static PyObject *raw_lzf;      /* the python-lzf binding's compress, or NULL: none installed */
-
-static int
-load_lzf(void)
-{
-    PyObject *mod = PyImport_ImportModule("rdbtools.lzf");
-    if (mod == NULL)
-        return -1;
-    default_lzf = PyObject_GetAttrString(mod, "compress");
-    PyObject *binding = PyObject_GetAttrString(mod, "_lzf");
-    Py_DECREF(mod);
-    if (default_lzf == NULL || binding == NULL)
-        return -1;
-    if (binding != Py_None) {
-        raw_lzf = PyObject_GetAttrString(binding, "compress");
-        if (raw_lzf == NULL) {
-            Py_DECREF(binding);
-            return -1;
-        }
-    }
-    Py_DECREF(binding);
-    return 0;
 }
 
 /* rdbtools.lzf.lzf_fits in C (the Python function is the reference, held equal by
@@ -137,32 +112,19 @@ lzf_fits(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(fits);
 }
 
-/* rdbtools.lzf.compress(arg) without its Python frames: the binding into n - 4 bytes,
- * accepted at once when clearly inside the limit, else lzf_fits decides (liblzf's early
- * give-ups near the end of its buffer, lzf_fits_c). New reference: bytes, or None. */
-static PyObject *
-lzf_default(PyObject *arg, Py_ssize_t n)
+/* rdbSaveLzfStringObject's form of c[0:cn] (from n bytes) appended to w: 0, or -1. */
+static int
+put_lzf(WBuf *w, const uint8_t *c, Py_ssize_t cn, Py_ssize_t n)
 {
-    if (raw_lzf == NULL)
-        return PyObject_CallOneArg(default_lzf, arg);
-    PyObject *max = PyLong_FromSsize_t(n - 4);
-    if (max == NULL)
-        return NULL;
-    PyObject *argv[2] = {arg, max};
-    PyObject *c = PyObject_Vectorcall(raw_lzf, argv, 2, NULL);
-    Py_DECREF(max);
-    if (c == NULL || c == Py_None || !PyBytes_Check(c))
-        return c;
-    if (PyBytes_GET_SIZE(c) + 5 < n - 4)  /* as lzf_fits: only outputs near the limit can fail */
-        return c;
-    int fits = lzf_fits_c(n, (const uint8_t *)PyBytes_AS_STRING(c), PyBytes_GET_SIZE(c));
-    if (fits <= 0) {
-        Py_DECREF(c);
-        if (fits < 0)
-            return NULL;
-        Py_RETURN_NONE;
-    }
-    return c;
+    if (wb_reserve(w, 19 + cn) < 0)
+        return -1;
+    uint8_t *b = (uint8_t *)w->buf + w->len;
+    b[0] = 0xC3;
+    int h = 1 + rdb_put_len(b + 1, (uint64_t)cn);
+    h += rdb_put_len(b + h, (uint64_t)n);
+    memcpy(b + h, c, (size_t)cn);
+    w->len += h + cn;
+    return 0;
 }
 
 /* rdbSaveRawString of s[0:n] (held by `obj` or NULL, handed to the compressor as bytes) appended
@@ -199,37 +161,41 @@ wb_save_string(WBuf *w, PyObject *obj, const uint8_t *s, Py_ssize_t n, int compr
         }
     }
     if (compress && n > 20) {
-        if (lzf == NULL && default_lzf == NULL && load_lzf() < 0)
-            return -1;
-        PyObject *arg = obj != NULL && PyBytes_CheckExact(obj) ? Py_NewRef(obj)
-                                                : PyBytes_FromStringAndSize((const char *)s, n);
-        if (arg == NULL)
-            return -1;
-        PyObject *c = lzf != NULL ? PyObject_CallOneArg(lzf, arg) : lzf_default(arg, n);
-        Py_DECREF(arg);
-        if (c == NULL)
-            return -1;
-        if (c != Py_None) {
-            if (!PyBytes_Check(c)) {
+        if (lzf == NULL) { /* lzf.compress: the C compressor (lzfc.c) into n - 4 bytes */
+            uint8_t stack[4096];
+            uint8_t *tmp = n + 8 <= (Py_ssize_t)sizeof stack ? stack : PyMem_Malloc((size_t)n + 8);
+            if (tmp == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            Py_ssize_t cn = lzf_encode(s, n, tmp, n - 4);
+            int rc = cn ? put_lzf(w, tmp, cn, n) : 1;
+            if (tmp != stack)
+                PyMem_Free(tmp);
+            if (rc <= 0)
+                return rc;
+        }
+        else { /* a compressor given by the caller: bytes, or None when it does not fit */
+            PyObject *arg = obj != NULL && PyBytes_CheckExact(obj) ? Py_NewRef(obj)
+                                                    : PyBytes_FromStringAndSize((const char *)s, n);
+            if (arg == NULL)
+                return -1;
+            PyObject *c = PyObject_CallOneArg(lzf, arg);
+            Py_DECREF(arg);
+            if (c == NULL)
+                return -1;
+            if (c != Py_None && !PyBytes_Check(c)) {
                 PyErr_SetString(PyExc_TypeError, "save_string: lzf must return bytes or None");
                 Py_DECREF(c);
                 return -1;
             }
-            Py_ssize_t cn = PyBytes_GET_SIZE(c);
-            if (wb_reserve(w, 19 + cn) < 0) {
-                Py_DECREF(c);
-                return -1;
-            }
-            uint8_t *b = (uint8_t *)w->buf + w->len;
-            b[0] = 0xC3;
-            int h = 1 + rdb_put_len(b + 1, (uint64_t)cn);
-            h += rdb_put_len(b + h, (uint64_t)n);
-            memcpy(b + h, PyBytes_AS_STRING(c), (size_t)cn);
-            w->len += h + cn;
+            int rc = c != Py_None
+                         ? put_lzf(w, (const uint8_t *)PyBytes_AS_STRING(c), PyBytes_GET_SIZE(c), n)
+                         : 1;
             Py_DECREF(c);
-            return 0;
+            if (rc <= 0)
+                return rc;
         }
-        Py_DECREF(c);
     }
     if (wb_reserve(w, 9 + n) < 0)
         return -1;

@@ -230,6 +230,9 @@ static PyMethodDef methods[] = {
     {"ql_locate", (PyCFunction)(void (*)(void))ql_locate, METH_FASTCALL,
      "ql_locate($module, nodes, index, /)\n--\n\n"
      "quicklist_ops.ql_locate_py: (node number, offset in it) of element index."},
+    {"lzf_compress", (PyCFunction)(void (*)(void))lzf_compress, METH_FASTCALL,
+     "lzf_compress($module, data, out_len, /)\n--\n\n"
+     "lzf._compress_py: liblzf's output into at most out_len bytes, or None."},
     {"lzf_fits", (PyCFunction)(void (*)(void))lzf_fits, METH_FASTCALL,
      "lzf_fits($module, n, compressed, /)\n--\n\n"
      "lzf._lzf_fits_py: would liblzf have produced `compressed` (from n bytes) into n - 4 bytes?"},

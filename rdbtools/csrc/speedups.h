@@ -12,6 +12,7 @@
  *   quicklist.c   a list's quicklist of listpack nodes (rdbtools/encodings/quicklist_ops.py)
  *   pairs.c       zset/hash pairing of decoded blobs (rdbtools/values.py)
  *   lzf.c         the one LZF decoder in C (rdbtools/lzf.py), also the scan's
+ *   lzfc.c        the LZF compressor (rdbtools/lzf.py), save_string's
  *   keyset.c      the duplicate-key digest set (rdbtools/keyset.py)
  *   scan.c        the decoder's key scan (rdbtools/decoder.py) ...
  *   scan_value.c  ... and the values it builds (rdbtools/values.py)
@@ -280,6 +281,10 @@ enum {
  * format); LZF_OK or an error code, with *made = the bytes written. */
 int lzf_decode(const uint8_t *in, Py_ssize_t in_len, uint8_t *out, Py_ssize_t out_len,
                Py_ssize_t *made);
+
+/* lzfc.c: compress in[0:n] into out (room for out_len + 8 bytes) as liblzf does (the
+ * twin of rdbtools.lzf._compress_py); the length, or 0 when it would not fit out_len. */
+Py_ssize_t lzf_encode(const uint8_t *in, Py_ssize_t n, uint8_t *out, Py_ssize_t out_len);
 
 /* ------------------------------------------------------------------ keyset.c */
 
@@ -553,6 +558,7 @@ PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *snapshot_keys(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *stream_nodes(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lzf_fits(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lzf_compress(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_find(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_add(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_remove(PyObject *, PyObject *const *, Py_ssize_t);
