@@ -33,6 +33,12 @@ setup(
             optional=True,
         ),
         Extension(
+            "engine._fastpath",
+            ["engine/_fastpath.c"],
+            extra_compile_args=CFLAGS,
+            optional=True,
+        ),
+        Extension(
             "aof._respfast",
             ["aof/_respfast.c"],
             extra_compile_args=CFLAGS,

@@ -30,6 +30,11 @@ server (``python -m engine``) or real ``redis-server``, and whose other tools
 installed ones. The harness then starts, configures and kills servers as it does for a
 Redis build; no tag is denied (``--allow`` does not apply).
 
+``--cluster-tests`` runs Redis Cluster's own suite instead (``tests/cluster/tests/*.tcl``,
+driven by ``tests/cluster/run.tcl``, which spawns twenty ``redis-server`` instances with
+``cluster-enabled yes`` from the same kind of scratch tree and runs every test on them):
+one harness run per unit, ``--unit 04-resharding`` picks units by name.
+
 A developer tool (a full run takes tens of minutes), not part of ``.ci/run``.
 """
 
@@ -203,6 +208,36 @@ def run_unit(src: Path, kind: str, unit: str, tags: list[str], timeout: float,
     return result
 
 
+CLUSTER_LINE = re.compile(r"^\d\d:\d\d:\d\d> (.*): (OK|FAILED: .*)$")
+
+
+def cluster_units(src: Path) -> list[str]:
+    return sorted(p.stem for p in (src / "tests" / "cluster" / "tests").glob("*.tcl"))
+
+
+def run_cluster_unit(src: Path, kind: str, unit: str, timeout: float) -> dict:
+    """One unit of ``tests/cluster`` through its own harness (``run.tcl --single``).
+
+    The harness prints ``HH:MM:SS> <test>: OK`` or ``... : FAILED: <why>`` (a failed
+    assertion ends the unit); an error raised by a test body ends it too, printed as
+    ``FAILED: caught an error in the test``."""
+    work = Path(tempfile.mkdtemp(prefix=f"cluster-suite-{kind}-"))
+    result: dict = {"passed": [], "failed": [], "exception": None, "timeout": False}
+    root = harness_tree(src, kind, work)
+    (root / "tests" / "cluster" / "tmp").mkdir(exist_ok=True)
+    out = run_tcl(["tclsh", "tests/cluster/run.tcl", "--single", f"{unit}.tcl"], root, timeout, result)
+    for raw in ANSI.sub(b"", out).decode("utf-8", "replace").splitlines():
+        m = CLUSTER_LINE.match(raw.strip())
+        if m:
+            (result["passed"] if m.group(2) == "OK" else result["failed"]).append(m.group(1))
+        elif raw.startswith("FAILED: caught an error"):
+            result["exception"] = raw[:300]
+    shutil.rmtree(root, ignore_errors=True)
+    (work / "suite.out").write_bytes(out)
+    result["log"] = str(work)
+    return result
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--src", type=Path, default=os.environ.get("REDIS_SRC"),
@@ -215,6 +250,8 @@ def main() -> int:
     ap.add_argument("--details", action="store_true", help="list tests passing on real, failing on ours")
     ap.add_argument("--harness", action="store_true",
                     help="let the suite start its own servers (runs external:skip units)")
+    ap.add_argument("--cluster-tests", action="store_true",
+                    help="run tests/cluster (Redis Cluster's suite) instead of tests/unit")
     args = ap.parse_args()
     if args.src is None or not (args.src / "tests" / "test_helper.tcl").exists():
         ap.error("--src must point at a Redis 7.0.15 source tree (with tests/test_helper.tcl)")
@@ -222,14 +259,20 @@ def main() -> int:
         ap.error("tclsh is needed (apt-get install -y tcl)")
     allowed = {f"needs:{t.strip()}" for t in args.allow.split(",") if t.strip()}
     tags = [] if args.harness else [f"-{t}" for t in DEFAULT_DENY if t not in allowed]
-    units = [u if u.startswith("unit/") else f"unit/{u}" for u in (args.unit or units_of(args.src))]
+    if args.cluster_tests:
+        units = [f"cluster/{u}" for u in (args.unit or cluster_units(args.src))]
+    else:
+        units = [u if u.startswith("unit/") else f"unit/{u}" for u in (args.unit or units_of(args.src))]
     kinds = ["real", "ours"] if args.server == "both" else [args.server]
     results: dict[str, dict[str, dict]] = {k: {} for k in kinds}
     print(f"{'unit':32}" + "".join(f"{k:>16}" for k in kinds) + ("   lost" if len(kinds) == 2 else ""))
     for unit in units:
         for k in kinds:
-            results[k][unit] = run_unit(args.src, k, unit, tags, args.timeout, args.harness)
-        row = f"{unit[5:]:32}"
+            if args.cluster_tests:
+                results[k][unit] = run_cluster_unit(args.src, k, unit[8:], args.timeout)
+            else:
+                results[k][unit] = run_unit(args.src, k, unit, tags, args.timeout, args.harness)
+        row = f"{unit.split('/', 1)[1]:32}"
         for k in kinds:
             r = results[k][unit]
             cell = f"{len(r['passed'])}/{len(r['passed']) + len(r['failed'])}"

@@ -60,6 +60,9 @@ SWITCHED = [
     ("RDB string writer", "rdbtools.primitives.save_string", "rdbtools.primitives._save_string_py",
      "rdbtools._speedups"),
     ("run sort", "rdbtools.spill.sort_runs", "rdbtools.spill._sort_py", "rdbtools._speedups"),
+    ("set listpack", "rdbtools.encodings.listpack_set.lps_add", "rdbtools.encodings.listpack_set.lps_add_py",
+     "rdbtools._speedups"),
+    ("request loop", "engine.execution.dispatch._crun", "None", "engine._fastpath"),
 ]
 
 CHILD = """
@@ -68,7 +71,7 @@ import rdbtools.crc64, rdbtools.decoder, rdbtools.encodings.intset, rdbtools.enc
 import rdbtools.encodings.intset_ops
 import rdbtools.encodings.ziplist, rdbtools.glob, rdbtools.jsonl, rdbtools.keyset, rdbtools.lzf
 import rdbtools.objects.hashes, rdbtools.objects.zsets, aof.resp, aof.replies, rdbtools.digest, rdbtools.primitives
-import rdbtools.spill
+import rdbtools.spill, rdbtools.encodings.listpack_set, engine.execution.dispatch
 checks = json.loads(sys.argv[1])
 print(json.dumps({what: eval(chosen) is not eval(pure) for what, chosen, pure, _ in checks}))
 """

@@ -43,6 +43,9 @@ def process(c: Any, link: Any, m: cb.BusMessage) -> bool:
     t = m.type
     if t < cb.CLUSTERMSG_TYPE_COUNT:
         c.stats_received[t] += 1
+    if t == c.server.cluster_drop_packet_filter:
+        log.warning("Dropping packet that matches debug drop filter")
+        return True
     now = mstime()
     sender = _sender_of(c, link, m)
     if sender is not None:

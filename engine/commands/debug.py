@@ -46,6 +46,8 @@ _HELP = ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
          "DIGEST", "    Output a hex signature representing the current DB content.",
          "DIGEST-VALUE <key> [<key> ...]", "    Output a hex signature of the values of all the specified keys.",
          "OBJECT <key>", "    Show low level info about `key` and associated value.",
+         "DROP-CLUSTER-PACKET-FILTER <packet-type>",
+         "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
          "POPULATE <count> [<prefix>] [<size>]",
          "    Create <count> string keys named key:<num>. If <prefix> is specified then",
          "    it is used instead of the 'key' prefix. These are not propagated to",
@@ -205,6 +207,9 @@ def debug_cmd(c, argv):
         return OK
     if sub == b"replybuffer" and n == 4:
         return _replybuffer(argv[1], c, argv[2].lower(), argv[3])
+    if sub == b"drop-cluster-packet-filter" and n == 3:  # received bus messages of this type dropped
+        c.server.cluster_drop_packet_filter = get_int(argv[2])
+        return OK
     if sub == b"set-active-expire" and n == 3:
         c.server.active_expire_enabled = argv[2] != b"0"
         return OK

@@ -17,8 +17,9 @@ from engine.config import allow_protected_action
 from engine.errors import CommandError
 from engine.execution.registry import ARBITRARY_KEYS, TABLE, Command
 from engine.execution.transaction import discard
-from engine.latency import Histogram
+from engine.latency import HIST_MAX, HIST_MIN, Histogram
 from engine.pubsub import PUSHED_REPLIES, subscribed_context_error
+from rdbtools._accel import c_module
 
 if TYPE_CHECKING:
     from engine.execution.client import Client
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _perf = time.perf_counter_ns
 _lookup = TABLE.lookup
+_crun = getattr(c_module("engine._fastpath"), "run", None)
 _MULTI_PASS = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
 OOM = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
@@ -33,8 +35,9 @@ OOM = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
 _MULTI_OOM_ALLOWED = frozenset({"exec", "discard", "quit", "reset"})
 
 
-def internal_error(cmd: Command, argv: list[bytes]) -> bytes:
-    log.exception("internal error executing %s (%d arguments)", cmd.name, len(argv) - 1)
+def internal_error(cmd: Command, argv: list[bytes], exc: BaseException | None = None) -> bytes:
+    log.error("internal error executing %s (%d arguments)", cmd.name, len(argv) - 1,
+              exc_info=exc if exc is not None else True)
     return b"-ERR internal error executing '%s' (see the server log)\r\n" % cmd.name.encode()
 
 
@@ -312,11 +315,21 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         reply = cmd.proc(c, argv)  # type: ignore[misc]
     except CommandError as exc:
         reply = exc.reply
-    except Exception:  # a bug must not take the connection down silently
-        reply = internal_error(cmd, argv)
+    except Exception as exc:  # a bug must not take the connection down silently
+        reply = internal_error(cmd, argv, exc)
     c.last_cmd = cmd
+    return after_call(c, cmd, argv, reply, _perf() - t0, dirty_before, live, outer)
+
+
+def after_call(c: Client, cmd: Command, argv: list[bytes], reply: bytes | None, dt: int,
+               dirty_before: int, live: bool = True, outer: bool = False) -> bytes | None:
+    """The part of ``call()`` after ``cmd->proc`` returned ``reply`` in ``dt`` ns:
+    statistics, slow log, latency, MONITOR, signals, propagation, tracking. The C
+    pipeline (``engine._fastpath``) runs the common case of it itself and hands every
+    other case here."""
+    srv = c.server
+    trk = srv.tracking
     if live:
-        dt = _perf() - t0
         st = srv.cmdstats.get(cmd)
         if st is None:
             st = srv.cmdstats[cmd] = [0, 0, 0, 0]
@@ -461,6 +474,18 @@ def fast_path(c: Client) -> bool:
             and srv.cluster is None)
 
 
+def _fast_context(c: Client) -> tuple[Any, ...] | None:
+    """What ``engine._fastpath.run`` needs for a batch of ``c`` (see its header), or None
+    while something beyond ``fast_path`` can observe a command: the keyspace loading,
+    client-side caching on."""
+    srv = c.server
+    if srv.keyspace.loading or srv.tracking.active:
+        return None
+    return (_lookup, srv, srv.cmdstats, srv.histograms if srv.latency_tracking else None,
+            min(srv.slowlog_threshold_ns, srv.latency_threshold_ns), after_call, internal_error,
+            CommandError, srv.propagator, HIST_MIN, HIST_MAX)
+
+
 def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_water: int) -> int:
     """Execute ``cmds`` in order, appending replies to ``out``; the pipelined hot path.
 
@@ -468,21 +493,30 @@ def run_commands(c: Client, cmds: list[list[bytes]], out: list[bytes], high_wate
     client (no reply appended), after one that closes the connection, or when the
     replies gathered pass ``high_water`` bytes. While :func:`fast_path` holds (checked
     again after any command that took the full path, which may change it), a known
-    ``fast`` command with a valid arity goes straight to :func:`call`; anything else
-    goes through :func:`execute`.
+    ``fast`` command with a valid arity goes straight to :func:`call` — or, with the C
+    accelerator, a run of them goes through ``engine._fastpath.run`` (the same steps);
+    anything else goes through :func:`execute`.
     """
     lookup = _lookup
     ap = out.append
     nbytes = 0
     i = 0
+    n = len(cmds)
     fast = fast_path(c)
-    for argv in cmds:
+    while i < n:
+        if fast and _crun is not None:
+            ctx = _fast_context(c)
+            if ctx is not None:
+                i, nbytes = _crun(c, cmds, i, out, nbytes, high_water, ctx)
+                if i >= n or nbytes > high_water:
+                    return i
+        argv = cmds[i]
         i += 1
         cmd = lookup.get(argv[0])
         if fast and cmd is not None and cmd.fast:
-            n = len(argv)
+            na = len(argv)
             a = cmd.arity
-            if not ((a > 0 and n != a) or n < -a):
+            if not ((a > 0 and na != a) or na < -a):
                 reply = call(c, cmd, argv)
                 ap(reply)  # type: ignore[arg-type]  # a fast command never blocks
                 nbytes += len(reply)  # type: ignore[arg-type]

@@ -129,6 +129,7 @@ class Server:
         self.busy_reply: bytes | None = None  # -BUSY while a script runs past busy-reply-threshold
         self.active_expire_enabled = True
         self.pause_cron = False  # DEBUG PAUSE-CRON: serverCron skips its work
+        self.cluster_drop_packet_filter = -1  # DEBUG DROP-CLUSTER-PACKET-FILTER: a bus type dropped
         self.script_disable_deny_script = False  # DEBUG SET-DISABLE-DENY-SCRIPTS (tests)
         # scripting; past busy-reply-threshold a script serves clients itself (engine.server.busy)
         self.scripting = Scripting(self, while_busy=process_events_while_blocked)

@@ -284,6 +284,35 @@ def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
         assert {n.name for n in parsed} == {ida, idb} and set(vars_) == {"currentepoch", "lastvoteepoch"}
 
 
+def test_debug_drop_cluster_packet_filter_both_ways(tmp_path: Path) -> None:
+    """DEBUG DROP-CLUSTER-PACKET-FILTER <type> (Redis's cluster suite sets it, and resets it
+    to -1 at every unit): a node dropping the PINGs it receives still counts them but no
+    longer answers them with PONGs — ours beside real Redis, each the dropper in turn."""
+    with nodes(tmp_path, "ours", "real") as (ours, real):
+        a, b = ours.client(), real.client()
+        ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
+        cport_b = int(cluster_nodes(b)[idb][1].split("@")[1])
+        a.execute_command("CLUSTER", "MEET", "127.0.0.1", real.port, cport_b)
+        wait_for("the two nodes joined", lambda: idb in cluster_nodes(a) and ida in cluster_nodes(b)
+                 and "handshake" not in cluster_nodes(a)[idb][2] and "handshake" not in cluster_nodes(b)[ida][2])
+
+        def counts(x: redis.Redis) -> tuple[int, int]:
+            i = info(x)
+            return int(i["cluster_stats_messages_ping_received"]), int(i["cluster_stats_messages_pong_sent"])
+
+        for dropper in (a, b):
+            assert dropper.execute_command("DEBUG", "DROP-CLUSTER-PACKET-FILTER", 0) == b"OK"
+            time.sleep(0.3)  # what was in flight
+            pings, pongs = counts(dropper)
+            wait_for("a PING arriving", lambda d=dropper, p=pings: counts(d)[0] > p)
+            time.sleep(0.2)
+            assert counts(dropper)[1] == pongs  # not answered
+            assert dropper.execute_command("DEBUG", "DROP-CLUSTER-PACKET-FILTER", -1) == b"OK"
+        for x in (a, b):
+            with pytest.raises(redis.ResponseError, match="not an integer"):
+                x.execute_command("DEBUG", "DROP-CLUSTER-PACKET-FILTER", "x")
+
+
 def _write_and_read(procs: list[ServerProc], write: bool) -> None:
     """redis-py's RedisCluster: 1,000 keys written (pipelined, routed by slot) and read back."""
     rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p.port) for p in procs])
