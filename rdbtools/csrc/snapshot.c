@@ -11,6 +11,8 @@
 
 #include "speedups.h"
 
+#include <structmember.h>
+
 #define MAX_LAYOUTS 16
 enum { KIND_STRING = 0, KIND_BLOB = 1, KIND_QUICKLIST = 2, KIND_LISTPACK_SET = 3 };
 #define LP_HDR_SIZE 6
@@ -22,6 +24,7 @@ typedef struct {
     int kind;
     PyObject *attr;  /* borrowed from the layouts dict, or NULL */
     PyObject *guard; /* borrowed, or NULL */
+    Py_ssize_t attr_off, guard_off; /* where a __slots__ member sits in the object, or -1 */
     Py_ssize_t limit; /* KIND_LISTPACK_SET: all-integer sets up to it go to the fallback */
 } Layout;
 
@@ -39,6 +42,40 @@ int64_arg(PyObject *o, int64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+/* Where the __slots__ member `name` of cls sits in its objects, or -1 (not a plain
+ * member: read through getattr). Reading it there takes no reference: a BGSAVE child
+ * that only reads a value copies none of its pages. */
+static Py_ssize_t
+member_offset(PyObject *cls, PyObject *name)
+{
+    if (name == NULL)
+        return -1;
+    PyObject *d = PyObject_GetAttr(cls, name);
+    if (d == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    Py_ssize_t off = -1;
+    if (Py_IS_TYPE(d, &PyMemberDescr_Type) && ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX)
+        off = ((PyMemberDescrObject *)d)->d_member->offset;
+    Py_DECREF(d);
+    return off;
+}
+
+/* value.<attr>, borrowed: the member read in place when it is set, else getattr's
+ * result, whose reference *held takes (to release after use). NULL with an error. */
+static PyObject *
+get_member(PyObject *value, PyObject *name, Py_ssize_t off, PyObject **held)
+{
+    *held = NULL;
+    if (off >= 0) {
+        PyObject *v = *(PyObject **)((char *)value + off);
+        if (v != NULL)
+            return v;
+    }
+    return *held = PyObject_GetAttr(value, name);
 }
 
 /* One layout tuple of class cls into out[*n]. */
@@ -72,6 +109,8 @@ read_layout(PyObject *cls, PyObject *spec, Layout *out, int *n)
     l->attr = kind == KIND_STRING ? NULL : attr;
     l->guard = guard == Py_None ? NULL : guard;
     l->limit = limit;
+    l->attr_off = member_offset(cls, l->attr);
+    l->guard_off = member_offset(cls, l->guard);
     (*n)++;
     return 0;
 }
@@ -161,21 +200,54 @@ put_hint(WBuf *w, const Hints *h, PyObject *key)
     return 0;
 }
 
-/* save_string of any bytes-like object (bytes(obj) for the compressor). */
+/* The bytes of a bytes-like object: a bytes or bytearray read in place (no reference,
+ * no buffer export: see member_offset), anything else through a buffer that
+ * data_release gives back. 0, or -1 with an error. */
+typedef struct {
+    const uint8_t *s;
+    Py_ssize_t n;
+    Py_buffer view;
+    int held;
+} Data;
+
+static int
+data_get(PyObject *obj, Data *d)
+{
+    d->held = 0;
+    if (PyBytes_Check(obj)) {
+        d->s = (const uint8_t *)PyBytes_AS_STRING(obj);
+        d->n = PyBytes_GET_SIZE(obj);
+        return 0;
+    }
+    if (PyByteArray_CheckExact(obj)) {
+        d->s = (const uint8_t *)PyByteArray_AS_STRING(obj);
+        d->n = PyByteArray_GET_SIZE(obj);
+        return 0;
+    }
+    if (PyObject_GetBuffer(obj, &d->view, PyBUF_SIMPLE) < 0)
+        return -1;
+    d->s = d->view.buf;
+    d->n = d->view.len;
+    d->held = 1;
+    return 0;
+}
+
+static void
+data_release(Data *d)
+{
+    if (d->held)
+        PyBuffer_Release(&d->view);
+}
+
+/* save_string of any bytes-like object. */
 static int
 put_string(WBuf *w, PyObject *obj, int compress)
 {
-    if (PyBytes_Check(obj))
-        return wb_save_string(w, obj, (const uint8_t *)PyBytes_AS_STRING(obj), PyBytes_GET_SIZE(obj),
-                              compress, NULL);
-    if (PyByteArray_CheckExact(obj))
-        return wb_save_string(w, obj, (const uint8_t *)PyByteArray_AS_STRING(obj),
-                              PyByteArray_GET_SIZE(obj), compress, NULL);
-    Py_buffer view;
-    if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
+    Data d;
+    if (data_get(obj, &d) < 0)
         return -1;
-    int rc = wb_save_string(w, obj, view.buf, view.len, compress, NULL);
-    PyBuffer_Release(&view);
+    int rc = wb_save_string(w, obj, d.s, d.n, compress, NULL);
+    data_release(&d);
     return rc;
 }
 
@@ -218,15 +290,15 @@ put_quicklist(WBuf *w, PyObject *nodes, int compress)
             PyErr_SetString(PyExc_TypeError, "snapshot_keys: a compressed node is (lzf, size)");
             return -1;
         }
-        Py_buffer view;
+        Data d;
         int64_t sz;
         if (int64_arg(PyTuple_GET_ITEM(node, 1), &sz) < 0)
             return -1;
-        if (PyObject_GetBuffer(PyTuple_GET_ITEM(node, 0), &view, PyBUF_SIMPLE) < 0)
+        if (data_get(PyTuple_GET_ITEM(node, 0), &d) < 0)
             return -1;
-        int rc = wb_char(w, (char)0xC3) < 0 || put_len_wb(w, (uint64_t)view.len) < 0 ||
-                 put_len_wb(w, (uint64_t)sz) < 0 || wb_put(w, view.buf, view.len) < 0;
-        PyBuffer_Release(&view);
+        int rc = wb_char(w, (char)0xC3) < 0 || put_len_wb(w, (uint64_t)d.n) < 0 ||
+                 put_len_wb(w, (uint64_t)sz) < 0 || wb_put(w, (const char *)d.s, d.n) < 0;
+        data_release(&d);
         if (rc)
             return -1;
     }
@@ -238,11 +310,11 @@ put_quicklist(WBuf *w, PyObject *nodes, int compress)
 static int
 put_listpack_set(WBuf *w, PyObject *lp, Py_ssize_t limit, int compress)
 {
-    Py_buffer view;
-    if (PyObject_GetBuffer(lp, &view, PyBUF_SIMPLE) < 0)
+    Data d;
+    if (data_get(lp, &d) < 0)
         return -1;
-    const uint8_t *p = view.buf;
-    Py_ssize_t n = view.len, count = 0, pos = LP_HDR_SIZE;
+    const uint8_t *p = d.s;
+    Py_ssize_t n = d.n, count = 0, pos = LP_HDR_SIZE;
     int all_ints = 1, rc = -1;
     LpEnt e;
     while (n > LP_HDR_SIZE && pos < n - 1) {
@@ -275,9 +347,12 @@ put_listpack_set(WBuf *w, PyObject *lp, Py_ssize_t limit, int compress)
     }
     rc = 1;
 done:
-    PyBuffer_Release(&view);
+    data_release(&d);
     return rc;
 }
+
+/* put_body for a value whose blob sits in an attribute. */
+static int put_blob_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress);
 
 /* TYPE key value of a value a layout describes: 1 written, 0 for the fallback, -1 error. */
 static int
@@ -288,15 +363,31 @@ put_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress)
                        put_string(w, value, compress) < 0
                    ? -1
                    : 1;
+    if (l->attr_off < 0 || (l->guard != NULL && l->guard_off < 0)) {
+        /* getattr may run Python code: hold the key and the value meanwhile */
+        Py_INCREF(key);
+        Py_INCREF(value);
+        int rc = put_blob_body(w, key, value, l, compress);
+        Py_DECREF(key);
+        Py_DECREF(value);
+        return rc;
+    }
+    return put_blob_body(w, key, value, l, compress);
+}
+
+static int
+put_blob_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress)
+{
+    PyObject *held;
     if (l->guard != NULL) {
-        PyObject *g = PyObject_GetAttr(value, l->guard);
+        PyObject *g = get_member(value, l->guard, l->guard_off, &held);
+        Py_XDECREF(held);
         if (g == NULL)
             return -1;
-        Py_DECREF(g);
         if (g != Py_None)
             return 0;
     }
-    PyObject *blob = PyObject_GetAttr(value, l->attr);
+    PyObject *blob = get_member(value, l->attr, l->attr_off, &held);
     if (blob == NULL)
         return -1;
     int rc = 0;
@@ -315,7 +406,7 @@ put_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress)
                  ? -1
                  : 1;
     }
-    Py_DECREF(blob);
+    Py_XDECREF(held);
     return rc;
 }
 
@@ -380,15 +471,19 @@ snapshot_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         if (hints.mode != HINT_NONE && put_hint(&w, &hints, key) < 0)
             goto error;
+        /* no reference is taken on the way that runs no Python code (a BGSAVE child
+         * then copies no page of the values it only reads) */
         PyTypeObject *cls = Py_TYPE(value);
-        Py_INCREF(key);
-        Py_INCREF(value);
         int rc = 0;
         for (int i = 0; i < nlayouts && rc == 0; i++)
             if (layouts[i].cls == cls)
                 rc = put_body(&w, key, value, &layouts[i], compress);
         if (rc == 0) { /* the fallback writes TYPE key value, or b"" to leave the key out */
+            Py_INCREF(key);
+            Py_INCREF(value);
             PyObject *body = PyObject_CallFunctionObjArgs(fallback, key, value, NULL);
+            Py_DECREF(key);
+            Py_DECREF(value);
             if (body == NULL) {
                 rc = -1;
             } else {
@@ -407,8 +502,6 @@ snapshot_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 Py_DECREF(body);
             }
         }
-        Py_DECREF(key);
-        Py_DECREF(value);
         if (rc < 0)
             goto error;
         if (rc == 0)

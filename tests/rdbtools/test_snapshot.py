@@ -250,3 +250,33 @@ def test_the_switch_picks_the_loop() -> None:
     from rdbtools._accel import use_c
 
     assert snapshot.key_runs is (snapshot._key_runs_c if use_c() else snapshot._key_runs_py)
+
+
+class Propped:
+    """A blob behind a property and a plain attribute (no __slots__ member): the C loop
+    reads those through getattr."""
+
+    def __init__(self, pairs: list[tuple[bytes, bytes]], fx: Any = None) -> None:
+        self.pairs = pairs
+        self._lp = bytearray(encode_listpack([x for p in pairs for x in p]))
+        self.fx = fx
+
+    @property
+    def lp(self) -> bytearray:
+        return self._lp
+
+
+def test_attributes_that_are_not_slots_are_read_too() -> None:
+    layouts = {Propped: (RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx")}
+    data = {b"a": Propped([(b"f", b"v" * 30)]), b"b": Propped([(b"g", b"1")], fx={b"g": 1}), b"c": b"x"}
+    enc = RdbEncoder(10, aux=None)
+
+    def fallback(key: bytes, value: Any) -> bytes:
+        if isinstance(value, bytes):
+            return enc.key_bytes(Record(0, key, "string", value))
+        return enc.key_bytes(Record(0, key, "hash", value.pairs))
+
+    want = b"".join([enc.key_bytes(Record(0, b"a", "hash", ListpackPairs(bytes(data[b"a"].lp), 2))),
+                     fallback(b"b", data[b"b"]), fallback(b"c", b"x")])
+    for fn in (snapshot._key_runs_py, snapshot._key_runs_c):
+        assert b"".join(d for d, _ in fn(data, {}, None, True, layouts, fallback, None)) == want
