@@ -17,10 +17,19 @@ A live value whose class the caller describes in ``layouts`` is written here, wi
 * ``KIND_LISTPACK_SET``: the attribute holds a set's members as a listpack, written as a
   member list (RDB_TYPE_SET: the count, each member ``save_string``-ed), as a file for
   a Redis without listpack sets (before RDB 11) holds it. A set of at most ``limit``
-  members that all spell integers goes to the fallback (an encoder writes an intset).
+  members that all spell integers goes to the fallback (an encoder writes an intset);
+* ``KIND_STREAM``: a live stream without consumer groups, its attributes :data:`STREAM_SHAPE`
+  (ids as ints ``ms << 64 | seq`` ascending, ``entries`` a dict id → flat ``[field,
+  value, ...]`` list; ``last_id``, ``first_id``, ``max_deleted`` such ints,
+  ``entries_added``, ``groups`` empty), written as
+  :func:`rdbtools.objects.streams.save_stream` writes it (the nodes as XADD in order
+  builds them); ``limit`` is ``(stream layout version, stream-node-max-bytes,
+  stream-node-max-entries)``. A stream with groups goes to the fallback.
 
 A layout's ``guard`` attribute, when named, must be None for this path (a hash's field
-TTLs need the general writer); its optional fifth item is the ``limit`` above. A class
+TTLs need the general writer); its optional fifth item is the ``limit`` above.
+Attributes that are ``__slots__`` members are read in place by the C loop, without a
+reference: a BGSAVE child copies no page of a value it writes that way. A class
 may map to a list of layouts, tried in order (a set: its intset, else its listpack). Every other value — an attribute that is None, a class
 not listed, a guard set — goes to ``fallback(key, value)``, which returns the key's
 ``TYPE key value`` bytes (b"" leaves the key out); the opcodes before it are still
@@ -46,19 +55,24 @@ from typing import Any
 from ._accel import c_module
 from .constants import RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ, RDB_OPCODE_IDLE
 from .encodings import decode_listpack_strings
+from .model import Stream
 from .numbers import string2ll
 from .objects.lists import save_quicklist_nodes
+from .objects.streams import live_entries, save_stream, split_id
+from .policy import EncodingPolicy
 from .primitives import save_len, save_ms, save_string, save_strings
 
 KIND_STRING = 0
 KIND_BLOB = 1
 KIND_QUICKLIST = 2
 KIND_LISTPACK_SET = 3
+KIND_STREAM = 4
+STREAM_SHAPE = ("ids", "entries", "last_id", "first_id", "max_deleted", "entries_added", "groups")
 HINT_IDLE = 1
 HINT_FREQ = 2
 
 # class -> (type byte, attribute or None, kind, guard attribute or None[, limit])
-Layout = tuple[int, str | None, int, str | None] | tuple[int, str | None, int, str | None, int]
+Layout = tuple[int, str | None, int, str | None] | tuple[int, str | None, int, str | None, Any]
 Layouts = Mapping[type, Layout | list[Layout]]
 Hints = tuple[int, Mapping[bytes, int], int, int, int]
 Fallback = Callable[[bytes, Any], bytes]
@@ -93,6 +107,10 @@ def _body(key: bytes, value: Any, layout: Layout | None, compress: bool) -> byte
     tb, attr, kind, guard = layout[:4]
     if kind == KIND_STRING:
         return bytes((tb,)) + save_string(key, compress) + save_string(value, compress)
+    if kind == KIND_STREAM:
+        if len(layout) != 5:
+            raise ValueError("a stream layout names its limits")
+        return _stream_body(key, value, layout[4], tb, compress)
     blob = getattr(value, attr or "")
     if blob is None or (guard is not None and getattr(value, guard) is not None):
         return None
@@ -105,6 +123,19 @@ def _body(key: bytes, value: Any, layout: Layout | None, compress: bool) -> byte
             return None
         return bytes((tb,)) + save_string(key, compress) + save_strings(members, compress)
     return bytes((tb,)) + save_string(key, compress) + save_quicklist_nodes(blob, compress)
+
+
+def _stream_body(key: bytes, value: Any, limit: tuple[int, int, int], tb: int, compress: bool) -> bytes | None:
+    """``TYPE key value`` of a live stream without groups (KIND_STREAM), else None."""
+    if value.groups:
+        return None
+    layout_version, max_bytes, max_entries = limit
+    ids = value.ids
+    stream = Stream(entries=live_entries(ids, value.entries), length=len(ids), last_id=split_id(value.last_id),
+                    first_id=split_id(value.first_id), max_deleted_id=split_id(value.max_deleted),
+                    entries_added=value.entries_added, groups=())
+    policy = EncodingPolicy(stream_node_max_bytes=max_bytes, stream_node_max_entries=max_entries)
+    return bytes((tb,)) + save_string(key, compress) + save_stream(stream, layout_version, policy, compress)
 
 
 def _key_runs_py(data: Mapping[bytes, Any], expires: Mapping[bytes, int], now: int | None, compress: bool,
@@ -167,5 +198,6 @@ if (_c := c_module("rdbtools._speedups")) is not None:
     _snapshot_keys = _c.snapshot_keys
     key_runs = _key_runs_c
 
-__all__ = ["HINT_FREQ", "HINT_IDLE", "KIND_BLOB", "KIND_LISTPACK_SET", "KIND_QUICKLIST", "KIND_STRING", "Hints", "Layout",
+__all__ = ["HINT_FREQ", "HINT_IDLE", "KIND_BLOB", "KIND_LISTPACK_SET", "KIND_QUICKLIST", "KIND_STREAM", "KIND_STRING",
+           "STREAM_SHAPE", "Hints", "Layout",
            "Layouts", "key_runs", "lfu_decayed"]

@@ -7,9 +7,9 @@ LFU counter when the ``maxmemory-policy`` is an LRU or LFU one, as
 :func:`iter_dataset_rdb`: each database's keys written in one pass by
 :func:`rdbtools.snapshot.key_runs` (C), strings and the values held as their file bytes
 (:func:`snapshot_layouts`: listpacks, intsets, quicklist nodes; a set's listpack as the
-member list a 7.0 file holds) written as they are,
-the others (hashtable sets, large hashes and sorted sets, streams, hashes with field
-TTLs) through the encoder's :meth:`~rdbtools.encoder.RdbEncoder.key_bytes`; the bytes
+member list a 7.0 file holds; streams without consumer groups) written as they are,
+the others (hashtable sets, large hashes and sorted sets, streams with groups, hashes
+with field TTLs) through the encoder's :meth:`~rdbtools.encoder.RdbEncoder.key_bytes`; the bytes
 are the same either way. :func:`rdb_chunks` encodes it with the server's encoding
 thresholds (:func:`encoding_policy`) and the per-database sizes (:func:`db_sizes`).
 SAVE/BGSAVE, the AOF rewrite's RDB base and a master's full sync all write it this way.
@@ -31,11 +31,14 @@ from engine.errors import LoadError
 from engine.keyspace.db import LFU_INIT_VAL
 from engine.materialize import iter_records, rdb_version, record_to_value, value_to_record
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
+from engine.types.streams import StreamValue
 from rdbtools.constants import (
     RDB_TYPE_HASH_LISTPACK,
     RDB_TYPE_LIST_QUICKLIST_2,
     RDB_TYPE_SET,
     RDB_TYPE_SET_INTSET,
+    RDB_TYPE_STREAM_LISTPACKS_2,
+    RDB_TYPE_STREAM_LISTPACKS_3,
     RDB_TYPE_STRING,
     RDB_TYPE_ZSET_LISTPACK,
 )
@@ -48,6 +51,7 @@ from rdbtools.snapshot import (
     KIND_BLOB,
     KIND_LISTPACK_SET,
     KIND_QUICKLIST,
+    KIND_STREAM,
     KIND_STRING,
     Hints,
     Layout,
@@ -102,14 +106,20 @@ LAYOUTS: dict[type, Layout | list[Layout]] = {
 
 
 def snapshot_layouts(config: Config, version: int) -> dict[type, Layout | list[Layout]]:
-    """:data:`LAYOUTS`, and before RDB 11 (no listpack sets) a set kept as a listpack
-    written as a member list, as the encoder's policy writes it (an all-integer one
-    within ``set-max-intset-entries`` is left to the encoder: an intset)."""
+    """:data:`LAYOUTS`; streams without consumer groups (the node limits of the config,
+    as the encoder's policy has them); and before RDB 11 (no listpack sets) a set kept as
+    a listpack written as a member list, as the encoder's policy writes it (an
+    all-integer one within ``set-max-intset-entries`` is left to the encoder: an intset)."""
+    policy = encoding_policy(config)
+    limits = (policy.stream_node_max_bytes, policy.stream_node_max_entries)
+    stream: Layout = ((RDB_TYPE_STREAM_LISTPACKS_3, None, KIND_STREAM, None, (3, *limits)) if version >= 11
+                      else (RDB_TYPE_STREAM_LISTPACKS_2, None, KIND_STREAM, None, (2, *limits)))
+    layouts = LAYOUTS | {StreamValue: stream}
     if version >= 11:
-        return LAYOUTS
+        return layouts
     intset: Layout = (RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None)
     lp_set: Layout = (RDB_TYPE_SET, "lp", KIND_LISTPACK_SET, None, config.set_max_intset_entries)
-    return LAYOUTS | {SetValue: [intset, lp_set]}
+    return layouts | {SetValue: [intset, lp_set]}
 
 
 def access_hints(db: Database, config: Config) -> Hints | None:

@@ -14,7 +14,11 @@
 #include <structmember.h>
 
 #define MAX_LAYOUTS 16
-enum { KIND_STRING = 0, KIND_BLOB = 1, KIND_QUICKLIST = 2, KIND_LISTPACK_SET = 3 };
+enum { KIND_STRING = 0, KIND_BLOB = 1, KIND_QUICKLIST = 2, KIND_LISTPACK_SET = 3, KIND_STREAM = 4 };
+/* rdbtools.snapshot.STREAM_SHAPE, in its order */
+enum { S_IDS, S_ENTRIES, S_LAST, S_FIRST, S_MAX_DELETED, S_ADDED, S_GROUPS, S_N };
+static const char *stream_shape[S_N] = {"ids", "entries", "last_id", "first_id", "max_deleted",
+                                        "entries_added", "groups"};
 #define LP_HDR_SIZE 6
 enum { HINT_NONE = 0, HINT_IDLE = 1, HINT_FREQ = 2 };
 
@@ -26,6 +30,11 @@ typedef struct {
     PyObject *guard; /* borrowed, or NULL */
     Py_ssize_t attr_off, guard_off; /* where a __slots__ member sits in the object, or -1 */
     Py_ssize_t limit; /* KIND_LISTPACK_SET: all-integer sets up to it go to the fallback */
+    /* KIND_STREAM: the layout version (2, 3), the node limits, the shape's names and offsets */
+    long stream_version;
+    long long max_bytes, max_entries;
+    PyObject *shape[S_N];
+    Py_ssize_t shape_off[S_N];
 } Layout;
 
 typedef struct {
@@ -92,13 +101,29 @@ read_layout(PyObject *cls, PyObject *spec, Layout *out, int *n)
     Layout *l = &out[*n];
     long tb = PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
     long kind = PyLong_AsLong(PyTuple_GET_ITEM(spec, 2));
-    Py_ssize_t limit = PyTuple_GET_SIZE(spec) == 5 ? PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 4)) : 0;
+    Py_ssize_t limit = 0;
+    if (kind == KIND_STREAM) { /* (stream layout version, max bytes, max entries) */
+        PyObject *t = PyTuple_GET_SIZE(spec) == 5 ? PyTuple_GET_ITEM(spec, 4) : NULL;
+        if (t == NULL || !PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3) {
+            PyErr_SetString(PyExc_ValueError, "snapshot_keys: a stream layout names its limits");
+            return -1;
+        }
+        l->stream_version = PyLong_AsLong(PyTuple_GET_ITEM(t, 0));
+        l->max_bytes = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 1));
+        l->max_entries = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 2));
+        if (!PyErr_Occurred() && (l->stream_version < 1 || l->stream_version > 3)) {
+            PyErr_SetString(PyExc_ValueError, "snapshot_keys: stream layout versions are 1 to 3");
+            return -1;
+        }
+    }
+    else if (PyTuple_GET_SIZE(spec) == 5)
+        limit = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 4));
     if (PyErr_Occurred())
         return -1;
     PyObject *attr = PyTuple_GET_ITEM(spec, 1), *guard = PyTuple_GET_ITEM(spec, 3);
-    if (tb < 0 || tb > 255 || kind < KIND_STRING || kind > KIND_LISTPACK_SET ||
+    if (tb < 0 || tb > 255 || kind < KIND_STRING || kind > KIND_STREAM ||
         (kind == KIND_LISTPACK_SET && PyTuple_GET_SIZE(spec) != 5) ||
-        (kind != KIND_STRING && !PyUnicode_Check(attr)) ||
+        (kind != KIND_STRING && kind != KIND_STREAM && !PyUnicode_Check(attr)) ||
         (guard != Py_None && !PyUnicode_Check(guard))) {
         PyErr_SetString(PyExc_ValueError, "snapshot_keys: a layout is not valid");
         return -1;
@@ -109,10 +134,31 @@ read_layout(PyObject *cls, PyObject *spec, Layout *out, int *n)
     l->attr = kind == KIND_STRING ? NULL : attr;
     l->guard = guard == Py_None ? NULL : guard;
     l->limit = limit;
+    if (kind == KIND_STREAM)
+        l->attr = NULL;
     l->attr_off = member_offset(cls, l->attr);
     l->guard_off = member_offset(cls, l->guard);
+    for (int i = 0; i < S_N; i++) {
+        l->shape[i] = NULL;
+        l->shape_off[i] = -1;
+        if (kind != KIND_STREAM)
+            continue;
+        l->shape[i] = PyUnicode_InternFromString(stream_shape[i]); /* kept: a few, once */
+        if (l->shape[i] == NULL)
+            return -1;
+        l->shape_off[i] = member_offset(cls, l->shape[i]);
+    }
     (*n)++;
     return 0;
+}
+
+/* The references read_layout took (a stream layout's names). */
+static void
+free_layouts(Layout *layouts, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < S_N; k++)
+            Py_CLEAR(layouts[i].shape[k]);
 }
 
 /* The layouts dict as an array (a class test per key instead of a dict lookup); a
@@ -351,6 +397,88 @@ done:
     return rc;
 }
 
+/* A stream id kept as one int ms << 64 | seq, as two RDB lengths. */
+static int
+put_id(WBuf *w, PyObject *id)
+{
+    PyObject *shift = PyLong_FromLong(64);
+    PyObject *hi = shift != NULL ? PyNumber_Rshift(id, shift) : NULL;
+    Py_XDECREF(shift);
+    if (hi == NULL)
+        return -1;
+    uint64_t ms = PyLong_AsUnsignedLongLong(hi);
+    Py_DECREF(hi);
+    uint64_t sq = PyLong_AsUnsignedLongLongMask(id);
+    if (PyErr_Occurred())
+        return -1;
+    return put_len_wb(w, ms) < 0 || put_len_wb(w, sq) < 0 ? -1 : 0;
+}
+
+/* streams.save_stream of a live stream without consumer groups (KIND_STREAM): the node
+ * listpacks (streamlp.c), the length, the last id, then (layout 2+) the first id, the
+ * max deleted id and the entries added, and no groups. 1, 0 (it has groups: the
+ * fallback), or -1. */
+static int
+put_stream_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress)
+{
+    PyObject *a[S_N], *held[S_N] = {NULL};
+    PyObject *nodes = NULL;
+    int rc = -1, refs = 0;
+    for (int i = 0; i < S_N; i++)
+        refs |= l->shape_off[i] < 0;
+    if (refs) { /* getattr may run Python code: hold the key and the value meanwhile */
+        Py_INCREF(key);
+        Py_INCREF(value);
+    }
+    for (int i = 0; i < S_N; i++)
+        if ((a[i] = get_member(value, l->shape[i], l->shape_off[i], &held[i])) == NULL)
+            goto done;
+    int groups = PyObject_IsTrue(a[S_GROUPS]);
+    if (groups != 0) {
+        rc = groups < 0 ? -1 : 0;
+        goto done;
+    }
+    nodes = stream_nodes_of(a[S_IDS], a[S_ENTRIES], l->max_bytes, l->max_entries,
+                            l->stream_version + 8); /* the node rule of RDB 9, 10, 11 */
+    if (nodes == NULL || wb_char(w, (char)l->type_byte) < 0 || put_string(w, key, compress) < 0 ||
+        put_len_wb(w, (uint64_t)PyList_GET_SIZE(nodes)) < 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(nodes); i++) {
+        PyObject *node = PyList_GET_ITEM(nodes, i), *master = PyTuple_GET_ITEM(node, 0);
+        uint64_t ms = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(master, 0));
+        uint64_t sq = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(master, 1));
+        if (PyErr_Occurred())
+            goto done;
+        uint8_t id[16]; /* the master id, big-endian: the node's key in the radix tree */
+        for (int k = 0; k < 8; k++) {
+            id[k] = (uint8_t)(ms >> (56 - 8 * k));
+            id[8 + k] = (uint8_t)(sq >> (56 - 8 * k));
+        }
+        if (wb_save_string(w, NULL, id, 16, compress, NULL) < 0 ||
+            put_string(w, PyTuple_GET_ITEM(node, 1), compress) < 0)
+            goto done;
+    }
+    if (!PyList_Check(a[S_IDS]) || put_len_wb(w, (uint64_t)PyList_GET_SIZE(a[S_IDS])) < 0 ||
+        put_id(w, a[S_LAST]) < 0)
+        goto done;
+    if (l->stream_version >= 2) {
+        uint64_t added = PyLong_AsUnsignedLongLong(a[S_ADDED]);
+        if ((added == (uint64_t)-1 && PyErr_Occurred()) || put_id(w, a[S_FIRST]) < 0 ||
+            put_id(w, a[S_MAX_DELETED]) < 0 || put_len_wb(w, added) < 0)
+            goto done;
+    }
+    rc = put_len_wb(w, 0) < 0 ? -1 : 1; /* no consumer groups */
+done:
+    Py_XDECREF(nodes);
+    for (int i = 0; i < S_N; i++)
+        Py_XDECREF(held[i]);
+    if (refs) {
+        Py_DECREF(key);
+        Py_DECREF(value);
+    }
+    return rc;
+}
+
 /* put_body for a value whose blob sits in an attribute. */
 static int put_blob_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress);
 
@@ -363,6 +491,8 @@ put_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress)
                        put_string(w, value, compress) < 0
                    ? -1
                    : 1;
+    if (l->kind == KIND_STREAM)
+        return put_stream_body(w, key, value, l, compress);
     if (l->attr_off < 0 || (l->guard != NULL && l->guard_off < 0)) {
         /* getattr may run Python code: hold the key and the value meanwhile */
         Py_INCREF(key);
@@ -434,10 +564,12 @@ snapshot_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (compress < 0)
         return NULL;
     Layout layouts[MAX_LAYOUTS];
-    int nlayouts;
+    int nlayouts = 0;
     Hints hints = {0};
-    if (read_layouts(args[6], layouts, &nlayouts) < 0 || read_hints(args[8], &hints) < 0)
+    if (read_layouts(args[6], layouts, &nlayouts) < 0 || read_hints(args[8], &hints) < 0) {
+        free_layouts(layouts, nlayouts);
         return NULL;
+    }
     int has_expires = PyDict_GET_SIZE(expires) > 0;
     WBuf w;
     wb_init(&w);
@@ -512,10 +644,12 @@ snapshot_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *out = PyBytes_FromStringAndSize(w.buf, w.len);
     wb_free(&w);
+    free_layouts(layouts, nlayouts);
     if (out == NULL)
         return NULL;
     return Py_BuildValue("(Nnn)", out, more ? pos : (Py_ssize_t)-1, count);
 error:
     wb_free(&w);
+    free_layouts(layouts, nlayouts);
     return NULL;
 }

@@ -557,6 +557,9 @@ PyObject *lpl_check(PyObject *, PyObject *);
 PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *snapshot_keys(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *stream_nodes(PyObject *, PyObject *const *, Py_ssize_t);
+/* streamlp.c: stream_nodes of a live stream kept as int ids and a dict id -> flat list. */
+PyObject *stream_nodes_of(PyObject *ids, PyObject *entries, long long max_bytes, long long max_entries,
+                          long version);
 PyObject *lzf_fits(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lzf_compress(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_find(PyObject *, PyObject *const *, Py_ssize_t);

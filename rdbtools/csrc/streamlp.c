@@ -6,6 +6,9 @@
  * stream_nodes(entries, max_bytes, max_entries, version) -> [(master id, listpack), ...]
  *   entries: a sequence of ((ms, seq), ((field, value), ...)), ids ascending; every
  *   level a tuple or a list.
+ * stream_nodes_of (snapshot.c's streams): the same from a live stream as the engine
+ *   keeps it, its ids (ints ms << 64 | seq, ascending) and a dict id -> [field, value,
+ *   ...], read without taking a reference on them.
  *
  * A node's listpack: count, deleted (0), the master fields (their number, each
  * field, a 0 terminator), then per entry: flags, ms and seq deltas from the master
@@ -89,13 +92,41 @@ delta(uint64_t a, uint64_t b)
     return as_i64(a - b);
 }
 
+/* One entry's fields and values: pairs (a sequence of (field, value)) or flat
+ * ([field, value, field, value, ...], a list). */
 typedef struct {
-    PyObject *master;  /* the (ms, seq) tuple of the node's first entry (borrowed) */
+    PyObject *fv;
+    int flat;
+} Fields;
+
+static inline Py_ssize_t
+nfields(const Fields *f)
+{
+    return f->flat ? PyList_GET_SIZE(f->fv) / 2 : N(f->fv);
+}
+
+static inline PyObject *
+field(const Fields *f, Py_ssize_t i)
+{
+    return f->flat ? PyList_GET_ITEM(f->fv, 2 * i) : AT(AT(f->fv, i), 0);
+}
+
+static inline PyObject *
+value(const Fields *f, Py_ssize_t i)
+{
+    return f->flat ? PyList_GET_ITEM(f->fv, 2 * i + 1) : AT(AT(f->fv, i), 1);
+}
+
+typedef struct {
+    PyObject *master;  /* the (ms, seq) of the node's first entry (borrowed), or NULL: made */
     uint64_t ms, seq;
-    PyObject *fields;  /* the master entry's (field, value) pairs (borrowed) */
+    Fields fields;     /* the master entry's */
     Py_ssize_t count;  /* entries in the node */
     Py_ssize_t elements; /* listpack elements after the count */
     WBuf body;         /* every element after the count */
+    int open;
+    long long max_bytes, max_entries;
+    long version;
 } Node;
 
 /* The node as one listpack: header, count, body, end byte; appended to out as
@@ -124,7 +155,9 @@ close_node(Node *nd, PyObject *out)
     memcpy(p + 6, cnt, (size_t)cl);
     memcpy(p + 6 + cl, nd->body.buf, (size_t)nd->body.len);
     p[total - 1] = 0xFF;
-    PyObject *pair = PyTuple_Pack(2, nd->master, lp);
+    PyObject *pair = nd->master != NULL ? PyTuple_Pack(2, nd->master, lp)
+                                        : Py_BuildValue("((KK)N)", (unsigned long long)nd->ms,
+                                                        (unsigned long long)nd->seq, Py_NewRef(lp));
     Py_DECREF(lp);
     if (pair == NULL)
         return -1;
@@ -133,15 +166,15 @@ close_node(Node *nd, PyObject *out)
     return rc;
 }
 
-/* 1 when the fields of pairs a and b are the same, in order. */
+/* 1 when the entries a and b have the same fields, in order. */
 static int
-same_fields(PyObject *a, PyObject *b)
+same_fields(const Fields *a, const Fields *b)
 {
-    Py_ssize_t n = N(a);
-    if (N(b) != n)
+    Py_ssize_t n = nfields(a);
+    if (nfields(b) != n)
         return 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        int eq = PyObject_RichCompareBool(AT(AT(a, i), 0), AT(AT(b, i), 0), Py_EQ);
+        int eq = PyObject_RichCompareBool(field(a, i), field(b, i), Py_EQ);
         if (eq <= 0)
             return eq;
     }
@@ -165,6 +198,95 @@ check_pairs(PyObject *fv)
     return 0;
 }
 
+/* Bytes of a field or value (len()), without a reference for bytes. */
+static Py_ssize_t
+item_len(PyObject *o)
+{
+    return PyBytes_Check(o) ? PyBytes_GET_SIZE(o) : PyObject_Length(o);
+}
+
+/* streamAppendItem of one entry: a new node when the open one is full
+ * (policy.stream_node_full), then its elements. sid: its (ms, seq) object or NULL. */
+static int
+node_add(Node *nd, PyObject *out, PyObject *sid, uint64_t ms, uint64_t sq, const Fields *f)
+{
+    Py_ssize_t nf = nfields(f);
+    if (nd->open) {
+        uint8_t tmp[16];
+        long long lp_bytes = 7 + lp_int(nd->count, tmp) + nd->body.len;
+        long long new_bytes = 0;
+        for (Py_ssize_t i = 0; i < nf; i++) {
+            Py_ssize_t a = item_len(field(f, i)), b = item_len(value(f, i));
+            if (a < 0 || b < 0)
+                return -1;
+            new_bytes += a + b;
+        }
+        int full = nd->version >= 10 ? lp_bytes + new_bytes >= nd->max_bytes
+                                     : nd->max_bytes && lp_bytes >= nd->max_bytes;
+        if (full || (nd->max_entries && nd->count >= nd->max_entries)) {
+            if (close_node(nd, out) < 0)
+                return -1;
+            nd->open = 0;
+        }
+    }
+    int same;
+    if (!nd->open) {
+        nd->open = 1;
+        nd->master = sid;
+        nd->ms = ms;
+        nd->seq = sq;
+        nd->fields = *f;
+        nd->count = 0;
+        nd->body.len = 0;
+        if (put_int(&nd->body, 0) < 0 || put_int(&nd->body, nf) < 0) /* deleted, master fields */
+            return -1;
+        for (Py_ssize_t i = 0; i < nf; i++)
+            if (put_item(&nd->body, field(f, i)) < 0)
+                return -1;
+        if (put_int(&nd->body, 0) < 0) /* the master entry's terminator */
+            return -1;
+        nd->elements = 3 + nf;
+        same = 1;
+    }
+    else if ((same = same_fields(f, &nd->fields)) < 0)
+        return -1;
+    if (put_int(&nd->body, same ? STREAM_ITEM_FLAG_SAMEFIELDS : 0) < 0 ||
+        put_int(&nd->body, delta(ms, nd->ms)) < 0 || put_int(&nd->body, delta(sq, nd->seq)) < 0)
+        return -1;
+    if (same) {
+        for (Py_ssize_t i = 0; i < nf; i++)
+            if (put_item(&nd->body, value(f, i)) < 0)
+                return -1;
+        if (put_int(&nd->body, nf + 3) < 0)
+            return -1;
+        nd->elements += 3 + nf + 1;
+    }
+    else {
+        if (put_int(&nd->body, nf) < 0)
+            return -1;
+        for (Py_ssize_t i = 0; i < nf; i++)
+            if (put_item(&nd->body, field(f, i)) < 0 || put_item(&nd->body, value(f, i)) < 0)
+                return -1;
+        if (put_int(&nd->body, 2 * nf + 4) < 0)
+            return -1;
+        nd->elements += 4 + 2 * nf + 1;
+    }
+    nd->count++;
+    return 0;
+}
+
+static void
+node_init(Node *nd, long long max_bytes, long long max_entries, long version)
+{
+    if (version >= 10 && (max_bytes <= 0 || max_bytes > LISTPACK_MAX_SAFETY_SIZE))
+        max_bytes = LISTPACK_MAX_SAFETY_SIZE;
+    nd->max_bytes = max_bytes;
+    nd->max_entries = max_entries;
+    nd->version = version;
+    nd->open = 0;
+    wb_init(&nd->body);
+}
+
 PyObject *
 stream_nodes(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -177,15 +299,12 @@ stream_nodes(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     long version = PyLong_AsLong(args[3]);
     if (PyErr_Occurred())
         return NULL;
-    if (version >= 10 && (max_bytes <= 0 || max_bytes > LISTPACK_MAX_SAFETY_SIZE))
-        max_bytes = LISTPACK_MAX_SAFETY_SIZE;
     PyObject *seq = PySequence_Fast(args[0], "stream_nodes: entries must be a sequence");
     if (seq == NULL)
         return NULL;
     PyObject *out = PyList_New(0);
     Node nd;
-    int open = 0;
-    wb_init(&nd.body);
+    node_init(&nd, max_bytes, max_entries, version);
     if (out == NULL)
         goto error;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
@@ -195,76 +314,14 @@ stream_nodes(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_TypeError, "stream_nodes: an entry is ((ms, seq), pairs)");
             goto error;
         }
-        PyObject *sid = AT(ent, 0), *fv = AT(ent, 1);
+        PyObject *sid = AT(ent, 0);
+        Fields f = {AT(ent, 1), 0};
         uint64_t ms, sq;
-        if (id_part(AT(sid, 0), &ms) < 0 || id_part(AT(sid, 1), &sq) < 0 || check_pairs(fv) < 0)
+        if (id_part(AT(sid, 0), &ms) < 0 || id_part(AT(sid, 1), &sq) < 0 || check_pairs(f.fv) < 0 ||
+            node_add(&nd, out, sid, ms, sq, &f) < 0)
             goto error;
-        Py_ssize_t nf = N(fv);
-        if (open) { /* policy.stream_node_full */
-            uint8_t tmp[16];
-            long long lp_bytes = 7 + lp_int(nd.count, tmp) + nd.body.len;
-            long long new_bytes = 0;
-            for (Py_ssize_t i = 0; i < nf; i++) {
-                PyObject *p = AT(fv, i);
-                Py_ssize_t a = PyObject_Length(AT(p, 0)), b = PyObject_Length(AT(p, 1));
-                if (a < 0 || b < 0)
-                    goto error;
-                new_bytes += a + b;
-            }
-            int full = version >= 10 ? lp_bytes + new_bytes >= max_bytes : max_bytes && lp_bytes >= max_bytes;
-            if (full || (max_entries && nd.count >= max_entries)) {
-                if (close_node(&nd, out) < 0)
-                    goto error;
-                open = 0;
-            }
-        }
-        int same;
-        if (!open) {
-            open = 1;
-            nd.master = sid;
-            nd.ms = ms;
-            nd.seq = sq;
-            nd.fields = fv;
-            nd.count = 0;
-            nd.body.len = 0;
-            if (put_int(&nd.body, 0) < 0 || put_int(&nd.body, nf) < 0) /* deleted, master fields */
-                goto error;
-            for (Py_ssize_t i = 0; i < nf; i++)
-                if (put_item(&nd.body, AT(AT(fv, i), 0)) < 0)
-                    goto error;
-            if (put_int(&nd.body, 0) < 0) /* the master entry's terminator */
-                goto error;
-            nd.elements = 3 + nf;
-            same = 1;
-        }
-        else if ((same = same_fields(fv, nd.fields)) < 0)
-            goto error;
-        if (put_int(&nd.body, same ? STREAM_ITEM_FLAG_SAMEFIELDS : 0) < 0 ||
-            put_int(&nd.body, delta(ms, nd.ms)) < 0 || put_int(&nd.body, delta(sq, nd.seq)) < 0)
-            goto error;
-        if (same) {
-            for (Py_ssize_t i = 0; i < nf; i++)
-                if (put_item(&nd.body, AT(AT(fv, i), 1)) < 0)
-                    goto error;
-            if (put_int(&nd.body, nf + 3) < 0)
-                goto error;
-            nd.elements += 3 + nf + 1;
-        }
-        else {
-            if (put_int(&nd.body, nf) < 0)
-                goto error;
-            for (Py_ssize_t i = 0; i < nf; i++) {
-                PyObject *p = AT(fv, i);
-                if (put_item(&nd.body, AT(p, 0)) < 0 || put_item(&nd.body, AT(p, 1)) < 0)
-                    goto error;
-            }
-            if (put_int(&nd.body, 2 * nf + 4) < 0)
-                goto error;
-            nd.elements += 4 + 2 * nf + 1;
-        }
-        nd.count++;
     }
-    if (open && close_node(&nd, out) < 0)
+    if (nd.open && close_node(&nd, out) < 0)
         goto error;
     wb_free(&nd.body);
     Py_DECREF(seq);
@@ -273,5 +330,56 @@ error:
     wb_free(&nd.body);
     Py_DECREF(seq);
     Py_XDECREF(out);
+    return NULL;
+}
+
+PyObject *
+stream_nodes_of(PyObject *ids, PyObject *entries, long long max_bytes, long long max_entries, long version)
+{
+    if (!PyList_Check(ids) || !PyDict_Check(entries)) {
+        PyErr_SetString(PyExc_TypeError, "stream_nodes_of: ids is a list, entries a dict");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    Node nd;
+    node_init(&nd, max_bytes, max_entries, version);
+    PyObject *shift = PyLong_FromLong(64);
+    if (shift == NULL)
+        goto error;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(ids); k++) {
+        PyObject *id = PyList_GET_ITEM(ids, k);
+        PyObject *fv = PyDict_GetItemWithError(entries, id);
+        if (fv == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_KeyError, "stream_nodes_of: an id without its entry");
+            goto error;
+        }
+        if (!PyLong_Check(id) || !PyList_Check(fv) || PyList_GET_SIZE(fv) % 2) {
+            PyErr_SetString(PyExc_TypeError, "stream_nodes_of: an entry is an int id and a flat list");
+            goto error;
+        }
+        PyObject *hi = PyNumber_Rshift(id, shift);
+        if (hi == NULL)
+            goto error;
+        uint64_t ms = PyLong_AsUnsignedLongLong(hi);
+        Py_DECREF(hi);
+        uint64_t sq = PyLong_AsUnsignedLongLongMask(id);
+        if (PyErr_Occurred())
+            goto error;
+        Fields f = {fv, 1};
+        if (node_add(&nd, out, NULL, ms, sq, &f) < 0)
+            goto error;
+    }
+    if (nd.open && close_node(&nd, out) < 0)
+        goto error;
+    Py_DECREF(shift);
+    wb_free(&nd.body);
+    return out;
+error:
+    Py_XDECREF(shift);
+    wb_free(&nd.body);
+    Py_DECREF(out);
     return NULL;
 }

@@ -372,6 +372,22 @@ if (_c := c_module("rdbtools._speedups")) is not None:  # same results
     encode_stream_nodes = _encode_stream_nodes_c
 
 
+def split_id(i: int) -> StreamID:
+    """A stream id kept as one int ``ms << 64 | seq`` (how a live stream keeps them)."""
+    return (i >> 64, i & _U64_MAX)
+
+
+def live_entries(ids: Sequence[int], entries: Mapping[int, Sequence[bytes]]
+                 ) -> tuple[tuple[StreamID, tuple[tuple[bytes, bytes], ...]], ...]:
+    """:attr:`Stream.entries` of a live stream that keeps its ids as ints (ascending) and
+    each entry as a flat ``[field, value, ...]`` list."""
+    out = []
+    for i in ids:
+        fv = entries[i]
+        out.append((split_id(i), tuple(zip(fv[0::2], fv[1::2]))))
+    return tuple(out)
+
+
 def _save_id(sid: StreamID) -> bytes:
     return save_len(sid[0]) + save_len(sid[1])
 
@@ -470,6 +486,8 @@ def stream_type(value: object, fexp: Mapping[bytes, int] | None, version: int,
 __all__ = [
     "decode_stream_node",
     "encode_stream_nodes",
+    "live_entries",
+    "split_id",
     "load_stream",
     "load_stream_listpacks",
     "load_stream_listpacks_2",

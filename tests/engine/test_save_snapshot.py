@@ -4,7 +4,8 @@
 against the reference: every key as a Record through the encoder (``iter_dataset``),
 for a dataset holding every type and encoding the engine keeps (strings of each form,
 listpack/hashtable hashes, hashes with field TTLs, intset/listpack/hashtable sets, listpack and
-skip-list sorted sets, quicklists with plain and compressed nodes, streams with groups),
+skip-list sorted sets, quicklists with plain and compressed nodes, streams with and without
+groups, over several nodes, entries deleted),
 keys with deadlines (one already past), keys in two databases, under no-eviction, LRU
 and LFU policies (IDLE/FREQ opcodes), as SAVE and as an AOF preamble. That the file
 loads in real Redis 7.0 with the same digest, from SAVE and from a BGSAVE child: the last
@@ -35,7 +36,7 @@ from tests.support.servers import start_ours, start_real
 C = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
 
 
-ARGS = ("--list-compress-depth", "1", "--list-max-listpack-size", "4")
+ARGS = ("--list-compress-depth", "1", "--list-max-listpack-size", "4", "--stream-node-max-entries", "3")
 
 
 def commands(field_ttls: bool) -> list[list[Any]]:
@@ -45,6 +46,7 @@ def commands(field_ttls: bool) -> list[list[Any]]:
         ["SET", "long", "abc" * 100], ["APPEND", "raw", "x" * 30], ["SETRANGE", "raw", 5, "yy"],
         ["HSET", "h:small", "f1", "v1", "f2", 22],
         ["HSET", "h:big", *[x for i in range(200) for x in (f"f{i}", f"v{i}")]],
+        ["HSET", "h:huge", *[x for i in range(600) for x in (f"f{i}", f"v{i}")]],  # a hash table
         ["HSET", "h:ttl", "a", 1, "b", 2, "c", 3],
         ["SADD", "set:int", 1, 2, 3, -7], ["SADD", "set:lp", "a", "b", "c", 17],
         ["SADD", "set:lpints", "x", 1, 2],
@@ -54,6 +56,8 @@ def commands(field_ttls: bool) -> list[list[Any]]:
         ["RPUSH", "l:small", "a", "b", 3], ["RPUSH", "l:long", *[f"item-{i % 7}-" * 5 for i in range(60)]],
         ["XADD", "st", "1-1", "f", "v"], ["XADD", "st", "2-1", "f", "w", "g", "x"],
         ["XGROUP", "CREATE", "st", "grp", "0"],
+        *[["XADD", "st2", f"{i}-{i % 3}", "f", i * 7, *(["g", "x" * i] if i % 4 else [])] for i in range(1, 12)],
+        ["XDEL", "st2", "1-1", "5-2"],  # a stream without groups: the first and max deleted ids moved
         ["XREADGROUP", "GROUP", "grp", "alice", "COUNT", 1, "STREAMS", "st", ">"],
         ["PEXPIRE", "s:1", 10_000_000], ["PEXPIRE", "h:small", 10_000_000],
         ["SELECT", 3], ["SET", "in3", "yes"], ["LPUSH", "l3", "a"], ["SELECT", 0],
@@ -157,6 +161,6 @@ def test_real_redis_loads_what_we_save(tmp_path: Path, how: str) -> None:
     real = start_real(tmp_path / "real", loaded=True)
     try:
         r = real.client()
-        assert r.dbsize() == 54 and r.execute_command("DEBUG", "DIGEST") == digest  # db 3 too
+        assert r.dbsize() == 56 and r.execute_command("DEBUG", "DIGEST") == digest  # db 3 too
     finally:
         real.stop()

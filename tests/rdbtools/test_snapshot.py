@@ -3,7 +3,7 @@
 The C loop (``snapshot.c``) and ``_key_runs_py`` write the same bytes, and both write
 what the record encoder writes for the same keys (``RdbEncoder.key_bytes``: the
 opcodes, type, key and value of each key), over strings of every RDB string form,
-blobs, quicklist nodes of the three kinds, sets held as an intset or a listpack (an
+blobs, quicklist nodes of the three kinds, live streams (with groups: the fallback's), sets held as an intset or a listpack (an
 all-integer one within the intset limit left to the encoder), deadlines past and future, LRU and LFU
 hints, keys the fallback writes or leaves out, and runs cut at any size.
 """
@@ -23,22 +23,26 @@ from rdbtools.constants import (
     RDB_TYPE_LIST_QUICKLIST_2,
     RDB_TYPE_SET,
     RDB_TYPE_SET_INTSET,
+    RDB_TYPE_STREAM_LISTPACKS_2,
     RDB_TYPE_STRING,
 )
 from rdbtools.encoder import RdbEncoder
 from rdbtools.encodings import encode_intset, encode_listpack
 from rdbtools.lzf import compress as lzf_compress
-from rdbtools.model import Record
+from rdbtools.model import Record, Stream
 from rdbtools.objects.hashes import ListpackPairs
 from rdbtools.objects.lists import QuicklistNodes
 from rdbtools.objects.sets import IntsetMembers
+from rdbtools.objects.streams import live_entries, split_id
 from rdbtools.policy import EncodingPolicy
+from rdbtools.primitives import save_len, save_ms
 from rdbtools.snapshot import (
     HINT_FREQ,
     HINT_IDLE,
     KIND_BLOB,
     KIND_LISTPACK_SET,
     KIND_QUICKLIST,
+    KIND_STREAM,
     KIND_STRING,
 )
 
@@ -84,6 +88,29 @@ class Setish:
         self.lp = bytearray(encode_listpack(members)) if form == 1 else None
 
 
+class Streamy:
+    """A live stream as rdbtools.snapshot.STREAM_SHAPE reads it."""
+
+    __slots__ = ("ids", "entries", "last_id", "first_id", "max_deleted", "entries_added", "groups")
+
+    def __init__(self, rng: random.Random) -> None:
+        ids = sorted({(rng.choice([1, 7, 2**40]) << 64) | rng.randrange(5) for _ in range(rng.randrange(1, 9))})
+        self.ids = ids
+        self.entries = {i: [x for _ in range(rng.randrange(1, 3)) for x in (rng.choice([b"f", b"g"]),
+                                                                              rng.choice(STRINGS))]
+                        for i in ids}
+        self.last_id = ids[-1] + rng.choice([0, 5])
+        self.first_id = ids[0]
+        self.max_deleted = rng.choice([0, 3])
+        self.entries_added = len(ids) + rng.choice([0, 2, 2**63])
+        self.groups = {b"g": 1} if rng.random() < 0.2 else {}
+
+    def model(self) -> Stream:
+        return Stream(entries=live_entries(self.ids, self.entries), length=len(self.ids),
+                      last_id=split_id(self.last_id), first_id=split_id(self.first_id),
+                      max_deleted_id=split_id(self.max_deleted), entries_added=self.entries_added, groups=())
+
+
 class Other:
     """A value only the fallback knows."""
 
@@ -98,8 +125,10 @@ LAYOUTS = {
     Packed: (RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx"),
     Listy: (RDB_TYPE_LIST_QUICKLIST_2, "nodes", KIND_QUICKLIST, None),
     Setish: [(RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None), (RDB_TYPE_SET, "lp", KIND_LISTPACK_SET, None, 3)],
+    Streamy: (RDB_TYPE_STREAM_LISTPACKS_2, None, KIND_STREAM, None, (2, 60, 3)),
 }
-POLICY = EncodingPolicy(set_max_intset_entries=3)  # the listpack set layout's limit
+# the listpack set layout's limit, the stream layout's node limits
+POLICY = EncodingPolicy(set_max_intset_entries=3, stream_node_max_bytes=60, stream_node_max_entries=3)
 SET_MEMBERS = [b"1", b"-5", b"70000", b"12345678901", b"a", b"bb" * 20]
 STRINGS = [b"", b"0", b"-1", b"127", b"128", b"-32769", b"2147483648", b"12345678901", b"007", b"x",
            b"a" * 21, b"ab" * 40, bytes(range(256)), b"z" * 20]
@@ -115,6 +144,8 @@ def record(key: bytes, value: Any, when: int | None, hint: tuple[str, int] | Non
         if isinstance(value, Packed) and value.lp is not None and value.fx is None:
             v = ListpackPairs(bytes(value.lp), 2 * len(pairs))
         rec = Record(0, key, "hash", v, when)
+    elif isinstance(value, Streamy):
+        rec = Record(0, key, "stream", value.model(), when)
     elif isinstance(value, Setish):
         v = IntsetMembers(bytes(value.is_), len(value.members)) if value.is_ is not None else list(value.members)
         rec = Record(0, key, "set", v, when)
@@ -129,6 +160,8 @@ def fallback_for(enc: RdbEncoder) -> Any:
     def fallback(key: bytes, value: Any) -> bytes:
         if isinstance(value, Other) and not value.items:
             return b""  # left out
+        if isinstance(value, Streamy):  # with groups: written with none here
+            return b"S" + key
         return enc.key_bytes(record(key, value, None, None))
 
     return fallback
@@ -138,7 +171,7 @@ def dataset(rng: random.Random, n: int) -> dict[bytes, Any]:
     data: dict[bytes, Any] = {}
     for i in range(n):
         k = b"k%d" % i
-        kind = rng.randrange(10)
+        kind = rng.randrange(11)
         s = rng.choice(STRINGS)
         if kind == 0:
             data[k] = s
@@ -160,6 +193,8 @@ def dataset(rng: random.Random, n: int) -> dict[bytes, Any]:
             data[k] = Listy(nodes)
         elif kind == 6:
             data[k] = Other([(b"a", s)] if rng.random() < 0.8 else [])
+        elif kind == 9:
+            data[k] = Streamy(rng)
         elif kind == 7:
             members = list(dict.fromkeys(rng.choice(SET_MEMBERS) for _ in range(rng.randrange(1, 6))))
             ints = all(m.lstrip(b"-").isdigit() for m in members)
@@ -188,6 +223,19 @@ def expected(data: dict[bytes, Any], expires: dict[bytes, int], now: int | None,
         if isinstance(value, Other) and not value.items:
             continue
         hint = None
+        if isinstance(value, Streamy) and value.groups:  # the fallback's
+            hint_bytes = b""
+            if hints is not None:
+                mode, table, clock, default, decay = hints
+                if mode == HINT_IDLE:
+                    hint_bytes = b"\xf8" + save_len(max(0, clock - table.get(key, default)))
+                else:
+                    word = table.get(key)
+                    hint_bytes = b"\xf9" + bytes((default if word is None else
+                                                   snapshot.lfu_decayed(word, clock, decay),))
+            exp = b"" if when is None else b"\xfc" + save_ms(when)
+            out.append(exp + hint_bytes + b"S" + key)
+            continue
         if hints is not None:
             mode, table, clock, default, decay = hints
             if mode == HINT_IDLE:
