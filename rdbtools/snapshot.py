@@ -24,7 +24,12 @@ A live value whose class the caller describes in ``layouts`` is written here, wi
   ``entries_added``, ``groups`` empty), written as
   :func:`rdbtools.objects.streams.save_stream` writes it (the nodes as XADD in order
   builds them); ``limit`` is ``(stream layout version, stream-node-max-bytes,
-  stream-node-max-entries)``. A stream with groups goes to the fallback.
+  stream-node-max-entries)``. A stream with groups goes to the fallback;
+* ``KIND_PAIRS_DICT``: the attribute holds a hash as a dict of bytes, written as a
+  field-value list (RDB_TYPE_HASH) when the encoder's policy makes it a hash table
+  (``limit`` ``(hash-max-listpack-entries, hash-max-listpack-value)``), else the fallback;
+* ``KIND_MEMBER_SET``: the attribute holds a set as a Python set of bytes, written as
+  ``KIND_LISTPACK_SET`` writes its members (the same ``limit``).
 
 A layout's ``guard`` attribute, when named, must be None for this path (a hash's field
 TTLs need the general writer); its optional fifth item is the ``limit`` above.
@@ -67,6 +72,8 @@ KIND_BLOB = 1
 KIND_QUICKLIST = 2
 KIND_LISTPACK_SET = 3
 KIND_STREAM = 4
+KIND_PAIRS_DICT = 5
+KIND_MEMBER_SET = 6
 STREAM_SHAPE = ("ids", "entries", "last_id", "first_id", "max_deleted", "entries_added", "groups")
 HINT_IDLE = 1
 HINT_FREQ = 2
@@ -116,12 +123,18 @@ def _body(key: bytes, value: Any, layout: Layout | None, compress: bool) -> byte
         return None
     if kind == KIND_BLOB:
         return bytes((tb,)) + save_string(key, compress) + save_string(bytes(blob), compress)
-    if kind == KIND_LISTPACK_SET:
-        members = decode_listpack_strings(blob)
-        limit = layout[4] if len(layout) == 5 else 0  # a 5-tuple for this kind
+    limit: Any = layout[4] if len(layout) == 5 else 0  # a 5-tuple for the kinds below
+    if kind in (KIND_LISTPACK_SET, KIND_MEMBER_SET):
+        members = decode_listpack_strings(blob) if kind == KIND_LISTPACK_SET else list(blob)
         if not members or (len(members) <= limit and all(string2ll(m) is not None for m in members)):
             return None
         return bytes((tb,)) + save_string(key, compress) + save_strings(members, compress)
+    if kind == KIND_PAIRS_DICT:
+        max_entries, max_value = limit
+        if len(blob) <= max_entries and all(len(f) <= max_value and len(v) <= max_value for f, v in blob.items()):
+            return None
+        pairs = [save_string(f, compress) + save_string(v, compress) for f, v in blob.items()]
+        return bytes((tb,)) + save_string(key, compress) + save_len(len(blob)) + b"".join(pairs)
     return bytes((tb,)) + save_string(key, compress) + save_quicklist_nodes(blob, compress)
 
 
@@ -198,6 +211,7 @@ if (_c := c_module("rdbtools._speedups")) is not None:
     _snapshot_keys = _c.snapshot_keys
     key_runs = _key_runs_c
 
-__all__ = ["HINT_FREQ", "HINT_IDLE", "KIND_BLOB", "KIND_LISTPACK_SET", "KIND_QUICKLIST", "KIND_STREAM", "KIND_STRING",
+__all__ = ["HINT_FREQ", "HINT_IDLE", "KIND_BLOB", "KIND_LISTPACK_SET", "KIND_MEMBER_SET", "KIND_PAIRS_DICT",
+           "KIND_QUICKLIST", "KIND_STREAM", "KIND_STRING",
            "STREAM_SHAPE", "Hints", "Layout",
            "Layouts", "key_runs", "lfu_decayed"]

@@ -8,8 +8,8 @@ LFU counter when the ``maxmemory-policy`` is an LRU or LFU one, as
 :func:`rdbtools.snapshot.key_runs` (C), strings and the values held as their file bytes
 (:func:`snapshot_layouts`: listpacks, intsets, quicklist nodes; a set's listpack as the
 member list a 7.0 file holds; streams without consumer groups) written as they are,
-the others (hashtable sets, large hashes and sorted sets, streams with groups, hashes
-with field TTLs) through the encoder's :meth:`~rdbtools.encoder.RdbEncoder.key_bytes`; the bytes
+the others (skip-list sorted sets, streams with groups, hashes with field TTLs, and
+what the encoder's policy would pack) through the encoder's :meth:`~rdbtools.encoder.RdbEncoder.key_bytes`; the bytes
 are the same either way. :func:`rdb_chunks` encodes it with the server's encoding
 thresholds (:func:`encoding_policy`) and the per-database sizes (:func:`db_sizes`).
 SAVE/BGSAVE, the AOF rewrite's RDB base and a master's full sync all write it this way.
@@ -33,6 +33,7 @@ from engine.materialize import iter_records, rdb_version, record_to_value, value
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
 from engine.types.streams import StreamValue
 from rdbtools.constants import (
+    RDB_TYPE_HASH,
     RDB_TYPE_HASH_LISTPACK,
     RDB_TYPE_LIST_QUICKLIST_2,
     RDB_TYPE_SET,
@@ -50,6 +51,8 @@ from rdbtools.snapshot import (
     HINT_IDLE,
     KIND_BLOB,
     KIND_LISTPACK_SET,
+    KIND_MEMBER_SET,
+    KIND_PAIRS_DICT,
     KIND_QUICKLIST,
     KIND_STREAM,
     KIND_STRING,
@@ -94,32 +97,39 @@ def iter_dataset(server: Host) -> Iterator[Record | FunctionLibrary]:
 
 # class -> (type byte, attribute, kind, guard): what rdbtools.snapshot writes without a
 # Record. Every RDB version the engine writes (10, 12) holds these types.
+HASH_LISTPACK: Layout = (RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx")  # field TTLs: the encoder's way
+SET_INTSET: Layout = (RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None)
 LAYOUTS: dict[type, Layout | list[Layout]] = {
     bytes: (RDB_TYPE_STRING, None, KIND_STRING, None),
     EmbStr: (RDB_TYPE_STRING, None, KIND_STRING, None),
     bytearray: (RDB_TYPE_STRING, None, KIND_STRING, None),
-    HashValue: (RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx"),  # field TTLs: the encoder's way
+    HashValue: HASH_LISTPACK,
     ZSetValue: (RDB_TYPE_ZSET_LISTPACK, "lp", KIND_BLOB, None),
-    SetValue: (RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None),
+    SetValue: SET_INTSET,
     ListValue: (RDB_TYPE_LIST_QUICKLIST_2, "nodes", KIND_QUICKLIST, None),
 }
 
 
 def snapshot_layouts(config: Config, version: int) -> dict[type, Layout | list[Layout]]:
     """:data:`LAYOUTS`; streams without consumer groups (the node limits of the config,
-    as the encoder's policy has them); and before RDB 11 (no listpack sets) a set kept as
-    a listpack written as a member list, as the encoder's policy writes it (an
-    all-integer one within ``set-max-intset-entries`` is left to the encoder: an intset)."""
+    as the encoder's policy has them); hashes kept as a dict, as a field-value list when
+    the policy makes them a hash table; and before RDB 11 (no listpack sets) a set kept as
+    a listpack or a Python set written as a member list, as the encoder's policy writes
+    it (an all-integer one within ``set-max-intset-entries`` is left to the encoder: an
+    intset)."""
     policy = encoding_policy(config)
     limits = (policy.stream_node_max_bytes, policy.stream_node_max_entries)
     stream: Layout = ((RDB_TYPE_STREAM_LISTPACKS_3, None, KIND_STREAM, None, (3, *limits)) if version >= 11
                       else (RDB_TYPE_STREAM_LISTPACKS_2, None, KIND_STREAM, None, (2, *limits)))
-    layouts = LAYOUTS | {StreamValue: stream}
+    big_hash: Layout = (RDB_TYPE_HASH, "ht", KIND_PAIRS_DICT, "fx",
+                        (policy.hash_max_listpack_entries, policy.hash_max_listpack_value))
+    layouts = LAYOUTS | {StreamValue: stream, HashValue: [HASH_LISTPACK, big_hash]}
     if version >= 11:
         return layouts
-    intset: Layout = (RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None)
-    lp_set: Layout = (RDB_TYPE_SET, "lp", KIND_LISTPACK_SET, None, config.set_max_intset_entries)
-    return layouts | {SetValue: [intset, lp_set]}
+    limit = policy.set_max_intset_entries
+    lp_set: Layout = (RDB_TYPE_SET, "lp", KIND_LISTPACK_SET, None, limit)
+    ht_set: Layout = (RDB_TYPE_SET, "ht", KIND_MEMBER_SET, None, limit)
+    return layouts | {SetValue: [SET_INTSET, lp_set, ht_set]}
 
 
 def access_hints(db: Database, config: Config) -> Hints | None:

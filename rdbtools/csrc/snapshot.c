@@ -14,7 +14,16 @@
 #include <structmember.h>
 
 #define MAX_LAYOUTS 16
-enum { KIND_STRING = 0, KIND_BLOB = 1, KIND_QUICKLIST = 2, KIND_LISTPACK_SET = 3, KIND_STREAM = 4 };
+enum {
+    KIND_STRING = 0,
+    KIND_BLOB = 1,
+    KIND_QUICKLIST = 2,
+    KIND_LISTPACK_SET = 3,
+    KIND_STREAM = 4,
+    KIND_PAIRS_DICT = 5,
+    KIND_MEMBER_SET = 6,
+};
+#define KIND_LAST KIND_MEMBER_SET
 /* rdbtools.snapshot.STREAM_SHAPE, in its order */
 enum { S_IDS, S_ENTRIES, S_LAST, S_FIRST, S_MAX_DELETED, S_ADDED, S_GROUPS, S_N };
 static const char *stream_shape[S_N] = {"ids", "entries", "last_id", "first_id", "max_deleted",
@@ -29,10 +38,11 @@ typedef struct {
     PyObject *attr;  /* borrowed from the layouts dict, or NULL */
     PyObject *guard; /* borrowed, or NULL */
     Py_ssize_t attr_off, guard_off; /* where a __slots__ member sits in the object, or -1 */
-    Py_ssize_t limit; /* KIND_LISTPACK_SET: all-integer sets up to it go to the fallback */
-    /* KIND_STREAM: the layout version (2, 3), the node limits, the shape's names and offsets */
-    long stream_version;
-    long long max_bytes, max_entries;
+    /* the fifth item, an int or a tuple of up to 3: KIND_LISTPACK_SET, KIND_MEMBER_SET: the
+     * intset limit; KIND_STREAM: the layout version (1-3), the node limits; KIND_PAIRS_DICT:
+     * the listpack limits (entries, value bytes) */
+    long long param[3];
+    /* KIND_STREAM: the shape's names and offsets */
     PyObject *shape[S_N];
     Py_ssize_t shape_off[S_N];
 } Layout;
@@ -101,28 +111,31 @@ read_layout(PyObject *cls, PyObject *spec, Layout *out, int *n)
     Layout *l = &out[*n];
     long tb = PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
     long kind = PyLong_AsLong(PyTuple_GET_ITEM(spec, 2));
-    Py_ssize_t limit = 0;
-    if (kind == KIND_STREAM) { /* (stream layout version, max bytes, max entries) */
-        PyObject *t = PyTuple_GET_SIZE(spec) == 5 ? PyTuple_GET_ITEM(spec, 4) : NULL;
-        if (t == NULL || !PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3) {
-            PyErr_SetString(PyExc_ValueError, "snapshot_keys: a stream layout names its limits");
-            return -1;
+    l->param[0] = l->param[1] = l->param[2] = 0;
+    if (PyTuple_GET_SIZE(spec) == 5) {
+        PyObject *p = PyTuple_GET_ITEM(spec, 4);
+        if (PyTuple_Check(p)) {
+            if (PyTuple_GET_SIZE(p) > 3) {
+                PyErr_SetString(PyExc_ValueError, "snapshot_keys: a layout's limits are at most 3");
+                return -1;
+            }
+            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(p); i++)
+                l->param[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(p, i));
         }
-        l->stream_version = PyLong_AsLong(PyTuple_GET_ITEM(t, 0));
-        l->max_bytes = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 1));
-        l->max_entries = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 2));
-        if (!PyErr_Occurred() && (l->stream_version < 1 || l->stream_version > 3)) {
-            PyErr_SetString(PyExc_ValueError, "snapshot_keys: stream layout versions are 1 to 3");
-            return -1;
-        }
+        else
+            l->param[0] = PyLong_AsLongLong(p);
     }
-    else if (PyTuple_GET_SIZE(spec) == 5)
-        limit = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 4));
     if (PyErr_Occurred())
         return -1;
+    int needs = kind == KIND_STREAM || kind == KIND_PAIRS_DICT || kind == KIND_LISTPACK_SET ||
+                kind == KIND_MEMBER_SET;
+    if ((needs && PyTuple_GET_SIZE(spec) != 5) ||
+        (kind == KIND_STREAM && (l->param[0] < 1 || l->param[0] > 3))) {
+        PyErr_SetString(PyExc_ValueError, "snapshot_keys: a layout without its limits");
+        return -1;
+    }
     PyObject *attr = PyTuple_GET_ITEM(spec, 1), *guard = PyTuple_GET_ITEM(spec, 3);
-    if (tb < 0 || tb > 255 || kind < KIND_STRING || kind > KIND_STREAM ||
-        (kind == KIND_LISTPACK_SET && PyTuple_GET_SIZE(spec) != 5) ||
+    if (tb < 0 || tb > 255 || kind < KIND_STRING || kind > KIND_LAST ||
         (kind != KIND_STRING && kind != KIND_STREAM && !PyUnicode_Check(attr)) ||
         (guard != Py_None && !PyUnicode_Check(guard))) {
         PyErr_SetString(PyExc_ValueError, "snapshot_keys: a layout is not valid");
@@ -133,7 +146,6 @@ read_layout(PyObject *cls, PyObject *spec, Layout *out, int *n)
     l->kind = (int)kind;
     l->attr = kind == KIND_STRING ? NULL : attr;
     l->guard = guard == Py_None ? NULL : guard;
-    l->limit = limit;
     if (kind == KIND_STREAM)
         l->attr = NULL;
     l->attr_off = member_offset(cls, l->attr);
@@ -351,6 +363,14 @@ put_quicklist(WBuf *w, PyObject *nodes, int compress)
     return 0;
 }
 
+/* 1 when s[0:n] spells an integer as string2ll reads it. */
+static int
+is_int_text(const uint8_t *s, Py_ssize_t n)
+{
+    int64_t v;
+    return canon_ll(s, n, &v);
+}
+
 /* A set's listpack as a member list: 1 written, 0 for the fallback (empty, or at most
  * `limit` members all integers), -1 error. BadEncoding for a damaged listpack. */
 static int
@@ -368,8 +388,7 @@ put_listpack_set(WBuf *w, PyObject *lp, Py_ssize_t limit, int compress)
             bad(pos, "listpack entry at %zd is damaged", pos);
             goto done;
         }
-        int64_t v;
-        if (!e.is_int && !canon_ll(e.s, e.len, &v))
+        if (!e.is_int && !is_int_text(e.s, e.len))
             all_ints = 0;
         count++;
         pos = e.next;
@@ -395,6 +414,68 @@ put_listpack_set(WBuf *w, PyObject *lp, Py_ssize_t limit, int compress)
 done:
     data_release(&d);
     return rc;
+}
+
+/* A hash kept as a dict of bytes as a field-value list (RDB_TYPE_HASH: the count, each
+ * field and value), when the encoder's policy makes it a hash table: more than
+ * `max_entries` fields, or a field or value over `max_value` bytes; else 0 (the
+ * encoder packs it). 1 written, -1 error. */
+static int
+put_pairs_dict(WBuf *w, PyObject *ht, long long max_entries, long long max_value, int compress)
+{
+    if (!PyDict_Check(ht)) {
+        PyErr_SetString(PyExc_TypeError, "snapshot_keys: a hash's fields are a dict");
+        return -1;
+    }
+    Py_ssize_t n = PyDict_GET_SIZE(ht), pos = 0;
+    PyObject *f, *v;
+    int big = n > max_entries;
+    while (!big && PyDict_Next(ht, &pos, &f, &v)) {
+        Py_ssize_t fl = PyBytes_Check(f) ? PyBytes_GET_SIZE(f) : PyObject_Length(f);
+        Py_ssize_t vl = PyBytes_Check(v) ? PyBytes_GET_SIZE(v) : PyObject_Length(v);
+        if (fl < 0 || vl < 0)
+            return -1;
+        big = fl > max_value || vl > max_value;
+    }
+    if (!big)
+        return 0;
+    if (put_len_wb(w, (uint64_t)n) < 0)
+        return -1;
+    for (pos = 0; PyDict_Next(ht, &pos, &f, &v);)
+        if (put_string(w, f, compress) < 0 || put_string(w, v, compress) < 0)
+            return -1;
+    return 1;
+}
+
+/* A set kept as a Python set of bytes as a member list (RDB_TYPE_SET), unless it is
+ * empty or has at most `limit` members that all spell integers (the encoder writes an
+ * intset): then 0. 1 written, -1 error. */
+static int
+put_member_set(WBuf *w, PyObject *set, Py_ssize_t limit, int compress)
+{
+    if (!PyAnySet_Check(set)) {
+        PyErr_SetString(PyExc_TypeError, "snapshot_keys: a set's members are a set");
+        return -1;
+    }
+    Py_ssize_t n = PySet_GET_SIZE(set), pos = 0;
+    PyObject *m;
+    Py_hash_t hash;
+    int ints = n > 0 && n <= limit;
+    while (ints && _PySet_NextEntry(set, &pos, &m, &hash)) {
+        Data d;
+        if (data_get(m, &d) < 0)
+            return -1;
+        ints = is_int_text(d.s, d.n);
+        data_release(&d);
+    }
+    if (n == 0 || ints)
+        return 0;
+    if (put_len_wb(w, (uint64_t)n) < 0)
+        return -1;
+    for (pos = 0; _PySet_NextEntry(set, &pos, &m, &hash);)
+        if (put_string(w, m, compress) < 0)
+            return -1;
+    return 1;
 }
 
 /* A stream id kept as one int ms << 64 | seq, as two RDB lengths. */
@@ -438,8 +519,8 @@ put_stream_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int co
         rc = groups < 0 ? -1 : 0;
         goto done;
     }
-    nodes = stream_nodes_of(a[S_IDS], a[S_ENTRIES], l->max_bytes, l->max_entries,
-                            l->stream_version + 8); /* the node rule of RDB 9, 10, 11 */
+    nodes = stream_nodes_of(a[S_IDS], a[S_ENTRIES], l->param[1], l->param[2],
+                            (long)l->param[0] + 8); /* the node rule of RDB 9, 10, 11 */
     if (nodes == NULL || wb_char(w, (char)l->type_byte) < 0 || put_string(w, key, compress) < 0 ||
         put_len_wb(w, (uint64_t)PyList_GET_SIZE(nodes)) < 0)
         goto done;
@@ -461,7 +542,7 @@ put_stream_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int co
     if (!PyList_Check(a[S_IDS]) || put_len_wb(w, (uint64_t)PyList_GET_SIZE(a[S_IDS])) < 0 ||
         put_id(w, a[S_LAST]) < 0)
         goto done;
-    if (l->stream_version >= 2) {
+    if (l->param[0] >= 2) {
         uint64_t added = PyLong_AsUnsignedLongLong(a[S_ADDED]);
         if ((added == (uint64_t)-1 && PyErr_Occurred()) || put_id(w, a[S_FIRST]) < 0 ||
             put_id(w, a[S_MAX_DELETED]) < 0 || put_len_wb(w, added) < 0)
@@ -521,11 +602,13 @@ put_blob_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int comp
     if (blob == NULL)
         return -1;
     int rc = 0;
-    if (blob != Py_None && l->kind == KIND_LISTPACK_SET) {
+    if (blob != Py_None && (l->kind == KIND_LISTPACK_SET || l->kind == KIND_PAIRS_DICT ||
+                            l->kind == KIND_MEMBER_SET)) { /* these may leave it to the fallback */
         Py_ssize_t mark = w->len;
-        rc = wb_char(w, (char)l->type_byte) < 0 || put_string(w, key, compress) < 0
-                 ? -1
-                 : put_listpack_set(w, blob, l->limit, compress);
+        rc = wb_char(w, (char)l->type_byte) < 0 || put_string(w, key, compress) < 0 ? -1
+             : l->kind == KIND_LISTPACK_SET ? put_listpack_set(w, blob, (Py_ssize_t)l->param[0], compress)
+             : l->kind == KIND_MEMBER_SET   ? put_member_set(w, blob, (Py_ssize_t)l->param[0], compress)
+                                            : put_pairs_dict(w, blob, l->param[0], l->param[1], compress);
         if (rc == 0)
             w->len = mark;
     }

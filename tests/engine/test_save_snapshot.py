@@ -47,6 +47,8 @@ def commands(field_ttls: bool) -> list[list[Any]]:
         ["HSET", "h:small", "f1", "v1", "f2", 22],
         ["HSET", "h:big", *[x for i in range(200) for x in (f"f{i}", f"v{i}")]],
         ["HSET", "h:huge", *[x for i in range(600) for x in (f"f{i}", f"v{i}")]],  # a hash table
+        ["HSET", "h:shrunk", "f", "v" * 100], ["HSET", "h:shrunk", "f", "v"],  # a small hash table
+        ["SADD", "set:shrunk", *range(600)], ["SREM", "set:shrunk", *range(3, 600)],  # 3 integers
         ["HSET", "h:ttl", "a", 1, "b", 2, "c", 3],
         ["SADD", "set:int", 1, 2, 3, -7], ["SADD", "set:lp", "a", "b", "c", 17],
         ["SADD", "set:lpints", "x", 1, 2],
@@ -161,6 +163,6 @@ def test_real_redis_loads_what_we_save(tmp_path: Path, how: str) -> None:
     real = start_real(tmp_path / "real", loaded=True)
     try:
         r = real.client()
-        assert r.dbsize() == 56 and r.execute_command("DEBUG", "DIGEST") == digest  # db 3 too
+        assert r.dbsize() == 58 and r.execute_command("DEBUG", "DIGEST") == digest  # db 3 too
     finally:
         real.stop()

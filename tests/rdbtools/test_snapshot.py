@@ -3,9 +3,11 @@
 The C loop (``snapshot.c``) and ``_key_runs_py`` write the same bytes, and both write
 what the record encoder writes for the same keys (``RdbEncoder.key_bytes``: the
 opcodes, type, key and value of each key), over strings of every RDB string form,
-blobs, quicklist nodes of the three kinds, live streams (with groups: the fallback's), sets held as an intset or a listpack (an
-all-integer one within the intset limit left to the encoder), deadlines past and future, LRU and LFU
-hints, keys the fallback writes or leaves out, and runs cut at any size.
+blobs, hashes kept as dicts (a hash table, or left to the encoder's packing), quicklist
+nodes of the three kinds, live streams (with groups: the fallback's), sets held as an
+intset, a listpack or a Python set (an all-integer one within the intset limit left to
+the encoder), deadlines past and future, LRU and LFU hints, keys the fallback writes or
+leaves out, and runs cut at any size.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 
 from rdbtools import snapshot
 from rdbtools.constants import (
+    RDB_TYPE_HASH,
     RDB_TYPE_HASH_LISTPACK,
     RDB_TYPE_LIST_QUICKLIST_2,
     RDB_TYPE_SET,
@@ -41,6 +44,8 @@ from rdbtools.snapshot import (
     HINT_IDLE,
     KIND_BLOB,
     KIND_LISTPACK_SET,
+    KIND_MEMBER_SET,
+    KIND_PAIRS_DICT,
     KIND_QUICKLIST,
     KIND_STREAM,
     KIND_STRING,
@@ -60,13 +65,14 @@ class Str(bytes):
 
 
 class Packed:
-    """A value holding a hash listpack, unless converted (lp None) or with field TTLs."""
+    """A value holding a hash listpack, or converted to a dict (``ht``), maybe with field TTLs."""
 
-    __slots__ = ("lp", "fx", "pairs")
+    __slots__ = ("lp", "ht", "fx", "pairs")
 
     def __init__(self, pairs: list[tuple[bytes, bytes]], lp: bool = True, fx: Any = None) -> None:
         self.pairs = pairs
         self.lp = bytearray(encode_listpack([x for p in pairs for x in p])) if lp else None
+        self.ht = None if lp else dict(pairs)
         self.fx = fx
 
 
@@ -78,14 +84,15 @@ class Listy:
 
 
 class Setish:
-    """A set held as an intset or as a listpack of members (or neither: converted)."""
+    """A set held as an intset, a listpack of members or a Python set (``ht``)."""
 
-    __slots__ = ("is_", "lp", "members")
+    __slots__ = ("is_", "lp", "ht", "members")
 
     def __init__(self, members: list[bytes], form: int) -> None:
-        self.members = members
         self.is_ = bytearray(encode_intset(sorted({int(m) for m in members}))) if form == 0 else None
         self.lp = bytearray(encode_listpack(members)) if form == 1 else None
+        self.ht = set(members) if form == 2 else None
+        self.members = list(self.ht) if self.ht is not None else members  # the order written
 
 
 class Streamy:
@@ -122,13 +129,15 @@ LAYOUTS = {
     bytes: (RDB_TYPE_STRING, None, KIND_STRING, None),
     Str: (RDB_TYPE_STRING, None, KIND_STRING, None),
     bytearray: (RDB_TYPE_STRING, None, KIND_STRING, None),
-    Packed: (RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx"),
+    Packed: [(RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx"), (RDB_TYPE_HASH, "ht", KIND_PAIRS_DICT, "fx", (3, 20))],
     Listy: (RDB_TYPE_LIST_QUICKLIST_2, "nodes", KIND_QUICKLIST, None),
-    Setish: [(RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None), (RDB_TYPE_SET, "lp", KIND_LISTPACK_SET, None, 3)],
+    Setish: [(RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None), (RDB_TYPE_SET, "lp", KIND_LISTPACK_SET, None, 3),
+             (RDB_TYPE_SET, "ht", KIND_MEMBER_SET, None, 3)],
     Streamy: (RDB_TYPE_STREAM_LISTPACKS_2, None, KIND_STREAM, None, (2, 60, 3)),
 }
-# the listpack set layout's limit, the stream layout's node limits
-POLICY = EncodingPolicy(set_max_intset_entries=3, stream_node_max_bytes=60, stream_node_max_entries=3)
+# the set layouts' limit, the stream layout's node limits, the hash layout's listpack limits
+POLICY = EncodingPolicy(set_max_intset_entries=3, stream_node_max_bytes=60, stream_node_max_entries=3,
+                        hash_max_listpack_entries=3, hash_max_listpack_value=20)
 SET_MEMBERS = [b"1", b"-5", b"70000", b"12345678901", b"a", b"bb" * 20]
 STRINGS = [b"", b"0", b"-1", b"127", b"128", b"-32769", b"2147483648", b"12345678901", b"007", b"x",
            b"a" * 21, b"ab" * 40, bytes(range(256)), b"z" * 20]
