@@ -13,7 +13,7 @@ from setuptools import Extension, setup
 
 SPEEDUPS = ["speedups", "listpack", "ziplist", "intset", "pairs", "lzf", "keyset", "scan",
             "scan_value", "jsontext", "jsonl", "hll", "lpentry", "lpops", "zsetlp", "digest", "rdbstr",
-            "quicklist", "runs", "lpset"]
+            "quicklist", "runs", "lpset", "snapshot", "streamlp", "lzfc"]
 # Hidden symbols: only PyInit_* leaves a module, calls between its files stay direct.
 CFLAGS = ["-O2", "-fvisibility=hidden"]
 

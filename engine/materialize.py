@@ -145,12 +145,10 @@ def _stream_value(st: Any, config: Any) -> Any:
 
 def _stream_model(s: Any) -> Any:
     from rdbtools.model import PendingEntry, Stream, StreamConsumer, StreamGroup
+    from rdbtools.objects.streams import live_entries
+    from rdbtools.objects.streams import split_id as sid
 
-    def sid(i: int) -> tuple[int, int]:
-        return (i >> 64, i & 0xFFFFFFFFFFFFFFFF)
-
-    ents = s.entries
-    entries = tuple((sid(i), tuple(zip(ents[i][0::2], ents[i][1::2]))) for i in s.ids)
+    entries = live_entries(s.ids, s.entries)
     groups = []
     for name, g in sorted(s.groups.items()):
         pending = tuple(PendingEntry(sid(i), g.pel[i].delivery_time, g.pel[i].delivery_count,

@@ -10,12 +10,14 @@ The C code (never required: without a compiler the install still succeeds):
   decoders, the in-place listpack operations of small hashes and sorted sets and the intset
   operations of small sets, zset/hash pairing, the LZF decoder, the duplicate-key set, the
   decoder's key scan and the JSONL writer, the dataset digest (DEBUG DIGEST's SHA-1
-  construction), the RDB string writer, the diff's in-place run sort; the engine's sparse HyperLogLog update;
+  construction), the RDB string writer and LZF compression (with liblzf's end-of-buffer
+  rule), SAVE's per-database key loop and a stream's node listpacks, the diff's in-place
+  run sort; the engine's sparse HyperLogLog update;
 * ``rdbtools._glob``: glob matching; ``aof._respfast``: request scanning and
   bulk-array replies; ``engine._fastpath``: the pipelined request loop's common case
   (``engine.execution.dispatch.run_commands``, whose Python loop is the reference);
-* the libraries anycrc (CRC-64), python-neo-lzf (LZF compression) and hiredis
-  (``aof.FastReplyParser``).
+* the libraries anycrc (CRC-64), python-neo-lzf (LZF compression where ``_speedups`` is
+  not built) and hiredis (``aof.FastReplyParser``).
 
 As msgpack-python keeps ``fallback.py`` beside its C module, every pure-Python
 reference stays importable whatever the switch says, so the differential tests
@@ -23,7 +25,8 @@ compare the two in one process: the codec modules ``rdbtools/encodings/listpack.
 ``ziplist.py`` and ``intset.py`` are pure (``rdbtools.encodings`` exports the chosen
 decoders), and where one module holds both, the reference keeps a ``_py`` name
 (``values._pairs_py``, ``jsonl._record_to_line_py``, ``keyset._PyKeySet``,
-``glob._glob_match_py``, ``lzf._decompress_py``, ``crc64._crc64_py``,
+``glob._glob_match_py``, ``lzf._decompress_py``, ``lzf._compress_py``, ``lzf._lzf_fits_py``,
+``snapshot._key_runs_py``, ``objects.streams._encode_stream_nodes_py``, ``crc64._crc64_py``,
 ``engine.types.hyperloglog._sparse_set_py``, ``digest._add_py``, ``primitives._save_string_py``, ``spill._sort_py``,
 the listpack-of-pairs operations ``rdbtools.encodings.listpack_ops.lp_*_py``, the
 set-listpack ones ``rdbtools.encodings.listpack_set.lps_*_py``, the intset

@@ -51,6 +51,7 @@ from .crc64 import crc64
 from .errors import RdbEncodeError, RdbError
 from .model import (
     Aux,
+    EncodedKeys,
     End,
     FunctionLibrary,
     FunctionPreGA,
@@ -295,6 +296,8 @@ class RdbEncoder:
     def _event(self, ev: object) -> bytes:
         if isinstance(ev, Record):
             return self._record(ev)
+        if isinstance(ev, EncodedKeys):
+            return self._encoded(ev)
         if isinstance(ev, SelectDb):
             self._src_db = ev.db
             return b""
@@ -365,12 +368,35 @@ class RdbEncoder:
         return None
 
     def _record(self, rec: Record) -> bytes:
+        if rec.db == self._db and self._slot is None:  # most keys: the db already selected
+            body = self.key_bytes(rec)
+            if body:
+                self.keys_written += 1
+            return body
+        body = self.key_bytes(rec)
+        if not body:  # dropped: no SELECTDB for it, and a SLOT_INFO hint goes with it
+            self._slot = None
+            return b""
+        parts = []
+        if rec.db != self._db:
+            parts.append(self._select(rec.db))
+        if self._slot is not None:
+            s = self._slot
+            parts.append(_SLOT_INFO + save_len(s.slot) + save_len(s.slot_size) + save_len(s.expires_slot_size))
+            self._slot = None
+        parts.append(body)
+        self.keys_written += 1
+        return b"".join(parts)
+
+    def key_bytes(self, rec: Record) -> bytes:
+        """One key as rdbSaveKeyValuePair writes it (its EXPIRETIME_MS, IDLE and FREQ
+        opcodes, type, key and value), for the database already selected: b"" when a
+        lossy encoder leaves it out. Neither selects a database nor counts the key
+        (:mod:`rdbtools.snapshot`'s fallback writes keys through it)."""
         try:
-            if (rec.type == "string" and rec.db == self._db and self._slot is None and rec.idle is None
-                    and rec.freq is None):  # most keys: a string any version holds, nothing around it
+            if rec.type == "string" and rec.idle is None and rec.freq is None:  # most keys
                 c = self.compress
                 body = _STRING + save_string(rec.key, c) + save_string(rec.value, c)
-                self.keys_written += 1
                 return body if rec.expire_ms is None else _EXPIRETIME_MS + save_ms(rec.expire_ms) + body
             fexp = rec.field_expires
             problem = self._unholdable(rec)
@@ -378,16 +404,9 @@ class RdbEncoder:
                 what, reason = problem
                 self._cannot(what, reason, db=rec.db, key=rec.key, offset=rec.offset)
                 if what == "key":
-                    self._slot = None  # a SLOT_INFO hint belongs to the key it preceded
                     return b""
                 fexp = None
             parts = []
-            if rec.db != self._db:
-                parts.append(self._select(rec.db))
-            if self._slot is not None:
-                s = self._slot
-                parts.append(_SLOT_INFO + save_len(s.slot) + save_len(s.slot_size) + save_len(s.expires_slot_size))
-                self._slot = None
             if rec.expire_ms is not None:
                 parts.append(_EXPIRETIME_MS + save_ms(rec.expire_ms))
             if self.version >= 9:
@@ -402,7 +421,6 @@ class RdbEncoder:
             else:
                 tb, body = save_value(rec.type, rec.value, fexp, self.version, self.policy, self.compress)
                 parts.append(bytes((tb,)) + save_string(rec.key, self.compress) + body)
-            self.keys_written += 1
             return b"".join(parts)
         except RdbError as exc:
             if exc.key is None:
@@ -416,6 +434,16 @@ class RdbEncoder:
                 f"cannot encode the {rec.type} value ({exc.__class__.__name__}: {exc})",
                 key=rec.key, db=rec.db, phase="write-value", offset=rec.offset or None,
             ) from exc
+
+    def _encoded(self, ev: EncodedKeys) -> bytes:
+        """Keys already written (:mod:`rdbtools.snapshot`): SELECTDB when their database
+        is not the selected one, then their bytes as they are."""
+        if not ev.count:
+            return b""
+        self.keys_written += ev.count
+        if ev.db == self._db:
+            return ev.data
+        return self._select(ev.db) + ev.data
 
 
 # ----------------------------------------------------------------------------- drivers

@@ -6,8 +6,11 @@ may not reach before the start, nothing is allocated beyond ``expected_len``) an
 their messages; ``rdbtools._speedups.lzf_decompress`` (rdbtools/csrc/lzf.c, the
 one LZF decoder in C, which the decoder's key scan uses too) gives the same
 results and errors. Compression: the python-neo-lzf binding (module ``lzf``),
-whose output is liblzf's byte for byte; without it (or under ``RDBKIT_PUREPYTHON``)
-:func:`_compress_py`, liblzf's compressor written again in Python, gives the same bytes.
+whose output is liblzf's byte for byte, and :func:`_compress_py`, liblzf's compressor
+written again in Python, which gives the same bytes (the reference of the C compressor
+``rdbtools/csrc/lzfc.c`` that :func:`compress` and the C ``save_string`` use when built;
+the binding where it is not, the Python code under ``RDBKIT_PUREPYTHON`` without it).
+:func:`lzf_fits` (the end-of-buffer rule) has its C twin in ``rdbtools/csrc/rdbstr.c``.
 """
 
 from __future__ import annotations
@@ -166,6 +169,9 @@ def compress(data: bytes) -> bytes | None:
     n = len(data)
     if n <= 4:
         return None
+    if _c is not None:
+        c_out: bytes | None = _c.lzf_compress(data, n - 4)  # lzfc.c: _compress_py's answer
+        return c_out
     if _lzf is None:
         return _compress_py(data, n - 4)
     c: bytes | None = _lzf.compress(data, n - 4)  # None: it does not fit in n - 4 bytes
@@ -174,7 +180,7 @@ def compress(data: bytes) -> bytes | None:
     return c
 
 
-def lzf_fits(n: int, compressed: bytes) -> bool:
+def _lzf_fits_py(n: int, compressed: bytes) -> bool:
     """Would Redis's liblzf 3.6 have produced ``compressed`` (from ``n`` bytes) into the
     ``n - 4`` byte buffer ``rdbSaveLzfStringObject`` gives it?
 
@@ -222,6 +228,11 @@ def lzf_fits(n: int, compressed: bytes) -> bool:
             lit = 0
             ip += length + 2
     return post or op + 3 <= out_len
+
+
+lzf_fits = _lzf_fits_py
+if _c is not None:
+    lzf_fits = _c.lzf_fits  # rdbstr.c's, the same answers
 
 
 __all__ = ["compress", "decompress", "lzf_fits"]

@@ -127,6 +127,17 @@ class ModuleAux:
 
 
 @dataclass(frozen=True, slots=True)
+class EncodedKeys:
+    """Keys of database ``db`` already in their RDB form (``count`` of them in ``data``,
+    each with its opcodes): what :mod:`rdbtools.snapshot` writes for a SAVE, passed to
+    the encoder as one event so it only selects the database and counts them."""
+
+    db: int
+    data: bytes
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class End:
     """EOF opcode and the checksum trailer. ``checksum`` is None before RDB 5."""
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.notify import NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW, notify
 from engine.types.hashes import HashValue
+from rdbtools.snapshot import lfu_decayed
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -452,13 +453,9 @@ class Keyspace:
         return (int(time.time()) // 60) & 0xFFFF
 
     def lfu_decayed(self, word: int, minutes: int) -> int:
-        """LFUDecrAndReturn: counter decremented by elapsed periods of lfu-decay-time."""
-        counter = word & 255
-        last = word >> 8
-        elapsed = minutes - last if minutes >= last else 65535 - last + minutes
-        period = self.config.lfu_decay_time
-        periods = elapsed // period if period else 0
-        return 0 if periods > counter else counter - periods
+        """LFUDecrAndReturn: counter decremented by elapsed periods of lfu-decay-time
+        (the formula a SAVE writes FREQ with, :func:`rdbtools.snapshot.lfu_decayed`)."""
+        return lfu_decayed(word, minutes, self.config.lfu_decay_time)
 
     def lfu_log_incr(self, counter: int) -> int:
         if counter == 255:

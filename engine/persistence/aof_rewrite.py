@@ -43,7 +43,7 @@ from aof.rewriter import AofRewriter, encode_rdb_base
 from engine.errors import CommandError
 from engine.materialize import has_field_ttls, rdb_version
 from engine.persistence.aof_state import AOF_OFF, AOF_ON, AOF_WAIT_REWRITE
-from engine.persistence.dataset import db_sizes, encoding_policy, iter_dataset
+from engine.persistence.dataset import db_sizes, encoding_policy, iter_dataset, iter_dataset_rdb
 
 if TYPE_CHECKING:
     from engine.execution.host import Host
@@ -61,7 +61,8 @@ def base_chunks(server: Host, preamble: bool, timestamps: bool) -> Iterator[byte
     """The dataset as a BASE file: an RDB with ``aof-base`` (preamble) or rewrite commands."""
     now = int(time.time())
     if preamble:
-        return encode_rdb_base(iter_dataset(server), target_version=rdb_version(server.keyspace), ctime=now,
+        version = rdb_version(server.keyspace)
+        return encode_rdb_base(iter_dataset_rdb(server, version, True), target_version=version, ctime=now,
                                policy=encoding_policy(server.config), db_sizes=db_sizes(server.keyspace))
     # 7.0's forms, or 7.4's where hash field TTLs need its HPEXPIREAT
     target = (7, 4) if has_field_ttls(server.keyspace) else (7, 0)

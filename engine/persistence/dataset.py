@@ -3,10 +3,16 @@
 Saving (``rdbSaveRio``): :func:`iter_dataset` yields the function libraries, then every
 live key of every database as a ``rdbtools.model.Record`` — with its LRU idle time or
 LFU counter when the ``maxmemory-policy`` is an LRU or LFU one, as
-``rdbSaveKeyValuePair`` writes them — and :func:`rdb_chunks` encodes it with the
-server's encoding thresholds (:func:`encoding_policy`) and the per-database sizes
-(:func:`db_sizes`). SAVE/BGSAVE, the AOF rewrite's RDB base and a master's full sync
-all write it this way.
+``rdbSaveKeyValuePair`` writes them. What goes to an RDB encoder takes the faster way of
+:func:`iter_dataset_rdb`: each database's keys written in one pass by
+:func:`rdbtools.snapshot.key_runs` (C), strings and the values held as their file bytes
+(:func:`snapshot_layouts`: listpacks, intsets, quicklist nodes; a set's listpack as the
+member list a 7.0 file holds; streams without consumer groups) written as they are,
+the others (skip-list sorted sets, streams with groups, hashes with field TTLs, and
+what the encoder's policy would pack) through the encoder's :meth:`~rdbtools.encoder.RdbEncoder.key_bytes`; the bytes
+are the same either way. :func:`rdb_chunks` encodes it with the server's encoding
+thresholds (:func:`encoding_policy`) and the per-database sizes (:func:`db_sizes`).
+SAVE/BGSAVE, the AOF rewrite's RDB base and a master's full sync all write it this way.
 
 Loading (``rdbLoadRio``'s per-key part): a :class:`DatasetLoader` applies records to
 a keyspace — the live one (RDB load at start, DEBUG RELOAD, the AOF's RDB preamble) or
@@ -22,15 +28,43 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import LoadError
-from engine.materialize import iter_records, rdb_version, record_to_value
+from engine.keyspace.db import LFU_INIT_VAL
+from engine.materialize import iter_records, rdb_version, record_to_value, value_to_record
+from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
+from engine.types.streams import StreamValue
+from rdbtools.constants import (
+    RDB_TYPE_HASH,
+    RDB_TYPE_HASH_LISTPACK,
+    RDB_TYPE_LIST_QUICKLIST_2,
+    RDB_TYPE_SET,
+    RDB_TYPE_SET_INTSET,
+    RDB_TYPE_STREAM_LISTPACKS_2,
+    RDB_TYPE_STREAM_LISTPACKS_3,
+    RDB_TYPE_STRING,
+    RDB_TYPE_ZSET_LISTPACK,
+)
 from rdbtools.encoder import RdbEncoder, default_aux
-from rdbtools.model import FunctionLibrary, Record
+from rdbtools.model import EncodedKeys, FunctionLibrary, Record
 from rdbtools.policy import EncodingPolicy
+from rdbtools.snapshot import (
+    HINT_FREQ,
+    HINT_IDLE,
+    KIND_BLOB,
+    KIND_LISTPACK_SET,
+    KIND_MEMBER_SET,
+    KIND_PAIRS_DICT,
+    KIND_QUICKLIST,
+    KIND_STREAM,
+    KIND_STRING,
+    Hints,
+    Layout,
+    key_runs,
+)
 
 if TYPE_CHECKING:
     from engine.config import Config
     from engine.execution.host import Host
-    from engine.keyspace.db import Keyspace
+    from engine.keyspace.db import Database, Keyspace
 
 # (data, expires, lru) of one database: what a loader writes into
 Tables = tuple[dict[bytes, Any], dict[bytes, int], dict[bytes, int]]
@@ -61,6 +95,82 @@ def iter_dataset(server: Host) -> Iterator[Record | FunctionLibrary]:
     yield from iter_records(ks, ks.now_ms(), saves_hints(cfg), cfg.rdb_key_save_delay / 1e6)
 
 
+# class -> (type byte, attribute, kind, guard): what rdbtools.snapshot writes without a
+# Record. Every RDB version the engine writes (10, 12) holds these types.
+HASH_LISTPACK: Layout = (RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx")  # field TTLs: the encoder's way
+SET_INTSET: Layout = (RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None)
+LAYOUTS: dict[type, Layout | list[Layout]] = {
+    bytes: (RDB_TYPE_STRING, None, KIND_STRING, None),
+    EmbStr: (RDB_TYPE_STRING, None, KIND_STRING, None),
+    bytearray: (RDB_TYPE_STRING, None, KIND_STRING, None),
+    HashValue: HASH_LISTPACK,
+    ZSetValue: (RDB_TYPE_ZSET_LISTPACK, "lp", KIND_BLOB, None),
+    SetValue: SET_INTSET,
+    ListValue: (RDB_TYPE_LIST_QUICKLIST_2, "nodes", KIND_QUICKLIST, None),
+}
+
+
+def snapshot_layouts(config: Config, version: int) -> dict[type, Layout | list[Layout]]:
+    """:data:`LAYOUTS`; streams without consumer groups (the node limits of the config,
+    as the encoder's policy has them); hashes kept as a dict, as a field-value list when
+    the policy makes them a hash table; and before RDB 11 (no listpack sets) a set kept as
+    a listpack or a Python set written as a member list, as the encoder's policy writes
+    it (an all-integer one within ``set-max-intset-entries`` is left to the encoder: an
+    intset)."""
+    policy = encoding_policy(config)
+    limits = (policy.stream_node_max_bytes, policy.stream_node_max_entries)
+    stream: Layout = ((RDB_TYPE_STREAM_LISTPACKS_3, None, KIND_STREAM, None, (3, *limits)) if version >= 11
+                      else (RDB_TYPE_STREAM_LISTPACKS_2, None, KIND_STREAM, None, (2, *limits)))
+    big_hash: Layout = (RDB_TYPE_HASH, "ht", KIND_PAIRS_DICT, "fx",
+                        (policy.hash_max_listpack_entries, policy.hash_max_listpack_value))
+    layouts = LAYOUTS | {StreamValue: stream, HashValue: [HASH_LISTPACK, big_hash]}
+    if version >= 11:
+        return layouts
+    limit = policy.set_max_intset_entries
+    lp_set: Layout = (RDB_TYPE_SET, "lp", KIND_LISTPACK_SET, None, limit)
+    ht_set: Layout = (RDB_TYPE_SET, "ht", KIND_MEMBER_SET, None, limit)
+    return layouts | {SetValue: [SET_INTSET, lp_set, ht_set]}
+
+
+def access_hints(db: Database, config: Config) -> Hints | None:
+    """What rdbSaveKeyValuePair writes beside each key under an LRU or LFU policy, as
+    ``db.idle_seconds`` / ``db.lfu_counter`` compute it (None: nothing)."""
+    if not saves_hints(config):
+        return None
+    ks = db.ks
+    if ks.lfu:
+        return (HINT_FREQ, db.lru, ks.lfu_minutes(), LFU_INIT_VAL, config.lfu_decay_time)
+    return (HINT_IDLE, db.lru, ks.lru_clock, ks.load_clock, 0)
+
+
+def iter_dataset_rdb(server: Host, version: int, compress: bool) -> Iterator[Record | FunctionLibrary | EncodedKeys]:
+    """:func:`iter_dataset` for an RDB encoder of ``version``: each database's keys as
+    runs of already written keys (:class:`~rdbtools.model.EncodedKeys`). Under
+    ``rdb-key-save-delay`` the keys go one by one, each after its delay."""
+    cfg = server.config
+    if cfg.rdb_key_save_delay > 0:
+        yield from iter_dataset(server)
+        return
+    yield from server.scripting.functions.records()
+    ks = server.keyspace
+    now = ks.now_ms()
+    writer = RdbEncoder(version, encoding_policy(cfg), compress=compress, aux=None)
+    layouts = snapshot_layouts(cfg, version)
+    for db in ks.dbs:
+        if not db.data:
+            continue
+
+        def fallback(key: bytes, value: Any, dbid: int = db.id) -> bytes:
+            rec = value_to_record(dbid, key, value, None, now)
+            if rec.type == "hash" and not rec.value:
+                return b""  # every field expired: the key with them (as iter_records)
+            return writer.key_bytes(rec)
+
+        hints = access_hints(db, cfg)
+        for data, count in key_runs(db.data, db.expires, now, compress, layouts, fallback, hints):
+            yield EncodedKeys(db.id, data, count)
+
+
 def rdb_chunks(server: Host, repl_aux: list[tuple[bytes, bytes]] | None = None) -> tuple[RdbEncoder, Iterator[bytes]]:
     """The dataset as one RDB stream (the encoder, for its counts, and its chunks).
     ``repl_aux``: the replication fields (``rdbPopulateSaveInfo``), written before
@@ -69,9 +179,10 @@ def rdb_chunks(server: Host, repl_aux: list[tuple[bytes, bytes]] | None = None) 
     aux = default_aux(version, int(time.time()))
     if repl_aux:
         aux[-1:-1] = repl_aux
+    compress = server.config.rdbcompression
     enc = RdbEncoder(version, encoding_policy(server.config), aux=aux,
-                     db_sizes=db_sizes(server.keyspace), compress=server.config.rdbcompression)
-    return enc, enc.encode(iter_dataset(server))
+                     db_sizes=db_sizes(server.keyspace), compress=compress)
+    return enc, enc.encode(iter_dataset_rdb(server, version, compress))
 
 
 # -- loading ---------------------------------------------------------------------------------------
@@ -143,4 +254,5 @@ class DatasetLoader:
         return True
 
 
-__all__ = ["DatasetLoader", "db_sizes", "encoding_policy", "iter_dataset", "rdb_chunks", "saves_hints"]
+__all__ = ["LAYOUTS", "DatasetLoader", "access_hints", "db_sizes", "encoding_policy", "iter_dataset",
+           "iter_dataset_rdb", "rdb_chunks", "saves_hints", "snapshot_layouts"]

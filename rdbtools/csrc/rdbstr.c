@@ -3,15 +3,15 @@
  * bits), else LZF (rdbSaveLzfStringObject, over 20 bytes, when it saves space), else
  * the length and the bytes. The Python function rdbtools/primitives.py
  * `_save_string_py` defines the bytes; tests/rdbtools/test_rdbstr.py holds the two
- * equal. The compressor stays the Python one (`rdbtools.lzf.compress`, passed in): it
- * decides, as liblzf would, whether the result fits; given as the third argument, or
- * imported on first use. */
+ * equal. The compressor is lzfc.c's (the twin of rdbtools.lzf's: a result only where
+ * liblzf would give one into n - 4 bytes), or one the caller passes as the third
+ * argument. */
 
 #include "speedups.h"
 
 /* rdbSaveLen into out (at most 9 bytes): the number of bytes written. */
-static int
-put_len(uint8_t *out, uint64_t n)
+int
+rdb_put_len(uint8_t *out, uint64_t n)
 {
     if (n < 0x40) {
         out[0] = (uint8_t)n;
@@ -34,64 +34,176 @@ put_len(uint8_t *out, uint64_t n)
     return 9;
 }
 
-static PyObject *default_lzf;  /* rdbtools.lzf.compress */
-static PyObject *raw_lzf;      /* the python-lzf binding's compress, or NULL: none installed */
-static PyObject *lzf_fits_fn;  /* rdbtools.lzf.lzf_fits */
-
+/* rdbtools.lzf.lzf_fits in C (the Python function is the reference, held equal by
+ * tests/rdbtools/test_rdbstr.py): would liblzf 3.6 have produced the compressed stream
+ * c[0:m] of n input bytes into rdbSaveLzfStringObject's n - 4 byte buffer? Replays the
+ * tokens to the output position at each of liblzf's early give-up checks. 1 or 0; -1
+ * with IndexError for a stream cut inside a back-reference (never from liblzf). */
 static int
-load_lzf(void)
+lzf_fits_c(Py_ssize_t n, const uint8_t *c, Py_ssize_t m)
 {
-    PyObject *mod = PyImport_ImportModule("rdbtools.lzf");
-    if (mod == NULL)
-        return -1;
-    default_lzf = PyObject_GetAttrString(mod, "compress");
-    lzf_fits_fn = PyObject_GetAttrString(mod, "lzf_fits");
-    PyObject *binding = PyObject_GetAttrString(mod, "_lzf");
-    Py_DECREF(mod);
-    if (default_lzf == NULL || lzf_fits_fn == NULL || binding == NULL)
-        return -1;
-    if (binding != Py_None) {
-        raw_lzf = PyObject_GetAttrString(binding, "compress");
-        if (raw_lzf == NULL) {
-            Py_DECREF(binding);
-            return -1;
+    Py_ssize_t out_len = n - 4;
+    if (m + 5 < out_len)
+        return 1;
+    Py_ssize_t op = 1, lit = 0, ip = 0, i = 0;
+    int post = 0;
+    while (i < m) {
+        unsigned t = c[i++];
+        if (t < 32) { /* a literal run of t + 1 bytes */
+            i += t + 1;
+            for (unsigned k = 0; k < t + 1; k++) {
+                if (ip < n - 2) {
+                    if (op >= out_len)
+                        return 0;
+                }
+                else if (!post) {
+                    post = 1;
+                    if (op + 3 > out_len)
+                        return 0;
+                }
+                lit++;
+                op++;
+                ip++;
+                if (lit == 32) {
+                    lit = 0;
+                    op++;
+                }
+            }
+        }
+        else { /* a back-reference: 2 bytes, 3 with a length extension */
+            Py_ssize_t length = t >> 5, size = 2;
+            if (length == 7) {
+                if (i >= m) {
+                    PyErr_SetString(PyExc_IndexError, "index out of range");
+                    return -1;
+                }
+                length += c[i++];
+                size = 3;
+            }
+            i++;
+            if (op - (lit == 0) + 4 >= out_len)
+                return 0;
+            op += size - (lit == 0) + 1;
+            lit = 0;
+            ip += length + 2;
         }
     }
-    Py_DECREF(binding);
+    return post || op + 3 <= out_len;
+}
+
+/* lzf_fits(n, compressed): the module function (rdbtools.lzf picks it when built). */
+PyObject *
+lzf_fits(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "lzf_fits takes 2 arguments");
+        return NULL;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(args[0]);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    int fits = lzf_fits_c(n, view.buf, view.len);
+    PyBuffer_Release(&view);
+    if (fits < 0)
+        return NULL;
+    return PyBool_FromLong(fits);
+}
+
+/* rdbSaveLzfStringObject's form of c[0:cn] (from n bytes) appended to w: 0, or -1. */
+static int
+put_lzf(WBuf *w, const uint8_t *c, Py_ssize_t cn, Py_ssize_t n)
+{
+    if (wb_reserve(w, 19 + cn) < 0)
+        return -1;
+    uint8_t *b = (uint8_t *)w->buf + w->len;
+    b[0] = 0xC3;
+    int h = 1 + rdb_put_len(b + 1, (uint64_t)cn);
+    h += rdb_put_len(b + h, (uint64_t)n);
+    memcpy(b + h, c, (size_t)cn);
+    w->len += h + cn;
     return 0;
 }
 
-/* rdbtools.lzf.compress(arg) without its Python frames: the binding into n - 4 bytes,
- * accepted at once when clearly inside the limit, else lzf_fits decides (liblzf's early
- * give-ups near the end of its buffer). New reference: bytes, or None. */
-static PyObject *
-lzf_default(PyObject *arg, Py_ssize_t n)
+/* rdbSaveRawString of s[0:n] (held by `obj` or NULL, handed to the compressor as bytes) appended
+ * to w: the integer forms, else LZF when compress and it saves space, else length +
+ * bytes. `lzf`: the compressor to call, NULL for rdbtools.lzf.compress. 0, or -1 with an
+ * error set. */
+int
+wb_save_string(WBuf *w, PyObject *obj, const uint8_t *s, Py_ssize_t n, int compress, PyObject *lzf)
 {
-    if (raw_lzf == NULL)
-        return PyObject_CallOneArg(default_lzf, arg);
-    PyObject *max = PyLong_FromSsize_t(n - 4);
-    if (max == NULL)
-        return NULL;
-    PyObject *argv[2] = {arg, max};
-    PyObject *c = PyObject_Vectorcall(raw_lzf, argv, 2, NULL);
-    Py_DECREF(max);
-    if (c == NULL || c == Py_None || !PyBytes_Check(c))
-        return c;
-    if (PyBytes_GET_SIZE(c) + 5 < n - 4)  /* as lzf_fits: only outputs near the limit can fail */
-        return c;
-    PyObject *nobj = PyLong_FromSsize_t(n);
-    PyObject *fargs[2] = {nobj, c};
-    PyObject *ok = nobj != NULL ? PyObject_Vectorcall(lzf_fits_fn, fargs, 2, NULL) : NULL;
-    Py_XDECREF(nobj);
-    int fits = ok != NULL ? PyObject_IsTrue(ok) : -1;
-    Py_XDECREF(ok);
-    if (fits <= 0) {
-        Py_DECREF(c);
-        if (fits < 0)
-            return NULL;
-        Py_RETURN_NONE;
+    int64_t v;
+    if (n <= 11 && canon_ll(s, n, &v)) {  /* rdbEncodeInteger: INT8, INT16, INT32 */
+        int width = 0;
+        uint8_t tag = 0;
+        if (v >= -128 && v <= 127) {
+            tag = 0xC0;
+            width = 1;
+        } else if (v >= -32768 && v <= 32767) {
+            tag = 0xC1;
+            width = 2;
+        } else if (v >= INT32_MIN && v <= INT32_MAX) {
+            tag = 0xC2;
+            width = 4;
+        }
+        if (width) {
+            if (wb_reserve(w, 5) < 0)
+                return -1;
+            uint8_t *b = (uint8_t *)w->buf + w->len;
+            uint32_t u = (uint32_t)(int32_t)v;
+            b[0] = tag;
+            for (int i = 0; i < width; i++)
+                b[1 + i] = (uint8_t)(u >> (8 * i));
+            w->len += 1 + width;
+            return 0;
+        }
     }
-    return c;
+    if (compress && n > 20) {
+        if (lzf == NULL) { /* lzf.compress: the C compressor (lzfc.c) into n - 4 bytes */
+            uint8_t stack[4096];
+            uint8_t *tmp = n + 8 <= (Py_ssize_t)sizeof stack ? stack : PyMem_Malloc((size_t)n + 8);
+            if (tmp == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            Py_ssize_t cn = lzf_encode(s, n, tmp, n - 4);
+            int rc = cn ? put_lzf(w, tmp, cn, n) : 1;
+            if (tmp != stack)
+                PyMem_Free(tmp);
+            if (rc <= 0)
+                return rc;
+        }
+        else { /* a compressor given by the caller: bytes, or None when it does not fit */
+            PyObject *arg = obj != NULL && PyBytes_CheckExact(obj) ? Py_NewRef(obj)
+                                                    : PyBytes_FromStringAndSize((const char *)s, n);
+            if (arg == NULL)
+                return -1;
+            PyObject *c = PyObject_CallOneArg(lzf, arg);
+            Py_DECREF(arg);
+            if (c == NULL)
+                return -1;
+            if (c != Py_None && !PyBytes_Check(c)) {
+                PyErr_SetString(PyExc_TypeError, "save_string: lzf must return bytes or None");
+                Py_DECREF(c);
+                return -1;
+            }
+            int rc = c != Py_None
+                         ? put_lzf(w, (const uint8_t *)PyBytes_AS_STRING(c), PyBytes_GET_SIZE(c), n)
+                         : 1;
+            Py_DECREF(c);
+            if (rc <= 0)
+                return rc;
+        }
+    }
+    if (wb_reserve(w, 9 + n) < 0)
+        return -1;
+    uint8_t *b = (uint8_t *)w->buf + w->len;
+    int h = rdb_put_len(b, (uint64_t)n);
+    memcpy(b + h, s, (size_t)n);
+    w->len += h + n;
+    return 0;
 }
 
 /* save_string(s, compress=True, lzf=rdbtools.lzf.compress): positional or by name */
@@ -127,77 +239,15 @@ save_string(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *k
     int compress = argv[1] != NULL ? PyObject_IsTrue(argv[1]) : 1;
     if (compress < 0)
         return NULL;
-    PyObject *lzf = argv[2];
-    if (lzf == NULL && compress && default_lzf == NULL && load_lzf() < 0)
-        return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    const uint8_t *s = view.buf;
-    Py_ssize_t n = view.len;
+    WBuf w;
+    wb_init(&w);
     PyObject *out = NULL;
-    int64_t v;
-    if (n <= 11 && canon_ll(s, n, &v)) {  /* rdbEncodeInteger: INT8, INT16, INT32 */
-        uint8_t b[5];
-        int w = 0;
-        if (v >= -128 && v <= 127) {
-            b[0] = 0xC0;
-            w = 1;
-        } else if (v >= -32768 && v <= 32767) {
-            b[0] = 0xC1;
-            w = 2;
-        } else if (v >= INT32_MIN && v <= INT32_MAX) {
-            b[0] = 0xC2;
-            w = 4;
-        }
-        if (w) {
-            uint32_t u = (uint32_t)(int32_t)v;
-            for (int i = 0; i < w; i++)
-                b[1 + i] = (uint8_t)(u >> (8 * i));
-            out = PyBytes_FromStringAndSize((const char *)b, 1 + w);
-            goto done;
-        }
-    }
-    if (compress && n > 20) {
-        PyObject *arg = PyBytes_CheckExact(obj) ? Py_NewRef(obj)
-                                                : PyBytes_FromStringAndSize((const char *)s, n);
-        if (arg == NULL)
-            goto done;
-        PyObject *c = lzf != NULL ? PyObject_CallOneArg(lzf, arg) : lzf_default(arg, n);
-        Py_DECREF(arg);
-        if (c == NULL)
-            goto done;
-        if (c != Py_None) {
-            if (!PyBytes_Check(c)) {
-                PyErr_SetString(PyExc_TypeError, "save_string: lzf must return bytes or None");
-                Py_DECREF(c);
-                goto done;
-            }
-            Py_ssize_t cn = PyBytes_GET_SIZE(c);
-            uint8_t hdr[19];
-            hdr[0] = 0xC3;
-            int h = 1 + put_len(hdr + 1, (uint64_t)cn);
-            h += put_len(hdr + h, (uint64_t)n);
-            out = PyBytes_FromStringAndSize(NULL, h + cn);
-            if (out != NULL) {
-                memcpy(PyBytes_AS_STRING(out), hdr, (size_t)h);
-                memcpy(PyBytes_AS_STRING(out) + h, PyBytes_AS_STRING(c), (size_t)cn);
-            }
-            Py_DECREF(c);
-            goto done;
-        }
-        Py_DECREF(c);
-    }
-    {
-        uint8_t hdr[9];
-        int h = put_len(hdr, (uint64_t)n);
-        out = PyBytes_FromStringAndSize(NULL, h + n);
-        if (out != NULL) {
-            memcpy(PyBytes_AS_STRING(out), hdr, (size_t)h);
-            memcpy(PyBytes_AS_STRING(out) + h, s, (size_t)n);
-        }
-    }
-done:
+    if (wb_save_string(&w, obj, view.buf, view.len, compress, argv[2]) == 0)
+        out = PyBytes_FromStringAndSize(w.buf, w.len);
+    wb_free(&w);
     PyBuffer_Release(&view);
     return out;
 }

@@ -230,6 +230,18 @@ static PyMethodDef methods[] = {
     {"ql_locate", (PyCFunction)(void (*)(void))ql_locate, METH_FASTCALL,
      "ql_locate($module, nodes, index, /)\n--\n\n"
      "quicklist_ops.ql_locate_py: (node number, offset in it) of element index."},
+    {"lzf_compress", (PyCFunction)(void (*)(void))lzf_compress, METH_FASTCALL,
+     "lzf_compress($module, data, out_len, /)\n--\n\n"
+     "lzf._compress_py: liblzf's output into at most out_len bytes, or None."},
+    {"lzf_fits", (PyCFunction)(void (*)(void))lzf_fits, METH_FASTCALL,
+     "lzf_fits($module, n, compressed, /)\n--\n\n"
+     "lzf._lzf_fits_py: would liblzf have produced `compressed` (from n bytes) into n - 4 bytes?"},
+    {"stream_nodes", (PyCFunction)(void (*)(void))stream_nodes, METH_FASTCALL,
+     "stream_nodes($module, entries, max_bytes, max_entries, version, /)\n--\n\n"
+     "objects.streams._encode_stream_nodes_py with the policy's two limits: [(master id, listpack), ...]."},
+    {"snapshot_keys", (PyCFunction)(void (*)(void))snapshot_keys, METH_FASTCALL,
+     "snapshot_keys($module, data, expires, pos, chunk_size, now, compress, layouts, fallback, hints, /)\n--\n\n"
+     "snapshot._key_runs_py's loop from dict position pos: (bytes, next pos or -1, keys written)."},
     {"lp_pairs_check", (PyCFunction)lp_pairs_check, METH_O,
      "lp_pairs_check($module, blob, /)\n--\n\n"
      "The entry count when listpack_ops.lp_validate_pairs_py accepts `blob`, else -1."},

@@ -12,6 +12,7 @@
  *   quicklist.c   a list's quicklist of listpack nodes (rdbtools/encodings/quicklist_ops.py)
  *   pairs.c       zset/hash pairing of decoded blobs (rdbtools/values.py)
  *   lzf.c         the one LZF decoder in C (rdbtools/lzf.py), also the scan's
+ *   lzfc.c        the LZF compressor (rdbtools/lzf.py), save_string's
  *   keyset.c      the duplicate-key digest set (rdbtools/keyset.py)
  *   scan.c        the decoder's key scan (rdbtools/decoder.py) ...
  *   scan_value.c  ... and the values it builds (rdbtools/values.py)
@@ -20,6 +21,8 @@
  *   hll.c         the sparse HyperLogLog update (engine/types/hyperloglog.py)
  *   digest.c      DEBUG DIGEST's construction with its SHA-1 (rdbtools/digest.py)
  *   rdbstr.c      an RDB string as rdbSaveRawString writes it (rdbtools/primitives.py)
+ *   snapshot.c    a database's keys written in one pass, SAVE's loop (rdbtools/snapshot.py)
+ *   streamlp.c    a stream's node listpacks as XADD builds them (rdbtools/objects/streams.py)
  *   runs.c        a run of fixed-size records sorted in place (rdbtools/spill.py)
  *
  * They are one extension, not several, because the scan calls the decoders, the
@@ -279,6 +282,10 @@ enum {
 int lzf_decode(const uint8_t *in, Py_ssize_t in_len, uint8_t *out, Py_ssize_t out_len,
                Py_ssize_t *made);
 
+/* lzfc.c: compress in[0:n] into out (room for out_len + 8 bytes) as liblzf does (the
+ * twin of rdbtools.lzf._compress_py); the length, or 0 when it would not fit out_len. */
+Py_ssize_t lzf_encode(const uint8_t *in, Py_ssize_t n, uint8_t *out, Py_ssize_t out_len);
+
 /* ------------------------------------------------------------------ keyset.c */
 
 typedef struct {
@@ -484,6 +491,14 @@ int wb_jbytes(WBuf *w, const uint8_t *s, Py_ssize_t n);
 /* jsonl._score(d) for a non-NaN d: repr(d), or "inf"/"-inf" as JSON strings. */
 int wb_score(WBuf *w, double d);
 
+/* ------------------------------------------------------------------ rdbstr.c */
+
+/* rdbSaveLen into out (at most 9 bytes): the number of bytes written. */
+int rdb_put_len(uint8_t *out, uint64_t n);
+/* rdbSaveRawString of s[0:n] (held by obj) appended to w; lzf NULL: the default
+ * compressor. 0, or -1 with an error set. */
+int wb_save_string(WBuf *w, PyObject *obj, const uint8_t *s, Py_ssize_t n, int compress, PyObject *lzf);
+
 /* ------------------------------------------------------------------ jsonl.c */
 
 int jsonl_init(void);
@@ -540,6 +555,13 @@ PyObject *ql_get(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *ql_range(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_check(PyObject *, PyObject *);
 PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *snapshot_keys(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *stream_nodes(PyObject *, PyObject *const *, Py_ssize_t);
+/* streamlp.c: stream_nodes of a live stream kept as int ids and a dict id -> flat list. */
+PyObject *stream_nodes_of(PyObject *ids, PyObject *entries, long long max_bytes, long long max_entries,
+                          long version);
+PyObject *lzf_fits(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *lzf_compress(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_find(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_add(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_remove(PyObject *, PyObject *const *, Py_ssize_t);

@@ -205,10 +205,17 @@ def skip_list_quicklist_2(buf: bytes, pos: int, max_len: int) -> int:
     return pos
 
 
+def save_quicklist_nodes(nodes: list[Any], compress: bool) -> bytes:
+    """A quicklist-2 value from nodes kept as Redis keeps them, written back node by node
+    as rdbSaveObject does (a plain node as bytes, a listpack as a bytearray, a node held
+    compressed as ``(lzf, size)``); also what rdbtools/snapshot.py writes a live list with."""
+    return save_len(len(nodes)) + b"".join([_save_node(nd, compress) for nd in nodes])
+
+
 def save_list_quicklist_2(items: list[bytes] | QuicklistNodes, fexp: Any, version: int,
                           policy: EncodingPolicy, compress: bool) -> bytes:
-    if isinstance(items, QuicklistNodes):  # written back node by node, as rdbSaveObject does
-        return save_len(len(items.nodes)) + b"".join([_save_node(nd, compress) for nd in items.nodes])
+    if isinstance(items, QuicklistNodes):
+        return save_quicklist_nodes(items.nodes, compress)
     nodes = policy.list_nodes(items, version)
     out = [save_len(len(nodes))]
     for plain, elems in nodes:
@@ -242,6 +249,7 @@ __all__ = [
     "save_list",
     "save_list_quicklist",
     "save_list_quicklist_2",
+    "save_quicklist_nodes",
     "save_list_ziplist",
     "skip_list_quicklist_2",
 ]

@@ -29,6 +29,7 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._accel import c_module
 from ..constants import (
     RDB_TYPE_STREAM_LISTPACKS,
     RDB_TYPE_STREAM_LISTPACKS_2,
@@ -295,7 +296,7 @@ def _delta(a: int, b: int) -> int:
     return d - (1 << 64) if d >= 1 << 63 else d
 
 
-def encode_stream_nodes(
+def _encode_stream_nodes_py(
     entries: Iterable[tuple[StreamID, Sequence[tuple[bytes, bytes]]]],
     policy: EncodingPolicy,
     version: int,
@@ -303,7 +304,8 @@ def encode_stream_nodes(
     """Node listpacks for live ``entries`` as XADD in order builds them (streamAppendItem).
 
     ``policy`` supplies ``stream_node_full`` (the version's new-node rule);
-    returns ``[(master_id, listpack), ...]``.
+    returns ``[(master_id, listpack), ...]``. The reference of the C twin
+    (``rdbtools/csrc/streamlp.c``), which :func:`encode_stream_nodes` calls when built.
     """
     nodes: list[tuple[StreamID, list[bytes | int]]] = []
     items: list[bytes | int] | None = None
@@ -349,6 +351,41 @@ def encode_stream_nodes(
         count += 1
         items[0] = count
     return [(m, encode_listpack(its)) for m, its in nodes]
+
+
+def _encode_stream_nodes_c(
+    entries: Iterable[tuple[StreamID, Sequence[tuple[bytes, bytes]]]],
+    policy: EncodingPolicy,
+    version: int,
+) -> list[tuple[StreamID, bytes]]:
+    if not isinstance(entries, list | tuple):
+        entries = list(entries)
+    nodes: list[tuple[StreamID, bytes]] = _stream_nodes(
+        entries, policy.stream_node_max_bytes, policy.stream_node_max_entries, version)
+    return nodes
+
+
+_stream_nodes: Any = None  # the C twin, when built
+encode_stream_nodes = _encode_stream_nodes_py
+if (_c := c_module("rdbtools._speedups")) is not None:  # same results
+    _stream_nodes = _c.stream_nodes
+    encode_stream_nodes = _encode_stream_nodes_c
+
+
+def split_id(i: int) -> StreamID:
+    """A stream id kept as one int ``ms << 64 | seq`` (how a live stream keeps them)."""
+    return (i >> 64, i & _U64_MAX)
+
+
+def live_entries(ids: Sequence[int], entries: Mapping[int, Sequence[bytes]]
+                 ) -> tuple[tuple[StreamID, tuple[tuple[bytes, bytes], ...]], ...]:
+    """:attr:`Stream.entries` of a live stream that keeps its ids as ints (ascending) and
+    each entry as a flat ``[field, value, ...]`` list."""
+    out = []
+    for i in ids:
+        fv = entries[i]
+        out.append((split_id(i), tuple(zip(fv[0::2], fv[1::2]))))
+    return tuple(out)
 
 
 def _save_id(sid: StreamID) -> bytes:
@@ -449,6 +486,8 @@ def stream_type(value: object, fexp: Mapping[bytes, int] | None, version: int,
 __all__ = [
     "decode_stream_node",
     "encode_stream_nodes",
+    "live_entries",
+    "split_id",
     "load_stream",
     "load_stream_listpacks",
     "load_stream_listpacks_2",

@@ -80,3 +80,35 @@ def test_compress_uses_the_python_compressor_without_the_binding(monkeypatch: py
     want = rlzf.compress(d)
     monkeypatch.setattr(rlzf, "_lzf", None)
     assert rlzf.compress(d) == want == _compress_py(d, len(d) - 4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data, st.integers(-8, 8))
+def test_c_lzf_fits_answers_as_the_python_one(d: bytes, room: int) -> None:
+    """rdbstr.c's lzf_fits (what save_string asks) against the reference, on liblzf's
+    streams that end near the n - 4 limit, on both sides of it."""
+    c_mod = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
+    c = binding.compress(d, max(1, len(d) - 4 + room))
+    if c is None:
+        return
+    assert c_mod.lzf_fits(len(d), c) is rlzf._lzf_fits_py(len(d), c)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data, st.integers(-30, 8))
+def test_the_c_compressor_gives_the_python_ones_bytes(d: bytes, room: int) -> None:
+    """lzfc.c (what save_string and lzf.compress use when built) against _compress_py,
+    into buffers on both sides of the n - 4 that Redis gives."""
+    c_mod = pytest.importorskip("rdbtools._speedups", reason="C extension not built (pip install -e .)")
+    out_len = max(0, len(d) - 4 + room)
+    assert c_mod.lzf_compress(d, out_len) == _compress_py(d, out_len)
+    assert c_mod.lzf_compress(bytearray(d), out_len) == _compress_py(d, out_len)
+
+
+def test_compress_uses_the_c_compressor_when_built() -> None:
+    from rdbtools._accel import use_c
+
+    d = b"abcabcabcabcabcabcabc" * 5
+    assert rlzf.compress(d) == _liblzf(d)
+    if use_c():
+        assert rlzf._c is not None
