@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,3 +33,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def fixture_rdbs() -> list[Path]:
     """Every RDB fixture file (real servers, the shared corpus, hand-made legacy files)."""
     return sorted((FIXTURES / "rdb").rglob("*.rdb"))
+
+
+@pytest.fixture(params=["c", "python"])
+def resp_scan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both request scanners of ``aof.resp.RequestParser`` for parsers made in the test:
+    the C one (``aof._respfast``, when built) and the pure-Python fast path."""
+    import aof.resp
+
+    if request.param == "python":
+        monkeypatch.setattr(aof.resp, "_scan_requests", None)
+    elif aof.resp._scan_requests is None:
+        pytest.skip("aof._respfast is not built")  # the python case still runs
+    return str(request.param)

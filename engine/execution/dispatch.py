@@ -388,8 +388,9 @@ def call(c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
 def lean_loading(c: Client) -> bool:
     """Whether nothing but the keyspace can observe a command replayed on ``c`` now: no
     WATCHed or blocked-on key in any db, no client-side caching, no maxmemory
-    accounting, no cluster slot index to feed. Then :func:`call_loading` may stand in
-    for :func:`call`; the replay checks it once, as nothing it runs can change it."""
+    accounting, no cluster slot index to feed. Then :func:`call_loading` may skip what
+    :func:`call` does around the command; the replay checks it once, as nothing it runs
+    can change it."""
     srv = c.server
     trk = srv.tracking
     return (srv.keyspace.loading and srv.evictor is None and srv.cluster is None and not trk.active
@@ -397,34 +398,67 @@ def lean_loading(c: Client) -> bool:
             and not any(db.watched or db.blocking for db in srv.keyspace.dbs))
 
 
-def call_loading(c: Client, cmd: Command, argv: list[bytes]) -> bytes:
-    """``cmd->proc(fakeClient)`` as ``loadSingleAppendOnlyFile`` runs it, outside ``call()``.
+def loading_table() -> dict[bytes, Command]:
+    """The commands :func:`call_loading` may run, by every spelling the lookup knows:
+    those of the pipelined fast path (``Command.fast``), without subcommands."""
+    return {k: cmd for k, cmd in _lookup.items() if cmd.fast and not cmd.subcommands}
 
-    What :func:`call` does while the keyspace loads, when :func:`lean_loading` holds:
-    no statistics, no slow log, no MONITOR feed, no propagation of the command itself,
-    nobody to signal — only the error count (``afterErrorReply``) and delivering what
-    the command queued on its own. One command of the AOF replay's hot loop.
+
+def call_loading(c: Client, argvs: list[list[bytes]], i: int, table: dict[bytes, Command],
+                 lean: bool) -> tuple[int, int]:
+    """Run ``argvs[i:]`` as ``loadSingleAppendOnlyFile`` runs commands, while each is in
+    ``table`` (:func:`loading_table`) with a valid arity; returns the index of the first
+    one it did not run (``len(argvs)`` when all ran) and how many replied an error
+    (ignored while loading). The caller runs that one through :func:`execute`.
+
+    Without ``lean`` each goes through :func:`call` (which, while the keyspace loads,
+    keeps no statistics and propagates nothing). With ``lean`` (:func:`lean_loading`)
+    this is ``cmd->proc(fakeClient)`` outside ``call()``, as Redis's loader: no
+    statistics, slow log or MONITOR feed, no propagation of the command itself, nobody
+    to signal — only the error count (``afterErrorReply``) and delivering what the
+    command queued on its own. The AOF replay's hot loop.
     """
-    c.last_cmd = cmd
-    try:
-        reply = cmd.proc(c, argv)  # type: ignore[misc]
-    except CommandError as exc:
-        reply = exc.reply
-    except Exception:  # a bug must not stop the load silently
-        reply = internal_error(cmd, argv)
-    if reply and reply[0] == 45:  # "-"
-        if c.error_counted:
-            c.error_counted = False
-        else:
-            c.server.count_error(reply)
-    if c.rewritten is not None:
-        c.rewritten = None
-    if c.modified is not None:
-        c.modified = None
-    prop = c.server.propagator
-    if prop.ops and not c.in_exec:
-        prop.flush(cmd.name not in ARBITRARY_KEYS)
-    return reply  # type: ignore[return-value]  # a fast command never blocks
+    n = len(argvs)
+    errors = 0
+    get = table.get
+    srv = c.server
+    prop = srv.propagator
+    while i < n:
+        argv = argvs[i]
+        cmd = get(argv[0])
+        if cmd is None:
+            break
+        na = len(argv)
+        a = cmd.arity
+        if (a > 0 and na != a) or na < -a:
+            break
+        if not lean:
+            reply = call(c, cmd, argv)  # type: ignore[assignment]  # a fast command never blocks
+            if reply and reply[0] == 45:  # "-"
+                errors += 1
+            i += 1
+            continue
+        c.last_cmd = cmd
+        try:
+            reply = cmd.proc(c, argv)  # type: ignore[misc]
+        except CommandError as exc:
+            reply = exc.reply
+        except Exception:  # a bug must not stop the load silently
+            reply = internal_error(cmd, argv)
+        if reply and reply[0] == 45:  # "-"
+            errors += 1
+            if c.error_counted:
+                c.error_counted = False
+            else:
+                srv.count_error(reply)
+        if c.rewritten is not None:
+            c.rewritten = None
+        if c.modified is not None:
+            c.modified = None
+        if prop.ops and not c.in_exec:
+            prop.flush(cmd.name not in ARBITRARY_KEYS)
+        i += 1
+    return i, errors
 
 
 def queue_propagation(c: Client, cmd: Command, argv: list[bytes]) -> None:
