@@ -4,12 +4,18 @@
 RDB preamble, multi-part directory) into a server's keyspace — the server's own start
 (:mod:`engine.persistence.aof_load`) and the offline :func:`engine.replay.replay` (a
 fresh server, for ``rdbkit convert``/``compact``) both use it. RDB-base records are
-materialized through :mod:`engine.materialize`; each command runs on a fake client through
-the dispatcher's one execution core, :func:`engine.execution.dispatch.call` (directly
-for a plain command, else through ``execute``: ``MULTI`` queues, ``EXEC`` applies the
-queue at once, ``SELECT`` moves the client; an unterminated ``MULTI`` at the end never
-runs). The final keyspace comes back as ``rdbtools.model.Record`` s through the same
-bridge (:meth:`Replay.records`).
+materialized through :mod:`engine.materialize`; each command runs on a fake client. The
+reader (opened with ``runs=True``) yields the plain commands between SELECT/MULTI/EXEC
+and annotations as :class:`aof.commands.CommandRun` items — bare argvs and one flat
+list of offsets — and :func:`engine.execution.dispatch.call_loading` runs a run's known
+fast commands with valid arities in one loop (``cmd->proc`` as Redis's loader calls
+it, or :func:`~engine.execution.dispatch.call` when something could observe the
+command); any other command goes through ``execute`` alone (``MULTI`` queues, ``EXEC``
+applies the queue at once, ``SELECT`` moves the client; an unterminated ``MULTI`` at
+the end never runs), and an offset is computed only for an error. A reader without
+runs (one :class:`~aof.commands.Command` per item) gives the same result. The final
+keyspace comes back as ``rdbtools.model.Record`` s through the same bridge
+(:meth:`Replay.records`).
 
 As Redis's loader does (``keyIsExpired`` returns 0 while ``server.loading``),
 nothing expires during the replay: the keyspace is flagged ``loading``, which holds
