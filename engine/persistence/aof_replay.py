@@ -214,9 +214,21 @@ def replay_into(
         if reply is not None and reply[:1] == b"-":
             result.errors += 1
 
-    with server.keyspace.expiry_held(loading=True), gc_paused(pause_gc) as paused:
+    ks = server.keyspace
+    fresh = not ks.lfu and not any(db.data for db in dbs)
+    with ks.expiry_held(loading=True), gc_paused(pause_gc) as paused:
         lean = lean_loading(client)
+        # Into an empty keyspace every key's access clock ends as the load's (createObject
+        # sets it, the lookups while loading repeat it: LRU_CLOCK does not move), which
+        # is what a key without an entry reports (Keyspace.load_clock): the entries the
+        # commands write are dropped batch by batch instead of growing to one a key —
+        # unless the RDB base brought idle hints, which later lookups overwrite
+        forget_lru = fresh and lean
         for batch in reader.iter_batches():
+            if forget_lru:
+                for db in dbs:
+                    if db.lru:
+                        db.lru.clear()
             for item in batch:
                 if on_item is not None:
                     on_item(item)
@@ -226,6 +238,8 @@ def replay_into(
                 elif t is Command:
                     argvs = [item.argv]
                 else:
+                    if t is Record and (item.idle is not None or item.freq is not None):
+                        forget_lru = False
                     _other(item, server, loader, result, skip, skipped)
                     continue
                 if item.file != last_file:  # every file starts with a fresh fake client
@@ -255,6 +269,8 @@ def replay_into(
                         seen = 0
                         gc.collect()
         client.multi = None  # a MULTI without EXEC at the very end never ran
+    if fresh:
+        ks.load_clock = ks.lru_clock
     if result.truncation is None:
         result.truncation = reader.truncation
     return result

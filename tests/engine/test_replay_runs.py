@@ -20,6 +20,7 @@ from engine.execution.client import Client
 from engine.execution.dispatch import execute
 from engine.persistence.aof_replay import ReplayError, replay_into
 from engine.server.app import Server
+from rdbtools.encoder import RdbEncoder
 from rdbtools.model import Record
 from tests.support.noisy_aof import write_noisy_aof
 
@@ -81,3 +82,29 @@ def test_errors_point_at_the_command_inside_a_run(bad: list[bytes], resp_scan: s
             replay_into(Server(Config()), AofReader(data, runs=runs))
         errors.append((str(ei.value), ei.value.file, ei.value.offset))
     assert errors[0] == errors[1] and errors[0][2] == len(head)
+
+
+def test_access_clocks_after_a_replay(tmp_path: Path) -> None:
+    """Every key replayed into an empty keyspace reports the load's clock (OBJECT IDLETIME
+    counts from the load), without one access-clock entry a key; an RDB base's idle
+    hints survive for the keys no command touched."""
+    base = [Record(0, b"hinted:%d" % i, "string", b"v", idle=500) for i in range(3)]
+    rdb = b"".join(RdbEncoder(10, aof_base=True).encode(base))
+    cmds = b"".join(enc([b"SET", b"k%d" % i, b"v"]) for i in range(3000))
+    cmds += enc([b"GET", b"hinted:0"])  # touched: its clock becomes the load's
+    for data, hinted in ((cmds, False), (rdb + cmds, True)):
+        src = tmp_path / "t.aof"
+        src.write_bytes(data)
+        srv = Server(Config())
+        ks = srv.keyspace
+        r = replay_into(srv, AofReader(src, runs=True, chunk_size=4096))
+        assert r.commands == 3001
+        db = ks.dbs[0]
+        if not hinted:
+            assert len(db.lru) < 3000  # not one entry a key
+        ks.lru_clock += 100  # what the cron does as time passes
+        for d in ks.dbs:
+            d.clock = ks.lru_clock
+        idle = {k: db.idle_seconds(k) for k in db.data}
+        assert idle.pop(b"hinted:1", 600) == idle.pop(b"hinted:2", 600) == 600
+        assert set(idle.values()) == {100}
