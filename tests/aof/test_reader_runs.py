@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aof.commands import Command, CommandRun, expand_runs
-from aof.errors import AofFormatError, AofTruncatedError
+from aof.errors import AofError, AofFormatError, AofTruncatedError
 from aof.reader import AofDecoder, AofReader
 from aof.replies import encode_command as enc
 from tests.aof.test_reader import IDS, SAMPLE, SOURCES, _preamble_sample, decode_with_splits
@@ -99,3 +99,24 @@ def test_runs_every_fixture(src: Path) -> None:
     runs = AofReader(src, annotations=True, runs=True)
     assert list(expand_runs(runs)) == list(plain)
     assert runs.truncation == plain.truncation
+
+
+def _outcome(data: bytes, runs: bool) -> tuple[list, object]:
+    items: list = []
+    try:
+        for x in AofReader(data, runs=runs):
+            items.append(x)
+    except AofError as exc:
+        return list(expand_runs(items)), (type(exc), str(exc), exc.offset)
+    return list(expand_runs(items)), None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(MIXED) - 1), st.binary(min_size=0, max_size=3)),
+                min_size=1, max_size=4))
+def test_runs_on_damaged_input(edits: list[tuple[int, bytes]]) -> None:
+    """Any damage: the same commands before it and the same error (text and offset)."""
+    data = bytearray(MIXED)
+    for pos, new in edits:
+        data[pos : pos + 1] = new
+    assert _outcome(bytes(data), True) == _outcome(bytes(data), False)
