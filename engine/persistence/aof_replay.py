@@ -7,7 +7,7 @@ fresh server, for ``rdbkit convert``/``compact``) both use it. RDB-base records 
 materialized through :mod:`engine.materialize`; each command runs on a fake client. The
 reader (opened with ``runs=True``) yields the plain commands between SELECT/MULTI/EXEC
 and annotations as :class:`aof.commands.CommandRun` items — bare argvs and one flat
-list of offsets — and :func:`engine.execution.dispatch.call_loading` runs a run's known
+list of offsets — and :func:`engine.execution.loading.call_loading` runs a run's known
 fast commands with valid arities in one loop (``cmd->proc`` as Redis's loader calls
 it, or :func:`~engine.execution.dispatch.call` when something could observe the
 command); any other command goes through ``execute`` alone (``MULTI`` queues, ``EXEC``
@@ -54,7 +54,8 @@ from aof.commands import Command, CommandRun
 from aof.reader import AofReader, Truncation
 from engine.errors import EngineError, LoadError
 from engine.execution.client import Client
-from engine.execution.dispatch import call_loading, execute, fast_path, lean_loading, loading_table
+from engine.execution.dispatch import execute, fast_path
+from engine.execution.loading import call_loading, lean_loading, loading_table
 from engine.execution.registry import TABLE
 from engine.materialize import UnsupportedValue, iter_records
 from engine.persistence.dataset import DatasetLoader
