@@ -7,13 +7,44 @@
 #include "speedups.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #define LP_HDR_SIZE 6
 #define LP_EOF 0xFF
 
-/* zzlGetScore of an entry: the integer, or the text as float() parses it (the common
- * spellings by PyOS_string_to_double on a copy, anything else by float() itself).
- * 0, or -1 with an error set. */
+/* Whether s[0:n] is a plain decimal: [-]digits[.digits][(e|E)[+|-]digits], at least one
+ * digit in the mantissa — every text put_score writes but inf/nan. */
+static int
+plain_decimal(const uint8_t *s, Py_ssize_t n)
+{
+    Py_ssize_t i = 0, digits = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        digits++;
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        Py_ssize_t e0 = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == e0)
+            return 0;
+    }
+    return i == n;
+}
+
+/* zzlGetScore of an entry: the integer, or the text as float() parses it (a plain
+ * decimal by the C library's strtod, as zzlStrtod does: it rounds correctly, as
+ * PyOS_string_to_double does, in half the time (the walk of zzlInsert parses every
+ * score it passes); other common spellings by PyOS_string_to_double on a copy, and
+ * anything else by float() itself). 0, or -1 with an error set. */
 static int
 ent_score(const LpEnt *e, double *out)
 {
@@ -30,6 +61,16 @@ ent_score(const LpEnt *e, double *out)
     memcpy(buf, e->s, (size_t)e->len);
     buf[e->len] = '\0';
     char *end = NULL;
+    if (plain_decimal(e->s, e->len)) {
+        /* (a locale whose decimal point is not '.' stops it early: the general path) */
+        double d = strtod(buf, &end);
+        if (end == buf + e->len) {
+            if (buf != stack)
+                PyMem_Free(buf);
+            *out = d;
+            return 0;
+        }
+    }
     double d = PyOS_string_to_double(buf, &end, NULL);
     int ok = !(d == -1.0 && PyErr_Occurred()) && e->len > 0 && end == buf + e->len;
     if (buf != stack)
