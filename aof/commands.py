@@ -26,8 +26,10 @@ from typing import Any
 
 __all__ = [
     "Command",
+    "CommandRun",
     "Transaction",
     "command_name",
+    "expand_runs",
     "group_transactions",
     "is_exec",
     "is_multi",
@@ -83,6 +85,58 @@ def new_command(
     _set_ts(cmd, ts)
     _set_file(cmd, file)
     return cmd
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRun:
+    """Consecutive commands of one file in one db, none of them SELECT, MULTI or EXEC and
+    no annotation between them: what a reader opened with ``runs=True`` yields in place
+    of one :class:`Command` each, so that a loader's hot loop takes plain argvs.
+
+    ``spans`` holds ``start, end`` of every command, flat and relative to ``base``
+    (absolute offset = ``base`` + span); :meth:`commands` gives back exactly the
+    :class:`Command` objects a reader without runs yields for them.
+    """
+
+    argvs: list[list[bytes]]
+    spans: list[int]
+    base: int = 0
+    db: int = 0
+    ts: int | None = None
+    file: str | None = field(default=None, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.argvs)
+
+    @property
+    def offset(self) -> int:
+        return self.base + self.spans[0]
+
+    @property
+    def end(self) -> int:
+        return self.base + self.spans[-1]
+
+    def offset_of(self, i: int) -> int:
+        """The absolute offset of command ``i`` (where an error about it points)."""
+        return self.base + self.spans[2 * i]
+
+    def command(self, i: int) -> Command:
+        sp, base = self.spans, self.base
+        return new_command(self.argvs[i], self.db, base + sp[2 * i], base + sp[2 * i + 1], self.ts,
+                           self.file)
+
+    def commands(self) -> Iterator[Command]:
+        for i in range(len(self.argvs)):
+            yield self.command(i)
+
+
+def expand_runs(items: Iterable[Any]) -> Iterator[Any]:
+    """``items`` with every :class:`CommandRun` replaced by its commands."""
+    for item in items:
+        if type(item) is CommandRun:
+            yield from item.commands()
+        else:
+            yield item
 
 
 @dataclass(frozen=True, slots=True)

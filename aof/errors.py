@@ -47,6 +47,8 @@ class RespProtocolError(AofError):
     ``commands`` holds the complete commands that were parsed from the same
     buffer *before* the offending bytes. Redis executes those before replying
     with the error, so a server must run them, then send the error, then close.
+    ``spans`` holds their offsets when the parser was asked for them
+    (:meth:`aof.resp.RequestParser.parse_spans`).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class RespProtocolError(AofError):
     ) -> None:
         super().__init__(message, offset=offset, source=source)
         self.commands: list[list[bytes]] = list(commands)
+        self.spans: list[int] = []
 
 
 class AofTruncatedError(AofError):

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from aof import files
-from aof.commands import Command, new_command, select_db
+from aof.commands import Command, CommandRun, new_command, select_db
 from aof.errors import AofError, AofFormatError, AofTruncatedError, RespProtocolError
 from aof.manifest import Manifest, looks_like_manifest
 from aof.multipart import AofDirectory
@@ -88,6 +88,17 @@ def unexpected_eof_text(name: str) -> str:
 
 
 NOT_LAST_TEXT = "Fatal error: the truncated file is not the last file"
+
+
+def _spellings(word: bytes) -> frozenset[bytes]:
+    out = {b""}
+    for ch in word:
+        out = {p + bytes([c]) for p in out for c in {ch, ch ^ 0x20}}
+    return frozenset(out)
+
+
+# every ASCII case spelling of the names the reader tracks (``argv[0].lower()`` among them)
+_MARKERS = _spellings(b"select") | _spellings(b"multi") | _spellings(b"exec")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +148,9 @@ class AofDecoder:
     item before it is delivered first. ``name`` is only used in messages.
     ``detect_preamble=False`` reads the bytes as RESP whatever they start with
     (redis-check-aof's ``fileIsRDB`` wants 8 bytes before it sees an RDB).
+    ``runs=True`` yields the plain commands between SELECT/MULTI/EXEC and
+    annotations as :class:`aof.commands.CommandRun` items (a loader's hot loop
+    then takes bare argvs); expanded, they are the same commands.
     """
 
     def __init__(
@@ -152,8 +166,10 @@ class AofDecoder:
         rdb_limits: Limits | None = None,
         detect_preamble: bool = True,
         packed_listpacks: bool = False,
+        runs: bool = False,
     ) -> None:
         self.name = name
+        self.runs = runs  # plain commands in between as CommandRun items
         self.packed_listpacks = packed_listpacks  # the preamble's hash listpacks kept as bytes
         self.detect_preamble = detect_preamble
         self.last_file = last_file
@@ -339,34 +355,68 @@ class AofDecoder:
     def _run_resp(self, out: list[Any]) -> None:
         parser = self._parser
         assert parser is not None
-        base = self._base_off
         error: RespProtocolError | None = None
         try:
-            triples = parser.parse_offsets()
+            cmds, spans = parser.parse_spans()
         except RespProtocolError as exc:
-            triples = exc.commands  # type: ignore[assignment]  # parse_offsets stores triples there
+            cmds, spans = exc.commands, exc.spans
             error = exc
-        append = out.append
+        if cmds:
+            self._emit(cmds, spans, out)
+        self.commands += len(cmds)
         name = self.name
+        done = parser.offset + self._base_off
+        if done > self._scan:
+            self._gap(self._scan, done, out)
+            self._scan = done
+        self._trim()
+        if error is not None:
+            off = error.offset + self._base_off if error.offset is not None else self._scan
+            self.tail = self._pending()
+            err = AofFormatError(bad_format_text(name), offset=off)
+            err.detail = error.message
+            err.__cause__ = error
+            raise err
+
+    def _emit(self, cmds: list[list[bytes]], spans: list[int], out: list[Any]) -> None:
+        """The items for parsed commands (``spans``: their flat offsets from the parser's
+        byte 0): annotations found in the gaps between them, SELECT/MULTI/EXEC one by one
+        (they move the db, the MULTI state and ``valid_up_to``), and the commands between
+        those as one :class:`CommandRun` each (``runs``) or one :class:`Command` each."""
+        base = self._base_off
+        n = len(cmds)
+        bounds = set()  # where a segment starts: around a marker, after a gap
+        for i, argv in enumerate(cmds):
+            if argv[0] in _MARKERS:
+                bounds.add(i)
+                bounds.add(i + 1)
+        if spans[2::2] != spans[1:-1:2]:  # an annotation (or other skipped bytes) in between
+            bounds.update(i for i in range(1, n) if spans[2 * i] != spans[2 * i - 1])
+        bounds.discard(0)
+        bounds.discard(n)
+        cuts = sorted(bounds)
+        append = out.append
         make = new_command
+        name = self.name
+        runs = self.runs
         scan = self._scan
         db = self.db
         ts = self.ts
         in_multi = self.in_multi
         valid = self.valid_up_to
         try:
-            for start, end, argv in triples:
-                start += base
-                end += base
+            for i, c in zip([0, *cuts], [*cuts, n], strict=True):
+                start = spans[2 * i] + base
                 if start > scan:
                     self.db, self.in_multi, self.valid_up_to = db, in_multi, valid
                     self._gap(scan, start, out)
                     ts = self.ts
-                n = len(argv[0])
-                if n < 7 and n > 3:  # SELECT, MULTI, EXEC: the only names the reader tracks
+                end = spans[2 * c - 1] + base
+                argv = cmds[i]
+                if c == i + 1 and argv[0] in _MARKERS:
                     low = argv[0].lower()
+                    append(make(argv, db, start, end, ts, name))
                     if low == b"select":
-                        append(make(argv, db, start, end, ts, name))
                         new = select_db(argv)
                         if new is not None:
                             db = new
@@ -378,28 +428,20 @@ class AofDecoder:
                         if not in_multi:
                             in_multi = True
                             self._valid_before_multi = valid
-                    elif low == b"exec" and in_multi:
+                    elif in_multi:  # EXEC
                         in_multi = False
+                elif runs:
+                    append(CommandRun(cmds[i:c] if c - i < n else cmds, spans[2 * i : 2 * c],
+                                      base, db, ts, name))
+                else:
+                    for j in range(i, c):
+                        append(make(cmds[j], db, spans[2 * j] + base, spans[2 * j + 1] + base, ts, name))
                 if not in_multi:
                     valid = end
-                append(make(argv, db, start, end, ts, name))
                 scan = end
         finally:
             self._scan = scan
             self.db, self.in_multi, self.valid_up_to = db, in_multi, valid
-        self.commands += len(triples)
-        done = parser.offset + base
-        if done > self._scan:
-            self._gap(self._scan, done, out)
-            self._scan = done
-        self._trim()
-        if error is not None:
-            off = error.offset + base if error.offset is not None else self._scan
-            self.tail = self._pending()
-            err = AofFormatError(bad_format_text(name), offset=off)
-            err.detail = error.message
-            err.__cause__ = error
-            raise err
 
     def _pending(self) -> bytes:
         """The fed bytes after the last complete item (bounded by one record)."""
@@ -479,7 +521,7 @@ class AofReader:
 
     ``source`` is a single AOF file (pure RESP or with an RDB preamble; ``.lz4``
     is transparent), a multi-part directory, its manifest file, a binary file
-    object, or bytes. After iteration, ``truncation`` tells whether the last
+    object, or bytes. ``runs`` is :class:`AofDecoder`'s. After iteration, ``truncation`` tells whether the last
     file's tail was dropped under ``load_truncated`` (its ``valid_up_to`` is the
     offset to truncate the file at), ``parts`` lists the files read, and
     ``manifest`` is the parsed manifest of a multi-part set.
@@ -499,8 +541,10 @@ class AofReader:
         appendfilename: str | None = None,
         chunk_size: int = files.CHUNK,
         packed_listpacks: bool = False,
+        runs: bool = False,
     ) -> None:
         self.source = source
+        self.runs = runs
         self.packed_listpacks = packed_listpacks
         self.load_truncated = load_truncated
         self.annotations = annotations
@@ -525,6 +569,7 @@ class AofReader:
             limits=self.limits,
             rdb_limits=self.rdb_limits,
             packed_listpacks=self.packed_listpacks,
+            runs=self.runs,
         )
 
     def __iter__(self) -> Iterator[Any]:

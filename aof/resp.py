@@ -325,13 +325,24 @@ class RequestParser:
     def parse_offsets(self) -> list[tuple[int, int, list[bytes]]]:
         """``parse()`` with absolute ``(start, end, argv)`` triples; on a protocol error
         the exception's ``commands`` holds such triples too."""
-        spans: list[int] = []
         try:
-            cmds = self._run(spans)
+            cmds, spans = self.parse_spans()
         except RespProtocolError as exc:
-            exc.commands = _triples(spans, exc.commands)  # type: ignore[assignment]  # triples, as documented
+            exc.commands = _triples(exc.spans, exc.commands)  # type: ignore[assignment]  # triples, as documented
             raise
         return _triples(spans, cmds)
+
+    def parse_spans(self) -> tuple[list[list[bytes]], list[int]]:
+        """``parse()`` plus the absolute offsets of the commands as one flat list
+        ``[start0, end0, start1, end1, ...]``: no per-command tuple, for a loader that
+        takes the commands in runs. On a protocol error the exception's ``commands`` are
+        the argvs parsed before it and its ``spans`` their offsets."""
+        spans: list[int] = []
+        try:
+            return self._run(spans), spans
+        except RespProtocolError as exc:
+            exc.spans = spans
+            raise
 
     # -- driver loop ---------------------------------------------------------------------
     def _run(self, spans: list[int] | None) -> list[list[bytes]]:

@@ -15,9 +15,12 @@ over four dbs, ``tests/support/noisy_aof.py``), generated once into ``bench/data
 (c) ``redis-benchmark -t set -c 50`` at ``-P 1`` and ``-P 16`` with ``appendonly yes`` and
     ``appendfsync everysec`` / ``always``: ops/s of real Redis, ours, ratio.
 
-Wall clock is what the ratios use; our CPU seconds are printed too, since a shared
-machine inflates wall time. Run: ``python bench/bench_aof.py [--quick] [--only a,b,c]``
-(``--quick``: 300k writes on 20k keys and smaller redis-benchmark runs).
+Wall clock is what the issue's ratios use; CPU seconds (ours, and real Redis's: its
+process for the load, its rewrite child from INFO) are printed with their ratio too,
+since a shared machine inflates wall time. Run: ``python bench/bench_aof.py [--quick] [--only a,b,c]
+[--root PATH ...]`` (``--quick``: 300k writes on 20k keys and smaller redis-benchmark
+runs; ``--root`` (repeatable, parts a and b) measures another checkout of ours too, e.g.
+a worktree of the main branch for a before/after beside real Redis in the same run).
 """
 
 from __future__ import annotations
@@ -75,9 +78,9 @@ def ensure_input(writes: int, keys: int) -> tuple[Path, int]:
     return path, info["commands"]
 
 
-def _env() -> dict[str, str]:
+def _env(root: Path = ROOT) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
@@ -90,15 +93,22 @@ def vm_hwm_mb(pid: int) -> float:
     return float("nan")
 
 
+def proc_cpu(pid: int) -> float:
+    """A live process's CPU seconds so far (user + system, all threads)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 PEAK_MB = 0.0  # peak RSS of the last run_ours child, MB
 
 
-def run_ours(args: list[str]) -> tuple[float, float, str]:
-    """``rdbkit <args>`` in a child: wall seconds, CPU seconds (user+sys), stderr (its peak
-    RSS goes to ``PEAK_MB``)."""
+def run_ours(args: list[str], root: Path = ROOT) -> tuple[float, float, str]:
+    """``rdbkit <args>`` (the checkout at ``root``) in a child: wall seconds, CPU seconds
+    (user+sys), stderr (its peak RSS goes to ``PEAK_MB``)."""
     global PEAK_MB
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, env=_env(),
+    proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=root, env=_env(root),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     dt = time.perf_counter() - t
@@ -109,11 +119,14 @@ def run_ours(args: list[str]) -> tuple[float, float, str]:
     return dt, usage.ru_utime + usage.ru_stime, err
 
 
-def bgrewriteaof(port: int) -> float:
-    """Seconds from BGREWRITEAOF until the rewrite is done (Redis's status must be ok)."""
+def bgrewriteaof(port: int) -> tuple[float, float]:
+    """Seconds from BGREWRITEAOF until the rewrite is done (Redis's status must be ok), and
+    the CPU seconds its child used."""
     import redis
 
     r = redis.Redis(port=port)
+    cpu = r.info("cpu")
+    before = cpu["used_cpu_user_children"] + cpu["used_cpu_sys_children"]
     t = time.perf_counter()
     r.bgrewriteaof()
     while True:
@@ -124,13 +137,16 @@ def bgrewriteaof(port: int) -> float:
     dt = time.perf_counter() - t
     if info["aof_last_bgrewrite_status"] != "ok":
         raise SystemExit("real Redis: BGREWRITEAOF failed")
+    time.sleep(0.2)  # the child is reaped by the cron
+    cpu = r.info("cpu")
     r.close()
-    return dt
+    return dt, cpu["used_cpu_user_children"] + cpu["used_cpu_sys_children"] - before
 
 
 @contextlib.contextmanager
-def our_server(workdir: Path, *args: str, timeout: float = 1800) -> Iterator[tuple[int, float, float]]:
-    """``rdbkit server`` in ``workdir``; yields (port, seconds until INFO loading:0, CPU
+def our_server(workdir: Path, *args: str, timeout: float = 1800,
+               root: Path = ROOT) -> Iterator[tuple[int, float, float]]:
+    """``rdbkit server`` (the checkout at ``root``) in ``workdir``; yields (port, seconds until INFO loading:0, CPU
     seconds used by then). Raises RuntimeError with the server's stderr if it cannot start."""
     import redis
 
@@ -141,7 +157,7 @@ def our_server(workdir: Path, *args: str, timeout: float = 1800) -> Iterator[tup
         proc = subprocess.Popen([sys.executable, "-m", "cli", "server", "--port", str(port),
                                  "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir),
                                  "--enable-debug-command", "local", *args],
-                                cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=err)
+                                cwd=root, env=_env(root), stdout=subprocess.DEVNULL, stderr=err)
     try:
         r = redis.Redis(port=port, socket_timeout=30)
         deadline = time.time() + timeout
@@ -156,9 +172,7 @@ def our_server(workdir: Path, *args: str, timeout: float = 1800) -> Iterator[tup
                 raise RuntimeError(f"our server did not start/load (exit {proc.poll()}): {tail}")
             time.sleep(0.01)
         ready = time.perf_counter() - t0
-        with open(f"/proc/{proc.pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        cpu = proc_cpu(proc.pid)
         r.close()
         yield port, ready, cpu
     finally:
@@ -171,64 +185,78 @@ def our_server(workdir: Path, *args: str, timeout: float = 1800) -> Iterator[tup
                 proc.wait()
 
 
-def bench_compact(src: Path, records: int, tmp: Path) -> bytes:
+def _label(root: Path) -> str:
+    return "" if root == ROOT else f" [{root}]"
+
+
+def bench_compact(src: Path, records: int, tmp: Path, roots: list[Path]) -> bytes:
     print("(a) compact vs real Redis 7.0 load + BGREWRITEAOF", flush=True)
     place_single_file(src, tmp / "real-load")
     with real_redis_aof(tmp / "real-load") as srv:
         load_s, logged = srv.ready_s, srv.logged_load_s or float("nan")
+        load_cpu = proc_cpu(srv.proc.pid)
         want = digest(srv.port)
-        rewrite_s = bgrewriteaof(srv.port)
+        rewrite_s, rewrite_cpu = bgrewriteaof(srv.port)
         real_mb = vm_hwm_mb(srv.proc.pid)  # what Redis needed for the dataset (the rewrite forks)
     shutil.rmtree(tmp / "real-load")
-    out = tmp / "compact" / "appendonlydir"
-    out.parent.mkdir()
-    ours, cpu, err = run_ours(["compact", str(src), "-o", str(out), "--format", "multipart"])
-    m = _REPLAYED.search(err)
-    if not m or int(m.group(1)) != records:
-        raise SystemExit(f"compact replayed an unexpected number of commands:\n{err}")
-    with real_redis_aof(out.parent) as srv:
-        same = digest(srv.port) == want
-    shutil.rmtree(out.parent)
     theirs = load_s + rewrite_s
     print(f"  real redis 7.0 load (exec -> loading:0)  {load_s:8.2f}s {records / load_s:12,.0f} cmd/s "
-          f"(log: {logged:.2f}s)")
-    print(f"  real redis 7.0 BGREWRITEAOF              {rewrite_s:8.2f}s")
-    print(f"  rdbkit compact --format multipart        {ours:8.2f}s {records / ours:12,.0f} cmd/s "
-          f"(CPU {cpu:.1f}s)")
-    print(f"  ratio: compact is {ours / theirs:.1f}x Redis's load + rewrite time "
-          f"({ours / load_s:.1f}x its load alone); throughput {records / ours / (records / load_s):.0%} "
-          f"of Redis's load")
-    print(f"  peak RSS: compact {PEAK_MB:.0f} MB, real Redis {real_mb:.0f} MB "
-          f"({PEAK_MB / real_mb:.2f}x; target <= 1.5x)")
-    print(f"  compact output loads in real Redis with the input's DEBUG DIGEST: "
-          f"{'yes' if same else 'NO'}\n", flush=True)
+          f"(CPU {load_cpu:.1f}s; log: {logged:.2f}s)")
+    print(f"  real redis 7.0 BGREWRITEAOF              {rewrite_s:8.2f}s (CPU {rewrite_cpu:.1f}s; peak RSS "
+          f"{real_mb:.0f} MB)", flush=True)
+    their_cpu = load_cpu + rewrite_cpu
+    for root in roots:
+        out = tmp / "compact" / "appendonlydir"
+        out.parent.mkdir()
+        ours, cpu, err = run_ours(["compact", str(src), "-o", str(out), "--format", "multipart"], root)
+        m = _REPLAYED.search(err)
+        if not m or int(m.group(1)) != records:
+            raise SystemExit(f"compact replayed an unexpected number of commands:\n{err}")
+        with real_redis_aof(out.parent) as srv:
+            same = digest(srv.port) == want
+        shutil.rmtree(out.parent)
+        print(f"  rdbkit compact --format multipart        {ours:8.2f}s {records / ours:12,.0f} cmd/s "
+              f"(CPU {cpu:.1f}s){_label(root)}")
+        print(f"    ratio: compact is {ours / theirs:.1f}x Redis's load + rewrite time "
+              f"({ours / load_s:.1f}x its load alone), {cpu / their_cpu:.1f}x its CPU seconds; "
+              f"throughput {records / ours / (records / load_s):.0%} of Redis's load")
+        print(f"    peak RSS: compact {PEAK_MB:.0f} MB, real Redis {real_mb:.0f} MB "
+              f"({PEAK_MB / real_mb:.2f}x; target <= 1.5x)")
+        print(f"    compact output loads in real Redis with the input's DEBUG DIGEST: "
+              f"{'yes' if same else 'NO'}", flush=True)
+    print()
     return want
 
 
-def bench_load(src: Path, records: int, tmp: Path, want: bytes | None) -> None:
+def bench_load(src: Path, records: int, tmp: Path, want: bytes | None, roots: list[Path]) -> None:
     print("(b) AOF load at start: rdbkit server vs real Redis 7.0", flush=True)
     place_single_file(src, tmp / "real-b")
     with real_redis_aof(tmp / "real-b") as srv:
         theirs = srv.ready_s
+        their_cpu = proc_cpu(srv.proc.pid)
         want = want or digest(srv.port)
     shutil.rmtree(tmp / "real-b")
-    d = tmp / "ours-b"
-    place_single_file(src, d)
-    try:
-        with our_server(d, "--appendonly", "yes") as (port, ours, cpu):
-            try:
-                got = digest(port)
-            except Exception as exc:  # report, do not stop the bench
-                got = f"unavailable ({exc})".encode()
-    except RuntimeError as exc:
-        print(f"  SKIPPED: our server cannot load an AOF at start yet: {exc}\n", flush=True)
-        return
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-    print(f"  real redis 7.0   {theirs:8.2f}s {records / theirs:12,.0f} cmd/s")
-    print(f"  rdbkit server    {ours:8.2f}s {records / ours:12,.0f} cmd/s (CPU {cpu:.1f}s)")
-    print(f"  ratio: ours takes {ours / theirs:.1f}x as long; same DEBUG DIGEST: "
-          f"{'yes' if got == want else 'NO (' + got.decode(errors='replace') + ')'}\n", flush=True)
+    print(f"  real redis 7.0   {theirs:8.2f}s {records / theirs:12,.0f} cmd/s (CPU {their_cpu:.1f}s)",
+          flush=True)
+    for root in roots:
+        d = tmp / "ours-b"
+        place_single_file(src, d)
+        try:
+            with our_server(d, "--appendonly", "yes", root=root) as (port, ours, cpu):
+                try:
+                    got = digest(port)
+                except Exception as exc:  # report, do not stop the bench
+                    got = f"unavailable ({exc})".encode()
+        except RuntimeError as exc:
+            print(f"  SKIPPED: our server cannot load an AOF at start: {exc}{_label(root)}", flush=True)
+            continue
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        print(f"  rdbkit server    {ours:8.2f}s {records / ours:12,.0f} cmd/s (CPU {cpu:.1f}s){_label(root)}")
+        print(f"    ratio: ours takes {ours / theirs:.1f}x as long, {cpu / their_cpu:.1f}x the CPU seconds; "
+              f"same DEBUG DIGEST: "
+              f"{'yes' if got == want else 'NO (' + got.decode(errors='replace') + ')'}", flush=True)
+    print()
 
 
 def redis_benchmark(port: int, pipeline: int, n: int) -> float:
@@ -276,19 +304,22 @@ def main() -> None:
     ap.add_argument("--writes", type=int, default=None)
     ap.add_argument("--keys", type=int, default=None)
     ap.add_argument("--only", default="a,b,c", help="comma-separated parts to run (a, b, c)")
+    ap.add_argument("--root", action="append", default=[],
+                    help="another checkout of ours to measure too (parts a and b)")
     args = ap.parse_args()
     writes = args.writes or (300_000 if args.quick else 3_000_000)
     keys = args.keys or (20_000 if args.quick else 200_000)
     parts = set(args.only.split(","))
+    roots = [ROOT, *(Path(r).resolve() for r in args.root)]
     tmp = Path(tempfile.mkdtemp(prefix="bench-aof-", dir=DATA if DATA.exists() else None))
     try:
         want = None
         if parts & {"a", "b"}:
             src, records = ensure_input(writes, keys)
             if "a" in parts:
-                want = bench_compact(src, records, tmp)
+                want = bench_compact(src, records, tmp, roots)
             if "b" in parts:
-                bench_load(src, records, tmp, want)
+                bench_load(src, records, tmp, want, roots)
         if "c" in parts:
             bench_set(tmp, args.quick)
     finally:

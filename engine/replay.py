@@ -32,13 +32,16 @@ def replay(
     config: Config | None = None,
     load_truncated: bool = True,
     on_item: Callable[[Any], None] | None = None,
+    pause_gc: bool = False,
 ) -> Replay:
     """Replay the AOF at ``source`` (path, directory or manifest; see AofReader).
 
-    ``on_item`` is called with each reader item (for progress reporting).
+    ``on_item`` is called with each reader item (a command, a run of commands, a record:
+    for progress reporting); ``pause_gc`` is :func:`replay_into`'s.
     Raises :class:`ReplayError` / :class:`ReplayUnsupported`, or the reader's
     ``AofError`` for a malformed file.
     """
     server = Server(config if config is not None else Config())
-    return replay_into(server, AofReader(source, load_truncated=load_truncated, packed_listpacks=True),
-                       unsupported=unsupported, on_item=on_item)
+    return replay_into(server, AofReader(source, load_truncated=load_truncated, packed_listpacks=True,
+                                                   runs=True),
+                       unsupported=unsupported, on_item=on_item, pause_gc=pause_gc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,3 +33,18 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def fixture_rdbs() -> list[Path]:
     """Every RDB fixture file (real servers, the shared corpus, hand-made legacy files)."""
     return sorted((FIXTURES / "rdb").rglob("*.rdb"))
+
+
+@pytest.fixture(params=["c", "python"])
+def resp_scan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both request scanners of ``aof.resp.RequestParser`` for parsers made in the test:
+    the C one (``aof._respfast``, imported directly, whatever RDBKIT_PUREPYTHON says) and
+    the pure-Python fast path."""
+    import aof.resp
+
+    if request.param == "python":
+        monkeypatch.setattr(aof.resp, "_scan_requests", None)
+    else:
+        respfast = pytest.importorskip("aof._respfast", reason="the C extension is not built")
+        monkeypatch.setattr(aof.resp, "_scan_requests", respfast.scan_requests)
+    return str(request.param)

@@ -26,8 +26,6 @@ lists the keys affected.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import shutil
 import time
@@ -45,7 +43,6 @@ from ..output import Progress
 FORMATS = ("auto", "aof", "preamble", "multipart")
 REWRITE_TARGET = (7, 0)
 REWRITE_TARGET_HFE = (7, 4)  # the first with hash field TTLs
-COLLECT_EVERY = 1 << 19  # reader items between two full garbage collections while replaying
 
 
 def _input_files(path: str) -> list[str]:
@@ -98,35 +95,12 @@ def write_multipart(path: str, records: Any, base_format: str, appendfilename: s
             shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Automatic garbage collection off while replaying (collections then run every
-    COLLECT_EVERY items, see :func:`_on_item`). The replay only grows the keyspace, to
-    millions of container objects; the automatic passes over them cost a third of a
-    3M-command replay and find almost nothing (unlinked skiplist nodes)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def _on_item(bar: Progress, total: int) -> Callable[[Any], None]:
-    """The replay's per-item hook: a full collection every COLLECT_EVERY items (which
-    bounds the cyclic garbage kept while automatic collection is off), and the progress
-    bar when it is shown."""
+def _on_item(bar: Progress, total: int) -> Callable[[Any], None] | None:
+    """The replay's per-item hook when the progress bar is shown: the file offset reached."""
+    if not bar.enabled:
+        return None
     n = done = end = 0
     file: str | None = None
-    mask = COLLECT_EVERY - 1
-    collect = gc.collect
-
-    def count(item: Any) -> None:
-        nonlocal n
-        n += 1
-        if not n & mask:
-            collect()
 
     def progress(item: Any) -> None:
         nonlocal n, done, end, file
@@ -136,12 +110,10 @@ def _on_item(bar: Progress, total: int) -> Callable[[Any], None]:
             done += end
             file = f
         end = getattr(item, "end", end) or end
-        if not n & 2047:
+        if not n & 255:
             bar.update(min(done + end, total))
-            if not n & mask:
-                collect()
 
-    return progress if bar.enabled else count
+    return progress
 
 
 def _aof_smaller_than(records: Any, limit: int, hfe: bool) -> bool:
@@ -194,9 +166,12 @@ def compact(input_path, output_path, fmt, base_format, appendfilename, lossy, no
     t0 = time.time()
     try:
         try:
-            with _gc_paused():
-                result = replay(input_path, unsupported="skip" if lossy else "error",
-                                on_item=_on_item(bar, before))
+            # automatic garbage collection off while replaying (a full collection every
+            # COLLECT_EVERY commands instead): the replay only grows the keyspace, to
+            # millions of container objects, and the automatic passes over them find
+            # almost nothing
+            result = replay(input_path, unsupported="skip" if lossy else "error",
+                            on_item=_on_item(bar, before), pause_gc=True)
         finally:
             bar.close()
     except ReplayError as exc:

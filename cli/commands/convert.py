@@ -75,7 +75,7 @@ def _read_aof(fobj: BinaryIO, name: str, flt: Filter | None) -> Iterator[Any]:
     lossy = bool(ctx and ctx.params.get("lossy"))
     source: Any = name if name.endswith(".manifest") and os.path.isfile(name) else fobj
     try:
-        result = replay(source, unsupported="skip" if lossy else "error")
+        result = replay(source, unsupported="skip" if lossy else "error", pause_gc=True)
     except (ReplayError, AofError) as exc:
         raise CliError(f"{name}: {exc}", ExitStatus.CORRUPT_INPUT) from exc
     for db, key in sorted(result.lossy_keys):

@@ -304,7 +304,7 @@ def _object(c, key: bytes) -> bytes:
                  f" ql_listpack_max:{v.fill} ql_compressed:{int(v.compress != 0)}"
                  f" ql_uncompressed_size:{sum(map(node_size, nodes))}")
     return b"+Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d%s\r\n" % (
-        id(v), enc.encode(), _serialized_len(v, c.server.config), db.lru.get(key, 0) & 0xFFFFFF,
+        id(v), enc.encode(), _serialized_len(v, c.server.config), db.lru.get(key, c.server.keyspace.load_clock) & 0xFFFFFF,
         db.idle_seconds(key), extra.encode())
 
 

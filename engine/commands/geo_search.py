@@ -65,7 +65,7 @@ def _points_in_box(z: ZSetValue, bits: int, step: int, shape: Shape, found: list
             found.append((hit[2], node.member, hit[0], hit[1], score))
         if found and limit and len(found) >= limit:
             break
-        node = node.forward[0]
+        node = node.lv[0]
 
 
 def _search(z: ZSetValue, shape: Shape, limit: int) -> list:

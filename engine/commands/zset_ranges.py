@@ -97,7 +97,7 @@ def score_range(z: ZSetValue, r: ScoreRange, reverse: bool, offset: int = 0, lim
     zsl = z.zsl
     node = zsl.last_in_score_range(*r) if reverse else zsl.first_in_score_range(*r)
     while node is not None and offset:
-        node = node.backward if reverse else node.forward[0]
+        node = node.backward if reverse else node.lv[0]
         offset -= 1
     while node is not None and limit != 0:
         s = node.score
@@ -109,7 +109,7 @@ def score_range(z: ZSetValue, r: ScoreRange, reverse: bool, offset: int = 0, lim
                 break
         out.append((node.member, s))
         limit -= 1
-        node = node.backward if reverse else node.forward[0]
+        node = node.backward if reverse else node.lv[0]
     return out
 
 
@@ -122,7 +122,7 @@ def lex_range(z: ZSetValue, lo: LexBound, hi: LexBound, reverse: bool, offset: i
     zsl = z.zsl
     node = zsl.last_in_lex_range(lo, hi) if reverse else zsl.first_in_lex_range(lo, hi)
     while node is not None and offset:
-        node = node.backward if reverse else node.forward[0]
+        node = node.backward if reverse else node.lv[0]
         offset -= 1
     while node is not None and limit != 0:
         if reverse:
@@ -132,7 +132,7 @@ def lex_range(z: ZSetValue, lo: LexBound, hi: LexBound, reverse: bool, offset: i
             break
         out.append((node.member, node.score))
         limit -= 1
-        node = node.backward if reverse else node.forward[0]
+        node = node.backward if reverse else node.lv[0]
     return out
 
 

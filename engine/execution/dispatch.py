@@ -398,48 +398,6 @@ def after_call(c: Client, cmd: Command, argv: list[bytes], reply: bytes | None, 
     return reply
 
 
-def lean_loading(c: Client) -> bool:
-    """Whether nothing but the keyspace can observe a command replayed on ``c`` now: no
-    WATCHed or blocked-on key in any db, no client-side caching, no maxmemory
-    accounting, no cluster slot index to feed. Then :func:`call_loading` may stand in
-    for :func:`call`; the replay checks it once, as nothing it runs can change it."""
-    srv = c.server
-    trk = srv.tracking
-    return (srv.keyspace.loading and srv.evictor is None and srv.cluster is None and not trk.active
-            and not trk.tracking_clients and not srv.monitors
-            and not any(db.watched or db.blocking for db in srv.keyspace.dbs))
-
-
-def call_loading(c: Client, cmd: Command, argv: list[bytes]) -> bytes:
-    """``cmd->proc(fakeClient)`` as ``loadSingleAppendOnlyFile`` runs it, outside ``call()``.
-
-    What :func:`call` does while the keyspace loads, when :func:`lean_loading` holds:
-    no statistics, no slow log, no MONITOR feed, no propagation of the command itself,
-    nobody to signal — only the error count (``afterErrorReply``) and delivering what
-    the command queued on its own. One command of the AOF replay's hot loop.
-    """
-    c.last_cmd = cmd
-    try:
-        reply = cmd.proc(c, argv)  # type: ignore[misc]
-    except CommandError as exc:
-        reply = exc.reply
-    except Exception:  # a bug must not stop the load silently
-        reply = internal_error(cmd, argv)
-    if reply and reply[0] == 45:  # "-"
-        if c.error_counted:
-            c.error_counted = False
-        else:
-            c.server.count_error(reply)
-    if c.rewritten is not None:
-        c.rewritten = None
-    if c.modified is not None:
-        c.modified = None
-    prop = c.server.propagator
-    if prop.ops and not c.in_exec:
-        prop.flush(cmd.name not in ARBITRARY_KEYS)
-    return reply  # type: ignore[return-value]  # a fast command never blocks
-
-
 def queue_propagation(c: Client, cmd: Command, argv: list[bytes]) -> None:
     """After a command that changed the dataset (or forced its propagation by
     setting ``c.rewritten``): queue what the log must record, after any lazy-expiry

@@ -125,7 +125,7 @@ def _replay(aof: AofState, d: AofDirectory) -> int:
                         what, file or "the AOF base", offset)
 
     reader = AofReader(aof.dirpath, load_truncated=cfg.aof_load_truncated,
-                       appendfilename=cfg.appendfilename, packed_listpacks=True)
+                       appendfilename=cfg.appendfilename, packed_listpacks=True, runs=True)
     try:
         result = replay_into(srv, reader, unsupported="skip", on_skip=on_skip, pause_gc=True)
     except (AofError, ReplayError) as exc:

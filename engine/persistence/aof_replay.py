@@ -4,12 +4,18 @@
 RDB preamble, multi-part directory) into a server's keyspace — the server's own start
 (:mod:`engine.persistence.aof_load`) and the offline :func:`engine.replay.replay` (a
 fresh server, for ``rdbkit convert``/``compact``) both use it. RDB-base records are
-materialized through :mod:`engine.materialize`; each command runs on a fake client through
-the dispatcher's one execution core, :func:`engine.execution.dispatch.call` (directly
-for a plain command, else through ``execute``: ``MULTI`` queues, ``EXEC`` applies the
-queue at once, ``SELECT`` moves the client; an unterminated ``MULTI`` at the end never
-runs). The final keyspace comes back as ``rdbtools.model.Record`` s through the same
-bridge (:meth:`Replay.records`).
+materialized through :mod:`engine.materialize`; each command runs on a fake client. The
+reader (opened with ``runs=True``) yields the plain commands between SELECT/MULTI/EXEC
+and annotations as :class:`aof.commands.CommandRun` items — bare argvs and one flat
+list of offsets — and :func:`engine.execution.loading.call_loading` runs a run's known
+fast commands with valid arities in one loop (``cmd->proc`` as Redis's loader calls
+it, or :func:`~engine.execution.dispatch.call` when something could observe the
+command); any other command goes through ``execute`` alone (``MULTI`` queues, ``EXEC``
+applies the queue at once, ``SELECT`` moves the client; an unterminated ``MULTI`` at
+the end never runs), and an offset is computed only for an error. A reader without
+runs (one :class:`~aof.commands.Command` per item) gives the same result. The final
+keyspace comes back as ``rdbtools.model.Record`` s through the same bridge
+(:meth:`Replay.records`).
 
 As Redis's loader does (``keyIsExpired`` returns 0 while ``server.loading``),
 nothing expires during the replay: the keyspace is flagged ``loading``, which holds
@@ -44,11 +50,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from aof.commands import Command
+from aof.commands import Command, CommandRun
 from aof.reader import AofReader, Truncation
 from engine.errors import EngineError, LoadError
 from engine.execution.client import Client
-from engine.execution.dispatch import call, call_loading, execute, fast_path, lean_loading
+from engine.execution.dispatch import execute, fast_path
+from engine.execution.loading import call_loading, lean_loading, loading_table
 from engine.execution.registry import TABLE
 from engine.materialize import UnsupportedValue, iter_records
 from engine.persistence.dataset import DatasetLoader
@@ -65,7 +72,7 @@ REDIS_ONLY_COMMANDS = frozenset(
     ).split()
 )
 _FUNCTION = b"function"
-COLLECT_EVERY = 1 << 19  # items between two full collections while automatic gc is paused
+COLLECT_EVERY = 1 << 19  # commands between two full collections while automatic gc is paused
 
 
 class ReplayError(EngineError):
@@ -155,8 +162,10 @@ def replay_into(
     """``loadAppendOnlyFiles``: every item of ``reader`` into ``server``'s keyspace. ``on_skip`` is
     told about each unsupported item dropped under ``unsupported="skip"`` (what, file,
     offset). With ``pause_gc`` automatic garbage collection is off during the replay and
-    a full collection runs every ``COLLECT_EVERY`` items instead (the keyspace only grows;
-    the automatic passes over its millions of objects find almost nothing)."""
+    a full collection runs every ``COLLECT_EVERY`` commands instead, after which what
+    survived is frozen (``gc.freeze``, as the server does with its dataset after start):
+    the keyspace only grows, and passes over its millions of objects find almost nothing
+    (each would cost ~1 s a million keys)."""
     if unsupported not in ("error", "skip"):
         raise ValueError("unsupported is 'error' or 'skip'")
 
@@ -177,69 +186,95 @@ def replay_into(
             on_skip(what, file, offset)
 
     lookup = TABLE.lookup
-    # the fast path, as for a client's pipeline: a known fast command with a valid arity
-    # goes straight to call() (which, while loading, keeps no stats and propagates
-    # nothing); MULTI state, subcommands, a wrong arity, stateful or blocking commands
-    # go through execute
+    # the fast path, as for a client's pipeline: a run of known fast commands with valid
+    # arities goes straight to call_loading (cmd->proc, or call(), which while loading keeps
+    # no stats and propagates nothing); MULTI state, subcommands, a wrong arity, stateful or
+    # blocking commands go through execute, one at a time
     direct = fast_path(client)
-    batches = reader.iter_batches() if hasattr(reader, "iter_batches") else ([i] for i in reader)
+    table = loading_table()
     seen = 0
-    with server.keyspace.expiry_held(loading=True), gc_paused(pause_gc) as paused:
-        run = call_loading if lean_loading(client) else call
-        for batch in batches:
-            if paused:
-                seen += len(batch)
-                if seen >= COLLECT_EVERY:
-                    seen = 0
-                    gc.collect()
+
+    def slow(argv: list[bytes], file: str | None, offset: int) -> None:
+        """One command through ``execute`` (or the function/unknown-command handling)."""
+        name = argv[0].lower()
+        if name == _FUNCTION:
+            if _run_function(client, argv, result):  # the engine's function support
+                return
+            _function(result, argv, file, offset, skip, unsupported_here)
+            return
+        if lookup.get(argv[0]) is None and lookup.get(name) is None and TABLE.original.get(name) is None:
+            if name in REDIS_ONLY_COMMANDS:
+                if not skip:
+                    unsupported_here(f"command '{name.decode(errors='replace')}'", file, offset)
+                skipped(name.decode(errors="replace"), file, offset)
+                for k in _keys_of(argv):
+                    result.lossy_keys.add((client.db.id, k))
+                return
+            raise ReplayError(
+                f"Unknown command '{argv[0].decode(errors='replace')}' reading the append "
+                f"only file {file}", file, offset)
+        reply = execute(client, argv)
+        if reply is not None and reply[:1] == b"-":
+            result.errors += 1
+
+    ks = server.keyspace
+    fresh = not ks.lfu and not any(db.data for db in dbs)
+    with ks.expiry_held(loading=True), gc_paused(pause_gc) as paused:
+        lean = lean_loading(client)
+        # Into an empty keyspace every key's access clock ends as the load's (createObject
+        # sets it, the lookups while loading repeat it: LRU_CLOCK does not move), which
+        # is what a key without an entry reports (Keyspace.load_clock): the entries the
+        # commands write are dropped batch by batch instead of growing to one a key —
+        # unless the RDB base brought idle hints, which later lookups overwrite
+        forget_lru = fresh and lean
+        for batch in reader.iter_batches():
+            if forget_lru:
+                for db in dbs:
+                    if db.lru:
+                        db.lru.clear()
             for item in batch:
                 if on_item is not None:
                     on_item(item)
-                if type(item) is not Command:
+                t = type(item)
+                if t is CommandRun:
+                    argvs = item.argvs
+                elif t is Command:
+                    argvs = [item.argv]
+                else:
+                    if t is Record and (item.idle is not None or item.freq is not None):
+                        forget_lru = False
                     _other(item, server, loader, result, skip, skipped)
                     continue
-                argv = item.argv
                 if item.file != last_file:  # every file starts with a fresh fake client
                     last_file = item.file
                     client.multi = None
                     client.multi_error = False
-                multi = client.multi
-                if multi is None and client.db.id != item.db and 0 <= item.db < len(dbs):
-                    # inside MULTI a SELECT is queued and runs at EXEC, in order
-                    client.db = dbs[item.db]
-                result.commands += 1
-                cmd = lookup.get(argv[0])  # upper and lower case spellings are pre-inserted
-                if (direct and cmd is not None and multi is None and cmd.fast
-                        and not cmd.subcommands):
-                    n = len(argv)
-                    a = cmd.arity
-                    if not ((a > 0 and n != a) or n < -a):
-                        reply = run(client, cmd, argv)
-                        if reply and reply[0] == 45:  # "-": Redis ignores it while loading
-                            result.errors += 1
-                        continue
-                name = argv[0].lower()
-                if name == _FUNCTION:
-                    if _run_function(client, argv, result):  # the engine's function support
-                        continue
-                    _function(result, argv, item, skip, unsupported_here)
-                    continue
-                if cmd is None and lookup.get(name) is None and TABLE.original.get(name) is None:
-                    if name in REDIS_ONLY_COMMANDS:
-                        if not skip:
-                            unsupported_here(f"command '{name.decode(errors='replace')}'",
-                                             item.file, item.offset)
-                        skipped(name.decode(errors="replace"), item.file, item.offset)
-                        for k in _keys_of(argv):
-                            result.lossy_keys.add((client.db.id, k))
-                        continue
-                    raise ReplayError(
-                        f"Unknown command '{argv[0].decode(errors='replace')}' reading the append "
-                        f"only file {item.file}", item.file, item.offset)
-                reply = execute(client, argv)
-                if reply is not None and reply[:1] == b"-":
-                    result.errors += 1
+                n = len(argvs)
+                result.commands += n
+                db = item.db
+                i = 0
+                while i < n:
+                    # inside MULTI a SELECT is queued and runs at EXEC, in order; only a
+                    # command run through execute can change the MULTI state or the db
+                    multi = client.multi
+                    if multi is None and client.db.id != db and 0 <= db < len(dbs):
+                        client.db = dbs[db]
+                    if direct and multi is None:
+                        i, errors = call_loading(client, argvs, i, table, lean)
+                        result.errors += errors
+                        if i == n:
+                            break
+                    slow(argvs[i], item.file, item.offset_of(i) if t is CommandRun else item.offset)
+                    i += 1
+                if paused:
+                    seen += n
+                    if seen >= COLLECT_EVERY:
+                        seen = 0
+                        gc.collect()
+                        gc.freeze()  # what survived is the dataset: later passes skip it
         client.multi = None  # a MULTI without EXEC at the very end never ran
+    if fresh:
+        ks.load_clock = ks.lru_clock
     if result.truncation is None:
         result.truncation = reader.truncation
     return result
@@ -295,7 +330,8 @@ def _load_library(server: Any, code: bytes, result: Replay) -> None:
         result.errors += 1
 
 
-def _function(result: Replay, argv: list[bytes], item: Command, skip: bool, fail: Callable) -> None:
+def _function(result: Replay, argv: list[bytes], file: str | None, offset: int, skip: bool,
+              fail: Callable) -> None:
     sub = argv[1].lower() if len(argv) > 1 else b""
     libs = result.functions
     if sub == b"load" and len(argv) in (3, 4):
@@ -314,6 +350,6 @@ def _function(result: Replay, argv: list[bytes], item: Command, skip: bool, fail
     elif sub == b"flush" and len(argv) <= 3:
         libs.clear()
     elif not skip:
-        fail(f"FUNCTION {sub.decode(errors='replace').upper()}", item.file, item.offset)
+        fail(f"FUNCTION {sub.decode(errors='replace').upper()}", file, offset)
     else:
         result.skipped[f"function {sub.decode(errors='replace')}"] += 1

@@ -1,6 +1,10 @@
 """The skip list of a large sorted set: nodes ordered by (score, member), a span per
 forward link (the number of level-0 nodes it jumps), which gives O(log N) rank lookups
 and rank-based access — the structure ``t_zset.c`` uses — and the lex range bounds.
+
+A node's levels are one list, ``lv``: the forward link of level ``i`` at ``2*i`` and its
+span at ``2*i + 1`` (``zskiplistLevel``'s pair, flattened): one list object a node
+rather than two, which is most of a large zset's memory after the members themselves.
 """
 
 from __future__ import annotations
@@ -13,14 +17,13 @@ P = 0.25
 
 
 class Node:
-    __slots__ = ("member", "score", "backward", "forward", "span")
+    __slots__ = ("member", "score", "backward", "lv")
 
     def __init__(self, level: int, score: float, member: bytes) -> None:
         self.member = member
         self.score = score
         self.backward: Node | None = None
-        self.forward: list[Node | None] = [None] * level
-        self.span: list[int] = [0] * level
+        self.lv: list = [None, 0] * level  # forward link, span; for each level
 
 
 def _random_level(rand=random.random) -> int:
@@ -50,11 +53,14 @@ class SkipList:
         r = 0
         if pos < 0:
             for i in range(top - 1, -1, -1):
-                nxt = x.forward[i]
+                j = 2 * i
+                lv = x.lv
+                nxt = lv[j]
                 while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member < member)):
-                    r += x.span[i]
+                    r += lv[j + 1]
                     x = nxt
-                    nxt = x.forward[i]
+                    lv = x.lv
+                    nxt = lv[j]
                 update[i] = x
                 rank[i] = r
         else:
@@ -63,27 +69,25 @@ class SkipList:
         while _rand() < P and level < MAX_LEVEL:
             level += 1
         if level > top:
-            hspan = header.span
+            hlv = header.lv
             for i in range(top, level):
-                hspan[i] = self.length  # rank[i] = 0, update[i] = header already
+                hlv[2 * i + 1] = self.length  # rank[i] = 0, update[i] = header already
             self.level = level
         node = Node(level, score, member)
-        nf = node.forward
-        ns = node.span
+        nlv = node.lv
         r0 = rank[0]
         for i in range(level):
-            u = update[i]
-            uf = u.forward
-            nf[i] = uf[i]
-            uf[i] = node
+            j = 2 * i
+            ulv = update[i].lv
+            nlv[j] = ulv[j]
+            ulv[j] = node
             d = r0 - rank[i]
-            us = u.span
-            ns[i] = us[i] - d
-            us[i] = d + 1
+            nlv[j + 1] = ulv[j + 1] - d
+            ulv[j + 1] = d + 1
         for i in range(level, top):
-            update[i].span[i] += 1
+            update[i].lv[2 * i + 1] += 1
         node.backward = None if update[0] is header else update[0]
-        nxt = nf[0]
+        nxt = nlv[0]
         if nxt is not None:
             nxt.backward = node
         else:
@@ -96,11 +100,14 @@ class SkipList:
         x = self.header
         r = 0
         for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
-            while nxt is not None and r + x.span[i] <= pos:
-                r += x.span[i]
+            j = 2 * i
+            lv = x.lv
+            nxt = lv[j]
+            while nxt is not None and r + lv[j + 1] <= pos:
+                r += lv[j + 1]
                 x = nxt
-                nxt = x.forward[i]
+                lv = x.lv
+                nxt = lv[j]
             update[i] = x
             rank[i] = r
 
@@ -108,21 +115,21 @@ class SkipList:
         """zzlInsert's place: before the first node scoring more (or as much with a greater
         member), walking every node — NaN scores compare false and are stepped over."""
         n = 0
-        x = self.header.forward[0]
+        x = self.header.lv[0]
         while x is not None and not (x.score > score or (x.score == score and x.member > member)):
             n += 1
-            x = x.forward[0]
+            x = x.lv[0]
         return n
 
     def find_by_walk(self, member: bytes) -> int:
         """1-based rank of ``member`` found by walking (zsetRank on a listpack); 0 if absent."""
         n = 0
-        x = self.header.forward[0]
+        x = self.header.lv[0]
         while x is not None:
             n += 1
             if x.member == member:
                 return n
-            x = x.forward[0]
+            x = x.lv[0]
         return 0
 
     def delete(self, score: float, member: bytes, walk: bool = False) -> bool:
@@ -138,26 +145,30 @@ class SkipList:
             x = update[0]
         else:
             for i in range(self.level - 1, -1, -1):
-                nxt = x.forward[i]
+                j = 2 * i
+                nxt = x.lv[j]
                 while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member < member)):
                     x = nxt
-                    nxt = x.forward[i]
+                    nxt = x.lv[j]
                 update[i] = x
-        x = x.forward[0]  # type: ignore[assignment]
+        x = x.lv[0]
         if x is None or x.member != member or (x.score != score and score == score):
             return False
+        xlv = x.lv
         for i in range(self.level):
-            u = update[i]
-            if u.forward[i] is x:
-                u.span[i] += x.span[i] - 1
-                u.forward[i] = x.forward[i]
+            j = 2 * i
+            ulv = update[i].lv
+            if ulv[j] is x:
+                ulv[j + 1] += xlv[j + 1] - 1
+                ulv[j] = xlv[j]
             else:
-                u.span[i] -= 1
-        if x.forward[0] is not None:
-            x.forward[0].backward = x.backward
+                ulv[j + 1] -= 1
+        if xlv[0] is not None:
+            xlv[0].backward = x.backward
         else:
             self.tail = x.backward
-        while self.level > 1 and self.header.forward[self.level - 1] is None:
+        hlv = self.header.lv
+        while self.level > 1 and hlv[2 * self.level - 2] is None:
             self.level -= 1
         self.length -= 1
         return True
@@ -169,11 +180,14 @@ class SkipList:
         r = 0
         x = self.header
         for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
+            j = 2 * i
+            lv = x.lv
+            nxt = lv[j]
             while nxt is not None and (nxt.score < score or (nxt.score == score and nxt.member <= member)):
-                r += x.span[i]
+                r += lv[j + 1]
                 x = nxt
-                nxt = x.forward[i]
+                lv = x.lv
+                nxt = lv[j]
             if x is not self.header and x.member == member:
                 return r
         return 0
@@ -183,11 +197,14 @@ class SkipList:
         traversed = 0
         x = self.header
         for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
-            while nxt is not None and traversed + x.span[i] <= rank:
-                traversed += x.span[i]
+            j = 2 * i
+            lv = x.lv
+            nxt = lv[j]
+            while nxt is not None and traversed + lv[j + 1] <= rank:
+                traversed += lv[j + 1]
                 x = nxt
-                nxt = x.forward[i]
+                lv = x.lv
+                nxt = lv[j]
             if traversed == rank:
                 return x
         return None
@@ -196,11 +213,12 @@ class SkipList:
     def first_in_score_range(self, lo: float, loex: bool, hi: float, hiex: bool) -> Node | None:
         x = self.header
         for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
+            j = 2 * i
+            nxt = x.lv[j]
             while nxt is not None and (nxt.score <= lo if loex else nxt.score < lo):
                 x = nxt
-                nxt = x.forward[i]
-        x = x.forward[0]  # type: ignore[assignment]
+                nxt = x.lv[j]
+        x = x.lv[0]
         if x is None:
             return None
         if (x.score >= hi) if hiex else (x.score > hi):
@@ -210,10 +228,11 @@ class SkipList:
     def last_in_score_range(self, lo: float, loex: bool, hi: float, hiex: bool) -> Node | None:
         x = self.header
         for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
+            j = 2 * i
+            nxt = x.lv[j]
             while nxt is not None and (nxt.score < hi if hiex else nxt.score <= hi):
                 x = nxt
-                nxt = x.forward[i]
+                nxt = x.lv[j]
         if x is self.header:
             return None
         if (x.score <= lo) if loex else (x.score < lo):
@@ -224,11 +243,12 @@ class SkipList:
     def first_in_lex_range(self, lo: LexBound, hi: LexBound) -> Node | None:
         x = self.header
         for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
+            j = 2 * i
+            nxt = x.lv[j]
             while nxt is not None and not lex_gte_min(nxt.member, lo):
                 x = nxt
-                nxt = x.forward[i]
-        x = x.forward[0]  # type: ignore[assignment]
+                nxt = x.lv[j]
+        x = x.lv[0]
         if x is None or not lex_lte_max(x.member, hi):
             return None
         return x
@@ -236,19 +256,20 @@ class SkipList:
     def last_in_lex_range(self, lo: LexBound, hi: LexBound) -> Node | None:
         x = self.header
         for i in range(self.level - 1, -1, -1):
-            nxt = x.forward[i]
+            j = 2 * i
+            nxt = x.lv[j]
             while nxt is not None and lex_lte_max(nxt.member, hi):
                 x = nxt
-                nxt = x.forward[i]
+                nxt = x.lv[j]
         if x is self.header or not lex_gte_min(x.member, lo):
             return None
         return x
 
     def __iter__(self) -> Iterator[Node]:
-        x = self.header.forward[0]
+        x = self.header.lv[0]
         while x is not None:
             yield x
-            x = x.forward[0]
+            x = x.lv[0]
 
 
 # A lex bound: (kind, value, exclusive); kind -1 = "-", +1 = "+", 0 = a value.

@@ -169,7 +169,7 @@ class ZSetValue:
             node = self.zsl.by_rank(start + 1)  # type: ignore[union-attr]
             while node is not None and n:
                 out.append((node.member, node.score))
-                node = node.forward[0]
+                node = node.lv[0]
                 n -= 1
         return out
 

@@ -131,3 +131,57 @@ def test_damaged_listpack_raises() -> None:
         C.zl_insert(lp, b"c", 5.0)
     with pytest.raises(BadEncoding):
         C.zl_pairs(lp)
+
+
+digits = st.text(alphabet="0123456789", min_size=0, max_size=25)
+decimal_text = st.one_of(
+    st.builds(lambda sign, a, b, e: f"{sign}{a}{b}{e}",
+              st.sampled_from(["", "-", "+", " "]), digits,
+              st.one_of(st.just(""), digits.map(lambda d: "." + d)),
+              st.one_of(st.just(""), st.builds(lambda x, s, d: x + s + d, st.sampled_from("eE"),
+                                               st.sampled_from(["", "+", "-"]),
+                                               st.text(alphabet="0123456789", max_size=4)))),
+    st.floats(allow_nan=False).map(lambda f: "%.17g" % f),
+    # what ZADD of a random score leaves: 17 digits (their approximate readings miss by
+    # an ulp or two now and then)
+    st.tuples(st.integers(-10**17, 10**17), st.integers(0, 17)).map(lambda t: "%.17g" % (t[0] / 10**t[1])),
+    st.floats(allow_nan=False).map(repr),
+    st.sampled_from(["1e400", "-1e400", "1e-400", "4.9e-324", "2.4703282292062328e-324", "-0", "0e0",
+                     "179769313486231580793728971405303415079934132710037826936173778980444968292764"
+                     "750946649017977587207096330286416692887910943010482628046107472614022843.2",
+                     "0.1000000000000000055511151231257827021181583404541015625", "1.", ".5", "-.5e1",
+                     "1e5x", "--1", "1.2.3", "e5", "."]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(decimal_text, min_size=1, max_size=8), score)
+def test_score_texts_read_alike(texts: list[str], new: float) -> None:
+    """Scores kept as text in a restored listpack, of every decimal spelling: C (strtod for
+    a plain decimal, then the general path) reads them as float() does, or refuses them
+    alike; an insert walking past them puts the new pair where the reference does, also
+    for a score equal or next to one of theirs."""
+    good = []
+    for t in texts:
+        one = bytearray(encode_listpack([b"m", t.encode()]))
+        try:
+            Z.zl_pairs_py(one)
+        except ValueError:
+            with pytest.raises(ValueError):
+                C.zl_pairs(one)
+            continue
+        good.append(t)
+    items: list = []
+    for i, t in enumerate(good):
+        items += [b"m%d" % i, t.encode()]
+    lp = bytearray(encode_listpack(items))
+    want = Z.zl_pairs_py(lp)
+    assert _same(C.zl_pairs(lp), want)
+    # the new score anywhere, and right at or next to every score there (the walk of
+    # zl_insert decides far-apart comparisons on an approximate reading of the text)
+    near = [math.nextafter(s, d) for _, s in want for d in (-math.inf, math.inf)]
+    for x in [new, *(s for _, s in want), *near]:
+        a, b = bytearray(lp), bytearray(lp)
+        Z.zl_insert_py(a, b"new", x)
+        C.zl_insert(b, b"new", x)
+        assert a == b, x
