@@ -99,18 +99,21 @@ def _on_item(bar: Progress, total: int) -> Callable[[Any], None] | None:
     """The replay's per-item hook when the progress bar is shown: the file offset reached."""
     if not bar.enabled:
         return None
+    from aof.commands import CommandRun
+
     n = done = end = 0
     file: str | None = None
 
     def progress(item: Any) -> None:
         nonlocal n, done, end, file
-        n += 1
+        before = n
+        n += len(item) if item.__class__ is CommandRun else 1  # a run holds many commands
         f = getattr(item, "file", None)
         if f is not None and f != file:
             done += end
             file = f
         end = getattr(item, "end", end) or end
-        if not n & 255:
+        if n >> 8 != before >> 8:  # every 256 commands or records
             bar.update(min(done + end, total))
 
     return progress
