@@ -29,7 +29,7 @@ decoders), and where one module holds both, the reference keeps a ``_py`` name
 ``snapshot._key_runs_py``, ``objects.streams._encode_stream_nodes_py``, ``crc64._crc64_py``,
 ``engine.types.hyperloglog._sparse_set_py``, ``digest._add_py``, ``primitives._save_string_py``, ``spill._sort_py``,
 the listpack-of-pairs operations ``rdbtools.encodings.listpack_ops.lp_*_py``, the
-set-listpack ones ``rdbtools.encodings.listpack_set.lps_*_py``, the intset
+set-listpack ones ``rdbtools.encodings.listpack_set.lps_*_py``, ``listpack.lp_entries_size_py``, the intset
 operations ``rdbtools.encodings.intset_ops.is_*_py``,
 ``engine.server.replies._bulks_py``). Each module picks its C twin with
 :func:`c_module` (``aof`` asks :func:`use_c` before importing its hiredis wrapper);

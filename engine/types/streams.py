@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_left, bisect_right, insort
 
+from rdbtools.encodings import lp_entries_size
 from rdbtools.encodings.listpack import lp_entry_size, lp_int_entry_size
 
 U64 = (1 << 64) - 1
@@ -194,9 +195,9 @@ class StreamValue:
         body = (FLAG_SAMEFIELDS_SIZE + lp_int_entry_size(_delta(i >> 64, node.master >> 64))
                 + lp_int_entry_size(_delta(i & U64, node.master & U64)))
         if same:
-            body += sum(lp_entry_size(v) for v in fv[1::2]) + lp_int_entry_size(n + 3)
+            body += lp_entries_size(fv, 1, 2) + lp_int_entry_size(n + 3)
         else:
-            body += lp_int_entry_size(n) + sum(lp_entry_size(x) for x in fv) + lp_int_entry_size(2 * n + 4)
+            body += lp_int_entry_size(n) + lp_entries_size(fv, 0, 1) + lp_int_entry_size(2 * n + 4)
         node.body += body
         node.count += 1
         node.last = i

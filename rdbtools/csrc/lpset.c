@@ -1,6 +1,7 @@
 /* rdbtools._speedups: in-place operations on a listpack of set members, what a small
  * set of strings does to its bytes (rdbtools/encodings/listpack_set.py is the
- * reference: same results, same bytes). Members are found by lp_find_entry with skip 0
+ * reference: same results, same bytes); and lp_entries_size, the bytes entries would
+ * take (listpack.lp_entries_size_py), which a stream's node accounting sums per XADD. Members are found by lp_find_entry with skip 0
  * and written by lp_encode_item / lp_splice (lpops.c); every entry is checked to lie
  * before the end marker. */
 
@@ -122,4 +123,53 @@ lps_build(PyObject *self, PyObject *members)
     p[4] = (uint8_t)(count & 0xFF);
     p[5] = (uint8_t)(count >> 8);
     return out;
+}
+
+/* The bytes a listpack entry for s[0:len] takes, backlen included (lpEncodeGetType's
+ * choice: canonical integer text as the smallest integer form). */
+static Py_ssize_t
+entry_size(const uint8_t *s, Py_ssize_t len)
+{
+    int64_t v;
+    if (canon_ll(s, len, &v)) {
+        if (v >= 0 && v <= 127)
+            return 2;
+        if (v >= -4096 && v <= 4095)
+            return 3;
+        if (v >= -32768 && v <= 32767)
+            return 4;
+        if (v >= -8388608 && v <= 8388607)
+            return 5;
+        if (v >= -2147483648LL && v <= 2147483647)
+            return 6;
+        return 10;
+    }
+    Py_ssize_t size = len + (len < 64 ? 1 : len < 4096 ? 2 : 5);
+    return size + lp_backlen_size((uint64_t)size);
+}
+
+PyObject *
+lp_entries_size(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "lp_entries_size(items: list, start, step)");
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]), step = PyLong_AsSsize_t(args[2]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (start < 0 || step < 1) {
+        PyErr_SetString(PyExc_ValueError, "lp_entries_size: start >= 0, step >= 1");
+        return NULL;
+    }
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = start; i < PyList_GET_SIZE(args[0]); i += step) {
+        PyObject *it = PyList_GET_ITEM(args[0], i);
+        if (!PyBytes_Check(it)) {
+            PyErr_SetString(PyExc_TypeError, "lp_entries_size() needs bytes");
+            return NULL;
+        }
+        total += entry_size((const uint8_t *)PyBytes_AS_STRING(it), PyBytes_GET_SIZE(it));
+    }
+    return PyLong_FromSsize_t(total);
 }

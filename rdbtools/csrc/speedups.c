@@ -224,6 +224,8 @@ static PyMethodDef methods[] = {
      "lps_remove($module, lp, member, /)\n--\n\nlistpack_set.lps_remove_py, in place: True when it was there."},
     {"lps_build", (PyCFunction)lps_build, METH_O,
      "lps_build($module, members, /)\n--\n\nlistpack_set.lps_build_py: a listpack of the members in order."},
+    {"lp_entries_size", (PyCFunction)(void (*)(void))lp_entries_size, METH_FASTCALL,
+     "lp_entries_size($module, items, start, step, /)\n--\n\nlistpack.lp_entries_size_py: the bytes of items[start::step] as entries."},
     {"lpl_check", (PyCFunction)lpl_check, METH_O,
      "lpl_check($module, blob, /)\n--\n\n"
      "quicklist_ops.lpl_validate_py without its error: the entry count, or -1 when the blob is not a valid listpack."},

@@ -566,5 +566,6 @@ PyObject *lps_find(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_add(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_remove(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_build(PyObject *, PyObject *);
+PyObject *lp_entries_size(PyObject *, PyObject *const *, Py_ssize_t);
 
 #endif /* RDBTOOLS_SPEEDUPS_H */

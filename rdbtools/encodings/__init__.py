@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from .._accel import c_module
 from .intset import decode_intset, decode_intset_strings, encode_intset
-from .listpack import decode_listpack, decode_listpack_strings, encode_listpack
+from .listpack import decode_listpack, decode_listpack_strings, encode_listpack, lp_entries_size_py
 from .ziplist import decode_ziplist, decode_ziplist_strings, encode_ziplist
 from .zipmap import decode_zipmap, encode_zipmap
 
+lp_entries_size = lp_entries_size_py
 if (_c := c_module("rdbtools._speedups")) is not None:
     decode_intset, decode_intset_strings = _c.decode_intset, _c.decode_intset_strings
     decode_listpack, decode_listpack_strings = _c.decode_listpack, _c.decode_listpack_strings
     decode_ziplist, decode_ziplist_strings = _c.decode_ziplist, _c.decode_ziplist_strings
+    lp_entries_size = _c.lp_entries_size
 
 __all__ = [
     "decode_intset",
@@ -35,4 +37,5 @@ __all__ = [
     "encode_listpack",
     "encode_ziplist",
     "encode_zipmap",
+    "lp_entries_size",
 ]

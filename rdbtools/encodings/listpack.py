@@ -347,8 +347,14 @@ def lp_entry_size(item: bytes) -> int:
     return size + lp_backlen_size(size)
 
 
+def lp_entries_size_py(items: list[bytes], start: int, step: int) -> int:
+    """The bytes ``items[start::step]`` take as listpack entries (backlens included)."""
+    return sum(lp_entry_size(x) for x in items[start::step])
+
+
 __all__ = [
     "lp_backlen_size",
+    "lp_entries_size_py",
     "lp_entry_size",
     "lp_int_entry_size",
     "LP_ENCODING_12BIT_STR",

@@ -1,5 +1,5 @@
-"""The set-listpack operations in C (rdbtools._speedups.lps_*) against the pure-Python
-references (rdbtools.encodings.listpack_set, docs/style.md rule 10): the same results
+"""The set-listpack operations in C (rdbtools._speedups.lps_*, and lp_entries_size) against
+the pure-Python references (rdbtools.encodings.listpack_set, docs/style.md rule 10): the same results
 and the same bytes over random SADD/SREM/SISMEMBER sequences, and those bytes equal the
 listpack Redis's encoder writes for the members in insertion order (lpAppend's
 choices: canonical integer text as integers, compared as text). A damaged listpack
@@ -87,3 +87,14 @@ def test_arguments_are_checked() -> None:
         C.lps_find(bytearray(b"\x08\x00\x00\x00\x00\x00\xff"), b"a")  # total says 8, it is 7
     with pytest.raises(TypeError):
         C.lps_build([b"a", 1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=st.lists(member, max_size=30), start=st.integers(0, 3), step=st.integers(1, 3))
+def test_entries_size_matches_the_encoder(items, start, step) -> None:
+    """lp_entries_size (what a stream node's accounting sums) is the size of the entries
+    encode_listpack writes, in C and in Python."""
+    from rdbtools.encodings.listpack import lp_entries_size_py
+
+    want = len(encode_listpack(items[start::step])) - 7  # header and end marker
+    assert C.lp_entries_size(items, start, step) == lp_entries_size_py(items, start, step) == want
