@@ -70,6 +70,9 @@ class ConfigSpec:
     render: Callable[[Any], str] | None = field(default=None, repr=False)
 
 
+_HOSTNAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-."
+
+
 def memtoll(text: str) -> int:
     """Parse a memory value like Redis's ``memtoll``: 1k=1000, 1kb=1024, ... (case-insensitive)."""
     s = text.strip().lower()
@@ -346,8 +349,7 @@ def _specs() -> list[ConfigSpec]:
           one_arg=True),
         S("acl-pubsub-default", "enum", "resetchannels", choices=("allchannels", "resetchannels"),
           effective=False),
-        S("cluster-preferred-endpoint-type", "enum", "ip", choices=("ip", "hostname", "unknown-endpoint"),
-          effective=False),
+        S("cluster-preferred-endpoint-type", "enum", "ip", choices=("ip", "hostname", "unknown-endpoint")),
         S("propagation-error-behavior", "enum", "ignore", choices=("ignore", "panic", "panic-on-replicas"),
           effective=False),
         S("tls-auth-clients", "enum", "yes", choices=("no", "yes", "optional"), effective=False),
@@ -593,6 +595,11 @@ class Config:
             if not startup:
                 if not os.path.isdir(value):
                     raise ConfigValueError("No such file or directory")
+        if spec.name == "cluster-announce-hostname":  # isValidAnnouncedHostname
+            if len(value.encode()) >= 256:
+                raise ConfigValueError("Hostnames must be less than 256 characters")
+            if value.strip(_HOSTNAME_CHARS):
+                raise ConfigValueError("Hostnames may only contain alphanumeric characters, hyphens or dots")
         if spec.name == "proc-title-template" and not self._title_template_ok(value):
             raise ConfigValueError("template format is invalid or contains unknown variables")
         if spec.name == "save" and startup:

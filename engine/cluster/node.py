@@ -81,6 +81,16 @@ class ClusterNode:
     def is_master(self) -> bool:
         return bool(self.flags & CLUSTER_NODE_MASTER)
 
+    def endpoint(self, preferred: str) -> str:
+        """getPreferredEndpoint: what redirections and CLUSTER SLOTS/SHARDS name this node
+        by (``cluster-preferred-endpoint-type``): its IP, its announced hostname ("?"
+        without one), or an empty string (``unknown-endpoint``)."""
+        if preferred == "ip":
+            return self.ip
+        if preferred == "hostname":
+            return self.hostname or "?"
+        return ""
+
     @property
     def is_replica(self) -> bool:
         return bool(self.flags & CLUSTER_NODE_SLAVE)

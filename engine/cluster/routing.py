@@ -20,12 +20,13 @@ DOWN_UNBOUND = b"-CLUSTERDOWN Hash slot not served\r\n"
 _SHARD_PUBSUB = ("ssubscribe", "sunsubscribe", "spublish")
 
 
-def _moved(kind: bytes, slot: int, n: Any) -> bytes:
-    return b"-%s %d %s:%d\r\n" % (kind, slot, n.ip.encode(), n.port)
+def _moved(kind: bytes, slot: int, n: Any, config: Any) -> bytes:
+    """clusterRedirectClient's -MOVED/-ASK: the node's preferred endpoint and port."""
+    return b"-%s %d %s:%d\r\n" % (kind, slot, n.endpoint(config.cluster_preferred_endpoint_type).encode(), n.port)
 
 
-def moved(slot: int, n: Any) -> bytes:
-    return _moved(b"MOVED", slot, n)
+def moved(slot: int, n: Any, config: Any) -> bytes:
+    return _moved(b"MOVED", slot, n, config)
 
 
 def redirect(cl: Any, c: Any, cmd: Any, argv: list[bytes]) -> bytes | None:
@@ -81,10 +82,10 @@ def redirect(cl: Any, c: Any, cmd: Any, argv: list[bytes]) -> bytes | None:
     if (migrating or importing) and cmd.name == "migrate":
         return None
     if migrating and missing:
-        return TRYAGAIN if existing else _moved(b"ASK", slot, cl.migrating[slot])
+        return TRYAGAIN if existing else _moved(b"ASK", slot, cl.migrating[slot], cl.server.config)
     if importing and (c.asking or "asking" in flags):
         return TRYAGAIN if multiple and missing else None
     if ((getattr(c, "cluster_readonly", False) or cmd.name in _SHARD_PUBSUB) and not is_write
             and me.is_replica and me.slaveof is n):
         return None
-    return None if n is me else _moved(b"MOVED", slot, n)
+    return None if n is me else _moved(b"MOVED", slot, n, cl.server.config)

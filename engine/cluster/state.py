@@ -442,7 +442,7 @@ class Cluster:
                 slot = key_hash_slot(c.blocked.keys[0])
                 n = self.owner[slot]
                 if n is not self.myself and slot not in self.importing:
-                    reply = routing.DOWN_UNBOUND if n is None else routing.moved(slot, n)
+                    reply = routing.DOWN_UNBOUND if n is None else routing.moved(slot, n, self.server.config)
             if reply is not None:
                 self.server.blocking.unblock_with(c, reply)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aof.clusterbus import CLUSTER_NODE_FAIL, CLUSTER_NODE_PFAIL, TYPE_NAMES
-from aof.replies import array, bulk, bulks, integer, map_header, verbatim
+from aof.replies import array, bulk, bulks, integer, map_header, null, verbatim
 from aof.slots import SLOTS, key_hash_slot
 from engine.commands.scripting import help_reply
 from engine.errors import CommandError
@@ -124,9 +124,14 @@ def _slots(c, cl, argv):
 
 
 def _node_entry(c, cl, n):
-    """addNodeToNodeReply (cluster-preferred-endpoint-type ip)."""
-    extra = [bulk(b"hostname"), bulk(n.hostname.encode())] if n.hostname else []
-    return array([bulk(n.ip.encode()), integer(n.port), bulk(n.name.encode()),
+    """addNodeToNodeReply: the preferred endpoint first (a null for unknown-endpoint), then
+    the port, the id, and a map of the networking facts the endpoint is not."""
+    kind = c.server.config.cluster_preferred_endpoint_type
+    first = null(c.resp) if kind == "unknown-endpoint" else bulk(n.endpoint(kind).encode())
+    extra = [bulk(b"ip"), bulk(n.ip.encode())] if kind != "ip" else []
+    if kind != "hostname" and n.hostname:
+        extra += [bulk(b"hostname"), bulk(n.hostname.encode())]
+    return array([first, integer(n.port), bulk(n.name.encode()),
                   map_header(len(extra) // 2, c.resp) + b"".join(extra)])
 
 
@@ -148,7 +153,8 @@ def _shard_node(c, cl, n):
     fields = [(b"id", bulk(n.name.encode()))]
     if n.port:
         fields.append((b"port", integer(n.port)))
-    fields += [(b"ip", bulk(n.ip.encode())), (b"endpoint", bulk(n.ip.encode()))]
+    kind = c.server.config.cluster_preferred_endpoint_type
+    fields += [(b"ip", bulk(n.ip.encode())), (b"endpoint", bulk(n.endpoint(kind).encode()))]
     if n.hostname:
         fields.append((b"hostname", bulk(n.hostname.encode())))
     health = "fail" if n.flags & CLUSTER_NODE_FAIL else "loading" if n.is_replica and offset == 0 else "online"

@@ -313,6 +313,39 @@ def test_debug_drop_cluster_packet_filter_both_ways(tmp_path: Path) -> None:
                 x.execute_command("DEBUG", "DROP-CLUSTER-PACKET-FILTER", "x")
 
 
+def test_preferred_endpoint_type_like_real(tmp_path: Path) -> None:
+    """cluster-preferred-endpoint-type ip | hostname | unknown-endpoint: what -MOVED names
+    (the hostname, "?" without one, or nothing) and how CLUSTER SLOTS and SHARDS show each
+    node. Ours and a real node describe the same two-node cluster, so their CLUSTER SLOTS
+    are byte for byte the same."""
+    with nodes(tmp_path, "ours", "real") as (ours, real):
+        a, b = ours.client(), real.client()
+        ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
+        a.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8000)
+        b.execute_command("CLUSTER", "ADDSLOTSRANGE", 8001, 16383)
+        cport_b = int(cluster_nodes(b)[idb][1].split("@")[1])
+        a.execute_command("CLUSTER", "MEET", "127.0.0.1", real.port, cport_b)
+        a.config_set("cluster-announce-hostname", "ours.example")  # real's node has none
+        wait_for("both ok, the hostname known", lambda: all(info(x)["cluster_state"] == "ok" for x in (a, b))
+                 and cluster_nodes(b)[ida][1].endswith(",ours.example"))
+        moved = {"ip": (b"-MOVED 3300 127.0.0.1:", b"-MOVED 12182 127.0.0.1:"),
+                 "hostname": (b"-MOVED 3300 ours.example:", b"-MOVED 12182 ?:"),
+                 "unknown-endpoint": (b"-MOVED 3300 :", b"-MOVED 12182 :")}
+        for kind, (to_ours, to_real) in moved.items():
+            for p in (ours, real):
+                assert p.call(b"CONFIG", b"SET", b"cluster-preferred-endpoint-type", kind.encode()) == b"+OK\r\n"
+            assert real.call(b"SET", b"b", b"x").startswith(to_ours)  # slot 3300 is ours
+            assert ours.call(b"SET", b"foo", b"x").startswith(to_real)  # slot 12182 is real's
+            mine, theirs = ours.call(b"CLUSTER", b"SLOTS"), real.call(b"CLUSTER", b"SLOTS")
+            assert mine == theirs, (kind, mine, theirs)
+            endpoints = [sorted(re.findall(rb"endpoint\r\n\$\d+\r\n([^\r]*)\r\n", p.call(b"CLUSTER", b"SHARDS")))
+                         for p in (ours, real)]
+            assert endpoints[0] == endpoints[1] and len(endpoints[0]) == 2, (kind, endpoints)
+        for bad in (b"?.com", b"x" * 256, b"ok-host.example"):  # isValidAnnouncedHostname
+            mine, theirs = (p.call(b"CONFIG", b"SET", b"cluster-announce-hostname", bad) for p in (ours, real))
+            assert mine == theirs, (bad, mine, theirs)
+
+
 def _write_and_read(procs: list[ServerProc], write: bool) -> None:
     """redis-py's RedisCluster: 1,000 keys written (pipelined, routed by slot) and read back."""
     rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p.port) for p in procs])
