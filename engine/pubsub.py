@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aof.replies import encode_bulk, encode_int, encode_push
+from aof.slots import key_hash_slot
 from rdbtools.glob import glob_matcher
 
 
@@ -98,6 +99,15 @@ class PubSub:
 
     def sunsubscribe(self, c: Any, ch: bytes) -> bool:
         return self._remove(self.shard, c.sub_shard, ch, c)
+
+    def remove_shard_channels_in_slot(self, slot: int) -> None:
+        """removeChannelsInSlot: a node no longer serving ``slot`` drops its shard channels;
+        each subscriber gets the ``sunsubscribe`` it would have asked for
+        (pubsubShardUnsubscribeAllClients)."""
+        for ch in [ch for ch in self.shard if key_hash_slot(ch) == slot]:
+            for c in list(self.shard.get(ch, ())):
+                self.sunsubscribe(c, ch)
+                c.write(push(c.resp, b"sunsubscribe", ch, len(c.sub_shard)))
 
     def client_gone(self, c: Any) -> None:
         for ch in list(c.sub_channels):

@@ -230,6 +230,8 @@ class Cluster:
         n = self.owner[slot]
         if n is None:
             return False
+        if self.server.pubsub.shard and (n is self.myself or n is self.myself.slaveof):  # served here
+            self.server.pubsub.remove_shard_channels_in_slot(slot)
         n.set_slot(slot, False)
         self.owner[slot] = None
         self._ranges = None

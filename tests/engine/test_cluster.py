@@ -24,6 +24,8 @@ import pytest
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
+from aof.replies import encode_command
+from aof.resp import NEED_DATA, ReplyParser
 from aof.slots import key_hash_slot
 from engine.cluster.node import parse_config
 from tests.support.servers import (
@@ -344,6 +346,40 @@ def test_preferred_endpoint_type_like_real(tmp_path: Path) -> None:
         for bad in (b"?.com", b"x" * 256, b"ok-host.example"):  # isValidAnnouncedHostname
             mine, theirs = (p.call(b"CONFIG", b"SET", b"cluster-announce-hostname", bad) for p in (ours, real))
             assert mine == theirs, (bad, mine, theirs)
+
+
+def test_shard_subscribers_unsubscribed_when_the_slot_leaves(tmp_path: Path) -> None:
+    """removeChannelsInSlot: a node that stops serving a slot (SETSLOT NODE to another, or
+    DELSLOTS) sends each SSUBSCRIBEd client of a channel in it ``sunsubscribe <ch> <count>``
+    and drops the channel — ours and real Redis, each the node losing the slot."""
+    with nodes(tmp_path, "ours", "real") as (ours, real):
+        a, b = ours.client(), real.client()
+        ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
+        a.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8000)
+        b.execute_command("CLUSTER", "ADDSLOTSRANGE", 8001, 16383)
+        cport_b = int(cluster_nodes(b)[idb][1].split("@")[1])
+        a.execute_command("CLUSTER", "MEET", "127.0.0.1", real.port, cport_b)
+        wait_for("cluster ok", lambda: all(info(x)["cluster_state"] == "ok" for x in (a, b)))
+        seen = []
+        for src, dst, dst_id, ch, other in ((ours, real, idb, b"ch3", b"b"), (real, ours, ida, b"ch4", b"foo")):
+            slot = src.client().execute_command("CLUSTER", "KEYSLOT", ch)
+            with src.connect() as s:  # one subscriber of two channels, one in the slot that leaves
+                s.sendall(encode_command([b"SSUBSCRIBE", ch]) + encode_command([b"SSUBSCRIBE", other]))
+                parser, got = ReplyParser(), []
+                s.settimeout(10)
+                while len(got) < 2:
+                    parser.feed(s.recv(65536))
+                    while (r := parser.gets()) is not NEED_DATA:
+                        got.append(r)
+                src.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+                while len(got) < 3:
+                    parser.feed(s.recv(65536))
+                    while (r := parser.gets()) is not NEED_DATA:
+                        got.append(r)
+                seen.append(got[2])
+                assert src.client().execute_command("PUBSUB", "SHARDNUMSUB", ch, other) == [ch, 0, other, 1]
+            dst.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+        assert seen == [[b"sunsubscribe", b"ch3", 1], [b"sunsubscribe", b"ch4", 1]]
 
 
 def _write_and_read(procs: list[ServerProc], write: bool) -> None:
