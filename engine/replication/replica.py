@@ -111,6 +111,15 @@ class MasterLink(Client):
         self.last_io = time.time()
         transport.write(self.stream.start())  # type: ignore[attr-defined]
 
+    def close(self, abort: bool = False) -> None:
+        """freeClient of the master (CLIENT KILL): the link is down from now
+        (replicationCacheMaster sets repl_down_since), not from when the event loop next
+        runs, which a DEBUG SLEEP queued behind the kill may delay."""
+        repl = self.replication
+        if repl.link is self and self.synced and not self.closing and repl.masterhost is not None:
+            repl.down_since = time.time()
+        super().close(abort)
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         repl = self.replication
@@ -121,7 +130,7 @@ class MasterLink(Client):
                 log.warning("Connection with master lost. Caching the disconnected master state.")
             if repl.masterhost is not None:
                 repl.repl_state = "connect"
-                if self.synced:
+                if self.synced and not repl.down_since:  # unless close() counted it already
                     repl.down_since = time.time()
         self.multi = None
         self.loader = None
