@@ -83,6 +83,7 @@ class MasterLink(Client):
         self.applied = 0  # stream bytes fed to our backlog so far
         self.synced = False
         self.loader: DatasetLoader | None = None  # a full sync's keys, into fresh tables
+        self.async_load = False  # INFO async_loading (else loading) while the loader fills
         self.libraries: list[bytes] = []
         self.sync_size = 0
         self.sync_read = 0
@@ -215,6 +216,10 @@ class MasterLink(Client):
                     break
             elif t is Record:
                 self._load_record(ev)
+                if self.server.config.key_load_delay > 0:  # processEventsWhileBlocked: a slowed
+                    self.postponed = events[i + 1:]  # load lets the loop run between keys
+                    asyncio.get_running_loop().call_soon(self._resume_load)
+                    break
             elif t is FunctionLibrary:
                 self.libraries.append(ev.code)
             elif t is FunctionPreGA:  # a 7.0 release candidate master
@@ -225,6 +230,11 @@ class MasterLink(Client):
                 self._finish_full(ev)
             elif t is Continue:
                 self._continue(ev)
+
+    def _resume_load(self) -> None:
+        events, self.postponed = self.postponed, []
+        if events and not self.closing:
+            self._apply(events)
 
     def _proxy(self) -> None:
         """Feed what was applied to our own backlog and sub-replicas."""
@@ -239,7 +249,10 @@ class MasterLink(Client):
     def _begin_full(self, ev: FullResync) -> None:
         repl = self.replication
         repl.repl_state = "transfer"
+        repl.cached = None  # replicationDiscardCachedMaster: no offset until this sync is done
         srv = self.server
+        # readSyncBulkPayload's asyncLoading: swapdb, and the same history (replication id)
+        self.async_load = srv.config.repl_diskless_load == "swapdb" and ev.replid == repl.replid
         # the payload's keys as the master saved them: expired ones too (the master's DELs
         # follow), with their LRU/LFU hints
         self.loader = DatasetLoader(srv.keyspace, srv.config, drop_expired=False,
@@ -254,6 +267,8 @@ class MasterLink(Client):
         loader = self.loader
         if loader is None:
             return
+        if self.server.config.key_load_delay > 0:  # debugDelay, per key loaded
+            time.sleep(self.server.config.key_load_delay / 1e6)
         try:
             loader.add(rec)
         except LoadError as exc:
