@@ -38,7 +38,7 @@ from aof.writer import encode_select
 from engine.execution.obuf import buffer_counts
 from engine.replication.backlog import ZERO_ID, Backlog, new_replid
 from engine.replication.failover import Failover
-from engine.replication.replica import replica_cron, set_master, unset_master
+from engine.replication.replica_role import replica_cron, set_master, unset_master
 from engine.replication.replicas import (
     NONE,
     ONLINE,
