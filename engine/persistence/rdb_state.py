@@ -174,9 +174,7 @@ class RdbState:
         aux: dict[bytes, bytes] = {}
         expired: list[tuple[int, bytes]] = []
         with srv.keyspace.expiry_held(loading=True):
-            # iAmMaster(): a replica keeps keys already expired, for its master's DELs; a
-            # cluster node's role is the one its nodes.conf (loaded first) gives it
-            master = srv.cluster.myself.is_master if srv.cluster is not None else not srv.config.replicaof
+            master = srv.replication.i_am_master()  # a replica keeps them for its master's DELs
             n = load_rdb_file(srv, path, aux, expired if master else None, drop_expired=master)
         self.loaded_keys = n
         log.info("DB loaded from disk: %.3f seconds (%d keys)", time.time() - t0, n)

@@ -117,6 +117,7 @@ def test_cluster_replica_full_sync_hidden_and_expired_keys_kept_at_load(kind: st
         ca.set("{t}kept", "v")
         wait_for("the keys on the replica", lambda: cb_.dbsize() == 6)
         cb_.save()
+        replid = cb_.info("replication")["master_replid"]
         for x in (b, a):
             x.stop()
     time.sleep(1)  # every volatile key expired
@@ -124,6 +125,8 @@ def test_cluster_replica_full_sync_hidden_and_expired_keys_kept_at_load(kind: st
         c2 = b2.client()
         assert "slave" in cluster_nodes(c2)[cluster_id(b2)][2]
         assert c2.dbsize() == 6
+        # and it takes the file's replication id as its own (a PSYNC, or an async load, can follow)
+        assert c2.info("replication")["master_replid"] == replid
     with start(kind, b.dir, ports[2], "--appendonly", "no") as b3:  # no cluster: a master
         assert b3.client().dbsize() == 1
 
