@@ -339,7 +339,7 @@ def _specs() -> list[ConfigSpec]:
         S("stop-writes-on-bgsave-error", "bool", True),
         S("rdb-key-save-delay", "int", 0, lo=INT_MIN, hi=INT_MAX, hidden=True),
         # the other HIDDEN_CONFIGs of 7.0 (test hooks there): accepted, no effect here
-        S("key-load-delay", "int", 0, lo=INT_MIN, hi=INT_MAX, hidden=True, effective=False),
+        S("key-load-delay", "int", 0, lo=INT_MIN, hi=INT_MAX, hidden=True),
         S("use-exit-on-panic", "bool", False, mutable=False, hidden=True, effective=False),
         S("watchdog-period", "int", 0, lo=0, hi=INT_MAX, hidden=True, effective=False),
         S("loading-process-events-interval-bytes", "int", 2 * 1024 * 1024, lo=1024, hi=INT_MAX,

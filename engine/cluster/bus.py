@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 _SKIP_GOSSIP = cb.CLUSTER_NODE_HANDSHAKE | cb.CLUSTER_NODE_NOADDR
 
+LINK_BYTES = 1024 + 128  # a link's receive buffer (RCVBUF_INIT_LEN) and the struct
+
 
 class Link(asyncio.Protocol):
     """clusterLink: ``node`` is None on an inbound link until its sender is known."""
@@ -72,6 +74,14 @@ class Link(asyncio.Protocol):
         if m.type < cb.CLUSTERMSG_TYPE_COUNT:
             self.bus.cluster.stats_sent[m.type] += 1
 
+    def pending(self) -> int:
+        """The send buffer: what was written and not sent yet (the sndbuf)."""
+        return int(self.transport.get_write_buffer_size()) if self.transport is not None else 0
+
+    def mem_usage(self) -> int:
+        """getClusterLinkMemUsage: the link, its receive buffer and its send buffer."""
+        return LINK_BYTES + self.pending()
+
     def local_ip(self) -> str:
         if self.transport is None:
             return ""
@@ -81,13 +91,13 @@ class Link(asyncio.Protocol):
     def peer_ip(self) -> str:
         return self.peer.rpartition(":")[0]
 
-    def close(self) -> None:
-        """freeClusterLink."""
+    def close(self, abort: bool = False) -> None:
+        """freeClusterLink (``abort``: what is still unsent is dropped)."""
         if self.closed:
             return
         self.closed = True
         if self.transport is not None:
-            self.transport.close()
+            self.transport.abort() if abort else self.transport.close()
         self.bus.links.discard(self)
         n = self.node
         if n is not None:
@@ -284,6 +294,14 @@ class Bus:
                     best = n
             if best is not None:
                 self.send_ping(best.link, cb.CLUSTERMSG_TYPE_PING)
+        limit = cfg.cluster_link_sendbuf_limit
+        for n in list(c.nodes.values()) if limit else ():  # clusterNodeCronFreeLinkOnBufferLimitReached
+            for link in (n.link, n.inbound_link):
+                if link is not None and link.pending() > limit:
+                    log.warning("Freeing cluster link(%s node %s, used memory: %d) due to exceeding send "
+                                "buffer memory limit.", "from" if link.inbound else "to", n.name, link.pending())
+                    link.close(abort=True)
+                    c.links_buffer_limit_exceeded += 1
         update = False
         for n in list(c.nodes.values()):
             now = mstime()

@@ -43,6 +43,18 @@ class Failover:
         self.mf_can_start = False
         self.mf_master_offset = -1
         self.mf_replica: ClusterNode | None = None  # the replica a master here hands over to
+        self.update_myself_flags()
+
+    def update_myself_flags(self) -> None:
+        """clusterUpdateMyselfFlags: cluster-replica-no-failover is this node's nofailover
+        flag, shown in CLUSTER NODES and carried by its pings."""
+        c = self.cluster
+        old = c.myself.flags
+        c.myself.flags &= ~cb.CLUSTER_NODE_NOFAILOVER
+        if c.server.config.cluster_replica_no_failover:
+            c.myself.flags |= cb.CLUSTER_NODE_NOFAILOVER
+        if c.myself.flags != old:
+            c.changed()
 
     def reset_manual(self) -> None:
         """resetManualFailover: a master here lets its writers go again."""

@@ -81,11 +81,10 @@ class Cluster:
         self._ranges: dict[int, list[tuple[int, int]]] | None = None
         self.slot_keys = SlotKeys(server)
         self.path = os.path.join(cfg.dir, cfg.cluster_config_file)
-        port = cfg.port
-        if not cfg.cluster_port and port > 65535 - 10000:
+        if not cfg.cluster_port and cfg.port > 65535 - 10000:
             raise EngineError("Redis port number too high. Cluster communication port is 10,000 port numbers "
                               "higher than your Redis port. Your Redis port number must be 55535 or less.")
-        self.cport = cfg.cluster_port or port + 10000
+        self.cport = cfg.cluster_port or cfg.port + 10000
         self.myself: ClusterNode = self._load() or self._create()
         self._announce_ports()
         self.myself.hostname = cfg.cluster_announce_hostname
@@ -106,6 +105,7 @@ class Cluster:
         clusterUpdateMyselfIp): the next pings carry it."""
         if {"cluster-announce-port", "cluster-announce-tls-port", "cluster-announce-bus-port"} & set(names):
             self._announce_ports()
+        self.failover.update_myself_flags()
         ip = self.server.config.cluster_announce_ip
         if "cluster-announce-ip" in names and ip != self._announced_ip:
             self._announced_ip = ip

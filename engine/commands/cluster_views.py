@@ -240,7 +240,7 @@ def _links(c, cl, argv):
             if link is None:
                 continue
             fields = [(b"direction", bulk(b"from" if link.inbound else b"to")), (b"node", bulk(n.name.encode())),
-                      (b"create-time", integer(link.ctime)), (b"events", bulk(b"r")),
-                      (b"send-buffer-allocated", integer(0)), (b"send-buffer-used", integer(0))]
+                      (b"create-time", integer(link.ctime)), (b"events", bulk(b"rw" if link.pending() else b"r")),
+                      (b"send-buffer-allocated", integer(link.pending())), (b"send-buffer-used", integer(link.pending()))]
             out.append(map_header(6, c.resp) + b"".join(bulk(k) + v for k, v in fields))
     return array(out)

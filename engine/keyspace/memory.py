@@ -488,6 +488,11 @@ class MemoryAccount:
             self.peak = u
 
     # -- figures -------------------------------------------------------------------
+    def cluster_links_bytes(self) -> int:
+        """stat_cluster_links_memory: the cluster bus links and their buffers."""
+        cluster = self.server.cluster
+        return sum(link.mem_usage() for link in cluster.bus.links) if cluster is not None else 0
+
     def clients_bytes(self) -> int:
         """The fixed part of each client, plus what their buffers hold (tracked while
         maxmemory or maxmemory-clients is set: engine.execution.clientmem)."""
@@ -605,7 +610,7 @@ class MemoryAccount:
             ("mem_fragmentation_bytes", rss - used),
             ("mem_not_counted_for_evict", self.not_counted()), ("mem_replication_backlog", backlog),
             ("mem_clients_slaves", replicas), ("mem_clients_normal", self.clients_bytes()),
-            ("mem_aof_buffer", 0), ("mem_allocator", "rdbkit-model"),
+            ("mem_cluster_links", self.cluster_links_bytes()), ("mem_aof_buffer", 0), ("mem_allocator", "rdbkit-model"),
             ("active_defrag_running", 0), ("lazyfree_pending_objects", 0),
             ("lazyfreed_objects", self.server.keyspace.lazyfreed_objects),
         ]

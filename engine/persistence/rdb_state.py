@@ -174,8 +174,7 @@ class RdbState:
         aux: dict[bytes, bytes] = {}
         expired: list[tuple[int, bytes]] = []
         with srv.keyspace.expiry_held(loading=True):
-            # iAmMaster(): a replica keeps keys already expired, for its master's DELs
-            master = not srv.config.replicaof
+            master = srv.replication.i_am_master()  # a replica keeps them for its master's DELs
             n = load_rdb_file(srv, path, aux, expired if master else None, drop_expired=master)
         self.loaded_keys = n
         log.info("DB loaded from disk: %.3f seconds (%d keys)", time.time() - t0, n)
@@ -208,8 +207,12 @@ class RdbState:
     def info_fields(self) -> list[tuple[str, object]]:
         """INFO persistence, the RDB fields (Redis 7.0's order)."""
         srv = self.server
+        link = srv.replication.link  # a replica loading its master's payload counts too
+        syncing = link is not None and link.loader is not None
+        async_load = syncing and link.async_load
         return [
-            ("loading", int(srv.loading)), ("async_loading", 0), ("current_cow_peak", 0),
+            ("loading", int(srv.loading or (syncing and not async_load))), ("async_loading", int(async_load)),
+            ("current_cow_peak", 0),
             ("current_cow_size", 0), ("current_fork_perc", "0.00"),
             ("rdb_changes_since_last_save", srv.dirty), ("rdb_bgsave_in_progress", int(bool(self.child_pid))),
             ("rdb_last_save_time", self.lastsave),

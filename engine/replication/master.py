@@ -38,7 +38,7 @@ from aof.writer import encode_select
 from engine.execution.obuf import buffer_counts
 from engine.replication.backlog import ZERO_ID, Backlog, new_replid
 from engine.replication.failover import Failover
-from engine.replication.replica import replica_cron, set_master, unset_master
+from engine.replication.replica_role import replica_cron, set_master, unset_master
 from engine.replication.replicas import (
     NONE,
     ONLINE,
@@ -156,6 +156,12 @@ class Replication(SnapshotTransfer):
         return [(b"repl-stream-db", b"%d" % db), (b"repl-id", self.replid.encode()),
                 (b"repl-offset", b"%d" % self.master_repl_offset)]
 
+    def i_am_master(self) -> bool:
+        """iAmMaster at start: replicaof in the config, or in cluster mode the node's own
+        role (nodes.conf is loaded before the data)."""
+        cluster = self.server.cluster
+        return cluster.myself.is_master if cluster is not None else not self.server.config.replicaof
+
     def restore_info(self, aux: dict[bytes, bytes], expired: list[tuple[int, bytes]]) -> bool:
         """loadDataFromDisk after an RDB load: with valid replication info a replica caches
         itself as its master (replicationCacheMasterUsingMyself), so its first PSYNC can
@@ -171,7 +177,7 @@ class Replication(SnapshotTransfer):
         if len(rid) != 40 or offset == -1 or db == -1:
             return False
         replid = rid.decode("latin-1")
-        if self.server.config.replicaof:  # iAmMaster() is false: masterhost comes from the config
+        if not self.i_am_master():
             self.replid = replid
             self.master_repl_offset = offset
             self.cached = (replid, offset, db)

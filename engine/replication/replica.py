@@ -21,7 +21,7 @@ whose replies are never sent. Bytes from the master go through the sans-IO
 
 ``REPLCONF ACK <offset>`` goes back every second and on ``REPLCONF GETACK``. A lost
 link caches ``(replid, offset)`` and the cron reconnects with ``PSYNC <replid>
-<offset+1>``.
+<offset+1>`` (:mod:`engine.replication.replica_role`).
 """
 
 from __future__ import annotations
@@ -52,10 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UNBLOCKED = (b"-UNBLOCKED force unblock from blocking operation, instance state changed "
-             b"(master -> replica?)\r\n")
-
-
 class MasterLink(Client):
     kind = "master"
     flag = "M"
@@ -83,6 +79,7 @@ class MasterLink(Client):
         self.applied = 0  # stream bytes fed to our backlog so far
         self.synced = False
         self.loader: DatasetLoader | None = None  # a full sync's keys, into fresh tables
+        self.async_load = False  # INFO async_loading (else loading) while the loader fills
         self.libraries: list[bytes] = []
         self.sync_size = 0
         self.sync_read = 0
@@ -111,6 +108,15 @@ class MasterLink(Client):
         self.last_io = time.time()
         transport.write(self.stream.start())  # type: ignore[attr-defined]
 
+    def close(self, abort: bool = False) -> None:
+        """freeClient of the master (CLIENT KILL): the link is down from now
+        (replicationCacheMaster sets repl_down_since), not from when the event loop next
+        runs, which a DEBUG SLEEP queued behind the kill may delay."""
+        repl = self.replication
+        if repl.link is self and self.synced and not self.closing and repl.masterhost is not None:
+            repl.down_since = time.time()
+        super().close(abort)
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         repl = self.replication
@@ -121,7 +127,7 @@ class MasterLink(Client):
                 log.warning("Connection with master lost. Caching the disconnected master state.")
             if repl.masterhost is not None:
                 repl.repl_state = "connect"
-                if self.synced:
+                if self.synced and not repl.down_since:  # unless close() counted it already
                     repl.down_since = time.time()
         self.multi = None
         self.loader = None
@@ -206,6 +212,10 @@ class MasterLink(Client):
                     break
             elif t is Record:
                 self._load_record(ev)
+                if self.server.config.key_load_delay > 0:  # processEventsWhileBlocked: a slowed
+                    self.postponed = events[i + 1:]  # load lets the loop run between keys
+                    asyncio.get_running_loop().call_soon(self._resume_load)
+                    break
             elif t is FunctionLibrary:
                 self.libraries.append(ev.code)
             elif t is FunctionPreGA:  # a 7.0 release candidate master
@@ -216,6 +226,11 @@ class MasterLink(Client):
                 self._finish_full(ev)
             elif t is Continue:
                 self._continue(ev)
+
+    def _resume_load(self) -> None:
+        events, self.postponed = self.postponed, []
+        if events and not self.closing:
+            self._apply(events)
 
     def _proxy(self) -> None:
         """Feed what was applied to our own backlog and sub-replicas."""
@@ -230,7 +245,10 @@ class MasterLink(Client):
     def _begin_full(self, ev: FullResync) -> None:
         repl = self.replication
         repl.repl_state = "transfer"
+        repl.cached = None  # replicationDiscardCachedMaster: no offset until this sync is done
         srv = self.server
+        # readSyncBulkPayload's asyncLoading: swapdb, and the same history (replication id)
+        self.async_load = srv.config.repl_diskless_load == "swapdb" and ev.replid == repl.replid
         # the payload's keys as the master saved them: expired ones too (the master's DELs
         # follow), with their LRU/LFU hints
         self.loader = DatasetLoader(srv.keyspace, srv.config, drop_expired=False,
@@ -245,6 +263,8 @@ class MasterLink(Client):
         loader = self.loader
         if loader is None:
             return
+        if self.server.config.key_load_delay > 0:  # debugDelay, per key loaded
+            time.sleep(self.server.config.key_load_delay / 1e6)
         try:
             loader.add(rec)
         except LoadError as exc:
@@ -337,100 +357,3 @@ class MasterLink(Client):
         self.synced = True
         self.server.clients[self.id] = self
         repl.update_guard()
-
-
-# -- role changes --------------------------------------------------------------------------------
-def set_master(repl: Replication, host: str, port: int) -> None:
-    """replicationSetMaster."""
-    srv = repl.server
-    was_master = repl.masterhost is None
-    repl.masterhost = host
-    repl.masterport = port
-    link = repl.link
-    if link is not None:
-        link.close(abort=True)  # connection_lost caches it when it was synced
-        if link.synced:
-            repl.cached = (repl.replid, link.reploff, link.db.id)
-        repl.link = None
-    for c in list(srv.clients.values()):
-        if c.blocked is not None and c.blocked.cmd_name not in ("wait", "postpone"):
-            srv.blocking.unblock_with(c, UNBLOCKED)
-    # sub-replicas stay: they are disconnected when our history changes (a full sync, a new id)
-    if was_master and repl.cached is None:
-        # cache ourselves as the master: a partial resync is possible with our history
-        # (already done at start when the RDB carried replication info)
-        repl.cached = (repl.replid, repl.master_repl_offset, 0)
-    repl.repl_state = "connect"
-    repl.update_target()
-    repl.update_guard()
-    connect(repl)
-
-
-def unset_master(repl: Replication) -> None:
-    """replicationUnsetMaster (REPLICAOF NO ONE): promotion keeps the history as replid2."""
-    if repl.masterhost is None:
-        return
-    repl.masterhost = None
-    link = repl.link
-    repl.link = None
-    if link is not None:
-        link.close(abort=True)
-    repl.cached = None
-    repl.shift_replid()
-    repl.disconnect_replicas()
-    repl.repl_state = "none"
-    repl.seldb = -1
-    repl.no_replicas_since = time.time()
-    repl.down_since = 0.0
-    repl.update_target()
-    repl.update_guard()
-    log.info("MASTER MODE enabled")
-
-
-def connect(repl: Replication) -> None:
-    """connectWithMaster: start the TCP connection; the handshake follows in MasterLink."""
-    srv = repl.server
-    loop = srv.loop
-    if loop is None or repl.masterhost is None or repl.link is not None:
-        return
-    link = MasterLink(srv, repl)
-    repl.link = link
-    repl.repl_state = "connecting"
-    host, port = repl.masterhost, repl.masterport
-    log.info("Connecting to MASTER %s:%d", host, port)
-
-    async def run() -> None:
-        try:
-            source = srv.config.bind_source_addr  # the address to connect from, if any
-            await asyncio.wait_for(loop.create_connection(lambda: link, host, port,
-                                                          local_addr=(source, 0) if source else None),
-                                   srv.config.repl_timeout)
-        except (TimeoutError, OSError) as exc:
-            log.warning("Error condition on socket for SYNC: %s", exc)
-            if repl.link is link:
-                repl.link = None
-                repl.repl_state = "connect"
-
-    loop.create_task(run())
-
-
-def replica_cron(repl: Replication, now: float) -> None:
-    """The replica half of replicationCron: reconnect, timeouts, ACK every second."""
-    cfg = repl.server.config
-    link = repl.link
-    if link is None:
-        if repl.repl_state == "connect":
-            connect(repl)
-        return
-    if repl.repl_state in ("connecting", "handshake", "transfer") and now - link.last_io > cfg.repl_timeout:
-        log.warning("Timeout connecting to the MASTER..." if repl.repl_state != "transfer"
-                    else "Timeout receiving bulk data from MASTER... If the problem persists try to set "
-                         "the 'repl-timeout' parameter in redis.conf to a larger value.")
-        link.close(abort=True)
-        return
-    if repl.repl_state == "connected":
-        if now - link.last_io > cfg.repl_timeout:
-            log.warning("MASTER timeout: no data nor PING received...")
-            link.close(abort=True)
-            return
-        link.send_ack()

@@ -573,8 +573,8 @@ def _setup_logging(cfg: Config) -> None:
     level = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
              "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}[cfg.loglevel]
     handler: logging.Handler
-    if cfg.logfile:
-        handler = logging.FileHandler(cfg.logfile)
+    if cfg.logfile:  # Redis chdirs to ``dir`` while loading its config: a relative name is under it
+        handler = logging.FileHandler(os.path.join(cfg.dir, cfg.logfile))
     else:
         handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(process)d:M %(asctime)s.%(msecs)03d * %(message)s",

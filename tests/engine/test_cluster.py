@@ -286,6 +286,26 @@ def test_meet_with_a_real_node_both_ways(tmp_path: Path) -> None:
         assert {n.name for n in parsed} == {ida, idb} and set(vars_) == {"currentepoch", "lastvoteepoch"}
 
 
+def test_nofailover_flag_shown_and_gossiped_both_ways(tmp_path: Path) -> None:
+    """cluster-replica-no-failover sets the node's own nofailover flag at once
+    (clusterUpdateMyselfFlags): CLUSTER NODES shows it and the pings carry it, both ways."""
+    with nodes(tmp_path, "ours", "real") as (ours, real):
+        a, b = ours.client(), real.client()
+        ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
+        cport_b = int(cluster_nodes(b)[idb][1].split("@")[1])
+        a.execute_command("CLUSTER", "MEET", "127.0.0.1", real.port, cport_b)
+        wait_for("the meeting", lambda: idb in cluster_nodes(a) and ida in cluster_nodes(b))
+        for x, me in ((a, ida), (b, idb)):
+            x.config_set("cluster-replica-no-failover", "yes")
+            assert cluster_nodes(x)[me][2] == "myself,master,nofailover"
+        wait_for("each flag seen by the other node", lambda: cluster_nodes(a)[idb][2] == "master,nofailover"
+                 and cluster_nodes(b)[ida][2] == "master,nofailover")
+        for x, me in ((a, ida), (b, idb)):
+            x.config_set("cluster-replica-no-failover", "no")
+            assert cluster_nodes(x)[me][2] == "myself,master"
+        wait_for("each flag dropped", lambda: cluster_nodes(a)[idb][2] == cluster_nodes(b)[ida][2] == "master")
+
+
 def test_debug_drop_cluster_packet_filter_both_ways(tmp_path: Path) -> None:
     """DEBUG DROP-CLUSTER-PACKET-FILTER <type> (Redis's cluster suite sets it, and resets it
     to -1 at every unit): a node dropping the PINGs it receives still counts them but no

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import config_from_argv
+from tests.support import servers
 from tests.support.servers import REDIS_SERVER, ServerProc, free_port, require_server, run_ours
 
 ERROR_CASES = [
@@ -80,3 +81,24 @@ def test_values_from_file_and_args_like_redis(conf: str, argv: list[str], tmp_pa
     cfg = config_from_argv([str(path), *argv])
     assert {n: cfg.render(n) for n in NAMES} == want
 
+
+
+@pytest.mark.parametrize("kind", ["real", "ours"])
+def test_relative_logfile_is_under_dir(kind: str, tmp_path: Path) -> None:
+    """Redis chdirs to ``dir`` as it reads the config and opens ``logfile`` from there, so
+    ``dir ./node`` + ``logfile log.txt`` logs to node/log.txt (the cluster suite's harness
+    looks for ``*/log.txt``)."""
+    port = free_port()
+    (tmp_path / "node").mkdir()
+    conf = tmp_path / "node.conf"
+    conf.write_text(f"port {port}\nbind 127.0.0.1\ndir ./node\nlogfile log.txt\n")
+    argv = [REDIS_SERVER, str(conf)] if kind == "real" else [*servers.OURS, str(conf)]
+    if kind == "real":
+        require_server()
+    p = ServerProc(argv, port, tmp_path, servers.ours_env() if kind == "ours" else None)
+    try:
+        p.client().ping()
+        assert (tmp_path / "node" / "log.txt").stat().st_size > 0
+        assert not (tmp_path / "log.txt").exists()
+    finally:
+        p.stop()
