@@ -18,8 +18,14 @@ def _freed(r: redis.Redis) -> int:
 
 def _steps(r: redis.Redis) -> list[int]:
     out = []
-    for name in ("lazyfree-lazy-user-flush", "lazyfree-lazy-user-del"):  # the shared server's
-        r.config_set(name, "no")  # settings as an earlier test may have left them
+    # the shared server's settings as an earlier test may have left them (the stateful
+    # differential test lowers the encodings' limits: a 500-member intset would be a
+    # hashtable worth freeing in the background)
+    for name, default in (("lazyfree-lazy-user-flush", "no"), ("lazyfree-lazy-user-del", "no"),
+                          ("set-max-intset-entries", "512"), ("hash-max-listpack-entries", "128"),
+                          ("hash-max-listpack-value", "64"), ("zset-max-listpack-entries", "128"),
+                          ("zset-max-listpack-value", "64"), ("list-max-listpack-size", "-2")):
+        r.config_set(name, default)
     r.flushall()
     _freed(r)  # what an earlier test left to the background thread is freed before the reset
     r.config_set("stream-node-max-entries", 5)
