@@ -335,18 +335,24 @@ def test_debug_drop_cluster_packet_filter_both_ways(tmp_path: Path) -> None:
                 x.execute_command("DEBUG", "DROP-CLUSTER-PACKET-FILTER", "x")
 
 
+def _split_pair(ours: ServerProc, real: ServerProc) -> tuple[redis.Redis, redis.Redis, str, str]:
+    """Ours with slots 0-8000 and a real node with 8001-16383, met: their clients and ids."""
+    a, b = ours.client(), real.client()
+    ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
+    a.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8000)
+    b.execute_command("CLUSTER", "ADDSLOTSRANGE", 8001, 16383)
+    cport_b = int(cluster_nodes(b)[idb][1].split("@")[1])
+    a.execute_command("CLUSTER", "MEET", "127.0.0.1", real.port, cport_b)
+    return a, b, ida, idb
+
+
 def test_preferred_endpoint_type_like_real(tmp_path: Path) -> None:
     """cluster-preferred-endpoint-type ip | hostname | unknown-endpoint: what -MOVED names
     (the hostname, "?" without one, or nothing) and how CLUSTER SLOTS and SHARDS show each
     node. Ours and a real node describe the same two-node cluster, so their CLUSTER SLOTS
     are byte for byte the same."""
     with nodes(tmp_path, "ours", "real") as (ours, real):
-        a, b = ours.client(), real.client()
-        ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
-        a.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8000)
-        b.execute_command("CLUSTER", "ADDSLOTSRANGE", 8001, 16383)
-        cport_b = int(cluster_nodes(b)[idb][1].split("@")[1])
-        a.execute_command("CLUSTER", "MEET", "127.0.0.1", real.port, cport_b)
+        a, b, ida, idb = _split_pair(ours, real)
         a.config_set("cluster-announce-hostname", "ours.example")  # real's node has none
         wait_for("both ok, the hostname known", lambda: all(info(x)["cluster_state"] == "ok" for x in (a, b))
                  and cluster_nodes(b)[ida][1].endswith(",ours.example"))
@@ -373,12 +379,7 @@ def test_shard_subscribers_unsubscribed_when_the_slot_leaves(tmp_path: Path) -> 
     DELSLOTS) sends each SSUBSCRIBEd client of a channel in it ``sunsubscribe <ch> <count>``
     and drops the channel — ours and real Redis, each the node losing the slot."""
     with nodes(tmp_path, "ours", "real") as (ours, real):
-        a, b = ours.client(), real.client()
-        ida, idb = (x.execute_command("CLUSTER", "MYID").decode() for x in (a, b))
-        a.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8000)
-        b.execute_command("CLUSTER", "ADDSLOTSRANGE", 8001, 16383)
-        cport_b = int(cluster_nodes(b)[idb][1].split("@")[1])
-        a.execute_command("CLUSTER", "MEET", "127.0.0.1", real.port, cport_b)
+        a, b, ida, idb = _split_pair(ours, real)
         wait_for("cluster ok", lambda: all(info(x)["cluster_state"] == "ok" for x in (a, b)))
         seen = []
         for src, dst, dst_id, ch, other in ((ours, real, idb, b"ch3", b"b"), (real, ours, ida, b"ch4", b"foo")):
