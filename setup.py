@@ -35,6 +35,7 @@ setup(
         Extension(
             "engine._fastpath",
             ["engine/_fastpath.c"],
+            depends=["engine/_received.h"],
             extra_compile_args=CFLAGS,
             optional=True,
         ),

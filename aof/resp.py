@@ -233,6 +233,10 @@ class RequestParser:
     ``(start, end, argv)`` triples with absolute offsets.
     """
 
+    # slots: one parser per connection, and the server's C request path reads them by offset
+    __slots__ = ("limits", "authenticated", "strict", "_data", "_chunks", "_nbuf", "_base", "_done", "_argv",
+                 "_left", "_bulklen", "_error", "_backoff", "_wait", "_checked", "_slow_left", "_scan")
+
     def __init__(
         self,
         limits: RespLimits | None = None,

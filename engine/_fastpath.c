@@ -18,14 +18,115 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 enum { CX_LOOKUP, CX_SERVER, CX_STATS, CX_HISTS, CX_THRESHOLD, CX_AFTER, CX_INTERNAL, CX_CMDERR, CX_PROP,
        CX_HMIN, CX_HMAX, CX_LEN };
 
-static PyObject *s_fast, *s_arity, *s_proc, *s_is_write, *s_last_cmd, *s_dirty, *s_db, *s_watched, *s_blocking,
-    *s_targets, *s_ops, *s_rewritten, *s_modified, *s_counts, *s_total, *s_reply;
+/* The attribute names read and written, as N_<ID> indexes into nm[] (and cache[]). */
+#define NAMES(X)                                                                                                   \
+    X(FAST, "fast") X(ARITY, "arity") X(PROC, "proc") X(IS_WRITE, "is_write") X(LAST_CMD, "last_cmd")             \
+    X(DIRTY, "dirty") X(DB, "db") X(WATCHED, "watched") X(BLOCKING, "blocking") X(TARGETS, "targets")              \
+    X(OPS, "ops") X(REWRITTEN, "rewritten") X(MODIFIED, "modified") X(COUNTS, "counts") X(TOTAL, "total")          \
+    X(REPLY, "reply") X(SERVER, "server") X(CLOSING, "closing") X(BLOCKED, "blocked") X(PENDING, "pending")        \
+    X(PARSER, "parser") X(AUTHENTICATED, "authenticated") X(P_AUTHENTICATED, "authenticated")                     \
+    X(DENY, "deny_write_reply") X(CHUNKS, "_chunks") X(DATA, "_data") X(ARGV, "_argv") X(SLOW_LEFT, "_slow_left") \
+    X(ERROR, "_error") X(SCAN, "_scan") X(NBUF, "_nbuf") X(LIMITS, "limits") X(MAX_MB, "max_multibulk")            \
+    X(MAX_BULK, "proto_max_bulk_len") X(BASE, "_base") X(DONE, "_done") X(BACKOFF, "_backoff") X(MULTI, "multi")   \
+    X(MONITORS, "monitors") X(EVICTOR, "evictor") X(USER, "user") X(ROOT, "root") X(ALLCOMMANDS, "allcommands")    \
+    X(ALLKEYS, "allkeys") X(ALLCHANNELS, "allchannels") X(SUB_CHANNELS, "sub_channels")                            \
+    X(SUB_PATTERNS, "sub_patterns") X(SUB_SHARD, "sub_shard") X(REPLICATION, "replication") X(GUARD, "guard")      \
+    X(BUSY_REPLY, "busy_reply") X(PAUSE, "pause") X(TYPE, "type") X(REPL, "repl") X(REPLY_OFF, "reply_off")        \
+    X(REPLY_SKIP, "reply_skip") X(TRACKING, "tracking") X(TRACKING_CLIENTS, "tracking_clients")                   \
+    X(ACTIVE, "active") X(CLUSTER, "cluster") X(KEYSPACE, "keyspace") X(LOADING, "loading")                        \
+    X(TRANSPORT, "transport") X(AOF_GATE, "aof_gate") X(FLUSH_SCHEDULED, "flush_scheduled") X(HELD, "held")       \
+    X(CLOSE_AFTER_REPLY, "close_after_reply") X(STATS, "stats") X(NET_IN, "net_input_bytes")                       \
+    X(NET_OUT, "net_output_bytes") X(LAST_INTERACTION, "last_interaction") X(QBUF_READ, "qbuf_read")               \
+    X(CMDSTATS, "cmdstats") X(LATENCY_TRACKING, "latency_tracking") X(HISTOGRAMS, "histograms")                   \
+    X(SLOWLOG_THR, "slowlog_threshold_ns") X(LATENCY_THR, "latency_threshold_ns") X(PROPAGATOR, "propagator")      \
+    X(READY_KEYS, "ready_keys") X(HANDLE_READY_KEYS, "handle_ready_keys") X(RBP, "rbp") X(RBS, "rbs")              \
+    X(WRITE, "write") X(OBUF_WATCH, "obuf_watch") X(OUTPUT_GREW, "output_grew") X(CLOSE, "close")                 \
+    X(FLUSH, "flush") X(RESUME_BATCH, "resume_batch")
+
+#define AS_ENUM(id, text) N_##id,
+#define AS_TEXT(id, text) text,
+enum { NAMES(AS_ENUM) N_COUNT };
+static const char *const name_text[N_COUNT] = {NAMES(AS_TEXT)};
+static PyObject *nm[N_COUNT];
+
+/* Attribute access at C speed for the instance slots of our classes (__slots__): the
+ * member descriptor's offset, resolved once per name and type, then a plain load or
+ * store — what member_get/member_set do for a T_OBJECT_EX slot. Anything else (a
+ * property, a __dict__ attribute, another type, an unset slot) takes PyObject_GetAttr. */
+typedef struct {
+    PyTypeObject *tp[2];
+    Py_ssize_t off[2]; /* -1: not a writable object slot of tp[j] */
+} SlotCache;
+static SlotCache cache[N_COUNT];
+
+static Py_ssize_t
+slot_offset(PyObject *o, int k)
+{
+    SlotCache *s = &cache[k];
+    PyTypeObject *tp = Py_TYPE(o);
+    if (s->tp[0] == tp)
+        return s->off[0];
+    if (s->tp[1] == tp)
+        return s->off[1];
+    if (s->tp[1] != NULL)
+        return -1; /* both taken by other types */
+    Py_ssize_t off = -1;
+    PyObject *d = PyObject_GetAttr((PyObject *)tp, nm[k]); /* a member descriptor returns itself */
+    if (d == NULL)
+        PyErr_Clear();
+    else {
+        if (Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+            PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+            if (m->type == T_OBJECT_EX && !(m->flags & READONLY))
+                off = m->offset;
+        }
+        Py_DECREF(d);
+    }
+    int j = s->tp[0] == NULL ? 0 : 1;
+    Py_INCREF(tp);
+    s->tp[j] = tp;
+    s->off[j] = off;
+    return off;
+}
+
+/* getattr(o, nm[k]): a new reference, or NULL with an error. */
+static PyObject *
+fget(PyObject *o, int k)
+{
+    Py_ssize_t off = slot_offset(o, k);
+    if (off >= 0) {
+        PyObject *v = *(PyObject **)((char *)o + off);
+        if (v != NULL) {
+            Py_INCREF(v);
+            return v;
+        }
+    }
+    return PyObject_GetAttr(o, nm[k]);
+}
+
+/* setattr(o, nm[k], v): 0 or -1. */
+static int
+fset(PyObject *o, int k, PyObject *v)
+{
+    Py_ssize_t off = slot_offset(o, k);
+    if (off >= 0) {
+        PyObject **p = (PyObject **)((char *)o + off);
+        PyObject *old = *p;
+        Py_INCREF(v);
+        *p = v;
+        Py_XDECREF(old);
+        return 0;
+    }
+    return PyObject_SetAttr(o, nm[k], v);
+}
 
 static inline long long
 now_ns(void)
@@ -37,9 +138,9 @@ now_ns(void)
 
 /* getattr(o, name) as a truth value: 1, 0, or -1 with an error. */
 static int
-attr_true(PyObject *o, PyObject *name)
+attr_true(PyObject *o, int k)
 {
-    PyObject *v = PyObject_GetAttr(o, name);
+    PyObject *v = fget(o, k);
     if (v == NULL)
         return -1;
     int t = PyObject_IsTrue(v);
@@ -49,9 +150,9 @@ attr_true(PyObject *o, PyObject *name)
 
 /* getattr(o, name) is None: 1, 0, or -1. */
 static int
-attr_none(PyObject *o, PyObject *name)
+attr_none(PyObject *o, int k)
 {
-    PyObject *v = PyObject_GetAttr(o, name);
+    PyObject *v = fget(o, k);
     if (v == NULL)
         return -1;
     int t = v == Py_None;
@@ -85,7 +186,7 @@ hist_record(PyObject *h, long long v, long long lo, long long hi)
     v = v < lo ? lo : v > hi ? hi : v;
     int shift = (64 - __builtin_clzll((unsigned long long)v)) - 8;
     long long slot = shift <= 0 ? v : (v >> shift) << shift;
-    PyObject *counts = PyObject_GetAttr(h, s_counts);
+    PyObject *counts = fget(h, N_COUNTS);
     if (counts == NULL)
         return -1;
     PyObject *key = PyLong_FromLongLong(slot);
@@ -106,7 +207,7 @@ hist_record(PyObject *h, long long v, long long lo, long long hi)
     Py_DECREF(counts);
     if (rc < 0)
         return -1;
-    PyObject *total = PyObject_GetAttr(h, s_total);
+    PyObject *total = fget(h, N_TOTAL);
     if (total == NULL)
         return -1;
     PyObject *one = PyLong_FromLong(1);
@@ -115,7 +216,7 @@ hist_record(PyObject *h, long long v, long long lo, long long hi)
     Py_DECREF(total);
     if (nt == NULL)
         return -1;
-    rc = PyObject_SetAttr(h, s_total, nt);
+    rc = fset(h, N_TOTAL, nt);
     Py_DECREF(nt);
     return rc;
 }
@@ -132,7 +233,7 @@ reply_for_exception(PyObject *const *ctx, PyObject *cmd, PyObject *argv)
         PyException_SetTraceback(value, tb);
     PyObject *reply = NULL;
     if (value != NULL && PyErr_GivenExceptionMatches(type, ctx[CX_CMDERR])) {
-        reply = PyObject_GetAttr(value, s_reply);
+        reply = fget(value, N_REPLY);
     }
     else if (value != NULL && PyErr_GivenExceptionMatches(type, PyExc_Exception)) {
         PyObject *a[3] = {cmd, argv, value};
@@ -161,7 +262,7 @@ common_case(PyObject *const *ctx, PyObject *c, PyObject *cmd, PyObject *reply, l
         return -1;
     if (dt >= thr)
         return 0;
-    PyObject *dirty = PyObject_GetAttr(ctx[CX_SERVER], s_dirty);
+    PyObject *dirty = fget(ctx[CX_SERVER], N_DIRTY);
     if (dirty == NULL)
         return -1;
     int changed = PyObject_RichCompareBool(dirty, dirty0, Py_GT);
@@ -170,26 +271,26 @@ common_case(PyObject *const *ctx, PyObject *c, PyObject *cmd, PyObject *reply, l
         return -1;
     int t;
     if (changed) {
-        if ((t = attr_true(cmd, s_is_write)) != 0) {
+        if ((t = attr_true(cmd, N_IS_WRITE)) != 0) {
             if (t < 0)
                 return -1;
-            PyObject *db = PyObject_GetAttr(c, s_db);
+            PyObject *db = fget(c, N_DB);
             if (db == NULL)
                 return -1;
-            int w = attr_true(db, s_watched);
-            int b = w == 0 ? attr_true(db, s_blocking) : 0;
+            int w = attr_true(db, N_WATCHED);
+            int b = w == 0 ? attr_true(db, N_BLOCKING) : 0;
             Py_DECREF(db);
             if (w < 0 || b < 0)
                 return -1;
             if (w || b)
                 return 0;
         }
-        if ((t = attr_true(ctx[CX_PROP], s_targets)) != 0)
+        if ((t = attr_true(ctx[CX_PROP], N_TARGETS)) != 0)
             return t < 0 ? -1 : 0;
     }
-    if ((t = attr_none(c, s_rewritten)) != 1 || (t = attr_none(c, s_modified)) != 1)
+    if ((t = attr_none(c, N_REWRITTEN)) != 1 || (t = attr_none(c, N_MODIFIED)) != 1)
         return t < 0 ? -1 : 0;
-    if ((t = attr_true(ctx[CX_PROP], s_ops)) != 0)
+    if ((t = attr_true(ctx[CX_PROP], N_OPS)) != 0)
         return t < 0 ? -1 : 0;
     *st = PyDict_GetItemWithError(ctx[CX_STATS], cmd);
     if (*st == NULL)
@@ -207,18 +308,18 @@ common_case(PyObject *const *ctx, PyObject *c, PyObject *cmd, PyObject *reply, l
 static PyObject *
 run_one(PyObject *const *ctx, PyObject *c, PyObject *cmd, PyObject *proc, PyObject *argv)
 {
-    PyObject *dirty0 = PyObject_GetAttr(ctx[CX_SERVER], s_dirty);
+    PyObject *dirty0 = fget(ctx[CX_SERVER], N_DIRTY);
     if (dirty0 == NULL)
         return NULL;
     PyObject *reply = NULL;
-    if (PyObject_SetAttr(c, s_last_cmd, cmd) < 0)
+    if (fset(c, N_LAST_CMD, cmd) < 0)
         goto done;
     long long t0 = now_ns();
     PyObject *a[2] = {c, argv};
     reply = PyObject_Vectorcall(proc, a, 2, NULL);
     if (reply == NULL && (reply = reply_for_exception(ctx, cmd, argv)) == NULL)
         goto done;
-    if (PyObject_SetAttr(c, s_last_cmd, cmd) < 0)
+    if (fset(c, N_LAST_CMD, cmd) < 0)
         goto fail;
     long long dt = now_ns() - t0;
     PyObject *st = NULL, *h = NULL;
@@ -251,6 +352,66 @@ done:
     return reply;
 }
 
+/* cmds[*i:] through run_one() while each is a known fast command with a valid arity,
+ * its reply appended to out and counted in *nbytes, until the end, high water passed, or
+ * a command the general path must take: 0, or -1 with an error. */
+static int
+run_loop(PyObject *const *ctx, PyObject *c, PyObject *cmds, Py_ssize_t *i, PyObject *out, long long *nbytes,
+         long long high)
+{
+    while (*i < PyList_GET_SIZE(cmds)) {
+        PyObject *argv = PyList_GET_ITEM(cmds, *i);
+        if (!PyList_Check(argv) || PyList_GET_SIZE(argv) == 0)
+            break;
+        PyObject *cmd = PyDict_GetItemWithError(ctx[CX_LOOKUP], PyList_GET_ITEM(argv, 0));
+        if (cmd == NULL) {
+            if (PyErr_Occurred())
+                return -1;
+            break;
+        }
+        Py_INCREF(cmd);
+        int fast = attr_true(cmd, N_FAST);
+        PyObject *ar = fast > 0 ? fget(cmd, N_ARITY) : NULL;
+        long a = ar != NULL ? PyLong_AsLong(ar) : 0;
+        Py_XDECREF(ar);
+        if (fast < 0 || PyErr_Occurred()) {
+            Py_DECREF(cmd);
+            return -1;
+        }
+        Py_ssize_t n = PyList_GET_SIZE(argv);
+        if (!fast || (a > 0 && n != a) || n < -a) { /* the general path decides */
+            Py_DECREF(cmd);
+            break;
+        }
+        PyObject *proc = fget(cmd, N_PROC);
+        if (proc == NULL) {
+            Py_DECREF(cmd);
+            return -1;
+        }
+        Py_INCREF(argv);
+        PyObject *reply = run_one(ctx, c, cmd, proc, argv);
+        Py_DECREF(argv);
+        Py_DECREF(proc);
+        Py_DECREF(cmd);
+        if (reply == NULL)
+            return -1;
+        (*i)++;
+        if (!PyBytes_Check(reply)) { /* a fast command never blocks; anything else: Python's turn */
+            PyErr_SetString(PyExc_TypeError, "a fast command replied with something other than bytes");
+            Py_DECREF(reply);
+            return -1;
+        }
+        *nbytes += PyBytes_GET_SIZE(reply);
+        int rc = PyList_Append(out, reply);
+        Py_DECREF(reply);
+        if (rc < 0)
+            return -1;
+        if (*nbytes > high)
+            break;
+    }
+    return 0;
+}
+
 static PyObject *
 fp_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -267,64 +428,24 @@ fp_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "run() needs lists and its context tuple");
         return NULL;
     }
-    PyObject *const *ctx = &PyTuple_GET_ITEM(ctxo, 0);
-    while (i < PyList_GET_SIZE(cmds)) {
-        PyObject *argv = PyList_GET_ITEM(cmds, i);
-        if (!PyList_Check(argv) || PyList_GET_SIZE(argv) == 0)
-            break;
-        PyObject *cmd = PyDict_GetItemWithError(ctx[CX_LOOKUP], PyList_GET_ITEM(argv, 0));
-        if (cmd == NULL) {
-            if (PyErr_Occurred())
-                return NULL;
-            break;
-        }
-        Py_INCREF(cmd);
-        int fast = attr_true(cmd, s_fast);
-        PyObject *ar = fast > 0 ? PyObject_GetAttr(cmd, s_arity) : NULL;
-        long a = ar != NULL ? PyLong_AsLong(ar) : 0;
-        Py_XDECREF(ar);
-        if (fast < 0 || PyErr_Occurred()) {
-            Py_DECREF(cmd);
-            return NULL;
-        }
-        Py_ssize_t n = PyList_GET_SIZE(argv);
-        if (!fast || (a > 0 && n != a) || n < -a) { /* the general path decides */
-            Py_DECREF(cmd);
-            break;
-        }
-        PyObject *proc = PyObject_GetAttr(cmd, s_proc);
-        if (proc == NULL) {
-            Py_DECREF(cmd);
-            return NULL;
-        }
-        Py_INCREF(argv);
-        PyObject *reply = run_one(ctx, c, cmd, proc, argv);
-        Py_DECREF(argv);
-        Py_DECREF(proc);
-        Py_DECREF(cmd);
-        if (reply == NULL)
-            return NULL;
-        i++;
-        if (!PyBytes_Check(reply)) { /* a fast command never blocks; anything else: Python's turn */
-            PyErr_SetString(PyExc_TypeError, "a fast command replied with something other than bytes");
-            Py_DECREF(reply);
-            return NULL;
-        }
-        nbytes += PyBytes_GET_SIZE(reply);
-        int rc = PyList_Append(out, reply);
-        Py_DECREF(reply);
-        if (rc < 0)
-            return NULL;
-        if (nbytes > high)
-            break;
-    }
+    if (run_loop(&PyTuple_GET_ITEM(ctxo, 0), c, cmds, &i, out, &nbytes, high) < 0)
+        return NULL;
     return Py_BuildValue("(nL)", i, nbytes);
 }
+
+#include "_received.h"
 
 static PyMethodDef methods[] = {
     {"run", (PyCFunction)(void (*)(void))fp_run, METH_FASTCALL,
      "run($module, c, cmds, i, out, nbytes, high_water, ctx, /)\n--\n\n"
      "dispatch.run_commands's fast commands from cmds[i] on: (next index, reply bytes so far)."},
+    {"received", (PyCFunction)(void (*)(void))fp_received, METH_FASTCALL,
+     "received($module, c, data, /)\n--\n\n"
+     "Client._received(data) when all of it is the common case (see _received.h): True, or False "
+     "(nothing done) for Python to take the read."},
+    {"configure", (PyCFunction)(void (*)(void))fp_configure, METH_FASTCALL,
+     "configure($module, lookup, after_call, internal_error, command_error, hist_min, hist_max, "
+     "reply_chunk, high_water, /)\n--\n\nThe constants received() uses."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -335,25 +456,8 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "engine._fastpath",
 PyMODINIT_FUNC
 PyInit__fastpath(void)
 {
-#define INTERN(var, text)                                                                                        \
-    if ((var = PyUnicode_InternFromString(text)) == NULL)                                                        \
-        return NULL;
-    INTERN(s_fast, "fast")
-    INTERN(s_arity, "arity")
-    INTERN(s_proc, "proc")
-    INTERN(s_is_write, "is_write")
-    INTERN(s_last_cmd, "last_cmd")
-    INTERN(s_dirty, "dirty")
-    INTERN(s_db, "db")
-    INTERN(s_watched, "watched")
-    INTERN(s_blocking, "blocking")
-    INTERN(s_targets, "targets")
-    INTERN(s_ops, "ops")
-    INTERN(s_rewritten, "rewritten")
-    INTERN(s_modified, "modified")
-    INTERN(s_counts, "counts")
-    INTERN(s_total, "total")
-    INTERN(s_reply, "reply")
-#undef INTERN
+    for (int k = 0; k < N_COUNT; k++)
+        if ((nm[k] = PyUnicode_InternFromString(name_text[k])) == NULL)
+            return NULL;
     return PyModule_Create(&module);
 }

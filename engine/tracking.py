@@ -116,6 +116,9 @@ def _id_order(cid: int) -> bytes:
 class Tracking:
     """The tracking table, the BCAST prefix table and the delivery of invalidations."""
 
+    # read on every request by the C path (engine/_fastpath.c), by offset
+    __slots__ = ("tracking_clients", "active", "__dict__")
+
     def __init__(self, clients: dict[int, Any], keyspace: Keyspace,
                  schedule: Callable[[Callable[[], None]], None]) -> None:
         self.clients = clients  # server.clients: lookupClientByID

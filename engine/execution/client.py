@@ -25,10 +25,22 @@ from typing import TYPE_CHECKING, Any
 from aof import replies
 from aof.errors import RespProtocolError
 from aof.resp import RequestParser, RespLimits
+from engine.errors import CommandError
 from engine.execution import obuf
 from engine.execution.clientmem import client_memory
-from engine.execution.dispatch import execute, reject_command, resolve, run_commands, silence
+from engine.execution.dispatch import (
+    _lookup,
+    after_call,
+    execute,
+    internal_error,
+    reject_command,
+    resolve,
+    run_commands,
+    silence,
+)
 from engine.execution.replybuf import PROTO_REPLY_CHUNK_BYTES
+from engine.latency import HIST_MAX, HIST_MIN
+from rdbtools._accel import c_module
 
 if TYPE_CHECKING:
     from engine.execution.host import Host
@@ -52,6 +64,13 @@ DENIED = (
 
 HIGH_WATER = 4 * 1024 * 1024
 
+# Client._received's common case in C (engine/_received.h); None: Python does every read
+_fastpath = c_module("engine._fastpath")
+_creceived = getattr(_fastpath, "received", None)
+if _creceived is not None:
+    _fastpath.configure(_lookup, after_call, internal_error, CommandError, HIST_MIN, HIST_MAX,
+                        obuf.REPLY_CHUNK, HIGH_WATER)
+
 
 def parser_limits(config: Any) -> RespLimits:
     return RespLimits(proto_max_bulk_len=config.proto_max_bulk_len)
@@ -62,6 +81,13 @@ def make_parser(config: Any, authenticated: bool) -> RequestParser:
 
 
 class Client(asyncio.Protocol):
+    # what the request path reads on every read and command, as slots: the C path
+    # (engine/_fastpath.c) loads them by offset; every other attribute is in __dict__
+    __slots__ = ("server", "closing", "blocked", "pending", "parser", "multi", "authenticated", "user",
+                 "sub_channels", "sub_patterns", "sub_shard", "repl", "reply_off", "reply_skip",
+                 "close_after_reply", "held", "transport", "last_interaction", "qbuf_read", "rbp", "rbs",
+                 "obuf_watch", "db", "last_cmd", "rewritten", "modified", "__dict__")
+
     def __init__(self, server: Host) -> None:
         self.server = server
         self.id = server.next_client_id()
@@ -204,7 +230,8 @@ class Client(asyncio.Protocol):
                 self.process_input()
 
     def data_received(self, data: bytes) -> None:
-        self._received(data)
+        if _creceived is None or not _creceived(self, data):
+            self._received(data)
         mem = self.server.client_mem
         if mem.on:  # the query buffer, and what the commands queued or subscribed
             mem.update(self)
@@ -266,6 +293,14 @@ class Client(asyncio.Protocol):
                     self.id, self.addr)
         self.close()
 
+    def resume_batch(self, cmds: list[list[bytes]], done: int, out: list[bytes]) -> None:
+        """engine._fastpath.received ran ``cmds[:done]`` (their replies in ``out``): the
+        rest of the batch goes the general way, every reply out in order."""
+        self.pending = cmds[done:]
+        self.pending_error = None
+        self.pending_whole = True
+        self.process_input(out)
+
     def run_batch(self, cmds: list[list[bytes]], err: RespProtocolError | None) -> None:
         """Execute a parsed batch (then the protocol error, if any) and write once."""
         self.pending = cmds
@@ -274,14 +309,15 @@ class Client(asyncio.Protocol):
         self.process_input()
 
     # -- command processing ---------------------------------------------------
-    def process_input(self) -> None:
+    def process_input(self, out: list[bytes] | None = None) -> None:
         """Execute everything complete in the parser (or left pending by a block).
 
         Replies are written once per batch, except that a batch whose replies pass the
         high-water mark is written early; if the transport then asks us to pause (the
         peer is not reading), the rest of the batch waits for ``resume_writing``.
         """
-        out: list[bytes] = []
+        if out is None:  # else: replies of the batch's start, already run (resume_batch)
+            out = []
         err: RespProtocolError | None = None
         srv = self.server
         parser = self.parser

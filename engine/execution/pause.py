@@ -48,6 +48,9 @@ def _never(c: Client, db: object, key: bytes) -> None:
 class ClientPause:
     """``server.client_pause_*`` and ``server.postponed_clients`` (``server.pause``)."""
 
+    # read on every request by the C path (engine/_fastpath.c), by offset
+    __slots__ = ("type", "__dict__")
+
     def __init__(self, server: Host, clock: Callable[[], int]) -> None:
         self.server = server
         self.clock = clock  # mstime()

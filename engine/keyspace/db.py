@@ -371,6 +371,9 @@ class Database:
 class Keyspace:
     """All databases plus the counters INFO reports about them."""
 
+    # read on every request by the C path (engine/_fastpath.c), by offset
+    __slots__ = ("loading", "__dict__")
+
     def __init__(self, config: Config, clock: Callable[[], int] = wall_ms) -> None:
         self.config = config
         self.clock = clock  # the time source (ms since the epoch): mstime()

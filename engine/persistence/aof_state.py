@@ -58,6 +58,9 @@ HOLD_HIGH_WATER = 4 * 1024 * 1024  # held replies past this: write the AOF now, 
 class AofState:
     """Everything the server keeps about its AOF (``server.aof_*`` in Redis)."""
 
+    # read on every request by the C path (engine/_fastpath.c), by offset
+    __slots__ = ("flush_scheduled", "__dict__")
+
     def __init__(self, server: Host) -> None:
         self.deny_reply: bytes | None = None  # the AOF's MISCONF, combined by Server.update_write_denial
         self.server = server

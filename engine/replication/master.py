@@ -64,6 +64,9 @@ NOREPLICAS_REPLY = b"-NOREPLICAS Not enough good replicas to write.\r\n"
 
 
 class Replication(SnapshotTransfer):
+    # read on every request by the C path (engine/_fastpath.c), by offset
+    __slots__ = ("guard",)
+
     def __init__(self, server: Host) -> None:
         self.server = server
         self.replid = new_replid()

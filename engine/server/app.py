@@ -67,7 +67,7 @@ from engine.tracking import Tracking
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(slots=True)
 class Stats:
     connections: int = 0
     rejected_conn: int = 0
@@ -80,6 +80,12 @@ class Stats:
 
 
 class Server:
+    # what the request path checks on every read and command, as slots: the C path
+    # (engine/_fastpath.c) loads them by offset; every other attribute is in __dict__
+    __slots__ = ("deny_write_reply", "monitors", "evictor", "replication", "busy_reply", "pause", "tracking",
+                 "cluster", "keyspace", "aof_gate", "stats", "ready_keys", "cmdstats", "latency_tracking",
+                 "histograms", "slowlog_threshold_ns", "latency_threshold_ns", "propagator", "dirty", "__dict__")
+
     def __init__(self, config: Config, clock: Callable[[], int] = wall_ms) -> None:
         self.config = config
         # the data, and what listens to its changes (AOF, replicas: engine.propagate);

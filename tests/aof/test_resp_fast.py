@@ -41,14 +41,23 @@ needs_c = pytest.mark.skipif(_respfast is None, reason="aof._respfast is not bui
 MODES = ("c", "python", "state-machine")
 
 
+class _StateMachineOnly(RequestParser):
+    """The state machine does everything: the fast path takes nothing."""
+
+    __slots__ = ()
+
+    def _fast(self, data: bytes, pos: int, out: list[list[bytes]], spans: list[int] | None) -> tuple[int, bool]:
+        return pos, False
+
+
 def make(mode: str, limits: RespLimits | None, **kw: Any) -> RequestParser:
+    if mode == "state-machine":
+        return _StateMachineOnly(limits, **kw)
     p = RequestParser(limits, **kw)
     if mode == "c":
         p._scan = _respfast.scan_requests if _respfast is not None else None
-    elif mode == "python":
+    else:
         p._scan = None
-    else:  # the state machine does everything
-        p._fast = lambda data, pos, out, spans: (pos, False)  # type: ignore[method-assign]
     return p
 
 

@@ -1,4 +1,5 @@
-"""The pipelined request loop in C (engine._fastpath) against the pure-Python one.
+"""The request path in C (engine._fastpath: the read, the pipelined loop) against the
+pure-Python one.
 
 Two of our servers, one with the C accelerators and one under RDBKIT_PUREPYTHON=1 (so
 dispatch.run_commands runs call() for every command), get the same pipelined batches:
@@ -36,25 +37,45 @@ def _start(tmp, pure: bool) -> ServerProc:
     return ServerProc(ours_argv(port, tmp, "--appendonly", "no"), port, tmp, env)
 
 
-def _pipeline(port: int, cmds: list[list]) -> list[bytes]:
-    """Every command in one write; each reply's exact bytes."""
+def _session(port: int, steps: list) -> list[bytes]:
+    """One connection; each step is bytes to send as one write (then a pause, so the
+    server reads it alone) or an int: read until that many more replies arrived, or
+    until the server closed the connection. Returns each reply's exact bytes (and
+    b"<closed>")."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    parser, buf, out, start = ReplyParser(), b"", [], 0
     try:
-        sock.sendall(b"".join(encode_command([a if isinstance(a, bytes) else str(a).encode() for a in c])
-                              for c in cmds))
-        parser, buf, out, start = ReplyParser(), b"", [], 0
-        while len(out) < len(cmds):
-            if parser.gets() is NEED_DATA:
-                chunk = sock.recv(65536)
-                assert chunk, "connection closed"
-                buf += chunk
-                parser.feed(chunk)
+        for step in steps:
+            if isinstance(step, bytes):
+                sock.sendall(step)
+                time.sleep(0.05)
                 continue
-            out.append(buf[start:parser.offset])
-            start = parser.offset
+            want = len(out) + step
+            while len(out) < want:
+                if parser.gets() is NEED_DATA:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        out.append(b"<closed>")
+                        return out
+                    buf += chunk
+                    parser.feed(chunk)
+                    continue
+                out.append(buf[start:parser.offset])
+                start = parser.offset
         return out
     finally:
         sock.close()
+
+
+def _cmd(*args: object) -> bytes:
+    return encode_command([a if isinstance(a, bytes) else str(a).encode() for a in args])
+
+
+def _pipeline(port: int, cmds: list[list]) -> list[bytes]:
+    """Every command in one write; each reply's exact bytes."""
+    out = _session(port, [b"".join(_cmd(*c) for c in cmds), len(cmds)])
+    assert out[-1:] != [b"<closed>"], "connection closed"
+    return out
 
 
 BATCH = [
@@ -121,6 +142,64 @@ def test_c_loop_equals_python_loop(tmp_path) -> None:
         assert ([stamp.sub(rb"\1T", p.read_bytes()) for p in aofs[0]]
                 == [stamp.sub(rb"\1T", p.read_bytes()) for p in aofs[1]])
         assert b"LPUSH" in aofs[0][-1].read_bytes() or b"lpush" in aofs[0][-1].read_bytes()
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def test_c_read_path_equals_python(tmp_path) -> None:
+    """engine._fastpath.received takes a whole read of canonical commands or leaves all
+    of it to Client._received: reads split inside a command, inline commands, protocol
+    errors, MULTI, CLIENT REPLY, replies past the static buffer, a client unblocked by
+    the batch, a non-fast command mid-batch, AOF group commit (appendfsync always)."""
+    servers = [_start(tmp_path / "c", False), _start(tmp_path / "py", True)]
+    big = b"v" * 40000
+    sessions = [
+        [_cmd("SET", "k", "1") + _cmd("INCR", "k")[:9], 1, _cmd("INCR", "k")[9:] + _cmd("GET", "k"), 2],
+        [b"PING\r\n" + _cmd("ECHO", "x"), 2, _cmd("GET", "k") + b"SET k2 inline\r\n", 2],
+        [_cmd("SET", "big", big) + _cmd("GET", "big") + _cmd("STRLEN", "big"), 3],
+        [_cmd("MULTI") + _cmd("INCR", "k") + _cmd("INCR", "k") + _cmd("EXEC") + _cmd("GET", "k"), 5],
+        [_cmd("CLIENT", "REPLY", "OFF") + _cmd("INCR", "k") + _cmd("INCR", "k"), _cmd("CLIENT", "REPLY", "ON"), 1,
+         _cmd("GET", "k"), 1],
+        [_cmd("SET", "a", "1") + _cmd("CONFIG", "GET", "maxclients") + _cmd("INCR", "a") + _cmd("OBJECT", "ENCODING", "a")
+         + _cmd("DBSIZE") + _cmd("INCR", "a"), 6],
+        [_cmd("SET", "p", "1") + b"*2\r\n$3\r\nGET\r\n$x\r\n", 3],
+        [_cmd("GET", "p") + b"*1\r\n$4\r\nPING\r\r\n", 2, _cmd("PING"), 1],  # a payload's CRLF is not checked
+        [_cmd("GET", "p") + b"*abc\r\n", 3],
+        [_cmd("INCR", "k")[:1], _cmd("INCR", "k")[1:], 1],
+    ]
+    try:
+        results: list[list] = [[], []]
+        for k, srv in enumerate(servers):
+            got = results[k]
+            c = srv.client()
+            before = c.info("stats")["total_net_input_bytes"]
+            for steps in sessions:
+                got.append(_session(srv.port, steps))
+            sent = sum(len(s) for steps in sessions for s in steps if isinstance(s, bytes))
+            assert c.info("stats")["total_net_input_bytes"] - before == sent + len(_cmd("INFO", "stats"))
+            # a client blocked on a list, released by a batch of the C path
+            blocker = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+            blocker.sendall(_cmd("BLPOP", "q", "0"))
+            time.sleep(0.1)
+            got.append(_session(srv.port, [_cmd("SET", "x", "1") + _cmd("RPUSH", "q", "a", "b") + _cmd("LLEN", "q"), 3]))
+            blocker.settimeout(20)
+            got.append(blocker.recv(1000))
+            blocker.close()
+            c.config_set("appendonly", "yes")
+            c.config_set("appendfsync", "always")
+            while c.info("persistence")["aof_rewrite_in_progress"] or c.info("persistence")["aof_rewrite_scheduled"]:
+                time.sleep(0.05)
+            got.append(_session(srv.port, [_cmd("INCR", "w") + _cmd("INCR", "w") + _cmd("GET", "w"), 3]))
+            got.append(_pipeline(srv.port, BATCH))
+            got.append(c.execute_command("DEBUG", "DIGEST"))
+            c.close()
+        assert results[0] == results[1]
+        assert results[0][0] == [b":2\r\n", b":3\r\n", b"$1\r\n3\r\n"] or results[0][0][0] == b"+OK\r\n"
+        assert results[0][2][1] == b"$40000\r\n" + big + b"\r\n"
+        assert results[0][6][-1] == b"<closed>" and results[0][8][-1] == b"<closed>"
+        assert results[0][7] == [b"$1\r\n1\r\n", b"+PONG\r\n", b"+PONG\r\n"]
+        assert results[0][11] == b"*2\r\n$1\r\nq\r\n$1\r\na\r\n"
     finally:
         for s in servers:
             s.stop()
