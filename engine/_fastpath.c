@@ -143,7 +143,17 @@ attr_true(PyObject *o, int k)
     PyObject *v = fget(o, k);
     if (v == NULL)
         return -1;
-    int t = PyObject_IsTrue(v);
+    int t; /* PyObject_IsTrue, the types met here first */
+    if (v == Py_True)
+        t = 1;
+    else if (v == Py_False || v == Py_None)
+        t = 0;
+    else if (PyList_CheckExact(v))
+        t = PyList_GET_SIZE(v) != 0;
+    else if (PyDict_CheckExact(v))
+        t = PyDict_GET_SIZE(v) != 0;
+    else
+        t = PyObject_IsTrue(v);
     Py_DECREF(v);
     return t;
 }

@@ -398,10 +398,11 @@ take_read(PyObject *c, PyObject *srv, PyObject *parser, long long n, long long b
     if (rc < 0 || attr_ll(parser, N_DONE, &done) < 0)
         return -1;
     /* feed() then buffered_bytes, then parse(): the scan took everything */
+    long long backoff;
     if (set_ll(c, N_QBUF_READ, base + n - done) < 0 || set_ll(parser, N_DONE, base + n) < 0 ||
-        set_ll(parser, N_BASE, base + n) < 0 || set_ll(parser, N_BACKOFF, 1) < 0)
+        set_ll(parser, N_BASE, base + n) < 0 || attr_ll(parser, N_BACKOFF, &backoff) < 0)
         return -1;
-    return 0;
+    return backoff == 1 ? 0 : set_ll(parser, N_BACKOFF, 1);
 }
 
 static PyObject *
