@@ -67,7 +67,9 @@ typedef struct {
 } SlotCache;
 static SlotCache cache[N_COUNT];
 
-static Py_ssize_t
+static Py_ssize_t slot_resolve(PyObject *o, int k);
+
+static inline __attribute__((always_inline)) Py_ssize_t
 slot_offset(PyObject *o, int k)
 {
     SlotCache *s = &cache[k];
@@ -76,8 +78,15 @@ slot_offset(PyObject *o, int k)
         return s->off[0];
     if (s->tp[1] == tp)
         return s->off[1];
-    if (s->tp[1] != NULL)
-        return -1; /* both taken by other types */
+    return s->tp[1] != NULL ? -1 : slot_resolve(o, k); /* -1: both taken by other types */
+}
+
+/* The first or second type seen for name k: its slot's offset, -1 if none. */
+static Py_ssize_t
+slot_resolve(PyObject *o, int k)
+{
+    SlotCache *s = &cache[k];
+    PyTypeObject *tp = Py_TYPE(o);
     Py_ssize_t off = -1;
     PyObject *d = PyObject_GetAttr((PyObject *)tp, nm[k]); /* a member descriptor returns itself */
     if (d == NULL)
@@ -98,7 +107,7 @@ slot_offset(PyObject *o, int k)
 }
 
 /* getattr(o, nm[k]): a new reference, or NULL with an error. */
-static PyObject *
+static inline PyObject *
 fget(PyObject *o, int k)
 {
     Py_ssize_t off = slot_offset(o, k);
@@ -113,7 +122,7 @@ fget(PyObject *o, int k)
 }
 
 /* setattr(o, nm[k], v): 0 or -1. */
-static int
+static inline int
 fset(PyObject *o, int k, PyObject *v)
 {
     Py_ssize_t off = slot_offset(o, k);
