@@ -44,11 +44,11 @@ ONE = b":1\r\n"
 MINUS_ONE = b":-1\r\n"
 MINUS_TWO = b":-2\r\n"
 
-# The two shapes a handler on the benchmark's hot path (GET, INCR, LPOP/RPOP, HGET)
-# formats inline: ``BULK % (len(v), v)`` is ``bulk(v)`` and ``INTEGER % n`` is
-# ``integer(n)`` without the Python call (3% of a GET's instructions, callgrind).
+# ``bulk(v)`` and ``integer(n)``: the C encoder's when it is built (one allocation, a
+# fifth of what bytes formatting costs: bench/bench_commands.py), else these formats.
 BULK: Final = b"$%d\r\n%s\r\n"
 INTEGER: Final = b":%d\r\n"
+INTEGER_TEXT: Final = b":%b\r\n"  # an integer already spelled in decimal (INCR's new value)
 
 _INTS = [INTEGER % i for i in range(0, 1024)]
 
@@ -57,6 +57,11 @@ def integer(n: int) -> bytes:
     if 0 <= n < 1024:
         return _INTS[n]
     return INTEGER % n
+
+
+def integer_text(t: bytes) -> bytes:
+    """``integer(int(t))`` for ``t`` the canonical decimal text of an integer."""
+    return INTEGER_TEXT % t
 
 
 def bulk(b: bytes | bytearray) -> bytes:
@@ -148,8 +153,12 @@ def set_of_bulks(items: list[bytes], resp: int) -> bytes:
 
 
 _bulks_py, _bulks_resp_py, _set_of_bulks_py = bulks, bulks_resp, set_of_bulks
+_integer_py, _integer_text_py, _bulk_py = integer, integer_text, bulk
 
 if (_c := c_module("aof._respfast")) is not None:  # C encoder (aof/_respfast.c): the same bytes
+    integer = _c.integer  # noqa: F811
+    integer_text = _c.integer_text  # noqa: F811
+    bulk = _c.bulk  # noqa: F811
     _bulk_array = _c.bulk_array  # NotImplemented for items other than bytes/None → Python
 
     def bulks(items: list[bytes] | tuple[bytes, ...]) -> bytes:  # noqa: F811

@@ -7,7 +7,6 @@ import random
 from fractions import Fraction
 
 from aof.replies import (
-    BULK,
     EMPTY_ARRAY,
     NULL3,
     NULL_BULK,
@@ -145,7 +144,7 @@ def hget_cmd(c, argv):
         v = lp_pairs_get(lp, argv[2]) if lp is not None else h.ht.get(argv[2])
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
-    return BULK % (len(v), v)  # bulk(v), inline: the hot path
+    return bulk(v)
 
 
 @command("hmget", -3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aof.replies import (
-    BULK,
     EMPTY_ARRAY,
     MINUS_ONE,
     NULL3,
@@ -56,7 +55,8 @@ def _push(c, argv, where: int, xx: bool) -> bytes:
         ql_push(lst.nodes, items, where == HEAD, lst.fill)
         lst.count += len(items)
     c.server.dirty += len(argv) - 2
-    notify(db, NOTIFY_LIST, b"lpush" if where == HEAD else b"rpush", key)
+    if db.ks.config.notify_keyspace_events:  # notify()'s own first check, without the call: hot
+        notify(db, NOTIFY_LIST, b"lpush" if where == HEAD else b"rpush", key)
     return integer(lst.count)
 
 
@@ -95,29 +95,32 @@ def _pop_event(where: int) -> bytes:
 
 
 def _pop(c, argv, where: int) -> bytes:
-    if len(argv) > 3:
+    n = len(argv)
+    if n > 3:
         raise CommandError(f"wrong number of arguments for '{'lpop' if where == HEAD else 'rpop'}' command")
-    hascount = len(argv) == 3
-    count = get_positive(argv[2]) if hascount else 0
+    count = get_positive(argv[2]) if n == 3 else 0
     db = c.db
     key = argv[1]
     lst = db.get(key)
     if lst is None:
-        if hascount:
+        if n == 3:
             return NULL3 if c.resp == 3 else NULL_ARRAY
         return NULL3 if c.resp == 3 else NULL_BULK
     if lst.__class__ is not ListValue:
         raise WrongTypeError()
-    if hascount and not count:
-        return EMPTY_ARRAY
-    if not hascount:
+    if n == 2:  # no count: the hot path
         if lst.compress:
             v = lst.pop(where == HEAD)
-        else:  # ListValue.pop inline (one C call): the hot path
+        else:  # ListValue.pop inline (one C call)
             v = ql_pop(lst.nodes, where == HEAD)
             lst.count -= 1
-        _removed(c, key, lst, 1, _pop_event(where))
-        return BULK % (len(v), v)  # bulk(v), inline: the hot path
+        if lst.count and not db.ks.config.notify_keyspace_events:  # _removed with nothing to do
+            c.server.dirty += 1
+        else:
+            _removed(c, key, lst, 1, _pop_event(where))
+        return bulk(v)
+    if not count:
+        return EMPTY_ARRAY
     items = lst.pop_many(where == HEAD, count)
     _removed(c, key, lst, len(items), _pop_event(where))
     return bulks(items)

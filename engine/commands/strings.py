@@ -5,9 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from aof.replies import (
-    BULK,
     EMPTY_BULK,
-    INTEGER,
     NULL3,
     NULL_BULK,
     OK,
@@ -16,6 +14,7 @@ from aof.replies import (
     bulk,
     bulks_resp,
     integer,
+    integer_text,
 )
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
@@ -24,6 +23,7 @@ from engine.execution.registry import command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_STRING, notify
 from engine.types import EmbStr
 from engine.types.strings import format_long_double, ld_add, parse_int, parse_long_double
+from rdbtools.numbers import incr_text
 
 S = "string"
 _STR = (bytes, bytearray, EmbStr)
@@ -142,7 +142,7 @@ def get_cmd(c, argv):
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     if v.__class__ in _STR:
-        return BULK % (len(v), v)  # bulk(v), inline: the hot path
+        return bulk(v)
     raise WrongTypeError()
 
 
@@ -255,10 +255,13 @@ def _mset(c, argv, nx: bool):
         for j in range(1, len(argv), 2):
             if db.get(argv[j]) is not None:
                 return ZERO
-    s = db.set
-    for j in range(1, len(argv), 2):
-        s(argv[j], argv[j + 1])
-        notify(db, NOTIFY_STRING, b"set", argv[j])
+    if db.ks.config.notify_keyspace_events:
+        s = db.set
+        for j in range(1, len(argv), 2):
+            s(argv[j], argv[j + 1])
+            notify(db, NOTIFY_STRING, b"set", argv[j])
+    else:
+        db.set_pairs(argv)
     c.server.dirty += (len(argv) - 1) // 2
     return ONE if nx else OK
 
@@ -279,19 +282,21 @@ def _incr(c, key: bytes, incr: int) -> bytes:
     if old is None:
         value = incr  # an int64 already: cannot overflow from 0
         db.add(key, b"%d" % value)
+        reply = integer(value)
     else:
         if old.__class__ not in _STR:
             raise WrongTypeError()
-        value = parse_int(old)
-        if value is None:
-            raise NotIntegerError()
-        value += incr  # Python ints do not wrap: range-checking the sum is Redis's pre-check
-        if value > LONG_MAX or value < LONG_MIN:
+        new = incr_text(old, incr)  # parse, add and format in one C call: the hot path
+        if new is None:
+            if parse_int(old) is None:
+                raise NotIntegerError()
             raise CommandError("increment or decrement would overflow")
-        db.replace(key, b"%d" % value)
+        db.replace(key, new)
+        reply = integer_text(new)
     c.server.dirty += 1
-    notify(db, NOTIFY_STRING, b"incrby", key)
-    return INTEGER % value  # integer(value), inline: the hot path
+    if db.ks.config.notify_keyspace_events:  # notify()'s own first check, without the call: hot
+        notify(db, NOTIFY_STRING, b"incrby", key)
+    return reply
 
 
 @command("incr", 2, "write denyoom fast", 1, 1, 1, group=S)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 from aof.replies import (
-    BULK,
     EMPTY_ARRAY,
     NULL3,
     NULL_BULK,
@@ -61,7 +60,7 @@ def _pairs_reply(items: list[tuple[bytes, float]], withscores: bool, resp: int) 
         ap = parts.append
         for m, s in items:
             ap(two)
-            ap(BULK % (len(m), m))
+            ap(bulk(m))
             ap(double(s, 3))
         return b"".join(parts)
     flat = []  # member, score text, member, score text ...

@@ -55,6 +55,37 @@ canon_ll(const uint8_t *s, Py_ssize_t len, int64_t *out)
     return 1;
 }
 
+/* numbers.incr_text_py: string2ll(s) + incr as canonical text, None when s spells no
+ * int64 or the sum leaves the int64 range (incrDecrCommand's two refusals). */
+PyObject *
+ll_incr_text(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyLong_Check(args[1]))
+        return PyErr_Format(PyExc_TypeError, "ll_incr_text(text, incr: int)");
+    PyObject *s = args[0];
+    const uint8_t *p;
+    Py_ssize_t n;
+    if (PyBytes_Check(s)) {
+        p = (const uint8_t *)PyBytes_AS_STRING(s);
+        n = PyBytes_GET_SIZE(s);
+    }
+    else if (PyByteArray_Check(s)) {
+        p = (const uint8_t *)PyByteArray_AS_STRING(s);
+        n = PyByteArray_GET_SIZE(s);
+    }
+    else {
+        return PyErr_Format(PyExc_TypeError, "ll_incr_text() needs bytes");
+    }
+    int overflow = 0;
+    long long incr = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+    if (incr == -1 && PyErr_Occurred())
+        return NULL;
+    int64_t v, r;
+    if (overflow || !canon_ll(p, n, &v) || __builtin_add_overflow(v, (int64_t)incr, &r))
+        Py_RETURN_NONE;
+    return int_text(r);
+}
+
 int
 lp_corrupt(Py_ssize_t pos)
 {

@@ -226,6 +226,9 @@ static PyMethodDef methods[] = {
      "lps_build($module, members, /)\n--\n\nlistpack_set.lps_build_py: a listpack of the members in order."},
     {"lp_entries_size", (PyCFunction)(void (*)(void))lp_entries_size, METH_FASTCALL,
      "lp_entries_size($module, items, start, step, /)\n--\n\nlistpack.lp_entries_size_py: the bytes of items[start::step] as entries."},
+    {"ll_incr_text", (PyCFunction)(void (*)(void))ll_incr_text, METH_FASTCALL,
+     "ll_incr_text($module, text, incr, /)\n--\n\n"
+     "numbers.incr_text_py: string2ll(text) + incr as text, None when not an int64 or out of range."},
     {"lpl_check", (PyCFunction)lpl_check, METH_O,
      "lpl_check($module, blob, /)\n--\n\n"
      "quicklist_ops.lpl_validate_py without its error: the entry count, or -1 when the blob is not a valid listpack."},

@@ -307,6 +307,33 @@ def test_bulk_array_leaves_other_types_to_python() -> None:
     assert replies.bulks(big) == replies._bulks_py(big)
 
 
+@needs_c
+@FAST
+@given(n=st.one_of(st.integers(-(2**63), 2**63 - 1), st.integers(), st.booleans()),
+       b=st.one_of(st.binary(max_size=300), st.binary(max_size=5).map(bytearray)))
+def test_scalar_replies_match_python(n: int, b: bytes) -> None:
+    """integer(), integer_text() and bulk(): the C encoder's bytes are the formats'."""
+    from aof import replies
+
+    assert _respfast.integer(n) == replies._integer_py(n) == b":%d\r\n" % n
+    assert _respfast.integer_text(b"%d" % n) == replies._integer_text_py(b"%d" % n) == b":%d\r\n" % n
+    assert _respfast.bulk(b) == replies._bulk_py(b) == b"$%d\r\n%s\r\n" % (len(b), b)
+    assert replies.integer(n) == replies._integer_py(n) and replies.bulk(b) == replies._bulk_py(b)
+
+
+@needs_c
+def test_scalar_replies_leave_other_types_to_the_formats() -> None:
+    from aof import replies
+
+    assert _respfast.bulk(memoryview(b"mv")) == replies._bulk_py(memoryview(b"mv"))  # type: ignore[arg-type]
+    for f in (_respfast.integer, replies._integer_py):
+        with pytest.raises(TypeError):
+            f("5")
+    for f in (_respfast.bulk, replies._bulk_py):
+        with pytest.raises(TypeError):
+            f(5)
+
+
 def test_purepython_env_disables_the_c_paths() -> None:
     code = (
         "from aof.resp import RequestParser; from aof import replies; "
