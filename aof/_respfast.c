@@ -35,6 +35,9 @@
 
 #include <string.h>
 
+/* LpEnt: one listpack entry as rdbtools._speedups reads it (lp_ent, through its capsule) */
+#include "../rdbtools/csrc/speedups.h"
+
 /* Longest decimal text accepted: 18 digits cannot overflow a long long. */
 #define MAX_DIGITS 18
 
@@ -318,6 +321,27 @@ bulk_array(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return res;
 }
 
+/* Decimal text of v into buf (at least 20 bytes); returns the length. */
+static Py_ssize_t
+fmt_ll(char *buf, int64_t v)
+{
+    Py_ssize_t k = 0;
+    uint64_t u = (uint64_t)v;
+    if (v < 0) {
+        buf[k++] = '-';
+        u = 0 - u;
+    }
+    char tmp[24];
+    int i = 0;
+    do {
+        tmp[i++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    while (i)
+        buf[k++] = tmp[--i];
+    return k;
+}
+
 /* The formats of aof/replies.py, for what the fast paths leave to them. */
 static PyObject *integer_fmt, *integer_text_fmt, *bulk_fmt;
 
@@ -335,21 +359,9 @@ integer_reply(PyObject *self, PyObject *n)
     if (v == -1 && PyErr_Occurred())
         return NULL;
     char buf[24];
-    Py_ssize_t k = 0;
-    buf[k++] = ':';
-    unsigned long long u = (unsigned long long)v;
-    if (v < 0) {
-        buf[k++] = '-';
-        u = 0 - u;
-    }
-    char tmp[24];
-    int i = 0;
-    do {
-        tmp[i++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u);
-    while (i)
-        buf[k++] = tmp[--i];
+    Py_ssize_t k = 1;
+    buf[0] = ':';
+    k += fmt_ll(buf + 1, (int64_t)v);
     buf[k++] = '\r';
     buf[k++] = '\n';
     return PyBytes_FromStringAndSize(buf, k);
@@ -418,6 +430,167 @@ bulk_reply(PyObject *self, PyObject *b)
     return res;
 }
 
+/* ------------------------------------------------------------------ a list's range
+ * The nodes are rdbtools.encodings.quicklist_ops's: a bytearray listpack, bytes for a
+ * plain node, a tuple for a compressed one. Their entries are read by rdbtools's one
+ * listpack reader, lp_ent, which rdbtools._speedups hands over in a capsule. */
+
+typedef int (*lp_ent_fn)(const uint8_t *p, Py_ssize_t n, Py_ssize_t pos, LpEnt *e);
+static lp_ent_fn read_ent;
+
+
+/* The reply being written: a bytes object grown as needed, `w` its next byte. */
+typedef struct {
+    PyObject *out;
+    Py_ssize_t w, cap;
+} Out;
+
+/* Room for `need` more bytes; -1 with MemoryError. */
+static int
+room(Out *o, Py_ssize_t need)
+{
+    if (o->w + need <= o->cap)
+        return 0;
+    Py_ssize_t cap = o->cap * 2 > o->w + need ? o->cap * 2 : o->w + need;
+    if (_PyBytes_Resize(&o->out, cap) < 0)
+        return -1;
+    o->cap = cap;
+    return 0;
+}
+
+/* `$len\r\n<s>\r\n`; -1 with MemoryError. */
+static int
+put_bulk(Out *o, const char *s, Py_ssize_t len)
+{
+    if (room(o, 1 + 20 + 2 + len + 2) < 0)
+        return -1;
+    char *w = PyBytes_AS_STRING(o->out) + o->w, *w0 = w;
+    *w++ = '$';
+    if (len < 10)
+        *w++ = (char)('0' + len);
+    else
+        w += fmt_size(w, len);
+    *w++ = '\r';
+    *w++ = '\n';
+    memcpy(w, s, (size_t)len);
+    w += len;
+    *w++ = '\r';
+    *w++ = '\n';
+    o->w += w - w0;
+    return 0;
+}
+
+/* The bulks of elements [start, stop) appended to o: 0, -1 with an error, or 1 when
+ * the nodes hold what this does not read (a compressed node in the range, a damaged
+ * listpack, fewer elements) and the Python encoder is to answer. */
+static int
+range_bulks(PyObject *nodes, Py_ssize_t start, Py_ssize_t stop, Out *o)
+{
+    Py_ssize_t at = 0, nn = PyList_GET_SIZE(nodes);
+    for (Py_ssize_t j = 0; j < nn && at < stop; j++) {
+        PyObject *node = PyList_GET_ITEM(nodes, j);
+        if (PyBytes_CheckExact(node)) {
+            if (at >= start && put_bulk(o, PyBytes_AS_STRING(node), PyBytes_GET_SIZE(node)) < 0)
+                return -1;
+            at++;
+            continue;
+        }
+        if (PyTuple_CheckExact(node) && PyTuple_GET_SIZE(node) == 3) { /* compressed */
+            Py_ssize_t count = PyLong_AsSsize_t(PyTuple_GET_ITEM(node, 2));
+            if (count < 0 || at + count > start) {
+                PyErr_Clear();
+                return 1;
+            }
+            at += count;
+            continue;
+        }
+        if (!PyByteArray_CheckExact(node))
+            return 1;
+        Py_ssize_t n = PyByteArray_GET_SIZE(node);
+        const uint8_t *p = (const uint8_t *)PyByteArray_AS_STRING(node);
+        if (n < 7 || p[n - 1] != 0xFF)
+            return 1;
+        Py_ssize_t count = p[4] | (p[5] << 8);
+        if (count == 0xFFFF)
+            return 1;
+        if (at + count <= start) {
+            at += count;
+            continue;
+        }
+        Py_ssize_t pos = 6;
+        LpEnt e;
+        for (Py_ssize_t i = 0; i < count && at < stop; i++, at++) {
+            if (pos >= n - 1 || read_ent(p, n, pos, &e) < 0)
+                return 1;
+            pos = e.next;
+            if (at < start)
+                continue;
+            int rc;
+            if (e.is_int) {
+                char buf[24];
+                rc = put_bulk(o, buf, fmt_ll(buf, e.v));
+            }
+            else {
+                rc = put_bulk(o, (const char *)e.s, e.len);
+            }
+            if (rc < 0)
+                return -1;
+            p = (const uint8_t *)PyByteArray_AS_STRING(node); /* no Python ran: unchanged */
+        }
+    }
+    return at < stop;
+}
+
+PyDoc_STRVAR(quicklist_bulks_doc,
+"quicklist_bulks(nodes, start, stop) -> bytes | NotImplemented\n\n"
+"aof.replies.quicklist_bulks_py: elements start..stop-1 of a list's quicklist nodes as\n"
+"an array of bulk strings, written from the listpacks (no object per element);\n"
+"NotImplemented when a node in the range is compressed or unreadable, or\n"
+"rdbtools._speedups is not there.");
+
+static PyObject *
+quicklist_bulks(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "quicklist_bulks(nodes: list, start, stop)");
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]), stop = PyLong_AsSsize_t(args[2]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (read_ent == NULL) {
+        /* PyCapsule_Import reads attributes from the package down: import the module first */
+        PyObject *mod = PyImport_ImportModule("rdbtools._speedups");
+        Py_XDECREF(mod);
+        read_ent = mod == NULL ? NULL : (lp_ent_fn)PyCapsule_Import("rdbtools._speedups.lp_ent_api", 0);
+        if (read_ent == NULL) {
+            PyErr_Clear();
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+    }
+    if (start < 0 || stop < start)
+        Py_RETURN_NOTIMPLEMENTED;
+    Out o = {NULL, 0, 16 + (stop - start) * 16};
+    if ((o.out = PyBytes_FromStringAndSize(NULL, o.cap)) == NULL)
+        return NULL;
+    char *w = PyBytes_AS_STRING(o.out);
+    w[0] = '*';
+    o.w = 1 + fmt_size(w + 1, stop - start);
+    w[o.w++] = '\r';
+    w[o.w++] = '\n';
+    int rc = range_bulks(args[0], start, stop, &o);
+    if (rc != 0) {
+        Py_XDECREF(o.out);
+        if (rc < 0)
+            return NULL;
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    if (o.w != o.cap && _PyBytes_Resize(&o.out, o.w) < 0)
+        return NULL;
+    return o.out;
+}
+
 static PyMethodDef methods[] = {
     {"scan_requests", (PyCFunction)(void (*)(void))scan_requests, METH_FASTCALL,
      scan_requests_doc},
@@ -425,6 +598,7 @@ static PyMethodDef methods[] = {
     {"integer", integer_reply, METH_O, integer_doc},
     {"integer_text", integer_text_reply, METH_O, integer_text_doc},
     {"bulk", bulk_reply, METH_O, bulk_doc},
+    {"quicklist_bulks", (PyCFunction)(void (*)(void))quicklist_bulks, METH_FASTCALL, quicklist_bulks_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -15,7 +15,7 @@ INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 
 
-def string2ll(s: bytes) -> int | None:
+def string2ll_py(s: bytes) -> int | None:
     """Return the int64 that ``s`` canonically spells, else None."""
     n = len(s)
     if n == 0 or n > 20:
@@ -41,7 +41,7 @@ def string2ll(s: bytes) -> int | None:
 def incr_text_py(s: bytes | bytearray, incr: int) -> bytes | None:
     """The text of ``string2ll(s) + incr`` (INCR's new value), None when ``s`` spells no
     int64 or the sum leaves the int64 range: the two cases incrDecrCommand refuses."""
-    v = string2ll(s)  # type: ignore[arg-type]  # a bytearray reads the same
+    v = string2ll_py(s)  # type: ignore[arg-type]  # a bytearray reads the same
     if v is None:
         return None
     v += incr
@@ -50,8 +50,10 @@ def incr_text_py(s: bytes | bytearray, incr: int) -> bytes | None:
     return b"%d" % v
 
 
+string2ll = string2ll_py
 incr_text = incr_text_py
 if (_c := c_module("rdbtools._speedups")) is not None:  # same results
+    string2ll = _c.string2ll
     incr_text = _c.ll_incr_text
 
 
@@ -81,4 +83,5 @@ def g17(value: float) -> bytes:
     return b"%.17g" % value
 
 
-__all__ = ["INT64_MAX", "INT64_MIN", "double2ll", "double_to_int", "g17", "incr_text", "incr_text_py", "string2ll"]
+__all__ = ["INT64_MAX", "INT64_MIN", "double2ll", "double_to_int", "g17", "incr_text", "incr_text_py", "string2ll",
+           "string2ll_py"]

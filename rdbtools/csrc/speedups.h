@@ -555,6 +555,7 @@ PyObject *ql_get(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *ql_range(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_check(PyObject *, PyObject *);
 PyObject *ll_incr_text(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ll_parse(PyObject *, PyObject *);
 PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *snapshot_keys(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *stream_nodes(PyObject *, PyObject *const *, Py_ssize_t);

@@ -334,6 +334,46 @@ def test_scalar_replies_leave_other_types_to_the_formats() -> None:
             f(5)
 
 
+@needs_c
+@FAST
+@given(items=st.lists(st.one_of(st.binary(max_size=40), st.integers(-(2**63), 2**63 - 1).map(b"%d".__mod__),
+                                st.sampled_from([b"007", b"-0", b"x" * 300])), max_size=60),
+       fill=st.sampled_from([-2, -1, 1, 3, 8]), compress=st.booleans(), plain=st.booleans(), data=st.data())
+def test_quicklist_bulks_match_python(items: list[bytes], fill: int, compress: bool, plain: bool,
+                                      data: st.DataObject) -> None:
+    """LRANGE's reply written from the nodes equals the elements' bulk array; a range
+    touching a compressed node is left to Python."""
+    from aof import replies
+    from rdbtools.encodings import quicklist_ops as Q
+
+    nodes: list[Any] = []
+    Q.ql_push_py(nodes, items, False, fill)
+    if plain and nodes:  # a plain node (an element of 1 GB or more in Redis) in the middle
+        k = data.draw(st.integers(0, len(nodes)))
+        nodes.insert(k, b"plain element")
+        items = [x for n in nodes[:k] for x in Q.node_items(n)] + [b"plain element"] + \
+            [x for n in nodes[k + 1:] for x in Q.node_items(n)]
+    squeezed = -1
+    if compress and len(nodes) > 2 and nodes[1].__class__ is bytearray and len(nodes[1]) >= 48:
+        packed = Q.compress_node(nodes[1])
+        if packed is not None:
+            nodes[1] = packed
+            squeezed = 1
+    start = data.draw(st.integers(0, len(items)))
+    stop = data.draw(st.integers(start, len(items)))
+    want = replies._bulks_py(items[start:stop])
+    assert replies._quicklist_bulks_py(nodes, start, stop) == want
+    assert replies.quicklist_bulks(nodes, start, stop) == want
+    got = _respfast.quicklist_bulks(nodes, start, stop)
+    if squeezed >= 0:
+        first = Q.node_count(nodes[0])
+        touches = start < first + Q.node_count(nodes[1]) and stop > first
+        assert (got is NotImplemented) == touches
+    if got is not NotImplemented:
+        assert got == want
+    assert _respfast.quicklist_bulks(nodes, 0, len(items) + 1) is NotImplemented  # past the end
+
+
 def test_purepython_env_disables_the_c_paths() -> None:
     code = (
         "from aof.resp import RequestParser; from aof import replies; "
