@@ -181,16 +181,21 @@ class Database:
 
         While no LFU counter, keyspace event or TTL of these keys is involved, setKey
         does the same for a new key as for an old one (the value stored, the access
-        clock written): two dict updates do it for every pair at once, in C."""
-        keys = argv[1::2]
+        clock written), which one loop does without a call per pair."""
         exp = self.expires
-        if not self.lfu and not self.ks.config.notify_keyspace_events and (not exp or exp.keys().isdisjoint(keys)):
-            self.data.update(zip(keys, argv[2::2]))
-            self.lru.update(dict.fromkeys(keys, self.clock))
+        it = iter(argv)
+        next(it)
+        if not self.lfu and not self.ks.config.notify_keyspace_events and (not exp or exp.keys().isdisjoint(argv)):
+            data = self.data
+            lru = self.lru
+            clock = self.clock
+            for key in it:
+                data[key] = next(it)
+                lru[key] = clock
             return
         s = self.set
-        for j in range(1, len(argv), 2):
-            s(argv[j], argv[j + 1])
+        for key in it:
+            s(key, next(it))
 
     def replace(self, key: bytes, value: Any) -> None:
         """dbOverwrite: a new value for an existing key, keeping its TTL."""

@@ -81,8 +81,10 @@ def _hex_fraction(m: re.Match[bytes]) -> Fraction:
 def parse_double(b: bytes | bytearray) -> float | None:
     """getDoubleFromObject: a double, rejecting NaN, ERANGE (overflow to ±inf, underflow to 0)
     and over-long input; None if invalid."""
-    if b.isdigit() and len(b) < 16:  # fast path: plain small integers
-        return float(int(b))
+    if len(b) < 16:  # fast path: integers of up to 15 digits, exact as doubles
+        i = string2ll(b)
+        if i is not None:
+            return float(i)
     if len(b) > 5000:
         return None
     try:  # fast path: float() agrees with strtod on text made of these bytes only
