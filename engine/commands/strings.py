@@ -291,7 +291,10 @@ def _incr(c, key: bytes, incr: int) -> bytes:
             if parse_int(old) is None:
                 raise NotIntegerError()
             raise CommandError("increment or decrement would overflow")
-        db.replace(key, new)
+        if db.lfu:
+            db.replace(key, new)
+        else:  # db.replace less the access clock get() has just written
+            db.data[key] = new
         reply = integer_text(new)
     c.server.dirty += 1
     if db.ks.config.notify_keyspace_events:  # notify()'s own first check, without the call: hot
