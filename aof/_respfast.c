@@ -439,9 +439,12 @@ typedef int (*lp_ent_fn)(const uint8_t *p, Py_ssize_t n, Py_ssize_t pos, LpEnt *
 static lp_ent_fn read_ent;
 
 
-/* The reply being written: a bytes object grown as needed, `w` its next byte. */
+/* The reply being written: in `scratch` while it fits, else in a heap buffer grown as
+ * needed; `w` its next byte. One bytes object is made from it at the end. */
+static char scratch[1 << 16];
+
 typedef struct {
-    PyObject *out;
+    char *buf;
     Py_ssize_t w, cap;
 } Out;
 
@@ -452,19 +455,28 @@ room(Out *o, Py_ssize_t need)
     if (o->w + need <= o->cap)
         return 0;
     Py_ssize_t cap = o->cap * 2 > o->w + need ? o->cap * 2 : o->w + need;
-    if (_PyBytes_Resize(&o->out, cap) < 0)
+    char *buf = o->buf == scratch ? PyMem_Malloc((size_t)cap) : PyMem_Realloc(o->buf, (size_t)cap);
+    if (buf == NULL) {
+        PyErr_NoMemory();
         return -1;
+    }
+    if (o->buf == scratch)
+        memcpy(buf, scratch, (size_t)o->w);
+    o->buf = buf;
     o->cap = cap;
     return 0;
 }
 
-/* `$len\r\n<s>\r\n`; -1 with MemoryError. */
-static int
+/* Most a bulk adds beside its text: `$`, 20 digits of length, two CRLFs. */
+#define BULK_FRAME 25
+/* Longest integer text (INT64_MIN). */
+#define INT_TEXT 20
+
+/* `$len\r\n<s>\r\n`, in room already made. */
+static inline void
 put_bulk(Out *o, const char *s, Py_ssize_t len)
 {
-    if (room(o, 1 + 20 + 2 + len + 2) < 0)
-        return -1;
-    char *w = PyBytes_AS_STRING(o->out) + o->w, *w0 = w;
+    char *w = o->buf + o->w, *w0 = w;
     *w++ = '$';
     if (len < 10)
         *w++ = (char)('0' + len);
@@ -477,7 +489,6 @@ put_bulk(Out *o, const char *s, Py_ssize_t len)
     *w++ = '\r';
     *w++ = '\n';
     o->w += w - w0;
-    return 0;
 }
 
 /* The bulks of elements [start, stop) appended to o: 0, -1 with an error, or 1 when
@@ -490,8 +501,11 @@ range_bulks(PyObject *nodes, Py_ssize_t start, Py_ssize_t stop, Out *o)
     for (Py_ssize_t j = 0; j < nn && at < stop; j++) {
         PyObject *node = PyList_GET_ITEM(nodes, j);
         if (PyBytes_CheckExact(node)) {
-            if (at >= start && put_bulk(o, PyBytes_AS_STRING(node), PyBytes_GET_SIZE(node)) < 0)
-                return -1;
+            if (at >= start) {
+                if (room(o, BULK_FRAME + PyBytes_GET_SIZE(node)) < 0)
+                    return -1;
+                put_bulk(o, PyBytes_AS_STRING(node), PyBytes_GET_SIZE(node));
+            }
             at++;
             continue;
         }
@@ -517,6 +531,12 @@ range_bulks(PyObject *nodes, Py_ssize_t start, Py_ssize_t stop, Out *o)
             at += count;
             continue;
         }
+        /* room for every element taken from this node: their texts are within the
+         * node's bytes, an integer's within INT_TEXT */
+        Py_ssize_t first = start > at ? start - at : 0;
+        Py_ssize_t take = (stop - at < count ? stop - at : count) - first;
+        if (room(o, n + take * (BULK_FRAME + INT_TEXT)) < 0)
+            return -1;
         Py_ssize_t pos = 6;
         LpEnt e;
         for (Py_ssize_t i = 0; i < count && at < stop; i++, at++) {
@@ -525,17 +545,13 @@ range_bulks(PyObject *nodes, Py_ssize_t start, Py_ssize_t stop, Out *o)
             pos = e.next;
             if (at < start)
                 continue;
-            int rc;
             if (e.is_int) {
                 char buf[24];
-                rc = put_bulk(o, buf, fmt_ll(buf, e.v));
+                put_bulk(o, buf, fmt_ll(buf, e.v));
             }
             else {
-                rc = put_bulk(o, (const char *)e.s, e.len);
+                put_bulk(o, (const char *)e.s, e.len);
             }
-            if (rc < 0)
-                return -1;
-            p = (const uint8_t *)PyByteArray_AS_STRING(node); /* no Python ran: unchanged */
         }
     }
     return at < stop;
@@ -571,24 +587,20 @@ quicklist_bulks(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     if (start < 0 || stop < start)
         Py_RETURN_NOTIMPLEMENTED;
-    Out o = {NULL, 0, 16 + (stop - start) * 16};
-    if ((o.out = PyBytes_FromStringAndSize(NULL, o.cap)) == NULL)
-        return NULL;
-    char *w = PyBytes_AS_STRING(o.out);
-    w[0] = '*';
-    o.w = 1 + fmt_size(w + 1, stop - start);
-    w[o.w++] = '\r';
-    w[o.w++] = '\n';
+    Out o = {scratch, 0, (Py_ssize_t)sizeof scratch};
+    o.buf[0] = '*';
+    o.w = 1 + fmt_size(o.buf + 1, stop - start);
+    o.buf[o.w++] = '\r';
+    o.buf[o.w++] = '\n';
     int rc = range_bulks(args[0], start, stop, &o);
-    if (rc != 0) {
-        Py_XDECREF(o.out);
-        if (rc < 0)
-            return NULL;
+    PyObject *res = NULL;
+    if (rc == 0)
+        res = PyBytes_FromStringAndSize(o.buf, o.w);
+    if (o.buf != scratch)
+        PyMem_Free(o.buf);
+    if (rc > 0)
         Py_RETURN_NOTIMPLEMENTED;
-    }
-    if (o.w != o.cap && _PyBytes_Resize(&o.out, o.w) < 0)
-        return NULL;
-    return o.out;
+    return res;
 }
 
 static PyMethodDef methods[] = {

@@ -374,6 +374,19 @@ def test_quicklist_bulks_match_python(items: list[bytes], fill: int, compress: b
     assert _respfast.quicklist_bulks(nodes, 0, len(items) + 1) is NotImplemented  # past the end
 
 
+@needs_c
+def test_quicklist_bulks_past_the_scratch_buffer() -> None:
+    """A reply larger than the 64 KiB the C encoder writes in place before it grows."""
+    from aof import replies
+    from rdbtools.encodings import quicklist_ops as Q
+
+    items = [b"%d" % i * 20 for i in range(3000)] + [b"-9223372036854775808"] * 10
+    nodes: list[Any] = []
+    Q.ql_push_py(nodes, items, False, -2)
+    for start, stop in ((0, len(items)), (5, len(items) - 3), (2990, 3010)):
+        assert _respfast.quicklist_bulks(nodes, start, stop) == replies._bulks_py(items[start:stop])
+
+
 def test_purepython_env_disables_the_c_paths() -> None:
     code = (
         "from aof.resp import RequestParser; from aof import replies; "
