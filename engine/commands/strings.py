@@ -247,33 +247,34 @@ def mget_cmd(c, argv):
     return bulks_resp(vals, c.resp)
 
 
-def _mset(c, argv, nx: bool):
-    if len(argv) % 2 == 0:
-        raise CommandError(f"wrong number of arguments for '{argv[0].decode('utf-8', 'replace').lower()}' command")
-    db = c.db
-    if nx:
-        for j in range(1, len(argv), 2):
-            if db.get(argv[j]) is not None:
-                return ZERO
-    if db.ks.config.notify_keyspace_events:
-        s = db.set
-        for j in range(1, len(argv), 2):
-            s(argv[j], argv[j + 1])
-            notify(db, NOTIFY_STRING, b"set", argv[j])
-    else:
-        db.set_pairs(argv)
-    c.server.dirty += (len(argv) - 1) // 2
-    return ONE if nx else OK
+def _msetter(nx: bool):
+    """The handler of MSET or MSETNX (msetGenericCommand), made once per command so that
+    an MSET is a single Python call before its keys are set."""
+    reply = ONE if nx else OK
+
+    def mset(c, argv):
+        if len(argv) % 2 == 0:
+            raise CommandError(f"wrong number of arguments for '{argv[0].decode('utf-8', 'replace').lower()}' command")
+        db = c.db
+        if nx:
+            for j in range(1, len(argv), 2):
+                if db.get(argv[j]) is not None:
+                    return ZERO
+        if db.ks.config.notify_keyspace_events:
+            s = db.set
+            for j in range(1, len(argv), 2):
+                s(argv[j], argv[j + 1])
+                notify(db, NOTIFY_STRING, b"set", argv[j])
+        else:
+            db.set_pairs(argv)
+        c.server.dirty += (len(argv) - 1) // 2
+        return reply
+
+    return mset
 
 
-@command("mset", -3, "write denyoom", 1, -1, 2, group=S)
-def mset_cmd(c, argv):
-    return _mset(c, argv, False)
-
-
-@command("msetnx", -3, "write denyoom", 1, -1, 2, group=S)
-def msetnx_cmd(c, argv):
-    return _mset(c, argv, True)
+mset_cmd = command("mset", -3, "write denyoom", 1, -1, 2, group=S)(_msetter(False))
+msetnx_cmd = command("msetnx", -3, "write denyoom", 1, -1, 2, group=S)(_msetter(True))
 
 
 def _incr(c, key: bytes, incr: int) -> bytes:
