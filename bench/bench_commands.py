@@ -1,6 +1,6 @@
 """Command bodies alone: instructions (or CPU µs) per call of each redis-benchmark command.
 
-Run: ``python bench/bench_commands.py [--n 20000] [--tests incr,lpush] [--callgrind]``.
+Run: ``python bench/bench_commands.py [--n 20000] [--tests incr,lpush] [--callgrind] [--root DIR]``.
 
 ``bench_server.py`` measures the whole request path against a real Redis, which mixes
 the parser, dispatch and the socket with the command's own work and swings with the
@@ -32,7 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+# --root DIR: the engine of another checkout (e.g. an export of main: before/after figures)
+ROOT = Path(sys.argv[sys.argv.index("--root") + 1] if "--root" in sys.argv else Path(__file__).parent.parent).resolve()
 sys.path.insert(0, str(ROOT))
 
 from engine.config import Config  # noqa: E402
@@ -105,7 +106,7 @@ def callgrind(names: list[str], n: int) -> None:
         subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
                         "--toggle-collect=functools_reduce", "--dump-after=functools_reduce",
                         f"--callgrind-out-file={out}", sys.executable, __file__, "--inner",
-                        "--n", str(n), "--tests", ",".join(names)],
+                        "--n", str(n), "--tests", ",".join(names), "--root", str(ROOT)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         dumps = sorted((f for f in os.listdir(tmp) if f.startswith("cg.out.")), key=lambda f: int(f.rsplit(".", 1)[1]))
         totals = []
@@ -124,6 +125,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20000, help="calls per test")
     ap.add_argument("--tests", default=DEFAULT, help=f"comma-separated, of: {','.join(TESTS)}")
     ap.add_argument("--callgrind", action="store_true", help="instructions per call (valgrind)")
+    ap.add_argument("--root", help="run the engine of another checkout")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     names = args.tests.split(",")
