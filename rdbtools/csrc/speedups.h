@@ -390,7 +390,8 @@ typedef struct {
 } LpEnt;
 
 /* The entry at pos of p[0:n] (lpGet + lpSkip): 0, or -1 when it is not a whole entry
- * before the end marker at n - 1. */
+ * before the end marker at n - 1. The one listpack entry reader: aof._respfast (LRANGE's
+ * reply) gets it through the capsule rdbtools._speedups.lp_ent_api. */
 int lp_ent(const uint8_t *p, Py_ssize_t n, Py_ssize_t pos, LpEnt *e);
 /* Bytes of the backlen of an entry of `size` bytes (encoding + data). */
 static inline Py_ssize_t
