@@ -15,6 +15,7 @@ from aof.replies import (
     bulks,
     integer,
     pair,
+    quicklist_bulks,
 )
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_timeout_ms
@@ -189,7 +190,9 @@ def lrange_cmd(c, argv):
         return EMPTY_ARRAY
     if end >= llen:
         end = llen - 1
-    return lst.range_reply(start, end + 1)
+    if lst.compress:
+        return lst.range_reply(start, end + 1)
+    return quicklist_bulks(lst.nodes, start, end + 1)  # ListValue.range_reply, inlined
 
 
 @command("ltrim", 4, "write", 1, 1, 1, group=G)
