@@ -42,6 +42,7 @@ setup(
         Extension(
             "aof._respfast",
             ["aof/_respfast.c"],
+            depends=["rdbtools/csrc/speedups.h"],
             extra_compile_args=CFLAGS,
             optional=True,
         ),

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from rdbtools._accel import c_module
+from rdbtools.encodings.quicklist_ops import ql_range
 from rdbtools.numbers import g17
 
 OK = b"+OK\r\n"
@@ -44,11 +45,11 @@ ONE = b":1\r\n"
 MINUS_ONE = b":-1\r\n"
 MINUS_TWO = b":-2\r\n"
 
-# The two shapes a handler on the benchmark's hot path (GET, INCR, LPOP/RPOP, HGET)
-# formats inline: ``BULK % (len(v), v)`` is ``bulk(v)`` and ``INTEGER % n`` is
-# ``integer(n)`` without the Python call (3% of a GET's instructions, callgrind).
+# ``bulk(v)`` and ``integer(n)``: the C encoder's when it is built (one allocation, a
+# fifth of what bytes formatting costs: bench/bench_commands.py), else these formats.
 BULK: Final = b"$%d\r\n%s\r\n"
 INTEGER: Final = b":%d\r\n"
+INTEGER_TEXT: Final = b":%b\r\n"  # an integer already spelled in decimal (INCR's new value)
 
 _INTS = [INTEGER % i for i in range(0, 1024)]
 
@@ -57,6 +58,11 @@ def integer(n: int) -> bytes:
     if 0 <= n < 1024:
         return _INTS[n]
     return INTEGER % n
+
+
+def integer_text(t: bytes) -> bytes:
+    """``integer(int(t))`` for ``t`` the canonical decimal text of an integer."""
+    return INTEGER_TEXT % t
 
 
 def bulk(b: bytes | bytearray) -> bytes:
@@ -147,9 +153,21 @@ def set_of_bulks(items: list[bytes], resp: int) -> bytes:
     return b"".join(parts)
 
 
+def quicklist_bulks(nodes: list[Any], start: int, stop: int) -> bytes:
+    """Elements ``start`` .. ``stop`` - 1 of a list's quicklist nodes (see
+    :mod:`rdbtools.encodings.quicklist_ops`) as an array of bulk strings: LRANGE's
+    reply. The C encoder writes it from the listpacks without an object per element."""
+    return bulks(ql_range(nodes, start, stop))
+
+
 _bulks_py, _bulks_resp_py, _set_of_bulks_py = bulks, bulks_resp, set_of_bulks
+_quicklist_bulks_py = quicklist_bulks
+_integer_py, _integer_text_py, _bulk_py = integer, integer_text, bulk
 
 if (_c := c_module("aof._respfast")) is not None:  # C encoder (aof/_respfast.c): the same bytes
+    integer = _c.integer  # noqa: F811
+    integer_text = _c.integer_text  # noqa: F811
+    bulk = _c.bulk  # noqa: F811
     _bulk_array = _c.bulk_array  # NotImplemented for items other than bytes/None → Python
 
     def bulks(items: list[bytes] | tuple[bytes, ...]) -> bytes:  # noqa: F811
@@ -165,6 +183,13 @@ if (_c := c_module("aof._respfast")) is not None:  # C encoder (aof/_respfast.c)
     def set_of_bulks(items: list[bytes], resp: int) -> bytes:  # noqa: F811
         r = _bulk_array(items, None, 126 if resp == 3 else 42)
         return _set_of_bulks_py(items, resp) if r is NotImplemented else r
+
+    _ql_bulks = _c.quicklist_bulks  # NotImplemented for compressed nodes → Python
+
+    def quicklist_bulks(nodes: list[Any], start: int, stop: int) -> bytes:  # noqa: F811
+        """Elements ``start`` .. ``stop`` - 1 of a list's quicklist nodes as an array of bulk strings."""
+        r = _ql_bulks(nodes, start, stop)
+        return _quicklist_bulks_py(nodes, start, stop) if r is NotImplemented else r
 
 
 def map_of_bulks(flat: list[bytes], resp: int) -> bytes:

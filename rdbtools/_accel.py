@@ -13,8 +13,8 @@ The C code (never required: without a compiler the install still succeeds):
   construction), the RDB string writer and LZF compression (with liblzf's end-of-buffer
   rule), SAVE's per-database key loop and a stream's node listpacks, the diff's in-place
   run sort; the engine's sparse HyperLogLog update;
-* ``rdbtools._glob``: glob matching; ``aof._respfast``: request scanning and
-  bulk-array replies; ``engine._fastpath``: the pipelined request loop's common case
+* ``rdbtools._glob``: glob matching; ``aof._respfast``: request scanning,
+  bulk-array and scalar (integer, bulk) replies; ``engine._fastpath``: the pipelined request loop's common case
   (``engine.execution.dispatch.run_commands``, whose Python loop is the reference);
 * the libraries anycrc (CRC-64), python-neo-lzf (LZF compression where ``_speedups`` is
   not built) and hiredis (``aof.FastReplyParser``).

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 
+from rdbtools._accel import c_module
+
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 
 
-def string2ll(s: bytes) -> int | None:
+def string2ll_py(s: bytes) -> int | None:
     """Return the int64 that ``s`` canonically spells, else None."""
     n = len(s)
     if n == 0 or n > 20:
@@ -34,6 +36,25 @@ def string2ll(s: bytes) -> int | None:
     if v < INT64_MIN or v > INT64_MAX:
         return None
     return v
+
+
+def incr_text_py(s: bytes | bytearray, incr: int) -> bytes | None:
+    """The text of ``string2ll(s) + incr`` (INCR's new value), None when ``s`` spells no
+    int64 or the sum leaves the int64 range: the two cases incrDecrCommand refuses."""
+    v = string2ll_py(s)  # type: ignore[arg-type]  # a bytearray reads the same
+    if v is None:
+        return None
+    v += incr
+    if v < INT64_MIN or v > INT64_MAX:
+        return None
+    return b"%d" % v
+
+
+string2ll = string2ll_py
+incr_text = incr_text_py
+if (_c := c_module("rdbtools._speedups")) is not None:  # same results
+    string2ll = _c.string2ll
+    incr_text = _c.ll_incr_text
 
 
 _LLONG_HALF = float((2**63 - 1) // 2)  # (double)(LLONG_MAX/2) == 2^62
@@ -62,4 +83,5 @@ def g17(value: float) -> bytes:
     return b"%.17g" % value
 
 
-__all__ = ["INT64_MAX", "INT64_MIN", "double2ll", "double_to_int", "g17", "string2ll"]
+__all__ = ["INT64_MAX", "INT64_MIN", "double2ll", "double_to_int", "g17", "incr_text", "incr_text_py", "string2ll",
+           "string2ll_py"]

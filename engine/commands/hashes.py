@@ -7,7 +7,6 @@ import random
 from fractions import Fraction
 
 from aof.replies import (
-    BULK,
     EMPTY_ARRAY,
     NULL3,
     NULL_BULK,
@@ -89,7 +88,8 @@ def hset_cmd(c, argv):
         else:
             new = h.set_field(f, v, cfg.hash_max_listpack_entries, mv)
         c.server.dirty += 1
-        notify(db, NOTIFY_HASH, b"hset", argv[1])
+        if db.ks.config.notify_keyspace_events:  # notify()'s own first check, without the call: hot
+            notify(db, NOTIFY_HASH, b"hset", argv[1])
         return ONE if new else ZERO
     h = _hset(c, argv, "hset")
     cfg = c.server.config
@@ -145,7 +145,7 @@ def hget_cmd(c, argv):
         v = lp_pairs_get(lp, argv[2]) if lp is not None else h.ht.get(argv[2])
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
-    return BULK % (len(v), v)  # bulk(v), inline: the hot path
+    return bulk(v)
 
 
 @command("hmget", -3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")

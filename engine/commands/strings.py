@@ -5,9 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from aof.replies import (
-    BULK,
     EMPTY_BULK,
-    INTEGER,
     NULL3,
     NULL_BULK,
     OK,
@@ -16,6 +14,7 @@ from aof.replies import (
     bulk,
     bulks_resp,
     integer,
+    integer_text,
 )
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
@@ -24,6 +23,7 @@ from engine.execution.registry import command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_STRING, notify
 from engine.types import EmbStr
 from engine.types.strings import format_long_double, ld_add, parse_int, parse_long_double
+from rdbtools.numbers import incr_text
 
 S = "string"
 _STR = (bytes, bytearray, EmbStr)
@@ -142,7 +142,7 @@ def get_cmd(c, argv):
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     if v.__class__ in _STR:
-        return BULK % (len(v), v)  # bulk(v), inline: the hot path
+        return bulk(v)
     raise WrongTypeError()
 
 
@@ -247,30 +247,34 @@ def mget_cmd(c, argv):
     return bulks_resp(vals, c.resp)
 
 
-def _mset(c, argv, nx: bool):
-    if len(argv) % 2 == 0:
-        raise CommandError(f"wrong number of arguments for '{argv[0].decode('utf-8', 'replace').lower()}' command")
-    db = c.db
-    if nx:
-        for j in range(1, len(argv), 2):
-            if db.get(argv[j]) is not None:
-                return ZERO
-    s = db.set
-    for j in range(1, len(argv), 2):
-        s(argv[j], argv[j + 1])
-        notify(db, NOTIFY_STRING, b"set", argv[j])
-    c.server.dirty += (len(argv) - 1) // 2
-    return ONE if nx else OK
+def _msetter(nx: bool):
+    """The handler of MSET or MSETNX (msetGenericCommand), made once per command so that
+    an MSET is a single Python call before its keys are set."""
+    reply = ONE if nx else OK
+
+    def mset(c, argv):
+        if len(argv) % 2 == 0:
+            raise CommandError(f"wrong number of arguments for '{argv[0].decode('utf-8', 'replace').lower()}' command")
+        db = c.db
+        if nx:
+            for j in range(1, len(argv), 2):
+                if db.get(argv[j]) is not None:
+                    return ZERO
+        if db.ks.config.notify_keyspace_events:
+            s = db.set
+            for j in range(1, len(argv), 2):
+                s(argv[j], argv[j + 1])
+                notify(db, NOTIFY_STRING, b"set", argv[j])
+        else:
+            db.set_pairs(argv)
+        c.server.dirty += (len(argv) - 1) // 2
+        return reply
+
+    return mset
 
 
-@command("mset", -3, "write denyoom", 1, -1, 2, group=S)
-def mset_cmd(c, argv):
-    return _mset(c, argv, False)
-
-
-@command("msetnx", -3, "write denyoom", 1, -1, 2, group=S)
-def msetnx_cmd(c, argv):
-    return _mset(c, argv, True)
+mset_cmd = command("mset", -3, "write denyoom", 1, -1, 2, group=S)(_msetter(False))
+msetnx_cmd = command("msetnx", -3, "write denyoom", 1, -1, 2, group=S)(_msetter(True))
 
 
 def _incr(c, key: bytes, incr: int) -> bytes:
@@ -279,19 +283,24 @@ def _incr(c, key: bytes, incr: int) -> bytes:
     if old is None:
         value = incr  # an int64 already: cannot overflow from 0
         db.add(key, b"%d" % value)
+        reply = integer(value)
     else:
         if old.__class__ not in _STR:
             raise WrongTypeError()
-        value = parse_int(old)
-        if value is None:
-            raise NotIntegerError()
-        value += incr  # Python ints do not wrap: range-checking the sum is Redis's pre-check
-        if value > LONG_MAX or value < LONG_MIN:
+        new = incr_text(old, incr)  # parse, add and format in one C call: the hot path
+        if new is None:
+            if parse_int(old) is None:
+                raise NotIntegerError()
             raise CommandError("increment or decrement would overflow")
-        db.replace(key, b"%d" % value)
+        if db.lfu:
+            db.replace(key, new)
+        else:  # db.replace less the access clock get() has just written
+            db.data[key] = new
+        reply = integer_text(new)
     c.server.dirty += 1
-    notify(db, NOTIFY_STRING, b"incrby", key)
-    return INTEGER % value  # integer(value), inline: the hot path
+    if db.ks.config.notify_keyspace_events:  # notify()'s own first check, without the call: hot
+        notify(db, NOTIFY_STRING, b"incrby", key)
+    return reply
 
 
 @command("incr", 2, "write denyoom fast", 1, 1, 1, group=S)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 from aof.replies import (
-    BULK,
     EMPTY_ARRAY,
     NULL3,
     NULL_BULK,
@@ -32,6 +31,7 @@ from engine.execution.registry import command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_ZSET, notify
 from engine.types import ZSetValue
+from engine.types.strings import parse_double
 from rdbtools.encodings import decode_listpack_strings
 from rdbtools.encodings.listpack_zset import zl_score
 from rdbtools.glob import glob_matcher
@@ -61,7 +61,7 @@ def _pairs_reply(items: list[tuple[bytes, float]], withscores: bool, resp: int) 
         ap = parts.append
         for m, s in items:
             ap(two)
-            ap(BULK % (len(m), m))
+            ap(bulk(m))
             ap(double(s, 3))
         return b"".join(parts)
     flat = []  # member, score text, member, score text ...
@@ -74,35 +74,9 @@ def _pairs_reply(items: list[tuple[bytes, float]], withscores: bool, resp: int) 
 
 # -- ZADD / ZINCRBY ----------------------------------------------------------------
 
-_ZADD_OPTS = frozenset([b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"])
-
-
 def _zadd(c, argv, incr: bool) -> bytes:
     nx = xx = gt = lt = ch = False
     j = 2
-    if len(argv) == 4 and not incr and argv[2].lower() not in _ZADD_OPTS:  # ZADD key score member
-        score = get_double(argv[2])
-        db = c.db
-        z = db.get(argv[1])
-        me, mv = _limits(c)
-        if z is None:
-            z = ZSetValue(lp=not (me == 0 or mv < len(argv[3])))
-            db.add(argv[1], z)
-        elif z.__class__ is not ZSetValue:
-            raise WrongTypeError()
-        m = argv[3]
-        lp = z.lp  # ZSetValue.score, inlined: the hot path
-        cur = zl_score(lp, m) if lp is not None else z.dict.get(m)
-        if cur is None:
-            z.insert(m, score, me, mv)
-            c.server.dirty += 1
-            notify(db, NOTIFY_ZSET, b"zadd", argv[1])
-            return ONE
-        if cur != score:
-            z.set_score(m, cur, score)
-            c.server.dirty += 1
-            notify(db, NOTIFY_ZSET, b"zadd", argv[1])
-        return ZERO
     while j < len(argv):
         o = argv[j].lower()
         if o == b"nx":
@@ -183,7 +157,32 @@ def _zadd(c, argv, incr: bool) -> bytes:
 
 @command("zadd", -4, "write denyoom fast", 1, 1, 1, group=G, since="1.2.0")
 def zadd_cmd(c, argv):
-    return _zadd(c, argv, False)
+    score = parse_double(argv[2]) if len(argv) == 4 else None
+    if score is None:  # options, several pairs, or a bad score: zaddGenericCommand's order of checks
+        return _zadd(c, argv, False)
+    # ZADD key score member (no option is a number): the hot path, inlined
+    db = c.db
+    key = argv[1]
+    m = argv[3]
+    z = db.get(key)
+    if z is None:
+        cfg = c.server.config
+        z = ZSetValue(lp=not (cfg.zset_max_listpack_entries == 0 or cfg.zset_max_listpack_value < len(m)))
+        db.add(key, z)
+    elif z.__class__ is not ZSetValue:
+        raise WrongTypeError()
+    lp = z.lp  # ZSetValue.score, inlined
+    cur = zl_score(lp, m) if lp is not None else z.dict.get(m)
+    if cur is None:
+        z.insert(m, score, *_limits(c))
+    elif cur != score:
+        z.set_score(m, cur, score)
+    else:
+        return ZERO
+    c.server.dirty += 1
+    if db.ks.config.notify_keyspace_events:  # notify()'s own first check, without the call
+        notify(db, NOTIFY_ZSET, b"zadd", key)
+    return ONE if cur is None else ZERO
 
 
 @command("zincrby", 4, "write denyoom fast", 1, 1, 1, group=G, since="1.2.0")

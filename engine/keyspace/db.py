@@ -176,6 +176,27 @@ class Database:
         else:
             self.add(key, value)
 
+    def set_pairs(self, argv: list[bytes]) -> None:
+        """:meth:`set` of each key/value pair of ``argv[1:]``, in order (MSET's loop).
+
+        While no LFU counter, keyspace event or TTL of these keys is involved, setKey
+        does the same for a new key as for an old one (the value stored, the access
+        clock written), which one loop does without a call per pair."""
+        exp = self.expires
+        it = iter(argv)
+        next(it)
+        if not self.lfu and not self.ks.config.notify_keyspace_events and (not exp or exp.keys().isdisjoint(argv)):
+            data = self.data
+            lru = self.lru
+            clock = self.clock
+            for key in it:
+                data[key] = next(it)
+                lru[key] = clock
+            return
+        s = self.set
+        for key in it:
+            s(key, next(it))
+
     def replace(self, key: bytes, value: Any) -> None:
         """dbOverwrite: a new value for an existing key, keeping its TTL."""
         self.data[key] = value

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from aof.replies import bulks
+from aof.replies import quicklist_bulks
 from rdbtools.encodings import quicklist_ops as Q
 from rdbtools.encodings.listpack_ops import lp_length
 from rdbtools.encodings.quicklist_ops import (
@@ -175,7 +175,7 @@ class ListValue:
         encoder: aof.replies) — addListRangeReply: the nodes it reads visited."""
         if self.compress:
             self.visit(start, stop)
-        return bulks(ql_range(self.nodes, start, stop))
+        return quicklist_bulks(self.nodes, start, stop)
 
     def visit(self, start: int, stop: int) -> None:
         """A quicklist iterator reading elements ``start`` .. ``stop`` - 1: each node it

@@ -34,26 +34,9 @@ def string_encoding(v: bytes | bytearray) -> str:
     return "embstr" if n <= EMBSTR_SIZE_LIMIT else "raw"
 
 
-def parse_int(b: bytes | bytearray) -> int | None:
-    """string2ll: the canonical int64 spelled by ``b`` (Redis's getLongLongFromObject).
-
-    Canonical means what ``int()`` alone does not check: digits only, an optional
-    leading "-", no leading zeros, no "-0"; then the int64 range.
-    """
-    n = len(b)
-    if n == 0 or n > 20:
-        return None
-    if b.isdigit():
-        if b[0] == 48 and n > 1:
-            return None
-    elif b[0] == 45 and n > 1 and b[1] != 48 and b[1:].isdigit():
-        pass
-    else:
-        return None
-    v = int(b)
-    if v > LONG_MAX or v < LONG_MIN:
-        return None
-    return v
+# string2ll (Redis's getLongLongFromObject): the canonical int64 spelled by the bytes —
+# digits only, an optional leading "-", no leading zeros, no "-0" — else None
+parse_int = string2ll
 
 
 # strtod/strtold grammar (no leading space accepted by Redis's callers): decimal with
@@ -98,8 +81,10 @@ def _hex_fraction(m: re.Match[bytes]) -> Fraction:
 def parse_double(b: bytes | bytearray) -> float | None:
     """getDoubleFromObject: a double, rejecting NaN, ERANGE (overflow to ±inf, underflow to 0)
     and over-long input; None if invalid."""
-    if b.isdigit() and len(b) < 16:  # fast path: plain small integers
-        return float(int(b))
+    if len(b) < 16:  # fast path: integers of up to 15 digits, exact as doubles
+        i = string2ll(b)
+        if i is not None:
+            return float(i)
     if len(b) > 5000:
         return None
     try:  # fast path: float() agrees with strtod on text made of these bytes only

@@ -55,6 +55,68 @@ canon_ll(const uint8_t *s, Py_ssize_t len, int64_t *out)
     return 1;
 }
 
+/* The text of a bytes or bytearray object: 1, else 0. */
+static int
+text_of(PyObject *s, const uint8_t **p, Py_ssize_t *n)
+{
+    if (PyBytes_Check(s)) {
+        *p = (const uint8_t *)PyBytes_AS_STRING(s);
+        *n = PyBytes_GET_SIZE(s);
+        return 1;
+    }
+    if (PyByteArray_Check(s)) {
+        *p = (const uint8_t *)PyByteArray_AS_STRING(s);
+        *n = PyByteArray_GET_SIZE(s);
+        return 1;
+    }
+    return 0;
+}
+
+/* numbers.string2ll_py: the int64 that the bytes (or bytearray) s canonically spell,
+ * else None. */
+PyObject *
+ll_parse(PyObject *self, PyObject *s)
+{
+    const uint8_t *p;
+    Py_ssize_t n;
+    if (!text_of(s, &p, &n)) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(s, &view, PyBUF_SIMPLE) < 0)
+            return NULL;
+        int64_t v;
+        int ok = canon_ll((const uint8_t *)view.buf, view.len, &v);
+        PyBuffer_Release(&view);
+        if (!ok)
+            Py_RETURN_NONE;
+        return PyLong_FromLongLong(v);
+    }
+    int64_t v;
+    if (!canon_ll(p, n, &v))
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong(v);
+}
+
+/* numbers.incr_text_py: string2ll(s) + incr as canonical text, None when s spells no
+ * int64 or the sum leaves the int64 range (incrDecrCommand's two refusals). */
+PyObject *
+ll_incr_text(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyLong_Check(args[1]))
+        return PyErr_Format(PyExc_TypeError, "ll_incr_text(text, incr: int)");
+    const uint8_t *p;
+    Py_ssize_t n;
+    if (!text_of(args[0], &p, &n))
+        return PyErr_Format(PyExc_TypeError, "ll_incr_text() needs bytes");
+    int overflow = 0;
+    long long incr = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+    if (incr == -1 && PyErr_Occurred())
+        return NULL;
+    int64_t v, r;
+    if (overflow || !canon_ll(p, n, &v) || __builtin_add_overflow(v, (int64_t)incr, &r))
+        Py_RETURN_NONE;
+    return int_text(r);
+}
+
 int
 lp_corrupt(Py_ssize_t pos)
 {

@@ -226,6 +226,11 @@ static PyMethodDef methods[] = {
      "lps_build($module, members, /)\n--\n\nlistpack_set.lps_build_py: a listpack of the members in order."},
     {"lp_entries_size", (PyCFunction)(void (*)(void))lp_entries_size, METH_FASTCALL,
      "lp_entries_size($module, items, start, step, /)\n--\n\nlistpack.lp_entries_size_py: the bytes of items[start::step] as entries."},
+    {"string2ll", (PyCFunction)ll_parse, METH_O,
+     "string2ll($module, s, /)\n--\n\nnumbers.string2ll_py: the int64 s canonically spells, else None."},
+    {"ll_incr_text", (PyCFunction)(void (*)(void))ll_incr_text, METH_FASTCALL,
+     "ll_incr_text($module, text, incr, /)\n--\n\n"
+     "numbers.incr_text_py: string2ll(text) + incr as text, None when not an int64 or out of range."},
     {"lpl_check", (PyCFunction)lpl_check, METH_O,
      "lpl_check($module, blob, /)\n--\n\n"
      "quicklist_ops.lpl_validate_py without its error: the entry count, or -1 when the blob is not a valid listpack."},
@@ -347,6 +352,13 @@ PyInit__speedups(void)
     if (m == NULL)
         return NULL;
     if (PyModule_AddObjectRef(m, "KeySet", (PyObject *)&KeySetType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    /* the one listpack entry reader, for aof._respfast's list replies (aof is above us) */
+    PyObject *api = PyCapsule_New((void *)lp_ent, "rdbtools._speedups.lp_ent_api", NULL);
+    if (api == NULL || PyModule_AddObject(m, "lp_ent_api", api) < 0) {
+        Py_XDECREF(api);
         Py_DECREF(m);
         return NULL;
     }

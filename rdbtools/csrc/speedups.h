@@ -390,7 +390,8 @@ typedef struct {
 } LpEnt;
 
 /* The entry at pos of p[0:n] (lpGet + lpSkip): 0, or -1 when it is not a whole entry
- * before the end marker at n - 1. */
+ * before the end marker at n - 1. The one listpack entry reader: aof._respfast (LRANGE's
+ * reply) gets it through the capsule rdbtools._speedups.lp_ent_api. */
 int lp_ent(const uint8_t *p, Py_ssize_t n, Py_ssize_t pos, LpEnt *e);
 /* Bytes of the backlen of an entry of `size` bytes (encoding + data). */
 static inline Py_ssize_t
@@ -554,6 +555,8 @@ PyObject *ql_pop(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *ql_get(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *ql_range(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lpl_check(PyObject *, PyObject *);
+PyObject *ll_incr_text(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *ll_parse(PyObject *, PyObject *);
 PyObject *ql_locate(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *snapshot_keys(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *stream_nodes(PyObject *, PyObject *const *, Py_ssize_t);

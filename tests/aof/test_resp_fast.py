@@ -316,6 +316,86 @@ def test_bulk_array_leaves_other_types_to_python() -> None:
     assert replies.bulks(big) == replies._bulks_py(big)
 
 
+@needs_c
+@FAST
+@given(n=st.one_of(st.integers(-(2**63), 2**63 - 1), st.integers(), st.booleans()),
+       b=st.one_of(st.binary(max_size=300), st.binary(max_size=5).map(bytearray)))
+def test_scalar_replies_match_python(n: int, b: bytes) -> None:
+    """integer(), integer_text() and bulk(): the C encoder's bytes are the formats'."""
+    from aof import replies
+
+    assert _respfast.integer(n) == replies._integer_py(n) == b":%d\r\n" % n
+    assert _respfast.integer_text(b"%d" % n) == replies._integer_text_py(b"%d" % n) == b":%d\r\n" % n
+    assert _respfast.bulk(b) == replies._bulk_py(b) == b"$%d\r\n%s\r\n" % (len(b), b)
+    assert replies.integer(n) == replies._integer_py(n) and replies.bulk(b) == replies._bulk_py(b)
+
+
+@needs_c
+def test_scalar_replies_leave_other_types_to_the_formats() -> None:
+    from aof import replies
+
+    assert _respfast.bulk(memoryview(b"mv")) == replies._bulk_py(memoryview(b"mv"))  # type: ignore[arg-type]
+    for f in (_respfast.integer, replies._integer_py):
+        with pytest.raises(TypeError):
+            f("5")
+    for f in (_respfast.bulk, replies._bulk_py):
+        with pytest.raises(TypeError):
+            f(5)
+
+
+@needs_c
+@FAST
+@given(items=st.lists(st.one_of(st.binary(max_size=40), st.integers(-(2**63), 2**63 - 1).map(b"%d".__mod__),
+                                st.sampled_from([b"007", b"-0", b"x" * 300])), max_size=60),
+       fill=st.sampled_from([-2, -1, 1, 3, 8]), compress=st.booleans(), plain=st.booleans(), data=st.data())
+def test_quicklist_bulks_match_python(items: list[bytes], fill: int, compress: bool, plain: bool,
+                                      data: st.DataObject) -> None:
+    """LRANGE's reply written from the nodes equals the elements' bulk array; a range
+    touching a compressed node is left to Python."""
+    from aof import replies
+    from rdbtools.encodings import quicklist_ops as Q
+
+    nodes: list[Any] = []
+    Q.ql_push_py(nodes, items, False, fill)
+    if plain and nodes:  # a plain node (an element of 1 GB or more in Redis) in the middle
+        k = data.draw(st.integers(0, len(nodes)))
+        nodes.insert(k, b"plain element")
+        items = [x for n in nodes[:k] for x in Q.node_items(n)] + [b"plain element"] + \
+            [x for n in nodes[k + 1:] for x in Q.node_items(n)]
+    squeezed = -1
+    if compress and len(nodes) > 2 and nodes[1].__class__ is bytearray and len(nodes[1]) >= 48:
+        packed = Q.compress_node(nodes[1])
+        if packed is not None:
+            nodes[1] = packed
+            squeezed = 1
+    start = data.draw(st.integers(0, len(items)))
+    stop = data.draw(st.integers(start, len(items)))
+    want = replies._bulks_py(items[start:stop])
+    assert replies._quicklist_bulks_py(nodes, start, stop) == want
+    assert replies.quicklist_bulks(nodes, start, stop) == want
+    got = _respfast.quicklist_bulks(nodes, start, stop)
+    if squeezed >= 0:
+        first = Q.node_count(nodes[0])
+        touches = start < first + Q.node_count(nodes[1]) and stop > first
+        assert (got is NotImplemented) == touches
+    if got is not NotImplemented:
+        assert got == want
+    assert _respfast.quicklist_bulks(nodes, 0, len(items) + 1) is NotImplemented  # past the end
+
+
+@needs_c
+def test_quicklist_bulks_past_the_scratch_buffer() -> None:
+    """A reply larger than the 64 KiB the C encoder writes in place before it grows."""
+    from aof import replies
+    from rdbtools.encodings import quicklist_ops as Q
+
+    items = [b"%d" % i * 20 for i in range(3000)] + [b"-9223372036854775808"] * 10
+    nodes: list[Any] = []
+    Q.ql_push_py(nodes, items, False, -2)
+    for start, stop in ((0, len(items)), (5, len(items) - 3), (2990, 3010)):
+        assert _respfast.quicklist_bulks(nodes, start, stop) == replies._bulks_py(items[start:stop])
+
+
 def test_purepython_env_disables_the_c_paths() -> None:
     code = (
         "from aof.resp import RequestParser; from aof import replies; "

@@ -30,6 +30,10 @@ CASES: dict[str, list[list[object]]] = {
         ["LCS", "a", "k"], ["SET", "l1", "ohmytext"], ["SET", "l2", "mynewtext"], ["LCS", "l1", "l2"],
         ["LCS", "l1", "l2", "LEN"], ["LCS", "l1", "l2", "IDX"], ["LCS", "l1", "l2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"],
         ["LCS", "l1", "l2", "LEN", "IDX"], ["SUBSTR", "a", "0", "2"],
+        # MSET over keys with and without a TTL (db.set_pairs' two paths), a repeated key
+        ["SET", "t1", "1", "EX", "100"], ["MSET", "t1", "2", "t2", "3", "t2", "4"], ["TTL", "t1"],
+        ["MGET", "t1", "t2"], ["MSET", "t2", "5", "t3", "6"], ["MGET", "t2", "t3"], ["TTL", "t3"],
+        ["SET", "z0", "-0"], ["INCR", "z0"], ["SET", "neg", "-9223372036854775808"], ["DECR", "neg"], ["INCR", "neg"], ["INCRBY", "neg", "-1"],
     ],
     "encodings": [
         ["SET", "i", "123"], ["OBJECT", "ENCODING", "i"], ["SET", "e", "hello"], ["OBJECT", "ENCODING", "e"],

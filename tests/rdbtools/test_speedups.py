@@ -517,3 +517,33 @@ def test_real_payloads(path: str) -> None:
 def test_corpus_was_found() -> None:
     kinds = {k for p in PAYLOADS for k, _ in _blobs(Path(p).read_bytes())}
     assert kinds == {"listpack", "ziplist", "intset"}
+
+
+# --------------------------------------------------------------------------- INCR's text sum
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(st.integers(INT64_MIN, INT64_MAX).map(lambda v: b"%d" % v),
+                      st.sampled_from([b"", b"-", b"-0", b"007", b"+5", b" 1", b"1 ", b"9223372036854775808",
+                                       b"-9223372036854775809", b"12a", b"0"]),
+                      st.binary(max_size=22)),
+       incr=st.one_of(st.integers(INT64_MIN, INT64_MAX), st.sampled_from([1, -1, INT64_MAX, INT64_MIN])),
+       as_bytearray=st.booleans())
+def test_ll_incr_text_matches_python(text: bytes, incr: int, as_bytearray: bool) -> None:
+    from rdbtools.numbers import incr_text_py
+
+    t = bytearray(text) if as_bytearray else text
+    want = incr_text_py(t, incr)
+    assert C.ll_incr_text(t, incr) == want
+    if want is not None:
+        assert want == b"%d" % (int(text) + incr)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(st.integers(INT64_MIN - 10, INT64_MAX + 10).map(lambda v: b"%d" % v),
+                      st.sampled_from([b"", b"-", b"-0", b"0", b"007", b"+5", b" 1", b"1 ", b"12a", b"9" * 21]),
+                      st.binary(max_size=22), st.from_regex(rb"-?[0-9]{1,21}", fullmatch=True)),
+       as_bytearray=st.booleans())
+def test_string2ll_matches_python(text: bytes, as_bytearray: bool) -> None:
+    from rdbtools.numbers import string2ll_py
+
+    t = bytearray(text) if as_bytearray else text
+    assert C.string2ll(t) == string2ll_py(t)
