@@ -3,10 +3,11 @@
  *
  * Python is the reference and keeps every other case. received() first checks, changing
  * nothing, that the read can only go the common way: the client is not closing, blocked,
- * in MULTI, subscribed, a replica, muted or holding replies behind the AOF; its parser
+ * in MULTI, subscribed, a replica or muted; its parser
  * holds nothing and is healthy; and fast_path()'s and _fast_context()'s server checks
  * hold (no MONITOR, maxmemory, write refusal, pause, busy script, client tracking,
- * cluster, loading). Then the C request scanner of the parser (aof/_respfast.c) must take
+ * cluster, loading). Replies held behind the AOF's group commit do not matter here:
+ * Client.flush holds the new ones after them. Then the C request scanner of the parser (aof/_respfast.c) must take
  * the whole read as complete canonical commands. If any of that fails it returns False
  * and Client._received does all of the read itself, as without the accelerator.
  *
@@ -122,7 +123,6 @@ client_ok(PyObject *c)
     WANT(negate(truth(c, N_REPLY_OFF)));
     WANT(negate(truth(c, N_REPLY_SKIP)));
     WANT(negate(truth(c, N_CLOSE_AFTER_REPLY)));
-    WANT(none(c, N_HELD));
     WANT(negate(none(c, N_TRANSPORT)));
     return user_unrestricted(c);
 }
@@ -426,8 +426,6 @@ fp_received(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     int ok = client_ok(c);
     if (ok > 0)
         ok = server_ok(srv);
-    if (ok > 0)
-        ok = gate_open(srv);
     if (ok > 0 && (parser = fget(c, N_PARSER)) == NULL)
         ok = -1;
     if (ok > 0)
