@@ -184,7 +184,7 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
             enc = value.encoding()
             return Record(db=db, key=key, type="hash", value=items, expire_ms=expire_ms, encoding=enc,
                           field_expires=fexp)
-        v = _listpack_pairs(value.lp) if value.lp is not None else list(value.ht.items())
+        v = _listpack_pairs(value.lp) if value.lp is not None and value.wide is None else value.items()
     elif cls is ZSetValue:  # a listpack as its bytes (a copy: the record may outlive a write)
         v = _listpack_zset(value.lp) if value.lp is not None else value.pairs()
     elif t == "stream":
@@ -276,7 +276,7 @@ def _forced_policy(value: Any, config: Any) -> Any:
     cls = value.__class__
     base = EncodingPolicy(list_max_listpack_size=config.list_max_listpack_size)
     if cls is HashValue:
-        n = _BIG if value.lp is not None else 0
+        n = _BIG if value.lp is not None and value.wide is None else 0
         return EncodingPolicy(hash_max_listpack_entries=n, hash_max_listpack_value=n)
     if cls is ZSetValue:
         n = _BIG if value.lp is not None else 0
