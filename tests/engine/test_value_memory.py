@@ -169,3 +169,26 @@ def test_long_valued_hash_restored_and_saved_as_a_hashtable(servers: tuple[Serve
     with loaded_by_real(tmp_path, fill, ()) as (rr, want, digest):
         assert rr.execute_command("DEBUG", "DIGEST") == digest
         assert rr.object("encoding", "h") == rr.object("encoding", "g") == b"hashtable"
+
+
+def test_replay_holds_a_small_batch_of_input_at_a_time(tmp_path) -> None:
+    """What a replay allocates beyond the keyspace it builds — the commands read and
+    parsed but not yet run — stays a small batch (a few hundred kB), however large the
+    file: with the reader's 1 MiB default it was several MB, left as holes among the
+    keyspace's allocations at the peak."""
+    import tracemalloc
+
+    from engine.replay import replay
+    from tests.support.noisy_aof import write_noisy_aof
+
+    path = tmp_path / "noisy.aof"
+    write_noisy_aof(path, 40_000, 3_000)
+    assert path.stat().st_size > 2 << 20
+    tracemalloc.start()
+    try:
+        result = replay(str(path))
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.commands > 40_000
+    assert peak - current < 1_500_000
