@@ -73,9 +73,13 @@ def record_to_value(rec: Record, config: Any) -> Any:
         else:  # RDB_TYPE_HASH(_METADATA): a listpack(ex) while every entry fits
             mx = config.hash_max_listpack_value
             packed = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
-        h = HashValue.from_pairs(v, packed)
         fx = rec.field_expires
-        if fx is not None and (fx or rec.encoding == "listpackex"):  # 7.4 field TTLs
+        ttls = fx is not None and (fx or rec.encoding == "listpackex")  # 7.4 field TTLs
+        # a hashtable of a few fields (a long one): kept as listpack bytes (engine.types.hashes)
+        wide = (not packed and not ttls and n <= config.hash_max_listpack_entries
+                and len({f for f, _ in v}) == n)
+        h = HashValue.from_pairs(v, packed, wide)
+        if ttls:
             h.fx = dict(fx)
         return h
     if t == "zset":

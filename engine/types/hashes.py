@@ -55,10 +55,16 @@ class HashValue:
         self.wide: bool | None = None  # None, or True: a hashtable to Redis held as ``lp``
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[tuple[bytes, bytes]], packed: bool) -> HashValue:
-        """A hash of ``pairs`` (unique fields), a listpack when ``packed``."""
-        if packed:
-            return cls(bytearray(encode_listpack([x for kv in pairs for x in kv])))
+    def from_pairs(cls, pairs: Iterable[tuple[bytes, bytes]], packed: bool, wide: bool = False) -> HashValue:
+        """A hash of ``pairs`` (unique fields), a listpack when ``packed``; else with
+        ``wide`` (a hashtable of a few fields) a wide listpack while within WIDE_MAX."""
+        if packed or wide:
+            pairs = pairs if pairs.__class__ is list else list(pairs)
+            lp = bytearray(encode_listpack([x for kv in pairs for x in kv]))
+            if packed or len(lp) <= WIDE_MAX:
+                h = cls(lp)
+                h.wide = None if packed else True
+                return h
         return cls(None, dict(pairs))
 
     def encoding(self) -> str:

@@ -192,3 +192,21 @@ def test_replay_holds_a_small_batch_of_input_at_a_time(tmp_path) -> None:
         tracemalloc.stop()
     assert result.commands > 40_000
     assert peak - current < 1_500_000
+
+
+def test_loaded_long_valued_hash_is_kept_as_listpack_bytes() -> None:
+    """rdbLoadObject of RDB_TYPE_HASH (a file's or a RESTORE payload's hashtable): a
+    hashtable still, its pairs as listpack bytes while few; many, as the dict."""
+    from engine.config import Config
+    from engine.materialize import record_to_value
+    from rdbtools.model import Record
+
+    cfg = Config()
+    pairs = [(b"a", b"1"), (b"long", b"L" * 100), (b"b", b"2")]
+    h = record_to_value(Record(0, b"h", "hash", pairs, encoding="hashtable"), cfg)
+    assert h.encoding() == "hashtable" and h.ht is None and h.items() == pairs
+    many = [(b"f%d" % i, b"v" * 70) for i in range(cfg.hash_max_listpack_entries + 1)]
+    h = record_to_value(Record(0, b"h", "hash", many, encoding="hashtable"), cfg)
+    assert h.encoding() == "hashtable" and h.ht is not None and h.items() == many
+    short = [(b"a", b"1"), (b"b", b"2")]
+    assert record_to_value(Record(0, b"h", "hash", short, encoding="hashtable"), cfg).encoding() == "listpack"
