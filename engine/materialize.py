@@ -73,9 +73,13 @@ def record_to_value(rec: Record, config: Any) -> Any:
         else:  # RDB_TYPE_HASH(_METADATA): a listpack(ex) while every entry fits
             mx = config.hash_max_listpack_value
             packed = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
-        h = HashValue.from_pairs(v, packed)
         fx = rec.field_expires
-        if fx is not None and (fx or rec.encoding == "listpackex"):  # 7.4 field TTLs
+        ttls = fx is not None and (fx or rec.encoding == "listpackex")  # 7.4 field TTLs
+        # a hashtable of a few fields (a long one): kept as listpack bytes (engine.types.hashes)
+        wide = (not packed and not ttls and n <= config.hash_max_listpack_entries
+                and len({f for f, _ in v}) == n)
+        h = HashValue.from_pairs(v, packed, wide)
+        if ttls:
             h.fx = dict(fx)
         return h
     if t == "zset":
@@ -184,7 +188,7 @@ def value_to_record(db: int, key: bytes, value: Any, expire_ms: int | None = Non
             enc = value.encoding()
             return Record(db=db, key=key, type="hash", value=items, expire_ms=expire_ms, encoding=enc,
                           field_expires=fexp)
-        v = _listpack_pairs(value.lp) if value.lp is not None else list(value.ht.items())
+        v = _listpack_pairs(value.lp) if value.lp is not None and value.wide is None else value.items()
     elif cls is ZSetValue:  # a listpack as its bytes (a copy: the record may outlive a write)
         v = _listpack_zset(value.lp) if value.lp is not None else value.pairs()
     elif t == "stream":
@@ -276,7 +280,7 @@ def _forced_policy(value: Any, config: Any) -> Any:
     cls = value.__class__
     base = EncodingPolicy(list_max_listpack_size=config.list_max_listpack_size)
     if cls is HashValue:
-        n = _BIG if value.lp is not None else 0
+        n = _BIG if value.lp is not None and value.wide is None else 0
         return EncodingPolicy(hash_max_listpack_entries=n, hash_max_listpack_value=n)
     if cls is ZSetValue:
         n = _BIG if value.lp is not None else 0

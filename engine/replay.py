@@ -22,7 +22,15 @@ from engine.persistence.aof_replay import (
 )
 from engine.server.app import Server
 
-__all__ = ["REDIS_ONLY_COMMANDS", "Replay", "ReplayError", "ReplayUnsupported", "replay", "replay_into"]
+__all__ = ["REDIS_ONLY_COMMANDS", "REPLAY_CHUNK", "Replay", "ReplayError", "ReplayUnsupported", "replay",
+           "replay_into"]
+
+# Bytes of AOF read (and parsed into one batch of commands) at a time. A batch's argvs
+# and offsets live until it is replayed, in between the keyspace's own allocations: with
+# 1 MiB batches those holes kept ~14 MB more resident at the end of the compact bench's
+# replay (185 -> 170 MB peak at 64 KiB, 3M writes on 200k keys), for no measurable time
+# saved per batch.
+REPLAY_CHUNK = 1 << 16
 
 
 def replay(
@@ -43,5 +51,5 @@ def replay(
     """
     server = Server(config if config is not None else Config())
     return replay_into(server, AofReader(source, load_truncated=load_truncated, packed_listpacks=True,
-                                                   runs=True),
+                                         runs=True, chunk_size=REPLAY_CHUNK),
                        unsupported=unsupported, on_item=on_item, pause_gc=pause_gc)

@@ -31,8 +31,10 @@ A live value whose class the caller describes in ``layouts`` is written here, wi
 * ``KIND_MEMBER_SET``: the attribute holds a set as a Python set of bytes, written as
   ``KIND_LISTPACK_SET`` writes its members (the same ``limit``).
 
-A layout's ``guard`` attribute, when named, must be None for this path (a hash's field
-TTLs need the general writer); its optional fifth item is the ``limit`` above.
+A layout's ``guard`` attribute (or each of a tuple of up to two), when named, must be
+None for this path (a hash's field TTLs need the general writer, and a hash listpack
+that stands for a hash table must be written as one); its optional fifth item is the
+``limit`` above.
 Attributes that are ``__slots__`` members are read in place by the C loop, without a
 reference: a BGSAVE child copies no page of a value it writes that way. A class
 may map to a list of layouts, tried in order (a set: its intset, else its listpack). Every other value — an attribute that is None, a class
@@ -78,8 +80,9 @@ STREAM_SHAPE = ("ids", "entries", "last_id", "first_id", "max_deleted", "entries
 HINT_IDLE = 1
 HINT_FREQ = 2
 
-# class -> (type byte, attribute or None, kind, guard attribute or None[, limit])
-Layout = tuple[int, str | None, int, str | None] | tuple[int, str | None, int, str | None, Any]
+# class -> (type byte, attribute or None, kind, guard attribute(s) or None[, limit])
+Guard = str | tuple[str, ...] | None
+Layout = tuple[int, str | None, int, Guard] | tuple[int, str | None, int, Guard, Any]
 Layouts = Mapping[type, Layout | list[Layout]]
 Hints = tuple[int, Mapping[bytes, int], int, int, int]
 Fallback = Callable[[bytes, Any], bytes]
@@ -107,6 +110,16 @@ def _hint(hints: Hints, key: bytes) -> bytes:
     return _FREQ + bytes((default if word is None else lfu_decayed(word, clock, decay),))
 
 
+def _guards(guard: Guard) -> tuple[str, ...]:
+    if guard is None:
+        return ()
+    if isinstance(guard, str):
+        return (guard,)
+    if len(guard) > 2:
+        raise ValueError("a layout has at most 2 guards")
+    return guard
+
+
 def _body(key: bytes, value: Any, layout: Layout | None, compress: bool) -> bytes | None:
     """``TYPE key value`` for a value the layouts describe, None for the fallback."""
     if layout is None:
@@ -119,7 +132,7 @@ def _body(key: bytes, value: Any, layout: Layout | None, compress: bool) -> byte
             raise ValueError("a stream layout names its limits")
         return _stream_body(key, value, layout[4], tb, compress)
     blob = getattr(value, attr or "")
-    if blob is None or (guard is not None and getattr(value, guard) is not None):
+    if blob is None or any(getattr(value, g) is not None for g in _guards(guard)):
         return None
     if kind == KIND_BLOB:
         return bytes((tb,)) + save_string(key, compress) + save_string(bytes(blob), compress)

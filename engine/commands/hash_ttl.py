@@ -72,7 +72,7 @@ def _hexpire(c, argv, basetime: int, seconds: bool, name: str) -> bytes:
     if h is None:
         return array([integer(NO_FIELD)] * len(fields))
     if h.fx is None:  # hashTypeSetExInit: the hash supports field TTLs from now on
-        h.fx = {}
+        h.init_ttls()
     srv = c.server
     # checkAlreadyExpired: a past time deletes the field, except while loading and on a replica
     past = expire <= srv.keyspace.now_ms() and not srv.loading and srv.replication.masterhost is None

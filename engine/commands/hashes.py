@@ -316,6 +316,8 @@ def hscan_cmd(c, argv):
     if h is None:
         return scan_reply(0, [])
     m = glob_matcher(pat) if pat is not None else None
+    if h.wide:  # a hashtable to Redis: scanned as one, by its dict
+        h.convert()
     if h.lp is not None:  # a listpack answers everything at once, cursor 0 (scanGenericCommand)
         # expired fields are skipped, not reclaimed
         flat = h.flat() if not h.fx else [x for kv in h.live_items(c.db.ks.lookup_ms()) for x in kv]

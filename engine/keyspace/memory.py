@@ -193,12 +193,13 @@ def _take(view: Any, n: int, samples: int) -> list[Any]:
 
 
 def _hash_usage(h: HashValue, samples: int, costs: Costs) -> int:
-    if h.lp is not None:  # the listpack's own allocation, whatever the samples
+    if h.lp is not None and h.wide is None:  # the listpack's own allocation, whatever the samples
         return ROBJ + jemalloc_size(len(h.lp))
-    n = len(h.ht)
+    pairs = h.ht.items() if h.ht is not None else h.items()  # a wide listpack is a hashtable to Redis
+    n = len(pairs)
     if n == 0:
         return ROBJ
-    items = _take(h.ht.items(), n, samples)
+    items = _take(pairs, n, samples)
     per = sum(sds_size(len(f)) + sds_size(len(x)) for f, x in items) + costs.entry * len(items)
     return ROBJ + costs.dict + table_bytes(n) + round(per * n / len(items))
 

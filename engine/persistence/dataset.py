@@ -97,7 +97,8 @@ def iter_dataset(server: Host) -> Iterator[Record | FunctionLibrary]:
 
 # class -> (type byte, attribute, kind, guard): what rdbtools.snapshot writes without a
 # Record. Every RDB version the engine writes (10, 12) holds these types.
-HASH_LISTPACK: Layout = (RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx")  # field TTLs: the encoder's way
+# field TTLs, or a wide listpack (a hashtable to Redis: engine.types.hashes): the encoder's way
+HASH_LISTPACK: Layout = (RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, ("fx", "wide"))
 SET_INTSET: Layout = (RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None)
 LAYOUTS: dict[type, Layout | list[Layout]] = {
     bytes: (RDB_TYPE_STRING, None, KIND_STRING, None),

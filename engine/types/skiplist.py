@@ -42,6 +42,16 @@ class SkipList:
         self.length = 0
         self.level = 1
 
+    def __del__(self) -> None:
+        """zslFree: the nodes link both ways (``backward``), a cycle reference counts
+        cannot free. Broken here, a dropped sorted set is freed at once, node by node as
+        Redis frees it, rather than at the next cyclic collection — which a replay or a
+        load holds off, and which never reaches what ``gc.freeze`` kept."""
+        x = self.header.lv[0]
+        while x is not None:
+            x.backward = None
+            x = x.lv[0]
+
     def insert(self, score: float, member: bytes, _rand=random.random, pos: int = -1) -> Node:
         """zslInsert; with ``pos`` >= 0 the node goes after the first ``pos`` nodes instead
         (the order a listpack holding a NaN score keeps: see ``listpack_pos``)."""

@@ -29,6 +29,7 @@ enum { S_IDS, S_ENTRIES, S_LAST, S_FIRST, S_MAX_DELETED, S_ADDED, S_GROUPS, S_N 
 static const char *stream_shape[S_N] = {"ids", "entries", "last_id", "first_id", "max_deleted",
                                         "entries_added", "groups"};
 #define LP_HDR_SIZE 6
+#define MAX_GUARDS 2 /* a layout's guard: an attribute name, or a tuple of up to 2 */
 enum { HINT_NONE = 0, HINT_IDLE = 1, HINT_FREQ = 2 };
 
 typedef struct {
@@ -36,8 +37,8 @@ typedef struct {
     uint8_t type_byte;
     int kind;
     PyObject *attr;  /* borrowed from the layouts dict, or NULL */
-    PyObject *guard; /* borrowed, or NULL */
-    Py_ssize_t attr_off, guard_off; /* where a __slots__ member sits in the object, or -1 */
+    PyObject *guard[MAX_GUARDS]; /* borrowed, or NULL */
+    Py_ssize_t attr_off, guard_off[MAX_GUARDS]; /* where a __slots__ member sits in the object, or -1 */
     /* the fifth item, an int or a tuple of up to 3: KIND_LISTPACK_SET, KIND_MEMBER_SET: the
      * intset limit; KIND_STREAM: the layout version (1-3), the node limits; KIND_PAIRS_DICT:
      * the listpack limits (entries, value bytes) */
@@ -135,9 +136,20 @@ read_layout(PyObject *cls, PyObject *spec, Layout *out, int *n)
         return -1;
     }
     PyObject *attr = PyTuple_GET_ITEM(spec, 1), *guard = PyTuple_GET_ITEM(spec, 3);
+    PyObject *guards[MAX_GUARDS] = {NULL, NULL};
+    int guards_ok = 1;
+    if (PyUnicode_Check(guard))
+        guards[0] = guard;
+    else if (PyTuple_CheckExact(guard) && PyTuple_GET_SIZE(guard) <= MAX_GUARDS) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(guard); i++) {
+            guards[i] = PyTuple_GET_ITEM(guard, i);
+            guards_ok = guards_ok && PyUnicode_Check(guards[i]);
+        }
+    }
+    else
+        guards_ok = guard == Py_None;
     if (tb < 0 || tb > 255 || kind < KIND_STRING || kind > KIND_LAST ||
-        (kind != KIND_STRING && kind != KIND_STREAM && !PyUnicode_Check(attr)) ||
-        (guard != Py_None && !PyUnicode_Check(guard))) {
+        (kind != KIND_STRING && kind != KIND_STREAM && !PyUnicode_Check(attr)) || !guards_ok) {
         PyErr_SetString(PyExc_ValueError, "snapshot_keys: a layout is not valid");
         return -1;
     }
@@ -145,11 +157,13 @@ read_layout(PyObject *cls, PyObject *spec, Layout *out, int *n)
     l->type_byte = (uint8_t)tb;
     l->kind = (int)kind;
     l->attr = kind == KIND_STRING ? NULL : attr;
-    l->guard = guard == Py_None ? NULL : guard;
+    for (int i = 0; i < MAX_GUARDS; i++)
+        l->guard[i] = guards[i];
     if (kind == KIND_STREAM)
         l->attr = NULL;
     l->attr_off = member_offset(cls, l->attr);
-    l->guard_off = member_offset(cls, l->guard);
+    for (int i = 0; i < MAX_GUARDS; i++)
+        l->guard_off[i] = member_offset(cls, l->guard[i]);
     for (int i = 0; i < S_N; i++) {
         l->shape[i] = NULL;
         l->shape_off[i] = -1;
@@ -574,7 +588,8 @@ put_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress)
                    : 1;
     if (l->kind == KIND_STREAM)
         return put_stream_body(w, key, value, l, compress);
-    if (l->attr_off < 0 || (l->guard != NULL && l->guard_off < 0)) {
+    if (l->attr_off < 0 || (l->guard[0] != NULL && l->guard_off[0] < 0) ||
+        (l->guard[1] != NULL && l->guard_off[1] < 0)) {
         /* getattr may run Python code: hold the key and the value meanwhile */
         Py_INCREF(key);
         Py_INCREF(value);
@@ -590,8 +605,8 @@ static int
 put_blob_body(WBuf *w, PyObject *key, PyObject *value, const Layout *l, int compress)
 {
     PyObject *held;
-    if (l->guard != NULL) {
-        PyObject *g = get_member(value, l->guard, l->guard_off, &held);
+    for (int i = 0; i < MAX_GUARDS && l->guard[i] != NULL; i++) {
+        PyObject *g = get_member(value, l->guard[i], l->guard_off[i], &held);
         Py_XDECREF(held);
         if (g == NULL)
             return -1;

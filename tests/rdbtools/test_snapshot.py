@@ -65,15 +65,18 @@ class Str(bytes):
 
 
 class Packed:
-    """A value holding a hash listpack, or converted to a dict (``ht``), maybe with field TTLs."""
+    """A value holding a hash listpack, or converted to a dict (``ht``), maybe with field
+    TTLs; ``wide``: a listpack standing for a hash table (the second guard)."""
 
-    __slots__ = ("lp", "ht", "fx", "pairs")
+    __slots__ = ("lp", "ht", "fx", "pairs", "wide")
 
-    def __init__(self, pairs: list[tuple[bytes, bytes]], lp: bool = True, fx: Any = None) -> None:
+    def __init__(self, pairs: list[tuple[bytes, bytes]], lp: bool = True, fx: Any = None,
+                 wide: bool | None = None) -> None:
         self.pairs = pairs
         self.lp = bytearray(encode_listpack([x for p in pairs for x in p])) if lp else None
         self.ht = None if lp else dict(pairs)
         self.fx = fx
+        self.wide = wide
 
 
 class Listy:
@@ -129,7 +132,7 @@ LAYOUTS = {
     bytes: (RDB_TYPE_STRING, None, KIND_STRING, None),
     Str: (RDB_TYPE_STRING, None, KIND_STRING, None),
     bytearray: (RDB_TYPE_STRING, None, KIND_STRING, None),
-    Packed: [(RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, "fx"), (RDB_TYPE_HASH, "ht", KIND_PAIRS_DICT, "fx", (3, 20))],
+    Packed: [(RDB_TYPE_HASH_LISTPACK, "lp", KIND_BLOB, ("fx", "wide")), (RDB_TYPE_HASH, "ht", KIND_PAIRS_DICT, "fx", (3, 20))],
     Listy: (RDB_TYPE_LIST_QUICKLIST_2, "nodes", KIND_QUICKLIST, None),
     Setish: [(RDB_TYPE_SET_INTSET, "is_", KIND_BLOB, None), (RDB_TYPE_SET, "lp", KIND_LISTPACK_SET, None, 3),
              (RDB_TYPE_SET, "ht", KIND_MEMBER_SET, None, 3)],
@@ -150,7 +153,7 @@ def record(key: bytes, value: Any, when: int | None, hint: tuple[str, int] | Non
     elif isinstance(value, Packed) or isinstance(value, Other):
         pairs = value.pairs if isinstance(value, Packed) else value.items
         v: Any = pairs
-        if isinstance(value, Packed) and value.lp is not None and value.fx is None:
+        if isinstance(value, Packed) and value.lp is not None and value.fx is None and value.wide is None:
             v = ListpackPairs(bytes(value.lp), 2 * len(pairs))
         rec = Record(0, key, "hash", v, when)
     elif isinstance(value, Streamy):
@@ -190,7 +193,8 @@ def dataset(rng: random.Random, n: int) -> dict[bytes, Any]:
             data[k] = bytearray(s)
         elif kind in (3, 4):
             pairs = [(b"f%d" % j, rng.choice(STRINGS)) for j in range(rng.randrange(1, 6))]
-            data[k] = Packed(pairs, lp=kind == 3, fx={b"f0": 5} if rng.random() < 0.2 else None)
+            data[k] = Packed(pairs, lp=kind == 3, fx={b"f0": 5} if rng.random() < 0.2 else None,
+                             wide=True if kind == 3 and rng.random() < 0.2 else None)
         elif kind == 5:
             nodes: list[Any] = []
             for _ in range(rng.randrange(1, 4)):
