@@ -49,7 +49,9 @@ enum { CX_LOOKUP, CX_SERVER, CX_STATS, CX_HISTS, CX_THRESHOLD, CX_AFTER, CX_INTE
     X(SLOWLOG_THR, "slowlog_threshold_ns") X(LATENCY_THR, "latency_threshold_ns") X(PROPAGATOR, "propagator")      \
     X(READY_KEYS, "ready_keys") X(HANDLE_READY_KEYS, "handle_ready_keys") X(RBP, "rbp") X(RBS, "rbs")              \
     X(WRITE, "write") X(OBUF_WATCH, "obuf_watch") X(OUTPUT_GREW, "output_grew") X(CLOSE, "close")                 \
-    X(FLUSH, "flush") X(RESUME_BATCH, "resume_batch")
+    X(FLUSH, "flush") X(RESUME_BATCH, "resume_batch") X(GROUP, "group") X(G_STRING, "string") X(G_LIST, "list")     \
+    X(G_SET, "set") X(G_HASH, "hash") X(G_ZSET, "sorted_set") X(G_STREAM, "stream") X(G_GEO, "geo")                  \
+    X(G_BITMAP, "bitmap") X(G_HLL, "hyperloglog")
 
 #define AS_ENUM(id, text) N_##id,
 #define AS_TEXT(id, text) text,
@@ -198,46 +200,169 @@ list_add(PyObject *lst, Py_ssize_t k, long long by)
     return 0;
 }
 
-/* Histogram.record(ns): the slot of v at two significant digits, counted. */
-static int
-hist_record(PyObject *h, long long v, long long lo, long long hi)
+/* Histogram.record(ns)'s slot: v at two significant digits. */
+static inline long long
+slot_of(long long v, long long lo, long long hi)
 {
     v = v < lo ? lo : v > hi ? hi : v;
     int shift = (64 - __builtin_clzll((unsigned long long)v)) - 8;
-    long long slot = shift <= 0 ? v : (v >> shift) << shift;
-    PyObject *counts = fget(h, N_COUNTS);
-    if (counts == NULL)
-        return -1;
-    PyObject *key = PyLong_FromLongLong(slot);
+    return shift <= 0 ? v : (v >> shift) << shift;
+}
+
+/* counts[slot] += by (a dict of ints) */
+static int
+counts_add(PyObject *counts, long long slot, long long by)
+{
+    PyObject *key = PyLong_FromLongLong(slot), *b = PyLong_FromLongLong(by);
     int rc = -1;
-    if (key != NULL) {
+    if (key != NULL && b != NULL) {
         PyObject *old = PyDict_GetItemWithError(counts, key);
         if (old != NULL || !PyErr_Occurred()) {
-            PyObject *one = PyLong_FromLong(1);
-            PyObject *nv = old == NULL ? (Py_XINCREF(one), one) : PyNumber_Add(old, one);
-            Py_XDECREF(one);
+            PyObject *nv = old == NULL ? (Py_INCREF(b), b) : PyNumber_Add(old, b);
             if (nv != NULL) {
                 rc = PyDict_SetItem(counts, key, nv);
                 Py_DECREF(nv);
             }
         }
-        Py_DECREF(key);
+    }
+    Py_XDECREF(key);
+    Py_XDECREF(b);
+    return rc;
+}
+
+/* Histogram.record(ns) n times over for each of slots[0..k): counts and total. */
+static int
+hist_add(PyObject *h, const long long *slots, const long long *cnt, int k)
+{
+    PyObject *counts = fget(h, N_COUNTS);
+    if (counts == NULL)
+        return -1;
+    long long sum = 0;
+    for (int j = 0; j < k; j++) {
+        if (counts_add(counts, slots[j], cnt[j]) < 0) {
+            Py_DECREF(counts);
+            return -1;
+        }
+        sum += cnt[j];
     }
     Py_DECREF(counts);
-    if (rc < 0)
-        return -1;
     PyObject *total = fget(h, N_TOTAL);
     if (total == NULL)
         return -1;
-    PyObject *one = PyLong_FromLong(1);
-    PyObject *nt = one == NULL ? NULL : PyNumber_Add(total, one);
-    Py_XDECREF(one);
+    PyObject *b = PyLong_FromLongLong(sum);
+    PyObject *nt = b == NULL ? NULL : PyNumber_Add(total, b);
+    Py_XDECREF(b);
     Py_DECREF(total);
     if (nt == NULL)
         return -1;
-    rc = fset(h, N_TOTAL, nt);
+    int rc = fset(h, N_TOTAL, nt);
     Py_DECREF(nt);
     return rc;
+}
+
+/* The stats of a run of one command (its commandstats calls and time, its latency
+ * histogram), applied at once by batch_flush(): before another command runs (so INFO,
+ * LATENCY HISTOGRAM and scripts, never batched, see every earlier call), before
+ * after_call, and when the loop returns. Only data-type commands are batched
+ * (batchable()): none of them reads the stats. */
+#define BATCH_SLOTS 8
+typedef struct {
+    PyObject *cmd, *st, *h; /* strong references; cmd NULL: empty */
+    long long calls, usec;
+    int n;
+    long long slot[BATCH_SLOTS], cnt[BATCH_SLOTS];
+} Batch;
+
+static int
+batch_flush(Batch *b)
+{
+    if (b->cmd == NULL)
+        return 0;
+    int rc = 0;
+    if (list_add(b->st, 0, b->calls) < 0 || list_add(b->st, 1, b->usec) < 0)
+        rc = -1;
+    if (rc == 0 && b->h != NULL && b->n > 0)
+        rc = hist_add(b->h, b->slot, b->cnt, b->n);
+    Py_CLEAR(b->cmd);
+    Py_CLEAR(b->st);
+    Py_CLEAR(b->h);
+    b->calls = b->usec = 0;
+    b->n = 0;
+    return rc;
+}
+
+/* batch_flush() keeping an error already set (the exit of a failed loop). */
+static void
+batch_drop(Batch *b)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    if (batch_flush(b) < 0)
+        PyErr_Clear();
+    PyErr_Restore(t, v, tb);
+}
+
+static int
+batchable(PyObject *cmd)
+{
+    PyObject *g = fget(cmd, N_GROUP);
+    if (g == NULL)
+        return -1;
+    int yes = 0;
+    for (int k = N_G_STRING; k <= N_G_HLL && !yes; k++)
+        yes = g == nm[k] || (PyUnicode_Check(g) && PyUnicode_Compare(g, nm[k]) == 0);
+    Py_DECREF(g);
+    return yes;
+}
+
+/* One common-case command's stats: into the batch, or straight to Python's objects. */
+static int
+count_call(Batch *b, PyObject *const *ctx, PyObject *cmd, PyObject *st, PyObject *h, long long dt)
+{
+    long long slot = 0;
+    if (h != NULL) {
+        long long lo = PyLong_AsLongLong(ctx[CX_HMIN]), hi = PyLong_AsLongLong(ctx[CX_HMAX]);
+        if (PyErr_Occurred())
+            return -1;
+        slot = slot_of(dt / 1000 * 1000, lo, hi);
+    }
+    if (b->cmd != cmd) {
+        int t = batchable(cmd);
+        if (t <= 0) {
+            long long one = 1;
+            return t < 0 || list_add(st, 0, 1) < 0 || list_add(st, 1, dt) < 0 ||
+                           (h != NULL && hist_add(h, &slot, &one, 1) < 0)
+                       ? -1
+                       : 0;
+        }
+        if (batch_flush(b) < 0)
+            return -1;
+        Py_INCREF(cmd);
+        Py_INCREF(st);
+        Py_XINCREF(h);
+        b->cmd = cmd;
+        b->st = st;
+        b->h = h;
+    }
+    b->calls++;
+    b->usec += dt;
+    if (h != NULL) {
+        int j = 0;
+        while (j < b->n && b->slot[j] != slot)
+            j++;
+        if (j == BATCH_SLOTS) { /* full: out with it, the same command goes on */
+            if (hist_add(h, b->slot, b->cnt, b->n) < 0)
+                return -1;
+            b->n = j = 0;
+        }
+        if (j == b->n) {
+            b->slot[j] = slot;
+            b->cnt[j] = 0;
+            b->n++;
+        }
+        b->cnt[j]++;
+    }
+    return 0;
 }
 
 /* The reply of a command whose proc raised (call()'s except clauses); NULL with the
@@ -272,7 +397,7 @@ reply_for_exception(PyObject *const *ctx, PyObject *cmd, PyObject *argv)
  * command: 1, 0, or -1 with an error. Sets *st and *h (borrowed) when 1. */
 static int
 common_case(PyObject *const *ctx, PyObject *c, PyObject *cmd, PyObject *reply, long long dt,
-            PyObject *dirty0, PyObject **st, PyObject **h)
+            PyObject *dirty0, PyObject **st, PyObject **h, const Batch *b)
 {
     if (!PyBytes_CheckExact(reply) || PyBytes_GET_SIZE(reply) == 0 || PyBytes_AS_STRING(reply)[0] == '-')
         return 0;
@@ -311,6 +436,11 @@ common_case(PyObject *const *ctx, PyObject *c, PyObject *cmd, PyObject *reply, l
         return t < 0 ? -1 : 0;
     if ((t = attr_true(ctx[CX_PROP], N_OPS)) != 0)
         return t < 0 ? -1 : 0;
+    if (b->cmd == cmd) { /* the run's entries, looked up at its first command */
+        *st = b->st;
+        *h = b->h;
+        return 1;
+    }
     *st = PyDict_GetItemWithError(ctx[CX_STATS], cmd);
     if (*st == NULL)
         return PyErr_Occurred() ? -1 : 0;
@@ -325,7 +455,7 @@ common_case(PyObject *const *ctx, PyObject *c, PyObject *cmd, PyObject *reply, l
 
 /* One command through call()'s steps: the reply (new reference) or NULL. */
 static PyObject *
-run_one(PyObject *const *ctx, PyObject *c, PyObject *cmd, PyObject *proc, PyObject *argv)
+run_one(PyObject *const *ctx, PyObject *c, PyObject *cmd, PyObject *proc, PyObject *argv, Batch *b)
 {
     PyObject *dirty0 = fget(ctx[CX_SERVER], N_DIRTY);
     if (dirty0 == NULL)
@@ -342,24 +472,21 @@ run_one(PyObject *const *ctx, PyObject *c, PyObject *cmd, PyObject *proc, PyObje
         goto fail;
     long long dt = now_ns() - t0;
     PyObject *st = NULL, *h = NULL;
-    int common = common_case(ctx, c, cmd, reply, dt, dirty0, &st, &h);
+    int common = common_case(ctx, c, cmd, reply, dt, dirty0, &st, &h, b);
     if (common < 0)
         goto fail;
     if (common) {
-        if (list_add(st, 0, 1) < 0 || list_add(st, 1, dt) < 0)
+        if (count_call(b, ctx, cmd, st, h, dt) < 0)
             goto fail;
-        if (h != NULL) {
-            long long lo = PyLong_AsLongLong(ctx[CX_HMIN]), hi = PyLong_AsLongLong(ctx[CX_HMAX]);
-            if (PyErr_Occurred() || hist_record(h, dt / 1000 * 1000, lo, hi) < 0)
-                goto fail;
-        }
         goto done;
     }
+    if (batch_flush(b) < 0) /* after_call counts this one itself */
+        goto fail;
     PyObject *dto = PyLong_FromLongLong(dt);
     if (dto == NULL)
         goto fail;
-    PyObject *b[6] = {c, cmd, argv, reply, dto, dirty0};
-    PyObject *r = PyObject_Vectorcall(ctx[CX_AFTER], b, 6, NULL);
+    PyObject *args6[6] = {c, cmd, argv, reply, dto, dirty0};
+    PyObject *r = PyObject_Vectorcall(ctx[CX_AFTER], args6, 6, NULL);
     Py_DECREF(dto);
     Py_DECREF(reply);
     reply = r;
@@ -378,6 +505,7 @@ static int
 run_loop(PyObject *const *ctx, PyObject *c, PyObject *cmds, Py_ssize_t *i, PyObject *out, long long *nbytes,
          long long high)
 {
+    Batch b = {0};
     while (*i < PyList_GET_SIZE(cmds)) {
         PyObject *argv = PyList_GET_ITEM(cmds, *i);
         if (!PyList_Check(argv) || PyList_GET_SIZE(argv) == 0)
@@ -385,7 +513,7 @@ run_loop(PyObject *const *ctx, PyObject *c, PyObject *cmds, Py_ssize_t *i, PyObj
         PyObject *cmd = PyDict_GetItemWithError(ctx[CX_LOOKUP], PyList_GET_ITEM(argv, 0));
         if (cmd == NULL) {
             if (PyErr_Occurred())
-                return -1;
+                goto error;
             break;
         }
         Py_INCREF(cmd);
@@ -395,40 +523,43 @@ run_loop(PyObject *const *ctx, PyObject *c, PyObject *cmds, Py_ssize_t *i, PyObj
         Py_XDECREF(ar);
         if (fast < 0 || PyErr_Occurred()) {
             Py_DECREF(cmd);
-            return -1;
+            goto error;
         }
         Py_ssize_t n = PyList_GET_SIZE(argv);
         if (!fast || (a > 0 && n != a) || n < -a) { /* the general path decides */
             Py_DECREF(cmd);
             break;
         }
-        PyObject *proc = fget(cmd, N_PROC);
-        if (proc == NULL) {
+        PyObject *proc = b.cmd != NULL && b.cmd != cmd && batch_flush(&b) < 0 ? NULL : fget(cmd, N_PROC);
+        if (proc == NULL) { /* another command: the run's stats went out first */
             Py_DECREF(cmd);
-            return -1;
+            goto error;
         }
         Py_INCREF(argv);
-        PyObject *reply = run_one(ctx, c, cmd, proc, argv);
+        PyObject *reply = run_one(ctx, c, cmd, proc, argv, &b);
         Py_DECREF(argv);
         Py_DECREF(proc);
         Py_DECREF(cmd);
         if (reply == NULL)
-            return -1;
+            goto error;
         (*i)++;
         if (!PyBytes_Check(reply)) { /* a fast command never blocks; anything else: Python's turn */
             PyErr_SetString(PyExc_TypeError, "a fast command replied with something other than bytes");
             Py_DECREF(reply);
-            return -1;
+            goto error;
         }
         *nbytes += PyBytes_GET_SIZE(reply);
         int rc = PyList_Append(out, reply);
         Py_DECREF(reply);
         if (rc < 0)
-            return -1;
+            goto error;
         if (*nbytes > high)
             break;
     }
-    return 0;
+    return batch_flush(&b);
+error:
+    batch_drop(&b);
+    return -1;
 }
 
 static PyObject *

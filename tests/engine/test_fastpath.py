@@ -186,6 +186,13 @@ def test_c_read_path_equals_python(tmp_path) -> None:
             blocker.settimeout(20)
             got.append(blocker.recv(1000))
             blocker.close()
+            # a run of one command, its stats read mid-batch: INFO and LATENCY HISTOGRAM see every call
+            run = _session(srv.port, [b"".join([_cmd("INCR", "ctr")] * 20 + [_cmd("INFO", "commandstats")]
+                                               + [_cmd("INCR", "ctr")] * 5 + [_cmd("LATENCY", "HISTOGRAM", "incr")]), 27])
+            info_calls = int(re.search(rb"cmdstat_incr:calls=(\d+)", run[20]).group(1))
+            hist_calls = int(re.search(rb"calls\r\n:(\d+)", run[26]).group(1))
+            assert hist_calls == info_calls + 5
+            got.append(info_calls)
             c.config_set("appendonly", "yes")
             c.config_set("appendfsync", "always")
             while c.info("persistence")["aof_rewrite_in_progress"] or c.info("persistence")["aof_rewrite_scheduled"]:
