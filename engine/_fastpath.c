@@ -49,9 +49,7 @@ enum { CX_LOOKUP, CX_SERVER, CX_STATS, CX_HISTS, CX_THRESHOLD, CX_AFTER, CX_INTE
     X(SLOWLOG_THR, "slowlog_threshold_ns") X(LATENCY_THR, "latency_threshold_ns") X(PROPAGATOR, "propagator")      \
     X(READY_KEYS, "ready_keys") X(HANDLE_READY_KEYS, "handle_ready_keys") X(RBP, "rbp") X(RBS, "rbs")              \
     X(WRITE, "write") X(OBUF_WATCH, "obuf_watch") X(OUTPUT_GREW, "output_grew") X(CLOSE, "close")                 \
-    X(FLUSH, "flush") X(RESUME_BATCH, "resume_batch") X(GROUP, "group") X(G_STRING, "string") X(G_LIST, "list")     \
-    X(G_SET, "set") X(G_HASH, "hash") X(G_ZSET, "sorted_set") X(G_STREAM, "stream") X(G_GEO, "geo")                  \
-    X(G_BITMAP, "bitmap") X(G_HLL, "hyperloglog")
+    X(FLUSH, "flush") X(RESUME_BATCH, "resume_batch") X(BATCHED_STATS, "batched_stats")
 
 #define AS_ENUM(id, text) N_##id,
 #define AS_TEXT(id, text) text,
@@ -264,7 +262,7 @@ hist_add(PyObject *h, const long long *slots, const long long *cnt, int k)
  * histogram), applied at once by batch_flush(): before another command runs (so INFO,
  * LATENCY HISTOGRAM and scripts, never batched, see every earlier call), before
  * after_call, and when the loop returns. Only data-type commands are batched
- * (batchable()): none of them reads the stats. */
+ * (Command.batched_stats): none of them reads the stats. */
 #define BATCH_SLOTS 8
 typedef struct {
     PyObject *cmd, *st, *h; /* strong references; cmd NULL: empty */
@@ -302,19 +300,6 @@ batch_drop(Batch *b)
     PyErr_Restore(t, v, tb);
 }
 
-static int
-batchable(PyObject *cmd)
-{
-    PyObject *g = fget(cmd, N_GROUP);
-    if (g == NULL)
-        return -1;
-    int yes = 0;
-    for (int k = N_G_STRING; k <= N_G_HLL && !yes; k++)
-        yes = g == nm[k] || (PyUnicode_Check(g) && PyUnicode_Compare(g, nm[k]) == 0);
-    Py_DECREF(g);
-    return yes;
-}
-
 /* One common-case command's stats: into the batch, or straight to Python's objects. */
 static int
 count_call(Batch *b, PyObject *const *ctx, PyObject *cmd, PyObject *st, PyObject *h, long long dt)
@@ -327,7 +312,7 @@ count_call(Batch *b, PyObject *const *ctx, PyObject *cmd, PyObject *st, PyObject
         slot = slot_of(dt / 1000 * 1000, lo, hi);
     }
     if (b->cmd != cmd) {
-        int t = batchable(cmd);
+        int t = attr_true(cmd, N_BATCHED_STATS);
         if (t <= 0) {
             long long one = 1;
             return t < 0 || list_add(st, 0, 1) < 0 || list_add(st, 1, dt) < 0 ||

@@ -49,19 +49,6 @@ fp_configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-/* The truth of getattr(o, nm[k]) (1/0, -1 with an error), and whether it is None. */
-static int
-truth(PyObject *o, int k)
-{
-    return attr_true(o, k);
-}
-
-static int
-none(PyObject *o, int k)
-{
-    return attr_none(o, k);
-}
-
 /* getattr(getattr(o, a), b)'s truth. */
 static int
 truth2(PyObject *o, int a, int b)
@@ -69,7 +56,7 @@ truth2(PyObject *o, int a, int b)
     PyObject *v = fget(o, a);
     if (v == NULL)
         return -1;
-    int t = truth(v, b);
+    int t = attr_true(v, b);
     Py_DECREF(v);
     return t;
 }
@@ -97,11 +84,11 @@ user_unrestricted(PyObject *c)
     int t = 1;
     if (user != Py_None) {
         PyObject *root = fget(user, N_ROOT);
-        t = root == NULL ? -1 : truth(root, N_ALLCOMMANDS);
+        t = root == NULL ? -1 : attr_true(root, N_ALLCOMMANDS);
         if (t > 0)
-            t = truth(root, N_ALLKEYS);
+            t = attr_true(root, N_ALLKEYS);
         if (t > 0)
-            t = truth(root, N_ALLCHANNELS);
+            t = attr_true(root, N_ALLCHANNELS);
         Py_XDECREF(root);
     }
     Py_DECREF(user);
@@ -111,36 +98,36 @@ user_unrestricted(PyObject *c)
 static int
 client_ok(PyObject *c)
 {
-    WANT(negate(truth(c, N_CLOSING)));
-    WANT(none(c, N_BLOCKED));
-    WANT(negate(truth(c, N_PENDING)));
-    WANT(none(c, N_MULTI));
-    WANT(truth(c, N_AUTHENTICATED));
-    WANT(negate(truth(c, N_SUB_CHANNELS)));
-    WANT(negate(truth(c, N_SUB_PATTERNS)));
-    WANT(negate(truth(c, N_SUB_SHARD)));
-    WANT(none(c, N_REPL));
-    WANT(negate(truth(c, N_REPLY_OFF)));
-    WANT(negate(truth(c, N_REPLY_SKIP)));
-    WANT(negate(truth(c, N_CLOSE_AFTER_REPLY)));
-    WANT(negate(none(c, N_TRANSPORT)));
+    WANT(negate(attr_true(c, N_CLOSING)));
+    WANT(attr_none(c, N_BLOCKED));
+    WANT(negate(attr_true(c, N_PENDING)));
+    WANT(attr_none(c, N_MULTI));
+    WANT(attr_true(c, N_AUTHENTICATED));
+    WANT(negate(attr_true(c, N_SUB_CHANNELS)));
+    WANT(negate(attr_true(c, N_SUB_PATTERNS)));
+    WANT(negate(attr_true(c, N_SUB_SHARD)));
+    WANT(attr_none(c, N_REPL));
+    WANT(negate(attr_true(c, N_REPLY_OFF)));
+    WANT(negate(attr_true(c, N_REPLY_SKIP)));
+    WANT(negate(attr_true(c, N_CLOSE_AFTER_REPLY)));
+    WANT(negate(attr_none(c, N_TRANSPORT)));
     return user_unrestricted(c);
 }
 
 static int
 server_ok(PyObject *srv)
 {
-    WANT(none(srv, N_DENY));
-    WANT(negate(truth(srv, N_MONITORS)));
-    WANT(none(srv, N_EVICTOR));
+    WANT(attr_none(srv, N_DENY));
+    WANT(negate(attr_true(srv, N_MONITORS)));
+    WANT(attr_none(srv, N_EVICTOR));
     WANT(negate(truth2(srv, N_REPLICATION, N_GUARD)));
-    WANT(none(srv, N_BUSY_REPLY));
+    WANT(attr_none(srv, N_BUSY_REPLY));
     WANT(negate(truth2(srv, N_PAUSE, N_TYPE)));
     WANT(negate(truth2(srv, N_TRACKING, N_TRACKING_CLIENTS)));
     WANT(negate(truth2(srv, N_TRACKING, N_ACTIVE)));
-    WANT(none(srv, N_CLUSTER));
+    WANT(attr_none(srv, N_CLUSTER));
     WANT(negate(truth2(srv, N_KEYSPACE, N_LOADING)));
-    WANT(negate(truth(srv, N_READY_KEYS)));
+    WANT(negate(attr_true(srv, N_READY_KEYS)));
     return 1;
 }
 
@@ -151,7 +138,7 @@ gate_open(PyObject *srv)
     PyObject *gate = fget(srv, N_AOF_GATE);
     if (gate == NULL)
         return -1;
-    int t = gate == Py_None ? 1 : negate(truth(gate, N_FLUSH_SCHEDULED));
+    int t = gate == Py_None ? 1 : negate(attr_true(gate, N_FLUSH_SCHEDULED));
     Py_DECREF(gate);
     return t;
 }
@@ -192,11 +179,11 @@ add_ll(PyObject *o, int k, long long by)
 static int
 scan_all(PyObject *parser, PyObject *data, PyObject **cmds, long long *base)
 {
-    WANT(truth(parser, N_P_AUTHENTICATED));
-    WANT(negate(truth(parser, N_CHUNKS)));
-    WANT(negate(truth(parser, N_DATA)));
-    WANT(none(parser, N_ARGV));
-    WANT(none(parser, N_ERROR));
+    WANT(attr_true(parser, N_P_AUTHENTICATED));
+    WANT(negate(attr_true(parser, N_CHUNKS)));
+    WANT(negate(attr_true(parser, N_DATA)));
+    WANT(attr_none(parser, N_ARGV));
+    WANT(attr_none(parser, N_ERROR));
     long long slow_left, nbuf;
     if (attr_ll(parser, N_SLOW_LEFT, &slow_left) < 0 || attr_ll(parser, N_NBUF, &nbuf) < 0 ||
         attr_ll(parser, N_BASE, base) < 0)
@@ -262,7 +249,7 @@ build_ctx(PyObject *srv, PyObject **ctx)
         return -1;
     if ((ctx[CX_PROP] = fget(srv, N_PROPAGATOR)) == NULL)
         return -1;
-    int t = truth(srv, N_LATENCY_TRACKING);
+    int t = attr_true(srv, N_LATENCY_TRACKING);
     if (t < 0)
         return -1;
     ctx[CX_HISTS] = t ? fget(srv, N_HISTOGRAMS) : (Py_INCREF(Py_None), Py_None);
@@ -307,7 +294,7 @@ write_replies(PyObject *c, PyObject *srv, PyObject *out)
         return -1;
     int rc = -1;
     PyObject *data = NULL, *stats = NULL, *r = NULL;
-    int closing = truth(c, N_CLOSING);
+    int closing = attr_true(c, N_CLOSING);
     if (closing < 0)
         goto done;
     if (t == Py_None || closing) {
@@ -315,7 +302,7 @@ write_replies(PyObject *c, PyObject *srv, PyObject *out)
         goto done;
     }
     int open = gate_open(srv);
-    int held = open > 0 ? none(c, N_HELD) : 1;
+    int held = open > 0 ? attr_none(c, N_HELD) : 1;
     if (open < 0 || held < 0)
         goto done;
     Py_ssize_t n = PyList_GET_SIZE(out);
@@ -354,11 +341,11 @@ write_replies(PyObject *c, PyObject *srv, PyObject *out)
     if ((r = call_method(t, N_WRITE, &data, 1)) == NULL)
         goto done;
     Py_CLEAR(r);
-    int w = truth(c, N_OBUF_WATCH);
+    int w = attr_true(c, N_OBUF_WATCH);
     if (w < 0 || (w && (r = call_method(c, N_OUTPUT_GREW, NULL, 0)) == NULL))
         goto done;
     Py_CLEAR(r);
-    int cl = truth(c, N_CLOSE_AFTER_REPLY);
+    int cl = attr_true(c, N_CLOSE_AFTER_REPLY);
     if (cl < 0 || (cl && (r = call_method(c, N_CLOSE, NULL, 0)) == NULL))
         goto done;
     rc = 0;
@@ -454,7 +441,7 @@ fp_received(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             goto done;
     }
     else {
-        int ready = truth(srv, N_READY_KEYS);
+        int ready = attr_true(srv, N_READY_KEYS);
         if (ready < 0 || (ready && (r = call_method(srv, N_HANDLE_READY_KEYS, NULL, 0)) == NULL))
             goto done;
         if (write_replies(c, srv, out) < 0)

@@ -62,6 +62,8 @@ class Command:
     fast: bool = True
     # False for commands whose effects are propagated by the commands they run (EXEC)
     propagates_self: bool = True
+    # a data-type command (none reads the stats): the C loop may count a run of it at once
+    batched_stats: bool = False
     # getCommandFlags for EVAL/FCALL: the flags the script declares make of the command's,
     # from (server, argv); None from it means the table's flags apply
     flags_of: Callable[[Any, list[bytes]], frozenset[str] | None] | None = None
@@ -201,6 +203,10 @@ NO_SELF_PROPAGATE = {"exec"}
 # CMD_TOUCHES_ARBITRARY_KEYS (hidden in COMMAND INFO): the lazy-expiry DELs they cause
 # when run directly are propagated one by one, not wrapped in MULTI/EXEC
 ARBITRARY_KEYS = frozenset({"scan", "randomkey"})
+# the groups of Command.batched_stats: commands over one key's value, none reading INFO,
+# LATENCY or the slow log (engine/_fastpath.c counts a run of one of them at once)
+DATA_GROUPS = frozenset({"string", "list", "set", "hash", "sorted_set", "stream", "geo", "bitmap",
+                         "hyperloglog"})
 
 
 def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, last: int,
@@ -215,7 +221,7 @@ def _make(name: str, proc: Handler | None, arity: int, flags: str, first: int, l
                    allowed_in_multi="no_multi" not in fl, protected="protected" in fl,
                    fast=("blocking" not in fl and "protected" not in fl and name not in _STATEFUL
                          and "|" not in name),
-                   propagates_self=name not in NO_SELF_PROPAGATE)
+                   propagates_self=name not in NO_SELF_PROPAGATE, batched_stats=group in DATA_GROUPS)
 
 
 def command(name: str, arity: int, flags: str = "", first: int = 0, last: int = 0, step: int = 0,

@@ -202,7 +202,7 @@ def test_c_read_path_equals_python(tmp_path) -> None:
             got.append(c.execute_command("DEBUG", "DIGEST"))
             c.close()
         assert results[0] == results[1]
-        assert results[0][0] == [b":2\r\n", b":3\r\n", b"$1\r\n3\r\n"] or results[0][0][0] == b"+OK\r\n"
+        assert results[0][0] == [b"+OK\r\n", b":2\r\n", b"$1\r\n2\r\n"]  # SET, then an INCR split across reads
         assert results[0][2][1] == b"$40000\r\n" + big + b"\r\n"
         assert results[0][6][-1] == b"<closed>" and results[0][8][-1] == b"<closed>"
         assert results[0][7] == [b"$1\r\n1\r\n", b"+PONG\r\n", b"+PONG\r\n"]
