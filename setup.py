@@ -2,8 +2,9 @@
 
 ``rdbtools._speedups`` (blob decoders, pairing, LZF, the duplicate-key set, the
 decoder's key scan, JSONL lines: one module from the files of ``rdbtools/csrc``,
-see ``speedups.h`` for why one), ``rdbtools._glob`` (Redis glob matching) and
-``aof._respfast`` (RESP request scanning, bulk-array replies) are ``optional``:
+see ``speedups.h`` for why one), ``rdbtools._glob`` (Redis glob matching),
+``aof._respfast`` (RESP request scanning, bulk-array replies), ``engine._fastpath`` (the
+request loop's common case) and ``engine._load`` (a load's per-key part) are ``optional``:
 without a compiler the install still succeeds and the pure-Python codecs are used
 (docs/style.md rule 10); ``RDBKIT_PUREPYTHON=1`` selects those at run time even when the
 modules are built (``rdbtools/_accel.py``).
@@ -36,6 +37,12 @@ setup(
             "engine._fastpath",
             ["engine/_fastpath.c"],
             depends=["engine/_received.h"],
+            extra_compile_args=CFLAGS,
+            optional=True,
+        ),
+        Extension(
+            "engine._load",
+            ["engine/_load.c"],
             extra_compile_args=CFLAGS,
             optional=True,
         ),

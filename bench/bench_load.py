@@ -97,6 +97,15 @@ def run_server(argv: list[str], port: int, env: dict[str, str] | None, cwd: Path
         proc.wait()
 
 
+def byte_compile(root: Path) -> None:
+    """Compile a checkout's modules first, as an installed package has them: a stale or
+    missing ``__pycache__`` (a fresh checkout, or a shell with PYTHONDONTWRITEBYTECODE)
+    would add ~0.4 s of compiling to our start-up and nothing to Redis's."""
+    pkgs = [str(root / p) for p in ("rdbtools", "aof", "engine", "cli") if (root / p).is_dir()]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", *pkgs], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keys", type=int, default=200_000)
@@ -118,6 +127,8 @@ def main() -> None:
         runs = [("redis-server 7.0", None)] + [(f"ours ({r})", Path(r).resolve()) for r in [str(ROOT), *args.root]]
         runs += [(f"{label}, empty", root) for label, root in runs[:2]]  # what the process holds anyway
         for label, root in runs:
+            if root is not None:
+                byte_compile(root)
             d = tmp / f"run{len(rows)}"
             d.mkdir()
             if not label.endswith("empty"):

@@ -42,9 +42,13 @@ class UnsupportedValue(EngineError):
 
 
 def record_to_value(rec: Record, config: Any) -> Any:
-    t = rec.type
-    v = rec.value
-    if v.__class__ is ListpackPairs and not rec.field_expires:  # a hash listpack's validated bytes
+    return value_of(rec.type, rec.value, rec.encoding, config, rec.field_expires)
+
+
+def value_of(t: str, v: Any, encoding: str | None, config: Any, field_expires: dict[bytes, int] | None = None) -> Any:
+    """The in-memory value of a record's ``t``/``v``/``encoding`` (and its hash field TTLs):
+    :func:`record_to_value`'s work, also called by a load's C part (``engine/_load.c``)."""
+    if v.__class__ is ListpackPairs and not field_expires:  # a hash listpack's validated bytes
         lp = v.blob if v.blob.__class__ is bytearray else bytearray(v.blob)
         # hashTypeLength (lpLength) at load: an "unknown" count is stored when it fits
         if lp_length(lp) >> 1 <= config.hash_max_listpack_entries:
@@ -61,20 +65,20 @@ def record_to_value(rec: Record, config: Any) -> Any:
             if v.count <= config.set_max_intset_entries:
                 return SetValue(v.blob if v.blob.__class__ is bytearray else bytearray(v.blob))
             return SetValue.from_members(list(v), 0)  # setTypeConvert at load
-        if rec.encoding == "intset":  # an intset decoded to members: the smallest encoding
+        if encoding == "intset":  # an intset decoded to members: the smallest encoding
             if len(v) <= config.set_max_intset_entries:
                 return SetValue(bytearray(encode_intset(int(m) for m in v)))
             return SetValue.from_members(v, 0)
         return SetValue.from_members(v, config.set_max_intset_entries)
     if t == "hash":
         n = len(v)
-        if rec.encoding in _COMPACT or rec.encoding == "listpackex":  # converted once, by count
+        if encoding in _COMPACT or encoding == "listpackex":  # converted once, by count
             packed = n <= config.hash_max_listpack_entries
         else:  # RDB_TYPE_HASH(_METADATA): a listpack(ex) while every entry fits
             mx = config.hash_max_listpack_value
             packed = n <= config.hash_max_listpack_entries and all(len(f) <= mx and len(x) <= mx for f, x in v)
-        fx = rec.field_expires
-        ttls = fx is not None and (fx or rec.encoding == "listpackex")  # 7.4 field TTLs
+        fx = field_expires
+        ttls = fx is not None and (fx or encoding == "listpackex")  # 7.4 field TTLs
         # a hashtable of a few fields (a long one): kept as listpack bytes (engine.types.hashes)
         wide = (not packed and not ttls and n <= config.hash_max_listpack_entries
                 and len({f for f, _ in v}) == n)
@@ -91,7 +95,7 @@ def record_to_value(rec: Record, config: Any) -> Any:
             return z
         members = {m: None for m, _ in v}
         n = len(members)
-        if rec.encoding in _COMPACT:  # a ziplist converted once (or a listpack's pairs)
+        if encoding in _COMPACT:  # a ziplist converted once (or a listpack's pairs)
             lp = n <= config.zset_max_listpack_entries
         else:
             lp = n <= config.zset_max_listpack_entries and all(

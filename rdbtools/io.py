@@ -254,6 +254,7 @@ def iter_events(
     packed_listpacks: bool = False,
     check_duplicates: bool = True,
     keys: Any = None,
+    sink: Callable[..., bool] | None = None,
 ) -> Iterator[Event]:
     """Every event of an RDB file, path, file object or bytes, in order.
 
@@ -267,10 +268,13 @@ def iter_events(
     ``check_duplicates=False``: a key read twice is passed on (for a caller applying
     its own policy, :mod:`rdbtools.dedup`) instead of refused. ``keys``: the
     :class:`~rdbtools.keyset.KeySet` the check records keys in (the caller's, to drain it).
+    ``sink``: ``sink(db, key, type, value, expire_ms, idle, freq, encoding) -> bool``, offered
+    the keys the decoder's C scan reads; those it takes (true) are not yielded as records.
+    Without the C scan nothing is offered: a caller handles every record either way.
     """
     decoder = RdbDecoder(limits=limits, filter=filter, verify_checksum=verify_checksum,
                          packed_listpacks=packed_listpacks, check_duplicates=check_duplicates,
-                         keys=keys)
+                         keys=keys, sink=sink)
     if isinstance(source, bytes | bytearray | memoryview):
         decoder.feed(bytes(source))
         decoder.feed_eof()

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import LoadError
 from engine.keyspace.db import LFU_INIT_VAL
-from engine.materialize import iter_records, rdb_version, record_to_value, value_to_record
+from engine.materialize import iter_records, rdb_version, record_to_value, value_of, value_to_record
 from engine.types import EmbStr, HashValue, ListValue, SetValue, ZSetValue
 from engine.types.streams import StreamValue
+from rdbtools._accel import c_module
 from rdbtools.constants import (
     RDB_TYPE_HASH,
     RDB_TYPE_HASH_LISTPACK,
@@ -68,6 +69,8 @@ if TYPE_CHECKING:
 
 # (data, expires, lru) of one database: what a loader writes into
 Tables = tuple[dict[bytes, Any], dict[bytes, int], dict[bytes, int]]
+# DatasetLoader.add in C for the plain keys the decoder's C scan reads (engine/_load.c)
+_Sink: Any = getattr(c_module("engine._load"), "Sink", None)
 
 
 # -- saving ----------------------------------------------------------------------------------------
@@ -210,12 +213,31 @@ class DatasetLoader:
         self.lfu = keyspace.lfu
         self.lru_clock = keyspace.lru_clock
         self.lfu_minutes = keyspace.lfu_minutes()
-        self.loaded = 0
+        self.added = 0  # by add(); the sinks count theirs
+        self.sinks: list[Any] = []
         self.expired = 0
         self.expired_keys: list[tuple[int, bytes]] | None = [] if keep_expired_keys else None
         # the live databases' registries of hashes with field TTLs (engine.keyspace.hfe);
         # fresh tables get theirs when swapped in
         self.hexpires = [db.hexpires for db in keyspace.dbs] if tables is None else None
+
+    @property
+    def loaded(self) -> int:
+        """Keys stored so far."""
+        return self.added + sum(s.taken for s in self.sinks)
+
+    def sink(self) -> Any:
+        """:meth:`add` for a decoder's C scan to call before it builds a Record
+        (``rdbtools.io.iter_events(sink=...)``), or None without the C module. It stores
+        the keys :meth:`add` would simply store, through the same :func:`value_of`, and
+        declines the rest (expired, a database past ``databases``, a duplicate that is an
+        error): those come as Records for :meth:`add`."""
+        if _Sink is None:
+            return None
+        s = _Sink(self.tables, value_of, self.config, self.now, self.lfu, self.lru_clock, self.lfu_minutes,
+                  self.allow_dup)
+        self.sinks.append(s)
+        return s
 
     def add(self, rec: Record) -> bool:
         """Apply one record; False when it was dropped as expired. Raises
@@ -251,7 +273,7 @@ class DatasetLoader:
             lru[key] = self.lru_clock - rec.idle
         elif replaced:
             lru.pop(key, None)
-        self.loaded += 1
+        self.added += 1
         return True
 
 

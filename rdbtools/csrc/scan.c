@@ -104,9 +104,9 @@ static const uint8_t sk_handled[21] = {
 PyObject *
 scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 10 || nargs > 13) {
+    if (nargs < 10 || nargs > 14) {
         PyErr_SetString(PyExc_TypeError, "scan_keys(buf, pos, base, db, max_len, record, out, "
-                                         "expire, idle, freq[, limit[, keys[, packed]]])");
+                                         "expire, idle, freq[, limit[, keys[, packed[, sink]]]])");
         return NULL;
     }
     Py_ssize_t limit = PY_SSIZE_T_MAX;
@@ -117,7 +117,8 @@ scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     KeySetObject *keys = NULL;
     uint64_t dbnum = 0;
-    PyObject *packed = nargs == 13 && args[12] != Py_None ? args[12] : NULL;
+    PyObject *packed = nargs >= 13 && args[12] != Py_None ? args[12] : NULL;
+    PyObject *sink = nargs == 14 && args[13] != Py_None ? args[13] : NULL;
     if (packed != NULL && !PyDict_Check(packed)) {
         PyErr_SetString(PyExc_TypeError, "scan_keys: packed must be a dict or None");
         return NULL;
@@ -225,6 +226,28 @@ scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 break;
             }
         }
+        int declined = 0;
+        if (sink != NULL) { /* offered first: what it takes is applied, not delivered */
+            PyObject *sargs[8] = {db, key, tname, value, expire, idle, freq, enc};
+            PyObject *took = PyObject_Vectorcall(sink, sargs, 8, NULL);
+            int yes = took != NULL ? PyObject_IsTrue(took) : -1;
+            Py_XDECREF(took);
+            if (yes < 0) {
+                Py_DECREF(key);
+                Py_DECREF(value);
+                goto error;
+            }
+            if (yes) {
+                Py_DECREF(key);
+                Py_DECREF(value);
+                Py_SETREF(expire, Py_NewRef(Py_None));
+                Py_SETREF(idle, Py_NewRef(Py_None));
+                Py_SETREF(freq, Py_NewRef(Py_None));
+                pos = q;
+                continue;
+            }
+            declined = 1; /* delivered, and nothing after it is offered before it is used */
+        }
         PyObject *off = PyLong_FromLongLong(base + (long long)start);
         PyObject *tb = PyLong_FromLong((long)t);
         if (off == NULL || tb == NULL) {
@@ -253,6 +276,8 @@ scan_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (freq != Py_None)
             Py_SETREF(freq, Py_NewRef(Py_None));
         pos = q;
+        if (declined)
+            break;
     }
     PyObject *res = PyTuple_New(4);
     PyObject *po = PyLong_FromSsize_t(pos);

@@ -162,7 +162,7 @@ static PyMethodDef methods[] = {
      "or BadEncoding with the message of the Python decoder."},
     {"scan_keys", (PyCFunction)(void (*)(void))scan_keys, METH_FASTCALL,
      "scan_keys($module, buf, pos, base, db, max_len, record, out, expire, idle, freq,\n"
-     "          limit=sys.maxsize, keys=None, packed=None, /)\n--\n\n"
+     "          limit=sys.maxsize, keys=None, packed=None, sink=None, /)\n--\n\n"
      "The decoder's fast path: from buf[pos:], parse EXPIRETIME(_MS)/IDLE/FREQ opcodes and\n"
      "keys of types 0-5, 10-14, 16-18 and 20, appending record(...) for each key to `out`\n"
      "exactly as RdbDecoder._parse_key builds them (offset = base + position of the type\n"
@@ -171,7 +171,9 @@ static PyMethodDef methods[] = {
      "or once `out` holds `limit` events. With `keys` (a KeySet), each key is recorded\n"
      "and the scan stops before a key already recorded for this db. With `packed` (a dict\n"
      "type byte -> factory), a hash listpack that passes lp_pairs_check or a set intset that\n"
-     "passes is_check becomes packed[t](bytearray, count).\n"
+     "passes is_check becomes packed[t](bytearray, count). With `sink`, each key is first\n"
+     "offered as sink(db, key, type, value, expire, idle, freq, encoding): a true result\n"
+     "takes it (no record); a false one appends its record and ends the scan there.\n"
      "Returns (pos, expire, idle, freq): where it stopped and the pending key metadata."},
     {"record_to_line", (PyCFunction)record_to_line, METH_O,
      "record_to_line($module, record, /)\n--\n\n"
