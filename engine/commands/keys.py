@@ -107,8 +107,11 @@ def _rename(c, argv, nx: bool):
         if nx:
             return ZERO
         db.delete(dst)
+    word = db.lru.get(src)
     db.delete(src)
     db.add(dst, v)
+    if word is not None:  # dbAdd of the same object: its LRU/LFU word goes with it
+        db.lru[dst] = word
     if expire is not None:
         db.expires[dst] = expire
     c.server.dirty += 1
@@ -153,7 +156,7 @@ def copy_cmd(c, argv):
         raise CommandError("Copying to another database is not allowed in cluster mode")
     if srcdb is dstdb and src == dst:
         raise CommandError("source and destination objects are the same")
-    v = srcdb.get(src)
+    v = srcdb.read(src)  # lookupKeyRead: a hit or a miss
     if v is None:
         return ZERO
     expire = srcdb.get_expire(src)
@@ -193,6 +196,9 @@ def move_cmd(c, argv):
     if dst.get(key) is not None:
         return ZERO
     dst.add(key, v)
+    word = src.lru.get(key)
+    if word is not None:  # dbAdd of the same object: its LRU/LFU word goes with it
+        dst.lru[key] = word
     if expire is not None:
         dst.expires[key] = expire
     src.delete(key)

@@ -108,22 +108,22 @@ def set_generic(c, key: bytes, val: bytes, flags: int, expire: bytes | None, cmd
     db = c.db
     when = expire_ms(c, expire, flags, cmdname) if expire is not None else 0
     reply = b""
-    old = db.get(key)
-    if flags & GET:
+    if flags & GET:  # getGenericCommand: a read (hits, misses), then the write lookup
+        old = db.read(key)
         if old is None:
             reply = NULL3 if c.resp == 3 else NULL_BULK
         elif old.__class__ in _STR:
             reply = bulk(old)
         else:
             raise WrongTypeError()
-    found = old is not None
+    found = db.get(key) is not None
     if (flags & NX and found) or (flags & XX and not found):
         if flags & GET:
             return reply
         if abort is not None:
             return abort
         return NULL3 if c.resp == 3 else NULL_BULK
-    db.set(key, val, keepttl=bool(flags & KEEPTTL))
+    db.set(key, val, keepttl=bool(flags & KEEPTTL), looked_up=True)
     c.server.dirty += 1
     notify(db, NOTIFY_STRING, b"set", key)
     if expire is not None:
@@ -292,10 +292,7 @@ def _incr(c, key: bytes, incr: int) -> bytes:
             if parse_int(old) is None:
                 raise NotIntegerError()
             raise CommandError("increment or decrement would overflow")
-        if db.lfu:
-            db.replace(key, new)
-        else:  # db.replace less the access clock get() has just written
-            db.data[key] = new
+        db.data[key] = new  # db.replace less the access clock get() has just written
         reply = integer_text(new)
     c.server.dirty += 1
     if db.ks.config.notify_keyspace_events:  # notify()'s own first check, without the call: hot

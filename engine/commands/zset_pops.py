@@ -68,12 +68,14 @@ def zpopmax_cmd(c, argv):
 
 
 def _serve_zpop(c, keys: list[bytes], maxside: bool, count: int, mpop: bool,
-                served: bool = False) -> bytes | None:
+                served: bool = False, again: bool = False) -> bytes | None:
     """Pop from the first non-empty zset of ``keys``; None when all are empty.
 
     Logged as ``ZPOP{MIN,MAX} key [min(count, size)]`` (blockingGenericZpopCommand,
     ZMPOP's rewrite, serveClientsBlockedOnSortedSetKey); ``served``: a blocked client
-    is being served, outside any command, so the op is queued directly."""
+    is being served, outside any command, so the op is queued directly. ``again``: the
+    key found is looked up a second time (blockingGenericZpopCommand's check, then
+    genericZpopCommand's own lookup)."""
     db = c.db
     for key in keys:
         z = db.get(key)
@@ -84,6 +86,8 @@ def _serve_zpop(c, keys: list[bytes], maxside: bool, count: int, mpop: bool,
         n = len(z)
         if not n:
             continue
+        if again:
+            db.get(key)
         prop = c.server.propagator
         if prop.targets:
             op = [P.ZPOPMAX if maxside else P.ZPOPMIN, key]
@@ -102,7 +106,7 @@ def _serve_zpop(c, keys: list[bytes], maxside: bool, count: int, mpop: bool,
 
 
 def _bzpop(c, keys: list[bytes], maxside: bool, timeout_ms: int, count: int, mpop: bool, name: str):
-    r = _serve_zpop(c, keys, maxside, count, mpop)
+    r = _serve_zpop(c, keys, maxside, count, mpop, again=True)
     if r is not None:
         return r
     null = NULL3 if c.resp == 3 else NULL_ARRAY

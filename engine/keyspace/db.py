@@ -149,11 +149,14 @@ class Database:
         return self.peek(key) is not None
 
     # -- writes -------------------------------------------------------------
-    def set(self, key: bytes, value: Any, keepttl: bool = False) -> None:
+    def set(self, key: bytes, value: Any, keepttl: bool = False, looked_up: bool = False) -> None:
         """setKey: store, dropping any TTL unless ``keepttl``.
 
         Like setKey's ``lookupKeyWrite``, a logically expired key is expired first
         (and its DEL propagated before the command), so KEEPTTL cannot revive it.
+        ``looked_up``: the caller has just looked the key up (SETKEY_ALREADY_EXIST /
+        SETKEY_DOESNT_EXIST): no second touch, an existing key keeps its LFU word as
+        dbOverwrite does.
         """
         exp = self.expires
         if exp:
@@ -166,10 +169,10 @@ class Database:
                     del exp[key]
         data = self.data
         if key in data:  # setKey: lookupKeyWrite touches an existing key
-            if self.lfu:
-                self.lfu_touch(key)
-            else:
+            if not self.lfu:
                 self.lru[key] = self.clock
+            elif not looked_up:
+                self.lfu_touch(key)
             data[key] = value
             if value.__class__ is HashValue and value.fx:
                 self.track_hfe(key, value)
@@ -198,13 +201,12 @@ class Database:
             s(key, next(it))
 
     def replace(self, key: bytes, value: Any) -> None:
-        """dbOverwrite: a new value for an existing key, keeping its TTL."""
+        """dbOverwrite: a new value for an existing key (just looked up), keeping its TTL
+        and, under an LFU policy, its LFU word; else the new value is as old as now."""
         self.data[key] = value
         if value.__class__ is HashValue and value.fx:
             self.track_hfe(key, value)
-        if self.lfu:
-            self.lfu_touch(key)
-        else:
+        if not self.lfu:
             self.lru[key] = self.clock
 
     def add(self, key: bytes, value: Any) -> None:
