@@ -74,8 +74,8 @@ static locale_t c_locale; /* strtod_l in the "C" locale, whatever the process se
  *   on exact operands (Clinger's fast path);
  * - anything else: glibc's strtod_l (correctly rounded) in the "C" locale, or
  *   CPython's own PyOS_string_to_double elsewhere. */
-static int
-plain_decimal(const char *b, Py_ssize_t len, double *out)
+int
+decimal_value(const char *b, Py_ssize_t len, double *out)
 {
     const char *p = b, *end = b + len;
     int neg = 0, digits = 0, nd = 0, trunc = 0;
@@ -170,7 +170,7 @@ PyObject *
 plain_float(PyObject *s)
 {
     double d;
-    if (!plain_decimal(PyBytes_AS_STRING(s), PyBytes_GET_SIZE(s), &d))
+    if (!decimal_value(PyBytes_AS_STRING(s), PyBytes_GET_SIZE(s), &d))
         return NULL;
     return PyFloat_FromDouble(d);
 }

@@ -12,34 +12,6 @@
 #define LP_HDR_SIZE 6
 #define LP_EOF 0xFF
 
-/* Whether s[0:n] is a plain decimal: [-]digits[.digits][(e|E)[+|-]digits], at least one
- * digit in the mantissa — every text put_score writes but inf/nan. */
-static int
-plain_decimal(const uint8_t *s, Py_ssize_t n)
-{
-    Py_ssize_t i = 0, digits = 0;
-    if (i < n && s[i] == '-')
-        i++;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-        digits++;
-    if (i < n && s[i] == '.')
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            digits++;
-    if (!digits)
-        return 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        Py_ssize_t e0 = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == e0)
-            return 0;
-    }
-    return i == n;
-}
-
 static const double P10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                              1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                              1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}; /* all exact */
@@ -100,10 +72,11 @@ approx_decimal(const uint8_t *s, Py_ssize_t n, double *out)
 }
 
 /* zzlGetScore of an entry: the integer, or the text as float() parses it (a plain
- * decimal by the C library's strtod, as zzlStrtod does: it rounds correctly, as
- * PyOS_string_to_double does, in half the time (the walk of zzlInsert parses every
- * score it passes); other common spellings by PyOS_string_to_double on a copy, and
- * anything else by float() itself). 0, or -1 with an error set. */
+ * decimal by pairs.c's decimal_value: Clinger's exact fast path, else strtod_l, both
+ * rounding correctly as PyOS_string_to_double does, in a fraction of its time — a
+ * load checks every score, the walk of zzlInsert parses every score it passes; other
+ * common spellings by PyOS_string_to_double on a copy, and anything else by float()
+ * itself). 0, or -1 with an error set. */
 static int
 ent_score(const LpEnt *e, double *out)
 {
@@ -120,17 +93,14 @@ ent_score(const LpEnt *e, double *out)
     memcpy(buf, e->s, (size_t)e->len);
     buf[e->len] = '\0';
     char *end = NULL;
-    if (plain_decimal(e->s, e->len)) {
-        /* (a locale whose decimal point is not '.' stops it early: the general path) */
-        double d = strtod(buf, &end);
-        if (end == buf + e->len) {
-            if (buf != stack)
-                PyMem_Free(buf);
-            *out = d;
-            return 0;
-        }
+    double d;
+    if (decimal_value(buf, e->len, &d)) {
+        if (buf != stack)
+            PyMem_Free(buf);
+        *out = d;
+        return 0;
     }
-    double d = PyOS_string_to_double(buf, &end, NULL);
+    d = PyOS_string_to_double(buf, &end, NULL);
     int ok = !(d == -1.0 && PyErr_Occurred()) && e->len > 0 && end == buf + e->len;
     if (buf != stack)
         PyMem_Free(buf);
