@@ -108,6 +108,9 @@ def table_bytes(n: int) -> int:
     return 8 * next_power(n) if n else 0
 
 
+# dictExpandAllowed: below this fill a table does not grow past maxmemory
+HASHTABLE_MAX_LOAD_FACTOR = 1.618
+
 class Costs(NamedTuple):
     """Struct sizes of one flavour of the estimate.
 
@@ -307,7 +310,7 @@ class DbMemory:
     rebuilt when they grow past twice what they should hold.
     """
 
-    __slots__ = ("acct", "sizes", "keys", "vkeys", "buckets", "counts")
+    __slots__ = ("acct", "sizes", "keys", "vkeys", "buckets", "counts", "tables")
 
     def __init__(self, acct: MemoryAccount) -> None:
         self.acct = acct
@@ -316,6 +319,7 @@ class DbMemory:
         self.vkeys: list[bytes] = []
         self.buckets = 0
         self.counts = (0, 0)  # (keys, volatile keys) when ``buckets`` was computed
+        self.tables = [0, 0]  # the main and expires tables' sizes behind ``buckets``
 
     def update(self, db: Database, key: bytes) -> None:
         v = db.data.get(key)
@@ -352,12 +356,25 @@ class DbMemory:
             self.resize(db)
 
     def resize(self, db: Database) -> None:
-        """Bucket arrays of the main and expires tables after the key count changed."""
+        """Bucket arrays of the main and expires tables after the key count changed: a
+        power of two over the count (:func:`table_bytes`), except that a table not yet
+        filled past HASHTABLE_MAX_LOAD_FACTOR does not grow when its new array would take
+        used memory past ``maxmemory`` (dictExpandAllowed: no rehash to evict keys for);
+        it grows at a later key once that fits."""
         self.counts = (len(db.data), len(db.expires))
-        b = table_bytes(self.counts[0]) + table_bytes(self.counts[1])
+        b = 8 * (self._table(0) + self._table(1))
         if b != self.buckets:
             self.acct.total += b - self.buckets
             self.buckets = b
+
+    def _table(self, i: int) -> int:
+        n = self.counts[i]
+        size = next_power(n) if n else 0
+        held = self.tables[i]
+        if held and size > held and n - 1 <= HASHTABLE_MAX_LOAD_FACTOR * held and self.acct.over_after(8 * size):
+            size = held
+        self.tables[i] = size
+        return size
 
     def reset(self) -> None:
         """FLUSHDB / FLUSHALL: everything is gone."""
@@ -368,6 +385,7 @@ class DbMemory:
         self.vkeys = []
         self.buckets = 0
         self.counts = (0, 0)
+        self.tables = [0, 0]
 
     def rebuild(self, db: Database) -> None:
         """Estimate every key again (tracking starts, or a path we do not see changed it)."""
@@ -546,6 +564,14 @@ class MemoryAccount:
         if repl.replicas and mem > size:
             return size, mem - size
         return mem, 0
+
+    def over_after(self, more: int) -> bool:
+        """overMaxmemoryAfterAlloc: whether ``more`` bytes would take what counts for
+        eviction past ``maxmemory`` (never without a limit)."""
+        limit = self.server.config.maxmemory
+        if not limit:
+            return False
+        return max(self.used_memory() - self.not_counted(), 0) + more > limit
 
     def not_counted(self) -> int:
         """``freeMemoryGetNotCountedMemory``: the replication buffer past the backlog's

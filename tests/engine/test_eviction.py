@@ -346,3 +346,36 @@ def test_scripts_under_oom(r: redis.Redis) -> None:
     assert OOM in (_err(lambda: r.eval("#!lua\nreturn 1", 0)) or "")
     assert r.eval("#!lua flags=no-writes\nreturn 2", 0) == 2
     assert r.eval("#!lua flags=allow-oom\nreturn redis.call('set', 'y', '1')", 0) == b"OK"
+
+
+def _no_rehash_past_maxmemory(srv: ServerProc) -> tuple[int, int]:
+    """unit/maxmemory's "Don't rehash if used memory exceeds maxmemory after rehash": the
+    4097th key would grow the main table to 8192 buckets (64 KB) with 10 KB to spare."""
+    c = srv.client()
+    c.config_set("latency-tracking", "no")
+    c.config_set("maxmemory", 0)
+    c.config_set("maxmemory-policy", "allkeys-random")
+    p = c.pipeline(transaction=False)
+    for i in range(4096):
+        p.set(f"key:{i}", "v")
+    p.execute()
+    c.config_set("maxmemory", c.info("memory")["used_memory"] + 10 * 1024)
+    c.set("k1", "v1")
+    c.set("k2", "v2")  # evicts if the SET before grew the table
+    kept = c.dbsize()
+    c.config_set("maxmemory", 0)  # the table grows at the next key once there is room
+    c.set("k3", "v3")
+    return kept, c.info("stats")["evicted_keys"]
+
+
+@pytest.mark.differential
+def test_no_rehash_past_maxmemory(tmp_path: Path) -> None:
+    got = []
+    for start, d in ((start_ours, tmp_path / "a"), (start_real, tmp_path / "b")):
+        d.mkdir()
+        srv = start(d)
+        try:
+            got.append(_no_rehash_past_maxmemory(srv))
+        finally:
+            srv.stop()
+    assert got[0] == got[1] == (4098, 0)
