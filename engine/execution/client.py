@@ -29,7 +29,6 @@ from engine.errors import CommandError
 from engine.execution import obuf
 from engine.execution.clientmem import client_memory
 from engine.execution.dispatch import (
-    _lookup,
     after_call,
     execute,
     internal_error,
@@ -38,6 +37,7 @@ from engine.execution.dispatch import (
     run_commands,
     silence,
 )
+from engine.execution.registry import TABLE
 from engine.execution.replybuf import PROTO_REPLY_CHUNK_BYTES
 from engine.latency import HIST_MAX, HIST_MIN
 from rdbtools._accel import c_module
@@ -68,7 +68,7 @@ HIGH_WATER = 4 * 1024 * 1024
 _fastpath = c_module("engine._fastpath")
 _creceived = getattr(_fastpath, "received", None)
 if _creceived is not None:
-    _fastpath.configure(_lookup, after_call, internal_error, CommandError, HIST_MIN, HIST_MAX,
+    _fastpath.configure(TABLE.lookup, after_call, internal_error, CommandError, HIST_MIN, HIST_MAX,
                         obuf.REPLY_CHUNK, HIGH_WATER)
 
 
