@@ -15,6 +15,7 @@ from aof.reader import AofReader
 from engine.config import Config
 from engine.persistence.aof_replay import (
     REDIS_ONLY_COMMANDS,
+    REPLAY_CHUNK,
     Replay,
     ReplayError,
     ReplayUnsupported,
@@ -24,13 +25,6 @@ from engine.server.app import Server
 
 __all__ = ["REDIS_ONLY_COMMANDS", "REPLAY_CHUNK", "Replay", "ReplayError", "ReplayUnsupported", "replay",
            "replay_into"]
-
-# Bytes of AOF read (and parsed into one batch of commands) at a time. A batch's argvs
-# and offsets live until it is replayed, in between the keyspace's own allocations: with
-# 1 MiB batches those holes kept ~14 MB more resident at the end of the compact bench's
-# replay (185 -> 170 MB peak at 64 KiB, 3M writes on 200k keys), for no measurable time
-# saved per batch.
-REPLAY_CHUNK = 1 << 16
 
 
 def replay(

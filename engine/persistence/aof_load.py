@@ -33,7 +33,7 @@ from aof.multipart import AofDirectory, with_new_base, with_new_incr
 from aof.reader import AofReader
 from engine.errors import LoadError
 from engine.persistence import aof_rewrite
-from engine.persistence.aof_replay import ReplayError, replay_into
+from engine.persistence.aof_replay import REPLAY_CHUNK, ReplayError, replay_into
 from engine.persistence.aof_state import AOF_OFF, AOF_ON
 
 if TYPE_CHECKING:
@@ -125,7 +125,8 @@ def _replay(aof: AofState, d: AofDirectory) -> int:
                         what, file or "the AOF base", offset)
 
     reader = AofReader(aof.dirpath, load_truncated=cfg.aof_load_truncated,
-                       appendfilename=cfg.appendfilename, packed_listpacks=True, runs=True)
+                       appendfilename=cfg.appendfilename, packed_listpacks=True, runs=True,
+                       chunk_size=REPLAY_CHUNK)
     try:
         result = replay_into(srv, reader, unsupported="skip", on_skip=on_skip, pause_gc=True)
     except (AofError, ReplayError) as exc:
