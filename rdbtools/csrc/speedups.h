@@ -264,7 +264,8 @@ PyObject *pair_up(PyObject *const *v, Py_ssize_t len);
 /* float(s) for exact bytes in plain decimal form; NULL without an error set
  * means "not that simple": the caller falls back to float() itself. */
 PyObject *plain_float(PyObject *s);
-/* float(text) of a plain decimal, b NUL-terminated: 1 with *out, or 0 (not that form) */
+/* float(text) of a plain decimal, b NUL-terminated: 1 with *out, or 0 (not that form);
+ * with out NULL, only whether it has that form (b need not be NUL-terminated) */
 int decimal_value(const char *b, Py_ssize_t len, double *out);
 
 /* ------------------------------------------------------------------ lzf.c */

@@ -315,7 +315,9 @@ zl_scores_ok(const uint8_t *p, Py_ssize_t n)
         double d;
         if (lp_ent(p, n, pos, &m) < 0 || lp_ent(p, n, m.next, &s) < 0)
             return 0;
-        if (ent_score(&s, &d) < 0) {
+        /* a plain decimal parses, whatever its value: the common text needs no strtod */
+        int plain = !s.is_int && decimal_value((const char *)s.s, s.len, NULL);
+        if (!plain && ent_score(&s, &d) < 0) {
             PyErr_Clear();
             return 0;
         }

@@ -656,3 +656,31 @@ def test_big_and_overcounted_collections() -> None:
     for t, body in ((1, members), (4, pairs), (5, zpairs)):
         assert_same(_file([_key(t, b"k", save_len(10**9) + body)]))  # truncated, then corrupt
         assert_same(_file([_key(t, b"k", save_len(n + 1) + body), _key(0, b"x", b"\x01y")]))
+
+
+@pytest.mark.parametrize("score", [b"1.5", b"0.12345678901234567", b"-1.7976931348623157e308", b"1e400", b".5",
+                                   b"5.", b"+1", b"-0", b" 7", b"-nan", b"inf", b"1_0", b"abc", b"1.2.3", b"",
+                                   b"1e", b"--1", b"0x10", b"1e+", b"\xff"])
+def test_packed_zset_scores_checked_alike(score: bytes) -> None:
+    """A zset listpack kept as bytes (packed_listpacks) is refused at load unless every
+    score parses as float() parses it: the C check (a plain decimal's form, else the full
+    parse) and the Python one agree, on common texts and odd ones."""
+    lp = encode_listpack([b"a", b"1", b"b", score, b"c", b"2.25"])
+    data = _file([_key(17, b"z", save_raw_string(lp))])
+    outcomes = []
+    for fast in (False, True):
+        with fastpath(fast):
+            dec = RdbDecoder(packed_listpacks=True)
+            dec.feed(data)
+            dec.feed_eof()
+            try:
+                recs = [e for e in iter(dec.next_event, None) if isinstance(e, Record)]
+                outcomes.append(("ok", [(m, repr(s)) for m, s in recs[0].value]))
+            except RdbError as exc:
+                outcomes.append(("refused", exc.message, exc.offset))
+    assert outcomes[0] == outcomes[1]
+    try:
+        float(score)
+        assert outcomes[0][0] == "ok"
+    except ValueError:
+        assert outcomes[0][0] == "refused"
