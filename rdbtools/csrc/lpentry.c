@@ -119,8 +119,11 @@ lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries)
     if (n < LP_HDR_SIZE + 1 || rd_u32le(p) != (uint64_t)n || p[n - 1] != LP_EOF)
         return 0;
     unsigned count = rd_u16le(p + 4);
-    /* every entry takes two bytes or more: at most this many fields */
+    /* every entry takes two bytes or more: at most this many fields; fewer when the
+     * header counts the entries (more would fail the count check below) */
     Py_ssize_t maxf = (n - LP_HDR_SIZE) / 4 + 1;
+    if (count != LP_HDR_NUMELE_UNKNOWN && (Py_ssize_t)count / 2 + 1 < maxf)
+        maxf = (Py_ssize_t)count / 2 + 1;
     Py_ssize_t cap = 8;
     while (cap < maxf * 2)
         cap <<= 1;
@@ -153,6 +156,10 @@ lp_pairs_ok(const uint8_t *p, Py_ssize_t n, Py_ssize_t *entries)
             goto done;
         }
         if ((idx & 1) == 0) { /* a field: its text, then the duplicate check */
+            if (nf == maxf) { /* more fields than the header counts */
+                ok = 0;
+                goto done;
+            }
             Field *f = &fields[nf];
             f->off = used;
             if (e.is_int) {

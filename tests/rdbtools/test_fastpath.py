@@ -666,7 +666,17 @@ def test_packed_zset_scores_checked_alike(score: bytes) -> None:
     score parses as float() parses it: the C check (a plain decimal's form, else the full
     parse) and the Python one agree, on common texts and odd ones."""
     lp = encode_listpack([b"a", b"1", b"b", score, b"c", b"2.25"])
-    data = _file([_key(17, b"z", save_raw_string(lp))])
+    outcome = packed_outcome(_file([_key(17, b"z", save_raw_string(lp))]))
+    try:
+        float(score)
+        assert outcome[0] == "ok"
+    except ValueError:
+        assert outcome[0] == "refused"
+
+
+def packed_outcome(data: bytes) -> tuple:
+    """The one record of ``data`` decoded with packed_listpacks, or its error: the same
+    from the C scan and the Python path."""
     outcomes = []
     for fast in (False, True):
         with fastpath(fast):
@@ -679,8 +689,16 @@ def test_packed_zset_scores_checked_alike(score: bytes) -> None:
             except RdbError as exc:
                 outcomes.append(("refused", exc.message, exc.offset))
     assert outcomes[0] == outcomes[1]
-    try:
-        float(score)
-        assert outcomes[0][0] == "ok"
-    except ValueError:
-        assert outcomes[0][0] == "refused"
+    return outcomes[0]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5, 6, 7, 8, 65534, 65535])
+@pytest.mark.parametrize("t", [16, 17])
+def test_packed_pairs_header_count(t: int, count: int) -> None:
+    """A hash or zset listpack whose header counts other than its 6 entries is refused,
+    alike on both paths (the C check sizes its field table by that count); 65535 means
+    "unknown" and is fine."""
+    lp = bytearray(encode_listpack([b"a", b"1", b"b", b"2", b"c", b"3"]))
+    lp[4:6] = count.to_bytes(2, "little")
+    outcome = packed_outcome(_file([_key(t, b"k", save_raw_string(bytes(lp)))]))
+    assert outcome[0] == ("ok" if count in (6, 65535) else "refused")
