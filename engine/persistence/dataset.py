@@ -46,6 +46,10 @@ from rdbtools.constants import (
 )
 from rdbtools.encoder import RdbEncoder, default_aux
 from rdbtools.model import EncodedKeys, FunctionLibrary, Record
+from rdbtools.objects.hashes import ListpackPairs
+from rdbtools.objects.lists import QuicklistNodes
+from rdbtools.objects.sets import IntsetMembers
+from rdbtools.objects.zsets import ListpackZset
 from rdbtools.policy import EncodingPolicy
 from rdbtools.snapshot import (
     HINT_FREQ,
@@ -69,8 +73,10 @@ if TYPE_CHECKING:
 
 # (data, expires, lru) of one database: what a loader writes into
 Tables = tuple[dict[bytes, Any], dict[bytes, int], dict[bytes, int]]
-# DatasetLoader.add in C for the plain keys the decoder's C scan reads (engine/_load.c)
+# DatasetLoader.add in C for the plain keys the decoder's C scan reads (engine/_load.c),
+# which makes the values of these kept blobs itself: (blob wrappers, then live classes)
 _Sink: Any = getattr(c_module("engine._load"), "Sink", None)
+SINK_CLASSES = (ListpackPairs, IntsetMembers, ListpackZset, QuicklistNodes, HashValue, SetValue, ZSetValue, ListValue)
 
 
 # -- saving ----------------------------------------------------------------------------------------
@@ -235,7 +241,7 @@ class DatasetLoader:
         if _Sink is None:
             return None
         s = _Sink(self.tables, value_of, self.config, self.now, self.lfu, self.lru_clock, self.lfu_minutes,
-                  self.allow_dup)
+                  self.allow_dup, SINK_CLASSES, ListValue.new(self.config))
         self.sinks.append(s)
         return s
 

@@ -21,6 +21,7 @@ from engine.materialize import value_to_record
 from engine.persistence import dataset
 from engine.persistence.rdb_load import load_rdb_file
 from engine.server.app import Server
+from engine.types import ListValue
 from tests.engine.conftest import ROOT
 from tests.engine.test_save_snapshot import populated
 
@@ -41,15 +42,20 @@ def state(srv: Server) -> list[Any]:
     return out
 
 
-def server(policy: str) -> Server:
-    srv = Server(config_from_argv(["--save", "", "--maxmemory-policy", policy]))
+# limits below what the file holds: values over them converted, compressed list nodes
+SMALL = ("--list-compress-depth", "1", "--list-max-listpack-size", "2", "--hash-max-listpack-entries", "1",
+         "--zset-max-listpack-entries", "1", "--set-max-intset-entries", "2")
+
+
+def server(policy: str, *extra: str) -> Server:
+    srv = Server(config_from_argv(["--save", "", "--maxmemory-policy", policy, *extra]))
     srv.active_expire_enabled = False
     return srv
 
 
 def load(monkeypatch: pytest.MonkeyPatch, path: Path, sink: bool, policy: str, **kw: Any) -> tuple[Server, Any]:
     monkeypatch.setattr(dataset, "_Sink", C.Sink if sink else None)
-    srv = kw.pop("srv", None) or server(policy)
+    srv = kw.pop("srv", None) or server(policy, *kw.pop("extra", ()))
     expired: list[tuple[int, bytes]] = []
     loaded = load_rdb_file(srv, str(path), expired_keys=expired, **kw)
     return srv, (loaded, srv.rdb.load_expired, expired, state(srv))
@@ -72,12 +78,13 @@ def saved(srv: Server) -> bytes:
     return b"".join(dataset.rdb_chunks(srv)[1])
 
 
+@pytest.mark.parametrize("limits", [(), SMALL], ids=["default", "small"])
 @pytest.mark.parametrize("drop_expired", [True, False])
 def test_sink_stores_what_add_stores(monkeypatch: pytest.MonkeyPatch, made: tuple[Path, str],
-                                     drop_expired: bool) -> None:
+                                     drop_expired: bool, limits: tuple[str, ...]) -> None:
     path, policy = made
-    a, got = load(monkeypatch, path, True, policy, drop_expired=drop_expired)
-    b, want = load(monkeypatch, path, False, policy, drop_expired=drop_expired)
+    a, got = load(monkeypatch, path, True, policy, drop_expired=drop_expired, extra=limits)
+    b, want = load(monkeypatch, path, False, policy, drop_expired=drop_expired, extra=limits)
     assert got == want
     loaded, expired, expired_keys, _ = got
     assert loaded > 40 and (expired, expired_keys) == ((1, [(0, b"soon")]) if drop_expired else (0, []))
@@ -98,7 +105,7 @@ def test_sink_takes_plain_keys_and_declines_the_rest(made: tuple[Path, str]) -> 
     srv = server(policy)
     loader = dataset.DatasetLoader(srv.keyspace, srv.config, drop_expired=True, keep_expired_keys=True)
     s = C.Sink(loader.tables, dataset.value_of, srv.config, loader.now, loader.lfu, loader.lru_clock,
-               loader.lfu_minutes, False)
+               loader.lfu_minutes, False, dataset.SINK_CLASSES, ListValue.new(srv.config))
     now = srv.keyspace.now_ms()
     assert s(0, b"k", "string", b"v", now + 10_000, None, None, "string") is True
     assert s(0, b"gone", "string", b"v", now - 1, None, None, "string") is False
