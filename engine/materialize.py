@@ -109,15 +109,19 @@ def value_of(t: str, v: Any, encoding: str | None, config: Any, field_expires: d
 
 
 def _stream_value(st: Any, config: Any) -> Any:
-    """rdbLoadObject for streams: nodes rebuilt as XADD in order builds them; metadata a
+    """rdbLoadObject for streams: the file's nodes kept as they are (a stream built
+    otherwise, without ``nodes``, gets them as XADD in order builds them); metadata a
     stream v1 file lacks derived as 7.0's loader does."""
     from engine.types.streams import MAX_ID, NACK, Consumer, Group, StreamValue, make_id, s64
 
     s = StreamValue()
-    mb, me = config.stream_node_max_bytes, config.stream_node_max_entries
-    for (ms, seq), fv in st.entries:
-        s.append(make_id(ms, seq), [x for pair in fv for x in pair], mb, me)
-    s.tail_prealloc = False  # a loaded listpack is allocated at its size
+    if st.nodes is not None:
+        s.load_nodes(st.nodes, st.entries)
+    else:
+        mb, me = config.stream_node_max_bytes, config.stream_node_max_entries
+        for (ms, seq), fv in st.entries:
+            s.append(make_id(ms, seq), [x for pair in fv for x in pair], mb, me)
+        s.tail_prealloc = False  # a loaded listpack is allocated at its size
     s.last_id = make_id(*st.last_id)
     if st.first_id is not None:
         s.first_id = make_id(*st.first_id)
@@ -282,7 +286,10 @@ def _forced_policy(value: Any, config: Any) -> Any:
     from rdbtools.policy import EncodingPolicy
 
     cls = value.__class__
-    base = EncodingPolicy(list_max_listpack_size=config.list_max_listpack_size)
+    # a stream's nodes as the server's limits cut them (SAVE's too): RESTORE keeps a payload's nodes
+    base = EncodingPolicy(list_max_listpack_size=config.list_max_listpack_size,
+                          stream_node_max_bytes=config.stream_node_max_bytes,
+                          stream_node_max_entries=config.stream_node_max_entries)
     if cls is HashValue:
         n = _BIG if value.lp is not None and value.wide is None else 0
         return EncodingPolicy(hash_max_listpack_entries=n, hash_max_listpack_value=n)

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Sequence
 
 from rdbtools.encodings import lp_entries_size
 from rdbtools.encodings.listpack import lp_entry_size, lp_int_entry_size
+from rdbtools.model import StreamNodeLayout
+from rdbtools.objects.stream_nodes import Entry, live_form
 
 U64 = (1 << 64) - 1
 MAX_ID = (1 << 128) - 1
@@ -207,6 +210,27 @@ class StreamValue:
         self.last_id = i
         if len(self.ids) == 1:
             self.first_id = i
+
+    def load_nodes(self, layouts: Iterable[StreamNodeLayout], entries: Sequence[Entry]) -> None:
+        """rdbLoadObject's nodes: the file's listpack nodes kept as they are (each listpack
+        goes into the radix tree whole), so the next XADD, XTRIM ~, MEMORY USAGE and
+        XINFO see the file's layout: its nodes' master fields, sizes and deleted
+        entries. ``entries`` are the live entries of those nodes, in order. The metadata
+        (last id, first id, entries added) is the caller's to set."""
+        self.ids, self.entries = live_form(entries)
+        nodes = self.nodes
+        keys = self.node_keys
+        new = StreamNode.__new__
+        for (mms, mseq), fields, count, deleted, size, (lms, lseq) in layouts:
+            node = new(StreamNode)
+            node.master = key = mms << 64 | mseq
+            node.fields = fields
+            node.count = count
+            node.deleted = deleted
+            node.body = size - 7 - lp_int_entry_size(count) - lp_int_entry_size(deleted)
+            node.last = lms << 64 | lseq
+            nodes.append(node)
+            keys.append(key)
 
     # -- lookups ----------------------------------------------------------------
     def range_ids(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[int]:
