@@ -227,7 +227,9 @@ class StreamValue:
             node.fields = fields
             node.count = count
             node.deleted = deleted
-            node.body = size - 7 - lp_int_entry_size(count) - lp_int_entry_size(deleted)
+            # lp_bytes() = size: the counters' entries are 2 bytes each below 128
+            node.body = size - 7 - (2 if count < 128 else lp_int_entry_size(count)) - (
+                2 if deleted < 128 else lp_int_entry_size(deleted))
             node.last = lms << 64 | lseq
             nodes.append(node)
             keys.append(key)

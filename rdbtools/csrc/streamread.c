@@ -4,11 +4,13 @@
  * decoded entries, the twin of `live_form_py`. tests/rdbtools/test_stream_read.py holds
  * each pair equal.
  *
- * stream_load_nodes(buf, pos, nodes, max_len, entries, layouts, layout_type)
+ * stream_load_nodes(buf, pos, nodes, max_len, entries, layouts, layout_type, nmeta)
  *   reads up to `nodes` nodes (a 16-byte key, a listpack) at pos, appending each live
  *   entry ((ms, seq), ((field, value), ...)) to the list `entries` and each node's
- *   layout_type(master, fields, live, deleted, size, last) to the list `layouts`;
- *   returns (pos after the last node read, nodes read). It stops before the first
+ *   layout_type(master, fields, live, deleted, size, last) to the list `layouts`, then
+ *   the `nmeta` lengths after them; returns (position after those lengths, nodes read,
+ *   [lengths]) or, when it stopped early, (position after the last node read, nodes
+ *   read, None). It stops before the first
  *   node it does not accept in every detail (a short buffer, a key of another size or
  *   out of order, a listpack that fails the deep check, a count or flag that is not an
  *   integer entry, any entry that does not add up): the Python reference reads from
@@ -180,10 +182,25 @@ read_node(const uint8_t *p, Py_ssize_t n, uint64_t mms, uint64_t mseq, PyObject 
         rc = -1;
         goto out;
     }
-    PyObject *layout = PyObject_CallFunction(layout_type, "NOLLnO", master, mfields, (long long)count,
-                                             (long long)deleted, n, last);
-    if (layout == NULL || PyList_Append(layouts, layout) < 0) {
-        Py_XDECREF(layout);
+    /* layout_type(master, fields, live, deleted, size, last): the named tuple made as its
+     * __new__ makes it (tuple.__new__ of the six items), without the call */
+    PyObject *layout = ((PyTypeObject *)layout_type)->tp_alloc((PyTypeObject *)layout_type, 6);
+    if (layout == NULL) {
+        Py_DECREF(master);
+        rc = -1;
+        goto out;
+    }
+    PyTuple_SET_ITEM(layout, 0, master);
+    PyTuple_SET_ITEM(layout, 1, Py_NewRef(mfields));
+    PyTuple_SET_ITEM(layout, 2, PyLong_FromLongLong(count));
+    PyTuple_SET_ITEM(layout, 3, PyLong_FromLongLong(deleted));
+    PyTuple_SET_ITEM(layout, 4, PyLong_FromSsize_t(n));
+    PyTuple_SET_ITEM(layout, 5, Py_NewRef(last));
+    for (int j = 2; j < 5; j++)
+        if (PyTuple_GET_ITEM(layout, j) == NULL)
+            rc = -1;
+    if (rc < 0 || PyList_Append(layouts, layout) < 0) {
+        Py_DECREF(layout);
         rc = -1;
         goto out;
     }
@@ -200,17 +217,26 @@ out:
 PyObject *
 stream_load_nodes(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7 || !PyList_Check(args[4]) || !PyList_Check(args[5])) {
+    if (nargs != 8 || !PyList_Check(args[4]) || !PyList_Check(args[5])) {
         PyErr_SetString(PyExc_TypeError,
-                        "stream_load_nodes(buf, pos, nodes, max_len, entries list, layouts list, layout_type)");
+                        "stream_load_nodes(buf, pos, nodes, max_len, entries list, layouts list, layout_type, nmeta)");
         return NULL;
     }
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
     unsigned long long nodes = PyLong_AsUnsignedLongLong(args[2]);
     unsigned long long max_len = PyLong_AsUnsignedLongLong(args[3]);
+    Py_ssize_t nmeta = PyLong_AsSsize_t(args[7]);
     if (PyErr_Occurred())
         return NULL;
+    if (nmeta < 0 || nmeta > 16) {
+        PyErr_SetString(PyExc_ValueError, "stream_load_nodes: nmeta is 0..16");
+        return NULL;
+    }
     PyObject *entries = args[4], *layouts = args[5], *layout_type = args[6];
+    if (!PyType_Check(layout_type) || !PyType_IsSubtype((PyTypeObject *)layout_type, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "stream_load_nodes: layout_type is a tuple type");
+        return NULL;
+    }
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
         return NULL;
@@ -257,10 +283,29 @@ stream_load_nodes(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         pos = q;
         done++;
     }
+    /* the metadata lengths, when every node was read and they are all there */
+    uint64_t meta[16];
+    int have_meta = done == nodes && rc >= 0;
+    Py_ssize_t q = pos;
+    for (Py_ssize_t j = 0; have_meta && j < nmeta; j++)
+        have_meta = pos >= 0 && sk_len(p, n, &q, &meta[j]) == 0;
     PyBuffer_Release(&view);
     if (rc < 0 || PyErr_Occurred())
         return NULL;
-    return Py_BuildValue("(nK)", pos, done);
+    if (!have_meta)
+        return Py_BuildValue("(nKO)", pos, done, Py_None);
+    PyObject *lens = PyList_New(nmeta);
+    if (lens == NULL)
+        return NULL;
+    for (Py_ssize_t j = 0; j < nmeta; j++) {
+        PyObject *v = PyLong_FromUnsignedLongLong(meta[j]);
+        if (v == NULL) {
+            Py_DECREF(lens);
+            return NULL;
+        }
+        PyList_SET_ITEM(lens, j, v);
+    }
+    return Py_BuildValue("(nKN)", q, done, lens);
 fail:
     PyBuffer_Release(&view);
     return NULL;

@@ -22,7 +22,7 @@ from ..constants import STREAM_ITEM_FLAG_DELETED, STREAM_ITEM_FLAG_SAMEFIELDS
 from ..encodings import decode_listpack
 from ..errors import BadEncoding, RdbCorruptError
 from ..model import StreamID, StreamNodeLayout
-from ..primitives import load_string
+from ..primitives import load_len, load_string
 
 _id_be = struct.Struct(">QQ").unpack_from
 _U64_MAX = (1 << 64) - 1
@@ -92,9 +92,10 @@ def decode_stream_node(master: StreamID, items: Sequence[bytes | int], size: int
 
 
 def _load_nodes_py(buf: bytes, pos: int, nodes: int, max_len: int, entries: list[Entry],
-                   layouts: list[StreamNodeLayout]) -> int:
+                   layouts: list[StreamNodeLayout], nmeta: int) -> tuple[list[int], int]:
     """Read ``nodes`` nodes (key, listpack) at ``pos`` into ``entries`` and ``layouts``
-    (which may hold the stream's first nodes already); returns the position after them.
+    (which may hold the stream's first nodes already), then the ``nmeta`` lengths that
+    follow them (the stream's metadata): ``(those lengths, the position after them)``.
     The reference of the C twin (``rdbtools/csrc/streamread.c``), which reads the nodes
     it accepts and leaves the rest, from the first it does not, to this function."""
     last_master: StreamID | None = layouts[-1].master if layouts else None
@@ -119,15 +120,19 @@ def _load_nodes_py(buf: bytes, pos: int, nodes: int, max_len: int, entries: list
             raise
         entries.extend(node_entries)
         layouts.append(layout)
-    return pos
+    meta = []
+    for _ in range(nmeta):
+        v, pos = load_len(buf, pos)
+        meta.append(v)
+    return meta, pos
 
 
 def _load_nodes_c(buf: bytes, pos: int, nodes: int, max_len: int, entries: list[Entry],
-                  layouts: list[StreamNodeLayout]) -> int:
-    pos, done = _stream_load_nodes(buf, pos, nodes, max_len, entries, layouts, StreamNodeLayout)
-    if done < nodes:
-        pos = _load_nodes_py(buf, pos, nodes - done, max_len, entries, layouts)
-    return pos
+                  layouts: list[StreamNodeLayout], nmeta: int) -> tuple[list[int], int]:
+    pos, done, meta = _stream_load_nodes(buf, pos, nodes, max_len, entries, layouts, StreamNodeLayout, nmeta)
+    if meta is None:
+        return _load_nodes_py(buf, pos, nodes - done, max_len, entries, layouts, nmeta)
+    return meta, pos
 
 
 def live_form_py(entries: Sequence[Entry]) -> tuple[list[int], dict[int, list[bytes]]]:

@@ -83,15 +83,16 @@ def load_stream(version: int, buf: bytes, pos: int, max_len: int) -> tuple[Strea
     nodes, pos = load_len(buf, pos)
     entries: list[Entry] = []
     layouts: list[StreamNodeLayout] = []
-    pos = load_nodes(buf, pos, nodes, max_len, entries, layouts)
-    length, pos = load_len(buf, pos)
-    last_id, pos = _load_id(buf, pos)
+    # then length, last id [v2+: first id, max deleted id, entries added]
+    meta, pos = load_nodes(buf, pos, nodes, max_len, entries, layouts, 3 if version < 2 else 8)
+    length = meta[0]
+    last_id = (meta[1], meta[2])
     first_id = max_deleted = None
     entries_added = None
     if version >= 2:
-        first_id, pos = _load_id(buf, pos)
-        max_deleted, pos = _load_id(buf, pos)
-        entries_added, pos = load_len(buf, pos)
+        first_id = (meta[3], meta[4])
+        max_deleted = (meta[5], meta[6])
+        entries_added = meta[7]
     if length != len(entries):
         raise RdbCorruptError(
             f"stream length {length} does not match its {len(entries)} entries", offset=pos
