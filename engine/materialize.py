@@ -114,9 +114,7 @@ def _stream_value(st: Any, config: Any) -> Any:
     stream v1 file lacks derived as 7.0's loader does."""
     mod = _streams  # the module imported above: no import statement per stream of a load
     s = mod.StreamValue()
-    if st.nodes is not None:
-        s.load_nodes(st.nodes, st.entries)
-    else:
+    if st.nodes is None or not s.load_nodes(st.nodes, st.entries):
         mb, me = config.stream_node_max_bytes, config.stream_node_max_entries
         for (ms, seq), fv in st.entries:
             s.append(mod.make_id(ms, seq), [x for pair in fv for x in pair], mb, me)

@@ -211,16 +211,18 @@ class StreamValue:
         if len(self.ids) == 1:
             self.first_id = i
 
-    def load_nodes(self, layouts: Iterable[StreamNodeLayout], entries: Sequence[Entry]) -> None:
+    def load_nodes(self, layouts: Iterable[StreamNodeLayout], entries: Sequence[Entry]) -> bool:
         """rdbLoadObject's nodes: the file's listpack nodes kept as they are (each listpack
         goes into the radix tree whole), so the next XADD, XTRIM ~, MEMORY USAGE and
         XINFO see the file's layout: its nodes' master fields, sizes and deleted
         entries. ``entries`` are the live entries of those nodes, in order. The metadata
-        (last id, first id, entries added) is the caller's to set."""
-        self.ids, self.entries = live_form(entries)
-        nodes = self.nodes
-        keys = self.node_keys
+        (last id, first id, entries added) is the caller's to set. False, with nothing
+        kept, when the layouts do not account for the entries (a Stream changed after
+        it was decoded): the caller appends them instead."""
+        nodes: list[StreamNode] = []
+        keys: list[int] = []
         new = StreamNode.__new__
+        live = 0
         for (mms, mseq), fields, count, deleted, size, (lms, lseq) in layouts:
             node = new(StreamNode)
             node.master = key = mms << 64 | mseq
@@ -233,6 +235,13 @@ class StreamValue:
             node.last = lms << 64 | lseq
             nodes.append(node)
             keys.append(key)
+            live += count
+        if live != len(entries):
+            return False
+        self.ids, self.entries = live_form(entries)
+        self.nodes = nodes
+        self.node_keys = keys
+        return True
 
     # -- lookups ----------------------------------------------------------------
     def range_ids(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[int]:

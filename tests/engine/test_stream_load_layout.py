@@ -104,3 +104,26 @@ def test_loaded_stream_keeps_the_files_nodes(tmp_path: Path) -> None:
     ours, real = replies
     for argv, a, b in zip([("XINFO copy",), ("MEMORY copy",), *_script()], ours, real):
         assert a == b, argv
+
+
+def test_a_stream_changed_after_decoding_is_appended_again() -> None:
+    """Layouts that do not account for the entries (a Stream whose entries were replaced
+    after it was decoded) are not kept: the entries are appended, as for a Stream built
+    without layouts."""
+    import dataclasses
+
+    from engine.config import Config
+    from engine.materialize import _stream_value
+    from rdbtools.dump import dump_value, restore_value
+    from rdbtools.model import Record, Stream
+
+    entries = tuple(((i, 0), ((b"f", b"%d" % i),)) for i in range(1, 6))
+    made = Stream(entries=entries, length=5, last_id=(5, 0), first_id=(1, 0), max_deleted_id=(0, 0),
+                  entries_added=5, groups=())
+    decoded = restore_value(dump_value(Record(0, b"k", "stream", made), 10)).value
+    assert decoded.nodes is not None and decoded == made
+    fewer = dataclasses.replace(decoded, entries=entries[:3], length=3)
+    for st in (decoded, fewer):
+        s = _stream_value(st, Config())
+        assert sum(n.count for n in s.nodes) == len(s.ids) == len(st.entries)
+        assert [i >> 64 for i in s.ids] == [sid[0] for sid, _ in st.entries]
