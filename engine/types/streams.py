@@ -10,7 +10,8 @@ observable (approximate ``~`` trimming removes whole nodes only, XINFO reports
 ``radix-tree-keys``/``radix-tree-nodes``), so :class:`StreamNode` tracks, per
 node, what ``streamAppendItem``/``streamTrim`` look at: the master ID and fields,
 live and deleted counts, the listpack's byte size and its last (possibly
-deleted) ID. Entry bytes are not kept a second time.
+deleted) ID. Entry bytes are not kept a second time. A loaded stream's nodes are the
+file's (:meth:`StreamValue.load_nodes`), as ``rdbLoadObject`` keeps them.
 
 Consumer groups mirror ``streamCG``/``streamConsumer``/``streamNACK``: a group's
 PEL and each consumer's PEL share the same :class:`NACK` objects.

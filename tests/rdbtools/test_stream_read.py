@@ -108,7 +108,7 @@ def test_c_reads_what_python_reads(value: tuple[int, bytes]) -> None:
     assert C.live_form(list(stream.entries)) == (ids, flat)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(stream_value(), st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=3),
        st.integers(0, 1 << 16), st.sampled_from([1 << 40, 20, 100]))
 def test_damaged_values_fail_alike(value: tuple[int, bytes], flips: list[tuple[int, int]], cut: int,
