@@ -14,7 +14,7 @@ from setuptools import Extension, setup
 
 SPEEDUPS = ["speedups", "listpack", "ziplist", "intset", "pairs", "lzf", "keyset", "scan",
             "scan_value", "jsontext", "jsonl", "hll", "lpentry", "lpops", "zsetlp", "digest", "rdbstr",
-            "quicklist", "runs", "lpset", "snapshot", "streamlp", "lzfc"]
+            "quicklist", "runs", "lpset", "snapshot", "streamlp", "streamread", "lzfc"]
 # Hidden symbols: only PyInit_* leaves a module, calls between its files stay direct.
 CFLAGS = ["-O2", "-fvisibility=hidden"]
 

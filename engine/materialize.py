@@ -109,42 +109,45 @@ def value_of(t: str, v: Any, encoding: str | None, config: Any, field_expires: d
 
 
 def _stream_value(st: Any, config: Any) -> Any:
-    """rdbLoadObject for streams: nodes rebuilt as XADD in order builds them; metadata a
+    """rdbLoadObject for streams: the file's nodes kept as they are (a stream built
+    otherwise, without ``nodes``, gets them as XADD in order builds them); metadata a
     stream v1 file lacks derived as 7.0's loader does."""
-    from engine.types.streams import MAX_ID, NACK, Consumer, Group, StreamValue, make_id, s64
-
-    s = StreamValue()
-    mb, me = config.stream_node_max_bytes, config.stream_node_max_entries
-    for (ms, seq), fv in st.entries:
-        s.append(make_id(ms, seq), [x for pair in fv for x in pair], mb, me)
-    s.tail_prealloc = False  # a loaded listpack is allocated at its size
-    s.last_id = make_id(*st.last_id)
-    if st.first_id is not None:
-        s.first_id = make_id(*st.first_id)
+    mod = _streams  # the module imported above: no import statement per stream of a load
+    s = mod.StreamValue()
+    if st.nodes is None or not s.load_nodes(st.nodes, st.entries):
+        mb, me = config.stream_node_max_bytes, config.stream_node_max_entries
+        for (ms, seq), fv in st.entries:
+            s.append(mod.make_id(ms, seq), [x for pair in fv for x in pair], mb, me)
+        s.tail_prealloc = False  # a loaded listpack is allocated at its size
+    ms, seq = st.last_id  # make_id's, inline: this runs once per stream of a load
+    s.last_id = ms << 64 | seq
+    if (first := st.first_id) is not None:
+        s.first_id = first[0] << 64 | first[1]
     else:
-        s.first_id = s.ids[0] if s.ids else MAX_ID  # streamGetEdgeID on an empty stream
-    s.max_deleted = make_id(*st.max_deleted_id) if st.max_deleted_id is not None else 0
+        s.first_id = s.ids[0] if s.ids else mod.MAX_ID  # streamGetEdgeID on an empty stream
+    if (md := st.max_deleted_id) is not None:
+        s.max_deleted = md[0] << 64 | md[1]
     s.entries_added = st.entries_added if st.entries_added is not None else len(s.ids)
     for g in st.groups:
-        glast = make_id(*g.last_id)
+        glast = mod.make_id(*g.last_id)
         if g.entries_read is not None:
-            er = s64(g.entries_read)  # a long long there: 2^64-2 reads as -2
+            er = mod.s64(g.entries_read)  # a long long there: 2^64-2 reads as -2
         elif st.entries_added is None:  # stream v1: estimated as the loader does
             er = s.estimate_distance(glast)
         else:
             er = -1
-        grp = s.groups[g.name] = Group(glast, er)
-        owner: dict[int, Consumer] = {}
+        grp = s.groups[g.name] = mod.Group(glast, er)
+        owner: dict[int, Any] = {}
         for c in g.consumers:
-            cons = grp.consumers[c.name] = Consumer(c.name, c.seen_time)
+            cons = grp.consumers[c.name] = mod.Consumer(c.name, c.seen_time)
             for pid in c.pending:
-                owner[make_id(*pid)] = cons
+                owner[mod.make_id(*pid)] = cons
         for p in g.pending:
-            i = make_id(*p.id)
+            i = mod.make_id(*p.id)
             cons = owner.get(i)
             if cons is None:
                 raise UnsupportedValue("stream PEL entry without a consumer")
-            nack = NACK(cons, p.delivery_time)
+            nack = mod.NACK(cons, p.delivery_time)
             nack.delivery_count = p.delivery_count
             grp.pel_add(i, nack)
             cons.add(i, nack)
@@ -282,7 +285,10 @@ def _forced_policy(value: Any, config: Any) -> Any:
     from rdbtools.policy import EncodingPolicy
 
     cls = value.__class__
-    base = EncodingPolicy(list_max_listpack_size=config.list_max_listpack_size)
+    # a stream's nodes as the server's limits cut them (SAVE's too): RESTORE keeps a payload's nodes
+    base = EncodingPolicy(list_max_listpack_size=config.list_max_listpack_size,
+                          stream_node_max_bytes=config.stream_node_max_bytes,
+                          stream_node_max_entries=config.stream_node_max_entries)
     if cls is HashValue:
         n = _BIG if value.lp is not None and value.wide is None else 0
         return EncodingPolicy(hash_max_listpack_entries=n, hash_max_listpack_value=n)

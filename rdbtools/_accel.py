@@ -11,7 +11,8 @@ The C code (never required: without a compiler the install still succeeds):
   operations of small sets, zset/hash pairing, the LZF decoder, the duplicate-key set, the
   decoder's key scan and the JSONL writer, the dataset digest (DEBUG DIGEST's SHA-1
   construction), the RDB string writer and LZF compression (with liblzf's end-of-buffer
-  rule), SAVE's per-database key loop and a stream's node listpacks, the diff's in-place
+  rule), SAVE's per-database key loop and a stream's node listpacks (written, and read back
+  with their layout), the diff's in-place
   run sort; the engine's sparse HyperLogLog update;
 * ``rdbtools._glob``: glob matching; ``aof._respfast``: request scanning,
   bulk-array and scalar (integer, bulk) replies; ``engine._fastpath``: the pipelined request loop's common case
@@ -26,7 +27,8 @@ compare the two in one process: the codec modules ``rdbtools/encodings/listpack.
 decoders), and where one module holds both, the reference keeps a ``_py`` name
 (``values._pairs_py``, ``jsonl._record_to_line_py``, ``keyset._PyKeySet``,
 ``glob._glob_match_py``, ``lzf._decompress_py``, ``lzf._compress_py``, ``lzf._lzf_fits_py``,
-``snapshot._key_runs_py``, ``objects.streams._encode_stream_nodes_py``, ``crc64._crc64_py``,
+``snapshot._key_runs_py``, ``objects.streams._encode_stream_nodes_py``,
+``objects.stream_nodes._load_nodes_py``, ``objects.stream_nodes.live_form_py``, ``crc64._crc64_py``,
 ``engine.types.hyperloglog._sparse_set_py``, ``digest._add_py``, ``primitives._save_string_py``, ``spill._sort_py``,
 the listpack-of-pairs operations ``rdbtools.encodings.listpack_ops.lp_*_py``, the
 set-listpack ones ``rdbtools.encodings.listpack_set.lps_*_py``, ``listpack.lp_entries_size_py``, the intset

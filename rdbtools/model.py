@@ -22,7 +22,7 @@ opcode kind, so consumers dispatch on type instead of probing dicts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 StreamID = tuple[int, int]
 
@@ -193,6 +193,23 @@ class StreamGroup:
     consumers: tuple[StreamConsumer, ...]
 
 
+class StreamNodeLayout(NamedTuple):
+    """One listpack node of a stream as a file holds it, without its entries' bytes.
+
+    Redis keeps a loaded stream's nodes exactly as the file has them (``rdbLoadObject``
+    inserts each listpack into the radix tree), so where the next XADD goes, what
+    ``XTRIM ~`` removes, MEMORY USAGE and XINFO's ``radix-tree-keys`` follow the
+    file's layout, not the one appending the live entries again would make.
+    """
+
+    master: StreamID  # the node key, the ids' delta base
+    fields: tuple[bytes, ...]  # the master entry's fields (SAMEFIELDS entries use them)
+    live: int  # live entries (the master entry's count)
+    deleted: int  # entries flagged deleted, still in the listpack
+    size: int  # the listpack's bytes (lpBytes)
+    last: StreamID  # the last entry's id, deleted or not (the master id without entries)
+
+
 @dataclass(frozen=True, slots=True)
 class Stream:
     """A stream's logical content: its live entries and its metadata.
@@ -200,7 +217,8 @@ class Stream:
     ``entries`` holds only live entries, each ``(id, ((field, value), ...))``;
     deleted entries still inside listpack nodes are dropped (they are not data).
     ``first_id``/``max_deleted_id``/``entries_added`` are None for stream v1
-    files, which do not store them.
+    files, which do not store them. ``nodes``: the node layout of a decoded stream
+    (None for one built otherwise); like an encoding it takes no part in equality.
     """
 
     entries: tuple[tuple[StreamID, tuple[tuple[bytes, bytes], ...]], ...]
@@ -210,6 +228,7 @@ class Stream:
     max_deleted_id: StreamID | None
     entries_added: int | None
     groups: tuple[StreamGroup, ...]
+    nodes: tuple[StreamNodeLayout, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)

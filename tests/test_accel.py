@@ -63,6 +63,10 @@ SWITCHED = [
     ("set listpack", "rdbtools.encodings.listpack_set.lps_add", "rdbtools.encodings.listpack_set.lps_add_py",
      "rdbtools._speedups"),
     ("request loop", "engine.execution.dispatch._crun", "None", "engine._fastpath"),
+    ("stream node reader", "rdbtools.objects.stream_nodes.load_nodes",
+     "rdbtools.objects.stream_nodes._load_nodes_py", "rdbtools._speedups"),
+    ("stream live form", "rdbtools.objects.stream_nodes.live_form",
+     "rdbtools.objects.stream_nodes.live_form_py", "rdbtools._speedups"),
 ]
 
 CHILD = """
@@ -71,7 +75,7 @@ import rdbtools.crc64, rdbtools.decoder, rdbtools.encodings.intset, rdbtools.enc
 import rdbtools.encodings.intset_ops
 import rdbtools.encodings.ziplist, rdbtools.glob, rdbtools.jsonl, rdbtools.keyset, rdbtools.lzf
 import rdbtools.objects.hashes, rdbtools.objects.zsets, aof.resp, aof.replies, rdbtools.digest, rdbtools.primitives
-import rdbtools.spill, rdbtools.encodings.listpack_set, engine.execution.dispatch
+import rdbtools.spill, rdbtools.encodings.listpack_set, engine.execution.dispatch, rdbtools.objects.stream_nodes
 checks = json.loads(sys.argv[1])
 print(json.dumps({what: eval(chosen) is not eval(pure) for what, chosen, pure, _ in checks}))
 """

@@ -10,7 +10,8 @@ observable (approximate ``~`` trimming removes whole nodes only, XINFO reports
 ``radix-tree-keys``/``radix-tree-nodes``), so :class:`StreamNode` tracks, per
 node, what ``streamAppendItem``/``streamTrim`` look at: the master ID and fields,
 live and deleted counts, the listpack's byte size and its last (possibly
-deleted) ID. Entry bytes are not kept a second time.
+deleted) ID. Entry bytes are not kept a second time. A loaded stream's nodes are the
+file's (:meth:`StreamValue.load_nodes`), as ``rdbLoadObject`` keeps them.
 
 Consumer groups mirror ``streamCG``/``streamConsumer``/``streamNACK``: a group's
 PEL and each consumer's PEL share the same :class:`NACK` objects.
@@ -20,9 +21,12 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Sequence
 
 from rdbtools.encodings import lp_entries_size
 from rdbtools.encodings.listpack import lp_entry_size, lp_int_entry_size
+from rdbtools.model import StreamNodeLayout
+from rdbtools.objects.stream_nodes import Entry, live_form
 
 U64 = (1 << 64) - 1
 MAX_ID = (1 << 128) - 1
@@ -207,6 +211,38 @@ class StreamValue:
         self.last_id = i
         if len(self.ids) == 1:
             self.first_id = i
+
+    def load_nodes(self, layouts: Iterable[StreamNodeLayout], entries: Sequence[Entry]) -> bool:
+        """rdbLoadObject's nodes: the file's listpack nodes kept as they are (each listpack
+        goes into the radix tree whole), so the next XADD, XTRIM ~, MEMORY USAGE and
+        XINFO see the file's layout: its nodes' master fields, sizes and deleted
+        entries. ``entries`` are the live entries of those nodes, in order. The metadata
+        (last id, first id, entries added) is the caller's to set. False, with nothing
+        kept, when the layouts do not account for the entries (a Stream changed after
+        it was decoded): the caller appends them instead."""
+        nodes: list[StreamNode] = []
+        keys: list[int] = []
+        new = StreamNode.__new__
+        live = 0
+        for (mms, mseq), fields, count, deleted, size, (lms, lseq) in layouts:
+            node = new(StreamNode)
+            node.master = key = mms << 64 | mseq
+            node.fields = fields
+            node.count = count
+            node.deleted = deleted
+            # lp_bytes() = size: the counters' entries are 2 bytes each below 128
+            node.body = size - 7 - (2 if count < 128 else lp_int_entry_size(count)) - (
+                2 if deleted < 128 else lp_int_entry_size(deleted))
+            node.last = lms << 64 | lseq
+            nodes.append(node)
+            keys.append(key)
+            live += count
+        if live != len(entries):
+            return False
+        self.ids, self.entries = live_form(entries)
+        self.nodes = nodes
+        self.node_keys = keys
+        return True
 
     # -- lookups ----------------------------------------------------------------
     def range_ids(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[int]:

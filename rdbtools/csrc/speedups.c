@@ -248,6 +248,13 @@ static PyMethodDef methods[] = {
     {"stream_nodes", (PyCFunction)(void (*)(void))stream_nodes, METH_FASTCALL,
      "stream_nodes($module, entries, max_bytes, max_entries, version, /)\n--\n\n"
      "objects.streams._encode_stream_nodes_py with the policy's two limits: [(master id, listpack), ...]."},
+    {"stream_load_nodes", (PyCFunction)(void (*)(void))stream_load_nodes, METH_FASTCALL,
+     "stream_load_nodes($module, buf, pos, nodes, max_len, entries, layouts, layout_type, nmeta, /)\n--\n\n"
+     "objects.stream_nodes._load_nodes_py up to the first node it does not accept (the reference\n"
+     "reads from there): (position, nodes read, the nmeta lengths or None when it stopped)."},
+    {"live_form", (PyCFunction)live_form, METH_O,
+     "live_form($module, entries, /)\n--\n\n"
+     "objects.stream_nodes.live_form_py: (ids as ms << 64 | seq, {id: [field, value, ...]})."},
     {"snapshot_keys", (PyCFunction)(void (*)(void))snapshot_keys, METH_FASTCALL,
      "snapshot_keys($module, data, expires, pos, chunk_size, now, compress, layouts, fallback, hints, /)\n--\n\n"
      "snapshot._key_runs_py's loop from dict position pos: (bytes, next pos or -1, keys written)."},

@@ -23,6 +23,7 @@
  *   rdbstr.c      an RDB string as rdbSaveRawString writes it (rdbtools/primitives.py)
  *   snapshot.c    a database's keys written in one pass, SAVE's loop (rdbtools/snapshot.py)
  *   streamlp.c    a stream's node listpacks as XADD builds them (rdbtools/objects/streams.py)
+ *   streamread.c  ... and read back from a value, with their layout (the same module)
  *   runs.c        a run of fixed-size records sorted in place (rdbtools/spill.py)
  *
  * They are one extension, not several, because the scan calls the decoders, the
@@ -566,6 +567,9 @@ PyObject *stream_nodes(PyObject *, PyObject *const *, Py_ssize_t);
 /* streamlp.c: stream_nodes of a live stream kept as int ids and a dict id -> flat list. */
 PyObject *stream_nodes_of(PyObject *ids, PyObject *entries, long long max_bytes, long long max_entries,
                           long version);
+/* streamread.c: a stream value's nodes read back; decoded entries as a live stream's indexes. */
+PyObject *stream_load_nodes(PyObject *, PyObject *const *, Py_ssize_t);
+PyObject *live_form(PyObject *, PyObject *);
 PyObject *lzf_fits(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lzf_compress(PyObject *, PyObject *const *, Py_ssize_t);
 PyObject *lps_find(PyObject *, PyObject *const *, Py_ssize_t);

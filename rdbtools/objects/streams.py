@@ -14,7 +14,8 @@ Value layout (RDB_TYPE_STREAM_LISTPACKS, _2, _3 — v1, v2, v3)::
 
 Each node listpack starts with the master entry ``count deleted nfields f1..fN 0``
 and then entries ``flags ms_delta seq_delta [nfields f v ...| v ...] lp_count``.
-Deleted entries stay in the node with flag 1; they are not data and are dropped.
+Deleted entries stay in the node with flag 1; they are not data and are dropped
+(``stream_nodes.py`` reads the nodes, keeping each one's layout in ``Stream.nodes``).
 
 ``save_stream`` is the mirror: it rebuilds the nodes as ``streamAppendItem``
 would when the live entries are XADDed in order (a new node when the node is
@@ -34,13 +35,12 @@ from ..constants import (
     RDB_TYPE_STREAM_LISTPACKS,
     RDB_TYPE_STREAM_LISTPACKS_2,
     RDB_TYPE_STREAM_LISTPACKS_3,
-    STREAM_ITEM_FLAG_DELETED,
     STREAM_ITEM_FLAG_SAMEFIELDS,
 )
-from ..encodings import decode_listpack, encode_listpack
+from ..encodings import encode_listpack
 from ..encodings.listpack import lp_entry_size, lp_int_entry_size
-from ..errors import BadEncoding, RdbCorruptError, RdbEncodeError
-from ..model import PendingEntry, Stream, StreamConsumer, StreamGroup, StreamID
+from ..errors import RdbCorruptError, RdbEncodeError
+from ..model import PendingEntry, Stream, StreamConsumer, StreamGroup, StreamID, StreamNodeLayout
 from ..policy import EncodingPolicy
 from ..primitives import (
     Short,
@@ -52,6 +52,7 @@ from ..primitives import (
     save_string,
     skip_string,
 )
+from .stream_nodes import Entry, load_nodes
 
 if TYPE_CHECKING:
     from .table import Load, Save, Skip
@@ -59,67 +60,6 @@ if TYPE_CHECKING:
 _id_be = struct.Struct(">QQ").unpack_from
 _pack_id_be = struct.Struct(">QQ").pack
 _U64_MAX = (1 << 64) - 1
-
-
-def _as_int(v: bytes | int) -> int:
-    return v if type(v) is int else int(v)
-
-
-def _as_bytes(v: bytes | int) -> bytes:
-    return v if type(v) is bytes else b"%d" % v  # type: ignore[str-format]  # not bytes: an int (isinstance is slower here)
-
-
-Entry = tuple[StreamID, tuple[tuple[bytes, bytes], ...]]
-"""One live stream entry: ``(id, ((field, value), ...))``, as :class:`Stream` holds it."""
-
-
-def decode_stream_node(master: StreamID, items: Sequence[bytes | int]) -> list[Entry]:
-    """Live entries of one node listpack: ``[(id, ((field, value), ...)), ...]``."""
-    try:
-        count = _as_int(items[0])
-        deleted = _as_int(items[1])
-        nmaster = _as_int(items[2])
-        mfields = tuple(_as_bytes(f) for f in items[3 : 3 + nmaster])
-        if len(mfields) != nmaster or _as_int(items[3 + nmaster]) != 0:
-            raise BadEncoding("stream master entry is malformed")
-        i = 4 + nmaster
-        n = len(items)
-        out = []
-        total = 0
-        mms, mseq = master
-        while i < n:
-            flags = _as_int(items[i])
-            # Deltas are int64 added in uint64 arithmetic (streamDecodeID wraps).
-            ms = (mms + _as_int(items[i + 1])) & _U64_MAX
-            seq = (mseq + _as_int(items[i + 2])) & _U64_MAX
-            i += 3
-            if flags & STREAM_ITEM_FLAG_SAMEFIELDS:
-                vals = items[i : i + nmaster]
-                if len(vals) != nmaster:
-                    raise BadEncoding("stream entry shorter than its master fields")
-                fields = tuple(zip(mfields, map(_as_bytes, vals), strict=True))
-                i += nmaster
-                expect = nmaster + 3
-            else:
-                nf = _as_int(items[i])
-                flat = items[i + 1 : i + 1 + 2 * nf]
-                if nf < 0 or len(flat) != 2 * nf:
-                    raise BadEncoding("stream entry field count past the node end")
-                texts = [_as_bytes(x) for x in flat]
-                fields = tuple(zip(texts[0::2], texts[1::2], strict=True))
-                i += 1 + 2 * nf
-                expect = 2 * nf + 4
-            if _as_int(items[i]) != expect:
-                raise BadEncoding("stream entry lp-count does not match its size")
-            i += 1
-            total += 1
-            if not flags & STREAM_ITEM_FLAG_DELETED:
-                out.append(((ms, seq), fields))
-        if total != count + deleted or len(out) != count:
-            raise BadEncoding("stream node entry counts do not match its master entry")
-        return out
-    except (IndexError, ValueError, TypeError) as exc:
-        raise BadEncoding(f"stream node listpack is malformed ({exc})") from None
 
 
 def _text_id(sid: StreamID) -> str:
@@ -142,34 +82,17 @@ def load_stream(version: int, buf: bytes, pos: int, max_len: int) -> tuple[Strea
     """Decode a stream value; ``version`` is 1, 2 or 3 (types 15, 19, 21)."""
     nodes, pos = load_len(buf, pos)
     entries: list[Entry] = []
-    last_master: StreamID | None = None
-    for _ in range(nodes):
-        start = pos
-        node_key, pos = load_string(buf, pos, max_len)
-        if len(node_key) != 16:
-            raise RdbCorruptError("stream node key is not 16 bytes", offset=start)
-        lp_start = pos
-        blob, pos = load_string(buf, pos, max_len)
-        master = _id_be(node_key, 0)
-        if last_master is not None and master <= last_master:
-            raise RdbCorruptError("stream node keys are not increasing", offset=start)
-        last_master = master
-        try:
-            items = decode_listpack(blob)
-            if not items:
-                raise BadEncoding("empty stream node listpack")
-            entries.extend(decode_stream_node(master, items))
-        except BadEncoding as exc:
-            exc.offset = lp_start
-            raise
-    length, pos = load_len(buf, pos)
-    last_id, pos = _load_id(buf, pos)
+    layouts: list[StreamNodeLayout] = []
+    # then length, last id [v2+: first id, max deleted id, entries added]
+    meta, pos = load_nodes(buf, pos, nodes, max_len, entries, layouts, 3 if version < 2 else 8)
+    length = meta[0]
+    last_id = (meta[1], meta[2])
     first_id = max_deleted = None
     entries_added = None
     if version >= 2:
-        first_id, pos = _load_id(buf, pos)
-        max_deleted, pos = _load_id(buf, pos)
-        entries_added, pos = load_len(buf, pos)
+        first_id = (meta[3], meta[4])
+        max_deleted = (meta[5], meta[6])
+        entries_added = meta[7]
     if length != len(entries):
         raise RdbCorruptError(
             f"stream length {length} does not match its {len(entries)} entries", offset=pos
@@ -250,6 +173,7 @@ def load_stream(version: int, buf: bytes, pos: int, max_len: int) -> tuple[Strea
         max_deleted_id=max_deleted,
         entries_added=entries_added,
         groups=tuple(groups),
+        nodes=tuple(layouts),
     )
     return value, pos
 
@@ -484,7 +408,6 @@ def stream_type(value: object, fexp: Mapping[bytes, int] | None, version: int,
 
 
 __all__ = [
-    "decode_stream_node",
     "encode_stream_nodes",
     "live_entries",
     "split_id",
