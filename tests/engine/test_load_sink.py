@@ -106,7 +106,7 @@ def test_sink_takes_plain_keys_and_declines_the_rest(made: tuple[Path, str]) -> 
     loader = dataset.DatasetLoader(srv.keyspace, srv.config, drop_expired=True, keep_expired_keys=True)
     s = C.Sink(loader.tables, dataset.value_of, srv.config, loader.now, loader.lfu, loader.lru_clock,
                loader.lfu_minutes, False, dataset.SINK_CLASSES, ListValue.new(srv.config))
-    now = srv.keyspace.now_ms()
+    now = loader.now  # what the loader compares deadlines with
     assert s(0, b"k", "string", b"v", now + 10_000, None, None, "string") is True
     assert s(0, b"gone", "string", b"v", now - 1, None, None, "string") is False
     assert s(16, b"k", "string", b"v", None, None, None, "string") is False  # past `databases`
