@@ -38,7 +38,7 @@ An RDB part that is truncated or corrupt is fatal (Redis exits), reported as
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -167,8 +167,10 @@ class AofDecoder:
         detect_preamble: bool = True,
         packed_listpacks: bool = False,
         runs: bool = False,
+        rdb_sink: Callable[..., bool] | None = None,
     ) -> None:
         self.name = name
+        self.rdb_sink = rdb_sink  # offered the preamble's keys (rdbtools.io.iter_events(sink=))
         self.runs = runs  # plain commands in between as CommandRun items
         self.packed_listpacks = packed_listpacks  # the preamble's hash listpacks kept as bytes
         self.detect_preamble = detect_preamble
@@ -275,7 +277,7 @@ class AofDecoder:
             self._phase = "rdb"
             self.preamble = True
             self._rdb = RdbDecoder(limits=self.rdb_limits, verify_checksum=self.verify_checksum,
-                                   packed_listpacks=self.packed_listpacks)
+                                   packed_listpacks=self.packed_listpacks, sink=self.rdb_sink)
             self._rdb.feed(head)
             if self._eof:
                 self._rdb.feed_eof()
@@ -300,7 +302,7 @@ class AofDecoder:
                 if not events:
                     break
                 out.extend(events)
-                if rdb.done:
+                if rdb.done or self.rdb_sink is not None:  # used before the sink takes more
                     break
         except RdbError as exc:
             what = "RDB base file" if self.base else "RDB preamble of the AOF file"
@@ -557,6 +559,9 @@ class AofReader:
         self.parts: list[AofPart] = []
         self.manifest: Manifest | None = None
         self.directory: AofDirectory | None = None
+        # set before iterating: offered the keys of an RDB base or preamble, which are
+        # then not yielded as records (see rdbtools.io.iter_events(sink=))
+        self.rdb_sink: Callable[..., bool] | None = None
 
     def _decoder(self, name: str, last: bool, base: bool) -> AofDecoder:
         return AofDecoder(
@@ -570,6 +575,7 @@ class AofReader:
             rdb_limits=self.rdb_limits,
             packed_listpacks=self.packed_listpacks,
             runs=self.runs,
+            rdb_sink=self.rdb_sink,
         )
 
     def __iter__(self) -> Iterator[Any]:

@@ -63,6 +63,7 @@ typedef struct {
     int lfu;
     int allow_dup;
     Py_ssize_t taken;
+    Py_ssize_t hinted; /* of those, keys that came with an IDLE or FREQ hint */
 } Sink;
 
 static PyObject *s_string; /* the scan's interned "string" type name */
@@ -268,6 +269,8 @@ sink_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwname
     if (rc < 0)
         return NULL;
     s->taken++;
+    if (idle != Py_None || freq != Py_None)
+        s->hinted++;
     Py_RETURN_TRUE;
 }
 
@@ -385,6 +388,7 @@ sink_dealloc(Sink *s)
 
 static PyMemberDef sink_members[] = {
     {"taken", T_PYSSIZET, offsetof(Sink, taken), READONLY, "keys stored so far"},
+    {"hinted", T_PYSSIZET, offsetof(Sink, hinted), READONLY, "keys stored with an IDLE or FREQ hint"},
     {NULL, 0, 0, 0, NULL},
 };
 

@@ -180,6 +180,8 @@ def replay_into(
     client.user = None  # the AOF client may run anything
     dbs = server.keyspace.dbs
     loader = DatasetLoader(server.keyspace, server.config, drop_expired=False)  # RDBFLAGS_AOF_PREAMBLE
+    # the RDB base's plain keys applied as the decoder reads them (not seen by on_item)
+    sink = reader.rdb_sink = loader.sink() if on_item is None else None
     result = Replay(server)
     skip = unsupported == "skip"
     last_file: str | None = None
@@ -235,6 +237,8 @@ def replay_into(
         # unless the RDB base brought idle hints, which later lookups overwrite
         forget_lru = fresh and lean
         for batch in reader.iter_batches():
+            if forget_lru and sink is not None and sink.hinted:
+                forget_lru = False  # as for a Record with a hint, below
             if forget_lru:
                 for db in dbs:
                     if db.lru:
@@ -280,6 +284,8 @@ def replay_into(
                         gc.collect()
                         gc.freeze()  # what survived is the dataset: later passes skip it
         client.multi = None  # a MULTI without EXEC at the very end never ran
+    if sink is not None:
+        result.records_loaded += sink.taken
     if fresh:
         ks.load_clock = ks.lru_clock
     if result.truncation is None:

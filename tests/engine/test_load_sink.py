@@ -20,6 +20,7 @@ from engine.errors import LoadError
 from engine.materialize import value_to_record
 from engine.persistence import dataset
 from engine.persistence.rdb_load import load_rdb_file
+from engine.replay import replay
 from engine.server.app import Server
 from engine.types import ListValue
 from tests.engine.conftest import ROOT
@@ -140,3 +141,21 @@ def test_loading_over_present_keys(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         with pytest.raises(LoadError, match="duplicated key 's:2'"):
             load(monkeypatch, path, sink, "allkeys-lru", srv=srv)
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("policy", ["noeviction", "allkeys-lru"])
+def test_aof_preamble_through_the_sink(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, policy: str) -> None:
+    """An AOF's RDB preamble: the replay offers its keys to the loader's sink; the
+    keyspace, the records counted and the hints kept are what add() gives."""
+    src = populated(policy)
+    path = tmp_path / "appendonly.aof"
+    path.write_bytes(saved(src) + b"*3\r\n$3\r\nSET\r\n$5\r\nafter\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$3\r\ns:2\r\n")
+    got = []
+    for sink in (True, False):
+        monkeypatch.setattr(dataset, "_Sink", C.Sink if sink else None)
+        result = replay(str(path), config=config_from_argv(["--maxmemory-policy", policy]))
+        got.append((result.records_loaded, result.commands, state(result.server)))
+    assert got[0] == got[1]
+    assert got[0][0] > 40 and got[0][1] == 2
+    if policy == "allkeys-lru":  # the preamble's IDLE hints survive the commands' batches
+        assert any(lru for _, _, lru, _ in got[0][2])
