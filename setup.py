@@ -35,7 +35,7 @@ setup(
         Extension(
             "engine._fastpath",
             ["engine/_fastpath.c"],
-            depends=["engine/_received.h"],
+            depends=["engine/_received.h", "engine/_bodies.h"],
             extra_compile_args=CFLAGS,
             optional=True,
         ),
