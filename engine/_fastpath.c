@@ -54,7 +54,7 @@ enum { CX_LOOKUP, CX_SERVER, CX_STATS, CX_HISTS, CX_THRESHOLD, CX_AFTER, CX_INTE
     X(KEYS_DATA, "data") X(EXPIRES, "expires") X(LFU, "lfu") X(LRU, "lru") X(CLOCK, "clock") X(LP, "lp")          \
     X(FX, "fx") X(CONFIG, "config") X(NOTIFY_EVENTS, "notify_keyspace_events")                                     \
     X(HASH_MAX_VALUE, "hash_max_listpack_value") X(HASH_MAX_ENTRIES, "hash_max_listpack_entries")                 \
-    X(CONVERT, "convert")
+    X(CONVERT, "convert") X(HITS, "hits") X(HT, "ht") X(RESP, "resp")
 
 #define AS_ENUM(id, text) N_##id,
 #define AS_TEXT(id, text) text,
@@ -588,11 +588,13 @@ static PyMethodDef methods[] = {
      "configure($module, lookup, after_call, internal_error, command_error, hist_min, hist_max, "
      "reply_chunk, high_water, /)\n--\n\nThe constants received() uses."},
     /* _bodies.h */
+    {"configure_bodies", (PyCFunction)(void (*)(void))fp_configure_bodies, METH_FASTCALL,
+     "configure_bodies($module, HashValue, hset_cmd, hget_cmd, ONE, ZERO, NULL_BULK, NULL3, bulk, lp_pairs_set, "
+     "lp_pairs_get, lp_length, /)\n--\n\nWhat the command bodies use."},
     {"hset", (PyCFunction)(void (*)(void))fp_hset, METH_FASTCALL,
      "hset($module, c, argv, /)\n--\n\nhashes.hset_cmd: its common case in C, the rest by hset_cmd."},
-    {"hset_configure", (PyCFunction)(void (*)(void))fp_hset_configure, METH_FASTCALL,
-     "hset_configure($module, hset_cmd, HashValue, ONE, ZERO, lp_pairs_set, lp_length, /)\n--\n\n"
-     "What hset() uses."},
+    {"hget", (PyCFunction)(void (*)(void))fp_hget, METH_FASTCALL,
+     "hget($module, c, argv, /)\n--\n\nhashes.hget_cmd: its common case in C, the rest by hget_cmd."},
     {NULL, NULL, 0, NULL},
 };
 

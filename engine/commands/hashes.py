@@ -104,12 +104,6 @@ def hset_cmd(c, argv):
     return integer(created)
 
 
-_bodies = c_module("engine._fastpath")
-if hasattr(_bodies, "hset"):  # hset_cmd's common case in C (engine/_bodies.h), the rest by hset_cmd
-    _bodies.hset_configure(hset_cmd, HashValue, ONE, ZERO, lp_pairs_set, lp_length)
-    TABLE.commands["hset"].proc = _bodies.hset
-
-
 @command("hmset", -4, "write denyoom fast", 1, 1, 1, group=G, since="2.0.0")
 def hmset_cmd(c, argv):
     h = _hset(c, argv, "hmset")
@@ -153,6 +147,14 @@ def hget_cmd(c, argv):
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     return bulk(v)
+
+
+_bodies = c_module("engine._fastpath")
+if hasattr(_bodies, "configure_bodies"):  # the common cases in C (engine/_bodies.h), the rest by these handlers
+    _bodies.configure_bodies(HashValue, hset_cmd, hget_cmd, ONE, ZERO, NULL_BULK, NULL3, bulk, lp_pairs_set,
+                             lp_pairs_get, lp_length)
+    TABLE.commands["hset"].proc = _bodies.hset
+    TABLE.commands["hget"].proc = _bodies.hget
 
 
 @command("hmget", -3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")

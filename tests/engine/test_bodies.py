@@ -1,4 +1,4 @@
-"""Command bodies in C (engine/_bodies.h) against their Python handlers, in process.
+"""Command bodies in C (engine/_bodies.h: HSET, HGET) against their Python handlers, in process.
 
 Each case builds the same state on two fresh servers and runs one command through each:
 the C body on one, the Python handler (the reference) on the other. Everything the
@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from aof.replies import ONE, ZERO
+from aof.replies import NULL3, NULL_BULK, ONE, ZERO, bulk
 from engine.commands import hashes
 from engine.config import config_from_argv
 from engine.errors import CommandError
@@ -24,7 +24,7 @@ from engine.execution.client import Client
 from engine.execution.registry import TABLE
 from engine.server.app import Server
 from engine.types import HashValue
-from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_set
+from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_get, lp_pairs_set
 
 fast = pytest.importorskip("engine._fastpath", reason="C extension not built (pip install -e .)")
 
@@ -49,7 +49,7 @@ def _state(c: Client, events: list) -> tuple:
             values[k] = ("hash", v.encoding(), None if v.lp is None else bytes(v.lp), v.ht, v.fx, v.wide)
         else:
             values[k] = repr(v)
-    return values, dict(db.expires), dict(db.lru), c.server.dirty, list(events)
+    return values, dict(db.expires), dict(db.lru), db.hits, db.misses, c.server.dirty, list(events)
 
 
 def _outcome(proc: Callable, c: Client, argv: list[bytes]) -> object:
@@ -109,21 +109,47 @@ CASES: dict[str, tuple[list[str], Callable[[Client], None], list[str]]] = {
     "events": (["--notify-keyspace-events", "KEA"], lambda c: _run(c, "HSET", "h", "a", "1"), ["HSET", "h", "a", "2"]),
     "other events": (["--notify-keyspace-events", "Kl"], lambda c: _run(c, "HSET", "h", "a", "1"),
                      ["HSET", "h", "b", "2"]),
+    "hget": ([], lambda c: _run(c, "HSET", "h", "element:000000000000", "xxx"), ["HGET", "h", "element:000000000000"]),
+    "hget integer": ([], lambda c: _run(c, "HSET", "h", "1", "-100000", "b", "2"), ["HGET", "h", "1"]),
+    "hget no field": ([], lambda c: _run(c, "HSET", "h", "a", "1"), ["HGET", "h", "b"]),
+    "hget no field resp3": ([], lambda c: (setattr(c, "resp", 3), _run(c, "HSET", "h", "a", "1")), ["HGET", "h", "b"]),
+    "hget no key": ([], lambda c: None, ["HGET", "h", "b"]),
+    "hget keymiss event": (["--notify-keyspace-events", "Km"], lambda c: None, ["HGET", "h", "b"]),
+    "hget hit with events": (["--notify-keyspace-events", "KEA"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                             ["HGET", "h", "a"]),
+    "hget wrong type": ([], lambda c: _run(c, "SET", "h", "v"), ["HGET", "h", "a"]),
+    "hget hashtable": (["--hash-max-listpack-entries", "0"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                       ["HGET", "h", "a"]),
+    "hget hashtable no field": (["--hash-max-listpack-entries", "0"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                                ["HGET", "h", "b"]),
+    "hget wide listpack": (["--hash-max-listpack-value", "8"], lambda c: _run(c, "HSET", "h", "a", "v" * 20),
+                           ["HGET", "h", "a"]),
+    "hget key with a ttl": ([], lambda c: (_run(c, "HSET", "h", "a", "1"), _run(c, "EXPIRE", "h", "100")),
+                            ["HGET", "h", "a"]),
+    "hget expired key": ([], _expired, ["HGET", "h", "a"]),
+    "hget field ttls": ([], lambda c: (_run(c, "HSET", "h", "a", "1", "b", "2"),
+                                       _run(c, "HEXPIRE", "h", "100", "FIELDS", "1", "a")), ["HGET", "h", "b"]),
+    "hget expired field": ([], lambda c: (_run(c, "HSET", "h", "a", "1", "b", "2"),
+                                          _run(c, "HEXPIRE", "h", "100", "FIELDS", "1", "a"),
+                                          c.db.data[b"h"].fx.update({b"a": 1})), ["HGET", "h", "a"]),
+    "hget lfu": (["--maxmemory-policy", "allkeys-lfu"], lambda c: _run(c, "HSET", "h", "a", "1"), ["HGET", "h", "a"]),
 }
 
 
 @pytest.fixture(autouse=True)
 def configured() -> None:
-    """The body configured with what hashes.py would give it (the listpack operations of
-    the pass: C, or the Python ones under RDBKIT_PUREPYTHON)."""
-    fast.hset_configure(hashes.hset_cmd, HashValue, ONE, ZERO, lp_pairs_set, lp_length)
+    """The bodies configured with what hashes.py would give them (the listpack operations
+    and replies of the pass: C, or the Python ones under RDBKIT_PUREPYTHON)."""
+    fast.configure_bodies(HashValue, hashes.hset_cmd, hashes.hget_cmd, ONE, ZERO, NULL_BULK, NULL3, bulk,
+                          lp_pairs_set, lp_pairs_get, lp_length)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_hset_body_equals_handler(name: str) -> None:
+def test_body_equals_handler(name: str) -> None:
     args, setup, argv = CASES[name]
     results = []
-    for proc in (fast.hset, hashes.hset_cmd):
+    cmd = argv[0].lower()
+    for proc in (getattr(fast, cmd), getattr(hashes, f"{cmd}_cmd")):
         c, events = _server(args)
         setup(c)
         c.db.clock += 7  # an access clock that moved since: the touch shows
@@ -133,16 +159,18 @@ def test_hset_body_equals_handler(name: str) -> None:
     assert results[0] == results[1]
 
 
-def test_hset_body_is_the_command() -> None:
-    """With the accelerator in use, HSET runs the C body; under RDBKIT_PUREPYTHON, hset_cmd."""
-    proc = TABLE.commands["hset"].proc
-    assert proc is (hashes.hset_cmd if hashes.c_module("engine._fastpath") is None else fast.hset)
+@pytest.mark.parametrize("cmd", ["hset", "hget"])
+def test_body_is_the_command(cmd: str) -> None:
+    """With the accelerator in use, the command runs the C body; under RDBKIT_PUREPYTHON,
+    its handler."""
+    handler = getattr(hashes, f"{cmd}_cmd")
+    assert TABLE.commands[cmd].proc is (handler if hashes.c_module("engine._fastpath") is None else getattr(fast, cmd))
 
 
-def test_hset_body_common_case_changes_what_hset_does() -> None:
-    """The common case itself: the value replaced in the listpack, the key's access
-    clock, dirty, the reply (a body that skipped any of these fails the comparison
-    above only if the handler does it; this pins what both must do)."""
+def test_common_cases_do_what_the_commands_do() -> None:
+    """The common cases themselves: the value replaced in the listpack, the key's access
+    clock, the keyspace hit, dirty, the reply (the comparison above shows a difference
+    only where the handler does something; this pins what both must do)."""
     c, events = _server([])
     _run(c, "HSET", "h", "f", "v")
     c.db.clock += 5
@@ -151,3 +179,7 @@ def test_hset_body_common_case_changes_what_hset_does() -> None:
     assert fast.hset(c, [b"HSET", b"h", b"g", b"w"]) == ONE
     assert c.db.data[b"h"].flat() == [b"f", b"123", b"g", b"w"]
     assert c.db.lru[b"h"] == c.db.clock and c.server.dirty == dirty + 2 and not events
+    c.db.clock += 5
+    assert fast.hget(c, [b"HGET", b"h", b"f"]) == b"$3\r\n123\r\n" and c.db.hits == 1
+    assert fast.hget(c, [b"HGET", b"h", b"x"]) == NULL_BULK and c.db.hits == 2 and c.db.misses == 0
+    assert c.db.lru[b"h"] == c.db.clock

@@ -122,13 +122,15 @@ CASES: dict[str, list[list[object]]] = {
         ["HRANDFIELD", "nope"], ["HRANDFIELD", "nope", "3"], ["HRANDFIELD", "h", "0"], ["HRANDFIELD", "h", "1", "FOO"],
         ["HDEL", "h", "b", "c", "d", "n", "s", "fl", "max"], ["EXISTS", "h"], ["SET", "str", "x"], ["HGET", "str", "a"], ["HSET", "str", "a", "b"],
     ],
-    "hset_one_field": [  # engine/_bodies.h's common case and the cases it leaves to hset_cmd
+    "hset_one_field": [  # engine/_bodies.h's common cases and the cases it leaves to hset_cmd, hget_cmd
         ["CONFIG", "SET", "hash-max-listpack-entries", "3"], ["CONFIG", "SET", "hash-max-listpack-value", "8"],
         ["HSET", "h", "a", "1"], ["HSET", "h", "a", "12345678"], ["OBJECT", "ENCODING", "h"], ["HSET", "h", "b", "x"],
         ["HSET", "h", "b", "x"], ["HSET", "h", "-7", "-5"], ["OBJECT", "ENCODING", "h"], ["HGETALL", "h"],
         ["HSET", "h", "d", "y"], ["OBJECT", "ENCODING", "h"], ["HSET", "h", "d", "z"], ["HGET", "h", "d"],
+        ["HGET", "h", "nope"], ["HGET", "h", "-7"], ["HGET", "nokey", "f"],
         ["HSET", "w", "a", "1"], ["HSET", "w", "a", "123456789"], ["OBJECT", "ENCODING", "w"], ["HSET", "w", "a", "2"],
-        ["HSET", "w", "b", "3"], ["OBJECT", "ENCODING", "w"], ["HGETALL", "w"], ["HSET", "w", "ffffffffff", "3"],
+        ["HSET", "w", "b", "3"], ["OBJECT", "ENCODING", "w"], ["HGETALL", "w"], ["HGET", "w", "a"], ["HGET", "w", "c"],
+        ["HSET", "w", "ffffffffff", "3"],
         ["HSET", "t", "f", "v"], ["EXPIRE", "t", "100"], ["HSET", "t", "f", "w"], ["TTL", "t"], ["HGET", "t", "f"],
         ["SET", "s", "v"], ["HSET", "s", "f", "v"], ["HSET", "s", "f"], ["HSET", "s"],
         ["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"], ["HSET", "q", "f", "v"], ["HSET", "q", "f", "w"],
