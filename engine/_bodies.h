@@ -93,6 +93,39 @@ err:
     return -1;
 }
 
+/* The entry of nm[k] in o's __dict__ when that is what getattr(o, nm[k]) returns: the
+ * type has no attribute of that name and the generic getattr (as for Server.config,
+ * Config's values, Client.resp). Borrowed; NULL when not there (getattr decides) or
+ * with an error. PyObject_GenericGetAttr's answer without its descriptor lookup. */
+static PyObject *
+dict_entry(PyObject *o, int k)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    if (tp->tp_getattro != PyObject_GenericGetAttr || _PyType_Lookup(tp, nm[k]) != NULL)
+        return NULL;
+    PyObject **dp = _PyObject_GetDictPtr(o);
+    return dp != NULL && *dp != NULL ? PyDict_GetItemWithError(*dp, nm[k]) : NULL;
+}
+
+/* getattr(o, nm[k]) through dict_entry(): a new reference, or NULL with an error. */
+static PyObject *
+dict_fget(PyObject *o, int k)
+{
+    PyObject *v = dict_entry(o, k);
+    return v != NULL ? Py_NewRef(v) : PyErr_Occurred() ? NULL : PyObject_GetAttr(o, nm[k]);
+}
+
+/* attr_ll() through dict_entry(): 0, or -1 with an error. */
+static int
+dict_ll(PyObject *o, int k, long long *out)
+{
+    PyObject *v = dict_entry(o, k);
+    if (v == NULL)
+        return PyErr_Occurred() ? -1 : attr_ll(o, k, out);
+    *out = PyLong_AsLongLong(v);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
 /* lookupKey's access time (LRU): db.lru[key] = db.clock. 0 or -1. */
 static int
 touch(PyObject *db, PyObject *key)
@@ -114,15 +147,15 @@ hset_common(PyObject *c, PyObject *h, PyObject *f, PyObject *v, PyObject **lp, P
     PyObject *server = fget(c, N_SERVER);
     if (server == NULL)
         return -1;
-    *cfg = fget(server, N_CONFIG);
+    *cfg = dict_fget(server, N_CONFIG);
     Py_DECREF(server);
     if (*cfg == NULL)
         return -1;
-    long long mv = 0;
+    long long events = 0, mv = 0;
     int t;
-    if ((t = attr_true(*cfg, N_NOTIFY_EVENTS)) != 0 || (t = attr_ll(*cfg, N_HASH_MAX_VALUE, &mv)) != 0)
+    if ((t = dict_ll(*cfg, N_NOTIFY_EVENTS, &events)) != 0 || (t = dict_ll(*cfg, N_HASH_MAX_VALUE, &mv)) != 0)
         goto no;
-    if (PyBytes_GET_SIZE(f) > mv || PyBytes_GET_SIZE(v) > mv)
+    if (events != 0 || PyBytes_GET_SIZE(f) > mv || PyBytes_GET_SIZE(v) > mv)
         goto no;
     if ((*lp = fget(h, N_LP)) == NULL) {
         t = -1;
@@ -170,7 +203,7 @@ fp_hset(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             goto done;
         n = PyLong_AsLongLong(len);
         Py_DECREF(len);
-        if ((n == -1 && PyErr_Occurred()) || attr_ll(cfg, N_HASH_MAX_ENTRIES, &me) < 0)
+        if ((n == -1 && PyErr_Occurred()) || dict_ll(cfg, N_HASH_MAX_ENTRIES, &me) < 0)
             goto done;
         if (n > 2 * me) {
             PyObject *r = PyObject_CallMethodNoArgs(h, nm[N_CONVERT]);
@@ -241,7 +274,7 @@ fp_hget(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     else { /* the null of the client's protocol */
         long long resp;
-        if (attr_ll(c, N_RESP, &resp) == 0)
+        if (dict_ll(c, N_RESP, &resp) == 0)
             reply = Py_NewRef(bk[resp == 3 ? B_NULL3 : B_NULL]);
     }
 done:
