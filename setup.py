@@ -36,7 +36,7 @@ setup(
         Extension(
             "engine._fastpath",
             ["engine/_fastpath.c"],
-            depends=["engine/_received.h"],
+            depends=["engine/_received.h", "engine/_bodies.h"],
             extra_compile_args=CFLAGS,
             optional=True,
         ),

@@ -54,6 +54,7 @@ TESTS: dict[str, tuple[list[bytes], list[list[bytes]]]] = {
     "rpop": ([b"RPOP", b"mylist"], []),
     "sadd": ([b"SADD", b"myset", b"element:" + R], [[b"SADD", b"myset", b"element:" + R]]),
     "hset": ([b"HSET", b"myhash", b"element:" + R, b"xxx"], [[b"HSET", b"myhash", b"element:" + R, b"xxx"]]),
+    "hget": ([b"HGET", b"myhash", b"element:" + R], [[b"HSET", b"myhash", b"element:" + R, b"xxx"]]),  # not one of redis-benchmark's
     "spop": ([b"SPOP", b"myset"], []),  # the set SADD left, emptied by the first SPOP
     "zadd": ([b"ZADD", b"myzset", b"0", b"element:" + R], [[b"ZADD", b"myzset", b"0", b"element:" + R]]),
     "zpopmin": ([b"ZPOPMIN", b"myzset"], []),

@@ -49,7 +49,12 @@ enum { CX_LOOKUP, CX_SERVER, CX_STATS, CX_HISTS, CX_THRESHOLD, CX_AFTER, CX_INTE
     X(SLOWLOG_THR, "slowlog_threshold_ns") X(LATENCY_THR, "latency_threshold_ns") X(PROPAGATOR, "propagator")      \
     X(READY_KEYS, "ready_keys") X(HANDLE_READY_KEYS, "handle_ready_keys") X(RBP, "rbp") X(RBS, "rbs")              \
     X(WRITE, "write") X(OBUF_WATCH, "obuf_watch") X(OUTPUT_GREW, "output_grew") X(CLOSE, "close")                 \
-    X(FLUSH, "flush") X(RESUME_BATCH, "resume_batch") X(BATCHED_STATS, "batched_stats")
+    X(FLUSH, "flush") X(RESUME_BATCH, "resume_batch") X(BATCHED_STATS, "batched_stats")                         \
+    /* _bodies.h */                                                                                                \
+    X(KEYS_DATA, "data") X(EXPIRES, "expires") X(LFU, "lfu") X(LRU, "lru") X(CLOCK, "clock") X(LP, "lp")          \
+    X(FX, "fx") X(CONFIG, "config") X(NOTIFY_EVENTS, "notify_keyspace_events")                                     \
+    X(HASH_MAX_VALUE, "hash_max_listpack_value") X(HASH_MAX_ENTRIES, "hash_max_listpack_entries")                 \
+    X(CONVERT, "convert") X(HITS, "hits") X(HT, "ht") X(RESP, "resp")
 
 #define AS_ENUM(id, text) N_##id,
 #define AS_TEXT(id, text) text,
@@ -569,6 +574,7 @@ fp_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 #include "_received.h"
+#include "_bodies.h"
 
 static PyMethodDef methods[] = {
     {"run", (PyCFunction)(void (*)(void))fp_run, METH_FASTCALL,
@@ -581,6 +587,14 @@ static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))fp_configure, METH_FASTCALL,
      "configure($module, lookup, after_call, internal_error, command_error, hist_min, hist_max, "
      "reply_chunk, high_water, /)\n--\n\nThe constants received() uses."},
+    /* _bodies.h */
+    {"configure_bodies", (PyCFunction)(void (*)(void))fp_configure_bodies, METH_FASTCALL,
+     "configure_bodies($module, HashValue, hset_cmd, hget_cmd, ONE, ZERO, NULL_BULK, NULL3, bulk, lp_pairs_set, "
+     "lp_pairs_get, lp_length, /)\n--\n\nWhat the command bodies use."},
+    {"hset", (PyCFunction)(void (*)(void))fp_hset, METH_FASTCALL,
+     "hset($module, c, argv, /)\n--\n\nhashes.hset_cmd: its common case in C, the rest by hset_cmd."},
+    {"hget", (PyCFunction)(void (*)(void))fp_hget, METH_FASTCALL,
+     "hget($module, c, argv, /)\n--\n\nhashes.hget_cmd: its common case in C, the rest by hget_cmd."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,7 +16,8 @@ The C code (never required: without a compiler the install still succeeds):
   run sort; the engine's sparse HyperLogLog update;
 * ``rdbtools._glob``: glob matching; ``aof._respfast``: request scanning,
   bulk-array and scalar (integer, bulk) replies; ``engine._fastpath``: the pipelined request loop's common case
-  (``engine.execution.dispatch.run_commands``, whose Python loop is the reference);
+  (``engine.execution.dispatch.run_commands``, whose Python loop is the reference) and HSET's and
+  HGET's (``engine.commands.hashes.hset_cmd``, ``hget_cmd``);
 * the libraries anycrc (CRC-64), python-neo-lzf (LZF compression where ``_speedups`` is
   not built) and hiredis (``aof.FastReplyParser``).
 

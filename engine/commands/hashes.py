@@ -27,12 +27,13 @@ from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int, get_range_lon
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.obuf import random_picks
-from engine.execution.registry import command
+from engine.execution.registry import TABLE, command
 from engine.keyspace.hfe import expire_if_needed, lazy_field
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_HASH, notify
 from engine.types import HashValue
 from engine.types.strings import format_long_double, ld_add, parse_long_double
+from rdbtools._accel import c_module
 from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_get, lp_pairs_set
 from rdbtools.glob import glob_matcher
 from rdbtools.numbers import string2ll
@@ -88,7 +89,7 @@ def hset_cmd(c, argv):
         else:
             new = h.set_field(f, v, cfg.hash_max_listpack_entries, mv)
         c.server.dirty += 1
-        if db.ks.config.notify_keyspace_events:  # notify()'s own first check, without the call: hot
+        if cfg.notify_keyspace_events:  # notify()'s own first check, without the call: hot
             notify(db, NOTIFY_HASH, b"hset", argv[1])
         return ONE if new else ZERO
     h = _hset(c, argv, "hset")
@@ -146,6 +147,14 @@ def hget_cmd(c, argv):
     if v is None:
         return NULL3 if c.resp == 3 else NULL_BULK
     return bulk(v)
+
+
+_bodies = c_module("engine._fastpath")
+if hasattr(_bodies, "configure_bodies"):  # the common cases in C (engine/_bodies.h), the rest by these handlers
+    _bodies.configure_bodies(HashValue, hset_cmd, hget_cmd, ONE, ZERO, NULL_BULK, NULL3, bulk, lp_pairs_set,
+                             lp_pairs_get, lp_length)
+    TABLE.commands["hset"].proc = _bodies.hset
+    TABLE.commands["hget"].proc = _bodies.hget
 
 
 @command("hmget", -3, "readonly fast", 1, 1, 1, group=G, since="2.0.0")

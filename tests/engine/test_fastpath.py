@@ -81,8 +81,8 @@ def _pipeline(port: int, cmds: list[list]) -> list[bytes]:
 BATCH = [
     ["SET", "a", "1"], ["GET", "a"], ["INCR", "a"], ["INCRBY", "a", "5"], ["LPUSH", "l", "1", "2", "3"],
     ["LPOP", "l"], ["RPOP", "l", "2"], ["SADD", "s", "x", "y", "1"], ["SISMEMBER", "s", "y"], ["SREM", "s", "x"],
-    ["HSET", "h", "f", "v", "g", "w"], ["HGET", "h", "g"], ["ZADD", "z", "1", "m", "2", "n"], ["ZPOPMIN", "z"],
-    ["GET", "nosuch"], ["SET", "str", "abc"], ["INCR", "str"], ["LPUSH", "a", "x"], ["FOO", "bar"], ["GET"],
+    ["HSET", "h", "f", "v", "g", "w"], ["HSET", "h", "f", "v2"], ["HSET", "h", "q", "1"], ["HGET", "h", "g"], ["HGET", "h", "nope"], ["ZADD", "z", "1", "m", "2", "n"], ["ZPOPMIN", "z"],
+    ["GET", "nosuch"], ["SET", "str", "abc"], ["HSET", "str", "f", "v"], ["HGET", "str", "f"], ["INCR", "str"], ["LPUSH", "a", "x"], ["FOO", "bar"], ["GET"],
     ["SET", "a"], ["MSET", "k1", "v1", "k2", "v2"], ["DEL", "k1"], ["EXPIRE", "k2", "1000"], ["TTL", "k2"],
     ["PING"], ["ECHO", "hi"], ["SELECT", "1"], ["SET", "b", "2"], ["SELECT", "0"], ["EXISTS", "a", "b", "k2"],
     ["LRANGE", "l", "0", "-1"], ["APPEND", "str", "def"], ["STRLEN", "str"], ["GETRANGE", "str", "1", "3"],

@@ -48,7 +48,7 @@ FAMILIES: dict[str, list[tuple[bytes | str | int, ...]]] = {
         ("ltrim", "m", 5, 10), ("rpush", "m", "1"), ("rpop", "m"), ("lpop", "m"),
     ],
     "hashes": [
-        ("hset", "h", "a", "1", "b", "2"), ("hmset", "h", "c", "3"), ("hsetnx", "h", "a", "9"), ("hsetnx", "h", "z", "9"),
+        ("hset", "h", "a", "1", "b", "2"), ("hset", "h", "a", "7"), ("hset", "h2", "a", "1"), ("hmset", "h", "c", "3"), ("hsetnx", "h", "a", "9"), ("hsetnx", "h", "z", "9"),
         ("hincrby", "h", "a", 5), ("hincrbyfloat", "h", "b", "0.5"), ("hdel", "h", "nope"), ("hdel", "h", "a", "b"),
         ("hdel", "h", "c", "z"), ("hget", "h", "a"),
     ],

@@ -1,0 +1,286 @@
+/* engine._fastpath's command bodies: the common case of a command's handler in C —
+ * included by _fastpath.c after _received.h, one module: its attribute access (fget,
+ * attr_true, attr_ll, add_ll) shared.
+ *
+ * The Python handler is the reference and keeps every other case. A body first checks,
+ * changing nothing, that the call can only go the common way; if any check fails it
+ * calls the Python handler with the same arguments, which does all of the call. The
+ * handler module installs the body as the command's proc (Command.proc) where the
+ * accelerator is built, so every caller — the loops, MULTI/EXEC, scripts, the AOF
+ * loader, replication — runs the same body; tests/engine/test_bodies.py holds the two
+ * to the same replies, values and side effects.
+ *
+ * Both bodies here (engine/commands/hashes.py) take an existing hash without field
+ * TTLs whose key has no TTL, the access clock kept as LRU (not LFU): the lookup that
+ * neither expires, notifies nor counts a miss (plain_hash).
+ *
+ * HSET key field value (hset_cmd, its one-field branch) further needs a listpack, no
+ * keyspace event selected, field and value within hash-max-listpack-value. Then it does
+ * what hset_cmd does: lookupKeyWrite's access time, hashTypeSet's listpack branch
+ * (lp_pairs_set, a conversion past hash-max-listpack-entries), the dirty count, the
+ * integer reply.
+ *
+ * HGET key field (hget_cmd): lookupKeyRead's access time and keyspace hit, the value
+ * from the listpack or the dict, its bulk reply or the null of the client's protocol. */
+
+/* configure_bodies(): what the bodies use, from hashes.py */
+enum { B_HASH, B_HSET, B_HGET, B_ONE, B_ZERO, B_NULL, B_NULL3, B_BULK, B_LP_SET, B_LP_GET, B_LP_LENGTH, B_LEN };
+static PyObject *bk[B_LEN];
+
+static PyObject *
+fp_configure_bodies(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != B_LEN || !PyType_Check(args[B_HASH])) {
+        PyErr_SetString(PyExc_TypeError, "configure_bodies(HashValue, hset_cmd, hget_cmd, ONE, ZERO, NULL_BULK, "
+                                         "NULL3, bulk, lp_pairs_set, lp_pairs_get, lp_length)");
+        return NULL;
+    }
+    for (int k = 0; k < B_LEN; k++) {
+        Py_INCREF(args[k]);
+        Py_XSETREF(bk[k], args[k]);
+    }
+    Py_RETURN_NONE;
+}
+
+/* The arguments of a body: 1 with *c and *argv (a list of n bytes objects), 0 when
+ * argv is anything else (Python's turn), -1 with an error. */
+static int
+body_args(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t n, const char *name)
+{
+    if (nargs != 2 || bk[B_HASH] == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s(c, argv), after configure_bodies()", name);
+        return -1;
+    }
+    PyObject *argv = args[1];
+    if (!PyList_CheckExact(argv) || PyList_GET_SIZE(argv) != n)
+        return 0;
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (!PyBytes_CheckExact(PyList_GET_ITEM(argv, i)))
+            return 0;
+    return 1;
+}
+
+/* The hash at key when lookupKey can only go the common way (see the header): 1 with
+ * *h (a new reference), 0, or -1 with an error. */
+static int
+plain_hash(PyObject *db, PyObject *key, PyObject **h)
+{
+    PyObject *data = fget(db, N_KEYS_DATA);
+    if (data == NULL)
+        return -1;
+    PyObject *o = PyDict_CheckExact(data) ? PyDict_GetItemWithError(data, key) : NULL;
+    Py_XINCREF(o);
+    Py_DECREF(data);
+    if (o == NULL)
+        return PyErr_Occurred() ? -1 : 0; /* a new hash (dbAdd's event), a miss (keymiss) */
+    int t = 0;
+    if (Py_TYPE(o) != (PyTypeObject *)bk[B_HASH])
+        goto no;
+    PyObject *exp = fget(db, N_EXPIRES); /* the lookup may expire it */
+    if (exp == NULL)
+        goto err;
+    t = !PyDict_CheckExact(exp) ? 1 : PyDict_GET_SIZE(exp) == 0 ? 0 : PyDict_Contains(exp, key);
+    Py_DECREF(exp);
+    if (t != 0 || (t = attr_true(db, N_LFU)) != 0 || (t = attr_true(o, N_FX)) != 0)
+        goto no;
+    *h = o;
+    return 1;
+no:
+    Py_DECREF(o);
+    return t < 0 ? -1 : 0;
+err:
+    Py_DECREF(o);
+    return -1;
+}
+
+/* The entry of nm[k] in o's __dict__ when that is what getattr(o, nm[k]) returns: the
+ * type has no attribute of that name and the generic getattr (as for Server.config,
+ * Config's values, Client.resp). Borrowed; NULL when not there (getattr decides) or
+ * with an error. PyObject_GenericGetAttr's answer without its descriptor lookup. */
+static PyObject *
+dict_entry(PyObject *o, int k)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    if (tp->tp_getattro != PyObject_GenericGetAttr || _PyType_Lookup(tp, nm[k]) != NULL)
+        return NULL;
+    PyObject **dp = _PyObject_GetDictPtr(o);
+    return dp != NULL && *dp != NULL ? PyDict_GetItemWithError(*dp, nm[k]) : NULL;
+}
+
+/* getattr(o, nm[k]) through dict_entry(): a new reference, or NULL with an error. */
+static PyObject *
+dict_fget(PyObject *o, int k)
+{
+    PyObject *v = dict_entry(o, k);
+    return v != NULL ? Py_NewRef(v) : PyErr_Occurred() ? NULL : PyObject_GetAttr(o, nm[k]);
+}
+
+/* attr_ll() through dict_entry(): 0, or -1 with an error. */
+static int
+dict_ll(PyObject *o, int k, long long *out)
+{
+    PyObject *v = dict_entry(o, k);
+    if (v == NULL)
+        return PyErr_Occurred() ? -1 : attr_ll(o, k, out);
+    *out = PyLong_AsLongLong(v);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* lookupKey's access time (LRU): db.lru[key] = db.clock. 0 or -1. */
+static int
+touch(PyObject *db, PyObject *key)
+{
+    PyObject *lru = fget(db, N_LRU);
+    if (lru == NULL)
+        return -1;
+    PyObject *clock = fget(db, N_CLOCK);
+    int rc = clock == NULL ? -1 : PyDict_SetItem(lru, key, clock);
+    Py_XDECREF(clock);
+    Py_DECREF(lru);
+    return rc;
+}
+
+/* HSET's checks past plain_hash: 1 with *lp and *cfg (new references), 0, or -1. */
+static int
+hset_common(PyObject *c, PyObject *h, PyObject *f, PyObject *v, PyObject **lp, PyObject **cfg)
+{
+    PyObject *server = fget(c, N_SERVER);
+    if (server == NULL)
+        return -1;
+    *cfg = dict_fget(server, N_CONFIG);
+    Py_DECREF(server);
+    if (*cfg == NULL)
+        return -1;
+    long long events = 0, mv = 0;
+    int t;
+    if ((t = dict_ll(*cfg, N_NOTIFY_EVENTS, &events)) != 0 || (t = dict_ll(*cfg, N_HASH_MAX_VALUE, &mv)) != 0)
+        goto no;
+    if (events != 0 || PyBytes_GET_SIZE(f) > mv || PyBytes_GET_SIZE(v) > mv)
+        goto no;
+    if ((*lp = fget(h, N_LP)) == NULL) {
+        t = -1;
+        goto no;
+    }
+    if (PyByteArray_CheckExact(*lp))
+        return 1;
+    Py_CLEAR(*lp);
+no:
+    Py_CLEAR(*cfg);
+    return t < 0 ? -1 : 0;
+}
+
+/* hset(c, argv): hset_cmd's reply (see the header). */
+static PyObject *
+fp_hset(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    int t = body_args(args, nargs, 4, "hset");
+    if (t <= 0)
+        return t < 0 ? NULL : PyObject_Vectorcall(bk[B_HSET], args, 2, NULL);
+    PyObject *c = args[0], *argv = args[1];
+    PyObject *key = PyList_GET_ITEM(argv, 1), *f = PyList_GET_ITEM(argv, 2), *v = PyList_GET_ITEM(argv, 3);
+    PyObject *db = fget(c, N_DB);
+    if (db == NULL)
+        return NULL;
+    PyObject *h = NULL, *lp = NULL, *cfg = NULL, *reply = NULL;
+    if ((t = plain_hash(db, key, &h)) > 0 && (t = hset_common(c, h, f, v, &lp, &cfg)) <= 0)
+        Py_CLEAR(h);
+    if (t <= 0) {
+        Py_DECREF(db);
+        return t < 0 ? NULL : PyObject_Vectorcall(bk[B_HSET], args, 2, NULL);
+    }
+    if (touch(db, key) < 0) /* lookupKeyWrite */
+        goto done;
+    PyObject *a[3] = {lp, f, v};
+    PyObject *added = PyObject_Vectorcall(bk[B_LP_SET], a, 3, NULL);
+    if (added == NULL)
+        goto done;
+    int is_new = added == Py_True;
+    Py_DECREF(added);
+    if (is_new) { /* hashTypeSet: past hash-max-listpack-entries, a hashtable */
+        long long me, n;
+        PyObject *len = PyObject_Vectorcall(bk[B_LP_LENGTH], &lp, 1, NULL);
+        if (len == NULL)
+            goto done;
+        n = PyLong_AsLongLong(len);
+        Py_DECREF(len);
+        if ((n == -1 && PyErr_Occurred()) || dict_ll(cfg, N_HASH_MAX_ENTRIES, &me) < 0)
+            goto done;
+        if (n > 2 * me) {
+            PyObject *r = PyObject_CallMethodNoArgs(h, nm[N_CONVERT]);
+            if (r == NULL)
+                goto done;
+            Py_DECREF(r);
+        }
+    }
+    PyObject *server = fget(c, N_SERVER);
+    if (server == NULL)
+        goto done;
+    t = add_ll(server, N_DIRTY, 1);
+    Py_DECREF(server);
+    if (t == 0)
+        reply = Py_NewRef(bk[is_new ? B_ONE : B_ZERO]);
+done:
+    Py_DECREF(h);
+    Py_DECREF(lp);
+    Py_DECREF(cfg);
+    Py_DECREF(db);
+    return reply;
+}
+
+/* hget(c, argv): hget_cmd's reply (see the header). */
+static PyObject *
+fp_hget(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    int t = body_args(args, nargs, 3, "hget");
+    if (t <= 0)
+        return t < 0 ? NULL : PyObject_Vectorcall(bk[B_HGET], args, 2, NULL);
+    PyObject *c = args[0], *key = PyList_GET_ITEM(args[1], 1), *f = PyList_GET_ITEM(args[1], 2);
+    PyObject *db = fget(c, N_DB);
+    if (db == NULL)
+        return NULL;
+    PyObject *h = NULL, *store = NULL, *v = NULL, *reply = NULL;
+    if ((t = plain_hash(db, key, &h)) > 0) { /* its listpack, else its dict */
+        if ((store = fget(h, N_LP)) != NULL && store == Py_None) {
+            Py_SETREF(store, fget(h, N_HT));
+        }
+        if (store == NULL)
+            t = -1;
+        else if (!PyByteArray_CheckExact(store) && !PyDict_CheckExact(store))
+            t = 0;
+    }
+    if (t <= 0) {
+        Py_XDECREF(store);
+        Py_XDECREF(h);
+        Py_DECREF(db);
+        return t < 0 ? NULL : PyObject_Vectorcall(bk[B_HGET], args, 2, NULL);
+    }
+    if (touch(db, key) < 0 || add_ll(db, N_HITS, 1) < 0) /* lookupKeyRead */
+        goto done;
+    if (PyDict_CheckExact(store)) {
+        v = PyDict_GetItemWithError(store, f);
+        if (v == NULL && PyErr_Occurred())
+            goto done;
+        Py_XINCREF(v);
+    }
+    else {
+        PyObject *a[2] = {store, f};
+        if ((v = PyObject_Vectorcall(bk[B_LP_GET], a, 2, NULL)) == NULL)
+            goto done;
+        if (v == Py_None)
+            Py_CLEAR(v);
+    }
+    if (v != NULL) {
+        reply = PyObject_Vectorcall(bk[B_BULK], &v, 1, NULL);
+    }
+    else { /* the null of the client's protocol */
+        long long resp;
+        if (dict_ll(c, N_RESP, &resp) == 0)
+            reply = Py_NewRef(bk[resp == 3 ? B_NULL3 : B_NULL]);
+    }
+done:
+    Py_XDECREF(v);
+    Py_DECREF(store);
+    Py_DECREF(h);
+    Py_DECREF(db);
+    return reply;
+}

@@ -1,0 +1,185 @@
+"""Command bodies in C (engine/_bodies.h: HSET, HGET) against their Python handlers, in process.
+
+Each case builds the same state on two fresh servers and runs one command through each:
+the C body on one, the Python handler (the reference) on the other. Everything the
+command can touch must come out equal — the reply or the error, the values (their
+encoding, listpack bytes, dict, field TTLs, wide mark), the keys, their TTLs and access
+clocks, ``dirty``, the keyspace events published — whether the body takes its common
+case or hands the call to Python. The servers run under the module's own switch, so the
+pure-Python pass (``RDBKIT_PUREPYTHON=1``) drives the body with the Python listpack
+operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from aof.replies import NULL3, NULL_BULK, ONE, ZERO, bulk
+from engine.commands import hashes
+from engine.config import config_from_argv
+from engine.errors import CommandError
+from engine.execution.client import Client
+from engine.execution.registry import TABLE
+from engine.server.app import Server
+from engine.types import HashValue
+from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_get, lp_pairs_set
+
+fast = pytest.importorskip("engine._fastpath", reason="C extension not built (pip install -e .)")
+
+
+def _run(c: Client, *argv: bytes | str) -> None:
+    args = [a if isinstance(a, bytes) else a.encode() for a in argv]
+    TABLE.lookup[args[0].lower()].proc(c, args)
+
+
+def _server(args: list[str]) -> tuple[Client, list[tuple[bytes, bytes]]]:
+    srv = Server(config_from_argv(args), clock=lambda: 1_700_000_000_000)  # TTLs set alike
+    events: list[tuple[bytes, bytes]] = []
+    srv.keyspace.publish = lambda ch, msg: events.append((ch, msg)) or 0
+    return Client(srv), events
+
+
+def _state(c: Client, events: list) -> tuple:
+    db = c.db
+    values = {}
+    for k, v in db.data.items():
+        if isinstance(v, HashValue):
+            values[k] = ("hash", v.encoding(), None if v.lp is None else bytes(v.lp), v.ht, v.fx, v.wide)
+        else:
+            values[k] = repr(v)
+    return values, dict(db.expires), dict(db.lru), db.hits, db.misses, c.server.dirty, list(events)
+
+
+def _outcome(proc: Callable, c: Client, argv: list[bytes]) -> object:
+    try:
+        return proc(c, argv)
+    except CommandError as e:
+        return ("error", type(e).__name__, e.reply)
+
+
+def _lp_unknown_count(c: Client) -> None:
+    _run(c, "HSET", "h", "a", "1", "b", "2")
+    c.db.data[b"h"].lp[4:6] = b"\xff\xff"  # lpLength walks it (a loaded listpack may say so)
+
+
+def _expired(c: Client) -> None:
+    _run(c, "HSET", "h", "a", "1")
+    c.db.expires[b"h"] = 1  # logically expired: lookupKeyWrite deletes it first
+
+
+# name → (server arguments, setup, the command)
+CASES: dict[str, tuple[list[str], Callable[[Client], None], list[str]]] = {
+    "update": ([], lambda c: _run(c, "HSET", "h", "element:000000000000", "xxx"),
+               ["HSET", "h", "element:000000000000", "yyy"]),
+    "same value": ([], lambda c: _run(c, "HSET", "h", "f", "v"), ["HSET", "h", "f", "v"]),
+    "new field": ([], lambda c: _run(c, "HSET", "h", "f", "v"), ["HSET", "h", "g", "12345"]),
+    "integer field": ([], lambda c: _run(c, "HSET", "h", "7", "-1"), ["HSET", "h", "7", "9223372036854775807"]),
+    "new key": ([], lambda c: None, ["HSET", "h", "f", "v"]),
+    "wrong type": ([], lambda c: _run(c, "SET", "h", "v"), ["HSET", "h", "f", "v"]),
+    "more fields": ([], lambda c: _run(c, "HSET", "h", "f", "v"), ["HSET", "h", "f", "w", "g", "x"]),
+    "odd arguments": ([], lambda c: _run(c, "HSET", "h", "f", "v"), ["HSET", "h", "f", "w", "g"]),
+    "to hashtable by count": (["--hash-max-listpack-entries", "2"],
+                              lambda c: _run(c, "HSET", "h", "a", "1", "b", "2"), ["HSET", "h", "c", "3"]),
+    "count at the limit": (["--hash-max-listpack-entries", "2"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                           ["HSET", "h", "b", "2"]),
+    "value at the limit": (["--hash-max-listpack-value", "8"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                           ["HSET", "h", "a", "v" * 8]),
+    "value past the limit": (["--hash-max-listpack-value", "8"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                             ["HSET", "h", "a", "v" * 9]),
+    "field past the limit": (["--hash-max-listpack-value", "8"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                             ["HSET", "h", "f" * 9, "1"]),
+    "wide listpack": (["--hash-max-listpack-value", "8"], lambda c: _run(c, "HSET", "h", "a", "v" * 20),
+                      ["HSET", "h", "b", "2"]),
+    "hashtable": (["--hash-max-listpack-entries", "0"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                  ["HSET", "h", "a", "2"]),
+    "unknown count": ([], _lp_unknown_count, ["HSET", "h", "c", "3"]),
+    "key with a ttl": ([], lambda c: (_run(c, "HSET", "h", "a", "1"), _run(c, "EXPIRE", "h", "100")),
+                       ["HSET", "h", "a", "2"]),
+    "other key with a ttl": ([], lambda c: (_run(c, "HSET", "h", "a", "1"), _run(c, "SET", "s", "v", "EX", "100")),
+                             ["HSET", "h", "a", "2"]),
+    "expired key": ([], _expired, ["HSET", "h", "a", "2"]),
+    "field ttls": ([], lambda c: (_run(c, "HSET", "h", "a", "1", "b", "2"),
+                                  _run(c, "HEXPIRE", "h", "100", "FIELDS", "1", "a")), ["HSET", "h", "a", "3"]),
+    "listpackex without ttls": ([], lambda c: (_run(c, "HSET", "h", "a", "1"),
+                                               _run(c, "HEXPIRE", "h", "100", "FIELDS", "1", "a"),
+                                               _run(c, "HPERSIST", "h", "FIELDS", "1", "a")), ["HSET", "h", "b", "2"]),
+    "lfu": (["--maxmemory-policy", "allkeys-lfu"], lambda c: _run(c, "HSET", "h", "a", "1"), ["HSET", "h", "a", "2"]),
+    "events": (["--notify-keyspace-events", "KEA"], lambda c: _run(c, "HSET", "h", "a", "1"), ["HSET", "h", "a", "2"]),
+    "other events": (["--notify-keyspace-events", "Kl"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                     ["HSET", "h", "b", "2"]),
+    "hget": ([], lambda c: _run(c, "HSET", "h", "element:000000000000", "xxx"), ["HGET", "h", "element:000000000000"]),
+    "hget integer": ([], lambda c: _run(c, "HSET", "h", "1", "-100000", "b", "2"), ["HGET", "h", "1"]),
+    "hget no field": ([], lambda c: _run(c, "HSET", "h", "a", "1"), ["HGET", "h", "b"]),
+    "hget no field resp3": ([], lambda c: (setattr(c, "resp", 3), _run(c, "HSET", "h", "a", "1")), ["HGET", "h", "b"]),
+    "hget no key": ([], lambda c: None, ["HGET", "h", "b"]),
+    "hget keymiss event": (["--notify-keyspace-events", "Km"], lambda c: None, ["HGET", "h", "b"]),
+    "hget hit with events": (["--notify-keyspace-events", "KEA"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                             ["HGET", "h", "a"]),
+    "hget wrong type": ([], lambda c: _run(c, "SET", "h", "v"), ["HGET", "h", "a"]),
+    "hget hashtable": (["--hash-max-listpack-entries", "0"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                       ["HGET", "h", "a"]),
+    "hget hashtable no field": (["--hash-max-listpack-entries", "0"], lambda c: _run(c, "HSET", "h", "a", "1"),
+                                ["HGET", "h", "b"]),
+    "hget wide listpack": (["--hash-max-listpack-value", "8"], lambda c: _run(c, "HSET", "h", "a", "v" * 20),
+                           ["HGET", "h", "a"]),
+    "hget key with a ttl": ([], lambda c: (_run(c, "HSET", "h", "a", "1"), _run(c, "EXPIRE", "h", "100")),
+                            ["HGET", "h", "a"]),
+    "hget expired key": ([], _expired, ["HGET", "h", "a"]),
+    "hget field ttls": ([], lambda c: (_run(c, "HSET", "h", "a", "1", "b", "2"),
+                                       _run(c, "HEXPIRE", "h", "100", "FIELDS", "1", "a")), ["HGET", "h", "b"]),
+    "hget expired field": ([], lambda c: (_run(c, "HSET", "h", "a", "1", "b", "2"),
+                                          _run(c, "HEXPIRE", "h", "100", "FIELDS", "1", "a"),
+                                          c.db.data[b"h"].fx.update({b"a": 1})), ["HGET", "h", "a"]),
+    "hget lfu": (["--maxmemory-policy", "allkeys-lfu"], lambda c: _run(c, "HSET", "h", "a", "1"), ["HGET", "h", "a"]),
+}
+
+
+@pytest.fixture(autouse=True)
+def configured() -> None:
+    """The bodies configured with what hashes.py would give them (the listpack operations
+    and replies of the pass: C, or the Python ones under RDBKIT_PUREPYTHON)."""
+    fast.configure_bodies(HashValue, hashes.hset_cmd, hashes.hget_cmd, ONE, ZERO, NULL_BULK, NULL3, bulk,
+                          lp_pairs_set, lp_pairs_get, lp_length)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_body_equals_handler(name: str) -> None:
+    args, setup, argv = CASES[name]
+    results = []
+    cmd = argv[0].lower()
+    for proc in (getattr(fast, cmd), getattr(hashes, f"{cmd}_cmd")):
+        c, events = _server(args)
+        setup(c)
+        c.db.clock += 7  # an access clock that moved since: the touch shows
+        del events[:]
+        reply = _outcome(proc, c, [a.encode() for a in argv])
+        results.append((reply, _state(c, events)))
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("cmd", ["hset", "hget"])
+def test_body_is_the_command(cmd: str) -> None:
+    """With the accelerator in use, the command runs the C body; under RDBKIT_PUREPYTHON,
+    its handler."""
+    handler = getattr(hashes, f"{cmd}_cmd")
+    assert TABLE.commands[cmd].proc is (handler if hashes.c_module("engine._fastpath") is None else getattr(fast, cmd))
+
+
+def test_common_cases_do_what_the_commands_do() -> None:
+    """The common cases themselves: the value replaced in the listpack, the key's access
+    clock, the keyspace hit, dirty, the reply (the comparison above shows a difference
+    only where the handler does something; this pins what both must do)."""
+    c, events = _server([])
+    _run(c, "HSET", "h", "f", "v")
+    c.db.clock += 5
+    dirty = c.server.dirty
+    assert fast.hset(c, [b"HSET", b"h", b"f", b"123"]) == ZERO
+    assert fast.hset(c, [b"HSET", b"h", b"g", b"w"]) == ONE
+    assert c.db.data[b"h"].flat() == [b"f", b"123", b"g", b"w"]
+    assert c.db.lru[b"h"] == c.db.clock and c.server.dirty == dirty + 2 and not events
+    c.db.clock += 5
+    assert fast.hget(c, [b"HGET", b"h", b"f"]) == b"$3\r\n123\r\n" and c.db.hits == 1
+    assert fast.hget(c, [b"HGET", b"h", b"x"]) == NULL_BULK and c.db.hits == 2 and c.db.misses == 0
+    assert c.db.lru[b"h"] == c.db.clock
