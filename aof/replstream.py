@@ -28,6 +28,7 @@ aof → rdbtools) lets it be fuzzed without a server and reused without importin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +57,12 @@ class Loaded:
 
 class MasterStream:
     def __init__(self, sync: FullSync, limits: RespLimits | None = None,
-                 packed_listpacks: bool = False) -> None:
+                 packed_listpacks: bool = False,
+                 rdb_sink: Callable[[], Callable[..., bool] | None] | None = None) -> None:
         self.sync = sync
         self.packed_listpacks = packed_listpacks  # the payload's hash listpacks kept as bytes
+        # called as the payload starts: what its decoder offers keys to (iter_events(sink=))
+        self.rdb_sink = rdb_sink
         self.limits = limits if limits is not None else RespLimits()
         self.decoder: RdbDecoder | None = None
         self.parser: RequestParser | None = None
@@ -87,7 +91,8 @@ class MasterStream:
             if sync.phase in ("payload", "done"):
                 events.append(FullResync(sync.replid, sync.offset))
                 self.phase = "payload"
-                self.decoder = RdbDecoder(packed_listpacks=self.packed_listpacks)
+                sink = self.rdb_sink() if self.rdb_sink is not None else None
+                self.decoder = RdbDecoder(packed_listpacks=self.packed_listpacks, sink=sink)
         if self.phase == "payload":
             dec = self.decoder
             assert dec is not None

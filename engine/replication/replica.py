@@ -71,7 +71,8 @@ class MasterLink(Client):
                         psync=(cached[0].encode(), cached[1] + 1) if cached else None,
                         failover=repl.failover.in_progress)
         self.stream = MasterStream(sync, RespLimits(proto_max_bulk_len=cfg.proto_max_bulk_len),
-                                   packed_listpacks=True)
+                                   packed_listpacks=True, rdb_sink=self._payload_sink)
+        self.pending_loader: DatasetLoader | None = None  # made by _payload_sink
         self.reploff = cached[1] if cached else 0  # processed (applied) offset
         if cached and 0 <= cached[2] < len(server.keyspace.dbs):
             self.db = server.keyspace.dbs[cached[2]]  # the cached master's selected db goes on
@@ -251,13 +252,28 @@ class MasterLink(Client):
         self.async_load = srv.config.repl_diskless_load == "swapdb" and ev.replid == repl.replid
         # the payload's keys as the master saved them: expired ones too (the master's DELs
         # follow), with their LRU/LFU hints
-        self.loader = DatasetLoader(srv.keyspace, srv.config, drop_expired=False,
-                                    tables=[({}, {}, {}) for _ in srv.keyspace.dbs])
+        pending, self.pending_loader = self.pending_loader, None
+        self.loader = pending if pending is not None else self._payload_loader()
         self.libraries = []
         self.sync_read = 0
         size = self.stream.sync.size
         self.sync_size = size if size is not None else -1
         log.info("Full resync from master: %s:%s", ev.replid, ev.offset)
+
+    def _payload_loader(self) -> DatasetLoader:
+        srv = self.server
+        return DatasetLoader(srv.keyspace, srv.config, drop_expired=False,
+                             tables=[({}, {}, {}) for _ in srv.keyspace.dbs])
+
+    def _payload_sink(self) -> Any:
+        """As the payload starts: its plain keys go into the fresh tables the full sync
+        swaps in as the decoder reads them (DatasetLoader.sink), the rest as Records
+        through _load_record — all of them that way under key-load-delay, whose pause
+        per key needs each one."""
+        if self.server.config.key_load_delay > 0:
+            return None
+        self.pending_loader = self._payload_loader()
+        return self.pending_loader.sink()
 
     def _load_record(self, rec: Record) -> None:
         loader = self.loader

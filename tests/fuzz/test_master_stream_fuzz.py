@@ -109,3 +109,33 @@ def test_take_hands_out_stream_bytes_in_order() -> None:
     s = _stream(psync)
     _run(s, data, [len(data) - 5])
     assert s.take(len(STREAM)) == STREAM and s.take(10) == b""
+
+
+def test_payload_keys_offered_to_a_sink() -> None:
+    """The replica's loader takes the payload's plain keys as the decoder reads them
+    (MasterStream(rdb_sink=...), called as the payload starts); the rest still come as
+    Records, and nothing else changes: the same Loaded and stream events follow."""
+    from pytest import MonkeyPatch, importorskip
+
+    from rdbtools import decoder
+
+    C = importorskip("rdbtools._speedups")
+    taken: list[tuple[int, bytes]] = []
+    calls = []
+
+    def factory():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return lambda db, key, *rest: taken.append((db, key)) or key == b"k"
+
+    psync, data, cuts = _conversations()[0]
+    with MonkeyPatch.context() as mp:  # the C scan, also in the pure-Python pass
+        mp.setattr(decoder, "_scan_keys", C.scan_keys)
+        mp.setattr(decoder, "KeySet", C.KeySet)
+        s = MasterStream(FullSync(rdb_only=False, listening_port=6380), rdb_sink=factory)
+        s.start()
+        got = _run(s, data, cuts)
+    plain = MasterStream(FullSync(rdb_only=False, listening_port=6380))
+    plain.start()
+    want = _run(plain, data, cuts)
+    assert calls == [1] and (0, b"k") in taken
+    assert [e for e in want if not (isinstance(e, Record) and e.key == b"k")] == got
