@@ -49,7 +49,9 @@ def load_rdb_file(server: Host, path: str, aux: dict[bytes, bytes] | None = None
     try:
         # a load makes no cycles: no collections over the growing dataset, which is then frozen
         with gc_paused(True, freeze=True):
-            for rec in iter_events(path, packed_listpacks=True, sink=loader.sink()):
+            # a key read twice is the loader's to judge (rdbLoad's dbAddRDBLoad), as its
+            # tables hold every key anyway: no second set of them in the decoder
+            for rec in iter_events(path, packed_listpacks=True, sink=loader.sink(), check_duplicates=False):
                 if type(rec) is not Record:
                     if type(rec) is Aux:
                         if aux is not None:

@@ -159,3 +159,20 @@ def test_aof_preamble_through_the_sink(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert got[0][0] > 40 and got[0][1] == 2
     if policy == "allkeys-lru":  # the preamble's IDLE hints survive the commands' batches
         assert any(lru for _, _, lru, _ in got[0][2])
+
+
+@pytest.mark.parametrize("sink", [True, False])
+def test_a_key_twice_in_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sink: bool) -> None:
+    """rdbLoad's dbAddRDBLoad judges a key read twice: "RDB has duplicated key" (Redis
+    panics), or under ALLOW_DUP (DEBUG RELOAD MERGE) the later one replaces it."""
+    from rdbtools.encoder import encode_bytes
+    from rdbtools.model import Record
+
+    path = tmp_path / "dump.rdb"
+    path.write_bytes(encode_bytes([Record(0, b"k", "string", b"v1", 2**45), Record(0, b"x", "string", b"x", None),
+                                   Record(0, b"k", "hash", [(b"f", b"v2")], None)]))
+    with pytest.raises(LoadError, match="RDB has duplicated key 'k' in DB 0"):
+        load(monkeypatch, path, sink, "noeviction")
+    srv, (loaded, *_) = load(monkeypatch, path, sink, "noeviction", allow_dup=True)
+    db = srv.keyspace.dbs[0]
+    assert loaded == 3 and db.data[b"k"].encoding() == "listpack" and b"k" not in db.expires
