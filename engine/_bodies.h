@@ -10,9 +10,10 @@
  * loader, replication — runs the same body; tests/engine/test_bodies.py holds the two
  * to the same replies, values and side effects.
  *
- * Both bodies here (engine/commands/hashes.py) take an existing hash without field
+ * The hash bodies (engine/commands/hashes.py) take an existing hash without field
  * TTLs whose key has no TTL, the access clock kept as LRU (not LFU): the lookup that
- * neither expires, notifies nor counts a miss (plain_hash).
+ * neither expires, notifies nor counts a miss (plain_hash). The string bodies (MSET,
+ * MSETNX) are described where they start.
  *
  * HSET key field value (hset_cmd, its one-field branch) further needs a listpack, no
  * keyspace event selected, field and value within hash-max-listpack-value. Then it does
