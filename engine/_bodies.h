@@ -10,9 +10,10 @@
  * loader, replication — runs the same body; tests/engine/test_bodies.py holds the two
  * to the same replies, values and side effects.
  *
- * Both bodies here (engine/commands/hashes.py) take an existing hash without field
+ * The hash bodies (engine/commands/hashes.py) take an existing hash without field
  * TTLs whose key has no TTL, the access clock kept as LRU (not LFU): the lookup that
- * neither expires, notifies nor counts a miss (plain_hash).
+ * neither expires, notifies nor counts a miss (plain_hash). The string bodies (MSET,
+ * MSETNX) are described where they start.
  *
  * HSET key field value (hset_cmd, its one-field branch) further needs a listpack, no
  * keyspace event selected, field and value within hash-max-listpack-value. Then it does
@@ -22,6 +23,17 @@
  *
  * HGET key field (hget_cmd): lookupKeyRead's access time and keyspace hit, the value
  * from the listpack or the dict, its bulk reply or the null of the client's protocol. */
+
+/* A configure function's arguments kept in to[] (references), None. */
+static PyObject *
+keep(PyObject **to, PyObject *const *args, int n)
+{
+    for (int k = 0; k < n; k++) {
+        Py_INCREF(args[k]);
+        Py_XSETREF(to[k], args[k]);
+    }
+    Py_RETURN_NONE;
+}
 
 /* configure_bodies(): what the bodies use, from hashes.py */
 enum { B_HASH, B_HSET, B_HGET, B_ONE, B_ZERO, B_NULL, B_NULL3, B_BULK, B_LP_SET, B_LP_GET, B_LP_LENGTH, B_LEN };
@@ -35,11 +47,7 @@ fp_configure_bodies(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                                          "NULL3, bulk, lp_pairs_set, lp_pairs_get, lp_length)");
         return NULL;
     }
-    for (int k = 0; k < B_LEN; k++) {
-        Py_INCREF(args[k]);
-        Py_XSETREF(bk[k], args[k]);
-    }
-    Py_RETURN_NONE;
+    return keep(bk, args, B_LEN);
 }
 
 /* The arguments of a body: 1 with *c and *argv (a list of n bytes objects), 0 when
@@ -140,6 +148,18 @@ touch(PyObject *db, PyObject *key)
     return rc;
 }
 
+/* The end of a write: server.dirty += by, then reply (a new reference), or NULL. */
+static PyObject *
+dirtied(PyObject *c, long long by, PyObject *reply)
+{
+    PyObject *server = fget(c, N_SERVER);
+    if (server == NULL)
+        return NULL;
+    int t = add_ll(server, N_DIRTY, by);
+    Py_DECREF(server);
+    return t < 0 ? NULL : Py_NewRef(reply);
+}
+
 /* HSET's checks past plain_hash: 1 with *lp and *cfg (new references), 0, or -1. */
 static int
 hset_common(PyObject *c, PyObject *h, PyObject *f, PyObject *v, PyObject **lp, PyObject **cfg)
@@ -212,13 +232,7 @@ fp_hset(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_DECREF(r);
         }
     }
-    PyObject *server = fget(c, N_SERVER);
-    if (server == NULL)
-        goto done;
-    t = add_ll(server, N_DIRTY, 1);
-    Py_DECREF(server);
-    if (t == 0)
-        reply = Py_NewRef(bk[is_new ? B_ONE : B_ZERO]);
+    reply = dirtied(c, 1, bk[is_new ? B_ONE : B_ZERO]);
 done:
     Py_DECREF(h);
     Py_DECREF(lp);
@@ -283,4 +297,129 @@ done:
     Py_DECREF(h);
     Py_DECREF(db);
     return reply;
+}
+
+/* MSET and MSETNX (engine/commands/strings.py, msetGenericCommand) take pairs of bytes
+ * while no key of them has a TTL, the access clock is kept as LRU (not LFU) and no
+ * keyspace event is selected: setKey is then the same for a new key as for an old one
+ * (the value stored, lookupKeyWrite's or dbAdd's access time; Database.set_pairs's
+ * loop), MSETNX further needs every key absent (its lookups then touch nothing). Then
+ * the dirty count and the reply. A key given again by the next pair is set once, by
+ * that pair: nothing sees the value in between (no event, no TTL, the same access
+ * time) and the key takes the same place among the keys (redis-benchmark's MSET sends
+ * one key ten times). */
+
+/* configure_strings(): what the MSET bodies use, from strings.py */
+enum { S_MSET, S_MSETNX, S_OK, S_ONE, S_LEN };
+static PyObject *sk[S_LEN];
+
+static PyObject *
+fp_configure_strings(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != S_LEN) {
+        PyErr_SetString(PyExc_TypeError, "configure_strings(mset_cmd, msetnx_cmd, OK, ONE)");
+        return NULL;
+    }
+    return keep(sk, args, S_LEN);
+}
+
+/* Whether MSET's pairs in argv (n items) can go the common way on db (see above): 1, 0,
+ * or -1 with an error. Sets *data, *lru and *clock (new references) when 1. */
+static int
+mset_common(PyObject *c, PyObject *db, PyObject *argv, Py_ssize_t n, int nx, PyObject **data, PyObject **lru,
+            PyObject **clock)
+{
+    PyObject *server = NULL, *cfg = NULL, *exp = NULL;
+    long long events = 0;
+    int t;
+    *data = *lru = *clock = NULL;
+    if ((t = attr_true(db, N_LFU)) != 0 || (server = fget(c, N_SERVER)) == NULL)
+        goto no;
+    cfg = dict_fget(server, N_CONFIG);
+    if (cfg == NULL || (t = dict_ll(cfg, N_NOTIFY_EVENTS, &events)) != 0 || events != 0)
+        goto no;
+    if ((*data = fget(db, N_KEYS_DATA)) == NULL || (exp = fget(db, N_EXPIRES)) == NULL ||
+        (*lru = fget(db, N_LRU)) == NULL || (*clock = fget(db, N_CLOCK)) == NULL)
+        goto no;
+    if (!PyDict_CheckExact(*data) || !PyDict_CheckExact(exp) || !PyDict_CheckExact(*lru))
+        goto no;
+    for (Py_ssize_t i = 1; i < n; i += 2) { /* setKey's TTL removal; MSETNX's lookups */
+        PyObject *key = PyList_GET_ITEM(argv, i);
+        if ((PyDict_GET_SIZE(exp) != 0 && (t = PyDict_Contains(exp, key)) != 0) ||
+            (nx && (t = PyDict_Contains(*data, key)) != 0))
+            goto no;
+    }
+    Py_DECREF(exp);
+    Py_DECREF(cfg);
+    Py_DECREF(server);
+    return 1;
+no:
+    if (t == 0 && PyErr_Occurred())
+        t = -1;
+    Py_CLEAR(*data);
+    Py_CLEAR(*lru);
+    Py_CLEAR(*clock);
+    Py_XDECREF(exp);
+    Py_XDECREF(cfg);
+    Py_XDECREF(server);
+    return t < 0 ? -1 : 0;
+}
+
+/* Whether bytes objects a and b are equal (a key given twice). */
+static inline int
+same_bytes(PyObject *a, PyObject *b)
+{
+    Py_ssize_t n = PyBytes_GET_SIZE(a);
+    return a == b || (n == PyBytes_GET_SIZE(b) && memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), n) == 0);
+}
+
+/* mset(c, argv) and msetnx(c, argv): msetGenericCommand's reply (see above). */
+static PyObject *
+mset_generic(PyObject *const *args, Py_ssize_t nargs, int nx)
+{
+    PyObject *handler = sk[nx ? S_MSETNX : S_MSET];
+    if (nargs != 2 || handler == NULL) {
+        PyErr_SetString(PyExc_TypeError, "mset(c, argv), after configure_strings()");
+        return NULL;
+    }
+    PyObject *c = args[0], *argv = args[1];
+    Py_ssize_t n = PyList_CheckExact(argv) ? PyList_GET_SIZE(argv) : 0;
+    if (n < 3 || n % 2 == 0) /* the arity error, or not a list */
+        return PyObject_Vectorcall(handler, args, 2, NULL);
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (!PyBytes_CheckExact(PyList_GET_ITEM(argv, i)))
+            return PyObject_Vectorcall(handler, args, 2, NULL);
+    PyObject *db = fget(c, N_DB);
+    if (db == NULL)
+        return NULL;
+    PyObject *data, *lru, *clock, *reply = NULL;
+    int t = mset_common(c, db, argv, n, nx, &data, &lru, &clock);
+    Py_DECREF(db);
+    if (t <= 0)
+        return t < 0 ? NULL : PyObject_Vectorcall(handler, args, 2, NULL);
+    for (Py_ssize_t i = 1; i < n; i += 2) {
+        PyObject *key = PyList_GET_ITEM(argv, i);
+        if (i + 2 < n && same_bytes(key, PyList_GET_ITEM(argv, i + 2)))
+            continue; /* the next pair sets the key again: only its value stays seen */
+        if (PyDict_SetItem(data, key, PyList_GET_ITEM(argv, i + 1)) < 0 || PyDict_SetItem(lru, key, clock) < 0)
+            goto done;
+    }
+    reply = dirtied(c, n / 2, sk[nx ? S_ONE : S_OK]);
+done:
+    Py_DECREF(data);
+    Py_DECREF(lru);
+    Py_DECREF(clock);
+    return reply;
+}
+
+static PyObject *
+fp_mset(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return mset_generic(args, nargs, 0);
+}
+
+static PyObject *
+fp_msetnx(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return mset_generic(args, nargs, 1);
 }

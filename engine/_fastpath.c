@@ -595,6 +595,13 @@ static PyMethodDef methods[] = {
      "hset($module, c, argv, /)\n--\n\nhashes.hset_cmd: its common case in C, the rest by hset_cmd."},
     {"hget", (PyCFunction)(void (*)(void))fp_hget, METH_FASTCALL,
      "hget($module, c, argv, /)\n--\n\nhashes.hget_cmd: its common case in C, the rest by hget_cmd."},
+    /* _bodies.h: MSET, MSETNX */
+    {"configure_strings", (PyCFunction)(void (*)(void))fp_configure_strings, METH_FASTCALL,
+     "configure_strings($module, mset_cmd, msetnx_cmd, OK, ONE, /)\n--\n\nWhat the MSET bodies use."},
+    {"mset", (PyCFunction)(void (*)(void))fp_mset, METH_FASTCALL,
+     "mset($module, c, argv, /)\n--\n\nstrings.mset_cmd: its common case in C, the rest by mset_cmd."},
+    {"msetnx", (PyCFunction)(void (*)(void))fp_msetnx, METH_FASTCALL,
+     "msetnx($module, c, argv, /)\n--\n\nstrings.msetnx_cmd: its common case in C, the rest by msetnx_cmd."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -19,10 +19,11 @@ from aof.replies import (
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, LONG_MIN, get_int
 from engine.errors import CommandError, NotIntegerError, SyntaxErr, WrongTypeError
-from engine.execution.registry import command
+from engine.execution.registry import TABLE, command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_STRING, notify
 from engine.types import EmbStr
 from engine.types.strings import format_long_double, ld_add, parse_int, parse_long_double
+from rdbtools._accel import c_module
 from rdbtools.numbers import incr_text
 
 S = "string"
@@ -275,6 +276,12 @@ def _msetter(nx: bool):
 
 mset_cmd = command("mset", -3, "write denyoom", 1, -1, 2, group=S)(_msetter(False))
 msetnx_cmd = command("msetnx", -3, "write denyoom", 1, -1, 2, group=S)(_msetter(True))
+
+_bodies = c_module("engine._fastpath")
+if hasattr(_bodies, "configure_strings"):  # the common cases in C (engine/_bodies.h), the rest by these handlers
+    _bodies.configure_strings(mset_cmd, msetnx_cmd, OK, ONE)
+    TABLE.commands["mset"].proc = _bodies.mset
+    TABLE.commands["msetnx"].proc = _bodies.msetnx
 
 
 def _incr(c, key: bytes, incr: int) -> bytes:

@@ -1,4 +1,4 @@
-"""Command bodies in C (engine/_bodies.h: HSET, HGET) against their Python handlers, in process.
+"""Command bodies in C (engine/_bodies.h: HSET, HGET, MSET, MSETNX) against their Python handlers, in process.
 
 Each case builds the same state on two fresh servers and runs one command through each:
 the C body on one, the Python handler (the reference) on the other. Everything the
@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import pytest
 
-from aof.replies import NULL3, NULL_BULK, ONE, ZERO, bulk
-from engine.commands import hashes
+from aof.replies import NULL3, NULL_BULK, OK, ONE, ZERO, bulk
+from engine.commands import hashes, strings
 from engine.config import config_from_argv
 from engine.errors import CommandError
 from engine.execution.client import Client
@@ -49,7 +49,8 @@ def _state(c: Client, events: list) -> tuple:
             values[k] = ("hash", v.encoding(), None if v.lp is None else bytes(v.lp), v.ht, v.fx, v.wide)
         else:
             values[k] = repr(v)
-    return values, dict(db.expires), dict(db.lru), db.hits, db.misses, c.server.dirty, list(events)
+    return (values, list(db.data), dict(db.expires), dict(db.lru), sorted(db.hexpires), db.hits, db.misses,
+            c.server.dirty, list(events))  # list(db.data): the keys' order (SCAN, KEYS)
 
 
 def _outcome(proc: Callable, c: Client, argv: list[bytes]) -> object:
@@ -133,7 +134,36 @@ CASES: dict[str, tuple[list[str], Callable[[Client], None], list[str]]] = {
                                           _run(c, "HEXPIRE", "h", "100", "FIELDS", "1", "a"),
                                           c.db.data[b"h"].fx.update({b"a": 1})), ["HGET", "h", "a"]),
     "hget lfu": (["--maxmemory-policy", "allkeys-lfu"], lambda c: _run(c, "HSET", "h", "a", "1"), ["HGET", "h", "a"]),
+    # redis-benchmark's MSET: one key ten times
+    "mset": ([], lambda c: _run(c, "SET", "key:__rand_int__", "xxx"), ["MSET", *["key:__rand_int__", "xxx"] * 10]),
+    "mset new keys": ([], lambda c: None, ["MSET", "a", "1", "b", "2", "a", "3"]),
+    "mset repeated keys": ([], lambda c: _run(c, "SET", "c", "0"),
+                           ["MSET", "a", "1", "b", "2", "b", "3", "c", "4", "a", "5", "a", "6", "d", "7", "d", "8"]),
+    "mset other types": ([], lambda c: (_run(c, "HSET", "h", "a", "1"), _run(c, "RPUSH", "l", "x")),
+                         ["MSET", "h", "1", "l", "2", "s", "3"]),
+    "mset field ttls": ([], lambda c: (_run(c, "HSET", "h", "a", "1"), _run(c, "HEXPIRE", "h", "100", "FIELDS", "1", "a")),
+                        ["MSET", "h", "v"]),
+    "mset key with a ttl": ([], lambda c: (_run(c, "SET", "a", "1"), _run(c, "SET", "b", "2", "EX", "100")),
+                            ["MSET", "a", "x", "b", "y"]),
+    "mset other key with a ttl": ([], lambda c: _run(c, "SET", "s", "v", "EX", "100"), ["MSET", "a", "s", "b", "y"]),
+    "mset expired key": ([], lambda c: (_run(c, "SET", "a", "1"), c.db.expires.update({b"a": 1})),
+                         ["MSET", "b", "x", "a", "y"]),
+    "mset lfu": (["--maxmemory-policy", "allkeys-lfu"], lambda c: _run(c, "SET", "a", "1"), ["MSET", "a", "2", "b", "3"]),
+    "mset events": (["--notify-keyspace-events", "KEA"], lambda c: _run(c, "SET", "a", "1"), ["MSET", "a", "2", "b", "3"]),
+    "mset other events": (["--notify-keyspace-events", "Kl"], lambda c: None, ["MSET", "a", "2"]),
+    "mset odd arguments": ([], lambda c: None, ["MSET", "a", "1", "b"]),
+    "mset no value": ([], lambda c: None, ["MSET", "a"]),
+    "msetnx": ([], lambda c: _run(c, "SET", "x", "1"), ["MSETNX", "a", "1", "b", "2", "a", "3"]),
+    "msetnx existing key": ([], lambda c: _run(c, "SET", "b", "1"), ["MSETNX", "a", "1", "b", "2", "c", "3"]),
+    "msetnx expired key": ([], lambda c: (_run(c, "SET", "b", "1"), c.db.expires.update({b"b": 1})),
+                           ["MSETNX", "a", "1", "b", "2"]),
+    "msetnx key with a ttl": ([], lambda c: _run(c, "SET", "b", "1", "EX", "100"), ["MSETNX", "a", "1", "b", "2"]),
+    "msetnx lfu": (["--maxmemory-policy", "allkeys-lfu"], lambda c: _run(c, "SET", "b", "1"), ["MSETNX", "a", "1"]),
+    "msetnx events": (["--notify-keyspace-events", "KEA"], lambda c: None, ["MSETNX", "a", "1"]),
+    "msetnx odd arguments": ([], lambda c: None, ["MSETNX", "a", "1", "b"]),
 }
+HANDLERS: dict[str, Callable] = {"hset": hashes.hset_cmd, "hget": hashes.hget_cmd, "mset": strings.mset_cmd,
+                                 "msetnx": strings.msetnx_cmd}
 
 
 @pytest.fixture(autouse=True)
@@ -142,6 +172,7 @@ def configured() -> None:
     and replies of the pass: C, or the Python ones under RDBKIT_PUREPYTHON)."""
     fast.configure_bodies(HashValue, hashes.hset_cmd, hashes.hget_cmd, ONE, ZERO, NULL_BULK, NULL3, bulk,
                           lp_pairs_set, lp_pairs_get, lp_length)
+    fast.configure_strings(strings.mset_cmd, strings.msetnx_cmd, OK, ONE)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -149,7 +180,7 @@ def test_body_equals_handler(name: str) -> None:
     args, setup, argv = CASES[name]
     results = []
     cmd = argv[0].lower()
-    for proc in (getattr(fast, cmd), getattr(hashes, f"{cmd}_cmd")):
+    for proc in (getattr(fast, cmd), HANDLERS[cmd]):
         c, events = _server(args)
         setup(c)
         c.db.clock += 7  # an access clock that moved since: the touch shows
@@ -159,11 +190,11 @@ def test_body_equals_handler(name: str) -> None:
     assert results[0] == results[1]
 
 
-@pytest.mark.parametrize("cmd", ["hset", "hget"])
+@pytest.mark.parametrize("cmd", sorted(HANDLERS))
 def test_body_is_the_command(cmd: str) -> None:
     """With the accelerator in use, the command runs the C body; under RDBKIT_PUREPYTHON,
     its handler."""
-    handler = getattr(hashes, f"{cmd}_cmd")
+    handler = HANDLERS[cmd]
     assert TABLE.commands[cmd].proc is (handler if hashes.c_module("engine._fastpath") is None else getattr(fast, cmd))
 
 
@@ -183,3 +214,11 @@ def test_common_cases_do_what_the_commands_do() -> None:
     assert fast.hget(c, [b"HGET", b"h", b"f"]) == b"$3\r\n123\r\n" and c.db.hits == 1
     assert fast.hget(c, [b"HGET", b"h", b"x"]) == NULL_BULK and c.db.hits == 2 and c.db.misses == 0
     assert c.db.lru[b"h"] == c.db.clock
+    c.db.clock += 5
+    dirty = c.server.dirty
+    assert fast.mset(c, [b"MSET", b"h", b"v", b"k", b"1", b"k", b"2"]) == OK
+    assert c.db.data[b"h"] == b"v" and c.db.data[b"k"] == b"2" and c.db.lru[b"k"] == c.db.lru[b"h"] == c.db.clock
+    assert c.server.dirty == dirty + 3
+    assert fast.msetnx(c, [b"MSETNX", b"n", b"1", b"m", b"2"]) == ONE and c.db.data[b"m"] == b"2"
+    assert fast.msetnx(c, [b"MSETNX", b"o", b"1", b"m", b"3"]) == ZERO and c.db.data[b"m"] == b"2"
+    assert c.server.dirty == dirty + 5 and not events

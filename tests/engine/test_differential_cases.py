@@ -33,6 +33,8 @@ CASES: dict[str, list[list[object]]] = {
         # MSET over keys with and without a TTL (db.set_pairs' two paths), a repeated key
         ["SET", "t1", "1", "EX", "100"], ["MSET", "t1", "2", "t2", "3", "t2", "4"], ["TTL", "t1"],
         ["MGET", "t1", "t2"], ["MSET", "t2", "5", "t3", "6"], ["MGET", "t2", "t3"], ["TTL", "t3"],
+        ["MSET", "r1", "1", "r1", "22", "r2", "x", "r1", "333", "r2", "y", "r2", "z"], ["MGET", "r1", "r2"],
+        ["OBJECT", "ENCODING", "r1"], ["MSETNX", "r3", "1", "r3", "2"], ["GET", "r3"],
         ["SET", "z0", "-0"], ["INCR", "z0"], ["SET", "neg", "-9223372036854775808"], ["DECR", "neg"], ["INCR", "neg"], ["INCRBY", "neg", "-1"],
     ],
     "encodings": [
