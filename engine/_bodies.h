@@ -423,3 +423,235 @@ fp_msetnx(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     return mset_generic(args, nargs, 1);
 }
+
+/* SADD key member [member ...] (engine/commands/sets.py, saddCommand) takes an existing
+ * set whose key has no TTL, the access clock kept as LRU (not LFU), no keyspace event
+ * selected: lookupKeyWrite's access time (no keyspace hit: a write lookup counts none),
+ * then setTypeAdd of each member as sadd_cmd does it — the hashtable inline, the intset
+ * by is_add_all (a conversion by the SetValue's own methods), the listpack by lps_add
+ * while every member fits it without a conversion (else SetValue.add_all) — and the
+ * dirty count by the members added, the integer reply. A member already there changes
+ * nothing but the access time (redis-benchmark's SADD sends one member every time). */
+
+/* configure_sets(): what the SADD body uses, from sets.py */
+enum { T_SET, T_SADD, T_ZERO, T_ONE, T_INTEGER, T_IS_ADD_ALL, T_LPS_ADD, T_LP_LENGTH, T_LP_ENTRIES, T_LP_VALUE,
+       T_LEN };
+static PyObject *tk[T_LEN];
+enum { TS_IS, TS_LP, TS_HT, TS_LEN };
+static Py_ssize_t set_slot[TS_LEN]; /* SetValue's slots is_, lp, ht (their offsets) */
+static PyObject *max_intset_name, *convert_name;
+static long long lp_entries, lp_value;
+
+static PyObject *
+fp_configure_sets(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    static const char *const slots[TS_LEN] = {"is_", "lp", "ht"};
+    if (nargs != T_LEN || !PyType_Check(args[T_SET])) {
+        PyErr_SetString(PyExc_TypeError, "configure_sets(SetValue, sadd_cmd, ZERO, ONE, integer, is_add_all, lps_add, "
+                                         "lp_length, LISTPACK_ENTRIES, LISTPACK_VALUE)");
+        return NULL;
+    }
+    for (int k = 0; k < TS_LEN; k++) { /* member descriptors: a plain load at their offset */
+        PyObject *d = PyObject_GetAttrString(args[T_SET], slots[k]);
+        if (d == NULL)
+            return NULL;
+        int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) && ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX;
+        set_slot[k] = ok ? ((PyMemberDescrObject *)d)->d_member->offset : -1;
+        Py_DECREF(d);
+        if (!ok) {
+            PyErr_Format(PyExc_TypeError, "SetValue.%s: not a slot", slots[k]);
+            return NULL;
+        }
+    }
+    lp_entries = PyLong_AsLongLong(args[T_LP_ENTRIES]);
+    lp_value = PyLong_AsLongLong(args[T_LP_VALUE]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (max_intset_name == NULL && ((max_intset_name = PyUnicode_InternFromString("set_max_intset_entries")) == NULL ||
+                                    (convert_name = PyUnicode_InternFromString("convert")) == NULL))
+        return NULL;
+    return keep(tk, args, T_LEN);
+}
+
+/* A SetValue's slot k: borrowed, NULL when unset. */
+static inline PyObject *
+set_field(PyObject *s, int k)
+{
+    return *(PyObject **)((char *)s + set_slot[k]);
+}
+
+/* The set at key when lookupKeyWrite can only go the common way and no event is
+ * selected (see above): 1 with *s (a new reference), 0, or -1 with an error. */
+static int
+plain_set(PyObject *c, PyObject *db, PyObject *key, PyObject **s)
+{
+    PyObject *data = fget(db, N_KEYS_DATA);
+    if (data == NULL)
+        return -1;
+    PyObject *o = PyDict_CheckExact(data) ? PyDict_GetItemWithError(data, key) : NULL;
+    Py_XINCREF(o);
+    Py_DECREF(data);
+    if (o == NULL)
+        return PyErr_Occurred() ? -1 : 0; /* a new set: setTypeCreate, dbAdd's event */
+    int t = 0;
+    long long events = 0;
+    PyObject *exp = NULL, *server = NULL, *cfg = NULL;
+    if (Py_TYPE(o) != (PyTypeObject *)tk[T_SET] || (exp = fget(db, N_EXPIRES)) == NULL)
+        goto no;
+    t = !PyDict_CheckExact(exp) ? 1 : PyDict_GET_SIZE(exp) == 0 ? 0 : PyDict_Contains(exp, key);
+    if (t != 0 || (t = attr_true(db, N_LFU)) != 0 || (server = fget(c, N_SERVER)) == NULL ||
+        (cfg = dict_fget(server, N_CONFIG)) == NULL || (t = dict_ll(cfg, N_NOTIFY_EVENTS, &events)) != 0 ||
+        events != 0)
+        goto no;
+    Py_DECREF(cfg);
+    Py_DECREF(server);
+    Py_DECREF(exp);
+    *s = o;
+    return 1;
+no:
+    if (t == 0 && PyErr_Occurred())
+        t = -1;
+    Py_XDECREF(cfg);
+    Py_XDECREF(server);
+    Py_XDECREF(exp);
+    Py_DECREF(o);
+    return t < 0 ? -1 : 0;
+}
+
+/* The listpack's members argv[2:] added by lps_add, when all fit it without a
+ * conversion: the count added, -1 with an error, -2 for SetValue.add_all to do it. */
+static Py_ssize_t
+lps_add_fitting(PyObject *lp, PyObject *argv, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 2; i < n; i++)
+        if (PyBytes_GET_SIZE(PyList_GET_ITEM(argv, i)) > lp_value)
+            return -2;
+    PyObject *len = PyObject_Vectorcall(tk[T_LP_LENGTH], &lp, 1, NULL);
+    if (len == NULL)
+        return -1;
+    long long count = PyLong_AsLongLong(len);
+    Py_DECREF(len);
+    if (count == -1 && PyErr_Occurred())
+        return -1;
+    if (count + (n - 2) > lp_entries)
+        return -2;
+    Py_ssize_t added = 0;
+    for (Py_ssize_t i = 2; i < n; i++) {
+        PyObject *a[2] = {lp, PyList_GET_ITEM(argv, i)};
+        PyObject *r = PyObject_Vectorcall(tk[T_LPS_ADD], a, 2, NULL);
+        if (r == NULL)
+            return -1;
+        added += r == Py_True;
+        Py_DECREF(r);
+    }
+    return added;
+}
+
+/* The intset's members argv[2:] by is_add_all, converting as sadd_cmd does past a
+ * member that is not an integer or past set-max-intset-entries: the count added, or -1. */
+static Py_ssize_t
+is_add_members(PyObject *c, PyObject *s, PyObject *is, PyObject *argv)
+{
+    PyObject *server = fget(c, N_SERVER), *cfg = NULL, *max = NULL, *r = NULL;
+    Py_ssize_t added = -1;
+    if (server == NULL || (cfg = dict_fget(server, N_CONFIG)) == NULL ||
+        (max = PyObject_GetAttr(cfg, max_intset_name)) == NULL)
+        goto done;
+    PyObject *two = PyLong_FromLong(2);
+    PyObject *a[4] = {is, argv, two, max};
+    r = two == NULL ? NULL : PyObject_Vectorcall(tk[T_IS_ADD_ALL], a, 4, NULL);
+    Py_XDECREF(two);
+    if (r == NULL)
+        goto done;
+    if (PyLong_CheckExact(r)) {
+        added = PyLong_AsSsize_t(r);
+        goto done;
+    }
+    Py_ssize_t before, stop; /* (added, stop): it converts, the rest goes there */
+    if (!PyArg_ParseTuple(r, "nn", &before, &stop))
+        goto done;
+    PyObject *extra = stop < PyList_GET_SIZE(argv) ? PyList_GET_ITEM(argv, stop) : Py_None;
+    PyObject *cv = PyObject_CallMethodOneArg(s, convert_name, extra);
+    if (cv == NULL)
+        goto done;
+    Py_DECREF(cv);
+    PyObject *rest = PyObject_CallMethod(s, "add_all", "Oin", argv, 0, stop);
+    if (rest != NULL) {
+        added = PyLong_AsSsize_t(rest);
+        added = added < 0 ? -1 : before + added;
+        Py_DECREF(rest);
+    }
+done:
+    Py_XDECREF(r);
+    Py_XDECREF(max);
+    Py_XDECREF(cfg);
+    Py_XDECREF(server);
+    return added;
+}
+
+/* sadd(c, argv): sadd_cmd's reply (see above). */
+static PyObject *
+fp_sadd(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || tk[T_SADD] == NULL) {
+        PyErr_SetString(PyExc_TypeError, "sadd(c, argv), after configure_sets()");
+        return NULL;
+    }
+    PyObject *c = args[0], *argv = args[1];
+    Py_ssize_t n = PyList_CheckExact(argv) ? PyList_GET_SIZE(argv) : 0;
+    if (n < 3) /* the arity error, or not a list */
+        return PyObject_Vectorcall(tk[T_SADD], args, 2, NULL);
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (!PyBytes_CheckExact(PyList_GET_ITEM(argv, i)))
+            return PyObject_Vectorcall(tk[T_SADD], args, 2, NULL);
+    PyObject *key = PyList_GET_ITEM(argv, 1), *db = fget(c, N_DB), *s = NULL, *reply = NULL;
+    if (db == NULL)
+        return NULL;
+    int t = plain_set(c, db, key, &s);
+    PyObject *ht = t > 0 ? set_field(s, TS_HT) : NULL, *is = t > 0 ? set_field(s, TS_IS) : NULL;
+    PyObject *lp = t > 0 ? set_field(s, TS_LP) : NULL;
+    if (t > 0 && !(ht != NULL && ht != Py_None ? PySet_CheckExact(ht)
+                   : is != NULL && is != Py_None ? PyByteArray_CheckExact(is)
+                   : lp != NULL && PyByteArray_CheckExact(lp))) {
+        t = 0; /* not what SetValue holds: the handler decides */
+        Py_CLEAR(s);
+    }
+    if (t <= 0) {
+        Py_DECREF(db);
+        return t < 0 ? NULL : PyObject_Vectorcall(tk[T_SADD], args, 2, NULL);
+    }
+    Py_ssize_t added = -1;
+    if (touch(db, key) < 0) /* lookupKeyWrite */
+        goto done;
+    if (ht != NULL && ht != Py_None) { /* setTypeAdd's dictAddRaw */
+        Py_ssize_t before = PySet_GET_SIZE(ht);
+        for (Py_ssize_t i = 2; i < n; i++)
+            if (PySet_Add(ht, PyList_GET_ITEM(argv, i)) < 0)
+                goto done;
+        added = PySet_GET_SIZE(ht) - before;
+    }
+    else if (is != NULL && is != Py_None) {
+        added = is_add_members(c, s, is, argv);
+    }
+    else if ((added = lps_add_fitting(lp, argv, n)) == -2) {
+        PyObject *r = PyObject_CallMethod(s, "add_all", "Oin", argv, 0, 2);
+        added = r == NULL ? -1 : PyLong_AsSsize_t(r);
+        Py_XDECREF(r);
+    }
+    if (added < 0)
+        goto done;
+    if (added <= 1) { /* nothing added: no dirty, no event */
+        reply = added ? dirtied(c, 1, tk[T_ONE]) : Py_NewRef(tk[T_ZERO]);
+    }
+    else {
+        PyObject *num = PyLong_FromSsize_t(added), *r = num == NULL ? NULL : PyObject_Vectorcall(tk[T_INTEGER], &num, 1, NULL);
+        Py_XDECREF(num);
+        if (r != NULL)
+            reply = dirtied(c, added, r);
+        Py_XDECREF(r);
+    }
+done:
+    Py_DECREF(s);
+    Py_DECREF(db);
+    return reply;
+}

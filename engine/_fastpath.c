@@ -602,6 +602,12 @@ static PyMethodDef methods[] = {
      "mset($module, c, argv, /)\n--\n\nstrings.mset_cmd: its common case in C, the rest by mset_cmd."},
     {"msetnx", (PyCFunction)(void (*)(void))fp_msetnx, METH_FASTCALL,
      "msetnx($module, c, argv, /)\n--\n\nstrings.msetnx_cmd: its common case in C, the rest by msetnx_cmd."},
+    /* _bodies.h: SADD */
+    {"configure_sets", (PyCFunction)(void (*)(void))fp_configure_sets, METH_FASTCALL,
+     "configure_sets($module, SetValue, sadd_cmd, ZERO, ONE, integer, is_add_all, lps_add, lp_length, "
+     "LISTPACK_ENTRIES, LISTPACK_VALUE, /)\n--\n\nWhat the SADD body uses."},
+    {"sadd", (PyCFunction)(void (*)(void))fp_sadd, METH_FASTCALL,
+     "sadd($module, c, argv, /)\n--\n\nsets.sadd_cmd: its common case in C, the rest by sadd_cmd."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,11 +22,15 @@ from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_range
 from engine.commands.keys import parse_scan_options, scan_reply
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
 from engine.execution.obuf import random_picks
-from engine.execution.registry import command
+from engine.execution.registry import TABLE, command
 from engine.keyspace.scan import parse_cursor, scan_items
 from engine.notify import NOTIFY_GENERIC, NOTIFY_SET, notify
 from engine.types import SetValue
+from engine.types.sets import LISTPACK_ENTRIES, LISTPACK_VALUE
+from rdbtools._accel import c_module
 from rdbtools.encodings.intset_ops import is_add_all
+from rdbtools.encodings.listpack_ops import lp_length
+from rdbtools.encodings.listpack_set import lps_add
 from rdbtools.glob import glob_matcher
 
 G = "set"
@@ -75,6 +79,13 @@ def sadd_cmd(c, argv):
         c.server.dirty += added
         notify(db, NOTIFY_SET, b"sadd", key)
     return integer(added)
+
+
+_bodies = c_module("engine._fastpath")
+if hasattr(_bodies, "configure_sets"):  # the common case in C (engine/_bodies.h), the rest by sadd_cmd
+    _bodies.configure_sets(SetValue, sadd_cmd, ZERO, ONE, integer, is_add_all, lps_add, lp_length, LISTPACK_ENTRIES,
+                           LISTPACK_VALUE)
+    TABLE.commands["sadd"].proc = _bodies.sadd
 
 
 @command("srem", -3, "write fast", 1, 1, 1, group=G)

@@ -1,4 +1,4 @@
-"""Command bodies in C (engine/_bodies.h: HSET, HGET, MSET, MSETNX) against their Python handlers, in process.
+"""Command bodies in C (engine/_bodies.h: HSET, HGET, MSET, MSETNX, SADD) against their Python handlers, in process.
 
 Each case builds the same state on two fresh servers and runs one command through each:
 the C body on one, the Python handler (the reference) on the other. Everything the
@@ -12,19 +12,22 @@ operations.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from aof.replies import NULL3, NULL_BULK, OK, ONE, ZERO, bulk
-from engine.commands import hashes, strings
+from aof.replies import NULL3, NULL_BULK, OK, ONE, ZERO, bulk, integer
+from engine.commands import hashes, sets, strings
 from engine.config import config_from_argv
 from engine.errors import CommandError
 from engine.execution.client import Client
 from engine.execution.registry import TABLE
 from engine.server.app import Server
-from engine.types import HashValue
+from engine.types import HashValue, SetValue
+from engine.types.sets import LISTPACK_ENTRIES, LISTPACK_VALUE
+from rdbtools.encodings.intset_ops import is_add_all
 from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_get, lp_pairs_set
+from rdbtools.encodings.listpack_set import lps_add
 
 fast = pytest.importorskip("engine._fastpath", reason="C extension not built (pip install -e .)")
 
@@ -47,6 +50,9 @@ def _state(c: Client, events: list) -> tuple:
     for k, v in db.data.items():
         if isinstance(v, HashValue):
             values[k] = ("hash", v.encoding(), None if v.lp is None else bytes(v.lp), v.ht, v.fx, v.wide)
+        elif isinstance(v, SetValue):
+            values[k] = ("set", v.encoding(), None if v.is_ is None else bytes(v.is_),
+                         None if v.lp is None else bytes(v.lp), v.ht)
         else:
             values[k] = repr(v)
     return (values, list(db.data), dict(db.expires), dict(db.lru), sorted(db.hexpires), db.hits, db.misses,
@@ -162,17 +168,71 @@ CASES: dict[str, tuple[list[str], Callable[[Client], None], list[str]]] = {
     "msetnx events": (["--notify-keyspace-events", "KEA"], lambda c: None, ["MSETNX", "a", "1"]),
     "msetnx odd arguments": ([], lambda c: None, ["MSETNX", "a", "1", "b"]),
 }
+
+
+def _members(n: int, width: int = 3) -> list[str]:
+    return [f"m{i:0{width}}" for i in range(n)]
+
+
+# SADD: redis-benchmark's (one member, there already), the listpack's limits, the
+# intset's conversions, the hashtable, and every case the body leaves to sadd_cmd
+E = "element:__rand_int__"
+SADD_CASES: dict[str, tuple[list[str], Callable[[Client], None], list[str]]] = {
+    "sadd": ([], lambda c: _run(c, "SADD", "s", E), ["SADD", "s", E]),
+    "sadd new member": ([], lambda c: _run(c, "SADD", "s", E), ["SADD", "s", "x"]),
+    "sadd members": ([], lambda c: _run(c, "SADD", "s", E), ["SADD", "s", "x", E, "y", "x", "7"]),
+    "sadd at the count limit": ([], lambda c: _run(c, "SADD", "s", *_members(LISTPACK_ENTRIES - 2)),
+                                ["SADD", "s", "a", "b"]),
+    "sadd past the count limit": ([], lambda c: _run(c, "SADD", "s", *_members(LISTPACK_ENTRIES - 1)),
+                                  ["SADD", "s", "a", "b"]),
+    "sadd there at the count limit": ([], lambda c: _run(c, "SADD", "s", *_members(LISTPACK_ENTRIES)),
+                                      ["SADD", "s", "m005"]),
+    "sadd value at the limit": ([], lambda c: _run(c, "SADD", "s", "a"), ["SADD", "s", "v" * LISTPACK_VALUE]),
+    "sadd value past the limit": ([], lambda c: _run(c, "SADD", "s", "a"), ["SADD", "s", "v" * (LISTPACK_VALUE + 1)]),
+    "sadd unknown count": ([], lambda c: (_run(c, "SADD", "s", "a", "b"),
+                                          c.db.data[b"s"].lp.__setitem__(slice(4, 6), b"\xff\xff")),
+                           ["SADD", "s", "c"]),
+    "sadd intset": ([], lambda c: _run(c, "SADD", "s", "1", "2"), ["SADD", "s", "2"]),
+    "sadd intset new": ([], lambda c: _run(c, "SADD", "s", "1", "2"), ["SADD", "s", "-5", "70000", "2"]),
+    "sadd intset to listpack": ([], lambda c: _run(c, "SADD", "s", "1", "2"), ["SADD", "s", "3", "x", "4"]),
+    "sadd intset to hashtable": ([], lambda c: _run(c, "SADD", "s", "1", "2"), ["SADD", "s", "3", "x" * 65]),
+    "sadd intset past its entries": (["--set-max-intset-entries", "2"], lambda c: _run(c, "SADD", "s", "1", "2"),
+                                     ["SADD", "s", "3", "4"]),
+    "sadd hashtable": ([], lambda c: _run(c, "SADD", "s", "x" * 65, "a"), ["SADD", "s", "a"]),
+    "sadd hashtable new": ([], lambda c: _run(c, "SADD", "s", "x" * 65, "a"), ["SADD", "s", "b", "a", "b", "c"]),
+    "sadd new key": ([], lambda c: None, ["SADD", "s", E]),
+    "sadd new intset key": ([], lambda c: None, ["SADD", "s", "1", "x"]),
+    "sadd wrong type": ([], lambda c: _run(c, "SET", "s", "v"), ["SADD", "s", E]),
+    "sadd no member": ([], lambda c: _run(c, "SADD", "s", E), ["SADD", "s"]),
+    "sadd key with a ttl": ([], lambda c: (_run(c, "SADD", "s", E), _run(c, "EXPIRE", "s", "100")), ["SADD", "s", "x"]),
+    "sadd other key with a ttl": ([], lambda c: (_run(c, "SADD", "s", E), _run(c, "SET", "k", "v", "EX", "100")),
+                                  ["SADD", "s", E]),
+    "sadd expired key": ([], lambda c: (_run(c, "SADD", "s", E), c.db.expires.update({b"s": 1})), ["SADD", "s", E]),
+    "sadd lfu": (["--maxmemory-policy", "allkeys-lfu"], lambda c: _run(c, "SADD", "s", E), ["SADD", "s", E]),
+    "sadd events": (["--notify-keyspace-events", "KEA"], lambda c: _run(c, "SADD", "s", E), ["SADD", "s", "x"]),
+    "sadd other events": (["--notify-keyspace-events", "Kh"], lambda c: _run(c, "SADD", "s", E), ["SADD", "s", "x"]),
+}
+CASES.update(SADD_CASES)
 HANDLERS: dict[str, Callable] = {"hset": hashes.hset_cmd, "hget": hashes.hget_cmd, "mset": strings.mset_cmd,
-                                 "msetnx": strings.msetnx_cmd}
+                                 "msetnx": strings.msetnx_cmd, "sadd": sets.sadd_cmd}
 
 
-@pytest.fixture(autouse=True)
-def configured() -> None:
-    """The bodies configured with what hashes.py would give them (the listpack operations
-    and replies of the pass: C, or the Python ones under RDBKIT_PUREPYTHON)."""
+def _configure() -> None:
     fast.configure_bodies(HashValue, hashes.hset_cmd, hashes.hget_cmd, ONE, ZERO, NULL_BULK, NULL3, bulk,
                           lp_pairs_set, lp_pairs_get, lp_length)
     fast.configure_strings(strings.mset_cmd, strings.msetnx_cmd, OK, ONE)
+    fast.configure_sets(SetValue, sets.sadd_cmd, ZERO, ONE, integer, is_add_all, lps_add, lp_length, LISTPACK_ENTRIES,
+                        LISTPACK_VALUE)
+
+
+@pytest.fixture(autouse=True)
+def configured() -> Iterator[None]:
+    """The bodies configured with what hashes.py, strings.py and sets.py would give
+    them (the listpack operations and replies of the pass: C, or the Python ones under
+    RDBKIT_PUREPYTHON), and so again afterwards for the tests that follow."""
+    _configure()
+    yield
+    _configure()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -222,3 +282,31 @@ def test_common_cases_do_what_the_commands_do() -> None:
     assert fast.msetnx(c, [b"MSETNX", b"n", b"1", b"m", b"2"]) == ONE and c.db.data[b"m"] == b"2"
     assert fast.msetnx(c, [b"MSETNX", b"o", b"1", b"m", b"3"]) == ZERO and c.db.data[b"m"] == b"2"
     assert c.server.dirty == dirty + 5 and not events
+
+
+def test_sadd_common_cases() -> None:
+    """SADD's own: a member there changes only the access clock (no dirty, no hit);
+    new ones are added in place, counted in dirty and the reply — by the body alone
+    (a handler that refuses shows it is not asked), in the listpack, the intset, the
+    hashtable."""
+
+    def refuse(c: Client, argv: list[bytes]) -> bytes:
+        raise AssertionError(argv)
+
+    c, events = _server([])
+    _run(c, "SADD", "s", E)
+    _run(c, "SADD", "i", "1")
+    _run(c, "SADD", "h", "x" * 65)
+    fast.configure_sets(SetValue, refuse, ZERO, ONE, integer, is_add_all, lps_add, lp_length, LISTPACK_ENTRIES,
+                        LISTPACK_VALUE)
+    s = c.db.data[b"s"]
+    lp = s.lp
+    c.db.clock += 5
+    dirty = c.server.dirty
+    assert fast.sadd(c, [b"SADD", b"s", E.encode()]) == ZERO
+    assert c.db.lru[b"s"] == c.db.clock and c.server.dirty == dirty and c.db.hits == 0
+    assert fast.sadd(c, [b"SADD", b"s", b"a", b"b", b"a"]) == integer(2)
+    assert c.db.data[b"s"] is s and s.lp is lp and s.members() == [E.encode(), b"a", b"b"]
+    assert c.server.dirty == dirty + 2 and not events
+    assert fast.sadd(c, [b"SADD", b"i", b"1", b"3", b"2"]) == integer(2) and c.db.data[b"i"].members() == [b"1", b"2", b"3"]
+    assert fast.sadd(c, [b"SADD", b"h", b"a", b"a"]) == ONE and c.db.data[b"h"].ht == {b"x" * 65, b"a"}
