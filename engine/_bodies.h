@@ -160,6 +160,29 @@ dirtied(PyObject *c, long long by, PyObject *reply)
     return t < 0 ? NULL : Py_NewRef(reply);
 }
 
+/* Whether lookupKeyWrite of key (there) and its store can only go the common way with
+ * no keyspace event: the key has no TTL, the access clock is kept as LRU (not LFU) and
+ * no event is selected. 1, 0, or -1 with an error. */
+static int
+quiet_lru_key(PyObject *c, PyObject *db, PyObject *key)
+{
+    PyObject *exp = fget(db, N_EXPIRES), *server, *cfg;
+    long long events = 0;
+    if (exp == NULL)
+        return -1;
+    int t = !PyDict_CheckExact(exp) ? 1 : PyDict_GET_SIZE(exp) == 0 ? 0 : PyDict_Contains(exp, key);
+    Py_DECREF(exp);
+    if (t != 0 || (t = attr_true(db, N_LFU)) != 0)
+        return t < 0 ? -1 : 0;
+    if ((server = fget(c, N_SERVER)) == NULL)
+        return -1;
+    cfg = dict_fget(server, N_CONFIG);
+    Py_DECREF(server);
+    t = cfg == NULL ? -1 : dict_ll(cfg, N_NOTIFY_EVENTS, &events);
+    Py_XDECREF(cfg);
+    return t < 0 ? -1 : events == 0;
+}
+
 /* HSET's checks past plain_hash: 1 with *lp and *cfg (new references), 0, or -1. */
 static int
 hset_common(PyObject *c, PyObject *h, PyObject *f, PyObject *v, PyObject **lp, PyObject **cfg)
@@ -493,29 +516,12 @@ plain_set(PyObject *c, PyObject *db, PyObject *key, PyObject **s)
     Py_DECREF(data);
     if (o == NULL)
         return PyErr_Occurred() ? -1 : 0; /* a new set: setTypeCreate, dbAdd's event */
-    int t = 0;
-    long long events = 0;
-    PyObject *exp = NULL, *server = NULL, *cfg = NULL;
-    if (Py_TYPE(o) != (PyTypeObject *)tk[T_SET] || (exp = fget(db, N_EXPIRES)) == NULL)
-        goto no;
-    t = !PyDict_CheckExact(exp) ? 1 : PyDict_GET_SIZE(exp) == 0 ? 0 : PyDict_Contains(exp, key);
-    if (t != 0 || (t = attr_true(db, N_LFU)) != 0 || (server = fget(c, N_SERVER)) == NULL ||
-        (cfg = dict_fget(server, N_CONFIG)) == NULL || (t = dict_ll(cfg, N_NOTIFY_EVENTS, &events)) != 0 ||
-        events != 0)
-        goto no;
-    Py_DECREF(cfg);
-    Py_DECREF(server);
-    Py_DECREF(exp);
-    *s = o;
-    return 1;
-no:
-    if (t == 0 && PyErr_Occurred())
-        t = -1;
-    Py_XDECREF(cfg);
-    Py_XDECREF(server);
-    Py_XDECREF(exp);
-    Py_DECREF(o);
-    return t < 0 ? -1 : 0;
+    int t = Py_TYPE(o) == (PyTypeObject *)tk[T_SET] ? quiet_lru_key(c, db, key) : 0;
+    if (t > 0)
+        *s = o;
+    else
+        Py_DECREF(o);
+    return t;
 }
 
 /* The listpack's members argv[2:] added by lps_add, when all fit it without a
@@ -654,4 +660,151 @@ done:
     Py_DECREF(s);
     Py_DECREF(db);
     return reply;
+}
+
+/* INCR, DECR, INCRBY and DECRBY key (engine/commands/strings.py, _incr; Redis's
+ * incrDecrCommand) take an existing string key held as bytes whose text is an integer,
+ * the key without a TTL, the access clock kept as LRU (not LFU), no keyspace event
+ * selected, the increment an integer (INCRBY's and DECRBY's argument as get_int reads
+ * it; DECRBY's not LONG_MIN) and the sum within int64. Then what _incr does: the new
+ * value by incr_text (string2ll, the add and ll2string in one call), lookupKeyWrite's
+ * access time, the bytes stored in place of the old (dbReplaceValue: the TTL and the
+ * key's place kept), the dirty count, the integer reply by integer_text. A missing key,
+ * another type, a value that is no integer, an overflow, a TTL, LFU or an event: _incr
+ * does all of the call, before anything changed (redis-benchmark's INCR sends one key,
+ * there after the first call). */
+
+/* configure_incr(): what the INCR bodies use, from strings.py */
+enum { I_INCR, I_DECR, I_INCRBY, I_DECRBY, I_INCR_TEXT, I_INTEGER_TEXT, I_PARSE_INT, I_LEN };
+static PyObject *ik[I_LEN];
+static PyObject *incr_one, *incr_minus_one; /* INCR's and DECR's increments */
+
+static PyObject *
+fp_configure_incr(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != I_LEN) {
+        PyErr_SetString(PyExc_TypeError, "configure_incr(incr_cmd, decr_cmd, incrby_cmd, decrby_cmd, incr_text, "
+                                         "integer_text, parse_int)");
+        return NULL;
+    }
+    if (incr_one == NULL && ((incr_one = PyLong_FromLong(1)) == NULL ||
+                             (incr_minus_one = PyLong_FromLong(-1)) == NULL))
+        return NULL;
+    return keep(ik, args, I_LEN);
+}
+
+/* The value at key when lookupKeyWrite and the store can only go the common way (see
+ * above): 1 with *old and *data (new references), 0, or -1 with an error. */
+static int
+plain_string(PyObject *c, PyObject *db, PyObject *key, PyObject **old, PyObject **data)
+{
+    if ((*data = fget(db, N_KEYS_DATA)) == NULL)
+        return -1;
+    PyObject *o = PyDict_CheckExact(*data) ? PyDict_GetItemWithError(*data, key) : NULL;
+    Py_XINCREF(o);
+    /* a new key (dbAdd's event), another type, an EmbStr or a bytearray: _incr's */
+    int t = o == NULL || !PyBytes_CheckExact(o) ? 0 : quiet_lru_key(c, db, key);
+    if (t > 0) {
+        *old = o;
+    }
+    else {
+        Py_XDECREF(o);
+        Py_CLEAR(*data);
+    }
+    return t < 0 || PyErr_Occurred() ? -1 : t;
+}
+
+/* The increment of the call: a new reference, NULL for the handler (argv not the
+ * common shape, INCRBY's argument no integer, DECRBY's LONG_MIN), or NULL with an error. */
+static PyObject *
+incr_by(PyObject *argv, int k)
+{
+    Py_ssize_t n = PyList_CheckExact(argv) ? PyList_GET_SIZE(argv) : 0;
+    if (n != (k <= I_DECR ? 2 : 3))
+        return NULL;
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (!PyBytes_CheckExact(PyList_GET_ITEM(argv, i)))
+            return NULL;
+    if (k <= I_DECR)
+        return Py_NewRef(k == I_INCR ? incr_one : incr_minus_one);
+    PyObject *arg = PyList_GET_ITEM(argv, 2), *by = PyObject_Vectorcall(ik[I_PARSE_INT], &arg, 1, NULL);
+    if (by == NULL || k == I_INCRBY || by == Py_None)
+        goto out;
+    int overflow = 0; /* DECRBY: -by, LONG_MIN left to decrby_cmd's error */
+    long long v = PyLong_AsLongLongAndOverflow(by, &overflow);
+    Py_DECREF(by);
+    if (v == -1 && PyErr_Occurred())
+        return NULL;
+    return overflow || v == LLONG_MIN ? NULL : PyLong_FromLongLong(-v);
+out:
+    if (by == Py_None)
+        Py_CLEAR(by);
+    return by;
+}
+
+/* incr(c, argv), decr, incrby, decrby: _incr's reply (see above). */
+static PyObject *
+incr_generic(PyObject *const *args, Py_ssize_t nargs, int k)
+{
+    PyObject *handler = ik[k];
+    if (nargs != 2 || handler == NULL) {
+        PyErr_SetString(PyExc_TypeError, "incr(c, argv), after configure_incr()");
+        return NULL;
+    }
+    PyObject *c = args[0], *by = incr_by(args[1], k), *db = NULL, *old = NULL, *data = NULL, *new = NULL;
+    PyObject *num = NULL, *reply = NULL;
+    int t = 0;
+    if (by == NULL || (db = fget(c, N_DB)) == NULL)
+        goto out;
+    PyObject *key = PyList_GET_ITEM(args[1], 1);
+    if ((t = plain_string(c, db, key, &old, &data)) <= 0)
+        goto out;
+    PyObject *a[2] = {old, by};
+    if ((new = PyObject_Vectorcall(ik[I_INCR_TEXT], a, 2, NULL)) == NULL) {
+        t = -1;
+        goto out;
+    }
+    if (!PyBytes_CheckExact(new)) { /* None: not an integer, or an overflow */
+        t = 0;
+        goto out;
+    }
+    if ((num = PyObject_Vectorcall(ik[I_INTEGER_TEXT], &new, 1, NULL)) == NULL || touch(db, key) < 0 ||
+        PyDict_SetItem(data, key, new) < 0) /* lookupKeyWrite, dbReplaceValue */
+        t = -1;
+    else
+        reply = dirtied(c, 1, num);
+out:
+    Py_XDECREF(num);
+    Py_XDECREF(new);
+    Py_XDECREF(data);
+    Py_XDECREF(old);
+    Py_XDECREF(db);
+    Py_XDECREF(by);
+    if (reply != NULL || t < 0 || PyErr_Occurred())
+        return reply;
+    return PyObject_Vectorcall(handler, args, 2, NULL);
+}
+
+static PyObject *
+fp_incr(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return incr_generic(args, nargs, I_INCR);
+}
+
+static PyObject *
+fp_decr(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return incr_generic(args, nargs, I_DECR);
+}
+
+static PyObject *
+fp_incrby(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return incr_generic(args, nargs, I_INCRBY);
+}
+
+static PyObject *
+fp_decrby(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return incr_generic(args, nargs, I_DECRBY);
 }

@@ -608,6 +608,18 @@ static PyMethodDef methods[] = {
      "LISTPACK_ENTRIES, LISTPACK_VALUE, /)\n--\n\nWhat the SADD body uses."},
     {"sadd", (PyCFunction)(void (*)(void))fp_sadd, METH_FASTCALL,
      "sadd($module, c, argv, /)\n--\n\nsets.sadd_cmd: its common case in C, the rest by sadd_cmd."},
+    /* _bodies.h: INCR, DECR, INCRBY, DECRBY */
+    {"configure_incr", (PyCFunction)(void (*)(void))fp_configure_incr, METH_FASTCALL,
+     "configure_incr($module, incr_cmd, decr_cmd, incrby_cmd, decrby_cmd, incr_text, integer_text, parse_int, /)"
+     "\n--\n\nWhat the INCR bodies use."},
+    {"incr", (PyCFunction)(void (*)(void))fp_incr, METH_FASTCALL,
+     "incr($module, c, argv, /)\n--\n\nstrings.incr_cmd: its common case in C, the rest by incr_cmd."},
+    {"decr", (PyCFunction)(void (*)(void))fp_decr, METH_FASTCALL,
+     "decr($module, c, argv, /)\n--\n\nstrings.decr_cmd: its common case in C, the rest by decr_cmd."},
+    {"incrby", (PyCFunction)(void (*)(void))fp_incrby, METH_FASTCALL,
+     "incrby($module, c, argv, /)\n--\n\nstrings.incrby_cmd: its common case in C, the rest by incrby_cmd."},
+    {"decrby", (PyCFunction)(void (*)(void))fp_decrby, METH_FASTCALL,
+     "decrby($module, c, argv, /)\n--\n\nstrings.decrby_cmd: its common case in C, the rest by decrby_cmd."},
     {NULL, NULL, 0, NULL},
 };
 

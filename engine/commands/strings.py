@@ -330,6 +330,12 @@ def decrby_cmd(c, argv):
     return _incr(c, argv[1], -incr)
 
 
+if hasattr(_bodies, "configure_incr"):  # the common case in C (engine/_bodies.h), the rest by these handlers
+    _bodies.configure_incr(incr_cmd, decr_cmd, incrby_cmd, decrby_cmd, incr_text, integer_text, parse_int)
+    for _name in ("incr", "decr", "incrby", "decrby"):
+        TABLE.commands[_name].proc = getattr(_bodies, _name)
+
+
 @command("incrbyfloat", 3, "write denyoom fast", 1, 1, 1, group=S)
 def incrbyfloat_cmd(c, argv):
     db = c.db

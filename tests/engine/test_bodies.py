@@ -1,4 +1,5 @@
-"""Command bodies in C (engine/_bodies.h: HSET, HGET, MSET, MSETNX, SADD) against their Python handlers, in process.
+"""Command bodies in C (engine/_bodies.h: HSET, HGET, MSET, MSETNX, SADD, INCR, DECR,
+INCRBY, DECRBY) against their Python handlers, in process.
 
 Each case builds the same state on two fresh servers and runs one command through each:
 the C body on one, the Python handler (the reference) on the other. Everything the
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from aof.replies import NULL3, NULL_BULK, OK, ONE, ZERO, bulk, integer
+from aof.replies import NULL3, NULL_BULK, OK, ONE, ZERO, bulk, integer, integer_text
 from engine.commands import hashes, sets, strings
 from engine.config import config_from_argv
 from engine.errors import CommandError
@@ -25,9 +26,11 @@ from engine.execution.registry import TABLE
 from engine.server.app import Server
 from engine.types import HashValue, SetValue
 from engine.types.sets import LISTPACK_ENTRIES, LISTPACK_VALUE
+from engine.types.strings import parse_int
 from rdbtools.encodings.intset_ops import is_add_all
 from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_get, lp_pairs_set
 from rdbtools.encodings.listpack_set import lps_add
+from rdbtools.numbers import incr_text
 
 fast = pytest.importorskip("engine._fastpath", reason="C extension not built (pip install -e .)")
 
@@ -213,8 +216,59 @@ SADD_CASES: dict[str, tuple[list[str], Callable[[Client], None], list[str]]] = {
     "sadd other events": (["--notify-keyspace-events", "Kh"], lambda c: _run(c, "SADD", "s", E), ["SADD", "s", "x"]),
 }
 CASES.update(SADD_CASES)
+
+
+def _counter(value: str) -> Callable[[Client], None]:
+    return lambda c: _run(c, "SET", "n", value)
+
+
+# INCR, DECR, INCRBY, DECRBY: redis-benchmark's (one counter, there), the int64 edges,
+# the texts string2ll refuses, and every case the body leaves to _incr
+INCR_CASES: dict[str, tuple[list[str], Callable[[Client], None], list[str]]] = {
+    "incr": ([], lambda c: _run(c, "INCR", "counter:__rand_int__"), ["INCR", "counter:__rand_int__"]),
+    "incr negative": ([], _counter("-1"), ["INCR", "n"]),
+    "incr to a long text": ([], _counter("99999999999999999"), ["INCR", "n"]),
+    "incr at the maximum": ([], _counter("9223372036854775806"), ["INCR", "n"]),
+    "incr overflow": ([], _counter("9223372036854775807"), ["INCR", "n"]),
+    "decr underflow": ([], _counter("-9223372036854775808"), ["DECR", "n"]),
+    "incr not an integer": ([], _counter("abc"), ["INCR", "n"]),
+    "incr leading zero": ([], _counter("01"), ["INCR", "n"]),
+    "incr plus sign": ([], _counter("+1"), ["INCR", "n"]),
+    "incr space": ([], _counter(" 1"), ["INCR", "n"]),
+    "incr minus zero": ([], _counter("-0"), ["INCR", "n"]),
+    "incr empty": ([], _counter(""), ["INCR", "n"]),
+    "incr float": ([], _counter("1.0"), ["INCR", "n"]),
+    "incr after incrbyfloat": ([], lambda c: _run(c, "INCRBYFLOAT", "n", "3"), ["INCR", "n"]),
+    "incr after append": ([], lambda c: (_run(c, "SET", "n", "1"), _run(c, "APPEND", "n", "2")), ["INCR", "n"]),
+    "incr after setrange": ([], lambda c: (_run(c, "SET", "n", "10"), _run(c, "SETRANGE", "n", "1", "5")),
+                            ["INCR", "n"]),
+    "incr new key": ([], lambda c: None, ["INCR", "n"]),
+    "incr wrong type": ([], lambda c: _run(c, "SADD", "n", "1"), ["INCR", "n"]),
+    "incr key with a ttl": ([], lambda c: (_counter("5")(c), _run(c, "EXPIRE", "n", "100")), ["INCR", "n"]),
+    "incr other key with a ttl": ([], lambda c: (_counter("5")(c), _run(c, "SET", "s", "v", "EX", "100")),
+                                  ["INCR", "n"]),
+    "incr expired key": ([], lambda c: (_counter("5")(c), c.db.expires.update({b"n": 1})), ["INCR", "n"]),
+    "incr lfu": (["--maxmemory-policy", "allkeys-lfu"], _counter("5"), ["INCR", "n"]),
+    "incr events": (["--notify-keyspace-events", "KEA"], _counter("5"), ["INCR", "n"]),
+    "incr other events": (["--notify-keyspace-events", "Kl"], _counter("5"), ["INCR", "n"]),
+    "incr more arguments": ([], _counter("5"), ["INCR", "n", "x"]),
+    "decr": ([], _counter("0"), ["DECR", "n"]),
+    "decr new key": ([], lambda c: None, ["DECR", "n"]),
+    "incrby": ([], _counter("5"), ["INCRBY", "n", "-9223372036854775808"]),
+    "incrby overflow": ([], _counter("1"), ["INCRBY", "n", "9223372036854775807"]),
+    "incrby not an integer": ([], _counter("5"), ["INCRBY", "n", "1x"]),
+    "incrby out of range": ([], _counter("5"), ["INCRBY", "n", "9223372036854775808"]),
+    "incrby new key": ([], lambda c: None, ["INCRBY", "n", "7"]),
+    "decrby": ([], _counter("5"), ["DECRBY", "n", "-9223372036854775807"]),
+    "decrby long min": ([], _counter("5"), ["DECRBY", "n", "-9223372036854775808"]),
+    "decrby underflow": ([], _counter("-2"), ["DECRBY", "n", "9223372036854775807"]),
+    "decrby not an integer": ([], _counter("5"), ["DECRBY", "n", ""]),
+}
+CASES.update(INCR_CASES)
 HANDLERS: dict[str, Callable] = {"hset": hashes.hset_cmd, "hget": hashes.hget_cmd, "mset": strings.mset_cmd,
-                                 "msetnx": strings.msetnx_cmd, "sadd": sets.sadd_cmd}
+                                 "msetnx": strings.msetnx_cmd, "sadd": sets.sadd_cmd, "incr": strings.incr_cmd,
+                                 "decr": strings.decr_cmd, "incrby": strings.incrby_cmd, "decrby": strings.decrby_cmd}
+_INCR_HANDLERS = (strings.incr_cmd, strings.decr_cmd, strings.incrby_cmd, strings.decrby_cmd)
 
 
 def _configure() -> None:
@@ -223,6 +277,7 @@ def _configure() -> None:
     fast.configure_strings(strings.mset_cmd, strings.msetnx_cmd, OK, ONE)
     fast.configure_sets(SetValue, sets.sadd_cmd, ZERO, ONE, integer, is_add_all, lps_add, lp_length, LISTPACK_ENTRIES,
                         LISTPACK_VALUE)
+    fast.configure_incr(*_INCR_HANDLERS, incr_text, integer_text, parse_int)
 
 
 @pytest.fixture(autouse=True)
@@ -310,3 +365,33 @@ def test_sadd_common_cases() -> None:
     assert c.server.dirty == dirty + 2 and not events
     assert fast.sadd(c, [b"SADD", b"i", b"1", b"3", b"2"]) == integer(2) and c.db.data[b"i"].members() == [b"1", b"2", b"3"]
     assert fast.sadd(c, [b"SADD", b"h", b"a", b"a"]) == ONE and c.db.data[b"h"].ht == {b"x" * 65, b"a"}
+
+
+def test_incr_common_cases() -> None:
+    """INCR's own: the new value stored as bytes in the key's place, its access clock,
+    dirty, the integer reply — by the body alone (handlers that refuse show they are not
+    asked), for each of the four commands; a TTL, or a value that is no integer, still
+    goes to the handler."""
+
+    def refuse(c: Client, argv: list[bytes]) -> bytes:
+        raise AssertionError(argv)
+
+    c, events = _server([])
+    _run(c, "SET", "a", "1")
+    _run(c, "SET", "n", "41")
+    _run(c, "SET", "z", "1")
+    fast.configure_incr(refuse, refuse, refuse, refuse, incr_text, integer_text, parse_int)
+    c.db.clock += 5
+    dirty = c.server.dirty
+    assert fast.incr(c, [b"INCR", b"n"]) == b":42\r\n"
+    assert fast.decr(c, [b"DECR", b"n"]) == b":41\r\n"
+    assert fast.incrby(c, [b"INCRBY", b"n", b"-100"]) == b":-59\r\n"
+    assert fast.decrby(c, [b"DECRBY", b"n", b"-9223372036854775807"]) == b":9223372036854775748\r\n"
+    assert c.db.data[b"n"] == b"9223372036854775748" and type(c.db.data[b"n"]) is bytes
+    assert list(c.db.data) == [b"a", b"n", b"z"] and c.db.lru[b"n"] == c.db.clock != c.db.lru[b"a"]
+    assert c.server.dirty == dirty + 4 and c.db.hits == 0 and not events
+    _run(c, "SET", "n", "x")
+    _run(c, "EXPIRE", "a", "100")
+    for argv in ([b"INCR", b"n"], [b"INCR", b"a"], [b"INCR", b"new"], [b"INCRBY", b"z", b"9223372036854775807"]):
+        with pytest.raises(AssertionError):
+            fast.incr(c, argv) if argv[0] == b"INCR" else fast.incrby(c, argv)
