@@ -22,6 +22,7 @@ from engine.commands import hashes, sets, strings
 from engine.config import config_from_argv
 from engine.errors import CommandError
 from engine.execution.client import Client
+from engine.execution.dispatch import execute
 from engine.execution.registry import TABLE
 from engine.server.app import Server
 from engine.types import HashValue, SetValue
@@ -395,3 +396,50 @@ def test_incr_common_cases() -> None:
     for argv in ([b"INCR", b"n"], [b"INCR", b"a"], [b"INCR", b"new"], [b"INCRBY", b"z", b"9223372036854775807"]):
         with pytest.raises(AssertionError):
             fast.incr(c, argv) if argv[0] == b"INCR" else fast.incrby(c, argv)
+
+
+class _Wire:
+    """A client's transport that keeps what is written to it (tracking invalidations)."""
+
+    def __init__(self) -> None:
+        self.out: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.out.append(data)
+
+
+def _through_the_dispatcher(monkeypatch: pytest.MonkeyPatch, procs: dict[str, Callable]) -> tuple:
+    """INCR and kin sent through the dispatcher (execute, as the connections do) with
+    the given procs installed: the replies, what was propagated, what a tracking client
+    received, the values and dirty. WATCH, MULTI/EXEC, propagation and tracking are the
+    dispatcher's, after the body or the handler; the two must give it the same."""
+    for name, proc in procs.items():
+        monkeypatch.setattr(TABLE.commands[name], "proc", proc)
+    srv = Server(config_from_argv(["--save", ""]), clock=lambda: 1_700_000_000_000)
+    units: list = []
+    srv.propagator.targets.append(units.append)
+    a, b, t = Client(srv), Client(srv), Client(srv)
+    t.transport = _Wire()  # type: ignore[assignment]
+    srv.clients[t.id] = t  # connection_made's registration: tracking finds it by id
+    script = [(a, "SET n 10"), (t, "HELLO 3"), (t, "CLIENT TRACKING ON"), (t, "GET n"), (a, "WATCH n"),
+              (b, "INCR n"), (a, "MULTI"), (a, "INCR n"), (a, "EXEC"), (t, "GET n"), (a, "WATCH n"), (a, "MULTI"),
+              (a, "INCR n"), (a, "DECRBY n 3"), (a, "INCRBY n x"), (a, "EXEC"), (b, "DECR n"), (b, "INCRBY n -7"),
+              (b, "INCR fresh"), (b, "SET s abc"), (b, "INCR s"), (b, "OBJECT ENCODING n"), (b, "OBJECT IDLETIME n")]
+    replies = []
+    for c, line in script:
+        try:
+            replies.append(execute(c, [w.encode() for w in line.split()]))
+        except CommandError as e:
+            replies.append(e.reply)
+    return replies, units, t.transport.out, dict(a.db.data), dict(a.db.lru), srv.dirty
+
+
+def test_incr_through_the_dispatcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ("incr", "decr", "incrby", "decrby")
+    body = _through_the_dispatcher(monkeypatch, {n: getattr(fast, n) for n in names})
+    handler = _through_the_dispatcher(monkeypatch, dict(zip(names, _INCR_HANDLERS)))
+    assert body == handler
+    replies, units, pushed = body[:3]
+    # the WATCHed EXEC refused, the next one run; INCR logged as sent; invalidations pushed
+    assert replies[8] == b"*-1\r\n" and replies[15].startswith(b"*3\r\n:12\r\n:9\r\n-ERR")
+    assert [b"INCR", b"n"] in [argv for unit in units for _, argv in unit] and len(pushed) == 2
