@@ -13,7 +13,7 @@
  * The hash bodies (engine/commands/hashes.py) take an existing hash without field
  * TTLs whose key has no TTL, the access clock kept as LRU (not LFU): the lookup that
  * neither expires, notifies nor counts a miss (plain_hash). The string bodies (MSET,
- * MSETNX) are described where they start.
+ * MSETNX; INCR, DECR, INCRBY, DECRBY) are described where they start.
  *
  * HSET key field value (hset_cmd, its one-field branch) further needs a listpack, no
  * keyspace event selected, field and value within hash-max-listpack-value. Then it does
