@@ -408,7 +408,7 @@ class _Wire:
         self.out.append(data)
 
 
-def _through_the_dispatcher(monkeypatch: pytest.MonkeyPatch, procs: dict[str, Callable]) -> tuple:
+def _through_the_dispatcher(monkeypatch: pytest.MonkeyPatch, procs: dict[str, Callable], first: list[str]) -> tuple:
     """INCR and kin sent through the dispatcher (execute, as the connections do) with
     the given procs installed: the replies, what was propagated, what a tracking client
     received, the values and dirty. WATCH, MULTI/EXEC, propagation and tracking are the
@@ -421,7 +421,7 @@ def _through_the_dispatcher(monkeypatch: pytest.MonkeyPatch, procs: dict[str, Ca
     a, b, t = Client(srv), Client(srv), Client(srv)
     t.transport = _Wire()  # type: ignore[assignment]
     srv.clients[t.id] = t  # connection_made's registration: tracking finds it by id
-    script = [(a, "SET n 10"), (t, "HELLO 3"), (t, "CLIENT TRACKING ON"), (t, "GET n"), (a, "WATCH n"),
+    script = [(a, line) for line in first] + [(a, "SET n 10"), (t, "HELLO 3"), (t, "CLIENT TRACKING ON"), (t, "GET n"), (a, "WATCH n"),
               (b, "INCR n"), (a, "MULTI"), (a, "INCR n"), (a, "EXEC"), (t, "GET n"), (a, "WATCH n"), (a, "MULTI"),
               (a, "INCR n"), (a, "DECRBY n 3"), (a, "INCRBY n x"), (a, "EXEC"), (b, "DECR n"), (b, "INCRBY n -7"),
               (b, "INCR fresh"), (b, "SET s abc"), (b, "INCR s"), (b, "OBJECT ENCODING n"), (b, "OBJECT IDLETIME n")]
@@ -431,15 +431,20 @@ def _through_the_dispatcher(monkeypatch: pytest.MonkeyPatch, procs: dict[str, Ca
             replies.append(execute(c, [w.encode() for w in line.split()]))
         except CommandError as e:
             replies.append(e.reply)
-    return replies, units, t.transport.out, dict(a.db.data), dict(a.db.lru), srv.dirty
+    mem = a.db.mem
+    return (replies, units, t.transport.out, dict(a.db.data), dict(a.db.lru), srv.dirty,
+            None if mem is None else (mem.sizes, mem.keys))
 
 
-def test_incr_through_the_dispatcher(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("first", [[], ["CONFIG SET maxmemory 100mb"]], ids=["plain", "maxmemory"])
+def test_incr_through_the_dispatcher(monkeypatch: pytest.MonkeyPatch, first: list[str]) -> None:
+    """... and, under maxmemory, the keys' memory estimates."""
     names = ("incr", "decr", "incrby", "decrby")
-    body = _through_the_dispatcher(monkeypatch, {n: getattr(fast, n) for n in names})
-    handler = _through_the_dispatcher(monkeypatch, dict(zip(names, _INCR_HANDLERS)))
+    body = _through_the_dispatcher(monkeypatch, {n: getattr(fast, n) for n in names}, first)
+    handler = _through_the_dispatcher(monkeypatch, dict(zip(names, _INCR_HANDLERS)), first)
     assert body == handler
-    replies, units, pushed = body[:3]
+    replies, units, pushed = body[0][len(first):], body[1], body[2]
     # the WATCHed EXEC refused, the next one run; INCR logged as sent; invalidations pushed
     assert replies[8] == b"*-1\r\n" and replies[15].startswith(b"*3\r\n:12\r\n:9\r\n-ERR")
     assert [b"INCR", b"n"] in [argv for unit in units for _, argv in unit] and len(pushed) == 2
+    assert (body[-1] is None) == (not first) and (not first or b"n" in body[-1][0])
