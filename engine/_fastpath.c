@@ -602,6 +602,13 @@ static PyMethodDef methods[] = {
      "mset($module, c, argv, /)\n--\n\nstrings.mset_cmd: its common case in C, the rest by mset_cmd."},
     {"msetnx", (PyCFunction)(void (*)(void))fp_msetnx, METH_FASTCALL,
      "msetnx($module, c, argv, /)\n--\n\nstrings.msetnx_cmd: its common case in C, the rest by msetnx_cmd."},
+    /* _bodies.h: LPUSH, RPUSH */
+    {"configure_lists", (PyCFunction)(void (*)(void))fp_configure_lists, METH_FASTCALL,
+     "configure_lists($module, ListValue, lpush_cmd, rpush_cmd, ql_push, /)\n--\n\nWhat the push bodies use."},
+    {"lpush", (PyCFunction)(void (*)(void))fp_lpush, METH_FASTCALL,
+     "lpush($module, c, argv, /)\n--\n\nlists.lpush_cmd: its common case in C, the rest by lpush_cmd."},
+    {"rpush", (PyCFunction)(void (*)(void))fp_rpush, METH_FASTCALL,
+     "rpush($module, c, argv, /)\n--\n\nlists.rpush_cmd: its common case in C, the rest by rpush_cmd."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,4 +1,4 @@
-"""Command bodies in C (engine/_bodies.h: HSET, HGET, MSET, MSETNX) against their Python handlers, in process.
+"""Command bodies in C (engine/_bodies.h: HSET, HGET, MSET, MSETNX, LPUSH, RPUSH) against their Python handlers, in process.
 
 Each case builds the same state on two fresh servers and runs one command through each:
 the C body on one, the Python handler (the reference) on the other. Everything the
@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pytest
 
 from aof.replies import NULL3, NULL_BULK, OK, ONE, ZERO, bulk
-from engine.commands import hashes, strings
+from engine.commands import hashes, lists, strings
 from engine.config import config_from_argv
 from engine.errors import CommandError
 from engine.execution.client import Client
@@ -25,6 +25,7 @@ from engine.execution.registry import TABLE
 from engine.server.app import Server
 from engine.types import HashValue
 from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_get, lp_pairs_set
+from rdbtools.encodings.quicklist_ops import ql_push
 
 fast = pytest.importorskip("engine._fastpath", reason="C extension not built (pip install -e .)")
 
@@ -175,19 +176,25 @@ def configured() -> None:
     fast.configure_strings(strings.mset_cmd, strings.msetnx_cmd, OK, ONE)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_body_equals_handler(name: str) -> None:
-    args, setup, argv = CASES[name]
+def _compare(case: tuple[list[str], Callable[[Client], None], list[str]], handlers: dict[str, Callable],
+             state: Callable[[Client, list], tuple]) -> None:
+    """The case run by the C body and by the handler on equal fresh states: equal outcomes."""
+    args, setup, argv = case
     results = []
     cmd = argv[0].lower()
-    for proc in (getattr(fast, cmd), HANDLERS[cmd]):
+    for proc in (getattr(fast, cmd), handlers[cmd]):
         c, events = _server(args)
         setup(c)
         c.db.clock += 7  # an access clock that moved since: the touch shows
         del events[:]
         reply = _outcome(proc, c, [a.encode() for a in argv])
-        results.append((reply, _state(c, events)))
+        results.append((reply, state(c, events)))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_body_equals_handler(name: str) -> None:
+    _compare(CASES[name], HANDLERS, _state)
 
 
 @pytest.mark.parametrize("cmd", sorted(HANDLERS))
@@ -222,3 +229,109 @@ def test_common_cases_do_what_the_commands_do() -> None:
     assert fast.msetnx(c, [b"MSETNX", b"n", b"1", b"m", b"2"]) == ONE and c.db.data[b"m"] == b"2"
     assert fast.msetnx(c, [b"MSETNX", b"o", b"1", b"m", b"3"]) == ZERO and c.db.data[b"m"] == b"2"
     assert c.server.dirty == dirty + 5 and not events
+
+
+# -- LPUSH, RPUSH ---------------------------------------------------------------------
+
+
+def _list_state(c: Client, events: list) -> tuple:
+    """What a push can touch: the lists' nodes (their bytes, plain and compressed ones as
+    they are), counts and options, the other values, keys, TTLs, clocks, dirty, events."""
+    values = {}
+    for k, v in c.db.data.items():
+        if isinstance(v, lists.ListValue):
+            nodes = [bytes(n) if isinstance(n, bytearray) else n for n in v.nodes]
+            values[k] = ("list", v.encoding(), nodes, v.count, v.fill, v.compress)
+        else:  # the cases' other values: a string, a hash left alone
+            values[k] = v if isinstance(v, bytes) else (type(v).__name__, v.encoding(), v.flat())
+    return (values, list(c.db.data), dict(c.db.expires), dict(c.db.lru), c.db.hits, c.db.misses, c.server.dirty,
+            list(events))
+
+
+def _unknown_count(c: Client) -> None:
+    _run(c, "RPUSH", "l", "a", "b")
+    c.db.data[b"l"].nodes[0][4:6] = b"\xff\xff"  # a loaded node may not say its count
+
+
+def _list_expired(c: Client) -> None:
+    _run(c, "RPUSH", "l", "a")
+    c.db.expires[b"l"] = 1
+
+
+def _bench_list(c: Client) -> None:
+    _run(c, "RPUSH", "l", *["xxx"] * 3000)  # several nodes, a count past the cached replies
+
+
+# name → (server arguments, setup, the command)
+PUSH_CASES: dict[str, tuple[list[str], Callable[[Client], None], list[str]]] = {
+    "lpush": ([], _bench_list, ["LPUSH", "l", "xxx"]),  # redis-benchmark's LPUSH mylist xxx
+    "rpush": ([], _bench_list, ["RPUSH", "l", "xxx"]),
+    "lpush small list": ([], lambda c: _run(c, "RPUSH", "l", "a"), ["LPUSH", "l", "b"]),
+    "rpush integers": ([], lambda c: _run(c, "RPUSH", "l", "a"), ["RPUSH", "l", "12345", "-1", "9223372036854775808"]),
+    "lpush several": ([], lambda c: _run(c, "RPUSH", "l", "a"), ["LPUSH", "l", "b", "c", "d"]),
+    "lpush new node by count": (["--list-max-listpack-size", "2"], lambda c: _run(c, "RPUSH", "l", "a", "b"),
+                                ["LPUSH", "l", "c", "d", "e"]),
+    "rpush new node by count": (["--list-max-listpack-size", "2"], lambda c: _run(c, "RPUSH", "l", "a"),
+                                ["RPUSH", "l", "c", "d", "e"]),
+    "rpush new node by size": (["--list-max-listpack-size", "-1"], lambda c: _run(c, "RPUSH", "l", "v" * 4000),
+                               ["RPUSH", "l", "w" * 100]),
+    "lpush large element": (["--list-max-listpack-size", "-1"], lambda c: _run(c, "RPUSH", "l", "a"),
+                            ["LPUSH", "l", "v" * 5000, "b"]),
+    "rpush unknown count": (["--list-max-listpack-size", "3"], _unknown_count, ["RPUSH", "l", "c", "d"]),
+    "lpush compressed": (["--list-compress-depth", "1", "--list-max-listpack-size", "2"],
+                         lambda c: _run(c, "RPUSH", "l", *["element"] * 20), ["LPUSH", "l", "x", "y", "z"]),
+    "rpush compressed": (["--list-compress-depth", "1", "--list-max-listpack-size", "2"],
+                         lambda c: _run(c, "RPUSH", "l", *["element"] * 20), ["RPUSH", "l", "x", "y", "z"]),
+    "lpush new key": ([], lambda c: None, ["LPUSH", "l", "a", "b"]),
+    "rpush new key": ([], lambda c: None, ["RPUSH", "l", "a"]),
+    "lpush wrong type": ([], lambda c: _run(c, "SET", "l", "v"), ["LPUSH", "l", "a"]),
+    "rpush wrong type": ([], lambda c: _run(c, "HSET", "l", "f", "v"), ["RPUSH", "l", "a"]),
+    "lpush key with a ttl": ([], lambda c: (_run(c, "RPUSH", "l", "a"), _run(c, "EXPIRE", "l", "100")),
+                             ["LPUSH", "l", "b"]),
+    "rpush other key with a ttl": ([], lambda c: (_run(c, "RPUSH", "l", "a"), _run(c, "SET", "s", "v", "EX", "100")),
+                                   ["RPUSH", "l", "b"]),
+    "lpush expired key": ([], _list_expired, ["LPUSH", "l", "b"]),
+    "rpush lfu": (["--maxmemory-policy", "allkeys-lfu"], lambda c: _run(c, "RPUSH", "l", "a"), ["RPUSH", "l", "b"]),
+    "lpush events": (["--notify-keyspace-events", "KEA"], lambda c: _run(c, "RPUSH", "l", "a"), ["LPUSH", "l", "b"]),
+    "rpush other events": (["--notify-keyspace-events", "Kh"], lambda c: _run(c, "RPUSH", "l", "a"),
+                           ["RPUSH", "l", "b"]),
+}
+PUSHERS: dict[str, Callable] = {"lpush": lists.lpush_cmd, "rpush": lists.rpush_cmd}
+
+
+def _configure_lists() -> None:
+    fast.configure_lists(lists.ListValue, lists.lpush_cmd, lists.rpush_cmd, ql_push)
+
+
+@pytest.mark.parametrize("name", sorted(PUSH_CASES))
+def test_push_body_equals_handler(name: str) -> None:
+    _configure_lists()
+    _compare(PUSH_CASES[name], PUSHERS, _list_state)
+
+
+@pytest.mark.parametrize("cmd", sorted(PUSHERS))
+def test_push_body_is_the_command(cmd: str) -> None:
+    assert TABLE.commands[cmd].proc is (PUSHERS[cmd] if lists.c_module("engine._fastpath") is None
+                                        else getattr(fast, cmd))
+
+
+def test_push_common_case() -> None:
+    """The common case itself, in C (the handlers given to the body refuse to run): the
+    elements in the node, the access clock, dirty, the new length; nothing published."""
+    c, events = _server([])
+    _run(c, "RPUSH", "l", "a")
+
+    def refuse(c: Client, argv: list[bytes]) -> bytes:
+        raise AssertionError("the common case went to the handler")
+
+    fast.configure_lists(lists.ListValue, refuse, refuse, ql_push)
+    try:
+        c.db.clock += 5
+        dirty = c.server.dirty
+        assert fast.lpush(c, [b"LPUSH", b"l", b"b", b"c"]) == b":3\r\n"
+        assert fast.rpush(c, [b"RPUSH", b"l", b"d"]) == b":4\r\n"
+        lst = c.db.data[b"l"]
+        assert list(lst) == [b"c", b"b", b"a", b"d"] and lst.count == 4 and len(lst.nodes) == 1
+        assert c.db.lru[b"l"] == c.db.clock and c.server.dirty == dirty + 3 and not events
+    finally:
+        _configure_lists()
