@@ -68,37 +68,57 @@ body_args(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t n, const char *nam
     return 1;
 }
 
+/* No TTL on key (the lookup could expire it) and the access clock kept as LRU, not LFU:
+ * 1, 0, or -1 with an error. */
+static int
+lru_no_ttl(PyObject *db, PyObject *key)
+{
+    PyObject *exp = fget(db, N_EXPIRES);
+    if (exp == NULL)
+        return -1;
+    int t = !PyDict_CheckExact(exp) ? 1 : PyDict_GET_SIZE(exp) == 0 ? 0 : PyDict_Contains(exp, key);
+    Py_DECREF(exp);
+    if (t == 0)
+        t = attr_true(db, N_LFU);
+    return t < 0 ? -1 : !t;
+}
+
+/* The value at key when it is of type tp and lookupKey can only go the common way: no
+ * TTL on the key, the access clock kept as LRU (see the header). 1 with *o (a new
+ * reference), 0, or -1 with an error. */
+static int
+plain_value(PyObject *db, PyObject *key, PyObject *tp, PyObject **o)
+{
+    PyObject *data = fget(db, N_KEYS_DATA);
+    if (data == NULL)
+        return -1;
+    PyObject *v = PyDict_CheckExact(data) ? PyDict_GetItemWithError(data, key) : NULL;
+    Py_XINCREF(v);
+    Py_DECREF(data);
+    if (v == NULL)
+        return PyErr_Occurred() ? -1 : 0; /* a new key (dbAdd's event), a miss (keymiss) */
+    int t = Py_TYPE(v) == (PyTypeObject *)tp ? lru_no_ttl(db, key) : 0;
+    if (t <= 0) {
+        Py_DECREF(v);
+        return t;
+    }
+    *o = v;
+    return 1;
+}
+
 /* The hash at key when lookupKey can only go the common way (see the header): 1 with
  * *h (a new reference), 0, or -1 with an error. */
 static int
 plain_hash(PyObject *db, PyObject *key, PyObject **h)
 {
-    PyObject *data = fget(db, N_KEYS_DATA);
-    if (data == NULL)
-        return -1;
-    PyObject *o = PyDict_CheckExact(data) ? PyDict_GetItemWithError(data, key) : NULL;
-    Py_XINCREF(o);
-    Py_DECREF(data);
-    if (o == NULL)
-        return PyErr_Occurred() ? -1 : 0; /* a new hash (dbAdd's event), a miss (keymiss) */
-    int t = 0;
-    if (Py_TYPE(o) != (PyTypeObject *)bk[B_HASH])
-        goto no;
-    PyObject *exp = fget(db, N_EXPIRES); /* the lookup may expire it */
-    if (exp == NULL)
-        goto err;
-    t = !PyDict_CheckExact(exp) ? 1 : PyDict_GET_SIZE(exp) == 0 ? 0 : PyDict_Contains(exp, key);
-    Py_DECREF(exp);
-    if (t != 0 || (t = attr_true(db, N_LFU)) != 0 || (t = attr_true(o, N_FX)) != 0)
-        goto no;
-    *h = o;
+    int t = plain_value(db, key, bk[B_HASH], h);
+    if (t <= 0)
+        return t;
+    if ((t = attr_true(*h, N_FX)) != 0) { /* field TTLs */
+        Py_CLEAR(*h);
+        return t < 0 ? -1 : 0;
+    }
     return 1;
-no:
-    Py_DECREF(o);
-    return t < 0 ? -1 : 0;
-err:
-    Py_DECREF(o);
-    return -1;
 }
 
 /* The entry of nm[k] in o's __dict__ when that is what getattr(o, nm[k]) returns: the
@@ -160,27 +180,29 @@ dirtied(PyObject *c, long long by, PyObject *reply)
     return t < 0 ? NULL : Py_NewRef(reply);
 }
 
+/* No keyspace event selected (notify-keyspace-events read as an integer): 1, 0, or -1. */
+static int
+no_events(PyObject *c)
+{
+    PyObject *server = fget(c, N_SERVER), *cfg;
+    long long events = 0;
+    if (server == NULL)
+        return -1;
+    cfg = dict_fget(server, N_CONFIG);
+    Py_DECREF(server);
+    int t = cfg == NULL ? -1 : dict_ll(cfg, N_NOTIFY_EVENTS, &events);
+    Py_XDECREF(cfg);
+    return t != 0 ? (t < 0 ? -1 : 0) : events == 0;
+}
+
 /* Whether lookupKeyWrite of key (there) and its store can only go the common way with
  * no keyspace event: the key has no TTL, the access clock is kept as LRU (not LFU) and
  * no event is selected. 1, 0, or -1 with an error. */
 static int
 quiet_lru_key(PyObject *c, PyObject *db, PyObject *key)
 {
-    PyObject *exp = fget(db, N_EXPIRES), *server, *cfg;
-    long long events = 0;
-    if (exp == NULL)
-        return -1;
-    int t = !PyDict_CheckExact(exp) ? 1 : PyDict_GET_SIZE(exp) == 0 ? 0 : PyDict_Contains(exp, key);
-    Py_DECREF(exp);
-    if (t != 0 || (t = attr_true(db, N_LFU)) != 0)
-        return t < 0 ? -1 : 0;
-    if ((server = fget(c, N_SERVER)) == NULL)
-        return -1;
-    cfg = dict_fget(server, N_CONFIG);
-    Py_DECREF(server);
-    t = cfg == NULL ? -1 : dict_ll(cfg, N_NOTIFY_EVENTS, &events);
-    Py_XDECREF(cfg);
-    return t < 0 ? -1 : events == 0;
+    int t = lru_no_ttl(db, key);
+    return t <= 0 ? t : no_events(c);
 }
 
 /* HSET's checks past plain_hash: 1 with *lp and *cfg (new references), 0, or -1. */
@@ -807,4 +829,154 @@ static PyObject *
 fp_decrby(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     return incr_generic(args, nargs, I_DECRBY);
+}
+
+/* LPUSH and RPUSH (engine/commands/lists.py, pushGenericCommand) take an existing list
+ * without a compress depth whose key has no TTL, the access clock kept as LRU (not
+ * LFU), no keyspace event selected. Then they do what the handler does: lookupKeyWrite's
+ * access time, the elements pushed one by one by the one quicklist push there is
+ * (quicklist_ops.ql_push: rdbtools' C quicklistPush, or its Python twin in the pure
+ * pass; it makes new nodes past list-max-listpack-size and plain nodes for large
+ * elements), the count, the dirty count, the new length. A new key (dbAdd: the key
+ * made ready for clients blocked on it), LPUSHX and RPUSHX stay with the handler: an
+ * existing list has no client blocked on it. */
+
+/* configure_lists(): what the push bodies use, from lists.py */
+enum { L_LIST, L_LPUSH, L_RPUSH, L_QL_PUSH, L_LEN };
+static PyObject *lk[L_LEN];
+
+/* ListValue's slots, by offset (its __slots__: member descriptors resolved once). */
+enum { LS_NODES, LS_COUNT, LS_FILL, LS_COMPRESS, LS_LEN };
+static const char *const list_slot_names[LS_LEN] = {"nodes", "count", "fill", "compress"};
+static Py_ssize_t list_slot[LS_LEN];
+
+static PyObject *
+fp_configure_lists(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != L_LEN || !PyType_Check(args[L_LIST])) {
+        PyErr_SetString(PyExc_TypeError, "configure_lists(ListValue, lpush_cmd, rpush_cmd, ql_push)");
+        return NULL;
+    }
+    for (int k = 0; k < LS_LEN; k++) {
+        PyObject *d = PyObject_GetAttrString(args[L_LIST], list_slot_names[k]);
+        if (d == NULL)
+            return NULL;
+        int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) && ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX &&
+                 !(((PyMemberDescrObject *)d)->d_member->flags & READONLY);
+        if (ok)
+            list_slot[k] = ((PyMemberDescrObject *)d)->d_member->offset;
+        Py_DECREF(d);
+        if (!ok)
+            return PyErr_Format(PyExc_TypeError, "configure_lists: ListValue.%s is not a slot", list_slot_names[k]);
+    }
+    return keep(lk, args, L_LEN);
+}
+
+/* The object in ListValue o's slot k, borrowed (NULL when unset). */
+static inline PyObject *
+list_get(PyObject *o, int k)
+{
+    return *(PyObject **)((char *)o + list_slot[k]);
+}
+
+/* The list at key when the push can only go the common way (see above): 1 with *l (a
+ * new reference), 0, or -1 with an error. */
+static int
+plain_list(PyObject *c, PyObject *db, PyObject *key, PyObject **l)
+{
+    int t = plain_value(db, key, lk[L_LIST], l);
+    if (t <= 0)
+        return t; /* a new list (dbAdd, the blocked clients), another type, a TTL, LFU */
+    PyObject *o = *l, *compress = list_get(o, LS_COMPRESS);
+    if (list_get(o, LS_NODES) == NULL || !PyList_CheckExact(list_get(o, LS_NODES)) ||
+        list_get(o, LS_COUNT) == NULL || list_get(o, LS_FILL) == NULL || compress == NULL ||
+        !PyLong_CheckExact(compress) || (t = PyObject_IsTrue(compress)) != 0)
+        goto no;
+    if ((t = no_events(c)) <= 0)
+        goto no;
+    return 1;
+no:
+    Py_CLEAR(*l);
+    return t < 0 ? -1 : 0;
+}
+
+/* addReplyLongLong: ":<v>\r\n", without printf's machinery. */
+static PyObject *
+integer_reply(long long v)
+{
+    char text[32], *p = text + sizeof text;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    *--p = '\n';
+    *--p = '\r';
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--p = '-';
+    *--p = ':';
+    return PyBytes_FromStringAndSize(p, text + sizeof text - p);
+}
+
+/* lpush(c, argv) and rpush(c, argv): pushGenericCommand's reply (see above). */
+static PyObject *
+push_generic(PyObject *const *args, Py_ssize_t nargs, int head)
+{
+    PyObject *handler = lk[head ? L_LPUSH : L_RPUSH];
+    if (nargs != 2 || handler == NULL) {
+        PyErr_SetString(PyExc_TypeError, "lpush(c, argv), after configure_lists()");
+        return NULL;
+    }
+    PyObject *c = args[0], *argv = args[1];
+    Py_ssize_t n = PyList_CheckExact(argv) ? PyList_GET_SIZE(argv) : 0;
+    if (n < 3) /* the arity error, or not a list */
+        return PyObject_Vectorcall(handler, args, 2, NULL);
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (!PyBytes_CheckExact(PyList_GET_ITEM(argv, i)))
+            return PyObject_Vectorcall(handler, args, 2, NULL);
+    PyObject *key = PyList_GET_ITEM(argv, 1);
+    PyObject *db = fget(c, N_DB);
+    if (db == NULL)
+        return NULL;
+    PyObject *l = NULL, *items = NULL, *count = NULL, *reply = NULL;
+    int t = plain_list(c, db, key, &l);
+    if (t <= 0) {
+        Py_DECREF(db);
+        return t < 0 ? NULL : PyObject_Vectorcall(handler, args, 2, NULL);
+    }
+    if (touch(db, key) < 0) /* lookupKeyWrite */
+        goto done;
+    if ((items = PyList_GetSlice(argv, 2, n)) == NULL)
+        goto done;
+    PyObject *a[4] = {list_get(l, LS_NODES), items, head ? Py_True : Py_False, list_get(l, LS_FILL)};
+    PyObject *made = PyObject_Vectorcall(lk[L_QL_PUSH], a, 4, NULL); /* quicklistPush, each element */
+    if (made == NULL)
+        goto done;
+    Py_DECREF(made);
+    long long was = PyLong_AsLongLong(list_get(l, LS_COUNT));
+    if ((was == -1 && PyErr_Occurred()) || (count = PyLong_FromLongLong(was + (n - 2))) == NULL)
+        goto done;
+    Py_XSETREF(*(PyObject **)((char *)l + list_slot[LS_COUNT]), Py_NewRef(count));
+    PyObject *r = integer_reply(was + (n - 2));
+    if (r != NULL) {
+        reply = dirtied(c, n - 2, r);
+        Py_DECREF(r);
+    }
+done:
+    Py_XDECREF(count);
+    Py_XDECREF(items);
+    Py_DECREF(l);
+    Py_DECREF(db);
+    return reply;
+}
+
+static PyObject *
+fp_lpush(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return push_generic(args, nargs, 1);
+}
+
+static PyObject *
+fp_rpush(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return push_generic(args, nargs, 0);
 }

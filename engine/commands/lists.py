@@ -20,9 +20,10 @@ from aof.replies import (
 from engine import propagate as P
 from engine.commands.arguments import LONG_MAX, get_int, get_positive, get_timeout_ms
 from engine.errors import CommandError, SyntaxErr, WrongTypeError
-from engine.execution.registry import command
+from engine.execution.registry import TABLE, command
 from engine.notify import NOTIFY_GENERIC, NOTIFY_LIST, notify
 from engine.types import ListValue
+from rdbtools._accel import c_module
 from rdbtools.encodings.quicklist_ops import ql_pop, ql_push
 
 G = "list"
@@ -73,6 +74,12 @@ lpush_cmd = command("lpush", -3, "write denyoom fast", 1, 1, 1, group=G)(_pusher
 rpush_cmd = command("rpush", -3, "write denyoom fast", 1, 1, 1, group=G)(_pusher(TAIL, False))
 lpushx_cmd = command("lpushx", -3, "write denyoom fast", 1, 1, 1, group=G, since="2.2.0")(_pusher(HEAD, True))
 rpushx_cmd = command("rpushx", -3, "write denyoom fast", 1, 1, 1, group=G, since="2.2.0")(_pusher(TAIL, True))
+
+_bodies = c_module("engine._fastpath")
+if hasattr(_bodies, "configure_lists"):  # the common cases in C (engine/_bodies.h), the rest by these handlers
+    _bodies.configure_lists(ListValue, lpush_cmd, rpush_cmd, ql_push)
+    TABLE.commands["lpush"].proc = _bodies.lpush
+    TABLE.commands["rpush"].proc = _bodies.rpush
 
 
 def _removed(c, key: bytes, lst, n: int, event: bytes) -> None:

@@ -1,5 +1,5 @@
 """Command bodies in C (engine/_bodies.h: HSET, HGET, MSET, MSETNX, SADD, INCR, DECR,
-INCRBY, DECRBY) against their Python handlers, in process.
+INCRBY, DECRBY, LPUSH, RPUSH) against their Python handlers, in process.
 
 Each case builds the same state on two fresh servers and runs one command through each:
 the C body on one, the Python handler (the reference) on the other. Everything the
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from aof.replies import NULL3, NULL_BULK, OK, ONE, ZERO, bulk, integer, integer_text
-from engine.commands import hashes, sets, strings
+from engine.commands import hashes, lists, sets, strings
 from engine.config import config_from_argv
 from engine.errors import CommandError
 from engine.execution.client import Client
@@ -31,6 +31,7 @@ from engine.types.strings import parse_int
 from rdbtools.encodings.intset_ops import is_add_all
 from rdbtools.encodings.listpack_ops import lp_length, lp_pairs_get, lp_pairs_set
 from rdbtools.encodings.listpack_set import lps_add
+from rdbtools.encodings.quicklist_ops import ql_push
 from rdbtools.numbers import incr_text
 
 fast = pytest.importorskip("engine._fastpath", reason="C extension not built (pip install -e .)")
@@ -279,6 +280,7 @@ def _configure() -> None:
     fast.configure_sets(SetValue, sets.sadd_cmd, ZERO, ONE, integer, is_add_all, lps_add, lp_length, LISTPACK_ENTRIES,
                         LISTPACK_VALUE)
     fast.configure_incr(*_INCR_HANDLERS, incr_text, integer_text, parse_int)
+    fast.configure_lists(lists.ListValue, lists.lpush_cmd, lists.rpush_cmd, ql_push)
 
 
 @pytest.fixture(autouse=True)
@@ -291,19 +293,25 @@ def configured() -> Iterator[None]:
     _configure()
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_body_equals_handler(name: str) -> None:
-    args, setup, argv = CASES[name]
+def _compare(case: tuple[list[str], Callable[[Client], None], list[str]], handlers: dict[str, Callable],
+             state: Callable[[Client, list], tuple]) -> None:
+    """The case run by the C body and by the handler on equal fresh states: equal outcomes."""
+    args, setup, argv = case
     results = []
     cmd = argv[0].lower()
-    for proc in (getattr(fast, cmd), HANDLERS[cmd]):
+    for proc in (getattr(fast, cmd), handlers[cmd]):
         c, events = _server(args)
         setup(c)
         c.db.clock += 7  # an access clock that moved since: the touch shows
         del events[:]
         reply = _outcome(proc, c, [a.encode() for a in argv])
-        results.append((reply, _state(c, events)))
+        results.append((reply, state(c, events)))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_body_equals_handler(name: str) -> None:
+    _compare(CASES[name], HANDLERS, _state)
 
 
 @pytest.mark.parametrize("cmd", sorted(HANDLERS))
@@ -448,3 +456,109 @@ def test_incr_through_the_dispatcher(monkeypatch: pytest.MonkeyPatch, first: lis
     assert replies[8] == b"*-1\r\n" and replies[15].startswith(b"*3\r\n:12\r\n:9\r\n-ERR")
     assert [b"INCR", b"n"] in [argv for unit in units for _, argv in unit] and len(pushed) == 2
     assert (body[-1] is None) == (not first) and (not first or b"n" in body[-1][0])
+
+
+# -- LPUSH, RPUSH ---------------------------------------------------------------------
+
+
+def _list_state(c: Client, events: list) -> tuple:
+    """What a push can touch: the lists' nodes (their bytes, plain and compressed ones as
+    they are), counts and options, the other values, keys, TTLs, clocks, dirty, events."""
+    values = {}
+    for k, v in c.db.data.items():
+        if isinstance(v, lists.ListValue):
+            nodes = [bytes(n) if isinstance(n, bytearray) else n for n in v.nodes]
+            values[k] = ("list", v.encoding(), nodes, v.count, v.fill, v.compress)
+        else:  # the cases' other values: a string, a hash left alone
+            values[k] = v if isinstance(v, bytes) else (type(v).__name__, v.encoding(), v.flat())
+    return (values, list(c.db.data), dict(c.db.expires), dict(c.db.lru), c.db.hits, c.db.misses, c.server.dirty,
+            list(events))
+
+
+def _unknown_count(c: Client) -> None:
+    _run(c, "RPUSH", "l", "a", "b")
+    c.db.data[b"l"].nodes[0][4:6] = b"\xff\xff"  # a loaded node may not say its count
+
+
+def _list_expired(c: Client) -> None:
+    _run(c, "RPUSH", "l", "a")
+    c.db.expires[b"l"] = 1
+
+
+def _bench_list(c: Client) -> None:
+    _run(c, "RPUSH", "l", *["xxx"] * 3000)  # several nodes, a count past the cached replies
+
+
+# name → (server arguments, setup, the command)
+PUSH_CASES: dict[str, tuple[list[str], Callable[[Client], None], list[str]]] = {
+    "lpush": ([], _bench_list, ["LPUSH", "l", "xxx"]),  # redis-benchmark's LPUSH mylist xxx
+    "rpush": ([], _bench_list, ["RPUSH", "l", "xxx"]),
+    "lpush small list": ([], lambda c: _run(c, "RPUSH", "l", "a"), ["LPUSH", "l", "b"]),
+    "rpush integers": ([], lambda c: _run(c, "RPUSH", "l", "a"), ["RPUSH", "l", "12345", "-1", "9223372036854775808"]),
+    "lpush several": ([], lambda c: _run(c, "RPUSH", "l", "a"), ["LPUSH", "l", "b", "c", "d"]),
+    "lpush new node by count": (["--list-max-listpack-size", "2"], lambda c: _run(c, "RPUSH", "l", "a", "b"),
+                                ["LPUSH", "l", "c", "d", "e"]),
+    "rpush new node by count": (["--list-max-listpack-size", "2"], lambda c: _run(c, "RPUSH", "l", "a"),
+                                ["RPUSH", "l", "c", "d", "e"]),
+    "rpush new node by size": (["--list-max-listpack-size", "-1"], lambda c: _run(c, "RPUSH", "l", "v" * 4000),
+                               ["RPUSH", "l", "w" * 100]),
+    "lpush large element": (["--list-max-listpack-size", "-1"], lambda c: _run(c, "RPUSH", "l", "a"),
+                            ["LPUSH", "l", "v" * 5000, "b"]),
+    "rpush unknown count": (["--list-max-listpack-size", "3"], _unknown_count, ["RPUSH", "l", "c", "d"]),
+    "lpush compressed": (["--list-compress-depth", "1", "--list-max-listpack-size", "2"],
+                         lambda c: _run(c, "RPUSH", "l", *["element"] * 20), ["LPUSH", "l", "x", "y", "z"]),
+    "rpush compressed": (["--list-compress-depth", "1", "--list-max-listpack-size", "2"],
+                         lambda c: _run(c, "RPUSH", "l", *["element"] * 20), ["RPUSH", "l", "x", "y", "z"]),
+    "lpush new key": ([], lambda c: None, ["LPUSH", "l", "a", "b"]),
+    "rpush new key": ([], lambda c: None, ["RPUSH", "l", "a"]),
+    "lpush wrong type": ([], lambda c: _run(c, "SET", "l", "v"), ["LPUSH", "l", "a"]),
+    "rpush wrong type": ([], lambda c: _run(c, "HSET", "l", "f", "v"), ["RPUSH", "l", "a"]),
+    "lpush key with a ttl": ([], lambda c: (_run(c, "RPUSH", "l", "a"), _run(c, "EXPIRE", "l", "100")),
+                             ["LPUSH", "l", "b"]),
+    "rpush other key with a ttl": ([], lambda c: (_run(c, "RPUSH", "l", "a"), _run(c, "SET", "s", "v", "EX", "100")),
+                                   ["RPUSH", "l", "b"]),
+    "lpush expired key": ([], _list_expired, ["LPUSH", "l", "b"]),
+    "rpush lfu": (["--maxmemory-policy", "allkeys-lfu"], lambda c: _run(c, "RPUSH", "l", "a"), ["RPUSH", "l", "b"]),
+    "lpush events": (["--notify-keyspace-events", "KEA"], lambda c: _run(c, "RPUSH", "l", "a"), ["LPUSH", "l", "b"]),
+    "rpush other events": (["--notify-keyspace-events", "Kh"], lambda c: _run(c, "RPUSH", "l", "a"),
+                           ["RPUSH", "l", "b"]),
+}
+PUSHERS: dict[str, Callable] = {"lpush": lists.lpush_cmd, "rpush": lists.rpush_cmd}
+
+
+def _configure_lists() -> None:
+    fast.configure_lists(lists.ListValue, lists.lpush_cmd, lists.rpush_cmd, ql_push)
+
+
+@pytest.mark.parametrize("name", sorted(PUSH_CASES))
+def test_push_body_equals_handler(name: str) -> None:
+    _configure_lists()
+    _compare(PUSH_CASES[name], PUSHERS, _list_state)
+
+
+@pytest.mark.parametrize("cmd", sorted(PUSHERS))
+def test_push_body_is_the_command(cmd: str) -> None:
+    assert TABLE.commands[cmd].proc is (PUSHERS[cmd] if lists.c_module("engine._fastpath") is None
+                                        else getattr(fast, cmd))
+
+
+def test_push_common_case() -> None:
+    """The common case itself, in C (the handlers given to the body refuse to run): the
+    elements in the node, the access clock, dirty, the new length; nothing published."""
+    c, events = _server([])
+    _run(c, "RPUSH", "l", "a")
+
+    def refuse(c: Client, argv: list[bytes]) -> bytes:
+        raise AssertionError("the common case went to the handler")
+
+    fast.configure_lists(lists.ListValue, refuse, refuse, ql_push)
+    try:
+        c.db.clock += 5
+        dirty = c.server.dirty
+        assert fast.lpush(c, [b"LPUSH", b"l", b"b", b"c"]) == b":3\r\n"
+        assert fast.rpush(c, [b"RPUSH", b"l", b"d"]) == b":4\r\n"
+        lst = c.db.data[b"l"]
+        assert list(lst) == [b"c", b"b", b"a", b"d"] and lst.count == 4 and len(lst.nodes) == 1
+        assert c.db.lru[b"l"] == c.db.clock and c.server.dirty == dirty + 3 and not events
+    finally:
+        _configure_lists()
