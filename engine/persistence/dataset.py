@@ -262,7 +262,8 @@ class DatasetLoader:
         key = rec.key
         replaced = key in data  # only a replaced key can have a TTL or a hint to drop
         if replaced and not self.allow_dup:
-            raise LoadError(f"RDB has duplicated key '{key.decode('utf-8', 'replace')}' in DB {rec.db}")
+            raise LoadError(f"RDB has duplicated key '{key.decode('utf-8', 'replace')}' in DB {rec.db} "
+                            f"at offset {rec.offset} (key {key!r}, db {rec.db})")
         data[key] = value
         if rec.field_expires and self.hexpires is not None:
             self.hexpires[rec.db][key] = (value, min(rec.field_expires.values()))
