@@ -13,7 +13,9 @@ operations.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 
 import pytest
 
@@ -24,6 +26,7 @@ from engine.errors import CommandError
 from engine.execution.client import Client
 from engine.execution.dispatch import execute
 from engine.execution.registry import TABLE
+from engine.keyspace import db as keyspace_db
 from engine.server.app import Server
 from engine.types import HashValue, SetValue
 from engine.types.sets import LISTPACK_ENTRIES, LISTPACK_VALUE
@@ -44,6 +47,10 @@ def _run(c: Client, *argv: bytes | str) -> None:
 
 def _server(args: list[str]) -> tuple[Client, list[tuple[bytes, bytes]]]:
     srv = Server(config_from_argv(args), clock=lambda: 1_700_000_000_000)  # TTLs set alike
+    ks = srv.keyspace  # and LRU clocks: the two servers of a case may straddle a second
+    ks.lru_clock = ks.load_clock = 80_000
+    for db in ks.dbs:
+        db.clock = ks.lru_clock
     events: list[tuple[bytes, bytes]] = []
     srv.keyspace.publish = lambda ch, msg: events.append((ch, msg)) or 0
     return Client(srv), events
@@ -423,6 +430,10 @@ def _through_the_dispatcher(monkeypatch: pytest.MonkeyPatch, procs: dict[str, Ca
     dispatcher's, after the body or the handler; the two must give it the same."""
     for name, proc in procs.items():
         monkeypatch.setattr(TABLE.commands[name], "proc", proc)
+    # the LRU clock (whole seconds of time.monotonic, read again by CONFIG SET) held still:
+    # the two runs must not straddle a second
+    monkeypatch.setattr(keyspace_db, "time", SimpleNamespace(monotonic=lambda: 80_000.0, time=time.time,
+                                                             perf_counter_ns=time.perf_counter_ns))
     srv = Server(config_from_argv(["--save", ""]), clock=lambda: 1_700_000_000_000)
     units: list = []
     srv.propagator.targets.append(units.append)
