@@ -842,7 +842,7 @@ fp_decrby(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
  * existing list has no client blocked on it. */
 
 /* configure_lists(): what the push bodies use, from lists.py */
-enum { L_LIST, L_LPUSH, L_RPUSH, L_QL_PUSH, L_LEN };
+enum { L_LIST, L_LPUSH, L_RPUSH, L_QL_PUSH, L_INTEGER, L_LEN };
 static PyObject *lk[L_LEN];
 
 /* ListValue's slots, by offset (its __slots__: member descriptors resolved once). */
@@ -854,7 +854,7 @@ static PyObject *
 fp_configure_lists(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != L_LEN || !PyType_Check(args[L_LIST])) {
-        PyErr_SetString(PyExc_TypeError, "configure_lists(ListValue, lpush_cmd, rpush_cmd, ql_push)");
+        PyErr_SetString(PyExc_TypeError, "configure_lists(ListValue, lpush_cmd, rpush_cmd, ql_push, integer)");
         return NULL;
     }
     for (int k = 0; k < LS_LEN; k++) {
@@ -900,23 +900,6 @@ no:
     return t < 0 ? -1 : 0;
 }
 
-/* addReplyLongLong: ":<v>\r\n", without printf's machinery. */
-static PyObject *
-integer_reply(long long v)
-{
-    char text[32], *p = text + sizeof text;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    *--p = '\n';
-    *--p = '\r';
-    do
-        *--p = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
-    if (v < 0)
-        *--p = '-';
-    *--p = ':';
-    return PyBytes_FromStringAndSize(p, text + sizeof text - p);
-}
-
 /* lpush(c, argv) and rpush(c, argv): pushGenericCommand's reply (see above). */
 static PyObject *
 push_generic(PyObject *const *args, Py_ssize_t nargs, int head)
@@ -956,7 +939,7 @@ push_generic(PyObject *const *args, Py_ssize_t nargs, int head)
     if ((was == -1 && PyErr_Occurred()) || (count = PyLong_FromLongLong(was + (n - 2))) == NULL)
         goto done;
     Py_XSETREF(*(PyObject **)((char *)l + list_slot[LS_COUNT]), Py_NewRef(count));
-    PyObject *r = integer_reply(was + (n - 2));
+    PyObject *r = PyObject_Vectorcall(lk[L_INTEGER], &count, 1, NULL); /* aof.replies.integer */
     if (r != NULL) {
         reply = dirtied(c, n - 2, r);
         Py_DECREF(r);

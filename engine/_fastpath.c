@@ -622,7 +622,7 @@ static PyMethodDef methods[] = {
      "decrby($module, c, argv, /)\n--\n\nstrings.decrby_cmd: its common case in C, the rest by decrby_cmd."},
     /* _bodies.h: LPUSH, RPUSH */
     {"configure_lists", (PyCFunction)(void (*)(void))fp_configure_lists, METH_FASTCALL,
-     "configure_lists($module, ListValue, lpush_cmd, rpush_cmd, ql_push, /)\n--\n\nWhat the push bodies use."},
+     "configure_lists($module, ListValue, lpush_cmd, rpush_cmd, ql_push, integer, /)\n--\n\nWhat the push bodies use."},
     {"lpush", (PyCFunction)(void (*)(void))fp_lpush, METH_FASTCALL,
      "lpush($module, c, argv, /)\n--\n\nlists.lpush_cmd: its common case in C, the rest by lpush_cmd."},
     {"rpush", (PyCFunction)(void (*)(void))fp_rpush, METH_FASTCALL,

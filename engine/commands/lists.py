@@ -77,7 +77,7 @@ rpushx_cmd = command("rpushx", -3, "write denyoom fast", 1, 1, 1, group=G, since
 
 _bodies = c_module("engine._fastpath")
 if hasattr(_bodies, "configure_lists"):  # the common cases in C (engine/_bodies.h), the rest by these handlers
-    _bodies.configure_lists(ListValue, lpush_cmd, rpush_cmd, ql_push)
+    _bodies.configure_lists(ListValue, lpush_cmd, rpush_cmd, ql_push, integer)
     TABLE.commands["lpush"].proc = _bodies.lpush
     TABLE.commands["rpush"].proc = _bodies.rpush
 

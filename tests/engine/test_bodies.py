@@ -287,7 +287,7 @@ def _configure() -> None:
     fast.configure_sets(SetValue, sets.sadd_cmd, ZERO, ONE, integer, is_add_all, lps_add, lp_length, LISTPACK_ENTRIES,
                         LISTPACK_VALUE)
     fast.configure_incr(*_INCR_HANDLERS, incr_text, integer_text, parse_int)
-    fast.configure_lists(lists.ListValue, lists.lpush_cmd, lists.rpush_cmd, ql_push)
+    fast.configure_lists(lists.ListValue, lists.lpush_cmd, lists.rpush_cmd, ql_push, integer)
 
 
 @pytest.fixture(autouse=True)
@@ -538,7 +538,7 @@ PUSHERS: dict[str, Callable] = {"lpush": lists.lpush_cmd, "rpush": lists.rpush_c
 
 
 def _configure_lists() -> None:
-    fast.configure_lists(lists.ListValue, lists.lpush_cmd, lists.rpush_cmd, ql_push)
+    fast.configure_lists(lists.ListValue, lists.lpush_cmd, lists.rpush_cmd, ql_push, integer)
 
 
 @pytest.mark.parametrize("name", sorted(PUSH_CASES))
@@ -562,7 +562,7 @@ def test_push_common_case() -> None:
     def refuse(c: Client, argv: list[bytes]) -> bytes:
         raise AssertionError("the common case went to the handler")
 
-    fast.configure_lists(lists.ListValue, refuse, refuse, ql_push)
+    fast.configure_lists(lists.ListValue, refuse, refuse, ql_push, integer)
     try:
         c.db.clock += 5
         dirty = c.server.dirty
