@@ -36,13 +36,14 @@ setup(
         Extension(
             "engine._fastpath",
             ["engine/_fastpath.c"],
-            depends=["engine/_received.h", "engine/_bodies.h"],
+            depends=["engine/_received.h", "engine/_bodies.h", "engine/_slots.h"],
             extra_compile_args=CFLAGS,
             optional=True,
         ),
         Extension(
             "engine._load",
             ["engine/_load.c"],
+            depends=["engine/_slots.h"],
             extra_compile_args=CFLAGS,
             optional=True,
         ),

@@ -496,18 +496,9 @@ fp_configure_sets(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                                          "lp_length, LISTPACK_ENTRIES, LISTPACK_VALUE)");
         return NULL;
     }
-    for (int k = 0; k < TS_LEN; k++) { /* member descriptors: a plain load at their offset */
-        PyObject *d = PyObject_GetAttrString(args[T_SET], slots[k]);
-        if (d == NULL)
+    for (int k = 0; k < TS_LEN; k++) /* member descriptors: a plain load at their offset */
+        if ((set_slot[k] = slot_offset_of(args[T_SET], slots[k])) < 0)
             return NULL;
-        int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) && ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX;
-        set_slot[k] = ok ? ((PyMemberDescrObject *)d)->d_member->offset : -1;
-        Py_DECREF(d);
-        if (!ok) {
-            PyErr_Format(PyExc_TypeError, "SetValue.%s: not a slot", slots[k]);
-            return NULL;
-        }
-    }
     lp_entries = PyLong_AsLongLong(args[T_LP_ENTRIES]);
     lp_value = PyLong_AsLongLong(args[T_LP_VALUE]);
     if (PyErr_Occurred())
@@ -857,18 +848,9 @@ fp_configure_lists(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "configure_lists(ListValue, lpush_cmd, rpush_cmd, ql_push, integer)");
         return NULL;
     }
-    for (int k = 0; k < LS_LEN; k++) {
-        PyObject *d = PyObject_GetAttrString(args[L_LIST], list_slot_names[k]);
-        if (d == NULL)
+    for (int k = 0; k < LS_LEN; k++)
+        if ((list_slot[k] = slot_offset_of(args[L_LIST], list_slot_names[k])) < 0)
             return NULL;
-        int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) && ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX &&
-                 !(((PyMemberDescrObject *)d)->d_member->flags & READONLY);
-        if (ok)
-            list_slot[k] = ((PyMemberDescrObject *)d)->d_member->offset;
-        Py_DECREF(d);
-        if (!ok)
-            return PyErr_Format(PyExc_TypeError, "configure_lists: ListValue.%s is not a slot", list_slot_names[k]);
-    }
     return keep(lk, args, L_LEN);
 }
 

@@ -19,6 +19,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+
+#include "_slots.h"
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -92,18 +94,7 @@ slot_resolve(PyObject *o, int k)
 {
     SlotCache *s = &cache[k];
     PyTypeObject *tp = Py_TYPE(o);
-    Py_ssize_t off = -1;
-    PyObject *d = PyObject_GetAttr((PyObject *)tp, nm[k]); /* a member descriptor returns itself */
-    if (d == NULL)
-        PyErr_Clear();
-    else {
-        if (Py_IS_TYPE(d, &PyMemberDescr_Type)) {
-            PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
-            if (m->type == T_OBJECT_EX && !(m->flags & READONLY))
-                off = m->offset;
-        }
-        Py_DECREF(d);
-    }
+    Py_ssize_t off = slot_member_offset((PyObject *)tp, nm[k]);
     int j = s->tp[0] == NULL ? 0 : 1;
     Py_INCREF(tp);
     s->tp[j] = tp;

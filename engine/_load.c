@@ -27,6 +27,8 @@
 #include <Python.h>
 #include <structmember.h>
 
+#include "_slots.h"
+
 /* A class of ours with __slots__: where each named slot lives in its instances. */
 typedef struct {
     PyTypeObject *type;
@@ -77,21 +79,9 @@ shape_init(Shape *sh, PyObject *t, int k)
         return -1;
     }
     sh->type = (PyTypeObject *)t;
-    for (int i = 0; i < 4 && shape_slots[k][i] != NULL; i++) {
-        PyObject *d = PyObject_GetAttrString(t, shape_slots[k][i]);
-        if (d == NULL)
+    for (int i = 0; i < 4 && shape_slots[k][i] != NULL; i++)
+        if ((sh->off[i] = slot_offset_of(t, shape_slots[k][i])) < 0)
             return -1;
-        int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) &&
-                 ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX &&
-                 !(((PyMemberDescrObject *)d)->d_member->flags & READONLY);
-        if (ok)
-            sh->off[i] = ((PyMemberDescrObject *)d)->d_member->offset;
-        Py_DECREF(d);
-        if (!ok) {
-            PyErr_Format(PyExc_TypeError, "Sink: %s.%s is not a slot", sh->type->tp_name, shape_slots[k][i]);
-            return -1;
-        }
-    }
     return 0;
 }
 
